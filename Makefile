@@ -1,0 +1,110 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# xlb: one non-recursive Makefile; every output goes to build/.
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+MAKEFLAGS += --no-builtin-rules
+
+BUILD	?= build
+CC	?= gcc
+CLANG	?= clang
+BPFTOOL	?= bpftool
+ARCH	:= $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+
+CFLAGS	?= -O2 -g
+XCFLAGS	:= -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+	   -Iinclude -Iuser/lib -I$(BUILD)/include -MMD -MP
+BPF_CFLAGS := -g -O2 --target=bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	   -Iinclude -I/usr/include/$(MULTIARCH) -MMD -MP
+LIBS	:= -lxdp -lbpf -lmnl -lelf -lz -lm
+
+BPF_PROGS := xlb_lb xlb_decap
+SKELS	:= $(BPF_PROGS:%=$(BUILD)/include/%.skel.h)
+LIB_SRC	:= $(wildcard user/lib/*.c)
+LIB_OBJ	:= $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB	:= $(BUILD)/libxlb.a
+XLB_SRC	:= $(wildcard user/xlb/*.c)
+XLB_OBJ	:= $(XLB_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:%.c=$(BUILD)/%)
+BPFT_SRC := $(wildcard tests/bpf/test_*.c)
+BPFT_BIN := $(BPFT_SRC:%.c=$(BUILD)/%)
+TLIB_SRC := $(wildcard tests/lib/*.c)
+TLIB_OBJ := $(TLIB_SRC:%.c=$(BUILD)/%.o)
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BIN := $(BENCH_SRC:%.c=$(BUILD)/%)
+
+.PHONY: all help deps check unit bpftest e2e bench demo clean
+all: $(BUILD)/xlb $(UNIT_BIN) $(BPFT_BIN) $(BENCH_BIN)
+
+help:
+	@echo 'make           build xlb, tests and benchmarks into $(BUILD)/'
+	@echo 'make deps      install missing Debian packages (root)'
+	@echo 'make check     unit, BPF and end-to-end tests (root)'
+	@echo 'make unit      cmocka unit tests only'
+	@echo 'make bpftest   BPF_PROG_TEST_RUN packet tests only (root)'
+	@echo 'make e2e       end-to-end tests in network namespaces (root)'
+	@echo 'make bench     per-packet and Maglev benchmarks (root)'
+	@echo 'make demo      the reference topology, attached and sending (root)'
+	@echo 'make clean     remove $(BUILD)/'
+
+deps:
+	@scripts/install-deps.sh
+
+# --- BPF: clang -> bpftool gen object -> bpftool gen skeleton ---------------
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bpf/%.o: $(BUILD)/bpf/%.bpf.o
+	$(BPFTOOL) gen object $@ $<
+
+$(BUILD)/include/%.skel.h: $(BUILD)/bpf/%.o
+	@mkdir -p $(@D)
+	$(BPFTOOL) gen skeleton $< name $* > $@
+
+# --- userspace ---------------------------------------------------------------
+$(BUILD)/%.o: %.c | $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(XCFLAGS) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/xlb: $(XLB_OBJ) $(LIB)
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(TLIB_OBJ) $(LIB)
+	$(CC) $(CFLAGS) -o $@ $^ -lcmocka $(LIBS)
+
+$(BUILD)/tests/bpf/%: $(BUILD)/tests/bpf/%.o $(TLIB_OBJ) $(LIB)
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(TLIB_OBJ) $(LIB)
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+# --- tests -------------------------------------------------------------------
+check: deps all
+	@tests/run.sh all
+
+unit: $(UNIT_BIN)
+	@tests/run.sh unit
+
+bpftest: $(BPFT_BIN)
+	@tests/run.sh bpf
+
+e2e: $(BUILD)/xlb
+	@tests/run.sh e2e
+
+bench: deps all
+	@bench/run.sh
+
+demo: deps $(BUILD)/xlb
+	@scripts/demo.sh
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The ABI shared by the XDP programs (bpf/) and userspace (user/): map keys,
+ * map values and the enums that index counters. Defined once, here.
+ *
+ * Rules: only <linux/types.h> types, byte order in the type, explicit
+ * padding, and a size assertion for every struct. Addresses are four
+ * __be32 words; an IPv4 address lives in addr[0] and the rest are zero.
+ */
+#ifndef XLB_ABI_H
+#define XLB_ABI_H
+
+#include <linux/types.h>
+#include "consts.h"
+
+/* Key of the VIP map: (address, port, protocol). port 0 = every port. */
+struct xlb_vip_key {
+	__be32 addr[4];
+	__be16 port;
+	__u8 proto;		/* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family;		/* XLB_AF_INET or XLB_AF_INET6 */
+};
+_Static_assert(sizeof(struct xlb_vip_key) == 20, "xlb_vip_key size");
+
+/* Value of the VIP map. */
+struct xlb_vip {
+	__u32 id;		/* index of the Maglev table and VIP counters */
+	__u32 flags;		/* XLB_VIP_F_* */
+	__u32 table_size;	/* Maglev table size (prime) */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct xlb_vip) == 16, "xlb_vip size");
+
+/* Backend states as the fast path sees them. */
+enum xlb_backend_state {
+	XLB_BE_UNUSED = 0,	/* slot free */
+	XLB_BE_ACTIVE,		/* new and existing flows */
+	XLB_BE_DRAINING,	/* existing flows only */
+	XLB_BE_DOWN,		/* no traffic; its flows are re-picked */
+	XLB_BE_STATE_MAX,
+};
+
+/* Value of the backend array, indexed by backend id. */
+struct xlb_backend {
+	__be32 addr[4];
+	__be16 port;		/* service port (0 = any); identity, not rewritten */
+	__u8 family;		/* XLB_AF_INET or XLB_AF_INET6 */
+	__u8 state;		/* enum xlb_backend_state */
+	__u32 weight;		/* as configured; the table carries the effect */
+};
+_Static_assert(sizeof(struct xlb_backend) == 24, "xlb_backend size");
+
+/* Key of the flow table: the packet's own 5-tuple (client -> VIP). */
+struct xlb_flow_key {
+	__be32 saddr[4];
+	__be32 daddr[4];
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 family;
+	__u8 pad[2];
+};
+_Static_assert(sizeof(struct xlb_flow_key) == 40, "xlb_flow_key size");
+
+/* Value of the flow table. Written on creation and re-pick only. */
+struct xlb_flow {
+	__u32 backend_id;
+	__u32 vip_id;
+	__u64 created_ns;	/* bpf_ktime_get_coarse_ns() at creation */
+};
+_Static_assert(sizeof(struct xlb_flow) == 16, "xlb_flow size");
+
+/* Run-time settings of the fast path (array map, one entry). */
+struct xlb_config {
+	__u32 forward;		/* XLB_FWD_* */
+	__u32 hash_seed;	/* shared by every LB node */
+	__be32 encap_src4;	/* outer IPv4 source: base ... */
+	__be32 encap_src4_mask;	/* ... with these bits taken from the flow hash */
+	__be32 encap_src6[4];	/* outer IPv6 source: base ... */
+	__be32 encap_src6_mask;	/* ... low-word bits from the flow hash */
+	__u32 flags;		/* reserved, 0 */
+};
+_Static_assert(sizeof(struct xlb_config) == 40, "xlb_config size");
+
+/* Cached next hop of a backend (per-CPU array, indexed by backend id). */
+struct xlb_nexthop {
+	__u64 updated_ns;	/* 0 = empty */
+	__u32 ifindex;		/* egress device */
+	__u32 mtu;		/* egress MTU */
+	__u8 smac[6];
+	__u8 dmac[6];
+	__u8 pad[4];
+};
+_Static_assert(sizeof(struct xlb_nexthop) == 32, "xlb_nexthop size");
+
+/* Traffic counters per VIP and per backend (per-CPU arrays). */
+struct xlb_traffic {
+	__u64 packets;
+	__u64 bytes;
+	__u64 new_flows;
+};
+_Static_assert(sizeof(struct xlb_traffic) == 24, "xlb_traffic size");
+
+/* Why a packet got its verdict: one counter each (per-CPU array). */
+enum xlb_reason {
+	XLB_R_FWD_ENCAP = 0,	/* forwarded, encapsulated */
+	XLB_R_FWD_L2,		/* forwarded, MAC rewritten */
+	XLB_R_FWD_ICMP,		/* ICMP error forwarded to its flow's backend */
+	XLB_R_PASS_NOT_IP,	/* not IPv4/IPv6 */
+	XLB_R_PASS_NOT_VIP,	/* no VIP matches */
+	XLB_R_PASS_FRAGMENT,	/* IP fragment */
+	XLB_R_PASS_PROTO,	/* protocol without a VIP path (e.g. ICMP echo) */
+	XLB_R_PASS_NO_NEIGH,	/* next hop unresolved: kernel resolves it */
+	XLB_R_PASS_FIB,		/* no route to the backend */
+	XLB_R_DROP_MALFORMED,	/* truncated or inconsistent headers */
+	XLB_R_DROP_NO_BACKEND,	/* no usable backend for a new flow */
+	XLB_R_DROP_NO_TABLE,	/* VIP without a Maglev table */
+	XLB_R_DROP_FAMILY,	/* IPv6 VIP with an IPv4 backend */
+	XLB_R_DROP_TOO_BIG,	/* too big after encap, DF clear */
+	XLB_R_TX_TOO_BIG,	/* too big: ICMP frag-needed/PTB sent back */
+	XLB_R_DROP_HEADROOM,	/* adjust_head/tail failed */
+	XLB_R_FLOW_REPICK,	/* flow's backend unusable: picked again */
+	XLB_R_REPROBE,		/* table pick unusable: another slot used */
+	XLB_R_MAX,
+};
+
+struct xlb_reason_count {
+	__u64 packets;
+	__u64 bytes;
+};
+_Static_assert(sizeof(struct xlb_reason_count) == 16, "xlb_reason_count size");
+
+#endif /* XLB_ABI_H */

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Constants shared by the XDP programs and userspace: table sizes, states,
+ * flags. Only plain integers here; no types beyond <linux/types.h>.
+ */
+#ifndef XLB_CONSTS_H
+#define XLB_CONSTS_H
+
+#define XLB_MAX_VIPS		16384	/* VIP ids are 0 .. XLB_MAX_VIPS - 1 */
+#define XLB_MAX_BACKENDS	131072	/* backend ids are 0 .. XLB_MAX_BACKENDS - 1 */
+#define XLB_FLOW_MAX_DEFAULT	(1 << 20) /* flow-table entries; set at attach */
+#define XLB_MAGLEV_DEFAULT	65537	/* default Maglev table size (prime) */
+#define XLB_MAGLEV_MAX		1048573	/* largest accepted table size (prime) */
+#define XLB_NO_BACKEND		0xffffffffU /* table slot with no backend */
+#define XLB_REPROBE_MAX		8	/* slots tried when the pick is not usable */
+#define XLB_WEIGHT_MAX		65535	/* weights are 0 .. XLB_WEIGHT_MAX */
+#define XLB_IPV6_EXT_MAX	4	/* IPv6 extension headers skipped at most */
+#define XLB_NH_TTL_NS		1000000000ULL /* next-hop cache lifetime */
+
+#define XLB_IPV4_ENCAP_LEN	20	/* outer IPv4 header */
+#define XLB_IPV6_ENCAP_LEN	40	/* outer IPv6 header */
+
+/* Address families as stored in the ABI (not the host's AF_* values). */
+#define XLB_AF_INET		4
+#define XLB_AF_INET6		6
+
+/* VIP flags. */
+#define XLB_VIP_F_HASH_SRC	(1U << 0) /* hash on the client address only */
+
+/* Forwarding methods (struct xlb_config.forward). */
+#define XLB_FWD_IPIP		0	/* IPIP / IP6IP6 / 4in6 encapsulation */
+#define XLB_FWD_L2		1	/* rewrite MACs only (direct return) */
+
+#define XLB_PIN_DIR_DEFAULT	"/sys/fs/bpf/xlb"
+
+#endif /* XLB_CONSTS_H */

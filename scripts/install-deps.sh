@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Install every Debian package xlb needs to build, test, benchmark and demo.
+# Idempotent: prints nothing and touches nothing when all are present.
+set -euo pipefail
+
+pkgs=(
+	# build
+	make gcc clang llvm pkg-config libbpf-dev libxdp-dev bpftool linux-libc-dev
+	libmnl-dev libcmocka-dev
+	# tests, demo, bench
+	iproute2 ethtool python3 curl procps util-linux nftables
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
+		missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages: ${missing[*]} (run as root to install)" >&2
+	exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
