@@ -112,7 +112,7 @@ enum xlb_reason {
 	XLB_R_PASS_PROTO,	/* protocol without a VIP path (e.g. ICMP echo) */
 	XLB_R_PASS_NO_NEIGH,	/* next hop unresolved: kernel resolves it */
 	XLB_R_PASS_FIB,		/* no route to the backend */
-	XLB_R_DROP_MALFORMED,	/* truncated or inconsistent headers */
+	XLB_R_PASS_MALFORMED,	/* truncated or inconsistent headers */
 	XLB_R_DROP_NO_BACKEND,	/* no usable backend for a new flow */
 	XLB_R_DROP_NO_TABLE,	/* VIP without a Maglev table */
 	XLB_R_DROP_FAMILY,	/* IPv6 VIP with an IPv4 backend */
@@ -129,5 +129,23 @@ struct xlb_reason_count {
 	__u64 bytes;
 };
 _Static_assert(sizeof(struct xlb_reason_count) == 16, "xlb_reason_count size");
+
+/* Key of the decap program's local-VIP set. */
+struct xlb_addr_key {
+	__be32 addr[4];
+	__u8 family;		/* XLB_AF_INET or XLB_AF_INET6 */
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct xlb_addr_key) == 20, "xlb_addr_key size");
+
+/* Why the decap program gave its verdict (per-CPU array). */
+enum xlb_decap_reason {
+	XLB_D_DECAP = 0,	/* tunnel stripped, inner packet passed */
+	XLB_D_PASS_NOT_TUNNEL,	/* not IPIP / IP6IP6 / 4in6 */
+	XLB_D_PASS_NOT_VIP,	/* inner destination not a local VIP */
+	XLB_D_PASS_MALFORMED,	/* truncated headers */
+	XLB_D_DROP_HEADROOM,	/* adjust_head failed */
+	XLB_D_MAX,
+};
 
 #endif /* XLB_ABI_H */

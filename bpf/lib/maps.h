@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Every map of the load-balancer program, one comment line each. Sizes come
+ * from include/xlb/consts.h. Maps shared with userspace are pinned by name
+ * under the pin directory (default /sys/fs/bpf/xlb). Included by
+ * xlb_lb.bpf.c only; userspace reaches these through the skeleton.
+ */
+#ifndef XLB_BPF_MAPS_H
+#define XLB_BPF_MAPS_H
+
+#include "common.h"
+
+/* (VIP address, port, proto) -> VIP id, flags, table size. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct xlb_vip_key);
+	__type(value, struct xlb_vip);
+	__uint(max_entries, XLB_MAX_VIPS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_vips SEC(".maps");
+
+/* Template of a VIP's Maglev table: slot -> backend id (any prime size). */
+struct xlb_maglev_table {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, XLB_MAGLEV_DEFAULT);
+	__uint(map_flags, BPF_F_INNER_MAP);
+};
+
+/* VIP id -> its Maglev table; replaced whole to swap a table atomically. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__type(key, __u32);
+	__uint(max_entries, XLB_MAX_VIPS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct xlb_maglev_table);
+} xlb_tables SEC(".maps");
+
+/* Backend id -> address, state; one write flips a backend's state. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_backend);
+	__uint(max_entries, XLB_MAX_BACKENDS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_backends SEC(".maps");
+
+/* 5-tuple -> backend: keeps established flows on their backend. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct xlb_flow_key);
+	__type(value, struct xlb_flow);
+	__uint(max_entries, XLB_FLOW_MAX_DEFAULT);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);	/* per-CPU LRU lists */
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_flows SEC(".maps");
+
+/* Run-time settings: forwarding method, hash seed, outer source. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_config);
+	__uint(max_entries, 1);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_config SEC(".maps");
+
+/* Backend id -> cached next hop (FIB result), per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_nexthop);
+	__uint(max_entries, XLB_MAX_BACKENDS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_nexthops SEC(".maps");
+
+/* VIP id -> packets, bytes, new flows. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_traffic);
+	__uint(max_entries, XLB_MAX_VIPS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_vip_stats SEC(".maps");
+
+/* Backend id -> packets, bytes, new flows. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_traffic);
+	__uint(max_entries, XLB_MAX_BACKENDS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_backend_stats SEC(".maps");
+
+/* enum xlb_reason -> packets, bytes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_reason_count);
+	__uint(max_entries, XLB_R_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_reasons SEC(".maps");
+
+#endif /* XLB_BPF_MAPS_H */

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Next hop of a backend from the kernel's FIB and neighbour table
+ * (bpf_fib_lookup), cached per CPU and per backend for XLB_NH_TTL_NS
+ * because a lookup costs ~100 ns. Userspace may clear an entry to force a
+ * refresh, or stamp one in the future to make it static. Included by
+ * xlb_lb.bpf.c.
+ */
+#ifndef XLB_BPF_NEXTHOP_H
+#define XLB_BPF_NEXTHOP_H
+
+#include "maps.h"
+#include "stats.h"
+
+/*
+ * Resolve the backend's next hop through the FIB. The first lookup passes
+ * tot_len 0xffff so that the helper reports the path MTU (it fills
+ * mtu_result only with BPF_FIB_LKUP_RET_FRAG_NEEDED); the second gets MACs.
+ */
+static __always_inline int xlb_nexthop_refresh(struct xdp_md *ctx,
+					       const struct xlb_backend *be,
+					       struct xlb_nexthop *nh, __u64 now,
+					       __u32 frame_len)
+{
+	struct bpf_fib_lookup fib = {};
+	__u32 mtu = 0;
+	int rc, pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		__builtin_memset(&fib, 0, sizeof(fib));
+		fib.ifindex = ctx->ingress_ifindex;
+		if (be->family == XLB_AF_INET) {
+			fib.family = AF_INET;
+			fib.ipv4_dst = be->addr[0];
+		} else {
+			fib.family = AF_INET6;
+			__builtin_memcpy(fib.ipv6_dst, be->addr, 16);
+		}
+		fib.tot_len = pass ? 0 : 0xffff;
+		rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+		if (!pass) {
+			/* FRAG_NEEDED carries the MTU; SUCCESS means >= 64K. */
+			if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+				mtu = fib.mtu_result;
+			else if (rc == BPF_FIB_LKUP_RET_SUCCESS)
+				mtu = 0xffff;
+			else if (rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+				break;
+			continue;
+		}
+	}
+	switch (rc) {
+	case BPF_FIB_LKUP_RET_SUCCESS:
+		break;
+	case BPF_FIB_LKUP_RET_NO_NEIGH:
+		/* ARP/ND not resolved yet: the kernel resolves, we count. */
+		return xlb_count_reason(XLB_R_PASS_NO_NEIGH, frame_len, XDP_PASS);
+	default:
+		/* No route, forwarding disabled, blackhole...: the kernel decides. */
+		return xlb_count_reason(XLB_R_PASS_FIB, frame_len, XDP_PASS);
+	}
+	nh->ifindex = fib.ifindex;
+	nh->mtu = mtu ? mtu : 1500;
+	__builtin_memcpy(nh->smac, fib.smac, ETH_ALEN);
+	__builtin_memcpy(nh->dmac, fib.dmac, ETH_ALEN);
+	nh->updated_ns = now ? now : 1;
+	return XLB_CONTINUE;
+}
+
+/* The cached next hop of backend id, refreshed when stale. */
+static __always_inline int xlb_nexthop_get(struct xdp_md *ctx, __u32 id,
+					   const struct xlb_backend *be,
+					   struct xlb_nexthop **nh_out,
+					   __u32 frame_len)
+{
+	struct xlb_nexthop *nh = bpf_map_lookup_elem(&xlb_nexthops, &id);
+	__u64 now;
+	int ret;
+
+	if (!nh)
+		return xlb_count_reason(XLB_R_PASS_FIB, frame_len, XDP_PASS);
+	now = bpf_ktime_get_coarse_ns();
+	/*
+	 * Signed age: an entry stamped in the future stays fresh until then,
+	 * which lets userspace install static next hops.
+	 */
+	if (!nh->updated_ns || (__s64)(now - nh->updated_ns) > (__s64)XLB_NH_TTL_NS) {
+		ret = xlb_nexthop_refresh(ctx, be, nh, now, frame_len);
+		if (ret >= 0)
+			return ret;
+	}
+	*nh_out = nh;
+	return XLB_CONTINUE;
+}
+
+#endif /* XLB_BPF_NEXTHOP_H */

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Choosing a backend: VIP match, flow-table reuse, Maglev pick and the
+ * bounded re-probe that steps over DOWN and DRAINING backends. Every LB node
+ * given the same tables and seed makes the same choice (include/xlb/hash.h).
+ * Included by xlb_lb.bpf.c.
+ */
+#ifndef XLB_BPF_PICK_H
+#define XLB_BPF_PICK_H
+
+#include <xlb/hash.h>
+#include "maps.h"
+#include "parse.h"
+#include "stats.h"
+
+/* VIP for (daddr, dport, proto), else the port-less VIP (port 0). */
+static __always_inline struct xlb_vip *xlb_vip_match(const struct xlb_pkt *p)
+{
+	struct xlb_vip_key vk = {
+		.port = p->key.dport,
+		.proto = p->key.proto,
+		.family = p->key.family,
+	};
+	struct xlb_vip *vip;
+
+	__builtin_memcpy(vk.addr, p->key.daddr, sizeof(vk.addr));
+	vip = bpf_map_lookup_elem(&xlb_vips, &vk);
+	if (vip)
+		return vip;
+	vk.port = 0;
+	return bpf_map_lookup_elem(&xlb_vips, &vk);
+}
+
+static __always_inline struct xlb_backend *xlb_backend_get(__u32 id)
+{
+	return bpf_map_lookup_elem(&xlb_backends, &id);
+}
+
+/*
+ * Maglev pick for a flow without a usable entry: the slot of the flow hash,
+ * then up to XLB_REPROBE_MAX further slots on a fixed stride while the
+ * backend found is not ACTIVE. Marking a backend DOWN is thus one map write,
+ * and the next packet already avoids it; the rebuilt table follows.
+ */
+static __always_inline int xlb_maglev_pick(const struct xlb_vip *vip, __u32 hash,
+					   __u32 seed, __u32 *id_out,
+					   struct xlb_backend **be_out,
+					   __u32 frame_len)
+{
+	struct xlb_backend *be;
+	__u32 slot, step, *id;
+	void *table;
+	int i;
+
+	table = bpf_map_lookup_elem(&xlb_tables, &vip->id);
+	if (!table || !vip->table_size)
+		return xlb_count_reason(XLB_R_DROP_NO_TABLE, frame_len, XDP_DROP);
+	slot = hash % vip->table_size;
+	step = 0;
+
+	for (i = 0; i <= XLB_REPROBE_MAX; i++) {
+		id = bpf_map_lookup_elem(table, &slot);
+		if (!id || *id == XLB_NO_BACKEND)
+			break;	/* empty table: no backend at all */
+		be = xlb_backend_get(*id);
+		if (be && be->state == XLB_BE_ACTIVE) {
+			if (i)
+				xlb_count_reason(XLB_R_REPROBE, frame_len, 0);
+			*id_out = *id;
+			*be_out = be;
+			return XLB_CONTINUE;
+		}
+		if (!step)
+			step = xlb_reprobe_step(hash, seed, vip->table_size);
+		slot += step;
+		if (slot >= vip->table_size)
+			slot -= vip->table_size;
+	}
+	return xlb_count_reason(XLB_R_DROP_NO_BACKEND, frame_len, XDP_DROP);
+}
+
+/*
+ * The backend for this packet: its flow's backend while that one is ACTIVE
+ * or DRAINING, else a Maglev pick. New flows are remembered, except for TCP
+ * RSTs and ICMP errors; an existing entry is written only when re-picked.
+ */
+static __always_inline int xlb_pick(const struct xlb_pkt *p, const struct xlb_vip *vip,
+				    const struct xlb_config *cfg, __u32 *id_out,
+				    struct xlb_backend **be_out, __u32 *hash_out)
+{
+	struct xlb_flow *flow;
+	struct xlb_flow nf = {};
+	struct xlb_backend *be;
+	__u32 hash;
+	int ret;
+
+	hash = xlb_flow_hash(&p->key, cfg->hash_seed, vip->flags & XLB_VIP_F_HASH_SRC);
+	*hash_out = hash;
+
+	flow = bpf_map_lookup_elem(&xlb_flows, &p->key);
+	if (flow) {
+		be = xlb_backend_get(flow->backend_id);
+		if (be && (be->state == XLB_BE_ACTIVE || be->state == XLB_BE_DRAINING) &&
+		    flow->vip_id == vip->id) {
+			*id_out = flow->backend_id;
+			*be_out = be;
+			return XLB_CONTINUE;
+		}
+		xlb_count_reason(XLB_R_FLOW_REPICK, p->frame_len, 0);
+	}
+
+	ret = xlb_maglev_pick(vip, hash, cfg->hash_seed, id_out, be_out, p->frame_len);
+	if (ret >= 0)
+		return ret;
+	if (p->icmp_err || (p->tcp_flags & XLB_TCP_RST && p->key.proto == IPPROTO_TCP))
+		return XLB_CONTINUE;
+
+	nf.backend_id = *id_out;
+	nf.vip_id = vip->id;
+	nf.created_ns = bpf_ktime_get_coarse_ns();
+	bpf_map_update_elem(&xlb_flows, &p->key, &nf, BPF_ANY);
+	xlb_count_traffic(&xlb_backend_stats, *id_out, 0, 1);
+	xlb_count_traffic(&xlb_vip_stats, vip->id, 0, 1);
+	return XLB_CONTINUE;
+}
+
+#endif /* XLB_BPF_PICK_H */

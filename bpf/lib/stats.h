@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Per-CPU counters: per reason, per VIP, per backend. No atomics: each CPU
+ * writes its own slot and userspace sums them. Included by xlb_lb.bpf.c.
+ */
+#ifndef XLB_BPF_STATS_H
+#define XLB_BPF_STATS_H
+
+#include "maps.h"
+
+/* Count a packet under reason r and hand back the verdict unchanged. */
+static __always_inline int xlb_count_reason(__u32 r, __u32 bytes, int verdict)
+{
+	struct xlb_reason_count *c = bpf_map_lookup_elem(&xlb_reasons, &r);
+
+	if (c) {
+		c->packets++;
+		c->bytes += bytes;
+	}
+	return verdict;
+}
+
+static __always_inline void xlb_count_traffic(void *map, __u32 id, __u32 bytes,
+					      int new_flow)
+{
+	struct xlb_traffic *t = bpf_map_lookup_elem(map, &id);
+
+	if (t) {
+		t->packets++;
+		t->bytes += bytes;
+		t->new_flows += new_flow;
+	}
+}
+
+#endif /* XLB_BPF_STATS_H */

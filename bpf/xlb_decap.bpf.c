@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xlb_decap: the backend-side XDP program. It strips the outer header that
+ * xlb_lb pushed (IPIP, IP6IP6, IPv4-in-IPv6) when the inner destination is
+ * one of this host's VIPs, and hands the inner packet to the kernel, so
+ * backends need no tunnel device. Everything else passes untouched.
+ */
+#include "lib/common.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Local VIP addresses whose tunnelled packets are stripped. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct xlb_addr_key);
+	__type(value, __u32);
+	__uint(max_entries, XLB_MAX_VIPS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_decap_vips SEC(".maps");
+
+/* enum xlb_decap_reason -> packets, bytes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_reason_count);
+	__uint(max_entries, XLB_D_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_decap_stats SEC(".maps");
+
+static __always_inline int xlb_decap_count(__u32 r, __u32 bytes, int verdict)
+{
+	struct xlb_reason_count *c = bpf_map_lookup_elem(&xlb_decap_stats, &r);
+
+	if (c) {
+		c->packets++;
+		c->bytes += bytes;
+	}
+	return verdict;
+}
+
+/* Is the inner packet at inner (IPv4 or IPv6 per proto) for a local VIP? */
+static __always_inline int xlb_inner_is_vip(void *inner, void *data_end, __u8 proto)
+{
+	struct xlb_addr_key k = {};
+	struct iphdr *iph = inner;
+	struct ipv6hdr *ip6 = inner;
+
+	if (proto == IPPROTO_IPIP) {
+		if ((void *)(iph + 1) > data_end || iph->version != 4)
+			return -1;
+		k.family = XLB_AF_INET;
+		k.addr[0] = iph->daddr;
+	} else {
+		if ((void *)(ip6 + 1) > data_end || ip6->version != 6)
+			return -1;
+		k.family = XLB_AF_INET6;
+		__builtin_memcpy(k.addr, &ip6->daddr, 16);
+	}
+	return bpf_map_lookup_elem(&xlb_decap_vips, &k) ? 1 : 0;
+}
+
+/*
+ * Remove outer_len bytes after the L2 header: move the L2 header forward,
+ * set the inner ethertype, then adjust_head(+outer_len).
+ */
+static __always_inline int xlb_strip(struct xdp_md *ctx, __u32 l2_len,
+				     __u32 outer_len, __be16 inner_proto)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth;
+
+	if (data + outer_len + 18 > data_end)
+		return -1;
+	/* Constant sizes: the verifier wants fixed-length copies. */
+	if (l2_len == sizeof(struct ethhdr)) {
+		__builtin_memmove(data + outer_len, data, sizeof(struct ethhdr));
+		eth = data + outer_len;
+		eth->h_proto = inner_proto;
+	} else {
+		__builtin_memmove(data + outer_len, data, 18);
+		*(__be16 *)(data + outer_len + 16) = inner_proto;
+	}
+	return bpf_xdp_adjust_head(ctx, (int)outer_len);
+}
+
+SEC("xdp")
+int xlb_decap(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 bytes = data_end - data, l2_len = sizeof(struct ethhdr), outer_len;
+	struct ethhdr *eth = data;
+	struct xlb_vlan_hdr *vh;
+	struct ipv6hdr *ip6;
+	struct iphdr *iph;
+	__be16 proto;
+	__u8 inner;
+	int ret;
+
+	if ((void *)(eth + 1) > data_end)
+		return xlb_decap_count(XLB_D_PASS_MALFORMED, bytes, XDP_PASS);
+	proto = eth->h_proto;
+	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
+		vh = (void *)(eth + 1);
+		if ((void *)(vh + 1) > data_end)
+			return xlb_decap_count(XLB_D_PASS_MALFORMED, bytes, XDP_PASS);
+		proto = vh->proto;
+		l2_len += XLB_VLAN_HLEN;
+	}
+
+	if (proto == bpf_htons(ETH_P_IP)) {
+		iph = data + l2_len;
+		if ((void *)(iph + 1) > data_end)
+			return xlb_decap_count(XLB_D_PASS_MALFORMED, bytes, XDP_PASS);
+		/* xlb_lb writes 20-byte, unfragmented outer headers only. */
+		if (iph->protocol != IPPROTO_IPIP || iph->ihl != 5 ||
+		    (iph->frag_off & bpf_htons(IP_MF | IP_OFFSET)))
+			return xlb_decap_count(XLB_D_PASS_NOT_TUNNEL, bytes, XDP_PASS);
+		inner = IPPROTO_IPIP;
+		outer_len = sizeof(*iph);
+	} else if (proto == bpf_htons(ETH_P_IPV6)) {
+		ip6 = data + l2_len;
+		if ((void *)(ip6 + 1) > data_end)
+			return xlb_decap_count(XLB_D_PASS_MALFORMED, bytes, XDP_PASS);
+		if (ip6->nexthdr != IPPROTO_IPIP && ip6->nexthdr != IPPROTO_IPV6)
+			return xlb_decap_count(XLB_D_PASS_NOT_TUNNEL, bytes, XDP_PASS);
+		inner = ip6->nexthdr;
+		outer_len = sizeof(*ip6);
+	} else {
+		return xlb_decap_count(XLB_D_PASS_NOT_TUNNEL, bytes, XDP_PASS);
+	}
+
+	ret = xlb_inner_is_vip(data + l2_len + outer_len, data_end, inner);
+	if (ret < 0)
+		return xlb_decap_count(XLB_D_PASS_MALFORMED, bytes, XDP_PASS);
+	if (!ret)
+		return xlb_decap_count(XLB_D_PASS_NOT_VIP, bytes, XDP_PASS);
+	if (xlb_strip(ctx, l2_len, outer_len,
+		      inner == IPPROTO_IPIP ? bpf_htons(ETH_P_IP) : bpf_htons(ETH_P_IPV6)))
+		return xlb_decap_count(XLB_D_DROP_HEADROOM, bytes, XDP_DROP);
+	return xlb_decap_count(XLB_D_DECAP, bytes, XDP_PASS);
+}

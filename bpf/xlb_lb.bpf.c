@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xlb_lb: the XDP load balancer. Entry and dispatch only; each step lives in
+ * bpf/lib/: parse.h (headers), pick.h (VIP, flow table, Maglev), nexthop.h
+ * (FIB cache), encap.h (IPIP / IP6IP6 / 4in6 / L2), icmp.h (too big),
+ * stats.h (counters), maps.h (every map).
+ *
+ * Packets that are not for a VIP leave byte-for-byte untouched (XDP_PASS).
+ */
+#include "lib/common.h"
+#include "lib/maps.h"
+#include "lib/stats.h"
+#include "lib/parse.h"
+#include "lib/pick.h"
+#include "lib/nexthop.h"
+#include "lib/encap.h"
+#include "lib/icmp.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* IPv6 VIPs need IPv6 backends; L2 mode cannot change the family at all. */
+static __always_inline int xlb_family_ok(const struct xlb_pkt *p,
+					 const struct xlb_backend *be,
+					 const struct xlb_config *cfg)
+{
+	if (be->family == p->key.family)
+		return 1;
+	return cfg->forward == XLB_FWD_IPIP && p->key.family == XLB_AF_INET;
+}
+
+static __always_inline int xlb_send(struct xdp_md *ctx, struct xlb_pkt *p,
+				    __u32 id, struct xlb_backend *be,
+				    const struct xlb_config *cfg, __u32 hash)
+{
+	struct xlb_nexthop *nh;
+	__u32 encap_len;
+	int ret;
+
+	ret = xlb_nexthop_get(ctx, id, be, &nh, p->frame_len);
+	if (ret >= 0)
+		return ret;
+
+	if (cfg->forward == XLB_FWD_L2) {
+		ret = xlb_l2_rewrite(ctx, p, nh);
+		if (ret >= 0)
+			return ret;
+		xlb_count_reason(XLB_R_FWD_L2, p->frame_len, 0);
+	} else {
+		encap_len = be->family == XLB_AF_INET ? XLB_IPV4_ENCAP_LEN
+						      : XLB_IPV6_ENCAP_LEN;
+		if (p->ip_len + encap_len > nh->mtu)
+			return xlb_too_big(ctx, p, nh->mtu, encap_len);
+		ret = xlb_encap(ctx, p, be, nh, cfg, hash);
+		if (ret >= 0)
+			return ret;
+		xlb_count_reason(p->icmp_err ? XLB_R_FWD_ICMP : XLB_R_FWD_ENCAP,
+				 p->frame_len, 0);
+	}
+	xlb_count_traffic(&xlb_backend_stats, id, p->frame_len, 0);
+	if (nh->ifindex == ctx->ingress_ifindex)
+		return XDP_TX;
+	/* bpf_redirect returns XDP_REDIRECT, or XDP_ABORTED on a bad ifindex. */
+	return bpf_redirect(nh->ifindex, 0);
+}
+
+SEC("xdp")
+int xlb_lb(struct xdp_md *ctx)
+{
+	struct xlb_pkt p = {};
+	struct xlb_config *cfg;
+	struct xlb_backend *be;
+	struct xlb_vip *vip;
+	__u32 id, hash, zero = 0;
+	int ret;
+
+	ret = xlb_parse(ctx, &p);
+	if (ret >= 0)
+		return ret;
+	vip = xlb_vip_match(&p);
+	if (!vip)
+		return xlb_count_reason(XLB_R_PASS_NOT_VIP, p.frame_len, XDP_PASS);
+	xlb_count_traffic(&xlb_vip_stats, vip->id, p.frame_len, 0);
+	cfg = bpf_map_lookup_elem(&xlb_config, &zero);
+	if (!cfg)
+		return XDP_PASS;	/* array map: cannot fail for key 0 */
+
+	ret = xlb_pick(&p, vip, cfg, &id, &be, &hash);
+	if (ret >= 0)
+		return ret;
+	if (!xlb_family_ok(&p, be, cfg))
+		return xlb_count_reason(XLB_R_DROP_FAMILY, p.frame_len, XDP_DROP);
+	return xlb_send(ctx, &p, id, be, cfg, hash);
+}
