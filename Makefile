@@ -14,11 +14,11 @@ ARCH	:= $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 
 CFLAGS	?= -O2 -g
-XCFLAGS	:= -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+XCFLAGS	:= -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
 	   -Iinclude -Iuser/lib -I$(BUILD)/include -MMD -MP
 BPF_CFLAGS := -g -O2 --target=bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	   -Iinclude -I/usr/include/$(MULTIARCH) -MMD -MP
-LIBS	:= -lxdp -lbpf -lmnl -lelf -lz -lm
+LIBS	:= -lxdp -lbpf -ljansson -lmnl -lelf -lz -lm
 
 BPF_PROGS := xlb_lb xlb_decap
 SKELS	:= $(BPF_PROGS:%=$(BUILD)/include/%.skel.h)

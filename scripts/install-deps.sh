@@ -7,7 +7,7 @@ set -euo pipefail
 pkgs=(
 	# build
 	make gcc clang llvm pkg-config libbpf-dev libxdp-dev bpftool linux-libc-dev
-	libmnl-dev libcmocka-dev
+	libmnl-dev libcmocka-dev libjansson-dev
 	# tests, demo, bench
 	iproute2 ethtool python3 curl procps util-linux nftables
 )

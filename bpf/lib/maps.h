@@ -20,13 +20,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_vips SEC(".maps");
 
-/* Template of a VIP's Maglev table: slot -> backend id (any prime size). */
+/*
+ * Template of a VIP's Maglev table: slot -> backend id. BPF_F_INNER_MAP lets
+ * tables of any prime size replace each other; BPF_F_MMAPABLE lets
+ * userspace fill a new table with one memcpy before swapping it in.
+ */
 struct xlb_maglev_table {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
 	__type(value, __u32);
 	__uint(max_entries, XLB_MAGLEV_DEFAULT);
-	__uint(map_flags, BPF_F_INNER_MAP);
+	__uint(map_flags, BPF_F_INNER_MAP | BPF_F_MMAPABLE);
 };
 
 /* VIP id -> its Maglev table; replaced whole to swap a table atomically. */
@@ -46,6 +50,16 @@ struct {
 	__uint(max_entries, XLB_MAX_BACKENDS);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_backends SEC(".maps");
+
+/* (VIP id, backend id) -> weight; userspace's record, unused per packet. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct xlb_member_key);
+	__type(value, struct xlb_member);
+	__uint(max_entries, XLB_MAX_MEMBERS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_members SEC(".maps");
 
 /* 5-tuple -> backend: keeps established flows on their backend. */
 struct {

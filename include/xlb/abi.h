@@ -46,9 +46,26 @@ struct xlb_backend {
 	__be16 port;		/* service port (0 = any); identity, not rewritten */
 	__u8 family;		/* XLB_AF_INET or XLB_AF_INET6 */
 	__u8 state;		/* enum xlb_backend_state */
-	__u32 weight;		/* as configured; the table carries the effect */
+	__u32 pad;		/* weights are per VIP: see struct xlb_member */
 };
 _Static_assert(sizeof(struct xlb_backend) == 24, "xlb_backend size");
+
+/*
+ * Membership of a backend in a VIP, with its weight there. Read only by
+ * userspace (it rebuilds the VIP's Maglev table from these); kept in a
+ * pinned map so the CLI, the agent and bpftool share one truth.
+ */
+struct xlb_member_key {
+	__u32 vip_id;
+	__u32 backend_id;
+};
+_Static_assert(sizeof(struct xlb_member_key) == 8, "xlb_member_key size");
+
+struct xlb_member {
+	__u32 weight;		/* 0 .. XLB_WEIGHT_MAX; 0 = in no table slot */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct xlb_member) == 8, "xlb_member size");
 
 /* Key of the flow table: the packet's own 5-tuple (client -> VIP). */
 struct xlb_flow_key {

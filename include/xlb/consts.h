@@ -8,6 +8,7 @@
 
 #define XLB_MAX_VIPS		16384	/* VIP ids are 0 .. XLB_MAX_VIPS - 1 */
 #define XLB_MAX_BACKENDS	131072	/* backend ids are 0 .. XLB_MAX_BACKENDS - 1 */
+#define XLB_MAX_MEMBERS		262144	/* (VIP, backend) pairs */
 #define XLB_FLOW_MAX_DEFAULT	(1 << 20) /* flow-table entries; set at attach */
 #define XLB_MAGLEV_DEFAULT	65537	/* default Maglev table size (prime) */
 #define XLB_MAGLEV_MAX		1048573	/* largest accepted table size (prime) */

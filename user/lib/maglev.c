@@ -71,6 +71,9 @@
 
 #define MAGLEV_TAG_OFFSET	0x6f666673ULL	/* "offs": high half of h1's seed */
 #define MAGLEV_TAG_SKIP		0x736b6970ULL	/* "skip": high half of h2's seed */
+#ifndef WIDE_LEFT
+#define WIDE_LEFT (size / 2)
+#endif
 
 /* A node of the caller's array, for sorting by key. */
 struct maglev_ref {
@@ -271,25 +274,19 @@ static inline __u64 maglev_taken(const __u64 *taken, __u32 c)
 }
 
 /*
- * Probe phase: the first free slot in @s's permutation, from s->pos on.
- * Once the table is half full, four preferences are tested at a time:
- * their loads are independent, and the loop branch is taken far less
- * often at random, which matters more than the few extra loads.
+ * The first free slot in the permutation from @c on, four preferences at
+ * a time: their loads are independent, and the loop branch goes the
+ * unexpected way less often, which matters more than the extra loads.
  */
-static inline __u32 maglev_probe(const struct maglev_state *s,
-				 const __u64 *taken, __u32 size, int wide)
+static inline __u32 maglev_probe4(__u32 c, __u32 skip, const __u64 *taken,
+				  __u32 size)
 {
-	__u32 c = s->pos, skip = s->skip, s2, s3, s4, c1, c2, c3, cand[4];
+	__u32 s2 = maglev_next(skip, skip, size);
+	__u32 s3 = maglev_next(s2, skip, size);
+	__u32 s4 = maglev_next(s3, skip, size);
+	__u32 c1, c2, c3, cand[4];
 	__u64 busy;
 
-	if (!wide) {
-		while (maglev_taken(taken, c))
-			c = maglev_next(c, skip, size);
-		return c;
-	}
-	s2 = maglev_next(skip, skip, size);
-	s3 = maglev_next(s2, skip, size);
-	s4 = maglev_next(s3, skip, size);
 	for (;;) {
 		c1 = maglev_next(c, skip, size);
 		c2 = maglev_next(c, s2, size);
@@ -330,22 +327,80 @@ static __u32 maglev_collect_free(const __u64 *taken, __u32 size,
 }
 
 /*
+ * A run of turns: the players @players[@p ...] place one slot each until
+ * the round ends or only @stop slots are left. Each phase has its own
+ * loop so that the hot ones stay small. Returns the next player index.
+ */
+static __u32 maglev_run_narrow(struct maglev_state *st, const __u32 *players,
+			       __u32 p, __u32 nplay, __u32 *left, __u32 stop,
+			       __u32 size, __u64 *taken, __u32 *table)
+{
+	for (; p < nplay && *left > stop; p++, --*left) {
+		struct maglev_state *s = &st[players[p]];
+		__u32 c = s->pos;
+
+		while (maglev_taken(taken, c))
+			c = maglev_next(c, s->skip, size);
+		taken[c >> 6] |= 1ULL << (c & 63);
+		table[c] = s->id;
+		s->pos = maglev_next(c, s->skip, size);
+	}
+	return p;
+}
+
+static __u32 maglev_run_wide(struct maglev_state *st, const __u32 *players,
+			     __u32 p, __u32 nplay, __u32 *left, __u32 stop,
+			     __u32 size, __u64 *taken, __u32 *table)
+{
+	for (; p < nplay && *left > stop; p++, --*left) {
+		struct maglev_state *s = &st[players[p]];
+		__u32 c = maglev_probe4(s->pos, s->skip, taken, size);
+
+		taken[c >> 6] |= 1ULL << (c & 63);
+		table[c] = s->id;
+		s->pos = maglev_next(c, s->skip, size);
+	}
+	return p;
+}
+
+static __u32 maglev_run_tail(struct maglev_state *st, const __u32 *players,
+			     __u32 p, __u32 nplay, __u32 *left, __u32 size,
+			     __u32 *freelist, __u32 *table)
+{
+	__u64 recip = ~0ULL / size;
+
+	for (; p < nplay && *left; p++, --*left) {
+		struct maglev_state *s = &st[players[p]];
+		__u32 k = maglev_tail_pick(s, freelist, *left, size, recip);
+		__u32 c = freelist[k];
+
+		freelist[k] = freelist[*left - 1];
+		table[c] = s->id;
+		s->pos = maglev_next(c, s->skip, size);
+	}
+	return p;
+}
+
+/*
  * The population loop: rounds over @st until all @size slots are taken.
  * Each round first lists the backends whose turn it is (branch-free, so
  * the skipped turns of light backends cost no mispredicted branches),
- * then places one slot for each. @taken is a zeroed bitmap of @size bits;
- * @players has room for @active entries, @freelist for
- * maglev_tail_len(@size).
+ * then places one slot for each: by single probes while the table is
+ * less than WIDE full, four probes at a time after that, and from the
+ * free list for the last maglev_tail_len() slots. @taken is a zeroed
+ * bitmap of @size bits; @players has room for @active entries, @freelist
+ * for maglev_tail_len(@size).
  */
 static void maglev_populate(struct maglev_state *st, __u32 active,
 			    __u32 max_w, __u32 size, __u64 *taken,
 			    __u32 *players, __u32 *freelist, __u32 *table)
 {
-	__u32 tail = maglev_tail_len(size), half = size / 2;
-	__u32 left = size, nfree = 0, nplay, i, p, c;
-	__u64 recip = ~0ULL / size;
+	__u32 tail = maglev_tail_len(size), wide = WIDE_LEFT;
+	__u32 left = size, nplay, i, p;
 
-	for (;;) {
+	if (wide < tail)
+		wide = tail;
+	while (left) {
 		for (i = 0, nplay = 0; i < active; i++) {
 			__s64 d = st[i].deficit + st[i].weight;
 			__s64 play = d > 0;
@@ -354,26 +409,16 @@ static void maglev_populate(struct maglev_state *st, __u32 active,
 			players[nplay] = i;
 			nplay += (__u32)play;
 		}
-		for (p = 0; p < nplay; p++) {
-			struct maglev_state *s = &st[players[p]];
-
-			if (nfree) {
-				__u32 k = maglev_tail_pick(s, freelist, nfree,
-							   size, recip);
-
-				c = freelist[k];
-				freelist[k] = freelist[--nfree];
-			} else {
-				c = maglev_probe(s, taken, size, left < half);
-				taken[c >> 6] |= 1ULL << (c & 63);
-			}
-			table[c] = s->id;
-			s->pos = maglev_next(c, s->skip, size);
-			if (!--left)
-				return;
-			if (left == tail)
-				nfree = maglev_collect_free(taken, size, freelist);
-		}
+		p = maglev_run_narrow(st, players, 0, nplay, &left, wide,
+				      size, taken, table);
+		p = maglev_run_wide(st, players, p, nplay, &left, tail,
+				    size, taken, table);
+		if (p == nplay)
+			continue;
+		if (left == tail)
+			maglev_collect_free(taken, size, freelist);
+		maglev_run_tail(st, players, p, nplay, &left, size, freelist,
+				table);
 	}
 }
 

@@ -1,0 +1,205 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# shellcheck shell=bash
+#
+# Helpers for shell end-to-end tests; source it from the test's main shell:
+#
+#   . "$(dirname "$0")/../lib/testbed.sh"
+#   xlbt_require_root
+#   xlbt_testbed_up 3                  # topology + teardown on EXIT
+#   xlbt_exec client curl ...
+#
+# It sources scripts/topology.sh (names, addresses, xlbt_topo_*), sets
+# XLBT_ID (default: PID % 100000) and installs an EXIT trap that stops the
+# background processes started here, then runs the registered cleanups in
+# reverse order, keeping the test's exit status. Exit codes: 0 pass,
+# 1 fail (xlbt_fail), 77 skip (xlbt_skip).
+#
+# xlbt_fail / xlbt_skip exit the shell they run in: call them from the
+# test's main shell, not inside $(...) or a pipeline.
+
+XLBT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=../../scripts/topology.sh
+. "$XLBT_ROOT/scripts/topology.sh"
+
+XLBT_ID=${XLBT_ID:-$(($$ % 100000))}
+XLBT_NBE=${XLBT_NBE:-0}
+XLBT_T0=${EPOCHREALTIME/[.,]/}
+_XLBT_CLEANUPS=()
+_XLBT_PIDS=()
+
+# --- messages and verdicts ---------------------------------------------------
+
+# xlbt_log MSG...: progress line on stderr, seconds since start.
+xlbt_log() {
+	local now=${EPOCHREALTIME/[.,]/}
+	printf '[%7.2f] %s\n' "$(((now - XLBT_T0) / 10000))e-2" "$*" >&2
+}
+
+# xlbt_skip REASON: the test cannot run here (exit 77).
+xlbt_skip() {
+	echo "SKIP: $*"
+	exit 77
+}
+
+# xlbt_fail WHAT [ACTUAL [EXPECTED]]: the test failed (exit 1).
+xlbt_fail() {
+	echo "FAIL: $1" >&2
+	[ $# -ge 2 ] && printf '  actual:   %s\n' "$2" >&2
+	[ $# -ge 3 ] && printf '  expected: %s\n' "$3" >&2
+	exit 1
+}
+
+# xlbt_expect_eq WHAT ACTUAL EXPECTED
+xlbt_expect_eq() {
+	[ "$2" = "$3" ] || xlbt_fail "$1" "$2" "$3"
+}
+
+# xlbt_expect_ge WHAT ACTUAL MIN (integers)
+xlbt_expect_ge() {
+	[[ $2 =~ ^-?[0-9]+$ ]] && (($2 >= $3)) || xlbt_fail "$1" "$2" ">= $3"
+}
+
+# xlbt_require_root; xlbt_require_cmd CMD...: skip when missing.
+xlbt_require_root() {
+	[ "$(id -u)" -eq 0 ] || xlbt_skip "needs root"
+}
+
+xlbt_require_cmd() {
+	local c
+	for c; do
+		command -v "$c" >/dev/null 2>&1 || xlbt_skip "$c not installed"
+	done
+}
+
+# --- cleanup -----------------------------------------------------------------
+
+# xlbt_cleanup_add CMD [ARGS...]: run CMD at exit (last added runs first).
+xlbt_cleanup_add() {
+	local q
+	printf -v q '%q ' "$@"
+	_XLBT_CLEANUPS+=("$q")
+}
+
+_xlbt_on_exit() {
+	local rc=$? i pid
+	trap - EXIT
+	for pid in "${_XLBT_PIDS[@]}"; do
+		xlbt_bg_stop "$pid" 1
+	done
+	for ((i = ${#_XLBT_CLEANUPS[@]} - 1; i >= 0; i--)); do
+		eval "${_XLBT_CLEANUPS[i]}" || echo "cleanup failed: ${_XLBT_CLEANUPS[i]}" >&2
+	done
+	exit $rc
+}
+
+trap _xlbt_on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- topology ----------------------------------------------------------------
+
+# xlbt_testbed_up N: build the reference topology with N backends for
+# XLBT_ID, torn down at exit (also when setup fails half-way).
+xlbt_testbed_up() {
+	xlbt_cleanup_add xlbt_topo_down "$XLBT_ID"
+	xlbt_topo_up "$XLBT_ID" "$1" || xlbt_fail "topology $XLBT_ID up with $1 backends"
+}
+
+# xlbt_exec HOST CMD...: run CMD in HOST's namespace.
+xlbt_exec() {
+	local host=$1
+	shift
+	ip netns exec "$(xlbt_ns "$host")" "$@"
+}
+
+# xlbt_xlb HOST ARGS...: run $XLB in HOST's namespace with HOST's pin dir.
+xlbt_xlb() {
+	local host=$1
+	shift
+	ip netns exec "$(xlbt_ns "$host")" env XLB_PIN_DIR="$(xlbt_pin_dir "$host")" \
+		"${XLB:?XLB unset}" "$@"
+}
+
+# xlbt_mac HOST: MAC address of HOST's device.
+xlbt_mac() {
+	ip -n "$(xlbt_ns "$1")" -o link show dev "$(xlbt_dev "$1")" |
+		sed -n 's/.*link\/ether \([0-9a-f:]*\) .*/\1/p'
+}
+
+# xlbt_backends: be1 ... beN of the current topology.
+xlbt_backends() {
+	local i
+	for ((i = 1; i <= XLBT_NBE; i++)); do
+		echo "be$i"
+	done
+}
+
+# --- waiting and background processes ----------------------------------------
+
+# xlbt_wait_for SECONDS CMD...: run CMD (quietly) every 0.1 s until it
+# succeeds; 1 if it never did within SECONDS. CMD itself must be bounded.
+xlbt_wait_for() {
+	local limit=$1 end
+	shift
+	end=$((${EPOCHREALTIME/[.,]/} + limit * 1000000))
+	while :; do
+		"$@" >/dev/null 2>&1 && return 0
+		((${EPOCHREALTIME/[.,]/} < end)) || return 1
+		sleep 0.1
+	done
+}
+
+# xlbt_bg_start HOST LOG CMD...: start CMD in HOST's namespace in the
+# background, output to LOG. Its PID is in XLBT_BG_PID (ip netns exec execs
+# CMD, so it is CMD's PID); it is stopped at exit if still running.
+xlbt_bg_start() {
+	local host=$1 log=$2
+	shift 2
+	ip netns exec "$(xlbt_ns "$host")" "$@" >"$log" 2>&1 </dev/null &
+	XLBT_BG_PID=$!
+	_XLBT_PIDS+=("$XLBT_BG_PID")
+}
+
+_xlbt_bg_forget() {
+	local i
+	for i in "${!_XLBT_PIDS[@]}"; do
+		[ "${_XLBT_PIDS[i]}" = "$1" ] && unset '_XLBT_PIDS[i]'
+	done
+	return 0
+}
+
+# xlbt_bg_stop PID [SECONDS]: SIGTERM, SIGKILL after SECONDS (default 3);
+# returns the process's exit status (143 after SIGTERM, 137 after SIGKILL).
+xlbt_bg_stop() {
+	local pid=$1 limit=${2:-3} i rc=0
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null
+		for ((i = 0; i < limit * 10; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null
+	fi
+	wait "$pid" 2>/dev/null || rc=$?
+	_xlbt_bg_forget "$pid"
+	return $rc
+}
+
+# xlbt_bg_wait PID SECONDS: wait for PID to end by itself; its exit status,
+# or 124 (and SIGKILL) when it is still running after SECONDS.
+xlbt_bg_wait() {
+	local pid=$1 limit=$2 i rc=0
+	for ((i = 0; i < limit * 10; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		_xlbt_bg_forget "$pid"
+		return 124
+	fi
+	wait "$pid" 2>/dev/null || rc=$?
+	_xlbt_bg_forget "$pid"
+	return $rc
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Loading and attaching xlb's XDP programs with libxdp, and finding them
+ * again on devices. The load balancer's maps are pinned in the pin
+ * directory, so several devices and later processes share them.
+ */
+#ifndef XLB_ATTACH_H
+#define XLB_ATTACH_H
+
+#include <xdp/libxdp.h>
+#include <xlb/abi.h>
+
+enum xlb_prog_kind {
+	XLB_PROG_LB = 0,	/* xlb_lb: the load balancer */
+	XLB_PROG_DECAP,		/* xlb_decap: backend-side decapsulation */
+};
+
+struct xlb_attach_opts {
+	enum xdp_attach_mode mode;	/* XDP_MODE_NATIVE or XDP_MODE_SKB */
+	__u32 flow_max;			/* flow-table size; 0 = default or pinned */
+	const struct xlb_config *config; /* written after attach (LB only) */
+};
+
+struct xlb_attach_info {
+	int attached;			/* our program is on the device */
+	__u32 prog_id;
+	enum xdp_attach_mode mode;
+	int legacy;			/* no libxdp dispatcher (plain attach) */
+};
+
+/*
+ * Load kind's program with maps pinned in pin_dir and attach it to ifindex.
+ * -EEXIST when it is attached there already. *legacy tells whether libxdp
+ * fell back to a plain attach (no multi-program dispatcher).
+ */
+int xlb_prog_attach(enum xlb_prog_kind kind, const char *pin_dir, int ifindex,
+		    const struct xlb_attach_opts *o, int *legacy);
+/* Detach kind's program from ifindex; -ENOENT when it is not there. */
+int xlb_prog_detach(enum xlb_prog_kind kind, int ifindex);
+/* Is kind's program attached to ifindex, and how. */
+int xlb_prog_query(enum xlb_prog_kind kind, int ifindex, struct xlb_attach_info *info);
+/* Remove kind's pinned maps from pin_dir (after the last detach). */
+int xlb_prog_unpin(enum xlb_prog_kind kind, const char *pin_dir);
+const char *xlb_prog_name(enum xlb_prog_kind kind);
+
+#endif /* XLB_ATTACH_H */

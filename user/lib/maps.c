@@ -1,0 +1,873 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The typed map layer. Maps are reached only through the skeletons: the
+ * skeleton is opened (not loaded) with the pin directory as pin root, so
+ * libbpf names each map's pin path, and each map adopts its pinned fd.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "addr.h"
+#include "log.h"
+#include "maglev.h"
+#include "maps.h"
+#include "xlb_decap.skel.h"
+#include "xlb_lb.skel.h"
+
+__u64 xlb_now_coarse_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+const char *xlb_pin_dir_default(void)
+{
+	const char *d = getenv("XLB_PIN_DIR");
+
+	return d && *d ? d : XLB_PIN_DIR_DEFAULT;
+}
+
+static int is_bpffs(const char *path)
+{
+	struct statfs st;
+
+	return !statfs(path, &st) && st.f_type == BPF_FS_MAGIC;
+}
+
+static int mkdir_p(const char *dir)
+{
+	char buf[PATH_MAX];
+	char *p;
+
+	if (snprintf(buf, sizeof(buf), "%s", dir) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0700) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0700) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int xlb_pin_dir_prepare(const char *dir)
+{
+	char parent[PATH_MAX];
+	char *slash;
+	int err;
+
+	if (is_bpffs(dir))
+		return 0;
+	snprintf(parent, sizeof(parent), "%s", dir);
+	slash = strrchr(parent, '/');
+	if (slash && slash != parent)
+		*slash = '\0';
+	/* The usual place: mount the standard bpffs, then create our folder. */
+	if (!is_bpffs(parent) && !strcmp(parent, "/sys/fs/bpf")) {
+		if (mount("bpf", parent, "bpf", 0, "mode=0700"))
+			return -errno;
+		pr_info("mounted bpffs on %s\n", parent);
+	}
+	if (is_bpffs(parent)) {
+		if (mkdir(dir, 0700) && errno != EEXIST)
+			return -errno;
+		return 0;
+	}
+	err = mkdir_p(dir);
+	if (err)
+		return err;
+	if (mount("bpf", dir, "bpf", 0, "mode=0700"))
+		return -errno;
+	pr_info("mounted bpffs on %s\n", dir);
+	return 0;
+}
+
+int xlb_pin_dir_lock(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* Give every pinned map of obj the fd of its pin; -ENOENT if one is missing. */
+static int adopt_pins(struct bpf_object *obj)
+{
+	struct bpf_map *map;
+	const char *path;
+	int fd, err;
+
+	bpf_object__for_each_map(map, obj) {
+		path = bpf_map__pin_path(map);
+		if (!path)
+			continue;
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			return -errno;
+		err = bpf_map__reuse_fd(map, fd);
+		close(fd);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int xlb_maps_open(struct xlb_maps *m, const char *pin_dir, int lock)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
+	int err;
+
+	memset(m, 0, sizeof(*m));
+	m->lock_fd = -1;
+	snprintf(m->pin_dir, sizeof(m->pin_dir), "%s", pin_dir);
+	if (lock) {
+		m->lock_fd = xlb_pin_dir_lock(pin_dir);
+		if (m->lock_fd < 0)
+			return m->lock_fd;
+	}
+	m->skel = xlb_lb__open_opts(&opts);
+	if (!m->skel) {
+		err = -errno;
+		goto out_unlock;
+	}
+	err = adopt_pins(m->skel->obj);
+	if (err)
+		goto out_destroy;
+	return 0;
+
+out_destroy:
+	xlb_lb__destroy(m->skel);
+	m->skel = NULL;
+out_unlock:
+	if (m->lock_fd >= 0)
+		close(m->lock_fd);
+	m->lock_fd = -1;
+	return err;
+}
+
+void xlb_maps_close(struct xlb_maps *m)
+{
+	xlb_lb__destroy(m->skel);
+	m->skel = NULL;
+	if (m->lock_fd >= 0)
+		close(m->lock_fd);
+	m->lock_fd = -1;
+}
+
+int xlb_decap_maps_open(struct xlb_decap_maps *m, const char *pin_dir, int lock)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
+	int err;
+
+	memset(m, 0, sizeof(*m));
+	m->lock_fd = -1;
+	snprintf(m->pin_dir, sizeof(m->pin_dir), "%s", pin_dir);
+	if (lock) {
+		m->lock_fd = xlb_pin_dir_lock(pin_dir);
+		if (m->lock_fd < 0)
+			return m->lock_fd;
+	}
+	m->skel = xlb_decap__open_opts(&opts);
+	if (!m->skel) {
+		err = -errno;
+		goto out_unlock;
+	}
+	err = adopt_pins(m->skel->obj);
+	if (err)
+		goto out_destroy;
+	return 0;
+
+out_destroy:
+	xlb_decap__destroy(m->skel);
+	m->skel = NULL;
+out_unlock:
+	if (m->lock_fd >= 0)
+		close(m->lock_fd);
+	m->lock_fd = -1;
+	return err;
+}
+
+void xlb_decap_maps_close(struct xlb_decap_maps *m)
+{
+	xlb_decap__destroy(m->skel);
+	m->skel = NULL;
+	if (m->lock_fd >= 0)
+		close(m->lock_fd);
+	m->lock_fd = -1;
+}
+
+static int map_fd(const struct bpf_map *map)
+{
+	return bpf_map__fd(map);
+}
+
+static int ret_errno(int ret)
+{
+	return ret ? -errno : 0;
+}
+
+/* --- per-CPU values ------------------------------------------------------ */
+
+/* Sum n __u64 counters of a per-CPU value of size vsz at key. */
+static int percpu_sum(int fd, __u32 key, size_t vsz, __u64 *sum, size_t n)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	size_t stride = (vsz + 7) & ~7UL;
+	__u64 *buf;
+	int cpu, err = 0;
+	size_t i;
+
+	if (ncpu < 0)
+		return ncpu;
+	buf = calloc(ncpu, stride);
+	if (!buf)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &key, buf)) {
+		err = -errno;
+		goto out;
+	}
+	memset(sum, 0, n * sizeof(*sum));
+	for (cpu = 0; cpu < ncpu; cpu++)
+		for (i = 0; i < n; i++)
+			sum[i] += buf[cpu * stride / 8 + i];
+out:
+	free(buf);
+	return err;
+}
+
+/* Zero a per-CPU value on every CPU. */
+static int percpu_zero(int fd, __u32 key, size_t vsz)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	size_t stride = (vsz + 7) & ~7UL;
+	void *buf;
+	int err;
+
+	if (ncpu < 0)
+		return ncpu;
+	buf = calloc(ncpu, stride);
+	if (!buf)
+		return -ENOMEM;
+	err = ret_errno(bpf_map_update_elem(fd, &key, buf, BPF_ANY));
+	free(buf);
+	return err;
+}
+
+int xlb_stats_reasons(struct xlb_maps *m, struct xlb_reason_count out[XLB_R_MAX])
+{
+	int fd = map_fd(m->skel->maps.xlb_reasons);
+	__u32 r;
+	int err;
+
+	for (r = 0; r < XLB_R_MAX; r++) {
+		err = percpu_sum(fd, r, sizeof(out[r]), (__u64 *)&out[r], 2);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int xlb_decap_stats(struct xlb_decap_maps *m, struct xlb_reason_count out[XLB_D_MAX])
+{
+	int fd = map_fd(m->skel->maps.xlb_decap_stats);
+	__u32 r;
+	int err;
+
+	for (r = 0; r < XLB_D_MAX; r++) {
+		err = percpu_sum(fd, r, sizeof(out[r]), (__u64 *)&out[r], 2);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int xlb_stats_vip(struct xlb_maps *m, __u32 id, struct xlb_traffic *out)
+{
+	return percpu_sum(map_fd(m->skel->maps.xlb_vip_stats), id, sizeof(*out),
+			  (__u64 *)out, 3);
+}
+
+int xlb_stats_backend(struct xlb_maps *m, __u32 id, struct xlb_traffic *out)
+{
+	return percpu_sum(map_fd(m->skel->maps.xlb_backend_stats), id, sizeof(*out),
+			  (__u64 *)out, 3);
+}
+
+/* --- config -------------------------------------------------------------- */
+
+int xlb_config_get(struct xlb_maps *m, struct xlb_config *c)
+{
+	__u32 zero = 0;
+
+	return ret_errno(bpf_map_lookup_elem(map_fd(m->skel->maps.xlb_config), &zero, c));
+}
+
+int xlb_config_set(struct xlb_maps *m, const struct xlb_config *c)
+{
+	__u32 zero = 0;
+
+	return ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_config), &zero, c,
+					     BPF_ANY));
+}
+
+/* --- VIPs ---------------------------------------------------------------- */
+
+int xlb_vip_get(struct xlb_maps *m, const struct xlb_vip_key *k, struct xlb_vip *v)
+{
+	return ret_errno(bpf_map_lookup_elem(map_fd(m->skel->maps.xlb_vips), k, v));
+}
+
+int xlb_vip_foreach(struct xlb_maps *m, xlb_vip_cb cb, void *arg)
+{
+	int fd = map_fd(m->skel->maps.xlb_vips);
+	struct xlb_vip_key k, next;
+	struct xlb_vip v;
+	void *prev = NULL;
+	int err;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, &v))
+			continue;	/* deleted meanwhile */
+		err = cb(&k, &v, arg);
+		if (err)
+			return err;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+static int mark_vip_id(const struct xlb_vip_key *k, const struct xlb_vip *v, void *arg)
+{
+	unsigned char *used = arg;
+
+	if (v->id < XLB_MAX_VIPS)
+		used[v->id] = 1;
+	return 0;
+}
+
+/* A new, empty table of size slots: every slot XLB_NO_BACKEND. */
+static int table_create(__u32 size, const __u32 *slots)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts,
+		    .map_flags = BPF_F_INNER_MAP | BPF_F_MMAPABLE);
+	size_t len = (size_t)size * sizeof(__u32);
+	long page = sysconf(_SC_PAGESIZE);
+	void *mem;
+	int fd, err;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_maglev", sizeof(__u32),
+			    sizeof(__u32), size, &opts);
+	if (fd < 0)
+		return -errno;
+	len = (len + page - 1) & ~(size_t)(page - 1);
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (mem == MAP_FAILED) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	if (slots)
+		memcpy(mem, slots, (size_t)size * sizeof(__u32));
+	else
+		memset(mem, 0xff, (size_t)size * sizeof(__u32));
+	munmap(mem, len);
+	return fd;
+}
+
+/* Put table fd at vip_id: one map write, atomic for the fast path. */
+static int table_swap(struct xlb_maps *m, __u32 vip_id, int fd)
+{
+	return ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_tables), &vip_id,
+					     &fd, BPF_ANY));
+}
+
+int xlb_vip_create(struct xlb_maps *m, const struct xlb_vip_key *k, __u32 flags,
+		   __u32 table_size, struct xlb_vip *out)
+{
+	unsigned char *used;
+	struct xlb_vip v = { .flags = flags, .table_size = table_size };
+	int fd, err;
+	__u32 id;
+
+	if (!xlb_maglev_size_valid(table_size))
+		return -EINVAL;
+	if (!xlb_vip_get(m, k, &v))
+		return -EEXIST;
+	used = calloc(XLB_MAX_VIPS, 1);
+	if (!used)
+		return -ENOMEM;
+	err = xlb_vip_foreach(m, mark_vip_id, used);
+	if (err)
+		goto out_free;
+	for (id = 0; id < XLB_MAX_VIPS && used[id]; id++)
+		;
+	if (id == XLB_MAX_VIPS) {
+		err = -ENOSPC;
+		goto out_free;
+	}
+	v.id = id;
+	fd = table_create(table_size, NULL);
+	if (fd < 0) {
+		err = fd;
+		goto out_free;
+	}
+	err = table_swap(m, id, fd);
+	close(fd);
+	if (err)
+		goto out_free;
+	percpu_zero(map_fd(m->skel->maps.xlb_vip_stats), id, sizeof(struct xlb_traffic));
+	err = ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_vips), k, &v,
+					    BPF_NOEXIST));
+	if (err) {
+		bpf_map_delete_elem(map_fd(m->skel->maps.xlb_tables), &id);
+		goto out_free;
+	}
+	if (out)
+		*out = v;
+out_free:
+	free(used);
+	return err;
+}
+
+struct member_collect {
+	__u32 vip_id;		/* ~0: any VIP */
+	__u32 be_id;		/* ~0: any backend */
+	struct xlb_member_key *keys;
+	struct xlb_member *vals;
+	size_t n, cap;
+};
+
+static int collect_member(const struct xlb_member_key *k, const struct xlb_member *v, void *arg)
+{
+	struct member_collect *c = arg;
+	void *p;
+
+	if ((c->vip_id != ~0U && k->vip_id != c->vip_id) ||
+	    (c->be_id != ~0U && k->backend_id != c->be_id))
+		return 0;
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 64;
+		p = realloc(c->keys, c->cap * sizeof(*c->keys));
+		if (!p)
+			return -ENOMEM;
+		c->keys = p;
+		p = realloc(c->vals, c->cap * sizeof(*c->vals));
+		if (!p)
+			return -ENOMEM;
+		c->vals = p;
+	}
+	c->keys[c->n] = *k;
+	c->vals[c->n++] = *v;
+	return 0;
+}
+
+static void member_collect_free(struct member_collect *c)
+{
+	free(c->keys);
+	free(c->vals);
+}
+
+int xlb_vip_delete(struct xlb_maps *m, const struct xlb_vip_key *k)
+{
+	struct member_collect c = { .be_id = ~0U };
+	struct xlb_vip v;
+	size_t i;
+	int err;
+
+	err = xlb_vip_get(m, k, &v);
+	if (err)
+		return err;
+	/* Stop matching first, then take the rest away. */
+	err = ret_errno(bpf_map_delete_elem(map_fd(m->skel->maps.xlb_vips), k));
+	if (err)
+		return err;
+	bpf_map_delete_elem(map_fd(m->skel->maps.xlb_tables), &v.id);
+	c.vip_id = v.id;
+	err = xlb_member_foreach(m, collect_member, &c);
+	for (i = 0; !err && i < c.n; i++) {
+		xlb_member_del(m, v.id, c.keys[i].backend_id);
+		err = xlb_backend_release(m, c.keys[i].backend_id);
+	}
+	member_collect_free(&c);
+	return err;
+}
+
+/* --- backends ------------------------------------------------------------ */
+
+int xlb_backend_get(struct xlb_maps *m, __u32 id, struct xlb_backend *b)
+{
+	if (id >= XLB_MAX_BACKENDS)
+		return -ENOENT;
+	if (bpf_map_lookup_elem(map_fd(m->skel->maps.xlb_backends), &id, b))
+		return -errno;
+	return b->state == XLB_BE_UNUSED ? -ENOENT : 0;
+}
+
+/* Read the whole backend array in one batch call. */
+static struct xlb_backend *backends_read(struct xlb_maps *m)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	int fd = map_fd(m->skel->maps.xlb_backends);
+	struct xlb_backend *all;
+	__u32 *keys, out_batch, count = XLB_MAX_BACKENDS;
+	int err;
+
+	all = calloc(XLB_MAX_BACKENDS, sizeof(*all));
+	keys = calloc(XLB_MAX_BACKENDS, sizeof(*keys));
+	if (!all || !keys)
+		goto out_err;
+	err = bpf_map_lookup_batch(fd, NULL, &out_batch, keys, all, &count, &opts);
+	if (err && errno != ENOENT)
+		goto out_err;
+	free(keys);
+	return all;
+out_err:
+	free(all);
+	free(keys);
+	return NULL;
+}
+
+int xlb_backend_find(struct xlb_maps *m, const struct xlb_addr_key *a, __u16 port, __u32 *id)
+{
+	struct xlb_backend *all = backends_read(m);
+	__u32 i;
+	int err = -ENOENT;
+
+	if (!all)
+		return -errno ? -errno : -ENOMEM;
+	for (i = 0; i < XLB_MAX_BACKENDS; i++) {
+		if (all[i].state != XLB_BE_UNUSED && all[i].family == a->family &&
+		    all[i].port == htons(port) && !memcmp(all[i].addr, a->addr, 16)) {
+			*id = i;
+			err = 0;
+			break;
+		}
+	}
+	free(all);
+	return err;
+}
+
+int xlb_backend_ensure(struct xlb_maps *m, const struct xlb_addr_key *a, __u16 port, __u32 *id)
+{
+	struct xlb_backend *all, b = {};
+	__u32 i, free_id = ~0U;
+	int err;
+
+	all = backends_read(m);
+	if (!all)
+		return -ENOMEM;
+	for (i = 0; i < XLB_MAX_BACKENDS; i++) {
+		if (all[i].state == XLB_BE_UNUSED) {
+			if (free_id == ~0U)
+				free_id = i;
+			continue;
+		}
+		if (all[i].family == a->family && all[i].port == htons(port) &&
+		    !memcmp(all[i].addr, a->addr, 16)) {
+			*id = i;
+			free(all);
+			return 0;
+		}
+	}
+	free(all);
+	if (free_id == ~0U)
+		return -ENOSPC;
+	memcpy(b.addr, a->addr, 16);
+	b.family = a->family;
+	b.port = htons(port);
+	b.state = XLB_BE_ACTIVE;
+	percpu_zero(map_fd(m->skel->maps.xlb_backend_stats), free_id, sizeof(struct xlb_traffic));
+	percpu_zero(map_fd(m->skel->maps.xlb_nexthops), free_id, sizeof(struct xlb_nexthop));
+	err = ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_backends), &free_id,
+					    &b, BPF_ANY));
+	if (!err)
+		*id = free_id;
+	return err;
+}
+
+int xlb_backend_set_state(struct xlb_maps *m, __u32 id, enum xlb_backend_state state)
+{
+	struct xlb_backend b;
+	int err;
+
+	if (state == XLB_BE_UNUSED || state >= XLB_BE_STATE_MAX)
+		return -EINVAL;
+	err = xlb_backend_get(m, id, &b);
+	if (err)
+		return err;
+	b.state = state;
+	return ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_backends), &id, &b,
+					     BPF_ANY));
+}
+
+int xlb_backend_release(struct xlb_maps *m, __u32 id)
+{
+	struct member_collect c = { .vip_id = ~0U, .be_id = id };
+	struct xlb_backend b = {};
+	int err;
+
+	err = xlb_member_foreach(m, collect_member, &c);
+	member_collect_free(&c);
+	if (err || c.n)
+		return err;
+	return ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_backends), &id, &b,
+					     BPF_ANY));
+}
+
+/* --- members ------------------------------------------------------------- */
+
+int xlb_member_get(struct xlb_maps *m, __u32 vip_id, __u32 be_id, struct xlb_member *v)
+{
+	struct xlb_member_key k = { .vip_id = vip_id, .backend_id = be_id };
+
+	return ret_errno(bpf_map_lookup_elem(map_fd(m->skel->maps.xlb_members), &k, v));
+}
+
+int xlb_member_set(struct xlb_maps *m, __u32 vip_id, __u32 be_id, __u32 weight)
+{
+	struct xlb_member_key k = { .vip_id = vip_id, .backend_id = be_id };
+	struct xlb_member v = { .weight = weight };
+
+	if (weight > XLB_WEIGHT_MAX)
+		return -ERANGE;
+	return ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_members), &k, &v,
+					     BPF_ANY));
+}
+
+int xlb_member_del(struct xlb_maps *m, __u32 vip_id, __u32 be_id)
+{
+	struct xlb_member_key k = { .vip_id = vip_id, .backend_id = be_id };
+
+	return ret_errno(bpf_map_delete_elem(map_fd(m->skel->maps.xlb_members), &k));
+}
+
+int xlb_member_foreach(struct xlb_maps *m, xlb_member_cb cb, void *arg)
+{
+	int fd = map_fd(m->skel->maps.xlb_members);
+	struct xlb_member_key k, next;
+	struct xlb_member v;
+	void *prev = NULL;
+	int err;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, &v))
+			continue;
+		err = cb(&k, &v, arg);
+		if (err)
+			return err;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+/* --- tables -------------------------------------------------------------- */
+
+int xlb_table_rebuild(struct xlb_maps *m, const struct xlb_vip *vip)
+{
+	struct member_collect c = { .vip_id = vip->id, .be_id = ~0U };
+	struct xlb_maglev_node *nodes = NULL;
+	struct xlb_config cfg;
+	char (*keys)[XLB_VIPSTRLEN] = NULL;
+	char a[XLB_ADDRSTRLEN];
+	struct xlb_backend b;
+	__u32 *slots = NULL;
+	size_t i, n = 0;
+	int err, fd;
+
+	err = xlb_member_foreach(m, collect_member, &c);
+	if (err)
+		goto out;
+	nodes = calloc(c.n + 1, sizeof(*nodes));
+	keys = calloc(c.n + 1, sizeof(*keys));
+	slots = malloc((size_t)vip->table_size * sizeof(*slots));
+	if (!nodes || !keys || !slots) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < c.n; i++) {
+		if (xlb_backend_get(m, c.keys[i].backend_id, &b) || b.state != XLB_BE_ACTIVE ||
+		    !c.vals[i].weight)
+			continue;
+		/* The frozen identity: the same on every LB node. */
+		xlb_addr_str(b.addr, b.family, a, sizeof(a));
+		snprintf(keys[n], sizeof(keys[n]), b.family == XLB_AF_INET6 ? "[%s]:%u" : "%s:%u",
+			 a, ntohs(b.port));
+		nodes[n].key = keys[n];
+		nodes[n].weight = c.vals[i].weight;
+		nodes[n].id = c.keys[i].backend_id;
+		n++;
+	}
+	/* The seed is part of the shared contract: every LB node uses it. */
+	err = xlb_config_get(m, &cfg);
+	if (!err)
+		err = xlb_maglev_build(nodes, n, vip->table_size, cfg.hash_seed, slots);
+	if (err)
+		goto out;
+	fd = table_create(vip->table_size, slots);
+	if (fd < 0) {
+		err = fd;
+		goto out;
+	}
+	err = table_swap(m, vip->id, fd);
+	close(fd);
+out:
+	free(slots);
+	free(keys);
+	free(nodes);
+	member_collect_free(&c);
+	return err;
+}
+
+struct vip_by_id {
+	__u32 id;
+	struct xlb_vip vip;
+	int found;
+};
+
+static int find_vip_id(const struct xlb_vip_key *k, const struct xlb_vip *v, void *arg)
+{
+	struct vip_by_id *f = arg;
+
+	if (v->id == f->id) {
+		f->vip = *v;
+		f->found = 1;
+	}
+	return 0;
+}
+
+int xlb_table_rebuild_backend(struct xlb_maps *m, __u32 be_id)
+{
+	struct member_collect c = { .vip_id = ~0U, .be_id = be_id };
+	struct vip_by_id f;
+	size_t i;
+	int err;
+
+	err = xlb_member_foreach(m, collect_member, &c);
+	for (i = 0; !err && i < c.n; i++) {
+		f = (struct vip_by_id){ .id = c.keys[i].vip_id };
+		err = xlb_vip_foreach(m, find_vip_id, &f);
+		if (!err && f.found)
+			err = xlb_table_rebuild(m, &f.vip);
+	}
+	member_collect_free(&c);
+	return err;
+}
+
+int xlb_table_read(struct xlb_maps *m, __u32 vip_id, __u32 *table, __u32 size)
+{
+	size_t len = (size_t)size * sizeof(__u32);
+	long page = sysconf(_SC_PAGESIZE);
+	__u32 inner_id;
+	void *mem;
+	int fd, err = 0;
+
+	if (bpf_map_lookup_elem(map_fd(m->skel->maps.xlb_tables), &vip_id, &inner_id))
+		return -errno;
+	fd = bpf_map_get_fd_by_id(inner_id);
+	if (fd < 0)
+		return -errno;
+	len = (len + page - 1) & ~(size_t)(page - 1);
+	mem = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	if (mem == MAP_FAILED) {
+		err = -errno;
+		goto out_close;
+	}
+	memcpy(table, mem, (size_t)size * sizeof(__u32));
+	munmap(mem, len);
+out_close:
+	close(fd);
+	return err;
+}
+
+/* --- flows --------------------------------------------------------------- */
+
+int xlb_flow_foreach(struct xlb_maps *m, xlb_flow_cb cb, void *arg)
+{
+	int fd = map_fd(m->skel->maps.xlb_flows);
+	struct xlb_flow_key k, next;
+	struct xlb_flow v;
+	void *prev = NULL;
+	int err;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, &v))
+			continue;
+		err = cb(&k, &v, arg);
+		if (err)
+			return err;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+__u32 xlb_flow_capacity(struct xlb_maps *m)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(map_fd(m->skel->maps.xlb_flows), &info, &len))
+		return 0;
+	return info.max_entries;
+}
+
+/* --- decap VIPs ---------------------------------------------------------- */
+
+int xlb_decap_vip_add(struct xlb_decap_maps *m, const struct xlb_addr_key *a)
+{
+	__u32 one = 1;
+
+	return ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_decap_vips), a, &one,
+					     BPF_NOEXIST));
+}
+
+int xlb_decap_vip_del(struct xlb_decap_maps *m, const struct xlb_addr_key *a)
+{
+	return ret_errno(bpf_map_delete_elem(map_fd(m->skel->maps.xlb_decap_vips), a));
+}
+
+int xlb_decap_vip_foreach(struct xlb_decap_maps *m, xlb_addr_cb cb, void *arg)
+{
+	int fd = map_fd(m->skel->maps.xlb_decap_vips);
+	struct xlb_addr_key k, next;
+	void *prev = NULL;
+	int err;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		err = cb(&k, arg);
+		if (err)
+			return err;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Typed access to the pinned maps of the load balancer and of the decap
+ * program, through their skeletons. Every function returns 0 or a negative
+ * errno. Writers hold the pin directory's lock (xlb_maps_open(.., 1)).
+ */
+#ifndef XLB_MAPS_H
+#define XLB_MAPS_H
+
+#include <limits.h>
+#include <xlb/abi.h>
+
+struct xlb_lb;
+struct xlb_decap;
+
+struct xlb_maps {
+	struct xlb_lb *skel;	/* opened, never loaded: fds come from pins */
+	int lock_fd;		/* flock on the pin directory, or -1 */
+	char pin_dir[PATH_MAX];
+};
+
+struct xlb_decap_maps {
+	struct xlb_decap *skel;
+	int lock_fd;
+	char pin_dir[PATH_MAX];
+};
+
+/* $XLB_PIN_DIR, else XLB_PIN_DIR_DEFAULT. */
+const char *xlb_pin_dir_default(void);
+/* Create dir on a bpffs, mounting one where there is none. */
+int xlb_pin_dir_prepare(const char *dir);
+/* flock(LOCK_EX) on dir; returns the fd to close, or -errno. */
+int xlb_pin_dir_lock(const char *dir);
+
+/* Open the pinned maps in pin_dir; -ENOENT when nothing is attached there. */
+int xlb_maps_open(struct xlb_maps *m, const char *pin_dir, int lock);
+void xlb_maps_close(struct xlb_maps *m);
+int xlb_decap_maps_open(struct xlb_decap_maps *m, const char *pin_dir, int lock);
+void xlb_decap_maps_close(struct xlb_decap_maps *m);
+
+/* VIPs. */
+typedef int (*xlb_vip_cb)(const struct xlb_vip_key *k, const struct xlb_vip *v, void *arg);
+int xlb_vip_get(struct xlb_maps *m, const struct xlb_vip_key *k, struct xlb_vip *v);
+int xlb_vip_create(struct xlb_maps *m, const struct xlb_vip_key *k, __u32 flags,
+		   __u32 table_size, struct xlb_vip *out);
+int xlb_vip_delete(struct xlb_maps *m, const struct xlb_vip_key *k);
+int xlb_vip_foreach(struct xlb_maps *m, xlb_vip_cb cb, void *arg);
+
+/* Backends: one id per (address, port), shared by every VIP using it. */
+int xlb_backend_get(struct xlb_maps *m, __u32 id, struct xlb_backend *b);
+int xlb_backend_find(struct xlb_maps *m, const struct xlb_addr_key *a, __u16 port, __u32 *id);
+int xlb_backend_ensure(struct xlb_maps *m, const struct xlb_addr_key *a, __u16 port, __u32 *id);
+int xlb_backend_set_state(struct xlb_maps *m, __u32 id, enum xlb_backend_state state);
+/* Free the id when no VIP uses it any more. */
+int xlb_backend_release(struct xlb_maps *m, __u32 id);
+
+/* Membership of backends in VIPs, with weights. */
+typedef int (*xlb_member_cb)(const struct xlb_member_key *k, const struct xlb_member *v, void *arg);
+int xlb_member_get(struct xlb_maps *m, __u32 vip_id, __u32 be_id, struct xlb_member *v);
+int xlb_member_set(struct xlb_maps *m, __u32 vip_id, __u32 be_id, __u32 weight);
+int xlb_member_del(struct xlb_maps *m, __u32 vip_id, __u32 be_id);
+int xlb_member_foreach(struct xlb_maps *m, xlb_member_cb cb, void *arg);
+
+/*
+ * Rebuild a VIP's Maglev table from its members (ACTIVE backends with a
+ * weight) and swap it in with one map write.
+ */
+int xlb_table_rebuild(struct xlb_maps *m, const struct xlb_vip *vip);
+/* Rebuild every VIP that has backend be_id as a member. */
+int xlb_table_rebuild_backend(struct xlb_maps *m, __u32 be_id);
+/* Copy a VIP's current table out (size slots). */
+int xlb_table_read(struct xlb_maps *m, __u32 vip_id, __u32 *table, __u32 size);
+
+/* Settings. */
+int xlb_config_get(struct xlb_maps *m, struct xlb_config *c);
+int xlb_config_set(struct xlb_maps *m, const struct xlb_config *c);
+
+/* Counters, summed over CPUs. */
+int xlb_stats_reasons(struct xlb_maps *m, struct xlb_reason_count out[XLB_R_MAX]);
+int xlb_stats_vip(struct xlb_maps *m, __u32 id, struct xlb_traffic *out);
+int xlb_stats_backend(struct xlb_maps *m, __u32 id, struct xlb_traffic *out);
+int xlb_decap_stats(struct xlb_decap_maps *m, struct xlb_reason_count out[XLB_D_MAX]);
+
+/* Flow table walk. */
+typedef int (*xlb_flow_cb)(const struct xlb_flow_key *k, const struct xlb_flow *v, void *arg);
+int xlb_flow_foreach(struct xlb_maps *m, xlb_flow_cb cb, void *arg);
+__u32 xlb_flow_capacity(struct xlb_maps *m);
+
+/* Decap VIP set. */
+int xlb_decap_vip_add(struct xlb_decap_maps *m, const struct xlb_addr_key *a);
+int xlb_decap_vip_del(struct xlb_decap_maps *m, const struct xlb_addr_key *a);
+typedef int (*xlb_addr_cb)(const struct xlb_addr_key *a, void *arg);
+int xlb_decap_vip_foreach(struct xlb_decap_maps *m, xlb_addr_cb cb, void *arg);
+
+/* Monotonic coarse clock, the one bpf_ktime_get_coarse_ns() reads. */
+__u64 xlb_now_coarse_ns(void);
+
+#endif /* XLB_MAPS_H */

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Option parsing, prefix dispatch, and output helpers of the CLI. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+int xlb_cli_err(struct xlb_cli *c, int code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (c->json)
+		xlb_cli_json(json_pack("{s:s, s:i}", "error", msg, "exit", code));
+	else
+		fprintf(stderr, "%s: %s\n", c->prog, msg);
+	return code;
+}
+
+void xlb_cli_json(json_t *v)
+{
+	if (!v)
+		return;
+	json_dumpf(v, stdout, JSON_COMPACT);
+	fputc('\n', stdout);
+	json_decref(v);
+}
+
+const char *xlb_cli_strerror(int err)
+{
+	switch (err) {
+	case -EEXIST:
+		return "already exists";
+	case -ENOENT:
+		return "not found";
+	case -ENOSPC:
+		return "map is full";
+	case -E2BIG:
+		return "map is full";
+	case -EPERM:
+		return "operation not permitted (need root or CAP_BPF/CAP_NET_ADMIN)";
+	default:
+		return strerror(-err);
+	}
+}
+
+static void print_cmds(struct xlb_cli *c, const char *what, const struct xlb_cmd *cmds)
+{
+	const struct xlb_cmd *k;
+
+	fprintf(stdout, "Usage: %s %s%s{", c->prog, what ? what : "", what ? " " : "");
+	for (k = cmds; k->name; k++)
+		fprintf(stdout, "%s%s", k->name, k[1].name ? " | " : "");
+	fprintf(stdout, "} ...\n");
+	for (k = cmds; k->name; k++)
+		fprintf(stdout, "  %s\n", k->help);
+}
+
+int xlb_cli_dispatch(struct xlb_cli *c, const char *what, const struct xlb_cmd *cmds,
+		     int argc, char **argv)
+{
+	const struct xlb_cmd *k, *hit = NULL;
+	size_t n;
+
+	if (argc < 1 || !strcmp(argv[0], "help") || !strcmp(argv[0], "--help") ||
+	    !strcmp(argv[0], "-h")) {
+		print_cmds(c, what, cmds);
+		return argc < 1 ? XLB_EXIT_USAGE : XLB_EXIT_OK;
+	}
+	n = strlen(argv[0]);
+	for (k = cmds; k->name; k++) {
+		if (!strcmp(k->name, argv[0])) {
+			hit = k;
+			break;
+		}
+		if (n && !strncmp(k->name, argv[0], n)) {
+			if (hit)
+				return xlb_cli_err(c, XLB_EXIT_USAGE,
+						   "'%s' is ambiguous: %s or %s?", argv[0],
+						   hit->name, k->name);
+			hit = k;
+		}
+	}
+	if (!hit)
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "unknown %s '%s' (try '%s %s%shelp')",
+				   what ? "verb" : "object", argv[0], c->prog,
+				   what ? what : "", what ? " " : "");
+	return hit->fn(c, argc - 1, argv + 1);
+}
+
+int xlb_cli_parse(struct xlb_cli *c, int argc, char **argv, const struct xlb_opt *opts,
+		  const char **pos, int npos_min, int npos_max, int *npos, const char *usage)
+{
+	const struct xlb_opt *o, *hit;
+	int i, n = 0;
+	size_t len;
+
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h") ||
+		    !strcmp(argv[i], "help")) {
+			printf("Usage: %s %s\n", c->prog, usage);
+			*npos = -1;
+			return 0;
+		}
+		if (strncmp(argv[i], "--", 2)) {
+			if (n == npos_max)
+				return xlb_cli_err(c, XLB_EXIT_USAGE,
+						   "unexpected argument '%s' (usage: %s %s)",
+						   argv[i], c->prog, usage);
+			pos[n++] = argv[i];
+			continue;
+		}
+		hit = NULL;
+		len = strlen(argv[i] + 2);
+		for (o = opts; o && o->name; o++) {
+			if (!strcmp(o->name, argv[i] + 2)) {
+				hit = o;
+				break;
+			}
+			if (len && !strncmp(o->name, argv[i] + 2, len)) {
+				if (hit)
+					return xlb_cli_err(c, XLB_EXIT_USAGE,
+							   "option '%s' is ambiguous", argv[i]);
+				hit = o;
+			}
+		}
+		if (!hit)
+			return xlb_cli_err(c, XLB_EXIT_USAGE, "unknown option '%s' (usage: %s %s)",
+					   argv[i], c->prog, usage);
+		if (hit->flag) {
+			*hit->flag = 1;
+			continue;
+		}
+		if (i + 1 >= argc)
+			return xlb_cli_err(c, XLB_EXIT_USAGE, "option --%s needs a value", hit->name);
+		*hit->val = argv[++i];
+	}
+	if (n < npos_min)
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "missing argument (usage: %s %s)", c->prog,
+				   usage);
+	*npos = n;
+	return 0;
+}

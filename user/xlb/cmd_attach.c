@@ -1,0 +1,578 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* xlb attach | detach | status | decap ...: programs on devices. */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <linux/ethtool.h>
+#include <linux/magic.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "attach.h"
+#include "cli.h"
+#include "log.h"
+#include "maps.h"
+#include "names.h"
+
+/*
+ * libxdp keeps its own pins in $LIBXDP_BPFFS (default /sys/fs/bpf). Where
+ * that is no bpffs (inside `ip netns exec`, which remounts /sys), point it
+ * at our pin directory, which is one.
+ */
+static void libxdp_bpffs(const char *pin_dir)
+{
+	struct statfs st;
+
+	if (getenv("LIBXDP_BPFFS"))
+		return;
+	if (!statfs("/sys/fs/bpf", &st) && st.f_type == BPF_FS_MAGIC)
+		return;
+	setenv("LIBXDP_BPFFS", pin_dir, 0);
+}
+
+static int dev_index(struct xlb_cli *c, const char *dev, int *ifindex)
+{
+	*ifindex = if_nametoindex(dev);
+	if (!*ifindex)
+		return xlb_cli_err(c, XLB_EXIT_FAIL, "device '%s' does not exist", dev);
+	return 0;
+}
+
+static int parse_mode(struct xlb_cli *c, const char *s, enum xdp_attach_mode *mode)
+{
+	if (!s || !strcmp(s, "native"))
+		*mode = XDP_MODE_NATIVE;
+	else if (!strcmp(s, "generic") || !strcmp(s, "skb"))
+		*mode = XDP_MODE_SKB;
+	else
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "mode '%s' is not native or generic", s);
+	return 0;
+}
+
+static const char *mode_str(enum xdp_attach_mode m)
+{
+	return m == XDP_MODE_NATIVE ? "native" : m == XDP_MODE_SKB ? "generic" :
+	       m == XDP_MODE_HW ? "offload" : "unknown";
+}
+
+/* Name of the device's driver (ethtool), or "" when it has none to tell. */
+static void dev_driver(const char *dev, char *buf, size_t len)
+{
+	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
+	struct ifreq ifr = {};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	buf[0] = '\0';
+	if (fd < 0)
+		return;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
+	ifr.ifr_data = (void *)&info;
+	if (!ioctl(fd, SIOCETHTOOL, &ifr))
+		snprintf(buf, len, "%s", info.driver);
+	close(fd);
+}
+
+/* bpf_fib_lookup refuses to answer unless the ingress device forwards. */
+static int enable_forwarding(const char *dev)
+{
+	static const char *const fmt[] = {
+		"/proc/sys/net/ipv4/conf/%s/forwarding",
+		"/proc/sys/net/ipv6/conf/%s/forwarding",
+	};
+	char path[128], v;
+	int fd, i, changed = 0;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), fmt[i], dev);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (read(fd, &v, 1) == 1 && v != '1' && pwrite(fd, "1", 1, 0) == 1)
+			changed = 1;
+		close(fd);
+	}
+	return changed;
+}
+
+/* The device's first IPv4 and first global IPv6 address. */
+static void dev_addrs(const char *dev, struct xlb_config *cfg, int want4, int want6)
+{
+	struct ifaddrs *ifa, *i;
+
+	if (getifaddrs(&ifa))
+		return;
+	for (i = ifa; i; i = i->ifa_next) {
+		if (!i->ifa_addr || strcmp(i->ifa_name, dev))
+			continue;
+		if (want4 && i->ifa_addr->sa_family == AF_INET) {
+			cfg->encap_src4 = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
+			cfg->encap_src4_mask = 0;
+			want4 = 0;
+		} else if (want6 && i->ifa_addr->sa_family == AF_INET6) {
+			struct in6_addr *a = &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+
+			if (IN6_IS_ADDR_LINKLOCAL(a))
+				continue;
+			memcpy(cfg->encap_src6, a, 16);
+			cfg->encap_src6_mask = 0;
+			want6 = 0;
+		}
+	}
+	freeifaddrs(ifa);
+}
+
+/* "198.18.128.0/24" -> base and the host bits varied per flow. */
+static int parse_encap_src(struct xlb_cli *c, const char *s, int family, struct xlb_config *cfg)
+{
+	struct xlb_addr_key a;
+	unsigned int plen, host;
+	char err[160];
+
+	if (xlb_cidr_parse(s, &a, &plen, err, sizeof(err)))
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "--encap-src%s: %s", family == 4 ? "" : "6", err);
+	if ((family == 4) != (a.family == XLB_AF_INET))
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "--encap-src%s '%s': wrong address family",
+				   family == 4 ? "" : "6", s);
+	if (family == 4) {
+		host = 32 - plen;
+		cfg->encap_src4 = a.addr[0];
+		cfg->encap_src4_mask = htonl(host >= 32 ? 0xffffffffU : (1U << host) - 1);
+	} else {
+		/* Only the low 32 bits vary; longer host parts keep the rest fixed. */
+		host = 128 - plen;
+		memcpy(cfg->encap_src6, a.addr, 16);
+		cfg->encap_src6_mask = htonl(host >= 32 ? 0xffffffffU : (1U << host) - 1);
+	}
+	return 0;
+}
+
+int xlb_cmd_attach(struct xlb_cli *c, int argc, char **argv)
+{
+	const char *mode_s = NULL, *fwd = NULL, *src4 = NULL, *src6 = NULL;
+	const char *seed_s = NULL, *flows_s = NULL, *pos[1];
+	const struct xlb_opt opts[] = {
+		{ "mode", &mode_s }, { "forward", &fwd }, { "encap-src", &src4 },
+		{ "encap-src6", &src6 }, { "seed", &seed_s }, { "flows", &flows_s }, {}
+	};
+	struct xlb_attach_opts ao = {};
+	struct xlb_config cfg = {};
+	struct xlb_maps m;
+	char drv[32];
+	int ifindex, npos, ret, err, legacy, lock;
+
+	ret = xlb_cli_parse(c, argc, argv, opts, pos, 1, 1, &npos,
+			    "attach DEV [--mode native|generic] [--forward ipip|l2] "
+			    "[--encap-src CIDR] [--encap-src6 CIDR] [--seed N] [--flows N]");
+	if (ret || npos < 0)
+		return ret;
+	ret = parse_mode(c, mode_s, &ao.mode);
+	if (ret)
+		return ret;
+	if (!fwd || !strcmp(fwd, "ipip"))
+		cfg.forward = XLB_FWD_IPIP;
+	else if (!strcmp(fwd, "l2"))
+		cfg.forward = XLB_FWD_L2;
+	else
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "forward method '%s' is not ipip or l2", fwd);
+	if (flows_s && xlb_u32_parse(flows_s, 1024, 1U << 27, &ao.flow_max))
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "--flows '%s' is not a number 1024-%u",
+				   flows_s, 1U << 27);
+	if (seed_s && xlb_u32_parse(seed_s, 0, 0xffffffffU, &cfg.hash_seed))
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "--seed '%s' is not a 32-bit number", seed_s);
+	ret = dev_index(c, pos[0], &ifindex);
+	if (ret)
+		return ret;
+	dev_addrs(pos[0], &cfg, !src4, !src6);
+	if (src4 && (ret = parse_encap_src(c, src4, 4, &cfg)))
+		return ret;
+	if (src6 && (ret = parse_encap_src(c, src6, 6, &cfg)))
+		return ret;
+
+	err = xlb_pin_dir_prepare(c->pin_dir);
+	if (err)
+		return xlb_cli_err(c, XLB_EXIT_FAIL, "pin directory %s: %s", c->pin_dir,
+				   xlb_cli_strerror(err));
+	lock = xlb_pin_dir_lock(c->pin_dir);
+	if (lock < 0)
+		return xlb_cli_err(c, XLB_EXIT_FAIL, "lock %s: %s", c->pin_dir, xlb_cli_strerror(lock));
+	/* A second device shares the maps: keep their seed unless one is given. */
+	if (!xlb_maps_open(&m, c->pin_dir, 0)) {
+		struct xlb_config old;
+
+		if (!seed_s && !xlb_config_get(&m, &old))
+			cfg.hash_seed = old.hash_seed;
+		xlb_maps_close(&m);
+	} else if (!seed_s && getrandom(&cfg.hash_seed, sizeof(cfg.hash_seed), 0) < 0) {
+		cfg.hash_seed = 0x786c6221;
+	}
+	ao.config = &cfg;
+	libxdp_bpffs(c->pin_dir);
+	/* libxdp's try of its dispatcher is noisy where it cannot work. */
+	xlb_log_libs_quiet(1);
+	err = xlb_prog_attach(XLB_PROG_LB, c->pin_dir, ifindex, &ao, &legacy);
+	xlb_log_libs_quiet(0);
+	close(lock);
+	if (err == -EEXIST)
+		return xlb_cli_err(c, XLB_EXIT_FAIL, "xlb is already attached to %s", pos[0]);
+	if (err)
+		return xlb_cli_err(c, XLB_EXIT_FAIL, "attach to %s failed: %s", pos[0],
+				   xlb_cli_strerror(err));
+
+	if (enable_forwarding(pos[0]))
+		pr_warn("note: enabled forwarding on %s (bpf_fib_lookup needs it)\n", pos[0]);
+	if (legacy)
+		pr_warn("note: libxdp's multi-program dispatcher is unavailable on this kernel; "
+			"xlb_lb is attached alone (plain attach)\n");
+	dev_driver(pos[0], drv, sizeof(drv));
+	if (!strcmp(drv, "veth") && ao.mode == XDP_MODE_NATIVE)
+		pr_warn("note: %s is a veth: frames sent back with XDP_TX reach the peer only "
+			"if the peer has an XDP program of its own\n", pos[0]);
+	if (c->json)
+		xlb_cli_json(json_pack("{s:s, s:s, s:s, s:b}", "device", pos[0],
+				       "mode", mode_str(ao.mode), "forward",
+				       cfg.forward == XLB_FWD_L2 ? "l2" : "ipip",
+				       "dispatcher", !legacy));
+	return XLB_EXIT_OK;
+}
+
+/* Is kind attached to any device at all? */
+static int attached_anywhere(enum xlb_prog_kind kind)
+{
+	struct if_nameindex *ifs = if_nameindex(), *i;
+	struct xlb_attach_info info;
+	int any = 0;
+
+	for (i = ifs; i && i->if_index; i++)
+		if (!xlb_prog_query(kind, i->if_index, &info) && info.attached)
+			any = 1;
+	if (ifs)
+		if_freenameindex(ifs);
+	return any;
+}
+
+static int detach_kind(struct xlb_cli *c, enum xlb_prog_kind kind, int argc, char **argv,
+		       const char *usage)
+{
+	const char *pos[1];
+	int keep = 0, ifindex, npos, ret, err, lock;
+	const struct xlb_opt opts[] = { { "keep-maps", NULL, &keep }, {} };
+
+	ret = xlb_cli_parse(c, argc, argv, opts, pos, 1, 1, &npos, usage);
+	if (ret || npos < 0)
+		return ret;
+	ret = dev_index(c, pos[0], &ifindex);
+	if (ret)
+		return ret;
+	err = xlb_prog_detach(kind, ifindex);
+	if (err == -ENOENT)
+		return xlb_cli_err(c, XLB_EXIT_FAIL, "%s is not attached to %s",
+				   xlb_prog_name(kind), pos[0]);
+	if (err)
+		return xlb_cli_err(c, XLB_EXIT_FAIL, "detach from %s failed: %s", pos[0],
+				   xlb_cli_strerror(err));
+	/* Last device gone: the maps mean nothing any more, unless kept. */
+	if (!keep && !attached_anywhere(kind)) {
+		lock = xlb_pin_dir_lock(c->pin_dir);
+		err = xlb_prog_unpin(kind, c->pin_dir);
+		if (lock >= 0)
+			close(lock);
+		if (err)
+			pr_warn("warning: removing pins from %s: %s\n", c->pin_dir,
+				xlb_cli_strerror(err));
+	}
+	if (c->json)
+		xlb_cli_json(json_pack("{s:s, s:s}", "detached", xlb_prog_name(kind), "device", pos[0]));
+	return XLB_EXIT_OK;
+}
+
+int xlb_cmd_detach(struct xlb_cli *c, int argc, char **argv)
+{
+	return detach_kind(c, XLB_PROG_LB, argc, argv, "detach DEV [--keep-maps]");
+}
+
+/* Is a process called xlbd running? */
+static int agent_running(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	char path[300], comm[32];
+	int fd, found = 0;
+	ssize_t n;
+
+	if (!d)
+		return 0;
+	while (!found && (e = readdir(d))) {
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, comm, sizeof(comm) - 1);
+		close(fd);
+		if (n > 0) {
+			comm[n] = '\0';
+			found = !strcmp(comm, "xlbd\n");
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+struct counts {
+	__u32 vips, backends, members, flows;
+};
+
+static int count_vip(const struct xlb_vip_key *k, const struct xlb_vip *v, void *arg)
+{
+	((struct counts *)arg)->vips++;
+	return 0;
+}
+
+static int count_member(const struct xlb_member_key *k, const struct xlb_member *v, void *arg)
+{
+	((struct counts *)arg)->members++;
+	return 0;
+}
+
+static int count_flow(const struct xlb_flow_key *k, const struct xlb_flow *v, void *arg)
+{
+	((struct counts *)arg)->flows++;
+	return 0;
+}
+
+int xlb_cmd_status(struct xlb_cli *c, int argc, char **argv)
+{
+	struct if_nameindex *ifs, *i;
+	struct xlb_attach_info info;
+	struct counts n = {};
+	struct xlb_backend b;
+	__u32 flow_max = 0;
+	json_t *devs, *out;
+	struct xlb_maps m;
+	int npos, ret, err, kind;
+	__u32 id;
+
+	ret = xlb_cli_parse(c, argc, argv, NULL, NULL, 0, 0, &npos, "status");
+	if (ret || npos < 0)
+		return ret;
+	devs = json_array();
+	ifs = if_nameindex();
+	for (i = ifs; i && i->if_index; i++) {
+		for (kind = XLB_PROG_LB; kind <= XLB_PROG_DECAP; kind++) {
+			if (xlb_prog_query(kind, i->if_index, &info) || !info.attached)
+				continue;
+			json_array_append_new(devs, json_pack("{s:s, s:s, s:i, s:s, s:b}",
+				"device", i->if_name, "program", xlb_prog_name(kind),
+				"prog_id", info.prog_id, "mode", mode_str(info.mode),
+				"dispatcher", !info.legacy));
+		}
+	}
+	if (ifs)
+		if_freenameindex(ifs);
+	out = json_pack("{s:s, s:o, s:b}", "pin_dir", c->pin_dir, "attached", devs,
+			"agent_running", agent_running());
+	err = xlb_maps_open(&m, c->pin_dir, 0);
+	if (!err) {
+		xlb_vip_foreach(&m, count_vip, &n);
+		xlb_member_foreach(&m, count_member, &n);
+		xlb_flow_foreach(&m, count_flow, &n);
+		for (id = 0; id < XLB_MAX_BACKENDS; id++)
+			if (!xlb_backend_get(&m, id, &b))
+				n.backends++;
+		flow_max = xlb_flow_capacity(&m);
+		json_object_set_new(out, "maps", json_pack(
+			"{s:{s:i,s:i}, s:{s:i,s:i}, s:{s:i,s:i}, s:{s:i,s:i}}",
+			"vips", "used", n.vips, "max", XLB_MAX_VIPS,
+			"backends", "used", n.backends, "max", XLB_MAX_BACKENDS,
+			"members", "used", n.members, "max", XLB_MAX_MEMBERS,
+			"flows", "used", n.flows, "max", flow_max));
+		xlb_maps_close(&m);
+	}
+	if (c->json) {
+		xlb_cli_json(out);
+		return XLB_EXIT_OK;
+	}
+	printf("pin dir:  %s%s\n", c->pin_dir, err ? " (no load-balancer maps)" : "");
+	json_t *d;
+	size_t k;
+	json_array_foreach(devs, k, d)
+		printf("attached: %s on %s, prog id %lld, %s mode%s\n",
+		       json_string_value(json_object_get(d, "program")),
+		       json_string_value(json_object_get(d, "device")),
+		       json_integer_value(json_object_get(d, "prog_id")),
+		       json_string_value(json_object_get(d, "mode")),
+		       json_is_true(json_object_get(d, "dispatcher")) ? " (libxdp dispatcher)" : "");
+	if (!json_array_size(devs))
+		printf("attached: nowhere\n");
+	if (!err)
+		printf("maps:     vips %u/%u, backends %u/%u, members %u/%u, flows %u/%u\n",
+		       n.vips, XLB_MAX_VIPS, n.backends, XLB_MAX_BACKENDS, n.members,
+		       XLB_MAX_MEMBERS, n.flows, flow_max);
+	printf("agent:    %s\n", agent_running() ? "xlbd running" : "not running");
+	json_decref(out);
+	return XLB_EXIT_OK;
+}
+
+/* --- decap ------------------------------------------------------------------ */
+
+static int decap_attach(struct xlb_cli *c, int argc, char **argv)
+{
+	const char *mode_s = NULL, *pos[1];
+	const struct xlb_opt opts[] = { { "mode", &mode_s }, {} };
+	struct xlb_attach_opts ao = {};
+	int ifindex, npos, ret, err, legacy, lock;
+
+	ret = xlb_cli_parse(c, argc, argv, opts, pos, 1, 1, &npos,
+			    "decap attach DEV [--mode native|generic]");
+	if (ret || npos < 0)
+		return ret;
+	ret = parse_mode(c, mode_s, &ao.mode);
+	if (!ret)
+		ret = dev_index(c, pos[0], &ifindex);
+	if (ret)
+		return ret;
+	err = xlb_pin_dir_prepare(c->pin_dir);
+	if (err)
+		return xlb_cli_err(c, XLB_EXIT_FAIL, "pin directory %s: %s", c->pin_dir,
+				   xlb_cli_strerror(err));
+	lock = xlb_pin_dir_lock(c->pin_dir);
+	libxdp_bpffs(c->pin_dir);
+	xlb_log_libs_quiet(1);
+	err = xlb_prog_attach(XLB_PROG_DECAP, c->pin_dir, ifindex, &ao, &legacy);
+	xlb_log_libs_quiet(0);
+	if (lock >= 0)
+		close(lock);
+	if (err == -EEXIST)
+		return xlb_cli_err(c, XLB_EXIT_FAIL, "xlb_decap is already attached to %s", pos[0]);
+	if (err)
+		return xlb_cli_err(c, XLB_EXIT_FAIL, "decap attach to %s failed: %s", pos[0],
+				   xlb_cli_strerror(err));
+	if (legacy)
+		pr_warn("note: libxdp's multi-program dispatcher is unavailable on this kernel; "
+			"xlb_decap is attached alone (plain attach)\n");
+	if (c->json)
+		xlb_cli_json(json_pack("{s:s, s:s}", "device", pos[0], "mode", mode_str(ao.mode)));
+	return XLB_EXIT_OK;
+}
+
+static int decap_detach(struct xlb_cli *c, int argc, char **argv)
+{
+	return detach_kind(c, XLB_PROG_DECAP, argc, argv, "decap detach DEV [--keep-maps]");
+}
+
+static int print_decap_vip(const struct xlb_addr_key *a, void *arg)
+{
+	struct xlb_cli *c = ((void **)arg)[0];
+	json_t *list = ((void **)arg)[1];
+	char s[XLB_ADDRSTRLEN];
+
+	xlb_addr_str(a->addr, a->family, s, sizeof(s));
+	if (c->json)
+		json_array_append_new(list, json_string(s));
+	else
+		printf("%s\n", s);
+	return 0;
+}
+
+static int decap_vip(struct xlb_cli *c, int argc, char **argv)
+{
+	struct xlb_decap_maps m;
+	struct xlb_addr_key a;
+	const char *pos[2];
+	char err_s[160];
+	int npos, ret, err, add;
+
+	ret = xlb_cli_parse(c, argc, argv, NULL, pos, 1, 2, &npos,
+			    "decap vip {add ADDR | del ADDR | list}");
+	if (ret || npos < 0)
+		return ret;
+	err = xlb_decap_maps_open(&m, c->pin_dir, 1);
+	if (err)
+		return xlb_cli_err(c, XLB_EXIT_FAIL, "no decap maps in %s (run 'xlb decap attach DEV' first): %s",
+				   c->pin_dir, xlb_cli_strerror(err));
+	if (!strncmp(pos[0], "list", strlen(pos[0])) && npos == 1) {
+		json_t *list = json_array();
+		void *arg[2] = { c, list };
+
+		err = xlb_decap_vip_foreach(&m, print_decap_vip, arg);
+		xlb_decap_maps_close(&m);
+		if (c->json)
+			xlb_cli_json(list);
+		else
+			json_decref(list);
+		return err ? xlb_cli_err(c, XLB_EXIT_FAIL, "list: %s", xlb_cli_strerror(err)) : 0;
+	}
+	add = !strncmp(pos[0], "add", strlen(pos[0]));
+	if ((!add && strncmp(pos[0], "del", strlen(pos[0]))) || npos != 2) {
+		xlb_decap_maps_close(&m);
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "usage: xlb decap vip {add ADDR | del ADDR | list}");
+	}
+	if (xlb_addr_parse(pos[1], &a, err_s, sizeof(err_s))) {
+		xlb_decap_maps_close(&m);
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "%s", err_s);
+	}
+	err = add ? xlb_decap_vip_add(&m, &a) : xlb_decap_vip_del(&m, &a);
+	xlb_decap_maps_close(&m);
+	if (err)
+		return xlb_cli_err(c, XLB_EXIT_FAIL, "decap vip %s: %s", pos[1], xlb_cli_strerror(err));
+	return XLB_EXIT_OK;
+}
+
+static int decap_stats(struct xlb_cli *c, int argc, char **argv)
+{
+	struct xlb_reason_count r[XLB_D_MAX];
+	struct xlb_decap_maps m;
+	json_t *out;
+	int npos, ret, err, i;
+
+	ret = xlb_cli_parse(c, argc, argv, NULL, NULL, 0, 0, &npos, "decap stats");
+	if (ret || npos < 0)
+		return ret;
+	err = xlb_decap_maps_open(&m, c->pin_dir, 0);
+	if (!err) {
+		err = xlb_decap_stats(&m, r);
+		xlb_decap_maps_close(&m);
+	}
+	if (err)
+		return xlb_cli_err(c, XLB_EXIT_FAIL, "decap stats in %s: %s", c->pin_dir,
+				   xlb_cli_strerror(err));
+	out = json_object();
+	for (i = 0; i < XLB_D_MAX; i++) {
+		if (c->json)
+			json_object_set_new(out, xlb_decap_reason_name(i), json_pack("{s:I, s:I}", "packets",
+					    (json_int_t)r[i].packets, "bytes", (json_int_t)r[i].bytes));
+		else
+			printf("%-18s %12llu pkts %14llu bytes\n", xlb_decap_reason_name(i),
+			       (unsigned long long)r[i].packets, (unsigned long long)r[i].bytes);
+	}
+	if (c->json)
+		xlb_cli_json(out);
+	else
+		json_decref(out);
+	return XLB_EXIT_OK;
+}
+
+int xlb_cmd_decap(struct xlb_cli *c, int argc, char **argv)
+{
+	static const struct xlb_cmd verbs[] = {
+		{ "attach", decap_attach, "decap attach DEV [--mode native|generic]" },
+		{ "detach", decap_detach, "decap detach DEV [--keep-maps]" },
+		{ "vip", decap_vip, "decap vip {add ADDR | del ADDR | list}" },
+		{ "stats", decap_stats, "decap stats" },
+		{}
+	};
+
+	return xlb_cli_dispatch(c, "decap", verbs, argc, argv);
+}

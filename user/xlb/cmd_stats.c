@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* xlb stats | flows | pick: what the fast path did and would do. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "cli.h"
+#include "maps.h"
+#include "names.h"
+#include "pick.h"
+
+static int open_maps_ro(struct xlb_cli *c, struct xlb_maps *m)
+{
+	int err = xlb_maps_open(m, c->pin_dir, 0);
+
+	if (err == -ENOENT)
+		return xlb_cli_err(c, XLB_EXIT_FAIL,
+				   "no xlb maps in %s: run 'xlb attach DEV' first (or set --pin-dir)",
+				   c->pin_dir);
+	if (err)
+		return xlb_cli_err(c, XLB_EXIT_FAIL, "open maps in %s: %s", c->pin_dir,
+				   xlb_cli_strerror(err));
+	return 0;
+}
+
+static void backend_str(struct xlb_maps *m, __u32 id, char *buf, size_t len)
+{
+	char a[XLB_ADDRSTRLEN];
+	struct xlb_backend b;
+
+	if (xlb_backend_get(m, id, &b)) {
+		snprintf(buf, len, "#%u", id);
+		return;
+	}
+	xlb_addr_str(b.addr, b.family, a, sizeof(a));
+	if (b.port)
+		snprintf(buf, len, b.family == XLB_AF_INET6 ? "[%s]:%u" : "%s:%u", a,
+			 ntohs(b.port));
+	else
+		snprintf(buf, len, "%s", a);
+}
+
+/* --- stats -------------------------------------------------------------- */
+
+/* One snapshot of every counter, as JSON (rates computed against prev). */
+struct snap_ctx {
+	struct xlb_maps *m;
+	json_t *vips;
+};
+
+static json_t *traffic_json(const struct xlb_traffic *t)
+{
+	return json_pack("{s:I, s:I, s:I}", "packets", (json_int_t)t->packets,
+			 "bytes", (json_int_t)t->bytes, "new_flows", (json_int_t)t->new_flows);
+}
+
+static int snap_vip(const struct xlb_vip_key *k, const struct xlb_vip *v, void *arg)
+{
+	struct snap_ctx *s = arg;
+	struct xlb_traffic t = {};
+	char name[XLB_VIPSTRLEN];
+
+	xlb_vip_str(k, name, sizeof(name));
+	xlb_stats_vip(s->m, v->id, &t);
+	json_object_set_new(s->vips, name, traffic_json(&t));
+	return 0;
+}
+
+static int snap_member(const struct xlb_member_key *k, const struct xlb_member *v, void *arg)
+{
+	struct snap_ctx *s = arg;
+	struct xlb_traffic t = {};
+	char name[XLB_VIPSTRLEN];
+	json_t *backends = json_object_get(s->vips, "\x01");
+
+	backend_str(s->m, k->backend_id, name, sizeof(name));
+	if (json_object_get(backends, name))
+		return 0;
+	xlb_stats_backend(s->m, k->backend_id, &t);
+	json_object_set_new(backends, name, traffic_json(&t));
+	return 0;
+}
+
+static json_t *snapshot(struct xlb_maps *m)
+{
+	struct xlb_reason_count r[XLB_R_MAX];
+	struct snap_ctx s = { .m = m, .vips = json_object() };
+	json_t *reasons = json_object(), *backends = json_object(), *out;
+	unsigned int i;
+
+	xlb_vip_foreach(m, snap_vip, &s);
+	/* Backends collected in a hidden slot of the VIP object, then moved. */
+	json_object_set(s.vips, "\x01", backends);
+	xlb_member_foreach(m, snap_member, &s);
+	json_object_del(s.vips, "\x01");
+	if (!xlb_stats_reasons(m, r))
+		for (i = 0; i < XLB_R_MAX; i++)
+			json_object_set_new(reasons, xlb_reason_name(i),
+					    json_pack("{s:I, s:I}", "packets", (json_int_t)r[i].packets,
+						      "bytes", (json_int_t)r[i].bytes));
+	out = json_pack("{s:o, s:o, s:o}", "vips", s.vips, "backends", backends,
+			"reasons", reasons);
+	return out;
+}
+
+static double counter(json_t *obj, const char *name, const char *field)
+{
+	return (double)json_integer_value(json_object_get(json_object_get(obj, name), field));
+}
+
+static void print_group(const char *title, json_t *now, json_t *prev, double secs, int names_w)
+{
+	const char *name;
+	json_t *v;
+
+	printf("%s\n", title);
+	json_object_foreach(now, name, v) {
+		double p = counter(now, name, "packets"), b = counter(now, name, "bytes");
+
+		if (prev)
+			printf("  %-*s %12.0f pkt/s %14.0f bit/s %10.0f flows/s\n", names_w, name,
+			       (p - counter(prev, name, "packets")) / secs,
+			       (b - counter(prev, name, "bytes")) * 8 / secs,
+			       (counter(now, name, "new_flows") - counter(prev, name, "new_flows")) / secs);
+		else if (json_object_get(v, "new_flows"))
+			printf("  %-*s %12.0f pkts %14.0f bytes %10.0f flows\n", names_w, name, p, b,
+			       counter(now, name, "new_flows"));
+		else if (p)
+			printf("  %-*s %12.0f pkts %14.0f bytes\n", names_w, name, p, b);
+	}
+}
+
+static void print_snapshot(json_t *now, json_t *prev, double secs)
+{
+	print_group("VIPs:", json_object_get(now, "vips"), json_object_get(prev, "vips"), secs, 32);
+	print_group("Backends:", json_object_get(now, "backends"),
+		    json_object_get(prev, "backends"), secs, 32);
+	print_group(prev ? "Reasons:" : "Reasons (non-zero):", json_object_get(now, "reasons"),
+		    json_object_get(prev, "reasons"), secs, 32);
+}
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	stop = 1;
+}
+
+int xlb_cmd_stats(struct xlb_cli *c, int argc, char **argv)
+{
+	const char *count_s = NULL, *pos[1];
+	int watch = 0, npos, ret, tty = isatty(STDOUT_FILENO);
+	const struct xlb_opt opts[] = { { "watch", NULL, &watch }, { "count", &count_s }, {} };
+	__u32 secs = 1, count = 0, i;
+	struct timespec t0, t1;
+	json_t *prev = NULL, *now;
+	struct xlb_maps m;
+
+	ret = xlb_cli_parse(c, argc, argv, opts, pos, 0, 1, &npos,
+			    "stats [--watch [SECONDS]] [--count N]");
+	if (ret || npos < 0)
+		return ret;
+	if (npos == 1 && (!watch || xlb_u32_parse(pos[0], 1, 3600, &secs)))
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "stats: '%s' is not a watch interval 1-3600",
+				   pos[0]);
+	if (count_s && xlb_u32_parse(count_s, 1, 1U << 30, &count))
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "--count '%s' is not a positive number", count_s);
+	ret = open_maps_ro(c, &m);
+	if (ret)
+		return ret;
+	if (!watch) {
+		now = snapshot(&m);
+		if (c->json)
+			xlb_cli_json(now);
+		else {
+			print_snapshot(now, NULL, 0);
+			json_decref(now);
+		}
+		xlb_maps_close(&m);
+		return XLB_EXIT_OK;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	prev = snapshot(&m);
+	for (i = 0; !stop && (!count || i < count); i++) {
+		sleep(secs);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		now = snapshot(&m);
+		double dt = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+
+		if (c->json) {
+			json_object_set_new(now, "interval_s", json_real(dt));
+			xlb_cli_json(json_incref(now));
+		} else {
+			if (tty)
+				printf("\033[H\033[2J");
+			print_snapshot(now, prev, dt > 0 ? dt : 1);
+			printf("\n");
+			fflush(stdout);
+		}
+		json_decref(prev);
+		prev = now;
+		t0 = t1;
+	}
+	json_decref(prev);
+	xlb_maps_close(&m);
+	return XLB_EXIT_OK;
+}
+
+/* --- flows -------------------------------------------------------------- */
+
+struct flows_ctx {
+	struct xlb_cli *c;
+	struct xlb_maps *m;
+	int one;
+	__u32 vip_id, limit, n;
+	__u64 now;
+	json_t *out;
+};
+
+static int show_flow(const struct xlb_flow_key *k, const struct xlb_flow *v, void *arg)
+{
+	struct flows_ctx *f = arg;
+	char s[XLB_ADDRSTRLEN], d[XLB_ADDRSTRLEN], be[XLB_VIPSTRLEN], src[80], dst[80];
+	double age;
+
+	if (f->one && v->vip_id != f->vip_id)
+		return 0;
+	if (f->limit && f->n >= f->limit)
+		return 1;	/* stop the walk */
+	f->n++;
+	xlb_addr_str(k->saddr, k->family, s, sizeof(s));
+	xlb_addr_str(k->daddr, k->family, d, sizeof(d));
+	snprintf(src, sizeof(src), k->family == XLB_AF_INET6 ? "[%s]:%u" : "%s:%u", s, ntohs(k->sport));
+	snprintf(dst, sizeof(dst), k->family == XLB_AF_INET6 ? "[%s]:%u" : "%s:%u", d, ntohs(k->dport));
+	backend_str(f->m, v->backend_id, be, sizeof(be));
+	age = f->now > v->created_ns ? (f->now - v->created_ns) / 1e9 : 0;
+	if (f->c->json)
+		json_array_append_new(f->out, json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:f}",
+			"proto", xlb_proto_str(k->proto), "src", src, "dst", dst, "backend", be,
+			"backend_id", v->backend_id, "vip_id", v->vip_id, "age_s", age));
+	else
+		printf("%s %s -> %s => %s  age %.1fs\n", xlb_proto_str(k->proto), src, dst, be, age);
+	return 0;
+}
+
+int xlb_cmd_flows(struct xlb_cli *c, int argc, char **argv)
+{
+	const char *vip_s = NULL, *limit_s = NULL;
+	const struct xlb_opt opts[] = { { "vip", &vip_s }, { "limit", &limit_s }, {} };
+	struct xlb_maps m;
+	struct flows_ctx f = { .c = c, .m = &m };
+	struct xlb_vip_key k;
+	struct xlb_vip v;
+	char err_s[200];
+	int npos, ret, err;
+
+	ret = xlb_cli_parse(c, argc, argv, opts, NULL, 0, 0, &npos,
+			    "flows [--vip VIP] [--limit N]");
+	if (ret || npos < 0)
+		return ret;
+	if (limit_s && xlb_u32_parse(limit_s, 1, 1U << 30, &f.limit))
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "--limit '%s' is not a positive number", limit_s);
+	if (vip_s && xlb_vip_parse(vip_s, &k, err_s, sizeof(err_s)))
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "%s", err_s);
+	ret = open_maps_ro(c, &m);
+	if (ret)
+		return ret;
+	if (vip_s) {
+		if (xlb_vip_get(&m, &k, &v)) {
+			xlb_maps_close(&m);
+			return xlb_cli_err(c, XLB_EXIT_FAIL, "VIP %s does not exist", vip_s);
+		}
+		f.one = 1;
+		f.vip_id = v.id;
+	}
+	f.now = xlb_now_coarse_ns();
+	f.out = json_array();
+	err = xlb_flow_foreach(&m, show_flow, &f);
+	xlb_maps_close(&m);
+	if (err < 0) {
+		json_decref(f.out);
+		return xlb_cli_err(c, XLB_EXIT_FAIL, "flows: %s", xlb_cli_strerror(err));
+	}
+	if (c->json)
+		xlb_cli_json(f.out);
+	else
+		json_decref(f.out);
+	return XLB_EXIT_OK;
+}
+
+/* --- pick --------------------------------------------------------------- */
+
+int xlb_cmd_pick(struct xlb_cli *c, int argc, char **argv)
+{
+	static const char *const via[] = {
+		[XLB_PICK_NONE] = "none", [XLB_PICK_FLOW] = "flow",
+		[XLB_PICK_TABLE] = "table", [XLB_PICK_REPROBE] = "reprobe",
+	};
+	const char *dport_s = NULL, *pos[2];
+	const struct xlb_opt opts[] = { { "dport", &dport_s }, {} };
+	struct xlb_pick_result r;
+	struct xlb_flow_key fk = {};
+	struct xlb_addr_key a;
+	struct xlb_vip_key k;
+	struct xlb_vip v;
+	struct xlb_maps m;
+	char err_s[200], be[XLB_VIPSTRLEN];
+	__u32 dport = 0;
+	__u16 port;
+	int npos, ret, err;
+
+	ret = xlb_cli_parse(c, argc, argv, opts, pos, 2, 2, &npos,
+			    "pick VIP CLIENT_ADDR:PORT [--dport PORT]  (--dport for port-less VIPs)");
+	if (ret || npos < 0)
+		return ret;
+	if (xlb_vip_parse(pos[0], &k, err_s, sizeof(err_s)))
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "%s", err_s);
+	if (xlb_endpoint_parse(pos[1], &a, &port, err_s, sizeof(err_s)))
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "client: %s", err_s);
+	if (a.family != k.family)
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "client %s and VIP %s differ in address family",
+				   pos[1], pos[0]);
+	if (dport_s && xlb_u32_parse(dport_s, 1, 65535, &dport))
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "--dport '%s' is not a port 1-65535", dport_s);
+	if (!k.port && !dport)
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "VIP %s has no port: give --dport", pos[0]);
+	ret = open_maps_ro(c, &m);
+	if (ret)
+		return ret;
+	if (xlb_vip_get(&m, &k, &v)) {
+		xlb_maps_close(&m);
+		return xlb_cli_err(c, XLB_EXIT_FAIL, "VIP %s does not exist", pos[0]);
+	}
+	memcpy(fk.saddr, a.addr, 16);
+	memcpy(fk.daddr, k.addr, 16);
+	fk.sport = htons(port);
+	fk.dport = k.port ? k.port : htons(dport);
+	fk.proto = k.proto;
+	fk.family = k.family;
+	err = xlb_pick_flow(&m, &v, &fk, &r);
+	if (!err && r.via != XLB_PICK_NONE)
+		backend_str(&m, r.backend_id, be, sizeof(be));
+	xlb_maps_close(&m);
+	if (err)
+		return xlb_cli_err(c, XLB_EXIT_FAIL, "pick: %s", xlb_cli_strerror(err));
+	if (r.via == XLB_PICK_NONE)
+		return xlb_cli_err(c, XLB_EXIT_FAIL, "VIP %s has no usable backend: the packet would be dropped",
+				   pos[0]);
+	if (c->json)
+		xlb_cli_json(json_pack("{s:s, s:i, s:s, s:i, s:i}", "backend", be, "backend_id",
+				       r.backend_id, "via", via[r.via], "hash", r.hash, "slot", r.slot));
+	else
+		printf("%s (via %s, hash %08x, slot %u)\n", be, via[r.via], r.hash, r.slot);
+	return XLB_EXIT_OK;
+}

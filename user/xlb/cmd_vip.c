@@ -1,0 +1,507 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* xlb vip ... and xlb backend ...: VIPs, their backends and weights. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "cli.h"
+#include "maglev.h"
+#include "maps.h"
+#include "names.h"
+
+/* Open the maps for writing (lock held) or reading, with a clear error. */
+static int open_maps(struct xlb_cli *c, struct xlb_maps *m, int write)
+{
+	int err = xlb_maps_open(m, c->pin_dir, write);
+
+	if (err == -ENOENT)
+		return xlb_cli_err(c, XLB_EXIT_FAIL,
+				   "no xlb maps in %s: run 'xlb attach DEV' first (or set --pin-dir)",
+				   c->pin_dir);
+	if (err)
+		return xlb_cli_err(c, XLB_EXIT_FAIL, "open maps in %s: %s", c->pin_dir,
+				   xlb_cli_strerror(err));
+	return 0;
+}
+
+static int parse_vip(struct xlb_cli *c, const char *s, struct xlb_vip_key *k)
+{
+	char err[200];
+
+	if (xlb_vip_parse(s, k, err, sizeof(err)))
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "%s", err);
+	return 0;
+}
+
+/* The VIP named s, which must exist. */
+static int get_vip(struct xlb_cli *c, struct xlb_maps *m, const char *s,
+		   struct xlb_vip_key *k, struct xlb_vip *v)
+{
+	int ret = parse_vip(c, s, k), err;
+
+	if (ret)
+		return ret;
+	err = xlb_vip_get(m, k, v);
+	if (err == -ENOENT)
+		return xlb_cli_err(c, XLB_EXIT_FAIL, "VIP %s does not exist", s);
+	if (err)
+		return xlb_cli_err(c, XLB_EXIT_FAIL, "VIP %s: %s", s, xlb_cli_strerror(err));
+	return 0;
+}
+
+/* --- vip ---------------------------------------------------------------- */
+
+static int vip_add(struct xlb_cli *c, int argc, char **argv)
+{
+	const char *hash = NULL, *size_s = NULL, *pos[1];
+	const struct xlb_opt opts[] = { { "hash", &hash }, { "table-size", &size_s }, {} };
+	__u32 flags = 0, size = XLB_MAGLEV_DEFAULT;
+	struct xlb_vip_key k;
+	struct xlb_maps m;
+	int npos, ret, err;
+
+	ret = xlb_cli_parse(c, argc, argv, opts, pos, 1, 1, &npos,
+			    "vip add ADDR:PORT/PROTO [--hash 5tuple|src] [--table-size M]");
+	if (ret || npos < 0)
+		return ret;
+	ret = parse_vip(c, pos[0], &k);
+	if (ret)
+		return ret;
+	if (hash && !strcmp(hash, "src"))
+		flags |= XLB_VIP_F_HASH_SRC;
+	else if (hash && strcmp(hash, "5tuple"))
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "--hash '%s' is not 5tuple or src", hash);
+	if (size_s && (xlb_u32_parse(size_s, 3, XLB_MAGLEV_MAX, &size) ||
+		       !xlb_maglev_size_valid(size)))
+		return xlb_cli_err(c, XLB_EXIT_USAGE,
+				   "--table-size '%s' is not a prime between 3 and %u", size_s,
+				   XLB_MAGLEV_MAX);
+	ret = open_maps(c, &m, 1);
+	if (ret)
+		return ret;
+	err = xlb_vip_create(&m, &k, flags, size, NULL);
+	xlb_maps_close(&m);
+	if (err == -EEXIST)
+		return xlb_cli_err(c, XLB_EXIT_FAIL, "VIP %s already exists", pos[0]);
+	if (err)
+		return xlb_cli_err(c, XLB_EXIT_FAIL, "VIP %s: %s", pos[0], xlb_cli_strerror(err));
+	return XLB_EXIT_OK;
+}
+
+static int vip_del(struct xlb_cli *c, int argc, char **argv)
+{
+	struct xlb_vip_key k;
+	struct xlb_vip v;
+	struct xlb_maps m;
+	const char *pos[1];
+	int npos, ret, err;
+
+	ret = xlb_cli_parse(c, argc, argv, NULL, pos, 1, 1, &npos, "vip del ADDR:PORT/PROTO");
+	if (ret || npos < 0)
+		return ret;
+	ret = open_maps(c, &m, 1);
+	if (ret)
+		return ret;
+	ret = get_vip(c, &m, pos[0], &k, &v);
+	if (!ret) {
+		err = xlb_vip_delete(&m, &k);
+		if (err)
+			ret = xlb_cli_err(c, XLB_EXIT_FAIL, "VIP %s: %s", pos[0], xlb_cli_strerror(err));
+	}
+	xlb_maps_close(&m);
+	return ret;
+}
+
+/* Identity string of a backend, the one Maglev orders by. */
+static void backend_key(const struct xlb_backend *b, char *buf, size_t len)
+{
+	char a[XLB_ADDRSTRLEN];
+
+	xlb_addr_str(b->addr, b->family, a, sizeof(a));
+	if (b->port)
+		snprintf(buf, len, b->family == XLB_AF_INET6 ? "[%s]:%u" : "%s:%u", a,
+			 ntohs(b->port));
+	else
+		snprintf(buf, len, "%s", a);
+}
+
+/*
+ * Digest of a VIP's table as every LB node would see it: FNV-1a 64 over the
+ * identity of the backend in each slot (ids may differ between nodes).
+ */
+static int table_digest(struct xlb_maps *m, const struct xlb_vip *v, __u64 *digest)
+{
+	__u32 *t = malloc((size_t)v->table_size * sizeof(*t)), i, last = ~0U - 1;
+	char key[XLB_VIPSTRLEN] = "";
+	struct xlb_backend b;
+	__u64 h = 0xcbf29ce484222325ULL;
+	const char *p;
+	int err;
+
+	if (!t)
+		return -ENOMEM;
+	err = xlb_table_read(m, v->id, t, v->table_size);
+	for (i = 0; !err && i < v->table_size; i++) {
+		if (t[i] != last) {
+			last = t[i];
+			if (t[i] == XLB_NO_BACKEND || xlb_backend_get(m, t[i], &b))
+				snprintf(key, sizeof(key), "-");
+			else
+				backend_key(&b, key, sizeof(key));
+		}
+		for (p = key; *p; p++)
+			h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+		h = (h ^ '\n') * 0x100000001b3ULL;
+	}
+	free(t);
+	*digest = h;
+	return err;
+}
+
+struct member_count {
+	__u32 vip_id, n;
+};
+
+static int count_members(const struct xlb_member_key *k, const struct xlb_member *v, void *arg)
+{
+	struct member_count *mc = arg;
+
+	mc->n += k->vip_id == mc->vip_id;
+	return 0;
+}
+
+struct vip_list {
+	struct xlb_cli *c;
+	struct xlb_maps *m;
+	json_t *out;
+};
+
+static int list_vip(const struct xlb_vip_key *k, const struct xlb_vip *v, void *arg)
+{
+	struct vip_list *l = arg;
+	struct member_count mc = { .vip_id = v->id };
+	char s[XLB_VIPSTRLEN], d[24];
+	__u64 digest = 0;
+
+	xlb_vip_str(k, s, sizeof(s));
+	xlb_member_foreach(l->m, count_members, &mc);
+	table_digest(l->m, v, &digest);
+	snprintf(d, sizeof(d), "%016llx", (unsigned long long)digest);
+	if (l->c->json)
+		json_array_append_new(l->out, json_pack("{s:s, s:i, s:s, s:i, s:i, s:s}",
+			"vip", s, "id", v->id, "hash", v->flags & XLB_VIP_F_HASH_SRC ? "src" : "5tuple",
+			"table_size", v->table_size, "backends", mc.n, "table_digest", d));
+	else
+		printf("%-32s id %-5u hash %-6s table %-7u backends %-4u digest %s\n", s, v->id,
+		       v->flags & XLB_VIP_F_HASH_SRC ? "src" : "5tuple", v->table_size, mc.n, d);
+	return 0;
+}
+
+static int vip_list(struct xlb_cli *c, int argc, char **argv)
+{
+	struct xlb_maps m;
+	struct vip_list l = { .c = c, .m = &m };
+	int npos, ret, err;
+
+	ret = xlb_cli_parse(c, argc, argv, NULL, NULL, 0, 0, &npos, "vip list");
+	if (ret || npos < 0)
+		return ret;
+	ret = open_maps(c, &m, 0);
+	if (ret)
+		return ret;
+	l.out = json_array();
+	err = xlb_vip_foreach(&m, list_vip, &l);
+	xlb_maps_close(&m);
+	if (err) {
+		json_decref(l.out);
+		return xlb_cli_err(c, XLB_EXIT_FAIL, "vip list: %s", xlb_cli_strerror(err));
+	}
+	if (c->json)
+		xlb_cli_json(l.out);
+	else
+		json_decref(l.out);
+	return XLB_EXIT_OK;
+}
+
+int xlb_cmd_vip(struct xlb_cli *c, int argc, char **argv)
+{
+	static const struct xlb_cmd verbs[] = {
+		{ "add", vip_add, "vip add ADDR:PORT/PROTO [--hash 5tuple|src] [--table-size M]" },
+		{ "del", vip_del, "vip del ADDR:PORT/PROTO" },
+		{ "list", vip_list, "vip list" },
+		{}
+	};
+
+	return xlb_cli_dispatch(c, "vip", verbs, argc, argv);
+}
+
+/* --- backend ------------------------------------------------------------ */
+
+static int parse_weight(struct xlb_cli *c, const char *s, __u32 *w)
+{
+	if (xlb_u32_parse(s, 0, XLB_WEIGHT_MAX, w))
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "weight '%s' is not a number 0-%u", s,
+				   XLB_WEIGHT_MAX);
+	return 0;
+}
+
+static int parse_state(struct xlb_cli *c, const char *s, enum xlb_backend_state *st)
+{
+	int i;
+
+	for (i = XLB_BE_ACTIVE; i < XLB_BE_STATE_MAX; i++)
+		if (!strcmp(s, xlb_state_name(i))) {
+			*st = i;
+			return 0;
+		}
+	return xlb_cli_err(c, XLB_EXIT_USAGE, "state '%s' is not active, draining or down", s);
+}
+
+/* VIP and backend words of a backend command, checked against each other. */
+static int backend_args(struct xlb_cli *c, struct xlb_maps *m, const char *vip_s,
+			const char *be_s, struct xlb_vip_key *k, struct xlb_vip *v,
+			struct xlb_addr_key *a, __u16 *port)
+{
+	struct xlb_config cfg;
+	char err[200];
+	int ret;
+
+	ret = get_vip(c, m, vip_s, k, v);
+	if (ret)
+		return ret;
+	if (xlb_endpoint_parse(be_s, a, port, err, sizeof(err)))
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "backend: %s", err);
+	if (k->family == XLB_AF_INET6 && a->family == XLB_AF_INET)
+		return xlb_cli_err(c, XLB_EXIT_USAGE,
+				   "backend %s: an IPv6 VIP needs IPv6 backends", be_s);
+	if (!xlb_config_get(m, &cfg) && cfg.forward == XLB_FWD_L2 && a->family != k->family)
+		return xlb_cli_err(c, XLB_EXIT_USAGE,
+				   "backend %s: L2 forwarding needs the VIP's address family", be_s);
+	return 0;
+}
+
+static int backend_add(struct xlb_cli *c, int argc, char **argv)
+{
+	const char *w_s = NULL, *pos[2];
+	const struct xlb_opt opts[] = { { "weight", &w_s }, {} };
+	struct xlb_member mem;
+	struct xlb_addr_key a;
+	struct xlb_vip_key k;
+	struct xlb_vip v;
+	struct xlb_maps m;
+	__u32 w = 1, id;
+	__u16 port;
+	int npos, ret, err;
+
+	ret = xlb_cli_parse(c, argc, argv, opts, pos, 2, 2, &npos,
+			    "backend add VIP ADDR[:PORT] [--weight W]");
+	if (ret || npos < 0)
+		return ret;
+	if (w_s && (ret = parse_weight(c, w_s, &w)))
+		return ret;
+	ret = open_maps(c, &m, 1);
+	if (ret)
+		return ret;
+	ret = backend_args(c, &m, pos[0], pos[1], &k, &v, &a, &port);
+	if (ret)
+		goto out;
+	err = xlb_backend_ensure(&m, &a, port, &id);
+	if (err) {
+		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "backend %s: %s", pos[1], xlb_cli_strerror(err));
+		goto out;
+	}
+	if (!xlb_member_get(&m, v.id, id, &mem)) {
+		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "backend %s is already in VIP %s", pos[1], pos[0]);
+		goto out;
+	}
+	err = xlb_member_set(&m, v.id, id, w);
+	if (!err)
+		err = xlb_table_rebuild(&m, &v);
+	if (err) {
+		xlb_member_del(&m, v.id, id);
+		xlb_backend_release(&m, id);
+		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "backend %s: %s", pos[1], xlb_cli_strerror(err));
+	}
+out:
+	xlb_maps_close(&m);
+	return ret;
+}
+
+/* Find the backend of VIP v named by a/port; it must be a member. */
+static int member_of(struct xlb_cli *c, struct xlb_maps *m, const struct xlb_vip *v,
+		     const struct xlb_addr_key *a, __u16 port, const char *vip_s,
+		     const char *be_s, __u32 *id)
+{
+	struct xlb_member mem;
+
+	if (xlb_backend_find(m, a, port, id) || xlb_member_get(m, v->id, *id, &mem))
+		return xlb_cli_err(c, XLB_EXIT_FAIL, "backend %s is not in VIP %s", be_s, vip_s);
+	return 0;
+}
+
+static int backend_set(struct xlb_cli *c, int argc, char **argv)
+{
+	const char *w_s = NULL, *st_s = NULL, *pos[2];
+	const struct xlb_opt opts[] = { { "weight", &w_s }, { "state", &st_s }, {} };
+	enum xlb_backend_state st = XLB_BE_ACTIVE;
+	struct xlb_addr_key a;
+	struct xlb_vip_key k;
+	struct xlb_vip v;
+	struct xlb_maps m;
+	__u32 w = 0, id;
+	__u16 port;
+	int npos, ret, err = 0;
+
+	ret = xlb_cli_parse(c, argc, argv, opts, pos, 2, 2, &npos,
+			    "backend set VIP ADDR[:PORT] [--weight W] [--state active|draining|down]");
+	if (ret || npos < 0)
+		return ret;
+	if (!w_s && !st_s)
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "backend set: give --weight and/or --state");
+	if (w_s && (ret = parse_weight(c, w_s, &w)))
+		return ret;
+	if (st_s && (ret = parse_state(c, st_s, &st)))
+		return ret;
+	ret = open_maps(c, &m, 1);
+	if (ret)
+		return ret;
+	ret = backend_args(c, &m, pos[0], pos[1], &k, &v, &a, &port);
+	if (!ret)
+		ret = member_of(c, &m, &v, &a, port, pos[0], pos[1], &id);
+	if (ret)
+		goto out;
+	/*
+	 * The state first: one map write, and the fast path avoids a DOWN
+	 * backend from the next packet. Its tables follow.
+	 */
+	if (st_s)
+		err = xlb_backend_set_state(&m, id, st);
+	if (!err && w_s)
+		err = xlb_member_set(&m, v.id, id, w);
+	if (!err)
+		err = st_s ? xlb_table_rebuild_backend(&m, id) : xlb_table_rebuild(&m, &v);
+	if (err)
+		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "backend %s: %s", pos[1], xlb_cli_strerror(err));
+out:
+	xlb_maps_close(&m);
+	return ret;
+}
+
+static int backend_del(struct xlb_cli *c, int argc, char **argv)
+{
+	struct xlb_addr_key a;
+	struct xlb_vip_key k;
+	struct xlb_vip v;
+	struct xlb_maps m;
+	const char *pos[2];
+	__u32 id;
+	__u16 port;
+	int npos, ret, err;
+
+	ret = xlb_cli_parse(c, argc, argv, NULL, pos, 2, 2, &npos, "backend del VIP ADDR[:PORT]");
+	if (ret || npos < 0)
+		return ret;
+	ret = open_maps(c, &m, 1);
+	if (ret)
+		return ret;
+	ret = backend_args(c, &m, pos[0], pos[1], &k, &v, &a, &port);
+	if (!ret)
+		ret = member_of(c, &m, &v, &a, port, pos[0], pos[1], &id);
+	if (ret)
+		goto out;
+	err = xlb_member_del(&m, v.id, id);
+	if (!err)
+		err = xlb_table_rebuild(&m, &v);
+	if (!err)
+		err = xlb_backend_release(&m, id);
+	if (err)
+		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "backend %s: %s", pos[1], xlb_cli_strerror(err));
+out:
+	xlb_maps_close(&m);
+	return ret;
+}
+
+struct backend_list {
+	struct xlb_cli *c;
+	struct xlb_maps *m;
+	int one;		/* only vip_id */
+	__u32 vip_id;
+	json_t *out;
+};
+
+static int list_member(const struct xlb_member_key *mk, const struct xlb_member *mv, void *arg)
+{
+	struct backend_list *l = arg;
+	struct xlb_traffic t = {};
+	struct xlb_backend b;
+	char key[XLB_VIPSTRLEN];
+
+	if (l->one && mk->vip_id != l->vip_id)
+		return 0;
+	if (xlb_backend_get(l->m, mk->backend_id, &b))
+		return 0;
+	backend_key(&b, key, sizeof(key));
+	xlb_stats_backend(l->m, mk->backend_id, &t);
+	if (l->c->json)
+		json_array_append_new(l->out, json_pack("{s:i, s:s, s:i, s:i, s:s, s:I, s:I, s:I}",
+			"vip_id", mk->vip_id, "backend", key, "id", mk->backend_id,
+			"weight", mv->weight, "state", xlb_state_name(b.state),
+			"packets", (json_int_t)t.packets, "bytes", (json_int_t)t.bytes,
+			"new_flows", (json_int_t)t.new_flows));
+	else
+		printf("vip %-5u %-40s id %-6u weight %-5u %-9s %12llu pkts %10llu flows\n",
+		       mk->vip_id, key, mk->backend_id, mv->weight,
+		       xlb_state_name(b.state),
+		       (unsigned long long)t.packets, (unsigned long long)t.new_flows);
+	return 0;
+}
+
+static int backend_list(struct xlb_cli *c, int argc, char **argv)
+{
+	struct xlb_maps m;
+	struct backend_list l = { .c = c, .m = &m };
+	struct xlb_vip_key k;
+	struct xlb_vip v;
+	const char *pos[1];
+	int npos, ret, err;
+
+	ret = xlb_cli_parse(c, argc, argv, NULL, pos, 0, 1, &npos, "backend list [VIP]");
+	if (ret || npos < 0)
+		return ret;
+	ret = open_maps(c, &m, 0);
+	if (ret)
+		return ret;
+	if (npos == 1) {
+		ret = get_vip(c, &m, pos[0], &k, &v);
+		if (ret)
+			goto out;
+		l.one = 1;
+		l.vip_id = v.id;
+	}
+	l.out = json_array();
+	err = xlb_member_foreach(&m, list_member, &l);
+	if (err)
+		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "backend list: %s", xlb_cli_strerror(err));
+	else if (c->json)
+		xlb_cli_json(json_incref(l.out));
+	json_decref(l.out);
+out:
+	xlb_maps_close(&m);
+	return ret;
+}
+
+int xlb_cmd_backend(struct xlb_cli *c, int argc, char **argv)
+{
+	static const struct xlb_cmd verbs[] = {
+		{ "add", backend_add, "backend add VIP ADDR[:PORT] [--weight W]" },
+		{ "set", backend_set, "backend set VIP ADDR[:PORT] [--weight W] [--state active|draining|down]" },
+		{ "del", backend_del, "backend del VIP ADDR[:PORT]" },
+		{ "list", backend_list, "backend list [VIP]" },
+		{}
+	};
+
+	return xlb_cli_dispatch(c, "backend", verbs, argc, argv);
+}

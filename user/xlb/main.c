@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xlb: the command line of the xlb load balancer. Grammar like ip(8) and
+ * bpftool(8): xlb [OPTIONS] OBJECT VERB [ARGS]. Works on the pinned maps
+ * directly, with or without the agent.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "log.h"
+#include "maps.h"
+
+static const struct xlb_cmd objects[] = {
+	{ "attach", xlb_cmd_attach, "attach DEV [--mode native|generic] [--forward ipip|l2] [--encap-src CIDR] [--encap-src6 CIDR] [--seed N] [--flows N]" },
+	{ "detach", xlb_cmd_detach, "detach DEV [--keep-maps]" },
+	{ "status", xlb_cmd_status, "status" },
+	{ "vip", xlb_cmd_vip, "vip {add | del | list} ..." },
+	{ "backend", xlb_cmd_backend, "backend {add | set | del | list} ..." },
+	{ "stats", xlb_cmd_stats, "stats [--watch [SECONDS]]" },
+	{ "flows", xlb_cmd_flows, "flows [--vip VIP] [--limit N]" },
+	{ "pick", xlb_cmd_pick, "pick VIP CLIENT_ADDR:PORT" },
+	{ "decap", xlb_cmd_decap, "decap {attach DEV | detach DEV | vip {add | del} ADDR | vip list | stats}" },
+	{}
+};
+
+static void usage(void)
+{
+	printf("Usage: xlb [-j] [-d] [--pin-dir DIR] OBJECT VERB [ARGS]\n"
+	       "  -j, --json       JSON output (errors too)\n"
+	       "  -d, --debug      show libbpf/libxdp debug output\n"
+	       "  --pin-dir DIR    pinned maps (default $XLB_PIN_DIR or %s)\n"
+	       "Objects:\n", XLB_PIN_DIR_DEFAULT);
+	for (const struct xlb_cmd *k = objects; k->name; k++)
+		printf("  xlb %s\n", k->help);
+	printf("Exit status: 0 success, 1 usage error, 2 operation failed.\n");
+}
+
+int main(int argc, char **argv)
+{
+	struct xlb_cli c = { .prog = "xlb", .pin_dir = xlb_pin_dir_default() };
+	enum xlb_log_level level = XLB_LOG_WARN;
+	int i, n;
+
+	/* Global options are accepted anywhere on the line, and removed. */
+	for (i = 1, n = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json")) {
+			c.json = 1;
+		} else if (!strcmp(argv[i], "-d") || !strcmp(argv[i], "--debug")) {
+			level = XLB_LOG_DEBUG;
+		} else if (!strcmp(argv[i], "--pin-dir")) {
+			if (i + 1 == argc)
+				return xlb_cli_err(&c, XLB_EXIT_USAGE, "option --pin-dir needs a value");
+			c.pin_dir = argv[++i];
+		} else {
+			argv[n++] = argv[i];
+		}
+	}
+	argc = n;
+	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		usage();
+		return XLB_EXIT_OK;
+	}
+	if (argc > 1 && argv[1][0] == '-')
+		return xlb_cli_err(&c, XLB_EXIT_USAGE, "unknown option '%s' (try 'xlb --help')",
+				   argv[1]);
+	xlb_log_setup(level, 0);
+	xlb_log_route_libs();
+	if (argc == 1) {
+		usage();
+		return XLB_EXIT_USAGE;
+	}
+	return xlb_cli_dispatch(&c, NULL, objects, argc - 1, argv + 1);
+}
