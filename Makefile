@@ -21,7 +21,9 @@ BPF_CFLAGS := -g -O2 --target=bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 LIBS	:= -lxdp -lbpf -ljansson -lmnl -lelf -lz -lm
 
 BPF_PROGS := xlb_lb xlb_decap
-SKELS	:= $(BPF_PROGS:%=$(BUILD)/include/%.skel.h)
+BENCH_PROGS := xdp_floor
+SKELS	:= $(BPF_PROGS:%=$(BUILD)/include/%.skel.h) $(BENCH_PROGS:%=$(BUILD)/include/%.skel.h)
+TEST_BPF_OBJ := $(BUILD)/tests/bpf/xdp_pass.bpf.o
 LIB_SRC	:= $(wildcard user/lib/*.c)
 LIB_OBJ	:= $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB	:= $(BUILD)/libxlb.a
@@ -33,11 +35,11 @@ BPFT_SRC := $(wildcard tests/bpf/test_*.c)
 BPFT_BIN := $(BPFT_SRC:%.c=$(BUILD)/%)
 TLIB_SRC := $(wildcard tests/lib/*.c)
 TLIB_OBJ := $(TLIB_SRC:%.c=$(BUILD)/%.o)
-BENCH_SRC := $(wildcard bench/*.c)
+BENCH_SRC := $(filter-out %.bpf.c,$(wildcard bench/*.c))
 BENCH_BIN := $(BENCH_SRC:%.c=$(BUILD)/%)
 
 .PHONY: all help deps check unit bpftest e2e bench demo clean
-all: $(BUILD)/xlb $(UNIT_BIN) $(BPFT_BIN) $(BENCH_BIN)
+all: $(BUILD)/xlb $(UNIT_BIN) $(BPFT_BIN) $(BENCH_BIN) $(TEST_BPF_OBJ)
 
 help:
 	@echo 'make           build xlb, tests and benchmarks into $(BUILD)/'
@@ -54,14 +56,21 @@ deps:
 	@scripts/install-deps.sh
 
 # --- BPF: clang -> bpftool gen object -> bpftool gen skeleton ---------------
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c
+$(BUILD)/%.bpf.o: %.bpf.c
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/bpf/%.o: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen object $@ $<
 
+$(BUILD)/bench/%.o: $(BUILD)/bench/%.bpf.o
+	$(BPFTOOL) gen object $@ $<
+
 $(BUILD)/include/%.skel.h: $(BUILD)/bpf/%.o
+	@mkdir -p $(@D)
+	$(BPFTOOL) gen skeleton $< name $* > $@
+
+$(BUILD)/include/%.skel.h: $(BUILD)/bench/%.o
 	@mkdir -p $(@D)
 	$(BPFTOOL) gen skeleton $< name $* > $@
 
@@ -96,13 +105,13 @@ unit: $(UNIT_BIN)
 bpftest: $(BPFT_BIN)
 	@tests/run.sh bpf
 
-e2e: $(BUILD)/xlb
+e2e: $(BUILD)/xlb $(TEST_BPF_OBJ)
 	@tests/run.sh e2e
 
 bench: deps all
 	@bench/run.sh
 
-demo: deps $(BUILD)/xlb
+demo: deps $(BUILD)/xlb $(TEST_BPF_OBJ)
 	@scripts/demo.sh
 
 clean:

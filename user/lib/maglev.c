@@ -75,11 +75,15 @@
 #define WIDE_LEFT (size / 2)
 #endif
 
-/* A node of the caller's array, for sorting by key. */
+/*
+ * A node of the caller's array, for sorting by key: the first 16 key bytes
+ * as two big-endian words (zero-padded) decide most comparisons.
+ */
 struct maglev_ref {
+	__u64 pre[2];
 	const char *key;
 	__u32 idx;		/* index into the caller's array */
-	__u32 pad;
+	__u32 len;		/* strlen(key), if it fits; else -EINVAL */
 };
 
 /* Population state of one backend with a non-zero weight. */
@@ -148,11 +152,69 @@ static __u64 maglev_hash(const char *key, size_t len, __u64 seed)
 	return h;
 }
 
-static int maglev_ref_cmp(const void *a, const void *b)
+/* strcmp() order: bytes as unsigned, a prefix before its extensions. */
+static inline int maglev_ref_cmp(const struct maglev_ref *x,
+				 const struct maglev_ref *y)
 {
-	const struct maglev_ref *x = a, *y = b;
+	if (x->pre[0] != y->pre[0])
+		return x->pre[0] < y->pre[0] ? -1 : 1;
+	if (x->pre[1] != y->pre[1])
+		return x->pre[1] < y->pre[1] ? -1 : 1;
+	if (x->len < 16)	/* then y->len == x->len: the same key */
+		return 0;
+	return strcmp(x->key + 16, y->key + 16);
+}
 
-	return strcmp(x->key, y->key);
+/*
+ * Stable merge sort of @n refs by key (insertion sort for runs of 16, then
+ * merge passes between @a and @tmp). Returns the array that holds the
+ * result: @a or @tmp. Our own, not qsort(): the comparison inlines.
+ */
+static struct maglev_ref *maglev_ref_sort(struct maglev_ref *a,
+					  struct maglev_ref *tmp, size_t n)
+{
+	struct maglev_ref *src = a, *dst = tmp, *t, v;
+	size_t run, lo, mid, hi, i, j, k;
+
+	for (lo = 0; lo < n; lo += 16) {
+		hi = lo + 16 < n ? lo + 16 : n;
+		for (i = lo + 1; i < hi; i++) {
+			v = a[i];
+			for (j = i; j > lo && maglev_ref_cmp(&v, &a[j - 1]) < 0; j--)
+				a[j] = a[j - 1];
+			a[j] = v;
+		}
+	}
+	for (run = 16; run < n; run *= 2) {
+		for (lo = 0; lo < n; lo += 2 * run) {
+			mid = lo + run < n ? lo + run : n;
+			hi = lo + 2 * run < n ? lo + 2 * run : n;
+			for (i = lo, j = mid, k = lo; k < hi; k++) {
+				if (j >= hi || (i < mid &&
+						maglev_ref_cmp(&src[j], &src[i]) >= 0))
+					dst[k] = src[i++];
+				else
+					dst[k] = src[j++];
+			}
+		}
+		t = src;
+		src = dst;
+		dst = t;
+	}
+	return src;
+}
+
+static void maglev_ref_init(struct maglev_ref *r, const char *key, __u32 idx)
+{
+	size_t len = strlen(key), i;
+
+	r->pre[0] = 0;
+	r->pre[1] = 0;
+	for (i = 0; i < 16 && i < len; i++)
+		r->pre[i / 8] |= (__u64)(unsigned char)key[i] << (56 - 8 * (i % 8));
+	r->key = key;
+	r->idx = idx;
+	r->len = len > 0xffffffffU ? 0xffffffffU : (__u32)len;
 }
 
 /* Inverse of @a modulo the prime @m, for 0 < @a < @m. */
@@ -236,22 +298,19 @@ static long maglev_prepare(const struct xlb_maglev_node *nodes, size_t n,
 			return -EINVAL;
 		if (nodes[i].weight && nodes[i].id == XLB_NO_BACKEND)
 			return -EINVAL;
-		refs[i].key = nodes[i].key;
-		refs[i].idx = (__u32)i;
-		refs[i].pad = 0;
+		maglev_ref_init(&refs[i], nodes[i].key, (__u32)i);
 	}
-	qsort(refs, n, sizeof(*refs), maglev_ref_cmp);
+	refs = maglev_ref_sort(refs, refs + n, n);
 
 	*max_w = 0;
 	for (i = 0; i < n; i++) {
 		const struct xlb_maglev_node *nd = &nodes[refs[i].idx];
-		size_t len;
+		size_t len = refs[i].len;
 
-		if (i && !strcmp(refs[i - 1].key, refs[i].key))
+		if (i && !maglev_ref_cmp(&refs[i - 1], &refs[i]))
 			return -EINVAL;
 		if (!nd->weight)
 			continue;
-		len = strlen(nd->key);
 		st[active] = (struct maglev_state){
 			.weight = nd->weight,
 			.pos = (__u32)(maglev_hash(nd->key, len,
@@ -438,7 +497,7 @@ int xlb_maglev_build(const struct xlb_maglev_node *nodes, size_t n, __u32 size,
 	if (n > XLB_MAX_BACKENDS)
 		return -EINVAL;
 
-	refs_len = n * sizeof(*refs);
+	refs_len = 2 * n * sizeof(*refs);
 	st_len = n * sizeof(*st);
 	play_len = n * sizeof(*players);
 	bits_len = (size + 63) / 64 * sizeof(*taken);

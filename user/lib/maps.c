@@ -320,6 +320,24 @@ int xlb_stats_backend(struct xlb_maps *m, __u32 id, struct xlb_traffic *out)
 			  (__u64 *)out, 3);
 }
 
+int xlb_nexthop_set(struct xlb_maps *m, __u32 id, const struct xlb_nexthop *nh)
+{
+	int ncpu = libbpf_num_possible_cpus(), cpu, err;
+	struct xlb_nexthop *buf;
+
+	if (ncpu < 0)
+		return ncpu;
+	buf = calloc(ncpu, sizeof(*buf));
+	if (!buf)
+		return -ENOMEM;
+	for (cpu = 0; cpu < ncpu; cpu++)
+		buf[cpu] = *nh;
+	err = ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_nexthops), &id, buf,
+					    BPF_ANY));
+	free(buf);
+	return err;
+}
+
 /* --- config -------------------------------------------------------------- */
 
 int xlb_config_get(struct xlb_maps *m, struct xlb_config *c)
@@ -373,31 +391,41 @@ static int mark_vip_id(const struct xlb_vip_key *k, const struct xlb_vip *v, voi
 	return 0;
 }
 
-/* A new, empty table of size slots: every slot XLB_NO_BACKEND. */
+/*
+ * Array maps store each value in a slot rounded up to 8 bytes, and mmap
+ * shows that layout: a table's slot i is the low word of 64-bit word i.
+ */
+#define TABLE_STRIDE	8
+
+static size_t table_mmap_len(__u32 size)
+{
+	size_t page = sysconf(_SC_PAGESIZE);
+
+	return ((size_t)size * TABLE_STRIDE + page - 1) & ~(page - 1);
+}
+
+/* A new table of size slots filled from slots (NULL: every slot empty). */
 static int table_create(__u32 size, const __u32 *slots)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts,
 		    .map_flags = BPF_F_INNER_MAP | BPF_F_MMAPABLE);
-	size_t len = (size_t)size * sizeof(__u32);
-	long page = sysconf(_SC_PAGESIZE);
-	void *mem;
+	size_t len = table_mmap_len(size);
+	__u64 *mem;
+	__u32 i;
 	int fd, err;
 
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_maglev", sizeof(__u32),
 			    sizeof(__u32), size, &opts);
 	if (fd < 0)
 		return -errno;
-	len = (len + page - 1) & ~(size_t)(page - 1);
 	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (mem == MAP_FAILED) {
 		err = -errno;
 		close(fd);
 		return err;
 	}
-	if (slots)
-		memcpy(mem, slots, (size_t)size * sizeof(__u32));
-	else
-		memset(mem, 0xff, (size_t)size * sizeof(__u32));
+	for (i = 0; i < size; i++)
+		mem[i] = slots ? slots[i] : XLB_NO_BACKEND;
 	munmap(mem, len);
 	return fd;
 }
@@ -784,10 +812,10 @@ int xlb_table_rebuild_backend(struct xlb_maps *m, __u32 be_id)
 
 int xlb_table_read(struct xlb_maps *m, __u32 vip_id, __u32 *table, __u32 size)
 {
-	size_t len = (size_t)size * sizeof(__u32);
-	long page = sysconf(_SC_PAGESIZE);
-	__u32 inner_id;
-	void *mem;
+	size_t len = table_mmap_len(size);
+	struct bpf_map_info info = {};
+	__u32 inner_id, i, info_len = sizeof(info);
+	__u64 *mem;
 	int fd, err = 0;
 
 	if (bpf_map_lookup_elem(map_fd(m->skel->maps.xlb_tables), &vip_id, &inner_id))
@@ -795,13 +823,21 @@ int xlb_table_read(struct xlb_maps *m, __u32 vip_id, __u32 *table, __u32 size)
 	fd = bpf_map_get_fd_by_id(inner_id);
 	if (fd < 0)
 		return -errno;
-	len = (len + page - 1) & ~(size_t)(page - 1);
+	if (bpf_obj_get_info_by_fd(fd, &info, &info_len)) {
+		err = -errno;
+		goto out_close;
+	}
+	if (info.max_entries != size) {
+		err = -ESTALE;	/* swapped for a table of another size meanwhile */
+		goto out_close;
+	}
 	mem = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
 	if (mem == MAP_FAILED) {
 		err = -errno;
 		goto out_close;
 	}
-	memcpy(table, mem, (size_t)size * sizeof(__u32));
+	for (i = 0; i < size; i++)
+		table[i] = (__u32)mem[i];
 	munmap(mem, len);
 out_close:
 	close(fd);

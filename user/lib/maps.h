@@ -92,6 +92,13 @@ int xlb_decap_vip_del(struct xlb_decap_maps *m, const struct xlb_addr_key *a);
 typedef int (*xlb_addr_cb)(const struct xlb_addr_key *a, void *arg);
 int xlb_decap_vip_foreach(struct xlb_decap_maps *m, xlb_addr_cb cb, void *arg);
 
+/*
+ * Set a backend's next hop on every CPU. An entry stamped in the future
+ * (updated_ns > now) is static: the fast path never refreshes it from the
+ * FIB. updated_ns 0 clears it, forcing a FIB lookup on the next packet.
+ */
+int xlb_nexthop_set(struct xlb_maps *m, __u32 id, const struct xlb_nexthop *nh);
+
 /* Monotonic coarse clock, the one bpf_ktime_get_coarse_ns() reads. */
 __u64 xlb_now_coarse_ns(void);
 

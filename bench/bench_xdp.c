@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Per-packet cost of the fast path, measured as DESIGN.md §6 says: many
+ * BPF_PROG_TEST_RUN calls of repeat=1 (a large repeat would feed the
+ * program its own rewritten output), timed as a whole, minus the cost of
+ * an empty program measured in the same run. Figures: established flow,
+ * new flow (SYN), non-VIP, IPv6 established flow, and a MAC-swap XDP_TX
+ * program as the floor. 69-byte IPv4 TCP frames, one VIP, three backends.
+ *
+ *   bench_xdp [CALLS [REPS]]      defaults: 1000000 calls, 5 repetitions
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "../tests/lib/pkt.h"
+#include "addr.h"
+#include "maps.h"
+#include "xdp_floor.skel.h"
+#include "xlb_lb.skel.h"
+
+#define VIP4	"198.18.100.1"
+#define VIP6	"fd00:78:6c62:100::1"
+
+enum case_id { C_EMPTY, C_FLOOR, C_EST4, C_SYN4, C_NONVIP, C_EST6, C_MAX };
+
+static const char *const case_names[C_MAX] = {
+	[C_EMPTY] = "empty program (subtracted)",
+	[C_FLOOR] = "MAC-swap XDP_TX floor",
+	[C_EST4] = "IPv4 TCP established flow",
+	[C_SYN4] = "IPv4 TCP new flow (SYN)",
+	[C_NONVIP] = "non-VIP packet (XDP_PASS)",
+	[C_EST6] = "IPv6 TCP established flow",
+};
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+/* Average ns per call of prog over calls calls; vary_sport rewrites ports. */
+static double run(int prog_fd, struct pkt *p, long calls, int vary_sport, int *verdict)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->data, .data_size_in = p->len,
+		    .repeat = 1);
+	__u8 out[PKT_MAX + 256];
+	__be16 *sport = (__be16 *)(p->data + p->l4_off);
+	double t0;
+	long i;
+
+	o.data_out = out;
+	o.data_size_out = sizeof(out);
+	t0 = now_ns();
+	for (i = 0; i < calls; i++) {
+		if (vary_sport) {
+			/* A new 5-tuple each call; TCP checksum left stale (unchecked). */
+			sport[0] = htons(1024 + (i % 64000));
+			((__be16 *)(p->data + p->ip_off + 12))[0] = htons(i / 64000);
+		}
+		o.data_size_out = sizeof(out);
+		if (bpf_prog_test_run_opts(prog_fd, &o)) {
+			fprintf(stderr, "test run: %s\n", strerror(errno));
+			exit(2);
+		}
+	}
+	*verdict = o.retval;
+	return (now_ns() - t0) / calls;
+}
+
+static int setup_lb(struct xlb_lb *skel)
+{
+	struct xlb_maps m = { .skel = skel, .lock_fd = -1 };
+	static const char *const be4[] = { "198.18.0.11", "198.18.0.12", "198.18.0.13" };
+	static const char *const be6[] = { "fd00:78:6c62::11", "fd00:78:6c62::12",
+					   "fd00:78:6c62::13" };
+	struct xlb_config cfg = { .forward = XLB_FWD_IPIP, .hash_seed = 42 };
+	struct xlb_nexthop nh = { .ifindex = 1, .mtu = 1600,
+				  .smac = { 2, 0, 0, 0, 0, 2 }, .dmac = { 2, 0, 0, 0, 0, 0x11 } };
+	struct xlb_vip_key k;
+	struct xlb_addr_key a;
+	struct xlb_vip v;
+	const char *const *bes;
+	__u32 id;
+	__u16 port;
+	int err, fam, i;
+
+	inet_pton(AF_INET, "198.18.128.0", &cfg.encap_src4);
+	cfg.encap_src4_mask = htonl(0xff);
+	inet_pton(AF_INET6, "fd00:78:6c62:80::", cfg.encap_src6);
+	cfg.encap_src6_mask = htonl(0xff);
+	/* Stamped ~146 years ahead: a static next hop, no FIB lookup. */
+	nh.updated_ns = xlb_now_coarse_ns() + (1ULL << 62);
+	err = xlb_config_set(&m, &cfg);
+	for (fam = 0; !err && fam < 2; fam++) {
+		err = xlb_vip_parse(fam ? "[" VIP6 "]:80/tcp" : VIP4 ":80/tcp", &k, NULL, 0);
+		if (!err)
+			err = xlb_vip_create(&m, &k, 0, XLB_MAGLEV_DEFAULT, &v);
+		bes = fam ? be6 : be4;
+		for (i = 0; !err && i < 3; i++) {
+			err = xlb_endpoint_parse(bes[i], &a, &port, NULL, 0);
+			if (!err)
+				err = xlb_backend_ensure(&m, &a, 0, &id);
+			if (!err)
+				err = xlb_member_set(&m, v.id, id, 1);
+			if (!err)
+				err = xlb_nexthop_set(&m, id, &nh);
+		}
+		if (!err)
+			err = xlb_table_rebuild(&m, &v);
+	}
+	return err;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+	long calls = argc > 1 ? atol(argv[1]) : 1000000;
+	int reps = argc > 2 ? atoi(argv[2]) : 5;
+	struct pkt_spec syn4 = { .src = "198.18.0.10", .dst = VIP4, .proto = IPPROTO_TCP,
+				 .sport = 40000, .dport = 80, .tcp_flags = 0x02,
+				 .payload_len = 15 };
+	struct pkt_spec ack4 = syn4, ack6 = syn4, nonvip = syn4, syn6;
+	static struct pkt pkts[C_MAX];
+	double res[C_MAX][16], med[C_MAX], empty[16];
+	int fds[C_MAX], verdict[C_MAX], c, r, v;
+	struct xdp_floor *floor;
+	struct bpf_map *map;
+	struct xlb_lb *lb;
+
+	if (calls < 1000 || reps < 1 || reps > 16) {
+		fprintf(stderr, "usage: bench_xdp [CALLS>=1000 [REPS 1-16]]\n");
+		return 1;
+	}
+	ack4.tcp_flags = 0x10;
+	nonvip.dst = "198.18.0.99";
+	ack6.src = "fd00:78:6c62::10";
+	ack6.dst = VIP6;
+	ack6.tcp_flags = 0x10;
+	ack6.payload_len = 15;
+	syn6 = ack6;
+	syn6.tcp_flags = 0x02;
+
+	lb = xlb_lb__open();
+	floor = xdp_floor__open_and_load();
+	if (!lb || !floor) {
+		fprintf(stderr, "open: %s\n", strerror(errno));
+		return 2;
+	}
+	bpf_object__for_each_map(map, lb->obj)
+		bpf_map__set_pin_path(map, NULL);
+	if (xlb_lb__load(lb) || setup_lb(lb)) {
+		fprintf(stderr, "load/setup of xlb_lb failed: %s\n", strerror(errno));
+		return 2;
+	}
+	fds[C_EMPTY] = bpf_program__fd(floor->progs.xdp_empty);
+	fds[C_FLOOR] = bpf_program__fd(floor->progs.xdp_macswap);
+	for (c = C_EST4; c < C_MAX; c++)
+		fds[c] = bpf_program__fd(lb->progs.xlb_lb);
+	pkt_build(&pkts[C_EMPTY], &ack4);
+	pkt_build(&pkts[C_FLOOR], &ack4);
+	pkt_build(&pkts[C_EST4], &ack4);
+	pkt_build(&pkts[C_SYN4], &syn4);
+	pkt_build(&pkts[C_NONVIP], &nonvip);
+	pkt_build(&pkts[C_EST6], &ack6);
+
+	/* Create the established flows once, with their SYNs. */
+	{
+		struct pkt s4, s6;
+
+		pkt_build(&s4, &syn4);
+		pkt_build(&s6, &syn6);
+		run(fds[C_EST4], &s4, 1, 0, &v);
+		run(fds[C_EST6], &s6, 1, 0, &v);
+	}
+	for (r = 0; r < reps; r++) {
+		for (c = 0; c < C_MAX; c++)
+			res[c][r] = run(fds[c], &pkts[c], calls, c == C_SYN4, &verdict[c]);
+		empty[r] = res[C_EMPTY][r];
+		for (c = C_MAX - 1; c >= 0; c--)
+			res[c][r] -= res[C_EMPTY][r];
+	}
+	qsort(empty, reps, sizeof(double), cmp_double);
+	printf("xlb fast path, ns per packet: %ld calls x %d runs, minus an empty program's "
+	       "cost (median %.1f ns per call)\n", calls, reps, empty[reps / 2]);
+	printf("| %-30s | verdict | median | min | max |\n|---|---|---|---|---|\n", "case");
+	for (c = 0; c < C_MAX; c++) {
+		double sorted[16], mn, mx;
+
+		memcpy(sorted, res[c], sizeof(double) * reps);
+		qsort(sorted, reps, sizeof(double), cmp_double);
+		mn = sorted[0];
+		mx = sorted[reps - 1];
+		med[c] = sorted[reps / 2];
+		if (c == C_EMPTY)
+			continue;
+		printf("| %-30s | %-7s | %6.1f | %5.1f | %5.1f |\n", case_names[c],
+		       verdict[c] == XDP_TX ? "TX" : verdict[c] == XDP_PASS ? "PASS" :
+		       verdict[c] == XDP_DROP ? "DROP" : "other", med[c], mn, mx);
+	}
+	xlb_lb__destroy(lb);
+	xdp_floor__destroy(floor);
+	return 0;
+}
