@@ -56,7 +56,7 @@ static __always_inline int xlb_send(struct xdp_md *ctx, struct xlb_pkt *p,
 		xlb_count_reason(p->icmp_err ? XLB_R_FWD_ICMP : XLB_R_FWD_ENCAP,
 				 p->frame_len, 0);
 	}
-	xlb_count_traffic(&xlb_backend_stats, id, p->frame_len, 0);
+	xlb_count_traffic(&xlb_backend_stats, id, p->frame_len);
 	if (nh->ifindex == ctx->ingress_ifindex)
 		return XDP_TX;
 	/* bpf_redirect returns XDP_REDIRECT, or XDP_ABORTED on a bad ifindex. */
@@ -79,7 +79,7 @@ int xlb_lb(struct xdp_md *ctx)
 	vip = xlb_vip_match(&p);
 	if (!vip)
 		return xlb_count_reason(XLB_R_PASS_NOT_VIP, p.frame_len, XDP_PASS);
-	xlb_count_traffic(&xlb_vip_stats, vip->id, p.frame_len, 0);
+	xlb_count_traffic(&xlb_vip_stats, vip->id, p.frame_len);
 	cfg = bpf_map_lookup_elem(&xlb_config, &zero);
 	if (!cfg)
 		return XDP_PASS;	/* array map: cannot fail for key 0 */

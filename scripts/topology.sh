@@ -353,8 +353,7 @@ _xlbt_topo_show() {
 	for host in $(_xlbt_topo_hosts "$id"); do
 		ns=$(_xlbt_ns "$id" "$host")
 		echo "== $ns"
-		ip -n "$ns" -br addr show | grep -v '^lo .*UNKNOWN *$'
-		[[ $host == be* ]] && ip -n "$ns" -br addr show dev lo
+		ip -n "$ns" -br addr show
 	done
 	mountpoint -q "$(_xlbt_run_dir "$id")/bpf" &&
 		echo "== bpffs $(_xlbt_run_dir "$id")/bpf"

@@ -13,16 +13,20 @@
 #include "stats.h"
 
 #define XLB_ICMP6_QUOTE	128	/* bytes of the packet quoted in a PTB */
-#define XLB_QUOTE_WORDS	32	/* bound of the checksum loop */
+/*
+ * Bound of the checksum loop: the largest message summed, the PTB's ICMPv6
+ * header plus its quote (136 bytes; frag-needed sums at most 8 + 60 + 8).
+ */
+#define XLB_QUOTE_WORDS	((sizeof(struct icmp6hdr) + XLB_ICMP6_QUOTE) / 4)
 
-/* 32-bit-word sum of len bytes (a multiple of 4, <= 128) from start. */
+/* 32-bit-word sum of len bytes (a multiple of 4, <= 4 * XLB_QUOTE_WORDS). */
 static __always_inline __u64 xlb_sum_words(void *start, void *data_end, __u32 len)
 {
 	__u32 *w = start;
 	__u64 sum = 0;
 	int i;
 
-	for (i = 0; i < XLB_QUOTE_WORDS; i++) {
+	for (i = 0; i < (int)XLB_QUOTE_WORDS; i++) {
 		if ((__u32)i * 4 >= len || (void *)(w + i + 1) > data_end)
 			break;
 		sum += w[i];

@@ -119,8 +119,8 @@ static __always_inline int xlb_pick(const struct xlb_pkt *p, const struct xlb_vi
 	nf.vip_id = vip->id;
 	nf.created_ns = bpf_ktime_get_coarse_ns();
 	bpf_map_update_elem(&xlb_flows, &p->key, &nf, BPF_ANY);
-	xlb_count_traffic(&xlb_backend_stats, *id_out, 0, 1);
-	xlb_count_traffic(&xlb_vip_stats, vip->id, 0, 1);
+	xlb_count_new_flow(&xlb_backend_stats, *id_out);
+	xlb_count_new_flow(&xlb_vip_stats, vip->id);
 	return XLB_CONTINUE;
 }
 

@@ -20,16 +20,27 @@ static __always_inline int xlb_count_reason(__u32 r, __u32 bytes, int verdict)
 	return verdict;
 }
 
-static __always_inline void xlb_count_traffic(void *map, __u32 id, __u32 bytes,
-					      int new_flow)
+/* Count one packet of a VIP or backend (map: xlb_vip_stats / _backend_stats). */
+static __always_inline void xlb_count_traffic(void *map, __u32 id, __u32 bytes)
 {
 	struct xlb_traffic *t = bpf_map_lookup_elem(map, &id);
 
 	if (t) {
 		t->packets++;
 		t->bytes += bytes;
-		t->new_flows += new_flow;
 	}
+}
+
+/*
+ * Count a new flow only: its packet is counted by xlb_count_traffic, so
+ * bumping packets here too would count every first packet twice.
+ */
+static __always_inline void xlb_count_new_flow(void *map, __u32 id)
+{
+	struct xlb_traffic *t = bpf_map_lookup_elem(map, &id);
+
+	if (t)
+		t->new_flows++;
 }
 
 #endif /* XLB_BPF_STATS_H */

@@ -319,6 +319,11 @@ def cmd_vip_packets(a):
         if vip_match(d, a.spec) and packets_of(d) is not None:
             print(packets_of(d))
             return 0
+        for k, v in d.items():      # {"198.18.100.1:80/tcp": {"packets": N}}
+            if k.lower() == a.spec.lower() and isinstance(v, dict) and \
+               packets_of(v) is not None:
+                print(packets_of(v))
+                return 0
     print("none")
     return 1
 
@@ -417,6 +422,7 @@ xlb_ok() {
 	local host=$1 rc=0
 	shift
 	OUT=$(xlbt_xlb "$host" "$@" 2>"$TMP/xlb.err" </dev/null) || rc=$?
+	((rc != 124)) || xlbt_fail "xlb $* (on $host)" "still running after 60 s" "exit 0"
 	((rc == 0)) || xlbt_fail "xlb $* (on $host)" \
 		"exit $rc: $(head -c 600 "$TMP/xlb.err") $OUT" "exit 0"
 }
@@ -464,18 +470,21 @@ seen() {
 }
 
 # warm_up WHAT FIRST_PORT URL: until every backend has answered once (new
-# next hops may cost the first packets), 100 connections and 20 s at most.
+# next hops may cost the first packets); 100 connections and 20 s at most.
 warm_up() {
-	local what=$1 first=$2 url=$3 i out=$TMP/warm.out all
+	local what=$1 first=$2 url=$3 i out=$TMP/warm.out all end
 	all=$(printf '%s\n' "${BACKENDS[@]}" | paste -sd,)
+	end=$((${EPOCHREALTIME/[.,]/} + 20000000))
 	: >"$out"
-	for ((i = 0; i < 20; i++)); do
+	for ((i = 0; i < 20 && ${EPOCHREALTIME/[.,]/} < end; i++)); do
 		curl_batch "$TMP/warm.part" $((first + i * 5)) 5 "$url"
 		cat "$TMP/warm.part" >>"$out"
 		[ "$(seen "$out")" = "$all" ] && return 0
 		sleep 0.5
 	done
-	xlbt_fail "$what: warm-up never reached every backend" "$(seen "$out")" "$all"
+	xlbt_fail "$what: warm-up never reached every backend" \
+		"$(seen "$out"); LB verdicts: $(xlbt_xlb lb stats 2>&1 </dev/null |
+			sed -n '/^Reasons/,$p' | tr -s ' \n' ' ')" "$all"
 }
 
 # ka_answered_since LINE N: the keep-alive log has N answers after LINE.
@@ -657,19 +666,21 @@ while read -r port be; do
 done < <(head -20 "$TMP/main.out")
 
 # Pinned maps carry BTF: bpftool prints field names, not bare bytes.
-found=
+found= tried=
 while read -r pin; do
-	type=$(bpftool -j map show pinned "$pin" 2>/dev/null </dev/null |
-		python3 "$HELPER" map-type 2>/dev/null) || continue
+	type=$(timeout 10 bpftool -j map show pinned "$pin" 2>/dev/null </dev/null |
+		python3 "$HELPER" map-type 2>/dev/null) || type="?"
+	tried+="${pin##*/}($type) "
 	[[ $type == *hash* ]] || continue
-	if timeout 20 bpftool map dump pinned "$pin" 2>/dev/null </dev/null |
-		grep -qE '"(backend_id|addr)"'; then
+	if timeout 20 bpftool map dump pinned "$pin" >"$TMP/dump.out" 2>&1 </dev/null &&
+		grep -qE '"(backend_id|addr)"' "$TMP/dump.out"; then
 		found=$pin
 		break
 	fi
+	tried+="[$(head -c 200 "$TMP/dump.out" | tr -s ' \n' ' ')] "
 done < <(find "$(xlbt_pin_dir lb)" -maxdepth 3 -type f 2>/dev/null | head -50)
 [ -n "$found" ] || xlbt_fail "bpftool map dump of a pinned hash map under $(xlbt_pin_dir lb)" \
-	"no \"backend_id\"/\"addr\" field in any" "named BTF fields"
+	"no \"backend_id\"/\"addr\" field in any of: ${tried:-no pins}" "named BTF fields"
 xlbt_log "stats, flows, pick, BTF ok (${found##*/})"
 
 # --- backend states --------------------------------------------------------------

@@ -202,15 +202,21 @@ static int build_ipv4(__u8 *buf, size_t size, const struct pkt_spec *s)
 	return hlen + l4;
 }
 
+static const __u8 ext_proto[] = {
+	[PKT_EXT_HOPOPTS] = IPPROTO_HOPOPTS,
+	[PKT_EXT_ROUTING] = IPPROTO_ROUTING,
+	[PKT_EXT_DSTOPTS] = IPPROTO_DSTOPTS,
+	[PKT_EXT_FRAGMENT] = IPPROTO_FRAGMENT,
+};
+
 /* One 8-byte extension header: PadN for options, fragment 0 with M set. */
-static void build_ext(__u8 *b, __u8 type, __u8 next)
+static void build_ext(__u8 *b, __u8 type)
 {
 	memset(b, 0, EXT_HLEN);
-	b[0] = next;
-	if (type == IPPROTO_FRAGMENT) {
+	if (type == PKT_EXT_FRAGMENT) {
 		put16(b + 2, 0x0001);		/* offset 0, more fragments */
 		put32(b + 4, 0x12345678);	/* identification */
-	} else if (type == IPPROTO_ROUTING) {
+	} else if (type == PKT_EXT_ROUTING) {
 		b[2] = 4;			/* segment routing, no segments left */
 	} else {
 		b[2] = 1;			/* PadN, 4 bytes */
@@ -229,8 +235,10 @@ static int build_ipv6(__u8 *buf, size_t size, const struct pkt_spec *s)
 		return -EINVAL;
 	next_off = 6;
 	for (i = 0; i < PKT_EXT_MAX && s->ext[i]; i++) {
-		buf[next_off] = s->ext[i];
-		build_ext(buf + off, s->ext[i], 0);
+		if (s->ext[i] > PKT_EXT_FRAGMENT)
+			return -EINVAL;
+		buf[next_off] = ext_proto[s->ext[i]];
+		build_ext(buf + off, s->ext[i]);
 		next_off = off;
 		off += EXT_HLEN;
 	}

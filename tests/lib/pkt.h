@@ -23,6 +23,15 @@
 extern const __u8 pkt_mac_client[6];
 extern const __u8 pkt_mac_lb[6];
 
+/* IPv6 extension headers (not protocol numbers: IPPROTO_HOPOPTS is 0). */
+enum pkt_ext {
+	PKT_EXT_END = 0,	/* ends the list */
+	PKT_EXT_HOPOPTS,	/* hop-by-hop options, PadN */
+	PKT_EXT_ROUTING,	/* segment routing, no segments left */
+	PKT_EXT_DSTOPTS,	/* destination options, PadN */
+	PKT_EXT_FRAGMENT,	/* fragment at offset 0 with M set */
+};
+
 struct pkt_spec {
 	const char *src;		/* L3 source address */
 	const char *dst;		/* L3 destination address; sets the family */
@@ -40,7 +49,7 @@ struct pkt_spec {
 	__u8 no_df;			/* IPv4: leave DF clear */
 	__u16 frag;			/* IPv4: MF (0x2000) and offset bits */
 	__u8 ip_opts;			/* IPv4 option bytes: 0, 4, ... 40 */
-	__u8 ext[PKT_EXT_MAX];		/* IPv6 extension headers, 0-terminated */
+	__u8 ext[PKT_EXT_MAX];		/* enum pkt_ext, in order; PKT_EXT_END ends */
 	__u32 flow_label;		/* IPv6 */
 	__u16 ethertype;		/* not 0: a non-IP frame of payload_len bytes */
 	const char *tun_src;		/* not NULL: inside an IPIP/IP6IP6/4in6 */

@@ -112,12 +112,13 @@ xlbt_exec() {
 	ip netns exec "$(xlbt_ns "$host")" "$@"
 }
 
-# xlbt_xlb HOST ARGS...: run $XLB in HOST's namespace with HOST's pin dir.
+# xlbt_xlb HOST ARGS...: run $XLB in HOST's namespace with HOST's pin dir,
+# killed after XLBT_XLB_TIMEOUT seconds (default 60; exit status 124).
 xlbt_xlb() {
 	local host=$1
 	shift
 	ip netns exec "$(xlbt_ns "$host")" env XLB_PIN_DIR="$(xlbt_pin_dir "$host")" \
-		"${XLB:?XLB unset}" "$@"
+		timeout -k 5 "${XLBT_XLB_TIMEOUT:-60}" "${XLB:?XLB unset}" "$@"
 }
 
 # xlbt_mac HOST: MAC address of HOST's device.

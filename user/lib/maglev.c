@@ -13,19 +13,29 @@
  * (M prime and 1 <= skip_i < M make perm_i a permutation.) Backends then
  * take turns in a fixed order; on its turn a backend claims the first slot
  * of its permutation that is still free. This repeats until every slot is
- * taken. Each backend gets about M / N slots, and removing a backend
- * moves little more than that backend's own slots, because the others'
- * preferences do not change.
+ * taken. With equal weights each backend gets floor(M / N) or
+ * ceil(M / N) slots, and removing a backend moves its own slots plus
+ * some more: the others' preferences do not
+ * change, but who wins a contested slot late in the build does. The extra
+ * grows with N / M (measured for M = 65537 when one of N equal backends
+ * goes: N = 10: 1.03 x M / N slots move; N = 100: 1.6 x; N = 1000: 7 x),
+ * so the paper's advice holds: M well above 100 * N where disruption
+ * matters.
  *
  * Weights by turn-skipping. Round r = 1, 2, ... visits the backends in
  * order; backend i (weight w_i, largest weight W) takes its turn in round
- * r only while it is behind its share, i.e. while placed_i * W < w_i * r.
- * The heaviest backends play every round, a backend of half that weight
- * every other round, and so on, so the slot counts follow the weights to
- * within about one slot. We keep d_i = w_i * r - placed_i * W, adding w_i
- * each round and W on each turn: one addition and one sign test per
- * backend and round, no division. Only the weight ratios matter: scaling
- * every weight by the same factor gives the same table.
+ * r only while it is behind its share, i.e. while
+ * placed_i * W < w_i * r - W / 2. The heaviest backends play every round,
+ * a backend of half that weight every other round, and so on. The W / 2
+ * (integer division) rounds each backend's count to the nearest of its
+ * ideal share instead of rounding it up, which halves the error: counts
+ * are within about one slot of M * w_i / sum(w) (measured with weights
+ * 1..100: at most 1.5 slots; the heaviest backend of a skewed set takes
+ * up the others' rounding: 2.2 slots of 44,700). We keep d_i = w_i * r - W / 2 - placed_i * W, adding w_i each
+ * round and subtracting W on each turn: one addition and one sign test
+ * per backend and round, no division. Only the weight ratios matter
+ * (scaling every weight by the same factor gives the same table), and
+ * weights are used as given, up to 2^32 - 1.
  *
  * Determinism. The table must be byte-identical on every LB node that
  * sees the same backends (see DESIGN.md, scale-out), so:
@@ -44,36 +54,50 @@
  * than FNV-1a; its lack of cryptographic strength does not matter here.
  *
  * Speed (target: M = 65537, N = 1000 weighted in well under 1 ms). The
- * costly part is the search for a free slot: near the end almost every
- * slot is taken and a backend probes about M / free slots per turn, so the
- * plain loop probes about M * ln(M) times in all, half of them in the last
- * sqrt(M) turns. We keep
- *  - per-backend state (position, skip, deficit, id) in one compact array,
- *    advancing the position by addition and one conditional subtraction,
+ * costly part is the search for a free slot: late in the build almost
+ * every slot is taken and a backend probes about M / free slots per turn,
+ * about M * ln(M) probes in all, and each turn ends on a branch that the
+ * CPU cannot predict. Measured choices (bench/bench_maglev.c):
+ *  - per-backend state (position, skip, deficit, id) in one compact array;
+ *    positions advance by an addition and a conditional subtraction,
  *    never a modulo per probe;
- *  - the taken slots in a bitmap (8 KiB for M = 65537: it stays in L1);
- *  - for the last few free slots (fewer than about sqrt(M)), a list of
- *    them instead of probing: a backend at position p with skip s reaches
- *    free slot f after ((f - p) * s^-1) mod M steps, so its next slot is
- *    the free slot with the fewest steps. That is the same slot the probe
- *    loop would find (every slot it would skip is taken), so the table is
- *    the classic one, found with O(free) work per turn instead of
- *    O(M / free). s^-1 mod M comes from the extended Euclidean algorithm,
- *    once per backend that plays in this phase.
+ *  - the taken slots in a bitmap (8 KiB for M = 65537: it stays in L1; a
+ *    byte array is slower);
+ *  - each round first lists its players without a branch, so the skipped
+ *    turns of light backends cost no mispredicted branches; when most
+ *    backends skip most rounds (one heavy backend among many light ones:
+ *    that walk would cost O(N * M), 43 ms for N = 1000), a heap of next
+ *    turns lists them instead, in the same order (under 1 ms there);
+ *  - once the table is half full, where x86-64 CPUs have AVX2, 8 (later
+ *    16) preferences are tested at a time with one gather each: fewer
+ *    instructions, and the loop's branch goes the unexpected way less
+ *    often. About 20% off the build; other CPUs probe one slot at a time
+ *    (unrolled scalar probing measured no faster). Both find the first
+ *    free slot in permutation order, so both build the same table;
+ *  - for the last free slots (about sqrt(M / 2)), a list of them instead
+ *    of probing: a backend at position p with skip s reaches free slot f
+ *    after ((f - p) * s^-1) mod M steps, so its next slot is the free
+ *    slot with the fewest steps. That is the slot the probe loop would
+ *    find (every slot it would skip is taken), found with O(free) work
+ *    per turn instead of O(M / free). s^-1 mod M comes from the extended
+ *    Euclidean algorithm, once per backend that plays in this phase;
+ *  - the key sort is our own merge sort on 16-byte big-endian key
+ *    prefixes (qsort() with strcmp() cost 4x more).
  * All scratch memory is one allocation per call.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define MAGLEV_AVX2 1
+#endif
 
 #include "xlb/consts.h"
 #include "maglev.h"
 
 #define MAGLEV_TAG_OFFSET	0x6f666673ULL	/* "offs": high half of h1's seed */
 #define MAGLEV_TAG_SKIP		0x736b6970ULL	/* "skip": high half of h2's seed */
-#ifndef WIDE_LEFT
-#define WIDE_LEFT (size / 2)
-#endif
 
 /*
  * A node of the caller's array, for sorting by key: the first 16 key bytes
@@ -82,19 +106,20 @@
 struct maglev_ref {
 	__u64 pre[2];
 	const char *key;
+	size_t len;		/* strlen(key) */
 	__u32 idx;		/* index into the caller's array */
-	__u32 len;		/* strlen(key), if it fits; else -EINVAL */
+	__u32 pad;
 };
 
 /* Population state of one backend with a non-zero weight. */
 struct maglev_state {
-	__s64 deficit;		/* w * round - placed * max_w */
+	__s64 deficit;		/* w * round - max_w / 2 - placed * max_w */
 	__u32 weight;
 	__u32 pos;		/* slot of the next preference */
 	__u32 skip;
 	__u32 id;
-	__u32 inv;		/* skip^-1 mod M; 0 until first needed */
-	__u32 pad;
+	__u32 inv;		/* skip^-1 mod M; 0 until the tail phase needs it */
+	__u32 inv_q;		/* floor(inv * 2^32 / M), for maglev_tail_pick() */
 };
 
 int xlb_maglev_size_valid(__u32 n)
@@ -213,8 +238,9 @@ static void maglev_ref_init(struct maglev_ref *r, const char *key, __u32 idx)
 	for (i = 0; i < 16 && i < len; i++)
 		r->pre[i / 8] |= (__u64)(unsigned char)key[i] << (56 - 8 * (i % 8));
 	r->key = key;
+	r->len = len;
 	r->idx = idx;
-	r->len = len > 0xffffffffU ? 0xffffffffU : (__u32)len;
+	r->pad = 0;
 }
 
 /* Inverse of @a modulo the prime @m, for 0 < @a < @m. */
@@ -245,23 +271,26 @@ static inline __u32 maglev_next(__u32 pos, __u32 skip, __u32 size)
 /*
  * Tail phase: the free slot that the backend @s reaches first. @nfree
  * slots are listed in @freelist; returns its index there.
- * steps(f) = ((f - pos) mod M) * skip^-1 mod M, reduced by Barrett's
- * method with @recip = floor(2^64 / M): the operand is below M^2 < 2^40,
- * so one correction suffices and the result is exact.
+ * steps(f) = d * inv mod M with d = (f - pos) mod M and inv = skip^-1,
+ * by Shoup's method: with inv_q = floor(inv * 2^32 / M) precomputed,
+ * q = d * inv_q / 2^32 is floor(d * inv / M) or one less (as d < 2^32),
+ * so d * inv - q * M lies in [0, 2 M) and one subtraction finishes it.
+ * All products stay below 2^52: exact in 64 bits, no division per slot.
  */
 static __u32 maglev_tail_pick(struct maglev_state *s, const __u32 *freelist,
-			      __u32 nfree, __u32 size, __u64 recip)
+			      __u32 nfree, __u32 size)
 {
 	__u32 best = 0, best_steps = size, i;
 
-	if (!s->inv)
+	if (!s->inv) {
 		s->inv = maglev_inverse(s->skip, size);
+		s->inv_q = (__u32)(((__u64)s->inv << 32) / size);
+	}
 	for (i = 0; i < nfree; i++) {
 		__u32 d = freelist[i] >= s->pos ? freelist[i] - s->pos
 					    : freelist[i] + size - s->pos;
-		__u64 x = (__u64)d * s->inv;
-		__u64 q = (__u64)(((unsigned __int128)x * recip) >> 64);
-		__u32 steps = (__u32)(x - q * size);
+		__u64 q = ((__u64)d * s->inv_q) >> 32;
+		__u32 steps = (__u32)((__u64)d * s->inv - q * size);
 
 		if (steps >= size)
 			steps -= size;
@@ -273,12 +302,16 @@ static __u32 maglev_tail_pick(struct maglev_state *s, const __u32 *freelist,
 	return best;
 }
 
-/* Number of free slots at which the population switches to the free list. */
+/*
+ * Number of free slots at which the population switches to the free list:
+ * about sqrt(M / 2), where a turn's scan of the list starts to cost more
+ * than its probes would.
+ */
 static __u32 maglev_tail_len(__u32 size)
 {
 	__u32 t = 1;
 
-	while (t * t < size)
+	while (t * t < size / 2)
 		t++;
 	return t;
 }
@@ -306,17 +339,18 @@ static long maglev_prepare(const struct xlb_maglev_node *nodes, size_t n,
 	for (i = 0; i < n; i++) {
 		const struct xlb_maglev_node *nd = &nodes[refs[i].idx];
 		size_t len = refs[i].len;
+		__u64 h1, h2;
 
 		if (i && !maglev_ref_cmp(&refs[i - 1], &refs[i]))
 			return -EINVAL;
 		if (!nd->weight)
 			continue;
+		h1 = maglev_hash(nd->key, len, MAGLEV_TAG_OFFSET << 32 | seed);
+		h2 = maglev_hash(nd->key, len, MAGLEV_TAG_SKIP << 32 | seed);
 		st[active] = (struct maglev_state){
 			.weight = nd->weight,
-			.pos = (__u32)(maglev_hash(nd->key, len,
-						   (MAGLEV_TAG_OFFSET << 32) | seed) % size),
-			.skip = (__u32)(maglev_hash(nd->key, len,
-						    (MAGLEV_TAG_SKIP << 32) | seed) % (size - 1)) + 1,
+			.pos = (__u32)(h1 % size),		/* offset */
+			.skip = (__u32)(h2 % (size - 1)) + 1,
 			.id = nd->id,
 		};
 		if (nd->weight > *max_w)
@@ -330,39 +364,6 @@ static long maglev_prepare(const struct xlb_maglev_node *nodes, size_t n,
 static inline __u64 maglev_taken(const __u64 *taken, __u32 c)
 {
 	return (taken[c >> 6] >> (c & 63)) & 1;
-}
-
-/*
- * The first free slot in the permutation from @c on, four preferences at
- * a time: their loads are independent, and the loop branch goes the
- * unexpected way less often, which matters more than the extra loads.
- */
-static inline __u32 maglev_probe4(__u32 c, __u32 skip, const __u64 *taken,
-				  __u32 size)
-{
-	__u32 s2 = maglev_next(skip, skip, size);
-	__u32 s3 = maglev_next(s2, skip, size);
-	__u32 s4 = maglev_next(s3, skip, size);
-	__u32 c1, c2, c3, cand[4];
-	__u64 busy;
-
-	for (;;) {
-		c1 = maglev_next(c, skip, size);
-		c2 = maglev_next(c, s2, size);
-		c3 = maglev_next(c, s3, size);
-		busy = maglev_taken(taken, c) |
-		       maglev_taken(taken, c1) << 1 |
-		       maglev_taken(taken, c2) << 2 |
-		       maglev_taken(taken, c3) << 3;
-		if (busy != 0xf)
-			break;
-		c = maglev_next(c, s4, size);
-	}
-	cand[0] = c;
-	cand[1] = c1;
-	cand[2] = c2;
-	cand[3] = c3;
-	return cand[__builtin_ctzll(~busy)];
 }
 
 /* Collect the slots still free in @taken into @freelist; returns how many. */
@@ -385,14 +386,22 @@ static __u32 maglev_collect_free(const __u64 *taken, __u32 size,
 	return nfree;
 }
 
+static inline void maglev_place(struct maglev_state *s, __u32 c,
+				__u32 size, __u64 *taken, __u32 *table)
+{
+	taken[c >> 6] |= 1ULL << (c & 63);
+	table[c] = s->id;
+	s->pos = maglev_next(c, s->skip, size);
+}
+
 /*
- * A run of turns: the players @players[@p ...] place one slot each until
+ * A run of turns: the players @players[@p ...] take one slot each until
  * the round ends or only @stop slots are left. Each phase has its own
- * loop so that the hot ones stay small. Returns the next player index.
+ * loop, so that the hot ones stay small. Returns the next player index.
  */
-static __u32 maglev_run_narrow(struct maglev_state *st, const __u32 *players,
-			       __u32 p, __u32 nplay, __u32 *left, __u32 stop,
-			       __u32 size, __u64 *taken, __u32 *table)
+static __u32 maglev_run_probe(struct maglev_state *st, const __u32 *players,
+			      __u32 p, __u32 nplay, __u32 *left, __u32 stop,
+			      __u32 size, __u64 *taken, __u32 *table)
 {
 	for (; p < nplay && *left > stop; p++, --*left) {
 		struct maglev_state *s = &st[players[p]];
@@ -400,37 +409,109 @@ static __u32 maglev_run_narrow(struct maglev_state *st, const __u32 *players,
 
 		while (maglev_taken(taken, c))
 			c = maglev_next(c, s->skip, size);
-		taken[c >> 6] |= 1ULL << (c & 63);
-		table[c] = s->id;
-		s->pos = maglev_next(c, s->skip, size);
+		maglev_place(s, c, size, taken, table);
 	}
 	return p;
 }
 
-static __u32 maglev_run_wide(struct maglev_state *st, const __u32 *players,
+#ifdef MAGLEV_AVX2
+/* @v mod @m for lanes below 2 * @m. */
+__attribute__((target("avx2")))
+static inline __m256i maglev_mod_avx2(__m256i v, __m256i m)
+{
+	return _mm256_min_epu32(v, _mm256_sub_epi32(v, m));
+}
+
+/* Bit i of the result: slot @pos[i] is free. */
+__attribute__((target("avx2")))
+static inline __u32 maglev_free_avx2(const __u64 *taken, __m256i pos)
+{
+	/* Little-endian: bit c of the __u64 array is bit c % 32 of int c / 32. */
+	__m256i w = _mm256_i32gather_epi32((const int *)taken,
+					   _mm256_srli_epi32(pos, 5), 4);
+
+	w = _mm256_srlv_epi32(w, _mm256_and_si256(pos, _mm256_set1_epi32(31)));
+	w = _mm256_slli_epi32(w, 31);
+	return ~(__u32)_mm256_movemask_ps(_mm256_castsi256_ps(w)) & 0xff;
+}
+
+/*
+ * maglev_run_probe() testing 8 preferences of a player at a time (16 once
+ * the table is three quarters full): lanes c + k * skip, k = 0 .. 15, and
+ * the lowest free lane is the first free slot in permutation order.
+ */
+__attribute__((target("avx2")))
+static __u32 maglev_run_avx2(struct maglev_state *st, const __u32 *players,
 			     __u32 p, __u32 nplay, __u32 *left, __u32 stop,
 			     __u32 size, __u64 *taken, __u32 *table)
 {
+	const __m256i m = _mm256_set1_epi32((int)size);
+	const __m256i k8 = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+	__u32 out[16];
+
 	for (; p < nplay && *left > stop; p++, --*left) {
 		struct maglev_state *s = &st[players[p]];
-		__u32 c = maglev_probe4(s->pos, s->skip, taken, size);
+		__u32 c = s->pos, lanes = *left < size / 4 ? 16 : 8;
+		__u32 s2 = maglev_next(s->skip, s->skip, size);
+		__u32 s4 = maglev_next(s2, s2, size);
+		__u32 s8 = maglev_next(s4, s4, size);
+		__u32 step = lanes == 16 ? maglev_next(s8, s8, size) : s8;
+		__m256i lo, hi, pos, pos2 = _mm256_setzero_si256();
+		__u32 avail;
 
-		taken[c >> 6] |= 1ULL << (c & 63);
-		table[c] = s->id;
-		s->pos = maglev_next(c, s->skip, size);
+		/* lo = k * skip mod M (k < 8, so below 8 M), hi = lo + 8 skip. */
+		lo = _mm256_mullo_epi32(_mm256_set1_epi32((int)s->skip), k8);
+		lo = maglev_mod_avx2(lo, _mm256_slli_epi32(m, 2));
+		lo = maglev_mod_avx2(lo, _mm256_slli_epi32(m, 1));
+		lo = maglev_mod_avx2(lo, m);
+		hi = _mm256_add_epi32(lo, _mm256_set1_epi32((int)s8));
+		hi = maglev_mod_avx2(hi, m);
+		for (;;) {
+			__m256i vc = _mm256_set1_epi32((int)c);
+
+			pos = maglev_mod_avx2(_mm256_add_epi32(vc, lo), m);
+			avail = maglev_free_avx2(taken, pos);
+			if (lanes == 16) {
+				pos2 = maglev_mod_avx2(_mm256_add_epi32(vc, hi), m);
+				avail |= maglev_free_avx2(taken, pos2) << 8;
+			}
+			if (avail)
+				break;
+			c = maglev_next(c, step, size);
+		}
+		_mm256_storeu_si256((__m256i *)out, pos);
+		_mm256_storeu_si256((__m256i *)(out + 8), pos2);
+		maglev_place(s, out[__builtin_ctz(avail)], size, taken, table);
 	}
 	return p;
 }
+
+static int maglev_have_avx2(void)
+{
+	return __builtin_cpu_supports("avx2");
+}
+#else
+static __u32 maglev_run_avx2(struct maglev_state *st, const __u32 *players,
+			     __u32 p, __u32 nplay, __u32 *left, __u32 stop,
+			     __u32 size, __u64 *taken, __u32 *table)
+{
+	return maglev_run_probe(st, players, p, nplay, left, stop, size,
+				taken, table);
+}
+
+static int maglev_have_avx2(void)
+{
+	return 0;
+}
+#endif
 
 static __u32 maglev_run_tail(struct maglev_state *st, const __u32 *players,
 			     __u32 p, __u32 nplay, __u32 *left, __u32 size,
 			     __u32 *freelist, __u32 *table)
 {
-	__u64 recip = ~0ULL / size;
-
 	for (; p < nplay && *left; p++, --*left) {
 		struct maglev_state *s = &st[players[p]];
-		__u32 k = maglev_tail_pick(s, freelist, *left, size, recip);
+		__u32 k = maglev_tail_pick(s, freelist, *left, size);
 		__u32 c = freelist[k];
 
 		freelist[k] = freelist[*left - 1];
@@ -441,36 +522,143 @@ static __u32 maglev_run_tail(struct maglev_state *st, const __u32 *players,
 }
 
 /*
- * The population loop: rounds over @st until all @size slots are taken.
- * Each round first lists the backends whose turn it is (branch-free, so
- * the skipped turns of light backends cost no mispredicted branches),
- * then places one slot for each: by single probes while the table is
- * less than WIDE full, four probes at a time after that, and from the
- * free list for the last maglev_tail_len() slots. @taken is a zeroed
- * bitmap of @size bits; @players has room for @active entries, @freelist
+ * Turn schedule, sparse form: when most backends skip most rounds (one
+ * heavy backend among many light ones), walking all N backends every
+ * round costs O(N * M) and a heap of next turns is cheaper. Backend i next
+ * plays in round floor((placed_i * W + W / 2) / w_i) + 1 (the first round
+ * where the deficit test holds); its quotient q and remainder advance by
+ * W / w_i and W % w_i per turn, without a division. The heap is ordered
+ * by (round, index), which is the order of the dense form's turns.
+ */
+struct maglev_sched {
+	__u64 q;		/* floor((placed * W + W / 2) / w) */
+	__u32 rem;		/* (placed * W + W / 2) % w */
+	__u32 wdiv;		/* W / w */
+	__u32 wmod;		/* W % w */
+	__u32 pad;
+};
+
+/* Heap key: round of the next turn, then backend index. */
+static inline __u64 maglev_sched_key(const struct maglev_sched *sc, __u32 i)
+{
+	__u64 round = sc->q + 1;
+
+	/* Rounds past M never come: the heaviest backend plays every round. */
+	return (round < 0x80000000ULL ? round : 0x80000000ULL) << 32 | i;
+}
+
+static void maglev_sift_down(__u64 *heap, __u32 n, __u32 i)
+{
+	__u64 v = heap[i];
+	__u32 c;
+
+	while ((c = 2 * i + 1) < n) {
+		if (c + 1 < n && heap[c + 1] < heap[c])
+			c++;
+		if (v <= heap[c])
+			break;
+		heap[i] = heap[c];
+		i = c;
+	}
+	heap[i] = v;
+}
+
+static void maglev_sched_init(const struct maglev_state *st, __u32 active,
+			      __u32 max_w, struct maglev_sched *sc, __u64 *heap)
+{
+	__u32 i;
+
+	for (i = 0; i < active; i++) {
+		__u32 w = st[i].weight;
+
+		sc[i] = (struct maglev_sched){
+			.q = (max_w / 2) / w,
+			.rem = (max_w / 2) % w,
+			.wdiv = max_w / w,
+			.wmod = max_w % w,
+		};
+		heap[i] = maglev_sched_key(&sc[i], i);
+	}
+	for (i = active / 2; i-- > 0;)
+		maglev_sift_down(heap, active, i);
+}
+
+/* The players of the next round, in index order, from the heap. */
+static __u32 maglev_sched_round(const struct maglev_state *st, __u32 active,
+				struct maglev_sched *sc, __u64 *heap,
+				__u32 *players)
+{
+	__u64 round = heap[0] >> 32;
+	__u32 nplay = 0;
+
+	while (heap[0] >> 32 == round) {
+		__u32 i = (__u32)heap[0];
+		struct maglev_sched *x = &sc[i];
+		__u64 rem = (__u64)x->rem + x->wmod;
+
+		players[nplay++] = i;
+		x->q += x->wdiv;
+		if (rem >= st[i].weight) {
+			rem -= st[i].weight;
+			x->q++;
+		}
+		x->rem = (__u32)rem;
+		heap[0] = maglev_sched_key(x, i);
+		maglev_sift_down(heap, active, 0);
+	}
+	return nplay;
+}
+
+/* The players of the next round, dense form: one pass over all backends. */
+static __u32 maglev_dense_round(struct maglev_state *st, __u32 active,
+				__u32 max_w, __u32 *players)
+{
+	__u32 i, nplay = 0;
+
+	for (i = 0; i < active; i++) {
+		__s64 d = st[i].deficit + st[i].weight;
+		__s64 play = d > 0;
+
+		st[i].deficit = d - (play ? (__s64)max_w : 0);
+		players[nplay] = i;
+		nplay += (__u32)play;
+	}
+	return nplay;
+}
+
+/*
+ * The population loop: rounds until all @size slots are taken. Each round
+ * first lists the backends whose turn it is (the dense form branch-free,
+ * so the skipped turns of light backends cost no mispredicted branches),
+ * then lets each take a slot: by probing (with AVX2 once the table is half
+ * full), and from the free list for the last maglev_tail_len() slots.
+ * @sparse picks the heap schedule. @taken is a zeroed bitmap of @size
+ * bits; @players, @sc and @heap have room for @active entries, @freelist
  * for maglev_tail_len(@size).
  */
 static void maglev_populate(struct maglev_state *st, __u32 active,
-			    __u32 max_w, __u32 size, __u64 *taken,
-			    __u32 *players, __u32 *freelist, __u32 *table)
+			    __u32 max_w, int sparse, __u32 size, __u64 *taken,
+			    __u32 *players, struct maglev_sched *sc,
+			    __u64 *heap, __u32 *freelist, __u32 *table)
 {
-	__u32 tail = maglev_tail_len(size), wide = WIDE_LEFT;
+	__u32 tail = maglev_tail_len(size), half = size / 2;
 	__u32 left = size, nplay, i, p;
+	int avx2 = maglev_have_avx2();
 
-	if (wide < tail)
-		wide = tail;
+	if (half < tail || !avx2)
+		half = tail;
+	if (sparse)
+		maglev_sched_init(st, active, max_w, sc, heap);
+	for (i = 0; i < active; i++)
+		st[i].deficit = -(__s64)(max_w / 2);
 	while (left) {
-		for (i = 0, nplay = 0; i < active; i++) {
-			__s64 d = st[i].deficit + st[i].weight;
-			__s64 play = d > 0;
-
-			st[i].deficit = d - (play ? (__s64)max_w : 0);
-			players[nplay] = i;
-			nplay += (__u32)play;
-		}
-		p = maglev_run_narrow(st, players, 0, nplay, &left, wide,
-				      size, taken, table);
-		p = maglev_run_wide(st, players, p, nplay, &left, tail,
+		if (sparse)
+			nplay = maglev_sched_round(st, active, sc, heap, players);
+		else
+			nplay = maglev_dense_round(st, active, max_w, players);
+		p = maglev_run_probe(st, players, 0, nplay, &left, half,
+				     size, taken, table);
+		p = maglev_run_avx2(st, players, p, nplay, &left, tail,
 				    size, taken, table);
 		if (p == nplay)
 			continue;
@@ -481,14 +669,36 @@ static void maglev_populate(struct maglev_state *st, __u32 active,
 	}
 }
 
+/*
+ * Whether the heap schedule is cheaper: the dense form visits N backends
+ * in each of about M * W / sum(w) rounds, the heap costs about log2(N)
+ * steps per slot (a step costing some visits: SPARSE_STEP, measured).
+ */
+#define MAGLEV_SPARSE_STEP	4
+static int maglev_sparse(const struct maglev_state *st, __u32 active,
+			 __u32 max_w)
+{
+	__u64 sum_w = 0;
+	__u32 i, log2n = 0;
+
+	for (i = 0; i < active; i++)
+		sum_w += st[i].weight;
+	while ((1U << log2n) < active)
+		log2n++;
+	/* Below 2^64: active <= 2^17, weights < 2^32. */
+	return (__u64)active * max_w >
+	       sum_w * MAGLEV_SPARSE_STEP * (log2n + 1);
+}
+
 int xlb_maglev_build(const struct xlb_maglev_node *nodes, size_t n, __u32 size,
 		     __u32 seed, __u32 *table)
 {
-	size_t refs_len, st_len, play_len, bits_len, free_len;
+	size_t refs_len, st_len, play_len, sc_len, heap_len, bits_len, free_len;
 	__u32 max_w, i, *players, *freelist;
+	struct maglev_sched *sc;
 	struct maglev_state *st;
 	struct maglev_ref *refs;
-	__u64 *taken;
+	__u64 *taken, *heap;
 	char *mem;
 	long active;
 
@@ -497,19 +707,25 @@ int xlb_maglev_build(const struct xlb_maglev_node *nodes, size_t n, __u32 size,
 	if (n > XLB_MAX_BACKENDS)
 		return -EINVAL;
 
+	/* One allocation, 8-byte members first. */
 	refs_len = 2 * n * sizeof(*refs);
 	st_len = n * sizeof(*st);
-	play_len = n * sizeof(*players);
+	sc_len = n * sizeof(*sc);
+	heap_len = n * sizeof(*heap);
 	bits_len = (size + 63) / 64 * sizeof(*taken);
+	play_len = n * sizeof(*players);
 	free_len = maglev_tail_len(size) * sizeof(*freelist);
-	mem = malloc(refs_len + st_len + play_len + bits_len + free_len);
+	mem = malloc(refs_len + st_len + sc_len + heap_len + bits_len +
+		     play_len + free_len);
 	if (!mem)
 		return -ENOMEM;
 	refs = (struct maglev_ref *)mem;
-	st = (struct maglev_state *)(mem + refs_len);
-	taken = (__u64 *)(mem + refs_len + st_len);
-	players = (__u32 *)(mem + refs_len + st_len + bits_len);
-	freelist = (__u32 *)(mem + refs_len + st_len + bits_len + play_len);
+	st = (struct maglev_state *)(refs + 2 * n);
+	sc = (struct maglev_sched *)(st + n);
+	heap = (__u64 *)(sc + n);
+	taken = heap + n;
+	players = (__u32 *)(mem + refs_len + st_len + sc_len + heap_len + bits_len);
+	freelist = players + n;
 
 	active = maglev_prepare(nodes, n, size, seed, refs, st, &max_w);
 	if (active < 0)
@@ -520,8 +736,9 @@ int xlb_maglev_build(const struct xlb_maglev_node *nodes, size_t n, __u32 size,
 		goto out_free;
 	}
 	memset(taken, 0, bits_len);
-	maglev_populate(st, (__u32)active, max_w, size, taken, players,
-			freelist, table);
+	maglev_populate(st, (__u32)active, max_w,
+			maglev_sparse(st, (__u32)active, max_w), size, taken,
+			players, sc, heap, freelist, table);
 	active = 0;
 out_free:
 	free(mem);

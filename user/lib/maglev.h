@@ -11,9 +11,12 @@
 #include <linux/types.h>
 #include <stddef.h>
 
-/* One backend as Maglev sees it. */
+/*
+ * One backend as Maglev sees it. @key is its frozen identity string, the
+ * same on every LB node, e.g. "198.18.0.11:80" or "[fd00::1]:80".
+ */
 struct xlb_maglev_node {
-	const char *key;	/* frozen identity, e.g. "198.18.0.11:80" or "[fd00::1]:80" */
+	const char *key;
 	__u32 weight;		/* 0 = not placed in the table */
 	__u32 id;		/* value written into the table slots (backend id) */
 };
@@ -43,9 +46,11 @@ int xlb_maglev_size_valid(__u32 n);
  *
  * @table is written only on success.
  *
- * Return: 0 on success; -EINVAL if @size is not valid, a pointer is NULL,
- * a key is NULL, two nodes share a key, or a node with a non-zero weight
- * has the id XLB_NO_BACKEND; -ENOMEM if scratch memory cannot be allocated.
+ * Return: 0 on success; -EINVAL if @size is not valid, @table is NULL,
+ * @nodes is NULL with @n > 0, @n > XLB_MAX_BACKENDS, a key is NULL, two
+ * nodes share a key (whatever their weights), or a node with a non-zero
+ * weight has the id XLB_NO_BACKEND; -ENOMEM if scratch memory cannot be
+ * allocated.
  */
 int xlb_maglev_build(const struct xlb_maglev_node *nodes, size_t n, __u32 size,
 		     __u32 seed, __u32 *table);

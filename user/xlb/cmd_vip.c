@@ -11,6 +11,8 @@
 #include "maglev.h"
 #include "maps.h"
 #include "names.h"
+#include "netlink.h"
+#include "log.h"
 
 /* Open the maps for writing (lock held) or reading, with a clear error. */
 static int open_maps(struct xlb_cli *c, struct xlb_maps *m, int write)
@@ -317,6 +319,14 @@ static int backend_add(struct xlb_cli *c, int argc, char **argv)
 		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "backend %s is already in VIP %s", pos[1], pos[0]);
 		goto out;
 	}
+	/*
+	 * Have the kernel resolve the backend's next hop before traffic
+	 * comes, so the fast path's FIB lookups find a MAC.
+	 */
+	err = xlb_nl_backend_prime(&a);
+	if (err)
+		pr_warn("warning: backend %s: cannot prepare its neighbour entry: %s\n", pos[1],
+			xlb_cli_strerror(err));
 	err = xlb_member_set(&m, v.id, id, w);
 	if (!err)
 		err = xlb_table_rebuild(&m, &v);

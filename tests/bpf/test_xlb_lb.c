@@ -1,0 +1,1677 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * BPF_PROG_TEST_RUN tests of the load balancer (bpf/xlb_lb.bpf.c) through
+ * its skeleton, driven by one table of cases: input packet, map setup,
+ * expected verdict, expected output and the reason counter it must bump.
+ *
+ * Maps are never pinned, so the tests leave /sys/fs/bpf alone. Next hops
+ * are static entries (stamped far in the future) on lo, the ingress device
+ * of every run, so a forwarded packet is XDP_TX and bpf_fib_lookup is never
+ * called. Expected outputs are rebuilt here from the ABI's definitions
+ * (include/xlb/hash.h for the flow hash), not from the program's code.
+ *
+ * Output: "ok N - name" or "not ok N - name: what differed", then
+ * "P passed, F failed"; the exit status is 1 if a case failed.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <linux/bpf.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <xlb/abi.h>
+#include <xlb/hash.h>
+#include "xlb_lb.skel.h"
+#include "../lib/pkt.h"
+
+/* Addresses: only the benchmark range and the project's ULA prefix. */
+#define CLIENT4		"198.18.0.10"
+#define ROUTER4		"198.18.0.1"
+#define BE4_1		"198.18.0.11"
+#define BE4_2		"198.18.0.12"
+#define BE4_3		"198.18.0.13"
+#define BE4_4		"198.18.0.14"
+#define VIP4		"198.18.100.1"
+#define VIP4_OTHER	"198.18.100.2"
+#define ENC_SRC4	"198.18.200.0"
+#define ENC_MASK4	0x000000ffU	/* host order: low byte from the hash */
+#define CLIENT6		"fd00:78:6c62::10"
+#define ROUTER6		"fd00:78:6c62::1"
+#define BE6_1		"fd00:78:6c62::11"
+#define BE6_2		"fd00:78:6c62::12"
+#define VIP6		"fd00:78:6c62:100::1"
+#define VIP6_OTHER	"fd00:78:6c62:100::2"
+#define ENC_SRC6	"fd00:78:6c62:200::"
+#define ENC_MASK6	0x0000ffffU	/* host order: low 16 bits from the hash */
+
+#define SEED		0x5eed1234U
+#define NH_MTU		1600
+#define NH_IFINDEX	1	/* lo, also the ingress device: XDP_TX */
+#define FLOWS_MAX	4096
+#define TEST_IDS	16	/* VIP and backend ids the tests use */
+
+#define TCP_SYN		0x02
+#define TCP_RST		0x04
+#define TCP_PSH		0x08
+#define TCP_ACK		0x10
+
+#define ICMP_ECHO		8
+#define ICMP_UNREACH		3
+#define ICMP_FRAG_NEEDED	4
+#define ICMP_TIME_EXCEEDED	11
+#define ICMP6_PKT_TOO_BIG	2
+#define ICMP6_ECHO		128
+
+/* --- map setup, declared per case ---------------------------------------- */
+
+struct vip_def {
+	const char *addr;	/* NULL ends the list */
+	__u16 port;		/* 0 = every port */
+	__u8 proto;
+	__u32 id;
+	__u32 flags;		/* XLB_VIP_F_* */
+	__u32 size;		/* Maglev table size */
+	int no_table;		/* leave xlb_tables[id] empty */
+	__u32 fill[4];		/* backend ids over the slots in turn; {} = empty */
+};
+
+struct be_def {
+	__u32 id;		/* 0 ends the list */
+	const char *addr;
+	__u8 state;		/* enum xlb_backend_state; 0 here means ACTIVE */
+};
+
+struct lb_setup {
+	struct vip_def vips[3];
+	struct be_def bes[5];
+	__u32 forward;		/* XLB_FWD_* */
+	__u32 mtu;		/* next-hop MTU; 0 = NH_MTU */
+};
+
+#define VIP(a, p, pr, i, sz, ...) \
+	{ .addr = a, .port = p, .proto = pr, .id = i, .size = sz, \
+	  .fill = { __VA_ARGS__ } }
+#define VIPF(a, p, pr, i, fl, sz, ...) \
+	{ .addr = a, .port = p, .proto = pr, .id = i, .flags = fl, .size = sz, \
+	  .fill = { __VA_ARGS__ } }
+#define BE(i, a)	{ .id = i, .addr = a }
+#define BES(i, a, s)	{ .id = i, .addr = a, .state = s }
+
+/* IPv4 backends are ids 1-4, IPv6 backends 5-6. */
+static const struct lb_setup s_v4 = {
+	.vips = { VIP(VIP4, 80, IPPROTO_TCP, 1, 13, 1),
+		  VIP(VIP4, 53, IPPROTO_UDP, 2, 13, 1) },
+	.bes = { BE(1, BE4_1), BE(2, BE4_2) },
+};
+
+static const struct lb_setup s_v6 = {
+	.vips = { VIP(VIP6, 80, IPPROTO_TCP, 1, 13, 5),
+		  VIP(VIP6, 53, IPPROTO_UDP, 2, 13, 5) },
+	.bes = { BE(5, BE6_1) },
+};
+
+static const struct lb_setup s_4in6 = {
+	.vips = { VIP(VIP4, 80, IPPROTO_TCP, 1, 13, 5),
+		  VIP(VIP4, 53, IPPROTO_UDP, 2, 13, 5) },
+	.bes = { BE(5, BE6_1) },
+};
+
+static const struct lb_setup s_portless = {
+	.vips = { VIP(VIP4, 0, IPPROTO_TCP, 1, 13, 1) },
+	.bes = { BE(1, BE4_1) },
+};
+
+static const struct lb_setup s_exact_and_portless = {
+	.vips = { VIP(VIP4, 80, IPPROTO_TCP, 1, 13, 1),
+		  VIP(VIP4, 0, IPPROTO_TCP, 2, 13, 2) },
+	.bes = { BE(1, BE4_1), BE(2, BE4_2) },
+};
+
+static const struct lb_setup s_two4 = {
+	.vips = { VIP(VIP4, 80, IPPROTO_TCP, 1, 13, 1, 2) },
+	.bes = { BE(1, BE4_1), BE(2, BE4_2) },
+};
+
+static const struct lb_setup s_two6 = {
+	.vips = { VIP(VIP6, 80, IPPROTO_TCP, 1, 13, 5, 6) },
+	.bes = { BE(5, BE6_1), BE(6, BE6_2) },
+};
+
+/* Every slot backend 2; a case's prep points its own slots at backend 1. */
+static const struct lb_setup s_slots2 = {
+	.vips = { VIP(VIP4, 80, IPPROTO_TCP, 1, 13, 2) },
+	.bes = { BE(1, BE4_1), BE(2, BE4_2) },
+};
+
+static const struct lb_setup s_slots2_down1 = {
+	.vips = { VIP(VIP4, 80, IPPROTO_TCP, 1, 13, 2) },
+	.bes = { BES(1, BE4_1, XLB_BE_DOWN), BE(2, BE4_2) },
+};
+
+static const struct lb_setup s_all_down = {
+	.vips = { VIP(VIP4, 80, IPPROTO_TCP, 1, 13, 1, 2) },
+	.bes = { BES(1, BE4_1, XLB_BE_DOWN), BES(2, BE4_2, XLB_BE_DOWN) },
+};
+
+static const struct lb_setup s_empty_table = {
+	.vips = { VIP(VIP4, 80, IPPROTO_TCP, 1, 13) },
+	.bes = { BE(1, BE4_1) },
+};
+
+static const struct lb_setup s_no_table = {
+	.vips = { { .addr = VIP4, .port = 80, .proto = IPPROTO_TCP, .id = 1,
+		    .size = 13, .no_table = 1 } },
+	.bes = { BE(1, BE4_1) },
+};
+
+static const struct lb_setup s_v6_be4 = {
+	.vips = { VIP(VIP6, 80, IPPROTO_TCP, 1, 13, 1) },
+	.bes = { BE(1, BE4_1) },
+};
+
+static const struct lb_setup s_weights = {
+	.vips = { VIP(VIP4, 53, IPPROTO_UDP, 1, 251, 1, 2, 2, 2) },
+	.bes = { BE(1, BE4_1), BE(2, BE4_2) },
+};
+
+static const struct lb_setup s_hash_src = {
+	.vips = { VIPF(VIP4, 80, IPPROTO_TCP, 1, XLB_VIP_F_HASH_SRC, 251, 1, 2, 3, 4) },
+	.bes = { BE(1, BE4_1), BE(2, BE4_2), BE(3, BE4_3), BE(4, BE4_4) },
+};
+
+static const struct lb_setup s_default_size = {
+	.vips = { VIP(VIP4, 80, IPPROTO_TCP, 1, XLB_MAGLEV_DEFAULT, 1, 2, 3) },
+	.bes = { BE(1, BE4_1), BE(2, BE4_2), BE(3, BE4_3) },
+};
+
+static const struct lb_setup s_l2_v4 = {
+	.vips = { VIP(VIP4, 80, IPPROTO_TCP, 1, 13, 1) },
+	.bes = { BE(1, BE4_1) },
+	.forward = XLB_FWD_L2,
+};
+
+static const struct lb_setup s_l2_v6 = {
+	.vips = { VIP(VIP6, 80, IPPROTO_TCP, 1, 13, 5) },
+	.bes = { BE(5, BE6_1) },
+	.forward = XLB_FWD_L2,
+};
+
+static const struct lb_setup s_l2_4in6 = {
+	.vips = { VIP(VIP4, 80, IPPROTO_TCP, 1, 13, 5) },
+	.bes = { BE(5, BE6_1) },
+	.forward = XLB_FWD_L2,
+};
+
+/* --- packets shared by several cases ------------------------------------- */
+
+#define P_TCP4	.src = CLIENT4, .dst = VIP4, .proto = IPPROTO_TCP, .dport = 80
+#define P_UDP4	.src = CLIENT4, .dst = VIP4, .proto = IPPROTO_UDP, .dport = 53
+#define P_TCP6	.src = CLIENT6, .dst = VIP6, .proto = IPPROTO_TCP, .dport = 80
+#define P_UDP6	.src = CLIENT6, .dst = VIP6, .proto = IPPROTO_UDP, .dport = 53
+
+/* The client's flow, and the backend's answer that ICMP errors quote. */
+static const struct pkt_spec flow4 = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN };
+static const struct pkt_spec flow6 = { P_TCP6, .sport = 40000, .tcp_flags = TCP_SYN };
+static const struct pkt_spec reply4 = {
+	.src = VIP4, .dst = CLIENT4, .proto = IPPROTO_TCP, .sport = 80,
+	.dport = 40000, .tcp_flags = TCP_ACK, .payload_len = 1400,
+};
+static const struct pkt_spec reply6 = {
+	.src = VIP6, .dst = CLIENT6, .proto = IPPROTO_TCP, .sport = 80,
+	.dport = 40000, .tcp_flags = TCP_ACK, .payload_len = 1200,
+};
+static const struct pkt_spec reply4_other = {
+	.src = VIP4_OTHER, .dst = CLIENT4, .proto = IPPROTO_TCP, .sport = 80,
+	.dport = 40000, .tcp_flags = TCP_ACK, .payload_len = 100,
+};
+
+/* --- the environment a case runs in -------------------------------------- */
+
+struct env {
+	struct xlb_lb *skel;
+	int prog_fd;
+	int ncpu;
+	__u32 inner_flags;		/* map_flags a Maglev table must have */
+	int tables[TEST_IDS];		/* Maglev table fds by VIP id, or -1 */
+	const struct lb_setup *setup;
+	__u32 first_be;			/* backend the case's first packet got */
+	size_t first_len;		/* and that packet's length */
+	__u32 want_be;			/* backend the case's packet must get */
+	char msg[512];			/* why the case failed */
+};
+
+__attribute__((format(printf, 2, 3)))
+static int fail(struct env *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (e->msg[0])
+		return -1;	/* keep the first reason */
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static const char *const reason_name[XLB_R_MAX] = {
+	[XLB_R_FWD_ENCAP] = "FWD_ENCAP",
+	[XLB_R_FWD_L2] = "FWD_L2",
+	[XLB_R_FWD_ICMP] = "FWD_ICMP",
+	[XLB_R_PASS_NOT_IP] = "PASS_NOT_IP",
+	[XLB_R_PASS_NOT_VIP] = "PASS_NOT_VIP",
+	[XLB_R_PASS_FRAGMENT] = "PASS_FRAGMENT",
+	[XLB_R_PASS_PROTO] = "PASS_PROTO",
+	[XLB_R_PASS_NO_NEIGH] = "PASS_NO_NEIGH",
+	[XLB_R_PASS_FIB] = "PASS_FIB",
+	[XLB_R_PASS_MALFORMED] = "PASS_MALFORMED",
+	[XLB_R_DROP_NO_BACKEND] = "DROP_NO_BACKEND",
+	[XLB_R_DROP_NO_TABLE] = "DROP_NO_TABLE",
+	[XLB_R_DROP_FAMILY] = "DROP_FAMILY",
+	[XLB_R_DROP_TOO_BIG] = "DROP_TOO_BIG",
+	[XLB_R_TX_TOO_BIG] = "TX_TOO_BIG",
+	[XLB_R_DROP_HEADROOM] = "DROP_HEADROOM",
+	[XLB_R_FLOW_REPICK] = "FLOW_REPICK",
+	[XLB_R_REPROBE] = "REPROBE",
+};
+
+static const char *verdict_name(__u32 v)
+{
+	static const char *const name[] = {
+		[XDP_ABORTED] = "XDP_ABORTED", [XDP_DROP] = "XDP_DROP",
+		[XDP_PASS] = "XDP_PASS", [XDP_TX] = "XDP_TX",
+		[XDP_REDIRECT] = "XDP_REDIRECT",
+	};
+
+	return v < sizeof(name) / sizeof(name[0]) ? name[v] : "unknown verdict";
+}
+
+/* --- map access ---------------------------------------------------------- */
+
+static int map_fd(struct bpf_map *map)
+{
+	return bpf_map__fd(map);
+}
+
+/* Sum a per-CPU value made of __u64 fields over every possible CPU. */
+static int percpu_sum(struct env *e, struct bpf_map *map, __u32 key, __u64 *sum,
+		      size_t nfields)
+{
+	__u64 *v = calloc(e->ncpu, nfields * sizeof(__u64));
+	size_t cpu, i;
+	int err = 0;
+
+	if (!v)
+		return -ENOMEM;
+	memset(sum, 0, nfields * sizeof(__u64));
+	if (bpf_map_lookup_elem(map_fd(map), &key, v))
+		err = -errno;
+	for (cpu = 0; !err && cpu < (size_t)e->ncpu; cpu++)
+		for (i = 0; i < nfields; i++)
+			sum[i] += v[cpu * nfields + i];
+	free(v);
+	return err;
+}
+
+/* Write the same value (or zeros) for every possible CPU. */
+static int percpu_set(struct env *e, struct bpf_map *map, __u32 key,
+		      const void *val, size_t size)
+{
+	size_t stride = (size + 7) & ~7UL;
+	__u8 *v = calloc(e->ncpu, stride);
+	int cpu, err = 0;
+
+	if (!v)
+		return -ENOMEM;
+	for (cpu = 0; val && cpu < e->ncpu; cpu++)
+		memcpy(v + cpu * stride, val, size);
+	if (bpf_map_update_elem(map_fd(map), &key, v, BPF_ANY))
+		err = -errno;
+	free(v);
+	return err;
+}
+
+static int hash_clear(struct bpf_map *map, size_t key_size)
+{
+	__u8 key[64];
+	int n = 0;
+
+	if (key_size > sizeof(key))
+		return -EINVAL;
+	while (!bpf_map_get_next_key(map_fd(map), NULL, key)) {
+		if (bpf_map_delete_elem(map_fd(map), key) || ++n > FLOWS_MAX * 4)
+			return -EIO;
+	}
+	return 0;
+}
+
+static int hash_count(struct bpf_map *map)
+{
+	__u8 key[64], next[64];
+	void *prev = NULL;
+	int n = 0;
+
+	while (!bpf_map_get_next_key(map_fd(map), prev, next)) {
+		memcpy(key, next, sizeof(key));
+		prev = key;
+		n++;
+	}
+	return n;
+}
+
+static __u8 nh_dmac(__u32 id, int i)
+{
+	static const __u8 base[6] = { 0x02, 0x00, 0x00, 0x00, 0x01, 0x00 };
+
+	return i == 5 ? (__u8)id : base[i];
+}
+
+static int nexthop_set(struct env *e, __u32 id, __u32 mtu)
+{
+	struct xlb_nexthop nh = { .ifindex = NH_IFINDEX, .mtu = mtu };
+	struct timespec ts;
+	int i;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	/* Far in the future: the program treats the entry as static. */
+	nh.updated_ns = (1ULL << 62) + ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	memcpy(nh.smac, pkt_mac_lb, 6);
+	for (i = 0; i < 6; i++)
+		nh.dmac[i] = nh_dmac(id, i);
+	return percpu_set(e, e->skel->maps.xlb_nexthops, id, &nh, sizeof(nh));
+}
+
+static int backend_get(struct env *e, __u32 id, struct xlb_backend *be)
+{
+	return bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_backends), &id, be) ? -errno : 0;
+}
+
+static int backend_set_state(struct env *e, __u32 id, __u8 state)
+{
+	struct xlb_backend be;
+
+	if (backend_get(e, id, &be))
+		return fail(e, "backend %u: lookup failed", id);
+	be.state = state;
+	if (bpf_map_update_elem(map_fd(e->skel->maps.xlb_backends), &id, &be, BPF_ANY))
+		return fail(e, "backend %u: update failed: %s", id, strerror(errno));
+	return 0;
+}
+
+static int table_fill(struct env *e, __u32 vip_id, __u32 size, const __u32 *fill)
+{
+	__u32 slot, id, n = 0;
+
+	while (n < 4 && fill[n])
+		n++;
+	for (slot = 0; slot < size; slot++) {
+		id = n ? fill[slot % n] : XLB_NO_BACKEND;
+		if (bpf_map_update_elem(e->tables[vip_id], &slot, &id, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+static int table_create(struct env *e, const struct vip_def *v)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = e->inner_flags);
+	int fd, err;
+
+	if (v->id >= TEST_IDS)
+		return -EINVAL;
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_test_tbl", sizeof(__u32),
+			    sizeof(__u32), v->size, &opts);
+	if (fd < 0)
+		return -errno;
+	e->tables[v->id] = fd;
+	err = table_fill(e, v->id, v->size, v->fill);
+	if (err)
+		return err;
+	if (bpf_map_update_elem(map_fd(e->skel->maps.xlb_tables), &v->id, &fd, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+/* Ids 0 .. TEST_IDS - 1: no backend, no next hop, zero counters. */
+static int reset_id(struct env *e, __u32 id)
+{
+	struct xlb_lb *s = e->skel;
+	struct xlb_backend be = {};
+
+	if (bpf_map_update_elem(map_fd(s->maps.xlb_backends), &id, &be, 0))
+		return -errno;
+	return percpu_set(e, s->maps.xlb_nexthops, id, NULL, sizeof(struct xlb_nexthop)) ?:
+	       percpu_set(e, s->maps.xlb_vip_stats, id, NULL, sizeof(struct xlb_traffic)) ?:
+	       percpu_set(e, s->maps.xlb_backend_stats, id, NULL, sizeof(struct xlb_traffic));
+}
+
+/* Back to empty maps and zero counters: every case starts alike. */
+static int env_reset(struct env *e)
+{
+	struct xlb_lb *s = e->skel;
+	struct xlb_config cfg = {};
+	__u32 id, zero = 0;
+	int err = 0;
+
+	for (id = 0; id < TEST_IDS; id++) {
+		/* Only slots in use: each delete waits for an RCU grace period. */
+		if (e->tables[id] >= 0) {
+			bpf_map_delete_elem(map_fd(s->maps.xlb_tables), &id);
+			close(e->tables[id]);
+		}
+		e->tables[id] = -1;
+		err = err ?: reset_id(e, id);
+	}
+	for (id = 0; id < XLB_R_MAX; id++)
+		err = err ?: percpu_set(e, s->maps.xlb_reasons, id, NULL,
+					sizeof(struct xlb_reason_count));
+	if (!err && bpf_map_update_elem(map_fd(s->maps.xlb_config), &zero, &cfg, 0))
+		err = -errno;
+	err = err ?: hash_clear(s->maps.xlb_vips, sizeof(struct xlb_vip_key));
+	err = err ?: hash_clear(s->maps.xlb_flows, sizeof(struct xlb_flow_key));
+	return err;
+}
+
+static int setup_apply(struct env *e, const struct lb_setup *su)
+{
+	struct xlb_lb *s = e->skel;
+	struct xlb_config cfg = {
+		.forward = su->forward,
+		.hash_seed = SEED,
+		.encap_src4_mask = htonl(ENC_MASK4),
+		.encap_src6_mask = htonl(ENC_MASK6),
+	};
+	__be32 a[4];
+	__u32 zero = 0;
+	int i, err;
+
+	pkt_addr(ENC_SRC4, a);
+	cfg.encap_src4 = a[0];
+	pkt_addr(ENC_SRC6, cfg.encap_src6);
+	if (bpf_map_update_elem(map_fd(s->maps.xlb_config), &zero, &cfg, 0))
+		return fail(e, "setup: config: %s", strerror(errno));
+
+	for (i = 0; i < 5 && su->bes[i].id; i++) {
+		const struct be_def *b = &su->bes[i];
+		struct xlb_backend be = { .state = b->state ?: XLB_BE_ACTIVE };
+
+		be.family = pkt_addr(b->addr, be.addr);
+		if (bpf_map_update_elem(map_fd(s->maps.xlb_backends), &b->id, &be, 0))
+			return fail(e, "setup: backend %u: %s", b->id, strerror(errno));
+		err = nexthop_set(e, b->id, su->mtu ?: NH_MTU);
+		if (err)
+			return fail(e, "setup: next hop %u: %s", b->id, strerror(-err));
+	}
+	for (i = 0; i < 3 && su->vips[i].addr; i++) {
+		const struct vip_def *v = &su->vips[i];
+		struct xlb_vip_key k = {
+			.port = htons(v->port),
+			.proto = v->proto,
+		};
+		struct xlb_vip val = { .id = v->id, .flags = v->flags, .table_size = v->size };
+
+		k.family = pkt_addr(v->addr, k.addr);
+		if (bpf_map_update_elem(map_fd(s->maps.xlb_vips), &k, &val, 0))
+			return fail(e, "setup: VIP %s:%u: %s", v->addr, v->port, strerror(errno));
+		if (v->no_table)
+			continue;
+		err = table_create(e, v);
+		if (err)
+			return fail(e, "setup: table of VIP %u: %s", v->id, strerror(-err));
+	}
+	e->setup = su;
+	return 0;
+}
+
+/* --- flows and hashes, computed from the ABI ----------------------------- */
+
+/* The client -> VIP key of a packet; an ICMP error names its quoted flow. */
+static void flow_key(const struct pkt_spec *s, struct xlb_flow_key *k)
+{
+	const struct pkt_spec *f = s->quote ? s->quote : s;
+	int rev = !!s->quote;
+
+	memset(k, 0, sizeof(*k));
+	k->family = pkt_addr(rev ? f->dst : f->src, k->saddr);
+	pkt_addr(rev ? f->src : f->dst, k->daddr);
+	k->sport = htons(rev ? f->dport : f->sport);
+	k->dport = htons(rev ? f->sport : f->dport);
+	k->proto = f->proto;
+}
+
+/* The VIP a key matches: exact port first, then the port-less one. */
+static int vip_find(struct env *e, const struct xlb_flow_key *fk, struct xlb_vip *vip)
+{
+	struct xlb_vip_key k = { .port = fk->dport, .proto = fk->proto, .family = fk->family };
+	int fd = map_fd(e->skel->maps.xlb_vips);
+
+	memcpy(k.addr, fk->daddr, sizeof(k.addr));
+	if (!bpf_map_lookup_elem(fd, &k, vip))
+		return 0;
+	k.port = 0;
+	return bpf_map_lookup_elem(fd, &k, vip) ? -ENOENT : 0;
+}
+
+static int spec_hash(struct env *e, const struct pkt_spec *s, __u32 *hash,
+		     struct xlb_vip *vip)
+{
+	struct xlb_flow_key k;
+
+	flow_key(s, &k);
+	if (vip_find(e, &k, vip))
+		return fail(e, "no VIP for the case's packet");
+	*hash = xlb_flow_hash(&k, SEED, vip->flags & XLB_VIP_F_HASH_SRC);
+	return 0;
+}
+
+static const struct vip_def *vip_def(struct env *e, __u32 id)
+{
+	int i;
+
+	for (i = 0; i < 3 && e->setup->vips[i].addr; i++)
+		if (e->setup->vips[i].id == id)
+			return &e->setup->vips[i];
+	return NULL;
+}
+
+/* Backend in the table slot of the packet's hash, from the setup's fill. */
+static int table_backend(struct env *e, const struct pkt_spec *s, __u32 *id)
+{
+	const struct vip_def *v;
+	struct xlb_vip vip;
+	__u32 hash, n = 0;
+
+	if (spec_hash(e, s, &hash, &vip))
+		return -1;
+	v = vip_def(e, vip.id);
+	while (v && n < 4 && v->fill[n])
+		n++;
+	if (!n)
+		return fail(e, "VIP %u has no filled table", vip.id);
+	*id = v->fill[(hash % vip.table_size) % n];
+	return 0;
+}
+
+/* Point the packet's table slot at backend id. */
+static int slot_set(struct env *e, const struct pkt_spec *s, __u32 id)
+{
+	struct xlb_vip vip;
+	__u32 hash, slot;
+
+	if (spec_hash(e, s, &hash, &vip))
+		return -1;
+	slot = hash % vip.table_size;
+	if (bpf_map_update_elem(e->tables[vip.id], &slot, &id, BPF_ANY))
+		return fail(e, "table %u slot %u: %s", vip.id, slot, strerror(errno));
+	return 0;
+}
+
+/* --- running packets ----------------------------------------------------- */
+
+static int run(struct env *e, const struct pkt *in, struct pkt *out, __u32 *verdict)
+{
+	struct xdp_md ctx = {
+		.data_end = in->len,
+		.ingress_ifindex = NH_IFINDEX,
+		.rx_queue_index = 0,
+	};
+	LIBBPF_OPTS(bpf_test_run_opts, opts,
+		.data_in = in->data,
+		.data_size_in = in->len,
+		.data_out = out->data,
+		.data_size_out = sizeof(out->data),
+		.ctx_in = &ctx,
+		.ctx_size_in = sizeof(ctx),
+		.repeat = 1,
+	);
+
+	memset(out, 0, sizeof(*out));
+	if (bpf_prog_test_run_opts(e->prog_fd, &opts))
+		return -errno;
+	out->len = opts.data_size_out;
+	*verdict = opts.retval;
+	return 0;
+}
+
+/* Backend an output frame went to: the next hop's dmac names it. */
+static int out_backend(const struct pkt *out, __u32 *id)
+{
+	int i;
+
+	for (i = 0; i < 5; i++)
+		if (out->len < 6 || out->data[i] != nh_dmac(0, i))
+			return -1;
+	*id = out->data[5];
+	return 0;
+}
+
+/* Build, run, expect XDP_TX, return the backend. */
+static int run_to_backend(struct env *e, const struct pkt_spec *s, __u32 *id,
+			  size_t *len)
+{
+	struct pkt in, out;
+	__u32 verdict;
+	int err;
+
+	if (pkt_build(&in, s))
+		return fail(e, "cannot build a packet");
+	err = run(e, &in, &out, &verdict);
+	if (err)
+		return fail(e, "test run: %s", strerror(-err));
+	if (verdict != XDP_TX)
+		return fail(e, "packet %u -> %u: expected XDP_TX, got %s",
+			    s->sport, s->dport, verdict_name(verdict));
+	if (out_backend(&out, id))
+		return fail(e, "packet %u -> %u: output dmac names no backend",
+			    s->sport, s->dport);
+	if (len)
+		*len = in.len;
+	return 0;
+}
+
+/* --- expected outputs ---------------------------------------------------- */
+
+enum out_kind {
+	OUT_NONE,	/* the verdict says it all (XDP_DROP) */
+	OUT_SAME,	/* byte for byte the input */
+	OUT_ENCAP,	/* next-hop MACs, outer header, the input's L3 packet */
+	OUT_L2,		/* the input with the next hop's MACs */
+	OUT_TOO_BIG,	/* ICMP frag-needed / packet-too-big back to the client */
+};
+
+#define BE_TABLE	0x10000	/* backend in the table slot of the flow hash */
+#define BE_FIRST	0x10001	/* backend the case's first packet went to */
+
+struct xlb_case {
+	const char *name;
+	struct pkt_spec pkt;			/* the input packet */
+	void (*mangle)(struct pkt *p);		/* break it once built */
+	const struct lb_setup *setup;		/* VIPs, backends, config */
+	int (*prep)(struct env *e, const struct xlb_case *c); /* after setup */
+	const struct pkt_spec *first;		/* run before (makes a flow) */
+	int (*after)(struct env *e, const struct xlb_case *c); /* after first */
+	__u32 verdict;				/* XDP_PASS / XDP_TX / XDP_DROP */
+	enum out_kind out;
+	__u32 backend;				/* id, BE_TABLE or BE_FIRST */
+	int (*check)(struct env *e, const struct xlb_case *c,
+		     const struct pkt *in, const struct pkt *out);
+	int reason;				/* enum xlb_reason counted once */
+};
+
+static void put_be16(__u8 *b, __u16 v)
+{
+	b[0] = v >> 8;
+	b[1] = v;
+}
+
+static void put_be32(__u8 *b, __u32 v)
+{
+	put_be16(b, v >> 16);
+	put_be16(b + 2, v);
+}
+
+/* Ethernet header towards the backend, any VLAN tag of the input kept. */
+static void expect_l2(struct pkt_expect *x, const struct pkt *in, __u32 be_id,
+		      __u16 ethertype)
+{
+	__u8 dmac[6];
+	int i;
+
+	for (i = 0; i < 6; i++)
+		dmac[i] = nh_dmac(be_id, i);
+	pkt_expect_put(x, "eth dest (next hop dmac)", dmac, 6);
+	pkt_expect_put(x, "eth source (next hop smac)", pkt_mac_lb, 6);
+	if (in->l3_off == 18)
+		pkt_expect_put(x, "vlan tag", in->data + 12, 4);
+	put_be16(pkt_expect_put(x, "ethertype", NULL, 2), ethertype);
+}
+
+static int expect_encap(struct env *e, const struct xlb_case *c,
+			const struct pkt *in, struct pkt_expect *x)
+{
+	const __u8 *l3 = in->data + in->l3_off;
+	int inner4 = l3[0] >> 4 == 4;
+	/* The IP header's length, not the frame's: padding may follow. */
+	size_t l3_len = inner4 ? (size_t)(l3[2] << 8 | l3[3])
+			       : (size_t)(40 + (l3[4] << 8 | l3[5]));
+	__u8 tos = inner4 ? l3[1] : (l3[0] << 4 | l3[1] >> 4);
+	struct xlb_backend be;
+	struct xlb_vip vip;
+	__be32 src[4];
+	__u32 hash;
+	__u8 *h;
+
+	if (spec_hash(e, &c->pkt, &hash, &vip))
+		return -1;
+	if (backend_get(e, e->want_be, &be))
+		return fail(e, "backend %u: lookup failed", e->want_be);
+	memset(x, 0, sizeof(*x));
+
+	if (be.family == XLB_AF_INET) {
+		expect_l2(x, in, e->want_be, 0x0800);
+		*pkt_expect_put(x, "outer version/ihl", NULL, 1) = 0x45;
+		*pkt_expect_put(x, "outer tos", NULL, 1) = tos;
+		put_be16(pkt_expect_put(x, "outer tot_len", NULL, 2), 20 + l3_len);
+		pkt_expect_put(x, "outer id", NULL, 2);
+		put_be16(pkt_expect_put(x, "outer frag_off (DF)", NULL, 2),
+			 inner4 && (l3[6] & 0x40) ? 0x4000 : 0);
+		*pkt_expect_put(x, "outer ttl", NULL, 1) = 64;
+		*pkt_expect_put(x, "outer protocol", NULL, 1) = IPPROTO_IPIP;
+		pkt_expect_put(x, "outer check", NULL, 2);
+		pkt_addr(ENC_SRC4, src);
+		src[0] = (src[0] & ~htonl(ENC_MASK4)) | htonl(hash & ENC_MASK4);
+		pkt_expect_put(x, "outer saddr", src, 4);
+		pkt_expect_put(x, "outer daddr", be.addr, 4);
+		h = x->data + x->len - 20;
+		put_be16(h + 10, pkt_csum_fold(pkt_csum_add(0, h, 20)));
+	} else {
+		expect_l2(x, in, e->want_be, 0x86dd);
+		put_be32(pkt_expect_put(x, "outer version/class/flow label", NULL, 4),
+			 6U << 28 | (__u32)tos << 20 | (hash & 0xfffff));
+		put_be16(pkt_expect_put(x, "outer payload_len", NULL, 2), l3_len);
+		*pkt_expect_put(x, "outer nexthdr", NULL, 1) =
+			inner4 ? IPPROTO_IPIP : IPPROTO_IPV6;
+		*pkt_expect_put(x, "outer hop_limit", NULL, 1) = 64;
+		pkt_addr(ENC_SRC6, src);
+		src[3] = (src[3] & ~htonl(ENC_MASK6)) | htonl(hash & ENC_MASK6);
+		pkt_expect_put(x, "outer saddr", src, 16);
+		pkt_expect_put(x, "outer daddr", be.addr, 16);
+	}
+	pkt_expect_put(x, "inner packet (the input's L3)", l3, l3_len);
+	if (in->len > in->l3_off + l3_len)
+		pkt_expect_put(x, "ethernet padding (kept)", l3 + l3_len,
+			       in->len - in->l3_off - l3_len);
+	return 0;
+}
+
+static int expect_l2_mode(struct env *e, const struct pkt *in, struct pkt_expect *x)
+{
+	memset(x, 0, sizeof(*x));
+	expect_l2(x, in, e->want_be, in->data[in->l3_off - 2] << 8 |
+		  in->data[in->l3_off - 1]);
+	pkt_expect_put(x, "L3 packet (untouched)", in->data + in->l3_off,
+		       in->len - in->l3_off);
+	return 0;
+}
+
+/* The too-big answer: MACs swapped, VIP -> client, quoting the input. */
+static int expect_too_big(struct env *e, const struct pkt *in, struct pkt_expect *x)
+{
+	const __u8 *l3 = in->data + in->l3_off;
+	size_t quote, mtu;
+	struct xlb_backend be;
+	__u32 sum;
+	__u8 *h;
+
+	if (backend_get(e, e->want_be, &be))
+		return fail(e, "backend %u: lookup failed", e->want_be);
+	mtu = (e->setup->mtu ?: NH_MTU) - (be.family == XLB_AF_INET ? 20 : 40);
+	memset(x, 0, sizeof(*x));
+	pkt_expect_put(x, "eth dest (client)", in->data + 6, 6);
+	pkt_expect_put(x, "eth source (LB)", in->data, 6);
+	pkt_expect_put(x, "ethertype (and tag)", in->data + 12, in->l3_off - 12);
+
+	if (l3[0] >> 4 == 4) {
+		quote = (l3[0] & 0xf) * 4 + 8;
+		*pkt_expect_put(x, "ip version/ihl", NULL, 1) = 0x45;
+		pkt_expect_put(x, "ip tos", NULL, 1);
+		put_be16(pkt_expect_put(x, "ip tot_len", NULL, 2), 28 + quote);
+		pkt_expect_put(x, "ip id and frag_off", NULL, 4);
+		*pkt_expect_put(x, "ip ttl", NULL, 1) = 64;
+		*pkt_expect_put(x, "ip protocol", NULL, 1) = IPPROTO_ICMP;
+		pkt_expect_put(x, "ip check", NULL, 2);
+		pkt_expect_put(x, "ip saddr (VIP)", l3 + 16, 4);
+		pkt_expect_put(x, "ip daddr (client)", l3 + 12, 4);
+		*pkt_expect_put(x, "icmp type", NULL, 1) = ICMP_UNREACH;
+		*pkt_expect_put(x, "icmp code", NULL, 1) = ICMP_FRAG_NEEDED;
+		pkt_expect_put(x, "icmp checksum", NULL, 2);
+		pkt_expect_put(x, "icmp unused", NULL, 2);
+		put_be16(pkt_expect_put(x, "icmp mtu", NULL, 2), mtu);
+		pkt_expect_put(x, "icmp quote", l3, quote);
+		h = x->data + in->l3_off;
+		put_be16(h + 10, pkt_csum_fold(pkt_csum_add(0, h, 20)));
+		put_be16(h + 22, pkt_csum_fold(pkt_csum_add(0, h + 20, 8 + quote)));
+		return 0;
+	}
+	quote = 128;
+	put_be32(pkt_expect_put(x, "ip6 version/class/flow label", NULL, 4), 6U << 28);
+	put_be16(pkt_expect_put(x, "ip6 payload_len", NULL, 2), 8 + quote);
+	*pkt_expect_put(x, "ip6 nexthdr", NULL, 1) = IPPROTO_ICMPV6;
+	*pkt_expect_put(x, "ip6 hop_limit", NULL, 1) = 64;
+	pkt_expect_put(x, "ip6 saddr (VIP)", l3 + 24, 16);
+	pkt_expect_put(x, "ip6 daddr (client)", l3 + 8, 16);
+	*pkt_expect_put(x, "icmp6 type", NULL, 1) = ICMP6_PKT_TOO_BIG;
+	pkt_expect_put(x, "icmp6 code", NULL, 1);
+	pkt_expect_put(x, "icmp6 checksum", NULL, 2);
+	put_be32(pkt_expect_put(x, "icmp6 mtu", NULL, 4), mtu < 1280 ? 1280 : mtu);
+	pkt_expect_put(x, "icmp6 quote", l3, quote);
+	h = x->data + in->l3_off;
+	sum = pkt_pseudo_sum(6, h + 8, h + 24, IPPROTO_ICMPV6, 8 + quote);
+	put_be16(h + 42, pkt_csum_fold(pkt_csum_add(sum, h + 40, 8 + quote)));
+	return 0;
+}
+
+/* Checksums of what the program wrote, checked on the output itself. */
+static int check_csums(struct env *e, const struct pkt *in, const struct pkt *out)
+{
+	const __u8 *h = out->data + in->l3_off;
+	size_t left = out->len - in->l3_off;
+	__u32 pseudo;
+
+	if (out->len < in->l3_off + 40)
+		return fail(e, "output too short: %zu bytes", out->len);
+	if (h[0] >> 4 == 4) {
+		if (!pkt_csum_ok(h, 20, 0))
+			return fail(e, "IPv4 header checksum of the output is invalid");
+		if (h[9] == IPPROTO_ICMP && !pkt_csum_ok(h + 20, left - 20, 0))
+			return fail(e, "ICMP checksum of the output is invalid");
+	} else if (h[6] == IPPROTO_ICMPV6) {
+		pseudo = pkt_pseudo_sum(6, h + 8, h + 24, IPPROTO_ICMPV6, left - 40);
+		if (!pkt_csum_ok(h + 40, left - 40, pseudo))
+			return fail(e, "ICMPv6 checksum of the output is invalid");
+	}
+	return 0;
+}
+
+static int check_output(struct env *e, const struct xlb_case *c,
+			const struct pkt *in, const struct pkt *out)
+{
+	struct pkt_expect x;
+	char msg[256];
+	int err = 0;
+
+	switch (c->out) {
+	case OUT_NONE:
+		return 0;
+	case OUT_SAME:
+		pkt_expect_frame(&x, in);
+		break;
+	case OUT_ENCAP:
+		err = check_csums(e, in, out) ?: expect_encap(e, c, in, &x);
+		break;
+	case OUT_L2:
+		err = expect_l2_mode(e, in, &x);
+		break;
+	case OUT_TOO_BIG:
+		err = check_csums(e, in, out) ?: expect_too_big(e, in, &x);
+		break;
+	}
+	if (err)
+		return err;
+	if (pkt_expect_cmp(&x, out->data, out->len, msg, sizeof(msg)))
+		return fail(e, "output %s", msg);
+	return 0;
+}
+
+/* --- checks beyond the output -------------------------------------------- */
+
+static int flow_get(struct env *e, const struct pkt_spec *s, struct xlb_flow *f)
+{
+	struct xlb_flow_key k;
+
+	flow_key(s, &k);
+	return bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_flows), &k, f) ? -errno : 0;
+}
+
+/* The packet's flow is remembered, on the backend it went to. */
+static int check_flow(struct env *e, const struct xlb_case *c,
+		      const struct pkt *in, const struct pkt *out)
+{
+	struct xlb_vip vip;
+	struct xlb_flow f;
+	__u32 hash;
+
+	if (flow_get(e, &c->pkt, &f))
+		return fail(e, "xlb_flows has no entry for the packet's 5-tuple");
+	if (spec_hash(e, &c->pkt, &hash, &vip))
+		return -1;
+	if (f.backend_id != e->want_be || f.vip_id != vip.id)
+		return fail(e, "flow entry: expected backend %u VIP %u, got backend %u VIP %u",
+			    e->want_be, vip.id, f.backend_id, f.vip_id);
+	return 0;
+}
+
+static int check_no_flow(struct env *e, const struct xlb_case *c,
+			 const struct pkt *in, const struct pkt *out)
+{
+	struct xlb_flow f;
+
+	if (!flow_get(e, &c->pkt, &f))
+		return fail(e, "xlb_flows has an entry (backend %u), expected none",
+			    f.backend_id);
+	return 0;
+}
+
+static int check_traffic(struct env *e, struct bpf_map *map, const char *what,
+			 __u32 id, __u64 packets, __u64 bytes, __u64 new_flows)
+{
+	__u64 t[3];
+
+	if (percpu_sum(e, map, id, t, 3))
+		return fail(e, "%s %u: lookup failed", what, id);
+	if (t[0] != packets || t[1] != bytes || t[2] != new_flows)
+		return fail(e, "%s %u: expected %llu packets %llu bytes %llu new flows, "
+			    "got %llu %llu %llu", what, id,
+			    (unsigned long long)packets, (unsigned long long)bytes,
+			    (unsigned long long)new_flows, (unsigned long long)t[0],
+			    (unsigned long long)t[1], (unsigned long long)t[2]);
+	return 0;
+}
+
+/* Two packets of one flow: two packets counted, one new flow. */
+static int check_stats_2nd(struct env *e, const struct xlb_case *c,
+			   const struct pkt *in, const struct pkt *out)
+{
+	__u64 bytes = e->first_len + in->len;
+
+	return check_traffic(e, e->skel->maps.xlb_vip_stats, "VIP", 1, 2, bytes, 1) ?:
+	       check_traffic(e, e->skel->maps.xlb_backend_stats, "backend",
+			     e->want_be, 2, bytes, 1) ?:
+	       check_flow(e, c, in, out);
+}
+
+/* An ICMP error makes no flow of its own; both packets counted. */
+static int check_icmp(struct env *e, const struct xlb_case *c,
+		      const struct pkt *in, const struct pkt *out)
+{
+	int n = hash_count(e->skel->maps.xlb_flows);
+
+	if (n != 1)
+		return fail(e, "xlb_flows: expected only the first packet's flow, got %d entries",
+			    n);
+	return check_traffic(e, e->skel->maps.xlb_backend_stats, "backend",
+			     e->want_be, 2, e->first_len + in->len, 1);
+}
+
+static int check_icmp_no_flow(struct env *e, const struct xlb_case *c,
+			      const struct pkt *in, const struct pkt *out)
+{
+	int n = hash_count(e->skel->maps.xlb_flows);
+
+	if (n)
+		return fail(e, "xlb_flows: expected no entry, got %d", n);
+	return check_traffic(e, e->skel->maps.xlb_vip_stats, "VIP", 1, 1, in->len, 0);
+}
+
+/* Many flows over a table filled 1:3 land near 1:3. */
+static int check_weights(struct env *e, const struct xlb_case *c,
+			 const struct pkt *in, const struct pkt *out)
+{
+	struct pkt_spec s = c->pkt;
+	unsigned int n[3] = { 0 }, i, total = 1000;
+	__u64 hits;
+	__u32 id;
+
+	for (i = 0; i < total; i++) {
+		s.sport = 20000 + i;
+		if (run_to_backend(e, &s, &id, NULL))
+			return -1;
+		if (id != 1 && id != 2)
+			return fail(e, "flow %u went to backend %u", i, id);
+		n[id]++;
+	}
+	/* The table holds 63 of 251 slots for backend 1: expect ~25%. */
+	if (n[1] < total * 18 / 100 || n[1] > total * 32 / 100)
+		return fail(e, "backend 1 got %u of %u flows, expected 180..320", n[1], total);
+	/* Each packet was a new flow of one length; add the case's own packet. */
+	hits = n[1] + (e->want_be == 1);
+	return check_traffic(e, e->skel->maps.xlb_backend_stats, "backend", 1,
+			     hits, hits * in->len, hits);
+}
+
+/* Every port of one client lands on one backend, though ports would spread. */
+static int check_hash_src(struct env *e, const struct xlb_case *c,
+			  const struct pkt *in, const struct pkt *out)
+{
+	struct pkt_spec s = c->pkt;
+	struct xlb_flow_key k;
+	__u32 id, spread = 0, i;
+
+	for (i = 1; i <= 16; i++) {
+		s.sport = c->pkt.sport + i;
+		if (run_to_backend(e, &s, &id, NULL))
+			return -1;
+		if (id != e->want_be)
+			return fail(e, "source port %u went to backend %u, port %u to %u",
+				    s.sport, id, c->pkt.sport, e->want_be);
+		flow_key(&s, &k);
+		if ((xlb_flow_hash(&k, SEED, 0) % 251) % 4 != (e->want_be - 1))
+			spread++;
+	}
+	if (!spread)
+		return fail(e, "vacuous: the full 5-tuple hash would also pick one backend");
+	return 0;
+}
+
+/* --- prep and after hooks ------------------------------------------------ */
+
+/* Point the slots of the case's packet and first packet at backend 1. */
+static int prep_slots_to_1(struct env *e, const struct xlb_case *c)
+{
+	return slot_set(e, &c->pkt, 1) ?: (c->first ? slot_set(e, c->first, 1) : 0);
+}
+
+static int after_drain_first(struct env *e, const struct xlb_case *c)
+{
+	return backend_set_state(e, e->first_be, XLB_BE_DRAINING);
+}
+
+static int after_refill_2(struct env *e, const struct xlb_case *c)
+{
+	static const __u32 two[4] = { 2 };
+
+	if (table_fill(e, 1, vip_def(e, 1)->size, two))
+		return fail(e, "refill table: %s", strerror(errno));
+	return 0;
+}
+
+static int after_down_first_refill_2(struct env *e, const struct xlb_case *c)
+{
+	return backend_set_state(e, e->first_be, XLB_BE_DOWN) ?: after_refill_2(e, c);
+}
+
+/* --- mangles: malformed inputs ------------------------------------------- */
+
+static void ipv4_fix_csum(struct pkt *p)
+{
+	__u8 *h = p->data + p->l3_off;
+
+	put_be16(h + 10, 0);
+	put_be16(h + 10, pkt_csum_fold(pkt_csum_add(0, h, (h[0] & 0xf) * 4)));
+}
+
+/* Ethernet minimum: 60 bytes, the IP packet's lengths unchanged. */
+static void pad_to_60(struct pkt *p)
+{
+	if (p->len < 60) {
+		memset(p->data + p->len, 0, 60 - p->len);
+		p->len = 60;
+	}
+}
+
+static void ipv4_tot_len_under(struct pkt *p)
+{
+	put_be16(p->data + p->l3_off + 2, 19);
+	ipv4_fix_csum(p);
+}
+
+static void cut_short_eth(struct pkt *p)
+{
+	p->len = 10;
+}
+
+static void cut_vlan_tag(struct pkt *p)
+{
+	p->len = 16;
+}
+
+static void cut_ipv4_hdr(struct pkt *p)
+{
+	p->len = p->l3_off + 12;
+}
+
+static void ipv4_ihl_4(struct pkt *p)
+{
+	p->data[p->l3_off] = 0x44;
+	ipv4_fix_csum(p);
+}
+
+static void ipv4_version_6(struct pkt *p)
+{
+	p->data[p->l3_off] = 0x65;
+	ipv4_fix_csum(p);
+}
+
+static void ipv4_tot_len_over(struct pkt *p)
+{
+	put_be16(p->data + p->l3_off + 2, p->len - p->l3_off + 1);
+	ipv4_fix_csum(p);
+}
+
+/* The IP header says 10 bytes of L4 and the frame ends there. */
+static void cut_l4_hdr(struct pkt *p)
+{
+	put_be16(p->data + p->l3_off + 2, 20 + 10);
+	ipv4_fix_csum(p);
+	p->len = p->l3_off + 30;
+}
+
+static void cut_udp_hdr(struct pkt *p)
+{
+	put_be16(p->data + p->l3_off + 2, 20 + 6);
+	ipv4_fix_csum(p);
+	p->len = p->l3_off + 26;
+}
+
+static void cut_ipv6_hdr(struct pkt *p)
+{
+	p->len = p->l3_off + 30;
+}
+
+static void ipv6_payload_len_over(struct pkt *p)
+{
+	put_be16(p->data + p->l3_off + 4, p->len - p->l3_off - 40 + 1);
+}
+
+/* --- the cases ----------------------------------------------------------- */
+
+static const struct xlb_case cases[] = {
+	/* Forwarding: IPIP, IP6IP6, 4in6. */
+	{ .name = "ipv4 tcp syn to VIP -> ipip, flow created",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN },
+	  .setup = &s_v4, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 1,
+	  .check = check_flow, .reason = XLB_R_FWD_ENCAP },
+	{ .name = "ipv4 tcp data to VIP -> ipip, inner byte-identical",
+	  .pkt = { P_TCP4, .sport = 40001, .tcp_flags = TCP_ACK | TCP_PSH, .payload_len = 1000 },
+	  .setup = &s_v4, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 1,
+	  .reason = XLB_R_FWD_ENCAP },
+	{ .name = "ipv4 without DF -> outer DF clear",
+	  .pkt = { P_TCP4, .sport = 40002, .tcp_flags = TCP_ACK, .payload_len = 200, .no_df = 1 },
+	  .setup = &s_v4, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 1,
+	  .reason = XLB_R_FWD_ENCAP },
+	{ .name = "ipv4 TOS copied to the outer header",
+	  .pkt = { P_TCP4, .sport = 40003, .tcp_flags = TCP_ACK, .tos = 0xb8, .payload_len = 10 },
+	  .setup = &s_v4, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 1,
+	  .reason = XLB_R_FWD_ENCAP },
+	{ .name = "ipv4 udp to VIP -> ipip, flow created",
+	  .pkt = { P_UDP4, .sport = 5353, .payload_len = 300 },
+	  .setup = &s_v4, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 1,
+	  .check = check_flow, .reason = XLB_R_FWD_ENCAP },
+	{ .name = "ipv6 tcp syn to VIP -> ip6ip6, flow created",
+	  .pkt = { P_TCP6, .sport = 40000, .tcp_flags = TCP_SYN },
+	  .setup = &s_v6, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 5,
+	  .check = check_flow, .reason = XLB_R_FWD_ENCAP },
+	{ .name = "ipv6 udp to VIP -> ip6ip6",
+	  .pkt = { P_UDP6, .sport = 5353, .payload_len = 500 },
+	  .setup = &s_v6, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 5,
+	  .check = check_flow, .reason = XLB_R_FWD_ENCAP },
+	{ .name = "ipv6 traffic class kept, flow label from the hash",
+	  .pkt = { P_TCP6, .sport = 40001, .tcp_flags = TCP_ACK, .tos = 0x28,
+		   .flow_label = 0xabcde, .payload_len = 64 },
+	  .setup = &s_v6, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 5,
+	  .reason = XLB_R_FWD_ENCAP },
+	{ .name = "ipv4 tcp to VIP, ipv6 backend -> 4in6",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 700 },
+	  .setup = &s_4in6, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 5,
+	  .reason = XLB_R_FWD_ENCAP },
+	{ .name = "ipv4 udp to VIP, ipv6 backend -> 4in6",
+	  .pkt = { P_UDP4, .sport = 5353, .payload_len = 40 },
+	  .setup = &s_4in6, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 5,
+	  .reason = XLB_R_FWD_ENCAP },
+	{ .name = "ipv4 syn with ethernet padding -> lengths from the IP header",
+	  .pkt = { P_TCP4, .sport = 40004, .tcp_flags = TCP_SYN }, .mangle = pad_to_60,
+	  .setup = &s_v4, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 1,
+	  .reason = XLB_R_FWD_ENCAP },
+	{ .name = "port-less VIP matches any port",
+	  .pkt = { .src = CLIENT4, .dst = VIP4, .proto = IPPROTO_TCP, .dport = 8080,
+		   .sport = 40000, .tcp_flags = TCP_SYN },
+	  .setup = &s_portless, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 1,
+	  .reason = XLB_R_FWD_ENCAP },
+	{ .name = "exact-port VIP preferred over the port-less one",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN },
+	  .setup = &s_exact_and_portless, .verdict = XDP_TX, .out = OUT_ENCAP,
+	  .backend = 1, .reason = XLB_R_FWD_ENCAP },
+	{ .name = "other port falls back to the port-less VIP",
+	  .pkt = { .src = CLIENT4, .dst = VIP4, .proto = IPPROTO_TCP, .dport = 81,
+		   .sport = 40000, .tcp_flags = TCP_SYN },
+	  .setup = &s_exact_and_portless, .verdict = XDP_TX, .out = OUT_ENCAP,
+	  .backend = 2, .reason = XLB_R_FWD_ENCAP },
+	{ .name = "default-size table (65537 slots)",
+	  .pkt = { P_TCP4, .sport = 41234, .tcp_flags = TCP_SYN },
+	  .setup = &s_default_size, .verdict = XDP_TX, .out = OUT_ENCAP,
+	  .backend = BE_TABLE, .check = check_flow, .reason = XLB_R_FWD_ENCAP },
+	{ .name = "ipv4 with options to VIP -> encapsulated whole",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .ip_opts = 8, .payload_len = 50 },
+	  .setup = &s_v4, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 1,
+	  .reason = XLB_R_FWD_ENCAP },
+	{ .name = "ipv4 with 40 option bytes to VIP -> encapsulated whole",
+	  .pkt = { P_UDP4, .sport = 5353, .ip_opts = 40, .payload_len = 50 },
+	  .setup = &s_v4, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 1,
+	  .reason = XLB_R_FWD_ENCAP },
+	{ .name = "ipv6 hop-by-hop header to VIP -> ip6ip6",
+	  .pkt = { P_TCP6, .sport = 40000, .tcp_flags = TCP_SYN, .ext = { PKT_EXT_HOPOPTS } },
+	  .setup = &s_v6, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 5,
+	  .check = check_flow, .reason = XLB_R_FWD_ENCAP },
+	{ .name = "ipv6 hop-by-hop + routing + dest-opts to VIP -> ip6ip6",
+	  .pkt = { P_UDP6, .sport = 5353, .payload_len = 20,
+		   .ext = { PKT_EXT_HOPOPTS, PKT_EXT_ROUTING, PKT_EXT_DSTOPTS } },
+	  .setup = &s_v6, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 5,
+	  .check = check_flow, .reason = XLB_R_FWD_ENCAP },
+	{ .name = "vlan ipv4 -> ipip, tag kept",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN, .vlan = 100 },
+	  .setup = &s_v4, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 1,
+	  .reason = XLB_R_FWD_ENCAP },
+	{ .name = "vlan ipv6 -> ip6ip6, tag kept",
+	  .pkt = { P_UDP6, .sport = 5353, .payload_len = 99, .vlan = 4094 },
+	  .setup = &s_v6, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 5,
+	  .reason = XLB_R_FWD_ENCAP },
+	{ .name = "vlan ipv4 -> 4in6, ethertype inside the tag becomes ipv6",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN, .vlan = 7 },
+	  .setup = &s_4in6, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 5,
+	  .reason = XLB_R_FWD_ENCAP },
+
+	/* Not for a VIP: untouched. */
+	{ .name = "ipv4 to another address -> pass untouched",
+	  .pkt = { .src = CLIENT4, .dst = VIP4_OTHER, .proto = IPPROTO_TCP, .sport = 40000,
+		   .dport = 80, .tcp_flags = TCP_SYN },
+	  .setup = &s_v4, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_NOT_VIP },
+	{ .name = "ipv4 to another port -> pass untouched",
+	  .pkt = { .src = CLIENT4, .dst = VIP4, .proto = IPPROTO_TCP, .sport = 40000,
+		   .dport = 8080, .tcp_flags = TCP_SYN },
+	  .setup = &s_v4, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_NOT_VIP },
+	{ .name = "udp to a tcp VIP -> pass untouched",
+	  .pkt = { .src = CLIENT4, .dst = VIP4, .proto = IPPROTO_UDP, .sport = 40000,
+		   .dport = 80, .payload_len = 20 },
+	  .setup = &s_v4, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_NOT_VIP },
+	{ .name = "udp to a port-less tcp VIP -> pass untouched",
+	  .pkt = { .src = CLIENT4, .dst = VIP4, .proto = IPPROTO_UDP, .sport = 40000,
+		   .dport = 80, .payload_len = 20 },
+	  .setup = &s_portless, .verdict = XDP_PASS, .out = OUT_SAME,
+	  .reason = XLB_R_PASS_NOT_VIP },
+	{ .name = "ipv6 to another address -> pass untouched",
+	  .pkt = { .src = CLIENT6, .dst = VIP6_OTHER, .proto = IPPROTO_TCP, .sport = 40000,
+		   .dport = 80, .tcp_flags = TCP_SYN },
+	  .setup = &s_v6, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_NOT_VIP },
+	{ .name = "arp -> pass untouched",
+	  .pkt = { .ethertype = 0x0806, .payload_len = 28 },
+	  .setup = &s_v4, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_NOT_IP },
+	{ .name = "unknown ethertype -> pass untouched",
+	  .pkt = { .ethertype = 0x88b5, .payload_len = 46 },
+	  .setup = &s_v4, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_NOT_IP },
+	{ .name = "ipv4 with options to another address -> pass untouched",
+	  .pkt = { .src = CLIENT4, .dst = VIP4_OTHER, .proto = IPPROTO_TCP, .sport = 40000,
+		   .dport = 80, .tcp_flags = TCP_SYN, .ip_opts = 12 },
+	  .setup = &s_v4, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_NOT_VIP },
+	{ .name = "ipv4 first fragment (MF) to VIP -> pass untouched",
+	  .pkt = { P_UDP4, .sport = 5353, .payload_len = 600, .frag = 0x2000 },
+	  .setup = &s_v4, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_FRAGMENT },
+	{ .name = "ipv4 later fragment (offset) to VIP -> pass untouched",
+	  .pkt = { P_UDP4, .sport = 5353, .payload_len = 600, .frag = 185 },
+	  .setup = &s_v4, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_FRAGMENT },
+	{ .name = "ipv6 fragment header to VIP -> pass untouched",
+	  .pkt = { P_UDP6, .sport = 5353, .payload_len = 600, .ext = { PKT_EXT_FRAGMENT } },
+	  .setup = &s_v6, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_FRAGMENT },
+	{ .name = "ipv6 hop-by-hop then fragment header -> pass untouched",
+	  .pkt = { P_UDP6, .sport = 5353, .payload_len = 60,
+		   .ext = { PKT_EXT_HOPOPTS, PKT_EXT_FRAGMENT } },
+	  .setup = &s_v6, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_FRAGMENT },
+	{ .name = "icmp echo to VIP -> pass untouched",
+	  .pkt = { .src = CLIENT4, .dst = VIP4, .proto = IPPROTO_ICMP,
+		   .icmp_type = ICMP_ECHO, .icmp_info = 0x00010001, .payload_len = 56 },
+	  .setup = &s_portless, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_PROTO },
+	{ .name = "icmpv6 echo to VIP -> pass untouched",
+	  .pkt = { .src = CLIENT6, .dst = VIP6, .proto = IPPROTO_ICMPV6,
+		   .icmp_type = ICMP6_ECHO, .icmp_info = 0x00010001, .payload_len = 56 },
+	  .setup = &s_v6, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_PROTO },
+	{ .name = "icmp error quoting another address's flow -> pass untouched",
+	  .pkt = { .src = ROUTER4, .dst = VIP4_OTHER, .proto = IPPROTO_ICMP,
+		   .icmp_type = ICMP_UNREACH, .icmp_code = ICMP_FRAG_NEEDED,
+		   .icmp_info = 1400, .quote = &reply4_other, .quote_len = 28 },
+	  .setup = &s_v4, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_NOT_VIP },
+	{ .name = "icmp error quoting 2 bytes of L4 (no ports) -> pass untouched",
+	  .pkt = { .src = ROUTER4, .dst = VIP4, .proto = IPPROTO_ICMP,
+		   .icmp_type = ICMP_UNREACH, .icmp_code = ICMP_FRAG_NEEDED,
+		   .icmp_info = 1400, .quote = &reply4, .quote_len = 22 },
+	  .setup = &s_v4, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_PROTO },
+
+	/* Malformed: untouched, counted. */
+	{ .name = "frame shorter than an ethernet header -> pass untouched",
+	  .pkt = { P_TCP4, .sport = 40000 }, .mangle = cut_short_eth,
+	  .setup = &s_v4, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_MALFORMED },
+	{ .name = "truncated vlan tag -> pass untouched",
+	  .pkt = { P_TCP4, .sport = 40000, .vlan = 5 }, .mangle = cut_vlan_tag,
+	  .setup = &s_v4, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_MALFORMED },
+	{ .name = "truncated ipv4 header -> pass untouched",
+	  .pkt = { P_TCP4, .sport = 40000 }, .mangle = cut_ipv4_hdr,
+	  .setup = &s_v4, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_MALFORMED },
+	{ .name = "ipv4 ihl < 5 -> pass untouched",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN }, .mangle = ipv4_ihl_4,
+	  .setup = &s_v4, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_MALFORMED },
+	{ .name = "ipv4 version field 6 -> pass untouched",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN }, .mangle = ipv4_version_6,
+	  .setup = &s_v4, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_MALFORMED },
+	{ .name = "ipv4 tot_len beyond the frame -> pass untouched",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 100 },
+	  .mangle = ipv4_tot_len_over,
+	  .setup = &s_v4, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_MALFORMED },
+	{ .name = "ipv4 tot_len shorter than its header -> pass untouched",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN }, .mangle = ipv4_tot_len_under,
+	  .setup = &s_v4, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_MALFORMED },
+	{ .name = "truncated tcp header -> pass untouched",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN }, .mangle = cut_l4_hdr,
+	  .setup = &s_v4, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_MALFORMED },
+	{ .name = "truncated udp header -> pass untouched",
+	  .pkt = { P_UDP4, .sport = 5353 }, .mangle = cut_udp_hdr,
+	  .setup = &s_v4, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_MALFORMED },
+	{ .name = "truncated ipv6 header -> pass untouched",
+	  .pkt = { P_TCP6, .sport = 40000 }, .mangle = cut_ipv6_hdr,
+	  .setup = &s_v6, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_MALFORMED },
+	{ .name = "ipv6 payload_len beyond the frame -> pass untouched",
+	  .pkt = { P_TCP6, .sport = 40000, .payload_len = 10 }, .mangle = ipv6_payload_len_over,
+	  .setup = &s_v6, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_MALFORMED },
+
+	/* ICMP errors about a VIP flow follow the flow. */
+	{ .name = "icmp frag-needed about a VIP flow -> that flow's backend",
+	  .pkt = { .src = ROUTER4, .dst = VIP4, .proto = IPPROTO_ICMP,
+		   .icmp_type = ICMP_UNREACH, .icmp_code = ICMP_FRAG_NEEDED,
+		   .icmp_info = 1400, .quote = &reply4, .quote_len = 28 },
+	  .setup = &s_two4, .first = &flow4, .verdict = XDP_TX, .out = OUT_ENCAP,
+	  .backend = BE_FIRST, .check = check_icmp, .reason = XLB_R_FWD_ICMP },
+	{ .name = "icmp frag-needed follows the flow table, not the table slot",
+	  .pkt = { .src = ROUTER4, .dst = VIP4, .proto = IPPROTO_ICMP,
+		   .icmp_type = ICMP_UNREACH, .icmp_code = ICMP_FRAG_NEEDED,
+		   .icmp_info = 1400, .quote = &reply4 },
+	  .setup = &s_v4, .first = &flow4, .after = after_refill_2, .verdict = XDP_TX,
+	  .out = OUT_ENCAP, .backend = 1, .check = check_icmp, .reason = XLB_R_FWD_ICMP },
+	{ .name = "icmp time-exceeded about a VIP flow -> that flow's backend",
+	  .pkt = { .src = ROUTER4, .dst = VIP4, .proto = IPPROTO_ICMP,
+		   .icmp_type = ICMP_TIME_EXCEEDED, .quote = &reply4, .quote_len = 48 },
+	  .setup = &s_two4, .first = &flow4, .verdict = XDP_TX, .out = OUT_ENCAP,
+	  .backend = BE_FIRST, .check = check_icmp, .reason = XLB_R_FWD_ICMP },
+	{ .name = "icmpv6 packet-too-big about a VIP flow -> that flow's backend",
+	  .pkt = { .src = ROUTER6, .dst = VIP6, .proto = IPPROTO_ICMPV6,
+		   .icmp_type = ICMP6_PKT_TOO_BIG, .icmp_info = 1280, .quote = &reply6 },
+	  .setup = &s_two6, .first = &flow6, .verdict = XDP_TX, .out = OUT_ENCAP,
+	  .backend = BE_FIRST, .check = check_icmp, .reason = XLB_R_FWD_ICMP },
+	{ .name = "icmp frag-needed without a flow -> hashed like it, no flow made",
+	  .pkt = { .src = ROUTER4, .dst = VIP4, .proto = IPPROTO_ICMP,
+		   .icmp_type = ICMP_UNREACH, .icmp_code = ICMP_FRAG_NEEDED,
+		   .icmp_info = 1400, .quote = &reply4, .quote_len = 28 },
+	  .setup = &s_two4, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = BE_TABLE,
+	  .check = check_icmp_no_flow, .reason = XLB_R_FWD_ICMP },
+
+	/* Backend states, flows, weights. */
+	{ .name = "DOWN backend in the slot -> re-probed to another",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN },
+	  .setup = &s_slots2_down1, .prep = prep_slots_to_1, .verdict = XDP_TX,
+	  .out = OUT_ENCAP, .backend = 2, .check = check_flow, .reason = XLB_R_REPROBE },
+	{ .name = "all backends DOWN -> drop",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN },
+	  .setup = &s_all_down, .verdict = XDP_DROP, .check = check_no_flow,
+	  .reason = XLB_R_DROP_NO_BACKEND },
+	{ .name = "table without backends -> drop",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN },
+	  .setup = &s_empty_table, .verdict = XDP_DROP, .check = check_no_flow,
+	  .reason = XLB_R_DROP_NO_BACKEND },
+	{ .name = "DRAINING backend keeps its existing flow",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 10 },
+	  .setup = &s_two4, .first = &flow4, .after = after_drain_first,
+	  .verdict = XDP_TX, .out = OUT_ENCAP, .backend = BE_FIRST, .check = check_flow,
+	  .reason = XLB_R_FWD_ENCAP },
+	{ .name = "DRAINING backend gets no new flow",
+	  .pkt = { P_TCP4, .sport = 40001, .tcp_flags = TCP_SYN },
+	  .setup = &s_slots2, .prep = prep_slots_to_1, .first = &flow4,
+	  .after = after_drain_first, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 2,
+	  .check = check_flow, .reason = XLB_R_REPROBE },
+	{ .name = "flow whose backend went DOWN is re-picked",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 10 },
+	  .setup = &s_v4, .first = &flow4, .after = after_down_first_refill_2,
+	  .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 2, .check = check_flow,
+	  .reason = XLB_R_FLOW_REPICK },
+	{ .name = "tcp rst to VIP -> forwarded, no flow created",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_RST },
+	  .setup = &s_v4, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 1,
+	  .check = check_no_flow, .reason = XLB_R_FWD_ENCAP },
+	{ .name = "second packet of a flow: VIP and backend counters",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 333 },
+	  .setup = &s_two4, .first = &flow4, .verdict = XDP_TX, .out = OUT_ENCAP,
+	  .backend = BE_FIRST, .check = check_stats_2nd, .reason = XLB_R_FWD_ENCAP },
+	{ .name = "table filled 1:3 -> flows near 1:3",
+	  .pkt = { P_UDP4, .sport = 19999, .payload_len = 8 },
+	  .setup = &s_weights, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = BE_TABLE,
+	  .check = check_weights, .reason = XLB_R_FWD_ENCAP },
+	{ .name = "hash on source only -> one backend for every port",
+	  .pkt = { P_TCP4, .sport = 50000, .tcp_flags = TCP_SYN },
+	  .setup = &s_hash_src, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = BE_TABLE,
+	  .check = check_hash_src, .reason = XLB_R_FWD_ENCAP },
+	{ .name = "VIP without a table -> drop",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN },
+	  .setup = &s_no_table, .verdict = XDP_DROP, .check = check_no_flow,
+	  .reason = XLB_R_DROP_NO_TABLE },
+	{ .name = "ipv6 VIP with an ipv4 backend -> drop",
+	  .pkt = { P_TCP6, .sport = 40000, .tcp_flags = TCP_SYN },
+	  .setup = &s_v6_be4, .verdict = XDP_DROP, .reason = XLB_R_DROP_FAMILY },
+
+	/* Too big once encapsulated. */
+	{ .name = "ipv4 DF, 1581 bytes -> icmp frag-needed to the client",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 1541 },
+	  .setup = &s_v4, .verdict = XDP_TX, .out = OUT_TOO_BIG, .backend = 1,
+	  .reason = XLB_R_TX_TOO_BIG },
+	{ .name = "ipv4 DF, 1580 bytes -> fits, ipip",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 1540 },
+	  .setup = &s_v4, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 1,
+	  .reason = XLB_R_FWD_ENCAP },
+	{ .name = "ipv4 options, DF, too big -> frag-needed quoting the options",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .ip_opts = 8,
+		   .payload_len = 1533 },
+	  .setup = &s_v4, .verdict = XDP_TX, .out = OUT_TOO_BIG, .backend = 1,
+	  .reason = XLB_R_TX_TOO_BIG },
+	{ .name = "vlan ipv4 DF too big -> frag-needed, tag kept",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 1541,
+		   .vlan = 100 },
+	  .setup = &s_v4, .verdict = XDP_TX, .out = OUT_TOO_BIG, .backend = 1,
+	  .reason = XLB_R_TX_TOO_BIG },
+	{ .name = "ipv4 without DF too big -> drop",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 1541,
+		   .no_df = 1 },
+	  .setup = &s_v4, .verdict = XDP_DROP, .reason = XLB_R_DROP_TOO_BIG },
+	{ .name = "ipv4 to ipv6 backend, 1561 bytes -> frag-needed, mtu 1560",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 1521 },
+	  .setup = &s_4in6, .verdict = XDP_TX, .out = OUT_TOO_BIG, .backend = 5,
+	  .reason = XLB_R_TX_TOO_BIG },
+	{ .name = "ipv6, 1561 bytes -> icmpv6 packet-too-big to the client",
+	  .pkt = { P_TCP6, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 1501 },
+	  .setup = &s_v6, .verdict = XDP_TX, .out = OUT_TOO_BIG, .backend = 5,
+	  .reason = XLB_R_TX_TOO_BIG },
+	{ .name = "ipv6, 1560 bytes -> fits, ip6ip6",
+	  .pkt = { P_TCP6, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 1500 },
+	  .setup = &s_v6, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 5,
+	  .reason = XLB_R_FWD_ENCAP },
+
+	/* L2 direct return. */
+	{ .name = "l2 mode ipv4: only the MACs change",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN, .payload_len = 20 },
+	  .setup = &s_l2_v4, .verdict = XDP_TX, .out = OUT_L2, .backend = 1,
+	  .check = check_flow, .reason = XLB_R_FWD_L2 },
+	{ .name = "l2 mode ipv6: only the MACs change",
+	  .pkt = { P_TCP6, .sport = 40000, .tcp_flags = TCP_SYN, .payload_len = 20 },
+	  .setup = &s_l2_v6, .verdict = XDP_TX, .out = OUT_L2, .backend = 5,
+	  .reason = XLB_R_FWD_L2 },
+	{ .name = "l2 mode vlan ipv4: only the MACs change",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN, .vlan = 42 },
+	  .setup = &s_l2_v4, .verdict = XDP_TX, .out = OUT_L2, .backend = 1,
+	  .reason = XLB_R_FWD_L2 },
+	{ .name = "l2 mode, ipv4 VIP with an ipv6 backend -> drop",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN },
+	  .setup = &s_l2_4in6, .verdict = XDP_DROP, .reason = XLB_R_DROP_FAMILY },
+};
+
+/* --- the runner ---------------------------------------------------------- */
+
+/* Names of the reasons counted between before and now. */
+static void reasons_counted(struct env *e, const __u64 before[][2], char *buf, size_t size)
+{
+	__u64 now[2];
+	size_t off = 0;
+	__u32 r;
+
+	buf[0] = 0;
+	for (r = 0; r < XLB_R_MAX && off < size; r++) {
+		if (percpu_sum(e, e->skel->maps.xlb_reasons, r, now, 2) ||
+		    now[0] == before[r][0])
+			continue;
+		off += snprintf(buf + off, size - off, "%s%s +%llu", off ? ", " : "",
+				reason_name[r], (unsigned long long)(now[0] - before[r][0]));
+	}
+	if (!off)
+		snprintf(buf, size, "none");
+}
+
+static int resolve_backend(struct env *e, const struct xlb_case *c)
+{
+	if (c->backend == BE_FIRST)
+		e->want_be = e->first_be;
+	else if (c->backend == BE_TABLE)
+		return table_backend(e, &c->pkt, &e->want_be);
+	else
+		e->want_be = c->backend;
+	return 0;
+}
+
+/* The built input has the options / extension headers the case asks for. */
+static int input_sane(struct env *e, const struct xlb_case *c, const struct pkt *in)
+{
+	size_t want, n = 0;
+
+	if (c->pkt.ethertype)
+		return 0;
+	while (n < PKT_EXT_MAX && c->pkt.ext[n])
+		n++;
+	want = strchr(c->pkt.dst, ':') ? 40 + 8 * n : 20 + (size_t)c->pkt.ip_opts;
+	if (in->l4_off - in->ip_off != want)
+		return fail(e, "input: IP headers of %zu bytes, the case asks for %zu",
+			    in->l4_off - in->ip_off, want);
+	return 0;
+}
+
+/* 0 passed, 1 skipped (reason in e->msg), -1 failed (reason in e->msg). */
+static int run_case(struct env *e, const struct xlb_case *c)
+{
+	__u64 before[XLB_R_MAX][2], now[2];
+	char counted[256];
+	struct pkt in, out;
+	__u32 verdict = 0, r;
+	int err;
+
+	e->msg[0] = 0;
+	e->first_be = 0;
+	e->first_len = 0;
+	err = env_reset(e);
+	if (err)
+		return fail(e, "cannot reset the maps: %s", strerror(-err));
+	if (setup_apply(e, c->setup))
+		return -1;
+	if (pkt_build(&in, &c->pkt))
+		return fail(e, "cannot build the input packet");
+	if (input_sane(e, c, &in))
+		return -1;
+	if (c->mangle)
+		c->mangle(&in);
+	if (c->prep && c->prep(e, c))
+		return -1;
+	if (c->first && run_to_backend(e, c->first, &e->first_be, &e->first_len))
+		return -1;
+	if (c->after && c->after(e, c))
+		return -1;
+	if (resolve_backend(e, c))
+		return -1;
+	for (r = 0; r < XLB_R_MAX; r++)
+		if (percpu_sum(e, e->skel->maps.xlb_reasons, r, before[r], 2))
+			return fail(e, "cannot read reason %u", r);
+
+	err = run(e, &in, &out, &verdict);
+	if (err == -EINVAL && in.len < 14) {
+		snprintf(e->msg, sizeof(e->msg),
+			 "the kernel's test run refuses frames under 14 bytes (EINVAL)");
+		return 1;
+	}
+	if (err)
+		return fail(e, "test run: %s", strerror(-err));
+	if (verdict != c->verdict) {
+		reasons_counted(e, before, counted, sizeof(counted));
+		return fail(e, "verdict: expected %s, got %s (reasons counted: %s)",
+			    verdict_name(c->verdict), verdict_name(verdict), counted);
+	}
+	if (check_output(e, c, &in, &out))
+		return -1;
+	if (percpu_sum(e, e->skel->maps.xlb_reasons, c->reason, now, 2))
+		return fail(e, "cannot read reason %u", c->reason);
+	if (now[0] - before[c->reason][0] != 1 || now[1] - before[c->reason][1] != in.len) {
+		reasons_counted(e, before, counted, sizeof(counted));
+		return fail(e, "reason %s: expected +1 packet +%zu bytes, got +%llu +%llu "
+			    "(reasons counted: %s)", reason_name[c->reason], in.len,
+			    (unsigned long long)(now[0] - before[c->reason][0]),
+			    (unsigned long long)(now[1] - before[c->reason][1]), counted);
+	}
+	if (c->check && c->check(e, c, &in, &out))
+		return -1;
+	return 0;
+}
+
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return level == LIBBPF_DEBUG ? 0 : vfprintf(stderr, fmt, ap);
+}
+
+static int env_open(struct env *e)
+{
+	struct bpf_map *map, *inner;
+	int i, err;
+
+	for (i = 0; i < TEST_IDS; i++)
+		e->tables[i] = -1;
+	e->ncpu = libbpf_num_possible_cpus();
+	if (e->ncpu <= 0)
+		return e->ncpu ?: -EINVAL;
+	e->skel = xlb_lb__open();
+	if (!e->skel)
+		return -errno;
+	/* Private maps: never pin, never reuse a pinned map. */
+	bpf_object__for_each_map(map, e->skel->obj) {
+		err = bpf_map__set_pin_path(map, NULL);
+		if (err)
+			return err;
+	}
+	err = bpf_map__set_max_entries(e->skel->maps.xlb_flows, FLOWS_MAX);
+	if (err)
+		return err;
+	/* Tables must match the template's flags; libbpf frees it at load. */
+	inner = bpf_map__inner_map(e->skel->maps.xlb_tables);
+	e->inner_flags = inner ? bpf_map__map_flags(inner) : BPF_F_INNER_MAP;
+	err = xlb_lb__load(e->skel);
+	if (err)
+		return err;
+	e->prog_fd = bpf_program__fd(e->skel->progs.xlb_lb);
+	return 0;
+}
+
+int main(void)
+{
+	int i, n = sizeof(cases) / sizeof(cases[0]), passed = 0, failed = 0, skipped = 0;
+	struct env e = {};
+	int err;
+
+	libbpf_set_print(libbpf_quiet);
+	err = env_open(&e);
+	if (err) {
+		printf("# SKIP: cannot load xlb_lb: %s (root and BPF needed)\n", strerror(-err));
+		printf("0 passed, 0 failed\n");
+		xlb_lb__destroy(e.skel);
+		return 77;
+	}
+	for (i = 0; i < n; i++) {
+		err = run_case(&e, &cases[i]);
+		if (err > 0) {
+			printf("ok %d - %s # SKIP %s\n", i + 1, cases[i].name, e.msg);
+			skipped++;
+		} else if (err) {
+			printf("not ok %d - %s: %s\n", i + 1, cases[i].name, e.msg);
+			failed++;
+		} else {
+			printf("ok %d - %s\n", i + 1, cases[i].name);
+			passed++;
+		}
+	}
+	env_reset(&e);
+	xlb_lb__destroy(e.skel);
+	if (skipped)
+		printf("# %d skipped\n", skipped);
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
