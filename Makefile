@@ -89,6 +89,10 @@ $(BUILD)/xlb: $(XLB_OBJ) $(LIB)
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(TLIB_OBJ) $(LIB)
 	$(CC) $(CFLAGS) -o $@ $^ -lcmocka $(LIBS)
 
+# The CLI's own parsing helpers are tested with the CLI's objects.
+$(BUILD)/tests/unit/test_cli: $(BUILD)/tests/unit/test_cli.o $(BUILD)/user/xlb/cli.o $(TLIB_OBJ) $(LIB)
+	$(CC) $(CFLAGS) -o $@ $^ -lcmocka $(LIBS)
+
 $(BUILD)/tests/bpf/%: $(BUILD)/tests/bpf/%.o $(TLIB_OBJ) $(LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
