@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Run every benchmark and print its figures (root: BPF_PROG_TEST_RUN).
+#   bench/run.sh [CALLS]     CALLS per figure and run for bench_xdp (1000000)
+set -eu
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+echo "# machine: $(nproc) CPUs, $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo
+"$BUILD/bench/bench_xdp" "${1:-1000000}" 5
+echo
+"$BUILD/bench/bench_maglev"
