@@ -577,6 +577,10 @@ xlbt_wait_for 10 test -e "$TMP/sniff.ready" ||
 xlbt_log "$CONNS connections to $SVC4"
 curl_batch "$TMP/main.out" "$P_MAIN" "$CONNS" "http://$VIP4/"
 expect_batch "$SVC4 ($CONNS connections)" "$TMP/main.out" "$CONNS"
+# Each backend's share must lie within 4 standard deviations of w/sum(w)
+# (+0.01 for the Maglev table's rounding): a correct LB fails this with
+# probability < 2e-4, equal shares (weights ignored) fail it for sure. At
+# 600 connections the bounds are 0.07-0.09; see cmd_spread above.
 names=$(IFS=,; echo "${BACKENDS[*]}")
 weights=$(IFS=,; echo "${WEIGHTS[*]}")
 if ! spread=$(python3 "$HELPER" spread "$TMP/main.out" --names "$names" \
