@@ -7,7 +7,7 @@ set -euo pipefail
 pkgs=(
 	# build
 	make gcc clang llvm pkg-config libbpf-dev libxdp-dev bpftool linux-libc-dev
-	libmnl-dev libcmocka-dev libjansson-dev
+	libmnl-dev libcmocka-dev libjansson-dev libyaml-dev libevent-dev libcurl4-openssl-dev libc-ares-dev
 	# tests, demo, bench
 	iproute2 ethtool python3 curl procps util-linux nftables
 )

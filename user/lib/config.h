@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The agent's configuration model: APISIX's upstream and stream_route
+ * objects, for L4, plus xlb's own settings. One validated model, whatever
+ * the source (a YAML or JSON file in the shape of APISIX's standalone
+ * apisix.yaml, the Admin API, etcd). Parsing fills a struct xlb_conf that
+ * the caller owns and passes explicitly; nothing here is global.
+ *
+ * Field names, defaults and meanings follow APISIX where they apply:
+ *   upstreams[]: id, name, desc, type (chash | roundrobin), hash_on,
+ *     key (remote_addr: client-address affinity; absent: 5-tuple),
+ *     scheme (tcp | udp), nodes ({"host:port": weight} or
+ *     [{host, port, weight, priority}]), checks {active, passive},
+ *     discovery_type, service_name, discovery_args
+ *   stream_routes[]: id, desc, server_addr, server_port (0 = all ports),
+ *     remote_addr (client CIDR), upstream_id or upstream (inline), protocol
+ *   xlb: interfaces, mode, forward, encap_src, encap_src6, on_no_healthy,
+ *     table_size, hash_seed, flows, admin {listen, api_key}, log_level
+ */
+#ifndef XLB_CONFIG_H
+#define XLB_CONFIG_H
+
+#include <stddef.h>
+#include <xlb/abi.h>
+
+#define XLB_ID_LEN		65	/* ids and names: 64 characters */
+#define XLB_STATUS_MAX		32	/* HTTP status codes per list */
+#define XLB_HEADERS_MAX		16	/* req_headers entries */
+#define XLB_IFACES_MAX		16
+
+enum xlb_check_type {
+	XLB_CHECK_TCP = 0,
+	XLB_CHECK_HTTP,
+	XLB_CHECK_HTTPS,
+};
+
+/* checks.active.healthy / .unhealthy and checks.passive.* */
+struct xlb_check_healthy {
+	double interval;		/* seconds; 0 = do not probe in this state */
+	unsigned int successes;		/* 1..254 */
+	unsigned int nstatus;
+	unsigned int http_statuses[XLB_STATUS_MAX];
+};
+
+struct xlb_check_unhealthy {
+	double interval;
+	unsigned int http_failures;	/* 0..254; 0 = never counts */
+	unsigned int tcp_failures;
+	unsigned int timeouts;
+	unsigned int nstatus;
+	unsigned int http_statuses[XLB_STATUS_MAX];
+};
+
+struct xlb_check_active {
+	int enabled;			/* the block is present */
+	enum xlb_check_type type;
+	double timeout;			/* seconds */
+	unsigned int concurrency;
+	unsigned int port;		/* 0 = the node's port */
+	char http_path[256];
+	char host[256];			/* Host header; "" = the node's address */
+	int https_verify_certificate;
+	unsigned int nheaders;
+	char req_headers[XLB_HEADERS_MAX][256];
+	struct xlb_check_healthy healthy;
+	struct xlb_check_unhealthy unhealthy;
+};
+
+struct xlb_check_passive {
+	int enabled;
+	enum xlb_check_type type;
+	struct xlb_check_healthy healthy;
+	struct xlb_check_unhealthy unhealthy;
+};
+
+struct xlb_node_conf {
+	struct xlb_addr_key addr;	/* a literal address (names: discovery) */
+	__u16 port;
+	__u32 weight;			/* 0 .. XLB_WEIGHT_MAX */
+	int priority;			/* higher first; default 0 */
+};
+
+enum xlb_lb_type {
+	XLB_LB_CHASH = 0,		/* Maglev (default for L4) */
+	XLB_LB_ROUNDROBIN,		/* weighted, per new flow */
+};
+
+struct xlb_upstream_conf {
+	char id[XLB_ID_LEN];
+	char name[XLB_ID_LEN];
+	enum xlb_lb_type type;
+	int hash_src;			/* key: remote_addr */
+	__u8 proto;			/* scheme: IPPROTO_TCP / IPPROTO_UDP */
+	size_t nnodes;
+	struct xlb_node_conf *nodes;	/* owned */
+	struct xlb_check_active active;
+	struct xlb_check_passive passive;
+	char discovery_type[32];	/* "" = static nodes */
+	char service_name[256];
+	char *discovery_args;		/* JSON text, owned; NULL = none */
+	unsigned int line;		/* where it was defined (messages) */
+};
+
+struct xlb_route_conf {
+	char id[XLB_ID_LEN];
+	struct xlb_vip_key vip;		/* server_addr, server_port, protocol */
+	struct xlb_addr_key remote;	/* remote_addr; family 0 = any client */
+	unsigned int remote_plen;
+	char upstream_id[XLB_ID_LEN];	/* an inline upstream gets the id "route:<id>" */
+	unsigned int line;
+};
+
+enum xlb_no_healthy {
+	XLB_NO_HEALTHY_FAIL_OPEN = 0,	/* APISIX: use every node */
+	XLB_NO_HEALTHY_FAIL_CLOSED,	/* drop new flows */
+};
+
+struct xlb_settings {
+	unsigned int nifaces;
+	char interfaces[XLB_IFACES_MAX][16];
+	int generic_mode;		/* mode: native (0) | generic (1) */
+	__u32 forward;			/* XLB_FWD_IPIP | XLB_FWD_L2 */
+	char encap_src[64];		/* CIDR text; "" = device address */
+	char encap_src6[64];
+	enum xlb_no_healthy on_no_healthy;
+	__u32 table_size;		/* prime; default XLB_MAGLEV_DEFAULT */
+	__u32 hash_seed;		/* 0 = keep the data plane's */
+	__u32 flows;			/* flow-table entries; 0 = default */
+	char admin_listen[64];		/* "127.0.0.1:9180"; "" = no admin API */
+	char api_key[128];
+	char log_level[16];		/* warn | info | debug */
+};
+
+struct xlb_conf {
+	struct xlb_settings xlb;
+	size_t nupstreams;
+	struct xlb_upstream_conf *upstreams;	/* owned */
+	size_t nroutes;
+	struct xlb_route_conf *routes;		/* owned */
+};
+
+/* One problem found in a source, with where it is. */
+struct xlb_conf_error {
+	unsigned int line, col;		/* 1-based; 0 = unknown */
+	char path[128];			/* "upstreams[0].checks.active.type" */
+	char msg[256];
+};
+
+struct xlb_conf_errors {
+	size_t n;
+	struct xlb_conf_error e[64];	/* the first 64; n counts all */
+};
+
+/**
+ * xlb_conf_parse() - parse and validate a YAML or JSON document
+ * @text: the document (NUL-terminated)
+ * @conf: filled on success; the caller frees it with xlb_conf_free()
+ * @errs: every problem found (all of them, not just the first)
+ *
+ * Nothing is applied: validation is complete before a caller may use @conf.
+ * Return: 0, -EINVAL when @errs holds problems, -ENOMEM.
+ */
+int xlb_conf_parse(const char *text, struct xlb_conf *conf, struct xlb_conf_errors *errs);
+/* Read a file and parse it. -errno for I/O errors (errs then holds one). */
+int xlb_conf_load(const char *file, struct xlb_conf *conf, struct xlb_conf_errors *errs);
+void xlb_conf_free(struct xlb_conf *conf);
+/* "FILE:LINE:COL: path: message" for error i. */
+void xlb_conf_error_str(const char *file, const struct xlb_conf_error *e, char *buf, size_t len);
+
+/* Lookups in a validated conf. */
+const struct xlb_upstream_conf *xlb_conf_upstream(const struct xlb_conf *conf, const char *id);
+
+#endif /* XLB_CONFIG_H */
