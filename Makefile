@@ -18,7 +18,7 @@ XCFLAGS	:= -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-f
 	   -Iinclude -Iuser/lib -I$(BUILD)/include -MMD -MP
 BPF_CFLAGS := -g -O2 --target=bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	   -Iinclude -I/usr/include/$(MULTIARCH) -MMD -MP
-LIBS	:= -lxdp -lbpf -ljansson -lmnl -lelf -lz -lm
+LIBS	:= -lxdp -lbpf -lcurl -levent -lyaml -ljansson -lmnl -lelf -lz -lm
 
 BPF_PROGS := xlb_lb xlb_decap
 BENCH_PROGS := xdp_floor
