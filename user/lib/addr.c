@@ -31,7 +31,8 @@ int xlb_u32_parse(const char *s, __u32 min, __u32 max, __u32 *out)
 	unsigned long long v;
 	char *end;
 
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+	/* strtoull() would skip white space and take a sign: digits only. */
+	if (!s || *s < '0' || *s > '9')
 		return -EINVAL;
 	errno = 0;
 	v = strtoull(s, &end, 10);
@@ -145,11 +146,12 @@ int xlb_cidr_parse(const char *s, struct xlb_addr_key *a, unsigned int *plen,
 {
 	char buf[XLB_ADDRSTRLEN];
 	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
 	__u32 v, max;
 
-	if (strlen(s) >= sizeof(buf))
+	if (n >= sizeof(buf))
 		return fail(err, errlen, "'%s' is not a prefix ADDR/LEN", s);
-	snprintf(buf, sizeof(buf), "%.*s", slash ? (int)(slash - s) : (int)strlen(s), s);
+	snprintf(buf, sizeof(buf), "%.*s", (int)n, s);
 	if (xlb_addr_parse(buf, a, err, errlen))
 		return -EINVAL;
 	max = a->family == XLB_AF_INET ? 32 : 128;

@@ -6,15 +6,46 @@
  * that through the legacy flag.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <linux/ethtool.h>
+#include <linux/magic.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/statfs.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "addr.h"
 #include "attach.h"
 #include "log.h"
+#include "maps.h"
 #include "xlb_decap.skel.h"
 #include "xlb_lb.skel.h"
+
+/*
+ * libxdp keeps its own pins in $LIBXDP_BPFFS (default /sys/fs/bpf). Where
+ * that is no bpffs (inside `ip netns exec`, which remounts /sys), point it
+ * at our pin directory, which is one.
+ */
+static void libxdp_bpffs(const char *pin_dir)
+{
+	struct statfs st;
+
+	if (getenv("LIBXDP_BPFFS"))
+		return;
+	if (!statfs("/sys/fs/bpf", &st) && st.f_type == BPF_FS_MAGIC)
+		return;
+	setenv("LIBXDP_BPFFS", pin_dir, 0);
+}
 
 const char *xlb_prog_name(enum xlb_prog_kind kind)
 {
@@ -91,7 +122,10 @@ static int attach_obj(struct bpf_object *obj, const char *sec, int ifindex,
 	err = libxdp_get_error(prog);
 	if (err)
 		return err;
+	/* libxdp's try of its dispatcher is noisy where it cannot work. */
+	xlb_log_libs_quiet(1);
 	err = xdp_program__attach(prog, ifindex, mode, 0);
+	xlb_log_libs_quiet(0);
 	if (!err) {
 		mp = xdp_multiprog__get_from_ifindex(ifindex);
 		if (!libxdp_get_error(mp)) {
@@ -114,6 +148,7 @@ int xlb_prog_attach(enum xlb_prog_kind kind, const char *pin_dir, int ifindex,
 	int err;
 
 	*legacy = 0;
+	libxdp_bpffs(pin_dir);
 	err = xlb_prog_query(kind, ifindex, &info);
 	if (err)
 		return err;
@@ -192,4 +227,155 @@ int xlb_prog_unpin(enum xlb_prog_kind kind, const char *pin_dir)
 	xlb_lb__destroy(lb);
 	xlb_decap__destroy(decap);
 	return err;
+}
+
+/* --- device setup ------------------------------------------------------ */
+
+
+/* Name of the device's driver (ethtool), or "" when it has none to tell. */
+static void dev_driver(const char *dev, char *buf, size_t len)
+{
+	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
+	struct ifreq ifr = {};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	buf[0] = '\0';
+	if (fd < 0)
+		return;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
+	ifr.ifr_data = (void *)&info;
+	if (!ioctl(fd, SIOCETHTOOL, &ifr))
+		snprintf(buf, len, "%s", info.driver);
+	close(fd);
+}
+
+/* bpf_fib_lookup refuses to answer unless the ingress device forwards. */
+static int enable_forwarding(const char *dev)
+{
+	static const char *const fmt[] = {
+		"/proc/sys/net/ipv4/conf/%s/forwarding",
+		"/proc/sys/net/ipv6/conf/%s/forwarding",
+	};
+	char path[128], v;
+	int fd, i, changed = 0;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), fmt[i], dev);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (read(fd, &v, 1) == 1 && v != '1' && pwrite(fd, "1", 1, 0) == 1)
+			changed = 1;
+		close(fd);
+	}
+	return changed;
+}
+
+/* The device's first IPv4 and first global IPv6 address. */
+static void dev_addrs(const char *dev, struct xlb_config *cfg, int want4, int want6)
+{
+	struct ifaddrs *ifa, *i;
+
+	if (getifaddrs(&ifa))
+		return;
+	for (i = ifa; i; i = i->ifa_next) {
+		if (!i->ifa_addr || strcmp(i->ifa_name, dev))
+			continue;
+		if (want4 && i->ifa_addr->sa_family == AF_INET) {
+			cfg->encap_src4 = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
+			cfg->encap_src4_mask = 0;
+			want4 = 0;
+		} else if (want6 && i->ifa_addr->sa_family == AF_INET6) {
+			struct in6_addr *a = &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+
+			if (IN6_IS_ADDR_LINKLOCAL(a))
+				continue;
+			memcpy(cfg->encap_src6, a, 16);
+			cfg->encap_src6_mask = 0;
+			want6 = 0;
+		}
+	}
+	freeifaddrs(ifa);
+}
+
+int xlb_encap_src_parse(const char *s, int family, struct xlb_config *cfg, char *err,
+			size_t errlen)
+{
+	struct xlb_addr_key a;
+	unsigned int plen, host;
+
+	if (xlb_cidr_parse(s, &a, &plen, err, errlen))
+		return -EINVAL;
+	if ((family == 4) != (a.family == XLB_AF_INET)) {
+		snprintf(err, errlen, "'%s' is not an IPv%d prefix", s, family);
+		return -EINVAL;
+	}
+	if (family == 4) {
+		host = 32 - plen;
+		cfg->encap_src4 = a.addr[0];
+		cfg->encap_src4_mask = htonl(host >= 32 ? 0xffffffffU : (1U << host) - 1);
+	} else {
+		/* Only the low 32 bits vary; longer host parts keep the rest fixed. */
+		host = 128 - plen;
+		memcpy(cfg->encap_src6, a.addr, 16);
+		cfg->encap_src6_mask = htonl(host >= 32 ? 0xffffffffU : (1U << host) - 1);
+	}
+	return 0;
+}
+
+int xlb_lb_attach_dev(const char *pin_dir, const struct xlb_lb_setup *s,
+		      struct xlb_lb_notes *notes, char *err, size_t errlen)
+{
+	struct xlb_attach_opts ao = { .mode = s->mode, .flow_max = s->flows };
+	struct xlb_config cfg = { .forward = s->forward, .hash_seed = s->seed };
+	struct xlb_maps m;
+	char drv[32];
+	int ifindex, lock, ret;
+
+	memset(notes, 0, sizeof(*notes));
+	err[0] = '\0';
+	ifindex = if_nametoindex(s->ifname);
+	if (!ifindex) {
+		snprintf(err, errlen, "device '%s' does not exist", s->ifname);
+		return -ENODEV;
+	}
+	dev_addrs(s->ifname, &cfg, !s->encap_src, !s->encap_src6);
+	if (s->encap_src && xlb_encap_src_parse(s->encap_src, 4, &cfg, err, errlen))
+		return -EINVAL;
+	if (s->encap_src6 && xlb_encap_src_parse(s->encap_src6, 6, &cfg, err, errlen))
+		return -EINVAL;
+
+	ret = xlb_pin_dir_prepare(pin_dir);
+	if (ret) {
+		snprintf(err, errlen, "pin directory %s: %s", pin_dir, strerror(-ret));
+		return ret;
+	}
+	lock = xlb_pin_dir_lock(pin_dir);
+	if (lock < 0) {
+		snprintf(err, errlen, "lock %s: %s", pin_dir, strerror(-lock));
+		return lock;
+	}
+	/* A second device shares the maps: keep their seed unless one is given. */
+	if (!xlb_maps_open(&m, pin_dir, 0)) {
+		struct xlb_config old;
+
+		if (!s->seed_set && !xlb_config_get(&m, &old))
+			cfg.hash_seed = old.hash_seed;
+		xlb_maps_close(&m);
+	} else if (!s->seed_set && getrandom(&cfg.hash_seed, sizeof(cfg.hash_seed), 0) < 0) {
+		cfg.hash_seed = 0x786c6221;
+	}
+	ao.config = &cfg;
+	ret = xlb_prog_attach(XLB_PROG_LB, pin_dir, ifindex, &ao, &notes->legacy);
+	close(lock);
+	if (ret == -EEXIST)
+		snprintf(err, errlen, "xlb is already attached to %s", s->ifname);
+	else if (ret)
+		snprintf(err, errlen, "attach to %s failed: %s", s->ifname, strerror(-ret));
+	if (ret)
+		return ret;
+	notes->forwarding_enabled = enable_forwarding(s->ifname);
+	dev_driver(s->ifname, drv, sizeof(drv));
+	notes->veth = !strcmp(drv, "veth") && s->mode == XDP_MODE_NATIVE;
+	return 0;
 }

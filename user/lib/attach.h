@@ -43,4 +43,37 @@ int xlb_prog_query(enum xlb_prog_kind kind, int ifindex, struct xlb_attach_info 
 int xlb_prog_unpin(enum xlb_prog_kind kind, const char *pin_dir);
 const char *xlb_prog_name(enum xlb_prog_kind kind);
 
+/* Everything `xlb attach` and the agent set up on a load-balancer device. */
+struct xlb_lb_setup {
+	const char *ifname;
+	enum xdp_attach_mode mode;	/* XDP_MODE_NATIVE or XDP_MODE_SKB */
+	__u32 forward;			/* XLB_FWD_* */
+	const char *encap_src;		/* CIDR varied per flow; NULL: device address */
+	const char *encap_src6;
+	int seed_set;			/* else: the pinned maps' seed, or a random one */
+	__u32 seed;
+	__u32 flows;			/* 0: default (or the pinned table's size) */
+};
+
+/* What the setup did that the operator should hear about. */
+struct xlb_lb_notes {
+	int forwarding_enabled;		/* we turned forwarding on for the device */
+	int legacy;			/* libxdp fell back to a plain attach */
+	int veth;			/* native XDP on a veth: the peer needs XDP */
+};
+
+/**
+ * xlb_lb_attach_dev() - attach the load balancer to a device, pin its maps
+ * in @pin_dir (mounting a bpffs there if needed) and write its settings
+ * @err: a one-line reason on failure (bad CIDR, missing device, ...)
+ *
+ * Return: 0; -EEXIST when it is attached there already; -EINVAL with @err
+ * for bad settings; other negative errnos from the kernel or libxdp.
+ */
+int xlb_lb_attach_dev(const char *pin_dir, const struct xlb_lb_setup *s,
+		      struct xlb_lb_notes *notes, char *err, size_t errlen);
+/* Parse an --encap-src CIDR of @family (4 or 6) into @cfg. */
+int xlb_encap_src_parse(const char *s, int family, struct xlb_config *cfg, char *err,
+			size_t errlen);
+
 #endif /* XLB_ATTACH_H */

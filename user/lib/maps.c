@@ -559,28 +559,51 @@ int xlb_backend_get(struct xlb_maps *m, __u32 id, struct xlb_backend *b)
 	return b->state == XLB_BE_UNUSED ? -ENOENT : 0;
 }
 
-/* Read the whole backend array in one batch call. */
-static struct xlb_backend *backends_read(struct xlb_maps *m)
+int xlb_backends_read(struct xlb_maps *m, struct xlb_backend *all)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	int fd = map_fd(m->skel->maps.xlb_backends);
-	struct xlb_backend *all;
 	__u32 *keys, out_batch, count = XLB_MAX_BACKENDS;
+	int err = 0;
+
+	keys = calloc(XLB_MAX_BACKENDS, sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	if (bpf_map_lookup_batch(map_fd(m->skel->maps.xlb_backends), NULL, &out_batch, keys,
+				 all, &count, &opts) && errno != ENOENT)
+		err = -errno;
+	free(keys);
+	return err;
+}
+
+int xlb_backend_write(struct xlb_maps *m, __u32 id, const struct xlb_backend *b)
+{
+	if (id >= XLB_MAX_BACKENDS)
+		return -EINVAL;
+	return ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_backends), &id, b, BPF_ANY));
+}
+
+int xlb_vip_update(struct xlb_maps *m, const struct xlb_vip_key *k, const struct xlb_vip *v)
+{
+	return ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_vips), k, v, BPF_EXIST));
+}
+
+/* The whole backend array, allocated; NULL with errno on failure. */
+static struct xlb_backend *backends_read(struct xlb_maps *m)
+{
+	struct xlb_backend *all = calloc(XLB_MAX_BACKENDS, sizeof(*all));
 	int err;
 
-	all = calloc(XLB_MAX_BACKENDS, sizeof(*all));
-	keys = calloc(XLB_MAX_BACKENDS, sizeof(*keys));
-	if (!all || !keys)
-		goto out_err;
-	err = bpf_map_lookup_batch(fd, NULL, &out_batch, keys, all, &count, &opts);
-	if (err && errno != ENOENT)
-		goto out_err;
-	free(keys);
+	if (!all) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	err = xlb_backends_read(m, all);
+	if (err) {
+		free(all);
+		errno = -err;
+		return NULL;
+	}
 	return all;
-out_err:
-	free(all);
-	free(keys);
-	return NULL;
 }
 
 int xlb_backend_find(struct xlb_maps *m, const struct xlb_addr_key *a, __u16 port, __u32 *id)
@@ -719,41 +742,24 @@ int xlb_member_foreach(struct xlb_maps *m, xlb_member_cb cb, void *arg)
 
 /* --- tables -------------------------------------------------------------- */
 
-int xlb_table_rebuild(struct xlb_maps *m, const struct xlb_vip *vip)
+void xlb_backend_key(const struct xlb_backend *b, char *buf, size_t len)
 {
-	struct member_collect c = { .vip_id = vip->id, .be_id = ~0U };
-	struct xlb_maglev_node *nodes = NULL;
-	struct xlb_config cfg;
-	char (*keys)[XLB_VIPSTRLEN] = NULL;
 	char a[XLB_ADDRSTRLEN];
-	struct xlb_backend b;
-	__u32 *slots = NULL;
-	size_t i, n = 0;
+
+	xlb_addr_str(b->addr, b->family, a, sizeof(a));
+	snprintf(buf, len, b->family == XLB_AF_INET6 ? "[%s]:%u" : "%s:%u", a, ntohs(b->port));
+}
+
+int xlb_table_write(struct xlb_maps *m, const struct xlb_vip *vip,
+		    const struct xlb_maglev_node *nodes, size_t n)
+{
+	struct xlb_config cfg;
+	__u32 *slots;
 	int err, fd;
 
-	err = xlb_member_foreach(m, collect_member, &c);
-	if (err)
-		goto out;
-	nodes = calloc(c.n + 1, sizeof(*nodes));
-	keys = calloc(c.n + 1, sizeof(*keys));
 	slots = malloc((size_t)vip->table_size * sizeof(*slots));
-	if (!nodes || !keys || !slots) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (i = 0; i < c.n; i++) {
-		if (xlb_backend_get(m, c.keys[i].backend_id, &b) || b.state != XLB_BE_ACTIVE ||
-		    !c.vals[i].weight)
-			continue;
-		/* The frozen identity: the same on every LB node. */
-		xlb_addr_str(b.addr, b.family, a, sizeof(a));
-		snprintf(keys[n], sizeof(keys[n]), b.family == XLB_AF_INET6 ? "[%s]:%u" : "%s:%u",
-			 a, ntohs(b.port));
-		nodes[n].key = keys[n];
-		nodes[n].weight = c.vals[i].weight;
-		nodes[n].id = c.keys[i].backend_id;
-		n++;
-	}
+	if (!slots)
+		return -ENOMEM;
 	/* The seed is part of the shared contract: every LB node uses it. */
 	err = xlb_config_get(m, &cfg);
 	if (!err)
@@ -769,6 +775,39 @@ int xlb_table_rebuild(struct xlb_maps *m, const struct xlb_vip *vip)
 	close(fd);
 out:
 	free(slots);
+	return err;
+}
+
+int xlb_table_rebuild(struct xlb_maps *m, const struct xlb_vip *vip)
+{
+	struct member_collect c = { .vip_id = vip->id, .be_id = ~0U };
+	struct xlb_maglev_node *nodes = NULL;
+	char (*keys)[XLB_VIPSTRLEN] = NULL;
+	struct xlb_backend b;
+	size_t i, n = 0;
+	int err;
+
+	err = xlb_member_foreach(m, collect_member, &c);
+	if (err)
+		goto out;
+	nodes = calloc(c.n + 1, sizeof(*nodes));
+	keys = calloc(c.n + 1, sizeof(*keys));
+	if (!nodes || !keys) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < c.n; i++) {
+		if (xlb_backend_get(m, c.keys[i].backend_id, &b) || b.state != XLB_BE_ACTIVE ||
+		    !c.vals[i].weight)
+			continue;
+		xlb_backend_key(&b, keys[n], sizeof(keys[n]));
+		nodes[n].key = keys[n];
+		nodes[n].weight = c.vals[i].weight;
+		nodes[n].id = c.keys[i].backend_id;
+		n++;
+	}
+	err = xlb_table_write(m, vip, nodes, n);
+out:
 	free(keys);
 	free(nodes);
 	member_collect_free(&c);

@@ -51,6 +51,14 @@ int xlb_backend_get(struct xlb_maps *m, __u32 id, struct xlb_backend *b);
 int xlb_backend_find(struct xlb_maps *m, const struct xlb_addr_key *a, __u16 port, __u32 *id);
 int xlb_backend_ensure(struct xlb_maps *m, const struct xlb_addr_key *a, __u16 port, __u32 *id);
 int xlb_backend_set_state(struct xlb_maps *m, __u32 id, enum xlb_backend_state state);
+/* All XLB_MAX_BACKENDS entries in one batch read (UNUSED ones zero-state). */
+int xlb_backends_read(struct xlb_maps *m, struct xlb_backend *all);
+/* Write a backend entry whole: one map write. */
+int xlb_backend_write(struct xlb_maps *m, __u32 id, const struct xlb_backend *b);
+/* The frozen identity string Maglev orders by: "addr:port" / "[addr]:port". */
+void xlb_backend_key(const struct xlb_backend *b, char *buf, size_t len);
+/* Replace a VIP's value (flags, table size); its id must not change. */
+int xlb_vip_update(struct xlb_maps *m, const struct xlb_vip_key *k, const struct xlb_vip *v);
 /* Free the id when no VIP uses it any more. */
 int xlb_backend_release(struct xlb_maps *m, __u32 id);
 
@@ -68,6 +76,13 @@ int xlb_member_foreach(struct xlb_maps *m, xlb_member_cb cb, void *arg);
 int xlb_table_rebuild(struct xlb_maps *m, const struct xlb_vip *vip);
 /* Rebuild every VIP that has backend be_id as a member. */
 int xlb_table_rebuild_backend(struct xlb_maps *m, __u32 be_id);
+/*
+ * Build a VIP's table from nodes (Maglev, the config map's hash seed) and
+ * swap it in. Node keys are backend identities (xlb_backend_key()).
+ */
+struct xlb_maglev_node;
+int xlb_table_write(struct xlb_maps *m, const struct xlb_vip *vip,
+		    const struct xlb_maglev_node *nodes, size_t n);
 /* Copy a VIP's current table out (size slots). */
 int xlb_table_read(struct xlb_maps *m, __u32 vip_id, __u32 *table, __u32 size);
 

@@ -9,16 +9,27 @@
 
 int xlb_cli_err(struct xlb_cli *c, int code, const char *fmt, ...)
 {
-	char msg[512];
+	char msg[512], *p;
 	va_list ap;
+	json_t *v;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (c->json)
-		xlb_cli_json(json_pack("{s:s, s:i}", "error", msg, "exit", code));
-	else
+	if (c->json) {
+		v = json_pack("{s:s, s:i}", "error", msg, "exit", code);
+		if (!v) {
+			/* Not UTF-8 (bytes from argv, or cut mid-character). */
+			for (p = msg; *p; p++) {
+				if ((unsigned char)*p >= 0x80)
+					*p = '?';
+			}
+			v = json_pack("{s:s, s:i}", "error", msg, "exit", code);
+		}
+		xlb_cli_json(v);
+	} else {
 		fprintf(stderr, "%s: %s\n", c->prog, msg);
+	}
 	return code;
 }
 
@@ -64,9 +75,13 @@ static void print_cmds(struct xlb_cli *c, const char *what, const struct xlb_cmd
 int xlb_cli_dispatch(struct xlb_cli *c, const char *what, const struct xlb_cmd *cmds,
 		     int argc, char **argv)
 {
-	const struct xlb_cmd *k, *hit = NULL;
+	const struct xlb_cmd *k, *hit = NULL, *other = NULL;
 	size_t n;
 
+	if (argc < 1 && c->json)
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "missing %s (try '%s %s%shelp')",
+				   what ? "verb" : "object", c->prog, what ? what : "",
+				   what ? " " : "");
 	if (argc < 1 || !strcmp(argv[0], "help") || !strcmp(argv[0], "--help") ||
 	    !strcmp(argv[0], "-h")) {
 		print_cmds(c, what, cmds);
@@ -76,16 +91,20 @@ int xlb_cli_dispatch(struct xlb_cli *c, const char *what, const struct xlb_cmd *
 	for (k = cmds; k->name; k++) {
 		if (!strcmp(k->name, argv[0])) {
 			hit = k;
+			other = NULL;
 			break;
 		}
+		/* A prefix; ambiguous unless an exact name comes later. */
 		if (n && !strncmp(k->name, argv[0], n)) {
-			if (hit)
-				return xlb_cli_err(c, XLB_EXIT_USAGE,
-						   "'%s' is ambiguous: %s or %s?", argv[0],
-						   hit->name, k->name);
-			hit = k;
+			if (!hit)
+				hit = k;
+			else if (!other)
+				other = k;
 		}
 	}
+	if (other)
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "'%s' is ambiguous: %s or %s?", argv[0],
+				   hit->name, other->name);
 	if (!hit)
 		return xlb_cli_err(c, XLB_EXIT_USAGE, "unknown %s '%s' (try '%s %s%shelp')",
 				   what ? "verb" : "object", argv[0], c->prog,
@@ -96,7 +115,7 @@ int xlb_cli_dispatch(struct xlb_cli *c, const char *what, const struct xlb_cmd *
 int xlb_cli_parse(struct xlb_cli *c, int argc, char **argv, const struct xlb_opt *opts,
 		  const char **pos, int npos_min, int npos_max, int *npos, const char *usage)
 {
-	const struct xlb_opt *o, *hit;
+	const struct xlb_opt *o, *hit, *other;
 	int i, n = 0;
 	size_t len;
 
@@ -116,19 +135,25 @@ int xlb_cli_parse(struct xlb_cli *c, int argc, char **argv, const struct xlb_opt
 			continue;
 		}
 		hit = NULL;
+		other = NULL;
 		len = strlen(argv[i] + 2);
 		for (o = opts; o && o->name; o++) {
 			if (!strcmp(o->name, argv[i] + 2)) {
 				hit = o;
+				other = NULL;
 				break;
 			}
 			if (len && !strncmp(o->name, argv[i] + 2, len)) {
-				if (hit)
-					return xlb_cli_err(c, XLB_EXIT_USAGE,
-							   "option '%s' is ambiguous", argv[i]);
-				hit = o;
+				if (!hit)
+					hit = o;
+				else if (!other)
+					other = o;
 			}
 		}
+		if (other)
+			return xlb_cli_err(c, XLB_EXIT_USAGE,
+					   "option '%s' is ambiguous: --%s or --%s?", argv[i],
+					   hit->name, other->name);
 		if (!hit)
 			return xlb_cli_err(c, XLB_EXIT_USAGE, "unknown option '%s' (usage: %s %s)",
 					   argv[i], c->prog, usage);

@@ -25,21 +25,6 @@
 #include "maps.h"
 #include "names.h"
 
-/*
- * libxdp keeps its own pins in $LIBXDP_BPFFS (default /sys/fs/bpf). Where
- * that is no bpffs (inside `ip netns exec`, which remounts /sys), point it
- * at our pin directory, which is one.
- */
-static void libxdp_bpffs(const char *pin_dir)
-{
-	struct statfs st;
-
-	if (getenv("LIBXDP_BPFFS"))
-		return;
-	if (!statfs("/sys/fs/bpf", &st) && st.f_type == BPF_FS_MAGIC)
-		return;
-	setenv("LIBXDP_BPFFS", pin_dir, 0);
-}
 
 static int dev_index(struct xlb_cli *c, const char *dev, int *ifindex)
 {
@@ -66,183 +51,62 @@ static const char *mode_str(enum xdp_attach_mode m)
 	       m == XDP_MODE_HW ? "offload" : "unknown";
 }
 
-/* Name of the device's driver (ethtool), or "" when it has none to tell. */
-static void dev_driver(const char *dev, char *buf, size_t len)
-{
-	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
-	struct ifreq ifr = {};
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
-	buf[0] = '\0';
-	if (fd < 0)
-		return;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
-	ifr.ifr_data = (void *)&info;
-	if (!ioctl(fd, SIOCETHTOOL, &ifr))
-		snprintf(buf, len, "%s", info.driver);
-	close(fd);
-}
 
-/* bpf_fib_lookup refuses to answer unless the ingress device forwards. */
-static int enable_forwarding(const char *dev)
-{
-	static const char *const fmt[] = {
-		"/proc/sys/net/ipv4/conf/%s/forwarding",
-		"/proc/sys/net/ipv6/conf/%s/forwarding",
-	};
-	char path[128], v;
-	int fd, i, changed = 0;
 
-	for (i = 0; i < 2; i++) {
-		snprintf(path, sizeof(path), fmt[i], dev);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		if (read(fd, &v, 1) == 1 && v != '1' && pwrite(fd, "1", 1, 0) == 1)
-			changed = 1;
-		close(fd);
-	}
-	return changed;
-}
-
-/* The device's first IPv4 and first global IPv6 address. */
-static void dev_addrs(const char *dev, struct xlb_config *cfg, int want4, int want6)
-{
-	struct ifaddrs *ifa, *i;
-
-	if (getifaddrs(&ifa))
-		return;
-	for (i = ifa; i; i = i->ifa_next) {
-		if (!i->ifa_addr || strcmp(i->ifa_name, dev))
-			continue;
-		if (want4 && i->ifa_addr->sa_family == AF_INET) {
-			cfg->encap_src4 = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
-			cfg->encap_src4_mask = 0;
-			want4 = 0;
-		} else if (want6 && i->ifa_addr->sa_family == AF_INET6) {
-			struct in6_addr *a = &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
-
-			if (IN6_IS_ADDR_LINKLOCAL(a))
-				continue;
-			memcpy(cfg->encap_src6, a, 16);
-			cfg->encap_src6_mask = 0;
-			want6 = 0;
-		}
-	}
-	freeifaddrs(ifa);
-}
-
-/* "198.18.128.0/24" -> base and the host bits varied per flow. */
-static int parse_encap_src(struct xlb_cli *c, const char *s, int family, struct xlb_config *cfg)
-{
-	struct xlb_addr_key a;
-	unsigned int plen, host;
-	char err[160];
-
-	if (xlb_cidr_parse(s, &a, &plen, err, sizeof(err)))
-		return xlb_cli_err(c, XLB_EXIT_USAGE, "--encap-src%s: %s", family == 4 ? "" : "6", err);
-	if ((family == 4) != (a.family == XLB_AF_INET))
-		return xlb_cli_err(c, XLB_EXIT_USAGE, "--encap-src%s '%s': wrong address family",
-				   family == 4 ? "" : "6", s);
-	if (family == 4) {
-		host = 32 - plen;
-		cfg->encap_src4 = a.addr[0];
-		cfg->encap_src4_mask = htonl(host >= 32 ? 0xffffffffU : (1U << host) - 1);
-	} else {
-		/* Only the low 32 bits vary; longer host parts keep the rest fixed. */
-		host = 128 - plen;
-		memcpy(cfg->encap_src6, a.addr, 16);
-		cfg->encap_src6_mask = htonl(host >= 32 ? 0xffffffffU : (1U << host) - 1);
-	}
-	return 0;
-}
 
 int xlb_cmd_attach(struct xlb_cli *c, int argc, char **argv)
 {
-	const char *mode_s = NULL, *fwd = NULL, *src4 = NULL, *src6 = NULL;
-	const char *seed_s = NULL, *flows_s = NULL, *pos[1];
+	const char *mode_s = NULL, *fwd = NULL, *seed_s = NULL, *flows_s = NULL, *pos[1];
+	struct xlb_lb_setup su = {};
 	const struct xlb_opt opts[] = {
-		{ "mode", &mode_s }, { "forward", &fwd }, { "encap-src", &src4 },
-		{ "encap-src6", &src6 }, { "seed", &seed_s }, { "flows", &flows_s }, {}
+		{ "mode", &mode_s }, { "forward", &fwd }, { "encap-src", &su.encap_src },
+		{ "encap-src6", &su.encap_src6 }, { "seed", &seed_s }, { "flows", &flows_s }, {}
 	};
-	struct xlb_attach_opts ao = {};
-	struct xlb_config cfg = {};
-	struct xlb_maps m;
-	char drv[32];
-	int ifindex, npos, ret, err, legacy, lock;
+	struct xlb_lb_notes notes;
+	char err_s[256];
+	int npos, ret, err;
 
 	ret = xlb_cli_parse(c, argc, argv, opts, pos, 1, 1, &npos,
 			    "attach DEV [--mode native|generic] [--forward ipip|l2] "
 			    "[--encap-src CIDR] [--encap-src6 CIDR] [--seed N] [--flows N]");
 	if (ret || npos < 0)
 		return ret;
-	ret = parse_mode(c, mode_s, &ao.mode);
+	su.ifname = pos[0];
+	ret = parse_mode(c, mode_s, &su.mode);
 	if (ret)
 		return ret;
 	if (!fwd || !strcmp(fwd, "ipip"))
-		cfg.forward = XLB_FWD_IPIP;
+		su.forward = XLB_FWD_IPIP;
 	else if (!strcmp(fwd, "l2"))
-		cfg.forward = XLB_FWD_L2;
+		su.forward = XLB_FWD_L2;
 	else
 		return xlb_cli_err(c, XLB_EXIT_USAGE, "forward method '%s' is not ipip or l2", fwd);
-	if (flows_s && xlb_u32_parse(flows_s, 1024, 1U << 27, &ao.flow_max))
+	if (flows_s && xlb_u32_parse(flows_s, 1024, 1U << 27, &su.flows))
 		return xlb_cli_err(c, XLB_EXIT_USAGE, "--flows '%s' is not a number 1024-%u",
 				   flows_s, 1U << 27);
-	if (seed_s && xlb_u32_parse(seed_s, 0, 0xffffffffU, &cfg.hash_seed))
+	if (seed_s && xlb_u32_parse(seed_s, 0, 0xffffffffU, &su.seed))
 		return xlb_cli_err(c, XLB_EXIT_USAGE, "--seed '%s' is not a 32-bit number", seed_s);
-	ret = dev_index(c, pos[0], &ifindex);
-	if (ret)
-		return ret;
-	dev_addrs(pos[0], &cfg, !src4, !src6);
-	if (src4 && (ret = parse_encap_src(c, src4, 4, &cfg)))
-		return ret;
-	if (src6 && (ret = parse_encap_src(c, src6, 6, &cfg)))
-		return ret;
+	su.seed_set = !!seed_s;
 
-	err = xlb_pin_dir_prepare(c->pin_dir);
+	err = xlb_lb_attach_dev(c->pin_dir, &su, &notes, err_s, sizeof(err_s));
+	if (err == -EINVAL)
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "%s", err_s);
 	if (err)
-		return xlb_cli_err(c, XLB_EXIT_FAIL, "pin directory %s: %s", c->pin_dir,
-				   xlb_cli_strerror(err));
-	lock = xlb_pin_dir_lock(c->pin_dir);
-	if (lock < 0)
-		return xlb_cli_err(c, XLB_EXIT_FAIL, "lock %s: %s", c->pin_dir, xlb_cli_strerror(lock));
-	/* A second device shares the maps: keep their seed unless one is given. */
-	if (!xlb_maps_open(&m, c->pin_dir, 0)) {
-		struct xlb_config old;
-
-		if (!seed_s && !xlb_config_get(&m, &old))
-			cfg.hash_seed = old.hash_seed;
-		xlb_maps_close(&m);
-	} else if (!seed_s && getrandom(&cfg.hash_seed, sizeof(cfg.hash_seed), 0) < 0) {
-		cfg.hash_seed = 0x786c6221;
-	}
-	ao.config = &cfg;
-	libxdp_bpffs(c->pin_dir);
-	/* libxdp's try of its dispatcher is noisy where it cannot work. */
-	xlb_log_libs_quiet(1);
-	err = xlb_prog_attach(XLB_PROG_LB, c->pin_dir, ifindex, &ao, &legacy);
-	xlb_log_libs_quiet(0);
-	close(lock);
-	if (err == -EEXIST)
-		return xlb_cli_err(c, XLB_EXIT_FAIL, "xlb is already attached to %s", pos[0]);
-	if (err)
-		return xlb_cli_err(c, XLB_EXIT_FAIL, "attach to %s failed: %s", pos[0],
-				   xlb_cli_strerror(err));
-
-	if (enable_forwarding(pos[0]))
+		return xlb_cli_err(c, XLB_EXIT_FAIL, "%s", err_s);
+	if (notes.forwarding_enabled)
 		pr_warn("note: enabled forwarding on %s (bpf_fib_lookup needs it)\n", pos[0]);
-	if (legacy)
+	if (notes.legacy)
 		pr_warn("note: libxdp's multi-program dispatcher is unavailable on this kernel; "
 			"xlb_lb is attached alone (plain attach)\n");
-	dev_driver(pos[0], drv, sizeof(drv));
-	if (!strcmp(drv, "veth") && ao.mode == XDP_MODE_NATIVE)
+	if (notes.veth)
 		pr_warn("note: %s is a veth: frames sent back with XDP_TX reach the peer only "
 			"if the peer has an XDP program of its own\n", pos[0]);
 	if (c->json)
 		xlb_cli_json(json_pack("{s:s, s:s, s:s, s:b}", "device", pos[0],
-				       "mode", mode_str(ao.mode), "forward",
-				       cfg.forward == XLB_FWD_L2 ? "l2" : "ipip",
-				       "dispatcher", !legacy));
+				       "mode", mode_str(su.mode), "forward",
+				       su.forward == XLB_FWD_L2 ? "l2" : "ipip",
+				       "dispatcher", !notes.legacy));
 	return XLB_EXIT_OK;
 }
 
@@ -448,10 +312,7 @@ static int decap_attach(struct xlb_cli *c, int argc, char **argv)
 		return xlb_cli_err(c, XLB_EXIT_FAIL, "pin directory %s: %s", c->pin_dir,
 				   xlb_cli_strerror(err));
 	lock = xlb_pin_dir_lock(c->pin_dir);
-	libxdp_bpffs(c->pin_dir);
-	xlb_log_libs_quiet(1);
 	err = xlb_prog_attach(XLB_PROG_DECAP, c->pin_dir, ifindex, &ao, &legacy);
-	xlb_log_libs_quiet(0);
 	if (lock >= 0)
 		close(lock);
 	if (err == -EEXIST)

@@ -152,7 +152,7 @@ static int table_digest(struct xlb_maps *m, const struct xlb_vip *v, __u64 *dige
 			if (t[i] == XLB_NO_BACKEND || xlb_backend_get(m, t[i], &b))
 				snprintf(key, sizeof(key), "-");
 			else
-				backend_key(&b, key, sizeof(key));
+				xlb_backend_key(&b, key, sizeof(key));
 		}
 		for (p = key; *p; p++)
 			h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
