@@ -1,0 +1,430 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The agent's HTTP interface; see admin.h. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+
+#include "addr.h"
+#include "admin.h"
+#include "agent.h"
+#include "checker.h"
+#include "config.h"
+#include "health.h"
+#include "log.h"
+#include "maps.h"
+#include "names.h"
+
+#define ADMIN_PREFIX	"/apisix/admin/"
+#define BODY_MAX	(1 << 20)
+
+struct xlb_admin {
+	struct xlb_agent *agent;
+	struct evhttp *http;
+	char api_key[128];
+};
+
+static void reply_json(struct evhttp_request *req, int code, json_t *body)
+{
+	struct evbuffer *out = evbuffer_new();
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+			  "application/json");
+	if (out && text) {
+		evbuffer_add(out, text, strlen(text));
+		evbuffer_add(out, "\n", 1);
+	}
+	evhttp_send_reply(req, code, code < 300 ? "OK" : code == 404 ? "Not Found" :
+			  code == 401 ? "Unauthorized" : code < 500 ? "Bad Request" : "Error", out);
+	free(text);
+	json_decref(body);
+	if (out)
+		evbuffer_free(out);
+}
+
+static void reply_error(struct evhttp_request *req, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void reply_error(struct evhttp_request *req, int code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	reply_json(req, code, json_pack("{s:s}", "error_msg", msg));
+}
+
+/* --- Admin API ------------------------------------------------------------ */
+
+static json_t *entry(const char *kind, json_t *obj)
+{
+	json_t *id = json_object_get(obj, "id");
+	char key[256];
+
+	if (json_is_integer(id))
+		snprintf(key, sizeof(key), "/apisix/%s/%lld", kind, (long long)json_integer_value(id));
+	else
+		snprintf(key, sizeof(key), "/apisix/%s/%s", kind,
+			 json_is_string(id) ? json_string_value(id) : "");
+	return json_pack("{s:s, s:O}", "key", key, "value", obj);
+}
+
+static json_t *find(json_t *arr, const char *id)
+{
+	char buf[64];
+	json_t *o, *oid;
+	size_t i;
+
+	json_array_foreach(arr, i, o) {
+		oid = json_object_get(o, "id");
+		if (json_is_integer(oid))
+			snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(oid));
+		else
+			snprintf(buf, sizeof(buf), "%s", json_is_string(oid) ? json_string_value(oid) : "");
+		if (!strcmp(buf, id))
+			return o;
+	}
+	return NULL;
+}
+
+static void reply_conf_errors(struct evhttp_request *req, const struct xlb_conf_errors *errs)
+{
+	json_t *list = json_array();
+	char line[512];
+	size_t i;
+
+	for (i = 0; i < errs->n && i < sizeof(errs->e) / sizeof(errs->e[0]); i++) {
+		snprintf(line, sizeof(line), "%s: %s", errs->e[i].path, errs->e[i].msg);
+		json_array_append_new(list, json_string(line));
+	}
+	reply_json(req, 400, json_pack("{s:s, s:o}", "error_msg",
+				       json_string_value(json_array_get(list, 0)) ?: "invalid",
+				       "errors", list));
+}
+
+static void handle_admin(struct xlb_admin *ad, struct evhttp_request *req, const char *path)
+{
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	const char *key = evhttp_find_header(evhttp_request_get_input_headers(req), "X-API-KEY");
+	struct xlb_conf_errors errs;
+	char kind[32] = "", id[XLB_ID_LEN] = "", path_key[160], *body = NULL;
+	json_t *doc, *arr, *obj = NULL, *list;
+	struct evbuffer *in;
+	json_error_t jerr;
+	const char *slash;
+	size_t len, i;
+	int err;
+
+	if (ad->api_key[0] && (!key || strcmp(key, ad->api_key)))
+		return reply_error(req, 401, "missing or wrong X-API-KEY");
+	slash = strchr(path, '/');
+	snprintf(kind, sizeof(kind), "%.*s", slash ? (int)(slash - path) : (int)strlen(path), path);
+	if (slash)
+		snprintf(id, sizeof(id), "%s", slash + 1);
+	if (strcmp(kind, "upstreams") && strcmp(kind, "stream_routes"))
+		return reply_error(req, 404, "no such resource '%s' (upstreams, stream_routes)", kind);
+	if (strchr(id, '/'))
+		return reply_error(req, 404, "no such resource '%s'", path);
+
+	doc = xlb_agent_doc(ad->agent);
+	arr = json_object_get(doc, kind);
+	if (cmd == EVHTTP_REQ_GET) {
+		if (id[0]) {
+			obj = json_is_array(arr) ? find(arr, id) : NULL;
+			if (!obj)
+				return reply_error(req, 404, "%s %s not found", kind, id);
+			return reply_json(req, 200, entry(kind, obj));
+		}
+		list = json_array();
+		json_array_foreach(arr, i, obj)
+			json_array_append_new(list, entry(kind, obj));
+		return reply_json(req, 200, json_pack("{s:i, s:o}", "total",
+						      (int)json_array_size(list), "list", list));
+	}
+	if (!id[0])
+		return reply_error(req, 400, "%s needs an id in the path", cmd == EVHTTP_REQ_PUT ?
+				   "PUT" : "DELETE");
+	if (cmd == EVHTTP_REQ_DELETE) {
+		err = xlb_agent_put(ad->agent, kind, id, NULL, &errs);
+		if (err == -ENOENT)
+			return reply_error(req, 404, "%s %s not found", kind, id);
+		if (err == -EINVAL)
+			return reply_conf_errors(req, &errs);
+		if (err)
+			return reply_error(req, 500, "%s", strerror(-err));
+		pr_info("admin: deleted %s %s\n", kind, id);
+		snprintf(path_key, sizeof(path_key), "/apisix/%s/%s", kind, id);
+		return reply_json(req, 200, json_pack("{s:s, s:s}", "deleted", "1", "key", path_key));
+	}
+	if (cmd != EVHTTP_REQ_PUT)
+		return reply_error(req, 405, "method not allowed (GET, PUT, DELETE)");
+
+	in = evhttp_request_get_input_buffer(req);
+	len = evbuffer_get_length(in);
+	if (len > BODY_MAX)
+		return reply_error(req, 400, "body larger than %d bytes", BODY_MAX);
+	body = calloc(1, len + 1);
+	if (!body)
+		return reply_error(req, 500, "out of memory");
+	evbuffer_remove(in, body, len);
+	obj = json_loads(body, 0, &jerr);
+	free(body);
+	if (!obj)
+		return reply_error(req, 400, "body is not JSON: line %d column %d: %s", jerr.line,
+				   jerr.column, jerr.text);
+	if (!json_is_object(obj)) {
+		json_decref(obj);
+		return reply_error(req, 400, "body must be a JSON object");
+	}
+	err = xlb_agent_put(ad->agent, kind, id, obj, &errs);
+	json_decref(obj);
+	if (err == -EINVAL)
+		return reply_conf_errors(req, &errs);
+	if (err)
+		return reply_error(req, 500, "%s", strerror(-err));
+	pr_info("admin: put %s %s\n", kind, id);
+	obj = find(json_object_get(xlb_agent_doc(ad->agent), kind), id);
+	reply_json(req, 200, obj ? entry(kind, obj) : NULL);
+}
+
+/* --- /v1/healthcheck ---------------------------------------------------------- */
+
+static json_t *node_json(const char *label, struct xlb_target *t)
+{
+	const struct xlb_health_counters *c = xlb_target_counters(t);
+	struct xlb_addr_key a;
+	char ip[XLB_ADDRSTRLEN];
+	__u16 port;
+
+	xlb_target_addr(t, &a, &port);
+	xlb_addr_str(a.addr, a.family, ip, sizeof(ip));
+	return json_pack("{s:s, s:i, s:s, s:{s:i, s:i, s:i, s:i}, s:f, s:I}",
+			 "ip", ip, "port", port, "status", xlb_health_name(xlb_target_state(t)),
+			 "counter", "success", c->success, "http_failure", c->http_failure,
+			 "tcp_failure", c->tcp_failure, "timeout_failure", c->timeout,
+			 "latency_s", xlb_target_latency(t),
+			 "probes", (json_int_t)xlb_target_probes(t));
+}
+
+struct hc_ctx {
+	const struct xlb_node_conf *node;
+	json_t *out;
+};
+
+static int hc_node(const char *label, struct xlb_target *t, __u32 be_id, void *arg)
+{
+	struct hc_ctx *h = arg;
+	struct xlb_addr_key a;
+	__u16 port;
+
+	xlb_target_addr(t, &a, &port);
+	if (port == h->node->port && a.family == h->node->addr.family &&
+	    !memcmp(a.addr, h->node->addr.addr, 16))
+		json_array_append_new(h->out, node_json(label, t));
+	return 0;
+}
+
+static void handle_healthcheck(struct xlb_admin *ad, struct evhttp_request *req)
+{
+	const struct xlb_conf *conf = xlb_agent_conf(ad->agent);
+	static const char *const types[] = { "tcp", "http", "https" };
+	const struct xlb_upstream_conf *u;
+	json_t *list = json_array(), *nodes;
+	struct hc_ctx h;
+	char name[128];
+	size_t i, j;
+
+	for (i = 0; i < conf->nupstreams; i++) {
+		u = &conf->upstreams[i];
+		nodes = json_array();
+		for (j = 0; j < u->nnodes; j++) {
+			h = (struct hc_ctx){ .node = &u->nodes[j], .out = nodes };
+			xlb_agent_foreach_node(ad->agent, hc_node, &h);
+		}
+		snprintf(name, sizeof(name), "/apisix/upstreams/%s", u->id);
+		json_array_append_new(list, json_pack("{s:s, s:s, s:b, s:o}", "name", name,
+			"type", u->active.enabled ? types[u->active.type] : "none",
+			"active", u->active.enabled, "nodes", nodes));
+	}
+	reply_json(req, 200, list);
+}
+
+/* --- /metrics ------------------------------------------------------------------ */
+
+struct metrics {
+	struct evbuffer *out;
+	struct xlb_maps *m;
+};
+
+static int m_vip(const struct xlb_vip_key *k, const struct xlb_vip *v, void *arg)
+{
+	struct metrics *mx = arg;
+	struct xlb_traffic t = {};
+	char name[XLB_VIPSTRLEN];
+
+	xlb_vip_str(k, name, sizeof(name));
+	if (xlb_stats_vip(mx->m, v->id, &t))
+		return 0;
+	evbuffer_add_printf(mx->out, "xlb_vip_packets_total{vip=\"%s\"} %llu\n", name,
+			    (unsigned long long)t.packets);
+	evbuffer_add_printf(mx->out, "xlb_vip_bytes_total{vip=\"%s\"} %llu\n", name,
+			    (unsigned long long)t.bytes);
+	evbuffer_add_printf(mx->out, "xlb_vip_new_flows_total{vip=\"%s\"} %llu\n", name,
+			    (unsigned long long)t.new_flows);
+	return 0;
+}
+
+static int m_node(const char *label, struct xlb_target *t, __u32 be_id, void *arg)
+{
+	struct metrics *mx = arg;
+	struct xlb_traffic tr = {};
+	enum xlb_health s = xlb_target_state(t), i;
+
+	for (i = 0; i < XLB_H_MAX; i++)
+		evbuffer_add_printf(mx->out, "xlb_node_health{node=\"%s\",state=\"%s\"} %d\n",
+				    label, xlb_health_name(i), s == i);
+	if (xlb_target_latency(t) >= 0)
+		evbuffer_add_printf(mx->out, "xlb_node_probe_latency_seconds{node=\"%s\"} %.6f\n",
+				    label, xlb_target_latency(t));
+	evbuffer_add_printf(mx->out, "xlb_node_probes_total{node=\"%s\"} %lu\n", label,
+			    xlb_target_probes(t));
+	if (be_id != ~0U && !xlb_stats_backend(mx->m, be_id, &tr)) {
+		evbuffer_add_printf(mx->out, "xlb_backend_packets_total{node=\"%s\"} %llu\n", label,
+				    (unsigned long long)tr.packets);
+		evbuffer_add_printf(mx->out, "xlb_backend_bytes_total{node=\"%s\"} %llu\n", label,
+				    (unsigned long long)tr.bytes);
+		evbuffer_add_printf(mx->out, "xlb_backend_new_flows_total{node=\"%s\"} %llu\n",
+				    label, (unsigned long long)tr.new_flows);
+	}
+	return 0;
+}
+
+static void handle_metrics(struct xlb_admin *ad, struct evhttp_request *req)
+{
+	const struct xlb_agent_stats *st = xlb_agent_stats(ad->agent);
+	struct metrics mx = { .out = evbuffer_new(), .m = xlb_agent_maps(ad->agent) };
+	struct xlb_reason_count r[XLB_R_MAX];
+	unsigned int i;
+
+	if (!mx.out)
+		return reply_error(req, 500, "out of memory");
+	evbuffer_add_printf(mx.out,
+		"# HELP xlb_vip_packets_total Packets for a VIP seen by the fast path.\n"
+		"# TYPE xlb_vip_packets_total counter\n"
+		"# TYPE xlb_vip_bytes_total counter\n"
+		"# TYPE xlb_vip_new_flows_total counter\n");
+	xlb_vip_foreach(mx.m, m_vip, &mx);
+	evbuffer_add_printf(mx.out,
+		"# HELP xlb_node_health Health state of a node (1 for its current state).\n"
+		"# TYPE xlb_node_health gauge\n"
+		"# TYPE xlb_node_probe_latency_seconds gauge\n"
+		"# TYPE xlb_node_probes_total counter\n"
+		"# TYPE xlb_backend_packets_total counter\n"
+		"# TYPE xlb_backend_bytes_total counter\n"
+		"# TYPE xlb_backend_new_flows_total counter\n");
+	xlb_agent_foreach_node(ad->agent, m_node, &mx);
+	evbuffer_add_printf(mx.out,
+		"# HELP xlb_reason_packets_total Packets by the fast path's verdict reason.\n"
+		"# TYPE xlb_reason_packets_total counter\n");
+	if (!xlb_stats_reasons(mx.m, r))
+		for (i = 0; i < XLB_R_MAX; i++)
+			evbuffer_add_printf(mx.out, "xlb_reason_packets_total{reason=\"%s\"} %llu\n",
+					    xlb_reason_name(i), (unsigned long long)r[i].packets);
+	evbuffer_add_printf(mx.out,
+		"# HELP xlb_health_flip_seconds Health decision to fast-path state write.\n"
+		"# TYPE xlb_health_flip_seconds gauge\n"
+		"xlb_health_flip_seconds{stat=\"last\"} %.9f\n"
+		"xlb_health_flip_seconds{stat=\"max\"} %.9f\n"
+		"# TYPE xlb_health_flips_total counter\nxlb_health_flips_total %lu\n"
+		"# TYPE xlb_health_changes_total counter\nxlb_health_changes_total %lu\n"
+		"# HELP xlb_map_update_seconds Time to reconcile the maps (tables included).\n"
+		"# TYPE xlb_map_update_seconds gauge\n"
+		"xlb_map_update_seconds{stat=\"last\"} %.6f\n"
+		"xlb_map_update_seconds{stat=\"max\"} %.6f\n"
+		"# TYPE xlb_map_updates_total counter\nxlb_map_updates_total %lu\n"
+		"# TYPE xlb_map_update_errors_total counter\nxlb_map_update_errors_total %lu\n"
+		"# TYPE xlb_config_reloads_total counter\nxlb_config_reloads_total %lu\n"
+		"# TYPE xlb_config_reload_errors_total counter\nxlb_config_reload_errors_total %lu\n",
+		st->last_flip_us / 1e6, st->max_flip_us / 1e6, st->flips, st->health_changes,
+		st->last_reconcile_ms / 1e3, st->max_reconcile_ms / 1e3, st->reconciles,
+		st->reconcile_errors, st->reloads, st->reload_errors);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+			  "text/plain; version=0.0.4");
+	evhttp_send_reply(req, 200, "OK", mx.out);
+	evbuffer_free(mx.out);
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+	struct xlb_admin *ad = arg;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+
+	if (!path)
+		return reply_error(req, 400, "bad request URI");
+	if (!strncmp(path, ADMIN_PREFIX, strlen(ADMIN_PREFIX)))
+		return handle_admin(ad, req, path + strlen(ADMIN_PREFIX));
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET)
+		return reply_error(req, 405, "method not allowed");
+	if (!strcmp(path, "/v1/healthcheck"))
+		return handle_healthcheck(ad, req);
+	if (!strcmp(path, "/metrics"))
+		return handle_metrics(ad, req);
+	reply_error(req, 404, "no such path '%s' (/apisix/admin/..., /v1/healthcheck, /metrics)",
+		    path);
+}
+
+struct xlb_admin *xlb_admin_new(struct event_base *base, struct xlb_agent *a,
+				const char *listen, const char *api_key)
+{
+	struct xlb_addr_key addr;
+	char host[XLB_ADDRSTRLEN], err[128];
+	struct xlb_admin *ad;
+	__u16 port;
+
+	if (xlb_endpoint_parse(listen, &addr, &port, err, sizeof(err)) || !port) {
+		pr_warn("admin: listen address '%s' is not ADDR:PORT\n", listen);
+		errno = EINVAL;
+		return NULL;
+	}
+	xlb_addr_str(addr.addr, addr.family, host, sizeof(host));
+	ad = calloc(1, sizeof(*ad));
+	if (!ad)
+		return NULL;
+	ad->agent = a;
+	snprintf(ad->api_key, sizeof(ad->api_key), "%s", api_key ? api_key : "");
+	ad->http = evhttp_new(base);
+	if (!ad->http)
+		goto out_free;
+	evhttp_set_allowed_methods(ad->http, EVHTTP_REQ_GET | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
+	evhttp_set_max_body_size(ad->http, BODY_MAX);
+	evhttp_set_gencb(ad->http, on_request, ad);
+	if (evhttp_bind_socket(ad->http, host, port)) {
+		pr_warn("admin: cannot listen on %s\n", listen);
+		errno = EADDRINUSE;
+		goto out_free;
+	}
+	pr_info("admin: listening on %s\n", listen);
+	return ad;
+out_free:
+	xlb_admin_free(ad);
+	return NULL;
+}
+
+void xlb_admin_free(struct xlb_admin *ad)
+{
+	if (!ad)
+		return;
+	if (ad->http)
+		evhttp_free(ad->http);
+	free(ad);
+}

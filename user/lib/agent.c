@@ -1,0 +1,737 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The agent's core; see agent.h. Everything runs on one libevent loop:
+ * health events flip a backend's fast-path state at once and schedule one
+ * reconcile, which coalesces all changes of the same loop turn.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <event2/event.h>
+
+#include "addr.h"
+#include "agent.h"
+#include "attach.h"
+#include "checker.h"
+#include "health.h"
+#include "log.h"
+#include "maps.h"
+#include "reconcile.h"
+#include "yamljson.h"
+
+/* One distinct (address, port) across all upstreams: one target, one id. */
+struct agent_node {
+	struct xlb_addr_key addr;
+	__u16 port;
+	struct xlb_target *t;
+	__u32 be_id;			/* ~0U: not in the maps yet */
+	char label[XLB_VIPSTRLEN];	/* "198.18.0.12:80" */
+};
+
+struct xlb_agent {
+	struct event_base *base;
+	char conf_file[4096];
+	char pin_dir[4096];
+	json_t *doc;			/* the configuration as a document */
+	struct xlb_conf conf;		/* the same, validated */
+	struct xlb_maps maps;
+	int maps_open;
+	struct xlb_checker *checker;
+	struct agent_node **nodes;
+	size_t nnodes;
+	struct event *reconcile_ev;
+	struct xlb_agent_stats st;
+};
+
+static double now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static int node_cmp(const struct xlb_addr_key *a, __u16 pa, const struct xlb_addr_key *b, __u16 pb)
+{
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	if (memcmp(a->addr, b->addr, 16))
+		return memcmp(a->addr, b->addr, 16);
+	return pa == pb ? 0 : pa < pb ? -1 : 1;
+}
+
+static struct agent_node *find_node(struct agent_node **nodes, size_t n,
+				    const struct xlb_addr_key *a, __u16 port)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!node_cmp(&nodes[i]->addr, nodes[i]->port, a, port))
+			return nodes[i];
+	return NULL;
+}
+
+/* --- health ---------------------------------------------------------------- */
+
+static int node_usable(const struct agent_node *n)
+{
+	return xlb_health_usable(xlb_target_state(n->t));
+}
+
+/* Upstream ids that use node n, for log lines. */
+static void node_upstreams(const struct xlb_agent *a, const struct agent_node *n, char *buf,
+			   size_t len)
+{
+	size_t i, j, off = 0;
+	const struct xlb_upstream_conf *u;
+
+	buf[0] = '\0';
+	for (i = 0; i < a->conf.nupstreams; i++) {
+		u = &a->conf.upstreams[i];
+		for (j = 0; j < u->nnodes; j++) {
+			if (node_cmp(&u->nodes[j].addr, u->nodes[j].port, &n->addr, n->port))
+				continue;
+			off += snprintf(buf + off, off < len ? len - off : 0, "%s%s", off ? "," : "",
+					u->id);
+			break;
+		}
+	}
+}
+
+static void on_health(struct xlb_target *t, enum xlb_health old, enum xlb_health new,
+		      enum xlb_health_event ev, const char *detail, void *arg)
+{
+	struct xlb_agent *a = arg;
+	struct agent_node *n = xlb_target_data(t);
+	char ups[256];
+	double t0;
+	int lock, err;
+
+	if (!n)
+		return;
+	a->st.health_changes++;
+	node_upstreams(a, n, ups, sizeof(ups));
+	pr_info("health: node=%s upstream=%s state=%s->%s event=%s reason=\"%s\"\n", n->label,
+		ups, xlb_health_name(old), xlb_health_name(new), xlb_health_event_name(ev),
+		detail ? detail : "");
+	if (xlb_health_usable(old) == xlb_health_usable(new))
+		return;
+	/*
+	 * The decision is made: one map write now, so that the next packet
+	 * already avoids (or may use) the node; tables follow in the reconcile.
+	 */
+	if (n->be_id != ~0U && a->maps_open) {
+		t0 = now_us();
+		lock = xlb_pin_dir_lock(a->pin_dir);
+		err = xlb_backend_set_state(&a->maps, n->be_id,
+					    xlb_health_usable(new) ? XLB_BE_ACTIVE : XLB_BE_DOWN);
+		if (lock >= 0)
+			close(lock);
+		if (err) {
+			pr_warn("health: node=%s: state write failed: %s\n", n->label, strerror(-err));
+		} else {
+			a->st.flips++;
+			a->st.last_flip_us = now_us() - t0;
+			if (a->st.last_flip_us > a->st.max_flip_us)
+				a->st.max_flip_us = a->st.last_flip_us;
+		}
+	}
+	event_active(a->reconcile_ev, 0, 0);
+}
+
+/* --- desired state ---------------------------------------------------------- */
+
+struct want_builder {
+	struct xlb_want w;
+	size_t cap_backends;
+};
+
+static struct xlb_want_backend *want_backend(struct want_builder *b, const struct xlb_addr_key *addr,
+					     __u16 port)
+{
+	struct xlb_want_backend *wb;
+	void *p;
+	size_t i;
+
+	for (i = 0; i < b->w.nbackends; i++) {
+		wb = &b->w.backends[i];
+		if (!node_cmp(&wb->addr, wb->port, addr, port))
+			return wb;
+	}
+	if (b->w.nbackends == b->cap_backends) {
+		b->cap_backends = b->cap_backends ? 2 * b->cap_backends : 64;
+		p = realloc(b->w.backends, b->cap_backends * sizeof(*b->w.backends));
+		if (!p)
+			return NULL;
+		b->w.backends = p;
+	}
+	wb = &b->w.backends[b->w.nbackends++];
+	memset(wb, 0, sizeof(*wb));
+	wb->addr = *addr;
+	wb->port = port;
+	wb->state = XLB_BE_DOWN;
+	return wb;
+}
+
+static void want_free(struct xlb_want *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->nvips; i++)
+		free(w->vips[i].members);
+	free(w->vips);
+	free(w->backends);
+	memset(w, 0, sizeof(*w));
+}
+
+/*
+ * A VIP's members: the highest priority group with a usable node gets its
+ * usable nodes' weights, everything else weight 0. No usable node at all:
+ * fail_open uses the top group whole (APISIX's behaviour), fail_closed none.
+ */
+static int want_vip(struct xlb_agent *a, struct want_builder *b, const struct xlb_route_conf *r,
+		    struct xlb_want_vip *wv)
+{
+	const struct xlb_upstream_conf *u = xlb_conf_upstream(&a->conf, r->upstream_id);
+	int any = 0, top = 0, top_all = 0, open, usable;
+	struct xlb_want_backend *wb;
+	struct agent_node *n;
+	size_t i;
+
+	memset(wv, 0, sizeof(*wv));
+	wv->key = r->vip;
+	wv->table_size = a->conf.xlb.table_size;
+	if (!u)
+		return 0;	/* validation forbids it */
+	wv->flags = u->hash_src ? XLB_VIP_F_HASH_SRC : 0;
+	wv->members = calloc(u->nnodes + 1, sizeof(*wv->members));
+	if (!wv->members)
+		return -ENOMEM;
+	for (i = 0; i < u->nnodes; i++) {
+		n = find_node(a->nodes, a->nnodes, &u->nodes[i].addr, u->nodes[i].port);
+		usable = n && node_usable(n);
+		if (!i || u->nodes[i].priority > top_all)
+			top_all = u->nodes[i].priority;
+		if (usable && (!any || u->nodes[i].priority > top))
+			top = u->nodes[i].priority;
+		any |= usable;
+	}
+	open = !any && a->conf.xlb.on_no_healthy == XLB_NO_HEALTHY_FAIL_OPEN;
+	if (open)
+		top = top_all;
+	for (i = 0; i < u->nnodes; i++) {
+		n = find_node(a->nodes, a->nnodes, &u->nodes[i].addr, u->nodes[i].port);
+		usable = n && node_usable(n);
+		wb = want_backend(b, &u->nodes[i].addr, u->nodes[i].port);
+		if (!wb)
+			return -ENOMEM;
+		if (usable || (open && u->nodes[i].priority == top))
+			wb->state = XLB_BE_ACTIVE;
+		wv->members[wv->nmembers].addr = u->nodes[i].addr;
+		wv->members[wv->nmembers].port = u->nodes[i].port;
+		wv->members[wv->nmembers].weight =
+			(usable || open) && u->nodes[i].priority == top ? u->nodes[i].weight : 0;
+		wv->nmembers++;
+	}
+	return 0;
+}
+
+static int build_want(struct xlb_agent *a, struct want_builder *b)
+{
+	size_t i;
+	int err;
+
+	memset(b, 0, sizeof(*b));
+	b->w.vips = calloc(a->conf.nroutes + 1, sizeof(*b->w.vips));
+	if (!b->w.vips)
+		return -ENOMEM;
+	for (i = 0; i < a->conf.nroutes; i++) {
+		err = want_vip(a, b, &a->conf.routes[i], &b->w.vips[i]);
+		b->w.nvips++;
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int reconcile(struct xlb_agent *a)
+{
+	struct xlb_reconcile_stats rs;
+	struct want_builder b;
+	struct agent_node *n;
+	double t0 = now_us();
+	int err, lock;
+	size_t i;
+
+	err = build_want(a, &b);
+	if (err)
+		goto out;
+	lock = xlb_pin_dir_lock(a->pin_dir);
+	if (lock < 0) {
+		err = lock;
+		goto out;
+	}
+	err = xlb_reconcile(&a->maps, &b.w, &rs);
+	close(lock);
+	for (i = 0; i < b.w.nbackends; i++) {
+		n = find_node(a->nodes, a->nnodes, &b.w.backends[i].addr, b.w.backends[i].port);
+		if (n)
+			n->be_id = b.w.backends[i].id;
+	}
+	if (!err && (rs.vips_added || rs.vips_updated || rs.vips_removed || rs.backends_added ||
+		     rs.backends_changed || rs.backends_removed || rs.members_changed ||
+		     rs.tables_written))
+		pr_info("maps: vips +%u ~%u -%u, backends +%u ~%u -%u, members ~%u, tables %u\n",
+			rs.vips_added, rs.vips_updated, rs.vips_removed, rs.backends_added,
+			rs.backends_changed, rs.backends_removed, rs.members_changed,
+			rs.tables_written);
+out:
+	want_free(&b.w);
+	a->st.reconciles++;
+	a->st.last_reconcile_ms = (now_us() - t0) / 1e3;
+	if (a->st.last_reconcile_ms > a->st.max_reconcile_ms)
+		a->st.max_reconcile_ms = a->st.last_reconcile_ms;
+	if (err) {
+		a->st.reconcile_errors++;
+		pr_warn("maps: reconcile failed: %s\n", strerror(-err));
+	}
+	return err;
+}
+
+static void on_reconcile(evutil_socket_t fd, short what, void *arg)
+{
+	reconcile(arg);
+}
+
+/* --- configuration ---------------------------------------------------------- */
+
+/*
+ * The nodes of conf, each with its target: new targets are taken before the
+ * old ones are released, so a node that stays keeps its state and counters.
+ */
+static int sync_nodes(struct xlb_agent *a, const struct xlb_conf *conf)
+{
+	struct agent_node **nodes = NULL, *n, *old;
+	const struct xlb_upstream_conf *u;
+	size_t i, j, cnt = 0, cap = 0;
+	char addr[XLB_ADDRSTRLEN];
+	void *p;
+
+	for (i = 0; i < conf->nupstreams; i++) {
+		u = &conf->upstreams[i];
+		for (j = 0; j < u->nnodes; j++) {
+			if (find_node(nodes, cnt, &u->nodes[j].addr, u->nodes[j].port))
+				continue;	/* one target per (address, port) */
+			if (cnt == cap) {
+				cap = cap ? 2 * cap : 32;
+				p = realloc(nodes, cap * sizeof(*nodes));
+				if (!p)
+					goto out_nomem;
+				nodes = p;
+			}
+			n = calloc(1, sizeof(*n));
+			if (!n)
+				goto out_nomem;
+			n->addr = u->nodes[j].addr;
+			n->port = u->nodes[j].port;
+			old = find_node(a->nodes, a->nnodes, &n->addr, n->port);
+			n->be_id = old ? old->be_id : ~0U;
+			xlb_addr_str(n->addr.addr, n->addr.family, addr, sizeof(addr));
+			snprintf(n->label, sizeof(n->label),
+				 n->addr.family == XLB_AF_INET6 ? "[%s]:%u" : "%s:%u", addr, n->port);
+			n->t = xlb_checker_get(a->checker, &n->addr, n->port, &u->active);
+			if (!n->t) {
+				free(n);
+				goto out_nomem;
+			}
+			nodes[cnt++] = n;
+		}
+	}
+	for (i = 0; i < a->nnodes; i++) {
+		xlb_checker_put(a->checker, a->nodes[i]->t);
+		free(a->nodes[i]);
+	}
+	free(a->nodes);
+	a->nodes = nodes;
+	a->nnodes = cnt;
+	for (i = 0; i < cnt; i++)
+		xlb_target_set_data(nodes[i]->t, nodes[i]);
+	return 0;
+
+out_nomem:
+	for (i = 0; i < cnt; i++) {
+		xlb_checker_put(a->checker, nodes[i]->t);
+		free(nodes[i]);
+	}
+	free(nodes);
+	return -ENOMEM;
+}
+
+static void add_err(struct xlb_conf_errors *errs, const char *path, const char *fmt, const char *arg)
+{
+	struct xlb_conf_error *e;
+
+	if (errs->n < sizeof(errs->e) / sizeof(errs->e[0])) {
+		e = &errs->e[errs->n];
+		memset(e, 0, sizeof(*e));
+		snprintf(e->path, sizeof(e->path), "%s", path);
+		snprintf(e->msg, sizeof(e->msg), fmt, arg);
+	}
+	errs->n++;
+}
+
+/* What the configuration may say but this data plane cannot do (yet). */
+static int check_supported(const struct xlb_conf *conf, struct xlb_conf_errors *errs)
+{
+	char path[64];
+	size_t i;
+
+	for (i = 0; i < conf->nroutes; i++) {
+		if (!conf->routes[i].remote.family)
+			continue;
+		snprintf(path, sizeof(path), "stream_routes[%zu].remote_addr", i);
+		add_err(errs, path, "%s", "client filters are not enforced by the fast path yet; "
+			"remove the key rather than run without the filter");
+	}
+	for (i = 0; i < conf->nupstreams; i++) {
+		if (!conf->upstreams[i].discovery_type[0])
+			continue;
+		snprintf(path, sizeof(path), "upstreams[%zu].discovery_type", i);
+		add_err(errs, path, "service discovery ('%s') is not available yet",
+			conf->upstreams[i].discovery_type);
+	}
+	return errs->n ? -EINVAL : 0;
+}
+
+/* Validate doc as a whole; on success *conf holds it. */
+static int doc_parse(json_t *doc, struct xlb_conf *conf, struct xlb_conf_errors *errs)
+{
+	char *text = json_dumps(doc, JSON_COMPACT);
+	int err;
+
+	memset(errs, 0, sizeof(*errs));
+	if (!text)
+		return -ENOMEM;
+	err = xlb_conf_parse(text, conf, errs);
+	free(text);
+	if (!err && check_supported(conf, errs)) {
+		xlb_conf_free(conf);
+		err = -EINVAL;
+	}
+	return err;
+}
+
+/* Make conf (validated) the running configuration. */
+static int adopt(struct xlb_agent *a, json_t *doc, struct xlb_conf *conf)
+{
+	struct xlb_conf old = a->conf;
+	int err;
+
+	err = sync_nodes(a, conf);
+	if (err)
+		return err;
+	a->conf = *conf;
+	memset(conf, 0, sizeof(*conf));
+	xlb_conf_free(&old);
+	json_decref(a->doc);
+	a->doc = json_incref(doc);
+	return reconcile(a);
+}
+
+static char *read_file(const char *file)
+{
+	FILE *f = fopen(file, "r");
+	char *buf = NULL;
+	size_t len = 0, cap = 0, n;
+
+	if (!f)
+		return NULL;
+	do {
+		if (len + 4096 + 1 > cap) {
+			char *p;
+
+			cap = cap ? 2 * cap : 16384;
+			p = realloc(buf, cap);
+			if (!p) {
+				free(buf);
+				fclose(f);
+				errno = ENOMEM;
+				return NULL;
+			}
+			buf = p;
+		}
+		n = fread(buf + len, 1, 4096, f);
+		len += n;
+	} while (n == 4096);
+	buf[len] = '\0';
+	if (ferror(f)) {
+		free(buf);
+		buf = NULL;
+		errno = EIO;
+	}
+	fclose(f);
+	return buf;
+}
+
+/* Load and validate the file; on success *doc and *conf hold it. */
+static int load_file(const char *file, json_t **doc, struct xlb_conf *conf,
+		     struct xlb_conf_errors *errs)
+{
+	char *text;
+	int err;
+
+	memset(errs, 0, sizeof(*errs));
+	err = xlb_conf_load(file, conf, errs);
+	if (err)
+		return err;	/* errs has line:col for the file itself */
+	err = check_supported(conf, errs);
+	if (err)
+		goto out_free;
+	text = read_file(file);
+	*doc = text ? xlb_yaml_to_json(text) : NULL;
+	free(text);
+	if (!*doc) {
+		err = -errno ? -errno : -EINVAL;
+		goto out_free;
+	}
+	return 0;
+out_free:
+	xlb_conf_free(conf);
+	return err;
+}
+
+/* --- data plane --------------------------------------------------------------- */
+
+static int setup_data_plane(struct xlb_agent *a)
+{
+	const struct xlb_settings *s = &a->conf.xlb;
+	struct xlb_lb_setup su = {
+		.mode = s->generic_mode ? XDP_MODE_SKB : XDP_MODE_NATIVE,
+		.forward = s->forward,
+		.encap_src = s->encap_src[0] ? s->encap_src : NULL,
+		.encap_src6 = s->encap_src6[0] ? s->encap_src6 : NULL,
+		.seed_set = !!s->hash_seed,
+		.seed = s->hash_seed,
+		.flows = s->flows,
+	};
+	struct xlb_lb_notes notes;
+	struct xlb_config cfg;
+	char err_s[256];
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < s->nifaces; i++) {
+		su.ifname = s->interfaces[i];
+		err = xlb_lb_attach_dev(a->pin_dir, &su, &notes, err_s, sizeof(err_s));
+		if (err == -EEXIST) {
+			pr_info("adopting xlb already attached to %s\n", su.ifname);
+			continue;
+		}
+		if (err) {
+			pr_warn("%s\n", err_s);
+			return err;
+		}
+		pr_info("attached xlb to %s%s\n", su.ifname,
+			notes.legacy ? " (plain attach: no libxdp dispatcher here)" : "");
+	}
+	err = xlb_maps_open(&a->maps, a->pin_dir, 0);
+	if (err) {
+		pr_warn("no xlb maps in %s: list xlb.interfaces in the configuration or run "
+			"'xlb attach DEV' first\n", a->pin_dir);
+		return err;
+	}
+	a->maps_open = 1;
+	/* Settings of a data plane that was already running. */
+	err = xlb_config_get(&a->maps, &cfg);
+	if (!err && (cfg.forward != s->forward || (s->hash_seed && cfg.hash_seed != s->hash_seed))) {
+		if (s->hash_seed && cfg.hash_seed != s->hash_seed)
+			pr_warn("hash seed changes from %u to %u: new flows will hash differently\n",
+				cfg.hash_seed, s->hash_seed);
+		cfg.forward = s->forward;
+		if (s->hash_seed)
+			cfg.hash_seed = s->hash_seed;
+		err = xlb_config_set(&a->maps, &cfg);
+	}
+	return err;
+}
+
+/* --- public ------------------------------------------------------------------- */
+
+struct xlb_agent *xlb_agent_new(struct event_base *base, const char *conf_file,
+				const char *pin_dir, struct xlb_conf_errors *errs)
+{
+	struct xlb_conf conf = {};
+	struct xlb_agent *a;
+	json_t *doc = NULL;
+	int err;
+
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return NULL;
+	a->base = base;
+	snprintf(a->conf_file, sizeof(a->conf_file), "%s", conf_file);
+	snprintf(a->pin_dir, sizeof(a->pin_dir), "%s", pin_dir);
+	err = load_file(conf_file, &doc, &conf, errs);
+	if (err)
+		goto out_free;
+	a->conf = conf;		/* settings are needed before the first adopt */
+	memset(&conf, 0, sizeof(conf));
+	a->reconcile_ev = event_new(base, -1, 0, on_reconcile, a);
+	a->checker = xlb_checker_new(base, on_health, a);
+	if (!a->reconcile_ev || !a->checker) {
+		err = -ENOMEM;
+		goto out_free;
+	}
+	err = setup_data_plane(a);
+	if (err)
+		goto out_free;
+	conf = a->conf;
+	memset(&a->conf, 0, sizeof(a->conf));
+	err = adopt(a, doc, &conf);
+	if (err)
+		goto out_free;
+	json_decref(doc);
+	return a;
+
+out_free:
+	xlb_conf_free(&conf);
+	json_decref(doc);
+	xlb_agent_free(a);
+	errno = -err;
+	return NULL;
+}
+
+void xlb_agent_free(struct xlb_agent *a)
+{
+	size_t i;
+
+	if (!a)
+		return;
+	for (i = 0; i < a->nnodes; i++) {
+		xlb_checker_put(a->checker, a->nodes[i]->t);
+		free(a->nodes[i]);
+	}
+	free(a->nodes);
+	xlb_checker_free(a->checker);
+	if (a->reconcile_ev)
+		event_free(a->reconcile_ev);
+	if (a->maps_open)
+		xlb_maps_close(&a->maps);
+	xlb_conf_free(&a->conf);
+	json_decref(a->doc);
+	free(a);
+}
+
+int xlb_agent_reload(struct xlb_agent *a, struct xlb_conf_errors *errs)
+{
+	struct xlb_conf conf = {};
+	json_t *doc = NULL;
+	int err;
+
+	a->st.reloads++;
+	err = load_file(a->conf_file, &doc, &conf, errs);
+	if (!err)
+		err = adopt(a, doc, &conf);
+	xlb_conf_free(&conf);
+	json_decref(doc);
+	if (err)
+		a->st.reload_errors++;
+	return err;
+}
+
+/* Index of the object with id in array arr, or -1. */
+static int find_obj(json_t *arr, const char *id)
+{
+	char buf[XLB_ID_LEN];
+	json_t *o, *oid;
+	size_t i;
+
+	json_array_foreach(arr, i, o) {
+		oid = json_object_get(o, "id");
+		if (json_is_string(oid) && !strcmp(json_string_value(oid), id))
+			return (int)i;
+		if (json_is_integer(oid)) {
+			snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(oid));
+			if (!strcmp(buf, id))
+				return (int)i;
+		}
+	}
+	return -1;
+}
+
+int xlb_agent_put(struct xlb_agent *a, const char *kind, const char *id, json_t *obj,
+		  struct xlb_conf_errors *errs)
+{
+	struct xlb_conf conf = {};
+	json_t *doc, *arr, *copy;
+	int at, err;
+
+	memset(errs, 0, sizeof(*errs));
+	doc = json_deep_copy(a->doc);
+	if (!doc)
+		return -ENOMEM;
+	arr = json_object_get(doc, kind);
+	if (!arr) {
+		arr = json_array();
+		json_object_set_new(doc, kind, arr);
+	}
+	at = json_is_array(arr) ? find_obj(arr, id) : -1;
+	if (!obj) {
+		err = at < 0 ? -ENOENT : json_array_remove(arr, at) ? -ENOMEM : 0;
+	} else {
+		copy = json_deep_copy(obj);
+		/* The id of the URL wins over the body's, as in APISIX. */
+		json_object_set_new(copy, "id", json_string(id));
+		err = at < 0 ? json_array_append_new(arr, copy) : json_array_set_new(arr, at, copy);
+		err = err ? -ENOMEM : 0;
+	}
+	if (!err)
+		err = doc_parse(doc, &conf, errs);
+	if (!err)
+		err = adopt(a, doc, &conf);
+	xlb_conf_free(&conf);
+	json_decref(doc);
+	return err;
+}
+
+json_t *xlb_agent_doc(struct xlb_agent *a)
+{
+	return a->doc;
+}
+
+const struct xlb_conf *xlb_agent_conf(struct xlb_agent *a)
+{
+	return &a->conf;
+}
+
+struct xlb_checker *xlb_agent_checker(struct xlb_agent *a)
+{
+	return a->checker;
+}
+
+struct xlb_maps *xlb_agent_maps(struct xlb_agent *a)
+{
+	return &a->maps;
+}
+
+const struct xlb_agent_stats *xlb_agent_stats(struct xlb_agent *a)
+{
+	return &a->st;
+}
+
+int xlb_agent_foreach_node(struct xlb_agent *a, xlb_agent_node_cb cb, void *arg)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < a->nnodes; i++) {
+		err = cb(a->nodes[i]->label, a->nodes[i]->t, a->nodes[i]->be_id, arg);
+		if (err)
+			return err;
+	}
+	return 0;
+}

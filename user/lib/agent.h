@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The agent: the configuration (file, then Admin API edits) and the health
+ * of every node become the fast path's maps. It owns one checker target per
+ * backend (address, port), computes each VIP's usable members (health,
+ * priority groups, the no-healthy-node policy) and reconciles the maps by
+ * difference. A node that turns unusable is flipped with one map write
+ * before its tables are rebuilt.
+ */
+#ifndef XLB_AGENT_H
+#define XLB_AGENT_H
+
+#include <jansson.h>
+#include "config.h"
+#include "maps.h"
+
+struct event_base;
+struct xlb_agent;
+struct xlb_checker;
+
+struct xlb_agent_stats {
+	unsigned long reloads, reload_errors;
+	unsigned long reconciles, reconcile_errors;
+	unsigned long flips;			/* fast-path state writes for health */
+	double last_flip_us, max_flip_us;	/* decision -> state written */
+	double last_reconcile_ms, max_reconcile_ms;
+	unsigned long health_changes;
+};
+
+/**
+ * xlb_agent_new() - load @conf_file, set up the data plane and start checks
+ * @errs: configuration problems when the file is bad (return -EINVAL)
+ *
+ * Attaches to the configured interfaces where xlb is not attached yet, and
+ * adopts pinned maps of a running data plane without disturbing its flows.
+ * Return: the agent, or NULL with errno.
+ */
+struct xlb_agent *xlb_agent_new(struct event_base *base, const char *conf_file,
+				const char *pin_dir, struct xlb_conf_errors *errs);
+void xlb_agent_free(struct xlb_agent *a);
+
+/* Re-read the file; a bad file is reported in @errs and changes nothing. */
+int xlb_agent_reload(struct xlb_agent *a, struct xlb_conf_errors *errs);
+
+/*
+ * Replace (or with @obj NULL, delete) the object @id of @kind ("upstreams"
+ * or "stream_routes"): the whole resulting configuration is validated before
+ * anything is applied. -ENOENT for a delete of nothing; -EINVAL with @errs.
+ */
+int xlb_agent_put(struct xlb_agent *a, const char *kind, const char *id, json_t *obj,
+		  struct xlb_conf_errors *errs);
+/* The current configuration document (borrowed). */
+json_t *xlb_agent_doc(struct xlb_agent *a);
+const struct xlb_conf *xlb_agent_conf(struct xlb_agent *a);
+struct xlb_checker *xlb_agent_checker(struct xlb_agent *a);
+struct xlb_maps *xlb_agent_maps(struct xlb_agent *a);
+const struct xlb_agent_stats *xlb_agent_stats(struct xlb_agent *a);
+
+struct xlb_target;
+/* Every node: its label ("addr:port"), target and backend id (~0U: none). */
+typedef int (*xlb_agent_node_cb)(const char *label, struct xlb_target *t, __u32 be_id, void *arg);
+int xlb_agent_foreach_node(struct xlb_agent *a, xlb_agent_node_cb cb, void *arg);
+
+#endif /* XLB_AGENT_H */
