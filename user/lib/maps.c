@@ -393,7 +393,8 @@ static int mark_vip_id(const struct xlb_vip_key *k, const struct xlb_vip *v, voi
 
 /*
  * Array maps store each value in a slot rounded up to 8 bytes, and mmap
- * shows that layout: a table's slot i is the low word of 64-bit word i.
+ * shows that layout: a table's slot i is the first 32-bit word of 8-byte
+ * element i (the other word is padding).
  */
 #define TABLE_STRIDE	8
 
@@ -410,8 +411,7 @@ static int table_create(__u32 size, const __u32 *slots)
 	LIBBPF_OPTS(bpf_map_create_opts, opts,
 		    .map_flags = BPF_F_INNER_MAP | BPF_F_MMAPABLE);
 	size_t len = table_mmap_len(size);
-	__u64 *mem;
-	__u32 i;
+	__u32 *mem, i;
 	int fd, err;
 
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_maglev", sizeof(__u32),
@@ -425,7 +425,7 @@ static int table_create(__u32 size, const __u32 *slots)
 		return err;
 	}
 	for (i = 0; i < size; i++)
-		mem[i] = slots ? slots[i] : XLB_NO_BACKEND;
+		mem[i * TABLE_STRIDE / sizeof(*mem)] = slots ? slots[i] : XLB_NO_BACKEND;
 	munmap(mem, len);
 	return fd;
 }
@@ -853,8 +853,7 @@ int xlb_table_read(struct xlb_maps *m, __u32 vip_id, __u32 *table, __u32 size)
 {
 	size_t len = table_mmap_len(size);
 	struct bpf_map_info info = {};
-	__u32 inner_id, i, info_len = sizeof(info);
-	__u64 *mem;
+	__u32 inner_id, i, info_len = sizeof(info), *mem;
 	int fd, err = 0;
 
 	if (bpf_map_lookup_elem(map_fd(m->skel->maps.xlb_tables), &vip_id, &inner_id))
@@ -876,7 +875,7 @@ int xlb_table_read(struct xlb_maps *m, __u32 vip_id, __u32 *table, __u32 size)
 		goto out_close;
 	}
 	for (i = 0; i < size; i++)
-		table[i] = (__u32)mem[i];
+		table[i] = mem[i * TABLE_STRIDE / sizeof(*mem)];
 	munmap(mem, len);
 out_close:
 	close(fd);

@@ -1,0 +1,2294 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Tests of the typed map layer (user/lib/maps.c) and of the userspace pick
+ * (user/lib/pick.c) against a real, loaded xlb_lb skeleton: VIPs, backends,
+ * members, table rebuilds, flows, counters, config and next hops, and the
+ * contract that xlb_pick_flow() names the backend the fast path really
+ * sends a packet to (checked with BPF_PROG_TEST_RUN).
+ *
+ * Maps are never pinned, so the tests leave /sys/fs/bpf alone. xlb_vips and
+ * xlb_members are shrunk (VIPS_MAX, MEMBERS_MAX) so that a full map is
+ * cheap to reach; xlb_backends keeps its size, because the library scans
+ * XLB_MAX_BACKENDS entries of it. Every test starts from empty maps, reset
+ * here with raw map calls rather than through the library under test.
+ *
+ * Next hops are static (stamped far in the future) on lo, the ingress
+ * device of every run, so a forwarded packet is XDP_TX, bpf_fib_lookup is
+ * never called, and the output's dmac 02:78:6c:62:HI:LO names the backend
+ * id HI << 8 | LO. Expected Maglev tables are built here from the
+ * documented backend identity ("ADDR:PORT", "[ADDR]:PORT"), not by the
+ * library; flow hashes come from include/xlb/hash.h.
+ *
+ * Output: "ok N - name" or "not ok N - name: what differed", notes as
+ * "# ...", then "P passed, F failed"; the exit status is 1 if a test
+ * failed, 77 if the program cannot be loaded.
+ */
+#define _GNU_SOURCE		/* sched_setaffinity(), strerrorname_np() */
+#include <errno.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <linux/bpf.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <xlb/abi.h>
+#include <xlb/hash.h>
+#include "maglev.h"
+#include "maps.h"
+#include "pick.h"
+#include "xlb_lb.skel.h"
+#include "../lib/pkt.h"
+
+/* Addresses: only the benchmark range and the project's ULA prefix. */
+#define BE4_1		"198.18.0.11"
+#define BE4_2		"198.18.0.12"
+#define BE4_3		"198.18.0.13"
+#define BE4_4		"198.18.0.14"
+#define BE4_5		"198.18.0.15"
+#define VIP4		"198.18.100.1"
+#define VIP4_OTHER	"198.18.100.2"
+#define ENC_SRC4	"198.18.200.0"
+#define BE6_1		"fd00:78:6c62::11"
+#define BE6_2		"fd00:78:6c62::12"
+#define BE6_3		"fd00:78:6c62::13"
+#define VIP6		"fd00:78:6c62:100::1"
+#define ENC_SRC6	"fd00:78:6c62:200::"
+
+#define SEED		0x5eed1234U
+#define SEED_OTHER	0x0badcafeU
+#define NH_MTU		1600
+#define NH_IFINDEX	1	/* lo, also the ingress device: XDP_TX */
+#define VIPS_MAX	4	/* xlb_vips, shrunk: 4 VIPs fill it */
+#define MEMBERS_MAX	8	/* xlb_members, shrunk: 8 members fill it */
+#define FLOWS_PER_CPU	2048	/* xlb_flows: each CPU's LRU list holds a test's flows */
+#define TEST_IDS	32	/* VIP and backend ids a test may use */
+#define PICK_FLOWS	500	/* client flows per phase of a pick test */
+#define NODES_MAX	8	/* backends of one VIP in these tests */
+
+#define TCP_SYN		0x02
+#define TCP_RST		0x04
+#define TCP_ACK		0x10
+
+/* The dmac of backend id's next hop: 02:78:6c:62:HI:LO. */
+static const __u8 nh_dmac_prefix[4] = { 0x02, 0x78, 0x6c, 0x62 };
+
+struct env {
+	struct xlb_lb *skel;
+	struct xlb_maps m;	/* the library's view of the same skeleton */
+	int prog_fd;
+	int ncpu;
+	__u32 flows_max;	/* xlb_flows' size */
+	__u64 rng;		/* xorshift state, seeded per test */
+	__u32 sport_seq;	/* makes every client flow of a test unique */
+	__u32 sport_off;
+	char msg[512];		/* why the test failed */
+	char note[256];		/* printed as "# ..." after the result */
+};
+
+__attribute__((format(printf, 2, 3)))
+static int fail(struct env *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (e->msg[0])
+		return -1;	/* keep the first reason */
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+__attribute__((format(printf, 2, 3)))
+static void note(struct env *e, const char *fmt, ...)
+{
+	size_t off = strlen(e->note);
+	va_list ap;
+
+	if (off >= sizeof(e->note) - 1)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(e->note + off, sizeof(e->note) - off, fmt, ap);
+	va_end(ap);
+}
+
+/* "-E2BIG" for -E2BIG; a few rotating buffers serve one printf. */
+static const char *errname(int err)
+{
+	static char buf[4][32];
+	static unsigned int n;
+	char *b = buf[n++ & 3];
+	const char *name = err < 0 ? strerrorname_np(-err) : NULL;
+
+	if (name)
+		snprintf(b, sizeof(buf[0]), "-%s", name);
+	else
+		snprintf(b, sizeof(buf[0]), "%d", err);
+	return b;
+}
+
+static const char *const via_name[] = {
+	[XLB_PICK_NONE] = "NONE",
+	[XLB_PICK_FLOW] = "FLOW",
+	[XLB_PICK_TABLE] = "TABLE",
+	[XLB_PICK_REPROBE] = "REPROBE",
+};
+
+static const char *state_name(__u8 s)
+{
+	static const char *const name[XLB_BE_STATE_MAX] = {
+		[XLB_BE_UNUSED] = "UNUSED", [XLB_BE_ACTIVE] = "ACTIVE",
+		[XLB_BE_DRAINING] = "DRAINING", [XLB_BE_DOWN] = "DOWN",
+	};
+
+	return s < XLB_BE_STATE_MAX ? name[s] : "?";
+}
+
+static const char *verdict_name(__u32 v)
+{
+	static const char *const name[] = {
+		[XDP_ABORTED] = "XDP_ABORTED", [XDP_DROP] = "XDP_DROP",
+		[XDP_PASS] = "XDP_PASS", [XDP_TX] = "XDP_TX",
+		[XDP_REDIRECT] = "XDP_REDIRECT",
+	};
+
+	return v < sizeof(name) / sizeof(name[0]) ? name[v] : "unknown verdict";
+}
+
+/* xorshift64*: a fixed seed per test, the same flows on every run. */
+static __u64 rnd(struct env *e)
+{
+	e->rng ^= e->rng >> 12;
+	e->rng ^= e->rng << 25;
+	e->rng ^= e->rng >> 27;
+	return e->rng * 0x2545f4914f6cdd1dULL;
+}
+
+/* --- raw map access (not through the library under test) ---------------- */
+
+static int map_fd(struct bpf_map *map)
+{
+	return bpf_map__fd(map);
+}
+
+static size_t percpu_stride(size_t vsz)
+{
+	return (vsz + 7) & ~(size_t)7;
+}
+
+/* Every CPU's copy of a per-CPU value, or NULL (errno set). */
+static void *percpu_read(struct env *e, struct bpf_map *map, __u32 key, size_t vsz)
+{
+	void *buf = calloc(e->ncpu, percpu_stride(vsz));
+
+	if (buf && bpf_map_lookup_elem(map_fd(map), &key, buf)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* Write v (NULL: zeros) as every CPU's copy of a per-CPU value. */
+static int percpu_write(struct env *e, struct bpf_map *map, __u32 key, const void *v,
+			size_t vsz)
+{
+	size_t stride = percpu_stride(vsz);
+	__u8 *buf = calloc(e->ncpu, stride);
+	int cpu, err = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	for (cpu = 0; v && cpu < e->ncpu; cpu++)
+		memcpy(buf + cpu * stride, v, vsz);
+	if (bpf_map_update_elem(map_fd(map), &key, buf, BPF_ANY))
+		err = -errno;
+	free(buf);
+	return err;
+}
+
+/* Sum n __u64 fields of a per-CPU value over every CPU. */
+static int raw_sum(struct env *e, struct bpf_map *map, __u32 key, size_t n, __u64 *sum)
+{
+	__u64 *v = percpu_read(e, map, key, n * sizeof(__u64));
+	size_t i;
+	int cpu;
+
+	if (!v)
+		return -errno;
+	memset(sum, 0, n * sizeof(*sum));
+	for (cpu = 0; cpu < e->ncpu; cpu++)
+		for (i = 0; i < n; i++)
+			sum[i] += v[cpu * n + i];
+	free(v);
+	return 0;
+}
+
+static __u64 reason_packets(struct env *e, enum xlb_reason r)
+{
+	__u64 v[2] = {};
+
+	raw_sum(e, e->skel->maps.xlb_reasons, r, 2, v);
+	return v[0];
+}
+
+static int hash_clear(struct bpf_map *map)
+{
+	__u8 key[64];
+	int fd = map_fd(map);
+
+	while (!bpf_map_get_next_key(fd, NULL, key))
+		if (bpf_map_delete_elem(fd, key))
+			return -errno;
+	return 0;
+}
+
+static int hash_count(struct bpf_map *map)
+{
+	__u8 key[64], next[64];
+	int fd = map_fd(map), n = 0;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		memcpy(key, next, sizeof(key));
+		prev = key;
+		n++;
+	}
+	return n;
+}
+
+/* Bit i set: xlb_tables holds a table at VIP id i (i < TEST_IDS). */
+static __u32 tables_present(struct env *e)
+{
+	__u32 id, inner, mask = 0;
+
+	for (id = 0; id < TEST_IDS; id++)
+		if (!bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_tables), &id, &inner))
+			mask |= 1U << id;
+	return mask;
+}
+
+/* Slots of the table at VIP id, as the kernel knows it; 0 if none. */
+static __u32 table_slots(struct env *e, __u32 id)
+{
+	struct bpf_map_info info = {};
+	__u32 inner, len = sizeof(info);
+	int fd;
+
+	if (bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_tables), &id, &inner))
+		return 0;
+	fd = bpf_map_get_fd_by_id(inner);
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.max_entries = 0;
+	close(fd);
+	return info.max_entries;
+}
+
+static int backend_raw(struct env *e, __u32 id, struct xlb_backend *b)
+{
+	return bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_backends), &id, b) ? -errno : 0;
+}
+
+static void config_default(struct xlb_config *c)
+{
+	__be32 a[4];
+
+	memset(c, 0, sizeof(*c));
+	c->forward = XLB_FWD_IPIP;
+	c->hash_seed = SEED;
+	pkt_addr(ENC_SRC4, a);
+	c->encap_src4 = a[0];
+	c->encap_src4_mask = htonl(0xff);
+	pkt_addr(ENC_SRC6, c->encap_src6);
+	c->encap_src6_mask = htonl(0xffff);
+}
+
+/* Empty VIP, member and flow maps; ids 0 .. TEST_IDS - 1 free and zero. */
+static int env_reset(struct env *e)
+{
+	struct xlb_lb *s = e->skel;
+	struct xlb_backend be = {};
+	struct xlb_config cfg;
+	__u32 id, inner, zero = 0;
+	int err;
+
+	err = hash_clear(s->maps.xlb_vips) ?: hash_clear(s->maps.xlb_members) ?:
+	      hash_clear(s->maps.xlb_flows);
+	for (id = 0; !err && id < TEST_IDS; id++) {
+		/* Only slots in use: each delete waits for an RCU grace period. */
+		if (!bpf_map_lookup_elem(map_fd(s->maps.xlb_tables), &id, &inner) &&
+		    bpf_map_delete_elem(map_fd(s->maps.xlb_tables), &id))
+			err = -errno;
+		if (!err && bpf_map_update_elem(map_fd(s->maps.xlb_backends), &id, &be, BPF_ANY))
+			err = -errno;
+		err = err ?: percpu_write(e, s->maps.xlb_nexthops, id, NULL,
+					  sizeof(struct xlb_nexthop)) ?:
+		      percpu_write(e, s->maps.xlb_vip_stats, id, NULL,
+				   sizeof(struct xlb_traffic)) ?:
+		      percpu_write(e, s->maps.xlb_backend_stats, id, NULL,
+				   sizeof(struct xlb_traffic));
+	}
+	for (id = 0; !err && id < XLB_R_MAX; id++)
+		err = percpu_write(e, s->maps.xlb_reasons, id, NULL,
+				   sizeof(struct xlb_reason_count));
+	config_default(&cfg);
+	if (!err && bpf_map_update_elem(map_fd(s->maps.xlb_config), &zero, &cfg, BPF_ANY))
+		err = -errno;
+	return err;
+}
+
+/* --- setup through the library ------------------------------------------ */
+
+static void vip_key(const char *addr, __u16 port, __u8 proto, struct xlb_vip_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = pkt_addr(addr, k->addr);
+	k->port = htons(port);
+	k->proto = proto;
+}
+
+static void addr_key(const char *addr, struct xlb_addr_key *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = pkt_addr(addr, a->addr);
+}
+
+static int vip_new(struct env *e, const char *addr, __u16 port, __u8 proto, __u32 flags,
+		   __u32 size, struct xlb_vip *vip)
+{
+	struct xlb_vip_key k;
+	int err;
+
+	vip_key(addr, port, proto, &k);
+	err = xlb_vip_create(&e->m, &k, flags, size, vip);
+	if (err)
+		return fail(e, "xlb_vip_create(%s port %u, size %u): %s", addr, port, size,
+			    errname(err));
+	return 0;
+}
+
+/* A static next hop whose dmac names backend id. */
+static struct xlb_nexthop nh_static(__u32 id)
+{
+	struct xlb_nexthop nh = {
+		.ifindex = NH_IFINDEX,
+		.mtu = NH_MTU,
+		.dmac = { 0x02, 0x78, 0x6c, 0x62, id >> 8 & 0xff, id & 0xff },
+	};
+
+	memcpy(nh.smac, pkt_mac_lb, 6);
+	/* Stamped ~146 years ahead: the fast path never refreshes it. */
+	nh.updated_ns = xlb_now_coarse_ns() + (1ULL << 62);
+	return nh;
+}
+
+/* Backend (addr, port) as a member of vip with weight, with a static next hop. */
+static int member_add(struct env *e, const struct xlb_vip *vip, const char *addr,
+		      __u16 port, __u32 weight, __u32 *id)
+{
+	struct xlb_addr_key a;
+	struct xlb_nexthop nh;
+	int err;
+
+	addr_key(addr, &a);
+	err = xlb_backend_ensure(&e->m, &a, port, id);
+	if (err)
+		return fail(e, "xlb_backend_ensure(%s port %u): %s", addr, port, errname(err));
+	if (*id >= TEST_IDS)
+		return fail(e, "backend %s got id %u, beyond the %u ids the tests reset",
+			    addr, *id, TEST_IDS);
+	err = xlb_member_set(&e->m, vip->id, *id, weight);
+	if (err)
+		return fail(e, "xlb_member_set(VIP %u, backend %u, %u): %s", vip->id, *id,
+			    weight, errname(err));
+	nh = nh_static(*id);
+	err = xlb_nexthop_set(&e->m, *id, &nh);
+	if (err)
+		return fail(e, "xlb_nexthop_set(%u): %s", *id, errname(err));
+	return 0;
+}
+
+static int rebuild(struct env *e, const struct xlb_vip *vip)
+{
+	int err = xlb_table_rebuild(&e->m, vip);
+
+	if (err)
+		return fail(e, "xlb_table_rebuild(VIP %u): %s", vip->id, errname(err));
+	return 0;
+}
+
+static int set_state(struct env *e, __u32 id, enum xlb_backend_state s)
+{
+	int err = xlb_backend_set_state(&e->m, id, s);
+
+	if (err)
+		return fail(e, "xlb_backend_set_state(%u, %s): %s", id, state_name(s),
+			    errname(err));
+	return 0;
+}
+
+/* --- expected tables ------------------------------------------------------ */
+
+/* A backend as a test declares it. */
+struct node_def {
+	const char *addr;	/* canonical text; NULL ends a list */
+	__u16 port;
+	__u32 weight;
+};
+
+static size_t nodes_count(const struct node_def *nd)
+{
+	size_t n = 0;
+
+	while (n < NODES_MAX && nd[n].addr)
+		n++;
+	return n;
+}
+
+/*
+ * The table Maglev builds from the backends in mask (bit i: nd[i], id
+ * ids[i]), keyed by the documented identity, with the given seed.
+ */
+static int maglev_expected(struct env *e, const struct node_def *nd, const __u32 *ids,
+			   unsigned int mask, __u32 size, __u32 seed, __u32 *out)
+{
+	struct xlb_maglev_node nodes[NODES_MAX];
+	char keys[NODES_MAX][64];
+	size_t i, k = 0, n = nodes_count(nd);
+	int err;
+
+	for (i = 0; i < n; i++) {
+		if (!(mask & 1U << i))
+			continue;
+		snprintf(keys[k], sizeof(keys[k]), strchr(nd[i].addr, ':') ? "[%s]:%u" : "%s:%u",
+			 nd[i].addr, nd[i].port);
+		nodes[k].key = keys[k];
+		nodes[k].weight = nd[i].weight;
+		nodes[k].id = ids[i];
+		k++;
+	}
+	err = xlb_maglev_build(nodes, k, size, seed, out);
+	if (err)
+		return fail(e, "xlb_maglev_build (expected table): %s", errname(err));
+	return 0;
+}
+
+static const char *slot_str(__u32 v, char *buf, size_t len)
+{
+	if (v == XLB_NO_BACKEND)
+		snprintf(buf, len, "none");
+	else
+		snprintf(buf, len, "backend %u", v);
+	return buf;
+}
+
+/* xlb_table_read of VIP vip_id equals want, slot for slot. */
+static int table_check(struct env *e, __u32 vip_id, __u32 size, const __u32 *want,
+		       const char *what)
+{
+	__u32 *got = malloc((size_t)size * sizeof(*got));
+	__u32 i, first = 0, diffs = 0;
+	char a[32], b[32];
+	int err;
+
+	if (!got)
+		return fail(e, "out of memory");
+	err = xlb_table_read(&e->m, vip_id, got, size);
+	if (err) {
+		free(got);
+		return fail(e, "%s: xlb_table_read(VIP %u, %u): %s", what, vip_id, size,
+			    errname(err));
+	}
+	for (i = 0; i < size; i++) {
+		if (got[i] == want[i])
+			continue;
+		if (!diffs++)
+			first = i;
+	}
+	if (diffs)
+		fail(e, "%s: %u of %u slots differ; first, slot %u: expected %s, got %s", what,
+		     diffs, size, first, slot_str(want[first], a, sizeof(a)),
+		     slot_str(got[first], b, sizeof(b)));
+	free(got);
+	return diffs ? -1 : 0;
+}
+
+/* Rebuilt table of vip equals Maglev over the backends in mask. */
+static int table_expect(struct env *e, const struct xlb_vip *vip, const struct node_def *nd,
+			const __u32 *ids, unsigned int mask, __u32 seed, const char *what)
+{
+	__u32 *want = malloc((size_t)vip->table_size * sizeof(*want));
+	int err;
+
+	if (!want)
+		return fail(e, "out of memory");
+	err = maglev_expected(e, nd, ids, mask, vip->table_size, seed, want) ?:
+	      table_check(e, vip->id, vip->table_size, want, what);
+	free(want);
+	return err;
+}
+
+/* --- packets ---------------------------------------------------------------- */
+
+/* What the fast path did with one packet. */
+struct sent {
+	__u32 verdict;
+	__u32 be_id;		/* named by the output's dmac; XLB_NO_BACKEND if not sent */
+	size_t len;		/* the input frame's length */
+};
+
+static const char *flow_str(const struct pkt_spec *s, char *buf, size_t len)
+{
+	snprintf(buf, len, strchr(s->src, ':') ? "[%s]:%u -> [%s]:%u/%s" : "%s:%u -> %s:%u/%s",
+		 s->src, s->sport, s->dst, s->dport, s->proto == IPPROTO_UDP ? "udp" : "tcp");
+	return buf;
+}
+
+/*
+ * Run one packet. A forwarded packet must name a backend by its dmac and
+ * carry that backend's address as the outer destination.
+ */
+static int send_pkt(struct env *e, const struct pkt_spec *s, struct sent *r)
+{
+	struct pkt in, out;
+	struct xdp_md ctx = { .ingress_ifindex = NH_IFINDEX };
+	LIBBPF_OPTS(bpf_test_run_opts, opts,
+		.data_in = in.data,
+		.data_out = out.data,
+		.data_size_out = sizeof(out.data),
+		.ctx_in = &ctx,
+		.ctx_size_in = sizeof(ctx),
+		.repeat = 1,
+	);
+	struct xlb_backend be;
+	char f[128];
+	__u16 ethertype;
+	size_t off, alen;
+
+	r->be_id = XLB_NO_BACKEND;
+	if (pkt_build(&in, s))
+		return fail(e, "cannot build %s", flow_str(s, f, sizeof(f)));
+	ctx.data_end = in.len;
+	opts.data_size_in = in.len;
+	r->len = in.len;
+	if (bpf_prog_test_run_opts(e->prog_fd, &opts))
+		return fail(e, "test run: %s", errname(-errno));
+	r->verdict = opts.retval;
+	if (r->verdict != XDP_TX)
+		return 0;
+	out.len = opts.data_size_out;
+	if (out.len < 14 || memcmp(out.data, nh_dmac_prefix, sizeof(nh_dmac_prefix)))
+		return fail(e, "%s: output dmac names no backend", flow_str(s, f, sizeof(f)));
+	r->be_id = out.data[4] << 8 | out.data[5];
+	if (backend_raw(e, r->be_id, &be))
+		return fail(e, "%s: sent to backend %u, which cannot be read",
+			    flow_str(s, f, sizeof(f)), r->be_id);
+	ethertype = out.data[12] << 8 | out.data[13];
+	if (be.family == XLB_AF_INET) {
+		off = 14 + 16;
+		alen = 4;
+	} else {
+		off = 14 + 24;
+		alen = 16;
+	}
+	if (ethertype != (be.family == XLB_AF_INET ? 0x0800 : 0x86dd) || out.len < off + alen)
+		return fail(e, "%s: sent to backend %u (IPv%u) with ethertype 0x%04x, %zu bytes",
+			    flow_str(s, f, sizeof(f)), r->be_id, be.family, ethertype, out.len);
+	if (memcmp(out.data + off, be.addr, alen))
+		return fail(e, "%s: dmac names backend %u, the outer destination is another",
+			    flow_str(s, f, sizeof(f)), r->be_id);
+	return 0;
+}
+
+/* "XDP_TX to backend 3", or the verdict alone. */
+static const char *sent_str(const struct sent *r, char *buf, size_t len)
+{
+	if (r->verdict == XDP_TX)
+		snprintf(buf, len, "XDP_TX to backend %u", r->be_id);
+	else
+		snprintf(buf, len, "%s", verdict_name(r->verdict));
+	return buf;
+}
+
+/* The fast path's flow key of a packet (client -> VIP). */
+static void flow_key_of(const struct pkt_spec *s, struct xlb_flow_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = pkt_addr(s->src, k->saddr);
+	pkt_addr(s->dst, k->daddr);
+	k->sport = htons(s->sport);
+	k->dport = htons(s->dport);
+	k->proto = s->proto;
+}
+
+/* Client flows to one VIP; spec i's source text lives in src[i]. */
+struct flow_set {
+	struct pkt_spec s[PICK_FLOWS];
+	char src[PICK_FLOWS][INET6_ADDRSTRLEN];
+	__u32 be[PICK_FLOWS];	/* backend the fast path chose */
+	int n;
+};
+
+/* A client address from r: 198.18.0.0/15, or fd00:78:6c62:1::/64. */
+static void client_addr(int family, __u64 r, char *buf)
+{
+	__be32 a[4] = {};
+
+	if (family == XLB_AF_INET) {
+		a[0] = htonl(0xc6120000U | (__u32)(r % 0x1fffe + 1));
+		inet_ntop(AF_INET, a, buf, INET6_ADDRSTRLEN);
+		return;
+	}
+	a[0] = htonl(0xfd000078U);
+	a[1] = htonl(0x6c620001U);
+	a[2] = htonl(r >> 32);
+	a[3] = htonl((__u32)r);
+	inet_ntop(AF_INET6, a, buf, INET6_ADDRSTRLEN);
+}
+
+/*
+ * n new client flows to (vip, port, proto); port 0: any destination port.
+ * pool > 0 draws the clients from pool addresses. Source ports are unique
+ * within a test, so no flow repeats another.
+ */
+static void flows_make(struct env *e, struct flow_set *fs, int n, const char *vip,
+		       __u16 port, __u8 proto, int pool)
+{
+	int family = strchr(vip, ':') ? XLB_AF_INET6 : XLB_AF_INET;
+	__u64 r;
+	int i;
+
+	fs->n = n;
+	for (i = 0; i < n; i++) {
+		r = pool ? (rnd(e) % pool + 1) * 0x9e3779b97f4a7c15ULL : rnd(e);
+		client_addr(family, r, fs->src[i]);
+		memset(&fs->s[i], 0, sizeof(fs->s[i]));
+		fs->s[i].src = fs->src[i];
+		fs->s[i].dst = vip;
+		fs->s[i].proto = proto;
+		/* 40503 is prime to 64000: distinct ports for 64000 flows. */
+		fs->s[i].sport = 1024 + (e->sport_seq++ * 40503U + e->sport_off) % 64000;
+		fs->s[i].dport = port ? port : 1 + rnd(e) % 65535;
+		fs->s[i].tcp_flags = TCP_SYN;
+		fs->be[i] = XLB_NO_BACKEND;
+	}
+}
+
+/* --- tests: VIPs -------------------------------------------------------------- */
+
+struct vip_list {
+	struct xlb_vip_key k[8];
+	struct xlb_vip v[8];
+	int n;
+};
+
+static int vip_collect(const struct xlb_vip_key *k, const struct xlb_vip *v, void *arg)
+{
+	struct vip_list *l = arg;
+
+	if (l->n >= 8)
+		return -E2BIG;
+	l->k[l->n] = *k;
+	l->v[l->n++] = *v;
+	return 0;
+}
+
+static const struct vip_def {
+	const char *addr;
+	__u16 port;
+	__u8 proto;
+	__u32 flags;
+	__u32 size;
+} vip_defs[] = {
+	{ VIP4, 80, IPPROTO_TCP, 0, 251 },
+	{ VIP6, 53, IPPROTO_UDP, 0, 1009 },
+	{ VIP4, 0, IPPROTO_TCP, XLB_VIP_F_HASH_SRC, XLB_MAGLEV_DEFAULT },
+};
+
+#define N_VIP_DEFS	(int)(sizeof(vip_defs) / sizeof(vip_defs[0]))
+
+/* Every slot of VIP id's table is XLB_NO_BACKEND. */
+static int table_all_empty(struct env *e, __u32 id, __u32 size, const char *what)
+{
+	__u32 *want = malloc((size_t)size * sizeof(*want));
+	__u32 i;
+	int err;
+
+	if (!want)
+		return fail(e, "out of memory");
+	for (i = 0; i < size; i++)
+		want[i] = XLB_NO_BACKEND;
+	err = table_check(e, id, size, want, what);
+	free(want);
+	return err;
+}
+
+static int t_vip_basic(struct env *e, const void *arg)
+{
+	struct xlb_vip out[N_VIP_DEFS], got;
+	struct xlb_vip_key k;
+	struct vip_list l = {};
+	int i, j, err;
+
+	for (i = 0; i < N_VIP_DEFS; i++) {
+		const struct vip_def *d = &vip_defs[i];
+
+		if (vip_new(e, d->addr, d->port, d->proto, d->flags, d->size, &out[i]))
+			return -1;
+		if (out[i].flags != d->flags || out[i].table_size != d->size || out[i].pad)
+			return fail(e, "VIP %d: created with flags %u size %u, got flags %u "
+				    "size %u pad %u", i, d->flags, d->size, out[i].flags,
+				    out[i].table_size, out[i].pad);
+		if (out[i].id >= VIPS_MAX)
+			return fail(e, "VIP %d: id %u, expected below %u (the map's size)", i,
+				    out[i].id, VIPS_MAX);
+		for (j = 0; j < i; j++)
+			if (out[j].id == out[i].id)
+				return fail(e, "VIPs %d and %d share id %u", j, i, out[i].id);
+		vip_key(d->addr, d->port, d->proto, &k);
+		err = xlb_vip_get(&e->m, &k, &got);
+		if (err)
+			return fail(e, "xlb_vip_get(VIP %d): %s", i, errname(err));
+		if (memcmp(&got, &out[i], sizeof(got)))
+			return fail(e, "VIP %d: get says id %u flags %u size %u, create said id %u "
+				    "flags %u size %u", i, got.id, got.flags, got.table_size,
+				    out[i].id, out[i].flags, out[i].table_size);
+		if (table_slots(e, got.id) != d->size)
+			return fail(e, "VIP %d: table at id %u has %u slots, expected %u", i,
+				    got.id, table_slots(e, got.id), d->size);
+		if (table_all_empty(e, got.id, d->size, "new VIP's table"))
+			return -1;
+	}
+	/* A reader that expects another size is told the table is not its own. */
+	{
+		__u32 slots[251];
+
+		err = xlb_table_read(&e->m, out[1].id, slots, 251);
+		if (err != -ESTALE)
+			return fail(e, "xlb_table_read of 1009 slots as 251: expected -ESTALE, "
+				    "got %s", errname(err));
+	}
+	err = xlb_vip_foreach(&e->m, vip_collect, &l);
+	if (err)
+		return fail(e, "xlb_vip_foreach: %s", errname(err));
+	if (l.n != N_VIP_DEFS)
+		return fail(e, "xlb_vip_foreach: %d VIPs, expected %d", l.n, N_VIP_DEFS);
+	for (i = 0; i < N_VIP_DEFS; i++) {
+		vip_key(vip_defs[i].addr, vip_defs[i].port, vip_defs[i].proto, &k);
+		for (j = 0; j < l.n; j++)
+			if (!memcmp(&l.k[j], &k, sizeof(k)))
+				break;
+		if (j == l.n)
+			return fail(e, "xlb_vip_foreach: VIP %d not listed", i);
+		if (memcmp(&l.v[j], &out[i], sizeof(out[i])))
+			return fail(e, "xlb_vip_foreach: VIP %d listed with id %u, expected %u",
+				    i, l.v[j].id, out[i].id);
+	}
+
+	/* Delete the second: gone from get, list and xlb_tables; the others stay. */
+	vip_key(vip_defs[1].addr, vip_defs[1].port, vip_defs[1].proto, &k);
+	err = xlb_vip_delete(&e->m, &k);
+	if (err)
+		return fail(e, "xlb_vip_delete: %s", errname(err));
+	err = xlb_vip_get(&e->m, &k, &got);
+	if (err != -ENOENT)
+		return fail(e, "xlb_vip_get after delete: expected -ENOENT, got %s", errname(err));
+	if (tables_present(e) != (1U << out[0].id | 1U << out[2].id))
+		return fail(e, "tables at ids 0x%x after delete, expected 0x%x", tables_present(e),
+			    1U << out[0].id | 1U << out[2].id);
+	l.n = 0;
+	err = xlb_vip_foreach(&e->m, vip_collect, &l);
+	if (err || l.n != 2)
+		return fail(e, "xlb_vip_foreach after delete: %s, %d VIPs, expected 2",
+			    errname(err), l.n);
+	err = xlb_vip_delete(&e->m, &k);
+	if (err != -ENOENT)
+		return fail(e, "second xlb_vip_delete: expected -ENOENT, got %s", errname(err));
+	return 0;
+}
+
+static int t_vip_reuse(struct env *e, const void *arg)
+{
+	struct xlb_traffic junk = { .packets = 7, .bytes = 700, .new_flows = 3 }, t;
+	struct xlb_vip out[N_VIP_DEFS], v;
+	struct xlb_vip_key k;
+	int i, err;
+
+	for (i = 0; i < N_VIP_DEFS; i++)
+		if (vip_new(e, vip_defs[i].addr, vip_defs[i].port, vip_defs[i].proto,
+			    vip_defs[i].flags, vip_defs[i].size, &out[i]))
+			return -1;
+	/* Counters the old VIP left behind. */
+	err = percpu_write(e, e->skel->maps.xlb_vip_stats, out[1].id, &junk, sizeof(junk));
+	if (err)
+		return fail(e, "cannot write VIP counters: %s", errname(err));
+	vip_key(vip_defs[1].addr, vip_defs[1].port, vip_defs[1].proto, &k);
+	err = xlb_vip_delete(&e->m, &k);
+	if (err)
+		return fail(e, "xlb_vip_delete: %s", errname(err));
+	if (vip_new(e, VIP4_OTHER, 443, IPPROTO_TCP, 0, 1009, &v))
+		return -1;
+	if (v.id != out[1].id)
+		return fail(e, "new VIP got id %u, expected the freed id %u", v.id, out[1].id);
+	if (table_slots(e, v.id) != 1009)
+		return fail(e, "table at reused id %u has %u slots, expected 1009", v.id,
+			    table_slots(e, v.id));
+	if (table_all_empty(e, v.id, 1009, "reused id's table"))
+		return -1;
+	err = xlb_stats_vip(&e->m, v.id, &t);
+	if (err)
+		return fail(e, "xlb_stats_vip: %s", errname(err));
+	if (t.packets || t.bytes || t.new_flows)
+		return fail(e, "counters of the reused id: %llu packets %llu bytes %llu flows, "
+			    "expected zeros", (unsigned long long)t.packets,
+			    (unsigned long long)t.bytes, (unsigned long long)t.new_flows);
+	return 0;
+}
+
+static int t_vip_exists(struct env *e, const void *arg)
+{
+	static const struct node_def nd[] = { { BE4_1, 80, 1 }, { BE4_2, 80, 1 }, {} };
+	struct xlb_vip v, got;
+	struct xlb_vip_key k;
+	__u32 ids[2], *before;
+	int err;
+
+	if (vip_new(e, VIP4, 80, IPPROTO_TCP, 0, 251, &v) ||
+	    member_add(e, &v, nd[0].addr, nd[0].port, 1, &ids[0]) ||
+	    member_add(e, &v, nd[1].addr, nd[1].port, 1, &ids[1]) || rebuild(e, &v))
+		return -1;
+	before = malloc(251 * sizeof(*before));
+	if (!before)
+		return fail(e, "out of memory");
+	err = maglev_expected(e, nd, ids, 3, 251, SEED, before);
+	err = err ?: table_check(e, v.id, 251, before, "table before the duplicate");
+	if (err)
+		goto out;
+	vip_key(VIP4, 80, IPPROTO_TCP, &k);
+	err = xlb_vip_create(&e->m, &k, XLB_VIP_F_HASH_SRC, 1009, &got);
+	if (err != -EEXIST) {
+		err = fail(e, "xlb_vip_create of an existing VIP: expected -EEXIST, got %s",
+			   errname(err));
+		goto out;
+	}
+	err = xlb_vip_get(&e->m, &k, &got);
+	if (err || memcmp(&got, &v, sizeof(v))) {
+		err = fail(e, "existing VIP after the duplicate: %s, id %u flags %u size %u; "
+			   "expected id %u flags 0 size 251", errname(err), got.id, got.flags,
+			   got.table_size, v.id);
+		goto out;
+	}
+	err = table_check(e, v.id, 251, before, "table after the duplicate");
+	if (err)
+		goto out;
+	if (hash_count(e->skel->maps.xlb_vips) != 1 || tables_present(e) != 1U << v.id)
+		err = fail(e, "after the duplicate: %d VIPs, tables at 0x%x; expected 1, 0x%x",
+			   hash_count(e->skel->maps.xlb_vips), tables_present(e), 1U << v.id);
+out:
+	free(before);
+	return err;
+}
+
+static int t_vip_bad_size(struct env *e, const void *arg)
+{
+	static const __u32 bad[] = {
+		0, 1, 2, 4, 9, 100, 250, 65535, 65536, XLB_MAGLEV_MAX + 2,
+		1048583 /* the next prime */, 0xffffffffU,
+	};
+	static const __u32 good[] = { 3, XLB_MAGLEV_MAX };
+	struct xlb_vip_key k;
+	struct xlb_vip v;
+	size_t i;
+	int err;
+
+	vip_key(VIP4, 80, IPPROTO_TCP, &k);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err = xlb_vip_create(&e->m, &k, 0, bad[i], &v);
+		if (err != -EINVAL)
+			return fail(e, "table size %u: expected -EINVAL, got %s", bad[i],
+				    errname(err));
+		if (hash_count(e->skel->maps.xlb_vips) || tables_present(e))
+			return fail(e, "table size %u: %d VIPs and tables at 0x%x left behind",
+				    bad[i], hash_count(e->skel->maps.xlb_vips), tables_present(e));
+	}
+	/* The bounds themselves are accepted. */
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		err = xlb_vip_create(&e->m, &k, 0, good[i], &v);
+		if (err)
+			return fail(e, "table size %u: expected success, got %s", good[i],
+				    errname(err));
+		if (table_slots(e, v.id) != good[i])
+			return fail(e, "table size %u: table has %u slots", good[i],
+				    table_slots(e, v.id));
+		err = xlb_vip_delete(&e->m, &k);
+		if (err)
+			return fail(e, "xlb_vip_delete: %s", errname(err));
+	}
+	return 0;
+}
+
+static int t_vip_full(struct env *e, const void *arg)
+{
+	static const struct vip_def full[VIPS_MAX] = {
+		{ VIP4, 80, IPPROTO_TCP, 0, 251 },
+		{ VIP4, 81, IPPROTO_TCP, 0, 251 },
+		{ VIP6, 80, IPPROTO_TCP, 0, 251 },
+		{ VIP4, 0, IPPROTO_UDP, 0, 251 },
+	};
+	struct xlb_vip v[VIPS_MAX], got;
+	struct xlb_vip_key k;
+	__u32 mask;
+	int i, err;
+
+	for (i = 0; i < VIPS_MAX; i++)
+		if (vip_new(e, full[i].addr, full[i].port, full[i].proto, 0, full[i].size, &v[i]))
+			return -1;
+	mask = tables_present(e);
+	vip_key(VIP4_OTHER, 80, IPPROTO_TCP, &k);
+	err = xlb_vip_create(&e->m, &k, 0, 1009, &got);
+	if (err != -E2BIG && err != -ENOSPC)
+		return fail(e, "VIP into a full map: expected -E2BIG or -ENOSPC, got %s",
+			    errname(err));
+	note(e, "a full VIP map: xlb_vip_create returns %s", errname(err));
+	if (hash_count(e->skel->maps.xlb_vips) != VIPS_MAX)
+		return fail(e, "full map: %d VIPs after the failure, expected %d",
+			    hash_count(e->skel->maps.xlb_vips), VIPS_MAX);
+	if (tables_present(e) != mask)
+		return fail(e, "full map: tables at ids 0x%x after the failure, expected 0x%x "
+			    "(a table left at an unused id)", tables_present(e), mask);
+	err = xlb_vip_get(&e->m, &k, &got);
+	if (err != -ENOENT)
+		return fail(e, "the refused VIP: get says %s, expected -ENOENT", errname(err));
+	for (i = 0; i < VIPS_MAX; i++) {
+		vip_key(full[i].addr, full[i].port, full[i].proto, &k);
+		if (xlb_vip_get(&e->m, &k, &got) || memcmp(&got, &v[i], sizeof(got)))
+			return fail(e, "VIP %d changed by the failed create", i);
+	}
+	/* Room again after a delete, and the freed id is the one reused. */
+	vip_key(full[2].addr, full[2].port, full[2].proto, &k);
+	err = xlb_vip_delete(&e->m, &k);
+	if (err)
+		return fail(e, "xlb_vip_delete: %s", errname(err));
+	if (vip_new(e, VIP4_OTHER, 80, IPPROTO_TCP, 0, 1009, &got))
+		return -1;
+	if (got.id != v[2].id)
+		return fail(e, "VIP after a delete got id %u, expected %u", got.id, v[2].id);
+	return 0;
+}
+
+/* --- tests: backends ---------------------------------------------------------- */
+
+static int t_be_ensure(struct env *e, const void *arg)
+{
+	/* c612:b:: has addr[0] == 198.18.0.11: only the family tells them apart. */
+	static const struct { const char *addr; __u16 port; } bes[] = {
+		{ BE4_1, 80 }, { BE4_1, 81 }, { BE4_1, 0 }, { BE6_1, 80 }, { "c612:b::", 80 },
+		{ BE4_2, 80 },
+	};
+	const size_t n = sizeof(bes) / sizeof(bes[0]);
+	struct xlb_addr_key a;
+	struct xlb_backend b;
+	__u32 ids[6], id;
+	size_t i, j;
+	int err;
+
+	for (i = 0; i < n; i++) {
+		addr_key(bes[i].addr, &a);
+		err = xlb_backend_ensure(&e->m, &a, bes[i].port, &ids[i]);
+		if (err)
+			return fail(e, "xlb_backend_ensure(%s port %u): %s", bes[i].addr,
+				    bes[i].port, errname(err));
+		for (j = 0; j < i; j++)
+			if (ids[j] == ids[i])
+				return fail(e, "%s port %u and %s port %u share id %u",
+					    bes[j].addr, bes[j].port, bes[i].addr, bes[i].port,
+					    ids[i]);
+	}
+	for (i = 0; i < n; i++) {
+		addr_key(bes[i].addr, &a);
+		err = xlb_backend_ensure(&e->m, &a, bes[i].port, &id);
+		if (err || id != ids[i])
+			return fail(e, "second xlb_backend_ensure(%s port %u): %s, id %u, "
+				    "expected id %u", bes[i].addr, bes[i].port, errname(err), id,
+				    ids[i]);
+		err = xlb_backend_find(&e->m, &a, bes[i].port, &id);
+		if (err || id != ids[i])
+			return fail(e, "xlb_backend_find(%s port %u): %s, id %u, expected id %u",
+				    bes[i].addr, bes[i].port, errname(err), id, ids[i]);
+		err = xlb_backend_get(&e->m, ids[i], &b);
+		if (err)
+			return fail(e, "xlb_backend_get(%u): %s", ids[i], errname(err));
+		if (memcmp(b.addr, a.addr, 16) || b.family != a.family ||
+		    b.port != htons(bes[i].port) || b.state != XLB_BE_ACTIVE || b.pad)
+			return fail(e, "backend %u: family %u port %u state %s pad %u or its "
+				    "address differ from %s port %u, ACTIVE", ids[i], b.family,
+				    ntohs(b.port), state_name(b.state), b.pad, bes[i].addr,
+				    bes[i].port);
+	}
+	addr_key(BE4_3, &a);
+	err = xlb_backend_find(&e->m, &a, 80, &id);
+	if (err != -ENOENT)
+		return fail(e, "xlb_backend_find of an unknown backend: expected -ENOENT, got %s",
+			    errname(err));
+	if (hash_count(e->skel->maps.xlb_members))
+		return fail(e, "xlb_backend_ensure made members");
+	return 0;
+}
+
+static int t_be_state(struct env *e, const void *arg)
+{
+	static const struct node_def nd[] = {
+		{ BE4_1, 0, 1 }, { BE4_2, 0, 1 }, { BE4_3, 0, 1 }, {},
+	};
+	static const __u8 states[] = { XLB_BE_DOWN, XLB_BE_DRAINING, XLB_BE_ACTIVE };
+	struct xlb_backend before[3], now;
+	struct flow_set *fs = NULL;
+	struct xlb_vip v;
+	struct sent r;
+	__u32 ids[3], *table;
+	size_t i, s;
+	int err, k;
+
+	if (vip_new(e, VIP4, 80, IPPROTO_TCP, 0, 251, &v))
+		return -1;
+	for (i = 0; i < 3; i++)
+		if (member_add(e, &v, nd[i].addr, nd[i].port, nd[i].weight, &ids[i]))
+			return -1;
+	if (rebuild(e, &v))
+		return -1;
+	for (i = 0; i < 3; i++)
+		if (backend_raw(e, ids[i], &before[i]))
+			return fail(e, "cannot read backend %u", ids[i]);
+	table = malloc(251 * sizeof(*table));
+	fs = malloc(sizeof(*fs));
+	if (!table || !fs) {
+		err = fail(e, "out of memory");
+		goto out;
+	}
+	err = maglev_expected(e, nd, ids, 7, 251, SEED, table);
+	if (err)
+		goto out;
+	for (s = 0; s < sizeof(states); s++) {
+		err = set_state(e, ids[0], states[s]);
+		if (err)
+			goto out;
+		/* One write: the state and nothing else, no table rebuilt. */
+		for (i = 0; i < 3; i++) {
+			struct xlb_backend want = before[i];
+
+			if (!i)
+				want.state = states[s];
+			if (backend_raw(e, ids[i], &now) || memcmp(&now, &want, sizeof(now))) {
+				err = fail(e, "after set_state(%u, %s): backend %u is %s, expected "
+					   "%s with its address and port unchanged", ids[0],
+					   state_name(states[s]), ids[i], state_name(now.state),
+					   state_name(want.state));
+				goto out;
+			}
+		}
+		err = table_check(e, v.id, 251, table, "table after set_state");
+		if (err)
+			goto out;
+		/* The next new flow already sees the state. */
+		flows_make(e, fs, 50, VIP4, 80, IPPROTO_TCP, 0);
+		for (k = 0; k < fs->n; k++) {
+			err = send_pkt(e, &fs->s[k], &r);
+			if (err)
+				goto out;
+			if (states[s] != XLB_BE_ACTIVE && r.be_id == ids[0]) {
+				err = fail(e, "a new flow went to backend %u, %s", ids[0],
+					   state_name(states[s]));
+				goto out;
+			}
+		}
+	}
+	err = xlb_backend_set_state(&e->m, ids[0], XLB_BE_UNUSED);
+	if (err != -EINVAL) {
+		err = fail(e, "set_state(UNUSED): expected -EINVAL, got %s", errname(err));
+		goto out;
+	}
+	err = xlb_backend_set_state(&e->m, ids[0], XLB_BE_STATE_MAX);
+	if (err != -EINVAL) {
+		err = fail(e, "set_state(STATE_MAX): expected -EINVAL, got %s", errname(err));
+		goto out;
+	}
+	err = xlb_backend_set_state(&e->m, TEST_IDS - 1, XLB_BE_DOWN);
+	if (err != -ENOENT) {
+		err = fail(e, "set_state of a free id: expected -ENOENT, got %s", errname(err));
+		goto out;
+	}
+	if (backend_raw(e, TEST_IDS - 1, &now) || now.state != XLB_BE_UNUSED) {
+		err = fail(e, "set_state of a free id made it %s", state_name(now.state));
+		goto out;
+	}
+	err = xlb_backend_set_state(&e->m, XLB_MAX_BACKENDS, XLB_BE_DOWN);
+	if (err != -ENOENT) {
+		err = fail(e, "set_state(XLB_MAX_BACKENDS): expected -ENOENT, got %s",
+			   errname(err));
+		goto out;
+	}
+	err = 0;
+out:
+	free(fs);
+	free(table);
+	return err;
+}
+
+/* Send n new flows to vip; count per backend id (< TEST_IDS). */
+static int spray(struct env *e, struct flow_set *fs, const char *vip, __u16 port, int n,
+		 __u64 count[TEST_IDS])
+{
+	struct sent r;
+	int i;
+
+	flows_make(e, fs, n, vip, port, IPPROTO_TCP, 0);
+	for (i = 0; i < fs->n; i++) {
+		if (send_pkt(e, &fs->s[i], &r))
+			return -1;
+		if (r.verdict != XDP_TX || r.be_id >= TEST_IDS)
+			return fail(e, "SYN to %s port %u: %s, backend %u", vip, port,
+				    verdict_name(r.verdict), r.be_id);
+		count[r.be_id]++;
+	}
+	return 0;
+}
+
+static int t_be_release(struct env *e, const void *arg)
+{
+	struct xlb_vip v1, v2;
+	struct xlb_vip_key k1, k2;
+	struct xlb_backend b;
+	struct xlb_traffic t;
+	struct xlb_member mb;
+	struct xlb_addr_key a;
+	struct flow_set *fs;
+	struct xlb_nexthop *nh;
+	__u64 count[TEST_IDS] = {};
+	__u32 s, x, y, id, i;
+	int err, cpu;
+
+	/* Shared backend s in both VIPs, x only in v1, y only in v2. */
+	if (vip_new(e, VIP4, 80, IPPROTO_TCP, 0, 251, &v1) ||
+	    vip_new(e, VIP4, 443, IPPROTO_TCP, 0, 251, &v2) ||
+	    member_add(e, &v1, BE4_1, 0, 1, &s) || member_add(e, &v1, BE4_2, 0, 1, &x) ||
+	    member_add(e, &v2, BE4_1, 0, 1, &id) || member_add(e, &v2, BE4_3, 0, 1, &y) ||
+	    rebuild(e, &v1) || rebuild(e, &v2))
+		return -1;
+	if (id != s)
+		return fail(e, "the shared backend got ids %u and %u", s, id);
+	fs = malloc(sizeof(*fs));
+	if (!fs)
+		return fail(e, "out of memory");
+	err = spray(e, fs, VIP4, 80, 64, count) ?: spray(e, fs, VIP4, 443, 64, count);
+	free(fs);
+	if (err)
+		return -1;
+	for (i = 0; i < 3; i++) {
+		id = i == 0 ? s : i == 1 ? x : y;
+		err = xlb_stats_backend(&e->m, id, &t);
+		if (err || t.packets != count[id] || !count[id])
+			return fail(e, "backend %u: %s, %llu packets counted, %llu sent (want > 0)",
+				    id, errname(err), (unsigned long long)t.packets,
+				    (unsigned long long)count[id]);
+	}
+
+	/* Still a member somewhere: release keeps it. */
+	err = xlb_backend_release(&e->m, s) ?: xlb_backend_release(&e->m, x);
+	if (err)
+		return fail(e, "xlb_backend_release of members: %s", errname(err));
+	if (xlb_backend_get(&e->m, s, &b) || xlb_backend_get(&e->m, x, &b))
+		return fail(e, "xlb_backend_release freed a backend that is still a member");
+
+	vip_key(VIP4, 80, IPPROTO_TCP, &k1);
+	vip_key(VIP4, 443, IPPROTO_TCP, &k2);
+	err = xlb_vip_delete(&e->m, &k1);
+	if (err)
+		return fail(e, "xlb_vip_delete(v1): %s", errname(err));
+	err = xlb_backend_get(&e->m, s, &b);
+	if (err)
+		return fail(e, "shared backend %u after deleting one VIP: %s, expected kept", s,
+			    errname(err));
+	err = xlb_backend_get(&e->m, x, &b);
+	if (err != -ENOENT)
+		return fail(e, "backend %u of the deleted VIP only: %s, expected -ENOENT", x,
+			    errname(err));
+	if (xlb_member_get(&e->m, v1.id, s, &mb) != -ENOENT ||
+	    xlb_member_get(&e->m, v2.id, s, &mb))
+		return fail(e, "members after deleting v1: (v1, %u) should be gone, (v2, %u) "
+			    "kept", s, s);
+	err = xlb_vip_delete(&e->m, &k2);
+	if (err)
+		return fail(e, "xlb_vip_delete(v2): %s", errname(err));
+	for (i = 0; i < 3; i++) {
+		id = i == 0 ? s : i == 1 ? x : y;
+		if (backend_raw(e, id, &b) || b.state != XLB_BE_UNUSED)
+			return fail(e, "backend %u after deleting both VIPs: %s, expected UNUSED",
+				    id, state_name(b.state));
+	}
+	if (hash_count(e->skel->maps.xlb_members))
+		return fail(e, "%d members left after deleting both VIPs",
+			    hash_count(e->skel->maps.xlb_members));
+
+	/* A new backend takes a freed id: counters and next hop start empty. */
+	addr_key(BE4_4, &a);
+	err = xlb_backend_ensure(&e->m, &a, 0, &id);
+	if (err)
+		return fail(e, "xlb_backend_ensure: %s", errname(err));
+	if (id != s && id != x && id != y)
+		return fail(e, "new backend got id %u, expected a freed one (%u, %u, %u)", id, s,
+			    x, y);
+	err = xlb_stats_backend(&e->m, id, &t);
+	if (err || t.packets || t.bytes || t.new_flows)
+		return fail(e, "reused id %u: %s, %llu packets %llu bytes %llu flows, expected "
+			    "zeros", id, errname(err), (unsigned long long)t.packets,
+			    (unsigned long long)t.bytes, (unsigned long long)t.new_flows);
+	nh = percpu_read(e, e->skel->maps.xlb_nexthops, id, sizeof(*nh));
+	if (!nh)
+		return fail(e, "cannot read next hop %u", id);
+	for (cpu = 0; cpu < e->ncpu; cpu++)
+		if (nh[cpu].updated_ns || nh[cpu].ifindex)
+			break;
+	free(nh);
+	if (cpu < e->ncpu)
+		return fail(e, "reused id %u: CPU %d still has the old next hop", id, cpu);
+	return 0;
+}
+
+static int t_member_full(struct env *e, const void *arg)
+{
+	struct xlb_addr_key a;
+	struct xlb_member mb;
+	struct xlb_vip v;
+	char addr[INET_ADDRSTRLEN];
+	__u32 ids[MEMBERS_MAX + 1];
+	int i, err;
+
+	if (vip_new(e, VIP4, 80, IPPROTO_TCP, 0, 251, &v))
+		return -1;
+	for (i = 0; i < MEMBERS_MAX; i++) {
+		snprintf(addr, sizeof(addr), "198.18.0.%d", 11 + i);
+		if (member_add(e, &v, addr, 0, 1 + i, &ids[i]))
+			return -1;
+	}
+	snprintf(addr, sizeof(addr), "198.18.0.%d", 11 + MEMBERS_MAX);
+	addr_key(addr, &a);
+	err = xlb_backend_ensure(&e->m, &a, 0, &ids[MEMBERS_MAX]);
+	if (err)
+		return fail(e, "xlb_backend_ensure: %s", errname(err));
+	err = xlb_member_set(&e->m, v.id, ids[MEMBERS_MAX], 1);
+	if (err != -E2BIG && err != -ENOSPC)
+		return fail(e, "member %d of a map of %d: expected -E2BIG or -ENOSPC, got %s",
+			    MEMBERS_MAX + 1, MEMBERS_MAX, errname(err));
+	note(e, "a full member map: xlb_member_set returns %s", errname(err));
+	if (hash_count(e->skel->maps.xlb_members) != MEMBERS_MAX)
+		return fail(e, "%d members after the failure, expected %d",
+			    hash_count(e->skel->maps.xlb_members), MEMBERS_MAX);
+	/* A full map still takes new weights for existing members. */
+	err = xlb_member_set(&e->m, v.id, ids[0], 77);
+	if (err)
+		return fail(e, "weight update in a full map: %s", errname(err));
+	err = xlb_member_get(&e->m, v.id, ids[0], &mb);
+	if (err || mb.weight != 77)
+		return fail(e, "xlb_member_get: %s, weight %u, expected 77", errname(err),
+			    mb.weight);
+	err = xlb_member_set(&e->m, v.id, ids[0], XLB_WEIGHT_MAX + 1);
+	if (err != -ERANGE)
+		return fail(e, "weight XLB_WEIGHT_MAX + 1: expected -ERANGE, got %s",
+			    errname(err));
+	err = xlb_member_del(&e->m, v.id, ids[1]) ?:
+	      xlb_member_set(&e->m, v.id, ids[MEMBERS_MAX], 1);
+	if (err)
+		return fail(e, "member after a delete: %s", errname(err));
+	return rebuild(e, &v);
+}
+
+/* --- tests: tables ------------------------------------------------------------ */
+
+static int t_table_weights(struct env *e, const void *arg)
+{
+	static const struct node_def nd4[] = {
+		{ BE4_1, 80, 1 }, { BE4_2, 80, 2 }, { BE4_3, 80, 3 }, { BE4_4, 80, 5 },
+		{ BE4_5, 8080, 8 }, {},
+	};
+	static const struct node_def nd6[] = {
+		{ BE6_1, 443, 1 }, { BE6_2, 443, 1 }, { BE6_3, 0, 4 }, {},
+	};
+	struct xlb_config cfg;
+	struct xlb_vip v4, v6;
+	__u32 ids4[5], ids6[3], *a;
+	int i, err;
+
+	if (vip_new(e, VIP4, 80, IPPROTO_TCP, 0, XLB_MAGLEV_DEFAULT, &v4) ||
+	    vip_new(e, VIP6, 443, IPPROTO_TCP, 0, 1009, &v6))
+		return -1;
+	for (i = 0; i < 5; i++)
+		if (member_add(e, &v4, nd4[i].addr, nd4[i].port, nd4[i].weight, &ids4[i]))
+			return -1;
+	for (i = 0; i < 3; i++)
+		if (member_add(e, &v6, nd6[i].addr, nd6[i].port, nd6[i].weight, &ids6[i]))
+			return -1;
+	if (rebuild(e, &v4) || rebuild(e, &v6) ||
+	    table_expect(e, &v4, nd4, ids4, 0x1f, SEED, "IPv4 VIP, 65537 slots") ||
+	    table_expect(e, &v6, nd6, ids6, 0x7, SEED, "IPv6 VIP, 1009 slots"))
+		return -1;
+	/* The seed comes from the config: another seed, another (expected) table. */
+	err = xlb_config_get(&e->m, &cfg);
+	if (err)
+		return fail(e, "xlb_config_get: %s", errname(err));
+	cfg.hash_seed = SEED_OTHER;
+	err = xlb_config_set(&e->m, &cfg);
+	if (err)
+		return fail(e, "xlb_config_set: %s", errname(err));
+	if (rebuild(e, &v6) ||
+	    table_expect(e, &v6, nd6, ids6, 0x7, SEED_OTHER, "IPv6 VIP, other seed"))
+		return -1;
+	a = malloc(2 * v6.table_size * sizeof(*a));
+	if (!a)
+		return fail(e, "out of memory");
+	err = maglev_expected(e, nd6, ids6, 0x7, v6.table_size, SEED, a) ?:
+	      maglev_expected(e, nd6, ids6, 0x7, v6.table_size, SEED_OTHER, a + v6.table_size);
+	if (!err && !memcmp(a, a + v6.table_size, v6.table_size * sizeof(*a)))
+		err = fail(e, "the seed changes nothing: the test cannot tell the seeds apart");
+	free(a);
+	return err;
+}
+
+/* No slot of VIP vip holds backend id. */
+static int table_lacks(struct env *e, const struct xlb_vip *vip, __u32 id, const char *why)
+{
+	__u32 *t = malloc((size_t)vip->table_size * sizeof(*t));
+	__u32 i;
+	int err;
+
+	if (!t)
+		return fail(e, "out of memory");
+	err = xlb_table_read(&e->m, vip->id, t, vip->table_size);
+	for (i = 0; !err && i < vip->table_size; i++)
+		if (t[i] == id)
+			break;
+	free(t);
+	if (err)
+		return fail(e, "xlb_table_read: %s", errname(err));
+	if (i < vip->table_size)
+		return fail(e, "slot %u holds backend %u, which is %s", i, id, why);
+	return 0;
+}
+
+static int t_table_states(struct env *e, const void *arg)
+{
+	static const struct node_def nd[] = {
+		{ BE4_1, 0, 1 }, { BE4_2, 0, 2 }, { BE4_3, 0, 3 }, { BE4_4, 0, 4 },
+		{ BE4_5, 0, 5 }, {},
+	};
+	struct node_def nd0[6];
+	struct xlb_vip v;
+	__u32 ids[5];
+	int i, err;
+
+	if (vip_new(e, VIP4, 80, IPPROTO_TCP, 0, 1009, &v))
+		return -1;
+	for (i = 0; i < 5; i++)
+		if (member_add(e, &v, nd[i].addr, nd[i].port, nd[i].weight, &ids[i]))
+			return -1;
+	/* 0 DOWN, 1 DRAINING, 2 weight 0: only 3 and 4 fill the table. */
+	if (set_state(e, ids[0], XLB_BE_DOWN) || set_state(e, ids[1], XLB_BE_DRAINING))
+		return -1;
+	err = xlb_member_set(&e->m, v.id, ids[2], 0);
+	if (err)
+		return fail(e, "xlb_member_set(weight 0): %s", errname(err));
+	memcpy(nd0, nd, sizeof(nd0));
+	nd0[2].weight = 0;
+	if (rebuild(e, &v) ||
+	    table_expect(e, &v, nd0, ids, 0x18, SEED, "DOWN, DRAINING, weight 0 left out") ||
+	    table_lacks(e, &v, ids[0], "DOWN") || table_lacks(e, &v, ids[1], "DRAINING") ||
+	    table_lacks(e, &v, ids[2], "of weight 0"))
+		return -1;
+	/* Back up: rebuilding the VIPs of one backend brings it in. */
+	if (set_state(e, ids[0], XLB_BE_ACTIVE))
+		return -1;
+	err = xlb_table_rebuild_backend(&e->m, ids[0]);
+	if (err)
+		return fail(e, "xlb_table_rebuild_backend(%u): %s", ids[0], errname(err));
+	if (table_expect(e, &v, nd0, ids, 0x19, SEED, "after the DOWN backend came back"))
+		return -1;
+	/* A member removed is gone from the next table. */
+	err = xlb_member_del(&e->m, v.id, ids[4]);
+	if (err)
+		return fail(e, "xlb_member_del: %s", errname(err));
+	return rebuild(e, &v) ?:
+	       table_expect(e, &v, nd0, ids, 0x09, SEED, "after a member was removed");
+}
+
+static int t_table_empty(struct env *e, const void *arg)
+{
+	struct pkt_spec s = {
+		.src = "198.18.0.10", .dst = VIP4, .proto = IPPROTO_TCP, .sport = 40000,
+		.dport = 80, .tcp_flags = TCP_SYN,
+	};
+	struct xlb_pick_result pr;
+	struct xlb_flow_key k;
+	struct xlb_vip v1, v2;
+	struct sent r;
+	__u32 a, b;
+	int err;
+
+	if (vip_new(e, VIP4, 80, IPPROTO_TCP, 0, 251, &v1) ||
+	    vip_new(e, VIP4, 81, IPPROTO_TCP, 0, 1009, &v2) || rebuild(e, &v1) ||
+	    table_all_empty(e, v1.id, 251, "VIP without members"))
+		return -1;
+	if (member_add(e, &v2, BE4_1, 0, 1, &a) || member_add(e, &v2, BE4_2, 0, 0, &b) ||
+	    set_state(e, a, XLB_BE_DOWN) || rebuild(e, &v2) ||
+	    table_all_empty(e, v2.id, 1009, "VIP with a DOWN and a weight-0 member"))
+		return -1;
+	/* No backend: the pick says so and the fast path drops, no flow made. */
+	flow_key_of(&s, &k);
+	err = xlb_pick_flow(&e->m, &v1, &k, &pr);
+	if (err || pr.via != XLB_PICK_NONE)
+		return fail(e, "xlb_pick_flow on an empty table: %s, via %s backend %u; "
+			    "expected NONE", errname(err), via_name[pr.via], pr.backend_id);
+	if (send_pkt(e, &s, &r))
+		return -1;
+	if (r.verdict != XDP_DROP)
+		return fail(e, "SYN to a VIP with an empty table: %s, expected XDP_DROP",
+			    verdict_name(r.verdict));
+	if (hash_count(e->skel->maps.xlb_flows))
+		return fail(e, "a dropped SYN made a flow");
+	return 0;
+}
+
+static int t_table_sizes(struct env *e, const void *arg)
+{
+	static const struct {
+		const char *vip;
+		__u32 size;
+		struct node_def nd[4];
+	} vips[] = {
+		{ VIP4, 251, { { BE4_1, 80, 1 }, { BE4_2, 80, 2 }, { BE4_3, 80, 1 }, {} } },
+		{ VIP6, 1009, { { BE6_1, 80, 1 }, { BE6_2, 80, 1 }, { BE6_3, 80, 3 }, {} } },
+	};
+	struct flow_set *fs = malloc(sizeof(*fs));
+	struct xlb_flow_key k;
+	struct xlb_vip v;
+	struct sent r;
+	__u32 ids[3], *table = NULL, slot;
+	char f[128], o[64];
+	size_t i;
+	int j, err = 0;
+
+	if (!fs)
+		return fail(e, "out of memory");
+	for (i = 0; !err && i < sizeof(vips) / sizeof(vips[0]); i++) {
+		err = vip_new(e, vips[i].vip, 80, IPPROTO_TCP, 0, vips[i].size, &v);
+		for (j = 0; !err && j < 3; j++)
+			err = member_add(e, &v, vips[i].nd[j].addr, vips[i].nd[j].port,
+					 vips[i].nd[j].weight, &ids[j]);
+		err = err ?: rebuild(e, &v);
+		if (err)
+			break;
+		free(table);
+		table = malloc(vips[i].size * sizeof(*table));
+		if (!table) {
+			err = fail(e, "out of memory");
+			break;
+		}
+		err = xlb_table_read(&e->m, v.id, table, v.table_size);
+		if (err) {
+			err = fail(e, "xlb_table_read: %s", errname(err));
+			break;
+		}
+		/* The fast path's backend is the table's slot of the flow hash. */
+		flows_make(e, fs, 200, vips[i].vip, 80, IPPROTO_TCP, 0);
+		for (j = 0; !err && j < fs->n; j++) {
+			flow_key_of(&fs->s[j], &k);
+			slot = xlb_flow_hash(&k, SEED, 0) % vips[i].size;
+			err = send_pkt(e, &fs->s[j], &r);
+			if (!err && r.be_id != table[slot])
+				err = fail(e, "%u slots, %s: slot %u holds backend %u; fast "
+					   "path: %s", vips[i].size,
+					   flow_str(&fs->s[j], f, sizeof(f)), slot, table[slot],
+					   sent_str(&r, o, sizeof(o)));
+		}
+	}
+	free(table);
+	free(fs);
+	return err;
+}
+
+/* --- tests: the pick contract --------------------------------------------------- */
+
+struct pick_case {
+	const char *vip;
+	__u16 port;		/* 0: the VIP takes every port */
+	__u8 proto;
+	__u32 flags;		/* XLB_VIP_F_* */
+	__u32 size;
+	struct node_def nd[NODES_MAX];
+	int down, drain;	/* backends marked DOWN / DRAINING, not rebuilt; -1: none */
+	int pool;		/* clients drawn from this many addresses; 0: all new */
+};
+
+struct pick_tally {
+	int via[4];
+};
+
+/*
+ * One packet of flow s: xlb_pick_flow first, then the fast path, which
+ * must agree; then xlb_pick_flow must report the flow the packet left.
+ */
+static int pick_one(struct env *e, const struct xlb_vip *vip, const struct pkt_spec *s,
+		    struct pick_tally *t, struct xlb_pick_result *pr, __u32 *be)
+{
+	struct xlb_pick_result after;
+	struct xlb_flow_key k;
+	struct sent r;
+	char f[128], o[64];
+	__u32 hash;
+	int err;
+
+	flow_key_of(s, &k);
+	err = xlb_pick_flow(&e->m, vip, &k, pr);
+	if (err)
+		return fail(e, "%s: xlb_pick_flow: %s", flow_str(s, f, sizeof(f)), errname(err));
+	hash = xlb_flow_hash(&k, SEED, vip->flags & XLB_VIP_F_HASH_SRC);
+	if (pr->hash != hash)
+		return fail(e, "%s: xlb_pick_flow: hash 0x%08x, expected 0x%08x",
+			    flow_str(s, f, sizeof(f)), pr->hash, hash);
+	if (pr->via == XLB_PICK_TABLE && pr->slot != hash % vip->table_size)
+		return fail(e, "%s: xlb_pick_flow: slot %u, expected hash %% size = %u",
+			    flow_str(s, f, sizeof(f)), pr->slot, hash % vip->table_size);
+	if (send_pkt(e, s, &r))
+		return -1;
+	t->via[pr->via]++;
+	*be = r.be_id;
+	if (pr->via == XLB_PICK_NONE) {
+		if (r.verdict != XDP_DROP)
+			return fail(e, "%s: xlb_pick_flow: no backend; fast path: %s",
+				    flow_str(s, f, sizeof(f)), sent_str(&r, o, sizeof(o)));
+		return 0;
+	}
+	if (r.verdict != XDP_TX || r.be_id != pr->backend_id)
+		return fail(e, "%s: xlb_pick_flow: backend %u via %s (slot %u); fast path: %s",
+			    flow_str(s, f, sizeof(f)), pr->backend_id, via_name[pr->via],
+			    pr->slot, sent_str(&r, o, sizeof(o)));
+	err = xlb_pick_flow(&e->m, vip, &k, &after);
+	if (err || after.via != XLB_PICK_FLOW || after.backend_id != r.be_id)
+		return fail(e, "%s: after the packet, xlb_pick_flow: %s, backend %u via %s; "
+			    "expected backend %u via FLOW", flow_str(s, f, sizeof(f)),
+			    errname(err), after.backend_id, via_name[after.via], r.be_id);
+	return 0;
+}
+
+static int t_pick(struct env *e, const void *arg)
+{
+	const struct pick_case *pc = arg;
+	size_t n = nodes_count(pc->nd);
+	struct flow_set *fs = malloc(sizeof(*fs)), *fs2 = malloc(sizeof(*fs2));
+	struct pick_tally t1 = {}, t2 = {}, t3 = {};
+	struct xlb_pick_result pr;
+	struct xlb_backend b;
+	struct xlb_vip v;
+	__u64 reprobe0, repick0;
+	__u32 ids[NODES_MAX], be;
+	char f[128];
+	int i, j, err = 0, downs = 0;
+	size_t k;
+
+	if (!fs || !fs2) {
+		err = fail(e, "out of memory");
+		goto out;
+	}
+	err = vip_new(e, pc->vip, pc->port, pc->proto, pc->flags, pc->size, &v);
+	for (k = 0; !err && k < n; k++)
+		err = member_add(e, &v, pc->nd[k].addr, pc->nd[k].port, pc->nd[k].weight,
+				 &ids[k]);
+	err = err ?: rebuild(e, &v);
+	if (err)
+		goto out;
+
+	/* 1. Every backend ACTIVE: new flows take their table slot. */
+	flows_make(e, fs, PICK_FLOWS, pc->vip, pc->port, pc->proto, pc->pool);
+	for (i = 0; i < fs->n; i++) {
+		err = pick_one(e, &v, &fs->s[i], &t1, &pr, &fs->be[i]);
+		if (err)
+			goto out;
+		if (pr.via != XLB_PICK_TABLE) {
+			err = fail(e, "new flow %s, every backend ACTIVE: via %s, expected TABLE",
+				   flow_str(&fs->s[i], f, sizeof(f)), via_name[pr.via]);
+			goto out;
+		}
+		/* Hashing on the source: one backend per client, whatever the ports. */
+		for (j = 0; pc->flags & XLB_VIP_F_HASH_SRC && j < i; j++) {
+			if (strcmp(fs->src[j], fs->src[i]) || fs->be[j] == fs->be[i])
+				continue;
+			err = fail(e, "hash on source: client %s went to backends %u and %u",
+				   fs->src[i], fs->be[j], fs->be[i]);
+			goto out;
+		}
+	}
+
+	/* 2. Marked DOWN / DRAINING, table not rebuilt: the re-probe steps over. */
+	if (pc->down >= 0)
+		err = set_state(e, ids[pc->down], XLB_BE_DOWN);
+	if (!err && pc->drain >= 0)
+		err = set_state(e, ids[pc->drain], XLB_BE_DRAINING);
+	if (err)
+		goto out;
+	reprobe0 = reason_packets(e, XLB_R_REPROBE);
+	flows_make(e, fs2, PICK_FLOWS, pc->vip, pc->port, pc->proto, pc->pool);
+	for (i = 0; i < fs2->n; i++) {
+		err = pick_one(e, &v, &fs2->s[i], &t2, &pr, &be);
+		if (err)
+			goto out;
+		if (pr.via == XLB_PICK_FLOW ||
+		    (pr.via != XLB_PICK_NONE &&
+		     (backend_raw(e, be, &b) || b.state != XLB_BE_ACTIVE))) {
+			err = fail(e, "new flow %s: via %s to backend %u (%s)",
+				   flow_str(&fs2->s[i], f, sizeof(f)), via_name[pr.via], be,
+				   state_name(b.state));
+			goto out;
+		}
+	}
+	if (!t2.via[XLB_PICK_REPROBE]) {
+		err = fail(e, "no new flow needed a re-probe (TABLE %d, NONE %d): the case "
+			   "tests nothing", t2.via[XLB_PICK_TABLE], t2.via[XLB_PICK_NONE]);
+		goto out;
+	}
+	if (reason_packets(e, XLB_R_REPROBE) - reprobe0 != (__u64)t2.via[XLB_PICK_REPROBE]) {
+		err = fail(e, "fast path counted %llu re-probes, xlb_pick_flow reported %d",
+			   (unsigned long long)(reason_packets(e, XLB_R_REPROBE) - reprobe0),
+			   t2.via[XLB_PICK_REPROBE]);
+		goto out;
+	}
+
+	/* 3. The first flows again: DOWN ones re-picked, DRAINING ones kept. */
+	repick0 = reason_packets(e, XLB_R_FLOW_REPICK);
+	for (i = 0; i < fs->n; i++) {
+		int down = pc->down >= 0 && fs->be[i] == ids[pc->down];
+
+		fs->s[i].tcp_flags = TCP_ACK;
+		err = pick_one(e, &v, &fs->s[i], &t3, &pr, &be);
+		if (err)
+			goto out;
+		downs += down;
+		if (down ? pr.via == XLB_PICK_FLOW || be == fs->be[i]
+			 : pr.via != XLB_PICK_FLOW || be != fs->be[i]) {
+			err = fail(e, "flow %s on backend %u (%s): via %s to %u, expected %s",
+				   flow_str(&fs->s[i], f, sizeof(f)), fs->be[i],
+				   down ? "DOWN" : "not DOWN", via_name[pr.via], be,
+				   down ? "a re-pick" : "its flow");
+			goto out;
+		}
+	}
+	if (reason_packets(e, XLB_R_FLOW_REPICK) - repick0 != (__u64)downs) {
+		err = fail(e, "fast path re-picked %llu flows, %d were on the DOWN backend",
+			   (unsigned long long)(reason_packets(e, XLB_R_FLOW_REPICK) - repick0),
+			   downs);
+		goto out;
+	}
+	note(e, "new: TABLE %d; after DOWN/DRAINING: TABLE %d REPROBE %d NONE %d; "
+	     "existing: FLOW %d, re-picked %d", t1.via[XLB_PICK_TABLE], t2.via[XLB_PICK_TABLE],
+	     t2.via[XLB_PICK_REPROBE], t2.via[XLB_PICK_NONE], t3.via[XLB_PICK_FLOW], downs);
+out:
+	free(fs2);
+	free(fs);
+	return err;
+}
+
+static const struct pick_case pick_v4 = {
+	.vip = VIP4, .port = 80, .proto = IPPROTO_TCP, .size = 251,
+	.nd = { { BE4_1, 80, 1 }, { BE4_2, 80, 1 }, { BE4_3, 80, 2 }, { BE4_4, 80, 3 } },
+	.down = 2, .drain = 0,
+};
+
+static const struct pick_case pick_v6 = {
+	.vip = VIP6, .port = 443, .proto = IPPROTO_TCP, .size = 1009,
+	.nd = { { BE6_1, 443, 1 }, { BE6_2, 443, 1 }, { BE6_3, 443, 1 } },
+	.down = 1, .drain = -1,
+};
+
+static const struct pick_case pick_v4_src = {
+	.vip = VIP4, .port = 80, .proto = IPPROTO_TCP, .flags = XLB_VIP_F_HASH_SRC,
+	.size = XLB_MAGLEV_DEFAULT,
+	.nd = { { BE4_1, 0, 1 }, { BE4_2, 0, 1 }, { BE4_3, 0, 1 }, { BE4_4, 0, 1 } },
+	.down = 3, .drain = 1, .pool = 60,
+};
+
+static const struct pick_case pick_v6_src = {
+	.vip = VIP6, .port = 53, .proto = IPPROTO_UDP, .flags = XLB_VIP_F_HASH_SRC,
+	.size = 251,
+	.nd = { { BE6_1, 53, 2 }, { BE6_2, 53, 1 }, { BE6_3, 53, 1 } },
+	.down = 0, .drain = 2, .pool = 60,
+};
+
+static const struct pick_case pick_v4_port0 = {
+	.vip = VIP4, .port = 0, .proto = IPPROTO_TCP, .size = 1009,
+	.nd = { { BE4_1, 0, 1 }, { BE4_2, 0, 1 }, { BE6_1, 0, 1 } },	/* one 4in6 */
+	.down = 1, .drain = -1,
+};
+
+static const struct pick_case pick_v6_port0 = {
+	.vip = VIP6, .port = 0, .proto = IPPROTO_UDP, .size = 251,
+	.nd = { { BE6_1, 0, 1 }, { BE6_2, 0, 3 }, { BE6_3, 0, 1 } },
+	.down = 1, .drain = 0,
+};
+
+/*
+ * Flows made through a port-0 VIP, then an exact-port VIP on the same
+ * address: its packets match the new VIP, whose id their flows do not
+ * name, so both the fast path and xlb_pick_flow pick again.
+ */
+static int t_pick_other_vip(struct env *e, const void *arg)
+{
+	struct flow_set *fs = malloc(sizeof(*fs));
+	struct pick_tally t = {};
+	struct xlb_pick_result pr;
+	struct xlb_vip any, exact;
+	__u32 a, b, c, d, be;
+	__u64 repick0;
+	char f[128];
+	int i, err;
+
+	if (!fs)
+		return fail(e, "out of memory");
+	err = vip_new(e, VIP4, 0, IPPROTO_TCP, 0, 251, &any) ?:
+	      member_add(e, &any, BE4_1, 0, 1, &a) ?: member_add(e, &any, BE4_2, 0, 1, &b) ?:
+	      rebuild(e, &any);
+	if (err)
+		goto out;
+	flows_make(e, fs, 100, VIP4, 80, IPPROTO_TCP, 0);
+	for (i = 0; !err && i < fs->n; i++)
+		err = pick_one(e, &any, &fs->s[i], &t, &pr, &be);
+	err = err ?: vip_new(e, VIP4, 80, IPPROTO_TCP, 0, 1009, &exact) ?:
+	      member_add(e, &exact, BE4_3, 0, 1, &c) ?: member_add(e, &exact, BE4_4, 0, 1, &d) ?:
+	      rebuild(e, &exact);
+	if (err)
+		goto out;
+	repick0 = reason_packets(e, XLB_R_FLOW_REPICK);
+	for (i = 0; i < fs->n; i++) {
+		fs->s[i].tcp_flags = TCP_ACK;
+		err = pick_one(e, &exact, &fs->s[i], &t, &pr, &be);
+		if (err)
+			goto out;
+		if (pr.via != XLB_PICK_TABLE || (be != c && be != d)) {
+			err = fail(e, "%s, flow of VIP %u, now VIP %u's: via %s to backend %u, "
+				   "expected TABLE to %u or %u", flow_str(&fs->s[i], f, sizeof(f)),
+				   any.id, exact.id, via_name[pr.via], be, c, d);
+			goto out;
+		}
+	}
+	if (reason_packets(e, XLB_R_FLOW_REPICK) - repick0 != (__u64)fs->n)
+		err = fail(e, "fast path re-picked %llu flows, expected %d",
+			   (unsigned long long)(reason_packets(e, XLB_R_FLOW_REPICK) - repick0),
+			   fs->n);
+out:
+	free(fs);
+	return err;
+}
+
+/* --- tests: flows and counters ---------------------------------------------------- */
+
+struct flow_seen {
+	const struct flow_set *fs[2];
+	const struct xlb_vip *vip[2];
+	int hits[2][PICK_FLOWS];
+	__u64 t0, t1;		/* the coarse clock before and after the SYNs */
+	int n, stray;
+	char why[256];
+};
+
+static int flow_check(const struct xlb_flow_key *k, const struct xlb_flow *v, void *arg)
+{
+	struct flow_seen *fsn = arg;
+	struct xlb_flow_key want;
+	int s, i;
+
+	fsn->n++;
+	for (s = 0; s < 2; s++) {
+		for (i = 0; i < fsn->fs[s]->n; i++) {
+			flow_key_of(&fsn->fs[s]->s[i], &want);
+			if (memcmp(&want, k, sizeof(want)))
+				continue;
+			fsn->hits[s][i]++;
+			if (!fsn->why[0] &&
+			    (v->backend_id != fsn->fs[s]->be[i] || v->vip_id != fsn->vip[s]->id ||
+			     v->created_ns < fsn->t0 || v->created_ns > fsn->t1))
+				snprintf(fsn->why, sizeof(fsn->why),
+					 "flow %d of VIP %u: backend %u vip %u created %llu; "
+					 "expected backend %u vip %u created in [%llu, %llu]", i,
+					 fsn->vip[s]->id, v->backend_id, v->vip_id,
+					 (unsigned long long)v->created_ns, fsn->fs[s]->be[i],
+					 fsn->vip[s]->id, (unsigned long long)fsn->t0,
+					 (unsigned long long)fsn->t1);
+			return 0;
+		}
+	}
+	fsn->stray++;
+	return 0;
+}
+
+static int stop_early(const struct xlb_flow_key *k, const struct xlb_flow *v, void *arg)
+{
+	int *calls = arg;
+
+	++*calls;
+	return -EINTR;
+}
+
+static int t_flows(struct env *e, const void *arg)
+{
+	struct flow_seen *fsn = calloc(1, sizeof(*fsn));
+	struct flow_set *fs[2] = { malloc(sizeof(*fs[0])), malloc(sizeof(*fs[1])) };
+	struct pkt_spec rst, other;
+	struct xlb_vip v[2];
+	__u32 id;
+	struct sent r;
+	int s, i, calls = 0, err = 0;
+
+	if (!fsn || !fs[0] || !fs[1]) {
+		err = fail(e, "out of memory");
+		goto out;
+	}
+	if (xlb_flow_capacity(&e->m) != e->flows_max) {
+		err = fail(e, "xlb_flow_capacity: %u, expected %u", xlb_flow_capacity(&e->m),
+			   e->flows_max);
+		goto out;
+	}
+	err = vip_new(e, VIP4, 80, IPPROTO_TCP, 0, 251, &v[0]) ?:
+	      vip_new(e, VIP6, 53, IPPROTO_UDP, 0, 1009, &v[1]) ?:
+	      member_add(e, &v[0], BE4_1, 80, 1, &id) ?: member_add(e, &v[0], BE4_2, 80, 1, &id) ?:
+	      member_add(e, &v[1], BE6_1, 53, 1, &id) ?: member_add(e, &v[1], BE6_2, 53, 1, &id) ?:
+	      rebuild(e, &v[0]) ?: rebuild(e, &v[1]);
+	if (err)
+		goto out;
+	flows_make(e, fs[0], 150, VIP4, 80, IPPROTO_TCP, 0);
+	flows_make(e, fs[1], 150, VIP6, 53, IPPROTO_UDP, 0);
+	fsn->t0 = xlb_now_coarse_ns();
+	for (s = 0; s < 2; s++) {
+		fsn->fs[s] = fs[s];
+		fsn->vip[s] = &v[s];
+		for (i = 0; i < fs[s]->n; i++) {
+			err = send_pkt(e, &fs[s]->s[i], &r);
+			if (err)
+				goto out;
+			if (r.verdict != XDP_TX) {
+				err = fail(e, "SYN: %s, expected XDP_TX", verdict_name(r.verdict));
+				goto out;
+			}
+			fs[s]->be[i] = r.be_id;
+		}
+	}
+	/* Neither an RST nor a packet to no VIP makes a flow. */
+	rst = fs[0]->s[0];
+	rst.sport = 1023;
+	rst.tcp_flags = TCP_RST;
+	other = fs[0]->s[0];
+	other.dst = VIP4_OTHER;
+	err = send_pkt(e, &rst, &r) ?: send_pkt(e, &other, &r);
+	if (err)
+		goto out;
+	fsn->t1 = xlb_now_coarse_ns();
+
+	err = xlb_flow_foreach(&e->m, flow_check, fsn);
+	if (err) {
+		err = fail(e, "xlb_flow_foreach: %s", errname(err));
+		goto out;
+	}
+	if (fsn->why[0]) {
+		err = fail(e, "%s", fsn->why);
+		goto out;
+	}
+	if (fsn->n != fs[0]->n + fs[1]->n || fsn->stray) {
+		err = fail(e, "xlb_flow_foreach: %d flows (%d not sent), expected %d", fsn->n,
+			   fsn->stray, fs[0]->n + fs[1]->n);
+		goto out;
+	}
+	for (s = 0; s < 2; s++)
+		for (i = 0; i < fs[s]->n; i++)
+			if (fsn->hits[s][i] != 1) {
+				err = fail(e, "flow %d of VIP %u seen %d times", i, v[s].id,
+					   fsn->hits[s][i]);
+				goto out;
+			}
+	/* A callback's error stops the walk and is returned. */
+	err = xlb_flow_foreach(&e->m, stop_early, &calls);
+	if (err != -EINTR || calls != 1) {
+		err = fail(e, "xlb_flow_foreach with a failing callback: %s after %d calls, "
+			   "expected -EINTR after 1", errname(err), calls);
+		goto out;
+	}
+	err = 0;
+out:
+	free(fs[1]);
+	free(fs[0]);
+	free(fsn);
+	return err;
+}
+
+/* The first two CPUs this process may run on; -1 where there is none. */
+static void two_cpus(const cpu_set_t *set, int cpu[2])
+{
+	int c, n = 0;
+
+	cpu[0] = cpu[1] = -1;
+	for (c = 0; c < CPU_SETSIZE && n < 2; c++)
+		if (CPU_ISSET(c, set))
+			cpu[n++] = c;
+}
+
+static int pin_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
+}
+
+/* CPUs whose copy of a per-CPU xlb_traffic counted packets. */
+static int cpus_counting(struct env *e, struct bpf_map *map, __u32 id)
+{
+	struct xlb_traffic *t = percpu_read(e, map, id, sizeof(*t));
+	int cpu, n = 0;
+
+	for (cpu = 0; t && cpu < e->ncpu; cpu++)
+		n += !!t[cpu].packets;
+	free(t);
+	return n;
+}
+
+static int traffic_expect(struct env *e, const char *what, __u32 id, const struct xlb_traffic *got,
+			  __u64 packets, __u64 bytes, __u64 flows)
+{
+	if (got->packets == packets && got->bytes == bytes && got->new_flows == flows)
+		return 0;
+	return fail(e, "%s %u: %llu packets %llu bytes %llu new flows; expected %llu %llu %llu",
+		    what, id, (unsigned long long)got->packets, (unsigned long long)got->bytes,
+		    (unsigned long long)got->new_flows, (unsigned long long)packets,
+		    (unsigned long long)bytes, (unsigned long long)flows);
+}
+
+static int t_stats(struct env *e, const void *arg)
+{
+	struct flow_set *fs = malloc(sizeof(*fs));
+	struct xlb_reason_count reasons[XLB_R_MAX];
+	__u64 pk[TEST_IDS] = {}, by[TEST_IDS] = {}, nf[TEST_IDS] = {}, raw[2];
+	__u64 vpk = 0, vby = 0;
+	struct xlb_traffic t;
+	struct xlb_vip v;
+	cpu_set_t saved;
+	struct sent r;
+	__u32 ids[3], id;
+	int cpu[2], pinned = 0, i, k, err = 0;
+
+	if (!fs)
+		return fail(e, "out of memory");
+	err = vip_new(e, VIP4, 80, IPPROTO_TCP, 0, 251, &v) ?:
+	      member_add(e, &v, BE4_1, 80, 1, &ids[0]) ?:
+	      member_add(e, &v, BE4_2, 80, 1, &ids[1]) ?:
+	      member_add(e, &v, BE6_1, 80, 1, &ids[2]) ?: rebuild(e, &v);
+	if (err)
+		goto out;
+	/* Half the packets on one CPU, half on another: the sums must add both. */
+	if (!sched_getaffinity(0, sizeof(saved), &saved))
+		two_cpus(&saved, cpu);
+	else
+		cpu[0] = cpu[1] = -1;
+	flows_make(e, fs, 200, VIP4, 80, IPPROTO_TCP, 0);
+	for (k = 0; k < 2; k++) {
+		if (cpu[1] >= 0 && !pin_cpu(cpu[k]))
+			pinned++;
+		/* Each flow: a SYN, then (every other flow) a data packet. */
+		for (i = k * 100; i < k * 100 + 100; i++) {
+			fs->s[i].tcp_flags = TCP_SYN;
+			err = send_pkt(e, &fs->s[i], &r);
+			if (!err && r.verdict == XDP_TX && r.be_id < TEST_IDS) {
+				pk[r.be_id]++;
+				by[r.be_id] += r.len;
+				nf[r.be_id]++;
+				vpk++;
+				vby += r.len;
+			} else if (!err) {
+				err = fail(e, "SYN: %s", verdict_name(r.verdict));
+			}
+			if (err || i & 1)
+				continue;
+			fs->s[i].tcp_flags = TCP_ACK;
+			fs->s[i].payload_len = 100;
+			err = send_pkt(e, &fs->s[i], &r);
+			if (!err && r.verdict == XDP_TX && r.be_id < TEST_IDS) {
+				pk[r.be_id]++;
+				by[r.be_id] += r.len;
+				vpk++;
+				vby += r.len;
+			} else if (!err) {
+				err = fail(e, "data packet: %s", verdict_name(r.verdict));
+			}
+		}
+		if (err)
+			break;
+	}
+	if (cpu[1] >= 0)
+		sched_setaffinity(0, sizeof(saved), &saved);
+	if (err)
+		goto out;
+	err = xlb_stats_vip(&e->m, v.id, &t);
+	if (err) {
+		err = fail(e, "xlb_stats_vip: %s", errname(err));
+		goto out;
+	}
+	err = traffic_expect(e, "VIP", v.id, &t, vpk, vby, 200);
+	for (k = 0; !err && k < 3; k++) {
+		id = ids[k];
+		err = xlb_stats_backend(&e->m, id, &t);
+		if (err)
+			err = fail(e, "xlb_stats_backend(%u): %s", id, errname(err));
+		else
+			err = traffic_expect(e, "backend", id, &t, pk[id], by[id], nf[id]);
+	}
+	if (err)
+		goto out;
+	/* The reasons agree with the raw per-CPU sums. */
+	err = xlb_stats_reasons(&e->m, reasons);
+	if (err) {
+		err = fail(e, "xlb_stats_reasons: %s", errname(err));
+		goto out;
+	}
+	for (k = 0; k < XLB_R_MAX; k++) {
+		raw_sum(e, e->skel->maps.xlb_reasons, k, 2, raw);
+		if (reasons[k].packets != raw[0] || reasons[k].bytes != raw[1]) {
+			err = fail(e, "xlb_stats_reasons[%d]: %llu packets %llu bytes, the map "
+				   "holds %llu %llu", k, (unsigned long long)reasons[k].packets,
+				   (unsigned long long)reasons[k].bytes,
+				   (unsigned long long)raw[0], (unsigned long long)raw[1]);
+			goto out;
+		}
+	}
+	if (reasons[XLB_R_FWD_ENCAP].packets != vpk) {
+		err = fail(e, "FWD_ENCAP counted %llu packets, %llu were sent",
+			   (unsigned long long)reasons[XLB_R_FWD_ENCAP].packets,
+			   (unsigned long long)vpk);
+		goto out;
+	}
+	if (pinned == 2 && cpus_counting(e, e->skel->maps.xlb_vip_stats, v.id) != 2) {
+		err = fail(e, "packets run on CPUs %d and %d, the VIP's counters moved on %d CPUs",
+			   cpu[0], cpu[1], cpus_counting(e, e->skel->maps.xlb_vip_stats, v.id));
+		goto out;
+	}
+	if (pinned == 2)
+		note(e, "counted on CPUs %d and %d", cpu[0], cpu[1]);
+	else
+		note(e, "one CPU only: the sums cover a single CPU's counters");
+	err = 0;
+out:
+	free(fs);
+	return err;
+}
+
+/* --- tests: config and next hops -------------------------------------------------- */
+
+static int t_config(struct env *e, const void *arg)
+{
+	struct xlb_config want = {
+		.forward = XLB_FWD_L2,
+		.hash_seed = 0xdeadbeef,
+		.encap_src4_mask = htonl(0x0f),
+		.encap_src6_mask = htonl(0x00ff),
+		.flags = 0,
+	}, got;
+	__u32 zero = 0;
+	__be32 a[4];
+	int err;
+
+	pkt_addr("198.18.201.0", a);
+	want.encap_src4 = a[0];
+	pkt_addr("fd00:78:6c62:201::", want.encap_src6);
+	err = xlb_config_set(&e->m, &want);
+	if (err)
+		return fail(e, "xlb_config_set: %s", errname(err));
+	memset(&got, 0xa5, sizeof(got));
+	err = xlb_config_get(&e->m, &got);
+	if (err)
+		return fail(e, "xlb_config_get: %s", errname(err));
+	if (memcmp(&got, &want, sizeof(got)))
+		return fail(e, "round trip: forward %u seed 0x%x masks 0x%x 0x%x; set forward %u "
+			    "seed 0x%x masks 0x%x 0x%x (or the addresses differ)", got.forward,
+			    got.hash_seed, ntohl(got.encap_src4_mask), ntohl(got.encap_src6_mask),
+			    want.forward, want.hash_seed, ntohl(want.encap_src4_mask),
+			    ntohl(want.encap_src6_mask));
+	/* What the fast path reads is what was set. */
+	memset(&got, 0, sizeof(got));
+	if (bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_config), &zero, &got) ||
+	    memcmp(&got, &want, sizeof(got)))
+		return fail(e, "the config map holds something else than what was set");
+	return 0;
+}
+
+static int t_nexthop(struct env *e, const void *arg)
+{
+	struct xlb_nexthop nh = nh_static(5), *got, *junk;
+	const __u32 id = 5;
+	int cpu, round, err;
+
+	/* Different garbage on every CPU first. */
+	junk = calloc(e->ncpu, sizeof(*junk));
+	if (!junk)
+		return fail(e, "out of memory");
+	for (cpu = 0; cpu < e->ncpu; cpu++) {
+		memset(&junk[cpu], 0x11 + cpu, sizeof(junk[cpu]));
+		junk[cpu].updated_ns = 1000 + cpu;
+	}
+	err = bpf_map_update_elem(map_fd(e->skel->maps.xlb_nexthops), &id, junk, BPF_ANY) ?
+	      -errno : 0;
+	free(junk);
+	if (err)
+		return fail(e, "cannot write per-CPU garbage: %s", errname(err));
+	for (round = 0; round < 2; round++) {
+		if (round)
+			nh.updated_ns = 0;	/* clears: a FIB lookup on the next packet */
+		err = xlb_nexthop_set(&e->m, id, &nh);
+		if (err)
+			return fail(e, "xlb_nexthop_set: %s", errname(err));
+		got = percpu_read(e, e->skel->maps.xlb_nexthops, id, sizeof(*got));
+		if (!got)
+			return fail(e, "cannot read next hop %u", id);
+		for (cpu = 0; cpu < e->ncpu; cpu++)
+			if (memcmp(&got[cpu], &nh, sizeof(nh)))
+				break;
+		if (cpu < e->ncpu)
+			fail(e, "CPU %d of %d: updated_ns %llu ifindex %u mtu %u, expected "
+			     "%llu %u %u", cpu, e->ncpu, (unsigned long long)got[cpu].updated_ns,
+			     got[cpu].ifindex, got[cpu].mtu, (unsigned long long)nh.updated_ns,
+			     nh.ifindex, nh.mtu);
+		free(got);
+		if (cpu < e->ncpu)
+			return -1;
+	}
+	return 0;
+}
+
+/* --- the runner ------------------------------------------------------------------- */
+
+struct maps_test {
+	const char *name;
+	int (*fn)(struct env *e, const void *arg);
+	const void *arg;
+};
+
+static const struct maps_test tests[] = {
+	{ "vip: create, get, list, delete", t_vip_basic },
+	{ "vip: a deleted VIP's id is reused, counters from zero", t_vip_reuse },
+	{ "vip: creating an existing VIP -> -EEXIST, the existing one unchanged",
+	  t_vip_exists },
+	{ "vip: invalid table sizes -> -EINVAL, nothing created; 3 and max accepted",
+	  t_vip_bad_size },
+	{ "vip: a full VIP map -> error, no table left at an unused id", t_vip_full },
+	{ "backend: one id per (addr, port); ports and families differ", t_be_ensure },
+	{ "backend: set_state flips the state in one write, tables untouched", t_be_state },
+	{ "backend: freed only when no VIP uses it; reused id starts empty", t_be_release },
+	{ "member: a full member map -> error, updates still work", t_member_full },
+	{ "table: rebuild equals Maglev of the members and config seed", t_table_weights },
+	{ "table: DOWN, DRAINING and weight-0 members left out", t_table_states },
+	{ "table: no usable member -> every slot empty, pick NONE, drop", t_table_empty },
+	{ "table: 251 and 1009 slots drive the fast path", t_table_sizes },
+	{ "pick == fast path: ipv4 tcp:80, 251 slots", t_pick, &pick_v4 },
+	{ "pick == fast path: ipv6 tcp:443, 1009 slots", t_pick, &pick_v6 },
+	{ "pick == fast path: ipv4 tcp:80 hash src, 65537 slots", t_pick, &pick_v4_src },
+	{ "pick == fast path: ipv6 udp:53 hash src, 251 slots", t_pick, &pick_v6_src },
+	{ "pick == fast path: ipv4 tcp port 0, a 4in6 backend, 1009 slots", t_pick,
+	  &pick_v4_port0 },
+	{ "pick == fast path: ipv6 udp port 0, 251 slots", t_pick, &pick_v6_port0 },
+	{ "pick == fast path: a flow made through another VIP is re-picked",
+	  t_pick_other_vip },
+	{ "flows: xlb_flow_foreach sees the SYNs' flows", t_flows },
+	{ "stats: VIP and backend counters sum over CPUs", t_stats },
+	{ "config: get/set round trip", t_config },
+	{ "nexthop: xlb_nexthop_set writes every CPU", t_nexthop },
+};
+
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return level == LIBBPF_DEBUG ? 0 : vfprintf(stderr, fmt, ap);
+}
+
+static int env_open(struct env *e)
+{
+	struct bpf_map *map;
+	int err;
+
+	e->ncpu = libbpf_num_possible_cpus();
+	if (e->ncpu <= 0)
+		return e->ncpu ?: -EINVAL;
+	e->skel = xlb_lb__open();
+	if (!e->skel)
+		return -errno;
+	/* Private maps: never pin, never reuse a pinned map. */
+	bpf_object__for_each_map(map, e->skel->obj) {
+		err = bpf_map__set_pin_path(map, NULL);
+		if (err)
+			return err;
+	}
+	/*
+	 * Small maps where a test fills them; xlb_backends keeps its size. The
+	 * flow table's LRU lists are per CPU, each max_entries / possible CPUs.
+	 */
+	e->flows_max = FLOWS_PER_CPU * e->ncpu;
+	err = bpf_map__set_max_entries(e->skel->maps.xlb_vips, VIPS_MAX) ?:
+	      bpf_map__set_max_entries(e->skel->maps.xlb_members, MEMBERS_MAX) ?:
+	      bpf_map__set_max_entries(e->skel->maps.xlb_flows, e->flows_max);
+	if (err)
+		return err;
+	err = xlb_lb__load(e->skel);
+	if (err)
+		return err;
+	e->prog_fd = bpf_program__fd(e->skel->progs.xlb_lb);
+	e->m = (struct xlb_maps){ .skel = e->skel, .lock_fd = -1 };
+	return 0;
+}
+
+int main(void)
+{
+	int i, n = sizeof(tests) / sizeof(tests[0]), passed = 0, failed = 0;
+	struct env e = {};
+	int err;
+
+	libbpf_set_print(libbpf_quiet);
+	err = env_open(&e);
+	if (err) {
+		printf("# SKIP: cannot load xlb_lb: %s (root and BPF needed)\n", errname(err));
+		printf("0 passed, 0 failed\n");
+		xlb_lb__destroy(e.skel);
+		return 77;
+	}
+	for (i = 0; i < n; i++) {
+		e.msg[0] = 0;
+		e.note[0] = 0;
+		e.rng = 0x786c62000000ULL + i;
+		e.sport_seq = 0;
+		e.sport_off = rnd(&e) % 64000;
+		err = env_reset(&e);
+		if (err)
+			err = fail(&e, "cannot reset the maps: %s", errname(err));
+		else
+			err = tests[i].fn(&e, tests[i].arg);
+		if (err) {
+			printf("not ok %d - %s: %s\n", i + 1, tests[i].name,
+			       e.msg[0] ? e.msg : "failed without a reason");
+			failed++;
+		} else {
+			printf("ok %d - %s\n", i + 1, tests[i].name);
+			passed++;
+		}
+		if (e.note[0])
+			printf("# %s\n", e.note);
+	}
+	env_reset(&e);
+	xlb_lb__destroy(e.skel);
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
