@@ -60,16 +60,17 @@ const char *xlb_cli_strerror(int err)
 	}
 }
 
-static void print_cmds(struct xlb_cli *c, const char *what, const struct xlb_cmd *cmds)
+/* Usage of a command table: stdout when asked for, stderr on a usage error. */
+static void print_cmds(struct xlb_cli *c, const char *what, const struct xlb_cmd *cmds, FILE *f)
 {
 	const struct xlb_cmd *k;
 
-	fprintf(stdout, "Usage: %s %s%s{", c->prog, what ? what : "", what ? " " : "");
+	fprintf(f, "Usage: %s %s%s{", c->prog, what ? what : "", what ? " " : "");
 	for (k = cmds; k->name; k++)
-		fprintf(stdout, "%s%s", k->name, k[1].name ? " | " : "");
-	fprintf(stdout, "} ...\n");
+		fprintf(f, "%s%s", k->name, k[1].name ? " | " : "");
+	fprintf(f, "} ...\n");
 	for (k = cmds; k->name; k++)
-		fprintf(stdout, "  %s\n", k->help);
+		fprintf(f, "  %s\n", k->help);
 }
 
 int xlb_cli_dispatch(struct xlb_cli *c, const char *what, const struct xlb_cmd *cmds,
@@ -84,7 +85,7 @@ int xlb_cli_dispatch(struct xlb_cli *c, const char *what, const struct xlb_cmd *
 				   what ? " " : "");
 	if (argc < 1 || !strcmp(argv[0], "help") || !strcmp(argv[0], "--help") ||
 	    !strcmp(argv[0], "-h")) {
-		print_cmds(c, what, cmds);
+		print_cmds(c, what, cmds, argc < 1 ? stderr : stdout);
 		return argc < 1 ? XLB_EXIT_USAGE : XLB_EXIT_OK;
 	}
 	n = strlen(argv[0]);

@@ -18,23 +18,23 @@ static const struct xlb_cmd objects[] = {
 	{ "status", xlb_cmd_status, "status" },
 	{ "vip", xlb_cmd_vip, "vip {add | del | list} ..." },
 	{ "backend", xlb_cmd_backend, "backend {add | set | del | list} ..." },
-	{ "stats", xlb_cmd_stats, "stats [--watch [SECONDS]]" },
+	{ "stats", xlb_cmd_stats, "stats [--watch [SECONDS]] [--count N]" },
 	{ "flows", xlb_cmd_flows, "flows [--vip VIP] [--limit N]" },
-	{ "pick", xlb_cmd_pick, "pick VIP CLIENT_ADDR:PORT" },
+	{ "pick", xlb_cmd_pick, "pick VIP CLIENT_ADDR:PORT [--dport PORT]" },
 	{ "decap", xlb_cmd_decap, "decap {attach DEV | detach DEV | vip {add | del} ADDR | vip list | stats}" },
 	{}
 };
 
-static void usage(void)
+static void usage(FILE *f)
 {
-	printf("Usage: xlb [-j] [-d] [--pin-dir DIR] OBJECT VERB [ARGS]\n"
+	fprintf(f, "Usage: xlb [-j] [-d] [--pin-dir DIR] OBJECT VERB [ARGS]\n"
 	       "  -j, --json       JSON output (errors too)\n"
 	       "  -d, --debug      show libbpf/libxdp debug output\n"
 	       "  --pin-dir DIR    pinned maps (default $XLB_PIN_DIR or %s)\n"
 	       "Objects:\n", XLB_PIN_DIR_DEFAULT);
 	for (const struct xlb_cmd *k = objects; k->name; k++)
-		printf("  xlb %s\n", k->help);
-	printf("Exit status: 0 success, 1 usage error, 2 operation failed.\n");
+		fprintf(f, "  xlb %s\n", k->help);
+	fprintf(f, "Exit status: 0 success, 1 usage error, 2 operation failed.\n");
 }
 
 int main(int argc, char **argv)
@@ -59,7 +59,7 @@ int main(int argc, char **argv)
 	}
 	argc = n;
 	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		usage();
+		usage(stdout);
 		return XLB_EXIT_OK;
 	}
 	if (argc > 1 && argv[1][0] == '-')
@@ -67,8 +67,9 @@ int main(int argc, char **argv)
 				   argv[1]);
 	xlb_log_setup(level, 0);
 	xlb_log_route_libs();
-	if (argc == 1) {
-		usage();
+	/* With -j, a missing object is a JSON error like any other. */
+	if (argc == 1 && !c.json) {
+		usage(stderr);
 		return XLB_EXIT_USAGE;
 	}
 	return xlb_cli_dispatch(&c, NULL, objects, argc - 1, argv + 1);
