@@ -29,6 +29,8 @@ LIB_OBJ	:= $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB	:= $(BUILD)/libxlb.a
 XLB_SRC	:= $(wildcard user/xlb/*.c)
 XLB_OBJ	:= $(XLB_SRC:%.c=$(BUILD)/%.o)
+XLBD_SRC := $(wildcard user/xlbd/*.c)
+XLBD_OBJ := $(XLBD_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:%.c=$(BUILD)/%)
 BPFT_SRC := $(wildcard tests/bpf/test_*.c)
@@ -39,7 +41,7 @@ BENCH_SRC := $(filter-out %.bpf.c,$(wildcard bench/*.c))
 BENCH_BIN := $(BENCH_SRC:%.c=$(BUILD)/%)
 
 .PHONY: all help deps check unit bpftest e2e bench demo clean
-all: $(BUILD)/xlb $(UNIT_BIN) $(BPFT_BIN) $(BENCH_BIN) $(TEST_BPF_OBJ)
+all: $(BUILD)/xlb $(BUILD)/xlbd $(UNIT_BIN) $(BPFT_BIN) $(BENCH_BIN) $(TEST_BPF_OBJ)
 
 help:
 	@echo 'make           build xlb, tests and benchmarks into $(BUILD)/'
@@ -86,6 +88,9 @@ $(LIB): $(LIB_OBJ)
 $(BUILD)/xlb: $(XLB_OBJ) $(LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
+$(BUILD)/xlbd: $(XLBD_OBJ) $(LIB)
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(TLIB_OBJ) $(LIB)
 	$(CC) $(CFLAGS) -o $@ $^ -lcmocka $(LIBS)
 
@@ -109,13 +114,13 @@ unit: $(UNIT_BIN)
 bpftest: $(BPFT_BIN)
 	@tests/run.sh bpf
 
-e2e: $(BUILD)/xlb $(TEST_BPF_OBJ)
+e2e: $(BUILD)/xlb $(BUILD)/xlbd $(TEST_BPF_OBJ)
 	@tests/run.sh e2e
 
 bench: deps all
 	@bench/run.sh
 
-demo: deps $(BUILD)/xlb $(TEST_BPF_OBJ)
+demo: deps $(BUILD)/xlb $(BUILD)/xlbd $(TEST_BPF_OBJ)
 	@scripts/demo.sh
 
 clean:

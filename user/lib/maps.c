@@ -139,36 +139,50 @@ static int adopt_pins(struct bpf_object *obj)
 	return 0;
 }
 
+/*
+ * The shared half of opening a skeleton's pins: take the lock if asked,
+ * then give each map its pin's fd. obj NULL means the open failed (errno).
+ */
+static int lock_and_adopt(struct bpf_object *obj, const char *pin_dir, int lock, int *lock_fd)
+{
+	int err;
+
+	*lock_fd = -1;
+	if (!obj)
+		return -errno;
+	if (lock) {
+		*lock_fd = xlb_pin_dir_lock(pin_dir);
+		if (*lock_fd < 0)
+			return *lock_fd;
+	}
+	err = adopt_pins(obj);
+	if (err && *lock_fd >= 0) {
+		close(*lock_fd);
+		*lock_fd = -1;
+	}
+	return err;
+}
+
+static void unlock(int *lock_fd)
+{
+	if (*lock_fd >= 0)
+		close(*lock_fd);
+	*lock_fd = -1;
+}
+
 int xlb_maps_open(struct xlb_maps *m, const char *pin_dir, int lock)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
 	int err;
 
 	memset(m, 0, sizeof(*m));
-	m->lock_fd = -1;
 	snprintf(m->pin_dir, sizeof(m->pin_dir), "%s", pin_dir);
-	if (lock) {
-		m->lock_fd = xlb_pin_dir_lock(pin_dir);
-		if (m->lock_fd < 0)
-			return m->lock_fd;
-	}
 	m->skel = xlb_lb__open_opts(&opts);
-	if (!m->skel) {
-		err = -errno;
-		goto out_unlock;
+	err = lock_and_adopt(m->skel ? m->skel->obj : NULL, pin_dir, lock, &m->lock_fd);
+	if (err) {
+		xlb_lb__destroy(m->skel);
+		m->skel = NULL;
 	}
-	err = adopt_pins(m->skel->obj);
-	if (err)
-		goto out_destroy;
-	return 0;
-
-out_destroy:
-	xlb_lb__destroy(m->skel);
-	m->skel = NULL;
-out_unlock:
-	if (m->lock_fd >= 0)
-		close(m->lock_fd);
-	m->lock_fd = -1;
 	return err;
 }
 
@@ -176,9 +190,7 @@ void xlb_maps_close(struct xlb_maps *m)
 {
 	xlb_lb__destroy(m->skel);
 	m->skel = NULL;
-	if (m->lock_fd >= 0)
-		close(m->lock_fd);
-	m->lock_fd = -1;
+	unlock(&m->lock_fd);
 }
 
 int xlb_decap_maps_open(struct xlb_decap_maps *m, const char *pin_dir, int lock)
@@ -187,30 +199,13 @@ int xlb_decap_maps_open(struct xlb_decap_maps *m, const char *pin_dir, int lock)
 	int err;
 
 	memset(m, 0, sizeof(*m));
-	m->lock_fd = -1;
 	snprintf(m->pin_dir, sizeof(m->pin_dir), "%s", pin_dir);
-	if (lock) {
-		m->lock_fd = xlb_pin_dir_lock(pin_dir);
-		if (m->lock_fd < 0)
-			return m->lock_fd;
-	}
 	m->skel = xlb_decap__open_opts(&opts);
-	if (!m->skel) {
-		err = -errno;
-		goto out_unlock;
+	err = lock_and_adopt(m->skel ? m->skel->obj : NULL, pin_dir, lock, &m->lock_fd);
+	if (err) {
+		xlb_decap__destroy(m->skel);
+		m->skel = NULL;
 	}
-	err = adopt_pins(m->skel->obj);
-	if (err)
-		goto out_destroy;
-	return 0;
-
-out_destroy:
-	xlb_decap__destroy(m->skel);
-	m->skel = NULL;
-out_unlock:
-	if (m->lock_fd >= 0)
-		close(m->lock_fd);
-	m->lock_fd = -1;
 	return err;
 }
 
@@ -218,9 +213,7 @@ void xlb_decap_maps_close(struct xlb_decap_maps *m)
 {
 	xlb_decap__destroy(m->skel);
 	m->skel = NULL;
-	if (m->lock_fd >= 0)
-		close(m->lock_fd);
-	m->lock_fd = -1;
+	unlock(&m->lock_fd);
 }
 
 static int map_fd(const struct bpf_map *map)
@@ -748,6 +741,14 @@ void xlb_backend_key(const struct xlb_backend *b, char *buf, size_t len)
 
 	xlb_addr_str(b->addr, b->family, a, sizeof(a));
 	snprintf(buf, len, b->family == XLB_AF_INET6 ? "[%s]:%u" : "%s:%u", a, ntohs(b->port));
+}
+
+void xlb_backend_label(const struct xlb_backend *b, char *buf, size_t len)
+{
+	if (b->port)
+		xlb_backend_key(b, buf, len);
+	else
+		xlb_addr_str(b->addr, b->family, buf, len);
 }
 
 int xlb_table_write(struct xlb_maps *m, const struct xlb_vip *vip,

@@ -57,6 +57,8 @@ int xlb_backends_read(struct xlb_maps *m, struct xlb_backend *all);
 int xlb_backend_write(struct xlb_maps *m, __u32 id, const struct xlb_backend *b);
 /* The frozen identity string Maglev orders by: "addr:port" / "[addr]:port". */
 void xlb_backend_key(const struct xlb_backend *b, char *buf, size_t len);
+/* For people: like xlb_backend_key() but the address alone when port is 0. */
+void xlb_backend_label(const struct xlb_backend *b, char *buf, size_t len);
 /* Replace a VIP's value (flags, table size); its id must not change. */
 int xlb_vip_update(struct xlb_maps *m, const struct xlb_vip_key *k, const struct xlb_vip *v);
 /* Free the id when no VIP uses it any more. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "maps.h"
 
 int xlb_cli_err(struct xlb_cli *c, int code, const char *fmt, ...)
 {
@@ -170,5 +171,20 @@ int xlb_cli_parse(struct xlb_cli *c, int argc, char **argv, const struct xlb_opt
 		return xlb_cli_err(c, XLB_EXIT_USAGE, "missing argument (usage: %s %s)", c->prog,
 				   usage);
 	*npos = n;
+	return 0;
+}
+
+/* Open the maps for writing (lock held) or reading, with a clear error. */
+int xlb_cli_open_maps(struct xlb_cli *c, struct xlb_maps *m, int write)
+{
+	int err = xlb_maps_open(m, c->pin_dir, write);
+
+	if (err == -ENOENT)
+		return xlb_cli_err(c, XLB_EXIT_FAIL,
+				   "no xlb maps in %s: run 'xlb attach DEV' first (or set --pin-dir)",
+				   c->pin_dir);
+	if (err)
+		return xlb_cli_err(c, XLB_EXIT_FAIL, "open maps in %s: %s", c->pin_dir,
+				   xlb_cli_strerror(err));
 	return 0;
 }

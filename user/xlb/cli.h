@@ -51,6 +51,10 @@ void xlb_cli_json(json_t *v);
 /* Error text for a negative errno from the library. */
 const char *xlb_cli_strerror(int err);
 
+struct xlb_maps;
+/* Open the pinned maps, locked for writing or not, with a clear error. */
+int xlb_cli_open_maps(struct xlb_cli *c, struct xlb_maps *m, int write);
+
 /* Commands. */
 int xlb_cmd_attach(struct xlb_cli *c, int argc, char **argv);
 int xlb_cmd_detach(struct xlb_cli *c, int argc, char **argv);

@@ -15,35 +15,14 @@
 #include "names.h"
 #include "pick.h"
 
-static int open_maps_ro(struct xlb_cli *c, struct xlb_maps *m)
-{
-	int err = xlb_maps_open(m, c->pin_dir, 0);
-
-	if (err == -ENOENT)
-		return xlb_cli_err(c, XLB_EXIT_FAIL,
-				   "no xlb maps in %s: run 'xlb attach DEV' first (or set --pin-dir)",
-				   c->pin_dir);
-	if (err)
-		return xlb_cli_err(c, XLB_EXIT_FAIL, "open maps in %s: %s", c->pin_dir,
-				   xlb_cli_strerror(err));
-	return 0;
-}
-
 static void backend_str(struct xlb_maps *m, __u32 id, char *buf, size_t len)
 {
-	char a[XLB_ADDRSTRLEN];
 	struct xlb_backend b;
 
-	if (xlb_backend_get(m, id, &b)) {
+	if (xlb_backend_get(m, id, &b))
 		snprintf(buf, len, "#%u", id);
-		return;
-	}
-	xlb_addr_str(b.addr, b.family, a, sizeof(a));
-	if (b.port)
-		snprintf(buf, len, b.family == XLB_AF_INET6 ? "[%s]:%u" : "%s:%u", a,
-			 ntohs(b.port));
 	else
-		snprintf(buf, len, "%s", a);
+		xlb_backend_label(&b, buf, len);
 }
 
 /* --- stats -------------------------------------------------------------- */
@@ -171,7 +150,7 @@ int xlb_cmd_stats(struct xlb_cli *c, int argc, char **argv)
 				   pos[0]);
 	if (count_s && xlb_u32_parse(count_s, 1, 1U << 30, &count))
 		return xlb_cli_err(c, XLB_EXIT_USAGE, "--count '%s' is not a positive number", count_s);
-	ret = open_maps_ro(c, &m);
+	ret = xlb_cli_open_maps(c, &m, 0);
 	if (ret)
 		return ret;
 	if (!watch) {
@@ -270,7 +249,7 @@ int xlb_cmd_flows(struct xlb_cli *c, int argc, char **argv)
 		return xlb_cli_err(c, XLB_EXIT_USAGE, "--limit '%s' is not a positive number", limit_s);
 	if (vip_s && xlb_vip_parse(vip_s, &k, err_s, sizeof(err_s)))
 		return xlb_cli_err(c, XLB_EXIT_USAGE, "%s", err_s);
-	ret = open_maps_ro(c, &m);
+	ret = xlb_cli_open_maps(c, &m, 0);
 	if (ret)
 		return ret;
 	if (vip_s) {
@@ -332,7 +311,7 @@ int xlb_cmd_pick(struct xlb_cli *c, int argc, char **argv)
 		return xlb_cli_err(c, XLB_EXIT_USAGE, "--dport '%s' is not a port 1-65535", dport_s);
 	if (!k.port && !dport)
 		return xlb_cli_err(c, XLB_EXIT_USAGE, "VIP %s has no port: give --dport", pos[0]);
-	ret = open_maps_ro(c, &m);
+	ret = xlb_cli_open_maps(c, &m, 0);
 	if (ret)
 		return ret;
 	if (xlb_vip_get(&m, &k, &v)) {

@@ -14,21 +14,6 @@
 #include "netlink.h"
 #include "log.h"
 
-/* Open the maps for writing (lock held) or reading, with a clear error. */
-static int open_maps(struct xlb_cli *c, struct xlb_maps *m, int write)
-{
-	int err = xlb_maps_open(m, c->pin_dir, write);
-
-	if (err == -ENOENT)
-		return xlb_cli_err(c, XLB_EXIT_FAIL,
-				   "no xlb maps in %s: run 'xlb attach DEV' first (or set --pin-dir)",
-				   c->pin_dir);
-	if (err)
-		return xlb_cli_err(c, XLB_EXIT_FAIL, "open maps in %s: %s", c->pin_dir,
-				   xlb_cli_strerror(err));
-	return 0;
-}
-
 static int parse_vip(struct xlb_cli *c, const char *s, struct xlb_vip_key *k)
 {
 	char err[200];
@@ -81,7 +66,7 @@ static int vip_add(struct xlb_cli *c, int argc, char **argv)
 		return xlb_cli_err(c, XLB_EXIT_USAGE,
 				   "--table-size '%s' is not a prime between 3 and %u", size_s,
 				   XLB_MAGLEV_MAX);
-	ret = open_maps(c, &m, 1);
+	ret = xlb_cli_open_maps(c, &m, 1);
 	if (ret)
 		return ret;
 	err = xlb_vip_create(&m, &k, flags, size, NULL);
@@ -104,7 +89,7 @@ static int vip_del(struct xlb_cli *c, int argc, char **argv)
 	ret = xlb_cli_parse(c, argc, argv, NULL, pos, 1, 1, &npos, "vip del ADDR:PORT/PROTO");
 	if (ret || npos < 0)
 		return ret;
-	ret = open_maps(c, &m, 1);
+	ret = xlb_cli_open_maps(c, &m, 1);
 	if (ret)
 		return ret;
 	ret = get_vip(c, &m, pos[0], &k, &v);
@@ -118,18 +103,6 @@ static int vip_del(struct xlb_cli *c, int argc, char **argv)
 }
 
 /* Identity string of a backend, the one Maglev orders by. */
-static void backend_key(const struct xlb_backend *b, char *buf, size_t len)
-{
-	char a[XLB_ADDRSTRLEN];
-
-	xlb_addr_str(b->addr, b->family, a, sizeof(a));
-	if (b->port)
-		snprintf(buf, len, b->family == XLB_AF_INET6 ? "[%s]:%u" : "%s:%u", a,
-			 ntohs(b->port));
-	else
-		snprintf(buf, len, "%s", a);
-}
-
 /*
  * Digest of a VIP's table as every LB node would see it: FNV-1a 64 over the
  * identity of the backend in each slot (ids may differ between nodes).
@@ -211,7 +184,7 @@ static int vip_list(struct xlb_cli *c, int argc, char **argv)
 	ret = xlb_cli_parse(c, argc, argv, NULL, NULL, 0, 0, &npos, "vip list");
 	if (ret || npos < 0)
 		return ret;
-	ret = open_maps(c, &m, 0);
+	ret = xlb_cli_open_maps(c, &m, 0);
 	if (ret)
 		return ret;
 	l.out = json_array();
@@ -304,7 +277,7 @@ static int backend_add(struct xlb_cli *c, int argc, char **argv)
 		return ret;
 	if (w_s && (ret = parse_weight(c, w_s, &w)))
 		return ret;
-	ret = open_maps(c, &m, 1);
+	ret = xlb_cli_open_maps(c, &m, 1);
 	if (ret)
 		return ret;
 	ret = backend_args(c, &m, pos[0], pos[1], &k, &v, &a, &port);
@@ -375,7 +348,7 @@ static int backend_set(struct xlb_cli *c, int argc, char **argv)
 		return ret;
 	if (st_s && (ret = parse_state(c, st_s, &st)))
 		return ret;
-	ret = open_maps(c, &m, 1);
+	ret = xlb_cli_open_maps(c, &m, 1);
 	if (ret)
 		return ret;
 	ret = backend_args(c, &m, pos[0], pos[1], &k, &v, &a, &port);
@@ -414,7 +387,7 @@ static int backend_del(struct xlb_cli *c, int argc, char **argv)
 	ret = xlb_cli_parse(c, argc, argv, NULL, pos, 2, 2, &npos, "backend del VIP ADDR[:PORT]");
 	if (ret || npos < 0)
 		return ret;
-	ret = open_maps(c, &m, 1);
+	ret = xlb_cli_open_maps(c, &m, 1);
 	if (ret)
 		return ret;
 	ret = backend_args(c, &m, pos[0], pos[1], &k, &v, &a, &port);
@@ -453,7 +426,7 @@ static int list_member(const struct xlb_member_key *mk, const struct xlb_member 
 		return 0;
 	if (xlb_backend_get(l->m, mk->backend_id, &b))
 		return 0;
-	backend_key(&b, key, sizeof(key));
+	xlb_backend_label(&b, key, sizeof(key));
 	xlb_stats_backend(l->m, mk->backend_id, &t);
 	if (l->c->json)
 		json_array_append_new(l->out, json_pack("{s:i, s:s, s:i, s:i, s:s, s:I, s:I, s:I}",
@@ -481,7 +454,7 @@ static int backend_list(struct xlb_cli *c, int argc, char **argv)
 	ret = xlb_cli_parse(c, argc, argv, NULL, pos, 0, 1, &npos, "backend list [VIP]");
 	if (ret || npos < 0)
 		return ret;
-	ret = open_maps(c, &m, 0);
+	ret = xlb_cli_open_maps(c, &m, 0);
 	if (ret)
 		return ret;
 	if (npos == 1) {

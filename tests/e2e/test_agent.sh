@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# End-to-end test of xlbd, the agent, on the reference topology: it attaches
+# the fast path itself from its configuration, health-checks real HTTP
+# servers, takes a dead backend out and brings it back, obeys the Admin API,
+# survives a broken configuration on SIGHUP, and a restart of the agent keeps
+# established connections alive.
+#
+# Environment: XLB, XLBD (default build/xlb, build/xlbd). Exit: 0 pass,
+# 1 fail, 77 skip.
+
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+
+XLB=${XLB:-build/xlb}
+XLBD=${XLBD:-build/xlbd}
+for b in "$XLB" "$XLBD"; do
+	if [ ! -x "$b" ]; then
+		echo "SKIP: $b missing"
+		exit 77
+	fi
+done
+XLB=$(realpath "$XLB")
+XLBD=$(realpath "$XLBD")
+HELPER=$PWD/tests/lib/e2e_helper.py
+
+. tests/lib/testbed.sh
+
+xlbt_require_root
+xlbt_require_cmd ip curl python3 timeout
+
+KEY=xlbt-key
+ADMIN=http://127.0.0.1:9180
+SVC="$XLBT_VIP4:80/tcp"
+
+xlbt_testbed_up 3
+TMP=$(xlbt_tmp_dir)
+declare -A SRV=()
+
+start_server() {
+	xlbt_bg_start "$1" "$TMP/$1.log" python3 tests/lib/backend_server.py --name "$1" \
+		--http-port 80
+	SRV[$1]=$XLBT_BG_PID
+	xlbt_wait_for 5 xlbt_exec client curl -sf --max-time 1 "http://$(xlbt_addr4 "$1")/" ||
+		xlbt_fail "server on $1 did not start"
+}
+
+for be in $(xlbt_backends); do
+	xlbt_xlb "$be" decap attach "$(xlbt_dev "$be")" 2>/dev/null || xlbt_fail "decap attach on $be"
+	xlbt_xlb "$be" decap vip add "$XLBT_VIP4" || xlbt_fail "decap vip add on $be"
+	start_server "$be"
+done
+
+# write_conf FILE [WEIGHT3]: the agent's configuration (be3's weight varies).
+write_conf() {
+	cat >"$1" <<EOF
+xlb:
+  interfaces: [$(xlbt_dev lb)]
+  encap_src: 198.18.128.0/24
+  on_no_healthy: fail_open
+  admin: {listen: "127.0.0.1:9180", api_key: $KEY}
+  log_level: info
+upstreams:
+  - id: web
+    type: chash
+    scheme: tcp
+    nodes:
+      - {host: $(xlbt_addr4 be1), port: 80, weight: 1}
+      - {host: $(xlbt_addr4 be2), port: 80, weight: 1}
+      - {host: $(xlbt_addr4 be3), port: 80, weight: ${2:-1}}
+    checks:
+      active:
+        type: http
+        http_path: /health
+        healthy: {interval: 0.2, successes: 2}
+        unhealthy: {interval: 0.2, http_failures: 2, tcp_failures: 2, timeouts: 2}
+stream_routes:
+  - {id: 1, server_addr: $XLBT_VIP4, server_port: 80, upstream_id: web}
+EOF
+}
+
+CONF=$TMP/xlb.yaml
+write_conf "$CONF"
+
+# --check validates only: a good file passes, a bad one names file:line:col.
+xlbt_exec lb "$XLBD" --check -c "$CONF" >/dev/null 2>&1 || xlbt_fail "xlbd --check on a good file"
+sed 's/successes: 2}/successes: 2, sucesses: 3}/' "$CONF" >"$TMP/bad.yaml"
+rc=0
+out=$(xlbt_exec lb "$XLBD" --check -c "$TMP/bad.yaml" 2>&1) || rc=$?
+xlbt_expect_eq "xlbd --check on a bad file: exit status" "$rc" 1
+grep -q "bad.yaml:[0-9]*:[0-9]*: .*sucesses" <<<"$out" ||
+	xlbt_fail "xlbd --check: FILE:LINE:COL: key: reason" "$out" "bad.yaml:L:C: ...sucesses..."
+
+start_agent() {
+	xlbt_bg_start lb "$TMP/xlbd.log.$1" env XLB_PIN_DIR="$(xlbt_pin_dir lb)" "$XLBD" -c "$CONF"
+	XLBD_PID=$XLBT_BG_PID
+	xlbt_wait_for 10 xlbt_exec lb curl -sf --max-time 1 "$ADMIN/metrics" ||
+		xlbt_fail "xlbd did not come up" "$(tail -5 "$TMP/xlbd.log.$1")"
+}
+
+start_agent 1
+xlbt_log "xlbd up"
+xlbt_xlb lb vip list | grep -q "^$XLBT_VIP4:80/tcp " || xlbt_fail "VIP in the maps" \
+	"$(xlbt_xlb lb vip list)" "$SVC"
+
+# requests N: one connection each; prints the answering backends, one a line.
+requests() {
+	local i
+	for ((i = 0; i < $1; i++)); do
+		xlbt_exec client curl -s --max-time 2 "http://$XLBT_VIP4/" || echo "(failed)"
+	done
+}
+
+# node_status ADDR: the agent's view of node ADDR:80 (healthy, unhealthy...).
+node_status() {
+	xlbt_exec lb curl -s --max-time 2 "$ADMIN/v1/healthcheck" | python3 -c '
+import json, sys
+for u in json.load(sys.stdin):
+    for n in u["nodes"]:
+        if n["ip"] == sys.argv[1] and n["port"] == 80:
+            print(n["status"])' "$1"
+}
+
+status_is() {
+	[ "$(node_status "$1")" = "$2" ]
+}
+
+out=$(requests 60 | sort | uniq -c)
+for be in be1 be2 be3; do
+	grep -q " $be$" <<<"$out" || xlbt_fail "all healthy: $be gets traffic" "$out" "be1 be2 be3"
+done
+xlbt_log "traffic spread over 3 healthy backends"
+
+# A backend's server dies: the agent takes it out, new connections avoid it.
+BE2=$(xlbt_addr4 be2)
+xlbt_bg_stop "${SRV[be2]}"
+t0=${EPOCHREALTIME/[.,]/}
+xlbt_wait_for 10 status_is "$BE2" unhealthy || xlbt_fail "be2 marked unhealthy" "$(node_status "$BE2")"
+t1=${EPOCHREALTIME/[.,]/}
+xlbt_log "be2 down detected in $(((t1 - t0) / 1000)) ms (interval 0.2 s, 2 failures)"
+grep -q "health: node=$BE2:80 upstream=web state=.*->unhealthy" "$TMP/xlbd.log.1" ||
+	xlbt_fail "a log line for the state change" "$(grep health: "$TMP/xlbd.log.1" | tail -3)"
+out=$(requests 40 | sort | uniq -c)
+grep -q " be2$\|failed" <<<"$out" && xlbt_fail "no new connection reaches dead be2" "$out"
+
+# It comes back: traffic returns after the healthy threshold.
+start_server be2
+xlbt_wait_for 10 status_is "$BE2" healthy || xlbt_fail "be2 healthy again" "$(node_status "$BE2")"
+out=$(requests 60 | sort | uniq -c)
+grep -q " be2$" <<<"$out" || xlbt_fail "be2 gets traffic again" "$out"
+xlbt_log "be2 back"
+
+# Admin API: the key is required; a bad body is a 400 and changes nothing.
+code=$(xlbt_exec lb curl -s -o /dev/null -w '%{http_code}' "$ADMIN/apisix/admin/upstreams")
+xlbt_expect_eq "admin without X-API-KEY" "$code" 401
+admin() {
+	xlbt_exec lb curl -s -o "$TMP/admin.out" -w '%{http_code}' -H "X-API-KEY: $KEY" "$@"
+}
+code=$(admin "$ADMIN/apisix/admin/upstreams/web")
+xlbt_expect_eq "GET upstream web" "$code" 200
+grep -q '"key":"/apisix/upstreams/web"' "$TMP/admin.out" || xlbt_fail "GET body" "$(cat "$TMP/admin.out")"
+before=$(xlbt_xlb lb -j backend list)
+code=$(admin -X PUT -d '{"nodes": {"198.18.0.12:80": "heavy"}}' "$ADMIN/apisix/admin/upstreams/web")
+xlbt_expect_eq "PUT a bad upstream" "$code" 400
+grep -q "weight" "$TMP/admin.out" || xlbt_fail "400 names the problem" "$(cat "$TMP/admin.out")"
+xlbt_expect_eq "a bad PUT changes nothing" "$(xlbt_xlb lb -j backend list)" "$before"
+body=$(printf '{"type":"chash","nodes":[{"host":"%s","port":80,"weight":1},{"host":"%s","port":80,"weight":1},{"host":"%s","port":80,"weight":0}],"checks":{"active":{"type":"http","http_path":"/health","healthy":{"interval":0.2,"successes":2},"unhealthy":{"interval":0.2,"http_failures":2,"tcp_failures":2,"timeouts":2}}}}' \
+	"$(xlbt_addr4 be1)" "$(xlbt_addr4 be2)" "$(xlbt_addr4 be3)")
+code=$(admin -X PUT -d "$body" "$ADMIN/apisix/admin/upstreams/web")
+xlbt_expect_eq "PUT upstream web (be3 weight 0)" "$code" 200
+out=$(requests 40 | sort | uniq -c)
+grep -q " be3$" <<<"$out" && xlbt_fail "weight 0 via the Admin API: be3 gets nothing" "$out"
+code=$(admin -X DELETE "$ADMIN/apisix/admin/stream_routes/1")
+xlbt_expect_eq "DELETE stream route 1" "$code" 200
+xlbt_xlb lb vip list | grep -q "^$XLBT_VIP4:80/tcp " && xlbt_fail "VIP removed by DELETE"
+xlbt_log "admin API ok"
+
+# SIGHUP with a broken file: reported, and the running configuration stays.
+cp "$TMP/bad.yaml" "$CONF"
+kill -HUP "$XLBD_PID"
+xlbt_wait_for 5 grep -q "running configuration stays" "$TMP/xlbd.log.1" ||
+	xlbt_fail "bad reload reported" "$(tail -5 "$TMP/xlbd.log.1")"
+kill -0 "$XLBD_PID" || xlbt_fail "xlbd survives a bad reload"
+# A good file: the route is back (the file is the truth after a reload).
+write_conf "$CONF"
+kill -HUP "$XLBD_PID"
+xlbt_wait_for 5 sh -c "grep -q 'reload: done' '$TMP/xlbd.log.1'" ||
+	xlbt_fail "good reload" "$(tail -5 "$TMP/xlbd.log.1")"
+out=$(requests 30 | sort | uniq -c)
+grep -q "failed" <<<"$out" && xlbt_fail "VIP serves after reload" "$out"
+xlbt_log "reload ok"
+
+# Metrics in Prometheus text.
+m=$(xlbt_exec lb curl -s "$ADMIN/metrics")
+for name in 'xlb_vip_packets_total{vip="198.18.100.1:80/tcp"}' 'xlb_node_health{node=' \
+	'xlb_reason_packets_total{reason="fwd_encap"}' 'xlb_health_flip_seconds{stat="max"}'; do
+	grep -qF "$name" <<<"$m" || xlbt_fail "metric $name" "$(head -20 <<<"$m")"
+done
+
+# Restart of the agent: an established connection keeps working throughout.
+xlbt_bg_start client "$TMP/ka.out" python3 "$HELPER" keepalive --addr "$XLBT_VIP4" --port 80 \
+	--want be1 --ready "$TMP/ka.ready" --log "$TMP/ka.log" --max-seconds 30
+KA=$XLBT_BG_PID
+xlbt_wait_for 10 test -s "$TMP/ka.ready" || xlbt_fail "keep-alive connection" "$(cat "$TMP/ka.log")"
+xlbt_bg_stop "$XLBD_PID" 5
+sleep 1
+start_agent 2
+sleep 1
+n0=$(grep -c '^ok' "$TMP/ka.log")
+sleep 0.5
+n1=$(grep -c '^ok' "$TMP/ka.log")
+xlbt_bg_stop "$KA"
+grep -q '^err' "$TMP/ka.log" && xlbt_fail "connection across the agent restart" \
+	"$(grep '^err' "$TMP/ka.log" | head -3)"
+((n1 > n0)) || xlbt_fail "requests keep flowing after the restart" "$n0 -> $n1"
+xlbt_log "agent restart kept the connection ($n1 requests)"
+echo PASS
