@@ -597,9 +597,14 @@ static void dispatch_one(const struct dispatch_case *t, const struct xlb_cmd *cm
 		return;
 	}
 	check_int(seen.calls, 0, "%s: handler calls", ctx);
-	if (t->help) {
+	if (t->help && t->ret == XLB_EXIT_OK) {
+		/* Asked for: the usage on stdout. */
 		check_help(o->out, t->what, cmds, ctx);
 		check_str(o->err, "", "%s: stderr", ctx);
+	} else if (t->help) {
+		/* A missing word is a usage error: the usage goes to stderr. */
+		check_help(o->err, t->what, cmds, ctx);
+		check_str(o->out, "", "%s: stdout", ctx);
 	} else {
 		check_text_error(o, msg, sizeof(msg), ctx);
 		for (j = 0; j < MAX_NEEDLES && t->needles[j]; j++)
