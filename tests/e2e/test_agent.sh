@@ -191,6 +191,31 @@ out=$(requests 30 | sort | uniq -c)
 grep -q "failed" <<<"$out" && xlbt_fail "VIP serves after reload" "$out"
 xlbt_log "reload ok"
 
+# The CLI asks the agent: health, upstreams, reload (through the admin API).
+agent_cli() {
+	xlbt_exec lb env XLB_ADMIN="$ADMIN" XLB_API_KEY="$KEY" timeout 20 "$XLB" "$@"
+}
+out=$(agent_cli health) || xlbt_fail "xlb health" "$out"
+for be in be1 be2 be3; do
+	grep -q "$(xlbt_addr4 $be) *healthy" <<<"$out" || xlbt_fail "xlb health lists $be healthy" "$out"
+done
+out=$(agent_cli upstream list) || xlbt_fail "xlb upstream list" "$out"
+grep -q "/apisix/upstreams/web" <<<"$out" || xlbt_fail "xlb upstream list shows web" "$out"
+out=$(agent_cli upstream show web) || xlbt_fail "xlb upstream show web" "$out"
+grep -q "$(xlbt_addr4 be3):80 *weight 1 .*healthy" <<<"$out" ||
+	xlbt_fail "xlb upstream show: node, weight, health" "$out"
+rc=0
+out=$(agent_cli upstream show nosuch 2>&1) || rc=$?
+xlbt_expect_eq "xlb upstream show of a missing upstream: exit" "$rc" 2
+cp "$TMP/bad.yaml" "$CONF"
+rc=0
+out=$(agent_cli reload 2>&1) || rc=$?
+xlbt_expect_eq "xlb reload of a bad file: exit" "$rc" 2
+grep -q "xlb.yaml:[0-9]*:[0-9]*: .*sucesses" <<<"$out" || xlbt_fail "xlb reload names the problem" "$out"
+write_conf "$CONF"
+agent_cli reload >/dev/null || xlbt_fail "xlb reload of a good file"
+xlbt_log "xlb health / upstream / reload ok"
+
 # Metrics in Prometheus text.
 m=$(xlbt_exec lb curl -s "$ADMIN/metrics")
 for name in 'xlb_vip_packets_total{vip="198.18.100.1:80/tcp"}' 'xlb_node_health{node=' \

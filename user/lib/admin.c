@@ -363,6 +363,37 @@ static void handle_metrics(struct xlb_admin *ad, struct evhttp_request *req)
 	evbuffer_free(mx.out);
 }
 
+/* POST /v1/reload: what SIGHUP does, with the problems in the answer. */
+static void handle_reload(struct xlb_admin *ad, struct evhttp_request *req)
+{
+	const char *key = evhttp_find_header(evhttp_request_get_input_headers(req), "X-API-KEY");
+	const char *file = xlb_agent_conf_file(ad->agent);
+	struct xlb_conf_errors errs;
+	json_t *list;
+	char line[512];
+	size_t i;
+	int err;
+
+	if (ad->api_key[0] && (!key || strcmp(key, ad->api_key)))
+		return reply_error(req, 401, "missing or wrong X-API-KEY");
+	pr_info("reload: requested through the admin API\n");
+	err = xlb_agent_reload(ad->agent, &errs);
+	if (err == -EINVAL) {
+		list = json_array();
+		for (i = 0; i < errs.n && i < sizeof(errs.e) / sizeof(errs.e[0]); i++) {
+			xlb_conf_error_str(file, &errs.e[i], line, sizeof(line));
+			json_array_append_new(list, json_string(line));
+		}
+		pr_warn("reload: %s is invalid; the running configuration stays\n", file);
+		return reply_json(req, 400, json_pack("{s:s, s:o}", "error_msg",
+			"invalid configuration; the running one stays", "errors", list));
+	}
+	if (err)
+		return reply_error(req, 500, "reload of %s: %s", file, strerror(-err));
+	pr_info("reload: done\n");
+	reply_json(req, 200, json_pack("{s:s}", "reloaded", file));
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
 	struct xlb_admin *ad = arg;
@@ -373,6 +404,11 @@ static void on_request(struct evhttp_request *req, void *arg)
 		return reply_error(req, 400, "bad request URI");
 	if (!strncmp(path, ADMIN_PREFIX, strlen(ADMIN_PREFIX)))
 		return handle_admin(ad, req, path + strlen(ADMIN_PREFIX));
+	if (!strcmp(path, "/v1/reload")) {
+		if (evhttp_request_get_command(req) != EVHTTP_REQ_POST)
+			return reply_error(req, 405, "use POST");
+		return handle_reload(ad, req);
+	}
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET)
 		return reply_error(req, 405, "method not allowed");
 	if (!strcmp(path, "/v1/healthcheck"))
@@ -405,7 +441,8 @@ struct xlb_admin *xlb_admin_new(struct event_base *base, struct xlb_agent *a,
 	ad->http = evhttp_new(base);
 	if (!ad->http)
 		goto out_free;
-	evhttp_set_allowed_methods(ad->http, EVHTTP_REQ_GET | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
+	evhttp_set_allowed_methods(ad->http, EVHTTP_REQ_GET | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+				   EVHTTP_REQ_POST);
 	evhttp_set_max_body_size(ad->http, BODY_MAX);
 	evhttp_set_gencb(ad->http, on_request, ad);
 	if (evhttp_bind_socket(ad->http, host, port)) {

@@ -7,6 +7,7 @@
  *       configuration it would produce: a bad one is a 400 with the reasons
  *       and changes nothing.
  *   /v1/healthcheck          per node state and counters (APISIX control API)
+ *   POST /v1/reload          re-read the configuration file (X-API-KEY)
  *   /metrics                 Prometheus text format
  * Loopback by default; the listen address comes from xlb.admin.listen.
  */

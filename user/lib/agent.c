@@ -20,6 +20,7 @@
 #include "health.h"
 #include "log.h"
 #include "maps.h"
+#include "priority.h"
 #include "reconcile.h"
 #include "yamljson.h"
 
@@ -188,19 +189,17 @@ static void want_free(struct xlb_want *w)
 	memset(w, 0, sizeof(*w));
 }
 
-/*
- * A VIP's members: the highest priority group with a usable node gets its
- * usable nodes' weights, everything else weight 0. No usable node at all:
- * fail_open uses the top group whole (APISIX's behaviour), fail_closed none.
- */
+/* A VIP's members: its upstream's nodes weighted by health and priority. */
 static int want_vip(struct xlb_agent *a, struct want_builder *b, const struct xlb_route_conf *r,
 		    struct xlb_want_vip *wv)
 {
 	const struct xlb_upstream_conf *u = xlb_conf_upstream(&a->conf, r->upstream_id);
-	int any = 0, top = 0, top_all = 0, open, usable;
 	struct xlb_want_backend *wb;
+	struct xlb_prio_node *in;
+	struct xlb_prio_out *out;
 	struct agent_node *n;
 	size_t i;
+	int err = -ENOMEM;
 
 	memset(wv, 0, sizeof(*wv));
 	wv->key = r->vip;
@@ -209,35 +208,34 @@ static int want_vip(struct xlb_agent *a, struct want_builder *b, const struct xl
 		return 0;	/* validation forbids it */
 	wv->flags = u->hash_src ? XLB_VIP_F_HASH_SRC : 0;
 	wv->members = calloc(u->nnodes + 1, sizeof(*wv->members));
-	if (!wv->members)
-		return -ENOMEM;
+	in = calloc(u->nnodes + 1, sizeof(*in));
+	out = calloc(u->nnodes + 1, sizeof(*out));
+	if (!wv->members || !in || !out)
+		goto out;
 	for (i = 0; i < u->nnodes; i++) {
 		n = find_node(a->nodes, a->nnodes, &u->nodes[i].addr, u->nodes[i].port);
-		usable = n && node_usable(n);
-		if (!i || u->nodes[i].priority > top_all)
-			top_all = u->nodes[i].priority;
-		if (usable && (!any || u->nodes[i].priority > top))
-			top = u->nodes[i].priority;
-		any |= usable;
+		in[i].priority = u->nodes[i].priority;
+		in[i].weight = u->nodes[i].weight;
+		in[i].usable = n && node_usable(n);
 	}
-	open = !any && a->conf.xlb.on_no_healthy == XLB_NO_HEALTHY_FAIL_OPEN;
-	if (open)
-		top = top_all;
+	xlb_priority_pick(in, u->nnodes, a->conf.xlb.on_no_healthy, out);
 	for (i = 0; i < u->nnodes; i++) {
-		n = find_node(a->nodes, a->nnodes, &u->nodes[i].addr, u->nodes[i].port);
-		usable = n && node_usable(n);
 		wb = want_backend(b, &u->nodes[i].addr, u->nodes[i].port);
 		if (!wb)
-			return -ENOMEM;
-		if (usable || (open && u->nodes[i].priority == top))
+			goto out;
+		/* A backend shared by upstreams is active if any wants it. */
+		if (out[i].active)
 			wb->state = XLB_BE_ACTIVE;
-		wv->members[wv->nmembers].addr = u->nodes[i].addr;
-		wv->members[wv->nmembers].port = u->nodes[i].port;
-		wv->members[wv->nmembers].weight =
-			(usable || open) && u->nodes[i].priority == top ? u->nodes[i].weight : 0;
-		wv->nmembers++;
+		wv->members[i].addr = u->nodes[i].addr;
+		wv->members[i].port = u->nodes[i].port;
+		wv->members[i].weight = out[i].weight;
 	}
-	return 0;
+	wv->nmembers = u->nnodes;
+	err = 0;
+out:
+	free(out);
+	free(in);
+	return err;
 }
 
 static int build_want(struct xlb_agent *a, struct want_builder *b)
@@ -696,6 +694,11 @@ int xlb_agent_put(struct xlb_agent *a, const char *kind, const char *id, json_t 
 	xlb_conf_free(&conf);
 	json_decref(doc);
 	return err;
+}
+
+const char *xlb_agent_conf_file(struct xlb_agent *a)
+{
+	return a->conf_file;
 }
 
 json_t *xlb_agent_doc(struct xlb_agent *a)

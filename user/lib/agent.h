@@ -49,6 +49,8 @@ int xlb_agent_reload(struct xlb_agent *a, struct xlb_conf_errors *errs);
  */
 int xlb_agent_put(struct xlb_agent *a, const char *kind, const char *id, json_t *obj,
 		  struct xlb_conf_errors *errs);
+/* The configuration file's name. */
+const char *xlb_agent_conf_file(struct xlb_agent *a);
 /* The current configuration document (borrowed). */
 json_t *xlb_agent_doc(struct xlb_agent *a);
 const struct xlb_conf *xlb_agent_conf(struct xlb_agent *a);

@@ -65,5 +65,8 @@ int xlb_cmd_backend(struct xlb_cli *c, int argc, char **argv);
 int xlb_cmd_stats(struct xlb_cli *c, int argc, char **argv);
 int xlb_cmd_flows(struct xlb_cli *c, int argc, char **argv);
 int xlb_cmd_pick(struct xlb_cli *c, int argc, char **argv);
+int xlb_cmd_health(struct xlb_cli *c, int argc, char **argv);
+int xlb_cmd_upstream(struct xlb_cli *c, int argc, char **argv);
+int xlb_cmd_reload(struct xlb_cli *c, int argc, char **argv);
 
 #endif /* XLB_CLI_H */

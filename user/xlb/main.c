@@ -21,6 +21,9 @@ static const struct xlb_cmd objects[] = {
 	{ "stats", xlb_cmd_stats, "stats [--watch [SECONDS]] [--count N]" },
 	{ "flows", xlb_cmd_flows, "flows [--vip VIP] [--limit N]" },
 	{ "pick", xlb_cmd_pick, "pick VIP CLIENT_ADDR:PORT [--dport PORT]" },
+	{ "health", xlb_cmd_health, "health [--admin URL] [--api-key KEY]          (from the agent)" },
+	{ "upstream", xlb_cmd_upstream, "upstream {list | show ID} [--admin URL] [--api-key KEY]" },
+	{ "reload", xlb_cmd_reload, "reload [--admin URL] [--api-key KEY]          (the agent re-reads its file)" },
 	{ "decap", xlb_cmd_decap, "decap {attach DEV | detach DEV | vip {add | del} ADDR | vip list | stats}" },
 	{}
 };

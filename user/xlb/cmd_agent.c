@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xlb health | upstream list | upstream show ID | reload: what the agent
+ * knows, through its HTTP interface (libcurl). The agent's address comes
+ * from --admin URL or $XLB_ADMIN (default http://127.0.0.1:9180), its key
+ * from --api-key or $XLB_API_KEY.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <curl/curl.h>
+
+#include "cli.h"
+
+#define ADMIN_DEFAULT	"http://127.0.0.1:9180"
+
+struct admin_opts {
+	const char *url, *key;
+};
+
+struct body {
+	char *buf;
+	size_t len;
+};
+
+static size_t on_data(char *p, size_t size, size_t n, void *arg)
+{
+	struct body *b = arg;
+	char *nb = realloc(b->buf, b->len + size * n + 1);
+
+	if (!nb)
+		return 0;
+	memcpy(nb + b->len, p, size * n);
+	b->len += size * n;
+	nb[b->len] = '\0';
+	b->buf = nb;
+	return size * n;
+}
+
+/*
+ * method PATH against the agent; the JSON answer in *out. Returns the
+ * HTTP status, or 0 after printing why the agent could not be reached.
+ */
+static long admin_call(struct xlb_cli *c, const struct admin_opts *o, const char *method,
+		       const char *path, json_t **out)
+{
+	struct curl_slist *hdrs = NULL;
+	struct body b = {};
+	char url[512], hdr[256];
+	json_error_t jerr;
+	long code = 0;
+	CURL *h;
+	CURLcode rc;
+
+	*out = NULL;
+	h = curl_easy_init();
+	if (!h)
+		return xlb_cli_err(c, XLB_EXIT_FAIL, "libcurl: cannot start"), 0;
+	snprintf(url, sizeof(url), "%s%s", o->url, path);
+	if (o->key) {
+		snprintf(hdr, sizeof(hdr), "X-API-KEY: %s", o->key);
+		hdrs = curl_slist_append(hdrs, hdr);
+	}
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+	rc = curl_easy_perform(h);
+	if (rc != CURLE_OK)
+		xlb_cli_err(c, XLB_EXIT_FAIL, "agent at %s: %s (is xlbd running? --admin URL)",
+			    o->url, curl_easy_strerror(rc));
+	else
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+	if (code && b.buf)
+		*out = json_loads(b.buf, 0, &jerr);
+	if (code && !*out) {
+		xlb_cli_err(c, XLB_EXIT_FAIL, "agent at %s: answer to %s is not JSON", o->url, path);
+		code = 0;
+	}
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(h);
+	free(b.buf);
+	return code;
+}
+
+/* Common options; returns 0 or an exit code. */
+static int agent_args(struct xlb_cli *c, int argc, char **argv, const char **pos, int nmin,
+		      int nmax, int *npos, const char *usage, struct admin_opts *o)
+{
+	const struct xlb_opt opts[] = { { "admin", &o->url }, { "api-key", &o->key }, {} };
+
+	o->url = getenv("XLB_ADMIN") ? getenv("XLB_ADMIN") : ADMIN_DEFAULT;
+	o->key = getenv("XLB_API_KEY");
+	return xlb_cli_parse(c, argc, argv, opts, pos, nmin, nmax, npos, usage);
+}
+
+/* An error answer from the agent, with its reasons. */
+static int agent_error(struct xlb_cli *c, long code, json_t *ans, const char *what)
+{
+	const char *msg = json_string_value(json_object_get(ans, "error_msg"));
+	json_t *errs = json_object_get(ans, "errors"), *e;
+	size_t i;
+	int ret;
+
+	if (!c->json)
+		json_array_foreach(errs, i, e)
+			fprintf(stderr, "  %s\n", json_string_value(e));
+	ret = xlb_cli_err(c, code == 404 ? XLB_EXIT_FAIL : XLB_EXIT_FAIL, "%s: agent says %ld: %s",
+			  what, code, msg ? msg : "error");
+	json_decref(ans);
+	return ret;
+}
+
+static const char *health_of(json_t *hc, const char *ip, long port)
+{
+	json_t *u, *n;
+	size_t i, j;
+
+	json_array_foreach(hc, i, u)
+		json_array_foreach(json_object_get(u, "nodes"), j, n)
+			if (!strcmp(json_string_value(json_object_get(n, "ip")) ?: "", ip) &&
+			    json_integer_value(json_object_get(n, "port")) == port)
+				return json_string_value(json_object_get(n, "status"));
+	return "-";
+}
+
+int xlb_cmd_health(struct xlb_cli *c, int argc, char **argv)
+{
+	struct admin_opts o;
+	json_t *ans, *u, *n, *cnt;
+	size_t i, j;
+	int npos, ret;
+	long code;
+
+	ret = agent_args(c, argc, argv, NULL, 0, 0, &npos,
+			 "health [--admin URL] [--api-key KEY]", &o);
+	if (ret || npos < 0)
+		return ret;
+	code = admin_call(c, &o, "GET", "/v1/healthcheck", &ans);
+	if (!code)
+		return XLB_EXIT_FAIL;
+	if (code != 200)
+		return agent_error(c, code, ans, "health");
+	if (c->json) {
+		xlb_cli_json(ans);
+		return XLB_EXIT_OK;
+	}
+	json_array_foreach(ans, i, u) {
+		printf("%s (%s checks)\n", json_string_value(json_object_get(u, "name")),
+		       json_string_value(json_object_get(u, "type")));
+		json_array_foreach(json_object_get(u, "nodes"), j, n) {
+			cnt = json_object_get(n, "counter");
+			printf("  %-40s %-17s ok %lld tcp_fail %lld http_fail %lld timeout %lld  %.1f ms\n",
+			       json_string_value(json_object_get(n, "ip")),
+			       json_string_value(json_object_get(n, "status")),
+			       json_integer_value(json_object_get(cnt, "success")),
+			       json_integer_value(json_object_get(cnt, "tcp_failure")),
+			       json_integer_value(json_object_get(cnt, "http_failure")),
+			       json_integer_value(json_object_get(cnt, "timeout_failure")),
+			       json_real_value(json_object_get(n, "latency_s")) * 1e3);
+		}
+	}
+	json_decref(ans);
+	return XLB_EXIT_OK;
+}
+
+static int upstream_list(struct xlb_cli *c, int argc, char **argv)
+{
+	struct admin_opts o;
+	json_t *ans, *e, *v;
+	size_t i;
+	int npos, ret;
+	long code;
+
+	ret = agent_args(c, argc, argv, NULL, 0, 0, &npos,
+			 "upstream list [--admin URL] [--api-key KEY]", &o);
+	if (ret || npos < 0)
+		return ret;
+	code = admin_call(c, &o, "GET", "/apisix/admin/upstreams", &ans);
+	if (!code)
+		return XLB_EXIT_FAIL;
+	if (code != 200)
+		return agent_error(c, code, ans, "upstream list");
+	if (c->json) {
+		xlb_cli_json(ans);
+		return XLB_EXIT_OK;
+	}
+	json_array_foreach(json_object_get(ans, "list"), i, e) {
+		v = json_object_get(e, "value");
+		printf("%-32s type %-10s nodes %zu\n", json_string_value(json_object_get(e, "key")),
+		       json_string_value(json_object_get(v, "type")) ?: "chash",
+		       json_is_array(json_object_get(v, "nodes")) ?
+		       json_array_size(json_object_get(v, "nodes")) :
+		       json_object_size(json_object_get(v, "nodes")));
+	}
+	json_decref(ans);
+	return XLB_EXIT_OK;
+}
+
+static int upstream_show(struct xlb_cli *c, int argc, char **argv)
+{
+	struct admin_opts o;
+	const char *pos[1], *host;
+	json_t *ans, *hc = NULL, *nodes, *n, *v;
+	char path[256], addr[300];
+	const char *key;
+	long code, port;
+	size_t i;
+	int npos, ret;
+
+	ret = agent_args(c, argc, argv, pos, 1, 1, &npos,
+			 "upstream show ID [--admin URL] [--api-key KEY]", &o);
+	if (ret || npos < 0)
+		return ret;
+	snprintf(path, sizeof(path), "/apisix/admin/upstreams/%s", pos[0]);
+	code = admin_call(c, &o, "GET", path, &ans);
+	if (!code)
+		return XLB_EXIT_FAIL;
+	if (code != 200)
+		return agent_error(c, code, ans, pos[0]);
+	if (admin_call(c, &o, "GET", "/v1/healthcheck", &hc) != 200) {
+		json_decref(hc);
+		hc = NULL;
+	}
+	v = json_object_get(ans, "value");
+	if (c->json) {
+		xlb_cli_json(json_pack("{s:O, s:o*}", "upstream", v, "health", hc));
+		json_decref(ans);
+		return XLB_EXIT_OK;
+	}
+	printf("upstream %s: type %s, key %s\n", pos[0],
+	       json_string_value(json_object_get(v, "type")) ?: "chash",
+	       json_string_value(json_object_get(v, "key")) ?: "5-tuple");
+	nodes = json_object_get(v, "nodes");
+	if (json_is_array(nodes)) {
+		json_array_foreach(nodes, i, n) {
+			host = json_string_value(json_object_get(n, "host")) ?: "?";
+			port = json_integer_value(json_object_get(n, "port"));
+			snprintf(addr, sizeof(addr), strchr(host, ':') ? "[%s]:%ld" : "%s:%ld", host, port);
+			printf("  %-44s weight %-5lld priority %-4lld %s\n", addr,
+			       json_integer_value(json_object_get(n, "weight")),
+			       json_integer_value(json_object_get(n, "priority")),
+			       health_of(hc, host, port));
+		}
+	} else {
+		json_object_foreach(nodes, key, n) {
+			char host_s[256];
+			const char *colon = strrchr(key, ':');
+
+			snprintf(host_s, sizeof(host_s), "%.*s", colon ? (int)(colon - key) : 0, key);
+			if (host_s[0] == '[') {
+				memmove(host_s, host_s + 1, strlen(host_s));
+				host_s[strlen(host_s) - 1] = '\0';
+			}
+			printf("  %-44s weight %-5lld priority 0    %s\n", key, json_integer_value(n),
+			       health_of(hc, host_s, colon ? atol(colon + 1) : 0));
+		}
+	}
+	json_decref(hc);
+	json_decref(ans);
+	return XLB_EXIT_OK;
+}
+
+int xlb_cmd_upstream(struct xlb_cli *c, int argc, char **argv)
+{
+	static const struct xlb_cmd verbs[] = {
+		{ "list", upstream_list, "upstream list [--admin URL] [--api-key KEY]" },
+		{ "show", upstream_show, "upstream show ID [--admin URL] [--api-key KEY]" },
+		{}
+	};
+
+	return xlb_cli_dispatch(c, "upstream", verbs, argc, argv);
+}
+
+int xlb_cmd_reload(struct xlb_cli *c, int argc, char **argv)
+{
+	struct admin_opts o;
+	json_t *ans;
+	int npos, ret;
+	long code;
+
+	ret = agent_args(c, argc, argv, NULL, 0, 0, &npos,
+			 "reload [--admin URL] [--api-key KEY]", &o);
+	if (ret || npos < 0)
+		return ret;
+	code = admin_call(c, &o, "POST", "/v1/reload", &ans);
+	if (!code)
+		return XLB_EXIT_FAIL;
+	if (code != 200)
+		return agent_error(c, code, ans, "reload");
+	if (c->json)
+		xlb_cli_json(ans);
+	else
+		json_decref(ans);
+	return XLB_EXIT_OK;
+}
