@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 # The xlb demo: the reference topology in network namespaces (a client, the
-# load balancer, three backends with real HTTP servers), real requests
-# through the XDP program, a backend taken out and brought back, counters.
+# load balancer, three backends with real HTTP servers), xlbd with the
+# example configuration, real requests through the XDP program, a backend's
+# server stopped (the agent takes it out) and started again, counters.
 # Everything is torn down at the end, also on Ctrl-C. Needs root.
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -32,6 +33,13 @@ spread() {
 	done | sort
 }
 
+declare -A SRV=()
+start_server() {
+	xlbt_bg_start "$1" "$(xlbt_tmp_dir)/$1.log" python3 tests/lib/backend_server.py \
+		--name "$1" --http-port 80
+	SRV[$1]=$XLBT_BG_PID
+}
+
 xlbt_require_root
 [ -x "$XLB" ] || xlbt_fail "$XLB missing: run make first"
 
@@ -44,45 +52,71 @@ for be in $(xlbt_backends); do
 	xlbt_xlb "$be" decap attach "$(xlbt_dev "$be")" 2>/dev/null || xlbt_fail "decap attach on $be"
 	xlbt_xlb "$be" decap vip add "$XLBT_VIP4"
 	xlbt_xlb "$be" decap vip add "$XLBT_VIP6"
-	xlbt_bg_start "$be" "$(xlbt_tmp_dir)/$be.log" python3 tests/lib/backend_server.py \
-		--name "$be" --http-port 80
+	start_server "$be"
 	echo "  $be: $(xlbt_addr4 "$be") / $(xlbt_addr6 "$be")"
 done
 
-say "Load balancer: xlb attach, two VIPs, weighted backends"
-xlbt_xlb lb attach "$(xlbt_dev lb)" --encap-src 198.18.128.0/24
-xlbt_xlb lb vip add "$VIP"
-xlbt_xlb lb vip add "$VIP6"
-w=1
-for be in $(xlbt_backends); do
-	xlbt_xlb lb backend add "$VIP" "$(xlbt_addr4 "$be")" --weight $w
-	xlbt_xlb lb backend add "$VIP6" "$(xlbt_addr6 "$be")"
-	w=$((w + 1))
-done
-xlbt_xlb lb backend list "$VIP" | sed 's/^/  /'
+say "Agent: xlbd with scripts/xlb.example.yaml (3 weighted nodes, HTTP checks every 0.2 s)"
+CONF=$(xlbt_tmp_dir)/xlb.yaml
+sed -e "s/interfaces: \[eth0\]/interfaces: [$(xlbt_dev lb)]/" \
+    -e "s|# encap_src: 10.0.0.0/24 |encap_src: 198.18.128.0/24|" scripts/xlb.example.yaml >"$CONF"
+XLBD=${XLBD:-$PWD/${BUILD:-build}/xlbd}
+xlbt_bg_start lb "$(xlbt_tmp_dir)/xlbd.log" env XLB_PIN_DIR="$(xlbt_pin_dir lb)" "$XLBD" -c "$CONF"
+XLBD_PID=$XLBT_BG_PID
+agent() {
+	xlbt_exec lb env XLB_API_KEY=CHANGE-ME timeout 10 "$XLB" "$@"
+}
+xlbt_wait_for 10 agent health || xlbt_fail "xlbd did not start" "$(tail -5 "$(xlbt_tmp_dir)/xlbd.log")"
+sed 's/^[0-9TZ:.-]* /  /' "$(xlbt_tmp_dir)/xlbd.log" | head -8
 for be in $(xlbt_backends); do
 	xlbt_wait_for 5 xlbt_exec client curl -sf --max-time 1 "http://$(xlbt_addr4 "$be")/" ||
 		xlbt_fail "server on $be did not start"
 done
+agent upstream show web | sed 's/^/  /'
 
 say "90 requests to http://$XLBT_VIP4/ (weights 1:2:3)"
 spread "http://$XLBT_VIP4/" 90
 say "30 requests to http://[$XLBT_VIP6]/ (equal weights)"
 spread "http://[$XLBT_VIP6]/" 30
 
+# status ADDR: the agent's health state of node ADDR:80.
+status() {
+	agent -j health | python3 -c '
+import json, sys
+for u in json.load(sys.stdin):
+    for n in u["nodes"]:
+        if n["ip"] == sys.argv[1] and n["port"] == 80:
+            print(n["status"]); sys.exit(0)' "$1"
+}
+status_is() { [ "$(status "$1")" = "$2" ]; }
+wait_state() {
+	local t0=${EPOCHREALTIME/[.,]/} i
+	for ((i = 0; i < 200; i++)); do
+		status_is "$1" "$2" && break
+		[ -t 1 ] && printf '\r  waiting for %s: %s ' "$2" "$(status "$1")"
+		sleep 0.05
+	done
+	[ -t 1 ] && printf '\r%*s\r' 50 ''
+	status_is "$1" "$2" || xlbt_fail "$1 did not become $2"
+	echo "  $1 is $2 after $(((${EPOCHREALTIME/[.,]/} - t0) / 1000)) ms"
+}
+
 be2=$(xlbt_addr4 be2)
-say "be2 marked down: one map write, the next connection already avoids it"
-t0=${EPOCHREALTIME/[.,]/}
-xlbt_xlb lb backend set "$VIP" "$be2" --state down
-t1=${EPOCHREALTIME/[.,]/}
-echo "  'xlb backend set --state down' took $(((t1 - t0) / 1000)) ms (process start, state write, table rebuild and swap)"
+say "be2's HTTP server stops: the agent's checks take it out"
+xlbt_bg_stop "${SRV[be2]}"
+wait_state "$be2" unhealthy
+grep -h "health: node=$be2" "$(xlbt_tmp_dir)/xlbd.log" | tail -2 | sed 's/^[0-9TZ:.-]* /  /'
 spread "http://$XLBT_VIP4/" 45
-say "be2 back: new flows spread over all three again"
-xlbt_xlb lb backend set "$VIP" "$be2" --state active
+
+say "be2's server is back: after 2 good checks it gets new flows again"
+start_server be2
+wait_state "$be2" healthy
 spread "http://$XLBT_VIP4/" 45
 
 say "xlb stats"
 xlbt_xlb lb stats | sed 's/^/  /'
+say "xlb health (from the agent)"
+agent health | sed 's/^/  /'
 say "xlb flows --limit 5"
 xlbt_xlb lb flows --limit 5 | sed 's/^/  /'
 say "Done: tearing down"

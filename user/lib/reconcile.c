@@ -7,12 +7,14 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <arpa/inet.h>
 
 #include "addr.h"
 #include "log.h"
 #include "maglev.h"
+#include "netlink.h"
 #include "reconcile.h"
 
 /* Order of backends by identity: family, address, port. */
@@ -99,6 +101,7 @@ static int alloc_id(struct ctx *c, __u32 *id)
 static int apply_backends(struct ctx *c, struct xlb_want *w)
 {
 	struct xlb_want_backend *wb;
+	char abuf[XLB_ADDRSTRLEN];
 	struct xlb_backend b;
 	size_t i;
 	int err, found;
@@ -124,10 +127,20 @@ static int apply_backends(struct ctx *c, struct xlb_want *w)
 			return err;
 		c->all[wb->id] = b;
 		c->changed[wb->id] = 1;
-		if (found)
+		if (found) {
 			c->st.backends_changed++;
-		else
-			c->st.backends_added++;
+			continue;
+		}
+		c->st.backends_added++;
+		/*
+		 * A new backend: have the kernel resolve its next hop now, so the
+		 * fast path's FIB lookups find a MAC when traffic comes.
+		 */
+		err = xlb_nl_backend_prime(&wb->addr);
+		if (err)
+			pr_warn("backend %s: no neighbour entry prepared: %s\n",
+				xlb_addr_str(wb->addr.addr, wb->addr.family, abuf, sizeof(abuf)),
+				strerror(-err));
 	}
 	return 0;
 }
