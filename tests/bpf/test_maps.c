@@ -43,6 +43,7 @@
 #include "maps.h"
 #include "pick.h"
 #include "xlb_lb.skel.h"
+#include "../lib/bpftest.h"
 #include "../lib/pkt.h"
 
 /* Addresses: only the benchmark range and the project's ULA prefix. */
@@ -87,22 +88,12 @@ struct env {
 	__u64 rng;		/* xorshift state, seeded per test */
 	__u32 sport_seq;	/* makes every client flow of a test unique */
 	__u32 sport_off;
-	char msg[512];		/* why the test failed */
+	struct bpftest t;	/* the report, why the test failed */
 	char note[256];		/* printed as "# ..." after the result */
 };
 
-__attribute__((format(printf, 2, 3)))
-static int fail(struct env *e, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (e->msg[0])
-		return -1;	/* keep the first reason */
-	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-	va_end(ap);
-	return -1;
-}
+/* The test failed: keep the first reason; -1. */
+#define fail(e, ...)	bpftest_fail(&(e)->t, __VA_ARGS__)
 
 __attribute__((format(printf, 2, 3)))
 static void note(struct env *e, const char *fmt, ...)
@@ -149,17 +140,6 @@ static const char *state_name(__u8 s)
 	return s < XLB_BE_STATE_MAX ? name[s] : "?";
 }
 
-static const char *verdict_name(__u32 v)
-{
-	static const char *const name[] = {
-		[XDP_ABORTED] = "XDP_ABORTED", [XDP_DROP] = "XDP_DROP",
-		[XDP_PASS] = "XDP_PASS", [XDP_TX] = "XDP_TX",
-		[XDP_REDIRECT] = "XDP_REDIRECT",
-	};
-
-	return v < sizeof(name) / sizeof(name[0]) ? name[v] : "unknown verdict";
-}
-
 /* xorshift64*: a fixed seed per test, the same flows on every run. */
 static __u64 rnd(struct env *e)
 {
@@ -176,63 +156,11 @@ static int map_fd(struct bpf_map *map)
 	return bpf_map__fd(map);
 }
 
-static size_t percpu_stride(size_t vsz)
-{
-	return (vsz + 7) & ~(size_t)7;
-}
-
-/* Every CPU's copy of a per-CPU value, or NULL (errno set). */
-static void *percpu_read(struct env *e, struct bpf_map *map, __u32 key, size_t vsz)
-{
-	void *buf = calloc(e->ncpu, percpu_stride(vsz));
-
-	if (buf && bpf_map_lookup_elem(map_fd(map), &key, buf)) {
-		free(buf);
-		return NULL;
-	}
-	return buf;
-}
-
-/* Write v (NULL: zeros) as every CPU's copy of a per-CPU value. */
-static int percpu_write(struct env *e, struct bpf_map *map, __u32 key, const void *v,
-			size_t vsz)
-{
-	size_t stride = percpu_stride(vsz);
-	__u8 *buf = calloc(e->ncpu, stride);
-	int cpu, err = 0;
-
-	if (!buf)
-		return -ENOMEM;
-	for (cpu = 0; v && cpu < e->ncpu; cpu++)
-		memcpy(buf + cpu * stride, v, vsz);
-	if (bpf_map_update_elem(map_fd(map), &key, buf, BPF_ANY))
-		err = -errno;
-	free(buf);
-	return err;
-}
-
-/* Sum n __u64 fields of a per-CPU value over every CPU. */
-static int raw_sum(struct env *e, struct bpf_map *map, __u32 key, size_t n, __u64 *sum)
-{
-	__u64 *v = percpu_read(e, map, key, n * sizeof(__u64));
-	size_t i;
-	int cpu;
-
-	if (!v)
-		return -errno;
-	memset(sum, 0, n * sizeof(*sum));
-	for (cpu = 0; cpu < e->ncpu; cpu++)
-		for (i = 0; i < n; i++)
-			sum[i] += v[cpu * n + i];
-	free(v);
-	return 0;
-}
-
 static __u64 reason_packets(struct env *e, enum xlb_reason r)
 {
 	__u64 v[2] = {};
 
-	raw_sum(e, e->skel->maps.xlb_reasons, r, 2, v);
+	bpftest_percpu_sum(e->skel->maps.xlb_reasons, r, e->ncpu, v, 2);
 	return v[0];
 }
 
@@ -327,16 +255,16 @@ static int env_reset(struct env *e)
 			err = -errno;
 		if (!err && bpf_map_update_elem(map_fd(s->maps.xlb_backends), &id, &be, BPF_ANY))
 			err = -errno;
-		err = err ?: percpu_write(e, s->maps.xlb_nexthops, id, NULL,
-					  sizeof(struct xlb_nexthop)) ?:
-		      percpu_write(e, s->maps.xlb_vip_stats, id, NULL,
-				   sizeof(struct xlb_traffic)) ?:
-		      percpu_write(e, s->maps.xlb_backend_stats, id, NULL,
-				   sizeof(struct xlb_traffic));
+		err = err ?: bpftest_percpu_write(s->maps.xlb_nexthops, id, e->ncpu, NULL,
+						  sizeof(struct xlb_nexthop)) ?:
+		      bpftest_percpu_write(s->maps.xlb_vip_stats, id, e->ncpu, NULL,
+					   sizeof(struct xlb_traffic)) ?:
+		      bpftest_percpu_write(s->maps.xlb_backend_stats, id, e->ncpu, NULL,
+					   sizeof(struct xlb_traffic));
 	}
 	for (id = 0; !err && id < XLB_R_MAX; id++)
-		err = percpu_write(e, s->maps.xlb_reasons, id, NULL,
-				   sizeof(struct xlb_reason_count));
+		err = bpftest_percpu_write(s->maps.xlb_reasons, id, e->ncpu, NULL,
+					   sizeof(struct xlb_reason_count));
 	config_default(&cfg);
 	if (!err && bpf_map_update_elem(map_fd(s->maps.xlb_config), &zero, &cfg, BPF_ANY))
 		err = -errno;
@@ -557,32 +485,21 @@ static const char *flow_str(const struct pkt_spec *s, char *buf, size_t len)
 static int send_pkt(struct env *e, const struct pkt_spec *s, struct sent *r)
 {
 	struct pkt in, out;
-	struct xdp_md ctx = { .ingress_ifindex = NH_IFINDEX };
-	LIBBPF_OPTS(bpf_test_run_opts, opts,
-		.data_in = in.data,
-		.data_out = out.data,
-		.data_size_out = sizeof(out.data),
-		.ctx_in = &ctx,
-		.ctx_size_in = sizeof(ctx),
-		.repeat = 1,
-	);
 	struct xlb_backend be;
 	char f[128];
 	__u16 ethertype;
 	size_t off, alen;
+	int err;
 
 	r->be_id = XLB_NO_BACKEND;
 	if (pkt_build(&in, s))
 		return fail(e, "cannot build %s", flow_str(s, f, sizeof(f)));
-	ctx.data_end = in.len;
-	opts.data_size_in = in.len;
 	r->len = in.len;
-	if (bpf_prog_test_run_opts(e->prog_fd, &opts))
-		return fail(e, "test run: %s", errname(-errno));
-	r->verdict = opts.retval;
+	err = bpftest_run(e->prog_fd, NH_IFINDEX, &in, &out, &r->verdict);
+	if (err)
+		return fail(e, "test run: %s", errname(err));
 	if (r->verdict != XDP_TX)
 		return 0;
-	out.len = opts.data_size_out;
 	if (out.len < 14 || memcmp(out.data, nh_dmac_prefix, sizeof(nh_dmac_prefix)))
 		return fail(e, "%s: output dmac names no backend", flow_str(s, f, sizeof(f)));
 	r->be_id = out.data[4] << 8 | out.data[5];
@@ -612,7 +529,7 @@ static const char *sent_str(const struct sent *r, char *buf, size_t len)
 	if (r->verdict == XDP_TX)
 		snprintf(buf, len, "XDP_TX to backend %u", r->be_id);
 	else
-		snprintf(buf, len, "%s", verdict_name(r->verdict));
+		snprintf(buf, len, "%s", bpftest_verdict_name(r->verdict));
 	return buf;
 }
 
@@ -825,7 +742,8 @@ static int t_vip_reuse(struct env *e, const void *arg)
 			    vip_defs[i].flags, vip_defs[i].size, &out[i]))
 			return -1;
 	/* Counters the old VIP left behind. */
-	err = percpu_write(e, e->skel->maps.xlb_vip_stats, out[1].id, &junk, sizeof(junk));
+	err = bpftest_percpu_write(e->skel->maps.xlb_vip_stats, out[1].id, e->ncpu, &junk,
+				   sizeof(junk));
 	if (err)
 		return fail(e, "cannot write VIP counters: %s", errname(err));
 	vip_key(vip_defs[1].addr, vip_defs[1].port, vip_defs[1].proto, &k);
@@ -1153,7 +1071,7 @@ static int spray(struct env *e, struct flow_set *fs, const char *vip, __u16 port
 			return -1;
 		if (r.verdict != XDP_TX || r.be_id >= TEST_IDS)
 			return fail(e, "SYN to %s port %u: %s, backend %u", vip, port,
-				    verdict_name(r.verdict), r.be_id);
+				    bpftest_verdict_name(r.verdict), r.be_id);
 		count[r.be_id]++;
 	}
 	return 0;
@@ -1248,7 +1166,7 @@ static int t_be_release(struct env *e, const void *arg)
 		return fail(e, "reused id %u: %s, %llu packets %llu bytes %llu flows, expected "
 			    "zeros", id, errname(err), (unsigned long long)t.packets,
 			    (unsigned long long)t.bytes, (unsigned long long)t.new_flows);
-	nh = percpu_read(e, e->skel->maps.xlb_nexthops, id, sizeof(*nh));
+	nh = bpftest_percpu_read(e->skel->maps.xlb_nexthops, id, e->ncpu, sizeof(*nh));
 	if (!nh)
 		return fail(e, "cannot read next hop %u", id);
 	for (cpu = 0; cpu < e->ncpu; cpu++)
@@ -1456,7 +1374,7 @@ static int t_table_empty(struct env *e, const void *arg)
 		return -1;
 	if (r.verdict != XDP_DROP)
 		return fail(e, "SYN to a VIP with an empty table: %s, expected XDP_DROP",
-			    verdict_name(r.verdict));
+			    bpftest_verdict_name(r.verdict));
 	if (hash_count(e->skel->maps.xlb_flows))
 		return fail(e, "a dropped SYN made a flow");
 	return 0;
@@ -1877,7 +1795,8 @@ static int t_flows(struct env *e, const void *arg)
 			if (err)
 				goto out;
 			if (r.verdict != XDP_TX) {
-				err = fail(e, "SYN: %s, expected XDP_TX", verdict_name(r.verdict));
+				err = fail(e, "SYN: %s, expected XDP_TX",
+					   bpftest_verdict_name(r.verdict));
 				goto out;
 			}
 			fs[s]->be[i] = r.be_id;
@@ -1953,7 +1872,7 @@ static int pin_cpu(int cpu)
 /* CPUs whose copy of a per-CPU xlb_traffic counted packets. */
 static int cpus_counting(struct env *e, struct bpf_map *map, __u32 id)
 {
-	struct xlb_traffic *t = percpu_read(e, map, id, sizeof(*t));
+	struct xlb_traffic *t = bpftest_percpu_read(map, id, e->ncpu, sizeof(*t));
 	int cpu, n = 0;
 
 	for (cpu = 0; t && cpu < e->ncpu; cpu++)
@@ -2014,7 +1933,7 @@ static int t_stats(struct env *e, const void *arg)
 				vpk++;
 				vby += r.len;
 			} else if (!err) {
-				err = fail(e, "SYN: %s", verdict_name(r.verdict));
+				err = fail(e, "SYN: %s", bpftest_verdict_name(r.verdict));
 			}
 			if (err || i & 1)
 				continue;
@@ -2027,7 +1946,7 @@ static int t_stats(struct env *e, const void *arg)
 				vpk++;
 				vby += r.len;
 			} else if (!err) {
-				err = fail(e, "data packet: %s", verdict_name(r.verdict));
+				err = fail(e, "data packet: %s", bpftest_verdict_name(r.verdict));
 			}
 		}
 		if (err)
@@ -2060,7 +1979,7 @@ static int t_stats(struct env *e, const void *arg)
 		goto out;
 	}
 	for (k = 0; k < XLB_R_MAX; k++) {
-		raw_sum(e, e->skel->maps.xlb_reasons, k, 2, raw);
+		bpftest_percpu_sum(e->skel->maps.xlb_reasons, k, e->ncpu, raw, 2);
 		if (reasons[k].packets != raw[0] || reasons[k].bytes != raw[1]) {
 			err = fail(e, "xlb_stats_reasons[%d]: %llu packets %llu bytes, the map "
 				   "holds %llu %llu", k, (unsigned long long)reasons[k].packets,
@@ -2154,7 +2073,7 @@ static int t_nexthop(struct env *e, const void *arg)
 		err = xlb_nexthop_set(&e->m, id, &nh);
 		if (err)
 			return fail(e, "xlb_nexthop_set: %s", errname(err));
-		got = percpu_read(e, e->skel->maps.xlb_nexthops, id, sizeof(*got));
+		got = bpftest_percpu_read(e->skel->maps.xlb_nexthops, id, e->ncpu, sizeof(*got));
 		if (!got)
 			return fail(e, "cannot read next hop %u", id);
 		for (cpu = 0; cpu < e->ncpu; cpu++)
@@ -2211,28 +2130,16 @@ static const struct maps_test tests[] = {
 	{ "nexthop: xlb_nexthop_set writes every CPU", t_nexthop },
 };
 
-static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	return level == LIBBPF_DEBUG ? 0 : vfprintf(stderr, fmt, ap);
-}
-
 static int env_open(struct env *e)
 {
-	struct bpf_map *map;
 	int err;
 
-	e->ncpu = libbpf_num_possible_cpus();
-	if (e->ncpu <= 0)
-		return e->ncpu ?: -EINVAL;
 	e->skel = xlb_lb__open();
 	if (!e->skel)
 		return -errno;
-	/* Private maps: never pin, never reuse a pinned map. */
-	bpf_object__for_each_map(map, e->skel->obj) {
-		err = bpf_map__set_pin_path(map, NULL);
-		if (err)
-			return err;
-	}
+	err = bpftest_prepare(e->skel->obj, &e->ncpu);
+	if (err)
+		return err;
 	/*
 	 * Small maps where a test fills them; xlb_backends keeps its size. The
 	 * flow table's LRU lists are per CPU, each max_entries / possible CPUs.
@@ -2253,20 +2160,17 @@ static int env_open(struct env *e)
 
 int main(void)
 {
-	int i, n = sizeof(tests) / sizeof(tests[0]), passed = 0, failed = 0;
+	int i, n = sizeof(tests) / sizeof(tests[0]);
 	struct env e = {};
 	int err;
 
-	libbpf_set_print(libbpf_quiet);
+	bpftest_libbpf_quiet();
 	err = env_open(&e);
 	if (err) {
-		printf("# SKIP: cannot load xlb_lb: %s (root and BPF needed)\n", errname(err));
-		printf("0 passed, 0 failed\n");
 		xlb_lb__destroy(e.skel);
-		return 77;
+		return bpftest_cannot_load("xlb_lb", errname(err));
 	}
 	for (i = 0; i < n; i++) {
-		e.msg[0] = 0;
 		e.note[0] = 0;
 		e.rng = 0x786c62000000ULL + i;
 		e.sport_seq = 0;
@@ -2276,19 +2180,12 @@ int main(void)
 			err = fail(&e, "cannot reset the maps: %s", errname(err));
 		else
 			err = tests[i].fn(&e, tests[i].arg);
-		if (err) {
-			printf("not ok %d - %s: %s\n", i + 1, tests[i].name,
-			       e.msg[0] ? e.msg : "failed without a reason");
-			failed++;
-		} else {
-			printf("ok %d - %s\n", i + 1, tests[i].name);
-			passed++;
-		}
+		/* No test skips: anything but 0 is a failure. */
+		bpftest_result(&e.t, i + 1, tests[i].name, err ? -1 : 0);
 		if (e.note[0])
 			printf("# %s\n", e.note);
 	}
 	env_reset(&e);
 	xlb_lb__destroy(e.skel);
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return bpftest_summary(&e.t);
 }

@@ -12,9 +12,7 @@
  * "P passed, F failed"; the exit status is 1 if a case failed.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
 #include <linux/bpf.h>
@@ -22,7 +20,9 @@
 #include <bpf/libbpf.h>
 
 #include <xlb/abi.h>
+#include "names.h"
 #include "xlb_decap.skel.h"
+#include "../lib/bpftest.h"
 #include "../lib/pkt.h"
 
 #define CLIENT4		"198.18.0.10"
@@ -63,59 +63,25 @@ struct decap_case {
 	int reason;			/* enum xlb_decap_reason counted once */
 };
 
-static const char *const reason_name[XLB_D_MAX] = {
-	[XLB_D_DECAP] = "DECAP",
-	[XLB_D_PASS_NOT_TUNNEL] = "PASS_NOT_TUNNEL",
-	[XLB_D_PASS_NOT_VIP] = "PASS_NOT_VIP",
-	[XLB_D_PASS_MALFORMED] = "PASS_MALFORMED",
-	[XLB_D_DROP_HEADROOM] = "DROP_HEADROOM",
-};
-
 struct env {
 	struct xlb_decap *skel;
 	int prog_fd;
 	int ncpu;
-	char msg[512];
+	struct bpftest t;		/* the report, why the case failed */
+	struct bpftest_reasons reasons;
 };
 
-__attribute__((format(printf, 2, 3)))
-static int fail(struct env *e, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (e->msg[0])
-		return -1;
-	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-static const char *verdict_name(__u32 v)
-{
-	static const char *const name[] = {
-		[XDP_ABORTED] = "XDP_ABORTED", [XDP_DROP] = "XDP_DROP",
-		[XDP_PASS] = "XDP_PASS", [XDP_TX] = "XDP_TX",
-		[XDP_REDIRECT] = "XDP_REDIRECT",
-	};
-
-	return v < sizeof(name) / sizeof(name[0]) ? name[v] : "unknown verdict";
-}
+/* The case failed: keep the first reason; -1. */
+#define fail(e, ...)	bpftest_fail(&(e)->t, __VA_ARGS__)
 
 /* --- mangles ------------------------------------------------------------- */
-
-static void put_be16(__u8 *b, __u16 v)
-{
-	b[0] = v >> 8;
-	b[1] = v;
-}
 
 static void outer4_fix_csum(struct pkt *p)
 {
 	__u8 *h = p->data + p->l3_off;
 
-	put_be16(h + 10, 0);
-	put_be16(h + 10, pkt_csum_fold(pkt_csum_add(0, h, (h[0] & 0xf) * 4)));
+	pkt_put_be16(h + 10, 0);
+	pkt_put_be16(h + 10, pkt_csum_fold(pkt_csum_add(0, h, (h[0] & 0xf) * 4)));
 }
 
 static void outer4_mf(struct pkt *p)
@@ -247,73 +213,15 @@ static const struct decap_case cases[] = {
 
 /* --- the runner ---------------------------------------------------------- */
 
-static int reason_get(struct env *e, __u32 r, __u64 sum[2])
-{
-	struct xlb_reason_count *v = calloc(e->ncpu, sizeof(*v));
-	int cpu, err = 0;
-
-	if (!v)
-		return -ENOMEM;
-	sum[0] = sum[1] = 0;
-	if (bpf_map_lookup_elem(bpf_map__fd(e->skel->maps.xlb_decap_stats), &r, v))
-		err = -errno;
-	for (cpu = 0; !err && cpu < e->ncpu; cpu++) {
-		sum[0] += v[cpu].packets;
-		sum[1] += v[cpu].bytes;
-	}
-	free(v);
-	return err;
-}
-
-static void reasons_counted(struct env *e, const __u64 before[][2], char *buf, size_t size)
-{
-	size_t off = 0;
-	__u64 now[2];
-	__u32 r;
-
-	buf[0] = 0;
-	for (r = 0; r < XLB_D_MAX && off < size; r++) {
-		if (reason_get(e, r, now) || now[0] == before[r][0])
-			continue;
-		off += snprintf(buf + off, size - off, "%s%s +%llu", off ? ", " : "",
-				reason_name[r], (unsigned long long)(now[0] - before[r][0]));
-	}
-	if (!off)
-		snprintf(buf, size, "none");
-}
-
-static int run(struct env *e, const struct pkt *in, struct pkt *out, __u32 *verdict)
-{
-	struct xdp_md ctx = { .data_end = in->len, .ingress_ifindex = 1 };
-	LIBBPF_OPTS(bpf_test_run_opts, opts,
-		.data_in = in->data,
-		.data_size_in = in->len,
-		.data_out = out->data,
-		.data_size_out = sizeof(out->data),
-		.ctx_in = &ctx,
-		.ctx_size_in = sizeof(ctx),
-		.repeat = 1,
-	);
-
-	memset(out, 0, sizeof(*out));
-	if (bpf_prog_test_run_opts(e->prog_fd, &opts))
-		return -errno;
-	out->len = opts.data_size_out;
-	*verdict = opts.retval;
-	return 0;
-}
-
 static int run_case(struct env *e, const struct decap_case *c)
 {
-	__u64 before[XLB_D_MAX][2], now[2];
 	struct pkt_spec inner;
 	struct pkt_expect x;
 	struct pkt in, out;
 	char buf[256];
-	__u32 verdict = 0, r;
+	__u32 verdict = 0;
 	int err;
 
-	e->msg[0] = 0;
 	if (pkt_build(&in, &c->pkt))
 		return fail(e, "cannot build the input packet");
 	if (c->mangle)
@@ -327,61 +235,42 @@ static int run_case(struct env *e, const struct decap_case *c)
 	} else {
 		pkt_expect_frame(&x, &in);
 	}
-	for (r = 0; r < XLB_D_MAX; r++)
-		if (reason_get(e, r, before[r]))
-			return fail(e, "cannot read reason %u", r);
+	if (bpftest_reasons_snap(&e->t, &e->reasons))
+		return -1;
 
-	err = run(e, &in, &out, &verdict);
+	err = bpftest_run(e->prog_fd, 1, &in, &out, &verdict);
 	if (err)
 		return fail(e, "test run: %s", strerror(-err));
-	if (verdict != c->verdict) {
-		reasons_counted(e, before, buf, sizeof(buf));
-		return fail(e, "verdict: expected %s, got %s (reasons counted: %s)",
-			    verdict_name(c->verdict), verdict_name(verdict), buf);
-	}
+	if (bpftest_expect_verdict(&e->t, &e->reasons, verdict, c->verdict))
+		return -1;
 	if (pkt_expect_cmp(&x, out.data, out.len, buf, sizeof(buf)))
 		return fail(e, "output %s", buf);
-	if (reason_get(e, c->reason, now))
-		return fail(e, "cannot read reason %u", c->reason);
-	if (now[0] - before[c->reason][0] != 1 || now[1] - before[c->reason][1] != in.len) {
-		reasons_counted(e, before, buf, sizeof(buf));
-		return fail(e, "reason %s: expected +1 packet +%zu bytes, got +%llu +%llu "
-			    "(reasons counted: %s)", reason_name[c->reason], in.len,
-			    (unsigned long long)(now[0] - before[c->reason][0]),
-			    (unsigned long long)(now[1] - before[c->reason][1]), buf);
-	}
-	return 0;
-}
-
-static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	return level == LIBBPF_DEBUG ? 0 : vfprintf(stderr, fmt, ap);
+	return bpftest_expect_reason(&e->t, &e->reasons, c->reason, in.len);
 }
 
 static int env_open(struct env *e)
 {
 	struct xlb_addr_key k;
-	struct bpf_map *map;
 	__u32 one = 1;
 	size_t i;
 	int err;
 
-	e->ncpu = libbpf_num_possible_cpus();
-	if (e->ncpu <= 0)
-		return e->ncpu ?: -EINVAL;
 	e->skel = xlb_decap__open();
 	if (!e->skel)
 		return -errno;
-	/* Private maps: never pin, never reuse a pinned map. */
-	bpf_object__for_each_map(map, e->skel->obj) {
-		err = bpf_map__set_pin_path(map, NULL);
-		if (err)
-			return err;
-	}
+	err = bpftest_prepare(e->skel->obj, &e->ncpu);
+	if (err)
+		return err;
 	err = xlb_decap__load(e->skel);
 	if (err)
 		return err;
 	e->prog_fd = bpf_program__fd(e->skel->progs.xlb_decap);
+	e->reasons = (struct bpftest_reasons){
+		.map = e->skel->maps.xlb_decap_stats,
+		.ncpu = e->ncpu,
+		.n = XLB_D_MAX,
+		.name = xlb_decap_reason_name,
+	};
 	for (i = 0; i < sizeof(local_vips) / sizeof(local_vips[0]); i++) {
 		memset(&k, 0, sizeof(k));
 		k.family = pkt_addr(local_vips[i], k.addr);
@@ -394,29 +283,18 @@ static int env_open(struct env *e)
 
 int main(void)
 {
-	int i, n = sizeof(cases) / sizeof(cases[0]), passed = 0, failed = 0;
+	int i, n = sizeof(cases) / sizeof(cases[0]);
 	struct env e = {};
 	int err;
 
-	libbpf_set_print(libbpf_quiet);
+	bpftest_libbpf_quiet();
 	err = env_open(&e);
 	if (err) {
-		printf("# SKIP: cannot load xlb_decap: %s (root and BPF needed)\n",
-		       strerror(-err));
-		printf("0 passed, 0 failed\n");
 		xlb_decap__destroy(e.skel);
-		return 77;
+		return bpftest_cannot_load("xlb_decap", strerror(-err));
 	}
-	for (i = 0; i < n; i++) {
-		if (run_case(&e, &cases[i])) {
-			printf("not ok %d - %s: %s\n", i + 1, cases[i].name, e.msg);
-			failed++;
-		} else {
-			printf("ok %d - %s\n", i + 1, cases[i].name);
-			passed++;
-		}
-	}
+	for (i = 0; i < n; i++)
+		bpftest_result(&e.t, i + 1, cases[i].name, run_case(&e, &cases[i]));
 	xlb_decap__destroy(e.skel);
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return bpftest_summary(&e.t);
 }

@@ -14,9 +14,7 @@
  * "P passed, F failed"; the exit status is 1 if a case failed.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,7 +26,9 @@
 
 #include <xlb/abi.h>
 #include <xlb/hash.h>
+#include "names.h"
 #include "xlb_lb.skel.h"
+#include "../lib/bpftest.h"
 #include "../lib/pkt.h"
 
 /* Addresses: only the benchmark range and the project's ULA prefix. */
@@ -244,97 +244,18 @@ struct env {
 	__u32 first_be;			/* backend the case's first packet got */
 	size_t first_len;		/* and that packet's length */
 	__u32 want_be;			/* backend the case's packet must get */
-	char msg[512];			/* why the case failed */
+	struct bpftest t;		/* the report, why the case failed */
+	struct bpftest_reasons reasons;
 };
 
-__attribute__((format(printf, 2, 3)))
-static int fail(struct env *e, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (e->msg[0])
-		return -1;	/* keep the first reason */
-	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-static const char *const reason_name[XLB_R_MAX] = {
-	[XLB_R_FWD_ENCAP] = "FWD_ENCAP",
-	[XLB_R_FWD_L2] = "FWD_L2",
-	[XLB_R_FWD_ICMP] = "FWD_ICMP",
-	[XLB_R_PASS_NOT_IP] = "PASS_NOT_IP",
-	[XLB_R_PASS_NOT_VIP] = "PASS_NOT_VIP",
-	[XLB_R_PASS_FRAGMENT] = "PASS_FRAGMENT",
-	[XLB_R_PASS_PROTO] = "PASS_PROTO",
-	[XLB_R_PASS_NO_NEIGH] = "PASS_NO_NEIGH",
-	[XLB_R_PASS_FIB] = "PASS_FIB",
-	[XLB_R_PASS_MALFORMED] = "PASS_MALFORMED",
-	[XLB_R_DROP_NO_BACKEND] = "DROP_NO_BACKEND",
-	[XLB_R_DROP_NO_TABLE] = "DROP_NO_TABLE",
-	[XLB_R_DROP_FAMILY] = "DROP_FAMILY",
-	[XLB_R_DROP_TOO_BIG] = "DROP_TOO_BIG",
-	[XLB_R_TX_TOO_BIG] = "TX_TOO_BIG",
-	[XLB_R_DROP_HEADROOM] = "DROP_HEADROOM",
-	[XLB_R_FLOW_REPICK] = "FLOW_REPICK",
-	[XLB_R_REPROBE] = "REPROBE",
-};
-
-static const char *verdict_name(__u32 v)
-{
-	static const char *const name[] = {
-		[XDP_ABORTED] = "XDP_ABORTED", [XDP_DROP] = "XDP_DROP",
-		[XDP_PASS] = "XDP_PASS", [XDP_TX] = "XDP_TX",
-		[XDP_REDIRECT] = "XDP_REDIRECT",
-	};
-
-	return v < sizeof(name) / sizeof(name[0]) ? name[v] : "unknown verdict";
-}
+/* The case failed: keep the first reason; -1. */
+#define fail(e, ...)	bpftest_fail(&(e)->t, __VA_ARGS__)
 
 /* --- map access ---------------------------------------------------------- */
 
 static int map_fd(struct bpf_map *map)
 {
 	return bpf_map__fd(map);
-}
-
-/* Sum a per-CPU value made of __u64 fields over every possible CPU. */
-static int percpu_sum(struct env *e, struct bpf_map *map, __u32 key, __u64 *sum,
-		      size_t nfields)
-{
-	__u64 *v = calloc(e->ncpu, nfields * sizeof(__u64));
-	size_t cpu, i;
-	int err = 0;
-
-	if (!v)
-		return -ENOMEM;
-	memset(sum, 0, nfields * sizeof(__u64));
-	if (bpf_map_lookup_elem(map_fd(map), &key, v))
-		err = -errno;
-	for (cpu = 0; !err && cpu < (size_t)e->ncpu; cpu++)
-		for (i = 0; i < nfields; i++)
-			sum[i] += v[cpu * nfields + i];
-	free(v);
-	return err;
-}
-
-/* Write the same value (or zeros) for every possible CPU. */
-static int percpu_set(struct env *e, struct bpf_map *map, __u32 key,
-		      const void *val, size_t size)
-{
-	size_t stride = (size + 7) & ~7UL;
-	__u8 *v = calloc(e->ncpu, stride);
-	int cpu, err = 0;
-
-	if (!v)
-		return -ENOMEM;
-	for (cpu = 0; val && cpu < e->ncpu; cpu++)
-		memcpy(v + cpu * stride, val, size);
-	if (bpf_map_update_elem(map_fd(map), &key, v, BPF_ANY))
-		err = -errno;
-	free(v);
-	return err;
 }
 
 static int hash_clear(struct bpf_map *map, size_t key_size)
@@ -384,7 +305,7 @@ static int nexthop_set(struct env *e, __u32 id, __u32 mtu)
 	memcpy(nh.smac, pkt_mac_lb, 6);
 	for (i = 0; i < 6; i++)
 		nh.dmac[i] = nh_dmac(id, i);
-	return percpu_set(e, e->skel->maps.xlb_nexthops, id, &nh, sizeof(nh));
+	return bpftest_percpu_write(e->skel->maps.xlb_nexthops, id, e->ncpu, &nh, sizeof(nh));
 }
 
 static int backend_get(struct env *e, __u32 id, struct xlb_backend *be)
@@ -446,9 +367,12 @@ static int reset_id(struct env *e, __u32 id)
 
 	if (bpf_map_update_elem(map_fd(s->maps.xlb_backends), &id, &be, 0))
 		return -errno;
-	return percpu_set(e, s->maps.xlb_nexthops, id, NULL, sizeof(struct xlb_nexthop)) ?:
-	       percpu_set(e, s->maps.xlb_vip_stats, id, NULL, sizeof(struct xlb_traffic)) ?:
-	       percpu_set(e, s->maps.xlb_backend_stats, id, NULL, sizeof(struct xlb_traffic));
+	return bpftest_percpu_write(s->maps.xlb_nexthops, id, e->ncpu, NULL,
+				    sizeof(struct xlb_nexthop)) ?:
+	       bpftest_percpu_write(s->maps.xlb_vip_stats, id, e->ncpu, NULL,
+				    sizeof(struct xlb_traffic)) ?:
+	       bpftest_percpu_write(s->maps.xlb_backend_stats, id, e->ncpu, NULL,
+				    sizeof(struct xlb_traffic));
 }
 
 /* Back to empty maps and zero counters: every case starts alike. */
@@ -469,8 +393,8 @@ static int env_reset(struct env *e)
 		err = err ?: reset_id(e, id);
 	}
 	for (id = 0; id < XLB_R_MAX; id++)
-		err = err ?: percpu_set(e, s->maps.xlb_reasons, id, NULL,
-					sizeof(struct xlb_reason_count));
+		err = err ?: bpftest_percpu_write(s->maps.xlb_reasons, id, e->ncpu, NULL,
+						  sizeof(struct xlb_reason_count));
 	if (!err && bpf_map_update_elem(map_fd(s->maps.xlb_config), &zero, &cfg, 0))
 		err = -errno;
 	err = err ?: hash_clear(s->maps.xlb_vips, sizeof(struct xlb_vip_key));
@@ -614,31 +538,6 @@ static int slot_set(struct env *e, const struct pkt_spec *s, __u32 id)
 
 /* --- running packets ----------------------------------------------------- */
 
-static int run(struct env *e, const struct pkt *in, struct pkt *out, __u32 *verdict)
-{
-	struct xdp_md ctx = {
-		.data_end = in->len,
-		.ingress_ifindex = NH_IFINDEX,
-		.rx_queue_index = 0,
-	};
-	LIBBPF_OPTS(bpf_test_run_opts, opts,
-		.data_in = in->data,
-		.data_size_in = in->len,
-		.data_out = out->data,
-		.data_size_out = sizeof(out->data),
-		.ctx_in = &ctx,
-		.ctx_size_in = sizeof(ctx),
-		.repeat = 1,
-	);
-
-	memset(out, 0, sizeof(*out));
-	if (bpf_prog_test_run_opts(e->prog_fd, &opts))
-		return -errno;
-	out->len = opts.data_size_out;
-	*verdict = opts.retval;
-	return 0;
-}
-
 /* Backend an output frame went to: the next hop's dmac names it. */
 static int out_backend(const struct pkt *out, __u32 *id)
 {
@@ -661,12 +560,12 @@ static int run_to_backend(struct env *e, const struct pkt_spec *s, __u32 *id,
 
 	if (pkt_build(&in, s))
 		return fail(e, "cannot build a packet");
-	err = run(e, &in, &out, &verdict);
+	err = bpftest_run(e->prog_fd, NH_IFINDEX, &in, &out, &verdict);
 	if (err)
 		return fail(e, "test run: %s", strerror(-err));
 	if (verdict != XDP_TX)
 		return fail(e, "packet %u -> %u: expected XDP_TX, got %s",
-			    s->sport, s->dport, verdict_name(verdict));
+			    s->sport, s->dport, bpftest_verdict_name(verdict));
 	if (out_backend(&out, id))
 		return fail(e, "packet %u -> %u: output dmac names no backend",
 			    s->sport, s->dport);
@@ -704,18 +603,6 @@ struct xlb_case {
 	int reason;				/* enum xlb_reason counted once */
 };
 
-static void put_be16(__u8 *b, __u16 v)
-{
-	b[0] = v >> 8;
-	b[1] = v;
-}
-
-static void put_be32(__u8 *b, __u32 v)
-{
-	put_be16(b, v >> 16);
-	put_be16(b + 2, v);
-}
-
 /* Ethernet header towards the backend, any VLAN tag of the input kept. */
 static void expect_l2(struct pkt_expect *x, const struct pkt *in, __u32 be_id,
 		      __u16 ethertype)
@@ -729,7 +616,7 @@ static void expect_l2(struct pkt_expect *x, const struct pkt *in, __u32 be_id,
 	pkt_expect_put(x, "eth source (next hop smac)", pkt_mac_lb, 6);
 	if (in->l3_off == 18)
 		pkt_expect_put(x, "vlan tag", in->data + 12, 4);
-	put_be16(pkt_expect_put(x, "ethertype", NULL, 2), ethertype);
+	pkt_put_be16(pkt_expect_put(x, "ethertype", NULL, 2), ethertype);
 }
 
 static int expect_encap(struct env *e, const struct xlb_case *c,
@@ -757,9 +644,9 @@ static int expect_encap(struct env *e, const struct xlb_case *c,
 		expect_l2(x, in, e->want_be, 0x0800);
 		*pkt_expect_put(x, "outer version/ihl", NULL, 1) = 0x45;
 		*pkt_expect_put(x, "outer tos", NULL, 1) = tos;
-		put_be16(pkt_expect_put(x, "outer tot_len", NULL, 2), 20 + l3_len);
+		pkt_put_be16(pkt_expect_put(x, "outer tot_len", NULL, 2), 20 + l3_len);
 		pkt_expect_put(x, "outer id", NULL, 2);
-		put_be16(pkt_expect_put(x, "outer frag_off (DF)", NULL, 2),
+		pkt_put_be16(pkt_expect_put(x, "outer frag_off (DF)", NULL, 2),
 			 inner4 && (l3[6] & 0x40) ? 0x4000 : 0);
 		*pkt_expect_put(x, "outer ttl", NULL, 1) = 64;
 		*pkt_expect_put(x, "outer protocol", NULL, 1) = IPPROTO_IPIP;
@@ -769,12 +656,12 @@ static int expect_encap(struct env *e, const struct xlb_case *c,
 		pkt_expect_put(x, "outer saddr", src, 4);
 		pkt_expect_put(x, "outer daddr", be.addr, 4);
 		h = x->data + x->len - 20;
-		put_be16(h + 10, pkt_csum_fold(pkt_csum_add(0, h, 20)));
+		pkt_put_be16(h + 10, pkt_csum_fold(pkt_csum_add(0, h, 20)));
 	} else {
 		expect_l2(x, in, e->want_be, 0x86dd);
-		put_be32(pkt_expect_put(x, "outer version/class/flow label", NULL, 4),
+		pkt_put_be32(pkt_expect_put(x, "outer version/class/flow label", NULL, 4),
 			 6U << 28 | (__u32)tos << 20 | (hash & 0xfffff));
-		put_be16(pkt_expect_put(x, "outer payload_len", NULL, 2), l3_len);
+		pkt_put_be16(pkt_expect_put(x, "outer payload_len", NULL, 2), l3_len);
 		*pkt_expect_put(x, "outer nexthdr", NULL, 1) =
 			inner4 ? IPPROTO_IPIP : IPPROTO_IPV6;
 		*pkt_expect_put(x, "outer hop_limit", NULL, 1) = 64;
@@ -821,7 +708,7 @@ static int expect_too_big(struct env *e, const struct pkt *in, struct pkt_expect
 		quote = (l3[0] & 0xf) * 4 + 8;
 		*pkt_expect_put(x, "ip version/ihl", NULL, 1) = 0x45;
 		pkt_expect_put(x, "ip tos", NULL, 1);
-		put_be16(pkt_expect_put(x, "ip tot_len", NULL, 2), 28 + quote);
+		pkt_put_be16(pkt_expect_put(x, "ip tot_len", NULL, 2), 28 + quote);
 		pkt_expect_put(x, "ip id and frag_off", NULL, 4);
 		*pkt_expect_put(x, "ip ttl", NULL, 1) = 64;
 		*pkt_expect_put(x, "ip protocol", NULL, 1) = IPPROTO_ICMP;
@@ -832,16 +719,16 @@ static int expect_too_big(struct env *e, const struct pkt *in, struct pkt_expect
 		*pkt_expect_put(x, "icmp code", NULL, 1) = ICMP_FRAG_NEEDED;
 		pkt_expect_put(x, "icmp checksum", NULL, 2);
 		pkt_expect_put(x, "icmp unused", NULL, 2);
-		put_be16(pkt_expect_put(x, "icmp mtu", NULL, 2), mtu);
+		pkt_put_be16(pkt_expect_put(x, "icmp mtu", NULL, 2), mtu);
 		pkt_expect_put(x, "icmp quote", l3, quote);
 		h = x->data + in->l3_off;
-		put_be16(h + 10, pkt_csum_fold(pkt_csum_add(0, h, 20)));
-		put_be16(h + 22, pkt_csum_fold(pkt_csum_add(0, h + 20, 8 + quote)));
+		pkt_put_be16(h + 10, pkt_csum_fold(pkt_csum_add(0, h, 20)));
+		pkt_put_be16(h + 22, pkt_csum_fold(pkt_csum_add(0, h + 20, 8 + quote)));
 		return 0;
 	}
 	quote = 128;
-	put_be32(pkt_expect_put(x, "ip6 version/class/flow label", NULL, 4), 6U << 28);
-	put_be16(pkt_expect_put(x, "ip6 payload_len", NULL, 2), 8 + quote);
+	pkt_put_be32(pkt_expect_put(x, "ip6 version/class/flow label", NULL, 4), 6U << 28);
+	pkt_put_be16(pkt_expect_put(x, "ip6 payload_len", NULL, 2), 8 + quote);
 	*pkt_expect_put(x, "ip6 nexthdr", NULL, 1) = IPPROTO_ICMPV6;
 	*pkt_expect_put(x, "ip6 hop_limit", NULL, 1) = 64;
 	pkt_expect_put(x, "ip6 saddr (VIP)", l3 + 24, 16);
@@ -849,11 +736,11 @@ static int expect_too_big(struct env *e, const struct pkt *in, struct pkt_expect
 	*pkt_expect_put(x, "icmp6 type", NULL, 1) = ICMP6_PKT_TOO_BIG;
 	pkt_expect_put(x, "icmp6 code", NULL, 1);
 	pkt_expect_put(x, "icmp6 checksum", NULL, 2);
-	put_be32(pkt_expect_put(x, "icmp6 mtu", NULL, 4), mtu < 1280 ? 1280 : mtu);
+	pkt_put_be32(pkt_expect_put(x, "icmp6 mtu", NULL, 4), mtu < 1280 ? 1280 : mtu);
 	pkt_expect_put(x, "icmp6 quote", l3, quote);
 	h = x->data + in->l3_off;
 	sum = pkt_pseudo_sum(6, h + 8, h + 24, IPPROTO_ICMPV6, 8 + quote);
-	put_be16(h + 42, pkt_csum_fold(pkt_csum_add(sum, h + 40, 8 + quote)));
+	pkt_put_be16(h + 42, pkt_csum_fold(pkt_csum_add(sum, h + 40, 8 + quote)));
 	return 0;
 }
 
@@ -953,7 +840,7 @@ static int check_traffic(struct env *e, struct bpf_map *map, const char *what,
 {
 	__u64 t[3];
 
-	if (percpu_sum(e, map, id, t, 3))
+	if (bpftest_percpu_sum(map, id, e->ncpu, t, 3))
 		return fail(e, "%s %u: lookup failed", what, id);
 	if (t[0] != packets || t[1] != bytes || t[2] != new_flows)
 		return fail(e, "%s %u: expected %llu packets %llu bytes %llu new flows, "
@@ -1082,8 +969,8 @@ static void ipv4_fix_csum(struct pkt *p)
 {
 	__u8 *h = p->data + p->l3_off;
 
-	put_be16(h + 10, 0);
-	put_be16(h + 10, pkt_csum_fold(pkt_csum_add(0, h, (h[0] & 0xf) * 4)));
+	pkt_put_be16(h + 10, 0);
+	pkt_put_be16(h + 10, pkt_csum_fold(pkt_csum_add(0, h, (h[0] & 0xf) * 4)));
 }
 
 /* Ethernet minimum: 60 bytes, the IP packet's lengths unchanged. */
@@ -1097,7 +984,7 @@ static void pad_to_60(struct pkt *p)
 
 static void ipv4_tot_len_under(struct pkt *p)
 {
-	put_be16(p->data + p->l3_off + 2, 19);
+	pkt_put_be16(p->data + p->l3_off + 2, 19);
 	ipv4_fix_csum(p);
 }
 
@@ -1130,21 +1017,21 @@ static void ipv4_version_6(struct pkt *p)
 
 static void ipv4_tot_len_over(struct pkt *p)
 {
-	put_be16(p->data + p->l3_off + 2, p->len - p->l3_off + 1);
+	pkt_put_be16(p->data + p->l3_off + 2, p->len - p->l3_off + 1);
 	ipv4_fix_csum(p);
 }
 
 /* The IP header says 10 bytes of L4 and the frame ends there. */
 static void cut_l4_hdr(struct pkt *p)
 {
-	put_be16(p->data + p->l3_off + 2, 20 + 10);
+	pkt_put_be16(p->data + p->l3_off + 2, 20 + 10);
 	ipv4_fix_csum(p);
 	p->len = p->l3_off + 30;
 }
 
 static void cut_udp_hdr(struct pkt *p)
 {
-	put_be16(p->data + p->l3_off + 2, 20 + 6);
+	pkt_put_be16(p->data + p->l3_off + 2, 20 + 6);
 	ipv4_fix_csum(p);
 	p->len = p->l3_off + 26;
 }
@@ -1156,7 +1043,7 @@ static void cut_ipv6_hdr(struct pkt *p)
 
 static void ipv6_payload_len_over(struct pkt *p)
 {
-	put_be16(p->data + p->l3_off + 4, p->len - p->l3_off - 40 + 1);
+	pkt_put_be16(p->data + p->l3_off + 4, p->len - p->l3_off - 40 + 1);
 }
 
 /* --- the cases ----------------------------------------------------------- */
@@ -1494,25 +1381,6 @@ static const struct xlb_case cases[] = {
 
 /* --- the runner ---------------------------------------------------------- */
 
-/* Names of the reasons counted between before and now. */
-static void reasons_counted(struct env *e, const __u64 before[][2], char *buf, size_t size)
-{
-	__u64 now[2];
-	size_t off = 0;
-	__u32 r;
-
-	buf[0] = 0;
-	for (r = 0; r < XLB_R_MAX && off < size; r++) {
-		if (percpu_sum(e, e->skel->maps.xlb_reasons, r, now, 2) ||
-		    now[0] == before[r][0])
-			continue;
-		off += snprintf(buf + off, size - off, "%s%s +%llu", off ? ", " : "",
-				reason_name[r], (unsigned long long)(now[0] - before[r][0]));
-	}
-	if (!off)
-		snprintf(buf, size, "none");
-}
-
 static int resolve_backend(struct env *e, const struct xlb_case *c)
 {
 	if (c->backend == BE_FIRST)
@@ -1540,16 +1408,13 @@ static int input_sane(struct env *e, const struct xlb_case *c, const struct pkt 
 	return 0;
 }
 
-/* 0 passed, 1 skipped (reason in e->msg), -1 failed (reason in e->msg). */
+/* 0 passed, 1 skipped, -1 failed; the reason in e->t.msg. */
 static int run_case(struct env *e, const struct xlb_case *c)
 {
-	__u64 before[XLB_R_MAX][2], now[2];
-	char counted[256];
 	struct pkt in, out;
-	__u32 verdict = 0, r;
+	__u32 verdict = 0;
 	int err;
 
-	e->msg[0] = 0;
 	e->first_be = 0;
 	e->first_len = 0;
 	err = env_reset(e);
@@ -1571,63 +1436,41 @@ static int run_case(struct env *e, const struct xlb_case *c)
 		return -1;
 	if (resolve_backend(e, c))
 		return -1;
-	for (r = 0; r < XLB_R_MAX; r++)
-		if (percpu_sum(e, e->skel->maps.xlb_reasons, r, before[r], 2))
-			return fail(e, "cannot read reason %u", r);
+	if (bpftest_reasons_snap(&e->t, &e->reasons))
+		return -1;
 
-	err = run(e, &in, &out, &verdict);
+	err = bpftest_run(e->prog_fd, NH_IFINDEX, &in, &out, &verdict);
 	if (err == -EINVAL && in.len < 14) {
-		snprintf(e->msg, sizeof(e->msg),
+		snprintf(e->t.msg, sizeof(e->t.msg),
 			 "the kernel's test run refuses frames under 14 bytes (EINVAL)");
 		return 1;
 	}
 	if (err)
 		return fail(e, "test run: %s", strerror(-err));
-	if (verdict != c->verdict) {
-		reasons_counted(e, before, counted, sizeof(counted));
-		return fail(e, "verdict: expected %s, got %s (reasons counted: %s)",
-			    verdict_name(c->verdict), verdict_name(verdict), counted);
-	}
+	if (bpftest_expect_verdict(&e->t, &e->reasons, verdict, c->verdict))
+		return -1;
 	if (check_output(e, c, &in, &out))
 		return -1;
-	if (percpu_sum(e, e->skel->maps.xlb_reasons, c->reason, now, 2))
-		return fail(e, "cannot read reason %u", c->reason);
-	if (now[0] - before[c->reason][0] != 1 || now[1] - before[c->reason][1] != in.len) {
-		reasons_counted(e, before, counted, sizeof(counted));
-		return fail(e, "reason %s: expected +1 packet +%zu bytes, got +%llu +%llu "
-			    "(reasons counted: %s)", reason_name[c->reason], in.len,
-			    (unsigned long long)(now[0] - before[c->reason][0]),
-			    (unsigned long long)(now[1] - before[c->reason][1]), counted);
-	}
+	if (bpftest_expect_reason(&e->t, &e->reasons, c->reason, in.len))
+		return -1;
 	if (c->check && c->check(e, c, &in, &out))
 		return -1;
 	return 0;
 }
 
-static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	return level == LIBBPF_DEBUG ? 0 : vfprintf(stderr, fmt, ap);
-}
-
 static int env_open(struct env *e)
 {
-	struct bpf_map *map, *inner;
+	struct bpf_map *inner;
 	int i, err;
 
 	for (i = 0; i < TEST_IDS; i++)
 		e->tables[i] = -1;
-	e->ncpu = libbpf_num_possible_cpus();
-	if (e->ncpu <= 0)
-		return e->ncpu ?: -EINVAL;
 	e->skel = xlb_lb__open();
 	if (!e->skel)
 		return -errno;
-	/* Private maps: never pin, never reuse a pinned map. */
-	bpf_object__for_each_map(map, e->skel->obj) {
-		err = bpf_map__set_pin_path(map, NULL);
-		if (err)
-			return err;
-	}
+	err = bpftest_prepare(e->skel->obj, &e->ncpu);
+	if (err)
+		return err;
 	err = bpf_map__set_max_entries(e->skel->maps.xlb_flows, FLOWS_MAX);
 	if (err)
 		return err;
@@ -1638,40 +1481,30 @@ static int env_open(struct env *e)
 	if (err)
 		return err;
 	e->prog_fd = bpf_program__fd(e->skel->progs.xlb_lb);
+	e->reasons = (struct bpftest_reasons){
+		.map = e->skel->maps.xlb_reasons,
+		.ncpu = e->ncpu,
+		.n = XLB_R_MAX,
+		.name = xlb_reason_name,
+	};
 	return 0;
 }
 
 int main(void)
 {
-	int i, n = sizeof(cases) / sizeof(cases[0]), passed = 0, failed = 0, skipped = 0;
+	int i, n = sizeof(cases) / sizeof(cases[0]);
 	struct env e = {};
 	int err;
 
-	libbpf_set_print(libbpf_quiet);
+	bpftest_libbpf_quiet();
 	err = env_open(&e);
 	if (err) {
-		printf("# SKIP: cannot load xlb_lb: %s (root and BPF needed)\n", strerror(-err));
-		printf("0 passed, 0 failed\n");
 		xlb_lb__destroy(e.skel);
-		return 77;
+		return bpftest_cannot_load("xlb_lb", strerror(-err));
 	}
-	for (i = 0; i < n; i++) {
-		err = run_case(&e, &cases[i]);
-		if (err > 0) {
-			printf("ok %d - %s # SKIP %s\n", i + 1, cases[i].name, e.msg);
-			skipped++;
-		} else if (err) {
-			printf("not ok %d - %s: %s\n", i + 1, cases[i].name, e.msg);
-			failed++;
-		} else {
-			printf("ok %d - %s\n", i + 1, cases[i].name);
-			passed++;
-		}
-	}
+	for (i = 0; i < n; i++)
+		bpftest_result(&e.t, i + 1, cases[i].name, run_case(&e, &cases[i]));
 	env_reset(&e);
 	xlb_lb__destroy(e.skel);
-	if (skipped)
-		printf("# %d skipped\n", skipped);
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return bpftest_summary(&e.t);
 }

@@ -27,15 +27,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 
-XLB=${XLB:-build/xlb}
-if [ ! -x "$XLB" ]; then
-	echo "SKIP: $XLB missing"
-	exit 77
-fi
-XLB=$(realpath "$XLB")
-
 . tests/lib/testbed.sh
 
+xlbt_require_exe XLB build/xlb
 xlbt_require_root
 xlbt_require_cmd ip python3 bpftool timeout realpath
 
@@ -52,153 +46,6 @@ PAR_BE=(198.18.0.{100..119})		# parallel backend adds (need not exist)
 PAR_VIP=(198.18.101.{10..19})		# parallel vip adds (port 80/tcp)
 
 # --- helpers -------------------------------------------------------------------
-
-# Python (stdlib only) for the JSON checks.
-write_helper() {
-	cat >"$1" <<'PY'
-import argparse, json, sys
-
-def load(f):
-    with open(f) as fh:
-        return json.load(fh)
-
-def cmd_json_err(a):
-    """stdout of a failed `xlb -j`: exactly one line, a JSON object with a
-    one-line "error" naming every word and "exit" equal to the status."""
-    text = open(a.file).read()
-    lines = text.splitlines()
-    if len(lines) != 1:
-        print("%d lines on stdout, expected 1: %r" % (len(lines), text[:300]))
-        return 1
-    try:
-        d = json.loads(lines[0])
-    except ValueError as e:
-        print("not JSON (%s): %r" % (e, lines[0][:300]))
-        return 1
-    bad = []
-    if not isinstance(d, dict) or not isinstance(d.get("error"), str):
-        print("no \"error\" string in %r" % lines[0][:300])
-        return 1
-    if d.get("exit") != a.code:
-        bad.append("\"exit\": %r, expected %d" % (d.get("exit"), a.code))
-    if "\n" in d["error"] or not d["error"].strip():
-        bad.append("error is not one non-empty line: %r" % d["error"])
-    for w in a.word:
-        if w.lower() not in d["error"].lower():
-            bad.append("error %r does not name %r" % (d["error"], w))
-    for b in bad:
-        print(b)
-    return 1 if bad else 0
-
-def cmd_snapshot(a):
-    """Canonical text of the configuration state (no traffic counters)."""
-    vips = sorted(load(a.vips), key=lambda v: v["vip"])
-    bes = [{k: v for k, v in b.items()
-            if k not in ("packets", "bytes", "new_flows")}
-           for b in load(a.backends)]
-    bes.sort(key=lambda b: (b["vip_id"], b["backend"]))
-    st = load(a.status)
-    st.pop("agent_running", None)
-    maps = st.get("maps", {})
-    maps.pop("flows", None)
-    print(json.dumps({"vips": vips, "backends": bes, "status": st,
-                      "config": load(a.config)}, sort_keys=True, indent=1))
-    return 0
-
-def cmd_concurrency(a):
-    """After the parallel adds: each added backend / VIP present exactly
-    once; per VIP the backends count of `vip list` equals its entries in
-    `backend list`; VIP ids unique; status counts agree; the VIP built in
-    parallel has the digest of one built one by one with the same members;
-    empty VIPs share one digest."""
-    vips, bes, st = load(a.vips), load(a.backends), load(a.status)
-    bad = []
-    by_name = {}
-    for v in vips:
-        by_name.setdefault(v["vip"], []).append(v)
-    for name in [a.svc, a.ref] + ["%s:80/tcp" % x for x in a.vip]:
-        n = len(by_name.get(name, []))
-        if n != 1:
-            bad.append("VIP %s listed %d times, expected once" % (name, n))
-    if bad:
-        print("\n".join(bad))
-        return 1
-    ids = [v["id"] for v in vips]
-    if len(set(ids)) != len(ids):
-        bad.append("VIP ids not unique: %s" % sorted(ids))
-    per_vip = {}
-    for b in bes:
-        per_vip.setdefault(b["vip_id"], []).append(b["backend"])
-    for v in vips:
-        got = len(per_vip.get(v["id"], []))
-        if v["backends"] != got:
-            bad.append("VIP %s: vip list says %d backends, backend list has %d"
-                       % (v["vip"], v["backends"], got))
-    svc = by_name[a.svc][0]
-    mine = per_vip.get(svc["id"], [])
-    for x in a.addr:
-        n = mine.count(x)
-        if n != 1:
-            bad.append("backend %s in %s: %d times, expected once" % (x, a.svc, n))
-    if len(mine) != a.svc_backends:
-        bad.append("%s has %d backends, expected %d" % (a.svc, len(mine), a.svc_backends))
-    ref = by_name[a.ref][0]
-    if ref["backends"] != svc["backends"] or ref["table_digest"] != svc["table_digest"]:
-        bad.append("%s (parallel) backends %d digest %s; %s (one by one) backends %d digest %s"
-                   % (a.svc, svc["backends"], svc["table_digest"], a.ref,
-                      ref["backends"], ref["table_digest"]))
-    empty = set(v["table_digest"] for v in vips if v["backends"] == 0)
-    if len(empty) > 1:
-        bad.append("VIPs without backends have different digests: %s" % sorted(empty))
-    if svc["table_digest"] in empty:
-        bad.append("%s has the empty table's digest" % a.svc)
-    m = st.get("maps", {})
-    if m.get("vips", {}).get("used") != len(vips):
-        bad.append("status vips used %r, vip list %d" % (m.get("vips"), len(vips)))
-    if m.get("members", {}).get("used") != len(bes):
-        bad.append("status members used %r, backend list %d" % (m.get("members"), len(bes)))
-    for b in bad:
-        print(b)
-    return 1 if bad else 0
-
-def cmd_watch_json(a):
-    """`-j stats --watch 1 --count N`: N lines, each a snapshot object."""
-    lines = open(a.file).read().splitlines()
-    if len(lines) != a.count:
-        print("%d lines, expected %d" % (len(lines), a.count))
-        return 1
-    for l in lines:
-        d = json.loads(l)
-        for k in ("vips", "backends", "reasons", "interval_s"):
-            if k not in d:
-                print("snapshot without %r: %s" % (k, l[:200]))
-                return 1
-    return 0
-
-p = argparse.ArgumentParser()
-sub = p.add_subparsers(dest="cmd", required=True)
-c = sub.add_parser("json-err")
-c.add_argument("file")
-c.add_argument("code", type=int)
-c.add_argument("word", nargs="*")
-c = sub.add_parser("snapshot")
-for n in ("vips", "backends", "status", "config"):
-    c.add_argument(n)
-c = sub.add_parser("concurrency")
-for n in ("vips", "backends", "status"):
-    c.add_argument(n)
-c.add_argument("--svc")
-c.add_argument("--ref")
-c.add_argument("--svc-backends", type=int)
-c.add_argument("--addr", action="append", default=[])
-c.add_argument("--vip", action="append", default=[])
-c = sub.add_parser("watch-json")
-c.add_argument("file")
-c.add_argument("count", type=int)
-a = p.parse_args()
-sys.exit(globals()["cmd_" + a.cmd.replace("-", "_")](a))
-PY
-}
 
 # xlb_ok ARGS...: run xlb on the LB; fail unless it exits 0. Stdout in $OUT.
 xlb_ok() {
@@ -273,7 +120,7 @@ expect_err() {
 		"$rc ($(head -c 300 "$TMP/j.out" "$TMP/j.err"))" "$code"
 	[ ! -s "$TMP/j.err" ] ||
 		xlbt_fail "$what: xlb -j $*: stderr" "$(head -c 300 "$TMP/j.err")" "empty"
-	problems=$(python3 "$HELPER" json-err "$TMP/j.out" "$code" -- "${ww[@]}") ||
+	problems=$(python3 "$HELPER" json-error-line "$TMP/j.out" "$code" -- "${ww[@]}") ||
 		xlbt_fail "$what: xlb -j $*: JSON error" "$(tr '\n' ';' <<<"$problems")" \
 			"{\"error\": \"... ${words//|/ ... } ...\", \"exit\": $code}"
 
@@ -301,8 +148,7 @@ NHELP=0
 xlbt_testbed_up 2
 TMP=$(xlbt_tmp_dir)
 PIN=$(xlbt_pin_dir lb)
-HELPER=$TMP/errors_helper.py
-write_helper "$HELPER"
+HELPER=$PWD/tests/lib/e2e_helper.py
 LBDEV=$(xlbt_dev lb)
 BE1=$(xlbt_addr4 be1)
 BE2=$(xlbt_addr4 be2)
@@ -413,7 +259,7 @@ for spec in "object|" "verb|vip" "verb|backend" "verb|decap"; do
 	# shellcheck disable=SC2086
 	xlbt_xlb lb -j $obj >"$TMP/j.out" 2>"$TMP/j.err" </dev/null || rc=$?
 	xlbt_expect_eq "xlb -j $obj (no $what): exit status" "$rc" 1
-	problems=$(python3 "$HELPER" json-err "$TMP/j.out" 1 "missing $what") ||
+	problems=$(python3 "$HELPER" json-error-line "$TMP/j.out" 1 "missing $what") ||
 		xlbt_fail "xlb -j $obj (no $what): JSON error" \
 			"$(tr '\n' ';' <<<"$problems") stderr: $(head -c 200 "$TMP/j.err")" \
 			"{\"error\": \"missing $what ...\", \"exit\": 1}"

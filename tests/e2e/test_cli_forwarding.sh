@@ -21,15 +21,10 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 
-XLB=${XLB:-build/xlb}
-if [ ! -x "$XLB" ]; then
-	echo "SKIP: $XLB missing"
-	exit 77
-fi
-XLB=$(realpath "$XLB")
-
 . tests/lib/testbed.sh
+. tests/lib/traffic.sh
 
+xlbt_require_exe XLB build/xlb
 xlbt_require_root
 xlbt_require_cmd ip curl python3 bpftool ethtool timeout realpath
 
@@ -56,88 +51,11 @@ P_V6=20000 P_PL80=20200 P_PL8080=20300
 P_DOWN=20400 P_UP=20500 P_DRAIN=20600 P_AGAIN=20700
 P_DEL=20800 P_DETACH=20801
 
-# --- helpers -------------------------------------------------------------------
-
-
-# xlb_ok HOST ARGS...: run xlb in HOST's namespace; fail unless it exits 0.
-# Its stdout is in $OUT.
-xlb_ok() {
-	local host=$1 rc=0
-	shift
-	OUT=$(xlbt_xlb "$host" "$@" 2>"$TMP/xlb.err" </dev/null) || rc=$?
-	((rc != 124)) || xlbt_fail "xlb $* (on $host)" "still running after 60 s" "exit 0"
-	((rc == 0)) || xlbt_fail "xlb $* (on $host)" \
-		"exit $rc: $(head -c 600 "$TMP/xlb.err") $OUT" "exit 0"
-}
-
-# curl_batch OUT FIRST_PORT COUNT URL [CURL_ARGS...]: COUNT connections
-# (one curl each, source ports FIRST_PORT...) from the client; OUT gets
-# 'PORT BODY' or 'PORT ERR ...' per request. Stops after 5 failures in a row
-# and after 300 s in all.
-curl_batch() {
-	local out=$1 first=$2 count=$3
-	shift 3
-	xlbt_exec client timeout 300 bash -c '
-		first=$1 count=$2 fails=0
-		shift 2
-		for ((p = first; p < first + count; p++)); do
-			if body=$(curl -sS -g --connect-timeout 2 --max-time 3 \
-					--local-port "$p" "$@" 2>&1); then
-				echo "$p $body"
-				fails=0
-			else
-				echo "$p ERR ${body//$'\''\n'\''/ }"
-				((++fails >= 5)) && break
-			fi
-		done
-		exit 0' _ "$first" "$count" "$@" >"$out" 2>&1
-}
-
-# expect_batch WHAT OUT COUNT [FORBIDDEN_NAME]: COUNT answers, every one a
-# backend name (and never FORBIDDEN_NAME).
-expect_batch() {
-	local what=$1 out=$2 count=$3 forbid=${4:-} n bad
-	n=$(grep -cE '^[0-9]+ be[0-9]+$' "$out")
-	bad=$(grep -vE '^[0-9]+ be[0-9]+$' "$out" | head -3 | tr '\n' ';')
-	[ "$n" -eq "$count" ] ||
-		xlbt_fail "$what: answered connections" "$n (e.g. $bad)" "$count"
-	if [ -n "$forbid" ]; then
-		n=$(grep -c " $forbid\$" "$out")
-		xlbt_expect_eq "$what: connections that reached $forbid" "$n" 0
-	fi
-}
-
-# seen OUT: the backend names in a batch, sorted, comma-separated.
-seen() {
-	awk 'NF == 2 && $2 ~ /^be[0-9]+$/ { print $2 }' "$1" | sort -u | paste -sd,
-}
-
-# warm_up WHAT FIRST_PORT URL: until every backend has answered once (new
-# next hops may cost the first packets); 100 connections and 20 s at most.
-warm_up() {
-	local what=$1 first=$2 url=$3 i out=$TMP/warm.out all end
-	all=$(printf '%s\n' "${BACKENDS[@]}" | paste -sd,)
-	end=$((${EPOCHREALTIME/[.,]/} + 20000000))
-	: >"$out"
-	for ((i = 0; i < 20 && ${EPOCHREALTIME/[.,]/} < end; i++)); do
-		curl_batch "$TMP/warm.part" $((first + i * 5)) 5 "$url"
-		cat "$TMP/warm.part" >>"$out"
-		[ "$(seen "$out")" = "$all" ] && return 0
-		sleep 0.5
-	done
-	xlbt_fail "$what: warm-up never reached every backend" \
-		"$(seen "$out"); LB verdicts: $(xlbt_xlb lb stats 2>&1 </dev/null |
-			sed -n '/^Reasons/,$p' | tr -s ' \n' ' ')" "$all"
-}
+# --- helpers (more in tests/lib/traffic.sh) ------------------------------------
 
 # ka_answered_since LINE N: the keep-alive log has N answers after LINE.
 ka_answered_since() {
 	(($(tail -n +$(($1 + 1)) "$TMP/ka.log" | grep -c '^ok ') >= $2))
-}
-
-# xdp_on HOST: 0 if HOST's device has an XDP program attached.
-xdp_on() {
-	ip -n "$(xlbt_ns "$1")" link show dev "$(xlbt_dev "$1")" | grep -qE ' xdp|prog/xdp'
 }
 
 # --- topology, backends' servers and decap -----------------------------------
@@ -222,7 +140,7 @@ expect_batch "$SVC4 ($CONNS connections)" "$TMP/main.out" "$CONNS"
 # Each backend's share must lie within 4 standard deviations of w/sum(w)
 # (+0.01 for the Maglev table's rounding): a correct LB fails this with
 # probability < 2e-4, equal shares (weights ignored) fail it for sure. At
-# 600 connections the bounds are 0.07-0.09; see cmd_spread above.
+# 600 connections the bounds are 0.07-0.09; see cmd_spread in the helper.
 names=$(IFS=,; echo "${BACKENDS[*]}")
 weights=$(IFS=,; echo "${WEIGHTS[*]}")
 if ! spread=$(python3 "$HELPER" spread "$TMP/main.out" --names "$names" \

@@ -24,15 +24,10 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 
-XLB=${XLB:-build/xlb}
-if [ ! -x "$XLB" ]; then
-	echo "SKIP: $XLB missing"
-	exit 77
-fi
-XLB=$(realpath "$XLB")
-
 . tests/lib/testbed.sh
+. tests/lib/traffic.sh
 
+xlbt_require_exe XLB build/xlb
 xlbt_require_root
 xlbt_require_cmd ip curl python3 timeout realpath
 
@@ -51,240 +46,10 @@ P_WARM4=10000 P_WARM6=10200 P_HDR=10400
 P_MAIN4=11000				# .. + CONNS - 1 (< 13000)
 P_MAIN6=13000				# .. + CONNS - 1 (< 15000)
 P_DOWN=15000 P_UP=15100
+XLBT_BATCH_SECONDS=120			# one curl_batch at most
+HELPER=$PWD/tests/lib/e2e_helper.py
 
-# --- helpers -------------------------------------------------------------------
-
-# Python (stdlib only): a sniffer on the bridge and the spread statistics.
-write_helper() {
-	cat >"$1" <<'PY'
-import argparse, ipaddress, json, math, signal, socket, struct, sys, time
-
-def cmd_sniff(a):
-    """Frames leaving the bridge ports (PACKET_OUTGOING) in the net
-    namespace, per port: frames to a VIP by (family, src MAC, dst MAC),
-    frames from a VIP by (family, src MAC), tunnelled frames (IPIP,
-    IP6IP6, 4in6) by family."""
-    vips = set(ipaddress.ip_address(v).packed for v in a.vip)
-    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
-    s.settimeout(0.2)
-    stop = []
-    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
-    out = {"to_vip": {}, "from_vip": {}, "tunnel": {}}
-    def add(kind, ifn, key):
-        d = out[kind].setdefault(ifn, {})
-        d[key] = d.get(key, 0) + 1
-    open(a.ready, "w").close()
-    end = time.time() + a.max_seconds
-    while not stop and time.time() < end:
-        try:
-            f, addr = s.recvfrom(65535)
-        except socket.timeout:
-            continue
-        if addr[2] != socket.PACKET_OUTGOING or len(f) < 34:
-            continue
-        ifn, dmac, smac = addr[0], f[0:6].hex(":"), f[6:12].hex(":")
-        et = struct.unpack("!H", f[12:14])[0]
-        if et == 0x0800:
-            fam, proto, src, dst = "4", f[23], f[26:30], f[30:34]
-            tunnel = proto in (4, 41)
-        elif et == 0x86dd and len(f) >= 54:
-            fam, proto, src, dst = "6", f[20], f[22:38], f[38:54]
-            tunnel = proto in (4, 41)
-        else:
-            continue
-        if tunnel:
-            add("tunnel", ifn, fam)
-        elif dst in vips:
-            add("to_vip", ifn, "%s %s %s" % (fam, smac, dmac))
-        elif src in vips:
-            add("from_vip", ifn, "%s %s" % (fam, smac))
-    json.dump(out, open(a.out, "w"), indent=1, sort_keys=True)
-
-def cmd_check_sniff(a):
-    """Judge a sniff summary; print one line per problem."""
-    d = json.load(open(a.file))
-    bad = []
-    if d["tunnel"]:
-        bad.append("tunnelled frames on the bridge: %s" % d["tunnel"])
-    be_macs = {}
-    for spec in a.backend:       # PEER,MAC
-        peer, mac = spec.split(",")
-        be_macs[mac] = peer
-        got = d["to_vip"].get(peer, {})
-        for fam in ("4", "6"):
-            want = "%s %s %s" % (fam, a.lb_mac, mac)
-            if not got.get(want):
-                bad.append("%s: no IPv%s frames to a VIP from the LB's MAC %s to %s"
-                           % (peer, fam, a.lb_mac, mac))
-        other = sorted(k for k in got if k.split()[1:] != [a.lb_mac, mac])
-        if other:
-            bad.append("%s: frames to a VIP with other MACs: %s" % (peer, other[:4]))
-    reps = d["from_vip"].get(a.client_peer, {})
-    for fam in ("4", "6"):
-        macs = set(k.split()[1] for k in reps if k.split()[0] == fam)
-        if a.lb_mac in macs:
-            bad.append("IPv%s replies to the client from the LB's MAC" % fam)
-        if macs - set(be_macs):
-            bad.append("IPv%s replies to the client from MACs %s, not backends'"
-                       % (fam, sorted(macs - set(be_macs))))
-        missing = sorted(be_macs[m] for m in set(be_macs) - macs)
-        if missing:
-            bad.append("no IPv%s replies to the client from %s" % (fam, missing))
-    via_lb = d["from_vip"].get(a.lb_peer, {})
-    if via_lb:
-        bad.append("frames from a VIP sent towards the LB: %s" % via_lb)
-    for b in bad:
-        print(b)
-    return 1 if bad else 0
-
-def binom_cdf(k, n, p):
-    """P(X <= k), X ~ Binomial(n, p)."""
-    p = min(max(p, 0.0), 1.0)
-    return sum(math.comb(n, i) * p ** i * (1 - p) ** (n - i) for i in range(k + 1))
-
-def cmd_spread(a):
-    """Per-backend counts of a batch against the weights.
-
-    Each connection's backend is a fixed hash of a distinct 5-tuple, so the
-    count of backend i over n connections is Binomial(n, p_i), p_i =
-    w_i / sum(w). The Maglev table (65537 slots) gives each backend a share
-    within far less than 0.01 of p_i; allow that much. A backend fails when
-    its count is in a tail of probability < ALPHA even at the least
-    extreme share in [p_i - 0.01, p_i + 0.01] (exact binomial tails). With
-    ALPHA = 1e-5 and 6 tails per VIP, a correct LB fails a VIP with
-    probability < 6e-5. Weights ignored (equal shares) put the weight-4
-    backend near n/3 instead of 2n/3: a tail of ~1e-15 at n = 150."""
-    alpha = 1e-5
-    names, weights = a.names.split(","), [int(w) for w in a.weights.split(",")]
-    got = {n: 0 for n in names}
-    n = 0
-    for line in open(a.file):
-        parts = line.split()
-        if len(parts) == 2 and parts[1] in got:
-            got[parts[1]] += 1
-            n += 1
-    bad = 0
-    for name, w in zip(names, weights):
-        p = w / sum(weights)
-        k = got[name]
-        low = binom_cdf(k, n, p - 0.01)                              # P(X <= k)
-        high = 1 - binom_cdf(k - 1, n, p + 0.01) if k > 0 else 1.0   # P(X >= k)
-        ok = n > 0 and low >= alpha and high >= alpha
-        bad += not ok
-        print("%s weight %d: %d/%d = %.3f, expected %.3f; P(<=)=%.2g P(>=)=%.2g %s"
-              % (name, w, k, n, k / n if n else 0, p, low, high, "ok" if ok else "BAD"))
-    return 1 if bad or n == 0 else 0
-
-def cmd_reason(a):
-    """Packets of one reason in `xlb -j stats`."""
-    d = json.load(open(a.file))
-    print(d["reasons"][a.name]["packets"])
-    return 0
-
-p = argparse.ArgumentParser()
-sub = p.add_subparsers(dest="cmd", required=True)
-c = sub.add_parser("sniff")
-c.add_argument("--out", required=True)
-c.add_argument("--ready", required=True)
-c.add_argument("--vip", action="append", default=[])
-c.add_argument("--max-seconds", type=float, default=120)
-c = sub.add_parser("check-sniff")
-c.add_argument("file")
-c.add_argument("--backend", action="append", default=[])
-c.add_argument("--lb-mac")
-c.add_argument("--lb-peer")
-c.add_argument("--client-peer")
-c = sub.add_parser("spread")
-c.add_argument("file")
-c.add_argument("--names")
-c.add_argument("--weights")
-c = sub.add_parser("reason")
-c.add_argument("file")
-c.add_argument("name")
-a = p.parse_args()
-sys.exit(globals()["cmd_" + a.cmd.replace("-", "_")](a))
-PY
-}
-
-# xlb_ok HOST ARGS...: run xlb in HOST's namespace; fail unless it exits 0.
-# Its stdout is in $OUT.
-xlb_ok() {
-	local host=$1 rc=0
-	shift
-	OUT=$(xlbt_xlb "$host" "$@" 2>"$TMP/xlb.err" </dev/null) || rc=$?
-	((rc != 124)) || xlbt_fail "xlb $* (on $host)" "still running after 60 s" "exit 0"
-	((rc == 0)) || xlbt_fail "xlb $* (on $host)" \
-		"exit $rc: $(head -c 600 "$TMP/xlb.err") $OUT" "exit 0"
-}
-
-# curl_batch OUT FIRST_PORT COUNT URL: COUNT connections (one curl each,
-# source ports FIRST_PORT...) from the client; OUT gets 'PORT BODY' or
-# 'PORT ERR ...' per request. Stops after 5 failures in a row and after
-# 120 s in all.
-curl_batch() {
-	local out=$1 first=$2 count=$3
-	shift 3
-	xlbt_exec client timeout 120 bash -c '
-		first=$1 count=$2 fails=0
-		shift 2
-		for ((p = first; p < first + count; p++)); do
-			if body=$(curl -sS -g --connect-timeout 2 --max-time 3 \
-					--local-port "$p" "$@" 2>&1); then
-				echo "$p $body"
-				fails=0
-			else
-				echo "$p ERR ${body//$'\''\n'\''/ }"
-				((++fails >= 5)) && break
-			fi
-		done
-		exit 0' _ "$first" "$count" "$@" >"$out" 2>&1
-}
-
-# expect_batch WHAT OUT COUNT [FORBIDDEN_NAME]: COUNT answers, every one a
-# backend name (and never FORBIDDEN_NAME).
-expect_batch() {
-	local what=$1 out=$2 count=$3 forbid=${4:-} n bad
-	n=$(grep -cE '^[0-9]+ be[0-9]+$' "$out")
-	bad=$(grep -vE '^[0-9]+ be[0-9]+$' "$out" | head -3 | tr '\n' ';')
-	[ "$n" -eq "$count" ] ||
-		xlbt_fail "$what: answered connections" "$n (e.g. $bad)" "$count"
-	if [ -n "$forbid" ]; then
-		n=$(grep -c " $forbid\$" "$out")
-		xlbt_expect_eq "$what: connections that reached $forbid" "$n" 0
-	fi
-}
-
-# seen OUT: the backend names in a batch, sorted, comma-separated.
-seen() {
-	awk 'NF == 2 && $2 ~ /^be[0-9]+$/ { print $2 }' "$1" | sort -u | paste -sd,
-}
-
-# warm_up WHAT FIRST_PORT URL: until every backend has answered once (the
-# first packets to a backend may go to the kernel while its neighbour entry
-# resolves); 100 connections and 20 s at most.
-warm_up() {
-	local what=$1 first=$2 url=$3 i out=$TMP/warm.out all end
-	all=$(printf '%s\n' "${BACKENDS[@]}" | paste -sd,)
-	end=$((${EPOCHREALTIME/[.,]/} + 20000000))
-	: >"$out"
-	for ((i = 0; i < 20 && ${EPOCHREALTIME/[.,]/} < end; i++)); do
-		curl_batch "$TMP/warm.part" $((first + i * 5)) 5 "$url"
-		cat "$TMP/warm.part" >>"$out"
-		[ "$(seen "$out")" = "$all" ] && return 0
-		sleep 0.5
-	done
-	xlbt_fail "$what: warm-up never reached every backend" \
-		"$(seen "$out"); LB verdicts: $(xlbt_xlb lb stats 2>&1 </dev/null |
-			sed -n '/^Reasons/,$p' | tr -s ' \n' ' ')" "$all"
-}
-
-# xdp_on HOST: 0 if HOST's device has an XDP program attached.
-xdp_on() {
-	local l
-	l=$(ip -n "$(xlbt_ns "$1")" link show dev "$(xlbt_dev "$1")")
-	grep -qE ' xdp|prog/xdp' <<<"$l"
-}
+# --- helpers (more in tests/lib/traffic.sh) ------------------------------------
 
 # reason NAME: packets the LB counted under reason NAME (from $TMP/stats.json).
 reason() {
@@ -296,8 +61,6 @@ reason() {
 TMP=
 xlbt_testbed_up 3
 TMP=$(xlbt_tmp_dir)
-HELPER=$TMP/l2_helper.py
-write_helper "$HELPER"
 xlbt_log "topology $XLBT_ID up"
 
 for be in "${BACKENDS[@]}"; do
@@ -363,7 +126,7 @@ warm_up "$SVC6" "$P_WARM6" "http://[$VIP6]/"
 # --- traffic: spread by weight, frames on the wire ----------------------------------
 
 xlbt_bg_start net "$TMP/sniff.log" python3 "$HELPER" sniff --out "$TMP/sniff.json" \
-	--ready "$TMP/sniff.ready" --vip "$VIP4" --vip "$VIP6"
+	--ready "$TMP/sniff.ready" --vip "$VIP4" --vip "$VIP6" --max-seconds 120
 SNIFF_PID=$XLBT_BG_PID
 xlbt_wait_for 10 test -e "$TMP/sniff.ready" ||
 	xlbt_fail "sniffer not ready" "$(cat "$TMP/sniff.log")"
@@ -376,9 +139,9 @@ for spec in "$SVC4 $P_MAIN4 http://$VIP4/" "$SVC6 $P_MAIN6 http://[$VIP6]/"; do
 	curl_batch "$TMP/main.out" "$port" "$CONNS" "$url"
 	expect_batch "$svc ($CONNS connections)" "$TMP/main.out" "$CONNS"
 	# Binomial counts against the weights; the bound is explained in
-	# cmd_spread above (a correct LB fails with probability < 6e-5).
+	# cmd_spread of the helper (a correct LB fails with probability < 6e-5).
 	if ! spread=$(python3 "$HELPER" spread "$TMP/main.out" --names "$names" \
-		--weights "$weights"); then
+		--weights "$weights" --test binomial); then
 		xlbt_fail "$svc: spread over backends against weights $weights" \
 			"$(tr '\n' ';' <<<"$spread")"
 	fi
@@ -396,7 +159,7 @@ args=()
 for be in "${BACKENDS[@]}"; do
 	args+=(--backend "$(xlbt_peer "$be"),$(xlbt_mac "$be")")
 done
-if ! problems=$(python3 "$HELPER" check-sniff "$TMP/sniff.json" "${args[@]}" \
+if ! problems=$(python3 "$HELPER" check-sniff-l2 "$TMP/sniff.json" "${args[@]}" \
 	--lb-mac "$(xlbt_mac lb)" --lb-peer "$(xlbt_peer lb)" \
 	--client-peer "$(xlbt_peer client)"); then
 	xlbt_fail "frames on the wire (client frames MAC-rewritten to backends, direct replies)" \

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-only
 """Helpers for the end-to-end tests (stdlib only): sniffing frames on the
-bridge, checking what was sniffed, the spread statistics, UDP requests, a
-keep-alive client, JSON queries over the CLI's output.
+bridge, checking what was sniffed (tunnelled or L2 forwarding), the spread
+statistics, UDP requests, a keep-alive client, JSON queries and checks over
+the CLI's output (errors, configuration snapshots, concurrent writers,
+stats --watch).
 
     python3 tests/lib/e2e_helper.py COMMAND [ARGS]   (see --help)
 """
@@ -11,26 +13,31 @@ import sys, time
 
 def cmd_sniff(a):
     """Frames leaving the bridge ports (PACKET_OUTGOING) in the net
-    namespace: tunnelled frames per port and outer family, and the source
-    MACs of replies (IP source = a VIP) per port."""
+    namespace, per port: tunnelled frames (IPIP, IP6IP6, 4in6, 6in4) by
+    outer family, with their outer sources and destinations and inner
+    destinations; other frames to a VIP by (family, src MAC, dst MAC), and
+    from a VIP by (family, src MAC)."""
     vips = set(ipaddress.ip_address(v).packed for v in a.vip)
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
     s.settimeout(0.2)
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
-    tun, rep = {}, {}
+    out = {"tunnel": {}, "to_vip": {}, "from_vip": {}}
     open(a.ready, "w").close()
     end = time.time() + a.max_seconds
     def ip(b):
-        return str(ipaddress.ip_address(b))
+        return str(ipaddress.ip_address(b)) if len(b) in (4, 16) else "?"
+    def count(kind, ifn, key):
+        d = out[kind].setdefault(ifn, {})
+        d[key] = d.get(key, 0) + 1
     def add_tun(ifn, fam, osrc, odst, idst):
-        t = tun.setdefault(ifn, {}).setdefault(fam, {
+        t = out["tunnel"].setdefault(ifn, {}).setdefault(fam, {
             "n": 0, "outer_src": set(), "outer_dst": set(), "inner_dst": set()})
         t["n"] += 1
         t["outer_src"].add(ip(osrc))
         t["outer_dst"].add(ip(odst))
-        t["inner_dst"].add(ip(idst) if idst else "?")
+        t["inner_dst"].add(ip(idst))
     while not stop and time.time() < end:
         try:
             f, addr = s.recvfrom(65535)
@@ -38,37 +45,34 @@ def cmd_sniff(a):
             continue
         if addr[2] != socket.PACKET_OUTGOING or len(f) < 34:
             continue
-        ifn, smac = addr[0], f[6:12].hex(":")
+        ifn, dmac, smac = addr[0], f[0:6].hex(":"), f[6:12].hex(":")
         et = struct.unpack("!H", f[12:14])[0]
         if et == 0x0800:
-            ihl = (f[14] & 15) * 4
-            proto, src, dst = f[23], f[26:30], f[30:34]
-            inner = 14 + ihl
-            if proto == 4:
-                add_tun(ifn, "4", src, dst, f[inner + 16:inner + 20])
-                continue
-            if src in vips:
-                r = rep.setdefault(ifn, {})
-                r[smac] = r.get(smac, 0) + 1
+            fam, proto, src, dst = "4", f[23], f[26:30], f[30:34]
+            inner = 14 + (f[14] & 15) * 4
         elif et == 0x86dd and len(f) >= 54:
-            nh, src, dst = f[20], f[22:38], f[38:54]
-            if nh == 41:
-                add_tun(ifn, "6", src, dst, f[54 + 24:54 + 40])
-                continue
-            if nh == 4:
-                add_tun(ifn, "6", src, dst, f[54 + 16:54 + 20])
-                continue
-            if src in vips:
-                r = rep.setdefault(ifn, {})
-                r[smac] = r.get(smac, 0) + 1
-    for d in tun.values():
+            fam, proto, src, dst = "6", f[20], f[22:38], f[38:54]
+            inner = 54
+        else:
+            continue
+        if proto == 4:              # inner IPv4
+            add_tun(ifn, fam, src, dst, f[inner + 16:inner + 20])
+        elif proto == 41:           # inner IPv6
+            add_tun(ifn, fam, src, dst, f[inner + 24:inner + 40])
+        elif dst in vips:
+            count("to_vip", ifn, "%s %s %s" % (fam, smac, dmac))
+        elif src in vips:
+            count("from_vip", ifn, "%s %s" % (fam, smac))
+    for d in out["tunnel"].values():
         for t in d.values():
             for k in ("outer_src", "outer_dst", "inner_dst"):
                 t[k] = sorted(t[k])
-    json.dump({"tunnel": tun, "reply": rep}, open(a.out, "w"), indent=1)
+    json.dump(out, open(a.out, "w"), indent=1, sort_keys=True)
 
 def cmd_check_sniff(a):
-    """Judge a sniff summary; print one line per problem."""
+    """Judge a sniff summary of tunnelled forwarding (IPIP / IP6IP6, outer
+    source within the encap prefixes, direct replies); print one line per
+    problem."""
     d = json.load(open(a.file))
     bad = []
     srcs = {"4": set(), "6": set()}
@@ -97,7 +101,10 @@ def cmd_check_sniff(a):
         if len(srcs[fam]) < a.min_srcs:
             bad.append("IPv%s outer sources: %d distinct, expected >= %d" %
                        (fam, len(srcs[fam]), a.min_srcs))
-    macs = d["reply"].get(a.client_peer, {})
+    macs = {}                    # replies to the client by source MAC
+    for k, n in d["from_vip"].get(a.client_peer, {}).items():
+        mac = k.split()[1]
+        macs[mac] = macs.get(mac, 0) + n
     be_macs = set(spec.split(",")[3] for spec in a.backend)
     if not macs:
         bad.append("no reply frames from a VIP towards the client")
@@ -115,33 +122,102 @@ def cmd_check_sniff(a):
         print(b)
     return 1 if bad else 0
 
-def cmd_spread(a):
-    """Per-backend share of a batch against the weights.
+def cmd_check_sniff_l2(a):
+    """Judge a sniff summary of L2 forwarding (client frames MAC-rewritten
+    to the backends, no tunnels, direct replies); print one line per
+    problem."""
+    d = json.load(open(a.file))
+    bad = []
+    if d["tunnel"]:
+        bad.append("tunnelled frames on the bridge: %s" % d["tunnel"])
+    be_macs = {}
+    for spec in a.backend:       # PEER,MAC
+        peer, mac = spec.split(",")
+        be_macs[mac] = peer
+        got = d["to_vip"].get(peer, {})
+        for fam in ("4", "6"):
+            want = "%s %s %s" % (fam, a.lb_mac, mac)
+            if not got.get(want):
+                bad.append("%s: no IPv%s frames to a VIP from the LB's MAC %s to %s"
+                           % (peer, fam, a.lb_mac, mac))
+        other = sorted(k for k in got if k.split()[1:] != [a.lb_mac, mac])
+        if other:
+            bad.append("%s: frames to a VIP with other MACs: %s" % (peer, other[:4]))
+    reps = d["from_vip"].get(a.client_peer, {})
+    for fam in ("4", "6"):
+        macs = set(k.split()[1] for k in reps if k.split()[0] == fam)
+        if a.lb_mac in macs:
+            bad.append("IPv%s replies to the client from the LB's MAC" % fam)
+        if macs - set(be_macs):
+            bad.append("IPv%s replies to the client from MACs %s, not backends'"
+                       % (fam, sorted(macs - set(be_macs))))
+        missing = sorted(be_macs[m] for m in set(be_macs) - macs)
+        if missing:
+            bad.append("no IPv%s replies to the client from %s" % (fam, missing))
+    via_lb = d["from_vip"].get(a.lb_peer, {})
+    if via_lb:
+        bad.append("frames from a VIP sent towards the LB: %s" % via_lb)
+    for b in bad:
+        print(b)
+    return 1 if bad else 0
 
-    Each connection's backend is a fixed hash of a distinct 5-tuple,
-    i.e. a Bernoulli trial with p = w / sum(w). The share's standard
-    deviation is sqrt(p(1-p)/n); a bound of 4 sigma fails a correct LB with
-    probability 6.3e-5 per backend (< 2e-4 for three), while still catching
-    ignored weights (equal shares miss 1/6 and 1/2 by 0.17). Add 0.01 for
-    the Maglev table's own rounding of the weights (65537 slots: far less)."""
-    names, weights = a.names.split(","), [int(w) for w in a.weights.split(",")]
+def batch_counts(path, names):
+    """Answers per backend name in a curl batch ('PORT NAME' lines), and
+    their total."""
     got = {n: 0 for n in names}
     total = 0
-    for line in open(a.file):
+    for line in open(path):
         parts = line.split()
         if len(parts) == 2 and parts[1] in got:
             got[parts[1]] += 1
             total += 1
+    return got, total
+
+def binom_cdf(k, n, p):
+    """P(X <= k), X ~ Binomial(n, p)."""
+    p = min(max(p, 0.0), 1.0)
+    return sum(math.comb(n, i) * p ** i * (1 - p) ** (n - i) for i in range(k + 1))
+
+def cmd_spread(a):
+    """Per-backend counts of a batch against the weights; one line per
+    backend. Each connection's backend is a fixed hash of a distinct
+    5-tuple, i.e. a Bernoulli trial with p = w / sum(w); the Maglev table's
+    own rounding of the weights (65537 slots) is far below 0.01.
+
+    --test sigma: the share's standard deviation is sqrt(p(1-p)/n); a bound
+    of 4 sigma fails a correct LB with probability 6.3e-5 per backend
+    (< 2e-4 for three), while still catching ignored weights (equal shares
+    miss 1/6 and 1/2 by 0.17). Add 0.01 for the table's rounding.
+
+    --test binomial: the count of backend i over n connections is
+    Binomial(n, p_i). A backend fails when its count is in a tail of
+    probability < ALPHA even at the least extreme share in
+    [p_i - 0.01, p_i + 0.01] (exact binomial tails). With ALPHA = 1e-5 and
+    6 tails per VIP, a correct LB fails a VIP with probability < 6e-5.
+    Weights ignored (equal shares) put a weight-4 backend (of 1, 1, 4) near
+    n/3 instead of 2n/3: a tail of ~1e-15 at n = 150."""
+    names, weights = a.names.split(","), [int(w) for w in a.weights.split(",")]
+    got, n = batch_counts(a.file, names)
     bad = 0
-    for n, w in zip(names, weights):
+    for name, w in zip(names, weights):
         p = w / sum(weights)
-        share = got[n] / total if total else 0.0
-        bound = 4 * math.sqrt(p * (1 - p) / max(total, 1)) + 0.01
-        ok = abs(share - p) <= bound
+        k = got[name]
+        if a.test == "sigma":
+            share = k / n if n else 0.0
+            bound = 4 * math.sqrt(p * (1 - p) / max(n, 1)) + 0.01
+            ok = abs(share - p) <= bound
+            print("%s weight %d: %d/%d = %.3f, expected %.3f +- %.3f %s" %
+                  (name, w, k, n, share, p, bound, "ok" if ok else "BAD"))
+        else:
+            alpha = 1e-5
+            low = binom_cdf(k, n, p - 0.01)                              # P(X <= k)
+            high = 1 - binom_cdf(k - 1, n, p + 0.01) if k > 0 else 1.0   # P(X >= k)
+            ok = n > 0 and low >= alpha and high >= alpha
+            print("%s weight %d: %d/%d = %.3f, expected %.3f; P(<=)=%.2g P(>=)=%.2g %s"
+                  % (name, w, k, n, k / n if n else 0, p, low, high,
+                     "ok" if ok else "BAD"))
         bad += not ok
-        print("%s weight %d: %d/%d = %.3f, expected %.3f +- %.3f %s" %
-              (n, w, got[n], total, share, p, bound, "ok" if ok else "BAD"))
-    return 1 if bad or total == 0 else 0
+    return 1 if bad or n == 0 else 0
 
 def cmd_udp(a):
     """COUNT requests from COUNT distinct sockets (distinct source ports),
@@ -310,6 +386,131 @@ def cmd_map_type(a):
     print(json.load(sys.stdin).get("type", "?"))
     return 0
 
+def cmd_reason(a):
+    """Packets of one reason in `xlb -j stats`."""
+    d = json.load(open(a.file))
+    print(d["reasons"][a.name]["packets"])
+    return 0
+
+# --- checks of the CLI's error handling and configuration state.
+
+def load(f):
+    with open(f) as fh:
+        return json.load(fh)
+
+def cmd_json_error_line(a):
+    """stdout of a failed `xlb -j`: exactly one line, a JSON object with a
+    one-line "error" naming every word and "exit" equal to the status."""
+    text = open(a.file).read()
+    lines = text.splitlines()
+    if len(lines) != 1:
+        print("%d lines on stdout, expected 1: %r" % (len(lines), text[:300]))
+        return 1
+    try:
+        d = json.loads(lines[0])
+    except ValueError as e:
+        print("not JSON (%s): %r" % (e, lines[0][:300]))
+        return 1
+    bad = []
+    if not isinstance(d, dict) or not isinstance(d.get("error"), str):
+        print("no \"error\" string in %r" % lines[0][:300])
+        return 1
+    if d.get("exit") != a.code:
+        bad.append("\"exit\": %r, expected %d" % (d.get("exit"), a.code))
+    if "\n" in d["error"] or not d["error"].strip():
+        bad.append("error is not one non-empty line: %r" % d["error"])
+    for w in a.word:
+        if w.lower() not in d["error"].lower():
+            bad.append("error %r does not name %r" % (d["error"], w))
+    for b in bad:
+        print(b)
+    return 1 if bad else 0
+
+def cmd_snapshot(a):
+    """Canonical text of the configuration state (no traffic counters)."""
+    vips = sorted(load(a.vips), key=lambda v: v["vip"])
+    bes = [{k: v for k, v in b.items()
+            if k not in ("packets", "bytes", "new_flows")}
+           for b in load(a.backends)]
+    bes.sort(key=lambda b: (b["vip_id"], b["backend"]))
+    st = load(a.status)
+    st.pop("agent_running", None)
+    maps = st.get("maps", {})
+    maps.pop("flows", None)
+    print(json.dumps({"vips": vips, "backends": bes, "status": st,
+                      "config": load(a.config)}, sort_keys=True, indent=1))
+    return 0
+
+def cmd_concurrency(a):
+    """After the parallel adds: each added backend / VIP present exactly
+    once; per VIP the backends count of `vip list` equals its entries in
+    `backend list`; VIP ids unique; status counts agree; the VIP built in
+    parallel has the digest of one built one by one with the same members;
+    empty VIPs share one digest."""
+    vips, bes, st = load(a.vips), load(a.backends), load(a.status)
+    bad = []
+    by_name = {}
+    for v in vips:
+        by_name.setdefault(v["vip"], []).append(v)
+    for name in [a.svc, a.ref] + ["%s:80/tcp" % x for x in a.vip]:
+        n = len(by_name.get(name, []))
+        if n != 1:
+            bad.append("VIP %s listed %d times, expected once" % (name, n))
+    if bad:
+        print("\n".join(bad))
+        return 1
+    ids = [v["id"] for v in vips]
+    if len(set(ids)) != len(ids):
+        bad.append("VIP ids not unique: %s" % sorted(ids))
+    per_vip = {}
+    for b in bes:
+        per_vip.setdefault(b["vip_id"], []).append(b["backend"])
+    for v in vips:
+        got = len(per_vip.get(v["id"], []))
+        if v["backends"] != got:
+            bad.append("VIP %s: vip list says %d backends, backend list has %d"
+                       % (v["vip"], v["backends"], got))
+    svc = by_name[a.svc][0]
+    mine = per_vip.get(svc["id"], [])
+    for x in a.addr:
+        n = mine.count(x)
+        if n != 1:
+            bad.append("backend %s in %s: %d times, expected once" % (x, a.svc, n))
+    if len(mine) != a.svc_backends:
+        bad.append("%s has %d backends, expected %d" % (a.svc, len(mine), a.svc_backends))
+    ref = by_name[a.ref][0]
+    if ref["backends"] != svc["backends"] or ref["table_digest"] != svc["table_digest"]:
+        bad.append("%s (parallel) backends %d digest %s; %s (one by one) backends %d digest %s"
+                   % (a.svc, svc["backends"], svc["table_digest"], a.ref,
+                      ref["backends"], ref["table_digest"]))
+    empty = set(v["table_digest"] for v in vips if v["backends"] == 0)
+    if len(empty) > 1:
+        bad.append("VIPs without backends have different digests: %s" % sorted(empty))
+    if svc["table_digest"] in empty:
+        bad.append("%s has the empty table's digest" % a.svc)
+    m = st.get("maps", {})
+    if m.get("vips", {}).get("used") != len(vips):
+        bad.append("status vips used %r, vip list %d" % (m.get("vips"), len(vips)))
+    if m.get("members", {}).get("used") != len(bes):
+        bad.append("status members used %r, backend list %d" % (m.get("members"), len(bes)))
+    for b in bad:
+        print(b)
+    return 1 if bad else 0
+
+def cmd_watch_json(a):
+    """`-j stats --watch 1 --count N`: N lines, each a snapshot object."""
+    lines = open(a.file).read().splitlines()
+    if len(lines) != a.count:
+        print("%d lines, expected %d" % (len(lines), a.count))
+        return 1
+    for l in lines:
+        d = json.loads(l)
+        for k in ("vips", "backends", "reasons", "interval_s"):
+            if k not in d:
+                print("snapshot without %r: %s" % (k, l[:200]))
+                return 1
+    return 0
+
 p = argparse.ArgumentParser()
 sub = p.add_subparsers(dest="cmd", required=True)
 c = sub.add_parser("sniff")
@@ -327,10 +528,17 @@ c.add_argument("--encap6")
 c.add_argument("--client-peer")
 c.add_argument("--lb-mac")
 c.add_argument("--min-srcs", type=int, default=8)
+c = sub.add_parser("check-sniff-l2")
+c.add_argument("file")
+c.add_argument("--backend", action="append", default=[])
+c.add_argument("--lb-mac")
+c.add_argument("--lb-peer")
+c.add_argument("--client-peer")
 c = sub.add_parser("spread")
 c.add_argument("file")
 c.add_argument("--names")
 c.add_argument("--weights")
+c.add_argument("--test", choices=("sigma", "binomial"), default="sigma")
 c = sub.add_parser("udp")
 c.add_argument("--addr")
 c.add_argument("--port", type=int)
@@ -355,5 +563,26 @@ c.add_argument("vip")
 c = sub.add_parser("json-error")
 c.add_argument("files", nargs="+")
 c = sub.add_parser("map-type")
+c = sub.add_parser("reason")
+c.add_argument("file")
+c.add_argument("name")
+c = sub.add_parser("json-error-line")
+c.add_argument("file")
+c.add_argument("code", type=int)
+c.add_argument("word", nargs="*")
+c = sub.add_parser("snapshot")
+for n in ("vips", "backends", "status", "config"):
+    c.add_argument(n)
+c = sub.add_parser("concurrency")
+for n in ("vips", "backends", "status"):
+    c.add_argument(n)
+c.add_argument("--svc")
+c.add_argument("--ref")
+c.add_argument("--svc-backends", type=int)
+c.add_argument("--addr", action="append", default=[])
+c.add_argument("--vip", action="append", default=[])
+c = sub.add_parser("watch-json")
+c.add_argument("file")
+c.add_argument("count", type=int)
 a = p.parse_args()
 sys.exit(globals()["cmd_" + a.cmd.replace("-", "_")](a))

@@ -28,16 +28,16 @@
 const __u8 pkt_mac_client[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x10 };
 const __u8 pkt_mac_lb[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x02 };
 
-static void put16(__u8 *b, __u16 v)
+void pkt_put_be16(__u8 *b, __u16 v)
 {
 	b[0] = v >> 8;
 	b[1] = v;
 }
 
-static void put32(__u8 *b, __u32 v)
+void pkt_put_be32(__u8 *b, __u32 v)
 {
-	put16(b, v >> 16);
-	put16(b + 2, v);
+	pkt_put_be16(b, v >> 16);
+	pkt_put_be16(b + 2, v);
 }
 
 int pkt_addr(const char *text, __be32 addr[4])
@@ -135,31 +135,31 @@ static int build_l4(__u8 *buf, size_t size, const struct pkt_spec *s,
 
 	switch (s->proto) {
 	case IPPROTO_TCP:
-		put16(buf, s->sport);
-		put16(buf + 2, s->dport);
-		put32(buf + 4, 0x01020304);			/* seq */
-		put32(buf + 8, s->tcp_flags & 0x10 ? 0x0a0b0c0d : 0);
+		pkt_put_be16(buf, s->sport);
+		pkt_put_be16(buf + 2, s->dport);
+		pkt_put_be32(buf + 4, 0x01020304);			/* seq */
+		pkt_put_be32(buf + 8, s->tcp_flags & 0x10 ? 0x0a0b0c0d : 0);
 		buf[12] = (TCP_HLEN / 4) << 4;
 		buf[13] = s->tcp_flags;
-		put16(buf + 14, 64240);				/* window */
-		put16(buf + 16, pkt_csum_fold(pkt_csum_add(pseudo_no_len + len,
-							   buf, len)));
+		pkt_put_be16(buf + 14, 64240);				/* window */
+		pkt_put_be16(buf + 16, pkt_csum_fold(pkt_csum_add(pseudo_no_len + len,
+								  buf, len)));
 		break;
 	case IPPROTO_UDP:
-		put16(buf, s->sport);
-		put16(buf + 2, s->dport);
-		put16(buf + 4, len);
-		put16(buf + 6, pkt_csum_fold(pkt_csum_add(pseudo_no_len + len,
-							  buf, len)) ?: 0xffff);
+		pkt_put_be16(buf, s->sport);
+		pkt_put_be16(buf + 2, s->dport);
+		pkt_put_be16(buf + 4, len);
+		pkt_put_be16(buf + 6, pkt_csum_fold(pkt_csum_add(pseudo_no_len + len,
+								 buf, len)) ?: 0xffff);
 		break;
 	default:
 		buf[0] = s->icmp_type;
 		buf[1] = s->icmp_code;
-		put32(buf + 4, s->icmp_info);
+		pkt_put_be32(buf + 4, s->icmp_info);
 		/* ICMPv4 has no pseudo-header; ICMPv6 has one. */
-		put16(buf + 2, pkt_csum_fold(pkt_csum_add(family == 6 ?
-							  pseudo_no_len + len : 0,
-							  buf, len)));
+		pkt_put_be16(buf + 2, pkt_csum_fold(pkt_csum_add(family == 6 ?
+								 pseudo_no_len + len : 0,
+								 buf, len)));
 		break;
 	}
 	return len;
@@ -182,12 +182,12 @@ static int build_ipv4(__u8 *buf, size_t size, const struct pkt_spec *s)
 
 	buf[0] = 0x40 | hlen / 4;
 	buf[1] = s->tos;
-	put16(buf + 2, hlen + l4);
-	put16(buf + 4, 0x1234);				/* id */
-	put16(buf + 6, (s->no_df ? 0 : IP_DF) | s->frag);
+	pkt_put_be16(buf + 2, hlen + l4);
+	pkt_put_be16(buf + 4, 0x1234);				/* id */
+	pkt_put_be16(buf + 6, (s->no_df ? 0 : IP_DF) | s->frag);
 	buf[8] = s->ttl ?: 63;
 	buf[9] = s->proto;
-	put16(buf + 10, 0);
+	pkt_put_be16(buf + 10, 0);
 	memcpy(buf + 12, src, 4);
 	memcpy(buf + 16, dst, 4);
 	if (s->ip_opts) {
@@ -198,7 +198,7 @@ static int build_ipv4(__u8 *buf, size_t size, const struct pkt_spec *s)
 		buf[22] = 0;
 		buf[23] = 0;
 	}
-	put16(buf + 10, pkt_csum_fold(pkt_csum_add(0, buf, hlen)));
+	pkt_put_be16(buf + 10, pkt_csum_fold(pkt_csum_add(0, buf, hlen)));
 	return hlen + l4;
 }
 
@@ -214,8 +214,8 @@ static void build_ext(__u8 *b, __u8 type)
 {
 	memset(b, 0, EXT_HLEN);
 	if (type == PKT_EXT_FRAGMENT) {
-		put16(b + 2, 0x0001);		/* offset 0, more fragments */
-		put32(b + 4, 0x12345678);	/* identification */
+		pkt_put_be16(b + 2, 0x0001);	/* offset 0, more fragments */
+		pkt_put_be32(b + 4, 0x12345678); /* identification */
 	} else if (type == PKT_EXT_ROUTING) {
 		b[2] = 4;			/* segment routing, no segments left */
 	} else {
@@ -248,8 +248,8 @@ static int build_ipv6(__u8 *buf, size_t size, const struct pkt_spec *s)
 	if (l4 < 0)
 		return l4;
 
-	put32(buf, 6U << 28 | (__u32)s->tos << 20 | (s->flow_label & 0xfffff));
-	put16(buf + 4, off - IPV6_HLEN + l4);
+	pkt_put_be32(buf, 6U << 28 | (__u32)s->tos << 20 | (s->flow_label & 0xfffff));
+	pkt_put_be16(buf + 4, off - IPV6_HLEN + l4);
 	buf[7] = s->ttl ?: 63;
 	memcpy(buf + 8, src, 16);
 	memcpy(buf + 24, dst, 16);
@@ -283,18 +283,18 @@ static int build_tunnel(__u8 *buf, const struct pkt_spec *s, int inner,
 	if (family == 4) {
 		memset(buf, 0, IPV4_HLEN);
 		buf[0] = 0x45;
-		put16(buf + 2, IPV4_HLEN + len);
-		put16(buf + 6, IP_DF);
+		pkt_put_be16(buf + 2, IPV4_HLEN + len);
+		pkt_put_be16(buf + 6, IP_DF);
 		buf[8] = 64;
 		buf[9] = proto;
 		memcpy(buf + 12, src, 4);
 		memcpy(buf + 16, dst, 4);
-		put16(buf + 10, pkt_csum_fold(pkt_csum_add(0, buf, IPV4_HLEN)));
+		pkt_put_be16(buf + 10, pkt_csum_fold(pkt_csum_add(0, buf, IPV4_HLEN)));
 		return IPV4_HLEN;
 	}
 	memset(buf, 0, IPV6_HLEN);
-	put32(buf, 6U << 28);
-	put16(buf + 4, len);
+	pkt_put_be32(buf, 6U << 28);
+	pkt_put_be16(buf + 4, len);
 	buf[6] = proto;
 	buf[7] = 64;
 	memcpy(buf + 8, src, 16);
@@ -334,8 +334,8 @@ int pkt_build(struct pkt *p, const struct pkt_spec *s)
 	memcpy(b, pkt_mac_lb, 6);
 	memcpy(b + 6, pkt_mac_client, 6);
 	if (s->vlan) {
-		put16(b + 12, ETHERTYPE_VLAN);
-		put16(b + 14, s->vlan & 0x0fff);
+		pkt_put_be16(b + 12, ETHERTYPE_VLAN);
+		pkt_put_be16(b + 14, s->vlan & 0x0fff);
 		off += VLAN_HLEN;
 	}
 	p->l3_off = off;
@@ -343,7 +343,7 @@ int pkt_build(struct pkt *p, const struct pkt_spec *s)
 	if (s->ethertype) {
 		if (off + s->payload_len > PKT_MAX)
 			return -ENOSPC;
-		put16(b + off - 2, s->ethertype);
+		pkt_put_be16(b + off - 2, s->ethertype);
 		fill_payload(b + off, s->payload_len);
 		p->len = p->ip_off = p->l4_off = off + s->payload_len;
 		return 0;
@@ -357,7 +357,7 @@ int pkt_build(struct pkt *p, const struct pkt_spec *s)
 		tun = pkt_addr(s->tun_dst, addr) == 4 ? IPV4_HLEN : IPV6_HLEN;
 		type = tun == IPV4_HLEN ? ETHERTYPE_IPV4 : ETHERTYPE_IPV6;
 	}
-	put16(b + off - 2, type);
+	pkt_put_be16(b + off - 2, type);
 
 	len = pkt_build_l3(b + off + tun, PKT_MAX - off - tun, s);
 	if (len < 0)

@@ -83,6 +83,10 @@ int pkt_build_l3(__u8 *buf, size_t size, const struct pkt_spec *s);
  */
 int pkt_addr(const char *text, __be32 addr[4]);
 
+/* @v at @b in network byte order (unaligned). */
+void pkt_put_be16(__u8 *b, __u16 v);
+void pkt_put_be32(__u8 *b, __u32 v);
+
 /* Internet checksum pieces: sum of 16-bit big-endian words, and its fold. */
 __u32 pkt_csum_add(__u32 sum, const void *buf, size_t len);
 __u16 pkt_csum_fold(__u32 sum);

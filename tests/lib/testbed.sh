@@ -71,6 +71,15 @@ xlbt_require_cmd() {
 	done
 }
 
+# xlbt_require_exe VAR DEFAULT: $VAR (DEFAULT if unset or empty; relative to
+# the repository root, where the tests run) is an executable, else skip;
+# VAR becomes its absolute path.
+xlbt_require_exe() {
+	local path=${!1:-$2}
+	[ -x "$path" ] || xlbt_skip "$path missing"
+	printf -v "$1" '%s' "$(realpath "$path")"
+}
+
 # --- cleanup -----------------------------------------------------------------
 
 # xlbt_cleanup_add CMD [ARGS...]: run CMD at exit (last added runs first).

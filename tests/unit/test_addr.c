@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "addr.h"
+#include "../lib/check.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define ERRLEN		256
@@ -28,97 +29,7 @@
 /* Up to this many substrings that an error message must contain. */
 #define MAX_NEEDLES	3
 
-/* --- checks that print actual vs expected and count failures ------------ */
-
-static int failures;
-
-static void report(const char *what, const char *fmt, va_list ap)
-{
-	char ctx[256];
-
-	vsnprintf(ctx, sizeof(ctx), fmt, ap);
-	print_error("%s: %s\n", ctx, what);
-	failures++;
-}
-
-static void check_int(long actual, long expected, const char *fmt, ...)
-{
-	char what[96];
-	va_list ap;
-
-	if (actual == expected)
-		return;
-	snprintf(what, sizeof(what), "got %ld, expected %ld", actual, expected);
-	va_start(ap, fmt);
-	report(what, fmt, ap);
-	va_end(ap);
-}
-
-static void check_str(const char *actual, const char *expected, const char *fmt, ...)
-{
-	char what[320];
-	va_list ap;
-
-	if (!strcmp(actual, expected))
-		return;
-	snprintf(what, sizeof(what), "got \"%s\", expected \"%s\"", actual, expected);
-	va_start(ap, fmt);
-	report(what, fmt, ap);
-	va_end(ap);
-}
-
-static void check_contains(const char *msg, const char *needle, const char *fmt, ...)
-{
-	char what[400];
-	va_list ap;
-
-	if (strstr(msg, needle))
-		return;
-	snprintf(what, sizeof(what), "message \"%s\" does not contain \"%s\"", msg, needle);
-	va_start(ap, fmt);
-	report(what, fmt, ap);
-	va_end(ap);
-}
-
-static void hex(const void *p, size_t n, char *buf, size_t len)
-{
-	const unsigned char *b = p;
-	size_t i, off = 0;
-
-	buf[0] = '\0';
-	for (i = 0; i < n && off + 3 < len; i++)
-		off += snprintf(buf + off, len - off, "%02x%s", b[i],
-				i + 1 < n && i % 4 == 3 ? " " : "");
-}
-
-/* Byte-exact comparison of two keys; prints both in hex on a difference. */
-static void check_bytes(const void *actual, const void *expected, size_t n,
-			const char *fmt, ...)
-{
-	char a[128], e[128], what[300];
-	va_list ap;
-
-	if (!memcmp(actual, expected, n))
-		return;
-	hex(actual, n, a, sizeof(a));
-	hex(expected, n, e, sizeof(e));
-	snprintf(what, sizeof(what), "got %s, expected %s", a, e);
-	va_start(ap, fmt);
-	report(what, fmt, ap);
-	va_end(ap);
-}
-
-/* Fails the running test if a check above failed. */
-static void done(void)
-{
-	int n = failures;
-
-	failures = 0;
-	if (n) {
-		print_error("%d check(s) failed\n", n);
-		fail();
-	}
-}
+/* --- checks beyond tests/lib/check.h ------------------------------------ */
 
 static void check_needles(const char *err, const char *const *needles, const char *in,
 			  const char *fn)
@@ -460,7 +371,7 @@ static void test_addr_good(void **state)
 		check_int(xlb_addr_parse(buf, &again, NULL, 0), 0, "xlb_addr_parse(\"%s\")", buf);
 		check_bytes(&again, &k, sizeof(k), "xlb_addr_parse(\"%s\") after round trip", buf);
 	}
-	done();
+	check_done();
 }
 
 static void test_addr_bad(void **state)
@@ -480,7 +391,7 @@ static void test_addr_bad(void **state)
 		check_int(xlb_addr_parse(t->in, &k, NULL, 0), -EINVAL,
 			  "xlb_addr_parse(\"%s\", err = NULL)", t->in);
 	}
-	done();
+	check_done();
 }
 
 static void test_vip_good(void **state)
@@ -514,7 +425,7 @@ static void test_vip_good(void **state)
 		check_int(xlb_vip_parse(buf, &again, NULL, 0), 0, "xlb_vip_parse(\"%s\")", buf);
 		check_bytes(&again, &k, sizeof(k), "xlb_vip_parse(\"%s\") after round trip", buf);
 	}
-	done();
+	check_done();
 }
 
 static void test_vip_bad(void **state)
@@ -533,7 +444,7 @@ static void test_vip_bad(void **state)
 		check_int(xlb_vip_parse(t->in, &k, NULL, 0), -EINVAL,
 			  "xlb_vip_parse(\"%s\", err = NULL)", t->in);
 	}
-	done();
+	check_done();
 }
 
 static void test_endpoint_good(void **state)
@@ -559,7 +470,7 @@ static void test_endpoint_good(void **state)
 		check_addr_key(&k, &exp, "xlb_endpoint_parse", t->in);
 		check_int(port, t->port, "xlb_endpoint_parse(\"%s\"): port (host order)", t->in);
 	}
-	done();
+	check_done();
 }
 
 static void test_endpoint_bad(void **state)
@@ -582,7 +493,7 @@ static void test_endpoint_bad(void **state)
 		check_int(xlb_endpoint_parse(t->in, &k, &port, NULL, 0), -EINVAL,
 			  "xlb_endpoint_parse(\"%s\", err = NULL)", t->in);
 	}
-	done();
+	check_done();
 }
 
 static void test_cidr_good(void **state)
@@ -608,7 +519,7 @@ static void test_cidr_good(void **state)
 		check_addr_key(&k, &exp, "xlb_cidr_parse", t->in);
 		check_int(plen, t->plen, "xlb_cidr_parse(\"%s\"): prefix length", t->in);
 	}
-	done();
+	check_done();
 }
 
 static void test_cidr_bad(void **state)
@@ -631,7 +542,7 @@ static void test_cidr_bad(void **state)
 		check_int(xlb_cidr_parse(t->in, &k, &plen, NULL, 0), -EINVAL,
 			  "xlb_cidr_parse(\"%s\", err = NULL)", t->in);
 	}
-	done();
+	check_done();
 }
 
 static void test_u32(void **state)
@@ -651,7 +562,7 @@ static void test_u32(void **state)
 	out = 0xa5a5a5a5;
 	check_int(xlb_u32_parse(NULL, 0, 10, &out), -EINVAL, "xlb_u32_parse(NULL)");
 	check_int(out, 0xa5a5a5a5, "xlb_u32_parse(NULL): out");
-	done();
+	check_done();
 }
 
 /* A message longer than err is cut, and err stays a C string. */
@@ -665,7 +576,7 @@ static void test_err_truncated(void **state)
 		  "xlb_vip_parse with an 8-byte err");
 	check_int(strnlen(err, sizeof(err)), sizeof(err) - 1, "strlen(err)");
 	check_str(err, "VIP '1.", "truncated message");
-	done();
+	check_done();
 }
 
 static void test_formatters(void **state)
@@ -702,7 +613,7 @@ static void test_formatters(void **state)
 	check_int(XLB_ADDRSTRLEN >= INET6_ADDRSTRLEN + 2, 1,
 		  "XLB_ADDRSTRLEN %d holds a bracketed INET6_ADDRSTRLEN %d",
 		  XLB_ADDRSTRLEN, INET6_ADDRSTRLEN);
-	done();
+	check_done();
 }
 
 int main(void)

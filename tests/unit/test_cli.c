@@ -21,79 +21,13 @@
 #include <cmocka.h>
 
 #include "../../user/xlb/cli.h"
+#include "../lib/check.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define MAX_ARGS	8
 #define MAX_NEEDLES	3
 #define OUTLEN		8192
 #define HANDLER_RET	42
-
-/* --- checks that print actual vs expected and count failures ------------ */
-
-static int failures;
-
-static void report(const char *what, const char *fmt, va_list ap)
-{
-	char ctx[256];
-
-	vsnprintf(ctx, sizeof(ctx), fmt, ap);
-	print_error("%s: %s\n", ctx, what);
-	failures++;
-}
-
-static void check_int(long actual, long expected, const char *fmt, ...)
-{
-	char what[96];
-	va_list ap;
-
-	if (actual == expected)
-		return;
-	snprintf(what, sizeof(what), "got %ld, expected %ld", actual, expected);
-	va_start(ap, fmt);
-	report(what, fmt, ap);
-	va_end(ap);
-}
-
-/* Compares two strings, either of which may be NULL. */
-static void check_str(const char *actual, const char *expected, const char *fmt, ...)
-{
-	char what[1200];
-	va_list ap;
-
-	if (actual == expected || (actual && expected && !strcmp(actual, expected)))
-		return;
-	snprintf(what, sizeof(what), "got %s%s%s, expected %s%s%s",
-		 actual ? "\"" : "", actual ? actual : "NULL", actual ? "\"" : "",
-		 expected ? "\"" : "", expected ? expected : "NULL", expected ? "\"" : "");
-	va_start(ap, fmt);
-	report(what, fmt, ap);
-	va_end(ap);
-}
-
-static void check_contains(const char *text, const char *needle, const char *fmt, ...)
-{
-	char what[1200];
-	va_list ap;
-
-	if (strstr(text, needle))
-		return;
-	snprintf(what, sizeof(what), "\"%s\" does not contain \"%s\"", text, needle);
-	va_start(ap, fmt);
-	report(what, fmt, ap);
-	va_end(ap);
-}
-
-/* Fails the running test if a check above failed. */
-static void done(void)
-{
-	int n = failures;
-
-	failures = 0;
-	if (n) {
-		print_error("%d check(s) failed\n", n);
-		fail();
-	}
-}
 
 /* --- capture of stdout and stderr ------------------------------------------ */
 
@@ -408,7 +342,7 @@ static void test_parse(void **state)
 		check_opt_vals(&v, &t->want, ctx);
 	}
 	free(o);
-	done();
+	check_done();
 }
 
 /* A verb without options accepts no option at all. */
@@ -430,7 +364,7 @@ static void test_parse_no_opts(void **state)
 	check_str(msg, "unknown option '--weight' (usage: xlb vip list)",
 		  "xlb_cli_parse without options: message");
 	free(o);
-	done();
+	check_done();
 }
 
 /* --- xlb_cli_dispatch() ---------------------------------------------------- */
@@ -633,7 +567,7 @@ static void test_dispatch(void **state)
 		dispatch_one(&dispatch_cases[i], cmds_short_first, "short names first", o);
 	}
 	free(o);
-	done();
+	check_done();
 }
 
 /* --- xlb_cli_err(), xlb_cli_json(), xlb_cli_strerror() --------------------- */
@@ -669,7 +603,7 @@ static void test_err_text(void **state)
 	snprintf(want, sizeof(want), "xlb: %0511d\n", 0);
 	check_str(o->err, want, "xlb_cli_err() of 600 bytes");
 	free(o);
-	done();
+	check_done();
 }
 
 static void test_err_json(void **state)
@@ -719,7 +653,7 @@ static void test_err_json(void **state)
 	capture_end(&cap, o);
 	check_json_error(o->out, NULL, XLB_EXIT_FAIL, "xlb_cli_err() -j, cut in UTF-8");
 	free(o);
-	done();
+	check_done();
 }
 
 static void test_json(void **state)
@@ -739,7 +673,7 @@ static void test_json(void **state)
 	check_str(o->out, "{\"n\":5,\"vips\":[\"a\",\"b\"]}\n", "xlb_cli_json(object)");
 	check_str(o->err, "", "xlb_cli_json(object): stderr");
 	free(o);
-	done();
+	check_done();
 }
 
 static void test_strerror(void **state)
@@ -760,7 +694,7 @@ static void test_strerror(void **state)
 		check_str(xlb_cli_strerror(cases[i].err), cases[i].want, "xlb_cli_strerror(%d)",
 			  cases[i].err);
 	check_str(xlb_cli_strerror(-EINVAL), strerror(EINVAL), "xlb_cli_strerror(-EINVAL)");
-	done();
+	check_done();
 }
 
 int main(void)

@@ -26,87 +26,14 @@
 
 #include "addr.h"
 #include "config.h"
+#include "../lib/check.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define FILE_NAME	"t.yaml"
 #define WANT_MAX	12
 #define EXAMPLE		"scripts/xlb.example.yaml"
 
-/* --- checks that print actual vs expected and count failures ------------ */
-
-static int failures;
-
-static void report(const char *what, const char *fmt, va_list ap)
-{
-	char ctx[256];
-
-	vsnprintf(ctx, sizeof(ctx), fmt, ap);
-	print_error("%s: %s\n", ctx, what);
-	failures++;
-}
-
-static void check_int(long long actual, long long expected, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void check_int(long long actual, long long expected, const char *fmt, ...)
-{
-	char what[96];
-	va_list ap;
-
-	if (actual == expected)
-		return;
-	snprintf(what, sizeof(what), "got %lld, expected %lld", actual, expected);
-	va_start(ap, fmt);
-	report(what, fmt, ap);
-	va_end(ap);
-}
-
-static void check_dbl(double actual, double expected, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void check_dbl(double actual, double expected, const char *fmt, ...)
-{
-	char what[96];
-	va_list ap;
-
-	if (actual == expected)
-		return;
-	snprintf(what, sizeof(what), "got %g, expected %g", actual, expected);
-	va_start(ap, fmt);
-	report(what, fmt, ap);
-	va_end(ap);
-}
-
-static void check_str(const char *actual, const char *expected, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void check_str(const char *actual, const char *expected, const char *fmt, ...)
-{
-	char what[700];
-	va_list ap;
-
-	if (actual && expected && !strcmp(actual, expected))
-		return;
-	if (!actual && !expected)
-		return;
-	snprintf(what, sizeof(what), "got \"%s\", expected \"%s\"", actual ? actual : "(null)",
-		 expected ? expected : "(null)");
-	va_start(ap, fmt);
-	report(what, fmt, ap);
-	va_end(ap);
-}
-
-/* Fails the running test if a check above failed. */
-static void done(void)
-{
-	int n = failures;
-
-	failures = 0;
-	if (n) {
-		print_error("%d check(s) failed\n", n);
-		fail();
-	}
-}
+/* --- checks beyond tests/lib/check.h ------------------------------------ */
 
 static void print_errors(const struct xlb_conf_errors *errs)
 {
@@ -307,7 +234,7 @@ static void test_example(void **state)
 
 	check_int(inl->type, XLB_LB_CHASH, "route:2 type");
 	check_int(inl->proto, IPPROTO_TCP, "route:2 proto");
-	check_int(inl->line, 65, "route:2 line");
+	check_int(inl->line, 66, "route:2 line");
 	check_int(inl->nnodes, 3, "route:2 nnodes");
 	if (inl->nnodes == 3) {
 		check_node(inl, 0, "fd00:78:6c62::12", 80, 1, 0);
@@ -336,13 +263,13 @@ static void test_example(void **state)
 	check_str(r->id, "2", "routes[1] id");
 	check_vip(r, "[fd00:78:6c62:100::1]:80/tcp");
 	check_str(r->upstream_id, "route:2", "routes[1] upstream_id");
-	check_int(r->line, 61, "routes[1] line");
+	check_int(r->line, 62, "routes[1] line");
 
 	check_int(xlb_conf_upstream(&c, "nope") == NULL, 1, "unknown upstream");
 	xlb_conf_free(&c);
 	check_int(c.nupstreams + c.nroutes, 0, "freed conf is empty");
 	check_int(c.upstreams == NULL && c.routes == NULL, 1, "freed conf has no arrays");
-	done();
+	check_done();
 }
 
 /* Omitted blocks get APISIX's defaults; the checker is never left disabled. */
@@ -415,7 +342,7 @@ static void test_defaults(void **state)
 	xlb_conf_free(&c);
 	parse_good("comment", "# nothing yet\n", &c);
 	xlb_conf_free(&c);
-	done();
+	check_done();
 }
 
 /* Every field that the example does not set, set. */
@@ -559,7 +486,7 @@ static void test_fields(void **state)
 	check_int(r->vip.port, htons(65535), "server_port in network byte order");
 	check_str(c.routes[1].upstream_id, "7", "integer upstream_id");
 	xlb_conf_free(&c);
-	done();
+	check_done();
 }
 
 /* JSON (tabs, no spaces after colons) parses to the same model. */
@@ -596,7 +523,7 @@ static void test_json(void **state)
 	check_vip(&c.routes[0], "198.18.100.1:80/tcp");
 	check_str(c.routes[0].upstream_id, "1", "upstream_id");
 	xlb_conf_free(&c);
-	done();
+	check_done();
 }
 
 /* --- bad documents ------------------------------------------------------------ */
@@ -1462,7 +1389,7 @@ static void test_bad(void **state)
 		}
 		xlb_conf_free(&c);
 	}
-	done();
+	check_done();
 }
 
 /*
@@ -1505,7 +1432,7 @@ static void test_multiple_errors(void **state)
 		check_str(got, want[i], "error %zu", i);
 	}
 	check_int(c.nupstreams + c.nroutes, 0, "no conf");
-	done();
+	check_done();
 }
 
 /* More problems than stored: n counts them all, the first ones are kept. */
@@ -1528,7 +1455,7 @@ static void test_many_errors(void **state)
 		check_int(errs.e[i].line, i + 2, "error %zu line", i);
 		check_int(errs.e[i].col, 20 + (i >= 10), "error %zu col", i);
 	}
-	done();
+	check_done();
 }
 
 static void test_error_str(void **state)
@@ -1548,7 +1475,7 @@ static void test_error_str(void **state)
 	check_str(buf, "<input>: bad", "no file");
 	xlb_conf_error_str("x.yaml", &e, buf, 5);
 	check_str(buf, "x.ya", "truncated");
-	done();
+	check_done();
 }
 
 static void test_load_errors(void **state)
@@ -1567,7 +1494,7 @@ static void test_load_errors(void **state)
 	assert_int_equal(xlb_conf_load("/", &c, &errs), -EISDIR);
 	check_int(errs.n, 1, "directory: one error");
 	assert_int_equal(xlb_conf_parse(NULL, &c, &errs), -EINVAL);
-	done();
+	check_done();
 }
 
 /*
@@ -1607,7 +1534,7 @@ static void test_many_objects(void **state)
 	check_str(errs.e[0].msg, "duplicate VIP 198.18.0.7:0/tcp: stream routes 'r7' "
 		  "(line 5010) and 'dup' (line 10003)", "duplicate VIP");
 	free(text);
-	done();
+	check_done();
 }
 
 int main(void)

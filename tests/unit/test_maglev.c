@@ -20,6 +20,7 @@
 
 #include "xlb/consts.h"
 #include "maglev.h"
+#include "../lib/check.h"
 
 #define M_DEFAULT	XLB_MAGLEV_DEFAULT
 #define KEY_LEN		48
@@ -32,44 +33,13 @@ struct set {
 	size_t n;
 };
 
-/* --- assertions that print actual vs expected --------------------------- */
-
-static void fail_ctx(const char *fmt, va_list ap, const char *what)
-{
-	char ctx[256];
-
-	vsnprintf(ctx, sizeof(ctx), fmt, ap);
-	print_error("%s: %s\n", ctx, what);
-	fail();
-}
-
-static void expect_int(long actual, long expected, const char *fmt, ...)
-{
-	char what[96];
-	va_list ap;
-
-	if (actual == expected)
-		return;
-	snprintf(what, sizeof(what), "got %ld, expected %ld", actual, expected);
-	va_start(ap, fmt);
-	fail_ctx(fmt, ap, what);
-	va_end(ap);
-}
-
-static void expect_le(double actual, double bound, const char *fmt, ...)
-{
-	char what[96];
-	va_list ap;
-
-	if (actual <= bound)
-		return;
-	snprintf(what, sizeof(what), "got %.6g, expected <= %.6g", actual, bound);
-	va_start(ap, fmt);
-	fail_ctx(fmt, ap, what);
-	va_end(ap);
-}
+/* --- assertions beyond tests/lib/check.h ------------------------------- */
 
 /* memcmp of two tables; on a difference, prints the first differing slot. */
+static void expect_same_table(const __u32 *actual, const __u32 *expected,
+			      __u32 size, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 static void expect_same_table(const __u32 *actual, const __u32 *expected,
 			      __u32 size, const char *fmt, ...)
 {
@@ -84,7 +54,7 @@ static void expect_same_table(const __u32 *actual, const __u32 *expected,
 	snprintf(what, sizeof(what), "slot %u: got %u, expected %u", i,
 		 actual[i], expected[i]);
 	va_start(ap, fmt);
-	fail_ctx(fmt, ap, what);
+	check_vreport(1, what, fmt, ap);
 	va_end(ap);
 }
 

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The harness of the BPF_PROG_TEST_RUN test programs (tests/bpf/): a
+ * skeleton's maps kept private (never pinned), one XDP test run, per-CPU
+ * values read, written and summed over every possible CPU, the reason
+ * counters a case must bump, and the report: "ok N - name",
+ * "ok N - name # SKIP why" or "not ok N - name: why" per case, then
+ * "P passed, F failed" (after "# S skipped" when any were).
+ */
+#ifndef XLB_TEST_BPFTEST_H
+#define XLB_TEST_BPFTEST_H
+
+#include <stddef.h>
+#include <linux/types.h>
+#include <bpf/libbpf.h>
+
+#include "pkt.h"
+
+#define BPFTEST_MSG_MAX		512
+#define BPFTEST_REASONS_MAX	32	/* reason counters of one program */
+
+/* The report of one test program, and why the running case failed. */
+struct bpftest {
+	char msg[BPFTEST_MSG_MAX];	/* the first reason given; "" if none */
+	int passed, failed, skipped;
+};
+
+/**
+ * bpftest_fail() - note why the running case failed; the first reason
+ * given is the one kept and reported
+ * Return: -1, for `return bpftest_fail(t, ...);`
+ */
+__attribute__((format(printf, 2, 3)))
+int bpftest_fail(struct bpftest *t, const char *fmt, ...);
+
+/**
+ * bpftest_result() - report case @n (from 1): @err 0 passed, > 0 skipped,
+ * < 0 failed, with the reason in @t->msg; then forget that reason
+ */
+void bpftest_result(struct bpftest *t, int n, const char *name, int err);
+
+/**
+ * bpftest_summary() - print "# S skipped" (when any were) and
+ * "P passed, F failed"
+ * Return: the exit status: 1 if a case failed, else 0.
+ */
+int bpftest_summary(const struct bpftest *t);
+
+/**
+ * bpftest_cannot_load() - report that program @prog could not be loaded,
+ * for reason @why, with an empty "0 passed, 0 failed" summary
+ * Return: 77, the exit status of a skipped test program.
+ */
+int bpftest_cannot_load(const char *prog, const char *why);
+
+/* libbpf prints its warnings and errors, not its debug output. */
+void bpftest_libbpf_quiet(void);
+
+/**
+ * bpftest_prepare() - between a skeleton's open and load: keep every map
+ * of @obj private (never pinned, never a pinned one reused) and count the
+ * possible CPUs into @ncpu
+ * Return: 0 or a negative errno.
+ */
+int bpftest_prepare(struct bpf_object *obj, int *ncpu);
+
+/**
+ * bpftest_run() - run XDP program @prog_fd once on frame @in, received on
+ * device @ifindex, into @out and @verdict
+ * Return: 0 or the test run's negative errno.
+ */
+int bpftest_run(int prog_fd, __u32 ifindex, const struct pkt *in, struct pkt *out,
+		__u32 *verdict);
+
+/* "XDP_PASS" for XDP_PASS ...; "unknown verdict" for a value beyond them. */
+const char *bpftest_verdict_name(__u32 v);
+
+/**
+ * bpftest_percpu_read() - every CPU's copy of the @size-byte value at @key
+ * (copy i at i * @size rounded up to 8)
+ * Return: a buffer to free(), or NULL with errno set.
+ */
+void *bpftest_percpu_read(struct bpf_map *map, __u32 key, int ncpu, size_t size);
+
+/**
+ * bpftest_percpu_write() - write @val (NULL: zeros) of @size bytes as
+ * every CPU's copy of the value at @key
+ * Return: 0 or a negative errno.
+ */
+int bpftest_percpu_write(struct bpf_map *map, __u32 key, int ncpu, const void *val,
+			 size_t size);
+
+/**
+ * bpftest_percpu_sum() - sum a value made of @n __u64 fields over every
+ * CPU into @sum (zeroed first)
+ * Return: 0 or a negative errno.
+ */
+int bpftest_percpu_sum(struct bpf_map *map, __u32 key, int ncpu, __u64 *sum, size_t n);
+
+/* A program's per-CPU reason counters ({packets, bytes} per reason). */
+struct bpftest_reasons {
+	struct bpf_map *map;
+	int ncpu;
+	__u32 n;				/* reasons: XLB_R_MAX, XLB_D_MAX */
+	const char *(*name)(unsigned int r);	/* xlb_reason_name ... */
+	__u64 before[BPFTEST_REASONS_MAX][2];	/* at bpftest_reasons_snap() */
+};
+
+/**
+ * bpftest_reasons_snap() - remember every counter, before a case's run
+ * Return: 0, or -1 with the reason in @t.
+ */
+int bpftest_reasons_snap(struct bpftest *t, struct bpftest_reasons *r);
+
+/**
+ * bpftest_expect_verdict() - the run's verdict @got is @want; if not, the
+ * reasons counted since the snapshot are part of the failure
+ * Return: 0, or -1 with the reason in @t.
+ */
+int bpftest_expect_verdict(struct bpftest *t, const struct bpftest_reasons *r, __u32 got,
+			   __u32 want);
+
+/**
+ * bpftest_expect_reason() - since the snapshot, @reason counted exactly one
+ * packet of @len bytes
+ * Return: 0, or -1 with the reason in @t.
+ */
+int bpftest_expect_reason(struct bpftest *t, const struct bpftest_reasons *r, __u32 reason,
+			  size_t len);
+
+#endif /* XLB_TEST_BPFTEST_H */
