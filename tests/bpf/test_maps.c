@@ -1077,6 +1077,28 @@ static int spray(struct env *e, struct flow_set *fs, const char *vip, __u16 port
 	return 0;
 }
 
+struct flows_of {
+	__u32 id;
+	unsigned int n;
+};
+
+static int count_flows_of(const struct xlb_flow_key *k, const struct xlb_flow *v, void *arg)
+{
+	struct flows_of *f = arg;
+
+	f->n += v->backend_id == f->id;
+	return 0;
+}
+
+/* Flow-table entries that name backend id. */
+static unsigned int flows_of(struct env *e, __u32 id)
+{
+	struct flows_of f = { .id = id };
+
+	xlb_flow_foreach(&e->m, count_flows_of, &f);
+	return f.n;
+}
+
 static int t_be_release(struct env *e, const void *arg)
 {
 	struct xlb_vip v1, v2;
@@ -1136,6 +1158,10 @@ static int t_be_release(struct env *e, const void *arg)
 	if (err != -ENOENT)
 		return fail(e, "backend %u of the deleted VIP only: %s, expected -ENOENT", x,
 			    errname(err));
+	/* A freed id is reused: its flows must go with it, the others stay. */
+	if (flows_of(e, x) || !flows_of(e, s))
+		return fail(e, "flows after freeing backend %u: %u left (expected 0); backend "
+			    "%u kept with %u (expected > 0)", x, flows_of(e, x), s, flows_of(e, s));
 	if (xlb_member_get(&e->m, v1.id, s, &mb) != -ENOENT ||
 	    xlb_member_get(&e->m, v2.id, s, &mb))
 		return fail(e, "members after deleting v1: (v1, %u) should be gone, (v2, %u) "

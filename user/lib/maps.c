@@ -682,8 +682,51 @@ int xlb_backend_release(struct xlb_maps *m, __u32 id)
 	member_collect_free(&c);
 	if (err || c.n)
 		return err;
-	return ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_backends), &id, &b,
-					     BPF_ANY));
+	err = ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_backends), &id, &b,
+					    BPF_ANY));
+	if (!err)
+		err = xlb_flow_purge_backend(m, id);
+	return err;
+}
+
+struct purge {
+	__u32 id;
+	struct xlb_flow_key *keys;
+	size_t n, cap;
+};
+
+static int collect_flow_of(const struct xlb_flow_key *k, const struct xlb_flow *v, void *arg)
+{
+	struct purge *p = arg;
+	void *nk;
+
+	if (v->backend_id != p->id)
+		return 0;
+	if (p->n == p->cap) {
+		p->cap = p->cap ? 2 * p->cap : 256;
+		nk = realloc(p->keys, p->cap * sizeof(*p->keys));
+		if (!nk)
+			return -ENOMEM;
+		p->keys = nk;
+	}
+	p->keys[p->n++] = *k;
+	return 0;
+}
+
+int xlb_flow_purge_backend(struct xlb_maps *m, __u32 id)
+{
+	struct purge p = { .id = id };
+	size_t i;
+	int err;
+
+	/* Keys first, deletes after: deleting while walking restarts the walk. */
+	err = xlb_flow_foreach(m, collect_flow_of, &p);
+	for (i = 0; !err && i < p.n; i++)
+		if (bpf_map_delete_elem(map_fd(m->skel->maps.xlb_flows), &p.keys[i]) &&
+		    errno != ENOENT)
+			err = -errno;
+	free(p.keys);
+	return err;
 }
 
 /* --- members ------------------------------------------------------------- */

@@ -61,8 +61,13 @@ void xlb_backend_key(const struct xlb_backend *b, char *buf, size_t len);
 void xlb_backend_label(const struct xlb_backend *b, char *buf, size_t len);
 /* Replace a VIP's value (flags, table size); its id must not change. */
 int xlb_vip_update(struct xlb_maps *m, const struct xlb_vip_key *k, const struct xlb_vip *v);
-/* Free the id when no VIP uses it any more. */
+/*
+ * Free the id when no VIP uses it any more, and forget its flows: an id is
+ * reused for the next new backend, which must not inherit old flows.
+ */
 int xlb_backend_release(struct xlb_maps *m, __u32 id);
+/* Delete every flow-table entry that names backend id (one walk). */
+int xlb_flow_purge_backend(struct xlb_maps *m, __u32 id);
 
 /* Membership of backends in VIPs, with weights. */
 typedef int (*xlb_member_cb)(const struct xlb_member_key *k, const struct xlb_member *v, void *arg);

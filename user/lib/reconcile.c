@@ -370,6 +370,8 @@ static int remove_rest(struct ctx *c, const struct xlb_want *w, const struct vip
 		if (c->all[id].state == XLB_BE_UNUSED || c->wanted[id])
 			continue;
 		err = xlb_backend_write(c->m, id, &zero);
+		if (!err)
+			err = xlb_flow_purge_backend(c->m, id);
 		if (err)
 			return err;
 		c->st.backends_removed++;
