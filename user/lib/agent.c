@@ -369,21 +369,22 @@ out_nomem:
 	return -ENOMEM;
 }
 
-static void add_err(struct xlb_conf_errors *errs, const char *path, const char *fmt, const char *arg)
+static void add_err(struct xlb_conf_errors *errs, unsigned int line, const char *path,
+		    const char *fmt, const char *arg)
 {
 	struct xlb_conf_error *e;
 
 	if (errs->n < sizeof(errs->e) / sizeof(errs->e[0])) {
 		e = &errs->e[errs->n];
 		memset(e, 0, sizeof(*e));
+		e->line = line;
 		snprintf(e->path, sizeof(e->path), "%s", path);
 		snprintf(e->msg, sizeof(e->msg), fmt, arg);
 	}
 	errs->n++;
 }
 
-/* What the configuration may say but this data plane cannot do (yet). */
-static int check_supported(const struct xlb_conf *conf, struct xlb_conf_errors *errs)
+int xlb_agent_conf_supported(const struct xlb_conf *conf, struct xlb_conf_errors *errs)
 {
 	char path[64];
 	size_t i;
@@ -392,14 +393,14 @@ static int check_supported(const struct xlb_conf *conf, struct xlb_conf_errors *
 		if (!conf->routes[i].remote.family)
 			continue;
 		snprintf(path, sizeof(path), "stream_routes[%zu].remote_addr", i);
-		add_err(errs, path, "%s", "client filters are not enforced by the fast path yet; "
+		add_err(errs, conf->routes[i].line, path, "%s", "client filters are not enforced by the fast path yet; "
 			"remove the key rather than run without the filter");
 	}
 	for (i = 0; i < conf->nupstreams; i++) {
 		if (!conf->upstreams[i].discovery_type[0])
 			continue;
 		snprintf(path, sizeof(path), "upstreams[%zu].discovery_type", i);
-		add_err(errs, path, "service discovery ('%s') is not available yet",
+		add_err(errs, conf->upstreams[i].line, path, "service discovery ('%s') is not available yet",
 			conf->upstreams[i].discovery_type);
 	}
 	return errs->n ? -EINVAL : 0;
@@ -416,7 +417,7 @@ static int doc_parse(json_t *doc, struct xlb_conf *conf, struct xlb_conf_errors 
 		return -ENOMEM;
 	err = xlb_conf_parse(text, conf, errs);
 	free(text);
-	if (!err && check_supported(conf, errs)) {
+	if (!err && xlb_agent_conf_supported(conf, errs)) {
 		xlb_conf_free(conf);
 		err = -EINVAL;
 	}
@@ -486,7 +487,7 @@ static int load_file(const char *file, json_t **doc, struct xlb_conf *conf,
 	err = xlb_conf_load(file, conf, errs);
 	if (err)
 		return err;	/* errs has line:col for the file itself */
-	err = check_supported(conf, errs);
+	err = xlb_agent_conf_supported(conf, errs);
 	if (err)
 		goto out_free;
 	text = read_file(file);

@@ -39,6 +39,13 @@ struct xlb_agent *xlb_agent_new(struct event_base *base, const char *conf_file,
 				const char *pin_dir, struct xlb_conf_errors *errs);
 void xlb_agent_free(struct xlb_agent *a);
 
+/*
+ * What a valid configuration may say but this data plane cannot do yet
+ * (remote_addr filters, discovery): -EINVAL with the reasons in @errs.
+ * xlbd refuses such a configuration rather than run without them.
+ */
+int xlb_agent_conf_supported(const struct xlb_conf *conf, struct xlb_conf_errors *errs);
+
 /* Re-read the file; a bad file is reported in @errs and changes nothing. */
 int xlb_agent_reload(struct xlb_agent *a, struct xlb_conf_errors *errs);
 

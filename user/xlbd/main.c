@@ -156,6 +156,12 @@ int main(int argc, char **argv)
 			print_errors(d.conf_file, &errs);
 			return EXIT_CONFIG;
 		}
+		/* The same refusals as at start: --check must not pass what xlbd rejects. */
+		if (xlb_agent_conf_supported(&conf, &errs)) {
+			print_errors(d.conf_file, &errs);
+			xlb_conf_free(&conf);
+			return EXIT_CONFIG;
+		}
 		xlb_conf_free(&conf);
 		printf("%s: ok\n", d.conf_file);
 		return 0;
