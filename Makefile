@@ -40,7 +40,7 @@ TLIB_OBJ := $(TLIB_SRC:%.c=$(BUILD)/%.o)
 BENCH_SRC := $(filter-out %.bpf.c,$(wildcard bench/*.c))
 BENCH_BIN := $(BENCH_SRC:%.c=$(BUILD)/%)
 
-.PHONY: all help deps check unit bpftest e2e bench demo clean
+.PHONY: all help deps check unit bpftest e2e bench demo clean install uninstall
 all: $(BUILD)/xlb $(BUILD)/xlbd $(UNIT_BIN) $(BPFT_BIN) $(BENCH_BIN) $(TEST_BPF_OBJ)
 
 help:
@@ -53,6 +53,9 @@ help:
 	@echo 'make bench     per-packet and Maglev benchmarks (root)'
 	@echo 'make demo      the reference topology, attached and sending (root)'
 	@echo 'make clean     remove $(BUILD)/'
+	@echo 'make install   xlb, xlbd, man pages, systemd unit, bash completion into'
+	@echo '               $$(DESTDIR)$$(PREFIX) (PREFIX=$(PREFIX)); /etc/xlb/xlb.yaml only if absent'
+	@echo 'make uninstall remove what install put (never /etc/xlb/xlb.yaml)'
 
 deps:
 	@scripts/install-deps.sh
@@ -125,5 +128,52 @@ demo: deps $(BUILD)/xlb $(BUILD)/xlbd $(TEST_BPF_OBJ)
 
 clean:
 	rm -rf $(BUILD)
+
+# --- install -------------------------------------------------------------------
+# make install [PREFIX=/usr/local] [DESTDIR=]: binaries in $(PREFIX)/sbin, man
+# pages in $(PREFIX)/share/man, the unit in $(PREFIX)/lib/systemd/system (a
+# directory systemd searches for /usr and /usr/local alike; on Debian 12
+# /lib is /usr/lib) with ExecStart pointing at $(PREFIX)/sbin/xlbd, bash
+# completion in $(PREFIX)/share/bash-completion/completions. The example
+# configuration always goes to $(PREFIX)/share/doc/xlb/, and to
+# /etc/xlb/xlb.yaml only when that file does not exist yet: an admin's file
+# is never overwritten (nor removed by uninstall). Packagers: PREFIX=/usr.
+PREFIX		?= /usr/local
+SBINDIR		?= $(PREFIX)/sbin
+MANDIR		?= $(PREFIX)/share/man
+DOCDIR		?= $(PREFIX)/share/doc/xlb
+UNITDIR		?= $(PREFIX)/lib/systemd/system
+COMPDIR		?= $(PREFIX)/share/bash-completion/completions
+SYSCONFDIR	?= /etc
+
+install: $(BUILD)/xlb $(BUILD)/xlbd
+	install -D -m 0755 $(BUILD)/xlb $(DESTDIR)$(SBINDIR)/xlb
+	install -D -m 0755 $(BUILD)/xlbd $(DESTDIR)$(SBINDIR)/xlbd
+	install -D -m 0644 docs/man/xlb.8 $(DESTDIR)$(MANDIR)/man8/xlb.8
+	install -D -m 0644 docs/man/xlbd.8 $(DESTDIR)$(MANDIR)/man8/xlbd.8
+	install -D -m 0644 docs/man/xlbd.yaml.5 $(DESTDIR)$(MANDIR)/man5/xlbd.yaml.5
+	sed -e 's|/usr/sbin/xlbd|$(SBINDIR)/xlbd|g' -e 's|/etc/xlb/|$(SYSCONFDIR)/xlb/|g' \
+	    scripts/xlbd.service > $(BUILD)/xlbd.service
+	install -D -m 0644 $(BUILD)/xlbd.service $(DESTDIR)$(UNITDIR)/xlbd.service
+	install -D -m 0644 scripts/xlb.bash-completion $(DESTDIR)$(COMPDIR)/xlb
+	install -D -m 0644 scripts/xlb.example.yaml $(DESTDIR)$(DOCDIR)/xlb.example.yaml
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/xlb/xlb.yaml ]; then \
+		echo 'kept $(DESTDIR)$(SYSCONFDIR)/xlb/xlb.yaml (example: $(DOCDIR)/xlb.example.yaml)'; \
+	else \
+		echo 'install -D -m 0600 scripts/xlb.example.yaml $(DESTDIR)$(SYSCONFDIR)/xlb/xlb.yaml'; \
+		install -D -m 0600 scripts/xlb.example.yaml $(DESTDIR)$(SYSCONFDIR)/xlb/xlb.yaml; \
+	fi
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/xlb $(DESTDIR)$(SBINDIR)/xlbd
+	rm -f $(DESTDIR)$(MANDIR)/man8/xlb.8 $(DESTDIR)$(MANDIR)/man8/xlbd.8
+	rm -f $(DESTDIR)$(MANDIR)/man5/xlbd.yaml.5
+	rm -f $(DESTDIR)$(UNITDIR)/xlbd.service
+	rm -f $(DESTDIR)$(COMPDIR)/xlb
+	rm -f $(DESTDIR)$(DOCDIR)/xlb.example.yaml
+	rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/xlb/xlb.yaml ]; then \
+		echo 'kept $(DESTDIR)$(SYSCONFDIR)/xlb/xlb.yaml (remove it by hand if no longer wanted)'; \
+	fi
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
