@@ -10,3 +10,7 @@ echo
 "$BUILD/bench/bench_xdp" "${1:-1000000}" 5
 echo
 "$BUILD/bench/bench_maglev"
+echo
+"$BUILD/bench/bench_flip"
+echo
+XLBD="$BUILD/xlbd" bench/bench_agent.sh
