@@ -37,6 +37,7 @@ struct ctx {
 	__u32 *used;			/* ids in use, sorted by identity */
 	size_t nused;
 	__u32 next_free;
+	const struct xlb_want_backend **widx;	/* wanted backends, sorted */
 	struct xlb_reconcile_stats st;
 };
 
@@ -145,17 +146,47 @@ static int apply_backends(struct ctx *c, struct xlb_want *w)
 	return 0;
 }
 
-/* Id of a wanted member's backend (apply_backends gave every one an id). */
-static int member_id(const struct xlb_want *w, const struct xlb_want_member *wm, __u32 *id)
+static int want_be_cmp(const void *a, const void *b)
 {
+	const struct xlb_want_backend *x = *(const struct xlb_want_backend *const *)a;
+	const struct xlb_want_backend *y = *(const struct xlb_want_backend *const *)b;
+
+	return be_cmp(x->addr.family, x->addr.addr, x->port, y->addr.family, y->addr.addr, y->port);
+}
+
+/* The wanted backends sorted by identity, for member_id(). */
+static const struct xlb_want_backend **index_wanted(const struct xlb_want *w)
+{
+	const struct xlb_want_backend **idx = calloc(w->nbackends + 1, sizeof(*idx));
 	size_t i;
 
-	for (i = 0; i < w->nbackends; i++) {
-		if (!be_cmp(wm->addr.family, wm->addr.addr, wm->port, w->backends[i].addr.family,
-			    w->backends[i].addr.addr, w->backends[i].port)) {
-			*id = w->backends[i].id;
+	if (!idx)
+		return NULL;
+	for (i = 0; i < w->nbackends; i++)
+		idx[i] = &w->backends[i];
+	qsort(idx, w->nbackends, sizeof(*idx), want_be_cmp);
+	return idx;
+}
+
+/* Id of a wanted member's backend (apply_backends gave every one an id). */
+static int member_id(const struct xlb_want_backend **idx, size_t n,
+		     const struct xlb_want_member *wm, __u32 *id)
+{
+	size_t lo = 0, hi = n, mid;
+	int d;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		d = be_cmp(wm->addr.family, wm->addr.addr, wm->port, idx[mid]->addr.family,
+			   idx[mid]->addr.addr, idx[mid]->port);
+		if (!d) {
+			*id = idx[mid]->id;
 			return 0;
 		}
+		if (d < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
 	}
 	return -ENOENT;
 }
@@ -187,14 +218,85 @@ static int collect(const struct xlb_member_key *k, const struct xlb_member *v, v
 	return 0;
 }
 
+static int member_key_cmp(const struct xlb_member_key *a, const struct xlb_member_key *b);
+
+static int order_cmp(const void *a, const void *b, void *arg)
+{
+	const struct xlb_member_key *k = arg;
+
+	return member_key_cmp(&k[*(const size_t *)a], &k[*(const size_t *)b]);
+}
+
+static int member_key_cmp(const struct xlb_member_key *a, const struct xlb_member_key *b)
+{
+	if (a->vip_id != b->vip_id)
+		return a->vip_id < b->vip_id ? -1 : 1;
+	return a->backend_id == b->backend_id ? 0 : a->backend_id < b->backend_id ? -1 : 1;
+}
+
+/* Sort the current members by (VIP id, backend id), keys and values together. */
+static int sort_members(struct members *ms)
+{
+	struct xlb_member_key *k;
+	struct xlb_member *v;
+	size_t *order, i;
+
+	order = calloc(ms->n + 1, sizeof(*order));
+	k = calloc(ms->n + 1, sizeof(*k));
+	v = calloc(ms->n + 1, sizeof(*v));
+	if (!order || !k || !v) {
+		free(order);
+		free(k);
+		free(v);
+		return -ENOMEM;
+	}
+	for (i = 0; i < ms->n; i++)
+		order[i] = i;
+	qsort_r(order, ms->n, sizeof(*order), order_cmp, ms->k);
+	for (i = 0; i < ms->n; i++) {
+		k[i] = ms->k[order[i]];
+		v[i] = ms->v[order[i]];
+	}
+	free(order);
+	free(ms->k);
+	free(ms->v);
+	ms->k = k;
+	ms->v = v;
+	return 0;
+}
+
+/* First index of a member of vip_id (or of a later VIP) in the sorted members. */
+static size_t members_from(const struct members *ms, __u32 vip_id)
+{
+	size_t lo = 0, hi = ms->n, mid;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if (ms->k[mid].vip_id < vip_id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* Weight of (vip_id, be_id) in the current members, or -1. */
 static long cur_weight(const struct members *ms, __u32 vip_id, __u32 be_id)
 {
-	size_t i;
+	struct xlb_member_key key = { .vip_id = vip_id, .backend_id = be_id };
+	size_t lo = 0, hi = ms->n, mid;
+	int d;
 
-	for (i = 0; i < ms->n; i++)
-		if (ms->k[i].vip_id == vip_id && ms->k[i].backend_id == be_id)
-			return ms->v[i].weight;
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		d = member_key_cmp(&key, &ms->k[mid]);
+		if (!d)
+			return ms->v[mid].weight;
+		if (d < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
 	return -1;
 }
 
@@ -217,7 +319,7 @@ static int apply_vip_members(struct ctx *c, const struct xlb_want *w, const stru
 		goto out;
 	}
 	for (i = 0; i < wv->nmembers; i++) {
-		err = member_id(w, &wv->members[i], &ids[i]);
+		err = member_id(c->widx, w->nbackends, &wv->members[i], &ids[i]);
 		if (err)
 			goto out;
 		cw = cur_weight(ms, v->id, ids[i]);
@@ -230,10 +332,8 @@ static int apply_vip_members(struct ctx *c, const struct xlb_want *w, const stru
 		}
 		dirty |= c->changed[ids[i]];
 	}
-	/* Members that are no longer wanted. */
-	for (j = 0; j < ms->n; j++) {
-		if (ms->k[j].vip_id != v->id)
-			continue;
+	/* Members that are no longer wanted (sorted: this VIP's are together). */
+	for (j = members_from(ms, v->id); j < ms->n && ms->k[j].vip_id == v->id; j++) {
 		for (keep = 0, i = 0; i < wv->nmembers && !keep; i++)
 			keep = ids[i] == ms->k[j].backend_id;
 		if (keep)
@@ -403,6 +503,12 @@ int xlb_reconcile(struct xlb_maps *m, struct xlb_want *w, struct xlb_reconcile_s
 	if (!err)
 		err = xlb_member_foreach(m, collect, &ms);
 	if (!err)
+		err = sort_members(&ms);
+	if (!err) {
+		c.widx = index_wanted(w);
+		err = c.widx ? 0 : -ENOMEM;
+	}
+	if (!err)
 		err = apply_vips(&c, w, &cur, &ms);
 	if (!err)
 		err = remove_rest(&c, w, &cur);
@@ -413,6 +519,7 @@ out:
 	free(cur.v);
 	free(ms.k);
 	free(ms.v);
+	free(c.widx);
 	free(c.used);
 	free(c.wanted);
 	free(c.changed);
