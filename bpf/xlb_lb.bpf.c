@@ -3,7 +3,7 @@
  * xlb_lb: the XDP load balancer. Entry and dispatch only; each step lives in
  * bpf/lib/: parse.h (headers), pick.h (VIP, flow table, Maglev), nexthop.h
  * (FIB cache), encap.h (IPIP / IP6IP6 / 4in6 / L2), icmp.h (too big),
- * stats.h (counters), maps.h (every map).
+ * passive.h (passive-health events), stats.h (counters), maps.h (every map).
  *
  * Packets that are not for a VIP leave byte-for-byte untouched (XDP_PASS).
  */

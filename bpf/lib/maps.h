@@ -33,14 +33,28 @@ struct xlb_maglev_table {
 	__uint(map_flags, BPF_F_INNER_MAP | BPF_F_MMAPABLE);
 };
 
-/* VIP id -> its Maglev table; replaced whole to swap a table atomically. */
+/*
+ * Two Maglev tables per VIP, at 2 * id and 2 * id + 1; xlb_table_gen says
+ * which one is live. Userspace fills the idle one in place (mmap) and flips
+ * the generation with one array write: replacing an inner map instead would
+ * cost a kernel RCU grace period (~10 ms) per swap.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__type(key, __u32);
-	__uint(max_entries, XLB_MAX_VIPS);
+	__uint(max_entries, 2 * XLB_MAX_VIPS);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 	__array(values, struct xlb_maglev_table);
 } xlb_tables SEC(".maps");
+
+/* VIP id -> generation of its live table (low bit: which of the two). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, XLB_MAX_VIPS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_table_gen SEC(".maps");
 
 /* Backend id -> address, state; one write flips a backend's state. */
 struct {
@@ -115,5 +129,21 @@ struct {
 	__uint(max_entries, XLB_R_MAX);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_reasons SEC(".maps");
+
+/* Passive-health events for the agent (struct xlb_event records). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, XLB_EVENTS_RING_SIZE);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_events SEC(".maps");
+
+/* Backend id -> event rate-limit window, per CPU (no atomics). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_event_rate);
+	__uint(max_entries, XLB_MAX_BACKENDS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_event_rate SEC(".maps");
 
 #endif /* XLB_BPF_MAPS_H */

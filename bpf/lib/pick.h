@@ -11,6 +11,7 @@
 #include <xlb/hash.h>
 #include "maps.h"
 #include "parse.h"
+#include "passive.h"
 #include "stats.h"
 
 /* VIP for (daddr, dport, proto), else the port-less VIP (port 0). */
@@ -48,11 +49,13 @@ static __always_inline int xlb_maglev_pick(const struct xlb_vip *vip, __u32 hash
 					   __u32 frame_len)
 {
 	struct xlb_backend *be;
-	__u32 slot, step, *id;
+	__u32 slot, step, idx, *id, *gen;
 	void *table;
 	int i;
 
-	table = bpf_map_lookup_elem(&xlb_tables, &vip->id);
+	gen = bpf_map_lookup_elem(&xlb_table_gen, &vip->id);
+	idx = vip->id * 2 + (gen ? *gen & 1 : 0);
+	table = bpf_map_lookup_elem(&xlb_tables, &idx);
 	if (!table || !vip->table_size)
 		return xlb_count_reason(XLB_R_DROP_NO_TABLE, frame_len, XDP_DROP);
 	slot = hash % vip->table_size;
@@ -83,6 +86,9 @@ static __always_inline int xlb_maglev_pick(const struct xlb_vip *vip, __u32 hash
  * The backend for this packet: its flow's backend while that one is ACTIVE
  * or DRAINING, else a Maglev pick. New flows are remembered, except for TCP
  * RSTs and ICMP errors; an existing entry is written only when re-picked.
+ * A client's SYN retry or bare RST on a usable flow is a passive-health
+ * event (passive.h); on a re-picked flow it is not: that backend is
+ * already out.
  */
 static __always_inline int xlb_pick(const struct xlb_pkt *p, const struct xlb_vip *vip,
 				    const struct xlb_config *cfg, __u32 *id_out,
@@ -102,6 +108,7 @@ static __always_inline int xlb_pick(const struct xlb_pkt *p, const struct xlb_vi
 		be = xlb_backend_get(flow->backend_id);
 		if (be && (be->state == XLB_BE_ACTIVE || be->state == XLB_BE_DRAINING) &&
 		    flow->vip_id == vip->id) {
+			xlb_passive_check(p, flow);
 			*id_out = flow->backend_id;
 			*be_out = be;
 			return XLB_CONTINUE;

@@ -138,6 +138,8 @@ enum xlb_reason {
 	XLB_R_DROP_HEADROOM,	/* adjust_head/tail failed */
 	XLB_R_FLOW_REPICK,	/* flow's backend unusable: picked again */
 	XLB_R_REPROBE,		/* table pick unusable: another slot used */
+	XLB_R_EVENT,		/* passive-health event sent to the agent */
+	XLB_R_EVENT_DROPPED,	/* passive-health event lost: rate limit, ring full */
 	XLB_R_MAX,
 };
 
@@ -146,6 +148,58 @@ struct xlb_reason_count {
 	__u64 bytes;
 };
 _Static_assert(sizeof(struct xlb_reason_count) == 16, "xlb_reason_count size");
+
+/*
+ * Passive health: what the fast path can see of a backend's failures when
+ * its replies bypass the LB (direct server return). Only the client's side
+ * of a flow passes here, so the signals are the client's reactions:
+ *
+ * XLB_EVK_SYN_RETRANS: a SYN without ACK on an existing, young flow whose
+ *   backend is usable: the client is retrying the handshake on the same
+ *   5-tuple because no SYN-ACK came. The agent counts it as a timeout.
+ *   "Young" (XLB_PASSIVE_YOUNG_NS, 30 s: Linux retries after 1, 3, 7, 15
+ *   s) keeps out a new connection that reuses the 5-tuple of an old one.
+ *
+ * XLB_EVK_CLIENT_RST: a RST without ACK on a young flow. A client's
+ *   kernel answers with a bare RST (sequence = the segment's ACK, no ACK
+ *   bit) a segment for which it has no socket: typically a SYN-ACK that
+ *   came after the client gave up connecting (a backend too slow to
+ *   accept), or an answer from a backend that lost the connection's state.
+ *   An application's own abort (close with SO_LINGER 0, unread data) is
+ *   RST|ACK from an established socket: normal client behaviour, ignored.
+ *   The agent counts a bare RST as a TCP failure.
+ *
+ * Events are rate-limited per backend and CPU (XLB_EVENT_BURST per
+ * XLB_EVENT_WINDOW_NS); the excess is counted as XLB_R_EVENT_DROPPED.
+ */
+enum xlb_event_kind {
+	XLB_EVK_NONE = 0,
+	XLB_EVK_SYN_RETRANS,
+	XLB_EVK_CLIENT_RST,
+	XLB_EVK_MAX,
+};
+
+/* A record of the xlb_events ring buffer. */
+struct xlb_event {
+	__u64 ts_ns;		/* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u64 flow_age_ns;	/* since the flow's creation (coarse clock) */
+	__u32 backend_id;
+	__u32 vip_id;
+	__be32 saddr[4];	/* the client */
+	__be16 sport;
+	__u8 kind;		/* enum xlb_event_kind */
+	__u8 family;		/* XLB_AF_INET or XLB_AF_INET6 */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct xlb_event) == 48, "xlb_event size");
+
+/* Per backend and CPU: the rate limit's window and its count. */
+struct xlb_event_rate {
+	__u64 window_ns;	/* start of the current window */
+	__u32 count;		/* events sent in it */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct xlb_event_rate) == 16, "xlb_event_rate size");
 
 /* Key of the decap program's local-VIP set. */
 struct xlb_addr_key {

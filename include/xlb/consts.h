@@ -18,6 +18,16 @@
 #define XLB_IPV6_EXT_MAX	4	/* IPv6 extension headers skipped at most */
 #define XLB_NH_TTL_NS		1000000000ULL /* next-hop cache lifetime */
 
+/*
+ * Passive health (bpf/lib/passive.h). The event ring is a power of two of
+ * pages: 256 KiB holds 5461 events of 48 bytes (plus 8-byte record
+ * headers), far more than the rate limit lets through between two reads.
+ */
+#define XLB_EVENTS_RING_SIZE	(1 << 18)
+#define XLB_EVENT_WINDOW_NS	100000000ULL /* rate-limit window: 100 ms */
+#define XLB_EVENT_BURST		8	/* events per backend, window and CPU */
+#define XLB_PASSIVE_YOUNG_NS	30000000000ULL /* a flow counts while younger */
+
 #define XLB_IPV4_ENCAP_LEN	20	/* outer IPv4 header */
 #define XLB_IPV6_ENCAP_LEN	40	/* outer IPv6 header */
 

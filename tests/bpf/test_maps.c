@@ -189,25 +189,36 @@ static int hash_count(struct bpf_map *map)
 	return n;
 }
 
-/* Bit i set: xlb_tables holds a table at VIP id i (i < TEST_IDS). */
+/* Where VIP id's live table is in xlb_tables (two per VIP, a generation). */
+static __u32 live_slot(struct env *e, __u32 id)
+{
+	__u32 gen = 0;
+
+	bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_table_gen), &id, &gen);
+	return id * 2 + (gen & 1);
+}
+
+/* Bit i set: xlb_tables holds a live table for VIP id i (i < TEST_IDS). */
 static __u32 tables_present(struct env *e)
 {
-	__u32 id, inner, mask = 0;
+	__u32 id, slot, inner, mask = 0;
 
-	for (id = 0; id < TEST_IDS; id++)
-		if (!bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_tables), &id, &inner))
+	for (id = 0; id < TEST_IDS; id++) {
+		slot = live_slot(e, id);
+		if (!bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_tables), &slot, &inner))
 			mask |= 1U << id;
+	}
 	return mask;
 }
 
-/* Slots of the table at VIP id, as the kernel knows it; 0 if none. */
+/* Slots of VIP id's live table, as the kernel knows it; 0 if none. */
 static __u32 table_slots(struct env *e, __u32 id)
 {
 	struct bpf_map_info info = {};
-	__u32 inner, len = sizeof(info);
+	__u32 inner, len = sizeof(info), slot = live_slot(e, id);
 	int fd;
 
-	if (bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_tables), &id, &inner))
+	if (bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_tables), &slot, &inner))
 		return 0;
 	fd = bpf_map_get_fd_by_id(inner);
 	if (fd < 0)
@@ -250,8 +261,11 @@ static int env_reset(struct env *e)
 	      hash_clear(s->maps.xlb_flows);
 	for (id = 0; !err && id < TEST_IDS; id++) {
 		/* Only slots in use: each delete waits for an RCU grace period. */
-		if (!bpf_map_lookup_elem(map_fd(s->maps.xlb_tables), &id, &inner) &&
-		    bpf_map_delete_elem(map_fd(s->maps.xlb_tables), &id))
+		for (__u32 slot = id * 2; !err && slot < id * 2 + 2; slot++)
+			if (!bpf_map_lookup_elem(map_fd(s->maps.xlb_tables), &slot, &inner) &&
+			    bpf_map_delete_elem(map_fd(s->maps.xlb_tables), &slot))
+				err = -errno;
+		if (!err && bpf_map_update_elem(map_fd(s->maps.xlb_table_gen), &id, &zero, BPF_ANY))
 			err = -errno;
 		if (!err && bpf_map_update_elem(map_fd(s->maps.xlb_backends), &id, &be, BPF_ANY))
 			err = -errno;

@@ -13,7 +13,9 @@
  * Output: "ok N - name" or "not ok N - name: what differed", then
  * "P passed, F failed"; the exit status is 1 if a case failed.
  */
+#define _GNU_SOURCE		/* sched_setaffinity, sched_getcpu */
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -246,6 +248,9 @@ struct env {
 	__u32 want_be;			/* backend the case's packet must get */
 	struct bpftest t;		/* the report, why the case failed */
 	struct bpftest_reasons reasons;
+	struct ring_buffer *rb;		/* xlb_events, read by events_read() */
+	struct xlb_event events[64];	/* passive events read since the last read */
+	int nevents;
 };
 
 /* The case failed: keep the first reason; -1. */
@@ -342,6 +347,7 @@ static int table_fill(struct env *e, __u32 vip_id, __u32 size, const __u32 *fill
 static int table_create(struct env *e, const struct vip_def *v)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = e->inner_flags);
+	__u32 slot;
 	int fd, err;
 
 	if (v->id >= TEST_IDS)
@@ -354,7 +360,9 @@ static int table_create(struct env *e, const struct vip_def *v)
 	err = table_fill(e, v->id, v->size, v->fill);
 	if (err)
 		return err;
-	if (bpf_map_update_elem(map_fd(e->skel->maps.xlb_tables), &v->id, &fd, BPF_ANY))
+	/* The VIP's live table: slot 2 * id while xlb_table_gen[id] is even. */
+	slot = v->id * 2;
+	if (bpf_map_update_elem(map_fd(e->skel->maps.xlb_tables), &slot, &fd, BPF_ANY))
 		return -errno;
 	return 0;
 }
@@ -372,7 +380,31 @@ static int reset_id(struct env *e, __u32 id)
 	       bpftest_percpu_write(s->maps.xlb_vip_stats, id, e->ncpu, NULL,
 				    sizeof(struct xlb_traffic)) ?:
 	       bpftest_percpu_write(s->maps.xlb_backend_stats, id, e->ncpu, NULL,
-				    sizeof(struct xlb_traffic));
+				    sizeof(struct xlb_traffic)) ?:
+	       bpftest_percpu_write(s->maps.xlb_event_rate, id, e->ncpu, NULL,
+				    sizeof(struct xlb_event_rate));
+}
+
+/* ring_buffer_sample_fn: keep the record for the case's check. */
+static int event_keep(void *ctx, void *data, size_t size)
+{
+	struct env *e = ctx;
+
+	if (size == sizeof(struct xlb_event) &&
+	    e->nevents < (int)(sizeof(e->events) / sizeof(e->events[0])))
+		memcpy(&e->events[e->nevents], data, size);
+	e->nevents++;
+	return 0;
+}
+
+/* Read every queued passive event into e->events (count in e->nevents). */
+static int events_read(struct env *e)
+{
+	int n;
+
+	e->nevents = 0;
+	n = ring_buffer__consume(e->rb);
+	return n < 0 ? n : 0;
 }
 
 /* Back to empty maps and zero counters: every case starts alike. */
@@ -386,10 +418,15 @@ static int env_reset(struct env *e)
 	for (id = 0; id < TEST_IDS; id++) {
 		/* Only slots in use: each delete waits for an RCU grace period. */
 		if (e->tables[id] >= 0) {
-			bpf_map_delete_elem(map_fd(s->maps.xlb_tables), &id);
+			__u32 slot = id * 2;
+
+			bpf_map_delete_elem(map_fd(s->maps.xlb_tables), &slot);
 			close(e->tables[id]);
 		}
 		e->tables[id] = -1;
+		/* Generation 0: the live table of VIP id is at slot 2 * id. */
+		if (bpf_map_update_elem(map_fd(s->maps.xlb_table_gen), &id, &zero, BPF_ANY))
+			err = err ?: -errno;
 		err = err ?: reset_id(e, id);
 	}
 	for (id = 0; id < XLB_R_MAX; id++)
@@ -399,6 +436,7 @@ static int env_reset(struct env *e)
 		err = -errno;
 	err = err ?: hash_clear(s->maps.xlb_vips, sizeof(struct xlb_vip_key));
 	err = err ?: hash_clear(s->maps.xlb_flows, sizeof(struct xlb_flow_key));
+	err = err ?: events_read(e);	/* no event left from the case before */
 	return err;
 }
 
@@ -1048,6 +1086,104 @@ static void ipv6_payload_len_over(struct pkt *p)
 
 /* --- the cases ----------------------------------------------------------- */
 
+/* --- passive-health events (bpf/lib/passive.h) --------------------------- */
+
+/* No passive event was emitted by the case's packet. */
+static int check_no_event(struct env *e, const struct xlb_case *c,
+			  const struct pkt *in, const struct pkt *out)
+{
+	if (events_read(e))
+		return fail(e, "reading xlb_events failed");
+	if (e->nevents)
+		return fail(e, "%d passive event(s) (kind %u, backend %u), expected none",
+			    e->nevents, e->events[0].kind, e->events[0].backend_id);
+	return 0;
+}
+
+/* Exactly one event of kind, for the backend of the first packet's flow. */
+static int check_one_event(struct env *e, const struct xlb_case *c, __u8 kind)
+{
+	const struct xlb_event *ev = &e->events[0];
+	struct xlb_flow_key k;
+	struct xlb_vip vip;
+	__u32 hash;
+
+	if (events_read(e))
+		return fail(e, "reading xlb_events failed");
+	if (e->nevents != 1)
+		return fail(e, "%d passive events, expected 1", e->nevents);
+	if (spec_hash(e, &c->pkt, &hash, &vip))
+		return -1;
+	flow_key(&c->pkt, &k);
+	if (ev->kind != kind || ev->backend_id != e->first_be || ev->vip_id != vip.id)
+		return fail(e, "event: kind %u backend %u VIP %u, expected kind %u backend %u "
+			    "VIP %u", ev->kind, ev->backend_id, ev->vip_id, kind, e->first_be,
+			    vip.id);
+	if (ev->family != k.family || ev->sport != k.sport ||
+	    memcmp(ev->saddr, k.saddr, sizeof(k.saddr)))
+		return fail(e, "event: client address or port is not the packet's");
+	if (!ev->ts_ns || ev->flow_age_ns >= XLB_PASSIVE_YOUNG_NS)
+		return fail(e, "event: ts %llu, flow age %llu ns",
+			    (unsigned long long)ev->ts_ns, (unsigned long long)ev->flow_age_ns);
+	return 0;
+}
+
+static int check_event_syn(struct env *e, const struct xlb_case *c,
+			   const struct pkt *in, const struct pkt *out)
+{
+	return check_one_event(e, c, XLB_EVK_SYN_RETRANS);
+}
+
+static int check_event_rst(struct env *e, const struct xlb_case *c,
+			   const struct pkt *in, const struct pkt *out)
+{
+	return check_one_event(e, c, XLB_EVK_CLIENT_RST);
+}
+
+/* The first SYN made the flow and no event; drain nothing else. */
+static int after_no_event(struct env *e, const struct xlb_case *c)
+{
+	if (events_read(e))
+		return fail(e, "reading xlb_events failed");
+	if (e->nevents)
+		return fail(e, "the flow's first SYN emitted %d passive event(s)", e->nevents);
+	return 0;
+}
+
+/* XLB_EVENT_BURST retries of the SYN fill the backend's window. */
+static int after_burst(struct env *e, const struct xlb_case *c)
+{
+	__u32 id;
+	int i;
+
+	for (i = 0; i < XLB_EVENT_BURST; i++)
+		if (run_to_backend(e, &c->pkt, &id, NULL))
+			return -1;
+	if (events_read(e))
+		return fail(e, "reading xlb_events failed");
+	if (e->nevents != XLB_EVENT_BURST)
+		return fail(e, "%d SYN retries: %d events, expected %d", XLB_EVENT_BURST,
+			    e->nevents, XLB_EVENT_BURST);
+	return 0;
+}
+
+/* The flow was made 31 s ago: its 5-tuple reused by a new connection. */
+static int after_age_flow(struct env *e, const struct xlb_case *c)
+{
+	struct xlb_flow_key k;
+	struct xlb_flow f;
+
+	if (after_no_event(e, c))
+		return -1;
+	flow_key(&c->pkt, &k);
+	if (bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_flows), &k, &f))
+		return fail(e, "no flow after the first SYN");
+	f.created_ns -= XLB_PASSIVE_YOUNG_NS + 1000000000ULL;
+	if (bpf_map_update_elem(map_fd(e->skel->maps.xlb_flows), &k, &f, BPF_EXIST))
+		return fail(e, "cannot age the flow: %s", strerror(errno));
+	return 0;
+}
+
 static const struct xlb_case cases[] = {
 	/* Forwarding: IPIP, IP6IP6, 4in6. */
 	{ .name = "ipv4 tcp syn to VIP -> ipip, flow created",
@@ -1377,6 +1513,57 @@ static const struct xlb_case cases[] = {
 	{ .name = "l2 mode, ipv4 VIP with an ipv6 backend -> drop",
 	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN },
 	  .setup = &s_l2_4in6, .verdict = XDP_DROP, .reason = XLB_R_DROP_FAMILY },
+
+	/* Passive health: events on the xlb_events ring. */
+	{ .name = "passive: first SYN of a flow -> no event",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN },
+	  .setup = &s_two4, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = BE_TABLE,
+	  .check = check_no_event, .reason = XLB_R_FWD_ENCAP },
+	{ .name = "passive: SYN retransmitted on a flow -> one event for its backend",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN },
+	  .setup = &s_two4, .first = &flow4, .after = after_no_event, .verdict = XDP_TX,
+	  .out = OUT_ENCAP, .backend = BE_FIRST, .check = check_event_syn,
+	  .reason = XLB_R_EVENT },
+	{ .name = "passive: ipv6 SYN retransmitted -> one event",
+	  .pkt = { P_TCP6, .sport = 40000, .tcp_flags = TCP_SYN },
+	  .setup = &s_two6, .first = &flow6, .after = after_no_event, .verdict = XDP_TX,
+	  .out = OUT_ENCAP, .backend = BE_FIRST, .check = check_event_syn,
+	  .reason = XLB_R_EVENT },
+	{ .name = "passive: established ACK -> no event",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 100 },
+	  .setup = &s_two4, .first = &flow4, .after = after_no_event, .verdict = XDP_TX,
+	  .out = OUT_ENCAP, .backend = BE_FIRST, .check = check_no_event,
+	  .reason = XLB_R_FWD_ENCAP },
+	{ .name = "passive: bare RST on a young flow -> client_rst event",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_RST },
+	  .setup = &s_two4, .first = &flow4, .after = after_no_event, .verdict = XDP_TX,
+	  .out = OUT_ENCAP, .backend = BE_FIRST, .check = check_event_rst,
+	  .reason = XLB_R_EVENT },
+	{ .name = "passive: RST|ACK (application abort) -> no event",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_RST | TCP_ACK },
+	  .setup = &s_two4, .first = &flow4, .after = after_no_event, .verdict = XDP_TX,
+	  .out = OUT_ENCAP, .backend = BE_FIRST, .check = check_no_event,
+	  .reason = XLB_R_FWD_ENCAP },
+	{ .name = "passive: SYN+ACK from the client side -> no event",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN | TCP_ACK },
+	  .setup = &s_two4, .first = &flow4, .after = after_no_event, .verdict = XDP_TX,
+	  .out = OUT_ENCAP, .backend = BE_FIRST, .check = check_no_event,
+	  .reason = XLB_R_FWD_ENCAP },
+	{ .name = "passive: SYN on a 31 s old flow (5-tuple reuse) -> no event",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN },
+	  .setup = &s_two4, .first = &flow4, .after = after_age_flow, .verdict = XDP_TX,
+	  .out = OUT_ENCAP, .backend = BE_FIRST, .check = check_no_event,
+	  .reason = XLB_R_FWD_ENCAP },
+	{ .name = "passive: SYN retry after the burst -> dropped and counted",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN },
+	  .setup = &s_two4, .first = &flow4, .after = after_burst, .verdict = XDP_TX,
+	  .out = OUT_ENCAP, .backend = BE_FIRST, .check = check_no_event,
+	  .reason = XLB_R_EVENT_DROPPED },
+	{ .name = "passive: SYN retry on a flow whose backend is down -> re-picked, no event",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN },
+	  .setup = &s_v4, .first = &flow4, .after = after_down_first_refill_2,
+	  .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 2, .check = check_no_event,
+	  .reason = XLB_R_FLOW_REPICK },
 };
 
 /* --- the runner ---------------------------------------------------------- */
@@ -1481,6 +1668,9 @@ static int env_open(struct env *e)
 	if (err)
 		return err;
 	e->prog_fd = bpf_program__fd(e->skel->progs.xlb_lb);
+	e->rb = ring_buffer__new(bpf_map__fd(e->skel->maps.xlb_events), event_keep, e, NULL);
+	if (!e->rb)
+		return -errno;
 	e->reasons = (struct bpftest_reasons){
 		.map = e->skel->maps.xlb_reasons,
 		.ncpu = e->ncpu,
@@ -1494,9 +1684,18 @@ int main(void)
 {
 	int i, n = sizeof(cases) / sizeof(cases[0]);
 	struct env e = {};
+	cpu_set_t cpus;
 	int err;
 
 	bpftest_libbpf_quiet();
+	/*
+	 * One CPU for every run: the passive events' rate limit is per CPU, and
+	 * a migration in the middle of a case would split its count.
+	 */
+	CPU_ZERO(&cpus);
+	i = sched_getcpu();
+	CPU_SET(i > 0 ? i : 0, &cpus);
+	sched_setaffinity(0, sizeof(cpus), &cpus);
 	err = env_open(&e);
 	if (err) {
 		xlb_lb__destroy(e.skel);
@@ -1505,6 +1704,7 @@ int main(void)
 	for (i = 0; i < n; i++)
 		bpftest_result(&e.t, i + 1, cases[i].name, run_case(&e, &cases[i]));
 	env_reset(&e);
+	ring_buffer__free(e.rb);
 	xlb_lb__destroy(e.skel);
 	return bpftest_summary(&e.t);
 }

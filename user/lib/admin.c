@@ -340,6 +340,39 @@ static void handle_metrics(struct xlb_admin *ad, struct evhttp_request *req)
 			evbuffer_add_printf(mx.out, "xlb_reason_packets_total{reason=\"%s\"} %llu\n",
 					    xlb_reason_name(i), (unsigned long long)r[i].packets);
 	evbuffer_add_printf(mx.out,
+		"# HELP xlb_passive_events_total Passive-health events from the fast path.\n"
+		"# TYPE xlb_passive_events_total counter\n");
+	for (i = XLB_EVK_NONE + 1; i < XLB_EVK_MAX; i++)
+		evbuffer_add_printf(mx.out, "xlb_passive_events_total{kind=\"%s\"} %lu\n",
+				    xlb_event_kind_name(i), st->passive_events[i]);
+	evbuffer_add_printf(mx.out,
+		"# HELP xlb_passive_events_ignored_total Events for nodes without checks.passive.\n"
+		"# TYPE xlb_passive_events_ignored_total counter\n"
+		"xlb_passive_events_ignored_total %lu\n"
+		"# HELP xlb_netlink_events_total Kernel signals reported as node failures.\n"
+		"# TYPE xlb_netlink_events_total counter\n", st->passive_ignored);
+	for (i = XLB_AGENT_NL_NEIGH; i <= XLB_AGENT_NL_ROUTE; i++)
+		evbuffer_add_printf(mx.out, "xlb_netlink_events_total{kind=\"%s\"} %lu\n",
+				    xlb_agent_nl_name(i), st->netlink_failures[i]);
+	evbuffer_add_printf(mx.out, "# TYPE xlb_netlink_overruns_total counter\n"
+			    "xlb_netlink_overruns_total %lu\n"
+			    "# HELP xlb_signal_flip_seconds Passive event or kernel signal to "
+			    "fast-path state write.\n# TYPE xlb_signal_flip_seconds gauge\n",
+			    st->netlink_overruns);
+	for (i = 0; i < XLB_AGENT_SRC_MAX; i++) {
+		static const char *const src[XLB_AGENT_SRC_MAX] = { "passive", "netlink" };
+		unsigned long n;
+		double p50, p99, max;
+
+		xlb_agent_signal_latency(ad->agent, i, &n, &p50, &p99, &max);
+		if (n)
+			evbuffer_add_printf(mx.out,
+				"xlb_signal_flip_seconds{source=\"%s\",stat=\"p50\"} %.9f\n"
+				"xlb_signal_flip_seconds{source=\"%s\",stat=\"p99\"} %.9f\n"
+				"xlb_signal_flip_seconds{source=\"%s\",stat=\"max\"} %.9f\n",
+				src[i], p50, src[i], p99, src[i], max);
+	}
+	evbuffer_add_printf(mx.out,
 		"# HELP xlb_health_flip_seconds Health decision to fast-path state write.\n"
 		"# TYPE xlb_health_flip_seconds gauge\n"
 		"xlb_health_flip_seconds{stat=\"last\"} %.9f\n"

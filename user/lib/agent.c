@@ -3,6 +3,28 @@
  * The agent's core; see agent.h. Everything runs on one libevent loop:
  * health events flip a backend's fast-path state at once and schedule one
  * reconcile, which coalesces all changes of the same loop turn.
+ *
+ * Three sources feed the health state machines (checker.c): active probes,
+ * passive events from the fast path, kernel signals.
+ *
+ * Passive events (bpf/lib/passive.h): the xlb_events ring buffer is read on
+ * the loop (its epoll fd is an EV_READ|EV_PERSIST event, each wake-up runs
+ * ring_buffer__consume). A client's SYN retransmission counts as a timeout,
+ * a bare client RST as a TCP failure, both judged by the node's
+ * checks.passive thresholds; nodes of upstreams without checks.passive
+ * ignore them (counted). The fast path sees no successes with direct
+ * server return, so passive checks only take nodes out: recovery comes
+ * from active probes (hence APISIX's rule, kept by config.c, that passive
+ * needs active; an upstream whose probe intervals are 0 stays down).
+ *
+ * Kernel signals (nlmon.c): each node's next hop is resolved when it first
+ * appears (xlb_nl_route_get); the neighbour entry of that next hop turning
+ * FAILED, its device losing IFF_UP/IFF_RUNNING or going away, or a deleted
+ * route after which the node has no route any more, is one failure (TCP
+ * failure, with the reason) for the node, judged by the passive thresholds
+ * where configured, else by the node's own; a route that merely changes
+ * updates the cache. The thresholds stay in charge: a node goes down on a
+ * kernel signal alone only when its tcp_failures threshold is 1.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -11,7 +33,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <bpf/libbpf.h>
 #include <event2/event.h>
+
+#include "xlb_lb.skel.h"
 
 #include "addr.h"
 #include "agent.h"
@@ -20,6 +45,8 @@
 #include "health.h"
 #include "log.h"
 #include "maps.h"
+#include "netlink.h"
+#include "nlmon.h"
 #include "priority.h"
 #include "reconcile.h"
 #include "yamljson.h"
@@ -31,7 +58,15 @@ struct agent_node {
 	struct xlb_target *t;
 	__u32 be_id;			/* ~0U: not in the maps yet */
 	char label[XLB_VIPSTRLEN];	/* "198.18.0.12:80" */
+	int passive;			/* an upstream of it has checks.passive */
+	struct xlb_health_thresholds passive_th;
+	struct xlb_addr_key nh;		/* next hop (the node itself when on-link) */
+	int nh_ifindex;
+	int nh_ok;			/* nh, nh_ifindex valid: a route exists */
+	int link_down;			/* nh_ifindex seen down (signal edges) */
 };
+
+#define LAT_SAMPLES	1024		/* signal -> flip latencies kept per source */
 
 struct xlb_agent {
 	struct event_base *base;
@@ -46,6 +81,16 @@ struct xlb_agent {
 	size_t nnodes;
 	struct event *reconcile_ev;
 	struct xlb_agent_stats st;
+	struct agent_node **by_id;	/* backend id -> node (XLB_MAX_BACKENDS) */
+	struct ring_buffer *rb;		/* xlb_events */
+	struct event *rb_ev;
+	struct xlb_nlmon *nlmon;
+	struct event *nl_ev;
+	/* The signal being handled, for on_health's latency sample. */
+	int sig_src;			/* enum xlb_agent_src, -1: none */
+	__u64 sig_ns;			/* CLOCK_MONOTONIC when it happened */
+	double lat_us[XLB_AGENT_SRC_MAX][LAT_SAMPLES];
+	unsigned long nlat[XLB_AGENT_SRC_MAX];
 };
 
 static double now_us(void)
@@ -54,6 +99,15 @@ static double now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+/* CLOCK_MONOTONIC, as bpf_ktime_get_ns() reads it. */
+static __u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
 }
 
 static int node_cmp(const struct xlb_addr_key *a, __u16 pa, const struct xlb_addr_key *b, __u16 pb)
@@ -74,6 +128,19 @@ static struct agent_node *find_node(struct agent_node **nodes, size_t n,
 		if (!node_cmp(&nodes[i]->addr, nodes[i]->port, a, port))
 			return nodes[i];
 	return NULL;
+}
+
+/* backend id -> node, rebuilt whenever ids or nodes change. */
+static void index_nodes(struct xlb_agent *a)
+{
+	size_t i;
+
+	if (!a->by_id)
+		return;
+	memset(a->by_id, 0, XLB_MAX_BACKENDS * sizeof(*a->by_id));
+	for (i = 0; i < a->nnodes; i++)
+		if (a->nodes[i]->be_id < XLB_MAX_BACKENDS)
+			a->by_id[a->nodes[i]->be_id] = a->nodes[i];
 }
 
 /* --- health ---------------------------------------------------------------- */
@@ -139,6 +206,9 @@ static void on_health(struct xlb_target *t, enum xlb_health old, enum xlb_health
 			a->st.last_flip_us = now_us() - t0;
 			if (a->st.last_flip_us > a->st.max_flip_us)
 				a->st.max_flip_us = a->st.last_flip_us;
+			if (a->sig_src >= 0 && !xlb_health_usable(new))
+				a->lat_us[a->sig_src][a->nlat[a->sig_src]++ % LAT_SAMPLES] =
+					(now_ns() - a->sig_ns) / 1e3;
 		}
 	}
 	event_active(a->reconcile_ev, 0, 0);
@@ -280,6 +350,7 @@ static int reconcile(struct xlb_agent *a)
 		if (n)
 			n->be_id = b.w.backends[i].id;
 	}
+	index_nodes(a);
 	if (!err && (rs.vips_added || rs.vips_updated || rs.vips_removed || rs.backends_added ||
 		     rs.backends_changed || rs.backends_removed || rs.members_changed ||
 		     rs.tables_written))
@@ -307,6 +378,33 @@ static void on_reconcile(evutil_socket_t fd, short what, void *arg)
 
 /* --- configuration ---------------------------------------------------------- */
 
+/* checks.passive's thresholds, when the upstream has the block. */
+static void node_set_passive(struct agent_node *n, const struct xlb_check_passive *p)
+{
+	if (!p->enabled)
+		return;
+	n->passive = 1;
+	n->passive_th = (struct xlb_health_thresholds){
+		.successes = p->healthy.successes,
+		.tcp_failures = p->unhealthy.tcp_failures,
+		.http_failures = p->unhealthy.http_failures,
+		.timeouts = p->unhealthy.timeouts,
+	};
+}
+
+/* The next hop: the old node's when it had one, else asked of the kernel. */
+static void node_set_nexthop(struct agent_node *n, const struct agent_node *old)
+{
+	if (old && old->nh_ok) {
+		n->nh = old->nh;
+		n->nh_ifindex = old->nh_ifindex;
+		n->nh_ok = 1;
+		n->link_down = old->link_down;
+		return;
+	}
+	n->nh_ok = !xlb_nl_route_get(&n->addr, &n->nh, &n->nh_ifindex);
+}
+
 /*
  * The nodes of conf, each with its target: new targets are taken before the
  * old ones are released, so a node that stays keeps its state and counters.
@@ -322,8 +420,12 @@ static int sync_nodes(struct xlb_agent *a, const struct xlb_conf *conf)
 	for (i = 0; i < conf->nupstreams; i++) {
 		u = &conf->upstreams[i];
 		for (j = 0; j < u->nnodes; j++) {
-			if (find_node(nodes, cnt, &u->nodes[j].addr, u->nodes[j].port))
-				continue;	/* one target per (address, port) */
+			n = find_node(nodes, cnt, &u->nodes[j].addr, u->nodes[j].port);
+			if (n) {	/* one target per (address, port) */
+				if (!n->passive)
+					node_set_passive(n, &u->passive);
+				continue;
+			}
 			if (cnt == cap) {
 				cap = cap ? 2 * cap : 32;
 				p = realloc(nodes, cap * sizeof(*nodes));
@@ -338,6 +440,8 @@ static int sync_nodes(struct xlb_agent *a, const struct xlb_conf *conf)
 			n->port = u->nodes[j].port;
 			old = find_node(a->nodes, a->nnodes, &n->addr, n->port);
 			n->be_id = old ? old->be_id : ~0U;
+			node_set_passive(n, &u->passive);
+			node_set_nexthop(n, old);
 			xlb_addr_str(n->addr.addr, n->addr.family, addr, sizeof(addr));
 			snprintf(n->label, sizeof(n->label),
 				 n->addr.family == XLB_AF_INET6 ? "[%s]:%u" : "%s:%u", addr, n->port);
@@ -358,6 +462,7 @@ static int sync_nodes(struct xlb_agent *a, const struct xlb_conf *conf)
 	a->nnodes = cnt;
 	for (i = 0; i < cnt; i++)
 		xlb_target_set_data(nodes[i]->t, nodes[i]);
+	index_nodes(a);
 	return 0;
 
 out_nomem:
@@ -503,6 +608,243 @@ out_free:
 	return err;
 }
 
+/* --- passive and kernel signals ---------------------------------------------- */
+
+static const char *const evk_names[XLB_EVK_MAX] = {
+	[XLB_EVK_NONE] = "none",
+	[XLB_EVK_SYN_RETRANS] = "syn_retransmit",
+	[XLB_EVK_CLIENT_RST] = "client_rst",
+};
+_Static_assert(XLB_EVK_CLIENT_RST + 1 == XLB_EVK_MAX, "name every enum xlb_event_kind value");
+
+static const char *const nl_names[] = {
+	[XLB_AGENT_NL_NEIGH] = "neigh_failed",
+	[XLB_AGENT_NL_LINK] = "link_down",
+	[XLB_AGENT_NL_ROUTE] = "no_route",
+};
+
+const char *xlb_event_kind_name(unsigned int k)
+{
+	return k < XLB_EVK_MAX ? evk_names[k] : "?";
+}
+
+const char *xlb_agent_nl_name(unsigned int k)
+{
+	return k < sizeof(nl_names) / sizeof(nl_names[0]) ? nl_names[k] : "?";
+}
+
+/* Report ev for node n on behalf of signal source src that happened at ts. */
+static void node_signal(struct xlb_agent *a, struct agent_node *n, enum xlb_agent_src src,
+			__u64 ts, enum xlb_health_event ev, const char *detail)
+{
+	a->sig_src = src;
+	a->sig_ns = ts;
+	xlb_target_report_with(a->checker, n->t, ev, detail, n->passive ? &n->passive_th : NULL);
+	a->sig_src = -1;
+}
+
+/* One record of the xlb_events ring (libbpf's ring_buffer_sample_fn). */
+static int on_passive_event(void *ctx, void *data, size_t size)
+{
+	const struct xlb_event *ev = data;
+	struct xlb_agent *a = ctx;
+	char client[XLB_ADDRSTRLEN], detail[160];
+	struct agent_node *n;
+
+	if (size < sizeof(*ev) || ev->kind == XLB_EVK_NONE || ev->kind >= XLB_EVK_MAX)
+		return 0;	/* a newer data plane's record: not ours */
+	a->st.passive_events[ev->kind]++;
+	n = ev->backend_id < XLB_MAX_BACKENDS && a->by_id ? a->by_id[ev->backend_id] : NULL;
+	if (!n || !n->passive) {
+		a->st.passive_ignored++;
+		return 0;
+	}
+	xlb_addr_str(ev->saddr, ev->family, client, sizeof(client));
+	snprintf(detail, sizeof(detail), "passive: %s from client %s port %u, flow %.1f s old",
+		 ev->kind == XLB_EVK_SYN_RETRANS ? "SYN retransmitted" : "bare RST", client,
+		 ntohs(ev->sport), ev->flow_age_ns / 1e9);
+	pr_debug("passive: node=%s kind=%s client=%s port=%u flow_age_ms=%llu\n", n->label,
+		 evk_names[ev->kind], client, ntohs(ev->sport),
+		 (unsigned long long)(ev->flow_age_ns / 1000000));
+	node_signal(a, n, XLB_AGENT_SRC_PASSIVE, ev->ts_ns,
+		    ev->kind == XLB_EVK_SYN_RETRANS ? XLB_EV_TIMEOUT : XLB_EV_TCP_FAILURE, detail);
+	return 0;
+}
+
+static void on_ring_ready(evutil_socket_t fd, short what, void *arg)
+{
+	struct xlb_agent *a = arg;
+	int err = ring_buffer__consume(a->rb);
+
+	if (err < 0)
+		pr_warn("passive: reading xlb_events: %s\n", strerror(-err));
+}
+
+static int passive_open(struct xlb_agent *a)
+{
+	int err;
+
+	a->rb = ring_buffer__new(bpf_map__fd(a->maps.skel->maps.xlb_events), on_passive_event, a,
+				 NULL);
+	if (!a->rb)
+		return -errno;
+	a->rb_ev = event_new(a->base, ring_buffer__epoll_fd(a->rb), EV_READ | EV_PERSIST,
+			     on_ring_ready, a);
+	if (!a->rb_ev || event_add(a->rb_ev, NULL))
+		return -ENOMEM;
+	err = ring_buffer__consume(a->rb);	/* what came before we listened */
+	return err < 0 ? err : 0;
+}
+
+static void nl_report(struct xlb_agent *a, struct agent_node *n, enum xlb_agent_nl kind,
+		      __u64 ts, const char *detail)
+{
+	char ups[256];
+
+	a->st.netlink_failures[kind]++;
+	node_upstreams(a, n, ups, sizeof(ups));
+	pr_info("netlink: node=%s upstream=%s kind=%s reason=\"%s\"\n", n->label, ups,
+		nl_names[kind], detail);
+	node_signal(a, n, XLB_AGENT_SRC_NETLINK, ts, XLB_EV_TCP_FAILURE, detail);
+}
+
+/* Whether addr lies in prefix/plen (same family). */
+static int in_prefix(const struct xlb_addr_key *addr, const struct xlb_addr_key *prefix,
+		     unsigned int plen)
+{
+	const __u8 *x = (const __u8 *)addr->addr, *p = (const __u8 *)prefix->addr;
+	unsigned int i, bits = addr->family == XLB_AF_INET ? 32 : 128;
+
+	if (addr->family != prefix->family || plen > bits)
+		return 0;
+	for (i = 0; i < plen / 8; i++)
+		if (x[i] != p[i])
+			return 0;
+	return plen % 8 ? !((x[i] ^ p[i]) & (0xff00 >> (plen % 8))) : 1;
+}
+
+/* Ask the kernel again for n's route: a failure only when it is gone. */
+static void node_route_check(struct xlb_agent *a, struct agent_node *n, __u64 ts)
+{
+	char addr[XLB_ADDRSTRLEN], detail[160];
+	struct xlb_addr_key nh;
+	int ifindex, err;
+
+	err = xlb_nl_route_get(&n->addr, &nh, &ifindex);
+	if (!err) {
+		if (!n->nh_ok || n->nh_ifindex != ifindex || memcmp(nh.addr, n->nh.addr, 16)) {
+			xlb_addr_str(nh.addr, nh.family, addr, sizeof(addr));
+			pr_info("netlink: node=%s route now via %s ifindex %d\n", n->label, addr,
+				ifindex);
+		}
+		n->nh = nh;
+		n->nh_ifindex = ifindex;
+		n->nh_ok = 1;
+		return;
+	}
+	if (!n->nh_ok)
+		return;		/* already without a route: reported then */
+	n->nh_ok = 0;
+	snprintf(detail, sizeof(detail), "no route to the node any more (%s)", strerror(-err));
+	nl_report(a, n, XLB_AGENT_NL_ROUTE, ts, detail);
+}
+
+static void on_nl_signal(const struct xlb_nl_signal *s, void *arg)
+{
+	struct xlb_agent *a = arg;
+	char addr[XLB_ADDRSTRLEN], detail[160];
+	struct agent_node *n;
+	__u64 ts = now_ns();
+	size_t i;
+
+	/* The callbacks below may change health, never the node list. */
+	for (i = 0; i < a->nnodes; i++) {
+		n = a->nodes[i];
+		switch (s->kind) {
+		case XLB_NL_NEIGH_FAILED:
+			if (!n->nh_ok || n->nh.family != s->addr.family ||
+			    memcmp(n->nh.addr, s->addr.addr, 16) || n->nh_ifindex != s->ifindex)
+				break;
+			xlb_addr_str(s->addr.addr, s->addr.family, addr, sizeof(addr));
+			snprintf(detail, sizeof(detail), "neighbour %s failed (ifindex %d)", addr,
+				 s->ifindex);
+			nl_report(a, n, XLB_AGENT_NL_NEIGH, ts, detail);
+			break;
+		case XLB_NL_LINK:
+			if (!n->nh_ok || n->nh_ifindex != s->ifindex)
+				break;
+			if (s->up) {
+				n->link_down = 0;
+				break;
+			}
+			if (n->link_down)
+				break;	/* one failure per down edge */
+			n->link_down = 1;
+			snprintf(detail, sizeof(detail), "link %s (ifindex %d) down",
+				 s->ifname[0] ? s->ifname : "?", s->ifindex);
+			nl_report(a, n, XLB_AGENT_NL_LINK, ts, detail);
+			break;
+		case XLB_NL_ROUTE_DEL:
+			if (in_prefix(&n->addr, &s->addr, s->plen))
+				node_route_check(a, n, ts);
+			break;
+		case XLB_NL_OVERRUN:
+			node_route_check(a, n, ts);
+			break;
+		default:
+			break;
+		}
+	}
+	if (s->kind == XLB_NL_OVERRUN) {
+		a->st.netlink_overruns++;
+		pr_warn("netlink: signals lost (receive buffer full): routes re-checked\n");
+	}
+}
+
+static void on_nl_ready(evutil_socket_t fd, short what, void *arg)
+{
+	struct xlb_agent *a = arg;
+	int err = xlb_nlmon_read(a->nlmon);
+
+	if (err)
+		pr_warn("netlink: reading signals: %s\n", strerror(-err));
+}
+
+static int netlink_open(struct xlb_agent *a)
+{
+	a->nlmon = xlb_nlmon_new(on_nl_signal, a);
+	if (!a->nlmon)
+		return -errno;
+	a->nl_ev = event_new(a->base, xlb_nlmon_fd(a->nlmon), EV_READ | EV_PERSIST, on_nl_ready, a);
+	if (!a->nl_ev || event_add(a->nl_ev, NULL))
+		return -ENOMEM;
+	return 0;
+}
+
+static int cmp_double(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+void xlb_agent_signal_latency(struct xlb_agent *a, enum xlb_agent_src src, unsigned long *n,
+			      double *p50, double *p99, double *max)
+{
+	double v[LAT_SAMPLES];
+	size_t k;
+
+	*n = (unsigned int)src < XLB_AGENT_SRC_MAX ? a->nlat[src] : 0;
+	if (!*n)
+		return;
+	k = *n < LAT_SAMPLES ? *n : LAT_SAMPLES;
+	memcpy(v, a->lat_us[src], k * sizeof(v[0]));
+	qsort(v, k, sizeof(v[0]), cmp_double);
+	*p50 = v[(k - 1) / 2] / 1e6;
+	*p99 = v[(k - 1) * 99 / 100] / 1e6;
+	*max = v[k - 1] / 1e6;
+}
+
 /* --- data plane --------------------------------------------------------------- */
 
 static int setup_data_plane(struct xlb_agent *a)
@@ -572,6 +914,7 @@ struct xlb_agent *xlb_agent_new(struct event_base *base, const char *conf_file,
 	if (!a)
 		return NULL;
 	a->base = base;
+	a->sig_src = -1;
 	snprintf(a->conf_file, sizeof(a->conf_file), "%s", conf_file);
 	snprintf(a->pin_dir, sizeof(a->pin_dir), "%s", pin_dir);
 	err = load_file(conf_file, &doc, &conf, errs);
@@ -581,13 +924,21 @@ struct xlb_agent *xlb_agent_new(struct event_base *base, const char *conf_file,
 	memset(&conf, 0, sizeof(conf));
 	a->reconcile_ev = event_new(base, -1, 0, on_reconcile, a);
 	a->checker = xlb_checker_new(base, on_health, a);
-	if (!a->reconcile_ev || !a->checker) {
+	a->by_id = calloc(XLB_MAX_BACKENDS, sizeof(*a->by_id));
+	if (!a->reconcile_ev || !a->checker || !a->by_id) {
 		err = -ENOMEM;
 		goto out_free;
 	}
 	err = setup_data_plane(a);
 	if (err)
 		goto out_free;
+	/* Without them the agent still works, on active probes alone. */
+	err = passive_open(a);
+	if (err)
+		pr_warn("passive: no events from the fast path: %s\n", strerror(-err));
+	err = netlink_open(a);
+	if (err)
+		pr_warn("netlink: no kernel signals: %s\n", strerror(-err));
 	conf = a->conf;
 	memset(&a->conf, 0, sizeof(a->conf));
 	err = adopt(a, doc, &conf);
@@ -615,6 +966,13 @@ void xlb_agent_free(struct xlb_agent *a)
 		free(a->nodes[i]);
 	}
 	free(a->nodes);
+	if (a->nl_ev)
+		event_free(a->nl_ev);
+	xlb_nlmon_free(a->nlmon);
+	if (a->rb_ev)
+		event_free(a->rb_ev);
+	ring_buffer__free(a->rb);
+	free(a->by_id);
 	xlb_checker_free(a->checker);
 	if (a->reconcile_ev)
 		event_free(a->reconcile_ev);

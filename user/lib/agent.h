@@ -25,7 +25,27 @@ struct xlb_agent_stats {
 	double last_flip_us, max_flip_us;	/* decision -> state written */
 	double last_reconcile_ms, max_reconcile_ms;
 	unsigned long health_changes;
+	/* Passive checks: ring-buffer events by enum xlb_event_kind. */
+	unsigned long passive_events[XLB_EVK_MAX];
+	unsigned long passive_ignored;		/* no such node, or no checks.passive */
+	/* Kernel signals that were reported as failures, by enum xlb_agent_nl. */
+	unsigned long netlink_failures[3];
+	unsigned long netlink_overruns;
 };
+
+/* Kernel signals the agent acts on (index of netlink_failures). */
+enum xlb_agent_nl { XLB_AGENT_NL_NEIGH = 0, XLB_AGENT_NL_LINK, XLB_AGENT_NL_ROUTE };
+const char *xlb_agent_nl_name(unsigned int k);
+const char *xlb_event_kind_name(unsigned int k);
+
+/* Sources of a signal -> map-write latency (passive events, netlink). */
+enum xlb_agent_src { XLB_AGENT_SRC_PASSIVE = 0, XLB_AGENT_SRC_NETLINK, XLB_AGENT_SRC_MAX };
+/*
+ * Signal -> fast-path state write, over the last samples (seconds): p50,
+ * p99, max; *n samples in all (0: none, the rest untouched).
+ */
+void xlb_agent_signal_latency(struct xlb_agent *a, enum xlb_agent_src src, unsigned long *n,
+			      double *p50, double *p99, double *max);
 
 /**
  * xlb_agent_new() - load @conf_file, set up the data plane and start checks

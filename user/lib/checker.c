@@ -597,13 +597,14 @@ static void target_unref(struct xlb_target *t)
  * the state moved between the probe-interval groups, and tell the owner.
  * t may be gone when this returns (the callback may drop the last reference).
  */
-static void target_event(struct xlb_target *t, enum xlb_health_event ev, const char *detail)
+static void target_event_th(struct xlb_target *t, enum xlb_health_event ev, const char *detail,
+			    const struct xlb_health_thresholds *th)
 {
 	struct xlb_checker *c = t->c;
 	enum xlb_health old = t->state;
 	char name[XLB_ADDRSTRLEN + 8];
 
-	t->state = xlb_health_next(old, &t->ctr, ev, target_thresholds(t));
+	t->state = xlb_health_next(old, &t->ctr, ev, th);
 	if (t->state == old)
 		return;
 	pr_debug("health: %s: %s -> %s (%s: %s)\n", target_str(t, name, sizeof(name)),
@@ -616,6 +617,11 @@ static void target_event(struct xlb_target *t, enum xlb_health_event ev, const c
 	t->refs++;
 	c->cb(t, old, t->state, ev, detail, c->arg);
 	target_unref(t);
+}
+
+static void target_event(struct xlb_target *t, enum xlb_health_event ev, const char *detail)
+{
+	target_event_th(t, ev, detail, target_thresholds(t));
 }
 
 /*
@@ -1266,6 +1272,28 @@ void xlb_target_report(struct xlb_checker *c, struct xlb_target *t,
 	if (!c || !t || (unsigned int)ev >= XLB_EV_MAX)
 		return;
 	target_event(t, ev, detail);
+}
+
+/**
+ * xlb_target_report_with() - feed an event observed elsewhere, judged by
+ * other thresholds
+ * @c: the checker
+ * @t: the target
+ * @ev: the event
+ * @detail: a short reason for the callback and logs (may be NULL)
+ * @th: the thresholds to apply (NULL: the target's own)
+ *
+ * For passive checks: the counters are the target's (one state machine per
+ * backend), the thresholds those of checks.passive. A state change calls
+ * the callback before this returns.
+ */
+void xlb_target_report_with(struct xlb_checker *c, struct xlb_target *t,
+			    enum xlb_health_event ev, const char *detail,
+			    const struct xlb_health_thresholds *th)
+{
+	if (!c || !t || (unsigned int)ev >= XLB_EV_MAX)
+		return;
+	target_event_th(t, ev, detail, th ? th : target_thresholds(t));
 }
 
 /**

@@ -40,6 +40,10 @@ void xlb_checker_put(struct xlb_checker *c, struct xlb_target *t);
 /* Feed an event from elsewhere (passive checks, netlink). */
 void xlb_target_report(struct xlb_checker *c, struct xlb_target *t,
 		       enum xlb_health_event ev, const char *detail);
+/* The same with thresholds @th (checks.passive); NULL: the target's own. */
+void xlb_target_report_with(struct xlb_checker *c, struct xlb_target *t,
+			    enum xlb_health_event ev, const char *detail,
+			    const struct xlb_health_thresholds *th);
 
 enum xlb_health xlb_target_state(const struct xlb_target *t);
 const struct xlb_health_counters *xlb_target_counters(const struct xlb_target *t);

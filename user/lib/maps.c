@@ -423,58 +423,178 @@ static int table_create(__u32 size, const __u32 *slots)
 	return fd;
 }
 
-/* Put table fd at vip_id: one map write, atomic for the fast path. */
-static int table_swap(struct xlb_maps *m, __u32 vip_id, int fd)
+/*
+ * Each VIP has two tables, at 2 * id and 2 * id + 1 in xlb_tables, and
+ * xlb_table_gen[id] says which is live. A new table is written into the
+ * idle one in place and goes live with one array write. Installing an inner
+ * map costs an RCU grace period in the kernel (~10 ms), so maps are only
+ * installed when a VIP is created or its table size changes, many at once.
+ */
+static __u32 table_slot(__u32 vip_id, __u32 gen)
 {
-	return ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_tables), &vip_id,
-					     &fd, BPF_ANY));
+	return vip_id * 2 + (gen & 1);
+}
+
+static int table_gen(struct xlb_maps *m, __u32 vip_id, __u32 *gen)
+{
+	return ret_errno(bpf_map_lookup_elem(map_fd(m->skel->maps.xlb_table_gen), &vip_id, gen));
+}
+
+static int table_gen_set(struct xlb_maps *m, __u32 vip_id, __u32 gen)
+{
+	return ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_table_gen), &vip_id, &gen,
+					     BPF_ANY));
+}
+
+/* The inner map at slot, if it has size entries; -ENOENT / -ESTALE else. */
+static int table_open(struct xlb_maps *m, __u32 slot, __u32 size)
+{
+	struct bpf_map_info info = {};
+	__u32 inner_id, len = sizeof(info);
+	int fd, err;
+
+	if (bpf_map_lookup_elem(map_fd(m->skel->maps.xlb_tables), &slot, &inner_id))
+		return -errno;
+	fd = bpf_map_get_fd_by_id(inner_id);
+	if (fd < 0)
+		return -errno;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	if (info.max_entries != size) {
+		close(fd);
+		return -ESTALE;
+	}
+	return fd;
+}
+
+/* Fill table fd (size slots) in place from slots (NULL: empty). */
+static int table_fill(int fd, __u32 size, const __u32 *slots)
+{
+	size_t len = table_mmap_len(size);
+	__u32 *mem, i;
+
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (mem == MAP_FAILED)
+		return -errno;
+	for (i = 0; i < size; i++)
+		mem[i * TABLE_STRIDE / sizeof(*mem)] = slots ? slots[i] : XLB_NO_BACKEND;
+	munmap(mem, len);
+	return 0;
+}
+
+/* Take both tables of a VIP away (array-of-maps has no batched delete). */
+static void tables_remove(struct xlb_maps *m, __u32 vip_id)
+{
+	__u32 slot;
+	int half;
+
+	for (half = 0; half < 2; half++) {
+		slot = table_slot(vip_id, half);
+		bpf_map_delete_elem(map_fd(m->skel->maps.xlb_tables), &slot);
+	}
+}
+
+/*
+ * Give both table slots of each VIP an empty table of its size, with one
+ * batched update of xlb_tables (one grace period for all of them).
+ */
+static int tables_install(struct xlb_maps *m, const struct xlb_vip *vips, size_t n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 *keys, count;
+	int *fds, err = 0;
+	size_t i, j = 0;
+
+	keys = calloc(2 * n + 1, sizeof(*keys));
+	fds = calloc(2 * n + 1, sizeof(*fds));
+	if (!keys || !fds) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		for (int half = 0; half < 2; half++) {
+			fds[j] = table_create(vips[i].table_size, NULL);
+			if (fds[j] < 0) {
+				err = fds[j];
+				goto out;
+			}
+			keys[j++] = table_slot(vips[i].id, half);
+		}
+	}
+	count = j;
+	if (j && bpf_map_update_batch(map_fd(m->skel->maps.xlb_tables), keys, fds, &count, &opts))
+		err = -errno;
+out:
+	while (j--)
+		close(fds[j]);
+	free(fds);
+	free(keys);
+	return err;
+}
+
+int xlb_vips_create(struct xlb_maps *m, const struct xlb_vip_key *keys, struct xlb_vip *vips,
+		    size_t n)
+{
+	unsigned char *used;
+	struct xlb_vip old;
+	size_t i, made = 0;
+	int err, tables_installed = 0;
+	__u32 id = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!xlb_maglev_size_valid(vips[i].table_size))
+			return -EINVAL;
+		if (!xlb_vip_get(m, &keys[i], &old))
+			return -EEXIST;
+	}
+	used = calloc(XLB_MAX_VIPS, 1);
+	if (!used)
+		return -ENOMEM;
+	err = xlb_vip_foreach(m, mark_vip_id, used);
+	for (i = 0; !err && i < n; i++) {
+		while (id < XLB_MAX_VIPS && used[id])
+			id++;
+		if (id == XLB_MAX_VIPS)
+			err = -ENOSPC;
+		else
+			vips[i].id = id++;
+	}
+	if (!err) {
+		err = tables_install(m, vips, n);
+		tables_installed = 1;	/* even partly: remove on failure */
+	}
+	for (i = 0; !err && i < n; i++) {
+		percpu_zero(map_fd(m->skel->maps.xlb_vip_stats), vips[i].id,
+			    sizeof(struct xlb_traffic));
+		err = table_gen_set(m, vips[i].id, 0);
+		if (!err)
+			err = ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_vips), &keys[i],
+							    &vips[i], BPF_NOEXIST));
+		if (!err)
+			made++;
+	}
+	/* On failure nothing half-made stays: the VIPs and tables of this call. */
+	for (i = 0; err && i < n; i++) {
+		if (i < made)
+			bpf_map_delete_elem(map_fd(m->skel->maps.xlb_vips), &keys[i]);
+		if (tables_installed)
+			tables_remove(m, vips[i].id);
+	}
+	free(used);
+	return err;
 }
 
 int xlb_vip_create(struct xlb_maps *m, const struct xlb_vip_key *k, __u32 flags,
 		   __u32 table_size, struct xlb_vip *out)
 {
-	unsigned char *used;
 	struct xlb_vip v = { .flags = flags, .table_size = table_size };
-	int fd, err;
-	__u32 id;
+	int err = xlb_vips_create(m, k, &v, 1);
 
-	if (!xlb_maglev_size_valid(table_size))
-		return -EINVAL;
-	if (!xlb_vip_get(m, k, &v))
-		return -EEXIST;
-	used = calloc(XLB_MAX_VIPS, 1);
-	if (!used)
-		return -ENOMEM;
-	err = xlb_vip_foreach(m, mark_vip_id, used);
-	if (err)
-		goto out_free;
-	for (id = 0; id < XLB_MAX_VIPS && used[id]; id++)
-		;
-	if (id == XLB_MAX_VIPS) {
-		err = -ENOSPC;
-		goto out_free;
-	}
-	v.id = id;
-	fd = table_create(table_size, NULL);
-	if (fd < 0) {
-		err = fd;
-		goto out_free;
-	}
-	err = table_swap(m, id, fd);
-	close(fd);
-	if (err)
-		goto out_free;
-	percpu_zero(map_fd(m->skel->maps.xlb_vip_stats), id, sizeof(struct xlb_traffic));
-	err = ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_vips), k, &v,
-					    BPF_NOEXIST));
-	if (err) {
-		bpf_map_delete_elem(map_fd(m->skel->maps.xlb_tables), &id);
-		goto out_free;
-	}
-	if (out)
+	if (!err && out)
 		*out = v;
-out_free:
-	free(used);
 	return err;
 }
 
@@ -530,7 +650,7 @@ int xlb_vip_delete(struct xlb_maps *m, const struct xlb_vip_key *k)
 	err = ret_errno(bpf_map_delete_elem(map_fd(m->skel->maps.xlb_vips), k));
 	if (err)
 		return err;
-	bpf_map_delete_elem(map_fd(m->skel->maps.xlb_tables), &v.id);
+	tables_remove(m, v.id);
 	c.vip_id = v.id;
 	err = xlb_member_foreach(m, collect_member, &c);
 	for (i = 0; !err && i < c.n; i++) {
@@ -798,7 +918,7 @@ int xlb_table_write(struct xlb_maps *m, const struct xlb_vip *vip,
 		    const struct xlb_maglev_node *nodes, size_t n)
 {
 	struct xlb_config cfg;
-	__u32 *slots;
+	__u32 *slots, gen, idle;
 	int err, fd;
 
 	slots = malloc((size_t)vip->table_size * sizeof(*slots));
@@ -808,15 +928,37 @@ int xlb_table_write(struct xlb_maps *m, const struct xlb_vip *vip,
 	err = xlb_config_get(m, &cfg);
 	if (!err)
 		err = xlb_maglev_build(nodes, n, vip->table_size, cfg.hash_seed, slots);
+	if (!err)
+		err = table_gen(m, vip->id, &gen);
 	if (err)
 		goto out;
-	fd = table_create(vip->table_size, slots);
+	idle = table_slot(vip->id, gen + 1);
+	fd = table_open(m, idle, vip->table_size);
+	if (fd == -ENOENT || fd == -ESTALE) {
+		/* First use, or a new size: a new map (and one grace period). */
+		fd = table_create(vip->table_size, slots);
+		if (fd >= 0 && bpf_map_update_elem(map_fd(m->skel->maps.xlb_tables), &idle, &fd,
+						   BPF_ANY)) {
+			err = -errno;
+			close(fd);
+			goto out;
+		}
+	} else if (fd >= 0) {
+		/*
+		 * The idle table is not read by new packets; one that looked up
+		 * the VIP before the previous flip may still be reading it for
+		 * a few nanoseconds, and would see slots of either table: every
+		 * one names a valid backend, and the state check applies.
+		 */
+		err = table_fill(fd, vip->table_size, slots);
+	}
 	if (fd < 0) {
 		err = fd;
 		goto out;
 	}
-	err = table_swap(m, vip->id, fd);
 	close(fd);
+	if (!err)
+		err = table_gen_set(m, vip->id, gen + 1);	/* live: one write */
 out:
 	free(slots);
 	return err;
@@ -896,32 +1038,23 @@ int xlb_table_rebuild_backend(struct xlb_maps *m, __u32 be_id)
 int xlb_table_read(struct xlb_maps *m, __u32 vip_id, __u32 *table, __u32 size)
 {
 	size_t len = table_mmap_len(size);
-	struct bpf_map_info info = {};
-	__u32 inner_id, i, info_len = sizeof(info), *mem;
-	int fd, err = 0;
+	__u32 gen, i, *mem;
+	int fd, err;
 
-	if (bpf_map_lookup_elem(map_fd(m->skel->maps.xlb_tables), &vip_id, &inner_id))
-		return -errno;
-	fd = bpf_map_get_fd_by_id(inner_id);
+	err = table_gen(m, vip_id, &gen);
+	if (err)
+		return err;
+	fd = table_open(m, table_slot(vip_id, gen), size);
 	if (fd < 0)
-		return -errno;
-	if (bpf_obj_get_info_by_fd(fd, &info, &info_len)) {
-		err = -errno;
-		goto out_close;
-	}
-	if (info.max_entries != size) {
-		err = -ESTALE;	/* swapped for a table of another size meanwhile */
-		goto out_close;
-	}
+		return fd;
 	mem = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
 	if (mem == MAP_FAILED) {
 		err = -errno;
-		goto out_close;
+	} else {
+		for (i = 0; i < size; i++)
+			table[i] = mem[i * TABLE_STRIDE / sizeof(*mem)];
+		munmap(mem, len);
 	}
-	for (i = 0; i < size; i++)
-		table[i] = mem[i * TABLE_STRIDE / sizeof(*mem)];
-	munmap(mem, len);
-out_close:
 	close(fd);
 	return err;
 }

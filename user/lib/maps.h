@@ -43,6 +43,12 @@ typedef int (*xlb_vip_cb)(const struct xlb_vip_key *k, const struct xlb_vip *v, 
 int xlb_vip_get(struct xlb_maps *m, const struct xlb_vip_key *k, struct xlb_vip *v);
 int xlb_vip_create(struct xlb_maps *m, const struct xlb_vip_key *k, __u32 flags,
 		   __u32 table_size, struct xlb_vip *out);
+/*
+ * Create n VIPs at once (keys[i], vips[i].flags and .table_size in; .id out):
+ * their tables are installed in one batch, one kernel grace period for all.
+ */
+int xlb_vips_create(struct xlb_maps *m, const struct xlb_vip_key *keys, struct xlb_vip *vips,
+		    size_t n);
 int xlb_vip_delete(struct xlb_maps *m, const struct xlb_vip_key *k);
 int xlb_vip_foreach(struct xlb_maps *m, xlb_vip_cb cb, void *arg);
 

@@ -21,8 +21,10 @@ static const char *const reason_names[XLB_R_MAX] = {
 	[XLB_R_DROP_HEADROOM] = "drop_headroom",
 	[XLB_R_FLOW_REPICK] = "flow_repick",
 	[XLB_R_REPROBE] = "reprobe",
+	[XLB_R_EVENT] = "event",
+	[XLB_R_EVENT_DROPPED] = "event_dropped",
 };
-_Static_assert(XLB_R_REPROBE + 1 == XLB_R_MAX, "name every enum xlb_reason value");
+_Static_assert(XLB_R_EVENT_DROPPED + 1 == XLB_R_MAX, "name every enum xlb_reason value");
 
 static const char *const decap_names[XLB_D_MAX] = {
 	[XLB_D_DECAP] = "decap",

@@ -403,23 +403,41 @@ static int find_vip(const struct vips *vs, const struct xlb_vip_key *k)
 	return -1;
 }
 
-/* Step 2: VIPs, each with its members and table. */
+/* Step 2: VIPs (new ones created together), each with its members and table. */
 static int apply_vips(struct ctx *c, struct xlb_want *w, struct vips *cur, const struct members *ms)
 {
+	struct xlb_vip_key *nkeys;
+	struct xlb_vip *nvips, v;
 	const struct xlb_want_vip *wv;
-	struct xlb_vip v;
-	size_t i;
+	size_t i, nnew = 0, at_new = 0;
 	int err, at, force;
+
+	nkeys = calloc(w->nvips + 1, sizeof(*nkeys));
+	nvips = calloc(w->nvips + 1, sizeof(*nvips));
+	if (!nkeys || !nvips) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < w->nvips; i++) {
+		if (find_vip(cur, &w->vips[i].key) >= 0)
+			continue;
+		nkeys[nnew] = w->vips[i].key;
+		nvips[nnew].flags = w->vips[i].flags;
+		nvips[nnew].table_size = w->vips[i].table_size;
+		nnew++;
+	}
+	/* One batch: installing tables costs a kernel grace period per call. */
+	err = nnew ? xlb_vips_create(c->m, nkeys, nvips, nnew) : 0;
+	if (err)
+		goto out;
+	c->st.vips_added += nnew;
 
 	for (i = 0; i < w->nvips; i++) {
 		wv = &w->vips[i];
 		at = find_vip(cur, &wv->key);
 		force = 0;
 		if (at < 0) {
-			err = xlb_vip_create(c->m, &wv->key, wv->flags, wv->table_size, &v);
-			if (err)
-				return err;
-			c->st.vips_added++;
+			v = nvips[at_new++];
 			force = 1;
 		} else {
 			v = cur->v[at];
@@ -431,11 +449,11 @@ static int apply_vips(struct ctx *c, struct xlb_want *w, struct vips *cur, const
 				if (force) {
 					err = apply_vip_members(c, w, wv, &v, ms, 1);
 					if (err)
-						return err;
+						goto out;
 				}
 				err = xlb_vip_update(c->m, &wv->key, &v);
 				if (err)
-					return err;
+					goto out;
 				c->st.vips_updated++;
 				if (force)
 					continue;
@@ -443,9 +461,12 @@ static int apply_vips(struct ctx *c, struct xlb_want *w, struct vips *cur, const
 		}
 		err = apply_vip_members(c, w, wv, &v, ms, force);
 		if (err)
-			return err;
+			goto out;
 	}
-	return 0;
+out:
+	free(nvips);
+	free(nkeys);
+	return err;
 }
 
 /* Step 3: what is no longer wanted. */
