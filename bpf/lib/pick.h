@@ -39,7 +39,7 @@ static __always_inline struct xlb_backend *xlb_backend_get(__u32 id)
 
 /*
  * Maglev pick for a flow without a usable entry: the slot of the flow hash,
- * then up to XLB_REPROBE_MAX further slots on a fixed stride while the
+ * then up to XLB_REPROBE_MAX further slots, each from its own hash, while the
  * backend found is not ACTIVE. Marking a backend DOWN is thus one map write,
  * and the next packet already avoids it; the rebuilt table follows.
  */
@@ -49,7 +49,7 @@ static __always_inline int xlb_maglev_pick(const struct xlb_vip *vip, __u32 hash
 					   __u32 frame_len)
 {
 	struct xlb_backend *be;
-	__u32 slot, step, idx, *id, *gen;
+	__u32 slot, idx, *id, *gen;
 	void *table;
 	int i;
 
@@ -59,7 +59,6 @@ static __always_inline int xlb_maglev_pick(const struct xlb_vip *vip, __u32 hash
 	if (!table || !vip->table_size)
 		return xlb_count_reason(XLB_R_DROP_NO_TABLE, frame_len, XDP_DROP);
 	slot = hash % vip->table_size;
-	step = 0;
 
 	for (i = 0; i <= XLB_REPROBE_MAX; i++) {
 		id = bpf_map_lookup_elem(table, &slot);
@@ -73,11 +72,7 @@ static __always_inline int xlb_maglev_pick(const struct xlb_vip *vip, __u32 hash
 			*be_out = be;
 			return XLB_CONTINUE;
 		}
-		if (!step)
-			step = xlb_reprobe_step(hash, seed, vip->table_size);
-		slot += step;
-		if (slot >= vip->table_size)
-			slot -= vip->table_size;
+		slot = xlb_reprobe_slot(hash, i + 1, seed, vip->table_size);
 	}
 	return xlb_count_reason(XLB_R_DROP_NO_BACKEND, frame_len, XDP_DROP);
 }

@@ -55,12 +55,15 @@ static inline __u32 xlb_flow_hash(const struct xlb_flow_key *k, __u32 seed,
 				seed ^ k->proto);
 }
 
-/* Step between re-probed slots: odd and never 0 mod a prime table size. */
-static inline __u32 xlb_reprobe_step(__u32 hash, __u32 seed, __u32 table_size)
+/*
+ * Slot of re-probe i (i >= 1) when the flow's own slot holds a backend that
+ * may not take new flows. Each probe hashes anew: walking the table at a
+ * fixed stride instead would meet the same backend again far more often
+ * than chance, since a Maglev table repeats its backends along a stride.
+ */
+static inline __u32 xlb_reprobe_slot(__u32 hash, __u32 i, __u32 seed, __u32 table_size)
 {
-	__u32 step = xlb_jhash_3words(hash, 0x7265, 0x70, seed) % table_size;
-
-	return step ? step : 1;
+	return xlb_jhash_3words(hash, i, 0x72657072, seed) % table_size;
 }
 
 #endif /* XLB_HASH_H */

@@ -15,7 +15,7 @@ int xlb_pick_flow(struct xlb_maps *m, const struct xlb_vip *vip,
 	struct xlb_config cfg;
 	struct xlb_backend b;
 	struct xlb_flow f;
-	__u32 *table, slot, step = 0;
+	__u32 *table, slot;
 	int err, i;
 
 	memset(r, 0, sizeof(*r));
@@ -46,11 +46,7 @@ int xlb_pick_flow(struct xlb_maps *m, const struct xlb_vip *vip,
 			r->slot = slot;
 			break;
 		}
-		if (!step)
-			step = xlb_reprobe_step(r->hash, cfg.hash_seed, vip->table_size);
-		slot += step;
-		if (slot >= vip->table_size)
-			slot -= vip->table_size;
+		slot = xlb_reprobe_slot(r->hash, i + 1, cfg.hash_seed, vip->table_size);
 	}
 out:
 	free(table);
