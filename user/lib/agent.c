@@ -119,15 +119,41 @@ static int node_cmp(const struct xlb_addr_key *a, __u16 pa, const struct xlb_add
 	return pa == pb ? 0 : pa < pb ? -1 : 1;
 }
 
+/* Binary search: the node arrays are sorted by (address, port). */
 static struct agent_node *find_node(struct agent_node **nodes, size_t n,
 				    const struct xlb_addr_key *a, __u16 port)
 {
-	size_t i;
+	size_t lo = 0, hi = n, mid;
+	int d;
 
-	for (i = 0; i < n; i++)
-		if (!node_cmp(&nodes[i]->addr, nodes[i]->port, a, port))
-			return nodes[i];
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		d = node_cmp(a, port, &nodes[mid]->addr, nodes[mid]->port);
+		if (!d)
+			return nodes[mid];
+		if (d < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
 	return NULL;
+}
+
+/* A node of an upstream in configuration order, for sorting. */
+struct node_ref {
+	const struct xlb_upstream_conf *u;
+	const struct xlb_node_conf *nc;
+	size_t order;
+};
+
+static int node_ref_cmp(const void *x, const void *y)
+{
+	const struct node_ref *a = x, *b = y;
+	int d = node_cmp(&a->nc->addr, a->nc->port, &b->nc->addr, b->nc->port);
+
+	if (d)
+		return d;
+	return a->order < b->order ? -1 : a->order > b->order;
 }
 
 /* backend id -> node, rebuilt whenever ids or nodes change. */
@@ -218,34 +244,33 @@ static void on_health(struct xlb_target *t, enum xlb_health old, enum xlb_health
 
 struct want_builder {
 	struct xlb_want w;
-	size_t cap_backends;
+	unsigned char *used;	/* per node: a VIP uses its backend */
 };
 
-static struct xlb_want_backend *want_backend(struct want_builder *b, const struct xlb_addr_key *addr,
-					     __u16 port)
+/*
+ * The wanted backend of a node: b->w.backends starts as one entry per node,
+ * in the nodes' sorted order (so the same binary search finds both);
+ * build_want() then keeps only the entries some VIP uses.
+ */
+static struct xlb_want_backend *want_backend(struct xlb_agent *a, struct want_builder *b,
+					     const struct xlb_addr_key *addr, __u16 port)
 {
-	struct xlb_want_backend *wb;
-	void *p;
-	size_t i;
+	size_t lo = 0, hi = a->nnodes, mid;
+	int d;
 
-	for (i = 0; i < b->w.nbackends; i++) {
-		wb = &b->w.backends[i];
-		if (!node_cmp(&wb->addr, wb->port, addr, port))
-			return wb;
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		d = node_cmp(addr, port, &a->nodes[mid]->addr, a->nodes[mid]->port);
+		if (!d) {
+			b->used[mid] = 1;
+			return &b->w.backends[mid];
+		}
+		if (d < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
 	}
-	if (b->w.nbackends == b->cap_backends) {
-		b->cap_backends = b->cap_backends ? 2 * b->cap_backends : 64;
-		p = realloc(b->w.backends, b->cap_backends * sizeof(*b->w.backends));
-		if (!p)
-			return NULL;
-		b->w.backends = p;
-	}
-	wb = &b->w.backends[b->w.nbackends++];
-	memset(wb, 0, sizeof(*wb));
-	wb->addr = *addr;
-	wb->port = port;
-	wb->state = XLB_BE_DOWN;
-	return wb;
+	return NULL;
 }
 
 static void want_free(struct xlb_want *w)
@@ -290,7 +315,7 @@ static int want_vip(struct xlb_agent *a, struct want_builder *b, const struct xl
 	}
 	xlb_priority_pick(in, u->nnodes, a->conf.xlb.on_no_healthy, out);
 	for (i = 0; i < u->nnodes; i++) {
-		wb = want_backend(b, &u->nodes[i].addr, u->nodes[i].port);
+		wb = want_backend(a, b, &u->nodes[i].addr, u->nodes[i].port);
 		if (!wb)
 			goto out;
 		/* A backend shared by upstreams is active if any wants it. */
@@ -310,19 +335,31 @@ out:
 
 static int build_want(struct xlb_agent *a, struct want_builder *b)
 {
-	size_t i;
+	size_t i, n = 0;
 	int err;
 
 	memset(b, 0, sizeof(*b));
 	b->w.vips = calloc(a->conf.nroutes + 1, sizeof(*b->w.vips));
-	if (!b->w.vips)
+	b->w.backends = calloc(a->nnodes + 1, sizeof(*b->w.backends));
+	b->used = calloc(a->nnodes + 1, 1);
+	if (!b->w.vips || !b->w.backends || !b->used)
 		return -ENOMEM;
+	for (i = 0; i < a->nnodes; i++) {
+		b->w.backends[i].addr = a->nodes[i]->addr;
+		b->w.backends[i].port = a->nodes[i]->port;
+		b->w.backends[i].state = XLB_BE_DOWN;
+	}
 	for (i = 0; i < a->conf.nroutes; i++) {
 		err = want_vip(a, b, &a->conf.routes[i], &b->w.vips[i]);
 		b->w.nvips++;
 		if (err)
 			return err;
 	}
+	/* Only backends some VIP uses: the others are removed from the maps. */
+	for (i = 0; i < a->nnodes; i++)
+		if (b->used[i])
+			b->w.backends[n++] = b->w.backends[i];
+	b->w.nbackends = n;
 	return 0;
 }
 
@@ -360,6 +397,7 @@ static int reconcile(struct xlb_agent *a)
 			rs.tables_written);
 out:
 	want_free(&b.w);
+	free(b.used);
 	a->st.reconciles++;
 	a->st.last_reconcile_ms = (now_us() - t0) / 1e3;
 	if (a->st.last_reconcile_ms > a->st.max_reconcile_ms)
@@ -411,48 +449,57 @@ static void node_set_nexthop(struct agent_node *n, const struct agent_node *old)
  */
 static int sync_nodes(struct xlb_agent *a, const struct xlb_conf *conf)
 {
-	struct agent_node **nodes = NULL, *n, *old;
+	struct agent_node **nodes = NULL, *n = NULL, *old;
 	const struct xlb_upstream_conf *u;
-	size_t i, j, cnt = 0, cap = 0;
+	struct node_ref *refs = NULL;
+	size_t i, j, cnt = 0, nrefs = 0;
 	char addr[XLB_ADDRSTRLEN];
-	void *p;
 
-	for (i = 0; i < conf->nupstreams; i++) {
+	/*
+	 * Every (upstream, node) in configuration order, sorted by address and
+	 * port: one node per run, its settings from the first upstream that
+	 * names it, and the result sorted for find_node().
+	 */
+	for (i = 0; i < conf->nupstreams; i++)
+		nrefs += conf->upstreams[i].nnodes;
+	refs = calloc(nrefs + 1, sizeof(*refs));
+	nodes = calloc(nrefs + 1, sizeof(*nodes));
+	if (!refs || !nodes)
+		goto out_nomem;
+	for (i = 0, nrefs = 0; i < conf->nupstreams; i++) {
 		u = &conf->upstreams[i];
-		for (j = 0; j < u->nnodes; j++) {
-			n = find_node(nodes, cnt, &u->nodes[j].addr, u->nodes[j].port);
-			if (n) {	/* one target per (address, port) */
-				if (!n->passive)
-					node_set_passive(n, &u->passive);
-				continue;
-			}
-			if (cnt == cap) {
-				cap = cap ? 2 * cap : 32;
-				p = realloc(nodes, cap * sizeof(*nodes));
-				if (!p)
-					goto out_nomem;
-				nodes = p;
-			}
-			n = calloc(1, sizeof(*n));
-			if (!n)
-				goto out_nomem;
-			n->addr = u->nodes[j].addr;
-			n->port = u->nodes[j].port;
-			old = find_node(a->nodes, a->nnodes, &n->addr, n->port);
-			n->be_id = old ? old->be_id : ~0U;
-			node_set_passive(n, &u->passive);
-			node_set_nexthop(n, old);
-			xlb_addr_str(n->addr.addr, n->addr.family, addr, sizeof(addr));
-			snprintf(n->label, sizeof(n->label),
-				 n->addr.family == XLB_AF_INET6 ? "[%s]:%u" : "%s:%u", addr, n->port);
-			n->t = xlb_checker_get(a->checker, &n->addr, n->port, &u->active);
-			if (!n->t) {
-				free(n);
-				goto out_nomem;
-			}
-			nodes[cnt++] = n;
-		}
+		for (j = 0; j < u->nnodes; j++, nrefs++)
+			refs[nrefs] = (struct node_ref){ .u = u, .nc = &u->nodes[j], .order = nrefs };
 	}
+	qsort(refs, nrefs, sizeof(*refs), node_ref_cmp);
+	for (i = 0; i < nrefs; i++) {
+		u = refs[i].u;
+		if (n && !node_cmp(&n->addr, n->port, &refs[i].nc->addr, refs[i].nc->port)) {
+			/* One target per (address, port). */
+			if (!n->passive)
+				node_set_passive(n, &u->passive);
+			continue;
+		}
+		n = calloc(1, sizeof(*n));
+		if (!n)
+			goto out_nomem;
+		n->addr = refs[i].nc->addr;
+		n->port = refs[i].nc->port;
+		old = find_node(a->nodes, a->nnodes, &n->addr, n->port);
+		n->be_id = old ? old->be_id : ~0U;
+		node_set_passive(n, &u->passive);
+		node_set_nexthop(n, old);
+		xlb_addr_str(n->addr.addr, n->addr.family, addr, sizeof(addr));
+		snprintf(n->label, sizeof(n->label),
+			 n->addr.family == XLB_AF_INET6 ? "[%s]:%u" : "%s:%u", addr, n->port);
+		n->t = xlb_checker_get(a->checker, &n->addr, n->port, &u->active);
+		if (!n->t) {
+			free(n);
+			goto out_nomem;
+		}
+		nodes[cnt++] = n;
+	}
+	free(refs);
 	for (i = 0; i < a->nnodes; i++) {
 		xlb_checker_put(a->checker, a->nodes[i]->t);
 		free(a->nodes[i]);
@@ -471,6 +518,7 @@ out_nomem:
 		free(nodes[i]);
 	}
 	free(nodes);
+	free(refs);
 	return -ENOMEM;
 }
 
