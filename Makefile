@@ -21,7 +21,7 @@ BPF_CFLAGS := -g -O2 --target=bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 LIBS	:= -lxdp -lbpf -lcurl -levent -lyaml -ljansson -lmnl -lelf -lz -lm
 
 BPF_PROGS := xlb_lb xlb_decap
-BENCH_PROGS := xdp_floor
+BENCH_PROGS := xdp_floor xdp_gen
 SKELS	:= $(BPF_PROGS:%=$(BUILD)/include/%.skel.h) $(BENCH_PROGS:%=$(BUILD)/include/%.skel.h)
 TEST_BPF_OBJ := $(BUILD)/tests/bpf/xdp_pass.bpf.o
 LIB_SRC	:= $(wildcard user/lib/*.c)

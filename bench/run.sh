@@ -14,3 +14,7 @@ echo
 "$BUILD/bench/bench_flip"
 echo
 XLBD="$BUILD/xlbd" bench/bench_agent.sh
+echo
+bench/wire_rate.sh bench/results/wire_rate.json
+echo
+bench/rps.sh bench/results/rps.json || [ $? -eq 77 ]
