@@ -25,6 +25,7 @@
 #include "log.h"
 #include "maglev.h"
 #include "maps.h"
+#include "vec.h"
 #include "xlb_decap.skel.h"
 #include "xlb_lb.skel.h"
 
@@ -609,22 +610,13 @@ struct member_collect {
 static int collect_member(const struct xlb_member_key *k, const struct xlb_member *v, void *arg)
 {
 	struct member_collect *c = arg;
-	void *p;
 
 	if ((c->vip_id != ~0U && k->vip_id != c->vip_id) ||
 	    (c->be_id != ~0U && k->backend_id != c->be_id))
 		return 0;
-	if (c->n == c->cap) {
-		c->cap = c->cap ? c->cap * 2 : 64;
-		p = realloc(c->keys, c->cap * sizeof(*c->keys));
-		if (!p)
-			return -ENOMEM;
-		c->keys = p;
-		p = realloc(c->vals, c->cap * sizeof(*c->vals));
-		if (!p)
-			return -ENOMEM;
-		c->vals = p;
-	}
+	if (xlb_vec_room((void **)&c->keys, sizeof(*c->keys), (void **)&c->vals,
+			 sizeof(*c->vals), c->n, &c->cap, 64))
+		return -ENOMEM;
 	c->keys[c->n] = *k;
 	c->vals[c->n++] = *v;
 	return 0;
@@ -818,17 +810,11 @@ struct purge {
 static int collect_flow_of(const struct xlb_flow_key *k, const struct xlb_flow *v, void *arg)
 {
 	struct purge *p = arg;
-	void *nk;
 
 	if (v->backend_id != p->id)
 		return 0;
-	if (p->n == p->cap) {
-		p->cap = p->cap ? 2 * p->cap : 256;
-		nk = realloc(p->keys, p->cap * sizeof(*p->keys));
-		if (!nk)
-			return -ENOMEM;
-		p->keys = nk;
-	}
+	if (xlb_vec_room((void **)&p->keys, sizeof(*p->keys), NULL, 0, p->n, &p->cap, 256))
+		return -ENOMEM;
 	p->keys[p->n++] = *k;
 	return 0;
 }

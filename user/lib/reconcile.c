@@ -16,6 +16,7 @@
 #include "maglev.h"
 #include "netlink.h"
 #include "reconcile.h"
+#include "vec.h"
 
 /* Order of backends by identity: family, address, port. */
 static int be_cmp(__u8 fa, const __be32 *aa, __be16 pa, __u8 fb, const __be32 *ab, __be16 pb)
@@ -200,19 +201,10 @@ struct members {
 static int collect(const struct xlb_member_key *k, const struct xlb_member *v, void *arg)
 {
 	struct members *ms = arg;
-	void *p;
 
-	if (ms->n == ms->cap) {
-		ms->cap = ms->cap ? 2 * ms->cap : 256;
-		p = realloc(ms->k, ms->cap * sizeof(*ms->k));
-		if (!p)
-			return -ENOMEM;
-		ms->k = p;
-		p = realloc(ms->v, ms->cap * sizeof(*ms->v));
-		if (!p)
-			return -ENOMEM;
-		ms->v = p;
-	}
+	if (xlb_vec_room((void **)&ms->k, sizeof(*ms->k), (void **)&ms->v, sizeof(*ms->v),
+			 ms->n, &ms->cap, 256))
+		return -ENOMEM;
 	ms->k[ms->n] = *k;
 	ms->v[ms->n++] = *v;
 	return 0;
@@ -375,19 +367,10 @@ struct vips {
 static int collect_vip(const struct xlb_vip_key *k, const struct xlb_vip *v, void *arg)
 {
 	struct vips *vs = arg;
-	void *p;
 
-	if (vs->n == vs->cap) {
-		vs->cap = vs->cap ? 2 * vs->cap : 64;
-		p = realloc(vs->k, vs->cap * sizeof(*vs->k));
-		if (!p)
-			return -ENOMEM;
-		vs->k = p;
-		p = realloc(vs->v, vs->cap * sizeof(*vs->v));
-		if (!p)
-			return -ENOMEM;
-		vs->v = p;
-	}
+	if (xlb_vec_room((void **)&vs->k, sizeof(*vs->k), (void **)&vs->v, sizeof(*vs->v),
+			 vs->n, &vs->cap, 64))
+		return -ENOMEM;
 	vs->k[vs->n] = *k;
 	vs->v[vs->n++] = *v;
 	return 0;
