@@ -9,12 +9,16 @@
  * backlog never completes a handshake (timeouts). The event loop runs until
  * a condition holds or a bound passes; the recorded callback sequences are
  * compared with the expected ones and printed in full when they differ.
+ * HTTPS with a real handshake: a self-signed certificate from the openssl
+ * CLI and a TLS HTTP server in a python3 child (both at test time; the
+ * test skips without them).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <poll.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -26,8 +30,10 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <cmocka.h>
 #include <event2/event.h>
 
@@ -287,6 +293,216 @@ static void stuck_stop(struct stuck *st)
 	close(st->fd);
 }
 
+/*
+ * A TLS HTTP server in a python3 child (stdlib only), on 127.0.0.1 and an
+ * ephemeral port it prints once listening. GET /503 answers 503; GET /sni
+ * answers 200 only when the handshake's SNI and the Host header are both
+ * svc.example (else 500); any other path 200. The handshake runs in the
+ * handler's thread, so a client that aborts it (certificate rejected)
+ * stalls nothing; such errors are not printed. It exits by itself after
+ * 60 s should this process die without killing it.
+ */
+static const char tls_server_py[] =
+	"import http.server, os, sys, threading\n"
+	"try:\n"
+	"    import ssl\n"
+	"except ImportError:\n"
+	"    sys.exit(77)\n"
+	"ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n"
+	"ctx.load_cert_chain(sys.argv[1], sys.argv[2])\n"
+	"def on_sni(sock, name, c):\n"
+	"    sock.sni = name\n"
+	"ctx.sni_callback = on_sni\n"
+	"class H(http.server.BaseHTTPRequestHandler):\n"
+	"    protocol_version = 'HTTP/1.1'\n"
+	"    def do_GET(self):\n"
+	"        st = 200\n"
+	"        if self.path == '/503':\n"
+	"            st = 503\n"
+	"        elif self.path == '/sni':\n"
+	"            ok = (getattr(self.connection, 'sni', None) == 'svc.example' and\n"
+	"                  self.headers.get('Host') == 'svc.example')\n"
+	"            st = 200 if ok else 500\n"
+	"        self.send_response(st)\n"
+	"        self.send_header('Content-Length', '2')\n"
+	"        self.send_header('Connection', 'close')\n"
+	"        self.end_headers()\n"
+	"        self.wfile.write(b'ok')\n"
+	"    def log_message(self, *a):\n"
+	"        pass\n"
+	"class S(http.server.ThreadingHTTPServer):\n"
+	"    daemon_threads = True\n"
+	"    def get_request(self):\n"
+	"        c, a = self.socket.accept()\n"
+	"        return ctx.wrap_socket(c, server_side=True, do_handshake_on_connect=False), a\n"
+	"    def handle_error(self, *a):\n"
+	"        pass\n"
+	"s = S(('127.0.0.1', 0), H)\n"
+	"w = threading.Timer(60, os._exit, (0,))\n"
+	"w.daemon = True\n"
+	"w.start()\n"
+	"print(s.server_address[1], flush=True)\n"
+	"s.serve_forever()\n";
+
+/* The certificate's directory and the server; teardown_tls() cleans up. */
+static struct {
+	char dir[64];
+	pid_t pid;
+	__u16 port;
+} tls;
+
+static int in_path(const char *prog)
+{
+	const char *path = getenv("PATH"), *end;
+	char file[4096];
+	size_t n;
+
+	for (; path && *path; path = *end ? end + 1 : end) {
+		end = strchr(path, ':');
+		if (!end)
+			end = path + strlen(path);
+		n = (size_t)(end - path);
+		snprintf(file, sizeof(file), "%.*s/%s", (int)(n ? n : 1), n ? path : ".", prog);
+		if (access(file, X_OK) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* fork + exec argv; stdout to out_fd, stderr to err_fd (-1: inherited). */
+static pid_t spawn(char *const argv[], int out_fd, int err_fd)
+{
+	pid_t parent = getpid(), pid = fork();
+
+	if (pid)
+		return pid;
+	/* never outlive the test, even when it crashes */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(127);
+	if ((out_fd >= 0 && dup2(out_fd, STDOUT_FILENO) < 0) ||
+	    (err_fd >= 0 && dup2(err_fd, STDERR_FILENO) < 0))
+		_exit(127);
+	execvp(argv[0], argv);
+	_exit(127);
+}
+
+static void tls_path(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "%s/%s", tls.dir, name);
+}
+
+static void print_file(const char *file)
+{
+	char line[256];
+	FILE *f = fopen(file, "r");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		print_message("  %s", line);
+	fclose(f);
+}
+
+/*
+ * A self-signed certificate for svc.example and 127.0.0.1 and the server
+ * using it. Returns 0, or a reason to skip (printed); failures fail.
+ */
+static const char *tls_start(void)
+{
+	char key[96], cert[96], log[96], buf[16];
+	char *req[] = { "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+			"-subj", "/CN=svc.example",
+			"-addext", "subjectAltName=DNS:svc.example,IP:127.0.0.1",
+			"-keyout", key, "-out", cert, NULL };
+	char *py[] = { "python3", "-c", (char *)tls_server_py, cert, key, NULL };
+	struct pollfd p = { .events = POLLIN };
+	int fd, pfd[2], st, n = 0;
+	double until;
+	ssize_t r;
+	pid_t pid;
+
+	if (!in_path("openssl"))
+		return "no openssl in PATH";
+	if (!in_path("python3"))
+		return "no python3 in PATH";
+	snprintf(tls.dir, sizeof(tls.dir), "/tmp/xlb-test-tls-XXXXXX");
+	if (!mkdtemp(tls.dir)) {
+		tls.dir[0] = '\0';
+		fail_msg("mkdtemp: %s", strerror(errno));
+	}
+	tls_path(key, sizeof(key), "key.pem");
+	tls_path(cert, sizeof(cert), "cert.pem");
+	tls_path(log, sizeof(log), "openssl.log");
+
+	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	pid = spawn(req, fd, fd);
+	close(fd);
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		/* e.g. an openssl older than 1.1.1 (no -addext) */
+		print_message("openssl req failed (status %#x):\n", st);
+		print_file(log);
+		return "openssl could not make the certificate";
+	}
+
+	assert_int_equal(pipe(pfd), 0);
+	fcntl(pfd[0], F_SETFD, FD_CLOEXEC);
+	fcntl(pfd[1], F_SETFD, FD_CLOEXEC);
+	tls.pid = spawn(py, pfd[1], -1);
+	close(pfd[1]);
+	assert_true(tls.pid > 0);
+	/* The port, once listening (a bound for a loaded machine, not a timing). */
+	p.fd = pfd[0];
+	for (until = now_s() + 10; n < (int)sizeof(buf) - 1 && !memchr(buf, '\n', n);) {
+		if (poll(&p, 1, 100) <= 0) {
+			if (now_s() < until)
+				continue;
+			break;
+		}
+		r = read(pfd[0], buf + n, sizeof(buf) - 1 - n);
+		if (r <= 0)
+			break;
+		n += r;
+	}
+	close(pfd[0]);
+	buf[n] = '\0';
+	tls.port = (__u16)atoi(buf);
+	if (!memchr(buf, '\n', n) || !tls.port) {
+		if (waitpid(tls.pid, &st, WNOHANG) == tls.pid) {
+			tls.pid = 0;
+			if (WIFEXITED(st) && WEXITSTATUS(st) == 77)
+				return "python3 has no ssl module";
+		}
+		fail_msg("the TLS server did not start (read \"%s\")", buf);
+	}
+	return NULL;
+}
+
+static void tls_stop(void)
+{
+	char file[96];
+	static const char *const files[] = { "key.pem", "cert.pem", "openssl.log" };
+	size_t i;
+
+	if (tls.pid > 0) {
+		kill(tls.pid, SIGTERM);
+		waitpid(tls.pid, NULL, 0);
+	}
+	tls.pid = 0;
+	if (tls.dir[0]) {
+		for (i = 0; i < ARRAY_SIZE(files); i++) {
+			tls_path(file, sizeof(file), files[i]);
+			unlink(file);
+		}
+		if (rmdir(tls.dir))
+			print_error("rmdir %s: %s\n", tls.dir, strerror(errno));
+	}
+	tls.dir[0] = '\0';
+}
+
 /* --- the checker under test, and what its callback saw ------------------------ */
 
 struct rec {
@@ -352,6 +568,15 @@ static int teardown(void **state)
 	event_base_free(x->base);
 	free(x);
 	return 0;
+}
+
+/* teardown(), and the TLS server and certificate of test_https() */
+static int teardown_tls(void **state)
+{
+	int r = teardown(state);
+
+	tls_stop();
+	return r;
 }
 
 struct want {
@@ -819,6 +1044,119 @@ static void test_http_failures(void **state)
 	}
 }
 
+/*
+ * HTTPS with a real handshake against a self-signed certificate.
+ * https_verify_certificate false: the probes succeed (by address, and by
+ * name through CONNECT_TO with SNI and Host the name), the targets stay
+ * healthy, and after a forced failure recover on "http 200". true: the
+ * handshake fails on the certificate, a tcp failure (by address, and by
+ * the name the certificate is for: it is still not trusted). Statuses map
+ * over TLS as over plain HTTP: 503 is an http failure.
+ */
+static void test_https(void **state)
+{
+	struct ctx *x = *state;
+	struct {
+		const char *name;
+		int verify;
+		const char *host;
+		const char *path;
+		enum xlb_health_event ev;	/* the flip to unhealthy; SUCCESS: none */
+		const char *detail;
+		struct xlb_target *t;
+	} c[] = {
+		{ "no verify", 0, "", "/", XLB_EV_SUCCESS, NULL },
+		/* the server answers 500 unless SNI and Host are svc.example */
+		{ "no verify, name", 0, "svc.example", "/sni", XLB_EV_SUCCESS, NULL },
+		{ "verify", 1, "", "/", XLB_EV_TCP_FAILURE, "http: " },
+		{ "verify, name", 1, "svc.example", "/sni", XLB_EV_TCP_FAILURE, "http: " },
+		{ "503", 0, "", "/503", XLB_EV_HTTP_FAILURE, "http 503" },
+	};
+	const struct want up[] = {
+		{ XLB_H_HEALTHY, XLB_H_UNHEALTHY, XLB_EV_TCP_FAILURE, "passive" },
+		{ XLB_H_UNHEALTHY, XLB_H_MOSTLY_UNHEALTHY, XLB_EV_SUCCESS, "http 200" },
+		{ XLB_H_MOSTLY_UNHEALTHY, XLB_H_HEALTHY, XLB_EV_SUCCESS, "http 200" },
+	};
+	struct xlb_addr_key k = loopback(AF_INET);
+	struct xlb_check_active a;
+	const char *why, *d;
+	size_t i, done;
+	struct want w;
+	double t0;
+	int mark;
+
+	why = tls_start();
+	if (why) {
+		print_message("skipped: %s\n", why);
+		skip();
+	}
+	print_message("TLS server (self-signed, CN and SAN svc.example, 127.0.0.1) on port %u\n",
+		      tls.port);
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
+		a = http_check(0.02, 1.0);
+		a.type = XLB_CHECK_HTTPS;
+		a.https_verify_certificate = c[i].verify;
+		snprintf(a.host, sizeof(a.host), "%s", c[i].host);
+		snprintf(a.http_path, sizeof(a.http_path), "%s", c[i].path);
+		a.healthy.successes = 2;
+		a.unhealthy.tcp_failures = 1;
+		a.unhealthy.http_failures = 1;
+		a.unhealthy.timeouts = 1;
+		/* distinct node ports, one target each; all probe the server */
+		a.port = tls.port;
+		c[i].t = xlb_checker_get(x->c, &k, 20000 + i, &a);
+		assert_non_null(c[i].t);
+	}
+
+	/* The failing ones flip; the others have answered a few probes. */
+	t0 = now_s();
+	for (done = 0; done < ARRAY_SIZE(c) && now_s() - t0 < 5.0;) {
+		run_for(x, 0.01);
+		for (i = done = 0; i < ARRAY_SIZE(c); i++)
+			done += c[i].ev == XLB_EV_SUCCESS ? xlb_target_probes(c[i].t) >= 4 :
+			       xlb_target_state(c[i].t) == XLB_H_UNHEALTHY;
+	}
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
+		if (c[i].ev == XLB_EV_SUCCESS) {
+			/* a success keeps healthy quiet: no callback at all */
+			expect_recs(x, c[i].t, 0, NULL, 0, c[i].name);
+			expect_state(c[i].t, XLB_H_HEALTHY, c[i].name);
+			if (xlb_target_probes(c[i].t) < 4)
+				fail_msg("%s: %lu probes", c[i].name, xlb_target_probes(c[i].t));
+			print_message("%-16s healthy after %lu probes\n", c[i].name,
+				      xlb_target_probes(c[i].t));
+			continue;
+		}
+		w.old = XLB_H_HEALTHY;
+		w.new = XLB_H_UNHEALTHY;
+		w.ev = c[i].ev;
+		w.detail = c[i].detail;
+		expect_recs(x, c[i].t, 0, &w, 1, c[i].name);
+		d = detail_of(x, c[i].t);
+		/* curl: "SSL certificate problem: self-signed certificate" */
+		if (c[i].verify && !strstr(d, "certificate"))
+			fail_msg("%s: detail \"%s\" does not name the certificate", c[i].name, d);
+		print_message("%-16s -> %-12s %s\n", c[i].name, xlb_health_event_name(c[i].ev), d);
+	}
+
+	/* Forced down, the healthy ones come back on their own probes. */
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
+		if (c[i].ev != XLB_EV_SUCCESS)
+			continue;
+		mark = x->n;
+		xlb_target_report(x->c, c[i].t, XLB_EV_TCP_FAILURE, "passive");
+		expect_state(c[i].t, XLB_H_UNHEALTHY, "reported");
+		run_until_state(x, c[i].t, XLB_H_HEALTHY, 3.0, c[i].name);
+		expect_recs(x, c[i].t, mark, up, ARRAY_SIZE(up), c[i].name);
+		assert_int_equal(xlb_target_counters(c[i].t)->success, 2);
+		print_message("%-16s reported down, back up on 2 x http 200\n", c[i].name);
+	}
+
+	for (i = 0; i < ARRAY_SIZE(c); i++)
+		xlb_checker_put(x->c, c[i].t);
+	/* the server and its directory go in teardown_tls(), also after a failure */
+}
+
 /* Two get()s, one target, one probe per interval; gone after two put()s. */
 static int count_target(struct xlb_target *t, void *arg)
 {
@@ -1187,6 +1525,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_http_status_mapping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_ipv6, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_failures, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_https, setup, teardown_tls),
 		cmocka_unit_test_setup_teardown(test_shared_target, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_settings_update, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disabled_and_report, setup, teardown),
