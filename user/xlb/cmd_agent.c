@@ -153,14 +153,20 @@ int xlb_cmd_health(struct xlb_cli *c, int argc, char **argv)
 		       json_string_value(json_object_get(u, "type")));
 		json_array_foreach(json_object_get(u, "nodes"), j, n) {
 			cnt = json_object_get(n, "counter");
-			printf("  %-40s %-17s ok %lld tcp_fail %lld http_fail %lld timeout %lld  %.1f ms\n",
+			double lat = json_real_value(json_object_get(n, "latency_s"));
+
+			printf("  %-40s %-17s ok %lld tcp_fail %lld http_fail %lld timeout %lld  ",
 			       json_string_value(json_object_get(n, "ip")),
 			       json_string_value(json_object_get(n, "status")),
 			       json_integer_value(json_object_get(cnt, "success")),
 			       json_integer_value(json_object_get(cnt, "tcp_failure")),
 			       json_integer_value(json_object_get(cnt, "http_failure")),
-			       json_integer_value(json_object_get(cnt, "timeout_failure")),
-			       json_real_value(json_object_get(n, "latency_s")) * 1e3);
+			       json_integer_value(json_object_get(cnt, "timeout_failure")));
+			/* A node never probed (active checks off) has no latency. */
+			if (lat >= 0)
+				printf("%.1f ms\n", lat * 1e3);
+			else
+				printf("-\n");
 		}
 	}
 	json_decref(ans);
