@@ -221,7 +221,7 @@ int xlb_cmd_status(struct xlb_cli *c, int argc, char **argv)
 	struct if_nameindex *ifs, *i;
 	struct xlb_attach_info info;
 	struct counts n = {};
-	struct xlb_backend b;
+	struct xlb_backend *all;
 	__u32 flow_max = 0;
 	json_t *devs, *out;
 	struct xlb_maps m;
@@ -252,9 +252,12 @@ int xlb_cmd_status(struct xlb_cli *c, int argc, char **argv)
 		xlb_vip_foreach(&m, count_vip, &n);
 		xlb_member_foreach(&m, count_member, &n);
 		xlb_flow_foreach(&m, count_flow, &n);
-		for (id = 0; id < XLB_MAX_BACKENDS; id++)
-			if (!xlb_backend_get(&m, id, &b))
-				n.backends++;
+		/* One batch read of the backend array, not one syscall per id. */
+		all = calloc(XLB_MAX_BACKENDS, sizeof(*all));
+		if (all && !xlb_backends_read(&m, all))
+			for (id = 0; id < XLB_MAX_BACKENDS; id++)
+				n.backends += all[id].state != XLB_BE_UNUSED;
+		free(all);
 		flow_max = xlb_flow_capacity(&m);
 		json_object_set_new(out, "maps", json_pack(
 			"{s:{s:i,s:i}, s:{s:i,s:i}, s:{s:i,s:i}, s:{s:i,s:i}}",
