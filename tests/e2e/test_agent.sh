@@ -31,7 +31,7 @@ xlbt_require_root
 xlbt_require_cmd ip curl python3 timeout
 
 KEY=xlbt-key
-ADMIN=http://127.0.0.1:9180
+ADMIN=$XLBT_ADMIN
 SVC="$XLBT_VIP4:80/tcp"
 
 xlbt_testbed_up 3
@@ -93,10 +93,8 @@ grep -q "bad.yaml:[0-9]*:[0-9]*: .*sucesses" <<<"$out" ||
 	xlbt_fail "xlbd --check: FILE:LINE:COL: key: reason" "$out" "bad.yaml:L:C: ...sucesses..."
 
 start_agent() {
-	xlbt_bg_start lb "$TMP/xlbd.log.$1" env XLB_PIN_DIR="$(xlbt_pin_dir lb)" "$XLBD" -c "$CONF"
-	XLBD_PID=$XLBT_BG_PID
-	xlbt_wait_for 10 xlbt_exec lb curl -sf --max-time 1 "$ADMIN/metrics" ||
-		xlbt_fail "xlbd did not come up" "$(tail -5 "$TMP/xlbd.log.$1")"
+	xlbt_agent_start "$TMP/xlbd.log.$1" "$CONF"
+	XLBD_PID=$XLBT_AGENT_PID
 }
 
 start_agent 1
@@ -112,20 +110,6 @@ requests() {
 	done
 }
 
-# node_status ADDR: the agent's view of node ADDR:80 (healthy, unhealthy...).
-node_status() {
-	xlbt_exec lb curl -s --max-time 2 "$ADMIN/v1/healthcheck" | python3 -c '
-import json, sys
-for u in json.load(sys.stdin):
-    for n in u["nodes"]:
-        if n["ip"] == sys.argv[1] and n["port"] == 80:
-            print(n["status"])' "$1"
-}
-
-status_is() {
-	[ "$(node_status "$1")" = "$2" ]
-}
-
 out=$(requests 60 | sort | uniq -c)
 for be in be1 be2 be3; do
 	grep -q " $be$" <<<"$out" || xlbt_fail "all healthy: $be gets traffic" "$out" "be1 be2 be3"
@@ -136,7 +120,7 @@ xlbt_log "traffic spread over 3 healthy backends"
 BE2=$(xlbt_addr4 be2)
 xlbt_bg_stop "${SRV[be2]}"
 t0=${EPOCHREALTIME/[.,]/}
-xlbt_wait_for 10 status_is "$BE2" unhealthy || xlbt_fail "be2 marked unhealthy" "$(node_status "$BE2")"
+xlbt_wait_for 10 xlbt_node_is "$BE2" unhealthy || xlbt_fail "be2 marked unhealthy" "$(xlbt_node_status "$BE2")"
 t1=${EPOCHREALTIME/[.,]/}
 xlbt_log "be2 down detected in $(((t1 - t0) / 1000)) ms (interval 0.2 s, 2 failures)"
 grep -q "health: node=$BE2:80 upstream=web state=.*->unhealthy" "$TMP/xlbd.log.1" ||
@@ -146,7 +130,7 @@ grep -q " be2$\|failed" <<<"$out" && xlbt_fail "no new connection reaches dead b
 
 # It comes back: traffic returns after the healthy threshold.
 start_server be2
-xlbt_wait_for 10 status_is "$BE2" healthy || xlbt_fail "be2 healthy again" "$(node_status "$BE2")"
+xlbt_wait_for 10 xlbt_node_is "$BE2" healthy || xlbt_fail "be2 healthy again" "$(xlbt_node_status "$BE2")"
 out=$(requests 60 | sort | uniq -c)
 grep -q " be2$" <<<"$out" || xlbt_fail "be2 gets traffic again" "$out"
 xlbt_log "be2 back"

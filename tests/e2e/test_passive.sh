@@ -26,7 +26,7 @@ xlbt_require_exe XLB build/xlb
 xlbt_require_exe XLBD build/xlbd
 
 KEY=xlbt-key
-ADMIN=http://127.0.0.1:9180
+ADMIN=$XLBT_ADMIN
 ROUTED=198.18.50.11	# be1's extra address, reachable only via a route on the LB
 
 xlbt_testbed_up 2
@@ -76,30 +76,13 @@ stream_routes:
 EOF
 
 LOG=$TMP/xlbd.log
-xlbt_bg_start lb "$LOG" env XLB_PIN_DIR="$(xlbt_pin_dir lb)" "$XLBD" -c "$CONF"
-xlbt_wait_for 10 xlbt_exec lb curl -sf --max-time 1 "$ADMIN/metrics" ||
-	xlbt_fail "xlbd did not come up" "$(tail -5 "$LOG")"
+xlbt_agent_start "$LOG" "$CONF"
 grep -q "passive: no events\|netlink: no kernel signals" "$LOG" &&
 	xlbt_fail "xlbd without its signal sources" "$(grep 'passive:\|netlink:' "$LOG")"
 
-# node_status ADDR: the agent's view of node ADDR:80.
-node_status() {
-	xlbt_exec lb curl -s --max-time 2 "$ADMIN/v1/healthcheck" | python3 -c '
-import json, sys
-for u in json.load(sys.stdin):
-    for n in u["nodes"]:
-        if n["ip"] == sys.argv[1] and n["port"] == 80:
-            print(n["status"])' "$1"
-}
-status_is() {
-	[ "$(node_status "$1")" = "$2" ]
-}
-metric() {
-	xlbt_exec lb curl -s --max-time 2 "$ADMIN/metrics" | grep -F "$1" | awk '{print $2}'
-}
 
 for a in "$BE1" "$BE2" "$ROUTED"; do
-	xlbt_expect_eq "$a healthy at start" "$(node_status "$a")" healthy
+	xlbt_expect_eq "$a healthy at start" "$(xlbt_node_status "$a")" healthy
 done
 
 # --- 1. passive: be2 drops SYNs -------------------------------------------
@@ -121,15 +104,15 @@ for round in 1 2 3 4; do
 		pids+=($!)
 	done
 	wait "${pids[@]}"
-	status_is "$BE2" unhealthy && break
+	xlbt_node_is "$BE2" unhealthy && break
 done
 t1=${EPOCHREALTIME/[.,]/}
-xlbt_expect_eq "be2 unhealthy by passive checks" "$(node_status "$BE2")" unhealthy
-xlbt_expect_eq "be1 stays healthy" "$(node_status "$BE1")" healthy
+xlbt_expect_eq "be2 unhealthy by passive checks" "$(xlbt_node_status "$BE2")" unhealthy
+xlbt_expect_eq "be1 stays healthy" "$(xlbt_node_status "$BE1")" healthy
 xlbt_log "be2 down by passive checks after $(((t1 - t0) / 1000)) ms of client retries"
 grep -q "health: node=$BE2:80 upstream=web state=.*->unhealthy event=timeout reason=\"passive: SYN retransmitted" "$LOG" ||
 	xlbt_fail "a health line for be2 naming the passive cause" "$(grep health: "$LOG" | tail -3)"
-n=$(metric 'xlb_passive_events_total{kind="syn_retransmit"}')
+n=$(xlbt_metric 'xlb_passive_events_total{kind="syn_retransmit"}')
 xlbt_expect_ge "xlb_passive_events_total{kind=syn_retransmit}" "${n:-0}" 3
 # New connections avoid be2 now.
 for i in 1 2 3 4 5 6 7 8 9 10; do
@@ -141,8 +124,8 @@ done
 # --- 2. netlink: the route to a node disappears ---------------------------
 t0=${EPOCHREALTIME/[.,]/}
 xlbt_exec lb ip route del "$ROUTED/32" || xlbt_fail "route delete"
-xlbt_wait_for 5 status_is "$ROUTED" unhealthy ||
-	xlbt_fail "$ROUTED unhealthy after its route went" "$(node_status "$ROUTED")"
+xlbt_wait_for 5 xlbt_node_is "$ROUTED" unhealthy ||
+	xlbt_fail "$ROUTED unhealthy after its route went" "$(xlbt_node_status "$ROUTED")"
 t1=${EPOCHREALTIME/[.,]/}
 ms=$(((t1 - t0) / 1000))
 xlbt_log "route deleted -> $ROUTED unhealthy seen in $ms ms (includes the polling)"
@@ -151,10 +134,10 @@ grep -q "netlink: node=$ROUTED:80 upstream=routed kind=no_route" "$LOG" ||
 	xlbt_fail "a netlink line for $ROUTED" "$(grep netlink: "$LOG" | tail -3)"
 grep -q "health: node=$ROUTED:80 upstream=routed state=.*->unhealthy event=tcp_failure" "$LOG" ||
 	xlbt_fail "a health line for $ROUTED" "$(grep health: "$LOG" | tail -3)"
-n=$(metric 'xlb_netlink_events_total{kind="no_route"}')
+n=$(xlbt_metric 'xlb_netlink_events_total{kind="no_route"}')
 xlbt_expect_eq "xlb_netlink_events_total{kind=no_route}" "$n" 1
-lat=$(metric 'xlb_signal_flip_seconds{source="netlink",stat="max"}')
-plat=$(metric 'xlb_signal_flip_seconds{source="passive",stat="max"}')
+lat=$(xlbt_metric 'xlb_signal_flip_seconds{source="netlink",stat="max"}')
+plat=$(xlbt_metric 'xlb_signal_flip_seconds{source="passive",stat="max"}')
 xlbt_log "signal -> map write: netlink ${lat:-?} s, passive ${plat:-?} s"
 [ -n "$lat" ] && [ -n "$plat" ] || xlbt_fail "xlb_signal_flip_seconds for both sources"
 
@@ -165,7 +148,7 @@ grep -q "$BE2 *unhealthy" <<<"$out" || xlbt_fail "xlb health: be2 unhealthy" "$o
 grep -q "$ROUTED *unhealthy" <<<"$out" || xlbt_fail "xlb health: $ROUTED unhealthy" "$out"
 grep -q "$BE1 *healthy" <<<"$out" || xlbt_fail "xlb health: be1 healthy" "$out"
 for node in "$BE2" "$ROUTED"; do
-	v=$(metric "xlb_node_health{node=\"$node:80\",state=\"unhealthy\"}")
+	v=$(xlbt_metric "xlb_node_health{node=\"$node:80\",state=\"unhealthy\"}")
 	xlbt_expect_eq "/metrics: $node unhealthy" "$v" 1
 done
 echo PASS

@@ -34,7 +34,7 @@ xlbt_require_exe XLB build/xlb
 xlbt_require_exe XLBD build/xlbd
 
 KEY=xlbt-key
-ADMIN=http://127.0.0.1:9180
+ADMIN=$XLBT_ADMIN
 VIA_BE2=198.18.50.12	# be2's extra address behind a /32 route via be2
 LINKED=198.18.61.11	# a node behind the LB's second link
 XNET_LB=198.18.60.1	# the second link: LB side ...
@@ -139,27 +139,10 @@ stream_routes:
 EOF
 
 LOG=$TMP/xlbd.log
-xlbt_bg_start lb "$LOG" env XLB_PIN_DIR="$(xlbt_pin_dir lb)" "$XLBD" -c "$CONF"
-xlbt_wait_for 10 xlbt_exec lb curl -sf --max-time 1 "$ADMIN/metrics" ||
-	xlbt_fail "xlbd did not come up" "$(tail -5 "$LOG")"
+xlbt_agent_start "$LOG" "$CONF"
 grep -q "netlink: no kernel signals" "$LOG" &&
 	xlbt_fail "xlbd without kernel signals" "$(grep 'netlink:' "$LOG")"
 
-# node_status ADDR: the agent's view of node ADDR:80.
-node_status() {
-	xlbt_exec lb curl -s --max-time 2 "$ADMIN/v1/healthcheck" | python3 -c '
-import json, sys
-for u in json.load(sys.stdin):
-    for n in u["nodes"]:
-        if n["ip"] == sys.argv[1] and n["port"] == 80:
-            print(n["status"])' "$1"
-}
-status_is() {
-	[ "$(node_status "$1")" = "$2" ]
-}
-metric() {
-	xlbt_exec lb curl -s --max-time 2 "$ADMIN/metrics" | grep -F "$1" | awk '{print $2}'
-}
 xlb_health() {
 	xlbt_exec lb env XLB_ADMIN="$ADMIN" XLB_API_KEY="$KEY" timeout 20 "$XLB" health
 }
@@ -182,7 +165,7 @@ managed_neigh() {	# ADDR DEV: the LB has a managed entry for ADDR on DEV
 }
 
 for a in "$BE1" "$BE2" "$VIA_BE2" "$LINKED"; do
-	xlbt_expect_eq "$a healthy at start" "$(node_status "$a")" healthy
+	xlbt_expect_eq "$a healthy at start" "$(xlbt_node_status "$a")" healthy
 done
 # The agent has primed the next hops (reconcile.c): the entries that the
 # kernel will re-probe.
@@ -216,11 +199,11 @@ t0=$(now_us)
 xlbt_exec be2 ip link set dev "$(xlbt_dev be2)" down || xlbt_fail "be2's link down"
 xlbt_log "be2 gone (its device down in its namespace); its entry on the LB was REACHABLE"
 both_down() {
-	status_is "$BE2" unhealthy && status_is "$VIA_BE2" unhealthy
+	xlbt_node_is "$BE2" unhealthy && xlbt_node_is "$VIA_BE2" unhealthy
 }
 xlbt_wait_for 10 both_down ||
 	xlbt_fail "be2 and $VIA_BE2 unhealthy after be2's neighbour entry failed" \
-		"$BE2 $(node_status "$BE2"), $VIA_BE2 $(node_status "$VIA_BE2")" \
+		"$BE2 $(xlbt_node_status "$BE2"), $VIA_BE2 $(xlbt_node_status "$VIA_BE2")" \
 		"$(xlbt_exec lb ip neigh show "$BE2" dev "$LBDEV"; tail -5 "$MON")"
 t1=$(now_us)
 xlbt_bg_stop "$MON_PID" 1
@@ -243,12 +226,12 @@ for node in "$BE2:80 upstream=web" "$VIA_BE2:80 upstream=via_be2"; do
 			"$(grep health: "$LOG" | tail -3)"
 done
 # At least one signal per node; the kernel repeats FAILED every ~5 s.
-n=$(metric 'xlb_netlink_events_total{kind="neigh_failed"}')
+n=$(xlbt_metric 'xlb_netlink_events_total{kind="neigh_failed"}')
 xlbt_expect_ge "xlb_netlink_events_total{kind=neigh_failed}" "${n:-0}" 2
 for a in "$BE1" "$LINKED"; do
-	xlbt_expect_eq "$a stays healthy" "$(node_status "$a")" healthy
+	xlbt_expect_eq "$a stays healthy" "$(xlbt_node_status "$a")" healthy
 done
-n=$(metric 'xlb_netlink_events_total{kind="link_down"}')
+n=$(xlbt_metric 'xlb_netlink_events_total{kind="link_down"}')
 xlbt_expect_eq "no link_down signal yet" "$n" 0
 
 # --- 2. link down: the LB's second link ---------------------------------------
@@ -256,8 +239,8 @@ xlbt_expect_eq "no link_down signal yet" "$n" 0
 # RTM_DELROUTE (IPv4 does not announce those): the link is the signal.
 t0=$(now_us)
 xlbt_exec lb ip link set dev "$XDEV_LB" down || xlbt_fail "$XDEV_LB down"
-xlbt_wait_for 10 status_is "$LINKED" unhealthy ||
-	xlbt_fail "$LINKED unhealthy after $XDEV_LB went down" "$(node_status "$LINKED")"
+xlbt_wait_for 10 xlbt_node_is "$LINKED" unhealthy ||
+	xlbt_fail "$LINKED unhealthy after $XDEV_LB went down" "$(xlbt_node_status "$LINKED")"
 t1=$(now_us)
 ta=$(log_us "health: node=$LINKED:80 .*->unhealthy")
 xlbt_log "link $XDEV_LB down -> $LINKED unhealthy seen in $(ms "$t0" "$t1") ms" \
@@ -266,15 +249,15 @@ grep -q "netlink: node=$LINKED:80 upstream=linked kind=link_down reason=\"link $
 	xlbt_fail "a netlink line for $LINKED naming the link" "$(grep netlink: "$LOG" | tail -3)"
 grep -q "health: node=$LINKED:80 upstream=linked state=.*->unhealthy event=tcp_failure reason=\"link $XDEV_LB" "$LOG" ||
 	xlbt_fail "a health line for $LINKED naming the link" "$(grep health: "$LOG" | tail -3)"
-n=$(metric 'xlb_netlink_events_total{kind="link_down"}')
+n=$(xlbt_metric 'xlb_netlink_events_total{kind="link_down"}')
 xlbt_expect_eq "xlb_netlink_events_total{kind=link_down}" "$n" 1
-xlbt_expect_eq "be1 stays healthy" "$(node_status "$BE1")" healthy
+xlbt_expect_eq "be1 stays healthy" "$(xlbt_node_status "$BE1")" healthy
 # Only LINKED's next hop is on that link: no other node took a link signal.
 if grep "kind=link_down" "$LOG" | grep -qv "node=$LINKED:80"; then
 	xlbt_fail "link_down only for $LINKED" "$(grep kind=link_down "$LOG")"
 fi
 
-lat=$(metric 'xlb_signal_flip_seconds{source="netlink",stat="max"}')
+lat=$(xlbt_metric 'xlb_signal_flip_seconds{source="netlink",stat="max"}')
 xlbt_log "signal -> map write (agent): netlink max ${lat:-?} s"
 
 # --- the CLI and metrics show it ------------------------------------------------
@@ -282,7 +265,7 @@ out=$(xlb_health) || xlbt_fail "xlb health" "$out"
 for a in "$BE2" "$VIA_BE2" "$LINKED"; do
 	grep -Eq "^ +$a +unhealthy +ok [0-9]+ tcp_fail [1-9]" <<<"$out" ||
 		xlbt_fail "xlb health: $a unhealthy with TCP failures" "$out"
-	v=$(metric "xlb_node_health{node=\"$a:80\",state=\"unhealthy\"}")
+	v=$(xlbt_metric "xlb_node_health{node=\"$a:80\",state=\"unhealthy\"}")
 	xlbt_expect_eq "/metrics: $a unhealthy" "$v" 1
 done
 grep -Eq "^ +$BE1 +healthy +ok [0-9]+ tcp_fail 0 " <<<"$out" ||

@@ -213,3 +213,38 @@ xlbt_bg_wait() {
 	_xlbt_bg_forget "$pid"
 	return $rc
 }
+
+# --- the agent ---------------------------------------------------------------
+
+# The agent's HTTP interface, inside the lb namespace (xlb.admin.listen).
+XLBT_ADMIN=${XLBT_ADMIN:-http://127.0.0.1:9180}
+
+# xlbt_agent_start LOG CONF: $XLBD in the lb namespace with lb's pin dir,
+# output to LOG; waits up to 10 s for its HTTP interface. PID in
+# XLBT_AGENT_PID (stopped at exit like any xlbt_bg_start process).
+xlbt_agent_start() {
+	xlbt_bg_start lb "$1" env XLB_PIN_DIR="$(xlbt_pin_dir lb)" "${XLBD:?XLBD unset}" -c "$2"
+	XLBT_AGENT_PID=$XLBT_BG_PID
+	xlbt_wait_for 10 xlbt_exec lb curl -sf --max-time 1 "$XLBT_ADMIN/metrics" ||
+		xlbt_fail "xlbd did not come up" "$(tail -5 "$1")"
+}
+
+# xlbt_node_status ADDR: the agent's health state of node ADDR:80.
+xlbt_node_status() {
+	xlbt_exec lb curl -s --max-time 2 "$XLBT_ADMIN/v1/healthcheck" | python3 -c '
+import json, sys
+for u in json.load(sys.stdin):
+    for n in u["nodes"]:
+        if n["ip"] == sys.argv[1] and n["port"] == 80:
+            print(n["status"])' "$1"
+}
+
+# xlbt_node_is ADDR STATE: true when node ADDR:80 is in STATE.
+xlbt_node_is() {
+	[ "$(xlbt_node_status "$1")" = "$2" ]
+}
+
+# xlbt_metric TEXT: the value of the agent's /metrics line containing TEXT.
+xlbt_metric() {
+	xlbt_exec lb curl -s --max-time 2 "$XLBT_ADMIN/metrics" | grep -F "$1" | awk '{print $2}'
+}
