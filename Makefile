@@ -15,16 +15,16 @@ MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 
 CFLAGS	?= -O2 -g
 XCFLAGS	:= -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
-	   -Iinclude -Iuser/lib -I$(BUILD)/include -MMD -MP
+	   -Iinclude -Iuser/lib -Iuser/lib/discovery -I$(BUILD)/include -MMD -MP
 BPF_CFLAGS := -g -O2 --target=bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	   -Iinclude -I/usr/include/$(MULTIARCH) -MMD -MP
-LIBS	:= -lxdp -lbpf -lcurl -levent -lyaml -ljansson -lmnl -lelf -lz -lm
+LIBS	:= -lxdp -lbpf -lcurl -levent -lcares -lresolv -lyaml -ljansson -lmnl -lelf -lz -lm
 
 BPF_PROGS := xlb_lb xlb_decap
 BENCH_PROGS := xdp_floor xdp_gen
 SKELS	:= $(BPF_PROGS:%=$(BUILD)/include/%.skel.h) $(BENCH_PROGS:%=$(BUILD)/include/%.skel.h)
 TEST_BPF_OBJ := $(BUILD)/tests/bpf/xdp_pass.bpf.o
-LIB_SRC	:= $(wildcard user/lib/*.c)
+LIB_SRC	:= $(wildcard user/lib/*.c user/lib/discovery/*.c)
 LIB_OBJ	:= $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB	:= $(BUILD)/libxlb.a
 XLB_SRC	:= $(wildcard user/xlb/*.c)
@@ -39,9 +39,12 @@ TLIB_SRC := $(wildcard tests/lib/*.c)
 TLIB_OBJ := $(TLIB_SRC:%.c=$(BUILD)/%.o)
 BENCH_SRC := $(filter-out %.bpf.c,$(wildcard bench/*.c))
 BENCH_BIN := $(BENCH_SRC:%.c=$(BUILD)/%)
+FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_REPLAY := $(FUZZ_SRC:fuzz/fuzz_%.c=$(BUILD)/tests/unit/test_fuzz_%)
 
-.PHONY: all help deps check unit bpftest e2e bench demo clean install uninstall
-all: $(BUILD)/xlb $(BUILD)/xlbd $(UNIT_BIN) $(BPFT_BIN) $(BENCH_BIN) $(TEST_BPF_OBJ)
+.PHONY: all help deps check unit bpftest e2e bench demo clean install uninstall fuzz
+all: $(BUILD)/xlb $(BUILD)/xlbd $(UNIT_BIN) $(BPFT_BIN) $(BENCH_BIN) $(TEST_BPF_OBJ) $(FUZZ_REPLAY)
 
 help:
 	@echo 'make           build xlb, tests and benchmarks into $(BUILD)/'
@@ -52,6 +55,7 @@ help:
 	@echo 'make e2e       end-to-end tests in network namespaces (root)'
 	@echo 'make bench     per-packet and Maglev benchmarks (root)'
 	@echo 'make demo      the reference topology, attached and sending (root)'
+	@echo 'make fuzz      libFuzzer runs of the parsers, FUZZ_TIME seconds each (not in check)'
 	@echo 'make clean     remove $(BUILD)/'
 	@echo 'make install   xlb, xlbd, man pages, systemd unit, bash completion into'
 	@echo '               $$(DESTDIR)$$(PREFIX) (PREFIX=$(PREFIX)); /etc/xlb/xlb.yaml only if absent'
@@ -111,7 +115,7 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(TLIB_OBJ) $(LIB)
 check: deps all
 	@tests/run.sh all
 
-unit: $(UNIT_BIN)
+unit: $(UNIT_BIN) $(FUZZ_REPLAY)
 	@tests/run.sh unit
 
 bpftest: $(BPFT_BIN)
@@ -175,5 +179,30 @@ uninstall:
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/xlb/xlb.yaml ]; then \
 		echo 'kept $(DESTDIR)$(SYSCONFDIR)/xlb/xlb.yaml (remove it by hand if no longer wanted)'; \
 	fi
+
+# --- fuzzing (clang libFuzzer + ASan/UBSan; not part of check) --------------
+# fuzz/fuzz_NAME.c defines LLVMFuzzerTestOneInput; the library is rebuilt
+# with clang and the sanitizers into $(BUILD)/fuzz/. Crashing inputs found
+# are kept in fuzz/regressions/NAME/ and replayed by tests/unit/test_fuzz_regressions.
+FUZZ_TIME ?= 60
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+
+$(BUILD)/fuzz/obj/%.o: %.c | $(SKELS)
+	@mkdir -p $(@D)
+	$(CLANG) $(XCFLAGS) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_LIB_OBJ)
+	@mkdir -p $(@D)
+	$(CLANG) $(XCFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB_OBJ) $(LIBS)
+
+# The same targets built with gcc and fuzz/replay.c run every kept input
+# (fuzz/corpus/NAME/, fuzz/regressions/NAME/) as unit tests in check.
+
+$(BUILD)/tests/unit/test_fuzz_%: $(BUILD)/fuzz/fuzz_%.o $(BUILD)/fuzz/replay.o $(LIB)
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+fuzz: $(FUZZ_BIN)
+	@scripts/fuzz.sh $(FUZZ_TIME) $(FUZZ_BIN)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

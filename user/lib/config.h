@@ -131,8 +131,72 @@ struct xlb_settings {
 	char log_level[16];		/* warn | info | debug */
 };
 
+/*
+ * discovery: and deployment.etcd, with APISIX's config.yaml keys. Times are
+ * kept in seconds whatever unit the document uses (APISIX writes registry
+ * timeouts in milliseconds, fetch_interval and wait in seconds). A registry
+ * block that is absent has enabled = 0.
+ */
+#define XLB_DISC_HOSTS_MAX	8
+#define XLB_URL_LEN		256
+
+struct xlb_disc_timeout {
+	double connect, send, read;	/* seconds */
+	double wait;			/* consul: blocking-query wait, seconds */
+};
+
+struct xlb_disc_dns_conf {
+	int enabled;
+	unsigned int nservers;
+	char servers[XLB_DISC_HOSTS_MAX][64];	/* "127.0.0.1:53", "[::1]:53" */
+	double timeout;				/* per query try, seconds */
+	double min_ttl, max_ttl;		/* re-resolve bounds, seconds */
+	__u32 weight;				/* A/AAAA nodes' weight */
+};
+
+/* consul, eureka, nacos: HTTP registries. */
+struct xlb_disc_http_conf {
+	int enabled;
+	unsigned int nhosts;
+	char hosts[XLB_DISC_HOSTS_MAX][XLB_URL_LEN];	/* tried in order, failover */
+	char prefix[128];			/* eureka "/eureka/", nacos "/nacos/v1/" */
+	char token[256];			/* consul ACL token */
+	struct xlb_disc_timeout timeout;
+	double fetch_interval;			/* seconds between polls */
+	__u32 weight;				/* default node weight */
+};
+
+struct xlb_disc_k8s_conf {
+	int enabled;
+	char schema[8];				/* https | http */
+	char host[256];
+	char port[8];
+	char token[4096];			/* client.token */
+	char token_file[256];			/* client.token_file */
+	char ca_file[256];			/* xlb: CA bundle; default the service account's */
+	int watch_endpoint_slices;
+	__u32 default_weight;
+};
+
+struct xlb_etcd_conf {
+	int enabled;
+	unsigned int nhosts;
+	char hosts[XLB_DISC_HOSTS_MAX][XLB_URL_LEN];
+	char prefix[128];			/* "/apisix" */
+	double timeout;				/* seconds */
+	char user[64], password[128];
+};
+
+struct xlb_discovery_conf {
+	struct xlb_disc_dns_conf dns;
+	struct xlb_disc_http_conf consul, eureka, nacos;
+	struct xlb_disc_k8s_conf kubernetes;
+};
+
 struct xlb_conf {
 	struct xlb_settings xlb;
+	struct xlb_discovery_conf discovery;
+	struct xlb_etcd_conf etcd;		/* deployment.etcd */
 	size_t nupstreams;
 	struct xlb_upstream_conf *upstreams;	/* owned */
 	size_t nroutes;
