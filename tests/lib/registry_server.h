@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Test glue for tests/lib/registry_server.py: start it on 127.0.0.1 with
+ * an ephemeral port, script its answers, read its request log, and run a
+ * libevent loop until a condition holds. Header-only (static functions):
+ * only the discovery tests include it.
+ */
+#ifndef XLB_TEST_REGISTRY_SERVER_H
+#define XLB_TEST_REGISTRY_SERVER_H
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include <curl/curl.h>
+#include <event2/event.h>
+
+struct regsrv {
+	pid_t pid;
+	int port;
+	char url[64];		/* "http://127.0.0.1:PORT" */
+};
+
+static inline const char *regsrv_script_path(void)
+{
+	static char path[4200];
+	char exe[4096], *p;
+	ssize_t n;
+	int up;
+
+	if (!access("tests/lib/registry_server.py", R_OK))
+		return "tests/lib/registry_server.py";
+	/* build/tests/unit/test_x -> <repo>/tests/lib/... */
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return NULL;
+	exe[n] = '\0';
+	for (up = 0; up < 4 && (p = strrchr(exe, '/')); up++)
+		*p = '\0';
+	snprintf(path, sizeof(path), "%s/tests/lib/registry_server.py", exe);
+	return access(path, R_OK) ? NULL : path;
+}
+
+/* 0, or -errno (no python3, no script). */
+static inline int regsrv_start(struct regsrv *s)
+{
+	const char *script = regsrv_script_path();
+	char line[32];
+	int fds[2];
+	FILE *f;
+
+	memset(s, 0, sizeof(*s));
+	if (!script)
+		return -ENOENT;
+	if (pipe(fds))
+		return -errno;
+	s->pid = fork();
+	if (s->pid < 0)
+		return -errno;
+	if (!s->pid) {
+		dup2(fds[1], 1);
+		close(fds[0]);
+		close(fds[1]);
+		execlp("python3", "python3", script, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	f = fdopen(fds[0], "r");
+	if (!f || !fgets(line, sizeof(line), f) || (s->port = atoi(line)) <= 0) {
+		if (f)
+			fclose(f);
+		kill(s->pid, SIGTERM);
+		waitpid(s->pid, NULL, 0);
+		s->pid = 0;
+		return -ENOENT;
+	}
+	fclose(f);
+	snprintf(s->url, sizeof(s->url), "http://127.0.0.1:%d", s->port);
+	return 0;
+}
+
+static inline void regsrv_stop(struct regsrv *s)
+{
+	if (s->pid > 0) {
+		kill(s->pid, SIGTERM);
+		waitpid(s->pid, NULL, 0);
+	}
+	s->pid = 0;
+}
+
+static inline size_t regsrv_collect(char *buf, size_t size, size_t n, void *arg)
+{
+	char **out = arg;
+	size_t len = size * n, old = *out ? strlen(*out) : 0;
+	char *p = realloc(*out, old + len + 1);
+
+	if (!p)
+		return 0;
+	memcpy(p + old, buf, len);
+	p[old + len] = '\0';
+	*out = p;
+	return len;
+}
+
+/*
+ * A blocking control request (the test's side, not the code under test):
+ * POST json to /_ctl/<what> (GET when json is NULL). The answer in *out
+ * (malloc'd) when out is set. 0 or -1.
+ */
+static inline int regsrv_ctl(const struct regsrv *s, const char *what, const char *json, char **out)
+{
+	char url[128], *buf = NULL;
+	struct curl_slist *h = NULL;
+	long status = 0;
+	CURLcode res;
+	CURL *c;
+
+	c = curl_easy_init();
+	if (!c)
+		return -1;
+	snprintf(url, sizeof(url), "%s/_ctl/%s", s->url, what);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, regsrv_collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &buf);
+	if (json) {
+		h = curl_slist_append(NULL, "Content-Type: application/json");
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
+	}
+	res = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(c);
+	curl_slist_free_all(h);
+	if (res != CURLE_OK || status != 200) {
+		free(buf);
+		return -1;
+	}
+	if (out)
+		*out = buf ? buf : strdup("");
+	else
+		free(buf);
+	return 0;
+}
+
+static inline int regsrv_script(const struct regsrv *s, const char *json)
+{
+	return regsrv_ctl(s, "script", json, NULL);
+}
+
+/* The request log as JSON text (free it). */
+static inline char *regsrv_log(const struct regsrv *s)
+{
+	char *out = NULL;
+
+	return regsrv_ctl(s, "log", NULL, &out) ? NULL : out;
+}
+
+/* Requests logged for path so far. */
+static inline int regsrv_count(const struct regsrv *s, const char *path)
+{
+	char *log = regsrv_log(s), *p, pat[300];
+	int n = 0;
+
+	if (!log)
+		return -1;
+	snprintf(pat, sizeof(pat), "\"path\": \"%s\"", path);
+	for (p = log; (p = strstr(p, pat)); p += strlen(pat))
+		n++;
+	free(log);
+	return n;
+}
+
+static inline void regsrv_tick(evutil_socket_t fd, short what, void *arg)
+{
+}
+
+/*
+ * Run base until cond(arg) holds, at most limit seconds (a bound against
+ * a hung test, not a timing assertion). Returns cond's last value.
+ */
+static inline int run_until(struct event_base *base, int (*cond)(void *), void *arg, double limit)
+{
+	struct timeval tv = { 0, 20000 };
+	struct event *tick = event_new(base, -1, EV_PERSIST, regsrv_tick, NULL);
+	struct timespec t0, t;
+	int ok;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	event_add(tick, &tv);
+	while (!(ok = cond(arg))) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec + (t.tv_nsec - t0.tv_nsec) / 1e9 > limit)
+			break;
+		event_base_loop(base, EVLOOP_ONCE);
+	}
+	event_free(tick);
+	return ok;
+}
+
+/* Run base for secs seconds (let things that should not happen show up). */
+static inline void run_for(struct event_base *base, double secs)
+{
+	struct timeval tv = { (time_t)secs, (suseconds_t)((secs - (time_t)secs) * 1e6) };
+
+	event_base_loopexit(base, &tv);
+	event_base_dispatch(base);
+}
+
+#endif /* XLB_TEST_REGISTRY_SERVER_H */
