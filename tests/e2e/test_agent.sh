@@ -186,7 +186,7 @@ done
 out=$(agent_cli upstream list) || xlbt_fail "xlb upstream list" "$out"
 grep -q "/apisix/upstreams/web" <<<"$out" || xlbt_fail "xlb upstream list shows web" "$out"
 out=$(agent_cli upstream show web) || xlbt_fail "xlb upstream show web" "$out"
-grep -q "$(xlbt_addr4 be3):80 *weight 1 .*healthy" <<<"$out" ||
+grep -q "$(xlbt_addr4 be3):80 *weight 1 .*healthy *source config *confirmed [0-9.]* s ago" <<<"$out" ||
 	xlbt_fail "xlb upstream show: node, weight, health" "$out"
 rc=0
 out=$(agent_cli upstream show nosuch 2>&1) || rc=$?

@@ -592,10 +592,33 @@ static const struct bad_case bad_cases[] = {
 		},
 	},
 	{
+		"discovery_settings",
+		"discovery:\n"
+		"  dns: {servers: [\"127.0.0.1\"], min_ttl: 30, max_ttl: 10}\n"
+		"  consul: {servers: [\"ftp://127.0.0.1\"], timeout: {connect: -1}}\n"
+		"  eureka: {host: [\"http://127.0.0.1:8761\"], prefix: eureka/}\n"
+		"  nacos: {hosts: [\"http://127.0.0.1:8848\"]}\n"
+		"  consul_kv: {servers: []}\n"
+		"deployment:\n"
+		"  etcd: {host: [\"http://127.0.0.1:2379/v3\"], prefix: apisix}\n",
+		{
+			"2:8: discovery.dns: min_ttl (30) must not exceed max_ttl (10)",
+			"2:19: discovery.dns.servers[0]: must be ADDR:PORT of a DNS server (e.g. 127.0.0.1:53), not '127.0.0.1'",
+			"3:22: discovery.consul.servers[0]: must be a URL http://HOST[:PORT] or https://HOST[:PORT], not 'ftp://127.0.0.1'",
+			"3:61: discovery.consul.timeout.connect: must be a number of milliseconds > 0 and <= 600000",
+			"4:53: discovery.eureka.prefix: must be a path that starts with '/', not 'eureka/'",
+			"5:10: discovery.nacos: missing key 'host'",
+			"5:11: discovery.nacos: unknown key 'hosts' (did you mean 'host'?)",
+			"6:3: discovery.consul_kv: not supported by xlb (L4): use consul",
+			"8:17: deployment.etcd.host[0]: must be a URL http://HOST[:PORT] or https://HOST[:PORT], not 'http://127.0.0.1:2379/v3'",
+			"8:54: deployment.etcd.prefix: must be a path that starts with '/', not 'apisix'",
+		},
+	},
+	{
 		"unknown_top_key_far",
 		"frobnicate: 1\n",
 		{
-			"1:1: unknown key 'frobnicate' (valid keys: xlb, upstreams, stream_routes)",
+			"1:1: unknown key 'frobnicate' (valid keys: xlb, upstreams, stream_routes, discovery, deployment)",
 		},
 	},
 	{

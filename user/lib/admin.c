@@ -16,6 +16,7 @@
 #include "agent.h"
 #include "checker.h"
 #include "config.h"
+#include "discovery.h"
 #include "health.h"
 #include "log.h"
 #include "maps.h"
@@ -308,6 +309,41 @@ static int m_node(const char *label, struct xlb_target *t, __u32 be_id, void *ar
 	return 0;
 }
 
+/* Registry requests, answers, errors and node-set changes, per registry. */
+static void m_discovery(struct xlb_admin *ad, struct metrics *mx)
+{
+	static const char *const names[] = { "requests", "answers", "errors", "changes" };
+	static const char *const help[] = {
+		"Requests or queries sent to the registry.",
+		"Good answers from the registry (changed or not).",
+		"Failed requests and bad answers (the last good nodes stay).",
+		"Node-set changes applied from the registry.",
+	};
+	struct xlb_disc *d = xlb_agent_disc(ad->agent);
+	struct xlb_disc_counters c;
+	unsigned long v[4];
+	unsigned int i, k;
+	const char *type;
+
+	for (k = 0; k < 4; k++) {
+		evbuffer_add_printf(mx->out, "# HELP xlb_discovery_%s_total %s\n"
+				    "# TYPE xlb_discovery_%s_total counter\n", names[k], help[k],
+				    names[k]);
+		for (i = 0; (type = xlb_disc_type_at(i)); i++) {
+			if (d)
+				xlb_disc_counters(d, type, &c);
+			else
+				memset(&c, 0, sizeof(c));
+			v[0] = c.requests;
+			v[1] = c.answers;
+			v[2] = c.errors;
+			v[3] = c.changes;
+			evbuffer_add_printf(mx->out, "xlb_discovery_%s_total{registry=\"%s\"} %lu\n",
+					    names[k], type, v[k]);
+		}
+	}
+}
+
 static void handle_metrics(struct xlb_admin *ad, struct evhttp_request *req)
 {
 	const struct xlb_agent_stats *st = xlb_agent_stats(ad->agent);
@@ -390,6 +426,7 @@ static void handle_metrics(struct xlb_admin *ad, struct evhttp_request *req)
 		st->last_flip_us / 1e6, st->max_flip_us / 1e6, st->flips, st->health_changes,
 		st->last_reconcile_ms / 1e3, st->max_reconcile_ms / 1e3, st->reconciles,
 		st->reconcile_errors, st->reloads, st->reload_errors);
+	m_discovery(ad, &mx);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 			  "text/plain; version=0.0.4");
 	evhttp_send_reply(req, 200, "OK", mx.out);
@@ -427,6 +464,25 @@ static void handle_reload(struct xlb_admin *ad, struct evhttp_request *req)
 	reply_json(req, 200, json_pack("{s:s}", "reloaded", file));
 }
 
+/* GET /v1/upstreams/ID: the nodes as the agent runs them, with their source. */
+static void handle_upstream_view(struct xlb_admin *ad, struct evhttp_request *req,
+				 const char *id)
+{
+	char *dec = evhttp_uridecode(id, 0, NULL);
+	json_t *v;
+
+	if (!dec)
+		return reply_error(req, 500, "out of memory");
+	v = xlb_agent_upstream_view(ad->agent, dec);
+	if (!v) {
+		reply_error(req, 404, "no upstream '%s'", dec);
+		free(dec);
+		return;
+	}
+	free(dec);
+	reply_json(req, 200, v);
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
 	struct xlb_admin *ad = arg;
@@ -448,8 +504,10 @@ static void on_request(struct evhttp_request *req, void *arg)
 		return handle_healthcheck(ad, req);
 	if (!strcmp(path, "/metrics"))
 		return handle_metrics(ad, req);
-	reply_error(req, 404, "no such path '%s' (/apisix/admin/..., /v1/healthcheck, /metrics)",
-		    path);
+	if (!strncmp(path, "/v1/upstreams/", 14))
+		return handle_upstream_view(ad, req, path + 14);
+	reply_error(req, 404, "no such path '%s' (/apisix/admin/..., /v1/healthcheck, "
+		    "/v1/upstreams/ID, /metrics)", path);
 }
 
 struct xlb_admin *xlb_admin_new(struct event_base *base, struct xlb_agent *a,

@@ -26,6 +26,7 @@
  * updates the cache. The thresholds stay in charge: a node goes down on a
  * kernel signal alone only when its tcp_failures threshold is 1.
  */
+#define _GNU_SOURCE		/* asprintf */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,7 @@
 #include "agent.h"
 #include "attach.h"
 #include "checker.h"
+#include "discovery.h"
 #include "health.h"
 #include "log.h"
 #include "maps.h"
@@ -68,6 +70,17 @@ struct agent_node {
 
 #define LAT_SAMPLES	1024		/* signal -> flip latencies kept per source */
 
+/*
+ * The watch of one upstream with discovery_type. It survives reloads that
+ * keep the upstream's id, registry, service_name and discovery_args, so a
+ * reload neither loses the node set nor asks the registry again.
+ */
+struct agent_watch {
+	char id[XLB_ID_LEN];
+	char *ident;			/* "type\nservice\nargs" */
+	struct xlb_disc_watch *w;
+};
+
 struct xlb_agent {
 	struct event_base *base;
 	char conf_file[4096];
@@ -86,12 +99,25 @@ struct xlb_agent {
 	struct event *rb_ev;
 	struct xlb_nlmon *nlmon;
 	struct event *nl_ev;
+	struct xlb_disc *disc;
+	struct agent_watch *watches;	/* one per discovery upstream of conf */
+	size_t nwatches;
+	struct event *disc_ev;		/* a watch's node set changed */
+	double loaded;			/* wall clock of the last configuration change */
 	/* The signal being handled, for on_health's latency sample. */
 	int sig_src;			/* enum xlb_agent_src, -1: none */
 	__u64 sig_ns;			/* CLOCK_MONOTONIC when it happened */
 	double lat_us[XLB_AGENT_SRC_MAX][LAT_SAMPLES];
 	unsigned long nlat[XLB_AGENT_SRC_MAX];
 };
+
+static double wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 static double now_us(void)
 {
@@ -414,6 +440,224 @@ static void on_reconcile(evutil_socket_t fd, short what, void *arg)
 	reconcile(arg);
 }
 
+/* --- discovery ------------------------------------------------------------------ */
+
+static char *watch_ident(const struct xlb_upstream_conf *u)
+{
+	char *s;
+
+	if (asprintf(&s, "%s\n%s\n%s", u->discovery_type, u->service_name,
+		     u->discovery_args ? u->discovery_args : "") < 0)
+		return NULL;
+	return s;
+}
+
+static struct agent_watch *find_watch(struct agent_watch *ws, size_t n, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (ws[i].w && !strcmp(ws[i].id, id))
+			return &ws[i];
+	return NULL;
+}
+
+struct seed_ctx {
+	struct xlb_agent *a;
+	__u32 vip_id;
+	struct xlb_disc_nodes *out;
+};
+
+static int seed_member(const struct xlb_member_key *k, const struct xlb_member *v, void *arg)
+{
+	struct seed_ctx *sc = arg;
+	struct xlb_disc_node nd = { .weight = v->weight };
+	struct xlb_backend b;
+
+	if (k->vip_id != sc->vip_id || xlb_backend_get(&sc->a->maps, k->backend_id, &b))
+		return 0;
+	memcpy(nd.addr.addr, b.addr, sizeof(nd.addr.addr));
+	nd.addr.family = b.family;
+	nd.port = ntohs(b.port);
+	return xlb_disc_nodes_add(sc->out, &nd);
+}
+
+/*
+ * What the fast path already has for upstream u: the members of the first
+ * VIP that uses it. A restarted agent starts from them, so the upstream
+ * keeps forwarding as it did until the registry answers.
+ */
+static void seed_from_maps(struct xlb_agent *a, const struct xlb_conf *conf,
+			   const struct xlb_upstream_conf *u, struct xlb_disc_nodes *out)
+{
+	struct seed_ctx sc = { .a = a, .out = out };
+	struct xlb_vip vip;
+	size_t i;
+
+	if (!a->maps_open)
+		return;
+	for (i = 0; i < conf->nroutes; i++) {
+		if (strcmp(conf->routes[i].upstream_id, u->id) ||
+		    xlb_vip_get(&a->maps, &conf->routes[i].vip, &vip))
+			continue;
+		sc.vip_id = vip.id;
+		xlb_member_foreach(&a->maps, seed_member, &sc);
+		return;
+	}
+}
+
+static int watch_used(const struct agent_watch *ws, size_t n, const struct xlb_disc_watch *w)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (ws[i].w == w)
+			return 1;
+	return 0;
+}
+
+/* Discovered nodes become u's nodes, as if the configuration listed them. */
+static int fill_nodes(struct xlb_upstream_conf *u, const struct xlb_disc_watch *w)
+{
+	const struct xlb_disc_node *dn;
+	struct xlb_node_conf *nodes = NULL;
+	size_t i, n;
+
+	dn = xlb_disc_watch_nodes(w, &n);
+	if (n) {
+		nodes = calloc(n, sizeof(*nodes));
+		if (!nodes)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		nodes[i] = (struct xlb_node_conf){ .addr = dn[i].addr, .port = dn[i].port,
+						   .weight = dn[i].weight,
+						   .priority = dn[i].priority };
+	free(u->nodes);
+	u->nodes = nodes;
+	u->nnodes = n;
+	return 0;
+}
+
+static void on_disc_update(struct xlb_disc_watch *w, void *arg)
+{
+	struct xlb_agent *a = arg;
+
+	event_active(a->disc_ev, 0, 0);	/* coalesce the updates of one loop turn */
+}
+
+static int sync_nodes(struct xlb_agent *a, const struct xlb_conf *conf);
+static int reconcile(struct xlb_agent *a);
+
+/* Node sets changed: refill the upstreams, then nodes, probes and maps follow. */
+static void on_disc_changed(evutil_socket_t fd, short what, void *arg)
+{
+	struct xlb_agent *a = arg;
+	struct xlb_upstream_conf *u;
+	struct agent_watch *aw;
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < a->conf.nupstreams && !err; i++) {
+		u = &a->conf.upstreams[i];
+		aw = u->discovery_type[0] ? find_watch(a->watches, a->nwatches, u->id) : NULL;
+		if (aw)
+			err = fill_nodes(u, aw->w);
+	}
+	if (!err)
+		err = sync_nodes(a, &a->conf);
+	if (err) {
+		pr_warn("discovery: applying node changes: %s\n", strerror(-err));
+		return;
+	}
+	reconcile(a);
+}
+
+/*
+ * The watches conf needs: kept where the upstream's discovery settings did
+ * not change, started otherwise (seeded from the maps on the first load),
+ * stopped for upstreams that are gone. Then every discovery upstream of
+ * conf gets its watch's nodes. On error nothing of a's changes.
+ */
+static int sync_watches(struct xlb_agent *a, struct xlb_conf *conf, int first)
+{
+	struct agent_watch *ws = NULL, *old;
+	struct xlb_upstream_conf *u;
+	struct xlb_disc_nodes seed = {};
+	size_t i, j, n = 0;
+	char *ident;
+	int err = 0;
+
+	for (i = 0; i < conf->nupstreams; i++)
+		n += !!conf->upstreams[i].discovery_type[0];
+	if (n && !a->disc) {
+		a->disc = xlb_disc_new(a->base, &conf->discovery);
+		if (!a->disc)
+			return -ENOMEM;
+	} else if (a->disc) {
+		xlb_disc_set_conf(a->disc, &conf->discovery);
+	}
+	ws = calloc(n + 1, sizeof(*ws));
+	if (!ws)
+		return -ENOMEM;
+	for (i = 0, j = 0; i < conf->nupstreams; i++) {
+		u = &conf->upstreams[i];
+		if (!u->discovery_type[0])
+			continue;
+		ident = watch_ident(u);
+		if (!ident) {
+			err = -ENOMEM;
+			goto out_err;
+		}
+		snprintf(ws[j].id, sizeof(ws[j].id), "%s", u->id);
+		ws[j].ident = ident;
+		old = find_watch(a->watches, a->nwatches, u->id);
+		if (old && !strcmp(old->ident, ident)) {
+			ws[j++].w = old->w;	/* kept: freed below only if unused */
+			continue;
+		}
+		if (first)
+			seed_from_maps(a, conf, u, &seed);
+		ws[j].w = xlb_disc_watch_new(a->disc, u->discovery_type, u->service_name,
+					     u->discovery_args, seed.v, seed.n, on_disc_update, a);
+		if (seed.n && ws[j].w)
+			pr_info("discovery: upstream %s starts from the %zu node%s the data plane "
+				"has\n", u->id, seed.n, seed.n == 1 ? "" : "s");
+		xlb_disc_nodes_free(&seed);
+		if (!ws[j++].w) {
+			err = -errno ? -errno : -ENOMEM;
+			goto out_err;
+		}
+	}
+	for (i = 0; i < conf->nupstreams && !err; i++) {
+		u = &conf->upstreams[i];
+		old = u->discovery_type[0] ? find_watch(ws, n, u->id) : NULL;
+		if (old)
+			err = fill_nodes(u, old->w);
+	}
+	if (err)
+		goto out_err;
+	for (i = 0; i < a->nwatches; i++) {
+		if (!watch_used(ws, n, a->watches[i].w))
+			xlb_disc_watch_free(a->watches[i].w);
+		free(a->watches[i].ident);
+	}
+	free(a->watches);
+	a->watches = ws;
+	a->nwatches = n;
+	return 0;
+
+out_err:
+	/* The watches a had stay a's; only new ones go. */
+	for (i = 0; i < n; i++) {
+		if (ws[i].w && !watch_used(a->watches, a->nwatches, ws[i].w))
+			xlb_disc_watch_free(ws[i].w);
+		free(ws[i].ident);
+	}
+	free(ws);
+	return err;
+}
+
 /* --- configuration ---------------------------------------------------------- */
 
 /* checks.passive's thresholds, when the upstream has the block. */
@@ -539,7 +783,8 @@ static void add_err(struct xlb_conf_errors *errs, unsigned int line, const char 
 
 int xlb_agent_conf_supported(const struct xlb_conf *conf, struct xlb_conf_errors *errs)
 {
-	char path[64];
+	const struct xlb_upstream_conf *u;
+	char path[64], why[256];
 	size_t i;
 
 	for (i = 0; i < conf->nroutes; i++) {
@@ -550,11 +795,13 @@ int xlb_agent_conf_supported(const struct xlb_conf *conf, struct xlb_conf_errors
 			"remove the key rather than run without the filter");
 	}
 	for (i = 0; i < conf->nupstreams; i++) {
-		if (!conf->upstreams[i].discovery_type[0])
+		u = &conf->upstreams[i];
+		if (!u->discovery_type[0] ||
+		    !xlb_disc_check(&conf->discovery, u->discovery_type, u->service_name,
+				    u->discovery_args, why, sizeof(why)))
 			continue;
 		snprintf(path, sizeof(path), "upstreams[%zu].discovery_type", i);
-		add_err(errs, conf->upstreams[i].line, path, "service discovery ('%s') is not available yet",
-			conf->upstreams[i].discovery_type);
+		add_err(errs, u->line, path, "%s", why);
 	}
 	return errs->n ? -EINVAL : 0;
 }
@@ -583,9 +830,12 @@ static int adopt(struct xlb_agent *a, json_t *doc, struct xlb_conf *conf)
 	struct xlb_conf old = a->conf;
 	int err;
 
-	err = sync_nodes(a, conf);
+	err = sync_watches(a, conf, !a->doc);
+	if (!err)
+		err = sync_nodes(a, conf);
 	if (err)
 		return err;
+	a->loaded = wall_now();
 	a->conf = *conf;
 	memset(conf, 0, sizeof(*conf));
 	xlb_conf_free(&old);
@@ -971,9 +1221,10 @@ struct xlb_agent *xlb_agent_new(struct event_base *base, const char *conf_file,
 	a->conf = conf;		/* settings are needed before the first adopt */
 	memset(&conf, 0, sizeof(conf));
 	a->reconcile_ev = event_new(base, -1, 0, on_reconcile, a);
+	a->disc_ev = event_new(base, -1, 0, on_disc_changed, a);
 	a->checker = xlb_checker_new(base, on_health, a);
 	a->by_id = calloc(XLB_MAX_BACKENDS, sizeof(*a->by_id));
-	if (!a->reconcile_ev || !a->checker || !a->by_id) {
+	if (!a->reconcile_ev || !a->disc_ev || !a->checker || !a->by_id) {
 		err = -ENOMEM;
 		goto out_free;
 	}
@@ -1014,6 +1265,14 @@ void xlb_agent_free(struct xlb_agent *a)
 		free(a->nodes[i]);
 	}
 	free(a->nodes);
+	for (i = 0; i < a->nwatches; i++) {
+		xlb_disc_watch_free(a->watches[i].w);
+		free(a->watches[i].ident);
+	}
+	free(a->watches);
+	xlb_disc_free(a->disc);
+	if (a->disc_ev)
+		event_free(a->disc_ev);
 	if (a->nl_ev)
 		event_free(a->nl_ev);
 	xlb_nlmon_free(a->nlmon);
@@ -1103,6 +1362,44 @@ int xlb_agent_put(struct xlb_agent *a, const char *kind, const char *id, json_t 
 	return err;
 }
 
+json_t *xlb_agent_upstream_view(struct xlb_agent *a, const char *id)
+{
+	const struct xlb_upstream_conf *u = xlb_conf_upstream(&a->conf, id);
+	struct agent_watch *aw;
+	struct xlb_disc_status st = {};
+	struct agent_node *n;
+	char host[XLB_ADDRSTRLEN];
+	json_t *v, *nodes, *disc = NULL;
+	size_t i;
+
+	if (!u)
+		return NULL;
+	aw = u->discovery_type[0] ? find_watch(a->watches, a->nwatches, u->id) : NULL;
+	if (aw) {
+		xlb_disc_watch_status(aw->w, &st);
+		disc = json_pack("{s:s, s:s, s:b, s:f, s:f, s:I, s:I, s:I, s:s?}", "type",
+				 u->discovery_type, "service_name", u->service_name, "answered",
+				 st.have_answer, "confirmed", st.confirmed, "changed", st.changed,
+				 (json_int_t)st.answers, "errors", (json_int_t)st.errors, "changes",
+				 (json_int_t)st.changes, "error", st.error[0] ? st.error : NULL);
+	}
+	nodes = json_array();
+	for (i = 0; nodes && i < u->nnodes; i++) {
+		n = find_node(a->nodes, a->nnodes, &u->nodes[i].addr, u->nodes[i].port);
+		xlb_addr_str(u->nodes[i].addr.addr, u->nodes[i].addr.family, host, sizeof(host));
+		json_array_append_new(nodes, json_pack(
+			"{s:s, s:i, s:I, s:i, s:s, s:f, s:s}", "host", host, "port",
+			u->nodes[i].port, "weight", (json_int_t)u->nodes[i].weight, "priority",
+			u->nodes[i].priority, "source", aw ? u->discovery_type : "config",
+			/* a static node is confirmed by the configuration that lists it */
+			"confirmed", aw ? st.confirmed : a->loaded, "health",
+			n ? xlb_health_name(xlb_target_state(n->t)) : "unknown"));
+	}
+	v = json_pack("{s:s, s:o, s:o}", "id", u->id, "discovery", disc ? disc : json_null(),
+		      "nodes", nodes);
+	return v;
+}
+
 const char *xlb_agent_conf_file(struct xlb_agent *a)
 {
 	return a->conf_file;
@@ -1121,6 +1418,11 @@ const struct xlb_conf *xlb_agent_conf(struct xlb_agent *a)
 struct xlb_checker *xlb_agent_checker(struct xlb_agent *a)
 {
 	return a->checker;
+}
+
+struct xlb_disc *xlb_agent_disc(struct xlb_agent *a)
+{
+	return a->disc;
 }
 
 struct xlb_maps *xlb_agent_maps(struct xlb_agent *a)

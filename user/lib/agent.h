@@ -76,6 +76,13 @@ int xlb_agent_reload(struct xlb_agent *a, struct xlb_conf_errors *errs);
  */
 int xlb_agent_put(struct xlb_agent *a, const char *kind, const char *id, json_t *obj,
 		  struct xlb_conf_errors *errs);
+/*
+ * Upstream id as the agent runs it: its nodes (static or discovered) with
+ * each one's source ("config" or the registry), when it was last confirmed
+ * (wall-clock seconds) and its health, plus the registry watch's status.
+ * NULL: no such upstream.
+ */
+json_t *xlb_agent_upstream_view(struct xlb_agent *a, const char *id);
 /* The configuration file's name. */
 const char *xlb_agent_conf_file(struct xlb_agent *a);
 /* The current configuration document (borrowed). */
@@ -83,6 +90,9 @@ json_t *xlb_agent_doc(struct xlb_agent *a);
 const struct xlb_conf *xlb_agent_conf(struct xlb_agent *a);
 struct xlb_checker *xlb_agent_checker(struct xlb_agent *a);
 struct xlb_maps *xlb_agent_maps(struct xlb_agent *a);
+struct xlb_disc;
+/* The registry watches' manager; NULL while no upstream uses discovery. */
+struct xlb_disc *xlb_agent_disc(struct xlb_agent *a);
 const struct xlb_agent_stats *xlb_agent_stats(struct xlb_agent *a);
 
 struct xlb_target;

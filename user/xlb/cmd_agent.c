@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <curl/curl.h>
 
 #include "cli.h"
@@ -114,19 +115,6 @@ static int agent_error(struct xlb_cli *c, long code, json_t *ans, const char *wh
 	return ret;
 }
 
-static const char *health_of(json_t *hc, const char *ip, long port)
-{
-	json_t *u, *n;
-	size_t i, j;
-
-	json_array_foreach(hc, i, u)
-		json_array_foreach(json_object_get(u, "nodes"), j, n)
-			if (!strcmp(json_string_value(json_object_get(n, "ip")) ?: "", ip) &&
-			    json_integer_value(json_object_get(n, "port")) == port)
-				return json_string_value(json_object_get(n, "status"));
-	return "-";
-}
-
 int xlb_cmd_health(struct xlb_cli *c, int argc, char **argv)
 {
 	struct admin_opts o;
@@ -206,14 +194,35 @@ static int upstream_list(struct xlb_cli *c, int argc, char **argv)
 	return XLB_EXIT_OK;
 }
 
+/* "12 s ago" for a wall-clock time; "never" for 0. */
+static void ago(double t, char *buf, size_t len)
+{
+	struct timespec ts;
+	double d;
+
+	if (t <= 0) {
+		snprintf(buf, len, "never");
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	d = ts.tv_sec + ts.tv_nsec / 1e9 - t;
+	if (d < 0)
+		d = 0;
+	if (d < 120)
+		snprintf(buf, len, "%.1f s ago", d);
+	else if (d < 7200)
+		snprintf(buf, len, "%.0f min ago", d / 60);
+	else
+		snprintf(buf, len, "%.1f h ago", d / 3600);
+}
+
 static int upstream_show(struct xlb_cli *c, int argc, char **argv)
 {
 	struct admin_opts o;
-	const char *pos[1], *host;
-	json_t *ans, *hc = NULL, *nodes, *n, *v;
-	char path[256], addr[300];
-	const char *key;
-	long code, port;
+	const char *pos[1], *host, *err_s;
+	json_t *ans, *view, *nodes, *n, *v, *disc;
+	char path[256], addr[300], when[32];
+	long code;
 	size_t i;
 	int npos, ret;
 
@@ -227,45 +236,56 @@ static int upstream_show(struct xlb_cli *c, int argc, char **argv)
 		return XLB_EXIT_FAIL;
 	if (code != 200)
 		return agent_error(c, code, ans, pos[0]);
-	if (admin_call(c, &o, "GET", "/v1/healthcheck", &hc) != 200) {
-		json_decref(hc);
-		hc = NULL;
+	snprintf(path, sizeof(path), "/v1/upstreams/%s", pos[0]);
+	code = admin_call(c, &o, "GET", path, &view);
+	if (!code) {
+		json_decref(ans);
+		return XLB_EXIT_FAIL;
+	}
+	if (code != 200) {
+		json_decref(ans);
+		return agent_error(c, code, view, pos[0]);
 	}
 	v = json_object_get(ans, "value");
 	if (c->json) {
-		xlb_cli_json(json_pack("{s:O, s:o*}", "upstream", v, "health", hc));
+		xlb_cli_json(json_pack("{s:O, s:O, s:O}", "upstream", v, "nodes",
+				       json_object_get(view, "nodes"), "discovery",
+				       json_object_get(view, "discovery")));
+		json_decref(view);
 		json_decref(ans);
 		return XLB_EXIT_OK;
 	}
 	printf("upstream %s: type %s, key %s\n", pos[0],
 	       json_string_value(json_object_get(v, "type")) ?: "chash",
 	       json_string_value(json_object_get(v, "key")) ?: "5-tuple");
-	nodes = json_object_get(v, "nodes");
-	if (json_is_array(nodes)) {
-		json_array_foreach(nodes, i, n) {
-			host = json_string_value(json_object_get(n, "host")) ?: "?";
-			port = json_integer_value(json_object_get(n, "port"));
-			snprintf(addr, sizeof(addr), strchr(host, ':') ? "[%s]:%ld" : "%s:%ld", host, port);
-			printf("  %-44s weight %-5lld priority %-4lld %s\n", addr,
-			       json_integer_value(json_object_get(n, "weight")),
-			       json_integer_value(json_object_get(n, "priority")),
-			       health_of(hc, host, port));
-		}
-	} else {
-		json_object_foreach(nodes, key, n) {
-			char host_s[256];
-			const char *colon = strrchr(key, ':');
-
-			snprintf(host_s, sizeof(host_s), "%.*s", colon ? (int)(colon - key) : 0, key);
-			if (host_s[0] == '[') {
-				memmove(host_s, host_s + 1, strlen(host_s));
-				host_s[strlen(host_s) - 1] = '\0';
-			}
-			printf("  %-44s weight %-5lld priority 0    %s\n", key, json_integer_value(n),
-			       health_of(hc, host_s, colon ? atol(colon + 1) : 0));
-		}
+	disc = json_object_get(view, "discovery");
+	if (json_is_object(disc)) {
+		ago(json_real_value(json_object_get(disc, "confirmed")), when, sizeof(when));
+		err_s = json_string_value(json_object_get(disc, "error"));
+		printf("  discovery %s service %s: last answer %s, %lld answers, %lld errors, "
+		       "%lld changes%s%s\n",
+		       json_string_value(json_object_get(disc, "type")),
+		       json_string_value(json_object_get(disc, "service_name")), when,
+		       json_integer_value(json_object_get(disc, "answers")),
+		       json_integer_value(json_object_get(disc, "errors")),
+		       json_integer_value(json_object_get(disc, "changes")),
+		       err_s ? "\n  error: " : "", err_s ? err_s : "");
 	}
-	json_decref(hc);
+	nodes = json_object_get(view, "nodes");
+	if (!json_array_size(nodes))
+		printf("  (no nodes)\n");
+	json_array_foreach(nodes, i, n) {
+		host = json_string_value(json_object_get(n, "host")) ?: "?";
+		snprintf(addr, sizeof(addr), strchr(host, ':') ? "[%s]:%lld" : "%s:%lld", host,
+			 json_integer_value(json_object_get(n, "port")));
+		ago(json_real_value(json_object_get(n, "confirmed")), when, sizeof(when));
+		printf("  %-44s weight %-5lld priority %-4lld %-16s source %-10s confirmed %s\n",
+		       addr, json_integer_value(json_object_get(n, "weight")),
+		       json_integer_value(json_object_get(n, "priority")),
+		       json_string_value(json_object_get(n, "health")) ?: "-",
+		       json_string_value(json_object_get(n, "source")) ?: "-", when);
+	}
+	json_decref(view);
 	json_decref(ans);
 	return XLB_EXIT_OK;
 }

@@ -40,7 +40,7 @@ struct xlb_http;
 /* One node as a registry gave it. */
 struct xlb_disc_node {
 	struct xlb_addr_key addr;
-	__u16 port;
+	__u16 port;			/* host byte order, as in config nodes */
 	__u32 weight;			/* 0 .. XLB_WEIGHT_MAX */
 	int priority;			/* higher first, as config nodes */
 };
