@@ -10,6 +10,10 @@ pkgs=(
 	libmnl-dev libcmocka-dev libjansson-dev libyaml-dev libevent-dev libcurl4-openssl-dev libc-ares-dev
 	# tests, demo, bench
 	iproute2 ethtool python3 curl procps util-linux nftables
+	# etcd as a configuration source (tests)
+	etcd-server
+	# a DNS server for the dns discovery tests
+	unbound
 	# benchmarks: load generator, the proxy compared against, backends
 	wrk haproxy nginx-light
 )
