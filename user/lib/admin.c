@@ -17,6 +17,7 @@
 #include "checker.h"
 #include "config.h"
 #include "discovery.h"
+#include "etcd.h"
 #include "health.h"
 #include "log.h"
 #include "maps.h"
@@ -344,6 +345,36 @@ static void m_discovery(struct xlb_admin *ad, struct metrics *mx)
 	}
 }
 
+/* The etcd source, when the configuration comes from etcd. */
+static void m_etcd(struct xlb_admin *ad, struct metrics *mx)
+{
+	unsigned long rejects;
+	struct xlb_etcd *e = xlb_agent_etcd(ad->agent, &rejects);
+	struct xlb_etcd_status st;
+
+	if (!e)
+		return;
+	xlb_etcd_status(e, &st);
+	evbuffer_add_printf(mx->out,
+		"# HELP xlb_etcd_connected 1 while the watch on etcd is open.\n"
+		"# TYPE xlb_etcd_connected gauge\nxlb_etcd_connected %d\n"
+		"# HELP xlb_etcd_revision The etcd revision the configuration reflects.\n"
+		"# TYPE xlb_etcd_revision gauge\nxlb_etcd_revision %lld\n"
+		"# TYPE xlb_etcd_requests_total counter\nxlb_etcd_requests_total %lu\n"
+		"# TYPE xlb_etcd_updates_total counter\nxlb_etcd_updates_total %lu\n"
+		"# HELP xlb_etcd_errors_total Failed requests and bad answers or values.\n"
+		"# TYPE xlb_etcd_errors_total counter\nxlb_etcd_errors_total %lu\n"
+		"# TYPE xlb_etcd_resyncs_total counter\nxlb_etcd_resyncs_total %lu\n"
+		"# TYPE xlb_etcd_reconnects_total counter\nxlb_etcd_reconnects_total %lu\n"
+		"# HELP xlb_etcd_bad_values Keys left out because their value is not an object.\n"
+		"# TYPE xlb_etcd_bad_values gauge\nxlb_etcd_bad_values %u\n"
+		"# HELP xlb_etcd_rejects_total Objects that did not validate (the running "
+		"version stayed).\n# TYPE xlb_etcd_rejects_total counter\n"
+		"xlb_etcd_rejects_total %lu\n",
+		st.connected, st.revision, st.requests, st.updates, st.errors, st.resyncs,
+		st.reconnects, st.bad_values, rejects);
+}
+
 static void handle_metrics(struct xlb_admin *ad, struct evhttp_request *req)
 {
 	const struct xlb_agent_stats *st = xlb_agent_stats(ad->agent);
@@ -427,6 +458,7 @@ static void handle_metrics(struct xlb_admin *ad, struct evhttp_request *req)
 		st->last_reconcile_ms / 1e3, st->max_reconcile_ms / 1e3, st->reconciles,
 		st->reconcile_errors, st->reloads, st->reload_errors);
 	m_discovery(ad, &mx);
+	m_etcd(ad, &mx);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 			  "text/plain; version=0.0.4");
 	evhttp_send_reply(req, 200, "OK", mx.out);

@@ -44,6 +44,7 @@
 #include "attach.h"
 #include "checker.h"
 #include "discovery.h"
+#include "etcd.h"
 #include "health.h"
 #include "log.h"
 #include "maps.h"
@@ -104,6 +105,17 @@ struct xlb_agent {
 	size_t nwatches;
 	struct event *disc_ev;		/* a watch's node set changed */
 	double loaded;			/* wall clock of the last configuration change */
+	/*
+	 * deployment.etcd: the file gives the settings, etcd the upstreams and
+	 * stream routes; doc is file_doc with etcd's objects in it.
+	 */
+	json_t *file_doc;
+	struct xlb_etcd *etcd;
+	struct xlb_etcd_conf etcd_conf;	/* the settings etcd runs with */
+	json_t *etcd_ups, *etcd_routes;	/* etcd's latest objects */
+	int etcd_have;			/* etcd's objects arrived: maps may follow */
+	char *etcd_problem;		/* the last problem logged, to log each once */
+	unsigned long etcd_rejects;	/* etcd objects left out as invalid */
 	/* The signal being handled, for on_health's latency sample. */
 	int sig_src;			/* enum xlb_agent_src, -1: none */
 	__u64 sig_ns;			/* CLOCK_MONOTONIC when it happened */
@@ -841,6 +853,12 @@ static int adopt(struct xlb_agent *a, json_t *doc, struct xlb_conf *conf)
 	xlb_conf_free(&old);
 	json_decref(a->doc);
 	a->doc = json_incref(doc);
+	/*
+	 * Until etcd's objects arrive the configuration has none: leave the
+	 * maps of a running data plane as they are rather than empty them.
+	 */
+	if (a->etcd && !a->etcd_have)
+		return 0;
 	return reconcile(a);
 }
 
@@ -893,6 +911,14 @@ static int load_file(const char *file, json_t **doc, struct xlb_conf *conf,
 	err = xlb_agent_conf_supported(conf, errs);
 	if (err)
 		goto out_free;
+	if (conf->etcd.enabled && (conf->nupstreams || conf->nroutes)) {
+		add_err(errs, conf->nupstreams ? conf->upstreams[0].line : conf->routes[0].line,
+			conf->nupstreams ? "upstreams" : "stream_routes", "%s",
+			"with deployment.etcd, upstreams and stream_routes come from etcd: "
+			"remove them from the file (or put them in etcd)");
+		err = -EINVAL;
+		goto out_free;
+	}
 	text = read_file(file);
 	*doc = text ? xlb_yaml_to_json(text) : NULL;
 	free(text);
@@ -904,6 +930,182 @@ static int load_file(const char *file, json_t **doc, struct xlb_conf *conf,
 out_free:
 	xlb_conf_free(conf);
 	return err;
+}
+
+/* --- etcd as the source of upstreams and stream routes ------------------------ */
+
+/* file_doc with etcd's objects as its upstreams and stream_routes. */
+static json_t *merge_doc(json_t *file_doc, json_t *ups, json_t *routes)
+{
+	json_t *doc = json_deep_copy(file_doc);
+
+	if (!doc)
+		return NULL;
+	if (json_object_set_new(doc, "upstreams", ups ? json_deep_copy(ups) : json_array()) ||
+	    json_object_set_new(doc, "stream_routes",
+				routes ? json_deep_copy(routes) : json_array())) {
+		json_decref(doc);
+		return NULL;
+	}
+	return doc;
+}
+
+static int find_obj(json_t *arr, const char *id);
+
+/* "upstreams[3].nodes" -> kind "upstreams", index 3; -1 when not an object's. */
+static int error_object(const char *path, const char **kind)
+{
+	static const char *const kinds[] = { "upstreams", "stream_routes" };
+	unsigned int i;
+	size_t n;
+
+	for (i = 0; i < 2; i++) {
+		n = strlen(kinds[i]);
+		if (!strncmp(path, kinds[i], n) && path[n] == '[') {
+			*kind = kinds[i];
+			return atoi(path + n + 1);
+		}
+	}
+	return -1;
+}
+
+static const char *obj_id(json_t *o, char *buf, size_t len)
+{
+	json_t *id = json_object_get(o, "id");
+
+	if (json_is_string(id))
+		return json_string_value(id);
+	snprintf(buf, len, "%lld", json_is_integer(id) ? (long long)json_integer_value(id) : -1LL);
+	return buf;
+}
+
+/*
+ * Make etcd's objects the running configuration. An object that makes the
+ * whole invalid is left out in favour of the version that runs now (or
+ * left out entirely when there is none), so one bad key in etcd costs that
+ * key, never the rest; each problem is logged once, named by its etcd key.
+ */
+static int etcd_apply(struct xlb_agent *a)
+{
+	struct xlb_conf conf = {};
+	struct xlb_conf_errors errs;
+	char *problems = NULL, idb[32];
+	const char *kind, *id;
+	json_t *doc, *arr, *o, *cur;
+	size_t plen = 0, i;
+	int round, at, err;
+	FILE *f;
+
+	doc = merge_doc(a->file_doc, a->etcd_ups, a->etcd_routes);
+	if (!doc)
+		return -ENOMEM;
+	f = open_memstream(&problems, &plen);
+	for (round = 0; round < 4; round++) {
+		err = doc_parse(doc, &conf, &errs);
+		if (err != -EINVAL)
+			break;
+		/* Replace each offending object, last ones first (indexes stay valid). */
+		for (i = errs.n < 64 ? errs.n : 64; i-- > 0;) {
+			at = error_object(errs.e[i].path, &kind);
+			arr = at >= 0 ? json_object_get(doc, kind) : NULL;
+			o = arr ? json_array_get(arr, at) : NULL;
+			if (!o)
+				continue;
+			id = obj_id(o, idb, sizeof(idb));
+			if (f)
+				fprintf(f, "etcd: %s/%s/%s: %s: %s; %s\n", a->etcd_conf.prefix, kind,
+					id, errs.e[i].path, errs.e[i].msg,
+					find_obj(json_object_get(a->doc, kind), id) >= 0 ?
+					"the running version stays" : "left out");
+			cur = json_array_get(json_object_get(a->doc, kind),
+					     find_obj(json_object_get(a->doc, kind), id));
+			if (cur)
+				json_array_set(arr, at, cur);
+			else
+				json_array_remove(arr, at);
+			a->etcd_rejects++;
+		}
+	}
+	if (f)
+		fclose(f);
+	if (problems && plen) {
+		if (!a->etcd_problem || strcmp(problems, a->etcd_problem)) {
+			char *save = NULL, *l;
+
+			free(a->etcd_problem);
+			a->etcd_problem = strdup(problems);
+			for (l = strtok_r(problems, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+				pr_warn("%s\n", l);
+		}
+	} else {
+		free(a->etcd_problem);
+		a->etcd_problem = NULL;
+	}
+	free(problems);
+	if (!err)
+		err = adopt(a, doc, &conf);
+	else
+		pr_warn("etcd: the objects in etcd do not form a valid configuration (%s); the "
+			"running one stays\n", strerror(-err));
+	xlb_conf_free(&conf);
+	json_decref(doc);
+	return err;
+}
+
+static void on_etcd_update(json_t *ups, json_t *routes, long long rev, void *arg)
+{
+	struct xlb_agent *a = arg;
+
+	json_decref(a->etcd_ups);
+	json_decref(a->etcd_routes);
+	a->etcd_ups = json_incref(ups);
+	a->etcd_routes = json_incref(routes);
+	a->etcd_have = 1;
+	pr_info("etcd: revision %lld: %zu upstreams, %zu stream routes\n", rev,
+		json_array_size(ups), json_array_size(routes));
+	etcd_apply(a);
+}
+
+/* Start, restart or stop the etcd source for the settings in conf. */
+static int etcd_sync(struct xlb_agent *a, const struct xlb_etcd_conf *c)
+{
+	if (a->etcd && !memcmp(c, &a->etcd_conf, sizeof(*c)))
+		return 0;
+	if (a->etcd) {
+		pr_info("etcd: settings changed: reconnecting\n");
+		xlb_etcd_free(a->etcd);
+		a->etcd = NULL;
+	}
+	a->etcd_conf = *c;
+	if (!c->enabled) {
+		/* The file is the source again: etcd's objects are forgotten. */
+		json_decref(a->etcd_ups);
+		json_decref(a->etcd_routes);
+		a->etcd_ups = a->etcd_routes = NULL;
+		a->etcd_have = 0;
+		return 0;
+	}
+	a->etcd = xlb_etcd_new(a->base, c, on_etcd_update, a);
+	if (!a->etcd)
+		return -errno ? -errno : -ENOMEM;
+	pr_info("etcd: reading upstreams and stream routes from %s%s under %s\n", c->hosts[0],
+		c->nhosts > 1 ? " (and fail-over hosts)" : "", c->prefix);
+	return 0;
+}
+
+/* The file (reloaded) and, with etcd, etcd's objects: one document to adopt. */
+static int adopt_file(struct xlb_agent *a, json_t *file_doc, struct xlb_conf *conf,
+		      struct xlb_conf_errors *errs)
+{
+	int err = etcd_sync(a, &conf->etcd);
+
+	if (err)
+		return err;
+	json_decref(a->file_doc);
+	a->file_doc = json_incref(file_doc);
+	if (a->etcd && a->etcd_have)
+		return etcd_apply(a);
+	return adopt(a, file_doc, conf);
 }
 
 /* --- passive and kernel signals ---------------------------------------------- */
@@ -1240,7 +1442,7 @@ struct xlb_agent *xlb_agent_new(struct event_base *base, const char *conf_file,
 		pr_warn("netlink: no kernel signals: %s\n", strerror(-err));
 	conf = a->conf;
 	memset(&a->conf, 0, sizeof(a->conf));
-	err = adopt(a, doc, &conf);
+	err = adopt_file(a, doc, &conf, errs);
 	if (err)
 		goto out_free;
 	json_decref(doc);
@@ -1271,6 +1473,11 @@ void xlb_agent_free(struct xlb_agent *a)
 	}
 	free(a->watches);
 	xlb_disc_free(a->disc);
+	xlb_etcd_free(a->etcd);
+	json_decref(a->etcd_ups);
+	json_decref(a->etcd_routes);
+	json_decref(a->file_doc);
+	free(a->etcd_problem);
 	if (a->disc_ev)
 		event_free(a->disc_ev);
 	if (a->nl_ev)
@@ -1299,7 +1506,7 @@ int xlb_agent_reload(struct xlb_agent *a, struct xlb_conf_errors *errs)
 	a->st.reloads++;
 	err = load_file(a->conf_file, &doc, &conf, errs);
 	if (!err)
-		err = adopt(a, doc, &conf);
+		err = adopt_file(a, doc, &conf, errs);
 	xlb_conf_free(&conf);
 	json_decref(doc);
 	if (err)
@@ -1325,6 +1532,13 @@ static int find_obj(json_t *arr, const char *id)
 		}
 	}
 	return -1;
+}
+
+static void on_etcd_put(int err, const char *why, void *arg)
+{
+	if (err)
+		pr_warn("etcd: writing an admin API edit failed: %s\n", why && *why ? why :
+			strerror(-err));
 }
 
 int xlb_agent_put(struct xlb_agent *a, const char *kind, const char *id, json_t *obj,
@@ -1355,7 +1569,13 @@ int xlb_agent_put(struct xlb_agent *a, const char *kind, const char *id, json_t 
 	}
 	if (!err)
 		err = doc_parse(doc, &conf, errs);
-	if (!err)
+	/*
+	 * With etcd the edit is written there (and so persists); it comes back
+	 * through the watch and is applied like any other etcd change.
+	 */
+	if (!err && a->etcd)
+		err = xlb_etcd_put(a->etcd, kind, id, obj, on_etcd_put, a);
+	else if (!err)
 		err = adopt(a, doc, &conf);
 	xlb_conf_free(&conf);
 	json_decref(doc);
@@ -1423,6 +1643,13 @@ struct xlb_checker *xlb_agent_checker(struct xlb_agent *a)
 struct xlb_disc *xlb_agent_disc(struct xlb_agent *a)
 {
 	return a->disc;
+}
+
+struct xlb_etcd *xlb_agent_etcd(struct xlb_agent *a, unsigned long *rejects)
+{
+	if (rejects)
+		*rejects = a->etcd_rejects;
+	return a->etcd;
 }
 
 struct xlb_maps *xlb_agent_maps(struct xlb_agent *a)

@@ -93,6 +93,9 @@ struct xlb_maps *xlb_agent_maps(struct xlb_agent *a);
 struct xlb_disc;
 /* The registry watches' manager; NULL while no upstream uses discovery. */
 struct xlb_disc *xlb_agent_disc(struct xlb_agent *a);
+struct xlb_etcd;
+/* The etcd source (NULL without deployment.etcd); *rejects: objects left out as invalid. */
+struct xlb_etcd *xlb_agent_etcd(struct xlb_agent *a, unsigned long *rejects);
 const struct xlb_agent_stats *xlb_agent_stats(struct xlb_agent *a);
 
 struct xlb_target;
