@@ -15,8 +15,11 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <curl/curl.h>
+#include <jansson.h>
 #include <event2/event.h>
+#include "addr.h"
 
 struct regsrv {
 	pid_t pid;
@@ -210,5 +213,162 @@ static inline void run_for(struct event_base *base, double secs)
 	event_base_loopexit(base, &tv);
 	event_base_dispatch(base);
 }
+
+/* --- the request log --------------------------------------------------------------- */
+
+/* Append responses (a JSON array text) to path's queue. */
+static inline int regsrv_push(const struct regsrv *s, const char *path, const char *responses)
+{
+	char *buf;
+	size_t n = strlen(path) + strlen(responses) + 64;
+	int ret;
+
+	buf = malloc(n);
+	if (!buf)
+		return -1;
+	snprintf(buf, n, "{\"path\": \"%s\", \"responses\": %s}", path, responses);
+	ret = regsrv_ctl(s, "push", buf, NULL);
+	free(buf);
+	return ret;
+}
+
+/*
+ * Field key ("query", "method", "body", or "header:<name>") of request i
+ * to path (i < 0 counts from the last); malloc'd, or NULL when there is
+ * no such request or field.
+ */
+static inline char *regsrv_req(const struct regsrv *s, const char *path, int i,
+			       const char *key)
+{
+	char *text = regsrv_log(s), *out = NULL;
+	json_t *log, *e, *sel, *v;
+	size_t k;
+
+	if (!text)
+		return NULL;
+	log = json_loads(text, 0, NULL);
+	free(text);
+	sel = json_array();
+	json_array_foreach(log, k, e)
+		if (!strcmp(json_string_value(json_object_get(e, "path")) ?: "", path))
+			json_array_append(sel, e);
+	if (i < 0)
+		i += (int)json_array_size(sel);
+	e = i >= 0 ? json_array_get(sel, (size_t)i) : NULL;
+	if (e && !strncmp(key, "header:", 7))
+		v = json_object_get(json_object_get(e, "headers"), key + 7);
+	else
+		v = e ? json_object_get(e, key) : NULL;
+	if (json_is_string(v))
+		out = strdup(json_string_value(v));
+	json_decref(sel);
+	json_decref(log);
+	return out;
+}
+
+/* --- a discovery manager with one watch -------------------------------------------- */
+
+#ifdef XLB_DISCOVERY_H
+struct dwatch {
+	struct event_base *base;
+	struct xlb_disc *d;
+	struct xlb_disc_watch *w;
+	int updates;
+	char text[4096];
+};
+
+static inline void dwatch_cb(struct xlb_disc_watch *w, void *arg)
+{
+	((struct dwatch *)arg)->updates++;
+}
+
+static inline int dwatch_start(struct dwatch *t, const struct xlb_discovery_conf *conf,
+			       const char *type, const char *service, const char *args)
+{
+	char why[256];
+
+	memset(t, 0, sizeof(*t));
+	if (xlb_disc_check(conf, type, service, args, why, sizeof(why))) {
+		fprintf(stderr, "check: %s\n", why);
+		return -1;
+	}
+	t->base = event_base_new();
+	t->d = t->base ? xlb_disc_new(t->base, conf) : NULL;
+	t->w = t->d ? xlb_disc_watch_new(t->d, type, service, args, NULL, 0, dwatch_cb, t) : NULL;
+	return t->w ? 0 : -1;
+}
+
+static inline void dwatch_stop(struct dwatch *t)
+{
+	xlb_disc_free(t->d);	/* frees the watches */
+	if (t->base)
+		event_base_free(t->base);
+	memset(t, 0, sizeof(*t));
+}
+
+/* The node set as "addr:port/weight addr:port/weight ..." ("" when empty). */
+static inline const char *dwatch_nodes(struct dwatch *t)
+{
+	const struct xlb_disc_node *v;
+	char a[64];
+	size_t n, i, o = 0;
+
+	v = xlb_disc_watch_nodes(t->w, &n);
+	t->text[0] = '\0';
+	for (i = 0; i < n && o < sizeof(t->text) - 80; i++) {
+		xlb_addr_str(v[i].addr.addr, v[i].addr.family, a, sizeof(a));
+		o += (size_t)snprintf(t->text + o, sizeof(t->text) - o, "%s%s:%u/%u",
+				      i ? " " : "", a, v[i].port, v[i].weight);
+	}
+	return t->text;
+}
+
+struct dwatch_want {
+	struct dwatch *t;
+	const char *nodes;
+	unsigned long errors, answers;
+};
+
+static inline int dwatch_nodes_are(void *arg)
+{
+	struct dwatch_want *x = arg;
+
+	return !strcmp(dwatch_nodes(x->t), x->nodes);
+}
+
+static inline int dwatch_counts(void *arg)
+{
+	struct dwatch_want *x = arg;
+	struct xlb_disc_status st;
+
+	xlb_disc_watch_status(x->t->w, &st);
+	return st.errors >= x->errors && st.answers >= x->answers;
+}
+
+/* Run until the node set reads nodes (see dwatch_nodes); 1 when it does. */
+static inline int dwatch_wait_nodes(struct dwatch *t, const char *nodes, double limit)
+{
+	struct dwatch_want x = { .t = t, .nodes = nodes };
+
+	return run_until(t->base, dwatch_nodes_are, &x, limit);
+}
+
+/* Run until the watch counted at least errors errors and answers answers. */
+static inline int dwatch_wait_counts(struct dwatch *t, unsigned long errors,
+				     unsigned long answers, double limit)
+{
+	struct dwatch_want x = { .t = t, .errors = errors, .answers = answers };
+
+	return run_until(t->base, dwatch_counts, &x, limit);
+}
+
+static inline struct xlb_disc_status dwatch_status(struct dwatch *t)
+{
+	struct xlb_disc_status st;
+
+	xlb_disc_watch_status(t->w, &st);
+	return st;
+}
+#endif /* XLB_DISCOVERY_H */
 
 #endif /* XLB_TEST_REGISTRY_SERVER_H */

@@ -14,7 +14,8 @@ Tests script it over HTTP on the same port:
                       a request waiting on an empty queue ("wait" responses)
                       takes them.
   GET  /_ctl/log      [{"method", "path", "query", "headers", "body"}, ...]
-  POST /_ctl/close    closes every held stream (a registry restart).
+  POST /_ctl/close    closes every held stream and waiting request (a
+                      registry restart); a reset script does the same.
 
 A RESPONSE is a JSON object:
   status      HTTP status (200)
@@ -35,6 +36,7 @@ A RESPONSE is a JSON object:
 Unknown paths get 404 {"error": "no route"}.
 """
 import json
+import select
 import socket
 import sys
 import threading
@@ -80,6 +82,7 @@ class Handler(BaseHTTPRequestHandler):
                 if req.get('reset', True):
                     routes.clear()
                     log.clear()
+                    closing[0] += 1	# requests of the previous script end
                 for p, rs in req.get('routes', {}).items():
                     routes[p] = list(rs)
                 lock.notify_all()
@@ -103,8 +106,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def next_response(self, path):
         deadline = time.time() + 30
+        gen = closing[0]
         with lock:
             while True:
+                if closing[0] != gen:
+                    return {'drop': True}
                 q = routes.get(path)
                 if q is None:
                     return None
@@ -117,7 +123,19 @@ class Handler(BaseHTTPRequestHandler):
                 left = deadline - time.time()
                 if left <= 0:
                     return {'status': 500, 'body': {'error': 'no pushed response'}}
-                lock.wait(left)
+                if self.client_gone():
+                    # Its client gave up: do not take a response meant for the next one.
+                    return {'drop': True}
+                lock.wait(min(left, 0.05))
+
+    def client_gone(self):
+        r, _, _ = select.select([self.connection], [], [], 0)
+        if not r:
+            return False
+        try:
+            return self.connection.recv(1, socket.MSG_PEEK) == b''
+        except OSError:
+            return True
 
     def sleep(self, secs):
         """Sleep, cut short by /_ctl/close; True when closed."""
