@@ -440,7 +440,7 @@ static int kv_decode(const struct xlb_etcd_mirror *m, json_t *j, int del, struct
 		kv_clear(kv);
 		return -EBADMSG;
 	}
-	obj = json_loadb((const char *)val, vlen, JSON_REJECT_DUPLICATES, &jerr);
+	obj = json_loadb((const char *)val, vlen, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	free(val);
 	if (!obj) {
 		cut(kv->bad, sizeof(kv->bad), "value is not JSON: %s (at %d:%d)", jerr.text,
@@ -596,6 +596,7 @@ int xlb_etcd_mirror_apply_watch(struct xlb_etcd_mirror *m, const char *msg, size
 	struct kv *kv = NULL;
 	json_error_t jerr;
 	size_t i, n = 0;
+	long long base;
 	int err, changed = 0;
 
 	memset(info, 0, sizeof(*info));
@@ -668,8 +669,10 @@ int xlb_etcd_mirror_apply_watch(struct xlb_etcd_mirror *m, const char *msg, size
 		n++;
 		err = -EBADMSG;
 	}
+	/* One transaction's events share a revision: compare with the old one. */
+	base = m->rev;
 	for (i = 0; i < n; i++) {
-		if (kv[i].rev && kv[i].rev <= m->rev)
+		if (kv[i].rev && kv[i].rev <= base)
 			continue;	/* already applied (a watch restarted early) */
 		if (kv[i].kind >= 0 && !kv_storable(&kv[i]))
 			continue;
@@ -769,6 +772,7 @@ enum etcd_state {
 struct etcd_put {
 	LIST_ENTRY(etcd_put) link;
 	struct xlb_etcd *e;
+	char what[sizeof(((struct xlb_etcd_mirror *)0)->prefix) + 32 + XLB_ID_LEN];
 	struct xlb_http_req *req;
 	xlb_etcd_done_fn done;
 	void *arg;
@@ -1379,24 +1383,25 @@ static void put_done(struct xlb_http_req *r, const struct xlb_http_resp *resp, v
 {
 	struct etcd_put *p = arg;
 	struct xlb_etcd *e = p->e;
-	char why[256];
+	char why[256], text[256];
 	json_t *root;
 	int err = 0;
 
 	why[0] = 0;
 	if (resp->error) {
-		snprintf(why, sizeof(why), "etcd %s: %s", cur_host(e), resp->error);
+		cut(why, sizeof(why), "etcd %s: %s: %s", cur_host(e), p->what, resp->error);
 		err = -EIO;
 	} else if (resp->status != 200) {
-		answer_error(resp, why, sizeof(why));
-		if (auth_invalid(why))
+		answer_error(resp, text, sizeof(text));
+		if (auth_invalid(text))
 			e->token[0] = 0;
+		cut(why, sizeof(why), "etcd %s: %s: %s", cur_host(e), p->what, text);
 		err = -EIO;
 	} else {
 		root = json_loadb(resp->body, resp->len, 0, NULL);
 		if (!json_is_object(root) || !json_is_object(json_object_get(root, "header"))) {
-			snprintf(why, sizeof(why), "etcd %s: unexpected answer to a write",
-				 cur_host(e));
+			cut(why, sizeof(why), "etcd %s: %s: unexpected answer", cur_host(e),
+			    p->what);
 			err = -EIO;
 		}
 		json_decref(root);
@@ -1443,6 +1448,7 @@ int xlb_etcd_put(struct xlb_etcd *e, const char *kind, const char *id, json_t *o
 	if (!body)
 		goto out;
 	p->e = e;
+	snprintf(p->what, sizeof(p->what), "%s %s", obj ? "put" : "delete", key);
 	p->done = done;
 	p->arg = arg;
 	p->req = etcd_post(e, obj ? "/v3/kv/put" : "/v3/kv/deleterange", body, NULL, put_done,

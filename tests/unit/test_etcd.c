@@ -1,0 +1,1031 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * etcd as a configuration source (user/lib/etcd.c).
+ *
+ * The pure parts first: base64, range answers and watch responses applied
+ * to the mirror (good and bad values, garbage leaving the mirror as it was,
+ * compaction and cancel reported, stale events skipped).
+ *
+ * Then against a real etcd (tests/lib/etcd_server.c: loopback, free ports,
+ * a temporary data directory, killed by PID) on a real libevent loop: the
+ * first read, puts and deletes followed, bad values left out and named,
+ * etcd down at start, failover to a second host, kill and restart with the
+ * watch resuming from revision + 1 (writes made while it was away are
+ * seen, no range read needed), garbage from a host after a good state
+ * (nothing emptied), compaction while away (a resync by range read), and
+ * writes through xlb_etcd_put(). Each test uses its own prefix. The test
+ * never runs the loop while it writes to etcd, so "written while the
+ * source was away" is exact, not a race.
+ *
+ * Without the etcd binary the pure tests run and the program exits 77.
+ * ETCD_LATENCY_PUTS=N (default 100) sets how many puts the latency figure
+ * (put -> update callback, p50/p99, printed, never asserted) is taken over.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <cmocka.h>
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "../lib/check.h"
+#include "etcd.h"
+#include "../lib/etcd_server.h"
+
+#define LOOP_BOUND	20.0		/* seconds a wait may take before failing */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* --- pure: base64 ------------------------------------------------------------ */
+
+static void test_b64(void **state)
+{
+	static const struct {
+		const char *plain, *enc;
+	} v[] = {
+		{ "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" }, { "foo", "Zm9v" },
+		{ "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" }, { "foobar", "Zm9vYmFy" },
+		{ "/apisix/upstreams/1", "L2FwaXNpeC91cHN0cmVhbXMvMQ==" },
+	};
+	static const char *const bad[] = { "Zg=", "Zg", "Z===", "Zg==Zg==", "Zm9v!", "Zm=v",
+					   "====", "Zg=a" };
+	unsigned char out[64];
+	unsigned int i;
+	char *enc;
+	long n;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		enc = xlb_etcd_b64_encode(v[i].plain, strlen(v[i].plain));
+		check_str(enc, v[i].enc, "encode '%s'", v[i].plain);
+		free(enc);
+		n = xlb_etcd_b64_decode(v[i].enc, strlen(v[i].enc), out);
+		check_int(n, strlen(v[i].plain), "decode '%s' length", v[i].enc);
+		if (n >= 0)
+			check_int(memcmp(out, v[i].plain, n), 0, "decode '%s' bytes", v[i].enc);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		check_int(xlb_etcd_b64_decode(bad[i], strlen(bad[i]), out), -EINVAL,
+			  "decode '%s'", bad[i]);
+	/* Every byte value survives a round trip. */
+	for (i = 0; i < 256; i++)
+		out[i % 64] = i;
+	enc = xlb_etcd_b64_encode(out, 64);
+	{
+		unsigned char back[64];
+
+		check_int(xlb_etcd_b64_decode(enc, strlen(enc), back), 64, "round trip length");
+		check_int(memcmp(back, out, 64), 0, "round trip bytes");
+	}
+	free(enc);
+	check_done();
+}
+
+/* --- pure: the mirror ------------------------------------------------------------ */
+
+static char *b64s(const char *s)
+{
+	return xlb_etcd_b64_encode(s, strlen(s));
+}
+
+/* A KeyValue as the gateway writes it (value NULL: none, as in a delete). */
+static json_t *kv_json(const char *key, const char *value, long long rev)
+{
+	char *k = b64s(key), *v = value ? b64s(value) : NULL, r[32];
+	json_t *j;
+
+	snprintf(r, sizeof(r), "%lld", rev);
+	j = json_pack("{s:s, s:s}", "key", k, "mod_revision", r);
+	if (v)
+		json_object_set_new(j, "value", json_string(v));
+	free(k);
+	free(v);
+	return j;
+}
+
+static char *range_answer(long long rev, json_t *kvs)
+{
+	char r[32], *s;
+	json_t *root;
+
+	snprintf(r, sizeof(r), "%lld", rev);
+	root = json_pack("{s:{s:s, s:s}}", "header", "cluster_id", "1", "revision", r);
+	if (kvs && json_array_size(kvs))
+		json_object_set_new(root, "kvs", kvs);
+	else
+		json_decref(kvs);
+	s = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	return s;
+}
+
+/* A watch response with events (type NULL: a put). */
+static char *watch_msg(long long hdr_rev, json_t *events)
+{
+	char r[32], *s;
+	json_t *root;
+
+	snprintf(r, sizeof(r), "%lld", hdr_rev);
+	root = json_pack("{s:{s:{s:s}, s:o}}", "result", "header", "revision", r, "events",
+			 events);
+	s = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	return s;
+}
+
+static json_t *ev_put(const char *key, const char *value, long long rev)
+{
+	return json_pack("{s:o}", "kv", kv_json(key, value, rev));
+}
+
+static json_t *ev_del(const char *key, long long rev)
+{
+	return json_pack("{s:s, s:o}", "type", "DELETE", "kv", kv_json(key, NULL, rev));
+}
+
+/* "id,id|id" of the mirror's arrays: upstream ids, '|', stream route ids. */
+static void mirror_ids(const struct xlb_etcd_mirror *m, char *buf, size_t len)
+{
+	json_t *a[2], *v;
+	size_t i, o = 0;
+	int k;
+
+	buf[0] = 0;
+	assert_int_equal(xlb_etcd_mirror_arrays(m, &a[0], &a[1]), 0);
+	for (k = 0; k < 2; k++) {
+		json_array_foreach(a[k], i, v)
+			o += snprintf(buf + o, len - o, "%s%s", i ? "," : "",
+				      json_string_value(json_object_get(v, "id")));
+		if (!k)
+			o += snprintf(buf + o, len - o, "|");
+		json_decref(a[k]);
+	}
+}
+
+static void test_mirror_range(void **state)
+{
+	struct xlb_etcd_mirror *m = xlb_etcd_mirror_new("/apisix/");
+	char why[256], ids[256], bad[512], *body;
+	json_t *kvs, *a[2];
+	int err;
+
+	assert_non_null(m);
+	kvs = json_pack("[o,o,o,o,o,o,o,o]",
+			kv_json("/apisix/stream_routes/r1", "{\"upstream_id\":\"2\"}", 5),
+			kv_json("/apisix/ssls/1", "{}", 3),
+			kv_json("/apisix/upstreams", "\"init_dir\"", 2),
+			kv_json("/apisix/upstreams/2", "{\"id\":99,\"nodes\":[]}", 4),
+			kv_json("/apisix/upstreams/1", "{\"nodes\":[]}", 6),
+			kv_json("/apisix/upstreams/x/y", "{}", 7),
+			kv_json("/apisix/upstreams/3", "[1,2]", 8),
+			kv_json("/apisix/upstreams/4", "{not json", 9));
+	body = range_answer(10, kvs);
+	err = xlb_etcd_mirror_load_range(m, body, strlen(body), why, sizeof(why));
+	free(body);
+	check_int(err, 1, "first range: changed");
+	check_int(xlb_etcd_mirror_rev(m), 10, "revision from the header");
+	mirror_ids(m, ids, sizeof(ids));
+	check_str(ids, "1,2|r1", "ids (sorted, from the key, other kinds ignored)");
+	check_int(xlb_etcd_mirror_bad(m, bad, sizeof(bad)), 2, "bad values");
+	check_contains(bad, "/apisix/upstreams/3: value is not a JSON object", "bad text");
+	check_contains(bad, "/apisix/upstreams/4: value is not JSON", "bad text");
+	/* The id from the key wins over the value's own. */
+	assert_int_equal(xlb_etcd_mirror_arrays(m, &a[0], &a[1]), 0);
+	check_str(json_string_value(json_object_get(json_array_get(a[0], 1), "id")), "2",
+		  "id of upstreams/2");
+	json_decref(a[0]);
+	json_decref(a[1]);
+
+	/* Garbage in any form: an error, the mirror untouched. */
+	{
+		static const char *const garbage[] = {
+			"", "hello", "[]", "{}", "{\"header\":{}}",
+			"{\"header\":{\"revision\":\"x\"}}",
+			"{\"header\":{\"revision\":\"11\"},\"kvs\":{}}",
+			"{\"header\":{\"revision\":\"11\"},\"kvs\":[1]}",
+			"{\"header\":{\"revision\":\"11\"},\"kvs\":[{\"key\":\"!!\"}]}",
+			"{\"header\":{\"revision\":\"11\"},\"kvs\":[{\"key\":\"L2FwaXNpeC91cHN0cmVhbXMvMQ==\",\"value\":\"#\"}]}",
+			"{\"header\":{\"revision\":\"11\"},\"more\":true}",
+			"{\"error\":\"etcdserver: mvcc: required revision has been compacted\",\"message\":\"etcdserver: mvcc: required revision has been compacted\",\"code\":11}",
+			"{\"header\":{\"revision\":\"11\"}",
+		};
+		unsigned int i;
+
+		for (i = 0; i < sizeof(garbage) / sizeof(garbage[0]); i++) {
+			why[0] = 0;
+			err = xlb_etcd_mirror_load_range(m, garbage[i], strlen(garbage[i]), why,
+							 sizeof(why));
+			check_int(err < 0, 1, "garbage %u '%s' is an error (%d)", i, garbage[i],
+				  err);
+			check_int(why[0] != 0, 1, "garbage %u has a reason", i);
+			mirror_ids(m, ids, sizeof(ids));
+			check_str(ids, "1,2|r1", "garbage %u leaves the mirror", i);
+			check_int(xlb_etcd_mirror_rev(m), 10, "garbage %u leaves the revision", i);
+		}
+	}
+
+	/* Same content again: unchanged. A bad value for a good key keeps it. */
+	kvs = json_pack("[o,o,o]",
+			kv_json("/apisix/stream_routes/r1", "{\"upstream_id\":\"2\"}", 5),
+			kv_json("/apisix/upstreams/2", "{\"id\":99,\"nodes\":[]}", 4),
+			kv_json("/apisix/upstreams/1", "nonsense", 11));
+	body = range_answer(12, kvs);
+	err = xlb_etcd_mirror_load_range(m, body, strlen(body), why, sizeof(why));
+	free(body);
+	check_int(err, 0, "same objects: unchanged");
+	mirror_ids(m, ids, sizeof(ids));
+	check_str(ids, "1,2|r1", "upstreams/1 keeps its last good value");
+	check_int(xlb_etcd_mirror_bad(m, bad, sizeof(bad)), 1, "bad values after resync");
+	check_contains(bad, "/apisix/upstreams/1: value is not JSON", "bad text");
+
+	/* An empty range is etcd saying everything is gone. */
+	body = range_answer(13, NULL);
+	err = xlb_etcd_mirror_load_range(m, body, strlen(body), why, sizeof(why));
+	free(body);
+	check_int(err, 1, "empty range: changed");
+	mirror_ids(m, ids, sizeof(ids));
+	check_str(ids, "|", "empty range empties");
+	check_int(xlb_etcd_mirror_bad(m, bad, sizeof(bad)), 0, "no bad values");
+	xlb_etcd_mirror_free(m);
+	check_done();
+}
+
+static void test_mirror_watch(void **state)
+{
+	struct xlb_etcd_mirror *m = xlb_etcd_mirror_new("/p");
+	struct xlb_etcd_watch_info wi;
+	char why[256], ids[256], bad[512], *msg;
+	const char *s;
+	int err;
+
+	assert_non_null(m);
+	msg = range_answer(5, json_pack("[o]", kv_json("/p/upstreams/a", "{}", 3)));
+	assert_int_equal(xlb_etcd_mirror_load_range(m, msg, strlen(msg), why, sizeof(why)), 1);
+	free(msg);
+
+	s = "{\"result\":{\"header\":{\"revision\":\"9\"},\"created\":true}}";
+	err = xlb_etcd_mirror_apply_watch(m, s, strlen(s), &wi, why, sizeof(why));
+	check_int(err, 0, "created: nothing changed");
+	check_int(wi.created, 1, "created");
+	check_int(xlb_etcd_mirror_rev(m), 5, "created does not move the revision");
+
+	msg = watch_msg(8, json_pack("[o,o,o,o]", ev_put("/p/upstreams/b", "{\"x\":1}", 6),
+				     ev_put("/p/stream_routes/s", "{}", 7),
+				     ev_put("/p/routes/1", "{}", 7), ev_del("/p/upstreams/a", 8)));
+	err = xlb_etcd_mirror_apply_watch(m, msg, strlen(msg), &wi, why, sizeof(why));
+	free(msg);
+	check_int(err, 1, "events: changed");
+	check_int(wi.events, 4, "event count");
+	check_int(xlb_etcd_mirror_rev(m), 8, "revision of the last event");
+	mirror_ids(m, ids, sizeof(ids));
+	check_str(ids, "b|s", "after put, put, other kind, delete");
+
+	/* Stale events (a restarted watch overlapping) are skipped. */
+	msg = watch_msg(8, json_pack("[o]", ev_put("/p/upstreams/a", "{}", 3)));
+	err = xlb_etcd_mirror_apply_watch(m, msg, strlen(msg), &wi, why, sizeof(why));
+	free(msg);
+	check_int(err, 0, "stale event: unchanged");
+	mirror_ids(m, ids, sizeof(ids));
+	check_str(ids, "b|s", "stale event skipped");
+
+	/* A bad value: left out (new key), the old one kept (known key), named. */
+	msg = watch_msg(10, json_pack("[o,o,o]", ev_put("/p/upstreams/c", "1", 9),
+				      ev_put("/p/upstreams/b", "{oops", 10),
+				      ev_put("/p/upstreams/bad id", "{}", 10)));
+	err = xlb_etcd_mirror_apply_watch(m, msg, strlen(msg), &wi, why, sizeof(why));
+	free(msg);
+	check_int(err, 0, "bad values: objects unchanged");
+	mirror_ids(m, ids, sizeof(ids));
+	check_str(ids, "b|s", "bad values left out, b kept");
+	check_int(xlb_etcd_mirror_bad(m, bad, sizeof(bad)), 3, "bad values");
+	check_contains(bad, "/p/upstreams/c: value is not a JSON object", "bad text");
+	check_contains(bad, "/p/upstreams/b: value is not JSON", "bad text");
+	check_contains(bad, "/p/upstreams/bad id: id 'bad id' is not", "bad text");
+	/* Deleting or fixing them clears them. */
+	msg = watch_msg(12, json_pack("[o,o,o]", ev_del("/p/upstreams/c", 11),
+				      ev_put("/p/upstreams/b", "{\"x\":2}", 12),
+				      ev_del("/p/upstreams/bad id", 12)));
+	err = xlb_etcd_mirror_apply_watch(m, msg, strlen(msg), &wi, why, sizeof(why));
+	free(msg);
+	check_int(err, 1, "fixed b: changed");
+	check_int(xlb_etcd_mirror_bad(m, bad, sizeof(bad)), 0, "no bad values left (%s)", bad);
+
+	/* A response with one malformed event applies none of them. */
+	{
+		json_t *evs = json_pack("[o,o]", ev_put("/p/upstreams/d", "{}", 13),
+					json_pack("{s:s, s:{s:s}}", "type", "PUT", "kv", "key",
+						  "not base64!"));
+
+		msg = watch_msg(13, evs);
+		err = xlb_etcd_mirror_apply_watch(m, msg, strlen(msg), &wi, why, sizeof(why));
+		free(msg);
+		check_int(err, -EBADMSG, "malformed event");
+		mirror_ids(m, ids, sizeof(ids));
+		check_str(ids, "b|s", "nothing of a malformed response applied");
+		check_int(xlb_etcd_mirror_rev(m), 12, "revision kept");
+	}
+
+	/* Compaction and cancel: reported, nothing applied. */
+	s = "{\"result\":{\"header\":{},\"canceled\":true,\"compact_revision\":\"20\"}}";
+	err = xlb_etcd_mirror_apply_watch(m, s, strlen(s), &wi, why, sizeof(why));
+	check_int(err, 0, "compaction: no change");
+	check_int(wi.compact_revision, 20, "compact_revision");
+	check_int(wi.canceled, 1, "canceled");
+	s = "{\"result\":{\"header\":{\"revision\":\"30\"},\"canceled\":true,"
+	    "\"cancel_reason\":\"permission denied\"}}";
+	err = xlb_etcd_mirror_apply_watch(m, s, strlen(s), &wi, why, sizeof(why));
+	check_int(err, 0, "cancel: no change");
+	check_str(wi.reason, "permission denied", "cancel reason");
+	check_int(xlb_etcd_mirror_rev(m), 12, "cancel keeps the revision");
+
+	/* A progress notification moves the revision. */
+	s = "{\"result\":{\"header\":{\"revision\":\"40\"}}}";
+	err = xlb_etcd_mirror_apply_watch(m, s, strlen(s), &wi, why, sizeof(why));
+	check_int(err, 0, "progress: no change");
+	check_int(xlb_etcd_mirror_rev(m), 40, "progress revision");
+
+	/* Garbage and etcd's errors. */
+	{
+		static const char *const garbage[] = {
+			"", "x", "[]", "{\"result\":1}", "{\"result\":{\"events\":{}}}",
+			"{\"result\":{\"events\":[1]}}",
+			"{\"result\":{\"events\":[{\"type\":\"BOOM\",\"kv\":{\"key\":\"YQ==\"}}]}}",
+			"{\"result\":{\"events\":[{\"kv\":{\"key\":\"YQ==\",\"mod_revision\":\"-1\"}}]}}",
+			"{\"result\":{\"compact_revision\":\"x\"}}",
+			"{\"error\":{\"grpc_code\":16,\"http_code\":401,\"message\":\"etcdserver: invalid auth token\"}}",
+		};
+		unsigned int i;
+
+		for (i = 0; i < sizeof(garbage) / sizeof(garbage[0]); i++) {
+			why[0] = 0;
+			err = xlb_etcd_mirror_apply_watch(m, garbage[i], strlen(garbage[i]), &wi,
+							  why, sizeof(why));
+			check_int(err < 0, 1, "garbage %u '%s' is an error", i, garbage[i]);
+			check_int(why[0] != 0, 1, "garbage %u has a reason", i);
+		}
+		check_contains(why, "invalid auth token (code 16)", "etcd's error text");
+		mirror_ids(m, ids, sizeof(ids));
+		check_str(ids, "b|s", "garbage leaves the mirror");
+	}
+	xlb_etcd_mirror_free(m);
+	check_done();
+}
+
+/* --- against a real etcd ---------------------------------------------------------- */
+
+static struct etcd_server srv;
+
+struct rec {
+	unsigned int n;
+	json_t *ups, *routes;
+	long long rev;
+	double at;			/* when the last update came */
+};
+
+static void on_update(json_t *ups, json_t *routes, long long rev, void *arg)
+{
+	struct rec *r = arg;
+
+	json_decref(r->ups);
+	json_decref(r->routes);
+	r->ups = json_deep_copy(ups);
+	r->routes = json_deep_copy(routes);
+	r->rev = rev;
+	r->n++;
+	r->at = now_s();
+}
+
+static void rec_clear(struct rec *r)
+{
+	json_decref(r->ups);
+	json_decref(r->routes);
+	memset(r, 0, sizeof(*r));
+}
+
+/* "id,id|id" of the last update. */
+static void rec_ids(const struct rec *r, char *buf, size_t len)
+{
+	json_t *a[2] = { r->ups, r->routes }, *v;
+	size_t i, o = 0;
+	int k;
+
+	buf[0] = 0;
+	for (k = 0; k < 2; k++) {
+		json_array_foreach(a[k], i, v)
+			o += snprintf(buf + o, len - o, "%s%s", i ? "," : "",
+				      json_string_value(json_object_get(v, "id")));
+		if (!k)
+			o += snprintf(buf + o, len - o, "|");
+	}
+}
+
+struct env {
+	struct event_base *base;
+	struct xlb_etcd *e;
+	struct rec rec;
+	char prefix[64];
+};
+
+typedef int (*cond_fn)(struct env *env, void *arg);
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+}
+
+/* Run the loop until cond holds; fails the test after LOOP_BOUND seconds. */
+static void run_until(struct env *env, cond_fn cond, void *arg, const char *what)
+{
+	struct event *tick = evtimer_new(env->base, on_tick, NULL);
+	struct timeval tv = { 0, 20000 };
+	double end = now_s() + LOOP_BOUND;
+	struct xlb_etcd_status st;
+
+	while (!cond(env, arg)) {
+		if (now_s() > end) {
+			event_free(tick);
+			xlb_etcd_status(env->e, &st);
+			print_error("waited %.0f s for %s; updates %u, error '%s'\n", LOOP_BOUND,
+				    what, env->rec.n, st.error);
+			fail();
+		}
+		evtimer_add(tick, &tv);
+		event_base_loop(env->base, EVLOOP_ONCE);
+	}
+	event_free(tick);
+}
+
+static int cond_updates(struct env *env, void *arg)
+{
+	return env->rec.n >= *(unsigned int *)arg;
+}
+
+static void wait_updates(struct env *env, unsigned int n)
+{
+	run_until(env, cond_updates, &n, "an update");
+}
+
+static int cond_connected(struct env *env, void *arg)
+{
+	struct xlb_etcd_status st;
+
+	xlb_etcd_status(env->e, &st);
+	return st.connected == *(int *)arg;
+}
+
+static void wait_connected(struct env *env, int connected)
+{
+	run_until(env, cond_connected, &connected, connected ? "the watch" : "a disconnect");
+}
+
+static int cond_errors(struct env *env, void *arg)
+{
+	struct xlb_etcd_status st;
+
+	xlb_etcd_status(env->e, &st);
+	return st.errors >= *(unsigned long *)arg;
+}
+
+static void wait_errors(struct env *env, unsigned long n)
+{
+	run_until(env, cond_errors, &n, "an error");
+}
+
+static int cond_bad(struct env *env, void *arg)
+{
+	struct xlb_etcd_status st;
+
+	xlb_etcd_status(env->e, &st);
+	return st.bad_values == *(unsigned int *)arg;
+}
+
+static void env_start(struct env *env, const char *prefix, const char *const *hosts)
+{
+	struct xlb_etcd_conf conf = { .enabled = 1, .timeout = 5 };
+	unsigned int i;
+
+	memset(env, 0, sizeof(*env));
+	snprintf(env->prefix, sizeof(env->prefix), "%s", prefix);
+	snprintf(conf.prefix, sizeof(conf.prefix), "%s", prefix);
+	for (i = 0; hosts[i]; i++)
+		snprintf(conf.hosts[i], sizeof(conf.hosts[i]), "%s", hosts[i]);
+	conf.nhosts = i;
+	env->base = event_base_new();
+	assert_non_null(env->base);
+	env->e = xlb_etcd_new(env->base, &conf, on_update, &env->rec);
+	assert_non_null(env->e);
+}
+
+static void env_stop(struct env *env)
+{
+	xlb_etcd_free(env->e);
+	event_base_free(env->base);
+	rec_clear(&env->rec);
+}
+
+static long long put(struct env *env, const char *kind, const char *id, const char *value)
+{
+	char key[128];
+	long long rev;
+
+	snprintf(key, sizeof(key), "%s/%s/%s", env->prefix, kind, id);
+	rev = etcd_server_put(&srv, key, value, -1);
+	assert_true(rev > 0);
+	return rev;
+}
+
+static long long del(struct env *env, const char *kind, const char *id)
+{
+	char key[128];
+	long long rev;
+
+	snprintf(key, sizeof(key), "%s/%s/%s", env->prefix, kind, id);
+	rev = etcd_server_delete(&srv, key);
+	assert_true(rev > 0);
+	return rev;
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void test_follow(void **state)
+{
+	const char *hosts[] = { srv.url, NULL };
+	char ids[256], v[64];
+	struct xlb_etcd_status st;
+	struct env env;
+	unsigned int i, n = 100;
+	long long rev;
+	double *lat;
+
+	/* What is there before the source starts, with things to ignore. */
+	etcd_server_put(&srv, "/t1/upstreams", "\"init_dir\"", -1);
+	etcd_server_put(&srv, "/t1/routes/1", "{}", -1);
+	etcd_server_put(&srv, "/t1x/upstreams/9", "{}", -1);
+	etcd_server_put(&srv, "/t1/upstreams/2", "{\"type\":\"roundrobin\"}", -1);
+	etcd_server_put(&srv, "/t1/upstreams/1", "{\"type\":\"chash\"}", -1);
+	rev = etcd_server_put(&srv, "/t1/stream_routes/r", "{\"upstream_id\":\"1\"}", -1);
+
+	env_start(&env, "/t1", hosts);
+	wait_updates(&env, 1);
+	rec_ids(&env.rec, ids, sizeof(ids));
+	check_str(ids, "1,2|r", "first read");
+	check_int(env.rec.rev, rev, "first read at etcd's revision");
+	check_str(json_string_value(json_object_get(json_array_get(env.rec.ups, 0), "type")),
+		  "chash", "upstream 1's object");
+	wait_connected(&env, 1);
+
+	rev = put(&env, "upstreams", "3", "{}");
+	wait_updates(&env, 2);
+	rec_ids(&env.rec, ids, sizeof(ids));
+	check_str(ids, "1,2,3|r", "after a put");
+	check_int(env.rec.rev, rev, "revision of the put");
+
+	rev = put(&env, "upstreams", "1", "{\"type\":\"ewma\"}");
+	wait_updates(&env, 3);
+	check_str(json_string_value(json_object_get(json_array_get(env.rec.ups, 0), "type")),
+		  "ewma", "upstream 1 changed");
+	rev = del(&env, "stream_routes", "r");
+	wait_updates(&env, 4);
+	rec_ids(&env.rec, ids, sizeof(ids));
+	check_str(ids, "1,2,3|", "after a delete");
+	check_int(env.rec.rev, rev, "revision of the delete");
+
+	/* Keys of other kinds or prefixes: no update. */
+	etcd_server_put(&srv, "/t1/routes/2", "{}", -1);
+	etcd_server_put(&srv, "/t1x/upstreams/8", "{}", -1);
+	rev = put(&env, "upstreams", "4", "{}");
+	wait_updates(&env, 5);
+	rec_ids(&env.rec, ids, sizeof(ids));
+	check_str(ids, "1,2,3,4|", "unrelated keys ignored");
+
+	/* Latency put -> callback (a figure, not a check). */
+	if (getenv("ETCD_LATENCY_PUTS") && atoi(getenv("ETCD_LATENCY_PUTS")) > 0)
+		n = atoi(getenv("ETCD_LATENCY_PUTS"));
+	lat = calloc(n, sizeof(*lat));
+	assert_non_null(lat);
+	for (i = 0; i < n; i++) {
+		double t0;
+
+		snprintf(v, sizeof(v), "{\"n\":%u}", i);
+		t0 = now_s();
+		put(&env, "upstreams", "lat", v);
+		wait_updates(&env, 6 + i);
+		lat[i] = (env.rec.at - t0) * 1e3;
+	}
+	qsort(lat, n, sizeof(*lat), cmp_dbl);
+	printf("etcd put -> update callback over %u puts: p50 %.2f ms, p99 %.2f ms, max %.2f ms "
+	       "(put round trip included)\n", n, lat[n / 2], lat[(n * 99) / 100 ? (n * 99) / 100 : 0],
+	       lat[n - 1]);
+	free(lat);
+
+	xlb_etcd_status(env.e, &st);
+	check_int(st.errors, 0, "no errors");
+	check_int(st.updates, env.rec.n, "updates counted");
+	check_str(st.error, "", "no error text");
+	env_stop(&env);
+	check_done();
+}
+
+static void test_bad_values(void **state)
+{
+	const char *hosts[] = { srv.url, NULL };
+	struct xlb_etcd_status st;
+	unsigned int zero = 0, n;
+	char ids[256];
+	struct env env;
+
+	etcd_server_put(&srv, "/t2/upstreams/1", "{\"v\":1}", -1);
+	etcd_server_put(&srv, "/t2/upstreams/2", "[\"an array\"]", -1);
+	env_start(&env, "/t2", hosts);
+	wait_updates(&env, 1);
+	rec_ids(&env.rec, ids, sizeof(ids));
+	check_str(ids, "1|", "bad value left out of the first read");
+	xlb_etcd_status(env.e, &st);
+	check_int(st.bad_values, 1, "one bad value");
+	check_contains(st.error, "/t2/upstreams/2: value is not a JSON object", "error names the key");
+	check_int(st.errors >= 1, 1, "bad value counted");
+	wait_connected(&env, 1);
+
+	/* Garbage over a good key: no update, the good object stays. */
+	n = env.rec.n;
+	put(&env, "upstreams", "1", "{truncated");
+	run_until(&env, cond_bad, &(unsigned int){ 2 }, "two bad values");
+	check_int(env.rec.n, n, "no update for a bad value");
+	xlb_etcd_status(env.e, &st);
+	check_contains(st.error, "/t2/upstreams/1: value is not JSON", "error names the key");
+	check_int(st.errors >= 2, 1, "both counted");
+
+	/* Fixed and deleted: the error clears. */
+	put(&env, "upstreams", "1", "{\"v\":2}");
+	wait_updates(&env, n + 1);
+	del(&env, "upstreams", "2");
+	run_until(&env, cond_bad, &zero, "no bad values");
+	xlb_etcd_status(env.e, &st);
+	check_str(st.error, "", "error cleared");
+	check_int(json_integer_value(json_object_get(json_array_get(env.rec.ups, 0), "v")), 2,
+		  "fixed value");
+	env_stop(&env);
+	check_done();
+}
+
+/* A host that answers every request with garbage (a thread, loopback). */
+struct garbage_srv {
+	int fd, port;
+	pthread_t th;
+};
+
+static void *garbage_main(void *arg)
+{
+	static const char ans[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+				  "Content-Length: 9\r\nConnection: close\r\n\r\n{\"oops\":[";
+	struct garbage_srv *g = arg;
+	char buf[4096];
+	int c;
+
+	while ((c = accept(g->fd, NULL, NULL)) >= 0) {
+		/* A send to a client already gone fails; nothing to do about it. */
+		if (recv(c, buf, sizeof(buf), 0) > 0)
+			send(c, ans, sizeof(ans) - 1, MSG_NOSIGNAL);
+		close(c);
+	}
+	return NULL;
+}
+
+static void garbage_start(struct garbage_srv *g)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+
+	g->fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(g->fd >= 0);
+	assert_int_equal(bind(g->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(g->fd, 16), 0);
+	assert_int_equal(getsockname(g->fd, (struct sockaddr *)&a, &alen), 0);
+	g->port = ntohs(a.sin_port);
+	assert_int_equal(pthread_create(&g->th, NULL, garbage_main, g), 0);
+}
+
+static void garbage_stop(struct garbage_srv *g)
+{
+	shutdown(g->fd, SHUT_RDWR);	/* accept() returns */
+	pthread_join(g->th, NULL);
+	close(g->fd);
+}
+
+/* A port with nothing listening (bound, not listening: connections are refused). */
+static int dead_port(int *fd)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+
+	*fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(*fd >= 0);
+	assert_int_equal(bind(*fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(*fd, (struct sockaddr *)&a, &alen), 0);
+	return ntohs(a.sin_port);
+}
+
+static void test_down_at_start(void **state)
+{
+	char dead[64], garbage[64], ids[64];
+	const char *hosts[] = { dead, NULL, NULL, NULL };
+	struct xlb_etcd_status st;
+	struct garbage_srv g;
+	struct env env;
+	int fd;
+
+	snprintf(dead, sizeof(dead), "http://127.0.0.1:%d", dead_port(&fd));
+	etcd_server_put(&srv, "/t3/upstreams/1", "{}", -1);
+
+	/* Only a dead host: errors, counted and named; no update at all. */
+	env_start(&env, "/t3", hosts);
+	wait_errors(&env, 2);
+	xlb_etcd_status(env.e, &st);
+	check_int(env.rec.n, 0, "no update while etcd is down");
+	check_int(st.have_state, 0, "no state");
+	check_contains(st.error, dead, "error names the host");
+	check_contains(st.error, "range", "error names the request");
+	env_stop(&env);
+
+	/* Garbage answers: the same. */
+	garbage_start(&g);
+	snprintf(garbage, sizeof(garbage), "http://127.0.0.1:%d", g.port);
+	hosts[0] = garbage;
+	env_start(&env, "/t3", hosts);
+	wait_errors(&env, 1);
+	xlb_etcd_status(env.e, &st);
+	check_int(env.rec.n, 0, "no update from garbage");
+	check_contains(st.error, "range answer is not JSON", "garbage named");
+	env_stop(&env);
+
+	/* Failover: dead, garbage, then the real one. */
+	hosts[0] = dead;
+	hosts[1] = garbage;
+	hosts[2] = srv.url;
+	env_start(&env, "/t3", hosts);
+	wait_updates(&env, 1);
+	rec_ids(&env.rec, ids, sizeof(ids));
+	check_str(ids, "1|", "state from the third host");
+	wait_connected(&env, 1);
+	xlb_etcd_status(env.e, &st);
+	check_str(st.host, srv.url, "host in use");
+	check_int(st.errors, 2, "one error per bad host");
+	check_str(st.error, "", "error cleared once the watch runs");
+	env_stop(&env);
+	garbage_stop(&g);
+	close(fd);
+	check_done();
+}
+
+/*
+ * Kill etcd under a running watch: nothing emptied (no update at all) while
+ * it is away, also while the other host answers garbage; after the restart
+ * the watch resumes from revision + 1: writes made before it reconnected
+ * arrive as events, without a range read (resyncs stays 0).
+ */
+static void test_restart(void **state)
+{
+	char garbage[64], ids[256];
+	const char *hosts[] = { srv.url, garbage, NULL };
+	struct xlb_etcd_status st;
+	struct garbage_srv g;
+	struct env env;
+	long long rev;
+	unsigned int n;
+	double t0;
+
+	garbage_start(&g);
+	snprintf(garbage, sizeof(garbage), "http://127.0.0.1:%d", g.port);
+	etcd_server_put(&srv, "/t4/upstreams/1", "{}", -1);
+	etcd_server_put(&srv, "/t4/stream_routes/s", "{}", -1);
+	env_start(&env, "/t4", hosts);
+	wait_updates(&env, 1);
+	wait_connected(&env, 1);
+	n = env.rec.n;
+	rev = env.rec.rev;
+
+	etcd_server_stop(&srv);
+	wait_connected(&env, 0);
+	wait_errors(&env, 3);		/* etcd gone, garbage, etcd refused... */
+	xlb_etcd_status(env.e, &st);
+	check_int(env.rec.n, n, "no update while etcd is down");
+	check_int(st.revision, rev, "revision kept");
+	check_int(st.error[0] != 0, 1, "an error is shown");
+
+	/* Back, and written to before the source gets to it. */
+	assert_int_equal(etcd_server_start(&srv), 0);
+	t0 = now_s();
+	put(&env, "upstreams", "2", "{}");
+	rev = del(&env, "stream_routes", "s");
+	wait_updates(&env, n + 1);
+	wait_connected(&env, 1);
+	printf("etcd restart: watch resumed %.2f s after etcd answered again (backoff included)\n",
+	       now_s() - t0);
+	rec_ids(&env.rec, ids, sizeof(ids));
+	check_str(ids, "1,2|", "writes made while away seen, nothing lost");
+	check_int(env.rec.rev, rev, "at the revision of the last write");
+	xlb_etcd_status(env.e, &st);
+	check_int(st.resyncs, 0, "resumed by watch, no range read");
+	check_int(st.reconnects >= 1, 1, "reconnect counted");
+	check_str(st.error, "", "error cleared");
+
+	/* And it goes on following. */
+	put(&env, "upstreams", "3", "{}");
+	wait_updates(&env, env.rec.n + 1);
+	rec_ids(&env.rec, ids, sizeof(ids));
+	check_str(ids, "1,2,3|", "following after the restart");
+	env_stop(&env);
+	garbage_stop(&g);
+	check_done();
+}
+
+/* Away while the history it needs is compacted: a range read resyncs. */
+static void test_compaction(void **state)
+{
+	const char *hosts[] = { srv.url, NULL };
+	struct xlb_etcd_status st;
+	struct env env;
+	char ids[256];
+	long long rev;
+	unsigned int n;
+
+	etcd_server_put(&srv, "/t5/upstreams/1", "{}", -1);
+	etcd_server_put(&srv, "/t5/upstreams/2", "{}", -1);
+	env_start(&env, "/t5", hosts);
+	wait_updates(&env, 1);
+	wait_connected(&env, 1);
+	n = env.rec.n;
+
+	etcd_server_stop(&srv);
+	wait_connected(&env, 0);
+	assert_int_equal(etcd_server_start(&srv), 0);
+	put(&env, "upstreams", "3", "{}");
+	del(&env, "upstreams", "1");
+	rev = put(&env, "upstreams", "4", "{}");
+	assert_int_equal(etcd_server_compact(&srv, rev), 0);
+
+	wait_updates(&env, n + 1);
+	rec_ids(&env.rec, ids, sizeof(ids));
+	check_str(ids, "2,3,4|", "state after the resync");
+	check_int(env.rec.rev, rev, "revision of the range read");
+	wait_connected(&env, 1);
+	xlb_etcd_status(env.e, &st);
+	check_int(st.resyncs, 1, "one resync");
+
+	put(&env, "upstreams", "5", "{}");
+	wait_updates(&env, env.rec.n + 1);
+	rec_ids(&env.rec, ids, sizeof(ids));
+	check_str(ids, "2,3,4,5|", "following after the resync");
+	env_stop(&env);
+	check_done();
+}
+
+struct put_res {
+	int done, err;
+	char why[256];
+};
+
+static void on_put(int err, const char *why, void *arg)
+{
+	struct put_res *p = arg;
+
+	p->done++;
+	p->err = err;
+	snprintf(p->why, sizeof(p->why), "%s", why);
+}
+
+static int cond_put(struct env *env, void *arg)
+{
+	return ((struct put_res *)arg)->done;
+}
+
+static void test_put_api(void **state)
+{
+	const char *hosts[] = { srv.url, NULL };
+	struct put_res p = { 0 };
+	struct env env;
+	char ids[256];
+	json_t *obj;
+
+	env_start(&env, "/t6", hosts);
+	wait_updates(&env, 1);
+	rec_ids(&env.rec, ids, sizeof(ids));
+	check_str(ids, "|", "empty prefix: one update, empty");
+	wait_connected(&env, 1);
+
+	obj = json_pack("{s:s, s:s}", "type", "roundrobin", "id", "wrong");
+	assert_int_equal(xlb_etcd_put(env.e, "upstreams", "u1", obj, on_put, &p), 0);
+	run_until(&env, cond_put, &p, "the put");
+	check_int(p.err, 0, "put ok (%s)", p.why);
+	wait_updates(&env, 2);
+	rec_ids(&env.rec, ids, sizeof(ids));
+	check_str(ids, "u1|", "the put came back through the watch");
+	check_str(json_string_value(json_object_get(json_array_get(env.rec.ups, 0), "type")),
+		  "roundrobin", "the object");
+
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(xlb_etcd_put(env.e, "stream_routes", "s1", obj, on_put, &p), 0);
+	run_until(&env, cond_put, &p, "the put");
+	wait_updates(&env, 3);
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(xlb_etcd_put(env.e, "upstreams", "u1", NULL, on_put, &p), 0);
+	run_until(&env, cond_put, &p, "the delete");
+	check_int(p.err, 0, "delete ok (%s)", p.why);
+	wait_updates(&env, 4);
+	rec_ids(&env.rec, ids, sizeof(ids));
+	check_str(ids, "|s1", "after the delete");
+
+	check_int(xlb_etcd_put(env.e, "routes", "1", obj, on_put, &p), -EINVAL, "bad kind");
+	check_int(xlb_etcd_put(env.e, "upstreams", "a/b", obj, on_put, &p), -EINVAL, "bad id");
+	check_int(xlb_etcd_put(env.e, "upstreams", "", obj, on_put, &p), -EINVAL, "empty id");
+	json_decref(obj);
+	obj = json_array();
+	check_int(xlb_etcd_put(env.e, "upstreams", "x", obj, on_put, &p), -EINVAL, "not an object");
+	json_decref(obj);
+
+	/* A write with etcd down fails with a reason. */
+	etcd_server_stop(&srv);
+	memset(&p, 0, sizeof(p));
+	obj = json_object();
+	assert_int_equal(xlb_etcd_put(env.e, "upstreams", "u2", obj, on_put, &p), 0);
+	json_decref(obj);
+	run_until(&env, cond_put, &p, "the failed put");
+	check_int(p.err, -EIO, "put with etcd down");
+	check_contains(p.why, srv.url, "reason names the host");
+	check_contains(p.why, "put /t6/upstreams/u2", "reason names the write");
+	assert_int_equal(etcd_server_start(&srv), 0);
+	env_stop(&env);
+	check_done();
+}
+
+static int group_setup(void **state)
+{
+	int err = etcd_server_start(&srv);
+
+	if (err) {
+		print_error("cannot start etcd: %s\n", strerror(-err));
+		return -1;
+	}
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	etcd_server_cleanup(&srv);
+	return 0;
+}
+
+static void cleanup_at_exit(void)
+{
+	etcd_server_cleanup(&srv);
+}
+
+int main(void)
+{
+	const struct CMUnitTest pure[] = {
+		cmocka_unit_test(test_b64),
+		cmocka_unit_test(test_mirror_range),
+		cmocka_unit_test(test_mirror_watch),
+	};
+	const struct CMUnitTest live[] = {
+		cmocka_unit_test(test_follow),
+		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_down_at_start),
+		cmocka_unit_test(test_restart),
+		cmocka_unit_test(test_compaction),
+		cmocka_unit_test(test_put_api),
+	};
+	int rc;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	rc = cmocka_run_group_tests_name("etcd pure", pure, NULL, NULL);
+	if (rc)
+		return rc;
+	if (!etcd_server_binary()) {
+		printf("SKIP: no etcd binary (/usr/bin/etcd; Debian package etcd-server, "
+		       "scripts/install-deps.sh installs it)\n");
+		return 77;
+	}
+	atexit(cleanup_at_exit);
+	return cmocka_run_group_tests_name("etcd live", live, group_setup, group_teardown);
+}
