@@ -246,7 +246,9 @@ static void on_done(struct xlb_http_req *r, const struct xlb_http_resp *resp, vo
 {
 	struct consul *c = arg;
 	const struct xlb_disc_http_conf *conf = consul_conf(c->p.w);
-	const char *host = conf->hosts[c->p.host % conf->nhosts], *h;
+	char shown[XLB_URL_LEN];
+	const char *host = xlb_httpreg_name(conf->hosts[c->p.host % conf->nhosts], shown,
+					    sizeof(shown)), *h;
 	struct xlb_disc_nodes ns = { 0 };
 	unsigned long long idx = 0, old = c->index;
 	unsigned int skipped;
@@ -311,6 +313,7 @@ static void consul_fire(struct xlb_httpreg *p)
 	struct consul *c = (struct consul *)p;
 	const struct xlb_disc_http_conf *conf = consul_conf(p->w);
 	const char *host = conf->hosts[p->host % conf->nhosts];
+	char shown[XLB_URL_LEN];
 	char name[600], path[1800], url[2100], q[800], v[3 * ARG_LEN + 1], tok[300];
 	const char *hdrs[2] = { NULL, NULL };
 	struct xlb_http_opts o = { 0 };
@@ -343,7 +346,8 @@ static void consul_fire(struct xlb_httpreg *p)
 		o.timeout = read;
 	}
 	if (xlb_httpreg_url(url, sizeof(url), host, 0, path)) {
-		xlb_httpreg_fail(p, conf->nhosts, "consul %s: URL too long", host);
+		xlb_httpreg_fail(p, conf->nhosts, "consul %s: URL too long",
+				 xlb_httpreg_name(host, shown, sizeof(shown)));
 		return;
 	}
 	if (conf->token[0]) {
@@ -359,8 +363,8 @@ static void consul_fire(struct xlb_httpreg *p)
 	xlb_disc_count_request(p->w);
 	p->req = xlb_http_start(xlb_disc_http(xlb_disc_watch_disc(p->w)), &o);
 	if (!p->req)
-		xlb_httpreg_fail(p, conf->nhosts, "consul %s: cannot start a request: %s", host,
-				 strerror(errno));
+		xlb_httpreg_fail(p, conf->nhosts, "consul %s: cannot start a request: %s",
+				 xlb_httpreg_name(host, shown, sizeof(shown)), strerror(errno));
 }
 
 static int consul_start(struct xlb_disc_watch *w)

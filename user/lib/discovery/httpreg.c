@@ -81,6 +81,20 @@ int xlb_httpreg_url(char *buf, size_t len, const char *host, int strip_auth, con
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
+const char *xlb_httpreg_name(const char *host, char *buf, size_t len)
+{
+	size_t n;
+
+	if (xlb_httpreg_url(buf, len, host, 1, "")) {
+		snprintf(buf, len, "(a long URL)");
+		return buf;
+	}
+	n = strlen(buf);
+	if (n && buf[n - 1] == '/')
+		buf[n - 1] = '\0';
+	return buf;
+}
+
 static int unhex(int c)
 {
 	return isdigit(c) ? c - '0' : isxdigit(c) ? (tolower(c) - 'a' + 10) : -1;
@@ -206,7 +220,8 @@ void xlb_httpreg_fail(struct xlb_httpreg *p, unsigned int nhosts, const char *fm
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	p->failed++;
+	if (!p->failed++)
+		memcpy(p->first, msg, sizeof(msg));
 	if (nhosts > 1)
 		p->host = (p->host + 1) % nhosts;
 	if (nhosts > 1 && p->failed < nhosts) {
@@ -216,7 +231,8 @@ void xlb_httpreg_fail(struct xlb_httpreg *p, unsigned int nhosts, const char *fm
 		xlb_httpreg_after(p, 0);
 		return;
 	}
+	/* The server in use says what went wrong; the others only failed too. */
+	xlb_disc_error(p->w, "%s%s", p->first, nhosts > 1 ? " (no other server answered)" : "");
 	p->failed = 0;
-	xlb_disc_error(p->w, "%s", msg);
 	xlb_httpreg_after(p, xlb_disc_backoff(p->w));
 }

@@ -89,6 +89,8 @@ json_t *xlb_httpreg_load(const char *what, const char *body, size_t len, char *e
 			 size_t errlen);
 /* "http://h:1" + "/v1/x" with no doubled slash; without userinfo when strip_auth. */
 int xlb_httpreg_url(char *buf, size_t len, const char *host, int strip_auth, const char *path);
+/* host as it may be logged: no userinfo (credentials), no trailing slash. */
+const char *xlb_httpreg_name(const char *host, char *buf, size_t len);
 /* user and password from "scheme://user:pass@host" (percent-decoded); 0 when present. */
 int xlb_httpreg_userinfo(const char *host, char *user, size_t ulen, char *pass, size_t plen);
 /* s percent-encoded for a URL query or path segment into buf. */
@@ -106,6 +108,7 @@ struct xlb_httpreg {
 	struct xlb_http_req *req;
 	unsigned int host;		/* index of the server in use */
 	unsigned int failed;		/* servers that failed in a row */
+	char first[256];		/* the first failure of the round */
 	void (*fire)(struct xlb_httpreg *p);
 };
 int xlb_httpreg_init(struct xlb_httpreg *p, struct xlb_disc_watch *w,
