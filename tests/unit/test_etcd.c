@@ -978,6 +978,75 @@ static void test_put_api(void **state)
 	check_done();
 }
 
+/*
+ * etcd with authentication (a second etcd of its own): the source logs in
+ * with user/password, reads, watches and writes with the token; a wrong
+ * password is an error that names etcd's reason, and no update.
+ */
+static void test_auth(void **state)
+{
+	static struct etcd_server asrv;
+	struct xlb_etcd_conf conf = { .enabled = 1, .nhosts = 1, .timeout = 5,
+				      .prefix = "/t7", .user = "root", .password = "s3cret" };
+	static const char *const setup[][2] = {
+		{ "/v3/auth/user/add", "{\"name\":\"root\",\"password\":\"s3cret\"}" },
+		{ "/v3/auth/role/add", "{\"name\":\"root\"}" },
+		{ "/v3/auth/user/grant", "{\"user\":\"root\",\"role\":\"root\"}" },
+		{ "/v3/auth/enable", "{}" },
+	};
+	struct xlb_etcd_status st;
+	struct put_res p = { 0 };
+	struct env env;
+	unsigned int i;
+	char ids[64], *r;
+	long status;
+	json_t *obj;
+
+	assert_int_equal(etcd_server_start(&asrv), 0);
+	assert_true(etcd_server_put(&asrv, "/t7/upstreams/1", "{}", -1) > 0);
+	for (i = 0; i < sizeof(setup) / sizeof(setup[0]); i++) {
+		r = etcd_server_post(&asrv, setup[i][0], setup[i][1], &status);
+		check_int(r && status == 200, 1, "%s: %s", setup[i][0], r ? r : "(no answer)");
+		free(r);
+	}
+	check_int(etcd_server_put(&asrv, "/t7/upstreams/x", "{}", -1) < 0, 1,
+		  "etcd refuses writes without a token now");
+	snprintf(conf.hosts[0], sizeof(conf.hosts[0]), "%s", asrv.url);
+
+	memset(&env, 0, sizeof(env));
+	snprintf(env.prefix, sizeof(env.prefix), "/t7");
+	env.base = event_base_new();
+	env.e = xlb_etcd_new(env.base, &conf, on_update, &env.rec);
+	assert_non_null(env.e);
+	wait_updates(&env, 1);
+	rec_ids(&env.rec, ids, sizeof(ids));
+	check_str(ids, "1|", "read with a token");
+	wait_connected(&env, 1);
+	obj = json_object();
+	assert_int_equal(xlb_etcd_put(env.e, "upstreams", "2", obj, on_put, &p), 0);
+	json_decref(obj);
+	run_until(&env, cond_put, &p, "the put");
+	check_int(p.err, 0, "put with a token (%s)", p.why);
+	wait_updates(&env, 2);
+	rec_ids(&env.rec, ids, sizeof(ids));
+	check_str(ids, "1,2|", "watched with a token");
+	env_stop(&env);
+
+	snprintf(conf.password, sizeof(conf.password), "wrong");
+	memset(&env, 0, sizeof(env));
+	env.base = event_base_new();
+	env.e = xlb_etcd_new(env.base, &conf, on_update, &env.rec);
+	assert_non_null(env.e);
+	wait_errors(&env, 1);
+	xlb_etcd_status(env.e, &st);
+	check_int(env.rec.n, 0, "no update with a wrong password");
+	check_contains(st.error, "authenticate: etcd error: etcdserver: authentication failed",
+		       "etcd's reason");
+	env_stop(&env);
+	etcd_server_cleanup(&asrv);
+	check_done();
+}
+
 static int group_setup(void **state)
 {
 	int err = etcd_server_start(&srv);
@@ -1014,6 +1083,7 @@ int main(void)
 		cmocka_unit_test(test_restart),
 		cmocka_unit_test(test_compaction),
 		cmocka_unit_test(test_put_api),
+		cmocka_unit_test(test_auth),
 	};
 	int rc;
 

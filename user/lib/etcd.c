@@ -407,6 +407,7 @@ static int kv_decode(const struct xlb_etcd_mirror *m, json_t *j, int del, struct
 		return err;
 	if (err || !kv->klen) {
 		snprintf(why, wlen, "kv without a base64 \"key\"");
+		kv_clear(kv);
 		return -EBADMSG;
 	}
 	if (get_int(j, "mod_revision", &kv->rev)) {
@@ -1146,8 +1147,14 @@ static void start_watch(struct xlb_etcd *e)
 
 	if (range_keys(e, &from, &to))
 		goto out_nomem;
+	/*
+	 * progress_notify: etcd sends the current revision now and then when
+	 * nothing of ours changes, so that a reconnect after a quiet spell
+	 * does not ask for history that was compacted meanwhile.
+	 */
 	if (asprintf(&body, "{\"create_request\":{\"key\":\"%s\",\"range_end\":\"%s\","
-		     "\"start_revision\":\"%lld\"}}", from, to, e->m->rev + 1) < 0)
+		     "\"start_revision\":\"%lld\",\"progress_notify\":true}}", from, to,
+		     e->m->rev + 1) < 0)
 		body = NULL;
 	free(from);
 	free(to);
