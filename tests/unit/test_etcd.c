@@ -822,8 +822,22 @@ static void test_restart(void **state)
 	wait_updates(&env, 1);
 	wait_connected(&env, 1);
 	n = env.rec.n;
+
+	/* A quick restart: back before the source noticed it was gone. */
+	etcd_server_stop(&srv);
+	assert_int_equal(etcd_server_start(&srv), 0);
+	rev = put(&env, "upstreams", "q", "{}");
+	t0 = now_s();
+	wait_updates(&env, ++n);
+	printf("etcd quick restart: the write made meanwhile arrived %.2f s later "
+	       "(backoff and failover included)\n", now_s() - t0);
+	check_int(env.rec.rev, rev, "resumed at the write's revision");
+	del(&env, "upstreams", "q");
+	wait_updates(&env, ++n);
+	wait_connected(&env, 1);
 	rev = env.rec.rev;
 
+	/* A long outage, the other host answering garbage meanwhile. */
 	etcd_server_stop(&srv);
 	wait_connected(&env, 0);
 	wait_errors(&env, 3);		/* etcd gone, garbage, etcd refused... */
@@ -856,6 +870,106 @@ static void test_restart(void **state)
 	check_str(ids, "1,2,3|", "following after the restart");
 	env_stop(&env);
 	garbage_stop(&g);
+	check_done();
+}
+
+/* A host that accepts connections and never answers (a thread, loopback). */
+struct silent_srv {
+	int fd, port, n;
+	int held[64];
+	pthread_t th;
+};
+
+static void *silent_main(void *arg)
+{
+	struct silent_srv *s = arg;
+	int c;
+
+	while ((c = accept(s->fd, NULL, NULL)) >= 0) {
+		if (s->n < 64)
+			s->held[s->n++] = c;
+		else
+			close(c);
+	}
+	return NULL;
+}
+
+static void silent_start(struct silent_srv *s)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+
+	memset(s, 0, sizeof(*s));
+	s->fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(s->fd >= 0);
+	assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(s->fd, 16), 0);
+	assert_int_equal(getsockname(s->fd, (struct sockaddr *)&a, &alen), 0);
+	s->port = ntohs(a.sin_port);
+	assert_int_equal(pthread_create(&s->th, NULL, silent_main, s), 0);
+}
+
+static void silent_stop(struct silent_srv *s)
+{
+	int i;
+
+	shutdown(s->fd, SHUT_RDWR);
+	pthread_join(s->th, NULL);
+	close(s->fd);
+	for (i = 0; i < s->n; i++)
+		close(s->held[i]);
+}
+
+static int cond_error_has(struct env *env, void *arg)
+{
+	struct xlb_etcd_status st;
+
+	xlb_etcd_status(env->e, &st);
+	return strstr(st.error, arg) != NULL;
+}
+
+/*
+ * A host that never answers (timeout 1 s): its range and its watch each
+ * time out and the source moves on; the state stays meanwhile.
+ */
+static void test_silent(void **state)
+{
+	char silent[64], ids[64];
+	const char *hosts[] = { silent, srv.url, NULL };
+	struct xlb_etcd_conf conf = { .enabled = 1, .nhosts = 2, .timeout = 1, .prefix = "/t8" };
+	struct xlb_etcd_status st;
+	struct silent_srv s;
+	struct env env;
+	unsigned int n;
+
+	silent_start(&s);
+	snprintf(silent, sizeof(silent), "http://127.0.0.1:%d", s.port);
+	snprintf(conf.hosts[0], sizeof(conf.hosts[0]), "%s", hosts[0]);
+	snprintf(conf.hosts[1], sizeof(conf.hosts[1]), "%s", hosts[1]);
+	etcd_server_put(&srv, "/t8/upstreams/1", "{}", -1);
+	memset(&env, 0, sizeof(env));
+	snprintf(env.prefix, sizeof(env.prefix), "/t8");
+	env.base = event_base_new();
+	env.e = xlb_etcd_new(env.base, &conf, on_update, &env.rec);
+	assert_non_null(env.e);
+	wait_updates(&env, 1);		/* the silent host's range timed out first */
+	rec_ids(&env.rec, ids, sizeof(ids));
+	check_str(ids, "1|", "state from the second host");
+	xlb_etcd_status(env.e, &st);
+	check_int(st.errors, 1, "the range timeout counted");
+	wait_connected(&env, 1);
+	n = env.rec.n;
+
+	etcd_server_stop(&srv);
+	run_until(&env, cond_error_has, "watch: no answer within 1 s", "the watch timeout");
+	check_int(env.rec.n, n, "no update meanwhile");
+	assert_int_equal(etcd_server_start(&srv), 0);
+	put(&env, "upstreams", "2", "{}");
+	wait_updates(&env, n + 1);
+	rec_ids(&env.rec, ids, sizeof(ids));
+	check_str(ids, "1,2|", "back on the real host");
+	env_stop(&env);
+	silent_stop(&s);
 	check_done();
 }
 
@@ -1081,6 +1195,7 @@ int main(void)
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_down_at_start),
 		cmocka_unit_test(test_restart),
+		cmocka_unit_test(test_silent),
 		cmocka_unit_test(test_compaction),
 		cmocka_unit_test(test_put_api),
 		cmocka_unit_test(test_auth),

@@ -46,7 +46,8 @@
  * (a partition) stays silent; requests have a timeout and the watch relies
  * on the kernel noticing. Watches are re-created every WATCH_REFRESH
  * seconds from the current revision, which bounds how long a silent dead
- * watch can go unnoticed.
+ * watch can go unnoticed. A watch that is not "created" within the
+ * request timeout (a host that accepts and never answers) is a failure.
  */
 #define _GNU_SOURCE		/* asprintf */
 #include <errno.h>
@@ -878,13 +879,34 @@ static void log_error_change(struct xlb_etcd *e)
 	snprintf(e->logged, sizeof(e->logged), "%s", now);
 }
 
+/*
+ * curl's texts carry timings ("Failed to connect to ... after 3 ms"):
+ * dropped, so that the same failure is logged once, not on every retry.
+ */
+static void drop_timing(char *s)
+{
+	char *p = s, *q;
+
+	while ((p = strstr(p, " after "))) {
+		q = p + 7;
+		while (*q >= '0' && *q <= '9')
+			q++;
+		if (q > p + 7 && !strncmp(q, " ms", 3)) {
+			memmove(p, q + 3, strlen(q + 3) + 1);
+			continue;
+		}
+		p += 7;
+	}
+}
+
 /* A request or answer failed: keep the mirror, next host, retry later. */
 static void etcd_fail(struct xlb_etcd *e, const char *what, const char *why)
 {
 	double wait;
 
 	e->errors++;
-	snprintf(e->error, sizeof(e->error), "etcd %s: %s: %s", cur_host(e), what, why);
+	cut(e->error, sizeof(e->error), "etcd %s: %s: %s", cur_host(e), what, why);
+	drop_timing(e->error);
 	log_error_change(e);
 	e->req = NULL;
 	e->state = ST_IDLE;
@@ -1021,6 +1043,8 @@ static int watch_line(struct xlb_etcd *e, const char *msg, size_t len)
 	}
 	if (info.created && !e->watch_created) {
 		e->watch_created = 1;
+		evtimer_del(e->retry);
+		arm(e->retry, WATCH_REFRESH);
 		e->fails = 0;
 		if (e->ever_watched)
 			e->reconnects++;
@@ -1170,7 +1194,7 @@ static void start_watch(struct xlb_etcd *e)
 	if (!e->req)
 		etcd_fail(e, "watch", strerror(errno));
 	else
-		arm(e->retry, WATCH_REFRESH);
+		arm(e->retry, request_timeout(e));	/* until "created" */
 	return;
 
 out_nomem:
@@ -1307,6 +1331,14 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 {
 	struct xlb_etcd *e = arg;
 
+	if (e->state == ST_WATCH && e->req && !e->watch_created) {
+		char why[64];
+
+		xlb_http_cancel(e->req);
+		snprintf(why, sizeof(why), "no answer within %.0f s", request_timeout(e));
+		etcd_fail(e, "watch", why);
+		return;
+	}
 	if (e->state == ST_WATCH && e->req) {
 		/* Refresh: same revision, fresh connection; not a reconnect. */
 		xlb_http_cancel(e->req);
@@ -1455,7 +1487,7 @@ int xlb_etcd_put(struct xlb_etcd *e, const char *kind, const char *id, json_t *o
 	if (!body)
 		goto out;
 	p->e = e;
-	snprintf(p->what, sizeof(p->what), "%s %s", obj ? "put" : "delete", key);
+	cut(p->what, sizeof(p->what), "%s %s", obj ? "put" : "delete", key);
 	p->done = done;
 	p->arg = arg;
 	p->req = etcd_post(e, obj ? "/v3/kv/put" : "/v3/kv/deleterange", body, NULL, put_done,
