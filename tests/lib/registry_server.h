@@ -163,21 +163,6 @@ static inline char *regsrv_log(const struct regsrv *s)
 	return regsrv_ctl(s, "log", NULL, &out) ? NULL : out;
 }
 
-/* Requests logged for path so far. */
-static inline int regsrv_count(const struct regsrv *s, const char *path)
-{
-	char *log = regsrv_log(s), *p, pat[300];
-	int n = 0;
-
-	if (!log)
-		return -1;
-	snprintf(pat, sizeof(pat), "\"path\": \"%s\"", path);
-	for (p = log; (p = strstr(p, pat)); p += strlen(pat))
-		n++;
-	free(log);
-	return n;
-}
-
 static inline void regsrv_tick(evutil_socket_t fd, short what, void *arg)
 {
 }
@@ -232,16 +217,11 @@ static inline int regsrv_push(const struct regsrv *s, const char *path, const ch
 	return ret;
 }
 
-/*
- * Field key ("query", "method", "body", or "header:<name>") of request i
- * to path (i < 0 counts from the last); malloc'd, or NULL when there is
- * no such request or field.
- */
-static inline char *regsrv_req(const struct regsrv *s, const char *path, int i,
-			       const char *key)
+/* The logged requests to path ("PATH?text": whose query contains text). */
+static inline json_t *regsrv_select(const struct regsrv *s, const char *path)
 {
-	char *text = regsrv_log(s), *out = NULL;
-	json_t *log, *e, *sel, *v;
+	char *text = regsrv_log(s);
+	json_t *log, *e, *sel;
 	size_t k;
 
 	if (!text)
@@ -249,9 +229,43 @@ static inline char *regsrv_req(const struct regsrv *s, const char *path, int i,
 	log = json_loads(text, 0, NULL);
 	free(text);
 	sel = json_array();
-	json_array_foreach(log, k, e)
-		if (!strcmp(json_string_value(json_object_get(e, "path")) ?: "", path))
+	json_array_foreach(log, k, e) {
+		const char *p = json_string_value(json_object_get(e, "path")) ?: "";
+		const char *qs = json_string_value(json_object_get(e, "query")) ?: "";
+		const char *want_q = strchr(path, '?');
+		size_t pl = want_q ? (size_t)(want_q - path) : strlen(path);
+
+		if (strlen(p) == pl && !strncmp(p, path, pl) && (!want_q || strstr(qs, want_q + 1)))
 			json_array_append(sel, e);
+	}
+	json_decref(log);
+	return sel;
+}
+
+/* Requests logged for path so far (see regsrv_select), or -1. */
+static inline int regsrv_count(const struct regsrv *s, const char *path)
+{
+	json_t *sel = regsrv_select(s, path);
+	int n = sel ? (int)json_array_size(sel) : -1;
+
+	json_decref(sel);
+	return n;
+}
+
+/*
+ * Field key ("query", "method", "body", or "header:<name>") of request i
+ * to path (i < 0 counts from the last); malloc'd, or NULL when there is
+ * no such request or field. "PATH?text" selects the requests to PATH
+ * whose query contains text.
+ */
+static inline char *regsrv_req(const struct regsrv *s, const char *path, int i,
+			       const char *key)
+{
+	json_t *sel = regsrv_select(s, path), *e, *v;
+	char *out = NULL;
+
+	if (!sel)
+		return NULL;
 	if (i < 0)
 		i += (int)json_array_size(sel);
 	e = i >= 0 ? json_array_get(sel, (size_t)i) : NULL;
@@ -262,7 +276,6 @@ static inline char *regsrv_req(const struct regsrv *s, const char *path, int i,
 	if (json_is_string(v))
 		out = strdup(json_string_value(v));
 	json_decref(sel);
-	json_decref(log);
 	return out;
 }
 

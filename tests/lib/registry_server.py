@@ -9,7 +9,9 @@ Tests script it over HTTP on the same port:
   POST /_ctl/script   {"routes": {PATH: [RESPONSE, ...], ...}, "reset": true}
                       queues responses per request path (query ignored);
                       the last response of a queue repeats once the others
-                      are used. "reset" (default true) clears routes and log.
+                      are used. A PATH may end in ?k=v&..: it then takes
+                      the requests to PATH whose query has all those
+                      parameters (the most specific such route wins). "reset" (default true) clears routes and log.
   POST /_ctl/push     {"path": PATH, "responses": [...]}  appends to a queue;
                       a request waiting on an empty queue ("wait" responses)
                       takes them.
@@ -104,10 +106,23 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, b'{}')
         return self.reply(404, b'{}')
 
-    def next_response(self, path):
+    def route_key(self, path, query):
+        """The route for a request: "PATH?k=v&..." keys match when every k=v
+        is in the query (the longest such key wins), else PATH."""
+        have = set(query.split('&')) if query else set()
+        best = None
+        for key in routes:
+            kp, _, kq = key.partition('?')
+            if kp == path and kq and set(kq.split('&')) <= have:
+                if best is None or len(key) > len(best):
+                    best = key
+        return best if best is not None else path
+
+    def next_response(self, path, query=''):
         deadline = time.time() + 30
         gen = closing[0]
         with lock:
+            path = self.route_key(path, query)
             while True:
                 if closing[0] != gen:
                     return {'drop': True}
@@ -158,7 +173,7 @@ class Handler(BaseHTTPRequestHandler):
             log.append({'method': self.command, 'path': url.path, 'query': url.query,
                         'headers': {k.lower(): v for k, v in self.headers.items()},
                         'body': body.decode(errors='replace')})
-        r = self.next_response(url.path)
+        r = self.next_response(url.path, url.query)
         if r is None:
             return self.reply(404, b'{"error": "no route"}')
         if r.get('delay') and self.sleep(r['delay']):

@@ -559,3 +559,11 @@ const char *xlb_http_header(const struct xlb_http_req *r, const char *name)
 			return r->hdrs[i].value;
 	return NULL;
 }
+
+long xlb_http_status(const struct xlb_http_req *r)
+{
+	long status = 0;
+
+	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+	return status;
+}

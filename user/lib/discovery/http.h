@@ -58,6 +58,8 @@ void xlb_http_free(struct xlb_http *h);
 struct xlb_http_req *xlb_http_start(struct xlb_http *h, const struct xlb_http_opts *o);
 /* Cancel a request; its done callback is not called. */
 void xlb_http_cancel(struct xlb_http_req *r);
+/* The response's HTTP status so far (0 before the status line); valid in callbacks. */
+long xlb_http_status(const struct xlb_http_req *r);
 /* A response header's value (case-insensitive name), or NULL; valid in callbacks. */
 const char *xlb_http_header(const struct xlb_http_req *r, const char *name);
 

@@ -55,7 +55,8 @@ int xlb_nacos_parse_login(const char *body, size_t len, char *token, size_t tokl
  */
 struct xlb_k8s_slice {
 	char *name;
-	struct xlb_disc_nodes nodes;
+	struct xlb_disc_nodes nodes;	/* ready addresses with the port */
+	size_t endpoints;		/* endpoints listed, ready or not */
 };
 struct xlb_k8s_slices {
 	size_t n, cap;
