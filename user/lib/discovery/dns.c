@@ -923,9 +923,9 @@ static int dns_start(struct xlb_disc_watch *w)
 	round_reset(dw);
 
 	/*
-	 * Only the configured servers: no search domains, no hosts file,
-	 * nothing from the system's resolv.conf. The sockets close when no
-	 * query is in flight (no ARES_FLAG_STAYOPEN).
+	 * Only the configured servers, tried in order: no search domains, no
+	 * hosts file, nothing from the system's resolv.conf. The sockets close
+	 * when no query is in flight (no ARES_FLAG_STAYOPEN).
 	 */
 	o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES;
 	o.timeout = c->timeout > 0 ? (int)(c->timeout * 1000) : 2000;
@@ -940,7 +940,7 @@ static int dns_start(struct xlb_disc_watch *w)
 	err = ares_init_options(&dw->ch, &o,
 				ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
 				ARES_OPT_NDOTS | ARES_OPT_DOMAINS | ARES_OPT_LOOKUPS |
-				ARES_OPT_SOCK_STATE_CB | ARES_OPT_RESOLVCONF);
+				ARES_OPT_SOCK_STATE_CB | ARES_OPT_RESOLVCONF | ARES_OPT_NOROTATE);
 	if (err != ARES_SUCCESS) {
 		dw->ch = NULL;
 		pr_warn("discovery: dns: cannot start a resolver: %s\n", ares_strerror(err));
