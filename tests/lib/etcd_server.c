@@ -202,6 +202,16 @@ void etcd_server_cleanup(struct etcd_server *s)
 	s->dir[0] = 0;
 }
 
+int etcd_server_wipe(struct etcd_server *s)
+{
+	char data[300];
+
+	etcd_server_stop(s);
+	snprintf(data, sizeof(data), "%s/data", s->dir);
+	nftw(data, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return etcd_server_start(s);
+}
+
 static char *b64(const char *in, size_t len)
 {
 	static const char c[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -25,6 +25,8 @@ const char *etcd_server_binary(void);
 int etcd_server_start(struct etcd_server *s);
 /* Kill (SIGKILL: like a crash) and reap. */
 void etcd_server_stop(struct etcd_server *s);
+/* Stop, remove the data, start again empty (same ports): revisions restart. */
+int etcd_server_wipe(struct etcd_server *s);
 /* Stop, remove the directory. */
 void etcd_server_cleanup(struct etcd_server *s);
 

@@ -1019,6 +1019,42 @@ static void test_compaction(void **state)
 	check_done();
 }
 
+/*
+ * etcd comes back with its data gone (revisions start again, behind ours):
+ * the watch would wait for a revision that means something else; the
+ * source reads everything again and follows the new history.
+ */
+static void test_data_lost(void **state)
+{
+	const char *hosts[] = { srv.url, NULL };
+	struct xlb_etcd_status st;
+	struct env env;
+	char ids[256];
+	unsigned int n, i;
+
+	for (i = 0; i < 20; i++)	/* a revision well ahead of the new etcd's */
+		etcd_server_put(&srv, "/t9/upstreams/old", "{}", -1);
+	env_start(&env, "/t9", hosts);
+	wait_updates(&env, 1);
+	wait_connected(&env, 1);
+	n = env.rec.n;
+
+	assert_int_equal(etcd_server_wipe(&srv), 0);
+	put(&env, "upstreams", "new", "{}");
+	wait_updates(&env, n + 1);
+	rec_ids(&env.rec, ids, sizeof(ids));
+	check_str(ids, "new|", "the new etcd's content");
+	xlb_etcd_status(env.e, &st);
+	check_int(st.resyncs, 1, "one resync");
+	wait_connected(&env, 1);
+	put(&env, "upstreams", "new2", "{}");
+	wait_updates(&env, env.rec.n + 1);
+	rec_ids(&env.rec, ids, sizeof(ids));
+	check_str(ids, "new,new2|", "following the new history");
+	env_stop(&env);
+	check_done();
+}
+
 struct put_res {
 	int done, err;
 	char why[256];
@@ -1203,6 +1239,7 @@ int main(void)
 		cmocka_unit_test(test_silent),
 		cmocka_unit_test(test_compaction),
 		cmocka_unit_test(test_put_api),
+		cmocka_unit_test(test_data_lost),
 		cmocka_unit_test(test_auth),
 	};
 	int rc;

@@ -23,7 +23,8 @@
  * used: events from start_revision may still follow it. After a dropped
  * watch the next one starts at revision + 1 of what was applied, so no
  * event is lost or applied twice across a reconnect; a range read is only
- * needed after a compaction.
+ * needed after a compaction, or when etcd's revision is behind ours (its
+ * data was lost or replaced: what it holds now is the truth).
  *
  * Failures. A host that cannot be reached, answers an HTTP error, garbage,
  * or closes the watch moves us to the next host after a backoff (1 s
@@ -1039,6 +1040,13 @@ static int watch_line(struct xlb_etcd *e, const char *msg, size_t len)
 	if (info.canceled) {
 		snprintf(e->abort_why, sizeof(e->abort_why), "watch cancelled by etcd%s%s",
 			 info.reason[0] ? ": " : "", info.reason);
+		return 1;
+	}
+	if (info.created && info.revision > 0 && info.revision < e->m->rev) {
+		/* Not the history we followed: etcd lost its data, or another cluster. */
+		pr_warn("etcd %s: revision %lld is behind ours (%lld): reading everything again\n",
+			cur_host(e), info.revision, e->m->rev);
+		e->abort_compacted = 1;
 		return 1;
 	}
 	if (info.created && !e->watch_created) {
