@@ -1600,7 +1600,7 @@ json_t *xlb_agent_upstream_view(struct xlb_agent *a, const char *id)
 		disc = json_pack("{s:s, s:s, s:b, s:f, s:f, s:I, s:I, s:I, s:s?}", "type",
 				 u->discovery_type, "service_name", u->service_name, "answered",
 				 st.have_answer, "confirmed", st.confirmed, "changed", st.changed,
-				 (json_int_t)st.answers, "errors", (json_int_t)st.errors, "changes",
+				 "answers", (json_int_t)st.answers, "errors", (json_int_t)st.errors, "changes",
 				 (json_int_t)st.changes, "error", st.error[0] ? st.error : NULL);
 	}
 	nodes = json_array();
