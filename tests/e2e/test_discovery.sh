@@ -10,7 +10,9 @@
 #  - a stream route put into etcd and deleted again appears and disappears;
 #  - garbage put over the upstream keeps the running version;
 #  - etcd killed: traffic goes on; restarted: the watch resumes and a later
-#    put is applied; DNS server stopped: nodes kept, errors counted.
+#    put is applied; DNS server stopped: nodes kept, errors counted;
+#  - a Consul upstream (the scripted registry server in Consul's shapes):
+#    blocking queries follow a change, HTTP 500 keeps the nodes.
 #
 # Environment: XLB, XLBD. Exit: 0 pass, 1 fail, 77 skip.
 
@@ -105,6 +107,31 @@ ectl() {
 }
 start_etcd 1
 
+# --- Consul: the scripted registry server plays it (no Consul in Debian) ----------
+xlbt_bg_start lb "$TMP/registry.out" python3 tests/lib/registry_server.py
+REG_PID=$XLBT_BG_PID
+xlbt_wait_for 5 test -s "$TMP/registry.out" || xlbt_fail "registry server did not start"
+CONSUL_PORT=$(head -n 1 "$TMP/registry.out")
+# consul_set INDEX ADDR...: /v1/health/service/api answers these instances at
+# INDEX, at once the first time and after 1 s (a blocking query) after that.
+consul_set() {
+	local index=$1 a body='[' sep=''
+	shift
+	for a in "$@"; do
+		body+="$sep"'{"Node":{"Node":"n-'$a'","Address":"'$a'"},"Service":{"ID":"api-'$a'","Service":"api","Address":"","Port":80,"Weights":{"Passing":1,"Warning":1}},"Checks":[]}'
+		sep=,
+	done
+	body+=']'
+	xlbt_exec lb curl -sf --max-time 2 -X POST "http://127.0.0.1:$CONSUL_PORT/_ctl/script" -d \
+		'{"routes":{"/v1/health/service/api":[{"headers":{"X-Consul-Index":"'$index'"},"body":'"$body"'},{"headers":{"X-Consul-Index":"'$index'"},"body":'"$body"',"delay":1}]}}' \
+		>/dev/null || xlbt_fail "scripting the registry server"
+}
+consul_fail() {
+	xlbt_exec lb curl -sf --max-time 2 -X POST "http://127.0.0.1:$CONSUL_PORT/_ctl/script" -d \
+		'{"routes":{"/v1/health/service/api":[{"status":500,"body":"boom"}]}}' >/dev/null ||
+		xlbt_fail "scripting the registry server"
+}
+
 UPSTREAM='{"type":"chash","discovery_type":"dns","service_name":"_web._tcp.'$ZONE'"}'
 ectl put /apisix/upstreams/web "$UPSTREAM"
 ectl put /apisix/stream_routes/1 '{"server_addr":"'$XLBT_VIP4'","server_port":80,"upstream_id":"web"}'
@@ -120,6 +147,7 @@ deployment:
   etcd: {host: ["$ETCD"], prefix: /apisix, timeout: 5}
 discovery:
   dns: {servers: ["127.0.0.1:$DNS_PORT"], min_ttl: 1, max_ttl: 2, timeout: 1}
+  consul: {servers: ["http://127.0.0.1:$CONSUL_PORT"], fetch_interval: 0.5, timeout: {wait: 2}}
 EOF
 xlbt_agent_start "$TMP/xlbd.log" "$CONF"
 LOG=$TMP/xlbd.log
@@ -241,6 +269,28 @@ ectl put /apisix/stream_routes/3 '{"server_addr":"'$XLBT_VIP4'","server_port":80
 xlbt_wait_for 20 has_member "$BE2" 8080 || xlbt_fail "watch resumed after an etcd restart" \
 	"$(xlbt_xlb lb vip list)" "$(grep etcd "$LOG" | tail -8)"
 xlbt_log "etcd restart: watch resumed ($(metric xlb_etcd_reconnects_total) reconnects)"
+
+# Consul: an upstream from blocking queries; a change follows; HTTP 500 keeps the nodes.
+consul_set 7 "$BE1" "$BE3"
+ectl put /apisix/upstreams/api '{"type":"chash","discovery_type":"consul","service_name":"api"}'
+ectl put /apisix/stream_routes/5 '{"server_addr":"'$XLBT_VIP4'","server_port":9090,"upstream_id":"api"}'
+xlbt_wait_for 10 has_member "$BE3" 9090 || xlbt_fail "consul upstream -> VIP 9090" \
+	"$(members 9090)" "$(grep -i consul "$LOG" | tail -5)"
+has_member "$BE1" 9090 || xlbt_fail "consul upstream: be1 too" "$(members 9090)"
+t0=${EPOCHREALTIME/[.,]/}
+consul_set 8 "$BE1" "$BE2"
+xlbt_wait_for 10 has_member "$BE2" 9090 || xlbt_fail "consul change followed" "$(members 9090)"
+xlbt_wait_for 10 no_member "$BE3" 9090 || xlbt_fail "consul change: be3 out" "$(members 9090)"
+t1=${EPOCHREALTIME/[.,]/}
+xlbt_log "consul change followed in $(((t1 - t0) / 1000)) ms (blocking query held 1 s)"
+consul_fail
+xlbt_wait_for 10 metric_gt 'xlb_discovery_errors_total{registry="consul"}' 0 ||
+	xlbt_fail "consul 500 counted" "$(xlbt_exec lb curl -s "$ADMIN/metrics" | grep "^xlb_discovery")"
+has_member "$BE1" 9090 && has_member "$BE2" 9090 || xlbt_fail "consul 500: nodes kept" "$(members 9090)"
+out=$(agent_cli upstream show api) || xlbt_fail "xlb upstream show api" "$out"
+grep -q "error: consul .*500" <<<"$out" || xlbt_fail "show: the registry's error" "$out"
+grep -q "$BE2:80 .*source consul" <<<"$out" || xlbt_fail "show: consul as the source" "$out"
+xlbt_log "consul: nodes followed, HTTP 500 kept them"
 
 # The DNS server dies: the nodes stay, the error is counted.
 xlbt_bg_stop "$DNS_PID"
