@@ -346,6 +346,50 @@ static void test_defaults(void **state)
 }
 
 /* Every field that the example does not set, set. */
+/* discovery: and deployment.etcd with APISIX's defaults, timeouts in seconds. */
+static void test_discovery_defaults(void **state)
+{
+	struct xlb_conf c;
+
+	parse_good("discovery_defaults",
+		   "deployment: {role: traditional, etcd: {host: [\"http://127.0.0.1:2379\"]}}\n"
+		   "discovery:\n"
+		   "  dns: {servers: [\"127.0.0.1:53\", \"[::1]:5353\"]}\n"
+		   "  consul: {servers: [\"http://127.0.0.1:8500\"], timeout: {connect: 500}}\n"
+		   "  eureka: {host: [\"http://127.0.0.1:8761\"]}\n"
+		   "  nacos: {host: [\"http://nacos:nacos@127.0.0.1:8848\"], weight: 10}\n"
+		   "  kubernetes: {service: {schema: http, host: 127.0.0.1, port: \"8080\"}}\n",
+		   &c);
+	check_int(c.etcd.enabled, 1, "etcd.enabled");
+	check_str(c.etcd.prefix, "/apisix", "etcd.prefix");
+	check_int(c.etcd.timeout == 30, 1, "etcd.timeout 30 s");
+	check_int(c.discovery.dns.enabled, 1, "dns.enabled");
+	check_int(c.discovery.dns.nservers, 2, "dns.nservers");
+	check_str(c.discovery.dns.servers[1], "[::1]:5353", "dns.servers[1]");
+	check_int(c.discovery.dns.min_ttl == 1 && c.discovery.dns.max_ttl == 3600, 1, "dns ttl");
+	check_int(c.discovery.consul.enabled, 1, "consul.enabled");
+	check_int(c.discovery.consul.timeout.connect == 0.5, 1, "consul connect 500 ms");
+	check_int(c.discovery.consul.timeout.read == 5, 1, "consul read default 5000 ms");
+	check_int(c.discovery.consul.timeout.wait == 60, 1, "consul wait 60 s");
+	check_int(c.discovery.consul.weight, 1, "consul.weight");
+	check_str(c.discovery.eureka.prefix, "/eureka/", "eureka.prefix");
+	check_int(c.discovery.eureka.fetch_interval == 30, 1, "eureka.fetch_interval");
+	check_int(c.discovery.eureka.weight, 100, "eureka.weight");
+	check_str(c.discovery.nacos.prefix, "/nacos/v1/", "nacos.prefix");
+	check_int(c.discovery.nacos.weight, 10, "nacos.weight");
+	check_str(c.discovery.kubernetes.host, "127.0.0.1", "kubernetes.host");
+	check_str(c.discovery.kubernetes.schema, "http", "kubernetes.schema");
+	check_str(c.discovery.kubernetes.token_file,
+		  "/var/run/secrets/kubernetes.io/serviceaccount/token", "kubernetes.token_file");
+	check_int(c.discovery.kubernetes.default_weight, 50, "kubernetes.default_weight");
+	xlb_conf_free(&c);
+
+	parse_good("no_discovery", "xlb: {}\n", &c);
+	check_int(c.etcd.enabled || c.discovery.dns.enabled || c.discovery.consul.enabled ||
+		  c.discovery.kubernetes.enabled, 0, "absent blocks are not enabled");
+	xlb_conf_free(&c);
+}
+
 static void test_fields(void **state)
 {
 	const struct xlb_upstream_conf *u;
@@ -1565,6 +1609,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_example),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_discovery_defaults),
 		cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_bad),

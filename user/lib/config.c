@@ -1807,7 +1807,7 @@ static const struct table consul_table = TABLE(consul_keys,
 static const struct key eureka_keys[] = {
 	{ "host", HOSTS(xlb_disc_http_conf, hosts, K_REQUIRED) },
 	{ "prefix", KT_STR, F(xlb_disc_http_conf, prefix), .check = check_prefix,
-	  .def = "\"/eureka/\"" },
+	  .def = "/eureka/" },
 	{ "fetch_interval", KT_SECONDS, F(xlb_disc_http_conf, fetch_interval), .dmax = 3600,
 	  .def = "30" },
 	{ "weight", KT_UINT, F(xlb_disc_http_conf, weight), .min = 1, .max = XLB_WEIGHT_MAX,
@@ -1820,7 +1820,7 @@ static const struct table eureka_table = TABLE(eureka_keys,
 static const struct key nacos_keys[] = {
 	{ "host", HOSTS(xlb_disc_http_conf, hosts, K_REQUIRED) },
 	{ "prefix", KT_STR, F(xlb_disc_http_conf, prefix), .check = check_prefix,
-	  .def = "\"/nacos/v1/\"" },
+	  .def = "/nacos/v1/" },
 	{ "fetch_interval", KT_SECONDS, F(xlb_disc_http_conf, fetch_interval), .dmax = 3600,
 	  .def = "30" },
 	{ "weight", KT_UINT, F(xlb_disc_http_conf, weight), .min = 1, .max = XLB_WEIGHT_MAX,
@@ -1838,18 +1838,18 @@ static const struct key k8s_service_keys[] = {
 	{ "schema", KT_ENUM, F(xlb_disc_k8s_conf, schema), .flags = K_TEXT,
 	  .choices = schema_choices, .def = "https" },
 	{ "host", KT_STR, F(xlb_disc_k8s_conf, host), .min = 1,
-	  .def = "\"${KUBERNETES_SERVICE_HOST}\"" },
+	  .def = "${KUBERNETES_SERVICE_HOST}" },
 	{ "port", KT_STR, F(xlb_disc_k8s_conf, port), .min = 1,
-	  .def = "\"${KUBERNETES_SERVICE_PORT}\"" },
+	  .def = "${KUBERNETES_SERVICE_PORT}" },
 };
 static const struct table k8s_service_table = TABLE(k8s_service_keys);
 
 static const struct key k8s_client_keys[] = {
 	{ "token", KT_STR, F(xlb_disc_k8s_conf, token) },
 	{ "token_file", KT_STR, F(xlb_disc_k8s_conf, token_file),
-	  .def = "\"/var/run/secrets/kubernetes.io/serviceaccount/token\"" },
+	  .def = "/var/run/secrets/kubernetes.io/serviceaccount/token" },
 	{ "ca_file", KT_STR, F(xlb_disc_k8s_conf, ca_file),
-	  .def = "\"/var/run/secrets/kubernetes.io/serviceaccount/ca.crt\"" },
+	  .def = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt" },
 };
 static const struct table k8s_client_table = TABLE(k8s_client_keys);
 
@@ -1864,7 +1864,39 @@ static const struct key k8s_keys[] = {
 	{ "namespace_selector", KT_UNSUPPORTED, .note = "service_name names the namespace" },
 	{ "label_selector", KT_UNSUPPORTED, .note = "service_name names the service" },
 };
-static const struct table k8s_table = TABLE(k8s_keys,
+/*
+ * service.host and .port may name an environment variable, "${NAME}", as
+ * APISIX's defaults do (${KUBERNETES_SERVICE_HOST} inside a pod): it is
+ * read when the file is.
+ */
+static void expand_env(struct parser *p, yaml_node_t *n, const char *path, const char *key,
+		       char *field, size_t size)
+{
+	char name[128], kpath[PATH_LEN];
+	const char *v;
+	size_t len = strlen(field);
+
+	if (len < 4 || strncmp(field, "${", 2) || field[len - 1] != '}')
+		return;
+	snprintf(name, sizeof(name), "%.*s", (int)(len - 3), field + 2);
+	v = getenv(name);
+	path_key(kpath, path, key);
+	if (!v || !*v || strlen(v) >= size)
+		report(p, n, kpath, "environment variable %s is %s: set %s", name,
+		       v && *v ? "too long" : "not set (not in a pod?)", kpath);
+	else
+		snprintf(field, size, "%s", v);
+}
+
+static void check_k8s(struct parser *p, yaml_node_t *n, void *obj, const char *path)
+{
+	struct xlb_disc_k8s_conf *c = obj;
+
+	expand_env(p, n, path, "service.host", c->host, sizeof(c->host));
+	expand_env(p, n, path, "service.port", c->port, sizeof(c->port));
+}
+
+static const struct table k8s_table = TABLE(k8s_keys, .check = check_k8s,
 					    .present = PRESENT(xlb_disc_k8s_conf, enabled));
 
 static const struct key discovery_keys[] = {
@@ -1881,7 +1913,7 @@ static const struct table discovery_table = TABLE(discovery_keys);
 static const struct key etcd_keys[] = {
 	{ "host", HOSTS(xlb_etcd_conf, hosts, K_REQUIRED) },
 	{ "prefix", KT_STR, F(xlb_etcd_conf, prefix), .check = check_prefix,
-	  .def = "\"/apisix\"" },
+	  .def = "/apisix" },
 	{ "timeout", KT_SECONDS, F(xlb_etcd_conf, timeout), .dmax = 3600, .def = "30" },
 	{ "user", KT_STR, F(xlb_etcd_conf, user) },
 	{ "password", KT_STR, F(xlb_etcd_conf, password) },
