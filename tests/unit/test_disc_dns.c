@@ -387,6 +387,7 @@ static const char *const zone[] = {
 	"_chg._tcp.svc.test. 1 IN SRV 0 10 7000 c1.svc.test.",
 	"c1.svc.test. 1 IN A 198.18.0.31",
 	"gone.svc.test. 1 IN A 198.18.0.20",
+	"_none._tcp.svc.test. 1 IN SRV 0 0 0 .",
 	"txt.svc.test. 1 IN TXT \\\"no addresses here\\\"",
 	NULL,
 };
@@ -625,6 +626,7 @@ static void test_ttl_floor(void **state)
 
 static void test_nxdomain_gone(void **state)
 {
+	unsigned long n;
 	struct tw t;
 
 	tw_start(&t, srv.addr, "gone.svc.test:80");
@@ -640,6 +642,14 @@ static void test_nxdomain_gone(void **state)
 	assert_int_equal(dns_srv_ctl(&srv, "local_data", "gone.svc.test. 1 IN A 198.18.0.21"), 0);
 	if (!run_until(&t, nodes_are, "198.18.0.21:80/7/0", 10))
 		fail_msg("nodes '%s', error '%s'", tw_nodes(&t), tw_status(&t).error);
+	tw_stop(&t);
+
+	/* SRV target "." (RFC 2782: decidedly not available) is an answer, not an error */
+	tw_start(&t, srv.addr, "_none._tcp.svc.test");
+	n = 1;
+	assert_true(run_until(&t, answers_reach, &n, 10));
+	assert_string_equal(tw_status(&t).error, "");
+	assert_string_equal(tw_nodes(&t), "");
 	tw_stop(&t);
 }
 

@@ -20,6 +20,12 @@
  * A and AAAA together says the name is gone (XLB_DISC_GONE), and an SRV
  * set whose only target is "." (RFC 2782: "decidedly not available").
  *
+ * Weights: an SRV record's weight is shared among its target's addresses,
+ * weight 0 counts as 1, priority = -SRV priority (xlb_dns_srv_nodes() in
+ * dns.h says why); A/AAAA nodes get discovery.dns.weight. A port in
+ * service_name overrides the SRV ports, as in APISIX; without one, a name
+ * that has only A/AAAA records is an error (no port to send to).
+ *
  * c-ares 1.18 parses SRV records without their TTL, so answers are taken
  * apart with libresolv's parser here (xlb_dns_parse), and c-ares only
  * sends queries and matches answers to them (id, question, TCP after TC).
