@@ -618,6 +618,27 @@ static void test_follow(void **state)
 	rec_ids(&env.rec, ids, sizeof(ids));
 	check_str(ids, "1,2,3,4|", "unrelated keys ignored");
 
+	/* A big value: the watch response comes in many pieces. */
+	{
+		size_t big = 512 * 1024;
+		char *val = malloc(big + 32);
+		json_t *o;
+
+		assert_non_null(val);
+		memcpy(val, "{\"desc\":\"", 9);
+		memset(val + 9, 'x', big);
+		strcpy(val + 9 + big, "\"}");
+		rev = put(&env, "upstreams", "big", val);
+		free(val);
+		wait_updates(&env, 6);
+		o = json_array_get(env.rec.ups, 4);
+		check_str(json_string_value(json_object_get(o, "id")), "big", "big value's id");
+		check_int(json_string_length(json_object_get(o, "desc")), big, "big value whole");
+		check_int(env.rec.rev, rev, "big value's revision");
+		rev = del(&env, "upstreams", "big");
+		wait_updates(&env, 7);
+	}
+
 	/* Latency put -> callback (a figure, not a check). */
 	if (getenv("ETCD_LATENCY_PUTS") && atoi(getenv("ETCD_LATENCY_PUTS")) > 0)
 		n = atoi(getenv("ETCD_LATENCY_PUTS"));
@@ -632,7 +653,7 @@ static void test_follow(void **state)
 		t0 = now_s();
 		put(&env, "upstreams", "lat", v);
 		rtt[i] = (now_s() - t0) * 1e3;
-		wait_updates(&env, 6 + i);
+		wait_updates(&env, 8 + i);
 		lat[i] = (env.rec.at - t0) * 1e3;
 	}
 	qsort(lat, n, sizeof(*lat), cmp_dbl);
