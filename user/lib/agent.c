@@ -662,8 +662,10 @@ static const char *const evk_names[XLB_EVK_MAX] = {
 	[XLB_EVK_NONE] = "none",
 	[XLB_EVK_SYN_RETRANS] = "syn_retransmit",
 	[XLB_EVK_CLIENT_RST] = "client_rst",
+	[XLB_EVK_NODE_RST] = "node_rst",
+	[XLB_EVK_NODE_OK] = "node_ok",
 };
-_Static_assert(XLB_EVK_CLIENT_RST + 1 == XLB_EVK_MAX, "name every enum xlb_event_kind value");
+_Static_assert(XLB_EVK_NODE_OK + 1 == XLB_EVK_MAX, "name every enum xlb_event_kind value");
 
 static const char *const nl_names[] = {
 	[XLB_AGENT_NL_NEIGH] = "neigh_failed",
