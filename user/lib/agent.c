@@ -302,6 +302,8 @@ static int want_vip(struct xlb_agent *a, struct want_builder *b, const struct xl
 	if (!u)
 		return 0;	/* validation forbids it */
 	wv->flags = u->hash_src ? XLB_VIP_F_HASH_SRC : 0;
+	if (xlb_conf_upstream_nat(&a->conf, u))
+		wv->flags |= XLB_VIP_F_NAT;
 	wv->members = calloc(u->nnodes + 1, sizeof(*wv->members));
 	in = calloc(u->nnodes + 1, sizeof(*in));
 	out = calloc(u->nnodes + 1, sizeof(*out));
@@ -897,6 +899,25 @@ void xlb_agent_signal_latency(struct xlb_agent *a, enum xlb_agent_src src, unsig
 
 /* --- data plane --------------------------------------------------------------- */
 
+/* The NAT part of the fast path's settings, from the configuration. */
+static int nat_settings(const struct xlb_settings *s, struct xlb_config *cfg, char *err,
+			size_t errlen)
+{
+	cfg->nat_src4 = 0;
+	memset(cfg->nat_src6, 0, sizeof(cfg->nat_src6));
+	if (s->nat_src[0] && xlb_nat_src_parse(s->nat_src, 4, cfg, err, errlen))
+		return -EINVAL;
+	if (s->nat_src6[0] && xlb_nat_src_parse(s->nat_src6, 6, cfg, err, errlen))
+		return -EINVAL;
+	cfg->nat_port_min = s->nat_port_min;
+	cfg->nat_port_max = s->nat_port_max;
+	cfg->nat_tmo_syn = s->nat_timeout_syn;
+	cfg->nat_tmo_established = s->nat_timeout_established;
+	cfg->nat_tmo_closing = s->nat_timeout_closing;
+	cfg->nat_tmo_udp = s->nat_timeout_udp;
+	return 0;
+}
+
 static int setup_data_plane(struct xlb_agent *a)
 {
 	const struct xlb_settings *s = &a->conf.xlb;
@@ -910,7 +931,7 @@ static int setup_data_plane(struct xlb_agent *a)
 		.flows = s->flows,
 	};
 	struct xlb_lb_notes notes;
-	struct xlb_config cfg;
+	struct xlb_config cfg, old;
 	char err_s[256];
 	unsigned int i;
 	int err;
@@ -938,15 +959,22 @@ static int setup_data_plane(struct xlb_agent *a)
 	a->maps_open = 1;
 	/* Settings of a data plane that was already running. */
 	err = xlb_config_get(&a->maps, &cfg);
-	if (!err && (cfg.forward != s->forward || (s->hash_seed && cfg.hash_seed != s->hash_seed))) {
-		if (s->hash_seed && cfg.hash_seed != s->hash_seed)
-			pr_warn("hash seed changes from %u to %u: new flows will hash differently\n",
-				cfg.hash_seed, s->hash_seed);
-		cfg.forward = s->forward;
-		if (s->hash_seed)
-			cfg.hash_seed = s->hash_seed;
-		err = xlb_config_set(&a->maps, &cfg);
+	if (err)
+		return err;
+	old = cfg;
+	if (s->hash_seed && cfg.hash_seed != s->hash_seed)
+		pr_warn("hash seed changes from %u to %u: new flows will hash differently\n",
+			cfg.hash_seed, s->hash_seed);
+	cfg.forward = s->forward;
+	if (s->hash_seed)
+		cfg.hash_seed = s->hash_seed;
+	err = nat_settings(s, &cfg, err_s, sizeof(err_s));
+	if (err) {
+		pr_warn("%s\n", err_s);
+		return err;
 	}
+	if (memcmp(&old, &cfg, sizeof(cfg)))
+		err = xlb_config_set(&a->maps, &cfg);
 	return err;
 }
 

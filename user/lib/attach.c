@@ -323,6 +323,24 @@ int xlb_encap_src_parse(const char *s, int family, struct xlb_config *cfg, char 
 	return 0;
 }
 
+int xlb_nat_src_parse(const char *s, int family, struct xlb_config *cfg, char *err,
+		      size_t errlen)
+{
+	struct xlb_addr_key a;
+
+	if (xlb_addr_parse(s, &a, err, errlen))
+		return -EINVAL;
+	if ((family == 4) != (a.family == XLB_AF_INET)) {
+		snprintf(err, errlen, "NAT source '%s' is not an IPv%d address", s, family);
+		return -EINVAL;
+	}
+	if (family == 4)
+		cfg->nat_src4 = a.addr[0];
+	else
+		memcpy(cfg->nat_src6, a.addr, 16);
+	return 0;
+}
+
 int xlb_lb_attach_dev(const char *pin_dir, const struct xlb_lb_setup *s,
 		      struct xlb_lb_notes *notes, char *err, size_t errlen)
 {
@@ -343,6 +361,10 @@ int xlb_lb_attach_dev(const char *pin_dir, const struct xlb_lb_setup *s,
 	if (s->encap_src && xlb_encap_src_parse(s->encap_src, 4, &cfg, err, errlen))
 		return -EINVAL;
 	if (s->encap_src6 && xlb_encap_src_parse(s->encap_src6, 6, &cfg, err, errlen))
+		return -EINVAL;
+	if (s->nat_src && xlb_nat_src_parse(s->nat_src, 4, &cfg, err, errlen))
+		return -EINVAL;
+	if (s->nat_src6 && xlb_nat_src_parse(s->nat_src6, 6, &cfg, err, errlen))
 		return -EINVAL;
 
 	ret = xlb_pin_dir_prepare(pin_dir);

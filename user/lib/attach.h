@@ -50,6 +50,8 @@ struct xlb_lb_setup {
 	__u32 forward;			/* XLB_FWD_* */
 	const char *encap_src;		/* CIDR varied per flow; NULL: device address */
 	const char *encap_src6;
+	const char *nat_src;		/* NAT: LB's IPv4 address to nodes; NULL: none */
+	const char *nat_src6;
 	int seed_set;			/* else: the pinned maps' seed, or a random one */
 	__u32 seed;
 	__u32 flows;			/* 0: default (or the pinned table's size) */
@@ -61,6 +63,13 @@ struct xlb_lb_notes {
 	int legacy;			/* libxdp fell back to a plain attach */
 	int veth;			/* native XDP on a veth: the peer needs XDP */
 };
+
+/**
+ * xlb_nat_src_parse() - set @cfg's NAT address of @family (4 or 6) from @s
+ * Return: 0, or -EINVAL with a reason in @err.
+ */
+int xlb_nat_src_parse(const char *s, int family, struct xlb_config *cfg, char *err,
+		      size_t errlen);
 
 /**
  * xlb_lb_attach_dev() - attach the load balancer to a device, pin its maps

@@ -61,15 +61,17 @@ int xlb_cmd_attach(struct xlb_cli *c, int argc, char **argv)
 	struct xlb_lb_setup su = {};
 	const struct xlb_opt opts[] = {
 		{ "mode", &mode_s }, { "forward", &fwd }, { "encap-src", &su.encap_src },
-		{ "encap-src6", &su.encap_src6 }, { "seed", &seed_s }, { "flows", &flows_s }, {}
+		{ "encap-src6", &su.encap_src6 }, { "nat-src", &su.nat_src },
+		{ "nat-src6", &su.nat_src6 }, { "seed", &seed_s }, { "flows", &flows_s }, {}
 	};
 	struct xlb_lb_notes notes;
 	char err_s[256];
 	int npos, ret, err;
 
 	ret = xlb_cli_parse(c, argc, argv, opts, pos, 1, 1, &npos,
-			    "attach DEV [--mode native|generic] [--forward ipip|l2] "
-			    "[--encap-src CIDR] [--encap-src6 CIDR] [--seed N] [--flows N]");
+			    "attach DEV [--mode native|generic] [--forward ipip|l2|nat] "
+			    "[--encap-src CIDR] [--encap-src6 CIDR] [--nat-src ADDR] "
+			    "[--nat-src6 ADDR] [--seed N] [--flows N]");
 	if (ret || npos < 0)
 		return ret;
 	su.ifname = pos[0];
@@ -80,8 +82,14 @@ int xlb_cmd_attach(struct xlb_cli *c, int argc, char **argv)
 		su.forward = XLB_FWD_IPIP;
 	else if (!strcmp(fwd, "l2"))
 		su.forward = XLB_FWD_L2;
+	else if (!strcmp(fwd, "nat"))
+		su.forward = XLB_FWD_NAT;
 	else
-		return xlb_cli_err(c, XLB_EXIT_USAGE, "forward method '%s' is not ipip or l2", fwd);
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "forward method '%s' is not ipip, l2 or nat",
+				   fwd);
+	if (su.forward == XLB_FWD_NAT && !su.nat_src && !su.nat_src6)
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "--forward nat needs --nat-src ADDR and/or "
+				   "--nat-src6 ADDR: the LB's address the nodes reply to");
 	if (flows_s && xlb_u32_parse(flows_s, 1024, 1U << 27, &su.flows))
 		return xlb_cli_err(c, XLB_EXIT_USAGE, "--flows '%s' is not a number 1024-%u",
 				   flows_s, 1U << 27);
@@ -105,7 +113,8 @@ int xlb_cmd_attach(struct xlb_cli *c, int argc, char **argv)
 	if (c->json)
 		xlb_cli_json(json_pack("{s:s, s:s, s:s, s:b}", "device", pos[0],
 				       "mode", mode_str(su.mode), "forward",
-				       su.forward == XLB_FWD_L2 ? "l2" : "ipip",
+				       su.forward == XLB_FWD_L2 ? "l2" :
+				       su.forward == XLB_FWD_NAT ? "nat" : "ipip",
 				       "dispatcher", !notes.legacy));
 	return XLB_EXIT_OK;
 }
