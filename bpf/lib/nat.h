@@ -41,6 +41,7 @@
 #define XLB_BPF_NAT_H
 
 #include <xlb/hash.h>
+#include <xlb/nat.h>
 #include "csum.h"
 #include "icmp.h"
 #include "maps.h"
@@ -80,35 +81,9 @@ static __always_inline __u16 xlb_csum_apply(__u16 check, __u64 diff)
 	return xlb_csum_fold((__u64)(__u16)~check + diff);
 }
 
-/* --- timeouts and state --------------------------------------------------- */
+/* --- state ---------------------------------------------------------------- */
 
-static __always_inline __u64 xlb_nat_timeout(const struct xlb_config *cfg, __u8 state)
-{
-	__u32 s;
-
-	switch (state) {
-	case XLB_NAT_S_SYN_SENT:
-		s = cfg->nat_tmo_syn ?: XLB_NAT_TMO_SYN;
-		break;
-	case XLB_NAT_S_ESTABLISHED:
-		s = cfg->nat_tmo_established ?: XLB_NAT_TMO_ESTABLISHED;
-		break;
-	case XLB_NAT_S_UDP:
-		s = cfg->nat_tmo_udp ?: XLB_NAT_TMO_UDP;
-		break;
-	default:
-		s = cfg->nat_tmo_closing ?: XLB_NAT_TMO_CLOSING;
-		break;
-	}
-	return (__u64)s * 1000000000ULL;
-}
-
-/* Dead: idle longer than its state allows (signed: a future stamp is live). */
-static __always_inline int xlb_nat_dead(const struct xlb_config *cfg, __u8 state,
-					__u64 seen, __u64 now)
-{
-	return (__s64)(now - seen) > (__s64)xlb_nat_timeout(cfg, state);
-}
+/* Timeouts and deadness: include/xlb/nat.h (shared with userspace). */
 
 /* The state a connection enters when a packet with flags passes. */
 static __always_inline __u8 xlb_nat_next(__u8 state, __u8 flags, int from_node)

@@ -15,7 +15,11 @@
 # the LB host's own connections to a node still work, inside the NAT port
 # range too (a reply matching no entry passes to the kernel, counted as
 # pass_nat_no_entry); the reason counters show the translations and no
-# port exhaustion.
+# port exhaustion; `xlb flows` shows both directions of a live connection;
+# `xlb stats` and /metrics show NAT's counters, memory and the nodes'
+# SYN-ACK latency EWMA; the nodes' SYN-ACKs reach the agent as successes;
+# a node that resets new connections (nftables reject, active probes off)
+# is taken out by passive health from its RSTs alone.
 #
 # Environment: XLB, XLBD (default build/xlb, build/xlbd). Exit: 0 pass,
 # 1 fail, 77 skip.
@@ -29,7 +33,7 @@ cd "$(dirname "$0")/../.." || exit 1
 xlbt_require_exe XLB build/xlb
 xlbt_require_exe XLBD build/xlbd
 xlbt_require_root
-xlbt_require_cmd ip curl python3 timeout realpath ethtool
+xlbt_require_cmd ip curl python3 timeout realpath ethtool nft
 
 VIP4=$XLBT_VIP4
 VIP6=$XLBT_VIP6
@@ -83,11 +87,10 @@ upstreams:
     nodes:
       - {host: $(xlbt_addr4 be1), port: 8080, weight: 1}
       - {host: $(xlbt_addr4 be2), port: 8080, weight: 1}
+    # Passive only (probe intervals 0): what NAT sees of the nodes decides.
     checks:
-      active:
-        type: tcp
-        healthy: {interval: 0.5, successes: 1}
-        unhealthy: {interval: 0.5, tcp_failures: 2, timeouts: 2}
+      active: {type: tcp, healthy: {interval: 0}, unhealthy: {interval: 0}}
+      passive: {type: tcp, unhealthy: {tcp_failures: 2, timeouts: 3}}
   - id: web6
     forward: nat
     nodes:
@@ -193,6 +196,108 @@ for r in drop_nat_ports drop_nat_src drop_family fwd_encap; do
 	xlbt_expect_eq "LB reason $r (packets)" "$(reason "$r")" 0
 done
 xlbt_log "counters: fwd_nat $(reason fwd_nat), tx_nat_reply $(reason tx_nat_reply)"
+
+# --- xlb flows: both directions of a live connection -----------------------------------
+
+xlbt_bg_start client "$TMP/ka.out" python3 "$HELPER" keepalive --addr "$VIP4" --port 80 \
+	--want be1 --ready "$TMP/ka.ready" --log "$TMP/ka.log" --max-seconds 60
+KA_PID=$XLBT_BG_PID
+xlbt_wait_for 15 test -s "$TMP/ka.ready" || xlbt_fail "keep-alive connection" "$(cat "$TMP/ka.log")"
+KA_PORT=$(cat "$TMP/ka.ready")
+xlb_ok lb -j flows --vip "$VIP4:80/tcp"
+printf '%s\n' "$OUT" >"$TMP/flows.json"
+if ! out=$(python3 - "$TMP/flows.json" "$(xlbt_addr4 client):$KA_PORT" "$VIP4:80" \
+	"$(xlbt_addr4 be1):8080" "$NAT4" <<'PY'
+import json, sys
+flows, client, vip, node, nat = json.load(open(sys.argv[1])), *sys.argv[2:]
+for f in flows:
+    if f["src"] != client:
+        continue
+    r, n = f.get("reply") or {}, f.get("nat") or {}
+    ok = (f["dst"] == vip and f["state"] == "established" and n.get("dst") == node and
+          n.get("src", "").startswith(nat + ":") and r.get("src") == node and
+          r.get("dst") == n.get("src") and r.get("to_src") == vip and
+          r.get("to_dst") == client and r.get("state") == "established")
+    print(json.dumps(f))
+    sys.exit(0 if ok else 1)
+print("no flow from", client)
+sys.exit(1)
+PY
+); then
+	xlbt_fail "xlb -j flows: the keep-alive connection, both directions" "$out" \
+		"$(xlbt_addr4 client):$KA_PORT -> $VIP4:80 => nat $NAT4:P -> be1:8080, reply back"
+fi
+xlb_ok lb flows --vip "$VIP4:80/tcp"
+grep -A1 -F "$(xlbt_addr4 client):$KA_PORT -> $VIP4:80 => nat $NAT4:" <<<"$OUT" |
+	grep -qF "reply $(xlbt_addr4 be1):8080 -> $NAT4:" ||
+	xlbt_fail "xlb flows (text): both directions" "$(head -4 <<<"$OUT")" "... => nat ...; reply ..."
+xlbt_bg_stop "$KA_PID" 3
+grep -q '^err' "$TMP/ka.log" && xlbt_fail "keep-alive connection broke" "$(grep '^err' "$TMP/ka.log")"
+xlbt_log "flows: both directions of $(xlbt_addr4 client):$KA_PORT shown"
+
+# --- stats and metrics: NAT's own figures --------------------------------------------
+
+xlb_ok lb -j stats
+printf '%s\n' "$OUT" >"$TMP/stats.json"
+if ! out=$(python3 - "$TMP/stats.json" "$(xlbt_addr4 be1):8080" <<'PY'
+import json, sys
+nat = json.load(open(sys.argv[1]))["nat"]
+node = nat["nodes"].get(sys.argv[2], {})
+ok = (nat["translations"] > 0 and nat["replies"] > 0 and nat["port_failures"] == 0 and
+      nat["unmatched_replies"] > 0 and nat["capacity"] > 0 and nat["memory_bytes"] > 0 and
+      nat["entry_bytes"] == 192 and node.get("synacks", 0) > 0 and
+      0 < node.get("synack_ewma_ms", 0) < 1000)
+print(json.dumps(nat))
+sys.exit(0 if ok else 1)
+PY
+); then
+	xlbt_fail "xlb -j stats: nat" "$out" "translations, replies, memory, be1's SYN-ACK EWMA"
+fi
+xlb_ok lb stats
+grep -q "^NAT:" <<<"$OUT" && grep -q "node $(xlbt_addr4 be1):8080 .*SYN-ACK EWMA" <<<"$OUT" ||
+	xlbt_fail "xlb stats (text): NAT section" "$OUT" "NAT: ... node ... SYN-ACK EWMA"
+ewma=$(xlbt_metric "xlb_nat_synack_ewma_seconds{node=\"$(xlbt_addr4 be1):8080\"}")
+python3 -c 'import sys; sys.exit(0 if 0 < float(sys.argv[1]) < 1 else 1)' "${ewma:-0}" ||
+	xlbt_fail "/metrics xlb_nat_synack_ewma_seconds of be1" "$ewma" "0 < x < 1"
+ok=$(xlbt_metric 'xlb_passive_events_total{kind="node_ok"}')
+xlbt_expect_ge "/metrics passive node_ok events (SYN-ACKs as successes)" "${ok:-0}" 1
+xlbt_exec lb curl -s --max-time 2 "$XLBT_ADMIN/metrics" >"$TMP/metrics"
+for m in xlb_nat_memory_bytes xlb_nat_entry_bytes xlb_nat_capacity; do
+	xlbt_expect_ge "/metrics $m" "$(awk -v m="$m" '$1 == m { print $2 }' "$TMP/metrics")" 1
+done
+xlbt_log "stats and metrics: be1 SYN-ACK EWMA ${ewma}s, $ok success events"
+
+# --- passive health from the nodes' RSTs ------------------------------------------------
+
+node_status() {
+	xlbt_exec lb curl -s --max-time 2 "$XLBT_ADMIN/v1/healthcheck" | python3 -c '
+import json, sys
+for u in json.load(sys.stdin):
+    for n in u["nodes"]:
+        if n["ip"] == sys.argv[1] and n["port"] == 8080:
+            print(n["status"]); sys.exit(0)' "$1"
+}
+node_is() { [ "$(node_status "$1")" = "$2" ]; }
+
+BE2=$(xlbt_addr4 be2)
+node_is "$BE2" healthy || xlbt_fail "be2 before the RSTs" "$(node_status "$BE2")" healthy
+# be2's server refuses what comes through NAT (the NAT ports), nothing else.
+xlbt_exec be2 nft -f - <<EOF || xlbt_fail "nftables reject on be2"
+table inet xlbt_nat {
+	chain input {
+		type filter hook input priority 0;
+		ip saddr $NAT4 tcp dport 8080 tcp sport 1024-32767 reject with tcp reset
+	}
+}
+EOF
+curl_batch "$TMP/rst.out" 14000 30 "http://$VIP4/"
+xlbt_wait_for 5 node_is "$BE2" unhealthy ||
+	xlbt_fail "be2 unhealthy from its RSTs (passive, NAT)" "$(node_status "$BE2")" unhealthy
+rsts=$(xlbt_metric 'xlb_passive_events_total{kind="node_rst"}')
+xlbt_expect_ge "/metrics passive node_rst events" "${rsts:-0}" 2
+curl_batch "$TMP/after.out" 14100 30 "http://$VIP4/"
+expect_batch "$VIP4:80 with be2 out (30 connections)" "$TMP/after.out" 30 be2
+xlbt_log "be2 refused, taken out by its RSTs ($rsts events); new connections on be1 only"
 
 xlbt_log "PASS"
 exit 0

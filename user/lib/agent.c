@@ -66,6 +66,13 @@ struct agent_node {
 	int link_down;			/* nh_ifindex seen down (signal edges) */
 };
 
+/*
+ * NAT sweep period. Dead entries cost nothing but memory (the fast path
+ * treats them as free); the sweep reclaims them and reports connections
+ * that died waiting for a SYN-ACK as timeouts of their node.
+ */
+#define XLB_AGENT_NAT_SWEEP_S	2
+
 #define LAT_SAMPLES	1024		/* signal -> flip latencies kept per source */
 
 struct xlb_agent {
@@ -86,6 +93,7 @@ struct xlb_agent {
 	struct event *rb_ev;
 	struct xlb_nlmon *nlmon;
 	struct event *nl_ev;
+	struct event *nat_ev;		/* the NAT sweep, every XLB_AGENT_NAT_SWEEP_S */
 	/* The signal being handled, for on_health's latency sample. */
 	int sig_src;			/* enum xlb_agent_src, -1: none */
 	__u64 sig_ns;			/* CLOCK_MONOTONIC when it happened */
@@ -695,6 +703,22 @@ static void node_signal(struct xlb_agent *a, struct agent_node *n, enum xlb_agen
 	a->sig_src = -1;
 }
 
+/* What each kind of passive event means to the health state machine. */
+static const enum xlb_health_event evk_events[XLB_EVK_MAX] = {
+	[XLB_EVK_SYN_RETRANS] = XLB_EV_TIMEOUT,
+	[XLB_EVK_CLIENT_RST] = XLB_EV_TCP_FAILURE,
+	[XLB_EVK_NODE_RST] = XLB_EV_TCP_FAILURE,
+	[XLB_EVK_NODE_OK] = XLB_EV_SUCCESS,
+};
+
+static const char *const evk_details[XLB_EVK_MAX] = {
+	[XLB_EVK_NONE] = "?",
+	[XLB_EVK_SYN_RETRANS] = "SYN retransmitted",
+	[XLB_EVK_CLIENT_RST] = "bare RST from the client",
+	[XLB_EVK_NODE_RST] = "RST from the node (NAT)",
+	[XLB_EVK_NODE_OK] = "SYN-ACK from the node (NAT)",
+};
+
 /* One record of the xlb_events ring (libbpf's ring_buffer_sample_fn). */
 static int on_passive_event(void *ctx, void *data, size_t size)
 {
@@ -712,14 +736,12 @@ static int on_passive_event(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	xlb_addr_str(ev->saddr, ev->family, client, sizeof(client));
-	snprintf(detail, sizeof(detail), "passive: %s from client %s port %u, flow %.1f s old",
-		 ev->kind == XLB_EVK_SYN_RETRANS ? "SYN retransmitted" : "bare RST", client,
-		 ntohs(ev->sport), ev->flow_age_ns / 1e9);
+	snprintf(detail, sizeof(detail), "passive: %s, client %s port %u, %.1f s after the SYN",
+		 evk_details[ev->kind], client, ntohs(ev->sport), ev->flow_age_ns / 1e9);
 	pr_debug("passive: node=%s kind=%s client=%s port=%u flow_age_ms=%llu\n", n->label,
 		 evk_names[ev->kind], client, ntohs(ev->sport),
 		 (unsigned long long)(ev->flow_age_ns / 1000000));
-	node_signal(a, n, XLB_AGENT_SRC_PASSIVE, ev->ts_ns,
-		    ev->kind == XLB_EVK_SYN_RETRANS ? XLB_EV_TIMEOUT : XLB_EV_TCP_FAILURE, detail);
+	node_signal(a, n, XLB_AGENT_SRC_PASSIVE, ev->ts_ns, evk_events[ev->kind], detail);
 	return 0;
 }
 
@@ -746,6 +768,53 @@ static int passive_open(struct xlb_agent *a)
 		return -ENOMEM;
 	err = ring_buffer__consume(a->rb);	/* what came before we listened */
 	return err < 0 ? err : 0;
+}
+
+/* A NAT connection died waiting for its node's SYN-ACK: a timeout. */
+static void on_nat_timeout(const struct xlb_nat_rev *r, void *arg)
+{
+	struct xlb_agent *a = arg;
+	struct agent_node *n;
+	char client[XLB_ADDRSTRLEN], detail[160];
+
+	a->st.nat_syn_timeouts++;
+	n = r->backend_id < XLB_MAX_BACKENDS && a->by_id ? a->by_id[r->backend_id] : NULL;
+	if (!n || !n->passive)
+		return;
+	xlb_addr_str(r->client.saddr, r->client.family, client, sizeof(client));
+	snprintf(detail, sizeof(detail), "passive: no SYN-ACK (NAT), client %s port %u",
+		 client, ntohs(r->client.sport));
+	node_signal(a, n, XLB_AGENT_SRC_PASSIVE, now_ns(), XLB_EV_TIMEOUT, detail);
+}
+
+static void on_nat_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct xlb_agent *a = arg;
+	struct xlb_nat_sweep sw;
+	int err;
+
+	err = xlb_nat_sweep(&a->maps, xlb_now_coarse_ns(), on_nat_timeout, a, &sw);
+	if (err) {
+		pr_warn("nat: sweep: %s\n", strerror(-err));
+		return;
+	}
+	a->st.nat_sweeps++;
+	a->st.nat_reclaimed += sw.dead;
+	a->st.nat_live = sw.live;
+	if (sw.dead)
+		pr_debug("nat: swept %llu dead connections (%llu without SYN-ACK), %llu live\n",
+			 (unsigned long long)sw.dead, (unsigned long long)sw.syn_timeouts,
+			 (unsigned long long)sw.live);
+}
+
+static int nat_sweep_start(struct xlb_agent *a)
+{
+	struct timeval tv = { .tv_sec = XLB_AGENT_NAT_SWEEP_S };
+
+	a->nat_ev = event_new(a->base, -1, EV_PERSIST, on_nat_sweep, a);
+	if (!a->nat_ev || event_add(a->nat_ev, &tv))
+		return -ENOMEM;
+	return 0;
 }
 
 static void nl_report(struct xlb_agent *a, struct agent_node *n, enum xlb_agent_nl kind,
@@ -1017,6 +1086,9 @@ struct xlb_agent *xlb_agent_new(struct event_base *base, const char *conf_file,
 	err = netlink_open(a);
 	if (err)
 		pr_warn("netlink: no kernel signals: %s\n", strerror(-err));
+	err = nat_sweep_start(a);
+	if (err)
+		goto out_free;
 	conf = a->conf;
 	memset(&a->conf, 0, sizeof(a->conf));
 	err = adopt(a, doc, &conf);
@@ -1044,6 +1116,8 @@ void xlb_agent_free(struct xlb_agent *a)
 		free(a->nodes[i]);
 	}
 	free(a->nodes);
+	if (a->nat_ev)
+		event_free(a->nat_ev);
 	if (a->nl_ev)
 		event_free(a->nl_ev);
 	xlb_nlmon_free(a->nlmon);
