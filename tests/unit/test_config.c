@@ -202,7 +202,7 @@ static void test_example(void **state)
 	check_int(web->type, XLB_LB_CHASH, "web type");
 	check_int(web->hash_src, 0, "web hash_src");
 	check_int(web->proto, IPPROTO_TCP, "web proto");
-	check_int(web->line, 28, "web line");
+	check_int(web->line, 37, "web line");
 	check_str(web->discovery_type, "", "web discovery_type");
 	check_str(web->service_name, "", "web service_name");
 	check_int(web->discovery_args == NULL, 1, "web discovery_args");
@@ -234,7 +234,7 @@ static void test_example(void **state)
 
 	check_int(inl->type, XLB_LB_CHASH, "route:2 type");
 	check_int(inl->proto, IPPROTO_TCP, "route:2 proto");
-	check_int(inl->line, 66, "route:2 line");
+	check_int(inl->line, 76, "route:2 line");
 	check_int(inl->nnodes, 3, "route:2 nnodes");
 	if (inl->nnodes == 3) {
 		check_node(inl, 0, "fd00:78:6c62::12", 80, 1, 0);
@@ -258,12 +258,12 @@ static void test_example(void **state)
 	check_int(r->remote.family, 0, "routes[0] remote family");
 	check_int(r->remote_plen, 0, "routes[0] remote_plen");
 	check_str(r->upstream_id, "web", "routes[0] upstream_id");
-	check_int(r->line, 55, "routes[0] line");
+	check_int(r->line, 65, "routes[0] line");
 	r = &c.routes[1];
 	check_str(r->id, "2", "routes[1] id");
 	check_vip(r, "[fd00:78:6c62:100::1]:80/tcp");
 	check_str(r->upstream_id, "route:2", "routes[1] upstream_id");
-	check_int(r->line, 62, "routes[1] line");
+	check_int(r->line, 72, "routes[1] line");
 
 	check_int(xlb_conf_upstream(&c, "nope") == NULL, 1, "unknown upstream");
 	xlb_conf_free(&c);
