@@ -24,9 +24,9 @@
  *
  * Port allocation without a loop over anything large: XLB_NAT_PORT_TRIES
  * consecutive candidates from a hashed start in [nat_port_min,
- * nat_port_max], each claimed by inserting its reverse entry with
- * BPF_NOEXIST (atomic: two CPUs never get one port), or by taking over a
- * dead entry. Ports are per (node, node port, protocol) because the node
+ * nat_port_max]; a free one is claimed by inserting its reverse entry with
+ * BPF_NOEXIST (atomic: two CPUs never get one port), a dead one by taking
+ * over its entry. Ports are per (node, node port, protocol) because the node
  * is part of the reverse key. All candidates live: XLB_R_DROP_NAT_PORTS.
  *
  * Replies go back out of the device the connection's first packet came
@@ -307,14 +307,23 @@ static __always_inline int xlb_nat_alloc(struct xdp_md *ctx, const struct xlb_pk
 	rk.family = p->key.family;
 
 	start = xlb_jhash_3words(hash, 0x6e6174, 0, cfg->hash_seed) % range;
+	/*
+	 * Look before inserting: an LRU hash takes a free node (evicting one
+	 * when none is left) before it finds the key exists, so a failed
+	 * BPF_NOEXIST insert would cost an eviction. The insert still uses
+	 * BPF_NOEXIST: another CPU may claim the port between the two.
+	 */
 	for (i = 0; i < XLB_NAT_PORT_TRIES; i++) {
 		rk.nat_port = bpf_htons(lo + (start + i) % range);
-		if (!bpf_map_update_elem(&xlb_nat_rev, &rk, &rv, BPF_NOEXIST))
-			goto claimed;
-		/* -EEXIST: the port is someone's; take it if that one is dead or us. */
 		old = bpf_map_lookup_elem(&xlb_nat_rev, &rk);
-		if (old && (xlb_nat_dead(cfg, old->state, old->seen_ns, now) ||
-			    xlb_key_eq(&old->client, &p->key)) &&
+		if (!old) {
+			if (!bpf_map_update_elem(&xlb_nat_rev, &rk, &rv, BPF_NOEXIST))
+				goto claimed;
+			continue;
+		}
+		/* The port is someone's: take it if that one is dead, or us. */
+		if ((xlb_nat_dead(cfg, old->state, old->seen_ns, now) ||
+		     xlb_key_eq(&old->client, &p->key)) &&
 		    !bpf_map_update_elem(&xlb_nat_rev, &rk, &rv, BPF_EXIST))
 			goto claimed;
 	}
