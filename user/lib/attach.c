@@ -366,6 +366,8 @@ int xlb_lb_attach_dev(const char *pin_dir, const struct xlb_lb_setup *s,
 		return -EINVAL;
 	if (s->nat_src6 && xlb_nat_src_parse(s->nat_src6, 6, &cfg, err, errlen))
 		return -EINVAL;
+	cfg.nat_port_min = s->nat_port_min;
+	cfg.nat_port_max = s->nat_port_max;
 
 	ret = xlb_pin_dir_prepare(pin_dir);
 	if (ret) {

@@ -52,6 +52,7 @@ struct xlb_lb_setup {
 	const char *encap_src6;
 	const char *nat_src;		/* NAT: LB's IPv4 address to nodes; NULL: none */
 	const char *nat_src6;
+	__u16 nat_port_min, nat_port_max;	/* 0: XLB_NAT_PORT_MIN/MAX */
 	int seed_set;			/* else: the pinned maps' seed, or a random one */
 	__u32 seed;
 	__u32 flows;			/* 0: default (or the pinned table's size) */

@@ -58,11 +58,15 @@ static const char *mode_str(enum xdp_attach_mode m)
 int xlb_cmd_attach(struct xlb_cli *c, int argc, char **argv)
 {
 	const char *mode_s = NULL, *fwd = NULL, *seed_s = NULL, *flows_s = NULL, *pos[1];
+	const char *ports_s = NULL;
+	unsigned int lo, hi;
+	char end;
 	struct xlb_lb_setup su = {};
 	const struct xlb_opt opts[] = {
 		{ "mode", &mode_s }, { "forward", &fwd }, { "encap-src", &su.encap_src },
 		{ "encap-src6", &su.encap_src6 }, { "nat-src", &su.nat_src },
-		{ "nat-src6", &su.nat_src6 }, { "seed", &seed_s }, { "flows", &flows_s }, {}
+		{ "nat-src6", &su.nat_src6 }, { "nat-ports", &ports_s }, { "seed", &seed_s },
+		{ "flows", &flows_s }, {}
 	};
 	struct xlb_lb_notes notes;
 	char err_s[256];
@@ -71,7 +75,7 @@ int xlb_cmd_attach(struct xlb_cli *c, int argc, char **argv)
 	ret = xlb_cli_parse(c, argc, argv, opts, pos, 1, 1, &npos,
 			    "attach DEV [--mode native|generic] [--forward ipip|l2|nat] "
 			    "[--encap-src CIDR] [--encap-src6 CIDR] [--nat-src ADDR] "
-			    "[--nat-src6 ADDR] [--seed N] [--flows N]");
+			    "[--nat-src6 ADDR] [--nat-ports MIN-MAX] [--seed N] [--flows N]");
 	if (ret || npos < 0)
 		return ret;
 	su.ifname = pos[0];
@@ -90,6 +94,13 @@ int xlb_cmd_attach(struct xlb_cli *c, int argc, char **argv)
 	if (su.forward == XLB_FWD_NAT && !su.nat_src && !su.nat_src6)
 		return xlb_cli_err(c, XLB_EXIT_USAGE, "--forward nat needs --nat-src ADDR and/or "
 				   "--nat-src6 ADDR: the LB's address the nodes reply to");
+	if (ports_s) {
+		if (sscanf(ports_s, "%u-%u%c", &lo, &hi, &end) != 2 || !lo || lo > hi || hi > 65535)
+			return xlb_cli_err(c, XLB_EXIT_USAGE, "--nat-ports '%s' is not MIN-MAX with "
+					   "1 <= MIN <= MAX <= 65535", ports_s);
+		su.nat_port_min = lo;
+		su.nat_port_max = hi;
+	}
 	if (flows_s && xlb_u32_parse(flows_s, 1024, 1U << 27, &su.flows))
 		return xlb_cli_err(c, XLB_EXIT_USAGE, "--flows '%s' is not a number 1024-%u",
 				   flows_s, 1U << 27);
