@@ -23,8 +23,7 @@
  * LRU eviction and the agent's sweep reclaim the memory.
  *
  * Port allocation without a loop over anything large: XLB_NAT_PORT_TRIES
- * consecutive candidates from a hashed start in [nat_port_min,
- * nat_port_max]; a free one is claimed by inserting its reverse entry with
+ * candidates in [nat_port_min, nat_port_max] (hashed start and stride); a free one is claimed by inserting its reverse entry with
  * BPF_NOEXIST (atomic: two CPUs never get one port), a dead one by taking
  * over its entry. Ports are per (node, node port, protocol) because the node
  * is part of the reverse key. All candidates live: XLB_R_DROP_NAT_PORTS.
@@ -275,7 +274,7 @@ static __always_inline int xlb_nat_alloc(struct xdp_md *ctx, const struct xlb_pk
 	struct xlb_nat_rkey rk = {};
 	struct xlb_nat_rev rv = {};
 	struct xlb_nat_rev *old;
-	__u32 range, start, i;
+	__u32 range, start, step, h, i;
 
 	if ((void *)(eth + 1) > data_end)
 		return xlb_count_reason(XLB_R_PASS_MALFORMED, p->frame_len, XDP_PASS);
@@ -306,7 +305,17 @@ static __always_inline int xlb_nat_alloc(struct xdp_md *ctx, const struct xlb_pk
 	rk.proto = p->key.proto;
 	rk.family = p->key.family;
 
-	start = xlb_jhash_3words(hash, 0x6e6174, 0, cfg->hash_seed) % range;
+	/*
+	 * Double hashing: a hashed start and a hashed odd stride, so that
+	 * live ports do not pile up in runs that every later connection
+	 * must walk (consecutive candidates would). A range of one or two
+	 * ports is walked whole (stride 1).
+	 */
+	h = xlb_jhash_3words(hash, 0x6e6174, 0, cfg->hash_seed);
+	start = h % range;
+	step = range > 2 ? (1 + (h >> 16) % (range - 1)) | 1 : 1;
+	if (step >= range)
+		step = 1;
 	/*
 	 * Look before inserting: an LRU hash takes a free node (evicting one
 	 * when none is left) before it finds the key exists, so a failed
@@ -314,7 +323,7 @@ static __always_inline int xlb_nat_alloc(struct xdp_md *ctx, const struct xlb_pk
 	 * BPF_NOEXIST: another CPU may claim the port between the two.
 	 */
 	for (i = 0; i < XLB_NAT_PORT_TRIES; i++) {
-		rk.nat_port = bpf_htons(lo + (start + i) % range);
+		rk.nat_port = bpf_htons(lo + (start + i * step) % range);
 		old = bpf_map_lookup_elem(&xlb_nat_rev, &rk);
 		if (!old) {
 			if (!bpf_map_update_elem(&xlb_nat_rev, &rk, &rv, BPF_NOEXIST))
