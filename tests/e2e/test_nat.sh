@@ -253,6 +253,13 @@ PY
 ); then
 	xlbt_fail "xlb -j stats: nat" "$out" "translations, replies, memory, be1's SYN-ACK EWMA"
 fi
+xlb_ok lb -j status
+python3 -c '
+import json, sys
+n = json.loads(sys.argv[1])["maps"]["nat"]
+sys.exit(0 if n["used"] > 0 and n["max"] > 0 and n["entry_bytes"] == 192 and
+         n["memory_bytes"] > 0 else 1)' "$OUT" ||
+	xlbt_fail "xlb -j status: maps.nat" "$OUT" "used > 0, max, memory_bytes, entry_bytes 192"
 xlb_ok lb stats
 grep -q "^NAT:" <<<"$OUT" && grep -q "node $(xlbt_addr4 be1):8080 .*SYN-ACK EWMA" <<<"$OUT" ||
 	xlbt_fail "xlb stats (text): NAT section" "$OUT" "NAT: ... node ... SYN-ACK EWMA"

@@ -215,7 +215,7 @@ static int agent_running(void)
 }
 
 struct counts {
-	__u32 vips, backends, members, flows;
+	__u32 vips, backends, members, flows, nat;
 };
 
 static int count_vip(const struct xlb_vip_key *k, const struct xlb_vip *v, void *arg)
@@ -236,8 +236,15 @@ static int count_flow(const struct xlb_flow_key *k, const struct xlb_flow *v, vo
 	return 0;
 }
 
+static int count_nat(const struct xlb_flow_key *k, const struct xlb_nat_fwd *f, void *arg)
+{
+	((struct counts *)arg)->nat++;
+	return 0;
+}
+
 int xlb_cmd_status(struct xlb_cli *c, int argc, char **argv)
 {
+	struct xlb_nat_mem nm = {};
 	struct if_nameindex *ifs, *i;
 	struct xlb_attach_info info;
 	struct counts n = {};
@@ -279,12 +286,16 @@ int xlb_cmd_status(struct xlb_cli *c, int argc, char **argv)
 				n.backends += all[id].state != XLB_BE_UNUSED;
 		free(all);
 		flow_max = xlb_flow_capacity(&m);
+		xlb_nat_foreach(&m, count_nat, &n);
+		xlb_nat_memory(&m, &nm);
 		json_object_set_new(out, "maps", json_pack(
-			"{s:{s:i,s:i}, s:{s:i,s:i}, s:{s:i,s:i}, s:{s:i,s:i}}",
+			"{s:{s:i,s:i}, s:{s:i,s:i}, s:{s:i,s:i}, s:{s:i,s:i}, s:{s:i,s:i,s:I,s:i}}",
 			"vips", "used", n.vips, "max", XLB_MAX_VIPS,
 			"backends", "used", n.backends, "max", XLB_MAX_BACKENDS,
 			"members", "used", n.members, "max", XLB_MAX_MEMBERS,
-			"flows", "used", n.flows, "max", flow_max));
+			"flows", "used", n.flows, "max", flow_max,
+			"nat", "used", n.nat, "max", nm.capacity, "memory_bytes",
+			(json_int_t)nm.bytes, "entry_bytes", nm.entry_bytes));
 		xlb_maps_close(&m);
 	}
 	if (c->json) {
@@ -307,6 +318,10 @@ int xlb_cmd_status(struct xlb_cli *c, int argc, char **argv)
 		printf("maps:     vips %u/%u, backends %u/%u, members %u/%u, flows %u/%u\n",
 		       n.vips, XLB_MAX_VIPS, n.backends, XLB_MAX_BACKENDS, n.members,
 		       XLB_MAX_MEMBERS, n.flows, flow_max);
+	if (!err)
+		printf("nat:      connections %u/%u, %llu bytes of maps (%u bytes of keys and "
+		       "values per connection)\n", n.nat, nm.capacity,
+		       (unsigned long long)nm.bytes, nm.entry_bytes);
 	printf("agent:    %s\n", agent_running() ? "xlbd running" : "not running");
 	json_decref(out);
 	return XLB_EXIT_OK;
