@@ -127,6 +127,13 @@ vs = {v["vip"]: v for v in json.loads(sys.argv[1])}
 sys.exit(0 if vs.get(sys.argv[2], {}).get("forward") == "nat" else 1)' "$OUT" "$v" ||
 		xlbt_fail "VIP $v flagged for NAT in the maps" "$OUT" "forward nat"
 done
+# The CLI refuses a backend of the other family on a NAT VIP (usage, exit 1).
+rc=0
+out=$(xlbt_xlb lb backend add "$VIP4:80/tcp" "[$(xlbt_addr6 be1)]:8080" 2>&1 </dev/null) || rc=$?
+xlbt_expect_eq "xlb backend add (IPv6 node on an IPv4 NAT VIP): exit status" "$rc" 1
+grep -q "NAT does not translate between IPv4 and IPv6" <<<"$out" ||
+	xlbt_fail "xlb backend add (IPv6 node on an IPv4 NAT VIP): message" "$out" \
+		"NAT does not translate between IPv4 and IPv6"
 xlbt_log "xlbd up, 3 NAT VIPs"
 
 # --- TCP through NAT -------------------------------------------------------------------

@@ -249,7 +249,7 @@ static int backend_args(struct xlb_cli *c, struct xlb_maps *m, const char *vip_s
 			const char *be_s, struct xlb_vip_key *k, struct xlb_vip *v,
 			struct xlb_addr_key *a, __u16 *port)
 {
-	struct xlb_config cfg;
+	struct xlb_config cfg = {};
 	char err[200];
 	int ret;
 
@@ -264,6 +264,10 @@ static int backend_args(struct xlb_cli *c, struct xlb_maps *m, const char *vip_s
 	if (!xlb_config_get(m, &cfg) && cfg.forward == XLB_FWD_L2 && a->family != k->family)
 		return xlb_cli_err(c, XLB_EXIT_USAGE,
 				   "backend %s: L2 forwarding needs the VIP's address family", be_s);
+	if ((v->flags & XLB_VIP_F_NAT || cfg.forward == XLB_FWD_NAT) && a->family != k->family)
+		return xlb_cli_err(c, XLB_EXIT_USAGE,
+				   "backend %s: NAT does not translate between IPv4 and IPv6; "
+				   "the VIP needs backends of its own family", be_s);
 	return 0;
 }
 
