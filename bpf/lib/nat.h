@@ -127,9 +127,16 @@ static __always_inline int xlb_nat_is_src(const struct xlb_config *cfg, __u8 fam
 	       addr[3] == cfg->nat_src6[3];
 }
 
-static __always_inline __be32 *xlb_nat_src(const struct xlb_config *cfg, __u8 family)
+/* The family's NAT address as four words (IPv4 in the first, as in keys). */
+static __always_inline void xlb_nat_src_get(const struct xlb_config *cfg, __u8 family,
+					    __be32 *out)
 {
-	return family == XLB_AF_INET ? (__be32 *)&cfg->nat_src4 : (__be32 *)cfg->nat_src6;
+	if (family == XLB_AF_INET) {
+		out[0] = cfg->nat_src4;
+		out[1] = out[2] = out[3] = 0;
+	} else {
+		__builtin_memcpy(out, cfg->nat_src6, sizeof(cfg->nat_src6));
+	}
 }
 
 static __always_inline void xlb_nat_rkey_of(struct xlb_nat_rkey *rk, const struct xlb_nat_fwd *f,
@@ -396,7 +403,6 @@ static __always_inline int xlb_nat_fwd_seen(const struct xlb_pkt *p, struct xlb_
 static __always_inline int xlb_nat_forward(struct xdp_md *ctx, const struct xlb_pkt *p,
 					   const struct xlb_vip *vip, const struct xlb_config *cfg)
 {
-	__be32 *src = xlb_nat_src(cfg, p->key.family);
 	struct xlb_nat_fwd nf = {}, *f;
 	struct xlb_backend *be = 0;
 	struct xlb_nexthop *nh;
@@ -448,7 +454,7 @@ static __always_inline int xlb_nat_forward(struct xdp_md *ctx, const struct xlb_
 	if (p->ip_len > nh->mtu)
 		return xlb_too_big(ctx, p, nh->mtu, 0);
 
-	__builtin_memcpy(t.saddr, src, sizeof(t.saddr));
+	xlb_nat_src_get(cfg, p->key.family, t.saddr);
 	__builtin_memcpy(t.daddr, f->node, sizeof(t.daddr));
 	t.sport = f->nat_port;
 	t.dport = f->node_port;
@@ -478,7 +484,7 @@ static __always_inline int xlb_nat_reply(struct xdp_md *ctx, const struct xlb_pk
 	struct xlb_nat_rev *r;
 	struct xlb_nat_to t;
 	__u32 zero = 0, port;
-	__u64 now, fine;
+	__u64 now;
 	__u8 next;
 	int ret;
 
@@ -512,8 +518,8 @@ static __always_inline int xlb_nat_reply(struct xdp_md *ctx, const struct xlb_pk
 		    (r->state == XLB_NAT_S_SYN_SENT || r->state == XLB_NAT_S_ESTABLISHED)) {
 			xlb_nat_node_rst(p, r, bpf_ktime_get_ns());
 		} else if (next == XLB_NAT_S_ESTABLISHED && r->state == XLB_NAT_S_SYN_SENT) {
-			fine = bpf_ktime_get_ns();
-			xlb_nat_synack(p, r, fine);
+			/* The fine clock: created_ns is bpf_ktime_get_ns() too. */
+			xlb_nat_synack(p, r, bpf_ktime_get_ns());
 		}
 	}
 	if (next != r->state || now - r->seen_ns >= XLB_NAT_TOUCH_NS) {

@@ -185,9 +185,18 @@ xlb_ok lb -j stats
 printf '%s\n' "$OUT" >"$TMP/stats.json"
 before=$(reason pass_nat_no_entry)
 # Inside the NAT range: the node's reply matches no entry and goes to the
-# kernel, which owns the connection.
-body=$(xlbt_exec lb curl -sS --max-time 3 --local-port 30001 "http://$(xlbt_addr4 be2):8080/" 2>&1)
-xlbt_expect_eq "LB host -> be2:8080 from port 30001 (in the NAT range)" "$body" "be2"
+# kernel, which owns the connection. (A port that a translated connection
+# to be2:8080 holds would take the reply: that is why the default range
+# stays below the kernel's ephemeral ports. Pick one no connection holds.)
+xlb_ok lb -j flows
+HOSTPORT=$(python3 -c '
+import json, sys
+used = {f["nat"]["src"] for f in json.loads(sys.argv[1]) if f.get("nat")}
+print(next(p for p in range(30001, 32767) if "%s:%d" % (sys.argv[2], p) not in used))' \
+	"$OUT" "$NAT4")
+body=$(xlbt_exec lb curl -sS --max-time 3 --local-port "$HOSTPORT" \
+	"http://$(xlbt_addr4 be2):8080/" 2>&1)
+xlbt_expect_eq "LB host -> be2:8080 from port $HOSTPORT (in the NAT range)" "$body" "be2"
 xlb_ok lb -j stats
 printf '%s\n' "$OUT" >"$TMP/stats.json"
 xlbt_expect_ge "pass_nat_no_entry after the host's own connection" \
