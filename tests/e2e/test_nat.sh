@@ -17,9 +17,10 @@
 # pass_nat_no_entry); the reason counters show the translations and no
 # port exhaustion; `xlb flows` shows both directions of a live connection;
 # `xlb stats` and /metrics show NAT's counters, memory and the nodes'
-# SYN-ACK latency EWMA; the nodes' SYN-ACKs reach the agent as successes;
-# a node that resets new connections (nftables reject, active probes off)
-# is taken out by passive health from its RSTs alone.
+# SYN-ACK latency EWMA; with active probes off, a node's RST makes it
+# mostly_healthy and its SYN-ACKs make it healthy again (passive recovery),
+# and a node that resets every new connection (nftables reject) is taken
+# out by its RSTs alone.
 #
 # Environment: XLB, XLBD (default build/xlb, build/xlbd). Exit: 0 pass,
 # 1 fail, 77 skip.
@@ -90,7 +91,7 @@ upstreams:
     # Passive only (probe intervals 0): what NAT sees of the nodes decides.
     checks:
       active: {type: tcp, healthy: {interval: 0}, unhealthy: {interval: 0}}
-      passive: {type: tcp, unhealthy: {tcp_failures: 2, timeouts: 3}}
+      passive: {type: tcp, healthy: {successes: 3}, unhealthy: {tcp_failures: 3, timeouts: 3}}
   - id: web6
     forward: nat
     nodes:
@@ -305,7 +306,8 @@ node_is() { [ "$(node_status "$1")" = "$2" ]; }
 BE2=$(xlbt_addr4 be2)
 node_is "$BE2" healthy || xlbt_fail "be2 before the RSTs" "$(node_status "$BE2")" healthy
 # be2's server refuses what comes through NAT (the NAT ports), nothing else.
-xlbt_exec be2 nft -f - <<EOF || xlbt_fail "nftables reject on be2"
+reject_on() {
+	xlbt_exec be2 nft -f - <<EOF
 table inet xlbt_nat {
 	chain input {
 		type filter hook input priority 0;
@@ -313,12 +315,33 @@ table inet xlbt_nat {
 	}
 }
 EOF
-curl_batch "$TMP/rst.out" 14000 30 "http://$VIP4/"
+}
+reject_off() { xlbt_exec be2 nft delete table inet xlbt_nat; }
+
+# One RST: be2 is mostly_healthy; its SYN-ACKs then bring it back
+# (successes, passive recovery: nothing else probes it here).
+reject_on || xlbt_fail "nftables reject on be2"
+for ((p = 14000; p < 14100; p++)); do
+	xlbt_exec client curl -s --max-time 2 --local-port "$p" "http://$VIP4/" >/dev/null
+	xlbt_wait_for 1 node_is "$BE2" mostly_healthy && break
+done
+reject_off || xlbt_fail "nftables reject off on be2"
+xlbt_expect_eq "be2 after one RST" "$(node_status "$BE2")" mostly_healthy
+curl_batch "$TMP/ok.out" 14100 60 "http://$VIP4/"
+expect_batch "$VIP4:80 after the reject is lifted (60 connections)" "$TMP/ok.out" 60
+xlbt_wait_for 5 node_is "$BE2" healthy ||
+	xlbt_fail "be2 healthy again from its SYN-ACKs (passive successes)" \
+		"$(node_status "$BE2")" healthy
+xlbt_log "be2: one RST -> mostly_healthy, its SYN-ACKs -> healthy again"
+
+# Refusing everything: taken out by its RSTs alone.
+reject_on || xlbt_fail "nftables reject on be2"
+curl_batch "$TMP/rst.out" 14200 30 "http://$VIP4/"
 xlbt_wait_for 5 node_is "$BE2" unhealthy ||
 	xlbt_fail "be2 unhealthy from its RSTs (passive, NAT)" "$(node_status "$BE2")" unhealthy
 rsts=$(xlbt_metric 'xlb_passive_events_total{kind="node_rst"}')
-xlbt_expect_ge "/metrics passive node_rst events" "${rsts:-0}" 2
-curl_batch "$TMP/after.out" 14100 30 "http://$VIP4/"
+xlbt_expect_ge "/metrics passive node_rst events" "${rsts:-0}" 4
+curl_batch "$TMP/after.out" 14300 30 "http://$VIP4/"
 expect_batch "$VIP4:80 with be2 out (30 connections)" "$TMP/after.out" 30 be2
 xlbt_log "be2 refused, taken out by its RSTs ($rsts events); new connections on be1 only"
 
