@@ -80,6 +80,7 @@ xlb:
   interfaces: [$(xlbt_dev lb)]
   nat_src: $NAT4
   nat_src6: "$NAT6"
+  nat_connections: 16384
   admin: {listen: "127.0.0.1:9180"}
   log_level: info
 upstreams:
@@ -274,9 +275,10 @@ xlb_ok lb -j status
 python3 -c '
 import json, sys
 n = json.loads(sys.argv[1])["maps"]["nat"]
-sys.exit(0 if n["used"] > 0 and n["max"] > 0 and n["entry_bytes"] == 192 and
+sys.exit(0 if n["used"] > 0 and n["max"] == 16384 and n["entry_bytes"] == 192 and
          n["memory_bytes"] > 0 else 1)' "$OUT" ||
-	xlbt_fail "xlb -j status: maps.nat" "$OUT" "used > 0, max, memory_bytes, entry_bytes 192"
+	xlbt_fail "xlb -j status: maps.nat" "$OUT" \
+		"used > 0, max 16384 (nat_connections), memory_bytes, entry_bytes 192"
 xlb_ok lb stats
 grep -q "^NAT:" <<<"$OUT" && grep -q "node $(xlbt_addr4 be1):8080 .*SYN-ACK EWMA" <<<"$OUT" ||
 	xlbt_fail "xlb stats (text): NAT section" "$OUT" "NAT: ... node ... SYN-ACK EWMA"

@@ -202,7 +202,7 @@ static void test_example(void **state)
 	check_int(web->type, XLB_LB_CHASH, "web type");
 	check_int(web->hash_src, 0, "web hash_src");
 	check_int(web->proto, IPPROTO_TCP, "web proto");
-	check_int(web->line, 37, "web line");
+	check_int(web->line, 38, "web line");
 	check_str(web->discovery_type, "", "web discovery_type");
 	check_str(web->service_name, "", "web service_name");
 	check_int(web->discovery_args == NULL, 1, "web discovery_args");
@@ -234,7 +234,7 @@ static void test_example(void **state)
 
 	check_int(inl->type, XLB_LB_CHASH, "route:2 type");
 	check_int(inl->proto, IPPROTO_TCP, "route:2 proto");
-	check_int(inl->line, 76, "route:2 line");
+	check_int(inl->line, 77, "route:2 line");
 	check_int(inl->nnodes, 3, "route:2 nnodes");
 	if (inl->nnodes == 3) {
 		check_node(inl, 0, "fd00:78:6c62::12", 80, 1, 0);
@@ -258,12 +258,12 @@ static void test_example(void **state)
 	check_int(r->remote.family, 0, "routes[0] remote family");
 	check_int(r->remote_plen, 0, "routes[0] remote_plen");
 	check_str(r->upstream_id, "web", "routes[0] upstream_id");
-	check_int(r->line, 65, "routes[0] line");
+	check_int(r->line, 66, "routes[0] line");
 	r = &c.routes[1];
 	check_str(r->id, "2", "routes[1] id");
 	check_vip(r, "[fd00:78:6c62:100::1]:80/tcp");
 	check_str(r->upstream_id, "route:2", "routes[1] upstream_id");
-	check_int(r->line, 72, "routes[1] line");
+	check_int(r->line, 73, "routes[1] line");
 
 	check_int(xlb_conf_upstream(&c, "nope") == NULL, 1, "unknown upstream");
 	xlb_conf_free(&c);
@@ -1412,7 +1412,8 @@ static void test_nat(void **state)
 	struct xlb_conf c;
 
 	parse_good("nat",
-		   "xlb: {nat_src: 198.18.0.2, nat_port_max: 2047, nat_timeout_udp: 5}\n"
+		   "xlb: {nat_src: 198.18.0.2, nat_port_max: 2047, nat_timeout_udp: 5,\n"
+		   "      nat_connections: 4096}\n"
 		   "upstreams:\n"
 		   "  - {id: n, forward: nat, nodes: {\"198.18.0.11:8080\": 1}}\n"
 		   "  - {id: d, nodes: {\"198.18.0.12:80\": 1}}\n"
@@ -1428,6 +1429,7 @@ static void test_nat(void **state)
 		  "nat_timeout_established default");
 	check_int(c.xlb.nat_timeout_closing, XLB_NAT_TMO_CLOSING, "nat_timeout_closing default");
 	check_int(c.xlb.nat_timeout_udp, 5, "nat_timeout_udp");
+	check_int(c.xlb.nat_connections, 4096, "nat_connections");
 	check_int(xlb_conf_upstream_nat(&c, xlb_conf_upstream(&c, "n")), 1, "upstream n by NAT");
 	check_int(xlb_conf_upstream_nat(&c, xlb_conf_upstream(&c, "d")), 0, "upstream d direct");
 	xlb_conf_free(&c);

@@ -998,6 +998,7 @@ static int setup_data_plane(struct xlb_agent *a)
 		.seed_set = !!s->hash_seed,
 		.seed = s->hash_seed,
 		.flows = s->flows,
+		.nat_conns = s->nat_connections,
 	};
 	struct xlb_lb_notes notes;
 	struct xlb_config cfg, old;

@@ -162,6 +162,15 @@ int xlb_prog_attach(enum xlb_prog_kind kind, const char *pin_dir, int ifindex,
 		err = bpf_map__set_max_entries(lb->maps.xlb_flows,
 			pinned_max_entries(lb->maps.xlb_flows,
 					   o->flow_max ? o->flow_max : XLB_FLOW_MAX_DEFAULT));
+		/* Both NAT maps hold one entry per connection. */
+		if (!err)
+			err = bpf_map__set_max_entries(lb->maps.xlb_nat_fwd,
+				pinned_max_entries(lb->maps.xlb_nat_fwd,
+						   o->nat_max ? o->nat_max : XLB_NAT_MAX_DEFAULT));
+		if (!err)
+			err = bpf_map__set_max_entries(lb->maps.xlb_nat_rev,
+				pinned_max_entries(lb->maps.xlb_nat_rev,
+						   o->nat_max ? o->nat_max : XLB_NAT_MAX_DEFAULT));
 		if (!err)
 			err = attach_obj(lb->obj, "xdp", ifindex, o->mode, legacy);
 		if (!err && o->config &&
@@ -344,7 +353,8 @@ int xlb_nat_src_parse(const char *s, int family, struct xlb_config *cfg, char *e
 int xlb_lb_attach_dev(const char *pin_dir, const struct xlb_lb_setup *s,
 		      struct xlb_lb_notes *notes, char *err, size_t errlen)
 {
-	struct xlb_attach_opts ao = { .mode = s->mode, .flow_max = s->flows };
+	struct xlb_attach_opts ao = { .mode = s->mode, .flow_max = s->flows,
+				      .nat_max = s->nat_conns };
 	struct xlb_config cfg = { .forward = s->forward, .hash_seed = s->seed };
 	struct xlb_maps m;
 	char drv[32];

@@ -18,6 +18,7 @@ enum xlb_prog_kind {
 struct xlb_attach_opts {
 	enum xdp_attach_mode mode;	/* XDP_MODE_NATIVE or XDP_MODE_SKB */
 	__u32 flow_max;			/* flow-table size; 0 = default or pinned */
+	__u32 nat_max;			/* NAT connections; 0 = default or pinned */
 	const struct xlb_config *config; /* written after attach (LB only) */
 };
 
@@ -56,6 +57,7 @@ struct xlb_lb_setup {
 	int seed_set;			/* else: the pinned maps' seed, or a random one */
 	__u32 seed;
 	__u32 flows;			/* 0: default (or the pinned table's size) */
+	__u32 nat_conns;		/* NAT table size; 0: default (or pinned) */
 };
 
 /* What the setup did that the operator should hear about. */

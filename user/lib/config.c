@@ -1726,6 +1726,9 @@ static const struct key settings_keys[] = {
 	/* NAT (bpf/lib/nat.h): the address nodes reply to, ports, idle timeouts. */
 	{ "nat_src", KT_STR, F(xlb_settings, nat_src), .check = check_addr4 },
 	{ "nat_src6", KT_STR, F(xlb_settings, nat_src6), .check = check_addr6 },
+	/* Absent: 0, the size chosen at attach (XLB_NAT_MAX_DEFAULT). */
+	{ "nat_connections", KT_UINT, F(xlb_settings, nat_connections), .min = 1024,
+	  .max = 1 << 24 },
 	{ "nat_port_min", KT_UINT, F(xlb_settings, nat_port_min), .min = 1, .max = 65535,
 	  .def = STR(XLB_NAT_PORT_MIN) },
 	{ "nat_port_max", KT_UINT, F(xlb_settings, nat_port_max), .min = 1, .max = 65535,

@@ -125,6 +125,7 @@ struct xlb_settings {
 	char encap_src6[64];
 	char nat_src[64];		/* NAT: the LB's IPv4 address towards nodes */
 	char nat_src6[64];		/* NAT: the LB's IPv6 address towards nodes */
+	__u32 nat_connections;		/* NAT table size; 0 = default */
 	__u32 nat_port_min;		/* NAT source ports handed out */
 	__u32 nat_port_max;
 	__u32 nat_timeout_syn;		/* NAT idle timeouts, seconds */

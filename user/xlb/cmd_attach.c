@@ -58,14 +58,15 @@ static const char *mode_str(enum xdp_attach_mode m)
 int xlb_cmd_attach(struct xlb_cli *c, int argc, char **argv)
 {
 	const char *mode_s = NULL, *fwd = NULL, *seed_s = NULL, *flows_s = NULL, *pos[1];
-	const char *ports_s = NULL;
+	const char *ports_s = NULL, *nat_conns_s = NULL;
 	unsigned int lo, hi;
 	char end;
 	struct xlb_lb_setup su = {};
 	const struct xlb_opt opts[] = {
 		{ "mode", &mode_s }, { "forward", &fwd }, { "encap-src", &su.encap_src },
 		{ "encap-src6", &su.encap_src6 }, { "nat-src", &su.nat_src },
-		{ "nat-src6", &su.nat_src6 }, { "nat-ports", &ports_s }, { "seed", &seed_s },
+		{ "nat-src6", &su.nat_src6 }, { "nat-ports", &ports_s },
+		{ "nat-conns", &nat_conns_s }, { "seed", &seed_s },
 		{ "flows", &flows_s }, {}
 	};
 	struct xlb_lb_notes notes;
@@ -75,7 +76,8 @@ int xlb_cmd_attach(struct xlb_cli *c, int argc, char **argv)
 	ret = xlb_cli_parse(c, argc, argv, opts, pos, 1, 1, &npos,
 			    "attach DEV [--mode native|generic] [--forward ipip|l2|nat] "
 			    "[--encap-src CIDR] [--encap-src6 CIDR] [--nat-src ADDR] "
-			    "[--nat-src6 ADDR] [--nat-ports MIN-MAX] [--seed N] [--flows N]");
+			    "[--nat-src6 ADDR] [--nat-ports MIN-MAX] [--nat-conns N] [--seed N] "
+			    "[--flows N]");
 	if (ret || npos < 0)
 		return ret;
 	su.ifname = pos[0];
@@ -101,6 +103,9 @@ int xlb_cmd_attach(struct xlb_cli *c, int argc, char **argv)
 		su.nat_port_min = lo;
 		su.nat_port_max = hi;
 	}
+	if (nat_conns_s && xlb_u32_parse(nat_conns_s, 1024, 1U << 24, &su.nat_conns))
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "--nat-conns '%s' is not a number 1024-%u",
+				   nat_conns_s, 1U << 24);
 	if (flows_s && xlb_u32_parse(flows_s, 1024, 1U << 27, &su.flows))
 		return xlb_cli_err(c, XLB_EXIT_USAGE, "--flows '%s' is not a number 1024-%u",
 				   flows_s, 1U << 27);
