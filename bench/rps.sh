@@ -13,6 +13,11 @@
 #   xlb      xlb attached natively on the LB's device (as scripts/demo.sh
 #            does with the CLI: VIP, 3 backends, --encap-src), xlb_decap on
 #            the backends, direct server return.
+#   xlbnat   xlb in NAT mode (xlb attach --forward nat --nat-src LB-ADDR
+#            --nat-ports 1024-65535): the backends' own address and port, the
+#            LB's address as source, replies back through the LB (translated
+#            in XDP both ways); the backends' veths send full checksums (tx
+#            off) for this configuration only, as replies cross XDP.
 #   haproxy  HAProxy in TCP mode in the LB namespace, listening on the VIP
 #            (added to the LB's lo), round-robin to the backends' own
 #            addresses; a full proxy, so replies come back through it.
@@ -52,7 +57,8 @@
 #
 #   bench/rps.sh [JSON]          default JSON: bench/results/rps.json
 # Environment: RPS_SECONDS (5), RPS_RUNS (5), RPS_CONNS (50), RPS_THREADS (2),
-# RPS_CONFIGS ("plain xlb haproxy"), RPS_LB_NAPI (softirq | threaded).
+# RPS_CONFIGS ("plain xlb haproxy"; add xlbnat for NAT), RPS_LB_NAPI
+# (softirq | threaded).
 # Needs wrk, haproxy, nginx (Debian: wrk haproxy nginx-light); skips (77)
 # without them. The whole run stops itself after RPS_DEADLINE s (240).
 set -u
@@ -165,6 +171,15 @@ BE_ADDRS=()
 for be in $(xlbt_backends); do BE_ADDRS+=("$(xlbt_addr4 "$be")"); done
 HAPROXY_PID=
 
+# backends_tx FROM TO: the backends' veth tx checksum offload from FROM to TO.
+backends_tx() {
+	local be
+	for be in $(xlbt_backends); do
+		ip netns exec "$(xlbt_ns "$be")" ethtool -K "$(xlbt_dev "$be")" tx "$2" \
+			>/dev/null || return 1
+	done
+}
+
 cfg_up() {
 	local nh=() a
 	case $1 in
@@ -182,6 +197,17 @@ cfg_up() {
 		xlbt_xlb lb vip add "$VIP:80/tcp" >/dev/null || return 1
 		for a in "${BE_ADDRS[@]}"; do
 			xlbt_xlb lb backend add "$VIP:80/tcp" "$a" >/dev/null || return 1
+		done
+		lb_threaded || return 1
+		;;
+	xlbnat)
+		backends_tx on off || return 1
+		xlbt_xlb lb attach "$LB_DEV" --forward nat --nat-src "$(xlbt_addr4 lb)" \
+			--nat-ports 1024-65535 >"$TMPD/attach.log" 2>&1 ||
+			{ cat "$TMPD/attach.log" >&2; return 1; }
+		xlbt_xlb lb vip add "$VIP:80/tcp" --forward nat >/dev/null || return 1
+		for a in "${BE_ADDRS[@]}"; do
+			xlbt_xlb lb backend add "$VIP:80/tcp" "$a:80" >/dev/null || return 1
 		done
 		lb_threaded || return 1
 		;;
@@ -212,6 +238,10 @@ cfg_down() {
 		lb_xdp_off
 		;;
 	xlb) xlbt_xlb lb detach "$LB_DEV" >/dev/null ;;
+	xlbnat)
+		xlbt_xlb lb detach "$LB_DEV" >/dev/null
+		backends_tx off on
+		;;
 	haproxy)
 		[ -n "$HAPROXY_PID" ] && xlbt_bg_stop "$HAPROXY_PID"
 		HAPROXY_PID=
@@ -263,7 +293,7 @@ wrk_run() {
 # xlb_pkts: packets xlb has counted for its VIPs so far (0 without xlb).
 xlb_pkts() {
 	local n
-	[ "$CUR_CFG" = xlb ] || { echo 0; return; }
+	[ "$CUR_CFG" = xlb ] || [ "$CUR_CFG" = xlbnat ] || { echo 0; return; }
 	n=$(xlbt_xlb lb -j stats 2>/dev/null | python3 -c 'import json, sys
 print(sum(v["packets"] for v in json.load(sys.stdin)["vips"].values()))' 2>/dev/null)
 	[[ $n =~ ^[0-9]+$ ]] && echo "$n" || echo -1	# -1: unknown this run
@@ -302,7 +332,7 @@ measure() {
 echo "# requests/s: $(nproc) CPUs, $(uname -r); wrk -t$THREADS -c$CONNS -d${SECS}s," \
 	"$RUNS runs per figure; nginx-light backends x3; LB device NAPI: $LB_NAPI"
 for cfg in $CONFIGS; do
-	case $cfg in plain | xlb | haproxy) ;; *) xlbt_fail "unknown configuration $cfg" ;; esac
+	case $cfg in plain | xlb | xlbnat | haproxy) ;; *) xlbt_fail "unknown configuration $cfg" ;; esac
 	xlbt_log "configuration $cfg"
 	CUR_CFG=$cfg
 	cfg_up "$cfg" || xlbt_fail "$cfg: setup, or no answer from $URL"
@@ -314,7 +344,7 @@ for cfg in $CONFIGS; do
 			measure "$cfg" "$mode" || xlbt_fail "$cfg $mode: wrk failed"
 		done
 	done
-	if [ "$cfg" = xlb ]; then
+	if [ "$cfg" = xlb ] || [ "$cfg" = xlbnat ]; then
 		xlbt_xlb lb -j stats >"$TMPD/xlb-stats.json"
 		xlbt_log "xlb reasons: $(python3 -c 'import json,sys
 d=json.load(open(sys.argv[1]))
@@ -356,7 +386,7 @@ for mode in "${MODE_NAME[@]}"; do
 		has plain "$mode" && dsq=$(awk -v a="$sq" -v b="$(med plain "$mode" 6)" \
 			'BEGIN { printf "%+.2f", a - b }')
 		hap=-; [ "$cfg" = haproxy ] && hap=$(med "$cfg" "$mode" 5)
-		pk=-; [ "$cfg" = xlb ] && pk=$(med "$cfg" "$mode" 9)
+		pk=-; [[ $cfg == xlb* ]] && pk=$(med "$cfg" "$mode" 9)
 		printf '| %s | %s | %.0f | %.0f | %.0f | %s | %s | %s | %s | %s | %s |' "$cfg" \
 			"$(mode_label "$mode")" "$m" "$mn" "$mx" \
 			"$(has plain "$mode" && div "$m" "$(med plain "$mode" 1)" || echo -)" \
@@ -367,6 +397,9 @@ for mode in "${MODE_NAME[@]}"; do
 done
 echo
 for mode in "${MODE_NAME[@]}"; do
+	has xlbnat "$mode" && has haproxy "$mode" &&
+		echo "requests/s, $(mode_label "$mode"): xlb NAT / HAProxy =" \
+			"$(div "$(med xlbnat "$mode" 1)" "$(med haproxy "$mode" 1)")"
 	has xlb "$mode" && has haproxy "$mode" || continue
 	echo "LB CPU per request, $(mode_label "$mode"): xlb's machine softirq / HAProxy's process =" \
 		"$(div "$(med xlb "$mode" 6)" "$(med haproxy "$mode" 5)") (upper bound for xlb; target <= 0.05)"

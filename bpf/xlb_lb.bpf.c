@@ -3,7 +3,8 @@
  * xlb_lb: the XDP load balancer. Entry and dispatch only; each step lives in
  * bpf/lib/: parse.h (headers), pick.h (VIP, flow table, Maglev), nexthop.h
  * (FIB cache), encap.h (IPIP / IP6IP6 / 4in6 / L2), icmp.h (too big),
- * passive.h (passive-health events), stats.h (counters), maps.h (every map).
+ * passive.h (passive-health events), nat.h (NAT, both directions),
+ * stats.h (counters), maps.h (every map).
  *
  * Packets that are not for a VIP leave byte-for-byte untouched (XDP_PASS).
  */
@@ -15,6 +16,7 @@
 #include "lib/nexthop.h"
 #include "lib/encap.h"
 #include "lib/icmp.h"
+#include "lib/nat.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -77,12 +79,19 @@ int xlb_lb(struct xdp_md *ctx)
 	if (ret >= 0)
 		return ret;
 	vip = xlb_vip_match(&p);
-	if (!vip)
+	if (!vip) {
+		/* A node's reply to a NAT connection is for no VIP. */
+		ret = xlb_nat_reply(ctx, &p);
+		if (ret >= 0)
+			return ret;
 		return xlb_count_reason(XLB_R_PASS_NOT_VIP, p.frame_len, XDP_PASS);
+	}
 	xlb_count_traffic(&xlb_vip_stats, vip->id, p.frame_len);
 	cfg = bpf_map_lookup_elem(&xlb_config, &zero);
 	if (!cfg)
 		return XDP_PASS;	/* array map: cannot fail for key 0 */
+	if (vip->flags & XLB_VIP_F_NAT || cfg->forward == XLB_FWD_NAT)
+		return xlb_nat_forward(ctx, &p, vip, cfg);
 
 	ret = xlb_pick(&p, vip, cfg, &id, &be, &hash);
 	if (ret >= 0)

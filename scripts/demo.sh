@@ -5,6 +5,10 @@
 # example configuration, real requests through the XDP program, a backend's
 # server stopped (the agent takes it out) and started again, counters.
 # Everything is torn down at the end, also on Ctrl-C. Needs root.
+#
+#   scripts/demo.sh [ipip|nat]     (or XLB_DEMO_FORWARD=nat; default ipip)
+# nat: the backends are plain hosts (no VIP, no decap program); the LB
+# translates both directions (forward: nat, nat_src: the LB's address).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 export XLB=${XLB:-$PWD/${BUILD:-build}/xlb}
@@ -13,6 +17,12 @@ XLBT_ID=demo$(($$ % 1000))
 . tests/lib/testbed.sh
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+MODE=${1:-${XLB_DEMO_FORWARD:-ipip}}
+case $MODE in
+ipip) ;;
+nat) export XLBT_PLAIN_BACKENDS=1 ;;
+*) echo "demo.sh: forward mode '$MODE' is not ipip or nat" >&2; exit 2 ;;
+esac
 VIP=$XLBT_VIP4:80/tcp
 VIP6="[$XLBT_VIP6]:80/tcp"
 
@@ -47,19 +57,33 @@ say "Topology: client, load balancer and 3 backends in network namespaces"
 xlbt_testbed_up 3
 scripts/topology.sh show "$XLBT_ID" | grep -E '^==|198\.18' | sed 's/^/  /'
 
-say "Backends: xlb_decap strips the tunnel, an HTTP server answers with its name"
+if [ "$MODE" = nat ]; then
+	say "Backends: plain hosts (no VIP, no decap, no XDP), an HTTP server answers with its name"
+else
+	say "Backends: xlb_decap strips the tunnel, an HTTP server answers with its name"
+fi
 for be in $(xlbt_backends); do
-	xlbt_xlb "$be" decap attach "$(xlbt_dev "$be")" 2>/dev/null || xlbt_fail "decap attach on $be"
-	xlbt_xlb "$be" decap vip add "$XLBT_VIP4"
-	xlbt_xlb "$be" decap vip add "$XLBT_VIP6"
+	if [ "$MODE" != nat ]; then
+		xlbt_xlb "$be" decap attach "$(xlbt_dev "$be")" 2>/dev/null ||
+			xlbt_fail "decap attach on $be"
+		xlbt_xlb "$be" decap vip add "$XLBT_VIP4"
+		xlbt_xlb "$be" decap vip add "$XLBT_VIP6"
+	fi
 	start_server "$be"
 	echo "  $be: $(xlbt_addr4 "$be") / $(xlbt_addr6 "$be")"
 done
 
 say "Agent: xlbd with scripts/xlb.example.yaml (3 weighted nodes, HTTP checks every 0.2 s)"
 CONF=$(xlbt_tmp_dir)/xlb.yaml
+NAT_SED=()
+# NAT: every upstream by NAT, replies to the LB's own addresses.
+[ "$MODE" = nat ] && NAT_SED=(-e "s/^  forward: ipip /  forward: nat  /"
+	-e "s|# nat_src: 10.0.0.2 |nat_src: $(xlbt_addr4 lb)|"
+	-e "s|# nat_src6: fd00::2 |nat_src6: \"$(xlbt_addr6 lb)\"|")
 sed -e "s/interfaces: \[eth0\]/interfaces: [$(xlbt_dev lb)]/" \
-    -e "s|# encap_src: 10.0.0.0/24 |encap_src: 198.18.128.0/24|" scripts/xlb.example.yaml >"$CONF"
+    -e "s|# encap_src: 10.0.0.0/24 |encap_src: 198.18.128.0/24|" "${NAT_SED[@]}" \
+    scripts/xlb.example.yaml >"$CONF"
+[ "$MODE" = nat ] && grep -E '^  (forward|nat_src)' "$CONF" | sed 's/^/ /'
 XLBD=${XLBD:-$PWD/${BUILD:-build}/xlbd}
 xlbt_bg_start lb "$(xlbt_tmp_dir)/xlbd.log" env XLB_PIN_DIR="$(xlbt_pin_dir lb)" "$XLBD" -c "$CONF"
 XLBD_PID=$XLBT_BG_PID
@@ -117,6 +141,20 @@ say "xlb stats"
 xlbt_xlb lb stats | sed 's/^/  /'
 say "xlb health (from the agent)"
 agent health | sed 's/^/  /'
-say "xlb flows --limit 5"
-xlbt_xlb lb flows --limit 5 | sed 's/^/  /'
+if [ "$MODE" = nat ]; then
+	say "What be1 sees of a client through NAT (X-Client-Addr: the LB's address and a NAT port)"
+	xlbt_exec client curl -s -i --max-time 2 "http://$XLBT_VIP4/" | tr -d '\r' |
+		grep -E '^(X-Backend|X-Client-Addr)' | sed 's/^/  /'
+	say "xlb flows --limit 5 (both directions of each connection)"
+	xlbt_exec client python3 -c '
+import socket, time
+s = socket.create_connection(("'"$XLBT_VIP4"'", 80))
+s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"); s.recv(4096); time.sleep(3)' &
+	sleep 1
+	xlbt_xlb lb flows --limit 5 | sed 's/^/  /'
+	wait
+else
+	say "xlb flows --limit 5"
+	xlbt_xlb lb flows --limit 5 | sed 's/^/  /'
+fi
 say "Done: tearing down"

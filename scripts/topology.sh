@@ -16,6 +16,10 @@
 # (lb, be1 ... beN): /sys/fs/bpf cannot be used because `ip netns exec`
 # remounts /sys.
 #
+# With XLBT_PLAIN_BACKENDS=1 the backends are plain hosts instead: no VIP,
+# no ARP/rp_filter settings, only full checksums on their veth (they send
+# through the LB, as the client does): the NAT setup (forward: nat).
+#
 # Nothing is created in the root namespace except that mount and its
 # directory. Every name starts with "xlbt" and carries ID, so parallel runs
 # never collide, and teardown only ever touches names made from its own ID.
@@ -209,6 +213,14 @@ _xlbt_topo_backend() {
 	_xlbt_do _xlbt_topo_vip_on_lo "$ns" "$XLBT_VIP6" || return 1
 }
 
+# A plain backend (NAT): nothing of direct return. Its replies cross the
+# LB's XDP program, so its veth sends full checksums like the client's.
+_xlbt_topo_plain_backend() {
+	local id=$1 host=$2
+	_xlbt_do ip netns exec "$(_xlbt_ns "$id" "$host")" ethtool -K \
+		"$(_xlbt_dev "$id" "$host")" tx off >/dev/null
+}
+
 # Wait (bounded) until every host device is up with carrier.
 _xlbt_topo_wait_up() {
 	local id=$1 n=$2 host i
@@ -255,7 +267,11 @@ _xlbt_topo_build() {
 	_xlbt_topo_lb "$id" || return 1
 	for ((i = 1; i <= n; i++)); do
 		_xlbt_topo_host "$id" "be$i" "$XLBT_MTU_PATH" || return 1
-		_xlbt_topo_backend "$id" "be$i" || return 1
+		if [ "${XLBT_PLAIN_BACKENDS:-0}" = 1 ]; then
+			_xlbt_topo_plain_backend "$id" "be$i" || return 1
+		else
+			_xlbt_topo_backend "$id" "be$i" || return 1
+		fi
 	done
 	_xlbt_topo_wait_up "$id" "$n"
 }

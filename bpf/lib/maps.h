@@ -146,4 +146,35 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_event_rate SEC(".maps");
 
+/*
+ * NAT connections, client side: client -> VIP 5-tuple -> node, NAT port,
+ * state. A common LRU (not per CPU): both directions of a connection may
+ * run on different CPUs, and a per-CPU list would evict one side early.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct xlb_flow_key);
+	__type(value, struct xlb_nat_fwd);
+	__uint(max_entries, XLB_NAT_MAX_DEFAULT);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_nat_fwd SEC(".maps");
+
+/* NAT connections, node side: (node, node port, NAT port, proto) -> client. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct xlb_nat_rkey);
+	__type(value, struct xlb_nat_rev);
+	__uint(max_entries, XLB_NAT_MAX_DEFAULT);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_nat_rev SEC(".maps");
+
+/* Backend id -> SYN-ACK latency EWMA, node RSTs, per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_nat_health);
+	__uint(max_entries, XLB_MAX_BACKENDS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_nat_health SEC(".maps");
+
 #endif /* XLB_BPF_MAPS_H */

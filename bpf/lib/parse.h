@@ -19,6 +19,7 @@ struct xlb_pkt {
 	__u32 ip_len;			/* L3 length as the IP header says */
 	__u32 ip_hlen;			/* IPv4 header length with options */
 	__u32 frame_len;		/* whole frame, for byte counters */
+	__u32 l4_off;			/* the TCP/UDP (or ICMP) header */
 	__u8 tcp_flags;
 	__u8 icmp_err;			/* key taken from an ICMP error */
 	__u8 df;			/* IPv4 DF, always 1 for IPv6 */
@@ -192,6 +193,7 @@ static __always_inline int xlb_parse_ipv4(void *data, void *data_end,
 	p->ip_hlen = hlen;
 	p->df = !!(iph->frag_off & bpf_htons(IP_DF));
 	p->tos = iph->tos;
+	p->l4_off = p->l2_len + hlen;
 	return xlb_parse_l4((void *)iph + hlen, data_end, iph->protocol, p);
 }
 
@@ -229,6 +231,7 @@ static __always_inline int xlb_parse_ipv6(void *data, void *data_end,
 	__builtin_memcpy(p->key.daddr, &ip6->daddr, 16);
 	p->df = 1;
 	p->tos = (ip6->priority << 4) | (ip6->flow_lbl[0] >> 4);
+	p->l4_off = l4 - data;
 	return xlb_parse_l4(l4, data_end, nexthdr, p);
 }
 

@@ -52,12 +52,41 @@ static __always_inline int xlb_event_allowed(__u32 id, __u64 now)
 	return 1;
 }
 
+/*
+ * One event for backend id (already allowed by a rate limit): kind, the
+ * client and, for the agent's log, an age in ns.
+ */
+static __always_inline void xlb_event_send(__u32 id, __u32 vip_id, const __be32 *saddr,
+					   __be16 sport, __u8 family, __u8 kind, __u64 age,
+					   __u64 now, __u32 frame_len)
+{
+	struct xlb_event *ev;
+
+	/* NULL: the ring is full (the agent is behind or not running). */
+	ev = bpf_ringbuf_reserve(&xlb_events, sizeof(*ev), 0);
+	if (!ev) {
+		xlb_count_reason(XLB_R_EVENT_DROPPED, frame_len, 0);
+		return;
+	}
+	ev->ts_ns = now;
+	ev->flow_age_ns = age;
+	ev->backend_id = id;
+	ev->vip_id = vip_id;
+	__builtin_memcpy(ev->saddr, saddr, sizeof(ev->saddr));
+	ev->sport = sport;
+	ev->kind = kind;
+	ev->family = family;
+	ev->pad = 0;
+	/* Flags 0: adaptive wake-up, the agent's epoll sees it at once. */
+	bpf_ringbuf_submit(ev, 0);
+	xlb_count_reason(XLB_R_EVENT, frame_len, 0);
+}
+
 static __always_inline void xlb_passive_emit(const struct xlb_pkt *p,
 					     const struct xlb_flow *flow, __u8 kind)
 {
 	__u64 age = bpf_ktime_get_coarse_ns() - flow->created_ns;
 	__u64 now;
-	struct xlb_event *ev;
 
 	/* An old flow's SYN is a new connection on a reused 5-tuple. */
 	if (age >= XLB_PASSIVE_YOUNG_NS)
@@ -67,24 +96,8 @@ static __always_inline void xlb_passive_emit(const struct xlb_pkt *p,
 		xlb_count_reason(XLB_R_EVENT_DROPPED, p->frame_len, 0);
 		return;
 	}
-	/* NULL: the ring is full (the agent is behind or not running). */
-	ev = bpf_ringbuf_reserve(&xlb_events, sizeof(*ev), 0);
-	if (!ev) {
-		xlb_count_reason(XLB_R_EVENT_DROPPED, p->frame_len, 0);
-		return;
-	}
-	ev->ts_ns = now;
-	ev->flow_age_ns = age;
-	ev->backend_id = flow->backend_id;
-	ev->vip_id = flow->vip_id;
-	__builtin_memcpy(ev->saddr, p->key.saddr, sizeof(ev->saddr));
-	ev->sport = p->key.sport;
-	ev->kind = kind;
-	ev->family = p->key.family;
-	ev->pad = 0;
-	/* Flags 0: adaptive wake-up, the agent's epoll sees it at once. */
-	bpf_ringbuf_submit(ev, 0);
-	xlb_count_reason(XLB_R_EVENT, p->frame_len, 0);
+	xlb_event_send(flow->backend_id, flow->vip_id, p->key.saddr, p->key.sport,
+		       p->key.family, kind, age, now, p->frame_len);
 }
 
 /*

@@ -96,8 +96,17 @@ struct xlb_config {
 	__be32 encap_src6[4];	/* outer IPv6 source: base ... */
 	__be32 encap_src6_mask;	/* ... low-word bits from the flow hash */
 	__u32 flags;		/* reserved, 0 */
+	/* NAT (XLB_FWD_NAT or VIPs with XLB_VIP_F_NAT): */
+	__be32 nat_src4;	/* LB's address towards IPv4 nodes; 0 = none */
+	__be32 nat_src6[4];	/* LB's address towards IPv6 nodes; :: = none */
+	__u16 nat_port_min;	/* source ports handed out (host order) */
+	__u16 nat_port_max;
+	__u32 nat_tmo_syn;	/* idle timeouts in seconds, 0 = XLB_NAT_TMO_* */
+	__u32 nat_tmo_established;
+	__u32 nat_tmo_closing;
+	__u32 nat_tmo_udp;
 };
-_Static_assert(sizeof(struct xlb_config) == 40, "xlb_config size");
+_Static_assert(sizeof(struct xlb_config) == 80, "xlb_config size");
 
 /* Cached next hop of a backend (per-CPU array, indexed by backend id). */
 struct xlb_nexthop {
@@ -140,6 +149,11 @@ enum xlb_reason {
 	XLB_R_REPROBE,		/* table pick unusable: another slot used */
 	XLB_R_EVENT,		/* passive-health event sent to the agent */
 	XLB_R_EVENT_DROPPED,	/* passive-health event lost: rate limit, ring full */
+	XLB_R_FWD_NAT,		/* client -> node, translated */
+	XLB_R_TX_NAT_REPLY,	/* node -> client, translated back */
+	XLB_R_PASS_NAT_NO_ENTRY, /* to the NAT address/ports (or a NAT VIP's RST) without a live entry */
+	XLB_R_DROP_NAT_PORTS,	/* no free source port towards the node */
+	XLB_R_DROP_NAT_SRC,	/* NAT VIP, no NAT source address of the node's family */
 	XLB_R_MAX,
 };
 
@@ -169,6 +183,21 @@ _Static_assert(sizeof(struct xlb_reason_count) == 16, "xlb_reason_count size");
  *   RST|ACK from an established socket: normal client behaviour, ignored.
  *   The agent counts a bare RST as a TCP failure.
  *
+ * With NAT (bpf/lib/nat.h) both directions pass the LB, and the node's
+ * own answers are seen too:
+ *
+ * XLB_EVK_NODE_RST: the node sent a RST on a connection in SYN_SENT
+ *   (refused) or ESTABLISHED state. The agent counts a TCP failure.
+ *
+ * XLB_EVK_NODE_OK: the node's SYN-ACK to a connection's SYN: a success
+ *   (passive recovery). At most one per backend, CPU and
+ *   XLB_EVENT_WINDOW_NS, on a window of its own so that successes never
+ *   use up the failures' burst. flow_age_ns carries the SYN -> SYN-ACK
+ *   time.
+ *
+ * A client's SYN retransmitted on a NAT connection still in SYN_SENT is
+ * XLB_EVK_SYN_RETRANS, as above (a timeout).
+ *
  * Events are rate-limited per backend and CPU (XLB_EVENT_BURST per
  * XLB_EVENT_WINDOW_NS); the excess is counted as XLB_R_EVENT_DROPPED.
  */
@@ -176,6 +205,8 @@ enum xlb_event_kind {
 	XLB_EVK_NONE = 0,
 	XLB_EVK_SYN_RETRANS,
 	XLB_EVK_CLIENT_RST,
+	XLB_EVK_NODE_RST,	/* NAT: the node reset a live connection */
+	XLB_EVK_NODE_OK,	/* NAT: the node answered a SYN (SYN-ACK) */
 	XLB_EVK_MAX,
 };
 
@@ -200,6 +231,77 @@ struct xlb_event_rate {
 	__u32 pad;
 };
 _Static_assert(sizeof(struct xlb_event_rate) == 16, "xlb_event_rate size");
+
+/*
+ * NAT connection table (bpf/lib/nat.h): one entry per direction.
+ * Forward map: key struct xlb_flow_key (client -> VIP, as the client
+ * sent it), value struct xlb_nat_fwd. Reverse map: key struct
+ * xlb_nat_rkey (what a reply from the node carries), value struct
+ * xlb_nat_rev. The NAT address is not in the reverse key: there is one per
+ * family (struct xlb_config), and replies not addressed to it never
+ * reach the lookup. Ports are thus allocated per (node, node port, proto).
+ */
+enum xlb_nat_state {
+	XLB_NAT_S_NONE = 0,
+	XLB_NAT_S_SYN_SENT,	/* client SYN forwarded, no SYN-ACK yet */
+	XLB_NAT_S_ESTABLISHED,	/* SYN-ACK seen, or began without a SYN */
+	XLB_NAT_S_CLOSING,	/* FIN or RST seen, either side */
+	XLB_NAT_S_UDP,		/* UDP: idle timeout only */
+	XLB_NAT_S_MAX,
+};
+
+struct xlb_nat_fwd {
+	__be32 node[4];		/* translated destination */
+	__be16 node_port;
+	__be16 nat_port;	/* translated source port (address: config) */
+	__u32 backend_id;
+	__u32 vip_id;
+	__u8 state;		/* enum xlb_nat_state */
+	__u8 pad[3];
+	__u64 created_ns;	/* bpf_ktime_get_ns() of the first packet */
+	__u64 seen_ns;		/* coarse clock, written once per XLB_NAT_TOUCH_NS */
+};
+_Static_assert(sizeof(struct xlb_nat_fwd) == 48, "xlb_nat_fwd size");
+
+struct xlb_nat_rkey {
+	__be32 node[4];		/* the reply's source */
+	__be16 node_port;
+	__be16 nat_port;	/* the reply's destination port */
+	__u8 proto;
+	__u8 family;
+	__u8 pad[2];
+};
+_Static_assert(sizeof(struct xlb_nat_rkey) == 24, "xlb_nat_rkey size");
+
+struct xlb_nat_rev {
+	struct xlb_flow_key client;	/* client -> VIP, as the client sent it */
+	__u32 backend_id;
+	__u8 state;		/* enum xlb_nat_state */
+	__u8 pad[3];
+	__u64 created_ns;
+	__u64 seen_ns;
+	/*
+	 * Where replies go: back to the frame the connection's first packet
+	 * came in (its source MAC is the client or the router before it).
+	 */
+	__u32 ifindex;
+	__u8 smac[6];		/* our MAC on that device */
+	__u8 dmac[6];		/* the client's (or router's) MAC */
+};
+_Static_assert(sizeof(struct xlb_nat_rev) == 80, "xlb_nat_rev size");
+
+/*
+ * What NAT shows of a node (per-CPU array by backend id): the SYN ->
+ * SYN-ACK time as an EWMA (weight 1/8) over the samples of this CPU;
+ * userspace merges the CPUs weighted by their sample counts.
+ */
+struct xlb_nat_health {
+	__u64 synack_ewma_ns;
+	__u64 synacks;		/* samples */
+	__u64 node_rsts;	/* RSTs from the node on live connections */
+	__u64 ok_window_ns;	/* rate limit of XLB_EVK_NODE_OK events */
+};
+_Static_assert(sizeof(struct xlb_nat_health) == 32, "xlb_nat_health size");
 
 /* Key of the decap program's local-VIP set. */
 struct xlb_addr_key {

@@ -37,10 +37,31 @@
 
 /* VIP flags. */
 #define XLB_VIP_F_HASH_SRC	(1U << 0) /* hash on the client address only */
+#define XLB_VIP_F_NAT		(1U << 1) /* forward by NAT (bpf/lib/nat.h) */
 
 /* Forwarding methods (struct xlb_config.forward). */
 #define XLB_FWD_IPIP		0	/* IPIP / IP6IP6 / 4in6 encapsulation */
 #define XLB_FWD_L2		1	/* rewrite MACs only (direct return) */
+#define XLB_FWD_NAT		2	/* every VIP by NAT, as XLB_VIP_F_NAT */
+
+/*
+ * NAT (bpf/lib/nat.h). One entry per direction per connection, in two
+ * LRU hashes of XLB_NAT_MAX_DEFAULT entries each (set at attach). Source
+ * ports come from [nat_port_min, nat_port_max]: the default stays below
+ * Linux's ephemeral range (32768-60999), so that the LB host's own
+ * connections to a node (the agent's health probes) never share a port
+ * with a translated one. Idle timeouts per state are the defaults of the
+ * nat_timeout_* settings (seconds); 0 in struct xlb_config means these.
+ */
+#define XLB_NAT_MAX_DEFAULT	(1 << 17) /* connections (entries per map) */
+#define XLB_NAT_PORT_MIN	1024
+#define XLB_NAT_PORT_MAX	32767
+#define XLB_NAT_PORT_TRIES	8	/* candidate ports per new connection */
+#define XLB_NAT_TMO_SYN		30	/* SYN forwarded, no SYN-ACK yet */
+#define XLB_NAT_TMO_ESTABLISHED	900	/* SYN-ACK seen (IPVS's default) */
+#define XLB_NAT_TMO_CLOSING	10	/* FIN or RST seen */
+#define XLB_NAT_TMO_UDP		60	/* UDP: idle */
+#define XLB_NAT_TOUCH_NS	1000000000ULL /* entry's last-seen written at most this often */
 
 #define XLB_PIN_DIR_DEFAULT	"/sys/fs/bpf/xlb"
 

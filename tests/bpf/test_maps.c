@@ -258,7 +258,8 @@ static int env_reset(struct env *e)
 	int err;
 
 	err = hash_clear(s->maps.xlb_vips) ?: hash_clear(s->maps.xlb_members) ?:
-	      hash_clear(s->maps.xlb_flows);
+	      hash_clear(s->maps.xlb_flows) ?: hash_clear(s->maps.xlb_nat_fwd) ?:
+	      hash_clear(s->maps.xlb_nat_rev);
 	for (id = 0; !err && id < TEST_IDS; id++) {
 		/* Only slots in use: each delete waits for an RCU grace period. */
 		for (__u32 slot = id * 2; !err && slot < id * 2 + 2; slot++)
@@ -2139,6 +2140,170 @@ struct maps_test {
 	const void *arg;
 };
 
+/* --- NAT connections: walk, sweep, purge ------------------------------------ */
+
+struct nat_walk {
+	int n, bad;
+	int per_be[TEST_IDS];
+	struct env *e;
+};
+
+/* Every forward entry has its reverse entry, naming the same client. */
+static int nat_walk_cb(const struct xlb_flow_key *k, const struct xlb_nat_fwd *f, void *arg)
+{
+	struct nat_walk *w = arg;
+	struct xlb_nat_rev r;
+
+	w->n++;
+	if (xlb_nat_rev_get(&w->e->m, f, k->proto, k->family, &r) ||
+	    memcmp(&r.client, k, sizeof(*k)) || r.backend_id != f->backend_id)
+		w->bad++;
+	if (f->backend_id < TEST_IDS)
+		w->per_be[f->backend_id]++;
+	return 0;
+}
+
+static int nat_walk(struct env *e, struct nat_walk *w)
+{
+	int err;
+
+	memset(w, 0, sizeof(*w));
+	w->e = e;
+	err = xlb_nat_foreach(&e->m, nat_walk_cb, w);
+	if (err)
+		return fail(e, "xlb_nat_foreach: %s", errname(err));
+	if (w->bad)
+		return fail(e, "%d of %d NAT connections without their reverse entry", w->bad,
+			    w->n);
+	return 0;
+}
+
+static void nat_timeout_count(const struct xlb_nat_rev *r, void *arg)
+{
+	(*(int *)arg)++;
+}
+
+/* Age connection s's entries (both directions) by sec seconds. */
+static int nat_age(struct env *e, const struct pkt_spec *s, __u64 sec)
+{
+	struct xlb_nat_rkey rk = {};
+	struct xlb_flow_key k;
+	struct xlb_nat_fwd f;
+	struct xlb_nat_rev r;
+
+	flow_key_of(s, &k);
+	if (bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_nat_fwd), &k, &f) ||
+	    xlb_nat_rev_get(&e->m, &f, k.proto, k.family, &r))
+		return fail(e, "no NAT entries for sport %u", s->sport);
+	memcpy(rk.node, f.node, sizeof(rk.node));
+	rk.node_port = f.node_port;
+	rk.nat_port = f.nat_port;
+	rk.proto = k.proto;
+	rk.family = k.family;
+	f.seen_ns -= sec * 1000000000ULL;
+	r.seen_ns -= sec * 1000000000ULL;
+	if (bpf_map_update_elem(map_fd(e->skel->maps.xlb_nat_fwd), &k, &f, BPF_EXIST) ||
+	    bpf_map_update_elem(map_fd(e->skel->maps.xlb_nat_rev), &rk, &r, BPF_EXIST))
+		return fail(e, "cannot age NAT entries: %s", strerror(errno));
+	return 0;
+}
+
+static int t_nat(struct env *e, const void *arg)
+{
+	struct flow_set *fs = malloc(sizeof(*fs));
+	struct xlb_nat_sweep sw;
+	struct xlb_config cfg;
+	struct nat_walk w;
+	struct xlb_vip v;
+	__u32 id[2];
+	__be32 a[4];
+	struct sent r;
+	int i, timeouts = 0, err, want[TEST_IDS] = { 0 };
+	const int n = 100, aged = 40;
+
+	if (!fs)
+		return fail(e, "out of memory");
+	config_default(&cfg);
+	pkt_addr("198.18.0.2", a);
+	cfg.nat_src4 = a[0];
+	err = xlb_config_set(&e->m, &cfg) ? fail(e, "xlb_config_set failed") : 0;
+	err = err ?: vip_new(e, VIP4, 80, IPPROTO_TCP, XLB_VIP_F_NAT, 251, &v) ?:
+	      member_add(e, &v, BE4_1, 8080, 1, &id[0]) ?:
+	      member_add(e, &v, BE4_2, 8080, 1, &id[1]) ?: rebuild(e, &v);
+	if (err)
+		goto out;
+	flows_make(e, fs, n, VIP4, 80, IPPROTO_TCP, 0);
+	for (i = 0; i < n; i++) {
+		err = send_pkt(e, &fs->s[i], &r);
+		if (err)
+			goto out;
+		if (r.verdict != XDP_TX || (r.be_id != id[0] && r.be_id != id[1])) {
+			err = fail(e, "NAT SYN %d: %s, backend %u", i,
+				   bpftest_verdict_name(r.verdict), r.be_id);
+			goto out;
+		}
+		fs->be[i] = r.be_id;
+		if (i >= aged)
+			want[r.be_id]++;
+	}
+	err = nat_walk(e, &w);
+	if (err)
+		goto out;
+	if (w.n != n) {
+		err = fail(e, "xlb_nat_foreach: %d connections, expected %d", w.n, n);
+		goto out;
+	}
+	/* 40 idle past the SYN timeout: the sweep deletes them, both ways. */
+	for (i = 0; i < aged; i++) {
+		err = nat_age(e, &fs->s[i], XLB_NAT_TMO_SYN + 1);
+		if (err)
+			goto out;
+	}
+	err = xlb_nat_sweep(&e->m, xlb_now_coarse_ns(), nat_timeout_count, &timeouts, &sw);
+	if (err) {
+		err = fail(e, "xlb_nat_sweep: %s", errname(err));
+		goto out;
+	}
+	if (sw.dead != aged || sw.syn_timeouts != aged || sw.live != n - aged ||
+	    timeouts != aged) {
+		err = fail(e, "sweep: %llu dead, %llu SYN timeouts (%d reported), %llu live; "
+			   "expected %d, %d, %d", (unsigned long long)sw.dead,
+			   (unsigned long long)sw.syn_timeouts, timeouts,
+			   (unsigned long long)sw.live, aged, aged, n - aged);
+		goto out;
+	}
+	err = nat_walk(e, &w);
+	if (err)
+		goto out;
+	if (w.n != n - aged || hash_count(e->skel->maps.xlb_nat_rev) != n - aged) {
+		err = fail(e, "after the sweep: %d forward, %d reverse entries, expected %d",
+			   w.n, hash_count(e->skel->maps.xlb_nat_rev), n - aged);
+		goto out;
+	}
+	/* A backend's purge takes its connections, not the other's. */
+	err = xlb_nat_purge_backend(&e->m, id[0]);
+	if (err) {
+		err = fail(e, "xlb_nat_purge_backend: %s", errname(err));
+		goto out;
+	}
+	err = nat_walk(e, &w);
+	if (err)
+		goto out;
+	if (w.per_be[id[0]] || w.per_be[id[1]] != want[id[1]] || w.n != want[id[1]] ||
+	    hash_count(e->skel->maps.xlb_nat_rev) != want[id[1]]) {
+		err = fail(e, "after purging backend %u: %d/%d connections of backends %u/%u, "
+			   "%d reverse entries; expected 0/%d", id[0], w.per_be[id[0]],
+			   w.per_be[id[1]], id[0], id[1], hash_count(e->skel->maps.xlb_nat_rev),
+			   want[id[1]]);
+		goto out;
+	}
+	if (!want[id[1]] || !want[id[0]])
+		note(e, "vacuous: a backend got none of the %d live connections", n - aged);
+out:
+	free(fs);
+	return err;
+}
+
 static const struct maps_test tests[] = {
 	{ "vip: create, get, list, delete", t_vip_basic },
 	{ "vip: a deleted VIP's id is reused, counters from zero", t_vip_reuse },
@@ -2168,6 +2333,8 @@ static const struct maps_test tests[] = {
 	{ "stats: VIP and backend counters sum over CPUs", t_stats },
 	{ "config: get/set round trip", t_config },
 	{ "nexthop: xlb_nexthop_set writes every CPU", t_nexthop },
+	{ "nat: foreach sees both directions; sweep deletes the dead, purge a backend's",
+	  t_nat },
 };
 
 static int env_open(struct env *e)

@@ -53,6 +53,9 @@
 #define ENC_SRC6	"fd00:78:6c62:200::"
 #define ENC_MASK6	0x0000ffffU	/* host order: low 16 bits from the hash */
 
+#define NAT4		"198.18.0.2"	/* the LB's address towards the nodes */
+#define NAT6		"fd00:78:6c62::2"
+
 #define SEED		0x5eed1234U
 #define NH_MTU		1600
 #define NH_IFINDEX	1	/* lo, also the ingress device: XDP_TX */
@@ -88,6 +91,7 @@ struct be_def {
 	__u32 id;		/* 0 ends the list */
 	const char *addr;
 	__u8 state;		/* enum xlb_backend_state; 0 here means ACTIVE */
+	__u16 port;		/* the node's port; 0 = the VIP's */
 };
 
 struct lb_setup {
@@ -95,6 +99,8 @@ struct lb_setup {
 	struct be_def bes[5];
 	__u32 forward;		/* XLB_FWD_* */
 	__u32 mtu;		/* next-hop MTU; 0 = NH_MTU */
+	int no_nat_src;		/* leave the NAT addresses unset */
+	__u16 nat_lo, nat_hi;	/* NAT port range; 0 = the defaults */
 };
 
 #define VIP(a, p, pr, i, sz, ...) \
@@ -105,6 +111,7 @@ struct lb_setup {
 	  .fill = { __VA_ARGS__ } }
 #define BE(i, a)	{ .id = i, .addr = a }
 #define BES(i, a, s)	{ .id = i, .addr = a, .state = s }
+#define BEP(i, a, p)	{ .id = i, .addr = a, .port = p }
 
 /* IPv4 backends are ids 1-4, IPv6 backends 5-6. */
 static const struct lb_setup s_v4 = {
@@ -211,6 +218,50 @@ static const struct lb_setup s_l2_4in6 = {
 	.forward = XLB_FWD_L2,
 };
 
+/* NAT: backend 1 listens on 8080 (port translation), 2 on the VIP's port. */
+static const struct lb_setup s_nat4 = {
+	.vips = { VIPF(VIP4, 80, IPPROTO_TCP, 1, XLB_VIP_F_NAT, 13, 1),
+		  VIPF(VIP4, 53, IPPROTO_UDP, 2, XLB_VIP_F_NAT, 13, 2) },
+	.bes = { BEP(1, BE4_1, 8080), BE(2, BE4_2) },
+};
+
+static const struct lb_setup s_nat6 = {
+	.vips = { VIPF(VIP6, 80, IPPROTO_TCP, 1, XLB_VIP_F_NAT, 13, 5),
+		  VIPF(VIP6, 53, IPPROTO_UDP, 2, XLB_VIP_F_NAT, 13, 6) },
+	.bes = { BEP(5, BE6_1, 8080), BE(6, BE6_2) },
+};
+
+/* The whole data plane in NAT mode: no VIP flag needed. */
+static const struct lb_setup s_nat_global = {
+	.vips = { VIP(VIP4, 80, IPPROTO_TCP, 1, 13, 1) },
+	.bes = { BEP(1, BE4_1, 8080) },
+	.forward = XLB_FWD_NAT,
+};
+
+/* Two source ports only: two live connections use them up. */
+static const struct lb_setup s_nat_2ports = {
+	.vips = { VIPF(VIP4, 80, IPPROTO_TCP, 1, XLB_VIP_F_NAT, 13, 1) },
+	.bes = { BEP(1, BE4_1, 8080) },
+	.nat_lo = 1024, .nat_hi = 1025,
+};
+
+static const struct lb_setup s_nat_1port = {
+	.vips = { VIPF(VIP4, 80, IPPROTO_TCP, 1, XLB_VIP_F_NAT, 13, 1) },
+	.bes = { BEP(1, BE4_1, 8080) },
+	.nat_lo = 1024, .nat_hi = 1024,
+};
+
+static const struct lb_setup s_nat_no_src = {
+	.vips = { VIPF(VIP4, 80, IPPROTO_TCP, 1, XLB_VIP_F_NAT, 13, 1) },
+	.bes = { BEP(1, BE4_1, 8080) },
+	.no_nat_src = 1,
+};
+
+static const struct lb_setup s_nat_v4_be6 = {
+	.vips = { VIPF(VIP4, 80, IPPROTO_TCP, 1, XLB_VIP_F_NAT, 13, 5) },
+	.bes = { BE(5, BE6_1) },
+};
+
 /* --- packets shared by several cases ------------------------------------- */
 
 #define P_TCP4	.src = CLIENT4, .dst = VIP4, .proto = IPPROTO_TCP, .dport = 80
@@ -229,6 +280,12 @@ static const struct pkt_spec reply6 = {
 	.src = VIP6, .dst = CLIENT6, .proto = IPPROTO_TCP, .sport = 80,
 	.dport = 40000, .tcp_flags = TCP_ACK, .payload_len = 1200,
 };
+/* NAT connections' first packets (their node answers in the cases). */
+static const struct pkt_spec nflow4 = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN };
+static const struct pkt_spec nflow4_b = { P_TCP4, .sport = 40001, .tcp_flags = TCP_SYN };
+static const struct pkt_spec nflow6 = { P_TCP6, .sport = 40000, .tcp_flags = TCP_SYN };
+static const struct pkt_spec nflow4u = { P_UDP4, .sport = 5353, .payload_len = 30 };
+static const struct pkt_spec nflow6u = { P_UDP6, .sport = 5353, .payload_len = 30 };
 static const struct pkt_spec reply4_other = {
 	.src = VIP4_OTHER, .dst = CLIENT4, .proto = IPPROTO_TCP, .sport = 80,
 	.dport = 40000, .tcp_flags = TCP_ACK, .payload_len = 100,
@@ -251,6 +308,8 @@ struct env {
 	struct ring_buffer *rb;		/* xlb_events, read by events_read() */
 	struct xlb_event events[64];	/* passive events read since the last read */
 	int nevents;
+	__u16 nat_port;			/* NAT: the first packet's source port (host order) */
+	struct pkt_spec in_spec;	/* the input as run (input hooks change it) */
 };
 
 /* The case failed: keep the first reason; -1. */
@@ -382,7 +441,9 @@ static int reset_id(struct env *e, __u32 id)
 	       bpftest_percpu_write(s->maps.xlb_backend_stats, id, e->ncpu, NULL,
 				    sizeof(struct xlb_traffic)) ?:
 	       bpftest_percpu_write(s->maps.xlb_event_rate, id, e->ncpu, NULL,
-				    sizeof(struct xlb_event_rate));
+				    sizeof(struct xlb_event_rate)) ?:
+	       bpftest_percpu_write(s->maps.xlb_nat_health, id, e->ncpu, NULL,
+				    sizeof(struct xlb_nat_health));
 }
 
 /* ring_buffer_sample_fn: keep the record for the case's check. */
@@ -436,6 +497,8 @@ static int env_reset(struct env *e)
 		err = -errno;
 	err = err ?: hash_clear(s->maps.xlb_vips, sizeof(struct xlb_vip_key));
 	err = err ?: hash_clear(s->maps.xlb_flows, sizeof(struct xlb_flow_key));
+	err = err ?: hash_clear(s->maps.xlb_nat_fwd, sizeof(struct xlb_flow_key));
+	err = err ?: hash_clear(s->maps.xlb_nat_rev, sizeof(struct xlb_nat_rkey));
 	err = err ?: events_read(e);	/* no event left from the case before */
 	return err;
 }
@@ -456,12 +519,20 @@ static int setup_apply(struct env *e, const struct lb_setup *su)
 	pkt_addr(ENC_SRC4, a);
 	cfg.encap_src4 = a[0];
 	pkt_addr(ENC_SRC6, cfg.encap_src6);
+	if (!su->no_nat_src) {
+		pkt_addr(NAT4, a);
+		cfg.nat_src4 = a[0];
+		pkt_addr(NAT6, cfg.nat_src6);
+	}
+	cfg.nat_port_min = su->nat_lo;
+	cfg.nat_port_max = su->nat_hi;
 	if (bpf_map_update_elem(map_fd(s->maps.xlb_config), &zero, &cfg, 0))
 		return fail(e, "setup: config: %s", strerror(errno));
 
 	for (i = 0; i < 5 && su->bes[i].id; i++) {
 		const struct be_def *b = &su->bes[i];
-		struct xlb_backend be = { .state = b->state ?: XLB_BE_ACTIVE };
+		struct xlb_backend be = { .state = b->state ?: XLB_BE_ACTIVE,
+					  .port = htons(b->port) };
 
 		be.family = pkt_addr(b->addr, be.addr);
 		if (bpf_map_update_elem(map_fd(s->maps.xlb_backends), &b->id, &be, 0))
@@ -620,6 +691,8 @@ enum out_kind {
 	OUT_ENCAP,	/* next-hop MACs, outer header, the input's L3 packet */
 	OUT_L2,		/* the input with the next hop's MACs */
 	OUT_TOO_BIG,	/* ICMP frag-needed / packet-too-big back to the client */
+	OUT_NAT,	/* translated to node:port from the NAT address and port */
+	OUT_NAT_REPLY,	/* a node's reply translated back to VIP -> client */
 };
 
 #define BE_TABLE	0x10000	/* backend in the table slot of the flow hash */
@@ -633,6 +706,8 @@ struct xlb_case {
 	int (*prep)(struct env *e, const struct xlb_case *c); /* after setup */
 	const struct pkt_spec *first;		/* run before (makes a flow) */
 	int (*after)(struct env *e, const struct xlb_case *c); /* after first */
+	int (*input)(struct env *e, const struct xlb_case *c, struct pkt *in);
+						/* rebuild the input after first */
 	__u32 verdict;				/* XDP_PASS / XDP_TX / XDP_DROP */
 	enum out_kind out;
 	__u32 backend;				/* id, BE_TABLE or BE_FIRST */
@@ -804,6 +879,126 @@ static int check_csums(struct env *e, const struct pkt *in, const struct pkt *ou
 	return 0;
 }
 
+/* --- NAT: expected frames, rebuilt from scratch ---------------------------- */
+
+static const __u8 node_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0xbe };
+
+static int nat_fwd_get(struct env *e, const struct pkt_spec *s, struct xlb_nat_fwd *f)
+{
+	struct xlb_flow_key k;
+
+	flow_key(s, &k);
+	return bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_nat_fwd), &k, f) ? -errno : 0;
+}
+
+static int nat_rev_get(struct env *e, const struct xlb_nat_fwd *f, __u8 proto, __u8 family,
+		       struct xlb_nat_rev *r)
+{
+	struct xlb_nat_rkey k = { .node_port = f->node_port, .nat_port = f->nat_port,
+				  .proto = proto, .family = family };
+
+	memcpy(k.node, f->node, sizeof(k.node));
+	return bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_nat_rev), &k, r) ? -errno : 0;
+}
+
+static const struct be_def *be_def(struct env *e, __u32 id)
+{
+	int i;
+
+	for (i = 0; i < 5 && e->setup->bes[i].id; i++)
+		if (e->setup->bes[i].id == id)
+			return &e->setup->bes[i];
+	return NULL;
+}
+
+/*
+ * A built frame as named fields, so that a checksum or address that
+ * differs is reported by name ("byte 50 (tcp check): ...").
+ */
+static void expect_nat_fields(struct pkt_expect *x, const struct pkt *b, __u8 proto)
+{
+	const __u8 *d = b->data;
+	size_t ip = b->l3_off, l4 = b->l4_off;
+
+	memset(x, 0, sizeof(*x));
+	pkt_expect_put(x, "eth dest", d, 6);
+	pkt_expect_put(x, "eth source", d + 6, 6);
+	pkt_expect_put(x, "ethertype (and tag)", d + 12, ip - 12);
+	if (d[ip] >> 4 == 4) {
+		pkt_expect_put(x, "ip header up to check", d + ip, 10);
+		pkt_expect_put(x, "ip check", d + ip + 10, 2);
+		pkt_expect_put(x, "ip saddr", d + ip + 12, 4);
+		pkt_expect_put(x, "ip daddr", d + ip + 16, 4);
+		if (l4 > ip + 20)
+			pkt_expect_put(x, "ip options", d + ip + 20, l4 - ip - 20);
+	} else {
+		pkt_expect_put(x, "ip6 header up to saddr", d + ip, 8);
+		pkt_expect_put(x, "ip6 saddr", d + ip + 8, 16);
+		pkt_expect_put(x, "ip6 daddr", d + ip + 24, 16);
+		if (l4 > ip + 40)
+			pkt_expect_put(x, "ip6 extension headers", d + ip + 40, l4 - ip - 40);
+	}
+	pkt_expect_put(x, "sport", d + l4, 2);
+	pkt_expect_put(x, "dport", d + l4 + 2, 2);
+	if (proto == IPPROTO_TCP) {
+		pkt_expect_put(x, "tcp seq/ack/flags/window", d + l4 + 4, 12);
+		pkt_expect_put(x, "tcp check", d + l4 + 16, 2);
+		pkt_expect_put(x, "tcp urgent, options, payload", d + l4 + 18, b->len - l4 - 18);
+	} else {
+		pkt_expect_put(x, "udp length", d + l4 + 4, 2);
+		pkt_expect_put(x, "udp check", d + l4 + 6, 2);
+		pkt_expect_put(x, "udp payload", d + l4 + 8, b->len - l4 - 8);
+	}
+}
+
+/* Client -> VIP became NAT address:port -> node:node port, checksums fresh. */
+static int expect_nat(struct env *e, const struct xlb_case *c, struct pkt_expect *x)
+{
+	struct pkt_spec s = e->in_spec;
+	const struct be_def *b = be_def(e, e->want_be);
+	struct xlb_nat_fwd f;
+	struct pkt out;
+	int i;
+
+	if (!b)
+		return fail(e, "backend %u is not in the setup", e->want_be);
+	if (nat_fwd_get(e, &s, &f))
+		return fail(e, "xlb_nat_fwd has no entry for the packet's 5-tuple");
+	s.src = strchr(s.dst, ':') ? NAT6 : NAT4;
+	s.dst = b->addr;
+	s.sport = ntohs(f.nat_port);
+	s.dport = b->port ?: s.dport;
+	if (pkt_build(&out, &s))
+		return fail(e, "cannot build the expected packet");
+	if (c->mangle)
+		c->mangle(&out);
+	for (i = 0; i < 6; i++)
+		out.data[i] = nh_dmac(e->want_be, i);
+	memcpy(out.data + 6, pkt_mac_lb, 6);
+	expect_nat_fields(x, &out, s.proto);
+	return 0;
+}
+
+/* node:port -> NAT address:port became VIP:vport -> client, to the client's MAC. */
+static int expect_nat_reply(struct env *e, const struct xlb_case *c, struct pkt_expect *x)
+{
+	struct pkt_spec s = e->in_spec;
+	struct pkt out;
+
+	s.src = c->first->dst;
+	s.dst = c->first->src;
+	s.sport = c->first->dport;
+	s.dport = c->first->sport;
+	if (pkt_build(&out, &s))
+		return fail(e, "cannot build the expected packet");
+	if (c->mangle)
+		c->mangle(&out);
+	memcpy(out.data, pkt_mac_client, 6);
+	memcpy(out.data + 6, pkt_mac_lb, 6);
+	expect_nat_fields(x, &out, s.proto);
+	return 0;
+}
+
 static int check_output(struct env *e, const struct xlb_case *c,
 			const struct pkt *in, const struct pkt *out)
 {
@@ -825,6 +1020,12 @@ static int check_output(struct env *e, const struct xlb_case *c,
 		break;
 	case OUT_TOO_BIG:
 		err = check_csums(e, in, out) ?: expect_too_big(e, in, &x);
+		break;
+	case OUT_NAT:
+		err = expect_nat(e, c, &x);
+		break;
+	case OUT_NAT_REPLY:
+		err = expect_nat_reply(e, c, &x);
 		break;
 	}
 	if (err)
@@ -1184,7 +1385,419 @@ static int after_age_flow(struct env *e, const struct xlb_case *c)
 	return 0;
 }
 
+/* --- NAT: checks and hooks ------------------------------------------------ */
+
+static __u16 nat_lo(struct env *e)
+{
+	return e->setup->nat_lo ?: XLB_NAT_PORT_MIN;
+}
+
+static __u16 nat_hi(struct env *e)
+{
+	return e->setup->nat_hi ?: XLB_NAT_PORT_MAX;
+}
+
+/* Both entries of the input's connection, consistent with each other. */
+static int nat_entries(struct env *e, const struct pkt_spec *s, struct xlb_nat_fwd *f,
+		       struct xlb_nat_rev *r)
+{
+	struct xlb_flow_key k;
+
+	flow_key(s, &k);
+	if (nat_fwd_get(e, s, f))
+		return fail(e, "xlb_nat_fwd has no entry for %u -> %u", s->sport, s->dport);
+	if (nat_rev_get(e, f, k.proto, k.family, r))
+		return fail(e, "xlb_nat_rev has no entry for NAT port %u", ntohs(f->nat_port));
+	if (memcmp(&r->client, &k, sizeof(k)))
+		return fail(e, "reverse entry of NAT port %u names another client",
+			    ntohs(f->nat_port));
+	return 0;
+}
+
+/* The connection's entries: port in range, node port, state, way back. */
+static int check_nat_entries(struct env *e, const struct xlb_case *c,
+			     const struct pkt *in, const struct pkt *out)
+{
+	const struct be_def *b = be_def(e, e->want_be);
+	__u8 want_state = c->pkt.proto == IPPROTO_UDP ? XLB_NAT_S_UDP : XLB_NAT_S_SYN_SENT;
+	struct xlb_nat_fwd f;
+	struct xlb_nat_rev r;
+	__u16 port;
+
+	if (nat_entries(e, &e->in_spec, &f, &r))
+		return -1;
+	port = ntohs(f.nat_port);
+	if (port < nat_lo(e) || port > nat_hi(e))
+		return fail(e, "NAT port %u outside %u-%u", port, nat_lo(e), nat_hi(e));
+	if (ntohs(f.node_port) != (b->port ?: c->pkt.dport))
+		return fail(e, "node port %u, expected %u", ntohs(f.node_port),
+			    b->port ?: c->pkt.dport);
+	if (f.backend_id != e->want_be || r.backend_id != e->want_be)
+		return fail(e, "entries name backends %u/%u, expected %u", f.backend_id,
+			    r.backend_id, e->want_be);
+	if (f.state != want_state || r.state != want_state)
+		return fail(e, "entries in states %u/%u, expected %u", f.state, r.state, want_state);
+	if (r.ifindex != NH_IFINDEX || memcmp(r.dmac, pkt_mac_client, 6) ||
+	    memcmp(r.smac, pkt_mac_lb, 6))
+		return fail(e, "reverse entry: the way back is not the client's frame");
+	return check_traffic(e, e->skel->maps.xlb_backend_stats, "backend", e->want_be, 1,
+			     in->len, 1);
+}
+
+/* The second packet of a connection kept its port; one entry each way. */
+static int check_nat_same_port(struct env *e, const struct xlb_case *c,
+			       const struct pkt *in, const struct pkt *out)
+{
+	struct xlb_nat_fwd f;
+	struct xlb_nat_rev r;
+	int n = hash_count(e->skel->maps.xlb_nat_rev);
+
+	if (nat_entries(e, &e->in_spec, &f, &r))
+		return -1;
+	if (ntohs(f.nat_port) != e->nat_port)
+		return fail(e, "NAT port %u, the first packet had %u", ntohs(f.nat_port),
+			    e->nat_port);
+	if (n != 1)
+		return fail(e, "xlb_nat_rev: %d entries, expected 1", n);
+	return 0;
+}
+
+/* Another client towards the same node got another port. */
+static int check_nat_other_port(struct env *e, const struct xlb_case *c,
+				const struct pkt *in, const struct pkt *out)
+{
+	struct xlb_nat_fwd f;
+	struct xlb_nat_rev r;
+	int n = hash_count(e->skel->maps.xlb_nat_rev);
+
+	if (nat_entries(e, &e->in_spec, &f, &r))
+		return -1;
+	if (ntohs(f.nat_port) == e->nat_port)
+		return fail(e, "two live connections share NAT port %u", e->nat_port);
+	if (n != 2)
+		return fail(e, "xlb_nat_rev: %d entries, expected 2", n);
+	return 0;
+}
+
+/* The dead connection's port went to the new one. */
+static int check_nat_reused(struct env *e, const struct xlb_case *c,
+			    const struct pkt *in, const struct pkt *out)
+{
+	struct xlb_nat_fwd f;
+	struct xlb_nat_rev r;
+
+	if (nat_entries(e, &e->in_spec, &f, &r))
+		return -1;
+	if (ntohs(f.nat_port) != e->nat_port)
+		return fail(e, "NAT port %u, expected the dead connection's %u",
+			    ntohs(f.nat_port), e->nat_port);
+	return 0;
+}
+
+static int check_nat_nothing(struct env *e, const struct xlb_case *c,
+			     const struct pkt *in, const struct pkt *out)
+{
+	int nf = hash_count(e->skel->maps.xlb_nat_fwd), nr = hash_count(e->skel->maps.xlb_nat_rev);
+
+	if (nf || nr)
+		return fail(e, "NAT entries: %d forward, %d reverse, expected none", nf, nr);
+	return 0;
+}
+
+static int nat_state_is(struct env *e, const struct pkt_spec *s, __u8 state)
+{
+	struct xlb_nat_fwd f;
+	struct xlb_nat_rev r;
+
+	if (nat_entries(e, s, &f, &r))
+		return -1;
+	if (f.state != state || r.state != state)
+		return fail(e, "entries in states %u/%u, expected %u", f.state, r.state, state);
+	return 0;
+}
+
+static int nat_health(struct env *e, __u32 id, struct xlb_nat_health *h)
+{
+	if (bpftest_percpu_sum(e->skel->maps.xlb_nat_health, id, e->ncpu, (__u64 *)h, 4))
+		return fail(e, "xlb_nat_health %u: lookup failed", id);
+	return 0;
+}
+
+static int one_event(struct env *e, __u8 kind)
+{
+	if (events_read(e))
+		return fail(e, "reading xlb_events failed");
+	if (e->nevents != 1)
+		return fail(e, "%d passive events, expected 1", e->nevents);
+	if (e->events[0].kind != kind || e->events[0].backend_id != e->first_be)
+		return fail(e, "event kind %u backend %u, expected kind %u backend %u",
+			    e->events[0].kind, e->events[0].backend_id, kind, e->first_be);
+	return 0;
+}
+
+/* SYN-ACK: established both ways, one latency sample, one success event. */
+static int check_nat_synack(struct env *e, const struct xlb_case *c,
+			    const struct pkt *in, const struct pkt *out)
+{
+	struct xlb_nat_health h;
+
+	if (nat_state_is(e, c->first, XLB_NAT_S_ESTABLISHED) || nat_health(e, e->first_be, &h))
+		return -1;
+	if (h.synacks != 1 || !h.synack_ewma_ns)
+		return fail(e, "health: %llu SYN-ACK samples, EWMA %llu ns; expected 1 sample",
+			    (unsigned long long)h.synacks, (unsigned long long)h.synack_ewma_ns);
+	return one_event(e, XLB_EVK_NODE_OK);
+}
+
+static int check_nat_reply_plain(struct env *e, const struct xlb_case *c,
+				 const struct pkt *in, const struct pkt *out)
+{
+	return nat_state_is(e, c->first, c->first->proto == IPPROTO_UDP ? XLB_NAT_S_UDP
+								      : XLB_NAT_S_ESTABLISHED);
+}
+
+/* The node refused: closing, one RST counted, one node_rst event. */
+static int check_nat_node_rst(struct env *e, const struct xlb_case *c,
+			      const struct pkt *in, const struct pkt *out)
+{
+	struct xlb_nat_health h;
+
+	if (nat_state_is(e, c->first, XLB_NAT_S_CLOSING) || nat_health(e, e->first_be, &h))
+		return -1;
+	if (h.node_rsts != 1)
+		return fail(e, "health: %llu node RSTs, expected 1", (unsigned long long)h.node_rsts);
+	return one_event(e, XLB_EVK_NODE_RST);
+}
+
+static int check_nat_syn_retry(struct env *e, const struct xlb_case *c,
+			       const struct pkt *in, const struct pkt *out)
+{
+	return nat_state_is(e, c->first, XLB_NAT_S_SYN_SENT) ?: one_event(e, XLB_EVK_SYN_RETRANS);
+}
+
+static int check_nat_closing(struct env *e, const struct xlb_case *c,
+			     const struct pkt *in, const struct pkt *out)
+{
+	return nat_state_is(e, c->first, XLB_NAT_S_CLOSING);
+}
+
+/* Reply input: the node answers the first packet's connection, from its MAC. */
+static int input_nat_reply(struct env *e, const struct xlb_case *c, struct pkt *in)
+{
+	if (!e->nat_port)
+		return fail(e, "the first packet made no NAT entry");
+	e->in_spec.dport = e->nat_port;
+	if (pkt_build(in, &e->in_spec))
+		return fail(e, "cannot build the reply");
+	memcpy(in->data + 6, node_mac, 6);
+	if (c->mangle)
+		c->mangle(in);
+	return 0;
+}
+
+/* Set the first connection's state, and age both entries by sec seconds. */
+static int nat_age(struct env *e, const struct pkt_spec *s, __u8 state, __u64 sec)
+{
+	struct xlb_flow_key k;
+	struct xlb_nat_rkey rk = {};
+	struct xlb_nat_fwd f;
+	struct xlb_nat_rev r;
+
+	if (nat_entries(e, s, &f, &r))
+		return -1;
+	flow_key(s, &k);
+	memcpy(rk.node, f.node, sizeof(rk.node));
+	rk.node_port = f.node_port;
+	rk.nat_port = f.nat_port;
+	rk.proto = k.proto;
+	rk.family = k.family;
+	f.state = r.state = state;
+	f.seen_ns -= sec * 1000000000ULL;
+	r.seen_ns -= sec * 1000000000ULL;
+	if (bpf_map_update_elem(map_fd(e->skel->maps.xlb_nat_fwd), &k, &f, BPF_EXIST) ||
+	    bpf_map_update_elem(map_fd(e->skel->maps.xlb_nat_rev), &rk, &r, BPF_EXIST))
+		return fail(e, "cannot age the NAT entries: %s", strerror(errno));
+	return 0;
+}
+
+/* SYN_SENT for 31 s: past the SYN timeout (30 s), dead. */
+static int after_nat_syn_dead(struct env *e, const struct xlb_case *c)
+{
+	return nat_age(e, c->first, XLB_NAT_S_SYN_SENT, XLB_NAT_TMO_SYN + 1);
+}
+
+/* ESTABLISHED and idle for 31 s: far inside its timeout. */
+static int after_nat_est_idle(struct env *e, const struct xlb_case *c)
+{
+	return nat_age(e, c->first, XLB_NAT_S_ESTABLISHED, XLB_NAT_TMO_SYN + 1);
+}
+
+/* ESTABLISHED, idle past the established timeout. */
+static int after_nat_est_dead(struct env *e, const struct xlb_case *c)
+{
+	return nat_age(e, c->first, XLB_NAT_S_ESTABLISHED, XLB_NAT_TMO_ESTABLISHED + 1);
+}
+
+static int after_nat_established(struct env *e, const struct xlb_case *c)
+{
+	return nat_age(e, c->first, XLB_NAT_S_ESTABLISHED, 0);
+}
+
+/* A second client takes the other port of two. */
+static int after_nat_second_client(struct env *e, const struct xlb_case *c)
+{
+	__u32 id;
+
+	return run_to_backend(e, &nflow4_b, &id, NULL);
+}
+
+static void udp_no_csum(struct pkt *p)
+{
+	if (p->data[p->l3_off] >> 4 == 4)
+		pkt_put_be16(p->data + p->l4_off + 6, 0);
+}
+
+#define P_NREPLY4	.src = BE4_1, .dst = NAT4, .proto = IPPROTO_TCP, .sport = 8080
+#define P_NREPLY6	.src = BE6_1, .dst = NAT6, .proto = IPPROTO_TCP, .sport = 8080
+
 static const struct xlb_case cases[] = {
+	/* NAT: client -> node. */
+	{ .name = "nat ipv4 tcp syn -> NAT address:port to node:8080, checksums exact",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN },
+	  .setup = &s_nat4, .verdict = XDP_TX, .out = OUT_NAT, .backend = 1,
+	  .check = check_nat_entries, .reason = XLB_R_FWD_NAT },
+	{ .name = "nat ipv4 tcp data with options -> translated, checksums exact",
+	  .pkt = { P_TCP4, .sport = 40007, .tcp_flags = TCP_ACK | TCP_PSH, .ip_opts = 8,
+		   .payload_len = 999 },
+	  .setup = &s_nat4, .verdict = XDP_TX, .out = OUT_NAT, .backend = 1,
+	  .reason = XLB_R_FWD_NAT },
+	{ .name = "nat ipv4 udp -> node, VIP port kept for a port-0 backend",
+	  .pkt = { P_UDP4, .sport = 5353, .payload_len = 77 },
+	  .setup = &s_nat4, .verdict = XDP_TX, .out = OUT_NAT, .backend = 2,
+	  .check = check_nat_entries, .reason = XLB_R_FWD_NAT },
+	{ .name = "nat ipv4 udp without checksum -> still without",
+	  .pkt = { P_UDP4, .sport = 5354, .payload_len = 12 }, .mangle = udp_no_csum,
+	  .setup = &s_nat4, .verdict = XDP_TX, .out = OUT_NAT, .backend = 2,
+	  .reason = XLB_R_FWD_NAT },
+	{ .name = "nat vlan ipv4 -> translated, tag kept",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN, .vlan = 100 },
+	  .setup = &s_nat4, .verdict = XDP_TX, .out = OUT_NAT, .backend = 1,
+	  .reason = XLB_R_FWD_NAT },
+	{ .name = "nat ipv6 tcp syn -> node:8080, checksum exact",
+	  .pkt = { P_TCP6, .sport = 40000, .tcp_flags = TCP_SYN, .payload_len = 10 },
+	  .setup = &s_nat6, .verdict = XDP_TX, .out = OUT_NAT, .backend = 5,
+	  .check = check_nat_entries, .reason = XLB_R_FWD_NAT },
+	{ .name = "nat ipv6 udp -> node, checksum exact",
+	  .pkt = { P_UDP6, .sport = 5353, .payload_len = 301 },
+	  .setup = &s_nat6, .verdict = XDP_TX, .out = OUT_NAT, .backend = 6,
+	  .check = check_nat_entries, .reason = XLB_R_FWD_NAT },
+	{ .name = "nat ipv6 with a hop-by-hop header -> translated",
+	  .pkt = { P_TCP6, .sport = 40002, .tcp_flags = TCP_SYN, .ext = { PKT_EXT_HOPOPTS } },
+	  .setup = &s_nat6, .verdict = XDP_TX, .out = OUT_NAT, .backend = 5,
+	  .reason = XLB_R_FWD_NAT },
+	{ .name = "nat for every VIP when forward is nat",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN },
+	  .setup = &s_nat_global, .verdict = XDP_TX, .out = OUT_NAT, .backend = 1,
+	  .check = check_nat_entries, .reason = XLB_R_FWD_NAT },
+	{ .name = "nat second packet of a connection keeps its port",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 100 },
+	  .setup = &s_nat4, .first = &nflow4, .verdict = XDP_TX, .out = OUT_NAT,
+	  .backend = BE_FIRST, .check = check_nat_same_port, .reason = XLB_R_FWD_NAT },
+	{ .name = "nat two clients to one node -> two ports",
+	  .pkt = { P_TCP4, .sport = 40001, .tcp_flags = TCP_SYN },
+	  .setup = &s_nat4, .first = &nflow4, .verdict = XDP_TX, .out = OUT_NAT,
+	  .backend = BE_FIRST, .check = check_nat_other_port, .reason = XLB_R_FWD_NAT },
+	{ .name = "nat every port live -> drop, counted as port exhaustion",
+	  .pkt = { P_TCP4, .sport = 40002, .tcp_flags = TCP_SYN },
+	  .setup = &s_nat_2ports, .first = &nflow4, .after = after_nat_second_client,
+	  .verdict = XDP_DROP, .reason = XLB_R_DROP_NAT_PORTS },
+	{ .name = "nat port of a connection dead past the SYN timeout -> reused",
+	  .pkt = { P_TCP4, .sport = 40001, .tcp_flags = TCP_SYN },
+	  .setup = &s_nat_1port, .first = &nflow4, .after = after_nat_syn_dead,
+	  .verdict = XDP_TX, .out = OUT_NAT, .backend = 1, .check = check_nat_reused,
+	  .reason = XLB_R_FWD_NAT },
+	{ .name = "nat port of an established connection idle 31 s -> not reused",
+	  .pkt = { P_TCP4, .sport = 40001, .tcp_flags = TCP_SYN },
+	  .setup = &s_nat_1port, .first = &nflow4, .after = after_nat_est_idle,
+	  .verdict = XDP_DROP, .reason = XLB_R_DROP_NAT_PORTS },
+	{ .name = "nat client SYN retried in SYN_SENT -> syn_retransmit event",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN },
+	  .setup = &s_nat4, .first = &nflow4, .after = after_no_event, .verdict = XDP_TX,
+	  .out = OUT_NAT, .backend = BE_FIRST, .check = check_nat_syn_retry,
+	  .reason = XLB_R_EVENT },
+	{ .name = "nat client FIN -> closing",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK | 0x01 },
+	  .setup = &s_nat4, .first = &nflow4, .after = after_nat_established,
+	  .verdict = XDP_TX, .out = OUT_NAT, .backend = BE_FIRST, .check = check_nat_closing,
+	  .reason = XLB_R_FWD_NAT },
+	{ .name = "nat client RST without a connection -> pass, nothing made",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_RST },
+	  .setup = &s_nat4, .verdict = XDP_PASS, .out = OUT_SAME, .check = check_nat_nothing,
+	  .reason = XLB_R_PASS_NAT_NO_ENTRY },
+	{ .name = "nat ipv4 VIP with an ipv6 node -> drop",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN },
+	  .setup = &s_nat_v4_be6, .verdict = XDP_DROP, .check = check_nat_nothing,
+	  .reason = XLB_R_DROP_FAMILY },
+	{ .name = "nat VIP without a NAT address -> drop",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN },
+	  .setup = &s_nat_no_src, .verdict = XDP_DROP, .check = check_nat_nothing,
+	  .reason = XLB_R_DROP_NAT_SRC },
+
+	/* NAT: node -> client. */
+	{ .name = "nat reply ipv4 syn-ack -> VIP:80 to client, checksums exact, EWMA, ok event",
+	  .pkt = { P_NREPLY4, .tcp_flags = TCP_SYN | TCP_ACK },
+	  .setup = &s_nat4, .first = &nflow4, .after = after_no_event, .input = input_nat_reply,
+	  .verdict = XDP_TX, .out = OUT_NAT_REPLY, .check = check_nat_synack,
+	  .reason = XLB_R_TX_NAT_REPLY },
+	{ .name = "nat reply ipv4 data -> translated back",
+	  .pkt = { P_NREPLY4, .tcp_flags = TCP_ACK | TCP_PSH, .payload_len = 1400 },
+	  .setup = &s_nat4, .first = &nflow4, .after = after_nat_established,
+	  .input = input_nat_reply, .verdict = XDP_TX, .out = OUT_NAT_REPLY,
+	  .check = check_nat_reply_plain, .reason = XLB_R_TX_NAT_REPLY },
+	{ .name = "nat reply ipv4 udp -> translated back",
+	  .pkt = { .src = BE4_2, .dst = NAT4, .proto = IPPROTO_UDP, .sport = 53,
+		   .payload_len = 200 },
+	  .setup = &s_nat4, .first = &nflow4u, .input = input_nat_reply, .verdict = XDP_TX,
+	  .out = OUT_NAT_REPLY, .check = check_nat_reply_plain, .reason = XLB_R_TX_NAT_REPLY },
+	{ .name = "nat reply ipv4 udp without checksum -> still without",
+	  .pkt = { .src = BE4_2, .dst = NAT4, .proto = IPPROTO_UDP, .sport = 53,
+		   .payload_len = 20 }, .mangle = udp_no_csum,
+	  .setup = &s_nat4, .first = &nflow4u, .input = input_nat_reply, .verdict = XDP_TX,
+	  .out = OUT_NAT_REPLY, .reason = XLB_R_TX_NAT_REPLY },
+	{ .name = "nat reply ipv6 syn-ack -> VIP to client, checksum exact",
+	  .pkt = { P_NREPLY6, .tcp_flags = TCP_SYN | TCP_ACK, .payload_len = 4 },
+	  .setup = &s_nat6, .first = &nflow6, .after = after_no_event, .input = input_nat_reply,
+	  .verdict = XDP_TX, .out = OUT_NAT_REPLY, .check = check_nat_synack,
+	  .reason = XLB_R_TX_NAT_REPLY },
+	{ .name = "nat reply ipv6 udp -> translated back",
+	  .pkt = { .src = BE6_2, .dst = NAT6, .proto = IPPROTO_UDP, .sport = 53,
+		   .payload_len = 99 },
+	  .setup = &s_nat6, .first = &nflow6u, .input = input_nat_reply, .verdict = XDP_TX,
+	  .out = OUT_NAT_REPLY, .check = check_nat_reply_plain, .reason = XLB_R_TX_NAT_REPLY },
+	{ .name = "nat node RST on SYN_SENT -> closing, node_rst event",
+	  .pkt = { P_NREPLY4, .tcp_flags = TCP_RST | TCP_ACK },
+	  .setup = &s_nat4, .first = &nflow4, .after = after_no_event, .input = input_nat_reply,
+	  .verdict = XDP_TX, .out = OUT_NAT_REPLY, .check = check_nat_node_rst,
+	  .reason = XLB_R_TX_NAT_REPLY },
+	{ .name = "nat reply to an established connection idle 31 s -> translated",
+	  .pkt = { P_NREPLY4, .tcp_flags = TCP_ACK, .payload_len = 10 },
+	  .setup = &s_nat4, .first = &nflow4, .after = after_nat_est_idle,
+	  .input = input_nat_reply, .verdict = XDP_TX, .out = OUT_NAT_REPLY,
+	  .reason = XLB_R_TX_NAT_REPLY },
+	{ .name = "nat reply to a connection past its timeout -> pass untouched",
+	  .pkt = { P_NREPLY4, .tcp_flags = TCP_ACK, .payload_len = 10 },
+	  .setup = &s_nat4, .first = &nflow4, .after = after_nat_est_dead,
+	  .input = input_nat_reply, .verdict = XDP_PASS, .out = OUT_SAME,
+	  .reason = XLB_R_PASS_NAT_NO_ENTRY },
+	{ .name = "nat reply matching no entry -> pass untouched, counted",
+	  .pkt = { P_NREPLY4, .dport = 2000, .tcp_flags = TCP_SYN | TCP_ACK },
+	  .setup = &s_nat4, .verdict = XDP_PASS, .out = OUT_SAME,
+	  .reason = XLB_R_PASS_NAT_NO_ENTRY },
+	{ .name = "to the NAT address above the port range (host's own) -> pass, not NAT",
+	  .pkt = { P_NREPLY4, .dport = 40000, .tcp_flags = TCP_SYN | TCP_ACK },
+	  .setup = &s_nat4, .verdict = XDP_PASS, .out = OUT_SAME,
+	  .reason = XLB_R_PASS_NOT_VIP },
+
 	/* Forwarding: IPIP, IP6IP6, 4in6. */
 	{ .name = "ipv4 tcp syn to VIP -> ipip, flow created",
 	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN },
@@ -1595,6 +2208,17 @@ static int input_sane(struct env *e, const struct xlb_case *c, const struct pkt 
 	return 0;
 }
 
+/* A NAT case: remember the source port the first packet was given. */
+static int nat_port_read(struct env *e, const struct xlb_case *c)
+{
+	struct xlb_nat_fwd f;
+
+	e->nat_port = 0;
+	if (!nat_fwd_get(e, c->first, &f))
+		e->nat_port = ntohs(f.nat_port);
+	return 0;
+}
+
 /* 0 passed, 1 skipped, -1 failed; the reason in e->t.msg. */
 static int run_case(struct env *e, const struct xlb_case *c)
 {
@@ -1604,6 +2228,7 @@ static int run_case(struct env *e, const struct xlb_case *c)
 
 	e->first_be = 0;
 	e->first_len = 0;
+	e->nat_port = 0;
 	err = env_reset(e);
 	if (err)
 		return fail(e, "cannot reset the maps: %s", strerror(-err));
@@ -1619,7 +2244,12 @@ static int run_case(struct env *e, const struct xlb_case *c)
 		return -1;
 	if (c->first && run_to_backend(e, c->first, &e->first_be, &e->first_len))
 		return -1;
+	if (c->first && nat_port_read(e, c))
+		return -1;
 	if (c->after && c->after(e, c))
+		return -1;
+	e->in_spec = c->pkt;
+	if (c->input && c->input(e, c, &in))
 		return -1;
 	if (resolve_backend(e, c))
 		return -1;

@@ -202,7 +202,7 @@ static void test_example(void **state)
 	check_int(web->type, XLB_LB_CHASH, "web type");
 	check_int(web->hash_src, 0, "web hash_src");
 	check_int(web->proto, IPPROTO_TCP, "web proto");
-	check_int(web->line, 28, "web line");
+	check_int(web->line, 38, "web line");
 	check_str(web->discovery_type, "", "web discovery_type");
 	check_str(web->service_name, "", "web service_name");
 	check_int(web->discovery_args == NULL, 1, "web discovery_args");
@@ -234,7 +234,7 @@ static void test_example(void **state)
 
 	check_int(inl->type, XLB_LB_CHASH, "route:2 type");
 	check_int(inl->proto, IPPROTO_TCP, "route:2 proto");
-	check_int(inl->line, 66, "route:2 line");
+	check_int(inl->line, 77, "route:2 line");
 	check_int(inl->nnodes, 3, "route:2 nnodes");
 	if (inl->nnodes == 3) {
 		check_node(inl, 0, "fd00:78:6c62::12", 80, 1, 0);
@@ -258,12 +258,12 @@ static void test_example(void **state)
 	check_int(r->remote.family, 0, "routes[0] remote family");
 	check_int(r->remote_plen, 0, "routes[0] remote_plen");
 	check_str(r->upstream_id, "web", "routes[0] upstream_id");
-	check_int(r->line, 55, "routes[0] line");
+	check_int(r->line, 66, "routes[0] line");
 	r = &c.routes[1];
 	check_str(r->id, "2", "routes[1] id");
 	check_vip(r, "[fd00:78:6c62:100::1]:80/tcp");
 	check_str(r->upstream_id, "route:2", "routes[1] upstream_id");
-	check_int(r->line, 62, "routes[1] line");
+	check_int(r->line, 73, "routes[1] line");
 
 	check_int(xlb_conf_upstream(&c, "nope") == NULL, 1, "unknown upstream");
 	xlb_conf_free(&c);
@@ -737,7 +737,7 @@ static const struct bad_case bad_cases[] = {
 		"  log_level: 3\n",
 		{
 			"2:9: xlb.mode: must be native or generic, not 'generc' (did you mean 'generic'?)",
-			"3:12: xlb.forward: must be ipip or l2, not 'dsr'",
+			"3:12: xlb.forward: must be ipip, l2 or nat, not 'dsr'",
 			"4:18: xlb.on_no_healthy: must be fail_open or fail_closed, not 'fail'",
 			"5:14: xlb.log_level: must be warn, info or debug, not '3'",
 		},
@@ -984,7 +984,7 @@ static const struct bad_case bad_cases[] = {
 		"    foo: 1\n",
 		{
 			"4:5: upstreams[0]: unknown key 'nod' (did you mean 'nodes'?)",
-			"5:5: upstreams[0]: unknown key 'foo' (valid keys: id, name, desc, labels, create_time, update_time, type, hash_on, key, scheme, nodes, checks, discovery_type, service_name, discovery_args)",
+			"5:5: upstreams[0]: unknown key 'foo' (valid keys: id, name, desc, labels, create_time, update_time, type, hash_on, key, scheme, nodes, checks, discovery_type, service_name, discovery_args, forward)",
 		},
 	},
 	{
@@ -1424,7 +1424,94 @@ static const struct bad_case bad_cases[] = {
 			"10:5: stream_routes[0]: unknown key 'server' (valid keys: id, desc, labels, create_time, update_time, server_addr, server_port, protocol, remote_addr, upstream_id, upstream)",
 		},
 	},
+	{
+		"nat_src_missing",
+		"upstreams:\n"
+		"  - {id: u, forward: nat, nodes: {\"198.18.0.11:8080\": 1}}\n"
+		"  - {id: w, forward: nat, nodes: {\"[fd00:78:6c62::11]:80\": 1}}\n"
+		"stream_routes:\n"
+		"  - {id: 1, server_addr: 198.18.100.1, server_port: 80, upstream_id: u}\n"
+		"  - {id: 2, server_addr: \"fd00:78:6c62:100::1\", server_port: 80, upstream_id: w}\n",
+		{
+			"5:70: stream_routes[0].upstream_id: upstream 'u' (line 2) forwards by NAT: set xlb.nat_src (the LB's IPv4 address the nodes send their replies to)",
+			"6:79: stream_routes[1].upstream_id: upstream 'w' (line 3) forwards by NAT: set xlb.nat_src6 (the LB's IPv6 address the nodes send their replies to)",
+		},
+	},
+	{
+		"nat_family_mix",
+		"xlb: {nat_src: 198.18.0.2, nat_src6: \"fd00:78:6c62::2\", forward: nat}\n"
+		"upstreams:\n"
+		"  - {id: u, nodes: {\"198.18.0.11:80\": 1, \"[fd00:78:6c62::11]:80\": 1}}\n"
+		"stream_routes:\n"
+		"  - {id: 1, server_addr: 198.18.100.1, server_port: 80, upstream_id: u}\n",
+		{
+			"5:70: stream_routes[0].upstream_id: NAT from IPv4 VIP 198.18.100.1:80/tcp to node [fd00:78:6c62::11]:80 of upstream 'u' (line 3): NAT does not translate between IPv4 and IPv6; use nodes of the VIP's family",
+		},
+	},
+	{
+		"nat_settings",
+		"xlb:\n"
+		"  forward: l2\n"
+		"  nat_src: \"fd00::2\"\n"
+		"  nat_src6: 198.18.0.2\n"
+		"  nat_port_min: 40000\n"
+		"  nat_port_max: 2000\n"
+		"  nat_timeout_syn: 0\n"
+		"upstreams:\n"
+		"  - {id: u, forward: ipip, nodes: {}}\n"
+		"  - {id: w, forward: gre, nodes: {}}\n"
+		"stream_routes:\n"
+		"  - {id: 1, server_addr: 198.18.100.1, upstream_id: u}\n",
+		{
+			"3:12: xlb.nat_src: must be an IPv4 address, not 'fd00::2'",
+			"4:13: xlb.nat_src6: must be an IPv6 address, not '198.18.0.2'",
+			"5:17: xlb.nat_port_min: 40000 is above nat_port_max 2000: no port to hand out",
+			"7:20: xlb.nat_timeout_syn: must be an integer 1-86400",
+			"10:22: upstreams[1].forward: must be ipip, l2 or nat, not 'gre'",
+			"12:53: stream_routes[0].upstream_id: upstream 'u' (line 9) has forward ipip but xlb.forward is l2: direct return is one method for all; set forward: nat on the upstreams to translate and xlb.forward to ipip or l2",
+		},
+	},
 };
+
+/* NAT: per upstream or global, settings with their defaults. */
+static void test_nat(void **state)
+{
+	struct xlb_conf c;
+
+	parse_good("nat",
+		   "xlb: {nat_src: 198.18.0.2, nat_port_max: 2047, nat_timeout_udp: 5,\n"
+		   "      nat_connections: 4096}\n"
+		   "upstreams:\n"
+		   "  - {id: n, forward: nat, nodes: {\"198.18.0.11:8080\": 1}}\n"
+		   "  - {id: d, nodes: {\"198.18.0.12:80\": 1}}\n"
+		   "stream_routes:\n"
+		   "  - {id: 1, server_addr: 198.18.100.1, server_port: 80, upstream_id: n}\n"
+		   "  - {id: 2, server_addr: 198.18.100.2, server_port: 80, upstream_id: d}\n",
+		   &c);
+	check_str(c.xlb.nat_src, "198.18.0.2", "nat_src");
+	check_int(c.xlb.nat_port_min, XLB_NAT_PORT_MIN, "nat_port_min default");
+	check_int(c.xlb.nat_port_max, 2047, "nat_port_max");
+	check_int(c.xlb.nat_timeout_syn, XLB_NAT_TMO_SYN, "nat_timeout_syn default");
+	check_int(c.xlb.nat_timeout_established, XLB_NAT_TMO_ESTABLISHED,
+		  "nat_timeout_established default");
+	check_int(c.xlb.nat_timeout_closing, XLB_NAT_TMO_CLOSING, "nat_timeout_closing default");
+	check_int(c.xlb.nat_timeout_udp, 5, "nat_timeout_udp");
+	check_int(c.xlb.nat_connections, 4096, "nat_connections");
+	check_int(xlb_conf_upstream_nat(&c, xlb_conf_upstream(&c, "n")), 1, "upstream n by NAT");
+	check_int(xlb_conf_upstream_nat(&c, xlb_conf_upstream(&c, "d")), 0, "upstream d direct");
+	xlb_conf_free(&c);
+
+	parse_good("nat global",
+		   "xlb: {forward: nat, nat_src6: \"fd00:78:6c62::2\"}\n"
+		   "upstreams:\n"
+		   "  - {id: n, nodes: {\"[fd00:78:6c62::11]:80\": 1}}\n"
+		   "stream_routes:\n"
+		   "  - {id: 1, server_addr: \"fd00:78:6c62:100::1\", upstream_id: n}\n", &c);
+	check_int(c.xlb.forward, XLB_FWD_NAT, "xlb.forward");
+	check_int(xlb_conf_upstream_nat(&c, xlb_conf_upstream(&c, "n")), 1, "upstream n by NAT");
+	xlb_conf_free(&c);
+	check_done();
+}
 
 static void test_bad(void **state)
 {
@@ -1612,6 +1699,7 @@ int main(void)
 		cmocka_unit_test(test_discovery_defaults),
 		cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_nat),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_multiple_errors),
 		cmocka_unit_test(test_many_errors),

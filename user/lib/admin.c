@@ -289,6 +289,7 @@ static int m_node(const char *label, struct xlb_target *t, __u32 be_id, void *ar
 {
 	struct metrics *mx = arg;
 	struct xlb_traffic tr = {};
+	struct xlb_nat_node nh;
 	enum xlb_health s = xlb_target_state(t), i;
 
 	for (i = 0; i < XLB_H_MAX; i++)
@@ -299,6 +300,15 @@ static int m_node(const char *label, struct xlb_target *t, __u32 be_id, void *ar
 				    label, xlb_target_latency(t));
 	evbuffer_add_printf(mx->out, "xlb_node_probes_total{node=\"%s\"} %lu\n", label,
 			    xlb_target_probes(t));
+	if (be_id != ~0U && !xlb_nat_node_read(mx->m, be_id, &nh) && (nh.synacks || nh.node_rsts)) {
+		/* NAT: what the node's own answers showed (SYN-ACK time, RSTs). */
+		evbuffer_add_printf(mx->out, "xlb_nat_synack_ewma_seconds{node=\"%s\"} %.9f\n",
+				    label, nh.synack_ewma_s);
+		evbuffer_add_printf(mx->out, "xlb_nat_synacks_total{node=\"%s\"} %llu\n", label,
+				    (unsigned long long)nh.synacks);
+		evbuffer_add_printf(mx->out, "xlb_nat_node_rsts_total{node=\"%s\"} %llu\n", label,
+				    (unsigned long long)nh.node_rsts);
+	}
 	if (be_id != ~0U && !xlb_stats_backend(mx->m, be_id, &tr)) {
 		evbuffer_add_printf(mx->out, "xlb_backend_packets_total{node=\"%s\"} %llu\n", label,
 				    (unsigned long long)tr.packets);
@@ -380,6 +390,7 @@ static void handle_metrics(struct xlb_admin *ad, struct evhttp_request *req)
 	const struct xlb_agent_stats *st = xlb_agent_stats(ad->agent);
 	struct metrics mx = { .out = evbuffer_new(), .m = xlb_agent_maps(ad->agent) };
 	struct xlb_reason_count r[XLB_R_MAX];
+	struct xlb_nat_mem nm;
 	unsigned int i;
 
 	if (!mx.out)
@@ -397,8 +408,25 @@ static void handle_metrics(struct xlb_admin *ad, struct evhttp_request *req)
 		"# TYPE xlb_node_probes_total counter\n"
 		"# TYPE xlb_backend_packets_total counter\n"
 		"# TYPE xlb_backend_bytes_total counter\n"
-		"# TYPE xlb_backend_new_flows_total counter\n");
+		"# TYPE xlb_backend_new_flows_total counter\n"
+		"# HELP xlb_nat_synack_ewma_seconds NAT: SYN to the node's SYN-ACK, EWMA (1/8).\n"
+		"# TYPE xlb_nat_synack_ewma_seconds gauge\n"
+		"# TYPE xlb_nat_synacks_total counter\n"
+		"# TYPE xlb_nat_node_rsts_total counter\n");
 	xlb_agent_foreach_node(ad->agent, m_node, &mx);
+	xlb_nat_memory(mx.m, &nm);
+	evbuffer_add_printf(mx.out,
+		"# HELP xlb_nat_connections NAT connections at the agent's last sweep.\n"
+		"# TYPE xlb_nat_connections gauge\nxlb_nat_connections %lu\n"
+		"# TYPE xlb_nat_capacity gauge\nxlb_nat_capacity %u\n"
+		"# HELP xlb_nat_memory_bytes Both NAT maps, as the kernel accounts them.\n"
+		"# TYPE xlb_nat_memory_bytes gauge\nxlb_nat_memory_bytes %llu\n"
+		"# HELP xlb_nat_entry_bytes Keys and values of one NAT connection.\n"
+		"# TYPE xlb_nat_entry_bytes gauge\nxlb_nat_entry_bytes %u\n"
+		"# TYPE xlb_nat_reclaimed_total counter\nxlb_nat_reclaimed_total %lu\n"
+		"# TYPE xlb_nat_syn_timeouts_total counter\nxlb_nat_syn_timeouts_total %lu\n",
+		st->nat_live, nm.capacity, (unsigned long long)nm.bytes, nm.entry_bytes,
+		st->nat_reclaimed, st->nat_syn_timeouts);
 	evbuffer_add_printf(mx.out,
 		"# HELP xlb_reason_packets_total Packets by the fast path's verdict reason.\n"
 		"# TYPE xlb_reason_packets_total counter\n");

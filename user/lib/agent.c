@@ -69,6 +69,13 @@ struct agent_node {
 	int link_down;			/* nh_ifindex seen down (signal edges) */
 };
 
+/*
+ * NAT sweep period. Dead entries cost nothing but memory (the fast path
+ * treats them as free); the sweep reclaims them and reports connections
+ * that died waiting for a SYN-ACK as timeouts of their node.
+ */
+#define XLB_AGENT_NAT_SWEEP_S	2
+
 #define LAT_SAMPLES	1024		/* signal -> flip latencies kept per source */
 
 /*
@@ -116,6 +123,7 @@ struct xlb_agent {
 	int etcd_have;			/* etcd's objects arrived: maps may follow */
 	char *etcd_problem;		/* the last problem logged, to log each once */
 	unsigned long etcd_rejects;	/* etcd objects left out as invalid */
+	struct event *nat_ev;		/* the NAT sweep, every XLB_AGENT_NAT_SWEEP_S */
 	/* The signal being handled, for on_health's latency sample. */
 	int sig_src;			/* enum xlb_agent_src, -1: none */
 	__u64 sig_ns;			/* CLOCK_MONOTONIC when it happened */
@@ -340,6 +348,8 @@ static int want_vip(struct xlb_agent *a, struct want_builder *b, const struct xl
 	if (!u)
 		return 0;	/* validation forbids it */
 	wv->flags = u->hash_src ? XLB_VIP_F_HASH_SRC : 0;
+	if (xlb_conf_upstream_nat(&a->conf, u))
+		wv->flags |= XLB_VIP_F_NAT;
 	wv->members = calloc(u->nnodes + 1, sizeof(*wv->members));
 	in = calloc(u->nnodes + 1, sizeof(*in));
 	out = calloc(u->nnodes + 1, sizeof(*out));
@@ -1114,8 +1124,10 @@ static const char *const evk_names[XLB_EVK_MAX] = {
 	[XLB_EVK_NONE] = "none",
 	[XLB_EVK_SYN_RETRANS] = "syn_retransmit",
 	[XLB_EVK_CLIENT_RST] = "client_rst",
+	[XLB_EVK_NODE_RST] = "node_rst",
+	[XLB_EVK_NODE_OK] = "node_ok",
 };
-_Static_assert(XLB_EVK_CLIENT_RST + 1 == XLB_EVK_MAX, "name every enum xlb_event_kind value");
+_Static_assert(XLB_EVK_NODE_OK + 1 == XLB_EVK_MAX, "name every enum xlb_event_kind value");
 
 static const char *const nl_names[] = {
 	[XLB_AGENT_NL_NEIGH] = "neigh_failed",
@@ -1143,6 +1155,22 @@ static void node_signal(struct xlb_agent *a, struct agent_node *n, enum xlb_agen
 	a->sig_src = -1;
 }
 
+/* What each kind of passive event means to the health state machine. */
+static const enum xlb_health_event evk_events[XLB_EVK_MAX] = {
+	[XLB_EVK_SYN_RETRANS] = XLB_EV_TIMEOUT,
+	[XLB_EVK_CLIENT_RST] = XLB_EV_TCP_FAILURE,
+	[XLB_EVK_NODE_RST] = XLB_EV_TCP_FAILURE,
+	[XLB_EVK_NODE_OK] = XLB_EV_SUCCESS,
+};
+
+static const char *const evk_details[XLB_EVK_MAX] = {
+	[XLB_EVK_NONE] = "?",
+	[XLB_EVK_SYN_RETRANS] = "SYN retransmitted",
+	[XLB_EVK_CLIENT_RST] = "bare RST from the client",
+	[XLB_EVK_NODE_RST] = "RST from the node (NAT)",
+	[XLB_EVK_NODE_OK] = "SYN-ACK from the node (NAT)",
+};
+
 /* One record of the xlb_events ring (libbpf's ring_buffer_sample_fn). */
 static int on_passive_event(void *ctx, void *data, size_t size)
 {
@@ -1160,14 +1188,12 @@ static int on_passive_event(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	xlb_addr_str(ev->saddr, ev->family, client, sizeof(client));
-	snprintf(detail, sizeof(detail), "passive: %s from client %s port %u, flow %.1f s old",
-		 ev->kind == XLB_EVK_SYN_RETRANS ? "SYN retransmitted" : "bare RST", client,
-		 ntohs(ev->sport), ev->flow_age_ns / 1e9);
+	snprintf(detail, sizeof(detail), "passive: %s, client %s port %u, %.1f s after the SYN",
+		 evk_details[ev->kind], client, ntohs(ev->sport), ev->flow_age_ns / 1e9);
 	pr_debug("passive: node=%s kind=%s client=%s port=%u flow_age_ms=%llu\n", n->label,
 		 evk_names[ev->kind], client, ntohs(ev->sport),
 		 (unsigned long long)(ev->flow_age_ns / 1000000));
-	node_signal(a, n, XLB_AGENT_SRC_PASSIVE, ev->ts_ns,
-		    ev->kind == XLB_EVK_SYN_RETRANS ? XLB_EV_TIMEOUT : XLB_EV_TCP_FAILURE, detail);
+	node_signal(a, n, XLB_AGENT_SRC_PASSIVE, ev->ts_ns, evk_events[ev->kind], detail);
 	return 0;
 }
 
@@ -1194,6 +1220,53 @@ static int passive_open(struct xlb_agent *a)
 		return -ENOMEM;
 	err = ring_buffer__consume(a->rb);	/* what came before we listened */
 	return err < 0 ? err : 0;
+}
+
+/* A NAT connection died waiting for its node's SYN-ACK: a timeout. */
+static void on_nat_timeout(const struct xlb_nat_rev *r, void *arg)
+{
+	struct xlb_agent *a = arg;
+	struct agent_node *n;
+	char client[XLB_ADDRSTRLEN], detail[160];
+
+	a->st.nat_syn_timeouts++;
+	n = r->backend_id < XLB_MAX_BACKENDS && a->by_id ? a->by_id[r->backend_id] : NULL;
+	if (!n || !n->passive)
+		return;
+	xlb_addr_str(r->client.saddr, r->client.family, client, sizeof(client));
+	snprintf(detail, sizeof(detail), "passive: no SYN-ACK (NAT), client %s port %u",
+		 client, ntohs(r->client.sport));
+	node_signal(a, n, XLB_AGENT_SRC_PASSIVE, now_ns(), XLB_EV_TIMEOUT, detail);
+}
+
+static void on_nat_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct xlb_agent *a = arg;
+	struct xlb_nat_sweep sw;
+	int err;
+
+	err = xlb_nat_sweep(&a->maps, xlb_now_coarse_ns(), on_nat_timeout, a, &sw);
+	if (err) {
+		pr_warn("nat: sweep: %s\n", strerror(-err));
+		return;
+	}
+	a->st.nat_sweeps++;
+	a->st.nat_reclaimed += sw.dead;
+	a->st.nat_live = sw.live;
+	if (sw.dead)
+		pr_debug("nat: swept %llu dead connections (%llu without SYN-ACK), %llu live\n",
+			 (unsigned long long)sw.dead, (unsigned long long)sw.syn_timeouts,
+			 (unsigned long long)sw.live);
+}
+
+static int nat_sweep_start(struct xlb_agent *a)
+{
+	struct timeval tv = { .tv_sec = XLB_AGENT_NAT_SWEEP_S };
+
+	a->nat_ev = event_new(a->base, -1, EV_PERSIST, on_nat_sweep, a);
+	if (!a->nat_ev || event_add(a->nat_ev, &tv))
+		return -ENOMEM;
+	return 0;
 }
 
 static void nl_report(struct xlb_agent *a, struct agent_node *n, enum xlb_agent_nl kind,
@@ -1347,6 +1420,25 @@ void xlb_agent_signal_latency(struct xlb_agent *a, enum xlb_agent_src src, unsig
 
 /* --- data plane --------------------------------------------------------------- */
 
+/* The NAT part of the fast path's settings, from the configuration. */
+static int nat_settings(const struct xlb_settings *s, struct xlb_config *cfg, char *err,
+			size_t errlen)
+{
+	cfg->nat_src4 = 0;
+	memset(cfg->nat_src6, 0, sizeof(cfg->nat_src6));
+	if (s->nat_src[0] && xlb_nat_src_parse(s->nat_src, 4, cfg, err, errlen))
+		return -EINVAL;
+	if (s->nat_src6[0] && xlb_nat_src_parse(s->nat_src6, 6, cfg, err, errlen))
+		return -EINVAL;
+	cfg->nat_port_min = s->nat_port_min;
+	cfg->nat_port_max = s->nat_port_max;
+	cfg->nat_tmo_syn = s->nat_timeout_syn;
+	cfg->nat_tmo_established = s->nat_timeout_established;
+	cfg->nat_tmo_closing = s->nat_timeout_closing;
+	cfg->nat_tmo_udp = s->nat_timeout_udp;
+	return 0;
+}
+
 static int setup_data_plane(struct xlb_agent *a)
 {
 	const struct xlb_settings *s = &a->conf.xlb;
@@ -1358,9 +1450,10 @@ static int setup_data_plane(struct xlb_agent *a)
 		.seed_set = !!s->hash_seed,
 		.seed = s->hash_seed,
 		.flows = s->flows,
+		.nat_conns = s->nat_connections,
 	};
 	struct xlb_lb_notes notes;
-	struct xlb_config cfg;
+	struct xlb_config cfg, old;
 	char err_s[256];
 	unsigned int i;
 	int err;
@@ -1388,15 +1481,22 @@ static int setup_data_plane(struct xlb_agent *a)
 	a->maps_open = 1;
 	/* Settings of a data plane that was already running. */
 	err = xlb_config_get(&a->maps, &cfg);
-	if (!err && (cfg.forward != s->forward || (s->hash_seed && cfg.hash_seed != s->hash_seed))) {
-		if (s->hash_seed && cfg.hash_seed != s->hash_seed)
-			pr_warn("hash seed changes from %u to %u: new flows will hash differently\n",
-				cfg.hash_seed, s->hash_seed);
-		cfg.forward = s->forward;
-		if (s->hash_seed)
-			cfg.hash_seed = s->hash_seed;
-		err = xlb_config_set(&a->maps, &cfg);
+	if (err)
+		return err;
+	old = cfg;
+	if (s->hash_seed && cfg.hash_seed != s->hash_seed)
+		pr_warn("hash seed changes from %u to %u: new flows will hash differently\n",
+			cfg.hash_seed, s->hash_seed);
+	cfg.forward = s->forward;
+	if (s->hash_seed)
+		cfg.hash_seed = s->hash_seed;
+	err = nat_settings(s, &cfg, err_s, sizeof(err_s));
+	if (err) {
+		pr_warn("%s\n", err_s);
+		return err;
 	}
+	if (memcmp(&old, &cfg, sizeof(cfg)))
+		err = xlb_config_set(&a->maps, &cfg);
 	return err;
 }
 
@@ -1440,6 +1540,9 @@ struct xlb_agent *xlb_agent_new(struct event_base *base, const char *conf_file,
 	err = netlink_open(a);
 	if (err)
 		pr_warn("netlink: no kernel signals: %s\n", strerror(-err));
+	err = nat_sweep_start(a);
+	if (err)
+		goto out_free;
 	conf = a->conf;
 	memset(&a->conf, 0, sizeof(a->conf));
 	err = adopt_file(a, doc, &conf, errs);
@@ -1480,6 +1583,8 @@ void xlb_agent_free(struct xlb_agent *a)
 	free(a->etcd_problem);
 	if (a->disc_ev)
 		event_free(a->disc_ev);
+	if (a->nat_ev)
+		event_free(a->nat_ev);
 	if (a->nl_ev)
 		event_free(a->nl_ev);
 	xlb_nlmon_free(a->nlmon);

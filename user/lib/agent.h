@@ -31,6 +31,11 @@ struct xlb_agent_stats {
 	/* Kernel signals that were reported as failures, by enum xlb_agent_nl. */
 	unsigned long netlink_failures[3];
 	unsigned long netlink_overruns;
+	/* NAT: the sweep of dead connections (xlb_nat_sweep). */
+	unsigned long nat_sweeps;
+	unsigned long nat_reclaimed;		/* dead connections deleted */
+	unsigned long nat_syn_timeouts;		/* of them: no SYN-ACK ever came */
+	unsigned long nat_live;			/* connections at the last sweep */
 };
 
 /* Kernel signals the agent acts on (index of netlink_failures). */

@@ -162,6 +162,15 @@ int xlb_prog_attach(enum xlb_prog_kind kind, const char *pin_dir, int ifindex,
 		err = bpf_map__set_max_entries(lb->maps.xlb_flows,
 			pinned_max_entries(lb->maps.xlb_flows,
 					   o->flow_max ? o->flow_max : XLB_FLOW_MAX_DEFAULT));
+		/* Both NAT maps hold one entry per connection. */
+		if (!err)
+			err = bpf_map__set_max_entries(lb->maps.xlb_nat_fwd,
+				pinned_max_entries(lb->maps.xlb_nat_fwd,
+						   o->nat_max ? o->nat_max : XLB_NAT_MAX_DEFAULT));
+		if (!err)
+			err = bpf_map__set_max_entries(lb->maps.xlb_nat_rev,
+				pinned_max_entries(lb->maps.xlb_nat_rev,
+						   o->nat_max ? o->nat_max : XLB_NAT_MAX_DEFAULT));
 		if (!err)
 			err = attach_obj(lb->obj, "xdp", ifindex, o->mode, legacy);
 		if (!err && o->config &&
@@ -323,10 +332,29 @@ int xlb_encap_src_parse(const char *s, int family, struct xlb_config *cfg, char 
 	return 0;
 }
 
+int xlb_nat_src_parse(const char *s, int family, struct xlb_config *cfg, char *err,
+		      size_t errlen)
+{
+	struct xlb_addr_key a;
+
+	if (xlb_addr_parse(s, &a, err, errlen))
+		return -EINVAL;
+	if ((family == 4) != (a.family == XLB_AF_INET)) {
+		snprintf(err, errlen, "NAT source '%s' is not an IPv%d address", s, family);
+		return -EINVAL;
+	}
+	if (family == 4)
+		cfg->nat_src4 = a.addr[0];
+	else
+		memcpy(cfg->nat_src6, a.addr, 16);
+	return 0;
+}
+
 int xlb_lb_attach_dev(const char *pin_dir, const struct xlb_lb_setup *s,
 		      struct xlb_lb_notes *notes, char *err, size_t errlen)
 {
-	struct xlb_attach_opts ao = { .mode = s->mode, .flow_max = s->flows };
+	struct xlb_attach_opts ao = { .mode = s->mode, .flow_max = s->flows,
+				      .nat_max = s->nat_conns };
 	struct xlb_config cfg = { .forward = s->forward, .hash_seed = s->seed };
 	struct xlb_maps m;
 	char drv[32];
@@ -344,6 +372,12 @@ int xlb_lb_attach_dev(const char *pin_dir, const struct xlb_lb_setup *s,
 		return -EINVAL;
 	if (s->encap_src6 && xlb_encap_src_parse(s->encap_src6, 6, &cfg, err, errlen))
 		return -EINVAL;
+	if (s->nat_src && xlb_nat_src_parse(s->nat_src, 4, &cfg, err, errlen))
+		return -EINVAL;
+	if (s->nat_src6 && xlb_nat_src_parse(s->nat_src6, 6, &cfg, err, errlen))
+		return -EINVAL;
+	cfg.nat_port_min = s->nat_port_min;
+	cfg.nat_port_max = s->nat_port_max;
 
 	ret = xlb_pin_dir_prepare(pin_dir);
 	if (ret) {

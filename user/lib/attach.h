@@ -18,6 +18,7 @@ enum xlb_prog_kind {
 struct xlb_attach_opts {
 	enum xdp_attach_mode mode;	/* XDP_MODE_NATIVE or XDP_MODE_SKB */
 	__u32 flow_max;			/* flow-table size; 0 = default or pinned */
+	__u32 nat_max;			/* NAT connections; 0 = default or pinned */
 	const struct xlb_config *config; /* written after attach (LB only) */
 };
 
@@ -50,9 +51,13 @@ struct xlb_lb_setup {
 	__u32 forward;			/* XLB_FWD_* */
 	const char *encap_src;		/* CIDR varied per flow; NULL: device address */
 	const char *encap_src6;
+	const char *nat_src;		/* NAT: LB's IPv4 address to nodes; NULL: none */
+	const char *nat_src6;
+	__u16 nat_port_min, nat_port_max;	/* 0: XLB_NAT_PORT_MIN/MAX */
 	int seed_set;			/* else: the pinned maps' seed, or a random one */
 	__u32 seed;
 	__u32 flows;			/* 0: default (or the pinned table's size) */
+	__u32 nat_conns;		/* NAT table size; 0: default (or pinned) */
 };
 
 /* What the setup did that the operator should hear about. */
@@ -61,6 +66,13 @@ struct xlb_lb_notes {
 	int legacy;			/* libxdp fell back to a plain attach */
 	int veth;			/* native XDP on a veth: the peer needs XDP */
 };
+
+/**
+ * xlb_nat_src_parse() - set @cfg's NAT address of @family (4 or 6) from @s
+ * Return: 0, or -EINVAL with a reason in @err.
+ */
+int xlb_nat_src_parse(const char *s, int family, struct xlb_config *cfg, char *err,
+		      size_t errlen);
 
 /**
  * xlb_lb_attach_dev() - attach the load balancer to a device, pin its maps

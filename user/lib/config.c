@@ -936,6 +936,28 @@ static int check_cidr6(const char *s, unsigned long long v, char *why, size_t le
 	return check_cidr(s, XLB_AF_INET6, why, len);
 }
 
+static int check_addr(const char *s, __u8 family, char *why, size_t len)
+{
+	struct xlb_addr_key a;
+
+	if (xlb_addr_parse(s, &a, why, len))
+		return -EINVAL;
+	if (a.family == family)
+		return 0;
+	snprintf(why, len, "must be an IPv%d address, not '%s'", family, s);
+	return -EINVAL;
+}
+
+static int check_addr4(const char *s, unsigned long long v, char *why, size_t len)
+{
+	return check_addr(s, XLB_AF_INET, why, len);
+}
+
+static int check_addr6(const char *s, unsigned long long v, char *why, size_t len)
+{
+	return check_addr(s, XLB_AF_INET6, why, len);
+}
+
 static int check_listen(const char *s, unsigned long long v, char *why, size_t len)
 {
 	struct xlb_addr_key a;
@@ -1529,6 +1551,11 @@ static const struct choice discovery_choices[] = {
 	{ "kubernetes", 0 }, { 0 },
 };
 
+/* Stored as XLB_FWD_* + 1: 0 is "absent", the global method. */
+static const struct choice up_forward_choices[] = {
+	{ "ipip", XLB_FWD_IPIP + 1 }, { "l2", XLB_FWD_L2 + 1 }, { "nat", XLB_FWD_NAT + 1 }, { 0 },
+};
+
 static void check_upstream(struct parser *p, yaml_node_t *n, void *obj, const char *path)
 {
 	const struct xlb_upstream_conf *u = obj;
@@ -1584,6 +1611,8 @@ static const struct key upstream_keys[] = {
 	  .choices = discovery_choices },
 	{ "service_name", KT_STR, F(xlb_upstream_conf, service_name), .min = 1 },
 	{ "discovery_args", KT_FN, .fn = parse_discovery_args },
+	/* Not APISIX's: how packets reach the nodes (default: xlb.forward). */
+	{ "forward", KT_ENUM, F(xlb_upstream_conf, forward), .choices = up_forward_choices },
 	/* APISIX's proxy settings: xlb forwards packets, it proxies nothing. */
 	{ "retries", KT_UNSUPPORTED, .note = "packets are forwarded, connections not retried" },
 	{ "retry_timeout", KT_UNSUPPORTED,
@@ -1676,7 +1705,7 @@ static const struct table admin_table = TABLE(admin_keys, .check = check_admin);
 
 static const struct choice mode_choices[] = { { "native", 0 }, { "generic", 1 }, { 0 } };
 static const struct choice forward_choices[] = {
-	{ "ipip", XLB_FWD_IPIP }, { "l2", XLB_FWD_L2 }, { 0 },
+	{ "ipip", XLB_FWD_IPIP }, { "l2", XLB_FWD_L2 }, { "nat", XLB_FWD_NAT }, { 0 },
 };
 static const struct choice no_healthy_choices[] = {
 	{ "fail_open", XLB_NO_HEALTHY_FAIL_OPEN }, { "fail_closed", XLB_NO_HEALTHY_FAIL_CLOSED },
@@ -1696,6 +1725,24 @@ static const struct key settings_keys[] = {
 	  .def = "ipip" },
 	{ "encap_src", KT_STR, F(xlb_settings, encap_src), .check = check_cidr4 },
 	{ "encap_src6", KT_STR, F(xlb_settings, encap_src6), .check = check_cidr6 },
+	/* NAT (bpf/lib/nat.h): the address nodes reply to, ports, idle timeouts. */
+	{ "nat_src", KT_STR, F(xlb_settings, nat_src), .check = check_addr4 },
+	{ "nat_src6", KT_STR, F(xlb_settings, nat_src6), .check = check_addr6 },
+	/* Absent: 0, the size chosen at attach (XLB_NAT_MAX_DEFAULT). */
+	{ "nat_connections", KT_UINT, F(xlb_settings, nat_connections), .min = 1024,
+	  .max = 1 << 24 },
+	{ "nat_port_min", KT_UINT, F(xlb_settings, nat_port_min), .min = 1, .max = 65535,
+	  .def = STR(XLB_NAT_PORT_MIN) },
+	{ "nat_port_max", KT_UINT, F(xlb_settings, nat_port_max), .min = 1, .max = 65535,
+	  .def = STR(XLB_NAT_PORT_MAX) },
+	{ "nat_timeout_syn", KT_UINT, F(xlb_settings, nat_timeout_syn), .min = 1,
+	  .max = 86400, .def = STR(XLB_NAT_TMO_SYN) },
+	{ "nat_timeout_established", KT_UINT, F(xlb_settings, nat_timeout_established),
+	  .min = 1, .max = 7 * 86400, .def = STR(XLB_NAT_TMO_ESTABLISHED) },
+	{ "nat_timeout_closing", KT_UINT, F(xlb_settings, nat_timeout_closing), .min = 1,
+	  .max = 86400, .def = STR(XLB_NAT_TMO_CLOSING) },
+	{ "nat_timeout_udp", KT_UINT, F(xlb_settings, nat_timeout_udp), .min = 1,
+	  .max = 86400, .def = STR(XLB_NAT_TMO_UDP) },
 	{ "on_no_healthy", KT_ENUM, F(xlb_settings, on_no_healthy),
 	  .choices = no_healthy_choices, .def = "fail_open" },
 	{ "table_size", KT_UINT, F(xlb_settings, table_size), .max = UINT32_MAX,
@@ -1708,7 +1755,20 @@ static const struct key settings_keys[] = {
 	  .choices = level_choices, .def = "info" },
 };
 _Static_assert(ARRAY_SIZE(settings_keys) <= KEYS_MAX, "settings_keys");
-static const struct table settings_table = TABLE(settings_keys);
+static void check_settings(struct parser *p, yaml_node_t *n, void *obj, const char *path)
+{
+	const struct xlb_settings *s = obj;
+	yaml_node_t *k = map_find(p, n, "nat_port_min", NULL);
+	char kpath[PATH_LEN];
+
+	if (s->nat_port_min <= s->nat_port_max)
+		return;
+	path_key(kpath, path, "nat_port_min");
+	report(p, k ? k : n, kpath, "%u is above nat_port_max %u: no port to hand out",
+	       s->nat_port_min, s->nat_port_max);
+}
+
+static const struct table settings_table = TABLE(settings_keys, .check = check_settings);
 
 /* --- discovery: and deployment.etcd (APISIX's config.yaml) ------------------ */
 
@@ -2079,6 +2139,55 @@ static void dup_ids(struct parser *p, struct ent *e, size_t n, const struct item
 	}
 }
 
+int xlb_conf_upstream_nat(const struct xlb_conf *conf, const struct xlb_upstream_conf *u)
+{
+	return u->forward ? u->forward == XLB_FWD_NAT + 1 : conf->xlb.forward == XLB_FWD_NAT;
+}
+
+static const char *fwd_name(__u32 f)
+{
+	return f == XLB_FWD_NAT ? "nat" : f == XLB_FWD_L2 ? "l2" : "ipip";
+}
+
+/*
+ * A route's forwarding: direct return is one method for the whole data
+ * plane (xlb.forward), NAT may be chosen per upstream. A NAT route needs
+ * the LB's address of its VIP's family and nodes of that family (no
+ * translation between IPv4 and IPv6). Returns 1 when it reported.
+ */
+static int link_route_nat(struct parser *p, struct xlb_route_conf *r,
+			  const struct xlb_upstream_conf *u, yaml_node_t *where, const char *path)
+{
+	const struct xlb_settings *s = &p->conf->xlb;
+	char vip[XLB_VIPSTRLEN], nd[XLB_VIPSTRLEN];
+	size_t i;
+
+	if (u->forward && u->forward != XLB_FWD_NAT + 1 && s->forward != u->forward - 1) {
+		report(p, where, path, "upstream '%s' (line %u) has forward %s but xlb.forward is "
+		       "%s: direct return is one method for all; set forward: nat on the "
+		       "upstreams to translate and xlb.forward to ipip or l2", u->id, u->line,
+		       fwd_name(u->forward - 1), fwd_name(s->forward));
+		return 1;
+	}
+	if (!xlb_conf_upstream_nat(p->conf, u))
+		return 0;
+	if (!(r->vip.family == XLB_AF_INET ? s->nat_src : s->nat_src6)[0]) {
+		report(p, where, path, "upstream '%s' (line %u) forwards by NAT: set xlb.%s (the "
+		       "LB's IPv%d address the nodes send their replies to)", u->id, u->line,
+		       r->vip.family == XLB_AF_INET ? "nat_src" : "nat_src6", r->vip.family);
+		return 1;
+	}
+	for (i = 0; i < u->nnodes && u->nodes[i].addr.family == r->vip.family; i++)
+		;
+	if (i == u->nnodes)
+		return 0;
+	report(p, where, path, "NAT from IPv%d VIP %s to node %s of upstream '%s' (line %u): "
+	       "NAT does not translate between IPv4 and IPv6; use nodes of the VIP's family",
+	       r->vip.family, xlb_vip_str(&r->vip, vip, sizeof(vip)),
+	       node_str(&u->nodes[i], nd, sizeof(nd)), u->id, u->line);
+	return 1;
+}
+
 /* The route's upstream exists; its protocol; IPv6 VIPs need IPv6 nodes. */
 static void link_route(struct parser *p, size_t j, const struct ent *ups, size_t nups)
 {
@@ -2106,7 +2215,9 @@ static void link_route(struct parser *p, size_t j, const struct ent *ups, size_t
 	u = &p->conf->upstreams[e->i];
 	if (!r->vip.proto)
 		r->vip.proto = u->proto;
-	if (!it->ok || !p->ups[e->i].ok || r->vip.family != XLB_AF_INET6)
+	if (!it->ok || !p->ups[e->i].ok)
+		return;
+	if (link_route_nat(p, r, u, where, path) || r->vip.family != XLB_AF_INET6)
 		return;
 	for (i = 0; i < u->nnodes && u->nodes[i].addr.family != XLB_AF_INET; i++)
 		;

@@ -98,6 +98,7 @@ struct xlb_upstream_conf {
 	char discovery_type[32];	/* "" = static nodes */
 	char service_name[256];
 	char *discovery_args;		/* JSON text, owned; NULL = none */
+	__u32 forward;			/* 0 = xlb.forward; else XLB_FWD_* + 1 */
 	unsigned int line;		/* where it was defined (messages) */
 };
 
@@ -119,9 +120,18 @@ struct xlb_settings {
 	unsigned int nifaces;
 	char interfaces[XLB_IFACES_MAX][16];
 	int generic_mode;		/* mode: native (0) | generic (1) */
-	__u32 forward;			/* XLB_FWD_IPIP | XLB_FWD_L2 */
+	__u32 forward;			/* XLB_FWD_IPIP | XLB_FWD_L2 | XLB_FWD_NAT */
 	char encap_src[64];		/* CIDR text; "" = device address */
 	char encap_src6[64];
+	char nat_src[64];		/* NAT: the LB's IPv4 address towards nodes */
+	char nat_src6[64];		/* NAT: the LB's IPv6 address towards nodes */
+	__u32 nat_connections;		/* NAT table size; 0 = default */
+	__u32 nat_port_min;		/* NAT source ports handed out */
+	__u32 nat_port_max;
+	__u32 nat_timeout_syn;		/* NAT idle timeouts, seconds */
+	__u32 nat_timeout_established;
+	__u32 nat_timeout_closing;
+	__u32 nat_timeout_udp;
 	enum xlb_no_healthy on_no_healthy;
 	__u32 table_size;		/* prime; default XLB_MAGLEV_DEFAULT */
 	__u32 hash_seed;		/* 0 = keep the data plane's */
@@ -233,5 +243,7 @@ void xlb_conf_error_str(const char *file, const struct xlb_conf_error *e, char *
 
 /* Lookups in a validated conf. */
 const struct xlb_upstream_conf *xlb_conf_upstream(const struct xlb_conf *conf, const char *id);
+/* Whether upstream u forwards by NAT (its own forward, else xlb.forward). */
+int xlb_conf_upstream_nat(const struct xlb_conf *conf, const struct xlb_upstream_conf *u);
 
 #endif /* XLB_CONFIG_H */

@@ -21,6 +21,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <xlb/nat.h>
+
 #include "addr.h"
 #include "log.h"
 #include "maglev.h"
@@ -34,6 +36,14 @@ __u64 xlb_now_coarse_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+__u64 xlb_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
@@ -798,6 +808,8 @@ int xlb_backend_release(struct xlb_maps *m, __u32 id)
 					    BPF_ANY));
 	if (!err)
 		err = xlb_flow_purge_backend(m, id);
+	if (!err)
+		err = xlb_nat_purge_backend(m, id);
 	return err;
 }
 
@@ -1107,4 +1119,240 @@ int xlb_decap_vip_foreach(struct xlb_decap_maps *m, xlb_addr_cb cb, void *arg)
 			return err;
 	}
 	return errno == ENOENT ? 0 : -errno;
+}
+
+/* --- NAT connections ------------------------------------------------------ */
+
+int xlb_nat_foreach(struct xlb_maps *m, xlb_nat_cb cb, void *arg)
+{
+	int fd = map_fd(m->skel->maps.xlb_nat_fwd);
+	struct xlb_flow_key k, next;
+	struct xlb_nat_fwd v;
+	void *prev = NULL;
+	int err;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, &v))
+			continue;
+		err = cb(&k, &v, arg);
+		if (err)
+			return err;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+static void nat_rkey(struct xlb_nat_rkey *rk, const struct xlb_nat_fwd *f, __u8 proto,
+		     __u8 family)
+{
+	memset(rk, 0, sizeof(*rk));
+	memcpy(rk->node, f->node, sizeof(rk->node));
+	rk->node_port = f->node_port;
+	rk->nat_port = f->nat_port;
+	rk->proto = proto;
+	rk->family = family;
+}
+
+int xlb_nat_rev_get(struct xlb_maps *m, const struct xlb_nat_fwd *f, __u8 proto, __u8 family,
+		    struct xlb_nat_rev *r)
+{
+	struct xlb_nat_rkey rk;
+
+	nat_rkey(&rk, f, proto, family);
+	return ret_errno(bpf_map_lookup_elem(map_fd(m->skel->maps.xlb_nat_rev), &rk, r));
+}
+
+/* Reverse keys to delete, and their clients' forward keys. */
+struct nat_victims {
+	struct xlb_nat_rkey *rk;
+	struct xlb_flow_key *fk;
+	size_t n, cap;
+};
+
+static int victim_add(struct nat_victims *v, const struct xlb_nat_rkey *rk,
+		      const struct xlb_flow_key *fk)
+{
+	if (xlb_vec_room((void **)&v->rk, sizeof(*v->rk), (void **)&v->fk, sizeof(*v->fk), v->n,
+			 &v->cap, 256))
+		return -ENOMEM;
+	v->rk[v->n] = *rk;
+	v->fk[v->n++] = *fk;
+	return 0;
+}
+
+/*
+ * Delete the victims: the reverse entry, and the forward entry of its
+ * client unless that one has moved on to another port (a newer connection
+ * on the same 5-tuple).
+ */
+static int victims_delete(struct xlb_maps *m, const struct nat_victims *v)
+{
+	int rfd = map_fd(m->skel->maps.xlb_nat_rev), ffd = map_fd(m->skel->maps.xlb_nat_fwd);
+	struct xlb_nat_fwd f;
+	size_t i;
+
+	for (i = 0; i < v->n; i++) {
+		if (bpf_map_delete_elem(rfd, &v->rk[i]) && errno != ENOENT)
+			return -errno;
+		if (!bpf_map_lookup_elem(ffd, &v->fk[i], &f) && f.nat_port == v->rk[i].nat_port &&
+		    !memcmp(f.node, v->rk[i].node, sizeof(f.node)) &&
+		    bpf_map_delete_elem(ffd, &v->fk[i]) && errno != ENOENT)
+			return -errno;
+	}
+	return 0;
+}
+
+typedef int (*nat_rev_cb)(const struct xlb_nat_rkey *k, const struct xlb_nat_rev *r, void *arg);
+
+static int nat_rev_foreach(struct xlb_maps *m, nat_rev_cb cb, void *arg)
+{
+	int fd = map_fd(m->skel->maps.xlb_nat_rev);
+	struct xlb_nat_rkey k, next;
+	struct xlb_nat_rev v;
+	void *prev = NULL;
+	int err;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, &v))
+			continue;
+		err = cb(&k, &v, arg);
+		if (err)
+			return err;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+struct nat_purge {
+	__u32 id;
+	struct nat_victims v;
+};
+
+static int purge_of(const struct xlb_nat_rkey *k, const struct xlb_nat_rev *r, void *arg)
+{
+	struct nat_purge *p = arg;
+
+	return r->backend_id == p->id ? victim_add(&p->v, k, &r->client) : 0;
+}
+
+int xlb_nat_purge_backend(struct xlb_maps *m, __u32 id)
+{
+	struct nat_purge p = { .id = id };
+	int err;
+
+	/* Keys first, deletes after: deleting while walking restarts the walk. */
+	err = nat_rev_foreach(m, purge_of, &p);
+	if (!err)
+		err = victims_delete(m, &p.v);
+	free(p.v.rk);
+	free(p.v.fk);
+	return err;
+}
+
+struct nat_sweep_ctx {
+	struct xlb_config cfg;
+	__u64 now;
+	xlb_nat_timeout_cb cb;
+	void *arg;
+	struct xlb_nat_sweep *out;
+	struct nat_victims v;
+};
+
+static int sweep_one(const struct xlb_nat_rkey *k, const struct xlb_nat_rev *r, void *arg)
+{
+	struct nat_sweep_ctx *s = arg;
+
+	if (!xlb_nat_dead(&s->cfg, r->state, r->seen_ns, s->now)) {
+		s->out->live++;
+		return 0;
+	}
+	s->out->dead++;
+	if (r->state == XLB_NAT_S_SYN_SENT) {
+		s->out->syn_timeouts++;
+		if (s->cb)
+			s->cb(r, s->arg);
+	}
+	return victim_add(&s->v, k, &r->client);
+}
+
+int xlb_nat_sweep(struct xlb_maps *m, __u64 now_ns, xlb_nat_timeout_cb cb, void *arg,
+		  struct xlb_nat_sweep *out)
+{
+	struct nat_sweep_ctx s = { .now = now_ns, .cb = cb, .arg = arg, .out = out };
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	err = xlb_config_get(m, &s.cfg);
+	if (!err)
+		err = nat_rev_foreach(m, sweep_one, &s);
+	if (!err)
+		err = victims_delete(m, &s.v);
+	free(s.v.rk);
+	free(s.v.fk);
+	return err;
+}
+
+int xlb_nat_node_read(struct xlb_maps *m, __u32 id, struct xlb_nat_node *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), cpu, err = 0;
+	struct xlb_nat_health *h;
+	double wsum = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (ncpu < 0)
+		return ncpu;
+	h = calloc(ncpu, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(map_fd(m->skel->maps.xlb_nat_health), &id, h)) {
+		err = -errno;
+		goto out;
+	}
+	/* Each CPU's EWMA weighted by its samples. */
+	for (cpu = 0; cpu < ncpu; cpu++) {
+		out->synacks += h[cpu].synacks;
+		out->node_rsts += h[cpu].node_rsts;
+		wsum += (double)h[cpu].synack_ewma_ns * h[cpu].synacks;
+	}
+	if (out->synacks)
+		out->synack_ewma_s = wsum / out->synacks / 1e9;
+out:
+	free(h);
+	return err;
+}
+
+/* The kernel's account of a map's memory (fdinfo "memlock:"). */
+static __u64 map_memlock(int fd)
+{
+	char path[64], line[128];
+	unsigned long long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %llu", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+int xlb_nat_memory(struct xlb_maps *m, struct xlb_nat_mem *out)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int ffd = map_fd(m->skel->maps.xlb_nat_fwd), rfd = map_fd(m->skel->maps.xlb_nat_rev);
+
+	memset(out, 0, sizeof(*out));
+	if (bpf_obj_get_info_by_fd(ffd, &info, &len))
+		return -errno;
+	out->capacity = info.max_entries;
+	out->bytes = map_memlock(ffd) + map_memlock(rfd);
+	out->entry_bytes = sizeof(struct xlb_flow_key) + sizeof(struct xlb_nat_fwd) +
+			   sizeof(struct xlb_nat_rkey) + sizeof(struct xlb_nat_rev);
+	return 0;
 }

@@ -23,8 +23,13 @@ static const char *const reason_names[XLB_R_MAX] = {
 	[XLB_R_REPROBE] = "reprobe",
 	[XLB_R_EVENT] = "event",
 	[XLB_R_EVENT_DROPPED] = "event_dropped",
+	[XLB_R_FWD_NAT] = "fwd_nat",
+	[XLB_R_TX_NAT_REPLY] = "tx_nat_reply",
+	[XLB_R_PASS_NAT_NO_ENTRY] = "pass_nat_no_entry",
+	[XLB_R_DROP_NAT_PORTS] = "drop_nat_ports",
+	[XLB_R_DROP_NAT_SRC] = "drop_nat_src",
 };
-_Static_assert(XLB_R_EVENT_DROPPED + 1 == XLB_R_MAX, "name every enum xlb_reason value");
+_Static_assert(XLB_R_DROP_NAT_SRC + 1 == XLB_R_MAX, "name every enum xlb_reason value");
 
 static const char *const decap_names[XLB_D_MAX] = {
 	[XLB_D_DECAP] = "decap",

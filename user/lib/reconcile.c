@@ -476,6 +476,8 @@ static int remove_rest(struct ctx *c, const struct xlb_want *w, const struct vip
 		err = xlb_backend_write(c->m, id, &zero);
 		if (!err)
 			err = xlb_flow_purge_backend(c->m, id);
+		if (!err)
+			err = xlb_nat_purge_backend(c->m, id);
 		if (err)
 			return err;
 		c->st.backends_removed++;

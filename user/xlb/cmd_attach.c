@@ -58,18 +58,26 @@ static const char *mode_str(enum xdp_attach_mode m)
 int xlb_cmd_attach(struct xlb_cli *c, int argc, char **argv)
 {
 	const char *mode_s = NULL, *fwd = NULL, *seed_s = NULL, *flows_s = NULL, *pos[1];
+	const char *ports_s = NULL, *nat_conns_s = NULL;
+	unsigned int lo, hi;
+	char end;
 	struct xlb_lb_setup su = {};
 	const struct xlb_opt opts[] = {
 		{ "mode", &mode_s }, { "forward", &fwd }, { "encap-src", &su.encap_src },
-		{ "encap-src6", &su.encap_src6 }, { "seed", &seed_s }, { "flows", &flows_s }, {}
+		{ "encap-src6", &su.encap_src6 }, { "nat-src", &su.nat_src },
+		{ "nat-src6", &su.nat_src6 }, { "nat-ports", &ports_s },
+		{ "nat-conns", &nat_conns_s }, { "seed", &seed_s },
+		{ "flows", &flows_s }, {}
 	};
 	struct xlb_lb_notes notes;
 	char err_s[256];
 	int npos, ret, err;
 
 	ret = xlb_cli_parse(c, argc, argv, opts, pos, 1, 1, &npos,
-			    "attach DEV [--mode native|generic] [--forward ipip|l2] "
-			    "[--encap-src CIDR] [--encap-src6 CIDR] [--seed N] [--flows N]");
+			    "attach DEV [--mode native|generic] [--forward ipip|l2|nat] "
+			    "[--encap-src CIDR] [--encap-src6 CIDR] [--nat-src ADDR] "
+			    "[--nat-src6 ADDR] [--nat-ports MIN-MAX] [--nat-conns N] [--seed N] "
+			    "[--flows N]");
 	if (ret || npos < 0)
 		return ret;
 	su.ifname = pos[0];
@@ -80,8 +88,24 @@ int xlb_cmd_attach(struct xlb_cli *c, int argc, char **argv)
 		su.forward = XLB_FWD_IPIP;
 	else if (!strcmp(fwd, "l2"))
 		su.forward = XLB_FWD_L2;
+	else if (!strcmp(fwd, "nat"))
+		su.forward = XLB_FWD_NAT;
 	else
-		return xlb_cli_err(c, XLB_EXIT_USAGE, "forward method '%s' is not ipip or l2", fwd);
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "forward method '%s' is not ipip, l2 or nat",
+				   fwd);
+	if (su.forward == XLB_FWD_NAT && !su.nat_src && !su.nat_src6)
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "--forward nat needs --nat-src ADDR and/or "
+				   "--nat-src6 ADDR: the LB's address the nodes reply to");
+	if (ports_s) {
+		if (sscanf(ports_s, "%u-%u%c", &lo, &hi, &end) != 2 || !lo || lo > hi || hi > 65535)
+			return xlb_cli_err(c, XLB_EXIT_USAGE, "--nat-ports '%s' is not MIN-MAX with "
+					   "1 <= MIN <= MAX <= 65535", ports_s);
+		su.nat_port_min = lo;
+		su.nat_port_max = hi;
+	}
+	if (nat_conns_s && xlb_u32_parse(nat_conns_s, 1024, 1U << 24, &su.nat_conns))
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "--nat-conns '%s' is not a number 1024-%u",
+				   nat_conns_s, 1U << 24);
 	if (flows_s && xlb_u32_parse(flows_s, 1024, 1U << 27, &su.flows))
 		return xlb_cli_err(c, XLB_EXIT_USAGE, "--flows '%s' is not a number 1024-%u",
 				   flows_s, 1U << 27);
@@ -105,7 +129,8 @@ int xlb_cmd_attach(struct xlb_cli *c, int argc, char **argv)
 	if (c->json)
 		xlb_cli_json(json_pack("{s:s, s:s, s:s, s:b}", "device", pos[0],
 				       "mode", mode_str(su.mode), "forward",
-				       su.forward == XLB_FWD_L2 ? "l2" : "ipip",
+				       su.forward == XLB_FWD_L2 ? "l2" :
+				       su.forward == XLB_FWD_NAT ? "nat" : "ipip",
 				       "dispatcher", !notes.legacy));
 	return XLB_EXIT_OK;
 }
@@ -195,7 +220,7 @@ static int agent_running(void)
 }
 
 struct counts {
-	__u32 vips, backends, members, flows;
+	__u32 vips, backends, members, flows, nat;
 };
 
 static int count_vip(const struct xlb_vip_key *k, const struct xlb_vip *v, void *arg)
@@ -216,8 +241,15 @@ static int count_flow(const struct xlb_flow_key *k, const struct xlb_flow *v, vo
 	return 0;
 }
 
+static int count_nat(const struct xlb_flow_key *k, const struct xlb_nat_fwd *f, void *arg)
+{
+	((struct counts *)arg)->nat++;
+	return 0;
+}
+
 int xlb_cmd_status(struct xlb_cli *c, int argc, char **argv)
 {
+	struct xlb_nat_mem nm = {};
 	struct if_nameindex *ifs, *i;
 	struct xlb_attach_info info;
 	struct counts n = {};
@@ -259,12 +291,16 @@ int xlb_cmd_status(struct xlb_cli *c, int argc, char **argv)
 				n.backends += all[id].state != XLB_BE_UNUSED;
 		free(all);
 		flow_max = xlb_flow_capacity(&m);
+		xlb_nat_foreach(&m, count_nat, &n);
+		xlb_nat_memory(&m, &nm);
 		json_object_set_new(out, "maps", json_pack(
-			"{s:{s:i,s:i}, s:{s:i,s:i}, s:{s:i,s:i}, s:{s:i,s:i}}",
+			"{s:{s:i,s:i}, s:{s:i,s:i}, s:{s:i,s:i}, s:{s:i,s:i}, s:{s:i,s:i,s:I,s:i}}",
 			"vips", "used", n.vips, "max", XLB_MAX_VIPS,
 			"backends", "used", n.backends, "max", XLB_MAX_BACKENDS,
 			"members", "used", n.members, "max", XLB_MAX_MEMBERS,
-			"flows", "used", n.flows, "max", flow_max));
+			"flows", "used", n.flows, "max", flow_max,
+			"nat", "used", n.nat, "max", nm.capacity, "memory_bytes",
+			(json_int_t)nm.bytes, "entry_bytes", nm.entry_bytes));
 		xlb_maps_close(&m);
 	}
 	if (c->json) {
@@ -287,6 +323,10 @@ int xlb_cmd_status(struct xlb_cli *c, int argc, char **argv)
 		printf("maps:     vips %u/%u, backends %u/%u, members %u/%u, flows %u/%u\n",
 		       n.vips, XLB_MAX_VIPS, n.backends, XLB_MAX_BACKENDS, n.members,
 		       XLB_MAX_MEMBERS, n.flows, flow_max);
+	if (!err)
+		printf("nat:      connections %u/%u, %llu bytes of maps (%u bytes of keys and "
+		       "values per connection)\n", n.nat, nm.capacity,
+		       (unsigned long long)nm.bytes, nm.entry_bytes);
 	printf("agent:    %s\n", agent_running() ? "xlbd running" : "not running");
 	json_decref(out);
 	return XLB_EXIT_OK;

@@ -66,9 +66,64 @@ static int snap_member(const struct xlb_member_key *k, const struct xlb_member *
 	return 0;
 }
 
+static int count_nat(const struct xlb_flow_key *k, const struct xlb_nat_fwd *f, void *arg)
+{
+	struct xlb_nat_fwd *seen = arg;
+
+	seen->backend_id++;
+	return 0;
+}
+
+struct nat_nodes_ctx {
+	struct xlb_maps *m;
+	json_t *nodes;
+};
+
+static int nat_node(const struct xlb_member_key *k, const struct xlb_member *v, void *arg)
+{
+	struct nat_nodes_ctx *n = arg;
+	struct xlb_nat_node h;
+	char name[XLB_VIPSTRLEN];
+
+	backend_str(n->m, k->backend_id, name, sizeof(name));
+	if (json_object_get(n->nodes, name) || xlb_nat_node_read(n->m, k->backend_id, &h) ||
+	    (!h.synacks && !h.node_rsts))
+		return 0;
+	json_object_set_new(n->nodes, name, json_pack("{s:f, s:I, s:I}",
+			    "synack_ewma_ms", h.synack_ewma_s * 1e3,
+			    "synacks", (json_int_t)h.synacks,
+			    "node_rsts", (json_int_t)h.node_rsts));
+	return 0;
+}
+
+/*
+ * NAT: connections in the table (a walk of its keys), its memory, the
+ * translation counters, per node the SYN-ACK latency EWMA and RSTs.
+ */
+static json_t *nat_snapshot(struct xlb_maps *m, const struct xlb_reason_count *r)
+{
+	struct nat_nodes_ctx n = { .m = m, .nodes = json_object() };
+	struct xlb_nat_fwd count = {};
+	struct xlb_nat_mem mem = {};
+
+	xlb_nat_foreach(m, count_nat, &count);
+	xlb_nat_memory(m, &mem);
+	xlb_member_foreach(m, nat_node, &n);
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
+		"connections", (json_int_t)count.backend_id,
+		"capacity", (json_int_t)mem.capacity,
+		"memory_bytes", (json_int_t)mem.bytes,
+		"entry_bytes", (json_int_t)mem.entry_bytes,
+		"translations", (json_int_t)r[XLB_R_FWD_NAT].packets,
+		"replies", (json_int_t)r[XLB_R_TX_NAT_REPLY].packets,
+		"unmatched_replies", (json_int_t)r[XLB_R_PASS_NAT_NO_ENTRY].packets,
+		"port_failures", (json_int_t)r[XLB_R_DROP_NAT_PORTS].packets,
+		"nodes", n.nodes);
+}
+
 static json_t *snapshot(struct xlb_maps *m)
 {
-	struct xlb_reason_count r[XLB_R_MAX];
+	struct xlb_reason_count r[XLB_R_MAX] = {};
 	struct snap_ctx s = { .m = m, .vips = json_object() };
 	json_t *reasons = json_object(), *backends = json_object(), *out;
 	unsigned int i;
@@ -83,8 +138,8 @@ static json_t *snapshot(struct xlb_maps *m)
 			json_object_set_new(reasons, xlb_reason_name(i),
 					    json_pack("{s:I, s:I}", "packets", (json_int_t)r[i].packets,
 						      "bytes", (json_int_t)r[i].bytes));
-	out = json_pack("{s:o, s:o, s:o}", "vips", s.vips, "backends", backends,
-			"reasons", reasons);
+	out = json_pack("{s:o, s:o, s:o, s:o}", "vips", s.vips, "backends", backends,
+			"reasons", reasons, "nat", nat_snapshot(m, r));
 	return out;
 }
 
@@ -115,6 +170,41 @@ static void print_group(const char *title, json_t *now, json_t *prev, double sec
 	}
 }
 
+static double nat_num(json_t *nat, const char *k)
+{
+	return (double)json_integer_value(json_object_get(nat, k));
+}
+
+static void print_nat(json_t *nat, json_t *prev, double secs)
+{
+	const char *name;
+	json_t *v;
+
+	if (!nat_num(nat, "connections") && !nat_num(nat, "translations") &&
+	    !nat_num(nat, "unmatched_replies"))
+		return;
+	printf("NAT:\n  connections %.0f of %.0f (%.0f bytes of maps, %.0f bytes of keys and "
+	       "values each)\n", nat_num(nat, "connections"), nat_num(nat, "capacity"),
+	       nat_num(nat, "memory_bytes"), nat_num(nat, "entry_bytes"));
+	if (prev)
+		printf("  translations %.0f/s  replies %.0f/s  unmatched replies %.0f/s  "
+		       "port failures %.0f/s\n",
+		       (nat_num(nat, "translations") - nat_num(prev, "translations")) / secs,
+		       (nat_num(nat, "replies") - nat_num(prev, "replies")) / secs,
+		       (nat_num(nat, "unmatched_replies") - nat_num(prev, "unmatched_replies")) /
+			       secs,
+		       (nat_num(nat, "port_failures") - nat_num(prev, "port_failures")) / secs);
+	else
+		printf("  translations %.0f  replies %.0f  unmatched replies %.0f  "
+		       "port failures %.0f\n", nat_num(nat, "translations"),
+		       nat_num(nat, "replies"), nat_num(nat, "unmatched_replies"),
+		       nat_num(nat, "port_failures"));
+	json_object_foreach(json_object_get(nat, "nodes"), name, v)
+		printf("  node %-30s SYN-ACK EWMA %8.3f ms  %8.0f SYN-ACKs  %6.0f RSTs\n", name,
+		       json_real_value(json_object_get(v, "synack_ewma_ms")),
+		       nat_num(v, "synacks"), nat_num(v, "node_rsts"));
+}
+
 static void print_snapshot(json_t *now, json_t *prev, double secs)
 {
 	print_group("VIPs:", json_object_get(now, "vips"), json_object_get(prev, "vips"), secs, 32);
@@ -122,6 +212,7 @@ static void print_snapshot(json_t *now, json_t *prev, double secs)
 		    json_object_get(prev, "backends"), secs, 32);
 	print_group(prev ? "Reasons:" : "Reasons (non-zero):", json_object_get(now, "reasons"),
 		    json_object_get(prev, "reasons"), secs, 32);
+	print_nat(json_object_get(now, "nat"), json_object_get(prev, "nat"), secs);
 }
 
 static volatile sig_atomic_t stop;
@@ -200,7 +291,8 @@ struct flows_ctx {
 	struct xlb_maps *m;
 	int one;
 	__u32 vip_id, limit, n;
-	__u64 now;
+	__u64 now, now_fine;
+	struct xlb_config cfg;
 	json_t *out;
 };
 
@@ -227,6 +319,81 @@ static int show_flow(const struct xlb_flow_key *k, const struct xlb_flow *v, voi
 			"backend_id", v->backend_id, "vip_id", v->vip_id, "age_s", age));
 	else
 		printf("%s %s -> %s => %s  age %.1fs\n", xlb_proto_str(k->proto), src, dst, be, age);
+	return 0;
+}
+
+static const char *const nat_states[XLB_NAT_S_MAX] = {
+	[XLB_NAT_S_NONE] = "none", [XLB_NAT_S_SYN_SENT] = "syn_sent",
+	[XLB_NAT_S_ESTABLISHED] = "established", [XLB_NAT_S_CLOSING] = "closing",
+	[XLB_NAT_S_UDP] = "udp",
+};
+
+static const char *nat_state(__u8 s)
+{
+	return s < XLB_NAT_S_MAX ? nat_states[s] : "?";
+}
+
+static void endpoint(const __be32 *a, __u8 family, __be16 port, char *buf, size_t len)
+{
+	char s[XLB_ADDRSTRLEN];
+
+	xlb_addr_str(a, family, s, sizeof(s));
+	snprintf(buf, len, family == XLB_AF_INET6 ? "[%s]:%u" : "%s:%u", s, ntohs(port));
+}
+
+/*
+ * A NAT connection, both directions: client -> VIP => NAT address:port ->
+ * node, and the reply's way node -> NAT address:port => VIP -> client as
+ * the reverse entry holds it (or "missing" when it is gone).
+ */
+static int show_nat(const struct xlb_flow_key *k, const struct xlb_nat_fwd *v, void *arg)
+{
+	struct flows_ctx *f = arg;
+	char src[80], dst[80], nat[80], node[80], rsrc[80], rdst[80], be[XLB_VIPSTRLEN];
+	const __be32 *nat_addr = k->family == XLB_AF_INET ? &f->cfg.nat_src4 : f->cfg.nat_src6;
+	struct xlb_nat_rev r;
+	int have_r;
+	double age, idle;
+	json_t *j;
+
+	if (f->one && v->vip_id != f->vip_id)
+		return 0;
+	if (f->limit && f->n >= f->limit)
+		return 1;
+	f->n++;
+	endpoint(k->saddr, k->family, k->sport, src, sizeof(src));
+	endpoint(k->daddr, k->family, k->dport, dst, sizeof(dst));
+	endpoint(nat_addr, k->family, v->nat_port, nat, sizeof(nat));
+	endpoint(v->node, k->family, v->node_port, node, sizeof(node));
+	backend_str(f->m, v->backend_id, be, sizeof(be));
+	have_r = !xlb_nat_rev_get(f->m, v, k->proto, k->family, &r) &&
+		 !memcmp(&r.client, k, sizeof(*k));
+	if (have_r) {
+		endpoint(r.client.daddr, k->family, r.client.dport, rsrc, sizeof(rsrc));
+		endpoint(r.client.saddr, k->family, r.client.sport, rdst, sizeof(rdst));
+	}
+	age = f->now_fine > v->created_ns ? (f->now_fine - v->created_ns) / 1e9 : 0;
+	idle = f->now > v->seen_ns ? (f->now - v->seen_ns) / 1e9 : 0;
+	if (f->c->json) {
+		j = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:s, s:f, s:f, s:{s:s, s:s}}",
+			"proto", xlb_proto_str(k->proto), "src", src, "dst", dst, "backend", be,
+			"backend_id", v->backend_id, "vip_id", v->vip_id, "state",
+			nat_state(v->state), "age_s", age, "idle_s", idle,
+			"nat", "src", nat, "dst", node);
+		json_object_set_new(j, "reply", have_r ?
+			json_pack("{s:s, s:s, s:s, s:s, s:s}", "src", node, "dst", nat,
+				  "to_src", rsrc, "to_dst", rdst, "state", nat_state(r.state)) :
+			json_null());
+		json_array_append_new(f->out, j);
+	} else {
+		printf("%s %s -> %s => nat %s -> %s  %s age %.1fs idle %.1fs\n",
+		       xlb_proto_str(k->proto), src, dst, nat, node, nat_state(v->state), age, idle);
+		if (have_r)
+			printf("    reply %s -> %s => %s -> %s  %s\n", node, nat, rsrc, rdst,
+			       nat_state(r.state));
+		else
+			printf("    reply %s -> %s => (no reverse entry)\n", node, nat);
+	}
 	return 0;
 }
 
@@ -261,8 +428,12 @@ int xlb_cmd_flows(struct xlb_cli *c, int argc, char **argv)
 		f.vip_id = v.id;
 	}
 	f.now = xlb_now_coarse_ns();
+	f.now_fine = xlb_now_ns();
 	f.out = json_array();
+	xlb_config_get(&m, &f.cfg);
 	err = xlb_flow_foreach(&m, show_flow, &f);
+	if (err >= 0)
+		err = xlb_nat_foreach(&m, show_nat, &f);
 	xlb_maps_close(&m);
 	if (err < 0) {
 		json_decref(f.out);

@@ -43,15 +43,17 @@ static int get_vip(struct xlb_cli *c, struct xlb_maps *m, const char *s,
 
 static int vip_add(struct xlb_cli *c, int argc, char **argv)
 {
-	const char *hash = NULL, *size_s = NULL, *pos[1];
-	const struct xlb_opt opts[] = { { "hash", &hash }, { "table-size", &size_s }, {} };
+	const char *hash = NULL, *size_s = NULL, *fwd = NULL, *pos[1];
+	const struct xlb_opt opts[] = { { "hash", &hash }, { "table-size", &size_s },
+					{ "forward", &fwd }, {} };
 	__u32 flags = 0, size = XLB_MAGLEV_DEFAULT;
 	struct xlb_vip_key k;
 	struct xlb_maps m;
 	int npos, ret, err;
 
 	ret = xlb_cli_parse(c, argc, argv, opts, pos, 1, 1, &npos,
-			    "vip add ADDR:PORT/PROTO [--hash 5tuple|src] [--table-size M]");
+			    "vip add ADDR:PORT/PROTO [--hash 5tuple|src] [--table-size M] "
+			    "[--forward dsr|nat]");
 	if (ret || npos < 0)
 		return ret;
 	ret = parse_vip(c, pos[0], &k);
@@ -61,6 +63,11 @@ static int vip_add(struct xlb_cli *c, int argc, char **argv)
 		flags |= XLB_VIP_F_HASH_SRC;
 	else if (hash && strcmp(hash, "5tuple"))
 		return xlb_cli_err(c, XLB_EXIT_USAGE, "--hash '%s' is not 5tuple or src", hash);
+	/* dsr: the data plane's direct-return method (xlb attach --forward). */
+	if (fwd && !strcmp(fwd, "nat"))
+		flags |= XLB_VIP_F_NAT;
+	else if (fwd && strcmp(fwd, "dsr"))
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "--forward '%s' is not dsr or nat", fwd);
 	if (size_s && (xlb_u32_parse(size_s, 3, XLB_MAGLEV_MAX, &size) ||
 		       !xlb_maglev_size_valid(size)))
 		return xlb_cli_err(c, XLB_EXIT_USAGE,
@@ -166,12 +173,14 @@ static int list_vip(const struct xlb_vip_key *k, const struct xlb_vip *v, void *
 	table_digest(l->m, v, &digest);
 	snprintf(d, sizeof(d), "%016llx", (unsigned long long)digest);
 	if (l->c->json)
-		json_array_append_new(l->out, json_pack("{s:s, s:i, s:s, s:i, s:i, s:s}",
+		json_array_append_new(l->out, json_pack("{s:s, s:i, s:s, s:i, s:i, s:s, s:s}",
 			"vip", s, "id", v->id, "hash", v->flags & XLB_VIP_F_HASH_SRC ? "src" : "5tuple",
-			"table_size", v->table_size, "backends", mc.n, "table_digest", d));
+			"table_size", v->table_size, "backends", mc.n, "table_digest", d,
+			"forward", v->flags & XLB_VIP_F_NAT ? "nat" : "dsr"));
 	else
-		printf("%-32s id %-5u hash %-6s table %-7u backends %-4u digest %s\n", s, v->id,
-		       v->flags & XLB_VIP_F_HASH_SRC ? "src" : "5tuple", v->table_size, mc.n, d);
+		printf("%-32s id %-5u hash %-6s table %-7u backends %-4u digest %s%s\n", s, v->id,
+		       v->flags & XLB_VIP_F_HASH_SRC ? "src" : "5tuple", v->table_size, mc.n, d,
+		       v->flags & XLB_VIP_F_NAT ? " forward nat" : "");
 	return 0;
 }
 
@@ -240,7 +249,7 @@ static int backend_args(struct xlb_cli *c, struct xlb_maps *m, const char *vip_s
 			const char *be_s, struct xlb_vip_key *k, struct xlb_vip *v,
 			struct xlb_addr_key *a, __u16 *port)
 {
-	struct xlb_config cfg;
+	struct xlb_config cfg = {};
 	char err[200];
 	int ret;
 
@@ -255,6 +264,10 @@ static int backend_args(struct xlb_cli *c, struct xlb_maps *m, const char *vip_s
 	if (!xlb_config_get(m, &cfg) && cfg.forward == XLB_FWD_L2 && a->family != k->family)
 		return xlb_cli_err(c, XLB_EXIT_USAGE,
 				   "backend %s: L2 forwarding needs the VIP's address family", be_s);
+	if ((v->flags & XLB_VIP_F_NAT || cfg.forward == XLB_FWD_NAT) && a->family != k->family)
+		return xlb_cli_err(c, XLB_EXIT_USAGE,
+				   "backend %s: NAT does not translate between IPv4 and IPv6; "
+				   "the VIP needs backends of its own family", be_s);
 	return 0;
 }
 

@@ -13,7 +13,7 @@
 #include "maps.h"
 
 static const struct xlb_cmd objects[] = {
-	{ "attach", xlb_cmd_attach, "attach DEV [--mode native|generic] [--forward ipip|l2] [--encap-src CIDR] [--encap-src6 CIDR] [--seed N] [--flows N]" },
+	{ "attach", xlb_cmd_attach, "attach DEV [--mode native|generic] [--forward ipip|l2|nat] [--encap-src CIDR] [--encap-src6 CIDR] [--nat-src ADDR] [--nat-src6 ADDR] [--nat-ports MIN-MAX] [--nat-conns N] [--seed N] [--flows N]" },
 	{ "detach", xlb_cmd_detach, "detach DEV [--keep-maps]" },
 	{ "status", xlb_cmd_status, "status" },
 	{ "vip", xlb_cmd_vip, "vip {add | del | list} ..." },
