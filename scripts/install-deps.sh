@@ -10,6 +10,8 @@ pkgs=(
 	libmnl-dev libcmocka-dev libjansson-dev libyaml-dev libevent-dev libcurl4-openssl-dev libc-ares-dev
 	# tests, demo, bench
 	iproute2 ethtool python3 curl procps util-linux nftables
+	# scale-out: BGP announcement of the VIPs (scripts/bird, tests/e2e/test_scaleout.sh)
+	bird2
 	# benchmarks: load generator, the proxy compared against, backends
 	wrk haproxy nginx-light
 )

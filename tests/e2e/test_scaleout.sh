@@ -27,7 +27,15 @@
 #     its own (XLBT_SCALE_TRIALS rounds of a backend going down and up):
 #     first and last node to flip, printed; the tables agree again after.
 #
-# Routing: a static nexthop group on the router (one nexthop per LB whose
+#  4. with BGP: a node that drains (`xlb drain start`) or whose xlb is
+#     detached is withdrawn by its announcer, and announced again after;
+#     `xlb drain wait` sees its traffic end; no connection breaks.
+#
+# Routing: where bird2 is installed (scripts/install-deps.sh), BGP: each LB
+# runs BIRD with scripts/bird/xlb-bird.conf (its own address and neighbour
+# substituted) and scripts/bird/xlb-announce.sh; the router's BIRD merges
+# the three routes into one multipath route. XLBT_SCALE_ROUTING=static, or
+# no bird, uses a static nexthop group instead (one nexthop per LB whose
 # link exists).
 #
 # Environment: XLB, XLBD (default build/xlb, build/xlbd). Exit: 0 pass,
@@ -229,7 +237,63 @@ xlbt_log "three nodes, one table: digest $DIGEST_ALL"
 
 # --- routing: the router's multipath route to the VIP -------------------------
 
-ROUTING=${XLBT_SCALE_ROUTING:-static}
+# BGP where BIRD is installed (scripts/install-deps.sh installs bird2);
+# XLBT_SCALE_ROUTING=static forces the static nexthop group.
+if [ -n "${XLBT_SCALE_ROUTING:-}" ]; then
+	ROUTING=$XLBT_SCALE_ROUTING
+elif command -v bird >/dev/null 2>&1 && command -v birdc >/dev/null 2>&1; then
+	ROUTING=bgp
+else
+	ROUTING=static
+	xlbt_log "bird/birdc not installed: static multipath route, no BGP, drain not tested"
+fi
+[[ $ROUTING =~ ^(bgp|static)$ ]] || xlbt_fail "XLBT_SCALE_ROUTING" "$ROUTING" "bgp or static"
+BIRD_EXAMPLE=scripts/bird/xlb-bird.conf
+ANNOUNCE=$PWD/scripts/bird/xlb-announce.sh
+
+# bird_lb_conf N FILE: the example LB configuration with lbN's own lines.
+bird_lb_conf() {
+	sed -e "s/^router id [0-9.]*;/router id $(lb_up4 "$1");/" \
+		-e "s/^define ROUTER = [0-9.]*;/define ROUTER = $(rtr_up4 "$1");/" \
+		"$BIRD_EXAMPLE" >"$2"
+	grep -q "^router id $(lb_up4 "$1");" "$2" && grep -q "^define ROUTER = $(rtr_up4 "$1");" "$2"
+}
+
+# bird_router_conf FILE: the router peers with every LB and installs the
+# VIP routes, merged into one multipath route, into its kernel.
+bird_router_conf() {
+	local n
+	{
+		cat <<EOF
+router id $(xlbt_addr4 $RTR);
+log stderr all;
+protocol device { scan time 10; }
+protocol kernel {
+	scan time 2;
+	merge paths yes;
+	ipv4 { import none; export all; };
+}
+template bgp lbs {
+	local as 65000;
+	connect retry time 2;
+	error wait time 2, 20;
+	hold time 9;
+	ipv4 { import all; export none; };
+}
+EOF
+		for ((n = 1; n <= NLB; n++)); do
+			echo "protocol bgp lb$n from lbs { neighbor $(lb_up4 "$n") as 65001; }"
+		done
+	} >"$1"
+}
+
+bird_start() {
+	local host=$1 conf=$2
+	xlbt_exec "$host" bird -p -c "$conf" || xlbt_fail "BIRD configuration for $host" \
+		"$(xlbt_exec "$host" bird -p -c "$conf" 2>&1)"
+	xlbt_bg_start "$host" "$TMP/bird.$host.log" bird -f -c "$conf" -s "$TMP/bird.$host.ctl" \
+		-P "$TMP/bird.$host.pid"
+}
 
 # static_route: a nexthop group over the LBs whose links exist. Unlike a
 # plain multipath route (which the kernel deletes whole when one of its
@@ -263,10 +327,22 @@ paths_are() {
 	[ "$(route_paths)" = "$1" ]
 }
 
-static_route || xlbt_fail "static nexthop group on the router" \
-	"$(ip -n "$(xlbt_ns $RTR)" nexthop show 2>&1)"
-xlbt_wait_for 10 paths_are 3 || xlbt_fail "router: 3 paths to the VIP" \
-	"$(ip -n "$(xlbt_ns $RTR)" route show 2>&1)"
+if [ "$ROUTING" = static ]; then
+	static_route || xlbt_fail "static nexthop group on the router" \
+		"$(ip -n "$(xlbt_ns $RTR)" nexthop show 2>&1)"
+else
+	for ((n = 1; n <= NLB; n++)); do
+		bird_lb_conf "$n" "$TMP/bird.lb$n.conf" || xlbt_fail "BIRD configuration of lb$n" \
+			"$(head -30 "$TMP/bird.lb$n.conf")"
+		bird_start "lb$n" "$TMP/bird.lb$n.conf"
+		xlbt_bg_start "lb$n" "$TMP/announce.lb$n.log" env XLB_PIN_DIR="$(xlbt_pin_dir "lb$n")" \
+			"$ANNOUNCE" -s "$TMP/bird.lb$n.ctl" -x "$XLB" -i 0.5
+	done
+	bird_router_conf "$TMP/bird.$RTR.conf"
+	bird_start "$RTR" "$TMP/bird.$RTR.conf"
+fi
+xlbt_wait_for 30 paths_are 3 || xlbt_fail "router: 3 paths to the VIP" \
+	"$(ip -n "$(xlbt_ns $RTR)" route show 2>&1; tail -5 "$TMP"/bird.*.log "$TMP"/announce.*.log 2>&1)"
 xlbt_log "router: multipath route to $XLBT_VIP4 over $(route_paths) LBs ($ROUTING)"
 
 # Every LB resolves the backends before the test connections start.
@@ -328,7 +404,7 @@ F13=$(($(flows 1) + $(flows 3)))
 ip -n "$(xlbt_ns $RTR)" link del "$(rtr_dev 2)" || xlbt_fail "delete lb2's link"
 T_GONE=${EPOCHREALTIME/[.,]/}
 [ "$ROUTING" = static ] && static_route
-xlbt_wait_for 10 paths_are 2 || xlbt_fail "router: 2 paths without lb2" \
+xlbt_wait_for 20 paths_are 2 || xlbt_fail "router: 2 paths without lb2" \
 	"$(ip -n "$(xlbt_ns $RTR)" route show 2>&1)"
 wait_rounds 10
 C1=$(counts)
@@ -354,6 +430,51 @@ P2b=$(vip_packets 2)
 xlbt_log "lb2 back; $C2"
 xlbt_expect_ge "lb2 forwards VIP packets again" "$((P2b - P2))" 1
 
+# Drain and health, with BGP: lb3 drains (the announcer withdraws its
+# route, lb3 keeps forwarding what still reaches it until idle), then
+# stops draining; lb1's fast path is detached (unhealthy: withdrawn) and
+# attached again (announced). Held connections go on throughout.
+DRAIN=""
+if [ "$ROUTING" = bgp ]; then
+	# The wait starts with the drain: it sees the packets lb3 still
+	# forwards until the router has moved its flows away.
+	t0=${EPOCHREALTIME/[.,]/}
+	xlbt_xlb lb3 drain start >/dev/null || xlbt_fail "xlb drain start on lb3"
+	xlbt_bg_start lb3 "$TMP/drain.json" env XLB_PIN_DIR="$(xlbt_pin_dir lb3)" \
+		"$XLB" -j drain wait --idle 2 --timeout 60
+	WAIT=$XLBT_BG_PID
+	xlbt_wait_for 10 paths_are 2 || xlbt_fail "router: lb3's route withdrawn when it drains" \
+		"$(ip -n "$(xlbt_ns $RTR)" route show 2>&1)"
+	t1=${EPOCHREALTIME/[.,]/}
+	out=$(xlbt_xlb lb3 drain status)
+	grep -q "^draining: yes" <<<"$out" && grep -q "^announce: no" <<<"$out" ||
+		xlbt_fail "xlb drain status on lb3" "$out" "draining: yes, announce: no"
+	rc=0
+	xlbt_xlb lb3 drain check >/dev/null 2>&1 || rc=$?
+	xlbt_expect_eq "xlb drain check on a draining node: exit status" "$rc" 2
+	xlbt_bg_wait "$WAIT" 70 || xlbt_fail "xlb drain wait on lb3: traffic gone" "$(cat "$TMP/drain.json")"
+	out=$(python3 -c 'import json, sys; d = json.load(open(sys.argv[1]))
+print("%d VIP packets forwarded while draining, the last %.2f s into it" %
+      (d["packets"], d["last_packet_s"]))' "$TMP/drain.json") ||
+		xlbt_fail "xlb -j drain wait output" "$(cat "$TMP/drain.json")"
+	xlbt_log "lb3 drained: route withdrawn in $(((t1 - t0) / 1000)) ms; $out"
+	DRAIN="lb3 drain: withdrawn in $(((t1 - t0) / 1000)) ms, $out"
+	wait_rounds 5
+	xlbt_xlb lb3 drain stop >/dev/null || xlbt_fail "xlb drain stop on lb3"
+	xlbt_wait_for 10 paths_are 3 || xlbt_fail "router: lb3 announced again after drain stop"
+	wait_rounds 5
+
+	xlbt_xlb lb1 detach "$UP" --keep-maps >/dev/null || xlbt_fail "detach xlb on lb1"
+	t0=${EPOCHREALTIME/[.,]/}
+	xlbt_wait_for 10 paths_are 2 || xlbt_fail "router: lb1's route withdrawn without xlb"
+	t1=${EPOCHREALTIME/[.,]/}
+	xlbt_xlb lb1 attach "$UP" >/dev/null 2>&1 || xlbt_fail "xlb attach on lb1 again"
+	xlbt_wait_for 10 paths_are 3 || xlbt_fail "router: lb1 announced again with xlb back"
+	DRAIN+="; lb1 unhealthy (detached): withdrawn in $(((t1 - t0) / 1000)) ms"
+	xlbt_log "lb1 withdrawn $(((t1 - t0) / 1000)) ms after its xlb was detached, back once attached"
+	wait_rounds 5
+fi
+
 xlbt_bg_stop "$HOLD" 5
 [ -s "$TMP/hold.json" ] || xlbt_fail "hold summary" "$(tail -3 "$TMP/hold.log")"
 read -r HC HB HR HQ HS < <(python3 -c '
@@ -362,9 +483,9 @@ d = json.load(open(sys.argv[1]))
 print(d["conns"], d["broken"], d["rounds"], d["requests"], d["slowest_s"])
 for w in d["why"]:
     print(w, file=sys.stderr)' "$TMP/hold.json")
-echo "scale-out: $HC connections, $HR rounds, $HQ requests, broken $HB" \
+echo "scale-out ($ROUTING): $HC connections, $HR rounds, $HQ requests, broken $HB" \
 	"(lb2 removed: flows on lb2 before $F2, on lb1+lb3 $F13 -> $F13b; lb2 back:" \
-	"$((P2b - P2)) VIP packets on lb2 since), slowest request ${HS} s"
+	"$((P2b - P2)) VIP packets on lb2 since${DRAIN:+; $DRAIN}), slowest request ${HS} s"
 xlbt_expect_eq "connections held" "$HC" "$CONNS"
 xlbt_expect_eq "connections broken across lb2 going and coming back" "$HB" 0
 xlbt_log "gone at +$(((T_GONE - XLBT_T0) / 1000)) ms, back at +$(((T_BACK - XLBT_T0) / 1000)) ms"
