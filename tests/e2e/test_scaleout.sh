@@ -235,6 +235,19 @@ xlbt_wait_for 5 digests_agree || xlbt_fail "one table digest on every node" "$(d
 DIGEST_ALL=$(digests | cut -d' ' -f1)
 xlbt_log "three nodes, one table: digest $DIGEST_ALL"
 
+# What the announcer asks: a healthy, attached, not draining node says yes.
+for ((n = 1; n <= NLB; n++)); do
+	out=$(xlbt_xlb "lb$n" -j drain status)
+	python3 -c 'import json, sys; d = json.loads(sys.argv[1])
+sys.exit(not (d["announce"] is True and d["draining"] is False and d["vips"] == 1))' "$out" ||
+		xlbt_fail "xlb -j drain status on lb$n" "$out" '"announce": true, "draining": false, "vips": 1'
+	xlbt_xlb "lb$n" drain check >/dev/null || xlbt_fail "xlb drain check on lb$n: exit 0"
+done
+rc=0
+out=$(xlbt_xlb lb1 drain wait --idle abc 2>&1) || rc=$?
+xlbt_expect_eq "xlb drain wait --idle abc: exit status" "$rc" 1
+grep -q -- "--idle 'abc'" <<<"$out" || xlbt_fail "the error names --idle" "$out"
+
 # --- routing: the router's multipath route to the VIP -------------------------
 
 # BGP where BIRD is installed (scripts/install-deps.sh installs bird2);
