@@ -21,8 +21,9 @@
 #  2. long-lived connections (XLBT_SCALE_CONNS, default 120) held open and
 #     exercised through the router: lb2's uplink is deleted (its flows move
 #     to lb1 and lb3, which have no flow entries for them and pick the same
-#     backend from the same table), then lb2 comes back (flows move back):
-#     no connection breaks, and the counts are printed;
+#     backend from the same table), then lb2 comes back (flows move back;
+#     it is drained across its new attach, and with BGP announced only once
+#     the drain stops): no connection breaks, and the counts are printed;
 #  3. how long health decisions differ between the nodes, each probing on
 #     its own (XLBT_SCALE_TRIALS rounds of a backend going down and up):
 #     first and last node to flip, printed; the tables agree again after.
@@ -430,9 +431,23 @@ xlbt_expect_eq "connections broken after lb2 went" "$nb" 0
 
 # lb2 comes back: a new link, xlb attached to it again (the pinned maps and
 # the running xlbd are adopted), its route back on the router.
+# It is drained before the attach: the flag must survive it, and with BGP
+# lb2 must not be announced until the drain stops.
 P2=$(vip_packets 2)
 uplink_up 2 || xlbt_fail "lb2's link back"
+xlbt_xlb lb2 drain start >/dev/null || xlbt_fail "xlb drain start on lb2 (not attached)"
 xlbt_xlb lb2 attach "$UP" >/dev/null 2>&1 || xlbt_fail "xlb attach on lb2's new link"
+out=$(xlbt_xlb lb2 drain status)
+grep -q "^draining: yes" <<<"$out" || xlbt_fail "the drain flag survives xlb attach" "$out"
+if [ "$ROUTING" = bgp ]; then
+	bgp_up() {
+		birdc -s "$TMP/bird.lb2.ctl" show protocols uplink 2>/dev/null | grep -q Established
+	}
+	xlbt_wait_for 30 bgp_up || xlbt_fail "lb2's BGP session up again" "$(tail -5 "$TMP/bird.lb2.log")"
+	sleep 1.5	# three announcer intervals
+	paths_are 2 || xlbt_fail "a drained lb2 is not announced" "$(route_paths)" 2
+fi
+xlbt_xlb lb2 drain stop >/dev/null || xlbt_fail "xlb drain stop on lb2"
 [ "$ROUTING" = static ] && static_route
 xlbt_wait_for 30 paths_are 3 || xlbt_fail "router: 3 paths with lb2 back" \
 	"$(ip -n "$(xlbt_ns $RTR)" route show 2>&1)"
