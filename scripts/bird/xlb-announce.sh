@@ -11,7 +11,14 @@
 # before exiting: with nobody watching xlb, the node must not attract
 # traffic.
 #
-#   xlb-announce.sh [-s BIRD_SOCKET] [-p PROTOCOL] [-i INTERVAL] [-x XLB]
+# With -a URL the agent must answer too (GET URL/metrics within 1 s): a node
+# whose xlbd is gone keeps forwarding with the health it last knew, so
+# withdrawing it lets nodes with fresh health decisions take its flows. The
+# price: if every node's agent fails at once (a bad configuration for all),
+# every node withdraws, where without -a the data planes would have gone on
+# forwarding. Choose per deployment; the default is without.
+#
+#   xlb-announce.sh [-s BIRD_SOCKET] [-p PROTOCOL] [-i INTERVAL] [-x XLB] [-a URL]
 #
 # Defaults: /run/bird/bird.ctl, xlb_vips, 1 s, xlb from $PATH. The xlb pin
 # directory is xlb's own default ($XLB_PIN_DIR, else /sys/fs/bpf/xlb).
@@ -23,18 +30,20 @@ SOCK=/run/bird/bird.ctl
 PROTO=xlb_vips
 INTERVAL=1
 XLB=xlb
+AGENT=""
 
 usage() {
 	sed -n 's/^#   //p' "$0" >&2
 	exit 2
 }
 
-while getopts s:p:i:x:h opt; do
+while getopts s:p:i:x:a:h opt; do
 	case $opt in
 	s) SOCK=$OPTARG ;;
 	p) PROTO=$OPTARG ;;
 	i) INTERVAL=$OPTARG ;;
 	x) XLB=$OPTARG ;;
+	a) AGENT=$OPTARG ;;
 	*) usage ;;
 	esac
 done
@@ -70,10 +79,13 @@ trap stop TERM INT
 
 last=""
 while :; do
-	if why=$("$XLB" drain check 2>&1); then
-		want=up
-	else
+	if ! why=$("$XLB" drain check 2>&1); then
 		want=down
+	elif [ -n "$AGENT" ] && ! curl -sf -o /dev/null --noproxy '*' --max-time 1 "$AGENT/metrics"; then
+		want=down
+		why="do not announce: the agent at $AGENT does not answer"
+	else
+		want=up
 	fi
 	have=$(bird_state)
 	if [ "$have" != "$want" ] && [ "$have" != unknown ]; then

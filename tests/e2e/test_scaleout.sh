@@ -28,8 +28,9 @@
 #     its own (XLBT_SCALE_TRIALS rounds of a backend going down and up):
 #     first and last node to flip, printed; the tables agree again after.
 #
-#  4. with BGP: a node that drains (`xlb drain start`) or whose xlb is
-#     detached is withdrawn by its announcer, and announced again after;
+#  4. with BGP: a node that drains (`xlb drain start`), whose xlb is
+#     detached or whose xlbd stops is withdrawn by its announcer, and
+#     announced again after;
 #     `xlb drain wait` sees its traffic end; no connection breaks.
 #
 # Routing: where bird2 is installed (scripts/install-deps.sh), BGP: each LB
@@ -350,7 +351,7 @@ else
 			"$(head -30 "$TMP/bird.lb$n.conf")"
 		bird_start "lb$n" "$TMP/bird.lb$n.conf"
 		xlbt_bg_start "lb$n" "$TMP/announce.lb$n.log" env XLB_PIN_DIR="$(xlbt_pin_dir "lb$n")" \
-			"$ANNOUNCE" -s "$TMP/bird.lb$n.ctl" -x "$XLB" -i 0.5
+			"$ANNOUNCE" -s "$TMP/bird.lb$n.ctl" -x "$XLB" -i 0.5 -a "$ADMIN"
 	done
 	bird_router_conf "$TMP/bird.$RTR.conf"
 	bird_start "$RTR" "$TMP/bird.$RTR.conf"
@@ -501,6 +502,23 @@ print("%d VIP packets forwarded while draining, the last %.2f s into it" %
 	DRAIN+="; lb1 unhealthy (detached): withdrawn in $(((t1 - t0) / 1000)) ms"
 	xlbt_log "lb1 withdrawn $(((t1 - t0) / 1000)) ms after its xlb was detached, back once attached"
 	wait_rounds 5
+
+	# The announcers run with -a: a node whose agent is gone is withdrawn
+	# (its data plane forwards on meanwhile), and announced once it is back.
+	t0=${EPOCHREALTIME/[.,]/}
+	xlbt_bg_stop "${AGENT[3]}" 5
+	xlbt_wait_for 10 paths_are 2 || xlbt_fail "router: lb3's route withdrawn without its xlbd"
+	t1=${EPOCHREALTIME/[.,]/}
+	mv "$TMP/xlbd.lb3.log" "$TMP/xlbd.lb3.log.1"
+	xlbt_bg_start lb3 "$TMP/xlbd.lb3.log" env XLB_PIN_DIR="$(xlbt_pin_dir lb3)" "$XLBD" -c "$CONF"
+	AGENT[3]=$XLBT_BG_PID
+	xlbt_wait_for 10 lb_admin 3 /metrics || xlbt_fail "xlbd on lb3 restarted" \
+		"$(tail -5 "$TMP/xlbd.lb3.log")"
+	xlbt_wait_for 10 paths_are 3 || xlbt_fail "router: lb3 announced again with its xlbd back"
+	DRAIN+="; lb3 without xlbd: withdrawn in $(((t1 - t0) / 1000)) ms"
+	xlbt_log "lb3 withdrawn $(((t1 - t0) / 1000)) ms after its xlbd stopped, back once restarted"
+	wait_rounds 5
+	xlbt_wait_for 5 digests_agree || xlbt_fail "one digest after lb3's agent restart" "$(digests)"
 fi
 
 xlbt_bg_stop "$HOLD" 5
