@@ -29,3 +29,5 @@ echo
 bench/wire_rate.sh bench/results/wire_rate.json
 echo
 bench/rps.sh bench/results/rps.json || [ $? -eq 77 ]
+echo
+bench/scaleout.sh 10

@@ -14,6 +14,8 @@ pkgs=(
 	etcd-server
 	# a DNS server for the dns discovery tests
 	unbound
+	# scale-out: BGP announcement of the VIPs (scripts/bird, tests/e2e/test_scaleout.sh)
+	bird2
 	# benchmarks: load generator, the proxy compared against, backends
 	wrk haproxy nginx-light
 )

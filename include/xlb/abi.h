@@ -95,7 +95,7 @@ struct xlb_config {
 	__be32 encap_src4_mask;	/* ... with these bits taken from the flow hash */
 	__be32 encap_src6[4];	/* outer IPv6 source: base ... */
 	__be32 encap_src6_mask;	/* ... low-word bits from the flow hash */
-	__u32 flags;		/* reserved, 0 */
+	__u32 flags;		/* XLB_CFG_F_* */
 	/* NAT (XLB_FWD_NAT or VIPs with XLB_VIP_F_NAT): */
 	__be32 nat_src4;	/* LB's address towards IPv4 nodes; 0 = none */
 	__be32 nat_src6[4];	/* LB's address towards IPv6 nodes; :: = none */

@@ -39,6 +39,12 @@
 #define XLB_VIP_F_HASH_SRC	(1U << 0) /* hash on the client address only */
 #define XLB_VIP_F_NAT		(1U << 1) /* forward by NAT (bpf/lib/nat.h) */
 
+/*
+ * Node flags (struct xlb_config.flags). Not read by the fast path: shared
+ * state of the CLI, the agent and the route announcer.
+ */
+#define XLB_CFG_F_DRAIN		(1U << 0) /* withdraw the VIPs; keep forwarding */
+
 /* Forwarding methods (struct xlb_config.forward). */
 #define XLB_FWD_IPIP		0	/* IPIP / IP6IP6 / 4in6 encapsulation */
 #define XLB_FWD_L2		1	/* rewrite MACs only (direct return) */

@@ -2,7 +2,8 @@
 /*
  * Tests of the typed map layer (user/lib/maps.c) and of the userspace pick
  * (user/lib/pick.c) against a real, loaded xlb_lb skeleton: VIPs, backends,
- * members, table rebuilds, flows, counters, config and next hops, and the
+ * members, table rebuilds, table digests (compared with a second, independently
+ * loaded skeleton), flows, counters, config and next hops, and the
  * contract that xlb_pick_flow() names the backend the fast path really
  * sends a packet to (checked with BPF_PROG_TEST_RUN).
  *
@@ -1479,6 +1480,189 @@ static int t_table_sizes(struct env *e, const void *arg)
 	return err;
 }
 
+/* --- tests: table digests across nodes ------------------------------------------- */
+
+/*
+ * A second, independent map set (another loaded skeleton): what another LB
+ * node given the same configuration holds. Small maps, the same seed.
+ */
+static int node_open(struct env *e, struct xlb_lb **skel, struct xlb_maps *m)
+{
+	struct xlb_config cfg;
+	int ncpu, err;
+
+	*skel = xlb_lb__open();
+	if (!*skel)
+		return fail(e, "second skeleton: open: %s", errname(-errno));
+	err = bpftest_prepare((*skel)->obj, &ncpu) ?:
+	      bpf_map__set_max_entries((*skel)->maps.xlb_vips, VIPS_MAX) ?:
+	      bpf_map__set_max_entries((*skel)->maps.xlb_members, MEMBERS_MAX) ?:
+	      bpf_map__set_max_entries((*skel)->maps.xlb_flows, FLOWS_PER_CPU * ncpu) ?:
+	      xlb_lb__load(*skel);
+	if (err)
+		return fail(e, "second skeleton: load: %s", errname(err));
+	*m = (struct xlb_maps){ .skel = *skel, .lock_fd = -1 };
+	config_default(&cfg);
+	err = xlb_config_set(m, &cfg);
+	if (err)
+		return fail(e, "second skeleton: xlb_config_set: %s", errname(err));
+	return 0;
+}
+
+/* Add nodes nd[order[0]], nd[order[1]], ... to vip in m; ids[i] is nd[i]'s id. */
+static int node_members(struct env *e, struct xlb_maps *m, const struct xlb_vip *vip,
+			const struct node_def *nd, const int *order, size_t n, __u32 *ids)
+{
+	struct xlb_addr_key a;
+	size_t i;
+	int err;
+
+	for (i = 0; i < n; i++) {
+		const struct node_def *d = &nd[order[i]];
+
+		addr_key(d->addr, &a);
+		err = xlb_backend_ensure(m, &a, d->port, &ids[order[i]]) ?:
+		      xlb_member_set(m, vip->id, ids[order[i]], d->weight);
+		if (err)
+			return fail(e, "backend %s port %u: %s", d->addr, d->port, errname(err));
+	}
+	err = xlb_table_rebuild(m, vip);
+	if (err)
+		return fail(e, "xlb_table_rebuild(VIP %u): %s", vip->id, errname(err));
+	return 0;
+}
+
+static int digest_of(struct env *e, struct xlb_maps *m, const struct xlb_vip *vip,
+		     __u64 *d, const char *what)
+{
+	int err = xlb_table_digest(m, vip, NULL, d);
+
+	if (err)
+		return fail(e, "xlb_table_digest(%s): %s", what, errname(err));
+	return 0;
+}
+
+/* Expect digest a == b (same) or a != b (!same). */
+static int digest_cmp(struct env *e, __u64 a, __u64 b, int same, const char *what)
+{
+	if ((a == b) != same)
+		return fail(e, "%s: digests %016llx and %016llx, expected them %s", what,
+			    (unsigned long long)a, (unsigned long long)b,
+			    same ? "equal" : "different");
+	return 0;
+}
+
+static int t_digest_nodes(struct env *e, const void *arg)
+{
+	static const struct node_def nd4[] = {
+		{ BE4_1, 80, 1 }, { BE4_2, 80, 2 }, { BE4_3, 80, 3 }, { BE4_4, 8080, 5 }, {},
+	};
+	static const struct node_def nd6[] = {
+		{ BE6_1, 443, 1 }, { BE6_2, 443, 1 }, { BE6_3, 0, 4 }, {},
+	};
+	static const int fwd[] = { 0, 1, 2, 3 }, rev4[] = { 3, 2, 1, 0 }, rev6[] = { 2, 1, 0 };
+	struct xlb_vip_key k4, k6;
+	struct xlb_vip a4, a6, b4, b6;
+	struct xlb_addr_key extra;
+	struct xlb_backend *all;
+	struct xlb_lb *skel = NULL;
+	struct xlb_maps mb;
+	__u32 ia4[4], ia6[3], ib4[4], ib6[3], id_extra;
+	__u64 da4, da6, db4, db6, d, d2;
+	int err = -1;
+
+	/* Node A: the test's own maps, VIPs and backends in one order. */
+	if (vip_new(e, VIP4, 80, IPPROTO_TCP, 0, XLB_MAGLEV_DEFAULT, &a4) ||
+	    vip_new(e, VIP6, 443, IPPROTO_TCP, 0, 1009, &a6) ||
+	    node_members(e, &e->m, &a4, nd4, fwd, 4, ia4) ||
+	    node_members(e, &e->m, &a6, nd6, fwd, 3, ia6))
+		return -1;
+	/*
+	 * Node B: the same configuration applied in another order, after a
+	 * backend that A never had, so VIP and backend ids differ.
+	 */
+	if (node_open(e, &skel, &mb))
+		goto out;
+	addr_key(BE4_5, &extra);
+	vip_key(VIP6, 443, IPPROTO_TCP, &k6);
+	vip_key(VIP4, 80, IPPROTO_TCP, &k4);
+	err = xlb_backend_ensure(&mb, &extra, 9, &id_extra) ?:
+	      xlb_vip_create(&mb, &k6, 0, 1009, &b6) ?:
+	      xlb_vip_create(&mb, &k4, 0, XLB_MAGLEV_DEFAULT, &b4);
+	if (err) {
+		err = fail(e, "node B setup: %s", errname(err));
+		goto out;
+	}
+	err = -1;
+	if (node_members(e, &mb, &b4, nd4, rev4, 4, ib4) ||
+	    node_members(e, &mb, &b6, nd6, rev6, 3, ib6))
+		goto out;
+	if (a4.id == b4.id || !memcmp(ia4, ib4, sizeof(ia4))) {
+		err = fail(e, "node B numbered VIPs or backends like A: the test proves nothing");
+		goto out;
+	}
+	note(e, "A: VIP ids %u %u, backends %u..%u; B: VIP ids %u %u, backends %u..%u", a4.id,
+	     a6.id, ia4[0], ia4[3], b4.id, b6.id, ib4[0], ib4[3]);
+	if (digest_of(e, &e->m, &a4, &da4, "A v4") || digest_of(e, &e->m, &a6, &da6, "A v6") ||
+	    digest_of(e, &mb, &b4, &db4, "B v4") || digest_of(e, &mb, &b6, &db6, "B v6") ||
+	    digest_cmp(e, da4, db4, 1, "IPv4 VIP on A and B") ||
+	    digest_cmp(e, da6, db6, 1, "IPv6 VIP on A and B") ||
+	    digest_cmp(e, da4, da6, 0, "two VIPs of A"))
+		goto out;
+	/* The backend array passed in gives what the function reads itself. */
+	all = calloc(XLB_MAX_BACKENDS, sizeof(*all));
+	if (!all) {
+		err = fail(e, "out of memory");
+		goto out;
+	}
+	err = xlb_backends_read(&mb, all) ?: xlb_table_digest(&mb, &b4, all, &d);
+	free(all);
+	if (err) {
+		err = fail(e, "digest with a backend array: %s", errname(err));
+		goto out;
+	}
+	err = -1;
+	if (digest_cmp(e, d, db4, 1, "B v4, backends passed in"))
+		goto out;
+
+	/* The digest reads the live table: a member change shows once rebuilt. */
+	if (xlb_member_del(&mb, b4.id, ib4[2]) || digest_of(e, &mb, &b4, &d, "B v4 -1") ||
+	    digest_cmp(e, d, db4, 1, "member removed, table not rebuilt yet"))
+		goto out;
+	if (xlb_table_rebuild(&mb, &b4) || digest_of(e, &mb, &b4, &d, "B v4 -1 rebuilt") ||
+	    digest_cmp(e, d, da4, 0, "B without one member vs A"))
+		goto out;
+	/* The same member set again: the same digest again. */
+	if (xlb_member_set(&mb, b4.id, ib4[2], nd4[2].weight) || xlb_table_rebuild(&mb, &b4) ||
+	    digest_of(e, &mb, &b4, &d, "B v4 restored") ||
+	    digest_cmp(e, d, da4, 1, "B with the member back vs A"))
+		goto out;
+	/* One more member, a changed weight, a DOWN backend: each shows. */
+	addr_key(BE4_5, &extra);
+	if (xlb_backend_ensure(&mb, &extra, 80, &id_extra) ||
+	    xlb_member_set(&mb, b4.id, id_extra, 1) || xlb_table_rebuild(&mb, &b4) ||
+	    digest_of(e, &mb, &b4, &d, "B v4 +1") ||
+	    digest_cmp(e, d, da4, 0, "B with one member more vs A") ||
+	    xlb_member_del(&mb, b4.id, id_extra) || xlb_table_rebuild(&mb, &b4))
+		goto out;
+	if (xlb_member_set(&mb, b4.id, ib4[0], 9) || xlb_table_rebuild(&mb, &b4) ||
+	    digest_of(e, &mb, &b4, &d, "B v4 weight") ||
+	    digest_cmp(e, d, da4, 0, "B with another weight vs A") ||
+	    xlb_member_set(&mb, b4.id, ib4[0], nd4[0].weight) || xlb_table_rebuild(&mb, &b4))
+		goto out;
+	if (xlb_backend_set_state(&mb, ib4[1], XLB_BE_DOWN) || xlb_table_rebuild(&mb, &b4) ||
+	    digest_of(e, &mb, &b4, &d, "B v4 down") ||
+	    digest_cmp(e, d, da4, 0, "B with a DOWN backend vs A") ||
+	    xlb_backend_set_state(&mb, ib4[1], XLB_BE_ACTIVE) || xlb_table_rebuild(&mb, &b4) ||
+	    digest_of(e, &mb, &b4, &d2, "B v4 up") ||
+	    digest_cmp(e, d2, da4, 1, "B with the backend up again vs A"))
+		goto out;
+	err = 0;
+out:
+	xlb_lb__destroy(skel);
+	return err;
+}
+
 /* --- tests: the pick contract --------------------------------------------------- */
 
 struct pick_case {
@@ -2320,6 +2504,8 @@ static const struct maps_test tests[] = {
 	{ "table: DOWN, DRAINING and weight-0 members left out", t_table_states },
 	{ "table: no usable member -> every slot empty, pick NONE, drop", t_table_empty },
 	{ "table: 251 and 1009 slots drive the fast path", t_table_sizes },
+	{ "digest: two map sets from one config, numbered differently -> equal; "
+	  "another member set, weight or state -> different", t_digest_nodes },
 	{ "pick == fast path: ipv4 tcp:80, 251 slots", t_pick, &pick_v4 },
 	{ "pick == fast path: ipv6 tcp:443, 1009 slots", t_pick, &pick_v6 },
 	{ "pick == fast path: ipv4 tcp:80 hash src, 65537 slots", t_pick, &pick_v4_src },

@@ -2,13 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Helpers for the end-to-end tests (stdlib only): sniffing frames on the
 bridge, checking what was sniffed (tunnelled or L2 forwarding), the spread
-statistics, UDP requests, a keep-alive client, JSON queries and checks over
+statistics, UDP requests, a keep-alive client, many long-lived connections
+held and exercised (hold), JSON queries and checks over
 the CLI's output (errors, configuration snapshots, concurrent writers,
 stats --watch).
 
     python3 tests/lib/e2e_helper.py COMMAND [ARGS]   (see --help)
 """
-import argparse, http.client, ipaddress, json, math, signal, socket, struct
+import argparse, http.client, ipaddress, json, math, os, signal, socket, struct
 import sys, time
 
 def cmd_sniff(a):
@@ -287,6 +288,68 @@ def cmd_keepalive(a):
         time.sleep(0.1)
     return 0
 
+def cmd_hold(a):
+    """N long-lived TCP connections to ADDR:PORT, held open and exercised
+    in rounds (one GET on each per round) until SIGTERM or max-seconds. A
+    connection breaks when a request fails (reset, error, no answer within
+    --timeout) or another backend answers on it. After every round the
+    --progress file holds 'ROUND BROKEN'; at the end --out holds a JSON
+    summary: conns, broken (with why), rounds, requests, per-backend counts,
+    the slowest request."""
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    conns = []
+    for i in range(a.conns):
+        c = http.client.HTTPConnection(a.addr, a.port, timeout=a.timeout)
+        try:
+            c.request("GET", "/")
+            body = c.getresponse().read().decode().strip()
+        except (OSError, http.client.HTTPException) as e:
+            print("connection %d: %s" % (i, e), file=sys.stderr)
+            return 1
+        conns.append({"c": c, "be": body, "lport": c.sock.getsockname()[1],
+                      "broken": None})
+    open(a.ready, "w").write("%d\n" % len(conns))
+    rounds = requests = 0
+    slowest = 0.0
+    end = time.time() + a.max_seconds
+    def progress():
+        nb = sum(1 for x in conns if x["broken"])
+        with open(a.progress + ".tmp", "w") as f:
+            f.write("%d %d\n" % (rounds, nb))
+        os.rename(a.progress + ".tmp", a.progress)
+    progress()
+    while not stop and time.time() < end:
+        t_round = time.time()
+        for x in conns:
+            if x["broken"] or stop:
+                continue
+            t0 = time.time()
+            try:
+                x["c"].request("GET", "/")
+                body = x["c"].getresponse().read().decode().strip()
+                if body != x["be"]:
+                    x["broken"] = "answered by %s, not %s" % (body, x["be"])
+            except (OSError, http.client.HTTPException) as e:
+                x["broken"] = "%s: %s" % (type(e).__name__, e)
+            if x["broken"]:
+                x["broken"] = "%.3f port %d: %s" % (time.time(), x["lport"], x["broken"])
+            else:
+                requests += 1
+            slowest = max(slowest, time.time() - t0)
+        rounds += 1
+        progress()
+        time.sleep(max(0, a.period - (time.time() - t_round)))
+    per_be = {}
+    for x in conns:
+        per_be[x["be"]] = per_be.get(x["be"], 0) + 1
+    json.dump({"conns": len(conns), "rounds": rounds, "requests": requests,
+               "broken": sum(1 for x in conns if x["broken"]),
+               "why": [x["broken"] for x in conns if x["broken"]][:10],
+               "backends": per_be, "slowest_s": round(slowest, 3)},
+              open(a.out, "w"), sort_keys=True)
+    return 0
+
 # --- JSON queries: tolerant of how the CLI nests things, strict on values.
 
 def walk(o):
@@ -551,6 +614,16 @@ c.add_argument("--tries", type=int, default=100)
 c.add_argument("--ready")
 c.add_argument("--log")
 c.add_argument("--max-seconds", type=float, default=60)
+c = sub.add_parser("hold")
+c.add_argument("--addr", required=True)
+c.add_argument("--port", type=int, default=80)
+c.add_argument("--conns", type=int, default=120)
+c.add_argument("--period", type=float, default=0.2)
+c.add_argument("--timeout", type=float, default=10)
+c.add_argument("--ready", required=True)
+c.add_argument("--progress", required=True)
+c.add_argument("--out", required=True)
+c.add_argument("--max-seconds", type=float, default=300)
 c = sub.add_parser("vip-packets")
 c.add_argument("file")
 c.add_argument("spec")

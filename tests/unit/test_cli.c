@@ -460,7 +460,8 @@ static const struct dispatch_case dispatch_cases[] = {
 	/* Ambiguous prefixes name the candidates. */
 	{ NULL, { "de" }, XLB_EXIT_USAGE, NULL, { "'de' is ambiguous", "detach", "decap" } },
 	{ NULL, { "d", "eth0" }, XLB_EXIT_USAGE, NULL, { "'d' is ambiguous", "detach", "decap" } },
-	{ "vip", { "sta" }, XLB_EXIT_USAGE, NULL, { "'sta' is ambiguous" } },
+	/* Three candidates: all named ("a, b or c?"), in either order. */
+	{ "vip", { "sta" }, XLB_EXIT_USAGE, NULL, { "status", "stats", ", stat" } },
 	/* Unknown words, with a hint. */
 	{ NULL, { "x" }, XLB_EXIT_USAGE, NULL, { "unknown object 'x'", "'xlb help'" } },
 	{ "vip", { "x" }, XLB_EXIT_USAGE, NULL, { "unknown verb 'x'", "'xlb vip help'" } },

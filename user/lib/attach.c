@@ -393,8 +393,11 @@ int xlb_lb_attach_dev(const char *pin_dir, const struct xlb_lb_setup *s,
 	if (!xlb_maps_open(&m, pin_dir, 0)) {
 		struct xlb_config old;
 
-		if (!s->seed_set && !xlb_config_get(&m, &old))
-			cfg.hash_seed = old.hash_seed;
+		if (!xlb_config_get(&m, &old)) {
+			if (!s->seed_set)
+				cfg.hash_seed = old.hash_seed;
+			cfg.flags = old.flags;	/* a draining node stays draining */
+		}
 		xlb_maps_close(&m);
 	} else if (!s->seed_set && getrandom(&cfg.hash_seed, sizeof(cfg.hash_seed), 0) < 0) {
 		cfg.hash_seed = 0x786c6221;

@@ -1057,6 +1057,81 @@ int xlb_table_read(struct xlb_maps *m, __u32 vip_id, __u32 *table, __u32 size)
 	return err;
 }
 
+/* FNV-1a 64: byte-wise, defined the same on every host, no seed. */
+#define FNV64_OFFSET	0xcbf29ce484222325ULL
+#define FNV64_PRIME	0x100000001b3ULL
+
+static __u64 fnv64(__u64 h, const void *p, size_t len)
+{
+	const unsigned char *b = p;
+
+	while (len--)
+		h = (h ^ *b++) * FNV64_PRIME;
+	return h;
+}
+
+/*
+ * One slot as digested: the backend's identity, never its id (ids are
+ * local: two nodes given the same configuration may number backends
+ * differently). family 0 is an empty slot, 0xff an id with no backend
+ * behind it (a torn read, or a bug: either way the digests differ).
+ */
+struct digest_slot {
+	__u8 family;
+	__u8 pad;
+	__be16 port;
+	__be32 addr[4];
+};
+_Static_assert(sizeof(struct digest_slot) == 20, "digest_slot size");
+
+int xlb_table_digest(struct xlb_maps *m, const struct xlb_vip *vip,
+		     const struct xlb_backend *all, __u64 *digest)
+{
+	struct xlb_backend *own = NULL;
+	struct digest_slot ds;
+	__u32 *t, i, hdr[3];
+	__u64 h = FNV64_OFFSET;
+	int err;
+
+	t = malloc((size_t)vip->table_size * sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	if (!all) {
+		own = backends_read(m);
+		if (!own) {
+			err = -errno;
+			goto out;
+		}
+		all = own;
+	}
+	err = xlb_table_read(m, vip->id, t, vip->table_size);
+	if (err)
+		goto out;
+	/* What a flow's slot depends on besides the slots: size and hash mode. */
+	hdr[0] = htonl(1);	/* digest format */
+	hdr[1] = htonl(vip->table_size);
+	hdr[2] = htonl(vip->flags & XLB_VIP_F_HASH_SRC);
+	h = fnv64(h, hdr, sizeof(hdr));
+	for (i = 0; i < vip->table_size; i++) {
+		memset(&ds, 0, sizeof(ds));
+		if (t[i] == XLB_NO_BACKEND) {
+			ds.family = 0;
+		} else if (t[i] >= XLB_MAX_BACKENDS || all[t[i]].state == XLB_BE_UNUSED) {
+			ds.family = 0xff;
+		} else {
+			ds.family = all[t[i]].family;
+			ds.port = all[t[i]].port;
+			memcpy(ds.addr, all[t[i]].addr, sizeof(ds.addr));
+		}
+		h = fnv64(h, &ds, sizeof(ds));
+	}
+	*digest = h;
+out:
+	free(own);
+	free(t);
+	return err;
+}
+
 /* --- flows --------------------------------------------------------------- */
 
 int xlb_flow_foreach(struct xlb_maps *m, xlb_flow_cb cb, void *arg)

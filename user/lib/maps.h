@@ -99,6 +99,23 @@ int xlb_table_write(struct xlb_maps *m, const struct xlb_vip *vip,
 /* Copy a VIP's current table out (size slots). */
 int xlb_table_read(struct xlb_maps *m, __u32 vip_id, __u32 *table, __u32 size);
 
+/**
+ * xlb_table_digest() - a VIP's live table as one number, comparable across nodes
+ * @m: maps
+ * @vip: the VIP (id, table size, flags)
+ * @all: every backend as xlb_backends_read() gives them, or NULL to read them
+ * @digest: out: FNV-1a 64 over the table size, the hash mode and, slot by
+ *          slot, the (family, address, port) of the backend in it
+ *
+ * Read back from the live table, so it shows what the fast path uses. Ids
+ * do not enter it: nodes that number backends differently but built the
+ * same table get the same digest.
+ *
+ * Return: 0 or a negative errno.
+ */
+int xlb_table_digest(struct xlb_maps *m, const struct xlb_vip *vip,
+		     const struct xlb_backend *all, __u64 *digest);
+
 /* Settings. */
 int xlb_config_get(struct xlb_maps *m, struct xlb_config *c);
 int xlb_config_set(struct xlb_maps *m, const struct xlb_config *c);

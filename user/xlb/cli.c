@@ -74,6 +74,25 @@ static void print_cmds(struct xlb_cli *c, const char *what, const struct xlb_cmd
 		fprintf(f, "  %s\n", k->help);
 }
 
+/* "'d' is ambiguous: detach, drain or decap?": every name word starts. */
+static int ambiguous(struct xlb_cli *c, const struct xlb_cmd *cmds, const char *word)
+{
+	const struct xlb_cmd *k, *last = NULL;
+	size_t n = strlen(word), off = 0;
+	char list[512] = "";
+
+	for (k = cmds; k->name; k++) {
+		if (strncmp(k->name, word, n))
+			continue;
+		if (last && off < sizeof(list))
+			off += snprintf(list + off, sizeof(list) - off, "%s%s", off ? ", " : "",
+					last->name);
+		last = k;
+	}
+	return xlb_cli_err(c, XLB_EXIT_USAGE, "'%s' is ambiguous: %s or %s?", word, list,
+			   last ? last->name : "?");
+}
+
 int xlb_cli_dispatch(struct xlb_cli *c, const char *what, const struct xlb_cmd *cmds,
 		     int argc, char **argv)
 {
@@ -105,8 +124,7 @@ int xlb_cli_dispatch(struct xlb_cli *c, const char *what, const struct xlb_cmd *
 		}
 	}
 	if (other)
-		return xlb_cli_err(c, XLB_EXIT_USAGE, "'%s' is ambiguous: %s or %s?", argv[0],
-				   hit->name, other->name);
+		return ambiguous(c, cmds, argv[0]);
 	if (!hit)
 		return xlb_cli_err(c, XLB_EXIT_USAGE, "unknown %s '%s' (try '%s %s%shelp')",
 				   what ? "verb" : "object", argv[0], c->prog,

@@ -68,5 +68,9 @@ int xlb_cmd_pick(struct xlb_cli *c, int argc, char **argv);
 int xlb_cmd_health(struct xlb_cli *c, int argc, char **argv);
 int xlb_cmd_upstream(struct xlb_cli *c, int argc, char **argv);
 int xlb_cmd_reload(struct xlb_cli *c, int argc, char **argv);
+int xlb_cmd_drain(struct xlb_cli *c, int argc, char **argv);
+
+/* Is xlb_lb attached to any device of this network namespace? */
+int xlb_cli_lb_attached(void);
 
 #endif /* XLB_CLI_H */

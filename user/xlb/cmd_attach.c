@@ -185,6 +185,11 @@ static int detach_kind(struct xlb_cli *c, enum xlb_prog_kind kind, int argc, cha
 	return XLB_EXIT_OK;
 }
 
+int xlb_cli_lb_attached(void)
+{
+	return attached_anywhere(XLB_PROG_LB);
+}
+
 int xlb_cmd_detach(struct xlb_cli *c, int argc, char **argv)
 {
 	return detach_kind(c, XLB_PROG_LB, argc, argv, "detach DEV [--keep-maps]");

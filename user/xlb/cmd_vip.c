@@ -109,40 +109,6 @@ static int vip_del(struct xlb_cli *c, int argc, char **argv)
 	return ret;
 }
 
-/* Identity string of a backend, the one Maglev orders by. */
-/*
- * Digest of a VIP's table as every LB node would see it: FNV-1a 64 over the
- * identity of the backend in each slot (ids may differ between nodes).
- */
-static int table_digest(struct xlb_maps *m, const struct xlb_vip *v, __u64 *digest)
-{
-	__u32 *t = malloc((size_t)v->table_size * sizeof(*t)), i, last = ~0U - 1;
-	char key[XLB_VIPSTRLEN] = "";
-	struct xlb_backend b;
-	__u64 h = 0xcbf29ce484222325ULL;
-	const char *p;
-	int err;
-
-	if (!t)
-		return -ENOMEM;
-	err = xlb_table_read(m, v->id, t, v->table_size);
-	for (i = 0; !err && i < v->table_size; i++) {
-		if (t[i] != last) {
-			last = t[i];
-			if (t[i] == XLB_NO_BACKEND || xlb_backend_get(m, t[i], &b))
-				snprintf(key, sizeof(key), "-");
-			else
-				xlb_backend_key(&b, key, sizeof(key));
-		}
-		for (p = key; *p; p++)
-			h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
-		h = (h ^ '\n') * 0x100000001b3ULL;
-	}
-	free(t);
-	*digest = h;
-	return err;
-}
-
 struct member_count {
 	__u32 vip_id, n;
 };
@@ -158,6 +124,7 @@ static int count_members(const struct xlb_member_key *k, const struct xlb_member
 struct vip_list {
 	struct xlb_cli *c;
 	struct xlb_maps *m;
+	struct xlb_backend *all;	/* every backend, read once for all digests */
 	json_t *out;
 };
 
@@ -167,11 +134,20 @@ static int list_vip(const struct xlb_vip_key *k, const struct xlb_vip *v, void *
 	struct member_count mc = { .vip_id = v->id };
 	char s[XLB_VIPSTRLEN], d[24];
 	__u64 digest = 0;
+	int err;
 
 	xlb_vip_str(k, s, sizeof(s));
-	xlb_member_foreach(l->m, count_members, &mc);
-	table_digest(l->m, v, &digest);
-	snprintf(d, sizeof(d), "%016llx", (unsigned long long)digest);
+	err = xlb_member_foreach(l->m, count_members, &mc);
+	if (err)
+		return err;
+	/* A VIP made a moment ago may have no table yet: "-", not an error. */
+	err = xlb_table_digest(l->m, v, l->all, &digest);
+	if (err == -ENOENT || err == -ESTALE)
+		snprintf(d, sizeof(d), "-");
+	else if (err)
+		return err;
+	else
+		snprintf(d, sizeof(d), "%016llx", (unsigned long long)digest);
 	if (l->c->json)
 		json_array_append_new(l->out, json_pack("{s:s, s:i, s:s, s:i, s:i, s:s, s:s}",
 			"vip", s, "id", v->id, "hash", v->flags & XLB_VIP_F_HASH_SRC ? "src" : "5tuple",
@@ -197,7 +173,11 @@ static int vip_list(struct xlb_cli *c, int argc, char **argv)
 	if (ret)
 		return ret;
 	l.out = json_array();
-	err = xlb_vip_foreach(&m, list_vip, &l);
+	l.all = calloc(XLB_MAX_BACKENDS, sizeof(*l.all));
+	err = l.all ? xlb_backends_read(&m, l.all) : -ENOMEM;
+	if (!err)
+		err = xlb_vip_foreach(&m, list_vip, &l);
+	free(l.all);
 	xlb_maps_close(&m);
 	if (err) {
 		json_decref(l.out);

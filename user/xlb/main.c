@@ -24,6 +24,7 @@ static const struct xlb_cmd objects[] = {
 	{ "health", xlb_cmd_health, "health [--admin URL] [--api-key KEY]          (from the agent)" },
 	{ "upstream", xlb_cmd_upstream, "upstream {list | show ID} [--admin URL] [--api-key KEY]" },
 	{ "reload", xlb_cmd_reload, "reload [--admin URL] [--api-key KEY]          (the agent re-reads its file)" },
+	{ "drain", xlb_cmd_drain, "drain {start | stop | status | check | wait [--idle S] [--timeout S]}" },
 	{ "decap", xlb_cmd_decap, "decap {attach DEV | detach DEV | vip {add | del} ADDR | vip list | stats}" },
 	{}
 };
