@@ -3,7 +3,8 @@
 """A scripted HTTP server on 127.0.0.1 that plays a service registry
 (Consul, Eureka, Nacos, the Kubernetes API) for the discovery unit tests.
 
-It prints its port on the first stdout line and serves until killed.
+It prints its port on the first stdout line and serves until killed;
+with --tls CERT KEY it speaks HTTPS.
 Tests script it over HTTP on the same port:
 
   POST /_ctl/script   {"routes": {PATH: [RESPONSE, ...], ...}, "reset": true}
@@ -236,18 +237,34 @@ class Server(ThreadingHTTPServer):
     allow_reuse_address = True
 
     def handle_error(self, request, client_address):
-        # Clients under test hang up mid-answer on purpose (cancels, timeouts).
-        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+        # Clients under test hang up mid-answer on purpose (cancels, timeouts,
+        # certificates they refuse).
+        e = sys.exc_info()[1]
+        if not isinstance(e, (BrokenPipeError, ConnectionResetError)) and \
+                type(e).__name__ not in ('SSLError', 'SSLEOFError'):
             super().handle_error(request, client_address)
 
 
+class TLSServer(Server):
+    ctx = None
+
+    def get_request(self):
+        # The handshake happens in the handler's thread on its first read,
+        # so a client that rejects the certificate stalls nobody.
+        sock, addr = self.socket.accept()
+        return self.ctx.wrap_socket(sock, server_side=True,
+                                    do_handshake_on_connect=False), addr
+
+
 def main():
-    srv = Server(('127.0.0.1', 0), Handler)
-    if len(sys.argv) > 2 and sys.argv[1] == '--tls':
+    """registry_server.py [--tls CERT KEY]"""
+    if len(sys.argv) > 3 and sys.argv[1] == '--tls':
         import ssl
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(sys.argv[2], sys.argv[3])
-        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+        srv = TLSServer(('127.0.0.1', 0), Handler)
+        srv.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        srv.ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+    else:
+        srv = Server(('127.0.0.1', 0), Handler)
     print(srv.server_address[1], flush=True)
     srv.serve_forever()
 

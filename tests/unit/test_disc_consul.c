@@ -357,6 +357,39 @@ static void test_failover(void **state)
 	dwatch_stop(&t);
 }
 
+static int freed;
+
+static void free_in_cb(struct xlb_disc_watch *w, void *arg)
+{
+	xlb_disc_watch_free(w);
+	freed++;
+}
+
+/* The update callback may free its watch: nothing touches it afterwards. */
+static void test_free_in_callback(void **state)
+{
+	char e1[2048], e2[2048], b[8192], a1[16384], script[40000];
+	struct xlb_discovery_conf c;
+	struct event_base *base;
+	struct xlb_disc *d;
+
+	answer(a1, sizeof(a1), 10, TWO_NODES(b, e1, e2));
+	snprintf(script, sizeof(script), "{\"routes\": {\"" HEALTH "\": [%s, {\"wait\": true}]}}",
+		 a1);
+	assert_int_equal(regsrv_script(&srv, script), 0);
+	conf_init(&c, srv.url, NULL);
+	base = event_base_new();
+	d = xlb_disc_new(base, &c);
+	assert_non_null(xlb_disc_watch_new(d, "consul", "web", NULL, NULL, 0, free_in_cb, NULL));
+	for (int i = 0; i < 200 && !freed; i++)
+		run_for(base, 0.05);
+	assert_int_equal(freed, 1);
+	run_for(base, 0.3);
+	xlb_disc_free(d);
+	event_base_free(base);
+	regsrv_ctl(&srv, "close", "{}", NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -367,6 +400,7 @@ int main(void)
 		cmocka_unit_test(test_empty_list),
 		cmocka_unit_test(test_index_backwards),
 		cmocka_unit_test(test_failover),
+		cmocka_unit_test(test_free_in_callback),
 	};
 	int rc;
 

@@ -406,6 +406,42 @@ static void test_bad_lists(void **state)
 	regsrv_ctl(&srv, "close", "{}", NULL);
 }
 
+/* https (the default schema) verified with client.ca_file. */
+static void test_https_ca(void **state)
+{
+	char dir[] = "/tmp/xlb-k8s-tls-XXXXXX", cert[64], key[64], cmd[512];
+	char l1[12000], script[30000];
+	struct xlb_discovery_conf c;
+	struct regsrv tls;
+	struct dwatch t;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+	snprintf(key, sizeof(key), "%s/key.pem", dir);
+	snprintf(cmd, sizeof(cmd), "openssl req -x509 -newkey rsa:2048 -nodes -days 1 "
+		 "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s "
+		 ">/dev/null 2>&1", key, cert);
+	if (system(cmd) || regsrv_start_tls(&tls, cert, key)) {
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		(void)!system(cmd);
+		skip();
+	}
+	snprintf(script, sizeof(script), "{\"routes\": {\"" SLICES "\": [{\"body\": %s}, "
+		 "{\"wait\": true}], \"" WATCH "\": [{\"wait\": true}]}}", list1(l1, sizeof(l1)));
+	assert_int_equal(regsrv_script(&tls, script), 0);
+	conf_init(&c);
+	snprintf(c.kubernetes.schema, sizeof(c.kubernetes.schema), "https");
+	snprintf(c.kubernetes.port, sizeof(c.kubernetes.port), "%d", tls.port);
+	snprintf(c.kubernetes.ca_file, sizeof(c.kubernetes.ca_file), "%s", cert);
+	assert_int_equal(dwatch_start(&t, &c, "kubernetes", "default/web:http", NULL), 0);
+	assert_true(dwatch_wait_nodes(&t, LIST1_NODES, 10));
+	assert_int_equal(dwatch_status(&t).errors, 0);
+	dwatch_stop(&t);
+	regsrv_stop(&tls);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	(void)!system(cmd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -413,6 +449,7 @@ int main(void)
 		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_list_and_watch),
 		cmocka_unit_test(test_bad_lists),
+		cmocka_unit_test(test_https_ca),
 	};
 	int rc, fd;
 

@@ -238,8 +238,9 @@ static void on_catalog(struct consul *c, const struct xlb_http_resp *resp, const
 	}
 	xlb_httpreg_ok(&c->p);
 	/* No instance registered: gone. Registered but failing: keep the set. */
-	xlb_disc_result(c->p.w, NULL, 0, count ? 0 : XLB_DISC_GONE);
 	xlb_httpreg_after(&c->p, 0);
+	/* Last: the update callback may stop this watch (and free c). */
+	xlb_disc_result(c->p.w, NULL, 0, count ? 0 : XLB_DISC_GONE);
 }
 
 static void on_done(struct xlb_http_req *r, const struct xlb_http_resp *resp, void *arg)
@@ -303,9 +304,10 @@ static void on_done(struct xlb_http_req *r, const struct xlb_http_resp *resp, vo
 		xlb_httpreg_after(&c->p, 0);
 		return;
 	}
+	xlb_httpreg_after(&c->p, next);
+	/* Last: the update callback may stop this watch (and free c). */
 	xlb_disc_result(c->p.w, ns.v, ns.n, 0);
 	xlb_disc_nodes_free(&ns);
-	xlb_httpreg_after(&c->p, next);
 }
 
 static void consul_fire(struct xlb_httpreg *p)

@@ -217,8 +217,8 @@ static void on_done(struct xlb_http_req *r, const struct xlb_http_resp *resp, vo
 	if (resp->status == 404) {
 		/* Eureka drops an application with its last instance. */
 		xlb_httpreg_ok(&e->p);
-		xlb_disc_result(e->p.w, NULL, 0, XLB_DISC_GONE);
 		xlb_httpreg_after(&e->p, conf->fetch_interval);
+		xlb_disc_result(e->p.w, NULL, 0, XLB_DISC_GONE);
 		return;
 	}
 	if (resp->status != 200) {
@@ -237,9 +237,10 @@ static void on_done(struct xlb_http_req *r, const struct xlb_http_resp *resp, vo
 		return;
 	}
 	xlb_httpreg_ok(&e->p);
+	xlb_httpreg_after(&e->p, conf->fetch_interval);
+	/* Last: the update callback may stop this watch (and free e). */
 	xlb_disc_result(e->p.w, ns.v, ns.n, 0);
 	xlb_disc_nodes_free(&ns);
-	xlb_httpreg_after(&e->p, conf->fetch_interval);
 }
 
 static void eureka_fire(struct xlb_httpreg *p)

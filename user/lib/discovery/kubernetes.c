@@ -544,8 +544,7 @@ static void on_done(struct xlb_http_req *r, const struct xlb_http_resp *resp, vo
 	char err[256];
 
 	k->p.req = NULL;
-	if (k->dirty)
-		report(k);
+	/* Events applied from the stream are reported by the deferred event. */
 	if (was == PH_WATCH) {
 		/* A partial last line of a stream that ended is not an event. */
 		k->llen = 0;
@@ -588,9 +587,10 @@ static void on_done(struct xlb_http_req *r, const struct xlb_http_resp *resp, vo
 		fail(k, PH_LIST, "list: %s", err);
 		return;
 	}
-	report(k);
 	k->phase = PH_WATCH;
 	xlb_httpreg_after(&k->p, 0);
+	/* Last: the update callback may stop this watch (and free k). */
+	report(k);
 }
 
 static void k8s_fire(struct xlb_httpreg *p)
