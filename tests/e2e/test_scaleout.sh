@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # Scale-out end to end: three xlb nodes behind a router that spreads the VIP
-# over them by ECMP (L4 hash), one configuration for all of them, shared
-# backends with direct server return.
+# over them by ECMP (L4 hash), one configuration for all of them in one etcd
+# (APISIX's layout, /apisix/upstreams/web and /apisix/stream_routes/1; etcd
+# runs on the router, each node reaches it over its uplink), shared backends
+# with direct server return.
 #
 #   client 198.18.0.10 ── bridge ── router 198.18.0.2 ─┬─ lb1 (uplink 198.18.11.2) ─┐
 #                           │                          ├─ lb2 (uplink 198.18.12.2) ─┤
@@ -61,7 +63,7 @@ HELPER=$PWD/tests/lib/e2e_helper.py
 . tests/lib/testbed.sh
 
 xlbt_require_root
-xlbt_require_cmd ip curl python3 timeout ethtool
+xlbt_require_cmd ip curl python3 timeout ethtool etcd etcdctl
 
 CONNS=${XLBT_SCALE_CONNS:-120}
 TRIALS=${XLBT_SCALE_TRIALS:-1}
@@ -148,38 +150,44 @@ for be in $(xlbt_backends); do
 	start_server "$be"
 done
 
-# write_conf FILE: the one configuration every LB node reads. (With etcd,
-# this is where the test would put the same objects under /apisix/ and the
-# nodes would be started with the etcd settings instead of -c FILE.)
+# The configuration every LB node reads: upstreams and stream routes in one
+# etcd on the router (each node reaches it over its uplink, so a node whose
+# link is gone cannot, as in a real partition); each node's file has only
+# its own settings and the etcd address it reaches.
+ETCD_PORT=23790
+xlbt_bg_start $RTR "$TMP/etcd.log" etcd --name xlbt --data-dir "$TMP/etcd" \
+	--listen-client-urls "http://0.0.0.0:$ETCD_PORT" \
+	--advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
+	--listen-peer-urls http://127.0.0.1:23800 \
+	--initial-advertise-peer-urls http://127.0.0.1:23800 \
+	--initial-cluster xlbt=http://127.0.0.1:23800
+xlbt_wait_for 15 xlbt_exec $RTR curl -sf --max-time 1 "http://127.0.0.1:$ETCD_PORT/health" ||
+	xlbt_fail "etcd did not start" "$(tail -5 "$TMP/etcd.log")"
+ectl() {
+	xlbt_exec $RTR env ETCDCTL_API=3 timeout 10 etcdctl \
+		--endpoints="http://127.0.0.1:$ETCD_PORT" "$@" >/dev/null || xlbt_fail "etcdctl $*"
+}
+ectl put /apisix/upstreams/web "$(printf '{"type":"chash","scheme":"tcp","nodes":[{"host":"%s","port":80,"weight":1},{"host":"%s","port":80,"weight":1},{"host":"%s","port":80,"weight":1}],"checks":{"active":{"type":"http","http_path":"/health","timeout":1,"healthy":{"interval":0.5,"successes":2},"unhealthy":{"interval":0.5,"http_failures":2,"tcp_failures":2,"timeouts":2}}}}' \
+	"$(xlbt_addr4 be1)" "$(xlbt_addr4 be2)" "$(xlbt_addr4 be3)")"
+ectl put /apisix/stream_routes/1 "{\"server_addr\":\"$XLBT_VIP4\",\"server_port\":80,\"upstream_id\":\"web\"}"
+
+# write_conf N: lbN's file: the settings every node shares and the etcd
+# address lbN reaches.
 write_conf() {
-	cat >"$1" <<EOF
+	cat >"$TMP/xlb.lb$1.yaml" <<EOF
 xlb:
   interfaces: [$UP]
   hash_seed: $SEED
   on_no_healthy: fail_open
   admin: {listen: "127.0.0.1:9180"}
   log_level: info
-upstreams:
-  - id: web
-    type: chash
-    scheme: tcp
-    nodes:
-      - {host: $(xlbt_addr4 be1), port: 80, weight: 1}
-      - {host: $(xlbt_addr4 be2), port: 80, weight: 1}
-      - {host: $(xlbt_addr4 be3), port: 80, weight: 1}
-    checks:
-      active:
-        type: http
-        http_path: /health
-        timeout: 1
-        healthy: {interval: 0.5, successes: 2}
-        unhealthy: {interval: 0.5, http_failures: 2, tcp_failures: 2, timeouts: 2}
-stream_routes:
-  - {id: 1, server_addr: $XLBT_VIP4, server_port: 80, upstream_id: web}
+deployment:
+  etcd: {host: ["http://$(rtr_up4 "$1"):$ETCD_PORT"], prefix: /apisix, timeout: 2}
 EOF
 }
-CONF=$TMP/xlb.yaml
-write_conf "$CONF"
+for ((n = 1; n <= NLB; n++)); do
+	write_conf "$n"
+done
 
 declare -A AGENT=()
 lb_admin() {
@@ -187,7 +195,7 @@ lb_admin() {
 }
 for ((n = 1; n <= NLB; n++)); do
 	xlbt_bg_start "lb$n" "$TMP/xlbd.lb$n.log" env XLB_PIN_DIR="$(xlbt_pin_dir "lb$n")" \
-		"$XLBD" -c "$CONF"
+		"$XLBD" -c "$TMP/xlb.lb$n.yaml"
 	AGENT[$n]=$XLBT_BG_PID
 done
 for ((n = 1; n <= NLB; n++)); do
@@ -236,6 +244,26 @@ digests_agree() {
 xlbt_wait_for 5 digests_agree || xlbt_fail "one table digest on every node" "$(digests)"
 DIGEST_ALL=$(digests | cut -d' ' -f1)
 xlbt_log "three nodes, one table: digest $DIGEST_ALL"
+
+# One change in etcd reaches every node: be3's weight 2 gives all three one
+# new table; back to 1, the first table again.
+digest_moved() {
+	digests_agree && [ "$(digests | cut -d' ' -f1)" != "$1" ]
+}
+digest_is() {
+	digests_agree && [ "$(digests | cut -d' ' -f1)" = "$1" ]
+}
+UP_WEB=$(xlbt_exec $RTR env ETCDCTL_API=3 etcdctl --endpoints="http://127.0.0.1:$ETCD_PORT" \
+	get --print-value-only /apisix/upstreams/web)
+t0=${EPOCHREALTIME/[.,]/}
+ectl put /apisix/upstreams/web "$(sed 's/\("port":80,"weight":\)1}\]/\12}]/' <<<"$UP_WEB")"
+xlbt_wait_for 10 digest_moved "$DIGEST_ALL" || xlbt_fail "an etcd change reaches every node" \
+	"$(digests)" "$(grep etcd "$TMP/xlbd.lb1.log" | tail -3)"
+t1=${EPOCHREALTIME/[.,]/}
+ectl put /apisix/upstreams/web "$UP_WEB"
+xlbt_wait_for 10 digest_is "$DIGEST_ALL" ||
+	xlbt_fail "etcd change undone on every node" "$(digests)" "$DIGEST_ALL"
+xlbt_log "etcd: one put -> the same new table on all three nodes in $(((t1 - t0) / 1000)) ms, and back"
 
 # What the announcer asks: a healthy, attached, not draining node says yes.
 for ((n = 1; n <= NLB; n++)); do
@@ -510,7 +538,7 @@ print("%d VIP packets forwarded while draining, the last %.2f s into it" %
 	xlbt_wait_for 10 paths_are 2 || xlbt_fail "router: lb3's route withdrawn without its xlbd"
 	t1=${EPOCHREALTIME/[.,]/}
 	mv "$TMP/xlbd.lb3.log" "$TMP/xlbd.lb3.log.1"
-	xlbt_bg_start lb3 "$TMP/xlbd.lb3.log" env XLB_PIN_DIR="$(xlbt_pin_dir lb3)" "$XLBD" -c "$CONF"
+	xlbt_bg_start lb3 "$TMP/xlbd.lb3.log" env XLB_PIN_DIR="$(xlbt_pin_dir lb3)" "$XLBD" -c "$TMP/xlb.lb3.yaml"
 	AGENT[3]=$XLBT_BG_PID
 	xlbt_wait_for 10 lb_admin 3 /metrics || xlbt_fail "xlbd on lb3 restarted" \
 		"$(tail -5 "$TMP/xlbd.lb3.log")"
