@@ -294,7 +294,7 @@ static void on_done(struct xlb_http_req *r, const struct xlb_http_resp *resp, vo
 	if (idx < old)
 		next = 0;
 	else if (!idx || (idx == old && elapsed(&c->sent) < 1.0))
-		next = conf->fetch_interval;
+		next = xlb_httpreg_interval(conf);
 	else
 		next = 0;
 	xlb_disc_watch_nodes(c->p.w, &have);
@@ -319,7 +319,8 @@ static void consul_fire(struct xlb_httpreg *p)
 	char name[600], path[1800], url[2100], q[800], v[3 * ARG_LEN + 1], tok[300];
 	const char *hdrs[2] = { NULL, NULL };
 	struct xlb_http_opts o = { 0 };
-	double wait = conf->timeout.wait > 0 ? conf->timeout.wait : 60;
+	/* Consul reads wait=0s as its default (5 min): ask for 1 s at least. */
+	double wait = conf->timeout.wait <= 0 ? 60 : conf->timeout.wait < 1 ? 1 : conf->timeout.wait;
 	double read = conf->timeout.read > 0 ? conf->timeout.read : 5;
 	size_t ql;
 

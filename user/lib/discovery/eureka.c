@@ -217,7 +217,7 @@ static void on_done(struct xlb_http_req *r, const struct xlb_http_resp *resp, vo
 	if (resp->status == 404) {
 		/* Eureka drops an application with its last instance. */
 		xlb_httpreg_ok(&e->p);
-		xlb_httpreg_after(&e->p, conf->fetch_interval);
+		xlb_httpreg_after(&e->p, xlb_httpreg_interval(conf));
 		xlb_disc_result(e->p.w, NULL, 0, XLB_DISC_GONE);
 		return;
 	}
@@ -237,7 +237,7 @@ static void on_done(struct xlb_http_req *r, const struct xlb_http_resp *resp, vo
 		return;
 	}
 	xlb_httpreg_ok(&e->p);
-	xlb_httpreg_after(&e->p, conf->fetch_interval);
+	xlb_httpreg_after(&e->p, xlb_httpreg_interval(conf));
 	/* Last: the update callback may stop this watch (and free e). */
 	xlb_disc_result(e->p.w, ns.v, ns.n, 0);
 	xlb_disc_nodes_free(&ns);

@@ -39,6 +39,11 @@ __u32 xlb_httpreg_weight(const json_t *v, double scale, __u32 dflt)
 	return d > XLB_WEIGHT_MAX ? XLB_WEIGHT_MAX : (__u32)d;
 }
 
+double xlb_httpreg_interval(const struct xlb_disc_http_conf *conf)
+{
+	return conf->fetch_interval < 0.1 ? 0.1 : conf->fetch_interval;
+}
+
 json_t *xlb_httpreg_load(const char *what, const char *body, size_t len, char *err,
 			 size_t errlen)
 {

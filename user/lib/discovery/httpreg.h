@@ -85,6 +85,8 @@ int xlb_k8s_parse_event(const char *line, size_t len, const char *port_name, __u
 
 /* A weight from a JSON number or decimal text, times scale, capped; dflt otherwise. */
 __u32 xlb_httpreg_weight(const json_t *v, double scale, __u32 dflt);
+/* Seconds between polls: fetch_interval, at least 0.1 s (0 must not spin). */
+double xlb_httpreg_interval(const struct xlb_disc_http_conf *conf);
 /* Parse a JSON document, or say what is wrong with it. */
 json_t *xlb_httpreg_load(const char *what, const char *body, size_t len, char *err,
 			 size_t errlen);

@@ -27,6 +27,10 @@
  * service scaled to zero). Slices with endpoints of which none is ready
  * keep the last good set (an "empty answer" error), as every failure.
  *
+ * Only EndpointSlices are read (discovery.k8s.io/v1, every supported
+ * Kubernetes serves them): watch_endpoint_slices: false, APISIX's switch
+ * to the older Endpoints API, gives the same nodes from the same source.
+ *
  * Authentication: client.token, else the token read from token_file at
  * start and again after a 401 (service-account tokens are rotated);
  * https verifies the API server with ca_file when it exists.

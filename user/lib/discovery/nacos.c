@@ -283,7 +283,7 @@ static void on_done(struct xlb_http_req *r, const struct xlb_http_resp *resp, vo
 	if (n->phase == PH_ALL) {
 		/* Nothing registered: gone. Registered but unhealthy: keep the set. */
 		n->phase = PH_LIST;
-		xlb_httpreg_after(&n->p, conf->fetch_interval);
+		xlb_httpreg_after(&n->p, xlb_httpreg_interval(conf));
 		xlb_disc_result(n->p.w, NULL, 0, total ? 0 : XLB_DISC_GONE);
 		return;
 	}
@@ -293,7 +293,7 @@ static void on_done(struct xlb_http_req *r, const struct xlb_http_resp *resp, vo
 		xlb_httpreg_after(&n->p, 0);
 		return;
 	}
-	xlb_httpreg_after(&n->p, conf->fetch_interval);
+	xlb_httpreg_after(&n->p, xlb_httpreg_interval(conf));
 	/* Last: the update callback may stop this watch (and free n). */
 	xlb_disc_result(n->p.w, ns.v, ns.n, 0);
 	xlb_disc_nodes_free(&ns);
