@@ -159,6 +159,10 @@ static void test_parse(void **state)
 		"\"resourceVersion\": \"1\"}, \"ports\": [{\"name\": \"http\", \"port\": \"80\"}]}}",
 		"{\"type\": \"SYNC\", \"object\": {\"metadata\": {\"name\": \"x\", "
 		"\"resourceVersion\": \"1\"}}}",
+		/* Found by fuzzing: an empty version would make the next watch start "now". */
+		"{\"type\": \"MODIFIED\", \"object\": {\"metadata\": {\"name\": \"x\", "
+		"\"resourceVersion\": \"\"}}}",
+		"{\"type\": \"BOOKMARK\", \"object\": {\"metadata\": {\"resourceVersion\": \"\"}}}",
 	};
 	for (size_t i = 0; i < sizeof(bad_events) / sizeof(bad_events[0]); i++) {
 		err[0] = '\0';

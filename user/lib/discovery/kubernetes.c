@@ -220,7 +220,8 @@ static const char *rv_of(const json_t *o)
 {
 	const json_t *rv = json_object_get(json_object_get(o, "metadata"), "resourceVersion");
 
-	return json_is_string(rv) ? json_string_value(rv) : NULL;
+	/* An empty version would turn a resuming watch into "from now on". */
+	return json_is_string(rv) && json_string_length(rv) ? json_string_value(rv) : NULL;
 }
 
 int xlb_k8s_parse_list(const char *body, size_t len, const char *port_name, __u32 weight,
