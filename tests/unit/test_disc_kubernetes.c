@@ -89,6 +89,22 @@ static char *list1(char *buf, size_t len)
 
 #define LIST1_NODES "198.18.0.1:8080/50 198.18.0.3:8080/50 fd00:78:6c62::4:8080/50"
 
+/* n bytes of s as a JSON string literal. */
+static char *jstr(char *buf, size_t len, const char *s, size_t n)
+{
+	size_t o = 0, i;
+
+	buf[o++] = '"';
+	for (i = 0; i < n && o + 3 < len; i++) {
+		if (s[i] == '"' || s[i] == '\\')
+			buf[o++] = '\\';
+		buf[o++] = s[i];
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+	return buf;
+}
+
 static void test_parse(void **state)
 {
 	struct xlb_k8s_slices s = { 0 };
@@ -271,9 +287,19 @@ static void test_list_and_watch(void **state)
 	/* MODIFIED and a BOOKMARK, then the server ends the watch: resume at 150. */
 	snprintf(eps, sizeof(eps), "[%s]", ep(e, sizeof(e), "198.18.0.5", "true"));
 	event(ev, sizeof(ev), "MODIFIED", slice(sl, sizeof(sl), "web-a", "101", "IPv4", eps));
-	snprintf(resp, sizeof(resp), "[{\"chunks\": [{\"data\": %s}, {\"data\": {\"type\": "
-		 "\"BOOKMARK\", \"object\": {\"kind\": \"EndpointSlice\", \"metadata\": "
-		 "{\"resourceVersion\": \"150\"}}}, \"delay\": 0.1}]}, {\"wait\": true}]", ev);
+	/* The event arrives split in two chunks: one line all the same. */
+	{
+		char a[2600], b[2600];
+		size_t half = strlen(ev) / 2;
+
+		jstr(a, sizeof(a), ev, half);
+		jstr(b, sizeof(b), ev + half, strlen(ev + half));
+		snprintf(resp, sizeof(resp), "[{\"chunks\": [{\"data\": %s}, {\"data\": "
+			 "%s, \"delay\": 0.1}, {\"data\": \"\\n\"}, {\"data\": {\"type\": "
+			 "\"BOOKMARK\", \"object\": {\"kind\": \"EndpointSlice\", \"metadata\": "
+			 "{\"resourceVersion\": \"150\"}}}, \"delay\": 0.1}]}, {\"wait\": true}]",
+			 a, b);
+	}
 	push(WATCH, resp);
 	assert_true(dwatch_wait_nodes(&t, "198.18.0.5:8080/50 fd00:78:6c62::4:8080/50", 10));
 	assert_true(count_is(2, WATCH, &t));
