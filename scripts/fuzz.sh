@@ -14,7 +14,7 @@ for bin in "$@"; do
 	work=build/fuzz/corpus/$name art=build/fuzz/artifacts/$name
 	mkdir -p "$work" "$art" "fuzz/corpus/$name"
 	echo "=== fuzz $name (${secs}s)"
-	if ! "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+	if ! "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix="$art/" "$work" "fuzz/corpus/$name" 2>"build/fuzz/$name.log"; then
 		rc=1
 		mkdir -p "fuzz/regressions/$name"

@@ -659,6 +659,14 @@ static const struct bad_case bad_cases[] = {
 		},
 	},
 	{
+		"kubernetes_endpoints_api",
+		"discovery:\n"
+		"  kubernetes: {service: {host: 127.0.0.1, port: \"6443\"}, watch_endpoint_slices: false}\n",
+		{
+			"2:81: discovery.kubernetes.watch_endpoint_slices: false (the Endpoints API) is not supported: xlb reads EndpointSlices (discovery.k8s.io/v1) only",
+		},
+	},
+	{
 		"unknown_top_key_far",
 		"frobnicate: 1\n",
 		{

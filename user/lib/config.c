@@ -1951,6 +1951,15 @@ static void expand_env(struct parser *p, yaml_node_t *n, const char *path, const
 static void check_k8s(struct parser *p, yaml_node_t *n, void *obj, const char *path)
 {
 	struct xlb_disc_k8s_conf *c = obj;
+	char kpath[PATH_LEN];
+	yaml_node_t *w;
+
+	/* The Endpoints API is deprecated: xlb reads EndpointSlices only. */
+	if (!c->watch_endpoint_slices && (w = map_find(p, n, "watch_endpoint_slices", NULL))) {
+		path_key(kpath, path, "watch_endpoint_slices");
+		report(p, w, kpath, "false (the Endpoints API) is not supported: xlb reads "
+		       "EndpointSlices (discovery.k8s.io/v1) only");
+	}
 
 	expand_env(p, n, path, "service.host", c->host, sizeof(c->host));
 	expand_env(p, n, path, "service.port", c->port, sizeof(c->port));
