@@ -480,6 +480,15 @@ struct xlb_http_req *xlb_http_start(struct xlb_http *h, const struct xlb_http_op
 	curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(r->easy, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(r->easy, CURLOPT_FOLLOWLOCATION, 0L);
+	/*
+	 * Watches and blocking queries sit idle for minutes: TCP keepalive
+	 * finds a peer that vanished without closing (a partition) within
+	 * about 10 s + tcp_keepalive_probes (9) x 5 s, not only at the next
+	 * watch renewal.
+	 */
+	curl_easy_setopt(r->easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(r->easy, CURLOPT_TCP_KEEPIDLE, 10L);
+	curl_easy_setopt(r->easy, CURLOPT_TCP_KEEPINTVL, 5L);
 	curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS,
 			 ms(o->connect_timeout, CONNECT_TIMEOUT_DEFAULT));
