@@ -468,6 +468,8 @@ xlbt_xlb lb2 drain start >/dev/null || xlbt_fail "xlb drain start on lb2 (not at
 xlbt_xlb lb2 attach "$UP" >/dev/null 2>&1 || xlbt_fail "xlb attach on lb2's new link"
 out=$(xlbt_xlb lb2 drain status)
 grep -q "^draining: yes" <<<"$out" || xlbt_fail "the drain flag survives xlb attach" "$out"
+out=$(xlbt_xlb lb2 status)
+grep -q "^node: *draining" <<<"$out" || xlbt_fail "xlb status says lb2 drains" "$out"
 if [ "$ROUTING" = bgp ]; then
 	bgp_up() {
 		birdc -s "$TMP/bird.lb2.ctl" show protocols uplink 2>/dev/null | grep -q Established

@@ -259,10 +259,11 @@ int xlb_cmd_status(struct xlb_cli *c, int argc, char **argv)
 	struct xlb_attach_info info;
 	struct counts n = {};
 	struct xlb_backend *all;
+	struct xlb_config cfg;
 	__u32 flow_max = 0;
 	json_t *devs, *out;
 	struct xlb_maps m;
-	int npos, ret, err, kind;
+	int npos, ret, err, kind, draining = 0;
 	__u32 id;
 
 	ret = xlb_cli_parse(c, argc, argv, NULL, NULL, 0, 0, &npos, "status");
@@ -298,6 +299,9 @@ int xlb_cmd_status(struct xlb_cli *c, int argc, char **argv)
 		flow_max = xlb_flow_capacity(&m);
 		xlb_nat_foreach(&m, count_nat, &n);
 		xlb_nat_memory(&m, &nm);
+		if (!xlb_config_get(&m, &cfg))
+			draining = !!(cfg.flags & XLB_CFG_F_DRAIN);
+		json_object_set_new(out, "draining", json_boolean(draining));
 		json_object_set_new(out, "maps", json_pack(
 			"{s:{s:i,s:i}, s:{s:i,s:i}, s:{s:i,s:i}, s:{s:i,s:i}, s:{s:i,s:i,s:I,s:i}}",
 			"vips", "used", n.vips, "max", XLB_MAX_VIPS,
@@ -332,6 +336,9 @@ int xlb_cmd_status(struct xlb_cli *c, int argc, char **argv)
 		printf("nat:      connections %u/%u, %llu bytes of maps (%u bytes of keys and "
 		       "values per connection)\n", n.nat, nm.capacity,
 		       (unsigned long long)nm.bytes, nm.entry_bytes);
+	if (!err)
+		printf("node:     %s\n", draining ? "draining (xlb drain stop ends it)" :
+		       "not draining");
 	printf("agent:    %s\n", agent_running() ? "xlbd running" : "not running");
 	json_decref(out);
 	return XLB_EXIT_OK;
