@@ -36,7 +36,7 @@
 #include "http.h"
 #include "httpreg.h"
 
-#define ARG_LEN	128
+#define ARG_LEN		XLB_HTTPREG_ARG_LEN
 
 struct consul {
 	struct xlb_httpreg p;
@@ -154,45 +154,6 @@ int xlb_consul_parse_catalog(const char *body, size_t len, size_t *count, char *
 	return 0;
 }
 
-/* --- discovery_args ------------------------------------------------------------------ */
-
-static int parse_args(const char *args, char *dc, char *tag, char *why, size_t len)
-{
-	json_error_t je;
-	const char *k;
-	json_t *j, *v;
-	int ret = 0;
-
-	dc[0] = tag[0] = '\0';
-	if (!args)
-		return 0;
-	j = json_loads(args, 0, &je);
-	if (!json_is_object(j)) {
-		snprintf(why, len, "discovery_args must be an object");
-		json_decref(j);
-		return -EINVAL;
-	}
-	json_object_foreach(j, k, v) {
-		char *dst = !strcmp(k, "dc") ? dc : !strcmp(k, "tag") ? tag : NULL;
-
-		if (!dst) {
-			snprintf(why, len, "discovery_args: consul takes dc and tag, not '%s'", k);
-			ret = -EINVAL;
-			break;
-		}
-		if (!json_is_string(v) || !json_string_length(v) ||
-		    json_string_length(v) >= ARG_LEN) {
-			snprintf(why, len, "discovery_args.%s must be a non-empty string of at "
-				 "most %d bytes", k, ARG_LEN - 1);
-			ret = -EINVAL;
-			break;
-		}
-		strcpy(dst, json_string_value(v));
-	}
-	json_decref(j);
-	return ret;
-}
-
 static int consul_check(const struct xlb_discovery_conf *conf, const char *service_name,
 			const char *args, char *why, size_t len)
 {
@@ -203,7 +164,7 @@ static int consul_check(const struct xlb_discovery_conf *conf, const char *servi
 			 service_name);
 		return -EINVAL;
 	}
-	return parse_args(args, dc, tag, why, len);
+	return xlb_httpreg_args2(args, "consul", "dc", dc, "tag", tag, why, len);
 }
 
 /* --- the watch ----------------------------------------------------------------------- */
@@ -377,7 +338,8 @@ static int consul_start(struct xlb_disc_watch *w)
 
 	if (!c)
 		return -ENOMEM;
-	if (parse_args(xlb_disc_watch_args(w), c->dc, c->tag, why, sizeof(why)) ||
+	if (xlb_httpreg_args2(xlb_disc_watch_args(w), "consul", "dc", c->dc, "tag", c->tag, why,
+			      sizeof(why)) ||
 	    !consul_conf(w)->nhosts) {
 		free(c);
 		return -EINVAL;

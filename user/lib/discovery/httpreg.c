@@ -172,6 +172,45 @@ int xlb_httpreg_escape(char *buf, size_t len, const char *s)
 	return 0;
 }
 
+int xlb_httpreg_args2(const char *args, const char *type, const char *k1, char *v1,
+		      const char *k2, char *v2, char *why, size_t len)
+{
+	json_error_t je;
+	const char *k;
+	json_t *j, *v;
+	char *dst;
+	int ret = 0;
+
+	v1[0] = v2[0] = '\0';
+	if (!args)
+		return 0;
+	j = json_loads(args, 0, &je);
+	if (!json_is_object(j)) {
+		snprintf(why, len, "discovery_args must be an object");
+		json_decref(j);
+		return -EINVAL;
+	}
+	json_object_foreach(j, k, v) {
+		dst = !strcmp(k, k1) ? v1 : !strcmp(k, k2) ? v2 : NULL;
+		if (!dst) {
+			snprintf(why, len, "discovery_args: %s takes %s and %s, not '%s'", type, k1,
+				 k2, k);
+			ret = -EINVAL;
+			break;
+		}
+		if (!json_is_string(v) || !json_string_length(v) ||
+		    json_string_length(v) >= XLB_HTTPREG_ARG_LEN) {
+			snprintf(why, len, "discovery_args.%s must be a non-empty string of at "
+				 "most %d bytes", k, XLB_HTTPREG_ARG_LEN - 1);
+			ret = -EINVAL;
+			break;
+		}
+		strcpy(dst, json_string_value(v));
+	}
+	json_decref(j);
+	return ret;
+}
+
 /* --- the poll loop --------------------------------------------------------------- */
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)

@@ -99,6 +99,15 @@ int xlb_httpreg_userinfo(const char *host, char *user, size_t ulen, char *pass, 
 /* s percent-encoded for a URL query or path segment into buf. */
 int xlb_httpreg_escape(char *buf, size_t len, const char *s);
 
+#define XLB_HTTPREG_ARG_LEN	128	/* a discovery_args value, NUL included */
+/*
+ * discovery_args (JSON text or NULL) of a registry that takes two optional
+ * strings, keys k1 and k2: their values into v1 and v2 (XLB_HTTPREG_ARG_LEN
+ * bytes each; "" when absent). 0, or -EINVAL with the reason in why.
+ */
+int xlb_httpreg_args2(const char *args, const char *type, const char *k1, char *v1,
+		      const char *k2, char *v2, char *why, size_t len);
+
 /*
  * A poll loop over the servers of one registry: one request at a time, a
  * timer for the next one, and the server in use (kept while it answers;

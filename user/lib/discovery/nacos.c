@@ -34,7 +34,7 @@
 #include "httpreg.h"
 #include "log.h"
 
-#define ARG_LEN		128
+#define ARG_LEN		XLB_HTTPREG_ARG_LEN
 #define TOKEN_LEN	2048
 
 enum nacos_phase {
@@ -147,46 +147,6 @@ out:
 	return ret;
 }
 
-/* --- discovery_args ------------------------------------------------------------------ */
-
-static int parse_args(const char *args, char *ns, char *group, char *why, size_t len)
-{
-	json_error_t je;
-	const char *k;
-	json_t *j, *v;
-	int ret = 0;
-
-	ns[0] = group[0] = '\0';
-	if (!args)
-		return 0;
-	j = json_loads(args, 0, &je);
-	if (!json_is_object(j)) {
-		snprintf(why, len, "discovery_args must be an object");
-		json_decref(j);
-		return -EINVAL;
-	}
-	json_object_foreach(j, k, v) {
-		char *dst = !strcmp(k, "namespace_id") ? ns : !strcmp(k, "group_name") ? group : NULL;
-
-		if (!dst) {
-			snprintf(why, len, "discovery_args: nacos takes namespace_id and "
-				 "group_name, not '%s'", k);
-			ret = -EINVAL;
-			break;
-		}
-		if (!json_is_string(v) || !json_string_length(v) ||
-		    json_string_length(v) >= ARG_LEN) {
-			snprintf(why, len, "discovery_args.%s must be a non-empty string of at "
-				 "most %d bytes", k, ARG_LEN - 1);
-			ret = -EINVAL;
-			break;
-		}
-		strcpy(dst, json_string_value(v));
-	}
-	json_decref(j);
-	return ret;
-}
-
 static int nacos_check(const struct xlb_discovery_conf *conf, const char *service_name,
 		       const char *args, char *why, size_t len)
 {
@@ -196,7 +156,8 @@ static int nacos_check(const struct xlb_discovery_conf *conf, const char *servic
 		snprintf(why, len, "nacos service_name is longer than 200 bytes");
 		return -EINVAL;
 	}
-	return parse_args(args, ns, group, why, len);
+	return xlb_httpreg_args2(args, "nacos", "namespace_id", ns, "group_name", group, why,
+				 len);
 }
 
 /* --- the watch ------------------------------------------------------------------------ */
@@ -378,7 +339,8 @@ static int nacos_start(struct xlb_disc_watch *w)
 	n = calloc(1, sizeof(*n));
 	if (!n)
 		return -ENOMEM;
-	if (parse_args(xlb_disc_watch_args(w), n->ns, n->group, why, sizeof(why))) {
+	if (xlb_httpreg_args2(xlb_disc_watch_args(w), "nacos", "namespace_id", n->ns,
+			      "group_name", n->group, why, sizeof(why))) {
 		free(n);
 		return -EINVAL;
 	}
