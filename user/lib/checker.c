@@ -32,11 +32,9 @@
  * is delivered through the event loop too, so starting a probe never calls
  * back into the caller.
  *
- * HTTP(S) probes: libcurl's multi interface on the same loop (curl's
- * "hiperfifo" pattern): CURLMOPT_SOCKETFUNCTION tells us which sockets to
- * watch and we keep one libevent event per socket; CURLMOPT_TIMERFUNCTION
- * sets one libevent timer; both events call curl_multi_socket_action() and
- * then collect finished transfers with curl_multi_info_read(). The GET goes
+ * HTTP(S) probes: libcurl's multi interface on the same loop (curlev.c,
+ * shared with the registry client), which hands us finished transfers
+ * outside libcurl. The GET goes
  * to the address literal ([v6] in brackets) with Host from check->host,
  * no proxy, no redirects, a fresh connection each time, HTTP/1.1, and is
  * cut off at the first body byte: like lua-resty-healthcheck we only need
@@ -87,6 +85,7 @@
 
 #include "addr.h"
 #include "checker.h"
+#include "curlev.h"
 #include "log.h"
 
 #define PROBES_MAX	1024	/* probes in flight at most */
@@ -145,15 +144,6 @@ struct xlb_target {
 	TAILQ_ENTRY(xlb_target) wait;
 };
 
-/* A socket libcurl asked us to watch. */
-struct curl_sock {
-	LIST_ENTRY(curl_sock) link;
-	struct xlb_checker *c;
-	curl_socket_t fd;
-	short kind;
-	struct event *ev;
-};
-
 struct xlb_checker {
 	struct event_base *base;
 	xlb_health_cb cb;
@@ -164,9 +154,7 @@ struct xlb_checker {
 	size_t conf_size, nconfs;
 	TAILQ_HEAD(, xlb_target) waitq;
 	unsigned int inflight, max_inflight;
-	CURLM *multi;
-	struct event *curl_timer;
-	LIST_HEAD(, curl_sock) socks;
+	struct xlb_curlev *cv;		/* HTTP(S) probes */
 	__u64 rng;
 	int freeing;
 };
@@ -542,7 +530,7 @@ static void probe_free(struct xlb_checker *c, struct probe *p)
 		close(p->fd);
 	if (p->easy) {
 		/* Not inside a libcurl callback: see the top comment. */
-		curl_multi_remove_handle(c->multi, p->easy);
+		curl_multi_remove_handle(xlb_curlev_multi(c->cv), p->easy);
 		curl_easy_cleanup(p->easy);
 	}
 	curl_slist_free_all(p->headers);
@@ -783,107 +771,14 @@ static void http_done(struct probe *p, CURLcode res)
 	}
 }
 
-/* Collect finished transfers; never called from inside libcurl. */
-static void curl_check_done(struct xlb_checker *c)
+/* A finished HTTP(S) probe (curlev's done callback, outside libcurl). */
+static void on_easy_done(CURL *easy, CURLcode res, void *arg)
 {
-	CURLMsg *m;
-	char *priv;
-	int left;
+	char *priv = NULL;
 
-	while ((m = curl_multi_info_read(c->multi, &left))) {
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		priv = NULL;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
-		if (priv)
-			http_done((struct probe *)priv, m->data.result);
-	}
-}
-
-static void on_curl_sock(evutil_socket_t fd, short what, void *arg)
-{
-	struct curl_sock *cs = arg;
-	struct xlb_checker *c = cs->c;	/* cs may be freed by the call below */
-	int action = 0, running;
-
-	if (what & EV_READ)
-		action |= CURL_CSELECT_IN;
-	if (what & EV_WRITE)
-		action |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(c->multi, fd, action, &running);
-	curl_check_done(c);
-}
-
-static void on_curl_timer(evutil_socket_t fd, short what, void *arg)
-{
-	struct xlb_checker *c = arg;
-	int running;
-
-	curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	curl_check_done(c);
-}
-
-static void curl_sock_free(struct curl_sock *cs)
-{
-	LIST_REMOVE(cs, link);
-	event_free(cs->ev);
-	free(cs);
-}
-
-/* CURLMOPT_SOCKETFUNCTION: watch s for what curl wants. */
-static int curl_sock_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
-{
-	struct xlb_checker *c = userp;
-	struct curl_sock *cs = socketp;
-	short kind;
-
-	if (what == CURL_POLL_REMOVE) {
-		if (cs) {
-			curl_multi_assign(c->multi, s, NULL);
-			curl_sock_free(cs);
-		}
-		return 0;
-	}
-	kind = EV_PERSIST | (what & CURL_POLL_IN ? EV_READ : 0) |
-	       (what & CURL_POLL_OUT ? EV_WRITE : 0);
-	if (!(kind & (EV_READ | EV_WRITE))) {
-		if (cs)
-			event_del(cs->ev);
-		return 0;
-	}
-	if (!cs) {
-		cs = calloc(1, sizeof(*cs));
-		if (!cs)
-			return -1;
-		cs->ev = event_new(c->base, s, kind, on_curl_sock, cs);
-		if (!cs->ev) {
-			free(cs);
-			return -1;
-		}
-		cs->c = c;
-		cs->fd = s;
-		cs->kind = kind;
-		LIST_INSERT_HEAD(&c->socks, cs, link);
-		curl_multi_assign(c->multi, s, cs);
-	} else if (cs->kind != kind) {
-		event_del(cs->ev);
-		event_assign(cs->ev, c->base, s, kind, on_curl_sock, cs);
-		cs->kind = kind;
-	}
-	return event_add(cs->ev, NULL) ? -1 : 0;
-}
-
-/* CURLMOPT_TIMERFUNCTION: one timer for the whole multi handle. */
-static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userp)
-{
-	struct xlb_checker *c = userp;
-	struct timeval tv;
-
-	if (timeout_ms < 0)
-		return evtimer_del(c->curl_timer) ? -1 : 0;
-	tv.tv_sec = timeout_ms / 1000;
-	tv.tv_usec = (timeout_ms % 1000) * 1000;
-	return evtimer_add(c->curl_timer, &tv) ? -1 : 0;
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
+	if (priv)
+		http_done((struct probe *)priv, res);
 }
 
 static size_t curl_discard_header(char *buf, size_t size, size_t n, void *arg)
@@ -964,7 +859,7 @@ static int http_start(struct xlb_target *t, struct probe *p)
 		curl_easy_setopt(p->easy, CURLOPT_CONNECT_TO, p->connect_to);
 	if (p->headers)
 		curl_easy_setopt(p->easy, CURLOPT_HTTPHEADER, p->headers);
-	if (curl_multi_add_handle(t->c->multi, p->easy) != CURLM_OK)
+	if (curl_multi_add_handle(xlb_curlev_multi(t->c->cv), p->easy) != CURLM_OK)
 		return -ENOMEM;
 	return 0;
 }
@@ -1065,48 +960,25 @@ struct xlb_checker *xlb_checker_new(struct event_base *base, xlb_health_cb cb, v
 		errno = EINVAL;
 		return NULL;
 	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
-		errno = ENOMEM;
-		return NULL;
-	}
 	c = calloc(1, sizeof(*c));
-	if (!c) {
-		err = -ENOMEM;
-		goto out_global;
-	}
+	if (!c)
+		return NULL;
 	c->base = base;
 	c->cb = cb;
 	c->arg = arg;
 	TAILQ_INIT(&c->waitq);
-	LIST_INIT(&c->socks);
 	c->max_inflight = max_inflight();
 	if (getrandom(&c->rng, sizeof(c->rng), GRND_NONBLOCK) != sizeof(c->rng))
 		c->rng = (__u64)time(NULL) ^ ((__u64)getpid() << 32) ^ (uintptr_t)c;
 	c->rng = c->rng ? c->rng : 0x853c49e6748fea9bULL;
-	c->curl_timer = evtimer_new(base, on_curl_timer, c);
-	if (!c->curl_timer) {
-		err = -ENOMEM;
-		goto out_free;
+	c->cv = xlb_curlev_new(base, on_easy_done, NULL, c);
+	if (!c->cv) {
+		err = errno;
+		free(c);
+		errno = err;
+		return NULL;
 	}
-	c->multi = curl_multi_init();
-	if (!c->multi) {
-		err = -ENOMEM;
-		goto out_timer;
-	}
-	curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, curl_sock_cb);
-	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
-	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
-	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
 	return c;
-
-out_timer:
-	event_free(c->curl_timer);
-out_free:
-	free(c);
-out_global:
-	curl_global_cleanup();
-	errno = -err;
-	return NULL;
 }
 
 /**
@@ -1120,7 +992,6 @@ void xlb_checker_free(struct xlb_checker *c)
 {
 	struct xlb_target *t, *next;
 	struct check_conf *cf, *cnext;
-	struct curl_sock *cs;
 	size_t i;
 
 	if (!c)
@@ -1140,14 +1011,10 @@ void xlb_checker_free(struct xlb_checker *c)
 			free(cf);
 		}
 	}
-	curl_multi_cleanup(c->multi);	/* may still call curl_sock_cb / curl_timer_cb */
-	while ((cs = LIST_FIRST(&c->socks)))
-		curl_sock_free(cs);
-	event_free(c->curl_timer);
+	xlb_curlev_free(c->cv);
 	free(c->tab);
 	free(c->confs);
 	free(c);
-	curl_global_cleanup();
 }
 
 /**

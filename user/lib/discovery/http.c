@@ -1,11 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Asynchronous HTTP client for the registries and etcd: libcurl's multi
- * interface on a libevent loop, the same "hiperfifo" pattern as the HTTP
- * health checks (checker.c): CURLMOPT_SOCKETFUNCTION tells us which
- * sockets to watch (one libevent event each), CURLMOPT_TIMERFUNCTION sets
- * one timer, and both call curl_multi_socket_action() and then collect
- * finished transfers with curl_multi_info_read().
+ * interface on a libevent loop (curlev.c, shared with the HTTP health
+ * checks).
  *
  * Re-entrancy. libcurl forbids calling the multi handle from inside its
  * own callbacks, and our users call back into us from theirs:
@@ -35,6 +32,7 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 
+#include "curlev.h"
 #include "http.h"
 
 #define BODY_MAX_DEFAULT	(16U << 20)
@@ -65,21 +63,10 @@ struct xlb_http_req {
 	char errbuf[CURL_ERROR_SIZE];
 };
 
-struct http_sock {
-	LIST_ENTRY(http_sock) link;
-	struct xlb_http *h;
-	curl_socket_t fd;
-	short kind;
-	struct event *ev;
-};
-
 struct xlb_http {
 	struct event_base *base;
-	CURLM *multi;
-	struct event *timer;		/* curl's timeout */
+	struct xlb_curlev *cv;
 	struct event *kick;		/* deferred work: pending handles, cancelled requests */
-	unsigned int in_curl;		/* inside a libcurl call (callbacks may run) */
-	LIST_HEAD(, http_sock) socks;
 	TAILQ_HEAD(, xlb_http_req) reqs;	/* running or cancelled, in the multi */
 	TAILQ_HEAD(, xlb_http_req) pending;	/* not yet added */
 };
@@ -102,7 +89,7 @@ static void req_free(struct xlb_http_req *r)
 {
 	if (r->easy) {
 		if (r->added)
-			curl_multi_remove_handle(r->h->multi, r->easy);
+			curl_multi_remove_handle(xlb_curlev_multi(r->h->cv), r->easy);
 		curl_easy_cleanup(r->easy);
 	}
 	curl_slist_free_all(r->headers);
@@ -159,23 +146,22 @@ static void req_complete(struct xlb_http_req *r, CURLcode res)
 	req_drop(r);
 }
 
-/* Collect finished transfers and drop cancelled ones; outside libcurl. */
-static void check_done(struct xlb_http *h)
+/* A finished transfer (curlev's done callback, outside libcurl). */
+static void on_easy_done(CURL *easy, CURLcode res, void *arg)
 {
-	struct xlb_http_req *r, *next;
-	CURLMsg *m;
-	char *priv;
-	int left;
+	char *priv = NULL;
 
-	while ((m = curl_multi_info_read(h->multi, &left))) {
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		priv = NULL;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
-		if (priv)
-			req_complete((struct xlb_http_req *)priv, m->data.result);
-	}
-	/* Cancelled inside a callback and not finished by it: drop now. */
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
+	if (priv)
+		req_complete((struct xlb_http_req *)priv, res);
+}
+
+/* Cancelled inside a callback and not finished by it: drop now. */
+static void drop_cancelled(void *arg)
+{
+	struct xlb_http *h = arg;
+	struct xlb_http_req *r, *next;
+
 	for (r = TAILQ_FIRST(&h->reqs); r; r = next) {
 		next = TAILQ_NEXT(r, link);
 		if (r->cancelled)
@@ -186,7 +172,6 @@ static void check_done(struct xlb_http *h)
 static void add_pending(struct xlb_http *h)
 {
 	struct xlb_http_req *r;
-	int running;
 
 	while ((r = TAILQ_FIRST(&h->pending))) {
 		TAILQ_REMOVE(&h->pending, r, link);
@@ -194,7 +179,7 @@ static void add_pending(struct xlb_http *h)
 			req_free(r);
 			continue;
 		}
-		if (curl_multi_add_handle(h->multi, r->easy) != CURLM_OK) {
+		if (curl_multi_add_handle(xlb_curlev_multi(h->cv), r->easy) != CURLM_OK) {
 			/* Report through done, as any other failure. */
 			TAILQ_INSERT_TAIL(&h->pending, r, link);
 			snprintf(r->errbuf, sizeof(r->errbuf), "cannot start the request");
@@ -204,11 +189,7 @@ static void add_pending(struct xlb_http *h)
 		r->added = 1;
 		TAILQ_INSERT_TAIL(&h->reqs, r, link);
 	}
-	/* Let curl start the new transfers now rather than on its next timer. */
-	h->in_curl++;
-	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	h->in_curl--;
-	check_done(h);
+	xlb_curlev_kick(h->cv);
 }
 
 static void on_kick(evutil_socket_t fd, short what, void *arg)
@@ -296,126 +277,31 @@ static size_t on_header(char *buf, size_t size, size_t n, void *arg)
 	return len;
 }
 
-static void on_sock(evutil_socket_t fd, short what, void *arg)
-{
-	struct http_sock *s = arg;
-	struct xlb_http *h = s->h;	/* s may be freed by the call below */
-	int action = 0, running;
-
-	if (what & EV_READ)
-		action |= CURL_CSELECT_IN;
-	if (what & EV_WRITE)
-		action |= CURL_CSELECT_OUT;
-	h->in_curl++;
-	curl_multi_socket_action(h->multi, fd, action, &running);
-	h->in_curl--;
-	check_done(h);
-}
-
-static void on_timer(evutil_socket_t fd, short what, void *arg)
-{
-	struct xlb_http *h = arg;
-	int running;
-
-	h->in_curl++;
-	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	h->in_curl--;
-	check_done(h);
-}
-
-static void sock_free(struct http_sock *s)
-{
-	LIST_REMOVE(s, link);
-	event_free(s->ev);
-	free(s);
-}
-
-static int sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-	struct xlb_http *h = userp;
-	struct http_sock *s = socketp;
-	short kind;
-
-	if (what == CURL_POLL_REMOVE) {
-		if (s) {
-			curl_multi_assign(h->multi, fd, NULL);
-			sock_free(s);
-		}
-		return 0;
-	}
-	kind = EV_PERSIST | (what & CURL_POLL_IN ? EV_READ : 0) |
-	       (what & CURL_POLL_OUT ? EV_WRITE : 0);
-	if (!s) {
-		s = calloc(1, sizeof(*s));
-		if (!s)
-			return -1;
-		s->ev = event_new(h->base, fd, kind, on_sock, s);
-		if (!s->ev) {
-			free(s);
-			return -1;
-		}
-		s->h = h;
-		s->fd = fd;
-		s->kind = kind;
-		LIST_INSERT_HEAD(&h->socks, s, link);
-		curl_multi_assign(h->multi, fd, s);
-	} else if (s->kind != kind) {
-		event_del(s->ev);
-		event_assign(s->ev, h->base, fd, kind, on_sock, s);
-		s->kind = kind;
-	}
-	return event_add(s->ev, NULL) ? -1 : 0;
-}
-
-static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
-{
-	struct xlb_http *h = userp;
-	struct timeval tv;
-
-	if (timeout_ms < 0)
-		return evtimer_del(h->timer) ? -1 : 0;
-	tv.tv_sec = timeout_ms / 1000;
-	tv.tv_usec = (timeout_ms % 1000) * 1000;
-	return evtimer_add(h->timer, &tv) ? -1 : 0;
-}
-
 /* --- the client ----------------------------------------------------------------- */
 
 struct xlb_http *xlb_http_new(struct event_base *base)
 {
 	struct xlb_http *h;
 
-	/* Idempotent; libcurl keeps a counter. Needed before any easy handle. */
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		errno = ENOMEM;
-		return NULL;
-	}
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return NULL;
 	h->base = base;
-	LIST_INIT(&h->socks);
 	TAILQ_INIT(&h->reqs);
 	TAILQ_INIT(&h->pending);
-	h->multi = curl_multi_init();
-	h->timer = evtimer_new(base, on_timer, h);
+	h->cv = xlb_curlev_new(base, on_easy_done, drop_cancelled, h);
 	h->kick = event_new(base, -1, 0, on_kick, h);
-	if (!h->multi || !h->timer || !h->kick) {
+	if (!h->cv || !h->kick) {
 		xlb_http_free(h);
 		errno = ENOMEM;
 		return NULL;
 	}
-	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
-	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
-	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
 	return h;
 }
 
 void xlb_http_free(struct xlb_http *h)
 {
 	struct xlb_http_req *r;
-	struct http_sock *s;
 
 	if (!h)
 		return;
@@ -423,13 +309,7 @@ void xlb_http_free(struct xlb_http *h)
 		req_drop(r);
 	while ((r = TAILQ_FIRST(&h->pending)))
 		req_drop(r);
-	if (h->multi)
-		curl_multi_cleanup(h->multi);
-	/* curl_multi_cleanup() may leave sockets we watched. */
-	while ((s = LIST_FIRST(&h->socks)))
-		sock_free(s);
-	if (h->timer)
-		event_free(h->timer);
+	xlb_curlev_free(h->cv);
 	if (h->kick)
 		event_free(h->kick);
 	free(h);
@@ -522,13 +402,13 @@ struct xlb_http_req *xlb_http_start(struct xlb_http *h, const struct xlb_http_op
 	if (r->headers)
 		curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
 
-	if (h->in_curl) {
+	if (xlb_curlev_in_curl(h->cv)) {
 		/* Inside a libcurl callback: add from the loop (see the top comment). */
 		TAILQ_INSERT_TAIL(&h->pending, r, link);
 		kick(h);
 		return r;
 	}
-	if (curl_multi_add_handle(h->multi, r->easy) != CURLM_OK) {
+	if (curl_multi_add_handle(xlb_curlev_multi(h->cv), r->easy) != CURLM_OK) {
 		req_free(r);
 		errno = ENOMEM;
 		return NULL;
@@ -550,7 +430,7 @@ void xlb_http_cancel(struct xlb_http_req *r)
 	if (!r || r->completing)
 		return;
 	h = r->h;
-	if (h->in_curl) {
+	if (xlb_curlev_in_curl(h->cv)) {
 		r->cancelled = 1;
 		kick(h);
 		return;
