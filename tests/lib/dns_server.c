@@ -20,48 +20,22 @@
 #include <sys/wait.h>
 
 #include "dns_server.h"
+#include "testproc.h"
 
 const char *dns_srv_binary(void)
 {
-	static const char *const paths[] = { "/usr/sbin/unbound", "/usr/local/sbin/unbound" };
-	unsigned int i;
+	static const char *const paths[] = { "/usr/sbin/unbound", "/usr/local/sbin/unbound", NULL };
 
-	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
-		if (!access(paths[i], X_OK))
-			return paths[i];
-	return NULL;
+	return testproc_find(paths);
 }
 
 static const char *control_binary(void)
 {
-	return !access("/usr/sbin/unbound-control", X_OK) ? "/usr/sbin/unbound-control" :
-	       !access("/usr/local/sbin/unbound-control", X_OK) ? "/usr/local/sbin/unbound-control" :
-	       NULL;
-}
+	static const char *const paths[] = {
+		"/usr/sbin/unbound-control", "/usr/local/sbin/unbound-control", NULL,
+	};
 
-/* A port free for both UDP and TCP on 127.0.0.1 now (bound to 0, read back, closed). */
-static int free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t alen = sizeof(a);
-	int fd, fd2, port = -1, tries;
-
-	for (tries = 0; tries < 20 && port < 0; tries++) {
-		a.sin_port = 0;
-		fd = socket(AF_INET, SOCK_DGRAM, 0);
-		if (fd < 0)
-			return -1;
-		if (!bind(fd, (struct sockaddr *)&a, sizeof(a)) &&
-		    !getsockname(fd, (struct sockaddr *)&a, &alen)) {
-			fd2 = socket(AF_INET, SOCK_STREAM, 0);
-			if (fd2 >= 0 && !bind(fd2, (struct sockaddr *)&a, sizeof(a)))
-				port = ntohs(a.sin_port);
-			if (fd2 >= 0)
-				close(fd2);
-		}
-		close(fd);
-	}
-	return port;
+	return testproc_find(paths);
 }
 
 /* Run argv, output to the log file; its exit status or -1. */
@@ -152,7 +126,7 @@ int dns_srv_start(struct dns_srv *s, const char *zone, const char *const *rrs)
 		s->dir[0] = 0;
 		return -errno;
 	}
-	s->port = free_port();
+	s->port = testproc_free_port(1);
 	if (s->port < 0)
 		return -EADDRINUSE;
 	snprintf(s->addr, sizeof(s->addr), "127.0.0.1:%d", s->port);
@@ -217,16 +191,10 @@ int dns_srv_restart(struct dns_srv *s)
 	return spawn(s);
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
 void dns_srv_stop(struct dns_srv *s)
 {
 	dns_srv_kill(s);
-	if (s->dir[0] && !strncmp(s->dir, "/tmp/xlbt-dns.", 14))
-		nftw(s->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	testproc_rm_tree(s->dir, "/tmp/xlbt-dns.");
 	s->dir[0] = 0;
 }
 

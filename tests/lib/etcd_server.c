@@ -22,33 +22,13 @@
 #include <jansson.h>
 
 #include "etcd_server.h"
+#include "testproc.h"
 
 const char *etcd_server_binary(void)
 {
-	static const char *const paths[] = { "/usr/bin/etcd", "/usr/local/bin/etcd" };
-	unsigned int i;
+	static const char *const paths[] = { "/usr/bin/etcd", "/usr/local/bin/etcd", NULL };
 
-	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
-		if (!access(paths[i], X_OK))
-			return paths[i];
-	return NULL;
-}
-
-/* A port the kernel considers free now (bound to 0, read back, closed). */
-static int free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t alen = sizeof(a);
-	int fd, port = -1;
-
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd < 0)
-		return -1;
-	if (!bind(fd, (struct sockaddr *)&a, sizeof(a)) &&
-	    !getsockname(fd, (struct sockaddr *)&a, &alen))
-		port = ntohs(a.sin_port);
-	close(fd);
-	return port;
+	return testproc_find(paths);
 }
 
 struct buf {
@@ -132,8 +112,8 @@ int etcd_server_start(struct etcd_server *s)
 			s->dir[0] = 0;
 			return -errno;
 		}
-		s->client_port = free_port();
-		s->peer_port = free_port();
+		s->client_port = testproc_free_port(0);
+		s->peer_port = testproc_free_port(0);
 		if (s->client_port < 0 || s->peer_port < 0 || s->client_port == s->peer_port)
 			return -EADDRINUSE;
 		snprintf(s->url, sizeof(s->url), "http://127.0.0.1:%d", s->client_port);
@@ -189,16 +169,10 @@ void etcd_server_stop(struct etcd_server *s)
 	s->pid = 0;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
 void etcd_server_cleanup(struct etcd_server *s)
 {
 	etcd_server_stop(s);
-	if (s->dir[0] && !strncmp(s->dir, "/tmp/xlbt-etcd.", 15))
-		nftw(s->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	testproc_rm_tree(s->dir, "/tmp/xlbt-etcd.");
 	s->dir[0] = 0;
 }
 
@@ -208,7 +182,7 @@ int etcd_server_wipe(struct etcd_server *s)
 
 	etcd_server_stop(s);
 	snprintf(data, sizeof(data), "%s/data", s->dir);
-	nftw(data, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	testproc_rm_tree(data, "/tmp/xlbt-etcd.");
 	return etcd_server_start(s);
 }
 
