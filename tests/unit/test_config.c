@@ -1457,6 +1457,17 @@ static const struct bad_case bad_cases[] = {
 		},
 	},
 	{
+		"nat_src_is_vip",
+		"xlb: {nat_src: 198.18.100.1, forward: nat}\n"
+		"upstreams:\n"
+		"  - {id: u, nodes: {\"198.18.0.11:80\": 1}}\n"
+		"stream_routes:\n"
+		"  - {id: 1, server_addr: 198.18.100.1, server_port: 80, upstream_id: u}\n",
+		{
+			"5:70: stream_routes[0].upstream_id: server_addr 198.18.100.1 is also xlb.nat_src: nodes' replies to NAT connections would be taken for this VIP's clients; give NAT another address",
+		},
+	},
+	{
 		"nat_settings",
 		"xlb:\n"
 		"  forward: l2\n"

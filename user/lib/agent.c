@@ -961,6 +961,7 @@ static json_t *merge_doc(json_t *file_doc, json_t *ups, json_t *routes)
 }
 
 static int find_obj(json_t *arr, const char *id);
+static int apply_settings(struct xlb_agent *a, const struct xlb_settings *s);
 
 /* "upstreams[3].nodes" -> kind "upstreams", index 3; -1 when not an object's. */
 static int error_object(const char *path, const char **kind)
@@ -1109,6 +1110,8 @@ static int adopt_file(struct xlb_agent *a, json_t *file_doc, struct xlb_conf *co
 {
 	int err = etcd_sync(a, &conf->etcd);
 
+	if (!err)
+		err = apply_settings(a, &conf->xlb);
 	if (err)
 		return err;
 	json_decref(a->file_doc);
@@ -1439,12 +1442,56 @@ static int nat_settings(const struct xlb_settings *s, struct xlb_config *cfg, ch
 	return 0;
 }
 
+/*
+ * The xlb settings the fast path reads (forwarding method, hash seed, NAT
+ * addresses, ports and timeouts) into the pinned config, at start and on
+ * every reload; other fields (the drain flag, encapsulation sources) stay.
+ */
+static int apply_settings(struct xlb_agent *a, const struct xlb_settings *s)
+{
+	struct xlb_config cfg, old;
+	char err_s[256];
+	int err, lock;
+
+	if (!a->maps_open)
+		return 0;
+	err = xlb_config_get(&a->maps, &cfg);
+	if (err)
+		return err;
+	old = cfg;
+	if (s->hash_seed && cfg.hash_seed != s->hash_seed)
+		pr_warn("hash seed changes from %u to %u: new flows will hash differently\n",
+			cfg.hash_seed, s->hash_seed);
+	cfg.forward = s->forward;
+	if (s->hash_seed)
+		cfg.hash_seed = s->hash_seed;
+	err = nat_settings(s, &cfg, err_s, sizeof(err_s));
+	if (err) {
+		pr_warn("%s\n", err_s);
+		return err;
+	}
+	if (!memcmp(&old, &cfg, sizeof(cfg)))
+		return 0;
+	lock = xlb_pin_dir_lock(a->pin_dir);
+	if (lock < 0)
+		return lock;
+	/* Re-read under the lock: xlb drain may have changed the flags. */
+	if (!xlb_config_get(&a->maps, &old))
+		cfg.flags = old.flags;
+	err = xlb_config_set(&a->maps, &cfg);
+	close(lock);
+	if (!err)
+		pr_info("fast-path settings written (forward, hash seed, NAT)\n");
+	return err;
+}
+
 static int setup_data_plane(struct xlb_agent *a)
 {
 	const struct xlb_settings *s = &a->conf.xlb;
 	struct xlb_lb_setup su = {
 		.mode = s->generic_mode ? XDP_MODE_SKB : XDP_MODE_NATIVE,
 		.forward = s->forward,
+		.forward_set = 1,
 		.encap_src = s->encap_src[0] ? s->encap_src : NULL,
 		.encap_src6 = s->encap_src6[0] ? s->encap_src6 : NULL,
 		.seed_set = !!s->hash_seed,
@@ -1453,7 +1500,6 @@ static int setup_data_plane(struct xlb_agent *a)
 		.nat_conns = s->nat_connections,
 	};
 	struct xlb_lb_notes notes;
-	struct xlb_config cfg, old;
 	char err_s[256];
 	unsigned int i;
 	int err;
@@ -1479,25 +1525,7 @@ static int setup_data_plane(struct xlb_agent *a)
 		return err;
 	}
 	a->maps_open = 1;
-	/* Settings of a data plane that was already running. */
-	err = xlb_config_get(&a->maps, &cfg);
-	if (err)
-		return err;
-	old = cfg;
-	if (s->hash_seed && cfg.hash_seed != s->hash_seed)
-		pr_warn("hash seed changes from %u to %u: new flows will hash differently\n",
-			cfg.hash_seed, s->hash_seed);
-	cfg.forward = s->forward;
-	if (s->hash_seed)
-		cfg.hash_seed = s->hash_seed;
-	err = nat_settings(s, &cfg, err_s, sizeof(err_s));
-	if (err) {
-		pr_warn("%s\n", err_s);
-		return err;
-	}
-	if (memcmp(&old, &cfg, sizeof(cfg)))
-		err = xlb_config_set(&a->maps, &cfg);
-	return err;
+	return apply_settings(a, s);
 }
 
 /* --- public ------------------------------------------------------------------- */

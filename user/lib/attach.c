@@ -397,6 +397,21 @@ int xlb_lb_attach_dev(const char *pin_dir, const struct xlb_lb_setup *s,
 			if (!s->seed_set)
 				cfg.hash_seed = old.hash_seed;
 			cfg.flags = old.flags;	/* a draining node stays draining */
+			/* What this attach does not say stays as the data plane has it. */
+			if (!s->forward_set)
+				cfg.forward = old.forward;
+			if (!s->nat_src)
+				cfg.nat_src4 = old.nat_src4;
+			if (!s->nat_src6)
+				memcpy(cfg.nat_src6, old.nat_src6, sizeof(cfg.nat_src6));
+			if (!s->nat_port_min && !s->nat_port_max) {
+				cfg.nat_port_min = old.nat_port_min;
+				cfg.nat_port_max = old.nat_port_max;
+			}
+			cfg.nat_tmo_syn = old.nat_tmo_syn;
+			cfg.nat_tmo_established = old.nat_tmo_established;
+			cfg.nat_tmo_closing = old.nat_tmo_closing;
+			cfg.nat_tmo_udp = old.nat_tmo_udp;
 		}
 		xlb_maps_close(&m);
 	} else if (!s->seed_set && getrandom(&cfg.hash_seed, sizeof(cfg.hash_seed), 0) < 0) {

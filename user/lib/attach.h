@@ -49,6 +49,7 @@ struct xlb_lb_setup {
 	const char *ifname;
 	enum xdp_attach_mode mode;	/* XDP_MODE_NATIVE or XDP_MODE_SKB */
 	__u32 forward;			/* XLB_FWD_* */
+	int forward_set;		/* else a second device keeps the maps' method */
 	const char *encap_src;		/* CIDR varied per flow; NULL: device address */
 	const char *encap_src6;
 	const char *nat_src;		/* NAT: LB's IPv4 address to nodes; NULL: none */

@@ -2168,9 +2168,22 @@ static int link_route_nat(struct parser *p, struct xlb_route_conf *r,
 			  const struct xlb_upstream_conf *u, yaml_node_t *where, const char *path)
 {
 	const struct xlb_settings *s = &p->conf->xlb;
+	const char *nat = r->vip.family == XLB_AF_INET ? s->nat_src : s->nat_src6;
 	char vip[XLB_VIPSTRLEN], nd[XLB_VIPSTRLEN];
+	struct xlb_addr_key na;
 	size_t i;
 
+	/*
+	 * Nodes answer NAT connections at nat_src:PORT; were nat_src a VIP's
+	 * address, those answers would be taken for new clients of the VIP.
+	 */
+	if (nat[0] && !xlb_addr_parse(nat, &na, NULL, 0) && na.family == r->vip.family &&
+	    !memcmp(na.addr, r->vip.addr, sizeof(na.addr))) {
+		report(p, where, path, "server_addr %s is also xlb.%s: nodes' replies to NAT "
+		       "connections would be taken for this VIP's clients; give NAT another "
+		       "address", nat, r->vip.family == XLB_AF_INET ? "nat_src" : "nat_src6");
+		return 1;
+	}
 	if (u->forward && u->forward != XLB_FWD_NAT + 1 && s->forward != u->forward - 1) {
 		report(p, where, path, "upstream '%s' (line %u) has forward %s but xlb.forward is "
 		       "%s: direct return is one method for all; set forward: nat on the "

@@ -84,6 +84,7 @@ int xlb_cmd_attach(struct xlb_cli *c, int argc, char **argv)
 	ret = parse_mode(c, mode_s, &su.mode);
 	if (ret)
 		return ret;
+	su.forward_set = !!fwd;
 	if (!fwd || !strcmp(fwd, "ipip"))
 		su.forward = XLB_FWD_IPIP;
 	else if (!strcmp(fwd, "l2"))
