@@ -257,6 +257,28 @@ grep -q "failed" <<<"$out" && xlbt_fail "VIP serves through bad etcd values" "$o
 ectl put /apisix/upstreams/web "$UPSTREAM"
 xlbt_log "bad etcd values refused, VIP kept serving"
 
+# One key with two problems costs that key only; a good key beside it applies.
+ectl put /apisix/stream_routes/6 '{"server_addr":"'$XLBT_VIP4'","server_port":8086,"upstream_id":"web","service_id":"s","plugins":{}}'
+ectl put /apisix/stream_routes/7 '{"server_addr":"'$XLBT_VIP4'","server_port":8087,"upstream_id":"web"}'
+xlbt_wait_for 5 has_member "$BE2" 8087 || xlbt_fail "a good route beside a bad one applies" \
+	"$(xlbt_xlb lb vip list)" "$(grep etcd: "$LOG" | tail -4)"
+no_vip_port 8086 || xlbt_fail "the bad route is left out" "$(xlbt_xlb lb vip list)"
+grep -q "etcd: /apisix/stream_routes/6: .*left out" "$LOG" ||
+	xlbt_fail "the bad route is named" "$(grep etcd: "$LOG" | tail -4)"
+# Deleting an upstream a route uses is refused, and later changes still apply.
+ectl del /apisix/upstreams/web
+xlbt_wait_for 5 grep -q "etcd: /apisix/upstreams/web: .*deletion is refused" "$LOG" ||
+	xlbt_fail "deleting a used upstream is refused" "$(grep etcd: "$LOG" | tail -4)"
+ectl put /apisix/stream_routes/8 '{"server_addr":"'$XLBT_VIP4'","server_port":8088,"upstream_id":"web"}'
+xlbt_wait_for 5 has_member "$BE2" 8088 || xlbt_fail "changes apply after a refused deletion" \
+	"$(xlbt_xlb lb vip list)" "$(grep etcd: "$LOG" | tail -4)"
+ectl put /apisix/upstreams/web "$UPSTREAM"
+ectl del /apisix/stream_routes/6
+ectl del /apisix/stream_routes/7
+ectl del /apisix/stream_routes/8
+xlbt_wait_for 5 no_vip_port 8088 || xlbt_fail "routes 7, 8 deleted" "$(xlbt_xlb lb vip list)"
+xlbt_log "etcd: a bad key costs that key only; a refused deletion blocks nothing"
+
 # etcd dies: forwarding goes on; it comes back: the watch resumes.
 xlbt_bg_stop "$ETCD_PID"
 xlbt_wait_for 10 metric_is xlb_etcd_connected 0 ||
@@ -304,4 +326,16 @@ grep -q "failed" <<<"$out" && xlbt_fail "VIP serves while DNS is down" "$out"
 [ "$(grep -c "discovery: dns '_web._tcp.$ZONE': .*keeping" "$LOG")" -le 2 ] ||
 	xlbt_fail "the error is logged once per change" "$(grep "keeping" "$LOG")"
 xlbt_log "DNS down: nodes kept, errors counted"
+
+# xlbd restarts while the DNS server is still down: the discovered upstream
+# starts from the members the data plane has, once etcd has answered.
+xlbt_bg_stop "$XLBT_AGENT_PID"
+xlbt_agent_start "$TMP/xlbd.log.2" "$CONF"
+xlbt_wait_for 10 grep -q "discovery: upstream web starts from the 2 nodes" "$TMP/xlbd.log.2" ||
+	xlbt_fail "restart: web seeded from the maps" "$(tail -8 "$TMP/xlbd.log.2")"
+sleep 2
+has_member "$BE2" && has_member "$BE3" || xlbt_fail "restart with DNS down: nodes kept" "$(members)"
+out=$(requests 20 | sort | uniq -c)
+grep -q "failed" <<<"$out" && xlbt_fail "VIP serves across the restart" "$out"
+xlbt_log "xlbd restarted with DNS down: upstream kept from the data plane"
 echo PASS

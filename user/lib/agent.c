@@ -420,6 +420,12 @@ static int reconcile(struct xlb_agent *a)
 	int err, lock;
 	size_t i;
 
+	/*
+	 * Until etcd's objects arrive the configuration has none: leave the
+	 * maps of a running data plane as they are rather than empty them.
+	 */
+	if (a->etcd && !a->etcd_have)
+		return 0;
 	err = build_want(a, &b);
 	if (err)
 		goto out;
@@ -506,7 +512,8 @@ static int seed_member(const struct xlb_member_key *k, const struct xlb_member *
 
 /*
  * What the fast path already has for upstream u: the members of the first
- * VIP that uses it. A restarted agent starts from them, so the upstream
+ * VIP that uses it. A new watch (agent restarted, etcd's objects arriving,
+ * a reload that changed the service) starts from them, so the upstream
  * keeps forwarding as it did until the registry answers.
  */
 static void seed_from_maps(struct xlb_agent *a, const struct xlb_conf *conf,
@@ -597,11 +604,11 @@ static void on_disc_changed(evutil_socket_t fd, short what, void *arg)
 
 /*
  * The watches conf needs: kept where the upstream's discovery settings did
- * not change, started otherwise (seeded from the maps on the first load),
+ * not change, started otherwise (seeded from the maps),
  * stopped for upstreams that are gone. Then every discovery upstream of
  * conf gets its watch's nodes. On error nothing of a's changes.
  */
-static int sync_watches(struct xlb_agent *a, struct xlb_conf *conf, int first)
+static int sync_watches(struct xlb_agent *a, struct xlb_conf *conf)
 {
 	struct agent_watch *ws = NULL, *old;
 	struct xlb_upstream_conf *u;
@@ -638,8 +645,7 @@ static int sync_watches(struct xlb_agent *a, struct xlb_conf *conf, int first)
 			ws[j++].w = old->w;	/* kept: freed below only if unused */
 			continue;
 		}
-		if (first)
-			seed_from_maps(a, conf, u, &seed);
+		seed_from_maps(a, conf, u, &seed);
 		ws[j].w = xlb_disc_watch_new(a->disc, u->discovery_type, u->service_name,
 					     u->discovery_args, seed.v, seed.n, on_disc_update, a);
 		if (seed.n && ws[j].w)
@@ -852,7 +858,7 @@ static int adopt(struct xlb_agent *a, json_t *doc, struct xlb_conf *conf)
 	struct xlb_conf old = a->conf;
 	int err;
 
-	err = sync_watches(a, conf, !a->doc);
+	err = sync_watches(a, conf);
 	if (!err)
 		err = sync_nodes(a, conf);
 	if (err)
@@ -863,12 +869,6 @@ static int adopt(struct xlb_agent *a, json_t *doc, struct xlb_conf *conf)
 	xlb_conf_free(&old);
 	json_decref(a->doc);
 	a->doc = json_incref(doc);
-	/*
-	 * Until etcd's objects arrive the configuration has none: leave the
-	 * maps of a running data plane as they are rather than empty them.
-	 */
-	if (a->etcd && !a->etcd_have)
-		return 0;
 	return reconcile(a);
 }
 
@@ -963,23 +963,6 @@ static json_t *merge_doc(json_t *file_doc, json_t *ups, json_t *routes)
 static int find_obj(json_t *arr, const char *id);
 static int apply_settings(struct xlb_agent *a, const struct xlb_settings *s);
 
-/* "upstreams[3].nodes" -> kind "upstreams", index 3; -1 when not an object's. */
-static int error_object(const char *path, const char **kind)
-{
-	static const char *const kinds[] = { "upstreams", "stream_routes" };
-	unsigned int i;
-	size_t n;
-
-	for (i = 0; i < 2; i++) {
-		n = strlen(kinds[i]);
-		if (!strncmp(path, kinds[i], n) && path[n] == '[') {
-			*kind = kinds[i];
-			return atoi(path + n + 1);
-		}
-	}
-	return -1;
-}
-
 static const char *obj_id(json_t *o, char *buf, size_t len)
 {
 	json_t *id = json_object_get(o, "id");
@@ -990,55 +973,121 @@ static const char *obj_id(json_t *o, char *buf, size_t len)
 	return buf;
 }
 
+/* Note a refused key once per distinct set of problems (f: the set being built). */
+static void etcd_problem(struct xlb_agent *a, FILE *f, const char *kind, const char *id,
+			 const struct xlb_conf_errors *errs, const char *outcome)
+{
+	a->etcd_rejects++;
+	if (f)
+		fprintf(f, "etcd: %s/%s/%s: %s: %s; %s\n", a->etcd_conf.prefix, kind, id,
+			errs->n ? errs->e[0].path : "?", errs->n ? errs->e[0].msg : "?", outcome);
+}
+
 /*
- * Make etcd's objects the running configuration. An object that makes the
- * whole invalid is left out in favour of the version that runs now (or
- * left out entirely when there is none), so one bad key in etcd costs that
- * key, never the rest; each problem is logged once, named by its etcd key.
+ * Try one change of etcd on top of *cur (obj NULL: delete kind/id): kept
+ * when the whole still validates. 1 kept, 0 refused, -ENOMEM.
  */
-static int etcd_apply(struct xlb_agent *a)
+static int etcd_try(struct xlb_agent *a, json_t **cur, const char *kind, const char *id,
+		    json_t *obj, FILE *f)
 {
 	struct xlb_conf conf = {};
 	struct xlb_conf_errors errs;
+	json_t *doc = json_deep_copy(*cur), *arr;
+	int at, err;
+
+	if (!doc)
+		return -ENOMEM;
+	arr = json_object_get(doc, kind);
+	at = find_obj(arr, id);
+	if (!obj)
+		err = at >= 0 ? json_array_remove(arr, at) : 0;
+	else if (at >= 0)
+		err = json_array_set(arr, at, obj);
+	else
+		err = json_array_append(arr, obj);
+	if (err) {
+		json_decref(doc);
+		return -ENOMEM;
+	}
+	err = doc_parse(doc, &conf, &errs);
+	xlb_conf_free(&conf);
+	if (err == -ENOMEM) {
+		json_decref(doc);
+		return err;
+	}
+	if (err) {
+		etcd_problem(a, f, kind, id, &errs, !obj ? "its deletion is refused (it is in use)" :
+			     at >= 0 ? "the running version stays" : "left out");
+		json_decref(doc);
+		return 0;
+	}
+	json_decref(*cur);
+	*cur = doc;
+	return 1;
+}
+
+/*
+ * Make etcd's objects the running configuration: all at once when they
+ * validate together, the usual case. Otherwise, from the objects that run
+ * now, etcd's changes are tried one key at a time (upstreams added or
+ * changed, then routes added or changed, then routes deleted, then
+ * upstreams deleted), each kept only if the whole still validates: one bad
+ * key costs that key, never the rest. Refused keys are logged once for
+ * each distinct set of problems.
+ */
+static int etcd_apply(struct xlb_agent *a)
+{
+	static const char *const kinds[2] = { "upstreams", "stream_routes" };
+	json_t *etcd_objs[2] = { a->etcd_ups, a->etcd_routes };
+	struct xlb_conf conf = {};
+	struct xlb_conf_errors errs;
 	char *problems = NULL, idb[32];
-	const char *kind, *id;
-	json_t *doc, *arr, *o, *cur;
+	json_t *doc, *o, *run;
 	size_t plen = 0, i;
-	int round, at, err;
+	int k, err;
 	FILE *f;
 
 	doc = merge_doc(a->file_doc, a->etcd_ups, a->etcd_routes);
 	if (!doc)
 		return -ENOMEM;
-	f = open_memstream(&problems, &plen);
-	for (round = 0; round < 4; round++) {
-		err = doc_parse(doc, &conf, &errs);
-		if (err != -EINVAL)
-			break;
-		/* Replace each offending object, last ones first (indexes stay valid). */
-		for (i = errs.n < 64 ? errs.n : 64; i-- > 0;) {
-			at = error_object(errs.e[i].path, &kind);
-			arr = at >= 0 ? json_object_get(doc, kind) : NULL;
-			o = arr ? json_array_get(arr, at) : NULL;
-			if (!o)
-				continue;
-			id = obj_id(o, idb, sizeof(idb));
-			if (f)
-				fprintf(f, "etcd: %s/%s/%s: %s: %s; %s\n", a->etcd_conf.prefix, kind,
-					id, errs.e[i].path, errs.e[i].msg,
-					find_obj(json_object_get(a->doc, kind), id) >= 0 ?
-					"the running version stays" : "left out");
-			cur = json_array_get(json_object_get(a->doc, kind),
-					     find_obj(json_object_get(a->doc, kind), id));
-			if (cur)
-				json_array_set(arr, at, cur);
-			else
-				json_array_remove(arr, at);
-			a->etcd_rejects++;
+	err = doc_parse(doc, &conf, &errs);
+	if (err == -EINVAL) {
+		xlb_conf_free(&conf);
+		json_decref(doc);
+		doc = merge_doc(a->file_doc, json_object_get(a->doc, "upstreams"),
+				json_object_get(a->doc, "stream_routes"));
+		if (!doc)
+			return -ENOMEM;
+		f = open_memstream(&problems, &plen);
+		for (k = 0, err = 0; k < 2 && err >= 0; k++) {
+			json_array_foreach(etcd_objs[k], i, o) {
+				const char *id = obj_id(o, idb, sizeof(idb));
+
+				run = json_array_get(json_object_get(doc, kinds[k]),
+						     find_obj(json_object_get(doc, kinds[k]), id));
+				if (run && json_equal(run, o))
+					continue;
+				err = etcd_try(a, &doc, kinds[k], id, o, f);
+				if (err < 0)
+					break;
+			}
 		}
+		for (k = 1; k >= 0 && err >= 0; k--) {
+			run = json_object_get(doc, kinds[k]);
+			for (i = json_array_size(run); i-- > 0 && err >= 0;) {
+				char id[XLB_ID_LEN];
+
+				snprintf(id, sizeof(id), "%s",
+					 obj_id(json_array_get(run, i), idb, sizeof(idb)));
+				if (find_obj(etcd_objs[k], id) < 0)
+					err = etcd_try(a, &doc, kinds[k], id, NULL, f);
+				run = json_object_get(doc, kinds[k]);
+			}
+		}
+		if (f)
+			fclose(f);
+		err = err < 0 ? err : doc_parse(doc, &conf, &errs);
 	}
-	if (f)
-		fclose(f);
 	if (problems && plen) {
 		if (!a->etcd_problem || strcmp(problems, a->etcd_problem)) {
 			char *save = NULL, *l;
@@ -1056,8 +1105,8 @@ static int etcd_apply(struct xlb_agent *a)
 	if (!err)
 		err = adopt(a, doc, &conf);
 	else
-		pr_warn("etcd: the objects in etcd do not form a valid configuration (%s); the "
-			"running one stays\n", strerror(-err));
+		pr_warn("etcd: cannot apply etcd's objects (%s); the running configuration stays\n",
+			strerror(-err));
 	xlb_conf_free(&conf);
 	json_decref(doc);
 	return err;
@@ -1104,21 +1153,46 @@ static int etcd_sync(struct xlb_agent *a, const struct xlb_etcd_conf *c)
 	return 0;
 }
 
-/* The file (reloaded) and, with etcd, etcd's objects: one document to adopt. */
+/*
+ * The file (at start or reloaded) and, with etcd, the objects from etcd:
+ * with etcd's objects in hand, the new file is validated together with the
+ * objects that run now before anything changes (settings, the etcd
+ * connection); then etcd's own objects are tried again with the new file.
+ */
 static int adopt_file(struct xlb_agent *a, json_t *file_doc, struct xlb_conf *conf,
 		      struct xlb_conf_errors *errs)
 {
-	int err = etcd_sync(a, &conf->etcd);
+	struct xlb_conf merged = {};
+	json_t *doc = NULL;
+	int err;
 
+	if (conf->etcd.enabled && a->etcd_have && a->doc) {
+		doc = merge_doc(file_doc, json_object_get(a->doc, "upstreams"),
+				json_object_get(a->doc, "stream_routes"));
+		if (!doc)
+			return -ENOMEM;
+		err = doc_parse(doc, &merged, errs);
+		if (err)
+			goto out;
+	}
+	err = apply_settings(a, &conf->xlb);
 	if (!err)
-		err = apply_settings(a, &conf->xlb);
+		err = etcd_sync(a, &conf->etcd);
 	if (err)
-		return err;
+		goto out;
 	json_decref(a->file_doc);
 	a->file_doc = json_incref(file_doc);
-	if (a->etcd && a->etcd_have)
-		return etcd_apply(a);
-	return adopt(a, file_doc, conf);
+	if (doc) {
+		err = adopt(a, doc, &merged);
+		if (!err)
+			etcd_apply(a);
+	} else {
+		err = adopt(a, file_doc, conf);
+	}
+out:
+	xlb_conf_free(&merged);
+	json_decref(doc);
+	return err;
 }
 
 /* --- passive and kernel signals ---------------------------------------------- */
