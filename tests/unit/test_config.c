@@ -641,7 +641,7 @@ static const struct bad_case bad_cases[] = {
 		"  dns: {servers: [\"127.0.0.1\"], min_ttl: 30, max_ttl: 10}\n"
 		"  consul: {servers: [\"ftp://127.0.0.1\"], timeout: {connect: -1}}\n"
 		"  eureka: {host: [\"http://127.0.0.1:8761\"], prefix: eureka/}\n"
-		"  nacos: {hosts: [\"http://127.0.0.1:8848\"]}\n"
+		"  nacos: {hosts: [\"http://127.0.0.1:8848\"], prefix: /nacos/v1}\n"
 		"  consul_kv: {servers: []}\n"
 		"deployment:\n"
 		"  etcd: {host: [\"http://127.0.0.1:2379/v3\"], prefix: apisix}\n",
@@ -653,6 +653,7 @@ static const struct bad_case bad_cases[] = {
 			"4:53: discovery.eureka.prefix: must be a path that starts with '/', not 'eureka/'",
 			"5:10: discovery.nacos: missing key 'host'",
 			"5:11: discovery.nacos: unknown key 'hosts' (did you mean 'host'?)",
+			"5:53: discovery.nacos.prefix: must end with '/' (paths are appended to it), not '/nacos/v1'",
 			"6:3: discovery.consul_kv: not supported by xlb (L4): use consul",
 			"8:17: deployment.etcd.host[0]: must be a URL http://HOST[:PORT] or https://HOST[:PORT], not 'http://127.0.0.1:2379/v3'",
 			"8:54: deployment.etcd.prefix: must be a path that starts with '/', not 'apisix'",

@@ -1803,6 +1803,17 @@ static int check_prefix(const char *s, unsigned long long v, char *why, size_t l
 	return -EINVAL;
 }
 
+/* A registry's API prefix: URLs are prefix + "apps/..." and the like. */
+static int check_dir_prefix(const char *s, unsigned long long v, char *why, size_t len)
+{
+	if (check_prefix(s, v, why, len))
+		return -EINVAL;
+	if (s[strlen(s) - 1] == '/')
+		return 0;
+	snprintf(why, len, "must end with '/' (paths are appended to it), not '%s'", s);
+	return -EINVAL;
+}
+
 #define HOSTS(type, m, req)							\
 	KT_STRLIST, F(type, m), .off2 = offsetof(struct type, n##m),		\
 	.max = XLB_DISC_HOSTS_MAX, .check = check_base_url, .flags = req
@@ -1866,7 +1877,7 @@ static const struct table consul_table = TABLE(consul_keys,
 
 static const struct key eureka_keys[] = {
 	{ "host", HOSTS(xlb_disc_http_conf, hosts, K_REQUIRED) },
-	{ "prefix", KT_STR, F(xlb_disc_http_conf, prefix), .check = check_prefix,
+	{ "prefix", KT_STR, F(xlb_disc_http_conf, prefix), .check = check_dir_prefix,
 	  .def = "/eureka/" },
 	{ "fetch_interval", KT_SECONDS, F(xlb_disc_http_conf, fetch_interval), .dmax = 3600,
 	  .def = "30" },
@@ -1879,7 +1890,7 @@ static const struct table eureka_table = TABLE(eureka_keys,
 
 static const struct key nacos_keys[] = {
 	{ "host", HOSTS(xlb_disc_http_conf, hosts, K_REQUIRED) },
-	{ "prefix", KT_STR, F(xlb_disc_http_conf, prefix), .check = check_prefix,
+	{ "prefix", KT_STR, F(xlb_disc_http_conf, prefix), .check = check_dir_prefix,
 	  .def = "/nacos/v1/" },
 	{ "fetch_interval", KT_SECONDS, F(xlb_disc_http_conf, fetch_interval), .dmax = 3600,
 	  .def = "30" },

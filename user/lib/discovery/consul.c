@@ -233,6 +233,7 @@ static void on_done(struct xlb_http_req *r, const struct xlb_http_resp *resp, vo
 	}
 	if (xlb_consul_parse(resp->body, resp->len, conf->weight, &ns, &skipped, err,
 			     sizeof(err))) {
+		xlb_disc_nodes_free(&ns);	/* what was parsed before the problem */
 		xlb_httpreg_fail(&c->p, conf->nhosts, "consul %s: %s", host, err);
 		return;
 	}

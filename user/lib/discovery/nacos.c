@@ -236,18 +236,22 @@ static void on_done(struct xlb_http_req *r, const struct xlb_http_resp *resp, vo
 	}
 	n->relogged = 0;
 	if (skipped && !ns.n) {
+		xlb_disc_nodes_free(&ns);
 		xlb_httpreg_fail(&n->p, conf->nhosts, "nacos %s: no healthy instance has an IP "
 				 "address", host);
 		return;
 	}
 	xlb_httpreg_ok(&n->p);
-	if (n->phase == PH_ALL) {
+	if (n->phase == PH_ALL && !ns.n) {
 		/* Nothing registered: gone. Registered but unhealthy: keep the set. */
 		n->phase = PH_LIST;
 		xlb_httpreg_after(&n->p, xlb_httpreg_interval(conf));
+		xlb_disc_nodes_free(&ns);
 		xlb_disc_result(n->p.w, NULL, 0, total ? 0 : XLB_DISC_GONE);
 		return;
 	}
+	/* (Healthy instances in the second answer: they came back meanwhile.) */
+	n->phase = PH_LIST;
 	xlb_disc_watch_nodes(n->p.w, &have);
 	if (!ns.n && have && !skipped) {
 		n->phase = PH_ALL;
