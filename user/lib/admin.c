@@ -188,14 +188,20 @@ static void handle_admin(struct xlb_admin *ad, struct evhttp_request *req, const
 		return reply_error(req, 400, "body must be a JSON object");
 	}
 	err = xlb_agent_put(ad->agent, kind, id, obj, &errs);
-	json_decref(obj);
-	if (err == -EINVAL)
-		return reply_conf_errors(req, &errs);
-	if (err)
+	if (err) {
+		json_decref(obj);
+		if (err == -EINVAL)
+			return reply_conf_errors(req, &errs);
 		return reply_error(req, 500, "%s", strerror(-err));
+	}
 	pr_info("admin: put %s %s\n", kind, id);
-	obj = find(json_object_get(xlb_agent_doc(ad->agent), kind), id);
-	reply_json(req, 200, obj ? entry(kind, obj) : NULL);
+	/*
+	 * The object as written (with etcd, the running configuration gets it
+	 * a moment later, through the watch).
+	 */
+	json_object_set_new(obj, "id", json_string(id));
+	reply_json(req, 200, entry(kind, obj));
+	json_decref(obj);
 }
 
 /* --- /v1/healthcheck ---------------------------------------------------------- */
