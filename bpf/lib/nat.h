@@ -18,8 +18,10 @@
  * 5-tuple, xlb_nat_rev by what a reply carries. Each direction reads only
  * its own entry per packet; the twin entry is read and its last-seen time
  * written once per XLB_NAT_TOUCH_NS, and on the few packets that change
- * the TCP state (SYN, SYN-ACK, FIN, RST). An entry idle longer than its
- * state's timeout is dead: it matches nothing and its port is free again.
+ * the TCP state (xlb_nat_next: SYN, SYN-ACK, the client's ACK of it, the
+ * node's first answer to a connection first seen mid-stream, FIN, RST).
+ * An entry idle longer than its state's timeout is dead: it matches
+ * nothing and its port is free again.
  * LRU eviction and the agent's sweep reclaim the memory.
  *
  * Port allocation without a loop over anything large: XLB_NAT_PORT_TRIES
@@ -84,14 +86,40 @@ static __always_inline __u16 xlb_csum_apply(__u16 check, __u64 diff)
 
 /* Timeouts and deadness: include/xlb/nat.h (shared with userspace). */
 
-/* The state a connection enters when a packet with flags passes. */
+/*
+ * The state a TCP connection enters when a packet with flags passes, from
+ * the node or from the client: conntrack's and IPVS's machine, cut down.
+ * A connection is ESTABLISHED (the long timeout) only once both ends have
+ * shown they hold it: the client ACKing the node's SYN-ACK, or, for an
+ * entry that began mid-stream (UNCONFIRMED), the node answering it. A
+ * SYN-ACK alone (SYN_RECV) keeps the handshake's short timeout, so that
+ * spoofed SYNs the node answers do not hold ports. A FIN (either side)
+ * enters FIN, long enough for a half-closed connection and the node's
+ * TIME_WAIT; a RST enters CLOSING, the short one.
+ */
 static __always_inline __u8 xlb_nat_next(__u8 state, __u8 flags, int from_node)
 {
-	if (flags & (XLB_TCP_RST | XLB_TCP_FIN))
+	if (flags & XLB_TCP_RST)
 		return XLB_NAT_S_CLOSING;
-	if (from_node && (flags & (XLB_TCP_SYN | XLB_TCP_ACK)) == (XLB_TCP_SYN | XLB_TCP_ACK) &&
-	    state == XLB_NAT_S_SYN_SENT)
-		return XLB_NAT_S_ESTABLISHED;
+	switch (state) {
+	case XLB_NAT_S_SYN_SENT:
+		if (from_node && (flags & (XLB_TCP_SYN | XLB_TCP_ACK)) ==
+				 (XLB_TCP_SYN | XLB_TCP_ACK))
+			return XLB_NAT_S_SYN_RECV;
+		return state;
+	case XLB_NAT_S_SYN_RECV:
+		/* The client's first ACK without SYN: the handshake is done. */
+		if (from_node || flags & XLB_TCP_SYN || !(flags & XLB_TCP_ACK))
+			return state;
+		return flags & XLB_TCP_FIN ? XLB_NAT_S_FIN : XLB_NAT_S_ESTABLISHED;
+	case XLB_NAT_S_UNCONFIRMED:
+		/* Only the node can confirm: it knows the connection. */
+		if (!from_node)
+			return state;
+		return flags & XLB_TCP_FIN ? XLB_NAT_S_FIN : XLB_NAT_S_ESTABLISHED;
+	case XLB_NAT_S_ESTABLISHED:
+		return flags & XLB_TCP_FIN ? XLB_NAT_S_FIN : state;
+	}
 	return state;
 }
 
@@ -293,8 +321,10 @@ static __always_inline int xlb_nat_alloc(struct xdp_md *ctx, const struct xlb_pk
 	__builtin_memcpy(f->node, be->addr, sizeof(f->node));
 	f->backend_id = id;
 	f->vip_id = vip->id;
+	/* Not opened by a SYN: unconfirmed until the node answers. */
 	f->state = p->key.proto == IPPROTO_UDP ? XLB_NAT_S_UDP :
-		   p->tcp_flags & XLB_TCP_SYN ? XLB_NAT_S_SYN_SENT : XLB_NAT_S_ESTABLISHED;
+		   (p->tcp_flags & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN ?
+		   XLB_NAT_S_SYN_SENT : XLB_NAT_S_UNCONFIRMED;
 	f->created_ns = bpf_ktime_get_ns();
 	f->seen_ns = now;
 
@@ -378,11 +408,12 @@ static __always_inline int xlb_nat_fwd_seen(const struct xlb_pkt *p, struct xlb_
 						       p->frame_len);
 				else
 					xlb_count_reason(XLB_R_EVENT_DROPPED, p->frame_len, 0);
-			} else {
+			} else if (f->state != XLB_NAT_S_SYN_RECV) {
 				/* A new connection on the tuple of a closed one. */
 				next = XLB_NAT_S_SYN_SENT;
 				f->created_ns = bpf_ktime_get_ns();
 			}
+			/* SYN_RECV: the node's SYN-ACK was lost on the way back. */
 		}
 	}
 	if (next == f->state && now - f->seen_ns < XLB_NAT_TOUCH_NS)
@@ -512,12 +543,20 @@ static __always_inline int xlb_nat_reply(struct xdp_md *ctx, const struct xlb_pk
 		return xlb_count_reason(XLB_R_PASS_NAT_NO_ENTRY, p->frame_len, XDP_PASS);
 
 	next = r->state;
-	if (p->key.proto == IPPROTO_TCP && p->tcp_flags & (XLB_TCP_SYN | XLB_TCP_RST | XLB_TCP_FIN)) {
+	if (p->key.proto == IPPROTO_TCP) {
 		next = xlb_nat_next(r->state, p->tcp_flags, 1);
-		if (p->tcp_flags & XLB_TCP_RST &&
-		    (r->state == XLB_NAT_S_SYN_SENT || r->state == XLB_NAT_S_ESTABLISHED)) {
+		if (p->tcp_flags & XLB_TCP_RST && r->state == XLB_NAT_S_UNCONFIRMED) {
+			/*
+			 * Never confirmed: a connection moved here (ECMP rehash,
+			 * evicted entry) that the node does not know, or a stray
+			 * packet. Its RST is right, no sign of a sick node.
+			 */
+			xlb_count_reason(XLB_R_NAT_RST_UNCONFIRMED, p->frame_len, 0);
+		} else if (p->tcp_flags & XLB_TCP_RST &&
+			   (r->state == XLB_NAT_S_SYN_SENT || r->state == XLB_NAT_S_SYN_RECV ||
+			    r->state == XLB_NAT_S_ESTABLISHED)) {
 			xlb_nat_node_rst(p, r, bpf_ktime_get_ns());
-		} else if (next == XLB_NAT_S_ESTABLISHED && r->state == XLB_NAT_S_SYN_SENT) {
+		} else if (next == XLB_NAT_S_SYN_RECV && r->state == XLB_NAT_S_SYN_SENT) {
 			/* The fine clock: created_ns is bpf_ktime_get_ns() too. */
 			xlb_nat_synack(p, r, bpf_ktime_get_ns());
 		}

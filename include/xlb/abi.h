@@ -154,6 +154,7 @@ enum xlb_reason {
 	XLB_R_PASS_NAT_NO_ENTRY, /* to the NAT address/ports (or a NAT VIP's RST) without a live entry */
 	XLB_R_DROP_NAT_PORTS,	/* no free source port towards the node */
 	XLB_R_DROP_NAT_SRC,	/* NAT VIP, no NAT source address of the node's family */
+	XLB_R_NAT_RST_UNCONFIRMED, /* node RST on a NAT entry not opened by a SYN: no failure */
 	XLB_R_MAX,
 };
 
@@ -187,7 +188,11 @@ _Static_assert(sizeof(struct xlb_reason_count) == 16, "xlb_reason_count size");
  * own answers are seen too:
  *
  * XLB_EVK_NODE_RST: the node sent a RST on a connection in SYN_SENT
- *   (refused) or ESTABLISHED state. The agent counts a TCP failure.
+ *   (refused), SYN_RECV or ESTABLISHED state. The agent counts a TCP
+ *   failure. A RST on an entry that began without a SYN and that the node
+ *   never answered (UNCONFIRMED: a connection moved here by an ECMP
+ *   rehash, or whose entry was evicted) is no failure: the node rightly
+ *   knows no such connection. It is counted as XLB_R_NAT_RST_UNCONFIRMED.
  *
  * XLB_EVK_NODE_OK: the node's SYN-ACK to a connection's SYN: a success
  *   (passive recovery). At most one per backend, CPU and
@@ -244,9 +249,12 @@ _Static_assert(sizeof(struct xlb_event_rate) == 16, "xlb_event_rate size");
 enum xlb_nat_state {
 	XLB_NAT_S_NONE = 0,
 	XLB_NAT_S_SYN_SENT,	/* client SYN forwarded, no SYN-ACK yet */
-	XLB_NAT_S_ESTABLISHED,	/* SYN-ACK seen, or began without a SYN */
-	XLB_NAT_S_CLOSING,	/* FIN or RST seen, either side */
+	XLB_NAT_S_ESTABLISHED,	/* the client ACKed the SYN-ACK, or the node answered */
+	XLB_NAT_S_CLOSING,	/* RST seen, either side */
 	XLB_NAT_S_UDP,		/* UDP: idle timeout only */
+	XLB_NAT_S_SYN_RECV,	/* node's SYN-ACK seen, client's ACK not yet */
+	XLB_NAT_S_FIN,		/* FIN seen, either side (half-closed, TIME_WAIT) */
+	XLB_NAT_S_UNCONFIRMED,	/* began without a SYN, no answer from the node yet */
 	XLB_NAT_S_MAX,
 };
 

@@ -63,10 +63,17 @@
 #define XLB_NAT_PORT_MIN	1024
 #define XLB_NAT_PORT_MAX	32767
 #define XLB_NAT_PORT_TRIES	8	/* candidate ports per new connection */
-#define XLB_NAT_TMO_SYN		30	/* SYN forwarded, no SYN-ACK yet */
-#define XLB_NAT_TMO_ESTABLISHED	900	/* SYN-ACK seen (IPVS's default) */
-#define XLB_NAT_TMO_CLOSING	10	/* FIN or RST seen */
+#define XLB_NAT_TMO_SYN		30	/* handshake: SYN_SENT, SYN_RECV, UNCONFIRMED */
+#define XLB_NAT_TMO_ESTABLISHED	900	/* client ACKed the SYN-ACK (IPVS's default) */
+#define XLB_NAT_TMO_CLOSING	10	/* RST seen */
 #define XLB_NAT_TMO_UDP		60	/* UDP: idle */
+/*
+ * FIN seen, either side: a half-closed connection may idle while a slow
+ * server still answers, and the node keeps the port in TIME_WAIT for 60 s
+ * after its close; conntrack's FIN_WAIT/TIME_WAIT are 120 s. A fixed
+ * value: no setting of its own (nat_timeout_closing is the RST's).
+ */
+#define XLB_NAT_TMO_FIN		120
 #define XLB_NAT_TOUCH_NS	1000000000ULL /* entry's last-seen written at most this often */
 
 #define XLB_PIN_DIR_DEFAULT	"/sys/fs/bpf/xlb"

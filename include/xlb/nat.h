@@ -18,7 +18,17 @@ static inline __u64 xlb_nat_timeout_ns(const struct xlb_config *cfg, __u8 state)
 
 	switch (state) {
 	case XLB_NAT_S_SYN_SENT:
+	case XLB_NAT_S_SYN_RECV:
+	case XLB_NAT_S_UNCONFIRMED:
+		/*
+		 * Short until both ends spoke: spoofed SYNs (the node answers,
+		 * the client never ACKs) and stray mid-stream packets must not
+		 * hold a port for the established timeout.
+		 */
 		s = cfg->nat_tmo_syn ? cfg->nat_tmo_syn : XLB_NAT_TMO_SYN;
+		break;
+	case XLB_NAT_S_FIN:
+		s = XLB_NAT_TMO_FIN;
 		break;
 	case XLB_NAT_S_ESTABLISHED:
 		s = cfg->nat_tmo_established ? cfg->nat_tmo_established

@@ -62,6 +62,7 @@
 #define FLOWS_MAX	4096
 #define TEST_IDS	16	/* VIP and backend ids the tests use */
 
+#define TCP_FIN		0x01
 #define TCP_SYN		0x02
 #define TCP_RST		0x04
 #define TCP_PSH		0x08
@@ -283,6 +284,9 @@ static const struct pkt_spec reply6 = {
 /* NAT connections' first packets (their node answers in the cases). */
 static const struct pkt_spec nflow4 = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN };
 static const struct pkt_spec nflow4_b = { P_TCP4, .sport = 40001, .tcp_flags = TCP_SYN };
+/* A connection's packet with no entry (moved here, or its entries evicted). */
+static const struct pkt_spec nflow4_ack = { P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK,
+					    .payload_len = 10 };
 static const struct pkt_spec nflow6 = { P_TCP6, .sport = 40000, .tcp_flags = TCP_SYN };
 static const struct pkt_spec nflow4u = { P_UDP4, .sport = 5353, .payload_len = 30 };
 static const struct pkt_spec nflow6u = { P_UDP6, .sport = 5353, .payload_len = 30 };
@@ -1535,13 +1539,16 @@ static int one_event(struct env *e, __u8 kind)
 	return 0;
 }
 
-/* SYN-ACK: established both ways, one latency sample, one success event. */
+/*
+ * SYN-ACK: SYN_RECV both ways (established only once the client ACKs it),
+ * one latency sample, one success event.
+ */
 static int check_nat_synack(struct env *e, const struct xlb_case *c,
 			    const struct pkt *in, const struct pkt *out)
 {
 	struct xlb_nat_health h;
 
-	if (nat_state_is(e, c->first, XLB_NAT_S_ESTABLISHED) || nat_health(e, e->first_be, &h))
+	if (nat_state_is(e, c->first, XLB_NAT_S_SYN_RECV) || nat_health(e, e->first_be, &h))
 		return -1;
 	if (h.synacks != 1 || !h.synack_ewma_ns)
 		return fail(e, "health: %llu SYN-ACK samples, EWMA %llu ns; expected 1 sample",
@@ -1581,6 +1588,36 @@ static int check_nat_closing(struct env *e, const struct xlb_case *c,
 	return nat_state_is(e, c->first, XLB_NAT_S_CLOSING);
 }
 
+static int check_nat_fin(struct env *e, const struct xlb_case *c,
+			 const struct pkt *in, const struct pkt *out)
+{
+	return nat_state_is(e, c->first, XLB_NAT_S_FIN);
+}
+
+static int check_nat_established(struct env *e, const struct xlb_case *c,
+				 const struct pkt *in, const struct pkt *out)
+{
+	return nat_state_is(e, c->first, XLB_NAT_S_ESTABLISHED);
+}
+
+/* A node's RST on an entry it never answered: closed, but no failure. */
+static int check_nat_rst_unconfirmed(struct env *e, const struct xlb_case *c,
+				     const struct pkt *in, const struct pkt *out)
+{
+	struct xlb_nat_health h;
+
+	if (nat_state_is(e, c->first, XLB_NAT_S_CLOSING) || nat_health(e, e->first_be, &h))
+		return -1;
+	if (h.node_rsts)
+		return fail(e, "health: %llu node RSTs, expected none",
+			    (unsigned long long)h.node_rsts);
+	if (events_read(e))
+		return fail(e, "reading xlb_events failed");
+	if (e->nevents)
+		return fail(e, "%d passive event(s), expected none", e->nevents);
+	return 0;
+}
+
 /* Reply input: the node answers the first packet's connection, from its MAC. */
 static int input_nat_reply(struct env *e, const struct xlb_case *c, struct pkt *in)
 {
@@ -1618,6 +1655,94 @@ static int nat_age(struct env *e, const struct pkt_spec *s, __u8 state, __u64 se
 	    bpf_map_update_elem(map_fd(e->skel->maps.xlb_nat_rev), &rk, &r, BPF_EXIST))
 		return fail(e, "cannot age the NAT entries: %s", strerror(errno));
 	return 0;
+}
+
+/* Age both entries of a connection by sec seconds, state kept. */
+static int nat_idle(struct env *e, const struct pkt_spec *s, __u64 sec)
+{
+	struct xlb_nat_fwd f;
+	struct xlb_nat_rev r;
+
+	if (nat_entries(e, s, &f, &r))
+		return -1;
+	return nat_age(e, s, f.state, sec);
+}
+
+/* The node answers the first connection with flags (reply path). */
+static int nat_node_says(struct env *e, __u8 flags)
+{
+	struct pkt_spec s = { .src = BE4_1, .dst = NAT4, .proto = IPPROTO_TCP, .sport = 8080,
+			      .dport = e->nat_port, .tcp_flags = flags };
+	struct pkt in, out;
+	__u32 verdict;
+	int err;
+
+	if (pkt_build(&in, &s))
+		return fail(e, "cannot build the node's packet");
+	memcpy(in.data + 6, node_mac, 6);
+	err = bpftest_run(e->prog_fd, NH_IFINDEX, &in, &out, &verdict);
+	if (err)
+		return fail(e, "test run: %s", strerror(-err));
+	if (verdict != XDP_TX)
+		return fail(e, "node's packet (flags %#x): expected XDP_TX, got %s", flags,
+			    bpftest_verdict_name(verdict));
+	return 0;
+}
+
+/* The client sends s: expect it translated. */
+static int nat_client_says(struct env *e, const struct pkt_spec *s)
+{
+	__u32 id;
+
+	return run_to_backend(e, s, &id, NULL);
+}
+
+/* The node's SYN-ACK, never ACKed by the (spoofed) client, 31 s ago. */
+static int after_nat_synack_unacked(struct env *e, const struct xlb_case *c)
+{
+	return nat_node_says(e, TCP_SYN | TCP_ACK) ?: nat_idle(e, c->first, XLB_NAT_TMO_SYN + 1);
+}
+
+static int after_nat_synack(struct env *e, const struct xlb_case *c)
+{
+	return nat_node_says(e, TCP_SYN | TCP_ACK);
+}
+
+/* Began without a SYN, nothing from the node, 31 s ago. */
+static int after_nat_unconfirmed_idle(struct env *e, const struct xlb_case *c)
+{
+	return nat_idle(e, c->first, XLB_NAT_TMO_SYN + 1);
+}
+
+/* Handshake done, then the client half-closes; idle for sec seconds. */
+static int nat_half_closed(struct env *e, const struct xlb_case *c, __u64 sec)
+{
+	struct pkt_spec fin = *c->first;
+
+	fin.tcp_flags = TCP_ACK | TCP_FIN;
+	return nat_node_says(e, TCP_SYN | TCP_ACK) ?:
+	       nat_client_says(e, &(struct pkt_spec){ P_TCP4, .sport = c->first->sport,
+						       .tcp_flags = TCP_ACK }) ?:
+	       nat_client_says(e, &fin) ?: nat_idle(e, c->first, sec);
+}
+
+/* Past the RST's close timeout: a slow server still answers after this. */
+static int after_nat_half_closed_11s(struct env *e, const struct xlb_case *c)
+{
+	return nat_half_closed(e, c, XLB_NAT_TMO_CLOSING + 1);
+}
+
+/* Past the node's TIME_WAIT (60 s): within the FIN timeout still. */
+static int after_nat_half_closed_61s(struct env *e, const struct xlb_case *c)
+{
+	return nat_half_closed(e, c, 61);
+}
+
+/* The node reset the connection just over the close timeout ago. */
+static int after_nat_reset_dead(struct env *e, const struct xlb_case *c)
+{
+	return nat_node_says(e, TCP_RST | TCP_ACK) ?:
+	       nat_idle(e, c->first, XLB_NAT_TMO_CLOSING + 1);
 }
 
 /* SYN_SENT for 31 s: past the SYN timeout (30 s), dead. */
@@ -1725,10 +1850,44 @@ static const struct xlb_case cases[] = {
 	  .setup = &s_nat4, .first = &nflow4, .after = after_no_event, .verdict = XDP_TX,
 	  .out = OUT_NAT, .backend = BE_FIRST, .check = check_nat_syn_retry,
 	  .reason = XLB_R_EVENT },
-	{ .name = "nat client FIN -> closing",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK | 0x01 },
+	{ .name = "nat client FIN -> fin (the long close timeout)",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK | TCP_FIN },
+	  .setup = &s_nat4, .first = &nflow4, .after = after_nat_established,
+	  .verdict = XDP_TX, .out = OUT_NAT, .backend = BE_FIRST, .check = check_nat_fin,
+	  .reason = XLB_R_FWD_NAT },
+	{ .name = "nat client RST -> closing",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_RST | TCP_ACK },
 	  .setup = &s_nat4, .first = &nflow4, .after = after_nat_established,
 	  .verdict = XDP_TX, .out = OUT_NAT, .backend = BE_FIRST, .check = check_nat_closing,
+	  .reason = XLB_R_FWD_NAT },
+	{ .name = "nat client ACK of the node's SYN-ACK -> established",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK },
+	  .setup = &s_nat4, .first = &nflow4, .after = after_nat_synack,
+	  .verdict = XDP_TX, .out = OUT_NAT, .backend = BE_FIRST, .check = check_nat_established,
+	  .reason = XLB_R_FWD_NAT },
+	{ .name = "nat SYN-ACK never ACKed (spoofed SYN), 31 s -> its port reused",
+	  .pkt = { P_TCP4, .sport = 40001, .tcp_flags = TCP_SYN },
+	  .setup = &s_nat_1port, .first = &nflow4, .after = after_nat_synack_unacked,
+	  .verdict = XDP_TX, .out = OUT_NAT, .backend = 1, .check = check_nat_reused,
+	  .reason = XLB_R_FWD_NAT },
+	{ .name = "nat entry begun mid-stream, node silent 31 s -> its port reused",
+	  .pkt = { P_TCP4, .sport = 40001, .tcp_flags = TCP_SYN },
+	  .setup = &s_nat_1port, .first = &nflow4_ack, .after = after_nat_unconfirmed_idle,
+	  .verdict = XDP_TX, .out = OUT_NAT, .backend = 1, .check = check_nat_reused,
+	  .reason = XLB_R_FWD_NAT },
+	{ .name = "nat half-closed connection idle 11 s -> node's reply still translated",
+	  .pkt = { .src = BE4_1, .dst = NAT4, .proto = IPPROTO_TCP, .sport = 8080, .tcp_flags = TCP_ACK | TCP_PSH, .payload_len = 100 },
+	  .setup = &s_nat4, .first = &nflow4, .after = after_nat_half_closed_11s,
+	  .input = input_nat_reply, .verdict = XDP_TX, .out = OUT_NAT_REPLY,
+	  .check = check_nat_fin, .reason = XLB_R_TX_NAT_REPLY },
+	{ .name = "nat port of a connection closed by FIN 61 s ago -> not reused (TIME_WAIT)",
+	  .pkt = { P_TCP4, .sport = 40001, .tcp_flags = TCP_SYN },
+	  .setup = &s_nat_1port, .first = &nflow4, .after = after_nat_half_closed_61s,
+	  .verdict = XDP_DROP, .reason = XLB_R_DROP_NAT_PORTS },
+	{ .name = "nat port of a connection reset 11 s ago -> reused",
+	  .pkt = { P_TCP4, .sport = 40001, .tcp_flags = TCP_SYN },
+	  .setup = &s_nat_1port, .first = &nflow4, .after = after_nat_reset_dead,
+	  .verdict = XDP_TX, .out = OUT_NAT, .backend = 1, .check = check_nat_reused,
 	  .reason = XLB_R_FWD_NAT },
 	{ .name = "nat client RST without a connection -> pass, nothing made",
 	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_RST },
@@ -1779,6 +1938,15 @@ static const struct xlb_case cases[] = {
 	  .setup = &s_nat4, .first = &nflow4, .after = after_no_event, .input = input_nat_reply,
 	  .verdict = XDP_TX, .out = OUT_NAT_REPLY, .check = check_nat_node_rst,
 	  .reason = XLB_R_TX_NAT_REPLY },
+	{ .name = "nat node RST on an entry begun mid-stream -> closing, no node_rst, counted",
+	  .pkt = { P_NREPLY4, .tcp_flags = TCP_RST | TCP_ACK },
+	  .setup = &s_nat4, .first = &nflow4_ack, .after = after_no_event,
+	  .input = input_nat_reply, .verdict = XDP_TX, .out = OUT_NAT_REPLY,
+	  .check = check_nat_rst_unconfirmed, .reason = XLB_R_NAT_RST_UNCONFIRMED },
+	{ .name = "nat node answers an entry begun mid-stream -> established",
+	  .pkt = { P_NREPLY4, .tcp_flags = TCP_ACK, .payload_len = 10 },
+	  .setup = &s_nat4, .first = &nflow4_ack, .input = input_nat_reply, .verdict = XDP_TX,
+	  .out = OUT_NAT_REPLY, .check = check_nat_established, .reason = XLB_R_TX_NAT_REPLY },
 	{ .name = "nat reply to an established connection idle 31 s -> translated",
 	  .pkt = { P_NREPLY4, .tcp_flags = TCP_ACK, .payload_len = 10 },
 	  .setup = &s_nat4, .first = &nflow4, .after = after_nat_est_idle,

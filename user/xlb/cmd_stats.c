@@ -325,7 +325,8 @@ static int show_flow(const struct xlb_flow_key *k, const struct xlb_flow *v, voi
 static const char *const nat_states[XLB_NAT_S_MAX] = {
 	[XLB_NAT_S_NONE] = "none", [XLB_NAT_S_SYN_SENT] = "syn_sent",
 	[XLB_NAT_S_ESTABLISHED] = "established", [XLB_NAT_S_CLOSING] = "closing",
-	[XLB_NAT_S_UDP] = "udp",
+	[XLB_NAT_S_UDP] = "udp", [XLB_NAT_S_SYN_RECV] = "syn_recv", [XLB_NAT_S_FIN] = "fin",
+	[XLB_NAT_S_UNCONFIRMED] = "unconfirmed",
 };
 
 static const char *nat_state(__u8 s)
