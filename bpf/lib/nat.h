@@ -565,7 +565,10 @@ static __always_inline int xlb_nat_reply(struct xdp_md *ctx, const struct xlb_pk
 		r->state = next;
 		r->seen_ns = now;
 		f = bpf_map_lookup_elem(&xlb_nat_fwd, &r->client);
-		if (f && f->nat_port == rk.nat_port) {
+		/* The twin only if it is this connection's: same node, both ports. */
+		if (f && f->nat_port == rk.nat_port && f->node_port == rk.node_port &&
+		    f->node[0] == rk.node[0] && f->node[1] == rk.node[1] &&
+		    f->node[2] == rk.node[2] && f->node[3] == rk.node[3]) {
 			f->state = next;
 			f->seen_ns = now;
 		}

@@ -1618,6 +1618,20 @@ static int check_nat_rst_unconfirmed(struct env *e, const struct xlb_case *c,
 	return 0;
 }
 
+/* The reply's forward twin (another node now, same NAT port) kept its state. */
+static int check_nat_twin_kept(struct env *e, const struct xlb_case *c,
+			       const struct pkt *in, const struct pkt *out)
+{
+	struct xlb_nat_fwd f;
+
+	if (nat_fwd_get(e, c->first, &f))
+		return fail(e, "xlb_nat_fwd lost the connection");
+	if (f.state != XLB_NAT_S_ESTABLISHED)
+		return fail(e, "forward entry towards another node in state %u, expected %u: "
+			    "a reply of the old node changed it", f.state, XLB_NAT_S_ESTABLISHED);
+	return 0;
+}
+
 /* Reply input: the node answers the first packet's connection, from its MAC. */
 static int input_nat_reply(struct env *e, const struct xlb_case *c, struct pkt *in)
 {
@@ -1743,6 +1757,27 @@ static int after_nat_reset_dead(struct env *e, const struct xlb_case *c)
 {
 	return nat_node_says(e, TCP_RST | TCP_ACK) ?:
 	       nat_idle(e, c->first, XLB_NAT_TMO_CLOSING + 1);
+}
+
+/*
+ * The connection's forward entry points at another node now (re-picked),
+ * under the same NAT port; the old node's reverse entry is still live.
+ */
+static int after_nat_moved_same_port(struct env *e, const struct xlb_case *c)
+{
+	struct xlb_flow_key k;
+	struct xlb_nat_fwd f;
+
+	if (nat_age(e, c->first, XLB_NAT_S_ESTABLISHED, 0) || nat_fwd_get(e, c->first, &f))
+		return -1;
+	flow_key(c->first, &k);
+	memset(f.node, 0, sizeof(f.node));
+	if (inet_pton(AF_INET, BE4_2, f.node) != 1)
+		return fail(e, "bad address %s", BE4_2);
+	f.backend_id = 2;
+	if (bpf_map_update_elem(map_fd(e->skel->maps.xlb_nat_fwd), &k, &f, BPF_EXIST))
+		return fail(e, "cannot move the forward entry: %s", strerror(errno));
+	return 0;
 }
 
 /* SYN_SENT for 31 s: past the SYN timeout (30 s), dead. */
@@ -1947,6 +1982,11 @@ static const struct xlb_case cases[] = {
 	  .pkt = { P_NREPLY4, .tcp_flags = TCP_ACK, .payload_len = 10 },
 	  .setup = &s_nat4, .first = &nflow4_ack, .input = input_nat_reply, .verdict = XDP_TX,
 	  .out = OUT_NAT_REPLY, .check = check_nat_established, .reason = XLB_R_TX_NAT_REPLY },
+	{ .name = "nat old node's RST leaves the forward entry towards the new node alone",
+	  .pkt = { P_NREPLY4, .tcp_flags = TCP_RST | TCP_ACK },
+	  .setup = &s_nat4, .first = &nflow4, .after = after_nat_moved_same_port,
+	  .input = input_nat_reply, .verdict = XDP_TX, .out = OUT_NAT_REPLY,
+	  .check = check_nat_twin_kept, .reason = XLB_R_TX_NAT_REPLY },
 	{ .name = "nat reply to an established connection idle 31 s -> translated",
 	  .pkt = { P_NREPLY4, .tcp_flags = TCP_ACK, .payload_len = 10 },
 	  .setup = &s_nat4, .first = &nflow4, .after = after_nat_est_idle,
