@@ -25,10 +25,14 @@
  * LRU eviction and the agent's sweep reclaim the memory.
  *
  * Port allocation without a loop over anything large: XLB_NAT_PORT_TRIES
- * candidates in [nat_port_min, nat_port_max] (hashed start and stride); a free one is claimed by inserting its reverse entry with
- * BPF_NOEXIST (atomic: two CPUs never get one port), a dead one by taking
- * over its entry. Ports are per (node, node port, protocol) because the node
- * is part of the reverse key. All candidates live: XLB_R_DROP_NAT_PORTS.
+ * candidates in [nat_port_min, nat_port_max] (double hashing: hashed start
+ * and stride). A connection whose forward entry is gone while a candidate's
+ * reverse entry still names it gets that port back. Else a free candidate
+ * is claimed by inserting its reverse entry with BPF_NOEXIST, a dead one by
+ * a compare and swap of its last-seen time, then taking over its entry:
+ * either way two CPUs never get one port. Ports are per (node, node port,
+ * protocol) because the node is part of the reverse key. All candidates
+ * live: XLB_R_DROP_NAT_PORTS.
  *
  * Replies go back out of the device the connection's first packet came
  * in on, to the MAC it came from (the client or the router before it):
@@ -293,6 +297,17 @@ static __always_inline void xlb_nat_node_rst(const struct xlb_pkt *p, const stru
 /* --- client -> node ------------------------------------------------------- */
 
 /*
+ * Take over the dead reverse entry old, last seen at seen: a compare and
+ * swap of its seen time, so that of two CPUs taking the same dead port at
+ * once only one wins (the loser then finds it live). 64-bit atomics on
+ * map values need kernel 5.12.
+ */
+static __always_inline int xlb_nat_take(struct xlb_nat_rev *old, __u64 seen, __u64 now)
+{
+	return __sync_val_compare_and_swap(&old->seen_ns, seen, now) == seen;
+}
+
+/*
  * Claim a source port towards be for the packet's connection: insert the
  * reverse entry, then the forward one into *f.
  */
@@ -305,11 +320,13 @@ static __always_inline int xlb_nat_alloc(struct xdp_md *ctx, const struct xlb_pk
 	void *data_end = (void *)(long)ctx->data_end;
 	__u32 lo = cfg->nat_port_min ?: XLB_NAT_PORT_MIN;
 	__u32 hi = cfg->nat_port_max ?: XLB_NAT_PORT_MAX;
+	int syn = (p->tcp_flags & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN;
 	struct ethhdr *eth = data;
 	struct xlb_nat_rkey rk = {};
 	struct xlb_nat_rev rv = {};
 	struct xlb_nat_rev *old;
-	__u32 range, start, step, h, i;
+	__u32 range, start, step, h, i, first;
+	__u64 seen;
 
 	if ((void *)(eth + 1) > data_end)
 		return xlb_count_reason(XLB_R_PASS_MALFORMED, p->frame_len, XDP_PASS);
@@ -323,8 +340,7 @@ static __always_inline int xlb_nat_alloc(struct xdp_md *ctx, const struct xlb_pk
 	f->vip_id = vip->id;
 	/* Not opened by a SYN: unconfirmed until the node answers. */
 	f->state = p->key.proto == IPPROTO_UDP ? XLB_NAT_S_UDP :
-		   (p->tcp_flags & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN ?
-		   XLB_NAT_S_SYN_SENT : XLB_NAT_S_UNCONFIRMED;
+		   syn ? XLB_NAT_S_SYN_SENT : XLB_NAT_S_UNCONFIRMED;
 	f->created_ns = bpf_ktime_get_ns();
 	f->seen_ns = now;
 
@@ -354,12 +370,46 @@ static __always_inline int xlb_nat_alloc(struct xdp_md *ctx, const struct xlb_pk
 	if (step >= range)
 		step = 1;
 	/*
-	 * Look before inserting: an LRU hash takes a free node (evicting one
-	 * when none is left) before it finds the key exists, so a failed
-	 * BPF_NOEXIST insert would cost an eviction. The insert still uses
-	 * BPF_NOEXIST: another CPU may claim the port between the two.
+	 * First every candidate for this connection's own reverse entry: its
+	 * forward entry may be gone (LRU eviction, a re-pick away and back)
+	 * while the node still knows it by that port; another port would be
+	 * another connection to the node. Kept: the entry's state and age,
+	 * unless a SYN opens a new connection on the tuple. Note on the way
+	 * the first candidate that is free or dead.
 	 */
+	first = XLB_NAT_PORT_TRIES;
 	for (i = 0; i < XLB_NAT_PORT_TRIES; i++) {
+		rk.nat_port = bpf_htons(lo + (start + i * step) % range);
+		old = bpf_map_lookup_elem(&xlb_nat_rev, &rk);
+		if (!old) {
+			if (first == XLB_NAT_PORT_TRIES)
+				first = i;
+			continue;
+		}
+		seen = old->seen_ns;
+		if (xlb_key_eq(&old->client, &p->key)) {
+			if (xlb_nat_dead(cfg, old->state, seen, now)) {
+				if (!xlb_nat_take(old, seen, now))
+					continue;
+			} else if (!syn && p->key.proto == IPPROTO_TCP) {
+				f->state = rv.state = old->state;
+				f->created_ns = rv.created_ns = old->created_ns;
+			}
+			if (!bpf_map_update_elem(&xlb_nat_rev, &rk, &rv, BPF_EXIST))
+				goto claimed;
+			continue;
+		}
+		if (first == XLB_NAT_PORT_TRIES && xlb_nat_dead(cfg, old->state, seen, now))
+			first = i;
+	}
+	/*
+	 * Then claim the first free or dead one. Look before inserting: an
+	 * LRU hash takes a free node (evicting one when none is left) before
+	 * it finds the key exists, so a failed BPF_NOEXIST insert would cost
+	 * an eviction. The insert still uses BPF_NOEXIST: another CPU may
+	 * claim the port between the two.
+	 */
+	for (i = first; i < XLB_NAT_PORT_TRIES; i++) {
 		rk.nat_port = bpf_htons(lo + (start + i * step) % range);
 		old = bpf_map_lookup_elem(&xlb_nat_rev, &rk);
 		if (!old) {
@@ -367,9 +417,8 @@ static __always_inline int xlb_nat_alloc(struct xdp_md *ctx, const struct xlb_pk
 				goto claimed;
 			continue;
 		}
-		/* The port is someone's: take it if that one is dead, or us. */
-		if ((xlb_nat_dead(cfg, old->state, old->seen_ns, now) ||
-		     xlb_key_eq(&old->client, &p->key)) &&
+		seen = old->seen_ns;
+		if (xlb_nat_dead(cfg, old->state, seen, now) && xlb_nat_take(old, seen, now) &&
 		    !bpf_map_update_elem(&xlb_nat_rev, &rk, &rv, BPF_EXIST))
 			goto claimed;
 	}

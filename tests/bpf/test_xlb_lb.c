@@ -1711,6 +1711,28 @@ static int nat_client_says(struct env *e, const struct pkt_spec *s)
 	return run_to_backend(e, s, &id, NULL);
 }
 
+/* Both entries of s's connection gone (deleted as LRU eviction would). */
+static int nat_forget(struct env *e, const struct pkt_spec *s, int fwd, int rev)
+{
+	struct xlb_flow_key k;
+	struct xlb_nat_rkey rk = {};
+	struct xlb_nat_fwd f;
+
+	flow_key(s, &k);
+	if (nat_fwd_get(e, s, &f))
+		return fail(e, "xlb_nat_fwd has no entry for %u -> %u", s->sport, s->dport);
+	memcpy(rk.node, f.node, sizeof(rk.node));
+	rk.node_port = f.node_port;
+	rk.nat_port = f.nat_port;
+	rk.proto = k.proto;
+	rk.family = k.family;
+	if (rev && bpf_map_delete_elem(map_fd(e->skel->maps.xlb_nat_rev), &rk))
+		return fail(e, "cannot delete the reverse entry: %s", strerror(errno));
+	if (fwd && bpf_map_delete_elem(map_fd(e->skel->maps.xlb_nat_fwd), &k))
+		return fail(e, "cannot delete the forward entry: %s", strerror(errno));
+	return 0;
+}
+
 /* The node's SYN-ACK, never ACKed by the (spoofed) client, 31 s ago. */
 static int after_nat_synack_unacked(struct env *e, const struct xlb_case *c)
 {
@@ -1778,6 +1800,39 @@ static int after_nat_moved_same_port(struct env *e, const struct xlb_case *c)
 	if (bpf_map_update_elem(map_fd(e->skel->maps.xlb_nat_fwd), &k, &f, BPF_EXIST))
 		return fail(e, "cannot move the forward entry: %s", strerror(errno));
 	return 0;
+}
+
+/*
+ * Of two ports, the client's connection holds the second of its
+ * candidates (another client held the first when it began); then that
+ * other client leaves and the connection's forward entry is evicted. Its
+ * next packet must keep its port, not move to the freed first candidate.
+ */
+static int prep_nat_own_port_second(struct env *e, const struct xlb_case *c)
+{
+	struct pkt_spec a = nflow4, b = nflow4_b;
+	struct xlb_nat_fwd f;
+	__u16 first;
+
+	if (nat_client_says(e, &a) || nat_fwd_get(e, &a, &f) || nat_forget(e, &a, 1, 1))
+		return fail(e, "cannot find the client's first candidate");
+	first = f.nat_port;
+	for (b.sport = 41000; b.sport < 41100; b.sport++) {
+		if (nat_client_says(e, &b) || nat_fwd_get(e, &b, &f))
+			return fail(e, "another client got no port");
+		if (f.nat_port == first)
+			break;
+		if (nat_forget(e, &b, 1, 1))
+			return -1;
+	}
+	if (f.nat_port != first)
+		return fail(e, "no client among 100 whose first candidate is the client's");
+	if (nat_client_says(e, &a) || nat_fwd_get(e, &a, &f))
+		return -1;
+	if (f.nat_port == first)
+		return fail(e, "the client got the port another one holds");
+	e->nat_port = ntohs(f.nat_port);
+	return nat_forget(e, &b, 1, 1) ?: nat_forget(e, &a, 1, 0);
 }
 
 /* SYN_SENT for 31 s: past the SYN timeout (30 s), dead. */
@@ -1924,6 +1979,10 @@ static const struct xlb_case cases[] = {
 	  .setup = &s_nat_1port, .first = &nflow4, .after = after_nat_reset_dead,
 	  .verdict = XDP_TX, .out = OUT_NAT, .backend = 1, .check = check_nat_reused,
 	  .reason = XLB_R_FWD_NAT },
+	{ .name = "nat connection whose forward entry was evicted keeps its own port",
+	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 10 },
+	  .setup = &s_nat_2ports, .prep = prep_nat_own_port_second, .verdict = XDP_TX,
+	  .out = OUT_NAT, .backend = 1, .check = check_nat_same_port, .reason = XLB_R_FWD_NAT },
 	{ .name = "nat client RST without a connection -> pass, nothing made",
 	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_RST },
 	  .setup = &s_nat4, .verdict = XDP_PASS, .out = OUT_SAME, .check = check_nat_nothing,
