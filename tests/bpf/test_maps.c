@@ -2488,6 +2488,110 @@ out:
 	return err;
 }
 
+/*
+ * The sweep's timeout callback runs during its walk, after the victim was
+ * chosen and before it is deleted: the fast path's moves in that time.
+ */
+struct nat_meanwhile {
+	struct env *e;
+	struct xlb_flow_key revive;	/* this connection comes back to life */
+	struct xlb_flow_key lose;	/* this one's port goes to ... */
+	struct xlb_flow_key taker;	/* ... this new connection */
+	int err;
+};
+
+static void nat_meanwhile_cb(const struct xlb_nat_rev *r, void *arg)
+{
+	struct nat_meanwhile *w = arg;
+	int ffd = map_fd(w->e->skel->maps.xlb_nat_fwd), rfd = map_fd(w->e->skel->maps.xlb_nat_rev);
+	int revive = !memcmp(&r->client, &w->revive, sizeof(r->client));
+	struct xlb_nat_rev nr = *r;
+	struct xlb_nat_rkey rk;
+	struct xlb_nat_fwd f;
+
+	if (!revive && memcmp(&r->client, &w->lose, sizeof(r->client)))
+		return;
+	if (bpf_map_lookup_elem(ffd, &r->client, &f)) {
+		w->err = -errno;
+		return;
+	}
+	memset(&rk, 0, sizeof(rk));
+	memcpy(rk.node, f.node, sizeof(rk.node));
+	rk.node_port = f.node_port;
+	rk.nat_port = f.nat_port;
+	rk.proto = r->client.proto;
+	rk.family = r->client.family;
+	nr.seen_ns = xlb_now_coarse_ns();
+	if (revive) {
+		f.seen_ns = nr.seen_ns;
+		if (bpf_map_update_elem(ffd, &r->client, &f, BPF_EXIST))
+			w->err = -errno;
+	} else {
+		nr.client = w->taker;
+	}
+	if (bpf_map_update_elem(rfd, &rk, &nr, BPF_EXIST))
+		w->err = -errno;
+}
+
+static int t_nat_sweep_recheck(struct env *e, const void *arg)
+{
+	struct pkt_spec s[3] = {
+		{ .src = "198.18.0.100", .dst = VIP4, .proto = IPPROTO_TCP, .sport = 40000,
+		  .dport = 80, .tcp_flags = TCP_SYN },
+		{ .src = "198.18.0.100", .dst = VIP4, .proto = IPPROTO_TCP, .sport = 40001,
+		  .dport = 80, .tcp_flags = TCP_SYN },
+		{ .src = "198.18.0.101", .dst = VIP4, .proto = IPPROTO_TCP, .sport = 40002,
+		  .dport = 80, .tcp_flags = TCP_SYN },
+	};
+	struct nat_meanwhile w = { .e = e };
+	struct xlb_nat_sweep sw;
+	struct xlb_config cfg;
+	struct xlb_nat_fwd f, lost;
+	struct xlb_nat_rev r;
+	struct xlb_vip v;
+	struct sent out;
+	__be32 a[4];
+	__u32 id;
+	int i, err;
+
+	config_default(&cfg);
+	pkt_addr("198.18.0.2", a);
+	cfg.nat_src4 = a[0];
+	err = xlb_config_set(&e->m, &cfg) ? fail(e, "xlb_config_set failed") : 0;
+	err = err ?: vip_new(e, VIP4, 80, IPPROTO_TCP, XLB_VIP_F_NAT, 251, &v) ?:
+	      member_add(e, &v, BE4_1, 8080, 1, &id) ?: rebuild(e, &v);
+	for (i = 0; !err && i < 2; i++) {
+		err = send_pkt(e, &s[i], &out);
+		if (!err && out.verdict != XDP_TX)
+			err = fail(e, "NAT SYN %d: %s", i, bpftest_verdict_name(out.verdict));
+		err = err ?: nat_age(e, &s[i], XLB_NAT_TMO_SYN + 1);
+	}
+	if (err)
+		return err;
+	flow_key_of(&s[0], &w.revive);
+	flow_key_of(&s[1], &w.lose);
+	flow_key_of(&s[2], &w.taker);
+	if (bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_nat_fwd), &w.lose, &lost))
+		return fail(e, "no forward entry for the second connection");
+	err = xlb_nat_sweep(&e->m, xlb_now_coarse_ns(), nat_meanwhile_cb, &w, &sw);
+	if (err || w.err)
+		return fail(e, "xlb_nat_sweep: %s, callback: %s", errname(err), errname(w.err));
+	if (sw.dead != 2)
+		return fail(e, "sweep saw %llu dead, expected 2", (unsigned long long)sw.dead);
+	/* Revived: both entries kept. */
+	if (bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_nat_fwd), &w.revive, &f) ||
+	    xlb_nat_rev_get(&e->m, &f, IPPROTO_TCP, XLB_AF_INET, &r))
+		return fail(e, "the sweep deleted a connection revived after its walk saw it dead");
+	/* Taken over: the dead forward entry gone, the new owner's reverse entry kept. */
+	if (!bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_nat_fwd), &w.lose, &f))
+		return fail(e, "the dead connection's forward entry was left");
+	if (xlb_nat_rev_get(&e->m, &lost, IPPROTO_TCP, XLB_AF_INET, &r) ||
+	    memcmp(&r.client, &w.taker, sizeof(r.client)))
+		return fail(e, "the sweep deleted the reverse entry of a port taken over "
+			    "after its walk saw it dead");
+	return 0;
+}
+
 static const struct maps_test tests[] = {
 	{ "vip: create, get, list, delete", t_vip_basic },
 	{ "vip: a deleted VIP's id is reused, counters from zero", t_vip_reuse },
@@ -2521,6 +2625,8 @@ static const struct maps_test tests[] = {
 	{ "nexthop: xlb_nexthop_set writes every CPU", t_nexthop },
 	{ "nat: foreach sees both directions; sweep deletes the dead, purge a backend's",
 	  t_nat },
+	{ "nat: the sweep re-reads each victim: one revived or taken over meanwhile is kept",
+	  t_nat_sweep_recheck },
 };
 
 static int env_open(struct env *e)

@@ -1257,21 +1257,40 @@ static int victim_add(struct nat_victims *v, const struct xlb_nat_rkey *rk,
 }
 
 /*
+ * Whether an entry (either direction) still deserves deletion, judged on
+ * what it holds now: the walk that chose the victims may have taken long,
+ * and the fast path goes on meanwhile.
+ */
+typedef int (*nat_gone_fn)(__u8 state, __u64 seen_ns, __u32 backend_id, const void *arg);
+
+/*
  * Delete the victims: the reverse entry, and the forward entry of its
  * client unless that one has moved on to another port (a newer connection
- * on the same 5-tuple).
+ * on the same 5-tuple). Each entry is read again just before its delete
+ * and kept if gone() no longer holds or, for the reverse entry, it names
+ * another client: the fast path may have revived it, or taken the dead
+ * port over for a new connection, since the walk saw it. What is left is
+ * the moment between that read and the delete (the kernel has no
+ * conditional delete).
  */
-static int victims_delete(struct xlb_maps *m, const struct nat_victims *v)
+static int victims_delete(struct xlb_maps *m, const struct nat_victims *v, nat_gone_fn gone,
+			  const void *arg)
 {
 	int rfd = map_fd(m->skel->maps.xlb_nat_rev), ffd = map_fd(m->skel->maps.xlb_nat_fwd);
 	struct xlb_nat_fwd f;
+	struct xlb_nat_rev r;
 	size_t i;
 
 	for (i = 0; i < v->n; i++) {
-		if (bpf_map_delete_elem(rfd, &v->rk[i]) && errno != ENOENT)
+		if (!bpf_map_lookup_elem(rfd, &v->rk[i], &r) &&
+		    !memcmp(&r.client, &v->fk[i], sizeof(r.client)) &&
+		    gone(r.state, r.seen_ns, r.backend_id, arg) &&
+		    bpf_map_delete_elem(rfd, &v->rk[i]) && errno != ENOENT)
 			return -errno;
 		if (!bpf_map_lookup_elem(ffd, &v->fk[i], &f) && f.nat_port == v->rk[i].nat_port &&
+		    f.node_port == v->rk[i].node_port &&
 		    !memcmp(f.node, v->rk[i].node, sizeof(f.node)) &&
+		    gone(f.state, f.seen_ns, f.backend_id, arg) &&
 		    bpf_map_delete_elem(ffd, &v->fk[i]) && errno != ENOENT)
 			return -errno;
 	}
@@ -1312,6 +1331,13 @@ static int purge_of(const struct xlb_nat_rkey *k, const struct xlb_nat_rev *r, v
 	return r->backend_id == p->id ? victim_add(&p->v, k, &r->client) : 0;
 }
 
+static int purge_gone(__u8 state, __u64 seen_ns, __u32 backend_id, const void *arg)
+{
+	const struct nat_purge *p = arg;
+
+	return backend_id == p->id;
+}
+
 int xlb_nat_purge_backend(struct xlb_maps *m, __u32 id)
 {
 	struct nat_purge p = { .id = id };
@@ -1320,7 +1346,7 @@ int xlb_nat_purge_backend(struct xlb_maps *m, __u32 id)
 	/* Keys first, deletes after: deleting while walking restarts the walk. */
 	err = nat_rev_foreach(m, purge_of, &p);
 	if (!err)
-		err = victims_delete(m, &p.v);
+		err = victims_delete(m, &p.v, purge_gone, &p);
 	free(p.v.rk);
 	free(p.v.fk);
 	return err;
@@ -1328,7 +1354,8 @@ int xlb_nat_purge_backend(struct xlb_maps *m, __u32 id)
 
 struct nat_sweep_ctx {
 	struct xlb_config cfg;
-	__u64 now;
+	__u64 now;		/* the caller's clock at the start of the walk */
+	__u64 started;		/* xlb_now_coarse_ns() then */
 	xlb_nat_timeout_cb cb;
 	void *arg;
 	struct xlb_nat_sweep *out;
@@ -1352,10 +1379,19 @@ static int sweep_one(const struct xlb_nat_rkey *k, const struct xlb_nat_rev *r, 
 	return victim_add(&s->v, k, &r->client);
 }
 
+/* Dead still, by the caller's clock moved on by the time the sweep took. */
+static int sweep_gone(__u8 state, __u64 seen_ns, __u32 backend_id, const void *arg)
+{
+	const struct nat_sweep_ctx *s = arg;
+
+	return xlb_nat_dead(&s->cfg, state, seen_ns, s->now + (xlb_now_coarse_ns() - s->started));
+}
+
 int xlb_nat_sweep(struct xlb_maps *m, __u64 now_ns, xlb_nat_timeout_cb cb, void *arg,
 		  struct xlb_nat_sweep *out)
 {
-	struct nat_sweep_ctx s = { .now = now_ns, .cb = cb, .arg = arg, .out = out };
+	struct nat_sweep_ctx s = { .now = now_ns, .started = xlb_now_coarse_ns(), .cb = cb,
+				   .arg = arg, .out = out };
 	int err;
 
 	memset(out, 0, sizeof(*out));
@@ -1363,7 +1399,7 @@ int xlb_nat_sweep(struct xlb_maps *m, __u64 now_ns, xlb_nat_timeout_cb cb, void 
 	if (!err)
 		err = nat_rev_foreach(m, sweep_one, &s);
 	if (!err)
-		err = victims_delete(m, &s.v);
+		err = victims_delete(m, &s.v, sweep_gone, &s);
 	free(s.v.rk);
 	free(s.v.fk);
 	return err;
