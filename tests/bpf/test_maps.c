@@ -1567,8 +1567,9 @@ static int t_digest_nodes(struct env *e, const void *arg)
 	struct xlb_backend *all;
 	struct xlb_lb *skel = NULL;
 	struct xlb_maps mb;
-	__u32 ia4[4], ia6[3], ib4[4], ib6[3], id_extra;
+	__u32 ia4[4], ia6[3], ib4[4], ib6[3], id_extra, seed;
 	__u64 da4, da6, db4, db6, d, d2;
+	struct xlb_config cfg;
 	int err = -1;
 
 	/* Node A: the test's own maps, VIPs and backends in one order. */
@@ -1656,6 +1657,20 @@ static int t_digest_nodes(struct env *e, const void *arg)
 	    xlb_backend_set_state(&mb, ib4[1], XLB_BE_ACTIVE) || xlb_table_rebuild(&mb, &b4) ||
 	    digest_of(e, &mb, &b4, &d2, "B v4 up") ||
 	    digest_cmp(e, d2, da4, 1, "B with the backend up again vs A"))
+		goto out;
+	/* Another hash seed sends flows to other slots of the same table. */
+	if (xlb_config_get(&mb, &cfg)) {
+		err = fail(e, "node B: xlb_config_get failed");
+		goto out;
+	}
+	seed = cfg.hash_seed;
+	cfg.hash_seed = seed ^ 0x5a5a5a5a;
+	if (xlb_config_set(&mb, &cfg) || digest_of(e, &mb, &b4, &d, "B v4 other seed") ||
+	    digest_cmp(e, d, da4, 0, "B with another hash seed vs A"))
+		goto out;
+	cfg.hash_seed = seed;
+	if (xlb_config_set(&mb, &cfg) || digest_of(e, &mb, &b4, &d, "B v4 seed back") ||
+	    digest_cmp(e, d, da4, 1, "B with A's seed again vs A"))
 		goto out;
 	err = 0;
 out:

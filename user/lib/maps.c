@@ -1089,10 +1089,14 @@ int xlb_table_digest(struct xlb_maps *m, const struct xlb_vip *vip,
 {
 	struct xlb_backend *own = NULL;
 	struct digest_slot ds;
-	__u32 *t, i, hdr[3];
+	struct xlb_config cfg;
+	__u32 *t, i, hdr[4];
 	__u64 h = FNV64_OFFSET;
 	int err;
 
+	err = xlb_config_get(m, &cfg);
+	if (err)
+		return err;
 	t = malloc((size_t)vip->table_size * sizeof(*t));
 	if (!t)
 		return -ENOMEM;
@@ -1107,10 +1111,15 @@ int xlb_table_digest(struct xlb_maps *m, const struct xlb_vip *vip,
 	err = xlb_table_read(m, vip->id, t, vip->table_size);
 	if (err)
 		goto out;
-	/* What a flow's slot depends on besides the slots: size and hash mode. */
-	hdr[0] = htonl(1);	/* digest format */
+	/*
+	 * What a flow's slot depends on besides the slots: size, hash mode
+	 * and the hash seed (equal tables under different seeds send a flow
+	 * to different slots).
+	 */
+	hdr[0] = htonl(2);	/* digest format: 2 added the seed */
 	hdr[1] = htonl(vip->table_size);
 	hdr[2] = htonl(vip->flags & XLB_VIP_F_HASH_SRC);
+	hdr[3] = htonl(cfg.hash_seed);
 	h = fnv64(h, hdr, sizeof(hdr));
 	for (i = 0; i < vip->table_size; i++) {
 		memset(&ds, 0, sizeof(ds));

@@ -104,8 +104,9 @@ int xlb_table_read(struct xlb_maps *m, __u32 vip_id, __u32 *table, __u32 size);
  * @m: maps
  * @vip: the VIP (id, table size, flags)
  * @all: every backend as xlb_backends_read() gives them, or NULL to read them
- * @digest: out: FNV-1a 64 over the table size, the hash mode and, slot by
- *          slot, the (family, address, port) of the backend in it
+ * @digest: out: FNV-1a 64 over the table size, the hash mode, the node's
+ *          hash seed and, slot by slot, the (family, address, port) of the
+ *          backend in it
  *
  * Read back from the live table, so it shows what the fast path uses. Ids
  * do not enter it: nodes that number backends differently but built the
