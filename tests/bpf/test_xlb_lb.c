@@ -1966,7 +1966,7 @@ static const struct xlb_case cases[] = {
 	  .verdict = XDP_TX, .out = OUT_NAT, .backend = 1, .check = check_nat_reused,
 	  .reason = XLB_R_FWD_NAT },
 	{ .name = "nat half-closed connection idle 11 s -> node's reply still translated",
-	  .pkt = { .src = BE4_1, .dst = NAT4, .proto = IPPROTO_TCP, .sport = 8080, .tcp_flags = TCP_ACK | TCP_PSH, .payload_len = 100 },
+	  .pkt = { P_NREPLY4, .tcp_flags = TCP_ACK | TCP_PSH, .payload_len = 100 },
 	  .setup = &s_nat4, .first = &nflow4, .after = after_nat_half_closed_11s,
 	  .input = input_nat_reply, .verdict = XDP_TX, .out = OUT_NAT_REPLY,
 	  .check = check_nat_fin, .reason = XLB_R_TX_NAT_REPLY },
