@@ -8,7 +8,8 @@
 #    first attach set (the maps are shared);
 #  - xlbd writes its xlb settings at start, and again on a reload that
 #    changes them (nat_src, nat_ports), keeping the drain flag;
-#  - a reload that makes nat_src a VIP's address is refused.
+#  - a reload that makes nat_src a VIP's address is refused;
+#  - NAT ports inside the kernel's ephemeral range are warned about.
 #
 # Environment: XLB, XLBD. Exit: 0 pass, 1 fail, 77 skip.
 
@@ -51,8 +52,9 @@ be32() {
 	python3 -c 'import socket, struct, sys; print(struct.unpack("=I", socket.inet_aton(sys.argv[1]))[0])' "$1"
 }
 
-xlbt_xlb lb attach "$(xlbt_dev lb)" --forward nat --nat-src "$LB4" --nat-ports 20000-29999 \
-	>/dev/null 2>&1 || xlbt_fail "attach --forward nat"
+out=$(xlbt_xlb lb attach "$(xlbt_dev lb)" --forward nat --nat-src "$LB4" \
+	--nat-ports 20000-29999 2>&1) || xlbt_fail "attach --forward nat" "$out"
+grep -q "ephemeral" <<<"$out" && xlbt_fail "no overlap warning below the ephemeral range" "$out"
 fwd=$(cfg forward) src=$(cfg nat_src4) pmin=$(cfg nat_port_min)
 xlbt_expect_eq "nat_src4 after the first attach" "$src" "$(be32 "$LB4")"
 xlbt_expect_eq "nat_port_min after the first attach" "$pmin" 20000
@@ -69,6 +71,14 @@ xlbt_expect_eq "nat_src4 kept by a second attach" "$(cfg nat_src4)" "$src"
 xlbt_expect_eq "nat ports kept by a second attach" "$(cfg nat_port_min)" 20000
 xlbt_xlb lb detach "$DEV2" >/dev/null 2>&1 || xlbt_fail "detach the second device"
 xlbt_log "a second attach keeps the NAT settings"
+
+# NAT ports inside the kernel's ephemeral range: said at attach.
+read -r eph_lo eph_hi < <(xlbt_exec lb cat /proc/sys/net/ipv4/ip_local_port_range)
+out=$(xlbt_xlb lb attach "$DEV2" --mode generic --nat-ports "$eph_lo-$((eph_lo + 99))" 2>&1) ||
+	xlbt_fail "attach with NAT ports in the ephemeral range" "$out"
+grep -q "overlap the kernel's ephemeral ports $eph_lo-$eph_hi" <<<"$out" ||
+	xlbt_fail "overlap with ip_local_port_range is said" "$out"
+xlbt_xlb lb detach "$DEV2" >/dev/null 2>&1 || xlbt_fail "detach the second device"
 
 # The agent: its settings at start, and on a reload that changes them.
 write_conf() {

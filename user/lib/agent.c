@@ -1544,6 +1544,9 @@ static int apply_settings(struct xlb_agent *a, const struct xlb_settings *s)
 		pr_warn("%s\n", err_s);
 		return err;
 	}
+	if ((s->nat_src[0] || s->nat_src6[0]) &&
+	    xlb_nat_ports_overlap(cfg.nat_port_min, cfg.nat_port_max, err_s, sizeof(err_s)))
+		pr_warn("%s\n", err_s);
 	if (!memcmp(&old, &cfg, sizeof(cfg)))
 		return 0;
 	lock = xlb_pin_dir_lock(a->pin_dir);

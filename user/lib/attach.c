@@ -332,6 +332,28 @@ int xlb_encap_src_parse(const char *s, int family, struct xlb_config *cfg, char 
 	return 0;
 }
 
+int xlb_nat_ports_overlap(__u16 min, __u16 max, char *why, size_t len)
+{
+	unsigned int lo = 0, hi = 0;
+	FILE *f;
+
+	min = min ? min : XLB_NAT_PORT_MIN;
+	max = max ? max : XLB_NAT_PORT_MAX;
+	f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%u %u", &lo, &hi) != 2)
+		lo = hi = 0;
+	fclose(f);
+	if (!hi || max < lo || min > hi)
+		return 0;
+	snprintf(why, len, "NAT source ports %u-%u overlap the kernel's ephemeral ports %u-%u "
+		 "(net.ipv4.ip_local_port_range): a connection of this host to a node may get a "
+		 "port NAT also uses, and the node's replies would go to the NAT client; "
+		 "narrow one of the two ranges", min, max, lo, hi);
+	return 1;
+}
+
 int xlb_nat_src_parse(const char *s, int family, struct xlb_config *cfg, char *err,
 		      size_t errlen)
 {
@@ -418,6 +440,11 @@ int xlb_lb_attach_dev(const char *pin_dir, const struct xlb_lb_setup *s,
 		cfg.hash_seed = 0x786c6221;
 	}
 	ao.config = &cfg;
+	/* NAT in use: the caller tells the operator of an overlap (notes->nat_ports). */
+	if (cfg.nat_src4 || cfg.nat_src6[0] || cfg.nat_src6[1] || cfg.nat_src6[2] ||
+	    cfg.nat_src6[3])
+		xlb_nat_ports_overlap(cfg.nat_port_min, cfg.nat_port_max, notes->nat_ports,
+				      sizeof(notes->nat_ports));
 	ret = xlb_prog_attach(XLB_PROG_LB, pin_dir, ifindex, &ao, &notes->legacy);
 	close(lock);
 	if (ret == -EEXIST)

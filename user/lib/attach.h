@@ -66,7 +66,16 @@ struct xlb_lb_notes {
 	int forwarding_enabled;		/* we turned forwarding on for the device */
 	int legacy;			/* libxdp fell back to a plain attach */
 	int veth;			/* native XDP on a veth: the peer needs XDP */
+	char nat_ports[320];		/* NAT ports overlap the ephemeral ones: why; "" */
 };
+
+/*
+ * Whether NAT source ports min..max (0: the defaults) overlap the kernel's
+ * ephemeral ports (net.ipv4.ip_local_port_range): then this host's own
+ * connection to a node may hold a port NAT hands out too. 1 with the
+ * reason in why, else 0.
+ */
+int xlb_nat_ports_overlap(__u16 min, __u16 max, char *why, size_t len);
 
 /**
  * xlb_nat_src_parse() - set @cfg's NAT address of @family (4 or 6) from @s

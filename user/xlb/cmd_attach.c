@@ -127,6 +127,8 @@ int xlb_cmd_attach(struct xlb_cli *c, int argc, char **argv)
 	if (notes.veth)
 		pr_warn("note: %s is a veth: frames sent back with XDP_TX reach the peer only "
 			"if the peer has an XDP program of its own\n", pos[0]);
+	if (notes.nat_ports[0])
+		pr_warn("warning: %s\n", notes.nat_ports);
 	if (c->json)
 		xlb_cli_json(json_pack("{s:s, s:s, s:s, s:b}", "device", pos[0],
 				       "mode", mode_str(su.mode), "forward",
