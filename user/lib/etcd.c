@@ -520,30 +520,45 @@ static int kv_storable(const struct kv *kv)
 	return kv->kind == -1 || strlen(kv->key) == kv->klen;
 }
 
+/*
+ * One answer of the gateway (what: "range answer", "watch response"): a
+ * JSON object that is not etcd's own error. NULL with *err and why set.
+ */
+static json_t *answer_load(const char *what, const char *body, size_t len, int *err,
+			   char *why, size_t wlen)
+{
+	json_error_t jerr;
+	json_t *root;
+
+	*err = -EBADMSG;
+	root = json_loadb(body, len, 0, &jerr);
+	if (!root) {
+		snprintf(why, wlen, "%s is not JSON: %s", what, jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(root))
+		snprintf(why, wlen, "%s is not a JSON object", what);
+	else
+		*err = etcd_error(root, why, wlen);
+	if (!*err)
+		return root;
+	json_decref(root);
+	return NULL;
+}
+
 int xlb_etcd_mirror_load_range(struct xlb_etcd_mirror *m, const char *body, size_t len,
 			       char *why, size_t wlen)
 {
 	json_t *root, *kvs, *good = NULL, *bad = NULL, *j, *more;
-	json_error_t jerr;
 	unsigned long nbad = 0;
 	struct kv kv;
 	long long rev;
 	size_t i;
 	int err;
 
-	root = json_loadb(body, len, 0, &jerr);
-	if (!root) {
-		snprintf(why, wlen, "range answer is not JSON: %s", jerr.text);
-		return -EBADMSG;
-	}
-	err = -EBADMSG;
-	if (!json_is_object(root)) {
-		snprintf(why, wlen, "range answer is not a JSON object");
-		goto out;
-	}
-	err = etcd_error(root, why, wlen);
-	if (err)
-		goto out;
+	root = answer_load("range answer", body, len, &err, why, wlen);
+	if (!root)
+		return err;
 	err = header_rev(root, &rev, 1, why, wlen);
 	if (err)
 		goto out;
@@ -597,25 +612,14 @@ int xlb_etcd_mirror_apply_watch(struct xlb_etcd_mirror *m, const char *msg, size
 {
 	json_t *root, *res, *evs, *j, *t;
 	struct kv *kv = NULL;
-	json_error_t jerr;
 	size_t i, n = 0;
 	long long base;
 	int err, changed = 0;
 
 	memset(info, 0, sizeof(*info));
-	root = json_loadb(msg, len, 0, &jerr);
-	if (!root) {
-		snprintf(why, wlen, "watch response is not JSON: %s", jerr.text);
-		return -EBADMSG;
-	}
-	err = -EBADMSG;
-	if (!json_is_object(root)) {
-		snprintf(why, wlen, "watch response is not a JSON object");
-		goto out;
-	}
-	err = etcd_error(root, why, wlen);
-	if (err)
-		goto out;
+	root = answer_load("watch response", msg, len, &err, why, wlen);
+	if (!root)
+		return err;
 	err = -EBADMSG;
 	res = json_object_get(root, "result");
 	if (!json_is_object(res)) {
