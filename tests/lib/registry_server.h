@@ -228,6 +228,24 @@ static inline int regsrv_push(const struct regsrv *s, const char *path, const ch
 	return ret;
 }
 
+/*
+ * Answer path's waiting request (a blocking query, a watch) with the one
+ * response resp, then make the next request wait again.
+ */
+static inline int regsrv_answer(const struct regsrv *s, const char *path, const char *resp)
+{
+	size_t n = strlen(resp) + 32;
+	char *buf = malloc(n);
+	int ret;
+
+	if (!buf)
+		return -1;
+	snprintf(buf, n, "[%s, {\"wait\": true}]", resp);
+	ret = regsrv_push(s, path, buf);
+	free(buf);
+	return ret;
+}
+
 /* The logged requests to path ("PATH?text": whose query contains text). */
 static inline json_t *regsrv_select(const struct regsrv *s, const char *path)
 {

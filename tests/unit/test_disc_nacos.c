@@ -127,10 +127,7 @@ static void conf_init(struct xlb_discovery_conf *c, const char *host0)
 
 static void push(const char *path, const char *resp)
 {
-	static char buf[60000];
-
-	snprintf(buf, sizeof(buf), "[%s, {\"wait\": true}]", resp);
-	assert_int_equal(regsrv_push(&srv, path, buf), 0);
+	assert_int_equal(regsrv_answer(&srv, path, resp), 0);
 }
 
 static void test_check(void **state)
