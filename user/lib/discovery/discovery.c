@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,20 +148,7 @@ static int reg_index(const char *type)
 	return -1;
 }
 
-/* Whether the discovery: section has a block for registry i. */
-static int reg_enabled(const struct xlb_discovery_conf *c, unsigned int i)
-{
-	switch (i) {
-	case 0: return c->dns.enabled;
-	case 1: return c->consul.enabled;
-	case 2: return c->eureka.enabled;
-	case 3: return c->nacos.enabled;
-	case 4: return c->kubernetes.enabled;
-	}
-	return 0;
-}
-
-/* The settings block of registry i, to see whether a reload changed it. */
+/* The settings block of registry i and its size (a reload compares them). */
 static const void *reg_conf(const struct xlb_discovery_conf *c, unsigned int i, size_t *len)
 {
 	switch (i) {
@@ -174,7 +162,20 @@ static const void *reg_conf(const struct xlb_discovery_conf *c, unsigned int i, 
 	return NULL;
 }
 
-_Static_assert(NREG == 5, "reg_enabled() and reg_conf() know every registry");
+_Static_assert(NREG == 5, "reg_conf() knows every registry");
+/* Every block starts with its "enabled" flag (set when the block is present). */
+_Static_assert(offsetof(struct xlb_disc_dns_conf, enabled) == 0 &&
+	       offsetof(struct xlb_disc_http_conf, enabled) == 0 &&
+	       offsetof(struct xlb_disc_k8s_conf, enabled) == 0, "enabled first");
+
+/* Whether the discovery: section has a block for registry i. */
+static int reg_enabled(const struct xlb_discovery_conf *c, unsigned int i)
+{
+	size_t len;
+	const int *enabled = reg_conf(c, i, &len);
+
+	return enabled && *enabled;
+}
 
 const char *xlb_disc_type_at(unsigned int i)
 {
