@@ -25,6 +25,13 @@
  * where configured, else by the node's own; a route that merely changes
  * updates the cache. The thresholds stay in charge: a node goes down on a
  * kernel signal alone only when its tcp_failures threshold is 1.
+ *
+ * Where the configuration comes from: the file, edited by the Admin API;
+ * with deployment.etcd, the file gives the settings and etcd the upstreams
+ * and stream routes (etcd_apply). An upstream with discovery_type gets its
+ * nodes from its registry watch (sync_watches, fill_nodes): they are put
+ * into the upstream as if the configuration listed them, so everything
+ * after (nodes, probes, tables) is the same for both.
  */
 #define _GNU_SOURCE		/* asprintf */
 #include <errno.h>

@@ -65,9 +65,10 @@ struct xlb_agent *xlb_agent_new(struct event_base *base, const char *conf_file,
 void xlb_agent_free(struct xlb_agent *a);
 
 /*
- * What a valid configuration may say but this data plane cannot do yet
- * (remote_addr filters, discovery): -EINVAL with the reasons in @errs.
- * xlbd refuses such a configuration rather than run without them.
+ * What a valid configuration may say but this agent cannot act on
+ * (remote_addr filters; a discovery_type whose registry has no block in
+ * discovery:, or a service_name it rejects): -EINVAL with the reasons in
+ * @errs. xlbd refuses such a configuration rather than run without them.
  */
 int xlb_agent_conf_supported(const struct xlb_conf *conf, struct xlb_conf_errors *errs);
 
