@@ -26,6 +26,22 @@
 
 #define XLB_CONTINUE	(-1)
 
+/*
+ * A 16-bit header field in host order, with its bound known to the
+ * verifier. The verifiers of Linux 6.1 and 6.12 forget that a byte swap
+ * (BPF_END) yields at most 16 bits, and then refuse packet-pointer math
+ * with the result ("math between pkt pointer and register with unbounded
+ * min value"). The mask restores the bound; it is written in asm because
+ * the compiler knows it changes nothing and would drop it.
+ */
+static __always_inline __u32 xlb_ntohs(__be16 v)
+{
+	__u32 x = bpf_ntohs(v);
+
+	asm volatile("%0 &= 0xffff" : "+r"(x));
+	return x;
+}
+
 #ifndef AF_INET
 #define AF_INET		2
 #endif

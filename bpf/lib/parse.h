@@ -181,7 +181,7 @@ static __always_inline int xlb_parse_ipv4(void *data, void *data_end,
 	if ((void *)(iph + 1) > data_end)
 		return xlb_count_reason(XLB_R_PASS_MALFORMED, p->frame_len, XDP_PASS);
 	hlen = (iph->ihl & 0xf) << 2;
-	p->ip_len = bpf_ntohs(iph->tot_len);
+	p->ip_len = xlb_ntohs(iph->tot_len);
 	if (iph->version != 4 || hlen < sizeof(*iph) || p->ip_len < hlen ||
 	    data + p->l2_len + p->ip_len > data_end)
 		return xlb_count_reason(XLB_R_PASS_MALFORMED, p->frame_len, XDP_PASS);
@@ -208,7 +208,7 @@ static __always_inline int xlb_parse_ipv6(void *data, void *data_end,
 
 	if ((void *)(ip6 + 1) > data_end)
 		return xlb_count_reason(XLB_R_PASS_MALFORMED, p->frame_len, XDP_PASS);
-	p->ip_len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
+	p->ip_len = sizeof(*ip6) + xlb_ntohs(ip6->payload_len);
 	if (ip6->version != 6 || data + p->l2_len + p->ip_len > data_end)
 		return xlb_count_reason(XLB_R_PASS_MALFORMED, p->frame_len, XDP_PASS);
 	nexthdr = ip6->nexthdr;
