@@ -1584,7 +1584,7 @@ static int setup_data_plane(struct xlb_agent *a)
 		.nat_conns = s->nat_connections,
 	};
 	struct xlb_lb_notes notes;
-	char err_s[256];
+	char err_s[512];
 	unsigned int i;
 	int err;
 

@@ -26,17 +26,13 @@
 
 #include "addr.h"
 #include "attach.h"
+#include "kernel.h"
 #include "log.h"
 #include "maps.h"
 #include "xlb_decap.skel.h"
 #include "xlb_lb.skel.h"
 
-/*
- * libxdp keeps its own pins in $LIBXDP_BPFFS (default /sys/fs/bpf). Where
- * that is no bpffs (inside `ip netns exec`, which remounts /sys), point it
- * at our pin directory, which is one.
- */
-static void libxdp_bpffs(const char *pin_dir)
+void xlb_libxdp_bpffs(const char *pin_dir)
 {
 	struct statfs st;
 
@@ -148,7 +144,7 @@ int xlb_prog_attach(enum xlb_prog_kind kind, const char *pin_dir, int ifindex,
 	int err;
 
 	*legacy = 0;
-	libxdp_bpffs(pin_dir);
+	xlb_libxdp_bpffs(pin_dir);
 	err = xlb_prog_query(kind, ifindex, &info);
 	if (err)
 		return err;
@@ -401,6 +397,10 @@ int xlb_lb_attach_dev(const char *pin_dir, const struct xlb_lb_setup *s,
 	cfg.nat_port_min = s->nat_port_min;
 	cfg.nat_port_max = s->nat_port_max;
 
+	/* A kernel without what the program needs is named before any change. */
+	ret = xlb_kernel_check(XLB_PROG_LB, err, errlen);
+	if (ret)
+		return ret;
 	ret = xlb_pin_dir_prepare(pin_dir);
 	if (ret) {
 		snprintf(err, errlen, "pin directory %s: %s", pin_dir, strerror(-ret));
@@ -449,6 +449,8 @@ int xlb_lb_attach_dev(const char *pin_dir, const struct xlb_lb_setup *s,
 	close(lock);
 	if (ret == -EEXIST)
 		snprintf(err, errlen, "xlb is already attached to %s", s->ifname);
+	else if (ret && xlb_kernel_explain(XLB_PROG_LB, ret, err, errlen))
+		ret = -EOPNOTSUPP;	/* the kernel, not the settings (-EINVAL) */
 	else if (ret)
 		snprintf(err, errlen, "attach to %s failed: %s", s->ifname, strerror(-ret));
 	if (ret)

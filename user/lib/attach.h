@@ -30,6 +30,15 @@ struct xlb_attach_info {
 };
 
 /*
+ * libxdp keeps its own pins (those of its multi-program dispatcher) in
+ * $LIBXDP_BPFFS, default /sys/fs/bpf, and reads that setting once. Where
+ * that is no bpffs (inside `ip netns exec`, which remounts /sys), point it
+ * at our pin directory, which is one. Call it before any other libxdp call
+ * of the process: attach, query and detach must all see the same pins.
+ */
+void xlb_libxdp_bpffs(const char *pin_dir);
+
+/*
  * Load kind's program with maps pinned in pin_dir and attach it to ifindex.
  * -EEXIST when it is attached there already. *legacy tells whether libxdp
  * fell back to a plain attach (no multi-program dispatcher).
@@ -90,7 +99,7 @@ int xlb_nat_src_parse(const char *s, int family, struct xlb_config *cfg, char *e
  * @err: a one-line reason on failure (bad CIDR, missing device, ...)
  *
  * Return: 0; -EEXIST when it is attached there already; -EINVAL with @err
- * for bad settings; other negative errnos from the kernel or libxdp.
+ * for bad settings; -EOPNOTSUPP with @err when this kernel cannot run it; other negative errnos from the kernel or libxdp.
  */
 int xlb_lb_attach_dev(const char *pin_dir, const struct xlb_lb_setup *s,
 		      struct xlb_lb_notes *notes, char *err, size_t errlen);

@@ -59,6 +59,7 @@ int xlb_cli_open_maps(struct xlb_cli *c, struct xlb_maps *m, int write);
 int xlb_cmd_attach(struct xlb_cli *c, int argc, char **argv);
 int xlb_cmd_detach(struct xlb_cli *c, int argc, char **argv);
 int xlb_cmd_status(struct xlb_cli *c, int argc, char **argv);
+int xlb_cmd_check(struct xlb_cli *c, int argc, char **argv);
 int xlb_cmd_decap(struct xlb_cli *c, int argc, char **argv);
 int xlb_cmd_vip(struct xlb_cli *c, int argc, char **argv);
 int xlb_cmd_backend(struct xlb_cli *c, int argc, char **argv);

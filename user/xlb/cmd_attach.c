@@ -21,6 +21,7 @@
 #include "addr.h"
 #include "attach.h"
 #include "cli.h"
+#include "kernel.h"
 #include "log.h"
 #include "maps.h"
 #include "names.h"
@@ -70,7 +71,7 @@ int xlb_cmd_attach(struct xlb_cli *c, int argc, char **argv)
 		{ "flows", &flows_s }, {}
 	};
 	struct xlb_lb_notes notes;
-	char err_s[256];
+	char err_s[512];
 	int npos, ret, err;
 
 	ret = xlb_cli_parse(c, argc, argv, opts, pos, 1, 1, &npos,
@@ -354,6 +355,7 @@ static int decap_attach(struct xlb_cli *c, int argc, char **argv)
 	const char *mode_s = NULL, *pos[1];
 	const struct xlb_opt opts[] = { { "mode", &mode_s }, {} };
 	struct xlb_attach_opts ao = {};
+	char why[512];
 	int ifindex, npos, ret, err, legacy, lock;
 
 	ret = xlb_cli_parse(c, argc, argv, opts, pos, 1, 1, &npos,
@@ -369,12 +371,16 @@ static int decap_attach(struct xlb_cli *c, int argc, char **argv)
 	if (err)
 		return xlb_cli_err(c, XLB_EXIT_FAIL, "pin directory %s: %s", c->pin_dir,
 				   xlb_cli_strerror(err));
+	if (xlb_kernel_check(XLB_PROG_DECAP, why, sizeof(why)))
+		return xlb_cli_err(c, XLB_EXIT_FAIL, "%s", why);
 	lock = xlb_pin_dir_lock(c->pin_dir);
 	err = xlb_prog_attach(XLB_PROG_DECAP, c->pin_dir, ifindex, &ao, &legacy);
 	if (lock >= 0)
 		close(lock);
 	if (err == -EEXIST)
 		return xlb_cli_err(c, XLB_EXIT_FAIL, "xlb_decap is already attached to %s", pos[0]);
+	if (err && xlb_kernel_explain(XLB_PROG_DECAP, err, why, sizeof(why)))
+		return xlb_cli_err(c, XLB_EXIT_FAIL, "%s", why);
 	if (err)
 		return xlb_cli_err(c, XLB_EXIT_FAIL, "decap attach to %s failed: %s", pos[0],
 				   xlb_cli_strerror(err));

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attach.h"
 #include "cli.h"
 #include "log.h"
 #include "maps.h"
@@ -16,6 +17,7 @@ static const struct xlb_cmd objects[] = {
 	{ "attach", xlb_cmd_attach, "attach DEV [--mode native|generic] [--forward ipip|l2|nat] [--encap-src CIDR] [--encap-src6 CIDR] [--nat-src ADDR] [--nat-src6 ADDR] [--nat-ports MIN-MAX] [--nat-conns N] [--seed N] [--flows N]" },
 	{ "detach", xlb_cmd_detach, "detach DEV [--keep-maps]" },
 	{ "status", xlb_cmd_status, "status" },
+	{ "check", xlb_cmd_check, "check [--load xlb_lb|xlb_decap]       (can this kernel run xlb)" },
 	{ "vip", xlb_cmd_vip, "vip {add | del | list} ..." },
 	{ "backend", xlb_cmd_backend, "backend {add | set | del | list} ..." },
 	{ "stats", xlb_cmd_stats, "stats [--watch [SECONDS]] [--count N]" },
@@ -71,6 +73,7 @@ int main(int argc, char **argv)
 				   argv[1]);
 	xlb_log_setup(level, 0);
 	xlb_log_route_libs();
+	xlb_libxdp_bpffs(c.pin_dir);
 	/* With -j, a missing object is a JSON error like any other. */
 	if (argc == 1 && !c.json) {
 		usage(stderr);

@@ -18,6 +18,7 @@
 
 #include "admin.h"
 #include "agent.h"
+#include "attach.h"
 #include "config.h"
 #include "log.h"
 #include "maps.h"
@@ -149,6 +150,7 @@ int main(int argc, char **argv)
 	}
 	xlb_log_setup(level, 1);
 	xlb_log_route_libs();
+	xlb_libxdp_bpffs(pin_dir);
 
 	if (check) {
 		memset(&errs, 0, sizeof(errs));
