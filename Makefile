@@ -43,7 +43,7 @@ FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_REPLAY := $(FUZZ_SRC:fuzz/fuzz_%.c=$(BUILD)/tests/unit/test_fuzz_%)
 
-.PHONY: all help deps check unit bpftest e2e bench demo clean install uninstall fuzz
+.PHONY: all help deps check unit bpftest e2e bench demo clean install uninstall fuzz vmtest
 all: $(BUILD)/xlb $(BUILD)/xlbd $(UNIT_BIN) $(BPFT_BIN) $(BENCH_BIN) $(TEST_BPF_OBJ) $(FUZZ_REPLAY)
 
 help:
@@ -55,6 +55,7 @@ help:
 	@echo 'make e2e       end-to-end tests in network namespaces (root)'
 	@echo 'make bench     per-packet and Maglev benchmarks (root)'
 	@echo 'make demo      the reference topology, attached and sending (root)'
+	@echo 'make vmtest    the kernel matrix in qemu (root); KERNELS="bookworm trixie bullseye host"'
 	@echo 'make fuzz      libFuzzer runs of the parsers, FUZZ_TIME seconds each (not in check)'
 	@echo 'make clean     remove $(BUILD)/'
 	@echo 'make install   xlb, xlbd, man pages, systemd unit, bash completion into'
@@ -123,6 +124,10 @@ bpftest: $(BPFT_BIN)
 
 e2e: $(BUILD)/xlb $(BUILD)/xlbd $(TEST_BPF_OBJ)
 	@tests/run.sh e2e
+
+# Each kernel of KERNELS booted in qemu, the kernel-facing tests inside it.
+vmtest: deps all
+	@scripts/vmtest.sh $(KERNELS)
 
 bench: deps all
 	@bench/run.sh

@@ -18,6 +18,8 @@ pkgs=(
 	bird2
 	# benchmarks: load generator, the proxy compared against, backends
 	wrk haproxy nginx-light
+	# the kernel matrix (scripts/vmtest.sh): qemu, an initramfs, modules
+	qemu-system-x86 busybox-static cpio kmod xz-utils zstd
 )
 
 missing=()

@@ -115,8 +115,8 @@ static int probe_cmpxchg(void)
 }
 
 const struct xlb_kfeature xlb_kfeatures[] = {
-	{ "XDP programs", "4.8", LB | DECAP, probe_xdp },
 	{ "per-CPU array maps", "4.6", LB | DECAP, probe_percpu_array },
+	{ "XDP programs", "4.8", LB | DECAP, probe_xdp },
 	{ "LRU hash maps", "4.10", LB, probe_lru_hash },
 	{ "array-of-maps maps", "4.12", LB, probe_array_of_maps },
 	{ "bpf_fib_lookup() in XDP", "4.18", LB, probe_fib_lookup },
