@@ -73,6 +73,15 @@ if step verifier-log; then
 	rm -rf /sys/fs/bpf/vmtest-log
 fi
 
+# "attach-log": libbpf's and libxdp's debug output of an attach (generic
+# mode, on a dummy device), for working on an attach failure.
+if step attach-log; then
+	ip link add xlbt-vmdbg type dummy && ip link set xlbt-vmdbg up
+	"$BUILD/xlb" -d attach xlbt-vmdbg --mode generic >"$OUT/attach.log" 2>&1
+	"$BUILD/xlb" -d detach xlbt-vmdbg >>"$OUT/attach.log" 2>&1
+	ip link del xlbt-vmdbg
+fi
+
 # --- 2. BPF_PROG_TEST_RUN tests
 step bpf && tests/run.sh bpf >"$OUT/bpf.log" 2>&1
 b=$(tail -1 "$OUT/bpf.log" 2>/dev/null)

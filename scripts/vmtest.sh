@@ -93,7 +93,9 @@ fetch_kernel() {
 			{ echo "vmtest: download of $pkg failed (see $VMDIR/apt-$suite.log)" >&2; return 1; }
 		deb=$(ls "$KDIR"/*.deb)
 		dpkg-deb -x "$deb" "$KDIR/root" && rm -f "$deb" || return 1
-		KVER=$(ls "$KDIR/root/lib/modules")
+		# Debian 13 installs modules under /usr/lib (merged /usr).
+		[ -d "$KDIR/root/lib/modules" ] || ln -s usr/lib "$KDIR/root/lib"
+		KVER=$(ls "$KDIR/root/lib/modules/")
 		depmod -b "$KDIR/root" "$KVER" || return 1
 		echo "$KVER" >"$KDIR/.done"
 	fi
@@ -140,7 +142,7 @@ make_initramfs() {
 # bridge: eth1 (198.18.0.0/24) with a client and a backend, eth2
 # (198.18.1.0/24) with a second backend, so that xlb_lb in the guest sends
 # to the first with XDP_TX and to the second with a redirect.
-HNS=
+HNS= CNS= B1NS= B2NS=
 host_up() {
 	local id=$1
 	HNS=xlbt-vmh$id
@@ -215,30 +217,31 @@ booted() {
 
 # run_vm SUITE: boot it, run the guest script, leave its result file in
 # $OUT/result. KVM where it works (VMTEST_ACCEL=auto tries it and falls
-# back to TCG when the guest has not reached its init within 30 s: nested
+# back to TCG when the guest has not reached its init within 20 s: nested
 # KVM can hang), else TCG.
 run_vm() {
 	local suite=$1 t0 accel=${VMTEST_ACCEL:-auto}
-	fetch_kernel "$suite" || return 1
-	make_initramfs || return 1
 	OUT=$VMDIR/out/$suite
 	rm -rf "$OUT" && mkdir -p "$OUT"
+	fetch_kernel "$suite" || return 1
+	make_initramfs || return 1
 	host_up "$$" || { host_down; echo "vmtest: host side of the guest's NICs failed" >&2; return 1; }
 	log=$OUT/console.log
 	t0=$SECONDS
 	if [ "$accel" != tcg ] && [ -w /dev/kvm ]; then
 		start_qemu kvm host,-arch-capabilities
-		if booted 30; then
+		if booted 20; then
 			accel=kvm
 		else
 			kill "$QPID" 2>/dev/null; wait "$QPID" 2>/dev/null
-			echo "vmtest: no boot under KVM within 30 s; using TCG" >>"$OUT/qemu.log"
+			echo "vmtest: no boot under KVM within 20 s; using TCG" >>"$OUT/qemu.log"
 			accel=tcg
 			t0=$SECONDS
 		fi
 	fi
 	[ "$accel" = kvm ] || { accel=tcg; start_qemu tcg max; }
 	echo "accel=$accel" >"$OUT/accel"
+	booted 300 && echo "boot=$((SECONDS - t0))" >"$OUT/boot"
 	# The guest signals that its NICs are configured; then this side's
 	# clients run the native-mode test against it.
 	while kill -0 "$QPID" 2>/dev/null && [ ! -f "$OUT/native.ready" ]; do
@@ -251,7 +254,8 @@ run_vm() {
 	fi
 	wait "$QPID"
 	QPID=
-	{ echo "accel=$accel"; echo "boot_to_done=$((SECONDS - t0))"; } >>"$OUT/result"
+	{ echo "accel=$accel"; cat "$OUT/boot" 2>/dev/null; echo "boot_to_done=$((SECONDS - t0))"; } \
+		>>"$OUT/result"
 	host_down
 	[ -s "$OUT/result" ]
 }
@@ -296,7 +300,7 @@ native_host_side() {
 }
 
 main() {
-	local kernels=("$@") k rc=0
+	local kernels=("$@") k rc=0 npass=0 nfail=0 nknown=0
 	[ ${#kernels[@]} -gt 0 ] || kernels=(bookworm trixie bullseye host)
 	mkdir -p "$VMDIR" "$RESULTS"
 	trap 'host_down; [ -n "${QPID:-}" ] && kill "$QPID" 2>/dev/null' EXIT
@@ -308,7 +312,14 @@ main() {
 		else
 			run_vm "$k"
 		fi
-		report "$k" || { case " $EXPECT " in *" $k "*) rc=1 ;; esac; }
+		if report "$k"; then
+			npass=$((npass + 1))
+		else
+			case " $EXPECT " in
+			*" $k "*) rc=1; nfail=$((nfail + 1)) ;;
+			*) nknown=$((nknown + 1)) ;;	# a kernel xlb does not support
+			esac
+		fi
 		# A full run is a row of the README's table; a partial one is not.
 		if [ -z "${VMTEST_STEPS:-}" ] && [ -s "$OUT/result" ]; then
 			{ cat "$OUT/result"; echo "date=$(date -u +%Y-%m-%d)"; } >"$RESULTS/$k.result"
@@ -316,6 +327,7 @@ main() {
 	done
 	table >"$RESULTS/kernels.md"
 	readme_table
+	echo "vmtest: $npass passed, $nfail failed, $nknown skipped"
 	return $rc
 }
 
@@ -323,8 +335,8 @@ main() {
 # result files in $RESULTS (bench/results/kernels/).
 table() {
 	local f k
-	echo "| kernel | release | xlb_lb loads | verifier insns (xlb_lb, xlb_decap) | BPF tests | CLI e2e | native virtio_net | boot + tests | run on |"
-	echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+	echo "| kernel | release | xlb_lb loads | verifier insns (xlb_lb, xlb_decap) | BPF tests | CLI e2e | native virtio_net | boot | boot + tests | run on |"
+	echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 	for k in bookworm trixie bullseye host; do
 		f=$RESULTS/$k.result
 		[ -f "$f" ] || continue
@@ -333,9 +345,10 @@ table() {
 			. "$f"
 			local lb=${insns#*xlb_lb:} dc=${insns#*xlb_decap:}
 			lb=${lb%%,*} dc=${dc%%,*}
-			printf '| %s | %s | %s | %s, %s | %s | %s | %s | %s s | %s, %s |\n' \
-				"$(suite_name "$k")" "$kernel" "$loads" "$lb" "$dc" "$bpf" "$e2e" \
-				"${native//|/\\|}" "${boot_to_done:-$guest_time}" "${accel:-no VM}" "$date"
+			printf '| %s | %s | %s | %s, %s | %s | %s | %s | %s | %s s | %s, %s |\n' \
+				"$(suite_name "$k")" "$kernel" "$loads${refusal:+ (attach: ${refusal#exit * })}" "$lb" "$dc" "$bpf" "$e2e" \
+				"${native//|/\\|}" "${boot:+$boot s}" "${boot_to_done:-$guest_time}" \
+				"${accel:-no VM}" "$date"
 		)
 	done
 }
@@ -367,7 +380,8 @@ readme_table() {
 
 # report KERNEL: one line from $OUT/result; fails unless every column passed.
 report() {
-	local k=$1
+	local k=$1 kernel= loads= insns= refusal= bpf= e2e= native= guest_time= ok= accel= boot= \
+		boot_to_done=
 	if [ ! -s "$OUT/result" ]; then
 		echo "$k: no result (see $OUT/console.log)"
 		return 1

@@ -133,23 +133,15 @@ static int attach_obj(struct bpf_object *obj, const char *sec, int ifindex,
 	return err;
 }
 
-int xlb_prog_attach(enum xlb_prog_kind kind, const char *pin_dir, int ifindex,
-		    const struct xlb_attach_opts *o, int *legacy)
+/* One try: open kind's skeleton afresh (a failed load cannot be retried), size, attach. */
+static int attach_once(enum xlb_prog_kind kind, const char *pin_dir, int ifindex,
+		       const struct xlb_attach_opts *o, int *legacy)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
-	struct xlb_attach_info info;
 	struct xlb_decap *decap = NULL;
 	struct xlb_lb *lb = NULL;
 	__u32 zero = 0;
 	int err;
-
-	*legacy = 0;
-	xlb_libxdp_bpffs(pin_dir);
-	err = xlb_prog_query(kind, ifindex, &info);
-	if (err)
-		return err;
-	if (info.attached)
-		return -EEXIST;
 
 	if (kind == XLB_PROG_LB) {
 		lb = xlb_lb__open_opts(&opts);
@@ -181,6 +173,39 @@ int xlb_prog_attach(enum xlb_prog_kind kind, const char *pin_dir, int ifindex,
 		return -errno;
 	err = attach_obj(decap->obj, "xdp", ifindex, o->mode, legacy);
 	xlb_decap__destroy(decap);
+	return err;
+}
+
+int xlb_prog_attach(enum xlb_prog_kind kind, const char *pin_dir, int ifindex,
+		    const struct xlb_attach_opts *o, int *legacy)
+{
+	struct xlb_attach_info info;
+	int err;
+
+	*legacy = 0;
+	xlb_libxdp_bpffs(pin_dir);
+	err = xlb_prog_query(kind, ifindex, &info);
+	if (err)
+		return err;
+	if (info.attached)
+		return -EEXIST;
+	err = attach_once(kind, pin_dir, ifindex, o, legacy);
+	if (err != -EINVAL || getenv("LIBXDP_SKIP_DISPATCHER"))
+		return err;
+	/*
+	 * libxdp puts a program into its dispatcher as an freplace extension.
+	 * Since Linux 6.13 (and 6.12.y, where it was backported) the kernel refuses an extension that
+	 * changes packet data in place of a function that does not, and the
+	 * dispatcher of libxdp before 1.4.3 (Debian 12 ships 1.3.1) declares
+	 * none: its compatibility test passes, our program's load fails with
+	 * EINVAL. Then attach the program alone, as libxdp does where it has
+	 * no dispatcher (it reads this variable on every attach).
+	 */
+	pr_debug("attach through libxdp's dispatcher failed; attaching %s alone\n",
+		 xlb_prog_name(kind));
+	setenv("LIBXDP_SKIP_DISPATCHER", "1", 1);
+	err = attach_once(kind, pin_dir, ifindex, o, legacy);
+	unsetenv("LIBXDP_SKIP_DISPATCHER");
 	return err;
 }
 
