@@ -89,9 +89,21 @@ static __always_inline int xlb_parse_ports(void *l4, void *data_end, __u8 proto,
 }
 
 /*
- * The IPv4 header quoted by an ICMP error: it describes a packet the
- * backend sent (VIP -> client), so the key is filled reversed to name the
- * client -> VIP flow. Only the first 8 bytes of its L4 header are quoted.
+ * The header quoted by an ICMP error describes a packet the backend sent
+ * (VIP -> client, direct server return), so the key is filled reversed to
+ * name the client -> VIP flow. Only the first 8 bytes of its L4 header are
+ * quoted. Returns XLB_CONTINUE with the key filled, else a verdict.
+ *
+ * It is the balancer's only when addressed to the quoted packet's source:
+ * routers send errors to the source of the packet at fault (RFC 1122
+ * 3.2.2, RFC 4443 2.2), here the VIP. One sent anywhere else (the LB's own
+ * address, a backend, loopback, broadcast) is the host's even if it quotes
+ * a VIP flow: it passes untouched, counted as not for a VIP. Comparing the
+ * two addresses is the cheapest correct check: the VIP is then matched on
+ * the quoted source (pick.h), so the outer destination is that very VIP. A
+ * lookup of the outer destination would cost a map lookup, need the quoted
+ * port and protocol too (VIPs are keyed on all three), and still take an
+ * error sent to one VIP about another VIP's flow.
  */
 static __always_inline int xlb_parse_icmp4_inner(void *l4, void *data_end,
 						 struct xlb_pkt *p)
@@ -101,21 +113,24 @@ static __always_inline int xlb_parse_icmp4_inner(void *l4, void *data_end,
 	__be16 *ports;
 
 	if ((void *)(in + 1) > data_end)
-		return XLB_CONTINUE;
+		return xlb_count_reason(XLB_R_PASS_PROTO, p->frame_len, XDP_PASS);
 	hlen = (in->ihl & 0xf) << 2;
 	if (hlen < sizeof(*in) ||
 	    (in->protocol != IPPROTO_TCP && in->protocol != IPPROTO_UDP))
-		return XLB_CONTINUE;
+		return xlb_count_reason(XLB_R_PASS_PROTO, p->frame_len, XDP_PASS);
 	ports = (void *)in + hlen;
 	if ((void *)(ports + 2) > data_end)
-		return XLB_CONTINUE;
+		return xlb_count_reason(XLB_R_PASS_PROTO, p->frame_len, XDP_PASS);
+	/* key.daddr still holds the outer destination (xlb_parse_ipv4). */
+	if (in->saddr != p->key.daddr[0])
+		return xlb_count_reason(XLB_R_PASS_NOT_VIP, p->frame_len, XDP_PASS);
 	p->key.saddr[0] = in->daddr;
 	p->key.daddr[0] = in->saddr;
 	p->key.sport = ports[1];
 	p->key.dport = ports[0];
 	p->key.proto = in->protocol;
 	p->icmp_err = 1;
-	return 0;
+	return XLB_CONTINUE;
 }
 
 static __always_inline int xlb_parse_icmp6_inner(void *l4, void *data_end,
@@ -123,23 +138,28 @@ static __always_inline int xlb_parse_icmp6_inner(void *l4, void *data_end,
 {
 	struct ipv6hdr *in = l4 + sizeof(struct icmp6hdr);
 	__be16 *ports = (void *)(in + 1);
+	const __u32 *s = in->saddr.in6_u.u6_addr32, *d = p->key.daddr;
 
 	if ((void *)(ports + 2) > data_end)
-		return XLB_CONTINUE;
+		return xlb_count_reason(XLB_R_PASS_PROTO, p->frame_len, XDP_PASS);
 	if (in->nexthdr != IPPROTO_TCP && in->nexthdr != IPPROTO_UDP)
-		return XLB_CONTINUE;
+		return xlb_count_reason(XLB_R_PASS_PROTO, p->frame_len, XDP_PASS);
+	/* key.daddr still holds the outer destination (xlb_parse_ipv6). */
+	if ((s[0] ^ d[0]) | (s[1] ^ d[1]) | (s[2] ^ d[2]) | (s[3] ^ d[3]))
+		return xlb_count_reason(XLB_R_PASS_NOT_VIP, p->frame_len, XDP_PASS);
 	__builtin_memcpy(p->key.saddr, &in->daddr, 16);
 	__builtin_memcpy(p->key.daddr, &in->saddr, 16);
 	p->key.sport = ports[1];
 	p->key.dport = ports[0];
 	p->key.proto = in->nexthdr;
 	p->icmp_err = 1;
-	return 0;
+	return XLB_CONTINUE;
 }
 
 /*
  * L4 at l4 with IP protocol proto. TCP/UDP fill the key; ICMP errors fill it
- * from the quoted header. Anything else passes to the kernel untouched.
+ * from the quoted header (or pass, as above). Anything else passes to the
+ * kernel untouched.
  */
 static __always_inline int xlb_parse_l4(void *l4, void *data_end, __u8 proto,
 					struct xlb_pkt *p)
@@ -157,17 +177,15 @@ static __always_inline int xlb_parse_l4(void *l4, void *data_end, __u8 proto,
 	if (proto == IPPROTO_ICMP) {
 		if ((void *)(ic + 1) > data_end)
 			return xlb_count_reason(XLB_R_PASS_MALFORMED, p->frame_len, XDP_PASS);
-		if ((ic->type == ICMP_DEST_UNREACH || ic->type == ICMP_TIME_EXCEEDED) &&
-		    !xlb_parse_icmp4_inner(l4, data_end, p))
-			return XLB_CONTINUE;
+		if (ic->type == ICMP_DEST_UNREACH || ic->type == ICMP_TIME_EXCEEDED)
+			return xlb_parse_icmp4_inner(l4, data_end, p);
 	} else if (proto == IPPROTO_ICMPV6) {
 		if ((void *)(ic6 + 1) > data_end)
 			return xlb_count_reason(XLB_R_PASS_MALFORMED, p->frame_len, XDP_PASS);
 		if ((ic6->icmp6_type == ICMPV6_DEST_UNREACH ||
 		     ic6->icmp6_type == ICMPV6_PKT_TOOBIG ||
-		     ic6->icmp6_type == ICMPV6_TIME_EXCEED) &&
-		    !xlb_parse_icmp6_inner(l4, data_end, p))
-			return XLB_CONTINUE;
+		     ic6->icmp6_type == ICMPV6_TIME_EXCEED))
+			return xlb_parse_icmp6_inner(l4, data_end, p);
 	}
 	return xlb_count_reason(XLB_R_PASS_PROTO, p->frame_len, XDP_PASS);
 }

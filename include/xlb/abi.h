@@ -133,7 +133,7 @@ enum xlb_reason {
 	XLB_R_FWD_L2,		/* forwarded, MAC rewritten */
 	XLB_R_FWD_ICMP,		/* ICMP error forwarded to its flow's backend */
 	XLB_R_PASS_NOT_IP,	/* not IPv4/IPv6 */
-	XLB_R_PASS_NOT_VIP,	/* no VIP matches */
+	XLB_R_PASS_NOT_VIP,	/* no VIP matches (ICMP error: not sent to the VIP it quotes) */
 	XLB_R_PASS_FRAGMENT,	/* IP fragment */
 	XLB_R_PASS_PROTO,	/* protocol without a VIP path (e.g. ICMP echo) */
 	XLB_R_PASS_NO_NEIGH,	/* next hop unresolved: kernel resolves it */

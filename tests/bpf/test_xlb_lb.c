@@ -33,7 +33,10 @@
 #include "../lib/bpftest.h"
 #include "../lib/pkt.h"
 
-/* Addresses: only the benchmark range and the project's ULA prefix. */
+/*
+ * Addresses: only the benchmark range and the project's ULA prefix, but for
+ * loopback, broadcast and all-nodes, which ICMP errors are sent to in cases.
+ */
 #define CLIENT4		"198.18.0.10"
 #define ROUTER4		"198.18.0.1"
 #define BE4_1		"198.18.0.11"
@@ -55,6 +58,12 @@
 
 #define NAT4		"198.18.0.2"	/* the LB's address towards the nodes */
 #define NAT6		"fd00:78:6c62::2"
+#define LB4		"198.18.0.3"	/* the LB's own address, no VIP */
+#define LB6		"fd00:78:6c62::3"
+#define LO4		"127.0.0.1"
+#define LO6		"::1"
+#define BCAST4		"255.255.255.255"
+#define ALLNODES6	"ff02::1"
 
 #define SEED		0x5eed1234U
 #define NH_MTU		1600
@@ -151,6 +160,19 @@ static const struct lb_setup s_two4 = {
 
 static const struct lb_setup s_two6 = {
 	.vips = { VIP(VIP6, 80, IPPROTO_TCP, 1, 13, 5, 6) },
+	.bes = { BE(5, BE6_1), BE(6, BE6_2) },
+};
+
+/* s_two4 / s_two6 with a second VIP address, every port. */
+static const struct lb_setup s_two4_other = {
+	.vips = { VIP(VIP4, 80, IPPROTO_TCP, 1, 13, 1, 2),
+		  VIP(VIP4_OTHER, 0, IPPROTO_TCP, 2, 13, 1, 2) },
+	.bes = { BE(1, BE4_1), BE(2, BE4_2) },
+};
+
+static const struct lb_setup s_two6_other = {
+	.vips = { VIP(VIP6, 80, IPPROTO_TCP, 1, 13, 5, 6),
+		  VIP(VIP6_OTHER, 0, IPPROTO_TCP, 2, 13, 5, 6) },
 	.bes = { BE(5, BE6_1), BE(6, BE6_2) },
 };
 
@@ -281,6 +303,13 @@ static const struct pkt_spec reply6 = {
 	.src = VIP6, .dst = CLIENT6, .proto = IPPROTO_TCP, .sport = 80,
 	.dport = 40000, .tcp_flags = TCP_ACK, .payload_len = 1200,
 };
+/* An error about reply4 / reply6 (a VIP flow's packet), sent to d. */
+#define P_ICMP4_ERR_TO(d) \
+	.src = ROUTER4, .dst = d, .proto = IPPROTO_ICMP, .icmp_type = ICMP_UNREACH, \
+	.icmp_code = ICMP_FRAG_NEEDED, .icmp_info = 1400, .quote = &reply4, .quote_len = 28
+#define P_ICMP6_ERR_TO(d) \
+	.src = ROUTER6, .dst = d, .proto = IPPROTO_ICMPV6, .icmp_type = ICMP6_PKT_TOO_BIG, \
+	.icmp_info = 1280, .quote = &reply6
 /* NAT connections' first packets (their node answers in the cases). */
 static const struct pkt_spec nflow4 = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN };
 static const struct pkt_spec nflow4_b = { P_TCP4, .sport = 40001, .tcp_flags = TCP_SYN };
@@ -1127,6 +1156,21 @@ static int check_icmp_no_flow(struct env *e, const struct xlb_case *c,
 	if (n)
 		return fail(e, "xlb_flows: expected no entry, got %d", n);
 	return check_traffic(e, e->skel->maps.xlb_vip_stats, "VIP", 1, 1, in->len, 0);
+}
+
+/* An ICMP error left to the host: only the first packet's flow and counts. */
+static int check_icmp_passed(struct env *e, const struct xlb_case *c,
+			     const struct pkt *in, const struct pkt *out)
+{
+	int n = hash_count(e->skel->maps.xlb_flows);
+
+	if (n != 1)
+		return fail(e, "xlb_flows: expected only the first packet's flow, got %d entries",
+			    n);
+	return check_traffic(e, e->skel->maps.xlb_vip_stats, "VIP", 1, 1, e->first_len, 1) ?:
+	       check_traffic(e, e->skel->maps.xlb_vip_stats, "VIP", 2, 0, 0, 0) ?:
+	       check_traffic(e, e->skel->maps.xlb_backend_stats, "backend",
+			     e->first_be, 1, e->first_len, 1);
 }
 
 /* Many flows over a table filled 1:3 land near 1:3. */
@@ -2288,6 +2332,51 @@ static const struct xlb_case cases[] = {
 		   .icmp_info = 1400, .quote = &reply4, .quote_len = 28 },
 	  .setup = &s_two4, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = BE_TABLE,
 	  .check = check_icmp_no_flow, .reason = XLB_R_FWD_ICMP },
+
+	/*
+	 * ICMP errors about a VIP flow addressed elsewhere than that VIP are the
+	 * host's (addressed to the VIP: the cases above).
+	 */
+	{ .name = "icmp frag-needed about a VIP flow, to another VIP -> pass untouched",
+	  .pkt = { P_ICMP4_ERR_TO(VIP4_OTHER) }, .setup = &s_two4_other, .first = &flow4,
+	  .verdict = XDP_PASS, .out = OUT_SAME, .check = check_icmp_passed,
+	  .reason = XLB_R_PASS_NOT_VIP },
+	{ .name = "icmp frag-needed about a VIP flow, to the LB's address -> pass untouched",
+	  .pkt = { P_ICMP4_ERR_TO(LB4) }, .setup = &s_two4_other, .first = &flow4,
+	  .verdict = XDP_PASS, .out = OUT_SAME, .check = check_icmp_passed,
+	  .reason = XLB_R_PASS_NOT_VIP },
+	{ .name = "icmp frag-needed about a VIP flow, to a backend -> pass untouched",
+	  .pkt = { P_ICMP4_ERR_TO(BE4_1) }, .setup = &s_two4_other, .first = &flow4,
+	  .verdict = XDP_PASS, .out = OUT_SAME, .check = check_icmp_passed,
+	  .reason = XLB_R_PASS_NOT_VIP },
+	{ .name = "icmp frag-needed about a VIP flow, to 127.0.0.1 -> pass untouched",
+	  .pkt = { P_ICMP4_ERR_TO(LO4) }, .setup = &s_two4_other, .first = &flow4,
+	  .verdict = XDP_PASS, .out = OUT_SAME, .check = check_icmp_passed,
+	  .reason = XLB_R_PASS_NOT_VIP },
+	{ .name = "icmp frag-needed about a VIP flow, to 255.255.255.255 -> pass untouched",
+	  .pkt = { P_ICMP4_ERR_TO(BCAST4) }, .setup = &s_two4_other, .first = &flow4,
+	  .verdict = XDP_PASS, .out = OUT_SAME, .check = check_icmp_passed,
+	  .reason = XLB_R_PASS_NOT_VIP },
+	{ .name = "icmpv6 packet-too-big about a VIP flow, to another VIP -> pass untouched",
+	  .pkt = { P_ICMP6_ERR_TO(VIP6_OTHER) }, .setup = &s_two6_other, .first = &flow6,
+	  .verdict = XDP_PASS, .out = OUT_SAME, .check = check_icmp_passed,
+	  .reason = XLB_R_PASS_NOT_VIP },
+	{ .name = "icmpv6 packet-too-big about a VIP flow, to the LB's address -> pass untouched",
+	  .pkt = { P_ICMP6_ERR_TO(LB6) }, .setup = &s_two6_other, .first = &flow6,
+	  .verdict = XDP_PASS, .out = OUT_SAME, .check = check_icmp_passed,
+	  .reason = XLB_R_PASS_NOT_VIP },
+	{ .name = "icmpv6 packet-too-big about a VIP flow, to a backend -> pass untouched",
+	  .pkt = { P_ICMP6_ERR_TO(BE6_1) }, .setup = &s_two6_other, .first = &flow6,
+	  .verdict = XDP_PASS, .out = OUT_SAME, .check = check_icmp_passed,
+	  .reason = XLB_R_PASS_NOT_VIP },
+	{ .name = "icmpv6 packet-too-big about a VIP flow, to ::1 -> pass untouched",
+	  .pkt = { P_ICMP6_ERR_TO(LO6) }, .setup = &s_two6_other, .first = &flow6,
+	  .verdict = XDP_PASS, .out = OUT_SAME, .check = check_icmp_passed,
+	  .reason = XLB_R_PASS_NOT_VIP },
+	{ .name = "icmpv6 packet-too-big about a VIP flow, to ff02::1 -> pass untouched",
+	  .pkt = { P_ICMP6_ERR_TO(ALLNODES6) }, .setup = &s_two6_other, .first = &flow6,
+	  .verdict = XDP_PASS, .out = OUT_SAME, .check = check_icmp_passed,
+	  .reason = XLB_R_PASS_NOT_VIP },
 
 	/* Backend states, flows, weights. */
 	{ .name = "DOWN backend in the slot -> re-probed to another",
