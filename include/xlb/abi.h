@@ -40,13 +40,24 @@ enum xlb_backend_state {
 	XLB_BE_STATE_MAX,
 };
 
+/*
+ * Who set a backend's state. The fast path ignores it; xlbd reads it: it
+ * never overwrites a state the operator set (draining or down: a hold),
+ * and a restarted xlbd takes a DOWN of its own as the node's health.
+ */
+enum xlb_backend_by {
+	XLB_BY_AGENT = 0,	/* xlbd from health, or xlb backend add / set --state active */
+	XLB_BY_OPERATOR,	/* xlb backend set --state draining|down */
+};
+
 /* Value of the backend array, indexed by backend id. */
 struct xlb_backend {
 	__be32 addr[4];
 	__be16 port;		/* service port (0 = any); identity, not rewritten */
 	__u8 family;		/* XLB_AF_INET or XLB_AF_INET6 */
 	__u8 state;		/* enum xlb_backend_state */
-	__u32 pad;		/* weights are per VIP: see struct xlb_member */
+	__u8 by;		/* enum xlb_backend_by: who set state */
+	__u8 pad[3];		/* weights are per VIP: see struct xlb_member */
 };
 _Static_assert(sizeof(struct xlb_backend) == 24, "xlb_backend size");
 

@@ -959,11 +959,12 @@ static int t_be_ensure(struct env *e, const void *arg)
 		if (err)
 			return fail(e, "xlb_backend_get(%u): %s", ids[i], errname(err));
 		if (memcmp(b.addr, a.addr, 16) || b.family != a.family ||
-		    b.port != htons(bes[i].port) || b.state != XLB_BE_ACTIVE || b.pad)
-			return fail(e, "backend %u: family %u port %u state %s pad %u or its "
-				    "address differ from %s port %u, ACTIVE", ids[i], b.family,
-				    ntohs(b.port), state_name(b.state), b.pad, bes[i].addr,
-				    bes[i].port);
+		    b.port != htons(bes[i].port) || b.state != XLB_BE_ACTIVE ||
+		    b.by != XLB_BY_AGENT || b.pad[0] || b.pad[1] || b.pad[2])
+			return fail(e, "backend %u: family %u port %u state %s by %u pad %u or "
+				    "its address differ from %s port %u, ACTIVE", ids[i], b.family,
+				    ntohs(b.port), state_name(b.state), b.by,
+				    b.pad[0] | b.pad[1] | b.pad[2], bes[i].addr, bes[i].port);
 	}
 	addr_key(BE4_3, &a);
 	err = xlb_backend_find(&e->m, &a, 80, &id);
@@ -1067,7 +1068,27 @@ static int t_be_state(struct env *e, const void *arg)
 			   errname(err));
 		goto out;
 	}
-	err = 0;
+	/* The operator's down is held: the agent's writes leave it. */
+	err = xlb_backend_hold(&e->m, ids[0], XLB_BE_DOWN);
+	if (!err)
+		err = xlb_backend_set_state(&e->m, ids[0], XLB_BE_ACTIVE);
+	if (err != -EBUSY || backend_raw(e, ids[0], &now) || now.state != XLB_BE_DOWN ||
+	    now.by != XLB_BY_OPERATOR) {
+		err = fail(e, "set_state over a hold: %s, state %s by %u; expected -EBUSY, "
+			   "down by the operator", errname(err), state_name(now.state), now.by);
+		goto out;
+	}
+	/* Active ends the hold. */
+	err = xlb_backend_hold(&e->m, ids[0], XLB_BE_ACTIVE);
+	if (!err)
+		err = xlb_backend_set_state(&e->m, ids[0], XLB_BE_DOWN);
+	if (err || backend_raw(e, ids[0], &now) || now.state != XLB_BE_DOWN ||
+	    now.by != XLB_BY_AGENT) {
+		err = fail(e, "set_state after the hold ended: %s, state %s by %u; expected "
+			   "down by the agent", errname(err), state_name(now.state), now.by);
+		goto out;
+	}
+	err = xlb_backend_set_state(&e->m, ids[0], XLB_BE_ACTIVE);
 out:
 	free(fs);
 	free(table);

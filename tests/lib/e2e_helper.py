@@ -2,10 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Helpers for the end-to-end tests (stdlib only): sniffing frames on the
 bridge, checking what was sniffed (tunnelled or L2 forwarding), the spread
-statistics, UDP requests, a keep-alive client, many long-lived connections
-held and exercised (hold), JSON queries and checks over
-the CLI's output (errors, configuration snapshots, concurrent writers,
-stats --watch).
+statistics, UDP requests, a burst of new TCP connections (connect), a
+keep-alive client, many long-lived connections held and exercised (hold),
+JSON queries and checks over the CLI's output (errors, configuration
+snapshots, concurrent writers, stats --watch).
 
     python3 tests/lib/e2e_helper.py COMMAND [ARGS]   (see --help)
 """
@@ -244,6 +244,38 @@ def cmd_udp(a):
             fails += 1
             if fails >= 5:
                 break
+    return 0
+
+def cmd_connect(a):
+    """COUNT new TCP connections to ADDR:PORT, one after the other, each
+    from its own socket: GET / and print the answering backend's name, or
+    'refused' (a RST: with direct server return a node without its server
+    answers the SYN itself) or 'timeout'; then the seconds all took."""
+    fam = socket.AF_INET6 if ":" in a.addr else socket.AF_INET
+    t0 = time.monotonic()
+    for _ in range(a.count):
+        s = socket.socket(fam, socket.SOCK_STREAM)
+        s.settimeout(a.timeout)
+        try:
+            s.connect((a.addr, a.port))
+            s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            data = b""
+            while True:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            body = data.split(b"\r\n\r\n", 1)[-1].decode(errors="replace").strip()
+            print(body or "empty")
+        except ConnectionRefusedError:
+            print("refused")
+        except ConnectionResetError:
+            print("reset")
+        except socket.timeout:
+            print("timeout")
+        finally:
+            s.close()
+    print("seconds %.3f" % (time.monotonic() - t0))
     return 0
 
 def cmd_keepalive(a):
@@ -606,6 +638,11 @@ c = sub.add_parser("udp")
 c.add_argument("--addr")
 c.add_argument("--port", type=int)
 c.add_argument("--count", type=int)
+c = sub.add_parser("connect")
+c.add_argument("--addr", required=True)
+c.add_argument("--port", type=int, default=80)
+c.add_argument("--count", type=int, default=50)
+c.add_argument("--timeout", type=float, default=1.0)
 c = sub.add_parser("keepalive")
 c.add_argument("--addr")
 c.add_argument("--port", type=int)

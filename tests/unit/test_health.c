@@ -5,7 +5,8 @@
  * all four counters expected after it (flips both ways, the mostly_* states,
  * failures of different kinds counting apart, thresholds of 0 and 1, what
  * happens to counters on a flip), then properties over long random
- * sequences with random thresholds, then the names.
+ * sequences with random thresholds, then the names, then the first state
+ * of a node whose backend the maps already have.
  *
  * Letters in the table: events s = success, t = tcp failure, p = http
  * failure, o = timeout, x = not an event; states H = healthy,
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
+#include <xlb/abi.h>
 
 #include "health.h"
 
@@ -375,6 +377,38 @@ static void test_bad_state(void **state)
 	assert_int_equal(c.success, 1);
 }
 
+/*
+ * A node adopted from the maps: only a DOWN the agent wrote starts
+ * unhealthy (the operator's holds and every other state start healthy), and
+ * from there exactly healthy.successes successes bring it back.
+ */
+static void test_adopt(void **state)
+{
+	struct xlb_health_counters c;
+	struct xlb_health_thresholds t = APISIX;
+	enum xlb_health s;
+	unsigned int be, by, k;
+
+	for (be = XLB_BE_UNUSED; be < XLB_BE_STATE_MAX; be++) {
+		for (by = XLB_BY_AGENT; by <= XLB_BY_OPERATOR; by++) {
+			s = xlb_health_adopt(be, by);
+			if (be == XLB_BE_DOWN && by == XLB_BY_AGENT)
+				assert_int_equal(s, XLB_H_UNHEALTHY);
+			else
+				assert_int_equal(s, XLB_H_HEALTHY);
+		}
+	}
+	for (t.successes = 1; t.successes <= 5; t.successes++) {
+		memset(&c, 0, sizeof(c));
+		s = xlb_health_adopt(XLB_BE_DOWN, XLB_BY_AGENT);
+		for (k = 1; k < t.successes; k++) {
+			s = xlb_health_next(s, &c, XLB_EV_SUCCESS, &t);
+			assert_false(xlb_health_usable(s));
+		}
+		assert_int_equal(xlb_health_next(s, &c, XLB_EV_SUCCESS, &t), XLB_H_HEALTHY);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -382,6 +416,7 @@ int main(void)
 		cmocka_unit_test(test_properties),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_bad_state),
+		cmocka_unit_test(test_adopt),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

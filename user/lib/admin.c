@@ -206,17 +206,28 @@ static void handle_admin(struct xlb_admin *ad, struct evhttp_request *req, const
 
 /* --- /v1/healthcheck ---------------------------------------------------------- */
 
-static json_t *node_json(const char *label, struct xlb_target *t)
+/*
+ * One node: status is what the node is for traffic, its health state, or
+ * the operator's hold when there is one ("down (operator)", "draining
+ * (operator)"); health is always the checks' own view.
+ */
+static json_t *node_json(struct xlb_admin *ad, struct xlb_target *t, __u32 be_id)
 {
 	const struct xlb_health_counters *c = xlb_target_counters(t);
+	const char *health = xlb_health_name(xlb_target_state(t));
+	struct xlb_backend b;
 	struct xlb_addr_key a;
-	char ip[XLB_ADDRSTRLEN];
+	char ip[XLB_ADDRSTRLEN], status[32];
 	__u16 port;
 
 	xlb_target_addr(t, &a, &port);
 	xlb_addr_str(a.addr, a.family, ip, sizeof(ip));
-	return json_pack("{s:s, s:i, s:s, s:{s:i, s:i, s:i, s:i}, s:f, s:I}",
-			 "ip", ip, "port", port, "status", xlb_health_name(xlb_target_state(t)),
+	if (!xlb_backend_get(xlb_agent_maps(ad->agent), be_id, &b) && xlb_backend_held(&b))
+		snprintf(status, sizeof(status), "%s (operator)", xlb_state_name(b.state));
+	else
+		snprintf(status, sizeof(status), "%s", health);
+	return json_pack("{s:s, s:i, s:s, s:s, s:{s:i, s:i, s:i, s:i}, s:f, s:I}",
+			 "ip", ip, "port", port, "status", status, "health", health,
 			 "counter", "success", c->success, "http_failure", c->http_failure,
 			 "tcp_failure", c->tcp_failure, "timeout_failure", c->timeout,
 			 "latency_s", xlb_target_latency(t),
@@ -224,6 +235,7 @@ static json_t *node_json(const char *label, struct xlb_target *t)
 }
 
 struct hc_ctx {
+	struct xlb_admin *ad;
 	const struct xlb_node_conf *node;
 	json_t *out;
 };
@@ -237,7 +249,7 @@ static int hc_node(const char *label, struct xlb_target *t, __u32 be_id, void *a
 	xlb_target_addr(t, &a, &port);
 	if (port == h->node->port && a.family == h->node->addr.family &&
 	    !memcmp(a.addr, h->node->addr.addr, 16))
-		json_array_append_new(h->out, node_json(label, t));
+		json_array_append_new(h->out, node_json(h->ad, t, be_id));
 	return 0;
 }
 
@@ -255,7 +267,7 @@ static void handle_healthcheck(struct xlb_admin *ad, struct evhttp_request *req)
 		u = &conf->upstreams[i];
 		nodes = json_array();
 		for (j = 0; j < u->nnodes; j++) {
-			h = (struct hc_ctx){ .node = &u->nodes[j], .out = nodes };
+			h = (struct hc_ctx){ .ad = ad, .node = &u->nodes[j], .out = nodes };
 			xlb_agent_foreach_node(ad->agent, hc_node, &h);
 		}
 		snprintf(name, sizeof(name), "/apisix/upstreams/%s", u->id);

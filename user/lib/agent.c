@@ -55,6 +55,7 @@
 #include "health.h"
 #include "log.h"
 #include "maps.h"
+#include "names.h"
 #include "netlink.h"
 #include "nlmon.h"
 #include "priority.h"
@@ -74,6 +75,7 @@ struct agent_node {
 	int nh_ifindex;
 	int nh_ok;			/* nh, nh_ifindex valid: a route exists */
 	int link_down;			/* nh_ifindex seen down (signal edges) */
+	int checked;			/* has checks (active, maybe passive) */
 };
 
 /*
@@ -278,7 +280,10 @@ static void on_health(struct xlb_target *t, enum xlb_health old, enum xlb_health
 					    xlb_health_usable(new) ? XLB_BE_ACTIVE : XLB_BE_DOWN);
 		if (lock >= 0)
 			close(lock);
-		if (err) {
+		if (err == -EBUSY) {
+			pr_info("health: node=%s: its state stays the operator's (xlb backend "
+				"set)\n", n->label);
+		} else if (err) {
 			pr_warn("health: node=%s: state write failed: %s\n", n->label, strerror(-err));
 		} else {
 			a->st.flips++;
@@ -722,17 +727,109 @@ static void node_set_nexthop(struct agent_node *n, const struct agent_node *old)
 	n->nh_ok = !xlb_nl_route_get(&n->addr, &n->nh, &n->nh_ifindex);
 }
 
+/* A backend entry's identity as a node's (address, port). */
+static int be_node_cmp(const struct xlb_backend *b, const struct xlb_addr_key *a, __u16 port)
+{
+	struct xlb_addr_key k = { .family = b->family };
+
+	memcpy(k.addr, b->addr, sizeof(k.addr));
+	return node_cmp(&k, ntohs(b->port), a, port);
+}
+
+static int be_id_cmp(const void *x, const void *y, void *arg)
+{
+	const struct xlb_backend *all = arg, *b = &all[*(const __u32 *)y];
+	struct xlb_addr_key k = { .family = b->family };
+
+	memcpy(k.addr, b->addr, sizeof(k.addr));
+	return be_node_cmp(&all[*(const __u32 *)x], &k, ntohs(b->port));
+}
+
+/* The id of n's backend among the sorted used ids, or ~0U. */
+static __u32 find_backend(const struct xlb_backend *all, const __u32 *used, size_t nused,
+			  const struct agent_node *n)
+{
+	size_t lo = 0, hi = nused, mid;
+	int d;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		d = be_node_cmp(&all[used[mid]], &n->addr, n->port);
+		if (!d)
+			return used[mid];
+		if (d > 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return ~0U;
+}
+
+/*
+ * Nodes new to the agent whose backend the maps already have (the agent
+ * restarted, or etcd's or a registry's nodes came after a restart) start
+ * from what the data plane holds (xlb_health_adopt()): a node the agent
+ * had taken out stays out until its checks bring it back. One read of the
+ * backend array for all of them.
+ */
+static int adopt_health(struct xlb_agent *a, struct agent_node **fresh, size_t nfresh)
+{
+	struct xlb_backend *all, *b;
+	struct agent_node *n;
+	enum xlb_health s;
+	size_t i, nused = 0;
+	__u32 *used, id;
+	int err;
+
+	if (!nfresh || !a->maps_open)
+		return 0;
+	all = calloc(XLB_MAX_BACKENDS, sizeof(*all));
+	used = calloc(XLB_MAX_BACKENDS, sizeof(*used));
+	err = all && used ? xlb_backends_read(&a->maps, all) : -ENOMEM;
+	if (err)
+		goto out;
+	for (id = 0; id < XLB_MAX_BACKENDS; id++)
+		if (all[id].state != XLB_BE_UNUSED)
+			used[nused++] = id;
+	qsort_r(used, nused, sizeof(*used), be_id_cmp, all);
+	for (i = 0; i < nfresh; i++) {
+		n = fresh[i];
+		id = find_backend(all, used, nused, n);
+		if (id == ~0U)
+			continue;
+		b = &all[id];
+		n->be_id = id;
+		/* Without checks (removed meanwhile) nothing could bring it back. */
+		s = n->checked ? xlb_health_adopt(b->state, b->by) : XLB_H_HEALTHY;
+		if (s != xlb_target_state(n->t)) {
+			xlb_target_set_state(n->t, s);
+			pr_info("health: node=%s starts %s: %s in the data plane\n", n->label,
+				xlb_health_name(s), xlb_state_name(b->state));
+		}
+		if (xlb_backend_held(b))
+			pr_info("health: node=%s is %s by the operator (xlb backend set): its "
+				"state stays\n", n->label, xlb_state_name(b->state));
+	}
+out:
+	free(used);
+	free(all);
+	return err;
+}
+
 /*
  * The nodes of conf, each with its target: new targets are taken before the
  * old ones are released, so a node that stays keeps its state and counters.
+ * A node new to the agent starts from its backend in the maps, if any
+ * (adopt_health()).
  */
 static int sync_nodes(struct xlb_agent *a, const struct xlb_conf *conf)
 {
-	struct agent_node **nodes = NULL, *n = NULL, *old;
+	struct agent_node **nodes = NULL, **fresh = NULL, *n = NULL, *old;
 	const struct xlb_upstream_conf *u;
 	struct node_ref *refs = NULL;
-	size_t i, j, cnt = 0, nrefs = 0;
+	size_t i, j, cnt = 0, nrefs = 0, nfresh = 0;
 	char addr[XLB_ADDRSTRLEN];
+	int err;
 
 	/*
 	 * Every (upstream, node) in configuration order, sorted by address and
@@ -743,7 +840,8 @@ static int sync_nodes(struct xlb_agent *a, const struct xlb_conf *conf)
 		nrefs += conf->upstreams[i].nnodes;
 	refs = calloc(nrefs + 1, sizeof(*refs));
 	nodes = calloc(nrefs + 1, sizeof(*nodes));
-	if (!refs || !nodes)
+	fresh = calloc(nrefs + 1, sizeof(*fresh));
+	if (!refs || !nodes || !fresh)
 		goto out_nomem;
 	for (i = 0, nrefs = 0; i < conf->nupstreams; i++) {
 		u = &conf->upstreams[i];
@@ -767,6 +865,7 @@ static int sync_nodes(struct xlb_agent *a, const struct xlb_conf *conf)
 		old = find_node(a->nodes, a->nnodes, &n->addr, n->port);
 		n->be_id = old ? old->be_id : ~0U;
 		node_set_passive(n, &u->passive);
+		n->checked = u->active.enabled;
 		node_set_nexthop(n, old);
 		xlb_addr_str(n->addr.addr, n->addr.family, addr, sizeof(addr));
 		snprintf(n->label, sizeof(n->label),
@@ -776,6 +875,8 @@ static int sync_nodes(struct xlb_agent *a, const struct xlb_conf *conf)
 			free(n);
 			goto out_nomem;
 		}
+		if (!old)
+			fresh[nfresh++] = n;
 		nodes[cnt++] = n;
 	}
 	free(refs);
@@ -788,6 +889,11 @@ static int sync_nodes(struct xlb_agent *a, const struct xlb_conf *conf)
 	a->nnodes = cnt;
 	for (i = 0; i < cnt; i++)
 		xlb_target_set_data(nodes[i]->t, nodes[i]);
+	err = adopt_health(a, fresh, nfresh);
+	if (err)
+		pr_warn("health: new nodes start healthy: reading the backends failed: %s\n",
+			strerror(-err));
+	free(fresh);
 	index_nodes(a);
 	return 0;
 
@@ -796,6 +902,7 @@ out_nomem:
 		xlb_checker_put(a->checker, nodes[i]->t);
 		free(nodes[i]);
 	}
+	free(fresh);
 	free(nodes);
 	free(refs);
 	return -ENOMEM;

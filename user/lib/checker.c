@@ -1164,6 +1164,26 @@ void xlb_target_report_with(struct xlb_checker *c, struct xlb_target *t,
 }
 
 /**
+ * xlb_target_set_state() - start a target from a known state
+ * @t: the target
+ * @s: the state (for a node the data plane already had: xlb_health_adopt())
+ *
+ * As lua-resty-healthcheck's set_target_status(): the state is forced and
+ * every counter zeroed, without a callback; the next probe comes after a
+ * random part of the new state's interval.
+ */
+void xlb_target_set_state(struct xlb_target *t, enum xlb_health s)
+{
+	if (!t || (unsigned int)s >= XLB_H_MAX)
+		return;
+	memset(&t->ctr, 0, sizeof(t->ctr));
+	if (t->state == s)
+		return;
+	t->state = s;
+	target_arm(t, 1);
+}
+
+/**
  * xlb_target_state() - the target's health state
  * @t: the target
  *

@@ -45,6 +45,8 @@ void xlb_target_report_with(struct xlb_checker *c, struct xlb_target *t,
 			    enum xlb_health_event ev, const char *detail,
 			    const struct xlb_health_thresholds *th);
 
+/* Force a state, counters zeroed, no callback (lua's set_target_status). */
+void xlb_target_set_state(struct xlb_target *t, enum xlb_health s);
 enum xlb_health xlb_target_state(const struct xlb_target *t);
 const struct xlb_health_counters *xlb_target_counters(const struct xlb_target *t);
 void xlb_target_addr(const struct xlb_target *t, struct xlb_addr_key *addr, __u16 *port);

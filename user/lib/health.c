@@ -31,6 +31,7 @@
  */
 #include <limits.h>
 #include <stddef.h>
+#include <xlb/abi.h>
 
 #include "health.h"
 
@@ -96,6 +97,36 @@ enum xlb_health xlb_health_next(enum xlb_health s, struct xlb_health_counters *c
 	if (!success && s == XLB_H_HEALTHY)
 		return XLB_H_MOSTLY_HEALTHY;
 	return s;
+}
+
+/**
+ * xlb_health_adopt() - a node's first state, from its backend in the maps
+ * @be_state: the backend's enum xlb_backend_state (XLB_BE_UNUSED: none)
+ * @by: who set it, enum xlb_backend_by
+ *
+ * An agent that finds its node's backend in pinned maps (it restarted)
+ * starts from what the data plane holds, not from scratch:
+ *
+ *   no entry, ACTIVE     healthy, as APISIX starts a node. An ACTIVE node
+ *                        may have been mostly_healthy, or unhealthy and
+ *                        used only by fail_open; the checks tell again.
+ *   DOWN by the agent    unhealthy: the agent took it out, and nothing
+ *                        has brought it back. Counters start at zero, so
+ *                        the configured healthy.successes bring it back
+ *                        (the caller keeps a node without checks healthy).
+ *   DOWN, DRAINING by    healthy: the operator's hold says nothing of the
+ *   the operator         node's health; the agent leaves the hold alone
+ *                        and its checks judge the node meanwhile.
+ *   DRAINING by the      healthy: only an xlb older than the hold writes
+ *   agent                this; the agent's next write replaces it.
+ *
+ * Return: the state to start in.
+ */
+enum xlb_health xlb_health_adopt(unsigned int be_state, unsigned int by)
+{
+	if (be_state == XLB_BE_DOWN && by == XLB_BY_AGENT)
+		return XLB_H_UNHEALTHY;
+	return XLB_H_HEALTHY;
 }
 
 /**

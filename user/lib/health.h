@@ -39,6 +39,12 @@ struct xlb_health_thresholds {
 /* The state after ev; updates c. */
 enum xlb_health xlb_health_next(enum xlb_health s, struct xlb_health_counters *c,
 				enum xlb_health_event ev, const struct xlb_health_thresholds *t);
+/*
+ * The first state of a node whose backend the maps already have (enum
+ * xlb_backend_state, enum xlb_backend_by): unhealthy for a DOWN the agent
+ * wrote, else healthy. See health.c.
+ */
+enum xlb_health xlb_health_adopt(unsigned int be_state, unsigned int by);
 /* healthy or mostly_healthy. */
 int xlb_health_usable(enum xlb_health s);
 const char *xlb_health_name(enum xlb_health s);

@@ -779,6 +779,26 @@ int xlb_backend_ensure(struct xlb_maps *m, const struct xlb_addr_key *a, __u16 p
 	return err;
 }
 
+/* Write a backend's state and who set it; the rest of its entry stays. */
+static int backend_put_state(struct xlb_maps *m, __u32 id, struct xlb_backend *b,
+			     enum xlb_backend_state state, enum xlb_backend_by by)
+{
+	b->state = state;
+	b->by = by;
+	return ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_backends), &id, b,
+					     BPF_ANY));
+}
+
+/**
+ * xlb_backend_set_state() - the agent's state of a backend
+ * @m: the maps
+ * @id: the backend
+ * @state: XLB_BE_ACTIVE, XLB_BE_DRAINING or XLB_BE_DOWN
+ *
+ * A state the operator holds (xlb_backend_hold()) stays as it is.
+ * Return: 0, -EBUSY when the operator holds the backend, -ENOENT for a
+ * free slot, -EINVAL for a bad @state, or another negative errno.
+ */
 int xlb_backend_set_state(struct xlb_maps *m, __u32 id, enum xlb_backend_state state)
 {
 	struct xlb_backend b;
@@ -789,9 +809,45 @@ int xlb_backend_set_state(struct xlb_maps *m, __u32 id, enum xlb_backend_state s
 	err = xlb_backend_get(m, id, &b);
 	if (err)
 		return err;
-	b.state = state;
-	return ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_backends), &id, &b,
-					     BPF_ANY));
+	if (xlb_backend_held(&b))
+		return -EBUSY;
+	return backend_put_state(m, id, &b, state, XLB_BY_AGENT);
+}
+
+/**
+ * xlb_backend_hold() - the operator's state of a backend (xlb backend set)
+ * @m: the maps
+ * @id: the backend
+ * @state: XLB_BE_DRAINING or XLB_BE_DOWN to hold the backend there (the
+ *	agent's writes leave it alone), XLB_BE_ACTIVE to end a hold and hand
+ *	the backend back to the agent
+ *
+ * Return: 0, -ENOENT for a free slot, -EINVAL for a bad @state, or another
+ * negative errno.
+ */
+int xlb_backend_hold(struct xlb_maps *m, __u32 id, enum xlb_backend_state state)
+{
+	struct xlb_backend b;
+	int err;
+
+	if (state == XLB_BE_UNUSED || state >= XLB_BE_STATE_MAX)
+		return -EINVAL;
+	err = xlb_backend_get(m, id, &b);
+	if (err)
+		return err;
+	return backend_put_state(m, id, &b, state,
+				 state == XLB_BE_ACTIVE ? XLB_BY_AGENT : XLB_BY_OPERATOR);
+}
+
+/**
+ * xlb_backend_held() - whether the operator holds a backend's state
+ * @b: a backend entry
+ *
+ * Return: 1 when the operator set it draining or down, else 0.
+ */
+int xlb_backend_held(const struct xlb_backend *b)
+{
+	return b->by == XLB_BY_OPERATOR && b->state != XLB_BE_UNUSED && b->state != XLB_BE_ACTIVE;
 }
 
 int xlb_backend_release(struct xlb_maps *m, __u32 id)

@@ -56,7 +56,11 @@ int xlb_vip_foreach(struct xlb_maps *m, xlb_vip_cb cb, void *arg);
 int xlb_backend_get(struct xlb_maps *m, __u32 id, struct xlb_backend *b);
 int xlb_backend_find(struct xlb_maps *m, const struct xlb_addr_key *a, __u16 port, __u32 *id);
 int xlb_backend_ensure(struct xlb_maps *m, const struct xlb_addr_key *a, __u16 port, __u32 *id);
+/* The agent's write: -EBUSY, and nothing written, while the operator holds it. */
 int xlb_backend_set_state(struct xlb_maps *m, __u32 id, enum xlb_backend_state state);
+/* The operator's write: draining and down are held; active ends the hold. */
+int xlb_backend_hold(struct xlb_maps *m, __u32 id, enum xlb_backend_state state);
+int xlb_backend_held(const struct xlb_backend *b);
 /* All XLB_MAX_BACKENDS entries in one batch read (UNUSED ones zero-state). */
 int xlb_backends_read(struct xlb_maps *m, struct xlb_backend *all);
 /* Write a backend entry whole: one map write. */

@@ -99,7 +99,10 @@ static int alloc_id(struct ctx *c, __u32 *id)
 	return -ENOSPC;
 }
 
-/* Step 1: every wanted backend has an id and its wanted state. */
+/*
+ * Step 1: every wanted backend has an id and its wanted state, except one
+ * whose state the operator holds: it keeps it.
+ */
 static int apply_backends(struct ctx *c, struct xlb_want *w)
 {
 	struct xlb_want_backend *wb;
@@ -117,7 +120,8 @@ static int apply_backends(struct ctx *c, struct xlb_want *w)
 				return err;
 		}
 		c->wanted[wb->id] = 1;
-		if (found && c->all[wb->id].state == wb->state)
+		/* A state the operator holds (xlb backend set) is not ours to change. */
+		if (found && (c->all[wb->id].state == wb->state || xlb_backend_held(&c->all[wb->id])))
 			continue;
 		memset(&b, 0, sizeof(b));
 		memcpy(b.addr, wb->addr.addr, sizeof(b.addr));

@@ -5,7 +5,8 @@
  * matches is not written, so untouched VIPs see no disturbance; a table is
  * rebuilt only when its members, their weights or their states changed.
  * The writer owns the maps: VIPs and backends not in the desired state are
- * removed.
+ * removed. One exception: a backend state the operator holds (draining or
+ * down by xlb backend set, xlb_backend_held()) stays, and tables follow it.
  */
 #ifndef XLB_RECONCILE_H
 #define XLB_RECONCILE_H

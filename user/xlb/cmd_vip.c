@@ -351,10 +351,11 @@ static int backend_set(struct xlb_cli *c, int argc, char **argv)
 		goto out;
 	/*
 	 * The state first: one map write, and the fast path avoids a DOWN
-	 * backend from the next packet. Its tables follow.
+	 * backend from the next packet. Its tables follow. Draining and down
+	 * are held against xlbd's writes; active hands the backend back.
 	 */
 	if (st_s)
-		err = xlb_backend_set_state(&m, id, st);
+		err = xlb_backend_hold(&m, id, st);
 	if (!err && w_s)
 		err = xlb_member_set(&m, v.id, id, w);
 	if (!err)
