@@ -11,7 +11,7 @@ pkgs=(
 	# tests, demo, bench
 	iproute2 ethtool python3 curl procps util-linux nftables
 	# etcd as a configuration source (tests)
-	etcd-server
+	etcd-server etcd-client
 	# a DNS server for the dns discovery tests
 	unbound
 	# scale-out: BGP announcement of the VIPs (scripts/bird, tests/e2e/test_scaleout.sh)
