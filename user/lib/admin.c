@@ -514,15 +514,18 @@ static void handle_reload(struct xlb_admin *ad, struct evhttp_request *req)
 		return reply_error(req, 401, "missing or wrong X-API-KEY");
 	pr_info("reload: requested through the admin API\n");
 	err = xlb_agent_reload(ad->agent, &errs);
-	if (err == -EINVAL) {
+	/* Bad (400) or unreadable (500): the problems, each naming the file. */
+	if (err == -EINVAL || (err && errs.n)) {
 		list = json_array();
 		for (i = 0; i < errs.n && i < sizeof(errs.e) / sizeof(errs.e[0]); i++) {
 			xlb_conf_error_str(file, &errs.e[i], line, sizeof(line));
 			json_array_append_new(list, json_string(line));
 		}
-		pr_warn("reload: %s is invalid; the running configuration stays\n", file);
-		return reply_json(req, 400, json_pack("{s:s, s:o}", "error_msg",
-			"invalid configuration; the running one stays", "errors", list));
+		pr_warn("reload: %s is %s; the running configuration stays\n", file,
+			err == -EINVAL ? "invalid" : "unreadable");
+		return reply_json(req, err == -EINVAL ? 400 : 500, json_pack("{s:s, s:o}",
+			"error_msg", err == -EINVAL ? "invalid configuration; the running one stays" :
+			"unreadable configuration; the running one stays", "errors", list));
 	}
 	if (err)
 		return reply_error(req, 500, "reload of %s: %s", file, strerror(-err));
