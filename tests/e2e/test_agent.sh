@@ -159,6 +159,34 @@ grep -q " be3$" <<<"$out" && xlbt_fail "weight 0 via the Admin API: be3 gets not
 code=$(admin -X DELETE "$ADMIN/apisix/admin/stream_routes/1")
 xlbt_expect_eq "DELETE stream route 1" "$code" 200
 xlbt_xlb lb vip list | grep -q "^$XLBT_VIP4:80/tcp " && xlbt_fail "VIP removed by DELETE"
+# Ids are at most 64 characters; a longer one is refused, never cut to fit.
+ID64=$(printf 'i%.0s' {1..64})
+ID65=${ID64}j
+ID100=$ID64$(printf 'k%.0s' {1..36})
+code=$(admin -X PUT -d '{"nodes": {"198.18.0.12:80": 1}}' "$ADMIN/apisix/admin/upstreams/$ID64")
+xlbt_expect_eq "PUT upstream with a 64-character id" "$code" 200
+code=$(admin "$ADMIN/apisix/admin/upstreams/$ID64")
+xlbt_expect_eq "GET upstream with a 64-character id" "$code" 200
+grep -q "\"key\":\"/apisix/upstreams/$ID64\"" "$TMP/admin.out" ||
+	xlbt_fail "GET of the 64-character id: body" "$(cat "$TMP/admin.out")"
+for id in "$ID65" "$ID100"; do
+	for m in PUT GET DELETE; do
+		code=$(admin -X $m -d '{"nodes": {"198.18.0.12:80": 1}}' \
+			"$ADMIN/apisix/admin/upstreams/$id")
+		xlbt_expect_eq "$m upstream with a ${#id}-character id" "$code" 400
+		grep -q '"error_msg":"id is '${#id}' characters long: at most 64"' "$TMP/admin.out" ||
+			xlbt_fail "$m of a ${#id}-character id: the error names the limit" \
+				"$(cat "$TMP/admin.out")"
+	done
+done
+code=$(admin "$ADMIN/apisix/admin/upstreams")
+xlbt_expect_eq "GET upstreams" "$code" 200
+n=$(grep -o "\"/apisix/upstreams/i*\"" "$TMP/admin.out" | wc -l)
+xlbt_expect_eq "one upstream with a long id (no cut copies)" "$n" 1
+code=$(admin -X DELETE "$ADMIN/apisix/admin/upstreams/$ID64")
+xlbt_expect_eq "DELETE upstream with a 64-character id" "$code" 200
+code=$(admin "$ADMIN/apisix/admin/upstreams/$ID64")
+xlbt_expect_eq "GET of the deleted 64-character id" "$code" 404
 xlbt_log "admin API ok"
 
 # SIGHUP with a broken file: reported, and the running configuration stays.
