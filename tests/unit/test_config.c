@@ -384,6 +384,21 @@ static void test_discovery_defaults(void **state)
 	check_int(c.discovery.kubernetes.default_weight, 50, "kubernetes.default_weight");
 	xlb_conf_free(&c);
 
+	/* service.host from an environment variable: a long name is read whole. */
+	{
+		char name[201], doc[400];
+
+		memset(name, 'H', 200);
+		name[200] = '\0';
+		setenv(name, "198.18.9.9", 1);
+		snprintf(doc, sizeof(doc), "discovery: {kubernetes: {service: {host: \"${%s}\", "
+			 "port: \"6443\"}}}\nstream_routes: []\n", name);
+		parse_good("env_long_name", doc, &c);
+		check_str(c.discovery.kubernetes.host, "198.18.9.9", "host from a long variable name");
+		xlb_conf_free(&c);
+		unsetenv(name);
+	}
+
 	parse_good("no_discovery", "xlb: {}\nstream_routes: []\n", &c);
 	check_int(c.etcd.enabled || c.discovery.dns.enabled || c.discovery.consul.enabled ||
 		  c.discovery.kubernetes.enabled, 0, "absent blocks are not enabled");

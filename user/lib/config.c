@@ -1950,12 +1950,13 @@ static const struct key k8s_keys[] = {
 static void expand_env(struct parser *p, yaml_node_t *n, const char *path, const char *key,
 		       char *field, size_t size)
 {
-	char name[128], kpath[PATH_LEN];
+	char name[sizeof(((struct xlb_disc_k8s_conf *)0)->host)], kpath[PATH_LEN];
 	const char *v;
 	size_t len = strlen(field);
 
 	if (len < 4 || strncmp(field, "${", 2) || field[len - 1] != '}')
 		return;
+	_Static_assert(sizeof(name) >= sizeof(((struct xlb_disc_k8s_conf *)0)->port), "name");
 	snprintf(name, sizeof(name), "%.*s", (int)(len - 3), field + 2);
 	v = getenv(name);
 	path_key(kpath, path, key);
