@@ -16,7 +16,8 @@
 # flows --vip / pick on a missing VIP, an IPv4 backend on an IPv6 VIP, bad
 # weights and states, bad VIP syntax, unknown object / verb / option,
 # missing object / verb, an ambiguous prefix, a backend added twice,
-# backend set without --weight or --state, commands in a fresh pin
+# backend set without --weight or --state, an upstream id, API key or agent
+# URL too long to send whole, commands in a fresh pin
 # directory (before any attach). Also: unique prefixes work, --help at every
 # level, 20 parallel backend adds and 10 parallel vip adds (the pin
 # directory's flock serialises writers), `stats --watch 1 --count 2`.
@@ -243,6 +244,14 @@ expect_err "bad --table-size" 1 "--table-size|'4'|prime" \
 	vip add 198.18.100.98:80/tcp --table-size 4
 expect_err "bad --forward" 1 "forward|'gre'" attach "$LBDEV" --forward gre
 expect_err "bad --mode" 1 "mode|'turbo'" attach "$LBDEV" --mode turbo
+# Agent commands refuse what they would otherwise cut (checked before any request).
+LONG_ID=$(printf 'u%.0s' {1..65})
+expect_err "upstream id of 65 characters" 1 "upstream id|65 characters|at most 64" \
+	upstream show "$LONG_ID"
+expect_err "API key of 128 characters" 1 "api-key|128 characters|at most 127" \
+	health --api-key "$(printf 'k%.0s' {1..128})"
+expect_err "agent URL of 401 characters" 1 "--admin|401 characters|at most 400" \
+	reload --admin "http://127.0.0.1:9180/$(printf 'p%.0s' {1..379})"
 
 # A missing object or verb: exit 1 with the choices (usage text); with -j
 # a JSON error like every other one.

@@ -285,7 +285,8 @@ static void test_defaults(void **state)
 		   "  - id: partial\n"
 		   "    nodes: {}\n"
 		   "    checks:\n"
-		   "      active: {type: tcp, unhealthy: {timeouts: 9}}\n",
+		   "      active: {type: tcp, unhealthy: {timeouts: 9}}\n"
+		   "stream_routes: []\n",
 		   &c);
 	check_int(c.nupstreams, 3, "nupstreams");
 
@@ -329,18 +330,17 @@ static void test_defaults(void **state)
 	parse_good("anchors",
 		   "upstreams:\n"
 		   "  - {id: a, nodes: {}, checks: &c {active: {healthy: {interval: 0.5}}}}\n"
-		   "  - {id: b, nodes: {}, checks: *c}\n",
+		   "  - {id: b, nodes: {}, checks: *c}\n"
+		   "stream_routes: []\n",
 		   &c);
 	check_int(c.upstreams[1].active.enabled, 1, "anchors: active.enabled");
 	check_dbl(c.upstreams[1].active.healthy.interval, 0.5, "anchors: interval");
 	xlb_conf_free(&c);
 
-	/* An empty document is a valid, empty configuration. */
-	parse_good("empty", "", &c);
-	check_int(c.nupstreams + c.nroutes, 0, "empty: nothing");
-	check_int(c.xlb.table_size, XLB_MAGLEV_DEFAULT, "empty: table_size");
-	xlb_conf_free(&c);
-	parse_good("comment", "# nothing yet\n", &c);
+	/* No routes, written as such: a valid, empty configuration. */
+	parse_good("no routes", "stream_routes: []\n", &c);
+	check_int(c.nupstreams + c.nroutes, 0, "no routes: nothing");
+	check_int(c.xlb.table_size, XLB_MAGLEV_DEFAULT, "no routes: table_size");
 	xlb_conf_free(&c);
 	check_done();
 }
@@ -384,7 +384,22 @@ static void test_discovery_defaults(void **state)
 	check_int(c.discovery.kubernetes.default_weight, 50, "kubernetes.default_weight");
 	xlb_conf_free(&c);
 
-	parse_good("no_discovery", "xlb: {}\n", &c);
+	/* service.host from an environment variable: a long name is read whole. */
+	{
+		char name[201], doc[400];
+
+		memset(name, 'H', 200);
+		name[200] = '\0';
+		setenv(name, "198.18.9.9", 1);
+		snprintf(doc, sizeof(doc), "discovery: {kubernetes: {service: {host: \"${%s}\", "
+			 "port: \"6443\"}}}\nstream_routes: []\n", name);
+		parse_good("env_long_name", doc, &c);
+		check_str(c.discovery.kubernetes.host, "198.18.9.9", "host from a long variable name");
+		xlb_conf_free(&c);
+		unsetenv(name);
+	}
+
+	parse_good("no_discovery", "xlb: {}\nstream_routes: []\n", &c);
 	check_int(c.etcd.enabled || c.discovery.dns.enabled || c.discovery.consul.enabled ||
 		  c.discovery.kubernetes.enabled, 0, "absent blocks are not enabled");
 	xlb_conf_free(&c);
@@ -589,7 +604,8 @@ static const struct bad_case bad_cases[] = {
 	{
 		"yaml_bad_utf8",
 		"xlb:\n"
-		"  mode: \xff\n",
+		"  mode: \xff\n"
+		"stream_routes: []\n",
 		{
 			"2:9: invalid leading UTF-8 octet",
 		},
@@ -608,13 +624,90 @@ static const struct bad_case bad_cases[] = {
 			"1:1: the document must be a mapping of upstreams, stream_routes and xlb",
 		},
 	},
+	/*
+	 * A file emptied, or cut short while it was written, must not remove
+	 * every route: no routes is written "stream_routes: []".
+	 */
+	{
+		"empty",
+		"",
+		{
+			"1:1: the document is empty (write 'stream_routes: []' to run without routes)",
+		},
+	},
+	{
+		"comments_only",
+		"# the routes come later\n"
+		"\n",
+		{
+			"1:1: the document is empty (write 'stream_routes: []' to run without routes)",
+		},
+	},
+	{
+		"document_start_only",
+		"---\n",
+		{
+			"1:1: the document is empty (write 'stream_routes: []' to run without routes)",
+		},
+	},
+	{
+		"empty_mapping",
+		"{}\n",
+		{
+			"1:1: missing key 'stream_routes' (write 'stream_routes: []' to run without routes; a file cut short must not remove them all)",
+		},
+	},
+	{
+		"cut_before_routes",
+		"xlb:\n"
+		"  interfaces: [eth0]\n"
+		"upstreams:\n"
+		"  - {id: web, nodes: {\"198.18.0.1:80\": 1}}\n",
+		{
+			"1:1: missing key 'stream_routes' (write 'stream_routes: []' to run without routes; a file cut short must not remove them all)",
+		},
+	},
+	{
+		"cut_at_value",
+		"upstreams:\n"
+		"  - {id: web, nodes: {\"198.18.0.1:80\": 1}}\n"
+		"stream_routes:\n",
+		{
+			"3:15: stream_routes: must be a list, not empty (write [] for none)",
+		},
+	},
+	{
+		"cut_in_key",
+		"upstreams: []\n"
+		"stream_rou",
+		{
+			"3:1: could not find expected ':' (while scanning a simple key that started at line 2)",
+		},
+	},
+	{
+		"cut_in_string",
+		"stream_routes:\n"
+		"  - {id: a, server_addr: \"198.18.",
+		{
+			"2:34: found unexpected end of stream (while scanning a quoted scalar that started at line 2)",
+		},
+	},
+	{
+		"cut_in_flow",
+		"stream_routes: [\n"
+		"  {id: a, server_addr: 198.18.100.1, upstream: {nodes: {\"198.18.0.1:80\": 1}}},\n",
+		{
+			"3:1: did not find expected node content (while parsing a flow node that started at line 3)",
+		},
+	},
 	{
 		"second_document",
 		"xlb: {}\n"
+		"stream_routes: []\n"
 		"---\n"
 		"xlb: {}\n",
 		{
-			"3:1: only one YAML document is allowed",
+			"4:1: only one YAML document is allowed",
 		},
 	},
 	{
@@ -630,7 +723,8 @@ static const struct bad_case bad_cases[] = {
 	},
 	{
 		"unknown_top_key",
-		"upstream: []\n",
+		"upstream: []\n"
+		"stream_routes: []\n",
 		{
 			"1:1: unknown key 'upstream' (did you mean 'upstreams'?)",
 		},
@@ -644,7 +738,8 @@ static const struct bad_case bad_cases[] = {
 		"  nacos: {hosts: [\"http://127.0.0.1:8848\"], prefix: /nacos/v1}\n"
 		"  consul_kv: {servers: []}\n"
 		"deployment:\n"
-		"  etcd: {host: [\"http://127.0.0.1:2379/v3\"], prefix: apisix}\n",
+		"  etcd: {host: [\"http://127.0.0.1:2379/v3\"], prefix: apisix}\n"
+		"stream_routes: []\n",
 		{
 			"2:8: discovery.dns: min_ttl (30) must not exceed max_ttl (10)",
 			"2:19: discovery.dns.servers[0]: must be ADDR:PORT of a DNS server (e.g. 127.0.0.1:53), not '127.0.0.1'",
@@ -662,14 +757,16 @@ static const struct bad_case bad_cases[] = {
 	{
 		"kubernetes_endpoints_api",
 		"discovery:\n"
-		"  kubernetes: {service: {host: 127.0.0.1, port: \"6443\"}, watch_endpoint_slices: false}\n",
+		"  kubernetes: {service: {host: 127.0.0.1, port: \"6443\"}, watch_endpoint_slices: false}\n"
+		"stream_routes: []\n",
 		{
 			"2:81: discovery.kubernetes.watch_endpoint_slices: false (the Endpoints API) is not supported: xlb reads EndpointSlices (discovery.k8s.io/v1) only",
 		},
 	},
 	{
 		"unknown_top_key_far",
-		"frobnicate: 1\n",
+		"frobnicate: 1\n"
+		"stream_routes: []\n",
 		{
 			"1:1: unknown key 'frobnicate' (valid keys: xlb, upstreams, stream_routes, discovery, deployment)",
 		},
@@ -677,7 +774,8 @@ static const struct bad_case bad_cases[] = {
 	{
 		"l7_sections",
 		"routes: []\n"
-		"plugins: {}\n",
+		"plugins: {}\n"
+		"stream_routes: []\n",
 		{
 			"1:1: routes: not supported by xlb (L4): xlb serves stream_routes only",
 			"2:1: plugins: not supported by xlb (L4): xlb serves stream_routes only",
@@ -686,7 +784,8 @@ static const struct bad_case bad_cases[] = {
 	{
 		"merge_key",
 		"xlb:\n"
-		"  <<: {mode: native}\n",
+		"  <<: {mode: native}\n"
+		"stream_routes: []\n",
 		{
 			"2:3: xlb: YAML merge keys (<<) are not supported",
 		},
@@ -695,7 +794,8 @@ static const struct bad_case bad_cases[] = {
 		"duplicate_key",
 		"xlb:\n"
 		"  mode: native\n"
-		"  mode: generic\n",
+		"  mode: generic\n"
+		"stream_routes: []\n",
 		{
 			"3:3: xlb: duplicate key 'mode' (first at line 2)",
 		},
@@ -704,7 +804,8 @@ static const struct bad_case bad_cases[] = {
 		"complex_key",
 		"xlb:\n"
 		"  ? [a]\n"
-		"  : 1\n",
+		"  : 1\n"
+		"stream_routes: []\n",
 		{
 			"2:5: xlb: keys must be strings",
 		},
@@ -712,7 +813,8 @@ static const struct bad_case bad_cases[] = {
 	{
 		"xlb_interfaces",
 		"xlb:\n"
-		"  interfaces: [eth0, \"a/b\", eth0, verylonginterface, \"\", ..]\n",
+		"  interfaces: [eth0, \"a/b\", eth0, verylonginterface, \"\", ..]\n"
+		"stream_routes: []\n",
 		{
 			"2:22: xlb.interfaces[1]: 'a/b' is not an interface name (no '/', ':' or white space)",
 			"2:29: xlb.interfaces[2]: duplicate 'eth0'",
@@ -724,7 +826,8 @@ static const struct bad_case bad_cases[] = {
 	{
 		"xlb_interfaces_type",
 		"xlb:\n"
-		"  interfaces: eth0\n",
+		"  interfaces: eth0\n"
+		"stream_routes: []\n",
 		{
 			"2:15: xlb.interfaces: must be a list of strings",
 		},
@@ -732,7 +835,8 @@ static const struct bad_case bad_cases[] = {
 	{
 		"xlb_interfaces_many",
 		"xlb:\n"
-		"  interfaces: [a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q]\n",
+		"  interfaces: [a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q]\n"
+		"stream_routes: []\n",
 		{
 			"2:15: xlb.interfaces: must have at most 16 entries",
 		},
@@ -743,7 +847,8 @@ static const struct bad_case bad_cases[] = {
 		"  mode: generc\n"
 		"  forward: dsr\n"
 		"  on_no_healthy: fail\n"
-		"  log_level: 3\n",
+		"  log_level: 3\n"
+		"stream_routes: []\n",
 		{
 			"2:9: xlb.mode: must be native or generic, not 'generc' (did you mean 'generic'?)",
 			"3:12: xlb.forward: must be ipip, l2 or nat, not 'dsr'",
@@ -755,7 +860,8 @@ static const struct bad_case bad_cases[] = {
 		"xlb_encap",
 		"xlb:\n"
 		"  encap_src: fd00::/64\n"
-		"  encap_src6: 10.0.0.0/8\n",
+		"  encap_src6: 10.0.0.0/8\n"
+		"stream_routes: []\n",
 		{
 			"2:14: xlb.encap_src: must be an IPv4 prefix ADDR/LEN, not 'fd00::/64'",
 			"3:15: xlb.encap_src6: must be an IPv6 prefix ADDR/LEN, not '10.0.0.0/8'",
@@ -765,7 +871,8 @@ static const struct bad_case bad_cases[] = {
 		"xlb_encap_bad",
 		"xlb:\n"
 		"  encap_src: 10.0.0.0/33\n"
-		"  encap_src6: nope\n",
+		"  encap_src6: nope\n"
+		"stream_routes: []\n",
 		{
 			"2:14: xlb.encap_src: '10.0.0.0/33': prefix length must be 0-32",
 			"3:15: xlb.encap_src6: 'nope' is not an IP address",
@@ -776,7 +883,8 @@ static const struct bad_case bad_cases[] = {
 		"xlb:\n"
 		"  table_size: 65536\n"
 		"  hash_seed: -1\n"
-		"  flows: 1023\n",
+		"  flows: 1023\n"
+		"stream_routes: []\n",
 		{
 			"2:15: xlb.table_size: must be a prime 3-1048573 (e.g. 65537)",
 			"3:14: xlb.hash_seed: must be an integer 0-4294967295",
@@ -788,7 +896,8 @@ static const struct bad_case bad_cases[] = {
 		"xlb:\n"
 		"  table_size: big\n"
 		"  hash_seed: 4294967296\n"
-		"  flows: 134217729\n",
+		"  flows: 134217729\n"
+		"stream_routes: []\n",
 		{
 			"2:15: xlb.table_size: must be a prime 3-1048573 (e.g. 65537)",
 			"3:14: xlb.hash_seed: must be an integer 0-4294967295",
@@ -799,7 +908,8 @@ static const struct bad_case bad_cases[] = {
 		"xlb_admin_listen",
 		"xlb:\n"
 		"  admin:\n"
-		"    listen: localhost\n",
+		"    listen: localhost\n"
+		"stream_routes: []\n",
 		{
 			"3:13: xlb.admin.listen: must be ADDR:PORT (e.g. 127.0.0.1:9180), or \"\" for no admin API",
 		},
@@ -807,7 +917,8 @@ static const struct bad_case bad_cases[] = {
 	{
 		"xlb_admin_no_port",
 		"xlb:\n"
-		"  admin: {listen: \"127.0.0.1\"}\n",
+		"  admin: {listen: \"127.0.0.1\"}\n"
+		"stream_routes: []\n",
 		{
 			"2:19: xlb.admin.listen: must be ADDR:PORT (e.g. 127.0.0.1:9180), or \"\" for no admin API",
 		},
@@ -816,7 +927,8 @@ static const struct bad_case bad_cases[] = {
 		"xlb_admin_key_v4",
 		"xlb:\n"
 		"  admin:\n"
-		"    listen: 0.0.0.0:9180\n",
+		"    listen: 0.0.0.0:9180\n"
+		"stream_routes: []\n",
 		{
 			"3:13: xlb.admin: missing key 'api_key' (required when listen 0.0.0.0:9180 is not a loopback address)",
 		},
@@ -826,7 +938,8 @@ static const struct bad_case bad_cases[] = {
 		"xlb:\n"
 		"  admin:\n"
 		"    listen: \"[::]:9180\"\n"
-		"    api_key: \"\"\n",
+		"    api_key: \"\"\n"
+		"stream_routes: []\n",
 		{
 			"3:13: xlb.admin: missing key 'api_key' (required when listen [::]:9180 is not a loopback address)",
 		},
@@ -835,7 +948,8 @@ static const struct bad_case bad_cases[] = {
 		"xlb_admin_unknown",
 		"xlb:\n"
 		"  admin:\n"
-		"    apikey: x\n",
+		"    apikey: x\n"
+		"stream_routes: []\n",
 		{
 			"3:5: xlb.admin: unknown key 'apikey' (did you mean 'api_key'?)",
 		},
@@ -843,14 +957,16 @@ static const struct bad_case bad_cases[] = {
 	{
 		"xlb_unknown",
 		"xlb:\n"
-		"  interface: [eth0]\n",
+		"  interface: [eth0]\n"
+		"stream_routes: []\n",
 		{
 			"2:3: xlb: unknown key 'interface' (did you mean 'interfaces'?)",
 		},
 	},
 	{
 		"xlb_not_mapping",
-		"xlb: native\n",
+		"xlb: native\n"
+		"stream_routes: []\n",
 		{
 			"1:6: xlb: must be a mapping",
 		},
@@ -858,7 +974,8 @@ static const struct bad_case bad_cases[] = {
 	{
 		"up_missing_id",
 		"upstreams:\n"
-		"  - nodes: {}\n",
+		"  - nodes: {}\n"
+		"stream_routes: []\n",
 		{
 			"2:5: upstreams[0]: missing key 'id'",
 		},
@@ -871,7 +988,8 @@ static const struct bad_case bad_cases[] = {
 		"  - id: \"\"\n"
 		"    nodes: {}\n"
 		"  - id: [1]\n"
-		"    nodes: {}\n",
+		"    nodes: {}\n"
+		"stream_routes: []\n",
 		{
 			"2:9: upstreams[0].id: may hold only letters, digits, '.', '_' and '-'",
 			"4:9: upstreams[1].id: must not be empty",
@@ -882,7 +1000,8 @@ static const struct bad_case bad_cases[] = {
 		"up_long_id",
 		"upstreams:\n"
 		"  - id: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
-		"    nodes: {}\n",
+		"    nodes: {}\n"
+		"stream_routes: []\n",
 		{
 			"2:9: upstreams[0].id: must be at most 64 characters",
 		},
@@ -895,7 +1014,8 @@ static const struct bad_case bad_cases[] = {
 		"  - id: \"1\"\n"
 		"    nodes: {}\n"
 		"  - id: 1\n"
-		"    nodes: {}\n",
+		"    nodes: {}\n"
+		"stream_routes: []\n",
 		{
 			"4:9: upstreams[1].id: duplicate id '1' (first at line 2)",
 			"6:9: upstreams[2].id: duplicate id '1' (first at line 2)",
@@ -904,7 +1024,8 @@ static const struct bad_case bad_cases[] = {
 	{
 		"up_item_not_mapping",
 		"upstreams:\n"
-		"  - web\n",
+		"  - web\n"
+		"stream_routes: []\n",
 		{
 			"2:5: upstreams[0]: must be a mapping",
 		},
@@ -920,7 +1041,8 @@ static const struct bad_case bad_cases[] = {
 		"    nodes: {}\n"
 		"  - id: c\n"
 		"    type: least_conn\n"
-		"    nodes: {}\n",
+		"    nodes: {}\n"
+		"stream_routes: []\n",
 		{
 			"3:11: upstreams[0].type: 'ewma' is not supported by xlb (L4): use chash or roundrobin",
 			"6:11: upstreams[1].type: must be chash or roundrobin, not 'roundrobbin' (did you mean 'roundrobin'?)",
@@ -940,7 +1062,8 @@ static const struct bad_case bad_cases[] = {
 		"  - id: c\n"
 		"    type: roundrobin\n"
 		"    key: remote_addr\n"
-		"    nodes: {}\n",
+		"    nodes: {}\n"
+		"stream_routes: []\n",
 		{
 			"3:14: upstreams[0].hash_on: 'header' is not supported by xlb (L4): use vars",
 			"4:10: upstreams[0].key: 'uri' is not supported by xlb (L4): use remote_addr",
@@ -956,7 +1079,8 @@ static const struct bad_case bad_cases[] = {
 		"    nodes: {}\n"
 		"  - id: b\n"
 		"    scheme: sctp\n"
-		"    nodes: {}\n",
+		"    nodes: {}\n"
+		"stream_routes: []\n",
 		{
 			"3:13: upstreams[0].scheme: 'http' is not supported by xlb (L4): use tcp or udp",
 			"6:13: upstreams[1].scheme: must be tcp or udp, not 'sctp' (did you mean 'tcp'?)",
@@ -973,7 +1097,8 @@ static const struct bad_case bad_cases[] = {
 		"    pass_host: node\n"
 		"    upstream_host: x\n"
 		"    tls: {}\n"
-		"    keepalive_pool: {}\n",
+		"    keepalive_pool: {}\n"
+		"stream_routes: []\n",
 		{
 			"4:5: upstreams[0].retries: not supported by xlb (L4): packets are forwarded, connections not retried",
 			"5:5: upstreams[0].retry_timeout: not supported by xlb (L4): packets are forwarded, connections not retried",
@@ -990,7 +1115,8 @@ static const struct bad_case bad_cases[] = {
 		"  - id: a\n"
 		"    nodes: {}\n"
 		"    nod: 1\n"
-		"    foo: 1\n",
+		"    foo: 1\n"
+		"stream_routes: []\n",
 		{
 			"4:5: upstreams[0]: unknown key 'nod' (did you mean 'nodes'?)",
 			"5:5: upstreams[0]: unknown key 'foo' (valid keys: id, name, desc, labels, create_time, update_time, type, hash_on, key, scheme, nodes, checks, discovery_type, service_name, discovery_args, forward)",
@@ -1000,7 +1126,8 @@ static const struct bad_case bad_cases[] = {
 		"nodes_type",
 		"upstreams:\n"
 		"  - id: a\n"
-		"    nodes: \"198.18.0.1:80\"\n",
+		"    nodes: \"198.18.0.1:80\"\n"
+		"stream_routes: []\n",
 		{
 			"3:12: upstreams[0].nodes: must be {\"HOST:PORT\": WEIGHT, ...} or a list of {host, port, weight, priority}",
 		},
@@ -1017,7 +1144,8 @@ static const struct bad_case bad_cases[] = {
 		"      \"[fd00::1]\": 1\n"
 		"      \"198.18.0.1:0\": 1\n"
 		"      \"198.18.0.1:65536\": 1\n"
-		"      \"[web]:80\": 1\n",
+		"      \"[web]:80\": 1\n"
+		"stream_routes: []\n",
 		{
 			"4:7: upstreams[0].nodes[\"198.18.0.1\"]: missing port (write HOST:PORT): xlb (L4) does not default it from the scheme",
 			"5:7: upstreams[0].nodes[\"web.local:80\"]: 'web.local' is a host name: host names need discovery_type (dns)",
@@ -1039,7 +1167,8 @@ static const struct bad_case bad_cases[] = {
 		"      \"198.18.0.3:80\": -1\n"
 		"      \"198.18.0.4:80\": 1.5\n"
 		"      \"198.18.0.5:80\": [1]\n"
-		"      \"198.18.0.6:80\":\n",
+		"      \"198.18.0.6:80\":\n"
+		"stream_routes: []\n",
 		{
 			"4:24: upstreams[0].nodes[\"198.18.0.1:80\"]: weight must be an integer 0-65535",
 			"5:24: upstreams[0].nodes[\"198.18.0.2:80\"]: weight must be an integer 0-65535, not a string",
@@ -1059,7 +1188,8 @@ static const struct bad_case bad_cases[] = {
 		"      \"198.18.0.1:080\": 2\n"
 		"      \"[fd00::1]:80\": 1\n"
 		"      \"[fd00:0::1]:80\": 1\n"
-		"      \"198.18.0.1:81\": 1\n",
+		"      \"198.18.0.1:81\": 1\n"
+		"stream_routes: []\n",
 		{
 			"6:7: upstreams[0].nodes[\"198.18.0.1:080\"]: duplicate node 198.18.0.1:80 (first at line 4)",
 			"8:7: upstreams[0].nodes[\"[fd00:0::1]:80\"]: duplicate node [fd00::1]:80 (first at line 7)",
@@ -1077,7 +1207,8 @@ static const struct bad_case bad_cases[] = {
 		"      - {host: \"[fd00::1]:80\", port: 80, weight: 1}\n"
 		"      - {host: 198.18.0.3, port: 0, weight: 65536, priority: high}\n"
 		"      - {host: 198.18.0.4, port: 80, wieght: 1}\n"
-		"      - 198.18.0.5:80\n",
+		"      - 198.18.0.5:80\n"
+		"stream_routes: []\n",
 		{
 			"4:9: upstreams[0].nodes[0]: missing key 'port' (xlb (L4) does not default it from the scheme)",
 			"5:9: upstreams[0].nodes[1]: missing key 'weight'",
@@ -1098,7 +1229,8 @@ static const struct bad_case bad_cases[] = {
 		"  - id: a\n"
 		"    nodes:\n"
 		"      - {host: \"fd00::1\", port: 80, weight: 1}\n"
-		"      - {host: \"[fd00::1]\", port: 80, weight: 0, priority: 1}\n",
+		"      - {host: \"[fd00::1]\", port: 80, weight: 0, priority: 1}\n"
+		"stream_routes: []\n",
 		{
 			"5:9: upstreams[0].nodes[1]: duplicate node [fd00::1]:80 (first at line 4)",
 		},
@@ -1120,7 +1252,8 @@ static const struct bad_case bad_cases[] = {
 		"  - id: e\n"
 		"    discovery_type: dsn\n"
 		"    service_name: web\n"
-		"    discovery_args: [1]\n",
+		"    discovery_args: [1]\n"
+		"stream_routes: []\n",
 		{
 			"4:5: upstreams[0]: use either nodes or discovery_type with service_name, not both",
 			"6:5: upstreams[1]: missing key 'nodes' (or discovery_type with service_name)",
@@ -1141,7 +1274,8 @@ static const struct bad_case bad_cases[] = {
 		"  - id: b\n"
 		"    discovery_type: dns\n"
 		"    service_name: x\n"
-		"    discovery_args: {a: 1, a: 2}\n",
+		"    discovery_args: {a: 1, a: 2}\n"
+		"stream_routes: []\n",
 		{
 			/* An alias cycle: stopped, not followed forever. */
 			"5:28: upstreams[0].discovery_args: is too large (at most 4096 values, 16 levels deep)",
@@ -1159,7 +1293,8 @@ static const struct bad_case bad_cases[] = {
 		"    checks: {activ: {}}\n"
 		"  - id: c\n"
 		"    nodes: {}\n"
-		"    checks: {passive: {type: tcp}}\n",
+		"    checks: {passive: {type: tcp}}\n"
+		"stream_routes: []\n",
 		{
 			"4:13: upstreams[0].checks: must be a mapping",
 			"7:14: upstreams[1].checks: unknown key 'activ' (did you mean 'active'?)",
@@ -1180,7 +1315,8 @@ static const struct bad_case bad_cases[] = {
 		"        host: \"a b\"\n"
 		"        port: 0\n"
 		"        https_verify_certificate: yes\n"
-		"        timout: 1\n",
+		"        timout: 1\n"
+		"stream_routes: []\n",
 		{
 			"6:15: upstreams[0].checks.active.type: must be http, https or tcp, not 'udp' (did you mean 'tcp'?)",
 			"7:18: upstreams[0].checks.active.timeout: must be a number of seconds > 0 and <= 3600",
@@ -1202,7 +1338,8 @@ static const struct bad_case bad_cases[] = {
 		"        timeout: fast\n"
 		"        https_verify_certificate: \"true\"\n"
 		"        req_headers: [\"X-A: 1\", \"bad\", \"X-A: 1\", \": x\"]\n"
-		"        healthy: []\n",
+		"        healthy: []\n"
+		"stream_routes: []\n",
 		{
 			"6:18: upstreams[0].checks.active.timeout: must be a number of seconds > 0 and <= 3600",
 			"7:35: upstreams[0].checks.active.https_verify_certificate: must be true or false, not a string",
@@ -1229,7 +1366,8 @@ static const struct bad_case bad_cases[] = {
 		"          tcp_failures: -1\n"
 		"          timeouts: 255\n"
 		"          http_statuses: []\n"
-		"          intervall: 1\n",
+		"          intervall: 1\n"
+		"stream_routes: []\n",
 		{
 			"7:21: upstreams[0].checks.active.healthy.interval: must be a number of seconds >= 0 and <= 3600",
 			"8:22: upstreams[0].checks.active.healthy.successes: must be an integer 1-254",
@@ -1252,7 +1390,8 @@ static const struct bad_case bad_cases[] = {
 		"    checks:\n"
 		"      active:\n"
 		"        healthy: {http_statuses: 200}\n"
-		"        unhealthy: {http_statuses: [200, 201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212, 213, 214, 215, 216, 217, 218, 219, 220, 221, 222, 223, 224, 225, 226, 227, 228, 229, 230, 231, 232]}\n",
+		"        unhealthy: {http_statuses: [200, 201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212, 213, 214, 215, 216, 217, 218, 219, 220, 221, 222, 223, 224, 225, 226, 227, 228, 229, 230, 231, 232]}\n"
+		"stream_routes: []\n",
 		{
 			"6:34: upstreams[0].checks.active.healthy.http_statuses: must be a list of HTTP status codes 200-599",
 			"7:36: upstreams[0].checks.active.unhealthy.http_statuses: must have at most 32 status codes",
@@ -1268,7 +1407,8 @@ static const struct bad_case bad_cases[] = {
 		"      passive:\n"
 		"        type: tcp\n"
 		"        healthy: {interval: 1, successes: 255}\n"
-		"        unhealthy: {timeouts: 255, tcp_failures: 0}\n",
+		"        unhealthy: {timeouts: 255, tcp_failures: 0}\n"
+		"stream_routes: []\n",
 		{
 			"8:19: upstreams[0].checks.passive.healthy: unknown key 'interval' (valid keys: successes, http_statuses)",
 			"8:43: upstreams[0].checks.passive.healthy.successes: must be an integer 1-254",
@@ -1617,11 +1757,12 @@ static void test_many_errors(void **state)
 	struct xlb_conf c;
 	char *text;
 
-	text = malloc(n * 64 + 32);
+	text = malloc(n * 64 + 64);
 	assert_non_null(text);
 	len += sprintf(text + len, "upstreams:\n");
 	for (i = 0; i < n; i++)
 		len += sprintf(text + len, "  - {id: u%zu, type: ewma, nodes: {}}\n", i);
+	len += sprintf(text + len, "stream_routes: []\n");
 	assert_int_equal(xlb_conf_parse(text, &c, &errs), -EINVAL);
 	free(text);
 	check_int(errs.n, n, "errors counted");
@@ -1668,6 +1809,57 @@ static void test_load_errors(void **state)
 	assert_int_equal(xlb_conf_load("/", &c, &errs), -EISDIR);
 	check_int(errs.n, 1, "directory: one error");
 	assert_int_equal(xlb_conf_parse(NULL, &c, &errs), -EINVAL);
+	check_done();
+}
+
+/* Writes len bytes of text to a new temporary file; its name in path. */
+static void write_tmp(char *path, size_t size, const char *text, size_t len)
+{
+	int fd;
+
+	snprintf(path, size, "/tmp/xlb-test-config-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	close(fd);
+}
+
+/*
+ * A file is a configuration as a whole or not at all: a NUL byte (the
+ * parser would stop there and drop the rest) and an empty file are bad
+ * files with a position, -EINVAL as any other bad document.
+ */
+static void test_load_whole_file(void **state)
+{
+	static const char nul[] = "stream_routes: []\nxlb: {\0mode: generic}\n";
+	struct xlb_conf_errors errs;
+	char path[64], buf[256], want[256];
+	struct xlb_conf c;
+	char *text;
+
+	write_tmp(path, sizeof(path), nul, sizeof(nul) - 1);
+	memset(&c, 0xa5, sizeof(c));
+	check_int(xlb_conf_load(path, &c, &errs), -EINVAL, "NUL: return");
+	check_int(c.nupstreams + c.nroutes, 0, "NUL: conf zeroed");
+	check_int(errs.n, 1, "NUL: one error");
+	xlb_conf_error_str(path, &errs.e[0], buf, sizeof(buf));
+	snprintf(want, sizeof(want), "%s:2:7: contains a NUL byte (not a text file?)", path);
+	check_str(buf, want, "NUL: message");
+	check_int(xlb_conf_read(path, &text, &errs), -EINVAL, "NUL: read");
+	check_int(text == NULL, 1, "NUL: no text");
+	unlink(path);
+
+	write_tmp(path, sizeof(path), "", 0);
+	check_int(xlb_conf_read(path, &text, &errs), 0, "empty: read");
+	check_str(text ? text : "(null)", "", "empty: text");
+	free(text);
+	check_int(xlb_conf_load(path, &c, &errs), -EINVAL, "empty: return");
+	check_int(errs.n, 1, "empty: one error");
+	xlb_conf_error_str(path, &errs.e[0], buf, sizeof(buf));
+	snprintf(want, sizeof(want), "%s:1:1: the document is empty (write 'stream_routes: "
+		 "[]' to run without routes)", path);
+	check_str(buf, want, "empty: message");
+	unlink(path);
 	check_done();
 }
 
@@ -1726,6 +1918,7 @@ int main(void)
 		cmocka_unit_test(test_error_str),
 		cmocka_unit_test(test_load_errors),
 		cmocka_unit_test(test_many_objects),
+		cmocka_unit_test(test_load_whole_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -294,6 +294,35 @@ static void test_empty_list(void **state)
 	regsrv_ctl(&srv, "close", "{}", NULL);
 }
 
+/*
+ * The longest service name consul_check allows (200 characters), each one
+ * escaped to three: the query path carries all of it.
+ */
+static void test_long_service_name(void **state)
+{
+	char e1[2048], e2[2048], b[8192], good[16384], script[40000], name[201], path[640];
+	struct xlb_discovery_conf c;
+	struct dwatch t;
+	size_t i, o;
+
+	memset(name, ' ', 200);
+	name[200] = '\0';
+	o = snprintf(path, sizeof(path), "/v1/health/service/");
+	for (i = 0; i < 200; i++)
+		o += snprintf(path + o, sizeof(path) - o, "%%20");
+	answer(good, sizeof(good), 10, TWO_NODES(b, e1, e2));
+	snprintf(script, sizeof(script), "{\"routes\": {\"%s\": [%s, {\"wait\": true}]}}",
+		 path, good);
+	assert_int_equal(regsrv_script(&srv, script), 0);
+	conf_init(&c, srv.url, NULL);
+	assert_int_equal(xlb_disc_check(&c, "consul", name, NULL, b, sizeof(b)), 0);
+	assert_int_equal(dwatch_start(&t, &c, "consul", name, NULL), 0);
+	assert_true(dwatch_wait_nodes(&t, "198.18.0.1:80/10 198.18.1.2:81/7", 10));
+	assert_int_equal(regsrv_count(&srv, path), 1);
+	dwatch_stop(&t);
+	regsrv_ctl(&srv, "close", "{}", NULL);
+}
+
 /* Consul: an index that goes backwards is reset, the next query has none. */
 static void test_index_backwards(void **state)
 {
@@ -396,6 +425,7 @@ int main(void)
 		cmocka_unit_test(test_bad_answers_keep_set),
 		cmocka_unit_test(test_empty_list),
 		cmocka_unit_test(test_index_backwards),
+		cmocka_unit_test(test_long_service_name),
 		cmocka_unit_test(test_failover),
 		cmocka_unit_test(test_free_in_callback),
 	};

@@ -374,6 +374,43 @@ static void test_list_and_watch(void **state)
 	regsrv_ctl(&srv, "close", "{}", NULL);
 }
 
+/*
+ * A token file longer than the agent keeps (4095 bytes) is not sent cut;
+ * one that fits, with its trailing newline, is sent whole.
+ */
+static void test_long_token(void **state)
+{
+	char l1[12000], script[30000], tok[4097], want[4200];
+	struct xlb_discovery_conf c;
+	struct dwatch t;
+	char *v;
+
+	list1(l1, sizeof(l1));
+	snprintf(script, sizeof(script), "{\"routes\": {\"" SLICES "\": [{\"body\": %s}, "
+		 "{\"body\": %s}, {\"wait\": true}], \"" WATCH "\": [{\"wait\": true}]}}", l1, l1);
+	assert_int_equal(regsrv_script(&srv, script), 0);
+	memset(tok, 't', 4096);
+	tok[4096] = '\0';
+	write_token(tok);
+	conf_init(&c);
+	assert_int_equal(dwatch_start(&t, &c, "kubernetes", "default/web:http", NULL), 0);
+	assert_true(dwatch_wait_nodes(&t, LIST1_NODES, 10));
+	v = regsrv_req(&srv, SLICES, 0, "header:authorization");
+	assert_null(v);
+	dwatch_stop(&t);
+
+	tok[4095] = '\0';
+	write_token(tok);
+	assert_int_equal(dwatch_start(&t, &c, "kubernetes", "default/web:http", NULL), 0);
+	assert_true(dwatch_wait_nodes(&t, LIST1_NODES, 10));
+	v = regsrv_req(&srv, SLICES, 1, "header:authorization");
+	snprintf(want, sizeof(want), "Bearer %s", tok);
+	assert_string_equal(v ? v : "(none)", want);
+	free(v);
+	dwatch_stop(&t);
+	regsrv_ctl(&srv, "close", "{}", NULL);
+}
+
 /* Bad list answers keep the last good set. */
 static void test_bad_lists(void **state)
 {
@@ -478,6 +515,7 @@ int main(void)
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_list_and_watch),
+		cmocka_unit_test(test_long_token),
 		cmocka_unit_test(test_bad_lists),
 		cmocka_unit_test(test_https_ca),
 	};

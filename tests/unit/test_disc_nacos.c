@@ -267,12 +267,46 @@ static void test_login(void **state)
 	regsrv_ctl(&srv, "close", "{}", NULL);
 }
 
+/* A user name of 150 characters (any that fits in a host URL) still logs in. */
+static void test_login_long_user(void **state)
+{
+	char h[1024], arr[2000], body[3000], good[4000], script[12000], user[151], want[200];
+	struct xlb_discovery_conf c;
+	struct dwatch t;
+	char url[256], *v;
+
+	memset(user, 'u', 150);
+	user[150] = '\0';
+	snprintf(arr, sizeof(arr), "[%s]",
+		 host(h, sizeof(h), "198.18.0.1", 8080, "2.0", "true", "true"));
+	snprintf(good, sizeof(good), "{\"body\": %s}", list(body, sizeof(body), arr));
+	snprintf(script, sizeof(script), "{\"routes\": {\"" LIST "\": [%s],"
+		 "\"" LOGIN "\": [{\"body\": {\"accessToken\": \"tok-1\", \"tokenTtl\": 1000}}]}}",
+		 good);
+	assert_int_equal(regsrv_script(&srv, script), 0);
+	snprintf(url, sizeof(url), "http://%s:pw@127.0.0.1:%d", user, srv.port);
+	conf_init(&c, url);
+	assert_int_equal(dwatch_start(&t, &c, "nacos", "web", NULL), 0);
+	assert_true(dwatch_wait_nodes(&t, "198.18.0.1:8080/200", 10));
+	assert_int_equal(regsrv_count(&srv, LOGIN), 1);
+	v = regsrv_req(&srv, LOGIN, 0, "body");
+	snprintf(want, sizeof(want), "username=%s&password=pw", user);
+	assert_string_equal(v, want);
+	free(v);
+	v = regsrv_req(&srv, LIST, 0, "query");
+	assert_string_equal(v, "serviceName=web&healthyOnly=true&accessToken=tok-1");
+	free(v);
+	dwatch_stop(&t);
+	regsrv_ctl(&srv, "close", "{}", NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_watch),
+		cmocka_unit_test(test_login_long_user),
 		cmocka_unit_test(test_login),
 	};
 	int rc;

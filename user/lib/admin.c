@@ -82,16 +82,17 @@ static json_t *entry(const char *kind, json_t *obj)
 
 static json_t *find(json_t *arr, const char *id)
 {
-	char buf[64];
+	char buf[24];		/* a long long */
 	json_t *o, *oid;
 	size_t i;
 
 	json_array_foreach(arr, i, o) {
 		oid = json_object_get(o, "id");
-		if (json_is_integer(oid))
-			snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(oid));
-		else
-			snprintf(buf, sizeof(buf), "%s", json_is_string(oid) ? json_string_value(oid) : "");
+		if (json_is_string(oid) && !strcmp(json_string_value(oid), id))
+			return o;
+		if (!json_is_integer(oid))
+			continue;
+		snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(oid));
 		if (!strcmp(buf, id))
 			return o;
 	}
@@ -118,24 +119,32 @@ static void handle_admin(struct xlb_admin *ad, struct evhttp_request *req, const
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 	const char *key = evhttp_find_header(evhttp_request_get_input_headers(req), "X-API-KEY");
 	struct xlb_conf_errors errs;
-	char kind[32] = "", id[XLB_ID_LEN] = "", path_key[160], *body = NULL;
+	char path_key[160], *body = NULL;
 	json_t *doc, *arr, *obj = NULL, *list;
+	const char *slash, *kind, *id;
 	struct evbuffer *in;
 	json_error_t jerr;
-	const char *slash;
 	size_t len, i;
 	int err;
 
 	if (ad->api_key[0] && (!key || strcmp(key, ad->api_key)))
 		return reply_error(req, 401, "missing or wrong X-API-KEY");
 	slash = strchr(path, '/');
-	snprintf(kind, sizeof(kind), "%.*s", slash ? (int)(slash - path) : (int)strlen(path), path);
-	if (slash)
-		snprintf(id, sizeof(id), "%s", slash + 1);
-	if (strcmp(kind, "upstreams") && strcmp(kind, "stream_routes"))
-		return reply_error(req, 404, "no such resource '%s' (upstreams, stream_routes)", kind);
+	len = slash ? (size_t)(slash - path) : strlen(path);
+	if (len == strlen("upstreams") && !strncmp(path, "upstreams", len))
+		kind = "upstreams";
+	else if (len == strlen("stream_routes") && !strncmp(path, "stream_routes", len))
+		kind = "stream_routes";
+	else
+		return reply_error(req, 404, "no such resource '%.*s' (upstreams, stream_routes)",
+				   (int)len, path);
+	id = slash ? slash + 1 : "";
 	if (strchr(id, '/'))
 		return reply_error(req, 404, "no such resource '%s'", path);
+	/* Ids are never cut to fit: a longer one would name another object. */
+	if (strlen(id) >= XLB_ID_LEN)
+		return reply_error(req, 400, "id is %zu characters long: at most %d", strlen(id),
+				   XLB_ID_LEN - 1);
 
 	doc = xlb_agent_doc(ad->agent);
 	arr = json_object_get(doc, kind);
@@ -526,15 +535,18 @@ static void handle_reload(struct xlb_admin *ad, struct evhttp_request *req)
 		return reply_error(req, 401, "missing or wrong X-API-KEY");
 	pr_info("reload: requested through the admin API\n");
 	err = xlb_agent_reload(ad->agent, &errs);
-	if (err == -EINVAL) {
+	/* Bad (400) or unreadable (500): the problems, each naming the file. */
+	if (err == -EINVAL || (err && errs.n)) {
 		list = json_array();
 		for (i = 0; i < errs.n && i < sizeof(errs.e) / sizeof(errs.e[0]); i++) {
 			xlb_conf_error_str(file, &errs.e[i], line, sizeof(line));
 			json_array_append_new(list, json_string(line));
 		}
-		pr_warn("reload: %s is invalid; the running configuration stays\n", file);
-		return reply_json(req, 400, json_pack("{s:s, s:o}", "error_msg",
-			"invalid configuration; the running one stays", "errors", list));
+		pr_warn("reload: %s is %s; the running configuration stays\n", file,
+			err == -EINVAL ? "invalid" : "unreadable");
+		return reply_json(req, err == -EINVAL ? 400 : 500, json_pack("{s:s, s:o}",
+			"error_msg", err == -EINVAL ? "invalid configuration; the running one stays" :
+			"unreadable configuration; the running one stays", "errors", list));
 	}
 	if (err)
 		return reply_error(req, 500, "reload of %s: %s", file, strerror(-err));
@@ -598,6 +610,11 @@ struct xlb_admin *xlb_admin_new(struct event_base *base, struct xlb_agent *a,
 
 	if (xlb_endpoint_parse(listen, &addr, &port, err, sizeof(err)) || !port) {
 		pr_warn("admin: listen address '%s' is not ADDR:PORT\n", listen);
+		errno = EINVAL;
+		return NULL;
+	}
+	if (api_key && strlen(api_key) >= sizeof(ad->api_key)) {
+		pr_warn("admin: api_key is longer than %zu characters\n", sizeof(ad->api_key) - 1);
 		errno = EINVAL;
 		return NULL;
 	}

@@ -986,52 +986,24 @@ static int adopt(struct xlb_agent *a, json_t *doc, struct xlb_conf *conf)
 	return reconcile(a);
 }
 
-static char *read_file(const char *file)
-{
-	FILE *f = fopen(file, "r");
-	char *buf = NULL;
-	size_t len = 0, cap = 0, n;
-
-	if (!f)
-		return NULL;
-	do {
-		if (len + 4096 + 1 > cap) {
-			char *p;
-
-			cap = cap ? 2 * cap : 16384;
-			p = realloc(buf, cap);
-			if (!p) {
-				free(buf);
-				fclose(f);
-				errno = ENOMEM;
-				return NULL;
-			}
-			buf = p;
-		}
-		n = fread(buf + len, 1, 4096, f);
-		len += n;
-	} while (n == 4096);
-	buf[len] = '\0';
-	if (ferror(f)) {
-		free(buf);
-		buf = NULL;
-		errno = EIO;
-	}
-	fclose(f);
-	return buf;
-}
-
-/* Load and validate the file; on success *doc and *conf hold it. */
+/*
+ * Load and validate the file; on success *doc and *conf hold it. The file
+ * is read once: the model and the document the Admin API edits come from
+ * the same text, even if the file changes meanwhile.
+ */
 static int load_file(const char *file, json_t **doc, struct xlb_conf *conf,
 		     struct xlb_conf_errors *errs)
 {
 	char *text;
 	int err;
 
-	memset(errs, 0, sizeof(*errs));
-	err = xlb_conf_load(file, conf, errs);
+	memset(conf, 0, sizeof(*conf));
+	err = xlb_conf_read(file, &text, errs);
 	if (err)
-		return err;	/* errs has line:col for the file itself */
+		return err;	/* errs says why, with the position of a NUL byte */
+	err = xlb_conf_parse(text, conf, errs);
+	if (err)
+		goto out_text;	/* errs has line:col for the file itself */
 	err = xlb_agent_conf_supported(conf, errs);
 	if (err)
 		goto out_free;
@@ -1043,17 +1015,32 @@ static int load_file(const char *file, json_t **doc, struct xlb_conf *conf,
 		err = -EINVAL;
 		goto out_free;
 	}
-	text = read_file(file);
-	*doc = text ? xlb_yaml_to_json(text) : NULL;
-	free(text);
+	*doc = xlb_yaml_to_json(text);
 	if (!*doc) {
-		err = -errno ? -errno : -EINVAL;
+		err = errno == ENOMEM ? -ENOMEM : -EINVAL;
 		goto out_free;
 	}
+	free(text);
 	return 0;
 out_free:
 	xlb_conf_free(conf);
+out_text:
+	free(text);
 	return err;
+}
+
+int xlb_agent_check_file(const char *file, struct xlb_conf_errors *errs)
+{
+	struct xlb_conf conf;
+	json_t *doc = NULL;
+	int err;
+
+	err = load_file(file, &doc, &conf, errs);
+	if (err)
+		return err;
+	xlb_conf_free(&conf);
+	json_decref(doc);
+	return 0;
 }
 
 /* --- etcd as the source of upstreams and stream routes ------------------------ */

@@ -72,6 +72,13 @@ void xlb_agent_free(struct xlb_agent *a);
  */
 int xlb_agent_conf_supported(const struct xlb_conf *conf, struct xlb_conf_errors *errs);
 
+/*
+ * What xlbd --check says: the file read and validated as at start and on
+ * reload (the same refusals), without touching the data plane. 0, -EINVAL
+ * with the problems in @errs, or -errno when it cannot be read (@errs says so).
+ */
+int xlb_agent_check_file(const char *file, struct xlb_conf_errors *errs);
+
 /* Re-read the file; a bad file is reported in @errs and changes nothing. */
 int xlb_agent_reload(struct xlb_agent *a, struct xlb_conf_errors *errs);
 

@@ -53,6 +53,13 @@
  * YAML anchors and aliases work; merge keys (<<) and a second document in
  * the stream are errors.
  *
+ * A file cut short must not remove every VIP. An empty document is an
+ * error, and so is one without stream_routes (no routes is written
+ * "stream_routes: []"), except with deployment.etcd, where the routes come
+ * from etcd. Text cut inside a value is a syntax error from libyaml, and a
+ * NUL byte (after which the parser would see nothing) is refused with its
+ * position when the file is read.
+ *
  * Limits that keep a hostile document (aliases of aliases) small: at most
  * 65536 upstreams, XLB_MAX_VIPS stream routes, XLB_MAX_MEMBERS nodes in
  * all upstreams, and 4096 values 16 levels deep in one discovery_args.
@@ -1943,12 +1950,13 @@ static const struct key k8s_keys[] = {
 static void expand_env(struct parser *p, yaml_node_t *n, const char *path, const char *key,
 		       char *field, size_t size)
 {
-	char name[128], kpath[PATH_LEN];
+	char name[sizeof(((struct xlb_disc_k8s_conf *)0)->host)], kpath[PATH_LEN];
 	const char *v;
 	size_t len = strlen(field);
 
 	if (len < 4 || strncmp(field, "${", 2) || field[len - 1] != '}')
 		return;
+	_Static_assert(sizeof(name) >= sizeof(((struct xlb_disc_k8s_conf *)0)->port), "name");
 	snprintf(name, sizeof(name), "%.*s", (int)(len - 3), field + 2);
 	v = getenv(name);
 	path_key(kpath, path, key);
@@ -2341,6 +2349,10 @@ static size_t list_len(struct parser *p, yaml_node_t *n, const char *name, size_
 {
 	if (!n)
 		return 0;
+	if (n->type == YAML_SCALAR_NODE && node_kind(n) == SK_NULL) {
+		report(p, n, name, "must be a list, not empty (write [] for none)");
+		return 0;
+	}
 	if (n->type != YAML_SEQUENCE_NODE) {
 		report(p, n, name, "must be a list");
 		return 0;
@@ -2358,6 +2370,14 @@ static void build(struct parser *p, yaml_node_t *n, void *obj, const char *path)
 	struct xlb_conf *c = p->conf;
 	size_t nup, nrt, i;
 
+	/*
+	 * No routes must be written as such: a file cut short before its
+	 * stream_routes (saved half-way, a full disk) would otherwise remove
+	 * every VIP. With etcd the routes come from etcd, not from the file.
+	 */
+	if (!p->routes && !c->etcd.enabled)
+		report(p, n, path, "missing key 'stream_routes' (write 'stream_routes: []' to "
+		       "run without routes; a file cut short must not remove them all)");
 	nup = list_len(p, p->upstreams, "upstreams", UPSTREAMS_MAX);
 	nrt = list_len(p, p->routes, "stream_routes", ROUTES_MAX);
 	if (nup + nrt) {
@@ -2436,10 +2456,14 @@ int xlb_conf_parse(const char *text, struct xlb_conf *conf, struct xlb_conf_erro
 	p.doc = &doc;
 	apply_defaults(&root_table, &tmp);
 	root = yaml_document_get_root_node(&doc);
-	if (root && root->type != YAML_MAPPING_NODE)
+	/* Empty, comments only, or "---" alone: a file emptied or not yet written. */
+	if (!root || (root->type == YAML_SCALAR_NODE && node_kind(root) == SK_NULL))
+		report_at(&p, 1, 1, "", "the document is empty (write 'stream_routes: []' to "
+			  "run without routes)");
+	else if (root->type != YAML_MAPPING_NODE)
 		report(&p, root, "", "the document must be a mapping of upstreams, "
 		       "stream_routes and xlb");
-	else if (root)
+	else
 		parse_object(&p, &root_table, root, &tmp, "");
 	/* One document: a second one would be silently ignored otherwise. */
 	if (root && !yaml_parser_load(&yp, &more)) {
@@ -2464,8 +2488,8 @@ out_parser:
 	return err;
 }
 
-/* The whole file, NUL-terminated, in *text (malloc'd). */
-static int read_text(const char *file, char **text)
+/* The whole file, NUL-terminated, in *text (malloc'd), and its length. */
+static int read_text(const char *file, char **text, size_t *size)
 {
 	size_t len = 0, cap = 0;
 	char *buf = NULL, *bigger;
@@ -2501,32 +2525,62 @@ static int read_text(const char *file, char **text)
 		len += n;
 	}
 	buf[len] = '\0';
-	if (strlen(buf) != len)
-		err = -EILSEQ;
 out_close:
 	close(fd);
-	if (err)
+	if (err) {
 		free(buf);
-	else
+	} else {
 		*text = buf;
+		*size = len;
+	}
 	return err;
+}
+
+int xlb_conf_read(const char *file, char **text, struct xlb_conf_errors *errs)
+{
+	unsigned int line = 1, col = 1;
+	struct xlb_conf_error *e = &errs->e[0];
+	size_t len = 0, i;
+	char *buf = NULL;
+	int err;
+
+	memset(errs, 0, sizeof(*errs));
+	*text = NULL;
+	err = read_text(file, &buf, &len);
+	if (err) {
+		errs->n = 1;
+		snprintf(e->msg, sizeof(e->msg), "cannot read: %s",
+			 err == -EFBIG ? "larger than 64 MiB" : strerror(-err));
+		return err == -EFBIG ? -EINVAL : err;
+	}
+	/* The parser stops at a NUL: what follows it would be silently lost. */
+	if (strlen(buf) == len) {
+		*text = buf;
+		return 0;
+	}
+	for (i = 0; buf[i]; i++, col++) {
+		if (buf[i] == '\n') {
+			line++;
+			col = 0;
+		}
+	}
+	free(buf);
+	errs->n = 1;
+	e->line = line;
+	e->col = col;
+	snprintf(e->msg, sizeof(e->msg), "contains a NUL byte (not a text file?)");
+	return -EINVAL;
 }
 
 int xlb_conf_load(const char *file, struct xlb_conf *conf, struct xlb_conf_errors *errs)
 {
-	char *text = NULL;
+	char *text;
 	int err;
 
 	memset(conf, 0, sizeof(*conf));
-	memset(errs, 0, sizeof(*errs));
-	err = read_text(file, &text);
-	if (err) {
-		errs->n = 1;
-		snprintf(errs->e[0].msg, sizeof(errs->e[0].msg), "cannot read: %s",
-			 err == -EFBIG ? "larger than 64 MiB" :
-			 err == -EILSEQ ? "contains a NUL byte, not text" : strerror(-err));
+	err = xlb_conf_read(file, &text, errs);
+	if (err)
 		return err;
-	}
 	err = xlb_conf_parse(text, conf, errs);
 	free(text);
 	return err;

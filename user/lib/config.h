@@ -232,10 +232,22 @@ struct xlb_conf_errors {
  * @errs: every problem found (all of them, not just the first)
  *
  * Nothing is applied: validation is complete before a caller may use @conf.
+ * An empty document, or one without stream_routes (and without
+ * deployment.etcd), is a problem: no routes is written "stream_routes: []".
  * Return: 0, -EINVAL when @errs holds problems, -ENOMEM.
  */
 int xlb_conf_parse(const char *text, struct xlb_conf *conf, struct xlb_conf_errors *errs);
-/* Read a file and parse it. -errno for I/O errors (errs then holds one). */
+/**
+ * xlb_conf_read() - read a configuration file as text
+ * @file: the file
+ * @text: on success the whole file, NUL-terminated; the caller frees it
+ * @errs: on failure the one problem (a NUL byte with its line and column)
+ *
+ * Return: 0; -EINVAL for a file that cannot be a configuration (a NUL byte,
+ * larger than 64 MiB); -errno when it cannot be read.
+ */
+int xlb_conf_read(const char *file, char **text, struct xlb_conf_errors *errs);
+/* xlb_conf_read() and xlb_conf_parse(): the errors of either. */
 int xlb_conf_load(const char *file, struct xlb_conf *conf, struct xlb_conf_errors *errs);
 void xlb_conf_free(struct xlb_conf *conf);
 /* "FILE:LINE:COL: path: message" for error i. */

@@ -12,8 +12,11 @@
 #include <curl/curl.h>
 
 #include "cli.h"
+#include "config.h"
 
 #define ADMIN_DEFAULT	"http://127.0.0.1:9180"
+#define URL_MAX		400	/* --admin; paths add at most 100 (an id is 64) */
+#define KEY_MAX		127	/* --api-key: what the agent keeps (xlb.admin.api_key) */
 
 struct admin_opts {
 	const char *url, *key;
@@ -47,7 +50,7 @@ static long admin_call(struct xlb_cli *c, const struct admin_opts *o, const char
 {
 	struct curl_slist *hdrs = NULL;
 	struct body b = {};
-	char url[512], hdr[256];
+	char url[URL_MAX + 112], hdr[KEY_MAX + 16];
 	json_error_t jerr;
 	long code = 0;
 	CURL *h;
@@ -93,9 +96,21 @@ static int agent_args(struct xlb_cli *c, int argc, char **argv, const char **pos
 {
 	const struct xlb_opt opts[] = { { "admin", &o->url }, { "api-key", &o->key }, {} };
 
+	int ret;
+
 	o->url = getenv("XLB_ADMIN") ? getenv("XLB_ADMIN") : ADMIN_DEFAULT;
 	o->key = getenv("XLB_API_KEY");
-	return xlb_cli_parse(c, argc, argv, opts, pos, nmin, nmax, npos, usage);
+	ret = xlb_cli_parse(c, argc, argv, opts, pos, nmin, nmax, npos, usage);
+	if (ret || *npos < 0)
+		return ret;
+	/* Refused rather than cut: a cut URL or key would reach something else. */
+	if (strlen(o->url) > URL_MAX)
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "agent URL (--admin, XLB_ADMIN) is %zu "
+				   "characters long: at most %d", strlen(o->url), URL_MAX);
+	if (o->key && strlen(o->key) > KEY_MAX)
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "API key (--api-key, XLB_API_KEY) is %zu "
+				   "characters long: at most %d", strlen(o->key), KEY_MAX);
+	return 0;
 }
 
 /* An error answer from the agent, with its reasons. */
@@ -230,6 +245,9 @@ static int upstream_show(struct xlb_cli *c, int argc, char **argv)
 			 "upstream show ID [--admin URL] [--api-key KEY]", &o);
 	if (ret || npos < 0)
 		return ret;
+	if (strlen(pos[0]) >= XLB_ID_LEN)
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "upstream id is %zu characters long: at "
+				   "most %d", strlen(pos[0]), XLB_ID_LEN - 1);
 	snprintf(path, sizeof(path), "/apisix/admin/upstreams/%s", pos[0]);
 	code = admin_call(c, &o, "GET", path, &ans);
 	if (!code)

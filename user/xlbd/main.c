@@ -54,9 +54,11 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
 
 	pr_info("reload: reading %s\n", d->conf_file);
 	err = xlb_agent_reload(d->agent, &errs);
-	if (err == -EINVAL) {
+	if (err && errs.n)
 		print_errors(d->conf_file, &errs);
-		pr_warn("reload: %s is invalid; the running configuration stays\n", d->conf_file);
+	if (err == -EINVAL || (err && errs.n)) {
+		pr_warn("reload: %s is %s; the running configuration stays\n", d->conf_file,
+			err == -EINVAL ? "invalid" : "unreadable");
 	} else if (err) {
 		pr_warn("reload: %s: %s; the running configuration stays\n", d->conf_file,
 			strerror(-err));
@@ -115,7 +117,6 @@ int main(int argc, char **argv)
 	struct xlb_conf_errors errs;
 	struct xlb_admin *admin = NULL;
 	struct daemon d = {};
-	struct xlb_conf conf;
 	int c, check = 0, ret = EXIT_RUNTIME;
 
 	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
@@ -153,18 +154,11 @@ int main(int argc, char **argv)
 	xlb_libxdp_bpffs(pin_dir);
 
 	if (check) {
-		memset(&errs, 0, sizeof(errs));
-		if (xlb_conf_load(d.conf_file, &conf, &errs)) {
-			print_errors(d.conf_file, &errs);
-			return EXIT_CONFIG;
-		}
 		/* The same refusals as at start: --check must not pass what xlbd rejects. */
-		if (xlb_agent_conf_supported(&conf, &errs)) {
+		if (xlb_agent_check_file(d.conf_file, &errs)) {
 			print_errors(d.conf_file, &errs);
-			xlb_conf_free(&conf);
 			return EXIT_CONFIG;
 		}
-		xlb_conf_free(&conf);
 		printf("%s: ok\n", d.conf_file);
 		return 0;
 	}
@@ -177,9 +171,11 @@ int main(int argc, char **argv)
 	memset(&errs, 0, sizeof(errs));
 	d.agent = xlb_agent_new(d.base, d.conf_file, pin_dir, &errs);
 	if (!d.agent) {
-		if (errno == EINVAL && errs.n) {
+		if (errs.n) {
+			/* Bad (1) or unreadable (2, it may yet appear): errs names the file. */
 			print_errors(d.conf_file, &errs);
-			ret = EXIT_CONFIG;
+			if (errno == EINVAL)
+				ret = EXIT_CONFIG;
 		} else {
 			pr_warn("xlbd: cannot start: %s\n", strerror(errno));
 		}

@@ -278,7 +278,8 @@ static void consul_fire(struct xlb_httpreg *p)
 	const struct xlb_disc_http_conf *conf = consul_conf(p->w);
 	const char *host = conf->hosts[p->host % conf->nhosts];
 	char shown[XLB_URL_LEN];
-	char name[600], path[1800], url[2100], q[800], v[3 * ARG_LEN + 1], tok[300];
+	/* service_name: at most 200 characters (consul_check), 3 each escaped */
+	char name[3 * 200 + 1], path[1800], url[2100], q[800], v[3 * ARG_LEN + 1], tok[300];
 	const char *hdrs[2] = { NULL, NULL };
 	struct xlb_http_opts o = { 0 };
 	/* Consul reads wait=0s as its default (5 min): ask for 1 s at least. */

@@ -54,6 +54,7 @@
 #include "discovery.h"
 #include "http.h"
 #include "httpreg.h"
+#include "log.h"
 #include "vec.h"
 
 #define LINE_MAX_BYTES	(16U << 20)	/* one watch event at most */
@@ -401,10 +402,14 @@ static const struct xlb_disc_k8s_conf *k8s_conf(struct xlb_disc_watch *w)
 	return &xlb_disc_conf(xlb_disc_watch_disc(w))->kubernetes;
 }
 
-/* client.token, else token_file's content (trimmed); "" when neither. */
+/*
+ * client.token, else token_file's content (trimmed); "" when neither, and
+ * when the file holds more than fits: a cut token would only be refused.
+ */
 static void load_token(struct k8s *k)
 {
 	const struct xlb_disc_k8s_conf *c = k8s_conf(k->p.w);
+	char buf[sizeof(k->token) + 64];	/* room for trailing white space */
 	ssize_t n;
 	int fd;
 
@@ -419,14 +424,19 @@ static void load_token(struct k8s *k)
 	fd = open(c->token_file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	n = read(fd, k->token, sizeof(k->token) - 1);
+	n = read(fd, buf, sizeof(buf));
 	close(fd);
 	if (n < 0)
-		n = 0;
+		return;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+		n--;
+	if (n >= (ssize_t)sizeof(k->token)) {
+		pr_warn("kubernetes: the token in %s is longer than %zu bytes: not sent\n",
+			c->token_file, sizeof(k->token) - 1);
+		return;
+	}
+	memcpy(k->token, buf, n);
 	k->token[n] = '\0';
-	while (n > 0 && (k->token[n - 1] == '\n' || k->token[n - 1] == '\r' ||
-			 k->token[n - 1] == ' '))
-		k->token[--n] = '\0';
 }
 
 /* Report the node set (outside libcurl). */

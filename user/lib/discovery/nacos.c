@@ -177,7 +177,8 @@ static double now_mono(void)
 
 static int host_has_auth(const char *host)
 {
-	char u[128], pw[256];
+	/* Decoded, never longer than the URL: the credentials always fit. */
+	char u[XLB_URL_LEN], pw[XLB_URL_LEN];
 
 	return !xlb_httpreg_userinfo(host, u, sizeof(u), pw, sizeof(pw));
 }
@@ -286,7 +287,7 @@ static void nacos_fire(struct xlb_httpreg *p)
 	static const char *const form[] = {
 		"Content-Type: application/x-www-form-urlencoded", NULL
 	};
-	char path[8192], url[8600], q[7800], user[128], pass[256], body[1500], shown[XLB_URL_LEN];
+	char path[8192], url[8600], q[7800], user[XLB_URL_LEN], pass[XLB_URL_LEN], body[1500], shown[XLB_URL_LEN];
 	struct xlb_http_opts o = { 0 };
 	int err = 0;
 
