@@ -101,7 +101,15 @@ static __always_inline int xlb_pick(const struct xlb_pkt *p, const struct xlb_vi
 	flow = bpf_map_lookup_elem(&xlb_flows, &p->key);
 	if (flow) {
 		be = xlb_backend_get(flow->backend_id);
-		if (be && (be->state == XLB_BE_ACTIVE || be->state == XLB_BE_DRAINING) &&
+		/*
+		 * A DRAINING backend keeps its established flows; a SYN (no ACK)
+		 * opens a connection, so even on a known 5-tuple (a client's
+		 * retry, a reused port) it is a new flow and goes elsewhere.
+		 */
+		if (be && (be->state == XLB_BE_ACTIVE ||
+			   (be->state == XLB_BE_DRAINING &&
+			    (p->key.proto != IPPROTO_TCP ||
+			     (p->tcp_flags & (XLB_TCP_SYN | XLB_TCP_ACK)) != XLB_TCP_SYN))) &&
 		    flow->vip_id == vip->id) {
 			xlb_passive_check(p, flow);
 			*id_out = flow->backend_id;

@@ -225,6 +225,9 @@ for node in "$BE2:80 upstream=web" "$VIA_BE2:80 upstream=via_be2"; do
 		xlbt_fail "a health line for $node naming the neighbour" \
 			"$(grep health: "$LOG" | tail -3)"
 done
+# Evidence that the node is unreachable moves its established flows too
+# (via_be2, alone in its upstream, stays active: fail_open).
+xlbt_expect_eq "$BE2 down in the maps (kernel evidence)" "$(xlbt_map_state "$BE2:80")" down
 # At least one signal per node; the kernel repeats FAILED every ~5 s.
 n=$(xlbt_metric 'xlb_netlink_events_total{kind="neigh_failed"}')
 xlbt_expect_ge "xlb_netlink_events_total{kind=neigh_failed}" "${n:-0}" 2

@@ -244,6 +244,15 @@ xlbt_node_is() {
 	[ "$(xlbt_node_status "$1")" = "$2" ]
 }
 
+# xlbt_map_state ADDR:PORT: the state of that backend in the LB's maps
+# (active, draining, down; none when it has no entry).
+xlbt_map_state() {
+	xlbt_xlb lb -j backend list | python3 -c '
+import json, sys
+print(*{b["state"] for b in json.load(sys.stdin) if b["backend"] == sys.argv[1]} or {"none"})' \
+		"$1"
+}
+
 # xlbt_metric TEXT: the value of the agent's /metrics line containing TEXT.
 xlbt_metric() {
 	xlbt_exec lb curl -s --max-time 2 "$XLBT_ADMIN/metrics" | grep -F "$1" | awk '{print $2}'

@@ -234,7 +234,7 @@ static void test_example(void **state)
 
 	check_int(inl->type, XLB_LB_CHASH, "route:2 type");
 	check_int(inl->proto, IPPROTO_TCP, "route:2 proto");
-	check_int(inl->line, 77, "route:2 line");
+	check_int(inl->line, 79, "route:2 line");
 	check_int(inl->nnodes, 3, "route:2 nnodes");
 	if (inl->nnodes == 3) {
 		check_node(inl, 0, "fd00:78:6c62::12", 80, 1, 0);
@@ -258,12 +258,12 @@ static void test_example(void **state)
 	check_int(r->remote.family, 0, "routes[0] remote family");
 	check_int(r->remote_plen, 0, "routes[0] remote_plen");
 	check_str(r->upstream_id, "web", "routes[0] upstream_id");
-	check_int(r->line, 66, "routes[0] line");
+	check_int(r->line, 68, "routes[0] line");
 	r = &c.routes[1];
 	check_str(r->id, "2", "routes[1] id");
 	check_vip(r, "[fd00:78:6c62:100::1]:80/tcp");
 	check_str(r->upstream_id, "route:2", "routes[1] upstream_id");
-	check_int(r->line, 73, "routes[1] line");
+	check_int(r->line, 75, "routes[1] line");
 
 	check_int(xlb_conf_upstream(&c, "nope") == NULL, 1, "unknown upstream");
 	xlb_conf_free(&c);
@@ -293,6 +293,7 @@ static void test_defaults(void **state)
 	u = &c.upstreams[0];
 	check_int(u->type, XLB_LB_CHASH, "type");
 	check_int(u->hash_src, 0, "hash_src");
+	check_int(u->unhealthy_move, 0, "unhealthy_flows: keep");
 	check_int(u->proto, IPPROTO_TCP, "proto");
 	check_str(u->name, "", "name");
 	check_int(u->active.enabled, 0, "none: active.enabled");
@@ -1087,6 +1088,17 @@ static const struct bad_case bad_cases[] = {
 		},
 	},
 	{
+		"up_unhealthy_flows",
+		"upstreams:\n"
+		"  - id: a\n"
+		"    unhealthy_flows: drop\n"
+		"    nodes: {}\n"
+		"stream_routes: []\n",
+		{
+			"3:22: upstreams[0].unhealthy_flows: must be keep or move, not 'drop'",
+		},
+	},
+	{
 		"up_unsupported",
 		"upstreams:\n"
 		"  - id: a\n"
@@ -1119,7 +1131,7 @@ static const struct bad_case bad_cases[] = {
 		"stream_routes: []\n",
 		{
 			"4:5: upstreams[0]: unknown key 'nod' (did you mean 'nodes'?)",
-			"5:5: upstreams[0]: unknown key 'foo' (valid keys: id, name, desc, labels, create_time, update_time, type, hash_on, key, scheme, nodes, checks, discovery_type, service_name, discovery_args, forward)",
+			"5:5: upstreams[0]: unknown key 'foo' (valid keys: id, name, desc, labels, create_time, update_time, type, hash_on, key, scheme, nodes, checks, discovery_type, service_name, discovery_args, forward, unhealthy_flows)",
 		},
 	},
 	{

@@ -378,8 +378,9 @@ static void test_bad_state(void **state)
 }
 
 /*
- * A node adopted from the maps: only a DOWN the agent wrote starts
- * unhealthy (the operator's holds and every other state start healthy), and
+ * A node adopted from the maps: only a DOWN or DRAINING the agent wrote
+ * starts unhealthy (the operator's holds and every other state start
+ * healthy), and
  * from there exactly healthy.successes successes bring it back.
  */
 static void test_adopt(void **state)
@@ -392,7 +393,7 @@ static void test_adopt(void **state)
 	for (be = XLB_BE_UNUSED; be < XLB_BE_STATE_MAX; be++) {
 		for (by = XLB_BY_AGENT; by <= XLB_BY_OPERATOR; by++) {
 			s = xlb_health_adopt(be, by);
-			if (be == XLB_BE_DOWN && by == XLB_BY_AGENT)
+			if ((be == XLB_BE_DOWN || be == XLB_BE_DRAINING) && by == XLB_BY_AGENT)
 				assert_int_equal(s, XLB_H_UNHEALTHY);
 			else
 				assert_int_equal(s, XLB_H_HEALTHY);

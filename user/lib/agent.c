@@ -76,6 +76,8 @@ struct agent_node {
 	int nh_ok;			/* nh, nh_ifindex valid: a route exists */
 	int link_down;			/* nh_ifindex seen down (signal edges) */
 	int checked;			/* has checks (active, maybe passive) */
+	int move_flows;			/* an upstream of it: unhealthy_flows: move */
+	int unreachable;		/* kernel evidence since it was last usable */
 };
 
 /*
@@ -231,6 +233,21 @@ static int node_usable(const struct agent_node *n)
 	return xlb_health_usable(xlb_target_state(n->t));
 }
 
+/*
+ * The backend state of a node that is not usable. Probes and passive
+ * counters can be wrong (a broken probe path, clients' resets): such a
+ * node gets no new flows but keeps its established ones (DRAINING), as
+ * IPVS and Katran keep connections on a node their checks took out.
+ * Kernel evidence that the node cannot be reached (neighbour failed, link
+ * down, route gone), or an upstream of it with unhealthy_flows: move,
+ * moves its flows at once (DOWN): their clients get a reset from another
+ * node rather than a long timeout.
+ */
+static __u8 node_out_state(const struct agent_node *n)
+{
+	return n->unreachable || n->move_flows ? XLB_BE_DOWN : XLB_BE_DRAINING;
+}
+
 /* Upstream ids that use node n, for log lines. */
 static void node_upstreams(const struct xlb_agent *a, const struct agent_node *n, char *buf,
 			   size_t len)
@@ -267,6 +284,8 @@ static void on_health(struct xlb_target *t, enum xlb_health old, enum xlb_health
 	pr_info("health: node=%s upstream=%s state=%s->%s event=%s reason=\"%s\"\n", n->label,
 		ups, xlb_health_name(old), xlb_health_name(new), xlb_health_event_name(ev),
 		detail ? detail : "");
+	if (xlb_health_usable(new))
+		n->unreachable = 0;
 	if (xlb_health_usable(old) == xlb_health_usable(new))
 		return;
 	/*
@@ -277,7 +296,7 @@ static void on_health(struct xlb_target *t, enum xlb_health old, enum xlb_health
 		t0 = now_us();
 		lock = xlb_pin_dir_lock(a->pin_dir);
 		err = xlb_backend_set_state(&a->maps, n->be_id,
-					    xlb_health_usable(new) ? XLB_BE_ACTIVE : XLB_BE_DOWN);
+					    xlb_health_usable(new) ? XLB_BE_ACTIVE : node_out_state(n));
 		if (lock >= 0)
 			close(lock);
 		if (err == -EBUSY) {
@@ -407,7 +426,13 @@ static int build_want(struct xlb_agent *a, struct want_builder *b)
 	for (i = 0; i < a->nnodes; i++) {
 		b->w.backends[i].addr = a->nodes[i]->addr;
 		b->w.backends[i].port = a->nodes[i]->port;
-		b->w.backends[i].state = XLB_BE_DOWN;
+		/*
+		 * Unless a VIP wants it active below: an unusable node by its
+		 * cause; a usable one no VIP uses now (a lower priority group,
+		 * weight 0) hands its flows to the nodes that are used.
+		 */
+		b->w.backends[i].state = node_usable(a->nodes[i]) ? XLB_BE_DOWN :
+					 node_out_state(a->nodes[i]);
 	}
 	for (i = 0; i < a->conf.nroutes; i++) {
 		err = want_vip(a, b, &a->conf.routes[i], &b->w.vips[i]);
@@ -855,6 +880,7 @@ static int sync_nodes(struct xlb_agent *a, const struct xlb_conf *conf)
 			/* One target per (address, port). */
 			if (!n->passive)
 				node_set_passive(n, &u->passive);
+			n->move_flows |= u->unhealthy_move;
 			continue;
 		}
 		n = calloc(1, sizeof(*n));
@@ -866,6 +892,8 @@ static int sync_nodes(struct xlb_agent *a, const struct xlb_conf *conf)
 		n->be_id = old ? old->be_id : ~0U;
 		node_set_passive(n, &u->passive);
 		n->checked = u->active.enabled;
+		n->move_flows = u->unhealthy_move;
+		n->unreachable = old ? old->unreachable : 0;
 		node_set_nexthop(n, old);
 		xlb_addr_str(n->addr.addr, n->addr.family, addr, sizeof(addr));
 		snprintf(n->label, sizeof(n->label),
@@ -1456,6 +1484,8 @@ static void nl_report(struct xlb_agent *a, struct agent_node *n, enum xlb_agent_
 	node_upstreams(a, n, ups, sizeof(ups));
 	pr_info("netlink: node=%s upstream=%s kind=%s reason=\"%s\"\n", n->label, ups,
 		nl_names[kind], detail);
+	/* Evidence, not opinion: when this takes the node out, its flows move. */
+	n->unreachable = 1;
 	node_signal(a, n, XLB_AGENT_SRC_NETLINK, ts, XLB_EV_TCP_FAILURE, detail);
 }
 

@@ -1563,6 +1563,10 @@ static const struct choice up_forward_choices[] = {
 	{ "ipip", XLB_FWD_IPIP + 1 }, { "l2", XLB_FWD_L2 + 1 }, { "nat", XLB_FWD_NAT + 1 }, { 0 },
 };
 
+static const struct choice unhealthy_flows_choices[] = {
+	{ "keep", 0 }, { "move", 1 }, { 0 },
+};
+
 static void check_upstream(struct parser *p, yaml_node_t *n, void *obj, const char *path)
 {
 	const struct xlb_upstream_conf *u = obj;
@@ -1620,6 +1624,13 @@ static const struct key upstream_keys[] = {
 	{ "discovery_args", KT_FN, .fn = parse_discovery_args },
 	/* Not APISIX's: how packets reach the nodes (default: xlb.forward). */
 	{ "forward", KT_ENUM, F(xlb_upstream_conf, forward), .choices = up_forward_choices },
+	/*
+	 * Not APISIX's: what happens to a node's established flows when checks
+	 * (active or passive) take it out: they stay (a check may be wrong), or
+	 * move at once. Kernel evidence and an operator's down always move them.
+	 */
+	{ "unhealthy_flows", KT_ENUM, F(xlb_upstream_conf, unhealthy_move),
+	  .choices = unhealthy_flows_choices, .def = "keep" },
 	/* APISIX's proxy settings: xlb forwards packets, it proxies nothing. */
 	{ "retries", KT_UNSUPPORTED, .note = "packets are forwarded, connections not retried" },
 	{ "retry_timeout", KT_UNSUPPORTED,

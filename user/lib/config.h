@@ -99,6 +99,7 @@ struct xlb_upstream_conf {
 	char service_name[256];
 	char *discovery_args;		/* JSON text, owned; NULL = none */
 	__u32 forward;			/* 0 = xlb.forward; else XLB_FWD_* + 1 */
+	int unhealthy_move;		/* unhealthy_flows: keep (0) | move (1) */
 	unsigned int line;		/* where it was defined (messages) */
 };
 

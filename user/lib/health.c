@@ -114,17 +114,18 @@ enum xlb_health xlb_health_next(enum xlb_health s, struct xlb_health_counters *c
  *                        has brought it back. Counters start at zero, so
  *                        the configured healthy.successes bring it back
  *                        (the caller keeps a node without checks healthy).
+ *   DRAINING by the      unhealthy too: the agent takes a node out as
+ *   agent                DRAINING when only checks speak against it (its
+ *                        established flows stay; see unhealthy_flows).
  *   DOWN, DRAINING by    healthy: the operator's hold says nothing of the
  *   the operator         node's health; the agent leaves the hold alone
  *                        and its checks judge the node meanwhile.
- *   DRAINING by the      healthy: only an xlb older than the hold writes
- *   agent                this; the agent's next write replaces it.
  *
  * Return: the state to start in.
  */
 enum xlb_health xlb_health_adopt(unsigned int be_state, unsigned int by)
 {
-	if (be_state == XLB_BE_DOWN && by == XLB_BY_AGENT)
+	if ((be_state == XLB_BE_DOWN || be_state == XLB_BE_DRAINING) && by == XLB_BY_AGENT)
 		return XLB_H_UNHEALTHY;
 	return XLB_H_HEALTHY;
 }

@@ -41,8 +41,8 @@ enum xlb_health xlb_health_next(enum xlb_health s, struct xlb_health_counters *c
 				enum xlb_health_event ev, const struct xlb_health_thresholds *t);
 /*
  * The first state of a node whose backend the maps already have (enum
- * xlb_backend_state, enum xlb_backend_by): unhealthy for a DOWN the agent
- * wrote, else healthy. See health.c.
+ * xlb_backend_state, enum xlb_backend_by): unhealthy for a DOWN or
+ * DRAINING the agent wrote, else healthy. See health.c.
  */
 enum xlb_health xlb_health_adopt(unsigned int be_state, unsigned int by);
 /* healthy or mostly_healthy. */
