@@ -85,10 +85,12 @@ sed -e "s/interfaces: \[eth0\]/interfaces: [$(xlbt_dev lb)]/" \
     scripts/xlb.example.yaml >"$CONF"
 [ "$MODE" = nat ] && grep -E '^  (forward|nat_src)' "$CONF" | sed 's/^/ /'
 XLBD=${XLBD:-$PWD/${BUILD:-build}/xlbd}
+# No api_key in the example: xlbd makes one, and xlb (as root) reads it.
+xlbt_cleanup_add rm -f "$(xlbt_api_key_file lb)"
 xlbt_bg_start lb "$(xlbt_tmp_dir)/xlbd.log" env XLB_PIN_DIR="$(xlbt_pin_dir lb)" "$XLBD" -c "$CONF"
 XLBD_PID=$XLBT_BG_PID
 agent() {
-	xlbt_exec lb env XLB_API_KEY=CHANGE-ME timeout 10 "$XLB" "$@"
+	xlbt_exec lb env XLB_PIN_DIR="$(xlbt_pin_dir lb)" timeout 10 "$XLB" "$@"
 }
 xlbt_wait_for 10 agent health || xlbt_fail "xlbd did not start" "$(tail -5 "$(xlbt_tmp_dir)/xlbd.log")"
 sed 's/^[0-9TZ:.-]* /  /' "$(xlbt_tmp_dir)/xlbd.log" | head -8

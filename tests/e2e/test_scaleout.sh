@@ -194,6 +194,7 @@ lb_admin() {
 	xlbt_exec "lb$1" curl -s --max-time 2 "$ADMIN$2"
 }
 for ((n = 1; n <= NLB; n++)); do
+	xlbt_cleanup_add rm -f "$(xlbt_api_key_file "lb$n")"
 	xlbt_bg_start "lb$n" "$TMP/xlbd.lb$n.log" env XLB_PIN_DIR="$(xlbt_pin_dir "lb$n")" \
 		"$XLBD" -c "$TMP/xlb.lb$n.yaml"
 	AGENT[$n]=$XLBT_BG_PID

@@ -219,10 +219,21 @@ xlbt_bg_wait() {
 # The agent's HTTP interface, inside the lb namespace (xlb.admin.listen).
 XLBT_ADMIN=${XLBT_ADMIN:-http://127.0.0.1:9180}
 
+# xlbt_api_key_file HOST: where xlbd on HOST keeps the Admin API key it
+# makes when its configuration has none (user/lib/apikey.h).
+xlbt_api_key_file() {
+	local pin
+	pin=$(xlbt_pin_dir "$1")
+	pin=${pin#/}
+	printf '/run/xlb/api_key.%s\n' "${pin//\//_}"
+}
+
 # xlbt_agent_start LOG CONF: $XLBD in the lb namespace with lb's pin dir,
 # output to LOG; waits up to 10 s for its HTTP interface. PID in
-# XLBT_AGENT_PID (stopped at exit like any xlbt_bg_start process).
+# XLBT_AGENT_PID (stopped at exit like any xlbt_bg_start process); the key
+# file it may make is removed at exit.
 xlbt_agent_start() {
+	xlbt_cleanup_add rm -f "$(xlbt_api_key_file lb)"
 	xlbt_bg_start lb "$1" env XLB_PIN_DIR="$(xlbt_pin_dir lb)" "${XLBD:?XLBD unset}" -c "$2"
 	XLBT_AGENT_PID=$XLBT_BG_PID
 	xlbt_wait_for 10 xlbt_exec lb curl -sf --max-time 1 "$XLBT_ADMIN/metrics" ||

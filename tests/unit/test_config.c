@@ -188,7 +188,13 @@ static void test_example(void **state)
 	check_int(c.xlb.hash_seed, 0, "hash_seed");
 	check_int(c.xlb.flows, 0, "flows");
 	check_str(c.xlb.admin_listen, "127.0.0.1:9180", "admin_listen");
-	check_str(c.xlb.api_key, "CHANGE-ME", "api_key");
+	check_str(c.xlb.api_key, "", "api_key (none: the generated one)");
+	check_int(c.xlb.admin_max_connections, 64, "admin max_connections");
+	check_int(c.xlb.admin_max_header_size, 8192, "admin max_header_size");
+	check_int(c.xlb.admin_max_body_size, 1 << 20, "admin max_body_size");
+	check_int(c.xlb.admin_header_timeout * 1000, 10000, "admin header_timeout");
+	check_int(c.xlb.admin_body_timeout * 1000, 30000, "admin body_timeout");
+	check_int(c.xlb.admin_idle_timeout * 1000, 15000, "admin idle_timeout");
 	check_str(c.xlb.log_level, "info", "log_level");
 
 	/* Upstream "web", then the route's inline one. */
@@ -943,6 +949,44 @@ static const struct bad_case bad_cases[] = {
 		"stream_routes: []\n",
 		{
 			"3:13: xlb.admin: missing key 'api_key' (required when listen [::]:9180 is not a loopback address)",
+		},
+	},
+	{
+		"xlb_admin_example_key",
+		"xlb:\n"
+		"  admin:\n"
+		"    listen: 0.0.0.0:9180\n"
+		"    api_key: CHANGE-ME\n"
+		"stream_routes: []\n",
+		{
+			"4:14: xlb.admin.api_key: 'CHANGE-ME' is the example key: set a secret one (at least 16 characters) when listen 0.0.0.0:9180 is not a loopback address",
+		},
+	},
+	{
+		"xlb_admin_short_key",
+		"xlb:\n"
+		"  admin: {listen: \"[fd00::1]:9180\", api_key: 0123456789abcde}\n"
+		"stream_routes: []\n",
+		{
+			"2:46: xlb.admin.api_key: is 15 characters long: at least 16 when listen [fd00::1]:9180 is not a loopback address",
+		},
+	},
+	{
+		"xlb_admin_limits",
+		"xlb:\n"
+		"  admin:\n"
+		"    max_connections: 0\n"
+		"    max_header_size: 100\n"
+		"    max_body_size: 67108865\n"
+		"    header_timeout: 0\n"
+		"    idle_timeout: 3601\n"
+		"stream_routes: []\n",
+		{
+			"3:22: xlb.admin.max_connections: must be an integer 1-65536",
+			"4:22: xlb.admin.max_header_size: must be an integer 1024-1048576",
+			"5:20: xlb.admin.max_body_size: must be an integer 1024-67108864",
+			"6:21: xlb.admin.header_timeout: must be a number of seconds > 0 and <= 3600",
+			"7:19: xlb.admin.idle_timeout: must be a number of seconds > 0 and <= 3600",
 		},
 	},
 	{

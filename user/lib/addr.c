@@ -42,6 +42,13 @@ int xlb_u32_parse(const char *s, __u32 min, __u32 max, __u32 *out)
 	return 0;
 }
 
+int xlb_addr_is_loopback(const struct xlb_addr_key *a)
+{
+	if (a->family == XLB_AF_INET)
+		return (ntohl(a->addr[0]) >> 24) == 127;
+	return !a->addr[0] && !a->addr[1] && !a->addr[2] && a->addr[3] == htonl(1);
+}
+
 int xlb_addr_parse(const char *s, struct xlb_addr_key *a, char *err, size_t errlen)
 {
 	char buf[XLB_ADDRSTRLEN];

@@ -26,6 +26,9 @@ int xlb_cidr_parse(const char *s, struct xlb_addr_key *a, unsigned int *plen,
 /* Unsigned decimal in [min, max]. */
 int xlb_u32_parse(const char *s, __u32 min, __u32 max, __u32 *out);
 
+/* 1 for 127.0.0.0/8 and ::1. */
+int xlb_addr_is_loopback(const struct xlb_addr_key *a);
+
 /* Formatters; return buf. */
 char *xlb_addr_str(const __be32 addr[4], __u8 family, char *buf, size_t len);
 char *xlb_vip_str(const struct xlb_vip_key *k, char *buf, size_t len);

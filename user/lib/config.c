@@ -79,6 +79,7 @@
 #include <yaml.h>
 
 #include "addr.h"
+#include "apikey.h"
 #include "config.h"
 #include "maglev.h"
 
@@ -1691,32 +1692,53 @@ static const struct key route_keys[] = {
 _Static_assert(ARRAY_SIZE(route_keys) <= KEYS_MAX, "route_keys");
 static const struct table route_table = TABLE(route_keys, .check = check_route);
 
-static int is_loopback(const struct xlb_addr_key *a)
-{
-	if (a->family == XLB_AF_INET)
-		return (ntohl(a->addr[0]) >> 24) == 127;
-	return !a->addr[0] && !a->addr[1] && !a->addr[2] && a->addr[3] == htonl(1);
-}
-
 static void check_admin(struct parser *p, yaml_node_t *n, void *obj, const char *path)
 {
 	const struct xlb_settings *s = obj;
 	struct xlb_addr_key a;
-	yaml_node_t *listen;
+	yaml_node_t *at;
+	char kpath[PATH_LEN];
 	__u16 port;
 
-	if (!s->admin_listen[0] || s->api_key[0] ||
-	    xlb_endpoint_parse(s->admin_listen, &a, &port, NULL, 0) || is_loopback(&a))
+	if (!s->admin_listen[0] ||
+	    xlb_endpoint_parse(s->admin_listen, &a, &port, NULL, 0) || xlb_addr_is_loopback(&a))
 		return;
-	listen = map_find(p, n, "listen", NULL);
-	report(p, listen ? listen : n, path, "missing key 'api_key' (required when listen "
-	       "%s is not a loopback address)", s->admin_listen);
+	if (!s->api_key[0]) {
+		at = map_find(p, n, "listen", NULL);
+		report(p, at ? at : n, path, "missing key 'api_key' (required when listen "
+		       "%s is not a loopback address)", s->admin_listen);
+		return;
+	}
+	/* Off loopback, a key anyone can guess opens the node set to the network. */
+	at = map_find(p, n, "api_key", NULL);
+	path_key(kpath, path, "api_key");
+	if (!strcmp(s->api_key, XLB_API_KEY_EXAMPLE))
+		report(p, at ? at : n, kpath, "'%s' is the example key: set a secret one (at "
+		       "least %d characters) when listen %s is not a loopback address",
+		       XLB_API_KEY_EXAMPLE, XLB_API_KEY_MIN, s->admin_listen);
+	else if (strlen(s->api_key) < XLB_API_KEY_MIN)
+		report(p, at ? at : n, kpath, "is %zu characters long: at least %d when listen %s "
+		       "is not a loopback address", strlen(s->api_key), XLB_API_KEY_MIN,
+		       s->admin_listen);
 }
 
 static const struct key admin_keys[] = {
 	{ "listen", KT_STR, F(xlb_settings, admin_listen), .check = check_listen,
 	  .def = "127.0.0.1:9180" },
 	{ "api_key", KT_STR, F(xlb_settings, api_key) },
+	/* Limits on the listener (user/lib/admin.c). */
+	{ "max_connections", KT_UINT, F(xlb_settings, admin_max_connections), .min = 1,
+	  .max = 65536, .def = "64" },
+	{ "max_header_size", KT_UINT, F(xlb_settings, admin_max_header_size), .min = 1024,
+	  .max = 1 << 20, .def = "8192" },
+	{ "max_body_size", KT_UINT, F(xlb_settings, admin_max_body_size), .min = 1024,
+	  .max = 64 << 20, .def = "1048576" },
+	{ "header_timeout", KT_SECONDS, F(xlb_settings, admin_header_timeout), .dmax = 3600,
+	  .def = "10" },
+	{ "body_timeout", KT_SECONDS, F(xlb_settings, admin_body_timeout), .dmax = 3600,
+	  .def = "30" },
+	{ "idle_timeout", KT_SECONDS, F(xlb_settings, admin_idle_timeout), .dmax = 3600,
+	  .def = "15" },
 };
 _Static_assert(ARRAY_SIZE(admin_keys) <= KEYS_MAX, "admin_keys");
 static const struct table admin_table = TABLE(admin_keys, .check = check_admin);

@@ -15,7 +15,7 @@
  *   stream_routes[]: id, desc, server_addr, server_port (0 = all ports),
  *     remote_addr (client CIDR), upstream_id or upstream (inline), protocol
  *   xlb: interfaces, mode, forward, encap_src, encap_src6, on_no_healthy,
- *     table_size, hash_seed, flows, admin {listen, api_key}, log_level
+ *     table_size, hash_seed, flows, admin {listen, api_key, limits}, log_level
  */
 #ifndef XLB_CONFIG_H
 #define XLB_CONFIG_H
@@ -138,7 +138,13 @@ struct xlb_settings {
 	__u32 hash_seed;		/* 0 = keep the data plane's */
 	__u32 flows;			/* flow-table entries; 0 = default */
 	char admin_listen[64];		/* "127.0.0.1:9180"; "" = no admin API */
-	char api_key[128];
+	char api_key[128];		/* "" = the generated key (xlb_api_key_load) */
+	__u32 admin_max_connections;	/* open at once; beyond, no accept */
+	__u32 admin_max_header_size;	/* request line and headers, bytes (431) */
+	__u32 admin_max_body_size;	/* bytes (413) */
+	double admin_header_timeout;	/* seconds from a request's first byte to its head */
+	double admin_body_timeout;	/* seconds from its head to the end of its body */
+	double admin_idle_timeout;	/* seconds without a request, or without a byte */
 	char log_level[16];		/* warn | info | debug */
 };
 

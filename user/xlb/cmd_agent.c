@@ -3,7 +3,8 @@
  * xlb health | upstream list | upstream show ID | reload: what the agent
  * knows, through its HTTP interface (libcurl). The agent's address comes
  * from --admin URL or $XLB_ADMIN (default http://127.0.0.1:9180), its key
- * from --api-key or $XLB_API_KEY.
+ * from --api-key or $XLB_API_KEY, else, for an agent on a loopback address,
+ * from the file where xlbd keeps the key it made (apikey.h; root only).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,8 @@
 #include <time.h>
 #include <curl/curl.h>
 
+#include "addr.h"
+#include "apikey.h"
 #include "cli.h"
 #include "config.h"
 
@@ -20,6 +23,7 @@
 
 struct admin_opts {
 	const char *url, *key;
+	char file_key[XLB_API_KEY_LEN];	/* the key read from xlbd's file */
 };
 
 struct body {
@@ -90,6 +94,39 @@ static long admin_call(struct xlb_cli *c, const struct admin_opts *o, const char
 	return code;
 }
 
+/* The URL's host is a loopback address (or localhost): the local agent. */
+static int url_is_local(const char *url)
+{
+	struct xlb_addr_key a;
+	char *host = NULL;
+	CURLU *u = curl_url();
+	int local = 0;
+
+	if (u && !curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) &&
+	    !curl_url_get(u, CURLUPART_HOST, &host, 0)) {
+		/* "[::1]" as curl gives it is an address to xlb_addr_parse. */
+		local = !strcmp(host, "localhost") ||
+			(!xlb_addr_parse(host, &a, NULL, 0) && xlb_addr_is_loopback(&a));
+	}
+	curl_free(host);
+	curl_url_cleanup(u);
+	return local;
+}
+
+/*
+ * No key given, a local agent: the key xlbd keeps for this pin dir, if this
+ * user may read it. Without it the agent answers 401, which says what to do.
+ */
+static void local_key(struct xlb_cli *c, struct admin_opts *o)
+{
+	char path[4096];
+
+	if (xlb_api_key_path(c->pin_dir, path, sizeof(path)) ||
+	    xlb_api_key_load(path, 0, o->file_key, sizeof(o->file_key)))
+		return;
+	o->key = o->file_key;
+}
+
 /* Common options; returns 0 or an exit code. */
 static int agent_args(struct xlb_cli *c, int argc, char **argv, const char **pos, int nmin,
 		      int nmax, int *npos, const char *usage, struct admin_opts *o)
@@ -110,6 +147,8 @@ static int agent_args(struct xlb_cli *c, int argc, char **argv, const char **pos
 	if (o->key && strlen(o->key) > KEY_MAX)
 		return xlb_cli_err(c, XLB_EXIT_USAGE, "API key (--api-key, XLB_API_KEY) is %zu "
 				   "characters long: at most %d", strlen(o->key), KEY_MAX);
+	if (!o->key && url_is_local(o->url))
+		local_key(c, o);
 	return 0;
 }
 
@@ -124,8 +163,10 @@ static int agent_error(struct xlb_cli *c, long code, json_t *ans, const char *wh
 	if (!c->json)
 		json_array_foreach(errs, i, e)
 			fprintf(stderr, "  %s\n", json_string_value(e));
-	ret = xlb_cli_err(c, code == 404 ? XLB_EXIT_FAIL : XLB_EXIT_FAIL, "%s: agent says %ld: %s",
-			  what, code, msg ? msg : "error");
+	ret = xlb_cli_err(c, XLB_EXIT_FAIL, "%s: agent says %ld: %s%s", what, code,
+			  msg ? msg : "error", code == 401 ? " (--api-key or XLB_API_KEY; for "
+			  "a local agent without xlb.admin.api_key, run as root: xlbd's key is "
+			  "in " XLB_API_KEY_DIR ")" : "");
 	json_decref(ans);
 	return ret;
 }

@@ -18,6 +18,7 @@
 
 #include "admin.h"
 #include "agent.h"
+#include "apikey.h"
 #include "attach.h"
 #include "config.h"
 #include "log.h"
@@ -73,6 +74,35 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
 
 	pr_info("stopping on signal %d; the data plane keeps forwarding\n", (int)sig);
 	event_base_loopbreak(d->base);
+}
+
+/*
+ * The Admin API, with xlb.admin.api_key or else the key kept for pin_dir
+ * (made at the first start): the API is never open.
+ */
+static struct xlb_admin *start_admin(struct daemon *d, const char *pin_dir)
+{
+	const struct xlb_settings *s = &xlb_agent_conf(d->agent)->xlb;
+	char path[4096], key[XLB_API_KEY_LEN];
+	struct xlb_admin *admin;
+	int err;
+
+	if (s->api_key[0])
+		return xlb_admin_new(d->base, d->agent, s, s->api_key);
+	err = xlb_api_key_path(pin_dir, path, sizeof(path));
+	if (!err)
+		err = xlb_api_key_load(path, 1, key, sizeof(key));
+	if (err) {
+		pr_warn("admin: no xlb.admin.api_key, and the key file %s: %s%s\n", path,
+			strerror(-err), err == -EPERM ? " (it must be root's, mode 0600)" :
+			err == -EINVAL ? " (it must hold 16 to 127 printable characters)" : "");
+		errno = -err;
+		return NULL;
+	}
+	pr_info("admin: no xlb.admin.api_key: the key is in %s (xlb reads it there)\n", path);
+	admin = xlb_admin_new(d->base, d->agent, s, key);
+	explicit_bzero(key, sizeof(key));
+	return admin;
 }
 
 static void usage(FILE *f)
@@ -184,8 +214,7 @@ int main(int argc, char **argv)
 	if (!level_s && parse_level(xlb_agent_conf(d.agent)->xlb.log_level, &level) == 0)
 		xlb_log_setup(level, 1);
 	if (xlb_agent_conf(d.agent)->xlb.admin_listen[0]) {
-		admin = xlb_admin_new(d.base, d.agent, xlb_agent_conf(d.agent)->xlb.admin_listen,
-				      xlb_agent_conf(d.agent)->xlb.api_key);
+		admin = start_admin(&d, pin_dir);
 		if (!admin)
 			goto out;
 	}
