@@ -388,6 +388,7 @@ static void test_discovery_defaults(void **state)
 	check_int(c.etcd.enabled || c.discovery.dns.enabled || c.discovery.consul.enabled ||
 		  c.discovery.kubernetes.enabled, 0, "absent blocks are not enabled");
 	xlb_conf_free(&c);
+	check_done();
 }
 
 static void test_fields(void **state)
@@ -1728,5 +1729,5 @@ int main(void)
 		cmocka_unit_test(test_many_objects),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return check_run_tests("config", tests, NULL, NULL);
 }
