@@ -52,7 +52,7 @@ XLB=${XLB:-build/xlb}
 XLBD=${XLBD:-build/xlbd}
 for b in "$XLB" "$XLBD"; do
 	if [ ! -x "$b" ]; then
-		echo "SKIP: $b missing"
+		echo "# SKIP $b missing"
 		exit 77
 	fi
 done

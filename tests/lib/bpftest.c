@@ -50,7 +50,7 @@ int bpftest_summary(const struct bpftest *t)
 
 int bpftest_cannot_load(const char *prog, const char *why)
 {
-	printf("# SKIP: cannot load %s: %s (root and BPF needed)\n", prog, why);
+	printf("# SKIP cannot load %s: %s (root and BPF needed)\n", prog, why);
 	printf("0 passed, 0 failed\n");
 	return 77;
 }

@@ -5,7 +5,9 @@
  * values read, written and summed over every possible CPU, the reason
  * counters a case must bump, and the report: "ok N - name",
  * "ok N - name # SKIP why" or "not ok N - name: why" per case, then
- * "P passed, F failed" (after "# S skipped" when any were).
+ * "P passed, F failed" (after "# S skipped" when any were). The skip lines
+ * (and "# SKIP why" of a program that cannot load) are the ones
+ * tests/run.sh counts.
  */
 #ifndef XLB_TEST_BPFTEST_H
 #define XLB_TEST_BPFTEST_H

@@ -37,7 +37,7 @@ xlbt_log() {
 
 # xlbt_skip REASON: the test cannot run here (exit 77).
 xlbt_skip() {
-	echo "SKIP: $*"
+	echo "# SKIP $*"
 	exit 77
 }
 

@@ -632,5 +632,5 @@ int main(void)
 		cmocka_unit_test(test_formatters),
 	};
 
-	return cmocka_run_group_tests_name("addr", tests, NULL, NULL);
+	return check_run_tests("addr", tests, NULL, NULL);
 }

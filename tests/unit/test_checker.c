@@ -38,6 +38,7 @@
 #include <event2/event.h>
 
 #include "checker.h"
+#include "../lib/check.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define MAX_RECS	64
@@ -818,7 +819,7 @@ static void test_tcp_flip_recover_ipv4(void **state)
 static void test_tcp_flip_recover_ipv6(void **state)
 {
 	if (!have_ipv6())
-		skip();
+		check_skip("no IPv6 on loopback (::1)");
 	flip_and_recover(*state, AF_INET6);
 }
 
@@ -935,7 +936,7 @@ static void test_http_ipv6(void **state)
 	struct srv *s;
 
 	if (!have_ipv6())
-		skip();
+		check_skip("no IPv6 on loopback (::1)");
 	s = srv_start(AF_INET6, SRV_HTTP, 500);
 	a.unhealthy.http_failures = 2;
 	t = xlb_checker_get(x->c, &k, s->port, &a);
@@ -1087,8 +1088,7 @@ static void test_https(void **state)
 
 	why = tls_start();
 	if (why) {
-		print_message("skipped: %s\n", why);
-		skip();
+		check_skip("%s", why);
 	}
 	print_message("TLS server (self-signed, CN and SAN svc.example, 127.0.0.1) on port %u\n",
 		      tls.port);
@@ -1536,5 +1536,5 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_args, setup, teardown),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return check_run_tests("checker", tests, NULL, NULL);
 }

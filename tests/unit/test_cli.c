@@ -710,5 +710,5 @@ int main(void)
 		cmocka_unit_test(test_strerror),
 	};
 
-	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
+	return check_run_tests("cli", tests, NULL, NULL);
 }

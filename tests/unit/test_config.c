@@ -410,6 +410,7 @@ static void test_discovery_defaults(void **state)
 	check_int(c.etcd.enabled || c.discovery.dns.enabled || c.discovery.consul.enabled ||
 		  c.discovery.kubernetes.enabled, 0, "absent blocks are not enabled");
 	xlb_conf_free(&c);
+	check_done();
 }
 
 static void test_fields(void **state)
@@ -1977,5 +1978,5 @@ int main(void)
 		cmocka_unit_test(test_load_whole_file),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return check_run_tests("config", tests, NULL, NULL);
 }

@@ -19,6 +19,7 @@
 
 #include "http.h"
 #include "../lib/registry_server.h"
+#include "../lib/check.h"
 
 static struct regsrv srv;
 
@@ -425,7 +426,7 @@ static void test_https(void **state)
 	if (system(cmd) || regsrv_start_tls(&tls, cert, key)) {
 		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 		(void)!system(cmd);
-		skip();
+		check_skip("openssl could not make a certificate, or the TLS server did not start");
 	}
 	assert_int_equal(regsrv_script(&tls, "{\"routes\": {\"/s\": [{\"body\": \"tls\"}]}}"), 0);
 	snprintf(url, sizeof(url), "%s/s", tls.url);
@@ -482,10 +483,10 @@ int main(void)
 	int err = regsrv_start(&srv), rc;
 
 	if (err) {
-		fprintf(stderr, "SKIP: cannot start tests/lib/registry_server.py (python3)\n");
+		printf("# SKIP cannot start tests/lib/registry_server.py (python3)\n");
 		return 77;
 	}
-	rc = cmocka_run_group_tests(tests, setup, teardown);
+	rc = check_run_tests("http", tests, setup, teardown);
 	regsrv_stop(&srv);
 	return rc;
 }

@@ -22,6 +22,7 @@
 #include <xlb/abi.h>
 
 #include "health.h"
+#include "../lib/check.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define MAX_STEPS	12
@@ -420,5 +421,5 @@ int main(void)
 		cmocka_unit_test(test_adopt),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return check_run_tests("health", tests, NULL, NULL);
 }

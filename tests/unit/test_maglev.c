@@ -676,5 +676,5 @@ int main(void)
 		cmocka_unit_test(test_known_table),
 	};
 
-	return cmocka_run_group_tests_name("maglev", tests, NULL, NULL);
+	return check_run_tests("maglev", tests, NULL, NULL);
 }

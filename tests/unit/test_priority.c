@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "priority.h"
+#include "../lib/check.h"
 
 #define MAXN 6
 
@@ -84,5 +85,5 @@ int main(void)
 		cmocka_unit_test(test_cases),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return check_run_tests("priority", tests, NULL, NULL);
 }
