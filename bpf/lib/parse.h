@@ -105,7 +105,7 @@ static __always_inline int xlb_parse_ports(void *l4, void *data_end, __u8 proto,
  * port and protocol too (VIPs are keyed on all three), and still take an
  * error sent to one VIP about another VIP's flow.
  */
-static __always_inline int xlb_parse_icmp4_inner(void *l4, void *data_end,
+static __always_inline int xlb_parse_icmp4_inner(void *l4, void *data_end, int room,
 						 struct xlb_pkt *p)
 {
 	struct iphdr *in = l4 + sizeof(struct icmphdr);
@@ -115,7 +115,9 @@ static __always_inline int xlb_parse_icmp4_inner(void *l4, void *data_end,
 	if ((void *)(in + 1) > data_end)
 		return xlb_count_reason(XLB_R_PASS_PROTO, p->frame_len, XDP_PASS);
 	hlen = (in->ihl & 0xf) << 2;
-	if (hlen < sizeof(*in) ||
+	/* The quote must be an IPv4 header and its ports, inside the packet. */
+	if (in->version != 4 || hlen < sizeof(*in) ||
+	    room < (int)(sizeof(struct icmphdr) + hlen + 4) ||
 	    (in->protocol != IPPROTO_TCP && in->protocol != IPPROTO_UDP))
 		return xlb_count_reason(XLB_R_PASS_PROTO, p->frame_len, XDP_PASS);
 	ports = (void *)in + hlen;
@@ -133,7 +135,7 @@ static __always_inline int xlb_parse_icmp4_inner(void *l4, void *data_end,
 	return XLB_CONTINUE;
 }
 
-static __always_inline int xlb_parse_icmp6_inner(void *l4, void *data_end,
+static __always_inline int xlb_parse_icmp6_inner(void *l4, void *data_end, int room,
 						 struct xlb_pkt *p)
 {
 	struct ipv6hdr *in = l4 + sizeof(struct icmp6hdr);
@@ -142,7 +144,9 @@ static __always_inline int xlb_parse_icmp6_inner(void *l4, void *data_end,
 
 	if ((void *)(ports + 2) > data_end)
 		return xlb_count_reason(XLB_R_PASS_PROTO, p->frame_len, XDP_PASS);
-	if (in->nexthdr != IPPROTO_TCP && in->nexthdr != IPPROTO_UDP)
+	/* The quote must be an IPv6 header and its ports, inside the packet. */
+	if (in->version != 6 || room < (int)(sizeof(struct icmp6hdr) + sizeof(*in) + 4) ||
+	    (in->nexthdr != IPPROTO_TCP && in->nexthdr != IPPROTO_UDP))
 		return xlb_count_reason(XLB_R_PASS_PROTO, p->frame_len, XDP_PASS);
 	/* key.daddr still holds the outer destination (xlb_parse_ipv6). */
 	if ((s[0] ^ d[0]) | (s[1] ^ d[1]) | (s[2] ^ d[2]) | (s[3] ^ d[3]))
@@ -157,11 +161,17 @@ static __always_inline int xlb_parse_icmp6_inner(void *l4, void *data_end,
 }
 
 /*
- * L4 at l4 with IP protocol proto. TCP/UDP fill the key; ICMP errors fill it
- * from the quoted header (or pass, as above). Anything else passes to the
- * kernel untouched.
+ * L4 at l4 with IP protocol proto; room is what the IP header's length
+ * leaves for it (negative when the extension headers already overran it).
+ * TCP/UDP fill the key; ICMP errors fill it from the quoted header (or
+ * pass, as above). Anything else passes to the kernel untouched.
+ *
+ * Every header is checked twice: against data_end, which is what the
+ * verifier follows, and against room, which is what the packet is: a frame
+ * may carry bytes after its IP packet (Ethernet padding, or a lie in the
+ * length field), and those are no header.
  */
-static __always_inline int xlb_parse_l4(void *l4, void *data_end, __u8 proto,
+static __always_inline int xlb_parse_l4(void *l4, void *data_end, int room, __u8 proto,
 					struct xlb_pkt *p)
 {
 	struct icmphdr *ic = l4;
@@ -169,23 +179,25 @@ static __always_inline int xlb_parse_l4(void *l4, void *data_end, __u8 proto,
 
 	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP) {
 		p->key.proto = proto;
-		if (xlb_parse_ports(l4, data_end, proto, &p->key.sport,
+		if (room < (int)(proto == IPPROTO_TCP ? sizeof(struct tcphdr)
+						      : sizeof(struct udphdr)) ||
+		    xlb_parse_ports(l4, data_end, proto, &p->key.sport,
 				    &p->key.dport, &p->tcp_flags))
 			return xlb_count_reason(XLB_R_PASS_MALFORMED, p->frame_len, XDP_PASS);
 		return XLB_CONTINUE;
 	}
 	if (proto == IPPROTO_ICMP) {
-		if ((void *)(ic + 1) > data_end)
+		if ((void *)(ic + 1) > data_end || room < (int)sizeof(*ic))
 			return xlb_count_reason(XLB_R_PASS_MALFORMED, p->frame_len, XDP_PASS);
 		if (ic->type == ICMP_DEST_UNREACH || ic->type == ICMP_TIME_EXCEEDED)
-			return xlb_parse_icmp4_inner(l4, data_end, p);
+			return xlb_parse_icmp4_inner(l4, data_end, room, p);
 	} else if (proto == IPPROTO_ICMPV6) {
-		if ((void *)(ic6 + 1) > data_end)
+		if ((void *)(ic6 + 1) > data_end || room < (int)sizeof(*ic6))
 			return xlb_count_reason(XLB_R_PASS_MALFORMED, p->frame_len, XDP_PASS);
 		if ((ic6->icmp6_type == ICMPV6_DEST_UNREACH ||
 		     ic6->icmp6_type == ICMPV6_PKT_TOOBIG ||
 		     ic6->icmp6_type == ICMPV6_TIME_EXCEED))
-			return xlb_parse_icmp6_inner(l4, data_end, p);
+			return xlb_parse_icmp6_inner(l4, data_end, room, p);
 	}
 	return xlb_count_reason(XLB_R_PASS_PROTO, p->frame_len, XDP_PASS);
 }
@@ -212,7 +224,7 @@ static __always_inline int xlb_parse_ipv4(void *data, void *data_end,
 	p->df = !!(iph->frag_off & bpf_htons(IP_DF));
 	p->tos = iph->tos;
 	p->l4_off = p->l2_len + hlen;
-	return xlb_parse_l4((void *)iph + hlen, data_end, iph->protocol, p);
+	return xlb_parse_l4((void *)iph + hlen, data_end, p->ip_len - hlen, iph->protocol, p);
 }
 
 static __always_inline int xlb_parse_ipv6(void *data, void *data_end,
@@ -250,7 +262,8 @@ static __always_inline int xlb_parse_ipv6(void *data, void *data_end,
 	p->df = 1;
 	p->tos = (ip6->priority << 4) | (ip6->flow_lbl[0] >> 4);
 	p->l4_off = l4 - data;
-	return xlb_parse_l4(l4, data_end, nexthdr, p);
+	return xlb_parse_l4(l4, data_end, (int)(p->l2_len + p->ip_len) - (int)p->l4_off,
+			    nexthdr, p);
 }
 
 /* Parse a frame; >= 0 is a verdict (the packet is not ours to balance). */
