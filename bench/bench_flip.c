@@ -43,10 +43,10 @@
 #include <bpf/libbpf.h>
 
 #include "../tests/lib/pkt.h"
-#include "addr.h"
-#include "maglev.h"
-#include "maps.h"
-#include "pick.h"
+#include "base/addr.h"
+#include "dataplane/maglev.h"
+#include "dataplane/maps.h"
+#include "dataplane/pick.h"
 #include "xlb_lb.skel.h"
 
 #define SEED		42

@@ -19,7 +19,7 @@
 #include <time.h>
 
 #include "xlb/consts.h"
-#include "maglev.h"
+#include "dataplane/maglev.h"
 
 #define BENCH_REPS	5
 #define BENCH_REP_NS	200000000ULL	/* aim for 0.2 s per repetition */

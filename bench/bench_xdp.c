@@ -23,8 +23,8 @@
 #include <bpf/libbpf.h>
 
 #include "../tests/lib/pkt.h"
-#include "addr.h"
-#include "maps.h"
+#include "base/addr.h"
+#include "dataplane/maps.h"
 #include "xdp_floor.skel.h"
 #include "xlb_lb.skel.h"
 

@@ -45,9 +45,9 @@
 #include <bpf/libbpf.h>
 
 #include "../tests/lib/pkt.h"
-#include "addr.h"
-#include "maps.h"
-#include "names.h"
+#include "base/addr.h"
+#include "dataplane/maps.h"
+#include "dataplane/names.h"
 #include "xdp_floor.skel.h"
 #include "xdp_gen.skel.h"
 #include "xlb_lb.skel.h"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Tests of the typed map layer (user/lib/maps.c) and of the userspace pick
- * (user/lib/pick.c) against a real, loaded xlb_lb skeleton: VIPs, backends,
+ * Tests of the typed map layer (user/lib/dataplane/maps.c) and of the userspace pick
+ * (user/lib/dataplane/pick.c) against a real, loaded xlb_lb skeleton: VIPs, backends,
  * members, table rebuilds, table digests (compared with a second, independently
  * loaded skeleton), flows, counters, config and next hops, and the
  * contract that xlb_pick_flow() names the backend the fast path really
@@ -40,9 +40,9 @@
 
 #include <xlb/abi.h>
 #include <xlb/hash.h>
-#include "maglev.h"
-#include "maps.h"
-#include "pick.h"
+#include "dataplane/maglev.h"
+#include "dataplane/maps.h"
+#include "dataplane/pick.h"
 #include "xlb_lb.skel.h"
 #include "../lib/bpftest.h"
 #include "../lib/pkt.h"

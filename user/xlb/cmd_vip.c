@@ -6,13 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "addr.h"
+#include "base/addr.h"
 #include "cli.h"
-#include "maglev.h"
-#include "maps.h"
-#include "names.h"
-#include "netlink.h"
-#include "log.h"
+#include "dataplane/maglev.h"
+#include "dataplane/maps.h"
+#include "dataplane/names.h"
+#include "dataplane/netlink.h"
+#include "base/log.h"
 
 static int parse_vip(struct xlb_cli *c, const char *s, struct xlb_vip_key *k)
 {
