@@ -9,7 +9,7 @@
  *
  * Each case runs 5 repetitions of many builds; a repetition's figure is
  * its mean time per build, and the table shows the median, minimum and
- * maximum over the repetitions. Target (DESIGN.md): M = 65537, N = 1000
+ * maximum over the repetitions. Target (bench/README.md): M = 65537, N = 1000
  * weighted <= 1000 us.
  */
 #include <errno.h>

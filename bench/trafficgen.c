@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Wire rate on veth (DESIGN.md §6): frames per second that a program
+ * Wire rate on veth (target in bench/README.md): frames per second that a program
  * attached natively to a veth forwards back out of it with XDP_TX, for
  * xlb_lb (one VIP, three backends, IPIP) and for the MAC-swap floor.
  *

@@ -38,7 +38,8 @@
  * weights are used as given, up to 2^32 - 1.
  *
  * Determinism. The table must be byte-identical on every LB node that
- * sees the same backends (see DESIGN.md, scale-out), so:
+ * sees the same backends (scale-out: several LB nodes behind ECMP must
+ * send a flow that moves between them to the same backend), so:
  *  - the turn order is the byte order of the keys (strcmp, unsigned bytes,
  *    no locale), never the caller's order;
  *  - the hashes read the key bytes one by one into 64-bit words (no
