@@ -13,19 +13,11 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 
-XLB=${XLB:-build/xlb}
-XLBD=${XLBD:-build/xlbd}
-for b in "$XLB" "$XLBD"; do
-	if [ ! -x "$b" ]; then
-		echo "SKIP: $b missing"
-		exit 77
-	fi
-done
-XLB=$(realpath "$XLB")
-XLBD=$(realpath "$XLBD")
 HELPER=$PWD/tests/lib/e2e_helper.py
 
 . tests/lib/testbed.sh
+xlbt_require_exe XLB build/xlb
+xlbt_require_exe XLBD build/xlbd
 
 xlbt_require_root
 xlbt_require_cmd ip curl python3 timeout
@@ -36,21 +28,7 @@ SVC="$XLBT_VIP4:80/tcp"
 
 xlbt_testbed_up 3
 TMP=$(xlbt_tmp_dir)
-declare -A SRV=()
-
-start_server() {
-	xlbt_bg_start "$1" "$TMP/$1.log" python3 tests/lib/backend_server.py --name "$1" \
-		--http-port 80
-	SRV[$1]=$XLBT_BG_PID
-	xlbt_wait_for 5 xlbt_exec client curl -sf --max-time 1 "http://$(xlbt_addr4 "$1")/" ||
-		xlbt_fail "server on $1 did not start"
-}
-
-for be in $(xlbt_backends); do
-	xlbt_xlb "$be" decap attach "$(xlbt_dev "$be")" 2>/dev/null || xlbt_fail "decap attach on $be"
-	xlbt_xlb "$be" decap vip add "$XLBT_VIP4" || xlbt_fail "decap vip add on $be"
-	start_server "$be"
-done
+xlbt_backends_serve
 
 # write_conf FILE [WEIGHT3]: the agent's configuration (be3's weight varies).
 write_conf() {
@@ -118,7 +96,7 @@ xlbt_log "traffic spread over 3 healthy backends"
 
 # A backend's server dies: the agent takes it out, new connections avoid it.
 BE2=$(xlbt_addr4 be2)
-xlbt_bg_stop "${SRV[be2]}"
+xlbt_bg_stop "${XLBT_SRV[be2]}"
 t0=${EPOCHREALTIME/[.,]/}
 xlbt_wait_for 10 xlbt_node_is "$BE2" unhealthy || xlbt_fail "be2 marked unhealthy" "$(xlbt_node_status "$BE2")"
 t1=${EPOCHREALTIME/[.,]/}
@@ -129,7 +107,7 @@ out=$(requests 40 | sort | uniq -c)
 grep -q " be2$\|failed" <<<"$out" && xlbt_fail "no new connection reaches dead be2" "$out"
 
 # It comes back: traffic returns after the healthy threshold.
-start_server be2
+xlbt_http_server be2
 xlbt_wait_for 10 xlbt_node_is "$BE2" healthy || xlbt_fail "be2 healthy again" "$(xlbt_node_status "$BE2")"
 out=$(requests 60 | sort | uniq -c)
 grep -q " be2$" <<<"$out" || xlbt_fail "be2 gets traffic again" "$out"

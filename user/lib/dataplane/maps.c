@@ -150,30 +150,6 @@ static int adopt_pins(struct bpf_object *obj)
 	return 0;
 }
 
-/*
- * The shared half of opening a skeleton's pins: take the lock if asked,
- * then give each map its pin's fd. obj NULL means the open failed (errno).
- */
-static int lock_and_adopt(struct bpf_object *obj, const char *pin_dir, int lock, int *lock_fd)
-{
-	int err;
-
-	*lock_fd = -1;
-	if (!obj)
-		return -errno;
-	if (lock) {
-		*lock_fd = xlb_pin_dir_lock(pin_dir);
-		if (*lock_fd < 0)
-			return *lock_fd;
-	}
-	err = adopt_pins(obj);
-	if (err && *lock_fd >= 0) {
-		close(*lock_fd);
-		*lock_fd = -1;
-	}
-	return err;
-}
-
 static void unlock(int *lock_fd)
 {
 	if (*lock_fd >= 0)
@@ -181,48 +157,90 @@ static void unlock(int *lock_fd)
 	*lock_fd = -1;
 }
 
-int xlb_maps_open(struct xlb_maps *m, const char *pin_dir, int lock)
+enum skel_kind { SKEL_LB, SKEL_DECAP };
+
+static void skel_destroy(enum skel_kind kind, void *skel)
+{
+	if (kind == SKEL_LB)
+		xlb_lb__destroy(skel);
+	else
+		xlb_decap__destroy(skel);
+}
+
+/*
+ * Open the skeleton of kind over the pins of pin_dir, for both map sets:
+ * open it (never load it), take the lock if asked, give each map its pin's
+ * fd; dir keeps pin_dir. *skel is the skeleton, or NULL on error (then
+ * nothing is held).
+ */
+static int skel_open(enum skel_kind kind, const char *pin_dir, int lock, void **skel,
+		     int *lock_fd, char dir[PATH_MAX])
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
+	struct xlb_decap *decap = NULL;
+	struct xlb_lb *lb = NULL;
+	struct bpf_object *obj;
+	int err;
+
+	snprintf(dir, PATH_MAX, "%s", pin_dir);
+	*lock_fd = -1;
+	if (kind == SKEL_LB)
+		*skel = lb = xlb_lb__open_opts(&opts);
+	else
+		*skel = decap = xlb_decap__open_opts(&opts);
+	obj = lb ? lb->obj : decap ? decap->obj : NULL;
+	if (!obj)
+		return -errno;
+	if (lock) {
+		*lock_fd = xlb_pin_dir_lock(pin_dir);
+		if (*lock_fd < 0) {
+			err = *lock_fd;
+			*lock_fd = -1;
+			goto out_destroy;
+		}
+	}
+	err = adopt_pins(obj);
+	if (!err)
+		return 0;
+	unlock(lock_fd);
+out_destroy:
+	skel_destroy(kind, *skel);
+	*skel = NULL;
+	return err;
+}
+
+int xlb_maps_open(struct xlb_maps *m, const char *pin_dir, int lock)
+{
+	void *skel;
 	int err;
 
 	memset(m, 0, sizeof(*m));
-	snprintf(m->pin_dir, sizeof(m->pin_dir), "%s", pin_dir);
-	m->skel = xlb_lb__open_opts(&opts);
-	err = lock_and_adopt(m->skel ? m->skel->obj : NULL, pin_dir, lock, &m->lock_fd);
-	if (err) {
-		xlb_lb__destroy(m->skel);
-		m->skel = NULL;
-	}
+	err = skel_open(SKEL_LB, pin_dir, lock, &skel, &m->lock_fd, m->pin_dir);
+	m->skel = skel;
 	return err;
 }
 
 void xlb_maps_close(struct xlb_maps *m)
 {
-	xlb_lb__destroy(m->skel);
+	skel_destroy(SKEL_LB, m->skel);
 	m->skel = NULL;
 	unlock(&m->lock_fd);
 }
 
 int xlb_decap_maps_open(struct xlb_decap_maps *m, const char *pin_dir, int lock)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
+	void *skel;
 	int err;
 
 	memset(m, 0, sizeof(*m));
-	snprintf(m->pin_dir, sizeof(m->pin_dir), "%s", pin_dir);
-	m->skel = xlb_decap__open_opts(&opts);
-	err = lock_and_adopt(m->skel ? m->skel->obj : NULL, pin_dir, lock, &m->lock_fd);
-	if (err) {
-		xlb_decap__destroy(m->skel);
-		m->skel = NULL;
-	}
+	err = skel_open(SKEL_DECAP, pin_dir, lock, &skel, &m->lock_fd, m->pin_dir);
+	m->skel = skel;
 	return err;
 }
 
 void xlb_decap_maps_close(struct xlb_decap_maps *m)
 {
-	xlb_decap__destroy(m->skel);
+	skel_destroy(SKEL_DECAP, m->skel);
 	m->skel = NULL;
 	unlock(&m->lock_fd);
 }
@@ -366,24 +384,38 @@ int xlb_vip_get(struct xlb_maps *m, const struct xlb_vip_key *k, struct xlb_vip 
 	return ret_errno(bpf_map_lookup_elem(map_fd(m->skel->maps.xlb_vips), k, v));
 }
 
+/*
+ * One step through a hash map: the entry after *prev (NULL: the first) into
+ * key, and its value into value unless value is NULL; *prev then points at
+ * key and next is scratch of the key's size. Entries deleted while walking
+ * are skipped. Returns 1 with an entry, 0 at the end, or a negative errno.
+ */
+static int map_next(int fd, void **prev, void *key, void *next, size_t key_size, void *value)
+{
+	for (;;) {
+		if (bpf_map_get_next_key(fd, *prev, next))
+			return errno == ENOENT ? 0 : -errno;
+		memcpy(key, next, key_size);
+		*prev = key;
+		if (!value || !bpf_map_lookup_elem(fd, key, value))
+			return 1;
+	}
+}
+
 int xlb_vip_foreach(struct xlb_maps *m, xlb_vip_cb cb, void *arg)
 {
 	int fd = map_fd(m->skel->maps.xlb_vips);
 	struct xlb_vip_key k, next;
 	struct xlb_vip v;
 	void *prev = NULL;
-	int err;
+	int ret;
 
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		k = next;
-		prev = &k;
-		if (bpf_map_lookup_elem(fd, &k, &v))
-			continue;	/* deleted meanwhile */
-		err = cb(&k, &v, arg);
-		if (err)
-			return err;
+	while ((ret = map_next(fd, &prev, &k, &next, sizeof(k), &v)) > 0) {
+		ret = cb(&k, &v, arg);
+		if (ret)
+			return ret;
 	}
-	return errno == ENOENT ? 0 : -errno;
+	return ret;
 }
 
 static int mark_vip_id(const struct xlb_vip_key *k, const struct xlb_vip *v, void *arg)
@@ -936,18 +968,14 @@ int xlb_member_foreach(struct xlb_maps *m, xlb_member_cb cb, void *arg)
 	struct xlb_member_key k, next;
 	struct xlb_member v;
 	void *prev = NULL;
-	int err;
+	int ret;
 
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		k = next;
-		prev = &k;
-		if (bpf_map_lookup_elem(fd, &k, &v))
-			continue;
-		err = cb(&k, &v, arg);
-		if (err)
-			return err;
+	while ((ret = map_next(fd, &prev, &k, &next, sizeof(k), &v)) > 0) {
+		ret = cb(&k, &v, arg);
+		if (ret)
+			return ret;
 	}
-	return errno == ENOENT ? 0 : -errno;
+	return ret;
 }
 
 /* --- tables -------------------------------------------------------------- */
@@ -1205,18 +1233,14 @@ int xlb_flow_foreach(struct xlb_maps *m, xlb_flow_cb cb, void *arg)
 	struct xlb_flow_key k, next;
 	struct xlb_flow v;
 	void *prev = NULL;
-	int err;
+	int ret;
 
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		k = next;
-		prev = &k;
-		if (bpf_map_lookup_elem(fd, &k, &v))
-			continue;
-		err = cb(&k, &v, arg);
-		if (err)
-			return err;
+	while ((ret = map_next(fd, &prev, &k, &next, sizeof(k), &v)) > 0) {
+		ret = cb(&k, &v, arg);
+		if (ret)
+			return ret;
 	}
-	return errno == ENOENT ? 0 : -errno;
+	return ret;
 }
 
 __u32 xlb_flow_capacity(struct xlb_maps *m)
@@ -1249,16 +1273,14 @@ int xlb_decap_vip_foreach(struct xlb_decap_maps *m, xlb_addr_cb cb, void *arg)
 	int fd = map_fd(m->skel->maps.xlb_decap_vips);
 	struct xlb_addr_key k, next;
 	void *prev = NULL;
-	int err;
+	int ret;
 
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		k = next;
-		prev = &k;
-		err = cb(&k, arg);
-		if (err)
-			return err;
+	while ((ret = map_next(fd, &prev, &k, &next, sizeof(k), NULL)) > 0) {
+		ret = cb(&k, arg);
+		if (ret)
+			return ret;
 	}
-	return errno == ENOENT ? 0 : -errno;
+	return ret;
 }
 
 /* --- NAT connections ------------------------------------------------------ */
@@ -1269,18 +1291,14 @@ int xlb_nat_foreach(struct xlb_maps *m, xlb_nat_cb cb, void *arg)
 	struct xlb_flow_key k, next;
 	struct xlb_nat_fwd v;
 	void *prev = NULL;
-	int err;
+	int ret;
 
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		k = next;
-		prev = &k;
-		if (bpf_map_lookup_elem(fd, &k, &v))
-			continue;
-		err = cb(&k, &v, arg);
-		if (err)
-			return err;
+	while ((ret = map_next(fd, &prev, &k, &next, sizeof(k), &v)) > 0) {
+		ret = cb(&k, &v, arg);
+		if (ret)
+			return ret;
 	}
-	return errno == ENOENT ? 0 : -errno;
+	return ret;
 }
 
 static void nat_rkey(struct xlb_nat_rkey *rk, const struct xlb_nat_fwd *f, __u8 proto,
@@ -1370,18 +1388,14 @@ static int nat_rev_foreach(struct xlb_maps *m, nat_rev_cb cb, void *arg)
 	struct xlb_nat_rkey k, next;
 	struct xlb_nat_rev v;
 	void *prev = NULL;
-	int err;
+	int ret;
 
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		k = next;
-		prev = &k;
-		if (bpf_map_lookup_elem(fd, &k, &v))
-			continue;
-		err = cb(&k, &v, arg);
-		if (err)
-			return err;
+	while ((ret = map_next(fd, &prev, &k, &next, sizeof(k), &v)) > 0) {
+		ret = cb(&k, &v, arg);
+		if (ret)
+			return ret;
 	}
-	return errno == ENOENT ? 0 : -errno;
+	return ret;
 }
 
 struct nat_purge {
