@@ -15,7 +15,7 @@ MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 
 CFLAGS	?= -O2 -g
 XCFLAGS	:= -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
-	   -Iinclude -Iuser/lib -Iuser/lib/discovery -I$(BUILD)/include -MMD -MP
+	   -Iinclude -Iuser/lib -I$(BUILD)/include -MMD -MP
 BPF_CFLAGS := -g -O2 --target=bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	   -Iinclude -I/usr/include/$(MULTIARCH) -MMD -MP
 LIBS	:= -lxdp -lbpf -lcurl -levent -lcares -lresolv -lyaml -ljansson -lmnl -lelf -lz -lm
@@ -24,7 +24,8 @@ BPF_PROGS := xlb_lb xlb_decap
 BENCH_PROGS := xdp_floor xdp_gen
 SKELS	:= $(BPF_PROGS:%=$(BUILD)/include/%.skel.h) $(BENCH_PROGS:%=$(BUILD)/include/%.skel.h)
 TEST_BPF_OBJ := $(BUILD)/tests/bpf/xdp_pass.bpf.o
-LIB_SRC	:= $(wildcard user/lib/*.c user/lib/discovery/*.c)
+LIB_DIRS := $(patsubst %/,%,$(sort $(dir $(wildcard user/lib/*/*.c))))
+LIB_SRC	:= $(wildcard $(LIB_DIRS:%=%/*.c))
 LIB_OBJ	:= $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB	:= $(BUILD)/libxlb.a
 XLB_SRC	:= $(wildcard user/xlb/*.c)
@@ -43,13 +44,14 @@ FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_REPLAY := $(FUZZ_SRC:fuzz/fuzz_%.c=$(BUILD)/tests/unit/test_fuzz_%)
 
-.PHONY: all help deps check unit bpftest e2e bench demo clean install uninstall fuzz vmtest
+.PHONY: all help deps lint check unit bpftest e2e bench demo clean install uninstall fuzz vmtest
 all: $(BUILD)/xlb $(BUILD)/xlbd $(UNIT_BIN) $(BPFT_BIN) $(BENCH_BIN) $(TEST_BPF_OBJ) $(FUZZ_REPLAY)
 
 help:
 	@echo 'make           build xlb, tests and benchmarks into $(BUILD)/'
 	@echo 'make deps      install missing Debian packages (root)'
-	@echo 'make check     unit, BPF and end-to-end tests (root)'
+	@echo 'make check     lint, then unit, BPF and end-to-end tests (root)'
+	@echo 'make lint      the folder include graph follows the declared order'
 	@echo 'make unit      cmocka unit tests only'
 	@echo 'make bpftest   BPF_PROG_TEST_RUN packet tests only (root)'
 	@echo 'make e2e       end-to-end tests in network namespaces (root)'
@@ -113,7 +115,11 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(TLIB_OBJ) $(LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
 # --- tests -------------------------------------------------------------------
-check: deps all
+# Includes between folders point one way (the order is declared in the script).
+lint:
+	@scripts/include-graph.py
+
+check: deps all lint
 	@tests/run.sh all
 
 unit: $(UNIT_BIN) $(FUZZ_REPLAY)

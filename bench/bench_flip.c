@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Control-plane latencies that the fast path sees (DESIGN.md §6):
+ * Control-plane latencies that the fast path sees (targets in bench/README.md):
  *
  * 1. Health flip: the time from the agent's decision that a node is down
  *    to the fast path avoiding it. The decision's only write is the one
@@ -43,10 +43,10 @@
 #include <bpf/libbpf.h>
 
 #include "../tests/lib/pkt.h"
-#include "addr.h"
-#include "maglev.h"
-#include "maps.h"
-#include "pick.h"
+#include "base/addr.h"
+#include "dataplane/maglev.h"
+#include "dataplane/maps.h"
+#include "dataplane/pick.h"
 #include "xlb_lb.skel.h"
 
 #define SEED		42

@@ -9,7 +9,7 @@
  *
  * Each case runs 5 repetitions of many builds; a repetition's figure is
  * its mean time per build, and the table shows the median, minimum and
- * maximum over the repetitions. Target (DESIGN.md): M = 65537, N = 1000
+ * maximum over the repetitions. Target (bench/README.md): M = 65537, N = 1000
  * weighted <= 1000 us.
  */
 #include <errno.h>
@@ -19,7 +19,7 @@
 #include <time.h>
 
 #include "xlb/consts.h"
-#include "maglev.h"
+#include "dataplane/maglev.h"
 
 #define BENCH_REPS	5
 #define BENCH_REP_NS	200000000ULL	/* aim for 0.2 s per repetition */

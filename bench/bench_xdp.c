@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Per-packet cost of the fast path, measured as DESIGN.md §6 says: many
+ * Per-packet cost of the fast path, measured as bench/README.md says: many
  * BPF_PROG_TEST_RUN calls of repeat=1 (a large repeat would feed the
  * program its own rewritten output), timed as a whole, minus the cost of
  * an empty program measured in the same run. Figures: established flow,
@@ -23,8 +23,8 @@
 #include <bpf/libbpf.h>
 
 #include "../tests/lib/pkt.h"
-#include "addr.h"
-#include "maps.h"
+#include "base/addr.h"
+#include "dataplane/maps.h"
 #include "xdp_floor.skel.h"
 #include "xlb_lb.skel.h"
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 # Requests per second through the load balancer, and the load balancer's CPU
-# per request (DESIGN.md §6), on the reference topology (scripts/topology.sh:
+# per request (targets in bench/README.md), on the reference topology (scripts/topology.sh:
 # a client, the LB and three backends on one bridge). The same three nginx
 # backends, the same wrk load from the client to http://VIP/ (VIP
 # 198.18.100.1, routed by the client via the LB), three configurations:

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Wire rate on veth (DESIGN.md §6): frames per second that a program
+ * Wire rate on veth (target in bench/README.md): frames per second that a program
  * attached natively to a veth forwards back out of it with XDP_TX, for
  * xlb_lb (one VIP, three backends, IPIP) and for the MAC-swap floor.
  *
@@ -45,9 +45,9 @@
 #include <bpf/libbpf.h>
 
 #include "../tests/lib/pkt.h"
-#include "addr.h"
-#include "maps.h"
-#include "names.h"
+#include "base/addr.h"
+#include "dataplane/maps.h"
+#include "dataplane/names.h"
 #include "xdp_floor.skel.h"
 #include "xdp_gen.skel.h"
 #include "xlb_lb.skel.h"

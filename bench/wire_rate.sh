@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
-# Wire rate on veth (DESIGN.md §6: >= 0.9 x a MAC-swap XDP_TX program's
+# Wire rate on veth (target: >= 0.9 x a MAC-swap XDP_TX program's
 # pps). Two namespaces joined by one veth pair:
 #
 #   xlbt-wID-gen  GEN 198.18.0.10  <== veth ==>  DUT 198.18.0.2  xlbt-wID-dut

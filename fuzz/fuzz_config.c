@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * libFuzzer target: the configuration parser (user/lib/config.h) on any
+ * libFuzzer target: the configuration parser (user/lib/config/config.h) on any
  * bytes, as a file or an Admin API body would bring them (JSON is YAML's
  * flow style, so JSON bodies take the same path). Whatever the bytes:
  *   - the answer is 0, -EINVAL or -ENOMEM;
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "config/config.h"
 
 /*
  * Lines as YAML counts them: a break is LF, CR, CR LF, or (in UTF-8) NEL,

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <arpa/nameser.h>
 
-#include "discovery.h"
-#include "dns.h"
+#include "discovery/discovery.h"
+#include "discovery/dns.h"
 
 static void check_nodes(const struct xlb_disc_nodes *ns)
 {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * libFuzzer target: etcd gateway answers into the etcd source's mirror
- * (user/lib/etcd.h). The first byte picks what the rest is:
+ * (user/lib/config/etcd.h). The first byte picks what the rest is:
  *   even: a /v3/kv/range answer, then (if it loaded) the same bytes split
  *         at newlines as a watch stream applied on top;
  *   odd:  a watch stream only (one response per line) on a mirror loaded
@@ -17,7 +17,7 @@
 #include <string.h>
 #include <jansson.h>
 
-#include "etcd.h"
+#include "config/etcd.h"
 
 /* /p/upstreams/1 = {"a":1}, /p/stream_routes/s = {} at revision 7. */
 static const char good_range[] =

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "httpreg.h"
+#include "discovery/httpreg.h"
 
 static const char good_list[] =
 	"{\"kind\":\"EndpointSliceList\",\"metadata\":{\"resourceVersion\":\"10\"},\"items\":["

@@ -43,13 +43,6 @@ spread() {
 	done | sort
 }
 
-declare -A SRV=()
-start_server() {
-	xlbt_bg_start "$1" "$(xlbt_tmp_dir)/$1.log" python3 tests/lib/backend_server.py \
-		--name "$1" --http-port 80
-	SRV[$1]=$XLBT_BG_PID
-}
-
 xlbt_require_root
 [ -x "$XLB" ] || xlbt_fail "$XLB missing: run make first"
 
@@ -69,7 +62,7 @@ for be in $(xlbt_backends); do
 		xlbt_xlb "$be" decap vip add "$XLBT_VIP4"
 		xlbt_xlb "$be" decap vip add "$XLBT_VIP6"
 	fi
-	start_server "$be"
+	xlbt_http_server "$be"
 	echo "  $be: $(xlbt_addr4 "$be") / $(xlbt_addr6 "$be")"
 done
 
@@ -129,13 +122,13 @@ wait_state() {
 
 be2=$(xlbt_addr4 be2)
 say "be2's HTTP server stops: the agent's checks take it out"
-xlbt_bg_stop "${SRV[be2]}"
+xlbt_bg_stop "${XLBT_SRV[be2]}"
 wait_state "$be2" unhealthy
 grep -h "health: node=$be2" "$(xlbt_tmp_dir)/xlbd.log" | tail -2 | sed 's/^[0-9TZ:.-]* /  /'
 spread "http://$XLBT_VIP4/" 45
 
 say "be2's server is back: after 2 good checks it gets new flows again"
-start_server be2
+xlbt_http_server be2
 wait_state "$be2" healthy
 spread "http://$XLBT_VIP4/" 45
 

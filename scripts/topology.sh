@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# The reference test topology of shared/TESTBED.md, built from network
+# The reference test topology (docs/testing.md), built from network
 # namespaces, veth pairs and one bridge:
 #
 #   xlbt-ID-client 198.18.0.10 ---+

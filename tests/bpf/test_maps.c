@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Tests of the typed map layer (user/lib/maps.c) and of the userspace pick
- * (user/lib/pick.c) against a real, loaded xlb_lb skeleton: VIPs, backends,
- * members, table rebuilds, table digests (compared with a second, independently
- * loaded skeleton), flows, counters, config and next hops, and the
- * contract that xlb_pick_flow() names the backend the fast path really
- * sends a packet to (checked with BPF_PROG_TEST_RUN).
+ * Tests of the typed map layer (user/lib/dataplane/maps.c) and of the
+ * userspace pick (user/lib/dataplane/pick.c) against a real, loaded xlb_lb
+ * skeleton: VIPs, backends, members, table rebuilds, table digests
+ * (compared with a second, independently loaded skeleton), flows,
+ * counters, config and next hops, and the contract that xlb_pick_flow()
+ * names the backend the fast path really sends a packet to (checked with
+ * BPF_PROG_TEST_RUN).
  *
  * Maps are never pinned, so the tests leave /sys/fs/bpf alone. xlb_vips and
  * xlb_members are shrunk (VIPS_MAX, MEMBERS_MAX) so that a full map is
@@ -40,9 +41,9 @@
 
 #include <xlb/abi.h>
 #include <xlb/hash.h>
-#include "maglev.h"
-#include "maps.h"
-#include "pick.h"
+#include "dataplane/maglev.h"
+#include "dataplane/maps.h"
+#include "dataplane/pick.h"
 #include "xlb_lb.skel.h"
 #include "../lib/bpftest.h"
 #include "../lib/pkt.h"

@@ -20,7 +20,7 @@
 #include <bpf/libbpf.h>
 
 #include <xlb/abi.h>
-#include "names.h"
+#include "dataplane/names.h"
 #include "xlb_decap.skel.h"
 #include "../lib/bpftest.h"
 #include "../lib/pkt.h"

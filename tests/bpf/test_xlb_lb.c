@@ -28,7 +28,7 @@
 
 #include <xlb/abi.h>
 #include <xlb/hash.h>
-#include "names.h"
+#include "dataplane/names.h"
 #include "xlb_lb.skel.h"
 #include "../lib/bpftest.h"
 #include "../lib/pkt.h"

@@ -3,7 +3,7 @@
  * A trivial XDP program that passes every frame. The test topology attaches
  * it (native mode) to the bridge-side peer of the LB's veth: a frame the LB
  * sends with XDP_TX lands in that peer's ring and is only processed promptly
- * when the peer runs an XDP program of its own (see shared TESTBED.md).
+ * when the peer runs an XDP program of its own (docs/testing.md, "XDP_TX on veth").
  * Real NICs need nothing of the kind.
  */
 #include <linux/bpf.h>

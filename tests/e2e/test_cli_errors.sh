@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # End-to-end test of the xlb CLI's error handling on the reference topology
-# (shared/TESTBED.md), with the LB attached once and two VIPs configured.
+# (docs/testing.md), with the LB attached once and two VIPs configured.
 #
 # Every error case must give one line on stderr ("xlb: ...") that names the
 # object and the reason, the documented exit status (1 usage error, 2

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# End-to-end test of the xlb CLI on the reference topology (shared/TESTBED.md):
+# End-to-end test of the xlb CLI on the reference topology (docs/testing.md):
 # real TCP, UDP and IPv6 traffic from a client namespace through the LB's XDP
 # program to three backends that decapsulate with `xlb decap` and answer the
 # client directly (direct server return).

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # End-to-end test of L2 forwarding (`xlb attach DEV --forward l2`) on the
-# reference topology (shared/TESTBED.md): the LB only rewrites MAC addresses
+# reference topology (docs/testing.md): the LB only rewrites MAC addresses
 # and sends the client's frame on to the backend, which holds the VIP on lo
 # (the topology puts it there) and needs no decapsulation at all, so the
 # backends here run no xlb program. Replies go straight to the client

@@ -32,21 +32,7 @@ BURST=50
 
 xlbt_testbed_up 3
 TMP=$(xlbt_tmp_dir)
-declare -A SRV=()
-
-start_server() {
-	xlbt_bg_start "$1" "$TMP/$1.log" python3 tests/lib/backend_server.py --name "$1" \
-		--http-port 80
-	SRV[$1]=$XLBT_BG_PID
-	xlbt_wait_for 5 xlbt_exec client curl -sf --max-time 1 "http://$(xlbt_addr4 "$1")/" ||
-		xlbt_fail "server on $1 did not start"
-}
-
-for be in $(xlbt_backends); do
-	xlbt_xlb "$be" decap attach "$(xlbt_dev "$be")" 2>/dev/null || xlbt_fail "decap attach on $be"
-	xlbt_xlb "$be" decap vip add "$XLBT_VIP4" || xlbt_fail "decap vip add on $be"
-	start_server "$be"
-done
+xlbt_backends_serve
 BE2=$(xlbt_addr4 be2)
 BE3=$(xlbt_addr4 be3)
 
@@ -113,7 +99,7 @@ for be in be1 be2 be3; do
 done
 
 # 1. be2 dies; the checks take it out.
-xlbt_bg_stop "${SRV[be2]}"
+xlbt_bg_stop "${XLBT_SRV[be2]}"
 xlbt_wait_for 15 xlbt_node_is "$BE2" unhealthy ||
 	xlbt_fail "be2 marked unhealthy" "$(xlbt_node_status "$BE2")"
 # Only checks speak against it: no new flows, established ones stay.
@@ -142,7 +128,7 @@ grep -q "node=$BE2:80 .*starts unhealthy" "$TMP/xlbd.log.2" ||
 	xlbt_fail "the log says where be2's state came from" "$(grep "$BE2" "$TMP/xlbd.log.2")"
 
 # be2's server is back: the configured 2 successes bring the node back.
-start_server be2
+xlbt_http_server be2
 xlbt_wait_for 10 xlbt_node_is "$BE2" healthy ||
 	xlbt_fail "be2 healthy again" "$(xlbt_node_status "$BE2")"
 grep -q "node=$BE2:80 .*state=unhealthy->mostly_unhealthy event=success" "$TMP/xlbd.log.2" &&

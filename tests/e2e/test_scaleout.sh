@@ -48,19 +48,11 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 
-XLB=${XLB:-build/xlb}
-XLBD=${XLBD:-build/xlbd}
-for b in "$XLB" "$XLBD"; do
-	if [ ! -x "$b" ]; then
-		echo "# SKIP $b missing"
-		exit 77
-	fi
-done
-XLB=$(realpath "$XLB")
-XLBD=$(realpath "$XLBD")
 HELPER=$PWD/tests/lib/e2e_helper.py
 
 . tests/lib/testbed.sh
+xlbt_require_exe XLB build/xlb
+xlbt_require_exe XLBD build/xlbd
 
 xlbt_require_root
 xlbt_require_cmd ip curl python3 timeout ethtool etcd etcdctl
@@ -136,19 +128,7 @@ for ((n = 1; n <= NLB; n++)); do
 done
 
 # Backends: decapsulation and a server each.
-declare -A SRV=()
-start_server() {
-	xlbt_bg_start "$1" "$TMP/$1.log" python3 tests/lib/backend_server.py --name "$1" \
-		--http-port 80
-	SRV[$1]=$XLBT_BG_PID
-	xlbt_wait_for 5 xlbt_exec client curl -sf --max-time 1 "http://$(xlbt_addr4 "$1")/" ||
-		xlbt_fail "server on $1 did not start"
-}
-for be in $(xlbt_backends); do
-	xlbt_xlb "$be" decap attach "$(xlbt_dev "$be")" 2>/dev/null || xlbt_fail "decap attach on $be"
-	xlbt_xlb "$be" decap vip add "$XLBT_VIP4" || xlbt_fail "decap vip add on $be"
-	start_server "$be"
-done
+xlbt_backends_serve
 
 # The configuration every LB node reads: upstreams and stream routes in one
 # etcd on the router (each node reaches it over its uplink, so a node whose
@@ -194,7 +174,6 @@ lb_admin() {
 	xlbt_exec "lb$1" curl -s --max-time 2 "$ADMIN$2"
 }
 for ((n = 1; n <= NLB; n++)); do
-	xlbt_cleanup_add rm -f "$(xlbt_api_key_file "lb$n")"
 	xlbt_bg_start "lb$n" "$TMP/xlbd.lb$n.log" env XLB_PIN_DIR="$(xlbt_pin_dir "lb$n")" \
 		"$XLBD" -c "$TMP/xlb.lb$n.yaml"
 	AGENT[$n]=$XLBT_BG_PID
@@ -601,7 +580,7 @@ BE3=$(xlbt_addr4 be3)
 for ((trial = 1; trial <= TRIALS; trial++)); do
 	L1=$(log_lines 1) L2=$(log_lines 2) L3=$(log_lines 3)
 	t0=$(($(date +%s%N) / 1000000))
-	xlbt_bg_stop "${SRV[be3]}"
+	xlbt_bg_stop "${XLBT_SRV[be3]}"
 	xlbt_wait_for 20 all_nodes_are unhealthy be3 ||
 		xlbt_fail "every node marks be3 unhealthy" "$(node_state 1 "$BE3") $(node_state 2 "$BE3") $(node_state 3 "$BE3")"
 	down=$(divergence "$BE3" unhealthy "$t0" "$L1" "$L2" "$L3") ||
@@ -612,7 +591,7 @@ for ((trial = 1; trial <= TRIALS; trial++)); do
 
 	L1=$(log_lines 1) L2=$(log_lines 2) L3=$(log_lines 3)
 	t0=$(($(date +%s%N) / 1000000))
-	start_server be3
+	xlbt_http_server be3
 	xlbt_wait_for 20 all_nodes_are healthy be3 || xlbt_fail "every node marks be3 healthy again"
 	up=$(divergence "$BE3" healthy "$t0" "$L1" "$L2" "$L3") ||
 		xlbt_fail "each node logs be3's flip to healthy"

@@ -16,18 +16,10 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 
-XLB=${XLB:-build/xlb}
-XLBD=${XLBD:-build/xlbd}
-for b in "$XLB" "$XLBD"; do
-	if [ ! -x "$b" ]; then
-		echo "# SKIP $b missing"
-		exit 77
-	fi
-done
-XLB=$(realpath "$XLB")
-XLBD=$(realpath "$XLBD")
 
 . tests/lib/testbed.sh
+xlbt_require_exe XLB build/xlb
+xlbt_require_exe XLBD build/xlbd
 
 xlbt_require_root
 xlbt_require_cmd ip curl python3 timeout bpftool

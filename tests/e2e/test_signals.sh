@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # End-to-end test of the kernel signals xlbd acts on at once (rtnetlink,
-# user/lib/nlmon.c + agent.c), beyond the route deletion of test_passive.sh:
+# user/lib/health/nlmon.c + agent.c), beyond the route deletion of test_passive.sh:
 #  1. neighbour FAILED: be2 vanishes from the wire; the LB's managed
 #     neighbour entry for it goes FAILED and be2 is marked unhealthy, and so
 #     is a node that is routed *via* be2 (the same next hop);
@@ -83,7 +83,7 @@ xlbt_exec lb ip route add "$VIA_BE2/32" via "$BE2" || xlbt_fail "route to $VIA_B
 # FAILED by decree (one notification, but not the kernel detecting
 # anything, and the entry is no longer re-probed). So the entry has to
 # fail for real. xlbd asks the kernel to keep each next hop resolved
-# (an NTF_EXT_MANAGED entry, see user/lib/netlink.c), and the kernel keeps
+# (an NTF_EXT_MANAGED entry, see user/lib/dataplane/netlink.c), and the kernel keeps
 # re-verifying a managed entry on its own, no traffic needed (XDP's FIB
 # lookups never confirm an entry). Measured here, an idle managed entry of
 # a live host never rests in STALE: REACHABLE until reachable_time runs

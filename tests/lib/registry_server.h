@@ -19,7 +19,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include <event2/event.h>
-#include "addr.h"
+#include "base/addr.h"
 
 struct regsrv {
 	pid_t pid;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Text forms of addresses (user/lib/addr.c), table-driven: addresses,
+ * Text forms of addresses (user/lib/base/addr.c), table-driven: addresses,
  * VIPs, endpoints, prefixes and bounded numbers, good and bad. A good
  * input must give an exact key (family XLB_AF_*, port in network byte
  * order, unused address words and padding zero) that formats back to its
@@ -19,7 +19,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "addr.h"
+#include "base/addr.h"
 #include "../lib/check.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))

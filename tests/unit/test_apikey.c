@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The Admin API key (user/lib/apikey.c): the file's path per pin dir, a
+ * The Admin API key (user/lib/base/apikey.c): the file's path per pin dir, a
  * key made once and then read back, the refusal of a file others may read
  * or one that holds too short a key, and the comparison.
  */
@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 
-#include "apikey.h"
+#include "base/apikey.h"
 
 static void test_path(void **state)
 {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The configuration parser (user/lib/config.c).
+ * The configuration parser (user/lib/config/config.c).
  *
  * Good documents: the shipped example (scripts/xlb.example.yaml) and small
  * ones in YAML and JSON must give the exact model, APISIX's defaults
@@ -24,8 +24,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "addr.h"
-#include "config.h"
+#include "base/addr.h"
+#include "config/config.h"
 #include "../lib/check.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))

@@ -21,9 +21,9 @@
 #include <event2/event.h>
 #include <cmocka.h>
 
-#include "addr.h"
-#include "discovery.h"
-#include "dns.h"
+#include "base/addr.h"
+#include "discovery/discovery.h"
+#include "discovery/dns.h"
 #include "../lib/dns_server.h"
 #include "../lib/check.h"
 

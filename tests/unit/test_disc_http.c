@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The asynchronous HTTP client (user/lib/discovery/http.c) against
+ * The asynchronous HTTP client (user/lib/base/http.c) against
  * tests/lib/registry_server.py on 127.0.0.1: whole bodies and response
  * headers, POST bodies, streamed chunks, HTTP errors, truncated bodies,
  * the body cap, refused connections, timeouts, stalled streams, and
@@ -17,7 +17,7 @@
 #include <cmocka.h>
 #include <event2/event.h>
 
-#include "http.h"
+#include "base/http.h"
 #include "../lib/registry_server.h"
 #include "../lib/check.h"
 

@@ -20,8 +20,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "discovery.h"
-#include "httpreg.h"
+#include "discovery/discovery.h"
+#include "discovery/httpreg.h"
 #include "../lib/registry_server.h"
 #include "../lib/check.h"
 

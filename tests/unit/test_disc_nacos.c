@@ -17,8 +17,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "discovery.h"
-#include "httpreg.h"
+#include "discovery/discovery.h"
+#include "discovery/httpreg.h"
 #include "../lib/registry_server.h"
 #include "../lib/check.h"
 

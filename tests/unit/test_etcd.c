@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * etcd as a configuration source (user/lib/etcd.c).
+ * etcd as a configuration source (user/lib/config/etcd.c).
  *
  * The pure parts first: base64, range answers and watch responses applied
  * to the mirror (good and bad values, garbage leaving the mirror as it was,
@@ -40,7 +40,7 @@
 #include <jansson.h>
 
 #include "../lib/check.h"
-#include "etcd.h"
+#include "config/etcd.h"
 #include "../lib/etcd_server.h"
 
 #define LOOP_BOUND	20.0		/* seconds a wait may take before failing */

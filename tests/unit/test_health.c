@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The health state machine (user/lib/health.c) against lua-resty-healthcheck's
+ * The health state machine (user/lib/health/health.c) against lua-resty-healthcheck's
  * incr_counter(): a table of event sequences, each step with the state and
  * all four counters expected after it (flips both ways, the mostly_* states,
  * failures of different kinds counting apart, thresholds of 0 and 1, what
@@ -21,7 +21,7 @@
 #include <cmocka.h>
 #include <xlb/abi.h>
 
-#include "health.h"
+#include "health/health.h"
 #include "../lib/check.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Properties of the Maglev table build (user/lib/maglev.c): valid sizes,
+ * Properties of the Maglev table build (user/lib/dataplane/maglev.c): valid sizes,
  * argument checks, empty and single-backend tables, no holes,
  * determinism (order of the input, repeated runs), weight shares,
  * balance, minimal disruption when a backend goes and restoration when
@@ -19,7 +19,7 @@
 #include <cmocka.h>
 
 #include "xlb/consts.h"
-#include "maglev.h"
+#include "dataplane/maglev.h"
 #include "../lib/check.h"
 
 #define M_DEFAULT	XLB_MAGLEV_DEFAULT

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Priority groups and the no-healthy policy (user/lib/priority.c): a table
+ * Priority groups and the no-healthy policy (user/lib/health/priority.c): a table
  * of upstreams (priority, weight, usable per node) with the effective
  * weights and fast-path states expected under each policy.
  */
@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <cmocka.h>
 
-#include "priority.h"
+#include "health/priority.h"
 #include "../lib/check.h"
 
 #define MAXN 6

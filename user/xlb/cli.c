@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "maps.h"
+#include "dataplane/maps.h"
 
 int xlb_cli_err(struct xlb_cli *c, int code, const char *fmt, ...)
 {

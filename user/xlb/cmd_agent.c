@@ -12,10 +12,10 @@
 #include <time.h>
 #include <curl/curl.h>
 
-#include "addr.h"
-#include "apikey.h"
+#include "base/addr.h"
+#include "base/apikey.h"
 #include "cli.h"
-#include "config.h"
+#include "config/config.h"
 
 #define ADMIN_DEFAULT	"http://127.0.0.1:9180"
 #define URL_MAX		400	/* --admin; paths add at most 100 (an id is 64) */

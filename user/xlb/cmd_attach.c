@@ -18,13 +18,13 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
-#include "addr.h"
-#include "attach.h"
+#include "base/addr.h"
+#include "dataplane/attach.h"
 #include "cli.h"
-#include "kernel.h"
-#include "log.h"
-#include "maps.h"
-#include "names.h"
+#include "dataplane/kernel.h"
+#include "base/log.h"
+#include "dataplane/maps.h"
+#include "dataplane/names.h"
 
 
 static int dev_index(struct xlb_cli *c, const char *dev, int *ifindex)

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "kernel.h"
+#include "dataplane/kernel.h"
 
 static int parse_prog(const char *s, unsigned int *mask)
 {

@@ -20,10 +20,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "addr.h"
+#include "base/addr.h"
 #include "cli.h"
-#include "log.h"
-#include "maps.h"
+#include "base/log.h"
+#include "dataplane/maps.h"
 
 static int set_drain(struct xlb_cli *c, int on, const char *usage, int argc, char **argv)
 {

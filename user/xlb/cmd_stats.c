@@ -9,11 +9,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "addr.h"
+#include "base/addr.h"
 #include "cli.h"
-#include "maps.h"
-#include "names.h"
-#include "pick.h"
+#include "dataplane/maps.h"
+#include "dataplane/names.h"
+#include "dataplane/pick.h"
 
 static void backend_str(struct xlb_maps *m, __u32 id, char *buf, size_t len)
 {

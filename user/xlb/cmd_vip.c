@@ -6,13 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "addr.h"
+#include "base/addr.h"
 #include "cli.h"
-#include "maglev.h"
-#include "maps.h"
-#include "names.h"
-#include "netlink.h"
-#include "log.h"
+#include "dataplane/maglev.h"
+#include "dataplane/maps.h"
+#include "dataplane/names.h"
+#include "dataplane/netlink.h"
+#include "base/log.h"
 
 static int parse_vip(struct xlb_cli *c, const char *s, struct xlb_vip_key *k)
 {
@@ -37,6 +37,23 @@ static int get_vip(struct xlb_cli *c, struct xlb_maps *m, const char *s,
 	if (err)
 		return xlb_cli_err(c, XLB_EXIT_FAIL, "VIP %s: %s", s, xlb_cli_strerror(err));
 	return 0;
+}
+
+/*
+ * Open the maps (for writing when write is set) and, when vip_s is not
+ * NULL, find that VIP, which must exist. On error the maps are closed.
+ */
+static int open_vip(struct xlb_cli *c, int write, const char *vip_s, struct xlb_maps *m,
+		    struct xlb_vip_key *k, struct xlb_vip *v)
+{
+	int ret = xlb_cli_open_maps(c, m, write);
+
+	if (ret || !vip_s)
+		return ret;
+	ret = get_vip(c, m, vip_s, k, v);
+	if (ret)
+		xlb_maps_close(m);
+	return ret;
 }
 
 /* --- vip ---------------------------------------------------------------- */
@@ -96,15 +113,12 @@ static int vip_del(struct xlb_cli *c, int argc, char **argv)
 	ret = xlb_cli_parse(c, argc, argv, NULL, pos, 1, 1, &npos, "vip del ADDR:PORT/PROTO");
 	if (ret || npos < 0)
 		return ret;
-	ret = xlb_cli_open_maps(c, &m, 1);
+	ret = open_vip(c, 1, pos[0], &m, &k, &v);
 	if (ret)
 		return ret;
-	ret = get_vip(c, &m, pos[0], &k, &v);
-	if (!ret) {
-		err = xlb_vip_delete(&m, &k);
-		if (err)
-			ret = xlb_cli_err(c, XLB_EXIT_FAIL, "VIP %s: %s", pos[0], xlb_cli_strerror(err));
-	}
+	err = xlb_vip_delete(&m, &k);
+	if (err)
+		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "VIP %s: %s", pos[0], xlb_cli_strerror(err));
 	xlb_maps_close(&m);
 	return ret;
 }
@@ -224,18 +238,23 @@ static int parse_state(struct xlb_cli *c, const char *s, enum xlb_backend_state 
 	return xlb_cli_err(c, XLB_EXIT_USAGE, "state '%s' is not active, draining or down", s);
 }
 
-/* VIP and backend words of a backend command, checked against each other. */
-static int backend_args(struct xlb_cli *c, struct xlb_maps *m, const char *vip_s,
-			const char *be_s, struct xlb_vip_key *k, struct xlb_vip *v,
-			struct xlb_addr_key *a, __u16 *port)
+/* What a backend command names: a VIP and one backend of it. */
+struct backend_ref {
+	struct xlb_vip_key k;
+	struct xlb_vip v;
+	struct xlb_addr_key a;
+	__u16 port;
+	__u32 id;		/* with open_backend(.., member = 1): its backend id */
+};
+
+/* The backend word of a backend command, checked against the VIP's. */
+static int backend_arg(struct xlb_cli *c, struct xlb_maps *m, const char *be_s,
+		       const struct xlb_vip_key *k, const struct xlb_vip *v,
+		       struct xlb_addr_key *a, __u16 *port)
 {
 	struct xlb_config cfg = {};
 	char err[200];
-	int ret;
 
-	ret = get_vip(c, m, vip_s, k, v);
-	if (ret)
-		return ret;
 	if (xlb_endpoint_parse(be_s, a, port, err, sizeof(err)))
 		return xlb_cli_err(c, XLB_EXIT_USAGE, "backend: %s", err);
 	if (k->family == XLB_AF_INET6 && a->family == XLB_AF_INET)
@@ -251,17 +270,37 @@ static int backend_args(struct xlb_cli *c, struct xlb_maps *m, const char *vip_s
 	return 0;
 }
 
+/*
+ * The start of backend add, set and del: open the maps for writing, find
+ * the VIP vip_s, parse the backend be_s against it and, when member is
+ * set, find its id among the VIP's members. On error the maps are closed.
+ */
+static int open_backend(struct xlb_cli *c, const char *vip_s, const char *be_s, int member,
+			struct xlb_maps *m, struct backend_ref *r)
+{
+	struct xlb_member mem;
+	int ret;
+
+	ret = open_vip(c, 1, vip_s, m, &r->k, &r->v);
+	if (ret)
+		return ret;
+	ret = backend_arg(c, m, be_s, &r->k, &r->v, &r->a, &r->port);
+	if (!ret && member && (xlb_backend_find(m, &r->a, r->port, &r->id) ||
+			       xlb_member_get(m, r->v.id, r->id, &mem)))
+		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "backend %s is not in VIP %s", be_s, vip_s);
+	if (ret)
+		xlb_maps_close(m);
+	return ret;
+}
+
 static int backend_add(struct xlb_cli *c, int argc, char **argv)
 {
 	const char *w_s = NULL, *pos[2];
 	const struct xlb_opt opts[] = { { "weight", &w_s }, {} };
 	struct xlb_member mem;
-	struct xlb_addr_key a;
-	struct xlb_vip_key k;
-	struct xlb_vip v;
+	struct backend_ref r;
 	struct xlb_maps m;
-	__u32 w = 1, id;
-	__u16 port;
+	__u32 w = 1;
 	int npos, ret, err;
 
 	ret = xlb_cli_parse(c, argc, argv, opts, pos, 2, 2, &npos,
@@ -270,18 +309,15 @@ static int backend_add(struct xlb_cli *c, int argc, char **argv)
 		return ret;
 	if (w_s && (ret = parse_weight(c, w_s, &w)))
 		return ret;
-	ret = xlb_cli_open_maps(c, &m, 1);
+	ret = open_backend(c, pos[0], pos[1], 0, &m, &r);
 	if (ret)
 		return ret;
-	ret = backend_args(c, &m, pos[0], pos[1], &k, &v, &a, &port);
-	if (ret)
-		goto out;
-	err = xlb_backend_ensure(&m, &a, port, &id);
+	err = xlb_backend_ensure(&m, &r.a, r.port, &r.id);
 	if (err) {
 		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "backend %s: %s", pos[1], xlb_cli_strerror(err));
 		goto out;
 	}
-	if (!xlb_member_get(&m, v.id, id, &mem)) {
+	if (!xlb_member_get(&m, r.v.id, r.id, &mem)) {
 		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "backend %s is already in VIP %s", pos[1], pos[0]);
 		goto out;
 	}
@@ -289,16 +325,16 @@ static int backend_add(struct xlb_cli *c, int argc, char **argv)
 	 * Have the kernel resolve the backend's next hop before traffic
 	 * comes, so the fast path's FIB lookups find a MAC.
 	 */
-	err = xlb_nl_backend_prime(&a);
+	err = xlb_nl_backend_prime(&r.a);
 	if (err)
 		pr_warn("warning: backend %s: cannot prepare its neighbour entry: %s\n", pos[1],
 			xlb_cli_strerror(err));
-	err = xlb_member_set(&m, v.id, id, w);
+	err = xlb_member_set(&m, r.v.id, r.id, w);
 	if (!err)
-		err = xlb_table_rebuild(&m, &v);
+		err = xlb_table_rebuild(&m, &r.v);
 	if (err) {
-		xlb_member_del(&m, v.id, id);
-		xlb_backend_release(&m, id);
+		xlb_member_del(&m, r.v.id, r.id);
+		xlb_backend_release(&m, r.id);
 		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "backend %s: %s", pos[1], xlb_cli_strerror(err));
 	}
 out:
@@ -306,29 +342,14 @@ out:
 	return ret;
 }
 
-/* Find the backend of VIP v named by a/port; it must be a member. */
-static int member_of(struct xlb_cli *c, struct xlb_maps *m, const struct xlb_vip *v,
-		     const struct xlb_addr_key *a, __u16 port, const char *vip_s,
-		     const char *be_s, __u32 *id)
-{
-	struct xlb_member mem;
-
-	if (xlb_backend_find(m, a, port, id) || xlb_member_get(m, v->id, *id, &mem))
-		return xlb_cli_err(c, XLB_EXIT_FAIL, "backend %s is not in VIP %s", be_s, vip_s);
-	return 0;
-}
-
 static int backend_set(struct xlb_cli *c, int argc, char **argv)
 {
 	const char *w_s = NULL, *st_s = NULL, *pos[2];
 	const struct xlb_opt opts[] = { { "weight", &w_s }, { "state", &st_s }, {} };
 	enum xlb_backend_state st = XLB_BE_ACTIVE;
-	struct xlb_addr_key a;
-	struct xlb_vip_key k;
-	struct xlb_vip v;
+	struct backend_ref r;
 	struct xlb_maps m;
-	__u32 w = 0, id;
-	__u16 port;
+	__u32 w = 0;
 	int npos, ret, err = 0;
 
 	ret = xlb_cli_parse(c, argc, argv, opts, pos, 2, 2, &npos,
@@ -341,62 +362,46 @@ static int backend_set(struct xlb_cli *c, int argc, char **argv)
 		return ret;
 	if (st_s && (ret = parse_state(c, st_s, &st)))
 		return ret;
-	ret = xlb_cli_open_maps(c, &m, 1);
+	ret = open_backend(c, pos[0], pos[1], 1, &m, &r);
 	if (ret)
 		return ret;
-	ret = backend_args(c, &m, pos[0], pos[1], &k, &v, &a, &port);
-	if (!ret)
-		ret = member_of(c, &m, &v, &a, port, pos[0], pos[1], &id);
-	if (ret)
-		goto out;
 	/*
 	 * The state first: one map write, and the fast path avoids a DOWN
 	 * backend from the next packet. Its tables follow. Draining and down
 	 * are held against xlbd's writes; active hands the backend back.
 	 */
 	if (st_s)
-		err = xlb_backend_hold(&m, id, st);
+		err = xlb_backend_hold(&m, r.id, st);
 	if (!err && w_s)
-		err = xlb_member_set(&m, v.id, id, w);
+		err = xlb_member_set(&m, r.v.id, r.id, w);
 	if (!err)
-		err = st_s ? xlb_table_rebuild_backend(&m, id) : xlb_table_rebuild(&m, &v);
+		err = st_s ? xlb_table_rebuild_backend(&m, r.id) : xlb_table_rebuild(&m, &r.v);
 	if (err)
 		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "backend %s: %s", pos[1], xlb_cli_strerror(err));
-out:
 	xlb_maps_close(&m);
 	return ret;
 }
 
 static int backend_del(struct xlb_cli *c, int argc, char **argv)
 {
-	struct xlb_addr_key a;
-	struct xlb_vip_key k;
-	struct xlb_vip v;
+	struct backend_ref r;
 	struct xlb_maps m;
 	const char *pos[2];
-	__u32 id;
-	__u16 port;
 	int npos, ret, err;
 
 	ret = xlb_cli_parse(c, argc, argv, NULL, pos, 2, 2, &npos, "backend del VIP ADDR[:PORT]");
 	if (ret || npos < 0)
 		return ret;
-	ret = xlb_cli_open_maps(c, &m, 1);
+	ret = open_backend(c, pos[0], pos[1], 1, &m, &r);
 	if (ret)
 		return ret;
-	ret = backend_args(c, &m, pos[0], pos[1], &k, &v, &a, &port);
-	if (!ret)
-		ret = member_of(c, &m, &v, &a, port, pos[0], pos[1], &id);
-	if (ret)
-		goto out;
-	err = xlb_member_del(&m, v.id, id);
+	err = xlb_member_del(&m, r.v.id, r.id);
 	if (!err)
-		err = xlb_table_rebuild(&m, &v);
+		err = xlb_table_rebuild(&m, &r.v);
 	if (!err)
-		err = xlb_backend_release(&m, id);
+		err = xlb_backend_release(&m, r.id);
 	if (err)
 		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "backend %s: %s", pos[1], xlb_cli_strerror(err));
-out:
 	xlb_maps_close(&m);
 	return ret;
 }
@@ -448,13 +453,10 @@ static int backend_list(struct xlb_cli *c, int argc, char **argv)
 	ret = xlb_cli_parse(c, argc, argv, NULL, pos, 0, 1, &npos, "backend list [VIP]");
 	if (ret || npos < 0)
 		return ret;
-	ret = xlb_cli_open_maps(c, &m, 0);
+	ret = open_vip(c, 0, npos == 1 ? pos[0] : NULL, &m, &k, &v);
 	if (ret)
 		return ret;
 	if (npos == 1) {
-		ret = get_vip(c, &m, pos[0], &k, &v);
-		if (ret)
-			goto out;
 		l.one = 1;
 		l.vip_id = v.id;
 	}
@@ -465,7 +467,6 @@ static int backend_list(struct xlb_cli *c, int argc, char **argv)
 	else if (c->json)
 		xlb_cli_json(json_incref(l.out));
 	json_decref(l.out);
-out:
 	xlb_maps_close(&m);
 	return ret;
 }

@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attach.h"
+#include "dataplane/attach.h"
 #include "cli.h"
-#include "log.h"
-#include "maps.h"
+#include "base/log.h"
+#include "dataplane/maps.h"
 
 static const struct xlb_cmd objects[] = {
 	{ "attach", xlb_cmd_attach, "attach DEV [--mode native|generic] [--forward ipip|l2|nat] [--encap-src CIDR] [--encap-src6 CIDR] [--nat-src ADDR] [--nat-src6 ADDR] [--nat-ports MIN-MAX] [--nat-conns N] [--seed N] [--flows N]" },

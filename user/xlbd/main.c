@@ -16,13 +16,13 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 
-#include "admin.h"
-#include "agent.h"
-#include "apikey.h"
-#include "attach.h"
-#include "config.h"
-#include "log.h"
-#include "maps.h"
+#include "agent/admin.h"
+#include "agent/agent.h"
+#include "dataplane/attach.h"
+#include "config/config.h"
+#include "base/log.h"
+#include "dataplane/maps.h"
+#include "base/apikey.h"
 
 #define EXIT_CONFIG	1	/* the configuration is bad */
 #define EXIT_RUNTIME	2	/* the data plane or the loop failed */

@@ -31,10 +31,10 @@
 #include <time.h>
 #include <jansson.h>
 
-#include "addr.h"
-#include "discovery.h"
-#include "http.h"
-#include "httpreg.h"
+#include "base/addr.h"
+#include "discovery/discovery.h"
+#include "base/http.h"
+#include "discovery/httpreg.h"
 
 #define ARG_LEN		XLB_HTTPREG_ARG_LEN
 

@@ -13,10 +13,10 @@
 #include <time.h>
 #include <event2/event.h>
 
-#include "discovery.h"
-#include "http.h"
-#include "log.h"
-#include "vec.h"
+#include "discovery/discovery.h"
+#include "base/http.h"
+#include "base/log.h"
+#include "base/vec.h"
 
 #define BACKOFF_MIN	1.0	/* seconds */
 #define BACKOFF_MAX	60.0

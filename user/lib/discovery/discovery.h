@@ -30,7 +30,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <xlb/abi.h>
-#include "config.h"
+#include "config/config.h"
 
 struct event_base;
 struct xlb_disc;

@@ -43,10 +43,10 @@
 #include <jansson.h>
 #include <event2/event.h>
 
-#include "discovery.h"
-#include "dns.h"
-#include "log.h"
-#include "vec.h"
+#include "discovery/discovery.h"
+#include "discovery/dns.h"
+#include "base/log.h"
+#include "base/vec.h"
 
 #define CHAIN_MAX	8	/* CNAMEs followed from the name asked */
 #define TRIES		2	/* sends of a query to each server */

@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 #include <linux/types.h>
-#include "discovery.h"
+#include "discovery/discovery.h"
 
 #define XLB_DNS_NAME_LEN	256	/* a name in text form, without the final dot */
 #define XLB_DNS_SRV_MAX		1024	/* SRV records in one answer */

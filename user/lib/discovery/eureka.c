@@ -25,10 +25,10 @@
 #include <string.h>
 #include <jansson.h>
 
-#include "addr.h"
-#include "discovery.h"
-#include "http.h"
-#include "httpreg.h"
+#include "base/addr.h"
+#include "discovery/discovery.h"
+#include "base/http.h"
+#include "discovery/httpreg.h"
 
 struct eureka {
 	struct xlb_httpreg p;

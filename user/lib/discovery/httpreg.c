@@ -12,9 +12,9 @@
 #include <string.h>
 #include <event2/event.h>
 
-#include "http.h"
-#include "httpreg.h"
-#include "log.h"
+#include "base/http.h"
+#include "discovery/httpreg.h"
+#include "base/log.h"
 
 __u32 xlb_httpreg_weight(const json_t *v, double scale, __u32 dflt)
 {

@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 #include <jansson.h>
-#include "discovery.h"
+#include "discovery/discovery.h"
 
 /* --- parsers: 0, or -EINVAL with a reason in err --------------------------------- */
 

@@ -50,12 +50,12 @@
 #include <event2/event.h>
 #include <jansson.h>
 
-#include "addr.h"
-#include "discovery.h"
-#include "http.h"
-#include "httpreg.h"
-#include "log.h"
-#include "vec.h"
+#include "base/addr.h"
+#include "discovery/discovery.h"
+#include "base/http.h"
+#include "discovery/httpreg.h"
+#include "base/vec.h"
+#include "base/log.h"
 
 #define LINE_MAX_BYTES	(16U << 20)	/* one watch event at most */
 #define WATCH_TIMEOUT	290		/* timeoutSeconds asked of the server */

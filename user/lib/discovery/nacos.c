@@ -28,11 +28,11 @@
 #include <time.h>
 #include <jansson.h>
 
-#include "addr.h"
-#include "discovery.h"
-#include "http.h"
-#include "httpreg.h"
-#include "log.h"
+#include "base/addr.h"
+#include "discovery/discovery.h"
+#include "base/http.h"
+#include "discovery/httpreg.h"
+#include "base/log.h"
 
 #define ARG_LEN		XLB_HTTPREG_ARG_LEN
 #define TOKEN_LEN	2048

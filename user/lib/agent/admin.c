@@ -1,0 +1,1015 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The agent's HTTP interface; see admin.h. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+#include <jansson.h>
+
+#include "base/addr.h"
+#include "agent/admin.h"
+#include "agent/agent.h"
+#include "health/checker.h"
+#include "config/config.h"
+#include "discovery/discovery.h"
+#include "config/etcd.h"
+#include "health/health.h"
+#include "base/log.h"
+#include "dataplane/maps.h"
+#include "dataplane/names.h"
+#include "base/apikey.h"
+
+#define ADMIN_PREFIX	"/apisix/admin/"
+#define BACKLOG		128	/* connections the kernel holds while we do not accept */
+#define FD_RESERVE	64	/* open files kept for the agent, besides 2 a node */
+#define ACCEPT_PAUSE_S	1	/* no accept for this long after EMFILE, ENFILE... */
+
+/*
+ * Where a connection is. IDLE: no request under way (idle_timeout). HEAD:
+ * from a request's first byte to the empty line after its headers
+ * (header_timeout, max_header_size). BODY: to the end of its body
+ * (body_timeout; evhttp holds the size to max_body_size). ANSWER: the
+ * handler has it; no deadline of ours (evhttp's write timeout). REFUSE: an
+ * answer of ours (431) goes out before the connection closes.
+ */
+enum conn_phase {
+	CONN_IDLE,
+	CONN_HEAD,
+	CONN_BODY,
+	CONN_ANSWER,
+	CONN_REFUSE,
+};
+
+struct conn {
+	struct xlb_admin *ad;
+	struct conn *next;
+	struct bufferevent *bev;
+	struct evhttp_connection *evcon;	/* NULL until bound (on_conn_timer) */
+	struct evbuffer_cb_entry *input_cb;
+	struct event *timer;			/* binds, then the phase's deadline */
+	enum conn_phase phase;
+	int refuse;				/* CONN_REFUSE: the status */
+	int eol;				/* head scanner: 1 after \n, 2 after \n\r */
+	size_t head;				/* bytes of this request's head so far */
+};
+
+struct xlb_admin {
+	struct xlb_agent *agent;
+	struct evhttp *http;
+	struct evconnlistener *lev;
+	struct conn *conns;
+	unsigned int nconns, max_conns;
+	int full;				/* not accepting: max_conns open */
+	int loopback;				/* listening on a loopback address */
+	size_t max_header;
+	struct timeval header_tmo, body_tmo, idle_tmo;
+	char api_key[XLB_API_KEY_LEN];
+};
+
+static void reply_json(struct evhttp_request *req, int code, json_t *body)
+{
+	struct evbuffer *out = evbuffer_new();
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+			  "application/json");
+	if (out && text) {
+		evbuffer_add(out, text, strlen(text));
+		evbuffer_add(out, "\n", 1);
+	}
+	evhttp_send_reply(req, code, code < 300 ? "OK" : code == 404 ? "Not Found" :
+			  code == 401 ? "Unauthorized" : code < 500 ? "Bad Request" : "Error", out);
+	free(text);
+	json_decref(body);
+	if (out)
+		evbuffer_free(out);
+}
+
+static void reply_error(struct evhttp_request *req, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void reply_error(struct evhttp_request *req, int code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	reply_json(req, code, json_pack("{s:s}", "error_msg", msg));
+}
+
+/* --- Admin API ------------------------------------------------------------ */
+
+static json_t *entry(const char *kind, json_t *obj)
+{
+	json_t *id = json_object_get(obj, "id");
+	char key[256];
+
+	if (json_is_integer(id))
+		snprintf(key, sizeof(key), "/apisix/%s/%lld", kind, (long long)json_integer_value(id));
+	else
+		snprintf(key, sizeof(key), "/apisix/%s/%s", kind,
+			 json_is_string(id) ? json_string_value(id) : "");
+	return json_pack("{s:s, s:O}", "key", key, "value", obj);
+}
+
+static json_t *find(json_t *arr, const char *id)
+{
+	char buf[24];		/* a long long */
+	json_t *o, *oid;
+	size_t i;
+
+	json_array_foreach(arr, i, o) {
+		oid = json_object_get(o, "id");
+		if (json_is_string(oid) && !strcmp(json_string_value(oid), id))
+			return o;
+		if (!json_is_integer(oid))
+			continue;
+		snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(oid));
+		if (!strcmp(buf, id))
+			return o;
+	}
+	return NULL;
+}
+
+static void reply_conf_errors(struct evhttp_request *req, const struct xlb_conf_errors *errs)
+{
+	json_t *list = json_array();
+	char line[512];
+	size_t i;
+
+	for (i = 0; i < errs->n && i < sizeof(errs->e) / sizeof(errs->e[0]); i++) {
+		snprintf(line, sizeof(line), "%s: %s", errs->e[i].path, errs->e[i].msg);
+		json_array_append_new(list, json_string(line));
+	}
+	reply_json(req, 400, json_pack("{s:s, s:o}", "error_msg",
+				       json_string_value(json_array_get(list, 0)) ?: "invalid",
+				       "errors", list));
+}
+
+static void handle_admin(struct xlb_admin *ad, struct evhttp_request *req, const char *path)
+{
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	struct xlb_conf_errors errs;
+	char path_key[160], *body = NULL;
+	json_t *doc, *arr, *obj = NULL, *list;
+	const char *slash, *kind, *id;
+	struct evbuffer *in;
+	json_error_t jerr;
+	size_t len, i;
+	int err;
+
+	slash = strchr(path, '/');
+	len = slash ? (size_t)(slash - path) : strlen(path);
+	if (len == strlen("upstreams") && !strncmp(path, "upstreams", len))
+		kind = "upstreams";
+	else if (len == strlen("stream_routes") && !strncmp(path, "stream_routes", len))
+		kind = "stream_routes";
+	else
+		return reply_error(req, 404, "no such resource '%.*s' (upstreams, stream_routes)",
+				   (int)len, path);
+	id = slash ? slash + 1 : "";
+	if (strchr(id, '/'))
+		return reply_error(req, 404, "no such resource '%s'", path);
+	/* Ids are never cut to fit: a longer one would name another object. */
+	if (strlen(id) >= XLB_ID_LEN)
+		return reply_error(req, 400, "id is %zu characters long: at most %d", strlen(id),
+				   XLB_ID_LEN - 1);
+
+	doc = xlb_agent_doc(ad->agent);
+	arr = json_object_get(doc, kind);
+	if (cmd == EVHTTP_REQ_GET) {
+		if (id[0]) {
+			obj = json_is_array(arr) ? find(arr, id) : NULL;
+			if (!obj)
+				return reply_error(req, 404, "%s %s not found", kind, id);
+			return reply_json(req, 200, entry(kind, obj));
+		}
+		list = json_array();
+		json_array_foreach(arr, i, obj)
+			json_array_append_new(list, entry(kind, obj));
+		return reply_json(req, 200, json_pack("{s:i, s:o}", "total",
+						      (int)json_array_size(list), "list", list));
+	}
+	if (!id[0])
+		return reply_error(req, 400, "%s needs an id in the path", cmd == EVHTTP_REQ_PUT ?
+				   "PUT" : "DELETE");
+	if (cmd == EVHTTP_REQ_DELETE) {
+		err = xlb_agent_put(ad->agent, kind, id, NULL, &errs);
+		if (err == -ENOENT)
+			return reply_error(req, 404, "%s %s not found", kind, id);
+		if (err == -EINVAL)
+			return reply_conf_errors(req, &errs);
+		if (err)
+			return reply_error(req, 500, "%s", strerror(-err));
+		pr_info("admin: deleted %s %s\n", kind, id);
+		snprintf(path_key, sizeof(path_key), "/apisix/%s/%s", kind, id);
+		return reply_json(req, 200, json_pack("{s:s, s:s}", "deleted", "1", "key", path_key));
+	}
+	if (cmd != EVHTTP_REQ_PUT)
+		return reply_error(req, 405, "method not allowed (GET, PUT, DELETE)");
+
+	in = evhttp_request_get_input_buffer(req);
+	len = evbuffer_get_length(in);
+	body = calloc(1, len + 1);
+	if (!body)
+		return reply_error(req, 500, "out of memory");
+	evbuffer_remove(in, body, len);
+	obj = json_loads(body, 0, &jerr);
+	free(body);
+	if (!obj)
+		return reply_error(req, 400, "body is not JSON: line %d column %d: %s", jerr.line,
+				   jerr.column, jerr.text);
+	if (!json_is_object(obj)) {
+		json_decref(obj);
+		return reply_error(req, 400, "body must be a JSON object");
+	}
+	err = xlb_agent_put(ad->agent, kind, id, obj, &errs);
+	if (err) {
+		json_decref(obj);
+		if (err == -EINVAL)
+			return reply_conf_errors(req, &errs);
+		return reply_error(req, 500, "%s", strerror(-err));
+	}
+	pr_info("admin: put %s %s\n", kind, id);
+	/*
+	 * The object as written (with etcd, the running configuration gets it
+	 * a moment later, through the watch).
+	 */
+	json_object_set_new(obj, "id", json_string(id));
+	reply_json(req, 200, entry(kind, obj));
+	json_decref(obj);
+}
+
+/* --- /v1/healthcheck ---------------------------------------------------------- */
+
+/*
+ * One node: status is what the node is for traffic, its health state, or
+ * the operator's hold when there is one ("down (operator)", "draining
+ * (operator)"); health is always the checks' own view.
+ */
+static json_t *node_json(struct xlb_admin *ad, struct xlb_target *t, __u32 be_id)
+{
+	const struct xlb_health_counters *c = xlb_target_counters(t);
+	const char *health = xlb_health_name(xlb_target_state(t));
+	struct xlb_backend b;
+	struct xlb_addr_key a;
+	char ip[XLB_ADDRSTRLEN], status[32];
+	__u16 port;
+
+	xlb_target_addr(t, &a, &port);
+	xlb_addr_str(a.addr, a.family, ip, sizeof(ip));
+	if (!xlb_backend_get(xlb_agent_maps(ad->agent), be_id, &b) && xlb_backend_held(&b))
+		snprintf(status, sizeof(status), "%s (operator)", xlb_state_name(b.state));
+	else
+		snprintf(status, sizeof(status), "%s", health);
+	return json_pack("{s:s, s:i, s:s, s:s, s:{s:i, s:i, s:i, s:i}, s:f, s:I}",
+			 "ip", ip, "port", port, "status", status, "health", health,
+			 "counter", "success", c->success, "http_failure", c->http_failure,
+			 "tcp_failure", c->tcp_failure, "timeout_failure", c->timeout,
+			 "latency_s", xlb_target_latency(t),
+			 "probes", (json_int_t)xlb_target_probes(t));
+}
+
+struct hc_ctx {
+	struct xlb_admin *ad;
+	const struct xlb_node_conf *node;
+	json_t *out;
+};
+
+static int hc_node(const char *label, struct xlb_target *t, __u32 be_id, void *arg)
+{
+	struct hc_ctx *h = arg;
+	struct xlb_addr_key a;
+	__u16 port;
+
+	xlb_target_addr(t, &a, &port);
+	if (port == h->node->port && a.family == h->node->addr.family &&
+	    !memcmp(a.addr, h->node->addr.addr, 16))
+		json_array_append_new(h->out, node_json(h->ad, t, be_id));
+	return 0;
+}
+
+static void handle_healthcheck(struct xlb_admin *ad, struct evhttp_request *req)
+{
+	const struct xlb_conf *conf = xlb_agent_conf(ad->agent);
+	static const char *const types[] = { "tcp", "http", "https" };
+	const struct xlb_upstream_conf *u;
+	json_t *list = json_array(), *nodes;
+	struct hc_ctx h;
+	char name[128];
+	size_t i, j;
+
+	for (i = 0; i < conf->nupstreams; i++) {
+		u = &conf->upstreams[i];
+		nodes = json_array();
+		for (j = 0; j < u->nnodes; j++) {
+			h = (struct hc_ctx){ .ad = ad, .node = &u->nodes[j], .out = nodes };
+			xlb_agent_foreach_node(ad->agent, hc_node, &h);
+		}
+		snprintf(name, sizeof(name), "/apisix/upstreams/%s", u->id);
+		json_array_append_new(list, json_pack("{s:s, s:s, s:b, s:o}", "name", name,
+			"type", u->active.enabled ? types[u->active.type] : "none",
+			"active", u->active.enabled, "nodes", nodes));
+	}
+	reply_json(req, 200, list);
+}
+
+/* --- /metrics ------------------------------------------------------------------ */
+
+struct metrics {
+	struct evbuffer *out;
+	struct xlb_maps *m;
+};
+
+static int m_vip(const struct xlb_vip_key *k, const struct xlb_vip *v, void *arg)
+{
+	struct metrics *mx = arg;
+	struct xlb_traffic t = {};
+	char name[XLB_VIPSTRLEN];
+
+	xlb_vip_str(k, name, sizeof(name));
+	if (xlb_stats_vip(mx->m, v->id, &t))
+		return 0;
+	evbuffer_add_printf(mx->out, "xlb_vip_packets_total{vip=\"%s\"} %llu\n", name,
+			    (unsigned long long)t.packets);
+	evbuffer_add_printf(mx->out, "xlb_vip_bytes_total{vip=\"%s\"} %llu\n", name,
+			    (unsigned long long)t.bytes);
+	evbuffer_add_printf(mx->out, "xlb_vip_new_flows_total{vip=\"%s\"} %llu\n", name,
+			    (unsigned long long)t.new_flows);
+	return 0;
+}
+
+static int m_node(const char *label, struct xlb_target *t, __u32 be_id, void *arg)
+{
+	struct metrics *mx = arg;
+	struct xlb_traffic tr = {};
+	struct xlb_nat_node nh;
+	enum xlb_health s = xlb_target_state(t), i;
+
+	for (i = 0; i < XLB_H_MAX; i++)
+		evbuffer_add_printf(mx->out, "xlb_node_health{node=\"%s\",state=\"%s\"} %d\n",
+				    label, xlb_health_name(i), s == i);
+	if (xlb_target_latency(t) >= 0)
+		evbuffer_add_printf(mx->out, "xlb_node_probe_latency_seconds{node=\"%s\"} %.6f\n",
+				    label, xlb_target_latency(t));
+	evbuffer_add_printf(mx->out, "xlb_node_probes_total{node=\"%s\"} %lu\n", label,
+			    xlb_target_probes(t));
+	if (be_id != ~0U && !xlb_nat_node_read(mx->m, be_id, &nh) && (nh.synacks || nh.node_rsts)) {
+		/* NAT: what the node's own answers showed (SYN-ACK time, RSTs). */
+		evbuffer_add_printf(mx->out, "xlb_nat_synack_ewma_seconds{node=\"%s\"} %.9f\n",
+				    label, nh.synack_ewma_s);
+		evbuffer_add_printf(mx->out, "xlb_nat_synacks_total{node=\"%s\"} %llu\n", label,
+				    (unsigned long long)nh.synacks);
+		evbuffer_add_printf(mx->out, "xlb_nat_node_rsts_total{node=\"%s\"} %llu\n", label,
+				    (unsigned long long)nh.node_rsts);
+	}
+	if (be_id != ~0U && !xlb_stats_backend(mx->m, be_id, &tr)) {
+		evbuffer_add_printf(mx->out, "xlb_backend_packets_total{node=\"%s\"} %llu\n", label,
+				    (unsigned long long)tr.packets);
+		evbuffer_add_printf(mx->out, "xlb_backend_bytes_total{node=\"%s\"} %llu\n", label,
+				    (unsigned long long)tr.bytes);
+		evbuffer_add_printf(mx->out, "xlb_backend_new_flows_total{node=\"%s\"} %llu\n",
+				    label, (unsigned long long)tr.new_flows);
+	}
+	return 0;
+}
+
+/* Registry requests, answers, errors and node-set changes, per registry. */
+static void m_discovery(struct xlb_admin *ad, struct metrics *mx)
+{
+	static const char *const names[] = { "requests", "answers", "errors", "changes" };
+	static const char *const help[] = {
+		"Requests or queries sent to the registry.",
+		"Good answers from the registry (changed or not).",
+		"Failed requests and bad answers (the last good nodes stay).",
+		"Node-set changes applied from the registry.",
+	};
+	struct xlb_disc *d = xlb_agent_disc(ad->agent);
+	struct xlb_disc_counters c;
+	unsigned long v[4];
+	unsigned int i, k;
+	const char *type;
+
+	for (k = 0; k < 4; k++) {
+		evbuffer_add_printf(mx->out, "# HELP xlb_discovery_%s_total %s\n"
+				    "# TYPE xlb_discovery_%s_total counter\n", names[k], help[k],
+				    names[k]);
+		for (i = 0; (type = xlb_disc_type_at(i)); i++) {
+			if (d)
+				xlb_disc_counters(d, type, &c);
+			else
+				memset(&c, 0, sizeof(c));
+			v[0] = c.requests;
+			v[1] = c.answers;
+			v[2] = c.errors;
+			v[3] = c.changes;
+			evbuffer_add_printf(mx->out, "xlb_discovery_%s_total{registry=\"%s\"} %lu\n",
+					    names[k], type, v[k]);
+		}
+	}
+}
+
+/* The etcd source, when the configuration comes from etcd. */
+static void m_etcd(struct xlb_admin *ad, struct metrics *mx)
+{
+	unsigned long rejects;
+	struct xlb_etcd *e = xlb_agent_etcd(ad->agent, &rejects);
+	struct xlb_etcd_status st;
+
+	if (!e)
+		return;
+	xlb_etcd_status(e, &st);
+	evbuffer_add_printf(mx->out,
+		"# HELP xlb_etcd_connected 1 while the watch on etcd is open.\n"
+		"# TYPE xlb_etcd_connected gauge\nxlb_etcd_connected %d\n"
+		"# HELP xlb_etcd_revision The etcd revision the configuration reflects.\n"
+		"# TYPE xlb_etcd_revision gauge\nxlb_etcd_revision %lld\n"
+		"# TYPE xlb_etcd_requests_total counter\nxlb_etcd_requests_total %lu\n"
+		"# TYPE xlb_etcd_updates_total counter\nxlb_etcd_updates_total %lu\n"
+		"# HELP xlb_etcd_errors_total Failed requests and bad answers or values.\n"
+		"# TYPE xlb_etcd_errors_total counter\nxlb_etcd_errors_total %lu\n"
+		"# TYPE xlb_etcd_resyncs_total counter\nxlb_etcd_resyncs_total %lu\n"
+		"# TYPE xlb_etcd_reconnects_total counter\nxlb_etcd_reconnects_total %lu\n"
+		"# HELP xlb_etcd_bad_values Keys left out because their value is not an object.\n"
+		"# TYPE xlb_etcd_bad_values gauge\nxlb_etcd_bad_values %u\n"
+		"# HELP xlb_etcd_rejects_total Objects that did not validate (the running "
+		"version stayed).\n# TYPE xlb_etcd_rejects_total counter\n"
+		"xlb_etcd_rejects_total %lu\n",
+		st.connected, st.revision, st.requests, st.updates, st.errors, st.resyncs,
+		st.reconnects, st.bad_values, rejects);
+}
+
+static void handle_metrics(struct xlb_admin *ad, struct evhttp_request *req)
+{
+	const struct xlb_agent_stats *st = xlb_agent_stats(ad->agent);
+	struct metrics mx = { .out = evbuffer_new(), .m = xlb_agent_maps(ad->agent) };
+	struct xlb_reason_count r[XLB_R_MAX];
+	struct xlb_nat_mem nm;
+	unsigned int i;
+
+	if (!mx.out)
+		return reply_error(req, 500, "out of memory");
+	evbuffer_add_printf(mx.out,
+		"# HELP xlb_vip_packets_total Packets for a VIP seen by the fast path.\n"
+		"# TYPE xlb_vip_packets_total counter\n"
+		"# TYPE xlb_vip_bytes_total counter\n"
+		"# TYPE xlb_vip_new_flows_total counter\n");
+	xlb_vip_foreach(mx.m, m_vip, &mx);
+	evbuffer_add_printf(mx.out,
+		"# HELP xlb_node_health Health state of a node (1 for its current state).\n"
+		"# TYPE xlb_node_health gauge\n"
+		"# TYPE xlb_node_probe_latency_seconds gauge\n"
+		"# TYPE xlb_node_probes_total counter\n"
+		"# TYPE xlb_backend_packets_total counter\n"
+		"# TYPE xlb_backend_bytes_total counter\n"
+		"# TYPE xlb_backend_new_flows_total counter\n"
+		"# HELP xlb_nat_synack_ewma_seconds NAT: SYN to the node's SYN-ACK, EWMA (1/8).\n"
+		"# TYPE xlb_nat_synack_ewma_seconds gauge\n"
+		"# TYPE xlb_nat_synacks_total counter\n"
+		"# TYPE xlb_nat_node_rsts_total counter\n");
+	xlb_agent_foreach_node(ad->agent, m_node, &mx);
+	xlb_nat_memory(mx.m, &nm);
+	evbuffer_add_printf(mx.out,
+		"# HELP xlb_nat_connections NAT connections at the agent's last sweep.\n"
+		"# TYPE xlb_nat_connections gauge\nxlb_nat_connections %lu\n"
+		"# TYPE xlb_nat_capacity gauge\nxlb_nat_capacity %u\n"
+		"# HELP xlb_nat_memory_bytes Both NAT maps, as the kernel accounts them.\n"
+		"# TYPE xlb_nat_memory_bytes gauge\nxlb_nat_memory_bytes %llu\n"
+		"# HELP xlb_nat_entry_bytes Keys and values of one NAT connection.\n"
+		"# TYPE xlb_nat_entry_bytes gauge\nxlb_nat_entry_bytes %u\n"
+		"# TYPE xlb_nat_reclaimed_total counter\nxlb_nat_reclaimed_total %lu\n"
+		"# TYPE xlb_nat_syn_timeouts_total counter\nxlb_nat_syn_timeouts_total %lu\n",
+		st->nat_live, nm.capacity, (unsigned long long)nm.bytes, nm.entry_bytes,
+		st->nat_reclaimed, st->nat_syn_timeouts);
+	evbuffer_add_printf(mx.out,
+		"# HELP xlb_reason_packets_total Packets by the fast path's verdict reason.\n"
+		"# TYPE xlb_reason_packets_total counter\n");
+	if (!xlb_stats_reasons(mx.m, r))
+		for (i = 0; i < XLB_R_MAX; i++)
+			evbuffer_add_printf(mx.out, "xlb_reason_packets_total{reason=\"%s\"} %llu\n",
+					    xlb_reason_name(i), (unsigned long long)r[i].packets);
+	evbuffer_add_printf(mx.out,
+		"# HELP xlb_passive_events_total Passive-health events from the fast path.\n"
+		"# TYPE xlb_passive_events_total counter\n");
+	for (i = XLB_EVK_NONE + 1; i < XLB_EVK_MAX; i++)
+		evbuffer_add_printf(mx.out, "xlb_passive_events_total{kind=\"%s\"} %lu\n",
+				    xlb_event_kind_name(i), st->passive_events[i]);
+	evbuffer_add_printf(mx.out,
+		"# HELP xlb_passive_events_ignored_total Events for nodes without checks.passive.\n"
+		"# TYPE xlb_passive_events_ignored_total counter\n"
+		"xlb_passive_events_ignored_total %lu\n"
+		"# HELP xlb_netlink_events_total Kernel signals reported as node failures.\n"
+		"# TYPE xlb_netlink_events_total counter\n", st->passive_ignored);
+	for (i = XLB_AGENT_NL_NEIGH; i <= XLB_AGENT_NL_ROUTE; i++)
+		evbuffer_add_printf(mx.out, "xlb_netlink_events_total{kind=\"%s\"} %lu\n",
+				    xlb_agent_nl_name(i), st->netlink_failures[i]);
+	evbuffer_add_printf(mx.out, "# TYPE xlb_netlink_overruns_total counter\n"
+			    "xlb_netlink_overruns_total %lu\n"
+			    "# HELP xlb_signal_flip_seconds Passive event or kernel signal to "
+			    "fast-path state write.\n# TYPE xlb_signal_flip_seconds gauge\n",
+			    st->netlink_overruns);
+	for (i = 0; i < XLB_AGENT_SRC_MAX; i++) {
+		static const char *const src[XLB_AGENT_SRC_MAX] = { "passive", "netlink" };
+		unsigned long n;
+		double p50, p99, max;
+
+		xlb_agent_signal_latency(ad->agent, i, &n, &p50, &p99, &max);
+		if (n)
+			evbuffer_add_printf(mx.out,
+				"xlb_signal_flip_seconds{source=\"%s\",stat=\"p50\"} %.9f\n"
+				"xlb_signal_flip_seconds{source=\"%s\",stat=\"p99\"} %.9f\n"
+				"xlb_signal_flip_seconds{source=\"%s\",stat=\"max\"} %.9f\n",
+				src[i], p50, src[i], p99, src[i], max);
+	}
+	evbuffer_add_printf(mx.out,
+		"# HELP xlb_health_flip_seconds Health decision to fast-path state write.\n"
+		"# TYPE xlb_health_flip_seconds gauge\n"
+		"xlb_health_flip_seconds{stat=\"last\"} %.9f\n"
+		"xlb_health_flip_seconds{stat=\"max\"} %.9f\n"
+		"# TYPE xlb_health_flips_total counter\nxlb_health_flips_total %lu\n"
+		"# TYPE xlb_health_changes_total counter\nxlb_health_changes_total %lu\n"
+		"# HELP xlb_map_update_seconds Time to reconcile the maps (tables included).\n"
+		"# TYPE xlb_map_update_seconds gauge\n"
+		"xlb_map_update_seconds{stat=\"last\"} %.6f\n"
+		"xlb_map_update_seconds{stat=\"max\"} %.6f\n"
+		"# TYPE xlb_map_updates_total counter\nxlb_map_updates_total %lu\n"
+		"# TYPE xlb_map_update_errors_total counter\nxlb_map_update_errors_total %lu\n"
+		"# TYPE xlb_config_reloads_total counter\nxlb_config_reloads_total %lu\n"
+		"# TYPE xlb_config_reload_errors_total counter\nxlb_config_reload_errors_total %lu\n",
+		st->last_flip_us / 1e6, st->max_flip_us / 1e6, st->flips, st->health_changes,
+		st->last_reconcile_ms / 1e3, st->max_reconcile_ms / 1e3, st->reconciles,
+		st->reconcile_errors, st->reloads, st->reload_errors);
+	m_discovery(ad, &mx);
+	m_etcd(ad, &mx);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+			  "text/plain; version=0.0.4");
+	evhttp_send_reply(req, 200, "OK", mx.out);
+	evbuffer_free(mx.out);
+}
+
+/* POST /v1/reload: what SIGHUP does, with the problems in the answer. */
+static void handle_reload(struct xlb_admin *ad, struct evhttp_request *req)
+{
+	const char *file = xlb_agent_conf_file(ad->agent);
+	struct xlb_conf_errors errs;
+	json_t *list;
+	char line[512];
+	size_t i;
+	int err;
+
+	pr_info("reload: requested through the admin API\n");
+	err = xlb_agent_reload(ad->agent, &errs);
+	/* Bad (400) or unreadable (500): the problems, each naming the file. */
+	if (err == -EINVAL || (err && errs.n)) {
+		list = json_array();
+		for (i = 0; i < errs.n && i < sizeof(errs.e) / sizeof(errs.e[0]); i++) {
+			xlb_conf_error_str(file, &errs.e[i], line, sizeof(line));
+			json_array_append_new(list, json_string(line));
+		}
+		pr_warn("reload: %s is %s; the running configuration stays\n", file,
+			err == -EINVAL ? "invalid" : "unreadable");
+		return reply_json(req, err == -EINVAL ? 400 : 500, json_pack("{s:s, s:o}",
+			"error_msg", err == -EINVAL ? "invalid configuration; the running one stays" :
+			"unreadable configuration; the running one stays", "errors", list));
+	}
+	if (err)
+		return reply_error(req, 500, "reload of %s: %s", file, strerror(-err));
+	pr_info("reload: done\n");
+	reply_json(req, 200, json_pack("{s:s}", "reloaded", file));
+}
+
+/* GET /v1/upstreams/ID: the nodes as the agent runs them, with their source. */
+static void handle_upstream_view(struct xlb_admin *ad, struct evhttp_request *req,
+				 const char *id)
+{
+	char *dec = evhttp_uridecode(id, 0, NULL);
+	json_t *v;
+
+	if (!dec)
+		return reply_error(req, 500, "out of memory");
+	v = xlb_agent_upstream_view(ad->agent, dec);
+	if (!v) {
+		reply_error(req, 404, "no upstream '%s'", dec);
+		free(dec);
+		return;
+	}
+	free(dec);
+	reply_json(req, 200, v);
+}
+
+/* --- connections: how many, how long, how large ---------------------------- */
+
+static void conn_arm(struct conn *c, enum conn_phase phase, const struct timeval *tmo)
+{
+	c->phase = phase;
+	evtimer_add(c->timer, tmo);
+}
+
+static struct conn *conn_find(struct xlb_admin *ad, struct evhttp_connection *evcon)
+{
+	struct conn *c;
+
+	for (c = ad->conns; c && c->evcon != evcon; c = c->next)
+		;
+	return c;
+}
+
+/* Our own answer, written straight to the socket: the connection closes next. */
+static void conn_answer(struct conn *c, int code, const char *reason, const char *msg)
+{
+	char buf[512];
+	int n, body = (int)strlen(msg) + (int)strlen("{\"error_msg\":\"\"}\n");
+
+	n = snprintf(buf, sizeof(buf), "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+		     "Content-Length: %d\r\nConnection: close\r\n\r\n{\"error_msg\":\"%s\"}\n",
+		     code, reason, body, msg);
+	if (n > 0 && (size_t)n < sizeof(buf) &&
+	    send(bufferevent_getfd(c->bev), buf, n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		pr_debug("admin: answering %d: %s\n", code, strerror(errno));
+}
+
+/* c is gone: uncounted, unwatched, freed; the listener on again below the cap. */
+static void conn_forget(struct conn *c)
+{
+	struct xlb_admin *ad = c->ad;
+	struct conn **pp;
+
+	for (pp = &ad->conns; *pp && *pp != c; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = c->next;
+	evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->input_cb);
+	event_free(c->timer);
+	free(c);
+	ad->nconns--;
+	if (ad->full && ad->lev && ad->nconns < ad->max_conns) {
+		ad->full = 0;
+		evconnlistener_enable(ad->lev);
+	}
+}
+
+static void on_conn_close(struct evhttp_connection *evcon, void *arg)
+{
+	evhttp_connection_set_closecb(evcon, NULL, NULL);
+	conn_forget(arg);
+}
+
+/*
+ * Once evhttp has made the connection (right after the accept), then at
+ * each deadline. Freeing the connection calls on_conn_close, which frees c.
+ */
+static void on_conn_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	struct xlb_admin *ad = c->ad;
+	void *evcon = NULL;
+	char msg[96];
+
+	if (!c->evcon) {
+		/* evhttp's callbacks on the bufferevent carry its connection. */
+		bufferevent_getcb(c->bev, NULL, NULL, NULL, &evcon);
+		if (!evcon) {
+			/* evhttp could not make its connection (no memory). */
+			struct bufferevent *bev = c->bev;
+
+			conn_forget(c);
+			bufferevent_free(bev);
+			return;
+		}
+		c->evcon = evcon;
+		evhttp_connection_set_closecb(c->evcon, on_conn_close, c);
+		if (ad->nconns <= ad->max_conns)
+			return conn_arm(c, CONN_IDLE, &ad->idle_tmo);
+		/* Accepted beyond the cap (the listener was on again): closed at once. */
+		evhttp_connection_free(c->evcon);
+		return;
+	}
+	switch (c->phase) {
+	case CONN_REFUSE:
+		snprintf(msg, sizeof(msg), "request line and headers longer than %zu bytes",
+			 ad->max_header);
+		conn_answer(c, 431, "Request Header Fields Too Large", msg);
+		break;
+	case CONN_HEAD:
+	case CONN_BODY:
+		conn_answer(c, 408, "Request Timeout", c->phase == CONN_HEAD ?
+			    "request headers too slow" : "request body too slow");
+		break;
+	default:
+		break;
+	}
+	evhttp_connection_free(c->evcon);
+}
+
+/* Feeds len head bytes to the scanner; how many it took (it stops at the end). */
+static size_t head_scan(struct conn *c, const unsigned char *b, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len && c->head <= c->ad->max_header; i++) {
+		c->head++;
+		if (b[i] == '\n' && c->eol) {
+			conn_arm(c, CONN_BODY, &c->ad->body_tmo);
+			return i + 1;
+		}
+		c->eol = b[i] == '\n' ? 1 : b[i] == '\r' && c->eol ? 2 : 0;
+	}
+	return i;
+}
+
+/*
+ * Every read: finds the end of a request's head (an empty line, "\n" or
+ * "\r\n") in the new bytes and holds the head to max_header, before evhttp
+ * parses (or keeps) anything. Beyond it, the input is dropped, reading
+ * stops and on_conn_timer answers 431.
+ */
+static void on_conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct conn *c = arg;
+	struct evbuffer_iovec vec[8];
+	struct evbuffer_ptr pos;
+	size_t len = evbuffer_get_length(buf), off, n;
+	int i, nvec;
+
+	if (!info->n_added || !c->evcon || (c->phase != CONN_IDLE && c->phase != CONN_HEAD))
+		return;
+	if (c->phase == CONN_IDLE) {
+		c->head = 0;
+		c->eol = 0;
+		conn_arm(c, CONN_HEAD, &c->ad->header_tmo);
+	}
+	off = info->n_added < len ? len - info->n_added : 0;
+	while (off < len && c->phase == CONN_HEAD && c->head <= c->ad->max_header) {
+		if (evbuffer_ptr_set(buf, &pos, off, EVBUFFER_PTR_SET))
+			break;
+		nvec = evbuffer_peek(buf, (ev_ssize_t)(len - off), &pos, vec, 8);
+		if (nvec <= 0)
+			break;
+		for (i = 0; i < nvec && i < 8 && c->phase == CONN_HEAD; i++) {
+			n = vec[i].iov_len < len - off ? vec[i].iov_len : len - off;
+			off += head_scan(c, vec[i].iov_base, n);
+			if (c->head > c->ad->max_header)
+				break;
+		}
+	}
+	if (c->phase != CONN_HEAD || c->head <= c->ad->max_header)
+		return;
+	c->phase = CONN_REFUSE;
+	bufferevent_disable(c->bev, EV_READ);
+	evbuffer_drain(buf, evbuffer_get_length(buf));
+	evtimer_del(c->timer);
+	event_active(c->timer, EV_TIMEOUT, 1);
+}
+
+/* evhttp's bufferevent for a new connection: counted, watched, capped. */
+static struct bufferevent *on_connection(struct event_base *base, void *arg)
+{
+	struct xlb_admin *ad = arg;
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->ad = ad;
+	c->bev = bufferevent_socket_new(base, -1, 0);
+	c->timer = evtimer_new(base, on_conn_timer, c);
+	if (c->bev)
+		c->input_cb = evbuffer_add_cb(bufferevent_get_input(c->bev), on_conn_input, c);
+	if (!c->bev || !c->timer || !c->input_cb)
+		goto out_free;
+	c->next = ad->conns;
+	ad->conns = c;
+	if (++ad->nconns >= ad->max_conns && !ad->full) {
+		/* The kernel holds the next ones (BACKLOG) until one closes. */
+		ad->full = 1;
+		evconnlistener_disable(ad->lev);
+	}
+	/*
+	 * evhttp sets the connection up when this returns, before anything
+	 * is read from it; the timer, active now, runs right after that and
+	 * finds the connection (on_conn_timer). (evhttp frees the bufferevent
+	 * meanwhile only when it runs out of memory.)
+	 */
+	event_active(c->timer, EV_TIMEOUT, 1);
+	return c->bev;
+out_free:
+	if (c->timer)
+		event_free(c->timer);
+	if (c->bev)
+		bufferevent_free(c->bev);
+	free(c);
+	return NULL;
+}
+
+static void on_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	evconnlistener_enable(arg);
+}
+
+/*
+ * accept() failed for want of file descriptors or memory (EINTR, EAGAIN
+ * and ECONNABORTED never come here): a pause, not a busy loop. One line a
+ * pause at most.
+ */
+static void on_accept_error(struct evconnlistener *lev, void *arg)
+{
+	struct timeval pause = { .tv_sec = ACCEPT_PAUSE_S };
+	int err = EVUTIL_SOCKET_ERROR();
+
+	pr_warn("admin: accept: %s; not accepting for %d s\n", strerror(err), ACCEPT_PAUSE_S);
+	evconnlistener_disable(lev);
+	if (event_base_once(evconnlistener_get_base(lev), -1, EV_TIMEOUT, on_accept_resume, lev,
+			    &pause))
+		evconnlistener_enable(lev);
+}
+
+static unsigned int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	unsigned int n = 0;
+
+	if (!d)
+		return 0;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n > 3 ? n - 3 : 0;	/* ".", ".." and the listing's own */
+}
+
+/*
+ * The connection cap: xlb.admin.max_connections, lowered so that the
+ * agent's own files (probes, registries, etcd, netlink: FD_RESERVE and 2 a
+ * node) fit in RLIMIT_NOFILE whatever the admin port receives.
+ */
+static unsigned int conn_cap(struct xlb_admin *ad, unsigned int wanted)
+{
+	const struct xlb_conf *conf = xlb_agent_conf(ad->agent);
+	unsigned long long limit = 1 << 20, used = open_fds(), reserve = FD_RESERVE, cap;
+	struct rlimit rl;
+	size_t i;
+
+	for (i = 0; i < conf->nupstreams; i++)
+		reserve += 2 * conf->upstreams[i].nnodes;
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur != RLIM_INFINITY)
+		limit = rl.rlim_cur;
+	cap = limit > used + reserve ? limit - used - reserve : 0;
+	if (cap > wanted)
+		cap = wanted;
+	if (cap < 1) {
+		pr_warn("admin: open files limit %llu leaves no room beside %llu in use and %llu "
+			"kept: 1 connection at a time\n", limit, used, reserve);
+		cap = 1;
+	}
+	pr_info("admin: at most %llu connections (max_connections %u; open files limit %llu, "
+		"%llu in use, %llu kept for probes, registries, etcd and netlink)\n", cap, wanted,
+		limit, used, reserve);
+	return (unsigned int)cap;
+}
+
+/* --- requests ------------------------------------------------------------------ */
+
+static void on_answered(struct evhttp_request *req, void *arg)
+{
+	struct conn *c = arg;
+
+	conn_arm(c, CONN_IDLE, &c->ad->idle_tmo);
+}
+
+/* Without the key: /metrics and /v1/healthcheck, on a loopback listener only. */
+static int needs_key(const struct xlb_admin *ad, struct evhttp_request *req, const char *path)
+{
+	return !ad->loopback || evhttp_request_get_command(req) != EVHTTP_REQ_GET ||
+	       (strcmp(path, "/metrics") && strcmp(path, "/v1/healthcheck"));
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+	struct xlb_admin *ad = arg;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	const char *key = evhttp_find_header(evhttp_request_get_input_headers(req), "X-API-KEY");
+	struct conn *c = conn_find(ad, evhttp_request_get_connection(req));
+
+	if (c) {
+		evtimer_del(c->timer);
+		c->phase = CONN_ANSWER;
+		evhttp_request_set_on_complete_cb(req, on_answered, c);
+	}
+	if (!path)
+		return reply_error(req, 400, "bad request URI");
+	if (needs_key(ad, req, path) && (!key || !xlb_api_key_equal(key, ad->api_key)))
+		return reply_error(req, 401, "missing or wrong X-API-KEY");
+	if (!strncmp(path, ADMIN_PREFIX, strlen(ADMIN_PREFIX)))
+		return handle_admin(ad, req, path + strlen(ADMIN_PREFIX));
+	if (!strcmp(path, "/v1/reload")) {
+		if (evhttp_request_get_command(req) != EVHTTP_REQ_POST)
+			return reply_error(req, 405, "use POST");
+		return handle_reload(ad, req);
+	}
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET)
+		return reply_error(req, 405, "method not allowed");
+	if (!strcmp(path, "/v1/healthcheck"))
+		return handle_healthcheck(ad, req);
+	if (!strcmp(path, "/metrics"))
+		return handle_metrics(ad, req);
+	if (!strncmp(path, "/v1/upstreams/", 14))
+		return handle_upstream_view(ad, req, path + 14);
+	reply_error(req, 404, "no such path '%s' (/apisix/admin/..., /v1/healthcheck, "
+		    "/v1/upstreams/ID, /metrics)", path);
+}
+
+static struct timeval tv_of(double s)
+{
+	return (struct timeval){ .tv_sec = (time_t)s,
+				 .tv_usec = (suseconds_t)((s - (time_t)s) * 1e6) };
+}
+
+struct xlb_admin *xlb_admin_new(struct event_base *base, struct xlb_agent *a,
+				const struct xlb_settings *s, const char *api_key)
+{
+	struct sockaddr_storage ss;
+	struct xlb_addr_key addr;
+	struct xlb_admin *ad;
+	int sslen = sizeof(ss), err;
+	__u16 port;
+
+	if (xlb_endpoint_parse(s->admin_listen, &addr, &port, NULL, 0) || !port ||
+	    evutil_parse_sockaddr_port(s->admin_listen, (struct sockaddr *)&ss, &sslen)) {
+		pr_warn("admin: listen address '%s' is not ADDR:PORT\n", s->admin_listen);
+		errno = EINVAL;
+		return NULL;
+	}
+	if (!api_key || !*api_key || strlen(api_key) >= sizeof(ad->api_key)) {
+		pr_warn("admin: the API key must have 1 to %zu characters\n",
+			sizeof(ad->api_key) - 1);
+		errno = EINVAL;
+		return NULL;
+	}
+	ad = calloc(1, sizeof(*ad));
+	if (!ad)
+		return NULL;
+	ad->agent = a;
+	snprintf(ad->api_key, sizeof(ad->api_key), "%s", api_key);
+	ad->loopback = xlb_addr_is_loopback(&addr);
+	ad->max_header = s->admin_max_header_size;
+	ad->header_tmo = tv_of(s->admin_header_timeout);
+	ad->body_tmo = tv_of(s->admin_body_timeout);
+	ad->idle_tmo = tv_of(s->admin_idle_timeout);
+	ad->max_conns = conn_cap(ad, s->admin_max_connections);
+	ad->http = evhttp_new(base);
+	if (!ad->http)
+		goto out_free;
+	evhttp_set_allowed_methods(ad->http, EVHTTP_REQ_GET | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+				   EVHTTP_REQ_POST);
+	/* evhttp's own limits stay as a second line (its answer to a long head is 400). */
+	evhttp_set_max_headers_size(ad->http, s->admin_max_header_size);
+	evhttp_set_max_body_size(ad->http, s->admin_max_body_size);
+	/* No byte either way for idle_timeout: closed (a stalled read or write). */
+	evhttp_set_timeout_tv(ad->http, &ad->idle_tmo);
+	evhttp_set_bevcb(ad->http, on_connection, ad);
+	evhttp_set_gencb(ad->http, on_request, ad);
+	ad->lev = evconnlistener_new_bind(base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE |
+					  LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE, BACKLOG,
+					  (struct sockaddr *)&ss, sslen);
+	if (!ad->lev) {
+		err = errno;
+		pr_warn("admin: cannot listen on %s: %s\n", s->admin_listen, strerror(err));
+		errno = err == EADDRINUSE ? err : EADDRINUSE;
+		goto out_free;
+	}
+	if (!evhttp_bind_listener(ad->http, ad->lev)) {
+		evconnlistener_free(ad->lev);
+		ad->lev = NULL;
+		goto out_free;
+	}
+	/* The listener's user data is evhttp's: the error callback needs none. */
+	evconnlistener_set_error_cb(ad->lev, on_accept_error);
+	pr_info("admin: listening on %s\n", s->admin_listen);
+	return ad;
+out_free:
+	xlb_admin_free(ad);
+	return NULL;
+}
+
+void xlb_admin_free(struct xlb_admin *ad)
+{
+	if (!ad)
+		return;
+	/* Frees the listener, then every connection (on_conn_close for each). */
+	ad->lev = NULL;
+	if (ad->http)
+		evhttp_free(ad->http);
+	free(ad);
+}

@@ -1,0 +1,487 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Attach and detach through libxdp so that xlb coexists with other XDP
+ * programs. Where the kernel refuses libxdp's dispatcher (freplace not
+ * allowed), libxdp falls back to attaching the program alone; we report
+ * that through the legacy flag.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <linux/ethtool.h>
+#include <linux/magic.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/statfs.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "base/addr.h"
+#include "dataplane/attach.h"
+#include "dataplane/kernel.h"
+#include "base/log.h"
+#include "dataplane/maps.h"
+#include "xlb_decap.skel.h"
+#include "xlb_lb.skel.h"
+
+void xlb_libxdp_bpffs(const char *pin_dir)
+{
+	struct statfs st;
+
+	if (getenv("LIBXDP_BPFFS"))
+		return;
+	if (!statfs("/sys/fs/bpf", &st) && st.f_type == BPF_FS_MAGIC)
+		return;
+	setenv("LIBXDP_BPFFS", pin_dir, 0);
+}
+
+const char *xlb_prog_name(enum xlb_prog_kind kind)
+{
+	return kind == XLB_PROG_LB ? "xlb_lb" : "xlb_decap";
+}
+
+/* Our program on ifindex, from libxdp's view of the device, or NULL. */
+static struct xdp_program *find_prog(struct xdp_multiprog *mp, enum xlb_prog_kind kind)
+{
+	const char *name = xlb_prog_name(kind);
+	struct xdp_program *p;
+
+	if (xdp_multiprog__is_legacy(mp)) {
+		p = xdp_multiprog__main_prog(mp);
+		return p && !strcmp(xdp_program__name(p), name) ? p : NULL;
+	}
+	for (p = xdp_multiprog__next_prog(NULL, mp); p; p = xdp_multiprog__next_prog(p, mp))
+		if (!strcmp(xdp_program__name(p), name))
+			return p;
+	return NULL;
+}
+
+int xlb_prog_query(enum xlb_prog_kind kind, int ifindex, struct xlb_attach_info *info)
+{
+	struct xdp_multiprog *mp;
+	struct xdp_program *p;
+	int err;
+
+	memset(info, 0, sizeof(*info));
+	mp = xdp_multiprog__get_from_ifindex(ifindex);
+	err = libxdp_get_error(mp);
+	if (err == -ENOENT)
+		return 0;	/* nothing attached */
+	if (err)
+		return err;
+	p = find_prog(mp, kind);
+	if (p) {
+		info->attached = 1;
+		info->prog_id = xdp_program__id(p);
+		info->mode = xdp_multiprog__attach_mode(mp);
+		info->legacy = xdp_multiprog__is_legacy(mp);
+	}
+	xdp_multiprog__close(mp);
+	return 0;
+}
+
+/* The flow table's size: the pinned one's if it exists, so it is reused. */
+static __u32 pinned_max_entries(const struct bpf_map *map, __u32 dflt)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	const char *path = bpf_map__pin_path(map);
+	int fd;
+
+	if (!path)
+		return dflt;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return dflt;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+		dflt = info.max_entries;
+	close(fd);
+	return dflt;
+}
+
+static int attach_obj(struct bpf_object *obj, const char *sec, int ifindex,
+		      enum xdp_attach_mode mode, int *legacy)
+{
+	struct xdp_program *prog;
+	struct xdp_multiprog *mp;
+	int err;
+
+	prog = xdp_program__from_bpf_obj(obj, sec);
+	err = libxdp_get_error(prog);
+	if (err)
+		return err;
+	/* libxdp's try of its dispatcher is noisy where it cannot work. */
+	xlb_log_libs_quiet(1);
+	err = xdp_program__attach(prog, ifindex, mode, 0);
+	xlb_log_libs_quiet(0);
+	if (!err) {
+		mp = xdp_multiprog__get_from_ifindex(ifindex);
+		if (!libxdp_get_error(mp)) {
+			*legacy = xdp_multiprog__is_legacy(mp);
+			xdp_multiprog__close(mp);
+		}
+	}
+	xdp_program__close(prog);
+	return err;
+}
+
+/* One try: open kind's skeleton afresh (a failed load cannot be retried), size, attach. */
+static int attach_once(enum xlb_prog_kind kind, const char *pin_dir, int ifindex,
+		       const struct xlb_attach_opts *o, int *legacy)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
+	struct xlb_decap *decap = NULL;
+	struct xlb_lb *lb = NULL;
+	__u32 zero = 0;
+	int err;
+
+	if (kind == XLB_PROG_LB) {
+		lb = xlb_lb__open_opts(&opts);
+		if (!lb)
+			return -errno;
+		err = bpf_map__set_max_entries(lb->maps.xlb_flows,
+			pinned_max_entries(lb->maps.xlb_flows,
+					   o->flow_max ? o->flow_max : XLB_FLOW_MAX_DEFAULT));
+		/* Both NAT maps hold one entry per connection. */
+		if (!err)
+			err = bpf_map__set_max_entries(lb->maps.xlb_nat_fwd,
+				pinned_max_entries(lb->maps.xlb_nat_fwd,
+						   o->nat_max ? o->nat_max : XLB_NAT_MAX_DEFAULT));
+		if (!err)
+			err = bpf_map__set_max_entries(lb->maps.xlb_nat_rev,
+				pinned_max_entries(lb->maps.xlb_nat_rev,
+						   o->nat_max ? o->nat_max : XLB_NAT_MAX_DEFAULT));
+		if (!err)
+			err = attach_obj(lb->obj, "xdp", ifindex, o->mode, legacy);
+		if (!err && o->config &&
+		    bpf_map_update_elem(bpf_map__fd(lb->maps.xlb_config), &zero, o->config,
+					BPF_ANY))
+			err = -errno;
+		xlb_lb__destroy(lb);
+		return err;
+	}
+	decap = xlb_decap__open_opts(&opts);
+	if (!decap)
+		return -errno;
+	err = attach_obj(decap->obj, "xdp", ifindex, o->mode, legacy);
+	xlb_decap__destroy(decap);
+	return err;
+}
+
+int xlb_prog_attach(enum xlb_prog_kind kind, const char *pin_dir, int ifindex,
+		    const struct xlb_attach_opts *o, int *legacy)
+{
+	struct xlb_attach_info info;
+	int err;
+
+	*legacy = 0;
+	xlb_libxdp_bpffs(pin_dir);
+	err = xlb_prog_query(kind, ifindex, &info);
+	if (err)
+		return err;
+	if (info.attached)
+		return -EEXIST;
+	err = attach_once(kind, pin_dir, ifindex, o, legacy);
+	if (err != -EINVAL || getenv("LIBXDP_SKIP_DISPATCHER"))
+		return err;
+	/*
+	 * libxdp puts a program into its dispatcher as an freplace extension.
+	 * Since Linux 6.13 (and 6.12.y, where it was backported) the kernel refuses an extension that
+	 * changes packet data in place of a function that does not, and the
+	 * dispatcher of libxdp before 1.4.3 (Debian 12 ships 1.3.1) declares
+	 * none: its compatibility test passes, our program's load fails with
+	 * EINVAL. Then attach the program alone, as libxdp does where it has
+	 * no dispatcher (it reads this variable on every attach).
+	 */
+	pr_debug("attach through libxdp's dispatcher failed; attaching %s alone\n",
+		 xlb_prog_name(kind));
+	setenv("LIBXDP_SKIP_DISPATCHER", "1", 1);
+	err = attach_once(kind, pin_dir, ifindex, o, legacy);
+	unsetenv("LIBXDP_SKIP_DISPATCHER");
+	return err;
+}
+
+int xlb_prog_detach(enum xlb_prog_kind kind, int ifindex)
+{
+	struct xdp_multiprog *mp;
+	struct xdp_program *p;
+	int err;
+
+	mp = xdp_multiprog__get_from_ifindex(ifindex);
+	err = libxdp_get_error(mp);
+	if (err)
+		return err;
+	p = find_prog(mp, kind);
+	if (!p)
+		err = -ENOENT;
+	else if (xdp_multiprog__is_legacy(mp))
+		err = xdp_multiprog__detach(mp);
+	else
+		err = xdp_program__detach(p, ifindex, xdp_multiprog__attach_mode(mp), 0);
+	xdp_multiprog__close(mp);
+	return err;
+}
+
+int xlb_prog_unpin(enum xlb_prog_kind kind, const char *pin_dir)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
+	struct bpf_object *obj;
+	struct xlb_decap *decap = NULL;
+	struct xlb_lb *lb = NULL;
+	struct bpf_map *map;
+	const char *path;
+	int err = 0;
+
+	if (kind == XLB_PROG_LB) {
+		lb = xlb_lb__open_opts(&opts);
+		obj = lb ? lb->obj : NULL;
+	} else {
+		decap = xlb_decap__open_opts(&opts);
+		obj = decap ? decap->obj : NULL;
+	}
+	if (!obj)
+		return -errno;
+	bpf_object__for_each_map(map, obj) {
+		path = bpf_map__pin_path(map);
+		if (path && unlink(path) && errno != ENOENT)
+			err = -errno;
+	}
+	xlb_lb__destroy(lb);
+	xlb_decap__destroy(decap);
+	return err;
+}
+
+/* --- device setup ------------------------------------------------------ */
+
+
+/* Name of the device's driver (ethtool), or "" when it has none to tell. */
+static void dev_driver(const char *dev, char *buf, size_t len)
+{
+	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
+	struct ifreq ifr = {};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	buf[0] = '\0';
+	if (fd < 0)
+		return;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
+	ifr.ifr_data = (void *)&info;
+	if (!ioctl(fd, SIOCETHTOOL, &ifr))
+		snprintf(buf, len, "%s", info.driver);
+	close(fd);
+}
+
+/* bpf_fib_lookup refuses to answer unless the ingress device forwards. */
+static int enable_forwarding(const char *dev)
+{
+	static const char *const fmt[] = {
+		"/proc/sys/net/ipv4/conf/%s/forwarding",
+		"/proc/sys/net/ipv6/conf/%s/forwarding",
+	};
+	char path[128], v;
+	int fd, i, changed = 0;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), fmt[i], dev);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (read(fd, &v, 1) == 1 && v != '1' && pwrite(fd, "1", 1, 0) == 1)
+			changed = 1;
+		close(fd);
+	}
+	return changed;
+}
+
+/* The device's first IPv4 and first global IPv6 address. */
+static void dev_addrs(const char *dev, struct xlb_config *cfg, int want4, int want6)
+{
+	struct ifaddrs *ifa, *i;
+
+	if (getifaddrs(&ifa))
+		return;
+	for (i = ifa; i; i = i->ifa_next) {
+		if (!i->ifa_addr || strcmp(i->ifa_name, dev))
+			continue;
+		if (want4 && i->ifa_addr->sa_family == AF_INET) {
+			cfg->encap_src4 = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
+			cfg->encap_src4_mask = 0;
+			want4 = 0;
+		} else if (want6 && i->ifa_addr->sa_family == AF_INET6) {
+			struct in6_addr *a = &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+
+			if (IN6_IS_ADDR_LINKLOCAL(a))
+				continue;
+			memcpy(cfg->encap_src6, a, 16);
+			cfg->encap_src6_mask = 0;
+			want6 = 0;
+		}
+	}
+	freeifaddrs(ifa);
+}
+
+int xlb_encap_src_parse(const char *s, int family, struct xlb_config *cfg, char *err,
+			size_t errlen)
+{
+	struct xlb_addr_key a;
+	unsigned int plen, host;
+
+	if (xlb_cidr_parse(s, &a, &plen, err, errlen))
+		return -EINVAL;
+	if ((family == 4) != (a.family == XLB_AF_INET)) {
+		snprintf(err, errlen, "'%s' is not an IPv%d prefix", s, family);
+		return -EINVAL;
+	}
+	if (family == 4) {
+		host = 32 - plen;
+		cfg->encap_src4 = a.addr[0];
+		cfg->encap_src4_mask = htonl(host >= 32 ? 0xffffffffU : (1U << host) - 1);
+	} else {
+		/* Only the low 32 bits vary; longer host parts keep the rest fixed. */
+		host = 128 - plen;
+		memcpy(cfg->encap_src6, a.addr, 16);
+		cfg->encap_src6_mask = htonl(host >= 32 ? 0xffffffffU : (1U << host) - 1);
+	}
+	return 0;
+}
+
+int xlb_nat_ports_overlap(__u16 min, __u16 max, char *why, size_t len)
+{
+	unsigned int lo = 0, hi = 0;
+	FILE *f;
+
+	min = min ? min : XLB_NAT_PORT_MIN;
+	max = max ? max : XLB_NAT_PORT_MAX;
+	f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%u %u", &lo, &hi) != 2)
+		lo = hi = 0;
+	fclose(f);
+	if (!hi || max < lo || min > hi)
+		return 0;
+	snprintf(why, len, "NAT source ports %u-%u overlap the kernel's ephemeral ports %u-%u "
+		 "(net.ipv4.ip_local_port_range): a connection of this host to a node may get a "
+		 "port NAT also uses, and the node's replies would go to the NAT client; "
+		 "narrow one of the two ranges", min, max, lo, hi);
+	return 1;
+}
+
+int xlb_nat_src_parse(const char *s, int family, struct xlb_config *cfg, char *err,
+		      size_t errlen)
+{
+	struct xlb_addr_key a;
+
+	if (xlb_addr_parse(s, &a, err, errlen))
+		return -EINVAL;
+	if ((family == 4) != (a.family == XLB_AF_INET)) {
+		snprintf(err, errlen, "NAT source '%s' is not an IPv%d address", s, family);
+		return -EINVAL;
+	}
+	if (family == 4)
+		cfg->nat_src4 = a.addr[0];
+	else
+		memcpy(cfg->nat_src6, a.addr, 16);
+	return 0;
+}
+
+int xlb_lb_attach_dev(const char *pin_dir, const struct xlb_lb_setup *s,
+		      struct xlb_lb_notes *notes, char *err, size_t errlen)
+{
+	struct xlb_attach_opts ao = { .mode = s->mode, .flow_max = s->flows,
+				      .nat_max = s->nat_conns };
+	struct xlb_config cfg = { .forward = s->forward, .hash_seed = s->seed };
+	struct xlb_maps m;
+	char drv[32];
+	int ifindex, lock, ret;
+
+	memset(notes, 0, sizeof(*notes));
+	err[0] = '\0';
+	ifindex = if_nametoindex(s->ifname);
+	if (!ifindex) {
+		snprintf(err, errlen, "device '%s' does not exist", s->ifname);
+		return -ENODEV;
+	}
+	dev_addrs(s->ifname, &cfg, !s->encap_src, !s->encap_src6);
+	if (s->encap_src && xlb_encap_src_parse(s->encap_src, 4, &cfg, err, errlen))
+		return -EINVAL;
+	if (s->encap_src6 && xlb_encap_src_parse(s->encap_src6, 6, &cfg, err, errlen))
+		return -EINVAL;
+	if (s->nat_src && xlb_nat_src_parse(s->nat_src, 4, &cfg, err, errlen))
+		return -EINVAL;
+	if (s->nat_src6 && xlb_nat_src_parse(s->nat_src6, 6, &cfg, err, errlen))
+		return -EINVAL;
+	cfg.nat_port_min = s->nat_port_min;
+	cfg.nat_port_max = s->nat_port_max;
+
+	/* A kernel without what the program needs is named before any change. */
+	ret = xlb_kernel_check(XLB_PROG_LB, err, errlen);
+	if (ret)
+		return ret;
+	ret = xlb_pin_dir_prepare(pin_dir);
+	if (ret) {
+		snprintf(err, errlen, "pin directory %s: %s", pin_dir, strerror(-ret));
+		return ret;
+	}
+	lock = xlb_pin_dir_lock(pin_dir);
+	if (lock < 0) {
+		snprintf(err, errlen, "lock %s: %s", pin_dir, strerror(-lock));
+		return lock;
+	}
+	/* A second device shares the maps: keep their seed unless one is given. */
+	if (!xlb_maps_open(&m, pin_dir, 0)) {
+		struct xlb_config old;
+
+		if (!xlb_config_get(&m, &old)) {
+			if (!s->seed_set)
+				cfg.hash_seed = old.hash_seed;
+			cfg.flags = old.flags;	/* a draining node stays draining */
+			/* What this attach does not say stays as the data plane has it. */
+			if (!s->forward_set)
+				cfg.forward = old.forward;
+			if (!s->nat_src)
+				cfg.nat_src4 = old.nat_src4;
+			if (!s->nat_src6)
+				memcpy(cfg.nat_src6, old.nat_src6, sizeof(cfg.nat_src6));
+			if (!s->nat_port_min && !s->nat_port_max) {
+				cfg.nat_port_min = old.nat_port_min;
+				cfg.nat_port_max = old.nat_port_max;
+			}
+			cfg.nat_tmo_syn = old.nat_tmo_syn;
+			cfg.nat_tmo_established = old.nat_tmo_established;
+			cfg.nat_tmo_closing = old.nat_tmo_closing;
+			cfg.nat_tmo_udp = old.nat_tmo_udp;
+		}
+		xlb_maps_close(&m);
+	} else if (!s->seed_set && getrandom(&cfg.hash_seed, sizeof(cfg.hash_seed), 0) < 0) {
+		cfg.hash_seed = 0x786c6221;
+	}
+	ao.config = &cfg;
+	/* NAT in use: the caller tells the operator of an overlap (notes->nat_ports). */
+	if (cfg.nat_src4 || cfg.nat_src6[0] || cfg.nat_src6[1] || cfg.nat_src6[2] ||
+	    cfg.nat_src6[3])
+		xlb_nat_ports_overlap(cfg.nat_port_min, cfg.nat_port_max, notes->nat_ports,
+				      sizeof(notes->nat_ports));
+	ret = xlb_prog_attach(XLB_PROG_LB, pin_dir, ifindex, &ao, &notes->legacy);
+	close(lock);
+	if (ret == -EEXIST)
+		snprintf(err, errlen, "xlb is already attached to %s", s->ifname);
+	else if (ret && xlb_kernel_explain(XLB_PROG_LB, ret, err, errlen))
+		ret = -EOPNOTSUPP;	/* the kernel, not the settings (-EINVAL) */
+	else if (ret)
+		snprintf(err, errlen, "attach to %s failed: %s", s->ifname, strerror(-ret));
+	if (ret)
+		return ret;
+	notes->forwarding_enabled = enable_forwarding(s->ifname);
+	dev_driver(s->ifname, drv, sizeof(drv));
+	notes->veth = !strcmp(drv, "veth") && s->mode == XDP_MODE_NATIVE;
+	return 0;
+}

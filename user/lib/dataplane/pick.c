@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Userspace mirror of the fast path's backend choice; see pick.h. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+
+#include <xlb/hash.h>
+#include "dataplane/pick.h"
+#include "xlb_lb.skel.h"
+
+int xlb_pick_flow(struct xlb_maps *m, const struct xlb_vip *vip,
+		  const struct xlb_flow_key *key, struct xlb_pick_result *r)
+{
+	struct xlb_config cfg;
+	struct xlb_backend b;
+	struct xlb_flow f;
+	__u32 *table, slot;
+	int err, i;
+
+	memset(r, 0, sizeof(*r));
+	err = xlb_config_get(m, &cfg);
+	if (err)
+		return err;
+	r->hash = xlb_flow_hash(key, cfg.hash_seed, vip->flags & XLB_VIP_F_HASH_SRC);
+	if (!bpf_map_lookup_elem(bpf_map__fd(m->skel->maps.xlb_flows), key, &f) &&
+	    f.vip_id == vip->id && !xlb_backend_get(m, f.backend_id, &b) &&
+	    (b.state == XLB_BE_ACTIVE || b.state == XLB_BE_DRAINING)) {
+		r->via = XLB_PICK_FLOW;
+		r->backend_id = f.backend_id;
+		return 0;
+	}
+	table = malloc((size_t)vip->table_size * sizeof(*table));
+	if (!table)
+		return -ENOMEM;
+	err = xlb_table_read(m, vip->id, table, vip->table_size);
+	if (err)
+		goto out;
+	slot = r->hash % vip->table_size;
+	for (i = 0; i <= XLB_REPROBE_MAX; i++) {
+		if (table[slot] == XLB_NO_BACKEND)
+			break;
+		if (!xlb_backend_get(m, table[slot], &b) && b.state == XLB_BE_ACTIVE) {
+			r->via = i ? XLB_PICK_REPROBE : XLB_PICK_TABLE;
+			r->backend_id = table[slot];
+			r->slot = slot;
+			break;
+		}
+		slot = xlb_reprobe_slot(r->hash, i + 1, cfg.hash_seed, vip->table_size);
+	}
+out:
+	free(table);
+	return err;
+}
