@@ -28,7 +28,7 @@ int xlb_api_key_path(const char *pin_dir, char *path, size_t len)
 	memcpy(path, XLB_API_KEY_DIR "/api_key", dir + 1);
 	/* The default pin dir's key has the plain name. */
 	if ((size_t)(end - pin_dir) == strlen(XLB_PIN_DIR_DEFAULT) - 1 &&
-	    !strncmp(pin_dir, XLB_PIN_DIR_DEFAULT + 1, end - pin_dir))
+	    !strncmp(pin_dir, &XLB_PIN_DIR_DEFAULT[1], end - pin_dir))
 		return 0;
 	if (end <= pin_dir)
 		return 0;
