@@ -15,13 +15,19 @@ arg() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $(cat /proc/cmdline) "; }
 if [ "$mode" = --vm ]; then
 	mount -t proc proc /proc
 	mount -t sysfs sys /sys
-	mount -t tmpfs tmpfs /run
-	mount -t tmpfs tmpfs /tmp
+	OUT=$(arg xlb.out)
+	# A fresh /run and /tmp (the host's test runs leave names there), unless
+	# the checkout or the results live below one: the overlay keeps those.
+	for d in /run /tmp; do
+		case "$ROOT/ $OUT/" in
+		"$d"/* | *" $d"/*) ;;
+		*) mount -t tmpfs tmpfs "$d" ;;
+		esac
+	done
 	mount -t bpf bpf /sys/fs/bpf
 	mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 	mkdir -p /dev/pts /dev/shm && mount -t devpts devpts /dev/pts && mount -t tmpfs tmpfs /dev/shm
 	ln -sf /proc/self/fd /dev/fd	# process substitution in the tests
-	OUT=$(arg xlb.out)
 	mkdir -p "$OUT" /lib/modules
 	mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 xlbout "$OUT"
 	mount --bind "$(arg xlb.kdir)" /lib/modules

@@ -19,6 +19,7 @@
 
 #include "base/addr.h"
 #include "agent/admin.h"
+#include "agent/adminapi.h"
 #include "agent/agent.h"
 #include "health/checker.h"
 #include "config/config.h"
@@ -112,154 +113,50 @@ static void reply_error(struct evhttp_request *req, int code, const char *fmt, .
 
 /* --- Admin API ------------------------------------------------------------ */
 
-static json_t *entry(const char *kind, json_t *obj)
+static json_t *store_doc(void *arg)
 {
-	json_t *id = json_object_get(obj, "id");
-	char key[256];
-
-	if (json_is_integer(id))
-		snprintf(key, sizeof(key), "/apisix/%s/%lld", kind, (long long)json_integer_value(id));
-	else
-		snprintf(key, sizeof(key), "/apisix/%s/%s", kind,
-			 json_is_string(id) ? json_string_value(id) : "");
-	return json_pack("{s:s, s:O}", "key", key, "value", obj);
+	return xlb_agent_doc(arg);
 }
 
-static json_t *find(json_t *arr, const char *id)
+static int store_put(void *arg, const char *kind, const char *id, json_t *obj,
+		     struct xlb_conf_errors *errs)
 {
-	char buf[24];		/* a long long */
-	json_t *o, *oid;
-	size_t i;
+	return xlb_agent_put(arg, kind, id, obj, errs);
+}
 
-	json_array_foreach(arr, i, o) {
-		oid = json_object_get(o, "id");
-		if (json_is_string(oid) && !strcmp(json_string_value(oid), id))
-			return o;
-		if (!json_is_integer(oid))
-			continue;
-		snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(oid));
-		if (!strcmp(buf, id))
-			return o;
+static const char *method_name(enum evhttp_cmd_type cmd)
+{
+	switch (cmd) {
+	case EVHTTP_REQ_GET: return "GET";
+	case EVHTTP_REQ_PUT: return "PUT";
+	case EVHTTP_REQ_DELETE: return "DELETE";
+	case EVHTTP_REQ_POST: return "POST";
+	case EVHTTP_REQ_PATCH: return "PATCH";
+	case EVHTTP_REQ_HEAD: return "HEAD";
+	default: return "OTHER";
 	}
-	return NULL;
 }
 
-static void reply_conf_errors(struct evhttp_request *req, const struct xlb_conf_errors *errs)
-{
-	json_t *list = json_array();
-	char line[512];
-	size_t i;
-
-	for (i = 0; i < errs->n && i < sizeof(errs->e) / sizeof(errs->e[0]); i++) {
-		snprintf(line, sizeof(line), "%s: %s", errs->e[i].path, errs->e[i].msg);
-		json_array_append_new(list, json_string(line));
-	}
-	reply_json(req, 400, json_pack("{s:s, s:o}", "error_msg",
-				       json_string_value(json_array_get(list, 0)) ?: "invalid",
-				       "errors", list));
-}
-
+/* /apisix/admin/...: adminapi.c answers, with the agent as the store. */
 static void handle_admin(struct xlb_admin *ad, struct evhttp_request *req, const char *path)
 {
-	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-	struct xlb_conf_errors errs;
-	char path_key[160], *body = NULL;
-	json_t *doc, *arr, *obj = NULL, *list;
-	const char *slash, *kind, *id;
-	struct evbuffer *in;
-	json_error_t jerr;
-	size_t len, i;
-	int err;
+	const struct xlb_admin_store st = { .doc = store_doc, .put = store_put, .arg = ad->agent };
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	char *body = malloc(len + 1);
+	json_t *out = NULL;
+	int code;
 
-	slash = strchr(path, '/');
-	len = slash ? (size_t)(slash - path) : strlen(path);
-	if (len == strlen("upstreams") && !strncmp(path, "upstreams", len))
-		kind = "upstreams";
-	else if (len == strlen("stream_routes") && !strncmp(path, "stream_routes", len))
-		kind = "stream_routes";
-	else
-		return reply_error(req, 404, "no such resource '%.*s' (upstreams, stream_routes)",
-				   (int)len, path);
-	id = slash ? slash + 1 : "";
-	if (strchr(id, '/'))
-		return reply_error(req, 404, "no such resource '%s'", path);
-	/* Ids are never cut to fit: a longer one would name another object. */
-	if (strlen(id) >= XLB_ID_LEN)
-		return reply_error(req, 400, "id is %zu characters long: at most %d", strlen(id),
-				   XLB_ID_LEN - 1);
-
-	doc = xlb_agent_doc(ad->agent);
-	arr = json_object_get(doc, kind);
-	if (cmd == EVHTTP_REQ_GET) {
-		if (id[0]) {
-			obj = json_is_array(arr) ? find(arr, id) : NULL;
-			if (!obj)
-				return reply_error(req, 404, "%s %s not found", kind, id);
-			return reply_json(req, 200, entry(kind, obj));
-		}
-		list = json_array();
-		json_array_foreach(arr, i, obj)
-			json_array_append_new(list, entry(kind, obj));
-		return reply_json(req, 200, json_pack("{s:i, s:o}", "total",
-						      (int)json_array_size(list), "list", list));
-	}
-	if (!id[0])
-		return reply_error(req, 400, "%s needs an id in the path", cmd == EVHTTP_REQ_PUT ?
-				   "PUT" : "DELETE");
-	if (cmd == EVHTTP_REQ_DELETE) {
-		err = xlb_agent_put(ad->agent, kind, id, NULL, &errs);
-		if (err == -ENOENT)
-			return reply_error(req, 404, "%s %s not found", kind, id);
-		if (err == -EINVAL)
-			return reply_conf_errors(req, &errs);
-		if (err)
-			return reply_error(req, 500, "%s", strerror(-err));
-		pr_info("admin: deleted %s %s\n", kind, id);
-		snprintf(path_key, sizeof(path_key), "/apisix/%s/%s", kind, id);
-		return reply_json(req, 200, json_pack("{s:s, s:s}", "deleted", "1", "key", path_key));
-	}
-	if (cmd != EVHTTP_REQ_PUT)
-		return reply_error(req, 405, "method not allowed (GET, PUT, DELETE)");
-
-	in = evhttp_request_get_input_buffer(req);
-	len = evbuffer_get_length(in);
-	body = calloc(1, len + 1);
 	if (!body)
 		return reply_error(req, 500, "out of memory");
 	evbuffer_remove(in, body, len);
-	obj = json_loads(body, 0, &jerr);
+	body[len] = '\0';
+	code = xlb_admin_api(&st, method_name(evhttp_request_get_command(req)), path, body, len,
+			     &out);
 	free(body);
-	if (!obj)
-		return reply_error(req, 400, "body is not JSON: line %d column %d: %s", jerr.line,
-				   jerr.column, jerr.text);
-	if (!json_is_object(obj)) {
-		json_decref(obj);
-		return reply_error(req, 400, "body must be a JSON object");
-	}
-	err = xlb_agent_put(ad->agent, kind, id, obj, &errs);
-	if (err) {
-		json_decref(obj);
-		if (err == -EINVAL)
-			return reply_conf_errors(req, &errs);
-		return reply_error(req, 500, "%s", strerror(-err));
-	}
-	pr_info("admin: put %s %s\n", kind, id);
-	/*
-	 * The object as written (with etcd, the running configuration gets it
-	 * a moment later, through the watch).
-	 */
-	json_object_set_new(obj, "id", json_string(id));
-	reply_json(req, 200, entry(kind, obj));
-	json_decref(obj);
+	reply_json(req, code, out);
 }
 
-/* --- /v1/healthcheck ---------------------------------------------------------- */
-
-/*
- * One node: status is what the node is for traffic, its health state, or
- * the operator's hold when there is one ("down (operator)", "draining
- * (operator)"); health is always the checks' own view.
- */
 static json_t *node_json(struct xlb_admin *ad, struct xlb_target *t, __u32 be_id)
 {
 	const struct xlb_health_counters *c = xlb_target_counters(t);

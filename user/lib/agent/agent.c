@@ -47,6 +47,7 @@
 #include "xlb_lb.skel.h"
 
 #include "base/addr.h"
+#include "agent/adminapi.h"
 #include "agent/agent.h"
 #include "dataplane/attach.h"
 #include "health/checker.h"
@@ -1089,7 +1090,6 @@ static json_t *merge_doc(json_t *file_doc, json_t *ups, json_t *routes)
 	return doc;
 }
 
-static int find_obj(json_t *arr, const char *id);
 static int apply_settings(struct xlb_agent *a, const struct xlb_settings *s);
 
 static const char *obj_id(json_t *o, char *buf, size_t len)
@@ -1127,7 +1127,7 @@ static int etcd_try(struct xlb_agent *a, json_t **cur, const char *kind, const c
 	if (!doc)
 		return -ENOMEM;
 	arr = json_object_get(doc, kind);
-	at = find_obj(arr, id);
+	at = xlb_admin_doc_find(arr, id);
 	if (!obj)
 		err = at >= 0 ? json_array_remove(arr, at) : 0;
 	else if (at >= 0)
@@ -1193,7 +1193,7 @@ static int etcd_apply(struct xlb_agent *a)
 				const char *id = obj_id(o, idb, sizeof(idb));
 
 				run = json_array_get(json_object_get(doc, kinds[k]),
-						     find_obj(json_object_get(doc, kinds[k]), id));
+						     xlb_admin_doc_find(json_object_get(doc, kinds[k]), id));
 				if (run && json_equal(run, o))
 					continue;
 				err = etcd_try(a, &doc, kinds[k], id, o, f);
@@ -1208,7 +1208,7 @@ static int etcd_apply(struct xlb_agent *a)
 
 				snprintf(id, sizeof(id), "%s",
 					 obj_id(json_array_get(run, i), idb, sizeof(idb)));
-				if (find_obj(etcd_objs[k], id) < 0)
+				if (xlb_admin_doc_find(etcd_objs[k], id) < 0)
 					err = etcd_try(a, &doc, kinds[k], id, NULL, f);
 				run = json_object_get(doc, kinds[k]);
 			}
@@ -1856,25 +1856,6 @@ int xlb_agent_reload(struct xlb_agent *a, struct xlb_conf_errors *errs)
 }
 
 /* Index of the object with id in array arr, or -1. */
-static int find_obj(json_t *arr, const char *id)
-{
-	char buf[XLB_ID_LEN];
-	json_t *o, *oid;
-	size_t i;
-
-	json_array_foreach(arr, i, o) {
-		oid = json_object_get(o, "id");
-		if (json_is_string(oid) && !strcmp(json_string_value(oid), id))
-			return (int)i;
-		if (json_is_integer(oid)) {
-			snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(oid));
-			if (!strcmp(buf, id))
-				return (int)i;
-		}
-	}
-	return -1;
-}
-
 static void on_etcd_put(int err, const char *why, void *arg)
 {
 	if (err)
@@ -1886,30 +1867,14 @@ int xlb_agent_put(struct xlb_agent *a, const char *kind, const char *id, json_t 
 		  struct xlb_conf_errors *errs)
 {
 	struct xlb_conf conf = {};
-	json_t *doc, *arr, *copy;
-	int at, err;
+	json_t *doc;
+	int err;
 
 	memset(errs, 0, sizeof(*errs));
-	doc = json_deep_copy(a->doc);
+	doc = xlb_admin_doc_edit(a->doc, kind, id, obj, &err);
 	if (!doc)
-		return -ENOMEM;
-	arr = json_object_get(doc, kind);
-	if (!arr) {
-		arr = json_array();
-		json_object_set_new(doc, kind, arr);
-	}
-	at = json_is_array(arr) ? find_obj(arr, id) : -1;
-	if (!obj) {
-		err = at < 0 ? -ENOENT : json_array_remove(arr, at) ? -ENOMEM : 0;
-	} else {
-		copy = json_deep_copy(obj);
-		/* The id of the URL wins over the body's, as in APISIX. */
-		json_object_set_new(copy, "id", json_string(id));
-		err = at < 0 ? json_array_append_new(arr, copy) : json_array_set_new(arr, at, copy);
-		err = err ? -ENOMEM : 0;
-	}
-	if (!err)
-		err = doc_parse(doc, &conf, errs);
+		return err;
+	err = doc_parse(doc, &conf, errs);
 	/*
 	 * With etcd the edit is written there (and so persists); it comes back
 	 * through the watch and is applied like any other etcd change.

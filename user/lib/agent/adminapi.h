@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The Admin API proper (/apisix/admin/upstreams, /apisix/admin/stream_routes),
+ * apart from HTTP and from the agent: a request (method, path below the
+ * prefix, body) over a document store gives a status and a JSON answer.
+ * admin.c serves it over evhttp with the agent as the store; the fuzz
+ * target fuzz/fuzz_admin.c drives it with a store of its own.
+ */
+#ifndef XLB_AGENT_ADMINAPI_H
+#define XLB_AGENT_ADMINAPI_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+#include "config/config.h"
+
+/* Where the objects live and how an edit is validated and applied. */
+struct xlb_admin_store {
+	/* The running document: {"upstreams": [...], "stream_routes": [...]}, borrowed. */
+	json_t *(*doc)(void *arg);
+	/*
+	 * Put obj (NULL: delete) as kind/id: 0 once applied; -ENOENT (delete
+	 * of nothing), -EINVAL with errs (the whole result does not
+	 * validate: nothing changed), another negative errno.
+	 */
+	int (*put)(void *arg, const char *kind, const char *id, json_t *obj,
+		   struct xlb_conf_errors *errs);
+	void *arg;
+};
+
+/**
+ * xlb_admin_api() - answer one Admin API request
+ * @method: "GET", "PUT", "DELETE", ...
+ * @path: below /apisix/admin/: "upstreams", "stream_routes/7", ...
+ * @body: the request body (need not be NUL-terminated), @len bytes
+ * @out: the JSON answer (an object; the caller owns it), never NULL on return
+ *
+ * Return: the HTTP status.
+ */
+int xlb_admin_api(const struct xlb_admin_store *st, const char *method, const char *path,
+		  const char *body, size_t len, json_t **out);
+
+/* Index of the object with @id in the array @arr (string or integer id), or -1. */
+int xlb_admin_doc_find(json_t *arr, const char *id);
+
+/**
+ * xlb_admin_doc_edit() - a copy of @doc with @obj (NULL: none) as kind/id
+ * @err: 0, -ENOENT (delete of nothing), -ENOMEM
+ *
+ * The URL's id wins over the body's, as in APISIX. Return: the copy, or
+ * NULL with @err.
+ */
+json_t *xlb_admin_doc_edit(json_t *doc, const char *kind, const char *id, json_t *obj,
+			   int *err);
+
+#endif /* XLB_AGENT_ADMINAPI_H */
