@@ -2638,24 +2638,11 @@ static int run_case(struct env *e, const struct xlb_case *c)
 
 static int env_open(struct env *e)
 {
-	struct bpf_map *inner;
 	int i, err;
 
 	for (i = 0; i < TEST_IDS; i++)
 		e->tables[i] = -1;
-	e->skel = xlb_lb__open();
-	if (!e->skel)
-		return -errno;
-	err = bpftest_prepare(e->skel->obj, &e->ncpu);
-	if (err)
-		return err;
-	err = bpf_map__set_max_entries(e->skel->maps.xlb_flows, FLOWS_MAX);
-	if (err)
-		return err;
-	/* Tables must match the template's flags; libbpf frees it at load. */
-	inner = bpf_map__inner_map(e->skel->maps.xlb_tables);
-	e->inner_flags = inner ? bpf_map__map_flags(inner) : BPF_F_INNER_MAP;
-	err = xlb_lb__load(e->skel);
+	err = bpftest_lb_open(&e->skel, &e->ncpu, FLOWS_MAX, &e->inner_flags);
 	if (err)
 		return err;
 	e->prog_fd = bpf_program__fd(e->skel->progs.xlb_lb);

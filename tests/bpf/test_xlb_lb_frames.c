@@ -205,25 +205,12 @@ static int maps_setup(struct env *e)
 
 static int env_open(struct env *e)
 {
-	struct bpf_map *inner;
 	size_t i;
 	int err;
 
 	for (i = 0; i < ARRAY_SIZE(e->tables); i++)
 		e->tables[i] = -1;
-	e->skel = xlb_lb__open();
-	if (!e->skel)
-		return -errno;
-	err = bpftest_prepare(e->skel->obj, &e->ncpu);
-	if (err)
-		return err;
-	err = bpf_map__set_max_entries(e->skel->maps.xlb_flows, FLOWS_MAX);
-	if (err)
-		return err;
-	/* Tables must match the template's flags; libbpf frees it at load. */
-	inner = bpf_map__inner_map(e->skel->maps.xlb_tables);
-	e->inner_flags = inner ? bpf_map__map_flags(inner) : BPF_F_INNER_MAP;
-	err = xlb_lb__load(e->skel);
+	err = bpftest_lb_open(&e->skel, &e->ncpu, FLOWS_MAX, &e->inner_flags);
 	if (err)
 		return err;
 	e->prog_fd = bpf_program__fd(e->skel->progs.xlb_lb);

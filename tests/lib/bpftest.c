@@ -9,6 +9,7 @@
 #include <bpf/bpf.h>
 
 #include "bpftest.h"
+#include "xlb_lb.skel.h"
 
 /* --- the report ---------------------------------------------------------- */
 
@@ -81,6 +82,24 @@ int bpftest_prepare(struct bpf_object *obj, int *ncpu)
 			return err;
 	}
 	return 0;
+}
+
+int bpftest_lb_open(struct xlb_lb **skel, int *ncpu, __u32 flows, __u32 *inner_flags)
+{
+	struct bpf_map *inner;
+	int err;
+
+	*skel = xlb_lb__open();
+	if (!*skel)
+		return -errno;
+	err = bpftest_prepare((*skel)->obj, ncpu);
+	if (!err)
+		err = bpf_map__set_max_entries((*skel)->maps.xlb_flows, flows);
+	if (err)
+		return err;
+	inner = bpf_map__inner_map((*skel)->maps.xlb_tables);
+	*inner_flags = inner ? bpf_map__map_flags(inner) : BPF_F_INNER_MAP;
+	return xlb_lb__load(*skel);
 }
 
 int bpftest_run(int prog_fd, __u32 ifindex, const struct pkt *in, struct pkt *out,

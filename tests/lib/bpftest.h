@@ -66,6 +66,17 @@ void bpftest_libbpf_quiet(void);
  */
 int bpftest_prepare(struct bpf_object *obj, int *ncpu);
 
+struct xlb_lb;
+/**
+ * bpftest_lb_open() - open xlb_lb's skeleton into @skel (set as soon as it
+ * is open: the caller destroys it, also on failure), prepare it
+ * (bpftest_prepare), size its flow table to @flows and load it
+ * @inner_flags: the Maglev tables' template flags, which every table made
+ *               for it must match (libbpf frees the template at load)
+ * Return: 0 or a negative errno.
+ */
+int bpftest_lb_open(struct xlb_lb **skel, int *ncpu, __u32 flows, __u32 *inner_flags);
+
 /**
  * bpftest_run() - run XDP program @prog_fd once on frame @in, received on
  * device @ifindex, into @out and @verdict

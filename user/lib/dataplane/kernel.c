@@ -280,8 +280,6 @@ int xlb_kernel_explain(enum xlb_prog_kind kind, int err, char *why, size_t len)
 	if (err != -EINVAL && err != -EACCES && err != -E2BIG && err != -ENOSPC &&
 	    err != -EOPNOTSUPP && err != -ENOTSUPP)
 		return 0;
-	if (xlb_kernel_check(kind, why, len) == -EOPNOTSUPP)
-		return 1;
 	if (!xlb_prog_verify(kind, &insns, reason, sizeof(reason)))
 		return 0;
 	snprintf(why, len, "the verifier of this kernel (%s) refuses %s: %s; xlb needs Linux %s "

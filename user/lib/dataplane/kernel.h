@@ -51,9 +51,10 @@ int xlb_kernel_check(enum xlb_prog_kind kind, char *why, size_t len);
 int xlb_prog_verify(enum xlb_prog_kind kind, __u32 *insns, char *why, size_t len);
 
 /**
- * xlb_kernel_explain() - why loading @kind failed with @err, if the kernel
- * is the reason: a missing feature, or its verifier's refusal (found by a
- * dry load). 1 with the sentence in @why, 0 when the kernel is not to blame.
+ * xlb_kernel_explain() - why loading @kind failed with @err, when the
+ * kernel's verifier is the reason (found by a dry load). For a caller that
+ * ran xlb_kernel_check() first, so no feature is missing. 1 with the
+ * sentence in @why, 0 when the kernel is not to blame.
  */
 int xlb_kernel_explain(enum xlb_prog_kind kind, int err, char *why, size_t len);
 
