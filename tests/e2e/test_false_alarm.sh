@@ -30,14 +30,7 @@ xlbt_testbed_up 3
 TMP=$(xlbt_tmp_dir)
 BE2=$(xlbt_addr4 be2)
 
-for be in $(xlbt_backends); do
-	xlbt_xlb "$be" decap attach "$(xlbt_dev "$be")" 2>/dev/null || xlbt_fail "decap attach on $be"
-	xlbt_xlb "$be" decap vip add "$XLBT_VIP4" || xlbt_fail "decap vip add on $be"
-	xlbt_bg_start "$be" "$TMP/$be.log" python3 tests/lib/backend_server.py --name "$be" \
-		--http-port 80 --http-port 8081
-	xlbt_wait_for 5 xlbt_exec client curl -sf --max-time 1 "http://$(xlbt_addr4 "$be"):8081/" ||
-		xlbt_fail "server on $be did not start"
-done
+xlbt_backends_serve --http-port 8081	# the probes' port
 
 # write_conf FILE [keep|move]: probes go to port 8081, clients to port 80.
 write_conf() {

@@ -216,27 +216,28 @@ xlbt_bg_wait() {
 
 # --- backends ----------------------------------------------------------------
 
-# xlbt_http_server BE: tests/lib/backend_server.py (it answers with BE's
-# name) on BE's port 80 in the background, its PID in XLBT_SRV[BE]; returns
-# once the client reaches it.
+# xlbt_http_server BE [ARG...]: tests/lib/backend_server.py (it answers with
+# BE's name) on BE's port 80, and whatever ARGs add (e.g. --http-port 8081),
+# in the background, its PID in XLBT_SRV[BE]; returns once the client
+# reaches port 80.
 declare -gA XLBT_SRV=()
 xlbt_http_server() {
 	xlbt_bg_start "$1" "$(xlbt_tmp_dir)/$1.log" python3 tests/lib/backend_server.py \
-		--name "$1" --http-port 80
+		--name "$1" --http-port 80 "${@:2}"
 	XLBT_SRV[$1]=$XLBT_BG_PID
 	xlbt_wait_for 5 xlbt_exec client curl -sf --max-time 1 "http://$(xlbt_addr4 "$1")/" ||
 		xlbt_fail "server on $1 did not start"
 }
 
-# xlbt_backends_serve: every backend decapsulates (xlb_decap, the IPv4 VIP)
-# and runs xlbt_http_server.
+# xlbt_backends_serve [ARG...]: every backend decapsulates (xlb_decap, the
+# IPv4 VIP) and runs xlbt_http_server with ARGs.
 xlbt_backends_serve() {
 	local be
 	for be in $(xlbt_backends); do
 		xlbt_xlb "$be" decap attach "$(xlbt_dev "$be")" 2>/dev/null ||
 			xlbt_fail "decap attach on $be"
 		xlbt_xlb "$be" decap vip add "$XLBT_VIP4" || xlbt_fail "decap vip add on $be"
-		xlbt_http_server "$be"
+		xlbt_http_server "$be" "$@"
 	done
 }
 
