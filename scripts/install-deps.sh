@@ -8,6 +8,8 @@ pkgs=(
 	# build
 	make gcc clang llvm pkg-config libbpf-dev libxdp-dev bpftool linux-libc-dev
 	libmnl-dev libcmocka-dev libjansson-dev libyaml-dev libevent-dev libcurl4-openssl-dev libc-ares-dev
+	# formatting (scripts/format.sh: make format, make format-check)
+	clang-format shfmt
 	# tests, demo, bench
 	iproute2 ethtool python3 curl procps util-linux nftables
 	# etcd as a configuration source (tests)
