@@ -5,6 +5,7 @@
  * "error_msg"; a body that does not validate with the whole configuration
  * it would make is a 400 listing every problem, and nothing changes.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,6 +14,53 @@
 
 #include "agent/adminapi.h"
 #include "base/log.h"
+
+/*
+ * Copy @in to @out (@size bytes), writing control bytes, and bytes >= 0x80
+ * unless @utf8 and they form a well-formed UTF-8 sequence, as "\xNN": an
+ * error message quotes what the client sent, and JSON strings must be UTF-8.
+ */
+static void printable(const char *in, char *out, size_t size, int utf8)
+{
+	const unsigned char *p = (const unsigned char *)in;
+	size_t o = 0, k, n;
+
+	while (*p && o + 5 < size) {
+		n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 :
+		    (*p & 0xf8) == 0xf0 ? 4 : 0;
+		for (k = 1; k < n && (p[k] & 0xc0) == 0x80; k++)
+			;
+		if (n == 1 && *p >= 0x20 && *p != 0x7f) {
+			out[o++] = *p++;
+		} else if (utf8 && n > 1 && k == n && o + n < size) {
+			memcpy(out + o, p, n);
+			o += n;
+			p += n;
+		} else {
+			o += snprintf(out + o, size - o, "\\x%02x", *p++);
+		}
+	}
+	out[o] = '\0';
+}
+
+/*
+ * A JSON string of @msg, which may quote the client's path and body (and be
+ * cut inside a character): made valid UTF-8 first, so that an error answer
+ * always has its message.
+ */
+static json_t *safe_string(const char *msg)
+{
+	char safe[512];
+	json_t *s;
+
+	printable(msg, safe, sizeof(safe), 1);
+	s = json_string(safe);
+	if (!s) {	/* jansson refuses overlong forms and surrogates too */
+		printable(msg, safe, sizeof(safe), 0);
+		s = json_string(safe);
+	}
+	return s;
+}
 
 static json_t *error_json(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -24,7 +72,22 @@ static json_t *error_json(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return json_pack("{s:s}", "error_msg", msg);
+	return json_pack("{s:o}", "error_msg", safe_string(msg));
+}
+
+/*
+ * APISIX's ids: letters, digits, '-', '_' and '.' (schema_def.lua's
+ * id_schema). Returns the first other byte's offset, or -1.
+ */
+static int id_bad_char(const char *id)
+{
+	size_t i;
+
+	for (i = 0; id[i]; i++)
+		if (!(isalnum((unsigned char)id[i]) || id[i] == '-' || id[i] == '_' ||
+		      id[i] == '.'))
+			return (int)i;
+	return -1;
 }
 
 static json_t *conf_errors_json(const struct xlb_conf_errors *errs)
@@ -35,10 +98,11 @@ static json_t *conf_errors_json(const struct xlb_conf_errors *errs)
 
 	for (i = 0; i < errs->n && i < sizeof(errs->e) / sizeof(errs->e[0]); i++) {
 		snprintf(line, sizeof(line), "%s: %s", errs->e[i].path, errs->e[i].msg);
-		json_array_append_new(list, json_string(line));
+		json_array_append_new(list, safe_string(line));
 	}
 	return json_pack("{s:s, s:o}", "error_msg",
-			 json_string_value(json_array_get(list, 0)) ?: "invalid", "errors", list);
+			 json_string_value(json_array_get(list, 0)) ?: "invalid configuration",
+			 "errors", list);
 }
 
 /* The "key"/"value" form APISIX answers objects in. */
@@ -144,6 +208,11 @@ int xlb_admin_api(const struct xlb_admin_store *st, const char *method, const ch
 	if (strlen(id) >= XLB_ID_LEN) {
 		*out = error_json("id is %zu characters long: at most %d", strlen(id),
 				  XLB_ID_LEN - 1);
+		return 400;
+	}
+	if (id_bad_char(id) >= 0) {
+		*out = error_json("id '%s' has '%c' at %d: an id is letters, digits, '-', '_' and '.'",
+				  id, id[id_bad_char(id)], id_bad_char(id) + 1);
 		return 400;
 	}
 

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The Admin API as a function (user/lib/agent/adminapi.h), over a store
+ * that takes every edit: the API's own rules, apart from the configuration's
+ * validation. One row per request, applied in order to one store: method,
+ * path, body, the status, and a piece of the answer ("error_msg" for an
+ * error, the compact JSON otherwise).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "agent/adminapi.h"
+#include "../lib/check.h"
+
+struct store {
+	json_t *doc;
+};
+
+static json_t *s_doc(void *arg)
+{
+	return ((struct store *)arg)->doc;
+}
+
+static int s_put(void *arg, const char *kind, const char *id, json_t *obj,
+		 struct xlb_conf_errors *errs)
+{
+	struct store *s = arg;
+	json_t *doc;
+	int err;
+
+	memset(errs, 0, sizeof(*errs));
+	doc = xlb_admin_doc_edit(s->doc, kind, id, obj, &err);
+	if (!doc)
+		return err;
+	json_decref(s->doc);
+	s->doc = doc;
+	return 0;
+}
+
+struct row {
+	const char *method, *path, *body;
+	int code;
+	const char *want;	/* in error_msg, or in the compact answer for a 200 */
+};
+
+static const struct row rows[] = {
+	{ "GET", "upstreams", "", 200, "\"total\":1" },
+	{ "GET", "upstreams/web", "", 200, "\"key\":\"/apisix/upstreams/web\"" },
+	{ "GET", "upstreams/nope", "", 404, "upstreams nope not found" },
+	{ "GET", "routes/1", "", 404, "no such resource 'routes'" },
+	{ "PUT", "upstreams", "{}", 400, "PUT needs an id" },
+	{ "POST", "upstreams/x", "{}", 405, "method not allowed" },
+	{ "PUT", "upstreams/x", "{", 400, "body is not JSON" },
+	{ "PUT", "upstreams/x", "[1]", 400, "body must be a JSON object" },
+	{ "PUT", "upstreams/x", "{\"nodes\":{}}", 200, "\"key\":\"/apisix/upstreams/x\"" },
+	{ "GET", "upstreams", "", 200, "\"total\":2" },
+	{ "DELETE", "upstreams/x", "", 200, "\"deleted\":\"1\"" },
+	{ "DELETE", "upstreams/x", "", 404, "upstreams x not found" },
+	/* Ids: APISIX's characters, 64 at most, never cut to fit. */
+	{ "PUT", "upstreams/a:b", "{}", 400, "id 'a:b' has ':' at 2" },
+	{ "PUT", "upstreams/a b", "{}", 400, "has ' ' at 2" },
+	{ "PUT", "upstreams/" "0123456789012345678901234567890123456789012345678901234567890123",
+	  "{}", 200, "0123456789012345678901234567890123456789012345678901234567890123" },
+	{ "PUT", "upstreams/" "01234567890123456789012345678901234567890123456789012345678901234",
+	  "{}", 400, "id is 65 characters long: at most 64" },
+	/*
+	 * An error quotes the client's bytes: valid UTF-8 as it is, anything
+	 * else as \xNN, so that the answer is JSON with its error_msg.
+	 */
+	{ "PUT", "upstreams/\xc3\xa9t\xc3\xa9", "{}", 400, "id '\xc3\xa9t\xc3\xa9' has '\\xc3' at 1" },
+	{ "GET", "upstreams/a/\xed\xa0\x80", "", 404, "'upstreams/a/\\xed\\xa0\\x80'" },
+	{ "GET", "upstreams/a/\xff\x01", "", 404, "'upstreams/a/\\xff\\x01'" },
+	{ "GET", "up\xc3\xa9/1", "", 404, "no such resource 'up\xc3\xa9'" },
+};
+
+static void test_requests(void **state)
+{
+	struct store s = { .doc = json_pack("{s:[{s:s, s:{}}], s:[]}", "upstreams", "id", "web",
+					    "nodes", "stream_routes") };
+	const struct xlb_admin_store st = { .doc = s_doc, .put = s_put, .arg = &s };
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const struct row *r = &rows[i];
+		json_t *out = NULL;
+		const char *msg;
+		char *text;
+		int code;
+
+		code = xlb_admin_api(&st, r->method, r->path, r->body, strlen(r->body), &out);
+		check_int(code, r->code, "row %zu: %s %s: status", i, r->method, r->path);
+		if (!json_is_object(out)) {
+			check_int(0, 1, "row %zu: %s %s: the answer is a JSON object", i, r->method,
+				  r->path);
+			continue;
+		}
+		if (code != 200) {
+			msg = json_string_value(json_object_get(out, "error_msg"));
+			check_contains(msg ? msg : "(no error_msg)", r->want, "row %zu: %s %s", i,
+				       r->method, r->path);
+		} else {
+			text = json_dumps(out, JSON_COMPACT);
+			check_contains(text ? text : "", r->want, "row %zu: %s %s", i, r->method,
+				       r->path);
+			free(text);
+		}
+		json_decref(out);
+	}
+	json_decref(s.doc);
+	check_done();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_requests),
+	};
+
+	return check_run_tests("adminapi", tests, NULL, NULL);
+}
