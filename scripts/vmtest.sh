@@ -28,7 +28,7 @@ VMDIR=$ROOT/$BUILD/vmtest
 RESULTS=$ROOT/bench/results/kernels
 MEM=${VMTEST_MEM:-2048}
 CPUS=${VMTEST_CPUS:-2}
-TIMEOUT=${VMTEST_TIMEOUT:-900}
+TIMEOUT=${VMTEST_TIMEOUT:-2100}
 
 # Kernels that must pass every column; others are reported, not required.
 EXPECT=${VMTEST_EXPECT:-"bookworm trixie host"}
