@@ -94,7 +94,7 @@ static void check_answer(int code, json_t *out)
 static void one(const struct xlb_admin_store *st, struct store *s, const char *req, size_t n)
 {
 	const char *nl = memchr(req, '\n', n), *sp;
-	char line[256], method[16], path[240], id[240] = "", kind[32] = "";
+	char line[256], method[16], path[256], id[256] = "", kind[32] = "";
 	struct xlb_conf_errors errs;
 	size_t ll = nl ? (size_t)(nl - req) : n;
 	json_t *out = NULL, *got = NULL;
