@@ -128,7 +128,8 @@ int agent_reconcile(struct xlb_agent *a);
 /* nodes.c */
 int agent_node_cmp(const struct xlb_addr_key *a, __u16 pa, const struct xlb_addr_key *b,
 		   __u16 pb);
-/* Binary search: the node arrays are sorted by (address, port). */
+/* Binary search: the node arrays are sorted by (address, port). -1: none. */
+long agent_node_pos(struct agent_node **nodes, size_t n, const struct xlb_addr_key *a, __u16 port);
 struct agent_node *agent_node_find(struct agent_node **nodes, size_t n,
 				   const struct xlb_addr_key *a, __u16 port);
 /* backend id -> node, rebuilt whenever ids or nodes change. */
@@ -174,6 +175,9 @@ int agent_netlink_open(struct xlb_agent *a);
 int agent_nat_sweep_start(struct xlb_agent *a);
 /* A flip was written: its latency, when a passive or kernel signal caused it. */
 void agent_signal_flipped(struct xlb_agent *a);
+/* Over the last samples of src (seconds); *n samples in all (0: none, the rest untouched). */
+void agent_signal_latency(struct xlb_agent *a, enum xlb_agent_src src, unsigned long *n,
+			  double *p50, double *p99, double *max);
 void agent_signals_free(struct xlb_agent *a);
 
 #endif /* XLB_AGENT_INT_H */

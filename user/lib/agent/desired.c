@@ -25,22 +25,12 @@ struct want_builder {
 static struct xlb_want_backend *want_backend(struct xlb_agent *a, struct want_builder *b,
 					     const struct xlb_addr_key *addr, __u16 port)
 {
-	size_t lo = 0, hi = a->nnodes, mid;
-	int d;
+	long i = agent_node_pos(a->nodes, a->nnodes, addr, port);
 
-	while (lo < hi) {
-		mid = (lo + hi) / 2;
-		d = agent_node_cmp(addr, port, &a->nodes[mid]->addr, a->nodes[mid]->port);
-		if (!d) {
-			b->used[mid] = 1;
-			return &b->w->backends[mid];
-		}
-		if (d < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return NULL;
+	if (i < 0)
+		return NULL;
+	b->used[i] = 1;
+	return &b->w->backends[i];
 }
 
 void agent_want_free(struct xlb_want *w)

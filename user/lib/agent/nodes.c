@@ -28,8 +28,7 @@ int agent_node_cmp(const struct xlb_addr_key *a, __u16 pa, const struct xlb_addr
 }
 
 /* Binary search: the node arrays are sorted by (address, port). */
-struct agent_node *agent_node_find(struct agent_node **nodes, size_t n,
-				    const struct xlb_addr_key *a, __u16 port)
+long agent_node_pos(struct agent_node **nodes, size_t n, const struct xlb_addr_key *a, __u16 port)
 {
 	size_t lo = 0, hi = n, mid;
 	int d;
@@ -38,13 +37,21 @@ struct agent_node *agent_node_find(struct agent_node **nodes, size_t n,
 		mid = (lo + hi) / 2;
 		d = agent_node_cmp(a, port, &nodes[mid]->addr, nodes[mid]->port);
 		if (!d)
-			return nodes[mid];
+			return (long)mid;
 		if (d < 0)
 			hi = mid;
 		else
 			lo = mid + 1;
 	}
-	return NULL;
+	return -1;
+}
+
+struct agent_node *agent_node_find(struct agent_node **nodes, size_t n,
+				   const struct xlb_addr_key *a, __u16 port)
+{
+	long i = agent_node_pos(nodes, n, a, port);
+
+	return i < 0 ? NULL : nodes[i];
 }
 
 /* A node of an upstream in configuration order, for sorting. */

@@ -311,8 +311,8 @@ static int cmp_double(const void *x, const void *y)
 	return a < b ? -1 : a > b;
 }
 
-void xlb_agent_signal_latency(struct xlb_agent *a, enum xlb_agent_src src, unsigned long *n,
-			      double *p50, double *p99, double *max)
+void agent_signal_latency(struct xlb_agent *a, enum xlb_agent_src src, unsigned long *n,
+			  double *p50, double *p99, double *max)
 {
 	double v[LAT_SAMPLES];
 	size_t k;
