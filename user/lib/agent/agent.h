@@ -5,7 +5,8 @@
  * backend (address, port), computes each VIP's usable members (health,
  * priority groups, the no-healthy-node policy) and reconciles the maps by
  * difference. A node that turns unusable is flipped with one map write
- * before its tables are rebuilt.
+ * before its tables are rebuilt. What it runs is read through
+ * xlb_agent_snapshot(), a copy in plain structs (the Admin API's view).
  */
 #ifndef XLB_AGENT_H
 #define XLB_AGENT_H
