@@ -168,6 +168,7 @@ static void handle_healthcheck(struct xlb_admin *ad, struct evhttp_request *req)
 	json_t *list, *nodes;
 	char name[128];
 	size_t i, j;
+	long k;
 
 	if (xlb_agent_snapshot(ad->agent, XLB_SNAP_STATUS, &s)) {
 		xlb_agent_snapshot_free(&s);
@@ -177,9 +178,11 @@ static void handle_healthcheck(struct xlb_admin *ad, struct evhttp_request *req)
 	for (i = 0; i < s.nupstreams; i++) {
 		u = &s.upstreams[i];
 		nodes = json_array();
-		for (j = 0; j < u->nmembers; j++)
-			if (u->members[j].node >= 0)
-				json_array_append_new(nodes, node_json(&s.nodes[u->members[j].node]));
+		for (j = 0; j < u->nmembers; j++) {
+			k = u->members[j].node;
+			if (k >= 0)
+				json_array_append_new(nodes, node_json(&s.nodes[k]));
+		}
 		snprintf(name, sizeof(name), "/apisix/upstreams/%s", u->id);
 		json_array_append_new(list, json_pack("{s:s, s:s, s:b, s:o}", "name", name,
 			"type", u->check, "active", u->active, "nodes", nodes));
@@ -465,16 +468,17 @@ static json_t *upstream_json(const struct xlb_agent_snapshot *s,
 {
 	const struct xlb_agent_member_view *m;
 	json_t *nodes = json_array();
+	const char *health;
 	size_t i;
 
 	for (i = 0; nodes && i < u->nmembers; i++) {
 		m = &u->members[i];
+		health = m->node >= 0 ? xlb_agent_health_name(s->nodes[m->node].health) : "unknown";
 		json_array_append_new(nodes, json_pack(
 			"{s:s, s:i, s:I, s:i, s:s, s:f, s:s}", "host", m->host, "port", m->port,
 			"weight", (json_int_t)m->weight, "priority", m->priority,
 			"source", u->watched ? u->discovery_type : "config",
-			"confirmed", m->confirmed, "health",
-			m->node >= 0 ? xlb_agent_health_name(s->nodes[m->node].health) : "unknown"));
+			"confirmed", m->confirmed, "health", health));
 	}
 	return json_pack("{s:s, s:o, s:o}", "id", u->id, "discovery",
 			 u->watched ? watch_json(u) : json_null(), "nodes", nodes);

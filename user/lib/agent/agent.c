@@ -38,6 +38,7 @@ static void on_health(struct xlb_target *t, enum xlb_health old, enum xlb_health
 	char ups[256];
 	double t0;
 	int lock, err;
+	__u8 state;
 
 	if (!n)
 		return;
@@ -56,9 +57,9 @@ static void on_health(struct xlb_target *t, enum xlb_health old, enum xlb_health
 	 */
 	if (n->be_id != ~0U && a->maps_open) {
 		t0 = now_us();
+		state = xlb_health_usable(new) ? XLB_BE_ACTIVE : agent_node_out_state(n);
 		lock = xlb_pin_dir_lock(a->pin_dir);
-		err = xlb_backend_set_state(&a->maps, n->be_id,
-					    xlb_health_usable(new) ? XLB_BE_ACTIVE : agent_node_out_state(n));
+		err = xlb_backend_set_state(&a->maps, n->be_id, state);
 		if (lock >= 0)
 			close(lock);
 		if (err == -EBUSY) {

@@ -94,7 +94,8 @@ static int on_passive_event(void *ctx, void *data, size_t size)
 	pr_debug("passive: node=%s kind=%s client=%s port=%u flow_age_ms=%llu\n", n->label,
 		 xlb_event_kind_name(ev->kind), client, ntohs(ev->sport),
 		 (unsigned long long)(ev->flow_age_ns / 1000000));
-	node_signal(a, n, XLB_AGENT_SRC_PASSIVE, ev->ts_ns, xlb_passive_health_event(ev->kind), detail);
+	node_signal(a, n, XLB_AGENT_SRC_PASSIVE, ev->ts_ns, xlb_passive_health_event(ev->kind),
+		    detail);
 	return 0;
 }
 
