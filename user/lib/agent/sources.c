@@ -410,7 +410,7 @@ out:
 	return err;
 }
 
-/* Index of the object with id in array arr, or -1. */
+/* How an Admin API edit written to etcd went (it comes back through the watch). */
 static void on_etcd_put(int err, const char *why, void *arg)
 {
 	if (err)
