@@ -17,19 +17,12 @@
 #include <event2/util.h>
 #include <jansson.h>
 
-#include "base/addr.h"
 #include "agent/admin.h"
 #include "agent/adminapi.h"
 #include "agent/agent.h"
-#include "health/checker.h"
-#include "config/config.h"
-#include "discovery/discovery.h"
-#include "config/etcd.h"
-#include "health/health.h"
-#include "base/log.h"
-#include "dataplane/maps.h"
-#include "dataplane/names.h"
+#include "base/addr.h"
 #include "base/apikey.h"
+#include "base/log.h"
 
 #define ADMIN_PREFIX	"/apisix/admin/"
 #define BACKLOG		128	/* connections the kernel holds while we do not accept */
@@ -157,135 +150,108 @@ static void handle_admin(struct xlb_admin *ad, struct evhttp_request *req, const
 	reply_json(req, code, out);
 }
 
-static json_t *node_json(struct xlb_admin *ad, struct xlb_target *t, __u32 be_id)
+static json_t *node_json(const struct xlb_agent_node_view *n)
 {
-	const struct xlb_health_counters *c = xlb_target_counters(t);
-	const char *health = xlb_health_name(xlb_target_state(t));
-	struct xlb_backend b;
-	struct xlb_addr_key a;
-	char ip[XLB_ADDRSTRLEN], status[32];
-	__u16 port;
-
-	xlb_target_addr(t, &a, &port);
-	xlb_addr_str(a.addr, a.family, ip, sizeof(ip));
-	if (!xlb_backend_get(xlb_agent_maps(ad->agent), be_id, &b) && xlb_backend_held(&b))
-		snprintf(status, sizeof(status), "%s (operator)", xlb_state_name(b.state));
-	else
-		snprintf(status, sizeof(status), "%s", health);
 	return json_pack("{s:s, s:i, s:s, s:s, s:{s:i, s:i, s:i, s:i}, s:f, s:I}",
-			 "ip", ip, "port", port, "status", status, "health", health,
-			 "counter", "success", c->success, "http_failure", c->http_failure,
-			 "tcp_failure", c->tcp_failure, "timeout_failure", c->timeout,
-			 "latency_s", xlb_target_latency(t),
-			 "probes", (json_int_t)xlb_target_probes(t));
+			 "ip", n->ip, "port", n->port, "status", n->status, "health",
+			 xlb_agent_health_name(n->health), "counter", "success", n->success,
+			 "http_failure", n->http_failure, "tcp_failure", n->tcp_failure,
+			 "timeout_failure", n->timeout, "latency_s", n->latency_s,
+			 "probes", (json_int_t)n->probes);
 }
 
-struct hc_ctx {
-	struct xlb_admin *ad;
-	const struct xlb_node_conf *node;
-	json_t *out;
-};
-
-static int hc_node(const char *label, struct xlb_target *t, __u32 be_id, void *arg)
-{
-	struct hc_ctx *h = arg;
-	struct xlb_addr_key a;
-	__u16 port;
-
-	xlb_target_addr(t, &a, &port);
-	if (port == h->node->port && a.family == h->node->addr.family &&
-	    !memcmp(a.addr, h->node->addr.addr, 16))
-		json_array_append_new(h->out, node_json(h->ad, t, be_id));
-	return 0;
-}
-
+/* GET /v1/healthcheck: per upstream, its nodes' state and counters. */
 static void handle_healthcheck(struct xlb_admin *ad, struct evhttp_request *req)
 {
-	const struct xlb_conf *conf = xlb_agent_conf(ad->agent);
-	static const char *const types[] = { "tcp", "http", "https" };
-	const struct xlb_upstream_conf *u;
-	json_t *list = json_array(), *nodes;
-	struct hc_ctx h;
+	const struct xlb_agent_upstream_view *u;
+	struct xlb_agent_snapshot s;
+	json_t *list, *nodes;
 	char name[128];
 	size_t i, j;
+	long k;
 
-	for (i = 0; i < conf->nupstreams; i++) {
-		u = &conf->upstreams[i];
+	if (xlb_agent_snapshot(ad->agent, XLB_SNAP_STATUS, &s)) {
+		xlb_agent_snapshot_free(&s);
+		return reply_error(req, 500, "out of memory");
+	}
+	list = json_array();
+	for (i = 0; i < s.nupstreams; i++) {
+		u = &s.upstreams[i];
 		nodes = json_array();
-		for (j = 0; j < u->nnodes; j++) {
-			h = (struct hc_ctx){ .ad = ad, .node = &u->nodes[j], .out = nodes };
-			xlb_agent_foreach_node(ad->agent, hc_node, &h);
+		for (j = 0; j < u->nmembers; j++) {
+			k = u->members[j].node;
+			if (k >= 0)
+				json_array_append_new(nodes, node_json(&s.nodes[k]));
 		}
 		snprintf(name, sizeof(name), "/apisix/upstreams/%s", u->id);
 		json_array_append_new(list, json_pack("{s:s, s:s, s:b, s:o}", "name", name,
-			"type", u->active.enabled ? types[u->active.type] : "none",
-			"active", u->active.enabled, "nodes", nodes));
+			"type", u->check, "active", u->active, "nodes", nodes));
 	}
+	xlb_agent_snapshot_free(&s);
 	reply_json(req, 200, list);
 }
 
 /* --- /metrics ------------------------------------------------------------------ */
 
-struct metrics {
-	struct evbuffer *out;
-	struct xlb_maps *m;
-};
-
-static int m_vip(const struct xlb_vip_key *k, const struct xlb_vip *v, void *arg)
+static void m_vips(struct evbuffer *out, const struct xlb_agent_snapshot *s)
 {
-	struct metrics *mx = arg;
-	struct xlb_traffic t = {};
-	char name[XLB_VIPSTRLEN];
+	const struct xlb_agent_vip_view *v;
+	size_t i;
 
-	xlb_vip_str(k, name, sizeof(name));
-	if (xlb_stats_vip(mx->m, v->id, &t))
-		return 0;
-	evbuffer_add_printf(mx->out, "xlb_vip_packets_total{vip=\"%s\"} %llu\n", name,
-			    (unsigned long long)t.packets);
-	evbuffer_add_printf(mx->out, "xlb_vip_bytes_total{vip=\"%s\"} %llu\n", name,
-			    (unsigned long long)t.bytes);
-	evbuffer_add_printf(mx->out, "xlb_vip_new_flows_total{vip=\"%s\"} %llu\n", name,
-			    (unsigned long long)t.new_flows);
-	return 0;
+	for (i = 0; i < s->nvips; i++) {
+		v = &s->vips[i];
+		evbuffer_add_printf(out, "xlb_vip_packets_total{vip=\"%s\"} %llu\n", v->name,
+				    (unsigned long long)v->traffic.packets);
+		evbuffer_add_printf(out, "xlb_vip_bytes_total{vip=\"%s\"} %llu\n", v->name,
+				    (unsigned long long)v->traffic.bytes);
+		evbuffer_add_printf(out, "xlb_vip_new_flows_total{vip=\"%s\"} %llu\n", v->name,
+				    (unsigned long long)v->traffic.new_flows);
+	}
 }
 
-static int m_node(const char *label, struct xlb_target *t, __u32 be_id, void *arg)
+static void m_node(struct evbuffer *out, const struct xlb_agent_node_view *n)
 {
-	struct metrics *mx = arg;
-	struct xlb_traffic tr = {};
-	struct xlb_nat_node nh;
-	enum xlb_health s = xlb_target_state(t), i;
+	const char *label = n->label, *state;
+	unsigned int i;
 
-	for (i = 0; i < XLB_H_MAX; i++)
-		evbuffer_add_printf(mx->out, "xlb_node_health{node=\"%s\",state=\"%s\"} %d\n",
-				    label, xlb_health_name(i), s == i);
-	if (xlb_target_latency(t) >= 0)
-		evbuffer_add_printf(mx->out, "xlb_node_probe_latency_seconds{node=\"%s\"} %.6f\n",
-				    label, xlb_target_latency(t));
-	evbuffer_add_printf(mx->out, "xlb_node_probes_total{node=\"%s\"} %lu\n", label,
-			    xlb_target_probes(t));
-	if (be_id != ~0U && !xlb_nat_node_read(mx->m, be_id, &nh) && (nh.synacks || nh.node_rsts)) {
+	for (i = 0; (state = xlb_agent_health_name(i)); i++)
+		evbuffer_add_printf(out, "xlb_node_health{node=\"%s\",state=\"%s\"} %d\n", label,
+				    state, n->health == i);
+	if (n->latency_s >= 0)
+		evbuffer_add_printf(out, "xlb_node_probe_latency_seconds{node=\"%s\"} %.6f\n",
+				    label, n->latency_s);
+	evbuffer_add_printf(out, "xlb_node_probes_total{node=\"%s\"} %lu\n", label, n->probes);
+	if (n->nat) {
 		/* NAT: what the node's own answers showed (SYN-ACK time, RSTs). */
-		evbuffer_add_printf(mx->out, "xlb_nat_synack_ewma_seconds{node=\"%s\"} %.9f\n",
-				    label, nh.synack_ewma_s);
-		evbuffer_add_printf(mx->out, "xlb_nat_synacks_total{node=\"%s\"} %llu\n", label,
-				    (unsigned long long)nh.synacks);
-		evbuffer_add_printf(mx->out, "xlb_nat_node_rsts_total{node=\"%s\"} %llu\n", label,
-				    (unsigned long long)nh.node_rsts);
+		evbuffer_add_printf(out, "xlb_nat_synack_ewma_seconds{node=\"%s\"} %.9f\n",
+				    label, n->synack_ewma_s);
+		evbuffer_add_printf(out, "xlb_nat_synacks_total{node=\"%s\"} %llu\n", label,
+				    n->synacks);
+		evbuffer_add_printf(out, "xlb_nat_node_rsts_total{node=\"%s\"} %llu\n", label,
+				    n->node_rsts);
 	}
-	if (be_id != ~0U && !xlb_stats_backend(mx->m, be_id, &tr)) {
-		evbuffer_add_printf(mx->out, "xlb_backend_packets_total{node=\"%s\"} %llu\n", label,
-				    (unsigned long long)tr.packets);
-		evbuffer_add_printf(mx->out, "xlb_backend_bytes_total{node=\"%s\"} %llu\n", label,
-				    (unsigned long long)tr.bytes);
-		evbuffer_add_printf(mx->out, "xlb_backend_new_flows_total{node=\"%s\"} %llu\n",
-				    label, (unsigned long long)tr.new_flows);
+	if (n->has_traffic) {
+		evbuffer_add_printf(out, "xlb_backend_packets_total{node=\"%s\"} %llu\n", label,
+				    (unsigned long long)n->traffic.packets);
+		evbuffer_add_printf(out, "xlb_backend_bytes_total{node=\"%s\"} %llu\n", label,
+				    (unsigned long long)n->traffic.bytes);
+		evbuffer_add_printf(out, "xlb_backend_new_flows_total{node=\"%s\"} %llu\n",
+				    label, (unsigned long long)n->traffic.new_flows);
 	}
-	return 0;
+}
+
+/* Named counters: "NAME{LABEL=\"name\"} n" for rows from..to-1. */
+static void m_counts(struct evbuffer *out, const char *name, const char *label,
+		     const struct xlb_agent_count *c, unsigned int from, unsigned int to)
+{
+	unsigned int i;
+
+	for (i = from; i < to; i++)
+		evbuffer_add_printf(out, "%s{%s=\"%s\"} %llu\n", name, label, c[i].name, c[i].n);
 }
 
 /* Registry requests, answers, errors and node-set changes, per registry. */
-static void m_discovery(struct xlb_admin *ad, struct metrics *mx)
+static void m_discovery(struct evbuffer *out, const struct xlb_agent_snapshot *s)
 {
 	static const char *const names[] = { "requests", "answers", "errors", "changes" };
 	static const char *const help[] = {
@@ -294,42 +260,33 @@ static void m_discovery(struct xlb_admin *ad, struct metrics *mx)
 		"Failed requests and bad answers (the last good nodes stay).",
 		"Node-set changes applied from the registry.",
 	};
-	struct xlb_disc *d = xlb_agent_disc(ad->agent);
-	struct xlb_disc_counters c;
+	const struct xlb_agent_registry_view *r;
 	unsigned long v[4];
-	unsigned int i, k;
-	const char *type;
+	unsigned int k;
+	size_t i;
 
 	for (k = 0; k < 4; k++) {
-		evbuffer_add_printf(mx->out, "# HELP xlb_discovery_%s_total %s\n"
+		evbuffer_add_printf(out, "# HELP xlb_discovery_%s_total %s\n"
 				    "# TYPE xlb_discovery_%s_total counter\n", names[k], help[k],
 				    names[k]);
-		for (i = 0; (type = xlb_disc_type_at(i)); i++) {
-			if (d)
-				xlb_disc_counters(d, type, &c);
-			else
-				memset(&c, 0, sizeof(c));
-			v[0] = c.requests;
-			v[1] = c.answers;
-			v[2] = c.errors;
-			v[3] = c.changes;
-			evbuffer_add_printf(mx->out, "xlb_discovery_%s_total{registry=\"%s\"} %lu\n",
-					    names[k], type, v[k]);
+		for (i = 0; i < s->nregistries; i++) {
+			r = &s->registries[i];
+			v[0] = r->requests;
+			v[1] = r->answers;
+			v[2] = r->errors;
+			v[3] = r->changes;
+			evbuffer_add_printf(out, "xlb_discovery_%s_total{registry=\"%s\"} %lu\n",
+					    names[k], r->type, v[k]);
 		}
 	}
 }
 
 /* The etcd source, when the configuration comes from etcd. */
-static void m_etcd(struct xlb_admin *ad, struct metrics *mx)
+static void m_etcd(struct evbuffer *out, const struct xlb_agent_etcd_view *e)
 {
-	unsigned long rejects;
-	struct xlb_etcd *e = xlb_agent_etcd(ad->agent, &rejects);
-	struct xlb_etcd_status st;
-
-	if (!e)
+	if (!e->on)
 		return;
-	xlb_etcd_status(e, &st);
-	evbuffer_add_printf(mx->out,
+	evbuffer_add_printf(out,
 		"# HELP xlb_etcd_connected 1 while the watch on etcd is open.\n"
 		"# TYPE xlb_etcd_connected gauge\nxlb_etcd_connected %d\n"
 		"# HELP xlb_etcd_revision The etcd revision the configuration reflects.\n"
@@ -345,27 +302,24 @@ static void m_etcd(struct xlb_admin *ad, struct metrics *mx)
 		"# HELP xlb_etcd_rejects_total Objects that did not validate (the running "
 		"version stayed).\n# TYPE xlb_etcd_rejects_total counter\n"
 		"xlb_etcd_rejects_total %lu\n",
-		st.connected, st.revision, st.requests, st.updates, st.errors, st.resyncs,
-		st.reconnects, st.bad_values, rejects);
+		e->connected, e->revision, e->requests, e->updates, e->errors, e->resyncs,
+		e->reconnects, e->bad_values, e->rejects);
 }
 
-static void handle_metrics(struct xlb_admin *ad, struct evhttp_request *req)
+static void m_write(struct evbuffer *out, const struct xlb_agent_snapshot *s)
 {
-	const struct xlb_agent_stats *st = xlb_agent_stats(ad->agent);
-	struct metrics mx = { .out = evbuffer_new(), .m = xlb_agent_maps(ad->agent) };
-	struct xlb_reason_count r[XLB_R_MAX];
-	struct xlb_nat_mem nm;
+	const struct xlb_agent_stats *st = &s->st;
+	const struct xlb_agent_latency *l;
 	unsigned int i;
+	size_t j;
 
-	if (!mx.out)
-		return reply_error(req, 500, "out of memory");
-	evbuffer_add_printf(mx.out,
+	evbuffer_add_printf(out,
 		"# HELP xlb_vip_packets_total Packets for a VIP seen by the fast path.\n"
 		"# TYPE xlb_vip_packets_total counter\n"
 		"# TYPE xlb_vip_bytes_total counter\n"
 		"# TYPE xlb_vip_new_flows_total counter\n");
-	xlb_vip_foreach(mx.m, m_vip, &mx);
-	evbuffer_add_printf(mx.out,
+	m_vips(out, s);
+	evbuffer_add_printf(out,
 		"# HELP xlb_node_health Health state of a node (1 for its current state).\n"
 		"# TYPE xlb_node_health gauge\n"
 		"# TYPE xlb_node_probe_latency_seconds gauge\n"
@@ -377,9 +331,9 @@ static void handle_metrics(struct xlb_admin *ad, struct evhttp_request *req)
 		"# TYPE xlb_nat_synack_ewma_seconds gauge\n"
 		"# TYPE xlb_nat_synacks_total counter\n"
 		"# TYPE xlb_nat_node_rsts_total counter\n");
-	xlb_agent_foreach_node(ad->agent, m_node, &mx);
-	xlb_nat_memory(mx.m, &nm);
-	evbuffer_add_printf(mx.out,
+	for (j = 0; j < s->nnodes; j++)
+		m_node(out, &s->nodes[j]);
+	evbuffer_add_printf(out,
 		"# HELP xlb_nat_connections NAT connections at the agent's last sweep.\n"
 		"# TYPE xlb_nat_connections gauge\nxlb_nat_connections %lu\n"
 		"# TYPE xlb_nat_capacity gauge\nxlb_nat_capacity %u\n"
@@ -389,49 +343,41 @@ static void handle_metrics(struct xlb_admin *ad, struct evhttp_request *req)
 		"# TYPE xlb_nat_entry_bytes gauge\nxlb_nat_entry_bytes %u\n"
 		"# TYPE xlb_nat_reclaimed_total counter\nxlb_nat_reclaimed_total %lu\n"
 		"# TYPE xlb_nat_syn_timeouts_total counter\nxlb_nat_syn_timeouts_total %lu\n",
-		st->nat_live, nm.capacity, (unsigned long long)nm.bytes, nm.entry_bytes,
+		st->nat_live, s->nat_capacity, (unsigned long long)s->nat_bytes, s->nat_entry_bytes,
 		st->nat_reclaimed, st->nat_syn_timeouts);
-	evbuffer_add_printf(mx.out,
+	evbuffer_add_printf(out,
 		"# HELP xlb_reason_packets_total Packets by the fast path's verdict reason.\n"
 		"# TYPE xlb_reason_packets_total counter\n");
-	if (!xlb_stats_reasons(mx.m, r))
-		for (i = 0; i < XLB_R_MAX; i++)
-			evbuffer_add_printf(mx.out, "xlb_reason_packets_total{reason=\"%s\"} %llu\n",
-					    xlb_reason_name(i), (unsigned long long)r[i].packets);
-	evbuffer_add_printf(mx.out,
+	if (s->have_reasons)
+		m_counts(out, "xlb_reason_packets_total", "reason", s->reasons, 0, XLB_R_MAX);
+	evbuffer_add_printf(out,
 		"# HELP xlb_passive_events_total Passive-health events from the fast path.\n"
 		"# TYPE xlb_passive_events_total counter\n");
-	for (i = XLB_EVK_NONE + 1; i < XLB_EVK_MAX; i++)
-		evbuffer_add_printf(mx.out, "xlb_passive_events_total{kind=\"%s\"} %lu\n",
-				    xlb_event_kind_name(i), st->passive_events[i]);
-	evbuffer_add_printf(mx.out,
+	m_counts(out, "xlb_passive_events_total", "kind", s->passive, XLB_EVK_NONE + 1,
+		 XLB_EVK_MAX);
+	evbuffer_add_printf(out,
 		"# HELP xlb_passive_events_ignored_total Events for nodes without checks.passive.\n"
 		"# TYPE xlb_passive_events_ignored_total counter\n"
 		"xlb_passive_events_ignored_total %lu\n"
 		"# HELP xlb_netlink_events_total Kernel signals reported as node failures.\n"
 		"# TYPE xlb_netlink_events_total counter\n", st->passive_ignored);
-	for (i = XLB_AGENT_NL_NEIGH; i <= XLB_AGENT_NL_ROUTE; i++)
-		evbuffer_add_printf(mx.out, "xlb_netlink_events_total{kind=\"%s\"} %lu\n",
-				    xlb_agent_nl_name(i), st->netlink_failures[i]);
-	evbuffer_add_printf(mx.out, "# TYPE xlb_netlink_overruns_total counter\n"
+	m_counts(out, "xlb_netlink_events_total", "kind", s->netlink, 0,
+		 sizeof(s->netlink) / sizeof(s->netlink[0]));
+	evbuffer_add_printf(out, "# TYPE xlb_netlink_overruns_total counter\n"
 			    "xlb_netlink_overruns_total %lu\n"
 			    "# HELP xlb_signal_flip_seconds Passive event or kernel signal to "
 			    "fast-path state write.\n# TYPE xlb_signal_flip_seconds gauge\n",
 			    st->netlink_overruns);
 	for (i = 0; i < XLB_AGENT_SRC_MAX; i++) {
-		static const char *const src[XLB_AGENT_SRC_MAX] = { "passive", "netlink" };
-		unsigned long n;
-		double p50, p99, max;
-
-		xlb_agent_signal_latency(ad->agent, i, &n, &p50, &p99, &max);
-		if (n)
-			evbuffer_add_printf(mx.out,
+		l = &s->latency[i];
+		if (l->n)
+			evbuffer_add_printf(out,
 				"xlb_signal_flip_seconds{source=\"%s\",stat=\"p50\"} %.9f\n"
 				"xlb_signal_flip_seconds{source=\"%s\",stat=\"p99\"} %.9f\n"
 				"xlb_signal_flip_seconds{source=\"%s\",stat=\"max\"} %.9f\n",
-				src[i], p50, src[i], p99, src[i], max);
+				l->source, l->p50, l->source, l->p99, l->source, l->max);
 	}
-	evbuffer_add_printf(mx.out,
+	evbuffer_add_printf(out,
 		"# HELP xlb_health_flip_seconds Health decision to fast-path state write.\n"
 		"# TYPE xlb_health_flip_seconds gauge\n"
 		"xlb_health_flip_seconds{stat=\"last\"} %.9f\n"
@@ -449,12 +395,25 @@ static void handle_metrics(struct xlb_admin *ad, struct evhttp_request *req)
 		st->last_flip_us / 1e6, st->max_flip_us / 1e6, st->flips, st->health_changes,
 		st->last_reconcile_ms / 1e3, st->max_reconcile_ms / 1e3, st->reconciles,
 		st->reconcile_errors, st->reloads, st->reload_errors);
-	m_discovery(ad, &mx);
-	m_etcd(ad, &mx);
+	m_discovery(out, s);
+	m_etcd(out, &s->etcd);
+}
+
+static void handle_metrics(struct xlb_admin *ad, struct evhttp_request *req)
+{
+	struct xlb_agent_snapshot s;
+	struct evbuffer *out;
+
+	out = xlb_agent_snapshot(ad->agent, XLB_SNAP_METRICS, &s) ? NULL : evbuffer_new();
+	if (out)
+		m_write(out, &s);
+	xlb_agent_snapshot_free(&s);
+	if (!out)
+		return reply_error(req, 500, "out of memory");
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 			  "text/plain; version=0.0.4");
-	evhttp_send_reply(req, 200, "OK", mx.out);
-	evbuffer_free(mx.out);
+	evhttp_send_reply(req, 200, "OK", out);
+	evbuffer_free(out);
 }
 
 /* POST /v1/reload: what SIGHUP does, with the problems in the answer. */
@@ -488,16 +447,63 @@ static void handle_reload(struct xlb_admin *ad, struct evhttp_request *req)
 	reply_json(req, 200, json_pack("{s:s}", "reloaded", file));
 }
 
+static json_t *watch_json(const struct xlb_agent_upstream_view *u)
+{
+	const struct xlb_agent_watch_view *w = &u->watch;
+
+	return json_pack("{s:s, s:s, s:b, s:f, s:f, s:I, s:I, s:I, s:s?}", "type",
+			 u->discovery_type, "service_name", u->service_name, "answered",
+			 w->answered, "confirmed", w->confirmed, "changed", w->changed, "answers",
+			 (json_int_t)w->answers, "errors", (json_int_t)w->errors, "changes",
+			 (json_int_t)w->changes, "error", w->error[0] ? w->error : NULL);
+}
+
+/*
+ * An upstream as the agent runs it: its nodes (static or discovered) with
+ * each one's source ("config" or the registry), when it was last confirmed
+ * (wall-clock seconds) and its health, plus the registry watch's status.
+ */
+static json_t *upstream_json(const struct xlb_agent_snapshot *s,
+			     const struct xlb_agent_upstream_view *u)
+{
+	const struct xlb_agent_member_view *m;
+	json_t *nodes = json_array();
+	const char *health;
+	size_t i;
+
+	for (i = 0; nodes && i < u->nmembers; i++) {
+		m = &u->members[i];
+		health = m->node >= 0 ? xlb_agent_health_name(s->nodes[m->node].health) : "unknown";
+		json_array_append_new(nodes, json_pack(
+			"{s:s, s:i, s:I, s:i, s:s, s:f, s:s}", "host", m->host, "port", m->port,
+			"weight", (json_int_t)m->weight, "priority", m->priority,
+			"source", u->watched ? u->discovery_type : "config",
+			"confirmed", m->confirmed, "health", health));
+	}
+	return json_pack("{s:s, s:o, s:o}", "id", u->id, "discovery",
+			 u->watched ? watch_json(u) : json_null(), "nodes", nodes);
+}
+
 /* GET /v1/upstreams/ID: the nodes as the agent runs them, with their source. */
 static void handle_upstream_view(struct xlb_admin *ad, struct evhttp_request *req,
 				 const char *id)
 {
 	char *dec = evhttp_uridecode(id, 0, NULL);
-	json_t *v;
+	struct xlb_agent_snapshot s;
+	json_t *v = NULL;
+	size_t i;
 
 	if (!dec)
 		return reply_error(req, 500, "out of memory");
-	v = xlb_agent_upstream_view(ad->agent, dec);
+	if (xlb_agent_snapshot(ad->agent, 0, &s)) {
+		xlb_agent_snapshot_free(&s);
+		free(dec);
+		return reply_error(req, 500, "out of memory");
+	}
+	for (i = 0; i < s.nupstreams && !v; i++)
+		if (!strcmp(s.upstreams[i].id, dec))
+			v = upstream_json(&s, &s.upstreams[i]);
+	xlb_agent_snapshot_free(&s);
 	if (!v) {
 		reply_error(req, 404, "no upstream '%s'", dec);
 		free(dec);

@@ -5,18 +5,21 @@
  * backend (address, port), computes each VIP's usable members (health,
  * priority groups, the no-healthy-node policy) and reconciles the maps by
  * difference. A node that turns unusable is flipped with one map write
- * before its tables are rebuilt.
+ * before its tables are rebuilt. What it runs is read through
+ * xlb_agent_snapshot(), a copy in plain structs (the Admin API's view).
  */
 #ifndef XLB_AGENT_H
 #define XLB_AGENT_H
 
+#include <stddef.h>
 #include <jansson.h>
+#include <linux/types.h>
+#include <xlb/abi.h>
+#include "base/addr.h"
 #include "config/config.h"
-#include "dataplane/maps.h"
 
 struct event_base;
 struct xlb_agent;
-struct xlb_checker;
 
 struct xlb_agent_stats {
 	unsigned long reloads, reload_errors;
@@ -41,16 +44,9 @@ struct xlb_agent_stats {
 /* Kernel signals the agent acts on (index of netlink_failures). */
 enum xlb_agent_nl { XLB_AGENT_NL_NEIGH = 0, XLB_AGENT_NL_LINK, XLB_AGENT_NL_ROUTE };
 const char *xlb_agent_nl_name(unsigned int k);
-const char *xlb_event_kind_name(unsigned int k);
 
 /* Sources of a signal -> map-write latency (passive events, netlink). */
 enum xlb_agent_src { XLB_AGENT_SRC_PASSIVE = 0, XLB_AGENT_SRC_NETLINK, XLB_AGENT_SRC_MAX };
-/*
- * Signal -> fast-path state write, over the last samples (seconds): p50,
- * p99, max; *n samples in all (0: none, the rest untouched).
- */
-void xlb_agent_signal_latency(struct xlb_agent *a, enum xlb_agent_src src, unsigned long *n,
-			      double *p50, double *p99, double *max);
 
 /**
  * xlb_agent_new() - load @conf_file, set up the data plane and start checks
@@ -89,31 +85,134 @@ int xlb_agent_reload(struct xlb_agent *a, struct xlb_conf_errors *errs);
  */
 int xlb_agent_put(struct xlb_agent *a, const char *kind, const char *id, json_t *obj,
 		  struct xlb_conf_errors *errs);
-/*
- * Upstream id as the agent runs it: its nodes (static or discovered) with
- * each one's source ("config" or the registry), when it was last confirmed
- * (wall-clock seconds) and its health, plus the registry watch's status.
- * NULL: no such upstream.
- */
-json_t *xlb_agent_upstream_view(struct xlb_agent *a, const char *id);
 /* The configuration file's name. */
 const char *xlb_agent_conf_file(struct xlb_agent *a);
 /* The current configuration document (borrowed). */
 json_t *xlb_agent_doc(struct xlb_agent *a);
+/* The running configuration (borrowed, read-only). */
 const struct xlb_conf *xlb_agent_conf(struct xlb_agent *a);
-struct xlb_checker *xlb_agent_checker(struct xlb_agent *a);
-struct xlb_maps *xlb_agent_maps(struct xlb_agent *a);
-struct xlb_disc;
-/* The registry watches' manager; NULL while no upstream uses discovery. */
-struct xlb_disc *xlb_agent_disc(struct xlb_agent *a);
-struct xlb_etcd;
-/* The etcd source (NULL without deployment.etcd); *rejects: objects left out as invalid. */
-struct xlb_etcd *xlb_agent_etcd(struct xlb_agent *a, unsigned long *rejects);
-const struct xlb_agent_stats *xlb_agent_stats(struct xlb_agent *a);
 
-struct xlb_target;
-/* Every node: its label ("addr:port"), target and backend id (~0U: none). */
-typedef int (*xlb_agent_node_cb)(const char *label, struct xlb_target *t, __u32 be_id, void *arg);
-int xlb_agent_foreach_node(struct xlb_agent *a, xlb_agent_node_cb cb, void *arg);
+/* --- the read-only view the Admin API serialises (snapshot.c) ------------- */
+
+/* A named counter. */
+struct xlb_agent_count {
+	const char *name;
+	unsigned long long n;
+};
+
+/* One node (a distinct address and port) as the agent runs it. */
+struct xlb_agent_node_view {
+	char label[XLB_VIPSTRLEN];	/* "198.18.0.12:80", "[2001:db8::2]:80" */
+	char ip[XLB_ADDRSTRLEN];
+	__u16 port;
+	unsigned int health;		/* its state: xlb_agent_health_name(health) */
+	/* The health machine's counters. */
+	unsigned int success, http_failure, tcp_failure, timeout;
+	double latency_s;		/* of the last probe; < 0: none yet */
+	unsigned long probes;
+	/* XLB_SNAP_STATUS: the health's name, or "STATE (operator)" while held. */
+	char status[32];
+	/* XLB_SNAP_METRICS: NAT figures, when the node answered (SYN-ACK, RST). */
+	int nat;
+	double synack_ewma_s;
+	unsigned long long synacks, node_rsts;
+	/* XLB_SNAP_METRICS: the fast path's counters, when in the maps. */
+	int has_traffic;
+	struct xlb_traffic traffic;
+};
+
+/* A node of an upstream, in configuration order. */
+struct xlb_agent_member_view {
+	long node;			/* index in the snapshot's nodes; -1: none */
+	char host[XLB_ADDRSTRLEN];
+	__u16 port;
+	unsigned long weight;
+	int priority;
+	double confirmed;		/* wall clock: the registry's answer or the load */
+};
+
+/* A registry watch's state (upstreams with discovery_type). */
+struct xlb_agent_watch_view {
+	int answered;			/* a good answer came since the watch started */
+	double confirmed, changed;	/* wall clock; 0: never */
+	unsigned long answers, errors, changes;
+	char error[256];		/* "" when the last answer was good */
+};
+
+struct xlb_agent_upstream_view {
+	char id[XLB_ID_LEN];
+	const char *check;		/* active check: "tcp", "http", "https" or "none" */
+	int active;
+	char discovery_type[32];	/* "": static nodes ("config") */
+	char service_name[256];
+	int watched;			/* watch below valid */
+	struct xlb_agent_watch_view watch;
+	struct xlb_agent_member_view *members;
+	size_t nmembers;
+};
+
+/* Signal -> fast-path state write, over the last samples (seconds). */
+struct xlb_agent_latency {
+	const char *source;		/* "passive", "netlink" */
+	unsigned long n;		/* samples in all; 0: none (the rest 0) */
+	double p50, p99, max;
+};
+
+struct xlb_agent_registry_view {
+	const char *type;		/* "dns", "consul", ... */
+	unsigned long requests, answers, errors, changes;
+};
+
+/* deployment.etcd as a source. */
+struct xlb_agent_etcd_view {
+	int on;				/* etcd is the source: the rest is valid */
+	int connected;
+	long long revision;
+	unsigned long requests, updates, errors, resyncs, reconnects;
+	unsigned int bad_values;
+	unsigned long rejects;		/* objects left out as invalid */
+};
+
+struct xlb_agent_vip_view {
+	char name[XLB_VIPSTRLEN];	/* "198.18.0.10:80/tcp" */
+	struct xlb_traffic traffic;
+};
+
+enum xlb_snap_part {
+	XLB_SNAP_STATUS = 1 << 0,	/* nodes' status (the operator's hold) */
+	XLB_SNAP_METRICS = 1 << 1,	/* everything /metrics shows */
+};
+
+struct xlb_agent_snapshot {
+	struct xlb_agent_stats st;
+	struct xlb_agent_node_view *nodes;	/* sorted by address and port */
+	size_t nnodes;
+	struct xlb_agent_upstream_view *upstreams;	/* configuration order */
+	size_t nupstreams;
+	/* XLB_SNAP_METRICS */
+	struct xlb_agent_vip_view *vips;
+	size_t nvips;
+	__u32 nat_capacity, nat_entry_bytes;
+	__u64 nat_bytes;
+	int have_reasons;
+	struct xlb_agent_count reasons[XLB_R_MAX];
+	struct xlb_agent_count passive[XLB_EVK_MAX];	/* [XLB_EVK_NONE] unused */
+	struct xlb_agent_count netlink[XLB_AGENT_NL_ROUTE + 1];
+	struct xlb_agent_latency latency[XLB_AGENT_SRC_MAX];
+	struct xlb_agent_registry_view *registries;	/* every registry type */
+	size_t nregistries;
+	struct xlb_agent_etcd_view etcd;
+};
+
+/**
+ * xlb_agent_snapshot() - what the agent runs, copied out
+ * @parts: enum xlb_snap_part bits: what to read besides nodes and upstreams
+ *
+ * Return: 0 or -ENOMEM; xlb_agent_snapshot_free() @s either way.
+ */
+int xlb_agent_snapshot(struct xlb_agent *a, unsigned int parts, struct xlb_agent_snapshot *s);
+void xlb_agent_snapshot_free(struct xlb_agent_snapshot *s);
+/* The name of health state i ("healthy", ...); NULL past the last one. */
+const char *xlb_agent_health_name(unsigned int i);
 
 #endif /* XLB_AGENT_H */

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The desired state: for each stream route, its upstream's nodes weighted
+ * by health and priority (health/priority.c) become one struct
+ * xlb_want_vip; every node a VIP uses becomes one struct xlb_want_backend
+ * with its backend state. dataplane/reconcile.c writes the difference.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/agent_int.h"
+#include "health/priority.h"
+
+struct want_builder {
+	struct xlb_want *w;
+	unsigned char *used;	/* per node: a VIP uses its backend */
+};
+
+/*
+ * The wanted backend of a node: b->w->backends starts as one entry per node,
+ * in the nodes' sorted order (so the same binary search finds both);
+ * agent_want_build() then keeps only the entries some VIP uses.
+ */
+static struct xlb_want_backend *want_backend(struct xlb_agent *a, struct want_builder *b,
+					     const struct xlb_addr_key *addr, __u16 port)
+{
+	long i = agent_node_pos(a->nodes, a->nnodes, addr, port);
+
+	if (i < 0)
+		return NULL;
+	b->used[i] = 1;
+	return &b->w->backends[i];
+}
+
+void agent_want_free(struct xlb_want *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->nvips; i++)
+		free(w->vips[i].members);
+	free(w->vips);
+	free(w->backends);
+	memset(w, 0, sizeof(*w));
+}
+
+/* A VIP's members: its upstream's nodes weighted by health and priority. */
+static int want_vip(struct xlb_agent *a, struct want_builder *b, const struct xlb_route_conf *r,
+		    struct xlb_want_vip *wv)
+{
+	const struct xlb_upstream_conf *u = xlb_conf_upstream(&a->conf, r->upstream_id);
+	struct xlb_want_backend *wb;
+	struct xlb_prio_node *in;
+	struct xlb_prio_out *out;
+	struct agent_node *n;
+	size_t i;
+	int err = -ENOMEM;
+
+	memset(wv, 0, sizeof(*wv));
+	wv->key = r->vip;
+	wv->table_size = a->conf.xlb.table_size;
+	if (!u)
+		return 0;	/* validation forbids it */
+	wv->flags = u->hash_src ? XLB_VIP_F_HASH_SRC : 0;
+	if (xlb_conf_upstream_nat(&a->conf, u))
+		wv->flags |= XLB_VIP_F_NAT;
+	wv->members = calloc(u->nnodes + 1, sizeof(*wv->members));
+	in = calloc(u->nnodes + 1, sizeof(*in));
+	out = calloc(u->nnodes + 1, sizeof(*out));
+	if (!wv->members || !in || !out)
+		goto out;
+	for (i = 0; i < u->nnodes; i++) {
+		n = agent_node_find(a->nodes, a->nnodes, &u->nodes[i].addr, u->nodes[i].port);
+		in[i].priority = u->nodes[i].priority;
+		in[i].weight = u->nodes[i].weight;
+		in[i].usable = n && agent_node_usable(n);
+	}
+	xlb_priority_pick(in, u->nnodes, a->conf.xlb.on_no_healthy, out);
+	for (i = 0; i < u->nnodes; i++) {
+		wb = want_backend(a, b, &u->nodes[i].addr, u->nodes[i].port);
+		if (!wb)
+			goto out;
+		/* A backend shared by upstreams is active if any wants it. */
+		if (out[i].active)
+			wb->state = XLB_BE_ACTIVE;
+		wv->members[i].addr = u->nodes[i].addr;
+		wv->members[i].port = u->nodes[i].port;
+		wv->members[i].weight = out[i].weight;
+	}
+	wv->nmembers = u->nnodes;
+	err = 0;
+out:
+	free(out);
+	free(in);
+	return err;
+}
+
+static int want_build(struct xlb_agent *a, struct want_builder *b)
+{
+	size_t i, n = 0;
+	int err;
+
+	b->w->vips = calloc(a->conf.nroutes + 1, sizeof(*b->w->vips));
+	b->w->backends = calloc(a->nnodes + 1, sizeof(*b->w->backends));
+	b->used = calloc(a->nnodes + 1, 1);
+	if (!b->w->vips || !b->w->backends || !b->used)
+		return -ENOMEM;
+	for (i = 0; i < a->nnodes; i++) {
+		b->w->backends[i].addr = a->nodes[i]->addr;
+		b->w->backends[i].port = a->nodes[i]->port;
+		/*
+		 * Unless a VIP wants it active below: an unusable node by its
+		 * cause; a usable one no VIP uses now (a lower priority group,
+		 * weight 0) hands its flows to the nodes that are used.
+		 */
+		b->w->backends[i].state = agent_node_usable(a->nodes[i]) ? XLB_BE_DOWN :
+					 agent_node_out_state(a->nodes[i]);
+	}
+	for (i = 0; i < a->conf.nroutes; i++) {
+		err = want_vip(a, b, &a->conf.routes[i], &b->w->vips[i]);
+		b->w->nvips++;
+		if (err)
+			return err;
+	}
+	/* Only backends some VIP uses: the others are removed from the maps. */
+	for (i = 0; i < a->nnodes; i++)
+		if (b->used[i])
+			b->w->backends[n++] = b->w->backends[i];
+	b->w->nbackends = n;
+	return 0;
+}
+
+int agent_want_build(struct xlb_agent *a, struct xlb_want *w)
+{
+	struct want_builder b = { .w = w };
+	int err;
+
+	memset(w, 0, sizeof(*w));
+	err = want_build(a, &b);
+	free(b.used);
+	return err;
+}
