@@ -2,8 +2,12 @@
 /*
  * Per-packet cost of the fast path, measured as bench/README.md says: many
  * BPF_PROG_TEST_RUN calls of repeat=1 (a large repeat would feed the
- * program its own rewritten output), timed as a whole, minus the cost of
- * an empty program measured in the same run. Figures: established flow,
+ * program its own rewritten output), in chunks of 1000 that alternate
+ * with as many calls of an empty program, minus the empty program's cost.
+ * The figure is the duration the kernel reports (the program run alone);
+ * the wall-clock time of the same calls, which adds the noise of the
+ * syscall around it, is printed beside it. bench_peer.c times Katran's
+ * balancer the same way. Figures: established flow,
  * new flow (SYN), non-VIP, IPv6 established flow, and a MAC-swap XDP_TX
  * program as the floor. 69-byte IPv4 TCP frames, one VIP, three backends.
  * NAT (a third load balancer whose VIPs are NAT VIPs): client -> node of an
