@@ -24,6 +24,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "../tests/lib/bpftest.h"
 #include "../tests/lib/pkt.h"
 #include "base/addr.h"
 #include "dataplane/maps.h"
@@ -165,15 +166,11 @@ static int setup_lb(struct xlb_lb *skel, int nat)
 /* A load balancer with a flow table of flows entries, set up for the bench. */
 static struct xlb_lb *load_lb(__u32 flows, int nat)
 {
-	struct xlb_lb *lb = xlb_lb__open();
-	struct bpf_map *map;
+	struct xlb_lb *lb = NULL;
+	__u32 inner_flags;
+	int ncpu;
 
-	if (!lb)
-		return NULL;
-	bpf_object__for_each_map(map, lb->obj)
-		bpf_map__set_pin_path(map, NULL);
-	if (bpf_map__set_max_entries(lb->maps.xlb_flows, flows) || xlb_lb__load(lb) ||
-	    setup_lb(lb, nat)) {
+	if (bpftest_lb_open(&lb, &ncpu, flows, &inner_flags) || setup_lb(lb, nat)) {
 		xlb_lb__destroy(lb);
 		return NULL;
 	}
