@@ -51,28 +51,26 @@ struct katran_lb_stats {
 	__u64 v2;
 };
 
-#define KATRAN_RING_SIZE	65537
-#define KATRAN_MAX_VIPS		512
-#define KATRAN_NEW_CONN_RATE	2	/* NEW_CONN_RATE_CNTR: stats[MAX_VIPS + 2] */
-#define KATRAN_F_IPV6		1
+#define KATRAN_RING_SIZE     65537
+#define KATRAN_MAX_VIPS	     512
+#define KATRAN_NEW_CONN_RATE 2 /* NEW_CONN_RATE_CNTR: stats[MAX_VIPS + 2] */
+#define KATRAN_F_IPV6	     1
 
 /* The default MAC of Katran's tests (katran/lib/testing, kDefaultMac). */
-static const __u8 katran_mac[6] = { 0x00, 0x00, 0xDE, 0xAD, 0xBE, 0xAF };
+static const __u8 katran_mac[6] = {0x00, 0x00, 0xDE, 0xAD, 0xBE, 0xAF};
 
 enum prog_id { P_EMPTY, P_XLB, P_KATRAN, P_MAX };
 
 enum case_id { C_EST4, C_EST6, C_SYN4, C_SYN6, C_NONVIP, C_MAX };
 
 static const char *const case_names[C_MAX] = {
-	[C_EST4] = "IPv4 TCP established flow",
-	[C_EST6] = "IPv6 TCP established flow",
-	[C_SYN4] = "IPv4 TCP SYN, new 5-tuple each",
-	[C_SYN6] = "IPv6 TCP SYN, new 5-tuple each",
+	[C_EST4] = "IPv4 TCP established flow",	     [C_EST6] = "IPv6 TCP established flow",
+	[C_SYN4] = "IPv4 TCP SYN, new 5-tuple each", [C_SYN6] = "IPv6 TCP SYN, new 5-tuple each",
 	[C_NONVIP] = "IPv4 TCP not for a VIP",
 };
 
 static const char *const case_keys[C_MAX] = {
-	[C_EST4] = "est4", [C_EST6] = "est6", [C_SYN4] = "syn4",
+	[C_EST4] = "est4", [C_EST6] = "est6",	  [C_SYN4] = "syn4",
 	[C_SYN6] = "syn6", [C_NONVIP] = "nonvip",
 };
 
@@ -81,7 +79,7 @@ struct katran {
 	int prog_fd;
 	int stats_fd;
 	int ncpus;
-	__u32 lru_key_size;	/* of the per-CPU LRUs, from lru_mapping's inner map */
+	__u32 lru_key_size; /* of the per-CPU LRUs, from lru_mapping's inner map */
 	__u32 lru_value_size;
 };
 
@@ -95,8 +93,8 @@ static int katran_map_fd(struct bpf_object *obj, const char *name)
 /* A VIP: its vip_map entry and a ring spreading it over reals first..+2. */
 static int katran_vip(struct bpf_object *obj, const char *addr, __u32 vip_num, __u32 first)
 {
-	struct katran_vip_definition k = { .port = htons(80), .proto = IPPROTO_TCP };
-	struct katran_vip_meta meta = { .vip_num = vip_num };
+	struct katran_vip_definition k = {.port = htons(80), .proto = IPPROTO_TCP};
+	struct katran_vip_meta meta = {.vip_num = vip_num};
 	int vip_fd = katran_map_fd(obj, "vip_map"), ring_fd = katran_map_fd(obj, "ch_rings");
 	__u32 i, key, real;
 
@@ -116,11 +114,12 @@ static int katran_vip(struct bpf_object *obj, const char *addr, __u32 vip_num, _
 
 static int katran_setup(struct katran *kt, __u32 flows)
 {
-	static const char *const reals[] = { "198.18.0.11", "198.18.0.12", "198.18.0.13",
-					     "fd00:78:6c62::11", "fd00:78:6c62::12",
-					     "fd00:78:6c62::13" };
+	static const char *const reals[] = {"198.18.0.11",	"198.18.0.12",
+					    "198.18.0.13",	"fd00:78:6c62::11",
+					    "fd00:78:6c62::12", "fd00:78:6c62::13"};
 	struct bpf_map *lru = bpf_object__find_map_by_name(kt->obj, "lru_mapping");
-	int reals_fd = katran_map_fd(kt->obj, "reals"), ctl_fd = katran_map_fd(kt->obj, "ctl_array");
+	int reals_fd = katran_map_fd(kt->obj, "reals"),
+	    ctl_fd = katran_map_fd(kt->obj, "ctl_array");
 	__u64 ctl = 0;
 	__u32 i, key = 0;
 	int fd, err;
@@ -132,7 +131,7 @@ static int katran_setup(struct katran *kt, __u32 flows)
 		return -errno;
 	/* Real numbers 1-3 are the IPv4 backends, 4-6 the IPv6 ones. */
 	for (i = 0; i < 6; i++) {
-		struct katran_real_definition r = { .flags = i >= 3 ? KATRAN_F_IPV6 : 0 };
+		struct katran_real_definition r = {.flags = i >= 3 ? KATRAN_F_IPV6 : 0};
 
 		key = i + 1;
 		pkt_addr(reals[i], r.addr);
@@ -229,8 +228,10 @@ static void peer_round(struct peer_run *run, int r, const int *fds, struct pkt p
 							       fresh ? &seq[c][p] : NULL, &cost[p]);
 		}
 		for (p = 0; p < P_MAX; p++) {
-			run->kern[c][p][r] = (cost[p].kern_ns - cost[P_EMPTY].kern_ns) / cost[p].calls;
-			run->wall[c][p][r] = (cost[p].wall_ns - cost[P_EMPTY].wall_ns) / cost[p].calls;
+			run->kern[c][p][r] =
+				(cost[p].kern_ns - cost[P_EMPTY].kern_ns) / cost[p].calls;
+			run->wall[c][p][r] =
+				(cost[p].wall_ns - cost[P_EMPTY].wall_ns) / cost[p].calls;
 		}
 		/* The empty program's own cost, kept for the record. */
 		run->kern[c][P_EMPTY][r] = cost[P_EMPTY].kern_ns / cost[P_EMPTY].calls;
@@ -289,9 +290,9 @@ static int write_json(const char *path, const struct peer_run *run, const char *
 					 med(run->wall[c][P_KATRAN], run->rounds)));
 	}
 	doc = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:i, s:s, s:o}", "date", date,
-			"katran_commit", commit, "kernel", u.release, "cpu", cpu_model(cpu, sizeof(cpu)),
-			"cpus", libbpf_num_possible_cpus(), "calls", (json_int_t)run->calls, "rounds",
-			run->rounds, "method",
+			"katran_commit", commit, "kernel", u.release, "cpu",
+			cpu_model(cpu, sizeof(cpu)), "cpus", libbpf_num_possible_cpus(), "calls",
+			(json_int_t)run->calls, "rounds", run->rounds, "method",
 			"kernel-reported duration of repeat=1 BPF_PROG_TEST_RUN calls minus an "
 			"empty program's, chunks of 1000 calls alternating empty/xlb/Katran, "
 			"median of rounds; *_wall_ns: the same calls timed by the wall clock",
@@ -305,22 +306,28 @@ static int write_json(const char *path, const struct peer_run *run, const char *
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: bench_peer -k KATRAN_OBJ [-c COMMIT] [-j JSON] [-n CALLS>=%d] "
-			"[-r ROUNDS 1-16]\n", CHUNK);
+	fprintf(stderr,
+		"usage: bench_peer -k KATRAN_OBJ [-c COMMIT] [-j JSON] [-n CALLS>=%d] "
+		"[-r ROUNDS 1-16]\n",
+		CHUNK);
 	exit(1);
 }
 
 int main(int argc, char **argv)
 {
 	const char *kobj = NULL, *commit = "unknown", *json = NULL;
-	struct pkt_spec ack4 = { .src = "198.18.0.10", .dst = VIP4, .proto = IPPROTO_TCP,
-				 .sport = 40000, .dport = 80, .tcp_flags = 0x10,
-				 .payload_len = 15 };
+	struct pkt_spec ack4 = {.src = "198.18.0.10",
+				.dst = VIP4,
+				.proto = IPPROTO_TCP,
+				.sport = 40000,
+				.dport = 80,
+				.tcp_flags = 0x10,
+				.payload_len = 15};
 	struct pkt_spec syn4, ack6, syn6, nonvip;
 	static struct pkt pkts[C_MAX][P_MAX];
-	static struct peer_run run = { .calls = 1000000, .rounds = 3 };
-	__u32 seq[C_MAX][P_MAX] = { 0 };
-	struct katran kt = { 0 };
+	static struct peer_run run = {.calls = 1000000, .rounds = 3};
+	__u32 seq[C_MAX][P_MAX] = {0};
+	struct katran kt = {0};
 	struct xdp_floor *floor;
 	struct xlb_lb *lb;
 	struct pkt s;
@@ -357,8 +364,8 @@ int main(int argc, char **argv)
 	floor = xdp_floor__open_and_load();
 	err = katran_load(&kt, kobj, XLB_FLOW_MAX_DEFAULT);
 	if (!lb || !floor || err) {
-		fprintf(stderr, "load/setup failed: xlb %s, Katran %s\n", lb && floor ? "ok" : "failed",
-			strerror(err ? -err : 0));
+		fprintf(stderr, "load/setup failed: xlb %s, Katran %s\n",
+			lb && floor ? "ok" : "failed", strerror(err ? -err : 0));
 		return 2;
 	}
 	fds[P_EMPTY] = bpf_program__fd(floor->progs.xdp_empty);
@@ -374,7 +381,7 @@ int main(int argc, char **argv)
 		seq[C_SYN4][p] = seq[C_SYN6][p] = p * 64000 * 256;
 		/* The established flows: opened once with their SYNs. */
 		if (p != P_EMPTY) {
-			struct bench_cost unused = { 0 };
+			struct bench_cost unused = {0};
 
 			pkt_build(&s, &syn4);
 			bench_run(fds[p], &s, 1, NULL, &unused);

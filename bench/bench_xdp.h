@@ -30,15 +30,15 @@
 #include "dataplane/maps.h"
 #include "xlb_lb.skel.h"
 
-#define VIP4	"198.18.100.1"
-#define VIP6	"fd00:78:6c62:100::1"
-#define NAT4	"198.18.0.2"
-#define NAT6	"fd00:78:6c62::2"
+#define VIP4 "198.18.100.1"
+#define VIP6 "fd00:78:6c62:100::1"
+#define NAT4 "198.18.0.2"
+#define NAT6 "fd00:78:6c62::2"
 
 /* Sums over the calls of one bench_run(). */
 struct bench_cost {
-	double kern_ns;	/* durations the kernel reported */
-	double wall_ns;	/* wall-clock time of the calls */
+	double kern_ns; /* durations the kernel reported */
+	double wall_ns; /* wall-clock time of the calls */
 	long calls;
 };
 
@@ -57,11 +57,9 @@ static inline double bench_now_ns(void)
  * the IPv6 source); the TCP checksum is left stale, which neither load
  * balancer checks. Returns the verdict of the last call.
  */
-static int bench_run(int prog_fd, struct pkt *p, long calls, __u32 *seq,
-		     struct bench_cost *cost)
+static int bench_run(int prog_fd, struct pkt *p, long calls, __u32 *seq, struct bench_cost *cost)
 {
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->data, .data_size_in = p->len,
-		    .repeat = 1);
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->data, .data_size_in = p->len, .repeat = 1);
 	__u8 out[PKT_MAX + 256];
 	__be16 *sport = (__be16 *)(p->data + p->l4_off);
 	double kern = 0, t0;
@@ -90,8 +88,11 @@ static int bench_run(int prog_fd, struct pkt *p, long calls, __u32 *seq,
 
 static inline const char *bench_verdict(int v)
 {
-	return v == XDP_TX ? "TX" : v == XDP_PASS ? "PASS" : v == XDP_DROP ? "DROP" :
-	       v == XDP_REDIRECT ? "REDIRECT" : "other";
+	return v == XDP_TX	   ? "TX"
+	       : v == XDP_PASS	   ? "PASS"
+	       : v == XDP_DROP	   ? "DROP"
+	       : v == XDP_REDIRECT ? "REDIRECT"
+				   : "other";
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -110,13 +111,15 @@ static inline double bench_median(double *v, int n)
 
 static int setup_lb(struct xlb_lb *skel, int nat)
 {
-	struct xlb_maps m = { .skel = skel, .lock_fd = -1 };
-	static const char *const be4[] = { "198.18.0.11", "198.18.0.12", "198.18.0.13" };
-	static const char *const be6[] = { "fd00:78:6c62::11", "fd00:78:6c62::12",
-					   "fd00:78:6c62::13" };
-	struct xlb_config cfg = { .forward = XLB_FWD_IPIP, .hash_seed = 42 };
-	struct xlb_nexthop nh = { .ifindex = 1, .mtu = 1600,
-				  .smac = { 2, 0, 0, 0, 0, 2 }, .dmac = { 2, 0, 0, 0, 0, 0x11 } };
+	struct xlb_maps m = {.skel = skel, .lock_fd = -1};
+	static const char *const be4[] = {"198.18.0.11", "198.18.0.12", "198.18.0.13"};
+	static const char *const be6[] = {"fd00:78:6c62::11", "fd00:78:6c62::12",
+					  "fd00:78:6c62::13"};
+	struct xlb_config cfg = {.forward = XLB_FWD_IPIP, .hash_seed = 42};
+	struct xlb_nexthop nh = {.ifindex = 1,
+				 .mtu = 1600,
+				 .smac = {2, 0, 0, 0, 0, 2},
+				 .dmac = {2, 0, 0, 0, 0, 0x11}};
 	struct xlb_vip_key k;
 	struct xlb_addr_key a;
 	struct xlb_vip v;
