@@ -61,17 +61,18 @@ static const __u8 katran_mac[6] = {0x00, 0x00, 0xDE, 0xAD, 0xBE, 0xAF};
 
 enum prog_id { P_EMPTY, P_XLB, P_KATRAN, P_MAX };
 
-enum case_id { C_EST4, C_EST6, C_SYN4, C_SYN6, C_NONVIP, C_MAX };
+/* C_WARM: the non-VIP frame, left untouched, so valid with repeat=CHUNK. */
+enum case_id { C_EST4, C_EST6, C_SYN4, C_SYN6, C_NONVIP, C_WARM, C_MAX };
 
 static const char *const case_names[C_MAX] = {
 	[C_EST4] = "IPv4 TCP established flow",	     [C_EST6] = "IPv6 TCP established flow",
 	[C_SYN4] = "IPv4 TCP SYN, new 5-tuple each", [C_SYN6] = "IPv6 TCP SYN, new 5-tuple each",
-	[C_NONVIP] = "IPv4 TCP not for a VIP",
+	[C_NONVIP] = "IPv4 TCP not for a VIP",	     [C_WARM] = "same, repeat=1000 (warm)",
 };
 
 static const char *const case_keys[C_MAX] = {
 	[C_EST4] = "est4", [C_EST6] = "est6",	  [C_SYN4] = "syn4",
-	[C_SYN6] = "syn6", [C_NONVIP] = "nonvip",
+	[C_SYN6] = "syn6", [C_NONVIP] = "nonvip", [C_WARM] = "nonvip_warm",
 };
 
 struct katran {
@@ -210,32 +211,37 @@ struct peer_run {
 
 #define CHUNK 1000
 
-/* One round of every case: chunks of CHUNK calls, the programs in turn. */
+/*
+ * One round of every case: chunks of CHUNK runs, the programs in turn; a
+ * chunk is CHUNK repeat=1 calls, or for C_WARM one call of repeat=CHUNK.
+ */
 static void peer_round(struct peer_run *run, int r, const int *fds, struct pkt pkts[C_MAX][P_MAX],
 		       struct katran *kt, __u32 seq[C_MAX][P_MAX])
 {
 	struct bench_cost cost[P_MAX];
-	int c, p, fresh;
+	int c, p, fresh, warm;
 	long done;
 
 	for (c = 0; c < C_MAX; c++) {
 		fresh = c == C_SYN4 || c == C_SYN6;
+		warm = c == C_WARM;
 		memset(cost, 0, sizeof(cost));
 		for (done = 0; done < run->calls; done += CHUNK) {
 			katran_rate_reset(kt);
 			for (p = 0; p < P_MAX; p++)
-				run->verdict[c][p] = bench_run(fds[p], &pkts[c][p], CHUNK,
+				run->verdict[c][p] = bench_run(fds[p], &pkts[c][p],
+							       warm ? 1 : CHUNK, warm ? CHUNK : 1,
 							       fresh ? &seq[c][p] : NULL, &cost[p]);
 		}
 		for (p = 0; p < P_MAX; p++) {
 			run->kern[c][p][r] =
-				(cost[p].kern_ns - cost[P_EMPTY].kern_ns) / cost[p].calls;
+				(cost[p].kern_ns - cost[P_EMPTY].kern_ns) / cost[p].runs;
 			run->wall[c][p][r] =
-				(cost[p].wall_ns - cost[P_EMPTY].wall_ns) / cost[p].calls;
+				(cost[p].wall_ns - cost[P_EMPTY].wall_ns) / cost[p].runs;
 		}
 		/* The empty program's own cost, kept for the record. */
-		run->kern[c][P_EMPTY][r] = cost[P_EMPTY].kern_ns / cost[P_EMPTY].calls;
-		run->wall[c][P_EMPTY][r] = cost[P_EMPTY].wall_ns / cost[P_EMPTY].calls;
+		run->kern[c][P_EMPTY][r] = cost[P_EMPTY].kern_ns / cost[P_EMPTY].runs;
+		run->wall[c][P_EMPTY][r] = cost[P_EMPTY].wall_ns / cost[P_EMPTY].runs;
 	}
 }
 
@@ -377,6 +383,7 @@ int main(int argc, char **argv)
 		pkt_build(&pkts[C_SYN4][p], &syn4);
 		pkt_build(&pkts[C_SYN6][p], &syn6);
 		pkt_build(&pkts[C_NONVIP][p], &nonvip);
+		pkt_build(&pkts[C_WARM][p], &nonvip);
 		/* Each program's new flows from its own range of tuples. */
 		seq[C_SYN4][p] = seq[C_SYN6][p] = p * 64000 * 256;
 		/* The established flows: opened once with their SYNs. */
@@ -384,9 +391,9 @@ int main(int argc, char **argv)
 			struct bench_cost unused = {0};
 
 			pkt_build(&s, &syn4);
-			bench_run(fds[p], &s, 1, NULL, &unused);
+			bench_run(fds[p], &s, 1, 1, NULL, &unused);
 			pkt_build(&s, &syn6);
-			bench_run(fds[p], &s, 1, NULL, &unused);
+			bench_run(fds[p], &s, 1, 1, NULL, &unused);
 		}
 	}
 	for (r = 0; r < run.rounds; r++)

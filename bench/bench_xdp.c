@@ -44,7 +44,7 @@ static int run(int prog_fd, struct pkt *p, long calls, __u32 *seq)
 {
 	struct bench_cost unused = { 0 };
 
-	return bench_run(prog_fd, p, calls, seq, &unused);
+	return bench_run(prog_fd, p, calls, 1, seq, &unused);
 }
 
 /*
@@ -100,13 +100,13 @@ static int measure(const int *fds, struct pkt *pkts, int c, long calls, __u32 *s
 	int v = 0;
 
 	for (done = 0; done < calls; done += CHUNK) {
-		bench_run(fds[C_EMPTY], &pkts[C_EMPTY], CHUNK, NULL, &e);
-		v = bench_run(fds[c], &pkts[c], CHUNK, seq, &x);
+		bench_run(fds[C_EMPTY], &pkts[C_EMPTY], CHUNK, 1, NULL, &e);
+		v = bench_run(fds[c], &pkts[c], CHUNK, 1, seq, &x);
 	}
-	*kern = (x.kern_ns - e.kern_ns) / x.calls;
-	*wall = (x.wall_ns - e.wall_ns) / x.calls;
-	*empty_kern = e.kern_ns / e.calls;
-	*empty_wall = e.wall_ns / e.calls;
+	*kern = (x.kern_ns - e.kern_ns) / x.runs;
+	*wall = (x.wall_ns - e.wall_ns) / x.runs;
+	*empty_kern = e.kern_ns / e.runs;
+	*empty_wall = e.wall_ns / e.runs;
 	return v;
 }
 
