@@ -53,8 +53,11 @@ struct katran_lb_stats {
 
 #define KATRAN_RING_SIZE     65537
 #define KATRAN_MAX_VIPS	     512
-#define KATRAN_NEW_CONN_RATE 2 /* NEW_CONN_RATE_CNTR: stats[MAX_VIPS + 2] */
-#define KATRAN_F_IPV6	     1
+#define KATRAN_LRU_MISS	     1 /* LRU_MISS_CNTR: v1 SYNs, v2 other TCP */
+#define KATRAN_NEW_CONN_RATE 2
+#define KATRAN_FALLBACK_LRU \
+	3 /* FALLBACK_LRU_CNTR: no LRU for the CPU */ /* NEW_CONN_RATE_CNTR: stats[MAX_VIPS + 2] */
+#define KATRAN_F_IPV6 1
 
 /* The default MAC of Katran's tests (katran/lib/testing, kDefaultMac). */
 static const __u8 katran_mac[6] = {0x00, 0x00, 0xDE, 0xAD, 0xBE, 0xAF};
@@ -198,6 +201,22 @@ static void katran_rate_reset(struct katran *kt)
 
 	memset(zero, 0, sizeof(zero));
 	bpf_map_update_elem(kt->stats_fd, &key, zero, BPF_ANY);
+}
+
+/* Katran's counter stats[MAX_VIPS + idx], summed over the CPUs. */
+static struct katran_lb_stats katran_counter(struct katran *kt, __u32 idx)
+{
+	struct katran_lb_stats v[kt->ncpus], sum = {0};
+	__u32 key = KATRAN_MAX_VIPS + idx;
+	int i;
+
+	if (bpf_map_lookup_elem(kt->stats_fd, &key, v))
+		return sum;
+	for (i = 0; i < kt->ncpus; i++) {
+		sum.v1 += v[i].v1;
+		sum.v2 += v[i].v2;
+	}
+	return sum;
 }
 
 /* The figures of one run: per case and program, ns per call in each round. */
@@ -412,6 +431,12 @@ int main(int argc, char **argv)
 		       bench_verdict(run.verdict[c][P_XLB]),
 		       bench_verdict(run.verdict[c][P_KATRAN]));
 	}
+	/* Established flows must have hit Katran's per-CPU LRUs, not missed. */
+	printf("Katran: %llu non-SYN TCP packets missed its LRU, %llu SYNs did; %llu used the "
+	       "fallback LRU\n",
+	       (unsigned long long)katran_counter(&kt, KATRAN_LRU_MISS).v2,
+	       (unsigned long long)katran_counter(&kt, KATRAN_LRU_MISS).v1,
+	       (unsigned long long)katran_counter(&kt, KATRAN_FALLBACK_LRU).v1);
 	if (json && write_json(json, &run, commit)) {
 		fprintf(stderr, "cannot write %s\n", json);
 		return 2;
