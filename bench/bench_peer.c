@@ -324,7 +324,7 @@ static int write_json(const char *path, const struct peer_run *run, const char *
 			"cases", cases);
 	if (!doc)
 		return -ENOMEM;
-	err = json_dump_file(doc, path, JSON_INDENT(2) | JSON_REAL_PRECISION(4));
+	err = json_dump_file(doc, path, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
 	json_decref(doc);
 	return err ? -EIO : 0;
 }
