@@ -1,0 +1,448 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xlb beside Katran, one harness for both: Katran's XDP balancer (an object
+ * built from Katran's own sources by bench/katran.sh) and xlb_lb, each set
+ * up with one VIP per family on port 80 and three backends, get the same
+ * frames in one interleaved run. Each figure is the duration the kernel
+ * reports for repeat=1 BPF_PROG_TEST_RUN calls minus an empty program's,
+ * measured in chunks that alternate empty program, xlb and Katran, so that
+ * drift in the machine's speed reaches all three alike; the median over
+ * rounds is printed with the ratio xlb / Katran and written as JSON.
+ *
+ * Katran is configured as its library does for a running balancer
+ * (katran/lib/KatranLb.cpp; addresses and MAC from katran/lib/testing):
+ * vip_map holds the VIPs (vip_num 0 and 1, no flags), reals the backends
+ * (F_IPV6 on IPv6 ones), ch_rings each VIP's ring of 65537 positions,
+ * ctl_array position 0 the default next-hop MAC, and lru_mapping one LRU
+ * per CPU (what KatranLb::initLrus builds for the forwarding cores), their
+ * sizes adding up to xlb's default flow table.
+ *
+ *   bench_peer -k KATRAN_OBJ [-c COMMIT] [-j JSON] [-n CALLS] [-r ROUNDS]
+ */
+#include <getopt.h>
+#include <unistd.h>
+#include <sys/utsname.h>
+#include <jansson.h>
+
+#include "bench_xdp.h"
+#include "xdp_floor.skel.h"
+
+/* Katran's map values (katran/lib/bpf/balancer_structs.h, _consts.h). */
+struct katran_vip_definition {
+	__be32 addr[4];
+	__u16 port;
+	__u8 proto;
+	__u8 pad;
+};
+
+struct katran_vip_meta {
+	__u32 flags;
+	__u32 vip_num;
+};
+
+struct katran_real_definition {
+	__be32 addr[4];
+	__u8 flags;
+	__u8 pad[3];
+};
+
+struct katran_lb_stats {
+	__u64 v1;
+	__u64 v2;
+};
+
+#define KATRAN_RING_SIZE     65537
+#define KATRAN_MAX_VIPS	     512
+#define KATRAN_LRU_MISS	     1 /* LRU_MISS_CNTR: v1 SYNs, v2 other TCP */
+#define KATRAN_NEW_CONN_RATE 2
+#define KATRAN_FALLBACK_LRU \
+	3 /* FALLBACK_LRU_CNTR: no LRU for the CPU */ /* NEW_CONN_RATE_CNTR: stats[MAX_VIPS + 2] */
+#define KATRAN_F_IPV6 1
+
+/* The default MAC of Katran's tests (katran/lib/testing, kDefaultMac). */
+static const __u8 katran_mac[6] = {0x00, 0x00, 0xDE, 0xAD, 0xBE, 0xAF};
+
+enum prog_id { P_EMPTY, P_XLB, P_KATRAN, P_MAX };
+
+/* C_WARM: the non-VIP frame, left untouched, so valid with repeat=CHUNK. */
+enum case_id { C_EST4, C_EST6, C_SYN4, C_SYN6, C_NONVIP, C_WARM, C_MAX };
+
+static const char *const case_names[C_MAX] = {
+	[C_EST4] = "IPv4 TCP established flow",	     [C_EST6] = "IPv6 TCP established flow",
+	[C_SYN4] = "IPv4 TCP SYN, new 5-tuple each", [C_SYN6] = "IPv6 TCP SYN, new 5-tuple each",
+	[C_NONVIP] = "IPv4 TCP not for a VIP",	     [C_WARM] = "same, repeat=1000 (warm)",
+};
+
+static const char *const case_keys[C_MAX] = {
+	[C_EST4] = "est4", [C_EST6] = "est6",	  [C_SYN4] = "syn4",
+	[C_SYN6] = "syn6", [C_NONVIP] = "nonvip", [C_WARM] = "nonvip_warm",
+};
+
+struct katran {
+	struct bpf_object *obj;
+	int prog_fd;
+	int stats_fd;
+	int ncpus;
+	__u32 lru_key_size; /* of the per-CPU LRUs, from lru_mapping's inner map */
+	__u32 lru_value_size;
+};
+
+static int katran_map_fd(struct bpf_object *obj, const char *name)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(obj, name);
+
+	return m ? bpf_map__fd(m) : -ENOENT;
+}
+
+/* A VIP: its vip_map entry and a ring spreading it over reals first..+2. */
+static int katran_vip(struct bpf_object *obj, const char *addr, __u32 vip_num, __u32 first)
+{
+	struct katran_vip_definition k = {.port = htons(80), .proto = IPPROTO_TCP};
+	struct katran_vip_meta meta = {.vip_num = vip_num};
+	int vip_fd = katran_map_fd(obj, "vip_map"), ring_fd = katran_map_fd(obj, "ch_rings");
+	__u32 i, key, real;
+
+	if (vip_fd < 0 || ring_fd < 0)
+		return -ENOENT;
+	pkt_addr(addr, k.addr);
+	if (bpf_map_update_elem(vip_fd, &k, &meta, BPF_ANY))
+		return -errno;
+	for (i = 0; i < KATRAN_RING_SIZE; i++) {
+		key = vip_num * KATRAN_RING_SIZE + i;
+		real = first + i % 3;
+		if (bpf_map_update_elem(ring_fd, &key, &real, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+static int katran_setup(struct katran *kt, __u32 flows)
+{
+	static const char *const reals[] = {"198.18.0.11",	"198.18.0.12",
+					    "198.18.0.13",	"fd00:78:6c62::11",
+					    "fd00:78:6c62::12", "fd00:78:6c62::13"};
+	struct bpf_map *lru = bpf_object__find_map_by_name(kt->obj, "lru_mapping");
+	int reals_fd = katran_map_fd(kt->obj, "reals"),
+	    ctl_fd = katran_map_fd(kt->obj, "ctl_array");
+	__u64 ctl = 0;
+	__u32 i, key = 0;
+	int fd, err;
+
+	if (!lru || reals_fd < 0 || ctl_fd < 0 || kt->stats_fd < 0)
+		return -ENOENT;
+	memcpy(&ctl, katran_mac, sizeof(katran_mac));
+	if (bpf_map_update_elem(ctl_fd, &key, &ctl, BPF_ANY))
+		return -errno;
+	/* Real numbers 1-3 are the IPv4 backends, 4-6 the IPv6 ones. */
+	for (i = 0; i < 6; i++) {
+		struct katran_real_definition r = {.flags = i >= 3 ? KATRAN_F_IPV6 : 0};
+
+		key = i + 1;
+		pkt_addr(reals[i], r.addr);
+		if (bpf_map_update_elem(reals_fd, &key, &r, BPF_ANY))
+			return -errno;
+	}
+	err = katran_vip(kt->obj, VIP4, 0, 1);
+	if (!err)
+		err = katran_vip(kt->obj, VIP6, 1, 4);
+	if (err)
+		return err;
+	/* One LRU per CPU, as KatranLb::initLrus makes for forwarding cores. */
+	for (i = 0; i < (__u32)kt->ncpus; i++) {
+		fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "katran_lru", kt->lru_key_size,
+				    kt->lru_value_size, flows / kt->ncpus, NULL);
+		if (fd < 0)
+			return fd;
+		err = bpf_map_update_elem(bpf_map__fd(lru), &i, &fd, BPF_ANY);
+		close(fd);
+		if (err)
+			return -errno;
+	}
+	return 0;
+}
+
+static int katran_load(struct katran *kt, const char *path, __u32 flows)
+{
+	struct bpf_map *lru, *inner;
+	struct bpf_program *prog;
+	int err;
+
+	kt->ncpus = libbpf_num_possible_cpus();
+	kt->obj = bpf_object__open_file(path, NULL);
+	if (!kt->obj)
+		return -errno;
+	prog = bpf_object__find_program_by_name(kt->obj, "balancer_ingress");
+	lru = bpf_object__find_map_by_name(kt->obj, "lru_mapping");
+	inner = lru ? bpf_map__inner_map(lru) : NULL;
+	if (!prog || !inner)
+		return -ENOENT;
+	/* libbpf frees the inner map's description once the outer map exists. */
+	kt->lru_key_size = bpf_map__key_size(inner);
+	kt->lru_value_size = bpf_map__value_size(inner);
+	err = bpf_object__load(kt->obj);
+	if (err)
+		return err;
+	kt->prog_fd = bpf_program__fd(prog);
+	kt->stats_fd = katran_map_fd(kt->obj, "stats");
+	return katran_setup(kt, flows);
+}
+
+/*
+ * Clear Katran's new-connection rate counter. Beyond MAX_CONN_RATE (125,000)
+ * new flows per second and CPU, Katran considers itself flooded and stops
+ * recording new flows in its LRU; this harness sends millions per second,
+ * so the counter is cleared between chunks (outside the timed runs) to
+ * time the path every new flow takes below that rate.
+ */
+static void katran_rate_reset(struct katran *kt)
+{
+	struct katran_lb_stats zero[kt->ncpus];
+	__u32 key = KATRAN_MAX_VIPS + KATRAN_NEW_CONN_RATE;
+
+	memset(zero, 0, sizeof(zero));
+	bpf_map_update_elem(kt->stats_fd, &key, zero, BPF_ANY);
+}
+
+/* Katran's counter stats[MAX_VIPS + idx], summed over the CPUs. */
+static struct katran_lb_stats katran_counter(struct katran *kt, __u32 idx)
+{
+	struct katran_lb_stats v[kt->ncpus], sum = {0};
+	__u32 key = KATRAN_MAX_VIPS + idx;
+	int i;
+
+	if (bpf_map_lookup_elem(kt->stats_fd, &key, v))
+		return sum;
+	for (i = 0; i < kt->ncpus; i++) {
+		sum.v1 += v[i].v1;
+		sum.v2 += v[i].v2;
+	}
+	return sum;
+}
+
+/* The figures of one run: per case and program, ns per call in each round. */
+struct peer_run {
+	long calls;
+	int rounds;
+	double kern[C_MAX][P_MAX][16];
+	double wall[C_MAX][P_MAX][16];
+	int verdict[C_MAX][P_MAX];
+};
+
+#define CHUNK 1000
+
+/*
+ * One round of every case: chunks of CHUNK runs, the programs in turn; a
+ * chunk is CHUNK repeat=1 calls, or for C_WARM one call of repeat=CHUNK.
+ */
+static void peer_round(struct peer_run *run, int r, const int *fds, struct pkt pkts[C_MAX][P_MAX],
+		       struct katran *kt, __u32 seq[C_MAX][P_MAX])
+{
+	struct bench_cost cost[P_MAX];
+	int c, p, fresh, warm;
+	long done;
+
+	for (c = 0; c < C_MAX; c++) {
+		fresh = c == C_SYN4 || c == C_SYN6;
+		warm = c == C_WARM;
+		memset(cost, 0, sizeof(cost));
+		for (done = 0; done < run->calls; done += CHUNK) {
+			katran_rate_reset(kt);
+			for (p = 0; p < P_MAX; p++)
+				run->verdict[c][p] = bench_run(fds[p], &pkts[c][p],
+							       warm ? 1 : CHUNK, warm ? CHUNK : 1,
+							       fresh ? &seq[c][p] : NULL, &cost[p]);
+		}
+		for (p = 0; p < P_MAX; p++) {
+			run->kern[c][p][r] =
+				(cost[p].kern_ns - cost[P_EMPTY].kern_ns) / cost[p].runs;
+			run->wall[c][p][r] =
+				(cost[p].wall_ns - cost[P_EMPTY].wall_ns) / cost[p].runs;
+		}
+		/* The empty program's own cost, kept for the record. */
+		run->kern[c][P_EMPTY][r] = cost[P_EMPTY].kern_ns / cost[P_EMPTY].runs;
+		run->wall[c][P_EMPTY][r] = cost[P_EMPTY].wall_ns / cost[P_EMPTY].runs;
+	}
+}
+
+static double med(const double *v, int n)
+{
+	double s[16];
+
+	memcpy(s, v, sizeof(double) * n);
+	return bench_median(s, n);
+}
+
+static char *cpu_model(char *buf, size_t size)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[256], *v;
+
+	snprintf(buf, size, "unknown");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "model name", 10) || !(v = strchr(line, ':')))
+			continue;
+		v += strspn(v + 1, " ") + 1;
+		v[strcspn(v, "\n")] = 0;
+		snprintf(buf, size, "%s", v);
+		break;
+	}
+	if (f)
+		fclose(f);
+	return buf;
+}
+
+static int write_json(const char *path, const struct peer_run *run, const char *commit)
+{
+	char cpu[128], date[32];
+	struct utsname u;
+	time_t now = time(NULL);
+	json_t *doc, *cases = json_array();
+	int c, err;
+
+	uname(&u);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	for (c = 0; c < C_MAX; c++) {
+		double x = med(run->kern[c][P_XLB], run->rounds);
+		double k = med(run->kern[c][P_KATRAN], run->rounds);
+
+		json_array_append_new(
+			cases, json_pack("{s:s, s:s, s:f, s:f, s:f, s:s, s:s, s:f, s:f}", "case",
+					 case_keys[c], "name", case_names[c], "xlb_ns", x,
+					 "katran_ns", k, "ratio", x / k, "xlb_verdict",
+					 bench_verdict(run->verdict[c][P_XLB]), "katran_verdict",
+					 bench_verdict(run->verdict[c][P_KATRAN]), "xlb_wall_ns",
+					 med(run->wall[c][P_XLB], run->rounds), "katran_wall_ns",
+					 med(run->wall[c][P_KATRAN], run->rounds)));
+	}
+	doc = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:i, s:s, s:o}", "date", date,
+			"katran_commit", commit, "kernel", u.release, "cpu",
+			cpu_model(cpu, sizeof(cpu)), "cpus", libbpf_num_possible_cpus(), "calls",
+			(json_int_t)run->calls, "rounds", run->rounds, "method",
+			"kernel-reported duration of repeat=1 BPF_PROG_TEST_RUN calls minus an "
+			"empty program's, chunks of 1000 calls alternating empty/xlb/Katran, "
+			"median of rounds; *_wall_ns: the same calls timed by the wall clock",
+			"cases", cases);
+	if (!doc)
+		return -ENOMEM;
+	err = json_dump_file(doc, path, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
+	json_decref(doc);
+	return err ? -EIO : 0;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: bench_peer -k KATRAN_OBJ [-c COMMIT] [-j JSON] [-n CALLS>=%d] "
+		"[-r ROUNDS 1-16]\n",
+		CHUNK);
+	exit(1);
+}
+
+int main(int argc, char **argv)
+{
+	const char *kobj = NULL, *commit = "unknown", *json = NULL;
+	struct pkt_spec ack4 = {.src = "198.18.0.10",
+				.dst = VIP4,
+				.proto = IPPROTO_TCP,
+				.sport = 40000,
+				.dport = 80,
+				.tcp_flags = 0x10,
+				.payload_len = 15};
+	struct pkt_spec syn4, ack6, syn6, nonvip;
+	static struct pkt pkts[C_MAX][P_MAX];
+	static struct peer_run run = {.calls = 1000000, .rounds = 3};
+	__u32 seq[C_MAX][P_MAX] = {0};
+	struct katran kt = {0};
+	struct xdp_floor *floor;
+	struct xlb_lb *lb;
+	struct pkt s;
+	int fds[P_MAX], c, p, r, opt, err;
+
+	while ((opt = getopt(argc, argv, "k:c:j:n:r:")) != -1) {
+		if (opt == 'k')
+			kobj = optarg;
+		else if (opt == 'c')
+			commit = optarg;
+		else if (opt == 'j')
+			json = optarg;
+		else if (opt == 'n')
+			run.calls = atol(optarg);
+		else if (opt == 'r')
+			run.rounds = atoi(optarg);
+		else
+			usage();
+	}
+	if (!kobj || run.calls < CHUNK || run.rounds < 1 || run.rounds > 16)
+		usage();
+	run.calls -= run.calls % CHUNK;
+	syn4 = ack4;
+	syn4.tcp_flags = 0x02;
+	nonvip = ack4;
+	nonvip.dst = "198.18.0.99";
+	ack6 = ack4;
+	ack6.src = "fd00:78:6c62::10";
+	ack6.dst = VIP6;
+	syn6 = ack6;
+	syn6.tcp_flags = 0x02;
+
+	lb = load_lb(XLB_FLOW_MAX_DEFAULT, 0);
+	floor = xdp_floor__open_and_load();
+	err = katran_load(&kt, kobj, XLB_FLOW_MAX_DEFAULT);
+	if (!lb || !floor || err) {
+		fprintf(stderr, "load/setup failed: xlb %s, Katran %s\n",
+			lb && floor ? "ok" : "failed", strerror(err ? -err : 0));
+		return 2;
+	}
+	fds[P_EMPTY] = bpf_program__fd(floor->progs.xdp_empty);
+	fds[P_XLB] = bpf_program__fd(lb->progs.xlb_lb);
+	fds[P_KATRAN] = kt.prog_fd;
+	for (p = 0; p < P_MAX; p++) {
+		pkt_build(&pkts[C_EST4][p], &ack4);
+		pkt_build(&pkts[C_EST6][p], &ack6);
+		pkt_build(&pkts[C_SYN4][p], &syn4);
+		pkt_build(&pkts[C_SYN6][p], &syn6);
+		pkt_build(&pkts[C_NONVIP][p], &nonvip);
+		pkt_build(&pkts[C_WARM][p], &nonvip);
+		/* Each program's new flows from its own range of tuples. */
+		seq[C_SYN4][p] = seq[C_SYN6][p] = p * 64000 * 256;
+		/* The established flows: opened once with their SYNs. */
+		if (p != P_EMPTY) {
+			struct bench_cost unused = {0};
+
+			pkt_build(&s, &syn4);
+			bench_run(fds[p], &s, 1, 1, NULL, &unused);
+			pkt_build(&s, &syn6);
+			bench_run(fds[p], &s, 1, 1, NULL, &unused);
+		}
+	}
+	for (r = 0; r < run.rounds; r++)
+		peer_round(&run, r, fds, pkts, &kt, seq);
+
+	printf("xlb and Katran (%s), ns per packet: kernel-reported duration of %ld repeat=1 "
+	       "calls x %d interleaved rounds, minus an empty program's (%.1f ns per call)\n",
+	       commit, run.calls, run.rounds, med(run.kern[C_EST4][P_EMPTY], run.rounds));
+	printf("| %-31s | xlb ns | Katran ns | ratio | verdicts |\n|---|---|---|---|---|\n",
+	       "case");
+	for (c = 0; c < C_MAX; c++) {
+		double x = med(run.kern[c][P_XLB], run.rounds);
+		double k = med(run.kern[c][P_KATRAN], run.rounds);
+
+		printf("| %-31s | %6.1f | %9.1f | %5.2f | %s / %s |\n", case_names[c], x, k, x / k,
+		       bench_verdict(run.verdict[c][P_XLB]),
+		       bench_verdict(run.verdict[c][P_KATRAN]));
+	}
+	/* Established flows must have hit Katran's per-CPU LRUs, not missed. */
+	printf("Katran: %llu non-SYN TCP packets missed its LRU, %llu SYNs did; %llu used the "
+	       "fallback LRU\n",
+	       (unsigned long long)katran_counter(&kt, KATRAN_LRU_MISS).v2,
+	       (unsigned long long)katran_counter(&kt, KATRAN_LRU_MISS).v1,
+	       (unsigned long long)katran_counter(&kt, KATRAN_FALLBACK_LRU).v1);
+	if (json && write_json(json, &run, commit)) {
+		fprintf(stderr, "cannot write %s\n", json);
+		return 2;
+	}
+	xlb_lb__destroy(lb);
+	xdp_floor__destroy(floor);
+	bpf_object__close(kt.obj);
+	return 0;
+}

@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * What the per-packet benchmarks (bench_xdp.c, bench_peer.c) share: an
+ * xlb_lb loaded and set up for them (one IPv4 and one IPv6 VIP on port 80,
+ * three backends each, static next hops on the loopback device), and the
+ * timed loop of BPF_PROG_TEST_RUN calls.
+ *
+ * A figure is the cost of repeat=1 calls (a large repeat would feed a
+ * rewriting program its own output) minus that of an empty program, taken
+ * two ways: the duration the kernel reports for each call (the program run
+ * alone, between two clock reads) and the wall-clock time of the whole
+ * call. bench/README.md says which is used where and why they differ.
+ */
+#ifndef XLB_BENCH_XDP_H
+#define XLB_BENCH_XDP_H
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "../tests/lib/bpftest.h"
+#include "../tests/lib/pkt.h"
+#include "base/addr.h"
+#include "dataplane/maps.h"
+#include "xlb_lb.skel.h"
+
+#define VIP4 "198.18.100.1"
+#define VIP6 "fd00:78:6c62:100::1"
+#define NAT4 "198.18.0.2"
+#define NAT6 "fd00:78:6c62::2"
+
+/* Sums over the calls of one bench_run(). */
+struct bench_cost {
+	double kern_ns; /* durations the kernel reported */
+	double wall_ns; /* wall-clock time of the calls */
+	long runs;	/* program runs: calls x repeat */
+};
+
+static inline double bench_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+/*
+ * Call prog on p calls times, adding the times to *cost. Each call runs it
+ * repeat times; above 1 only for a program that leaves the frame untouched
+ * (each run gets the previous run's output): the runs after the first find
+ * the CPU's caches and TLB as the program left them, as frames in a NAPI
+ * batch do, where each repeat=1 call starts after a syscall entry. With seq,
+ * every call gets a 5-tuple never used before (source port and the first
+ * half of the source address from *seq, which advances; the same bytes of
+ * the IPv6 source); the TCP checksum is left stale, which neither load
+ * balancer checks. Returns the verdict of the last call.
+ */
+static int bench_run(int prog_fd, struct pkt *p, long calls, __u32 repeat, __u32 *seq,
+		     struct bench_cost *cost)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->data, .data_size_in = p->len,
+		    .repeat = repeat);
+	__u8 out[PKT_MAX + 256];
+	__be16 *sport = (__be16 *)(p->data + p->l4_off);
+	double kern = 0, t0;
+	long i;
+
+	o.data_out = out;
+	t0 = bench_now_ns();
+	for (i = 0; i < calls; i++) {
+		if (seq) {
+			sport[0] = htons(1024 + *seq % 64000);
+			((__be16 *)(p->data + p->ip_off + 12))[0] = htons(*seq / 64000);
+			(*seq)++;
+		}
+		o.data_size_out = sizeof(out);
+		if (bpf_prog_test_run_opts(prog_fd, &o)) {
+			fprintf(stderr, "test run: %s\n", strerror(errno));
+			exit(2);
+		}
+		kern += (double)o.duration * repeat; /* the kernel's mean per run */
+	}
+	cost->wall_ns += bench_now_ns() - t0;
+	cost->kern_ns += kern;
+	cost->runs += calls * repeat;
+	return o.retval;
+}
+
+static inline const char *bench_verdict(int v)
+{
+	return v == XDP_TX	   ? "TX"
+	       : v == XDP_PASS	   ? "PASS"
+	       : v == XDP_DROP	   ? "DROP"
+	       : v == XDP_REDIRECT ? "REDIRECT"
+				   : "other";
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The median of n values (sorts them). */
+static inline double bench_median(double *v, int n)
+{
+	qsort(v, n, sizeof(double), cmp_double);
+	return v[n / 2];
+}
+
+static int setup_lb(struct xlb_lb *skel, int nat)
+{
+	struct xlb_maps m = {.skel = skel, .lock_fd = -1};
+	static const char *const be4[] = {"198.18.0.11", "198.18.0.12", "198.18.0.13"};
+	static const char *const be6[] = {"fd00:78:6c62::11", "fd00:78:6c62::12",
+					  "fd00:78:6c62::13"};
+	struct xlb_config cfg = {.forward = XLB_FWD_IPIP, .hash_seed = 42};
+	struct xlb_nexthop nh = {.ifindex = 1,
+				 .mtu = 1600,
+				 .smac = {2, 0, 0, 0, 0, 2},
+				 .dmac = {2, 0, 0, 0, 0, 0x11}};
+	struct xlb_vip_key k;
+	struct xlb_addr_key a;
+	struct xlb_vip v;
+	const char *const *bes;
+	__u32 id;
+	__u16 port;
+	int err, fam, i;
+
+	if (nat) {
+		/*
+		 * Every port: 3 nodes x 64512 ports outnumber the table's
+		 * entries, so new connections find free ports as the LRU evicts.
+		 */
+		inet_pton(AF_INET, NAT4, &cfg.nat_src4);
+		inet_pton(AF_INET6, NAT6, cfg.nat_src6);
+		cfg.nat_port_min = 1024;
+		cfg.nat_port_max = 65535;
+	}
+	inet_pton(AF_INET, "198.18.128.0", &cfg.encap_src4);
+	cfg.encap_src4_mask = htonl(0xff);
+	inet_pton(AF_INET6, "fd00:78:6c62:80::", cfg.encap_src6);
+	cfg.encap_src6_mask = htonl(0xff);
+	/* Stamped ~146 years ahead: a static next hop, no FIB lookup. */
+	nh.updated_ns = xlb_now_coarse_ns() + (1ULL << 62);
+	err = xlb_config_set(&m, &cfg);
+	for (fam = 0; !err && fam < 2; fam++) {
+		err = xlb_vip_parse(fam ? "[" VIP6 "]:80/tcp" : VIP4 ":80/tcp", &k, NULL, 0);
+		if (!err)
+			err = xlb_vip_create(&m, &k, nat ? XLB_VIP_F_NAT : 0, XLB_MAGLEV_DEFAULT,
+					     &v);
+		bes = fam ? be6 : be4;
+		for (i = 0; !err && i < 3; i++) {
+			err = xlb_endpoint_parse(bes[i], &a, &port, NULL, 0);
+			if (!err)
+				err = xlb_backend_ensure(&m, &a, nat ? 8080 : 0, &id);
+			if (!err)
+				err = xlb_member_set(&m, v.id, id, 1);
+			if (!err)
+				err = xlb_nexthop_set(&m, id, &nh);
+		}
+		if (!err)
+			err = xlb_table_rebuild(&m, &v);
+	}
+	return err;
+}
+
+/* A load balancer with a flow table of flows entries, set up for the bench. */
+static struct xlb_lb *load_lb(__u32 flows, int nat)
+{
+	struct xlb_lb *lb = NULL;
+	__u32 inner_flags;
+	int ncpu;
+
+	if (bpftest_lb_open(&lb, &ncpu, flows, &inner_flags) || setup_lb(lb, nat)) {
+		xlb_lb__destroy(lb);
+		return NULL;
+	}
+	return lb;
+}
+
+#endif

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# xlb beside Katran: builds Katran's XDP balancer from a Katran source tree
+# given on the command line (never copied into this repository) and times
+# it and xlb_lb in one interleaved run of build/bench/bench_peer
+# (bench/bench_peer.c): the same frames, the same harness, the same VIP and
+# three backends. Prints the table and writes it as JSON.
+#
+#   bench/katran.sh KATRAN_SRC [JSON]   default JSON: bench/results/katran.json
+#
+# KATRAN_SRC is the root of a checkout of facebookincubator/katran (the
+# directory holding katran/lib/bpf/balancer.bpf.c). Its commit is taken from
+# git when KATRAN_SRC is a work tree, else from $KATRAN_COMMIT.
+# Environment: PEER_CALLS (1000000 calls per case, program and round),
+# PEER_ROUNDS (3), BUILD (build).
+#
+# Katran's BPF build (build_bpf_modules_opensource.sh with
+# katran/lib/Makefile-bpf, no -d DEFINES by default) is reproduced here:
+# the tree root and katran/lib/linux_includes on the include path, -DDEBUG
+# -D__KERNEL__, clang -O2 -emit-llvm piped into llc -march=bpf. The object
+# loads unchanged on Linux 6.18 with libbpf 1.1 (no source fix is applied).
+set -eu
+cd "$(dirname "$0")/.." || exit 1
+BUILD=${BUILD:-build}
+SRC=${1:?usage: bench/katran.sh KATRAN_SRC [JSON]}
+JSON=${2:-bench/results/katran.json}
+CLANG=${CLANG:-clang}
+LLC=${LLC:-llc}
+
+if [ ! -f "$SRC/katran/lib/bpf/balancer.bpf.c" ]; then
+	echo "katran.sh: $SRC is not a Katran source tree" >&2
+	exit 1
+fi
+SRC=$(cd "$SRC" && pwd)
+COMMIT=$(git -C "$SRC" rev-parse HEAD 2>/dev/null || echo "${KATRAN_COMMIT:-unknown}")
+OBJ=$BUILD/katran/balancer.bpf.o
+mkdir -p "$BUILD/katran"
+
+# Katran's includes are written "katran/lib/..." from the tree root; its
+# Makefile also copies linux_includes/ into include/, searched as well.
+(cd "$SRC" && "$CLANG" -I. -Ikatran/lib/linux_includes \
+	-DDEBUG -D__KERNEL__ -Wno-unused-value -Wno-pointer-sign \
+	-Wno-compare-distinct-pointer-types \
+	-O2 -emit-llvm -c -g katran/lib/bpf/balancer.bpf.c -o -) |
+	"$LLC" -march=bpf -filetype=obj -o "$OBJ"
+
+make -s "$BUILD/bench/bench_peer"
+mkdir -p "$(dirname "$JSON")"
+"$BUILD/bench/bench_peer" -k "$OBJ" -c "$COMMIT" -j "$JSON" \
+	-n "${PEER_CALLS:-1000000}" -r "${PEER_ROUNDS:-3}"
