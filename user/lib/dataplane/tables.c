@@ -35,27 +35,36 @@ static size_t table_mmap_len(__u32 size)
 	return ((size_t)size * TABLE_STRIDE + page - 1) & ~(page - 1);
 }
 
+/* Fill table fd (size slots) in place from slots (NULL: empty). */
+static int table_fill(int fd, __u32 size, const __u32 *slots)
+{
+	size_t len = table_mmap_len(size);
+	__u32 *mem, i;
+
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (mem == MAP_FAILED)
+		return -errno;
+	for (i = 0; i < size; i++)
+		mem[i * TABLE_STRIDE / sizeof(*mem)] = slots ? slots[i] : XLB_NO_BACKEND;
+	munmap(mem, len);
+	return 0;
+}
+
 /* A new table of size slots filled from slots (NULL: every slot empty). */
 static int table_create(__u32 size, const __u32 *slots)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP | BPF_F_MMAPABLE);
-	size_t len = table_mmap_len(size);
-	__u32 *mem, i;
 	int fd, err;
 
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_maglev", sizeof(__u32), sizeof(__u32), size,
 			    &opts);
 	if (fd < 0)
 		return -errno;
-	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (mem == MAP_FAILED) {
-		err = -errno;
+	err = table_fill(fd, size, slots);
+	if (err) {
 		close(fd);
 		return err;
 	}
-	for (i = 0; i < size; i++)
-		mem[i * TABLE_STRIDE / sizeof(*mem)] = slots ? slots[i] : XLB_NO_BACKEND;
-	munmap(mem, len);
 	return fd;
 }
 
@@ -104,21 +113,6 @@ static int table_open(struct xlb_maps *m, __u32 slot, __u32 size)
 		return -ESTALE;
 	}
 	return fd;
-}
-
-/* Fill table fd (size slots) in place from slots (NULL: empty). */
-static int table_fill(int fd, __u32 size, const __u32 *slots)
-{
-	size_t len = table_mmap_len(size);
-	__u32 *mem, i;
-
-	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (mem == MAP_FAILED)
-		return -errno;
-	for (i = 0; i < size; i++)
-		mem[i * TABLE_STRIDE / sizeof(*mem)] = slots ? slots[i] : XLB_NO_BACKEND;
-	munmap(mem, len);
-	return 0;
 }
 
 /* Take both tables of a VIP away (array-of-maps has no batched delete). */
