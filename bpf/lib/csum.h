@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Internet checksums computed in the program: the outer IPv4 header, and
- * ICMP/ICMPv6 messages the program builds. Included by xlb_lb.bpf.c.
+ * Internet checksums computed in the program: the outer IPv4 header,
+ * ICMP/ICMPv6 messages the program builds, and incremental updates of the
+ * headers NAT rewrites (RFC 1624). Included by xlb_lb.bpf.c, through
+ * encap.h, icmp.h and nat.h.
  */
 #ifndef XLB_BPF_CSUM_H
 #define XLB_BPF_CSUM_H
@@ -43,6 +45,23 @@ static __always_inline __u64 xlb_ipv6_pseudo_sum(const struct ipv6hdr *ip6,
 	for (i = 0; i < 4; i++)
 		sum += (__u64)s[i] + d[i];
 	return sum + bpf_htonl(len) + bpf_htonl(proto);
+}
+
+/* One's-complement difference of a 32-bit word changing from -> to. */
+static __always_inline __u64 xlb_csum_diff32(__be32 from, __be32 to)
+{
+	return (__u64)(__u32)~from + (__u32)to;
+}
+
+static __always_inline __u64 xlb_csum_diff16(__be16 from, __be16 to)
+{
+	return (__u64)(__u16)~from + (__u16)to;
+}
+
+/* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'). */
+static __always_inline __u16 xlb_csum_apply(__u16 check, __u64 diff)
+{
+	return xlb_csum_fold((__u64)(__u16)~check + diff);
 }
 
 #endif /* XLB_BPF_CSUM_H */

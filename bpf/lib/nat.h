@@ -24,15 +24,8 @@
  * nothing and its port is free again.
  * LRU eviction and the agent's sweep reclaim the memory.
  *
- * Port allocation without a loop over anything large: XLB_NAT_PORT_TRIES
- * candidates in [nat_port_min, nat_port_max] (double hashing: hashed start
- * and stride). A connection whose forward entry is gone while a candidate's
- * reverse entry still names it gets that port back. Else a free candidate
- * is claimed by inserting its reverse entry with BPF_NOEXIST, a dead one by
- * a compare and swap of its last-seen time, then taking over its entry:
- * either way two CPUs never get one port. Ports are per (node, node port,
- * protocol) because the node is part of the reverse key. All candidates
- * live: XLB_R_DROP_NAT_PORTS.
+ * Source ports: nat_port.h. The TCP state machine: nat_state.h.
+ * Checksum updates: csum.h.
  *
  * Replies go back out of the device the connection's first packet came
  * in on, to the MAC it came from (the client or the router before it):
@@ -45,11 +38,12 @@
 #ifndef XLB_BPF_NAT_H
 #define XLB_BPF_NAT_H
 
-#include <xlb/hash.h>
 #include <xlb/nat.h>
 #include "csum.h"
 #include "icmp.h"
 #include "maps.h"
+#include "nat_port.h"
+#include "nat_state.h"
 #include "nexthop.h"
 #include "parse.h"
 #include "passive.h"
@@ -67,78 +61,7 @@ struct xlb_nat_to {
 	__be16 dport;
 };
 
-/* --- checksums ------------------------------------------------------------ */
-
-/* One's-complement difference of a 32-bit word changing from -> to. */
-static __always_inline __u64 xlb_csum_diff32(__be32 from, __be32 to)
-{
-	return (__u64)(__u32)~from + (__u32)to;
-}
-
-static __always_inline __u64 xlb_csum_diff16(__be16 from, __be16 to)
-{
-	return (__u64)(__u16)~from + (__u16)to;
-}
-
-/* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'). */
-static __always_inline __u16 xlb_csum_apply(__u16 check, __u64 diff)
-{
-	return xlb_csum_fold((__u64)(__u16)~check + diff);
-}
-
-/* --- state ---------------------------------------------------------------- */
-
-/* Timeouts and deadness: include/xlb/nat.h (shared with userspace). */
-
-/*
- * The state a TCP connection enters when a packet with flags passes, from
- * the node or from the client: conntrack's and IPVS's machine, cut down.
- * A connection is ESTABLISHED (the long timeout) only once both ends have
- * shown they hold it: the client ACKing the node's SYN-ACK, or, for an
- * entry that began mid-stream (UNCONFIRMED), the node answering it. A
- * SYN-ACK alone (SYN_RECV) keeps the handshake's short timeout, so that
- * spoofed SYNs the node answers do not hold ports. A FIN (either side)
- * enters FIN, long enough for a half-closed connection and the node's
- * TIME_WAIT; a RST enters CLOSING, the short one.
- */
-static __always_inline __u8 xlb_nat_next(__u8 state, __u8 flags, int from_node)
-{
-	if (flags & XLB_TCP_RST)
-		return XLB_NAT_S_CLOSING;
-	switch (state) {
-	case XLB_NAT_S_SYN_SENT:
-		if (from_node && (flags & (XLB_TCP_SYN | XLB_TCP_ACK)) ==
-				 (XLB_TCP_SYN | XLB_TCP_ACK))
-			return XLB_NAT_S_SYN_RECV;
-		return state;
-	case XLB_NAT_S_SYN_RECV:
-		/* The client's first ACK without SYN: the handshake is done. */
-		if (from_node || flags & XLB_TCP_SYN || !(flags & XLB_TCP_ACK))
-			return state;
-		return flags & XLB_TCP_FIN ? XLB_NAT_S_FIN : XLB_NAT_S_ESTABLISHED;
-	case XLB_NAT_S_UNCONFIRMED:
-		/* Only the node can confirm: it knows the connection. */
-		if (!from_node)
-			return state;
-		return flags & XLB_TCP_FIN ? XLB_NAT_S_FIN : XLB_NAT_S_ESTABLISHED;
-	case XLB_NAT_S_ESTABLISHED:
-		return flags & XLB_TCP_FIN ? XLB_NAT_S_FIN : state;
-	}
-	return state;
-}
-
-/* Two flow keys are the same (no memcmp in BPF: ten word compares). */
-static __always_inline int xlb_key_eq(const struct xlb_flow_key *a, const struct xlb_flow_key *b)
-{
-	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
-	__u32 d = 0;
-	int i;
-
-#pragma unroll
-	for (i = 0; i < (int)(sizeof(*a) / 4); i++)
-		d |= x[i] ^ y[i];
-	return !d;
-}
+/* --- the NAT address ------------------------------------------------------ */
 
 /* Whether the family has a NAT address (IPv4: one word, IPv6: four). */
 static __always_inline int xlb_nat_has_src(const struct xlb_config *cfg, __u8 family)
@@ -169,17 +92,6 @@ static __always_inline void xlb_nat_src_get(const struct xlb_config *cfg, __u8 f
 	} else {
 		__builtin_memcpy(out, cfg->nat_src6, sizeof(cfg->nat_src6));
 	}
-}
-
-static __always_inline void xlb_nat_rkey_of(struct xlb_nat_rkey *rk, const struct xlb_nat_fwd *f,
-					    const struct xlb_pkt *p)
-{
-	__builtin_memcpy(rk->node, f->node, sizeof(rk->node));
-	rk->node_port = f->node_port;
-	rk->nat_port = f->nat_port;
-	rk->proto = p->key.proto;
-	rk->family = p->key.family;
-	rk->pad[0] = rk->pad[1] = 0;
 }
 
 /* --- rewriting ------------------------------------------------------------ */
@@ -295,141 +207,6 @@ static __always_inline void xlb_nat_node_rst(const struct xlb_pkt *p, const stru
 }
 
 /* --- client -> node ------------------------------------------------------- */
-
-/*
- * Take over the dead reverse entry old, last seen at seen: a compare and
- * swap of its seen time, so that of two CPUs taking the same dead port at
- * once only one wins (the loser then finds it live). 64-bit atomics on
- * map values need kernel 5.12.
- */
-static __always_inline int xlb_nat_take(struct xlb_nat_rev *old, __u64 seen, __u64 now)
-{
-	return __sync_val_compare_and_swap(&old->seen_ns, seen, now) == seen;
-}
-
-/*
- * Claim a source port towards be for the packet's connection: insert the
- * reverse entry, then the forward one into *f.
- */
-static __always_inline int xlb_nat_alloc(struct xdp_md *ctx, const struct xlb_pkt *p,
-					 const struct xlb_vip *vip, const struct xlb_backend *be,
-					 __u32 id, const struct xlb_config *cfg, __u32 hash,
-					 __u64 now, struct xlb_nat_fwd *f)
-{
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	__u32 lo = cfg->nat_port_min ?: XLB_NAT_PORT_MIN;
-	__u32 hi = cfg->nat_port_max ?: XLB_NAT_PORT_MAX;
-	int syn = (p->tcp_flags & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN;
-	struct ethhdr *eth = data;
-	struct xlb_nat_rkey rk = {};
-	struct xlb_nat_rev rv = {};
-	struct xlb_nat_rev *old;
-	__u32 range, start, step, h, i, first;
-	__u64 seen;
-
-	if ((void *)(eth + 1) > data_end)
-		return xlb_count_reason(XLB_R_PASS_MALFORMED, p->frame_len, XDP_PASS);
-	if (hi < lo)
-		hi = lo;
-	range = hi - lo + 1;
-
-	f->node_port = be->port ?: p->key.dport;
-	__builtin_memcpy(f->node, be->addr, sizeof(f->node));
-	f->backend_id = id;
-	f->vip_id = vip->id;
-	/* Not opened by a SYN: unconfirmed until the node answers. */
-	f->state = p->key.proto == IPPROTO_UDP ? XLB_NAT_S_UDP :
-		   syn ? XLB_NAT_S_SYN_SENT : XLB_NAT_S_UNCONFIRMED;
-	f->created_ns = bpf_ktime_get_ns();
-	f->seen_ns = now;
-
-	rv.client = p->key;
-	rv.backend_id = id;
-	rv.state = f->state;
-	rv.created_ns = f->created_ns;
-	rv.seen_ns = now;
-	rv.ifindex = ctx->ingress_ifindex;
-	__builtin_memcpy(rv.smac, eth->h_dest, ETH_ALEN);
-	__builtin_memcpy(rv.dmac, eth->h_source, ETH_ALEN);
-
-	__builtin_memcpy(rk.node, be->addr, sizeof(rk.node));
-	rk.node_port = f->node_port;
-	rk.proto = p->key.proto;
-	rk.family = p->key.family;
-
-	/*
-	 * Double hashing: a hashed start and a hashed odd stride, so that
-	 * live ports do not pile up in runs that every later connection
-	 * must walk (consecutive candidates would). A range of one or two
-	 * ports is walked whole (stride 1).
-	 */
-	h = xlb_jhash_3words(hash, 0x6e6174, 0, cfg->hash_seed);
-	start = h % range;
-	step = range > 2 ? (1 + (h >> 16) % (range - 1)) | 1 : 1;
-	if (step >= range)
-		step = 1;
-	/*
-	 * First every candidate for this connection's own reverse entry: its
-	 * forward entry may be gone (LRU eviction, a re-pick away and back)
-	 * while the node still knows it by that port; another port would be
-	 * another connection to the node. Kept: the entry's state and age,
-	 * unless a SYN opens a new connection on the tuple. Note on the way
-	 * the first candidate that is free or dead.
-	 */
-	first = XLB_NAT_PORT_TRIES;
-	for (i = 0; i < XLB_NAT_PORT_TRIES; i++) {
-		rk.nat_port = bpf_htons(lo + (start + i * step) % range);
-		old = bpf_map_lookup_elem(&xlb_nat_rev, &rk);
-		if (!old) {
-			if (first == XLB_NAT_PORT_TRIES)
-				first = i;
-			continue;
-		}
-		seen = old->seen_ns;
-		if (xlb_key_eq(&old->client, &p->key)) {
-			if (xlb_nat_dead(cfg, old->state, seen, now)) {
-				if (!xlb_nat_take(old, seen, now))
-					continue;
-			} else if (!syn && p->key.proto == IPPROTO_TCP) {
-				f->state = rv.state = old->state;
-				f->created_ns = rv.created_ns = old->created_ns;
-			}
-			if (!bpf_map_update_elem(&xlb_nat_rev, &rk, &rv, BPF_EXIST))
-				goto claimed;
-			continue;
-		}
-		if (first == XLB_NAT_PORT_TRIES && xlb_nat_dead(cfg, old->state, seen, now))
-			first = i;
-	}
-	/*
-	 * Then claim the first free or dead one. Look before inserting: an
-	 * LRU hash takes a free node (evicting one when none is left) before
-	 * it finds the key exists, so a failed BPF_NOEXIST insert would cost
-	 * an eviction. The insert still uses BPF_NOEXIST: another CPU may
-	 * claim the port between the two.
-	 */
-	for (i = first; i < XLB_NAT_PORT_TRIES; i++) {
-		rk.nat_port = bpf_htons(lo + (start + i * step) % range);
-		old = bpf_map_lookup_elem(&xlb_nat_rev, &rk);
-		if (!old) {
-			if (!bpf_map_update_elem(&xlb_nat_rev, &rk, &rv, BPF_NOEXIST))
-				goto claimed;
-			continue;
-		}
-		seen = old->seen_ns;
-		if (xlb_nat_dead(cfg, old->state, seen, now) && xlb_nat_take(old, seen, now) &&
-		    !bpf_map_update_elem(&xlb_nat_rev, &rk, &rv, BPF_EXIST))
-			goto claimed;
-	}
-	return xlb_count_reason(XLB_R_DROP_NAT_PORTS, p->frame_len, XDP_DROP);
-claimed:
-	f->nat_port = rk.nat_port;
-	bpf_map_update_elem(&xlb_nat_fwd, &p->key, f, BPF_ANY);
-	xlb_count_new_flow(&xlb_backend_stats, id);
-	xlb_count_new_flow(&xlb_vip_stats, vip->id);
-	return XLB_CONTINUE;
-}
 
 /*
  * A packet of a live connection, client side: its TCP state, the passive

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Tests of the typed map layer (user/lib/dataplane/maps.c) and of the
- * userspace pick (user/lib/dataplane/pick.c) against a real, loaded xlb_lb
- * skeleton: VIPs, backends, members, table rebuilds, table digests
- * (compared with a second, independently loaded skeleton), flows,
- * counters, config and next hops, and the contract that xlb_pick_flow()
- * names the backend the fast path really sends a packet to (checked with
- * BPF_PROG_TEST_RUN).
+ * Over 1,000 lines on purpose: one case table over one fixture (about 650 lines
+ * of map setup and packet helpers) that every case uses; parts would each need it.
+ *
+ * Tests of the typed map layer (user/lib/dataplane/maps*.c, tables.c,
+ * natsweep.c) and of the userspace pick (user/lib/dataplane/pick.c)
+ * against a real, loaded xlb_lb skeleton: VIPs, backends, members, table
+ * rebuilds, table digests (compared with a second, independently loaded
+ * skeleton), flows, counters, config and next hops, NAT walks and sweeps,
+ * and the contract that xlb_pick_flow() names the backend the fast path
+ * really sends a packet to (checked with BPF_PROG_TEST_RUN).
  *
  * Maps are never pinned, so the tests leave /sys/fs/bpf alone. xlb_vips and
  * xlb_members are shrunk (VIPS_MAX, MEMBERS_MAX) so that a full map is

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
+ * Over 1,000 lines on purpose: one table of cases (most of the file) run by one
+ * fixture; split by seam, each part would repeat the fixture and scatter the table.
+ *
  * BPF_PROG_TEST_RUN tests of the load balancer (bpf/xlb_lb.bpf.c) through
  * its skeleton, driven by one table of cases: input packet, map setup,
  * expected verdict, expected output and the reason counter it must bump.

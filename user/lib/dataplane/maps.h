@@ -3,12 +3,19 @@
  * Typed access to the pinned maps of the load balancer and of the decap
  * program, through their skeletons. Every function returns 0 or a negative
  * errno. Writers hold the pin directory's lock (xlb_maps_open(.., 1)).
+ * The whole API: opening (maps.c), VIPs, backends, members, flows, next
+ * hops (maps_vip.c), counters and settings (maps_stats.c), and, declared
+ * in their own headers included here, Maglev tables (tables.h) and NAT
+ * connections (natsweep.h).
  */
 #ifndef XLB_MAPS_H
 #define XLB_MAPS_H
 
 #include <limits.h>
 #include <xlb/abi.h>
+
+#include "dataplane/natsweep.h"
+#include "dataplane/tables.h"
 
 struct xlb_lb;
 struct xlb_decap;
@@ -86,41 +93,6 @@ int xlb_member_set(struct xlb_maps *m, __u32 vip_id, __u32 be_id, __u32 weight);
 int xlb_member_del(struct xlb_maps *m, __u32 vip_id, __u32 be_id);
 int xlb_member_foreach(struct xlb_maps *m, xlb_member_cb cb, void *arg);
 
-/*
- * Rebuild a VIP's Maglev table from its members (ACTIVE backends with a
- * weight) and swap it in with one map write.
- */
-int xlb_table_rebuild(struct xlb_maps *m, const struct xlb_vip *vip);
-/* Rebuild every VIP that has backend be_id as a member. */
-int xlb_table_rebuild_backend(struct xlb_maps *m, __u32 be_id);
-/*
- * Build a VIP's table from nodes (Maglev, the config map's hash seed) and
- * swap it in. Node keys are backend identities (xlb_backend_key()).
- */
-struct xlb_maglev_node;
-int xlb_table_write(struct xlb_maps *m, const struct xlb_vip *vip,
-		    const struct xlb_maglev_node *nodes, size_t n);
-/* Copy a VIP's current table out (size slots). */
-int xlb_table_read(struct xlb_maps *m, __u32 vip_id, __u32 *table, __u32 size);
-
-/**
- * xlb_table_digest() - a VIP's live table as one number, comparable across nodes
- * @m: maps
- * @vip: the VIP (id, table size, flags)
- * @all: every backend as xlb_backends_read() gives them, or NULL to read them
- * @digest: out: FNV-1a 64 over the table size, the hash mode, the node's
- *          hash seed and, slot by slot, the (family, address, port) of the
- *          backend in it
- *
- * Read back from the live table, so it shows what the fast path uses. Ids
- * do not enter it: nodes that number backends differently but built the
- * same table get the same digest.
- *
- * Return: 0 or a negative errno.
- */
-int xlb_table_digest(struct xlb_maps *m, const struct xlb_vip *vip,
-		     const struct xlb_backend *all, __u64 *digest);
-
 /* Settings. */
 int xlb_config_get(struct xlb_maps *m, struct xlb_config *c);
 int xlb_config_set(struct xlb_maps *m, const struct xlb_config *c);
@@ -135,49 +107,6 @@ int xlb_decap_stats(struct xlb_decap_maps *m, struct xlb_reason_count out[XLB_D_
 typedef int (*xlb_flow_cb)(const struct xlb_flow_key *k, const struct xlb_flow *v, void *arg);
 int xlb_flow_foreach(struct xlb_maps *m, xlb_flow_cb cb, void *arg);
 __u32 xlb_flow_capacity(struct xlb_maps *m);
-
-/* NAT connections (bpf/lib/nat.h): walk the client side, read the node side. */
-typedef int (*xlb_nat_cb)(const struct xlb_flow_key *k, const struct xlb_nat_fwd *f,
-			  void *arg);
-int xlb_nat_foreach(struct xlb_maps *m, xlb_nat_cb cb, void *arg);
-/* The reverse entry of forward entry f (proto/family: its key's). */
-int xlb_nat_rev_get(struct xlb_maps *m, const struct xlb_nat_fwd *f, __u8 proto, __u8 family,
-		    struct xlb_nat_rev *r);
-/* Delete both entries of every NAT connection to backend id. */
-int xlb_nat_purge_backend(struct xlb_maps *m, __u32 id);
-
-/* What one sweep of the NAT table found (and deleted). */
-struct xlb_nat_sweep {
-	__u64 live;			/* entries kept */
-	__u64 dead;			/* dead entries deleted (both directions) */
-	__u64 syn_timeouts;		/* of them: still waiting for a SYN-ACK */
-};
-/* Called for every connection that died waiting for its node's SYN-ACK. */
-typedef void (*xlb_nat_timeout_cb)(const struct xlb_nat_rev *r, void *arg);
-/**
- * xlb_nat_sweep() - delete the dead NAT entries (idle past their state's
- * timeout at @now_ns, coarse clock) of both directions; @cb (may be NULL)
- * hears of each one that died in SYN_SENT
- * Return: 0 or a negative errno; @out filled.
- */
-int xlb_nat_sweep(struct xlb_maps *m, __u64 now_ns, xlb_nat_timeout_cb cb, void *arg,
-		  struct xlb_nat_sweep *out);
-
-/* What NAT shows of a node, its CPUs merged. */
-struct xlb_nat_node {
-	double synack_ewma_s;		/* SYN -> SYN-ACK, EWMA; 0 = no sample */
-	__u64 synacks;
-	__u64 node_rsts;
-};
-int xlb_nat_node_read(struct xlb_maps *m, __u32 id, struct xlb_nat_node *out);
-
-/* Memory of the NAT table, as the kernel accounts it. */
-struct xlb_nat_mem {
-	__u32 capacity;			/* connections (entries per map) */
-	__u64 bytes;			/* both maps */
-	__u32 entry_bytes;		/* keys and values of one connection, both maps */
-};
-int xlb_nat_memory(struct xlb_maps *m, struct xlb_nat_mem *out);
 
 /* Decap VIP set. */
 int xlb_decap_vip_add(struct xlb_decap_maps *m, const struct xlb_addr_key *a);

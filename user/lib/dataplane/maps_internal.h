@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * What the files of the typed map layer (maps.c, maps_vip.c, maps_stats.c,
+ * tables.c, natsweep.c) share among themselves and nobody else: raw map
+ * calls, the one hash-map walk, per-CPU sums, and the few steps of one
+ * file that another needs. Included only by those files.
+ */
+#ifndef XLB_MAPS_INTERNAL_H
+#define XLB_MAPS_INTERNAL_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <bpf/libbpf.h>
+
+#include "dataplane/maps.h"
+#include "xlb_decap.skel.h"
+#include "xlb_lb.skel.h"
+
+static inline int map_fd(const struct bpf_map *map)
+{
+	return bpf_map__fd(map);
+}
+
+static inline int ret_errno(int ret)
+{
+	return ret ? -errno : 0;
+}
+
+/* A walk of the NAT table's node side (natsweep.c). */
+typedef int (*xlb_nat_rev_cb)(const struct xlb_nat_rkey *k, const struct xlb_nat_rev *r, void *arg);
+
+/* Which map a walk goes through, and so which callback it calls. */
+enum xlb_walk_kind {
+	XLB_WALK_VIPS,	     /* xlb_vips */
+	XLB_WALK_MEMBERS,    /* xlb_members */
+	XLB_WALK_FLOWS,	     /* xlb_flows */
+	XLB_WALK_DECAP_VIPS, /* xlb_decap_vips: keys only */
+	XLB_WALK_NAT_FWD,    /* xlb_nat_fwd */
+	XLB_WALK_NAT_REV,    /* xlb_nat_rev */
+	XLB_WALK_MAX,
+};
+
+union xlb_walk_cb {
+	xlb_vip_cb vip;
+	xlb_member_cb member;
+	xlb_flow_cb flow;
+	xlb_addr_cb addr;
+	xlb_nat_cb nat_fwd;
+	xlb_nat_rev_cb nat_rev;
+};
+
+/*
+ * Call cb for every entry of map (of kind), until it returns non-zero;
+ * entries deleted meanwhile are skipped. Returns that value, 0 at the
+ * end, or a negative errno.
+ */
+int xlb_map_walk(const struct bpf_map *map, enum xlb_walk_kind kind, union xlb_walk_cb cb,
+		 void *arg);
+
+/* Sum n __u64 counters of a per-CPU value of size vsz at key. */
+int xlb_percpu_sum(int fd, __u32 key, size_t vsz, __u64 *sum, size_t n);
+/* Zero a per-CPU value on every CPU. */
+int xlb_percpu_zero(int fd, __u32 key, size_t vsz);
+
+/* Members of one VIP, or of one backend, collected (maps_vip.c). */
+struct xlb_member_list {
+	__u32 vip_id; /* ~0: any VIP */
+	__u32 be_id;  /* ~0: any backend */
+	struct xlb_member_key *keys;
+	struct xlb_member *vals;
+	size_t n, cap;
+};
+/* An xlb_member_foreach() callback filling the xlb_member_list arg. */
+int xlb_member_list_add(const struct xlb_member_key *k, const struct xlb_member *v, void *arg);
+void xlb_member_list_free(struct xlb_member_list *c);
+
+/* The whole backend array, allocated; NULL with errno on failure (maps_vip.c). */
+struct xlb_backend *xlb_backends_read_new(struct xlb_maps *m);
+
+/* A VIP's two table slots (tables.c). */
+int xlb_tables_install(struct xlb_maps *m, const struct xlb_vip *vips, size_t n);
+void xlb_tables_remove(struct xlb_maps *m, __u32 vip_id);
+int xlb_table_gen_set(struct xlb_maps *m, __u32 vip_id, __u32 gen);
+
+#endif /* XLB_MAPS_INTERNAL_H */

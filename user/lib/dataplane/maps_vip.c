@@ -1,0 +1,491 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Typed accessors of the objects a VIP is made of: VIPs (created with
+ * their two tables, tables.c), backends with their states and next hops,
+ * memberships, the flow table, and the decap program's VIP set. A
+ * backend's identity string, the one Maglev orders by, is here too.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "base/addr.h"
+#include "base/vec.h"
+#include "dataplane/maglev.h"
+#include "dataplane/maps.h"
+#include "dataplane/maps_internal.h"
+#include "xlb_decap.skel.h"
+#include "xlb_lb.skel.h"
+
+/* --- VIPs ---------------------------------------------------------------- */
+
+int xlb_vip_get(struct xlb_maps *m, const struct xlb_vip_key *k, struct xlb_vip *v)
+{
+	return ret_errno(bpf_map_lookup_elem(map_fd(m->skel->maps.xlb_vips), k, v));
+}
+
+int xlb_vip_foreach(struct xlb_maps *m, xlb_vip_cb cb, void *arg)
+{
+	return xlb_map_walk(m->skel->maps.xlb_vips, XLB_WALK_VIPS, (union xlb_walk_cb){.vip = cb},
+			    arg);
+}
+
+int xlb_vip_update(struct xlb_maps *m, const struct xlb_vip_key *k, const struct xlb_vip *v)
+{
+	return ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_vips), k, v, BPF_EXIST));
+}
+
+static int mark_vip_id(const struct xlb_vip_key *k, const struct xlb_vip *v, void *arg)
+{
+	unsigned char *used = arg;
+
+	if (v->id < XLB_MAX_VIPS)
+		used[v->id] = 1;
+	return 0;
+}
+
+int xlb_vips_create(struct xlb_maps *m, const struct xlb_vip_key *keys, struct xlb_vip *vips,
+		    size_t n)
+{
+	unsigned char *used;
+	struct xlb_vip old;
+	size_t i, made = 0;
+	int err, tables_installed = 0;
+	__u32 id = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!xlb_maglev_size_valid(vips[i].table_size))
+			return -EINVAL;
+		if (!xlb_vip_get(m, &keys[i], &old))
+			return -EEXIST;
+	}
+	used = calloc(XLB_MAX_VIPS, 1);
+	if (!used)
+		return -ENOMEM;
+	err = xlb_vip_foreach(m, mark_vip_id, used);
+	for (i = 0; !err && i < n; i++) {
+		while (id < XLB_MAX_VIPS && used[id])
+			id++;
+		if (id == XLB_MAX_VIPS)
+			err = -ENOSPC;
+		else
+			vips[i].id = id++;
+	}
+	if (!err) {
+		err = xlb_tables_install(m, vips, n);
+		tables_installed = 1; /* even partly: remove on failure */
+	}
+	for (i = 0; !err && i < n; i++) {
+		xlb_percpu_zero(map_fd(m->skel->maps.xlb_vip_stats), vips[i].id,
+				sizeof(struct xlb_traffic));
+		err = xlb_table_gen_set(m, vips[i].id, 0);
+		if (!err)
+			err = ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_vips),
+							    &keys[i], &vips[i], BPF_NOEXIST));
+		if (!err)
+			made++;
+	}
+	/* On failure nothing half-made stays: the VIPs and tables of this call. */
+	for (i = 0; err && i < n; i++) {
+		if (i < made)
+			bpf_map_delete_elem(map_fd(m->skel->maps.xlb_vips), &keys[i]);
+		if (tables_installed)
+			xlb_tables_remove(m, vips[i].id);
+	}
+	free(used);
+	return err;
+}
+
+int xlb_vip_create(struct xlb_maps *m, const struct xlb_vip_key *k, __u32 flags, __u32 table_size,
+		   struct xlb_vip *out)
+{
+	struct xlb_vip v = {.flags = flags, .table_size = table_size};
+	int err = xlb_vips_create(m, k, &v, 1);
+
+	if (!err && out)
+		*out = v;
+	return err;
+}
+
+int xlb_member_list_add(const struct xlb_member_key *k, const struct xlb_member *v, void *arg)
+{
+	struct xlb_member_list *c = arg;
+
+	if ((c->vip_id != ~0U && k->vip_id != c->vip_id) ||
+	    (c->be_id != ~0U && k->backend_id != c->be_id))
+		return 0;
+	if (xlb_vec_room((void **)&c->keys, sizeof(*c->keys), (void **)&c->vals, sizeof(*c->vals),
+			 c->n, &c->cap, 64))
+		return -ENOMEM;
+	c->keys[c->n] = *k;
+	c->vals[c->n++] = *v;
+	return 0;
+}
+
+void xlb_member_list_free(struct xlb_member_list *c)
+{
+	free(c->keys);
+	free(c->vals);
+}
+
+int xlb_vip_delete(struct xlb_maps *m, const struct xlb_vip_key *k)
+{
+	struct xlb_member_list c = {.be_id = ~0U};
+	struct xlb_vip v;
+	size_t i;
+	int err;
+
+	err = xlb_vip_get(m, k, &v);
+	if (err)
+		return err;
+	/* Stop matching first, then take the rest away. */
+	err = ret_errno(bpf_map_delete_elem(map_fd(m->skel->maps.xlb_vips), k));
+	if (err)
+		return err;
+	xlb_tables_remove(m, v.id);
+	c.vip_id = v.id;
+	err = xlb_member_foreach(m, xlb_member_list_add, &c);
+	for (i = 0; !err && i < c.n; i++) {
+		xlb_member_del(m, v.id, c.keys[i].backend_id);
+		err = xlb_backend_release(m, c.keys[i].backend_id);
+	}
+	xlb_member_list_free(&c);
+	return err;
+}
+
+/* --- backends and their next hops ------------------------------------------------------------ */
+
+int xlb_backend_get(struct xlb_maps *m, __u32 id, struct xlb_backend *b)
+{
+	if (id >= XLB_MAX_BACKENDS)
+		return -ENOENT;
+	if (bpf_map_lookup_elem(map_fd(m->skel->maps.xlb_backends), &id, b))
+		return -errno;
+	return b->state == XLB_BE_UNUSED ? -ENOENT : 0;
+}
+
+int xlb_backends_read(struct xlb_maps *m, struct xlb_backend *all)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 *keys, out_batch, count = XLB_MAX_BACKENDS;
+	int err = 0;
+
+	keys = calloc(XLB_MAX_BACKENDS, sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	if (bpf_map_lookup_batch(map_fd(m->skel->maps.xlb_backends), NULL, &out_batch, keys, all,
+				 &count, &opts) &&
+	    errno != ENOENT)
+		err = -errno;
+	free(keys);
+	return err;
+}
+
+int xlb_backend_write(struct xlb_maps *m, __u32 id, const struct xlb_backend *b)
+{
+	if (id >= XLB_MAX_BACKENDS)
+		return -EINVAL;
+	return ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_backends), &id, b, BPF_ANY));
+}
+
+struct xlb_backend *xlb_backends_read_new(struct xlb_maps *m)
+{
+	struct xlb_backend *all = calloc(XLB_MAX_BACKENDS, sizeof(*all));
+	int err;
+
+	if (!all) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	err = xlb_backends_read(m, all);
+	if (err) {
+		free(all);
+		errno = -err;
+		return NULL;
+	}
+	return all;
+}
+
+int xlb_backend_find(struct xlb_maps *m, const struct xlb_addr_key *a, __u16 port, __u32 *id)
+{
+	struct xlb_backend *all = xlb_backends_read_new(m);
+	__u32 i;
+	int err = -ENOENT;
+
+	if (!all)
+		return -errno ? -errno : -ENOMEM;
+	for (i = 0; i < XLB_MAX_BACKENDS; i++) {
+		if (all[i].state != XLB_BE_UNUSED && all[i].family == a->family &&
+		    all[i].port == htons(port) && !memcmp(all[i].addr, a->addr, 16)) {
+			*id = i;
+			err = 0;
+			break;
+		}
+	}
+	free(all);
+	return err;
+}
+
+int xlb_backend_ensure(struct xlb_maps *m, const struct xlb_addr_key *a, __u16 port, __u32 *id)
+{
+	struct xlb_backend *all, b = {};
+	__u32 i, free_id = ~0U;
+	int err;
+
+	all = xlb_backends_read_new(m);
+	if (!all)
+		return -ENOMEM;
+	for (i = 0; i < XLB_MAX_BACKENDS; i++) {
+		if (all[i].state == XLB_BE_UNUSED) {
+			if (free_id == ~0U)
+				free_id = i;
+			continue;
+		}
+		if (all[i].family == a->family && all[i].port == htons(port) &&
+		    !memcmp(all[i].addr, a->addr, 16)) {
+			*id = i;
+			free(all);
+			return 0;
+		}
+	}
+	free(all);
+	if (free_id == ~0U)
+		return -ENOSPC;
+	memcpy(b.addr, a->addr, 16);
+	b.family = a->family;
+	b.port = htons(port);
+	b.state = XLB_BE_ACTIVE;
+	xlb_percpu_zero(map_fd(m->skel->maps.xlb_backend_stats), free_id,
+			sizeof(struct xlb_traffic));
+	xlb_percpu_zero(map_fd(m->skel->maps.xlb_nexthops), free_id, sizeof(struct xlb_nexthop));
+	err = ret_errno(
+		bpf_map_update_elem(map_fd(m->skel->maps.xlb_backends), &free_id, &b, BPF_ANY));
+	if (!err)
+		*id = free_id;
+	return err;
+}
+
+/*
+ * Write a backend's state and who set it; the rest of its entry stays.
+ * With keep_held, a state the operator holds is not overwritten (-EBUSY).
+ */
+static int backend_put_state(struct xlb_maps *m, __u32 id, enum xlb_backend_state state,
+			     enum xlb_backend_by by, int keep_held)
+{
+	struct xlb_backend b;
+	int err;
+
+	if (state == XLB_BE_UNUSED || state >= XLB_BE_STATE_MAX)
+		return -EINVAL;
+	err = xlb_backend_get(m, id, &b);
+	if (err)
+		return err;
+	if (keep_held && xlb_backend_held(&b))
+		return -EBUSY;
+	b.state = state;
+	b.by = by;
+	return ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_backends), &id, &b, BPF_ANY));
+}
+
+/**
+ * xlb_backend_set_state() - the agent's state of a backend
+ * @m: the maps
+ * @id: the backend
+ * @state: XLB_BE_ACTIVE, XLB_BE_DRAINING or XLB_BE_DOWN
+ *
+ * A state the operator holds (xlb_backend_hold()) stays as it is.
+ * Return: 0, -EBUSY when the operator holds the backend, -ENOENT for a
+ * free slot, -EINVAL for a bad @state, or another negative errno.
+ */
+int xlb_backend_set_state(struct xlb_maps *m, __u32 id, enum xlb_backend_state state)
+{
+	return backend_put_state(m, id, state, XLB_BY_AGENT, 1);
+}
+
+/**
+ * xlb_backend_hold() - the operator's state of a backend (xlb backend set)
+ * @m: the maps
+ * @id: the backend
+ * @state: XLB_BE_DRAINING or XLB_BE_DOWN to hold the backend there (the
+ *	agent's writes leave it alone), XLB_BE_ACTIVE to end a hold and hand
+ *	the backend back to the agent
+ *
+ * Return: 0, -ENOENT for a free slot, -EINVAL for a bad @state, or another
+ * negative errno.
+ */
+int xlb_backend_hold(struct xlb_maps *m, __u32 id, enum xlb_backend_state state)
+{
+	return backend_put_state(m, id, state,
+				 state == XLB_BE_ACTIVE ? XLB_BY_AGENT : XLB_BY_OPERATOR, 0);
+}
+
+/**
+ * xlb_backend_held() - whether the operator holds a backend's state
+ * @b: a backend entry
+ *
+ * Return: 1 when the operator set it draining or down, else 0.
+ */
+int xlb_backend_held(const struct xlb_backend *b)
+{
+	return b->by == XLB_BY_OPERATOR && b->state != XLB_BE_UNUSED && b->state != XLB_BE_ACTIVE;
+}
+
+int xlb_backend_release(struct xlb_maps *m, __u32 id)
+{
+	struct xlb_member_list c = {.vip_id = ~0U, .be_id = id};
+	struct xlb_backend b = {};
+	int err;
+
+	err = xlb_member_foreach(m, xlb_member_list_add, &c);
+	xlb_member_list_free(&c);
+	if (err || c.n)
+		return err;
+	err = ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_backends), &id, &b, BPF_ANY));
+	if (!err)
+		err = xlb_flow_purge_backend(m, id);
+	if (!err)
+		err = xlb_nat_purge_backend(m, id);
+	return err;
+}
+
+struct purge {
+	__u32 id;
+	struct xlb_flow_key *keys;
+	size_t n, cap;
+};
+
+static int collect_flow_of(const struct xlb_flow_key *k, const struct xlb_flow *v, void *arg)
+{
+	struct purge *p = arg;
+
+	if (v->backend_id != p->id)
+		return 0;
+	if (xlb_vec_room((void **)&p->keys, sizeof(*p->keys), NULL, 0, p->n, &p->cap, 256))
+		return -ENOMEM;
+	p->keys[p->n++] = *k;
+	return 0;
+}
+
+int xlb_flow_purge_backend(struct xlb_maps *m, __u32 id)
+{
+	struct purge p = {.id = id};
+	size_t i;
+	int err;
+
+	/* Keys first, deletes after: deleting while walking restarts the walk. */
+	err = xlb_flow_foreach(m, collect_flow_of, &p);
+	for (i = 0; !err && i < p.n; i++)
+		if (bpf_map_delete_elem(map_fd(m->skel->maps.xlb_flows), &p.keys[i]) &&
+		    errno != ENOENT)
+			err = -errno;
+	free(p.keys);
+	return err;
+}
+
+int xlb_nexthop_set(struct xlb_maps *m, __u32 id, const struct xlb_nexthop *nh)
+{
+	int ncpu = libbpf_num_possible_cpus(), cpu, err;
+	struct xlb_nexthop *buf;
+
+	if (ncpu < 0)
+		return ncpu;
+	buf = calloc(ncpu, sizeof(*buf));
+	if (!buf)
+		return -ENOMEM;
+	for (cpu = 0; cpu < ncpu; cpu++)
+		buf[cpu] = *nh;
+	err = ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_nexthops), &id, buf, BPF_ANY));
+	free(buf);
+	return err;
+}
+
+/* --- members ------------------------------------------------------------- */
+
+int xlb_member_get(struct xlb_maps *m, __u32 vip_id, __u32 be_id, struct xlb_member *v)
+{
+	struct xlb_member_key k = {.vip_id = vip_id, .backend_id = be_id};
+
+	return ret_errno(bpf_map_lookup_elem(map_fd(m->skel->maps.xlb_members), &k, v));
+}
+
+int xlb_member_set(struct xlb_maps *m, __u32 vip_id, __u32 be_id, __u32 weight)
+{
+	struct xlb_member_key k = {.vip_id = vip_id, .backend_id = be_id};
+	struct xlb_member v = {.weight = weight};
+
+	if (weight > XLB_WEIGHT_MAX)
+		return -ERANGE;
+	return ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_members), &k, &v, BPF_ANY));
+}
+
+int xlb_member_del(struct xlb_maps *m, __u32 vip_id, __u32 be_id)
+{
+	struct xlb_member_key k = {.vip_id = vip_id, .backend_id = be_id};
+
+	return ret_errno(bpf_map_delete_elem(map_fd(m->skel->maps.xlb_members), &k));
+}
+
+int xlb_member_foreach(struct xlb_maps *m, xlb_member_cb cb, void *arg)
+{
+	return xlb_map_walk(m->skel->maps.xlb_members, XLB_WALK_MEMBERS,
+			    (union xlb_walk_cb){.member = cb}, arg);
+}
+
+void xlb_backend_key(const struct xlb_backend *b, char *buf, size_t len)
+{
+	char a[XLB_ADDRSTRLEN];
+
+	xlb_addr_str(b->addr, b->family, a, sizeof(a));
+	snprintf(buf, len, b->family == XLB_AF_INET6 ? "[%s]:%u" : "%s:%u", a, ntohs(b->port));
+}
+
+void xlb_backend_label(const struct xlb_backend *b, char *buf, size_t len)
+{
+	if (b->port)
+		xlb_backend_key(b, buf, len);
+	else
+		xlb_addr_str(b->addr, b->family, buf, len);
+}
+
+/* --- flows --------------------------------------------------------------- */
+
+int xlb_flow_foreach(struct xlb_maps *m, xlb_flow_cb cb, void *arg)
+{
+	return xlb_map_walk(m->skel->maps.xlb_flows, XLB_WALK_FLOWS,
+			    (union xlb_walk_cb){.flow = cb}, arg);
+}
+
+__u32 xlb_flow_capacity(struct xlb_maps *m)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(map_fd(m->skel->maps.xlb_flows), &info, &len))
+		return 0;
+	return info.max_entries;
+}
+
+/* --- decap VIPs ---------------------------------------------------------- */
+
+int xlb_decap_vip_add(struct xlb_decap_maps *m, const struct xlb_addr_key *a)
+{
+	__u32 one = 1;
+
+	return ret_errno(
+		bpf_map_update_elem(map_fd(m->skel->maps.xlb_decap_vips), a, &one, BPF_NOEXIST));
+}
+
+int xlb_decap_vip_del(struct xlb_decap_maps *m, const struct xlb_addr_key *a)
+{
+	return ret_errno(bpf_map_delete_elem(map_fd(m->skel->maps.xlb_decap_vips), a));
+}
+
+int xlb_decap_vip_foreach(struct xlb_decap_maps *m, xlb_addr_cb cb, void *arg)
+{
+	return xlb_map_walk(m->skel->maps.xlb_decap_vips, XLB_WALK_DECAP_VIPS,
+			    (union xlb_walk_cb){.addr = cb}, arg);
+}

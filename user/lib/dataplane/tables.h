@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Maglev tables in the maps (tables.c): build, swap in, rebuild from
+ * members, read back, digest. Part of the typed map layer; included by
+ * dataplane/maps.h.
+ */
+#ifndef XLB_TABLES_H
+#define XLB_TABLES_H
+
+#include <stddef.h>
+#include <xlb/abi.h>
+
+struct xlb_maps;
+struct xlb_maglev_node;
+
+/*
+ * Rebuild a VIP's Maglev table from its members (ACTIVE backends with a
+ * weight) and swap it in with one map write.
+ */
+int xlb_table_rebuild(struct xlb_maps *m, const struct xlb_vip *vip);
+/* Rebuild every VIP that has backend be_id as a member. */
+int xlb_table_rebuild_backend(struct xlb_maps *m, __u32 be_id);
+/*
+ * Build a VIP's table from nodes (Maglev, the config map's hash seed) and
+ * swap it in. Node keys are backend identities (xlb_backend_key()).
+ */
+int xlb_table_write(struct xlb_maps *m, const struct xlb_vip *vip,
+		    const struct xlb_maglev_node *nodes, size_t n);
+/* Copy a VIP's current table out (size slots). */
+int xlb_table_read(struct xlb_maps *m, __u32 vip_id, __u32 *table, __u32 size);
+
+/**
+ * xlb_table_digest() - a VIP's live table as one number, comparable across nodes
+ * @m: maps
+ * @vip: the VIP (id, table size, flags)
+ * @all: every backend as xlb_backends_read() gives them, or NULL to read them
+ * @digest: out: FNV-1a 64 over the table size, the hash mode, the node's
+ *          hash seed and, slot by slot, the (family, address, port) of the
+ *          backend in it
+ *
+ * Read back from the live table, so it shows what the fast path uses. Ids
+ * do not enter it: nodes that number backends differently but built the
+ * same table get the same digest.
+ *
+ * Return: 0 or a negative errno.
+ */
+int xlb_table_digest(struct xlb_maps *m, const struct xlb_vip *vip, const struct xlb_backend *all,
+		     __u64 *digest);
+
+#endif /* XLB_TABLES_H */
