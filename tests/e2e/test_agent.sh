@@ -22,7 +22,7 @@ xlbt_require_exe XLBD build/xlbd
 xlbt_require_root
 xlbt_require_cmd ip curl python3 timeout
 
-KEY=xlbt-key
+KEY=$XLBT_API_KEY
 ADMIN=$XLBT_ADMIN
 SVC="$XLBT_VIP4:80/tcp"
 
@@ -33,12 +33,7 @@ xlbt_backends_serve
 # write_conf FILE [WEIGHT3]: the agent's configuration (be3's weight varies).
 write_conf() {
 	cat >"$1" <<EOF
-xlb:
-  interfaces: [$(xlbt_dev lb)]
-  encap_src: 198.18.128.0/24
-  on_no_healthy: fail_open
-  admin: {listen: "127.0.0.1:9180", api_key: $KEY}
-  log_level: info
+$(xlbt_agent_conf_head)
 upstreams:
   - id: web
     type: chash
@@ -153,29 +148,25 @@ out=$(requests 30 | sort | uniq -c)
 grep -q "failed" <<<"$out" && xlbt_fail "VIP serves after reload" "$out"
 xlbt_log "reload ok"
 
-# The CLI asks the agent: health, upstreams, reload (through the admin API).
-agent_cli() {
-	xlbt_exec lb env XLB_ADMIN="$ADMIN" XLB_API_KEY="$KEY" timeout 20 "$XLB" "$@"
-}
-out=$(agent_cli health) || xlbt_fail "xlb health" "$out"
+out=$(xlbt_agent_cli health) || xlbt_fail "xlb health" "$out"
 for be in be1 be2 be3; do
 	grep -q "$(xlbt_addr4 $be) *healthy" <<<"$out" || xlbt_fail "xlb health lists $be healthy" "$out"
 done
-out=$(agent_cli upstream list) || xlbt_fail "xlb upstream list" "$out"
+out=$(xlbt_agent_cli upstream list) || xlbt_fail "xlb upstream list" "$out"
 grep -q "/apisix/upstreams/web" <<<"$out" || xlbt_fail "xlb upstream list shows web" "$out"
-out=$(agent_cli upstream show web) || xlbt_fail "xlb upstream show web" "$out"
+out=$(xlbt_agent_cli upstream show web) || xlbt_fail "xlb upstream show web" "$out"
 grep -q "$(xlbt_addr4 be3):80 *weight 1 .*healthy *source config *confirmed [0-9.]* s ago" <<<"$out" ||
 	xlbt_fail "xlb upstream show: node, weight, health" "$out"
 rc=0
-out=$(agent_cli upstream show nosuch 2>&1) || rc=$?
+out=$(xlbt_agent_cli upstream show nosuch 2>&1) || rc=$?
 xlbt_expect_eq "xlb upstream show of a missing upstream: exit" "$rc" 2
 cp "$TMP/bad.yaml" "$CONF"
 rc=0
-out=$(agent_cli reload 2>&1) || rc=$?
+out=$(xlbt_agent_cli reload 2>&1) || rc=$?
 xlbt_expect_eq "xlb reload of a bad file: exit" "$rc" 2
 grep -q "xlb.yaml:[0-9]*:[0-9]*: .*sucesses" <<<"$out" || xlbt_fail "xlb reload names the problem" "$out"
 write_conf "$CONF"
-agent_cli reload >/dev/null || xlbt_fail "xlb reload of a good file"
+xlbt_agent_cli reload >/dev/null || xlbt_fail "xlb reload of a good file"
 xlbt_log "xlb health / upstream / reload ok"
 
 # Metrics in Prometheus text.

@@ -26,7 +26,7 @@ xlbt_require_exe XLBD build/xlbd
 xlbt_require_root
 xlbt_require_cmd ip curl python3 timeout etcd etcdctl unbound unbound-control
 
-KEY=xlbt-key
+KEY=$XLBT_API_KEY
 ADMIN=$XLBT_ADMIN
 ETCD=http://127.0.0.1:23790
 DNS_PORT=5353
@@ -175,10 +175,6 @@ metric_gt() {
 	v=$(metric "$1")
 	[ -n "$v" ] && [ "${v%.*}" -gt "$2" ]
 }
-agent_cli() {
-	xlbt_exec lb env XLB_ADMIN="$ADMIN" XLB_API_KEY="$KEY" timeout 20 "$XLB" "$@"
-}
-
 BE1=$(xlbt_addr4 be1) BE2=$(xlbt_addr4 be2) BE3=$(xlbt_addr4 be3)
 xlbt_wait_for 10 has_member "$BE2" || xlbt_fail "etcd route + DNS SRV -> VIP with be1, be2" \
 	"$(members)" "$(tail -20 "$LOG")"
@@ -187,7 +183,7 @@ for be in be1 be2; do
 	grep -q " $be$" <<<"$out" || xlbt_fail "SRV targets get traffic: $be" "$out"
 done
 grep -q " be3$\|failed" <<<"$out" && xlbt_fail "only SRV targets get traffic" "$out"
-out=$(agent_cli upstream show web) || xlbt_fail "xlb upstream show web" "$out"
+out=$(xlbt_agent_cli upstream show web) || xlbt_fail "xlb upstream show web" "$out"
 grep -q "discovery dns service _web._tcp.$ZONE" <<<"$out" || xlbt_fail "show: discovery line" "$out"
 grep -q "$BE1:80 .*source dns *confirmed [0-9.]* s ago" <<<"$out" ||
 	xlbt_fail "show: node source and confirmation" "$out"
@@ -300,7 +296,7 @@ consul_fail
 xlbt_wait_for 10 metric_gt 'xlb_discovery_errors_total{registry="consul"}' 0 ||
 	xlbt_fail "consul 500 counted" "$(xlbt_exec lb curl -s "$ADMIN/metrics" | grep "^xlb_discovery")"
 has_member "$BE1" 9090 && has_member "$BE2" 9090 || xlbt_fail "consul 500: nodes kept" "$(members 9090)"
-out=$(agent_cli upstream show api) || xlbt_fail "xlb upstream show api" "$out"
+out=$(xlbt_agent_cli upstream show api) || xlbt_fail "xlb upstream show api" "$out"
 grep -q "error: consul .*500" <<<"$out" || xlbt_fail "show: the registry's error" "$out"
 grep -q "$BE2:80 .*source consul" <<<"$out" || xlbt_fail "show: consul as the source" "$out"
 xlbt_log "consul: nodes followed, HTTP 500 kept them"

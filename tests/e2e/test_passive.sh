@@ -25,7 +25,7 @@ xlbt_require_cmd ip curl python3 timeout nft
 xlbt_require_exe XLB build/xlb
 xlbt_require_exe XLBD build/xlbd
 
-KEY=xlbt-key
+KEY=$XLBT_API_KEY
 ADMIN=$XLBT_ADMIN
 ROUTED=198.18.50.11	# be1's extra address, reachable only via a route on the LB
 
@@ -50,12 +50,7 @@ CHECKS='{active: {type: tcp, healthy: {interval: 0}, unhealthy: {interval: 0}},
       passive: {type: tcp, unhealthy: {timeouts: 3, tcp_failures: 1}}}'
 CONF=$TMP/xlb.yaml
 cat >"$CONF" <<EOF
-xlb:
-  interfaces: [$(xlbt_dev lb)]
-  encap_src: 198.18.128.0/24
-  on_no_healthy: fail_open
-  admin: {listen: "127.0.0.1:9180", api_key: $KEY}
-  log_level: info
+$(xlbt_agent_conf_head)
 upstreams:
   - id: web
     type: chash
@@ -142,7 +137,7 @@ xlbt_log "signal -> map write: netlink ${lat:-?} s, passive ${plat:-?} s"
 [ -n "$lat" ] && [ -n "$plat" ] || xlbt_fail "xlb_signal_flip_seconds for both sources"
 
 # --- the CLI and metrics show both ------------------------------------------
-out=$(xlbt_exec lb env XLB_ADMIN="$ADMIN" XLB_API_KEY="$KEY" timeout 20 "$XLB" health) ||
+out=$(xlbt_agent_cli health) ||
 	xlbt_fail "xlb health" "$out"
 grep -q "$BE2 *unhealthy" <<<"$out" || xlbt_fail "xlb health: be2 unhealthy" "$out"
 grep -q "$ROUTED *unhealthy" <<<"$out" || xlbt_fail "xlb health: $ROUTED unhealthy" "$out"

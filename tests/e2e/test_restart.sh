@@ -25,7 +25,7 @@ xlbt_require_exe XLB build/xlb
 xlbt_require_exe XLBD build/xlbd
 HELPER=$PWD/tests/lib/e2e_helper.py
 
-KEY=xlbt-key
+KEY=$XLBT_API_KEY
 ADMIN=$XLBT_ADMIN
 SVC="$XLBT_VIP4:80/tcp"
 BURST=50
@@ -40,12 +40,7 @@ BE3=$(xlbt_addr4 be3)
 # node healthy would need at least 2 s (two failed probes) to see it dead.
 CONF=$TMP/xlb.yaml
 cat >"$CONF" <<EOF
-xlb:
-  interfaces: [$(xlbt_dev lb)]
-  encap_src: 198.18.128.0/24
-  on_no_healthy: fail_open
-  admin: {listen: "127.0.0.1:9180", api_key: $KEY}
-  log_level: info
+$(xlbt_agent_conf_head)
 upstreams:
   - id: web
     type: chash
@@ -85,10 +80,6 @@ print(sum(b["new_flows"] for b in json.load(sys.stdin) if b["backend"] == sys.ar
 # map_state ADDR: the state of backend ADDR:80 in the maps (active, draining, down).
 map_state() {
 	xlbt_map_state "$1:80"
-}
-
-agent_cli() {
-	xlbt_exec lb env XLB_ADMIN="$ADMIN" XLB_API_KEY="$KEY" timeout 20 "$XLB" "$@"
 }
 
 start_agent 1
@@ -145,7 +136,7 @@ xlbt_log "be2 back after 2 successes"
 xlbt_xlb lb backend set "$SVC" "$BE3:80" --state down || xlbt_fail "xlb backend set --state down"
 xlbt_expect_eq "/v1/healthcheck of an operator's down" "$(xlbt_node_status "$BE3")" \
 	"down (operator)"
-out=$(agent_cli health) || xlbt_fail "xlb health" "$out"
+out=$(xlbt_agent_cli health) || xlbt_fail "xlb health" "$out"
 grep -q "$BE3 *down (operator)" <<<"$out" || xlbt_fail "xlb health shows the operator's down" "$out"
 hc=$(xlbt_exec lb curl -s --max-time 2 "$ADMIN/v1/healthcheck")
 python3 -c '
@@ -154,7 +145,7 @@ n = [n for u in json.loads(sys.argv[1]) for n in u["nodes"] if n["ip"] == sys.ar
 sys.exit(n["health"] != "healthy")' "$hc" "$BE3" ||
 	xlbt_fail "/v1/healthcheck keeps the checks' own view in 'health'" "$hc"
 # A reconcile (reload) and a restart keep it.
-agent_cli reload >/dev/null || xlbt_fail "xlb reload"
+xlbt_agent_cli reload >/dev/null || xlbt_fail "xlb reload"
 xlbt_expect_eq "an operator's down after a reload" "$(map_state "$BE3")" down
 xlbt_bg_stop "$XLBD_PID" 5
 start_agent 3

@@ -33,7 +33,7 @@ xlbt_require_cmd ip curl python3 timeout date
 xlbt_require_exe XLB build/xlb
 xlbt_require_exe XLBD build/xlbd
 
-KEY=xlbt-key
+KEY=$XLBT_API_KEY
 ADMIN=$XLBT_ADMIN
 VIA_BE2=198.18.50.12	# be2's extra address behind a /32 route via be2
 LINKED=198.18.61.11	# a node behind the LB's second link
@@ -106,12 +106,7 @@ CHECKS='{active: {type: tcp, healthy: {interval: 0}, unhealthy: {interval: 0}},
       passive: {type: tcp, unhealthy: {tcp_failures: 1}}}'
 CONF=$TMP/xlb.yaml
 cat >"$CONF" <<EOF
-xlb:
-  interfaces: [$LBDEV]
-  encap_src: 198.18.128.0/24
-  on_no_healthy: fail_open
-  admin: {listen: "127.0.0.1:9180", api_key: $KEY}
-  log_level: info
+$(xlbt_agent_conf_head "$LBDEV")
 upstreams:
   - id: web
     type: chash
@@ -144,7 +139,7 @@ grep -q "netlink: no kernel signals" "$LOG" &&
 	xlbt_fail "xlbd without kernel signals" "$(grep 'netlink:' "$LOG")"
 
 xlb_health() {
-	xlbt_exec lb env XLB_ADMIN="$ADMIN" XLB_API_KEY="$KEY" timeout 20 "$XLB" health
+	xlbt_agent_cli health
 }
 now_us() {
 	echo "${EPOCHREALTIME/[.,]/}"

@@ -255,6 +255,32 @@ xlbt_api_key_file() {
 	printf '/run/xlb/api_key.%s\n' "${pin//\//_}"
 }
 
+# The Admin API key of the agent tests' configurations (xlbt_agent_conf_head).
+XLBT_API_KEY=${XLBT_API_KEY:-xlbt-key}
+
+# xlbt_agent_conf_head [DEV]: the `xlb:` block most agent tests share: the
+# lb's device (or DEV), IPIP sources 198.18.128.0/24, fail_open, the admin
+# listener of $XLBT_ADMIN with $XLBT_API_KEY, info logs. For a heredoc:
+#   cat >"$CONF" <<EOF
+#   $(xlbt_agent_conf_head)
+#   upstreams: ...
+xlbt_agent_conf_head() {
+	cat <<EOF
+xlb:
+  interfaces: [${1:-$(xlbt_dev lb)}]
+  encap_src: 198.18.128.0/24
+  on_no_healthy: fail_open
+  admin: {listen: "${XLBT_ADMIN#http://}", api_key: $XLBT_API_KEY}
+  log_level: info
+EOF
+}
+
+# xlbt_agent_cli ARGS...: the xlb CLI in the lb namespace, asking the agent
+# (XLBT_ADMIN, XLBT_API_KEY); 20 s at most.
+xlbt_agent_cli() {
+	xlbt_exec lb env XLB_ADMIN="$XLBT_ADMIN" XLB_API_KEY="$XLBT_API_KEY" timeout 20 "$XLB" "$@"
+}
+
 # xlbt_agent_start LOG CONF: $XLBD in the lb namespace with lb's pin dir,
 # output to LOG; waits up to 10 s for its HTTP interface. PID in
 # XLBT_AGENT_PID (stopped at exit like any xlbt_bg_start process); the key
