@@ -317,7 +317,7 @@ static struct stat3 stat3(double *v, int n)
 }
 
 /*
- * Installing a new inner map, as maps.c does at VIP creation and on a table
+ * Installing a new inner map, as dataplane/tables.c does at VIP creation and on a table
  * size change: a new mmapable inner array filled through mmap (8-byte
  * element stride), then one write of its fd into xlb_tables. Times in
  * *create and *swap; returns 0 or a negative errno.

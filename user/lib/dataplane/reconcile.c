@@ -14,6 +14,7 @@
 #include "base/addr.h"
 #include "base/log.h"
 #include "dataplane/maglev.h"
+#include "dataplane/maps_internal.h"
 #include "dataplane/netlink.h"
 #include "dataplane/reconcile.h"
 #include "base/vec.h"
@@ -196,24 +197,6 @@ static int member_id(const struct xlb_want_backend **idx, size_t n,
 	return -ENOENT;
 }
 
-struct members {
-	struct xlb_member_key *k;
-	struct xlb_member *v;
-	size_t n, cap;
-};
-
-static int collect(const struct xlb_member_key *k, const struct xlb_member *v, void *arg)
-{
-	struct members *ms = arg;
-
-	if (xlb_vec_room((void **)&ms->k, sizeof(*ms->k), (void **)&ms->v, sizeof(*ms->v),
-			 ms->n, &ms->cap, 256))
-		return -ENOMEM;
-	ms->k[ms->n] = *k;
-	ms->v[ms->n++] = *v;
-	return 0;
-}
-
 static int member_key_cmp(const struct xlb_member_key *a, const struct xlb_member_key *b);
 
 static int order_cmp(const void *a, const void *b, void *arg)
@@ -231,7 +214,7 @@ static int member_key_cmp(const struct xlb_member_key *a, const struct xlb_membe
 }
 
 /* Sort the current members by (VIP id, backend id), keys and values together. */
-static int sort_members(struct members *ms)
+static int sort_members(struct xlb_member_list *ms)
 {
 	struct xlb_member_key *k;
 	struct xlb_member *v;
@@ -248,27 +231,27 @@ static int sort_members(struct members *ms)
 	}
 	for (i = 0; i < ms->n; i++)
 		order[i] = i;
-	qsort_r(order, ms->n, sizeof(*order), order_cmp, ms->k);
+	qsort_r(order, ms->n, sizeof(*order), order_cmp, ms->keys);
 	for (i = 0; i < ms->n; i++) {
-		k[i] = ms->k[order[i]];
-		v[i] = ms->v[order[i]];
+		k[i] = ms->keys[order[i]];
+		v[i] = ms->vals[order[i]];
 	}
 	free(order);
-	free(ms->k);
-	free(ms->v);
-	ms->k = k;
-	ms->v = v;
+	free(ms->keys);
+	free(ms->vals);
+	ms->keys = k;
+	ms->vals = v;
 	return 0;
 }
 
 /* First index of a member of vip_id (or of a later VIP) in the sorted members. */
-static size_t members_from(const struct members *ms, __u32 vip_id)
+static size_t members_from(const struct xlb_member_list *ms, __u32 vip_id)
 {
 	size_t lo = 0, hi = ms->n, mid;
 
 	while (lo < hi) {
 		mid = (lo + hi) / 2;
-		if (ms->k[mid].vip_id < vip_id)
+		if (ms->keys[mid].vip_id < vip_id)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -277,7 +260,7 @@ static size_t members_from(const struct members *ms, __u32 vip_id)
 }
 
 /* Weight of (vip_id, be_id) in the current members, or -1. */
-static long cur_weight(const struct members *ms, __u32 vip_id, __u32 be_id)
+static long cur_weight(const struct xlb_member_list *ms, __u32 vip_id, __u32 be_id)
 {
 	struct xlb_member_key key = { .vip_id = vip_id, .backend_id = be_id };
 	size_t lo = 0, hi = ms->n, mid;
@@ -285,9 +268,9 @@ static long cur_weight(const struct members *ms, __u32 vip_id, __u32 be_id)
 
 	while (lo < hi) {
 		mid = (lo + hi) / 2;
-		d = member_key_cmp(&key, &ms->k[mid]);
+		d = member_key_cmp(&key, &ms->keys[mid]);
 		if (!d)
-			return ms->v[mid].weight;
+			return ms->vals[mid].weight;
 		if (d < 0)
 			hi = mid;
 		else
@@ -298,7 +281,7 @@ static long cur_weight(const struct members *ms, __u32 vip_id, __u32 be_id)
 
 /* Step 2 for one VIP: memberships, then the table if anything it depends on moved. */
 static int apply_vip_members(struct ctx *c, const struct xlb_want *w, const struct xlb_want_vip *wv,
-			     const struct xlb_vip *v, const struct members *ms, int force)
+			     const struct xlb_vip *v, const struct xlb_member_list *ms, int force)
 {
 	struct xlb_maglev_node *nodes;
 	char (*keys)[XLB_VIPSTRLEN];
@@ -329,12 +312,12 @@ static int apply_vip_members(struct ctx *c, const struct xlb_want *w, const stru
 		dirty |= c->changed[ids[i]];
 	}
 	/* Members that are no longer wanted (sorted: this VIP's are together). */
-	for (j = members_from(ms, v->id); j < ms->n && ms->k[j].vip_id == v->id; j++) {
+	for (j = members_from(ms, v->id); j < ms->n && ms->keys[j].vip_id == v->id; j++) {
 		for (keep = 0, i = 0; i < wv->nmembers && !keep; i++)
-			keep = ids[i] == ms->k[j].backend_id;
+			keep = ids[i] == ms->keys[j].backend_id;
 		if (keep)
 			continue;
-		err = xlb_member_del(c->m, v->id, ms->k[j].backend_id);
+		err = xlb_member_del(c->m, v->id, ms->keys[j].backend_id);
 		if (err && err != -ENOENT)
 			goto out;
 		c->st.members_changed++;
@@ -391,7 +374,7 @@ static int find_vip(const struct vips *vs, const struct xlb_vip_key *k)
 }
 
 /* Step 2: VIPs (new ones created together), each with its members and table. */
-static int apply_vips(struct ctx *c, struct xlb_want *w, struct vips *cur, const struct members *ms)
+static int apply_vips(struct ctx *c, struct xlb_want *w, struct vips *cur, const struct xlb_member_list *ms)
 {
 	struct xlb_vip_key *nkeys;
 	struct xlb_vip *nvips, v;
@@ -492,7 +475,7 @@ static int remove_rest(struct ctx *c, const struct xlb_want *w, const struct vip
 int xlb_reconcile(struct xlb_maps *m, struct xlb_want *w, struct xlb_reconcile_stats *st)
 {
 	struct ctx c = { .m = m };
-	struct members ms = {};
+	struct xlb_member_list ms = { .vip_id = ~0U, .be_id = ~0U };
 	struct vips cur = {};
 	int err;
 
@@ -511,7 +494,7 @@ int xlb_reconcile(struct xlb_maps *m, struct xlb_want *w, struct xlb_reconcile_s
 	if (!err)
 		err = xlb_vip_foreach(m, collect_vip, &cur);
 	if (!err)
-		err = xlb_member_foreach(m, collect, &ms);
+		err = xlb_member_foreach(m, xlb_member_list_add, &ms);
 	if (!err)
 		err = sort_members(&ms);
 	if (!err) {
@@ -527,8 +510,7 @@ out:
 		*st = c.st;
 	free(cur.k);
 	free(cur.v);
-	free(ms.k);
-	free(ms.v);
+	xlb_member_list_free(&ms);
 	free(c.widx);
 	free(c.used);
 	free(c.wanted);
