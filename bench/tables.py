@@ -323,8 +323,13 @@ KERNELS = re.compile(r"(<!-- kernels: begin \(scripts/vmtest\.sh\) -->\n)(.*?)(<
 def generate(text, r):
     def sub(m):
         if m.group(2) not in RENDER:
-            raise KeyError("unknown region bench:%s" % m.group(2))
-        return m.group(1) + "\n".join(RENDER[m.group(2)](r)) + "\n" + m.group(4)
+            sys.exit("bench/tables.py: unknown region bench:%s" % m.group(2))
+        try:
+            lines = RENDER[m.group(2)](r)
+        except (OSError, KeyError, IndexError, ValueError, AttributeError) as e:
+            sys.exit("bench/tables.py: region bench:%s: %s: %s (bench/run.sh measures it)"
+                     % (m.group(2), type(e).__name__, e))
+        return m.group(1) + "\n".join(lines) + "\n" + m.group(4)
 
     text = REGION.sub(sub, text)
     kernels = os.path.join(RESULTS, "kernels", "kernels.md")
