@@ -186,29 +186,12 @@ def r_xdp_nat(r):
     return out
 
 
-def r_passive(r):
-    t = r.table("passive", 0)
-    return [source(r, "passive"), t["title"], ""] + select(t)
-
-
-def r_maglev(r):
-    t = r.table("maglev", 0)
-    return [source(r, "maglev"), ""] + select(t)
-
-
-def r_flip(r):
-    t = r.table("flip", 0)
-    return [source(r, "flip"), t["title"], ""] + select(t)
-
-
-def r_flip_rebuild(r):
-    t = r.table("flip", 1)
-    return [source(r, "flip"), t["title"], ""] + select(t)
-
-
-def r_agent(r):
-    t = r.table("agent", 0)
-    return [source(r, "agent"), ""] + select(t)
+def whole(name, i, title=True):
+    """The i-th table of name's output as it was printed, under its title."""
+    def render(r):
+        t = r.table(name, i)
+        return [source(r, name)] + ([t["title"]] if title else []) + [""] + select(t)
+    return render
 
 
 def r_wire_rate(r):
@@ -301,11 +284,11 @@ RENDER = {
     "results": r_results,
     "xdp": r_xdp,
     "xdp_nat": r_xdp_nat,
-    "passive": r_passive,
-    "maglev": r_maglev,
-    "flip": r_flip,
-    "flip_rebuild": r_flip_rebuild,
-    "agent": r_agent,
+    "passive": whole("passive", 0),
+    "maglev": whole("maglev", 0, title=False),
+    "flip": whole("flip", 0),
+    "flip_rebuild": whole("flip", 1),
+    "agent": whole("agent", 0, title=False),
     "wire_rate": r_wire_rate,
     "rps": r_rps_of("rps"),
     "rps_nat": r_rps_of("rps_nat"),
