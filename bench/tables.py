@@ -216,17 +216,49 @@ def r_wire_rate(r):
     return out
 
 
-RPS_COLS = ["configuration", "connections", "req/s median", "min", "max", "vs plain",
-            "softirq vs plain us/req", "HAProxy process us/req", "xlb pkts/req"]
+RPS_CFG = {"plain": "plain routing", "xlb": "xlb", "xlbnat": "xlb NAT",
+           "haproxy": "HAProxy, TCP mode"}
+RPS_MODE = {"keepalive": "keep-alive", "close": "new connection per request"}
 
 
 def r_rps_of(name):
+    """From the JSON rps.sh writes: per configuration and mode, medians."""
     def render(r):
-        t = r.table(name, 0)
-        out = [source(r, name), t["title"].lstrip("# "), ""] + select(t, cols=RPS_COLS)
-        extra = [line for line in r[name]["output"]
-                 if line.startswith(("requests/s, ", "LB CPU per request"))]
-        return out + ([""] + extra if extra else [])
+        d = r[name]["data"]
+        res = d["results"]
+        w = d["wrk"]
+        rows, lines = [], []
+        for mode in RPS_MODE:
+            plain = res.get("plain/" + mode)
+            for cfg in RPS_CFG:
+                x = res.get(cfg + "/" + mode)
+                if not x:
+                    continue
+                dsoft = ("%+.2f" % (x["machine_softirq_us_per_req"] -
+                                    plain["machine_softirq_us_per_req"]) if plain else "")
+                rows.append([RPS_CFG[cfg], RPS_MODE[mode], "{:,.0f}".format(x["rps_median"]),
+                             "{:,.0f}".format(x["rps_min"]), "{:,.0f}".format(x["rps_max"]),
+                             "%.3f" % x["vs_plain"] if plain else "", dsoft,
+                             "%.2f" % x["haproxy_proc_us_per_req"] if cfg == "haproxy" else "",
+                             "%.2f" % x["xlb_pkts_per_req"] if cfg.startswith("xlb") else ""])
+            hap = res.get("haproxy/" + mode)
+            for cfg in ("xlb", "xlbnat"):
+                x = res.get(cfg + "/" + mode)
+                if x and hap:
+                    lines.append("%s, %s: requests/s %.2f x HAProxy's; machine softirq per "
+                                 "request / HAProxy's process time = %.3f (an upper bound "
+                                 "for xlb; target <= 0.05)"
+                                 % (RPS_CFG[cfg], RPS_MODE[mode],
+                                    x["rps_median"] / hap["rps_median"],
+                                    x["machine_softirq_us_per_req"] /
+                                    hap["haproxy_proc_us_per_req"]))
+        out = [source(r, name), "wrk -t%d -c%d -d%ds, %d runs per figure, median; backends: "
+               "%s; LB device NAPI: %s" % (w["threads"], w["connections"], w["seconds"],
+                                                 d["runs"], d["backends"], d["lb_napi"]), ""]
+        out += md(["configuration", "connections", "req/s median", "min", "max", "vs plain",
+                   "softirq vs plain µs/req", "HAProxy process µs/req", "xlb packets/req"],
+                  rows)
+        return out + ([""] + lines if lines else [])
     return render
 
 
@@ -263,7 +295,8 @@ def r_summary(r):
         ["IPv4 TCP SYN into the 1M-flow table, ns (median)", cell("xdp", 0, "IPv4 TCP SYN, 1M", "median"), "xdp"],
         ["NAT IPv4 client -> node, ns (median)", cell("xdp", 0, "NAT IPv4 client", "median"), "xdp"],
         ["wire rate on veth, one CPU, xlb / MAC-swap floor", "%.2f" % wr, "wire_rate"],
-        ["requests/s, keep-alive, xlb / plain routing", cell("rps", 0, "xlb", "vs plain"), "rps"],
+        ["requests/s, keep-alive, xlb / plain routing", 
+         "%.3f" % r["rps"]["data"]["results"]["xlb/keepalive"]["vs_plain"], "rps"],
         ["Maglev build M = 65537, N = 1000, µs (median)",
          next(row["median us"] for row in r.table("maglev", 0)["rows"]
               if row["M"] == "65537" and row["N"] == "1000"), "maglev"],
