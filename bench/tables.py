@@ -159,11 +159,10 @@ def r_results(r):
     for name in HOLDS:
         d = r[name]
         rows.append(["[%s.json](results/%s.json)" % (name, name), HOLDS[name],
-                     "`%s`" % d["command"], d["date"], d["commit"], d["load_avg"]])
-    kinds = sorted({(r[n]["cpus"], r[n]["cpu"], r[n]["kernel"]) for n in HOLDS})
-    out = md(["file", "holds", "command", "recorded", "commit", "load average"], rows)
-    out += [""] + ["Machine: %d CPUs, %s, Linux %s." % k for k in kinds]
-    return out
+                     "`%s`" % d["command"], d["date"], d["commit"],
+                     "%s, %s CPUs, Linux %s" % (d["cpu"], d["cpus"], d["kernel"]), d["load_avg"]])
+    return md(["file", "holds", "command", "recorded", "commit", "machine", "load average"],
+              rows)
 
 
 def r_xdp(r):
