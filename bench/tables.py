@@ -367,7 +367,7 @@ def readme(check):
         if check:
             bad = 1
             sys.stdout.writelines(difflib.unified_diff(
-                old.splitlines(True), new.splitlines(True), doc + " (committed)",
+                old.splitlines(True), new.splitlines(True), doc,
                 doc + " (from bench/results/*.json)"))
         else:
             with open(path, "w") as f:
