@@ -304,11 +304,11 @@ def r_summary(r):
               if row["backends"] == "3" and row["timed"].startswith("flock")), "flip"],
         ["xlbd, 10,000 nodes probed every 1 s, CPU % of one core",
          cell("agent", 0, "CPU over", "value"), "agent"],
-        ["three nodes disagree after a backend goes down / up, ms (median)",
+        ["three nodes disagree after a backend goes down / up, ms, median (min-max)",
          "%s / %s" % (sc[0]["nodes differ (ms)"], sc[1]["nodes differ (ms)"]), "scaleout"],
     ]
-    return md(["figure", "value", "from"],
-              [[a, b, "[%s](bench/results/%s.json)" % (c, c)] for a, b, c in rows])
+    return md(["figure", "value", "from", "recorded"],
+              [[a, b, "[%s](bench/results/%s.json)" % (c, c), r[c]["date"]] for a, b, c in rows])
 
 
 RENDER = {
