@@ -29,6 +29,7 @@ run() {
 	fi
 	grep -E "$pat" "$out" | sed -E 's/^\[ *[0-9.]+\] //; s/^# //' |
 		while IFS= read -r line; do
+			# shellcheck disable=SC2016 # the backquotes are markdown
 			printf '| `%s` | %s |\n' "$CMD" "$line"
 		done
 }

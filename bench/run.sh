@@ -61,7 +61,7 @@ for n in "${NAMES[@]}"; do
 		failed+=("$n")
 	else
 		python3 bench/tables.py record "$n" "$cmd" "$rc" $((SECONDS - start)) \
-			"$tmp/$n.out" $data || failed+=("$n")
+			"$tmp/$n.out" ${data:+"$data"} || failed+=("$n")
 	fi
 	echo
 done
