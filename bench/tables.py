@@ -275,9 +275,7 @@ def r_scaleout_run(r):
 
 def r_discovery(r):
     t = r.table("discovery", 0)
-    return ["`%s` (bench/results/discovery.json; %s):" % (r["discovery"]["command"],
-                                                          r["discovery"]["date"]),
-            t["title"], ""] + select(t)
+    return [source(r, "discovery"), t["title"], ""] + select(t)
 
 
 def r_summary(r):
