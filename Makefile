@@ -51,11 +51,11 @@ help:
 	@echo 'make           build xlb, tests and benchmarks into $(BUILD)/'
 	@echo 'make deps      install missing Debian packages (root)'
 	@echo 'make check     lint, then unit, BPF and end-to-end tests (root)'
-	@echo 'make lint      the folder include graph follows the declared order'
+	@echo 'make lint      the folder include graph follows the declared order; README figure tables match bench/results'
 	@echo 'make unit      cmocka unit tests only'
 	@echo 'make bpftest   BPF_PROG_TEST_RUN packet tests only (root)'
 	@echo 'make e2e       end-to-end tests in network namespaces (root)'
-	@echo 'make bench     per-packet and Maglev benchmarks (root)'
+	@echo 'make bench     every benchmark -> bench/results/*.json and the README tables (root)'
 	@echo 'make demo      the reference topology, attached and sending (root)'
 	@echo 'make vmtest    the kernel matrix in qemu (root); KERNELS="bookworm trixie bullseye host"'
 	@echo 'make fuzz      libFuzzer runs of the parsers, FUZZ_TIME seconds each (not in check)'
@@ -115,9 +115,11 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(TLIB_OBJ) $(LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
 # --- tests -------------------------------------------------------------------
-# Includes between folders point one way (the order is declared in the script).
+# Includes between folders point one way (the order is declared in the script);
+# the README figure tables are what bench/tables.py makes of bench/results/.
 lint:
 	@scripts/include-graph.py
+	@bench/tables.py check
 
 check: deps all lint
 	@tests/run.sh all
@@ -135,8 +137,10 @@ e2e: $(BUILD)/xlb $(BUILD)/xlbd $(TEST_BPF_OBJ)
 vmtest: deps all
 	@scripts/vmtest.sh $(KERNELS)
 
+# Every committed result in bench/results/ and the README tables made from
+# them; BENCH="xdp maglev" for some (bench/run.sh --list).
 bench: deps all
-	@bench/run.sh
+	@bench/run.sh $(BENCH)
 
 demo: deps $(BUILD)/xlb $(BUILD)/xlbd $(TEST_BPF_OBJ)
 	@scripts/demo.sh

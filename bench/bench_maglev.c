@@ -157,7 +157,7 @@ static int bench_run(const struct bench_case *bc, __u64 *rng)
 		moved += table[i] != table2[i];
 	moved_frac = (double)moved / bc->size;
 
-	printf("%7u %5u %6llu %8.1f %8.1f %8.1f %9.2f %9.3f %8.4f %8.4f %6.2f\n",
+	printf("| %u | %u | %llu | %.1f | %.1f | %.1f | %.2f | %.3f | %.4f | %.4f | %.2f |\n",
 	       bc->size, bc->n, (unsigned long long)builds,
 	       rep_us[BENCH_REPS / 2], rep_us[0], rep_us[BENCH_REPS - 1],
 	       share_err, share_rel * 100, moved_frac * 100, ideal_frac * 100,
@@ -180,12 +180,11 @@ int main(void)
 
 	printf("Maglev build, random weights 1..100; %d repetitions of <builds> builds,\n"
 	       "us = mean time per build in a repetition (median, min, max over repetitions)\n"
-	       "err_slots = max |slots - share|; err%% = max relative error, shares >= 100 slots\n"
-	       "moved%% = slots changed when node N/2 goes; ideal%% = its share; ratio = moved/ideal\n",
+	       "err slots = max |slots - share|; err %% = max relative error, shares >= 100 slots\n"
+	       "moved %% = slots changed when node N/2 goes; ideal %% = its share; ratio = moved/ideal\n",
 	       BENCH_REPS);
-	printf("%7s %5s %6s %8s %8s %8s %9s %9s %8s %8s %6s\n", "M", "N",
-	       "builds", "med_us", "min_us", "max_us", "err_slots", "err%",
-	       "moved%", "ideal%", "ratio");
+	printf("| M | N | builds | median us | min us | max us | err slots | err %% | moved %% | "
+	       "ideal %% | ratio |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
 	for (i = 0; i < sizeof(bench_cases) / sizeof(bench_cases[0]); i++) {
 		err = bench_run(&bench_cases[i], &rng);
 		if (err) {

@@ -1,33 +1,72 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
-# Run every benchmark and print its figures (root: BPF_PROG_TEST_RUN); the
-# whole output also goes to bench/results/results.md and its tables, with the
-# JSON the wire-rate and requests/s benchmarks write, to results.json.
-#   bench/run.sh [CALLS]     CALLS per figure and run for bench_xdp (1000000)
-set -eu
-cd "$(dirname "$0")/.."
+# Regenerates the committed benchmark results: runs each benchmark NAME
+# given (default: all, in the order below), prints its output and records it
+# in bench/results/NAME.json with the command line, the date, the commit,
+# kernel, CPU and load average (bench/tables.py record); then writes the
+# figure tables of README.md and bench/README.md from every JSON
+# (bench/tables.py readme). A benchmark that fails or skips leaves its JSON
+# as it was. Root (BPF_PROG_TEST_RUN, namespaces); the benchmarks want a
+# quiet machine and use fixed namespace names, so on a shared one:
+#   flock /tmp/xlb-e2e.lock bench/run.sh [NAME ...]      (make bench-results)
+#   bench/run.sh --list                                  names and commands
+set -u
+cd "$(dirname "$0")/.." || exit 1
 BUILD=${BUILD:-build}
-mkdir -p bench/results
-if [ -z "${XLB_BENCH_TEE:-}" ]; then
-	XLB_BENCH_TEE=1 "$0" "$@" | tee bench/results/results.md
-	rc=${PIPESTATUS[0]}
-	python3 bench/tables.py bench/results/results.md bench/results/wire_rate.json \
-		bench/results/rps.json >bench/results/results.json
-	echo "tables: bench/results/results.md, bench/results/results.json"
-	exit "$rc"
+RESULTS=bench/results
+NAMES=(xdp passive maglev flip agent wire_rate rps rps_nat scaleout discovery)
+
+# The command that measures NAME; DATA is where a benchmark that writes its
+# own JSON (kept under "data") writes it.
+command_of() {
+	case $1 in
+	xdp) echo "$BUILD/bench/bench_xdp 1000000 5" ;;
+	passive) echo "$BUILD/bench/bench_passive 100000" ;;
+	maglev) echo "$BUILD/bench/bench_maglev" ;;
+	flip) echo "$BUILD/bench/bench_flip" ;;
+	agent) echo "XLBD=$BUILD/xlbd bench/bench_agent.sh" ;;
+	wire_rate) echo "bench/wire_rate.sh DATA" ;;
+	rps) echo "bench/rps.sh DATA" ;;
+	rps_nat) echo "RPS_CONFIGS='plain xlbnat haproxy' RPS_RUNS=3 bench/rps.sh DATA" ;;
+	scaleout) echo "bench/scaleout.sh 10" ;;
+	discovery) echo "bench/discovery.sh" ;;
+	*) return 1 ;;
+	esac
+}
+
+if [ "${1:-}" = --list ]; then
+	for n in "${NAMES[@]}"; do
+		printf '%-10s %s\n' "$n" "$(command_of "$n")"
+	done
+	exit 0
 fi
-echo "# machine: $(nproc) CPUs, $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-echo
-"$BUILD/bench/bench_xdp" "${1:-1000000}" 5
-echo
-"$BUILD/bench/bench_maglev"
-echo
-"$BUILD/bench/bench_flip"
-echo
-XLBD="$BUILD/xlbd" bench/bench_agent.sh
-echo
-bench/wire_rate.sh bench/results/wire_rate.json
-echo
-bench/rps.sh bench/results/rps.json || [ $? -eq 77 ]
-echo
-bench/scaleout.sh 10
+[ $# -eq 0 ] || [ "$*" = all ] || NAMES=("$@")
+for n in "${NAMES[@]}"; do
+	command_of "$n" >/dev/null || { echo "run.sh: no benchmark '$n' (--list)" >&2; exit 2; }
+done
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failed=()
+for n in "${NAMES[@]}"; do
+	cmd=$(command_of "$n")
+	data=
+	[[ $cmd == *DATA* ]] && data=$tmp/$n.data.json
+	echo "## $n: $cmd"
+	start=$SECONDS
+	DATA=$data bash -c "${cmd//DATA/\"\$DATA\"}" 2>&1 | tee "$tmp/$n.out"
+	rc=${PIPESTATUS[0]}
+	if [ "$rc" -ne 0 ] || { [ -n "$data" ] && [ ! -s "$data" ]; }; then
+		echo "## $n: exit $rc, $RESULTS/$n.json left as it was"
+		failed+=("$n")
+	else
+		python3 bench/tables.py record "$n" "$cmd" "$rc" $((SECONDS - start)) \
+			"$tmp/$n.out" ${data:+"$data"} || failed+=("$n")
+	fi
+	echo
+done
+python3 bench/tables.py readme || failed+=(tables)
+if [ ${#failed[@]} -gt 0 ]; then
+	echo "run.sh: not recorded: ${failed[*]}" >&2
+	exit 1
+fi

@@ -8,7 +8,8 @@
 # every 0.5 s, 2 in a row to flip, 1 s timeout) and prints, for each
 # direction, the time from the event to the first and to the last node's
 # decision and the window in which the nodes differed (xlbd's log times,
-# ms); median, min and max over the trials.
+# ms); median, min and max over the trials. Also the test's summary of the
+# held connections and the time one etcd put took to reach all three nodes.
 #   bench/scaleout.sh [TRIALS]     (default 10; root)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +27,8 @@ fi
 echo "## Scale-out: three nodes, health divergence ($TRIALS trials)"
 echo
 grep '^scale-out' "$out"
+# The test's log line of one etcd put reaching the three nodes' tables.
+grep -o 'etcd: one put -> .*' "$out"
 echo
 python3 - "$out" <<'PY'
 import re, statistics, sys
