@@ -19,7 +19,7 @@ static void check_nodes(const struct xlb_disc_nodes *ns)
 	size_t i;
 
 	for (i = 0; i < ns->n; i++) {
-		const struct xlb_disc_node *nd = &ns->v[i];
+		const struct xlb_node_conf *nd = &ns->v[i];
 
 		if ((nd->addr.family != XLB_AF_INET && nd->addr.family != XLB_AF_INET6) ||
 		    !nd->port || !nd->weight || nd->weight > XLB_WEIGHT_MAX ||

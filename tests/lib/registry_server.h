@@ -351,7 +351,7 @@ static inline void dwatch_stop(struct dwatch *t)
 /* The node set as "addr:port/weight addr:port/weight ..." ("" when empty). */
 static inline const char *dwatch_nodes(struct dwatch *t)
 {
-	const struct xlb_disc_node *v;
+	const struct xlb_node_conf *v;
 	char a[64];
 	size_t n, i, o = 0;
 

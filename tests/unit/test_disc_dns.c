@@ -150,16 +150,16 @@ static void msg_end(struct msg *m)
 /* Nodes as "addr:port/weight/priority ..." after the same sort discovery.c does. */
 static int node_cmp(const void *x, const void *y)
 {
-	const struct xlb_disc_node *a = x, *b = y;
+	const struct xlb_node_conf *a = x, *b = y;
 
 	if (a->addr.family != b->addr.family)
 		return a->addr.family < b->addr.family ? -1 : 1;
 	return memcmp(a->addr.addr, b->addr.addr, 16) ?: (int)a->port - (int)b->port;
 }
 
-static const char *nodes_str(const struct xlb_disc_node *v, size_t n, char *buf, size_t len)
+static const char *nodes_str(const struct xlb_node_conf *v, size_t n, char *buf, size_t len)
 {
-	struct xlb_disc_node *s = malloc((n ?: 1) * sizeof(*s));
+	struct xlb_node_conf *s = malloc((n ?: 1) * sizeof(*s));
 	char a[64];
 	size_t i, o = 0;
 
@@ -431,7 +431,7 @@ static void tw_stop(struct tw *t)
 
 static const char *tw_nodes(struct tw *t)
 {
-	const struct xlb_disc_node *v;
+	const struct xlb_node_conf *v;
 	size_t n;
 
 	v = xlb_disc_watch_nodes(t->w, &n);

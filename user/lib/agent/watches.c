@@ -46,7 +46,7 @@ struct seed_ctx {
 static int seed_member(const struct xlb_member_key *k, const struct xlb_member *v, void *arg)
 {
 	struct seed_ctx *sc = arg;
-	struct xlb_disc_node nd = { .weight = v->weight };
+	struct xlb_node_conf nd = { .weight = v->weight };
 	struct xlb_backend b;
 
 	if (k->vip_id != sc->vip_id || xlb_backend_get(&sc->a->maps, k->backend_id, &b))
@@ -95,9 +95,9 @@ static int watch_used(const struct agent_watch *ws, size_t n, const struct xlb_d
 /* Discovered nodes become u's nodes, as if the configuration listed them. */
 static int fill_nodes(struct xlb_upstream_conf *u, const struct xlb_disc_watch *w)
 {
-	const struct xlb_disc_node *dn;
+	const struct xlb_node_conf *dn;
 	struct xlb_node_conf *nodes = NULL;
-	size_t i, n;
+	size_t n;
 
 	dn = xlb_disc_watch_nodes(w, &n);
 	if (n) {
@@ -105,10 +105,8 @@ static int fill_nodes(struct xlb_upstream_conf *u, const struct xlb_disc_watch *
 		if (!nodes)
 			return -ENOMEM;
 	}
-	for (i = 0; i < n; i++)
-		nodes[i] = (struct xlb_node_conf){ .addr = dn[i].addr, .port = dn[i].port,
-						   .weight = dn[i].weight,
-						   .priority = dn[i].priority };
+	if (n)
+		memcpy(nodes, dn, n * sizeof(*nodes));
 	free(u->nodes);
 	u->nodes = nodes;
 	u->nnodes = n;

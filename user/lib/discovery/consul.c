@@ -65,7 +65,7 @@ int xlb_consul_parse(const char *body, size_t len, __u32 dflt, struct xlb_disc_n
 		     unsigned int *skipped, char *err, size_t errlen)
 {
 	json_t *root, *e, *svc, *node, *addr, *port, *w, *pass;
-	struct xlb_disc_node nd;
+	struct xlb_node_conf nd;
 	const char *a;
 	size_t i;
 	int ret = -EINVAL;

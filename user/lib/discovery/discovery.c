@@ -45,7 +45,7 @@ struct xlb_disc_watch {
 	void *arg;
 	void *priv;
 	int started;
-	struct xlb_disc_node *nodes;		/* the last good set, sorted */
+	struct xlb_node_conf *nodes;		/* the last good set, sorted */
 	size_t nnodes;
 	struct xlb_disc_status st;
 	unsigned int fails;			/* errors in a row, for the backoff */
@@ -53,7 +53,7 @@ struct xlb_disc_watch {
 
 /* --- node lists ----------------------------------------------------------------- */
 
-int xlb_disc_nodes_add(struct xlb_disc_nodes *ns, const struct xlb_disc_node *nd)
+int xlb_disc_nodes_add(struct xlb_disc_nodes *ns, const struct xlb_node_conf *nd)
 {
 	if (xlb_vec_room((void **)&ns->v, sizeof(*ns->v), NULL, 0, ns->n, &ns->cap, 16))
 		return -ENOMEM;
@@ -69,7 +69,7 @@ void xlb_disc_nodes_free(struct xlb_disc_nodes *ns)
 
 static int node_cmp(const void *x, const void *y)
 {
-	const struct xlb_disc_node *a = x, *b = y;
+	const struct xlb_node_conf *a = x, *b = y;
 	int d;
 
 	if (a->addr.family != b->addr.family)
@@ -85,7 +85,7 @@ static int node_cmp(const void *x, const void *y)
  * the highest priority any entry gave and the weights of that priority
  * added up (a registry listing one instance twice means twice the share).
  */
-static size_t normalise(struct xlb_disc_node *v, size_t n)
+static size_t normalise(struct xlb_node_conf *v, size_t n)
 {
 	size_t i, out = 0;
 
@@ -107,7 +107,7 @@ static size_t normalise(struct xlb_disc_node *v, size_t n)
 	return out;
 }
 
-static int nodes_equal(const struct xlb_disc_node *a, const struct xlb_disc_node *b, size_t n)
+static int nodes_equal(const struct xlb_node_conf *a, const struct xlb_node_conf *b, size_t n)
 {
 	size_t i;
 
@@ -302,7 +302,7 @@ void xlb_disc_counters(const struct xlb_disc *d, const char *type, struct xlb_di
 
 struct xlb_disc_watch *xlb_disc_watch_new(struct xlb_disc *d, const char *type,
 					  const char *service_name, const char *args,
-					  const struct xlb_disc_node *seed, size_t nseed,
+					  const struct xlb_node_conf *seed, size_t nseed,
 					  xlb_disc_update_fn cb, void *arg)
 {
 	struct xlb_disc_watch *w;
@@ -361,7 +361,7 @@ void xlb_disc_watch_free(struct xlb_disc_watch *w)
 	free(w);
 }
 
-const struct xlb_disc_node *xlb_disc_watch_nodes(const struct xlb_disc_watch *w, size_t *n)
+const struct xlb_node_conf *xlb_disc_watch_nodes(const struct xlb_disc_watch *w, size_t *n)
 {
 	*n = w->nnodes;
 	return w->nodes;
@@ -425,10 +425,10 @@ void xlb_disc_error(struct xlb_disc_watch *w, const char *fmt, ...)
 	memcpy(w->st.error, msg, sizeof(msg));
 }
 
-void xlb_disc_result(struct xlb_disc_watch *w, const struct xlb_disc_node *nodes, size_t n,
+void xlb_disc_result(struct xlb_disc_watch *w, const struct xlb_node_conf *nodes, size_t n,
 		     unsigned int flags)
 {
-	struct xlb_disc_node *v = NULL;
+	struct xlb_node_conf *v = NULL;
 	size_t i;
 
 	if (!n && w->nnodes && !(flags & XLB_DISC_GONE)) {

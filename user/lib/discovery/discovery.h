@@ -37,20 +37,18 @@ struct xlb_disc;
 struct xlb_disc_watch;
 struct xlb_http;
 
-/* One node as a registry gave it. */
-struct xlb_disc_node {
-	struct xlb_addr_key addr;
-	__u16 port;			/* host byte order, as in config nodes */
-	__u32 weight;			/* 0 .. XLB_WEIGHT_MAX */
-	int priority;			/* higher first, as config nodes */
-};
+/*
+ * A registry's node is a configuration node (struct xlb_node_conf): the
+ * registries fill the same struct the file does, and the agent uses their
+ * sets as an upstream's nodes unchanged.
+ */
 
 /* A growing node list for parsers (free with xlb_disc_nodes_free). */
 struct xlb_disc_nodes {
 	size_t n, cap;
-	struct xlb_disc_node *v;
+	struct xlb_node_conf *v;
 };
-int xlb_disc_nodes_add(struct xlb_disc_nodes *ns, const struct xlb_disc_node *nd);
+int xlb_disc_nodes_add(struct xlb_disc_nodes *ns, const struct xlb_node_conf *nd);
 void xlb_disc_nodes_free(struct xlb_disc_nodes *ns);
 
 /* xlb_disc_result() flags */
@@ -115,12 +113,12 @@ typedef void (*xlb_disc_update_fn)(struct xlb_disc_watch *w, void *arg);
  */
 struct xlb_disc_watch *xlb_disc_watch_new(struct xlb_disc *d, const char *type,
 					  const char *service_name, const char *args,
-					  const struct xlb_disc_node *seed, size_t nseed,
+					  const struct xlb_node_conf *seed, size_t nseed,
 					  xlb_disc_update_fn cb, void *arg);
 void xlb_disc_watch_free(struct xlb_disc_watch *w);
 
 /* The last good node set, sorted by (address, port); valid until the next update. */
-const struct xlb_disc_node *xlb_disc_watch_nodes(const struct xlb_disc_watch *w, size_t *n);
+const struct xlb_node_conf *xlb_disc_watch_nodes(const struct xlb_disc_watch *w, size_t *n);
 
 struct xlb_disc_status {
 	int have_answer;		/* a good answer came since the watch started */
@@ -144,7 +142,7 @@ void xlb_disc_watch_set_priv(struct xlb_disc_watch *w, void *priv);
  * flags XLB_DISC_GONE), or an error (the text names the registry's
  * problem: "consul http://127.0.0.1:8500: HTTP 500").
  */
-void xlb_disc_result(struct xlb_disc_watch *w, const struct xlb_disc_node *nodes, size_t n,
+void xlb_disc_result(struct xlb_disc_watch *w, const struct xlb_node_conf *nodes, size_t n,
 		     unsigned int flags);
 void xlb_disc_error(struct xlb_disc_watch *w, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -361,7 +361,7 @@ int xlb_dns_srv_nodes(const struct xlb_dns_srv *srv, size_t nsrv,
 		      const struct xlb_dns_addr *pool, size_t npool, __u16 port,
 		      struct xlb_disc_nodes *out, __u32 *ttl)
 {
-	struct xlb_disc_node nd;
+	struct xlb_node_conf nd;
 	size_t i, j, k;
 	__u32 w;
 
@@ -394,7 +394,7 @@ int xlb_dns_srv_nodes(const struct xlb_dns_srv *srv, size_t nsrv,
 int xlb_dns_addr_nodes(const struct xlb_dns_addr *pool, size_t npool, const char *name,
 		       __u16 port, __u32 weight, struct xlb_disc_nodes *out, __u32 *ttl)
 {
-	struct xlb_disc_node nd;
+	struct xlb_node_conf nd;
 	size_t j;
 
 	for (j = 0; j < npool; j++) {

@@ -87,7 +87,7 @@ static int add_instance(const json_t *inst, size_t i, __u32 dflt, struct xlb_dis
 			unsigned int *skipped, char *err, size_t errlen)
 {
 	const json_t *ip, *md, *st;
-	struct xlb_disc_node nd;
+	struct xlb_node_conf nd;
 	int port, sport;
 
 	if (!json_is_object(inst)) {

@@ -128,7 +128,7 @@ static int parse_slice(const json_t *o, const char *port_name, __u32 weight,
 		       struct xlb_k8s_slice *sl, char *err, size_t errlen)
 {
 	const json_t *md, *name, *type, *ports, *eps, *e, *p, *pn, *pp, *addrs, *a, *cond, *ready;
-	struct xlb_disc_node nd;
+	struct xlb_node_conf nd;
 	size_t i, j;
 	int port = 0, fqdn;
 

@@ -59,7 +59,7 @@ int xlb_nacos_parse(const char *body, size_t len, __u32 dflt, struct xlb_disc_no
 		    size_t *total, unsigned int *skipped, char *err, size_t errlen)
 {
 	json_t *root, *hosts, *e, *ip, *port, *healthy, *enabled;
-	struct xlb_disc_node nd;
+	struct xlb_node_conf nd;
 	int ret = -EINVAL;
 	size_t i;
 
