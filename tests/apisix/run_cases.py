@@ -18,9 +18,10 @@ a string: that key; absent: the right one); "status", APISIX's; "error",
 a regex for APISIX's message; for a 2xx answer "expect" (a JSON subset at
 each dotted path), "expect_equal" (equal values), "expect_len" (array
 lengths), "expect_match" (regex over the value), "expect_keys" (paths that
-must exist); "l4_refusal" (why xlb refuses it) with "l4_error" (the regex
-xlbd's 400 must match); "setup", requests sent first; "source", the APISIX
-file and test block or line the fact comes from.
+must exist), "expect_absent" (paths that must not); "l4_refusal" (why xlb
+refuses it) with "l4_error" (the regex xlbd's 400 must match); "setup",
+requests sent first; "source", the APISIX file and test block or line the
+fact comes from.
 
 Before each case the objects are all deleted and the case's "setup"
 requests are sent (their answers are not judged). Prints one line per
@@ -161,6 +162,12 @@ def judge(case, status, doc, text):
                 continue
             if not re.search(rx, str(got)):
                 bad.append("%s is %s, APISIX /%s/" % (k, json.dumps(got)[:60], rx))
+        for k in case.get("expect_absent") or []:
+            try:
+                lookup(doc, k)
+                bad.append("answer has %s, APISIX none" % k)
+            except (KeyError, IndexError, ValueError, TypeError):
+                pass
         for k in case.get("expect_keys") or []:
             try:
                 lookup(doc, k)
