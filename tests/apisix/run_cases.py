@@ -109,6 +109,42 @@ def subset(want, got):
     return want == got and type(want) is type(got)
 
 
+MISSING = object()
+# Checks of a 2xx answer: case field -> (test(wanted, value), what differs).
+ANSWER_CHECKS = {
+    "expect": (subset, "%(k)s is %(got)s, APISIX %(want)s"),
+    "expect_equal": (lambda w, g: w == g, "%(k)s is %(got)s, APISIX %(want)s"),
+    "expect_len": (lambda w, g: isinstance(g, list) and len(g) == w,
+                   "%(k)s has %(got)s, APISIX %(want)s items"),
+    "expect_match": (lambda w, g: re.search(w, str(g)), "%(k)s is %(got)s, APISIX /%(want)s/"),
+}
+
+
+def at(doc, path):
+    """The value at a dotted path ("list.0.value.id"), or MISSING."""
+    try:
+        return lookup(doc, path)
+    except (KeyError, IndexError, ValueError, TypeError):
+        return MISSING
+
+
+def judge_answer(case, doc):
+    """The differences in a 2xx answer's content."""
+    bad = []
+    for field, (test, why) in ANSWER_CHECKS.items():
+        for k, want in (case.get(field) or {}).items():
+            got = at(doc, k)
+            if got is MISSING:
+                bad.append("answer lacks %s" % k)
+            elif not test(want, got):
+                bad.append(why % {"k": k, "got": json.dumps(got)[:60],
+                                  "want": json.dumps(want)[:60]})
+    bad += ["answer lacks %s" % k for k in case.get("expect_keys") or [] if at(doc, k) is MISSING]
+    bad += ["answer has %s, APISIX none" % k for k in case.get("expect_absent") or []
+            if at(doc, k) is not MISSING]
+    return bad
+
+
 def judge(case, status, doc, text):
     """The list of differences between the answer and APISIX's."""
     bad = []
@@ -130,49 +166,7 @@ def judge(case, status, doc, text):
             if want_error and want_status == status and not re.search(want_error, msg, re.I):
                 bad.append("error %r does not say /%s/" % (msg[:120], want_error))
     elif status == want_status:
-        for k, v in (case.get("expect") or {}).items():
-            try:
-                got = lookup(doc, k)
-            except (KeyError, IndexError, ValueError, TypeError):
-                bad.append("answer lacks %s" % k)
-                continue
-            if not subset(v, got):
-                bad.append("%s is %s, APISIX %s" % (k, json.dumps(got)[:60], json.dumps(v)[:60]))
-        for k, v in (case.get("expect_equal") or {}).items():
-            try:
-                got = lookup(doc, k)
-            except (KeyError, IndexError, ValueError, TypeError):
-                bad.append("answer lacks %s" % k)
-                continue
-            if got != v:
-                bad.append("%s is %s, APISIX %s" % (k, json.dumps(got)[:60], json.dumps(v)[:60]))
-        for k, n in (case.get("expect_len") or {}).items():
-            try:
-                got = len(lookup(doc, k))
-            except (KeyError, IndexError, ValueError, TypeError):
-                bad.append("answer lacks %s" % k)
-                continue
-            if got != n:
-                bad.append("%s has %d items, APISIX %d" % (k, got, n))
-        for k, rx in (case.get("expect_match") or {}).items():
-            try:
-                got = lookup(doc, k)
-            except (KeyError, IndexError, ValueError, TypeError):
-                bad.append("answer lacks %s" % k)
-                continue
-            if not re.search(rx, str(got)):
-                bad.append("%s is %s, APISIX /%s/" % (k, json.dumps(got)[:60], rx))
-        for k in case.get("expect_absent") or []:
-            try:
-                lookup(doc, k)
-                bad.append("answer has %s, APISIX none" % k)
-            except (KeyError, IndexError, ValueError, TypeError):
-                pass
-        for k in case.get("expect_keys") or []:
-            try:
-                lookup(doc, k)
-            except (KeyError, IndexError, ValueError, TypeError):
-                bad.append("answer lacks %s" % k)
+        bad += judge_answer(case, doc)
     return bad
 
 
