@@ -137,6 +137,8 @@ def judge_answer(case, doc):
             if got is MISSING:
                 bad.append("answer lacks %s" % k)
             elif not test(want, got):
+                if field == "expect_len" and isinstance(got, list):
+                    got = len(got)
                 bad.append(why % {"k": k, "got": json.dumps(got)[:60],
                                   "want": json.dumps(want)[:60]})
     bad += ["answer lacks %s" % k for k in case.get("expect_keys") or [] if at(doc, k) is MISSING]
