@@ -89,6 +89,7 @@ struct table {
 	table_fn check;		/* cross-key checks, after the keys */
 };
 
+/* In tables: the field of struct type a key fills, a table's presence flag, a table. */
 #define F(type, m)	.off = offsetof(struct type, m), .size = sizeof(((struct type *)0)->m)
 #define PRESENT(type, m) (offsetof(struct type, m) + 1)
 #define TABLE(k, ...)	{ .keys = k, .nkeys = ARRAY_SIZE(k), __VA_ARGS__ }
