@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The active checker (user/lib/health/checker.c) with real probes on loopback
+ * The active checker (user/lib/health/checker.c, probe.c) with real probes on loopback
  * (127.0.0.1 and ::1 only). The servers live in this process: a thread per
  * listening socket that accepts and closes, answers HTTP with a status set
  * by the test, holds connections without answering, closes after reading,

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The configuration parser (user/lib/config/config.c).
+ * The configuration parser (user/lib/config/: config.c and the schema engine,
+ * tables and link pass it runs).
  *
  * Good documents: the shipped example (scripts/xlb.example.yaml) and small
  * ones in YAML and JSON must give the exact model, APISIX's defaults

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * etcd as a configuration source (user/lib/config/etcd.c).
+ * etcd as a configuration source: the pure mirror and base64
+ * (user/lib/config/etcd_mirror.c) and the client (user/lib/config/etcd.c).
  *
  * The pure parts first: base64, range answers and watch responses applied
  * to the mirror (good and bad values, garbage leaving the mirror as it was,
@@ -262,6 +263,35 @@ static void test_mirror_range(void **state)
 	mirror_ids(m, ids, sizeof(ids));
 	check_str(ids, "|", "empty range empties");
 	check_int(xlb_etcd_mirror_bad(m, bad, sizeof(bad)), 0, "no bad values");
+	xlb_etcd_mirror_free(m);
+	check_done();
+}
+
+/* The key layout and etcd's own error answers, which the client relies on. */
+static void test_mirror_keys(void **state)
+{
+	struct xlb_etcd_mirror *m = xlb_etcd_mirror_new("/apisix");
+	char why[256];
+	json_t *j;
+
+	assert_non_null(m);
+	check_str(xlb_etcd_mirror_prefix(m), "/apisix", "prefix");
+	check_int(xlb_etcd_kind_id_valid("upstreams", "u-1.a_b"), 1, "upstream id");
+	check_int(xlb_etcd_kind_id_valid("stream_routes", "r1"), 1, "route id");
+	check_int(xlb_etcd_kind_id_valid("routes", "r1"), 0, "other kind");
+	check_int(xlb_etcd_kind_id_valid(NULL, "r1"), 0, "no kind");
+	check_int(xlb_etcd_kind_id_valid("upstreams", NULL), 0, "no id");
+	check_int(xlb_etcd_kind_id_valid("upstreams", ""), 0, "empty id");
+	check_int(xlb_etcd_kind_id_valid("upstreams", "a/b"), 0, "id with '/'");
+	check_int(xlb_etcd_mirror_bad_seen(m), 0, "no bad values seen");
+
+	j = json_loads("{\"error\":\"etcdserver: user name is empty\",\"code\":3}", 0, NULL);
+	check_int(xlb_etcd_error_answer(j, why, sizeof(why)), -EPROTO, "error answer");
+	check_str(why, "etcd error: etcdserver: user name is empty (code 3)", "error text");
+	json_decref(j);
+	j = json_loads("{\"header\":{}}", 0, NULL);
+	check_int(xlb_etcd_error_answer(j, why, sizeof(why)), 0, "not an error answer");
+	json_decref(j);
 	xlb_etcd_mirror_free(m);
 	check_done();
 }
@@ -1251,6 +1281,7 @@ int main(void)
 		cmocka_unit_test(test_b64),
 		cmocka_unit_test(test_mirror_range),
 		cmocka_unit_test(test_mirror_watch),
+		cmocka_unit_test(test_mirror_keys),
 	};
 	const struct CMUnitTest live[] = {
 		cmocka_unit_test(test_follow),

@@ -15,9 +15,11 @@
  * configuration is the agent's call; this source never drops the mirror
  * because etcd is unreachable or answers garbage.
  *
- * Not thread-safe; everything runs on the caller's libevent loop. The
- * callbacks run from the loop (never inside libcurl); they may call
- * xlb_etcd_put() and xlb_etcd_status() but not xlb_etcd_free().
+ * The mirror and base64, which do no I/O, are declared in etcd_mirror.h
+ * (included here). Not thread-safe; everything runs on the caller's
+ * libevent loop. The callbacks run from the loop (never inside libcurl);
+ * they may call xlb_etcd_put() and xlb_etcd_status() but not
+ * xlb_etcd_free().
  */
 #ifndef XLB_ETCD_H
 #define XLB_ETCD_H
@@ -25,6 +27,7 @@
 #include <stddef.h>
 #include <jansson.h>
 #include "config/config.h"
+#include "config/etcd_mirror.h"
 
 struct event_base;
 struct xlb_etcd;
@@ -69,61 +72,5 @@ void xlb_etcd_status(const struct xlb_etcd *e, struct xlb_etcd_status *st);
 typedef void (*xlb_etcd_done_fn)(int err, const char *why, void *arg);
 int xlb_etcd_put(struct xlb_etcd *e, const char *kind, const char *id, json_t *obj,
 		 xlb_etcd_done_fn done, void *arg);
-
-/* --- pure parts (tests and fuzz targets call them without a loop) ---------- */
-
-/*
- * The mirror: good objects and bad keys under a prefix, and the revision
- * they reflect.
- */
-struct xlb_etcd_mirror;
-
-struct xlb_etcd_mirror *xlb_etcd_mirror_new(const char *prefix);
-void xlb_etcd_mirror_free(struct xlb_etcd_mirror *m);
-long long xlb_etcd_mirror_rev(const struct xlb_etcd_mirror *m);
-
-/*
- * A /v3/kv/range answer replaces the mirror (a bad value of a key that was
- * good keeps the good one). 1 when the objects changed, 0 when not, or
- * -EBADMSG / -EPROTO (etcd's own error) with the reason in why; on error
- * the mirror is untouched.
- */
-int xlb_etcd_mirror_load_range(struct xlb_etcd_mirror *m, const char *body, size_t len,
-			       char *why, size_t wlen);
-
-/* What one watch response said besides its events. */
-struct xlb_etcd_watch_info {
-	int created;			/* the watch was just created */
-	int canceled;			/* the server cancelled the watch */
-	long long compact_revision;	/* > 0: history compacted, resync needed */
-	long long revision;		/* header revision (0 if absent) */
-	unsigned int events;
-	char reason[128];		/* cancel_reason */
-};
-
-/*
- * Apply one watch response (one JSON object, as the gateway streams them).
- * Events older than the mirror's revision are skipped; all or none of a
- * response's events are applied. Returns as load_range; on a compaction
- * or a cancel nothing is applied and info says so.
- */
-int xlb_etcd_mirror_apply_watch(struct xlb_etcd_mirror *m, const char *msg, size_t len,
-				struct xlb_etcd_watch_info *info, char *why, size_t wlen);
-
-/* New references: the good objects, sorted by key. 0 or -ENOMEM. */
-int xlb_etcd_mirror_arrays(const struct xlb_etcd_mirror *m, json_t **upstreams,
-			   json_t **stream_routes);
-
-/* "key: reason; key: reason..." for the keys left out (count returned). */
-unsigned int xlb_etcd_mirror_bad(const struct xlb_etcd_mirror *m, char *buf, size_t len);
-
-/*
- * Base64 (RFC 4648, with padding), as the gateway encodes keys and values.
- * decode: out must hold len / 4 * 3 bytes; the decoded length, or -EINVAL
- * for anything that is not canonical base64. encode: malloc'ed,
- * NUL-terminated, or NULL.
- */
-long xlb_etcd_b64_decode(const char *in, size_t len, unsigned char *out);
-char *xlb_etcd_b64_encode(const void *in, size_t len);
 
 #endif /* XLB_ETCD_H */

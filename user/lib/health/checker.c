@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Active health checks on the caller's libevent loop.
+ * Active health checks on the caller's libevent loop: targets, their
+ * settings, when they are probed and what the results do to their state.
+ * The probes themselves (TCP, HTTP, HTTPS) are in probe.c.
  *
  * Targets. One struct xlb_target per (address, port), in a chained hash
  * table that doubles as it fills; reference counted, freed when the last
@@ -24,31 +26,6 @@
  * that fires when all slots are busy queues its target (FIFO), and each
  * finished probe starts the next queued one. APISIX's checks.active.
  * concurrency is per upstream; one global cap serves the same purpose here.
- *
- * TCP probes: a non-blocking connect(); writable with SO_ERROR 0 is a
- * success, any error (refused, reset, unreachable: the kernel reports them
- * as soon as the RST or ICMP error comes) a TCP failure at once, and no
- * answer within check->timeout a timeout. A result known inside connect()
- * is delivered through the event loop too, so starting a probe never calls
- * back into the caller.
- *
- * HTTP(S) probes: libcurl's multi interface on the same loop (curlev.c,
- * shared with the registry client), which hands us finished transfers
- * outside libcurl. The GET goes
- * to the address literal ([v6] in brackets) with Host from check->host,
- * no proxy, no redirects, a fresh connection each time, HTTP/1.1, and is
- * cut off at the first body byte: like lua-resty-healthcheck we only need
- * the status line. For https with a host name, CURLOPT_CONNECT_TO keeps
- * the URL's host name (SNI, certificate check, Host) while connecting to
- * the node's address. Mapping, as lua-resty-healthcheck: a status in
- * healthy.http_statuses is a success, in unhealthy.http_statuses (or no
- * valid status line) an HTTP failure, any other status no event; no
- * connection, a reset, a closed connection without an answer or a failed
- * TLS handshake a TCP failure; check->timeout a timeout.
- *
- * Failures on our side (no file descriptor, no memory, a URL curl rejects)
- * are not the target's fault: they are logged and produce no event, and
- * the target is probed again after its interval.
  *
  * Memory and re-entrancy. The checker owns targets, interned settings,
  * probes and curl's per-socket events. A probe belongs to its target and
@@ -74,25 +51,20 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/queue.h>
 #include <sys/random.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <curl/curl.h>
 #include <event2/event.h>
 
 #include "base/addr.h"
 #include "health/checker.h"
+#include "health/checker_priv.h"
 #include "base/curlev.h"
 #include "base/log.h"
 
 #define PROBES_MAX	1024	/* probes in flight at most */
 #define PROBES_MIN	16
 #define TAB_MIN		64	/* initial hash table sizes (powers of 2) */
-#define DETAIL_LEN	160
-#define TIMEOUT_DEFAULT	1.0	/* seconds, when check->timeout <= 0 */
 
 /* Thresholds of a target without settings: APISIX's active-check defaults. */
 static const struct xlb_health_thresholds default_thresholds = {
@@ -100,63 +72,6 @@ static const struct xlb_health_thresholds default_thresholds = {
 	.tcp_failures = 2,
 	.http_failures = 5,
 	.timeouts = 3,
-};
-
-/* Check settings, interned: equal settings share one copy. */
-struct check_conf {
-	struct check_conf *next;	/* hash chain */
-	unsigned int refs;
-	__u32 hash;
-	struct xlb_health_thresholds th;
-	struct xlb_check_active a;	/* canonical copy: strings bounded, lists clamped */
-};
-
-struct probe {
-	struct xlb_target *t;
-	struct timespec start;
-	/* TCP */
-	int fd;
-	int sync_err;			/* connect() gave the result at once; -1: no */
-	struct event *ev;		/* writable, or the timeout */
-	/* HTTP(S) */
-	CURL *easy;
-	struct curl_slist *headers;	/* CURLOPT_HTTPHEADER */
-	struct curl_slist *connect_to;	/* CURLOPT_CONNECT_TO */
-	char errbuf[CURL_ERROR_SIZE];
-};
-
-struct xlb_target {
-	struct xlb_target *next;	/* hash chain */
-	struct xlb_checker *c;
-	unsigned int refs;
-	struct xlb_addr_key addr;
-	__u16 port;
-	__u32 hash;
-	struct check_conf *conf;	/* NULL: never probed, default thresholds */
-	enum xlb_health state;
-	struct xlb_health_counters ctr;
-	double latency;
-	unsigned long probes;
-	void *data;
-	struct event *timer;		/* the next probe */
-	struct probe *probe;		/* in flight */
-	int queued;			/* waiting for a free probe slot */
-	TAILQ_ENTRY(xlb_target) wait;
-};
-
-struct xlb_checker {
-	struct event_base *base;
-	xlb_health_cb cb;
-	void *arg;
-	struct xlb_target **tab;	/* targets by (addr, port) */
-	size_t tab_size, ntargets;
-	struct check_conf **confs;	/* interned settings by content */
-	size_t conf_size, nconfs;
-	TAILQ_HEAD(, xlb_target) waitq;
-	unsigned int inflight, max_inflight;
-	struct xlb_curlev *cv;		/* HTTP(S) probes */
-	__u64 rng;
-	int freeing;
 };
 
 static void probe_submit(struct xlb_target *t);
@@ -202,21 +117,6 @@ static double elapsed_since(const struct timespec *t0)
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (double)(now.tv_sec - t0->tv_sec) + (now.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
-static struct timeval to_timeval(double s)
-{
-	struct timeval tv;
-
-	if (s < 0)
-		s = 0;
-	tv.tv_sec = (time_t)s;
-	tv.tv_usec = (suseconds_t)((s - (double)tv.tv_sec) * 1e6);
-	if (tv.tv_usec >= 1000000) {
-		tv.tv_sec++;
-		tv.tv_usec -= 1000000;
-	}
-	return tv;
 }
 
 static void copy_str(char *dst, const char *src, size_t size)
@@ -451,13 +351,6 @@ static struct xlb_target *target_find(struct xlb_checker *c, const struct xlb_ad
 	return NULL;
 }
 
-static __u16 probe_port(const struct xlb_target *t)
-{
-	unsigned int p = t->conf->a.port;
-
-	return p && p <= 65535 ? (__u16)p : t->port;
-}
-
 /* Whether the target gets active probes at all. */
 static int target_probed(const struct xlb_target *t)
 {
@@ -476,18 +369,13 @@ static double target_interval(const struct xlb_target *t)
 	return iv > 0 ? iv : 0;
 }
 
-static double target_timeout(const struct xlb_target *t)
-{
-	return t->conf->a.timeout > 0 ? t->conf->a.timeout : TIMEOUT_DEFAULT;
-}
-
 static const struct xlb_health_thresholds *target_thresholds(const struct xlb_target *t)
 {
 	return t->conf ? &t->conf->th : &default_thresholds;
 }
 
 /* "addr:port", "[v6]:port" */
-static char *target_str(const struct xlb_target *t, char *buf, size_t len)
+char *xlb_checker_target_str(const struct xlb_target *t, char *buf, size_t len)
 {
 	char addr[XLB_ADDRSTRLEN];
 
@@ -522,22 +410,6 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 
 /* --- probes ---------------------------------------------------------------- */
 
-static void probe_free(struct xlb_checker *c, struct probe *p)
-{
-	if (p->ev)
-		event_free(p->ev);
-	if (p->fd >= 0)
-		close(p->fd);
-	if (p->easy) {
-		/* Not inside a libcurl callback: see the top comment. */
-		curl_multi_remove_handle(xlb_curlev_multi(c->cv), p->easy);
-		curl_easy_cleanup(p->easy);
-	}
-	curl_slist_free_all(p->headers);
-	curl_slist_free_all(p->connect_to);
-	free(p);
-}
-
 /* Stop everything scheduled for t: timer, queue slot, probe in flight. */
 static void target_cancel(struct xlb_target *t)
 {
@@ -549,7 +421,7 @@ static void target_cancel(struct xlb_target *t)
 		t->queued = 0;
 	}
 	if (t->probe) {
-		probe_free(c, t->probe);
+		xlb_probe_free(c, t->probe);
 		t->probe = NULL;
 		c->inflight--;
 	}
@@ -595,7 +467,7 @@ static void target_event_th(struct xlb_target *t, enum xlb_health_event ev, cons
 	t->state = xlb_health_next(old, &t->ctr, ev, th);
 	if (t->state == old)
 		return;
-	pr_debug("health: %s: %s -> %s (%s: %s)\n", target_str(t, name, sizeof(name)),
+	pr_debug("health: %s: %s -> %s (%s: %s)\n", xlb_checker_target_str(t, name, sizeof(name)),
 		 xlb_health_name(old), xlb_health_name(t->state), xlb_health_event_name(ev),
 		 detail ? detail : "");
 	if (xlb_health_usable(old) != xlb_health_usable(t->state))
@@ -616,8 +488,8 @@ static void target_event(struct xlb_target *t, enum xlb_health_event ev, const c
  * A probe ended. @has_ev: whether the result is an event (an HTTP status in
  * neither list, or a failure on our side, is none).
  */
-static void probe_done(struct xlb_target *t, int has_ev, enum xlb_health_event ev,
-		       const char *detail)
+void xlb_checker_probe_done(struct xlb_target *t, int has_ev, enum xlb_health_event ev,
+			    const char *detail)
 {
 	struct xlb_checker *c = t->c;
 	struct probe *p = t->probe;
@@ -625,7 +497,7 @@ static void probe_done(struct xlb_target *t, int has_ev, enum xlb_health_event e
 	t->latency = elapsed_since(&p->start);
 	t->probe = NULL;
 	c->inflight--;
-	probe_free(c, p);
+	xlb_probe_free(c, p);
 
 	t->refs++;
 	if (has_ev)
@@ -635,271 +507,24 @@ static void probe_done(struct xlb_target *t, int has_ev, enum xlb_health_event e
 	probes_kick(c);
 }
 
-/* TCP ------------------------------------------------------------------------ */
-
-static void on_tcp(evutil_socket_t fd, short what, void *arg)
-{
-	struct probe *p = arg;
-	struct xlb_target *t = p->t;
-	char detail[DETAIL_LEN];
-	socklen_t len = sizeof(int);
-	int err = 0;
-
-	if (p->sync_err >= 0)
-		err = p->sync_err;
-	else if (what & EV_TIMEOUT)
-		err = ETIMEDOUT;
-	else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len))
-		err = errno;
-
-	if (!err) {
-		probe_done(t, 1, XLB_EV_SUCCESS, "connected");
-	} else if (err == ETIMEDOUT) {
-		snprintf(detail, sizeof(detail), "timeout after %.1f s", target_timeout(t));
-		probe_done(t, 1, XLB_EV_TIMEOUT, detail);
-	} else {
-		snprintf(detail, sizeof(detail), "connect: %s", strerror(err));
-		probe_done(t, 1, XLB_EV_TCP_FAILURE, detail);
-	}
-}
-
-static int tcp_start(struct xlb_target *t, struct probe *p)
-{
-	struct sockaddr_storage ss;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-	struct timeval tv = to_timeval(target_timeout(t));
-	socklen_t sslen;
-	int err;
-
-	memset(&ss, 0, sizeof(ss));
-	if (t->addr.family == XLB_AF_INET) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(probe_port(t));
-		sin->sin_addr.s_addr = t->addr.addr[0];
-		sslen = sizeof(*sin);
-	} else {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(probe_port(t));
-		memcpy(&sin6->sin6_addr, t->addr.addr, sizeof(sin6->sin6_addr));
-		sslen = sizeof(*sin6);
-	}
-	p->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (p->fd < 0)
-		return -errno;
-	p->ev = event_new(t->c->base, p->fd, EV_WRITE, on_tcp, p);
-	if (!p->ev)
-		return -ENOMEM;
-	if (connect(p->fd, (struct sockaddr *)&ss, sslen) == 0) {
-		p->sync_err = 0;
-	} else if (errno != EINPROGRESS) {
-		err = errno;
-		if (err == ENOBUFS || err == EAGAIN || err == EADDRNOTAVAIL || err == ENOMEM)
-			return -err;	/* our side: out of buffers or ports */
-		p->sync_err = err;
-	}
-	if (p->sync_err >= 0)
-		event_active(p->ev, EV_WRITE, 1);	/* delivered by the loop */
-	else if (event_add(p->ev, &tv))
-		return -ENOMEM;
-	return 0;
-}
-
-/* HTTP(S) -------------------------------------------------------------------- */
-
-static int status_in(unsigned int st, const unsigned int *list, unsigned int n)
-{
-	unsigned int i;
-
-	for (i = 0; i < n; i++)
-		if (list[i] == st)
-			return 1;
-	return 0;
-}
-
-static void http_done(struct probe *p, CURLcode res)
-{
-	struct xlb_target *t = p->t;
-	const struct xlb_check_active *a = &t->conf->a;
-	char detail[DETAIL_LEN];
-	long status = 0, oserr = 0;
-
-	curl_easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_getinfo(p->easy, CURLINFO_OS_ERRNO, &oserr);
-	if (status > 0) {
-		/* The status line is all we wait for (the body is cut off). */
-		snprintf(detail, sizeof(detail), "http %ld", status);
-		if (status_in((unsigned int)status, a->healthy.http_statuses, a->healthy.nstatus))
-			probe_done(t, 1, XLB_EV_SUCCESS, detail);
-		else if (status_in((unsigned int)status, a->unhealthy.http_statuses,
-				   a->unhealthy.nstatus))
-			probe_done(t, 1, XLB_EV_HTTP_FAILURE, detail);
-		else
-			probe_done(t, 0, XLB_EV_SUCCESS, detail);
-		return;
-	}
-	switch (res) {
-	case CURLE_OPERATION_TIMEDOUT:
-		snprintf(detail, sizeof(detail), "timeout after %.1f s", target_timeout(t));
-		probe_done(t, 1, XLB_EV_TIMEOUT, detail);
-		break;
-	case CURLE_WEIRD_SERVER_REPLY:
-	case CURLE_UNSUPPORTED_PROTOCOL:	/* what curl says to an HTTP/0.9 answer */
-		snprintf(detail, sizeof(detail), "http: bad status line (%.120s)",
-			 p->errbuf[0] ? p->errbuf : curl_easy_strerror(res));
-		probe_done(t, 1, XLB_EV_HTTP_FAILURE, detail);
-		break;
-	case CURLE_OUT_OF_MEMORY:
-	case CURLE_FAILED_INIT:
-	case CURLE_URL_MALFORMAT:
-		pr_warn("health: %s: http probe not sent: %s\n", target_str(t, detail, sizeof(detail)),
-			p->errbuf[0] ? p->errbuf : curl_easy_strerror(res));
-		probe_done(t, 0, XLB_EV_SUCCESS, NULL);
-		break;
-	case CURLE_COULDNT_CONNECT:
-		if (oserr) {
-			snprintf(detail, sizeof(detail), "connect: %s", strerror((int)oserr));
-			probe_done(t, 1, XLB_EV_TCP_FAILURE, detail);
-			break;
-		}
-		/* fallthrough */
-	default:
-		snprintf(detail, sizeof(detail), "http: %.140s",
-			 p->errbuf[0] ? p->errbuf : curl_easy_strerror(res));
-		probe_done(t, 1, XLB_EV_TCP_FAILURE, detail);
-		break;
-	}
-}
-
-/* A finished HTTP(S) probe (curlev's done callback, outside libcurl). */
-static void on_easy_done(CURL *easy, CURLcode res, void *arg)
-{
-	char *priv = NULL;
-
-	curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
-	if (priv)
-		http_done((struct probe *)priv, res);
-}
-
-static size_t curl_discard_header(char *buf, size_t size, size_t n, void *arg)
-{
-	return size * n;
-}
-
-static size_t curl_stop_at_body(char *buf, size_t size, size_t n, void *arg)
-{
-	return 0;	/* the status is known: end the transfer (CURLE_WRITE_ERROR) */
-}
-
-/* A host name fit for a URL and CURLOPT_CONNECT_TO (no port, no brackets). */
-static int plain_host(const char *h)
-{
-	return h[0] && !strpbrk(h, ":/[]@ \t\r\n?#");
-}
-
-/* The list with the lines, or NULL with *err set. */
-static struct curl_slist *slist_add(struct curl_slist *l, const char *line, int *err)
-{
-	struct curl_slist *n = curl_slist_append(l, line);
-
-	if (!n)
-		*err = -ENOMEM;
-	return n ? n : l;
-}
-
-static int http_start(struct xlb_target *t, struct probe *p)
-{
-	const struct xlb_check_active *a = &t->conf->a;
-	int https = a->type == XLB_CHECK_HTTPS, err = 0;
-	const char *path = a->http_path[0] ? a->http_path : "/";
-	const char *slash = path[0] == '/' ? "" : "/";
-	char addr[XLB_ADDRSTRLEN], lit[XLB_ADDRSTRLEN + 2], url[1024], line[400];
-	long ms = (long)(target_timeout(t) * 1000);
-	__u16 port = probe_port(t);
-	unsigned int i;
-
-	xlb_addr_str(t->addr.addr, t->addr.family, addr, sizeof(addr));
-	snprintf(lit, sizeof(lit), t->addr.family == XLB_AF_INET6 ? "[%s]" : "%s", addr);
-	if (https && plain_host(a->host)) {
-		/* SNI, certificate check and Host use the name; connect to the node. */
-		snprintf(url, sizeof(url), "https://%s:%u%s%s", a->host, port, slash, path);
-		snprintf(line, sizeof(line), "%s:%u:%s:%u", a->host, port, lit, port);
-		p->connect_to = slist_add(NULL, line, &err);
-	} else {
-		snprintf(url, sizeof(url), "%s://%s:%u%s%s", https ? "https" : "http", lit, port,
-			 slash, path);
-	}
-	if (a->host[0]) {
-		snprintf(line, sizeof(line), "Host: %s", a->host);
-		p->headers = slist_add(p->headers, line, &err);
-	}
-	for (i = 0; i < a->nheaders; i++)
-		p->headers = slist_add(p->headers, a->req_headers[i], &err);
-	if (err)
-		return err;
-
-	p->easy = curl_easy_init();
-	if (!p->easy)
-		return -ENOMEM;
-	curl_easy_setopt(p->easy, CURLOPT_URL, url);
-	curl_easy_setopt(p->easy, CURLOPT_PRIVATE, (char *)p);
-	curl_easy_setopt(p->easy, CURLOPT_ERRORBUFFER, p->errbuf);
-	curl_easy_setopt(p->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(p->easy, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(p->easy, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(p->easy, CURLOPT_FRESH_CONNECT, 1L);
-	curl_easy_setopt(p->easy, CURLOPT_FORBID_REUSE, 1L);
-	curl_easy_setopt(p->easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-	curl_easy_setopt(p->easy, CURLOPT_TIMEOUT_MS, ms > 0 ? ms : 1L);
-	curl_easy_setopt(p->easy, CURLOPT_SSL_VERIFYPEER, a->https_verify_certificate ? 1L : 0L);
-	curl_easy_setopt(p->easy, CURLOPT_SSL_VERIFYHOST, a->https_verify_certificate ? 2L : 0L);
-	curl_easy_setopt(p->easy, CURLOPT_HEADERFUNCTION, curl_discard_header);
-	curl_easy_setopt(p->easy, CURLOPT_WRITEFUNCTION, curl_stop_at_body);
-	if (p->connect_to)
-		curl_easy_setopt(p->easy, CURLOPT_CONNECT_TO, p->connect_to);
-	if (p->headers)
-		curl_easy_setopt(p->easy, CURLOPT_HTTPHEADER, p->headers);
-	if (curl_multi_add_handle(xlb_curlev_multi(t->c->cv), p->easy) != CURLM_OK)
-		return -ENOMEM;
-	return 0;
-}
-
 /* --- starting probes ------------------------------------------------------- */
 
 static void probe_start(struct xlb_target *t)
 {
 	struct xlb_checker *c = t->c;
 	char name[XLB_ADDRSTRLEN + 8];
-	struct probe *p;
 	int err;
 
-	p = calloc(1, sizeof(*p));
-	if (!p) {
-		err = -ENOMEM;
-		goto out_fail;
+	err = xlb_probe_start(t, &t->probe);
+	if (err) {
+		/* Our failure, not the target's: no event; try again later. */
+		pr_warn("health: %s: probe not started: %s\n",
+			xlb_checker_target_str(t, name, sizeof(name)), strerror(-err));
+		target_arm(t, 0);
+		return;
 	}
-	p->t = t;
-	p->fd = -1;
-	p->sync_err = -1;
-	clock_gettime(CLOCK_MONOTONIC, &p->start);
-	if (t->conf->a.type == XLB_CHECK_HTTP || t->conf->a.type == XLB_CHECK_HTTPS)
-		err = http_start(t, p);
-	else
-		err = tcp_start(t, p);
-	if (err)
-		goto out_free;
-	t->probe = p;
 	t->probes++;
 	c->inflight++;
-	return;
-
-out_free:
-	probe_free(c, p);
-out_fail:
-	/* Our failure, not the target's: no event; try again later. */
-	pr_warn("health: %s: probe not started: %s\n", target_str(t, name, sizeof(name)),
-		strerror(-err));
-	target_arm(t, 0);
 }
 
 static void probe_submit(struct xlb_target *t)
@@ -971,7 +596,7 @@ struct xlb_checker *xlb_checker_new(struct event_base *base, xlb_health_cb cb, v
 	if (getrandom(&c->rng, sizeof(c->rng), GRND_NONBLOCK) != sizeof(c->rng))
 		c->rng = (__u64)time(NULL) ^ ((__u64)getpid() << 32) ^ (uintptr_t)c;
 	c->rng = c->rng ? c->rng : 0x853c49e6748fea9bULL;
-	c->cv = xlb_curlev_new(base, on_easy_done, NULL, c);
+	c->cv = xlb_curlev_new(base, xlb_probe_curl_done, NULL, c);
 	if (!c->cv) {
 		err = errno;
 		free(c);
