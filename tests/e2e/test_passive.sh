@@ -45,7 +45,7 @@ done
 xlbt_exec be1 ip addr add "$ROUTED/32" dev lo || xlbt_fail "extra address on be1"
 xlbt_exec lb ip route add "$ROUTED/32" via "$BE1" || xlbt_fail "route to $ROUTED on the LB"
 
-# Passive checks only: probe intervals 0 (config.c wants an active block).
+# Passive checks only: probe intervals 0 (the configuration wants an active block).
 CHECKS='{active: {type: tcp, healthy: {interval: 0}, unhealthy: {interval: 0}},
       passive: {type: tcp, unhealthy: {timeouts: 3, tcp_failures: 1}}}'
 CONF=$TMP/xlb.yaml

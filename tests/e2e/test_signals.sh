@@ -100,7 +100,7 @@ xlbt_exec lb sysctl -q -w "net.ipv4.neigh.$LBDEV.base_reachable_time_ms=500" \
 	"net.ipv4.neigh.$LBDEV.retrans_time_ms=200" \
 	"net.ipv4.neigh.$LBDEV.ucast_solicit=3" || xlbt_fail "neighbour timers on $LBDEV"
 
-# Signals only: probe intervals 0 (config.c wants an active block), and one
+# Signals only: probe intervals 0 (the configuration wants an active block), and one
 # TCP failure (= one kernel signal) takes a node down.
 CHECKS='{active: {type: tcp, healthy: {interval: 0}, unhealthy: {interval: 0}},
       passive: {type: tcp, unhealthy: {tcp_failures: 1}}}'
