@@ -4,9 +4,12 @@
 # given on the command line (never copied into this repository) and times
 # it and xlb_lb in one interleaved run of build/bench/bench_peer
 # (bench/bench_peer.c): the same frames, the same harness, the same VIP and
-# three backends. Prints the table and writes it as JSON.
+# three backends. Prints the table and, given JSON, writes the figures there.
 #
-#   bench/katran.sh KATRAN_SRC [JSON]   default JSON: bench/results/katran.json
+#   bench/katran.sh KATRAN_SRC [JSON]
+#
+# bench/run.sh katran (with KATRAN_SRC set) runs it and records the output
+# and this JSON in bench/results/katran.json, whence bench/README.md's table.
 #
 # KATRAN_SRC is the root of a checkout of facebookincubator/katran (the
 # directory holding katran/lib/bpf/balancer.bpf.c). Its commit is taken from
@@ -23,7 +26,7 @@ set -eu
 cd "$(dirname "$0")/.." || exit 1
 BUILD=${BUILD:-build}
 SRC=${1:?usage: bench/katran.sh KATRAN_SRC [JSON]}
-JSON=${2:-bench/results/katran.json}
+JSON=${2:-}
 CLANG=${CLANG:-clang}
 LLC=${LLC:-llc}
 
@@ -45,6 +48,5 @@ mkdir -p "$BUILD/katran"
 	"$LLC" -march=bpf -filetype=obj -o "$OBJ"
 
 make -s "$BUILD/bench/bench_peer"
-mkdir -p "$(dirname "$JSON")"
-"$BUILD/bench/bench_peer" -k "$OBJ" -c "$COMMIT" -j "$JSON" \
+"$BUILD/bench/bench_peer" -k "$OBJ" -c "$COMMIT" ${JSON:+-j "$JSON"} \
 	-n "${PEER_CALLS:-1000000}" -r "${PEER_ROUNDS:-3}"

@@ -7,7 +7,7 @@
         commit, kernel, CPU and load average, the benchmark's output (every
         line), its markdown tables as {"title", "rows": [{header: cell}]}
         (numbers as numbers) and, under "data", the JSON the benchmark
-        wrote itself (wire_rate, rps).
+        wrote itself (wire_rate, rps, katran).
     bench/tables.py readme        rewrite every generated region of
                                   README.md and bench/README.md
     bench/tables.py check         exit 1 (with a diff) when a region differs
@@ -46,6 +46,7 @@ HOLDS = {
     "rps_nat": "requests/s through xlb NAT, plain routing and HAProxy (wrk)",
     "scaleout": "three nodes: health divergence, held connections",
     "discovery": "registry change -> nodes in the maps (etcd, DNS, Consul)",
+    "katran": "xlb and Katran's balancer per packet, one interleaved run (BPF_PROG_TEST_RUN)",
 }
 
 
@@ -278,6 +279,37 @@ def r_discovery(r):
     return [source(r, "discovery"), t["title"], ""] + select(t)
 
 
+# xlb / Katran targets (bench/README.md, Targets): the cases of bench_peer.c
+# each covers, and the highest ratio that meets it.
+KATRAN_TARGETS = [("established flow", ("est4", "est6"), 0.6),
+                  ("new flow", ("syn4", "syn6"), 0.65),
+                  ("non-VIP packet", ("nonvip",), 0.5)]
+
+
+def katran_ratio(r, cases):
+    """xlb / Katran of cases ("est4", ...) in katran.json, as "a" or "a / b"."""
+    by = {c["case"]: c for c in r["katran"]["data"]["cases"]}
+    return " / ".join("%.2f" % by[c]["ratio"] for c in cases)
+
+
+def r_katran(r):
+    d = r["katran"]["data"]
+    rows = [[c["name"], "%.1f" % c["xlb_ns"], "%.1f" % c["katran_ns"], "%.2f" % c["ratio"],
+             "%s / %s" % (c["xlb_verdict"], c["katran_verdict"]),
+             "%.1f" % c["xlb_wall_ns"], "%.1f" % c["katran_wall_ns"]] for c in d["cases"]]
+    out = [source(r, "katran"), r.table("katran", 0)["title"], ""]
+    out += md(["case", "xlb ns", "Katran ns", "xlb / Katran", "verdicts",
+               "xlb wall-clock ns", "Katran wall-clock ns"], rows)
+    by = {c["case"]: c["ratio"] for c in d["cases"]}
+    targets = ["%s %s (target <= %s: %s)"
+               % (what, katran_ratio(r, cases), limit,
+                  "met" if max(by[c] for c in cases) <= limit else "**missed**")
+               for what, cases, limit in KATRAN_TARGETS]
+    out += ["", r.line("katran", "Katran:"), "",
+            "xlb / Katran, Katran %s: %s." % (d["katran_commit"][:8], "; ".join(targets))]
+    return out
+
+
 def r_summary(r):
     def cell(name, i, match, col):
         for row in r.table(name, i)["rows"]:
@@ -304,6 +336,12 @@ def r_summary(r):
          cell("agent", 0, "CPU over", "value"), "agent"],
         ["three nodes disagree after a backend goes down / up, ms, median (min-max)",
          "%s / %s" % (sc[0]["nodes differ (ms)"], sc[1]["nodes differ (ms)"]), "scaleout"],
+        ["established flow, IPv4 / IPv6, xlb ns / Katran ns (one run)",
+         katran_ratio(r, ("est4", "est6")), "katran"],
+        ["SYN of a new 5-tuple, IPv4 / IPv6, xlb ns / Katran ns (one run)",
+         katran_ratio(r, ("syn4", "syn6")), "katran"],
+        ["non-VIP packet, xlb ns / Katran ns (one run)", katran_ratio(r, ("nonvip",)),
+         "katran"],
     ]
     return md(["figure", "value", "from", "recorded"],
               [[a, b, "[%s](bench/results/%s.json)" % (c, c), r[c]["date"]] for a, b, c in rows])
@@ -325,6 +363,7 @@ RENDER = {
     "scaleout": r_scaleout,
     "scaleout_run": r_scaleout_run,
     "discovery": r_discovery,
+    "katran": r_katran,
 }
 
 REGION = re.compile(r"(<!-- bench:(\w+) begin \(bench/tables\.py\) -->\n)(.*?)(<!-- bench:\2 end -->)",

@@ -18,8 +18,8 @@ pkgs=(
 	unbound
 	# scale-out: BGP announcement of the VIPs (scripts/bird, tests/e2e/test_scaleout.sh)
 	bird2
-	# benchmarks: load generator, the proxy compared against, backends
-	wrk haproxy nginx-light
+	# benchmarks: load generator, the proxy compared against, backends, ping (bench/rps.sh)
+	wrk haproxy nginx-light iputils-ping
 	# the kernel matrix (scripts/vmtest.sh): qemu, an initramfs, modules
 	qemu-system-x86 busybox-static cpio kmod xz-utils zstd
 )
