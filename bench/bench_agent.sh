@@ -24,8 +24,8 @@ XLBD=${XLBD:-build/xlbd}
 UPSTREAMS=${UPSTREAMS:-1000}
 NODES=${NODES:-10}
 SAMPLE=${1:-30}
-STARTUP_MAX=90		# seconds for the first reconcile
-SETTLE=8		# seconds after start-up before sampling
+STARTUP_MAX=90 # seconds for the first reconcile
+SETTLE=8       # seconds after start-up before sampling
 HELPER=$PWD/bench/agent_load.py
 
 skip() {
@@ -55,7 +55,7 @@ XLBD_PID=
 LSN_PID=
 LSN_WRAP=
 
-stop_pid() {	# PID [SECONDS]: TERM, then KILL after SECONDS
+stop_pid() { # PID [SECONDS]: TERM, then KILL after SECONDS
 	local pid=$1 i
 	[ -n "$pid" ] || return 0
 	kill -TERM "$pid" 2>/dev/null || return 0
@@ -111,7 +111,7 @@ scrape() {
 cpu_ticks() {
 	awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
 }
-status_kb() {	# PID FIELD
+status_kb() { # PID FIELD
 	awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
 }
 
@@ -139,7 +139,7 @@ for ((i = 0; i < 50; i++)); do
 done
 [ -s "$TMP/listen.ready" ] || fail "listener: $(cat "$TMP/listen.log")"
 LSN_WRAP=$LSN_PID
-LSN_PID=$(cat "$TMP/listen.ready")	# python itself (ip netns exec forks)
+LSN_PID=$(cat "$TMP/listen.ready") # python itself (ip netns exec forks)
 in_ns python3 -c 'import socket; socket.create_connection(("198.18.4.250", 8001), 1).close()' ||
 	fail "a node address does not answer"
 

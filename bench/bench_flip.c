@@ -49,13 +49,13 @@
 #include "dataplane/pick.h"
 #include "xlb_lb.skel.h"
 
-#define SEED		42
-#define FLOWS		(1 << 18)
-#define NBE_MAX		1000
-#define RUNS_MAX	1000
-#define OUTER_DADDR	(14 + 16)	/* Ethernet, then the outer IPv4 header */
+#define SEED	    42
+#define FLOWS	    (1 << 18)
+#define NBE_MAX	    1000
+#define RUNS_MAX    1000
+#define OUTER_DADDR (14 + 16) /* Ethernet, then the outer IPv4 header */
 
-static const __u32 maglev_ns[] = { 10, 100, 1000 };
+static const __u32 maglev_ns[] = {10, 100, 1000};
 
 static double now_us(void)
 {
@@ -102,8 +102,8 @@ static int pool_setup(struct xlb_maps *m, struct pool *p, const char *vip_addr, 
 		      unsigned int net, __u64 *rng, int table)
 {
 	static __u32 next_id;
-	struct xlb_nexthop nh = { .ifindex = 1, .mtu = 1600,
-				  .smac = { 2, 0, 0, 0, 0, 2 }, .dmac = { 2, 0, 0, 0 } };
+	struct xlb_nexthop nh = {
+		.ifindex = 1, .mtu = 1600, .smac = {2, 0, 0, 0, 0, 2}, .dmac = {2, 0, 0, 0}};
 	struct xlb_backend b;
 	struct xlb_addr_key a;
 	struct xlb_vip_key k;
@@ -147,8 +147,8 @@ static int pool_setup(struct xlb_maps *m, struct pool *p, const char *vip_addr, 
 			break;
 		p->addr[i] = a.addr[0];
 		xlb_backend_key(&b, p->key[i], sizeof(p->key[i]));
-		p->node[i] = (struct xlb_maglev_node){ .key = p->key[i], .weight = w,
-						       .id = p->id[i] };
+		p->node[i] =
+			(struct xlb_maglev_node){.key = p->key[i], .weight = w, .id = p->id[i]};
 	}
 	if (!err && table)
 		err = xlb_table_rebuild(m, &p->vip);
@@ -170,8 +170,11 @@ static int pool_index(const struct pool *p, __u32 id)
 /* A SYN of a 5-tuple never used before (*seq advances) and its flow key. */
 static void fresh_syn(const struct pool *p, __u32 *seq, struct pkt *pk, struct xlb_flow_key *fk)
 {
-	struct pkt_spec s = { .dst = p->vip_addr, .proto = IPPROTO_TCP, .dport = 80,
-			      .tcp_flags = 0x02, .payload_len = 15 };
+	struct pkt_spec s = {.dst = p->vip_addr,
+			     .proto = IPPROTO_TCP,
+			     .dport = 80,
+			     .tcp_flags = 0x02,
+			     .payload_len = 15};
 	char src[32];
 
 	snprintf(src, sizeof(src), "198.18.%u.%u", 200 + *seq / (250 * 64000),
@@ -313,7 +316,7 @@ struct stat3 {
 static struct stat3 stat3(double *v, int n)
 {
 	qsort(v, n, sizeof(*v), cmp_double);
-	return (struct stat3){ .med = v[n / 2], .min = v[0], .max = v[n - 1] };
+	return (struct stat3){.med = v[n / 2], .min = v[0], .max = v[n - 1]};
 }
 
 /*
@@ -332,8 +335,8 @@ static int table_steps(struct xlb_maps *m, __u32 vip_id, const __u32 *slots, __u
 	int fd, err = 0;
 
 	t0 = now_us();
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_maglev", sizeof(__u32), sizeof(__u32),
-			    size, &opts);
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_maglev", sizeof(__u32), sizeof(__u32), size,
+			    &opts);
 	if (fd < 0)
 		return -errno;
 	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -378,7 +381,8 @@ static int maglev_bench(struct xlb_maps *m, struct pool *p, int runs)
 	if (!table)
 		return -ENOMEM;
 	printf("Maglev rebuild and swap, M = %u, weights 1..100, %d runs each: us, median "
-	       "(min-max)\n| N |", size, runs);
+	       "(min-max)\n| N |",
+	       size, runs);
 	for (k = 0; k < T_MAX; k++)
 		printf(" %s |", head[k]);
 	printf("\n|---|");
@@ -432,7 +436,7 @@ static struct xlb_lb *load_lb(void)
 
 	if (!lb)
 		return NULL;
-	bpf_object__for_each_map(map, lb->obj)
+	bpf_object__for_each_map (map, lb->obj)
 		bpf_map__set_pin_path(map, NULL);
 	if (bpf_map__set_max_entries(lb->maps.xlb_flows, FLOWS) || xlb_lb__load(lb)) {
 		xlb_lb__destroy(lb);
@@ -446,9 +450,9 @@ int main(int argc, char **argv)
 	static struct pool p3, p100, pml;
 	long flips = argc > 1 ? atol(argv[1]) : 10000;
 	int runs = argc > 2 ? atoi(argv[2]) : 20;
-	struct xlb_config cfg = { .forward = XLB_FWD_IPIP, .hash_seed = SEED };
+	struct xlb_config cfg = {.forward = XLB_FWD_IPIP, .hash_seed = SEED};
 	char lock_dir[] = "/tmp/xlb-bench-flip.XXXXXX";
-	struct pool *pools[2] = { &p3, &p100 };
+	struct pool *pools[2] = {&p3, &p100};
 	struct flip_res res;
 	struct xlb_maps m;
 	struct xlb_lb *lb;
@@ -470,7 +474,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mkdtemp: %s\n", strerror(errno));
 		goto out_destroy;
 	}
-	m = (struct xlb_maps){ .skel = lb, .lock_fd = -1 };
+	m = (struct xlb_maps){.skel = lb, .lock_fd = -1};
 	prog_fd = bpf_program__fd(lb->progs.xlb_lb);
 	inet_pton(AF_INET, "198.18.128.0", &cfg.encap_src4);
 	cfg.encap_src4_mask = htonl(0xff);
@@ -485,14 +489,17 @@ int main(int argc, char **argv)
 		goto out_rmdir;
 
 	printf("Health flip: decision -> fast path avoids the node, %ld flips per row; each "
-	       "checked with a SYN of a fresh 5-tuple that mapped to the node (us)\n", flips);
+	       "checked with a SYN of a fresh 5-tuple that mapped to the node (us)\n",
+	       flips);
 	printf("| backends | timed | p50 | p99 | max | flips | SYNs to the DOWN node | "
 	       "SYNs dropped | other verdicts |\n|---|---|---|---|---|---|---|---|---|\n");
 	for (i = 0; i < 2; i++) {
 		ok = control_run(&m, prog_fd, pools[i], 1000, &seq);
 		if (ok != 1000) {
-			fprintf(stderr, "control: only %ld of 1000 SYNs reached the predicted "
-				"backend; the check cannot be trusted\n", ok);
+			fprintf(stderr,
+				"control: only %ld of 1000 SYNs reached the predicted "
+				"backend; the check cannot be trusted\n",
+				ok);
 			goto out_rmdir;
 		}
 		for (l = 0; l < 2; l++) {
@@ -515,7 +522,8 @@ int main(int argc, char **argv)
 	printf("(control before each backend set: 1000 of 1000 SYNs without a flip reached "
 	       "the backend xlb_pick_flow() predicted. Dropped: XDP_DROP, drop_no_backend,\n"
 	       "the flow's slot and its %d re-probed slots all held the DOWN node; the "
-	       "table rebuild that follows a flip ends that)\n\n", XLB_REPROBE_MAX);
+	       "table rebuild that follows a flip ends that)\n\n",
+	       XLB_REPROBE_MAX);
 	err = maglev_bench(&m, &pml, runs);
 	if (!err && ret != 3)
 		ret = 0;

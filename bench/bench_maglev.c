@@ -21,10 +21,10 @@
 #include "xlb/consts.h"
 #include "dataplane/maglev.h"
 
-#define BENCH_REPS	5
-#define BENCH_REP_NS	200000000ULL	/* aim for 0.2 s per repetition */
-#define BENCH_SEED	0x5eed1234U	/* table hash seed */
-#define BENCH_KEY_LEN	48
+#define BENCH_REPS    5
+#define BENCH_REP_NS  200000000ULL /* aim for 0.2 s per repetition */
+#define BENCH_SEED    0x5eed1234U  /* table hash seed */
+#define BENCH_KEY_LEN 48
 
 struct bench_case {
 	__u32 size;
@@ -32,10 +32,10 @@ struct bench_case {
 };
 
 static const struct bench_case bench_cases[] = {
-	{ 65537, 10 },
-	{ 65537, 100 },
-	{ 65537, 1000 },
-	{ 655373, 1000 },
+	{65537, 10},
+	{65537, 100},
+	{65537, 1000},
+	{655373, 1000},
 };
 
 static __u64 bench_now_ns(void)
@@ -69,16 +69,15 @@ static int bench_cmp_double(const void *a, const void *b)
  * shares of 100 slots or more (a share of 1.3 slots cannot be met within
  * a few percent by any whole number of slots).
  */
-static double bench_share_error(const struct xlb_maglev_node *nodes, __u32 n,
-				const __u32 *table, __u32 size, __u32 *count,
-				double *rel)
+static double bench_share_error(const struct xlb_maglev_node *nodes, __u32 n, const __u32 *table,
+				__u32 size, __u32 *count, double *rel)
 {
 	double worst = 0, sum_w = 0;
 	__u32 i;
 
 	memset(count, 0, n * sizeof(*count));
 	for (i = 0; i < size; i++)
-		count[table[i]]++;	/* ids are 0 .. n - 1 */
+		count[table[i]]++; /* ids are 0 .. n - 1 */
 	for (i = 0; i < n; i++)
 		sum_w += nodes[i].weight;
 	*rel = 0;
@@ -100,7 +99,7 @@ static int bench_run(const struct bench_case *bc, __u64 *rng)
 	__u32 *table, *table2, *count;
 	double rep_us[BENCH_REPS], share_err, share_rel, moved_frac, ideal_frac;
 	double sum_w = 0;
-	char (*keys)[BENCH_KEY_LEN];
+	char(*keys)[BENCH_KEY_LEN];
 	__u64 t0, t1, builds;
 	__u32 i, moved, victim;
 	int rep, err = -ENOMEM;
@@ -114,8 +113,7 @@ static int bench_run(const struct bench_case *bc, __u64 *rng)
 		goto out_free;
 
 	for (i = 0; i < bc->n; i++) {
-		snprintf(keys[i], sizeof(keys[i]), "198.18.%u.%u:80",
-			 i / 250, i % 250 + 1);
+		snprintf(keys[i], sizeof(keys[i]), "198.18.%u.%u:80", i / 250, i % 250 + 1);
 		nodes[i].key = keys[i];
 		nodes[i].weight = (__u32)(bench_rand(rng) % 100) + 1;
 		nodes[i].id = i;
@@ -143,8 +141,7 @@ static int bench_run(const struct bench_case *bc, __u64 *rng)
 	}
 	qsort(rep_us, BENCH_REPS, sizeof(rep_us[0]), bench_cmp_double);
 
-	share_err = bench_share_error(nodes, bc->n, table, bc->size, count,
-				      &share_rel);
+	share_err = bench_share_error(nodes, bc->n, table, bc->size, count, &share_rel);
 
 	/* Remove one node (weight 0) and count the slots that change. */
 	victim = bc->n / 2;
@@ -158,10 +155,9 @@ static int bench_run(const struct bench_case *bc, __u64 *rng)
 	moved_frac = (double)moved / bc->size;
 
 	printf("| %u | %u | %llu | %.1f | %.1f | %.1f | %.2f | %.3f | %.4f | %.4f | %.2f |\n",
-	       bc->size, bc->n, (unsigned long long)builds,
-	       rep_us[BENCH_REPS / 2], rep_us[0], rep_us[BENCH_REPS - 1],
-	       share_err, share_rel * 100, moved_frac * 100, ideal_frac * 100,
-	       moved_frac / ideal_frac);
+	       bc->size, bc->n, (unsigned long long)builds, rep_us[BENCH_REPS / 2], rep_us[0],
+	       rep_us[BENCH_REPS - 1], share_err, share_rel * 100, moved_frac * 100,
+	       ideal_frac * 100, moved_frac / ideal_frac);
 	err = 0;
 out_free:
 	free(table2);
@@ -181,16 +177,16 @@ int main(void)
 	printf("Maglev build, random weights 1..100; %d repetitions of <builds> builds,\n"
 	       "us = mean time per build in a repetition (median, min, max over repetitions)\n"
 	       "err slots = max |slots - share|; err %% = max relative error, shares >= 100 slots\n"
-	       "moved %% = slots changed when node N/2 goes; ideal %% = its share; ratio = moved/ideal\n",
+	       "moved %% = slots changed when node N/2 goes; ideal %% = its share; ratio = "
+	       "moved/ideal\n",
 	       BENCH_REPS);
 	printf("| M | N | builds | median us | min us | max us | err slots | err %% | moved %% | "
 	       "ideal %% | ratio |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
 	for (i = 0; i < sizeof(bench_cases) / sizeof(bench_cases[0]); i++) {
 		err = bench_run(&bench_cases[i], &rng);
 		if (err) {
-			fprintf(stderr, "bench_maglev: M=%u N=%u: %s\n",
-				bench_cases[i].size, bench_cases[i].n,
-				strerror(-err));
+			fprintf(stderr, "bench_maglev: M=%u N=%u: %s\n", bench_cases[i].size,
+				bench_cases[i].n, strerror(-err));
 			return 1;
 		}
 	}

@@ -30,14 +30,14 @@
 #include "../tests/lib/bpftest.h"
 #include "../tests/lib/pkt.h"
 
-#define CLIENT4	"198.18.0.10"
+#define CLIENT4 "198.18.0.10"
 #define BE4	"198.18.0.11"
 #define VIP4	"198.18.100.1"
 #define TBL	13
 
 static struct xlb_lb *skel;
 static int ncpu;
-static __u32 inner_flags;	/* a Maglev table's map_flags (from the template) */
+static __u32 inner_flags; /* a Maglev table's map_flags (from the template) */
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -57,7 +57,7 @@ static __u64 mono_ns(void)
 /* One run; its kernel-measured duration in ns. */
 static int run(const struct pkt *in, __u32 *ns)
 {
-	struct xdp_md ctx = { .data_end = in->len, .ingress_ifindex = 1 };
+	struct xdp_md ctx = {.data_end = in->len, .ingress_ifindex = 1};
 	static __u8 out[PKT_MAX];
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in->data, .data_size_in = in->len,
 		    .data_out = out, .data_size_out = sizeof(out), .ctx_in = &ctx,
@@ -71,19 +71,19 @@ static int run(const struct pkt *in, __u32 *ns)
 
 static int setup(void)
 {
-	struct xlb_vip_key k = { .port = htons(80), .proto = IPPROTO_TCP };
-	struct xlb_vip v = { .id = 1, .table_size = TBL };
-	struct xlb_backend be = { .state = XLB_BE_ACTIVE };
-	struct xlb_nexthop nh = { .ifindex = 1, .mtu = 1600, .updated_ns = 1ULL << 62 };
-	struct xlb_config cfg = { .hash_seed = 1 };
+	struct xlb_vip_key k = {.port = htons(80), .proto = IPPROTO_TCP};
+	struct xlb_vip v = {.id = 1, .table_size = TBL};
+	struct xlb_backend be = {.state = XLB_BE_ACTIVE};
+	struct xlb_nexthop nh = {.ifindex = 1, .mtu = 1600, .updated_ns = 1ULL << 62};
+	struct xlb_config cfg = {.hash_seed = 1};
 	__u32 id = 1, zero = 0, slot;
 	int fd;
 
 	k.family = pkt_addr(VIP4, k.addr);
 	be.family = pkt_addr(BE4, be.addr);
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "bench_tbl", 4, 4, TBL,
-			    &(struct bpf_map_create_opts){ .sz = sizeof(struct bpf_map_create_opts),
-							   .map_flags = inner_flags });
+			    &(struct bpf_map_create_opts){.sz = sizeof(struct bpf_map_create_opts),
+							  .map_flags = inner_flags});
 	if (fd < 0)
 		return -errno;
 	for (slot = 0; slot < TBL; slot++)
@@ -118,7 +118,7 @@ static int on_event(void *ctx, void *data, size_t size)
 
 	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.xlb_backends), &id, &be))
 		return 0;
-	be.state = XLB_BE_ACTIVE;	/* the write the agent does, kept usable */
+	be.state = XLB_BE_ACTIVE; /* the write the agent does, kept usable */
 	bpf_map_update_elem(bpf_map__fd(skel->maps.xlb_backends), &id, &be, BPF_ANY);
 	l->v[l->n++] = mono_ns() - ev->ts_ns;
 	return 0;
@@ -134,8 +134,12 @@ static void report(const char *name, __u64 *v, size_t n, double div)
 int main(int argc, char **argv)
 {
 	size_t calls = argc > 1 ? strtoul(argv[1], NULL, 0) : 100000, i;
-	struct pkt_spec syn = { .src = CLIENT4, .dst = VIP4, .proto = IPPROTO_TCP,
-				.sport = 40000, .dport = 80, .tcp_flags = 0x02 };
+	struct pkt_spec syn = {.src = CLIENT4,
+			       .dst = VIP4,
+			       .proto = IPPROTO_TCP,
+			       .sport = 40000,
+			       .dport = 80,
+			       .tcp_flags = 0x02};
 	struct pkt_spec ack = syn;
 	struct pkt p_syn, p_ack, p_new;
 	struct ring_buffer *rb;
@@ -151,8 +155,9 @@ int main(int argc, char **argv)
 	    bpf_map__set_max_entries(skel->maps.xlb_flows, 1 << 16))
 		return bpftest_cannot_load("xlb_lb", strerror(errno));
 	/* libbpf frees the inner-map template at load. */
-	inner_flags = bpf_map__inner_map(skel->maps.xlb_tables) ?
-		      bpf_map__map_flags(bpf_map__inner_map(skel->maps.xlb_tables)) : BPF_F_INNER_MAP;
+	inner_flags = bpf_map__inner_map(skel->maps.xlb_tables)
+			      ? bpf_map__map_flags(bpf_map__inner_map(skel->maps.xlb_tables))
+			      : BPF_F_INNER_MAP;
 	if (xlb_lb__load(skel))
 		return bpftest_cannot_load("xlb_lb", strerror(errno));
 	err = setup();
@@ -163,11 +168,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "setup: %s\n", strerror(err ? -err : errno));
 		return 1;
 	}
-	if (run(&p_syn, &ns))	/* the flow */
+	if (run(&p_syn, &ns)) /* the flow */
 		return 1;
 	printf("xlb passive health: %zu calls each, ns per packet (kernel test-run duration, "
-	       "repeat=1)\n| %-40s | %9s | %9s | %9s |\n|---|---|---|---|\n", calls, "case", "p50",
-	       "p99", "max");
+	       "repeat=1)\n| %-40s | %9s | %9s | %9s |\n|---|---|---|---|\n",
+	       calls, "case", "p50", "p99", "max");
 
 	for (i = 0; i < calls; i++)
 		if (run(&p_ack, &ns) ? 1 : (t[i] = ns, 0))

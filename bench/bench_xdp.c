@@ -20,8 +20,19 @@
 #include "xdp_floor.skel.h"
 
 enum case_id {
-	C_EMPTY, C_FLOOR, C_EST4, C_SYN4, C_SYN4_FULL, C_NONVIP, C_EST6,
-	C_NAT_FWD4, C_NAT_REPLY4, C_NAT_SYN4, C_NAT_FWD6, C_NAT_REPLY6, C_MAX
+	C_EMPTY,
+	C_FLOOR,
+	C_EST4,
+	C_SYN4,
+	C_SYN4_FULL,
+	C_NONVIP,
+	C_EST6,
+	C_NAT_FWD4,
+	C_NAT_REPLY4,
+	C_NAT_SYN4,
+	C_NAT_FWD6,
+	C_NAT_REPLY6,
+	C_MAX
 };
 
 static const char *const case_names[C_MAX] = {
@@ -42,7 +53,7 @@ static const char *const case_names[C_MAX] = {
 /* Run prog calls times, untimed (setup); returns the last verdict. */
 static int run(int prog_fd, struct pkt *p, long calls, __u32 *seq)
 {
-	struct bench_cost unused = { 0 };
+	struct bench_cost unused = {0};
 
 	return bench_run(prog_fd, p, calls, 1, seq, &unused);
 }
@@ -56,8 +67,8 @@ static int run(int prog_fd, struct pkt *p, long calls, __u32 *seq)
 static int nat_connect(struct xlb_lb *lb, int fd, const struct pkt_spec *syn, struct pkt *reply)
 {
 	struct pkt_spec r = *syn;
-	struct xlb_flow_key k = { .sport = htons(syn->sport), .dport = htons(syn->dport),
-				  .proto = syn->proto };
+	struct xlb_flow_key k = {
+		.sport = htons(syn->sport), .dport = htons(syn->dport), .proto = syn->proto};
 	struct xlb_nat_fwd f;
 	char node[64];
 	struct pkt p;
@@ -92,10 +103,10 @@ static int nat_connect(struct xlb_lb *lb, int fd, const struct pkt_spec *syn, st
  * by the wall clock in *wall, and the empty program's own costs in
  * *empty_kern and *empty_wall. Returns the last verdict.
  */
-static int measure(const int *fds, struct pkt *pkts, int c, long calls, __u32 *seq,
-		   double *kern, double *wall, double *empty_kern, double *empty_wall)
+static int measure(const int *fds, struct pkt *pkts, int c, long calls, __u32 *seq, double *kern,
+		   double *wall, double *empty_kern, double *empty_wall)
 {
-	struct bench_cost e = { 0 }, x = { 0 };
+	struct bench_cost e = {0}, x = {0};
 	long done;
 	int v = 0;
 
@@ -124,9 +135,13 @@ int main(int argc, char **argv)
 {
 	long calls = argc > 1 ? atol(argv[1]) : 1000000;
 	int reps = argc > 2 ? atoi(argv[2]) : 5;
-	struct pkt_spec syn4 = { .src = "198.18.0.10", .dst = VIP4, .proto = IPPROTO_TCP,
-				 .sport = 40000, .dport = 80, .tcp_flags = 0x02,
-				 .payload_len = 15 };
+	struct pkt_spec syn4 = {.src = "198.18.0.10",
+				.dst = VIP4,
+				.proto = IPPROTO_TCP,
+				.sport = 40000,
+				.dport = 80,
+				.tcp_flags = 0x02,
+				.payload_len = 15};
 	struct pkt_spec ack4 = syn4, ack6 = syn4, nonvip = syn4, syn6;
 	static struct pkt pkts[C_MAX];
 	double kern[C_MAX][16], wall[C_MAX][16], ekern[C_MAX][16], ewall[C_MAX][16];
@@ -202,23 +217,24 @@ int main(int argc, char **argv)
 	for (r = 0; r < reps; r++)
 		for (c = C_EMPTY + 1; c < C_MAX; c++)
 			verdict[c] = measure(fds, pkts, c, calls,
-					     c == C_SYN4 ? &seq : c == C_SYN4_FULL ? &seq_full :
-					     c == C_NAT_SYN4 ? &seq_nat : NULL,
-					     &kern[c][r], &wall[c][r], &ekern[c][r],
-					     &ewall[c][r]);
+					     c == C_SYN4	? &seq
+					     : c == C_SYN4_FULL ? &seq_full
+					     : c == C_NAT_SYN4	? &seq_nat
+								: NULL,
+					     &kern[c][r], &wall[c][r], &ekern[c][r], &ewall[c][r]);
 	printf("xlb fast path, ns per packet: %ld repeat=1 calls x %d runs, minus an empty "
 	       "program's cost (kernel-reported %.1f ns, wall clock %.1f ns per call)\n",
 	       calls, reps, stat(ekern[C_EST4], reps, 0), stat(ewall[C_EST4], reps, 0));
 	printf("| %-30s | verdict | median | min | max | wall clock |\n"
-	       "|---|---|---|---|---|---|\n", "case");
+	       "|---|---|---|---|---|---|\n",
+	       "case");
 	for (c = C_EMPTY + 1; c < C_MAX; c++)
 		printf("| %-30s | %-7s | %6.1f | %5.1f | %5.1f | %10.1f |\n", case_names[c],
-		       bench_verdict(verdict[c]), stat(kern[c], reps, 0),
-		       stat(kern[c], reps, -1), stat(kern[c], reps, 1),
-		       stat(wall[c], reps, 0));
+		       bench_verdict(verdict[c]), stat(kern[c], reps, 0), stat(kern[c], reps, -1),
+		       stat(kern[c], reps, 1), stat(wall[c], reps, 0));
 	/* Only the NAT SYN case can fail to translate (no free port). */
 	{
-		struct xlb_maps m = { .skel = lb_nat, .lock_fd = -1 };
+		struct xlb_maps m = {.skel = lb_nat, .lock_fd = -1};
 
 		if (!xlb_stats_reasons(&m, rs))
 			printf("NAT SYNs: %llu new connections translated, %llu without a free "

@@ -99,27 +99,27 @@ for be in $(xlbt_backends); do
 	xlbt_xlb "$be" decap vip add "$VIP" >/dev/null || xlbt_fail "decap vip add on $be"
 	mkdir -p "$TMPD/nginx-$be"
 	cat >"$TMPD/nginx-$be/nginx.conf" <<-EOF
-	daemon off;
-	master_process off;
-	worker_processes 1;
-	pid $TMPD/nginx-$be/nginx.pid;
-	error_log $TMPD/nginx-$be/error.log warn;
-	events { worker_connections 8192; }
-	http {
-		access_log off;
-		client_body_temp_path $TMPD/nginx-$be/body;
-		proxy_temp_path $TMPD/nginx-$be/proxy;
-		fastcgi_temp_path $TMPD/nginx-$be/fastcgi;
-		uwsgi_temp_path $TMPD/nginx-$be/uwsgi;
-		scgi_temp_path $TMPD/nginx-$be/scgi;
-		keepalive_requests 100000000;
-		keepalive_timeout 120s;
-		default_type text/plain;
-		server {
-			listen 80 backlog=4096;
-			location / { return 200 "$be\n"; }
+		daemon off;
+		master_process off;
+		worker_processes 1;
+		pid $TMPD/nginx-$be/nginx.pid;
+		error_log $TMPD/nginx-$be/error.log warn;
+		events { worker_connections 8192; }
+		http {
+			access_log off;
+			client_body_temp_path $TMPD/nginx-$be/body;
+			proxy_temp_path $TMPD/nginx-$be/proxy;
+			fastcgi_temp_path $TMPD/nginx-$be/fastcgi;
+			uwsgi_temp_path $TMPD/nginx-$be/uwsgi;
+			scgi_temp_path $TMPD/nginx-$be/scgi;
+			keepalive_requests 100000000;
+			keepalive_timeout 120s;
+			default_type text/plain;
+			server {
+				listen 80 backlog=4096;
+				location / { return 200 "$be\n"; }
+			}
 		}
-	}
 	EOF
 	xlbt_bg_start "$be" "$TMPD/nginx-$be/out.log" nginx -p "$TMPD/nginx-$be" \
 		-e "$TMPD/nginx-$be/error.log" -c "$TMPD/nginx-$be/nginx.conf"
@@ -152,7 +152,10 @@ napi_pids() {
 	local f
 	[ "$LB_NAPI" = threaded ] || return 0
 	for f in /proc/[0-9]*/comm; do
-		[[ $(<"$f") == "napi/$LB_DEV-"* ]] 2>/dev/null && { f=${f%/comm}; echo "${f#/proc/}"; }
+		[[ $(<"$f") == "napi/$LB_DEV-"* ]] 2>/dev/null && {
+			f=${f%/comm}
+			echo "${f#/proc/}"
+		}
 	done
 	return 0
 }
@@ -193,7 +196,10 @@ cfg_up() {
 		;;
 	xlb)
 		xlbt_xlb lb attach "$LB_DEV" --encap-src 198.18.128.0/24 >"$TMPD/attach.log" 2>&1 ||
-			{ cat "$TMPD/attach.log" >&2; return 1; }
+			{
+				cat "$TMPD/attach.log" >&2
+				return 1
+			}
 		xlbt_xlb lb vip add "$VIP:80/tcp" >/dev/null || return 1
 		for a in "${BE_ADDRS[@]}"; do
 			xlbt_xlb lb backend add "$VIP:80/tcp" "$a" >/dev/null || return 1
@@ -204,7 +210,10 @@ cfg_up() {
 		backends_tx on off || return 1
 		xlbt_xlb lb attach "$LB_DEV" --forward nat --nat-src "$(xlbt_addr4 lb)" \
 			--nat-ports 1024-65535 >"$TMPD/attach.log" 2>&1 ||
-			{ cat "$TMPD/attach.log" >&2; return 1; }
+			{
+				cat "$TMPD/attach.log" >&2
+				return 1
+			}
 		xlbt_xlb lb vip add "$VIP:80/tcp" --forward nat >/dev/null || return 1
 		for a in "${BE_ADDRS[@]}"; do
 			xlbt_xlb lb backend add "$VIP:80/tcp" "$a:80" >/dev/null || return 1
@@ -277,7 +286,7 @@ snap() {
 		"$([ -n "$HAPROXY_PID" ] && ticks "$HAPROXY_PID" || echo 0)"
 }
 
-declare -A RES=()	# RES[cfg/mode] = "rps req errors lb_us hap_us sirq_us mach_us;..."
+declare -A RES=() # RES[cfg/mode] = "rps req errors lb_us hap_us sirq_us mach_us;..."
 
 # wrk_run SECONDS MODE: wrk from the client, output in $TMPD/wrk.out. In the
 # background, waited for in a polling loop: a signal ends the script at once
@@ -293,10 +302,13 @@ wrk_run() {
 # xlb_pkts: packets xlb has counted for its VIPs so far (0 without xlb).
 xlb_pkts() {
 	local n
-	[ "$CUR_CFG" = xlb ] || [ "$CUR_CFG" = xlbnat ] || { echo 0; return; }
+	[ "$CUR_CFG" = xlb ] || [ "$CUR_CFG" = xlbnat ] || {
+		echo 0
+		return
+	}
 	n=$(xlbt_xlb lb -j stats 2>/dev/null | python3 -c 'import json, sys
 print(sum(v["packets"] for v in json.load(sys.stdin)["vips"].values()))' 2>/dev/null)
-	[[ $n =~ ^[0-9]+$ ]] && echo "$n" || echo -1	# -1: unknown this run
+	[[ $n =~ ^[0-9]+$ ]] && echo "$n" || echo -1 # -1: unknown this run
 }
 
 # measure CFG MODE: one wrk run; appends to RES[CFG/MODE] the fields
@@ -306,7 +318,10 @@ measure() {
 	local cfg=$1 mode=$2 a b p0 p1 out req rps err line lb sq
 	p0=$(xlb_pkts)
 	read -ra a < <(snap)
-	wrk_run "$SECS" "$mode" || { cat "$TMPD/wrk.out" >&2; return 1; }
+	wrk_run "$SECS" "$mode" || {
+		cat "$TMPD/wrk.out" >&2
+		return 1
+	}
 	read -ra b < <(snap)
 	out=$(cat "$TMPD/wrk.out")
 	p1=$(xlb_pkts)
@@ -314,7 +329,10 @@ measure() {
 	rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
 	err=$(awk '/Socket errors:/ {gsub(",", ""); e += $4 + $6 + $8 + $10}
 		/Non-2xx/ {e += $NF} END {print e + 0}' <<<"$out")
-	[ -n "$req" ] && [ "$req" -gt 0 ] || { echo "$out" >&2; return 1; }
+	[ -n "$req" ] && [ "$req" -gt 0 ] || {
+		echo "$out" >&2
+		return 1
+	}
 	line=$(awk -v req="$req" -v hz="$HZ" -v rps="$rps" -v err="$err" \
 		-v sq=$((b[0] - a[0])) -v busy=$((b[1] - a[1])) -v procs=$((b[2] - a[2])) \
 		-v napi=$((b[3] - a[3])) -v hap=$((b[4] - a[4])) -v p0="$p0" -v p1="$p1" 'BEGIN {
@@ -322,7 +340,7 @@ measure() {
 		printf "%s %d %d %.3f %.3f %.3f %.3f %.3f %.2f", rps, req, err,
 			(procs + napi) * us, hap * us, sq * us, busy * us, napi * us,
 			p0 < 0 || p1 < 0 ? -1 : (p1 - p0) / req }')
-	RES[$cfg/$mode]+="$line;"
+	RES[$cfg / $mode]+="$line;"
 	read -r rps req err lb _ sq _ <<<"$line"
 	printf '  %-7s %-9s %8.0f req/s %7d requests %3d errors  softirq %6.2f us/req  LB %6.2f us/req\n' \
 		"$cfg" "$mode" "$rps" "$req" "$err" "$sq" "$lb" >&2
@@ -359,14 +377,14 @@ done
 # stats CFG MODE FIELD: "median min max" of field FIELD (1-based) over the
 # runs; negative values (unknown) left out.
 stats() {
-	tr ';' '\n' <<<"${RES[$1/$2]:-}" | awk -v f="$3" 'NF && $f >= 0 {print $f}' | sort -g |
+	tr ';' '\n' <<<"${RES[$1 / $2]:-}" | awk -v f="$3" 'NF && $f >= 0 {print $f}' | sort -g |
 		awk '{v[NR] = $1} END {
 			if (!NR) { print "0 0 0"; exit }
 			m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
 			print m, v[1], v[NR] }'
 }
 med() { stats "$@" | cut -d' ' -f1; }
-has() { [ -n "${RES[$1/$2]:-}" ]; }
+has() { [ -n "${RES[$1 / $2]:-}" ]; }
 # div A B [FMT]: A / B, or "-" when B is missing or 0.
 div() {
 	awk -v a="$1" -v b="${2:-0}" -v f="${3:-%.3f}" 'BEGIN {
@@ -385,8 +403,10 @@ for mode in "${MODE_NAME[@]}"; do
 		dsq=-
 		has plain "$mode" && dsq=$(awk -v a="$sq" -v b="$(med plain "$mode" 6)" \
 			'BEGIN { printf "%+.2f", a - b }')
-		hap=-; [ "$cfg" = haproxy ] && hap=$(med "$cfg" "$mode" 5)
-		pk=-; [[ $cfg == xlb* ]] && pk=$(med "$cfg" "$mode" 9)
+		hap=-
+		[ "$cfg" = haproxy ] && hap=$(med "$cfg" "$mode" 5)
+		pk=-
+		[[ $cfg == xlb* ]] && pk=$(med "$cfg" "$mode" 9)
 		printf '| %s | %s | %.0f | %.0f | %.0f | %s | %s | %s | %s | %s | %s |' "$cfg" \
 			"$(mode_label "$mode")" "$m" "$mn" "$mx" \
 			"$(has plain "$mode" && div "$m" "$(med plain "$mode" 1)" || echo -)" \
@@ -431,7 +451,7 @@ mkdir -p "$(dirname "$JSON")"
 				printf ', "%s": %s' "${f#*:}" "$(med "$cfg" "$mode" "${f%%:*}")"
 			done
 			printf ', "runs": ['
-			tr ';' '\n' <<<"${RES[$cfg/$mode]}" | awk 'NF {
+			tr ';' '\n' <<<"${RES[$cfg / $mode]}" | awk 'NF {
 				printf "%s{\"rps\": %s, \"requests\": %s, \"errors\": %s, " \
 					"\"lb_ns_threaded_us\": %s, \"haproxy_proc_us\": %s, \"softirq_us\": %s, " \
 					"\"busy_us\": %s, \"napi_us\": %s, \"xlb_pkts_per_req\": %s}",

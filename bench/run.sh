@@ -46,7 +46,10 @@ if [ "${1:-}" = --list ]; then
 fi
 [ $# -eq 0 ] || [ "$*" = all ] || NAMES=("$@")
 for n in "${NAMES[@]}"; do
-	command_of "$n" >/dev/null || { echo "run.sh: no benchmark '$n' (--list)" >&2; exit 2; }
+	command_of "$n" >/dev/null || {
+		echo "run.sh: no benchmark '$n' (--list)" >&2
+		exit 2
+	}
 done
 
 tmp=$(mktemp -d)

@@ -14,7 +14,10 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 TRIALS=${1:-10}
-[[ $TRIALS =~ ^[1-9][0-9]*$ ]] || { echo "scaleout: TRIALS must be a positive number" >&2; exit 2; }
+[[ $TRIALS =~ ^[1-9][0-9]*$ ]] || {
+	echo "scaleout: TRIALS must be a positive number" >&2
+	exit 2
+}
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 XLBT_SCALE_TRIALS=$TRIALS bash tests/e2e/test_scaleout.sh >"$out" 2>&1

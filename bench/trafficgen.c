@@ -52,15 +52,16 @@
 #include "xdp_gen.skel.h"
 #include "xlb_lb.skel.h"
 
-#define VIP4		"198.18.100.1:80/tcp"
-#define SRC4		"198.18.0.10"
-#define DST4		"198.18.100.1"
-#define SPORT_BASE	40000
-#define MAX_RUNS	32
+#define VIP4	   "198.18.100.1:80/tcp"
+#define SRC4	   "198.18.0.10"
+#define DST4	   "198.18.100.1"
+#define SPORT_BASE 40000
+#define MAX_RUNS   32
 
 enum { P_FLOOR, P_XLB, P_MAX };
-static const char *const prog_names[P_MAX] = { "MAC-swap XDP_TX floor", "xlb_lb (IPIP, 1 VIP, 3 backends)" };
-static const char *const prog_keys[P_MAX] = { "floor", "xlb" };
+static const char *const prog_names[P_MAX] = {"MAC-swap XDP_TX floor",
+					      "xlb_lb (IPIP, 1 VIP, 3 backends)"};
+static const char *const prog_keys[P_MAX] = {"floor", "xlb"};
 
 static volatile sig_atomic_t stop;
 
@@ -130,10 +131,10 @@ static void dut_detach(int ifindex)
 /* xlb: one VIP, three backends resolved by the FIB (no static next hops). */
 static struct xlb_lb *load_xlb(void)
 {
-	static const char *const be4[] = { "198.18.0.11", "198.18.0.12", "198.18.0.13" };
-	struct xlb_config cfg = { .forward = XLB_FWD_IPIP, .hash_seed = 42 };
+	static const char *const be4[] = {"198.18.0.11", "198.18.0.12", "198.18.0.13"};
+	struct xlb_config cfg = {.forward = XLB_FWD_IPIP, .hash_seed = 42};
 	struct xlb_lb *skel = xlb_lb__open();
-	struct xlb_maps m = { .lock_fd = -1 };
+	struct xlb_maps m = {.lock_fd = -1};
 	struct bpf_map *map;
 	struct xlb_vip_key k;
 	struct xlb_addr_key a;
@@ -144,7 +145,7 @@ static struct xlb_lb *load_xlb(void)
 
 	if (!skel)
 		return NULL;
-	bpf_object__for_each_map(map, skel->obj)
+	bpf_object__for_each_map (map, skel->obj)
 		bpf_map__set_pin_path(map, NULL);
 	err = xlb_lb__load(skel);
 	m.skel = skel;
@@ -177,7 +178,7 @@ static struct xlb_lb *load_xlb(void)
 /* xlb's verdict counters, on stderr: what the frames under test became. */
 static void print_reasons(struct xlb_lb *lb)
 {
-	struct xlb_maps m = { .skel = lb, .lock_fd = -1 };
+	struct xlb_maps m = {.skel = lb, .lock_fd = -1};
 	struct xlb_reason_count rs[XLB_R_MAX];
 	int i;
 
@@ -222,9 +223,8 @@ struct gen {
 /* One live-frames call: repeat frames out of GENDEV. */
 static int gen_call(struct gen *g, __u32 repeat)
 {
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = g->frame.data,
-		    .data_size_in = g->frame.len, .ctx_in = &g->ctx,
-		    .ctx_size_in = sizeof(g->ctx), .repeat = repeat,
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = g->frame.data, .data_size_in = g->frame.len,
+		    .ctx_in = &g->ctx, .ctx_size_in = sizeof(g->ctx), .repeat = repeat,
 		    .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = g->batch);
 
 	if (bpf_prog_test_run_opts(g->prog_fd, &o)) {
@@ -266,13 +266,14 @@ static struct stat3 stat3(const double *v, int n)
 
 	memcpy(s, v, n * sizeof(double));
 	qsort(s, n, sizeof(double), cmp_double);
-	return (struct stat3){ n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2, s[0], s[n - 1] };
+	return (struct stat3){n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2, s[0], s[n - 1]};
 }
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: trafficgen -g GENDEV -n DUTNS -d DUTDEV [-s SECONDS] [-r RUNS 1-%d]\n"
-			"                  [-p PORTS] [-R REPEAT] [-B BATCH<=256] [-c CPU] [-o JSON]\n",
+	fprintf(stderr,
+		"usage: trafficgen -g GENDEV -n DUTNS -d DUTDEV [-s SECONDS] [-r RUNS 1-%d]\n"
+		"                  [-p PORTS] [-R REPEAT] [-B BATCH<=256] [-c CPU] [-o JSON]\n",
 		MAX_RUNS);
 	exit(1);
 }
@@ -283,10 +284,14 @@ int main(int argc, char **argv)
 	double secs = 5, warm = 0.5, mpps[P_MAX][MAX_RUNS], offered[P_MAX][MAX_RUNS];
 	double ipip_share[P_MAX][MAX_RUNS];
 	int runs = 5, ports = 16, cpu = -1, opt, r, p, rc = 2, dut_ifindex = 0, gen_ifindex, lo;
-	struct gen g = { .repeat = 1 << 18, .batch = 64 };
-	struct pkt_spec syn = { .src = SRC4, .dst = DST4, .proto = IPPROTO_TCP,
-				.sport = SPORT_BASE, .dport = 80, .tcp_flags = 0x02,
-				.payload_len = 6 };
+	struct gen g = {.repeat = 1 << 18, .batch = 64};
+	struct pkt_spec syn = {.src = SRC4,
+			       .dst = DST4,
+			       .proto = IPPROTO_TCP,
+			       .sport = SPORT_BASE,
+			       .dport = 80,
+			       .tcp_flags = 0x02,
+			       .payload_len = 6};
 	struct pkt_spec ack = syn;
 	struct xdp_gen *gs = NULL;
 	struct xdp_floor *fl = NULL;
@@ -301,17 +306,38 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt(argc, argv, "g:n:d:s:r:p:R:B:c:o:h")) != -1) {
 		switch (opt) {
-		case 'g': gen_dev = optarg; break;
-		case 'n': dut_ns = optarg; break;
-		case 'd': dut_dev = optarg; break;
-		case 's': secs = atof(optarg); break;
-		case 'r': runs = atoi(optarg); break;
-		case 'p': ports = atoi(optarg); break;
-		case 'R': g.repeat = strtoul(optarg, NULL, 0); break;
-		case 'B': g.batch = strtoul(optarg, NULL, 0); break;
-		case 'c': cpu = atoi(optarg); break;
-		case 'o': json = optarg; break;
-		default: usage();
+		case 'g':
+			gen_dev = optarg;
+			break;
+		case 'n':
+			dut_ns = optarg;
+			break;
+		case 'd':
+			dut_dev = optarg;
+			break;
+		case 's':
+			secs = atof(optarg);
+			break;
+		case 'r':
+			runs = atoi(optarg);
+			break;
+		case 'p':
+			ports = atoi(optarg);
+			break;
+		case 'R':
+			g.repeat = strtoul(optarg, NULL, 0);
+			break;
+		case 'B':
+			g.batch = strtoul(optarg, NULL, 0);
+			break;
+		case 'c':
+			cpu = atoi(optarg);
+			break;
+		case 'o':
+			json = optarg;
+			break;
+		default:
+			usage();
 		}
 	}
 	if (!gen_dev || !dut_ns || !dut_dev || secs <= 0 || secs > 60 || runs < 1 ||
@@ -325,14 +351,16 @@ int main(int argc, char **argv)
 		CPU_ZERO(&set);
 		CPU_SET(cpu, &set);
 		if (sched_setaffinity(0, sizeof(set), &set))
-			fprintf(stderr, "trafficgen: cannot pin to CPU %d: %s\n", cpu, strerror(errno));
+			fprintf(stderr, "trafficgen: cannot pin to CPU %d: %s\n", cpu,
+				strerror(errno));
 	}
 
 	snprintf(path, sizeof(path), "/run/netns/%s", dut_ns);
 	ns_self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	ns_dut = open(path, O_RDONLY | O_CLOEXEC);
 	if (ns_self < 0 || ns_dut < 0) {
-		fprintf(stderr, "trafficgen: %s: %s\n", ns_self < 0 ? "own netns" : path, strerror(errno));
+		fprintf(stderr, "trafficgen: %s: %s\n", ns_self < 0 ? "own netns" : path,
+			strerror(errno));
 		return 2;
 	}
 	gen_ifindex = if_nametoindex(gen_dev);
@@ -371,10 +399,11 @@ int main(int argc, char **argv)
 	prog_fd[P_FLOOR] = bpf_program__fd(fl->progs.xdp_macswap);
 	prog_fd[P_XLB] = bpf_program__fd(lb->progs.xlb_lb);
 	g.prog_fd = bpf_program__fd(gs->progs.xdp_gen);
-	if (bpf_xdp_attach(gen_ifindex, bpf_program__fd(gs->progs.xdp_count),
-			   XDP_FLAGS_DRV_MODE, NULL) ||
+	if (bpf_xdp_attach(gen_ifindex, bpf_program__fd(gs->progs.xdp_count), XDP_FLAGS_DRV_MODE,
+			   NULL) ||
 	    bpf_xdp_attach(lo, g.prog_fd, XDP_FLAGS_SKB_MODE, NULL)) {
-		fprintf(stderr, "trafficgen: attach xdp_count on %s / xdp_gen on lo failed\n", gen_dev);
+		fprintf(stderr, "trafficgen: attach xdp_count on %s / xdp_gen on lo failed\n",
+			gen_dev);
 		goto out;
 	}
 
@@ -389,8 +418,8 @@ int main(int argc, char **argv)
 	memcpy(g.frame.data, dut_mac, 6);
 	memcpy(g.frame.data + 6, gen_mac, 6);
 	if (g.frame.len != sizeof(gs->bss->gen_frame)) {
-		fprintf(stderr, "trafficgen: frame of %zu bytes, xdp_gen sends %zu\n",
-			g.frame.len, sizeof(gs->bss->gen_frame));
+		fprintf(stderr, "trafficgen: frame of %zu bytes, xdp_gen sends %zu\n", g.frame.len,
+			sizeof(gs->bss->gen_frame));
 		goto out;
 	}
 	memcpy(gs->bss->gen_frame, g.frame.data, g.frame.len);
@@ -413,8 +442,10 @@ int main(int argc, char **argv)
 	memcpy(g.frame.data + 6, gen_mac, 6);
 	memcpy(gs->bss->gen_frame, g.frame.data, g.frame.len);
 
-	fprintf(stderr, "trafficgen: %zu-byte frames, %d flows, %d x %.1f s per program, "
-		"repeat %u, batch %u\n", g.frame.len, ports, runs, secs, g.repeat, g.batch);
+	fprintf(stderr,
+		"trafficgen: %zu-byte frames, %d flows, %d x %.1f s per program, "
+		"repeat %u, batch %u\n",
+		g.frame.len, ports, runs, secs, g.repeat, g.batch);
 	for (r = 0; r < runs && !stop; r++) {
 		for (p = 0; p < P_MAX && !stop; p++) {
 			if (dut_attach(dut_ifindex, prog_fd[p]))
@@ -427,10 +458,13 @@ int main(int argc, char **argv)
 				goto out;
 			mpps[p][r] = (b.frames - a.frames) / dt / 1e6;
 			offered[p][r] = sent / dt / 1e6;
-			ipip_share[p][r] = b.frames > a.frames ?
-				(double)(b.ipip - a.ipip) / (b.frames - a.frames) : 0;
-			fprintf(stderr, "trafficgen: run %d %-5s offered %.3f Mpps, back %.3f Mpps "
-				"(%.0f%% IPIP)\n", r + 1, prog_keys[p], offered[p][r], mpps[p][r],
+			ipip_share[p][r] = b.frames > a.frames ? (double)(b.ipip - a.ipip) /
+									 (b.frames - a.frames)
+							       : 0;
+			fprintf(stderr,
+				"trafficgen: run %d %-5s offered %.3f Mpps, back %.3f Mpps "
+				"(%.0f%% IPIP)\n",
+				r + 1, prog_keys[p], offered[p][r], mpps[p][r],
 				ipip_share[p][r] * 100);
 		}
 	}
@@ -451,7 +485,8 @@ int main(int argc, char **argv)
 		ratio = s[P_FLOOR].med > 0 ? s[P_XLB].med / s[P_FLOOR].med : 0;
 		printf("Wire rate on veth: %zu-byte IPv4 TCP frames (ACKs of %d established flows) "
 		       "from a live-frames generator, forwarded back with XDP_TX; Mpps received "
-		       "back, %d runs x %.1f s\n", g.frame.len, ports, runs, secs);
+		       "back, %d runs x %.1f s\n",
+		       g.frame.len, ports, runs, secs);
 		printf("| program on the DUT veth | median | min | max | offered (median) |\n"
 		       "|---|---|---|---|---|\n");
 		for (p = 0; p < P_MAX; p++)
@@ -465,19 +500,23 @@ int main(int argc, char **argv)
 				fprintf(stderr, "trafficgen: %s: %s\n", json, strerror(errno));
 				goto out;
 			}
-			fprintf(f, "{\n  \"bench\": \"wire_rate_veth\",\n  \"frame_bytes\": %zu,\n"
+			fprintf(f,
+				"{\n  \"bench\": \"wire_rate_veth\",\n  \"frame_bytes\": %zu,\n"
 				"  \"flows\": %d,\n  \"runs\": %d,\n  \"seconds_per_run\": %.2f,\n"
 				"  \"repeat\": %u,\n  \"batch\": %u,\n  \"gen_cpu\": %d,\n",
 				g.frame.len, ports, runs, secs, g.repeat, g.batch, cpu);
 			for (p = 0; p < P_MAX; p++) {
-				fprintf(f, "  \"%s\": {\"mpps_median\": %.4f, \"mpps_min\": %.4f, "
-					"\"mpps_max\": %.4f, \"offered_mpps_median\": %.4f, \"mpps\": [",
+				fprintf(f,
+					"  \"%s\": {\"mpps_median\": %.4f, \"mpps_min\": %.4f, "
+					"\"mpps_max\": %.4f, \"offered_mpps_median\": %.4f, "
+					"\"mpps\": [",
 					prog_keys[p], s[p].med, s[p].min, s[p].max, o[p].med);
 				for (r = 0; r < runs; r++)
 					fprintf(f, "%s%.4f", r ? ", " : "", mpps[p][r]);
 				fprintf(f, "]},\n");
 			}
-			fprintf(f, "  \"ratio_xlb_floor\": %.4f,\n  \"target_ratio\": 0.9\n}\n", ratio);
+			fprintf(f, "  \"ratio_xlb_floor\": %.4f,\n  \"target_ratio\": 0.9\n}\n",
+				ratio);
 			fclose(f);
 		}
 	}

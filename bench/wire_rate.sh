@@ -36,9 +36,18 @@ RUNS=${WIRE_RUNS:-5}
 FLOWS=${WIRE_FLOWS:-16}
 MODES=${WIRE_MODES:-same split}
 
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: wire_rate needs root"; exit 77; }
-[ -x "$GEN_BIN" ] || { echo "wire_rate: $GEN_BIN missing: run make" >&2; exit 1; }
-[ -r "$PASS_OBJ" ] || { echo "wire_rate: $PASS_OBJ missing: run make" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || {
+	echo "SKIP: wire_rate needs root"
+	exit 77
+}
+[ -x "$GEN_BIN" ] || {
+	echo "wire_rate: $GEN_BIN missing: run make" >&2
+	exit 1
+}
+[ -r "$PASS_OBJ" ] || {
+	echo "wire_rate: $PASS_OBJ missing: run make" >&2
+	exit 1
+}
 
 ID=$(($$ % 100000))
 NS_GEN=xlbt-w$ID-gen
@@ -106,7 +115,10 @@ napi_thread() {
 	run ip -n "$ns" link set dev "$dev" xdpdrv obj "$PASS_OBJ" sec xdp
 	run ip netns exec "$ns" sh -c "echo 1 > /sys/class/net/$dev/threaded"
 	pids=$(for f in /proc/[0-9]*/comm; do
-		[[ $(<"$f") == "napi/$dev-"* ]] 2>/dev/null && { f=${f%/comm}; echo "${f#/proc/}"; }
+		[[ $(<"$f") == "napi/$dev-"* ]] 2>/dev/null && {
+			f=${f%/comm}
+			echo "${f#/proc/}"
+		}
 	done)
 	[ -n "$pids" ] || fail "no NAPI thread of $dev"
 	for p in $pids; do run taskset -p -c "$cpu" "$p" >/dev/null; done

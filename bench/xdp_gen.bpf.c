@@ -26,7 +26,7 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-const volatile __u32 gen_ifindex;	/* the device test-run frames "arrive" on */
+const volatile __u32 gen_ifindex; /* the device test-run frames "arrive" on */
 const volatile __u16 sport_base = 40000;
 const volatile __u16 sport_count = 16;
 
@@ -44,7 +44,7 @@ struct {
 struct gen_rx {
 	__u64 frames;
 	__u64 bytes;
-	__u64 ipip;	/* outer IPv4 with protocol 4: what xlb forwards */
+	__u64 ipip; /* outer IPv4 with protocol 4: what xlb forwards */
 };
 
 struct {
@@ -80,8 +80,7 @@ int xdp_gen(struct xdp_md *ctx)
 	if (data + GEN_FRAME_LEN > data_end)
 		return XDP_ABORTED;
 	__builtin_memcpy(data, gen_frame, GEN_FRAME_LEN);
-	if (eth->h_proto != bpf_htons(ETH_P_IP) || ip->ihl != 5 ||
-	    ip->protocol != IPPROTO_TCP)
+	if (eth->h_proto != bpf_htons(ETH_P_IP) || ip->ihl != 5 || ip->protocol != IPPROTO_TCP)
 		return XDP_TX;
 	seq = bpf_map_lookup_elem(&gen_seq, &zero);
 	if (!seq)

@@ -64,8 +64,8 @@ static __always_inline int xlb_inner_is_vip(void *inner, void *data_end, __u8 pr
  * Remove outer_len bytes after the L2 header: move the L2 header forward,
  * set the inner ethertype, then adjust_head(+outer_len).
  */
-static __always_inline int xlb_strip(struct xdp_md *ctx, __u32 l2_len,
-				     __u32 outer_len, __be16 inner_proto)
+static __always_inline int xlb_strip(struct xdp_md *ctx, __u32 l2_len, __u32 outer_len,
+				     __be16 inner_proto)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;

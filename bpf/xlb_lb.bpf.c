@@ -21,8 +21,7 @@
 char LICENSE[] SEC("license") = "GPL";
 
 /* IPv6 VIPs need IPv6 backends; L2 mode cannot change the family at all. */
-static __always_inline int xlb_family_ok(const struct xlb_pkt *p,
-					 const struct xlb_backend *be,
+static __always_inline int xlb_family_ok(const struct xlb_pkt *p, const struct xlb_backend *be,
 					 const struct xlb_config *cfg)
 {
 	if (be->family == p->key.family)
@@ -30,9 +29,9 @@ static __always_inline int xlb_family_ok(const struct xlb_pkt *p,
 	return cfg->forward == XLB_FWD_IPIP && p->key.family == XLB_AF_INET;
 }
 
-static __always_inline int xlb_send(struct xdp_md *ctx, struct xlb_pkt *p,
-				    __u32 id, struct xlb_backend *be,
-				    const struct xlb_config *cfg, __u32 hash)
+static __always_inline int xlb_send(struct xdp_md *ctx, struct xlb_pkt *p, __u32 id,
+				    struct xlb_backend *be, const struct xlb_config *cfg,
+				    __u32 hash)
 {
 	struct xlb_nexthop *nh;
 	__u32 encap_len;
@@ -48,15 +47,13 @@ static __always_inline int xlb_send(struct xdp_md *ctx, struct xlb_pkt *p,
 			return ret;
 		xlb_count_reason(XLB_R_FWD_L2, p->frame_len, 0);
 	} else {
-		encap_len = be->family == XLB_AF_INET ? XLB_IPV4_ENCAP_LEN
-						      : XLB_IPV6_ENCAP_LEN;
+		encap_len = be->family == XLB_AF_INET ? XLB_IPV4_ENCAP_LEN : XLB_IPV6_ENCAP_LEN;
 		if (p->ip_len + encap_len > nh->mtu)
 			return xlb_too_big(ctx, p, nh->mtu, encap_len);
 		ret = xlb_encap(ctx, p, be, nh, cfg, hash);
 		if (ret >= 0)
 			return ret;
-		xlb_count_reason(p->icmp_err ? XLB_R_FWD_ICMP : XLB_R_FWD_ENCAP,
-				 p->frame_len, 0);
+		xlb_count_reason(p->icmp_err ? XLB_R_FWD_ICMP : XLB_R_FWD_ENCAP, p->frame_len, 0);
 	}
 	xlb_count_traffic(&xlb_backend_stats, id, p->frame_len);
 	if (nh->ifindex == ctx->ingress_ifindex)
@@ -89,7 +86,7 @@ int xlb_lb(struct xdp_md *ctx)
 	xlb_count_traffic(&xlb_vip_stats, vip->id, p.frame_len);
 	cfg = bpf_map_lookup_elem(&xlb_config, &zero);
 	if (!cfg)
-		return XDP_PASS;	/* array map: cannot fail for key 0 */
+		return XDP_PASS; /* array map: cannot fail for key 0 */
 	if (vip->flags & XLB_VIP_F_NAT || cfg->forward == XLB_FWD_NAT)
 		return xlb_nat_forward(ctx, &p, vip, cfg);
 

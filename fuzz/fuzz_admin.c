@@ -114,7 +114,7 @@ static void one(const struct xlb_admin_store *st, struct store *s, const char *r
 	check_answer(code, out);
 	json_decref(out);
 	if (doc_valid(s->doc, &errs) == -EINVAL)
-		abort();	/* the running document must always validate */
+		abort(); /* the running document must always validate */
 	if (code != 200 || (strcmp(method, "PUT") && strcmp(method, "DELETE")))
 		return;
 	sp = strchr(path, '/');
@@ -134,7 +134,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int quiet;
 	struct store s;
-	const struct xlb_admin_store st = { .doc = s_doc, .put = s_put, .arg = &s };
+	const struct xlb_admin_store st = {.doc = s_doc, .put = s_put, .arg = &s};
 	const char *p = (const char *)data, *end = p + size, *sep;
 	int k;
 

@@ -13,7 +13,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct xlb_disc_nodes ns = { 0 };
+	struct xlb_disc_nodes ns = {0};
 	unsigned int skipped;
 	char err[256] = "";
 	size_t i, count;
@@ -23,7 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	} else {
 		for (i = 0; i < ns.n; i++)
-			if ((ns.v[i].addr.family != XLB_AF_INET && ns.v[i].addr.family != XLB_AF_INET6) ||
+			if ((ns.v[i].addr.family != XLB_AF_INET &&
+			     ns.v[i].addr.family != XLB_AF_INET6) ||
 			    !ns.v[i].port || ns.v[i].weight > XLB_WEIGHT_MAX)
 				abort();
 	}

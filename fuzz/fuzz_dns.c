@@ -22,15 +22,15 @@ static void check_nodes(const struct xlb_disc_nodes *ns)
 		const struct xlb_node_conf *nd = &ns->v[i];
 
 		if ((nd->addr.family != XLB_AF_INET && nd->addr.family != XLB_AF_INET6) ||
-		    !nd->port || !nd->weight || nd->weight > XLB_WEIGHT_MAX ||
-		    nd->priority > 0 || nd->priority < -65535)
+		    !nd->port || !nd->weight || nd->weight > XLB_WEIGHT_MAX || nd->priority > 0 ||
+		    nd->priority < -65535)
 			abort();
 	}
 }
 
 static void one(const uint8_t *data, size_t size, const char *qname, int qtype)
 {
-	struct xlb_disc_nodes ns = { 0 };
+	struct xlb_disc_nodes ns = {0};
 	struct xlb_dns_answer a;
 	char why[160];
 	__u32 ttl = XLB_DNS_TTL_NONE;

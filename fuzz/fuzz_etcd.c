@@ -34,15 +34,16 @@ static void check_mirror(const struct xlb_etcd_mirror *m)
 	int k;
 
 	if (xlb_etcd_mirror_arrays(m, &a[0], &a[1]))
-		return;		/* out of memory */
+		return; /* out of memory */
 	for (k = 0; k < 2; k++) {
-		json_array_foreach(a[k], i, v) {
+		json_array_foreach (a[k], i, v) {
 			id = json_object_get(v, "id");
 			if (!json_is_object(v) || !json_is_string(id))
 				abort();
 			s = json_string_value(id);
-			if (!*s || strlen(s) > 64 || strspn(s, "abcdefghijklmnopqrstuvwxyz"
-				"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(s))
+			if (!*s || strlen(s) > 64 ||
+			    strspn(s, "abcdefghijklmnopqrstuvwxyz"
+				      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(s))
 				abort();
 		}
 		json_decref(a[k]);

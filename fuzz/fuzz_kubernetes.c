@@ -22,7 +22,7 @@ static const char good_list[] =
 
 static void check(const struct xlb_k8s_slices *s)
 {
-	struct xlb_disc_nodes ns = { 0 };
+	struct xlb_disc_nodes ns = {0};
 	size_t i, j;
 
 	if (!s->rv[0])
@@ -43,7 +43,7 @@ static void check(const struct xlb_k8s_slices *s)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *p = (const char *)data, *end = p + size, *nl;
-	struct xlb_k8s_slices s = { 0 };
+	struct xlb_k8s_slices s = {0};
 	char err[256], rv[sizeof(s.rv)];
 	size_t len, n;
 	int ret;

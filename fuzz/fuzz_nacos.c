@@ -13,7 +13,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct xlb_disc_nodes ns = { 0 };
+	struct xlb_disc_nodes ns = {0};
 	char err[256] = "", tok[64];
 	unsigned int skipped;
 	size_t i, total;
@@ -27,7 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (ns.n > total)
 			abort();
 		for (i = 0; i < ns.n; i++)
-			if ((ns.v[i].addr.family != XLB_AF_INET && ns.v[i].addr.family != XLB_AF_INET6) ||
+			if ((ns.v[i].addr.family != XLB_AF_INET &&
+			     ns.v[i].addr.family != XLB_AF_INET6) ||
 			    !ns.v[i].port || ns.v[i].weight > XLB_WEIGHT_MAX)
 				abort();
 	}

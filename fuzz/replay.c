@@ -44,7 +44,7 @@ static int run_dir(const char *dir, unsigned int *n)
 	DIR *d = opendir(dir);
 
 	if (!d)
-		return 0;	/* no regressions yet */
+		return 0; /* no regressions yet */
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;

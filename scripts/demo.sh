@@ -21,7 +21,10 @@ MODE=${1:-${XLB_DEMO_FORWARD:-ipip}}
 case $MODE in
 ipip) ;;
 nat) export XLBT_PLAIN_BACKENDS=1 ;;
-*) echo "demo.sh: forward mode '$MODE' is not ipip or nat" >&2; exit 2 ;;
+*)
+	echo "demo.sh: forward mode '$MODE' is not ipip or nat" >&2
+	exit 2
+	;;
 esac
 VIP=$XLBT_VIP4:80/tcp
 VIP6="[$XLBT_VIP6]:80/tcp"
@@ -74,8 +77,8 @@ NAT_SED=()
 	-e "s|# nat_src: 10.0.0.2 |nat_src: $(xlbt_addr4 lb)|"
 	-e "s|# nat_src6: fd00::2 |nat_src6: \"$(xlbt_addr6 lb)\"|")
 sed -e "s/interfaces: \[eth0\]/interfaces: [$(xlbt_dev lb)]/" \
-    -e "s|# encap_src: 10.0.0.0/24 |encap_src: 198.18.128.0/24|" "${NAT_SED[@]}" \
-    scripts/xlb.example.yaml >"$CONF"
+	-e "s|# encap_src: 10.0.0.0/24 |encap_src: 198.18.128.0/24|" "${NAT_SED[@]}" \
+	scripts/xlb.example.yaml >"$CONF"
 [ "$MODE" = nat ] && grep -E '^  (forward|nat_src)' "$CONF" | sed 's/^/ /'
 XLBD=${XLBD:-$PWD/${BUILD:-build}/xlbd}
 # No api_key in the example: xlbd makes one, and xlb (as root) reads it.

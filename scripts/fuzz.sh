@@ -7,7 +7,8 @@
 # to fuzz/regressions/NAME/, where test_fuzz_NAME replays it from then on.
 set -u
 cd "$(dirname "$0")/.." || exit 1
-secs=${1:?seconds}; shift
+secs=${1:?seconds}
+shift
 rc=0
 for bin in "$@"; do
 	name=${bin##*/fuzz_}

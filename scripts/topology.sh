@@ -37,14 +37,14 @@
 
 XLBT_TOPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-XLBT_NET4=198.18.0		# hosts' /24
-XLBT_NET6=fd00:78:6c62:		# hosts' /64 is ${XLBT_NET6}:/64
+XLBT_NET4=198.18.0      # hosts' /24
+XLBT_NET6=fd00:78:6c62: # hosts' /64 is ${XLBT_NET6}:/64
 XLBT_VIP4=198.18.100.1
 XLBT_VIP6=fd00:78:6c62:100::1
 XLBT_VIP4_NET=198.18.100.0/24
 XLBT_VIP6_NET=fd00:78:6c62:100::/64
-XLBT_MTU_CLIENT=1500		# clients keep the usual MTU ...
-XLBT_MTU_PATH=1600		# ... the LB -> backend path fits an outer header
+XLBT_MTU_CLIENT=1500 # clients keep the usual MTU ...
+XLBT_MTU_PATH=1600   # ... the LB -> backend path fits an outer header
 XLBT_MAX_BACKENDS=32
 XLBT_XDP_PASS_OBJ=${XLBT_XDP_PASS_OBJ:-$XLBT_TOPO_ROOT/${BUILD:-build}/tests/bpf/xdp_pass.bpf.o}
 
@@ -65,7 +65,10 @@ _xlbt_dev() {
 	client) printf 'xlbt%sc\n' "$1" ;;
 	lb) printf 'xlbt%sl\n' "$1" ;;
 	be*) printf 'xlbt%sb%s\n' "$1" "${2#be}" ;;
-	*) echo "topology: no device for host '$2'" >&2; return 1 ;;
+	*)
+		echo "topology: no device for host '$2'" >&2
+		return 1
+		;;
 	esac
 }
 
@@ -94,7 +97,10 @@ xlbt_addr4() {
 	client) echo "$XLBT_NET4.10" ;;
 	lb) echo "$XLBT_NET4.2" ;;
 	be[0-9]*) echo "$XLBT_NET4.$((11 + ${1#be}))" ;;
-	*) echo "topology: no address for host '$1'" >&2; return 1 ;;
+	*)
+		echo "topology: no address for host '$1'" >&2
+		return 1
+		;;
 	esac
 }
 
@@ -103,7 +109,10 @@ xlbt_addr6() {
 	client) echo "${XLBT_NET6}:10" ;;
 	lb) echo "${XLBT_NET6}:2" ;;
 	be[0-9]*) echo "${XLBT_NET6}:$((11 + ${1#be}))" ;;
-	*) echo "topology: no address for host '$1'" >&2; return 1 ;;
+	*)
+		echo "topology: no address for host '$1'" >&2
+		return 1
+		;;
 	esac
 }
 
@@ -311,7 +320,10 @@ _xlbt_topo_kill() {
 	for ((i = 0; i < 20; i++)); do
 		alive=0
 		for pid in "${pids[@]}"; do
-			kill -0 "$pid" 2>/dev/null && { alive=1; break; }
+			kill -0 "$pid" 2>/dev/null && {
+				alive=1
+				break
+			}
 		done
 		((alive)) || return 0
 		sleep 0.1
@@ -386,17 +398,26 @@ _xlbt_topo_main() {
 	fi
 	case $cmd in
 	up)
-		[ $# -ge 2 ] || { _xlbt_topo_usage; return 2; }
+		[ $# -ge 2 ] || {
+			_xlbt_topo_usage
+			return 2
+		}
 		xlbt_topo_up "$2" "${3:-3}" || return 1
 		echo "topology: up: ID $2, $XLBT_NBE backends, pin dirs under" \
 			"$(xlbt_run_dir)/bpf; lb device $(xlbt_dev lb) in $(xlbt_ns lb)"
 		;;
 	down)
-		[ $# -eq 2 ] || { _xlbt_topo_usage; return 2; }
+		[ $# -eq 2 ] || {
+			_xlbt_topo_usage
+			return 2
+		}
 		xlbt_topo_down "$2"
 		;;
 	show)
-		[ $# -eq 2 ] || { _xlbt_topo_usage; return 2; }
+		[ $# -eq 2 ] || {
+			_xlbt_topo_usage
+			return 2
+		}
 		_xlbt_topo_show "$2"
 		;;
 	*)
@@ -408,10 +429,10 @@ _xlbt_topo_main() {
 
 _xlbt_topo_usage() {
 	cat >&2 <<-EOF
-	usage: ${0##*/} up ID [NBACKENDS]   build the reference topology (3 backends)
-	       ${0##*/} down ID             delete everything of ID
-	       ${0##*/} show ID             list its namespaces and addresses
-	ID: 1-7 characters of [0-9a-z], e.g. \$\$ % 100000
+		usage: ${0##*/} up ID [NBACKENDS]   build the reference topology (3 backends)
+		       ${0##*/} down ID             delete everything of ID
+		       ${0##*/} show ID             list its namespaces and addresses
+		ID: 1-7 characters of [0-9a-z], e.g. \$\$ % 100000
 	EOF
 }
 

@@ -27,7 +27,7 @@ if [ "$mode" = --vm ]; then
 	mount -t bpf bpf /sys/fs/bpf
 	mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 	mkdir -p /dev/pts /dev/shm && mount -t devpts devpts /dev/pts && mount -t tmpfs tmpfs /dev/shm
-	ln -sf /proc/self/fd /dev/fd	# process substitution in the tests
+	ln -sf /proc/self/fd /dev/fd # process substitution in the tests
 	mkdir -p "$OUT" /lib/modules
 	mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 xlbout "$OUT"
 	mount --bind "$(arg xlb.kdir)" /lib/modules
@@ -45,7 +45,10 @@ res() { echo "$1=$2" >>"$OUT/result"; }
 # bpftool's full load log of xlb_lb, for working on a verifier refusal.
 steps=${VMTEST_STEPS:-$(arg xlb.steps)}
 steps=${steps:-load,bpf,e2e,native}
-step() { case ",$steps," in *",$1,"*) return 0 ;; esac; return 1; }
+step() {
+	case ",$steps," in *",$1,"*) return 0 ;; esac
+	return 1
+}
 t0=$SECONDS
 : >"$OUT/result"
 res kernel "$(uname -r)"
@@ -103,8 +106,14 @@ if step e2e; then
 		>"$OUT/e2e.log" 2>&1
 	case $? in
 	0) res e2e pass ;;
-	77) res e2e "\"skip: $(grep -m1 '^# SKIP' "$OUT/e2e.log")\""; ok=0 ;;
-	*) res e2e fail; ok=0 ;;
+	77)
+		res e2e "\"skip: $(grep -m1 '^# SKIP' "$OUT/e2e.log")\""
+		ok=0
+		;;
+	*)
+		res e2e fail
+		ok=0
+		;;
 	esac
 else
 	res e2e "\"not run\""

@@ -16,13 +16,19 @@
 set -u
 OUT=$1
 XLB=${XLB:-build/xlb}
-fail() { echo "native: $*"; exit 1; }
+fail() {
+	echo "native: $*"
+	exit 1
+}
 
 modprobe virtio_net 2>/dev/null
 dev_by_mac() {
 	local d
 	for d in /sys/class/net/*; do
-		[ "$(cat "$d/address" 2>/dev/null)" = "$1" ] && { echo "${d##*/}"; return 0; }
+		[ "$(cat "$d/address" 2>/dev/null)" = "$1" ] && {
+			echo "${d##*/}"
+			return 0
+		}
 	done
 	return 1
 }
@@ -48,7 +54,8 @@ sysctl -qw net.ipv4.ip_forward=1
 	"$XLB" vip add 198.18.100.2:8080/tcp && "$XLB" backend add 198.18.100.2:8080/tcp 198.18.1.11 ||
 	fail "VIP setup"
 # The fast path passes packets to the kernel until a next hop is resolved.
-ping -c1 -W2 198.18.0.11 >/dev/null; ping -c1 -W2 198.18.1.11 >/dev/null
+ping -c1 -W2 198.18.0.11 >/dev/null
+ping -c1 -W2 198.18.1.11 >/dev/null
 ip neigh show
 
 touch "$OUT/native.ready"

@@ -33,7 +33,10 @@ TIMEOUT=${VMTEST_TIMEOUT:-2100}
 # Kernels that must pass every column; others are reported, not required.
 EXPECT=${VMTEST_EXPECT:-"bookworm trixie host"}
 
-die() { echo "vmtest: $*" >&2; exit 1; }
+die() {
+	echo "vmtest: $*" >&2
+	exit 1
+}
 
 [ "$(id -u)" -eq 0 ] || die "needs root (namespaces, taps, BPF)"
 for c in qemu-system-x86_64 busybox cpio depmod apt-get dpkg-deb; do
@@ -64,15 +67,20 @@ apt_for() {
 # archive, or of its security archive, from deb822 sources or sources.list.
 apt_uri() {
 	local u all
-	all=$( (sed -n 's/^URIs:[[:space:]]*//p' /etc/apt/sources.list.d/*.sources 2>/dev/null | tr ' ' '\n'
-		awk '$1 == "deb" { print ($2 ~ /^\[/ ? $3 : $2) }' /etc/apt/sources.list 2>/dev/null) |
+	all=$( (
+		sed -n 's/^URIs:[[:space:]]*//p' /etc/apt/sources.list.d/*.sources 2>/dev/null | tr ' ' '\n'
+		awk '$1 == "deb" { print ($2 ~ /^\[/ ? $3 : $2) }' /etc/apt/sources.list 2>/dev/null
+	) |
 		grep '^http')
 	if [ "$1" = security ]; then
 		u=$(grep -m1 -- '-security' <<<"$all")
 	else
 		u=$(grep -v -- '-security' <<<"$all" | head -1)
 	fi
-	[ -n "$u" ] || { echo "vmtest: no Debian $1 archive in this machine's apt sources" >&2; return 1; }
+	[ -n "$u" ] || {
+		echo "vmtest: no Debian $1 archive in this machine's apt sources" >&2
+		return 1
+	}
 	echo "$u"
 }
 
@@ -84,13 +92,22 @@ fetch_kernel() {
 	if [ ! -f "$KDIR/.done" ]; then
 		apt_for "$suite" || return 1
 		apt-get -q "${APT_OPTS[@]}" update >"$VMDIR/apt-$suite.log" 2>&1 ||
-			{ echo "vmtest: apt update of $suite failed (see $VMDIR/apt-$suite.log)" >&2; return 1; }
+			{
+				echo "vmtest: apt update of $suite failed (see $VMDIR/apt-$suite.log)" >&2
+				return 1
+			}
 		pkg=$(apt-cache "${APT_OPTS[@]}" depends linux-image-amd64 2>/dev/null |
 			sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*\).*/\1/p' | head -1)
-		[ -n "$pkg" ] || { echo "vmtest: no linux-image-amd64 in $suite" >&2; return 1; }
+		[ -n "$pkg" ] || {
+			echo "vmtest: no linux-image-amd64 in $suite" >&2
+			return 1
+		}
 		rm -rf "$KDIR" && mkdir -p "$KDIR"
 		(cd "$KDIR" && apt-get -q "${APT_OPTS[@]}" download "$pkg" >>"$VMDIR/apt-$suite.log" 2>&1) ||
-			{ echo "vmtest: download of $pkg failed (see $VMDIR/apt-$suite.log)" >&2; return 1; }
+			{
+				echo "vmtest: download of $pkg failed (see $VMDIR/apt-$suite.log)" >&2
+				return 1
+			}
 		deb=$(ls "$KDIR"/*.deb)
 		dpkg-deb -x "$deb" "$KDIR/root" && rm -f "$deb" || return 1
 		# Debian 13 installs modules under /usr/lib (merged /usr).
@@ -105,7 +122,8 @@ fetch_kernel() {
 # mod_closure KDIR KVER MOD...: MOD and what it depends on, dependencies
 # first, as paths relative to the modules directory.
 mod_closure() {
-	local root=$1 ver=$2; shift 2
+	local root=$1 ver=$2
+	shift 2
 	local m
 	for m; do
 		modprobe -d "$root" -S "$ver" --show-depends "$m" 2>/dev/null |
@@ -120,11 +138,15 @@ make_initramfs() {
 	rm -rf "$d" && mkdir -p "$d/bin" "$d/mod" "$d/proc" "$d/sys" "$d/dev" "$d/lower" "$d/rw" "$d/newroot"
 	cp "$(command -v busybox)" "$d/bin/busybox"
 	mods=$(mod_closure "$KDIR/root" "$KVER" virtio_pci 9pnet_virtio 9p overlay)
-	[ -n "$mods" ] || { echo "vmtest: no modules found for $KVER" >&2; return 1; }
+	[ -n "$mods" ] || {
+		echo "vmtest: no modules found for $KVER" >&2
+		return 1
+	}
 	: >"$d/mod/order"
 	for m in $mods; do
 		local base=${m##*/} src=$KDIR/root/lib/modules/$KVER/$m
-		base=${base%.xz}; base=${base%.zst}
+		base=${base%.xz}
+		base=${base%.zst}
 		case $m in
 		*.xz) xz -dc "$src" >"$d/mod/$base" ;;
 		*.zst) zstd -qdc "$src" >"$d/mod/$base" ;;
@@ -225,7 +247,11 @@ run_vm() {
 	rm -rf "$OUT" && mkdir -p "$OUT"
 	fetch_kernel "$suite" || return 1
 	make_initramfs || return 1
-	host_up "$$" || { host_down; echo "vmtest: host side of the guest's NICs failed" >&2; return 1; }
+	host_up "$$" || {
+		host_down
+		echo "vmtest: host side of the guest's NICs failed" >&2
+		return 1
+	}
 	log=$OUT/console.log
 	t0=$SECONDS
 	if [ "$accel" != tcg ] && [ -w /dev/kvm ]; then
@@ -233,13 +259,17 @@ run_vm() {
 		if booted 20; then
 			accel=kvm
 		else
-			kill "$QPID" 2>/dev/null; wait "$QPID" 2>/dev/null
+			kill "$QPID" 2>/dev/null
+			wait "$QPID" 2>/dev/null
 			echo "vmtest: no boot under KVM within 20 s; using TCG" >>"$OUT/qemu.log"
 			accel=tcg
 			t0=$SECONDS
 		fi
 	fi
-	[ "$accel" = kvm ] || { accel=tcg; start_qemu tcg max; }
+	[ "$accel" = kvm ] || {
+		accel=tcg
+		start_qemu tcg max
+	}
 	echo "accel=$accel" >"$OUT/accel"
 	booted 300 && echo "boot=$((SECONDS - t0))" >"$OUT/boot"
 	# The guest signals that its NICs are configured; then this side's
@@ -254,7 +284,11 @@ run_vm() {
 	fi
 	wait "$QPID"
 	QPID=
-	{ echo "accel=$accel"; cat "$OUT/boot" 2>/dev/null; echo "boot_to_done=$((SECONDS - t0))"; } \
+	{
+		echo "accel=$accel"
+		cat "$OUT/boot" 2>/dev/null
+		echo "boot_to_done=$((SECONDS - t0))"
+	} \
 		>>"$OUT/result"
 	host_down
 	[ -s "$OUT/result" ]
@@ -273,15 +307,21 @@ native_host_side() {
 			net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
 		ip netns exec "$b" env XLB_PIN_DIR="$run/bpf/$b" "$ROOT/$BUILD/xlb" decap attach eth0 \
 			--mode generic &&
-		ip netns exec "$b" env XLB_PIN_DIR="$run/bpf/$b" "$ROOT/$BUILD/xlb" decap vip add 198.18.100.1 &&
-		ip netns exec "$b" env XLB_PIN_DIR="$run/bpf/$b" "$ROOT/$BUILD/xlb" decap vip add 198.18.100.2 ||
-			{ echo "decap setup in $b failed"; break; }
+			ip netns exec "$b" env XLB_PIN_DIR="$run/bpf/$b" "$ROOT/$BUILD/xlb" decap vip add 198.18.100.1 &&
+			ip netns exec "$b" env XLB_PIN_DIR="$run/bpf/$b" "$ROOT/$BUILD/xlb" decap vip add 198.18.100.2 ||
+			{
+				echo "decap setup in $b failed"
+				break
+			}
 		ip netns exec "$b" python3 "$ROOT/tests/lib/backend_server.py" --name "$b" \
 			--http-port 8080 --pid-file "$run/$b.pid" </dev/null >"$OUT/server-$b.log" 2>&1 &
 		pids+=($!)
 	done
 	for b in "$B1NS" "$B2NS"; do
-		for _ in $(seq 50); do [ -f "$run/$b.pid" ] && break; sleep 0.1; done
+		for _ in $(seq 50); do
+			[ -f "$run/$b.pid" ] && break
+			sleep 0.1
+		done
 	done
 	local v rc=0 n
 	for v in 198.18.100.1 198.18.100.2; do
@@ -293,9 +333,13 @@ native_host_side() {
 		echo "vip $v: $n/5"
 		[ "$n" -eq 5 ] || rc=1
 	done
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
 	umount "$run/bpf" && rmdir "$run/bpf" "$run" 2>/dev/null
-	rm -f "$run"/*.pid; rmdir "$run" 2>/dev/null
+	rm -f "$run"/*.pid
+	rmdir "$run" 2>/dev/null
 	return $rc
 }
 
@@ -316,13 +360,19 @@ main() {
 			npass=$((npass + 1))
 		else
 			case " $EXPECT " in
-			*" $k "*) rc=1; nfail=$((nfail + 1)) ;;
-			*) nknown=$((nknown + 1)) ;;	# a kernel xlb does not support
+			*" $k "*)
+				rc=1
+				nfail=$((nfail + 1))
+				;;
+			*) nknown=$((nknown + 1)) ;; # a kernel xlb does not support
 			esac
 		fi
 		# A full run is a row of the README's table; a partial one is not.
 		if [ -z "${VMTEST_STEPS:-}" ] && [ -s "$OUT/result" ]; then
-			{ cat "$OUT/result"; echo "date=$(date -u +%Y-%m-%d)"; } >"$RESULTS/$k.result"
+			{
+				cat "$OUT/result"
+				echo "date=$(date -u +%Y-%m-%d)"
+			} >"$RESULTS/$k.result"
 		fi
 	done
 	table >"$RESULTS/kernels.md"
@@ -367,14 +417,14 @@ suite_name() {
 # its two marker lines, replaced by the table.
 readme_table() {
 	python3 - "$RESULTS/kernels.md" README.md <<-'PY'
-	import sys
-	table = open(sys.argv[1]).read()
-	readme = open(sys.argv[2]).read()
-	begin, end = "<!-- kernels: begin (scripts/vmtest.sh) -->\n", "<!-- kernels: end -->"
-	if begin in readme and end in readme:
-	    head, rest = readme.split(begin, 1)
-	    readme = head + begin + table + rest[rest.index(end):]
-	    open(sys.argv[2], "w").write(readme)
+		import sys
+		table = open(sys.argv[1]).read()
+		readme = open(sys.argv[2]).read()
+		begin, end = "<!-- kernels: begin (scripts/vmtest.sh) -->\n", "<!-- kernels: end -->"
+		if begin in readme and end in readme:
+		    head, rest = readme.split(begin, 1)
+		    readme = head + begin + table + rest[rest.index(end):]
+		    open(sys.argv[2], "w").write(readme)
 	PY
 }
 

@@ -20,7 +20,7 @@ BUILD=${BUILD:-build}
 SKIPS=tests/skips.txt
 export XLB="${XLB:-$PWD/$BUILD/xlb}" XLB_BUILD="$PWD/$BUILD"
 ci=0
-case ${CI:-} in true|1|yes) ci=1 ;; esac
+case ${CI:-} in true | 1 | yes) ci=1 ;; esac
 
 passed=0 failed=0 skipped=0 failures=() unlisted=()
 log=$(mktemp /tmp/xlb-run.XXXXXX) || exit 1
@@ -55,14 +55,18 @@ case_skips() {
 }
 
 run_one() {
-	local name=$1; shift
+	local name=$1
+	shift
 	local start=$SECONDS rc n=0 bad=0 why c r note=
 	echo "=== $name"
 	# The output is shown as it comes and kept for its skip lines. A child
 	# the program left running may hold the pipe open: tee is not waited
 	# for beyond a few seconds once the program has exited.
 	rm -f "$log.done"
-	"$@" > >(tee "$log"; : >"$log.done") 2>&1
+	"$@" > >(
+		tee "$log"
+		: >"$log.done"
+	) 2>&1
 	rc=$?
 	for _ in $(seq 50); do
 		[ -e "$log.done" ] && break
@@ -118,9 +122,16 @@ suite_e2e() {
 [ $# -eq 0 ] && set -- all
 for s in "$@"; do
 	case $s in
-	all) suite_unit; suite_bpf; suite_e2e ;;
-	unit|bpf|e2e) "suite_$s" ;;
-	*) echo "run.sh: unknown suite '$s' (all, unit, bpf, e2e)" >&2; exit 2 ;;
+	all)
+		suite_unit
+		suite_bpf
+		suite_e2e
+		;;
+	unit | bpf | e2e) "suite_$s" ;;
+	*)
+		echo "run.sh: unknown suite '$s' (all, unit, bpf, e2e)" >&2
+		exit 2
+		;;
 	esac
 done
 

@@ -24,7 +24,7 @@
 
 #include <xlb/abi.h>
 
-#define XLB_CONTINUE	(-1)
+#define XLB_CONTINUE (-1)
 
 /*
  * A 16-bit header field in host order, with its bound known to the
@@ -43,22 +43,22 @@ static __always_inline __u32 xlb_ntohs(__be16 v)
 }
 
 #ifndef AF_INET
-#define AF_INET		2
+#define AF_INET 2
 #endif
 #ifndef AF_INET6
-#define AF_INET6	10
+#define AF_INET6 10
 #endif
 
-#define IP_DF		0x4000
-#define IP_MF		0x2000
-#define IP_OFFSET	0x1fff
+#define IP_DF	  0x4000
+#define IP_MF	  0x2000
+#define IP_OFFSET 0x1fff
 
-#define XLB_VLAN_HLEN	4
+#define XLB_VLAN_HLEN 4
 
 /* <linux/icmp.h> pulls in libc's socket headers; these are all we use. */
-#define ICMP_DEST_UNREACH	3
-#define ICMP_FRAG_NEEDED	4
-#define ICMP_TIME_EXCEEDED	11
+#define ICMP_DEST_UNREACH  3
+#define ICMP_FRAG_NEEDED   4
+#define ICMP_TIME_EXCEEDED 11
 
 struct icmphdr {
 	__u8 type;

@@ -33,8 +33,7 @@ static __always_inline __u16 xlb_ipv4_csum(const struct iphdr *iph)
 }
 
 /* Sum of an IPv6 pseudo-header (addresses, length, next header). */
-static __always_inline __u64 xlb_ipv6_pseudo_sum(const struct ipv6hdr *ip6,
-						 __u32 len, __u8 proto)
+static __always_inline __u64 xlb_ipv6_pseudo_sum(const struct ipv6hdr *ip6, __u32 len, __u8 proto)
 {
 	const __u32 *s = (const __u32 *)&ip6->saddr;
 	const __u32 *d = (const __u32 *)&ip6->daddr;

@@ -19,9 +19,8 @@
  * set its ethertype and MACs. Two constant-size copies: the verifier wants
  * fixed lengths.
  */
-static __always_inline int xlb_l2_push(void *data, void *data_end, __u32 grow,
-				       __u32 l2_len, __be16 proto,
-				       const struct xlb_nexthop *nh)
+static __always_inline int xlb_l2_push(void *data, void *data_end, __u32 grow, __u32 l2_len,
+				       __be16 proto, const struct xlb_nexthop *nh)
 {
 	struct ethhdr *eth = data;
 	struct xlb_vlan_hdr *vh;
@@ -81,8 +80,7 @@ static __always_inline void xlb_outer_ipv6(struct ipv6hdr *o, const struct xlb_p
 
 /* Push the outer header matching the backend's family. */
 static __always_inline int xlb_encap(struct xdp_md *ctx, const struct xlb_pkt *p,
-				     const struct xlb_backend *be,
-				     const struct xlb_nexthop *nh,
+				     const struct xlb_backend *be, const struct xlb_nexthop *nh,
 				     const struct xlb_config *cfg, __u32 hash)
 {
 	__u32 grow = be->family == XLB_AF_INET ? XLB_IPV4_ENCAP_LEN : XLB_IPV6_ENCAP_LEN;

@@ -12,12 +12,12 @@
 #include "parse.h"
 #include "stats.h"
 
-#define XLB_ICMP6_QUOTE	128	/* bytes of the packet quoted in a PTB */
+#define XLB_ICMP6_QUOTE 128 /* bytes of the packet quoted in a PTB */
 /*
  * Bound of the checksum loop: the largest message summed, the PTB's ICMPv6
  * header plus its quote (136 bytes; frag-needed sums at most 8 + 60 + 8).
  */
-#define XLB_QUOTE_WORDS	((sizeof(struct icmp6hdr) + XLB_ICMP6_QUOTE) / 4)
+#define XLB_QUOTE_WORDS ((sizeof(struct icmp6hdr) + XLB_ICMP6_QUOTE) / 4)
 
 /* 32-bit-word sum of len bytes (a multiple of 4, <= 4 * XLB_QUOTE_WORDS). */
 static __always_inline __u64 xlb_sum_words(void *start, void *data_end, __u32 len)
@@ -38,8 +38,8 @@ static __always_inline __u64 xlb_sum_words(void *start, void *data_end, __u32 le
  * Reshape the frame to l2 + hdr + quote bytes with the L2 header first and
  * its MACs swapped: adjust_head(-hdr), move the L2 header, trim the tail.
  */
-static __always_inline int xlb_reply_frame(struct xdp_md *ctx, const struct xlb_pkt *p,
-					   __u32 hdr, __u32 quote)
+static __always_inline int xlb_reply_frame(struct xdp_md *ctx, const struct xlb_pkt *p, __u32 hdr,
+					   __u32 quote)
 {
 	void *data, *data_end;
 	struct ethhdr *eth;
@@ -67,8 +67,7 @@ static __always_inline int xlb_reply_frame(struct xdp_md *ctx, const struct xlb_
 	return 0;
 }
 
-static __always_inline int xlb_too_big4(struct xdp_md *ctx, const struct xlb_pkt *p,
-					__u32 mtu)
+static __always_inline int xlb_too_big4(struct xdp_md *ctx, const struct xlb_pkt *p, __u32 mtu)
 {
 	__u32 quote = xlb_ip_hlen(p) + 8, hdr = sizeof(struct iphdr) + sizeof(struct icmphdr);
 	void *data, *data_end;
@@ -106,8 +105,7 @@ static __always_inline int xlb_too_big4(struct xdp_md *ctx, const struct xlb_pkt
 	return xlb_count_reason(XLB_R_TX_TOO_BIG, p->frame_len, XDP_TX);
 }
 
-static __always_inline int xlb_too_big6(struct xdp_md *ctx, const struct xlb_pkt *p,
-					__u32 mtu)
+static __always_inline int xlb_too_big6(struct xdp_md *ctx, const struct xlb_pkt *p, __u32 mtu)
 {
 	__u32 quote = XLB_ICMP6_QUOTE, hdr = sizeof(struct ipv6hdr) + sizeof(struct icmp6hdr);
 	void *data, *data_end;
@@ -145,8 +143,8 @@ static __always_inline int xlb_too_big6(struct xdp_md *ctx, const struct xlb_pkt
  * The packet does not fit the path once encapsulated. Tell the client the
  * MTU it may use; an IPv4 packet without DF, or an ICMP error, is dropped.
  */
-static __always_inline int xlb_too_big(struct xdp_md *ctx, const struct xlb_pkt *p,
-				       __u32 path_mtu, __u32 encap_len)
+static __always_inline int xlb_too_big(struct xdp_md *ctx, const struct xlb_pkt *p, __u32 path_mtu,
+				       __u32 encap_len)
 {
 	__u32 mtu = path_mtu - encap_len;
 

@@ -51,7 +51,7 @@
 #include "stats.h"
 
 /* Where the L4 header may start, bounded for the verifier. */
-#define XLB_NAT_L4_MAX	0x1ff
+#define XLB_NAT_L4_MAX 0x1ff
 
 /* What a packet is rewritten to. */
 struct xlb_nat_to {
@@ -83,8 +83,7 @@ static __always_inline int xlb_nat_is_src(const struct xlb_config *cfg, __u8 fam
 }
 
 /* The family's NAT address as four words (IPv4 in the first, as in keys). */
-static __always_inline void xlb_nat_src_get(const struct xlb_config *cfg, __u8 family,
-					    __be32 *out)
+static __always_inline void xlb_nat_src_get(const struct xlb_config *cfg, __u8 family, __be32 *out)
 {
 	if (family == XLB_AF_INET) {
 		out[0] = cfg->nat_src4;
@@ -145,7 +144,8 @@ static __always_inline int xlb_nat_rewrite(struct xdp_md *ctx, const struct xlb_
 		w = (__u32 *)&ip6->saddr;
 #pragma unroll
 		for (i = 0; i < 4; i++) {
-			da += xlb_csum_diff32(w[i], t->saddr[i]) + xlb_csum_diff32(w[i + 4], t->daddr[i]);
+			da += xlb_csum_diff32(w[i], t->saddr[i]) +
+			      xlb_csum_diff32(w[i + 4], t->daddr[i]);
 			w[i] = t->saddr[i];
 			w[i + 4] = t->daddr[i];
 		}
@@ -178,15 +178,14 @@ static __always_inline void xlb_nat_synack(const struct xlb_pkt *p, const struct
 
 	if (!h)
 		return;
-	h->synack_ewma_ns = h->synack_ewma_ns ? h->synack_ewma_ns - (h->synack_ewma_ns >> 3) +
-						(lat >> 3)
-					      : lat;
+	h->synack_ewma_ns =
+		h->synack_ewma_ns ? h->synack_ewma_ns - (h->synack_ewma_ns >> 3) + (lat >> 3) : lat;
 	h->synacks++;
 	if (now - h->ok_window_ns < XLB_EVENT_WINDOW_NS)
 		return;
 	h->ok_window_ns = now;
-	xlb_event_send(id, 0, r->client.saddr, r->client.sport, r->client.family,
-		       XLB_EVK_NODE_OK, lat, now, p->frame_len);
+	xlb_event_send(id, 0, r->client.saddr, r->client.sport, r->client.family, XLB_EVK_NODE_OK,
+		       lat, now, p->frame_len);
 }
 
 /* The node reset a live connection: a TCP failure for the agent. */
@@ -202,8 +201,8 @@ static __always_inline void xlb_nat_node_rst(const struct xlb_pkt *p, const stru
 		xlb_count_reason(XLB_R_EVENT_DROPPED, p->frame_len, 0);
 		return;
 	}
-	xlb_event_send(id, 0, r->client.saddr, r->client.sport, r->client.family,
-		       XLB_EVK_NODE_RST, now - r->created_ns, now, p->frame_len);
+	xlb_event_send(id, 0, r->client.saddr, r->client.sport, r->client.family, XLB_EVK_NODE_RST,
+		       now - r->created_ns, now, p->frame_len);
 }
 
 /* --- client -> node ------------------------------------------------------- */
@@ -249,7 +248,7 @@ static __always_inline int xlb_nat_fwd_seen(const struct xlb_pkt *p, struct xlb_
 	xlb_nat_rkey_of(&rk, f, p);
 	r = bpf_map_lookup_elem(&xlb_nat_rev, &rk);
 	if (!r || !xlb_key_eq(&r->client, &p->key))
-		return 0;	/* evicted or taken over: the port is not ours */
+		return 0; /* evicted or taken over: the port is not ours */
 	r->state = next;
 	r->seen_ns = now;
 	r->created_ns = f->created_ns;
@@ -303,7 +302,7 @@ static __always_inline int xlb_nat_forward(struct xdp_md *ctx, const struct xlb_
 		f = &nf;
 	}
 	if (!be)
-		return XDP_DROP;	/* not reached: both paths set it */
+		return XDP_DROP; /* not reached: both paths set it */
 
 	ret = xlb_nexthop_get(ctx, id, be, &nh, p->frame_len);
 	if (ret >= 0)

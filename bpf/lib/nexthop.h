@@ -17,10 +17,8 @@
  * tot_len 0xffff so that the helper reports the path MTU (it fills
  * mtu_result only with BPF_FIB_LKUP_RET_FRAG_NEEDED); the second gets MACs.
  */
-static __always_inline int xlb_nexthop_refresh(struct xdp_md *ctx,
-					       const struct xlb_backend *be,
-					       struct xlb_nexthop *nh, __u64 now,
-					       __u32 frame_len)
+static __always_inline int xlb_nexthop_refresh(struct xdp_md *ctx, const struct xlb_backend *be,
+					       struct xlb_nexthop *nh, __u64 now, __u32 frame_len)
 {
 	struct bpf_fib_lookup fib = {};
 	__u32 mtu = 0;
@@ -70,8 +68,7 @@ static __always_inline int xlb_nexthop_refresh(struct xdp_md *ctx,
 /* The cached next hop of backend id, refreshed when stale. */
 static __always_inline int xlb_nexthop_get(struct xdp_md *ctx, __u32 id,
 					   const struct xlb_backend *be,
-					   struct xlb_nexthop **nh_out,
-					   __u32 frame_len)
+					   struct xlb_nexthop **nh_out, __u32 frame_len)
 {
 	struct xlb_nexthop *nh = bpf_map_lookup_elem(&xlb_nexthops, &id);
 	__u64 now;

@@ -14,22 +14,22 @@
 
 /* What the parser learnt about a packet. Offsets are from ctx->data. */
 struct xlb_pkt {
-	struct xlb_flow_key key;	/* client -> VIP 5-tuple */
-	__u32 l2_len;			/* 14, or 18 with a VLAN tag */
-	__u32 ip_len;			/* L3 length as the IP header says */
-	__u32 ip_hlen;			/* IPv4 header length with options */
-	__u32 frame_len;		/* whole frame, for byte counters */
-	__u32 l4_off;			/* the TCP/UDP (or ICMP) header */
+	struct xlb_flow_key key; /* client -> VIP 5-tuple */
+	__u32 l2_len;		 /* 14, or 18 with a VLAN tag */
+	__u32 ip_len;		 /* L3 length as the IP header says */
+	__u32 ip_hlen;		 /* IPv4 header length with options */
+	__u32 frame_len;	 /* whole frame, for byte counters */
+	__u32 l4_off;		 /* the TCP/UDP (or ICMP) header */
 	__u8 tcp_flags;
-	__u8 icmp_err;			/* key taken from an ICMP error */
-	__u8 df;			/* IPv4 DF, always 1 for IPv6 */
-	__u8 tos;			/* IPv4 TOS / IPv6 traffic class */
+	__u8 icmp_err; /* key taken from an ICMP error */
+	__u8 df;       /* IPv4 DF, always 1 for IPv6 */
+	__u8 tos;      /* IPv4 TOS / IPv6 traffic class */
 };
 
-#define XLB_TCP_FIN	0x01
-#define XLB_TCP_SYN	0x02
-#define XLB_TCP_RST	0x04
-#define XLB_TCP_ACK	0x10
+#define XLB_TCP_FIN 0x01
+#define XLB_TCP_SYN 0x02
+#define XLB_TCP_RST 0x04
+#define XLB_TCP_ACK 0x10
 
 /*
  * Offsets read back from struct xlb_pkt lose their bounds on the stack; the
@@ -37,17 +37,17 @@ struct xlb_pkt {
  */
 static __always_inline __u32 xlb_l2_len(const struct xlb_pkt *p)
 {
-	return p->l2_len & 0x1f;	/* 14 or 18 */
+	return p->l2_len & 0x1f; /* 14 or 18 */
 }
 
 static __always_inline __u32 xlb_ip_hlen(const struct xlb_pkt *p)
 {
-	return p->ip_hlen & 0x3c;	/* 20 .. 60 */
+	return p->ip_hlen & 0x3c; /* 20 .. 60 */
 }
 
 /* Ethernet and at most one VLAN tag; sets l2_len, returns the ethertype. */
-static __always_inline int xlb_parse_eth(void *data, void *data_end,
-					 struct xlb_pkt *p, __be16 *proto)
+static __always_inline int xlb_parse_eth(void *data, void *data_end, struct xlb_pkt *p,
+					 __be16 *proto)
 {
 	struct ethhdr *eth = data;
 	struct xlb_vlan_hdr *vh;
@@ -67,8 +67,8 @@ static __always_inline int xlb_parse_eth(void *data, void *data_end,
 }
 
 /* Ports of a TCP/UDP header at l4; proto decides which. */
-static __always_inline int xlb_parse_ports(void *l4, void *data_end, __u8 proto,
-					   __be16 *sport, __be16 *dport, __u8 *flags)
+static __always_inline int xlb_parse_ports(void *l4, void *data_end, __u8 proto, __be16 *sport,
+					   __be16 *dport, __u8 *flags)
 {
 	struct tcphdr *th = l4;
 	struct udphdr *uh = l4;
@@ -181,8 +181,8 @@ static __always_inline int xlb_parse_l4(void *l4, void *data_end, int room, __u8
 		p->key.proto = proto;
 		if (room < (int)(proto == IPPROTO_TCP ? sizeof(struct tcphdr)
 						      : sizeof(struct udphdr)) ||
-		    xlb_parse_ports(l4, data_end, proto, &p->key.sport,
-				    &p->key.dport, &p->tcp_flags))
+		    xlb_parse_ports(l4, data_end, proto, &p->key.sport, &p->key.dport,
+				    &p->tcp_flags))
 			return xlb_count_reason(XLB_R_PASS_MALFORMED, p->frame_len, XDP_PASS);
 		return XLB_CONTINUE;
 	}
@@ -195,15 +195,13 @@ static __always_inline int xlb_parse_l4(void *l4, void *data_end, int room, __u8
 		if ((void *)(ic6 + 1) > data_end || room < (int)sizeof(*ic6))
 			return xlb_count_reason(XLB_R_PASS_MALFORMED, p->frame_len, XDP_PASS);
 		if ((ic6->icmp6_type == ICMPV6_DEST_UNREACH ||
-		     ic6->icmp6_type == ICMPV6_PKT_TOOBIG ||
-		     ic6->icmp6_type == ICMPV6_TIME_EXCEED))
+		     ic6->icmp6_type == ICMPV6_PKT_TOOBIG || ic6->icmp6_type == ICMPV6_TIME_EXCEED))
 			return xlb_parse_icmp6_inner(l4, data_end, room, p);
 	}
 	return xlb_count_reason(XLB_R_PASS_PROTO, p->frame_len, XDP_PASS);
 }
 
-static __always_inline int xlb_parse_ipv4(void *data, void *data_end,
-					  struct xlb_pkt *p)
+static __always_inline int xlb_parse_ipv4(void *data, void *data_end, struct xlb_pkt *p)
 {
 	struct iphdr *iph = data + p->l2_len;
 	__u32 hlen;
@@ -227,8 +225,7 @@ static __always_inline int xlb_parse_ipv4(void *data, void *data_end,
 	return xlb_parse_l4((void *)iph + hlen, data_end, p->ip_len - hlen, iph->protocol, p);
 }
 
-static __always_inline int xlb_parse_ipv6(void *data, void *data_end,
-					  struct xlb_pkt *p)
+static __always_inline int xlb_parse_ipv6(void *data, void *data_end, struct xlb_pkt *p)
 {
 	struct ipv6hdr *ip6 = data + p->l2_len;
 	struct ipv6_opt_hdr *opt;
@@ -262,8 +259,8 @@ static __always_inline int xlb_parse_ipv6(void *data, void *data_end,
 	p->df = 1;
 	p->tos = (ip6->priority << 4) | (ip6->flow_lbl[0] >> 4);
 	p->l4_off = l4 - data;
-	return xlb_parse_l4(l4, data_end, (int)(p->l2_len + p->ip_len) - (int)p->l4_off,
-			    nexthdr, p);
+	return xlb_parse_l4(l4, data_end, (int)(p->l2_len + p->ip_len) - (int)p->l4_off, nexthdr,
+			    p);
 }
 
 /* Parse a frame; >= 0 is a verdict (the packet is not ours to balance). */

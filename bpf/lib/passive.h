@@ -41,7 +41,7 @@ static __always_inline int xlb_event_allowed(__u32 id, __u64 now)
 	struct xlb_event_rate *r = bpf_map_lookup_elem(&xlb_event_rate, &id);
 
 	if (!r)
-		return 0;	/* id out of range: cannot happen for a flow's backend */
+		return 0; /* id out of range: cannot happen for a flow's backend */
 	if (now - r->window_ns >= XLB_EVENT_WINDOW_NS) {
 		r->window_ns = now;
 		r->count = 0;
@@ -82,8 +82,8 @@ static __always_inline void xlb_event_send(__u32 id, __u32 vip_id, const __be32 
 	xlb_count_reason(XLB_R_EVENT, frame_len, 0);
 }
 
-static __always_inline void xlb_passive_emit(const struct xlb_pkt *p,
-					     const struct xlb_flow *flow, __u8 kind)
+static __always_inline void xlb_passive_emit(const struct xlb_pkt *p, const struct xlb_flow *flow,
+					     __u8 kind)
 {
 	__u64 age = bpf_ktime_get_coarse_ns() - flow->created_ns;
 	__u64 now;
@@ -96,8 +96,8 @@ static __always_inline void xlb_passive_emit(const struct xlb_pkt *p,
 		xlb_count_reason(XLB_R_EVENT_DROPPED, p->frame_len, 0);
 		return;
 	}
-	xlb_event_send(flow->backend_id, flow->vip_id, p->key.saddr, p->key.sport,
-		       p->key.family, kind, age, now, p->frame_len);
+	xlb_event_send(flow->backend_id, flow->vip_id, p->key.saddr, p->key.sport, p->key.family,
+		       kind, age, now, p->frame_len);
 }
 
 /*
@@ -105,8 +105,7 @@ static __always_inline void xlb_passive_emit(const struct xlb_pkt *p,
  * event if it is a client's SYN retry or bare RST. The common case, an
  * ACK, costs one test of the flags.
  */
-static __always_inline void xlb_passive_check(const struct xlb_pkt *p,
-					      const struct xlb_flow *flow)
+static __always_inline void xlb_passive_check(const struct xlb_pkt *p, const struct xlb_flow *flow)
 {
 	__u8 kind;
 

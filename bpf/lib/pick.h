@@ -43,9 +43,8 @@ static __always_inline struct xlb_backend *xlb_backend_get(__u32 id)
  * backend found is not ACTIVE. Marking a backend DOWN is thus one map write,
  * and the next packet already avoids it; the rebuilt table follows.
  */
-static __always_inline int xlb_maglev_pick(const struct xlb_vip *vip, __u32 hash,
-					   __u32 seed, __u32 *id_out,
-					   struct xlb_backend **be_out,
+static __always_inline int xlb_maglev_pick(const struct xlb_vip *vip, __u32 hash, __u32 seed,
+					   __u32 *id_out, struct xlb_backend **be_out,
 					   __u32 frame_len)
 {
 	struct xlb_backend *be;
@@ -63,7 +62,7 @@ static __always_inline int xlb_maglev_pick(const struct xlb_vip *vip, __u32 hash
 	for (i = 0; i <= XLB_REPROBE_MAX; i++) {
 		id = bpf_map_lookup_elem(table, &slot);
 		if (!id || *id == XLB_NO_BACKEND)
-			break;	/* empty table: no backend at all */
+			break; /* empty table: no backend at all */
 		be = xlb_backend_get(*id);
 		if (be && be->state == XLB_BE_ACTIVE) {
 			if (i)
@@ -106,10 +105,11 @@ static __always_inline int xlb_pick(const struct xlb_pkt *p, const struct xlb_vi
 		 * opens a connection, so even on a known 5-tuple (a client's
 		 * retry, a reused port) it is a new flow and goes elsewhere.
 		 */
-		if (be && (be->state == XLB_BE_ACTIVE ||
-			   (be->state == XLB_BE_DRAINING &&
-			    (p->key.proto != IPPROTO_TCP ||
-			     (p->tcp_flags & (XLB_TCP_SYN | XLB_TCP_ACK)) != XLB_TCP_SYN))) &&
+		if (be &&
+		    (be->state == XLB_BE_ACTIVE ||
+		     (be->state == XLB_BE_DRAINING &&
+		      (p->key.proto != IPPROTO_TCP ||
+		       (p->tcp_flags & (XLB_TCP_SYN | XLB_TCP_ACK)) != XLB_TCP_SYN))) &&
 		    flow->vip_id == vip->id) {
 			xlb_passive_check(p, flow);
 			*id_out = flow->backend_id;

@@ -17,26 +17,26 @@
 struct xlb_vip_key {
 	__be32 addr[4];
 	__be16 port;
-	__u8 proto;		/* IPPROTO_TCP or IPPROTO_UDP */
-	__u8 family;		/* XLB_AF_INET or XLB_AF_INET6 */
+	__u8 proto;  /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family; /* XLB_AF_INET or XLB_AF_INET6 */
 };
 _Static_assert(sizeof(struct xlb_vip_key) == 20, "xlb_vip_key size");
 
 /* Value of the VIP map. */
 struct xlb_vip {
-	__u32 id;		/* index of the Maglev table and VIP counters */
-	__u32 flags;		/* XLB_VIP_F_* */
-	__u32 table_size;	/* Maglev table size (prime) */
+	__u32 id;	  /* index of the Maglev table and VIP counters */
+	__u32 flags;	  /* XLB_VIP_F_* */
+	__u32 table_size; /* Maglev table size (prime) */
 	__u32 pad;
 };
 _Static_assert(sizeof(struct xlb_vip) == 16, "xlb_vip size");
 
 /* Backend states as the fast path sees them. */
 enum xlb_backend_state {
-	XLB_BE_UNUSED = 0,	/* slot free */
-	XLB_BE_ACTIVE,		/* new and existing flows */
-	XLB_BE_DRAINING,	/* existing flows only */
-	XLB_BE_DOWN,		/* no traffic; its flows are re-picked */
+	XLB_BE_UNUSED = 0, /* slot free */
+	XLB_BE_ACTIVE,	   /* new and existing flows */
+	XLB_BE_DRAINING,   /* existing flows only */
+	XLB_BE_DOWN,	   /* no traffic; its flows are re-picked */
 	XLB_BE_STATE_MAX,
 };
 
@@ -46,18 +46,18 @@ enum xlb_backend_state {
  * and a restarted xlbd takes a DOWN of its own as the node's health.
  */
 enum xlb_backend_by {
-	XLB_BY_AGENT = 0,	/* xlbd from health, or xlb backend add / set --state active */
-	XLB_BY_OPERATOR,	/* xlb backend set --state draining|down */
+	XLB_BY_AGENT = 0, /* xlbd from health, or xlb backend add / set --state active */
+	XLB_BY_OPERATOR,  /* xlb backend set --state draining|down */
 };
 
 /* Value of the backend array, indexed by backend id. */
 struct xlb_backend {
 	__be32 addr[4];
-	__be16 port;		/* service port (0 = any); identity, not rewritten */
-	__u8 family;		/* XLB_AF_INET or XLB_AF_INET6 */
-	__u8 state;		/* enum xlb_backend_state */
-	__u8 by;		/* enum xlb_backend_by: who set state */
-	__u8 pad[3];		/* weights are per VIP: see struct xlb_member */
+	__be16 port; /* service port (0 = any); identity, not rewritten */
+	__u8 family; /* XLB_AF_INET or XLB_AF_INET6 */
+	__u8 state;  /* enum xlb_backend_state */
+	__u8 by;     /* enum xlb_backend_by: who set state */
+	__u8 pad[3]; /* weights are per VIP: see struct xlb_member */
 };
 _Static_assert(sizeof(struct xlb_backend) == 24, "xlb_backend size");
 
@@ -73,7 +73,7 @@ struct xlb_member_key {
 _Static_assert(sizeof(struct xlb_member_key) == 8, "xlb_member_key size");
 
 struct xlb_member {
-	__u32 weight;		/* 0 .. XLB_WEIGHT_MAX; 0 = in no table slot */
+	__u32 weight; /* 0 .. XLB_WEIGHT_MAX; 0 = in no table slot */
 	__u32 pad;
 };
 _Static_assert(sizeof(struct xlb_member) == 8, "xlb_member size");
@@ -94,7 +94,7 @@ _Static_assert(sizeof(struct xlb_flow_key) == 40, "xlb_flow_key size");
 struct xlb_flow {
 	__u32 backend_id;
 	__u32 vip_id;
-	__u64 created_ns;	/* bpf_ktime_get_coarse_ns() at creation */
+	__u64 created_ns; /* bpf_ktime_get_coarse_ns() at creation */
 };
 _Static_assert(sizeof(struct xlb_flow) == 16, "xlb_flow size");
 
@@ -103,16 +103,16 @@ struct xlb_config {
 	__u32 forward;		/* XLB_FWD_* */
 	__u32 hash_seed;	/* shared by every LB node */
 	__be32 encap_src4;	/* outer IPv4 source: base ... */
-	__be32 encap_src4_mask;	/* ... with these bits taken from the flow hash */
+	__be32 encap_src4_mask; /* ... with these bits taken from the flow hash */
 	__be32 encap_src6[4];	/* outer IPv6 source: base ... */
-	__be32 encap_src6_mask;	/* ... low-word bits from the flow hash */
+	__be32 encap_src6_mask; /* ... low-word bits from the flow hash */
 	__u32 flags;		/* XLB_CFG_F_* */
 	/* NAT (XLB_FWD_NAT or VIPs with XLB_VIP_F_NAT): */
-	__be32 nat_src4;	/* LB's address towards IPv4 nodes; 0 = none */
-	__be32 nat_src6[4];	/* LB's address towards IPv6 nodes; :: = none */
-	__u16 nat_port_min;	/* source ports handed out (host order) */
+	__be32 nat_src4;    /* LB's address towards IPv4 nodes; 0 = none */
+	__be32 nat_src6[4]; /* LB's address towards IPv6 nodes; :: = none */
+	__u16 nat_port_min; /* source ports handed out (host order) */
 	__u16 nat_port_max;
-	__u32 nat_tmo_syn;	/* idle timeouts in seconds, 0 = XLB_NAT_TMO_* */
+	__u32 nat_tmo_syn; /* idle timeouts in seconds, 0 = XLB_NAT_TMO_* */
 	__u32 nat_tmo_established;
 	__u32 nat_tmo_closing;
 	__u32 nat_tmo_udp;
@@ -121,9 +121,9 @@ _Static_assert(sizeof(struct xlb_config) == 80, "xlb_config size");
 
 /* Cached next hop of a backend (per-CPU array, indexed by backend id). */
 struct xlb_nexthop {
-	__u64 updated_ns;	/* 0 = empty */
-	__u32 ifindex;		/* egress device */
-	__u32 mtu;		/* egress MTU */
+	__u64 updated_ns; /* 0 = empty */
+	__u32 ifindex;	  /* egress device */
+	__u32 mtu;	  /* egress MTU */
 	__u8 smac[6];
 	__u8 dmac[6];
 	__u8 pad[4];
@@ -140,31 +140,31 @@ _Static_assert(sizeof(struct xlb_traffic) == 24, "xlb_traffic size");
 
 /* Why a packet got its verdict: one counter each (per-CPU array). */
 enum xlb_reason {
-	XLB_R_FWD_ENCAP = 0,	/* forwarded, encapsulated */
-	XLB_R_FWD_L2,		/* forwarded, MAC rewritten */
-	XLB_R_FWD_ICMP,		/* ICMP error forwarded to its flow's backend */
-	XLB_R_PASS_NOT_IP,	/* not IPv4/IPv6 */
-	XLB_R_PASS_NOT_VIP,	/* no VIP matches (ICMP error: not sent to the VIP it quotes) */
-	XLB_R_PASS_FRAGMENT,	/* IP fragment */
-	XLB_R_PASS_PROTO,	/* protocol without a VIP path (e.g. ICMP echo) */
-	XLB_R_PASS_NO_NEIGH,	/* next hop unresolved: kernel resolves it */
-	XLB_R_PASS_FIB,		/* no route to the backend */
-	XLB_R_PASS_MALFORMED,	/* truncated or inconsistent headers */
-	XLB_R_DROP_NO_BACKEND,	/* no usable backend for a new flow */
-	XLB_R_DROP_NO_TABLE,	/* VIP without a Maglev table */
-	XLB_R_DROP_FAMILY,	/* IPv6 VIP with an IPv4 backend */
-	XLB_R_DROP_TOO_BIG,	/* too big after encap, DF clear */
-	XLB_R_TX_TOO_BIG,	/* too big: ICMP frag-needed/PTB sent back */
-	XLB_R_DROP_HEADROOM,	/* adjust_head/tail failed */
-	XLB_R_FLOW_REPICK,	/* flow's backend unusable: picked again */
-	XLB_R_REPROBE,		/* table pick unusable: another slot used */
-	XLB_R_EVENT,		/* passive-health event sent to the agent */
-	XLB_R_EVENT_DROPPED,	/* passive-health event lost: rate limit, ring full */
-	XLB_R_FWD_NAT,		/* client -> node, translated */
-	XLB_R_TX_NAT_REPLY,	/* node -> client, translated back */
+	XLB_R_FWD_ENCAP = 0,   /* forwarded, encapsulated */
+	XLB_R_FWD_L2,	       /* forwarded, MAC rewritten */
+	XLB_R_FWD_ICMP,	       /* ICMP error forwarded to its flow's backend */
+	XLB_R_PASS_NOT_IP,     /* not IPv4/IPv6 */
+	XLB_R_PASS_NOT_VIP,    /* no VIP matches (ICMP error: not sent to the VIP it quotes) */
+	XLB_R_PASS_FRAGMENT,   /* IP fragment */
+	XLB_R_PASS_PROTO,      /* protocol without a VIP path (e.g. ICMP echo) */
+	XLB_R_PASS_NO_NEIGH,   /* next hop unresolved: kernel resolves it */
+	XLB_R_PASS_FIB,	       /* no route to the backend */
+	XLB_R_PASS_MALFORMED,  /* truncated or inconsistent headers */
+	XLB_R_DROP_NO_BACKEND, /* no usable backend for a new flow */
+	XLB_R_DROP_NO_TABLE,   /* VIP without a Maglev table */
+	XLB_R_DROP_FAMILY,     /* IPv6 VIP with an IPv4 backend */
+	XLB_R_DROP_TOO_BIG,    /* too big after encap, DF clear */
+	XLB_R_TX_TOO_BIG,      /* too big: ICMP frag-needed/PTB sent back */
+	XLB_R_DROP_HEADROOM,   /* adjust_head/tail failed */
+	XLB_R_FLOW_REPICK,     /* flow's backend unusable: picked again */
+	XLB_R_REPROBE,	       /* table pick unusable: another slot used */
+	XLB_R_EVENT,	       /* passive-health event sent to the agent */
+	XLB_R_EVENT_DROPPED,   /* passive-health event lost: rate limit, ring full */
+	XLB_R_FWD_NAT,	       /* client -> node, translated */
+	XLB_R_TX_NAT_REPLY,    /* node -> client, translated back */
 	XLB_R_PASS_NAT_NO_ENTRY, /* to the NAT address/ports (or a NAT VIP's RST) without a live entry */
-	XLB_R_DROP_NAT_PORTS,	/* no free source port towards the node */
-	XLB_R_DROP_NAT_SRC,	/* NAT VIP, no NAT source address of the node's family */
+	XLB_R_DROP_NAT_PORTS,	   /* no free source port towards the node */
+	XLB_R_DROP_NAT_SRC,	   /* NAT VIP, no NAT source address of the node's family */
 	XLB_R_NAT_RST_UNCONFIRMED, /* node RST on a NAT entry not opened by a SYN: no failure */
 	XLB_R_MAX,
 };
@@ -221,29 +221,29 @@ enum xlb_event_kind {
 	XLB_EVK_NONE = 0,
 	XLB_EVK_SYN_RETRANS,
 	XLB_EVK_CLIENT_RST,
-	XLB_EVK_NODE_RST,	/* NAT: the node reset a live connection */
-	XLB_EVK_NODE_OK,	/* NAT: the node answered a SYN (SYN-ACK) */
+	XLB_EVK_NODE_RST, /* NAT: the node reset a live connection */
+	XLB_EVK_NODE_OK,  /* NAT: the node answered a SYN (SYN-ACK) */
 	XLB_EVK_MAX,
 };
 
 /* A record of the xlb_events ring buffer. */
 struct xlb_event {
-	__u64 ts_ns;		/* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
-	__u64 flow_age_ns;	/* since the flow's creation (coarse clock) */
+	__u64 ts_ns;	   /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u64 flow_age_ns; /* since the flow's creation (coarse clock) */
 	__u32 backend_id;
 	__u32 vip_id;
-	__be32 saddr[4];	/* the client */
+	__be32 saddr[4]; /* the client */
 	__be16 sport;
-	__u8 kind;		/* enum xlb_event_kind */
-	__u8 family;		/* XLB_AF_INET or XLB_AF_INET6 */
+	__u8 kind;   /* enum xlb_event_kind */
+	__u8 family; /* XLB_AF_INET or XLB_AF_INET6 */
 	__u32 pad;
 };
 _Static_assert(sizeof(struct xlb_event) == 48, "xlb_event size");
 
 /* Per backend and CPU: the rate limit's window and its count. */
 struct xlb_event_rate {
-	__u64 window_ns;	/* start of the current window */
-	__u32 count;		/* events sent in it */
+	__u64 window_ns; /* start of the current window */
+	__u32 count;	 /* events sent in it */
 	__u32 pad;
 };
 _Static_assert(sizeof(struct xlb_event_rate) == 16, "xlb_event_rate size");
@@ -259,33 +259,33 @@ _Static_assert(sizeof(struct xlb_event_rate) == 16, "xlb_event_rate size");
  */
 enum xlb_nat_state {
 	XLB_NAT_S_NONE = 0,
-	XLB_NAT_S_SYN_SENT,	/* client SYN forwarded, no SYN-ACK yet */
-	XLB_NAT_S_ESTABLISHED,	/* the client ACKed the SYN-ACK, or the node answered */
-	XLB_NAT_S_CLOSING,	/* RST seen, either side */
-	XLB_NAT_S_UDP,		/* UDP: idle timeout only */
-	XLB_NAT_S_SYN_RECV,	/* node's SYN-ACK seen, client's ACK not yet */
-	XLB_NAT_S_FIN,		/* FIN seen, either side (half-closed, TIME_WAIT) */
-	XLB_NAT_S_UNCONFIRMED,	/* began without a SYN, no answer from the node yet */
+	XLB_NAT_S_SYN_SENT,    /* client SYN forwarded, no SYN-ACK yet */
+	XLB_NAT_S_ESTABLISHED, /* the client ACKed the SYN-ACK, or the node answered */
+	XLB_NAT_S_CLOSING,     /* RST seen, either side */
+	XLB_NAT_S_UDP,	       /* UDP: idle timeout only */
+	XLB_NAT_S_SYN_RECV,    /* node's SYN-ACK seen, client's ACK not yet */
+	XLB_NAT_S_FIN,	       /* FIN seen, either side (half-closed, TIME_WAIT) */
+	XLB_NAT_S_UNCONFIRMED, /* began without a SYN, no answer from the node yet */
 	XLB_NAT_S_MAX,
 };
 
 struct xlb_nat_fwd {
-	__be32 node[4];		/* translated destination */
+	__be32 node[4]; /* translated destination */
 	__be16 node_port;
-	__be16 nat_port;	/* translated source port (address: config) */
+	__be16 nat_port; /* translated source port (address: config) */
 	__u32 backend_id;
 	__u32 vip_id;
-	__u8 state;		/* enum xlb_nat_state */
+	__u8 state; /* enum xlb_nat_state */
 	__u8 pad[3];
-	__u64 created_ns;	/* bpf_ktime_get_ns() of the first packet */
-	__u64 seen_ns;		/* coarse clock, written once per XLB_NAT_TOUCH_NS */
+	__u64 created_ns; /* bpf_ktime_get_ns() of the first packet */
+	__u64 seen_ns;	  /* coarse clock, written once per XLB_NAT_TOUCH_NS */
 };
 _Static_assert(sizeof(struct xlb_nat_fwd) == 48, "xlb_nat_fwd size");
 
 struct xlb_nat_rkey {
-	__be32 node[4];		/* the reply's source */
+	__be32 node[4]; /* the reply's source */
 	__be16 node_port;
-	__be16 nat_port;	/* the reply's destination port */
+	__be16 nat_port; /* the reply's destination port */
 	__u8 proto;
 	__u8 family;
 	__u8 pad[2];
@@ -293,9 +293,9 @@ struct xlb_nat_rkey {
 _Static_assert(sizeof(struct xlb_nat_rkey) == 24, "xlb_nat_rkey size");
 
 struct xlb_nat_rev {
-	struct xlb_flow_key client;	/* client -> VIP, as the client sent it */
+	struct xlb_flow_key client; /* client -> VIP, as the client sent it */
 	__u32 backend_id;
-	__u8 state;		/* enum xlb_nat_state */
+	__u8 state; /* enum xlb_nat_state */
 	__u8 pad[3];
 	__u64 created_ns;
 	__u64 seen_ns;
@@ -304,8 +304,8 @@ struct xlb_nat_rev {
 	 * came in (its source MAC is the client or the router before it).
 	 */
 	__u32 ifindex;
-	__u8 smac[6];		/* our MAC on that device */
-	__u8 dmac[6];		/* the client's (or router's) MAC */
+	__u8 smac[6]; /* our MAC on that device */
+	__u8 dmac[6]; /* the client's (or router's) MAC */
 };
 _Static_assert(sizeof(struct xlb_nat_rev) == 80, "xlb_nat_rev size");
 
@@ -316,27 +316,27 @@ _Static_assert(sizeof(struct xlb_nat_rev) == 80, "xlb_nat_rev size");
  */
 struct xlb_nat_health {
 	__u64 synack_ewma_ns;
-	__u64 synacks;		/* samples */
-	__u64 node_rsts;	/* RSTs from the node on live connections */
-	__u64 ok_window_ns;	/* rate limit of XLB_EVK_NODE_OK events */
+	__u64 synacks;	    /* samples */
+	__u64 node_rsts;    /* RSTs from the node on live connections */
+	__u64 ok_window_ns; /* rate limit of XLB_EVK_NODE_OK events */
 };
 _Static_assert(sizeof(struct xlb_nat_health) == 32, "xlb_nat_health size");
 
 /* Key of the decap program's local-VIP set. */
 struct xlb_addr_key {
 	__be32 addr[4];
-	__u8 family;		/* XLB_AF_INET or XLB_AF_INET6 */
+	__u8 family; /* XLB_AF_INET or XLB_AF_INET6 */
 	__u8 pad[3];
 };
 _Static_assert(sizeof(struct xlb_addr_key) == 20, "xlb_addr_key size");
 
 /* Why the decap program gave its verdict (per-CPU array). */
 enum xlb_decap_reason {
-	XLB_D_DECAP = 0,	/* tunnel stripped, inner packet passed */
-	XLB_D_PASS_NOT_TUNNEL,	/* not IPIP / IP6IP6 / 4in6 */
-	XLB_D_PASS_NOT_VIP,	/* inner destination not a local VIP */
-	XLB_D_PASS_MALFORMED,	/* truncated headers */
-	XLB_D_DROP_HEADROOM,	/* adjust_head failed */
+	XLB_D_DECAP = 0,       /* tunnel stripped, inner packet passed */
+	XLB_D_PASS_NOT_TUNNEL, /* not IPIP / IP6IP6 / 4in6 */
+	XLB_D_PASS_NOT_VIP,    /* inner destination not a local VIP */
+	XLB_D_PASS_MALFORMED,  /* truncated headers */
+	XLB_D_DROP_HEADROOM,   /* adjust_head failed */
 	XLB_D_MAX,
 };
 

@@ -6,49 +6,49 @@
 #ifndef XLB_CONSTS_H
 #define XLB_CONSTS_H
 
-#define XLB_MAX_VIPS		16384	/* VIP ids are 0 .. XLB_MAX_VIPS - 1 */
-#define XLB_MAX_BACKENDS	131072	/* backend ids are 0 .. XLB_MAX_BACKENDS - 1 */
-#define XLB_MAX_MEMBERS		262144	/* (VIP, backend) pairs */
-#define XLB_FLOW_MAX_DEFAULT	(1 << 20) /* flow-table entries; set at attach */
-#define XLB_MAGLEV_DEFAULT	65537	/* default Maglev table size (prime) */
-#define XLB_MAGLEV_MAX		1048573	/* largest accepted table size (prime) */
-#define XLB_NO_BACKEND		0xffffffffU /* table slot with no backend */
-#define XLB_REPROBE_MAX		8	/* slots tried when the pick is not usable */
-#define XLB_WEIGHT_MAX		65535	/* weights are 0 .. XLB_WEIGHT_MAX */
-#define XLB_IPV6_EXT_MAX	4	/* IPv6 extension headers skipped at most */
-#define XLB_NH_TTL_NS		1000000000ULL /* next-hop cache lifetime */
+#define XLB_MAX_VIPS	     16384	   /* VIP ids are 0 .. XLB_MAX_VIPS - 1 */
+#define XLB_MAX_BACKENDS     131072	   /* backend ids are 0 .. XLB_MAX_BACKENDS - 1 */
+#define XLB_MAX_MEMBERS	     262144	   /* (VIP, backend) pairs */
+#define XLB_FLOW_MAX_DEFAULT (1 << 20)	   /* flow-table entries; set at attach */
+#define XLB_MAGLEV_DEFAULT   65537	   /* default Maglev table size (prime) */
+#define XLB_MAGLEV_MAX	     1048573	   /* largest accepted table size (prime) */
+#define XLB_NO_BACKEND	     0xffffffffU   /* table slot with no backend */
+#define XLB_REPROBE_MAX	     8		   /* slots tried when the pick is not usable */
+#define XLB_WEIGHT_MAX	     65535	   /* weights are 0 .. XLB_WEIGHT_MAX */
+#define XLB_IPV6_EXT_MAX     4		   /* IPv6 extension headers skipped at most */
+#define XLB_NH_TTL_NS	     1000000000ULL /* next-hop cache lifetime */
 
 /*
  * Passive health (bpf/lib/passive.h). The event ring is a power of two of
  * pages: 256 KiB holds 5461 events of 48 bytes (plus 8-byte record
  * headers), far more than the rate limit lets through between two reads.
  */
-#define XLB_EVENTS_RING_SIZE	(1 << 18)
-#define XLB_EVENT_WINDOW_NS	100000000ULL /* rate-limit window: 100 ms */
-#define XLB_EVENT_BURST		8	/* events per backend, window and CPU */
-#define XLB_PASSIVE_YOUNG_NS	30000000000ULL /* a flow counts while younger */
+#define XLB_EVENTS_RING_SIZE (1 << 18)
+#define XLB_EVENT_WINDOW_NS  100000000ULL   /* rate-limit window: 100 ms */
+#define XLB_EVENT_BURST	     8		    /* events per backend, window and CPU */
+#define XLB_PASSIVE_YOUNG_NS 30000000000ULL /* a flow counts while younger */
 
-#define XLB_IPV4_ENCAP_LEN	20	/* outer IPv4 header */
-#define XLB_IPV6_ENCAP_LEN	40	/* outer IPv6 header */
+#define XLB_IPV4_ENCAP_LEN 20 /* outer IPv4 header */
+#define XLB_IPV6_ENCAP_LEN 40 /* outer IPv6 header */
 
 /* Address families as stored in the ABI (not the host's AF_* values). */
-#define XLB_AF_INET		4
-#define XLB_AF_INET6		6
+#define XLB_AF_INET  4
+#define XLB_AF_INET6 6
 
 /* VIP flags. */
-#define XLB_VIP_F_HASH_SRC	(1U << 0) /* hash on the client address only */
-#define XLB_VIP_F_NAT		(1U << 1) /* forward by NAT (bpf/lib/nat.h) */
+#define XLB_VIP_F_HASH_SRC (1U << 0) /* hash on the client address only */
+#define XLB_VIP_F_NAT	   (1U << 1) /* forward by NAT (bpf/lib/nat.h) */
 
 /*
  * Node flags (struct xlb_config.flags). Not read by the fast path: shared
  * state of the CLI, the agent and the route announcer.
  */
-#define XLB_CFG_F_DRAIN		(1U << 0) /* withdraw the VIPs; keep forwarding */
+#define XLB_CFG_F_DRAIN (1U << 0) /* withdraw the VIPs; keep forwarding */
 
 /* Forwarding methods (struct xlb_config.forward). */
-#define XLB_FWD_IPIP		0	/* IPIP / IP6IP6 / 4in6 encapsulation */
-#define XLB_FWD_L2		1	/* rewrite MACs only (direct return) */
-#define XLB_FWD_NAT		2	/* every VIP by NAT, as XLB_VIP_F_NAT */
+#define XLB_FWD_IPIP 0 /* IPIP / IP6IP6 / 4in6 encapsulation */
+#define XLB_FWD_L2   1 /* rewrite MACs only (direct return) */
+#define XLB_FWD_NAT  2 /* every VIP by NAT, as XLB_VIP_F_NAT */
 
 /*
  * NAT (bpf/lib/nat.h). One entry per direction per connection, in two
@@ -62,11 +62,11 @@
 #define XLB_NAT_MAX_DEFAULT	(1 << 17) /* connections (entries per map) */
 #define XLB_NAT_PORT_MIN	1024
 #define XLB_NAT_PORT_MAX	32767
-#define XLB_NAT_PORT_TRIES	8	/* candidate ports per new connection */
-#define XLB_NAT_TMO_SYN		30	/* handshake: SYN_SENT, SYN_RECV, UNCONFIRMED */
-#define XLB_NAT_TMO_ESTABLISHED	900	/* client ACKed the SYN-ACK (IPVS's default) */
-#define XLB_NAT_TMO_CLOSING	10	/* RST seen */
-#define XLB_NAT_TMO_UDP		60	/* UDP: idle */
+#define XLB_NAT_PORT_TRIES	8   /* candidate ports per new connection */
+#define XLB_NAT_TMO_SYN		30  /* handshake: SYN_SENT, SYN_RECV, UNCONFIRMED */
+#define XLB_NAT_TMO_ESTABLISHED 900 /* client ACKed the SYN-ACK (IPVS's default) */
+#define XLB_NAT_TMO_CLOSING	10  /* RST seen */
+#define XLB_NAT_TMO_UDP		60  /* UDP: idle */
 /*
  * FIN seen, either side: a half-closed connection may idle while a slow
  * server still answers, and the node keeps the port in TIME_WAIT for 60 s
@@ -76,6 +76,6 @@
 #define XLB_NAT_TMO_FIN		120
 #define XLB_NAT_TOUCH_NS	1000000000ULL /* entry's last-seen written at most this often */
 
-#define XLB_PIN_DIR_DEFAULT	"/sys/fs/bpf/xlb"
+#define XLB_PIN_DIR_DEFAULT "/sys/fs/bpf/xlb"
 
 #endif /* XLB_CONSTS_H */

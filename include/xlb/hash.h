@@ -23,13 +23,20 @@ static inline __u32 xlb_jhash_3words(__u32 a, __u32 b, __u32 c, __u32 initval)
 	a += XLB_JHASH_INITVAL + (3 << 2) + initval;
 	b += XLB_JHASH_INITVAL + (3 << 2) + initval;
 	c += XLB_JHASH_INITVAL + (3 << 2) + initval;
-	c ^= b; c -= xlb_rol32(b, 14);
-	a ^= c; a -= xlb_rol32(c, 11);
-	b ^= a; b -= xlb_rol32(a, 25);
-	c ^= b; c -= xlb_rol32(b, 16);
-	a ^= c; a -= xlb_rol32(c, 4);
-	b ^= a; b -= xlb_rol32(a, 14);
-	c ^= b; c -= xlb_rol32(b, 24);
+	c ^= b;
+	c -= xlb_rol32(b, 14);
+	a ^= c;
+	a -= xlb_rol32(c, 11);
+	b ^= a;
+	b -= xlb_rol32(a, 25);
+	c ^= b;
+	c -= xlb_rol32(b, 16);
+	a ^= c;
+	a -= xlb_rol32(c, 4);
+	b ^= a;
+	b -= xlb_rol32(a, 14);
+	c ^= b;
+	c -= xlb_rol32(b, 24);
 	return c;
 }
 
@@ -43,15 +50,13 @@ static inline __u32 xlb_addr_fold(const __be32 a[4])
  * XLB_VIP_F_HASH_SRC) only the client address counts, so every connection
  * of a client lands on the same backend.
  */
-static inline __u32 xlb_flow_hash(const struct xlb_flow_key *k, __u32 seed,
-				  int src_only)
+static inline __u32 xlb_flow_hash(const struct xlb_flow_key *k, __u32 seed, int src_only)
 {
 	__u32 ports = ((__u32)k->sport << 16) | (__u32)k->dport;
 
 	if (src_only)
 		return xlb_jhash_3words(xlb_addr_fold(k->saddr), 0, 0, seed);
-	return xlb_jhash_3words(xlb_addr_fold(k->saddr),
-				xlb_addr_fold(k->daddr), ports,
+	return xlb_jhash_3words(xlb_addr_fold(k->saddr), xlb_addr_fold(k->daddr), ports,
 				seed ^ k->proto);
 }
 

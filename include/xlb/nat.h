@@ -31,8 +31,7 @@ static inline __u64 xlb_nat_timeout_ns(const struct xlb_config *cfg, __u8 state)
 		s = XLB_NAT_TMO_FIN;
 		break;
 	case XLB_NAT_S_ESTABLISHED:
-		s = cfg->nat_tmo_established ? cfg->nat_tmo_established
-					     : XLB_NAT_TMO_ESTABLISHED;
+		s = cfg->nat_tmo_established ? cfg->nat_tmo_established : XLB_NAT_TMO_ESTABLISHED;
 		break;
 	case XLB_NAT_S_UDP:
 		s = cfg->nat_tmo_udp ? cfg->nat_tmo_udp : XLB_NAT_TMO_UDP;

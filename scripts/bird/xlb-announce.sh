@@ -47,8 +47,14 @@ while getopts s:p:i:x:a:h opt; do
 	*) usage ;;
 	esac
 done
-[[ $INTERVAL =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "xlb-announce: bad interval '$INTERVAL'" >&2; exit 2; }
-[[ $PROTO =~ ^[A-Za-z0-9_]+$ ]] || { echo "xlb-announce: bad protocol name '$PROTO'" >&2; exit 2; }
+[[ $INTERVAL =~ ^[0-9]+(\.[0-9]+)?$ ]] || {
+	echo "xlb-announce: bad interval '$INTERVAL'" >&2
+	exit 2
+}
+[[ $PROTO =~ ^[A-Za-z0-9_]+$ ]] || {
+	echo "xlb-announce: bad protocol name '$PROTO'" >&2
+	exit 2
+}
 
 log() {
 	printf '%s xlb-announce: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" "$*" >&2

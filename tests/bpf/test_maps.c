@@ -28,7 +28,7 @@
  * "# ...", then "P passed, F failed"; the exit status is 1 if a test
  * failed, 77 if the program cannot be loaded.
  */
-#define _GNU_SOURCE		/* sched_setaffinity(), strerrorname_np() */
+#define _GNU_SOURCE /* sched_setaffinity(), strerrorname_np() */
 #include <errno.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -52,56 +52,55 @@
 #include "../lib/pkt.h"
 
 /* Addresses: only the benchmark range and the project's ULA prefix. */
-#define BE4_1		"198.18.0.11"
-#define BE4_2		"198.18.0.12"
-#define BE4_3		"198.18.0.13"
-#define BE4_4		"198.18.0.14"
-#define BE4_5		"198.18.0.15"
-#define VIP4		"198.18.100.1"
-#define VIP4_OTHER	"198.18.100.2"
-#define ENC_SRC4	"198.18.200.0"
-#define BE6_1		"fd00:78:6c62::11"
-#define BE6_2		"fd00:78:6c62::12"
-#define BE6_3		"fd00:78:6c62::13"
-#define VIP6		"fd00:78:6c62:100::1"
-#define ENC_SRC6	"fd00:78:6c62:200::"
+#define BE4_1	   "198.18.0.11"
+#define BE4_2	   "198.18.0.12"
+#define BE4_3	   "198.18.0.13"
+#define BE4_4	   "198.18.0.14"
+#define BE4_5	   "198.18.0.15"
+#define VIP4	   "198.18.100.1"
+#define VIP4_OTHER "198.18.100.2"
+#define ENC_SRC4   "198.18.200.0"
+#define BE6_1	   "fd00:78:6c62::11"
+#define BE6_2	   "fd00:78:6c62::12"
+#define BE6_3	   "fd00:78:6c62::13"
+#define VIP6	   "fd00:78:6c62:100::1"
+#define ENC_SRC6   "fd00:78:6c62:200::"
 
-#define SEED		0x5eed1234U
-#define SEED_OTHER	0x0badcafeU
-#define NH_MTU		1600
-#define NH_IFINDEX	1	/* lo, also the ingress device: XDP_TX */
-#define VIPS_MAX	4	/* xlb_vips, shrunk: 4 VIPs fill it */
-#define MEMBERS_MAX	8	/* xlb_members, shrunk: 8 members fill it */
-#define FLOWS_PER_CPU	2048	/* xlb_flows: each CPU's LRU list holds a test's flows */
-#define TEST_IDS	32	/* VIP and backend ids a test may use */
-#define PICK_FLOWS	500	/* client flows per phase of a pick test */
-#define NODES_MAX	8	/* backends of one VIP in these tests */
+#define SEED	      0x5eed1234U
+#define SEED_OTHER    0x0badcafeU
+#define NH_MTU	      1600
+#define NH_IFINDEX    1	   /* lo, also the ingress device: XDP_TX */
+#define VIPS_MAX      4	   /* xlb_vips, shrunk: 4 VIPs fill it */
+#define MEMBERS_MAX   8	   /* xlb_members, shrunk: 8 members fill it */
+#define FLOWS_PER_CPU 2048 /* xlb_flows: each CPU's LRU list holds a test's flows */
+#define TEST_IDS      32   /* VIP and backend ids a test may use */
+#define PICK_FLOWS    500  /* client flows per phase of a pick test */
+#define NODES_MAX     8	   /* backends of one VIP in these tests */
 
-#define TCP_SYN		0x02
-#define TCP_RST		0x04
-#define TCP_ACK		0x10
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_ACK 0x10
 
 /* The dmac of backend id's next hop: 02:78:6c:62:HI:LO. */
-static const __u8 nh_dmac_prefix[4] = { 0x02, 0x78, 0x6c, 0x62 };
+static const __u8 nh_dmac_prefix[4] = {0x02, 0x78, 0x6c, 0x62};
 
 struct env {
 	struct xlb_lb *skel;
-	struct xlb_maps m;	/* the library's view of the same skeleton */
+	struct xlb_maps m; /* the library's view of the same skeleton */
 	int prog_fd;
 	int ncpu;
-	__u32 flows_max;	/* xlb_flows' size */
-	__u64 rng;		/* xorshift state, seeded per test */
-	__u32 sport_seq;	/* makes every client flow of a test unique */
+	__u32 flows_max; /* xlb_flows' size */
+	__u64 rng;	 /* xorshift state, seeded per test */
+	__u32 sport_seq; /* makes every client flow of a test unique */
 	__u32 sport_off;
-	struct bpftest t;	/* the report, why the test failed */
-	char note[256];		/* printed as "# ..." after the result */
+	struct bpftest t; /* the report, why the test failed */
+	char note[256];	  /* printed as "# ..." after the result */
 };
 
 /* The test failed: keep the first reason; -1. */
-#define fail(e, ...)	bpftest_fail(&(e)->t, __VA_ARGS__)
+#define fail(e, ...) bpftest_fail(&(e)->t, __VA_ARGS__)
 
-__attribute__((format(printf, 2, 3)))
-static void note(struct env *e, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void note(struct env *e, const char *fmt, ...)
 {
 	size_t off = strlen(e->note);
 	va_list ap;
@@ -138,8 +137,10 @@ static const char *const via_name[] = {
 static const char *state_name(__u8 s)
 {
 	static const char *const name[XLB_BE_STATE_MAX] = {
-		[XLB_BE_UNUSED] = "UNUSED", [XLB_BE_ACTIVE] = "ACTIVE",
-		[XLB_BE_DRAINING] = "DRAINING", [XLB_BE_DOWN] = "DOWN",
+		[XLB_BE_UNUSED] = "UNUSED",
+		[XLB_BE_ACTIVE] = "ACTIVE",
+		[XLB_BE_DRAINING] = "DRAINING",
+		[XLB_BE_DOWN] = "DOWN",
 	};
 
 	return s < XLB_BE_STATE_MAX ? name[s] : "?";
@@ -307,8 +308,8 @@ static void addr_key(const char *addr, struct xlb_addr_key *a)
 	a->family = pkt_addr(addr, a->addr);
 }
 
-static int vip_new(struct env *e, const char *addr, __u16 port, __u8 proto, __u32 flags,
-		   __u32 size, struct xlb_vip *vip)
+static int vip_new(struct env *e, const char *addr, __u16 port, __u8 proto, __u32 flags, __u32 size,
+		   struct xlb_vip *vip)
 {
 	struct xlb_vip_key k;
 	int err;
@@ -327,7 +328,7 @@ static struct xlb_nexthop nh_static(__u32 id)
 	struct xlb_nexthop nh = {
 		.ifindex = NH_IFINDEX,
 		.mtu = NH_MTU,
-		.dmac = { 0x02, 0x78, 0x6c, 0x62, id >> 8 & 0xff, id & 0xff },
+		.dmac = {0x02, 0x78, 0x6c, 0x62, id >> 8 & 0xff, id & 0xff},
 	};
 
 	memcpy(nh.smac, pkt_mac_lb, 6);
@@ -337,8 +338,8 @@ static struct xlb_nexthop nh_static(__u32 id)
 }
 
 /* Backend (addr, port) as a member of vip with weight, with a static next hop. */
-static int member_add(struct env *e, const struct xlb_vip *vip, const char *addr,
-		      __u16 port, __u32 weight, __u32 *id)
+static int member_add(struct env *e, const struct xlb_vip *vip, const char *addr, __u16 port,
+		      __u32 weight, __u32 *id)
 {
 	struct xlb_addr_key a;
 	struct xlb_nexthop nh;
@@ -349,12 +350,12 @@ static int member_add(struct env *e, const struct xlb_vip *vip, const char *addr
 	if (err)
 		return fail(e, "xlb_backend_ensure(%s port %u): %s", addr, port, errname(err));
 	if (*id >= TEST_IDS)
-		return fail(e, "backend %s got id %u, beyond the %u ids the tests reset",
-			    addr, *id, TEST_IDS);
+		return fail(e, "backend %s got id %u, beyond the %u ids the tests reset", addr, *id,
+			    TEST_IDS);
 	err = xlb_member_set(&e->m, vip->id, *id, weight);
 	if (err)
-		return fail(e, "xlb_member_set(VIP %u, backend %u, %u): %s", vip->id, *id,
-			    weight, errname(err));
+		return fail(e, "xlb_member_set(VIP %u, backend %u, %u): %s", vip->id, *id, weight,
+			    errname(err));
 	nh = nh_static(*id);
 	err = xlb_nexthop_set(&e->m, *id, &nh);
 	if (err)
@@ -385,7 +386,7 @@ static int set_state(struct env *e, __u32 id, enum xlb_backend_state s)
 
 /* A backend as a test declares it. */
 struct node_def {
-	const char *addr;	/* canonical text; NULL ends a list */
+	const char *addr; /* canonical text; NULL ends a list */
 	__u16 port;
 	__u32 weight;
 };
@@ -437,8 +438,7 @@ static const char *slot_str(__u32 v, char *buf, size_t len)
 }
 
 /* xlb_table_read of VIP vip_id equals want, slot for slot. */
-static int table_check(struct env *e, __u32 vip_id, __u32 size, const __u32 *want,
-		       const char *what)
+static int table_check(struct env *e, __u32 vip_id, __u32 size, const __u32 *want, const char *what)
 {
 	__u32 *got = malloc((size_t)size * sizeof(*got));
 	__u32 i, first = 0, diffs = 0;
@@ -476,8 +476,8 @@ static int table_expect(struct env *e, const struct xlb_vip *vip, const struct n
 
 	if (!want)
 		return fail(e, "out of memory");
-	err = maglev_expected(e, nd, ids, mask, vip->table_size, seed, want) ?:
-	      table_check(e, vip->id, vip->table_size, want, what);
+	err = maglev_expected(e, nd, ids, mask, vip->table_size, seed, want)
+		      ?: table_check(e, vip->id, vip->table_size, want, what);
 	free(want);
 	return err;
 }
@@ -487,8 +487,8 @@ static int table_expect(struct env *e, const struct xlb_vip *vip, const struct n
 /* What the fast path did with one packet. */
 struct sent {
 	__u32 verdict;
-	__u32 be_id;		/* named by the output's dmac; XLB_NO_BACKEND if not sent */
-	size_t len;		/* the input frame's length */
+	__u32 be_id; /* named by the output's dmac; XLB_NO_BACKEND if not sent */
+	size_t len;  /* the input frame's length */
 };
 
 static const char *flow_str(const struct pkt_spec *s, char *buf, size_t len)
@@ -568,7 +568,7 @@ static void flow_key_of(const struct pkt_spec *s, struct xlb_flow_key *k)
 struct flow_set {
 	struct pkt_spec s[PICK_FLOWS];
 	char src[PICK_FLOWS][INET6_ADDRSTRLEN];
-	__u32 be[PICK_FLOWS];	/* backend the fast path chose */
+	__u32 be[PICK_FLOWS]; /* backend the fast path chose */
 	int n;
 };
 
@@ -594,8 +594,8 @@ static void client_addr(int family, __u64 r, char *buf)
  * pool > 0 draws the clients from pool addresses. Source ports are unique
  * within a test, so no flow repeats another.
  */
-static void flows_make(struct env *e, struct flow_set *fs, int n, const char *vip,
-		       __u16 port, __u8 proto, int pool)
+static void flows_make(struct env *e, struct flow_set *fs, int n, const char *vip, __u16 port,
+		       __u8 proto, int pool)
 {
 	int family = strchr(vip, ':') ? XLB_AF_INET6 : XLB_AF_INET;
 	__u64 r;
@@ -643,12 +643,12 @@ static const struct vip_def {
 	__u32 flags;
 	__u32 size;
 } vip_defs[] = {
-	{ VIP4, 80, IPPROTO_TCP, 0, 251 },
-	{ VIP6, 53, IPPROTO_UDP, 0, 1009 },
-	{ VIP4, 0, IPPROTO_TCP, XLB_VIP_F_HASH_SRC, XLB_MAGLEV_DEFAULT },
+	{VIP4, 80, IPPROTO_TCP, 0, 251},
+	{VIP6, 53, IPPROTO_UDP, 0, 1009},
+	{VIP4, 0, IPPROTO_TCP, XLB_VIP_F_HASH_SRC, XLB_MAGLEV_DEFAULT},
 };
 
-#define N_VIP_DEFS	(int)(sizeof(vip_defs) / sizeof(vip_defs[0]))
+#define N_VIP_DEFS (int)(sizeof(vip_defs) / sizeof(vip_defs[0]))
 
 /* Every slot of VIP id's table is XLB_NO_BACKEND. */
 static int table_all_empty(struct env *e, __u32 id, __u32 size, const char *what)
@@ -679,9 +679,11 @@ static int t_vip_basic(struct env *e, const void *arg)
 		if (vip_new(e, d->addr, d->port, d->proto, d->flags, d->size, &out[i]))
 			return -1;
 		if (out[i].flags != d->flags || out[i].table_size != d->size || out[i].pad)
-			return fail(e, "VIP %d: created with flags %u size %u, got flags %u "
-				    "size %u pad %u", i, d->flags, d->size, out[i].flags,
-				    out[i].table_size, out[i].pad);
+			return fail(e,
+				    "VIP %d: created with flags %u size %u, got flags %u "
+				    "size %u pad %u",
+				    i, d->flags, d->size, out[i].flags, out[i].table_size,
+				    out[i].pad);
 		if (out[i].id >= VIPS_MAX)
 			return fail(e, "VIP %d: id %u, expected below %u (the map's size)", i,
 				    out[i].id, VIPS_MAX);
@@ -693,9 +695,11 @@ static int t_vip_basic(struct env *e, const void *arg)
 		if (err)
 			return fail(e, "xlb_vip_get(VIP %d): %s", i, errname(err));
 		if (memcmp(&got, &out[i], sizeof(got)))
-			return fail(e, "VIP %d: get says id %u flags %u size %u, create said id %u "
-				    "flags %u size %u", i, got.id, got.flags, got.table_size,
-				    out[i].id, out[i].flags, out[i].table_size);
+			return fail(e,
+				    "VIP %d: get says id %u flags %u size %u, create said id %u "
+				    "flags %u size %u",
+				    i, got.id, got.flags, got.table_size, out[i].id, out[i].flags,
+				    out[i].table_size);
 		if (table_slots(e, got.id) != d->size)
 			return fail(e, "VIP %d: table at id %u has %u slots, expected %u", i,
 				    got.id, table_slots(e, got.id), d->size);
@@ -708,8 +712,10 @@ static int t_vip_basic(struct env *e, const void *arg)
 
 		err = xlb_table_read(&e->m, out[1].id, slots, 251);
 		if (err != -ESTALE)
-			return fail(e, "xlb_table_read of 1009 slots as 251: expected -ESTALE, "
-				    "got %s", errname(err));
+			return fail(e,
+				    "xlb_table_read of 1009 slots as 251: expected -ESTALE, "
+				    "got %s",
+				    errname(err));
 	}
 	err = xlb_vip_foreach(&e->m, vip_collect, &l);
 	if (err)
@@ -724,8 +730,8 @@ static int t_vip_basic(struct env *e, const void *arg)
 		if (j == l.n)
 			return fail(e, "xlb_vip_foreach: VIP %d not listed", i);
 		if (memcmp(&l.v[j], &out[i], sizeof(out[i])))
-			return fail(e, "xlb_vip_foreach: VIP %d listed with id %u, expected %u",
-				    i, l.v[j].id, out[i].id);
+			return fail(e, "xlb_vip_foreach: VIP %d listed with id %u, expected %u", i,
+				    l.v[j].id, out[i].id);
 	}
 
 	/* Delete the second: gone from get, list and xlb_tables; the others stay. */
@@ -752,7 +758,7 @@ static int t_vip_basic(struct env *e, const void *arg)
 
 static int t_vip_reuse(struct env *e, const void *arg)
 {
-	struct xlb_traffic junk = { .packets = 7, .bytes = 700, .new_flows = 3 }, t;
+	struct xlb_traffic junk = {.packets = 7, .bytes = 700, .new_flows = 3}, t;
 	struct xlb_vip out[N_VIP_DEFS], v;
 	struct xlb_vip_key k;
 	int i, err;
@@ -783,15 +789,17 @@ static int t_vip_reuse(struct env *e, const void *arg)
 	if (err)
 		return fail(e, "xlb_stats_vip: %s", errname(err));
 	if (t.packets || t.bytes || t.new_flows)
-		return fail(e, "counters of the reused id: %llu packets %llu bytes %llu flows, "
-			    "expected zeros", (unsigned long long)t.packets,
-			    (unsigned long long)t.bytes, (unsigned long long)t.new_flows);
+		return fail(e,
+			    "counters of the reused id: %llu packets %llu bytes %llu flows, "
+			    "expected zeros",
+			    (unsigned long long)t.packets, (unsigned long long)t.bytes,
+			    (unsigned long long)t.new_flows);
 	return 0;
 }
 
 static int t_vip_exists(struct env *e, const void *arg)
 {
-	static const struct node_def nd[] = { { BE4_1, 80, 1 }, { BE4_2, 80, 1 }, {} };
+	static const struct node_def nd[] = {{BE4_1, 80, 1}, {BE4_2, 80, 1}, {}};
 	struct xlb_vip v, got;
 	struct xlb_vip_key k;
 	__u32 ids[2], *before;
@@ -817,9 +825,10 @@ static int t_vip_exists(struct env *e, const void *arg)
 	}
 	err = xlb_vip_get(&e->m, &k, &got);
 	if (err || memcmp(&got, &v, sizeof(v))) {
-		err = fail(e, "existing VIP after the duplicate: %s, id %u flags %u size %u; "
-			   "expected id %u flags 0 size 251", errname(err), got.id, got.flags,
-			   got.table_size, v.id);
+		err = fail(e,
+			   "existing VIP after the duplicate: %s, id %u flags %u size %u; "
+			   "expected id %u flags 0 size 251",
+			   errname(err), got.id, got.flags, got.table_size, v.id);
 		goto out;
 	}
 	err = table_check(e, v.id, 251, before, "table after the duplicate");
@@ -836,10 +845,20 @@ out:
 static int t_vip_bad_size(struct env *e, const void *arg)
 {
 	static const __u32 bad[] = {
-		0, 1, 2, 4, 9, 100, 250, 65535, 65536, XLB_MAGLEV_MAX + 2,
-		1048583 /* the next prime */, 0xffffffffU,
+		0,
+		1,
+		2,
+		4,
+		9,
+		100,
+		250,
+		65535,
+		65536,
+		XLB_MAGLEV_MAX + 2,
+		1048583 /* the next prime */,
+		0xffffffffU,
 	};
-	static const __u32 good[] = { 3, XLB_MAGLEV_MAX };
+	static const __u32 good[] = {3, XLB_MAGLEV_MAX};
 	struct xlb_vip_key k;
 	struct xlb_vip v;
 	size_t i;
@@ -874,10 +893,10 @@ static int t_vip_bad_size(struct env *e, const void *arg)
 static int t_vip_full(struct env *e, const void *arg)
 {
 	static const struct vip_def full[VIPS_MAX] = {
-		{ VIP4, 80, IPPROTO_TCP, 0, 251 },
-		{ VIP4, 81, IPPROTO_TCP, 0, 251 },
-		{ VIP6, 80, IPPROTO_TCP, 0, 251 },
-		{ VIP4, 0, IPPROTO_UDP, 0, 251 },
+		{VIP4, 80, IPPROTO_TCP, 0, 251},
+		{VIP4, 81, IPPROTO_TCP, 0, 251},
+		{VIP6, 80, IPPROTO_TCP, 0, 251},
+		{VIP4, 0, IPPROTO_UDP, 0, 251},
 	};
 	struct xlb_vip v[VIPS_MAX], got;
 	struct xlb_vip_key k;
@@ -898,8 +917,10 @@ static int t_vip_full(struct env *e, const void *arg)
 		return fail(e, "full map: %d VIPs after the failure, expected %d",
 			    hash_count(e->skel->maps.xlb_vips), VIPS_MAX);
 	if (tables_present(e) != mask)
-		return fail(e, "full map: tables at ids 0x%x after the failure, expected 0x%x "
-			    "(a table left at an unused id)", tables_present(e), mask);
+		return fail(e,
+			    "full map: tables at ids 0x%x after the failure, expected 0x%x "
+			    "(a table left at an unused id)",
+			    tables_present(e), mask);
 	err = xlb_vip_get(&e->m, &k, &got);
 	if (err != -ENOENT)
 		return fail(e, "the refused VIP: get says %s, expected -ENOENT", errname(err));
@@ -925,9 +946,11 @@ static int t_vip_full(struct env *e, const void *arg)
 static int t_be_ensure(struct env *e, const void *arg)
 {
 	/* c612:b:: has addr[0] == 198.18.0.11: only the family tells them apart. */
-	static const struct { const char *addr; __u16 port; } bes[] = {
-		{ BE4_1, 80 }, { BE4_1, 81 }, { BE4_1, 0 }, { BE6_1, 80 }, { "c612:b::", 80 },
-		{ BE4_2, 80 },
+	static const struct {
+		const char *addr;
+		__u16 port;
+	} bes[] = {
+		{BE4_1, 80}, {BE4_1, 81}, {BE4_1, 0}, {BE6_1, 80}, {"c612:b::", 80}, {BE4_2, 80},
 	};
 	const size_t n = sizeof(bes) / sizeof(bes[0]);
 	struct xlb_addr_key a;
@@ -944,17 +967,17 @@ static int t_be_ensure(struct env *e, const void *arg)
 				    bes[i].port, errname(err));
 		for (j = 0; j < i; j++)
 			if (ids[j] == ids[i])
-				return fail(e, "%s port %u and %s port %u share id %u",
-					    bes[j].addr, bes[j].port, bes[i].addr, bes[i].port,
-					    ids[i]);
+				return fail(e, "%s port %u and %s port %u share id %u", bes[j].addr,
+					    bes[j].port, bes[i].addr, bes[i].port, ids[i]);
 	}
 	for (i = 0; i < n; i++) {
 		addr_key(bes[i].addr, &a);
 		err = xlb_backend_ensure(&e->m, &a, bes[i].port, &id);
 		if (err || id != ids[i])
-			return fail(e, "second xlb_backend_ensure(%s port %u): %s, id %u, "
-				    "expected id %u", bes[i].addr, bes[i].port, errname(err), id,
-				    ids[i]);
+			return fail(e,
+				    "second xlb_backend_ensure(%s port %u): %s, id %u, "
+				    "expected id %u",
+				    bes[i].addr, bes[i].port, errname(err), id, ids[i]);
 		err = xlb_backend_find(&e->m, &a, bes[i].port, &id);
 		if (err || id != ids[i])
 			return fail(e, "xlb_backend_find(%s port %u): %s, id %u, expected id %u",
@@ -965,9 +988,10 @@ static int t_be_ensure(struct env *e, const void *arg)
 		if (memcmp(b.addr, a.addr, 16) || b.family != a.family ||
 		    b.port != htons(bes[i].port) || b.state != XLB_BE_ACTIVE ||
 		    b.by != XLB_BY_AGENT || b.pad[0] || b.pad[1] || b.pad[2])
-			return fail(e, "backend %u: family %u port %u state %s by %u pad %u or "
-				    "its address differ from %s port %u, ACTIVE", ids[i], b.family,
-				    ntohs(b.port), state_name(b.state), b.by,
+			return fail(e,
+				    "backend %u: family %u port %u state %s by %u pad %u or "
+				    "its address differ from %s port %u, ACTIVE",
+				    ids[i], b.family, ntohs(b.port), state_name(b.state), b.by,
 				    b.pad[0] | b.pad[1] | b.pad[2], bes[i].addr, bes[i].port);
 	}
 	addr_key(BE4_3, &a);
@@ -983,9 +1007,12 @@ static int t_be_ensure(struct env *e, const void *arg)
 static int t_be_state(struct env *e, const void *arg)
 {
 	static const struct node_def nd[] = {
-		{ BE4_1, 0, 1 }, { BE4_2, 0, 1 }, { BE4_3, 0, 1 }, {},
+		{BE4_1, 0, 1},
+		{BE4_2, 0, 1},
+		{BE4_3, 0, 1},
+		{},
 	};
-	static const __u8 states[] = { XLB_BE_DOWN, XLB_BE_DRAINING, XLB_BE_ACTIVE };
+	static const __u8 states[] = {XLB_BE_DOWN, XLB_BE_DRAINING, XLB_BE_ACTIVE};
 	struct xlb_backend before[3], now;
 	struct flow_set *fs = NULL;
 	struct xlb_vip v;
@@ -1024,10 +1051,11 @@ static int t_be_state(struct env *e, const void *arg)
 			if (!i)
 				want.state = states[s];
 			if (backend_raw(e, ids[i], &now) || memcmp(&now, &want, sizeof(now))) {
-				err = fail(e, "after set_state(%u, %s): backend %u is %s, expected "
-					   "%s with its address and port unchanged", ids[0],
-					   state_name(states[s]), ids[i], state_name(now.state),
-					   state_name(want.state));
+				err = fail(e,
+					   "after set_state(%u, %s): backend %u is %s, expected "
+					   "%s with its address and port unchanged",
+					   ids[0], state_name(states[s]), ids[i],
+					   state_name(now.state), state_name(want.state));
 				goto out;
 			}
 		}
@@ -1078,8 +1106,10 @@ static int t_be_state(struct env *e, const void *arg)
 		err = xlb_backend_set_state(&e->m, ids[0], XLB_BE_ACTIVE);
 	if (err != -EBUSY || backend_raw(e, ids[0], &now) || now.state != XLB_BE_DOWN ||
 	    now.by != XLB_BY_OPERATOR) {
-		err = fail(e, "set_state over a hold: %s, state %s by %u; expected -EBUSY, "
-			   "down by the operator", errname(err), state_name(now.state), now.by);
+		err = fail(e,
+			   "set_state over a hold: %s, state %s by %u; expected -EBUSY, "
+			   "down by the operator",
+			   errname(err), state_name(now.state), now.by);
 		goto out;
 	}
 	/* Active ends the hold. */
@@ -1088,8 +1118,10 @@ static int t_be_state(struct env *e, const void *arg)
 		err = xlb_backend_set_state(&e->m, ids[0], XLB_BE_DOWN);
 	if (err || backend_raw(e, ids[0], &now) || now.state != XLB_BE_DOWN ||
 	    now.by != XLB_BY_AGENT) {
-		err = fail(e, "set_state after the hold ended: %s, state %s by %u; expected "
-			   "down by the agent", errname(err), state_name(now.state), now.by);
+		err = fail(e,
+			   "set_state after the hold ended: %s, state %s by %u; expected "
+			   "down by the agent",
+			   errname(err), state_name(now.state), now.by);
 		goto out;
 	}
 	err = xlb_backend_set_state(&e->m, ids[0], XLB_BE_ACTIVE);
@@ -1134,7 +1166,7 @@ static int count_flows_of(const struct xlb_flow_key *k, const struct xlb_flow *v
 /* Flow-table entries that name backend id. */
 static unsigned int flows_of(struct env *e, __u32 id)
 {
-	struct flows_of f = { .id = id };
+	struct flows_of f = {.id = id};
 
 	xlb_flow_foreach(&e->m, count_flows_of, &f);
 	return f.n;
@@ -1201,12 +1233,15 @@ static int t_be_release(struct env *e, const void *arg)
 			    errname(err));
 	/* A freed id is reused: its flows must go with it, the others stay. */
 	if (flows_of(e, x) || !flows_of(e, s))
-		return fail(e, "flows after freeing backend %u: %u left (expected 0); backend "
-			    "%u kept with %u (expected > 0)", x, flows_of(e, x), s, flows_of(e, s));
-	if (xlb_member_get(&e->m, v1.id, s, &mb) != -ENOENT ||
-	    xlb_member_get(&e->m, v2.id, s, &mb))
-		return fail(e, "members after deleting v1: (v1, %u) should be gone, (v2, %u) "
-			    "kept", s, s);
+		return fail(e,
+			    "flows after freeing backend %u: %u left (expected 0); backend "
+			    "%u kept with %u (expected > 0)",
+			    x, flows_of(e, x), s, flows_of(e, s));
+	if (xlb_member_get(&e->m, v1.id, s, &mb) != -ENOENT || xlb_member_get(&e->m, v2.id, s, &mb))
+		return fail(e,
+			    "members after deleting v1: (v1, %u) should be gone, (v2, %u) "
+			    "kept",
+			    s, s);
 	err = xlb_vip_delete(&e->m, &k2);
 	if (err)
 		return fail(e, "xlb_vip_delete(v2): %s", errname(err));
@@ -1226,12 +1261,14 @@ static int t_be_release(struct env *e, const void *arg)
 	if (err)
 		return fail(e, "xlb_backend_ensure: %s", errname(err));
 	if (id != s && id != x && id != y)
-		return fail(e, "new backend got id %u, expected a freed one (%u, %u, %u)", id, s,
-			    x, y);
+		return fail(e, "new backend got id %u, expected a freed one (%u, %u, %u)", id, s, x,
+			    y);
 	err = xlb_stats_backend(&e->m, id, &t);
 	if (err || t.packets || t.bytes || t.new_flows)
-		return fail(e, "reused id %u: %s, %llu packets %llu bytes %llu flows, expected "
-			    "zeros", id, errname(err), (unsigned long long)t.packets,
+		return fail(e,
+			    "reused id %u: %s, %llu packets %llu bytes %llu flows, expected "
+			    "zeros",
+			    id, errname(err), (unsigned long long)t.packets,
 			    (unsigned long long)t.bytes, (unsigned long long)t.new_flows);
 	nh = bpftest_percpu_read(e->skel->maps.xlb_nexthops, id, e->ncpu, sizeof(*nh));
 	if (!nh)
@@ -1284,10 +1321,9 @@ static int t_member_full(struct env *e, const void *arg)
 			    mb.weight);
 	err = xlb_member_set(&e->m, v.id, ids[0], XLB_WEIGHT_MAX + 1);
 	if (err != -ERANGE)
-		return fail(e, "weight XLB_WEIGHT_MAX + 1: expected -ERANGE, got %s",
-			    errname(err));
-	err = xlb_member_del(&e->m, v.id, ids[1]) ?:
-	      xlb_member_set(&e->m, v.id, ids[MEMBERS_MAX], 1);
+		return fail(e, "weight XLB_WEIGHT_MAX + 1: expected -ERANGE, got %s", errname(err));
+	err = xlb_member_del(&e->m, v.id, ids[1])
+		      ?: xlb_member_set(&e->m, v.id, ids[MEMBERS_MAX], 1);
 	if (err)
 		return fail(e, "member after a delete: %s", errname(err));
 	return rebuild(e, &v);
@@ -1298,11 +1334,14 @@ static int t_member_full(struct env *e, const void *arg)
 static int t_table_weights(struct env *e, const void *arg)
 {
 	static const struct node_def nd4[] = {
-		{ BE4_1, 80, 1 }, { BE4_2, 80, 2 }, { BE4_3, 80, 3 }, { BE4_4, 80, 5 },
-		{ BE4_5, 8080, 8 }, {},
+		{BE4_1, 80, 1}, {BE4_2, 80, 2},	  {BE4_3, 80, 3},
+		{BE4_4, 80, 5}, {BE4_5, 8080, 8}, {},
 	};
 	static const struct node_def nd6[] = {
-		{ BE6_1, 443, 1 }, { BE6_2, 443, 1 }, { BE6_3, 0, 4 }, {},
+		{BE6_1, 443, 1},
+		{BE6_2, 443, 1},
+		{BE6_3, 0, 4},
+		{},
 	};
 	struct xlb_config cfg;
 	struct xlb_vip v4, v6;
@@ -1336,8 +1375,9 @@ static int t_table_weights(struct env *e, const void *arg)
 	a = malloc(2 * v6.table_size * sizeof(*a));
 	if (!a)
 		return fail(e, "out of memory");
-	err = maglev_expected(e, nd6, ids6, 0x7, v6.table_size, SEED, a) ?:
-	      maglev_expected(e, nd6, ids6, 0x7, v6.table_size, SEED_OTHER, a + v6.table_size);
+	err = maglev_expected(e, nd6, ids6, 0x7, v6.table_size, SEED, a)
+		      ?: maglev_expected(e, nd6, ids6, 0x7, v6.table_size, SEED_OTHER,
+					 a + v6.table_size);
 	if (!err && !memcmp(a, a + v6.table_size, v6.table_size * sizeof(*a)))
 		err = fail(e, "the seed changes nothing: the test cannot tell the seeds apart");
 	free(a);
@@ -1368,8 +1408,7 @@ static int table_lacks(struct env *e, const struct xlb_vip *vip, __u32 id, const
 static int t_table_states(struct env *e, const void *arg)
 {
 	static const struct node_def nd[] = {
-		{ BE4_1, 0, 1 }, { BE4_2, 0, 2 }, { BE4_3, 0, 3 }, { BE4_4, 0, 4 },
-		{ BE4_5, 0, 5 }, {},
+		{BE4_1, 0, 1}, {BE4_2, 0, 2}, {BE4_3, 0, 3}, {BE4_4, 0, 4}, {BE4_5, 0, 5}, {},
 	};
 	struct node_def nd0[6];
 	struct xlb_vip v;
@@ -1406,15 +1445,19 @@ static int t_table_states(struct env *e, const void *arg)
 	err = xlb_member_del(&e->m, v.id, ids[4]);
 	if (err)
 		return fail(e, "xlb_member_del: %s", errname(err));
-	return rebuild(e, &v) ?:
-	       table_expect(e, &v, nd0, ids, 0x09, SEED, "after a member was removed");
+	return rebuild(e, &v)
+		       ?: table_expect(e, &v, nd0, ids, 0x09, SEED, "after a member was removed");
 }
 
 static int t_table_empty(struct env *e, const void *arg)
 {
 	struct pkt_spec s = {
-		.src = "198.18.0.10", .dst = VIP4, .proto = IPPROTO_TCP, .sport = 40000,
-		.dport = 80, .tcp_flags = TCP_SYN,
+		.src = "198.18.0.10",
+		.dst = VIP4,
+		.proto = IPPROTO_TCP,
+		.sport = 40000,
+		.dport = 80,
+		.tcp_flags = TCP_SYN,
 	};
 	struct xlb_pick_result pr;
 	struct xlb_flow_key k;
@@ -1435,8 +1478,10 @@ static int t_table_empty(struct env *e, const void *arg)
 	flow_key_of(&s, &k);
 	err = xlb_pick_flow(&e->m, &v1, &k, &pr);
 	if (err || pr.via != XLB_PICK_NONE)
-		return fail(e, "xlb_pick_flow on an empty table: %s, via %s backend %u; "
-			    "expected NONE", errname(err), via_name[pr.via], pr.backend_id);
+		return fail(e,
+			    "xlb_pick_flow on an empty table: %s, via %s backend %u; "
+			    "expected NONE",
+			    errname(err), via_name[pr.via], pr.backend_id);
 	if (send_pkt(e, &s, &r))
 		return -1;
 	if (r.verdict != XDP_DROP)
@@ -1454,8 +1499,8 @@ static int t_table_sizes(struct env *e, const void *arg)
 		__u32 size;
 		struct node_def nd[4];
 	} vips[] = {
-		{ VIP4, 251, { { BE4_1, 80, 1 }, { BE4_2, 80, 2 }, { BE4_3, 80, 1 }, {} } },
-		{ VIP6, 1009, { { BE6_1, 80, 1 }, { BE6_2, 80, 1 }, { BE6_3, 80, 3 }, {} } },
+		{VIP4, 251, {{BE4_1, 80, 1}, {BE4_2, 80, 2}, {BE4_3, 80, 1}, {}}},
+		{VIP6, 1009, {{BE6_1, 80, 1}, {BE6_2, 80, 1}, {BE6_3, 80, 3}, {}}},
 	};
 	struct flow_set *fs = malloc(sizeof(*fs));
 	struct xlb_flow_key k;
@@ -1494,10 +1539,11 @@ static int t_table_sizes(struct env *e, const void *arg)
 			slot = xlb_flow_hash(&k, SEED, 0) % vips[i].size;
 			err = send_pkt(e, &fs->s[j], &r);
 			if (!err && r.be_id != table[slot])
-				err = fail(e, "%u slots, %s: slot %u holds backend %u; fast "
-					   "path: %s", vips[i].size,
-					   flow_str(&fs->s[j], f, sizeof(f)), slot, table[slot],
-					   sent_str(&r, o, sizeof(o)));
+				err = fail(e,
+					   "%u slots, %s: slot %u holds backend %u; fast "
+					   "path: %s",
+					   vips[i].size, flow_str(&fs->s[j], f, sizeof(f)), slot,
+					   table[slot], sent_str(&r, o, sizeof(o)));
 		}
 	}
 	free(table);
@@ -1526,7 +1572,7 @@ static int node_open(struct env *e, struct xlb_lb **skel, struct xlb_maps *m)
 	      xlb_lb__load(*skel);
 	if (err)
 		return fail(e, "second skeleton: load: %s", errname(err));
-	*m = (struct xlb_maps){ .skel = *skel, .lock_fd = -1 };
+	*m = (struct xlb_maps){.skel = *skel, .lock_fd = -1};
 	config_default(&cfg);
 	err = xlb_config_set(m, &cfg);
 	if (err)
@@ -1546,8 +1592,8 @@ static int node_members(struct env *e, struct xlb_maps *m, const struct xlb_vip 
 		const struct node_def *d = &nd[order[i]];
 
 		addr_key(d->addr, &a);
-		err = xlb_backend_ensure(m, &a, d->port, &ids[order[i]]) ?:
-		      xlb_member_set(m, vip->id, ids[order[i]], d->weight);
+		err = xlb_backend_ensure(m, &a, d->port, &ids[order[i]])
+			      ?: xlb_member_set(m, vip->id, ids[order[i]], d->weight);
 		if (err)
 			return fail(e, "backend %s port %u: %s", d->addr, d->port, errname(err));
 	}
@@ -1557,8 +1603,8 @@ static int node_members(struct env *e, struct xlb_maps *m, const struct xlb_vip 
 	return 0;
 }
 
-static int digest_of(struct env *e, struct xlb_maps *m, const struct xlb_vip *vip,
-		     __u64 *d, const char *what)
+static int digest_of(struct env *e, struct xlb_maps *m, const struct xlb_vip *vip, __u64 *d,
+		     const char *what)
 {
 	int err = xlb_table_digest(m, vip, NULL, d);
 
@@ -1580,12 +1626,15 @@ static int digest_cmp(struct env *e, __u64 a, __u64 b, int same, const char *wha
 static int t_digest_nodes(struct env *e, const void *arg)
 {
 	static const struct node_def nd4[] = {
-		{ BE4_1, 80, 1 }, { BE4_2, 80, 2 }, { BE4_3, 80, 3 }, { BE4_4, 8080, 5 }, {},
+		{BE4_1, 80, 1}, {BE4_2, 80, 2}, {BE4_3, 80, 3}, {BE4_4, 8080, 5}, {},
 	};
 	static const struct node_def nd6[] = {
-		{ BE6_1, 443, 1 }, { BE6_2, 443, 1 }, { BE6_3, 0, 4 }, {},
+		{BE6_1, 443, 1},
+		{BE6_2, 443, 1},
+		{BE6_3, 0, 4},
+		{},
 	};
-	static const int fwd[] = { 0, 1, 2, 3 }, rev4[] = { 3, 2, 1, 0 }, rev6[] = { 2, 1, 0 };
+	static const int fwd[] = {0, 1, 2, 3}, rev4[] = {3, 2, 1, 0}, rev6[] = {2, 1, 0};
 	struct xlb_vip_key k4, k6;
 	struct xlb_vip a4, a6, b4, b6;
 	struct xlb_addr_key extra;
@@ -1707,13 +1756,13 @@ out:
 
 struct pick_case {
 	const char *vip;
-	__u16 port;		/* 0: the VIP takes every port */
+	__u16 port; /* 0: the VIP takes every port */
 	__u8 proto;
-	__u32 flags;		/* XLB_VIP_F_* */
+	__u32 flags; /* XLB_VIP_F_* */
 	__u32 size;
 	struct node_def nd[NODES_MAX];
-	int down, drain;	/* backends marked DOWN / DRAINING, not rebuilt; -1: none */
-	int pool;		/* clients drawn from this many addresses; 0: all new */
+	int down, drain; /* backends marked DOWN / DRAINING, not rebuilt; -1: none */
+	int pool;	 /* clients drawn from this many addresses; 0: all new */
 };
 
 struct pick_tally {
@@ -1757,13 +1806,15 @@ static int pick_one(struct env *e, const struct xlb_vip *vip, const struct pkt_s
 	}
 	if (r.verdict != XDP_TX || r.be_id != pr->backend_id)
 		return fail(e, "%s: xlb_pick_flow: backend %u via %s (slot %u); fast path: %s",
-			    flow_str(s, f, sizeof(f)), pr->backend_id, via_name[pr->via],
-			    pr->slot, sent_str(&r, o, sizeof(o)));
+			    flow_str(s, f, sizeof(f)), pr->backend_id, via_name[pr->via], pr->slot,
+			    sent_str(&r, o, sizeof(o)));
 	err = xlb_pick_flow(&e->m, vip, &k, &after);
 	if (err || after.via != XLB_PICK_FLOW || after.backend_id != r.be_id)
-		return fail(e, "%s: after the packet, xlb_pick_flow: %s, backend %u via %s; "
-			    "expected backend %u via FLOW", flow_str(s, f, sizeof(f)),
-			    errname(err), after.backend_id, via_name[after.via], r.be_id);
+		return fail(e,
+			    "%s: after the packet, xlb_pick_flow: %s, backend %u via %s; "
+			    "expected backend %u via FLOW",
+			    flow_str(s, f, sizeof(f)), errname(err), after.backend_id,
+			    via_name[after.via], r.be_id);
 	return 0;
 }
 
@@ -1788,8 +1839,7 @@ static int t_pick(struct env *e, const void *arg)
 	}
 	err = vip_new(e, pc->vip, pc->port, pc->proto, pc->flags, pc->size, &v);
 	for (k = 0; !err && k < n; k++)
-		err = member_add(e, &v, pc->nd[k].addr, pc->nd[k].port, pc->nd[k].weight,
-				 &ids[k]);
+		err = member_add(e, &v, pc->nd[k].addr, pc->nd[k].port, pc->nd[k].weight, &ids[k]);
 	err = err ?: rebuild(e, &v);
 	if (err)
 		goto out;
@@ -1838,8 +1888,10 @@ static int t_pick(struct env *e, const void *arg)
 		}
 	}
 	if (!t2.via[XLB_PICK_REPROBE]) {
-		err = fail(e, "no new flow needed a re-probe (TABLE %d, NONE %d): the case "
-			   "tests nothing", t2.via[XLB_PICK_TABLE], t2.via[XLB_PICK_NONE]);
+		err = fail(e,
+			   "no new flow needed a re-probe (TABLE %d, NONE %d): the case "
+			   "tests nothing",
+			   t2.via[XLB_PICK_TABLE], t2.via[XLB_PICK_NONE]);
 		goto out;
 	}
 	if (reason_packets(e, XLB_R_REPROBE) - reprobe0 != (__u64)t2.via[XLB_PICK_REPROBE]) {
@@ -1874,9 +1926,11 @@ static int t_pick(struct env *e, const void *arg)
 			   downs);
 		goto out;
 	}
-	note(e, "new: TABLE %d; after DOWN/DRAINING: TABLE %d REPROBE %d NONE %d; "
-	     "existing: FLOW %d, re-picked %d", t1.via[XLB_PICK_TABLE], t2.via[XLB_PICK_TABLE],
-	     t2.via[XLB_PICK_REPROBE], t2.via[XLB_PICK_NONE], t3.via[XLB_PICK_FLOW], downs);
+	note(e,
+	     "new: TABLE %d; after DOWN/DRAINING: TABLE %d REPROBE %d NONE %d; "
+	     "existing: FLOW %d, re-picked %d",
+	     t1.via[XLB_PICK_TABLE], t2.via[XLB_PICK_TABLE], t2.via[XLB_PICK_REPROBE],
+	     t2.via[XLB_PICK_NONE], t3.via[XLB_PICK_FLOW], downs);
 out:
 	free(fs2);
 	free(fs);
@@ -1884,41 +1938,67 @@ out:
 }
 
 static const struct pick_case pick_v4 = {
-	.vip = VIP4, .port = 80, .proto = IPPROTO_TCP, .size = 251,
-	.nd = { { BE4_1, 80, 1 }, { BE4_2, 80, 1 }, { BE4_3, 80, 2 }, { BE4_4, 80, 3 } },
-	.down = 2, .drain = 0,
+	.vip = VIP4,
+	.port = 80,
+	.proto = IPPROTO_TCP,
+	.size = 251,
+	.nd = {{BE4_1, 80, 1}, {BE4_2, 80, 1}, {BE4_3, 80, 2}, {BE4_4, 80, 3}},
+	.down = 2,
+	.drain = 0,
 };
 
 static const struct pick_case pick_v6 = {
-	.vip = VIP6, .port = 443, .proto = IPPROTO_TCP, .size = 1009,
-	.nd = { { BE6_1, 443, 1 }, { BE6_2, 443, 1 }, { BE6_3, 443, 1 } },
-	.down = 1, .drain = -1,
+	.vip = VIP6,
+	.port = 443,
+	.proto = IPPROTO_TCP,
+	.size = 1009,
+	.nd = {{BE6_1, 443, 1}, {BE6_2, 443, 1}, {BE6_3, 443, 1}},
+	.down = 1,
+	.drain = -1,
 };
 
 static const struct pick_case pick_v4_src = {
-	.vip = VIP4, .port = 80, .proto = IPPROTO_TCP, .flags = XLB_VIP_F_HASH_SRC,
+	.vip = VIP4,
+	.port = 80,
+	.proto = IPPROTO_TCP,
+	.flags = XLB_VIP_F_HASH_SRC,
 	.size = XLB_MAGLEV_DEFAULT,
-	.nd = { { BE4_1, 0, 1 }, { BE4_2, 0, 1 }, { BE4_3, 0, 1 }, { BE4_4, 0, 1 } },
-	.down = 3, .drain = 1, .pool = 60,
+	.nd = {{BE4_1, 0, 1}, {BE4_2, 0, 1}, {BE4_3, 0, 1}, {BE4_4, 0, 1}},
+	.down = 3,
+	.drain = 1,
+	.pool = 60,
 };
 
 static const struct pick_case pick_v6_src = {
-	.vip = VIP6, .port = 53, .proto = IPPROTO_UDP, .flags = XLB_VIP_F_HASH_SRC,
+	.vip = VIP6,
+	.port = 53,
+	.proto = IPPROTO_UDP,
+	.flags = XLB_VIP_F_HASH_SRC,
 	.size = 251,
-	.nd = { { BE6_1, 53, 2 }, { BE6_2, 53, 1 }, { BE6_3, 53, 1 } },
-	.down = 0, .drain = 2, .pool = 60,
+	.nd = {{BE6_1, 53, 2}, {BE6_2, 53, 1}, {BE6_3, 53, 1}},
+	.down = 0,
+	.drain = 2,
+	.pool = 60,
 };
 
 static const struct pick_case pick_v4_port0 = {
-	.vip = VIP4, .port = 0, .proto = IPPROTO_TCP, .size = 1009,
-	.nd = { { BE4_1, 0, 1 }, { BE4_2, 0, 1 }, { BE6_1, 0, 1 } },	/* one 4in6 */
-	.down = 1, .drain = -1,
+	.vip = VIP4,
+	.port = 0,
+	.proto = IPPROTO_TCP,
+	.size = 1009,
+	.nd = {{BE4_1, 0, 1}, {BE4_2, 0, 1}, {BE6_1, 0, 1}}, /* one 4in6 */
+	.down = 1,
+	.drain = -1,
 };
 
 static const struct pick_case pick_v6_port0 = {
-	.vip = VIP6, .port = 0, .proto = IPPROTO_UDP, .size = 251,
-	.nd = { { BE6_1, 0, 1 }, { BE6_2, 0, 3 }, { BE6_3, 0, 1 } },
-	.down = 1, .drain = 0,
+	.vip = VIP6,
+	.port = 0,
+	.proto = IPPROTO_UDP,
+	.size = 251,
+	.nd = {{BE6_1, 0, 1}, {BE6_2, 0, 3}, {BE6_3, 0, 1}},
+	.down = 1,
+	.drain = 0,
 };
 
 /*
@@ -1959,9 +2039,11 @@ static int t_pick_other_vip(struct env *e, const void *arg)
 		if (err)
 			goto out;
 		if (pr.via != XLB_PICK_TABLE || (be != c && be != d)) {
-			err = fail(e, "%s, flow of VIP %u, now VIP %u's: via %s to backend %u, "
-				   "expected TABLE to %u or %u", flow_str(&fs->s[i], f, sizeof(f)),
-				   any.id, exact.id, via_name[pr.via], be, c, d);
+			err = fail(e,
+				   "%s, flow of VIP %u, now VIP %u's: via %s to backend %u, "
+				   "expected TABLE to %u or %u",
+				   flow_str(&fs->s[i], f, sizeof(f)), any.id, exact.id,
+				   via_name[pr.via], be, c, d);
 			goto out;
 		}
 	}
@@ -1980,7 +2062,7 @@ struct flow_seen {
 	const struct flow_set *fs[2];
 	const struct xlb_vip *vip[2];
 	int hits[2][PICK_FLOWS];
-	__u64 t0, t1;		/* the coarse clock before and after the SYNs */
+	__u64 t0, t1; /* the coarse clock before and after the SYNs */
 	int n, stray;
 	char why[256];
 };
@@ -2003,8 +2085,8 @@ static int flow_check(const struct xlb_flow_key *k, const struct xlb_flow *v, vo
 			     v->created_ns < fsn->t0 || v->created_ns > fsn->t1))
 				snprintf(fsn->why, sizeof(fsn->why),
 					 "flow %d of VIP %u: backend %u vip %u created %llu; "
-					 "expected backend %u vip %u created in [%llu, %llu]", i,
-					 fsn->vip[s]->id, v->backend_id, v->vip_id,
+					 "expected backend %u vip %u created in [%llu, %llu]",
+					 i, fsn->vip[s]->id, v->backend_id, v->vip_id,
 					 (unsigned long long)v->created_ns, fsn->fs[s]->be[i],
 					 fsn->vip[s]->id, (unsigned long long)fsn->t0,
 					 (unsigned long long)fsn->t1);
@@ -2026,7 +2108,7 @@ static int stop_early(const struct xlb_flow_key *k, const struct xlb_flow *v, vo
 static int t_flows(struct env *e, const void *arg)
 {
 	struct flow_seen *fsn = calloc(1, sizeof(*fsn));
-	struct flow_set *fs[2] = { malloc(sizeof(*fs[0])), malloc(sizeof(*fs[1])) };
+	struct flow_set *fs[2] = {malloc(sizeof(*fs[0])), malloc(sizeof(*fs[1]))};
 	struct pkt_spec rst, other;
 	struct xlb_vip v[2];
 	__u32 id;
@@ -2102,8 +2184,10 @@ static int t_flows(struct env *e, const void *arg)
 	/* A callback's error stops the walk and is returned. */
 	err = xlb_flow_foreach(&e->m, stop_early, &calls);
 	if (err != -EINTR || calls != 1) {
-		err = fail(e, "xlb_flow_foreach with a failing callback: %s after %d calls, "
-			   "expected -EINTR after 1", errname(err), calls);
+		err = fail(e,
+			   "xlb_flow_foreach with a failing callback: %s after %d calls, "
+			   "expected -EINTR after 1",
+			   errname(err), calls);
 		goto out;
 	}
 	err = 0;
@@ -2246,10 +2330,12 @@ static int t_stats(struct env *e, const void *arg)
 	for (k = 0; k < XLB_R_MAX; k++) {
 		bpftest_percpu_sum(e->skel->maps.xlb_reasons, k, e->ncpu, raw, 2);
 		if (reasons[k].packets != raw[0] || reasons[k].bytes != raw[1]) {
-			err = fail(e, "xlb_stats_reasons[%d]: %llu packets %llu bytes, the map "
-				   "holds %llu %llu", k, (unsigned long long)reasons[k].packets,
-				   (unsigned long long)reasons[k].bytes,
-				   (unsigned long long)raw[0], (unsigned long long)raw[1]);
+			err = fail(e,
+				   "xlb_stats_reasons[%d]: %llu packets %llu bytes, the map "
+				   "holds %llu %llu",
+				   k, (unsigned long long)reasons[k].packets,
+				   (unsigned long long)reasons[k].bytes, (unsigned long long)raw[0],
+				   (unsigned long long)raw[1]);
 			goto out;
 		}
 	}
@@ -2278,13 +2364,15 @@ out:
 
 static int t_config(struct env *e, const void *arg)
 {
-	struct xlb_config want = {
-		.forward = XLB_FWD_L2,
-		.hash_seed = 0xdeadbeef,
-		.encap_src4_mask = htonl(0x0f),
-		.encap_src6_mask = htonl(0x00ff),
-		.flags = 0,
-	}, got;
+	struct xlb_config want =
+				  {
+					  .forward = XLB_FWD_L2,
+					  .hash_seed = 0xdeadbeef,
+					  .encap_src4_mask = htonl(0x0f),
+					  .encap_src6_mask = htonl(0x00ff),
+					  .flags = 0,
+				  },
+			  got;
 	__u32 zero = 0;
 	__be32 a[4];
 	int err;
@@ -2300,11 +2388,12 @@ static int t_config(struct env *e, const void *arg)
 	if (err)
 		return fail(e, "xlb_config_get: %s", errname(err));
 	if (memcmp(&got, &want, sizeof(got)))
-		return fail(e, "round trip: forward %u seed 0x%x masks 0x%x 0x%x; set forward %u "
-			    "seed 0x%x masks 0x%x 0x%x (or the addresses differ)", got.forward,
-			    got.hash_seed, ntohl(got.encap_src4_mask), ntohl(got.encap_src6_mask),
-			    want.forward, want.hash_seed, ntohl(want.encap_src4_mask),
-			    ntohl(want.encap_src6_mask));
+		return fail(e,
+			    "round trip: forward %u seed 0x%x masks 0x%x 0x%x; set forward %u "
+			    "seed 0x%x masks 0x%x 0x%x (or the addresses differ)",
+			    got.forward, got.hash_seed, ntohl(got.encap_src4_mask),
+			    ntohl(got.encap_src6_mask), want.forward, want.hash_seed,
+			    ntohl(want.encap_src4_mask), ntohl(want.encap_src6_mask));
 	/* What the fast path reads is what was set. */
 	memset(&got, 0, sizeof(got));
 	if (bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_config), &zero, &got) ||
@@ -2327,14 +2416,14 @@ static int t_nexthop(struct env *e, const void *arg)
 		memset(&junk[cpu], 0x11 + cpu, sizeof(junk[cpu]));
 		junk[cpu].updated_ns = 1000 + cpu;
 	}
-	err = bpf_map_update_elem(map_fd(e->skel->maps.xlb_nexthops), &id, junk, BPF_ANY) ?
-	      -errno : 0;
+	err = bpf_map_update_elem(map_fd(e->skel->maps.xlb_nexthops), &id, junk, BPF_ANY) ? -errno
+											  : 0;
 	free(junk);
 	if (err)
 		return fail(e, "cannot write per-CPU garbage: %s", errname(err));
 	for (round = 0; round < 2; round++) {
 		if (round)
-			nh.updated_ns = 0;	/* clears: a FIB lookup on the next packet */
+			nh.updated_ns = 0; /* clears: a FIB lookup on the next packet */
 		err = xlb_nexthop_set(&e->m, id, &nh);
 		if (err)
 			return fail(e, "xlb_nexthop_set: %s", errname(err));
@@ -2345,8 +2434,10 @@ static int t_nexthop(struct env *e, const void *arg)
 			if (memcmp(&got[cpu], &nh, sizeof(nh)))
 				break;
 		if (cpu < e->ncpu)
-			fail(e, "CPU %d of %d: updated_ns %llu ifindex %u mtu %u, expected "
-			     "%llu %u %u", cpu, e->ncpu, (unsigned long long)got[cpu].updated_ns,
+			fail(e,
+			     "CPU %d of %d: updated_ns %llu ifindex %u mtu %u, expected "
+			     "%llu %u %u",
+			     cpu, e->ncpu, (unsigned long long)got[cpu].updated_ns,
 			     got[cpu].ifindex, got[cpu].mtu, (unsigned long long)nh.updated_ns,
 			     nh.ifindex, nh.mtu);
 		free(got);
@@ -2442,7 +2533,7 @@ static int t_nat(struct env *e, const void *arg)
 	__u32 id[2];
 	__be32 a[4];
 	struct sent r;
-	int i, timeouts = 0, err, want[TEST_IDS] = { 0 };
+	int i, timeouts = 0, err, want[TEST_IDS] = {0};
 	const int n = 100, aged = 40;
 
 	if (!fs)
@@ -2488,20 +2579,20 @@ static int t_nat(struct env *e, const void *arg)
 		err = fail(e, "xlb_nat_sweep: %s", errname(err));
 		goto out;
 	}
-	if (sw.dead != aged || sw.syn_timeouts != aged || sw.live != n - aged ||
-	    timeouts != aged) {
-		err = fail(e, "sweep: %llu dead, %llu SYN timeouts (%d reported), %llu live; "
-			   "expected %d, %d, %d", (unsigned long long)sw.dead,
-			   (unsigned long long)sw.syn_timeouts, timeouts,
-			   (unsigned long long)sw.live, aged, aged, n - aged);
+	if (sw.dead != aged || sw.syn_timeouts != aged || sw.live != n - aged || timeouts != aged) {
+		err = fail(e,
+			   "sweep: %llu dead, %llu SYN timeouts (%d reported), %llu live; "
+			   "expected %d, %d, %d",
+			   (unsigned long long)sw.dead, (unsigned long long)sw.syn_timeouts,
+			   timeouts, (unsigned long long)sw.live, aged, aged, n - aged);
 		goto out;
 	}
 	err = nat_walk(e, &w);
 	if (err)
 		goto out;
 	if (w.n != n - aged || hash_count(e->skel->maps.xlb_nat_rev) != n - aged) {
-		err = fail(e, "after the sweep: %d forward, %d reverse entries, expected %d",
-			   w.n, hash_count(e->skel->maps.xlb_nat_rev), n - aged);
+		err = fail(e, "after the sweep: %d forward, %d reverse entries, expected %d", w.n,
+			   hash_count(e->skel->maps.xlb_nat_rev), n - aged);
 		goto out;
 	}
 	/* A backend's purge takes its connections, not the other's. */
@@ -2515,10 +2606,11 @@ static int t_nat(struct env *e, const void *arg)
 		goto out;
 	if (w.per_be[id[0]] || w.per_be[id[1]] != want[id[1]] || w.n != want[id[1]] ||
 	    hash_count(e->skel->maps.xlb_nat_rev) != want[id[1]]) {
-		err = fail(e, "after purging backend %u: %d/%d connections of backends %u/%u, "
-			   "%d reverse entries; expected 0/%d", id[0], w.per_be[id[0]],
-			   w.per_be[id[1]], id[0], id[1], hash_count(e->skel->maps.xlb_nat_rev),
-			   want[id[1]]);
+		err = fail(e,
+			   "after purging backend %u: %d/%d connections of backends %u/%u, "
+			   "%d reverse entries; expected 0/%d",
+			   id[0], w.per_be[id[0]], w.per_be[id[1]], id[0], id[1],
+			   hash_count(e->skel->maps.xlb_nat_rev), want[id[1]]);
 		goto out;
 	}
 	if (!want[id[1]] || !want[id[0]])
@@ -2534,9 +2626,9 @@ out:
  */
 struct nat_meanwhile {
 	struct env *e;
-	struct xlb_flow_key revive;	/* this connection comes back to life */
-	struct xlb_flow_key lose;	/* this one's port goes to ... */
-	struct xlb_flow_key taker;	/* ... this new connection */
+	struct xlb_flow_key revive; /* this connection comes back to life */
+	struct xlb_flow_key lose;   /* this one's port goes to ... */
+	struct xlb_flow_key taker;  /* ... this new connection */
 	int err;
 };
 
@@ -2576,14 +2668,26 @@ static void nat_meanwhile_cb(const struct xlb_nat_rev *r, void *arg)
 static int t_nat_sweep_recheck(struct env *e, const void *arg)
 {
 	struct pkt_spec s[3] = {
-		{ .src = "198.18.0.100", .dst = VIP4, .proto = IPPROTO_TCP, .sport = 40000,
-		  .dport = 80, .tcp_flags = TCP_SYN },
-		{ .src = "198.18.0.100", .dst = VIP4, .proto = IPPROTO_TCP, .sport = 40001,
-		  .dport = 80, .tcp_flags = TCP_SYN },
-		{ .src = "198.18.0.101", .dst = VIP4, .proto = IPPROTO_TCP, .sport = 40002,
-		  .dport = 80, .tcp_flags = TCP_SYN },
+		{.src = "198.18.0.100",
+		 .dst = VIP4,
+		 .proto = IPPROTO_TCP,
+		 .sport = 40000,
+		 .dport = 80,
+		 .tcp_flags = TCP_SYN},
+		{.src = "198.18.0.100",
+		 .dst = VIP4,
+		 .proto = IPPROTO_TCP,
+		 .sport = 40001,
+		 .dport = 80,
+		 .tcp_flags = TCP_SYN},
+		{.src = "198.18.0.101",
+		 .dst = VIP4,
+		 .proto = IPPROTO_TCP,
+		 .sport = 40002,
+		 .dport = 80,
+		 .tcp_flags = TCP_SYN},
 	};
-	struct nat_meanwhile w = { .e = e };
+	struct nat_meanwhile w = {.e = e};
 	struct xlb_nat_sweep sw;
 	struct xlb_config cfg;
 	struct xlb_nat_fwd f, lost;
@@ -2628,45 +2732,42 @@ static int t_nat_sweep_recheck(struct env *e, const void *arg)
 	if (xlb_nat_rev_get(&e->m, &lost, IPPROTO_TCP, XLB_AF_INET, &r) ||
 	    memcmp(&r.client, &w.taker, sizeof(r.client)))
 		return fail(e, "the sweep deleted the reverse entry of a port taken over "
-			    "after its walk saw it dead");
+			       "after its walk saw it dead");
 	return 0;
 }
 
 static const struct maps_test tests[] = {
-	{ "vip: create, get, list, delete", t_vip_basic },
-	{ "vip: a deleted VIP's id is reused, counters from zero", t_vip_reuse },
-	{ "vip: creating an existing VIP -> -EEXIST, the existing one unchanged",
-	  t_vip_exists },
-	{ "vip: invalid table sizes -> -EINVAL, nothing created; 3 and max accepted",
-	  t_vip_bad_size },
-	{ "vip: a full VIP map -> error, no table left at an unused id", t_vip_full },
-	{ "backend: one id per (addr, port); ports and families differ", t_be_ensure },
-	{ "backend: set_state flips the state in one write, tables untouched", t_be_state },
-	{ "backend: freed only when no VIP uses it; reused id starts empty", t_be_release },
-	{ "member: a full member map -> error, updates still work", t_member_full },
-	{ "table: rebuild equals Maglev of the members and config seed", t_table_weights },
-	{ "table: DOWN, DRAINING and weight-0 members left out", t_table_states },
-	{ "table: no usable member -> every slot empty, pick NONE, drop", t_table_empty },
-	{ "table: 251 and 1009 slots drive the fast path", t_table_sizes },
-	{ "digest: two map sets from one config, numbered differently -> equal; "
-	  "another member set, weight or state -> different", t_digest_nodes },
-	{ "pick == fast path: ipv4 tcp:80, 251 slots", t_pick, &pick_v4 },
-	{ "pick == fast path: ipv6 tcp:443, 1009 slots", t_pick, &pick_v6 },
-	{ "pick == fast path: ipv4 tcp:80 hash src, 65537 slots", t_pick, &pick_v4_src },
-	{ "pick == fast path: ipv6 udp:53 hash src, 251 slots", t_pick, &pick_v6_src },
-	{ "pick == fast path: ipv4 tcp port 0, a 4in6 backend, 1009 slots", t_pick,
-	  &pick_v4_port0 },
-	{ "pick == fast path: ipv6 udp port 0, 251 slots", t_pick, &pick_v6_port0 },
-	{ "pick == fast path: a flow made through another VIP is re-picked",
-	  t_pick_other_vip },
-	{ "flows: xlb_flow_foreach sees the SYNs' flows", t_flows },
-	{ "stats: VIP and backend counters sum over CPUs", t_stats },
-	{ "config: get/set round trip", t_config },
-	{ "nexthop: xlb_nexthop_set writes every CPU", t_nexthop },
-	{ "nat: foreach sees both directions; sweep deletes the dead, purge a backend's",
-	  t_nat },
-	{ "nat: the sweep re-reads each victim: one revived or taken over meanwhile is kept",
-	  t_nat_sweep_recheck },
+	{"vip: create, get, list, delete", t_vip_basic},
+	{"vip: a deleted VIP's id is reused, counters from zero", t_vip_reuse},
+	{"vip: creating an existing VIP -> -EEXIST, the existing one unchanged", t_vip_exists},
+	{"vip: invalid table sizes -> -EINVAL, nothing created; 3 and max accepted",
+	 t_vip_bad_size},
+	{"vip: a full VIP map -> error, no table left at an unused id", t_vip_full},
+	{"backend: one id per (addr, port); ports and families differ", t_be_ensure},
+	{"backend: set_state flips the state in one write, tables untouched", t_be_state},
+	{"backend: freed only when no VIP uses it; reused id starts empty", t_be_release},
+	{"member: a full member map -> error, updates still work", t_member_full},
+	{"table: rebuild equals Maglev of the members and config seed", t_table_weights},
+	{"table: DOWN, DRAINING and weight-0 members left out", t_table_states},
+	{"table: no usable member -> every slot empty, pick NONE, drop", t_table_empty},
+	{"table: 251 and 1009 slots drive the fast path", t_table_sizes},
+	{"digest: two map sets from one config, numbered differently -> equal; "
+	 "another member set, weight or state -> different",
+	 t_digest_nodes},
+	{"pick == fast path: ipv4 tcp:80, 251 slots", t_pick, &pick_v4},
+	{"pick == fast path: ipv6 tcp:443, 1009 slots", t_pick, &pick_v6},
+	{"pick == fast path: ipv4 tcp:80 hash src, 65537 slots", t_pick, &pick_v4_src},
+	{"pick == fast path: ipv6 udp:53 hash src, 251 slots", t_pick, &pick_v6_src},
+	{"pick == fast path: ipv4 tcp port 0, a 4in6 backend, 1009 slots", t_pick, &pick_v4_port0},
+	{"pick == fast path: ipv6 udp port 0, 251 slots", t_pick, &pick_v6_port0},
+	{"pick == fast path: a flow made through another VIP is re-picked", t_pick_other_vip},
+	{"flows: xlb_flow_foreach sees the SYNs' flows", t_flows},
+	{"stats: VIP and backend counters sum over CPUs", t_stats},
+	{"config: get/set round trip", t_config},
+	{"nexthop: xlb_nexthop_set writes every CPU", t_nexthop},
+	{"nat: foreach sees both directions; sweep deletes the dead, purge a backend's", t_nat},
+	{"nat: the sweep re-reads each victim: one revived or taken over meanwhile is kept",
+	 t_nat_sweep_recheck},
 };
 
 static int env_open(struct env *e)
@@ -2693,7 +2794,7 @@ static int env_open(struct env *e)
 	if (err)
 		return err;
 	e->prog_fd = bpf_program__fd(e->skel->progs.xlb_lb);
-	e->m = (struct xlb_maps){ .skel = e->skel, .lock_fd = -1 };
+	e->m = (struct xlb_maps){.skel = e->skel, .lock_fd = -1};
 	return 0;
 }
 

@@ -16,7 +16,7 @@
  * Output: "ok N - name" or "not ok N - name: what differed", then
  * "P passed, F failed"; the exit status is 1 if a case failed.
  */
-#define _GNU_SOURCE		/* sched_setaffinity, sched_getcpu */
+#define _GNU_SOURCE /* sched_setaffinity, sched_getcpu */
 #include <errno.h>
 #include <sched.h>
 #include <stdio.h>
@@ -40,291 +40,321 @@
  * Addresses: only the benchmark range and the project's ULA prefix, but for
  * loopback, broadcast and all-nodes, which ICMP errors are sent to in cases.
  */
-#define CLIENT4		"198.18.0.10"
-#define ROUTER4		"198.18.0.1"
-#define BE4_1		"198.18.0.11"
-#define BE4_2		"198.18.0.12"
-#define BE4_3		"198.18.0.13"
-#define BE4_4		"198.18.0.14"
-#define VIP4		"198.18.100.1"
-#define VIP4_OTHER	"198.18.100.2"
-#define ENC_SRC4	"198.18.200.0"
-#define ENC_MASK4	0x000000ffU	/* host order: low byte from the hash */
-#define CLIENT6		"fd00:78:6c62::10"
-#define ROUTER6		"fd00:78:6c62::1"
-#define BE6_1		"fd00:78:6c62::11"
-#define BE6_2		"fd00:78:6c62::12"
-#define VIP6		"fd00:78:6c62:100::1"
-#define VIP6_OTHER	"fd00:78:6c62:100::2"
-#define ENC_SRC6	"fd00:78:6c62:200::"
-#define ENC_MASK6	0x0000ffffU	/* host order: low 16 bits from the hash */
+#define CLIENT4	   "198.18.0.10"
+#define ROUTER4	   "198.18.0.1"
+#define BE4_1	   "198.18.0.11"
+#define BE4_2	   "198.18.0.12"
+#define BE4_3	   "198.18.0.13"
+#define BE4_4	   "198.18.0.14"
+#define VIP4	   "198.18.100.1"
+#define VIP4_OTHER "198.18.100.2"
+#define ENC_SRC4   "198.18.200.0"
+#define ENC_MASK4  0x000000ffU /* host order: low byte from the hash */
+#define CLIENT6	   "fd00:78:6c62::10"
+#define ROUTER6	   "fd00:78:6c62::1"
+#define BE6_1	   "fd00:78:6c62::11"
+#define BE6_2	   "fd00:78:6c62::12"
+#define VIP6	   "fd00:78:6c62:100::1"
+#define VIP6_OTHER "fd00:78:6c62:100::2"
+#define ENC_SRC6   "fd00:78:6c62:200::"
+#define ENC_MASK6  0x0000ffffU /* host order: low 16 bits from the hash */
 
-#define NAT4		"198.18.0.2"	/* the LB's address towards the nodes */
-#define NAT6		"fd00:78:6c62::2"
-#define LB4		"198.18.0.3"	/* the LB's own address, no VIP */
-#define LB6		"fd00:78:6c62::3"
-#define LO4		"127.0.0.1"
-#define LO6		"::1"
-#define BCAST4		"255.255.255.255"
-#define ALLNODES6	"ff02::1"
+#define NAT4	  "198.18.0.2" /* the LB's address towards the nodes */
+#define NAT6	  "fd00:78:6c62::2"
+#define LB4	  "198.18.0.3" /* the LB's own address, no VIP */
+#define LB6	  "fd00:78:6c62::3"
+#define LO4	  "127.0.0.1"
+#define LO6	  "::1"
+#define BCAST4	  "255.255.255.255"
+#define ALLNODES6 "ff02::1"
 
-#define SEED		0x5eed1234U
-#define NH_MTU		1600
-#define NH_IFINDEX	1	/* lo, also the ingress device: XDP_TX */
-#define FLOWS_MAX	4096
-#define TEST_IDS	16	/* VIP and backend ids the tests use */
+#define SEED	   0x5eed1234U
+#define NH_MTU	   1600
+#define NH_IFINDEX 1 /* lo, also the ingress device: XDP_TX */
+#define FLOWS_MAX  4096
+#define TEST_IDS   16 /* VIP and backend ids the tests use */
 
-#define TCP_FIN		0x01
-#define TCP_SYN		0x02
-#define TCP_RST		0x04
-#define TCP_PSH		0x08
-#define TCP_ACK		0x10
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_PSH 0x08
+#define TCP_ACK 0x10
 
-#define ICMP_ECHO		8
-#define ICMP_UNREACH		3
-#define ICMP_FRAG_NEEDED	4
-#define ICMP_TIME_EXCEEDED	11
-#define ICMP6_PKT_TOO_BIG	2
-#define ICMP6_ECHO		128
+#define ICMP_ECHO	   8
+#define ICMP_UNREACH	   3
+#define ICMP_FRAG_NEEDED   4
+#define ICMP_TIME_EXCEEDED 11
+#define ICMP6_PKT_TOO_BIG  2
+#define ICMP6_ECHO	   128
 
 /* --- map setup, declared per case ---------------------------------------- */
 
 struct vip_def {
-	const char *addr;	/* NULL ends the list */
-	__u16 port;		/* 0 = every port */
+	const char *addr; /* NULL ends the list */
+	__u16 port;	  /* 0 = every port */
 	__u8 proto;
 	__u32 id;
-	__u32 flags;		/* XLB_VIP_F_* */
-	__u32 size;		/* Maglev table size */
-	int no_table;		/* leave xlb_tables[id] empty */
-	__u32 fill[4];		/* backend ids over the slots in turn; {} = empty */
+	__u32 flags;   /* XLB_VIP_F_* */
+	__u32 size;    /* Maglev table size */
+	int no_table;  /* leave xlb_tables[id] empty */
+	__u32 fill[4]; /* backend ids over the slots in turn; {} = empty */
 };
 
 struct be_def {
-	__u32 id;		/* 0 ends the list */
+	__u32 id; /* 0 ends the list */
 	const char *addr;
-	__u8 state;		/* enum xlb_backend_state; 0 here means ACTIVE */
-	__u16 port;		/* the node's port; 0 = the VIP's */
+	__u8 state; /* enum xlb_backend_state; 0 here means ACTIVE */
+	__u16 port; /* the node's port; 0 = the VIP's */
 };
 
 struct lb_setup {
 	struct vip_def vips[3];
 	struct be_def bes[5];
-	__u32 forward;		/* XLB_FWD_* */
-	__u32 mtu;		/* next-hop MTU; 0 = NH_MTU */
-	int no_nat_src;		/* leave the NAT addresses unset */
-	__u16 nat_lo, nat_hi;	/* NAT port range; 0 = the defaults */
+	__u32 forward;	      /* XLB_FWD_* */
+	__u32 mtu;	      /* next-hop MTU; 0 = NH_MTU */
+	int no_nat_src;	      /* leave the NAT addresses unset */
+	__u16 nat_lo, nat_hi; /* NAT port range; 0 = the defaults */
 };
 
-#define VIP(a, p, pr, i, sz, ...) \
-	{ .addr = a, .port = p, .proto = pr, .id = i, .size = sz, \
-	  .fill = { __VA_ARGS__ } }
-#define VIPF(a, p, pr, i, fl, sz, ...) \
-	{ .addr = a, .port = p, .proto = pr, .id = i, .flags = fl, .size = sz, \
-	  .fill = { __VA_ARGS__ } }
-#define BE(i, a)	{ .id = i, .addr = a }
-#define BES(i, a, s)	{ .id = i, .addr = a, .state = s }
-#define BEP(i, a, p)	{ .id = i, .addr = a, .port = p }
+#define VIP(a, p, pr, i, sz, ...)                                                               \
+	{                                                                                       \
+		.addr = a, .port = p, .proto = pr, .id = i, .size = sz, .fill = { __VA_ARGS__ } \
+	}
+#define VIPF(a, p, pr, i, fl, sz, ...)                                                         \
+	{                                                                                      \
+		.addr = a, .port = p, .proto = pr, .id = i, .flags = fl, .size = sz, .fill = { \
+			__VA_ARGS__                                                            \
+		}                                                                              \
+	}
+#define BE(i, a)                   \
+	{                          \
+		.id = i, .addr = a \
+	}
+#define BES(i, a, s)                           \
+	{                                      \
+		.id = i, .addr = a, .state = s \
+	}
+#define BEP(i, a, p)                          \
+	{                                     \
+		.id = i, .addr = a, .port = p \
+	}
 
 /* IPv4 backends are ids 1-4, IPv6 backends 5-6. */
 static const struct lb_setup s_v4 = {
-	.vips = { VIP(VIP4, 80, IPPROTO_TCP, 1, 13, 1),
-		  VIP(VIP4, 53, IPPROTO_UDP, 2, 13, 1) },
-	.bes = { BE(1, BE4_1), BE(2, BE4_2) },
+	.vips = {VIP(VIP4, 80, IPPROTO_TCP, 1, 13, 1), VIP(VIP4, 53, IPPROTO_UDP, 2, 13, 1)},
+	.bes = {BE(1, BE4_1), BE(2, BE4_2)},
 };
 
 static const struct lb_setup s_v6 = {
-	.vips = { VIP(VIP6, 80, IPPROTO_TCP, 1, 13, 5),
-		  VIP(VIP6, 53, IPPROTO_UDP, 2, 13, 5) },
-	.bes = { BE(5, BE6_1) },
+	.vips = {VIP(VIP6, 80, IPPROTO_TCP, 1, 13, 5), VIP(VIP6, 53, IPPROTO_UDP, 2, 13, 5)},
+	.bes = {BE(5, BE6_1)},
 };
 
 static const struct lb_setup s_4in6 = {
-	.vips = { VIP(VIP4, 80, IPPROTO_TCP, 1, 13, 5),
-		  VIP(VIP4, 53, IPPROTO_UDP, 2, 13, 5) },
-	.bes = { BE(5, BE6_1) },
+	.vips = {VIP(VIP4, 80, IPPROTO_TCP, 1, 13, 5), VIP(VIP4, 53, IPPROTO_UDP, 2, 13, 5)},
+	.bes = {BE(5, BE6_1)},
 };
 
 static const struct lb_setup s_portless = {
-	.vips = { VIP(VIP4, 0, IPPROTO_TCP, 1, 13, 1) },
-	.bes = { BE(1, BE4_1) },
+	.vips = {VIP(VIP4, 0, IPPROTO_TCP, 1, 13, 1)},
+	.bes = {BE(1, BE4_1)},
 };
 
 static const struct lb_setup s_exact_and_portless = {
-	.vips = { VIP(VIP4, 80, IPPROTO_TCP, 1, 13, 1),
-		  VIP(VIP4, 0, IPPROTO_TCP, 2, 13, 2) },
-	.bes = { BE(1, BE4_1), BE(2, BE4_2) },
+	.vips = {VIP(VIP4, 80, IPPROTO_TCP, 1, 13, 1), VIP(VIP4, 0, IPPROTO_TCP, 2, 13, 2)},
+	.bes = {BE(1, BE4_1), BE(2, BE4_2)},
 };
 
 static const struct lb_setup s_two4 = {
-	.vips = { VIP(VIP4, 80, IPPROTO_TCP, 1, 13, 1, 2) },
-	.bes = { BE(1, BE4_1), BE(2, BE4_2) },
+	.vips = {VIP(VIP4, 80, IPPROTO_TCP, 1, 13, 1, 2)},
+	.bes = {BE(1, BE4_1), BE(2, BE4_2)},
 };
 
 static const struct lb_setup s_two6 = {
-	.vips = { VIP(VIP6, 80, IPPROTO_TCP, 1, 13, 5, 6) },
-	.bes = { BE(5, BE6_1), BE(6, BE6_2) },
+	.vips = {VIP(VIP6, 80, IPPROTO_TCP, 1, 13, 5, 6)},
+	.bes = {BE(5, BE6_1), BE(6, BE6_2)},
 };
 
 /* s_two4 / s_two6 with a second VIP address, every port. */
 static const struct lb_setup s_two4_other = {
-	.vips = { VIP(VIP4, 80, IPPROTO_TCP, 1, 13, 1, 2),
-		  VIP(VIP4_OTHER, 0, IPPROTO_TCP, 2, 13, 1, 2) },
-	.bes = { BE(1, BE4_1), BE(2, BE4_2) },
+	.vips = {VIP(VIP4, 80, IPPROTO_TCP, 1, 13, 1, 2),
+		 VIP(VIP4_OTHER, 0, IPPROTO_TCP, 2, 13, 1, 2)},
+	.bes = {BE(1, BE4_1), BE(2, BE4_2)},
 };
 
 static const struct lb_setup s_two6_other = {
-	.vips = { VIP(VIP6, 80, IPPROTO_TCP, 1, 13, 5, 6),
-		  VIP(VIP6_OTHER, 0, IPPROTO_TCP, 2, 13, 5, 6) },
-	.bes = { BE(5, BE6_1), BE(6, BE6_2) },
+	.vips = {VIP(VIP6, 80, IPPROTO_TCP, 1, 13, 5, 6),
+		 VIP(VIP6_OTHER, 0, IPPROTO_TCP, 2, 13, 5, 6)},
+	.bes = {BE(5, BE6_1), BE(6, BE6_2)},
 };
 
 /* Every slot backend 2; a case's prep points its own slots at backend 1. */
 static const struct lb_setup s_slots2 = {
-	.vips = { VIP(VIP4, 80, IPPROTO_TCP, 1, 13, 2) },
-	.bes = { BE(1, BE4_1), BE(2, BE4_2) },
+	.vips = {VIP(VIP4, 80, IPPROTO_TCP, 1, 13, 2)},
+	.bes = {BE(1, BE4_1), BE(2, BE4_2)},
 };
 
 static const struct lb_setup s_slots2_down1 = {
-	.vips = { VIP(VIP4, 80, IPPROTO_TCP, 1, 13, 2) },
-	.bes = { BES(1, BE4_1, XLB_BE_DOWN), BE(2, BE4_2) },
+	.vips = {VIP(VIP4, 80, IPPROTO_TCP, 1, 13, 2)},
+	.bes = {BES(1, BE4_1, XLB_BE_DOWN), BE(2, BE4_2)},
 };
 
 static const struct lb_setup s_all_down = {
-	.vips = { VIP(VIP4, 80, IPPROTO_TCP, 1, 13, 1, 2) },
-	.bes = { BES(1, BE4_1, XLB_BE_DOWN), BES(2, BE4_2, XLB_BE_DOWN) },
+	.vips = {VIP(VIP4, 80, IPPROTO_TCP, 1, 13, 1, 2)},
+	.bes = {BES(1, BE4_1, XLB_BE_DOWN), BES(2, BE4_2, XLB_BE_DOWN)},
 };
 
 static const struct lb_setup s_empty_table = {
-	.vips = { VIP(VIP4, 80, IPPROTO_TCP, 1, 13) },
-	.bes = { BE(1, BE4_1) },
+	.vips = {VIP(VIP4, 80, IPPROTO_TCP, 1, 13)},
+	.bes = {BE(1, BE4_1)},
 };
 
 static const struct lb_setup s_no_table = {
-	.vips = { { .addr = VIP4, .port = 80, .proto = IPPROTO_TCP, .id = 1,
-		    .size = 13, .no_table = 1 } },
-	.bes = { BE(1, BE4_1) },
+	.vips = {{.addr = VIP4,
+		  .port = 80,
+		  .proto = IPPROTO_TCP,
+		  .id = 1,
+		  .size = 13,
+		  .no_table = 1}},
+	.bes = {BE(1, BE4_1)},
 };
 
 static const struct lb_setup s_v6_be4 = {
-	.vips = { VIP(VIP6, 80, IPPROTO_TCP, 1, 13, 1) },
-	.bes = { BE(1, BE4_1) },
+	.vips = {VIP(VIP6, 80, IPPROTO_TCP, 1, 13, 1)},
+	.bes = {BE(1, BE4_1)},
 };
 
 static const struct lb_setup s_weights = {
-	.vips = { VIP(VIP4, 53, IPPROTO_UDP, 1, 251, 1, 2, 2, 2) },
-	.bes = { BE(1, BE4_1), BE(2, BE4_2) },
+	.vips = {VIP(VIP4, 53, IPPROTO_UDP, 1, 251, 1, 2, 2, 2)},
+	.bes = {BE(1, BE4_1), BE(2, BE4_2)},
 };
 
 static const struct lb_setup s_hash_src = {
-	.vips = { VIPF(VIP4, 80, IPPROTO_TCP, 1, XLB_VIP_F_HASH_SRC, 251, 1, 2, 3, 4) },
-	.bes = { BE(1, BE4_1), BE(2, BE4_2), BE(3, BE4_3), BE(4, BE4_4) },
+	.vips = {VIPF(VIP4, 80, IPPROTO_TCP, 1, XLB_VIP_F_HASH_SRC, 251, 1, 2, 3, 4)},
+	.bes = {BE(1, BE4_1), BE(2, BE4_2), BE(3, BE4_3), BE(4, BE4_4)},
 };
 
 static const struct lb_setup s_default_size = {
-	.vips = { VIP(VIP4, 80, IPPROTO_TCP, 1, XLB_MAGLEV_DEFAULT, 1, 2, 3) },
-	.bes = { BE(1, BE4_1), BE(2, BE4_2), BE(3, BE4_3) },
+	.vips = {VIP(VIP4, 80, IPPROTO_TCP, 1, XLB_MAGLEV_DEFAULT, 1, 2, 3)},
+	.bes = {BE(1, BE4_1), BE(2, BE4_2), BE(3, BE4_3)},
 };
 
 static const struct lb_setup s_l2_v4 = {
-	.vips = { VIP(VIP4, 80, IPPROTO_TCP, 1, 13, 1) },
-	.bes = { BE(1, BE4_1) },
+	.vips = {VIP(VIP4, 80, IPPROTO_TCP, 1, 13, 1)},
+	.bes = {BE(1, BE4_1)},
 	.forward = XLB_FWD_L2,
 };
 
 static const struct lb_setup s_l2_v6 = {
-	.vips = { VIP(VIP6, 80, IPPROTO_TCP, 1, 13, 5) },
-	.bes = { BE(5, BE6_1) },
+	.vips = {VIP(VIP6, 80, IPPROTO_TCP, 1, 13, 5)},
+	.bes = {BE(5, BE6_1)},
 	.forward = XLB_FWD_L2,
 };
 
 static const struct lb_setup s_l2_4in6 = {
-	.vips = { VIP(VIP4, 80, IPPROTO_TCP, 1, 13, 5) },
-	.bes = { BE(5, BE6_1) },
+	.vips = {VIP(VIP4, 80, IPPROTO_TCP, 1, 13, 5)},
+	.bes = {BE(5, BE6_1)},
 	.forward = XLB_FWD_L2,
 };
 
 /* NAT: backend 1 listens on 8080 (port translation), 2 on the VIP's port. */
 static const struct lb_setup s_nat4 = {
-	.vips = { VIPF(VIP4, 80, IPPROTO_TCP, 1, XLB_VIP_F_NAT, 13, 1),
-		  VIPF(VIP4, 53, IPPROTO_UDP, 2, XLB_VIP_F_NAT, 13, 2) },
-	.bes = { BEP(1, BE4_1, 8080), BE(2, BE4_2) },
+	.vips = {VIPF(VIP4, 80, IPPROTO_TCP, 1, XLB_VIP_F_NAT, 13, 1),
+		 VIPF(VIP4, 53, IPPROTO_UDP, 2, XLB_VIP_F_NAT, 13, 2)},
+	.bes = {BEP(1, BE4_1, 8080), BE(2, BE4_2)},
 };
 
 static const struct lb_setup s_nat6 = {
-	.vips = { VIPF(VIP6, 80, IPPROTO_TCP, 1, XLB_VIP_F_NAT, 13, 5),
-		  VIPF(VIP6, 53, IPPROTO_UDP, 2, XLB_VIP_F_NAT, 13, 6) },
-	.bes = { BEP(5, BE6_1, 8080), BE(6, BE6_2) },
+	.vips = {VIPF(VIP6, 80, IPPROTO_TCP, 1, XLB_VIP_F_NAT, 13, 5),
+		 VIPF(VIP6, 53, IPPROTO_UDP, 2, XLB_VIP_F_NAT, 13, 6)},
+	.bes = {BEP(5, BE6_1, 8080), BE(6, BE6_2)},
 };
 
 /* The whole data plane in NAT mode: no VIP flag needed. */
 static const struct lb_setup s_nat_global = {
-	.vips = { VIP(VIP4, 80, IPPROTO_TCP, 1, 13, 1) },
-	.bes = { BEP(1, BE4_1, 8080) },
+	.vips = {VIP(VIP4, 80, IPPROTO_TCP, 1, 13, 1)},
+	.bes = {BEP(1, BE4_1, 8080)},
 	.forward = XLB_FWD_NAT,
 };
 
 /* Two source ports only: two live connections use them up. */
 static const struct lb_setup s_nat_2ports = {
-	.vips = { VIPF(VIP4, 80, IPPROTO_TCP, 1, XLB_VIP_F_NAT, 13, 1) },
-	.bes = { BEP(1, BE4_1, 8080) },
-	.nat_lo = 1024, .nat_hi = 1025,
+	.vips = {VIPF(VIP4, 80, IPPROTO_TCP, 1, XLB_VIP_F_NAT, 13, 1)},
+	.bes = {BEP(1, BE4_1, 8080)},
+	.nat_lo = 1024,
+	.nat_hi = 1025,
 };
 
 static const struct lb_setup s_nat_1port = {
-	.vips = { VIPF(VIP4, 80, IPPROTO_TCP, 1, XLB_VIP_F_NAT, 13, 1) },
-	.bes = { BEP(1, BE4_1, 8080) },
-	.nat_lo = 1024, .nat_hi = 1024,
+	.vips = {VIPF(VIP4, 80, IPPROTO_TCP, 1, XLB_VIP_F_NAT, 13, 1)},
+	.bes = {BEP(1, BE4_1, 8080)},
+	.nat_lo = 1024,
+	.nat_hi = 1024,
 };
 
 static const struct lb_setup s_nat_no_src = {
-	.vips = { VIPF(VIP4, 80, IPPROTO_TCP, 1, XLB_VIP_F_NAT, 13, 1) },
-	.bes = { BEP(1, BE4_1, 8080) },
+	.vips = {VIPF(VIP4, 80, IPPROTO_TCP, 1, XLB_VIP_F_NAT, 13, 1)},
+	.bes = {BEP(1, BE4_1, 8080)},
 	.no_nat_src = 1,
 };
 
 static const struct lb_setup s_nat_v4_be6 = {
-	.vips = { VIPF(VIP4, 80, IPPROTO_TCP, 1, XLB_VIP_F_NAT, 13, 5) },
-	.bes = { BE(5, BE6_1) },
+	.vips = {VIPF(VIP4, 80, IPPROTO_TCP, 1, XLB_VIP_F_NAT, 13, 5)},
+	.bes = {BE(5, BE6_1)},
 };
 
 /* --- packets shared by several cases ------------------------------------- */
 
-#define P_TCP4	.src = CLIENT4, .dst = VIP4, .proto = IPPROTO_TCP, .dport = 80
-#define P_UDP4	.src = CLIENT4, .dst = VIP4, .proto = IPPROTO_UDP, .dport = 53
-#define P_TCP6	.src = CLIENT6, .dst = VIP6, .proto = IPPROTO_TCP, .dport = 80
-#define P_UDP6	.src = CLIENT6, .dst = VIP6, .proto = IPPROTO_UDP, .dport = 53
+#define P_TCP4 .src = CLIENT4, .dst = VIP4, .proto = IPPROTO_TCP, .dport = 80
+#define P_UDP4 .src = CLIENT4, .dst = VIP4, .proto = IPPROTO_UDP, .dport = 53
+#define P_TCP6 .src = CLIENT6, .dst = VIP6, .proto = IPPROTO_TCP, .dport = 80
+#define P_UDP6 .src = CLIENT6, .dst = VIP6, .proto = IPPROTO_UDP, .dport = 53
 
 /* The client's flow, and the backend's answer that ICMP errors quote. */
-static const struct pkt_spec flow4 = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN };
-static const struct pkt_spec flow6 = { P_TCP6, .sport = 40000, .tcp_flags = TCP_SYN };
+static const struct pkt_spec flow4 = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN};
+static const struct pkt_spec flow6 = {P_TCP6, .sport = 40000, .tcp_flags = TCP_SYN};
 static const struct pkt_spec reply4 = {
-	.src = VIP4, .dst = CLIENT4, .proto = IPPROTO_TCP, .sport = 80,
-	.dport = 40000, .tcp_flags = TCP_ACK, .payload_len = 1400,
+	.src = VIP4,
+	.dst = CLIENT4,
+	.proto = IPPROTO_TCP,
+	.sport = 80,
+	.dport = 40000,
+	.tcp_flags = TCP_ACK,
+	.payload_len = 1400,
 };
 static const struct pkt_spec reply6 = {
-	.src = VIP6, .dst = CLIENT6, .proto = IPPROTO_TCP, .sport = 80,
-	.dport = 40000, .tcp_flags = TCP_ACK, .payload_len = 1200,
+	.src = VIP6,
+	.dst = CLIENT6,
+	.proto = IPPROTO_TCP,
+	.sport = 80,
+	.dport = 40000,
+	.tcp_flags = TCP_ACK,
+	.payload_len = 1200,
 };
 /* An error about reply4 / reply6 (a VIP flow's packet), sent to d. */
-#define P_ICMP4_ERR_TO(d) \
+#define P_ICMP4_ERR_TO(d)                                                           \
 	.src = ROUTER4, .dst = d, .proto = IPPROTO_ICMP, .icmp_type = ICMP_UNREACH, \
 	.icmp_code = ICMP_FRAG_NEEDED, .icmp_info = 1400, .quote = &reply4, .quote_len = 28
-#define P_ICMP6_ERR_TO(d) \
+#define P_ICMP6_ERR_TO(d)                                                                  \
 	.src = ROUTER6, .dst = d, .proto = IPPROTO_ICMPV6, .icmp_type = ICMP6_PKT_TOO_BIG, \
 	.icmp_info = 1280, .quote = &reply6
 /* NAT connections' first packets (their node answers in the cases). */
-static const struct pkt_spec nflow4 = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN };
-static const struct pkt_spec nflow4_b = { P_TCP4, .sport = 40001, .tcp_flags = TCP_SYN };
+static const struct pkt_spec nflow4 = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN};
+static const struct pkt_spec nflow4_b = {P_TCP4, .sport = 40001, .tcp_flags = TCP_SYN};
 /* A connection's packet with no entry (moved here, or its entries evicted). */
-static const struct pkt_spec nflow4_ack = { P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK,
-					    .payload_len = 10 };
-static const struct pkt_spec nflow6 = { P_TCP6, .sport = 40000, .tcp_flags = TCP_SYN };
-static const struct pkt_spec nflow4u = { P_UDP4, .sport = 5353, .payload_len = 30 };
-static const struct pkt_spec nflow6u = { P_UDP6, .sport = 5353, .payload_len = 30 };
+static const struct pkt_spec nflow4_ack = {P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK,
+					   .payload_len = 10};
+static const struct pkt_spec nflow6 = {P_TCP6, .sport = 40000, .tcp_flags = TCP_SYN};
+static const struct pkt_spec nflow4u = {P_UDP4, .sport = 5353, .payload_len = 30};
+static const struct pkt_spec nflow6u = {P_UDP6, .sport = 5353, .payload_len = 30};
 static const struct pkt_spec reply4_other = {
-	.src = VIP4_OTHER, .dst = CLIENT4, .proto = IPPROTO_TCP, .sport = 80,
-	.dport = 40000, .tcp_flags = TCP_ACK, .payload_len = 100,
+	.src = VIP4_OTHER,
+	.dst = CLIENT4,
+	.proto = IPPROTO_TCP,
+	.sport = 80,
+	.dport = 40000,
+	.tcp_flags = TCP_ACK,
+	.payload_len = 100,
 };
 
 /* --- the environment a case runs in -------------------------------------- */
@@ -333,23 +363,23 @@ struct env {
 	struct xlb_lb *skel;
 	int prog_fd;
 	int ncpu;
-	__u32 inner_flags;		/* map_flags a Maglev table must have */
-	int tables[TEST_IDS];		/* Maglev table fds by VIP id, or -1 */
+	__u32 inner_flags;    /* map_flags a Maglev table must have */
+	int tables[TEST_IDS]; /* Maglev table fds by VIP id, or -1 */
 	const struct lb_setup *setup;
-	__u32 first_be;			/* backend the case's first packet got */
-	size_t first_len;		/* and that packet's length */
-	__u32 want_be;			/* backend the case's packet must get */
-	struct bpftest t;		/* the report, why the case failed */
+	__u32 first_be;	  /* backend the case's first packet got */
+	size_t first_len; /* and that packet's length */
+	__u32 want_be;	  /* backend the case's packet must get */
+	struct bpftest t; /* the report, why the case failed */
 	struct bpftest_reasons reasons;
-	struct ring_buffer *rb;		/* xlb_events, read by events_read() */
-	struct xlb_event events[64];	/* passive events read since the last read */
+	struct ring_buffer *rb;	     /* xlb_events, read by events_read() */
+	struct xlb_event events[64]; /* passive events read since the last read */
 	int nevents;
-	__u16 nat_port;			/* NAT: the first packet's source port (host order) */
-	struct pkt_spec in_spec;	/* the input as run (input hooks change it) */
+	__u16 nat_port;		 /* NAT: the first packet's source port (host order) */
+	struct pkt_spec in_spec; /* the input as run (input hooks change it) */
 };
 
 /* The case failed: keep the first reason; -1. */
-#define fail(e, ...)	bpftest_fail(&(e)->t, __VA_ARGS__)
+#define fail(e, ...) bpftest_fail(&(e)->t, __VA_ARGS__)
 
 /* --- map access ---------------------------------------------------------- */
 
@@ -388,14 +418,14 @@ static int hash_count(struct bpf_map *map)
 
 static __u8 nh_dmac(__u32 id, int i)
 {
-	static const __u8 base[6] = { 0x02, 0x00, 0x00, 0x00, 0x01, 0x00 };
+	static const __u8 base[6] = {0x02, 0x00, 0x00, 0x00, 0x01, 0x00};
 
 	return i == 5 ? (__u8)id : base[i];
 }
 
 static int nexthop_set(struct env *e, __u32 id, __u32 mtu)
 {
-	struct xlb_nexthop nh = { .ifindex = NH_IFINDEX, .mtu = mtu };
+	struct xlb_nexthop nh = {.ifindex = NH_IFINDEX, .mtu = mtu};
 	struct timespec ts;
 	int i;
 
@@ -447,8 +477,8 @@ static int table_create(struct env *e, const struct vip_def *v)
 
 	if (v->id >= TEST_IDS)
 		return -EINVAL;
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_test_tbl", sizeof(__u32),
-			    sizeof(__u32), v->size, &opts);
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_test_tbl", sizeof(__u32), sizeof(__u32),
+			    v->size, &opts);
 	if (fd < 0)
 		return -errno;
 	e->tables[v->id] = fd;
@@ -527,15 +557,16 @@ static int env_reset(struct env *e)
 		err = err ?: reset_id(e, id);
 	}
 	for (id = 0; id < XLB_R_MAX; id++)
-		err = err ?: bpftest_percpu_write(s->maps.xlb_reasons, id, e->ncpu, NULL,
-						  sizeof(struct xlb_reason_count));
+		err = err
+			      ?: bpftest_percpu_write(s->maps.xlb_reasons, id, e->ncpu, NULL,
+						      sizeof(struct xlb_reason_count));
 	if (!err && bpf_map_update_elem(map_fd(s->maps.xlb_config), &zero, &cfg, 0))
 		err = -errno;
 	err = err ?: hash_clear(s->maps.xlb_vips, sizeof(struct xlb_vip_key));
 	err = err ?: hash_clear(s->maps.xlb_flows, sizeof(struct xlb_flow_key));
 	err = err ?: hash_clear(s->maps.xlb_nat_fwd, sizeof(struct xlb_flow_key));
 	err = err ?: hash_clear(s->maps.xlb_nat_rev, sizeof(struct xlb_nat_rkey));
-	err = err ?: events_read(e);	/* no event left from the case before */
+	err = err ?: events_read(e); /* no event left from the case before */
 	return err;
 }
 
@@ -567,8 +598,8 @@ static int setup_apply(struct env *e, const struct lb_setup *su)
 
 	for (i = 0; i < 5 && su->bes[i].id; i++) {
 		const struct be_def *b = &su->bes[i];
-		struct xlb_backend be = { .state = b->state ?: XLB_BE_ACTIVE,
-					  .port = htons(b->port) };
+		struct xlb_backend be = {.state = b->state ?: XLB_BE_ACTIVE,
+					 .port = htons(b->port)};
 
 		be.family = pkt_addr(b->addr, be.addr);
 		if (bpf_map_update_elem(map_fd(s->maps.xlb_backends), &b->id, &be, 0))
@@ -583,7 +614,7 @@ static int setup_apply(struct env *e, const struct lb_setup *su)
 			.port = htons(v->port),
 			.proto = v->proto,
 		};
-		struct xlb_vip val = { .id = v->id, .flags = v->flags, .table_size = v->size };
+		struct xlb_vip val = {.id = v->id, .flags = v->flags, .table_size = v->size};
 
 		k.family = pkt_addr(v->addr, k.addr);
 		if (bpf_map_update_elem(map_fd(s->maps.xlb_vips), &k, &val, 0))
@@ -617,7 +648,7 @@ static void flow_key(const struct pkt_spec *s, struct xlb_flow_key *k)
 /* The VIP a key matches: exact port first, then the port-less one. */
 static int vip_find(struct env *e, const struct xlb_flow_key *fk, struct xlb_vip *vip)
 {
-	struct xlb_vip_key k = { .port = fk->dport, .proto = fk->proto, .family = fk->family };
+	struct xlb_vip_key k = {.port = fk->dport, .proto = fk->proto, .family = fk->family};
 	int fd = map_fd(e->skel->maps.xlb_vips);
 
 	memcpy(k.addr, fk->daddr, sizeof(k.addr));
@@ -627,8 +658,7 @@ static int vip_find(struct env *e, const struct xlb_flow_key *fk, struct xlb_vip
 	return bpf_map_lookup_elem(fd, &k, vip) ? -ENOENT : 0;
 }
 
-static int spec_hash(struct env *e, const struct pkt_spec *s, __u32 *hash,
-		     struct xlb_vip *vip)
+static int spec_hash(struct env *e, const struct pkt_spec *s, __u32 *hash, struct xlb_vip *vip)
 {
 	struct xlb_flow_key k;
 
@@ -696,8 +726,7 @@ static int out_backend(const struct pkt *out, __u32 *id)
 }
 
 /* Build, run, expect XDP_TX, return the backend. */
-static int run_to_backend(struct env *e, const struct pkt_spec *s, __u32 *id,
-			  size_t *len)
+static int run_to_backend(struct env *e, const struct pkt_spec *s, __u32 *id, size_t *len)
 {
 	struct pkt in, out;
 	__u32 verdict;
@@ -709,11 +738,10 @@ static int run_to_backend(struct env *e, const struct pkt_spec *s, __u32 *id,
 	if (err)
 		return fail(e, "test run: %s", strerror(-err));
 	if (verdict != XDP_TX)
-		return fail(e, "packet %u -> %u: expected XDP_TX, got %s",
-			    s->sport, s->dport, bpftest_verdict_name(verdict));
+		return fail(e, "packet %u -> %u: expected XDP_TX, got %s", s->sport, s->dport,
+			    bpftest_verdict_name(verdict));
 	if (out_backend(&out, id))
-		return fail(e, "packet %u -> %u: output dmac names no backend",
-			    s->sport, s->dport);
+		return fail(e, "packet %u -> %u: output dmac names no backend", s->sport, s->dport);
 	if (len)
 		*len = in.len;
 	return 0;
@@ -722,39 +750,38 @@ static int run_to_backend(struct env *e, const struct pkt_spec *s, __u32 *id,
 /* --- expected outputs ---------------------------------------------------- */
 
 enum out_kind {
-	OUT_NONE,	/* the verdict says it all (XDP_DROP) */
-	OUT_SAME,	/* byte for byte the input */
-	OUT_ENCAP,	/* next-hop MACs, outer header, the input's L3 packet */
-	OUT_L2,		/* the input with the next hop's MACs */
-	OUT_TOO_BIG,	/* ICMP frag-needed / packet-too-big back to the client */
-	OUT_NAT,	/* translated to node:port from the NAT address and port */
-	OUT_NAT_REPLY,	/* a node's reply translated back to VIP -> client */
+	OUT_NONE,      /* the verdict says it all (XDP_DROP) */
+	OUT_SAME,      /* byte for byte the input */
+	OUT_ENCAP,     /* next-hop MACs, outer header, the input's L3 packet */
+	OUT_L2,	       /* the input with the next hop's MACs */
+	OUT_TOO_BIG,   /* ICMP frag-needed / packet-too-big back to the client */
+	OUT_NAT,       /* translated to node:port from the NAT address and port */
+	OUT_NAT_REPLY, /* a node's reply translated back to VIP -> client */
 };
 
-#define BE_TABLE	0x10000	/* backend in the table slot of the flow hash */
-#define BE_FIRST	0x10001	/* backend the case's first packet went to */
+#define BE_TABLE 0x10000 /* backend in the table slot of the flow hash */
+#define BE_FIRST 0x10001 /* backend the case's first packet went to */
 
 struct xlb_case {
 	const char *name;
-	struct pkt_spec pkt;			/* the input packet */
-	void (*mangle)(struct pkt *p);		/* break it once built */
-	const struct lb_setup *setup;		/* VIPs, backends, config */
-	int (*prep)(struct env *e, const struct xlb_case *c); /* after setup */
-	const struct pkt_spec *first;		/* run before (makes a flow) */
+	struct pkt_spec pkt;				       /* the input packet */
+	void (*mangle)(struct pkt *p);			       /* break it once built */
+	const struct lb_setup *setup;			       /* VIPs, backends, config */
+	int (*prep)(struct env *e, const struct xlb_case *c);  /* after setup */
+	const struct pkt_spec *first;			       /* run before (makes a flow) */
 	int (*after)(struct env *e, const struct xlb_case *c); /* after first */
 	int (*input)(struct env *e, const struct xlb_case *c, struct pkt *in);
-						/* rebuild the input after first */
-	__u32 verdict;				/* XDP_PASS / XDP_TX / XDP_DROP */
+	/* rebuild the input after first */
+	__u32 verdict; /* XDP_PASS / XDP_TX / XDP_DROP */
 	enum out_kind out;
-	__u32 backend;				/* id, BE_TABLE or BE_FIRST */
-	int (*check)(struct env *e, const struct xlb_case *c,
-		     const struct pkt *in, const struct pkt *out);
-	int reason;				/* enum xlb_reason counted once */
+	__u32 backend; /* id, BE_TABLE or BE_FIRST */
+	int (*check)(struct env *e, const struct xlb_case *c, const struct pkt *in,
+		     const struct pkt *out);
+	int reason; /* enum xlb_reason counted once */
 };
 
 /* Ethernet header towards the backend, any VLAN tag of the input kept. */
-static void expect_l2(struct pkt_expect *x, const struct pkt *in, __u32 be_id,
-		      __u16 ethertype)
+static void expect_l2(struct pkt_expect *x, const struct pkt *in, __u32 be_id, __u16 ethertype)
 {
 	__u8 dmac[6];
 	int i;
@@ -768,14 +795,13 @@ static void expect_l2(struct pkt_expect *x, const struct pkt *in, __u32 be_id,
 	pkt_put_be16(pkt_expect_put(x, "ethertype", NULL, 2), ethertype);
 }
 
-static int expect_encap(struct env *e, const struct xlb_case *c,
-			const struct pkt *in, struct pkt_expect *x)
+static int expect_encap(struct env *e, const struct xlb_case *c, const struct pkt *in,
+			struct pkt_expect *x)
 {
 	const __u8 *l3 = in->data + in->l3_off;
 	int inner4 = l3[0] >> 4 == 4;
 	/* The IP header's length, not the frame's: padding may follow. */
-	size_t l3_len = inner4 ? (size_t)(l3[2] << 8 | l3[3])
-			       : (size_t)(40 + (l3[4] << 8 | l3[5]));
+	size_t l3_len = inner4 ? (size_t)(l3[2] << 8 | l3[3]) : (size_t)(40 + (l3[4] << 8 | l3[5]));
 	__u8 tos = inner4 ? l3[1] : (l3[0] << 4 | l3[1] >> 4);
 	struct xlb_backend be;
 	struct xlb_vip vip;
@@ -796,7 +822,7 @@ static int expect_encap(struct env *e, const struct xlb_case *c,
 		pkt_put_be16(pkt_expect_put(x, "outer tot_len", NULL, 2), 20 + l3_len);
 		pkt_expect_put(x, "outer id", NULL, 2);
 		pkt_put_be16(pkt_expect_put(x, "outer frag_off (DF)", NULL, 2),
-			 inner4 && (l3[6] & 0x40) ? 0x4000 : 0);
+			     inner4 && (l3[6] & 0x40) ? 0x4000 : 0);
 		*pkt_expect_put(x, "outer ttl", NULL, 1) = 64;
 		*pkt_expect_put(x, "outer protocol", NULL, 1) = IPPROTO_IPIP;
 		pkt_expect_put(x, "outer check", NULL, 2);
@@ -809,10 +835,9 @@ static int expect_encap(struct env *e, const struct xlb_case *c,
 	} else {
 		expect_l2(x, in, e->want_be, 0x86dd);
 		pkt_put_be32(pkt_expect_put(x, "outer version/class/flow label", NULL, 4),
-			 6U << 28 | (__u32)tos << 20 | (hash & 0xfffff));
+			     6U << 28 | (__u32)tos << 20 | (hash & 0xfffff));
 		pkt_put_be16(pkt_expect_put(x, "outer payload_len", NULL, 2), l3_len);
-		*pkt_expect_put(x, "outer nexthdr", NULL, 1) =
-			inner4 ? IPPROTO_IPIP : IPPROTO_IPV6;
+		*pkt_expect_put(x, "outer nexthdr", NULL, 1) = inner4 ? IPPROTO_IPIP : IPPROTO_IPV6;
 		*pkt_expect_put(x, "outer hop_limit", NULL, 1) = 64;
 		pkt_addr(ENC_SRC6, src);
 		src[3] = (src[3] & ~htonl(ENC_MASK6)) | htonl(hash & ENC_MASK6);
@@ -829,10 +854,8 @@ static int expect_encap(struct env *e, const struct xlb_case *c,
 static int expect_l2_mode(struct env *e, const struct pkt *in, struct pkt_expect *x)
 {
 	memset(x, 0, sizeof(*x));
-	expect_l2(x, in, e->want_be, in->data[in->l3_off - 2] << 8 |
-		  in->data[in->l3_off - 1]);
-	pkt_expect_put(x, "L3 packet (untouched)", in->data + in->l3_off,
-		       in->len - in->l3_off);
+	expect_l2(x, in, e->want_be, in->data[in->l3_off - 2] << 8 | in->data[in->l3_off - 1]);
+	pkt_expect_put(x, "L3 packet (untouched)", in->data + in->l3_off, in->len - in->l3_off);
 	return 0;
 }
 
@@ -917,7 +940,7 @@ static int check_csums(struct env *e, const struct pkt *in, const struct pkt *ou
 
 /* --- NAT: expected frames, rebuilt from scratch ---------------------------- */
 
-static const __u8 node_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0xbe };
+static const __u8 node_mac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0xbe};
 
 static int nat_fwd_get(struct env *e, const struct pkt_spec *s, struct xlb_nat_fwd *f)
 {
@@ -930,8 +953,10 @@ static int nat_fwd_get(struct env *e, const struct pkt_spec *s, struct xlb_nat_f
 static int nat_rev_get(struct env *e, const struct xlb_nat_fwd *f, __u8 proto, __u8 family,
 		       struct xlb_nat_rev *r)
 {
-	struct xlb_nat_rkey k = { .node_port = f->node_port, .nat_port = f->nat_port,
-				  .proto = proto, .family = family };
+	struct xlb_nat_rkey k = {.node_port = f->node_port,
+				 .nat_port = f->nat_port,
+				 .proto = proto,
+				 .family = family};
 
 	memcpy(k.node, f->node, sizeof(k.node));
 	return bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_nat_rev), &k, r) ? -errno : 0;
@@ -1035,8 +1060,8 @@ static int expect_nat_reply(struct env *e, const struct xlb_case *c, struct pkt_
 	return 0;
 }
 
-static int check_output(struct env *e, const struct xlb_case *c,
-			const struct pkt *in, const struct pkt *out)
+static int check_output(struct env *e, const struct xlb_case *c, const struct pkt *in,
+			const struct pkt *out)
 {
 	struct pkt_expect x;
 	char msg[256];
@@ -1082,8 +1107,8 @@ static int flow_get(struct env *e, const struct pkt_spec *s, struct xlb_flow *f)
 }
 
 /* The packet's flow is remembered, on the backend it went to. */
-static int check_flow(struct env *e, const struct xlb_case *c,
-		      const struct pkt *in, const struct pkt *out)
+static int check_flow(struct env *e, const struct xlb_case *c, const struct pkt *in,
+		      const struct pkt *out)
 {
 	struct xlb_vip vip;
 	struct xlb_flow f;
@@ -1099,36 +1124,36 @@ static int check_flow(struct env *e, const struct xlb_case *c,
 	return 0;
 }
 
-static int check_no_flow(struct env *e, const struct xlb_case *c,
-			 const struct pkt *in, const struct pkt *out)
+static int check_no_flow(struct env *e, const struct xlb_case *c, const struct pkt *in,
+			 const struct pkt *out)
 {
 	struct xlb_flow f;
 
 	if (!flow_get(e, &c->pkt, &f))
-		return fail(e, "xlb_flows has an entry (backend %u), expected none",
-			    f.backend_id);
+		return fail(e, "xlb_flows has an entry (backend %u), expected none", f.backend_id);
 	return 0;
 }
 
-static int check_traffic(struct env *e, struct bpf_map *map, const char *what,
-			 __u32 id, __u64 packets, __u64 bytes, __u64 new_flows)
+static int check_traffic(struct env *e, struct bpf_map *map, const char *what, __u32 id,
+			 __u64 packets, __u64 bytes, __u64 new_flows)
 {
 	__u64 t[3];
 
 	if (bpftest_percpu_sum(map, id, e->ncpu, t, 3))
 		return fail(e, "%s %u: lookup failed", what, id);
 	if (t[0] != packets || t[1] != bytes || t[2] != new_flows)
-		return fail(e, "%s %u: expected %llu packets %llu bytes %llu new flows, "
-			    "got %llu %llu %llu", what, id,
-			    (unsigned long long)packets, (unsigned long long)bytes,
+		return fail(e,
+			    "%s %u: expected %llu packets %llu bytes %llu new flows, "
+			    "got %llu %llu %llu",
+			    what, id, (unsigned long long)packets, (unsigned long long)bytes,
 			    (unsigned long long)new_flows, (unsigned long long)t[0],
 			    (unsigned long long)t[1], (unsigned long long)t[2]);
 	return 0;
 }
 
 /* Two packets of one flow: two packets counted, one new flow. */
-static int check_stats_2nd(struct env *e, const struct xlb_case *c,
-			   const struct pkt *in, const struct pkt *out)
+static int check_stats_2nd(struct env *e, const struct xlb_case *c, const struct pkt *in,
+			   const struct pkt *out)
 {
 	__u64 bytes = e->first_len + in->len;
 
@@ -1139,20 +1164,20 @@ static int check_stats_2nd(struct env *e, const struct xlb_case *c,
 }
 
 /* An ICMP error makes no flow of its own; both packets counted. */
-static int check_icmp(struct env *e, const struct xlb_case *c,
-		      const struct pkt *in, const struct pkt *out)
+static int check_icmp(struct env *e, const struct xlb_case *c, const struct pkt *in,
+		      const struct pkt *out)
 {
 	int n = hash_count(e->skel->maps.xlb_flows);
 
 	if (n != 1)
 		return fail(e, "xlb_flows: expected only the first packet's flow, got %d entries",
 			    n);
-	return check_traffic(e, e->skel->maps.xlb_backend_stats, "backend",
-			     e->want_be, 2, e->first_len + in->len, 1);
+	return check_traffic(e, e->skel->maps.xlb_backend_stats, "backend", e->want_be, 2,
+			     e->first_len + in->len, 1);
 }
 
-static int check_icmp_no_flow(struct env *e, const struct xlb_case *c,
-			      const struct pkt *in, const struct pkt *out)
+static int check_icmp_no_flow(struct env *e, const struct xlb_case *c, const struct pkt *in,
+			      const struct pkt *out)
 {
 	int n = hash_count(e->skel->maps.xlb_flows);
 
@@ -1162,8 +1187,8 @@ static int check_icmp_no_flow(struct env *e, const struct xlb_case *c,
 }
 
 /* An ICMP error left to the host: only the first packet's flow and counts. */
-static int check_icmp_passed(struct env *e, const struct xlb_case *c,
-			     const struct pkt *in, const struct pkt *out)
+static int check_icmp_passed(struct env *e, const struct xlb_case *c, const struct pkt *in,
+			     const struct pkt *out)
 {
 	int n = hash_count(e->skel->maps.xlb_flows);
 
@@ -1177,11 +1202,11 @@ static int check_icmp_passed(struct env *e, const struct xlb_case *c,
 }
 
 /* Many flows over a table filled 1:3 land near 1:3. */
-static int check_weights(struct env *e, const struct xlb_case *c,
-			 const struct pkt *in, const struct pkt *out)
+static int check_weights(struct env *e, const struct xlb_case *c, const struct pkt *in,
+			 const struct pkt *out)
 {
 	struct pkt_spec s = c->pkt;
-	unsigned int n[3] = { 0 }, i, total = 1000;
+	unsigned int n[3] = {0}, i, total = 1000;
 	__u64 hits;
 	__u32 id;
 
@@ -1198,13 +1223,13 @@ static int check_weights(struct env *e, const struct xlb_case *c,
 		return fail(e, "backend 1 got %u of %u flows, expected 180..320", n[1], total);
 	/* Each packet was a new flow of one length; add the case's own packet. */
 	hits = n[1] + (e->want_be == 1);
-	return check_traffic(e, e->skel->maps.xlb_backend_stats, "backend", 1,
-			     hits, hits * in->len, hits);
+	return check_traffic(e, e->skel->maps.xlb_backend_stats, "backend", 1, hits, hits * in->len,
+			     hits);
 }
 
 /* Every port of one client lands on one backend, though ports would spread. */
-static int check_hash_src(struct env *e, const struct xlb_case *c,
-			  const struct pkt *in, const struct pkt *out)
+static int check_hash_src(struct env *e, const struct xlb_case *c, const struct pkt *in,
+			  const struct pkt *out)
 {
 	struct pkt_spec s = c->pkt;
 	struct xlb_flow_key k;
@@ -1215,8 +1240,8 @@ static int check_hash_src(struct env *e, const struct xlb_case *c,
 		if (run_to_backend(e, &s, &id, NULL))
 			return -1;
 		if (id != e->want_be)
-			return fail(e, "source port %u went to backend %u, port %u to %u",
-				    s.sport, id, c->pkt.sport, e->want_be);
+			return fail(e, "source port %u went to backend %u, port %u to %u", s.sport,
+				    id, c->pkt.sport, e->want_be);
 		flow_key(&s, &k);
 		if ((xlb_flow_hash(&k, SEED, 0) % 251) % 4 != (e->want_be - 1))
 			spread++;
@@ -1241,7 +1266,7 @@ static int after_drain_first(struct env *e, const struct xlb_case *c)
 
 static int after_refill_2(struct env *e, const struct xlb_case *c)
 {
-	static const __u32 two[4] = { 2 };
+	static const __u32 two[4] = {2};
 
 	if (table_fill(e, 1, vip_def(e, 1)->size, two))
 		return fail(e, "refill table: %s", strerror(errno));
@@ -1341,8 +1366,8 @@ static void ipv6_payload_len_over(struct pkt *p)
 /* --- passive-health events (bpf/lib/passive.h) --------------------------- */
 
 /* No passive event was emitted by the case's packet. */
-static int check_no_event(struct env *e, const struct xlb_case *c,
-			  const struct pkt *in, const struct pkt *out)
+static int check_no_event(struct env *e, const struct xlb_case *c, const struct pkt *in,
+			  const struct pkt *out)
 {
 	if (events_read(e))
 		return fail(e, "reading xlb_events failed");
@@ -1368,26 +1393,27 @@ static int check_one_event(struct env *e, const struct xlb_case *c, __u8 kind)
 		return -1;
 	flow_key(&c->pkt, &k);
 	if (ev->kind != kind || ev->backend_id != e->first_be || ev->vip_id != vip.id)
-		return fail(e, "event: kind %u backend %u VIP %u, expected kind %u backend %u "
-			    "VIP %u", ev->kind, ev->backend_id, ev->vip_id, kind, e->first_be,
-			    vip.id);
+		return fail(e,
+			    "event: kind %u backend %u VIP %u, expected kind %u backend %u "
+			    "VIP %u",
+			    ev->kind, ev->backend_id, ev->vip_id, kind, e->first_be, vip.id);
 	if (ev->family != k.family || ev->sport != k.sport ||
 	    memcmp(ev->saddr, k.saddr, sizeof(k.saddr)))
 		return fail(e, "event: client address or port is not the packet's");
 	if (!ev->ts_ns || ev->flow_age_ns >= XLB_PASSIVE_YOUNG_NS)
-		return fail(e, "event: ts %llu, flow age %llu ns",
-			    (unsigned long long)ev->ts_ns, (unsigned long long)ev->flow_age_ns);
+		return fail(e, "event: ts %llu, flow age %llu ns", (unsigned long long)ev->ts_ns,
+			    (unsigned long long)ev->flow_age_ns);
 	return 0;
 }
 
-static int check_event_syn(struct env *e, const struct xlb_case *c,
-			   const struct pkt *in, const struct pkt *out)
+static int check_event_syn(struct env *e, const struct xlb_case *c, const struct pkt *in,
+			   const struct pkt *out)
 {
 	return check_one_event(e, c, XLB_EVK_SYN_RETRANS);
 }
 
-static int check_event_rst(struct env *e, const struct xlb_case *c,
-			   const struct pkt *in, const struct pkt *out)
+static int check_event_rst(struct env *e, const struct xlb_case *c, const struct pkt *in,
+			   const struct pkt *out)
 {
 	return check_one_event(e, c, XLB_EVK_CLIENT_RST);
 }
@@ -1466,8 +1492,8 @@ static int nat_entries(struct env *e, const struct pkt_spec *s, struct xlb_nat_f
 }
 
 /* The connection's entries: port in range, node port, state, way back. */
-static int check_nat_entries(struct env *e, const struct xlb_case *c,
-			     const struct pkt *in, const struct pkt *out)
+static int check_nat_entries(struct env *e, const struct xlb_case *c, const struct pkt *in,
+			     const struct pkt *out)
 {
 	const struct be_def *b = be_def(e, e->want_be);
 	__u8 want_state = c->pkt.proto == IPPROTO_UDP ? XLB_NAT_S_UDP : XLB_NAT_S_SYN_SENT;
@@ -1487,17 +1513,18 @@ static int check_nat_entries(struct env *e, const struct xlb_case *c,
 		return fail(e, "entries name backends %u/%u, expected %u", f.backend_id,
 			    r.backend_id, e->want_be);
 	if (f.state != want_state || r.state != want_state)
-		return fail(e, "entries in states %u/%u, expected %u", f.state, r.state, want_state);
+		return fail(e, "entries in states %u/%u, expected %u", f.state, r.state,
+			    want_state);
 	if (r.ifindex != NH_IFINDEX || memcmp(r.dmac, pkt_mac_client, 6) ||
 	    memcmp(r.smac, pkt_mac_lb, 6))
 		return fail(e, "reverse entry: the way back is not the client's frame");
-	return check_traffic(e, e->skel->maps.xlb_backend_stats, "backend", e->want_be, 1,
-			     in->len, 1);
+	return check_traffic(e, e->skel->maps.xlb_backend_stats, "backend", e->want_be, 1, in->len,
+			     1);
 }
 
 /* The second packet of a connection kept its port; one entry each way. */
-static int check_nat_same_port(struct env *e, const struct xlb_case *c,
-			       const struct pkt *in, const struct pkt *out)
+static int check_nat_same_port(struct env *e, const struct xlb_case *c, const struct pkt *in,
+			       const struct pkt *out)
 {
 	struct xlb_nat_fwd f;
 	struct xlb_nat_rev r;
@@ -1514,8 +1541,8 @@ static int check_nat_same_port(struct env *e, const struct xlb_case *c,
 }
 
 /* Another client towards the same node got another port. */
-static int check_nat_other_port(struct env *e, const struct xlb_case *c,
-				const struct pkt *in, const struct pkt *out)
+static int check_nat_other_port(struct env *e, const struct xlb_case *c, const struct pkt *in,
+				const struct pkt *out)
 {
 	struct xlb_nat_fwd f;
 	struct xlb_nat_rev r;
@@ -1531,8 +1558,8 @@ static int check_nat_other_port(struct env *e, const struct xlb_case *c,
 }
 
 /* The dead connection's port went to the new one. */
-static int check_nat_reused(struct env *e, const struct xlb_case *c,
-			    const struct pkt *in, const struct pkt *out)
+static int check_nat_reused(struct env *e, const struct xlb_case *c, const struct pkt *in,
+			    const struct pkt *out)
 {
 	struct xlb_nat_fwd f;
 	struct xlb_nat_rev r;
@@ -1540,13 +1567,13 @@ static int check_nat_reused(struct env *e, const struct xlb_case *c,
 	if (nat_entries(e, &e->in_spec, &f, &r))
 		return -1;
 	if (ntohs(f.nat_port) != e->nat_port)
-		return fail(e, "NAT port %u, expected the dead connection's %u",
-			    ntohs(f.nat_port), e->nat_port);
+		return fail(e, "NAT port %u, expected the dead connection's %u", ntohs(f.nat_port),
+			    e->nat_port);
 	return 0;
 }
 
-static int check_nat_nothing(struct env *e, const struct xlb_case *c,
-			     const struct pkt *in, const struct pkt *out)
+static int check_nat_nothing(struct env *e, const struct xlb_case *c, const struct pkt *in,
+			     const struct pkt *out)
 {
 	int nf = hash_count(e->skel->maps.xlb_nat_fwd), nr = hash_count(e->skel->maps.xlb_nat_rev);
 
@@ -1590,8 +1617,8 @@ static int one_event(struct env *e, __u8 kind)
  * SYN-ACK: SYN_RECV both ways (established only once the client ACKs it),
  * one latency sample, one success event.
  */
-static int check_nat_synack(struct env *e, const struct xlb_case *c,
-			    const struct pkt *in, const struct pkt *out)
+static int check_nat_synack(struct env *e, const struct xlb_case *c, const struct pkt *in,
+			    const struct pkt *out)
 {
 	struct xlb_nat_health h;
 
@@ -1603,53 +1630,54 @@ static int check_nat_synack(struct env *e, const struct xlb_case *c,
 	return one_event(e, XLB_EVK_NODE_OK);
 }
 
-static int check_nat_reply_plain(struct env *e, const struct xlb_case *c,
-				 const struct pkt *in, const struct pkt *out)
+static int check_nat_reply_plain(struct env *e, const struct xlb_case *c, const struct pkt *in,
+				 const struct pkt *out)
 {
-	return nat_state_is(e, c->first, c->first->proto == IPPROTO_UDP ? XLB_NAT_S_UDP
-								      : XLB_NAT_S_ESTABLISHED);
+	return nat_state_is(e, c->first,
+			    c->first->proto == IPPROTO_UDP ? XLB_NAT_S_UDP : XLB_NAT_S_ESTABLISHED);
 }
 
 /* The node refused: closing, one RST counted, one node_rst event. */
-static int check_nat_node_rst(struct env *e, const struct xlb_case *c,
-			      const struct pkt *in, const struct pkt *out)
+static int check_nat_node_rst(struct env *e, const struct xlb_case *c, const struct pkt *in,
+			      const struct pkt *out)
 {
 	struct xlb_nat_health h;
 
 	if (nat_state_is(e, c->first, XLB_NAT_S_CLOSING) || nat_health(e, e->first_be, &h))
 		return -1;
 	if (h.node_rsts != 1)
-		return fail(e, "health: %llu node RSTs, expected 1", (unsigned long long)h.node_rsts);
+		return fail(e, "health: %llu node RSTs, expected 1",
+			    (unsigned long long)h.node_rsts);
 	return one_event(e, XLB_EVK_NODE_RST);
 }
 
-static int check_nat_syn_retry(struct env *e, const struct xlb_case *c,
-			       const struct pkt *in, const struct pkt *out)
+static int check_nat_syn_retry(struct env *e, const struct xlb_case *c, const struct pkt *in,
+			       const struct pkt *out)
 {
 	return nat_state_is(e, c->first, XLB_NAT_S_SYN_SENT) ?: one_event(e, XLB_EVK_SYN_RETRANS);
 }
 
-static int check_nat_closing(struct env *e, const struct xlb_case *c,
-			     const struct pkt *in, const struct pkt *out)
+static int check_nat_closing(struct env *e, const struct xlb_case *c, const struct pkt *in,
+			     const struct pkt *out)
 {
 	return nat_state_is(e, c->first, XLB_NAT_S_CLOSING);
 }
 
-static int check_nat_fin(struct env *e, const struct xlb_case *c,
-			 const struct pkt *in, const struct pkt *out)
+static int check_nat_fin(struct env *e, const struct xlb_case *c, const struct pkt *in,
+			 const struct pkt *out)
 {
 	return nat_state_is(e, c->first, XLB_NAT_S_FIN);
 }
 
-static int check_nat_established(struct env *e, const struct xlb_case *c,
-				 const struct pkt *in, const struct pkt *out)
+static int check_nat_established(struct env *e, const struct xlb_case *c, const struct pkt *in,
+				 const struct pkt *out)
 {
 	return nat_state_is(e, c->first, XLB_NAT_S_ESTABLISHED);
 }
 
 /* A node's RST on an entry it never answered: closed, but no failure. */
-static int check_nat_rst_unconfirmed(struct env *e, const struct xlb_case *c,
-				     const struct pkt *in, const struct pkt *out)
+static int check_nat_rst_unconfirmed(struct env *e, const struct xlb_case *c, const struct pkt *in,
+				     const struct pkt *out)
 {
 	struct xlb_nat_health h;
 
@@ -1666,16 +1694,18 @@ static int check_nat_rst_unconfirmed(struct env *e, const struct xlb_case *c,
 }
 
 /* The reply's forward twin (another node now, same NAT port) kept its state. */
-static int check_nat_twin_kept(struct env *e, const struct xlb_case *c,
-			       const struct pkt *in, const struct pkt *out)
+static int check_nat_twin_kept(struct env *e, const struct xlb_case *c, const struct pkt *in,
+			       const struct pkt *out)
 {
 	struct xlb_nat_fwd f;
 
 	if (nat_fwd_get(e, c->first, &f))
 		return fail(e, "xlb_nat_fwd lost the connection");
 	if (f.state != XLB_NAT_S_ESTABLISHED)
-		return fail(e, "forward entry towards another node in state %u, expected %u: "
-			    "a reply of the old node changed it", f.state, XLB_NAT_S_ESTABLISHED);
+		return fail(e,
+			    "forward entry towards another node in state %u, expected %u: "
+			    "a reply of the old node changed it",
+			    f.state, XLB_NAT_S_ESTABLISHED);
 	return 0;
 }
 
@@ -1732,8 +1762,12 @@ static int nat_idle(struct env *e, const struct pkt_spec *s, __u64 sec)
 /* The node answers the first connection with flags (reply path). */
 static int nat_node_says(struct env *e, __u8 flags)
 {
-	struct pkt_spec s = { .src = BE4_1, .dst = NAT4, .proto = IPPROTO_TCP, .sport = 8080,
-			      .dport = e->nat_port, .tcp_flags = flags };
+	struct pkt_spec s = {.src = BE4_1,
+			     .dst = NAT4,
+			     .proto = IPPROTO_TCP,
+			     .sport = 8080,
+			     .dport = e->nat_port,
+			     .tcp_flags = flags};
 	struct pkt in, out;
 	__u32 verdict;
 	int err;
@@ -1824,8 +1858,8 @@ static int after_nat_half_closed_61s(struct env *e, const struct xlb_case *c)
 /* The node reset the connection just over the close timeout ago. */
 static int after_nat_reset_dead(struct env *e, const struct xlb_case *c)
 {
-	return nat_node_says(e, TCP_RST | TCP_ACK) ?:
-	       nat_idle(e, c->first, XLB_NAT_TMO_CLOSING + 1);
+	return nat_node_says(e, TCP_RST | TCP_ACK)
+		       ?: nat_idle(e, c->first, XLB_NAT_TMO_CLOSING + 1);
 }
 
 /*
@@ -1919,628 +1953,1231 @@ static void udp_no_csum(struct pkt *p)
 		pkt_put_be16(p->data + p->l4_off + 6, 0);
 }
 
-#define P_NREPLY4	.src = BE4_1, .dst = NAT4, .proto = IPPROTO_TCP, .sport = 8080
-#define P_NREPLY6	.src = BE6_1, .dst = NAT6, .proto = IPPROTO_TCP, .sport = 8080
+#define P_NREPLY4 .src = BE4_1, .dst = NAT4, .proto = IPPROTO_TCP, .sport = 8080
+#define P_NREPLY6 .src = BE6_1, .dst = NAT6, .proto = IPPROTO_TCP, .sport = 8080
 
 static const struct xlb_case cases[] = {
 	/* NAT: client -> node. */
-	{ .name = "nat ipv4 tcp syn -> NAT address:port to node:8080, checksums exact",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN },
-	  .setup = &s_nat4, .verdict = XDP_TX, .out = OUT_NAT, .backend = 1,
-	  .check = check_nat_entries, .reason = XLB_R_FWD_NAT },
-	{ .name = "nat ipv4 tcp data with options -> translated, checksums exact",
-	  .pkt = { P_TCP4, .sport = 40007, .tcp_flags = TCP_ACK | TCP_PSH, .ip_opts = 8,
-		   .payload_len = 999 },
-	  .setup = &s_nat4, .verdict = XDP_TX, .out = OUT_NAT, .backend = 1,
-	  .reason = XLB_R_FWD_NAT },
-	{ .name = "nat ipv4 udp -> node, VIP port kept for a port-0 backend",
-	  .pkt = { P_UDP4, .sport = 5353, .payload_len = 77 },
-	  .setup = &s_nat4, .verdict = XDP_TX, .out = OUT_NAT, .backend = 2,
-	  .check = check_nat_entries, .reason = XLB_R_FWD_NAT },
-	{ .name = "nat ipv4 udp without checksum -> still without",
-	  .pkt = { P_UDP4, .sport = 5354, .payload_len = 12 }, .mangle = udp_no_csum,
-	  .setup = &s_nat4, .verdict = XDP_TX, .out = OUT_NAT, .backend = 2,
-	  .reason = XLB_R_FWD_NAT },
-	{ .name = "nat vlan ipv4 -> translated, tag kept",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN, .vlan = 100 },
-	  .setup = &s_nat4, .verdict = XDP_TX, .out = OUT_NAT, .backend = 1,
-	  .reason = XLB_R_FWD_NAT },
-	{ .name = "nat ipv6 tcp syn -> node:8080, checksum exact",
-	  .pkt = { P_TCP6, .sport = 40000, .tcp_flags = TCP_SYN, .payload_len = 10 },
-	  .setup = &s_nat6, .verdict = XDP_TX, .out = OUT_NAT, .backend = 5,
-	  .check = check_nat_entries, .reason = XLB_R_FWD_NAT },
-	{ .name = "nat ipv6 udp -> node, checksum exact",
-	  .pkt = { P_UDP6, .sport = 5353, .payload_len = 301 },
-	  .setup = &s_nat6, .verdict = XDP_TX, .out = OUT_NAT, .backend = 6,
-	  .check = check_nat_entries, .reason = XLB_R_FWD_NAT },
-	{ .name = "nat ipv6 with a hop-by-hop header -> translated",
-	  .pkt = { P_TCP6, .sport = 40002, .tcp_flags = TCP_SYN, .ext = { PKT_EXT_HOPOPTS } },
-	  .setup = &s_nat6, .verdict = XDP_TX, .out = OUT_NAT, .backend = 5,
-	  .reason = XLB_R_FWD_NAT },
-	{ .name = "nat for every VIP when forward is nat",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN },
-	  .setup = &s_nat_global, .verdict = XDP_TX, .out = OUT_NAT, .backend = 1,
-	  .check = check_nat_entries, .reason = XLB_R_FWD_NAT },
-	{ .name = "nat second packet of a connection keeps its port",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 100 },
-	  .setup = &s_nat4, .first = &nflow4, .verdict = XDP_TX, .out = OUT_NAT,
-	  .backend = BE_FIRST, .check = check_nat_same_port, .reason = XLB_R_FWD_NAT },
-	{ .name = "nat two clients to one node -> two ports",
-	  .pkt = { P_TCP4, .sport = 40001, .tcp_flags = TCP_SYN },
-	  .setup = &s_nat4, .first = &nflow4, .verdict = XDP_TX, .out = OUT_NAT,
-	  .backend = BE_FIRST, .check = check_nat_other_port, .reason = XLB_R_FWD_NAT },
-	{ .name = "nat every port live -> drop, counted as port exhaustion",
-	  .pkt = { P_TCP4, .sport = 40002, .tcp_flags = TCP_SYN },
-	  .setup = &s_nat_2ports, .first = &nflow4, .after = after_nat_second_client,
-	  .verdict = XDP_DROP, .reason = XLB_R_DROP_NAT_PORTS },
-	{ .name = "nat port of a connection dead past the SYN timeout -> reused",
-	  .pkt = { P_TCP4, .sport = 40001, .tcp_flags = TCP_SYN },
-	  .setup = &s_nat_1port, .first = &nflow4, .after = after_nat_syn_dead,
-	  .verdict = XDP_TX, .out = OUT_NAT, .backend = 1, .check = check_nat_reused,
-	  .reason = XLB_R_FWD_NAT },
-	{ .name = "nat port of an established connection idle 31 s -> not reused",
-	  .pkt = { P_TCP4, .sport = 40001, .tcp_flags = TCP_SYN },
-	  .setup = &s_nat_1port, .first = &nflow4, .after = after_nat_est_idle,
-	  .verdict = XDP_DROP, .reason = XLB_R_DROP_NAT_PORTS },
-	{ .name = "nat client SYN retried in SYN_SENT -> syn_retransmit event",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN },
-	  .setup = &s_nat4, .first = &nflow4, .after = after_no_event, .verdict = XDP_TX,
-	  .out = OUT_NAT, .backend = BE_FIRST, .check = check_nat_syn_retry,
-	  .reason = XLB_R_EVENT },
-	{ .name = "nat client FIN -> fin (the long close timeout)",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK | TCP_FIN },
-	  .setup = &s_nat4, .first = &nflow4, .after = after_nat_established,
-	  .verdict = XDP_TX, .out = OUT_NAT, .backend = BE_FIRST, .check = check_nat_fin,
-	  .reason = XLB_R_FWD_NAT },
-	{ .name = "nat client RST -> closing",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_RST | TCP_ACK },
-	  .setup = &s_nat4, .first = &nflow4, .after = after_nat_established,
-	  .verdict = XDP_TX, .out = OUT_NAT, .backend = BE_FIRST, .check = check_nat_closing,
-	  .reason = XLB_R_FWD_NAT },
-	{ .name = "nat client ACK of the node's SYN-ACK -> established",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK },
-	  .setup = &s_nat4, .first = &nflow4, .after = after_nat_synack,
-	  .verdict = XDP_TX, .out = OUT_NAT, .backend = BE_FIRST, .check = check_nat_established,
-	  .reason = XLB_R_FWD_NAT },
-	{ .name = "nat SYN-ACK never ACKed (spoofed SYN), 31 s -> its port reused",
-	  .pkt = { P_TCP4, .sport = 40001, .tcp_flags = TCP_SYN },
-	  .setup = &s_nat_1port, .first = &nflow4, .after = after_nat_synack_unacked,
-	  .verdict = XDP_TX, .out = OUT_NAT, .backend = 1, .check = check_nat_reused,
-	  .reason = XLB_R_FWD_NAT },
-	{ .name = "nat entry begun mid-stream, node silent 31 s -> its port reused",
-	  .pkt = { P_TCP4, .sport = 40001, .tcp_flags = TCP_SYN },
-	  .setup = &s_nat_1port, .first = &nflow4_ack, .after = after_nat_unconfirmed_idle,
-	  .verdict = XDP_TX, .out = OUT_NAT, .backend = 1, .check = check_nat_reused,
-	  .reason = XLB_R_FWD_NAT },
-	{ .name = "nat half-closed connection idle 11 s -> node's reply still translated",
-	  .pkt = { P_NREPLY4, .tcp_flags = TCP_ACK | TCP_PSH, .payload_len = 100 },
-	  .setup = &s_nat4, .first = &nflow4, .after = after_nat_half_closed_11s,
-	  .input = input_nat_reply, .verdict = XDP_TX, .out = OUT_NAT_REPLY,
-	  .check = check_nat_fin, .reason = XLB_R_TX_NAT_REPLY },
-	{ .name = "nat port of a connection closed by FIN 61 s ago -> not reused (TIME_WAIT)",
-	  .pkt = { P_TCP4, .sport = 40001, .tcp_flags = TCP_SYN },
-	  .setup = &s_nat_1port, .first = &nflow4, .after = after_nat_half_closed_61s,
-	  .verdict = XDP_DROP, .reason = XLB_R_DROP_NAT_PORTS },
-	{ .name = "nat port of a connection reset 11 s ago -> reused",
-	  .pkt = { P_TCP4, .sport = 40001, .tcp_flags = TCP_SYN },
-	  .setup = &s_nat_1port, .first = &nflow4, .after = after_nat_reset_dead,
-	  .verdict = XDP_TX, .out = OUT_NAT, .backend = 1, .check = check_nat_reused,
-	  .reason = XLB_R_FWD_NAT },
-	{ .name = "nat connection whose forward entry was evicted keeps its own port",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 10 },
-	  .setup = &s_nat_2ports, .prep = prep_nat_own_port_second, .verdict = XDP_TX,
-	  .out = OUT_NAT, .backend = 1, .check = check_nat_same_port, .reason = XLB_R_FWD_NAT },
-	{ .name = "nat client RST without a connection -> pass, nothing made",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_RST },
-	  .setup = &s_nat4, .verdict = XDP_PASS, .out = OUT_SAME, .check = check_nat_nothing,
-	  .reason = XLB_R_PASS_NAT_NO_ENTRY },
-	{ .name = "nat ipv4 VIP with an ipv6 node -> drop",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN },
-	  .setup = &s_nat_v4_be6, .verdict = XDP_DROP, .check = check_nat_nothing,
-	  .reason = XLB_R_DROP_FAMILY },
-	{ .name = "nat VIP without a NAT address -> drop",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN },
-	  .setup = &s_nat_no_src, .verdict = XDP_DROP, .check = check_nat_nothing,
-	  .reason = XLB_R_DROP_NAT_SRC },
+	{.name = "nat ipv4 tcp syn -> NAT address:port to node:8080, checksums exact",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN},
+	 .setup = &s_nat4,
+	 .verdict = XDP_TX,
+	 .out = OUT_NAT,
+	 .backend = 1,
+	 .check = check_nat_entries,
+	 .reason = XLB_R_FWD_NAT},
+	{.name = "nat ipv4 tcp data with options -> translated, checksums exact",
+	 .pkt = {P_TCP4, .sport = 40007, .tcp_flags = TCP_ACK | TCP_PSH, .ip_opts = 8,
+		 .payload_len = 999},
+	 .setup = &s_nat4,
+	 .verdict = XDP_TX,
+	 .out = OUT_NAT,
+	 .backend = 1,
+	 .reason = XLB_R_FWD_NAT},
+	{.name = "nat ipv4 udp -> node, VIP port kept for a port-0 backend",
+	 .pkt = {P_UDP4, .sport = 5353, .payload_len = 77},
+	 .setup = &s_nat4,
+	 .verdict = XDP_TX,
+	 .out = OUT_NAT,
+	 .backend = 2,
+	 .check = check_nat_entries,
+	 .reason = XLB_R_FWD_NAT},
+	{.name = "nat ipv4 udp without checksum -> still without",
+	 .pkt = {P_UDP4, .sport = 5354, .payload_len = 12},
+	 .mangle = udp_no_csum,
+	 .setup = &s_nat4,
+	 .verdict = XDP_TX,
+	 .out = OUT_NAT,
+	 .backend = 2,
+	 .reason = XLB_R_FWD_NAT},
+	{.name = "nat vlan ipv4 -> translated, tag kept",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN, .vlan = 100},
+	 .setup = &s_nat4,
+	 .verdict = XDP_TX,
+	 .out = OUT_NAT,
+	 .backend = 1,
+	 .reason = XLB_R_FWD_NAT},
+	{.name = "nat ipv6 tcp syn -> node:8080, checksum exact",
+	 .pkt = {P_TCP6, .sport = 40000, .tcp_flags = TCP_SYN, .payload_len = 10},
+	 .setup = &s_nat6,
+	 .verdict = XDP_TX,
+	 .out = OUT_NAT,
+	 .backend = 5,
+	 .check = check_nat_entries,
+	 .reason = XLB_R_FWD_NAT},
+	{.name = "nat ipv6 udp -> node, checksum exact",
+	 .pkt = {P_UDP6, .sport = 5353, .payload_len = 301},
+	 .setup = &s_nat6,
+	 .verdict = XDP_TX,
+	 .out = OUT_NAT,
+	 .backend = 6,
+	 .check = check_nat_entries,
+	 .reason = XLB_R_FWD_NAT},
+	{.name = "nat ipv6 with a hop-by-hop header -> translated",
+	 .pkt = {P_TCP6, .sport = 40002, .tcp_flags = TCP_SYN, .ext = {PKT_EXT_HOPOPTS}},
+	 .setup = &s_nat6,
+	 .verdict = XDP_TX,
+	 .out = OUT_NAT,
+	 .backend = 5,
+	 .reason = XLB_R_FWD_NAT},
+	{.name = "nat for every VIP when forward is nat",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN},
+	 .setup = &s_nat_global,
+	 .verdict = XDP_TX,
+	 .out = OUT_NAT,
+	 .backend = 1,
+	 .check = check_nat_entries,
+	 .reason = XLB_R_FWD_NAT},
+	{.name = "nat second packet of a connection keeps its port",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 100},
+	 .setup = &s_nat4,
+	 .first = &nflow4,
+	 .verdict = XDP_TX,
+	 .out = OUT_NAT,
+	 .backend = BE_FIRST,
+	 .check = check_nat_same_port,
+	 .reason = XLB_R_FWD_NAT},
+	{.name = "nat two clients to one node -> two ports",
+	 .pkt = {P_TCP4, .sport = 40001, .tcp_flags = TCP_SYN},
+	 .setup = &s_nat4,
+	 .first = &nflow4,
+	 .verdict = XDP_TX,
+	 .out = OUT_NAT,
+	 .backend = BE_FIRST,
+	 .check = check_nat_other_port,
+	 .reason = XLB_R_FWD_NAT},
+	{.name = "nat every port live -> drop, counted as port exhaustion",
+	 .pkt = {P_TCP4, .sport = 40002, .tcp_flags = TCP_SYN},
+	 .setup = &s_nat_2ports,
+	 .first = &nflow4,
+	 .after = after_nat_second_client,
+	 .verdict = XDP_DROP,
+	 .reason = XLB_R_DROP_NAT_PORTS},
+	{.name = "nat port of a connection dead past the SYN timeout -> reused",
+	 .pkt = {P_TCP4, .sport = 40001, .tcp_flags = TCP_SYN},
+	 .setup = &s_nat_1port,
+	 .first = &nflow4,
+	 .after = after_nat_syn_dead,
+	 .verdict = XDP_TX,
+	 .out = OUT_NAT,
+	 .backend = 1,
+	 .check = check_nat_reused,
+	 .reason = XLB_R_FWD_NAT},
+	{.name = "nat port of an established connection idle 31 s -> not reused",
+	 .pkt = {P_TCP4, .sport = 40001, .tcp_flags = TCP_SYN},
+	 .setup = &s_nat_1port,
+	 .first = &nflow4,
+	 .after = after_nat_est_idle,
+	 .verdict = XDP_DROP,
+	 .reason = XLB_R_DROP_NAT_PORTS},
+	{.name = "nat client SYN retried in SYN_SENT -> syn_retransmit event",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN},
+	 .setup = &s_nat4,
+	 .first = &nflow4,
+	 .after = after_no_event,
+	 .verdict = XDP_TX,
+	 .out = OUT_NAT,
+	 .backend = BE_FIRST,
+	 .check = check_nat_syn_retry,
+	 .reason = XLB_R_EVENT},
+	{.name = "nat client FIN -> fin (the long close timeout)",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK | TCP_FIN},
+	 .setup = &s_nat4,
+	 .first = &nflow4,
+	 .after = after_nat_established,
+	 .verdict = XDP_TX,
+	 .out = OUT_NAT,
+	 .backend = BE_FIRST,
+	 .check = check_nat_fin,
+	 .reason = XLB_R_FWD_NAT},
+	{.name = "nat client RST -> closing",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_RST | TCP_ACK},
+	 .setup = &s_nat4,
+	 .first = &nflow4,
+	 .after = after_nat_established,
+	 .verdict = XDP_TX,
+	 .out = OUT_NAT,
+	 .backend = BE_FIRST,
+	 .check = check_nat_closing,
+	 .reason = XLB_R_FWD_NAT},
+	{.name = "nat client ACK of the node's SYN-ACK -> established",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK},
+	 .setup = &s_nat4,
+	 .first = &nflow4,
+	 .after = after_nat_synack,
+	 .verdict = XDP_TX,
+	 .out = OUT_NAT,
+	 .backend = BE_FIRST,
+	 .check = check_nat_established,
+	 .reason = XLB_R_FWD_NAT},
+	{.name = "nat SYN-ACK never ACKed (spoofed SYN), 31 s -> its port reused",
+	 .pkt = {P_TCP4, .sport = 40001, .tcp_flags = TCP_SYN},
+	 .setup = &s_nat_1port,
+	 .first = &nflow4,
+	 .after = after_nat_synack_unacked,
+	 .verdict = XDP_TX,
+	 .out = OUT_NAT,
+	 .backend = 1,
+	 .check = check_nat_reused,
+	 .reason = XLB_R_FWD_NAT},
+	{.name = "nat entry begun mid-stream, node silent 31 s -> its port reused",
+	 .pkt = {P_TCP4, .sport = 40001, .tcp_flags = TCP_SYN},
+	 .setup = &s_nat_1port,
+	 .first = &nflow4_ack,
+	 .after = after_nat_unconfirmed_idle,
+	 .verdict = XDP_TX,
+	 .out = OUT_NAT,
+	 .backend = 1,
+	 .check = check_nat_reused,
+	 .reason = XLB_R_FWD_NAT},
+	{.name = "nat half-closed connection idle 11 s -> node's reply still translated",
+	 .pkt = {P_NREPLY4, .tcp_flags = TCP_ACK | TCP_PSH, .payload_len = 100},
+	 .setup = &s_nat4,
+	 .first = &nflow4,
+	 .after = after_nat_half_closed_11s,
+	 .input = input_nat_reply,
+	 .verdict = XDP_TX,
+	 .out = OUT_NAT_REPLY,
+	 .check = check_nat_fin,
+	 .reason = XLB_R_TX_NAT_REPLY},
+	{.name = "nat port of a connection closed by FIN 61 s ago -> not reused (TIME_WAIT)",
+	 .pkt = {P_TCP4, .sport = 40001, .tcp_flags = TCP_SYN},
+	 .setup = &s_nat_1port,
+	 .first = &nflow4,
+	 .after = after_nat_half_closed_61s,
+	 .verdict = XDP_DROP,
+	 .reason = XLB_R_DROP_NAT_PORTS},
+	{.name = "nat port of a connection reset 11 s ago -> reused",
+	 .pkt = {P_TCP4, .sport = 40001, .tcp_flags = TCP_SYN},
+	 .setup = &s_nat_1port,
+	 .first = &nflow4,
+	 .after = after_nat_reset_dead,
+	 .verdict = XDP_TX,
+	 .out = OUT_NAT,
+	 .backend = 1,
+	 .check = check_nat_reused,
+	 .reason = XLB_R_FWD_NAT},
+	{.name = "nat connection whose forward entry was evicted keeps its own port",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 10},
+	 .setup = &s_nat_2ports,
+	 .prep = prep_nat_own_port_second,
+	 .verdict = XDP_TX,
+	 .out = OUT_NAT,
+	 .backend = 1,
+	 .check = check_nat_same_port,
+	 .reason = XLB_R_FWD_NAT},
+	{.name = "nat client RST without a connection -> pass, nothing made",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_RST},
+	 .setup = &s_nat4,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .check = check_nat_nothing,
+	 .reason = XLB_R_PASS_NAT_NO_ENTRY},
+	{.name = "nat ipv4 VIP with an ipv6 node -> drop",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN},
+	 .setup = &s_nat_v4_be6,
+	 .verdict = XDP_DROP,
+	 .check = check_nat_nothing,
+	 .reason = XLB_R_DROP_FAMILY},
+	{.name = "nat VIP without a NAT address -> drop",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN},
+	 .setup = &s_nat_no_src,
+	 .verdict = XDP_DROP,
+	 .check = check_nat_nothing,
+	 .reason = XLB_R_DROP_NAT_SRC},
 
 	/* NAT: node -> client. */
-	{ .name = "nat reply ipv4 syn-ack -> VIP:80 to client, checksums exact, EWMA, ok event",
-	  .pkt = { P_NREPLY4, .tcp_flags = TCP_SYN | TCP_ACK },
-	  .setup = &s_nat4, .first = &nflow4, .after = after_no_event, .input = input_nat_reply,
-	  .verdict = XDP_TX, .out = OUT_NAT_REPLY, .check = check_nat_synack,
-	  .reason = XLB_R_TX_NAT_REPLY },
-	{ .name = "nat reply ipv4 data -> translated back",
-	  .pkt = { P_NREPLY4, .tcp_flags = TCP_ACK | TCP_PSH, .payload_len = 1400 },
-	  .setup = &s_nat4, .first = &nflow4, .after = after_nat_established,
-	  .input = input_nat_reply, .verdict = XDP_TX, .out = OUT_NAT_REPLY,
-	  .check = check_nat_reply_plain, .reason = XLB_R_TX_NAT_REPLY },
-	{ .name = "nat reply ipv4 udp -> translated back",
-	  .pkt = { .src = BE4_2, .dst = NAT4, .proto = IPPROTO_UDP, .sport = 53,
-		   .payload_len = 200 },
-	  .setup = &s_nat4, .first = &nflow4u, .input = input_nat_reply, .verdict = XDP_TX,
-	  .out = OUT_NAT_REPLY, .check = check_nat_reply_plain, .reason = XLB_R_TX_NAT_REPLY },
-	{ .name = "nat reply ipv4 udp without checksum -> still without",
-	  .pkt = { .src = BE4_2, .dst = NAT4, .proto = IPPROTO_UDP, .sport = 53,
-		   .payload_len = 20 }, .mangle = udp_no_csum,
-	  .setup = &s_nat4, .first = &nflow4u, .input = input_nat_reply, .verdict = XDP_TX,
-	  .out = OUT_NAT_REPLY, .reason = XLB_R_TX_NAT_REPLY },
-	{ .name = "nat reply ipv6 syn-ack -> VIP to client, checksum exact",
-	  .pkt = { P_NREPLY6, .tcp_flags = TCP_SYN | TCP_ACK, .payload_len = 4 },
-	  .setup = &s_nat6, .first = &nflow6, .after = after_no_event, .input = input_nat_reply,
-	  .verdict = XDP_TX, .out = OUT_NAT_REPLY, .check = check_nat_synack,
-	  .reason = XLB_R_TX_NAT_REPLY },
-	{ .name = "nat reply ipv6 udp -> translated back",
-	  .pkt = { .src = BE6_2, .dst = NAT6, .proto = IPPROTO_UDP, .sport = 53,
-		   .payload_len = 99 },
-	  .setup = &s_nat6, .first = &nflow6u, .input = input_nat_reply, .verdict = XDP_TX,
-	  .out = OUT_NAT_REPLY, .check = check_nat_reply_plain, .reason = XLB_R_TX_NAT_REPLY },
-	{ .name = "nat node RST on SYN_SENT -> closing, node_rst event",
-	  .pkt = { P_NREPLY4, .tcp_flags = TCP_RST | TCP_ACK },
-	  .setup = &s_nat4, .first = &nflow4, .after = after_no_event, .input = input_nat_reply,
-	  .verdict = XDP_TX, .out = OUT_NAT_REPLY, .check = check_nat_node_rst,
-	  .reason = XLB_R_TX_NAT_REPLY },
-	{ .name = "nat node RST on an entry begun mid-stream -> closing, no node_rst, counted",
-	  .pkt = { P_NREPLY4, .tcp_flags = TCP_RST | TCP_ACK },
-	  .setup = &s_nat4, .first = &nflow4_ack, .after = after_no_event,
-	  .input = input_nat_reply, .verdict = XDP_TX, .out = OUT_NAT_REPLY,
-	  .check = check_nat_rst_unconfirmed, .reason = XLB_R_NAT_RST_UNCONFIRMED },
-	{ .name = "nat node answers an entry begun mid-stream -> established",
-	  .pkt = { P_NREPLY4, .tcp_flags = TCP_ACK, .payload_len = 10 },
-	  .setup = &s_nat4, .first = &nflow4_ack, .input = input_nat_reply, .verdict = XDP_TX,
-	  .out = OUT_NAT_REPLY, .check = check_nat_established, .reason = XLB_R_TX_NAT_REPLY },
-	{ .name = "nat old node's RST leaves the forward entry towards the new node alone",
-	  .pkt = { P_NREPLY4, .tcp_flags = TCP_RST | TCP_ACK },
-	  .setup = &s_nat4, .first = &nflow4, .after = after_nat_moved_same_port,
-	  .input = input_nat_reply, .verdict = XDP_TX, .out = OUT_NAT_REPLY,
-	  .check = check_nat_twin_kept, .reason = XLB_R_TX_NAT_REPLY },
-	{ .name = "nat reply to an established connection idle 31 s -> translated",
-	  .pkt = { P_NREPLY4, .tcp_flags = TCP_ACK, .payload_len = 10 },
-	  .setup = &s_nat4, .first = &nflow4, .after = after_nat_est_idle,
-	  .input = input_nat_reply, .verdict = XDP_TX, .out = OUT_NAT_REPLY,
-	  .reason = XLB_R_TX_NAT_REPLY },
-	{ .name = "nat reply to a connection past its timeout -> pass untouched",
-	  .pkt = { P_NREPLY4, .tcp_flags = TCP_ACK, .payload_len = 10 },
-	  .setup = &s_nat4, .first = &nflow4, .after = after_nat_est_dead,
-	  .input = input_nat_reply, .verdict = XDP_PASS, .out = OUT_SAME,
-	  .reason = XLB_R_PASS_NAT_NO_ENTRY },
-	{ .name = "nat reply matching no entry -> pass untouched, counted",
-	  .pkt = { P_NREPLY4, .dport = 2000, .tcp_flags = TCP_SYN | TCP_ACK },
-	  .setup = &s_nat4, .verdict = XDP_PASS, .out = OUT_SAME,
-	  .reason = XLB_R_PASS_NAT_NO_ENTRY },
-	{ .name = "to the NAT address above the port range (host's own) -> pass, not NAT",
-	  .pkt = { P_NREPLY4, .dport = 40000, .tcp_flags = TCP_SYN | TCP_ACK },
-	  .setup = &s_nat4, .verdict = XDP_PASS, .out = OUT_SAME,
-	  .reason = XLB_R_PASS_NOT_VIP },
+	{.name = "nat reply ipv4 syn-ack -> VIP:80 to client, checksums exact, EWMA, ok event",
+	 .pkt = {P_NREPLY4, .tcp_flags = TCP_SYN | TCP_ACK},
+	 .setup = &s_nat4,
+	 .first = &nflow4,
+	 .after = after_no_event,
+	 .input = input_nat_reply,
+	 .verdict = XDP_TX,
+	 .out = OUT_NAT_REPLY,
+	 .check = check_nat_synack,
+	 .reason = XLB_R_TX_NAT_REPLY},
+	{.name = "nat reply ipv4 data -> translated back",
+	 .pkt = {P_NREPLY4, .tcp_flags = TCP_ACK | TCP_PSH, .payload_len = 1400},
+	 .setup = &s_nat4,
+	 .first = &nflow4,
+	 .after = after_nat_established,
+	 .input = input_nat_reply,
+	 .verdict = XDP_TX,
+	 .out = OUT_NAT_REPLY,
+	 .check = check_nat_reply_plain,
+	 .reason = XLB_R_TX_NAT_REPLY},
+	{.name = "nat reply ipv4 udp -> translated back",
+	 .pkt = {.src = BE4_2, .dst = NAT4, .proto = IPPROTO_UDP, .sport = 53, .payload_len = 200},
+	 .setup = &s_nat4,
+	 .first = &nflow4u,
+	 .input = input_nat_reply,
+	 .verdict = XDP_TX,
+	 .out = OUT_NAT_REPLY,
+	 .check = check_nat_reply_plain,
+	 .reason = XLB_R_TX_NAT_REPLY},
+	{.name = "nat reply ipv4 udp without checksum -> still without",
+	 .pkt = {.src = BE4_2, .dst = NAT4, .proto = IPPROTO_UDP, .sport = 53, .payload_len = 20},
+	 .mangle = udp_no_csum,
+	 .setup = &s_nat4,
+	 .first = &nflow4u,
+	 .input = input_nat_reply,
+	 .verdict = XDP_TX,
+	 .out = OUT_NAT_REPLY,
+	 .reason = XLB_R_TX_NAT_REPLY},
+	{.name = "nat reply ipv6 syn-ack -> VIP to client, checksum exact",
+	 .pkt = {P_NREPLY6, .tcp_flags = TCP_SYN | TCP_ACK, .payload_len = 4},
+	 .setup = &s_nat6,
+	 .first = &nflow6,
+	 .after = after_no_event,
+	 .input = input_nat_reply,
+	 .verdict = XDP_TX,
+	 .out = OUT_NAT_REPLY,
+	 .check = check_nat_synack,
+	 .reason = XLB_R_TX_NAT_REPLY},
+	{.name = "nat reply ipv6 udp -> translated back",
+	 .pkt = {.src = BE6_2, .dst = NAT6, .proto = IPPROTO_UDP, .sport = 53, .payload_len = 99},
+	 .setup = &s_nat6,
+	 .first = &nflow6u,
+	 .input = input_nat_reply,
+	 .verdict = XDP_TX,
+	 .out = OUT_NAT_REPLY,
+	 .check = check_nat_reply_plain,
+	 .reason = XLB_R_TX_NAT_REPLY},
+	{.name = "nat node RST on SYN_SENT -> closing, node_rst event",
+	 .pkt = {P_NREPLY4, .tcp_flags = TCP_RST | TCP_ACK},
+	 .setup = &s_nat4,
+	 .first = &nflow4,
+	 .after = after_no_event,
+	 .input = input_nat_reply,
+	 .verdict = XDP_TX,
+	 .out = OUT_NAT_REPLY,
+	 .check = check_nat_node_rst,
+	 .reason = XLB_R_TX_NAT_REPLY},
+	{.name = "nat node RST on an entry begun mid-stream -> closing, no node_rst, counted",
+	 .pkt = {P_NREPLY4, .tcp_flags = TCP_RST | TCP_ACK},
+	 .setup = &s_nat4,
+	 .first = &nflow4_ack,
+	 .after = after_no_event,
+	 .input = input_nat_reply,
+	 .verdict = XDP_TX,
+	 .out = OUT_NAT_REPLY,
+	 .check = check_nat_rst_unconfirmed,
+	 .reason = XLB_R_NAT_RST_UNCONFIRMED},
+	{.name = "nat node answers an entry begun mid-stream -> established",
+	 .pkt = {P_NREPLY4, .tcp_flags = TCP_ACK, .payload_len = 10},
+	 .setup = &s_nat4,
+	 .first = &nflow4_ack,
+	 .input = input_nat_reply,
+	 .verdict = XDP_TX,
+	 .out = OUT_NAT_REPLY,
+	 .check = check_nat_established,
+	 .reason = XLB_R_TX_NAT_REPLY},
+	{.name = "nat old node's RST leaves the forward entry towards the new node alone",
+	 .pkt = {P_NREPLY4, .tcp_flags = TCP_RST | TCP_ACK},
+	 .setup = &s_nat4,
+	 .first = &nflow4,
+	 .after = after_nat_moved_same_port,
+	 .input = input_nat_reply,
+	 .verdict = XDP_TX,
+	 .out = OUT_NAT_REPLY,
+	 .check = check_nat_twin_kept,
+	 .reason = XLB_R_TX_NAT_REPLY},
+	{.name = "nat reply to an established connection idle 31 s -> translated",
+	 .pkt = {P_NREPLY4, .tcp_flags = TCP_ACK, .payload_len = 10},
+	 .setup = &s_nat4,
+	 .first = &nflow4,
+	 .after = after_nat_est_idle,
+	 .input = input_nat_reply,
+	 .verdict = XDP_TX,
+	 .out = OUT_NAT_REPLY,
+	 .reason = XLB_R_TX_NAT_REPLY},
+	{.name = "nat reply to a connection past its timeout -> pass untouched",
+	 .pkt = {P_NREPLY4, .tcp_flags = TCP_ACK, .payload_len = 10},
+	 .setup = &s_nat4,
+	 .first = &nflow4,
+	 .after = after_nat_est_dead,
+	 .input = input_nat_reply,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_R_PASS_NAT_NO_ENTRY},
+	{.name = "nat reply matching no entry -> pass untouched, counted",
+	 .pkt = {P_NREPLY4, .dport = 2000, .tcp_flags = TCP_SYN | TCP_ACK},
+	 .setup = &s_nat4,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_R_PASS_NAT_NO_ENTRY},
+	{.name = "to the NAT address above the port range (host's own) -> pass, not NAT",
+	 .pkt = {P_NREPLY4, .dport = 40000, .tcp_flags = TCP_SYN | TCP_ACK},
+	 .setup = &s_nat4,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_R_PASS_NOT_VIP},
 
 	/* Forwarding: IPIP, IP6IP6, 4in6. */
-	{ .name = "ipv4 tcp syn to VIP -> ipip, flow created",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN },
-	  .setup = &s_v4, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 1,
-	  .check = check_flow, .reason = XLB_R_FWD_ENCAP },
-	{ .name = "ipv4 tcp data to VIP -> ipip, inner byte-identical",
-	  .pkt = { P_TCP4, .sport = 40001, .tcp_flags = TCP_ACK | TCP_PSH, .payload_len = 1000 },
-	  .setup = &s_v4, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 1,
-	  .reason = XLB_R_FWD_ENCAP },
-	{ .name = "ipv4 without DF -> outer DF clear",
-	  .pkt = { P_TCP4, .sport = 40002, .tcp_flags = TCP_ACK, .payload_len = 200, .no_df = 1 },
-	  .setup = &s_v4, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 1,
-	  .reason = XLB_R_FWD_ENCAP },
-	{ .name = "ipv4 TOS copied to the outer header",
-	  .pkt = { P_TCP4, .sport = 40003, .tcp_flags = TCP_ACK, .tos = 0xb8, .payload_len = 10 },
-	  .setup = &s_v4, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 1,
-	  .reason = XLB_R_FWD_ENCAP },
-	{ .name = "ipv4 udp to VIP -> ipip, flow created",
-	  .pkt = { P_UDP4, .sport = 5353, .payload_len = 300 },
-	  .setup = &s_v4, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 1,
-	  .check = check_flow, .reason = XLB_R_FWD_ENCAP },
-	{ .name = "ipv6 tcp syn to VIP -> ip6ip6, flow created",
-	  .pkt = { P_TCP6, .sport = 40000, .tcp_flags = TCP_SYN },
-	  .setup = &s_v6, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 5,
-	  .check = check_flow, .reason = XLB_R_FWD_ENCAP },
-	{ .name = "ipv6 udp to VIP -> ip6ip6",
-	  .pkt = { P_UDP6, .sport = 5353, .payload_len = 500 },
-	  .setup = &s_v6, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 5,
-	  .check = check_flow, .reason = XLB_R_FWD_ENCAP },
-	{ .name = "ipv6 traffic class kept, flow label from the hash",
-	  .pkt = { P_TCP6, .sport = 40001, .tcp_flags = TCP_ACK, .tos = 0x28,
-		   .flow_label = 0xabcde, .payload_len = 64 },
-	  .setup = &s_v6, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 5,
-	  .reason = XLB_R_FWD_ENCAP },
-	{ .name = "ipv4 tcp to VIP, ipv6 backend -> 4in6",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 700 },
-	  .setup = &s_4in6, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 5,
-	  .reason = XLB_R_FWD_ENCAP },
-	{ .name = "ipv4 udp to VIP, ipv6 backend -> 4in6",
-	  .pkt = { P_UDP4, .sport = 5353, .payload_len = 40 },
-	  .setup = &s_4in6, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 5,
-	  .reason = XLB_R_FWD_ENCAP },
-	{ .name = "ipv4 syn with ethernet padding -> lengths from the IP header",
-	  .pkt = { P_TCP4, .sport = 40004, .tcp_flags = TCP_SYN }, .mangle = pad_to_60,
-	  .setup = &s_v4, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 1,
-	  .reason = XLB_R_FWD_ENCAP },
-	{ .name = "port-less VIP matches any port",
-	  .pkt = { .src = CLIENT4, .dst = VIP4, .proto = IPPROTO_TCP, .dport = 8080,
-		   .sport = 40000, .tcp_flags = TCP_SYN },
-	  .setup = &s_portless, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 1,
-	  .reason = XLB_R_FWD_ENCAP },
-	{ .name = "exact-port VIP preferred over the port-less one",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN },
-	  .setup = &s_exact_and_portless, .verdict = XDP_TX, .out = OUT_ENCAP,
-	  .backend = 1, .reason = XLB_R_FWD_ENCAP },
-	{ .name = "other port falls back to the port-less VIP",
-	  .pkt = { .src = CLIENT4, .dst = VIP4, .proto = IPPROTO_TCP, .dport = 81,
-		   .sport = 40000, .tcp_flags = TCP_SYN },
-	  .setup = &s_exact_and_portless, .verdict = XDP_TX, .out = OUT_ENCAP,
-	  .backend = 2, .reason = XLB_R_FWD_ENCAP },
-	{ .name = "default-size table (65537 slots)",
-	  .pkt = { P_TCP4, .sport = 41234, .tcp_flags = TCP_SYN },
-	  .setup = &s_default_size, .verdict = XDP_TX, .out = OUT_ENCAP,
-	  .backend = BE_TABLE, .check = check_flow, .reason = XLB_R_FWD_ENCAP },
-	{ .name = "ipv4 with options to VIP -> encapsulated whole",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .ip_opts = 8, .payload_len = 50 },
-	  .setup = &s_v4, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 1,
-	  .reason = XLB_R_FWD_ENCAP },
-	{ .name = "ipv4 with 40 option bytes to VIP -> encapsulated whole",
-	  .pkt = { P_UDP4, .sport = 5353, .ip_opts = 40, .payload_len = 50 },
-	  .setup = &s_v4, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 1,
-	  .reason = XLB_R_FWD_ENCAP },
-	{ .name = "ipv6 hop-by-hop header to VIP -> ip6ip6",
-	  .pkt = { P_TCP6, .sport = 40000, .tcp_flags = TCP_SYN, .ext = { PKT_EXT_HOPOPTS } },
-	  .setup = &s_v6, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 5,
-	  .check = check_flow, .reason = XLB_R_FWD_ENCAP },
-	{ .name = "ipv6 hop-by-hop + routing + dest-opts to VIP -> ip6ip6",
-	  .pkt = { P_UDP6, .sport = 5353, .payload_len = 20,
-		   .ext = { PKT_EXT_HOPOPTS, PKT_EXT_ROUTING, PKT_EXT_DSTOPTS } },
-	  .setup = &s_v6, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 5,
-	  .check = check_flow, .reason = XLB_R_FWD_ENCAP },
-	{ .name = "vlan ipv4 -> ipip, tag kept",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN, .vlan = 100 },
-	  .setup = &s_v4, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 1,
-	  .reason = XLB_R_FWD_ENCAP },
-	{ .name = "vlan ipv6 -> ip6ip6, tag kept",
-	  .pkt = { P_UDP6, .sport = 5353, .payload_len = 99, .vlan = 4094 },
-	  .setup = &s_v6, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 5,
-	  .reason = XLB_R_FWD_ENCAP },
-	{ .name = "vlan ipv4 -> 4in6, ethertype inside the tag becomes ipv6",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN, .vlan = 7 },
-	  .setup = &s_4in6, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 5,
-	  .reason = XLB_R_FWD_ENCAP },
+	{.name = "ipv4 tcp syn to VIP -> ipip, flow created",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN},
+	 .setup = &s_v4,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 1,
+	 .check = check_flow,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "ipv4 tcp data to VIP -> ipip, inner byte-identical",
+	 .pkt = {P_TCP4, .sport = 40001, .tcp_flags = TCP_ACK | TCP_PSH, .payload_len = 1000},
+	 .setup = &s_v4,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 1,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "ipv4 without DF -> outer DF clear",
+	 .pkt = {P_TCP4, .sport = 40002, .tcp_flags = TCP_ACK, .payload_len = 200, .no_df = 1},
+	 .setup = &s_v4,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 1,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "ipv4 TOS copied to the outer header",
+	 .pkt = {P_TCP4, .sport = 40003, .tcp_flags = TCP_ACK, .tos = 0xb8, .payload_len = 10},
+	 .setup = &s_v4,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 1,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "ipv4 udp to VIP -> ipip, flow created",
+	 .pkt = {P_UDP4, .sport = 5353, .payload_len = 300},
+	 .setup = &s_v4,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 1,
+	 .check = check_flow,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "ipv6 tcp syn to VIP -> ip6ip6, flow created",
+	 .pkt = {P_TCP6, .sport = 40000, .tcp_flags = TCP_SYN},
+	 .setup = &s_v6,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 5,
+	 .check = check_flow,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "ipv6 udp to VIP -> ip6ip6",
+	 .pkt = {P_UDP6, .sport = 5353, .payload_len = 500},
+	 .setup = &s_v6,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 5,
+	 .check = check_flow,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "ipv6 traffic class kept, flow label from the hash",
+	 .pkt = {P_TCP6, .sport = 40001, .tcp_flags = TCP_ACK, .tos = 0x28, .flow_label = 0xabcde,
+		 .payload_len = 64},
+	 .setup = &s_v6,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 5,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "ipv4 tcp to VIP, ipv6 backend -> 4in6",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 700},
+	 .setup = &s_4in6,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 5,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "ipv4 udp to VIP, ipv6 backend -> 4in6",
+	 .pkt = {P_UDP4, .sport = 5353, .payload_len = 40},
+	 .setup = &s_4in6,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 5,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "ipv4 syn with ethernet padding -> lengths from the IP header",
+	 .pkt = {P_TCP4, .sport = 40004, .tcp_flags = TCP_SYN},
+	 .mangle = pad_to_60,
+	 .setup = &s_v4,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 1,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "port-less VIP matches any port",
+	 .pkt = {.src = CLIENT4,
+		 .dst = VIP4,
+		 .proto = IPPROTO_TCP,
+		 .dport = 8080,
+		 .sport = 40000,
+		 .tcp_flags = TCP_SYN},
+	 .setup = &s_portless,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 1,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "exact-port VIP preferred over the port-less one",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN},
+	 .setup = &s_exact_and_portless,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 1,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "other port falls back to the port-less VIP",
+	 .pkt = {.src = CLIENT4,
+		 .dst = VIP4,
+		 .proto = IPPROTO_TCP,
+		 .dport = 81,
+		 .sport = 40000,
+		 .tcp_flags = TCP_SYN},
+	 .setup = &s_exact_and_portless,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 2,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "default-size table (65537 slots)",
+	 .pkt = {P_TCP4, .sport = 41234, .tcp_flags = TCP_SYN},
+	 .setup = &s_default_size,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = BE_TABLE,
+	 .check = check_flow,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "ipv4 with options to VIP -> encapsulated whole",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .ip_opts = 8, .payload_len = 50},
+	 .setup = &s_v4,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 1,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "ipv4 with 40 option bytes to VIP -> encapsulated whole",
+	 .pkt = {P_UDP4, .sport = 5353, .ip_opts = 40, .payload_len = 50},
+	 .setup = &s_v4,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 1,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "ipv6 hop-by-hop header to VIP -> ip6ip6",
+	 .pkt = {P_TCP6, .sport = 40000, .tcp_flags = TCP_SYN, .ext = {PKT_EXT_HOPOPTS}},
+	 .setup = &s_v6,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 5,
+	 .check = check_flow,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "ipv6 hop-by-hop + routing + dest-opts to VIP -> ip6ip6",
+	 .pkt = {P_UDP6, .sport = 5353, .payload_len = 20,
+		 .ext = {PKT_EXT_HOPOPTS, PKT_EXT_ROUTING, PKT_EXT_DSTOPTS}},
+	 .setup = &s_v6,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 5,
+	 .check = check_flow,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "vlan ipv4 -> ipip, tag kept",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN, .vlan = 100},
+	 .setup = &s_v4,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 1,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "vlan ipv6 -> ip6ip6, tag kept",
+	 .pkt = {P_UDP6, .sport = 5353, .payload_len = 99, .vlan = 4094},
+	 .setup = &s_v6,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 5,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "vlan ipv4 -> 4in6, ethertype inside the tag becomes ipv6",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN, .vlan = 7},
+	 .setup = &s_4in6,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 5,
+	 .reason = XLB_R_FWD_ENCAP},
 
 	/* Not for a VIP: untouched. */
-	{ .name = "ipv4 to another address -> pass untouched",
-	  .pkt = { .src = CLIENT4, .dst = VIP4_OTHER, .proto = IPPROTO_TCP, .sport = 40000,
-		   .dport = 80, .tcp_flags = TCP_SYN },
-	  .setup = &s_v4, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_NOT_VIP },
-	{ .name = "ipv4 to another port -> pass untouched",
-	  .pkt = { .src = CLIENT4, .dst = VIP4, .proto = IPPROTO_TCP, .sport = 40000,
-		   .dport = 8080, .tcp_flags = TCP_SYN },
-	  .setup = &s_v4, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_NOT_VIP },
-	{ .name = "udp to a tcp VIP -> pass untouched",
-	  .pkt = { .src = CLIENT4, .dst = VIP4, .proto = IPPROTO_UDP, .sport = 40000,
-		   .dport = 80, .payload_len = 20 },
-	  .setup = &s_v4, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_NOT_VIP },
-	{ .name = "udp to a port-less tcp VIP -> pass untouched",
-	  .pkt = { .src = CLIENT4, .dst = VIP4, .proto = IPPROTO_UDP, .sport = 40000,
-		   .dport = 80, .payload_len = 20 },
-	  .setup = &s_portless, .verdict = XDP_PASS, .out = OUT_SAME,
-	  .reason = XLB_R_PASS_NOT_VIP },
-	{ .name = "ipv6 to another address -> pass untouched",
-	  .pkt = { .src = CLIENT6, .dst = VIP6_OTHER, .proto = IPPROTO_TCP, .sport = 40000,
-		   .dport = 80, .tcp_flags = TCP_SYN },
-	  .setup = &s_v6, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_NOT_VIP },
-	{ .name = "arp -> pass untouched",
-	  .pkt = { .ethertype = 0x0806, .payload_len = 28 },
-	  .setup = &s_v4, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_NOT_IP },
-	{ .name = "unknown ethertype -> pass untouched",
-	  .pkt = { .ethertype = 0x88b5, .payload_len = 46 },
-	  .setup = &s_v4, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_NOT_IP },
-	{ .name = "ipv4 with options to another address -> pass untouched",
-	  .pkt = { .src = CLIENT4, .dst = VIP4_OTHER, .proto = IPPROTO_TCP, .sport = 40000,
-		   .dport = 80, .tcp_flags = TCP_SYN, .ip_opts = 12 },
-	  .setup = &s_v4, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_NOT_VIP },
-	{ .name = "ipv4 first fragment (MF) to VIP -> pass untouched",
-	  .pkt = { P_UDP4, .sport = 5353, .payload_len = 600, .frag = 0x2000 },
-	  .setup = &s_v4, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_FRAGMENT },
-	{ .name = "ipv4 later fragment (offset) to VIP -> pass untouched",
-	  .pkt = { P_UDP4, .sport = 5353, .payload_len = 600, .frag = 185 },
-	  .setup = &s_v4, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_FRAGMENT },
-	{ .name = "ipv6 fragment header to VIP -> pass untouched",
-	  .pkt = { P_UDP6, .sport = 5353, .payload_len = 600, .ext = { PKT_EXT_FRAGMENT } },
-	  .setup = &s_v6, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_FRAGMENT },
-	{ .name = "ipv6 hop-by-hop then fragment header -> pass untouched",
-	  .pkt = { P_UDP6, .sport = 5353, .payload_len = 60,
-		   .ext = { PKT_EXT_HOPOPTS, PKT_EXT_FRAGMENT } },
-	  .setup = &s_v6, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_FRAGMENT },
-	{ .name = "icmp echo to VIP -> pass untouched",
-	  .pkt = { .src = CLIENT4, .dst = VIP4, .proto = IPPROTO_ICMP,
-		   .icmp_type = ICMP_ECHO, .icmp_info = 0x00010001, .payload_len = 56 },
-	  .setup = &s_portless, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_PROTO },
-	{ .name = "icmpv6 echo to VIP -> pass untouched",
-	  .pkt = { .src = CLIENT6, .dst = VIP6, .proto = IPPROTO_ICMPV6,
-		   .icmp_type = ICMP6_ECHO, .icmp_info = 0x00010001, .payload_len = 56 },
-	  .setup = &s_v6, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_PROTO },
-	{ .name = "icmp error quoting another address's flow -> pass untouched",
-	  .pkt = { .src = ROUTER4, .dst = VIP4_OTHER, .proto = IPPROTO_ICMP,
-		   .icmp_type = ICMP_UNREACH, .icmp_code = ICMP_FRAG_NEEDED,
-		   .icmp_info = 1400, .quote = &reply4_other, .quote_len = 28 },
-	  .setup = &s_v4, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_NOT_VIP },
-	{ .name = "icmp error quoting 2 bytes of L4 (no ports) -> pass untouched",
-	  .pkt = { .src = ROUTER4, .dst = VIP4, .proto = IPPROTO_ICMP,
-		   .icmp_type = ICMP_UNREACH, .icmp_code = ICMP_FRAG_NEEDED,
-		   .icmp_info = 1400, .quote = &reply4, .quote_len = 22 },
-	  .setup = &s_v4, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_PROTO },
+	{.name = "ipv4 to another address -> pass untouched",
+	 .pkt = {.src = CLIENT4,
+		 .dst = VIP4_OTHER,
+		 .proto = IPPROTO_TCP,
+		 .sport = 40000,
+		 .dport = 80,
+		 .tcp_flags = TCP_SYN},
+	 .setup = &s_v4,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_R_PASS_NOT_VIP},
+	{.name = "ipv4 to another port -> pass untouched",
+	 .pkt = {.src = CLIENT4,
+		 .dst = VIP4,
+		 .proto = IPPROTO_TCP,
+		 .sport = 40000,
+		 .dport = 8080,
+		 .tcp_flags = TCP_SYN},
+	 .setup = &s_v4,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_R_PASS_NOT_VIP},
+	{.name = "udp to a tcp VIP -> pass untouched",
+	 .pkt = {.src = CLIENT4,
+		 .dst = VIP4,
+		 .proto = IPPROTO_UDP,
+		 .sport = 40000,
+		 .dport = 80,
+		 .payload_len = 20},
+	 .setup = &s_v4,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_R_PASS_NOT_VIP},
+	{.name = "udp to a port-less tcp VIP -> pass untouched",
+	 .pkt = {.src = CLIENT4,
+		 .dst = VIP4,
+		 .proto = IPPROTO_UDP,
+		 .sport = 40000,
+		 .dport = 80,
+		 .payload_len = 20},
+	 .setup = &s_portless,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_R_PASS_NOT_VIP},
+	{.name = "ipv6 to another address -> pass untouched",
+	 .pkt = {.src = CLIENT6,
+		 .dst = VIP6_OTHER,
+		 .proto = IPPROTO_TCP,
+		 .sport = 40000,
+		 .dport = 80,
+		 .tcp_flags = TCP_SYN},
+	 .setup = &s_v6,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_R_PASS_NOT_VIP},
+	{.name = "arp -> pass untouched",
+	 .pkt = {.ethertype = 0x0806, .payload_len = 28},
+	 .setup = &s_v4,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_R_PASS_NOT_IP},
+	{.name = "unknown ethertype -> pass untouched",
+	 .pkt = {.ethertype = 0x88b5, .payload_len = 46},
+	 .setup = &s_v4,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_R_PASS_NOT_IP},
+	{.name = "ipv4 with options to another address -> pass untouched",
+	 .pkt = {.src = CLIENT4,
+		 .dst = VIP4_OTHER,
+		 .proto = IPPROTO_TCP,
+		 .sport = 40000,
+		 .dport = 80,
+		 .tcp_flags = TCP_SYN,
+		 .ip_opts = 12},
+	 .setup = &s_v4,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_R_PASS_NOT_VIP},
+	{.name = "ipv4 first fragment (MF) to VIP -> pass untouched",
+	 .pkt = {P_UDP4, .sport = 5353, .payload_len = 600, .frag = 0x2000},
+	 .setup = &s_v4,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_R_PASS_FRAGMENT},
+	{.name = "ipv4 later fragment (offset) to VIP -> pass untouched",
+	 .pkt = {P_UDP4, .sport = 5353, .payload_len = 600, .frag = 185},
+	 .setup = &s_v4,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_R_PASS_FRAGMENT},
+	{.name = "ipv6 fragment header to VIP -> pass untouched",
+	 .pkt = {P_UDP6, .sport = 5353, .payload_len = 600, .ext = {PKT_EXT_FRAGMENT}},
+	 .setup = &s_v6,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_R_PASS_FRAGMENT},
+	{.name = "ipv6 hop-by-hop then fragment header -> pass untouched",
+	 .pkt = {P_UDP6, .sport = 5353, .payload_len = 60,
+		 .ext = {PKT_EXT_HOPOPTS, PKT_EXT_FRAGMENT}},
+	 .setup = &s_v6,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_R_PASS_FRAGMENT},
+	{.name = "icmp echo to VIP -> pass untouched",
+	 .pkt = {.src = CLIENT4,
+		 .dst = VIP4,
+		 .proto = IPPROTO_ICMP,
+		 .icmp_type = ICMP_ECHO,
+		 .icmp_info = 0x00010001,
+		 .payload_len = 56},
+	 .setup = &s_portless,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_R_PASS_PROTO},
+	{.name = "icmpv6 echo to VIP -> pass untouched",
+	 .pkt = {.src = CLIENT6,
+		 .dst = VIP6,
+		 .proto = IPPROTO_ICMPV6,
+		 .icmp_type = ICMP6_ECHO,
+		 .icmp_info = 0x00010001,
+		 .payload_len = 56},
+	 .setup = &s_v6,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_R_PASS_PROTO},
+	{.name = "icmp error quoting another address's flow -> pass untouched",
+	 .pkt = {.src = ROUTER4,
+		 .dst = VIP4_OTHER,
+		 .proto = IPPROTO_ICMP,
+		 .icmp_type = ICMP_UNREACH,
+		 .icmp_code = ICMP_FRAG_NEEDED,
+		 .icmp_info = 1400,
+		 .quote = &reply4_other,
+		 .quote_len = 28},
+	 .setup = &s_v4,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_R_PASS_NOT_VIP},
+	{.name = "icmp error quoting 2 bytes of L4 (no ports) -> pass untouched",
+	 .pkt = {.src = ROUTER4,
+		 .dst = VIP4,
+		 .proto = IPPROTO_ICMP,
+		 .icmp_type = ICMP_UNREACH,
+		 .icmp_code = ICMP_FRAG_NEEDED,
+		 .icmp_info = 1400,
+		 .quote = &reply4,
+		 .quote_len = 22},
+	 .setup = &s_v4,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_R_PASS_PROTO},
 
 	/* Malformed: untouched, counted. */
-	{ .name = "frame shorter than an ethernet header -> pass untouched",
-	  .pkt = { P_TCP4, .sport = 40000 }, .mangle = cut_short_eth,
-	  .setup = &s_v4, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_MALFORMED },
-	{ .name = "truncated vlan tag -> pass untouched",
-	  .pkt = { P_TCP4, .sport = 40000, .vlan = 5 }, .mangle = cut_vlan_tag,
-	  .setup = &s_v4, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_MALFORMED },
-	{ .name = "truncated ipv4 header -> pass untouched",
-	  .pkt = { P_TCP4, .sport = 40000 }, .mangle = cut_ipv4_hdr,
-	  .setup = &s_v4, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_MALFORMED },
-	{ .name = "ipv4 ihl < 5 -> pass untouched",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN }, .mangle = ipv4_ihl_4,
-	  .setup = &s_v4, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_MALFORMED },
-	{ .name = "ipv4 version field 6 -> pass untouched",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN }, .mangle = ipv4_version_6,
-	  .setup = &s_v4, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_MALFORMED },
-	{ .name = "ipv4 tot_len beyond the frame -> pass untouched",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 100 },
-	  .mangle = ipv4_tot_len_over,
-	  .setup = &s_v4, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_MALFORMED },
-	{ .name = "ipv4 tot_len shorter than its header -> pass untouched",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN }, .mangle = ipv4_tot_len_under,
-	  .setup = &s_v4, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_MALFORMED },
-	{ .name = "truncated tcp header -> pass untouched",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN }, .mangle = cut_l4_hdr,
-	  .setup = &s_v4, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_MALFORMED },
-	{ .name = "truncated udp header -> pass untouched",
-	  .pkt = { P_UDP4, .sport = 5353 }, .mangle = cut_udp_hdr,
-	  .setup = &s_v4, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_MALFORMED },
-	{ .name = "truncated ipv6 header -> pass untouched",
-	  .pkt = { P_TCP6, .sport = 40000 }, .mangle = cut_ipv6_hdr,
-	  .setup = &s_v6, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_MALFORMED },
-	{ .name = "ipv6 payload_len beyond the frame -> pass untouched",
-	  .pkt = { P_TCP6, .sport = 40000, .payload_len = 10 }, .mangle = ipv6_payload_len_over,
-	  .setup = &s_v6, .verdict = XDP_PASS, .out = OUT_SAME, .reason = XLB_R_PASS_MALFORMED },
+	{.name = "frame shorter than an ethernet header -> pass untouched",
+	 .pkt = {P_TCP4, .sport = 40000},
+	 .mangle = cut_short_eth,
+	 .setup = &s_v4,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_R_PASS_MALFORMED},
+	{.name = "truncated vlan tag -> pass untouched",
+	 .pkt = {P_TCP4, .sport = 40000, .vlan = 5},
+	 .mangle = cut_vlan_tag,
+	 .setup = &s_v4,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_R_PASS_MALFORMED},
+	{.name = "truncated ipv4 header -> pass untouched",
+	 .pkt = {P_TCP4, .sport = 40000},
+	 .mangle = cut_ipv4_hdr,
+	 .setup = &s_v4,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_R_PASS_MALFORMED},
+	{.name = "ipv4 ihl < 5 -> pass untouched",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN},
+	 .mangle = ipv4_ihl_4,
+	 .setup = &s_v4,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_R_PASS_MALFORMED},
+	{.name = "ipv4 version field 6 -> pass untouched",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN},
+	 .mangle = ipv4_version_6,
+	 .setup = &s_v4,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_R_PASS_MALFORMED},
+	{.name = "ipv4 tot_len beyond the frame -> pass untouched",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 100},
+	 .mangle = ipv4_tot_len_over,
+	 .setup = &s_v4,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_R_PASS_MALFORMED},
+	{.name = "ipv4 tot_len shorter than its header -> pass untouched",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN},
+	 .mangle = ipv4_tot_len_under,
+	 .setup = &s_v4,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_R_PASS_MALFORMED},
+	{.name = "truncated tcp header -> pass untouched",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN},
+	 .mangle = cut_l4_hdr,
+	 .setup = &s_v4,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_R_PASS_MALFORMED},
+	{.name = "truncated udp header -> pass untouched",
+	 .pkt = {P_UDP4, .sport = 5353},
+	 .mangle = cut_udp_hdr,
+	 .setup = &s_v4,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_R_PASS_MALFORMED},
+	{.name = "truncated ipv6 header -> pass untouched",
+	 .pkt = {P_TCP6, .sport = 40000},
+	 .mangle = cut_ipv6_hdr,
+	 .setup = &s_v6,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_R_PASS_MALFORMED},
+	{.name = "ipv6 payload_len beyond the frame -> pass untouched",
+	 .pkt = {P_TCP6, .sport = 40000, .payload_len = 10},
+	 .mangle = ipv6_payload_len_over,
+	 .setup = &s_v6,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_R_PASS_MALFORMED},
 
 	/* ICMP errors about a VIP flow follow the flow. */
-	{ .name = "icmp frag-needed about a VIP flow -> that flow's backend",
-	  .pkt = { .src = ROUTER4, .dst = VIP4, .proto = IPPROTO_ICMP,
-		   .icmp_type = ICMP_UNREACH, .icmp_code = ICMP_FRAG_NEEDED,
-		   .icmp_info = 1400, .quote = &reply4, .quote_len = 28 },
-	  .setup = &s_two4, .first = &flow4, .verdict = XDP_TX, .out = OUT_ENCAP,
-	  .backend = BE_FIRST, .check = check_icmp, .reason = XLB_R_FWD_ICMP },
-	{ .name = "icmp frag-needed follows the flow table, not the table slot",
-	  .pkt = { .src = ROUTER4, .dst = VIP4, .proto = IPPROTO_ICMP,
-		   .icmp_type = ICMP_UNREACH, .icmp_code = ICMP_FRAG_NEEDED,
-		   .icmp_info = 1400, .quote = &reply4 },
-	  .setup = &s_v4, .first = &flow4, .after = after_refill_2, .verdict = XDP_TX,
-	  .out = OUT_ENCAP, .backend = 1, .check = check_icmp, .reason = XLB_R_FWD_ICMP },
-	{ .name = "icmp time-exceeded about a VIP flow -> that flow's backend",
-	  .pkt = { .src = ROUTER4, .dst = VIP4, .proto = IPPROTO_ICMP,
-		   .icmp_type = ICMP_TIME_EXCEEDED, .quote = &reply4, .quote_len = 48 },
-	  .setup = &s_two4, .first = &flow4, .verdict = XDP_TX, .out = OUT_ENCAP,
-	  .backend = BE_FIRST, .check = check_icmp, .reason = XLB_R_FWD_ICMP },
-	{ .name = "icmpv6 packet-too-big about a VIP flow -> that flow's backend",
-	  .pkt = { .src = ROUTER6, .dst = VIP6, .proto = IPPROTO_ICMPV6,
-		   .icmp_type = ICMP6_PKT_TOO_BIG, .icmp_info = 1280, .quote = &reply6 },
-	  .setup = &s_two6, .first = &flow6, .verdict = XDP_TX, .out = OUT_ENCAP,
-	  .backend = BE_FIRST, .check = check_icmp, .reason = XLB_R_FWD_ICMP },
-	{ .name = "icmp frag-needed without a flow -> hashed like it, no flow made",
-	  .pkt = { .src = ROUTER4, .dst = VIP4, .proto = IPPROTO_ICMP,
-		   .icmp_type = ICMP_UNREACH, .icmp_code = ICMP_FRAG_NEEDED,
-		   .icmp_info = 1400, .quote = &reply4, .quote_len = 28 },
-	  .setup = &s_two4, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = BE_TABLE,
-	  .check = check_icmp_no_flow, .reason = XLB_R_FWD_ICMP },
+	{.name = "icmp frag-needed about a VIP flow -> that flow's backend",
+	 .pkt = {.src = ROUTER4,
+		 .dst = VIP4,
+		 .proto = IPPROTO_ICMP,
+		 .icmp_type = ICMP_UNREACH,
+		 .icmp_code = ICMP_FRAG_NEEDED,
+		 .icmp_info = 1400,
+		 .quote = &reply4,
+		 .quote_len = 28},
+	 .setup = &s_two4,
+	 .first = &flow4,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = BE_FIRST,
+	 .check = check_icmp,
+	 .reason = XLB_R_FWD_ICMP},
+	{.name = "icmp frag-needed follows the flow table, not the table slot",
+	 .pkt = {.src = ROUTER4,
+		 .dst = VIP4,
+		 .proto = IPPROTO_ICMP,
+		 .icmp_type = ICMP_UNREACH,
+		 .icmp_code = ICMP_FRAG_NEEDED,
+		 .icmp_info = 1400,
+		 .quote = &reply4},
+	 .setup = &s_v4,
+	 .first = &flow4,
+	 .after = after_refill_2,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 1,
+	 .check = check_icmp,
+	 .reason = XLB_R_FWD_ICMP},
+	{.name = "icmp time-exceeded about a VIP flow -> that flow's backend",
+	 .pkt = {.src = ROUTER4,
+		 .dst = VIP4,
+		 .proto = IPPROTO_ICMP,
+		 .icmp_type = ICMP_TIME_EXCEEDED,
+		 .quote = &reply4,
+		 .quote_len = 48},
+	 .setup = &s_two4,
+	 .first = &flow4,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = BE_FIRST,
+	 .check = check_icmp,
+	 .reason = XLB_R_FWD_ICMP},
+	{.name = "icmpv6 packet-too-big about a VIP flow -> that flow's backend",
+	 .pkt = {.src = ROUTER6,
+		 .dst = VIP6,
+		 .proto = IPPROTO_ICMPV6,
+		 .icmp_type = ICMP6_PKT_TOO_BIG,
+		 .icmp_info = 1280,
+		 .quote = &reply6},
+	 .setup = &s_two6,
+	 .first = &flow6,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = BE_FIRST,
+	 .check = check_icmp,
+	 .reason = XLB_R_FWD_ICMP},
+	{.name = "icmp frag-needed without a flow -> hashed like it, no flow made",
+	 .pkt = {.src = ROUTER4,
+		 .dst = VIP4,
+		 .proto = IPPROTO_ICMP,
+		 .icmp_type = ICMP_UNREACH,
+		 .icmp_code = ICMP_FRAG_NEEDED,
+		 .icmp_info = 1400,
+		 .quote = &reply4,
+		 .quote_len = 28},
+	 .setup = &s_two4,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = BE_TABLE,
+	 .check = check_icmp_no_flow,
+	 .reason = XLB_R_FWD_ICMP},
 
 	/*
 	 * ICMP errors about a VIP flow addressed elsewhere than that VIP are the
 	 * host's (addressed to the VIP: the cases above).
 	 */
-	{ .name = "icmp frag-needed about a VIP flow, to another VIP -> pass untouched",
-	  .pkt = { P_ICMP4_ERR_TO(VIP4_OTHER) }, .setup = &s_two4_other, .first = &flow4,
-	  .verdict = XDP_PASS, .out = OUT_SAME, .check = check_icmp_passed,
-	  .reason = XLB_R_PASS_NOT_VIP },
-	{ .name = "icmp frag-needed about a VIP flow, to the LB's address -> pass untouched",
-	  .pkt = { P_ICMP4_ERR_TO(LB4) }, .setup = &s_two4_other, .first = &flow4,
-	  .verdict = XDP_PASS, .out = OUT_SAME, .check = check_icmp_passed,
-	  .reason = XLB_R_PASS_NOT_VIP },
-	{ .name = "icmp frag-needed about a VIP flow, to a backend -> pass untouched",
-	  .pkt = { P_ICMP4_ERR_TO(BE4_1) }, .setup = &s_two4_other, .first = &flow4,
-	  .verdict = XDP_PASS, .out = OUT_SAME, .check = check_icmp_passed,
-	  .reason = XLB_R_PASS_NOT_VIP },
-	{ .name = "icmp frag-needed about a VIP flow, to 127.0.0.1 -> pass untouched",
-	  .pkt = { P_ICMP4_ERR_TO(LO4) }, .setup = &s_two4_other, .first = &flow4,
-	  .verdict = XDP_PASS, .out = OUT_SAME, .check = check_icmp_passed,
-	  .reason = XLB_R_PASS_NOT_VIP },
-	{ .name = "icmp frag-needed about a VIP flow, to 255.255.255.255 -> pass untouched",
-	  .pkt = { P_ICMP4_ERR_TO(BCAST4) }, .setup = &s_two4_other, .first = &flow4,
-	  .verdict = XDP_PASS, .out = OUT_SAME, .check = check_icmp_passed,
-	  .reason = XLB_R_PASS_NOT_VIP },
-	{ .name = "icmpv6 packet-too-big about a VIP flow, to another VIP -> pass untouched",
-	  .pkt = { P_ICMP6_ERR_TO(VIP6_OTHER) }, .setup = &s_two6_other, .first = &flow6,
-	  .verdict = XDP_PASS, .out = OUT_SAME, .check = check_icmp_passed,
-	  .reason = XLB_R_PASS_NOT_VIP },
-	{ .name = "icmpv6 packet-too-big about a VIP flow, to the LB's address -> pass untouched",
-	  .pkt = { P_ICMP6_ERR_TO(LB6) }, .setup = &s_two6_other, .first = &flow6,
-	  .verdict = XDP_PASS, .out = OUT_SAME, .check = check_icmp_passed,
-	  .reason = XLB_R_PASS_NOT_VIP },
-	{ .name = "icmpv6 packet-too-big about a VIP flow, to a backend -> pass untouched",
-	  .pkt = { P_ICMP6_ERR_TO(BE6_1) }, .setup = &s_two6_other, .first = &flow6,
-	  .verdict = XDP_PASS, .out = OUT_SAME, .check = check_icmp_passed,
-	  .reason = XLB_R_PASS_NOT_VIP },
-	{ .name = "icmpv6 packet-too-big about a VIP flow, to ::1 -> pass untouched",
-	  .pkt = { P_ICMP6_ERR_TO(LO6) }, .setup = &s_two6_other, .first = &flow6,
-	  .verdict = XDP_PASS, .out = OUT_SAME, .check = check_icmp_passed,
-	  .reason = XLB_R_PASS_NOT_VIP },
-	{ .name = "icmpv6 packet-too-big about a VIP flow, to ff02::1 -> pass untouched",
-	  .pkt = { P_ICMP6_ERR_TO(ALLNODES6) }, .setup = &s_two6_other, .first = &flow6,
-	  .verdict = XDP_PASS, .out = OUT_SAME, .check = check_icmp_passed,
-	  .reason = XLB_R_PASS_NOT_VIP },
+	{.name = "icmp frag-needed about a VIP flow, to another VIP -> pass untouched",
+	 .pkt = {P_ICMP4_ERR_TO(VIP4_OTHER)},
+	 .setup = &s_two4_other,
+	 .first = &flow4,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .check = check_icmp_passed,
+	 .reason = XLB_R_PASS_NOT_VIP},
+	{.name = "icmp frag-needed about a VIP flow, to the LB's address -> pass untouched",
+	 .pkt = {P_ICMP4_ERR_TO(LB4)},
+	 .setup = &s_two4_other,
+	 .first = &flow4,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .check = check_icmp_passed,
+	 .reason = XLB_R_PASS_NOT_VIP},
+	{.name = "icmp frag-needed about a VIP flow, to a backend -> pass untouched",
+	 .pkt = {P_ICMP4_ERR_TO(BE4_1)},
+	 .setup = &s_two4_other,
+	 .first = &flow4,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .check = check_icmp_passed,
+	 .reason = XLB_R_PASS_NOT_VIP},
+	{.name = "icmp frag-needed about a VIP flow, to 127.0.0.1 -> pass untouched",
+	 .pkt = {P_ICMP4_ERR_TO(LO4)},
+	 .setup = &s_two4_other,
+	 .first = &flow4,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .check = check_icmp_passed,
+	 .reason = XLB_R_PASS_NOT_VIP},
+	{.name = "icmp frag-needed about a VIP flow, to 255.255.255.255 -> pass untouched",
+	 .pkt = {P_ICMP4_ERR_TO(BCAST4)},
+	 .setup = &s_two4_other,
+	 .first = &flow4,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .check = check_icmp_passed,
+	 .reason = XLB_R_PASS_NOT_VIP},
+	{.name = "icmpv6 packet-too-big about a VIP flow, to another VIP -> pass untouched",
+	 .pkt = {P_ICMP6_ERR_TO(VIP6_OTHER)},
+	 .setup = &s_two6_other,
+	 .first = &flow6,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .check = check_icmp_passed,
+	 .reason = XLB_R_PASS_NOT_VIP},
+	{.name = "icmpv6 packet-too-big about a VIP flow, to the LB's address -> pass untouched",
+	 .pkt = {P_ICMP6_ERR_TO(LB6)},
+	 .setup = &s_two6_other,
+	 .first = &flow6,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .check = check_icmp_passed,
+	 .reason = XLB_R_PASS_NOT_VIP},
+	{.name = "icmpv6 packet-too-big about a VIP flow, to a backend -> pass untouched",
+	 .pkt = {P_ICMP6_ERR_TO(BE6_1)},
+	 .setup = &s_two6_other,
+	 .first = &flow6,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .check = check_icmp_passed,
+	 .reason = XLB_R_PASS_NOT_VIP},
+	{.name = "icmpv6 packet-too-big about a VIP flow, to ::1 -> pass untouched",
+	 .pkt = {P_ICMP6_ERR_TO(LO6)},
+	 .setup = &s_two6_other,
+	 .first = &flow6,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .check = check_icmp_passed,
+	 .reason = XLB_R_PASS_NOT_VIP},
+	{.name = "icmpv6 packet-too-big about a VIP flow, to ff02::1 -> pass untouched",
+	 .pkt = {P_ICMP6_ERR_TO(ALLNODES6)},
+	 .setup = &s_two6_other,
+	 .first = &flow6,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .check = check_icmp_passed,
+	 .reason = XLB_R_PASS_NOT_VIP},
 
 	/* Backend states, flows, weights. */
-	{ .name = "DOWN backend in the slot -> re-probed to another",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN },
-	  .setup = &s_slots2_down1, .prep = prep_slots_to_1, .verdict = XDP_TX,
-	  .out = OUT_ENCAP, .backend = 2, .check = check_flow, .reason = XLB_R_REPROBE },
-	{ .name = "all backends DOWN -> drop",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN },
-	  .setup = &s_all_down, .verdict = XDP_DROP, .check = check_no_flow,
-	  .reason = XLB_R_DROP_NO_BACKEND },
-	{ .name = "table without backends -> drop",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN },
-	  .setup = &s_empty_table, .verdict = XDP_DROP, .check = check_no_flow,
-	  .reason = XLB_R_DROP_NO_BACKEND },
-	{ .name = "DRAINING backend keeps its existing flow",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 10 },
-	  .setup = &s_two4, .first = &flow4, .after = after_drain_first,
-	  .verdict = XDP_TX, .out = OUT_ENCAP, .backend = BE_FIRST, .check = check_flow,
-	  .reason = XLB_R_FWD_ENCAP },
-	{ .name = "SYN on a DRAINING backend's flow (a client's retry) -> re-picked",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN },
-	  .setup = &s_slots2, .prep = prep_slots_to_1, .first = &flow4,
-	  .after = after_drain_first, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 2,
-	  .check = check_flow, .reason = XLB_R_FLOW_REPICK },
-	{ .name = "DRAINING backend gets no new flow",
-	  .pkt = { P_TCP4, .sport = 40001, .tcp_flags = TCP_SYN },
-	  .setup = &s_slots2, .prep = prep_slots_to_1, .first = &flow4,
-	  .after = after_drain_first, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 2,
-	  .check = check_flow, .reason = XLB_R_REPROBE },
-	{ .name = "flow whose backend went DOWN is re-picked",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 10 },
-	  .setup = &s_v4, .first = &flow4, .after = after_down_first_refill_2,
-	  .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 2, .check = check_flow,
-	  .reason = XLB_R_FLOW_REPICK },
-	{ .name = "tcp rst to VIP -> forwarded, no flow created",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_RST },
-	  .setup = &s_v4, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 1,
-	  .check = check_no_flow, .reason = XLB_R_FWD_ENCAP },
-	{ .name = "second packet of a flow: VIP and backend counters",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 333 },
-	  .setup = &s_two4, .first = &flow4, .verdict = XDP_TX, .out = OUT_ENCAP,
-	  .backend = BE_FIRST, .check = check_stats_2nd, .reason = XLB_R_FWD_ENCAP },
-	{ .name = "table filled 1:3 -> flows near 1:3",
-	  .pkt = { P_UDP4, .sport = 19999, .payload_len = 8 },
-	  .setup = &s_weights, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = BE_TABLE,
-	  .check = check_weights, .reason = XLB_R_FWD_ENCAP },
-	{ .name = "hash on source only -> one backend for every port",
-	  .pkt = { P_TCP4, .sport = 50000, .tcp_flags = TCP_SYN },
-	  .setup = &s_hash_src, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = BE_TABLE,
-	  .check = check_hash_src, .reason = XLB_R_FWD_ENCAP },
-	{ .name = "VIP without a table -> drop",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN },
-	  .setup = &s_no_table, .verdict = XDP_DROP, .check = check_no_flow,
-	  .reason = XLB_R_DROP_NO_TABLE },
-	{ .name = "ipv6 VIP with an ipv4 backend -> drop",
-	  .pkt = { P_TCP6, .sport = 40000, .tcp_flags = TCP_SYN },
-	  .setup = &s_v6_be4, .verdict = XDP_DROP, .reason = XLB_R_DROP_FAMILY },
+	{.name = "DOWN backend in the slot -> re-probed to another",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN},
+	 .setup = &s_slots2_down1,
+	 .prep = prep_slots_to_1,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 2,
+	 .check = check_flow,
+	 .reason = XLB_R_REPROBE},
+	{.name = "all backends DOWN -> drop",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN},
+	 .setup = &s_all_down,
+	 .verdict = XDP_DROP,
+	 .check = check_no_flow,
+	 .reason = XLB_R_DROP_NO_BACKEND},
+	{.name = "table without backends -> drop",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN},
+	 .setup = &s_empty_table,
+	 .verdict = XDP_DROP,
+	 .check = check_no_flow,
+	 .reason = XLB_R_DROP_NO_BACKEND},
+	{.name = "DRAINING backend keeps its existing flow",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 10},
+	 .setup = &s_two4,
+	 .first = &flow4,
+	 .after = after_drain_first,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = BE_FIRST,
+	 .check = check_flow,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "SYN on a DRAINING backend's flow (a client's retry) -> re-picked",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN},
+	 .setup = &s_slots2,
+	 .prep = prep_slots_to_1,
+	 .first = &flow4,
+	 .after = after_drain_first,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 2,
+	 .check = check_flow,
+	 .reason = XLB_R_FLOW_REPICK},
+	{.name = "DRAINING backend gets no new flow",
+	 .pkt = {P_TCP4, .sport = 40001, .tcp_flags = TCP_SYN},
+	 .setup = &s_slots2,
+	 .prep = prep_slots_to_1,
+	 .first = &flow4,
+	 .after = after_drain_first,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 2,
+	 .check = check_flow,
+	 .reason = XLB_R_REPROBE},
+	{.name = "flow whose backend went DOWN is re-picked",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 10},
+	 .setup = &s_v4,
+	 .first = &flow4,
+	 .after = after_down_first_refill_2,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 2,
+	 .check = check_flow,
+	 .reason = XLB_R_FLOW_REPICK},
+	{.name = "tcp rst to VIP -> forwarded, no flow created",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_RST},
+	 .setup = &s_v4,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 1,
+	 .check = check_no_flow,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "second packet of a flow: VIP and backend counters",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 333},
+	 .setup = &s_two4,
+	 .first = &flow4,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = BE_FIRST,
+	 .check = check_stats_2nd,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "table filled 1:3 -> flows near 1:3",
+	 .pkt = {P_UDP4, .sport = 19999, .payload_len = 8},
+	 .setup = &s_weights,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = BE_TABLE,
+	 .check = check_weights,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "hash on source only -> one backend for every port",
+	 .pkt = {P_TCP4, .sport = 50000, .tcp_flags = TCP_SYN},
+	 .setup = &s_hash_src,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = BE_TABLE,
+	 .check = check_hash_src,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "VIP without a table -> drop",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN},
+	 .setup = &s_no_table,
+	 .verdict = XDP_DROP,
+	 .check = check_no_flow,
+	 .reason = XLB_R_DROP_NO_TABLE},
+	{.name = "ipv6 VIP with an ipv4 backend -> drop",
+	 .pkt = {P_TCP6, .sport = 40000, .tcp_flags = TCP_SYN},
+	 .setup = &s_v6_be4,
+	 .verdict = XDP_DROP,
+	 .reason = XLB_R_DROP_FAMILY},
 
 	/* Too big once encapsulated. */
-	{ .name = "ipv4 DF, 1581 bytes -> icmp frag-needed to the client",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 1541 },
-	  .setup = &s_v4, .verdict = XDP_TX, .out = OUT_TOO_BIG, .backend = 1,
-	  .reason = XLB_R_TX_TOO_BIG },
-	{ .name = "ipv4 DF, 1580 bytes -> fits, ipip",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 1540 },
-	  .setup = &s_v4, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 1,
-	  .reason = XLB_R_FWD_ENCAP },
-	{ .name = "ipv4 options, DF, too big -> frag-needed quoting the options",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .ip_opts = 8,
-		   .payload_len = 1533 },
-	  .setup = &s_v4, .verdict = XDP_TX, .out = OUT_TOO_BIG, .backend = 1,
-	  .reason = XLB_R_TX_TOO_BIG },
-	{ .name = "vlan ipv4 DF too big -> frag-needed, tag kept",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 1541,
-		   .vlan = 100 },
-	  .setup = &s_v4, .verdict = XDP_TX, .out = OUT_TOO_BIG, .backend = 1,
-	  .reason = XLB_R_TX_TOO_BIG },
-	{ .name = "ipv4 without DF too big -> drop",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 1541,
-		   .no_df = 1 },
-	  .setup = &s_v4, .verdict = XDP_DROP, .reason = XLB_R_DROP_TOO_BIG },
-	{ .name = "ipv4 to ipv6 backend, 1561 bytes -> frag-needed, mtu 1560",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 1521 },
-	  .setup = &s_4in6, .verdict = XDP_TX, .out = OUT_TOO_BIG, .backend = 5,
-	  .reason = XLB_R_TX_TOO_BIG },
-	{ .name = "ipv6, 1561 bytes -> icmpv6 packet-too-big to the client",
-	  .pkt = { P_TCP6, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 1501 },
-	  .setup = &s_v6, .verdict = XDP_TX, .out = OUT_TOO_BIG, .backend = 5,
-	  .reason = XLB_R_TX_TOO_BIG },
-	{ .name = "ipv6, 1560 bytes -> fits, ip6ip6",
-	  .pkt = { P_TCP6, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 1500 },
-	  .setup = &s_v6, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 5,
-	  .reason = XLB_R_FWD_ENCAP },
+	{.name = "ipv4 DF, 1581 bytes -> icmp frag-needed to the client",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 1541},
+	 .setup = &s_v4,
+	 .verdict = XDP_TX,
+	 .out = OUT_TOO_BIG,
+	 .backend = 1,
+	 .reason = XLB_R_TX_TOO_BIG},
+	{.name = "ipv4 DF, 1580 bytes -> fits, ipip",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 1540},
+	 .setup = &s_v4,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 1,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "ipv4 options, DF, too big -> frag-needed quoting the options",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .ip_opts = 8, .payload_len = 1533},
+	 .setup = &s_v4,
+	 .verdict = XDP_TX,
+	 .out = OUT_TOO_BIG,
+	 .backend = 1,
+	 .reason = XLB_R_TX_TOO_BIG},
+	{.name = "vlan ipv4 DF too big -> frag-needed, tag kept",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 1541, .vlan = 100},
+	 .setup = &s_v4,
+	 .verdict = XDP_TX,
+	 .out = OUT_TOO_BIG,
+	 .backend = 1,
+	 .reason = XLB_R_TX_TOO_BIG},
+	{.name = "ipv4 without DF too big -> drop",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 1541, .no_df = 1},
+	 .setup = &s_v4,
+	 .verdict = XDP_DROP,
+	 .reason = XLB_R_DROP_TOO_BIG},
+	{.name = "ipv4 to ipv6 backend, 1561 bytes -> frag-needed, mtu 1560",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 1521},
+	 .setup = &s_4in6,
+	 .verdict = XDP_TX,
+	 .out = OUT_TOO_BIG,
+	 .backend = 5,
+	 .reason = XLB_R_TX_TOO_BIG},
+	{.name = "ipv6, 1561 bytes -> icmpv6 packet-too-big to the client",
+	 .pkt = {P_TCP6, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 1501},
+	 .setup = &s_v6,
+	 .verdict = XDP_TX,
+	 .out = OUT_TOO_BIG,
+	 .backend = 5,
+	 .reason = XLB_R_TX_TOO_BIG},
+	{.name = "ipv6, 1560 bytes -> fits, ip6ip6",
+	 .pkt = {P_TCP6, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 1500},
+	 .setup = &s_v6,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 5,
+	 .reason = XLB_R_FWD_ENCAP},
 
 	/* L2 direct return. */
-	{ .name = "l2 mode ipv4: only the MACs change",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN, .payload_len = 20 },
-	  .setup = &s_l2_v4, .verdict = XDP_TX, .out = OUT_L2, .backend = 1,
-	  .check = check_flow, .reason = XLB_R_FWD_L2 },
-	{ .name = "l2 mode ipv6: only the MACs change",
-	  .pkt = { P_TCP6, .sport = 40000, .tcp_flags = TCP_SYN, .payload_len = 20 },
-	  .setup = &s_l2_v6, .verdict = XDP_TX, .out = OUT_L2, .backend = 5,
-	  .reason = XLB_R_FWD_L2 },
-	{ .name = "l2 mode vlan ipv4: only the MACs change",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN, .vlan = 42 },
-	  .setup = &s_l2_v4, .verdict = XDP_TX, .out = OUT_L2, .backend = 1,
-	  .reason = XLB_R_FWD_L2 },
-	{ .name = "l2 mode, ipv4 VIP with an ipv6 backend -> drop",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN },
-	  .setup = &s_l2_4in6, .verdict = XDP_DROP, .reason = XLB_R_DROP_FAMILY },
+	{.name = "l2 mode ipv4: only the MACs change",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN, .payload_len = 20},
+	 .setup = &s_l2_v4,
+	 .verdict = XDP_TX,
+	 .out = OUT_L2,
+	 .backend = 1,
+	 .check = check_flow,
+	 .reason = XLB_R_FWD_L2},
+	{.name = "l2 mode ipv6: only the MACs change",
+	 .pkt = {P_TCP6, .sport = 40000, .tcp_flags = TCP_SYN, .payload_len = 20},
+	 .setup = &s_l2_v6,
+	 .verdict = XDP_TX,
+	 .out = OUT_L2,
+	 .backend = 5,
+	 .reason = XLB_R_FWD_L2},
+	{.name = "l2 mode vlan ipv4: only the MACs change",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN, .vlan = 42},
+	 .setup = &s_l2_v4,
+	 .verdict = XDP_TX,
+	 .out = OUT_L2,
+	 .backend = 1,
+	 .reason = XLB_R_FWD_L2},
+	{.name = "l2 mode, ipv4 VIP with an ipv6 backend -> drop",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN},
+	 .setup = &s_l2_4in6,
+	 .verdict = XDP_DROP,
+	 .reason = XLB_R_DROP_FAMILY},
 
 	/* Passive health: events on the xlb_events ring. */
-	{ .name = "passive: first SYN of a flow -> no event",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN },
-	  .setup = &s_two4, .verdict = XDP_TX, .out = OUT_ENCAP, .backend = BE_TABLE,
-	  .check = check_no_event, .reason = XLB_R_FWD_ENCAP },
-	{ .name = "passive: SYN retransmitted on a flow -> one event for its backend",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN },
-	  .setup = &s_two4, .first = &flow4, .after = after_no_event, .verdict = XDP_TX,
-	  .out = OUT_ENCAP, .backend = BE_FIRST, .check = check_event_syn,
-	  .reason = XLB_R_EVENT },
-	{ .name = "passive: ipv6 SYN retransmitted -> one event",
-	  .pkt = { P_TCP6, .sport = 40000, .tcp_flags = TCP_SYN },
-	  .setup = &s_two6, .first = &flow6, .after = after_no_event, .verdict = XDP_TX,
-	  .out = OUT_ENCAP, .backend = BE_FIRST, .check = check_event_syn,
-	  .reason = XLB_R_EVENT },
-	{ .name = "passive: established ACK -> no event",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 100 },
-	  .setup = &s_two4, .first = &flow4, .after = after_no_event, .verdict = XDP_TX,
-	  .out = OUT_ENCAP, .backend = BE_FIRST, .check = check_no_event,
-	  .reason = XLB_R_FWD_ENCAP },
-	{ .name = "passive: bare RST on a young flow -> client_rst event",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_RST },
-	  .setup = &s_two4, .first = &flow4, .after = after_no_event, .verdict = XDP_TX,
-	  .out = OUT_ENCAP, .backend = BE_FIRST, .check = check_event_rst,
-	  .reason = XLB_R_EVENT },
-	{ .name = "passive: RST|ACK (application abort) -> no event",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_RST | TCP_ACK },
-	  .setup = &s_two4, .first = &flow4, .after = after_no_event, .verdict = XDP_TX,
-	  .out = OUT_ENCAP, .backend = BE_FIRST, .check = check_no_event,
-	  .reason = XLB_R_FWD_ENCAP },
-	{ .name = "passive: SYN+ACK from the client side -> no event",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN | TCP_ACK },
-	  .setup = &s_two4, .first = &flow4, .after = after_no_event, .verdict = XDP_TX,
-	  .out = OUT_ENCAP, .backend = BE_FIRST, .check = check_no_event,
-	  .reason = XLB_R_FWD_ENCAP },
-	{ .name = "passive: SYN on a 31 s old flow (5-tuple reuse) -> no event",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN },
-	  .setup = &s_two4, .first = &flow4, .after = after_age_flow, .verdict = XDP_TX,
-	  .out = OUT_ENCAP, .backend = BE_FIRST, .check = check_no_event,
-	  .reason = XLB_R_FWD_ENCAP },
-	{ .name = "passive: SYN retry after the burst -> dropped and counted",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN },
-	  .setup = &s_two4, .first = &flow4, .after = after_burst, .verdict = XDP_TX,
-	  .out = OUT_ENCAP, .backend = BE_FIRST, .check = check_no_event,
-	  .reason = XLB_R_EVENT_DROPPED },
-	{ .name = "passive: SYN retry on a flow whose backend is down -> re-picked, no event",
-	  .pkt = { P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN },
-	  .setup = &s_v4, .first = &flow4, .after = after_down_first_refill_2,
-	  .verdict = XDP_TX, .out = OUT_ENCAP, .backend = 2, .check = check_no_event,
-	  .reason = XLB_R_FLOW_REPICK },
+	{.name = "passive: first SYN of a flow -> no event",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN},
+	 .setup = &s_two4,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = BE_TABLE,
+	 .check = check_no_event,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "passive: SYN retransmitted on a flow -> one event for its backend",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN},
+	 .setup = &s_two4,
+	 .first = &flow4,
+	 .after = after_no_event,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = BE_FIRST,
+	 .check = check_event_syn,
+	 .reason = XLB_R_EVENT},
+	{.name = "passive: ipv6 SYN retransmitted -> one event",
+	 .pkt = {P_TCP6, .sport = 40000, .tcp_flags = TCP_SYN},
+	 .setup = &s_two6,
+	 .first = &flow6,
+	 .after = after_no_event,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = BE_FIRST,
+	 .check = check_event_syn,
+	 .reason = XLB_R_EVENT},
+	{.name = "passive: established ACK -> no event",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 100},
+	 .setup = &s_two4,
+	 .first = &flow4,
+	 .after = after_no_event,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = BE_FIRST,
+	 .check = check_no_event,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "passive: bare RST on a young flow -> client_rst event",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_RST},
+	 .setup = &s_two4,
+	 .first = &flow4,
+	 .after = after_no_event,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = BE_FIRST,
+	 .check = check_event_rst,
+	 .reason = XLB_R_EVENT},
+	{.name = "passive: RST|ACK (application abort) -> no event",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_RST | TCP_ACK},
+	 .setup = &s_two4,
+	 .first = &flow4,
+	 .after = after_no_event,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = BE_FIRST,
+	 .check = check_no_event,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "passive: SYN+ACK from the client side -> no event",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN | TCP_ACK},
+	 .setup = &s_two4,
+	 .first = &flow4,
+	 .after = after_no_event,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = BE_FIRST,
+	 .check = check_no_event,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "passive: SYN on a 31 s old flow (5-tuple reuse) -> no event",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN},
+	 .setup = &s_two4,
+	 .first = &flow4,
+	 .after = after_age_flow,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = BE_FIRST,
+	 .check = check_no_event,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "passive: SYN retry after the burst -> dropped and counted",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN},
+	 .setup = &s_two4,
+	 .first = &flow4,
+	 .after = after_burst,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = BE_FIRST,
+	 .check = check_no_event,
+	 .reason = XLB_R_EVENT_DROPPED},
+	{.name = "passive: SYN retry on a flow whose backend is down -> re-picked, no event",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN},
+	 .setup = &s_v4,
+	 .first = &flow4,
+	 .after = after_down_first_refill_2,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 2,
+	 .check = check_no_event,
+	 .reason = XLB_R_FLOW_REPICK},
 };
 
 /* --- the runner ---------------------------------------------------------- */

@@ -55,78 +55,75 @@
 #include "../lib/bpftest.h"
 #include "../lib/pkt.h"
 
-#define CLIENT4		"198.18.0.10"
-#define ROUTER4		"198.18.0.1"
-#define BE4_1		"198.18.0.11"
-#define BE4_2		"198.18.0.12"
-#define VIP4		"198.18.100.1"
-#define VIP4_ANY	"198.18.100.2"	/* a VIP of every TCP port */
-#define NAT4		"198.18.0.2"
-#define LB4		"198.18.0.3"
-#define LO4		"127.0.0.1"
-#define BCAST4		"255.255.255.255"
-#define ENC_SRC4	"198.18.200.0"
-#define CLIENT6		"fd00:78:6c62::10"
-#define ROUTER6		"fd00:78:6c62::1"
-#define BE6_1		"fd00:78:6c62::11"
-#define VIP6		"fd00:78:6c62:100::1"
-#define VIP6_ANY	"fd00:78:6c62:100::2"
-#define NAT6		"fd00:78:6c62::2"
-#define LB6		"fd00:78:6c62::3"
-#define LO6		"::1"
-#define ALLNODES6	"ff02::1"
-#define ENC_SRC6	"fd00:78:6c62:200::"
+#define CLIENT4	  "198.18.0.10"
+#define ROUTER4	  "198.18.0.1"
+#define BE4_1	  "198.18.0.11"
+#define BE4_2	  "198.18.0.12"
+#define VIP4	  "198.18.100.1"
+#define VIP4_ANY  "198.18.100.2" /* a VIP of every TCP port */
+#define NAT4	  "198.18.0.2"
+#define LB4	  "198.18.0.3"
+#define LO4	  "127.0.0.1"
+#define BCAST4	  "255.255.255.255"
+#define ENC_SRC4  "198.18.200.0"
+#define CLIENT6	  "fd00:78:6c62::10"
+#define ROUTER6	  "fd00:78:6c62::1"
+#define BE6_1	  "fd00:78:6c62::11"
+#define VIP6	  "fd00:78:6c62:100::1"
+#define VIP6_ANY  "fd00:78:6c62:100::2"
+#define NAT6	  "fd00:78:6c62::2"
+#define LB6	  "fd00:78:6c62::3"
+#define LO6	  "::1"
+#define ALLNODES6 "ff02::1"
+#define ENC_SRC6  "fd00:78:6c62:200::"
 
-#define NH_IFINDEX	1	/* lo, also the ingress device: XDP_TX */
-#define NH_MTU		1600
-#define TABLE_SIZE	13
-#define FLOWS_MAX	4096
-#define RANDOM_FRAMES	1000000	/* default of XLB_FRAMES_RANDOM */
-#define SEED		0x786c62U	/* default of XLB_FRAMES_SEED */
-#define FLIP_BYTES	96	/* every bit of these flipped, per listed frame */
-#define SHOW_MAX	10	/* violations printed in full; XLB_FRAMES_SHOW */
+#define NH_IFINDEX    1 /* lo, also the ingress device: XDP_TX */
+#define NH_MTU	      1600
+#define TABLE_SIZE    13
+#define FLOWS_MAX     4096
+#define RANDOM_FRAMES 1000000	/* default of XLB_FRAMES_RANDOM */
+#define SEED	      0x786c62U /* default of XLB_FRAMES_SEED */
+#define FLIP_BYTES    96	/* every bit of these flipped, per listed frame */
+#define SHOW_MAX      10	/* violations printed in full; XLB_FRAMES_SHOW */
 
-#define ETH_HLEN	14
-#define TCP_SYN		0x02
-#define TCP_ACK		0x10
+#define ETH_HLEN 14
+#define TCP_SYN	 0x02
+#define TCP_ACK	 0x10
 
 /* --- the maps: VIPs and backends ------------------------------------------ */
 
 struct vip_def {
 	const char *addr;
-	__u16 port;		/* 0: every port */
+	__u16 port; /* 0: every port */
 	__u8 proto;
 	__u32 id;
-	__u32 backend;		/* every slot of its table */
+	__u32 backend; /* every slot of its table */
 };
 
 static const struct vip_def vips[] = {
-	{ VIP4, 80, IPPROTO_TCP, 1, 1 },
-	{ VIP4, 53, IPPROTO_UDP, 2, 2 },
-	{ VIP4_ANY, 0, IPPROTO_TCP, 3, 1 },
-	{ VIP6, 80, IPPROTO_TCP, 4, 5 },
-	{ VIP6, 53, IPPROTO_UDP, 5, 5 },
-	{ VIP6_ANY, 0, IPPROTO_TCP, 6, 5 },
+	{VIP4, 80, IPPROTO_TCP, 1, 1},	  {VIP4, 53, IPPROTO_UDP, 2, 2},
+	{VIP4_ANY, 0, IPPROTO_TCP, 3, 1}, {VIP6, 80, IPPROTO_TCP, 4, 5},
+	{VIP6, 53, IPPROTO_UDP, 5, 5},	  {VIP6_ANY, 0, IPPROTO_TCP, 6, 5},
 };
 
 static const struct {
 	__u32 id;
 	const char *addr;
-} backends[] = { { 1, BE4_1 }, { 2, BE4_2 }, { 5, BE6_1 } };
+} backends[] = {{1, BE4_1}, {2, BE4_2}, {5, BE6_1}};
 
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 struct env {
 	struct xlb_lb *skel;
 	int prog_fd, ncpu;
 	__u32 inner_flags;
 	int tables[ARRAY_SIZE(vips)];
-	struct xlb_vip_key keys[ARRAY_SIZE(vips)];	/* for the oracle */
+	struct xlb_vip_key keys[ARRAY_SIZE(vips)]; /* for the oracle */
 };
 
 static int nexthop_set(struct env *e, __u32 id)
 {
-	struct xlb_nexthop nh = { .ifindex = NH_IFINDEX, .mtu = NH_MTU };
+	struct xlb_nexthop nh = {.ifindex = NH_IFINDEX, .mtu = NH_MTU};
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -154,15 +151,17 @@ static int table_create(struct env *e, size_t i)
 			return -errno;
 	/* The live table of VIP id: slot 2 * id (generation 0). */
 	slot = vips[i].id * 2;
-	return bpf_map_update_elem(bpf_map__fd(e->skel->maps.xlb_tables), &slot, &fd,
-				   BPF_ANY) ? -errno : 0;
+	return bpf_map_update_elem(bpf_map__fd(e->skel->maps.xlb_tables), &slot, &fd, BPF_ANY)
+		       ? -errno
+		       : 0;
 }
 
 static int maps_setup(struct env *e)
 {
-	struct xlb_config cfg = { .forward = XLB_FWD_IPIP, .hash_seed = 0x5eed1234U,
-				  .encap_src4_mask = htonl(0xff),
-				  .encap_src6_mask = htonl(0xffff) };
+	struct xlb_config cfg = {.forward = XLB_FWD_IPIP,
+				 .hash_seed = 0x5eed1234U,
+				 .encap_src4_mask = htonl(0xff),
+				 .encap_src6_mask = htonl(0xffff)};
 	__be32 a[4];
 	__u32 zero = 0;
 	size_t i;
@@ -177,11 +176,11 @@ static int maps_setup(struct env *e)
 	if (bpf_map_update_elem(bpf_map__fd(e->skel->maps.xlb_config), &zero, &cfg, 0))
 		return -errno;
 	for (i = 0; i < ARRAY_SIZE(backends); i++) {
-		struct xlb_backend be = { .state = XLB_BE_ACTIVE };
+		struct xlb_backend be = {.state = XLB_BE_ACTIVE};
 
 		be.family = pkt_addr(backends[i].addr, be.addr);
-		if (bpf_map_update_elem(bpf_map__fd(e->skel->maps.xlb_backends),
-					&backends[i].id, &be, 0))
+		if (bpf_map_update_elem(bpf_map__fd(e->skel->maps.xlb_backends), &backends[i].id,
+					&be, 0))
 			return -errno;
 		err = nexthop_set(e, backends[i].id);
 		if (err)
@@ -189,7 +188,7 @@ static int maps_setup(struct env *e)
 	}
 	for (i = 0; i < ARRAY_SIZE(vips); i++) {
 		struct xlb_vip_key *k = &e->keys[i];
-		struct xlb_vip val = { .id = vips[i].id, .table_size = TABLE_SIZE };
+		struct xlb_vip val = {.id = vips[i].id, .table_size = TABLE_SIZE};
 
 		k->port = htons(vips[i].port);
 		k->proto = vips[i].proto;
@@ -244,8 +243,7 @@ static __u16 be16_at(const __u8 *b)
 	return (__u16)(b[0] << 8 | b[1]);
 }
 
-static int vip_known(const struct env *e, int family, const void *daddr, __u16 dport,
-		     __u8 proto)
+static int vip_known(const struct env *e, int family, const void *daddr, __u16 dport, __u8 proto)
 {
 	size_t i;
 
@@ -266,8 +264,7 @@ static int vip_known(const struct env *e, int family, const void *daddr, __u16 d
  * (the error's own destination) and four bytes of a TCP/UDP header, whose
  * source address, port and protocol are a VIP's.
  */
-static int quote_for_vip(const struct env *e, int family, const __u8 *q, size_t n,
-			 const __u8 *dst)
+static int quote_for_vip(const struct env *e, int family, const __u8 *q, size_t n, const __u8 *dst)
 {
 	size_t hlen;
 	__u8 proto;
@@ -293,8 +290,8 @@ static int quote_for_vip(const struct env *e, int family, const __u8 *q, size_t 
 }
 
 /* The L4 header at l4 (@n bytes of the IP packet left) with protocol @proto. */
-static int l4_for_vip(const struct env *e, int family, const __u8 *l4, size_t n,
-		      __u8 proto, const __u8 *dst)
+static int l4_for_vip(const struct env *e, int family, const __u8 *l4, size_t n, __u8 proto,
+		      const __u8 *dst)
 {
 	if (proto == IPPROTO_TCP)
 		return n >= 20 && vip_known(e, family, dst, be16_at(l4 + 2), proto);
@@ -333,7 +330,7 @@ static int frame_for_vip(const struct env *e, const __u8 *f, size_t len)
 		hlen = (f[0] & 0xf) * 4;
 		ip_len = be16_at(f + 2);
 		if (ip_len < hlen || ip_len > len || (be16_at(f + 6) & 0x3fff))
-			return 0;	/* cut, or a fragment (MF or an offset) */
+			return 0; /* cut, or a fragment (MF or an offset) */
 		return l4_for_vip(e, XLB_AF_INET, f + hlen, ip_len - hlen, f[9], f + 16);
 	}
 	if (type != 0x86dd || len < 40 || f[0] >> 4 != 6)
@@ -344,7 +341,7 @@ static int frame_for_vip(const struct env *e, const __u8 *f, size_t len)
 	next = f[6];
 	for (off = 40; next == 0 || next == 43 || next == 60 || next == 44; off += ext) {
 		if (next == 44 || off + 8 > ip_len)
-			return 0;	/* a fragment, or cut */
+			return 0; /* a fragment, or cut */
 		ext = (f[off + 1] + 1) * 8;
 		next = f[off];
 		if (off + ext > ip_len)
@@ -357,109 +354,187 @@ static int frame_for_vip(const struct env *e, const __u8 *f, size_t len)
 
 /* The packets that errors quote: a VIP's answer (DSR), 28 / 48 bytes of it. */
 static const struct pkt_spec reply4 = {
-	.src = VIP4, .dst = CLIENT4, .proto = IPPROTO_TCP, .sport = 80, .dport = 40000,
-	.tcp_flags = TCP_ACK, .payload_len = 100,
+	.src = VIP4,
+	.dst = CLIENT4,
+	.proto = IPPROTO_TCP,
+	.sport = 80,
+	.dport = 40000,
+	.tcp_flags = TCP_ACK,
+	.payload_len = 100,
 };
 static const struct pkt_spec reply4_udp = {
-	.src = VIP4, .dst = CLIENT4, .proto = IPPROTO_UDP, .sport = 53, .dport = 5353,
+	.src = VIP4,
+	.dst = CLIENT4,
+	.proto = IPPROTO_UDP,
+	.sport = 53,
+	.dport = 5353,
 	.payload_len = 40,
 };
 static const struct pkt_spec reply4_lb = {
-	.src = LB4, .dst = CLIENT4, .proto = IPPROTO_TCP, .sport = 22, .dport = 40000,
-	.tcp_flags = TCP_ACK, .payload_len = 20,
+	.src = LB4,
+	.dst = CLIENT4,
+	.proto = IPPROTO_TCP,
+	.sport = 22,
+	.dport = 40000,
+	.tcp_flags = TCP_ACK,
+	.payload_len = 20,
 };
 static const struct pkt_spec reply6 = {
-	.src = VIP6, .dst = CLIENT6, .proto = IPPROTO_TCP, .sport = 80, .dport = 40000,
-	.tcp_flags = TCP_ACK, .payload_len = 100,
+	.src = VIP6,
+	.dst = CLIENT6,
+	.proto = IPPROTO_TCP,
+	.sport = 80,
+	.dport = 40000,
+	.tcp_flags = TCP_ACK,
+	.payload_len = 100,
 };
 static const struct pkt_spec reply6_any = {
-	.src = VIP6_ANY, .dst = CLIENT6, .proto = IPPROTO_TCP, .sport = 8443, .dport = 40000,
-	.tcp_flags = TCP_ACK, .payload_len = 100,
+	.src = VIP6_ANY,
+	.dst = CLIENT6,
+	.proto = IPPROTO_TCP,
+	.sport = 8443,
+	.dport = 40000,
+	.tcp_flags = TCP_ACK,
+	.payload_len = 100,
 };
 static const struct pkt_spec reply6_lb = {
-	.src = LB6, .dst = CLIENT6, .proto = IPPROTO_UDP, .sport = 123, .dport = 123,
+	.src = LB6,
+	.dst = CLIENT6,
+	.proto = IPPROTO_UDP,
+	.sport = 123,
+	.dport = 123,
 	.payload_len = 48,
 };
 
-#define TCP4(d, p)	.src = CLIENT4, .dst = d, .proto = IPPROTO_TCP, .sport = 40000, \
-			.dport = p, .tcp_flags = TCP_SYN
-#define UDP4(d, p)	.src = CLIENT4, .dst = d, .proto = IPPROTO_UDP, .sport = 5353, \
-			.dport = p, .payload_len = 24
-#define TCP6(d, p)	.src = CLIENT6, .dst = d, .proto = IPPROTO_TCP, .sport = 40000, \
-			.dport = p, .tcp_flags = TCP_SYN
-#define UDP6(d, p)	.src = CLIENT6, .dst = d, .proto = IPPROTO_UDP, .sport = 5353, \
-			.dport = p, .payload_len = 24
-#define ERR4(d, q)	.src = ROUTER4, .dst = d, .proto = IPPROTO_ICMP, .icmp_type = 3, \
-			.icmp_code = 4, .icmp_info = 1400, .quote = &q, .quote_len = 28
-#define TTL4(d, q)	.src = ROUTER4, .dst = d, .proto = IPPROTO_ICMP, .icmp_type = 11, \
-			.quote = &q, .quote_len = 28
-#define ERR6(d, q)	.src = ROUTER6, .dst = d, .proto = IPPROTO_ICMPV6, .icmp_type = 2, \
-			.icmp_info = 1280, .quote = &q, .quote_len = 48
-#define UNR6(d, q)	.src = ROUTER6, .dst = d, .proto = IPPROTO_ICMPV6, .icmp_type = 1, \
-			.icmp_code = 4, .quote = &q, .quote_len = 48
-#define ECHO4(d)	.src = CLIENT4, .dst = d, .proto = IPPROTO_ICMP, .icmp_type = 8, \
-			.icmp_info = 0x12340001, .payload_len = 32
-#define ECHO6(d)	.src = CLIENT6, .dst = d, .proto = IPPROTO_ICMPV6, .icmp_type = 128, \
-			.icmp_info = 0x12340001, .payload_len = 32
+#define TCP4(d, p)                                                                  \
+	.src = CLIENT4, .dst = d, .proto = IPPROTO_TCP, .sport = 40000, .dport = p, \
+	.tcp_flags = TCP_SYN
+#define UDP4(d, p) \
+	.src = CLIENT4, .dst = d, .proto = IPPROTO_UDP, .sport = 5353, .dport = p, .payload_len = 24
+#define TCP6(d, p)                                                                  \
+	.src = CLIENT6, .dst = d, .proto = IPPROTO_TCP, .sport = 40000, .dport = p, \
+	.tcp_flags = TCP_SYN
+#define UDP6(d, p) \
+	.src = CLIENT6, .dst = d, .proto = IPPROTO_UDP, .sport = 5353, .dport = p, .payload_len = 24
+#define ERR4(d, q)                                                                       \
+	.src = ROUTER4, .dst = d, .proto = IPPROTO_ICMP, .icmp_type = 3, .icmp_code = 4, \
+	.icmp_info = 1400, .quote = &q, .quote_len = 28
+#define TTL4(d, q)                                                                     \
+	.src = ROUTER4, .dst = d, .proto = IPPROTO_ICMP, .icmp_type = 11, .quote = &q, \
+	.quote_len = 28
+#define ERR6(d, q)                                                                            \
+	.src = ROUTER6, .dst = d, .proto = IPPROTO_ICMPV6, .icmp_type = 2, .icmp_info = 1280, \
+	.quote = &q, .quote_len = 48
+#define UNR6(d, q)                                                                         \
+	.src = ROUTER6, .dst = d, .proto = IPPROTO_ICMPV6, .icmp_type = 1, .icmp_code = 4, \
+	.quote = &q, .quote_len = 48
+#define ECHO4(d)                                                                                  \
+	.src = CLIENT4, .dst = d, .proto = IPPROTO_ICMP, .icmp_type = 8, .icmp_info = 0x12340001, \
+	.payload_len = 32
+#define ECHO6(d)                                                             \
+	.src = CLIENT6, .dst = d, .proto = IPPROTO_ICMPV6, .icmp_type = 128, \
+	.icmp_info = 0x12340001, .payload_len = 32
 
 static const struct pkt_spec listed[] = {
 	/* IPv4 TCP/UDP to every kind of destination, port and protocol */
-	{ TCP4(VIP4, 80) }, { TCP4(VIP4, 80), .payload_len = 64 }, { TCP4(VIP4, 443) },
-	{ TCP4(VIP4_ANY, 8443) }, { TCP4(LB4, 22) }, { TCP4(NAT4, 40000) },
-	{ TCP4(BE4_1, 80) }, { TCP4(LO4, 80) }, { TCP4(BCAST4, 80) },
-	{ UDP4(VIP4, 53) }, { UDP4(VIP4, 80) }, { UDP4(VIP4_ANY, 53) }, { UDP4(LB4, 53) },
-	{ UDP4(BCAST4, 67) }, { UDP4(LO4, 53) },
+	{TCP4(VIP4, 80)},
+	{TCP4(VIP4, 80), .payload_len = 64},
+	{TCP4(VIP4, 443)},
+	{TCP4(VIP4_ANY, 8443)},
+	{TCP4(LB4, 22)},
+	{TCP4(NAT4, 40000)},
+	{TCP4(BE4_1, 80)},
+	{TCP4(LO4, 80)},
+	{TCP4(BCAST4, 80)},
+	{UDP4(VIP4, 53)},
+	{UDP4(VIP4, 80)},
+	{UDP4(VIP4_ANY, 53)},
+	{UDP4(LB4, 53)},
+	{UDP4(BCAST4, 67)},
+	{UDP4(LO4, 53)},
 	/* VLAN tags, options, fragments */
-	{ TCP4(VIP4, 80), .vlan = 5 }, { UDP4(VIP4, 53), .vlan = 4095 },
-	{ TCP4(LB4, 22), .vlan = 7 },
-	{ TCP4(VIP4, 80), .ip_opts = 4 }, { TCP4(VIP4, 80), .ip_opts = 40 },
-	{ UDP4(VIP4, 53), .ip_opts = 20, .vlan = 9 }, { TCP4(LB4, 22), .ip_opts = 12 },
-	{ TCP4(VIP4, 80), .frag = 0x2000, .no_df = 1, .payload_len = 40 },
-	{ TCP4(VIP4, 80), .frag = 0x0005, .no_df = 1, .payload_len = 40 },
-	{ UDP4(VIP4, 53), .frag = 0x2003, .no_df = 1 },
-	{ UDP4(LB4, 53), .frag = 0x2000, .no_df = 1, .ip_opts = 8 },
+	{TCP4(VIP4, 80), .vlan = 5},
+	{UDP4(VIP4, 53), .vlan = 4095},
+	{TCP4(LB4, 22), .vlan = 7},
+	{TCP4(VIP4, 80), .ip_opts = 4},
+	{TCP4(VIP4, 80), .ip_opts = 40},
+	{UDP4(VIP4, 53), .ip_opts = 20, .vlan = 9},
+	{TCP4(LB4, 22), .ip_opts = 12},
+	{TCP4(VIP4, 80), .frag = 0x2000, .no_df = 1, .payload_len = 40},
+	{TCP4(VIP4, 80), .frag = 0x0005, .no_df = 1, .payload_len = 40},
+	{UDP4(VIP4, 53), .frag = 0x2003, .no_df = 1},
+	{UDP4(LB4, 53), .frag = 0x2000, .no_df = 1, .ip_opts = 8},
 	/* ICMP: echo, and errors to the VIP they quote, to another one, elsewhere */
-	{ ECHO4(VIP4) }, { ECHO4(LB4) }, { ECHO4(BCAST4) },
-	{ ERR4(VIP4, reply4) }, { ERR4(VIP4, reply4_udp) }, { TTL4(VIP4, reply4) },
-	{ ERR4(VIP4, reply4), .vlan = 3 }, { ERR4(VIP4, reply4), .ip_opts = 8 },
-	{ ERR4(VIP4_ANY, reply4) }, { ERR4(LB4, reply4) }, { ERR4(NAT4, reply4) },
-	{ ERR4(BE4_1, reply4) }, { ERR4(LO4, reply4) }, { ERR4(BCAST4, reply4) },
-	{ ERR4(LB4, reply4_lb) }, { ERR4(VIP4, reply4), .frag = 0x2000, .no_df = 1 },
+	{ECHO4(VIP4)},
+	{ECHO4(LB4)},
+	{ECHO4(BCAST4)},
+	{ERR4(VIP4, reply4)},
+	{ERR4(VIP4, reply4_udp)},
+	{TTL4(VIP4, reply4)},
+	{ERR4(VIP4, reply4), .vlan = 3},
+	{ERR4(VIP4, reply4), .ip_opts = 8},
+	{ERR4(VIP4_ANY, reply4)},
+	{ERR4(LB4, reply4)},
+	{ERR4(NAT4, reply4)},
+	{ERR4(BE4_1, reply4)},
+	{ERR4(LO4, reply4)},
+	{ERR4(BCAST4, reply4)},
+	{ERR4(LB4, reply4_lb)},
+	{ERR4(VIP4, reply4), .frag = 0x2000, .no_df = 1},
 	/* IPv6 */
-	{ TCP6(VIP6, 80) }, { TCP6(VIP6, 80), .payload_len = 64 }, { TCP6(VIP6, 443) },
-	{ TCP6(VIP6_ANY, 1) }, { TCP6(LB6, 22) }, { TCP6(NAT6, 40000) }, { TCP6(BE6_1, 80) },
-	{ TCP6(LO6, 80) }, { TCP6(ALLNODES6, 80) },
-	{ UDP6(VIP6, 53) }, { UDP6(VIP6, 80) }, { UDP6(LB6, 53) }, { UDP6(ALLNODES6, 547) },
-	{ TCP6(VIP6, 80), .vlan = 5 }, { UDP6(VIP6, 53), .vlan = 100, .flow_label = 0xabcde },
-	{ TCP6(VIP6, 80), .ext = { PKT_EXT_HOPOPTS } },
-	{ TCP6(VIP6, 80), .ext = { PKT_EXT_HOPOPTS, PKT_EXT_ROUTING, PKT_EXT_DSTOPTS } },
-	{ UDP6(VIP6, 53), .ext = { PKT_EXT_DSTOPTS, PKT_EXT_DSTOPTS, PKT_EXT_DSTOPTS,
-				   PKT_EXT_DSTOPTS } },
-	{ TCP6(VIP6, 80), .ext = { PKT_EXT_FRAGMENT } },
-	{ TCP6(VIP6, 80), .ext = { PKT_EXT_HOPOPTS, PKT_EXT_FRAGMENT }, .vlan = 2 },
-	{ TCP6(LB6, 22), .ext = { PKT_EXT_ROUTING } },
-	{ ECHO6(VIP6) }, { ECHO6(LB6) }, { ECHO6(ALLNODES6) },
-	{ ERR6(VIP6, reply6) }, { UNR6(VIP6, reply6) }, { ERR6(VIP6_ANY, reply6_any) },
-	{ ERR6(VIP6, reply6), .vlan = 8 }, { ERR6(VIP6, reply6), .ext = { PKT_EXT_DSTOPTS } },
-	{ ERR6(VIP6_ANY, reply6) }, { ERR6(LB6, reply6) }, { ERR6(NAT6, reply6) },
-	{ ERR6(BE6_1, reply6) }, { ERR6(LO6, reply6) }, { ERR6(ALLNODES6, reply6) },
-	{ ERR6(LB6, reply6_lb) },
+	{TCP6(VIP6, 80)},
+	{TCP6(VIP6, 80), .payload_len = 64},
+	{TCP6(VIP6, 443)},
+	{TCP6(VIP6_ANY, 1)},
+	{TCP6(LB6, 22)},
+	{TCP6(NAT6, 40000)},
+	{TCP6(BE6_1, 80)},
+	{TCP6(LO6, 80)},
+	{TCP6(ALLNODES6, 80)},
+	{UDP6(VIP6, 53)},
+	{UDP6(VIP6, 80)},
+	{UDP6(LB6, 53)},
+	{UDP6(ALLNODES6, 547)},
+	{TCP6(VIP6, 80), .vlan = 5},
+	{UDP6(VIP6, 53), .vlan = 100, .flow_label = 0xabcde},
+	{TCP6(VIP6, 80), .ext = {PKT_EXT_HOPOPTS}},
+	{TCP6(VIP6, 80), .ext = {PKT_EXT_HOPOPTS, PKT_EXT_ROUTING, PKT_EXT_DSTOPTS}},
+	{UDP6(VIP6, 53),
+	 .ext = {PKT_EXT_DSTOPTS, PKT_EXT_DSTOPTS, PKT_EXT_DSTOPTS, PKT_EXT_DSTOPTS}},
+	{TCP6(VIP6, 80), .ext = {PKT_EXT_FRAGMENT}},
+	{TCP6(VIP6, 80), .ext = {PKT_EXT_HOPOPTS, PKT_EXT_FRAGMENT}, .vlan = 2},
+	{TCP6(LB6, 22), .ext = {PKT_EXT_ROUTING}},
+	{ECHO6(VIP6)},
+	{ECHO6(LB6)},
+	{ECHO6(ALLNODES6)},
+	{ERR6(VIP6, reply6)},
+	{UNR6(VIP6, reply6)},
+	{ERR6(VIP6_ANY, reply6_any)},
+	{ERR6(VIP6, reply6), .vlan = 8},
+	{ERR6(VIP6, reply6), .ext = {PKT_EXT_DSTOPTS}},
+	{ERR6(VIP6_ANY, reply6)},
+	{ERR6(LB6, reply6)},
+	{ERR6(NAT6, reply6)},
+	{ERR6(BE6_1, reply6)},
+	{ERR6(LO6, reply6)},
+	{ERR6(ALLNODES6, reply6)},
+	{ERR6(LB6, reply6_lb)},
 	/* tunnels (the decap program's, not this one's), ARP */
-	{ TCP4(VIP4, 80), .tun_src = CLIENT4, .tun_dst = LB4 },
-	{ TCP6(VIP6, 80), .tun_src = CLIENT6, .tun_dst = VIP6 },
-	{ .ethertype = 0x0806, .payload_len = 28 },
-	{ .ethertype = 0x0806, .payload_len = 28, .vlan = 12 },
+	{TCP4(VIP4, 80), .tun_src = CLIENT4, .tun_dst = LB4},
+	{TCP6(VIP6, 80), .tun_src = CLIENT6, .tun_dst = VIP6},
+	{.ethertype = 0x0806, .payload_len = 28},
+	{.ethertype = 0x0806, .payload_len = 28, .vlan = 12},
 };
 
 /* How a frame was made, for the report of a violation. */
-enum origin {
-	O_LISTED, O_CUT, O_FLIP, O_QINQ, O_LATER, O_FLIPS, O_BYTE, O_TAIL, O_RANDOM, O_MAX
-};
+enum origin { O_LISTED, O_CUT, O_FLIP, O_QINQ, O_LATER, O_FLIPS, O_BYTE, O_TAIL, O_RANDOM, O_MAX };
 
 static const char *const origin_name[O_MAX] = {
-	[O_LISTED] = "listed", [O_CUT] = "cut", [O_FLIP] = "one bit flipped",
-	[O_QINQ] = "QinQ", [O_LATER] = "later fragment", [O_FLIPS] = "bits flipped", [O_BYTE] = "header byte set",
-	[O_TAIL] = "tail replaced", [O_RANDOM] = "random bytes",
+	[O_LISTED] = "listed",	      [O_CUT] = "cut",
+	[O_FLIP] = "one bit flipped", [O_QINQ] = "QinQ",
+	[O_LATER] = "later fragment", [O_FLIPS] = "bits flipped",
+	[O_BYTE] = "header byte set", [O_TAIL] = "tail replaced",
+	[O_RANDOM] = "random bytes",
 };
 
 /* splitmix64: small, seedable, the same on every machine. */
@@ -483,7 +558,7 @@ static size_t rnd_below(size_t n)
 
 struct stats {
 	__u64 frames, for_vip, not_vip, refused;
-	__u64 verdict[6];	/* XDP_ABORTED .. XDP_REDIRECT, then unknown */
+	__u64 verdict[6]; /* XDP_ABORTED .. XDP_REDIRECT, then unknown */
 	__u64 by_origin[O_MAX];
 	__u64 violations, aborted, run_errors;
 	__u64 listed_vip, listed_vip_missed;
@@ -499,16 +574,16 @@ static void hex_print(const __u8 *b, size_t n)
 		printf("%02x%s", b[i], i + 1 == n ? "\n" : (i % 16 == 15 ? "\n#   " : " "));
 }
 
-static void violation(struct stats *st, const char *what, enum origin o, size_t base,
-		      size_t arg, const struct pkt *in, __u32 verdict)
+static void violation(struct stats *st, const char *what, enum origin o, size_t base, size_t arg,
+		      const struct pkt *in, __u32 verdict)
 {
 	st->violations++;
 	if (st->violations > show_max)
 		return;
 	printf("# violation %llu: %s; frame %llu (%s of listed frame %zu, at %zu), %zu bytes, "
-	       "verdict %s:\n#   ", (unsigned long long)st->violations, what,
-	       (unsigned long long)st->frames, origin_name[o], base, arg, in->len,
-	       bpftest_verdict_name(verdict));
+	       "verdict %s:\n#   ",
+	       (unsigned long long)st->violations, what, (unsigned long long)st->frames,
+	       origin_name[o], base, arg, in->len, bpftest_verdict_name(verdict));
 	hex_print(in->data, in->len);
 }
 
@@ -571,7 +646,8 @@ static int run_listed(struct env *e, struct stats *st, struct pkt *bases)
 			st->listed_vip++;
 			if (run_frame(e, st, p, O_LISTED, i, 0) != XDP_TX) {
 				st->listed_vip_missed++;
-				printf("# listed frame %zu is for a VIP and was not forwarded\n", i);
+				printf("# listed frame %zu is for a VIP and was not forwarded\n",
+				       i);
 			}
 		} else {
 			run_frame(e, st, p, O_LISTED, i, 0);
@@ -619,25 +695,25 @@ static void run_random(struct env *e, struct stats *st, const struct pkt *bases,
 		m = bases[base];
 		kind = rnd_below(10);
 		at = 0;
-		if (kind < 5) {			/* 2 to 8 bits anywhere in the head */
+		if (kind < 5) { /* 2 to 8 bits anywhere in the head */
 			n = 2 + rnd_below(7);
 			for (j = 0; j < n; j++) {
 				at = rnd_below(m.len < 128 ? m.len : 128);
 				m.data[at] ^= 1 << rnd_below(8);
 			}
 			run_frame(e, st, &m, O_FLIPS, base, n);
-		} else if (kind < 8) {		/* one header byte to any value */
+		} else if (kind < 8) { /* one header byte to any value */
 			at = rnd_below(m.len < 100 ? m.len : 100);
 			m.data[at] = (__u8)rnd();
-			if (rnd_below(2))	/* and maybe cut too */
+			if (rnd_below(2)) /* and maybe cut too */
 				m.len = ETH_HLEN + rnd_below(m.len - ETH_HLEN + 1);
 			run_frame(e, st, &m, O_BYTE, base, at);
-		} else if (kind < 9) {		/* random bytes after a valid prefix */
+		} else if (kind < 9) { /* random bytes after a valid prefix */
 			at = ETH_HLEN + rnd_below(m.len - ETH_HLEN);
 			for (j = at; j < m.len; j++)
 				m.data[j] = (__u8)rnd();
 			run_frame(e, st, &m, O_TAIL, base, at);
-		} else {			/* random bytes, an IP ethertype or not */
+		} else { /* random bytes, an IP ethertype or not */
 			m.len = ETH_HLEN + rnd_below(200);
 			for (j = 0; j < m.len; j++)
 				m.data[j] = (__u8)rnd();
@@ -703,15 +779,16 @@ int main(void)
 	run_random(&e, &st, bases, count);
 
 	printf("# %llu frames in %.1f s (%llu for a VIP, %llu not; %llu under 14 bytes not "
-	       "run); %llu of %zu listed frames for a VIP\n", (unsigned long long)st.frames,
-	       now_s() - t0, (unsigned long long)st.for_vip, (unsigned long long)st.not_vip,
-	       (unsigned long long)st.refused, (unsigned long long)st.listed_vip,
-	       ARRAY_SIZE(listed));
+	       "run); %llu of %zu listed frames for a VIP\n",
+	       (unsigned long long)st.frames, now_s() - t0, (unsigned long long)st.for_vip,
+	       (unsigned long long)st.not_vip, (unsigned long long)st.refused,
+	       (unsigned long long)st.listed_vip, ARRAY_SIZE(listed));
 	printf("# verdicts: XDP_ABORTED %llu, XDP_DROP %llu, XDP_PASS %llu, XDP_TX %llu, "
 	       "XDP_REDIRECT %llu, other %llu\n",
-	       (unsigned long long)st.verdict[XDP_ABORTED], (unsigned long long)st.verdict[XDP_DROP],
-	       (unsigned long long)st.verdict[XDP_PASS], (unsigned long long)st.verdict[XDP_TX],
-	       (unsigned long long)st.verdict[XDP_REDIRECT], (unsigned long long)st.verdict[5]);
+	       (unsigned long long)st.verdict[XDP_ABORTED],
+	       (unsigned long long)st.verdict[XDP_DROP], (unsigned long long)st.verdict[XDP_PASS],
+	       (unsigned long long)st.verdict[XDP_TX], (unsigned long long)st.verdict[XDP_REDIRECT],
+	       (unsigned long long)st.verdict[5]);
 	printf("# frames by origin:");
 	for (o = 0; o < O_MAX; o++)
 		printf("%s %s %llu", o ? "," : "", origin_name[o],

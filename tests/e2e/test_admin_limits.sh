@@ -115,7 +115,10 @@ grep "admin: at most" "$LOG" | sed 's/^/  /' >&2
 xlbt_expect_eq "key file owner and mode" "$(stat -c '%U %a' "$KEYFILE")" "root 600"
 xlbt_expect_eq "key folder mode" "$(stat -c '%a' "$(dirname "$KEYFILE")")" 700
 KEY=$(cat "$KEYFILE")
-out=$(unset XLB_API_KEY; XLBT_XLB_TIMEOUT=10 xlbt_xlb lb health 2>&1) ||
+out=$(
+	unset XLB_API_KEY
+	XLBT_XLB_TIMEOUT=10 xlbt_xlb lb health 2>&1
+) ||
 	xlbt_fail "xlb health without --api-key reads the key file" "$out"
 code() {
 	xlbt_exec lb curl -s -o "$TMP/out" -w '%{http_code}' --max-time 5 "$@"
@@ -156,7 +159,10 @@ xlbt_log "$held of $HOLD idle connections made (the rest wait in the kernel or t
 # Several check intervals (16 x 0.5 s): every node stays healthy.
 for ((i = 0; i < 16; i++)); do
 	all_healthy || xlbt_fail "nodes stay healthy while $held connections are held" \
-		"$(xlbt_xlb lb backend list; grep health: "$LOG" | tail -5)"
+		"$(
+			xlbt_xlb lb backend list
+			grep health: "$LOG" | tail -5
+		)"
 	sleep "$INTERVAL"
 done
 # Established: those xlbd accepted and those the kernel holds in the backlog.

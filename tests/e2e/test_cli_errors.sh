@@ -37,14 +37,14 @@ xlbt_require_cmd ip python3 bpftool timeout realpath
 # Every xlb call here is a map operation or a parse: 20 s is plenty.
 export XLBT_XLB_TIMEOUT=20
 
-VIP4=$XLBT_VIP4				# 198.18.100.1
-VIP6=$XLBT_VIP6				# fd00:78:6c62:100::1
+VIP4=$XLBT_VIP4 # 198.18.100.1
+VIP6=$XLBT_VIP6 # fd00:78:6c62:100::1
 SVC4="$VIP4:80/tcp"
 SVC6="[$VIP6]:80/tcp"
-NOVIP="198.18.100.99:80/tcp"		# never created
-SVCREF="198.18.102.1:80/tcp"		# reference for the digest check
-PAR_BE=(198.18.0.{100..119})		# parallel backend adds (need not exist)
-PAR_VIP=(198.18.101.{10..19})		# parallel vip adds (port 80/tcp)
+NOVIP="198.18.100.99:80/tcp"  # never created
+SVCREF="198.18.102.1:80/tcp"  # reference for the digest check
+PAR_BE=(198.18.0.{100..119})  # parallel backend adds (need not exist)
+PAR_VIP=(198.18.101.{10..19}) # parallel vip adds (port 80/tcp)
 
 # --- helpers -------------------------------------------------------------------
 

@@ -28,9 +28,9 @@ xlbt_require_exe XLB build/xlb
 xlbt_require_root
 xlbt_require_cmd ip curl python3 bpftool ethtool timeout realpath
 
-VIP4=$XLBT_VIP4				# 198.18.100.1
-VIP6=$XLBT_VIP6				# fd00:78:6c62:100::1
-VIPPL=198.18.100.2			# port-less VIP
+VIP4=$XLBT_VIP4    # 198.18.100.1
+VIP6=$XLBT_VIP6    # fd00:78:6c62:100::1
+VIPPL=198.18.100.2 # port-less VIP
 SVC4="$VIP4:80/tcp"
 SVC6="[$VIP6]:80/tcp"
 SVCU="$VIP4:53/udp"
@@ -38,7 +38,7 @@ SVCPL="$VIPPL:0/tcp"
 ENCAP4=198.18.128.0/24
 ENCAP6=fd00:78:6c62:128::/112
 BACKENDS=(be1 be2 be3)
-WEIGHTS=(1 2 3)				# on SVC4; 1 each elsewhere
+WEIGHTS=(1 2 3) # on SVC4; 1 each elsewhere
 CONNS=${XLBT_E2E_CONNS:-600}
 ((CONNS >= 300 && CONNS <= 8000)) || xlbt_fail "XLBT_E2E_CONNS" "$CONNS" "300..8000"
 
@@ -46,7 +46,7 @@ CONNS=${XLBT_E2E_CONNS:-600}
 # clash with kernel-chosen ports): every connection is a new 5-tuple.
 P_WARM4=10000 P_WARM6=10200 P_WARMPL=10400 P_WARMPL2=10600
 P_HDR=11000 P_POST4=11001 P_POST6=11002
-P_MAIN=12000				# .. 12000 + CONNS - 1 (< 20000)
+P_MAIN=12000 # .. 12000 + CONNS - 1 (< 20000)
 P_V6=20000 P_PL80=20200 P_PL8080=20300
 P_DOWN=20400 P_UP=20500 P_DRAIN=20600 P_AGAIN=20700
 P_DEL=20800 P_DETACH=20801
@@ -141,8 +141,14 @@ expect_batch "$SVC4 ($CONNS connections)" "$TMP/main.out" "$CONNS"
 # (+0.01 for the Maglev table's rounding): a correct LB fails this with
 # probability < 2e-4, equal shares (weights ignored) fail it for sure. At
 # 600 connections the bounds are 0.07-0.09; see cmd_spread in the helper.
-names=$(IFS=,; echo "${BACKENDS[*]}")
-weights=$(IFS=,; echo "${WEIGHTS[*]}")
+names=$(
+	IFS=,
+	echo "${BACKENDS[*]}"
+)
+weights=$(
+	IFS=,
+	echo "${WEIGHTS[*]}"
+)
 if ! spread=$(python3 "$HELPER" spread "$TMP/main.out" --names "$names" \
 	--weights "$weights"); then
 	xlbt_fail "$SVC4: spread over backends against weights $weights" "$spread"

@@ -30,7 +30,7 @@ xlbt_testbed_up 3
 TMP=$(xlbt_tmp_dir)
 BE2=$(xlbt_addr4 be2)
 
-xlbt_backends_serve --http-port 8081	# the probes' port
+xlbt_backends_serve --http-port 8081 # the probes' port
 
 # write_conf FILE [keep|move]: probes go to port 8081, clients to port 80.
 write_conf() {
@@ -80,9 +80,9 @@ keepalive() {
 probes_blocked() {
 	if [ "$1" = on ]; then
 		xlbt_exec be2 nft -f - <<-'EOF' || xlbt_fail "nft on be2"
-		table inet xlbt_probe {
-			chain in { type filter hook input priority 0; tcp dport 8081 drop; }
-		}
+			table inet xlbt_probe {
+				chain in { type filter hook input priority 0; tcp dport 8081 drop; }
+			}
 		EOF
 	else
 		xlbt_exec be2 nft delete table inet xlbt_probe || xlbt_fail "nft delete on be2"

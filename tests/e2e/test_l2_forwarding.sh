@@ -31,22 +31,22 @@ xlbt_require_exe XLB build/xlb
 xlbt_require_root
 xlbt_require_cmd ip curl python3 timeout realpath
 
-VIP4=$XLBT_VIP4				# 198.18.100.1
-VIP6=$XLBT_VIP6				# fd00:78:6c62:100::1
+VIP4=$XLBT_VIP4 # 198.18.100.1
+VIP6=$XLBT_VIP6 # fd00:78:6c62:100::1
 SVC4="$VIP4:80/tcp"
 SVC6="[$VIP6]:80/tcp"
 BACKENDS=(be1 be2 be3)
-WEIGHTS=(1 1 4)				# on both VIPs
+WEIGHTS=(1 1 4) # on both VIPs
 CONNS=${XLBT_L2_CONNS:-150}
 ((CONNS >= 100 && CONNS <= 2000)) || xlbt_fail "XLBT_L2_CONNS" "$CONNS" "100..2000"
 
 # Client source ports, one range per phase (below the ephemeral range):
 # every connection is a new 5-tuple.
 P_WARM4=10000 P_WARM6=10200 P_HDR=10400
-P_MAIN4=11000				# .. + CONNS - 1 (< 13000)
-P_MAIN6=13000				# .. + CONNS - 1 (< 15000)
+P_MAIN4=11000 # .. + CONNS - 1 (< 13000)
+P_MAIN6=13000 # .. + CONNS - 1 (< 15000)
 P_DOWN=15000 P_UP=15100
-XLBT_BATCH_SECONDS=120			# one curl_batch at most
+XLBT_BATCH_SECONDS=120 # one curl_batch at most
 HELPER=$PWD/tests/lib/e2e_helper.py
 
 # --- helpers (more in tests/lib/traffic.sh) ------------------------------------
@@ -131,8 +131,14 @@ SNIFF_PID=$XLBT_BG_PID
 xlbt_wait_for 10 test -e "$TMP/sniff.ready" ||
 	xlbt_fail "sniffer not ready" "$(cat "$TMP/sniff.log")"
 
-names=$(IFS=,; echo "${BACKENDS[*]}")
-weights=$(IFS=,; echo "${WEIGHTS[*]}")
+names=$(
+	IFS=,
+	echo "${BACKENDS[*]}"
+)
+weights=$(
+	IFS=,
+	echo "${WEIGHTS[*]}"
+)
 for spec in "$SVC4 $P_MAIN4 http://$VIP4/" "$SVC6 $P_MAIN6 http://[$VIP6]/"; do
 	read -r svc port url <<<"$spec"
 	xlbt_log "$CONNS connections to $svc"

@@ -38,7 +38,7 @@ xlbt_require_cmd ip curl python3 timeout realpath ethtool nft
 
 VIP4=$XLBT_VIP4
 VIP6=$XLBT_VIP6
-NAT4=$XLBT_NET4.2			# the LB's own address: replies come to it
+NAT4=$XLBT_NET4.2 # the LB's own address: replies come to it
 NAT6=${XLBT_NET6}:2
 BACKENDS=(be1 be2)
 CONNS=60
@@ -224,8 +224,9 @@ xlbt_wait_for 15 test -s "$TMP/ka.ready" || xlbt_fail "keep-alive connection" "$
 KA_PORT=$(cat "$TMP/ka.ready")
 xlb_ok lb -j flows --vip "$VIP4:80/tcp"
 printf '%s\n' "$OUT" >"$TMP/flows.json"
-if ! out=$(python3 - "$TMP/flows.json" "$(xlbt_addr4 client):$KA_PORT" "$VIP4:80" \
-	"$(xlbt_addr4 be1):8080" "$NAT4" <<'PY'
+if ! out=$(
+	python3 - "$TMP/flows.json" "$(xlbt_addr4 client):$KA_PORT" "$VIP4:80" \
+		"$(xlbt_addr4 be1):8080" "$NAT4" <<'PY'
 import json, sys
 flows, client, vip, node, nat = json.load(open(sys.argv[1])), *sys.argv[2:]
 for f in flows:
@@ -257,7 +258,8 @@ xlbt_log "flows: both directions of $(xlbt_addr4 client):$KA_PORT shown"
 
 xlb_ok lb -j stats
 printf '%s\n' "$OUT" >"$TMP/stats.json"
-if ! out=$(python3 - "$TMP/stats.json" "$(xlbt_addr4 be1):8080" <<'PY'
+if ! out=$(
+	python3 - "$TMP/stats.json" "$(xlbt_addr4 be1):8080" <<'PY'
 import json, sys
 nat = json.load(open(sys.argv[1]))["nat"]
 node = nat["nodes"].get(sys.argv[2], {})

@@ -27,7 +27,7 @@ xlbt_require_exe XLBD build/xlbd
 
 KEY=$XLBT_API_KEY
 ADMIN=$XLBT_ADMIN
-ROUTED=198.18.50.11	# be1's extra address, reachable only via a route on the LB
+ROUTED=198.18.50.11 # be1's extra address, reachable only via a route on the LB
 
 xlbt_testbed_up 2
 TMP=$(xlbt_tmp_dir)
@@ -74,7 +74,6 @@ LOG=$TMP/xlbd.log
 xlbt_agent_start "$LOG" "$CONF"
 grep -q "passive: no events\|netlink: no kernel signals" "$LOG" &&
 	xlbt_fail "xlbd without its signal sources" "$(grep 'passive:\|netlink:' "$LOG")"
-
 
 for a in "$BE1" "$BE2" "$ROUTED"; do
 	xlbt_expect_eq "$a healthy at start" "$(xlbt_node_status "$a")" healthy

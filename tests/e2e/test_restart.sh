@@ -112,7 +112,7 @@ xlbt_log "restart + $BURST new connections in $(((t1 - t0) / 1000)) ms:" \
 probes=$(grep -c "health: node=$BE2:80 .*->" "$TMP/xlbd.log.2")
 [ "$reached" = 0 ] ||
 	xlbt_fail "new connections to dead be2 after the restart ($probes health changes seen)" \
-	"$reached of $BURST" 0
+		"$reached of $BURST" 0
 xlbt_expect_eq "failed connections after the restart" "$refused" 0
 xlbt_expect_eq "be2's state after the restart" "$(xlbt_node_status "$BE2")" unhealthy
 grep -q "node=$BE2:80 .*starts unhealthy" "$TMP/xlbd.log.2" ||
@@ -151,7 +151,7 @@ xlbt_bg_stop "$XLBD_PID" 5
 start_agent 3
 xlbt_expect_eq "an operator's down after a restart" "$(map_state "$BE3")" down
 xlbt_expect_eq "/v1/healthcheck after a restart" "$(xlbt_node_status "$BE3")" "down (operator)"
-sleep 2.5	# probes of be3 succeed meanwhile: they must not undo it
+sleep 2.5 # probes of be3 succeed meanwhile: they must not undo it
 xlbt_expect_eq "an operator's down after be3's probes" "$(map_state "$BE3")" down
 burst "$TMP/burst.3"
 grep -qx be3 "$TMP/burst.3" && xlbt_fail "no new connection to be3 while down" \

@@ -60,21 +60,21 @@ xlbt_require_cmd ip curl python3 timeout ethtool etcd etcdctl
 CONNS=${XLBT_SCALE_CONNS:-120}
 TRIALS=${XLBT_SCALE_TRIALS:-1}
 NLB=3
-SEED=1592848954			# xlb.hash_seed: the same on every node
-RTR=lb				# the reference topology's LB namespace routes here
-UP=xlbt${XLBT_ID}u		# each LB's uplink: one name in every LB namespace
-DOWN=xlbt${XLBT_ID}d		# each LB's device on the backends' bridge
+SEED=1592848954      # xlb.hash_seed: the same on every node
+RTR=lb               # the reference topology's LB namespace routes here
+UP=xlbt${XLBT_ID}u   # each LB's uplink: one name in every LB namespace
+DOWN=xlbt${XLBT_ID}d # each LB's device on the backends' bridge
 ADMIN=$XLBT_ADMIN
 SVC="$XLBT_VIP4:80/tcp"
 
 xlbt_testbed_up 3
 TMP=$(xlbt_tmp_dir)
 
-lb_up4() { echo "198.18.$((10 + $1)).2"; }	# lbN's uplink address
-rtr_up4() { echo "198.18.$((10 + $1)).1"; }	# the router's end of it
-lb_down4() { echo "198.18.0.$((2 + $1))"; }	# lbN on the bridge
-rtr_dev() { echo "xlbt${XLBT_ID}r$1"; }		# the router's end, in its namespace
-lb_peer() { echo "xlbt${XLBT_ID}d${1}p"; }	# lbN's bridge port, in net
+lb_up4() { echo "198.18.$((10 + $1)).2"; }  # lbN's uplink address
+rtr_up4() { echo "198.18.$((10 + $1)).1"; } # the router's end of it
+lb_down4() { echo "198.18.0.$((2 + $1))"; } # lbN on the bridge
+rtr_dev() { echo "xlbt${XLBT_ID}r$1"; }     # the router's end, in its namespace
+lb_peer() { echo "xlbt${XLBT_ID}d${1}p"; }  # lbN's bridge port, in net
 
 lb_cleanup() {
 	local n
@@ -330,7 +330,10 @@ static_route() {
 			return 1
 		ids+=("$n")
 	done
-	ip -n "$r" nexthop replace id 100 group "$(IFS=/; echo "${ids[*]}")" &&
+	ip -n "$r" nexthop replace id 100 group "$(
+		IFS=/
+		echo "${ids[*]}"
+	)" &&
 		ip -n "$r" route replace "$XLBT_VIP4/32" nhid 100
 }
 
@@ -365,7 +368,10 @@ else
 	bird_start "$RTR" "$TMP/bird.$RTR.conf"
 fi
 xlbt_wait_for 30 paths_are 3 || xlbt_fail "router: 3 paths to the VIP" \
-	"$(ip -n "$(xlbt_ns $RTR)" route show 2>&1; tail -5 "$TMP"/bird.*.log "$TMP"/announce.*.log 2>&1)"
+	"$(
+		ip -n "$(xlbt_ns $RTR)" route show 2>&1
+		tail -5 "$TMP"/bird.*.log "$TMP"/announce.*.log 2>&1
+	)"
 xlbt_log "router: multipath route to $XLBT_VIP4 over $(route_paths) LBs ($ROUTING)"
 
 # Every LB resolves the backends before the test connections start.
@@ -455,7 +461,7 @@ if [ "$ROUTING" = bgp ]; then
 		birdc -s "$TMP/bird.lb2.ctl" show protocols uplink 2>/dev/null | grep -q Established
 	}
 	xlbt_wait_for 30 bgp_up || xlbt_fail "lb2's BGP session up again" "$(tail -5 "$TMP/bird.lb2.log")"
-	sleep 1.5	# three announcer intervals
+	sleep 1.5 # three announcer intervals
 	paths_are 2 || xlbt_fail "a drained lb2 is not announced" "$(route_paths)" 2
 fi
 xlbt_xlb lb2 drain stop >/dev/null || xlbt_fail "xlb drain stop on lb2"

@@ -16,7 +16,6 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 
-
 . tests/lib/testbed.sh
 xlbt_require_exe XLB build/xlb
 xlbt_require_exe XLBD build/xlbd

@@ -35,10 +35,10 @@ xlbt_require_exe XLBD build/xlbd
 
 KEY=$XLBT_API_KEY
 ADMIN=$XLBT_ADMIN
-VIA_BE2=198.18.50.12	# be2's extra address behind a /32 route via be2
-LINKED=198.18.61.11	# a node behind the LB's second link
-XNET_LB=198.18.60.1	# the second link: LB side ...
-XNET_X=198.18.60.2	# ... and the extra namespace's side (LINKED's next hop)
+VIA_BE2=198.18.50.12 # be2's extra address behind a /32 route via be2
+LINKED=198.18.61.11  # a node behind the LB's second link
+XNET_LB=198.18.60.1  # the second link: LB side ...
+XNET_X=198.18.60.2   # ... and the extra namespace's side (LINKED's next hop)
 
 xlbt_testbed_up 2
 TMP=$(xlbt_tmp_dir)
@@ -49,9 +49,9 @@ LBDEV=$(xlbt_dev lb)
 # The extra namespace and the LB's second link. topology.sh does not know
 # them: delete the namespace ourselves (its veth pair goes with it); this
 # runs before the topology's own teardown (cleanups run last-added first).
-XNS=$(xlbt_ns ext)			# xlbt-ID-ext
-XDEV_LB=xlbt${XLBT_ID}x			# in the LB namespace
-XDEV_X=xlbt${XLBT_ID}xp			# in XNS
+XNS=$(xlbt_ns ext)      # xlbt-ID-ext
+XDEV_LB=xlbt${XLBT_ID}x # in the LB namespace
+XDEV_X=xlbt${XLBT_ID}xp # in XNS
 ext_down() {
 	[ -e "/run/netns/$XNS" ] || return 0
 	ip netns del "$XNS"
@@ -155,7 +155,7 @@ log_us() {
 ms() {
 	if [ -n "$1" ] && [ -n "$2" ]; then echo $((($2 - $1) / 1000)); else echo '?'; fi
 }
-managed_neigh() {	# ADDR DEV: the LB has a managed entry for ADDR on DEV
+managed_neigh() { # ADDR DEV: the LB has a managed entry for ADDR on DEV
 	xlbt_exec lb ip neigh show "$1" dev "$2" | grep -q managed
 }
 
@@ -177,12 +177,12 @@ xlbt_log "managed neighbour entries: $(xlbt_exec lb ip neigh show nud all |
 MON=$TMP/neigh.mon
 xlbt_bg_start lb "$MON" ip -ts monitor neigh
 MON_PID=$XLBT_BG_PID
-sleep 0.2	# the monitor is listening
+sleep 0.2 # the monitor is listening
 # be2 goes while its entry is REACHABLE: the host had just answered the
 # kernel's probe, so what follows is the kernel noticing a known host go
 # (as late as it can: a whole reachable_time still to run), not a first
 # resolution failing.
-neigh_state() {	# ADDR DEV: the LB's neighbour state for ADDR on DEV
+neigh_state() { # ADDR DEV: the LB's neighbour state for ADDR on DEV
 	xlbt_exec lb ip neigh show "$1" dev "$2" | awk '{print $NF}'
 }
 reachable() {
@@ -199,7 +199,10 @@ both_down() {
 xlbt_wait_for 10 both_down ||
 	xlbt_fail "be2 and $VIA_BE2 unhealthy after be2's neighbour entry failed" \
 		"$BE2 $(xlbt_node_status "$BE2"), $VIA_BE2 $(xlbt_node_status "$VIA_BE2")" \
-		"$(xlbt_exec lb ip neigh show "$BE2" dev "$LBDEV"; tail -5 "$MON")"
+		"$(
+			xlbt_exec lb ip neigh show "$BE2" dev "$LBDEV"
+			tail -5 "$MON"
+		)"
 t1=$(now_us)
 xlbt_bg_stop "$MON_PID" 1
 # The first FAILED notification for be2 as the monitor got it, e.g.

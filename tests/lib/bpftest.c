@@ -18,7 +18,7 @@ int bpftest_fail(struct bpftest *t, const char *fmt, ...)
 	va_list ap;
 
 	if (t->msg[0])
-		return -1;	/* keep the first reason */
+		return -1; /* keep the first reason */
 	va_start(ap, fmt);
 	vsnprintf(t->msg, sizeof(t->msg), fmt, ap);
 	va_end(ap);
@@ -76,7 +76,7 @@ int bpftest_prepare(struct bpf_object *obj, int *ncpu)
 	*ncpu = libbpf_num_possible_cpus();
 	if (*ncpu <= 0)
 		return *ncpu ?: -EINVAL;
-	bpf_object__for_each_map(map, obj) {
+	bpf_object__for_each_map (map, obj) {
 		err = bpf_map__set_pin_path(map, NULL);
 		if (err)
 			return err;
@@ -102,23 +102,16 @@ int bpftest_lb_open(struct xlb_lb **skel, int *ncpu, __u32 flows, __u32 *inner_f
 	return xlb_lb__load(*skel);
 }
 
-int bpftest_run(int prog_fd, __u32 ifindex, const struct pkt *in, struct pkt *out,
-		__u32 *verdict)
+int bpftest_run(int prog_fd, __u32 ifindex, const struct pkt *in, struct pkt *out, __u32 *verdict)
 {
 	struct xdp_md ctx = {
 		.data_end = in->len,
 		.ingress_ifindex = ifindex,
 		.rx_queue_index = 0,
 	};
-	LIBBPF_OPTS(bpf_test_run_opts, opts,
-		.data_in = in->data,
-		.data_size_in = in->len,
-		.data_out = out->data,
-		.data_size_out = sizeof(out->data),
-		.ctx_in = &ctx,
-		.ctx_size_in = sizeof(ctx),
-		.repeat = 1,
-	);
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in->data, .data_size_in = in->len,
+		    .data_out = out->data, .data_size_out = sizeof(out->data), .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = 1, );
 
 	memset(out, 0, sizeof(*out));
 	if (bpf_prog_test_run_opts(prog_fd, &opts))
@@ -131,8 +124,8 @@ int bpftest_run(int prog_fd, __u32 ifindex, const struct pkt *in, struct pkt *ou
 const char *bpftest_verdict_name(__u32 v)
 {
 	static const char *const name[] = {
-		[XDP_ABORTED] = "XDP_ABORTED", [XDP_DROP] = "XDP_DROP",
-		[XDP_PASS] = "XDP_PASS", [XDP_TX] = "XDP_TX",
+		[XDP_ABORTED] = "XDP_ABORTED",	 [XDP_DROP] = "XDP_DROP",
+		[XDP_PASS] = "XDP_PASS",	 [XDP_TX] = "XDP_TX",
 		[XDP_REDIRECT] = "XDP_REDIRECT",
 	};
 
@@ -158,8 +151,7 @@ void *bpftest_percpu_read(struct bpf_map *map, __u32 key, int ncpu, size_t size)
 	return buf;
 }
 
-int bpftest_percpu_write(struct bpf_map *map, __u32 key, int ncpu, const void *val,
-			 size_t size)
+int bpftest_percpu_write(struct bpf_map *map, __u32 key, int ncpu, const void *val, size_t size)
 {
 	size_t stride = percpu_stride(size);
 	__u8 *buf = calloc(ncpu, stride);
@@ -253,8 +245,10 @@ int bpftest_expect_reason(struct bpftest *t, const struct bpftest_reasons *r, __
 	if (now[0] - r->before[reason][0] == 1 && now[1] - r->before[reason][1] == len)
 		return 0;
 	reasons_counted(r, counted, sizeof(counted));
-	return bpftest_fail(t, "reason %s: expected +1 packet +%zu bytes, got +%llu +%llu "
-			    "(reasons counted: %s)", r->name(reason), len,
+	return bpftest_fail(t,
+			    "reason %s: expected +1 packet +%zu bytes, got +%llu +%llu "
+			    "(reasons counted: %s)",
+			    r->name(reason), len,
 			    (unsigned long long)(now[0] - r->before[reason][0]),
 			    (unsigned long long)(now[1] - r->before[reason][1]), counted);
 }

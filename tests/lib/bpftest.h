@@ -18,12 +18,12 @@
 
 #include "pkt.h"
 
-#define BPFTEST_MSG_MAX		512
-#define BPFTEST_REASONS_MAX	32	/* reason counters of one program */
+#define BPFTEST_MSG_MAX	    512
+#define BPFTEST_REASONS_MAX 32 /* reason counters of one program */
 
 /* The report of one test program, and why the running case failed. */
 struct bpftest {
-	char msg[BPFTEST_MSG_MAX];	/* the first reason given; "" if none */
+	char msg[BPFTEST_MSG_MAX]; /* the first reason given; "" if none */
 	int passed, failed, skipped;
 };
 
@@ -32,8 +32,7 @@ struct bpftest {
  * given is the one kept and reported
  * Return: -1, for `return bpftest_fail(t, ...);`
  */
-__attribute__((format(printf, 2, 3)))
-int bpftest_fail(struct bpftest *t, const char *fmt, ...);
+__attribute__((format(printf, 2, 3))) int bpftest_fail(struct bpftest *t, const char *fmt, ...);
 
 /**
  * bpftest_result() - report case @n (from 1): @err 0 passed, > 0 skipped,
@@ -82,8 +81,7 @@ int bpftest_lb_open(struct xlb_lb **skel, int *ncpu, __u32 flows, __u32 *inner_f
  * device @ifindex, into @out and @verdict
  * Return: 0 or the test run's negative errno.
  */
-int bpftest_run(int prog_fd, __u32 ifindex, const struct pkt *in, struct pkt *out,
-		__u32 *verdict);
+int bpftest_run(int prog_fd, __u32 ifindex, const struct pkt *in, struct pkt *out, __u32 *verdict);
 
 /* "XDP_PASS" for XDP_PASS ...; "unknown verdict" for a value beyond them. */
 const char *bpftest_verdict_name(__u32 v);
@@ -100,8 +98,7 @@ void *bpftest_percpu_read(struct bpf_map *map, __u32 key, int ncpu, size_t size)
  * every CPU's copy of the value at @key
  * Return: 0 or a negative errno.
  */
-int bpftest_percpu_write(struct bpf_map *map, __u32 key, int ncpu, const void *val,
-			 size_t size);
+int bpftest_percpu_write(struct bpf_map *map, __u32 key, int ncpu, const void *val, size_t size);
 
 /**
  * bpftest_percpu_sum() - sum a value made of @n __u64 fields over every
@@ -114,9 +111,9 @@ int bpftest_percpu_sum(struct bpf_map *map, __u32 key, int ncpu, __u64 *sum, siz
 struct bpftest_reasons {
 	struct bpf_map *map;
 	int ncpu;
-	__u32 n;				/* reasons: XLB_R_MAX, XLB_D_MAX */
-	const char *(*name)(unsigned int r);	/* xlb_reason_name ... */
-	__u64 before[BPFTEST_REASONS_MAX][2];	/* at bpftest_reasons_snap() */
+	__u32 n;			      /* reasons: XLB_R_MAX, XLB_D_MAX */
+	const char *(*name)(unsigned int r);  /* xlb_reason_name ... */
+	__u64 before[BPFTEST_REASONS_MAX][2]; /* at bpftest_reasons_snap() */
 };
 
 /**

@@ -31,7 +31,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#define CHECK_FMT	__attribute__((format(printf, 3, 4)))
+#define CHECK_FMT __attribute__((format(printf, 3, 4)))
 
 /* Failed check_*() calls since the last check_done(). */
 static int check_failures;
@@ -80,8 +80,7 @@ static inline CHECK_FMT void check_int(long long actual, long long expected, con
 	va_end(ap);
 }
 
-static inline CHECK_FMT void expect_int(long long actual, long long expected, const char *fmt,
-					...)
+static inline CHECK_FMT void expect_int(long long actual, long long expected, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -118,24 +117,24 @@ static inline CHECK_FMT void expect_le(double actual, double bound, const char *
 }
 
 /* Two strings, either of which may be NULL (printed unquoted). */
-static inline CHECK_FMT void check_str(const char *actual, const char *expected,
-				       const char *fmt, ...)
+static inline CHECK_FMT void check_str(const char *actual, const char *expected, const char *fmt,
+				       ...)
 {
 	char what[1200];
 	va_list ap;
 
 	if (actual == expected || (actual && expected && !strcmp(actual, expected)))
 		return;
-	snprintf(what, sizeof(what), "got %s%s%s, expected %s%s%s",
-		 actual ? "\"" : "", actual ? actual : "NULL", actual ? "\"" : "",
-		 expected ? "\"" : "", expected ? expected : "NULL", expected ? "\"" : "");
+	snprintf(what, sizeof(what), "got %s%s%s, expected %s%s%s", actual ? "\"" : "",
+		 actual ? actual : "NULL", actual ? "\"" : "", expected ? "\"" : "",
+		 expected ? expected : "NULL", expected ? "\"" : "");
 	va_start(ap, fmt);
 	check_vreport(0, what, fmt, ap);
 	va_end(ap);
 }
 
-static inline CHECK_FMT void check_contains(const char *text, const char *needle,
-					    const char *fmt, ...)
+static inline CHECK_FMT void check_contains(const char *text, const char *needle, const char *fmt,
+					    ...)
 {
 	char what[1200];
 	va_list ap;
@@ -161,11 +160,11 @@ static inline void check_hex(const void *p, size_t n, char *buf, size_t len)
 }
 
 /* Byte-exact comparison; prints both sides in hex on a difference. */
-static inline void check_bytes(const void *actual, const void *expected, size_t n,
-			       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static inline void check_bytes(const void *actual, const void *expected, size_t n, const char *fmt,
+			       ...) __attribute__((format(printf, 4, 5)));
 
-static inline void check_bytes(const void *actual, const void *expected, size_t n,
-			       const char *fmt, ...)
+static inline void check_bytes(const void *actual, const void *expected, size_t n, const char *fmt,
+			       ...)
 {
 	char a[128], e[128], what[300];
 	va_list ap;
@@ -257,8 +256,8 @@ static inline int check_run_group(const char *name, const struct CMUnitTest *tes
 	return rc;
 }
 
-#define check_run_tests(name, tests, group_setup, group_teardown)                       \
-	check_run_group(name, tests, sizeof(tests) / sizeof((tests)[0]), group_setup,      \
+#define check_run_tests(name, tests, group_setup, group_teardown)                     \
+	check_run_group(name, tests, sizeof(tests) / sizeof((tests)[0]), group_setup, \
 			group_teardown)
 
 /* "ok N - TEST # SKIP REASON", the skip line tests/run.sh counts. */
@@ -269,13 +268,12 @@ static inline void check_skip_line(int n, const char *test, const char *reason)
 }
 
 /* Skips the running test for the printf-style reason: a test that cannot run here. */
-#define check_skip(...)                                                                  \
-	do {                                                                             \
-		char why_[256];                                                          \
-		snprintf(why_, sizeof(why_), __VA_ARGS__);                               \
-		check_skip_line(check_started, check_current ? check_current->name : "?", \
-				why_);                                                   \
-		_skip(__FILE__, __LINE__);                                               \
+#define check_skip(...)                                                                          \
+	do {                                                                                     \
+		char why_[256];                                                                  \
+		snprintf(why_, sizeof(why_), __VA_ARGS__);                                       \
+		check_skip_line(check_started, check_current ? check_current->name : "?", why_); \
+		_skip(__FILE__, __LINE__);                                                       \
 	} while (0)
 
 /*
@@ -290,7 +288,7 @@ static inline void check_skip_group(const struct CMUnitTest *tests, size_t n, co
 		check_skip_line(++check_started, tests[i].name, reason);
 }
 
-#define check_skip_tests(tests, reason)                                                 \
+#define check_skip_tests(tests, reason) \
 	check_skip_group(tests, sizeof(tests) / sizeof((tests)[0]), reason)
 
 /* cmocka's runners and bare skip() would bypass the above. */

@@ -24,7 +24,7 @@
 
 const char *dns_srv_binary(void)
 {
-	static const char *const paths[] = { "/usr/sbin/unbound", "/usr/local/sbin/unbound", NULL };
+	static const char *const paths[] = {"/usr/sbin/unbound", "/usr/local/sbin/unbound", NULL};
 
 	return testproc_find(paths);
 }
@@ -32,7 +32,9 @@ const char *dns_srv_binary(void)
 static const char *control_binary(void)
 {
 	static const char *const paths[] = {
-		"/usr/sbin/unbound-control", "/usr/local/sbin/unbound-control", NULL,
+		"/usr/sbin/unbound-control",
+		"/usr/local/sbin/unbound-control",
+		NULL,
 	};
 
 	return testproc_find(paths);
@@ -65,7 +67,7 @@ int dns_srv_ctl(struct dns_srv *s, const char *cmd, const char *arg)
 {
 	const char *ctl = control_binary();
 	char log[128];
-	char *argv[] = { (char *)ctl, "-c", s->conf, (char *)cmd, (char *)arg, NULL };
+	char *argv[] = {(char *)ctl, "-c", s->conf, (char *)cmd, (char *)arg, NULL};
 
 	if (!ctl)
 		return -ENOENT;
@@ -75,7 +77,7 @@ int dns_srv_ctl(struct dns_srv *s, const char *cmd, const char *arg)
 
 static int spawn(struct dns_srv *s)
 {
-	struct timespec ts = { 0, 50 * 1000 * 1000 };
+	struct timespec ts = {0, 50 * 1000 * 1000};
 	const char *bin = dns_srv_binary();
 	char log[128];
 	pid_t parent = getpid(), pid;
@@ -99,7 +101,7 @@ static int spawn(struct dns_srv *s)
 		_exit(127);
 	}
 	s->pid = pid;
-	for (i = 0; i < 200; i++) {	/* 10 s */
+	for (i = 0; i < 200; i++) { /* 10 s */
 		if (waitpid(pid, &st, WNOHANG) == pid) {
 			s->pid = 0;
 			fprintf(stderr, "unbound exited at start; see %s\n", log);
@@ -166,7 +168,8 @@ int dns_srv_start(struct dns_srv *s, const char *zone, const char *const *rrs)
 		"remote-control:\n"
 		"  control-enable: yes\n"
 		"  control-interface: \"%s/control.sock\"\n"
-		"  control-use-cert: no\n", s->dir);
+		"  control-use-cert: no\n",
+		s->dir);
 	if (fclose(f))
 		return -errno;
 	return spawn(s);
@@ -232,7 +235,7 @@ int dns_resp_mode(struct dns_resp *r, const char *mode)
 	fprintf(f, "%s\n", mode);
 	if (fclose(f))
 		return -errno;
-	return rename(tmp, r->modefile) ? -errno : 0;	/* atomic for the reader */
+	return rename(tmp, r->modefile) ? -errno : 0; /* atomic for the reader */
 }
 
 int dns_resp_start(struct dns_resp *r)

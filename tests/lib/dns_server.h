@@ -15,9 +15,9 @@
 struct dns_srv {
 	pid_t pid;
 	int port;
-	char dir[64];		/* config, control socket, log */
+	char dir[64]; /* config, control socket, log */
 	char conf[128];
-	char addr[32];		/* "127.0.0.1:PORT" */
+	char addr[32]; /* "127.0.0.1:PORT" */
 };
 
 /* unbound's path, or NULL when it is not installed. */

@@ -26,7 +26,7 @@
 
 const char *etcd_server_binary(void)
 {
-	static const char *const paths[] = { "/usr/bin/etcd", "/usr/local/bin/etcd", NULL };
+	static const char *const paths[] = {"/usr/bin/etcd", "/usr/local/bin/etcd", NULL};
 
 	return testproc_find(paths);
 }
@@ -53,7 +53,7 @@ static size_t on_write(char *data, size_t size, size_t n, void *arg)
 char *etcd_server_post(struct etcd_server *s, const char *path, const char *body, long *status)
 {
 	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-	struct buf b = { 0 };
+	struct buf b = {0};
 	char url[128];
 	CURL *c;
 	CURLcode rc;
@@ -100,7 +100,7 @@ int etcd_server_start(struct etcd_server *s)
 {
 	char name[64], client[64], peer[64], cluster[96], data[300], log[300];
 	const char *bin = etcd_server_binary();
-	struct timespec ts = { 0, 50 * 1000 * 1000 };
+	struct timespec ts = {0, 50 * 1000 * 1000};
 	pid_t parent = getpid(), pid;
 	int i, fd, status;
 
@@ -145,7 +145,7 @@ int etcd_server_start(struct etcd_server *s)
 		_exit(127);
 	}
 	s->pid = pid;
-	for (i = 0; i < 400; i++) {	/* 20 s */
+	for (i = 0; i < 400; i++) { /* 20 s */
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			s->pid = 0;
 			fprintf(stderr, "etcd exited at start; see %s\n", log);

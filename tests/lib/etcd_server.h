@@ -13,10 +13,10 @@
 #include <sys/types.h>
 
 struct etcd_server {
-	pid_t pid;			/* 0 when stopped */
-	char dir[256];			/* data directory and log */
+	pid_t pid;     /* 0 when stopped */
+	char dir[256]; /* data directory and log */
 	int client_port, peer_port;
-	char url[64];			/* http://127.0.0.1:<client_port> */
+	char url[64]; /* http://127.0.0.1:<client_port> */
 };
 
 /* The etcd binary's path, or NULL when it is not installed. */

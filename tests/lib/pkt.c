@@ -11,22 +11,22 @@
 
 #include "pkt.h"
 
-#define ETH_HLEN	14
-#define VLAN_HLEN	4
-#define IPV4_HLEN	20
-#define IPV6_HLEN	40
-#define TCP_HLEN	20
-#define UDP_HLEN	8
-#define ICMP_HLEN	8
-#define EXT_HLEN	8	/* every extension header we build */
+#define ETH_HLEN  14
+#define VLAN_HLEN 4
+#define IPV4_HLEN 20
+#define IPV6_HLEN 40
+#define TCP_HLEN  20
+#define UDP_HLEN  8
+#define ICMP_HLEN 8
+#define EXT_HLEN  8 /* every extension header we build */
 
-#define ETHERTYPE_IPV4	0x0800
-#define ETHERTYPE_IPV6	0x86dd
-#define ETHERTYPE_VLAN	0x8100
-#define IP_DF		0x4000
+#define ETHERTYPE_IPV4 0x0800
+#define ETHERTYPE_IPV6 0x86dd
+#define ETHERTYPE_VLAN 0x8100
+#define IP_DF	       0x4000
 
-const __u8 pkt_mac_client[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x10 };
-const __u8 pkt_mac_lb[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x02 };
+const __u8 pkt_mac_client[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x10};
+const __u8 pkt_mac_lb[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x02};
 
 void pkt_put_be16(__u8 *b, __u16 v)
 {
@@ -69,8 +69,7 @@ __u16 pkt_csum_fold(__u32 sum)
 	return ~sum & 0xffff;
 }
 
-__u32 pkt_pseudo_sum(int family, const void *src, const void *dst,
-		     __u8 proto, __u32 len)
+__u32 pkt_pseudo_sum(int family, const void *src, const void *dst, __u8 proto, __u32 len)
 {
 	size_t alen = family == 4 ? 4 : 16;
 	__u32 sum = 0;
@@ -94,8 +93,8 @@ static void fill_payload(__u8 *b, size_t len)
 }
 
 /* The L4 part at buf; returns its length. Checksum needs the pseudo sum. */
-static int build_l4(__u8 *buf, size_t size, const struct pkt_spec *s,
-		    int family, __u32 pseudo_no_len)
+static int build_l4(__u8 *buf, size_t size, const struct pkt_spec *s, int family,
+		    __u32 pseudo_no_len)
 {
 	__u8 quote[PKT_MAX];
 	size_t len, hlen, body;
@@ -137,29 +136,27 @@ static int build_l4(__u8 *buf, size_t size, const struct pkt_spec *s,
 	case IPPROTO_TCP:
 		pkt_put_be16(buf, s->sport);
 		pkt_put_be16(buf + 2, s->dport);
-		pkt_put_be32(buf + 4, 0x01020304);			/* seq */
+		pkt_put_be32(buf + 4, 0x01020304); /* seq */
 		pkt_put_be32(buf + 8, s->tcp_flags & 0x10 ? 0x0a0b0c0d : 0);
 		buf[12] = (TCP_HLEN / 4) << 4;
 		buf[13] = s->tcp_flags;
-		pkt_put_be16(buf + 14, 64240);				/* window */
-		pkt_put_be16(buf + 16, pkt_csum_fold(pkt_csum_add(pseudo_no_len + len,
-								  buf, len)));
+		pkt_put_be16(buf + 14, 64240); /* window */
+		pkt_put_be16(buf + 16, pkt_csum_fold(pkt_csum_add(pseudo_no_len + len, buf, len)));
 		break;
 	case IPPROTO_UDP:
 		pkt_put_be16(buf, s->sport);
 		pkt_put_be16(buf + 2, s->dport);
 		pkt_put_be16(buf + 4, len);
-		pkt_put_be16(buf + 6, pkt_csum_fold(pkt_csum_add(pseudo_no_len + len,
-								 buf, len)) ?: 0xffff);
+		pkt_put_be16(buf + 6,
+			     pkt_csum_fold(pkt_csum_add(pseudo_no_len + len, buf, len)) ?: 0xffff);
 		break;
 	default:
 		buf[0] = s->icmp_type;
 		buf[1] = s->icmp_code;
 		pkt_put_be32(buf + 4, s->icmp_info);
 		/* ICMPv4 has no pseudo-header; ICMPv6 has one. */
-		pkt_put_be16(buf + 2, pkt_csum_fold(pkt_csum_add(family == 6 ?
-								 pseudo_no_len + len : 0,
-								 buf, len)));
+		pkt_put_be16(buf + 2, pkt_csum_fold(pkt_csum_add(
+					      family == 6 ? pseudo_no_len + len : 0, buf, len)));
 		break;
 	}
 	return len;
@@ -172,8 +169,8 @@ static int build_ipv4(__u8 *buf, size_t size, const struct pkt_spec *s)
 	__u32 pseudo;
 	int l4;
 
-	if (s->ip_opts % 4 || s->ip_opts > 40 || hlen > size ||
-	    pkt_addr(s->src, src) != 4 || pkt_addr(s->dst, dst) != 4)
+	if (s->ip_opts % 4 || s->ip_opts > 40 || hlen > size || pkt_addr(s->src, src) != 4 ||
+	    pkt_addr(s->dst, dst) != 4)
 		return -EINVAL;
 	pseudo = pkt_pseudo_sum(4, src, dst, s->proto, 0);
 	l4 = build_l4(buf + hlen, size - hlen, s, 4, pseudo);
@@ -183,7 +180,7 @@ static int build_ipv4(__u8 *buf, size_t size, const struct pkt_spec *s)
 	buf[0] = 0x40 | hlen / 4;
 	buf[1] = s->tos;
 	pkt_put_be16(buf + 2, hlen + l4);
-	pkt_put_be16(buf + 4, 0x1234);				/* id */
+	pkt_put_be16(buf + 4, 0x1234); /* id */
 	pkt_put_be16(buf + 6, (s->no_df ? 0 : IP_DF) | s->frag);
 	buf[8] = s->ttl ?: 63;
 	buf[9] = s->proto;
@@ -214,12 +211,12 @@ static void build_ext(__u8 *b, __u8 type)
 {
 	memset(b, 0, EXT_HLEN);
 	if (type == PKT_EXT_FRAGMENT) {
-		pkt_put_be16(b + 2, 0x0001);	/* offset 0, more fragments */
+		pkt_put_be16(b + 2, 0x0001);	 /* offset 0, more fragments */
 		pkt_put_be32(b + 4, 0x12345678); /* identification */
 	} else if (type == PKT_EXT_ROUTING) {
-		b[2] = 4;			/* segment routing, no segments left */
+		b[2] = 4; /* segment routing, no segments left */
 	} else {
-		b[2] = 1;			/* PadN, 4 bytes */
+		b[2] = 1; /* PadN, 4 bytes */
 		b[3] = 4;
 	}
 }
@@ -243,8 +240,7 @@ static int build_ipv6(__u8 *buf, size_t size, const struct pkt_spec *s)
 		off += EXT_HLEN;
 	}
 	buf[next_off] = s->proto;
-	l4 = build_l4(buf + off, size - off, s, 6,
-		      pkt_pseudo_sum(6, src, dst, s->proto, 0));
+	l4 = build_l4(buf + off, size - off, s, 6, pkt_pseudo_sum(6, src, dst, s->proto, 0));
 	if (l4 < 0)
 		return l4;
 
@@ -271,8 +267,7 @@ int pkt_build_l3(__u8 *buf, size_t size, const struct pkt_spec *s)
 }
 
 /* Outer header of a tunnel carrying len bytes of family inner. */
-static int build_tunnel(__u8 *buf, const struct pkt_spec *s, int inner,
-			size_t len)
+static int build_tunnel(__u8 *buf, const struct pkt_spec *s, int inner, size_t len)
 {
 	__be32 src[4], dst[4];
 	int family = pkt_addr(s->tun_dst, dst);
@@ -313,8 +308,8 @@ static size_t l4_offset(const __u8 *ip)
 		return (ip[0] & 0xf) * 4;
 	next = ip[6];
 	for (i = 0; i < PKT_EXT_MAX; i++) {
-		if (next != IPPROTO_HOPOPTS && next != IPPROTO_ROUTING &&
-		    next != IPPROTO_DSTOPTS && next != IPPROTO_FRAGMENT)
+		if (next != IPPROTO_HOPOPTS && next != IPPROTO_ROUTING && next != IPPROTO_DSTOPTS &&
+		    next != IPPROTO_FRAGMENT)
 			break;
 		next = ip[off];
 		off += EXT_HLEN;
@@ -370,8 +365,7 @@ int pkt_build(struct pkt *p, const struct pkt_spec *s)
 	return 0;
 }
 
-__u8 *pkt_expect_put(struct pkt_expect *x, const char *name, const void *src,
-		     size_t len)
+__u8 *pkt_expect_put(struct pkt_expect *x, const char *name, const void *src, size_t len)
 {
 	__u8 *at = x->data + x->len;
 
@@ -415,21 +409,20 @@ static const char *expect_field(const struct pkt_expect *x, size_t off)
 	return "beyond the expected frame";
 }
 
-int pkt_expect_cmp(const struct pkt_expect *x, const __u8 *got, size_t len,
-		   char *msg, size_t size)
+int pkt_expect_cmp(const struct pkt_expect *x, const __u8 *got, size_t len, char *msg, size_t size)
 {
 	size_t i, n = x->len < len ? x->len : len;
 
 	for (i = 0; i < n; i++) {
 		if (x->data[i] == got[i])
 			continue;
-		snprintf(msg, size, "byte %zu (%s): expected 0x%02x, got 0x%02x",
-			 i, expect_field(x, i), x->data[i], got[i]);
+		snprintf(msg, size, "byte %zu (%s): expected 0x%02x, got 0x%02x", i,
+			 expect_field(x, i), x->data[i], got[i]);
 		return 1;
 	}
 	if (x->len != len) {
-		snprintf(msg, size, "length: expected %zu, got %zu (equal up to there)",
-			 x->len, len);
+		snprintf(msg, size, "length: expected %zu, got %zu (equal up to there)", x->len,
+			 len);
 		return 1;
 	}
 	return 0;

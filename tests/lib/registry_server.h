@@ -24,7 +24,7 @@
 struct regsrv {
 	pid_t pid;
 	int port;
-	char url[64];		/* "http://127.0.0.1:PORT" */
+	char url[64]; /* "http://127.0.0.1:PORT" */
 };
 
 static inline const char *regsrv_script_path(void)
@@ -184,7 +184,7 @@ static inline void regsrv_tick(evutil_socket_t fd, short what, void *arg)
  */
 static inline int run_until(struct event_base *base, int (*cond)(void *), void *arg, double limit)
 {
-	struct timeval tv = { 0, 20000 };
+	struct timeval tv = {0, 20000};
 	struct event *tick = event_new(base, -1, EV_PERSIST, regsrv_tick, NULL);
 	struct timespec t0, t;
 	int ok;
@@ -204,7 +204,7 @@ static inline int run_until(struct event_base *base, int (*cond)(void *), void *
 /* Run base for secs seconds (let things that should not happen show up). */
 static inline void run_for(struct event_base *base, double secs)
 {
-	struct timeval tv = { (time_t)secs, (suseconds_t)((secs - (time_t)secs) * 1e6) };
+	struct timeval tv = {(time_t)secs, (suseconds_t)((secs - (time_t)secs) * 1e6)};
 
 	event_base_loopexit(base, &tv);
 	event_base_dispatch(base);
@@ -258,7 +258,7 @@ static inline json_t *regsrv_select(const struct regsrv *s, const char *path)
 	log = json_loads(text, 0, NULL);
 	free(text);
 	sel = json_array();
-	json_array_foreach(log, k, e) {
+	json_array_foreach (log, k, e) {
 		const char *p = json_string_value(json_object_get(e, "path")) ?: "";
 		const char *qs = json_string_value(json_object_get(e, "query")) ?: "";
 		const char *want_q = strchr(path, '?');
@@ -287,8 +287,7 @@ static inline int regsrv_count(const struct regsrv *s, const char *path)
  * no such request or field. "PATH?text" selects the requests to PATH
  * whose query contains text.
  */
-static inline char *regsrv_req(const struct regsrv *s, const char *path, int i,
-			       const char *key)
+static inline char *regsrv_req(const struct regsrv *s, const char *path, int i, const char *key)
 {
 	json_t *sel = regsrv_select(s, path), *e, *v;
 	char *out = NULL;
@@ -342,7 +341,7 @@ static inline int dwatch_start(struct dwatch *t, const struct xlb_discovery_conf
 
 static inline void dwatch_stop(struct dwatch *t)
 {
-	xlb_disc_free(t->d);	/* frees the watches */
+	xlb_disc_free(t->d); /* frees the watches */
 	if (t->base)
 		event_base_free(t->base);
 	memset(t, 0, sizeof(*t));
@@ -359,8 +358,8 @@ static inline const char *dwatch_nodes(struct dwatch *t)
 	t->text[0] = '\0';
 	for (i = 0; i < n && o < sizeof(t->text) - 80; i++) {
 		xlb_addr_str(v[i].addr.addr, v[i].addr.family, a, sizeof(a));
-		o += (size_t)snprintf(t->text + o, sizeof(t->text) - o, "%s%s:%u/%u",
-				      i ? " " : "", a, v[i].port, v[i].weight);
+		o += (size_t)snprintf(t->text + o, sizeof(t->text) - o, "%s%s:%u/%u", i ? " " : "",
+				      a, v[i].port, v[i].weight);
 	}
 	return t->text;
 }
@@ -390,16 +389,16 @@ static inline int dwatch_counts(void *arg)
 /* Run until the node set reads nodes (see dwatch_nodes); 1 when it does. */
 static inline int dwatch_wait_nodes(struct dwatch *t, const char *nodes, double limit)
 {
-	struct dwatch_want x = { .t = t, .nodes = nodes };
+	struct dwatch_want x = {.t = t, .nodes = nodes};
 
 	return run_until(t->base, dwatch_nodes_are, &x, limit);
 }
 
 /* Run until the watch counted at least errors errors and answers answers. */
-static inline int dwatch_wait_counts(struct dwatch *t, unsigned long errors,
-				     unsigned long answers, double limit)
+static inline int dwatch_wait_counts(struct dwatch *t, unsigned long errors, unsigned long answers,
+				     double limit)
 {
-	struct dwatch_want x = { .t = t, .errors = errors, .answers = answers };
+	struct dwatch_want x = {.t = t, .errors = errors, .answers = answers};
 
 	return run_until(t->base, dwatch_counts, &x, limit);
 }

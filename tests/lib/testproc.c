@@ -21,7 +21,7 @@ const char *testproc_find(const char *const *paths)
 
 int testproc_free_port(int udp)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t alen = sizeof(a);
 	int fd, fd2, port = -1, tries;
 

@@ -47,44 +47,49 @@ static int s_put(void *arg, const char *kind, const char *id, json_t *obj,
 struct row {
 	const char *method, *path, *body;
 	int code;
-	const char *want;	/* in error_msg, or in the compact answer for a 200 */
+	const char *want; /* in error_msg, or in the compact answer for a 200 */
 };
 
 static const struct row rows[] = {
-	{ "GET", "upstreams", "", 200, "\"total\":1" },
-	{ "GET", "upstreams/web", "", 200, "\"key\":\"/apisix/upstreams/web\"" },
-	{ "GET", "upstreams/nope", "", 404, "upstreams nope not found" },
-	{ "GET", "routes/1", "", 404, "no such resource 'routes'" },
-	{ "PUT", "upstreams", "{}", 400, "PUT needs an id" },
-	{ "POST", "upstreams/x", "{}", 405, "method not allowed" },
-	{ "PUT", "upstreams/x", "{", 400, "body is not JSON" },
-	{ "PUT", "upstreams/x", "[1]", 400, "body must be a JSON object" },
-	{ "PUT", "upstreams/x", "{\"nodes\":{}}", 200, "\"key\":\"/apisix/upstreams/x\"" },
-	{ "GET", "upstreams", "", 200, "\"total\":2" },
-	{ "DELETE", "upstreams/x", "", 200, "\"deleted\":\"1\"" },
-	{ "DELETE", "upstreams/x", "", 404, "upstreams x not found" },
+	{"GET", "upstreams", "", 200, "\"total\":1"},
+	{"GET", "upstreams/web", "", 200, "\"key\":\"/apisix/upstreams/web\""},
+	{"GET", "upstreams/nope", "", 404, "upstreams nope not found"},
+	{"GET", "routes/1", "", 404, "no such resource 'routes'"},
+	{"PUT", "upstreams", "{}", 400, "PUT needs an id"},
+	{"POST", "upstreams/x", "{}", 405, "method not allowed"},
+	{"PUT", "upstreams/x", "{", 400, "body is not JSON"},
+	{"PUT", "upstreams/x", "[1]", 400, "body must be a JSON object"},
+	{"PUT", "upstreams/x", "{\"nodes\":{}}", 200, "\"key\":\"/apisix/upstreams/x\""},
+	{"GET", "upstreams", "", 200, "\"total\":2"},
+	{"DELETE", "upstreams/x", "", 200, "\"deleted\":\"1\""},
+	{"DELETE", "upstreams/x", "", 404, "upstreams x not found"},
 	/* Ids: APISIX's characters, 64 at most, never cut to fit. */
-	{ "PUT", "upstreams/a:b", "{}", 400, "id 'a:b' has ':' at 2" },
-	{ "PUT", "upstreams/a b", "{}", 400, "has ' ' at 2" },
-	{ "PUT", "upstreams/" "0123456789012345678901234567890123456789012345678901234567890123",
-	  "{}", 200, "0123456789012345678901234567890123456789012345678901234567890123" },
-	{ "PUT", "upstreams/" "01234567890123456789012345678901234567890123456789012345678901234",
-	  "{}", 400, "id is 65 characters long: at most 64" },
+	{"PUT", "upstreams/a:b", "{}", 400, "id 'a:b' has ':' at 2"},
+	{"PUT", "upstreams/a b", "{}", 400, "has ' ' at 2"},
+	{"PUT",
+	 "upstreams/"
+	 "0123456789012345678901234567890123456789012345678901234567890123",
+	 "{}", 200, "0123456789012345678901234567890123456789012345678901234567890123"},
+	{"PUT",
+	 "upstreams/"
+	 "01234567890123456789012345678901234567890123456789012345678901234",
+	 "{}", 400, "id is 65 characters long: at most 64"},
 	/*
 	 * An error quotes the client's bytes: valid UTF-8 as it is, anything
 	 * else as \xNN, so that the answer is JSON with its error_msg.
 	 */
-	{ "PUT", "upstreams/\xc3\xa9t\xc3\xa9", "{}", 400, "id '\xc3\xa9t\xc3\xa9' has '\\xc3' at 1" },
-	{ "GET", "upstreams/a/\xed\xa0\x80", "", 404, "'upstreams/a/\\xed\\xa0\\x80'" },
-	{ "GET", "upstreams/a/\xff\x01", "", 404, "'upstreams/a/\\xff\\x01'" },
-	{ "GET", "up\xc3\xa9/1", "", 404, "no such resource 'up\xc3\xa9'" },
+	{"PUT", "upstreams/\xc3\xa9t\xc3\xa9", "{}", 400,
+	 "id '\xc3\xa9t\xc3\xa9' has '\\xc3' at 1"},
+	{"GET", "upstreams/a/\xed\xa0\x80", "", 404, "'upstreams/a/\\xed\\xa0\\x80'"},
+	{"GET", "upstreams/a/\xff\x01", "", 404, "'upstreams/a/\\xff\\x01'"},
+	{"GET", "up\xc3\xa9/1", "", 404, "no such resource 'up\xc3\xa9'"},
 };
 
 static void test_requests(void **state)
 {
-	struct store s = { .doc = json_pack("{s:[{s:s, s:{}}], s:[]}", "upstreams", "id", "web",
-					    "nodes", "stream_routes") };
-	const struct xlb_admin_store st = { .doc = s_doc, .put = s_put, .arg = &s };
+	struct store s = {.doc = json_pack("{s:[{s:s, s:{}}], s:[]}", "upstreams", "id", "web",
+					   "nodes", "stream_routes")};
+	const struct xlb_admin_store st = {.doc = s_doc, .put = s_put, .arg = &s};
 	size_t i;
 
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {

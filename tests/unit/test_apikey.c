@@ -19,12 +19,14 @@
 
 static void test_path(void **state)
 {
-	static const struct { const char *pin, *want; } cases[] = {
-		{ "/sys/fs/bpf/xlb", "/run/xlb/api_key" },
-		{ "/sys/fs/bpf/xlb/", "/run/xlb/api_key" },
-		{ "/run/xlbt-123/bpf/lb", "/run/xlb/api_key.run_xlbt-123_bpf_lb" },
-		{ "/sys/fs/bpf/xlb2", "/run/xlb/api_key.sys_fs_bpf_xlb2" },
-		{ "/", "/run/xlb/api_key" },
+	static const struct {
+		const char *pin, *want;
+	} cases[] = {
+		{"/sys/fs/bpf/xlb", "/run/xlb/api_key"},
+		{"/sys/fs/bpf/xlb/", "/run/xlb/api_key"},
+		{"/run/xlbt-123/bpf/lb", "/run/xlb/api_key.run_xlbt-123_bpf_lb"},
+		{"/sys/fs/bpf/xlb2", "/run/xlb/api_key.sys_fs_bpf_xlb2"},
+		{"/", "/run/xlb/api_key"},
 	};
 	char path[64];
 	size_t i;
@@ -35,8 +37,9 @@ static void test_path(void **state)
 			fail_msg("pin dir '%s': actual %s, expected %s", cases[i].pin, path,
 				 cases[i].want);
 	}
-	assert_int_equal(xlb_api_key_path("/sys/fs/bpf/a-rather-long-name-that-will-not-fit",
-					  path, 24), -ENAMETOOLONG);
+	assert_int_equal(
+		xlb_api_key_path("/sys/fs/bpf/a-rather-long-name-that-will-not-fit", path, 24),
+		-ENAMETOOLONG);
 }
 
 static void test_load(void **state)

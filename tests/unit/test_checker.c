@@ -40,9 +40,9 @@
 #include "health/checker.h"
 #include "../lib/check.h"
 
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
-#define MAX_RECS	64
-#define MAX_HELD	256
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define MAX_RECS      64
+#define MAX_HELD      256
 
 /* --- time -------------------------------------------------------------------- */
 
@@ -100,13 +100,14 @@ static int bound_socket(int family, int backlog, __u16 *port)
 	if (fd < 0)
 		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, len) || getsockname(fd, (struct sockaddr *)&ss, &len) ||
+	if (bind(fd, (struct sockaddr *)&ss, len) ||
+	    getsockname(fd, (struct sockaddr *)&ss, &len) ||
 	    (backlog >= 0 && listen(fd, backlog))) {
 		close(fd);
 		return -1;
 	}
-	*port = ntohs(family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port :
-					  ((struct sockaddr_in6 *)&ss)->sin6_port);
+	*port = ntohs(family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+					: ((struct sockaddr_in6 *)&ss)->sin6_port);
 	return fd;
 }
 
@@ -131,11 +132,11 @@ static int have_ipv6(void)
 /* --- servers ------------------------------------------------------------------ */
 
 enum srv_mode {
-	SRV_ACCEPT,	/* accept and close */
-	SRV_HTTP,	/* read a request, answer with status, close */
-	SRV_SILENT,	/* accept, never answer, keep the connection */
-	SRV_CLOSE,	/* read what comes, close without an answer */
-	SRV_GARBAGE,	/* read a request, answer no HTTP at all */
+	SRV_ACCEPT,  /* accept and close */
+	SRV_HTTP,    /* read a request, answer with status, close */
+	SRV_SILENT,  /* accept, never answer, keep the connection */
+	SRV_CLOSE,   /* read what comes, close without an answer */
+	SRV_GARBAGE, /* read a request, answer no HTTP at all */
 };
 
 struct srv {
@@ -145,13 +146,13 @@ struct srv {
 	atomic_int stop, mode, status, accepted, requests;
 	pthread_mutex_t lock;
 	char last_req[2048];
-	int held[MAX_HELD], nheld;	/* the thread's own */
+	int held[MAX_HELD], nheld; /* the thread's own */
 };
 
 /* Read until the end of the request head (or EOF, or 500 ms). */
 static int read_request(int fd, char *buf, size_t len)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 	size_t n = 0;
 	ssize_t r;
 
@@ -172,7 +173,7 @@ static int read_request(int fd, char *buf, size_t len)
 
 static void serve(struct srv *s, int fd)
 {
-	struct pollfd p = { .events = POLLIN };
+	struct pollfd p = {.events = POLLIN};
 	char buf[2048], resp[256];
 	int st, mode = atomic_load(&s->mode);
 
@@ -214,7 +215,7 @@ static void serve(struct srv *s, int fd)
 static void *srv_main(void *arg)
 {
 	struct srv *s = arg;
-	struct pollfd p = { .fd = s->fd, .events = POLLIN };
+	struct pollfd p = {.fd = s->fd, .events = POLLIN};
 	int fd, i;
 
 	while (!atomic_load(&s->stop)) {
@@ -412,12 +413,17 @@ static void print_file(const char *file)
 static const char *tls_start(void)
 {
 	char key[96], cert[96], log[96], buf[16];
-	char *req[] = { "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-			"-subj", "/CN=svc.example",
-			"-addext", "subjectAltName=DNS:svc.example,IP:127.0.0.1",
-			"-keyout", key, "-out", cert, NULL };
-	char *py[] = { "python3", "-c", (char *)tls_server_py, cert, key, NULL };
-	struct pollfd p = { .events = POLLIN };
+	char *req[] = {"openssl",  "req",
+		       "-x509",	   "-newkey",
+		       "rsa:2048", "-nodes",
+		       "-days",	   "1",
+		       "-subj",	   "/CN=svc.example",
+		       "-addext",  "subjectAltName=DNS:svc.example,IP:127.0.0.1",
+		       "-keyout",  key,
+		       "-out",	   cert,
+		       NULL};
+	char *py[] = {"python3", "-c", (char *)tls_server_py, cert, key, NULL};
+	struct pollfd p = {.events = POLLIN};
 	int fd, pfd[2], st, n = 0;
 	double until;
 	ssize_t r;
@@ -485,7 +491,7 @@ static const char *tls_start(void)
 static void tls_stop(void)
 {
 	char file[96];
-	static const char *const files[] = { "key.pem", "cert.pem", "openssl.log" };
+	static const char *const files[] = {"key.pem", "cert.pem", "openssl.log"};
 	size_t i;
 
 	if (tls.pid > 0) {
@@ -519,7 +525,7 @@ struct ctx {
 	struct xlb_checker *c;
 	struct rec recs[MAX_RECS];
 	int n;
-	struct xlb_target *put_in_cb;	/* drop this target's reference in the callback */
+	struct xlb_target *put_in_cb; /* drop this target's reference in the callback */
 	double t0;
 };
 
@@ -583,12 +589,12 @@ static int teardown_tls(void **state)
 struct want {
 	enum xlb_health old, new;
 	enum xlb_health_event ev;
-	const char *detail;	/* a prefix; NULL: any */
+	const char *detail; /* a prefix; NULL: any */
 };
 
 /* The callbacks for t, in order, from the first one on or after @from. */
-static void expect_recs(struct ctx *x, struct xlb_target *t, int from, const struct want *w,
-			int nw, const char *what)
+static void expect_recs(struct ctx *x, struct xlb_target *t, int from, const struct want *w, int nw,
+			const char *what)
 {
 	const struct rec *r;
 	int i, k = 0, bad = 0;
@@ -608,8 +614,9 @@ static void expect_recs(struct ctx *x, struct xlb_target *t, int from, const str
 	for (i = from; i < x->n && i < MAX_RECS; i++) {
 		r = &x->recs[i];
 		if (r->t == t)
-			print_error("    %.3f s %s -> %s (%s: %s)\n", r->at, xlb_health_name(r->old),
-				    xlb_health_name(r->new), xlb_health_event_name(r->ev), r->detail);
+			print_error("    %.3f s %s -> %s (%s: %s)\n", r->at,
+				    xlb_health_name(r->old), xlb_health_name(r->new),
+				    xlb_health_event_name(r->ev), r->detail);
 	}
 	print_error("  expected:\n");
 	for (k = 0; k < nw; k++)
@@ -664,8 +671,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 /* Run the loop until cond(arg) holds (checked every 2 ms) or max_s passed. */
 static int run_until(struct ctx *x, cond_fn cond, void *arg, double max_s)
 {
-	struct runner r = { x->base, cond, arg, now_s() + max_s, 0 };
-	struct timeval tv = { 0, 2000 };
+	struct runner r = {x->base, cond, arg, now_s() + max_s, 0};
+	struct timeval tv = {0, 2000};
 	struct event *ev = event_new(x->base, -1, EV_PERSIST, on_tick, &r);
 
 	assert_non_null(ev);
@@ -692,10 +699,10 @@ static int state_is(void *arg)
 	return xlb_target_state(c->t) == c->want;
 }
 
-static void run_until_state(struct ctx *x, struct xlb_target *t, enum xlb_health want,
-			    double max_s, const char *what)
+static void run_until_state(struct ctx *x, struct xlb_target *t, enum xlb_health want, double max_s,
+			    const char *what)
 {
-	struct state_cond c = { t, want };
+	struct state_cond c = {t, want};
 
 	if (!run_until(x, state_is, &c, max_s))
 		fail_msg("%s: still %s after %.2f s, expected %s (%lu probes)", what,
@@ -719,8 +726,8 @@ static int probes_reach(void *arg)
 
 static struct xlb_check_active tcp_check(double interval, double timeout)
 {
-	static const unsigned int ok[] = { 200, 302 };
-	static const unsigned int bad[] = { 429, 404, 500, 501, 502, 503, 504, 505 };
+	static const unsigned int ok[] = {200, 302};
+	static const unsigned int bad[] = {429, 404, 500, 501, 502, 503, 504, 505};
 	struct xlb_check_active a;
 
 	memset(&a, 0, sizeof(a));
@@ -762,14 +769,14 @@ static void flip_and_recover(struct ctx *x, int family)
 	struct xlb_check_active a = tcp_check(0.05, 2.0);
 	struct xlb_addr_key k = loopback(family);
 	const struct want down[] = {
-		{ XLB_H_HEALTHY, XLB_H_MOSTLY_HEALTHY, XLB_EV_TCP_FAILURE,
-		  "connect: Connection refused" },
-		{ XLB_H_MOSTLY_HEALTHY, XLB_H_UNHEALTHY, XLB_EV_TCP_FAILURE,
-		  "connect: Connection refused" },
+		{XLB_H_HEALTHY, XLB_H_MOSTLY_HEALTHY, XLB_EV_TCP_FAILURE,
+		 "connect: Connection refused"},
+		{XLB_H_MOSTLY_HEALTHY, XLB_H_UNHEALTHY, XLB_EV_TCP_FAILURE,
+		 "connect: Connection refused"},
 	};
 	const struct want up[] = {
-		{ XLB_H_UNHEALTHY, XLB_H_MOSTLY_UNHEALTHY, XLB_EV_SUCCESS, "connected" },
-		{ XLB_H_MOSTLY_UNHEALTHY, XLB_H_HEALTHY, XLB_EV_SUCCESS, "connected" },
+		{XLB_H_UNHEALTHY, XLB_H_MOSTLY_UNHEALTHY, XLB_EV_SUCCESS, "connected"},
+		{XLB_H_MOSTLY_UNHEALTHY, XLB_H_HEALTHY, XLB_EV_SUCCESS, "connected"},
 	};
 	const struct xlb_health_counters *c;
 	struct xlb_target *t;
@@ -790,8 +797,8 @@ static void flip_and_recover(struct ctx *x, int family)
 	expect_recs(x, t, 0, down, ARRAY_SIZE(down), "refused twice");
 	/* refused counts at once: nowhere near the 2 s timeout */
 	print_message("%s: unhealthy after %.3f s (2 refused probes, interval 0.05 s, "
-		      "timeout 2 s); last probe %.4f s\n", family == AF_INET ? "IPv4" : "IPv6",
-		      took, xlb_target_latency(t));
+		      "timeout 2 s); last probe %.4f s\n",
+		      family == AF_INET ? "IPv4" : "IPv6", took, xlb_target_latency(t));
 	assert_true(took < a.timeout / 2);
 	assert_true(xlb_target_latency(t) >= 0 && xlb_target_latency(t) < a.timeout / 2);
 	c = xlb_target_counters(t);
@@ -804,7 +811,7 @@ static void flip_and_recover(struct ctx *x, int family)
 	expect_recs(x, t, mark, up, ARRAY_SIZE(up), "recovery");
 	c = xlb_target_counters(t);
 	assert_int_equal(c->tcp_failure, 0);
-	assert_int_equal(c->success, 2);	/* lua-resty-healthcheck: no reset on a flip */
+	assert_int_equal(c->success, 2); /* lua-resty-healthcheck: no reset on a flip */
 	assert_true(xlb_target_probes(t) >= 4);
 
 	xlb_checker_put(x->c, t);
@@ -830,8 +837,8 @@ static void test_tcp_timeout(void **state)
 	struct xlb_check_active a = tcp_check(0.02, 0.1);
 	struct xlb_addr_key k = loopback(AF_INET);
 	const struct want w[] = {
-		{ XLB_H_HEALTHY, XLB_H_MOSTLY_HEALTHY, XLB_EV_TIMEOUT, "timeout after 0.1 s" },
-		{ XLB_H_MOSTLY_HEALTHY, XLB_H_UNHEALTHY, XLB_EV_TIMEOUT, "timeout after 0.1 s" },
+		{XLB_H_HEALTHY, XLB_H_MOSTLY_HEALTHY, XLB_EV_TIMEOUT, "timeout after 0.1 s"},
+		{XLB_H_MOSTLY_HEALTHY, XLB_H_UNHEALTHY, XLB_EV_TIMEOUT, "timeout after 0.1 s"},
 	};
 	struct xlb_target *t;
 	struct stuck st;
@@ -860,10 +867,10 @@ static void test_http_status_mapping(void **state)
 	struct xlb_check_active a = http_check(0.02, 1.0);
 	struct xlb_addr_key k = loopback(AF_INET);
 	const struct want down[] = {
-		{ XLB_H_HEALTHY, XLB_H_UNHEALTHY, XLB_EV_HTTP_FAILURE, "http 503" },
+		{XLB_H_HEALTHY, XLB_H_UNHEALTHY, XLB_EV_HTTP_FAILURE, "http 503"},
 	};
 	const struct want up[] = {
-		{ XLB_H_UNHEALTHY, XLB_H_HEALTHY, XLB_EV_SUCCESS, "http 200" },
+		{XLB_H_UNHEALTHY, XLB_H_HEALTHY, XLB_EV_SUCCESS, "http 200"},
 	};
 	struct probes_cond pc;
 	struct xlb_target *t;
@@ -879,7 +886,7 @@ static void test_http_status_mapping(void **state)
 	snprintf(a.req_headers[1], sizeof(a.req_headers[1]), "User-Agent: xlb-test");
 	a.healthy.successes = 1;
 	a.unhealthy.http_failures = 1;
-	t = xlb_checker_get(x->c, &k, 1, &a);	/* the node port is 1; check->port wins */
+	t = xlb_checker_get(x->c, &k, 1, &a); /* the node port is 1; check->port wins */
 	assert_non_null(t);
 	a.port = s->port;
 	assert_ptr_equal(xlb_checker_get(x->c, &k, 1, &a), t);
@@ -928,8 +935,8 @@ static void test_http_ipv6(void **state)
 	struct xlb_check_active a = http_check(0.02, 1.0);
 	struct xlb_addr_key k = loopback(AF_INET6);
 	const struct want w[] = {
-		{ XLB_H_HEALTHY, XLB_H_MOSTLY_HEALTHY, XLB_EV_HTTP_FAILURE, "http 500" },
-		{ XLB_H_MOSTLY_HEALTHY, XLB_H_UNHEALTHY, XLB_EV_HTTP_FAILURE, "http 500" },
+		{XLB_H_HEALTHY, XLB_H_MOSTLY_HEALTHY, XLB_EV_HTTP_FAILURE, "http 500"},
+		{XLB_H_MOSTLY_HEALTHY, XLB_H_UNHEALTHY, XLB_EV_HTTP_FAILURE, "http 500"},
 	};
 	struct xlb_target *t;
 	char req[2048], host[64];
@@ -961,7 +968,7 @@ static void test_http_failures(void **state)
 	struct ctx *x = *state;
 	struct {
 		const char *name;
-		enum srv_mode mode;	/* -1: a refused port */
+		enum srv_mode mode; /* -1: a refused port */
 		enum xlb_check_type type;
 		const char *host;
 		enum xlb_health_event ev;
@@ -976,17 +983,17 @@ static void test_http_failures(void **state)
 		 * cause (a refusal is a tcp_failure, not a timeout), and timing
 		 * figures belong to benchmarks, not to assertions on a loaded VM.
 		 */
-		{ "refused", -1, XLB_CHECK_HTTP, "", XLB_EV_TCP_FAILURE,
-		  "connect: Connection refused", 5.0 },
-		{ "no answer", SRV_SILENT, XLB_CHECK_HTTP, "", XLB_EV_TIMEOUT,
-		  "timeout after 1.0 s", 5.0 },
-		{ "closed", SRV_CLOSE, XLB_CHECK_HTTP, "", XLB_EV_TCP_FAILURE, "http: ", 5.0 },
-		{ "not http", SRV_GARBAGE, XLB_CHECK_HTTP, "", XLB_EV_HTTP_FAILURE,
-		  "http: bad status line", 5.0 },
-		{ "tls to plain", SRV_CLOSE, XLB_CHECK_HTTPS, "", XLB_EV_TCP_FAILURE, "http: ", 5.0 },
+		{"refused", -1, XLB_CHECK_HTTP, "", XLB_EV_TCP_FAILURE,
+		 "connect: Connection refused", 5.0},
+		{"no answer", SRV_SILENT, XLB_CHECK_HTTP, "", XLB_EV_TIMEOUT, "timeout after 1.0 s",
+		 5.0},
+		{"closed", SRV_CLOSE, XLB_CHECK_HTTP, "", XLB_EV_TCP_FAILURE, "http: ", 5.0},
+		{"not http", SRV_GARBAGE, XLB_CHECK_HTTP, "", XLB_EV_HTTP_FAILURE,
+		 "http: bad status line", 5.0},
+		{"tls to plain", SRV_CLOSE, XLB_CHECK_HTTPS, "", XLB_EV_TCP_FAILURE, "http: ", 5.0},
 		/* the name goes into the URL (SNI); the connection to the node */
-		{ "tls by name", SRV_CLOSE, XLB_CHECK_HTTPS, "svc.example", XLB_EV_TCP_FAILURE,
-		  "http: ", 5.0 },
+		{"tls by name", SRV_CLOSE, XLB_CHECK_HTTPS, "svc.example", XLB_EV_TCP_FAILURE,
+		 "http: ", 5.0},
 	};
 	struct xlb_addr_key k = loopback(AF_INET);
 	struct xlb_check_active a;
@@ -1033,8 +1040,8 @@ static void test_http_failures(void **state)
 		if (c[i].s && atomic_load(&c[i].s->accepted) < 1)
 			fail_msg("%s: the server saw no connection", c[i].name);
 		print_message("%-12s -> %-12s in %.4f s: %s\n", c[i].name,
-			      xlb_health_event_name(c[i].ev),
-			      xlb_target_latency(c[i].t), detail_of(x, c[i].t));
+			      xlb_health_event_name(c[i].ev), xlb_target_latency(c[i].t),
+			      detail_of(x, c[i].t));
 	}
 	for (i = 0; i < ARRAY_SIZE(c); i++) {
 		xlb_checker_put(x->c, c[i].t);
@@ -1062,21 +1069,21 @@ static void test_https(void **state)
 		int verify;
 		const char *host;
 		const char *path;
-		enum xlb_health_event ev;	/* the flip to unhealthy; SUCCESS: none */
+		enum xlb_health_event ev; /* the flip to unhealthy; SUCCESS: none */
 		const char *detail;
 		struct xlb_target *t;
 	} c[] = {
-		{ "no verify", 0, "", "/", XLB_EV_SUCCESS, NULL },
+		{"no verify", 0, "", "/", XLB_EV_SUCCESS, NULL},
 		/* the server answers 500 unless SNI and Host are svc.example */
-		{ "no verify, name", 0, "svc.example", "/sni", XLB_EV_SUCCESS, NULL },
-		{ "verify", 1, "", "/", XLB_EV_TCP_FAILURE, "http: " },
-		{ "verify, name", 1, "svc.example", "/sni", XLB_EV_TCP_FAILURE, "http: " },
-		{ "503", 0, "", "/503", XLB_EV_HTTP_FAILURE, "http 503" },
+		{"no verify, name", 0, "svc.example", "/sni", XLB_EV_SUCCESS, NULL},
+		{"verify", 1, "", "/", XLB_EV_TCP_FAILURE, "http: "},
+		{"verify, name", 1, "svc.example", "/sni", XLB_EV_TCP_FAILURE, "http: "},
+		{"503", 0, "", "/503", XLB_EV_HTTP_FAILURE, "http 503"},
 	};
 	const struct want up[] = {
-		{ XLB_H_HEALTHY, XLB_H_UNHEALTHY, XLB_EV_TCP_FAILURE, "passive" },
-		{ XLB_H_UNHEALTHY, XLB_H_MOSTLY_UNHEALTHY, XLB_EV_SUCCESS, "http 200" },
-		{ XLB_H_MOSTLY_UNHEALTHY, XLB_H_HEALTHY, XLB_EV_SUCCESS, "http 200" },
+		{XLB_H_HEALTHY, XLB_H_UNHEALTHY, XLB_EV_TCP_FAILURE, "passive"},
+		{XLB_H_UNHEALTHY, XLB_H_MOSTLY_UNHEALTHY, XLB_EV_SUCCESS, "http 200"},
+		{XLB_H_MOSTLY_UNHEALTHY, XLB_H_HEALTHY, XLB_EV_SUCCESS, "http 200"},
 	};
 	struct xlb_addr_key k = loopback(AF_INET);
 	struct xlb_check_active a;
@@ -1113,8 +1120,9 @@ static void test_https(void **state)
 	for (done = 0; done < ARRAY_SIZE(c) && now_s() - t0 < 5.0;) {
 		run_for(x, 0.01);
 		for (i = done = 0; i < ARRAY_SIZE(c); i++)
-			done += c[i].ev == XLB_EV_SUCCESS ? xlb_target_probes(c[i].t) >= 4 :
-			       xlb_target_state(c[i].t) == XLB_H_UNHEALTHY;
+			done += c[i].ev == XLB_EV_SUCCESS
+					? xlb_target_probes(c[i].t) >= 4
+					: xlb_target_state(c[i].t) == XLB_H_UNHEALTHY;
 	}
 	for (i = 0; i < ARRAY_SIZE(c); i++) {
 		if (c[i].ev == XLB_EV_SUCCESS) {
@@ -1208,8 +1216,8 @@ static void test_settings_update(void **state)
 	struct xlb_check_active a = tcp_check(0.03, 1.0), b;
 	struct xlb_addr_key k = loopback(AF_INET);
 	const struct want up[] = {
-		{ XLB_H_UNHEALTHY, XLB_H_MOSTLY_UNHEALTHY, XLB_EV_SUCCESS, "connected" },
-		{ XLB_H_MOSTLY_UNHEALTHY, XLB_H_HEALTHY, XLB_EV_SUCCESS, "connected" },
+		{XLB_H_UNHEALTHY, XLB_H_MOSTLY_UNHEALTHY, XLB_EV_SUCCESS, "connected"},
+		{XLB_H_MOSTLY_UNHEALTHY, XLB_H_HEALTHY, XLB_EV_SUCCESS, "connected"},
 	};
 	struct xlb_health_counters before;
 	struct xlb_target *t;
@@ -1227,7 +1235,7 @@ static void test_settings_update(void **state)
 
 	mark = x->n;
 	b = a;
-	b.port = s->port;	/* probe elsewhere */
+	b.port = s->port; /* probe elsewhere */
 	b.unhealthy.interval = 0.02;
 	assert_ptr_equal(xlb_checker_get(x->c, &k, port, &b), t);
 	expect_state(t, XLB_H_UNHEALTHY, "right after the update");
@@ -1249,12 +1257,12 @@ static void test_disabled_and_report(void **state)
 	struct xlb_check_active a = tcp_check(0.01, 1.0);
 	struct xlb_addr_key k = loopback(AF_INET);
 	const struct want w[] = {
-		{ XLB_H_HEALTHY, XLB_H_MOSTLY_HEALTHY, XLB_EV_TCP_FAILURE, "passive" },
-		{ XLB_H_MOSTLY_HEALTHY, XLB_H_UNHEALTHY, XLB_EV_TCP_FAILURE, "passive" },
-		{ XLB_H_UNHEALTHY, XLB_H_MOSTLY_UNHEALTHY, XLB_EV_SUCCESS, "passive" },
+		{XLB_H_HEALTHY, XLB_H_MOSTLY_HEALTHY, XLB_EV_TCP_FAILURE, "passive"},
+		{XLB_H_MOSTLY_HEALTHY, XLB_H_UNHEALTHY, XLB_EV_TCP_FAILURE, "passive"},
+		{XLB_H_UNHEALTHY, XLB_H_MOSTLY_UNHEALTHY, XLB_EV_SUCCESS, "passive"},
 	};
 	const struct want w1[] = {
-		{ XLB_H_HEALTHY, XLB_H_UNHEALTHY, XLB_EV_TIMEOUT, "passive" },
+		{XLB_H_HEALTHY, XLB_H_UNHEALTHY, XLB_EV_TIMEOUT, "passive"},
 	};
 	struct xlb_target *none, *off;
 	struct srv *s;
@@ -1300,9 +1308,9 @@ static void test_interval_zero(void **state)
 	struct xlb_check_active a = tcp_check(0, 1.0);
 	struct xlb_addr_key k = loopback(AF_INET);
 	const struct want w[] = {
-		{ XLB_H_HEALTHY, XLB_H_UNHEALTHY, XLB_EV_TCP_FAILURE, "passive" },
-		{ XLB_H_UNHEALTHY, XLB_H_MOSTLY_UNHEALTHY, XLB_EV_SUCCESS, "connected" },
-		{ XLB_H_MOSTLY_UNHEALTHY, XLB_H_HEALTHY, XLB_EV_SUCCESS, "connected" },
+		{XLB_H_HEALTHY, XLB_H_UNHEALTHY, XLB_EV_TCP_FAILURE, "passive"},
+		{XLB_H_UNHEALTHY, XLB_H_MOSTLY_UNHEALTHY, XLB_EV_SUCCESS, "connected"},
+		{XLB_H_MOSTLY_UNHEALTHY, XLB_H_HEALTHY, XLB_EV_SUCCESS, "connected"},
 	};
 	struct xlb_target *t;
 	unsigned long probes;
@@ -1355,7 +1363,7 @@ static void test_put_in_flight(void **state)
 	assert_true(run_until(x, probes_reach, &pc, 1.0));
 	pc.t = t2;
 	assert_true(run_until(x, probes_reach, &pc, 1.0));
-	run_for(x, 0.05);	/* the HTTP request is out, waiting for an answer */
+	run_for(x, 0.05); /* the HTTP request is out, waiting for an answer */
 	assert_true(atomic_load(&s->accepted) >= 1);
 	xlb_checker_put(x->c, t1);
 	xlb_checker_put(x->c, t2);
@@ -1366,7 +1374,7 @@ static void test_put_in_flight(void **state)
 	x->put_in_cb = t3;
 	run_for(x, 0.2);
 	assert_null(x->put_in_cb);
-	assert_int_equal(x->n, 1);	/* only t3's flip; none from t1, t2 */
+	assert_int_equal(x->n, 1); /* only t3's flip; none from t1, t2 */
 
 	close(fd);
 	srv_stop(s);
@@ -1374,7 +1382,7 @@ static void test_put_in_flight(void **state)
 }
 
 struct many {
-	struct xlb_target **t;	/* NULL: put() already */
+	struct xlb_target **t; /* NULL: put() already */
 	int n;
 };
 
@@ -1395,7 +1403,7 @@ static void test_many_targets(void **state)
 	struct ctx *x = *state;
 	struct xlb_check_active a = tcp_check(0.2, 1.0);
 	struct xlb_addr_key k = loopback(AF_INET);
-	struct many m = { .n = 1000 };
+	struct many m = {.n = 1000};
 	double t0, first, second;
 	unsigned long sum = 0;
 	struct srv *s;
@@ -1422,8 +1430,8 @@ static void test_many_targets(void **state)
 	xlb_checker_foreach(x->c, count_target, &n);
 	assert_int_equal(n, m.n);
 	print_message("1000 targets, interval 0.2 s: all probed once after %.3f s; "
-		      "%lu probes after %.3f s; %d accepted\n", first, sum, second,
-		      atomic_load(&s->accepted));
+		      "%lu probes after %.3f s; %d accepted\n",
+		      first, sum, second, atomic_load(&s->accepted));
 	/* Jitter in [0, interval): all first probes within a loaded loop's reach. */
 	assert_true(first < 2.0);
 	assert_true(sum >= 2000);
@@ -1444,7 +1452,7 @@ static void test_inflight_cap(void **state)
 	struct ctx *x = *state;
 	struct xlb_check_active a = tcp_check(0.001, 0.1);
 	struct xlb_addr_key k = loopback(AF_INET);
-	struct many m = { .n = 100 };
+	struct many m = {.n = 100};
 	struct xlb_checker *c;
 	struct rlimit old, low;
 	struct stuck st;
@@ -1470,7 +1478,7 @@ static void test_inflight_cap(void **state)
 		m.t[i] = xlb_checker_get(c, &k, 20000 + i, &a);
 		assert_non_null(m.t[i]);
 	}
-	run_for(x, 0.05);	/* 32 in flight, the others queued */
+	run_for(x, 0.05); /* 32 in flight, the others queued */
 	for (i = 0; i < m.n; i += 2) {
 		if (xlb_target_probes(m.t[i]))
 			continue;
@@ -1481,7 +1489,8 @@ static void test_inflight_cap(void **state)
 	assert_true(run_until(x, all_probed, &m, 2.0));
 	took = now_s() - t0;
 	print_message("%d hanging probes, 32 at a time, timeout 0.1 s: %.3f s "
-		      "(%d put while queued)\n", 100 - nput, took, nput);
+		      "(%d put while queued)\n",
+		      100 - nput, took, nput);
 	/* 50 even indices, about 2/3 of them still queued after the first 32 began */
 	assert_true(nput >= 20 && nput <= 50);
 	rounds = (100 - nput + 31) / 32;

@@ -23,11 +23,11 @@
 #include "../../user/xlb/cli.h"
 #include "../lib/check.h"
 
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
-#define MAX_ARGS	8
-#define MAX_NEEDLES	3
-#define OUTLEN		8192
-#define HANDLER_RET	42
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define MAX_ARGS      8
+#define MAX_NEEDLES   3
+#define OUTLEN	      8192
+#define HANDLER_RET   42
 
 /* --- capture of stdout and stderr ------------------------------------------ */
 
@@ -38,7 +38,7 @@ struct output {
 };
 
 struct capture {
-	FILE *tmp[2];	/* stdout, stderr */
+	FILE *tmp[2]; /* stdout, stderr */
 	int saved[2];
 };
 
@@ -66,7 +66,7 @@ static void capture_start(struct capture *cap)
 
 static void capture_end(struct capture *cap, struct output *o)
 {
-	char *buf[2] = { o->out, o->err };
+	char *buf[2] = {o->out, o->err};
 	size_t n;
 	int i;
 
@@ -103,8 +103,8 @@ static void check_json_error(const char *out, const char *msg, int code, const c
 	}
 	e = json_object_get(v, "error");
 	x = json_object_get(v, "exit");
-	check_int(json_is_object(v) ? (long)json_object_size(v) : -1, 2,
-		  "%s: keys of %s", ctx, out);
+	check_int(json_is_object(v) ? (long)json_object_size(v) : -1, 2, "%s: keys of %s", ctx,
+		  out);
 	if (!json_is_string(e))
 		check_str(out, "a string \"error\"", "%s: JSON error", ctx);
 	else if (msg)
@@ -160,7 +160,7 @@ static void argv_show(char **argv, int argc, char *buf, size_t len)
 
 /* --- xlb_cli_parse() --------------------------------------------------------- */
 
-#define USAGE	"thing VIP [ADDR] [--weight W] [--keep-maps]"
+#define USAGE "thing VIP [ADDR] [--weight W] [--keep-maps]"
 
 /* Where the test option table stores what it parsed. */
 struct opt_vals {
@@ -173,98 +173,138 @@ struct parse_case {
 	const char *argv[MAX_ARGS + 1];
 	int npos_min, npos_max;
 	int ret;
-	int npos;			/* -1: help printed */
+	int npos; /* -1: help printed */
 	const char *pos[3];
 	struct opt_vals want;
-	const char *needles[MAX_NEEDLES];	/* in the error message */
+	const char *needles[MAX_NEEDLES]; /* in the error message */
 };
 
 static const struct parse_case parse_cases[] = {
 	/* Positional words and options, in any order. */
-	{ { NULL }, 0, 2, 0, 0 },
-	{ { "198.18.0.1:80/tcp", "198.18.0.11" }, 2, 2, 0, 2,
-	  { "198.18.0.1:80/tcp", "198.18.0.11" } },
-	{ { "v", "--weight", "7" }, 1, 2, 0, 1, { "v" }, { .weight = "7" } },
-	{ { "--weight", "7", "v", "b", "--state", "down" }, 2, 2, 0, 2, { "v", "b" },
-	  { .weight = "7", .state = "down" } },
-	{ { "v", "--keep-maps" }, 1, 1, 0, 1, { "v" }, { .keep = 1 } },
-	{ { "--keep-maps", "--watch", "v" }, 1, 1, 0, 1, { "v" }, { .keep = 1, .watch = 1 } },
-	{ { "--weight", "1", "--weight", "2" }, 0, 0, 0, 0, { NULL }, { .weight = "2" } },
+	{{NULL}, 0, 2, 0, 0},
+	{{"198.18.0.1:80/tcp", "198.18.0.11"}, 2, 2, 0, 2, {"198.18.0.1:80/tcp", "198.18.0.11"}},
+	{{"v", "--weight", "7"}, 1, 2, 0, 1, {"v"}, {.weight = "7"}},
+	{{"--weight", "7", "v", "b", "--state", "down"},
+	 2,
+	 2,
+	 0,
+	 2,
+	 {"v", "b"},
+	 {.weight = "7", .state = "down"}},
+	{{"v", "--keep-maps"}, 1, 1, 0, 1, {"v"}, {.keep = 1}},
+	{{"--keep-maps", "--watch", "v"}, 1, 1, 0, 1, {"v"}, {.keep = 1, .watch = 1}},
+	{{"--weight", "1", "--weight", "2"}, 0, 0, 0, 0, {NULL}, {.weight = "2"}},
 	/* Values are taken as they are, even when they look like words. */
-	{ { "--weight", "help", "v" }, 1, 1, 0, 1, { "v" }, { .weight = "help" } },
+	{{"--weight", "help", "v"}, 1, 1, 0, 1, {"v"}, {.weight = "help"}},
 
 	/* Unique prefixes. */
-	{ { "--wei", "5" }, 0, 0, 0, 0, { NULL }, { .weight = "5" } },
-	{ { "--s", "down" }, 0, 0, 0, 0, { NULL }, { .state = "down" } },
-	{ { "--k" }, 0, 0, 0, 0, { NULL }, { .keep = 1 } },
-	{ { "--wat" }, 0, 0, 0, 0, { NULL }, { .watch = 1 } },
-	{ { "--wai", "3" }, 0, 0, 0, 0, { NULL }, { .wait = "3" } },
-	{ { "--limit-ma", "9" }, 0, 0, 0, 0, { NULL }, { .limit_max = "9" } },
+	{{"--wei", "5"}, 0, 0, 0, 0, {NULL}, {.weight = "5"}},
+	{{"--s", "down"}, 0, 0, 0, 0, {NULL}, {.state = "down"}},
+	{{"--k"}, 0, 0, 0, 0, {NULL}, {.keep = 1}},
+	{{"--wat"}, 0, 0, 0, 0, {NULL}, {.watch = 1}},
+	{{"--wai", "3"}, 0, 0, 0, 0, {NULL}, {.wait = "3"}},
+	{{"--limit-ma", "9"}, 0, 0, 0, 0, {NULL}, {.limit_max = "9"}},
 
 	/* An exact name wins over longer names that start with it. */
-	{ { "--encap-src", "10.0.0.0/8" }, 0, 0, 0, 0, { NULL }, { .src = "10.0.0.0/8" } },
-	{ { "--encap-src6", "fd00::/64" }, 0, 0, 0, 0, { NULL }, { .src6 = "fd00::/64" } },
-	{ { "--limit", "5" }, 0, 0, 0, 0, { NULL }, { .limit = "5" } },
+	{{"--encap-src", "10.0.0.0/8"}, 0, 0, 0, 0, {NULL}, {.src = "10.0.0.0/8"}},
+	{{"--encap-src6", "fd00::/64"}, 0, 0, 0, 0, {NULL}, {.src6 = "fd00::/64"}},
+	{{"--limit", "5"}, 0, 0, 0, 0, {NULL}, {.limit = "5"}},
 
 	/* Ambiguous prefixes. */
-	{ { "--wa", "1" }, 0, 0, XLB_EXIT_USAGE, 0, { NULL }, {},
-	  { "'--wa'", "ambiguous", "--watch or --wait" } },
-	{ { "--w", "1" }, 0, 0, XLB_EXIT_USAGE, 0, { NULL }, {}, { "'--w'", "ambiguous" } },
-	{ { "--encap", "1" }, 0, 0, XLB_EXIT_USAGE, 0, { NULL }, {},
-	  { "'--encap'", "ambiguous", "--encap-src or --encap-src6" } },
-	{ { "--limit-m", "1" }, 0, 0, XLB_EXIT_USAGE, 0, { NULL }, {},
-	  { "'--limit-m'", "ambiguous", "--limit-max or --limit-min" } },
-	{ { "--lim", "1" }, 0, 0, XLB_EXIT_USAGE, 0, { NULL }, {}, { "'--lim'", "ambiguous" } },
+	{{"--wa", "1"},
+	 0,
+	 0,
+	 XLB_EXIT_USAGE,
+	 0,
+	 {NULL},
+	 {},
+	 {"'--wa'", "ambiguous", "--watch or --wait"}},
+	{{"--w", "1"}, 0, 0, XLB_EXIT_USAGE, 0, {NULL}, {}, {"'--w'", "ambiguous"}},
+	{{"--encap", "1"},
+	 0,
+	 0,
+	 XLB_EXIT_USAGE,
+	 0,
+	 {NULL},
+	 {},
+	 {"'--encap'", "ambiguous", "--encap-src or --encap-src6"}},
+	{{"--limit-m", "1"},
+	 0,
+	 0,
+	 XLB_EXIT_USAGE,
+	 0,
+	 {NULL},
+	 {},
+	 {"'--limit-m'", "ambiguous", "--limit-max or --limit-min"}},
+	{{"--lim", "1"}, 0, 0, XLB_EXIT_USAGE, 0, {NULL}, {}, {"'--lim'", "ambiguous"}},
 
 	/* Unknown options, with the usage. */
-	{ { "--colour", "red" }, 0, 0, XLB_EXIT_USAGE, 0, { NULL }, {},
-	  { "unknown option '--colour'", "xlb " USAGE } },
-	{ { "--weightx", "1" }, 0, 0, XLB_EXIT_USAGE, 0, { NULL }, {},
-	  { "unknown option '--weightx'" } },
-	{ { "--encap-src6x", "1" }, 0, 0, XLB_EXIT_USAGE, 0, { NULL }, {},
-	  { "unknown option '--encap-src6x'" } },
-	{ { "--Weight", "1" }, 0, 0, XLB_EXIT_USAGE, 0, { NULL }, {},
-	  { "unknown option '--Weight'" } },
+	{{"--colour", "red"},
+	 0,
+	 0,
+	 XLB_EXIT_USAGE,
+	 0,
+	 {NULL},
+	 {},
+	 {"unknown option '--colour'", "xlb " USAGE}},
+	{{"--weightx", "1"}, 0, 0, XLB_EXIT_USAGE, 0, {NULL}, {}, {"unknown option '--weightx'"}},
+	{{"--encap-src6x", "1"},
+	 0,
+	 0,
+	 XLB_EXIT_USAGE,
+	 0,
+	 {NULL},
+	 {},
+	 {"unknown option '--encap-src6x'"}},
+	{{"--Weight", "1"}, 0, 0, XLB_EXIT_USAGE, 0, {NULL}, {}, {"unknown option '--Weight'"}},
 
 	/* Missing values name the full option. */
-	{ { "v", "--weight" }, 1, 1, XLB_EXIT_USAGE, 0, { NULL }, {},
-	  { "option --weight needs a value" } },
-	{ { "v", "--wei" }, 1, 1, XLB_EXIT_USAGE, 0, { NULL }, {},
-	  { "option --weight needs a value" } },
+	{{"v", "--weight"}, 1, 1, XLB_EXIT_USAGE, 0, {NULL}, {}, {"option --weight needs a value"}},
+	{{"v", "--wei"}, 1, 1, XLB_EXIT_USAGE, 0, {NULL}, {}, {"option --weight needs a value"}},
 
 	/* Positional word counts. */
-	{ { "a", "b", "c" }, 1, 2, XLB_EXIT_USAGE, 0, { NULL }, {},
-	  { "unexpected argument 'c'", "xlb " USAGE } },
-	{ { "a" }, 0, 0, XLB_EXIT_USAGE, 0, { NULL }, {}, { "unexpected argument 'a'" } },
-	{ { "a", "--weight", "1" }, 2, 2, XLB_EXIT_USAGE, 0, { NULL }, {},
-	  { "missing argument", "xlb " USAGE } },
-	{ { NULL }, 1, 1, XLB_EXIT_USAGE, 0, { NULL }, {}, { "missing argument" } },
+	{{"a", "b", "c"},
+	 1,
+	 2,
+	 XLB_EXIT_USAGE,
+	 0,
+	 {NULL},
+	 {},
+	 {"unexpected argument 'c'", "xlb " USAGE}},
+	{{"a"}, 0, 0, XLB_EXIT_USAGE, 0, {NULL}, {}, {"unexpected argument 'a'"}},
+	{{"a", "--weight", "1"},
+	 2,
+	 2,
+	 XLB_EXIT_USAGE,
+	 0,
+	 {NULL},
+	 {},
+	 {"missing argument", "xlb " USAGE}},
+	{{NULL}, 1, 1, XLB_EXIT_USAGE, 0, {NULL}, {}, {"missing argument"}},
 
 	/* Help, wherever it is, before a later error. */
-	{ { "--help" }, 1, 1, 0, -1 },
-	{ { "-h" }, 1, 1, 0, -1 },
-	{ { "help" }, 1, 1, 0, -1 },
-	{ { "v", "--weight", "1", "--help", "--colour" }, 1, 1, 0, -1 },
+	{{"--help"}, 1, 1, 0, -1},
+	{{"-h"}, 1, 1, 0, -1},
+	{{"help"}, 1, 1, 0, -1},
+	{{"v", "--weight", "1", "--help", "--colour"}, 1, 1, 0, -1},
 };
 
 /* Runs one case in one mode; returns its output in @o. */
-static int run_parse(const struct parse_case *t, int json, struct opt_vals *v,
-		     const char **pos, int *npos, struct output *o)
+static int run_parse(const struct parse_case *t, int json, struct opt_vals *v, const char **pos,
+		     int *npos, struct output *o)
 {
-	const struct xlb_opt opts[] = {
-		{ "weight", &v->weight },
-		{ "state", &v->state },
-		{ "keep-maps", NULL, &v->keep },
-		{ "watch", NULL, &v->watch },
-		{ "wait", &v->wait },
-		{ "encap-src", &v->src },
-		{ "encap-src6", &v->src6 },
-		{ "limit-max", &v->limit_max },
-		{ "limit-min", &v->limit_min },
-		{ "limit", &v->limit },
-		{}
-	};
-	struct xlb_cli c = { .json = json, .prog = "xlb" };
+	const struct xlb_opt opts[] = {{"weight", &v->weight},
+				       {"state", &v->state},
+				       {"keep-maps", NULL, &v->keep},
+				       {"watch", NULL, &v->watch},
+				       {"wait", &v->wait},
+				       {"encap-src", &v->src},
+				       {"encap-src6", &v->src6},
+				       {"limit-max", &v->limit_max},
+				       {"limit-min", &v->limit_min},
+				       {"limit", &v->limit},
+				       {}};
+	struct xlb_cli c = {.json = json, .prog = "xlb"};
 	char *argv[MAX_ARGS + 1];
 	struct capture cap;
 	int argc, ret;
@@ -307,8 +347,8 @@ static void test_parse(void **state)
 		const struct parse_case *t = &parse_cases[i];
 
 		argv_show(argv, argv_copy(t->argv, argv), shown, sizeof(shown));
-		snprintf(ctx, sizeof(ctx), "xlb_cli_parse(%s; %d-%d words)", shown,
-			 t->npos_min, t->npos_max);
+		snprintf(ctx, sizeof(ctx), "xlb_cli_parse(%s; %d-%d words)", shown, t->npos_min,
+			 t->npos_max);
 
 		/* A guard after the last word that may be written. */
 		memset(pos, 0, sizeof(pos));
@@ -348,8 +388,8 @@ static void test_parse(void **state)
 /* A verb without options accepts no option at all. */
 static void test_parse_no_opts(void **state)
 {
-	struct xlb_cli c = { .prog = "xlb" };
-	char *argv[] = { "--weight", "1", NULL };
+	struct xlb_cli c = {.prog = "xlb"};
+	char *argv[] = {"--weight", "1", NULL};
 	struct output *o = malloc(sizeof(*o));
 	struct capture cap;
 	char msg[OUTLEN];
@@ -417,70 +457,66 @@ static int h_stat(struct xlb_cli *c, int argc, char **argv)
 }
 
 /* The same commands in two orders: the order must not matter. */
-static const struct xlb_cmd cmds_long_first[] = {
-	{ "attach", h_attach, "attach DEV" },
-	{ "detach", h_detach, "detach DEV" },
-	{ "decap", h_decap, "decap VERB" },
-	{ "status", h_status, "status" },
-	{ "stats", h_stats, "stats [--watch]" },
-	{ "stat", h_stat, "stat NAME" },
-	{}
-};
+static const struct xlb_cmd cmds_long_first[] = {{"attach", h_attach, "attach DEV"},
+						 {"detach", h_detach, "detach DEV"},
+						 {"decap", h_decap, "decap VERB"},
+						 {"status", h_status, "status"},
+						 {"stats", h_stats, "stats [--watch]"},
+						 {"stat", h_stat, "stat NAME"},
+						 {}};
 
-static const struct xlb_cmd cmds_short_first[] = {
-	{ "stat", h_stat, "stat NAME" },
-	{ "stats", h_stats, "stats [--watch]" },
-	{ "status", h_status, "status" },
-	{ "decap", h_decap, "decap VERB" },
-	{ "detach", h_detach, "detach DEV" },
-	{ "attach", h_attach, "attach DEV" },
-	{}
-};
+static const struct xlb_cmd cmds_short_first[] = {{"stat", h_stat, "stat NAME"},
+						  {"stats", h_stats, "stats [--watch]"},
+						  {"status", h_status, "status"},
+						  {"decap", h_decap, "decap VERB"},
+						  {"detach", h_detach, "detach DEV"},
+						  {"attach", h_attach, "attach DEV"},
+						  {}};
 
 struct dispatch_case {
-	const char *what;		/* NULL: objects, else the object of verbs */
+	const char *what; /* NULL: objects, else the object of verbs */
 	const char *argv[MAX_ARGS + 1];
 	int ret;
-	const char *called;		/* the handler run, or NULL */
-	const char *needles[MAX_NEEDLES];	/* in the error message */
-	int help;			/* usage printed on stdout */
+	const char *called;		  /* the handler run, or NULL */
+	const char *needles[MAX_NEEDLES]; /* in the error message */
+	int help;			  /* usage printed on stdout */
 };
 
 static const struct dispatch_case dispatch_cases[] = {
 	/* Exact names, also those that start longer names. */
-	{ NULL, { "attach", "eth0" }, HANDLER_RET, "attach" },
-	{ NULL, { "stat", "x", "--y" }, HANDLER_RET, "stat" },
-	{ NULL, { "stats", "--watch" }, HANDLER_RET, "stats" },
-	{ NULL, { "status" }, HANDLER_RET, "status" },
+	{NULL, {"attach", "eth0"}, HANDLER_RET, "attach"},
+	{NULL, {"stat", "x", "--y"}, HANDLER_RET, "stat"},
+	{NULL, {"stats", "--watch"}, HANDLER_RET, "stats"},
+	{NULL, {"status"}, HANDLER_RET, "status"},
 	/* Unique prefixes. */
-	{ NULL, { "a", "eth0", "--mode", "native" }, HANDLER_RET, "attach" },
-	{ "vip", { "det", "eth0" }, HANDLER_RET, "detach" },
-	{ NULL, { "dec" }, HANDLER_RET, "decap" },
-	{ NULL, { "statu" }, HANDLER_RET, "status" },
+	{NULL, {"a", "eth0", "--mode", "native"}, HANDLER_RET, "attach"},
+	{"vip", {"det", "eth0"}, HANDLER_RET, "detach"},
+	{NULL, {"dec"}, HANDLER_RET, "decap"},
+	{NULL, {"statu"}, HANDLER_RET, "status"},
 	/* Ambiguous prefixes name the candidates. */
-	{ NULL, { "de" }, XLB_EXIT_USAGE, NULL, { "'de' is ambiguous", "detach", "decap" } },
-	{ NULL, { "d", "eth0" }, XLB_EXIT_USAGE, NULL, { "'d' is ambiguous", "detach", "decap" } },
+	{NULL, {"de"}, XLB_EXIT_USAGE, NULL, {"'de' is ambiguous", "detach", "decap"}},
+	{NULL, {"d", "eth0"}, XLB_EXIT_USAGE, NULL, {"'d' is ambiguous", "detach", "decap"}},
 	/* Three candidates: all named ("a, b or c?"), in either order. */
-	{ "vip", { "sta" }, XLB_EXIT_USAGE, NULL, { "status", "stats", ", stat" } },
+	{"vip", {"sta"}, XLB_EXIT_USAGE, NULL, {"status", "stats", ", stat"}},
 	/* Unknown words, with a hint. */
-	{ NULL, { "x" }, XLB_EXIT_USAGE, NULL, { "unknown object 'x'", "'xlb help'" } },
-	{ "vip", { "x" }, XLB_EXIT_USAGE, NULL, { "unknown verb 'x'", "'xlb vip help'" } },
-	{ NULL, { "attachx" }, XLB_EXIT_USAGE, NULL, { "unknown object 'attachx'" } },
-	{ NULL, { "ATTACH" }, XLB_EXIT_USAGE, NULL, { "unknown object 'ATTACH'" } },
-	{ NULL, { "" }, XLB_EXIT_USAGE, NULL, { "unknown object ''" } },
-	{ NULL, { "--mode" }, XLB_EXIT_USAGE, NULL, { "unknown object '--mode'" } },
+	{NULL, {"x"}, XLB_EXIT_USAGE, NULL, {"unknown object 'x'", "'xlb help'"}},
+	{"vip", {"x"}, XLB_EXIT_USAGE, NULL, {"unknown verb 'x'", "'xlb vip help'"}},
+	{NULL, {"attachx"}, XLB_EXIT_USAGE, NULL, {"unknown object 'attachx'"}},
+	{NULL, {"ATTACH"}, XLB_EXIT_USAGE, NULL, {"unknown object 'ATTACH'"}},
+	{NULL, {""}, XLB_EXIT_USAGE, NULL, {"unknown object ''"}},
+	{NULL, {"--mode"}, XLB_EXIT_USAGE, NULL, {"unknown object '--mode'"}},
 	/* Help, and no word at all. */
-	{ NULL, { "help" }, XLB_EXIT_OK, NULL, { NULL }, 1 },
-	{ "vip", { "--help", "x" }, XLB_EXIT_OK, NULL, { NULL }, 1 },
-	{ "vip", { "-h" }, XLB_EXIT_OK, NULL, { NULL }, 1 },
-	{ "vip", { NULL }, XLB_EXIT_USAGE, NULL, { "missing verb", "'xlb vip help'" }, 1 },
-	{ NULL, { NULL }, XLB_EXIT_USAGE, NULL, { "missing object", "'xlb help'" }, 1 },
+	{NULL, {"help"}, XLB_EXIT_OK, NULL, {NULL}, 1},
+	{"vip", {"--help", "x"}, XLB_EXIT_OK, NULL, {NULL}, 1},
+	{"vip", {"-h"}, XLB_EXIT_OK, NULL, {NULL}, 1},
+	{"vip", {NULL}, XLB_EXIT_USAGE, NULL, {"missing verb", "'xlb vip help'"}, 1},
+	{NULL, {NULL}, XLB_EXIT_USAGE, NULL, {"missing object", "'xlb help'"}, 1},
 };
 
 static int run_dispatch(const struct dispatch_case *t, const struct xlb_cmd *cmds, int json,
 			int argc, char **argv, struct output *o)
 {
-	struct xlb_cli c = { .json = json, .prog = "xlb" };
+	struct xlb_cli c = {.json = json, .prog = "xlb"};
 	struct capture cap;
 	int ret;
 
@@ -575,7 +611,7 @@ static void test_dispatch(void **state)
 
 static void test_err_text(void **state)
 {
-	struct xlb_cli c = { .prog = "xlb" };
+	struct xlb_cli c = {.prog = "xlb"};
 	struct output *o = malloc(sizeof(*o));
 	char want[600];
 	struct capture cap;
@@ -616,7 +652,7 @@ static void test_err_json(void **state)
 		"unicode: caf\xc3\xa9",
 		"",
 	};
-	struct xlb_cli c = { .json = 1, .prog = "xlb" };
+	struct xlb_cli c = {.json = 1, .prog = "xlb"};
 	struct output *o = malloc(sizeof(*o));
 	char long_msg[600];
 	struct capture cap;
@@ -683,11 +719,11 @@ static void test_strerror(void **state)
 		int err;
 		const char *want;
 	} cases[] = {
-		{ -EEXIST, "already exists" },
-		{ -ENOENT, "not found" },
-		{ -ENOSPC, "map is full" },
-		{ -E2BIG, "map is full" },
-		{ -EPERM, "operation not permitted (need root or CAP_BPF/CAP_NET_ADMIN)" },
+		{-EEXIST, "already exists"},
+		{-ENOENT, "not found"},
+		{-ENOSPC, "map is full"},
+		{-E2BIG, "map is full"},
+		{-EPERM, "operation not permitted (need root or CAP_BPF/CAP_NET_ADMIN)"},
 	};
 	size_t i;
 
@@ -701,12 +737,9 @@ static void test_strerror(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse),
-		cmocka_unit_test(test_parse_no_opts),
-		cmocka_unit_test(test_dispatch),
-		cmocka_unit_test(test_err_text),
-		cmocka_unit_test(test_err_json),
-		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_parse),	 cmocka_unit_test(test_parse_no_opts),
+		cmocka_unit_test(test_dispatch), cmocka_unit_test(test_err_text),
+		cmocka_unit_test(test_err_json), cmocka_unit_test(test_json),
 		cmocka_unit_test(test_strerror),
 	};
 

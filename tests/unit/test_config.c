@@ -29,10 +29,10 @@
 #include "config/config.h"
 #include "../lib/check.h"
 
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
-#define FILE_NAME	"t.yaml"
-#define WANT_MAX	12
-#define EXAMPLE		"scripts/xlb.example.yaml"
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define FILE_NAME     "t.yaml"
+#define WANT_MAX      12
+#define EXAMPLE	      "scripts/xlb.example.yaml"
 
 /* --- checks beyond tests/lib/check.h ------------------------------------ */
 
@@ -104,11 +104,12 @@ static void check_statuses(const unsigned int *codes, unsigned int n, const char
 }
 
 /* APISIX's defaults, for the parts of a check block not written. */
-#define ACTIVE_HEALTHY_STATUSES		"200 302"
-#define ACTIVE_UNHEALTHY_STATUSES	"429 404 500 501 502 503 504 505"
-#define PASSIVE_HEALTHY_STATUSES	"200 201 202 203 204 205 206 207 208 226 " \
-					"300 301 302 303 304 305 306 307 308"
-#define PASSIVE_UNHEALTHY_STATUSES	"429 500 503"
+#define ACTIVE_HEALTHY_STATUSES	  "200 302"
+#define ACTIVE_UNHEALTHY_STATUSES "429 404 500 501 502 503 504 505"
+#define PASSIVE_HEALTHY_STATUSES                   \
+	"200 201 202 203 204 205 206 207 208 226 " \
+	"300 301 302 303 304 305 306 307 308"
+#define PASSIVE_UNHEALTHY_STATUSES "429 500 503"
 
 static void check_passive_defaults(const struct xlb_check_passive *c, const char *what)
 {
@@ -119,8 +120,8 @@ static void check_passive_defaults(const struct xlb_check_passive *c, const char
 	check_int(c->unhealthy.tcp_failures, 2, "%s passive.unhealthy.tcp_failures", what);
 	check_int(c->unhealthy.timeouts, 7, "%s passive.unhealthy.timeouts", what);
 	check_int(c->unhealthy.http_failures, 5, "%s passive.unhealthy.http_failures", what);
-	check_statuses(c->unhealthy.http_statuses, c->unhealthy.nstatus,
-		       PASSIVE_UNHEALTHY_STATUSES, what);
+	check_statuses(c->unhealthy.http_statuses, c->unhealthy.nstatus, PASSIVE_UNHEALTHY_STATUSES,
+		       what);
 }
 
 static void check_active_defaults(const struct xlb_check_active *c, const char *what)
@@ -135,14 +136,13 @@ static void check_active_defaults(const struct xlb_check_active *c, const char *
 	check_int(c->nheaders, 0, "%s active.nheaders", what);
 	check_dbl(c->healthy.interval, 1, "%s active.healthy.interval", what);
 	check_int(c->healthy.successes, 2, "%s active.healthy.successes", what);
-	check_statuses(c->healthy.http_statuses, c->healthy.nstatus, ACTIVE_HEALTHY_STATUSES,
-		       what);
+	check_statuses(c->healthy.http_statuses, c->healthy.nstatus, ACTIVE_HEALTHY_STATUSES, what);
 	check_dbl(c->unhealthy.interval, 1, "%s active.unhealthy.interval", what);
 	check_int(c->unhealthy.http_failures, 5, "%s active.unhealthy.http_failures", what);
 	check_int(c->unhealthy.tcp_failures, 2, "%s active.unhealthy.tcp_failures", what);
 	check_int(c->unhealthy.timeouts, 3, "%s active.unhealthy.timeouts", what);
-	check_statuses(c->unhealthy.http_statuses, c->unhealthy.nstatus,
-		       ACTIVE_UNHEALTHY_STATUSES, what);
+	check_statuses(c->unhealthy.http_statuses, c->unhealthy.nstatus, ACTIVE_UNHEALTHY_STATUSES,
+		       what);
 }
 
 /* --- good documents --------------------------------------------------------- */
@@ -399,17 +399,21 @@ static void test_discovery_defaults(void **state)
 		memset(name, 'H', 200);
 		name[200] = '\0';
 		setenv(name, "198.18.9.9", 1);
-		snprintf(doc, sizeof(doc), "discovery: {kubernetes: {service: {host: \"${%s}\", "
-			 "port: \"6443\"}}}\nstream_routes: []\n", name);
+		snprintf(doc, sizeof(doc),
+			 "discovery: {kubernetes: {service: {host: \"${%s}\", "
+			 "port: \"6443\"}}}\nstream_routes: []\n",
+			 name);
 		parse_good("env_long_name", doc, &c);
-		check_str(c.discovery.kubernetes.host, "198.18.9.9", "host from a long variable name");
+		check_str(c.discovery.kubernetes.host, "198.18.9.9",
+			  "host from a long variable name");
 		xlb_conf_free(&c);
 		unsetenv(name);
 	}
 
 	parse_good("no_discovery", "xlb: {}\nstream_routes: []\n", &c);
 	check_int(c.etcd.enabled || c.discovery.dns.enabled || c.discovery.consul.enabled ||
-		  c.discovery.kubernetes.enabled, 0, "absent blocks are not enabled");
+			  c.discovery.kubernetes.enabled,
+		  0, "absent blocks are not enabled");
 	xlb_conf_free(&c);
 	check_done();
 }
@@ -420,70 +424,71 @@ static void test_fields(void **state)
 	const struct xlb_route_conf *r;
 	struct xlb_conf c;
 
-	parse_good("fields",
-		   "xlb:\n"
-		   "  interfaces: [eth0, \"eth1.100\"]\n"
-		   "  mode: generic\n"
-		   "  forward: l2\n"
-		   "  encap_src: 10.9.0.0/24\n"
-		   "  encap_src6: \"fd00:9::/64\"\n"
-		   "  on_no_healthy: fail_closed\n"
-		   "  table_size: 131071\n"
-		   "  hash_seed: 4294967295\n"
-		   "  flows: 134217728\n"
-		   "  admin: {listen: \"[::1]:9180\"}\n"
-		   "  log_level: debug\n"
-		   "upstreams:\n"
-		   "  - id: db\n"
-		   "    name: \"1.10\"\n"
-		   "    desc: databases\n"
-		   "    labels: {team: storage}\n"
-		   "    create_time: 1700000000\n"
-		   "    update_time: 1700000001\n"
-		   "    type: roundrobin\n"
-		   "    hash_on: vars\n"
-		   "    scheme: udp\n"
-		   "    nodes:\n"
-		   "      - {host: 198.18.0.21, port: 5432, weight: 0, priority: -1}\n"
-		   "      - {host: \"[fd00::21]\", port: 5432, weight: 65535, metadata: {az: a}}\n"
-		   "    checks:\n"
-		   "      active:\n"
-		   "        type: https\n"
-		   "        timeout: 2.5\n"
-		   "        concurrency: 3\n"
-		   "        host: db.example\n"
-		   "        port: 8443\n"
-		   "        http_path: /ping?x=1\n"
-		   "        https_verify_certificate: false\n"
-		   "        req_headers: [\"User-Agent: xlb\", \"X-Check: 1\"]\n"
-		   "        healthy: {interval: 3600, successes: 254, http_statuses: [204]}\n"
-		   "        unhealthy: {http_failures: 0, http_statuses: [599, 200]}\n"
-		   "      passive:\n"
-		   "        type: tcp\n"
-		   "        healthy: {successes: 1}\n"
-		   "        unhealthy: {tcp_failures: 254, timeouts: 0}\n"
-		   "  - id: 7\n"
-		   "    key: remote_addr\n"
-		   "    discovery_type: consul\n"
-		   "    service_name: web.service\n"
-		   "    discovery_args: {namespace_id: ns, weights: [1, 2.5], tags: null, on: true}\n"
-		   "stream_routes:\n"
-		   "  - id: a\n"
-		   "    server_addr: 198.18.100.2\n"
-		   "    upstream_id: db\n"
-		   "    remote_addr: 10.1.2.3/8\n"
-		   "  - id: b\n"
-		   "    desc: all ports, UDP over a TCP upstream\n"
-		   "    server_addr: \"[fd00::100]\"\n"
-		   "    server_port: 0\n"
-		   "    protocol: udp\n"
-		   "    upstream_id: 7\n"
-		   "    remote_addr: \"fd00:1:2:3::1/33\"\n"
-		   "  - id: c\n"
-		   "    server_addr: 198.18.100.3\n"
-		   "    server_port: 65535\n"
-		   "    upstream_id: db\n",
-		   &c);
+	parse_good(
+		"fields",
+		"xlb:\n"
+		"  interfaces: [eth0, \"eth1.100\"]\n"
+		"  mode: generic\n"
+		"  forward: l2\n"
+		"  encap_src: 10.9.0.0/24\n"
+		"  encap_src6: \"fd00:9::/64\"\n"
+		"  on_no_healthy: fail_closed\n"
+		"  table_size: 131071\n"
+		"  hash_seed: 4294967295\n"
+		"  flows: 134217728\n"
+		"  admin: {listen: \"[::1]:9180\"}\n"
+		"  log_level: debug\n"
+		"upstreams:\n"
+		"  - id: db\n"
+		"    name: \"1.10\"\n"
+		"    desc: databases\n"
+		"    labels: {team: storage}\n"
+		"    create_time: 1700000000\n"
+		"    update_time: 1700000001\n"
+		"    type: roundrobin\n"
+		"    hash_on: vars\n"
+		"    scheme: udp\n"
+		"    nodes:\n"
+		"      - {host: 198.18.0.21, port: 5432, weight: 0, priority: -1}\n"
+		"      - {host: \"[fd00::21]\", port: 5432, weight: 65535, metadata: {az: a}}\n"
+		"    checks:\n"
+		"      active:\n"
+		"        type: https\n"
+		"        timeout: 2.5\n"
+		"        concurrency: 3\n"
+		"        host: db.example\n"
+		"        port: 8443\n"
+		"        http_path: /ping?x=1\n"
+		"        https_verify_certificate: false\n"
+		"        req_headers: [\"User-Agent: xlb\", \"X-Check: 1\"]\n"
+		"        healthy: {interval: 3600, successes: 254, http_statuses: [204]}\n"
+		"        unhealthy: {http_failures: 0, http_statuses: [599, 200]}\n"
+		"      passive:\n"
+		"        type: tcp\n"
+		"        healthy: {successes: 1}\n"
+		"        unhealthy: {tcp_failures: 254, timeouts: 0}\n"
+		"  - id: 7\n"
+		"    key: remote_addr\n"
+		"    discovery_type: consul\n"
+		"    service_name: web.service\n"
+		"    discovery_args: {namespace_id: ns, weights: [1, 2.5], tags: null, on: true}\n"
+		"stream_routes:\n"
+		"  - id: a\n"
+		"    server_addr: 198.18.100.2\n"
+		"    upstream_id: db\n"
+		"    remote_addr: 10.1.2.3/8\n"
+		"  - id: b\n"
+		"    desc: all ports, UDP over a TCP upstream\n"
+		"    server_addr: \"[fd00::100]\"\n"
+		"    server_port: 0\n"
+		"    protocol: udp\n"
+		"    upstream_id: 7\n"
+		"    remote_addr: \"fd00:1:2:3::1/33\"\n"
+		"  - id: c\n"
+		"    server_addr: 198.18.100.3\n"
+		"    server_port: 65535\n"
+		"    upstream_id: db\n",
+		&c);
 
 	check_int(c.xlb.nifaces, 2, "nifaces");
 	check_str(c.xlb.interfaces[1], "eth1.100", "interfaces[1]");
@@ -522,8 +527,8 @@ static void test_fields(void **state)
 	check_statuses(u->active.healthy.http_statuses, u->active.healthy.nstatus, "204",
 		       "healthy");
 	check_int(u->active.unhealthy.http_failures, 0, "http_failures");
-	check_statuses(u->active.unhealthy.http_statuses, u->active.unhealthy.nstatus,
-		       "599 200", "unhealthy");
+	check_statuses(u->active.unhealthy.http_statuses, u->active.unhealthy.nstatus, "599 200",
+		       "unhealthy");
 	check_int(u->passive.enabled, 1, "passive.enabled");
 	check_int(u->passive.type, XLB_CHECK_TCP, "passive.type");
 	check_int(u->passive.healthy.successes, 1, "passive successes");
@@ -542,11 +547,11 @@ static void test_fields(void **state)
 	check_int(u->nnodes, 0, "discovery: no nodes");
 
 	r = &c.routes[0];
-	check_vip(r, "198.18.100.2:0/udp");	/* the upstream's scheme */
+	check_vip(r, "198.18.100.2:0/udp"); /* the upstream's scheme */
 	check_addr(&r->remote, "10.0.0.0", "routes[0] remote (host bits cleared)");
 	check_int(r->remote_plen, 8, "routes[0] remote_plen");
 	r = &c.routes[1];
-	check_vip(r, "[fd00::100]:0/udp");	/* protocol wins */
+	check_vip(r, "[fd00::100]:0/udp"); /* protocol wins */
 	check_addr(&r->remote, "fd00:1::", "routes[1] remote (host bits cleared)");
 	check_int(r->remote_plen, 33, "routes[1] remote_plen");
 	r = &c.routes[2];
@@ -568,7 +573,8 @@ static void test_json(void **state)
 		   "\t\"xlb\": {\"interfaces\": [\"eth0\"], \"admin\": {\"listen\": \"\"}},\n"
 		   "\t\"upstreams\": [\n"
 		   "\t\t{\"id\":1,\"nodes\":{\"198.18.0.1:80\":1,\"[fd00::1]:80\":2},\n"
-		   "\t\t \"checks\": {\"active\": {\"type\": \"tcp\", \"healthy\": {\"interval\": 0.5}}}}\n"
+		   "\t\t \"checks\": {\"active\": {\"type\": \"tcp\", \"healthy\": {\"interval\": "
+		   "0.5}}}}\n"
 		   "\t],\n"
 		   "\t\"stream_routes\": [\n"
 		   "\t\t{\"id\": \"r\", \"server_addr\": \"198.18.100.1\", \"server_port\": 80,\n"
@@ -599,7 +605,7 @@ static void test_json(void **state)
 struct bad_case {
 	const char *name;
 	const char *yaml;
-	const char *want[WANT_MAX];	/* "LINE:COL: PATH: MESSAGE", in order */
+	const char *want[WANT_MAX]; /* "LINE:COL: PATH: MESSAGE", in order */
 };
 
 static const struct bad_case bad_cases[] = {
@@ -607,7 +613,8 @@ static const struct bad_case bad_cases[] = {
 		"yaml_syntax",
 		"upstreams: [1, 2\n",
 		{
-			"2:1: did not find expected ',' or ']' (while parsing a flow sequence that started at line 1)",
+			"2:1: did not find expected ',' or ']' (while parsing a flow sequence that "
+			"started at line 1)",
 		},
 	},
 	{
@@ -641,7 +648,8 @@ static const struct bad_case bad_cases[] = {
 		"empty",
 		"",
 		{
-			"1:1: the document is empty (write 'stream_routes: []' to run without routes)",
+			"1:1: the document is empty (write 'stream_routes: []' to run without "
+			"routes)",
 		},
 	},
 	{
@@ -649,21 +657,24 @@ static const struct bad_case bad_cases[] = {
 		"# the routes come later\n"
 		"\n",
 		{
-			"1:1: the document is empty (write 'stream_routes: []' to run without routes)",
+			"1:1: the document is empty (write 'stream_routes: []' to run without "
+			"routes)",
 		},
 	},
 	{
 		"document_start_only",
 		"---\n",
 		{
-			"1:1: the document is empty (write 'stream_routes: []' to run without routes)",
+			"1:1: the document is empty (write 'stream_routes: []' to run without "
+			"routes)",
 		},
 	},
 	{
 		"empty_mapping",
 		"{}\n",
 		{
-			"1:1: missing key 'stream_routes' (write 'stream_routes: []' to run without routes; a file cut short must not remove them all)",
+			"1:1: missing key 'stream_routes' (write 'stream_routes: []' to run "
+			"without routes; a file cut short must not remove them all)",
 		},
 	},
 	{
@@ -673,7 +684,8 @@ static const struct bad_case bad_cases[] = {
 		"upstreams:\n"
 		"  - {id: web, nodes: {\"198.18.0.1:80\": 1}}\n",
 		{
-			"1:1: missing key 'stream_routes' (write 'stream_routes: []' to run without routes; a file cut short must not remove them all)",
+			"1:1: missing key 'stream_routes' (write 'stream_routes: []' to run "
+			"without routes; a file cut short must not remove them all)",
 		},
 	},
 	{
@@ -690,7 +702,8 @@ static const struct bad_case bad_cases[] = {
 		"upstreams: []\n"
 		"stream_rou",
 		{
-			"3:1: could not find expected ':' (while scanning a simple key that started at line 2)",
+			"3:1: could not find expected ':' (while scanning a simple key that "
+			"started at line 2)",
 		},
 	},
 	{
@@ -698,15 +711,18 @@ static const struct bad_case bad_cases[] = {
 		"stream_routes:\n"
 		"  - {id: a, server_addr: \"198.18.",
 		{
-			"2:34: found unexpected end of stream (while scanning a quoted scalar that started at line 2)",
+			"2:34: found unexpected end of stream (while scanning a quoted scalar that "
+			"started at line 2)",
 		},
 	},
 	{
 		"cut_in_flow",
 		"stream_routes: [\n"
-		"  {id: a, server_addr: 198.18.100.1, upstream: {nodes: {\"198.18.0.1:80\": 1}}},\n",
+		"  {id: a, server_addr: 198.18.100.1, upstream: {nodes: {\"198.18.0.1:80\": "
+		"1}}},\n",
 		{
-			"3:1: did not find expected node content (while parsing a flow node that started at line 3)",
+			"3:1: did not find expected node content (while parsing a flow node that "
+			"started at line 3)",
 		},
 	},
 	{
@@ -751,25 +767,35 @@ static const struct bad_case bad_cases[] = {
 		"stream_routes: []\n",
 		{
 			"2:8: discovery.dns: min_ttl (30) must not exceed max_ttl (10)",
-			"2:19: discovery.dns.servers[0]: must be ADDR:PORT of a DNS server (e.g. 127.0.0.1:53), not '127.0.0.1'",
-			"3:22: discovery.consul.servers[0]: must be a URL http://HOST[:PORT] or https://HOST[:PORT], not 'ftp://127.0.0.1'",
-			"3:61: discovery.consul.timeout.connect: must be a number of milliseconds > 0 and <= 600000",
-			"4:53: discovery.eureka.prefix: must be a path that starts with '/', not 'eureka/'",
+			"2:19: discovery.dns.servers[0]: must be ADDR:PORT of a DNS server (e.g. "
+			"127.0.0.1:53), not '127.0.0.1'",
+			"3:22: discovery.consul.servers[0]: must be a URL http://HOST[:PORT] or "
+			"https://HOST[:PORT], not 'ftp://127.0.0.1'",
+			"3:61: discovery.consul.timeout.connect: must be a number of milliseconds "
+			"> 0 and <= 600000",
+			"4:53: discovery.eureka.prefix: must be a path that starts with '/', not "
+			"'eureka/'",
 			"5:10: discovery.nacos: missing key 'host'",
 			"5:11: discovery.nacos: unknown key 'hosts' (did you mean 'host'?)",
-			"5:53: discovery.nacos.prefix: must end with '/' (paths are appended to it), not '/nacos/v1'",
+			"5:53: discovery.nacos.prefix: must end with '/' (paths are appended to "
+			"it), not '/nacos/v1'",
 			"6:3: discovery.consul_kv: not supported by xlb (L4): use consul",
-			"8:17: deployment.etcd.host[0]: must be a URL http://HOST[:PORT] or https://HOST[:PORT], not 'http://127.0.0.1:2379/v3'",
-			"8:54: deployment.etcd.prefix: must be a path that starts with '/', not 'apisix'",
+			"8:17: deployment.etcd.host[0]: must be a URL http://HOST[:PORT] or "
+			"https://HOST[:PORT], not 'http://127.0.0.1:2379/v3'",
+			"8:54: deployment.etcd.prefix: must be a path that starts with '/', not "
+			"'apisix'",
 		},
 	},
 	{
 		"kubernetes_endpoints_api",
 		"discovery:\n"
-		"  kubernetes: {service: {host: 127.0.0.1, port: \"6443\"}, watch_endpoint_slices: false}\n"
+		"  kubernetes: {service: {host: 127.0.0.1, port: \"6443\"}, watch_endpoint_slices: "
+		"false}\n"
 		"stream_routes: []\n",
 		{
-			"2:81: discovery.kubernetes.watch_endpoint_slices: false (the Endpoints API) is not supported: xlb reads EndpointSlices (discovery.k8s.io/v1) only",
+			"2:81: discovery.kubernetes.watch_endpoint_slices: false (the Endpoints "
+			"API) is not supported: xlb reads EndpointSlices (discovery.k8s.io/v1) "
+			"only",
 		},
 	},
 	{
@@ -777,7 +803,8 @@ static const struct bad_case bad_cases[] = {
 		"frobnicate: 1\n"
 		"stream_routes: []\n",
 		{
-			"1:1: unknown key 'frobnicate' (valid keys: xlb, upstreams, stream_routes, discovery, deployment)",
+			"1:1: unknown key 'frobnicate' (valid keys: xlb, upstreams, stream_routes, "
+			"discovery, deployment)",
 		},
 	},
 	{
@@ -825,11 +852,13 @@ static const struct bad_case bad_cases[] = {
 		"  interfaces: [eth0, \"a/b\", eth0, verylonginterface, \"\", ..]\n"
 		"stream_routes: []\n",
 		{
-			"2:22: xlb.interfaces[1]: 'a/b' is not an interface name (no '/', ':' or white space)",
+			"2:22: xlb.interfaces[1]: 'a/b' is not an interface name (no '/', ':' or "
+			"white space)",
 			"2:29: xlb.interfaces[2]: duplicate 'eth0'",
 			"2:35: xlb.interfaces[3]: must be at most 15 characters",
 			"2:54: xlb.interfaces[4]: must be a non-empty string",
-			"2:58: xlb.interfaces[5]: '..' is not an interface name (no '/', ':' or white space)",
+			"2:58: xlb.interfaces[5]: '..' is not an interface name (no '/', ':' or "
+			"white space)",
 		},
 	},
 	{
@@ -859,7 +888,8 @@ static const struct bad_case bad_cases[] = {
 		"  log_level: 3\n"
 		"stream_routes: []\n",
 		{
-			"2:9: xlb.mode: must be native or generic, not 'generc' (did you mean 'generic'?)",
+			"2:9: xlb.mode: must be native or generic, not 'generc' (did you mean "
+			"'generic'?)",
 			"3:12: xlb.forward: must be ipip, l2 or nat, not 'dsr'",
 			"4:18: xlb.on_no_healthy: must be fail_open or fail_closed, not 'fail'",
 			"5:14: xlb.log_level: must be warn, info or debug, not '3'",
@@ -920,7 +950,8 @@ static const struct bad_case bad_cases[] = {
 		"    listen: localhost\n"
 		"stream_routes: []\n",
 		{
-			"3:13: xlb.admin.listen: must be ADDR:PORT (e.g. 127.0.0.1:9180), or \"\" for no admin API",
+			"3:13: xlb.admin.listen: must be ADDR:PORT (e.g. 127.0.0.1:9180), or \"\" "
+			"for no admin API",
 		},
 	},
 	{
@@ -929,7 +960,8 @@ static const struct bad_case bad_cases[] = {
 		"  admin: {listen: \"127.0.0.1\"}\n"
 		"stream_routes: []\n",
 		{
-			"2:19: xlb.admin.listen: must be ADDR:PORT (e.g. 127.0.0.1:9180), or \"\" for no admin API",
+			"2:19: xlb.admin.listen: must be ADDR:PORT (e.g. 127.0.0.1:9180), or \"\" "
+			"for no admin API",
 		},
 	},
 	{
@@ -939,7 +971,8 @@ static const struct bad_case bad_cases[] = {
 		"    listen: 0.0.0.0:9180\n"
 		"stream_routes: []\n",
 		{
-			"3:13: xlb.admin: missing key 'api_key' (required when listen 0.0.0.0:9180 is not a loopback address)",
+			"3:13: xlb.admin: missing key 'api_key' (required when listen 0.0.0.0:9180 "
+			"is not a loopback address)",
 		},
 	},
 	{
@@ -950,7 +983,8 @@ static const struct bad_case bad_cases[] = {
 		"    api_key: \"\"\n"
 		"stream_routes: []\n",
 		{
-			"3:13: xlb.admin: missing key 'api_key' (required when listen [::]:9180 is not a loopback address)",
+			"3:13: xlb.admin: missing key 'api_key' (required when listen [::]:9180 is "
+			"not a loopback address)",
 		},
 	},
 	{
@@ -961,7 +995,9 @@ static const struct bad_case bad_cases[] = {
 		"    api_key: CHANGE-ME\n"
 		"stream_routes: []\n",
 		{
-			"4:14: xlb.admin.api_key: 'CHANGE-ME' is the example key: set a secret one (at least 16 characters) when listen 0.0.0.0:9180 is not a loopback address",
+			"4:14: xlb.admin.api_key: 'CHANGE-ME' is the example key: set a secret one "
+			"(at least 16 characters) when listen 0.0.0.0:9180 is not a loopback "
+			"address",
 		},
 	},
 	{
@@ -970,7 +1006,8 @@ static const struct bad_case bad_cases[] = {
 		"  admin: {listen: \"[fd00::1]:9180\", api_key: 0123456789abcde}\n"
 		"stream_routes: []\n",
 		{
-			"2:46: xlb.admin.api_key: is 15 characters long: at least 16 when listen [fd00::1]:9180 is not a loopback address",
+			"2:46: xlb.admin.api_key: is 15 characters long: at least 16 when listen "
+			"[fd00::1]:9180 is not a loopback address",
 		},
 	},
 	{
@@ -987,7 +1024,8 @@ static const struct bad_case bad_cases[] = {
 			"3:22: xlb.admin.max_connections: must be an integer 1-65536",
 			"4:22: xlb.admin.max_header_size: must be an integer 1024-1048576",
 			"5:20: xlb.admin.max_body_size: must be an integer 1024-67108864",
-			"6:21: xlb.admin.header_timeout: must be a number of seconds > 0 and <= 3600",
+			"6:21: xlb.admin.header_timeout: must be a number of seconds > 0 and <= "
+			"3600",
 			"7:19: xlb.admin.idle_timeout: must be a number of seconds > 0 and <= 3600",
 		},
 	},
@@ -1091,9 +1129,12 @@ static const struct bad_case bad_cases[] = {
 		"    nodes: {}\n"
 		"stream_routes: []\n",
 		{
-			"3:11: upstreams[0].type: 'ewma' is not supported by xlb (L4): use chash or roundrobin",
-			"6:11: upstreams[1].type: must be chash or roundrobin, not 'roundrobbin' (did you mean 'roundrobin'?)",
-			"9:11: upstreams[2].type: 'least_conn' is not supported by xlb (L4): use chash or roundrobin",
+			"3:11: upstreams[0].type: 'ewma' is not supported by xlb (L4): use chash "
+			"or roundrobin",
+			"6:11: upstreams[1].type: must be chash or roundrobin, not 'roundrobbin' "
+			"(did you mean 'roundrobin'?)",
+			"9:11: upstreams[2].type: 'least_conn' is not supported by xlb (L4): use "
+			"chash or roundrobin",
 		},
 	},
 	{
@@ -1112,10 +1153,13 @@ static const struct bad_case bad_cases[] = {
 		"    nodes: {}\n"
 		"stream_routes: []\n",
 		{
-			"3:14: upstreams[0].hash_on: 'header' is not supported by xlb (L4): use vars",
-			"4:10: upstreams[0].key: 'uri' is not supported by xlb (L4): use remote_addr",
+			"3:14: upstreams[0].hash_on: 'header' is not supported by xlb (L4): use "
+			"vars",
+			"4:10: upstreams[0].key: 'uri' is not supported by xlb (L4): use "
+			"remote_addr",
 			"7:10: upstreams[1].key: must be remote_addr, not 'client'",
-			"11:10: upstreams[2].key: applies to type chash only (roundrobin does not hash)",
+			"11:10: upstreams[2].key: applies to type chash only (roundrobin does not "
+			"hash)",
 		},
 	},
 	{
@@ -1129,8 +1173,10 @@ static const struct bad_case bad_cases[] = {
 		"    nodes: {}\n"
 		"stream_routes: []\n",
 		{
-			"3:13: upstreams[0].scheme: 'http' is not supported by xlb (L4): use tcp or udp",
-			"6:13: upstreams[1].scheme: must be tcp or udp, not 'sctp' (did you mean 'tcp'?)",
+			"3:13: upstreams[0].scheme: 'http' is not supported by xlb (L4): use tcp "
+			"or udp",
+			"6:13: upstreams[1].scheme: must be tcp or udp, not 'sctp' (did you mean "
+			"'tcp'?)",
 		},
 	},
 	{
@@ -1158,13 +1204,20 @@ static const struct bad_case bad_cases[] = {
 		"    keepalive_pool: {}\n"
 		"stream_routes: []\n",
 		{
-			"4:5: upstreams[0].retries: not supported by xlb (L4): packets are forwarded, connections not retried",
-			"5:5: upstreams[0].retry_timeout: not supported by xlb (L4): packets are forwarded, connections not retried",
-			"6:5: upstreams[0].timeout: not supported by xlb (L4): xlb does not proxy connections",
-			"7:5: upstreams[0].pass_host: not supported by xlb (L4): xlb does not see HTTP requests",
-			"8:5: upstreams[0].upstream_host: not supported by xlb (L4): xlb does not see HTTP requests",
-			"9:5: upstreams[0].tls: not supported by xlb (L4): xlb does not originate TLS",
-			"10:5: upstreams[0].keepalive_pool: not supported by xlb (L4): xlb does not proxy connections",
+			"4:5: upstreams[0].retries: not supported by xlb (L4): packets are "
+			"forwarded, connections not retried",
+			"5:5: upstreams[0].retry_timeout: not supported by xlb (L4): packets are "
+			"forwarded, connections not retried",
+			"6:5: upstreams[0].timeout: not supported by xlb (L4): xlb does not proxy "
+			"connections",
+			"7:5: upstreams[0].pass_host: not supported by xlb (L4): xlb does not see "
+			"HTTP requests",
+			"8:5: upstreams[0].upstream_host: not supported by xlb (L4): xlb does not "
+			"see HTTP requests",
+			"9:5: upstreams[0].tls: not supported by xlb (L4): xlb does not originate "
+			"TLS",
+			"10:5: upstreams[0].keepalive_pool: not supported by xlb (L4): xlb does "
+			"not proxy connections",
 		},
 	},
 	{
@@ -1177,7 +1230,9 @@ static const struct bad_case bad_cases[] = {
 		"stream_routes: []\n",
 		{
 			"4:5: upstreams[0]: unknown key 'nod' (did you mean 'nodes'?)",
-			"5:5: upstreams[0]: unknown key 'foo' (valid keys: id, name, desc, labels, create_time, update_time, type, hash_on, key, scheme, nodes, checks, discovery_type, service_name, discovery_args, forward, unhealthy_flows)",
+			"5:5: upstreams[0]: unknown key 'foo' (valid keys: id, name, desc, labels, "
+			"create_time, update_time, type, hash_on, key, scheme, nodes, checks, "
+			"discovery_type, service_name, discovery_args, forward, unhealthy_flows)",
 		},
 	},
 	{
@@ -1187,7 +1242,8 @@ static const struct bad_case bad_cases[] = {
 		"    nodes: \"198.18.0.1:80\"\n"
 		"stream_routes: []\n",
 		{
-			"3:12: upstreams[0].nodes: must be {\"HOST:PORT\": WEIGHT, ...} or a list of {host, port, weight, priority}",
+			"3:12: upstreams[0].nodes: must be {\"HOST:PORT\": WEIGHT, ...} or a list "
+			"of {host, port, weight, priority}",
 		},
 	},
 	{
@@ -1205,13 +1261,19 @@ static const struct bad_case bad_cases[] = {
 		"      \"[web]:80\": 1\n"
 		"stream_routes: []\n",
 		{
-			"4:7: upstreams[0].nodes[\"198.18.0.1\"]: missing port (write HOST:PORT): xlb (L4) does not default it from the scheme",
-			"5:7: upstreams[0].nodes[\"web.local:80\"]: 'web.local' is a host name: host names need discovery_type (dns)",
-			"6:7: upstreams[0].nodes[\"1.2.3.256:80\"]: '1.2.3.256' is not an IP address",
+			"4:7: upstreams[0].nodes[\"198.18.0.1\"]: missing port (write HOST:PORT): "
+			"xlb (L4) does not default it from the scheme",
+			"5:7: upstreams[0].nodes[\"web.local:80\"]: 'web.local' is a host name: "
+			"host names need discovery_type (dns)",
+			"6:7: upstreams[0].nodes[\"1.2.3.256:80\"]: '1.2.3.256' is not an IP "
+			"address",
 			"7:7: upstreams[0].nodes[\"fd00::1:80\"]: write IPv6 nodes as [ADDR]:PORT",
-			"8:7: upstreams[0].nodes[\"[fd00::1]\"]: missing port (write HOST:PORT): xlb (L4) does not default it from the scheme",
-			"9:7: upstreams[0].nodes[\"198.18.0.1:0\"]: port must be an integer 1-65535",
-			"10:7: upstreams[0].nodes[\"198.18.0.1:65536\"]: port must be an integer 1-65535",
+			"8:7: upstreams[0].nodes[\"[fd00::1]\"]: missing port (write HOST:PORT): "
+			"xlb (L4) does not default it from the scheme",
+			"9:7: upstreams[0].nodes[\"198.18.0.1:0\"]: port must be an integer "
+			"1-65535",
+			"10:7: upstreams[0].nodes[\"198.18.0.1:65536\"]: port must be an integer "
+			"1-65535",
 			"11:7: upstreams[0].nodes[\"[web]:80\"]: '[web]' is not an IP address",
 		},
 	},
@@ -1228,12 +1290,18 @@ static const struct bad_case bad_cases[] = {
 		"      \"198.18.0.6:80\":\n"
 		"stream_routes: []\n",
 		{
-			"4:24: upstreams[0].nodes[\"198.18.0.1:80\"]: weight must be an integer 0-65535",
-			"5:24: upstreams[0].nodes[\"198.18.0.2:80\"]: weight must be an integer 0-65535, not a string",
-			"6:24: upstreams[0].nodes[\"198.18.0.3:80\"]: weight must be an integer 0-65535",
-			"7:24: upstreams[0].nodes[\"198.18.0.4:80\"]: weight must be an integer 0-65535",
-			"8:24: upstreams[0].nodes[\"198.18.0.5:80\"]: weight must be an integer 0-65535",
-			"9:23: upstreams[0].nodes[\"198.18.0.6:80\"]: weight must be an integer 0-65535",
+			"4:24: upstreams[0].nodes[\"198.18.0.1:80\"]: weight must be an integer "
+			"0-65535",
+			"5:24: upstreams[0].nodes[\"198.18.0.2:80\"]: weight must be an integer "
+			"0-65535, not a string",
+			"6:24: upstreams[0].nodes[\"198.18.0.3:80\"]: weight must be an integer "
+			"0-65535",
+			"7:24: upstreams[0].nodes[\"198.18.0.4:80\"]: weight must be an integer "
+			"0-65535",
+			"8:24: upstreams[0].nodes[\"198.18.0.5:80\"]: weight must be an integer "
+			"0-65535",
+			"9:23: upstreams[0].nodes[\"198.18.0.6:80\"]: weight must be an integer "
+			"0-65535",
 		},
 	},
 	{
@@ -1249,8 +1317,10 @@ static const struct bad_case bad_cases[] = {
 		"      \"198.18.0.1:81\": 1\n"
 		"stream_routes: []\n",
 		{
-			"6:7: upstreams[0].nodes[\"198.18.0.1:080\"]: duplicate node 198.18.0.1:80 (first at line 4)",
-			"8:7: upstreams[0].nodes[\"[fd00:0::1]:80\"]: duplicate node [fd00::1]:80 (first at line 7)",
+			"6:7: upstreams[0].nodes[\"198.18.0.1:080\"]: duplicate node 198.18.0.1:80 "
+			"(first at line 4)",
+			"8:7: upstreams[0].nodes[\"[fd00:0::1]:80\"]: duplicate node [fd00::1]:80 "
+			"(first at line 7)",
 		},
 	},
 	{
@@ -1268,16 +1338,19 @@ static const struct bad_case bad_cases[] = {
 		"      - 198.18.0.5:80\n"
 		"stream_routes: []\n",
 		{
-			"4:9: upstreams[0].nodes[0]: missing key 'port' (xlb (L4) does not default it from the scheme)",
+			"4:9: upstreams[0].nodes[0]: missing key 'port' (xlb (L4) does not default "
+			"it from the scheme)",
 			"5:9: upstreams[0].nodes[1]: missing key 'weight'",
 			"6:9: upstreams[0].nodes[2]: missing key 'host'",
-			"7:16: upstreams[0].nodes[3].host: 'db.local' is a host name: host names need discovery_type (dns)",
+			"7:16: upstreams[0].nodes[3].host: 'db.local' is a host name: host names "
+			"need discovery_type (dns)",
 			"8:16: upstreams[0].nodes[4].host: '[fd00::1]:80' is not an IP address",
 			"9:34: upstreams[0].nodes[5].port: must be an integer 1-65535",
 			"9:45: upstreams[0].nodes[5].weight: must be an integer 0-65535",
 			"9:62: upstreams[0].nodes[5].priority: must be an integer",
 			"10:9: upstreams[0].nodes[6]: missing key 'weight'",
-			"10:38: upstreams[0].nodes[6]: unknown key 'wieght' (did you mean 'weight'?)",
+			"10:38: upstreams[0].nodes[6]: unknown key 'wieght' (did you mean "
+			"'weight'?)",
 			"11:9: upstreams[0].nodes[7]: must be a mapping",
 		},
 	},
@@ -1313,12 +1386,15 @@ static const struct bad_case bad_cases[] = {
 		"    discovery_args: [1]\n"
 		"stream_routes: []\n",
 		{
-			"4:5: upstreams[0]: use either nodes or discovery_type with service_name, not both",
-			"6:5: upstreams[1]: missing key 'nodes' (or discovery_type with service_name)",
+			"4:5: upstreams[0]: use either nodes or discovery_type with service_name, "
+			"not both",
+			"6:5: upstreams[1]: missing key 'nodes' (or discovery_type with "
+			"service_name)",
 			"7:5: upstreams[2]: missing key 'service_name' (discovery_type needs it)",
 			"11:19: upstreams[3].service_name: needs discovery_type",
 			"12:21: upstreams[3].discovery_args: needs discovery_type",
-			"14:21: upstreams[4].discovery_type: must be dns, consul, consul_kv, nacos, eureka or kubernetes, not 'dsn' (did you mean 'dns'?)",
+			"14:21: upstreams[4].discovery_type: must be dns, consul, consul_kv, "
+			"nacos, eureka or kubernetes, not 'dsn' (did you mean 'dns'?)",
 			"16:21: upstreams[4].discovery_args: must be a mapping",
 		},
 	},
@@ -1336,7 +1412,8 @@ static const struct bad_case bad_cases[] = {
 		"stream_routes: []\n",
 		{
 			/* An alias cycle: stopped, not followed forever. */
-			"5:28: upstreams[0].discovery_args: is too large (at most 4096 values, 16 levels deep)",
+			"5:28: upstreams[0].discovery_args: is too large (at most 4096 values, 16 "
+			"levels deep)",
 			"9:28: upstreams[1].discovery_args: duplicate key 'a'",
 		},
 	},
@@ -1356,7 +1433,8 @@ static const struct bad_case bad_cases[] = {
 		{
 			"4:13: upstreams[0].checks: must be a mapping",
 			"7:14: upstreams[1].checks: unknown key 'activ' (did you mean 'active'?)",
-			"10:14: upstreams[2].checks: passive checks need active checks too: only probes bring a node back",
+			"10:14: upstreams[2].checks: passive checks need active checks too: only "
+			"probes bring a node back",
 		},
 	},
 	{
@@ -1376,14 +1454,20 @@ static const struct bad_case bad_cases[] = {
 		"        timout: 1\n"
 		"stream_routes: []\n",
 		{
-			"6:15: upstreams[0].checks.active.type: must be http, https or tcp, not 'udp' (did you mean 'tcp'?)",
-			"7:18: upstreams[0].checks.active.timeout: must be a number of seconds > 0 and <= 3600",
+			"6:15: upstreams[0].checks.active.type: must be http, https or tcp, not "
+			"'udp' (did you mean 'tcp'?)",
+			"7:18: upstreams[0].checks.active.timeout: must be a number of seconds > 0 "
+			"and <= 3600",
 			"8:22: upstreams[0].checks.active.concurrency: must be an integer 1-65535",
-			"9:20: upstreams[0].checks.active.http_path: must be a path that starts with '/' (no spaces)",
-			"10:15: upstreams[0].checks.active.host: must be a host name (letters, digits, '.', '_' and '-')",
+			"9:20: upstreams[0].checks.active.http_path: must be a path that starts "
+			"with '/' (no spaces)",
+			"10:15: upstreams[0].checks.active.host: must be a host name (letters, "
+			"digits, '.', '_' and '-')",
 			"11:15: upstreams[0].checks.active.port: must be an integer 1-65535",
-			"12:35: upstreams[0].checks.active.https_verify_certificate: must be true or false",
-			"13:9: upstreams[0].checks.active: unknown key 'timout' (did you mean 'timeout'?)",
+			"12:35: upstreams[0].checks.active.https_verify_certificate: must be true "
+			"or false",
+			"13:9: upstreams[0].checks.active: unknown key 'timout' (did you mean "
+			"'timeout'?)",
 		},
 	},
 	{
@@ -1399,11 +1483,15 @@ static const struct bad_case bad_cases[] = {
 		"        healthy: []\n"
 		"stream_routes: []\n",
 		{
-			"6:18: upstreams[0].checks.active.timeout: must be a number of seconds > 0 and <= 3600",
-			"7:35: upstreams[0].checks.active.https_verify_certificate: must be true or false, not a string",
-			"8:33: upstreams[0].checks.active.req_headers[1]: must be a header 'Name: value'",
+			"6:18: upstreams[0].checks.active.timeout: must be a number of seconds > 0 "
+			"and <= 3600",
+			"7:35: upstreams[0].checks.active.https_verify_certificate: must be true "
+			"or false, not a string",
+			"8:33: upstreams[0].checks.active.req_headers[1]: must be a header 'Name: "
+			"value'",
 			"8:40: upstreams[0].checks.active.req_headers[2]: duplicate 'X-A: 1'",
-			"8:50: upstreams[0].checks.active.req_headers[3]: must be a header 'Name: value'",
+			"8:50: upstreams[0].checks.active.req_headers[3]: must be a header 'Name: "
+			"value'",
 			"9:18: upstreams[0].checks.active.healthy: must be a mapping",
 		},
 	},
@@ -1427,17 +1515,28 @@ static const struct bad_case bad_cases[] = {
 		"          intervall: 1\n"
 		"stream_routes: []\n",
 		{
-			"7:21: upstreams[0].checks.active.healthy.interval: must be a number of seconds >= 0 and <= 3600",
-			"8:22: upstreams[0].checks.active.healthy.successes: must be an integer 1-254",
-			"9:32: upstreams[0].checks.active.healthy.http_statuses[1]: duplicate status code 200",
-			"9:37: upstreams[0].checks.active.healthy.http_statuses[2]: must be an HTTP status code 200-599",
-			"9:42: upstreams[0].checks.active.healthy.http_statuses[3]: must be an HTTP status code 200-599",
-			"11:21: upstreams[0].checks.active.unhealthy.interval: must be a number of seconds >= 0 and <= 3600",
-			"12:26: upstreams[0].checks.active.unhealthy.http_failures: must be an integer 0-254",
-			"13:25: upstreams[0].checks.active.unhealthy.tcp_failures: must be an integer 0-254",
-			"14:21: upstreams[0].checks.active.unhealthy.timeouts: must be an integer 0-254",
-			"15:26: upstreams[0].checks.active.unhealthy.http_statuses: must not be empty",
-			"16:11: upstreams[0].checks.active.unhealthy: unknown key 'intervall' (did you mean 'interval'?)",
+			"7:21: upstreams[0].checks.active.healthy.interval: must be a number of "
+			"seconds >= 0 and <= 3600",
+			"8:22: upstreams[0].checks.active.healthy.successes: must be an integer "
+			"1-254",
+			"9:32: upstreams[0].checks.active.healthy.http_statuses[1]: duplicate "
+			"status code 200",
+			"9:37: upstreams[0].checks.active.healthy.http_statuses[2]: must be an "
+			"HTTP status code 200-599",
+			"9:42: upstreams[0].checks.active.healthy.http_statuses[3]: must be an "
+			"HTTP status code 200-599",
+			"11:21: upstreams[0].checks.active.unhealthy.interval: must be a number of "
+			"seconds >= 0 and <= 3600",
+			"12:26: upstreams[0].checks.active.unhealthy.http_failures: must be an "
+			"integer 0-254",
+			"13:25: upstreams[0].checks.active.unhealthy.tcp_failures: must be an "
+			"integer 0-254",
+			"14:21: upstreams[0].checks.active.unhealthy.timeouts: must be an integer "
+			"0-254",
+			"15:26: upstreams[0].checks.active.unhealthy.http_statuses: must not be "
+			"empty",
+			"16:11: upstreams[0].checks.active.unhealthy: unknown key 'intervall' (did "
+			"you mean 'interval'?)",
 		},
 	},
 	{
@@ -1448,11 +1547,15 @@ static const struct bad_case bad_cases[] = {
 		"    checks:\n"
 		"      active:\n"
 		"        healthy: {http_statuses: 200}\n"
-		"        unhealthy: {http_statuses: [200, 201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212, 213, 214, 215, 216, 217, 218, 219, 220, 221, 222, 223, 224, 225, 226, 227, 228, 229, 230, 231, 232]}\n"
+		"        unhealthy: {http_statuses: [200, 201, 202, 203, 204, 205, 206, 207, 208, "
+		"209, 210, 211, 212, 213, 214, 215, 216, 217, 218, 219, 220, 221, 222, 223, 224, "
+		"225, 226, 227, 228, 229, 230, 231, 232]}\n"
 		"stream_routes: []\n",
 		{
-			"6:34: upstreams[0].checks.active.healthy.http_statuses: must be a list of HTTP status codes 200-599",
-			"7:36: upstreams[0].checks.active.unhealthy.http_statuses: must have at most 32 status codes",
+			"6:34: upstreams[0].checks.active.healthy.http_statuses: must be a list of "
+			"HTTP status codes 200-599",
+			"7:36: upstreams[0].checks.active.unhealthy.http_statuses: must have at "
+			"most 32 status codes",
 		},
 	},
 	{
@@ -1468,9 +1571,12 @@ static const struct bad_case bad_cases[] = {
 		"        unhealthy: {timeouts: 255, tcp_failures: 0}\n"
 		"stream_routes: []\n",
 		{
-			"8:19: upstreams[0].checks.passive.healthy: unknown key 'interval' (valid keys: successes, http_statuses)",
-			"8:43: upstreams[0].checks.passive.healthy.successes: must be an integer 1-254",
-			"9:31: upstreams[0].checks.passive.unhealthy.timeouts: must be an integer 0-254",
+			"8:19: upstreams[0].checks.passive.healthy: unknown key 'interval' (valid "
+			"keys: successes, http_statuses)",
+			"8:43: upstreams[0].checks.passive.healthy.successes: must be an integer "
+			"1-254",
+			"9:31: upstreams[0].checks.passive.unhealthy.timeouts: must be an integer "
+			"0-254",
 		},
 	},
 	{
@@ -1502,7 +1608,8 @@ static const struct bad_case bad_cases[] = {
 		"  - {id: 4, server_addr: [1], upstream_id: u}\n",
 		{
 			"4:26: stream_routes[0].server_addr: 'vip.local' is not an IP address",
-			"5:26: stream_routes[1].server_addr: '10.0.0.0/8' is a prefix: a VIP is one address",
+			"5:26: stream_routes[1].server_addr: '10.0.0.0/8' is a prefix: a VIP is "
+			"one address",
 			"6:26: stream_routes[2].server_addr: '1.2.3' is not an IP address",
 			"7:26: stream_routes[3].server_addr: must be an IP address (the VIP)",
 		},
@@ -1518,8 +1625,10 @@ static const struct bad_case bad_cases[] = {
 		"  - {id: 4, server_addr: 1.1.1.4, protocol: {name: redis}, upstream_id: u}\n",
 		{
 			"4:48: stream_routes[0].server_port: must be an integer 0-65535",
-			"5:48: stream_routes[1].server_port: must be an integer 0-65535, not a string",
-			"6:45: stream_routes[2].protocol: must be tcp or udp, not 'sctp' (did you mean 'tcp'?)",
+			"5:48: stream_routes[1].server_port: must be an integer 0-65535, not a "
+			"string",
+			"6:45: stream_routes[2].protocol: must be tcp or udp, not 'sctp' (did you "
+			"mean 'tcp'?)",
 			"7:45: stream_routes[3].protocol: must be tcp or udp",
 		},
 	},
@@ -1532,9 +1641,12 @@ static const struct bad_case bad_cases[] = {
 		"  - {id: 2, server_addr: 1.1.1.2, remote_addr: \"fd00::/8\", upstream_id: u}\n"
 		"  - {id: 3, server_addr: \"fd00::3\", remote_addr: 10.0.0.0/8, upstream_id: u}\n",
 		{
-			"4:48: stream_routes[0].remote_addr: '10.0.0.0/33': prefix length must be 0-32",
-			"5:48: stream_routes[1].remote_addr: is IPv6 but server_addr is IPv4: no client could match",
-			"6:50: stream_routes[2].remote_addr: is IPv4 but server_addr is IPv6: no client could match",
+			"4:48: stream_routes[0].remote_addr: '10.0.0.0/33': prefix length must be "
+			"0-32",
+			"5:48: stream_routes[1].remote_addr: is IPv6 but server_addr is IPv4: no "
+			"client could match",
+			"6:50: stream_routes[2].remote_addr: is IPv4 but server_addr is IPv6: no "
+			"client could match",
 		},
 	},
 	{
@@ -1548,8 +1660,10 @@ static const struct bad_case bad_cases[] = {
 		"  - {id: 4, server_addr: 1.1.1.4, upstream: web}\n",
 		{
 			"4:5: stream_routes[0]: missing key 'upstream_id' (or an inline upstream)",
-			"5:51: stream_routes[1]: use either upstream_id or an inline upstream, not both",
-			"6:48: stream_routes[2].upstream_id: dangling upstream_id 'nope': no upstream has this id",
+			"5:51: stream_routes[1]: use either upstream_id or an inline upstream, not "
+			"both",
+			"6:48: stream_routes[2].upstream_id: dangling upstream_id 'nope': no "
+			"upstream has this id",
 			"7:45: stream_routes[3].upstream: must be a mapping",
 		},
 	},
@@ -1572,12 +1686,15 @@ static const struct bad_case bad_cases[] = {
 		"stream_routes:\n"
 		"  - {id: a, server_addr: 1.1.1.1, server_port: 80, upstream_id: u}\n"
 		"  - {id: b, server_addr: 1.1.1.1, server_port: 80, upstream_id: v}\n"
-		"  - {id: c, server_addr: 1.1.1.1, server_port: 80, upstream_id: v, protocol: tcp}\n"
+		"  - {id: c, server_addr: 1.1.1.1, server_port: 80, upstream_id: v, protocol: "
+		"tcp}\n"
 		"  - {id: d, server_addr: \"fd00::1\", upstream_id: u}\n"
 		"  - {id: e, server_addr: \"fd00:0::1\", server_port: 0, upstream: {nodes: {}}}\n",
 		{
-			"7:26: stream_routes[2].server_addr: duplicate VIP 1.1.1.1:80/tcp: stream routes 'a' (line 5) and 'c' (line 7)",
-			"9:26: stream_routes[4].server_addr: duplicate VIP [fd00::1]:0/tcp: stream routes 'd' (line 8) and 'e' (line 9)",
+			"7:26: stream_routes[2].server_addr: duplicate VIP 1.1.1.1:80/tcp: stream "
+			"routes 'a' (line 5) and 'c' (line 7)",
+			"9:26: stream_routes[4].server_addr: duplicate VIP [fd00::1]:0/tcp: stream "
+			"routes 'd' (line 8) and 'e' (line 9)",
 		},
 	},
 	{
@@ -1593,8 +1710,10 @@ static const struct bad_case bad_cases[] = {
 		"      nodes: [{host: 198.18.0.2, port: 80, weight: 1}]\n"
 		"  - {id: 3, server_addr: 198.18.100.3, upstream_id: u}\n",
 		{
-			"5:50: stream_routes[0].upstream_id: IPv6 VIP [fd00::1]:0/tcp needs IPv6 nodes: upstream 'u' (line 2) has 198.18.0.1:80",
-			"8:5: stream_routes[1].upstream: IPv6 VIP [fd00::2]:0/tcp needs IPv6 nodes: upstream 'route:2' (line 9) has 198.18.0.2:80",
+			"5:50: stream_routes[0].upstream_id: IPv6 VIP [fd00::1]:0/tcp needs IPv6 "
+			"nodes: upstream 'u' (line 2) has 198.18.0.1:80",
+			"8:5: stream_routes[1].upstream: IPv6 VIP [fd00::2]:0/tcp needs IPv6 "
+			"nodes: upstream 'route:2' (line 9) has 198.18.0.2:80",
 		},
 	},
 	{
@@ -1607,9 +1726,12 @@ static const struct bad_case bad_cases[] = {
 		"    server_addr: 1.1.1.2\n"
 		"    upstream: {nodes: {}}\n",
 		{
-			"4:16: stream_routes[0].upstream: an inline upstream has no id (it is named 'route:<route id>'); use upstream_id to share an upstream",
-			"4:31: stream_routes[0].upstream.nodes[\"web.local:80\"]: 'web.local' is a host name: host names need discovery_type (dns)",
-			"5:9: stream_routes[1].id: must be at most 58 characters when the route has an inline upstream (named 'route:<id>')",
+			"4:16: stream_routes[0].upstream: an inline upstream has no id (it is "
+			"named 'route:<route id>'); use upstream_id to share an upstream",
+			"4:31: stream_routes[0].upstream.nodes[\"web.local:80\"]: 'web.local' is a "
+			"host name: host names need discovery_type (dns)",
+			"5:9: stream_routes[1].id: must be at most 58 characters when the route "
+			"has an inline upstream (named 'route:<id>')",
 		},
 	},
 	{
@@ -1625,10 +1747,15 @@ static const struct bad_case bad_cases[] = {
 		"    service_id: 1\n"
 		"    server: 1\n",
 		{
-			"7:5: stream_routes[0].sni: not supported by xlb (L4): xlb does not read TLS handshakes",
-			"8:5: stream_routes[0].plugins: not supported by xlb (L4): xlb runs no plugins",
-			"9:5: stream_routes[0].service_id: not supported by xlb (L4): use upstream_id or an inline upstream",
-			"10:5: stream_routes[0]: unknown key 'server' (valid keys: id, desc, labels, create_time, update_time, server_addr, server_port, protocol, remote_addr, upstream_id, upstream)",
+			"7:5: stream_routes[0].sni: not supported by xlb (L4): xlb does not read "
+			"TLS handshakes",
+			"8:5: stream_routes[0].plugins: not supported by xlb (L4): xlb runs no "
+			"plugins",
+			"9:5: stream_routes[0].service_id: not supported by xlb (L4): use "
+			"upstream_id or an inline upstream",
+			"10:5: stream_routes[0]: unknown key 'server' (valid keys: id, desc, "
+			"labels, create_time, update_time, server_addr, server_port, protocol, "
+			"remote_addr, upstream_id, upstream)",
 		},
 	},
 	{
@@ -1638,10 +1765,15 @@ static const struct bad_case bad_cases[] = {
 		"  - {id: w, forward: nat, nodes: {\"[fd00:78:6c62::11]:80\": 1}}\n"
 		"stream_routes:\n"
 		"  - {id: 1, server_addr: 198.18.100.1, server_port: 80, upstream_id: u}\n"
-		"  - {id: 2, server_addr: \"fd00:78:6c62:100::1\", server_port: 80, upstream_id: w}\n",
+		"  - {id: 2, server_addr: \"fd00:78:6c62:100::1\", server_port: 80, upstream_id: "
+		"w}\n",
 		{
-			"5:70: stream_routes[0].upstream_id: upstream 'u' (line 2) forwards by NAT: set xlb.nat_src (the LB's IPv4 address the nodes send their replies to)",
-			"6:79: stream_routes[1].upstream_id: upstream 'w' (line 3) forwards by NAT: set xlb.nat_src6 (the LB's IPv6 address the nodes send their replies to)",
+			"5:70: stream_routes[0].upstream_id: upstream 'u' (line 2) forwards by "
+			"NAT: set xlb.nat_src (the LB's IPv4 address the nodes send their replies "
+			"to)",
+			"6:79: stream_routes[1].upstream_id: upstream 'w' (line 3) forwards by "
+			"NAT: set xlb.nat_src6 (the LB's IPv6 address the nodes send their replies "
+			"to)",
 		},
 	},
 	{
@@ -1652,7 +1784,9 @@ static const struct bad_case bad_cases[] = {
 		"stream_routes:\n"
 		"  - {id: 1, server_addr: 198.18.100.1, server_port: 80, upstream_id: u}\n",
 		{
-			"5:70: stream_routes[0].upstream_id: NAT from IPv4 VIP 198.18.100.1:80/tcp to node [fd00:78:6c62::11]:80 of upstream 'u' (line 3): NAT does not translate between IPv4 and IPv6; use nodes of the VIP's family",
+			"5:70: stream_routes[0].upstream_id: NAT from IPv4 VIP 198.18.100.1:80/tcp "
+			"to node [fd00:78:6c62::11]:80 of upstream 'u' (line 3): NAT does not "
+			"translate between IPv4 and IPv6; use nodes of the VIP's family",
 		},
 	},
 	{
@@ -1663,7 +1797,9 @@ static const struct bad_case bad_cases[] = {
 		"stream_routes:\n"
 		"  - {id: 1, server_addr: 198.18.100.1, server_port: 80, upstream_id: u}\n",
 		{
-			"5:70: stream_routes[0].upstream_id: server_addr 198.18.100.1 is also xlb.nat_src: nodes' replies to NAT connections would be taken for this VIP's clients; give NAT another address",
+			"5:70: stream_routes[0].upstream_id: server_addr 198.18.100.1 is also "
+			"xlb.nat_src: nodes' replies to NAT connections would be taken for this "
+			"VIP's clients; give NAT another address",
 		},
 	},
 	{
@@ -1683,10 +1819,13 @@ static const struct bad_case bad_cases[] = {
 		{
 			"3:12: xlb.nat_src: must be an IPv4 address, not 'fd00::2'",
 			"4:13: xlb.nat_src6: must be an IPv6 address, not '198.18.0.2'",
-			"5:17: xlb.nat_port_min: 40000 is above nat_port_max 2000: no port to hand out",
+			"5:17: xlb.nat_port_min: 40000 is above nat_port_max 2000: no port to hand "
+			"out",
 			"7:20: xlb.nat_timeout_syn: must be an integer 1-86400",
 			"10:22: upstreams[1].forward: must be ipip, l2 or nat, not 'gre'",
-			"12:53: stream_routes[0].upstream_id: upstream 'u' (line 9) has forward ipip but xlb.forward is l2: direct return is one method for all; set forward: nat on the upstreams to translate and xlb.forward to ipip or l2",
+			"12:53: stream_routes[0].upstream_id: upstream 'u' (line 9) has forward "
+			"ipip but xlb.forward is l2: direct return is one method for all; set "
+			"forward: nat on the upstreams to translate and xlb.forward to ipip or l2",
 		},
 	},
 };
@@ -1724,7 +1863,8 @@ static void test_nat(void **state)
 		   "upstreams:\n"
 		   "  - {id: n, nodes: {\"[fd00:78:6c62::11]:80\": 1}}\n"
 		   "stream_routes:\n"
-		   "  - {id: 1, server_addr: \"fd00:78:6c62:100::1\", upstream_id: n}\n", &c);
+		   "  - {id: 1, server_addr: \"fd00:78:6c62:100::1\", upstream_id: n}\n",
+		   &c);
 	check_int(c.xlb.forward, XLB_FWD_NAT, "xlb.forward");
 	check_int(xlb_conf_upstream_nat(&c, xlb_conf_upstream(&c, "n")), 1, "upstream n by NAT");
 	xlb_conf_free(&c);
@@ -1772,14 +1912,14 @@ static void test_multiple_errors(void **state)
 {
 	static const char *const want[] = {
 		FILE_NAME ":2:48: stream_routes[0].upstream_id: dangling upstream_id 'wbe': "
-			"no upstream has this id",
+			  "no upstream has this id",
 		FILE_NAME ":3:26: stream_routes[1].server_port: must be an integer 0-65535",
 		FILE_NAME ":5:21: upstreams[0].type: must be chash or roundrobin, not 'chsh' "
-			"(did you mean 'chash'?)",
+			  "(did you mean 'chash'?)",
 		FILE_NAME ":6:34: upstreams[0].nodes[\"web.local:80\"]: 'web.local' is a host "
-			"name: host names need discovery_type (dns)",
+			  "name: host names need discovery_type (dns)",
 		FILE_NAME ":7:46: upstreams[0].checks.active.unhealthy.timeouts: must be an "
-			"integer 0-254",
+			  "integer 0-254",
 		FILE_NAME ":9:15: xlb.table_size: must be a prime 3-1048573 (e.g. 65537)",
 	};
 	struct xlb_conf_errors errs;
@@ -1787,17 +1927,19 @@ static void test_multiple_errors(void **state)
 	char got[512];
 	size_t i;
 
-	assert_int_equal(xlb_conf_parse(
-		"stream_routes:\n"
-		"  - {id: 1, server_addr: 1.1.1.1, upstream_id: wbe}\n"
-		"  - {id: 2, server_port: -1, server_addr: 1.1.1.2, upstream_id: web}\n"
-		"upstreams:\n"
-		"  - {id: web, type: chsh, nodes: {\"198.18.0.1:80\": 1,\n"
-		"                                 \"web.local:80\": 1},\n"
-		"     checks: {active: {unhealthy: {timeouts: 255}}}}\n"
-		"xlb:\n"
-		"  table_size: 1000\n",
-		&c, &errs), -EINVAL);
+	assert_int_equal(
+		xlb_conf_parse(
+			"stream_routes:\n"
+			"  - {id: 1, server_addr: 1.1.1.1, upstream_id: wbe}\n"
+			"  - {id: 2, server_port: -1, server_addr: 1.1.1.2, upstream_id: web}\n"
+			"upstreams:\n"
+			"  - {id: web, type: chsh, nodes: {\"198.18.0.1:80\": 1,\n"
+			"                                 \"web.local:80\": 1},\n"
+			"     checks: {active: {unhealthy: {timeouts: 255}}}}\n"
+			"xlb:\n"
+			"  table_size: 1000\n",
+			&c, &errs),
+		-EINVAL);
 	check_int(errs.n, ARRAY_SIZE(want), "number of errors");
 	for (i = 0; i < ARRAY_SIZE(want) && i < errs.n; i++) {
 		xlb_conf_error_str(FILE_NAME, &errs.e[i], got, sizeof(got));
@@ -1833,7 +1975,7 @@ static void test_many_errors(void **state)
 
 static void test_error_str(void **state)
 {
-	struct xlb_conf_error e = { .line = 3, .col = 7, .path = "xlb.mode", .msg = "bad" };
+	struct xlb_conf_error e = {.line = 3, .col = 7, .path = "xlb.mode", .msg = "bad"};
 	char buf[128];
 
 	xlb_conf_error_str("/etc/xlb/xlb.yaml", &e, buf, sizeof(buf));
@@ -1914,8 +2056,10 @@ static void test_load_whole_file(void **state)
 	check_int(xlb_conf_load(path, &c, &errs), -EINVAL, "empty: return");
 	check_int(errs.n, 1, "empty: one error");
 	xlb_conf_error_str(path, &errs.e[0], buf, sizeof(buf));
-	snprintf(want, sizeof(want), "%s:1:1: the document is empty (write 'stream_routes: "
-		 "[]' to run without routes)", path);
+	snprintf(want, sizeof(want),
+		 "%s:1:1: the document is empty (write 'stream_routes: "
+		 "[]' to run without routes)",
+		 path);
 	check_str(buf, want, "empty: message");
 	unlink(path);
 	check_done();
@@ -1937,12 +2081,16 @@ static void test_many_objects(void **state)
 	assert_non_null(text);
 	len += sprintf(text + len, "upstreams:\n");
 	for (i = 0; i < n; i++)
-		len += sprintf(text + len, "  - {id: u%zu, nodes: {\"10.%zu.%zu.1:80\": 1, "
-			       "\"10.%zu.%zu.2:80\": 1}}\n", i, i >> 8, i & 255, i >> 8, i & 255);
+		len += sprintf(text + len,
+			       "  - {id: u%zu, nodes: {\"10.%zu.%zu.1:80\": 1, "
+			       "\"10.%zu.%zu.2:80\": 1}}\n",
+			       i, i >> 8, i & 255, i >> 8, i & 255);
 	len += sprintf(text + len, "stream_routes:\n");
 	for (i = 0; i < n; i++)
-		len += sprintf(text + len, "  - {id: r%zu, server_addr: 198.18.%zu.%zu, "
-			       "upstream_id: u%zu}\n", i, i >> 8, i & 255, n - 1 - i);
+		len += sprintf(text + len,
+			       "  - {id: r%zu, server_addr: 198.18.%zu.%zu, "
+			       "upstream_id: u%zu}\n",
+			       i, i >> 8, i & 255, n - 1 - i);
 	err = xlb_conf_parse(text, &c, &errs);
 	if (err)
 		print_errors(&errs);
@@ -1955,8 +2103,10 @@ static void test_many_objects(void **state)
 	len += sprintf(text + len, "  - {id: dup, server_addr: 198.18.0.7, upstream_id: u1}\n");
 	assert_int_equal(xlb_conf_parse(text, &c, &errs), -EINVAL);
 	check_int(errs.n, 1, "one duplicate");
-	check_str(errs.e[0].msg, "duplicate VIP 198.18.0.7:0/tcp: stream routes 'r7' "
-		  "(line 5010) and 'dup' (line 10003)", "duplicate VIP");
+	check_str(errs.e[0].msg,
+		  "duplicate VIP 198.18.0.7:0/tcp: stream routes 'r7' "
+		  "(line 5010) and 'dup' (line 10003)",
+		  "duplicate VIP");
 	free(text);
 	check_done();
 }

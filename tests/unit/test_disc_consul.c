@@ -23,13 +23,13 @@
 #include "../lib/check.h"
 
 #define HEALTH	"/v1/health/service/web"
-#define CATALOG	"/v1/catalog/service/web"
+#define CATALOG "/v1/catalog/service/web"
 
 static struct regsrv srv;
 
 /* One /v1/health/service entry as Consul documents it. */
-static char *entry(char *buf, size_t len, const char *svc_addr, const char *node_addr,
-		   int port, int weight)
+static char *entry(char *buf, size_t len, const char *svc_addr, const char *node_addr, int port,
+		   int weight)
 {
 	char w[64] = "";
 
@@ -84,14 +84,15 @@ static void conf_init(struct xlb_discovery_conf *c, const char *host0, const cha
 	c->consul.timeout.wait = 2;
 }
 
-#define TWO_NODES(buf, e1, e2) \
-	(snprintf(buf, sizeof(buf), "[%s, %s]", \
+#define TWO_NODES(buf, e1, e2)                                               \
+	(snprintf(buf, sizeof(buf), "[%s, %s]",                              \
 		  entry(e1, sizeof(e1), "198.18.0.1", "198.18.1.1", 80, 10), \
-		  entry(e2, sizeof(e2), "", "198.18.1.2", 81, -1)), buf)
+		  entry(e2, sizeof(e2), "", "198.18.1.2", 81, -1)),          \
+	 buf)
 
 static void test_parse(void **state)
 {
-	struct xlb_disc_nodes ns = { 0 };
+	struct xlb_disc_nodes ns = {0};
 	char e1[2048], e2[2048], e3[2048], body[8192], err[256];
 	unsigned int skipped;
 
@@ -99,8 +100,8 @@ static void test_parse(void **state)
 		 entry(e1, sizeof(e1), "198.18.0.1", "198.18.1.1", 80, 10),
 		 entry(e2, sizeof(e2), "", "fd00:78:6c62::2", 81, -1),
 		 entry(e3, sizeof(e3), "web.service.consul", "198.18.1.3", 82, 1));
-	assert_int_equal(xlb_consul_parse(body, strlen(body), 7, &ns, &skipped, err,
-					  sizeof(err)), 0);
+	assert_int_equal(xlb_consul_parse(body, strlen(body), 7, &ns, &skipped, err, sizeof(err)),
+			 0);
 	assert_int_equal(ns.n, 2);
 	assert_int_equal(skipped, 1);
 	assert_int_equal(ns.v[0].port, 80);
@@ -116,7 +117,13 @@ static void test_parse(void **state)
 	assert_int_equal(ns.n, 0);
 
 	static const char *const bad[] = {
-		"", "[", "{}", "null", "[1]", "[{}]", "[{\"Service\": []}]",
+		"",
+		"[",
+		"{}",
+		"null",
+		"[1]",
+		"[{}]",
+		"[{\"Service\": []}]",
 		"[{\"Service\": {\"Port\": \"80\", \"Address\": \"198.18.0.1\"}}]",
 		"[{\"Service\": {\"Port\": 0, \"Address\": \"198.18.0.1\"}}]",
 		"[{\"Service\": {\"Port\": 70000, \"Address\": \"198.18.0.1\"}}]",
@@ -130,7 +137,8 @@ static void test_parse(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
 		assert_int_equal(xlb_consul_parse(bad[i], strlen(bad[i]), 7, &ns, &skipped, err,
-						  sizeof(err)), -EINVAL);
+						  sizeof(err)),
+				 -EINVAL);
 		assert_true(err[0] != '\0');
 		xlb_disc_nodes_free(&ns);
 	}
@@ -150,9 +158,11 @@ static void test_check_args(void **state)
 	conf_init(&c, "http://127.0.0.1:8500", NULL);
 	assert_int_equal(xlb_disc_check(&c, "consul", "web", NULL, why, sizeof(why)), 0);
 	assert_int_equal(xlb_disc_check(&c, "consul", "web", "{\"dc\": \"dc2\", \"tag\": \"v1\"}",
-					why, sizeof(why)), 0);
-	assert_int_equal(xlb_disc_check(&c, "consul", "web", "{\"namespace\": \"x\"}", why,
-					sizeof(why)), -EINVAL);
+					why, sizeof(why)),
+			 0);
+	assert_int_equal(
+		xlb_disc_check(&c, "consul", "web", "{\"namespace\": \"x\"}", why, sizeof(why)),
+		-EINVAL);
 	assert_non_null(strstr(why, "namespace"));
 	assert_int_equal(xlb_disc_check(&c, "consul", "web", "{\"dc\": 1}", why, sizeof(why)),
 			 -EINVAL);
@@ -176,8 +186,8 @@ static void test_blocking(void **state)
 	snprintf(b, sizeof(b), "[%s, %s, %s]", e1, e2,
 		 entry(e3, sizeof(e3), "198.18.0.3", "198.18.1.3", 80, 5));
 	answer(a2, sizeof(a2), 11, b);
-	snprintf(script, sizeof(script), "{\"routes\": {\"" HEALTH "\": [%s, %s, {\"wait\": true}]}}",
-		 a1, a2);
+	snprintf(script, sizeof(script),
+		 "{\"routes\": {\"" HEALTH "\": [%s, %s, {\"wait\": true}]}}", a1, a2);
 	assert_int_equal(regsrv_script(&srv, script), 0);
 	conf_init(&c, srv.url, NULL);
 	snprintf(c.consul.token, sizeof(c.consul.token), "acl-secret");
@@ -275,10 +285,13 @@ static void test_empty_list(void **state)
 
 	answer(good, sizeof(good), 10, TWO_NODES(b, e1, e2));
 	answer(empty, sizeof(empty), 11, "[]");
-	snprintf(script, sizeof(script), "{\"routes\": {\"" HEALTH "\": [%s, %s, {\"wait\": true}],"
-		 "\"" CATALOG "\": [{\"headers\": {\"X-Consul-Index\": \"11\"}, \"body\": [{\"ID\": "
+	snprintf(script, sizeof(script),
+		 "{\"routes\": {\"" HEALTH "\": [%s, %s, {\"wait\": true}],"
+		 "\"" CATALOG
+		 "\": [{\"headers\": {\"X-Consul-Index\": \"11\"}, \"body\": [{\"ID\": "
 		 "\"x\", \"Node\": \"n1\", \"Address\": \"198.18.1.1\", \"ServiceAddress\": "
-		 "\"198.18.0.1\", \"ServicePort\": 80}]}, {\"wait\": true}]}}", good, empty);
+		 "\"198.18.0.1\", \"ServicePort\": 80}]}, {\"wait\": true}]}}",
+		 good, empty);
 	assert_int_equal(regsrv_script(&srv, script), 0);
 	conf_init(&c, srv.url, NULL);
 	assert_int_equal(dwatch_start(&t, &c, "consul", "web", NULL), 0);
@@ -312,8 +325,8 @@ static void test_long_service_name(void **state)
 	for (i = 0; i < 200; i++)
 		o += snprintf(path + o, sizeof(path) - o, "%%20");
 	answer(good, sizeof(good), 10, TWO_NODES(b, e1, e2));
-	snprintf(script, sizeof(script), "{\"routes\": {\"%s\": [%s, {\"wait\": true}]}}",
-		 path, good);
+	snprintf(script, sizeof(script), "{\"routes\": {\"%s\": [%s, {\"wait\": true}]}}", path,
+		 good);
 	assert_int_equal(regsrv_script(&srv, script), 0);
 	conf_init(&c, srv.url, NULL);
 	assert_int_equal(xlb_disc_check(&c, "consul", name, NULL, b, sizeof(b)), 0);
@@ -336,8 +349,8 @@ static void test_index_backwards(void **state)
 	answer(a1, sizeof(a1), 100, b);
 	answer(a2, sizeof(a2), 50, b);
 	answer(a3, sizeof(a3), 60, b);
-	snprintf(script, sizeof(script), "{\"routes\": {\"" HEALTH "\": [%s, %s, %s, {\"wait\": true}]}}",
-		 a1, a2, a3);
+	snprintf(script, sizeof(script),
+		 "{\"routes\": {\"" HEALTH "\": [%s, %s, %s, {\"wait\": true}]}}", a1, a2, a3);
 	assert_int_equal(regsrv_script(&srv, script), 0);
 	conf_init(&c, srv.url, NULL);
 	assert_int_equal(dwatch_start(&t, &c, "consul", "web", NULL), 0);

@@ -32,7 +32,7 @@
 struct msg {
 	unsigned char b[2048];
 	size_t n;
-	unsigned int counts[4];		/* qd an ns ar, written by msg_end */
+	unsigned int counts[4]; /* qd an ns ar, written by msg_end */
 };
 
 static void put16(struct msg *m, unsigned int v)
@@ -179,7 +179,7 @@ static const char *nodes_str(const struct xlb_node_conf *v, size_t n, char *buf,
 
 static void test_parse_srv_additional(void **state)
 {
-	struct xlb_disc_nodes ns = { 0 };
+	struct xlb_disc_nodes ns = {0};
 	struct xlb_dns_answer a;
 	struct msg m;
 	char why[160], buf[512];
@@ -187,7 +187,7 @@ static void test_parse_srv_additional(void **state)
 
 	msg_start(&m, 0x8180, SRV_NAME, ns_t_srv);
 	rr_srv(&m, SRV_NAME, 30, 10, 60, 8080, "a.svc.test");
-	rr_srv(&m, SRV_NAME, 20, 20, 0, 8081, "B.svc.test.");	/* weight 0, another case */
+	rr_srv(&m, SRV_NAME, 20, 20, 0, 8081, "B.svc.test."); /* weight 0, another case */
 	rr_srv(&m, SRV_NAME, 20, 30, 5, 8082, "nowhere.svc.test");
 	rr_a(&m, 3, "a.svc.test", 40, "198.18.0.1");
 	rr_a(&m, 3, "b.svc.test", 9, "198.18.0.2");
@@ -197,14 +197,14 @@ static void test_parse_srv_additional(void **state)
 	assert_int_equal(a.rcode, ns_r_noerror);
 	assert_int_equal(a.nsrv, 3);
 	assert_int_equal(a.naddr, 3);
-	assert_int_equal(a.ttl, 20);		/* the SRV records' */
+	assert_int_equal(a.ttl, 20); /* the SRV records' */
 	assert_string_equal(a.srv[1].target, "B.svc.test");
 	assert_int_equal(xlb_dns_srv_nodes(a.srv, a.nsrv, a.addr, a.naddr, 0, &ns, &ttl), 0);
 	/* b's weight 0 counts as 1 and is shared by its two addresses (at least 1 each) */
 	assert_string_equal(nodes_str(ns.v, ns.n, buf, sizeof(buf)),
 			    "198.18.0.1:8080/60/-10 198.18.0.2:8081/1/-20 "
 			    "fd00:78:6c62::2:8081/1/-20");
-	assert_int_equal(ttl, 9);		/* b's addresses */
+	assert_int_equal(ttl, 9); /* b's addresses */
 	xlb_disc_nodes_free(&ns);
 
 	/* a port in service_name overrides the SRV ports (as APISIX) */
@@ -232,7 +232,7 @@ static void test_parse_srv_additional(void **state)
 
 static void test_parse_addresses(void **state)
 {
-	struct xlb_disc_nodes ns = { 0 };
+	struct xlb_disc_nodes ns = {0};
 	struct xlb_dns_answer a;
 	struct msg m;
 	char why[160], buf[512];
@@ -243,7 +243,7 @@ static void test_parse_addresses(void **state)
 	rr_cname(&m, "host.svc.test", 3, "web.svc.test");
 	rr_a(&m, 1, "web.svc.test", 8, "198.18.3.1");
 	rr_a(&m, 1, "web.svc.test", 8, "198.18.3.2");
-	rr_a(&m, 1, "elsewhere.svc.test", 1, "198.18.3.3");	/* not ours */
+	rr_a(&m, 1, "elsewhere.svc.test", 1, "198.18.3.3"); /* not ours */
 	msg_end(&m);
 	assert_int_equal(xlb_dns_parse(m.b, m.n, "host.svc.test", ns_t_a, &a, why, sizeof(why)), 0);
 	assert_int_equal(a.ttl, 3);
@@ -298,10 +298,10 @@ static void test_parse_bad(void **state)
 	m.b[3] = 0x85;
 	expect_bad(&m, SRV_NAME, ns_t_srv, "REFUSED");
 
-	msg_start(&m, 0x8380, SRV_NAME, ns_t_srv);		/* TC */
+	msg_start(&m, 0x8380, SRV_NAME, ns_t_srv); /* TC */
 	msg_end(&m);
 	expect_bad(&m, SRV_NAME, ns_t_srv, "truncated");
-	msg_start(&m, 0x0180, SRV_NAME, ns_t_srv);		/* a query, not an answer */
+	msg_start(&m, 0x0180, SRV_NAME, ns_t_srv); /* a query, not an answer */
 	msg_end(&m);
 	expect_bad(&m, SRV_NAME, ns_t_srv, "not an answer");
 	msg_start(&m, 0x8180, "other.svc.test", ns_t_srv);
@@ -312,7 +312,7 @@ static void test_parse_bad(void **state)
 	msg_start(&m, 0x8180, SRV_NAME, ns_t_srv);
 	rr_srv(&m, SRV_NAME, 30, 10, 60, 8080, "a.svc.test");
 	msg_end(&m);
-	m.n -= 5;						/* cut short */
+	m.n -= 5; /* cut short */
 	expect_bad(&m, SRV_NAME, ns_t_srv, "malformed");
 	expect_bad(&m, SRV_NAME, ns_t_srv, "malformed");
 
@@ -339,7 +339,7 @@ static void test_parse_bad(void **state)
 
 	expect_bad(&m, "host.svc.test", ns_t_a, "CNAME loop");
 	memset(&m, 0, sizeof(m));
-	expect_bad(&m, "host.svc.test", ns_t_a, "malformed");	/* 0 bytes */
+	expect_bad(&m, "host.svc.test", ns_t_a, "malformed"); /* 0 bytes */
 }
 
 static void test_service_name(void **state)
@@ -347,30 +347,36 @@ static void test_service_name(void **state)
 	char host[XLB_DNS_NAME_LEN], why[160];
 	__u16 port;
 
-	assert_int_equal(xlb_dns_service_parse("_web._tcp.svc.test", host, sizeof(host), &port,
-					       why, sizeof(why)), 0);
+	assert_int_equal(xlb_dns_service_parse("_web._tcp.svc.test", host, sizeof(host), &port, why,
+					       sizeof(why)),
+			 0);
 	assert_string_equal(host, "_web._tcp.svc.test");
 	assert_int_equal(port, 0);
 	assert_int_equal(xlb_dns_service_parse("svc.test.:8080", host, sizeof(host), &port, why,
-					       sizeof(why)), 0);
+					       sizeof(why)),
+			 0);
 	assert_string_equal(host, "svc.test");
 	assert_int_equal(port, 8080);
-	assert_int_equal(xlb_dns_service_parse("svc.test:0", host, sizeof(host), &port, why,
-					       sizeof(why)), -EINVAL);
+	assert_int_equal(
+		xlb_dns_service_parse("svc.test:0", host, sizeof(host), &port, why, sizeof(why)),
+		-EINVAL);
 	assert_non_null(strstr(why, "port"));
 	assert_int_equal(xlb_dns_service_parse("svc.test:65536", host, sizeof(host), &port, why,
-					       sizeof(why)), -EINVAL);
-	assert_int_equal(xlb_dns_service_parse("fd00::1", host, sizeof(host), &port, why,
-					       sizeof(why)), -EINVAL);
-	assert_int_equal(xlb_dns_service_parse("198.18.0.1:80", host, sizeof(host), &port, why,
-					       sizeof(why)), -EINVAL);
+					       sizeof(why)),
+			 -EINVAL);
+	assert_int_equal(
+		xlb_dns_service_parse("fd00::1", host, sizeof(host), &port, why, sizeof(why)),
+		-EINVAL);
+	assert_int_equal(
+		xlb_dns_service_parse("198.18.0.1:80", host, sizeof(host), &port, why, sizeof(why)),
+		-EINVAL);
 	assert_non_null(strstr(why, "address"));
-	assert_int_equal(xlb_dns_service_parse("a..b", host, sizeof(host), &port, why,
-					       sizeof(why)), -EINVAL);
-	assert_int_equal(xlb_dns_service_parse("a b", host, sizeof(host), &port, why,
-					       sizeof(why)), -EINVAL);
-	assert_int_equal(xlb_dns_service_parse("", host, sizeof(host), &port, why,
-					       sizeof(why)), -EINVAL);
+	assert_int_equal(xlb_dns_service_parse("a..b", host, sizeof(host), &port, why, sizeof(why)),
+			 -EINVAL);
+	assert_int_equal(xlb_dns_service_parse("a b", host, sizeof(host), &port, why, sizeof(why)),
+			 -EINVAL);
+	assert_int_equal(xlb_dns_service_parse("", host, sizeof(host), &port, why, sizeof(why)),
+			 -EINVAL);
 }
 
 /* --- the registry on a loop ------------------------------------------------------- */
@@ -465,7 +471,7 @@ static void tick(evutil_socket_t fd, short what, void *arg)
 static int run_until(struct tw *t, int (*cond)(struct tw *, const void *), const void *arg,
 		     double limit)
 {
-	struct timeval tv = { 0, 20000 };
+	struct timeval tv = {0, 20000};
 	struct event *ev = event_new(t->base, -1, EV_PERSIST, tick, NULL);
 	double t0 = now();
 	int ok;
@@ -494,7 +500,7 @@ static int answers_reach(struct tw *t, const void *n)
 
 static void run_for(struct tw *t, double secs)
 {
-	struct timeval tv = { (time_t)secs, (suseconds_t)((secs - (time_t)secs) * 1e6) };
+	struct timeval tv = {(time_t)secs, (suseconds_t)((secs - (time_t)secs) * 1e6)};
 
 	event_base_loopexit(t->base, &tv);
 	event_base_dispatch(t->base);
@@ -564,10 +570,10 @@ static void test_follow_changes(void **state)
 	xlb_disc_counters(t.d, "dns", &c0);
 	run_for(&t, 4.0);
 	xlb_disc_counters(t.d, "dns", &c1);
-	rounds = (c1.requests - c0.requests) / 3;	/* SRV + A + AAAA of c1 */
+	rounds = (c1.requests - c0.requests) / 3; /* SRV + A + AAAA of c1 */
 	printf("# TTL 1 s: %lu rounds in 4 s (%lu queries)\n", rounds, c1.requests - c0.requests);
-	assert_true(rounds >= 2);	/* it re-resolves ... */
-	assert_true(rounds <= 12);	/* ... and does not spin */
+	assert_true(rounds >= 2);  /* it re-resolves ... */
+	assert_true(rounds <= 12); /* ... and does not spin */
 
 	/* a new target: its address first, then the SRV record (never empty) */
 	/*
@@ -579,12 +585,14 @@ static void test_follow_changes(void **state)
 	t0 = now();
 	assert_int_equal(dns_srv_ctl(&srv, "local_data", "c2.svc.test. 1 IN A 198.18.0.32"), 0);
 	assert_int_equal(dns_srv_ctl(&srv, "local_data",
-				     "_chg._tcp.svc.test. 1 IN SRV 5 30 7001 c2.svc.test."), 0);
+				     "_chg._tcp.svc.test. 1 IN SRV 5 30 7001 c2.svc.test."),
+			 0);
 	secs = now() - t0;
 	if (!run_until(&t, nodes_are, want2, 10))
 		fail_msg("nodes '%s', error '%s'", tw_nodes(&t), tw_status(&t).error);
 	printf("# new SRV record seen %.2f s after the change began (unbound-control %.2f s; "
-	       "TTL 1 s)\n", now() - t0, secs);
+	       "TTL 1 s)\n",
+	       now() - t0, secs);
 
 	/* a target's address changes */
 	t0 = now();
@@ -594,7 +602,8 @@ static void test_follow_changes(void **state)
 	if (!run_until(&t, nodes_are, want3, 10))
 		fail_msg("nodes '%s', error '%s'", tw_nodes(&t), tw_status(&t).error);
 	printf("# changed A record seen %.2f s after the change began (unbound-control %.2f s; "
-	       "TTL 1 s)\n", now() - t0, secs);
+	       "TTL 1 s)\n",
+	       now() - t0, secs);
 	assert_string_equal(tw_status(&t).error, "");
 	tw_stop(&t);
 }
@@ -607,7 +616,7 @@ static void test_ttl_floor(void **state)
 	struct tw t;
 
 	tw_start(&t, srv.addr, "ab.svc.test:9000");
-	xlb_disc_free(t.d);		/* again, with min_ttl 3 s */
+	xlb_disc_free(t.d); /* again, with min_ttl 3 s */
 	t.conf.dns.min_ttl = 3;
 	t.d = xlb_disc_new(t.base, &t.conf);
 	assert_non_null(t.d);
@@ -618,7 +627,7 @@ static void test_ttl_floor(void **state)
 	xlb_disc_counters(t.d, "dns", &c0);
 	run_for(&t, 4.5);
 	xlb_disc_counters(t.d, "dns", &c1);
-	rounds = (c1.requests - c0.requests) / 3;	/* SRV + A + AAAA */
+	rounds = (c1.requests - c0.requests) / 3; /* SRV + A + AAAA */
 	printf("# TTL 1 s, min_ttl 3 s: %lu round(s) in 4.5 s\n", rounds);
 	/* timers never fire early: with TTL 1 s there would be 4 */
 	assert_true(rounds <= 2);
@@ -687,16 +696,18 @@ static void test_server_down(void **state)
  */
 static void test_bad_answers(void **state)
 {
-	static const struct { const char *mode, *text; } cases[] = {
-		{ "garbage", "" },		/* whatever the random bytes make of it */
-		{ "short", "" },
-		{ "wrongid", "no answer" },	/* c-ares drops it and waits */
-		{ "servfail", "no usable answer" },
-		{ "refused", "no usable answer" },
-		{ "noqr", "" },
-		{ "badrdata", "SRV record of 3 bytes" },
-		{ "tc", "no usable answer" },	/* then TCP, where it hangs up */
-		{ "silent", "no answer" },
+	static const struct {
+		const char *mode, *text;
+	} cases[] = {
+		{"garbage", ""}, /* whatever the random bytes make of it */
+		{"short", ""},
+		{"wrongid", "no answer"}, /* c-ares drops it and waits */
+		{"servfail", "no usable answer"},
+		{"refused", "no usable answer"},
+		{"noqr", ""},
+		{"badrdata", "SRV record of 3 bytes"},
+		{"tc", "no usable answer"}, /* then TCP, where it hangs up */
+		{"silent", "no answer"},
 	};
 	const char *want = "198.18.1.1:7001/5/-1 198.18.1.2:7002/1/-2 fd00:78:6c62::12:7002/1/-2";
 	struct dns_resp r;
@@ -756,17 +767,17 @@ static void test_restart_in_flight(void **state)
 		fail_msg("cannot start tests/lib/dns_server.py: %s", strerror(-err));
 	assert_int_equal(dns_resp_mode(&r, "silent"), 0);
 	tw_start(&t, r.addr, "host.svc.test:5000");
-	run_for(&t, 0.2);		/* the SRV query waits for an answer */
+	run_for(&t, 0.2); /* the SRV query waits for an answer */
 	assert_int_equal(tw_status(&t).answers + tw_status(&t).errors, 0);
 	conf = t.conf;
 	conf.dns.timeout = 0.4;
-	xlb_disc_set_conf(t.d, &conf);	/* stops the watch, starts it again */
+	xlb_disc_set_conf(t.d, &conf); /* stops the watch, starts it again */
 	run_for(&t, 0.2);
 	assert_int_equal(dns_resp_mode(&r, "good"), 0);
 	if (!run_until(&t, nodes_are, want, 10))
 		fail_msg("nodes '%s', error '%s'", tw_nodes(&t), tw_status(&t).error);
 	assert_int_equal(dns_resp_mode(&r, "silent"), 0);
-	run_for(&t, 1.2);		/* the next round is in flight */
+	run_for(&t, 1.2); /* the next round is in flight */
 	tw_stop(&t);
 	dns_resp_stop(&r);
 }
@@ -802,14 +813,15 @@ int main(void)
 		cmocka_unit_test(test_nxdomain_gone),
 		cmocka_unit_test(test_bad_answers),
 		cmocka_unit_test(test_restart_in_flight),
-		cmocka_unit_test(test_server_down),	/* last: restarts the server */
+		cmocka_unit_test(test_server_down), /* last: restarts the server */
 	};
 	int ret = check_run_tests("dns parser", pure, NULL, NULL);
 
 	if (ret)
 		return ret;
 	if (!dns_srv_binary()) {
-		check_skip_tests(live, "unbound is not installed (scripts/install-deps.sh installs it)");
+		check_skip_tests(live,
+				 "unbound is not installed (scripts/install-deps.sh installs it)");
 		return 0;
 	}
 	return check_run_tests("dns registry", live, setup, teardown);

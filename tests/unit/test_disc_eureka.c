@@ -21,13 +21,13 @@
 #include "../lib/registry_server.h"
 #include "../lib/check.h"
 
-#define APP	"/eureka/apps/WEB"
+#define APP "/eureka/apps/WEB"
 
 static struct regsrv srv;
 
 /* One instance as Eureka's JSON gives it. */
-static char *inst(char *buf, size_t len, const char *ip, const char *status,
-		  const char *overridden, int port, int sport, const char *weight)
+static char *inst(char *buf, size_t len, const char *ip, const char *status, const char *overridden,
+		  int port, int sport, const char *weight)
 {
 	char md[64] = "{}";
 
@@ -38,7 +38,8 @@ static char *inst(char *buf, size_t len, const char *ip, const char *status,
 		 "\"ipAddr\": \"%s\", \"status\": \"%s\", \"overriddenStatus\": \"%s\", "
 		 "\"port\": {\"$\": %d, \"@enabled\": \"%s\"}, "
 		 "\"securePort\": {\"$\": %d, \"@enabled\": \"%s\"}, \"countryId\": 1, "
-		 "\"dataCenterInfo\": {\"@class\": \"com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo\", "
+		 "\"dataCenterInfo\": {\"@class\": "
+		 "\"com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo\", "
 		 "\"name\": \"MyOwn\"}, \"leaseInfo\": {\"renewalIntervalInSecs\": 30, "
 		 "\"durationInSecs\": 90}, \"metadata\": %s, \"homePageUrl\": \"http://%s:%d/\", "
 		 "\"vipAddress\": \"web\", \"isCoordinatingDiscoveryServer\": \"false\", "
@@ -57,7 +58,7 @@ static char *app(char *buf, size_t len, const char *instances)
 static void test_parse(void **state)
 {
 	char i1[2048], i2[2048], i3[2048], i4[2048], i5[2048], arr[12000], body[13000], err[256];
-	struct xlb_disc_nodes ns = { 0 };
+	struct xlb_disc_nodes ns = {0};
 	unsigned int skipped;
 
 	snprintf(arr, sizeof(arr), "[%s, %s, %s, %s, %s]",
@@ -67,8 +68,8 @@ static void test_parse(void **state)
 		 inst(i4, sizeof(i4), "198.18.0.4", "DOWN", "UNKNOWN", 8080, 0, NULL),
 		 inst(i5, sizeof(i5), "web-5.local", "UP", "UNKNOWN", 8080, 0, NULL));
 	app(body, sizeof(body), arr);
-	assert_int_equal(xlb_eureka_parse(body, strlen(body), 100, &ns, &skipped, err,
-					  sizeof(err)), 0);
+	assert_int_equal(xlb_eureka_parse(body, strlen(body), 100, &ns, &skipped, err, sizeof(err)),
+			 0);
 	assert_int_equal(ns.n, 2);
 	assert_int_equal(skipped, 1);
 	assert_int_equal(ns.v[0].port, 8080);
@@ -82,8 +83,8 @@ static void test_parse(void **state)
 	const char *one = "{\"application\": {\"name\": \"WEB\", \"instance\": {\"ipAddr\": "
 			  "\"fd00:78:6c62::1\", \"status\": \"UP\", \"port\": {\"$\": \"9000\", "
 			  "\"@enabled\": true}}}}";
-	assert_int_equal(xlb_eureka_parse(one, strlen(one), 100, &ns, &skipped, err,
-					  sizeof(err)), 0);
+	assert_int_equal(xlb_eureka_parse(one, strlen(one), 100, &ns, &skipped, err, sizeof(err)),
+			 0);
 	assert_int_equal(ns.n, 1);
 	assert_int_equal(ns.v[0].port, 9000);
 	assert_int_equal(ns.v[0].weight, 100);
@@ -91,25 +92,34 @@ static void test_parse(void **state)
 	xlb_disc_nodes_free(&ns);
 
 	static const char *const bad[] = {
-		"", "{", "[]", "{\"applications\": {}}", "{\"application\": []}",
+		"",
+		"{",
+		"[]",
+		"{\"applications\": {}}",
+		"{\"application\": []}",
 		"{\"application\": {\"instance\": 5}}",
 		"{\"application\": {\"instance\": [5]}}",
 		"{\"application\": {\"instance\": [{\"status\": 1}]}}",
 		"{\"application\": {\"instance\": [{\"status\": \"UP\", \"ipAddr\": 1, "
 		"\"port\": {\"$\": 80, \"@enabled\": \"true\"}}]}}",
-		"{\"application\": {\"instance\": [{\"status\": \"UP\", \"ipAddr\": \"198.18.0.1\", "
+		"{\"application\": {\"instance\": [{\"status\": \"UP\", \"ipAddr\": "
+		"\"198.18.0.1\", "
 		"\"port\": {\"$\": \"x\", \"@enabled\": \"true\"}}]}}",
-		"{\"application\": {\"instance\": [{\"status\": \"UP\", \"ipAddr\": \"198.18.0.1\", "
+		"{\"application\": {\"instance\": [{\"status\": \"UP\", \"ipAddr\": "
+		"\"198.18.0.1\", "
 		"\"port\": {\"$\": 70000, \"@enabled\": \"true\"}}]}}",
-		"{\"application\": {\"instance\": [{\"status\": \"UP\", \"ipAddr\": \"198.18.0.1\", "
+		"{\"application\": {\"instance\": [{\"status\": \"UP\", \"ipAddr\": "
+		"\"198.18.0.1\", "
 		"\"port\": {\"$\": 80, \"@enabled\": \"false\"}}]}}",
-		"{\"application\": {\"instance\": [{\"status\": \"UP\", \"ipAddr\": \"198.18.0.1\", "
+		"{\"application\": {\"instance\": [{\"status\": \"UP\", \"ipAddr\": "
+		"\"198.18.0.1\", "
 		"\"port\": 80}]}}",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
 		assert_int_equal(xlb_eureka_parse(bad[i], strlen(bad[i]), 100, &ns, &skipped, err,
-						  sizeof(err)), -EINVAL);
+						  sizeof(err)),
+				 -EINVAL);
 		assert_true(err[0] != '\0');
 		xlb_disc_nodes_free(&ns);
 	}
@@ -150,7 +160,8 @@ static void test_watch(void **state)
 	static const char *const bad[] = {
 		"{\"status\": 500, \"body\": \"Internal Server Error\"}",
 		"{\"body\": \"{\\\"application\\\": {\"}",
-		"{\"body\": {\"application\": {\"instance\": [{\"status\": \"UP\", \"ipAddr\": 7}]}}}",
+		"{\"body\": {\"application\": {\"instance\": [{\"status\": \"UP\", \"ipAddr\": "
+		"7}]}}}",
 		"{\"body\": {\"application\": {\"name\": \"WEB\", \"instance\": [{\"status\": "
 		"\"UP\", \"ipAddr\": \"198.18.0.1\", \"port\": {\"$\": 8080, \"@enabled\": "
 		"\"true\"}}]}}, \"truncate\": 30}",

@@ -29,13 +29,13 @@ struct result {
 	char *body;
 	size_t len;
 	char *error;
-	char *header;		/* the value of a header asked for */
+	char *header; /* the value of a header asked for */
 	const char *want_header;
-	char *streamed;		/* on_data pieces, concatenated */
+	char *streamed; /* on_data pieces, concatenated */
 	size_t nstreamed, pieces;
-	int stop_after;		/* on_data: return 1 after this many pieces */
-	struct xlb_http_req *cancel;	/* on_data: cancel this one */
-	struct xlb_http *h;		/* on_data: start a follow-up request */
+	int stop_after;		     /* on_data: return 1 after this many pieces */
+	struct xlb_http_req *cancel; /* on_data: cancel this one */
+	struct xlb_http *h;	     /* on_data: start a follow-up request */
 	struct result *follow;
 	char follow_url[128];
 };
@@ -69,7 +69,7 @@ static void on_done(struct xlb_http_req *req, const struct xlb_http_resp *resp, 
 static int on_data(struct xlb_http_req *req, const char *data, size_t len, void *arg)
 {
 	struct result *r = arg;
-	struct xlb_http_opts o = { 0 };
+	struct xlb_http_opts o = {0};
 
 	r->streamed = realloc(r->streamed, r->nstreamed + len + 1);
 	memcpy(r->streamed + r->nstreamed, data, len);
@@ -128,14 +128,15 @@ static void start(struct result *r, const char *path, struct xlb_http_opts *o)
 
 static void test_get_body_and_headers(void **state)
 {
-	const char *hdrs[] = { "X-Consul-Token: secret", NULL };
-	struct xlb_http_opts o = { .headers = hdrs, .timeout = 10 };
-	struct result r = { .want_header = "x-consul-index" };
+	const char *hdrs[] = {"X-Consul-Token: secret", NULL};
+	struct xlb_http_opts o = {.headers = hdrs, .timeout = 10};
+	struct result r = {.want_header = "x-consul-index"};
 	char *log;
 
 	assert_int_equal(regsrv_script(&srv, "{\"routes\": {\"/v1/x\": [{\"status\": 200, "
-				       "\"headers\": {\"X-Consul-Index\": \"42\"}, "
-				       "\"body\": [{\"a\": 1}]}]}}"), 0);
+					     "\"headers\": {\"X-Consul-Index\": \"42\"}, "
+					     "\"body\": [{\"a\": 1}]}]}}"),
+			 0);
 	start(&r, "/v1/x?passing=1&index=7", &o);
 	assert_true(run_until(base, is_done, &r, 10));
 	assert_null(r.error);
@@ -153,12 +154,13 @@ static void test_get_body_and_headers(void **state)
 
 static void test_post_body(void **state)
 {
-	struct xlb_http_opts o = { .body = "username=a&password=b", .timeout = 10 };
-	struct result r = { 0 };
+	struct xlb_http_opts o = {.body = "username=a&password=b", .timeout = 10};
+	struct result r = {0};
 	char *log;
 
 	assert_int_equal(regsrv_script(&srv, "{\"routes\": {\"/login\": [{\"body\": "
-				       "{\"accessToken\": \"t\"}}]}}"), 0);
+					     "{\"accessToken\": \"t\"}}]}}"),
+			 0);
 	start(&r, "/login", &o);
 	assert_true(run_until(base, is_done, &r, 10));
 	assert_null(r.error);
@@ -182,14 +184,15 @@ static void test_post_body(void **state)
 
 static void test_stream_chunks(void **state)
 {
-	struct xlb_http_opts o = { .on_data = on_data };
-	struct result r = { .want_header = "Content-Type" };
+	struct xlb_http_opts o = {.on_data = on_data};
+	struct result r = {.want_header = "Content-Type"};
 
 	assert_int_equal(regsrv_script(&srv,
-		"{\"routes\": {\"/watch\": [{\"chunks\": ["
-		"{\"data\": \"{\\\"type\\\": \\\"ADDED\\\"}\\n\"},"
-		"{\"data\": \"{\\\"type\\\": \", \"delay\": 0.1},"
-		"{\"data\": \"\\\"BOOKMARK\\\"}\\n\", \"delay\": 0.1}]}]}}"), 0);
+				       "{\"routes\": {\"/watch\": [{\"chunks\": ["
+				       "{\"data\": \"{\\\"type\\\": \\\"ADDED\\\"}\\n\"},"
+				       "{\"data\": \"{\\\"type\\\": \", \"delay\": 0.1},"
+				       "{\"data\": \"\\\"BOOKMARK\\\"}\\n\", \"delay\": 0.1}]}]}}"),
+			 0);
 	start(&r, "/watch", &o);
 	assert_true(run_until(base, is_done, &r, 10));
 	assert_null(r.error);
@@ -205,11 +208,12 @@ static void test_stream_chunks(void **state)
 
 static void test_http_error_status(void **state)
 {
-	struct xlb_http_opts o = { .timeout = 10 };
-	struct result r = { 0 };
+	struct xlb_http_opts o = {.timeout = 10};
+	struct result r = {0};
 
 	assert_int_equal(regsrv_script(&srv, "{\"routes\": {\"/e\": [{\"status\": 500, "
-				       "\"body\": \"boom\"}]}}"), 0);
+					     "\"body\": \"boom\"}]}}"),
+			 0);
 	start(&r, "/e", &o);
 	assert_true(run_until(base, is_done, &r, 10));
 	/* A status is not a transport error: the caller decides. */
@@ -221,11 +225,12 @@ static void test_http_error_status(void **state)
 
 static void test_truncated_body(void **state)
 {
-	struct xlb_http_opts o = { .timeout = 10 };
-	struct result r = { 0 };
+	struct xlb_http_opts o = {.timeout = 10};
+	struct result r = {0};
 
 	assert_int_equal(regsrv_script(&srv, "{\"routes\": {\"/t\": [{\"body\": "
-				       "\"[{\\\"Service\\\": {}}]\", \"truncate\": 5}]}}"), 0);
+					     "\"[{\\\"Service\\\": {}}]\", \"truncate\": 5}]}}"),
+			 0);
 	start(&r, "/t", &o);
 	assert_true(run_until(base, is_done, &r, 10));
 	assert_non_null(r.error);
@@ -235,11 +240,12 @@ static void test_truncated_body(void **state)
 
 static void test_body_cap(void **state)
 {
-	struct xlb_http_opts o = { .timeout = 10, .max_body = 16 };
-	struct result r = { 0 };
+	struct xlb_http_opts o = {.timeout = 10, .max_body = 16};
+	struct result r = {0};
 
 	assert_int_equal(regsrv_script(&srv, "{\"routes\": {\"/big\": [{\"body\": "
-				       "\"0123456789012345678901234567890123456789\"}]}}"), 0);
+					     "\"0123456789012345678901234567890123456789\"}]}}"),
+			 0);
 	start(&r, "/big", &o);
 	assert_true(run_until(base, is_done, &r, 10));
 	assert_non_null(r.error);
@@ -249,8 +255,8 @@ static void test_body_cap(void **state)
 
 static void test_refused(void **state)
 {
-	struct xlb_http_opts o = { .timeout = 10, .url = "http://127.0.0.1:1/" };
-	struct result r = { 0 };
+	struct xlb_http_opts o = {.timeout = 10, .url = "http://127.0.0.1:1/"};
+	struct result r = {0};
 
 	o.on_done = on_done;
 	o.arg = &r;
@@ -263,11 +269,12 @@ static void test_refused(void **state)
 
 static void test_timeout(void **state)
 {
-	struct xlb_http_opts o = { .timeout = 0.3 };
-	struct result r = { 0 };
+	struct xlb_http_opts o = {.timeout = 0.3};
+	struct result r = {0};
 
 	assert_int_equal(regsrv_script(&srv, "{\"routes\": {\"/slow\": [{\"delay\": 5, "
-				       "\"body\": \"late\"}]}}"), 0);
+					     "\"body\": \"late\"}]}}"),
+			 0);
 	start(&r, "/slow", &o);
 	assert_true(run_until(base, is_done, &r, 10));
 	assert_non_null(r.error);
@@ -277,11 +284,12 @@ static void test_timeout(void **state)
 
 static void test_stalled_stream(void **state)
 {
-	struct xlb_http_opts o = { .on_data = on_data, .low_speed_time = 1 };
-	struct result r = { 0 };
+	struct xlb_http_opts o = {.on_data = on_data, .low_speed_time = 1};
+	struct result r = {0};
 
 	assert_int_equal(regsrv_script(&srv, "{\"routes\": {\"/hold\": [{\"chunks\": "
-				       "[{\"data\": \"x\\n\"}], \"hold\": 10}]}}"), 0);
+					     "[{\"data\": \"x\\n\"}], \"hold\": 10}]}}"),
+			 0);
 	start(&r, "/hold", &o);
 	assert_true(run_until(base, is_done, &r, 10));
 	assert_string_equal(r.streamed, "x\n");
@@ -292,12 +300,13 @@ static void test_stalled_stream(void **state)
 
 static void test_dropped_stream(void **state)
 {
-	struct xlb_http_opts o = { .on_data = on_data };
-	struct result r = { 0 };
+	struct xlb_http_opts o = {.on_data = on_data};
+	struct result r = {0};
 
 	/* The stream ends without its last chunk: an error, not a clean end. */
 	assert_int_equal(regsrv_script(&srv, "{\"routes\": {\"/drop\": [{\"chunks\": "
-				       "[{\"data\": \"x\\n\"}], \"end\": false}]}}"), 0);
+					     "[{\"data\": \"x\\n\"}], \"end\": false}]}}"),
+			 0);
 	start(&r, "/drop", &o);
 	assert_true(run_until(base, is_done, &r, 10));
 	assert_string_equal(r.streamed, "x\n");
@@ -307,11 +316,13 @@ static void test_dropped_stream(void **state)
 
 static void test_abort_from_data(void **state)
 {
-	struct xlb_http_opts o = { .on_data = on_data };
-	struct result r = { .stop_after = 1 };
+	struct xlb_http_opts o = {.on_data = on_data};
+	struct result r = {.stop_after = 1};
 
-	assert_int_equal(regsrv_script(&srv, "{\"routes\": {\"/s\": [{\"chunks\": "
-				       "[{\"data\": \"a\"}, {\"data\": \"b\", \"delay\": 0.2}]}]}}"), 0);
+	assert_int_equal(
+		regsrv_script(&srv, "{\"routes\": {\"/s\": [{\"chunks\": "
+				    "[{\"data\": \"a\"}, {\"data\": \"b\", \"delay\": 0.2}]}]}}"),
+		0);
 	start(&r, "/s", &o);
 	assert_true(run_until(base, is_done, &r, 10));
 	assert_int_equal(r.pieces, 1);
@@ -334,16 +345,19 @@ static int both_done(void *arg)
  */
 static void test_cancel_and_start_in_callback(void **state)
 {
-	struct xlb_http_opts o1 = { .on_data = on_data }, o2 = { .on_data = on_data };
-	struct xlb_http_opts o3 = { .timeout = 10 };
-	struct result r[4] = { 0 };
+	struct xlb_http_opts o1 = {.on_data = on_data}, o2 = {.on_data = on_data};
+	struct xlb_http_opts o3 = {.timeout = 10};
+	struct result r[4] = {0};
 	char url[128];
 	struct xlb_http_req *slow;
 
-	assert_int_equal(regsrv_script(&srv, "{\"routes\": {"
-		"\"/held\": [{\"chunks\": [{\"data\": \"h\"}], \"hold\": 10}],"
-		"\"/s\": [{\"chunks\": [{\"data\": \"a\", \"delay\": 0.3}, {\"data\": \"b\", \"delay\": 0.5}]}],"
-		"\"/ok\": [{\"body\": \"fine\"}]}}"), 0);
+	assert_int_equal(
+		regsrv_script(&srv, "{\"routes\": {"
+				    "\"/held\": [{\"chunks\": [{\"data\": \"h\"}], \"hold\": 10}],"
+				    "\"/s\": [{\"chunks\": [{\"data\": \"a\", \"delay\": 0.3}, "
+				    "{\"data\": \"b\", \"delay\": 0.5}]}],"
+				    "\"/ok\": [{\"body\": \"fine\"}]}}"),
+		0);
 	snprintf(url, sizeof(url), "%s/held", srv.url);
 	o1.url = url;
 	o1.on_done = on_done;
@@ -367,8 +381,8 @@ static void test_cancel_and_start_in_callback(void **state)
 	assert_int_equal(r[0].done, 0);
 	/* Cancel a running request outside callbacks: no done either. */
 	{
-		struct xlb_http_opts o4 = { .on_data = on_data };
-		struct result r4 = { 0 };
+		struct xlb_http_opts o4 = {.on_data = on_data};
+		struct result r4 = {0};
 		struct xlb_http_req *q;
 
 		o4.url = url;
@@ -389,8 +403,8 @@ static void test_cancel_and_start_in_callback(void **state)
 
 static void test_bad_url(void **state)
 {
-	struct xlb_http_opts o = { .url = "ftp://127.0.0.1/x" };
-	struct result r = { 0 };
+	struct xlb_http_opts o = {.url = "ftp://127.0.0.1/x"};
+	struct result r = {0};
 
 	/* Not http(s): refused by curl when the transfer starts. */
 	o.on_done = on_done;
@@ -413,16 +427,18 @@ static void test_bad_url(void **state)
 static void test_https(void **state)
 {
 	char dir[] = "/tmp/xlb-https-XXXXXX", cert[64], key[64], cmd[512], url[128];
-	struct xlb_http_opts o = { .timeout = 10 };
+	struct xlb_http_opts o = {.timeout = 10};
 	struct regsrv tls;
-	struct result r = { 0 };
+	struct result r = {0};
 
 	assert_non_null(mkdtemp(dir));
 	snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
 	snprintf(key, sizeof(key), "%s/key.pem", dir);
-	snprintf(cmd, sizeof(cmd), "openssl req -x509 -newkey rsa:2048 -nodes -days 1 "
+	snprintf(cmd, sizeof(cmd),
+		 "openssl req -x509 -newkey rsa:2048 -nodes -days 1 "
 		 "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s "
-		 ">/dev/null 2>&1", key, cert);
+		 ">/dev/null 2>&1",
+		 key, cert);
 	if (system(cmd) || regsrv_start_tls(&tls, cert, key)) {
 		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 		(void)!system(cmd);

@@ -25,8 +25,8 @@
 #include "../lib/registry_server.h"
 #include "../lib/check.h"
 
-#define SLICES	"/apis/discovery.k8s.io/v1/namespaces/default/endpointslices"
-#define WATCH	SLICES "?watch=1"
+#define SLICES "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices"
+#define WATCH  SLICES "?watch=1"
 
 static struct regsrv srv;
 
@@ -36,34 +36,41 @@ static char *ep(char *buf, size_t len, const char *addr, const char *ready)
 	char cond[128] = "";
 
 	if (ready)
-		snprintf(cond, sizeof(cond), ", \"conditions\": {\"ready\": %s, \"serving\": %s, "
-			 "\"terminating\": false}", ready, ready);
-	snprintf(buf, len, "{\"addresses\": [\"%s\"]%s, \"nodeName\": \"node-1\", "
+		snprintf(cond, sizeof(cond),
+			 ", \"conditions\": {\"ready\": %s, \"serving\": %s, "
+			 "\"terminating\": false}",
+			 ready, ready);
+	snprintf(buf, len,
+		 "{\"addresses\": [\"%s\"]%s, \"nodeName\": \"node-1\", "
 		 "\"targetRef\": {\"kind\": \"Pod\", \"namespace\": \"default\", \"name\": "
-		 "\"web-%s\"}}", addr, cond, addr);
+		 "\"web-%s\"}}",
+		 addr, cond, addr);
 	return buf;
 }
 
 static char *slice(char *buf, size_t len, const char *name, const char *rv, const char *type,
 		   const char *endpoints)
 {
-	snprintf(buf, len,
-		 "{\"kind\": \"EndpointSlice\", \"apiVersion\": \"discovery.k8s.io/v1\", "
-		 "\"metadata\": {\"name\": \"%s\", \"namespace\": \"default\", "
-		 "\"resourceVersion\": \"%s\", \"labels\": {\"kubernetes.io/service-name\": "
-		 "\"web\", \"endpointslice.kubernetes.io/managed-by\": "
-		 "\"endpointslice-controller.k8s.io\"}}, \"addressType\": \"%s\", "
-		 "\"endpoints\": %s, \"ports\": [{\"name\": \"http\", \"protocol\": \"TCP\", "
-		 "\"port\": 8080}, {\"name\": \"metrics\", \"protocol\": \"TCP\", \"port\": 9090}]}",
-		 name, rv, type, endpoints);
+	snprintf(
+		buf, len,
+		"{\"kind\": \"EndpointSlice\", \"apiVersion\": \"discovery.k8s.io/v1\", "
+		"\"metadata\": {\"name\": \"%s\", \"namespace\": \"default\", "
+		"\"resourceVersion\": \"%s\", \"labels\": {\"kubernetes.io/service-name\": "
+		"\"web\", \"endpointslice.kubernetes.io/managed-by\": "
+		"\"endpointslice-controller.k8s.io\"}}, \"addressType\": \"%s\", "
+		"\"endpoints\": %s, \"ports\": [{\"name\": \"http\", \"protocol\": \"TCP\", "
+		"\"port\": 8080}, {\"name\": \"metrics\", \"protocol\": \"TCP\", \"port\": 9090}]}",
+		name, rv, type, endpoints);
 	return buf;
 }
 
 static char *list(char *buf, size_t len, const char *rv, const char *items)
 {
-	snprintf(buf, len, "{\"kind\": \"EndpointSliceList\", \"apiVersion\": "
+	snprintf(buf, len,
+		 "{\"kind\": \"EndpointSliceList\", \"apiVersion\": "
 		 "\"discovery.k8s.io/v1\", \"metadata\": {\"resourceVersion\": \"%s\"}, "
-		 "\"items\": %s}", rv, items);
+		 "\"items\": %s}",
+		 rv, items);
 	return buf;
 }
 
@@ -108,12 +115,13 @@ static char *jstr(char *buf, size_t len, const char *s, size_t n)
 
 static void test_parse(void **state)
 {
-	struct xlb_k8s_slices s = { 0 };
-	struct xlb_disc_nodes ns = { 0 };
+	struct xlb_k8s_slices s = {0};
+	struct xlb_disc_nodes ns = {0};
 	char body[12000], ev[5000], sl[4000], e[512], err[256];
 
 	list1(body, sizeof(body));
-	assert_int_equal(xlb_k8s_parse_list(body, strlen(body), "http", 50, &s, err, sizeof(err)), 0);
+	assert_int_equal(xlb_k8s_parse_list(body, strlen(body), "http", 50, &s, err, sizeof(err)),
+			 0);
 	assert_int_equal(s.n, 2);
 	assert_string_equal(s.rv, "100");
 	assert_int_equal(xlb_k8s_slices_nodes(&s, &ns), 0);
@@ -122,8 +130,8 @@ static void test_parse(void **state)
 	xlb_disc_nodes_free(&ns);
 
 	/* Another port name picks another port; an unknown one none. */
-	assert_int_equal(xlb_k8s_parse_list(body, strlen(body), "metrics", 50, &s, err,
-					    sizeof(err)), 0);
+	assert_int_equal(
+		xlb_k8s_parse_list(body, strlen(body), "metrics", 50, &s, err, sizeof(err)), 0);
 	assert_int_equal(xlb_k8s_slices_nodes(&s, &ns), 0);
 	assert_int_equal(ns.v[0].port, 9090);
 	xlb_disc_nodes_free(&ns);
@@ -156,12 +164,17 @@ static void test_parse(void **state)
 			 XLB_K8S_GONE);
 	const char *other = "{\"type\": \"ERROR\", \"object\": {\"kind\": \"Status\", "
 			    "\"message\": \"internal error\", \"code\": 500}}";
-	assert_int_equal(xlb_k8s_parse_event(other, strlen(other), "http", 50, &s, err,
-					     sizeof(err)), XLB_K8S_ERROR);
+	assert_int_equal(
+		xlb_k8s_parse_event(other, strlen(other), "http", 50, &s, err, sizeof(err)),
+		XLB_K8S_ERROR);
 	assert_non_null(strstr(err, "internal error"));
 
 	static const char *const bad_events[] = {
-		"", "{", "[]", "{\"type\": \"ADDED\"}", "{\"type\": 1, \"object\": {}}",
+		"",
+		"{",
+		"[]",
+		"{\"type\": \"ADDED\"}",
+		"{\"type\": 1, \"object\": {}}",
 		"{\"type\": \"ADDED\", \"object\": {\"metadata\": {\"resourceVersion\": \"1\"}}}",
 		"{\"type\": \"ADDED\", \"object\": {\"metadata\": {\"name\": \"x\"}}}",
 		"{\"type\": \"ADDED\", \"object\": {\"metadata\": {\"name\": \"x\", "
@@ -173,7 +186,8 @@ static void test_parse(void **state)
 		"\"resourceVersion\": \"1\"}, \"endpoints\": [{\"addresses\": [\"198.18.0.1\"], "
 		"\"conditions\": {\"ready\": \"yes\"}}]}}",
 		"{\"type\": \"ADDED\", \"object\": {\"metadata\": {\"name\": \"x\", "
-		"\"resourceVersion\": \"1\"}, \"ports\": [{\"name\": \"http\", \"port\": \"80\"}]}}",
+		"\"resourceVersion\": \"1\"}, \"ports\": [{\"name\": \"http\", \"port\": "
+		"\"80\"}]}}",
 		"{\"type\": \"SYNC\", \"object\": {\"metadata\": {\"name\": \"x\", "
 		"\"resourceVersion\": \"1\"}}}",
 		/* Found by fuzzing: an empty version would make the next watch start "now". */
@@ -184,18 +198,24 @@ static void test_parse(void **state)
 	for (size_t i = 0; i < sizeof(bad_events) / sizeof(bad_events[0]); i++) {
 		err[0] = '\0';
 		assert_int_equal(xlb_k8s_parse_event(bad_events[i], strlen(bad_events[i]), "http",
-						     50, &s, err, sizeof(err)), -EINVAL);
+						     50, &s, err, sizeof(err)),
+				 -EINVAL);
 		assert_true(err[0] != '\0');
 	}
 	static const char *const bad_lists[] = {
-		"", "[", "[]", "{\"items\": []}", "{\"metadata\": {\"resourceVersion\": \"1\"}, "
+		"",
+		"[",
+		"[]",
+		"{\"items\": []}",
+		"{\"metadata\": {\"resourceVersion\": \"1\"}, "
 		"\"items\": {}}",
 		"{\"metadata\": {\"resourceVersion\": \"1\"}, \"items\": [1]}",
 	};
 	for (size_t i = 0; i < sizeof(bad_lists) / sizeof(bad_lists[0]); i++) {
 		err[0] = '\0';
 		assert_int_equal(xlb_k8s_parse_list(bad_lists[i], strlen(bad_lists[i]), "http", 50,
-						    &s, err, sizeof(err)), -EINVAL);
+						    &s, err, sizeof(err)),
+				 -EINVAL);
 		assert_true(err[0] != '\0');
 		/* A bad list leaves the slices as they were. */
 		assert_int_equal(s.n, 1);
@@ -244,18 +264,20 @@ static void test_check(void **state)
 	char why[256];
 
 	conf_init(&c);
-	assert_int_equal(xlb_disc_check(&c, "kubernetes", "default/web:http", NULL, why,
-					sizeof(why)), 0);
+	assert_int_equal(
+		xlb_disc_check(&c, "kubernetes", "default/web:http", NULL, why, sizeof(why)), 0);
 	assert_int_equal(xlb_disc_check(&c, "kubernetes", "default/web", NULL, why, sizeof(why)),
 			 0);
 	assert_int_equal(xlb_disc_check(&c, "kubernetes", "web:http", NULL, why, sizeof(why)),
 			 -EINVAL);
-	assert_int_equal(xlb_disc_check(&c, "kubernetes", "Default/web:http", NULL, why,
-					sizeof(why)), -EINVAL);
+	assert_int_equal(
+		xlb_disc_check(&c, "kubernetes", "Default/web:http", NULL, why, sizeof(why)),
+		-EINVAL);
 	assert_int_equal(xlb_disc_check(&c, "kubernetes", "default/web:", NULL, why, sizeof(why)),
 			 -EINVAL);
 	assert_int_equal(xlb_disc_check(&c, "kubernetes", "default/web:http", "{\"a\": 1}", why,
-					sizeof(why)), -EINVAL);
+					sizeof(why)),
+			 -EINVAL);
 }
 
 static void test_list_and_watch(void **state)
@@ -266,8 +288,10 @@ static void test_list_and_watch(void **state)
 	char *v;
 
 	list1(l1, sizeof(l1));
-	snprintf(script, sizeof(script), "{\"routes\": {\"" SLICES "\": [{\"body\": %s}, "
-		 "{\"wait\": true}], \"" WATCH "\": [{\"wait\": true}]}}", l1);
+	snprintf(script, sizeof(script),
+		 "{\"routes\": {\"" SLICES "\": [{\"body\": %s}, "
+		 "{\"wait\": true}], \"" WATCH "\": [{\"wait\": true}]}}",
+		 l1);
 	assert_int_equal(regsrv_script(&srv, script), 0);
 	write_token("token-1");
 	conf_init(&c);
@@ -282,7 +306,7 @@ static void test_list_and_watch(void **state)
 	assert_true(count_is(1, WATCH, &t));
 	v = regsrv_req(&srv, WATCH, 0, "query");
 	assert_string_equal(v, "labelSelector=kubernetes.io%2Fservice-name%3Dweb&watch=1&"
-			    "resourceVersion=100&allowWatchBookmarks=true&timeoutSeconds=290");
+			       "resourceVersion=100&allowWatchBookmarks=true&timeoutSeconds=290");
 	free(v);
 
 	/* MODIFIED and a BOOKMARK, then the server ends the watch: resume at 150. */
@@ -295,7 +319,8 @@ static void test_list_and_watch(void **state)
 
 		jstr(a, sizeof(a), ev, half);
 		jstr(b, sizeof(b), ev + half, strlen(ev + half));
-		snprintf(resp, sizeof(resp), "[{\"chunks\": [{\"data\": %s}, {\"data\": "
+		snprintf(resp, sizeof(resp),
+			 "[{\"chunks\": [{\"data\": %s}, {\"data\": "
 			 "%s, \"delay\": 0.1}, {\"data\": \"\\n\"}, {\"data\": {\"type\": "
 			 "\"BOOKMARK\", \"object\": {\"kind\": \"EndpointSlice\", \"metadata\": "
 			 "{\"resourceVersion\": \"150\"}}}, \"delay\": 0.1}]}, {\"wait\": true}]",
@@ -312,25 +337,30 @@ static void test_list_and_watch(void **state)
 	/* ADDED on a stream that then drops: an error, resume at 151. */
 	snprintf(eps, sizeof(eps), "[%s]", ep(e, sizeof(e), "198.18.0.6", NULL));
 	event(ev, sizeof(ev), "ADDED", slice(sl, sizeof(sl), "web-c", "151", "IPv4", eps));
-	snprintf(resp, sizeof(resp), "[{\"chunks\": [{\"data\": %s}], \"end\": false}, "
-		 "{\"wait\": true}]", ev);
+	snprintf(resp, sizeof(resp),
+		 "[{\"chunks\": [{\"data\": %s}], \"end\": false}, "
+		 "{\"wait\": true}]",
+		 ev);
 	push(WATCH, resp);
-	assert_true(dwatch_wait_nodes(&t, "198.18.0.5:8080/50 198.18.0.6:8080/50 "
-				      "fd00:78:6c62::4:8080/50", 10));
+	assert_true(dwatch_wait_nodes(&t,
+				      "198.18.0.5:8080/50 198.18.0.6:8080/50 "
+				      "fd00:78:6c62::4:8080/50",
+				      10));
 	assert_true(count_is(3, WATCH, &t));
 	assert_int_equal(dwatch_status(&t).errors, 1);
 	v = regsrv_req(&srv, WATCH, 2, "query");
 	assert_non_null(strstr(v, "&resourceVersion=151&"));
 	free(v);
-	assert_int_equal(regsrv_count(&srv, SLICES "?labelSelector"), 4);	/* 1 list, 3 watches */
+	assert_int_equal(regsrv_count(&srv, SLICES "?labelSelector"), 4); /* 1 list, 3 watches */
 
 	/* ERROR 410 on the stream: list again (no error), watch from the new list. */
 	snprintf(resp, sizeof(resp), "[{\"body\": %s}, {\"wait\": true}]", l1);
 	push(SLICES, resp);
-	push(WATCH, "[{\"chunks\": [{\"data\": {\"type\": \"ERROR\", \"object\": {\"kind\": "
-		    "\"Status\", \"apiVersion\": \"v1\", \"metadata\": {}, \"status\": \"Failure\", "
-		    "\"message\": \"too old resource version: 151 (300)\", \"reason\": \"Expired\", "
-		    "\"code\": 410}}}], \"hold\": 5}, {\"wait\": true}]");
+	push(WATCH,
+	     "[{\"chunks\": [{\"data\": {\"type\": \"ERROR\", \"object\": {\"kind\": "
+	     "\"Status\", \"apiVersion\": \"v1\", \"metadata\": {}, \"status\": \"Failure\", "
+	     "\"message\": \"too old resource version: 151 (300)\", \"reason\": \"Expired\", "
+	     "\"code\": 410}}}], \"hold\": 5}, {\"wait\": true}]");
 	assert_true(dwatch_wait_nodes(&t, LIST1_NODES, 10));
 	assert_true(count_is(4, WATCH, &t));
 	v = regsrv_req(&srv, WATCH, 3, "query");
@@ -387,8 +417,10 @@ static void test_long_token(void **state)
 	char *v;
 
 	list1(l1, sizeof(l1));
-	snprintf(script, sizeof(script), "{\"routes\": {\"" SLICES "\": [{\"body\": %s}, "
-		 "{\"body\": %s}, {\"wait\": true}], \"" WATCH "\": [{\"wait\": true}]}}", l1, l1);
+	snprintf(script, sizeof(script),
+		 "{\"routes\": {\"" SLICES "\": [{\"body\": %s}, "
+		 "{\"body\": %s}, {\"wait\": true}], \"" WATCH "\": [{\"wait\": true}]}}",
+		 l1, l1);
 	assert_int_equal(regsrv_script(&srv, script), 0);
 	memset(tok, 't', 4096);
 	tok[4096] = '\0';
@@ -419,12 +451,14 @@ static void test_bad_lists(void **state)
 	static const char *const bad[] = {
 		"{\"status\": 500, \"body\": {\"kind\": \"Status\", \"code\": 500}}",
 		"{\"body\": \"{\\\"kind\\\": \\\"EndpointSliceList\\\", \\\"items\\\": [\"}",
-		"{\"body\": {\"metadata\": {\"resourceVersion\": \"5\"}, \"items\": [{\"metadata\": "
+		"{\"body\": {\"metadata\": {\"resourceVersion\": \"5\"}, \"items\": "
+		"[{\"metadata\": "
 		"{\"name\": \"x\"}, \"endpoints\": [{\"addresses\": \"198.18.0.1\"}]}]}}",
 		"{\"body\": {\"metadata\": {\"resourceVersion\": \"5\"}, \"items\": []}, "
 		"\"truncate\": 10}",
 		/* Slices whose endpoints are all not ready: not gone. */
-		"{\"body\": {\"metadata\": {\"resourceVersion\": \"5\"}, \"items\": [{\"metadata\": "
+		"{\"body\": {\"metadata\": {\"resourceVersion\": \"5\"}, \"items\": "
+		"[{\"metadata\": "
 		"{\"name\": \"web-a\"}, \"endpoints\": [{\"addresses\": [\"198.18.0.1\"], "
 		"\"conditions\": {\"ready\": false}}], \"ports\": [{\"name\": \"http\", "
 		"\"port\": 8080}]}]}}",
@@ -437,8 +471,10 @@ static void test_bad_lists(void **state)
 	size_t i;
 
 	list1(l1, sizeof(l1));
-	snprintf(script, sizeof(script), "{\"routes\": {\"" SLICES "\": [{\"body\": %s}, "
-		 "{\"wait\": true}], \"" WATCH "\": [{\"wait\": true}]}}", l1);
+	snprintf(script, sizeof(script),
+		 "{\"routes\": {\"" SLICES "\": [{\"body\": %s}, "
+		 "{\"wait\": true}], \"" WATCH "\": [{\"wait\": true}]}}",
+		 l1);
 	assert_int_equal(regsrv_script(&srv, script), 0);
 	write_token("token-1");
 	conf_init(&c);
@@ -455,10 +491,12 @@ static void test_bad_lists(void **state)
 		push(WATCH, resp);
 		errors++;
 		if (!dwatch_wait_counts(&t, errors, answers + 1, 10))
-			fail_msg("bad answer %zu: errors %lu answers %lu (want %lu, %lu); lists %d, "
-				 "watches %d", i, dwatch_status(&t).errors, dwatch_status(&t).answers,
-				 errors, answers + 1, regsrv_count(&srv, SLICES "?label"),
-				 regsrv_count(&srv, WATCH));
+			fail_msg(
+				"bad answer %zu: errors %lu answers %lu (want %lu, %lu); lists %d, "
+				"watches %d",
+				i, dwatch_status(&t).errors, dwatch_status(&t).answers, errors,
+				answers + 1, regsrv_count(&srv, SLICES "?label"),
+				regsrv_count(&srv, WATCH));
 		assert_string_equal(dwatch_nodes(&t), LIST1_NODES);
 		assert_string_equal(dwatch_status(&t).error, "");
 	}
@@ -486,16 +524,20 @@ static void test_https_ca(void **state)
 	assert_non_null(mkdtemp(dir));
 	snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
 	snprintf(key, sizeof(key), "%s/key.pem", dir);
-	snprintf(cmd, sizeof(cmd), "openssl req -x509 -newkey rsa:2048 -nodes -days 1 "
+	snprintf(cmd, sizeof(cmd),
+		 "openssl req -x509 -newkey rsa:2048 -nodes -days 1 "
 		 "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s "
-		 ">/dev/null 2>&1", key, cert);
+		 ">/dev/null 2>&1",
+		 key, cert);
 	if (system(cmd) || regsrv_start_tls(&tls, cert, key)) {
 		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 		(void)!system(cmd);
 		check_skip("openssl could not make a certificate, or the TLS server did not start");
 	}
-	snprintf(script, sizeof(script), "{\"routes\": {\"" SLICES "\": [{\"body\": %s}, "
-		 "{\"wait\": true}], \"" WATCH "\": [{\"wait\": true}]}}", list1(l1, sizeof(l1)));
+	snprintf(script, sizeof(script),
+		 "{\"routes\": {\"" SLICES "\": [{\"body\": %s}, "
+		 "{\"wait\": true}], \"" WATCH "\": [{\"wait\": true}]}}",
+		 list1(l1, sizeof(l1)));
 	assert_int_equal(regsrv_script(&tls, script), 0);
 	conf_init(&c);
 	snprintf(c.kubernetes.schema, sizeof(c.kubernetes.schema), "https");
@@ -513,12 +555,9 @@ static void test_https_ca(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse),
-		cmocka_unit_test(test_check),
-		cmocka_unit_test(test_list_and_watch),
-		cmocka_unit_test(test_long_token),
-		cmocka_unit_test(test_bad_lists),
-		cmocka_unit_test(test_https_ca),
+		cmocka_unit_test(test_parse),	       cmocka_unit_test(test_check),
+		cmocka_unit_test(test_list_and_watch), cmocka_unit_test(test_long_token),
+		cmocka_unit_test(test_bad_lists),      cmocka_unit_test(test_https_ca),
 	};
 	int rc, fd;
 

@@ -22,8 +22,8 @@
 #include "../lib/registry_server.h"
 #include "../lib/check.h"
 
-#define LIST	"/nacos/v1/ns/instance/list"
-#define LOGIN	"/nacos/v1/auth/login"
+#define LIST  "/nacos/v1/ns/instance/list"
+#define LOGIN "/nacos/v1/auth/login"
 
 static struct regsrv srv;
 
@@ -47,14 +47,15 @@ static char *list(char *buf, size_t len, const char *hosts)
 		 "{\"name\": \"DEFAULT_GROUP@@web\", \"groupName\": \"DEFAULT_GROUP\", "
 		 "\"clusters\": \"\", \"cacheMillis\": 10000, \"hosts\": %s, "
 		 "\"lastRefTime\": 1700000000000, \"checksum\": \"\", \"allIPs\": false, "
-		 "\"reachProtectionThreshold\": false, \"valid\": true}", hosts);
+		 "\"reachProtectionThreshold\": false, \"valid\": true}",
+		 hosts);
 	return buf;
 }
 
 static void test_parse(void **state)
 {
 	char h[5][1024], arr[6000], body[7000], err[256], tok[64];
-	struct xlb_disc_nodes ns = { 0 };
+	struct xlb_disc_nodes ns = {0};
 	unsigned int skipped;
 	size_t total;
 	double ttl;
@@ -66,8 +67,9 @@ static void test_parse(void **state)
 		 host(h[3], sizeof(h[3]), "198.18.0.4", 8080, "1.0", "true", "false"),
 		 host(h[4], sizeof(h[4]), "fd00:78:6c62::5", 9090, "10000", "true", "true"));
 	list(body, sizeof(body), arr);
-	assert_int_equal(xlb_nacos_parse(body, strlen(body), 100, &ns, &total, &skipped, err,
-					 sizeof(err)), 0);
+	assert_int_equal(
+		xlb_nacos_parse(body, strlen(body), 100, &ns, &total, &skipped, err, sizeof(err)),
+		0);
 	assert_int_equal(total, 5);
 	assert_int_equal(ns.n, 3);
 	assert_int_equal(ns.v[0].weight, 100);
@@ -79,14 +81,18 @@ static void test_parse(void **state)
 	/* A tiny positive weight still gets traffic; 0 gets none. */
 	const char *w = "{\"hosts\": [{\"ip\": \"198.18.0.1\", \"port\": 1, \"weight\": 0.001},"
 			"{\"ip\": \"198.18.0.2\", \"port\": 1, \"weight\": 0}]}";
-	assert_int_equal(xlb_nacos_parse(w, strlen(w), 100, &ns, &total, &skipped, err,
-					 sizeof(err)), 0);
+	assert_int_equal(
+		xlb_nacos_parse(w, strlen(w), 100, &ns, &total, &skipped, err, sizeof(err)), 0);
 	assert_int_equal(ns.v[0].weight, 1);
 	assert_int_equal(ns.v[1].weight, 0);
 	xlb_disc_nodes_free(&ns);
 
 	static const char *const bad[] = {
-		"", "{", "[]", "{\"hosts\": {}}", "{\"hosts\": [1]}",
+		"",
+		"{",
+		"[]",
+		"{\"hosts\": {}}",
+		"{\"hosts\": [1]}",
 		"{\"hosts\": [{\"ip\": 1, \"port\": 80}]}",
 		"{\"hosts\": [{\"ip\": \"198.18.0.1\", \"port\": \"80\"}]}",
 		"{\"hosts\": [{\"ip\": \"198.18.0.1\", \"port\": 80, \"healthy\": \"yes\"}]}",
@@ -95,8 +101,9 @@ static void test_parse(void **state)
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
-		assert_int_equal(xlb_nacos_parse(bad[i], strlen(bad[i]), 100, &ns, &total,
-						 &skipped, err, sizeof(err)), -EINVAL);
+		assert_int_equal(xlb_nacos_parse(bad[i], strlen(bad[i]), 100, &ns, &total, &skipped,
+						 err, sizeof(err)),
+				 -EINVAL);
 		assert_true(err[0] != '\0');
 		xlb_disc_nodes_free(&ns);
 	}
@@ -104,13 +111,16 @@ static void test_parse(void **state)
 	const char *login = "{\"accessToken\": \"eyJhbGciOiJIUzI1NiJ9.x.y\", \"tokenTtl\": 18000, "
 			    "\"globalAdmin\": true}";
 	assert_int_equal(xlb_nacos_parse_login(login, strlen(login), tok, sizeof(tok), &ttl, err,
-					       sizeof(err)), 0);
+					       sizeof(err)),
+			 0);
 	assert_string_equal(tok, "eyJhbGciOiJIUzI1NiJ9.x.y");
 	assert_true(ttl == 18000);
 	assert_int_equal(xlb_nacos_parse_login("{\"accessToken\": 1}", 18, tok, sizeof(tok), &ttl,
-					       err, sizeof(err)), -EINVAL);
+					       err, sizeof(err)),
+			 -EINVAL);
 	assert_int_equal(xlb_nacos_parse_login("{\"accessToken\": \"t\"}", 20, tok, sizeof(tok),
-					       &ttl, err, sizeof(err)), -EINVAL);
+					       &ttl, err, sizeof(err)),
+			 -EINVAL);
 }
 
 static void conf_init(struct xlb_discovery_conf *c, const char *host0)
@@ -137,13 +147,17 @@ static void test_check(void **state)
 	char why[256];
 
 	conf_init(&c, "http://127.0.0.1:8848");
-	assert_int_equal(xlb_disc_check(&c, "nacos", "web", "{\"namespace_id\": \"ns1\", "
-					"\"group_name\": \"g\"}", why, sizeof(why)), 0);
-	assert_int_equal(xlb_disc_check(&c, "nacos", "web", "{\"group\": \"g\"}", why,
-					sizeof(why)), -EINVAL);
+	assert_int_equal(xlb_disc_check(&c, "nacos", "web",
+					"{\"namespace_id\": \"ns1\", "
+					"\"group_name\": \"g\"}",
+					why, sizeof(why)),
+			 0);
+	assert_int_equal(xlb_disc_check(&c, "nacos", "web", "{\"group\": \"g\"}", why, sizeof(why)),
+			 -EINVAL);
 	assert_non_null(strstr(why, "group"));
-	assert_int_equal(xlb_disc_check(&c, "nacos", "web", "{\"group_name\": 5}", why,
-					sizeof(why)), -EINVAL);
+	assert_int_equal(
+		xlb_disc_check(&c, "nacos", "web", "{\"group_name\": 5}", why, sizeof(why)),
+		-EINVAL);
 }
 
 /* Plain lists: arguments in the query, changes, bad answers, empty lists. */
@@ -155,7 +169,8 @@ static void test_watch(void **state)
 		"{\"status\": 500, \"body\": \"server is DOWN now\"}",
 		"{\"body\": \"{\\\"hosts\\\": [\"}",
 		"{\"body\": {\"hosts\": [{\"ip\": \"198.18.0.1\", \"port\": \"8080\"}]}}",
-		"{\"body\": {\"hosts\": [{\"ip\": \"198.18.0.1\", \"port\": 8080}]}, \"truncate\": 12}",
+		"{\"body\": {\"hosts\": [{\"ip\": \"198.18.0.1\", \"port\": 8080}]}, \"truncate\": "
+		"12}",
 	};
 	struct xlb_discovery_conf c;
 	unsigned long errors = 0, answers;
@@ -171,8 +186,10 @@ static void test_watch(void **state)
 		 good);
 	assert_int_equal(regsrv_script(&srv, script), 0);
 	conf_init(&c, srv.url);
-	assert_int_equal(dwatch_start(&t, &c, "nacos", "web", "{\"namespace_id\": \"ns 1\", "
-				      "\"group_name\": \"G\"}"), 0);
+	assert_int_equal(dwatch_start(&t, &c, "nacos", "web",
+				      "{\"namespace_id\": \"ns 1\", "
+				      "\"group_name\": \"G\"}"),
+			 0);
 	assert_true(dwatch_wait_nodes(&t, want, 10));
 	q = regsrv_req(&srv, LIST, 0, "query");
 	assert_string_equal(q, "serviceName=web&healthyOnly=true&namespaceId=ns%201&groupName=G");
@@ -222,10 +239,12 @@ static void test_login(void **state)
 		 host(h, sizeof(h), "198.18.0.1", 8080, "2.0", "true", "true"));
 	snprintf(good, sizeof(good), "{\"body\": %s}", list(body, sizeof(body), arr));
 	/* A token that lives 1 s: renewed at 0.9 s, while polls run every 0.2 s. */
-	snprintf(script, sizeof(script), "{\"routes\": {\"" LIST "\": [%s],"
+	snprintf(script, sizeof(script),
+		 "{\"routes\": {\"" LIST "\": [%s],"
 		 "\"" LOGIN "\": [{\"body\": {\"accessToken\": \"tok-1\", \"tokenTtl\": 1, "
 		 "\"globalAdmin\": false}}, {\"body\": {\"accessToken\": \"tok-2\", "
-		 "\"tokenTtl\": 1000}}]}}", good);
+		 "\"tokenTtl\": 1000}}]}}",
+		 good);
 	assert_int_equal(regsrv_script(&srv, script), 0);
 	snprintf(url, sizeof(url), "http://nacos:s%%40cret@127.0.0.1:%d", srv.port);
 	conf_init(&c, url);
@@ -256,8 +275,8 @@ static void test_login(void **state)
 	{
 		char pushbuf[9000];
 
-		snprintf(pushbuf, sizeof(pushbuf), "[{\"status\": 403, \"body\": \"token expired\"}, %s]",
-			 good);
+		snprintf(pushbuf, sizeof(pushbuf),
+			 "[{\"status\": 403, \"body\": \"token expired\"}, %s]", good);
 		assert_int_equal(regsrv_push(&srv, LIST, pushbuf), 0);
 	}
 	for (int i = 0; i < 100 && regsrv_count(&srv, LOGIN) < logins + 1; i++)
@@ -281,7 +300,8 @@ static void test_login_long_user(void **state)
 	snprintf(arr, sizeof(arr), "[%s]",
 		 host(h, sizeof(h), "198.18.0.1", 8080, "2.0", "true", "true"));
 	snprintf(good, sizeof(good), "{\"body\": %s}", list(body, sizeof(body), arr));
-	snprintf(script, sizeof(script), "{\"routes\": {\"" LIST "\": [%s],"
+	snprintf(script, sizeof(script),
+		 "{\"routes\": {\"" LIST "\": [%s],"
 		 "\"" LOGIN "\": [{\"body\": {\"accessToken\": \"tok-1\", \"tokenTtl\": 1000}}]}}",
 		 good);
 	assert_int_equal(regsrv_script(&srv, script), 0);
@@ -304,10 +324,8 @@ static void test_login_long_user(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse),
-		cmocka_unit_test(test_check),
-		cmocka_unit_test(test_watch),
-		cmocka_unit_test(test_login_long_user),
+		cmocka_unit_test(test_parse), cmocka_unit_test(test_check),
+		cmocka_unit_test(test_watch), cmocka_unit_test(test_login_long_user),
 		cmocka_unit_test(test_login),
 	};
 	int rc;

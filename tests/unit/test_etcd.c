@@ -44,7 +44,7 @@
 #include "config/etcd.h"
 #include "../lib/etcd_server.h"
 
-#define LOOP_BOUND	20.0		/* seconds a wait may take before failing */
+#define LOOP_BOUND 20.0 /* seconds a wait may take before failing */
 
 static double now_s(void)
 {
@@ -61,12 +61,17 @@ static void test_b64(void **state)
 	static const struct {
 		const char *plain, *enc;
 	} v[] = {
-		{ "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" }, { "foo", "Zm9v" },
-		{ "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" }, { "foobar", "Zm9vYmFy" },
-		{ "/apisix/upstreams/1", "L2FwaXNpeC91cHN0cmVhbXMvMQ==" },
+		{"", ""},
+		{"f", "Zg=="},
+		{"fo", "Zm8="},
+		{"foo", "Zm9v"},
+		{"foob", "Zm9vYg=="},
+		{"fooba", "Zm9vYmE="},
+		{"foobar", "Zm9vYmFy"},
+		{"/apisix/upstreams/1", "L2FwaXNpeC91cHN0cmVhbXMvMQ=="},
 	};
-	static const char *const bad[] = { "Zg=", "Zg", "Z===", "Zg==Zg==", "Zm9v!", "Zm=v",
-					   "====", "Zg=a" };
+	static const char *const bad[] = {
+		"Zg=", "Zg", "Z===", "Zg==Zg==", "Zm9v!", "Zm=v", "====", "Zg=a"};
 	unsigned char out[64];
 	unsigned int i;
 	char *enc;
@@ -82,8 +87,8 @@ static void test_b64(void **state)
 			check_int(memcmp(out, v[i].plain, n), 0, "decode '%s' bytes", v[i].enc);
 	}
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		check_int(xlb_etcd_b64_decode(bad[i], strlen(bad[i]), out), -EINVAL,
-			  "decode '%s'", bad[i]);
+		check_int(xlb_etcd_b64_decode(bad[i], strlen(bad[i]), out), -EINVAL, "decode '%s'",
+			  bad[i]);
 	/* Every byte value survives a round trip. */
 	for (i = 0; i < 256; i++)
 		out[i % 64] = i;
@@ -143,8 +148,7 @@ static char *watch_msg(long long hdr_rev, json_t *events)
 	json_t *root;
 
 	snprintf(r, sizeof(r), "%lld", hdr_rev);
-	root = json_pack("{s:{s:{s:s}, s:o}}", "result", "header", "revision", r, "events",
-			 events);
+	root = json_pack("{s:{s:{s:s}, s:o}}", "result", "header", "revision", r, "events", events);
 	s = json_dumps(root, JSON_COMPACT);
 	json_decref(root);
 	return s;
@@ -170,7 +174,7 @@ static void mirror_ids(const struct xlb_etcd_mirror *m, char *buf, size_t len)
 	buf[0] = 0;
 	assert_int_equal(xlb_etcd_mirror_arrays(m, &a[0], &a[1]), 0);
 	for (k = 0; k < 2; k++) {
-		json_array_foreach(a[k], i, v)
+		json_array_foreach (a[k], i, v)
 			o += snprintf(buf + o, len - o, "%s%s", i ? "," : "",
 				      json_string_value(json_object_get(v, "id")));
 		if (!k)
@@ -216,14 +220,21 @@ static void test_mirror_range(void **state)
 	/* Garbage in any form: an error, the mirror untouched. */
 	{
 		static const char *const garbage[] = {
-			"", "hello", "[]", "{}", "{\"header\":{}}",
+			"",
+			"hello",
+			"[]",
+			"{}",
+			"{\"header\":{}}",
 			"{\"header\":{\"revision\":\"x\"}}",
 			"{\"header\":{\"revision\":\"11\"},\"kvs\":{}}",
 			"{\"header\":{\"revision\":\"11\"},\"kvs\":[1]}",
 			"{\"header\":{\"revision\":\"11\"},\"kvs\":[{\"key\":\"!!\"}]}",
-			"{\"header\":{\"revision\":\"11\"},\"kvs\":[{\"key\":\"L2FwaXNpeC91cHN0cmVhbXMvMQ==\",\"value\":\"#\"}]}",
+			"{\"header\":{\"revision\":\"11\"},\"kvs\":[{\"key\":"
+			"\"L2FwaXNpeC91cHN0cmVhbXMvMQ==\",\"value\":\"#\"}]}",
 			"{\"header\":{\"revision\":\"11\"},\"more\":true}",
-			"{\"error\":\"etcdserver: mvcc: required revision has been compacted\",\"message\":\"etcdserver: mvcc: required revision has been compacted\",\"code\":11}",
+			"{\"error\":\"etcdserver: mvcc: required revision has been "
+			"compacted\",\"message\":\"etcdserver: mvcc: required revision has been "
+			"compacted\",\"code\":11}",
 			"{\"header\":{\"revision\":\"11\"}",
 		};
 		unsigned int i;
@@ -358,9 +369,9 @@ static void test_mirror_watch(void **state)
 
 	/* A response with one malformed event applies none of them. */
 	{
-		json_t *evs = json_pack("[o,o]", ev_put("/p/upstreams/d", "{}", 13),
-					json_pack("{s:s, s:{s:s}}", "type", "PUT", "kv", "key",
-						  "not base64!"));
+		json_t *evs = json_pack(
+			"[o,o]", ev_put("/p/upstreams/d", "{}", 13),
+			json_pack("{s:s, s:{s:s}}", "type", "PUT", "kv", "key", "not base64!"));
 
 		msg = watch_msg(13, evs);
 		err = xlb_etcd_mirror_apply_watch(m, msg, strlen(msg), &wi, why, sizeof(why));
@@ -393,12 +404,18 @@ static void test_mirror_watch(void **state)
 	/* Garbage and etcd's errors. */
 	{
 		static const char *const garbage[] = {
-			"", "x", "[]", "{\"result\":1}", "{\"result\":{\"events\":{}}}",
+			"",
+			"x",
+			"[]",
+			"{\"result\":1}",
+			"{\"result\":{\"events\":{}}}",
 			"{\"result\":{\"events\":[1]}}",
 			"{\"result\":{\"events\":[{\"type\":\"BOOM\",\"kv\":{\"key\":\"YQ==\"}}]}}",
-			"{\"result\":{\"events\":[{\"kv\":{\"key\":\"YQ==\",\"mod_revision\":\"-1\"}}]}}",
+			"{\"result\":{\"events\":[{\"kv\":{\"key\":\"YQ==\",\"mod_revision\":\"-"
+			"1\"}}]}}",
 			"{\"result\":{\"compact_revision\":\"x\"}}",
-			"{\"error\":{\"grpc_code\":16,\"http_code\":401,\"message\":\"etcdserver: invalid auth token\"}}",
+			"{\"error\":{\"grpc_code\":16,\"http_code\":401,\"message\":\"etcdserver: "
+			"invalid auth token\"}}",
 		};
 		unsigned int i;
 
@@ -425,7 +442,7 @@ struct rec {
 	unsigned int n;
 	json_t *ups, *routes;
 	long long rev;
-	double at;			/* when the last update came */
+	double at; /* when the last update came */
 };
 
 static void on_update(json_t *ups, json_t *routes, long long rev, void *arg)
@@ -451,13 +468,13 @@ static void rec_clear(struct rec *r)
 /* "id,id|id" of the last update. */
 static void rec_ids(const struct rec *r, char *buf, size_t len)
 {
-	json_t *a[2] = { r->ups, r->routes }, *v;
+	json_t *a[2] = {r->ups, r->routes}, *v;
 	size_t i, o = 0;
 	int k;
 
 	buf[0] = 0;
 	for (k = 0; k < 2; k++) {
-		json_array_foreach(a[k], i, v)
+		json_array_foreach (a[k], i, v)
 			o += snprintf(buf + o, len - o, "%s%s", i ? "," : "",
 				      json_string_value(json_object_get(v, "id")));
 		if (!k)
@@ -482,7 +499,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 static void run_until(struct env *env, cond_fn cond, void *arg, const char *what)
 {
 	struct event *tick = evtimer_new(env->base, on_tick, NULL);
-	struct timeval tv = { 0, 20000 };
+	struct timeval tv = {0, 20000};
 	double end = now_s() + LOOP_BOUND;
 	struct xlb_etcd_status st;
 
@@ -546,7 +563,7 @@ static int cond_bad(struct env *env, void *arg)
 
 static void env_start(struct env *env, const char *prefix, const char *const *hosts)
 {
-	struct xlb_etcd_conf conf = { .enabled = 1, .timeout = 5 };
+	struct xlb_etcd_conf conf = {.enabled = 1, .timeout = 5};
 	unsigned int i;
 
 	memset(env, 0, sizeof(*env));
@@ -599,7 +616,7 @@ static int cmp_dbl(const void *a, const void *b)
 
 static void test_follow(void **state)
 {
-	const char *hosts[] = { srv.url, NULL };
+	const char *hosts[] = {srv.url, NULL};
 	char ids[256], v[64];
 	struct xlb_etcd_status st;
 	struct env env;
@@ -689,8 +706,8 @@ static void test_follow(void **state)
 	qsort(lat, n, sizeof(*lat), cmp_dbl);
 	qsort(rtt, n, sizeof(*rtt), cmp_dbl);
 	printf("etcd put -> update callback over %u puts: p50 %.2f ms, p99 %.2f ms, max %.2f ms; "
-	       "of which the put's own round trip (etcd commit): p50 %.2f ms, p99 %.2f ms\n", n,
-	       lat[n / 2], lat[n * 99 / 100], lat[n - 1], rtt[n / 2], rtt[n * 99 / 100]);
+	       "of which the put's own round trip (etcd commit): p50 %.2f ms, p99 %.2f ms\n",
+	       n, lat[n / 2], lat[n * 99 / 100], lat[n - 1], rtt[n / 2], rtt[n * 99 / 100]);
 	free(lat);
 	free(rtt);
 
@@ -704,7 +721,7 @@ static void test_follow(void **state)
 
 static void test_bad_values(void **state)
 {
-	const char *hosts[] = { srv.url, NULL };
+	const char *hosts[] = {srv.url, NULL};
 	struct xlb_etcd_status st;
 	unsigned int zero = 0, n;
 	char ids[256];
@@ -718,14 +735,15 @@ static void test_bad_values(void **state)
 	check_str(ids, "1|", "bad value left out of the first read");
 	xlb_etcd_status(env.e, &st);
 	check_int(st.bad_values, 1, "one bad value");
-	check_contains(st.error, "/t2/upstreams/2: value is not a JSON object", "error names the key");
+	check_contains(st.error, "/t2/upstreams/2: value is not a JSON object",
+		       "error names the key");
 	check_int(st.errors >= 1, 1, "bad value counted");
 	wait_connected(&env, 1);
 
 	/* Garbage over a good key: no update, the good object stays. */
 	n = env.rec.n;
 	put(&env, "upstreams", "1", "{truncated");
-	run_until(&env, cond_bad, &(unsigned int){ 2 }, "two bad values");
+	run_until(&env, cond_bad, &(unsigned int){2}, "two bad values");
 	check_int(env.rec.n, n, "no update for a bad value");
 	xlb_etcd_status(env.e, &st);
 	check_contains(st.error, "/t2/upstreams/1: value is not JSON", "error names the key");
@@ -769,7 +787,7 @@ static void *garbage_main(void *arg)
 
 static void garbage_start(struct garbage_srv *g)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t alen = sizeof(a);
 
 	g->fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -783,7 +801,7 @@ static void garbage_start(struct garbage_srv *g)
 
 static void garbage_stop(struct garbage_srv *g)
 {
-	shutdown(g->fd, SHUT_RDWR);	/* accept() returns */
+	shutdown(g->fd, SHUT_RDWR); /* accept() returns */
 	pthread_join(g->th, NULL);
 	close(g->fd);
 }
@@ -791,7 +809,7 @@ static void garbage_stop(struct garbage_srv *g)
 /* A port with nothing listening (bound, not listening: connections are refused). */
 static int dead_port(int *fd)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t alen = sizeof(a);
 
 	*fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -804,7 +822,7 @@ static int dead_port(int *fd)
 static void test_down_at_start(void **state)
 {
 	char dead[64], garbage[64], ids[64];
-	const char *hosts[] = { dead, NULL, NULL, NULL };
+	const char *hosts[] = {dead, NULL, NULL, NULL};
 	struct xlb_etcd_status st;
 	struct garbage_srv g;
 	struct env env;
@@ -862,7 +880,7 @@ static void test_down_at_start(void **state)
 static void test_restart(void **state)
 {
 	char garbage[64], ids[256];
-	const char *hosts[] = { srv.url, garbage, NULL };
+	const char *hosts[] = {srv.url, garbage, NULL};
 	struct xlb_etcd_status st;
 	struct garbage_srv g;
 	struct env env;
@@ -886,7 +904,8 @@ static void test_restart(void **state)
 	t0 = now_s();
 	wait_updates(&env, ++n);
 	printf("etcd quick restart: the write made meanwhile arrived %.2f s later "
-	       "(backoff and failover included)\n", now_s() - t0);
+	       "(backoff and failover included)\n",
+	       now_s() - t0);
 	check_int(env.rec.rev, rev, "resumed at the write's revision");
 	del(&env, "upstreams", "q");
 	wait_updates(&env, ++n);
@@ -896,7 +915,7 @@ static void test_restart(void **state)
 	/* A long outage, the other host answering garbage meanwhile. */
 	etcd_server_stop(&srv);
 	wait_connected(&env, 0);
-	wait_errors(&env, 3);		/* etcd gone, garbage, etcd refused... */
+	wait_errors(&env, 3); /* etcd gone, garbage, etcd refused... */
 	xlb_etcd_status(env.e, &st);
 	check_int(env.rec.n, n, "no update while etcd is down");
 	check_int(st.revision, rev, "revision kept");
@@ -952,7 +971,7 @@ static void *silent_main(void *arg)
 
 static void silent_start(struct silent_srv *s)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t alen = sizeof(a);
 
 	memset(s, 0, sizeof(*s));
@@ -991,8 +1010,8 @@ static int cond_error_has(struct env *env, void *arg)
 static void test_silent(void **state)
 {
 	char silent[64], ids[64];
-	const char *hosts[] = { silent, srv.url, NULL };
-	struct xlb_etcd_conf conf = { .enabled = 1, .nhosts = 2, .timeout = 1, .prefix = "/t8" };
+	const char *hosts[] = {silent, srv.url, NULL};
+	struct xlb_etcd_conf conf = {.enabled = 1, .nhosts = 2, .timeout = 1, .prefix = "/t8"};
 	struct xlb_etcd_status st;
 	struct silent_srv s;
 	struct env env;
@@ -1008,7 +1027,7 @@ static void test_silent(void **state)
 	env.base = event_base_new();
 	env.e = xlb_etcd_new(env.base, &conf, on_update, &env.rec);
 	assert_non_null(env.e);
-	wait_updates(&env, 1);		/* the silent host's range timed out first */
+	wait_updates(&env, 1); /* the silent host's range timed out first */
 	rec_ids(&env.rec, ids, sizeof(ids));
 	check_str(ids, "1|", "state from the second host");
 	xlb_etcd_status(env.e, &st);
@@ -1032,7 +1051,7 @@ static void test_silent(void **state)
 /* Away while the history it needs is compacted: a range read resyncs. */
 static void test_compaction(void **state)
 {
-	const char *hosts[] = { srv.url, NULL };
+	const char *hosts[] = {srv.url, NULL};
 	struct xlb_etcd_status st;
 	struct env env;
 	char ids[256];
@@ -1077,13 +1096,13 @@ static void test_compaction(void **state)
  */
 static void test_data_lost(void **state)
 {
-	const char *hosts[] = { srv.url, NULL };
+	const char *hosts[] = {srv.url, NULL};
 	struct xlb_etcd_status st;
 	struct env env;
 	char ids[256];
 	unsigned int n, i;
 
-	for (i = 0; i < 20; i++)	/* a revision well ahead of the new etcd's */
+	for (i = 0; i < 20; i++) /* a revision well ahead of the new etcd's */
 		etcd_server_put(&srv, "/t9/upstreams/old", "{}", -1);
 	env_start(&env, "/t9", hosts);
 	wait_updates(&env, 1);
@@ -1127,8 +1146,8 @@ static int cond_put(struct env *env, void *arg)
 
 static void test_put_api(void **state)
 {
-	const char *hosts[] = { srv.url, NULL };
-	struct put_res p = { 0 };
+	const char *hosts[] = {srv.url, NULL};
+	struct put_res p = {0};
 	struct env env;
 	char ids[256];
 	json_t *obj;
@@ -1192,16 +1211,20 @@ static void test_put_api(void **state)
 static void test_auth(void **state)
 {
 	static struct etcd_server asrv;
-	struct xlb_etcd_conf conf = { .enabled = 1, .nhosts = 1, .timeout = 5,
-				      .prefix = "/t7", .user = "root", .password = "s3cret" };
+	struct xlb_etcd_conf conf = {.enabled = 1,
+				     .nhosts = 1,
+				     .timeout = 5,
+				     .prefix = "/t7",
+				     .user = "root",
+				     .password = "s3cret"};
 	static const char *const setup[][2] = {
-		{ "/v3/auth/user/add", "{\"name\":\"root\",\"password\":\"s3cret\"}" },
-		{ "/v3/auth/role/add", "{\"name\":\"root\"}" },
-		{ "/v3/auth/user/grant", "{\"user\":\"root\",\"role\":\"root\"}" },
-		{ "/v3/auth/enable", "{}" },
+		{"/v3/auth/user/add", "{\"name\":\"root\",\"password\":\"s3cret\"}"},
+		{"/v3/auth/role/add", "{\"name\":\"root\"}"},
+		{"/v3/auth/user/grant", "{\"user\":\"root\",\"role\":\"root\"}"},
+		{"/v3/auth/enable", "{}"},
 	};
 	struct xlb_etcd_status st;
-	struct put_res p = { 0 };
+	struct put_res p = {0};
 	struct env env;
 	unsigned int i;
 	char ids[64], *r;
@@ -1284,14 +1307,10 @@ int main(void)
 		cmocka_unit_test(test_mirror_keys),
 	};
 	const struct CMUnitTest live[] = {
-		cmocka_unit_test(test_follow),
-		cmocka_unit_test(test_bad_values),
-		cmocka_unit_test(test_down_at_start),
-		cmocka_unit_test(test_restart),
-		cmocka_unit_test(test_silent),
-		cmocka_unit_test(test_compaction),
-		cmocka_unit_test(test_put_api),
-		cmocka_unit_test(test_data_lost),
+		cmocka_unit_test(test_follow),	      cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_down_at_start), cmocka_unit_test(test_restart),
+		cmocka_unit_test(test_silent),	      cmocka_unit_test(test_compaction),
+		cmocka_unit_test(test_put_api),	      cmocka_unit_test(test_data_lost),
 		cmocka_unit_test(test_auth),
 	};
 	int rc;
@@ -1302,7 +1321,7 @@ int main(void)
 		return rc;
 	if (!etcd_server_binary()) {
 		check_skip_tests(live, "no etcd binary (/usr/bin/etcd; Debian package etcd-server, "
-				 "scripts/install-deps.sh installs it)");
+				       "scripts/install-deps.sh installs it)");
 		return 0;
 	}
 	atexit(cleanup_at_exit);

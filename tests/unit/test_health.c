@@ -24,123 +24,137 @@
 #include "health/health.h"
 #include "../lib/check.h"
 
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
-#define MAX_STEPS	12
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define MAX_STEPS     12
 
 struct step {
 	char ev;
 	char state;
-	struct xlb_health_counters c;	/* after the step */
+	struct xlb_health_counters c; /* after the step */
 };
 
 struct row {
 	const char *name;
-	struct xlb_health_thresholds th;	/* successes, tcp, http, timeouts */
+	struct xlb_health_thresholds th; /* successes, tcp, http, timeouts */
 	char start;
 	struct xlb_health_counters c0;
 	struct step steps[MAX_STEPS];
 };
 
-#define TH(s, t, h, o)	{ .successes = s, .tcp_failures = t, .http_failures = h, .timeouts = o }
-#define C(s, t, h, o)	{ .success = s, .tcp_failure = t, .http_failure = h, .timeout = o }
-#define S(e, st, s, t, h, o) { e, st, C(s, t, h, o) }
+#define TH(s, t, h, o)                                                               \
+	{                                                                            \
+		.successes = s, .tcp_failures = t, .http_failures = h, .timeouts = o \
+	}
+#define C(s, t, h, o)                                                           \
+	{                                                                       \
+		.success = s, .tcp_failure = t, .http_failure = h, .timeout = o \
+	}
+#define S(e, st, s, t, h, o)         \
+	{                            \
+		e, st, C(s, t, h, o) \
+	}
 /* APISIX's active-check defaults. */
-#define APISIX		TH(2, 2, 5, 3)
+#define APISIX TH(2, 2, 5, 3)
 
 static const struct row rows[] = {
-	{ "two tcp failures: healthy -> mostly_healthy -> unhealthy", APISIX, 'H', C(0, 0, 0, 0), {
-		S('t', 'h', 0, 1, 0, 0),
-		S('t', 'U', 0, 2, 0, 0) } },
-	{ "two successes: unhealthy -> mostly_unhealthy -> healthy", APISIX, 'U', C(0, 2, 0, 0), {
-		S('s', 'u', 1, 0, 0, 0),
-		S('s', 'H', 2, 0, 0, 0) } },
-	{ "full cycle, counters are not reset on a flip (as lua)", APISIX, 'H', C(0, 0, 0, 0), {
-		S('t', 'h', 0, 1, 0, 0),
-		S('t', 'U', 0, 2, 0, 0),
-		S('t', 'U', 0, 2, 0, 0),
-		S('s', 'u', 1, 0, 0, 0),
-		S('s', 'H', 2, 0, 0, 0),
-		S('s', 'H', 2, 0, 0, 0),
-		S('o', 'h', 0, 0, 0, 1),
-		S('s', 'h', 1, 0, 0, 0),
-		S('s', 'H', 2, 0, 0, 0) } },
-	{ "success while healthy changes nothing", APISIX, 'H', C(2, 0, 0, 0), {
-		S('s', 'H', 2, 0, 0, 0),
-		S('s', 'H', 2, 0, 0, 0) } },
-	{ "failures while unhealthy change nothing, other counters kept", APISIX, 'U',
-	  C(0, 2, 1, 1), {
-		S('t', 'U', 0, 2, 1, 1),
-		S('p', 'U', 0, 2, 1, 1),
-		S('o', 'U', 0, 2, 1, 1),
-		S('s', 'u', 1, 0, 0, 0) } },
-	{ "failure kinds count apart; none clears another", TH(2, 3, 3, 3), 'H', C(0, 0, 0, 0), {
-		S('t', 'h', 0, 1, 0, 0),
-		S('p', 'h', 0, 1, 1, 0),
-		S('o', 'h', 0, 1, 1, 1),
-		S('p', 'h', 0, 1, 2, 1),
-		S('t', 'h', 0, 2, 2, 1),
-		S('p', 'U', 0, 2, 3, 1) } },
-	{ "timeouts flip at their own threshold", APISIX, 'H', C(0, 0, 0, 0), {
-		S('o', 'h', 0, 0, 0, 1),
-		S('o', 'h', 0, 0, 0, 2),
-		S('o', 'U', 0, 0, 0, 3) } },
-	{ "http failures flip at their own threshold", TH(2, 2, 2, 3), 'H', C(0, 0, 0, 0), {
-		S('p', 'h', 0, 0, 1, 0),
-		S('p', 'U', 0, 0, 2, 0) } },
-	{ "a success in mostly_healthy clears failures, stays below threshold", TH(3, 2, 5, 3),
-	  'H', C(0, 0, 0, 0), {
-		S('t', 'h', 0, 1, 0, 0),
-		S('s', 'h', 1, 0, 0, 0),
-		S('t', 'h', 0, 1, 0, 0),
-		S('s', 'h', 1, 0, 0, 0),
-		S('s', 'h', 2, 0, 0, 0),
-		S('s', 'H', 3, 0, 0, 0) } },
-	{ "a failure in mostly_unhealthy clears successes, stays below threshold",
-	  TH(3, 2, 5, 3), 'U', C(0, 2, 0, 0), {
-		S('s', 'u', 1, 0, 0, 0),
-		S('s', 'u', 2, 0, 0, 0),
-		S('t', 'u', 0, 1, 0, 0),
-		S('s', 'u', 1, 0, 0, 0),
-		S('t', 'u', 0, 1, 0, 0),
-		S('t', 'U', 0, 2, 0, 0) } },
-	{ "mostly_healthy straight to unhealthy, mostly_unhealthy straight to healthy",
-	  TH(2, 2, 5, 3), 'H', C(0, 0, 0, 0), {
-		S('t', 'h', 0, 1, 0, 0),
-		S('t', 'U', 0, 2, 0, 0),
-		S('s', 'u', 1, 0, 0, 0),
-		S('s', 'H', 2, 0, 0, 0) } },
-	{ "threshold 1 flips at once, both ways", TH(1, 1, 1, 1), 'H', C(0, 0, 0, 0), {
-		S('p', 'U', 0, 0, 1, 0),
-		S('s', 'H', 1, 0, 0, 0),
-		S('o', 'U', 0, 0, 0, 1),
-		S('s', 'H', 1, 0, 0, 0),
-		S('t', 'U', 0, 1, 0, 0) } },
-	{ "tcp_failures 0: tcp failures do nothing at all", TH(2, 0, 5, 3), 'H', C(0, 0, 0, 0), {
-		S('t', 'H', 0, 0, 0, 0),
-		S('o', 'h', 0, 0, 0, 1),
-		S('s', 'h', 1, 0, 0, 0),
-		S('t', 'h', 1, 0, 0, 0),	/* the success counter is not cleared */
-		S('t', 'h', 1, 0, 0, 0),
-		S('s', 'H', 2, 0, 0, 0) } },
-	{ "successes 0: an unhealthy target never recovers", TH(0, 2, 5, 3), 'U', C(0, 2, 0, 0), {
-		S('s', 'U', 0, 2, 0, 0),
-		S('s', 'U', 0, 2, 0, 0) } },
-	{ "successes 0: failure counters are not cleared either", TH(0, 3, 5, 3), 'H',
-	  C(0, 0, 0, 0), {
-		S('t', 'h', 0, 1, 0, 0),
-		S('s', 'h', 0, 1, 0, 0),
-		S('t', 'h', 0, 2, 0, 0),
-		S('t', 'U', 0, 3, 0, 0) } },
-	{ "all thresholds 0: nothing ever changes", TH(0, 0, 0, 0), 'h', C(1, 1, 1, 1), {
-		S('s', 'h', 1, 1, 1, 1),
-		S('t', 'h', 1, 1, 1, 1),
-		S('p', 'h', 1, 1, 1, 1),
-		S('o', 'h', 1, 1, 1, 1) } },
-	{ "not an event: nothing changes", APISIX, 'u', C(1, 0, 0, 0), {
-		S('x', 'u', 1, 0, 0, 0) } },
-	{ "counters above a lowered threshold flip on the next event", TH(2, 2, 5, 3), 'h',
-	  C(0, 4, 0, 0), {
-		S('t', 'U', 0, 5, 0, 0) } },
+	{"two tcp failures: healthy -> mostly_healthy -> unhealthy",
+	 APISIX,
+	 'H',
+	 C(0, 0, 0, 0),
+	 {S('t', 'h', 0, 1, 0, 0), S('t', 'U', 0, 2, 0, 0)}},
+	{"two successes: unhealthy -> mostly_unhealthy -> healthy",
+	 APISIX,
+	 'U',
+	 C(0, 2, 0, 0),
+	 {S('s', 'u', 1, 0, 0, 0), S('s', 'H', 2, 0, 0, 0)}},
+	{"full cycle, counters are not reset on a flip (as lua)",
+	 APISIX,
+	 'H',
+	 C(0, 0, 0, 0),
+	 {S('t', 'h', 0, 1, 0, 0), S('t', 'U', 0, 2, 0, 0), S('t', 'U', 0, 2, 0, 0),
+	  S('s', 'u', 1, 0, 0, 0), S('s', 'H', 2, 0, 0, 0), S('s', 'H', 2, 0, 0, 0),
+	  S('o', 'h', 0, 0, 0, 1), S('s', 'h', 1, 0, 0, 0), S('s', 'H', 2, 0, 0, 0)}},
+	{"success while healthy changes nothing",
+	 APISIX,
+	 'H',
+	 C(2, 0, 0, 0),
+	 {S('s', 'H', 2, 0, 0, 0), S('s', 'H', 2, 0, 0, 0)}},
+	{"failures while unhealthy change nothing, other counters kept",
+	 APISIX,
+	 'U',
+	 C(0, 2, 1, 1),
+	 {S('t', 'U', 0, 2, 1, 1), S('p', 'U', 0, 2, 1, 1), S('o', 'U', 0, 2, 1, 1),
+	  S('s', 'u', 1, 0, 0, 0)}},
+	{"failure kinds count apart; none clears another",
+	 TH(2, 3, 3, 3),
+	 'H',
+	 C(0, 0, 0, 0),
+	 {S('t', 'h', 0, 1, 0, 0), S('p', 'h', 0, 1, 1, 0), S('o', 'h', 0, 1, 1, 1),
+	  S('p', 'h', 0, 1, 2, 1), S('t', 'h', 0, 2, 2, 1), S('p', 'U', 0, 2, 3, 1)}},
+	{"timeouts flip at their own threshold",
+	 APISIX,
+	 'H',
+	 C(0, 0, 0, 0),
+	 {S('o', 'h', 0, 0, 0, 1), S('o', 'h', 0, 0, 0, 2), S('o', 'U', 0, 0, 0, 3)}},
+	{"http failures flip at their own threshold",
+	 TH(2, 2, 2, 3),
+	 'H',
+	 C(0, 0, 0, 0),
+	 {S('p', 'h', 0, 0, 1, 0), S('p', 'U', 0, 0, 2, 0)}},
+	{"a success in mostly_healthy clears failures, stays below threshold",
+	 TH(3, 2, 5, 3),
+	 'H',
+	 C(0, 0, 0, 0),
+	 {S('t', 'h', 0, 1, 0, 0), S('s', 'h', 1, 0, 0, 0), S('t', 'h', 0, 1, 0, 0),
+	  S('s', 'h', 1, 0, 0, 0), S('s', 'h', 2, 0, 0, 0), S('s', 'H', 3, 0, 0, 0)}},
+	{"a failure in mostly_unhealthy clears successes, stays below threshold",
+	 TH(3, 2, 5, 3),
+	 'U',
+	 C(0, 2, 0, 0),
+	 {S('s', 'u', 1, 0, 0, 0), S('s', 'u', 2, 0, 0, 0), S('t', 'u', 0, 1, 0, 0),
+	  S('s', 'u', 1, 0, 0, 0), S('t', 'u', 0, 1, 0, 0), S('t', 'U', 0, 2, 0, 0)}},
+	{"mostly_healthy straight to unhealthy, mostly_unhealthy straight to healthy",
+	 TH(2, 2, 5, 3),
+	 'H',
+	 C(0, 0, 0, 0),
+	 {S('t', 'h', 0, 1, 0, 0), S('t', 'U', 0, 2, 0, 0), S('s', 'u', 1, 0, 0, 0),
+	  S('s', 'H', 2, 0, 0, 0)}},
+	{"threshold 1 flips at once, both ways",
+	 TH(1, 1, 1, 1),
+	 'H',
+	 C(0, 0, 0, 0),
+	 {S('p', 'U', 0, 0, 1, 0), S('s', 'H', 1, 0, 0, 0), S('o', 'U', 0, 0, 0, 1),
+	  S('s', 'H', 1, 0, 0, 0), S('t', 'U', 0, 1, 0, 0)}},
+	{"tcp_failures 0: tcp failures do nothing at all",
+	 TH(2, 0, 5, 3),
+	 'H',
+	 C(0, 0, 0, 0),
+	 {S('t', 'H', 0, 0, 0, 0), S('o', 'h', 0, 0, 0, 1), S('s', 'h', 1, 0, 0, 0),
+	  S('t', 'h', 1, 0, 0, 0), /* the success counter is not cleared */
+	  S('t', 'h', 1, 0, 0, 0), S('s', 'H', 2, 0, 0, 0)}},
+	{"successes 0: an unhealthy target never recovers",
+	 TH(0, 2, 5, 3),
+	 'U',
+	 C(0, 2, 0, 0),
+	 {S('s', 'U', 0, 2, 0, 0), S('s', 'U', 0, 2, 0, 0)}},
+	{"successes 0: failure counters are not cleared either",
+	 TH(0, 3, 5, 3),
+	 'H',
+	 C(0, 0, 0, 0),
+	 {S('t', 'h', 0, 1, 0, 0), S('s', 'h', 0, 1, 0, 0), S('t', 'h', 0, 2, 0, 0),
+	  S('t', 'U', 0, 3, 0, 0)}},
+	{"all thresholds 0: nothing ever changes",
+	 TH(0, 0, 0, 0),
+	 'h',
+	 C(1, 1, 1, 1),
+	 {S('s', 'h', 1, 1, 1, 1), S('t', 'h', 1, 1, 1, 1), S('p', 'h', 1, 1, 1, 1),
+	  S('o', 'h', 1, 1, 1, 1)}},
+	{"not an event: nothing changes", APISIX, 'u', C(1, 0, 0, 0), {S('x', 'u', 1, 0, 0, 0)}},
+	{"counters above a lowered threshold flip on the next event",
+	 TH(2, 2, 5, 3),
+	 'h',
+	 C(0, 4, 0, 0),
+	 {S('t', 'U', 0, 5, 0, 0)}},
 };
 
 /* --- letters <-> values ----------------------------------------------------- */
@@ -203,11 +217,11 @@ static void test_table(void **state)
 			if (s == want && counters_equal(&c, &st->c))
 				continue;
 			print_error("%s: step %zu (%s): got %s s=%u t=%u h=%u o=%u, "
-				    "expected %s s=%u t=%u h=%u o=%u\n", r->name, j + 1,
-				    xlb_health_event_name(event_of(st->ev)), xlb_health_name(s),
-				    c.success, c.tcp_failure, c.http_failure, c.timeout,
-				    xlb_health_name(want), st->c.success, st->c.tcp_failure,
-				    st->c.http_failure, st->c.timeout);
+				    "expected %s s=%u t=%u h=%u o=%u\n",
+				    r->name, j + 1, xlb_health_event_name(event_of(st->ev)),
+				    xlb_health_name(s), c.success, c.tcp_failure, c.http_failure,
+				    c.timeout, xlb_health_name(want), st->c.success,
+				    st->c.tcp_failure, st->c.http_failure, st->c.timeout);
 			bad++;
 			break;
 		}
@@ -270,7 +284,8 @@ static int rank(enum xlb_health s)
 /* The first property that step s -ev-> n broke, or NULL. */
 static const char *broken(enum xlb_health s, enum xlb_health_event ev, enum xlb_health n,
 			  const struct xlb_health_counters *before,
-			  const struct xlb_health_counters *c, const struct xlb_health_thresholds *t)
+			  const struct xlb_health_counters *c,
+			  const struct xlb_health_thresholds *t)
 {
 	unsigned int lim = limit_of(t, ev);
 
@@ -414,10 +429,8 @@ static void test_adopt(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_table),
-		cmocka_unit_test(test_properties),
-		cmocka_unit_test(test_names),
-		cmocka_unit_test(test_bad_state),
+		cmocka_unit_test(test_table), cmocka_unit_test(test_properties),
+		cmocka_unit_test(test_names), cmocka_unit_test(test_bad_state),
 		cmocka_unit_test(test_adopt),
 	};
 

@@ -22,9 +22,9 @@
 #include "dataplane/maglev.h"
 #include "../lib/check.h"
 
-#define M_DEFAULT	XLB_MAGLEV_DEFAULT
-#define KEY_LEN		48
-#define SEED		0x5eed1234U
+#define M_DEFAULT XLB_MAGLEV_DEFAULT
+#define KEY_LEN	  48
+#define SEED	  0x5eed1234U
 
 /* A backend set: nodes whose keys point into their own key buffer. */
 struct set {
@@ -36,12 +36,11 @@ struct set {
 /* --- assertions beyond tests/lib/check.h ------------------------------- */
 
 /* memcmp of two tables; on a difference, prints the first differing slot. */
-static void expect_same_table(const __u32 *actual, const __u32 *expected,
-			      __u32 size, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+static void expect_same_table(const __u32 *actual, const __u32 *expected, __u32 size,
+			      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-static void expect_same_table(const __u32 *actual, const __u32 *expected,
-			      __u32 size, const char *fmt, ...)
+static void expect_same_table(const __u32 *actual, const __u32 *expected, __u32 size,
+			      const char *fmt, ...)
 {
 	char what[96];
 	va_list ap;
@@ -51,8 +50,7 @@ static void expect_same_table(const __u32 *actual, const __u32 *expected,
 		return;
 	for (i = 0; actual[i] == expected[i]; i++)
 		;
-	snprintf(what, sizeof(what), "slot %u: got %u, expected %u", i,
-		 actual[i], expected[i]);
+	snprintf(what, sizeof(what), "slot %u: got %u, expected %u", i, actual[i], expected[i]);
 	va_start(ap, fmt);
 	check_vreport(1, what, fmt, ap);
 	va_end(ap);
@@ -95,11 +93,10 @@ static void set_init(struct set *s, size_t n, __u32 weight)
 	assert_non_null(s->keys);
 	for (i = 0; i < n; i++) {
 		if (i % 4 == 3)
-			snprintf(s->keys[i], KEY_LEN, "[fd00:78:6c62:%zx::%zx]:443",
-				 i / 256, i % 256 + 1);
+			snprintf(s->keys[i], KEY_LEN, "[fd00:78:6c62:%zx::%zx]:443", i / 256,
+				 i % 256 + 1);
 		else
-			snprintf(s->keys[i], KEY_LEN, "198.18.%zu.%zu:80",
-				 i / 250, i % 250 + 1);
+			snprintf(s->keys[i], KEY_LEN, "198.18.%zu.%zu:80", i / 250, i % 250 + 1);
 		s->nodes[i].key = s->keys[i];
 		s->nodes[i].weight = weight;
 		s->nodes[i].id = (__u32)i;
@@ -143,9 +140,8 @@ static void count_slots(const __u32 *table, __u32 size, __u32 *count, size_t n)
 	memset(count, 0, n * sizeof(*count));
 	for (i = 0; i < size; i++) {
 		if (table[i] >= n)
-			expect_int(table[i], 0,
-				   "slot %u of %u: no backend of the set (n=%zu)",
-				   i, size, n);
+			expect_int(table[i], 0, "slot %u of %u: no backend of the set (n=%zu)", i,
+				   size, n);
 		count[table[i]]++;
 	}
 }
@@ -164,8 +160,12 @@ static __u32 slots_moved(const __u32 *a, const __u32 *b, __u32 size)
 static void test_size_valid(void **state)
 {
 	static const __u32 big[] = {
-		XLB_MAGLEV_DEFAULT, 655373, XLB_MAGLEV_MAX, XLB_MAGLEV_MAX + 1,
-		1048583 /* prime above XLB_MAGLEV_MAX */, 0xffffffffU,
+		XLB_MAGLEV_DEFAULT,
+		655373,
+		XLB_MAGLEV_MAX,
+		XLB_MAGLEV_MAX + 1,
+		1048583 /* prime above XLB_MAGLEV_MAX */,
+		0xffffffffU,
 		0xfffffffbU /* prime */,
 	};
 	__u32 n;
@@ -182,27 +182,24 @@ static void test_size_valid(void **state)
 
 static void test_invalid_args(void **state)
 {
-	static const __u32 bad_sizes[] = { 0, 1, 2, 4, 9, 65535, 65536, 1048583 };
+	static const __u32 bad_sizes[] = {0, 1, 2, 4, 9, 65535, 65536, 1048583};
 	__u32 *table = table_new(M_DEFAULT);
 	struct set s;
 	size_t i;
 
 	set_init(&s, 3, 1);
 	for (i = 0; i < sizeof(bad_sizes) / sizeof(bad_sizes[0]); i++)
-		expect_int(xlb_maglev_build(s.nodes, s.n, bad_sizes[i], SEED, table),
-			   -EINVAL, "size %u", bad_sizes[i]);
-	expect_int(xlb_maglev_build(s.nodes, s.n, 7, SEED, NULL), -EINVAL,
-		   "NULL table");
-	expect_int(xlb_maglev_build(NULL, 1, 7, SEED, table), -EINVAL,
-		   "NULL nodes, n = 1");
-	expect_int(xlb_maglev_build(s.nodes, XLB_MAX_BACKENDS + 1, 7, SEED, table),
-		   -EINVAL, "n = XLB_MAX_BACKENDS + 1");
+		expect_int(xlb_maglev_build(s.nodes, s.n, bad_sizes[i], SEED, table), -EINVAL,
+			   "size %u", bad_sizes[i]);
+	expect_int(xlb_maglev_build(s.nodes, s.n, 7, SEED, NULL), -EINVAL, "NULL table");
+	expect_int(xlb_maglev_build(NULL, 1, 7, SEED, table), -EINVAL, "NULL nodes, n = 1");
+	expect_int(xlb_maglev_build(s.nodes, XLB_MAX_BACKENDS + 1, 7, SEED, table), -EINVAL,
+		   "n = XLB_MAX_BACKENDS + 1");
 
 	/* A failed build leaves the table alone. */
 	memset(table, 0xab, 7 * sizeof(*table));
 	s.nodes[1].key = NULL;
-	expect_int(xlb_maglev_build(s.nodes, s.n, 7, SEED, table), -EINVAL,
-		   "NULL key");
+	expect_int(xlb_maglev_build(s.nodes, s.n, 7, SEED, table), -EINVAL, "NULL key");
 	s.nodes[1].key = s.keys[1];
 	s.nodes[2].id = XLB_NO_BACKEND;
 	expect_int(xlb_maglev_build(s.nodes, s.n, 7, SEED, table), -EINVAL,
@@ -222,8 +219,10 @@ static void test_duplicate_keys(void **state)
 {
 	/* Equal in the first 16 bytes, different after: not duplicates. */
 	static const char *const v6[] = {
-		"[fd00:78:6c62:100::1]:80", "[fd00:78:6c62:100::1]:8080",
-		"[fd00:78:6c62:100::2]:80", "[fd00:78:6c62:100::1]:81",
+		"[fd00:78:6c62:100::1]:80",
+		"[fd00:78:6c62:100::1]:8080",
+		"[fd00:78:6c62:100::2]:80",
+		"[fd00:78:6c62:100::1]:81",
 	};
 	struct xlb_maglev_node nodes[4];
 	__u32 *table = table_new(101);
@@ -232,10 +231,10 @@ static void test_duplicate_keys(void **state)
 	size_t i;
 
 	set_init(&s, 50, 1);
-	strcpy(copy, s.keys[17]);	/* same string, another pointer */
+	strcpy(copy, s.keys[17]); /* same string, another pointer */
 	s.nodes[33].key = copy;
-	expect_int(xlb_maglev_build(s.nodes, s.n, 101, SEED, table), -EINVAL,
-		   "key \"%s\" twice", copy);
+	expect_int(xlb_maglev_build(s.nodes, s.n, 101, SEED, table), -EINVAL, "key \"%s\" twice",
+		   copy);
 	s.nodes[33].weight = 0;
 	expect_int(xlb_maglev_build(s.nodes, s.n, 101, SEED, table), -EINVAL,
 		   "key \"%s\" twice, once with weight 0", copy);
@@ -243,45 +242,45 @@ static void test_duplicate_keys(void **state)
 
 	for (i = 0; i < 4; i++)
 		nodes[i] = (struct xlb_maglev_node){
-			.key = v6[i], .weight = 1, .id = (__u32)i,
+			.key = v6[i],
+			.weight = 1,
+			.id = (__u32)i,
 		};
 	expect_int(xlb_maglev_build(nodes, 4, 101, SEED, table), 0,
 		   "long keys sharing a 16-byte prefix");
 	nodes[3].key = "[fd00:78:6c62:100::1]:8080";
-	expect_int(xlb_maglev_build(nodes, 4, 101, SEED, table), -EINVAL,
-		   "long key \"%s\" twice", nodes[3].key);
+	expect_int(xlb_maglev_build(nodes, 4, 101, SEED, table), -EINVAL, "long key \"%s\" twice",
+		   nodes[3].key);
 	nodes[3].key = "";
 	nodes[2].key = "";
-	expect_int(xlb_maglev_build(nodes, 4, 101, SEED, table), -EINVAL,
-		   "empty key twice");
+	expect_int(xlb_maglev_build(nodes, 4, 101, SEED, table), -EINVAL, "empty key twice");
 	free(table);
 }
 
 static void test_empty(void **state)
 {
-	static const __u32 sizes[] = { 3, 101, M_DEFAULT };
+	static const __u32 sizes[] = {3, 101, M_DEFAULT};
 	__u32 *table = table_new(M_DEFAULT);
 	size_t i, zero_ok;
 	struct set s;
 	__u32 j;
 
-	set_init(&s, 20, 0);	/* all weight 0 */
+	set_init(&s, 20, 0); /* all weight 0 */
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		memset(table, 0, sizes[i] * sizeof(*table));
-		expect_int(xlb_maglev_build(NULL, 0, sizes[i], SEED, table), 0,
-			   "no nodes, size %u", sizes[i]);
+		expect_int(xlb_maglev_build(NULL, 0, sizes[i], SEED, table), 0, "no nodes, size %u",
+			   sizes[i]);
 		for (j = 0, zero_ok = 0; j < sizes[i]; j++)
 			zero_ok += table[j] == XLB_NO_BACKEND;
-		expect_int((long)zero_ok, sizes[i],
-			   "slots XLB_NO_BACKEND, no nodes, size %u", sizes[i]);
+		expect_int((long)zero_ok, sizes[i], "slots XLB_NO_BACKEND, no nodes, size %u",
+			   sizes[i]);
 
 		memset(table, 0, sizes[i] * sizeof(*table));
 		build_ok(&s, sizes[i], SEED, table);
 		for (j = 0, zero_ok = 0; j < sizes[i]; j++)
 			zero_ok += table[j] == XLB_NO_BACKEND;
 		expect_int((long)zero_ok, sizes[i],
-			   "slots XLB_NO_BACKEND, 20 nodes of weight 0, size %u",
-			   sizes[i]);
+			   "slots XLB_NO_BACKEND, 20 nodes of weight 0, size %u", sizes[i]);
 	}
 	set_free(&s);
 	free(table);
@@ -289,11 +288,11 @@ static void test_empty(void **state)
 
 static void test_single_backend(void **state)
 {
-	static const __u32 sizes[] = { 3, 7, 101, M_DEFAULT };
-	static const __u32 weights[] = { 1, 100, 0xffffffffU };
+	static const __u32 sizes[] = {3, 7, 101, M_DEFAULT};
+	static const __u32 weights[] = {1, 100, 0xffffffffU};
 	__u32 *table = table_new(M_DEFAULT);
 	size_t i, w, same;
-	struct xlb_maglev_node node = { .key = "198.18.0.11:80", .id = 4242 };
+	struct xlb_maglev_node node = {.key = "198.18.0.11:80", .id = 4242};
 	__u32 j;
 
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
@@ -304,8 +303,8 @@ static void test_single_backend(void **state)
 			for (j = 0, same = 0; j < sizes[i]; j++)
 				same += table[j] == node.id;
 			expect_int((long)same, sizes[i],
-				   "slots holding the only backend, size %u, weight %u",
-				   sizes[i], weights[w]);
+				   "slots holding the only backend, size %u, weight %u", sizes[i],
+				   weights[w]);
 		}
 	}
 	free(table);
@@ -313,10 +312,20 @@ static void test_single_backend(void **state)
 
 static void test_no_holes(void **state)
 {
-	static const struct { size_t n; __u32 size; } cases[] = {
-		{ 2, 3 }, { 3, 3 }, { 10, 7 }, { 300, 101 }, { 2, 101 },
-		{ 10, M_DEFAULT }, { 100, M_DEFAULT }, { 1000, M_DEFAULT },
-		{ 5000, M_DEFAULT }, { 100, XLB_MAGLEV_MAX },
+	static const struct {
+		size_t n;
+		__u32 size;
+	} cases[] = {
+		{2, 3},
+		{3, 3},
+		{10, 7},
+		{300, 101},
+		{2, 101},
+		{10, M_DEFAULT},
+		{100, M_DEFAULT},
+		{1000, M_DEFAULT},
+		{5000, M_DEFAULT},
+		{100, XLB_MAGLEV_MAX},
 	};
 	__u32 *table = table_new(XLB_MAGLEV_MAX), *count;
 	double sum_w, share;
@@ -338,9 +347,8 @@ static void test_no_holes(void **state)
 		for (k = 0; k < s.n; k++) {
 			share = cases[i].size * (s.nodes[k].weight / sum_w);
 			if (share >= 2 && !count[k])
-				expect_le(share, 0,
-					  "share of absent node %zu, n=%zu size=%u",
-					  k, s.n, cases[i].size);
+				expect_le(share, 0, "share of absent node %zu, n=%zu size=%u", k,
+					  s.n, cases[i].size);
 		}
 		free(count);
 		set_free(&s);
@@ -358,7 +366,7 @@ static void test_determinism(void **state)
 
 	set_init(&s, 500, 1);
 	set_random_weights(&s, 100, &rng);
-	s.nodes[3].weight = 0;	/* a weight-0 node in the mix */
+	s.nodes[3].weight = 0; /* a weight-0 node in the mix */
 	build_ok(&s, M_DEFAULT, SEED, ref);
 	for (round = 0; round < 8; round++) {
 		/* Same run again, then the same set in another order. */
@@ -391,8 +399,7 @@ static void test_determinism(void **state)
  * worst relative error among shares of 100+ slots, and the worst absolute
  * error in *abs_err.
  */
-static double check_shares(const struct set *s, const __u32 *table, __u32 size,
-			   double *abs_err)
+static double check_shares(const struct set *s, const __u32 *table, __u32 size, double *abs_err)
 {
 	double sum_w = 0, worst_rel = 0, want, err;
 	__u32 *count = calloc(s->n, sizeof(*count));
@@ -409,8 +416,8 @@ static double check_shares(const struct set *s, const __u32 *table, __u32 size,
 		want = size * (s->nodes[i].weight / sum_w);
 		err = count[id] > want ? count[id] - want : want - count[id];
 		expect_le(err, want / 100 > 2 ? want / 100 : 2,
-			  "|slots - share| of node %zu (weight %u, %u slots, share %.1f)",
-			  i, s->nodes[i].weight, count[id], want);
+			  "|slots - share| of node %zu (weight %u, %u slots, share %.1f)", i,
+			  s->nodes[i].weight, count[id], want);
 		if (err > *abs_err)
 			*abs_err = err;
 		if (want >= 100 && err / want > worst_rel)
@@ -433,8 +440,8 @@ static void test_weights(void **state)
 		s.nodes[n].weight = (__u32)n + 1;
 	build_ok(&s, M_DEFAULT, SEED, table);
 	rel = check_shares(&s, table, M_DEFAULT, &abs_err);
-	print_message("weights 1,2,3,4: worst share error %.4f%% (%.2f slots)\n",
-		      rel * 100, abs_err);
+	print_message("weights 1,2,3,4: worst share error %.4f%% (%.2f slots)\n", rel * 100,
+		      abs_err);
 	expect_le(rel, 0.01, "worst relative share error, weights 1,2,3,4");
 	set_free(&s);
 
@@ -449,7 +456,8 @@ static void test_weights(void **state)
 			worst_abs = abs_err;
 		set_free(&s);
 	}
-	print_message("weights 1..100, N=10..50: worst share error %.4f%% (shares of 100+ slots), %.2f slots\n",
+	print_message("weights 1..100, N=10..50: worst share error %.4f%% (shares of 100+ slots), "
+		      "%.2f slots\n",
 		      worst_rel * 100, worst_abs);
 	free(table);
 }
@@ -473,7 +481,8 @@ static void test_weights_skewed(void **state)
 	s.nodes[42].weight = 10000;
 	build_ok(&s, M_DEFAULT, SEED, a);
 	rel = check_shares(&s, a, M_DEFAULT, &abs_err);
-	print_message("weights 1..100 and one 10000, N=100: worst share error %.4f%% (shares of 100+ slots), %.2f slots\n",
+	print_message("weights 1..100 and one 10000, N=100: worst share error %.4f%% (shares of "
+		      "100+ slots), %.2f slots\n",
 		      rel * 100, abs_err);
 	for (i = s.n - 1; i > 0; i--) {
 		j = (size_t)(rnd(&rng) % (i + 1));
@@ -511,7 +520,7 @@ static void test_weight_scale(void **state)
 /* Equal weights: every backend gets floor(M / N) or ceil(M / N) slots. */
 static void test_balance(void **state)
 {
-	static const size_t ns[] = { 2, 10, 100, 1000 };
+	static const size_t ns[] = {2, 10, 100, 1000};
 	__u32 *table = table_new(M_DEFAULT), *count, lo, hi;
 	struct set s;
 	size_t i, k;
@@ -527,8 +536,8 @@ static void test_balance(void **state)
 			lo = count[k] < lo ? count[k] : lo;
 			hi = count[k] > hi ? count[k] : hi;
 		}
-		print_message("N=%zu equal weights: %u..%u slots per backend, max/min %.4f\n",
-			      s.n, lo, hi, (double)hi / lo);
+		print_message("N=%zu equal weights: %u..%u slots per backend, max/min %.4f\n", s.n,
+			      lo, hi, (double)hi / lo);
 		expect_int(lo, M_DEFAULT / (__u32)s.n, "fewest slots, N=%zu", s.n);
 		expect_le(hi - lo, 1, "most - fewest slots, N=%zu", s.n);
 		free(count);
@@ -546,8 +555,14 @@ static void test_balance(void **state)
  */
 static void test_disruption(void **state)
 {
-	static const struct { size_t n; size_t victims; double bound; } cases[] = {
-		{ 10, 10, 1.25 }, { 100, 10, 2.0 }, { 1000, 4, 10.0 },
+	static const struct {
+		size_t n;
+		size_t victims;
+		double bound;
+	} cases[] = {
+		{10, 10, 1.25},
+		{100, 10, 2.0},
+		{1000, 4, 10.0},
 	};
 	__u32 *before = table_new(M_DEFAULT), *after = table_new(M_DEFAULT);
 	__u32 *back = table_new(M_DEFAULT);
@@ -579,14 +594,14 @@ static void test_disruption(void **state)
 
 			/* Adding it back restores the table exactly. */
 			build_ok(&s, M_DEFAULT, SEED, back);
-			expect_same_table(back, before, M_DEFAULT,
-					  "node %zu of %zu back", victim, s.n);
+			expect_same_table(back, before, M_DEFAULT, "node %zu of %zu back", victim,
+					  s.n);
 		}
-		print_message("N=%zu, one removed: moved %.4f%% of slots (mean), %.4f%% (worst); 1/N = %.4f%%\n",
-			      s.n, sum / cases[i].victims * 100, worst * 100,
-			      100.0 / s.n);
-		print_message("N=%zu, one removed: worst %.2f x 1/N, bound %.2f x\n",
-			      s.n, worst * s.n, cases[i].bound);
+		print_message("N=%zu, one removed: moved %.4f%% of slots (mean), %.4f%% (worst); "
+			      "1/N = %.4f%%\n",
+			      s.n, sum / cases[i].victims * 100, worst * 100, 100.0 / s.n);
+		print_message("N=%zu, one removed: worst %.2f x 1/N, bound %.2f x\n", s.n,
+			      worst * s.n, cases[i].bound);
 		set_free(&s);
 	}
 	free(back);

@@ -18,10 +18,10 @@ static const struct {
 	const char *name;
 	enum xlb_health_event ev;
 } cases[] = {
-	{ XLB_EVK_SYN_RETRANS, "syn_retransmit", XLB_EV_TIMEOUT },
-	{ XLB_EVK_CLIENT_RST, "client_rst", XLB_EV_TCP_FAILURE },
-	{ XLB_EVK_NODE_RST, "node_rst", XLB_EV_TCP_FAILURE },
-	{ XLB_EVK_NODE_OK, "node_ok", XLB_EV_SUCCESS },
+	{XLB_EVK_SYN_RETRANS, "syn_retransmit", XLB_EV_TIMEOUT},
+	{XLB_EVK_CLIENT_RST, "client_rst", XLB_EV_TCP_FAILURE},
+	{XLB_EVK_NODE_RST, "node_rst", XLB_EV_TCP_FAILURE},
+	{XLB_EVK_NODE_OK, "node_ok", XLB_EV_SUCCESS},
 };
 
 static void test_kinds(void **state)
@@ -31,8 +31,8 @@ static void test_kinds(void **state)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		check_str(xlb_event_kind_name(cases[i].kind), cases[i].name, "kind %u: name",
 			  cases[i].kind);
-		check_int(xlb_passive_health_event(cases[i].kind), cases[i].ev,
-			  "%s: health event", cases[i].name);
+		check_int(xlb_passive_health_event(cases[i].kind), cases[i].ev, "%s: health event",
+			  cases[i].name);
 	}
 	check_done();
 }

@@ -20,37 +20,80 @@ struct prio_case {
 	enum xlb_no_healthy policy;
 	size_t n;
 	struct xlb_prio_node in[MAXN];
-	__u32 weight[MAXN];	/* expected effective weights */
-	int active[MAXN];	/* expected fast-path states */
-	int open;		/* expected return: fail-open applied */
+	__u32 weight[MAXN]; /* expected effective weights */
+	int active[MAXN];   /* expected fast-path states */
+	int open;	    /* expected return: fail-open applied */
 };
 
-#define OPEN XLB_NO_HEALTHY_FAIL_OPEN
+#define OPEN   XLB_NO_HEALTHY_FAIL_OPEN
 #define CLOSED XLB_NO_HEALTHY_FAIL_CLOSED
 
 static const struct prio_case cases[] = {
-	{ "all healthy, one group", OPEN, 3,
-	  { { 0, 1, 1 }, { 0, 2, 1 }, { 0, 3, 1 } }, { 1, 2, 3 }, { 1, 1, 1 }, 0 },
-	{ "one down: weight 0, not active", OPEN, 3,
-	  { { 0, 1, 1 }, { 0, 2, 0 }, { 0, 3, 1 } }, { 1, 0, 3 }, { 1, 0, 1 }, 0 },
-	{ "backup group idle while the primary has a usable node", OPEN, 3,
-	  { { 0, 1, 1 }, { 0, 1, 0 }, { -1, 5, 1 } }, { 1, 0, 0 }, { 1, 0, 1 }, 0 },
-	{ "primary all down: the backup group takes over", OPEN, 3,
-	  { { 0, 1, 0 }, { 0, 1, 0 }, { -1, 5, 1 } }, { 0, 0, 5 }, { 0, 0, 1 }, 0 },
-	{ "three groups: the highest usable wins", CLOSED, 4,
-	  { { 10, 1, 0 }, { 5, 2, 1 }, { 5, 3, 1 }, { 0, 4, 1 } }, { 0, 2, 3, 0 },
-	  { 0, 1, 1, 1 }, 0 },
-	{ "priority order does not depend on node order", OPEN, 3,
-	  { { -1, 5, 1 }, { 0, 1, 0 }, { 0, 1, 1 } }, { 0, 0, 1 }, { 1, 0, 1 }, 0 },
-	{ "none usable, fail_open: the top group whole", OPEN, 3,
-	  { { 0, 1, 0 }, { 0, 2, 0 }, { -1, 5, 0 } }, { 1, 2, 0 }, { 1, 1, 0 }, 1 },
-	{ "none usable, fail_closed: nothing", CLOSED, 3,
-	  { { 0, 1, 0 }, { 0, 2, 0 }, { -1, 5, 0 } }, { 0, 0, 0 }, { 0, 0, 0 }, 0 },
-	{ "usable node with weight 0 keeps its group", CLOSED, 2,
-	  { { 1, 0, 1 }, { 0, 4, 1 } }, { 0, 0 }, { 1, 1 }, 0 },
-	{ "negative priorities only", OPEN, 2,
-	  { { -5, 1, 1 }, { -2, 1, 1 } }, { 0, 1 }, { 1, 1 }, 0 },
-	{ "empty upstream", OPEN, 0, {}, {}, {}, 0 },
+	{"all healthy, one group",
+	 OPEN,
+	 3,
+	 {{0, 1, 1}, {0, 2, 1}, {0, 3, 1}},
+	 {1, 2, 3},
+	 {1, 1, 1},
+	 0},
+	{"one down: weight 0, not active",
+	 OPEN,
+	 3,
+	 {{0, 1, 1}, {0, 2, 0}, {0, 3, 1}},
+	 {1, 0, 3},
+	 {1, 0, 1},
+	 0},
+	{"backup group idle while the primary has a usable node",
+	 OPEN,
+	 3,
+	 {{0, 1, 1}, {0, 1, 0}, {-1, 5, 1}},
+	 {1, 0, 0},
+	 {1, 0, 1},
+	 0},
+	{"primary all down: the backup group takes over",
+	 OPEN,
+	 3,
+	 {{0, 1, 0}, {0, 1, 0}, {-1, 5, 1}},
+	 {0, 0, 5},
+	 {0, 0, 1},
+	 0},
+	{"three groups: the highest usable wins",
+	 CLOSED,
+	 4,
+	 {{10, 1, 0}, {5, 2, 1}, {5, 3, 1}, {0, 4, 1}},
+	 {0, 2, 3, 0},
+	 {0, 1, 1, 1},
+	 0},
+	{"priority order does not depend on node order",
+	 OPEN,
+	 3,
+	 {{-1, 5, 1}, {0, 1, 0}, {0, 1, 1}},
+	 {0, 0, 1},
+	 {1, 0, 1},
+	 0},
+	{"none usable, fail_open: the top group whole",
+	 OPEN,
+	 3,
+	 {{0, 1, 0}, {0, 2, 0}, {-1, 5, 0}},
+	 {1, 2, 0},
+	 {1, 1, 0},
+	 1},
+	{"none usable, fail_closed: nothing",
+	 CLOSED,
+	 3,
+	 {{0, 1, 0}, {0, 2, 0}, {-1, 5, 0}},
+	 {0, 0, 0},
+	 {0, 0, 0},
+	 0},
+	{"usable node with weight 0 keeps its group",
+	 CLOSED,
+	 2,
+	 {{1, 0, 1}, {0, 4, 1}},
+	 {0, 0},
+	 {1, 1},
+	 0},
+	{"negative priorities only", OPEN, 2, {{-5, 1, 1}, {-2, 1, 1}}, {0, 1}, {1, 1}, 0},
+	{"empty upstream", OPEN, 0, {}, {}, {}, 0},
 };
 
 static void test_cases(void **state)
@@ -69,7 +112,8 @@ static void test_cases(void **state)
 		}
 		for (j = 0; j < c->n; j++) {
 			if (out[j].weight != c->weight[j] || !!out[j].active != c->active[j]) {
-				print_error("%s: node %zu: got weight %u active %d, expected weight %u active %d\n",
+				print_error("%s: node %zu: got weight %u active %d, expected "
+					    "weight %u active %d\n",
 					    c->name, j, out[j].weight, out[j].active, c->weight[j],
 					    c->active[j]);
 				bad++;

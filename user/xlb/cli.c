@@ -93,8 +93,8 @@ static int ambiguous(struct xlb_cli *c, const struct xlb_cmd *cmds, const char *
 			   last ? last->name : "?");
 }
 
-int xlb_cli_dispatch(struct xlb_cli *c, const char *what, const struct xlb_cmd *cmds,
-		     int argc, char **argv)
+int xlb_cli_dispatch(struct xlb_cli *c, const char *what, const struct xlb_cmd *cmds, int argc,
+		     char **argv)
 {
 	const struct xlb_cmd *k, *hit = NULL, *other = NULL;
 	size_t n;
@@ -127,8 +127,8 @@ int xlb_cli_dispatch(struct xlb_cli *c, const char *what, const struct xlb_cmd *
 		return ambiguous(c, cmds, argv[0]);
 	if (!hit)
 		return xlb_cli_err(c, XLB_EXIT_USAGE, "unknown %s '%s' (try '%s %s%shelp')",
-				   what ? "verb" : "object", argv[0], c->prog,
-				   what ? what : "", what ? " " : "");
+				   what ? "verb" : "object", argv[0], c->prog, what ? what : "",
+				   what ? " " : "");
 	return hit->fn(c, argc - 1, argv + 1);
 }
 
@@ -182,7 +182,8 @@ int xlb_cli_parse(struct xlb_cli *c, int argc, char **argv, const struct xlb_opt
 			continue;
 		}
 		if (i + 1 >= argc)
-			return xlb_cli_err(c, XLB_EXIT_USAGE, "option --%s needs a value", hit->name);
+			return xlb_cli_err(c, XLB_EXIT_USAGE, "option --%s needs a value",
+					   hit->name);
 		*hit->val = argv[++i];
 	}
 	if (n < npos_min)
@@ -198,9 +199,10 @@ int xlb_cli_open_maps(struct xlb_cli *c, struct xlb_maps *m, int write)
 	int err = xlb_maps_open(m, c->pin_dir, write);
 
 	if (err == -ENOENT)
-		return xlb_cli_err(c, XLB_EXIT_FAIL,
-				   "no xlb maps in %s: run 'xlb attach DEV' first (or set --pin-dir)",
-				   c->pin_dir);
+		return xlb_cli_err(
+			c, XLB_EXIT_FAIL,
+			"no xlb maps in %s: run 'xlb attach DEV' first (or set --pin-dir)",
+			c->pin_dir);
 	if (err)
 		return xlb_cli_err(c, XLB_EXIT_FAIL, "open maps in %s: %s", c->pin_dir,
 				   xlb_cli_strerror(err));

@@ -10,35 +10,35 @@
 #include <jansson.h>
 
 /* Exit codes. */
-#define XLB_EXIT_OK	0
-#define XLB_EXIT_USAGE	1	/* bad command line */
-#define XLB_EXIT_FAIL	2	/* the operation failed */
+#define XLB_EXIT_OK    0
+#define XLB_EXIT_USAGE 1 /* bad command line */
+#define XLB_EXIT_FAIL  2 /* the operation failed */
 
 struct xlb_cli {
-	int json;		/* -j */
-	const char *pin_dir;	/* --pin-dir, $XLB_PIN_DIR, default */
-	const char *prog;	/* "xlb" */
+	int json;	     /* -j */
+	const char *pin_dir; /* --pin-dir, $XLB_PIN_DIR, default */
+	const char *prog;    /* "xlb" */
 };
 
 struct xlb_cmd {
 	const char *name;
 	int (*fn)(struct xlb_cli *c, int argc, char **argv);
-	const char *help;	/* one line of synopsis */
+	const char *help; /* one line of synopsis */
 };
 
 /* An option of a verb: "--name" with or without a value. */
 struct xlb_opt {
-	const char *name;	/* without the dashes */
-	const char **val;	/* set when the option takes a value */
-	int *flag;		/* set to 1 when it takes none */
+	const char *name; /* without the dashes */
+	const char **val; /* set when the option takes a value */
+	int *flag;	  /* set to 1 when it takes none */
 };
 
 /* Print an error (text or JSON) and return code. */
 int xlb_cli_err(struct xlb_cli *c, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Dispatch argv[0] among cmds (unambiguous prefixes accepted). */
-int xlb_cli_dispatch(struct xlb_cli *c, const char *what, const struct xlb_cmd *cmds,
-		     int argc, char **argv);
+int xlb_cli_dispatch(struct xlb_cli *c, const char *what, const struct xlb_cmd *cmds, int argc,
+		     char **argv);
 /*
  * Split argv into positional words (pos, at most npos_max) and options.
  * Returns 0, or XLB_EXIT_USAGE after printing the reason. *help is set for

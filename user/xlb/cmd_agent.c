@@ -17,13 +17,13 @@
 #include "cli.h"
 #include "config/config.h"
 
-#define ADMIN_DEFAULT	"http://127.0.0.1:9180"
-#define URL_MAX		400	/* --admin; paths add at most 100 (an id is 64) */
-#define KEY_MAX		127	/* --api-key: what the agent keeps (xlb.admin.api_key) */
+#define ADMIN_DEFAULT "http://127.0.0.1:9180"
+#define URL_MAX	      400 /* --admin; paths add at most 100 (an id is 64) */
+#define KEY_MAX	      127 /* --api-key: what the agent keeps (xlb.admin.api_key) */
 
 struct admin_opts {
 	const char *url, *key;
-	char file_key[XLB_API_KEY_LEN];	/* the key read from xlbd's file */
+	char file_key[XLB_API_KEY_LEN]; /* the key read from xlbd's file */
 };
 
 struct body {
@@ -85,7 +85,8 @@ static long admin_call(struct xlb_cli *c, const struct admin_opts *o, const char
 	if (code && b.buf)
 		*out = json_loads(b.buf, 0, &jerr);
 	if (code && !*out) {
-		xlb_cli_err(c, XLB_EXIT_FAIL, "agent at %s: answer to %s is not JSON", o->url, path);
+		xlb_cli_err(c, XLB_EXIT_FAIL, "agent at %s: answer to %s is not JSON", o->url,
+			    path);
 		code = 0;
 	}
 	curl_slist_free_all(hdrs);
@@ -131,7 +132,7 @@ static void local_key(struct xlb_cli *c, struct admin_opts *o)
 static int agent_args(struct xlb_cli *c, int argc, char **argv, const char **pos, int nmin,
 		      int nmax, int *npos, const char *usage, struct admin_opts *o)
 {
-	const struct xlb_opt opts[] = { { "admin", &o->url }, { "api-key", &o->key }, {} };
+	const struct xlb_opt opts[] = {{"admin", &o->url}, {"api-key", &o->key}, {}};
 
 	int ret;
 
@@ -142,11 +143,15 @@ static int agent_args(struct xlb_cli *c, int argc, char **argv, const char **pos
 		return ret;
 	/* Refused rather than cut: a cut URL or key would reach something else. */
 	if (strlen(o->url) > URL_MAX)
-		return xlb_cli_err(c, XLB_EXIT_USAGE, "agent URL (--admin, XLB_ADMIN) is %zu "
-				   "characters long: at most %d", strlen(o->url), URL_MAX);
+		return xlb_cli_err(c, XLB_EXIT_USAGE,
+				   "agent URL (--admin, XLB_ADMIN) is %zu "
+				   "characters long: at most %d",
+				   strlen(o->url), URL_MAX);
 	if (o->key && strlen(o->key) > KEY_MAX)
-		return xlb_cli_err(c, XLB_EXIT_USAGE, "API key (--api-key, XLB_API_KEY) is %zu "
-				   "characters long: at most %d", strlen(o->key), KEY_MAX);
+		return xlb_cli_err(c, XLB_EXIT_USAGE,
+				   "API key (--api-key, XLB_API_KEY) is %zu "
+				   "characters long: at most %d",
+				   strlen(o->key), KEY_MAX);
 	if (!o->key && url_is_local(o->url))
 		local_key(c, o);
 	return 0;
@@ -161,12 +166,14 @@ static int agent_error(struct xlb_cli *c, long code, json_t *ans, const char *wh
 	int ret;
 
 	if (!c->json)
-		json_array_foreach(errs, i, e)
+		json_array_foreach (errs, i, e)
 			fprintf(stderr, "  %s\n", json_string_value(e));
-	ret = xlb_cli_err(c, XLB_EXIT_FAIL, "%s: agent says %ld: %s%s", what, code,
-			  msg ? msg : "error", code == 401 ? " (--api-key or XLB_API_KEY; for "
-			  "a local agent without xlb.admin.api_key, run as root: xlbd's key is "
-			  "in " XLB_API_KEY_DIR ")" : "");
+	ret = xlb_cli_err(
+		c, XLB_EXIT_FAIL, "%s: agent says %ld: %s%s", what, code, msg ? msg : "error",
+		code == 401 ? " (--api-key or XLB_API_KEY; for "
+			      "a local agent without xlb.admin.api_key, run as root: xlbd's key is "
+			      "in " XLB_API_KEY_DIR ")"
+			    : "");
 	json_decref(ans);
 	return ret;
 }
@@ -179,8 +186,8 @@ int xlb_cmd_health(struct xlb_cli *c, int argc, char **argv)
 	int npos, ret;
 	long code;
 
-	ret = agent_args(c, argc, argv, NULL, 0, 0, &npos,
-			 "health [--admin URL] [--api-key KEY]", &o);
+	ret = agent_args(c, argc, argv, NULL, 0, 0, &npos, "health [--admin URL] [--api-key KEY]",
+			 &o);
 	if (ret || npos < 0)
 		return ret;
 	code = admin_call(c, &o, "GET", "/v1/healthcheck", &ans);
@@ -192,10 +199,10 @@ int xlb_cmd_health(struct xlb_cli *c, int argc, char **argv)
 		xlb_cli_json(ans);
 		return XLB_EXIT_OK;
 	}
-	json_array_foreach(ans, i, u) {
+	json_array_foreach (ans, i, u) {
 		printf("%s (%s checks)\n", json_string_value(json_object_get(u, "name")),
 		       json_string_value(json_object_get(u, "type")));
-		json_array_foreach(json_object_get(u, "nodes"), j, n) {
+		json_array_foreach (json_object_get(u, "nodes"), j, n) {
 			cnt = json_object_get(n, "counter");
 			double lat = json_real_value(json_object_get(n, "latency_s"));
 
@@ -238,13 +245,13 @@ static int upstream_list(struct xlb_cli *c, int argc, char **argv)
 		xlb_cli_json(ans);
 		return XLB_EXIT_OK;
 	}
-	json_array_foreach(json_object_get(ans, "list"), i, e) {
+	json_array_foreach (json_object_get(ans, "list"), i, e) {
 		v = json_object_get(e, "value");
 		printf("%-32s type %-10s nodes %zu\n", json_string_value(json_object_get(e, "key")),
 		       json_string_value(json_object_get(v, "type")) ?: "chash",
-		       json_is_array(json_object_get(v, "nodes")) ?
-		       json_array_size(json_object_get(v, "nodes")) :
-		       json_object_size(json_object_get(v, "nodes")));
+		       json_is_array(json_object_get(v, "nodes"))
+			       ? json_array_size(json_object_get(v, "nodes"))
+			       : json_object_size(json_object_get(v, "nodes")));
 	}
 	json_decref(ans);
 	return XLB_EXIT_OK;
@@ -287,8 +294,10 @@ static int upstream_show(struct xlb_cli *c, int argc, char **argv)
 	if (ret || npos < 0)
 		return ret;
 	if (strlen(pos[0]) >= XLB_ID_LEN)
-		return xlb_cli_err(c, XLB_EXIT_USAGE, "upstream id is %zu characters long: at "
-				   "most %d", strlen(pos[0]), XLB_ID_LEN - 1);
+		return xlb_cli_err(c, XLB_EXIT_USAGE,
+				   "upstream id is %zu characters long: at "
+				   "most %d",
+				   strlen(pos[0]), XLB_ID_LEN - 1);
 	snprintf(path, sizeof(path), "/apisix/admin/upstreams/%s", pos[0]);
 	code = admin_call(c, &o, "GET", path, &ans);
 	if (!code)
@@ -333,7 +342,7 @@ static int upstream_show(struct xlb_cli *c, int argc, char **argv)
 	nodes = json_object_get(view, "nodes");
 	if (!json_array_size(nodes))
 		printf("  (no nodes)\n");
-	json_array_foreach(nodes, i, n) {
+	json_array_foreach (nodes, i, n) {
 		host = json_string_value(json_object_get(n, "host")) ?: "?";
 		snprintf(addr, sizeof(addr), strchr(host, ':') ? "[%s]:%lld" : "%s:%lld", host,
 			 json_integer_value(json_object_get(n, "port")));
@@ -352,10 +361,9 @@ static int upstream_show(struct xlb_cli *c, int argc, char **argv)
 int xlb_cmd_upstream(struct xlb_cli *c, int argc, char **argv)
 {
 	static const struct xlb_cmd verbs[] = {
-		{ "list", upstream_list, "upstream list [--admin URL] [--api-key KEY]" },
-		{ "show", upstream_show, "upstream show ID [--admin URL] [--api-key KEY]" },
-		{}
-	};
+		{"list", upstream_list, "upstream list [--admin URL] [--api-key KEY]"},
+		{"show", upstream_show, "upstream show ID [--admin URL] [--api-key KEY]"},
+		{}};
 
 	return xlb_cli_dispatch(c, "upstream", verbs, argc, argv);
 }
@@ -367,8 +375,8 @@ int xlb_cmd_reload(struct xlb_cli *c, int argc, char **argv)
 	int npos, ret;
 	long code;
 
-	ret = agent_args(c, argc, argv, NULL, 0, 0, &npos,
-			 "reload [--admin URL] [--api-key KEY]", &o);
+	ret = agent_args(c, argc, argv, NULL, 0, 0, &npos, "reload [--admin URL] [--api-key KEY]",
+			 &o);
 	if (ret || npos < 0)
 		return ret;
 	code = admin_call(c, &o, "POST", "/v1/reload", &ans);

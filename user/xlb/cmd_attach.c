@@ -26,7 +26,6 @@
 #include "dataplane/maps.h"
 #include "dataplane/names.h"
 
-
 static int dev_index(struct xlb_cli *c, const char *dev, int *ifindex)
 {
 	*ifindex = if_nametoindex(dev);
@@ -48,13 +47,11 @@ static int parse_mode(struct xlb_cli *c, const char *s, enum xdp_attach_mode *mo
 
 static const char *mode_str(enum xdp_attach_mode m)
 {
-	return m == XDP_MODE_NATIVE ? "native" : m == XDP_MODE_SKB ? "generic" :
-	       m == XDP_MODE_HW ? "offload" : "unknown";
+	return m == XDP_MODE_NATIVE ? "native"
+	       : m == XDP_MODE_SKB  ? "generic"
+	       : m == XDP_MODE_HW   ? "offload"
+				    : "unknown";
 }
-
-
-
-
 
 int xlb_cmd_attach(struct xlb_cli *c, int argc, char **argv)
 {
@@ -63,13 +60,17 @@ int xlb_cmd_attach(struct xlb_cli *c, int argc, char **argv)
 	unsigned int lo, hi;
 	char end;
 	struct xlb_lb_setup su = {};
-	const struct xlb_opt opts[] = {
-		{ "mode", &mode_s }, { "forward", &fwd }, { "encap-src", &su.encap_src },
-		{ "encap-src6", &su.encap_src6 }, { "nat-src", &su.nat_src },
-		{ "nat-src6", &su.nat_src6 }, { "nat-ports", &ports_s },
-		{ "nat-conns", &nat_conns_s }, { "seed", &seed_s },
-		{ "flows", &flows_s }, {}
-	};
+	const struct xlb_opt opts[] = {{"mode", &mode_s},
+				       {"forward", &fwd},
+				       {"encap-src", &su.encap_src},
+				       {"encap-src6", &su.encap_src6},
+				       {"nat-src", &su.nat_src},
+				       {"nat-src6", &su.nat_src6},
+				       {"nat-ports", &ports_s},
+				       {"nat-conns", &nat_conns_s},
+				       {"seed", &seed_s},
+				       {"flows", &flows_s},
+				       {}};
 	struct xlb_lb_notes notes;
 	char err_s[512];
 	int npos, ret, err;
@@ -96,12 +97,15 @@ int xlb_cmd_attach(struct xlb_cli *c, int argc, char **argv)
 		return xlb_cli_err(c, XLB_EXIT_USAGE, "forward method '%s' is not ipip, l2 or nat",
 				   fwd);
 	if (su.forward == XLB_FWD_NAT && !su.nat_src && !su.nat_src6)
-		return xlb_cli_err(c, XLB_EXIT_USAGE, "--forward nat needs --nat-src ADDR and/or "
+		return xlb_cli_err(c, XLB_EXIT_USAGE,
+				   "--forward nat needs --nat-src ADDR and/or "
 				   "--nat-src6 ADDR: the LB's address the nodes reply to");
 	if (ports_s) {
 		if (sscanf(ports_s, "%u-%u%c", &lo, &hi, &end) != 2 || !lo || lo > hi || hi > 65535)
-			return xlb_cli_err(c, XLB_EXIT_USAGE, "--nat-ports '%s' is not MIN-MAX with "
-					   "1 <= MIN <= MAX <= 65535", ports_s);
+			return xlb_cli_err(c, XLB_EXIT_USAGE,
+					   "--nat-ports '%s' is not MIN-MAX with "
+					   "1 <= MIN <= MAX <= 65535",
+					   ports_s);
 		su.nat_port_min = lo;
 		su.nat_port_max = hi;
 	}
@@ -127,14 +131,16 @@ int xlb_cmd_attach(struct xlb_cli *c, int argc, char **argv)
 			"xlb_lb is attached alone (plain attach)\n");
 	if (notes.veth)
 		pr_warn("note: %s is a veth: frames sent back with XDP_TX reach the peer only "
-			"if the peer has an XDP program of its own\n", pos[0]);
+			"if the peer has an XDP program of its own\n",
+			pos[0]);
 	if (notes.nat_ports[0])
 		pr_warn("warning: %s\n", notes.nat_ports);
 	if (c->json)
-		xlb_cli_json(json_pack("{s:s, s:s, s:s, s:b}", "device", pos[0],
-				       "mode", mode_str(su.mode), "forward",
-				       su.forward == XLB_FWD_L2 ? "l2" :
-				       su.forward == XLB_FWD_NAT ? "nat" : "ipip",
+		xlb_cli_json(json_pack("{s:s, s:s, s:s, s:b}", "device", pos[0], "mode",
+				       mode_str(su.mode), "forward",
+				       su.forward == XLB_FWD_L2	   ? "l2"
+				       : su.forward == XLB_FWD_NAT ? "nat"
+								   : "ipip",
 				       "dispatcher", !notes.legacy));
 	return XLB_EXIT_OK;
 }
@@ -159,7 +165,7 @@ static int detach_kind(struct xlb_cli *c, enum xlb_prog_kind kind, int argc, cha
 {
 	const char *pos[1];
 	int keep = 0, ifindex, npos, ret, err, lock;
-	const struct xlb_opt opts[] = { { "keep-maps", NULL, &keep }, {} };
+	const struct xlb_opt opts[] = {{"keep-maps", NULL, &keep}, {}};
 
 	ret = xlb_cli_parse(c, argc, argv, opts, pos, 1, 1, &npos, usage);
 	if (ret || npos < 0)
@@ -185,7 +191,8 @@ static int detach_kind(struct xlb_cli *c, enum xlb_prog_kind kind, int argc, cha
 				xlb_cli_strerror(err));
 	}
 	if (c->json)
-		xlb_cli_json(json_pack("{s:s, s:s}", "detached", xlb_prog_name(kind), "device", pos[0]));
+		xlb_cli_json(
+			json_pack("{s:s, s:s}", "detached", xlb_prog_name(kind), "device", pos[0]));
 	return XLB_EXIT_OK;
 }
 
@@ -279,16 +286,17 @@ int xlb_cmd_status(struct xlb_cli *c, int argc, char **argv)
 		for (kind = XLB_PROG_LB; kind <= XLB_PROG_DECAP; kind++) {
 			if (xlb_prog_query(kind, i->if_index, &info) || !info.attached)
 				continue;
-			json_array_append_new(devs, json_pack("{s:s, s:s, s:i, s:s, s:b}",
-				"device", i->if_name, "program", xlb_prog_name(kind),
-				"prog_id", info.prog_id, "mode", mode_str(info.mode),
-				"dispatcher", !info.legacy));
+			json_array_append_new(
+				devs,
+				json_pack("{s:s, s:s, s:i, s:s, s:b}", "device", i->if_name,
+					  "program", xlb_prog_name(kind), "prog_id", info.prog_id,
+					  "mode", mode_str(info.mode), "dispatcher", !info.legacy));
 		}
 	}
 	if (ifs)
 		if_freenameindex(ifs);
-	out = json_pack("{s:s, s:o, s:b}", "pin_dir", c->pin_dir, "attached", devs,
-			"agent_running", agent_running());
+	out = json_pack("{s:s, s:o, s:b}", "pin_dir", c->pin_dir, "attached", devs, "agent_running",
+			agent_running());
 	err = xlb_maps_open(&m, c->pin_dir, 0);
 	if (!err) {
 		xlb_vip_foreach(&m, count_vip, &n);
@@ -306,14 +314,15 @@ int xlb_cmd_status(struct xlb_cli *c, int argc, char **argv)
 		if (!xlb_config_get(&m, &cfg))
 			draining = !!(cfg.flags & XLB_CFG_F_DRAIN);
 		json_object_set_new(out, "draining", json_boolean(draining));
-		json_object_set_new(out, "maps", json_pack(
-			"{s:{s:i,s:i}, s:{s:i,s:i}, s:{s:i,s:i}, s:{s:i,s:i}, s:{s:i,s:i,s:I,s:i}}",
-			"vips", "used", n.vips, "max", XLB_MAX_VIPS,
-			"backends", "used", n.backends, "max", XLB_MAX_BACKENDS,
-			"members", "used", n.members, "max", XLB_MAX_MEMBERS,
-			"flows", "used", n.flows, "max", flow_max,
-			"nat", "used", n.nat, "max", nm.capacity, "memory_bytes",
-			(json_int_t)nm.bytes, "entry_bytes", nm.entry_bytes));
+		json_object_set_new(
+			out, "maps",
+			json_pack("{s:{s:i,s:i}, s:{s:i,s:i}, s:{s:i,s:i}, s:{s:i,s:i}, "
+				  "s:{s:i,s:i,s:I,s:i}}",
+				  "vips", "used", n.vips, "max", XLB_MAX_VIPS, "backends", "used",
+				  n.backends, "max", XLB_MAX_BACKENDS, "members", "used", n.members,
+				  "max", XLB_MAX_MEMBERS, "flows", "used", n.flows, "max", flow_max,
+				  "nat", "used", n.nat, "max", nm.capacity, "memory_bytes",
+				  (json_int_t)nm.bytes, "entry_bytes", nm.entry_bytes));
 		xlb_maps_close(&m);
 	}
 	if (c->json) {
@@ -323,26 +332,27 @@ int xlb_cmd_status(struct xlb_cli *c, int argc, char **argv)
 	printf("pin dir:  %s%s\n", c->pin_dir, err ? " (no load-balancer maps)" : "");
 	json_t *d;
 	size_t k;
-	json_array_foreach(devs, k, d)
+	json_array_foreach (devs, k, d)
 		printf("attached: %s on %s, prog id %lld, %s mode%s\n",
 		       json_string_value(json_object_get(d, "program")),
 		       json_string_value(json_object_get(d, "device")),
 		       json_integer_value(json_object_get(d, "prog_id")),
 		       json_string_value(json_object_get(d, "mode")),
-		       json_is_true(json_object_get(d, "dispatcher")) ? " (libxdp dispatcher)" : "");
+		       json_is_true(json_object_get(d, "dispatcher")) ? " (libxdp dispatcher)"
+								      : "");
 	if (!json_array_size(devs))
 		printf("attached: nowhere\n");
 	if (!err)
-		printf("maps:     vips %u/%u, backends %u/%u, members %u/%u, flows %u/%u\n",
-		       n.vips, XLB_MAX_VIPS, n.backends, XLB_MAX_BACKENDS, n.members,
-		       XLB_MAX_MEMBERS, n.flows, flow_max);
+		printf("maps:     vips %u/%u, backends %u/%u, members %u/%u, flows %u/%u\n", n.vips,
+		       XLB_MAX_VIPS, n.backends, XLB_MAX_BACKENDS, n.members, XLB_MAX_MEMBERS,
+		       n.flows, flow_max);
 	if (!err)
 		printf("nat:      connections %u/%u, %llu bytes of maps (%u bytes of keys and "
-		       "values per connection)\n", n.nat, nm.capacity,
-		       (unsigned long long)nm.bytes, nm.entry_bytes);
+		       "values per connection)\n",
+		       n.nat, nm.capacity, (unsigned long long)nm.bytes, nm.entry_bytes);
 	if (!err)
-		printf("node:     %s\n", draining ? "draining (xlb drain stop ends it)" :
-		       "not draining");
+		printf("node:     %s\n",
+		       draining ? "draining (xlb drain stop ends it)" : "not draining");
 	printf("agent:    %s\n", agent_running() ? "xlbd running" : "not running");
 	json_decref(out);
 	return XLB_EXIT_OK;
@@ -353,7 +363,7 @@ int xlb_cmd_status(struct xlb_cli *c, int argc, char **argv)
 static int decap_attach(struct xlb_cli *c, int argc, char **argv)
 {
 	const char *mode_s = NULL, *pos[1];
-	const struct xlb_opt opts[] = { { "mode", &mode_s }, {} };
+	const struct xlb_opt opts[] = {{"mode", &mode_s}, {}};
 	struct xlb_attach_opts ao = {};
 	char why[512];
 	int ifindex, npos, ret, err, legacy, lock;
@@ -425,11 +435,12 @@ static int decap_vip(struct xlb_cli *c, int argc, char **argv)
 		return ret;
 	err = xlb_decap_maps_open(&m, c->pin_dir, 1);
 	if (err)
-		return xlb_cli_err(c, XLB_EXIT_FAIL, "no decap maps in %s (run 'xlb decap attach DEV' first): %s",
+		return xlb_cli_err(c, XLB_EXIT_FAIL,
+				   "no decap maps in %s (run 'xlb decap attach DEV' first): %s",
 				   c->pin_dir, xlb_cli_strerror(err));
 	if (!strncmp(pos[0], "list", strlen(pos[0])) && npos == 1) {
 		json_t *list = json_array();
-		void *arg[2] = { c, list };
+		void *arg[2] = {c, list};
 
 		err = xlb_decap_vip_foreach(&m, print_decap_vip, arg);
 		xlb_decap_maps_close(&m);
@@ -442,7 +453,8 @@ static int decap_vip(struct xlb_cli *c, int argc, char **argv)
 	add = !strncmp(pos[0], "add", strlen(pos[0]));
 	if ((!add && strncmp(pos[0], "del", strlen(pos[0]))) || npos != 2) {
 		xlb_decap_maps_close(&m);
-		return xlb_cli_err(c, XLB_EXIT_USAGE, "usage: xlb decap vip {add ADDR | del ADDR | list}");
+		return xlb_cli_err(c, XLB_EXIT_USAGE,
+				   "usage: xlb decap vip {add ADDR | del ADDR | list}");
 	}
 	if (xlb_addr_parse(pos[1], &a, err_s, sizeof(err_s))) {
 		xlb_decap_maps_close(&m);
@@ -451,7 +463,8 @@ static int decap_vip(struct xlb_cli *c, int argc, char **argv)
 	err = add ? xlb_decap_vip_add(&m, &a) : xlb_decap_vip_del(&m, &a);
 	xlb_decap_maps_close(&m);
 	if (err)
-		return xlb_cli_err(c, XLB_EXIT_FAIL, "decap vip %s: %s", pos[1], xlb_cli_strerror(err));
+		return xlb_cli_err(c, XLB_EXIT_FAIL, "decap vip %s: %s", pos[1],
+				   xlb_cli_strerror(err));
 	return XLB_EXIT_OK;
 }
 
@@ -476,8 +489,10 @@ static int decap_stats(struct xlb_cli *c, int argc, char **argv)
 	out = json_object();
 	for (i = 0; i < XLB_D_MAX; i++) {
 		if (c->json)
-			json_object_set_new(out, xlb_decap_reason_name(i), json_pack("{s:I, s:I}", "packets",
-					    (json_int_t)r[i].packets, "bytes", (json_int_t)r[i].bytes));
+			json_object_set_new(out, xlb_decap_reason_name(i),
+					    json_pack("{s:I, s:I}", "packets",
+						      (json_int_t)r[i].packets, "bytes",
+						      (json_int_t)r[i].bytes));
 		else
 			printf("%-18s %12llu pkts %14llu bytes\n", xlb_decap_reason_name(i),
 			       (unsigned long long)r[i].packets, (unsigned long long)r[i].bytes);
@@ -492,12 +507,11 @@ static int decap_stats(struct xlb_cli *c, int argc, char **argv)
 int xlb_cmd_decap(struct xlb_cli *c, int argc, char **argv)
 {
 	static const struct xlb_cmd verbs[] = {
-		{ "attach", decap_attach, "decap attach DEV [--mode native|generic]" },
-		{ "detach", decap_detach, "decap detach DEV [--keep-maps]" },
-		{ "vip", decap_vip, "decap vip {add ADDR | del ADDR | list}" },
-		{ "stats", decap_stats, "decap stats" },
-		{}
-	};
+		{"attach", decap_attach, "decap attach DEV [--mode native|generic]"},
+		{"detach", decap_detach, "decap detach DEV [--keep-maps]"},
+		{"vip", decap_vip, "decap vip {add ADDR | del ADDR | list}"},
+		{"stats", decap_stats, "decap stats"},
+		{}};
 
 	return xlb_cli_dispatch(c, "decap", verbs, argc, argv);
 }

@@ -30,7 +30,7 @@ static int parse_prog(const char *s, unsigned int *mask)
 int xlb_cmd_check(struct xlb_cli *c, int argc, char **argv)
 {
 	const char *prog_s = NULL, *pos[1];
-	const struct xlb_opt opts[] = { { "load", &prog_s }, {} };
+	const struct xlb_opt opts[] = {{"load", &prog_s}, {}};
 	json_t *feats = json_array(), *progs = json_array();
 	unsigned int mask, k;
 	char rel[65], why[512];
@@ -59,12 +59,18 @@ int xlb_cmd_check(struct xlb_cli *c, int argc, char **argv)
 		if (have != 1)
 			bad = 1;
 		if (c->json)
-			json_array_append_new(feats, json_pack("{s:s, s:s, s:s?}", "feature", f->name,
-				"since", f->since, "present",
-				have == 1 ? "yes" : have == 0 ? "no" : "unknown"));
+			json_array_append_new(feats,
+					      json_pack("{s:s, s:s, s:s?}", "feature", f->name,
+							"since", f->since, "present",
+							have == 1   ? "yes"
+							: have == 0 ? "no"
+								    : "unknown"));
 		else
 			printf("  %-34s %-8s (Linux %s)\n", f->name,
-			       have == 1 ? "yes" : have == 0 ? "MISSING" : "unknown", f->since);
+			       have == 1   ? "yes"
+			       : have == 0 ? "MISSING"
+					   : "unknown",
+			       f->since);
 	}
 	for (k = XLB_PROG_LB; k <= XLB_PROG_DECAP; k++) {
 		__u32 insns;
@@ -76,11 +82,12 @@ int xlb_cmd_check(struct xlb_cli *c, int argc, char **argv)
 		if (err)
 			bad = 1;
 		if (c->json)
-			json_array_append_new(progs, err ?
-				json_pack("{s:s, s:b, s:s}", "program", xlb_prog_name(k), "loads", 0,
-					  "reason", why) :
-				json_pack("{s:s, s:b, s:i}", "program", xlb_prog_name(k), "loads", 1,
-					  "verified_insns", (json_int_t)insns));
+			json_array_append_new(
+				progs,
+				err ? json_pack("{s:s, s:b, s:s}", "program", xlb_prog_name(k),
+						"loads", 0, "reason", why)
+				    : json_pack("{s:s, s:b, s:i}", "program", xlb_prog_name(k),
+						"loads", 1, "verified_insns", (json_int_t)insns));
 		else if (err)
 			printf("%s: refused by the verifier: %s\n", xlb_prog_name(k), why);
 		else
@@ -88,8 +95,8 @@ int xlb_cmd_check(struct xlb_cli *c, int argc, char **argv)
 	}
 	if (c->json) {
 		xlb_cli_json(json_pack("{s:s, s:s, s:o, s:o, s:b}", "kernel", rel, "supported_from",
-				       XLB_KERNEL_MIN, "features", feats, "programs", progs,
-				       "ok", !bad));
+				       XLB_KERNEL_MIN, "features", feats, "programs", progs, "ok",
+				       !bad));
 		feats = progs = NULL;
 	} else if (bad) {
 		printf("this kernel cannot run xlb; xlb needs Linux %s or later\n", XLB_KERNEL_MIN);

@@ -90,7 +90,7 @@ static int add_vip(const struct xlb_vip_key *k, const struct xlb_vip *v, void *a
 /* Packets to any VIP so far, and how many VIPs. */
 static int vip_packets(struct xlb_maps *m, __u64 *packets, __u32 *vips)
 {
-	struct vip_sum s = { .m = m };
+	struct vip_sum s = {.m = m};
 	int err = xlb_vip_foreach(m, add_vip, &s);
 
 	*packets = s.packets;
@@ -102,8 +102,8 @@ static int vip_packets(struct xlb_maps *m, __u64 *packets, __u32 *vips)
  * Should this node announce its VIPs? 1 yes; 0 no, with why. -errno when
  * the maps cannot be read at all (also a no).
  */
-static int node_state(struct xlb_cli *c, int *draining, char *why, size_t len,
-		      __u64 *packets, __u32 *vips)
+static int node_state(struct xlb_cli *c, int *draining, char *why, size_t len, __u64 *packets,
+		      __u32 *vips)
 {
 	struct xlb_config cfg;
 	struct xlb_maps m;
@@ -194,7 +194,7 @@ static double now_s(void)
 static int drain_wait(struct xlb_cli *c, int argc, char **argv)
 {
 	const char *idle_s = NULL, *timeout_s = NULL;
-	const struct xlb_opt opts[] = { { "idle", &idle_s }, { "timeout", &timeout_s }, {} };
+	const struct xlb_opt opts[] = {{"idle", &idle_s}, {"timeout", &timeout_s}, {}};
 	double idle = 5, timeout = 300, t0, last_change, t;
 	__u64 packets, prev, first;
 	struct xlb_config cfg;
@@ -211,14 +211,16 @@ static int drain_wait(struct xlb_cli *c, int argc, char **argv)
 		idle = strtod(idle_s, &end);
 		if (*end || end == idle_s || !(idle > 0 && idle <= 3600))
 			return xlb_cli_err(c, XLB_EXIT_USAGE,
-					   "--idle '%s' is not a number of seconds in (0, 3600]", idle_s);
+					   "--idle '%s' is not a number of seconds in (0, 3600]",
+					   idle_s);
 	}
 	if (timeout_s) {
 		timeout = strtod(timeout_s, &end);
 		if (*end || end == timeout_s || !(timeout > 0 && timeout <= 86400))
-			return xlb_cli_err(c, XLB_EXIT_USAGE,
-					   "--timeout '%s' is not a number of seconds in (0, 86400]",
-					   timeout_s);
+			return xlb_cli_err(
+				c, XLB_EXIT_USAGE,
+				"--timeout '%s' is not a number of seconds in (0, 86400]",
+				timeout_s);
 	}
 	ret = xlb_cli_open_maps(c, &m, 0);
 	if (ret)
@@ -230,7 +232,7 @@ static int drain_wait(struct xlb_cli *c, int argc, char **argv)
 	prev = first;
 	t0 = last_change = now_s();
 	while (!err) {
-		struct timespec tick = { 0, 100 * 1000 * 1000 };
+		struct timespec tick = {0, 100 * 1000 * 1000};
 
 		nanosleep(&tick, NULL);
 		err = vip_packets(&m, &packets, &vips);
@@ -250,29 +252,28 @@ static int drain_wait(struct xlb_cli *c, int argc, char **argv)
 	if (t - last_change < idle)
 		return xlb_cli_err(c, XLB_EXIT_FAIL,
 				   "drain wait: still forwarding after %.1f s (%llu VIP packets "
-				   "since the start, the last %.1f s ago)", t - t0,
-				   (unsigned long long)(packets - first), t - last_change);
+				   "since the start, the last %.1f s ago)",
+				   t - t0, (unsigned long long)(packets - first), t - last_change);
 	if (c->json)
 		xlb_cli_json(json_pack("{s:b, s:f, s:f, s:I}", "idle", 1, "seconds", t - t0,
-				       "last_packet_s", last_change - t0,
-				       "packets", (json_int_t)(packets - first)));
+				       "last_packet_s", last_change - t0, "packets",
+				       (json_int_t)(packets - first)));
 	else
 		printf("idle: no VIP packet for %.1f s; waited %.1f s, %llu VIP packets "
-		       "forwarded meanwhile, the last %.1f s after the start\n", idle, t - t0,
-		       (unsigned long long)(packets - first), last_change - t0);
+		       "forwarded meanwhile, the last %.1f s after the start\n",
+		       idle, t - t0, (unsigned long long)(packets - first), last_change - t0);
 	return XLB_EXIT_OK;
 }
 
 int xlb_cmd_drain(struct xlb_cli *c, int argc, char **argv)
 {
 	static const struct xlb_cmd verbs[] = {
-		{ "start", drain_start, "drain start" },
-		{ "stop", drain_stop, "drain stop" },
-		{ "status", drain_status, "drain status" },
-		{ "check", drain_check, "drain check" },
-		{ "wait", drain_wait, "drain wait [--idle SECONDS] [--timeout SECONDS]" },
-		{}
-	};
+		{"start", drain_start, "drain start"},
+		{"stop", drain_stop, "drain stop"},
+		{"status", drain_status, "drain status"},
+		{"check", drain_check, "drain check"},
+		{"wait", drain_wait, "drain wait [--idle SECONDS] [--timeout SECONDS]"},
+		{}};
 
 	return xlb_cli_dispatch(c, "drain", verbs, argc, argv);
 }

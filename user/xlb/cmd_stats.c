@@ -35,8 +35,8 @@ struct snap_ctx {
 
 static json_t *traffic_json(const struct xlb_traffic *t)
 {
-	return json_pack("{s:I, s:I, s:I}", "packets", (json_int_t)t->packets,
-			 "bytes", (json_int_t)t->bytes, "new_flows", (json_int_t)t->new_flows);
+	return json_pack("{s:I, s:I, s:I}", "packets", (json_int_t)t->packets, "bytes",
+			 (json_int_t)t->bytes, "new_flows", (json_int_t)t->new_flows);
 }
 
 static int snap_vip(const struct xlb_vip_key *k, const struct xlb_vip *v, void *arg)
@@ -89,10 +89,10 @@ static int nat_node(const struct xlb_member_key *k, const struct xlb_member *v, 
 	if (json_object_get(n->nodes, name) || xlb_nat_node_read(n->m, k->backend_id, &h) ||
 	    (!h.synacks && !h.node_rsts))
 		return 0;
-	json_object_set_new(n->nodes, name, json_pack("{s:f, s:I, s:I}",
-			    "synack_ewma_ms", h.synack_ewma_s * 1e3,
-			    "synacks", (json_int_t)h.synacks,
-			    "node_rsts", (json_int_t)h.node_rsts));
+	json_object_set_new(n->nodes, name,
+			    json_pack("{s:f, s:I, s:I}", "synack_ewma_ms", h.synack_ewma_s * 1e3,
+				      "synacks", (json_int_t)h.synacks, "node_rsts",
+				      (json_int_t)h.node_rsts));
 	return 0;
 }
 
@@ -102,29 +102,27 @@ static int nat_node(const struct xlb_member_key *k, const struct xlb_member *v, 
  */
 static json_t *nat_snapshot(struct xlb_maps *m, const struct xlb_reason_count *r)
 {
-	struct nat_nodes_ctx n = { .m = m, .nodes = json_object() };
+	struct nat_nodes_ctx n = {.m = m, .nodes = json_object()};
 	struct xlb_nat_fwd count = {};
 	struct xlb_nat_mem mem = {};
 
 	xlb_nat_foreach(m, count_nat, &count);
 	xlb_nat_memory(m, &mem);
 	xlb_member_foreach(m, nat_node, &n);
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
-		"connections", (json_int_t)count.backend_id,
-		"capacity", (json_int_t)mem.capacity,
-		"memory_bytes", (json_int_t)mem.bytes,
-		"entry_bytes", (json_int_t)mem.entry_bytes,
-		"translations", (json_int_t)r[XLB_R_FWD_NAT].packets,
-		"replies", (json_int_t)r[XLB_R_TX_NAT_REPLY].packets,
-		"unmatched_replies", (json_int_t)r[XLB_R_PASS_NAT_NO_ENTRY].packets,
-		"port_failures", (json_int_t)r[XLB_R_DROP_NAT_PORTS].packets,
-		"nodes", n.nodes);
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "connections",
+			 (json_int_t)count.backend_id, "capacity", (json_int_t)mem.capacity,
+			 "memory_bytes", (json_int_t)mem.bytes, "entry_bytes",
+			 (json_int_t)mem.entry_bytes, "translations",
+			 (json_int_t)r[XLB_R_FWD_NAT].packets, "replies",
+			 (json_int_t)r[XLB_R_TX_NAT_REPLY].packets, "unmatched_replies",
+			 (json_int_t)r[XLB_R_PASS_NAT_NO_ENTRY].packets, "port_failures",
+			 (json_int_t)r[XLB_R_DROP_NAT_PORTS].packets, "nodes", n.nodes);
 }
 
 static json_t *snapshot(struct xlb_maps *m)
 {
 	struct xlb_reason_count r[XLB_R_MAX] = {};
-	struct snap_ctx s = { .m = m, .vips = json_object() };
+	struct snap_ctx s = {.m = m, .vips = json_object()};
 	json_t *reasons = json_object(), *backends = json_object(), *out;
 	unsigned int i;
 
@@ -136,10 +134,11 @@ static json_t *snapshot(struct xlb_maps *m)
 	if (!xlb_stats_reasons(m, r))
 		for (i = 0; i < XLB_R_MAX; i++)
 			json_object_set_new(reasons, xlb_reason_name(i),
-					    json_pack("{s:I, s:I}", "packets", (json_int_t)r[i].packets,
-						      "bytes", (json_int_t)r[i].bytes));
-	out = json_pack("{s:o, s:o, s:o, s:o}", "vips", s.vips, "backends", backends,
-			"reasons", reasons, "nat", nat_snapshot(m, r));
+					    json_pack("{s:I, s:I}", "packets",
+						      (json_int_t)r[i].packets, "bytes",
+						      (json_int_t)r[i].bytes));
+	out = json_pack("{s:o, s:o, s:o, s:o}", "vips", s.vips, "backends", backends, "reasons",
+			reasons, "nat", nat_snapshot(m, r));
 	return out;
 }
 
@@ -154,17 +153,19 @@ static void print_group(const char *title, json_t *now, json_t *prev, double sec
 	json_t *v;
 
 	printf("%s\n", title);
-	json_object_foreach(now, name, v) {
+	json_object_foreach (now, name, v) {
 		double p = counter(now, name, "packets"), b = counter(now, name, "bytes");
 
 		if (prev)
 			printf("  %-*s %12.0f pkt/s %14.0f bit/s %10.0f flows/s\n", names_w, name,
 			       (p - counter(prev, name, "packets")) / secs,
 			       (b - counter(prev, name, "bytes")) * 8 / secs,
-			       (counter(now, name, "new_flows") - counter(prev, name, "new_flows")) / secs);
+			       (counter(now, name, "new_flows") -
+				counter(prev, name, "new_flows")) /
+				       secs);
 		else if (json_object_get(v, "new_flows"))
-			printf("  %-*s %12.0f pkts %14.0f bytes %10.0f flows\n", names_w, name, p, b,
-			       counter(now, name, "new_flows"));
+			printf("  %-*s %12.0f pkts %14.0f bytes %10.0f flows\n", names_w, name, p,
+			       b, counter(now, name, "new_flows"));
 		else if (p)
 			printf("  %-*s %12.0f pkts %14.0f bytes\n", names_w, name, p, b);
 	}
@@ -184,8 +185,9 @@ static void print_nat(json_t *nat, json_t *prev, double secs)
 	    !nat_num(nat, "unmatched_replies"))
 		return;
 	printf("NAT:\n  connections %.0f of %.0f (%.0f bytes of maps, %.0f bytes of keys and "
-	       "values each)\n", nat_num(nat, "connections"), nat_num(nat, "capacity"),
-	       nat_num(nat, "memory_bytes"), nat_num(nat, "entry_bytes"));
+	       "values each)\n",
+	       nat_num(nat, "connections"), nat_num(nat, "capacity"), nat_num(nat, "memory_bytes"),
+	       nat_num(nat, "entry_bytes"));
 	if (prev)
 		printf("  translations %.0f/s  replies %.0f/s  unmatched replies %.0f/s  "
 		       "port failures %.0f/s\n",
@@ -196,13 +198,13 @@ static void print_nat(json_t *nat, json_t *prev, double secs)
 		       (nat_num(nat, "port_failures") - nat_num(prev, "port_failures")) / secs);
 	else
 		printf("  translations %.0f  replies %.0f  unmatched replies %.0f  "
-		       "port failures %.0f\n", nat_num(nat, "translations"),
-		       nat_num(nat, "replies"), nat_num(nat, "unmatched_replies"),
-		       nat_num(nat, "port_failures"));
-	json_object_foreach(json_object_get(nat, "nodes"), name, v)
+		       "port failures %.0f\n",
+		       nat_num(nat, "translations"), nat_num(nat, "replies"),
+		       nat_num(nat, "unmatched_replies"), nat_num(nat, "port_failures"));
+	json_object_foreach (json_object_get(nat, "nodes"), name, v)
 		printf("  node %-30s SYN-ACK EWMA %8.3f ms  %8.0f SYN-ACKs  %6.0f RSTs\n", name,
-		       json_real_value(json_object_get(v, "synack_ewma_ms")),
-		       nat_num(v, "synacks"), nat_num(v, "node_rsts"));
+		       json_real_value(json_object_get(v, "synack_ewma_ms")), nat_num(v, "synacks"),
+		       nat_num(v, "node_rsts"));
 }
 
 static void print_snapshot(json_t *now, json_t *prev, double secs)
@@ -226,7 +228,7 @@ int xlb_cmd_stats(struct xlb_cli *c, int argc, char **argv)
 {
 	const char *count_s = NULL, *pos[1];
 	int watch = 0, npos, ret, tty = isatty(STDOUT_FILENO);
-	const struct xlb_opt opts[] = { { "watch", NULL, &watch }, { "count", &count_s }, {} };
+	const struct xlb_opt opts[] = {{"watch", NULL, &watch}, {"count", &count_s}, {}};
 	__u32 secs = 1, count = 0, i;
 	struct timespec t0, t1;
 	json_t *prev = NULL, *now;
@@ -240,7 +242,8 @@ int xlb_cmd_stats(struct xlb_cli *c, int argc, char **argv)
 		return xlb_cli_err(c, XLB_EXIT_USAGE, "stats: '%s' is not a watch interval 1-3600",
 				   pos[0]);
 	if (count_s && xlb_u32_parse(count_s, 1, 1U << 30, &count))
-		return xlb_cli_err(c, XLB_EXIT_USAGE, "--count '%s' is not a positive number", count_s);
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "--count '%s' is not a positive number",
+				   count_s);
 	ret = xlb_cli_open_maps(c, &m, 0);
 	if (ret)
 		return ret;
@@ -305,27 +308,36 @@ static int show_flow(const struct xlb_flow_key *k, const struct xlb_flow *v, voi
 	if (f->one && v->vip_id != f->vip_id)
 		return 0;
 	if (f->limit && f->n >= f->limit)
-		return 1;	/* stop the walk */
+		return 1; /* stop the walk */
 	f->n++;
 	xlb_addr_str(k->saddr, k->family, s, sizeof(s));
 	xlb_addr_str(k->daddr, k->family, d, sizeof(d));
-	snprintf(src, sizeof(src), k->family == XLB_AF_INET6 ? "[%s]:%u" : "%s:%u", s, ntohs(k->sport));
-	snprintf(dst, sizeof(dst), k->family == XLB_AF_INET6 ? "[%s]:%u" : "%s:%u", d, ntohs(k->dport));
+	snprintf(src, sizeof(src), k->family == XLB_AF_INET6 ? "[%s]:%u" : "%s:%u", s,
+		 ntohs(k->sport));
+	snprintf(dst, sizeof(dst), k->family == XLB_AF_INET6 ? "[%s]:%u" : "%s:%u", d,
+		 ntohs(k->dport));
 	backend_str(f->m, v->backend_id, be, sizeof(be));
 	age = f->now > v->created_ns ? (f->now - v->created_ns) / 1e9 : 0;
 	if (f->c->json)
-		json_array_append_new(f->out, json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:f}",
-			"proto", xlb_proto_str(k->proto), "src", src, "dst", dst, "backend", be,
-			"backend_id", v->backend_id, "vip_id", v->vip_id, "age_s", age));
+		json_array_append_new(f->out,
+				      json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:f}", "proto",
+						xlb_proto_str(k->proto), "src", src, "dst", dst,
+						"backend", be, "backend_id", v->backend_id,
+						"vip_id", v->vip_id, "age_s", age));
 	else
-		printf("%s %s -> %s => %s  age %.1fs\n", xlb_proto_str(k->proto), src, dst, be, age);
+		printf("%s %s -> %s => %s  age %.1fs\n", xlb_proto_str(k->proto), src, dst, be,
+		       age);
 	return 0;
 }
 
 static const char *const nat_states[XLB_NAT_S_MAX] = {
-	[XLB_NAT_S_NONE] = "none", [XLB_NAT_S_SYN_SENT] = "syn_sent",
-	[XLB_NAT_S_ESTABLISHED] = "established", [XLB_NAT_S_CLOSING] = "closing",
-	[XLB_NAT_S_UDP] = "udp", [XLB_NAT_S_SYN_RECV] = "syn_recv", [XLB_NAT_S_FIN] = "fin",
+	[XLB_NAT_S_NONE] = "none",
+	[XLB_NAT_S_SYN_SENT] = "syn_sent",
+	[XLB_NAT_S_ESTABLISHED] = "established",
+	[XLB_NAT_S_CLOSING] = "closing",
+	[XLB_NAT_S_UDP] = "udp",
+	[XLB_NAT_S_SYN_RECV] = "syn_recv",
+	[XLB_NAT_S_FIN] = "fin",
 	[XLB_NAT_S_UNCONFIRMED] = "unconfirmed",
 };
 
@@ -377,18 +389,20 @@ static int show_nat(const struct xlb_flow_key *k, const struct xlb_nat_fwd *v, v
 	idle = f->now > v->seen_ns ? (f->now - v->seen_ns) / 1e9 : 0;
 	if (f->c->json) {
 		j = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:s, s:f, s:f, s:{s:s, s:s}}",
-			"proto", xlb_proto_str(k->proto), "src", src, "dst", dst, "backend", be,
-			"backend_id", v->backend_id, "vip_id", v->vip_id, "state",
-			nat_state(v->state), "age_s", age, "idle_s", idle,
-			"nat", "src", nat, "dst", node);
-		json_object_set_new(j, "reply", have_r ?
-			json_pack("{s:s, s:s, s:s, s:s, s:s}", "src", node, "dst", nat,
-				  "to_src", rsrc, "to_dst", rdst, "state", nat_state(r.state)) :
-			json_null());
+			      "proto", xlb_proto_str(k->proto), "src", src, "dst", dst, "backend",
+			      be, "backend_id", v->backend_id, "vip_id", v->vip_id, "state",
+			      nat_state(v->state), "age_s", age, "idle_s", idle, "nat", "src", nat,
+			      "dst", node);
+		json_object_set_new(j, "reply",
+				    have_r ? json_pack("{s:s, s:s, s:s, s:s, s:s}", "src", node,
+						       "dst", nat, "to_src", rsrc, "to_dst", rdst,
+						       "state", nat_state(r.state))
+					   : json_null());
 		json_array_append_new(f->out, j);
 	} else {
 		printf("%s %s -> %s => nat %s -> %s  %s age %.1fs idle %.1fs\n",
-		       xlb_proto_str(k->proto), src, dst, nat, node, nat_state(v->state), age, idle);
+		       xlb_proto_str(k->proto), src, dst, nat, node, nat_state(v->state), age,
+		       idle);
 		if (have_r)
 			printf("    reply %s -> %s => %s -> %s  %s\n", node, nat, rsrc, rdst,
 			       nat_state(r.state));
@@ -401,9 +415,9 @@ static int show_nat(const struct xlb_flow_key *k, const struct xlb_nat_fwd *v, v
 int xlb_cmd_flows(struct xlb_cli *c, int argc, char **argv)
 {
 	const char *vip_s = NULL, *limit_s = NULL;
-	const struct xlb_opt opts[] = { { "vip", &vip_s }, { "limit", &limit_s }, {} };
+	const struct xlb_opt opts[] = {{"vip", &vip_s}, {"limit", &limit_s}, {}};
 	struct xlb_maps m;
-	struct flows_ctx f = { .c = c, .m = &m };
+	struct flows_ctx f = {.c = c, .m = &m};
 	struct xlb_vip_key k;
 	struct xlb_vip v;
 	char err_s[200];
@@ -414,7 +428,8 @@ int xlb_cmd_flows(struct xlb_cli *c, int argc, char **argv)
 	if (ret || npos < 0)
 		return ret;
 	if (limit_s && xlb_u32_parse(limit_s, 1, 1U << 30, &f.limit))
-		return xlb_cli_err(c, XLB_EXIT_USAGE, "--limit '%s' is not a positive number", limit_s);
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "--limit '%s' is not a positive number",
+				   limit_s);
 	if (vip_s && xlb_vip_parse(vip_s, &k, err_s, sizeof(err_s)))
 		return xlb_cli_err(c, XLB_EXIT_USAGE, "%s", err_s);
 	ret = xlb_cli_open_maps(c, &m, 0);
@@ -452,11 +467,13 @@ int xlb_cmd_flows(struct xlb_cli *c, int argc, char **argv)
 int xlb_cmd_pick(struct xlb_cli *c, int argc, char **argv)
 {
 	static const char *const via[] = {
-		[XLB_PICK_NONE] = "none", [XLB_PICK_FLOW] = "flow",
-		[XLB_PICK_TABLE] = "table", [XLB_PICK_REPROBE] = "reprobe",
+		[XLB_PICK_NONE] = "none",
+		[XLB_PICK_FLOW] = "flow",
+		[XLB_PICK_TABLE] = "table",
+		[XLB_PICK_REPROBE] = "reprobe",
 	};
 	const char *dport_s = NULL, *pos[2];
-	const struct xlb_opt opts[] = { { "dport", &dport_s }, {} };
+	const struct xlb_opt opts[] = {{"dport", &dport_s}, {}};
 	struct xlb_pick_result r;
 	struct xlb_flow_key fk = {};
 	struct xlb_addr_key a;
@@ -468,8 +485,9 @@ int xlb_cmd_pick(struct xlb_cli *c, int argc, char **argv)
 	__u16 port;
 	int npos, ret, err;
 
-	ret = xlb_cli_parse(c, argc, argv, opts, pos, 2, 2, &npos,
-			    "pick VIP CLIENT_ADDR:PORT [--dport PORT]  (--dport for port-less VIPs)");
+	ret = xlb_cli_parse(
+		c, argc, argv, opts, pos, 2, 2, &npos,
+		"pick VIP CLIENT_ADDR:PORT [--dport PORT]  (--dport for port-less VIPs)");
 	if (ret || npos < 0)
 		return ret;
 	if (xlb_vip_parse(pos[0], &k, err_s, sizeof(err_s)))
@@ -477,10 +495,11 @@ int xlb_cmd_pick(struct xlb_cli *c, int argc, char **argv)
 	if (xlb_endpoint_parse(pos[1], &a, &port, err_s, sizeof(err_s)))
 		return xlb_cli_err(c, XLB_EXIT_USAGE, "client: %s", err_s);
 	if (a.family != k.family)
-		return xlb_cli_err(c, XLB_EXIT_USAGE, "client %s and VIP %s differ in address family",
-				   pos[1], pos[0]);
+		return xlb_cli_err(c, XLB_EXIT_USAGE,
+				   "client %s and VIP %s differ in address family", pos[1], pos[0]);
 	if (dport_s && xlb_u32_parse(dport_s, 1, 65535, &dport))
-		return xlb_cli_err(c, XLB_EXIT_USAGE, "--dport '%s' is not a port 1-65535", dport_s);
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "--dport '%s' is not a port 1-65535",
+				   dport_s);
 	if (!k.port && !dport)
 		return xlb_cli_err(c, XLB_EXIT_USAGE, "VIP %s has no port: give --dport", pos[0]);
 	ret = xlb_cli_open_maps(c, &m, 0);
@@ -503,11 +522,13 @@ int xlb_cmd_pick(struct xlb_cli *c, int argc, char **argv)
 	if (err)
 		return xlb_cli_err(c, XLB_EXIT_FAIL, "pick: %s", xlb_cli_strerror(err));
 	if (r.via == XLB_PICK_NONE)
-		return xlb_cli_err(c, XLB_EXIT_FAIL, "VIP %s has no usable backend: the packet would be dropped",
+		return xlb_cli_err(c, XLB_EXIT_FAIL,
+				   "VIP %s has no usable backend: the packet would be dropped",
 				   pos[0]);
 	if (c->json)
 		xlb_cli_json(json_pack("{s:s, s:i, s:s, s:i, s:i}", "backend", be, "backend_id",
-				       r.backend_id, "via", via[r.via], "hash", r.hash, "slot", r.slot));
+				       r.backend_id, "via", via[r.via], "hash", r.hash, "slot",
+				       r.slot));
 	else
 		printf("%s (via %s, hash %08x, slot %u)\n", be, via[r.via], r.hash, r.slot);
 	return XLB_EXIT_OK;

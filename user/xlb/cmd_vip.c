@@ -24,8 +24,8 @@ static int parse_vip(struct xlb_cli *c, const char *s, struct xlb_vip_key *k)
 }
 
 /* The VIP named s, which must exist. */
-static int get_vip(struct xlb_cli *c, struct xlb_maps *m, const char *s,
-		   struct xlb_vip_key *k, struct xlb_vip *v)
+static int get_vip(struct xlb_cli *c, struct xlb_maps *m, const char *s, struct xlb_vip_key *k,
+		   struct xlb_vip *v)
 {
 	int ret = parse_vip(c, s, k), err;
 
@@ -61,8 +61,8 @@ static int open_vip(struct xlb_cli *c, int write, const char *vip_s, struct xlb_
 static int vip_add(struct xlb_cli *c, int argc, char **argv)
 {
 	const char *hash = NULL, *size_s = NULL, *fwd = NULL, *pos[1];
-	const struct xlb_opt opts[] = { { "hash", &hash }, { "table-size", &size_s },
-					{ "forward", &fwd }, {} };
+	const struct xlb_opt opts[] = {
+		{"hash", &hash}, {"table-size", &size_s}, {"forward", &fwd}, {}};
 	__u32 flags = 0, size = XLB_MAGLEV_DEFAULT;
 	struct xlb_vip_key k;
 	struct xlb_maps m;
@@ -85,8 +85,8 @@ static int vip_add(struct xlb_cli *c, int argc, char **argv)
 		flags |= XLB_VIP_F_NAT;
 	else if (fwd && strcmp(fwd, "dsr"))
 		return xlb_cli_err(c, XLB_EXIT_USAGE, "--forward '%s' is not dsr or nat", fwd);
-	if (size_s && (xlb_u32_parse(size_s, 3, XLB_MAGLEV_MAX, &size) ||
-		       !xlb_maglev_size_valid(size)))
+	if (size_s &&
+	    (xlb_u32_parse(size_s, 3, XLB_MAGLEV_MAX, &size) || !xlb_maglev_size_valid(size)))
 		return xlb_cli_err(c, XLB_EXIT_USAGE,
 				   "--table-size '%s' is not a prime between 3 and %u", size_s,
 				   XLB_MAGLEV_MAX);
@@ -138,14 +138,14 @@ static int count_members(const struct xlb_member_key *k, const struct xlb_member
 struct vip_list {
 	struct xlb_cli *c;
 	struct xlb_maps *m;
-	struct xlb_backend *all;	/* every backend, read once for all digests */
+	struct xlb_backend *all; /* every backend, read once for all digests */
 	json_t *out;
 };
 
 static int list_vip(const struct xlb_vip_key *k, const struct xlb_vip *v, void *arg)
 {
 	struct vip_list *l = arg;
-	struct member_count mc = { .vip_id = v->id };
+	struct member_count mc = {.vip_id = v->id};
 	char s[XLB_VIPSTRLEN], d[24];
 	__u64 digest = 0;
 	int err;
@@ -163,10 +163,12 @@ static int list_vip(const struct xlb_vip_key *k, const struct xlb_vip *v, void *
 	else
 		snprintf(d, sizeof(d), "%016llx", (unsigned long long)digest);
 	if (l->c->json)
-		json_array_append_new(l->out, json_pack("{s:s, s:i, s:s, s:i, s:i, s:s, s:s}",
-			"vip", s, "id", v->id, "hash", v->flags & XLB_VIP_F_HASH_SRC ? "src" : "5tuple",
-			"table_size", v->table_size, "backends", mc.n, "table_digest", d,
-			"forward", v->flags & XLB_VIP_F_NAT ? "nat" : "dsr"));
+		json_array_append_new(
+			l->out,
+			json_pack("{s:s, s:i, s:s, s:i, s:i, s:s, s:s}", "vip", s, "id", v->id,
+				  "hash", v->flags & XLB_VIP_F_HASH_SRC ? "src" : "5tuple",
+				  "table_size", v->table_size, "backends", mc.n, "table_digest", d,
+				  "forward", v->flags & XLB_VIP_F_NAT ? "nat" : "dsr"));
 	else
 		printf("%-32s id %-5u hash %-6s table %-7u backends %-4u digest %s%s\n", s, v->id,
 		       v->flags & XLB_VIP_F_HASH_SRC ? "src" : "5tuple", v->table_size, mc.n, d,
@@ -177,7 +179,7 @@ static int list_vip(const struct xlb_vip_key *k, const struct xlb_vip *v, void *
 static int vip_list(struct xlb_cli *c, int argc, char **argv)
 {
 	struct xlb_maps m;
-	struct vip_list l = { .c = c, .m = &m };
+	struct vip_list l = {.c = c, .m = &m};
 	int npos, ret, err;
 
 	ret = xlb_cli_parse(c, argc, argv, NULL, NULL, 0, 0, &npos, "vip list");
@@ -207,11 +209,10 @@ static int vip_list(struct xlb_cli *c, int argc, char **argv)
 int xlb_cmd_vip(struct xlb_cli *c, int argc, char **argv)
 {
 	static const struct xlb_cmd verbs[] = {
-		{ "add", vip_add, "vip add ADDR:PORT/PROTO [--hash 5tuple|src] [--table-size M]" },
-		{ "del", vip_del, "vip del ADDR:PORT/PROTO" },
-		{ "list", vip_list, "vip list" },
-		{}
-	};
+		{"add", vip_add, "vip add ADDR:PORT/PROTO [--hash 5tuple|src] [--table-size M]"},
+		{"del", vip_del, "vip del ADDR:PORT/PROTO"},
+		{"list", vip_list, "vip list"},
+		{}};
 
 	return xlb_cli_dispatch(c, "vip", verbs, argc, argv);
 }
@@ -244,13 +245,13 @@ struct backend_ref {
 	struct xlb_vip v;
 	struct xlb_addr_key a;
 	__u16 port;
-	__u32 id;		/* with open_backend(.., member = 1): its backend id */
+	__u32 id; /* with open_backend(.., member = 1): its backend id */
 };
 
 /* The backend word of a backend command, checked against the VIP's. */
 static int backend_arg(struct xlb_cli *c, struct xlb_maps *m, const char *be_s,
-		       const struct xlb_vip_key *k, const struct xlb_vip *v,
-		       struct xlb_addr_key *a, __u16 *port)
+		       const struct xlb_vip_key *k, const struct xlb_vip *v, struct xlb_addr_key *a,
+		       __u16 *port)
 {
 	struct xlb_config cfg = {};
 	char err[200];
@@ -258,15 +259,17 @@ static int backend_arg(struct xlb_cli *c, struct xlb_maps *m, const char *be_s,
 	if (xlb_endpoint_parse(be_s, a, port, err, sizeof(err)))
 		return xlb_cli_err(c, XLB_EXIT_USAGE, "backend: %s", err);
 	if (k->family == XLB_AF_INET6 && a->family == XLB_AF_INET)
-		return xlb_cli_err(c, XLB_EXIT_USAGE,
-				   "backend %s: an IPv6 VIP needs IPv6 backends", be_s);
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "backend %s: an IPv6 VIP needs IPv6 backends",
+				   be_s);
 	if (!xlb_config_get(m, &cfg) && cfg.forward == XLB_FWD_L2 && a->family != k->family)
 		return xlb_cli_err(c, XLB_EXIT_USAGE,
-				   "backend %s: L2 forwarding needs the VIP's address family", be_s);
+				   "backend %s: L2 forwarding needs the VIP's address family",
+				   be_s);
 	if ((v->flags & XLB_VIP_F_NAT || cfg.forward == XLB_FWD_NAT) && a->family != k->family)
 		return xlb_cli_err(c, XLB_EXIT_USAGE,
 				   "backend %s: NAT does not translate between IPv4 and IPv6; "
-				   "the VIP needs backends of its own family", be_s);
+				   "the VIP needs backends of its own family",
+				   be_s);
 	return 0;
 }
 
@@ -285,8 +288,9 @@ static int open_backend(struct xlb_cli *c, const char *vip_s, const char *be_s, 
 	if (ret)
 		return ret;
 	ret = backend_arg(c, m, be_s, &r->k, &r->v, &r->a, &r->port);
-	if (!ret && member && (xlb_backend_find(m, &r->a, r->port, &r->id) ||
-			       xlb_member_get(m, r->v.id, r->id, &mem)))
+	if (!ret && member &&
+	    (xlb_backend_find(m, &r->a, r->port, &r->id) ||
+	     xlb_member_get(m, r->v.id, r->id, &mem)))
 		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "backend %s is not in VIP %s", be_s, vip_s);
 	if (ret)
 		xlb_maps_close(m);
@@ -296,7 +300,7 @@ static int open_backend(struct xlb_cli *c, const char *vip_s, const char *be_s, 
 static int backend_add(struct xlb_cli *c, int argc, char **argv)
 {
 	const char *w_s = NULL, *pos[2];
-	const struct xlb_opt opts[] = { { "weight", &w_s }, {} };
+	const struct xlb_opt opts[] = {{"weight", &w_s}, {}};
 	struct xlb_member mem;
 	struct backend_ref r;
 	struct xlb_maps m;
@@ -314,11 +318,13 @@ static int backend_add(struct xlb_cli *c, int argc, char **argv)
 		return ret;
 	err = xlb_backend_ensure(&m, &r.a, r.port, &r.id);
 	if (err) {
-		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "backend %s: %s", pos[1], xlb_cli_strerror(err));
+		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "backend %s: %s", pos[1],
+				  xlb_cli_strerror(err));
 		goto out;
 	}
 	if (!xlb_member_get(&m, r.v.id, r.id, &mem)) {
-		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "backend %s is already in VIP %s", pos[1], pos[0]);
+		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "backend %s is already in VIP %s", pos[1],
+				  pos[0]);
 		goto out;
 	}
 	/*
@@ -335,7 +341,8 @@ static int backend_add(struct xlb_cli *c, int argc, char **argv)
 	if (err) {
 		xlb_member_del(&m, r.v.id, r.id);
 		xlb_backend_release(&m, r.id);
-		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "backend %s: %s", pos[1], xlb_cli_strerror(err));
+		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "backend %s: %s", pos[1],
+				  xlb_cli_strerror(err));
 	}
 out:
 	xlb_maps_close(&m);
@@ -345,15 +352,16 @@ out:
 static int backend_set(struct xlb_cli *c, int argc, char **argv)
 {
 	const char *w_s = NULL, *st_s = NULL, *pos[2];
-	const struct xlb_opt opts[] = { { "weight", &w_s }, { "state", &st_s }, {} };
+	const struct xlb_opt opts[] = {{"weight", &w_s}, {"state", &st_s}, {}};
 	enum xlb_backend_state st = XLB_BE_ACTIVE;
 	struct backend_ref r;
 	struct xlb_maps m;
 	__u32 w = 0;
 	int npos, ret, err = 0;
 
-	ret = xlb_cli_parse(c, argc, argv, opts, pos, 2, 2, &npos,
-			    "backend set VIP ADDR[:PORT] [--weight W] [--state active|draining|down]");
+	ret = xlb_cli_parse(
+		c, argc, argv, opts, pos, 2, 2, &npos,
+		"backend set VIP ADDR[:PORT] [--weight W] [--state active|draining|down]");
 	if (ret || npos < 0)
 		return ret;
 	if (!w_s && !st_s)
@@ -377,7 +385,8 @@ static int backend_set(struct xlb_cli *c, int argc, char **argv)
 	if (!err)
 		err = st_s ? xlb_table_rebuild_backend(&m, r.id) : xlb_table_rebuild(&m, &r.v);
 	if (err)
-		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "backend %s: %s", pos[1], xlb_cli_strerror(err));
+		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "backend %s: %s", pos[1],
+				  xlb_cli_strerror(err));
 	xlb_maps_close(&m);
 	return ret;
 }
@@ -401,7 +410,8 @@ static int backend_del(struct xlb_cli *c, int argc, char **argv)
 	if (!err)
 		err = xlb_backend_release(&m, r.id);
 	if (err)
-		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "backend %s: %s", pos[1], xlb_cli_strerror(err));
+		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "backend %s: %s", pos[1],
+				  xlb_cli_strerror(err));
 	xlb_maps_close(&m);
 	return ret;
 }
@@ -409,7 +419,7 @@ static int backend_del(struct xlb_cli *c, int argc, char **argv)
 struct backend_list {
 	struct xlb_cli *c;
 	struct xlb_maps *m;
-	int one;		/* only vip_id */
+	int one; /* only vip_id */
 	__u32 vip_id;
 	json_t *out;
 };
@@ -428,15 +438,16 @@ static int list_member(const struct xlb_member_key *mk, const struct xlb_member 
 	xlb_backend_label(&b, key, sizeof(key));
 	xlb_stats_backend(l->m, mk->backend_id, &t);
 	if (l->c->json)
-		json_array_append_new(l->out, json_pack("{s:i, s:s, s:i, s:i, s:s, s:I, s:I, s:I}",
-			"vip_id", mk->vip_id, "backend", key, "id", mk->backend_id,
-			"weight", mv->weight, "state", xlb_state_name(b.state),
-			"packets", (json_int_t)t.packets, "bytes", (json_int_t)t.bytes,
-			"new_flows", (json_int_t)t.new_flows));
+		json_array_append_new(l->out,
+				      json_pack("{s:i, s:s, s:i, s:i, s:s, s:I, s:I, s:I}",
+						"vip_id", mk->vip_id, "backend", key, "id",
+						mk->backend_id, "weight", mv->weight, "state",
+						xlb_state_name(b.state), "packets",
+						(json_int_t)t.packets, "bytes", (json_int_t)t.bytes,
+						"new_flows", (json_int_t)t.new_flows));
 	else
 		printf("vip %-5u %-40s id %-6u weight %-5u %-9s %12llu pkts %10llu flows\n",
-		       mk->vip_id, key, mk->backend_id, mv->weight,
-		       xlb_state_name(b.state),
+		       mk->vip_id, key, mk->backend_id, mv->weight, xlb_state_name(b.state),
 		       (unsigned long long)t.packets, (unsigned long long)t.new_flows);
 	return 0;
 }
@@ -444,7 +455,7 @@ static int list_member(const struct xlb_member_key *mk, const struct xlb_member 
 static int backend_list(struct xlb_cli *c, int argc, char **argv)
 {
 	struct xlb_maps m;
-	struct backend_list l = { .c = c, .m = &m };
+	struct backend_list l = {.c = c, .m = &m};
 	struct xlb_vip_key k;
 	struct xlb_vip v;
 	const char *pos[1];
@@ -474,12 +485,12 @@ static int backend_list(struct xlb_cli *c, int argc, char **argv)
 int xlb_cmd_backend(struct xlb_cli *c, int argc, char **argv)
 {
 	static const struct xlb_cmd verbs[] = {
-		{ "add", backend_add, "backend add VIP ADDR[:PORT] [--weight W]" },
-		{ "set", backend_set, "backend set VIP ADDR[:PORT] [--weight W] [--state active|draining|down]" },
-		{ "del", backend_del, "backend del VIP ADDR[:PORT]" },
-		{ "list", backend_list, "backend list [VIP]" },
-		{}
-	};
+		{"add", backend_add, "backend add VIP ADDR[:PORT] [--weight W]"},
+		{"set", backend_set,
+		 "backend set VIP ADDR[:PORT] [--weight W] [--state active|draining|down]"},
+		{"del", backend_del, "backend del VIP ADDR[:PORT]"},
+		{"list", backend_list, "backend list [VIP]"},
+		{}};
 
 	return xlb_cli_dispatch(c, "backend", verbs, argc, argv);
 }

@@ -14,30 +14,38 @@
 #include "dataplane/maps.h"
 
 static const struct xlb_cmd objects[] = {
-	{ "attach", xlb_cmd_attach, "attach DEV [--mode native|generic] [--forward ipip|l2|nat] [--encap-src CIDR] [--encap-src6 CIDR] [--nat-src ADDR] [--nat-src6 ADDR] [--nat-ports MIN-MAX] [--nat-conns N] [--seed N] [--flows N]" },
-	{ "detach", xlb_cmd_detach, "detach DEV [--keep-maps]" },
-	{ "status", xlb_cmd_status, "status" },
-	{ "check", xlb_cmd_check, "check [--load xlb_lb|xlb_decap]       (can this kernel run xlb)" },
-	{ "vip", xlb_cmd_vip, "vip {add | del | list} ..." },
-	{ "backend", xlb_cmd_backend, "backend {add | set | del | list} ..." },
-	{ "stats", xlb_cmd_stats, "stats [--watch [SECONDS]] [--count N]" },
-	{ "flows", xlb_cmd_flows, "flows [--vip VIP] [--limit N]" },
-	{ "pick", xlb_cmd_pick, "pick VIP CLIENT_ADDR:PORT [--dport PORT]" },
-	{ "health", xlb_cmd_health, "health [--admin URL] [--api-key KEY]          (from the agent)" },
-	{ "upstream", xlb_cmd_upstream, "upstream {list | show ID} [--admin URL] [--api-key KEY]" },
-	{ "reload", xlb_cmd_reload, "reload [--admin URL] [--api-key KEY]          (the agent re-reads its file)" },
-	{ "drain", xlb_cmd_drain, "drain {start | stop | status | check | wait [--idle S] [--timeout S]}" },
-	{ "decap", xlb_cmd_decap, "decap {attach DEV | detach DEV | vip {add | del} ADDR | vip list | stats}" },
-	{}
-};
+	{"attach", xlb_cmd_attach,
+	 "attach DEV [--mode native|generic] [--forward ipip|l2|nat] [--encap-src CIDR] "
+	 "[--encap-src6 CIDR] [--nat-src ADDR] [--nat-src6 ADDR] [--nat-ports MIN-MAX] "
+	 "[--nat-conns N] [--seed N] [--flows N]"},
+	{"detach", xlb_cmd_detach, "detach DEV [--keep-maps]"},
+	{"status", xlb_cmd_status, "status"},
+	{"check", xlb_cmd_check, "check [--load xlb_lb|xlb_decap]       (can this kernel run xlb)"},
+	{"vip", xlb_cmd_vip, "vip {add | del | list} ..."},
+	{"backend", xlb_cmd_backend, "backend {add | set | del | list} ..."},
+	{"stats", xlb_cmd_stats, "stats [--watch [SECONDS]] [--count N]"},
+	{"flows", xlb_cmd_flows, "flows [--vip VIP] [--limit N]"},
+	{"pick", xlb_cmd_pick, "pick VIP CLIENT_ADDR:PORT [--dport PORT]"},
+	{"health", xlb_cmd_health,
+	 "health [--admin URL] [--api-key KEY]          (from the agent)"},
+	{"upstream", xlb_cmd_upstream, "upstream {list | show ID} [--admin URL] [--api-key KEY]"},
+	{"reload", xlb_cmd_reload,
+	 "reload [--admin URL] [--api-key KEY]          (the agent re-reads its file)"},
+	{"drain", xlb_cmd_drain,
+	 "drain {start | stop | status | check | wait [--idle S] [--timeout S]}"},
+	{"decap", xlb_cmd_decap,
+	 "decap {attach DEV | detach DEV | vip {add | del} ADDR | vip list | stats}"},
+	{}};
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: xlb [-j] [-d] [--pin-dir DIR] OBJECT VERB [ARGS]\n"
-	       "  -j, --json       JSON output (errors too)\n"
-	       "  -d, --debug      show libbpf/libxdp debug output\n"
-	       "  --pin-dir DIR    pinned maps (default $XLB_PIN_DIR or %s)\n"
-	       "Objects:\n", XLB_PIN_DIR_DEFAULT);
+	fprintf(f,
+		"Usage: xlb [-j] [-d] [--pin-dir DIR] OBJECT VERB [ARGS]\n"
+		"  -j, --json       JSON output (errors too)\n"
+		"  -d, --debug      show libbpf/libxdp debug output\n"
+		"  --pin-dir DIR    pinned maps (default $XLB_PIN_DIR or %s)\n"
+		"Objects:\n",
+		XLB_PIN_DIR_DEFAULT);
 	for (const struct xlb_cmd *k = objects; k->name; k++)
 		fprintf(f, "  xlb %s\n", k->help);
 	fprintf(f, "Exit status: 0 success, 1 usage error, 2 operation failed.\n");
@@ -45,7 +53,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	struct xlb_cli c = { .prog = "xlb", .pin_dir = xlb_pin_dir_default() };
+	struct xlb_cli c = {.prog = "xlb", .pin_dir = xlb_pin_dir_default()};
 	enum xlb_log_level level = XLB_LOG_WARN;
 	int i, n;
 
@@ -57,7 +65,8 @@ int main(int argc, char **argv)
 			level = XLB_LOG_DEBUG;
 		} else if (!strcmp(argv[i], "--pin-dir")) {
 			if (i + 1 == argc)
-				return xlb_cli_err(&c, XLB_EXIT_USAGE, "option --pin-dir needs a value");
+				return xlb_cli_err(&c, XLB_EXIT_USAGE,
+						   "option --pin-dir needs a value");
 			c.pin_dir = argv[++i];
 		} else {
 			argv[n++] = argv[i];

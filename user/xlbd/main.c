@@ -24,8 +24,8 @@
 #include "dataplane/maps.h"
 #include "base/apikey.h"
 
-#define EXIT_CONFIG	1	/* the configuration is bad */
-#define EXIT_RUNTIME	2	/* the data plane or the loop failed */
+#define EXIT_CONFIG  1 /* the configuration is bad */
+#define EXIT_RUNTIME 2 /* the data plane or the loop failed */
 
 struct daemon {
 	struct event_base *base;
@@ -36,8 +36,9 @@ struct daemon {
 static void print_errors(const char *file, const struct xlb_conf_errors *errs)
 {
 	char line[512];
-	size_t i, shown = errs->n < sizeof(errs->e) / sizeof(errs->e[0]) ?
-			  errs->n : sizeof(errs->e) / sizeof(errs->e[0]);
+	size_t i, shown = errs->n < sizeof(errs->e) / sizeof(errs->e[0])
+				  ? errs->n
+				  : sizeof(errs->e) / sizeof(errs->e[0]);
 
 	for (i = 0; i < shown; i++) {
 		xlb_conf_error_str(file, &errs->e[i], line, sizeof(line));
@@ -94,8 +95,10 @@ static struct xlb_admin *start_admin(struct daemon *d, const char *pin_dir)
 		err = xlb_api_key_load(path, 1, key, sizeof(key));
 	if (err) {
 		pr_warn("admin: no xlb.admin.api_key, and the key file %s: %s%s\n", path,
-			strerror(-err), err == -EPERM ? " (it must be root's, mode 0600)" :
-			err == -EINVAL ? " (it must hold 16 to 127 printable characters)" : "");
+			strerror(-err),
+			err == -EPERM	 ? " (it must be root's, mode 0600)"
+			: err == -EINVAL ? " (it must hold 16 to 127 printable characters)"
+					 : "");
 		errno = -err;
 		return NULL;
 	}
@@ -107,14 +110,15 @@ static struct xlb_admin *start_admin(struct daemon *d, const char *pin_dir)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: xlbd -c FILE [--check] [--pin-dir DIR] [--log-level warn|info|debug]\n"
-		   "  -c, --config FILE   configuration (YAML or JSON, APISIX standalone shape)\n"
-		   "  --check             validate the configuration and exit\n"
-		   "  --pin-dir DIR       pinned maps (default $XLB_PIN_DIR or %s)\n"
-		   "  --log-level LEVEL   warn, info (default) or debug\n"
-		   "Signals: SIGHUP re-reads FILE (a bad file keeps the running configuration);\n"
-		   "SIGTERM/SIGINT stop the agent and leave the data plane forwarding.\n"
-		   "Exit status: 0 ok, 1 bad configuration or usage, 2 runtime failure.\n",
+	fprintf(f,
+		"Usage: xlbd -c FILE [--check] [--pin-dir DIR] [--log-level warn|info|debug]\n"
+		"  -c, --config FILE   configuration (YAML or JSON, APISIX standalone shape)\n"
+		"  --check             validate the configuration and exit\n"
+		"  --pin-dir DIR       pinned maps (default $XLB_PIN_DIR or %s)\n"
+		"  --log-level LEVEL   warn, info (default) or debug\n"
+		"Signals: SIGHUP re-reads FILE (a bad file keeps the running configuration);\n"
+		"SIGTERM/SIGINT stop the agent and leave the data plane forwarding.\n"
+		"Exit status: 0 ok, 1 bad configuration or usage, 2 runtime failure.\n",
 		XLB_PIN_DIR_DEFAULT);
 }
 
@@ -133,14 +137,12 @@ static int parse_level(const char *s, enum xlb_log_level *l)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "check", no_argument, NULL, 'C' },
-		{ "pin-dir", required_argument, NULL, 'p' },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
+	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+					     {"check", no_argument, NULL, 'C'},
+					     {"pin-dir", required_argument, NULL, 'p'},
+					     {"log-level", required_argument, NULL, 'l'},
+					     {"help", no_argument, NULL, 'h'},
+					     {}};
 	enum xlb_log_level level = XLB_LOG_INFO;
 	const char *pin_dir = xlb_pin_dir_default(), *level_s = NULL;
 	struct event *ev_hup = NULL, *ev_term = NULL, *ev_int = NULL;

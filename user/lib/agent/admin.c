@@ -24,10 +24,10 @@
 #include "base/apikey.h"
 #include "base/log.h"
 
-#define ADMIN_PREFIX	"/apisix/admin/"
-#define BACKLOG		128	/* connections the kernel holds while we do not accept */
-#define FD_RESERVE	64	/* open files kept for the agent, besides 2 a node */
-#define ACCEPT_PAUSE_S	1	/* no accept for this long after EMFILE, ENFILE... */
+#define ADMIN_PREFIX   "/apisix/admin/"
+#define BACKLOG	       128 /* connections the kernel holds while we do not accept */
+#define FD_RESERVE     64  /* open files kept for the agent, besides 2 a node */
+#define ACCEPT_PAUSE_S 1   /* no accept for this long after EMFILE, ENFILE... */
 
 /*
  * Where a connection is. IDLE: no request under way (idle_timeout). HEAD:
@@ -49,13 +49,13 @@ struct conn {
 	struct xlb_admin *ad;
 	struct conn *next;
 	struct bufferevent *bev;
-	struct evhttp_connection *evcon;	/* NULL until bound (on_conn_timer) */
+	struct evhttp_connection *evcon; /* NULL until bound (on_conn_timer) */
 	struct evbuffer_cb_entry *input_cb;
-	struct event *timer;			/* binds, then the phase's deadline */
+	struct event *timer; /* binds, then the phase's deadline */
 	enum conn_phase phase;
-	int refuse;				/* CONN_REFUSE: the status */
-	int eol;				/* head scanner: 1 after \n, 2 after \n\r */
-	size_t head;				/* bytes of this request's head so far */
+	int refuse;  /* CONN_REFUSE: the status */
+	int eol;     /* head scanner: 1 after \n, 2 after \n\r */
+	size_t head; /* bytes of this request's head so far */
 };
 
 struct xlb_admin {
@@ -64,8 +64,8 @@ struct xlb_admin {
 	struct evconnlistener *lev;
 	struct conn *conns;
 	unsigned int nconns, max_conns;
-	int full;				/* not accepting: max_conns open */
-	int loopback;				/* listening on a loopback address */
+	int full;     /* not accepting: max_conns open */
+	int loopback; /* listening on a loopback address */
 	size_t max_header;
 	struct timeval header_tmo, body_tmo, idle_tmo;
 	char api_key[XLB_API_KEY_LEN];
@@ -82,8 +82,13 @@ static void reply_json(struct evhttp_request *req, int code, json_t *body)
 		evbuffer_add(out, text, strlen(text));
 		evbuffer_add(out, "\n", 1);
 	}
-	evhttp_send_reply(req, code, code < 300 ? "OK" : code == 404 ? "Not Found" :
-			  code == 401 ? "Unauthorized" : code < 500 ? "Bad Request" : "Error", out);
+	evhttp_send_reply(req, code,
+			  code < 300	? "OK"
+			  : code == 404 ? "Not Found"
+			  : code == 401 ? "Unauthorized"
+			  : code < 500	? "Bad Request"
+					: "Error",
+			  out);
 	free(text);
 	json_decref(body);
 	if (out)
@@ -120,20 +125,27 @@ static int store_put(void *arg, const char *kind, const char *id, json_t *obj,
 static const char *method_name(enum evhttp_cmd_type cmd)
 {
 	switch (cmd) {
-	case EVHTTP_REQ_GET: return "GET";
-	case EVHTTP_REQ_PUT: return "PUT";
-	case EVHTTP_REQ_DELETE: return "DELETE";
-	case EVHTTP_REQ_POST: return "POST";
-	case EVHTTP_REQ_PATCH: return "PATCH";
-	case EVHTTP_REQ_HEAD: return "HEAD";
-	default: return "OTHER";
+	case EVHTTP_REQ_GET:
+		return "GET";
+	case EVHTTP_REQ_PUT:
+		return "PUT";
+	case EVHTTP_REQ_DELETE:
+		return "DELETE";
+	case EVHTTP_REQ_POST:
+		return "POST";
+	case EVHTTP_REQ_PATCH:
+		return "PATCH";
+	case EVHTTP_REQ_HEAD:
+		return "HEAD";
+	default:
+		return "OTHER";
 	}
 }
 
 /* /apisix/admin/...: adminapi.c answers, with the agent as the store. */
 static void handle_admin(struct xlb_admin *ad, struct evhttp_request *req, const char *path)
 {
-	const struct xlb_admin_store st = { .doc = store_doc, .put = store_put, .arg = ad->agent };
+	const struct xlb_admin_store st = {.doc = store_doc, .put = store_put, .arg = ad->agent};
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
 	char *body = malloc(len + 1);
@@ -152,12 +164,12 @@ static void handle_admin(struct xlb_admin *ad, struct evhttp_request *req, const
 
 static json_t *node_json(const struct xlb_agent_node_view *n)
 {
-	return json_pack("{s:s, s:i, s:s, s:s, s:{s:i, s:i, s:i, s:i}, s:f, s:I}",
-			 "ip", n->ip, "port", n->port, "status", n->status, "health",
+	return json_pack("{s:s, s:i, s:s, s:s, s:{s:i, s:i, s:i, s:i}, s:f, s:I}", "ip", n->ip,
+			 "port", n->port, "status", n->status, "health",
 			 xlb_agent_health_name(n->health), "counter", "success", n->success,
 			 "http_failure", n->http_failure, "tcp_failure", n->tcp_failure,
-			 "timeout_failure", n->timeout, "latency_s", n->latency_s,
-			 "probes", (json_int_t)n->probes);
+			 "timeout_failure", n->timeout, "latency_s", n->latency_s, "probes",
+			 (json_int_t)n->probes);
 }
 
 /* GET /v1/healthcheck: per upstream, its nodes' state and counters. */
@@ -184,8 +196,9 @@ static void handle_healthcheck(struct xlb_admin *ad, struct evhttp_request *req)
 				json_array_append_new(nodes, node_json(&s.nodes[k]));
 		}
 		snprintf(name, sizeof(name), "/apisix/upstreams/%s", u->id);
-		json_array_append_new(list, json_pack("{s:s, s:s, s:b, s:o}", "name", name,
-			"type", u->check, "active", u->active, "nodes", nodes));
+		json_array_append_new(list,
+				      json_pack("{s:s, s:s, s:b, s:o}", "name", name, "type",
+						u->check, "active", u->active, "nodes", nodes));
 	}
 	xlb_agent_snapshot_free(&s);
 	reply_json(req, 200, list);
@@ -223,8 +236,8 @@ static void m_node(struct evbuffer *out, const struct xlb_agent_node_view *n)
 	evbuffer_add_printf(out, "xlb_node_probes_total{node=\"%s\"} %lu\n", label, n->probes);
 	if (n->nat) {
 		/* NAT: what the node's own answers showed (SYN-ACK time, RSTs). */
-		evbuffer_add_printf(out, "xlb_nat_synack_ewma_seconds{node=\"%s\"} %.9f\n",
-				    label, n->synack_ewma_s);
+		evbuffer_add_printf(out, "xlb_nat_synack_ewma_seconds{node=\"%s\"} %.9f\n", label,
+				    n->synack_ewma_s);
 		evbuffer_add_printf(out, "xlb_nat_synacks_total{node=\"%s\"} %llu\n", label,
 				    n->synacks);
 		evbuffer_add_printf(out, "xlb_nat_node_rsts_total{node=\"%s\"} %llu\n", label,
@@ -235,8 +248,8 @@ static void m_node(struct evbuffer *out, const struct xlb_agent_node_view *n)
 				    (unsigned long long)n->traffic.packets);
 		evbuffer_add_printf(out, "xlb_backend_bytes_total{node=\"%s\"} %llu\n", label,
 				    (unsigned long long)n->traffic.bytes);
-		evbuffer_add_printf(out, "xlb_backend_new_flows_total{node=\"%s\"} %llu\n",
-				    label, (unsigned long long)n->traffic.new_flows);
+		evbuffer_add_printf(out, "xlb_backend_new_flows_total{node=\"%s\"} %llu\n", label,
+				    (unsigned long long)n->traffic.new_flows);
 	}
 }
 
@@ -253,7 +266,7 @@ static void m_counts(struct evbuffer *out, const char *name, const char *label,
 /* Registry requests, answers, errors and node-set changes, per registry. */
 static void m_discovery(struct evbuffer *out, const struct xlb_agent_snapshot *s)
 {
-	static const char *const names[] = { "requests", "answers", "errors", "changes" };
+	static const char *const names[] = {"requests", "answers", "errors", "changes"};
 	static const char *const help[] = {
 		"Requests or queries sent to the registry.",
 		"Good answers from the registry (changed or not).",
@@ -266,9 +279,10 @@ static void m_discovery(struct evbuffer *out, const struct xlb_agent_snapshot *s
 	size_t i;
 
 	for (k = 0; k < 4; k++) {
-		evbuffer_add_printf(out, "# HELP xlb_discovery_%s_total %s\n"
-				    "# TYPE xlb_discovery_%s_total counter\n", names[k], help[k],
-				    names[k]);
+		evbuffer_add_printf(out,
+				    "# HELP xlb_discovery_%s_total %s\n"
+				    "# TYPE xlb_discovery_%s_total counter\n",
+				    names[k], help[k], names[k]);
 		for (i = 0; i < s->nregistries; i++) {
 			r = &s->registries[i];
 			v[0] = r->requests;
@@ -286,7 +300,8 @@ static void m_etcd(struct evbuffer *out, const struct xlb_agent_etcd_view *e)
 {
 	if (!e->on)
 		return;
-	evbuffer_add_printf(out,
+	evbuffer_add_printf(
+		out,
 		"# HELP xlb_etcd_connected 1 while the watch on etcd is open.\n"
 		"# TYPE xlb_etcd_connected gauge\nxlb_etcd_connected %d\n"
 		"# HELP xlb_etcd_revision The etcd revision the configuration reflects.\n"
@@ -313,13 +328,14 @@ static void m_write(struct evbuffer *out, const struct xlb_agent_snapshot *s)
 	unsigned int i;
 	size_t j;
 
-	evbuffer_add_printf(out,
-		"# HELP xlb_vip_packets_total Packets for a VIP seen by the fast path.\n"
-		"# TYPE xlb_vip_packets_total counter\n"
-		"# TYPE xlb_vip_bytes_total counter\n"
-		"# TYPE xlb_vip_new_flows_total counter\n");
+	evbuffer_add_printf(
+		out, "# HELP xlb_vip_packets_total Packets for a VIP seen by the fast path.\n"
+		     "# TYPE xlb_vip_packets_total counter\n"
+		     "# TYPE xlb_vip_bytes_total counter\n"
+		     "# TYPE xlb_vip_new_flows_total counter\n");
 	m_vips(out, s);
-	evbuffer_add_printf(out,
+	evbuffer_add_printf(
+		out,
 		"# HELP xlb_node_health Health state of a node (1 for its current state).\n"
 		"# TYPE xlb_node_health gauge\n"
 		"# TYPE xlb_node_probe_latency_seconds gauge\n"
@@ -333,7 +349,8 @@ static void m_write(struct evbuffer *out, const struct xlb_agent_snapshot *s)
 		"# TYPE xlb_nat_node_rsts_total counter\n");
 	for (j = 0; j < s->nnodes; j++)
 		m_node(out, &s->nodes[j]);
-	evbuffer_add_printf(out,
+	evbuffer_add_printf(
+		out,
 		"# HELP xlb_nat_connections NAT connections at the agent's last sweep.\n"
 		"# TYPE xlb_nat_connections gauge\nxlb_nat_connections %lu\n"
 		"# TYPE xlb_nat_capacity gauge\nxlb_nat_capacity %u\n"
@@ -345,25 +362,28 @@ static void m_write(struct evbuffer *out, const struct xlb_agent_snapshot *s)
 		"# TYPE xlb_nat_syn_timeouts_total counter\nxlb_nat_syn_timeouts_total %lu\n",
 		st->nat_live, s->nat_capacity, (unsigned long long)s->nat_bytes, s->nat_entry_bytes,
 		st->nat_reclaimed, st->nat_syn_timeouts);
-	evbuffer_add_printf(out,
-		"# HELP xlb_reason_packets_total Packets by the fast path's verdict reason.\n"
-		"# TYPE xlb_reason_packets_total counter\n");
+	evbuffer_add_printf(
+		out, "# HELP xlb_reason_packets_total Packets by the fast path's verdict reason.\n"
+		     "# TYPE xlb_reason_packets_total counter\n");
 	if (s->have_reasons)
 		m_counts(out, "xlb_reason_packets_total", "reason", s->reasons, 0, XLB_R_MAX);
-	evbuffer_add_printf(out,
-		"# HELP xlb_passive_events_total Passive-health events from the fast path.\n"
-		"# TYPE xlb_passive_events_total counter\n");
+	evbuffer_add_printf(
+		out, "# HELP xlb_passive_events_total Passive-health events from the fast path.\n"
+		     "# TYPE xlb_passive_events_total counter\n");
 	m_counts(out, "xlb_passive_events_total", "kind", s->passive, XLB_EVK_NONE + 1,
 		 XLB_EVK_MAX);
-	evbuffer_add_printf(out,
+	evbuffer_add_printf(
+		out,
 		"# HELP xlb_passive_events_ignored_total Events for nodes without checks.passive.\n"
 		"# TYPE xlb_passive_events_ignored_total counter\n"
 		"xlb_passive_events_ignored_total %lu\n"
 		"# HELP xlb_netlink_events_total Kernel signals reported as node failures.\n"
-		"# TYPE xlb_netlink_events_total counter\n", st->passive_ignored);
+		"# TYPE xlb_netlink_events_total counter\n",
+		st->passive_ignored);
 	m_counts(out, "xlb_netlink_events_total", "kind", s->netlink, 0,
 		 sizeof(s->netlink) / sizeof(s->netlink[0]));
-	evbuffer_add_printf(out, "# TYPE xlb_netlink_overruns_total counter\n"
+	evbuffer_add_printf(out,
+			    "# TYPE xlb_netlink_overruns_total counter\n"
 			    "xlb_netlink_overruns_total %lu\n"
 			    "# HELP xlb_signal_flip_seconds Passive event or kernel signal to "
 			    "fast-path state write.\n# TYPE xlb_signal_flip_seconds gauge\n",
@@ -371,13 +391,15 @@ static void m_write(struct evbuffer *out, const struct xlb_agent_snapshot *s)
 	for (i = 0; i < XLB_AGENT_SRC_MAX; i++) {
 		l = &s->latency[i];
 		if (l->n)
-			evbuffer_add_printf(out,
+			evbuffer_add_printf(
+				out,
 				"xlb_signal_flip_seconds{source=\"%s\",stat=\"p50\"} %.9f\n"
 				"xlb_signal_flip_seconds{source=\"%s\",stat=\"p99\"} %.9f\n"
 				"xlb_signal_flip_seconds{source=\"%s\",stat=\"max\"} %.9f\n",
 				l->source, l->p50, l->source, l->p99, l->source, l->max);
 	}
-	evbuffer_add_printf(out,
+	evbuffer_add_printf(
+		out,
 		"# HELP xlb_health_flip_seconds Health decision to fast-path state write.\n"
 		"# TYPE xlb_health_flip_seconds gauge\n"
 		"xlb_health_flip_seconds{stat=\"last\"} %.9f\n"
@@ -391,7 +413,8 @@ static void m_write(struct evbuffer *out, const struct xlb_agent_snapshot *s)
 		"# TYPE xlb_map_updates_total counter\nxlb_map_updates_total %lu\n"
 		"# TYPE xlb_map_update_errors_total counter\nxlb_map_update_errors_total %lu\n"
 		"# TYPE xlb_config_reloads_total counter\nxlb_config_reloads_total %lu\n"
-		"# TYPE xlb_config_reload_errors_total counter\nxlb_config_reload_errors_total %lu\n",
+		"# TYPE xlb_config_reload_errors_total counter\nxlb_config_reload_errors_total "
+		"%lu\n",
 		st->last_flip_us / 1e6, st->max_flip_us / 1e6, st->flips, st->health_changes,
 		st->last_reconcile_ms / 1e3, st->max_reconcile_ms / 1e3, st->reconciles,
 		st->reconcile_errors, st->reloads, st->reload_errors);
@@ -437,9 +460,13 @@ static void handle_reload(struct xlb_admin *ad, struct evhttp_request *req)
 		}
 		pr_warn("reload: %s is %s; the running configuration stays\n", file,
 			err == -EINVAL ? "invalid" : "unreadable");
-		return reply_json(req, err == -EINVAL ? 400 : 500, json_pack("{s:s, s:o}",
-			"error_msg", err == -EINVAL ? "invalid configuration; the running one stays" :
-			"unreadable configuration; the running one stays", "errors", list));
+		return reply_json(
+			req, err == -EINVAL ? 400 : 500,
+			json_pack("{s:s, s:o}", "error_msg",
+				  err == -EINVAL
+					  ? "invalid configuration; the running one stays"
+					  : "unreadable configuration; the running one stays",
+				  "errors", list));
 	}
 	if (err)
 		return reply_error(req, 500, "reload of %s: %s", file, strerror(-err));
@@ -474,19 +501,19 @@ static json_t *upstream_json(const struct xlb_agent_snapshot *s,
 	for (i = 0; nodes && i < u->nmembers; i++) {
 		m = &u->members[i];
 		health = m->node >= 0 ? xlb_agent_health_name(s->nodes[m->node].health) : "unknown";
-		json_array_append_new(nodes, json_pack(
-			"{s:s, s:i, s:I, s:i, s:s, s:f, s:s}", "host", m->host, "port", m->port,
-			"weight", (json_int_t)m->weight, "priority", m->priority,
-			"source", u->watched ? u->discovery_type : "config",
-			"confirmed", m->confirmed, "health", health));
+		json_array_append_new(nodes,
+				      json_pack("{s:s, s:i, s:I, s:i, s:s, s:f, s:s}", "host",
+						m->host, "port", m->port, "weight",
+						(json_int_t)m->weight, "priority", m->priority,
+						"source", u->watched ? u->discovery_type : "config",
+						"confirmed", m->confirmed, "health", health));
 	}
 	return json_pack("{s:s, s:o, s:o}", "id", u->id, "discovery",
 			 u->watched ? watch_json(u) : json_null(), "nodes", nodes);
 }
 
 /* GET /v1/upstreams/ID: the nodes as the agent runs them, with their source. */
-static void handle_upstream_view(struct xlb_admin *ad, struct evhttp_request *req,
-				 const char *id)
+static void handle_upstream_view(struct xlb_admin *ad, struct evhttp_request *req, const char *id)
 {
 	char *dec = evhttp_uridecode(id, 0, NULL);
 	struct xlb_agent_snapshot s;
@@ -536,7 +563,8 @@ static void conn_answer(struct conn *c, int code, const char *reason, const char
 	char buf[512];
 	int n, body = (int)strlen(msg) + (int)strlen("{\"error_msg\":\"\"}\n");
 
-	n = snprintf(buf, sizeof(buf), "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+	n = snprintf(buf, sizeof(buf),
+		     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
 		     "Content-Length: %d\r\nConnection: close\r\n\r\n{\"error_msg\":\"%s\"}\n",
 		     code, reason, body, msg);
 	if (n > 0 && (size_t)n < sizeof(buf) &&
@@ -608,8 +636,9 @@ static void on_conn_timer(evutil_socket_t fd, short what, void *arg)
 		break;
 	case CONN_HEAD:
 	case CONN_BODY:
-		conn_answer(c, 408, "Request Timeout", c->phase == CONN_HEAD ?
-			    "request headers too slow" : "request body too slow");
+		conn_answer(c, 408, "Request Timeout",
+			    c->phase == CONN_HEAD ? "request headers too slow"
+						  : "request body too slow");
 		break;
 	default:
 		break;
@@ -728,7 +757,7 @@ static void on_accept_resume(evutil_socket_t fd, short what, void *arg)
  */
 static void on_accept_error(struct evconnlistener *lev, void *arg)
 {
-	struct timeval pause = { .tv_sec = ACCEPT_PAUSE_S };
+	struct timeval pause = {.tv_sec = ACCEPT_PAUSE_S};
 	int err = EVUTIL_SOCKET_ERROR();
 
 	pr_warn("admin: accept: %s; not accepting for %d s\n", strerror(err), ACCEPT_PAUSE_S);
@@ -748,7 +777,7 @@ static unsigned int open_fds(void)
 	while (readdir(d))
 		n++;
 	closedir(d);
-	return n > 3 ? n - 3 : 0;	/* ".", ".." and the listing's own */
+	return n > 3 ? n - 3 : 0; /* ".", ".." and the listing's own */
 }
 
 /*
@@ -772,12 +801,13 @@ static unsigned int conn_cap(struct xlb_admin *ad, unsigned int wanted)
 		cap = wanted;
 	if (cap < 1) {
 		pr_warn("admin: open files limit %llu leaves no room beside %llu in use and %llu "
-			"kept: 1 connection at a time\n", limit, used, reserve);
+			"kept: 1 connection at a time\n",
+			limit, used, reserve);
 		cap = 1;
 	}
 	pr_info("admin: at most %llu connections (max_connections %u; open files limit %llu, "
-		"%llu in use, %llu kept for probes, registries, etcd and netlink)\n", cap, wanted,
-		limit, used, reserve);
+		"%llu in use, %llu kept for probes, registries, etcd and netlink)\n",
+		cap, wanted, limit, used, reserve);
 	return (unsigned int)cap;
 }
 
@@ -829,14 +859,16 @@ static void on_request(struct evhttp_request *req, void *arg)
 		return handle_metrics(ad, req);
 	if (!strncmp(path, "/v1/upstreams/", 14))
 		return handle_upstream_view(ad, req, path + 14);
-	reply_error(req, 404, "no such path '%s' (/apisix/admin/..., /v1/healthcheck, "
-		    "/v1/upstreams/ID, /metrics)", path);
+	reply_error(req, 404,
+		    "no such path '%s' (/apisix/admin/..., /v1/healthcheck, "
+		    "/v1/upstreams/ID, /metrics)",
+		    path);
 }
 
 static struct timeval tv_of(double s)
 {
-	return (struct timeval){ .tv_sec = (time_t)s,
-				 .tv_usec = (suseconds_t)((s - (time_t)s) * 1e6) };
+	return (struct timeval){.tv_sec = (time_t)s,
+				.tv_usec = (suseconds_t)((s - (time_t)s) * 1e6)};
 }
 
 struct xlb_admin *xlb_admin_new(struct event_base *base, struct xlb_agent *a,
@@ -875,7 +907,7 @@ struct xlb_admin *xlb_admin_new(struct event_base *base, struct xlb_agent *a,
 	if (!ad->http)
 		goto out_free;
 	evhttp_set_allowed_methods(ad->http, EVHTTP_REQ_GET | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-				   EVHTTP_REQ_POST);
+						     EVHTTP_REQ_POST);
 	/* evhttp's own limits stay as a second line (its answer to a long head is 400). */
 	evhttp_set_max_headers_size(ad->http, s->admin_max_header_size);
 	evhttp_set_max_body_size(ad->http, s->admin_max_body_size);
@@ -883,9 +915,9 @@ struct xlb_admin *xlb_admin_new(struct event_base *base, struct xlb_agent *a,
 	evhttp_set_timeout_tv(ad->http, &ad->idle_tmo);
 	evhttp_set_bevcb(ad->http, on_connection, ad);
 	evhttp_set_gencb(ad->http, on_request, ad);
-	ad->lev = evconnlistener_new_bind(base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE |
-					  LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE, BACKLOG,
-					  (struct sockaddr *)&ss, sslen);
+	ad->lev = evconnlistener_new_bind(
+		base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
+		BACKLOG, (struct sockaddr *)&ss, sslen);
 	if (!ad->lev) {
 		err = errno;
 		pr_warn("admin: cannot listen on %s: %s\n", s->admin_listen, strerror(err));

@@ -26,8 +26,11 @@ static void printable(const char *in, char *out, size_t size, int utf8)
 	size_t o = 0, k, n;
 
 	while (*p && o + 5 < size) {
-		n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 :
-		    (*p & 0xf8) == 0xf0 ? 4 : 0;
+		n = *p < 0x80		  ? 1
+		    : (*p & 0xe0) == 0xc0 ? 2
+		    : (*p & 0xf0) == 0xe0 ? 3
+		    : (*p & 0xf8) == 0xf0 ? 4
+					  : 0;
 		for (k = 1; k < n && (p[k] & 0xc0) == 0x80; k++)
 			;
 		if (n == 1 && *p >= 0x20 && *p != 0x7f) {
@@ -55,7 +58,7 @@ static json_t *safe_string(const char *msg)
 
 	printable(msg, safe, sizeof(safe), 1);
 	s = json_string(safe);
-	if (!s) {	/* jansson refuses overlong forms and surrogates too */
+	if (!s) { /* jansson refuses overlong forms and surrogates too */
 		printable(msg, safe, sizeof(safe), 0);
 		s = json_string(safe);
 	}
@@ -112,7 +115,8 @@ static json_t *entry(const char *kind, json_t *obj)
 	char key[256];
 
 	if (json_is_integer(id))
-		snprintf(key, sizeof(key), "/apisix/%s/%lld", kind, (long long)json_integer_value(id));
+		snprintf(key, sizeof(key), "/apisix/%s/%lld", kind,
+			 (long long)json_integer_value(id));
 	else
 		snprintf(key, sizeof(key), "/apisix/%s/%s", kind,
 			 json_is_string(id) ? json_string_value(id) : "");
@@ -121,11 +125,11 @@ static json_t *entry(const char *kind, json_t *obj)
 
 int xlb_admin_doc_find(json_t *arr, const char *id)
 {
-	char buf[24];		/* a long long */
+	char buf[24]; /* a long long */
 	json_t *o, *oid;
 	size_t i;
 
-	json_array_foreach(arr, i, o) {
+	json_array_foreach (arr, i, o) {
 		oid = json_object_get(o, "id");
 		if (json_is_string(oid) && !strcmp(json_string_value(oid), id))
 			return (int)i;
@@ -138,8 +142,7 @@ int xlb_admin_doc_find(json_t *arr, const char *id)
 	return -1;
 }
 
-json_t *xlb_admin_doc_edit(json_t *doc, const char *kind, const char *id, json_t *obj,
-			   int *err)
+json_t *xlb_admin_doc_edit(json_t *doc, const char *kind, const char *id, json_t *obj, int *err)
 {
 	json_t *copy, *arr, *o;
 	int at;
@@ -196,7 +199,8 @@ int xlb_admin_api(const struct xlb_admin_store *st, const char *method, const ch
 	} else if (n == strlen("stream_routes") && !strncmp(path, "stream_routes", n)) {
 		kind = "stream_routes";
 	} else {
-		*out = error_json("no such resource '%.*s' (upstreams, stream_routes)", (int)n, path);
+		*out = error_json("no such resource '%.*s' (upstreams, stream_routes)", (int)n,
+				  path);
 		return 404;
 	}
 	id = slash ? slash + 1 : "";
@@ -211,8 +215,9 @@ int xlb_admin_api(const struct xlb_admin_store *st, const char *method, const ch
 		return 400;
 	}
 	if (id_bad_char(id) >= 0) {
-		*out = error_json("id '%s' has '%c' at %d: an id is letters, digits, '-', '_' and '.'",
-				  id, id[id_bad_char(id)], id_bad_char(id) + 1);
+		*out = error_json(
+			"id '%s' has '%c' at %d: an id is letters, digits, '-', '_' and '.'", id,
+			id[id_bad_char(id)], id_bad_char(id) + 1);
 		return 400;
 	}
 
@@ -228,7 +233,7 @@ int xlb_admin_api(const struct xlb_admin_store *st, const char *method, const ch
 			return 200;
 		}
 		list = json_array();
-		json_array_foreach(arr, i, obj)
+		json_array_foreach (arr, i, obj)
 			json_array_append_new(list, entry(kind, obj));
 		*out = json_pack("{s:i, s:o}", "total", (int)json_array_size(list), "list", list);
 		return 200;

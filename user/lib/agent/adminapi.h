@@ -50,7 +50,6 @@ int xlb_admin_doc_find(json_t *arr, const char *id);
  * The URL's id wins over the body's, as in APISIX. Return: the copy, or
  * NULL with @err.
  */
-json_t *xlb_admin_doc_edit(json_t *doc, const char *kind, const char *id, json_t *obj,
-			   int *err);
+json_t *xlb_admin_doc_edit(json_t *doc, const char *kind, const char *id, json_t *obj, int *err);
 
 #endif /* XLB_AGENT_ADMINAPI_H */

@@ -44,8 +44,8 @@ static void on_health(struct xlb_target *t, enum xlb_health old, enum xlb_health
 		return;
 	a->st.health_changes++;
 	agent_node_upstreams(a, n, ups, sizeof(ups));
-	pr_info("health: node=%s upstream=%s state=%s->%s event=%s reason=\"%s\"\n", n->label,
-		ups, xlb_health_name(old), xlb_health_name(new), xlb_health_event_name(ev),
+	pr_info("health: node=%s upstream=%s state=%s->%s event=%s reason=\"%s\"\n", n->label, ups,
+		xlb_health_name(old), xlb_health_name(new), xlb_health_event_name(ev),
 		detail ? detail : "");
 	if (xlb_health_usable(new))
 		n->unreachable = 0;
@@ -64,9 +64,11 @@ static void on_health(struct xlb_target *t, enum xlb_health old, enum xlb_health
 			close(lock);
 		if (err == -EBUSY) {
 			pr_info("health: node=%s: its state stays the operator's (xlb backend "
-				"set)\n", n->label);
+				"set)\n",
+				n->label);
 		} else if (err) {
-			pr_warn("health: node=%s: state write failed: %s\n", n->label, strerror(-err));
+			pr_warn("health: node=%s: state write failed: %s\n", n->label,
+				strerror(-err));
 		} else {
 			a->st.flips++;
 			a->st.last_flip_us = now_us() - t0;
@@ -110,9 +112,9 @@ int agent_reconcile(struct xlb_agent *a)
 			n->be_id = w.backends[i].id;
 	}
 	agent_nodes_index(a);
-	if (!err && (rs.vips_added || rs.vips_updated || rs.vips_removed || rs.backends_added ||
-		     rs.backends_changed || rs.backends_removed || rs.members_changed ||
-		     rs.tables_written))
+	if (!err &&
+	    (rs.vips_added || rs.vips_updated || rs.vips_removed || rs.backends_added ||
+	     rs.backends_changed || rs.backends_removed || rs.members_changed || rs.tables_written))
 		pr_info("maps: vips +%u ~%u -%u, backends +%u ~%u -%u, members ~%u, tables %u\n",
 			rs.vips_added, rs.vips_updated, rs.vips_removed, rs.backends_added,
 			rs.backends_changed, rs.backends_removed, rs.members_changed,
@@ -236,15 +238,16 @@ static int setup_data_plane(struct xlb_agent *a)
 	err = xlb_maps_open(&a->maps, a->pin_dir, 0);
 	if (err) {
 		pr_warn("no xlb maps in %s: list xlb.interfaces in the configuration or run "
-			"'xlb attach DEV' first\n", a->pin_dir);
+			"'xlb attach DEV' first\n",
+			a->pin_dir);
 		return err;
 	}
 	a->maps_open = 1;
 	return agent_apply_settings(a, s);
 }
 
-struct xlb_agent *xlb_agent_new(struct event_base *base, const char *conf_file,
-				const char *pin_dir, struct xlb_conf_errors *errs)
+struct xlb_agent *xlb_agent_new(struct event_base *base, const char *conf_file, const char *pin_dir,
+				struct xlb_conf_errors *errs)
 {
 	struct xlb_conf conf = {};
 	struct xlb_agent *a;
@@ -261,7 +264,7 @@ struct xlb_agent *xlb_agent_new(struct event_base *base, const char *conf_file,
 	err = agent_load_file(conf_file, &doc, &conf, errs);
 	if (err)
 		goto out_free;
-	a->conf = conf;		/* settings are needed before the first adopt */
+	a->conf = conf; /* settings are needed before the first adopt */
 	memset(&conf, 0, sizeof(conf));
 	a->reconcile_ev = event_new(base, -1, 0, on_reconcile, a);
 	a->disc_ev = event_new(base, -1, 0, agent_on_disc_changed, a);

@@ -24,21 +24,21 @@ struct xlb_agent;
 struct xlb_agent_stats {
 	unsigned long reloads, reload_errors;
 	unsigned long reconciles, reconcile_errors;
-	unsigned long flips;			/* fast-path state writes for health */
-	double last_flip_us, max_flip_us;	/* decision -> state written */
+	unsigned long flips;		  /* fast-path state writes for health */
+	double last_flip_us, max_flip_us; /* decision -> state written */
 	double last_reconcile_ms, max_reconcile_ms;
 	unsigned long health_changes;
 	/* Passive checks: ring-buffer events by enum xlb_event_kind. */
 	unsigned long passive_events[XLB_EVK_MAX];
-	unsigned long passive_ignored;		/* no such node, or no checks.passive */
+	unsigned long passive_ignored; /* no such node, or no checks.passive */
 	/* Kernel signals that were reported as failures, by enum xlb_agent_nl. */
 	unsigned long netlink_failures[3];
 	unsigned long netlink_overruns;
 	/* NAT: the sweep of dead connections (xlb_nat_sweep). */
 	unsigned long nat_sweeps;
-	unsigned long nat_reclaimed;		/* dead connections deleted */
-	unsigned long nat_syn_timeouts;		/* of them: no SYN-ACK ever came */
-	unsigned long nat_live;			/* connections at the last sweep */
+	unsigned long nat_reclaimed;	/* dead connections deleted */
+	unsigned long nat_syn_timeouts; /* of them: no SYN-ACK ever came */
+	unsigned long nat_live;		/* connections at the last sweep */
 };
 
 /* Kernel signals the agent acts on (index of netlink_failures). */
@@ -56,8 +56,8 @@ enum xlb_agent_src { XLB_AGENT_SRC_PASSIVE = 0, XLB_AGENT_SRC_NETLINK, XLB_AGENT
  * adopts pinned maps of a running data plane without disturbing its flows.
  * Return: the agent, or NULL with errno.
  */
-struct xlb_agent *xlb_agent_new(struct event_base *base, const char *conf_file,
-				const char *pin_dir, struct xlb_conf_errors *errs);
+struct xlb_agent *xlb_agent_new(struct event_base *base, const char *conf_file, const char *pin_dir,
+				struct xlb_conf_errors *errs);
 void xlb_agent_free(struct xlb_agent *a);
 
 /*
@@ -102,13 +102,13 @@ struct xlb_agent_count {
 
 /* One node (a distinct address and port) as the agent runs it. */
 struct xlb_agent_node_view {
-	char label[XLB_VIPSTRLEN];	/* "198.18.0.12:80", "[2001:db8::2]:80" */
+	char label[XLB_VIPSTRLEN]; /* "198.18.0.12:80", "[2001:db8::2]:80" */
 	char ip[XLB_ADDRSTRLEN];
 	__u16 port;
-	unsigned int health;		/* its state: xlb_agent_health_name(health) */
+	unsigned int health; /* its state: xlb_agent_health_name(health) */
 	/* The health machine's counters. */
 	unsigned int success, http_failure, tcp_failure, timeout;
-	double latency_s;		/* of the last probe; < 0: none yet */
+	double latency_s; /* of the last probe; < 0: none yet */
 	unsigned long probes;
 	/* XLB_SNAP_STATUS: the health's name, or "STATE (operator)" while held. */
 	char status[32];
@@ -123,29 +123,29 @@ struct xlb_agent_node_view {
 
 /* A node of an upstream, in configuration order. */
 struct xlb_agent_member_view {
-	long node;			/* index in the snapshot's nodes; -1: none */
+	long node; /* index in the snapshot's nodes; -1: none */
 	char host[XLB_ADDRSTRLEN];
 	__u16 port;
 	unsigned long weight;
 	int priority;
-	double confirmed;		/* wall clock: the registry's answer or the load */
+	double confirmed; /* wall clock: the registry's answer or the load */
 };
 
 /* A registry watch's state (upstreams with discovery_type). */
 struct xlb_agent_watch_view {
-	int answered;			/* a good answer came since the watch started */
-	double confirmed, changed;	/* wall clock; 0: never */
+	int answered;		   /* a good answer came since the watch started */
+	double confirmed, changed; /* wall clock; 0: never */
 	unsigned long answers, errors, changes;
-	char error[256];		/* "" when the last answer was good */
+	char error[256]; /* "" when the last answer was good */
 };
 
 struct xlb_agent_upstream_view {
 	char id[XLB_ID_LEN];
-	const char *check;		/* active check: "tcp", "http", "https" or "none" */
+	const char *check; /* active check: "tcp", "http", "https" or "none" */
 	int active;
-	char discovery_type[32];	/* "": static nodes ("config") */
+	char discovery_type[32]; /* "": static nodes ("config") */
 	char service_name[256];
-	int watched;			/* watch below valid */
+	int watched; /* watch below valid */
 	struct xlb_agent_watch_view watch;
 	struct xlb_agent_member_view *members;
 	size_t nmembers;
@@ -153,41 +153,41 @@ struct xlb_agent_upstream_view {
 
 /* Signal -> fast-path state write, over the last samples (seconds). */
 struct xlb_agent_latency {
-	const char *source;		/* "passive", "netlink" */
-	unsigned long n;		/* samples in all; 0: none (the rest 0) */
+	const char *source; /* "passive", "netlink" */
+	unsigned long n;    /* samples in all; 0: none (the rest 0) */
 	double p50, p99, max;
 };
 
 struct xlb_agent_registry_view {
-	const char *type;		/* "dns", "consul", ... */
+	const char *type; /* "dns", "consul", ... */
 	unsigned long requests, answers, errors, changes;
 };
 
 /* deployment.etcd as a source. */
 struct xlb_agent_etcd_view {
-	int on;				/* etcd is the source: the rest is valid */
+	int on; /* etcd is the source: the rest is valid */
 	int connected;
 	long long revision;
 	unsigned long requests, updates, errors, resyncs, reconnects;
 	unsigned int bad_values;
-	unsigned long rejects;		/* objects left out as invalid */
+	unsigned long rejects; /* objects left out as invalid */
 };
 
 struct xlb_agent_vip_view {
-	char name[XLB_VIPSTRLEN];	/* "198.18.0.10:80/tcp" */
+	char name[XLB_VIPSTRLEN]; /* "198.18.0.10:80/tcp" */
 	struct xlb_traffic traffic;
 };
 
 enum xlb_snap_part {
-	XLB_SNAP_STATUS = 1 << 0,	/* nodes' status (the operator's hold) */
-	XLB_SNAP_METRICS = 1 << 1,	/* everything /metrics shows */
+	XLB_SNAP_STATUS = 1 << 0,  /* nodes' status (the operator's hold) */
+	XLB_SNAP_METRICS = 1 << 1, /* everything /metrics shows */
 };
 
 struct xlb_agent_snapshot {
 	struct xlb_agent_stats st;
-	struct xlb_agent_node_view *nodes;	/* sorted by address and port */
+	struct xlb_agent_node_view *nodes; /* sorted by address and port */
 	size_t nnodes;
-	struct xlb_agent_upstream_view *upstreams;	/* configuration order */
+	struct xlb_agent_upstream_view *upstreams; /* configuration order */
 	size_t nupstreams;
 	/* XLB_SNAP_METRICS */
 	struct xlb_agent_vip_view *vips;
@@ -196,10 +196,10 @@ struct xlb_agent_snapshot {
 	__u64 nat_bytes;
 	int have_reasons;
 	struct xlb_agent_count reasons[XLB_R_MAX];
-	struct xlb_agent_count passive[XLB_EVK_MAX];	/* [XLB_EVK_NONE] unused */
+	struct xlb_agent_count passive[XLB_EVK_MAX]; /* [XLB_EVK_NONE] unused */
 	struct xlb_agent_count netlink[XLB_AGENT_NL_ROUTE + 1];
 	struct xlb_agent_latency latency[XLB_AGENT_SRC_MAX];
-	struct xlb_agent_registry_view *registries;	/* every registry type */
+	struct xlb_agent_registry_view *registries; /* every registry type */
 	size_t nregistries;
 	struct xlb_agent_etcd_view etcd;
 };

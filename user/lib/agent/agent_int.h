@@ -40,17 +40,17 @@ struct agent_node {
 	struct xlb_addr_key addr;
 	__u16 port;
 	struct xlb_target *t;
-	__u32 be_id;			/* ~0U: not in the maps yet */
-	char label[XLB_VIPSTRLEN];	/* "198.18.0.12:80" */
-	int passive;			/* an upstream of it has checks.passive */
+	__u32 be_id;		   /* ~0U: not in the maps yet */
+	char label[XLB_VIPSTRLEN]; /* "198.18.0.12:80" */
+	int passive;		   /* an upstream of it has checks.passive */
 	struct xlb_health_thresholds passive_th;
-	struct xlb_addr_key nh;		/* next hop (the node itself when on-link) */
+	struct xlb_addr_key nh; /* next hop (the node itself when on-link) */
 	int nh_ifindex;
-	int nh_ok;			/* nh, nh_ifindex valid: a route exists */
-	int link_down;			/* nh_ifindex seen down (signal edges) */
-	int checked;			/* has checks (active, maybe passive) */
-	int move_flows;			/* an upstream of it: unhealthy_flows: move */
-	int unreachable;		/* kernel evidence since it was last usable */
+	int nh_ok;	 /* nh, nh_ifindex valid: a route exists */
+	int link_down;	 /* nh_ifindex seen down (signal edges) */
+	int checked;	 /* has checks (active, maybe passive) */
+	int move_flows;	 /* an upstream of it: unhealthy_flows: move */
+	int unreachable; /* kernel evidence since it was last usable */
 };
 
 /*
@@ -58,9 +58,9 @@ struct agent_node {
  * treats them as free); the sweep reclaims them and reports connections
  * that died waiting for a SYN-ACK as timeouts of their node.
  */
-#define XLB_AGENT_NAT_SWEEP_S	2
+#define XLB_AGENT_NAT_SWEEP_S 2
 
-#define LAT_SAMPLES	1024		/* signal -> flip latencies kept per source */
+#define LAT_SAMPLES 1024 /* signal -> flip latencies kept per source */
 
 /*
  * The watch of one upstream with discovery_type. It survives reloads that
@@ -69,7 +69,7 @@ struct agent_node {
  */
 struct agent_watch {
 	char id[XLB_ID_LEN];
-	char *ident;			/* "type\nservice\nargs" */
+	char *ident; /* "type\nservice\nargs" */
 	struct xlb_disc_watch *w;
 };
 
@@ -78,43 +78,43 @@ struct xlb_agent {
 	struct event_base *base;
 	char conf_file[4096];
 	char pin_dir[4096];
-	json_t *doc;			/* the configuration as a document */
-	struct xlb_conf conf;		/* the same, validated */
+	json_t *doc;	      /* the configuration as a document */
+	struct xlb_conf conf; /* the same, validated */
 	struct xlb_maps maps;
 	int maps_open;
 	struct xlb_checker *checker;
 	struct event *reconcile_ev;
 	struct xlb_agent_stats st;
 	/* nodes.c */
-	struct agent_node **nodes;	/* sorted by (address, port) */
+	struct agent_node **nodes; /* sorted by (address, port) */
 	size_t nnodes;
-	struct agent_node **by_id;	/* backend id -> node (XLB_MAX_BACKENDS) */
+	struct agent_node **by_id; /* backend id -> node (XLB_MAX_BACKENDS) */
 	/* signals.c */
-	struct ring_buffer *rb;		/* xlb_events */
+	struct ring_buffer *rb; /* xlb_events */
 	struct event *rb_ev;
 	struct xlb_nlmon *nlmon;
 	struct event *nl_ev;
-	struct event *nat_ev;		/* the NAT sweep, every XLB_AGENT_NAT_SWEEP_S */
+	struct event *nat_ev; /* the NAT sweep, every XLB_AGENT_NAT_SWEEP_S */
 	/* The signal being handled, for the flip's latency sample. */
-	int sig_src;			/* enum xlb_agent_src, -1: none */
-	__u64 sig_ns;			/* CLOCK_MONOTONIC when it happened */
+	int sig_src;  /* enum xlb_agent_src, -1: none */
+	__u64 sig_ns; /* CLOCK_MONOTONIC when it happened */
 	double lat_us[XLB_AGENT_SRC_MAX][LAT_SAMPLES];
 	unsigned long nlat[XLB_AGENT_SRC_MAX];
 	/* watches.c */
 	struct xlb_disc *disc;
-	struct agent_watch *watches;	/* one per discovery upstream of conf */
+	struct agent_watch *watches; /* one per discovery upstream of conf */
 	size_t nwatches;
-	struct event *disc_ev;		/* a watch's node set changed */
+	struct event *disc_ev; /* a watch's node set changed */
 	/* sources.c */
-	double loaded;			/* wall clock of the last configuration change */
+	double loaded; /* wall clock of the last configuration change */
 	/*
 	 * deployment.etcd: the file gives the settings, etcd the upstreams and
 	 * stream routes; doc is file_doc with etcd's objects in it.
 	 */
 	json_t *file_doc;
 	struct xlb_etcd *etcd;
-	struct xlb_etcd_conf etcd_conf;	/* the settings etcd runs with */
-	json_t *etcd_ups, *etcd_routes;	/* etcd's latest objects */
+	struct xlb_etcd_conf etcd_conf; /* the settings etcd runs with */
+	json_t *etcd_ups, *etcd_routes; /* etcd's latest objects */
 	int etcd_have;			/* etcd's objects arrived: maps may follow */
 	char *etcd_problem;		/* the last problem logged, to log each once */
 	unsigned long etcd_rejects;	/* etcd objects left out as invalid */
@@ -126,8 +126,7 @@ int agent_apply_settings(struct xlb_agent *a, const struct xlb_settings *s);
 int agent_reconcile(struct xlb_agent *a);
 
 /* nodes.c */
-int agent_node_cmp(const struct xlb_addr_key *a, __u16 pa, const struct xlb_addr_key *b,
-		   __u16 pb);
+int agent_node_cmp(const struct xlb_addr_key *a, __u16 pa, const struct xlb_addr_key *b, __u16 pb);
 /* Binary search: the node arrays are sorted by (address, port). -1: none. */
 long agent_node_pos(struct agent_node **nodes, size_t n, const struct xlb_addr_key *a, __u16 port);
 struct agent_node *agent_node_find(struct agent_node **nodes, size_t n,

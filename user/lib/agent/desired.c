@@ -14,7 +14,7 @@
 
 struct want_builder {
 	struct xlb_want *w;
-	unsigned char *used;	/* per node: a VIP uses its backend */
+	unsigned char *used; /* per node: a VIP uses its backend */
 };
 
 /*
@@ -60,7 +60,7 @@ static int want_vip(struct xlb_agent *a, struct want_builder *b, const struct xl
 	wv->key = r->vip;
 	wv->table_size = a->conf.xlb.table_size;
 	if (!u)
-		return 0;	/* validation forbids it */
+		return 0; /* validation forbids it */
 	wv->flags = u->hash_src ? XLB_VIP_F_HASH_SRC : 0;
 	if (xlb_conf_upstream_nat(&a->conf, u))
 		wv->flags |= XLB_VIP_F_NAT;
@@ -113,8 +113,9 @@ static int want_build(struct xlb_agent *a, struct want_builder *b)
 		 * cause; a usable one no VIP uses now (a lower priority group,
 		 * weight 0) hands its flows to the nodes that are used.
 		 */
-		b->w->backends[i].state = agent_node_usable(a->nodes[i]) ? XLB_BE_DOWN :
-					 agent_node_out_state(a->nodes[i]);
+		b->w->backends[i].state = agent_node_usable(a->nodes[i])
+						  ? XLB_BE_DOWN
+						  : agent_node_out_state(a->nodes[i]);
 	}
 	for (i = 0; i < a->conf.nroutes; i++) {
 		err = want_vip(a, b, &a->conf.routes[i], &b->w->vips[i]);
@@ -132,7 +133,7 @@ static int want_build(struct xlb_agent *a, struct want_builder *b)
 
 int agent_want_build(struct xlb_agent *a, struct xlb_want *w)
 {
-	struct want_builder b = { .w = w };
+	struct want_builder b = {.w = w};
 	int err;
 
 	memset(w, 0, sizeof(*w));

@@ -5,7 +5,7 @@
  * passive thresholds, sorted for binary search and indexed by backend id.
  * A node new to the agent starts from its backend's state in the maps.
  */
-#define _GNU_SOURCE		/* qsort_r */
+#define _GNU_SOURCE /* qsort_r */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,7 +106,7 @@ __u8 agent_node_out_state(const struct agent_node *n)
 
 /* Upstream ids that use node n, for log lines. */
 void agent_node_upstreams(const struct xlb_agent *a, const struct agent_node *n, char *buf,
-			   size_t len)
+			  size_t len)
 {
 	size_t i, j, off = 0;
 	const struct xlb_upstream_conf *u;
@@ -117,8 +117,8 @@ void agent_node_upstreams(const struct xlb_agent *a, const struct agent_node *n,
 		for (j = 0; j < u->nnodes; j++) {
 			if (agent_node_cmp(&u->nodes[j].addr, u->nodes[j].port, &n->addr, n->port))
 				continue;
-			off += snprintf(buf + off, off < len ? len - off : 0, "%s%s", off ? "," : "",
-					u->id);
+			off += snprintf(buf + off, off < len ? len - off : 0, "%s%s",
+					off ? "," : "", u->id);
 			break;
 		}
 	}
@@ -154,7 +154,7 @@ static void node_set_nexthop(struct agent_node *n, const struct agent_node *old)
 /* A backend entry's identity as a node's (address, port). */
 static int be_node_cmp(const struct xlb_backend *b, const struct xlb_addr_key *a, __u16 port)
 {
-	struct xlb_addr_key k = { .family = b->family };
+	struct xlb_addr_key k = {.family = b->family};
 
 	memcpy(k.addr, b->addr, sizeof(k.addr));
 	return agent_node_cmp(&k, ntohs(b->port), a, port);
@@ -163,7 +163,7 @@ static int be_node_cmp(const struct xlb_backend *b, const struct xlb_addr_key *a
 static int be_id_cmp(const void *x, const void *y, void *arg)
 {
 	const struct xlb_backend *all = arg, *b = &all[*(const __u32 *)y];
-	struct xlb_addr_key k = { .family = b->family };
+	struct xlb_addr_key k = {.family = b->family};
 
 	memcpy(k.addr, b->addr, sizeof(k.addr));
 	return be_node_cmp(&all[*(const __u32 *)x], &k, ntohs(b->port));
@@ -232,7 +232,8 @@ static int adopt_health(struct xlb_agent *a, struct agent_node **fresh, size_t n
 		}
 		if (xlb_backend_held(b))
 			pr_info("health: node=%s is %s by the operator (xlb backend set): its "
-				"state stays\n", n->label, xlb_state_name(b->state));
+				"state stays\n",
+				n->label, xlb_state_name(b->state));
 	}
 out:
 	free(used);
@@ -270,7 +271,7 @@ int agent_nodes_sync(struct xlb_agent *a, const struct xlb_conf *conf)
 	for (i = 0, nrefs = 0; i < conf->nupstreams; i++) {
 		u = &conf->upstreams[i];
 		for (j = 0; j < u->nnodes; j++, nrefs++)
-			refs[nrefs] = (struct node_ref){ .u = u, .nc = &u->nodes[j], .order = nrefs };
+			refs[nrefs] = (struct node_ref){.u = u, .nc = &u->nodes[j], .order = nrefs};
 	}
 	qsort(refs, nrefs, sizeof(*refs), node_ref_cmp);
 	for (i = 0; i < nrefs; i++) {

@@ -63,8 +63,8 @@ const char *xlb_agent_nl_name(unsigned int k)
 }
 
 /* Report ev for node n on behalf of signal source src that happened at ts. */
-static void node_signal(struct xlb_agent *a, struct agent_node *n, enum xlb_agent_src src,
-			__u64 ts, enum xlb_health_event ev, const char *detail)
+static void node_signal(struct xlb_agent *a, struct agent_node *n, enum xlb_agent_src src, __u64 ts,
+			enum xlb_health_event ev, const char *detail)
 {
 	a->sig_src = src;
 	a->sig_ns = ts;
@@ -81,7 +81,7 @@ static int on_passive_event(void *ctx, void *data, size_t size)
 	struct agent_node *n;
 
 	if (size < sizeof(*ev) || ev->kind == XLB_EVK_NONE || ev->kind >= XLB_EVK_MAX)
-		return 0;	/* a newer data plane's record: not ours */
+		return 0; /* a newer data plane's record: not ours */
 	a->st.passive_events[ev->kind]++;
 	n = ev->backend_id < XLB_MAX_BACKENDS && a->by_id ? a->by_id[ev->backend_id] : NULL;
 	if (!n || !n->passive) {
@@ -120,7 +120,7 @@ int agent_passive_open(struct xlb_agent *a)
 			     on_ring_ready, a);
 	if (!a->rb_ev || event_add(a->rb_ev, NULL))
 		return -ENOMEM;
-	err = ring_buffer__consume(a->rb);	/* what came before we listened */
+	err = ring_buffer__consume(a->rb); /* what came before we listened */
 	return err < 0 ? err : 0;
 }
 
@@ -136,8 +136,8 @@ static void on_nat_timeout(const struct xlb_nat_rev *r, void *arg)
 	if (!n || !n->passive)
 		return;
 	xlb_addr_str(r->client.saddr, r->client.family, client, sizeof(client));
-	snprintf(detail, sizeof(detail), "passive: no SYN-ACK (NAT), client %s port %u",
-		 client, ntohs(r->client.sport));
+	snprintf(detail, sizeof(detail), "passive: no SYN-ACK (NAT), client %s port %u", client,
+		 ntohs(r->client.sport));
 	node_signal(a, n, XLB_AGENT_SRC_PASSIVE, now_ns(), XLB_EV_TIMEOUT, detail);
 }
 
@@ -163,7 +163,7 @@ static void on_nat_sweep(evutil_socket_t fd, short what, void *arg)
 
 int agent_nat_sweep_start(struct xlb_agent *a)
 {
-	struct timeval tv = { .tv_sec = XLB_AGENT_NAT_SWEEP_S };
+	struct timeval tv = {.tv_sec = XLB_AGENT_NAT_SWEEP_S};
 
 	a->nat_ev = event_new(a->base, -1, EV_PERSIST, on_nat_sweep, a);
 	if (!a->nat_ev || event_add(a->nat_ev, &tv))
@@ -171,8 +171,8 @@ int agent_nat_sweep_start(struct xlb_agent *a)
 	return 0;
 }
 
-static void nl_report(struct xlb_agent *a, struct agent_node *n, enum xlb_agent_nl kind,
-		      __u64 ts, const char *detail)
+static void nl_report(struct xlb_agent *a, struct agent_node *n, enum xlb_agent_nl kind, __u64 ts,
+		      const char *detail)
 {
 	char ups[256];
 
@@ -220,7 +220,7 @@ static void node_route_check(struct xlb_agent *a, struct agent_node *n, __u64 ts
 		return;
 	}
 	if (!n->nh_ok)
-		return;		/* already without a route: reported then */
+		return; /* already without a route: reported then */
 	n->nh_ok = 0;
 	snprintf(detail, sizeof(detail), "no route to the node any more (%s)", strerror(-err));
 	nl_report(a, n, XLB_AGENT_NL_ROUTE, ts, detail);
@@ -255,7 +255,7 @@ static void on_nl_signal(const struct xlb_nl_signal *s, void *arg)
 				break;
 			}
 			if (n->link_down)
-				break;	/* one failure per down edge */
+				break; /* one failure per down edge */
 			n->link_down = 1;
 			snprintf(detail, sizeof(detail), "link %s (ifindex %d) down",
 				 s->ifname[0] ? s->ifname : "?", s->ifindex);

@@ -75,7 +75,7 @@ static void watch_view(const struct xlb_disc_watch *w, struct xlb_agent_watch_vi
 static int upstream_view(struct xlb_agent *a, const struct xlb_upstream_conf *u,
 			 struct xlb_agent_upstream_view *v)
 {
-	static const char *const checks[] = { "tcp", "http", "https" };
+	static const char *const checks[] = {"tcp", "http", "https"};
 	const struct xlb_node_conf *nc;
 	struct xlb_agent_member_view *m;
 	struct agent_watch *aw;
@@ -164,19 +164,25 @@ static void etcd_view(struct xlb_agent *a, struct xlb_agent_etcd_view *v)
 		return;
 	xlb_etcd_status(a->etcd, &st);
 	*v = (struct xlb_agent_etcd_view){
-		.on = 1, .connected = st.connected, .revision = st.revision,
-		.requests = st.requests, .updates = st.updates, .errors = st.errors,
-		.resyncs = st.resyncs, .reconnects = st.reconnects,
-		.bad_values = st.bad_values, .rejects = a->etcd_rejects,
+		.on = 1,
+		.connected = st.connected,
+		.revision = st.revision,
+		.requests = st.requests,
+		.updates = st.updates,
+		.errors = st.errors,
+		.resyncs = st.resyncs,
+		.reconnects = st.reconnects,
+		.bad_values = st.bad_values,
+		.rejects = a->etcd_rejects,
 	};
 }
 
 /* What /metrics shows besides nodes: VIPs, NAT, reasons, signals, sources. */
 static int metrics_view(struct xlb_agent *a, struct xlb_agent_snapshot *s)
 {
-	static const char *const sources[XLB_AGENT_SRC_MAX] = { "passive", "netlink" };
+	static const char *const sources[XLB_AGENT_SRC_MAX] = {"passive", "netlink"};
 	struct xlb_reason_count r[XLB_R_MAX];
-	struct vips_ctx vc = { .a = a, .s = s };
+	struct vips_ctx vc = {.a = a, .s = s};
 	struct xlb_agent_latency *l;
 	struct xlb_nat_mem nm;
 	unsigned int i;
@@ -191,13 +197,13 @@ static int metrics_view(struct xlb_agent *a, struct xlb_agent_snapshot *s)
 	s->nat_entry_bytes = nm.entry_bytes;
 	s->have_reasons = !xlb_stats_reasons(&a->maps, r);
 	for (i = 0; s->have_reasons && i < XLB_R_MAX; i++)
-		s->reasons[i] = (struct xlb_agent_count){ xlb_reason_name(i), r[i].packets };
+		s->reasons[i] = (struct xlb_agent_count){xlb_reason_name(i), r[i].packets};
 	for (i = XLB_EVK_NONE + 1; i < XLB_EVK_MAX; i++)
-		s->passive[i] = (struct xlb_agent_count){ xlb_event_kind_name(i),
-							   a->st.passive_events[i] };
+		s->passive[i] =
+			(struct xlb_agent_count){xlb_event_kind_name(i), a->st.passive_events[i]};
 	for (i = XLB_AGENT_NL_NEIGH; i <= XLB_AGENT_NL_ROUTE; i++)
-		s->netlink[i] = (struct xlb_agent_count){ xlb_agent_nl_name(i),
-							   a->st.netlink_failures[i] };
+		s->netlink[i] =
+			(struct xlb_agent_count){xlb_agent_nl_name(i), a->st.netlink_failures[i]};
 	for (i = 0; i < XLB_AGENT_SRC_MAX; i++) {
 		l = &s->latency[i];
 		l->source = sources[i];

@@ -6,7 +6,7 @@
  * is validated whole before it is adopted; adopting syncs the registry
  * watches and the nodes, then reconciles the maps.
  */
-#define _GNU_SOURCE		/* open_memstream */
+#define _GNU_SOURCE /* open_memstream */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +52,8 @@ int xlb_agent_conf_supported(const struct xlb_conf *conf, struct xlb_conf_errors
 		if (!conf->routes[i].remote.family)
 			continue;
 		snprintf(path, sizeof(path), "stream_routes[%zu].remote_addr", i);
-		add_err(errs, conf->routes[i].line, path, "%s", "client filters are not enforced by the fast path yet; "
+		add_err(errs, conf->routes[i].line, path, "%s",
+			"client filters are not enforced by the fast path yet; "
 			"remove the key rather than run without the filter");
 	}
 	for (i = 0; i < conf->nupstreams; i++) {
@@ -111,7 +112,7 @@ static int adopt(struct xlb_agent *a, json_t *doc, struct xlb_conf *conf)
  * the same text, even if the file changes meanwhile.
  */
 int agent_load_file(const char *file, json_t **doc, struct xlb_conf *conf,
-		     struct xlb_conf_errors *errs)
+		    struct xlb_conf_errors *errs)
 {
 	char *text;
 	int err;
@@ -119,10 +120,10 @@ int agent_load_file(const char *file, json_t **doc, struct xlb_conf *conf,
 	memset(conf, 0, sizeof(*conf));
 	err = xlb_conf_read(file, &text, errs);
 	if (err)
-		return err;	/* errs says why, with the position of a NUL byte */
+		return err; /* errs says why, with the position of a NUL byte */
 	err = xlb_conf_parse(text, conf, errs);
 	if (err)
-		goto out_text;	/* errs has line:col for the file itself */
+		goto out_text; /* errs has line:col for the file itself */
 	err = xlb_agent_conf_supported(conf, errs);
 	if (err)
 		goto out_free;
@@ -231,8 +232,10 @@ static int etcd_try(struct xlb_agent *a, json_t **cur, const char *kind, const c
 		return err;
 	}
 	if (err) {
-		etcd_problem(a, f, kind, id, &errs, !obj ? "its deletion is refused (it is in use)" :
-			     at >= 0 ? "the running version stays" : "left out");
+		etcd_problem(a, f, kind, id, &errs,
+			     !obj      ? "its deletion is refused (it is in use)"
+			     : at >= 0 ? "the running version stays"
+				       : "left out");
 		json_decref(doc);
 		return 0;
 	}
@@ -252,8 +255,8 @@ static int etcd_try(struct xlb_agent *a, json_t **cur, const char *kind, const c
  */
 static int etcd_apply(struct xlb_agent *a)
 {
-	static const char *const kinds[2] = { "upstreams", "stream_routes" };
-	json_t *etcd_objs[2] = { a->etcd_ups, a->etcd_routes };
+	static const char *const kinds[2] = {"upstreams", "stream_routes"};
+	json_t *etcd_objs[2] = {a->etcd_ups, a->etcd_routes};
 	struct xlb_conf conf = {};
 	struct xlb_conf_errors errs;
 	char *problems = NULL, idb[32];
@@ -275,11 +278,12 @@ static int etcd_apply(struct xlb_agent *a)
 			return -ENOMEM;
 		f = open_memstream(&problems, &plen);
 		for (k = 0, err = 0; k < 2 && err >= 0; k++) {
-			json_array_foreach(etcd_objs[k], i, o) {
+			json_array_foreach (etcd_objs[k], i, o) {
 				const char *id = obj_id(o, idb, sizeof(idb));
 
-				run = json_array_get(json_object_get(doc, kinds[k]),
-						     xlb_admin_doc_find(json_object_get(doc, kinds[k]), id));
+				run = json_array_get(
+					json_object_get(doc, kinds[k]),
+					xlb_admin_doc_find(json_object_get(doc, kinds[k]), id));
 				if (run && json_equal(run, o))
 					continue;
 				err = etcd_try(a, &doc, kinds[k], id, o, f);
@@ -309,7 +313,8 @@ static int etcd_apply(struct xlb_agent *a)
 
 			free(a->etcd_problem);
 			a->etcd_problem = strdup(problems);
-			for (l = strtok_r(problems, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+			for (l = strtok_r(problems, "\n", &save); l;
+			     l = strtok_r(NULL, "\n", &save))
 				pr_warn("%s\n", l);
 		}
 	} else {
@@ -375,7 +380,7 @@ static int etcd_sync(struct xlb_agent *a, const struct xlb_etcd_conf *c)
  * connection); then etcd's own objects are tried again with the new file.
  */
 int agent_adopt_file(struct xlb_agent *a, json_t *file_doc, struct xlb_conf *conf,
-		      struct xlb_conf_errors *errs)
+		     struct xlb_conf_errors *errs)
 {
 	struct xlb_conf merged = {};
 	json_t *doc = NULL;
@@ -414,8 +419,8 @@ out:
 static void on_etcd_put(int err, const char *why, void *arg)
 {
 	if (err)
-		pr_warn("etcd: writing an admin API edit failed: %s\n", why && *why ? why :
-			strerror(-err));
+		pr_warn("etcd: writing an admin API edit failed: %s\n",
+			why && *why ? why : strerror(-err));
 }
 
 int xlb_agent_put(struct xlb_agent *a, const char *kind, const char *id, json_t *obj,

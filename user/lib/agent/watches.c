@@ -5,7 +5,7 @@
  * the maps hold. Discovered nodes are put into the upstream as if the
  * configuration listed them, so nodes, probes and tables treat both alike.
  */
-#define _GNU_SOURCE		/* asprintf */
+#define _GNU_SOURCE /* asprintf */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +46,7 @@ struct seed_ctx {
 static int seed_member(const struct xlb_member_key *k, const struct xlb_member *v, void *arg)
 {
 	struct seed_ctx *sc = arg;
-	struct xlb_node_conf nd = { .weight = v->weight };
+	struct xlb_node_conf nd = {.weight = v->weight};
 	struct xlb_backend b;
 
 	if (k->vip_id != sc->vip_id || xlb_backend_get(&sc->a->maps, k->backend_id, &b))
@@ -66,7 +66,7 @@ static int seed_member(const struct xlb_member_key *k, const struct xlb_member *
 static void seed_from_maps(struct xlb_agent *a, const struct xlb_conf *conf,
 			   const struct xlb_upstream_conf *u, struct xlb_disc_nodes *out)
 {
-	struct seed_ctx sc = { .a = a, .out = out };
+	struct seed_ctx sc = {.a = a, .out = out};
 	struct xlb_vip vip;
 	size_t i;
 
@@ -117,7 +117,7 @@ static void on_disc_update(struct xlb_disc_watch *w, void *arg)
 {
 	struct xlb_agent *a = arg;
 
-	event_active(a->disc_ev, 0, 0);	/* coalesce the updates of one loop turn */
+	event_active(a->disc_ev, 0, 0); /* coalesce the updates of one loop turn */
 }
 
 /* Node sets changed: refill the upstreams, then nodes, probes and maps follow. */
@@ -184,7 +184,7 @@ int agent_watches_sync(struct xlb_agent *a, struct xlb_conf *conf)
 		ws[j].ident = ident;
 		old = agent_watch_find(a->watches, a->nwatches, u->id);
 		if (old && !strcmp(old->ident, ident)) {
-			ws[j++].w = old->w;	/* kept: freed below only if unused */
+			ws[j++].w = old->w; /* kept: freed below only if unused */
 			continue;
 		}
 		seed_from_maps(a, conf, u, &seed);
@@ -192,7 +192,8 @@ int agent_watches_sync(struct xlb_agent *a, struct xlb_conf *conf)
 					     u->discovery_args, seed.v, seed.n, on_disc_update, a);
 		if (seed.n && ws[j].w)
 			pr_info("discovery: upstream %s starts from the %zu node%s the data plane "
-				"has\n", u->id, seed.n, seed.n == 1 ? "" : "s");
+				"has\n",
+				u->id, seed.n, seed.n == 1 ? "" : "s");
 		xlb_disc_nodes_free(&seed);
 		if (!ws[j++].w) {
 			err = -errno ? -errno : -ENOMEM;

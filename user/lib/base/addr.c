@@ -101,8 +101,7 @@ static int split_port(const char *s, char *host, size_t hostlen, const char **po
 	return 0;
 }
 
-int xlb_endpoint_parse(const char *s, struct xlb_addr_key *a, __u16 *port,
-		       char *err, size_t errlen)
+int xlb_endpoint_parse(const char *s, struct xlb_addr_key *a, __u16 *port, char *err, size_t errlen)
 {
 	char host[XLB_ADDRSTRLEN];
 	const char *p;
@@ -128,7 +127,8 @@ int xlb_vip_parse(const char *s, struct xlb_vip_key *k, char *err, size_t errlen
 	memset(k, 0, sizeof(*k));
 	slash = strrchr(s, '/');
 	if (!slash || strlen(s) >= sizeof(buf))
-		return fail(err, errlen, "VIP '%s' is not ADDR:PORT/PROTO ([ADDR]:PORT/PROTO for IPv6)", s);
+		return fail(err, errlen,
+			    "VIP '%s' is not ADDR:PORT/PROTO ([ADDR]:PORT/PROTO for IPv6)", s);
 	if (!strcmp(slash + 1, "tcp"))
 		k->proto = IPPROTO_TCP;
 	else if (!strcmp(slash + 1, "udp"))
@@ -148,8 +148,8 @@ int xlb_vip_parse(const char *s, struct xlb_vip_key *k, char *err, size_t errlen
 	return 0;
 }
 
-int xlb_cidr_parse(const char *s, struct xlb_addr_key *a, unsigned int *plen,
-		   char *err, size_t errlen)
+int xlb_cidr_parse(const char *s, struct xlb_addr_key *a, unsigned int *plen, char *err,
+		   size_t errlen)
 {
 	char buf[XLB_ADDRSTRLEN];
 	const char *slash = strchr(s, '/');
@@ -189,7 +189,7 @@ char *xlb_vip_str(const struct xlb_vip_key *k, char *buf, size_t len)
 	char a[XLB_ADDRSTRLEN];
 
 	xlb_addr_str(k->addr, k->family, a, sizeof(a));
-	snprintf(buf, len, k->family == XLB_AF_INET6 ? "[%s]:%u/%s" : "%s:%u/%s",
-		 a, ntohs(k->port), xlb_proto_str(k->proto));
+	snprintf(buf, len, k->family == XLB_AF_INET6 ? "[%s]:%u/%s" : "%s:%u/%s", a, ntohs(k->port),
+		 xlb_proto_str(k->proto));
 	return buf;
 }

@@ -10,19 +10,19 @@
 #include <stddef.h>
 #include <xlb/abi.h>
 
-#define XLB_ADDRSTRLEN	48	/* "[ffff:...:ffff]" */
-#define XLB_VIPSTRLEN	64	/* "[addr]:65535/tcp" */
+#define XLB_ADDRSTRLEN 48 /* "[ffff:...:ffff]" */
+#define XLB_VIPSTRLEN  64 /* "[addr]:65535/tcp" */
 
 /* "198.18.0.1", "fd00::1" or "[fd00::1]". */
 int xlb_addr_parse(const char *s, struct xlb_addr_key *a, char *err, size_t errlen);
 /* ADDR:PORT/PROTO, IPv6 as [ADDR]:PORT/PROTO; PROTO is tcp or udp. */
 int xlb_vip_parse(const char *s, struct xlb_vip_key *k, char *err, size_t errlen);
 /* ADDR or ADDR:PORT ([ADDR]:PORT for IPv6); *port is 0 when absent. */
-int xlb_endpoint_parse(const char *s, struct xlb_addr_key *a, __u16 *port,
-		       char *err, size_t errlen);
+int xlb_endpoint_parse(const char *s, struct xlb_addr_key *a, __u16 *port, char *err,
+		       size_t errlen);
 /* ADDR/LEN, or ADDR alone (a host prefix). */
-int xlb_cidr_parse(const char *s, struct xlb_addr_key *a, unsigned int *plen,
-		   char *err, size_t errlen);
+int xlb_cidr_parse(const char *s, struct xlb_addr_key *a, unsigned int *plen, char *err,
+		   size_t errlen);
 /* Unsigned decimal in [min, max]. */
 int xlb_u32_parse(const char *s, __u32 min, __u32 max, __u32 *out);
 

@@ -12,7 +12,7 @@
 
 #include "base/apikey.h"
 
-#define KEY_BYTES	24	/* random bytes: 48 hex characters */
+#define KEY_BYTES 24 /* random bytes: 48 hex characters */
 
 int xlb_api_key_path(const char *pin_dir, char *path, size_t len)
 {

@@ -16,10 +16,10 @@
 
 #include <stddef.h>
 
-#define XLB_API_KEY_DIR		"/run/xlb"
-#define XLB_API_KEY_LEN		128	/* with its NUL: xlb.admin.api_key's size */
-#define XLB_API_KEY_MIN		16	/* off loopback, at least this long */
-#define XLB_API_KEY_EXAMPLE	"CHANGE-ME"	/* the documentation's: refused off loopback */
+#define XLB_API_KEY_DIR	    "/run/xlb"
+#define XLB_API_KEY_LEN	    128		/* with its NUL: xlb.admin.api_key's size */
+#define XLB_API_KEY_MIN	    16		/* off loopback, at least this long */
+#define XLB_API_KEY_EXAMPLE "CHANGE-ME" /* the documentation's: refused off loopback */
 
 /* The key file for pin_dir, into path[len]. 0 or -ENAMETOOLONG. */
 int xlb_api_key_path(const char *pin_dir, char *path, size_t len);

@@ -18,8 +18,8 @@ struct curlev_sock {
 struct xlb_curlev {
 	struct event_base *base;
 	CURLM *multi;
-	struct event *timer;		/* curl's timeout */
-	unsigned int in_curl;		/* inside a libcurl call */
+	struct event *timer;  /* curl's timeout */
+	unsigned int in_curl; /* inside a libcurl call */
 	LIST_HEAD(, curlev_sock) socks;
 	xlb_curlev_done_fn done;
 	xlb_curlev_after_fn after;
@@ -58,7 +58,7 @@ static void on_sock(evutil_socket_t fd, short what, void *arg)
 		action |= CURL_CSELECT_IN;
 	if (what & EV_WRITE)
 		action |= CURL_CSELECT_OUT;
-	socket_action(s->cv, fd, action);	/* s may be freed in there */
+	socket_action(s->cv, fd, action); /* s may be freed in there */
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
@@ -169,14 +169,14 @@ void xlb_curlev_free(struct xlb_curlev *cv)
 	if (!cv)
 		return;
 	if (cv->multi)
-		curl_multi_cleanup(cv->multi);	/* may still call sock_cb / timer_cb */
+		curl_multi_cleanup(cv->multi); /* may still call sock_cb / timer_cb */
 	/* curl_multi_cleanup() may leave sockets we watched. */
 	while ((s = LIST_FIRST(&cv->socks)))
 		sock_free(s);
 	if (cv->timer)
 		event_free(cv->timer);
 	free(cv);
-	curl_global_cleanup();		/* pairs with xlb_curlev_new()'s init */
+	curl_global_cleanup(); /* pairs with xlb_curlev_new()'s init */
 }
 
 CURLM *xlb_curlev_multi(const struct xlb_curlev *cv)

@@ -36,11 +36,11 @@
 #include "base/http.h"
 
 #define BODY_MAX_DEFAULT	(16U << 20)
-#define CONNECT_TIMEOUT_DEFAULT	5.0
-#define HDR_MAX			(64U << 10)	/* response header bytes kept at most */
+#define CONNECT_TIMEOUT_DEFAULT 5.0
+#define HDR_MAX			(64U << 10) /* response header bytes kept at most */
 
 struct hdr {
-	char *name, *value;		/* one allocation: name\0value\0 */
+	char *name, *value; /* one allocation: name\0value\0 */
 };
 
 struct xlb_http_req {
@@ -51,11 +51,11 @@ struct xlb_http_req {
 	xlb_http_data_fn on_data;
 	xlb_http_done_fn on_done;
 	void *arg;
-	int added;			/* in the multi handle */
-	int cancelled;			/* cancelled inside a libcurl callback */
-	int completing;			/* inside its done callback */
-	int aborted;			/* on_data asked to stop */
-	int overflow;			/* body over max_body */
+	int added;	/* in the multi handle */
+	int cancelled;	/* cancelled inside a libcurl callback */
+	int completing; /* inside its done callback */
+	int aborted;	/* on_data asked to stop */
+	int overflow;	/* body over max_body */
 	char *body;
 	size_t len, cap, max_body;
 	struct hdr *hdrs;
@@ -66,9 +66,9 @@ struct xlb_http_req {
 struct xlb_http {
 	struct event_base *base;
 	struct xlb_curlev *cv;
-	struct event *kick;		/* deferred work: pending handles, cancelled requests */
-	TAILQ_HEAD(, xlb_http_req) reqs;	/* running or cancelled, in the multi */
-	TAILQ_HEAD(, xlb_http_req) pending;	/* not yet added */
+	struct event *kick;		    /* deferred work: pending handles, cancelled requests */
+	TAILQ_HEAD(, xlb_http_req) reqs;    /* running or cancelled, in the multi */
+	TAILQ_HEAD(, xlb_http_req) pending; /* not yet added */
 };
 
 /* --- requests ----------------------------------------------------------------- */
@@ -117,7 +117,7 @@ static void kick(struct xlb_http *h)
 
 static void req_complete(struct xlb_http_req *r, CURLcode res)
 {
-	struct xlb_http_resp resp = { .body = "" };
+	struct xlb_http_resp resp = {.body = ""};
 	char err[CURL_ERROR_SIZE + 64];
 	long status = 0;
 
@@ -137,7 +137,8 @@ static void req_complete(struct xlb_http_req *r, CURLcode res)
 	} else if (r->aborted) {
 		resp.error = "stopped by the receiver";
 	} else if (res != CURLE_OK) {
-		snprintf(err, sizeof(err), "%s", r->errbuf[0] ? r->errbuf : curl_easy_strerror(res));
+		snprintf(err, sizeof(err), "%s",
+			 r->errbuf[0] ? r->errbuf : curl_easy_strerror(res));
 		resp.error = err;
 	}
 	r->completing = 1;
@@ -251,8 +252,8 @@ static size_t on_header(char *buf, size_t size, size_t n, void *arg)
 	if (!colon || colon == buf || r->hdr_bytes + len > HDR_MAX)
 		return len;
 	end = buf + len;
-	while (end > colon + 1 && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' ||
-				   end[-1] == '\t'))
+	while (end > colon + 1 &&
+	       (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
 		end--;
 	val = colon + 1;
 	while (val < end && (*val == ' ' || *val == '\t'))
@@ -379,7 +380,8 @@ struct xlb_http_req *xlb_http_start(struct xlb_http *h, const struct xlb_http_op
 		long t = (long)o->low_speed_time;
 
 		curl_easy_setopt(r->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
-		curl_easy_setopt(r->easy, CURLOPT_LOW_SPEED_TIME, t < o->low_speed_time ? t + 1 : t);
+		curl_easy_setopt(r->easy, CURLOPT_LOW_SPEED_TIME,
+				 t < o->low_speed_time ? t + 1 : t);
 	}
 	if (o->ca_file && o->ca_file[0])
 		curl_easy_setopt(r->easy, CURLOPT_CAINFO, o->ca_file);

@@ -15,10 +15,10 @@ struct xlb_http;
 struct xlb_http_req;
 
 struct xlb_http_resp {
-	long status;			/* HTTP status; 0 when no response came */
-	const char *body;		/* NUL-terminated; "" for none */
+	long status;	  /* HTTP status; 0 when no response came */
+	const char *body; /* NUL-terminated; "" for none */
 	size_t len;
-	const char *error;		/* transport error text, or NULL */
+	const char *error; /* transport error text, or NULL */
 };
 
 /*
@@ -34,18 +34,18 @@ typedef void (*xlb_http_done_fn)(struct xlb_http_req *r, const struct xlb_http_r
 typedef int (*xlb_http_data_fn)(struct xlb_http_req *r, const char *data, size_t len, void *arg);
 
 struct xlb_http_opts {
-	const char *method;		/* NULL: GET, or POST when body is set */
+	const char *method; /* NULL: GET, or POST when body is set */
 	const char *url;
-	const char *const *headers;	/* "Name: value" strings, NULL-terminated; may be NULL */
-	const char *body;		/* request body, or NULL */
-	size_t body_len;		/* 0: strlen(body) */
-	double connect_timeout;		/* seconds; 0: 5 */
-	double timeout;			/* whole request, seconds; 0: none (streams) */
-	double low_speed_time;		/* streams: abort after this long without data; 0: off */
-	size_t max_body;		/* buffered body cap; 0: 16 MiB (error when exceeded) */
-	const char *ca_file;		/* HTTPS: CA bundle; NULL: the system's */
-	int insecure;			/* HTTPS: do not verify the peer */
-	xlb_http_data_fn on_data;	/* NULL: buffer the body, deliver it in done */
+	const char *const *headers; /* "Name: value" strings, NULL-terminated; may be NULL */
+	const char *body;	    /* request body, or NULL */
+	size_t body_len;	    /* 0: strlen(body) */
+	double connect_timeout;	    /* seconds; 0: 5 */
+	double timeout;		    /* whole request, seconds; 0: none (streams) */
+	double low_speed_time;	    /* streams: abort after this long without data; 0: off */
+	size_t max_body;	    /* buffered body cap; 0: 16 MiB (error when exceeded) */
+	const char *ca_file;	    /* HTTPS: CA bundle; NULL: the system's */
+	int insecure;		    /* HTTPS: do not verify the peer */
+	xlb_http_data_fn on_data;   /* NULL: buffer the body, deliver it in done */
 	xlb_http_done_fn on_done;
 	void *arg;
 };

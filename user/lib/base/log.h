@@ -15,15 +15,14 @@ enum xlb_log_level {
 
 /* Messages above this level are dropped; timestamps for daemons. */
 void xlb_log_setup(enum xlb_log_level level, int timestamps);
-void xlb_log(enum xlb_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void xlb_log(enum xlb_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Route libbpf and libxdp output into xlb_log (libbpf's info -> debug). */
 void xlb_log_route_libs(void);
 /* While on, libbpf/libxdp warnings are logged as debug (for expected failures). */
 void xlb_log_libs_quiet(int on);
 
-#define pr_warn(...)	xlb_log(XLB_LOG_WARN, __VA_ARGS__)
-#define pr_info(...)	xlb_log(XLB_LOG_INFO, __VA_ARGS__)
-#define pr_debug(...)	xlb_log(XLB_LOG_DEBUG, __VA_ARGS__)
+#define pr_warn(...)  xlb_log(XLB_LOG_WARN, __VA_ARGS__)
+#define pr_info(...)  xlb_log(XLB_LOG_INFO, __VA_ARGS__)
+#define pr_debug(...) xlb_log(XLB_LOG_DEBUG, __VA_ARGS__)
 
 #endif /* XLB_LOG_H */

@@ -14,8 +14,8 @@
  * allocation: first) of *a (elements of asz bytes) and, if b is not NULL,
  * of *b (bsz bytes). Returns 0 or -ENOMEM; the arrays stay valid either way.
  */
-static inline int xlb_vec_room(void **a, size_t asz, void **b, size_t bsz, size_t n,
-			       size_t *cap, size_t first)
+static inline int xlb_vec_room(void **a, size_t asz, void **b, size_t bsz, size_t n, size_t *cap,
+			       size_t first)
 {
 	size_t ncap;
 	void *p;

@@ -37,14 +37,14 @@
 
 #include "config/tables.h"
 
-#define FILE_MAX		(64 << 20)
+#define FILE_MAX (64 << 20)
 
 /* --- parsing ---------------------------------------------------------------- */
 
 int xlb_conf_parse(const char *text, struct xlb_conf *conf, struct xlb_conf_errors *errs)
 {
-	struct xlb_conf tmp = { 0 };
-	struct parser p = { .conf = &tmp, .errs = errs };
+	struct xlb_conf tmp = {0};
+	struct parser p = {.conf = &tmp, .errs = errs};
 	yaml_document_t doc, more;
 	yaml_node_t *root;
 	yaml_parser_t yp;
@@ -70,7 +70,8 @@ int xlb_conf_parse(const char *text, struct xlb_conf *conf, struct xlb_conf_erro
 				     "the document is empty (write 'stream_routes: []' to "
 				     "run without routes)");
 	else if (root->type != YAML_MAPPING_NODE)
-		xlb_schema_report(&p, root, "", "the document must be a mapping of upstreams, "
+		xlb_schema_report(&p, root, "",
+				  "the document must be a mapping of upstreams, "
 				  "stream_routes and xlb");
 	else
 		xlb_schema_parse_object(&p, &xlb_conf_root_table, root, &tmp, "");

@@ -23,10 +23,10 @@
 #include <stddef.h>
 #include <xlb/abi.h>
 
-#define XLB_ID_LEN		65	/* ids and names: 64 characters */
-#define XLB_STATUS_MAX		32	/* HTTP status codes per list */
-#define XLB_HEADERS_MAX		16	/* req_headers entries */
-#define XLB_IFACES_MAX		16
+#define XLB_ID_LEN	65 /* ids and names: 64 characters */
+#define XLB_STATUS_MAX	32 /* HTTP status codes per list */
+#define XLB_HEADERS_MAX 16 /* req_headers entries */
+#define XLB_IFACES_MAX	16
 
 enum xlb_check_type {
 	XLB_CHECK_TCP = 0,
@@ -36,15 +36,15 @@ enum xlb_check_type {
 
 /* checks.active.healthy / .unhealthy and checks.passive.* */
 struct xlb_check_healthy {
-	double interval;		/* seconds; 0 = do not probe in this state */
-	unsigned int successes;		/* 1..254 */
+	double interval;	/* seconds; 0 = do not probe in this state */
+	unsigned int successes; /* 1..254 */
 	unsigned int nstatus;
 	unsigned int http_statuses[XLB_STATUS_MAX];
 };
 
 struct xlb_check_unhealthy {
 	double interval;
-	unsigned int http_failures;	/* 0..254; 0 = never counts */
+	unsigned int http_failures; /* 0..254; 0 = never counts */
 	unsigned int tcp_failures;
 	unsigned int timeouts;
 	unsigned int nstatus;
@@ -52,13 +52,13 @@ struct xlb_check_unhealthy {
 };
 
 struct xlb_check_active {
-	int enabled;			/* the block is present */
+	int enabled; /* the block is present */
 	enum xlb_check_type type;
-	double timeout;			/* seconds */
+	double timeout; /* seconds */
 	unsigned int concurrency;
-	unsigned int port;		/* 0 = the node's port */
+	unsigned int port; /* 0 = the node's port */
 	char http_path[256];
-	char host[256];			/* Host header; "" = the node's address */
+	char host[256]; /* Host header; "" = the node's address */
 	int https_verify_certificate;
 	unsigned int nheaders;
 	char req_headers[XLB_HEADERS_MAX][256];
@@ -74,78 +74,78 @@ struct xlb_check_passive {
 };
 
 struct xlb_node_conf {
-	struct xlb_addr_key addr;	/* a literal address (names: discovery) */
+	struct xlb_addr_key addr; /* a literal address (names: discovery) */
 	__u16 port;
-	__u32 weight;			/* 0 .. XLB_WEIGHT_MAX */
-	int priority;			/* higher first; default 0 */
+	__u32 weight; /* 0 .. XLB_WEIGHT_MAX */
+	int priority; /* higher first; default 0 */
 };
 
 enum xlb_lb_type {
-	XLB_LB_CHASH = 0,		/* Maglev (default for L4) */
-	XLB_LB_ROUNDROBIN,		/* weighted, per new flow */
+	XLB_LB_CHASH = 0,  /* Maglev (default for L4) */
+	XLB_LB_ROUNDROBIN, /* weighted, per new flow */
 };
 
 struct xlb_upstream_conf {
 	char id[XLB_ID_LEN];
 	char name[XLB_ID_LEN];
 	enum xlb_lb_type type;
-	int hash_src;			/* key: remote_addr */
-	__u8 proto;			/* scheme: IPPROTO_TCP / IPPROTO_UDP */
+	int hash_src; /* key: remote_addr */
+	__u8 proto;   /* scheme: IPPROTO_TCP / IPPROTO_UDP */
 	size_t nnodes;
-	struct xlb_node_conf *nodes;	/* owned */
+	struct xlb_node_conf *nodes; /* owned */
 	struct xlb_check_active active;
 	struct xlb_check_passive passive;
-	char discovery_type[32];	/* "" = static nodes */
+	char discovery_type[32]; /* "" = static nodes */
 	char service_name[256];
-	char *discovery_args;		/* JSON text, owned; NULL = none */
-	__u32 forward;			/* 0 = xlb.forward; else XLB_FWD_* + 1 */
-	int unhealthy_move;		/* unhealthy_flows: keep (0) | move (1) */
-	unsigned int line;		/* where it was defined (messages) */
+	char *discovery_args; /* JSON text, owned; NULL = none */
+	__u32 forward;	      /* 0 = xlb.forward; else XLB_FWD_* + 1 */
+	int unhealthy_move;   /* unhealthy_flows: keep (0) | move (1) */
+	unsigned int line;    /* where it was defined (messages) */
 };
 
 struct xlb_route_conf {
 	char id[XLB_ID_LEN];
-	struct xlb_vip_key vip;		/* server_addr, server_port, protocol */
-	struct xlb_addr_key remote;	/* remote_addr; family 0 = any client */
+	struct xlb_vip_key vip;	    /* server_addr, server_port, protocol */
+	struct xlb_addr_key remote; /* remote_addr; family 0 = any client */
 	unsigned int remote_plen;
-	char upstream_id[XLB_ID_LEN];	/* an inline upstream gets the id "route:<id>" */
+	char upstream_id[XLB_ID_LEN]; /* an inline upstream gets the id "route:<id>" */
 	unsigned int line;
 };
 
 enum xlb_no_healthy {
-	XLB_NO_HEALTHY_FAIL_OPEN = 0,	/* APISIX: use every node */
-	XLB_NO_HEALTHY_FAIL_CLOSED,	/* drop new flows */
+	XLB_NO_HEALTHY_FAIL_OPEN = 0, /* APISIX: use every node */
+	XLB_NO_HEALTHY_FAIL_CLOSED,   /* drop new flows */
 };
 
 struct xlb_settings {
 	unsigned int nifaces;
 	char interfaces[XLB_IFACES_MAX][16];
-	int generic_mode;		/* mode: native (0) | generic (1) */
-	__u32 forward;			/* XLB_FWD_IPIP | XLB_FWD_L2 | XLB_FWD_NAT */
-	char encap_src[64];		/* CIDR text; "" = device address */
+	int generic_mode;   /* mode: native (0) | generic (1) */
+	__u32 forward;	    /* XLB_FWD_IPIP | XLB_FWD_L2 | XLB_FWD_NAT */
+	char encap_src[64]; /* CIDR text; "" = device address */
 	char encap_src6[64];
-	char nat_src[64];		/* NAT: the LB's IPv4 address towards nodes */
-	char nat_src6[64];		/* NAT: the LB's IPv6 address towards nodes */
-	__u32 nat_connections;		/* NAT table size; 0 = default */
-	__u32 nat_port_min;		/* NAT source ports handed out */
+	char nat_src[64];      /* NAT: the LB's IPv4 address towards nodes */
+	char nat_src6[64];     /* NAT: the LB's IPv6 address towards nodes */
+	__u32 nat_connections; /* NAT table size; 0 = default */
+	__u32 nat_port_min;    /* NAT source ports handed out */
 	__u32 nat_port_max;
-	__u32 nat_timeout_syn;		/* NAT idle timeouts, seconds */
+	__u32 nat_timeout_syn; /* NAT idle timeouts, seconds */
 	__u32 nat_timeout_established;
 	__u32 nat_timeout_closing;
 	__u32 nat_timeout_udp;
 	enum xlb_no_healthy on_no_healthy;
-	__u32 table_size;		/* prime; default XLB_MAGLEV_DEFAULT */
-	__u32 hash_seed;		/* 0 = keep the data plane's */
-	__u32 flows;			/* flow-table entries; 0 = default */
-	char admin_listen[64];		/* "127.0.0.1:9180"; "" = no admin API */
-	char api_key[128];		/* "" = the generated key (xlb_api_key_load) */
-	__u32 admin_max_connections;	/* open at once; beyond, no accept */
-	__u32 admin_max_header_size;	/* request line and headers, bytes (431) */
-	__u32 admin_max_body_size;	/* bytes (413) */
-	double admin_header_timeout;	/* seconds from a request's first byte to its head */
-	double admin_body_timeout;	/* seconds from its head to the end of its body */
-	double admin_idle_timeout;	/* seconds without a request, or without a byte */
-	char log_level[16];		/* warn | info | debug */
+	__u32 table_size;	     /* prime; default XLB_MAGLEV_DEFAULT */
+	__u32 hash_seed;	     /* 0 = keep the data plane's */
+	__u32 flows;		     /* flow-table entries; 0 = default */
+	char admin_listen[64];	     /* "127.0.0.1:9180"; "" = no admin API */
+	char api_key[128];	     /* "" = the generated key (xlb_api_key_load) */
+	__u32 admin_max_connections; /* open at once; beyond, no accept */
+	__u32 admin_max_header_size; /* request line and headers, bytes (431) */
+	__u32 admin_max_body_size;   /* bytes (413) */
+	double admin_header_timeout; /* seconds from a request's first byte to its head */
+	double admin_body_timeout;   /* seconds from its head to the end of its body */
+	double admin_idle_timeout;   /* seconds without a request, or without a byte */
+	char log_level[16];	     /* warn | info | debug */
 };
 
 /*
@@ -154,43 +154,43 @@ struct xlb_settings {
  * timeouts in milliseconds, fetch_interval and wait in seconds). A registry
  * block that is absent has enabled = 0.
  */
-#define XLB_DISC_HOSTS_MAX	8
-#define XLB_URL_LEN		256
+#define XLB_DISC_HOSTS_MAX 8
+#define XLB_URL_LEN	   256
 
 struct xlb_disc_timeout {
-	double connect, send, read;	/* seconds */
-	double wait;			/* consul: blocking-query wait, seconds */
+	double connect, send, read; /* seconds */
+	double wait;		    /* consul: blocking-query wait, seconds */
 };
 
 struct xlb_disc_dns_conf {
 	int enabled;
 	unsigned int nservers;
-	char servers[XLB_DISC_HOSTS_MAX][64];	/* "127.0.0.1:53", "[::1]:53" */
-	double timeout;				/* per query try, seconds */
-	double min_ttl, max_ttl;		/* re-resolve bounds, seconds */
-	__u32 weight;				/* A/AAAA nodes' weight */
+	char servers[XLB_DISC_HOSTS_MAX][64]; /* "127.0.0.1:53", "[::1]:53" */
+	double timeout;			      /* per query try, seconds */
+	double min_ttl, max_ttl;	      /* re-resolve bounds, seconds */
+	__u32 weight;			      /* A/AAAA nodes' weight */
 };
 
 /* consul, eureka, nacos: HTTP registries. */
 struct xlb_disc_http_conf {
 	int enabled;
 	unsigned int nhosts;
-	char hosts[XLB_DISC_HOSTS_MAX][XLB_URL_LEN];	/* tried in order, failover */
-	char prefix[128];			/* eureka "/eureka/", nacos "/nacos/v1/" */
-	char token[256];			/* consul ACL token */
+	char hosts[XLB_DISC_HOSTS_MAX][XLB_URL_LEN]; /* tried in order, failover */
+	char prefix[128];			     /* eureka "/eureka/", nacos "/nacos/v1/" */
+	char token[256];			     /* consul ACL token */
 	struct xlb_disc_timeout timeout;
-	double fetch_interval;			/* seconds between polls */
-	__u32 weight;				/* default node weight */
+	double fetch_interval; /* seconds between polls */
+	__u32 weight;	       /* default node weight */
 };
 
 struct xlb_disc_k8s_conf {
 	int enabled;
-	char schema[8];				/* https | http */
+	char schema[8]; /* https | http */
 	char host[256];
 	char port[8];
-	char token[4096];			/* client.token */
-	char token_file[256];			/* client.token_file */
-	char ca_file[256];			/* xlb: CA bundle; default the service account's */
+	char token[4096];     /* client.token */
+	char token_file[256]; /* client.token_file */
+	char ca_file[256];    /* xlb: CA bundle; default the service account's */
 	int watch_endpoint_slices;
 	__u32 default_weight;
 };
@@ -199,8 +199,8 @@ struct xlb_etcd_conf {
 	int enabled;
 	unsigned int nhosts;
 	char hosts[XLB_DISC_HOSTS_MAX][XLB_URL_LEN];
-	char prefix[128];			/* "/apisix" */
-	double timeout;				/* seconds */
+	char prefix[128]; /* "/apisix" */
+	double timeout;	  /* seconds */
 	char user[64], password[128];
 };
 
@@ -213,23 +213,23 @@ struct xlb_discovery_conf {
 struct xlb_conf {
 	struct xlb_settings xlb;
 	struct xlb_discovery_conf discovery;
-	struct xlb_etcd_conf etcd;		/* deployment.etcd */
+	struct xlb_etcd_conf etcd; /* deployment.etcd */
 	size_t nupstreams;
-	struct xlb_upstream_conf *upstreams;	/* owned */
+	struct xlb_upstream_conf *upstreams; /* owned */
 	size_t nroutes;
-	struct xlb_route_conf *routes;		/* owned */
+	struct xlb_route_conf *routes; /* owned */
 };
 
 /* One problem found in a source, with where it is. */
 struct xlb_conf_error {
-	unsigned int line, col;		/* 1-based; 0 = unknown */
-	char path[128];			/* "upstreams[0].checks.active.type" */
+	unsigned int line, col; /* 1-based; 0 = unknown */
+	char path[128];		/* "upstreams[0].checks.active.type" */
 	char msg[256];
 };
 
 struct xlb_conf_errors {
 	size_t n;
-	struct xlb_conf_error e[64];	/* the first 64; n counts all */
+	struct xlb_conf_error e[64]; /* the first 64; n counts all */
 };
 
 /**

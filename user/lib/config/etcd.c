@@ -48,7 +48,7 @@
  * watch can go unnoticed. A watch that is not "created" within the
  * request timeout (a host that accepts and never answers) is a failure.
  */
-#define _GNU_SOURCE		/* asprintf */
+#define _GNU_SOURCE /* asprintf */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,17 +63,17 @@
 #include "base/http.h"
 #include "base/log.h"
 
-#define BACKOFF_MIN	1.0
-#define BACKOFF_MAX	60.0
-#define JITTER		0.25
-#define WATCH_REFRESH	300.0			/* seconds; see "Dead connections" */
-#define RANGE_MAX	(256U << 20)		/* the largest range answer taken */
-#define LINE_MAX_LEN	(64U << 20)		/* the largest watch response taken */
+#define BACKOFF_MIN   1.0
+#define BACKOFF_MAX   60.0
+#define JITTER	      0.25
+#define WATCH_REFRESH 300.0	   /* seconds; see "Dead connections" */
+#define RANGE_MAX     (256U << 20) /* the largest range answer taken */
+#define LINE_MAX_LEN  (64U << 20)  /* the largest watch response taken */
 
 /* --- the client --------------------------------------------------------------- */
 
 enum etcd_state {
-	ST_IDLE,			/* waiting for the retry timer */
+	ST_IDLE, /* waiting for the retry timer */
 	ST_AUTH,
 	ST_RANGE,
 	ST_WATCH,
@@ -97,31 +97,31 @@ struct xlb_etcd {
 	struct xlb_etcd_mirror *m;
 
 	enum etcd_state state;
-	struct xlb_http_req *req;	/* auth, range or watch in flight */
-	unsigned int host;		/* index into conf.hosts */
-	unsigned int fails;		/* since the last good watch; backoff */
+	struct xlb_http_req *req; /* auth, range or watch in flight */
+	unsigned int host;	  /* index into conf.hosts */
+	unsigned int fails;	  /* since the last good watch; backoff */
 	unsigned int rand;
-	int need_range;			/* the next connect reads the whole range */
-	int watch_created;		/* the current watch said "created" */
-	int ever_watched;		/* for the reconnect counter */
-	int have_state;			/* a range read succeeded once */
-	int notify;			/* the mirror changed since the last callback */
-	int first_notify;		/* the first read is always delivered */
-	int abort_compacted;		/* the watch was stopped for a resync */
-	char abort_why[256];		/* why the watch was stopped from on_data */
-	char token[512];		/* auth token, "" when none */
+	int need_range;	     /* the next connect reads the whole range */
+	int watch_created;   /* the current watch said "created" */
+	int ever_watched;    /* for the reconnect counter */
+	int have_state;	     /* a range read succeeded once */
+	int notify;	     /* the mirror changed since the last callback */
+	int first_notify;    /* the first read is always delivered */
+	int abort_compacted; /* the watch was stopped for a resync */
+	char abort_why[256]; /* why the watch was stopped from on_data */
+	char token[512];     /* auth token, "" when none */
 
-	char *line;			/* a watch response not yet complete */
+	char *line; /* a watch response not yet complete */
 	size_t len, cap;
 
-	struct event *retry;		/* backoff timer, also the watch refresh */
-	struct event *kick;		/* deferred callback to the agent */
+	struct event *retry; /* backoff timer, also the watch refresh */
+	struct event *kick;  /* deferred callback to the agent */
 	LIST_HEAD(, etcd_put) puts;
 
-	char error[256];		/* transport or answer error, "" when none */
-	char logged[256];		/* the last error text logged */
+	char error[256];  /* transport or answer error, "" when none */
+	char logged[256]; /* the last error text logged */
 	unsigned long requests, updates, errors, resyncs, reconnects;
-	unsigned long bad_counted;	/* m->bad_seen already in errors */
+	unsigned long bad_counted; /* m->bad_seen already in errors */
 };
 
 static void etcd_connect(struct xlb_etcd *e);
@@ -245,8 +245,8 @@ static void req_headers(const struct xlb_etcd *e, char *auth, size_t len, const 
 }
 
 static struct xlb_http_req *etcd_post(struct xlb_etcd *e, const char *path, const char *body,
-				      xlb_http_data_fn on_data, xlb_http_done_fn on_done,
-				      void *arg, double timeout, size_t max_body)
+				      xlb_http_data_fn on_data, xlb_http_done_fn on_done, void *arg,
+				      double timeout, size_t max_body)
 {
 	char url[XLB_URL_LEN + 64], auth[sizeof(e->token) + 32];
 	const char *hdrs[3];
@@ -368,13 +368,13 @@ static int watch_line(struct xlb_etcd *e, const char *msg, size_t len)
 		e->ever_watched = 1;
 		if (e->error[0]) {
 			e->error[0] = 0;
-			event_active(e->kick, 0, 0);	/* logs "working again" */
+			event_active(e->kick, 0, 0); /* logs "working again" */
 		}
 	}
 	if (err > 0)
 		changed(e);
 	else if (info.events)
-		event_active(e->kick, 0, 0);	/* a bad value is logged from there */
+		event_active(e->kick, 0, 0); /* a bad value is logged from there */
 	return 0;
 }
 
@@ -474,7 +474,7 @@ static int range_keys(const struct xlb_etcd *e, char **from, char **to)
 
 	snprintf(k, sizeof(k), "%s/stream_routes/", prefix);
 	*from = xlb_etcd_b64_encode(k, strlen(k));
-	snprintf(k, sizeof(k), "%s/upstreams0", prefix);	/* '0' follows '/' */
+	snprintf(k, sizeof(k), "%s/upstreams0", prefix); /* '0' follows '/' */
 	*to = xlb_etcd_b64_encode(k, strlen(k));
 	if (*from && *to)
 		return 0;
@@ -494,9 +494,10 @@ static void start_watch(struct xlb_etcd *e)
 	 * nothing of ours changes, so that a reconnect after a quiet spell
 	 * does not ask for history that was compacted meanwhile.
 	 */
-	if (asprintf(&body, "{\"create_request\":{\"key\":\"%s\",\"range_end\":\"%s\","
-		     "\"start_revision\":\"%lld\",\"progress_notify\":true}}", from, to,
-		     xlb_etcd_mirror_rev(e->m) + 1) < 0)
+	if (asprintf(&body,
+		     "{\"create_request\":{\"key\":\"%s\",\"range_end\":\"%s\","
+		     "\"start_revision\":\"%lld\",\"progress_notify\":true}}",
+		     from, to, xlb_etcd_mirror_rev(e->m) + 1) < 0)
 		body = NULL;
 	free(from);
 	free(to);
@@ -512,7 +513,7 @@ static void start_watch(struct xlb_etcd *e)
 	if (!e->req)
 		etcd_fail(e, "watch", strerror(errno));
 	else
-		arm(e->retry, request_timeout(e));	/* until "created" */
+		arm(e->retry, request_timeout(e)); /* until "created" */
 	return;
 
 out_nomem:
@@ -546,7 +547,7 @@ static void range_done(struct xlb_http_req *r, const struct xlb_http_resp *resp,
 	if (err > 0 || !e->have_state)
 		changed(e);
 	else
-		event_active(e->kick, 0, 0);	/* bad values are logged from there */
+		event_active(e->kick, 0, 0); /* bad values are logged from there */
 	e->have_state = 1;
 	if (e->error[0]) {
 		e->error[0] = 0;
@@ -625,8 +626,8 @@ static void start_auth(struct xlb_etcd *e)
 	}
 	e->state = ST_AUTH;
 	e->token[0] = 0;
-	e->req = etcd_post(e, "/v3/auth/authenticate", body, NULL, auth_done, e,
-			   request_timeout(e), 0);
+	e->req = etcd_post(e, "/v3/auth/authenticate", body, NULL, auth_done, e, request_timeout(e),
+			   0);
 	free(body);
 	if (!e->req)
 		etcd_fail(e, "authenticate", strerror(errno));
@@ -708,7 +709,7 @@ void xlb_etcd_free(struct xlb_etcd *e)
 		LIST_REMOVE(p, link);
 		free(p);
 	}
-	xlb_http_free(e->http);		/* cancels everything, no callbacks */
+	xlb_http_free(e->http); /* cancels everything, no callbacks */
 	if (e->retry)
 		event_free(e->retry);
 	if (e->kick)
@@ -808,8 +809,8 @@ int xlb_etcd_put(struct xlb_etcd *e, const char *kind, const char *id, json_t *o
 	xlb_etcd_cut(p->what, sizeof(p->what), "%s %s", obj ? "put" : "delete", key);
 	p->done = done;
 	p->arg = arg;
-	p->req = etcd_post(e, obj ? "/v3/kv/put" : "/v3/kv/deleterange", body, NULL, put_done,
-			   p, request_timeout(e), 0);
+	p->req = etcd_post(e, obj ? "/v3/kv/put" : "/v3/kv/deleterange", body, NULL, put_done, p,
+			   request_timeout(e), 0);
 	if (!p->req) {
 		err = -errno;
 		goto out;

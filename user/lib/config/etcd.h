@@ -48,17 +48,17 @@ struct xlb_etcd *xlb_etcd_new(struct event_base *base, const struct xlb_etcd_con
 void xlb_etcd_free(struct xlb_etcd *e);
 
 struct xlb_etcd_status {
-	int connected;			/* the watch is open */
-	int have_state;			/* a first range read succeeded */
-	long long revision;		/* of the mirror (the last update) */
-	unsigned long requests;		/* requests sent (auth, range, watch, put) */
-	unsigned long updates;		/* update callbacks */
-	unsigned long errors;		/* failed requests, bad answers, bad values seen */
-	unsigned long resyncs;		/* range reads after a compaction */
-	unsigned long reconnects;	/* watches re-created after a failure */
-	unsigned int bad_values;	/* keys left out now */
-	char error[256];		/* current error, "" when none */
-	char host[XLB_URL_LEN];		/* the host in use */
+	int connected;		  /* the watch is open */
+	int have_state;		  /* a first range read succeeded */
+	long long revision;	  /* of the mirror (the last update) */
+	unsigned long requests;	  /* requests sent (auth, range, watch, put) */
+	unsigned long updates;	  /* update callbacks */
+	unsigned long errors;	  /* failed requests, bad answers, bad values seen */
+	unsigned long resyncs;	  /* range reads after a compaction */
+	unsigned long reconnects; /* watches re-created after a failure */
+	unsigned int bad_values;  /* keys left out now */
+	char error[256];	  /* current error, "" when none */
+	char host[XLB_URL_LEN];	  /* the host in use */
 };
 void xlb_etcd_status(const struct xlb_etcd *e, struct xlb_etcd_status *st);
 

@@ -22,9 +22,9 @@
 
 #include "config/etcd_mirror.h"
 
-#define ID_MAX		(XLB_ID_LEN - 1)
+#define ID_MAX (XLB_ID_LEN - 1)
 
-static const char *const kinds[] = { "upstreams", "stream_routes" };
+static const char *const kinds[] = {"upstreams", "stream_routes"};
 
 void xlb_etcd_cut(char *buf, size_t len, const char *fmt, ...)
 {
@@ -37,8 +37,7 @@ void xlb_etcd_cut(char *buf, size_t len, const char *fmt, ...)
 
 /* --- base64 ------------------------------------------------------------------ */
 
-static const char b64_chars[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char b64_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 static int b64_val(unsigned char c)
 {
@@ -70,7 +69,7 @@ long xlb_etcd_b64_decode(const char *in, size_t len, unsigned char *out)
 				pad++;
 				continue;
 			}
-			if (pad)		/* data after '=' */
+			if (pad) /* data after '=' */
 				return -EINVAL;
 			v[k] = b64_val(in[i + k]);
 			if (v[k] < 0)
@@ -113,11 +112,11 @@ char *xlb_etcd_b64_encode(const void *in, size_t len)
 /* --- the mirror (pure) -------------------------------------------------------- */
 
 struct xlb_etcd_mirror {
-	char prefix[XLB_ETCD_PREFIX_LEN];	/* without a trailing '/' */
-	json_t *good;			/* key -> object with "id" */
-	json_t *bad;			/* key -> reason */
+	char prefix[XLB_ETCD_PREFIX_LEN]; /* without a trailing '/' */
+	json_t *good;			  /* key -> object with "id" */
+	json_t *bad;			  /* key -> reason */
 	long long rev;
-	unsigned long bad_seen;		/* bad values met, for the error counter */
+	unsigned long bad_seen; /* bad values met, for the error counter */
 };
 
 struct xlb_etcd_mirror *xlb_etcd_mirror_new(const char *prefix)
@@ -233,8 +232,8 @@ static int header_rev(json_t *root, long long *rev, int required, char *why, siz
 	json_t *h = json_object_get(root, "header");
 
 	*rev = 0;
-	if ((!h && !required) || (json_is_object(h) && !get_int(h, "revision", rev) &&
-				  (*rev > 0 || !required)))
+	if ((!h && !required) ||
+	    (json_is_object(h) && !get_int(h, "revision", rev) && (*rev > 0 || !required)))
 		return 0;
 	snprintf(why, wlen, "answer without a valid header.revision");
 	return -EBADMSG;
@@ -245,8 +244,8 @@ static int header_rev(json_t *root, long long *rev, int required, char *why, siz
  * we do not mirror (other kinds, the kind's own directory key, deeper
  * paths).
  */
-static int key_kind(const struct xlb_etcd_mirror *m, const char *key, size_t len,
-		    const char **id, size_t *idlen)
+static int key_kind(const struct xlb_etcd_mirror *m, const char *key, size_t len, const char **id,
+		    size_t *idlen)
 {
 	size_t plen = strlen(m->prefix), klen;
 	const char *rest;
@@ -276,8 +275,8 @@ static int id_valid(const char *id, size_t len)
 	for (i = 0; i < len; i++) {
 		char c = id[i];
 
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
 			return 0;
 	}
 	return 1;
@@ -285,11 +284,11 @@ static int id_valid(const char *id, size_t len)
 
 /* One decoded key/value from a range answer or an event. */
 struct kv {
-	char *key;			/* NUL-terminated, printable-checked below */
+	char *key; /* NUL-terminated, printable-checked below */
 	size_t klen;
-	int kind;			/* -1: not ours */
-	json_t *obj;			/* the good object, or NULL */
-	char bad[160];			/* why the value is left out, or "" */
+	int kind;      /* -1: not ours */
+	json_t *obj;   /* the good object, or NULL */
+	char bad[160]; /* why the value is left out, or "" */
 	int del;
 	long long rev;
 };
@@ -335,8 +334,8 @@ static int b64_field(json_t *o, const char *name, int required, unsigned char **
  * malformed KeyValue (not base64, no key) is the answer's fault: -EBADMSG.
  * A value that is not a good object is the key's problem: kv->bad.
  */
-static int kv_decode(const struct xlb_etcd_mirror *m, json_t *j, int del, struct kv *kv,
-		     char *why, size_t wlen)
+static int kv_decode(const struct xlb_etcd_mirror *m, json_t *j, int del, struct kv *kv, char *why,
+		     size_t wlen)
 {
 	char pkey[96], pid[96];
 	unsigned char *val;
@@ -373,9 +372,11 @@ static int kv_decode(const struct xlb_etcd_mirror *m, json_t *j, int del, struct
 	/* A key with a NUL inside cannot be a jansson key; it is no id either. */
 	if (!id_valid(id, idlen)) {
 		printable(pid, sizeof(pid), id, idlen);
-		snprintf(kv->bad, sizeof(kv->bad), "id '%s' is not 1-%d letters, digits, "
-			 "'.', '_' or '-'", pid, ID_MAX);
-		kv->kind = -2;		/* reported, never stored */
+		snprintf(kv->bad, sizeof(kv->bad),
+			 "id '%s' is not 1-%d letters, digits, "
+			 "'.', '_' or '-'",
+			 pid, ID_MAX);
+		kv->kind = -2; /* reported, never stored */
 		return 0;
 	}
 	if (del)
@@ -472,8 +473,8 @@ static int kv_storable(const struct kv *kv)
  * One answer of the gateway (what: "range answer", "watch response"): a
  * JSON object that is not etcd's own error. NULL with *err and why set.
  */
-static json_t *answer_load(const char *what, const char *body, size_t len, int *err,
-			   char *why, size_t wlen)
+static json_t *answer_load(const char *what, const char *body, size_t len, int *err, char *why,
+			   size_t wlen)
 {
 	json_error_t jerr;
 	json_t *root;
@@ -494,8 +495,8 @@ static json_t *answer_load(const char *what, const char *body, size_t len, int *
 	return NULL;
 }
 
-int xlb_etcd_mirror_load_range(struct xlb_etcd_mirror *m, const char *body, size_t len,
-			       char *why, size_t wlen)
+int xlb_etcd_mirror_load_range(struct xlb_etcd_mirror *m, const char *body, size_t len, char *why,
+			       size_t wlen)
 {
 	json_t *root, *kvs, *good = NULL, *bad = NULL, *j, *more;
 	unsigned long nbad = 0;
@@ -528,7 +529,7 @@ int xlb_etcd_mirror_load_range(struct xlb_etcd_mirror *m, const char *body, size
 		snprintf(why, wlen, "out of memory");
 		goto out;
 	}
-	json_array_foreach(kvs, i, j) {
+	json_array_foreach (kvs, i, j) {
 		err = kv_decode(m, j, 0, &kv, why, wlen);
 		if (err)
 			goto out;
@@ -604,7 +605,7 @@ int xlb_etcd_mirror_apply_watch(struct xlb_etcd_mirror *m, const char *msg, size
 		snprintf(why, wlen, "out of memory");
 		goto out;
 	}
-	json_array_foreach(evs, i, j) {
+	json_array_foreach (evs, i, j) {
 		int del = 0;
 
 		t = json_is_object(j) ? json_object_get(j, "type") : NULL;
@@ -628,7 +629,7 @@ int xlb_etcd_mirror_apply_watch(struct xlb_etcd_mirror *m, const char *msg, size
 	base = m->rev;
 	for (i = 0; i < n; i++) {
 		if (kv[i].rev && kv[i].rev <= base)
-			continue;	/* already applied (a watch restarted early) */
+			continue; /* already applied (a watch restarted early) */
 		if (kv[i].kind >= 0 && !kv_storable(&kv[i]))
 			continue;
 		m->bad_seen += kv[i].bad[0] != 0;
@@ -667,7 +668,7 @@ int xlb_etcd_mirror_arrays(const struct xlb_etcd_mirror *m, json_t **upstreams,
 	arr[1] = json_array();
 	if (!keys || !arr[0] || !arr[1])
 		goto out_nomem;
-	json_object_foreach(m->good, key, v)
+	json_object_foreach (m->good, key, v)
 		keys[i++] = key;
 	qsort(keys, n, sizeof(*keys), cmp_str);
 	for (i = 0; i < n; i++) {
@@ -704,7 +705,7 @@ unsigned int xlb_etcd_mirror_bad(const struct xlb_etcd_mirror *m, char *buf, siz
 		snprintf(buf, len, "%zu bad values", n);
 		return n;
 	}
-	json_object_foreach(m->bad, key, v)
+	json_object_foreach (m->bad, key, v)
 		keys[i++] = key;
 	qsort(keys, n, sizeof(*keys), cmp_str);
 	for (i = 0; i < n && o < len; i++) {

@@ -13,7 +13,7 @@
 #include <jansson.h>
 #include "config/config.h"
 
-#define XLB_ETCD_PREFIX_LEN	128	/* a mirror's prefix, with its NUL */
+#define XLB_ETCD_PREFIX_LEN 128 /* a mirror's prefix, with its NUL */
 
 /*
  * The mirror: good objects and bad keys under a prefix, and the revision
@@ -31,17 +31,17 @@ long long xlb_etcd_mirror_rev(const struct xlb_etcd_mirror *m);
  * -EBADMSG / -EPROTO (etcd's own error) with the reason in why; on error
  * the mirror is untouched.
  */
-int xlb_etcd_mirror_load_range(struct xlb_etcd_mirror *m, const char *body, size_t len,
-			       char *why, size_t wlen);
+int xlb_etcd_mirror_load_range(struct xlb_etcd_mirror *m, const char *body, size_t len, char *why,
+			       size_t wlen);
 
 /* What one watch response said besides its events. */
 struct xlb_etcd_watch_info {
-	int created;			/* the watch was just created */
-	int canceled;			/* the server cancelled the watch */
-	long long compact_revision;	/* > 0: history compacted, resync needed */
-	long long revision;		/* header revision (0 if absent) */
+	int created;		    /* the watch was just created */
+	int canceled;		    /* the server cancelled the watch */
+	long long compact_revision; /* > 0: history compacted, resync needed */
+	long long revision;	    /* header revision (0 if absent) */
 	unsigned int events;
-	char reason[128];		/* cancel_reason */
+	char reason[128]; /* cancel_reason */
 };
 
 /*

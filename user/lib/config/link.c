@@ -27,11 +27,11 @@
 #include "base/addr.h"
 #include "config/tables.h"
 
-#define UPSTREAMS_MAX		65536
-#define ROUTES_MAX		XLB_MAX_VIPS
+#define UPSTREAMS_MAX	    65536
+#define ROUTES_MAX	    XLB_MAX_VIPS
 /* An inline upstream's id: "route:" + the route's id, in XLB_ID_LEN. */
-#define INLINE_PREFIX		"route:"
-#define ROUTE_ID_INLINE_MAX	(XLB_ID_LEN - sizeof(INLINE_PREFIX))
+#define INLINE_PREFIX	    "route:"
+#define ROUTE_ID_INLINE_MAX (XLB_ID_LEN - sizeof(INLINE_PREFIX))
 
 /* --- building the model: upstreams, routes, then what relates them -------- */
 
@@ -305,24 +305,24 @@ static void relate(struct parser *p, size_t ntop)
 	}
 	for (i = 0, m = 0; i < ntop; i++)
 		if (c->upstreams[i].id[0])
-			e[m++] = (struct ent){ c->upstreams[i].id, i };
+			e[m++] = (struct ent){c->upstreams[i].id, i};
 	dup_ids(p, e, m, p->ups, "upstreams");
 	for (i = 0, m = 0; i < c->nroutes; i++)
 		if (c->routes[i].id[0])
-			e[m++] = (struct ent){ c->routes[i].id, i };
+			e[m++] = (struct ent){c->routes[i].id, i};
 	dup_ids(p, e, m, p->rts, "stream_routes");
 
 	/* Every upstream by id, for the routes' references. */
 	for (i = 0, m = 0; i < c->nupstreams; i++)
 		if (c->upstreams[i].id[0])
-			e[m++] = (struct ent){ c->upstreams[i].id, i };
+			e[m++] = (struct ent){c->upstreams[i].id, i};
 	qsort(e, m, sizeof(*e), cmp_ent);
 	for (i = 0; i < c->nroutes; i++)
 		link_route(p, i, e, m);
 
 	for (i = 0, m = 0; i < c->nroutes; i++)
 		if (p->rts[i].ok)
-			v[m++] = (struct vip_ent){ &c->routes[i].vip, i };
+			v[m++] = (struct vip_ent){&c->routes[i].vip, i};
 	dup_vips(p, v, m);
 out_free:
 	free(v);

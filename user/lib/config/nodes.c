@@ -18,7 +18,7 @@
 #include "base/addr.h"
 #include "config/tables.h"
 
-#define NODES_MAX		XLB_MAX_MEMBERS	/* in all upstreams together */
+#define NODES_MAX XLB_MAX_MEMBERS /* in all upstreams together */
 
 /* --- addresses and nodes -------------------------------------------------- */
 
@@ -78,7 +78,8 @@ static int parse_hostport(const char *s, struct xlb_node_conf *nd, char *why, si
 		}
 	}
 	if (!colon) {
-		snprintf(why, len, "missing port (write HOST:PORT): xlb (L4) does not "
+		snprintf(why, len,
+			 "missing port (write HOST:PORT): xlb (L4) does not "
 			 "default it from the scheme");
 		return -EINVAL;
 	}
@@ -99,8 +100,8 @@ static int parse_hostport(const char *s, struct xlb_node_conf *nd, char *why, si
 }
 
 /* The array form's host: an address, IPv6 with or without brackets. */
-static void parse_host(struct parser *p, const struct key *k, yaml_node_t *kn,
-		       yaml_node_t *vn, void *obj, const char *path)
+static void parse_host(struct parser *p, const struct key *k, yaml_node_t *kn, yaml_node_t *vn,
+		       void *obj, const char *path)
 {
 	struct xlb_node_conf *nd = obj;
 	char why[WHY_LEN];
@@ -113,14 +114,14 @@ static void parse_host(struct parser *p, const struct key *k, yaml_node_t *kn,
 }
 
 static const struct key node_keys[] = {
-	{ "host", KT_FN, .fn = parse_host, .flags = K_REQUIRED },
-	{ "port", KT_UINT, F(xlb_node_conf, port), .min = 1, .max = 65535, .flags = K_REQUIRED,
-	  .note = "xlb (L4) does not default it from the scheme" },
-	{ "weight", KT_UINT, F(xlb_node_conf, weight), .min = 0, .max = XLB_WEIGHT_MAX,
-	  .flags = K_REQUIRED },
-	{ "priority", KT_INT, F(xlb_node_conf, priority), .min = INT_MIN, .max = INT_MAX,
-	  .def = "0" },
-	{ "metadata", KT_META },	/* discovery's annotations */
+	{"host", KT_FN, .fn = parse_host, .flags = K_REQUIRED},
+	{"port", KT_UINT, F(xlb_node_conf, port), .min = 1, .max = 65535, .flags = K_REQUIRED,
+	 .note = "xlb (L4) does not default it from the scheme"},
+	{"weight", KT_UINT, F(xlb_node_conf, weight), .min = 0, .max = XLB_WEIGHT_MAX,
+	 .flags = K_REQUIRED},
+	{"priority", KT_INT, F(xlb_node_conf, priority), .min = INT_MIN, .max = INT_MAX,
+	 .def = "0"},
+	{"metadata", KT_META}, /* discovery's annotations */
 };
 _Static_assert(ARRAY_SIZE(node_keys) <= KEYS_MAX, "node_keys");
 static const struct table node_table = TABLE(node_keys);
@@ -219,8 +220,8 @@ static int array_node(struct parser *p, yaml_node_t *item, const char *path, siz
 }
 
 /* nodes: {"HOST:PORT": WEIGHT, ...} or [{host, port, weight, priority}, ...] */
-void xlb_conf_parse_nodes(struct parser *p, const struct key *k, yaml_node_t *kn,
-			  yaml_node_t *vn, void *obj, const char *path)
+void xlb_conf_parse_nodes(struct parser *p, const struct key *k, yaml_node_t *kn, yaml_node_t *vn,
+			  void *obj, const char *path)
 {
 	struct xlb_upstream_conf *u = obj;
 	struct xlb_node_conf *nodes = NULL;
@@ -231,12 +232,13 @@ void xlb_conf_parse_nodes(struct parser *p, const struct key *k, yaml_node_t *kn
 	yaml_node_t *item;
 
 	if (!hash && vn->type != YAML_SEQUENCE_NODE) {
-		xlb_schema_report(p, vn, path, "must be {\"HOST:PORT\": WEIGHT, ...} or a list of "
+		xlb_schema_report(p, vn, path,
+				  "must be {\"HOST:PORT\": WEIGHT, ...} or a list of "
 				  "{host, port, weight, priority}");
 		return;
 	}
-	n = hash ? (size_t)(vn->data.mapping.pairs.top - vn->data.mapping.pairs.start) :
-		   seq_len(vn);
+	n = hash ? (size_t)(vn->data.mapping.pairs.top - vn->data.mapping.pairs.start)
+		 : seq_len(vn);
 	if (n > NODES_MAX - p->nodes) {
 		xlb_schema_report(p, vn, path,
 				  "too many nodes: at most %d in all upstreams together",
@@ -263,7 +265,7 @@ void xlb_conf_parse_nodes(struct parser *p, const struct key *k, yaml_node_t *kn
 			if (array_node(p, item, path, i, &nodes[m]))
 				continue;
 		}
-		src[m] = (struct node_src){ .nd = &nodes[m], .where = item, .i = i };
+		src[m] = (struct node_src){.nd = &nodes[m], .where = item, .i = i};
 		m++;
 	}
 	dup_nodes(p, src, m, path);

@@ -43,7 +43,7 @@
 
 #include "config/schema.h"
 
-#define ERRS_MAX		ARRAY_SIZE(((struct xlb_conf_errors *)0)->e)
+#define ERRS_MAX ARRAY_SIZE(((struct xlb_conf_errors *)0)->e)
 
 /* --- errors -------------------------------------------------------------- */
 
@@ -61,8 +61,8 @@ static void report_v(struct parser *p, unsigned int line, unsigned int col, cons
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 }
 
-void xlb_schema_report_at(struct parser *p, unsigned int line, unsigned int col,
-			  const char *path, const char *fmt, ...)
+void xlb_schema_report_at(struct parser *p, unsigned int line, unsigned int col, const char *path,
+			  const char *fmt, ...)
 {
 	va_list ap;
 
@@ -71,8 +71,8 @@ void xlb_schema_report_at(struct parser *p, unsigned int line, unsigned int col,
 	va_end(ap);
 }
 
-void xlb_schema_report(struct parser *p, const yaml_node_t *n, const char *path,
-		       const char *fmt, ...)
+void xlb_schema_report(struct parser *p, const yaml_node_t *n, const char *path, const char *fmt,
+		       ...)
 {
 	va_list ap;
 
@@ -103,9 +103,10 @@ void xlb_schema_sort_errors(struct xlb_conf_errors *errs)
 
 	for (i = 1; i < n; i++) {
 		tmp = errs->e[i];
-		for (j = i; j > 0 && (errs->e[j - 1].line > tmp.line ||
-				      (errs->e[j - 1].line == tmp.line &&
-				       errs->e[j - 1].col > tmp.col)); j--)
+		for (j = i;
+		     j > 0 && (errs->e[j - 1].line > tmp.line ||
+			       (errs->e[j - 1].line == tmp.line && errs->e[j - 1].col > tmp.col));
+		     j--)
 			errs->e[j] = errs->e[j - 1];
 		errs->e[j] = tmp;
 	}
@@ -158,8 +159,8 @@ enum kind xlb_schema_kind_of(const char *s, int plain)
 	if (!*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
 	    !strcmp(s, "NULL"))
 		return SK_NULL;
-	if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE") ||
-	    !strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))
+	if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE") || !strcmp(s, "false") ||
+	    !strcmp(s, "False") || !strcmp(s, "FALSE"))
 		return SK_BOOL;
 	if (is_int_text(s))
 		return SK_INT;
@@ -271,7 +272,10 @@ static void join_choices(const struct choice *c, char *buf, size_t len)
 	buf[0] = '\0';
 	for (i = 0; i < n && off < len; i++)
 		off += snprintf(buf + off, len - off, "%s%s",
-				i == 0 ? "" : i + 1 == n ? " or " : ", ", c[i].name);
+				i == 0	     ? ""
+				: i + 1 == n ? " or "
+					     : ", ",
+				c[i].name);
 }
 
 /* --- converting scalars ---------------------------------------------------- */
@@ -341,8 +345,7 @@ static void store_uint(void *field, size_t size, unsigned long long v)
 }
 
 /* The wrong kind of scalar: say what is expected (and that quotes matter). */
-static int wrong_kind(const struct key *k, enum kind kind, const char *s, char *why,
-		      size_t len)
+static int wrong_kind(const struct key *k, enum kind kind, const char *s, char *why, size_t len)
 {
 	size_t n;
 
@@ -354,10 +357,10 @@ static int wrong_kind(const struct key *k, enum kind kind, const char *s, char *
 	return -EINVAL;
 }
 
-static int convert_enum(const struct key *k, const char *s, enum kind kind, void *field,
-			char *why, size_t len)
+static int convert_enum(const struct key *k, const char *s, enum kind kind, void *field, char *why,
+			size_t len)
 {
-	const char *names[16] = { 0 };
+	const char *names[16] = {0};
 	char list[160];
 	const char *near;
 	size_t i, n = 0;
@@ -397,8 +400,8 @@ static int convert_enum(const struct key *k, const char *s, enum kind kind, void
  * the table's struct at obj. Used for the document's values and for the
  * tables' defaults alike. Return: 0, or -EINVAL with a reason in why.
  */
-int xlb_schema_convert(const struct key *k, const char *s, enum kind kind, void *obj,
-		       char *why, size_t len)
+int xlb_schema_convert(const struct key *k, const char *s, enum kind kind, void *obj, char *why,
+		       size_t len)
 {
 	char *field = (char *)obj + k->off;
 	unsigned long long u;
@@ -596,10 +599,9 @@ void xlb_schema_defaults(const struct table *t, void *obj)
 	}
 }
 
-static void unknown_key(struct parser *p, const struct table *t, yaml_node_t *kn,
-			const char *path)
+static void unknown_key(struct parser *p, const struct table *t, yaml_node_t *kn, const char *path)
 {
-	const char *names[KEYS_MAX] = { 0 }, *s = scalar(kn), *near;
+	const char *names[KEYS_MAX] = {0}, *s = scalar(kn), *near;
 	char list[WHY_LEN];
 	size_t i, off = 0;
 
@@ -613,8 +615,8 @@ static void unknown_key(struct parser *p, const struct table *t, yaml_node_t *kn
 			continue;
 		names[i] = t->keys[i].name;
 		if (off < sizeof(list))
-			off += snprintf(list + off, sizeof(list) - off, "%s%s",
-					off ? ", " : "", names[i]);
+			off += snprintf(list + off, sizeof(list) - off, "%s%s", off ? ", " : "",
+					names[i]);
 	}
 	near = closest(s, names, t->nkeys);
 	if (near)
@@ -623,8 +625,8 @@ static void unknown_key(struct parser *p, const struct table *t, yaml_node_t *kn
 		xlb_schema_report(p, kn, path, "unknown key '%s' (valid keys: %s)", s, list);
 }
 
-static void parse_value(struct parser *p, const struct key *k, yaml_node_t *kn,
-			yaml_node_t *vn, void *obj, const char *path)
+static void parse_value(struct parser *p, const struct key *k, yaml_node_t *kn, yaml_node_t *vn,
+			void *obj, const char *path)
 {
 	char why[WHY_LEN];
 
@@ -664,7 +666,7 @@ static void parse_value(struct parser *p, const struct key *k, yaml_node_t *kn,
 void xlb_schema_parse_object(struct parser *p, const struct table *t, yaml_node_t *n, void *obj,
 			     const char *path)
 {
-	yaml_node_t *seen[KEYS_MAX] = { 0 }, *kn, *vn;
+	yaml_node_t *seen[KEYS_MAX] = {0}, *kn, *vn;
 	char kpath[PATH_LEN];
 	yaml_node_pair_t *pair;
 	const struct key *k;

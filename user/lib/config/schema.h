@@ -12,13 +12,13 @@
 #include <yaml.h>
 #include "config/config.h"
 
-#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
-#define STR_(x)			#x
-#define STR(x)			STR_(x)
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define STR_(x)	      #x
+#define STR(x)	      STR_(x)
 
-#define PATH_LEN		sizeof(((struct xlb_conf_error *)0)->path)
-#define WHY_LEN			sizeof(((struct xlb_conf_error *)0)->msg)
-#define KEYS_MAX		32		/* keys in one table */
+#define PATH_LEN sizeof(((struct xlb_conf_error *)0)->path)
+#define WHY_LEN	 sizeof(((struct xlb_conf_error *)0)->msg)
+#define KEYS_MAX 32 /* keys in one table */
 
 struct parser;
 struct key;
@@ -44,14 +44,14 @@ enum ktype {
 	KT_OBJECT,	/* a nested table filling the struct at off */
 	KT_FN,		/* parsed by fn */
 	KT_META,	/* metadata: accepted and ignored */
-	KT_UNSUPPORTED,	/* an APISIX key that xlb (L4) cannot honour */
+	KT_UNSUPPORTED, /* an APISIX key that xlb (L4) cannot honour */
 };
 
-#define K_REQUIRED	(1U << 0)
-#define K_TEXT		(1U << 1)	/* KT_ENUM: store the name, not the value */
-#define K_BE16		(1U << 2)	/* KT_UINT: store in network byte order */
-#define K_ZERO_OK	(1U << 3)	/* KT_SECONDS: 0 allowed (interval 0 = no probes) */
-#define K_MS		(1U << 4)	/* KT_SECONDS: written in milliseconds */
+#define K_REQUIRED (1U << 0)
+#define K_TEXT	   (1U << 1) /* KT_ENUM: store the name, not the value */
+#define K_BE16	   (1U << 2) /* KT_UINT: store in network byte order */
+#define K_ZERO_OK  (1U << 3) /* KT_SECONDS: 0 allowed (interval 0 = no probes) */
+#define K_MS	   (1U << 4) /* KT_SECONDS: written in milliseconds */
 
 struct choice {
 	const char *name;
@@ -60,8 +60,8 @@ struct choice {
 
 /* Checks a converted value; text for strings, v for numbers. */
 typedef int (*check_fn)(const char *text, unsigned long long v, char *why, size_t len);
-typedef void (*parse_fn)(struct parser *p, const struct key *k, yaml_node_t *kn,
-			 yaml_node_t *vn, void *obj, const char *path);
+typedef void (*parse_fn)(struct parser *p, const struct key *k, yaml_node_t *kn, yaml_node_t *vn,
+			 void *obj, const char *path);
 typedef void (*table_fn)(struct parser *p, yaml_node_t *n, void *obj, const char *path);
 
 struct key {
@@ -73,7 +73,7 @@ struct key {
 	double dmax;			/* KT_SECONDS */
 	const char *def;		/* default, as written in a document */
 	const struct choice *choices;	/* KT_ENUM, ending with { NULL } */
-	const char *const *unsupported;	/* KT_ENUM: APISIX values xlb rejects */
+	const char *const *unsupported; /* KT_ENUM: APISIX values xlb rejects */
 	const struct table *sub;	/* KT_OBJECT */
 	parse_fn fn;			/* KT_FN */
 	check_fn check;			/* after conversion, before storing */
@@ -85,19 +85,22 @@ struct key {
 struct table {
 	const struct key *keys;
 	size_t nkeys;
-	size_t present;		/* offset + 1 of an int set when given; 0: none */
-	table_fn check;		/* cross-key checks, after the keys */
+	size_t present; /* offset + 1 of an int set when given; 0: none */
+	table_fn check; /* cross-key checks, after the keys */
 };
 
 /* In tables: the field of struct type a key fills, a table's presence flag, a table. */
-#define F(type, m)	.off = offsetof(struct type, m), .size = sizeof(((struct type *)0)->m)
+#define F(type, m)	 .off = offsetof(struct type, m), .size = sizeof(((struct type *)0)->m)
 #define PRESENT(type, m) (offsetof(struct type, m) + 1)
-#define TABLE(k, ...)	{ .keys = k, .nkeys = ARRAY_SIZE(k), __VA_ARGS__ }
+#define TABLE(k, ...)                                          \
+	{                                                      \
+		.keys = k, .nkeys = ARRAY_SIZE(k), __VA_ARGS__ \
+	}
 
 /* What the parser knows about one upstream or route while it runs. */
 struct item {
-	yaml_node_t *node;	/* its mapping */
-	int ok;			/* parsed without a problem */
+	yaml_node_t *node; /* its mapping */
+	int ok;		   /* parsed without a problem */
 };
 
 /*
@@ -107,24 +110,23 @@ struct item {
 struct parser {
 	yaml_document_t *doc;
 	struct xlb_conf_errors *errs;
-	int err;			/* -ENOMEM, sticky */
+	int err; /* -ENOMEM, sticky */
 	struct xlb_conf *conf;
-	yaml_node_t *upstreams;		/* the top-level sequences, found ... */
-	yaml_node_t *routes;		/* ... first, parsed in order later */
-	yaml_node_t *inline_up;		/* the route being parsed: its upstream */
-	size_t nodes;			/* nodes in all upstreams so far */
+	yaml_node_t *upstreams; /* the top-level sequences, found ... */
+	yaml_node_t *routes;	/* ... first, parsed in order later */
+	yaml_node_t *inline_up; /* the route being parsed: its upstream */
+	size_t nodes;		/* nodes in all upstreams so far */
 	struct item *ups, *rts;
 };
 
 /* --- errors ----------------------------------------------------------------- */
 
 /* A problem at a known line and column (1-based; 0: unknown). */
-void xlb_schema_report_at(struct parser *p, unsigned int line, unsigned int col,
-			  const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+void xlb_schema_report_at(struct parser *p, unsigned int line, unsigned int col, const char *path,
+			  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* A problem at node n (NULL: position unknown). */
-void xlb_schema_report(struct parser *p, const yaml_node_t *n, const char *path,
-		       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void xlb_schema_report(struct parser *p, const yaml_node_t *n, const char *path, const char *fmt,
+		       ...) __attribute__((format(printf, 4, 5)));
 /* libyaml's syntax error, with its position: -EINVAL, or -ENOMEM. */
 int xlb_schema_syntax_error(struct parser *p, const yaml_parser_t *yp, const char *text);
 /* Errors sorted by position; equal positions keep their order. */
@@ -173,8 +175,8 @@ void xlb_schema_expect(const struct key *k, char *why, size_t len);
  * the table's struct at obj. Used for the document's values and for the
  * tables' defaults alike. Return: 0, or -EINVAL with a reason in why.
  */
-int xlb_schema_convert(const struct key *k, const char *s, enum kind kind, void *obj,
-		       char *why, size_t len);
+int xlb_schema_convert(const struct key *k, const char *s, enum kind kind, void *obj, char *why,
+		       size_t len);
 /* Every default of table t (and of its nested tables) into obj. */
 void xlb_schema_defaults(const struct table *t, void *obj);
 /* Mapping n into obj by table t; every problem reported under path. */

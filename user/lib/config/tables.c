@@ -35,9 +35,9 @@
 #include "config/tables.h"
 #include "dataplane/maglev.h"
 
-#define ARGS_DEPTH_MAX		16		/* discovery_args nesting */
-#define ARGS_VALUES_MAX		4096		/* values in one discovery_args */
-#define SECONDS_MAX		3600
+#define ARGS_DEPTH_MAX	16   /* discovery_args nesting */
+#define ARGS_VALUES_MAX 4096 /* values in one discovery_args */
+#define SECONDS_MAX	3600
 
 /* --- checks of single values --------------------------------------------- */
 
@@ -62,8 +62,7 @@ static int check_ifname(const char *s, unsigned long long v, char *why, size_t l
 	return -EINVAL;
 }
 
-#define PRIME_EXPECT	"must be a prime 3-" STR(XLB_MAGLEV_MAX) " (e.g. " \
-			STR(XLB_MAGLEV_DEFAULT) ")"
+#define PRIME_EXPECT "must be a prime 3-" STR(XLB_MAGLEV_MAX) " (e.g. " STR(XLB_MAGLEV_DEFAULT) ")"
 
 static int check_prime(const char *s, unsigned long long v, char *why, size_t len)
 {
@@ -158,7 +157,7 @@ static int check_header(const char *s, unsigned long long v, char *why, size_t l
 {
 	const char *colon = strchr(s, ':'), *c;
 
-	for (c = s; colon && c < colon && *c > ' ' && *c < 0x7f; c++)
+	for (c = s; colon && c<colon && * c> ' ' && *c < 0x7f; c++)
 		;
 	if (colon && colon > s && c == colon && !strpbrk(s, "\r\n"))
 		return 0;
@@ -222,8 +221,8 @@ static json_t *to_json(struct parser *p, yaml_node_t *n, int depth, struct json_
 			kn = node_at(p, pair->key);
 			s = xlb_schema_string(kn);
 			if (!s || json_object_get(j, s)) {
-				snprintf(c->why, sizeof(c->why), s ? "duplicate key '%s'" :
-					 "keys must be strings", s);
+				snprintf(c->why, sizeof(c->why),
+					 s ? "duplicate key '%s'" : "keys must be strings", s);
 				c->where = kn;
 				goto out_fail;
 			}
@@ -244,7 +243,7 @@ static void parse_discovery_args(struct parser *p, const struct key *k, yaml_nod
 				 yaml_node_t *vn, void *obj, const char *path)
 {
 	struct xlb_upstream_conf *u = obj;
-	struct json_ctx c = { 0 };
+	struct json_ctx c = {0};
 	json_t *j;
 
 	if (vn->type != YAML_MAPPING_NODE) {
@@ -312,8 +311,8 @@ static void parse_remote_addr(struct parser *p, const struct key *k, yaml_node_t
 	r->remote_plen = plen;
 }
 
-static void parse_inline(struct parser *p, const struct key *k, yaml_node_t *kn,
-			 yaml_node_t *vn, void *obj, const char *path)
+static void parse_inline(struct parser *p, const struct key *k, yaml_node_t *kn, yaml_node_t *vn,
+			 void *obj, const char *path)
 {
 	if (vn->type != YAML_MAPPING_NODE)
 		xlb_schema_report(p, vn, path, "must be a mapping");
@@ -324,89 +323,81 @@ static void parse_inline(struct parser *p, const struct key *k, yaml_node_t *kn,
 /* --- the tables ------------------------------------------------------------- */
 
 static const struct choice check_type_choices[] = {
-	{ "http", XLB_CHECK_HTTP }, { "https", XLB_CHECK_HTTPS }, { "tcp", XLB_CHECK_TCP }, { 0 },
+	{"http", XLB_CHECK_HTTP},
+	{"https", XLB_CHECK_HTTPS},
+	{"tcp", XLB_CHECK_TCP},
+	{0},
 };
 
 /* Defaults: APISIX's schema (lua-resty-healthcheck's for passive). */
 static const struct key active_healthy_keys[] = {
-	{ "interval", KT_SECONDS, F(xlb_check_healthy, interval), .dmax = SECONDS_MAX,
-	  .flags = K_ZERO_OK, .def = "1" },
-	{ "successes", KT_UINT, F(xlb_check_healthy, successes), .min = 1, .max = 254,
-	  .def = "2" },
-	{ "http_statuses", KT_STATUSES, F(xlb_check_healthy, http_statuses),
-	  .off2 = offsetof(struct xlb_check_healthy, nstatus), .def = "200 302" },
+	{"interval", KT_SECONDS, F(xlb_check_healthy, interval), .dmax = SECONDS_MAX,
+	 .flags = K_ZERO_OK, .def = "1"},
+	{"successes", KT_UINT, F(xlb_check_healthy, successes), .min = 1, .max = 254, .def = "2"},
+	{"http_statuses", KT_STATUSES, F(xlb_check_healthy, http_statuses),
+	 .off2 = offsetof(struct xlb_check_healthy, nstatus), .def = "200 302"},
 };
 _Static_assert(ARRAY_SIZE(active_healthy_keys) <= KEYS_MAX, "active_healthy_keys");
 static const struct table active_healthy_table = TABLE(active_healthy_keys);
 
 static const struct key active_unhealthy_keys[] = {
-	{ "interval", KT_SECONDS, F(xlb_check_unhealthy, interval), .dmax = SECONDS_MAX,
-	  .flags = K_ZERO_OK, .def = "1" },
-	{ "http_failures", KT_UINT, F(xlb_check_unhealthy, http_failures), .max = 254,
-	  .def = "5" },
-	{ "tcp_failures", KT_UINT, F(xlb_check_unhealthy, tcp_failures), .max = 254,
-	  .def = "2" },
-	{ "timeouts", KT_UINT, F(xlb_check_unhealthy, timeouts), .max = 254, .def = "3" },
-	{ "http_statuses", KT_STATUSES, F(xlb_check_unhealthy, http_statuses),
-	  .off2 = offsetof(struct xlb_check_unhealthy, nstatus),
-	  .def = "429 404 500 501 502 503 504 505" },
+	{"interval", KT_SECONDS, F(xlb_check_unhealthy, interval), .dmax = SECONDS_MAX,
+	 .flags = K_ZERO_OK, .def = "1"},
+	{"http_failures", KT_UINT, F(xlb_check_unhealthy, http_failures), .max = 254, .def = "5"},
+	{"tcp_failures", KT_UINT, F(xlb_check_unhealthy, tcp_failures), .max = 254, .def = "2"},
+	{"timeouts", KT_UINT, F(xlb_check_unhealthy, timeouts), .max = 254, .def = "3"},
+	{"http_statuses", KT_STATUSES, F(xlb_check_unhealthy, http_statuses),
+	 .off2 = offsetof(struct xlb_check_unhealthy, nstatus),
+	 .def = "429 404 500 501 502 503 504 505"},
 };
 _Static_assert(ARRAY_SIZE(active_unhealthy_keys) <= KEYS_MAX, "active_unhealthy_keys");
 static const struct table active_unhealthy_table = TABLE(active_unhealthy_keys);
 
 static const struct key active_keys[] = {
-	{ "type", KT_ENUM, F(xlb_check_active, type), .choices = check_type_choices,
-	  .def = "http" },
-	{ "timeout", KT_SECONDS, F(xlb_check_active, timeout), .dmax = SECONDS_MAX,
-	  .def = "1" },
-	{ "concurrency", KT_UINT, F(xlb_check_active, concurrency), .min = 1, .max = 65535,
-	  .def = "10" },
-	{ "host", KT_STR, F(xlb_check_active, host), .min = 1, .check = check_host },
-	{ "port", KT_UINT, F(xlb_check_active, port), .min = 1, .max = 65535 },
-	{ "http_path", KT_STR, F(xlb_check_active, http_path), .min = 1,
-	  .check = check_http_path, .def = "/" },
-	{ "https_verify_certificate", KT_BOOL, F(xlb_check_active, https_verify_certificate),
-	  .def = "true" },
-	{ "req_headers", KT_STRLIST, F(xlb_check_active, req_headers),
-	  .off2 = offsetof(struct xlb_check_active, nheaders), .max = XLB_HEADERS_MAX,
-	  .check = check_header },
-	{ "healthy", KT_OBJECT, F(xlb_check_active, healthy), .sub = &active_healthy_table },
-	{ "unhealthy", KT_OBJECT, F(xlb_check_active, unhealthy),
-	  .sub = &active_unhealthy_table },
+	{"type", KT_ENUM, F(xlb_check_active, type), .choices = check_type_choices, .def = "http"},
+	{"timeout", KT_SECONDS, F(xlb_check_active, timeout), .dmax = SECONDS_MAX, .def = "1"},
+	{"concurrency", KT_UINT, F(xlb_check_active, concurrency), .min = 1, .max = 65535,
+	 .def = "10"},
+	{"host", KT_STR, F(xlb_check_active, host), .min = 1, .check = check_host},
+	{"port", KT_UINT, F(xlb_check_active, port), .min = 1, .max = 65535},
+	{"http_path", KT_STR, F(xlb_check_active, http_path), .min = 1, .check = check_http_path,
+	 .def = "/"},
+	{"https_verify_certificate", KT_BOOL, F(xlb_check_active, https_verify_certificate),
+	 .def = "true"},
+	{"req_headers", KT_STRLIST, F(xlb_check_active, req_headers),
+	 .off2 = offsetof(struct xlb_check_active, nheaders), .max = XLB_HEADERS_MAX,
+	 .check = check_header},
+	{"healthy", KT_OBJECT, F(xlb_check_active, healthy), .sub = &active_healthy_table},
+	{"unhealthy", KT_OBJECT, F(xlb_check_active, unhealthy), .sub = &active_unhealthy_table},
 };
 _Static_assert(ARRAY_SIZE(active_keys) <= KEYS_MAX, "active_keys");
 static const struct table active_table =
 	TABLE(active_keys, .present = PRESENT(xlb_check_active, enabled));
 
 static const struct key passive_healthy_keys[] = {
-	{ "successes", KT_UINT, F(xlb_check_healthy, successes), .min = 1, .max = 254,
-	  .def = "5" },
-	{ "http_statuses", KT_STATUSES, F(xlb_check_healthy, http_statuses),
-	  .off2 = offsetof(struct xlb_check_healthy, nstatus),
-	  .def = "200 201 202 203 204 205 206 207 208 226 "
-		 "300 301 302 303 304 305 306 307 308" },
+	{"successes", KT_UINT, F(xlb_check_healthy, successes), .min = 1, .max = 254, .def = "5"},
+	{"http_statuses", KT_STATUSES, F(xlb_check_healthy, http_statuses),
+	 .off2 = offsetof(struct xlb_check_healthy, nstatus),
+	 .def = "200 201 202 203 204 205 206 207 208 226 "
+		"300 301 302 303 304 305 306 307 308"},
 };
 _Static_assert(ARRAY_SIZE(passive_healthy_keys) <= KEYS_MAX, "passive_healthy_keys");
 static const struct table passive_healthy_table = TABLE(passive_healthy_keys);
 
 static const struct key passive_unhealthy_keys[] = {
-	{ "http_failures", KT_UINT, F(xlb_check_unhealthy, http_failures), .max = 254,
-	  .def = "5" },
-	{ "tcp_failures", KT_UINT, F(xlb_check_unhealthy, tcp_failures), .max = 254,
-	  .def = "2" },
-	{ "timeouts", KT_UINT, F(xlb_check_unhealthy, timeouts), .max = 254, .def = "7" },
-	{ "http_statuses", KT_STATUSES, F(xlb_check_unhealthy, http_statuses),
-	  .off2 = offsetof(struct xlb_check_unhealthy, nstatus), .def = "429 500 503" },
+	{"http_failures", KT_UINT, F(xlb_check_unhealthy, http_failures), .max = 254, .def = "5"},
+	{"tcp_failures", KT_UINT, F(xlb_check_unhealthy, tcp_failures), .max = 254, .def = "2"},
+	{"timeouts", KT_UINT, F(xlb_check_unhealthy, timeouts), .max = 254, .def = "7"},
+	{"http_statuses", KT_STATUSES, F(xlb_check_unhealthy, http_statuses),
+	 .off2 = offsetof(struct xlb_check_unhealthy, nstatus), .def = "429 500 503"},
 };
 _Static_assert(ARRAY_SIZE(passive_unhealthy_keys) <= KEYS_MAX, "passive_unhealthy_keys");
 static const struct table passive_unhealthy_table = TABLE(passive_unhealthy_keys);
 
 static const struct key passive_keys[] = {
-	{ "type", KT_ENUM, F(xlb_check_passive, type), .choices = check_type_choices,
-	  .def = "http" },
-	{ "healthy", KT_OBJECT, F(xlb_check_passive, healthy), .sub = &passive_healthy_table },
-	{ "unhealthy", KT_OBJECT, F(xlb_check_passive, unhealthy),
-	  .sub = &passive_unhealthy_table },
+	{"type", KT_ENUM, F(xlb_check_passive, type), .choices = check_type_choices, .def = "http"},
+	{"healthy", KT_OBJECT, F(xlb_check_passive, healthy), .sub = &passive_healthy_table},
+	{"unhealthy", KT_OBJECT, F(xlb_check_passive, unhealthy), .sub = &passive_unhealthy_table},
 };
 _Static_assert(ARRAY_SIZE(passive_keys) <= KEYS_MAX, "passive_keys");
 static const struct table passive_table =
@@ -419,36 +410,41 @@ static void check_checks(struct parser *p, yaml_node_t *n, void *obj, const char
 	yaml_node_t *kn = NULL;
 
 	if (u->passive.enabled && !u->active.enabled && xlb_schema_map_find(p, n, "passive", &kn))
-		xlb_schema_report(p, kn, path, "passive checks need active checks too: only probes "
+		xlb_schema_report(p, kn, path,
+				  "passive checks need active checks too: only probes "
 				  "bring a node back");
 }
 
 static const struct key checks_keys[] = {
-	{ "active", KT_OBJECT, F(xlb_upstream_conf, active), .sub = &active_table },
-	{ "passive", KT_OBJECT, F(xlb_upstream_conf, passive), .sub = &passive_table },
+	{"active", KT_OBJECT, F(xlb_upstream_conf, active), .sub = &active_table},
+	{"passive", KT_OBJECT, F(xlb_upstream_conf, passive), .sub = &passive_table},
 };
 _Static_assert(ARRAY_SIZE(checks_keys) <= KEYS_MAX, "checks_keys");
 static const struct table checks_table = TABLE(checks_keys, .check = check_checks);
 
 static const struct choice lb_choices[] = {
-	{ "chash", XLB_LB_CHASH }, { "roundrobin", XLB_LB_ROUNDROBIN }, { 0 },
+	{"chash", XLB_LB_CHASH},
+	{"roundrobin", XLB_LB_ROUNDROBIN},
+	{0},
 };
-static const char *const lb_unsupported[] = { "ewma", "least_conn", NULL };
+static const char *const lb_unsupported[] = {"ewma", "least_conn", NULL};
 
-static const struct choice hash_on_choices[] = { { "vars", 0 }, { 0 } };
+static const struct choice hash_on_choices[] = {{"vars", 0}, {0}};
 static const char *const hash_on_unsupported[] = {
 	"header", "cookie", "consumer", "vars_combinations", NULL,
 };
 
 /* key: remote_addr only; absent = the 5-tuple. */
-static const struct choice key_choices[] = { { "remote_addr", 1 }, { 0 } };
+static const struct choice key_choices[] = {{"remote_addr", 1}, {0}};
 static const char *const key_unsupported[] = {
-	"uri", "server_name", "server_addr", "request_uri", "remote_port", "query_string",
-	"host", "hostname", NULL,
+	"uri",		"server_name", "server_addr", "request_uri", "remote_port",
+	"query_string", "host",	       "hostname",    NULL,
 };
 
 static const struct choice scheme_choices[] = {
-	{ "tcp", IPPROTO_TCP }, { "udp", IPPROTO_UDP }, { 0 },
+	{"tcp", IPPROTO_TCP},
+	{"udp", IPPROTO_UDP},
+	{0},
 };
 static const char *const scheme_unsupported[] = {
 	"http", "https", "grpc", "grpcs", "tls", "kafka", NULL,
@@ -456,17 +452,22 @@ static const char *const scheme_unsupported[] = {
 
 /* APISIX's registries; the agent may support fewer (it says so at start). */
 static const struct choice discovery_choices[] = {
-	{ "dns", 0 }, { "consul", 0 }, { "consul_kv", 0 }, { "nacos", 0 }, { "eureka", 0 },
-	{ "kubernetes", 0 }, { 0 },
+	{"dns", 0},	   {"consul", 0}, {"consul_kv", 0}, {"nacos", 0}, {"eureka", 0},
+	{"kubernetes", 0}, {0},
 };
 
 /* Stored as XLB_FWD_* + 1: 0 is "absent", the global method. */
 static const struct choice up_forward_choices[] = {
-	{ "ipip", XLB_FWD_IPIP + 1 }, { "l2", XLB_FWD_L2 + 1 }, { "nat", XLB_FWD_NAT + 1 }, { 0 },
+	{"ipip", XLB_FWD_IPIP + 1},
+	{"l2", XLB_FWD_L2 + 1},
+	{"nat", XLB_FWD_NAT + 1},
+	{0},
 };
 
 static const struct choice unhealthy_flows_choices[] = {
-	{ "keep", 0 }, { "move", 1 }, { 0 },
+	{"keep", 0},
+	{"move", 1},
+	{0},
 };
 
 static void check_upstream(struct parser *p, yaml_node_t *n, void *obj, const char *path)
@@ -507,51 +508,52 @@ static void check_upstream(struct parser *p, yaml_node_t *n, void *obj, const ch
 
 static const struct key upstream_keys[] = {
 	/* Required, but not in an inline upstream: see parse_upstream(). */
-	{ "id", KT_STR, F(xlb_upstream_conf, id), .min = 1, .check = check_id },
-	{ "name", KT_STR, F(xlb_upstream_conf, name), .min = 1 },
+	{"id", KT_STR, F(xlb_upstream_conf, id), .min = 1, .check = check_id},
+	{"name", KT_STR, F(xlb_upstream_conf, name), .min = 1},
 	/* Metadata: accepted, ignored. */
-	{ "desc", KT_META },
-	{ "labels", KT_META },
-	{ "create_time", KT_META },
-	{ "update_time", KT_META },
-	{ "type", KT_ENUM, F(xlb_upstream_conf, type), .choices = lb_choices,
-	  .unsupported = lb_unsupported, .def = "chash" },
-	{ "hash_on", KT_ENUM, .choices = hash_on_choices, .unsupported = hash_on_unsupported,
-	  .def = "vars" },
-	{ "key", KT_ENUM, F(xlb_upstream_conf, hash_src), .choices = key_choices,
-	  .unsupported = key_unsupported },
-	{ "scheme", KT_ENUM, F(xlb_upstream_conf, proto), .choices = scheme_choices,
-	  .unsupported = scheme_unsupported, .def = "tcp" },
-	{ "nodes", KT_FN, .fn = xlb_conf_parse_nodes },
-	{ "checks", KT_OBJECT, .sub = &checks_table },
-	{ "discovery_type", KT_ENUM, F(xlb_upstream_conf, discovery_type), .flags = K_TEXT,
-	  .choices = discovery_choices },
-	{ "service_name", KT_STR, F(xlb_upstream_conf, service_name), .min = 1 },
-	{ "discovery_args", KT_FN, .fn = parse_discovery_args },
+	{"desc", KT_META},
+	{"labels", KT_META},
+	{"create_time", KT_META},
+	{"update_time", KT_META},
+	{"type", KT_ENUM, F(xlb_upstream_conf, type), .choices = lb_choices,
+	 .unsupported = lb_unsupported, .def = "chash"},
+	{"hash_on", KT_ENUM, .choices = hash_on_choices, .unsupported = hash_on_unsupported,
+	 .def = "vars"},
+	{"key", KT_ENUM, F(xlb_upstream_conf, hash_src), .choices = key_choices,
+	 .unsupported = key_unsupported},
+	{"scheme", KT_ENUM, F(xlb_upstream_conf, proto), .choices = scheme_choices,
+	 .unsupported = scheme_unsupported, .def = "tcp"},
+	{"nodes", KT_FN, .fn = xlb_conf_parse_nodes},
+	{"checks", KT_OBJECT, .sub = &checks_table},
+	{"discovery_type", KT_ENUM, F(xlb_upstream_conf, discovery_type), .flags = K_TEXT,
+	 .choices = discovery_choices},
+	{"service_name", KT_STR, F(xlb_upstream_conf, service_name), .min = 1},
+	{"discovery_args", KT_FN, .fn = parse_discovery_args},
 	/* Not APISIX's: how packets reach the nodes (default: xlb.forward). */
-	{ "forward", KT_ENUM, F(xlb_upstream_conf, forward), .choices = up_forward_choices },
+	{"forward", KT_ENUM, F(xlb_upstream_conf, forward), .choices = up_forward_choices},
 	/*
 	 * Not APISIX's: what happens to a node's established flows when checks
 	 * (active or passive) take it out: they stay (a check may be wrong), or
 	 * move at once. Kernel evidence and an operator's down always move them.
 	 */
-	{ "unhealthy_flows", KT_ENUM, F(xlb_upstream_conf, unhealthy_move),
-	  .choices = unhealthy_flows_choices, .def = "keep" },
+	{"unhealthy_flows", KT_ENUM, F(xlb_upstream_conf, unhealthy_move),
+	 .choices = unhealthy_flows_choices, .def = "keep"},
 	/* APISIX's proxy settings: xlb forwards packets, it proxies nothing. */
-	{ "retries", KT_UNSUPPORTED, .note = "packets are forwarded, connections not retried" },
-	{ "retry_timeout", KT_UNSUPPORTED,
-	  .note = "packets are forwarded, connections not retried" },
-	{ "timeout", KT_UNSUPPORTED, .note = "xlb does not proxy connections" },
-	{ "keepalive_pool", KT_UNSUPPORTED, .note = "xlb does not proxy connections" },
-	{ "pass_host", KT_UNSUPPORTED, .note = "xlb does not see HTTP requests" },
-	{ "upstream_host", KT_UNSUPPORTED, .note = "xlb does not see HTTP requests" },
-	{ "tls", KT_UNSUPPORTED, .note = "xlb does not originate TLS" },
+	{"retries", KT_UNSUPPORTED, .note = "packets are forwarded, connections not retried"},
+	{"retry_timeout", KT_UNSUPPORTED, .note = "packets are forwarded, connections not retried"},
+	{"timeout", KT_UNSUPPORTED, .note = "xlb does not proxy connections"},
+	{"keepalive_pool", KT_UNSUPPORTED, .note = "xlb does not proxy connections"},
+	{"pass_host", KT_UNSUPPORTED, .note = "xlb does not see HTTP requests"},
+	{"upstream_host", KT_UNSUPPORTED, .note = "xlb does not see HTTP requests"},
+	{"tls", KT_UNSUPPORTED, .note = "xlb does not originate TLS"},
 };
 _Static_assert(ARRAY_SIZE(upstream_keys) <= KEYS_MAX, "upstream_keys");
 const struct table xlb_conf_upstream_table = TABLE(upstream_keys, .check = check_upstream);
 
 static const struct choice proto_choices[] = {
-	{ "tcp", IPPROTO_TCP }, { "udp", IPPROTO_UDP }, { 0 },
+	{"tcp", IPPROTO_TCP},
+	{"udp", IPPROTO_UDP},
+	{0},
 };
 
 static void check_route(struct parser *p, yaml_node_t *n, void *obj, const char *path)
@@ -577,24 +579,22 @@ static void check_route(struct parser *p, yaml_node_t *n, void *obj, const char 
 }
 
 static const struct key route_keys[] = {
-	{ "id", KT_STR, F(xlb_route_conf, id), .min = 1, .check = check_id,
-	  .flags = K_REQUIRED },
+	{"id", KT_STR, F(xlb_route_conf, id), .min = 1, .check = check_id, .flags = K_REQUIRED},
 	/* Metadata: accepted, ignored. */
-	{ "desc", KT_META },
-	{ "labels", KT_META },
-	{ "create_time", KT_META },
-	{ "update_time", KT_META },
-	{ "server_addr", KT_FN, .fn = parse_server_addr, .flags = K_REQUIRED,
-	  .note = "the VIP" },
-	{ "server_port", KT_UINT, F(xlb_route_conf, vip.port), .max = 65535, .flags = K_BE16 },
+	{"desc", KT_META},
+	{"labels", KT_META},
+	{"create_time", KT_META},
+	{"update_time", KT_META},
+	{"server_addr", KT_FN, .fn = parse_server_addr, .flags = K_REQUIRED, .note = "the VIP"},
+	{"server_port", KT_UINT, F(xlb_route_conf, vip.port), .max = 65535, .flags = K_BE16},
 	/* Absent: the upstream's scheme. (APISIX's xRPC protocol objects: no.) */
-	{ "protocol", KT_ENUM, F(xlb_route_conf, vip.proto), .choices = proto_choices },
-	{ "remote_addr", KT_FN, .fn = parse_remote_addr },
-	{ "upstream_id", KT_STR, F(xlb_route_conf, upstream_id), .min = 1, .check = check_id },
-	{ "upstream", KT_FN, .fn = parse_inline },
-	{ "sni", KT_UNSUPPORTED, .note = "xlb does not read TLS handshakes" },
-	{ "plugins", KT_UNSUPPORTED, .note = "xlb runs no plugins" },
-	{ "service_id", KT_UNSUPPORTED, .note = "use upstream_id or an inline upstream" },
+	{"protocol", KT_ENUM, F(xlb_route_conf, vip.proto), .choices = proto_choices},
+	{"remote_addr", KT_FN, .fn = parse_remote_addr},
+	{"upstream_id", KT_STR, F(xlb_route_conf, upstream_id), .min = 1, .check = check_id},
+	{"upstream", KT_FN, .fn = parse_inline},
+	{"sni", KT_UNSUPPORTED, .note = "xlb does not read TLS handshakes"},
+	{"plugins", KT_UNSUPPORTED, .note = "xlb runs no plugins"},
+	{"service_id", KT_UNSUPPORTED, .note = "use upstream_id or an inline upstream"},
 };
 _Static_assert(ARRAY_SIZE(route_keys) <= KEYS_MAX, "route_keys");
 const struct table xlb_conf_route_table = TABLE(route_keys, .check = check_route);
@@ -607,8 +607,8 @@ static void check_admin(struct parser *p, yaml_node_t *n, void *obj, const char 
 	char kpath[PATH_LEN];
 	__u16 port;
 
-	if (!s->admin_listen[0] ||
-	    xlb_endpoint_parse(s->admin_listen, &a, &port, NULL, 0) || xlb_addr_is_loopback(&a))
+	if (!s->admin_listen[0] || xlb_endpoint_parse(s->admin_listen, &a, &port, NULL, 0) ||
+	    xlb_addr_is_loopback(&a))
 		return;
 	if (!s->api_key[0]) {
 		at = xlb_schema_map_find(p, n, "listen", NULL);
@@ -634,76 +634,80 @@ static void check_admin(struct parser *p, yaml_node_t *n, void *obj, const char 
 }
 
 static const struct key admin_keys[] = {
-	{ "listen", KT_STR, F(xlb_settings, admin_listen), .check = check_listen,
-	  .def = "127.0.0.1:9180" },
-	{ "api_key", KT_STR, F(xlb_settings, api_key) },
+	{"listen", KT_STR, F(xlb_settings, admin_listen), .check = check_listen,
+	 .def = "127.0.0.1:9180"},
+	{"api_key", KT_STR, F(xlb_settings, api_key)},
 	/* Limits on the listener (user/lib/agent/admin.c). */
-	{ "max_connections", KT_UINT, F(xlb_settings, admin_max_connections), .min = 1,
-	  .max = 65536, .def = "64" },
-	{ "max_header_size", KT_UINT, F(xlb_settings, admin_max_header_size), .min = 1024,
-	  .max = 1 << 20, .def = "8192" },
-	{ "max_body_size", KT_UINT, F(xlb_settings, admin_max_body_size), .min = 1024,
-	  .max = 64 << 20, .def = "1048576" },
-	{ "header_timeout", KT_SECONDS, F(xlb_settings, admin_header_timeout), .dmax = 3600,
-	  .def = "10" },
-	{ "body_timeout", KT_SECONDS, F(xlb_settings, admin_body_timeout), .dmax = 3600,
-	  .def = "30" },
-	{ "idle_timeout", KT_SECONDS, F(xlb_settings, admin_idle_timeout), .dmax = 3600,
-	  .def = "15" },
+	{"max_connections", KT_UINT, F(xlb_settings, admin_max_connections), .min = 1, .max = 65536,
+	 .def = "64"},
+	{"max_header_size", KT_UINT, F(xlb_settings, admin_max_header_size), .min = 1024,
+	 .max = 1 << 20, .def = "8192"},
+	{"max_body_size", KT_UINT, F(xlb_settings, admin_max_body_size), .min = 1024,
+	 .max = 64 << 20, .def = "1048576"},
+	{"header_timeout", KT_SECONDS, F(xlb_settings, admin_header_timeout), .dmax = 3600,
+	 .def = "10"},
+	{"body_timeout", KT_SECONDS, F(xlb_settings, admin_body_timeout), .dmax = 3600,
+	 .def = "30"},
+	{"idle_timeout", KT_SECONDS, F(xlb_settings, admin_idle_timeout), .dmax = 3600,
+	 .def = "15"},
 };
 _Static_assert(ARRAY_SIZE(admin_keys) <= KEYS_MAX, "admin_keys");
 static const struct table admin_table = TABLE(admin_keys, .check = check_admin);
 
-static const struct choice mode_choices[] = { { "native", 0 }, { "generic", 1 }, { 0 } };
+static const struct choice mode_choices[] = {{"native", 0}, {"generic", 1}, {0}};
 static const struct choice forward_choices[] = {
-	{ "ipip", XLB_FWD_IPIP }, { "l2", XLB_FWD_L2 }, { "nat", XLB_FWD_NAT }, { 0 },
+	{"ipip", XLB_FWD_IPIP},
+	{"l2", XLB_FWD_L2},
+	{"nat", XLB_FWD_NAT},
+	{0},
 };
 static const struct choice no_healthy_choices[] = {
-	{ "fail_open", XLB_NO_HEALTHY_FAIL_OPEN }, { "fail_closed", XLB_NO_HEALTHY_FAIL_CLOSED },
-	{ 0 },
+	{"fail_open", XLB_NO_HEALTHY_FAIL_OPEN},
+	{"fail_closed", XLB_NO_HEALTHY_FAIL_CLOSED},
+	{0},
 };
 static const struct choice level_choices[] = {
-	{ "warn", 0 }, { "info", 0 }, { "debug", 0 }, { 0 },
+	{"warn", 0},
+	{"info", 0},
+	{"debug", 0},
+	{0},
 };
 
 static const struct key settings_keys[] = {
-	{ "interfaces", KT_STRLIST, F(xlb_settings, interfaces),
-	  .off2 = offsetof(struct xlb_settings, nifaces), .max = XLB_IFACES_MAX,
-	  .check = check_ifname },
-	{ "mode", KT_ENUM, F(xlb_settings, generic_mode), .choices = mode_choices,
-	  .def = "native" },
-	{ "forward", KT_ENUM, F(xlb_settings, forward), .choices = forward_choices,
-	  .def = "ipip" },
-	{ "encap_src", KT_STR, F(xlb_settings, encap_src), .check = check_cidr4 },
-	{ "encap_src6", KT_STR, F(xlb_settings, encap_src6), .check = check_cidr6 },
+	{"interfaces", KT_STRLIST, F(xlb_settings, interfaces),
+	 .off2 = offsetof(struct xlb_settings, nifaces), .max = XLB_IFACES_MAX,
+	 .check = check_ifname},
+	{"mode", KT_ENUM, F(xlb_settings, generic_mode), .choices = mode_choices, .def = "native"},
+	{"forward", KT_ENUM, F(xlb_settings, forward), .choices = forward_choices, .def = "ipip"},
+	{"encap_src", KT_STR, F(xlb_settings, encap_src), .check = check_cidr4},
+	{"encap_src6", KT_STR, F(xlb_settings, encap_src6), .check = check_cidr6},
 	/* NAT (bpf/lib/nat.h): the address nodes reply to, ports, idle timeouts. */
-	{ "nat_src", KT_STR, F(xlb_settings, nat_src), .check = check_addr4 },
-	{ "nat_src6", KT_STR, F(xlb_settings, nat_src6), .check = check_addr6 },
+	{"nat_src", KT_STR, F(xlb_settings, nat_src), .check = check_addr4},
+	{"nat_src6", KT_STR, F(xlb_settings, nat_src6), .check = check_addr6},
 	/* Absent: 0, the size chosen at attach (XLB_NAT_MAX_DEFAULT). */
-	{ "nat_connections", KT_UINT, F(xlb_settings, nat_connections), .min = 1024,
-	  .max = 1 << 24 },
-	{ "nat_port_min", KT_UINT, F(xlb_settings, nat_port_min), .min = 1, .max = 65535,
-	  .def = STR(XLB_NAT_PORT_MIN) },
-	{ "nat_port_max", KT_UINT, F(xlb_settings, nat_port_max), .min = 1, .max = 65535,
-	  .def = STR(XLB_NAT_PORT_MAX) },
-	{ "nat_timeout_syn", KT_UINT, F(xlb_settings, nat_timeout_syn), .min = 1,
-	  .max = 86400, .def = STR(XLB_NAT_TMO_SYN) },
-	{ "nat_timeout_established", KT_UINT, F(xlb_settings, nat_timeout_established),
-	  .min = 1, .max = 7 * 86400, .def = STR(XLB_NAT_TMO_ESTABLISHED) },
-	{ "nat_timeout_closing", KT_UINT, F(xlb_settings, nat_timeout_closing), .min = 1,
-	  .max = 86400, .def = STR(XLB_NAT_TMO_CLOSING) },
-	{ "nat_timeout_udp", KT_UINT, F(xlb_settings, nat_timeout_udp), .min = 1,
-	  .max = 86400, .def = STR(XLB_NAT_TMO_UDP) },
-	{ "on_no_healthy", KT_ENUM, F(xlb_settings, on_no_healthy),
-	  .choices = no_healthy_choices, .def = "fail_open" },
-	{ "table_size", KT_UINT, F(xlb_settings, table_size), .max = UINT32_MAX,
-	  .check = check_prime, .expect = PRIME_EXPECT, .def = STR(XLB_MAGLEV_DEFAULT) },
-	{ "hash_seed", KT_UINT, F(xlb_settings, hash_seed), .max = UINT32_MAX },
+	{"nat_connections", KT_UINT, F(xlb_settings, nat_connections), .min = 1024, .max = 1 << 24},
+	{"nat_port_min", KT_UINT, F(xlb_settings, nat_port_min), .min = 1, .max = 65535,
+	 .def = STR(XLB_NAT_PORT_MIN)},
+	{"nat_port_max", KT_UINT, F(xlb_settings, nat_port_max), .min = 1, .max = 65535,
+	 .def = STR(XLB_NAT_PORT_MAX)},
+	{"nat_timeout_syn", KT_UINT, F(xlb_settings, nat_timeout_syn), .min = 1, .max = 86400,
+	 .def = STR(XLB_NAT_TMO_SYN)},
+	{"nat_timeout_established", KT_UINT, F(xlb_settings, nat_timeout_established), .min = 1,
+	 .max = 7 * 86400, .def = STR(XLB_NAT_TMO_ESTABLISHED)},
+	{"nat_timeout_closing", KT_UINT, F(xlb_settings, nat_timeout_closing), .min = 1,
+	 .max = 86400, .def = STR(XLB_NAT_TMO_CLOSING)},
+	{"nat_timeout_udp", KT_UINT, F(xlb_settings, nat_timeout_udp), .min = 1, .max = 86400,
+	 .def = STR(XLB_NAT_TMO_UDP)},
+	{"on_no_healthy", KT_ENUM, F(xlb_settings, on_no_healthy), .choices = no_healthy_choices,
+	 .def = "fail_open"},
+	{"table_size", KT_UINT, F(xlb_settings, table_size), .max = UINT32_MAX,
+	 .check = check_prime, .expect = PRIME_EXPECT, .def = STR(XLB_MAGLEV_DEFAULT)},
+	{"hash_seed", KT_UINT, F(xlb_settings, hash_seed), .max = UINT32_MAX},
 	/* Absent: 0, the size chosen at attach (XLB_FLOW_MAX_DEFAULT). */
-	{ "flows", KT_UINT, F(xlb_settings, flows), .min = 1024, .max = 1 << 27 },
-	{ "admin", KT_OBJECT, .sub = &admin_table },
-	{ "log_level", KT_ENUM, F(xlb_settings, log_level), .flags = K_TEXT,
-	  .choices = level_choices, .def = "info" },
+	{"flows", KT_UINT, F(xlb_settings, flows), .min = 1024, .max = 1 << 27},
+	{"admin", KT_OBJECT, .sub = &admin_table},
+	{"log_level", KT_ENUM, F(xlb_settings, log_level), .flags = K_TEXT,
+	 .choices = level_choices, .def = "info"},
 };
 _Static_assert(ARRAY_SIZE(settings_keys) <= KEYS_MAX, "settings_keys");
 static void check_settings(struct parser *p, yaml_node_t *n, void *obj, const char *path)
@@ -721,8 +725,8 @@ static void check_settings(struct parser *p, yaml_node_t *n, void *obj, const ch
 
 static const struct table settings_table = TABLE(settings_keys, .check = check_settings);
 
-static void record_list(struct parser *p, const struct key *k, yaml_node_t *kn,
-			yaml_node_t *vn, void *obj, const char *path)
+static void record_list(struct parser *p, const struct key *k, yaml_node_t *kn, yaml_node_t *vn,
+			void *obj, const char *path)
 {
 	if (!strcmp(k->name, "upstreams"))
 		p->upstreams = vn;
@@ -730,26 +734,26 @@ static void record_list(struct parser *p, const struct key *k, yaml_node_t *kn,
 		p->routes = vn;
 }
 
-#define L7_ONLY	"xlb serves stream_routes only"
+#define L7_ONLY "xlb serves stream_routes only"
 
 static const struct key root_keys[] = {
-	{ "xlb", KT_OBJECT, F(xlb_conf, xlb), .sub = &settings_table },
-	{ "upstreams", KT_FN, .fn = record_list },
-	{ "stream_routes", KT_FN, .fn = record_list },
-	{ "discovery", KT_OBJECT, F(xlb_conf, discovery), .sub = &xlb_conf_discovery_table },
-	{ "deployment", KT_OBJECT, F(xlb_conf, etcd), .sub = &xlb_conf_deployment_table },
+	{"xlb", KT_OBJECT, F(xlb_conf, xlb), .sub = &settings_table},
+	{"upstreams", KT_FN, .fn = record_list},
+	{"stream_routes", KT_FN, .fn = record_list},
+	{"discovery", KT_OBJECT, F(xlb_conf, discovery), .sub = &xlb_conf_discovery_table},
+	{"deployment", KT_OBJECT, F(xlb_conf, etcd), .sub = &xlb_conf_deployment_table},
 	/* The rest of APISIX's standalone apisix.yaml. */
-	{ "routes", KT_UNSUPPORTED, .note = L7_ONLY },
-	{ "services", KT_UNSUPPORTED, .note = L7_ONLY },
-	{ "consumers", KT_UNSUPPORTED, .note = L7_ONLY },
-	{ "consumer_groups", KT_UNSUPPORTED, .note = L7_ONLY },
-	{ "ssls", KT_UNSUPPORTED, .note = L7_ONLY },
-	{ "global_rules", KT_UNSUPPORTED, .note = L7_ONLY },
-	{ "plugins", KT_UNSUPPORTED, .note = L7_ONLY },
-	{ "plugin_configs", KT_UNSUPPORTED, .note = L7_ONLY },
-	{ "plugin_metadata", KT_UNSUPPORTED, .note = L7_ONLY },
-	{ "protos", KT_UNSUPPORTED, .note = L7_ONLY },
-	{ "secrets", KT_UNSUPPORTED, .note = L7_ONLY },
+	{"routes", KT_UNSUPPORTED, .note = L7_ONLY},
+	{"services", KT_UNSUPPORTED, .note = L7_ONLY},
+	{"consumers", KT_UNSUPPORTED, .note = L7_ONLY},
+	{"consumer_groups", KT_UNSUPPORTED, .note = L7_ONLY},
+	{"ssls", KT_UNSUPPORTED, .note = L7_ONLY},
+	{"global_rules", KT_UNSUPPORTED, .note = L7_ONLY},
+	{"plugins", KT_UNSUPPORTED, .note = L7_ONLY},
+	{"plugin_configs", KT_UNSUPPORTED, .note = L7_ONLY},
+	{"plugin_metadata", KT_UNSUPPORTED, .note = L7_ONLY},
+	{"protos", KT_UNSUPPORTED, .note = L7_ONLY},
+	{"secrets", KT_UNSUPPORTED, .note = L7_ONLY},
 };
 _Static_assert(ARRAY_SIZE(root_keys) <= KEYS_MAX, "root_keys");
 const struct table xlb_conf_root_table = TABLE(root_keys, .check = xlb_conf_build);

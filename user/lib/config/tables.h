@@ -20,8 +20,8 @@ extern const struct table xlb_conf_discovery_table;
 extern const struct table xlb_conf_deployment_table;
 
 /* nodes.c: upstream.nodes (a KT_FN key), and "ADDR:PORT" / "[ADDR]:PORT" of a node. */
-void xlb_conf_parse_nodes(struct parser *p, const struct key *k, yaml_node_t *kn,
-			  yaml_node_t *vn, void *obj, const char *path);
+void xlb_conf_parse_nodes(struct parser *p, const struct key *k, yaml_node_t *kn, yaml_node_t *vn,
+			  void *obj, const char *path);
 char *xlb_conf_node_str(const struct xlb_node_conf *nd, char *buf, size_t len);
 
 /* link.c: the root table's check; parses upstreams and routes, then relates them. */

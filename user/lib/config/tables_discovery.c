@@ -31,8 +31,9 @@ static int check_dns_server(const char *s, unsigned long long v, char *why, size
 /* A registry or etcd address: http(s)://host[:port], nothing after it. */
 static int check_base_url(const char *s, unsigned long long v, char *why, size_t len)
 {
-	const char *h = !strncmp(s, "http://", 7) ? s + 7 :
-			!strncmp(s, "https://", 8) ? s + 8 : NULL;
+	const char *h = !strncmp(s, "http://", 7)    ? s + 7
+			: !strncmp(s, "https://", 8) ? s + 8
+						     : NULL;
 
 	if (h && *h && *h != '/' && !strpbrk(h, " \t\r\n?#") &&
 	    (!strchr(h, '/') || !strchr(h, '/')[1]))
@@ -60,26 +61,25 @@ static int check_dir_prefix(const char *s, unsigned long long v, char *why, size
 	return -EINVAL;
 }
 
-#define HOSTS(type, m, req)							\
-	KT_STRLIST, F(type, m), .off2 = offsetof(struct type, n##m),		\
-	.max = XLB_DISC_HOSTS_MAX, .check = check_base_url, .flags = req
+#define HOSTS(type, m, req)                                                                     \
+	KT_STRLIST, F(type, m), .off2 = offsetof(struct type, n##m), .max = XLB_DISC_HOSTS_MAX, \
+				.check = check_base_url, .flags = req
 
 /* Registry timeouts are in milliseconds, as in APISIX. */
-#define MS(type, m, d)								\
-	KT_SECONDS, F(type, m), .dmax = 600000, .flags = K_MS, .def = d
+#define MS(type, m, d) KT_SECONDS, F(type, m), .dmax = 600000, .flags = K_MS, .def = d
 
 static const struct key dns_keys[] = {
-	{ "servers", KT_STRLIST, F(xlb_disc_dns_conf, servers),
-	  .off2 = offsetof(struct xlb_disc_dns_conf, nservers), .max = XLB_DISC_HOSTS_MAX,
-	  .check = check_dns_server, .flags = K_REQUIRED },
-	{ "timeout", KT_SECONDS, F(xlb_disc_dns_conf, timeout), .dmax = 60, .def = "2" },
-	{ "min_ttl", KT_SECONDS, F(xlb_disc_dns_conf, min_ttl), .dmax = 86400, .def = "1" },
-	{ "max_ttl", KT_SECONDS, F(xlb_disc_dns_conf, max_ttl), .dmax = 86400, .def = "3600" },
-	{ "weight", KT_UINT, F(xlb_disc_dns_conf, weight), .min = 1, .max = XLB_WEIGHT_MAX,
-	  .def = "1" },
-	{ "resolv_conf", KT_UNSUPPORTED, .note = "list the servers" },
-	{ "order", KT_UNSUPPORTED, .note = "SRV is tried first, then A and AAAA" },
-	{ "enable_resolv_search_opt", KT_UNSUPPORTED, .note = "use fully qualified names" },
+	{"servers", KT_STRLIST, F(xlb_disc_dns_conf, servers),
+	 .off2 = offsetof(struct xlb_disc_dns_conf, nservers), .max = XLB_DISC_HOSTS_MAX,
+	 .check = check_dns_server, .flags = K_REQUIRED},
+	{"timeout", KT_SECONDS, F(xlb_disc_dns_conf, timeout), .dmax = 60, .def = "2"},
+	{"min_ttl", KT_SECONDS, F(xlb_disc_dns_conf, min_ttl), .dmax = 86400, .def = "1"},
+	{"max_ttl", KT_SECONDS, F(xlb_disc_dns_conf, max_ttl), .dmax = 86400, .def = "3600"},
+	{"weight", KT_UINT, F(xlb_disc_dns_conf, weight), .min = 1, .max = XLB_WEIGHT_MAX,
+	 .def = "1"},
+	{"resolv_conf", KT_UNSUPPORTED, .note = "list the servers"},
+	{"order", KT_UNSUPPORTED, .note = "SRV is tried first, then A and AAAA"},
+	{"enable_resolv_search_opt", KT_UNSUPPORTED, .note = "use fully qualified names"},
 };
 _Static_assert(ARRAY_SIZE(dns_keys) <= KEYS_MAX, "dns_keys");
 
@@ -91,95 +91,95 @@ static void check_dns(struct parser *p, yaml_node_t *n, void *obj, const char *p
 		xlb_schema_report(p, n, path, "min_ttl (%g) must not exceed max_ttl (%g)",
 				  c->min_ttl, c->max_ttl);
 }
-static const struct table dns_table = TABLE(dns_keys, .check = check_dns,
-					    .present = PRESENT(xlb_disc_dns_conf, enabled));
+static const struct table dns_table =
+	TABLE(dns_keys, .check = check_dns, .present = PRESENT(xlb_disc_dns_conf, enabled));
 
 static const struct key timeout_keys[] = {
-	{ "connect", MS(xlb_disc_timeout, connect, "2000") },
-	{ "send", MS(xlb_disc_timeout, send, "2000") },
-	{ "read", MS(xlb_disc_timeout, read, "5000") },
+	{"connect", MS(xlb_disc_timeout, connect, "2000")},
+	{"send", MS(xlb_disc_timeout, send, "2000")},
+	{"read", MS(xlb_disc_timeout, read, "5000")},
 	/* consul: how long a blocking query may wait, in seconds */
-	{ "wait", KT_SECONDS, F(xlb_disc_timeout, wait), .dmax = 600, .def = "60" },
+	{"wait", KT_SECONDS, F(xlb_disc_timeout, wait), .dmax = 600, .def = "60"},
 };
 static const struct table timeout_table = TABLE(timeout_keys);
 
 static const struct key consul_keys[] = {
-	{ "servers", HOSTS(xlb_disc_http_conf, hosts, K_REQUIRED) },
-	{ "token", KT_STR, F(xlb_disc_http_conf, token) },
-	{ "timeout", KT_OBJECT, F(xlb_disc_http_conf, timeout), .sub = &timeout_table },
-	{ "weight", KT_UINT, F(xlb_disc_http_conf, weight), .min = 1, .max = XLB_WEIGHT_MAX,
-	  .def = "1" },
-	{ "fetch_interval", KT_SECONDS, F(xlb_disc_http_conf, fetch_interval), .dmax = 3600,
-	  .def = "3" },
-	{ "keepalive", KT_META },	/* connections are always reused */
-	{ "sort_type", KT_META },	/* nodes are always sorted by address */
-	{ "skip_services", KT_UNSUPPORTED, .note = "xlb only watches the services upstreams name" },
-	{ "default_service", KT_UNSUPPORTED, .note = "name every service in an upstream" },
-	{ "dump", KT_UNSUPPORTED, .note = "xlb upstream show lists the discovered nodes" },
+	{"servers", HOSTS(xlb_disc_http_conf, hosts, K_REQUIRED)},
+	{"token", KT_STR, F(xlb_disc_http_conf, token)},
+	{"timeout", KT_OBJECT, F(xlb_disc_http_conf, timeout), .sub = &timeout_table},
+	{"weight", KT_UINT, F(xlb_disc_http_conf, weight), .min = 1, .max = XLB_WEIGHT_MAX,
+	 .def = "1"},
+	{"fetch_interval", KT_SECONDS, F(xlb_disc_http_conf, fetch_interval), .dmax = 3600,
+	 .def = "3"},
+	{"keepalive", KT_META}, /* connections are always reused */
+	{"sort_type", KT_META}, /* nodes are always sorted by address */
+	{"skip_services", KT_UNSUPPORTED, .note = "xlb only watches the services upstreams name"},
+	{"default_service", KT_UNSUPPORTED, .note = "name every service in an upstream"},
+	{"dump", KT_UNSUPPORTED, .note = "xlb upstream show lists the discovered nodes"},
 };
 _Static_assert(ARRAY_SIZE(consul_keys) <= KEYS_MAX, "consul_keys");
-static const struct table consul_table = TABLE(consul_keys,
-					       .present = PRESENT(xlb_disc_http_conf, enabled));
+static const struct table consul_table =
+	TABLE(consul_keys, .present = PRESENT(xlb_disc_http_conf, enabled));
 
 static const struct key eureka_keys[] = {
-	{ "host", HOSTS(xlb_disc_http_conf, hosts, K_REQUIRED) },
-	{ "prefix", KT_STR, F(xlb_disc_http_conf, prefix), .check = check_dir_prefix,
-	  .def = "/eureka/" },
-	{ "fetch_interval", KT_SECONDS, F(xlb_disc_http_conf, fetch_interval), .dmax = 3600,
-	  .def = "30" },
-	{ "weight", KT_UINT, F(xlb_disc_http_conf, weight), .min = 1, .max = XLB_WEIGHT_MAX,
-	  .def = "100" },
-	{ "timeout", KT_OBJECT, F(xlb_disc_http_conf, timeout), .sub = &timeout_table },
+	{"host", HOSTS(xlb_disc_http_conf, hosts, K_REQUIRED)},
+	{"prefix", KT_STR, F(xlb_disc_http_conf, prefix), .check = check_dir_prefix,
+	 .def = "/eureka/"},
+	{"fetch_interval", KT_SECONDS, F(xlb_disc_http_conf, fetch_interval), .dmax = 3600,
+	 .def = "30"},
+	{"weight", KT_UINT, F(xlb_disc_http_conf, weight), .min = 1, .max = XLB_WEIGHT_MAX,
+	 .def = "100"},
+	{"timeout", KT_OBJECT, F(xlb_disc_http_conf, timeout), .sub = &timeout_table},
 };
-static const struct table eureka_table = TABLE(eureka_keys,
-					       .present = PRESENT(xlb_disc_http_conf, enabled));
+static const struct table eureka_table =
+	TABLE(eureka_keys, .present = PRESENT(xlb_disc_http_conf, enabled));
 
 static const struct key nacos_keys[] = {
-	{ "host", HOSTS(xlb_disc_http_conf, hosts, K_REQUIRED) },
-	{ "prefix", KT_STR, F(xlb_disc_http_conf, prefix), .check = check_dir_prefix,
-	  .def = "/nacos/v1/" },
-	{ "fetch_interval", KT_SECONDS, F(xlb_disc_http_conf, fetch_interval), .dmax = 3600,
-	  .def = "30" },
-	{ "weight", KT_UINT, F(xlb_disc_http_conf, weight), .min = 1, .max = XLB_WEIGHT_MAX,
-	  .def = "100" },
-	{ "timeout", KT_OBJECT, F(xlb_disc_http_conf, timeout), .sub = &timeout_table },
+	{"host", HOSTS(xlb_disc_http_conf, hosts, K_REQUIRED)},
+	{"prefix", KT_STR, F(xlb_disc_http_conf, prefix), .check = check_dir_prefix,
+	 .def = "/nacos/v1/"},
+	{"fetch_interval", KT_SECONDS, F(xlb_disc_http_conf, fetch_interval), .dmax = 3600,
+	 .def = "30"},
+	{"weight", KT_UINT, F(xlb_disc_http_conf, weight), .min = 1, .max = XLB_WEIGHT_MAX,
+	 .def = "100"},
+	{"timeout", KT_OBJECT, F(xlb_disc_http_conf, timeout), .sub = &timeout_table},
 };
-static const struct table nacos_table = TABLE(nacos_keys,
-					      .present = PRESENT(xlb_disc_http_conf, enabled));
+static const struct table nacos_table =
+	TABLE(nacos_keys, .present = PRESENT(xlb_disc_http_conf, enabled));
 
 static const struct choice schema_choices[] = {
-	{ "https", 0 }, { "http", 0 }, { 0 },
+	{"https", 0},
+	{"http", 0},
+	{0},
 };
 
 static const struct key k8s_service_keys[] = {
-	{ "schema", KT_ENUM, F(xlb_disc_k8s_conf, schema), .flags = K_TEXT,
-	  .choices = schema_choices, .def = "https" },
-	{ "host", KT_STR, F(xlb_disc_k8s_conf, host), .min = 1,
-	  .def = "${KUBERNETES_SERVICE_HOST}" },
-	{ "port", KT_STR, F(xlb_disc_k8s_conf, port), .min = 1,
-	  .def = "${KUBERNETES_SERVICE_PORT}" },
+	{"schema", KT_ENUM, F(xlb_disc_k8s_conf, schema), .flags = K_TEXT,
+	 .choices = schema_choices, .def = "https"},
+	{"host", KT_STR, F(xlb_disc_k8s_conf, host), .min = 1, .def = "${KUBERNETES_SERVICE_HOST}"},
+	{"port", KT_STR, F(xlb_disc_k8s_conf, port), .min = 1, .def = "${KUBERNETES_SERVICE_PORT}"},
 };
 static const struct table k8s_service_table = TABLE(k8s_service_keys);
 
 static const struct key k8s_client_keys[] = {
-	{ "token", KT_STR, F(xlb_disc_k8s_conf, token) },
-	{ "token_file", KT_STR, F(xlb_disc_k8s_conf, token_file),
-	  .def = "/var/run/secrets/kubernetes.io/serviceaccount/token" },
-	{ "ca_file", KT_STR, F(xlb_disc_k8s_conf, ca_file),
-	  .def = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt" },
+	{"token", KT_STR, F(xlb_disc_k8s_conf, token)},
+	{"token_file", KT_STR, F(xlb_disc_k8s_conf, token_file),
+	 .def = "/var/run/secrets/kubernetes.io/serviceaccount/token"},
+	{"ca_file", KT_STR, F(xlb_disc_k8s_conf, ca_file),
+	 .def = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"},
 };
 static const struct table k8s_client_table = TABLE(k8s_client_keys);
 
 static const struct key k8s_keys[] = {
-	{ "service", KT_OBJECT, .sub = &k8s_service_table },
-	{ "client", KT_OBJECT, .sub = &k8s_client_table },
-	{ "watch_endpoint_slices", KT_BOOL, F(xlb_disc_k8s_conf, watch_endpoint_slices),
-	  .def = "true" },
-	{ "default_weight", KT_UINT, F(xlb_disc_k8s_conf, default_weight), .min = 1,
-	  .max = XLB_WEIGHT_MAX, .def = "50" },
-	{ "shared_size", KT_META },	/* an nginx shared dict's size */
-	{ "namespace_selector", KT_UNSUPPORTED, .note = "service_name names the namespace" },
-	{ "label_selector", KT_UNSUPPORTED, .note = "service_name names the service" },
+	{"service", KT_OBJECT, .sub = &k8s_service_table},
+	{"client", KT_OBJECT, .sub = &k8s_client_table},
+	{"watch_endpoint_slices", KT_BOOL, F(xlb_disc_k8s_conf, watch_endpoint_slices),
+	 .def = "true"},
+	{"default_weight", KT_UINT, F(xlb_disc_k8s_conf, default_weight), .min = 1,
+	 .max = XLB_WEIGHT_MAX, .def = "50"},
+	{"shared_size", KT_META}, /* an nginx shared dict's size */
+	{"namespace_selector", KT_UNSUPPORTED, .note = "service_name names the namespace"},
+	{"label_selector", KT_UNSUPPORTED, .note = "service_name names the service"},
 };
 /*
  * service.host and .port may name an environment variable, "${NAME}", as
@@ -225,42 +225,40 @@ static void check_k8s(struct parser *p, yaml_node_t *n, void *obj, const char *p
 	expand_env(p, n, path, "service.port", c->port, sizeof(c->port));
 }
 
-static const struct table k8s_table = TABLE(k8s_keys, .check = check_k8s,
-					    .present = PRESENT(xlb_disc_k8s_conf, enabled));
+static const struct table k8s_table =
+	TABLE(k8s_keys, .check = check_k8s, .present = PRESENT(xlb_disc_k8s_conf, enabled));
 
 static const struct key discovery_keys[] = {
-	{ "dns", KT_OBJECT, F(xlb_discovery_conf, dns), .sub = &dns_table },
-	{ "consul", KT_OBJECT, F(xlb_discovery_conf, consul), .sub = &consul_table },
-	{ "eureka", KT_OBJECT, F(xlb_discovery_conf, eureka), .sub = &eureka_table },
-	{ "nacos", KT_OBJECT, F(xlb_discovery_conf, nacos), .sub = &nacos_table },
-	{ "kubernetes", KT_OBJECT, F(xlb_discovery_conf, kubernetes), .sub = &k8s_table },
-	{ "consul_kv", KT_UNSUPPORTED, .note = "use consul" },
-	{ "tars", KT_UNSUPPORTED },
+	{"dns", KT_OBJECT, F(xlb_discovery_conf, dns), .sub = &dns_table},
+	{"consul", KT_OBJECT, F(xlb_discovery_conf, consul), .sub = &consul_table},
+	{"eureka", KT_OBJECT, F(xlb_discovery_conf, eureka), .sub = &eureka_table},
+	{"nacos", KT_OBJECT, F(xlb_discovery_conf, nacos), .sub = &nacos_table},
+	{"kubernetes", KT_OBJECT, F(xlb_discovery_conf, kubernetes), .sub = &k8s_table},
+	{"consul_kv", KT_UNSUPPORTED, .note = "use consul"},
+	{"tars", KT_UNSUPPORTED},
 };
 const struct table xlb_conf_discovery_table = TABLE(discovery_keys);
 
 static const struct key etcd_keys[] = {
-	{ "host", HOSTS(xlb_etcd_conf, hosts, K_REQUIRED) },
-	{ "prefix", KT_STR, F(xlb_etcd_conf, prefix), .check = check_prefix,
-	  .def = "/apisix" },
-	{ "timeout", KT_SECONDS, F(xlb_etcd_conf, timeout), .dmax = 3600, .def = "30" },
-	{ "user", KT_STR, F(xlb_etcd_conf, user) },
-	{ "password", KT_STR, F(xlb_etcd_conf, password) },
-	{ "tls", KT_UNSUPPORTED, .note = "use https:// hosts with the system's CA store" },
-	{ "startup_retry", KT_META },	/* xlb retries with backoff, forever */
-	{ "resync_delay", KT_META },
-	{ "health_check_timeout", KT_META },
-	{ "watch_timeout", KT_META },
+	{"host", HOSTS(xlb_etcd_conf, hosts, K_REQUIRED)},
+	{"prefix", KT_STR, F(xlb_etcd_conf, prefix), .check = check_prefix, .def = "/apisix"},
+	{"timeout", KT_SECONDS, F(xlb_etcd_conf, timeout), .dmax = 3600, .def = "30"},
+	{"user", KT_STR, F(xlb_etcd_conf, user)},
+	{"password", KT_STR, F(xlb_etcd_conf, password)},
+	{"tls", KT_UNSUPPORTED, .note = "use https:// hosts with the system's CA store"},
+	{"startup_retry", KT_META}, /* xlb retries with backoff, forever */
+	{"resync_delay", KT_META},
+	{"health_check_timeout", KT_META},
+	{"watch_timeout", KT_META},
 };
-static const struct table etcd_table = TABLE(etcd_keys,
-					     .present = PRESENT(xlb_etcd_conf, enabled));
+static const struct table etcd_table = TABLE(etcd_keys, .present = PRESENT(xlb_etcd_conf, enabled));
 
 static const struct key deployment_keys[] = {
-	{ "etcd", KT_OBJECT, .sub = &etcd_table },
+	{"etcd", KT_OBJECT, .sub = &etcd_table},
 	/* xlb is always a data plane that reads etcd; these only say so. */
-	{ "role", KT_META },
-	{ "role_traditional", KT_META },
-	{ "role_data_plane", KT_META },
-	{ "admin", KT_UNSUPPORTED, .note = "use xlb.admin" },
+	{"role", KT_META},
+	{"role_traditional", KT_META},
+	{"role_data_plane", KT_META},
+	{"admin", KT_UNSUPPORTED, .note = "use xlb.admin"},
 };
 const struct table xlb_conf_deployment_table = TABLE(deployment_keys);

@@ -54,7 +54,8 @@ static json_t *node_json(yaml_document_t *doc, yaml_node_t *n, int depth)
 		return json_stringn((const char *)n->data.scalar.value, n->data.scalar.length);
 	case YAML_SEQUENCE_NODE:
 		out = json_array();
-		for (it = n->data.sequence.items.start; out && it < n->data.sequence.items.top; it++) {
+		for (it = n->data.sequence.items.start; out && it < n->data.sequence.items.top;
+		     it++) {
 			child = node_json(doc, yaml_document_get_node(doc, *it), depth + 1);
 			if (!child || json_array_append_new(out, child)) {
 				json_decref(out);
@@ -77,7 +78,7 @@ static json_t *node_json(yaml_document_t *doc, yaml_node_t *n, int depth)
 				goto bad_map;
 		}
 		return out;
-bad_map:
+	bad_map:
 		json_decref(out);
 		return NULL;
 	default:
@@ -101,8 +102,9 @@ json_t *xlb_yaml_to_json(const char *text)
 		errno = EINVAL;
 		return NULL;
 	}
-	out = yaml_document_get_root_node(&doc) ?
-		node_json(&doc, yaml_document_get_root_node(&doc), 0) : json_object();
+	out = yaml_document_get_root_node(&doc)
+		      ? node_json(&doc, yaml_document_get_root_node(&doc), 0)
+		      : json_object();
 	if (!out)
 		errno = EINVAL;
 	yaml_document_delete(&doc);

@@ -74,7 +74,7 @@ int xlb_prog_query(enum xlb_prog_kind kind, int ifindex, struct xlb_attach_info 
 	mp = xdp_multiprog__get_from_ifindex(ifindex);
 	err = libxdp_get_error(mp);
 	if (err == -ENOENT)
-		return 0;	/* nothing attached */
+		return 0; /* nothing attached */
 	if (err)
 		return err;
 	p = find_prog(mp, kind);
@@ -147,16 +147,19 @@ static int attach_once(enum xlb_prog_kind kind, const char *pin_dir, int ifindex
 		lb = xlb_lb__open_opts(&opts);
 		if (!lb)
 			return -errno;
-		err = bpf_map__set_max_entries(lb->maps.xlb_flows,
+		err = bpf_map__set_max_entries(
+			lb->maps.xlb_flows,
 			pinned_max_entries(lb->maps.xlb_flows,
 					   o->flow_max ? o->flow_max : XLB_FLOW_MAX_DEFAULT));
 		/* Both NAT maps hold one entry per connection. */
 		if (!err)
-			err = bpf_map__set_max_entries(lb->maps.xlb_nat_fwd,
+			err = bpf_map__set_max_entries(
+				lb->maps.xlb_nat_fwd,
 				pinned_max_entries(lb->maps.xlb_nat_fwd,
 						   o->nat_max ? o->nat_max : XLB_NAT_MAX_DEFAULT));
 		if (!err)
-			err = bpf_map__set_max_entries(lb->maps.xlb_nat_rev,
+			err = bpf_map__set_max_entries(
+				lb->maps.xlb_nat_rev,
 				pinned_max_entries(lb->maps.xlb_nat_rev,
 						   o->nat_max ? o->nat_max : XLB_NAT_MAX_DEFAULT));
 		if (!err)
@@ -249,7 +252,7 @@ int xlb_prog_unpin(enum xlb_prog_kind kind, const char *pin_dir)
 	}
 	if (!obj)
 		return -errno;
-	bpf_object__for_each_map(map, obj) {
+	bpf_object__for_each_map (map, obj) {
 		path = bpf_map__pin_path(map);
 		if (path && unlink(path) && errno != ENOENT)
 			err = -errno;
@@ -261,11 +264,10 @@ int xlb_prog_unpin(enum xlb_prog_kind kind, const char *pin_dir)
 
 /* --- device setup ------------------------------------------------------ */
 
-
 /* Name of the device's driver (ethtool), or "" when it has none to tell. */
 static void dev_driver(const char *dev, char *buf, size_t len)
 {
-	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
+	struct ethtool_drvinfo info = {.cmd = ETHTOOL_GDRVINFO};
 	struct ifreq ifr = {};
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
@@ -328,8 +330,7 @@ static void dev_addrs(const char *dev, struct xlb_config *cfg, int want4, int wa
 	freeifaddrs(ifa);
 }
 
-int xlb_encap_src_parse(const char *s, int family, struct xlb_config *cfg, char *err,
-			size_t errlen)
+int xlb_encap_src_parse(const char *s, int family, struct xlb_config *cfg, char *err, size_t errlen)
 {
 	struct xlb_addr_key a;
 	unsigned int plen, host;
@@ -368,15 +369,16 @@ int xlb_nat_ports_overlap(__u16 min, __u16 max, char *why, size_t len)
 	fclose(f);
 	if (!hi || max < lo || min > hi)
 		return 0;
-	snprintf(why, len, "NAT source ports %u-%u overlap the kernel's ephemeral ports %u-%u "
+	snprintf(why, len,
+		 "NAT source ports %u-%u overlap the kernel's ephemeral ports %u-%u "
 		 "(net.ipv4.ip_local_port_range): a connection of this host to a node may get a "
 		 "port NAT also uses, and the node's replies would go to the NAT client; "
-		 "narrow one of the two ranges", min, max, lo, hi);
+		 "narrow one of the two ranges",
+		 min, max, lo, hi);
 	return 1;
 }
 
-int xlb_nat_src_parse(const char *s, int family, struct xlb_config *cfg, char *err,
-		      size_t errlen)
+int xlb_nat_src_parse(const char *s, int family, struct xlb_config *cfg, char *err, size_t errlen)
 {
 	struct xlb_addr_key a;
 
@@ -393,12 +395,12 @@ int xlb_nat_src_parse(const char *s, int family, struct xlb_config *cfg, char *e
 	return 0;
 }
 
-int xlb_lb_attach_dev(const char *pin_dir, const struct xlb_lb_setup *s,
-		      struct xlb_lb_notes *notes, char *err, size_t errlen)
+int xlb_lb_attach_dev(const char *pin_dir, const struct xlb_lb_setup *s, struct xlb_lb_notes *notes,
+		      char *err, size_t errlen)
 {
-	struct xlb_attach_opts ao = { .mode = s->mode, .flow_max = s->flows,
-				      .nat_max = s->nat_conns };
-	struct xlb_config cfg = { .forward = s->forward, .hash_seed = s->seed };
+	struct xlb_attach_opts ao = {
+		.mode = s->mode, .flow_max = s->flows, .nat_max = s->nat_conns};
+	struct xlb_config cfg = {.forward = s->forward, .hash_seed = s->seed};
 	struct xlb_maps m;
 	char drv[32];
 	int ifindex, lock, ret;
@@ -443,7 +445,7 @@ int xlb_lb_attach_dev(const char *pin_dir, const struct xlb_lb_setup *s,
 		if (!xlb_config_get(&m, &old)) {
 			if (!s->seed_set)
 				cfg.hash_seed = old.hash_seed;
-			cfg.flags = old.flags;	/* a draining node stays draining */
+			cfg.flags = old.flags; /* a draining node stays draining */
 			/* What this attach does not say stays as the data plane has it. */
 			if (!s->forward_set)
 				cfg.forward = old.forward;
@@ -475,7 +477,7 @@ int xlb_lb_attach_dev(const char *pin_dir, const struct xlb_lb_setup *s,
 	if (ret == -EEXIST)
 		snprintf(err, errlen, "xlb is already attached to %s", s->ifname);
 	else if (ret && xlb_kernel_explain(XLB_PROG_LB, ret, err, errlen))
-		ret = -EOPNOTSUPP;	/* the kernel, not the settings (-EINVAL) */
+		ret = -EOPNOTSUPP; /* the kernel, not the settings (-EINVAL) */
 	else if (ret)
 		snprintf(err, errlen, "attach to %s failed: %s", s->ifname, strerror(-ret));
 	if (ret)

@@ -11,22 +11,22 @@
 #include <xlb/abi.h>
 
 enum xlb_prog_kind {
-	XLB_PROG_LB = 0,	/* xlb_lb: the load balancer */
-	XLB_PROG_DECAP,		/* xlb_decap: backend-side decapsulation */
+	XLB_PROG_LB = 0, /* xlb_lb: the load balancer */
+	XLB_PROG_DECAP,	 /* xlb_decap: backend-side decapsulation */
 };
 
 struct xlb_attach_opts {
-	enum xdp_attach_mode mode;	/* XDP_MODE_NATIVE or XDP_MODE_SKB */
-	__u32 flow_max;			/* flow-table size; 0 = default or pinned */
-	__u32 nat_max;			/* NAT connections; 0 = default or pinned */
+	enum xdp_attach_mode mode;	 /* XDP_MODE_NATIVE or XDP_MODE_SKB */
+	__u32 flow_max;			 /* flow-table size; 0 = default or pinned */
+	__u32 nat_max;			 /* NAT connections; 0 = default or pinned */
 	const struct xlb_config *config; /* written after attach (LB only) */
 };
 
 struct xlb_attach_info {
-	int attached;			/* our program is on the device */
+	int attached; /* our program is on the device */
 	__u32 prog_id;
 	enum xdp_attach_mode mode;
-	int legacy;			/* no libxdp dispatcher (plain attach) */
+	int legacy; /* no libxdp dispatcher (plain attach) */
 };
 
 /*
@@ -56,26 +56,26 @@ const char *xlb_prog_name(enum xlb_prog_kind kind);
 /* Everything `xlb attach` and the agent set up on a load-balancer device. */
 struct xlb_lb_setup {
 	const char *ifname;
-	enum xdp_attach_mode mode;	/* XDP_MODE_NATIVE or XDP_MODE_SKB */
-	__u32 forward;			/* XLB_FWD_* */
-	int forward_set;		/* else a second device keeps the maps' method */
-	const char *encap_src;		/* CIDR varied per flow; NULL: device address */
+	enum xdp_attach_mode mode; /* XDP_MODE_NATIVE or XDP_MODE_SKB */
+	__u32 forward;		   /* XLB_FWD_* */
+	int forward_set;	   /* else a second device keeps the maps' method */
+	const char *encap_src;	   /* CIDR varied per flow; NULL: device address */
 	const char *encap_src6;
-	const char *nat_src;		/* NAT: LB's IPv4 address to nodes; NULL: none */
+	const char *nat_src; /* NAT: LB's IPv4 address to nodes; NULL: none */
 	const char *nat_src6;
-	__u16 nat_port_min, nat_port_max;	/* 0: XLB_NAT_PORT_MIN/MAX */
-	int seed_set;			/* else: the pinned maps' seed, or a random one */
+	__u16 nat_port_min, nat_port_max; /* 0: XLB_NAT_PORT_MIN/MAX */
+	int seed_set;			  /* else: the pinned maps' seed, or a random one */
 	__u32 seed;
-	__u32 flows;			/* 0: default (or the pinned table's size) */
-	__u32 nat_conns;		/* NAT table size; 0: default (or pinned) */
+	__u32 flows;	 /* 0: default (or the pinned table's size) */
+	__u32 nat_conns; /* NAT table size; 0: default (or pinned) */
 };
 
 /* What the setup did that the operator should hear about. */
 struct xlb_lb_notes {
-	int forwarding_enabled;		/* we turned forwarding on for the device */
-	int legacy;			/* libxdp fell back to a plain attach */
-	int veth;			/* native XDP on a veth: the peer needs XDP */
-	char nat_ports[320];		/* NAT ports overlap the ephemeral ones: why; "" */
+	int forwarding_enabled; /* we turned forwarding on for the device */
+	int legacy;		/* libxdp fell back to a plain attach */
+	int veth;		/* native XDP on a veth: the peer needs XDP */
+	char nat_ports[320];	/* NAT ports overlap the ephemeral ones: why; "" */
 };
 
 /*
@@ -90,8 +90,7 @@ int xlb_nat_ports_overlap(__u16 min, __u16 max, char *why, size_t len);
  * xlb_nat_src_parse() - set @cfg's NAT address of @family (4 or 6) from @s
  * Return: 0, or -EINVAL with a reason in @err.
  */
-int xlb_nat_src_parse(const char *s, int family, struct xlb_config *cfg, char *err,
-		      size_t errlen);
+int xlb_nat_src_parse(const char *s, int family, struct xlb_config *cfg, char *err, size_t errlen);
 
 /**
  * xlb_lb_attach_dev() - attach the load balancer to a device, pin its maps
@@ -101,8 +100,8 @@ int xlb_nat_src_parse(const char *s, int family, struct xlb_config *cfg, char *e
  * Return: 0; -EEXIST when it is attached there already; -EINVAL with @err
  * for bad settings; -EOPNOTSUPP with @err when this kernel cannot run it; other negative errnos from the kernel or libxdp.
  */
-int xlb_lb_attach_dev(const char *pin_dir, const struct xlb_lb_setup *s,
-		      struct xlb_lb_notes *notes, char *err, size_t errlen);
+int xlb_lb_attach_dev(const char *pin_dir, const struct xlb_lb_setup *s, struct xlb_lb_notes *notes,
+		      char *err, size_t errlen);
 /* Parse an --encap-src CIDR of @family (4 or 6) into @cfg. */
 int xlb_encap_src_parse(const char *s, int family, struct xlb_config *cfg, char *err,
 			size_t errlen);

@@ -28,8 +28,8 @@
 #define ENOTSUPP 524
 #endif
 
-#define LB	(1u << XLB_PROG_LB)
-#define DECAP	(1u << XLB_PROG_DECAP)
+#define LB    (1u << XLB_PROG_LB)
+#define DECAP (1u << XLB_PROG_DECAP)
 
 static int probe_ret(int ret)
 {
@@ -63,8 +63,8 @@ static int probe_fib_lookup(void)
 
 static int probe_adjust_tail(void)
 {
-	return probe_ret(libbpf_probe_bpf_helper(BPF_PROG_TYPE_XDP, BPF_FUNC_xdp_adjust_tail,
-						 NULL));
+	return probe_ret(
+		libbpf_probe_bpf_helper(BPF_PROG_TYPE_XDP, BPF_FUNC_xdp_adjust_tail, NULL));
 }
 
 static int probe_ringbuf(void)
@@ -73,14 +73,14 @@ static int probe_ringbuf(void)
 
 	if (ret <= 0)
 		return probe_ret(ret);
-	return probe_ret(libbpf_probe_bpf_helper(BPF_PROG_TYPE_XDP, BPF_FUNC_ringbuf_reserve,
-						 NULL));
+	return probe_ret(
+		libbpf_probe_bpf_helper(BPF_PROG_TYPE_XDP, BPF_FUNC_ringbuf_reserve, NULL));
 }
 
 static int probe_coarse_clock(void)
 {
-	return probe_ret(libbpf_probe_bpf_helper(BPF_PROG_TYPE_XDP, BPF_FUNC_ktime_get_coarse_ns,
-						 NULL));
+	return probe_ret(
+		libbpf_probe_bpf_helper(BPF_PROG_TYPE_XDP, BPF_FUNC_ktime_get_coarse_ns, NULL));
 }
 
 /*
@@ -92,15 +92,20 @@ static int probe_coarse_clock(void)
 static int probe_cmpxchg(void)
 {
 	const struct bpf_insn insns[] = {
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_1, .imm = 0 },
-		{ .code = BPF_STX | BPF_DW | BPF_MEM, .dst_reg = BPF_REG_10, .src_reg = BPF_REG_1,
-		  .off = -8 },
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_1, .imm = 1 },
-		{ .code = BPF_STX | BPF_DW | BPF_ATOMIC, .dst_reg = BPF_REG_10,
-		  .src_reg = BPF_REG_1, .off = -8, .imm = BPF_CMPXCHG },
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS },
-		{ .code = BPF_JMP | BPF_EXIT },
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_1, .imm = 0},
+		{.code = BPF_STX | BPF_DW | BPF_MEM,
+		 .dst_reg = BPF_REG_10,
+		 .src_reg = BPF_REG_1,
+		 .off = -8},
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_1, .imm = 1},
+		{.code = BPF_STX | BPF_DW | BPF_ATOMIC,
+		 .dst_reg = BPF_REG_10,
+		 .src_reg = BPF_REG_1,
+		 .off = -8,
+		 .imm = BPF_CMPXCHG},
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS},
+		{.code = BPF_JMP | BPF_EXIT},
 	};
 	int fd, err;
 
@@ -115,15 +120,15 @@ static int probe_cmpxchg(void)
 }
 
 const struct xlb_kfeature xlb_kfeatures[] = {
-	{ "per-CPU array maps", "4.6", LB | DECAP, probe_percpu_array },
-	{ "XDP programs", "4.8", LB | DECAP, probe_xdp },
-	{ "LRU hash maps", "4.10", LB, probe_lru_hash },
-	{ "array-of-maps maps", "4.12", LB, probe_array_of_maps },
-	{ "bpf_fib_lookup() in XDP", "4.18", LB, probe_fib_lookup },
-	{ "bpf_xdp_adjust_tail() in XDP", "4.18", LB, probe_adjust_tail },
-	{ "BPF ring buffer", "5.8", LB, probe_ringbuf },
-	{ "bpf_ktime_get_coarse_ns()", "5.11", LB, probe_coarse_clock },
-	{ "BPF atomic compare-and-exchange", "5.12", LB, probe_cmpxchg },
+	{"per-CPU array maps", "4.6", LB | DECAP, probe_percpu_array},
+	{"XDP programs", "4.8", LB | DECAP, probe_xdp},
+	{"LRU hash maps", "4.10", LB, probe_lru_hash},
+	{"array-of-maps maps", "4.12", LB, probe_array_of_maps},
+	{"bpf_fib_lookup() in XDP", "4.18", LB, probe_fib_lookup},
+	{"bpf_xdp_adjust_tail() in XDP", "4.18", LB, probe_adjust_tail},
+	{"BPF ring buffer", "5.8", LB, probe_ringbuf},
+	{"bpf_ktime_get_coarse_ns()", "5.11", LB, probe_coarse_clock},
+	{"BPF atomic compare-and-exchange", "5.12", LB, probe_cmpxchg},
 };
 const size_t xlb_kfeatures_n = sizeof(xlb_kfeatures) / sizeof(xlb_kfeatures[0]);
 
@@ -152,7 +157,8 @@ int xlb_kernel_check(enum xlb_prog_kind kind, char *why, size_t len)
 			continue;
 		if (ret == 0) {
 			snprintf(why, len,
-				 "this kernel (%s) lacks %s, which Linux %s brought; %s needs Linux %s or later",
+				 "this kernel (%s) lacks %s, which Linux %s brought; %s needs "
+				 "Linux %s or later",
 				 xlb_kernel_release(rel, sizeof(rel)), f->name, f->since,
 				 xlb_prog_name(kind), XLB_KERNEL_MIN);
 			return -EOPNOTSUPP;
@@ -174,8 +180,9 @@ static void last_reason(const char *log, char *why, size_t len)
 		for (p = end; p > log && p[-1] != '\n'; p--)
 			;
 		line = p;
-		if (end > line && strncmp(line, "processed ", 10) && strncmp(line, "verification time", 17) &&
-		    strncmp(line, "stack depth", 11) && strncmp(line, "-- END PROG LOAD LOG --", 23)) {
+		if (end > line && strncmp(line, "processed ", 10) &&
+		    strncmp(line, "verification time", 17) && strncmp(line, "stack depth", 11) &&
+		    strncmp(line, "-- END PROG LOAD LOG --", 23)) {
 			snprintf(why, len, "%.*s", (int)(end - line), line);
 			return;
 		}
@@ -188,7 +195,7 @@ static void shrink_maps(struct bpf_object *obj)
 {
 	struct bpf_map *map;
 
-	bpf_object__for_each_map(map, obj) {
+	bpf_object__for_each_map (map, obj) {
 		enum bpf_map_type t = bpf_map__type(map);
 
 		bpf_map__set_pin_path(map, NULL);
@@ -222,7 +229,8 @@ static int load_once(enum xlb_prog_kind kind, __u32 level, char *log, size_t len
 		return -errno;
 	shrink_maps(obj);
 	log[0] = '\0';
-	bpf_object__for_each_program(prog, obj) {
+	bpf_object__for_each_program(prog, obj)
+	{
 		bpf_program__set_log_level(prog, level);
 		bpf_program__set_log_buf(prog, log, len);
 	}
@@ -282,7 +290,8 @@ int xlb_kernel_explain(enum xlb_prog_kind kind, int err, char *why, size_t len)
 		return 0;
 	if (!xlb_prog_verify(kind, &insns, reason, sizeof(reason)))
 		return 0;
-	snprintf(why, len, "the verifier of this kernel (%s) refuses %s: %s; xlb needs Linux %s "
+	snprintf(why, len,
+		 "the verifier of this kernel (%s) refuses %s: %s; xlb needs Linux %s "
 		 "or later ('xlb check' tells what this kernel lacks)",
 		 xlb_kernel_release(rel, sizeof(rel)), xlb_prog_name(kind), reason, XLB_KERNEL_MIN);
 	return 1;

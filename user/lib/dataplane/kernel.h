@@ -20,10 +20,10 @@
 #define XLB_KERNEL_MIN "6.1"
 
 struct xlb_kfeature {
-	const char *name;	/* "BPF ring buffer map" */
-	const char *since;	/* first Linux release with it: "5.8" */
-	unsigned int progs;	/* 1 << XLB_PROG_LB | 1 << XLB_PROG_DECAP: who needs it */
-	int (*probe)(void);	/* 1 present, 0 absent, negative errno: cannot tell */
+	const char *name;   /* "BPF ring buffer map" */
+	const char *since;  /* first Linux release with it: "5.8" */
+	unsigned int progs; /* 1 << XLB_PROG_LB | 1 << XLB_PROG_DECAP: who needs it */
+	int (*probe)(void); /* 1 present, 0 absent, negative errno: cannot tell */
 };
 
 /* The features, in the order of the Linux release that brought them. */

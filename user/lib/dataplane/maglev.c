@@ -97,8 +97,8 @@
 #include "xlb/consts.h"
 #include "dataplane/maglev.h"
 
-#define MAGLEV_TAG_OFFSET	0x6f666673ULL	/* "offs": high half of h1's seed */
-#define MAGLEV_TAG_SKIP		0x736b6970ULL	/* "skip": high half of h2's seed */
+#define MAGLEV_TAG_OFFSET 0x6f666673ULL /* "offs": high half of h1's seed */
+#define MAGLEV_TAG_SKIP	  0x736b6970ULL /* "skip": high half of h2's seed */
 
 /*
  * A node of the caller's array, for sorting by key: the first 16 key bytes
@@ -107,20 +107,20 @@
 struct maglev_ref {
 	__u64 pre[2];
 	const char *key;
-	size_t len;		/* strlen(key) */
-	__u32 idx;		/* index into the caller's array */
+	size_t len; /* strlen(key) */
+	__u32 idx;  /* index into the caller's array */
 	__u32 pad;
 };
 
 /* Population state of one backend with a non-zero weight. */
 struct maglev_state {
-	__s64 deficit;		/* w * round - max_w / 2 - placed * max_w */
+	__s64 deficit; /* w * round - max_w / 2 - placed * max_w */
 	__u32 weight;
-	__u32 pos;		/* slot of the next preference */
+	__u32 pos; /* slot of the next preference */
 	__u32 skip;
 	__u32 id;
-	__u32 inv;		/* skip^-1 mod M; 0 until the tail phase needs it */
-	__u32 inv_q;		/* floor(inv * 2^32 / M), for maglev_tail_pick() */
+	__u32 inv;   /* skip^-1 mod M; 0 until the tail phase needs it */
+	__u32 inv_q; /* floor(inv * 2^32 / M), for maglev_tail_pick() */
 };
 
 int xlb_maglev_size_valid(__u32 n)
@@ -179,14 +179,13 @@ static __u64 maglev_hash(const char *key, size_t len, __u64 seed)
 }
 
 /* strcmp() order: bytes as unsigned, a prefix before its extensions. */
-static inline int maglev_ref_cmp(const struct maglev_ref *x,
-				 const struct maglev_ref *y)
+static inline int maglev_ref_cmp(const struct maglev_ref *x, const struct maglev_ref *y)
 {
 	if (x->pre[0] != y->pre[0])
 		return x->pre[0] < y->pre[0] ? -1 : 1;
 	if (x->pre[1] != y->pre[1])
 		return x->pre[1] < y->pre[1] ? -1 : 1;
-	if (x->len < 16)	/* then y->len == x->len: the same key */
+	if (x->len < 16) /* then y->len == x->len: the same key */
 		return 0;
 	return strcmp(x->key + 16, y->key + 16);
 }
@@ -196,8 +195,7 @@ static inline int maglev_ref_cmp(const struct maglev_ref *x,
  * merge passes between @a and @tmp). Returns the array that holds the
  * result: @a or @tmp. Our own, not qsort(): the comparison inlines.
  */
-static struct maglev_ref *maglev_ref_sort(struct maglev_ref *a,
-					  struct maglev_ref *tmp, size_t n)
+static struct maglev_ref *maglev_ref_sort(struct maglev_ref *a, struct maglev_ref *tmp, size_t n)
 {
 	struct maglev_ref *src = a, *dst = tmp, *t, v;
 	size_t run, lo, mid, hi, i, j, k;
@@ -216,8 +214,7 @@ static struct maglev_ref *maglev_ref_sort(struct maglev_ref *a,
 			mid = lo + run < n ? lo + run : n;
 			hi = lo + 2 * run < n ? lo + 2 * run : n;
 			for (i = lo, j = mid, k = lo; k < hi; k++) {
-				if (j >= hi || (i < mid &&
-						maglev_ref_cmp(&src[j], &src[i]) >= 0))
+				if (j >= hi || (i < mid && maglev_ref_cmp(&src[j], &src[i]) >= 0))
 					dst[k] = src[i++];
 				else
 					dst[k] = src[j++];
@@ -278,8 +275,8 @@ static inline __u32 maglev_next(__u32 pos, __u32 skip, __u32 size)
  * so d * inv - q * M lies in [0, 2 M) and one subtraction finishes it.
  * All products stay below 2^52: exact in 64 bits, no division per slot.
  */
-static __u32 maglev_tail_pick(struct maglev_state *s, const __u32 *freelist,
-			      __u32 nfree, __u32 size)
+static __u32 maglev_tail_pick(struct maglev_state *s, const __u32 *freelist, __u32 nfree,
+			      __u32 size)
 {
 	__u32 best = 0, best_steps = size, i;
 
@@ -288,8 +285,8 @@ static __u32 maglev_tail_pick(struct maglev_state *s, const __u32 *freelist,
 		s->inv_q = (__u32)(((__u64)s->inv << 32) / size);
 	}
 	for (i = 0; i < nfree; i++) {
-		__u32 d = freelist[i] >= s->pos ? freelist[i] - s->pos
-					    : freelist[i] + size - s->pos;
+		__u32 d =
+			freelist[i] >= s->pos ? freelist[i] - s->pos : freelist[i] + size - s->pos;
 		__u64 q = ((__u64)d * s->inv_q) >> 32;
 		__u32 steps = (__u32)((__u64)d * s->inv - q * size);
 
@@ -321,9 +318,8 @@ static __u32 maglev_tail_len(__u32 size)
  * Validate @nodes and write the backends with a non-zero weight, in key
  * order, to @st. Returns the number written or a negative errno.
  */
-static long maglev_prepare(const struct xlb_maglev_node *nodes, size_t n,
-			   __u32 size, __u32 seed, struct maglev_ref *refs,
-			   struct maglev_state *st, __u32 *max_w)
+static long maglev_prepare(const struct xlb_maglev_node *nodes, size_t n, __u32 size, __u32 seed,
+			   struct maglev_ref *refs, struct maglev_state *st, __u32 *max_w)
 {
 	size_t i, active = 0;
 
@@ -350,7 +346,7 @@ static long maglev_prepare(const struct xlb_maglev_node *nodes, size_t n,
 		h2 = maglev_hash(nd->key, len, MAGLEV_TAG_SKIP << 32 | seed);
 		st[active] = (struct maglev_state){
 			.weight = nd->weight,
-			.pos = (__u32)(h1 % size),		/* offset */
+			.pos = (__u32)(h1 % size), /* offset */
 			.skip = (__u32)(h2 % (size - 1)) + 1,
 			.id = nd->id,
 		};
@@ -368,8 +364,7 @@ static inline __u64 maglev_taken(const __u64 *taken, __u32 c)
 }
 
 /* Collect the slots still free in @taken into @freelist; returns how many. */
-static __u32 maglev_collect_free(const __u64 *taken, __u32 size,
-				 __u32 *freelist)
+static __u32 maglev_collect_free(const __u64 *taken, __u32 size, __u32 *freelist)
 {
 	__u32 w, c, nfree = 0, nw = (size + 63) / 64;
 
@@ -387,8 +382,8 @@ static __u32 maglev_collect_free(const __u64 *taken, __u32 size,
 	return nfree;
 }
 
-static inline void maglev_place(struct maglev_state *s, __u32 c,
-				__u32 size, __u64 *taken, __u32 *table)
+static inline void maglev_place(struct maglev_state *s, __u32 c, __u32 size, __u64 *taken,
+				__u32 *table)
 {
 	taken[c >> 6] |= 1ULL << (c & 63);
 	table[c] = s->id;
@@ -400,11 +395,10 @@ static inline void maglev_place(struct maglev_state *s, __u32 c,
  * the round ends or only @stop slots are left. Each phase has its own
  * loop, so that the hot ones stay small. Returns the next player index.
  */
-static __u32 maglev_run_probe(struct maglev_state *st, const __u32 *players,
-			      __u32 p, __u32 nplay, __u32 *left, __u32 stop,
-			      __u32 size, __u64 *taken, __u32 *table)
+static __u32 maglev_run_probe(struct maglev_state *st, const __u32 *players, __u32 p, __u32 nplay,
+			      __u32 *left, __u32 stop, __u32 size, __u64 *taken, __u32 *table)
 {
-	for (; p < nplay && *left > stop; p++, --*left) {
+	for (; p<nplay && * left> stop; p++, --*left) {
 		struct maglev_state *s = &st[players[p]];
 		__u32 c = s->pos;
 
@@ -417,19 +411,17 @@ static __u32 maglev_run_probe(struct maglev_state *st, const __u32 *players,
 
 #ifdef MAGLEV_AVX2
 /* @v mod @m for lanes below 2 * @m. */
-__attribute__((target("avx2")))
-static inline __m256i maglev_mod_avx2(__m256i v, __m256i m)
+__attribute__((target("avx2"))) static inline __m256i maglev_mod_avx2(__m256i v, __m256i m)
 {
 	return _mm256_min_epu32(v, _mm256_sub_epi32(v, m));
 }
 
 /* Bit i of the result: slot @pos[i] is free. */
-__attribute__((target("avx2")))
-static inline __u32 maglev_free_avx2(const __u64 *taken, __m256i pos)
+__attribute__((target("avx2"))) static inline __u32 maglev_free_avx2(const __u64 *taken,
+								     __m256i pos)
 {
 	/* Little-endian: bit c of the __u64 array is bit c % 32 of int c / 32. */
-	__m256i w = _mm256_i32gather_epi32((const int *)taken,
-					   _mm256_srli_epi32(pos, 5), 4);
+	__m256i w = _mm256_i32gather_epi32((const int *)taken, _mm256_srli_epi32(pos, 5), 4);
 
 	w = _mm256_srlv_epi32(w, _mm256_and_si256(pos, _mm256_set1_epi32(31)));
 	w = _mm256_slli_epi32(w, 31);
@@ -441,16 +433,16 @@ static inline __u32 maglev_free_avx2(const __u64 *taken, __m256i pos)
  * the table is three quarters full): lanes c + k * skip, k = 0 .. 15, and
  * the lowest free lane is the first free slot in permutation order.
  */
-__attribute__((target("avx2")))
-static __u32 maglev_run_avx2(struct maglev_state *st, const __u32 *players,
-			     __u32 p, __u32 nplay, __u32 *left, __u32 stop,
-			     __u32 size, __u64 *taken, __u32 *table)
+__attribute__((target("avx2"))) static __u32 maglev_run_avx2(struct maglev_state *st,
+							     const __u32 *players, __u32 p,
+							     __u32 nplay, __u32 *left, __u32 stop,
+							     __u32 size, __u64 *taken, __u32 *table)
 {
 	const __m256i m = _mm256_set1_epi32((int)size);
 	const __m256i k8 = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
 	__u32 out[16];
 
-	for (; p < nplay && *left > stop; p++, --*left) {
+	for (; p<nplay && * left> stop; p++, --*left) {
 		struct maglev_state *s = &st[players[p]];
 		__u32 c = s->pos, lanes = *left < size / 4 ? 16 : 8;
 		__u32 s2 = maglev_next(s->skip, s->skip, size);
@@ -492,12 +484,10 @@ static int maglev_have_avx2(void)
 	return __builtin_cpu_supports("avx2");
 }
 #else
-static __u32 maglev_run_avx2(struct maglev_state *st, const __u32 *players,
-			     __u32 p, __u32 nplay, __u32 *left, __u32 stop,
-			     __u32 size, __u64 *taken, __u32 *table)
+static __u32 maglev_run_avx2(struct maglev_state *st, const __u32 *players, __u32 p, __u32 nplay,
+			     __u32 *left, __u32 stop, __u32 size, __u64 *taken, __u32 *table)
 {
-	return maglev_run_probe(st, players, p, nplay, left, stop, size,
-				taken, table);
+	return maglev_run_probe(st, players, p, nplay, left, stop, size, taken, table);
 }
 
 static int maglev_have_avx2(void)
@@ -506,9 +496,8 @@ static int maglev_have_avx2(void)
 }
 #endif
 
-static __u32 maglev_run_tail(struct maglev_state *st, const __u32 *players,
-			     __u32 p, __u32 nplay, __u32 *left, __u32 size,
-			     __u32 *freelist, __u32 *table)
+static __u32 maglev_run_tail(struct maglev_state *st, const __u32 *players, __u32 p, __u32 nplay,
+			     __u32 *left, __u32 size, __u32 *freelist, __u32 *table)
 {
 	for (; p < nplay && *left; p++, --*left) {
 		struct maglev_state *s = &st[players[p]];
@@ -532,10 +521,10 @@ static __u32 maglev_run_tail(struct maglev_state *st, const __u32 *players,
  * by (round, index), which is the order of the dense form's turns.
  */
 struct maglev_sched {
-	__u64 q;		/* floor((placed * W + W / 2) / w) */
-	__u32 rem;		/* (placed * W + W / 2) % w */
-	__u32 wdiv;		/* W / w */
-	__u32 wmod;		/* W % w */
+	__u64 q;    /* floor((placed * W + W / 2) / w) */
+	__u32 rem;  /* (placed * W + W / 2) % w */
+	__u32 wdiv; /* W / w */
+	__u32 wmod; /* W % w */
 	__u32 pad;
 };
 
@@ -564,8 +553,8 @@ static void maglev_sift_down(__u64 *heap, __u32 n, __u32 i)
 	heap[i] = v;
 }
 
-static void maglev_sched_init(const struct maglev_state *st, __u32 active,
-			      __u32 max_w, struct maglev_sched *sc, __u64 *heap)
+static void maglev_sched_init(const struct maglev_state *st, __u32 active, __u32 max_w,
+			      struct maglev_sched *sc, __u64 *heap)
 {
 	__u32 i;
 
@@ -586,8 +575,7 @@ static void maglev_sched_init(const struct maglev_state *st, __u32 active,
 
 /* The players of the next round, in index order, from the heap. */
 static __u32 maglev_sched_round(const struct maglev_state *st, __u32 active,
-				struct maglev_sched *sc, __u64 *heap,
-				__u32 *players)
+				struct maglev_sched *sc, __u64 *heap, __u32 *players)
 {
 	__u64 round = heap[0] >> 32;
 	__u32 nplay = 0;
@@ -611,8 +599,7 @@ static __u32 maglev_sched_round(const struct maglev_state *st, __u32 active,
 }
 
 /* The players of the next round, dense form: one pass over all backends. */
-static __u32 maglev_dense_round(struct maglev_state *st, __u32 active,
-				__u32 max_w, __u32 *players)
+static __u32 maglev_dense_round(struct maglev_state *st, __u32 active, __u32 max_w, __u32 *players)
 {
 	__u32 i, nplay = 0;
 
@@ -637,9 +624,8 @@ static __u32 maglev_dense_round(struct maglev_state *st, __u32 active,
  * bits; @players, @sc and @heap have room for @active entries, @freelist
  * for maglev_tail_len(@size).
  */
-static void maglev_populate(struct maglev_state *st, __u32 active,
-			    __u32 max_w, int sparse, __u32 size, __u64 *taken,
-			    __u32 *players, struct maglev_sched *sc,
+static void maglev_populate(struct maglev_state *st, __u32 active, __u32 max_w, int sparse,
+			    __u32 size, __u64 *taken, __u32 *players, struct maglev_sched *sc,
 			    __u64 *heap, __u32 *freelist, __u32 *table)
 {
 	__u32 tail = maglev_tail_len(size), half = size / 2;
@@ -657,16 +643,13 @@ static void maglev_populate(struct maglev_state *st, __u32 active,
 			nplay = maglev_sched_round(st, active, sc, heap, players);
 		else
 			nplay = maglev_dense_round(st, active, max_w, players);
-		p = maglev_run_probe(st, players, 0, nplay, &left, half,
-				     size, taken, table);
-		p = maglev_run_avx2(st, players, p, nplay, &left, tail,
-				    size, taken, table);
+		p = maglev_run_probe(st, players, 0, nplay, &left, half, size, taken, table);
+		p = maglev_run_avx2(st, players, p, nplay, &left, tail, size, taken, table);
 		if (p == nplay)
 			continue;
 		if (left == tail)
 			maglev_collect_free(taken, size, freelist);
-		maglev_run_tail(st, players, p, nplay, &left, size, freelist,
-				table);
+		maglev_run_tail(st, players, p, nplay, &left, size, freelist, table);
 	}
 }
 
@@ -675,9 +658,8 @@ static void maglev_populate(struct maglev_state *st, __u32 active,
  * in each of about M * W / sum(w) rounds, the heap costs about log2(N)
  * steps per slot (a step costing some visits: SPARSE_STEP, measured).
  */
-#define MAGLEV_SPARSE_STEP	4
-static int maglev_sparse(const struct maglev_state *st, __u32 active,
-			 __u32 max_w)
+#define MAGLEV_SPARSE_STEP 4
+static int maglev_sparse(const struct maglev_state *st, __u32 active, __u32 max_w)
 {
 	__u64 sum_w = 0;
 	__u32 i, log2n = 0;
@@ -687,12 +669,11 @@ static int maglev_sparse(const struct maglev_state *st, __u32 active,
 	while ((1U << log2n) < active)
 		log2n++;
 	/* Below 2^64: active <= 2^17, weights < 2^32. */
-	return (__u64)active * max_w >
-	       sum_w * MAGLEV_SPARSE_STEP * (log2n + 1);
+	return (__u64)active * max_w > sum_w * MAGLEV_SPARSE_STEP * (log2n + 1);
 }
 
-int xlb_maglev_build(const struct xlb_maglev_node *nodes, size_t n, __u32 size,
-		     __u32 seed, __u32 *table)
+int xlb_maglev_build(const struct xlb_maglev_node *nodes, size_t n, __u32 size, __u32 seed,
+		     __u32 *table)
 {
 	size_t refs_len, st_len, play_len, sc_len, heap_len, bits_len, free_len;
 	__u32 max_w, i, *players, *freelist;
@@ -716,8 +697,7 @@ int xlb_maglev_build(const struct xlb_maglev_node *nodes, size_t n, __u32 size,
 	bits_len = (size + 63) / 64 * sizeof(*taken);
 	play_len = n * sizeof(*players);
 	free_len = maglev_tail_len(size) * sizeof(*freelist);
-	mem = malloc(refs_len + st_len + sc_len + heap_len + bits_len +
-		     play_len + free_len);
+	mem = malloc(refs_len + st_len + sc_len + heap_len + bits_len + play_len + free_len);
 	if (!mem)
 		return -ENOMEM;
 	refs = (struct maglev_ref *)mem;
@@ -737,9 +717,8 @@ int xlb_maglev_build(const struct xlb_maglev_node *nodes, size_t n, __u32 size,
 		goto out_free;
 	}
 	memset(taken, 0, bits_len);
-	maglev_populate(st, (__u32)active, max_w,
-			maglev_sparse(st, (__u32)active, max_w), size, taken,
-			players, sc, heap, freelist, table);
+	maglev_populate(st, (__u32)active, max_w, maglev_sparse(st, (__u32)active, max_w), size,
+			taken, players, sc, heap, freelist, table);
 	active = 0;
 out_free:
 	free(mem);

@@ -17,8 +17,8 @@
  */
 struct xlb_maglev_node {
 	const char *key;
-	__u32 weight;		/* 0 = not placed in the table */
-	__u32 id;		/* value written into the table slots (backend id) */
+	__u32 weight; /* 0 = not placed in the table */
+	__u32 id;     /* value written into the table slots (backend id) */
 };
 
 /**
@@ -52,7 +52,7 @@ int xlb_maglev_size_valid(__u32 n);
  * weight has the id XLB_NO_BACKEND; -ENOMEM if scratch memory cannot be
  * allocated.
  */
-int xlb_maglev_build(const struct xlb_maglev_node *nodes, size_t n, __u32 size,
-		     __u32 seed, __u32 *table);
+int xlb_maglev_build(const struct xlb_maglev_node *nodes, size_t n, __u32 size, __u32 seed,
+		     __u32 *table);
 
 #endif /* XLB_MAGLEV_H */

@@ -134,7 +134,7 @@ static int adopt_pins(struct bpf_object *obj)
 	const char *path;
 	int fd, err;
 
-	bpf_object__for_each_map(map, obj) {
+	bpf_object__for_each_map (map, obj) {
 		path = bpf_map__pin_path(map);
 		if (!path)
 			continue;
@@ -172,8 +172,8 @@ static void skel_destroy(enum skel_kind kind, void *skel)
  * fd; dir keeps pin_dir. *skel is the skeleton, or NULL on error (then
  * nothing is held).
  */
-static int skel_open(enum skel_kind kind, const char *pin_dir, int lock, void **skel,
-		     int *lock_fd, char dir[PATH_MAX])
+static int skel_open(enum skel_kind kind, const char *pin_dir, int lock, void **skel, int *lock_fd,
+		     char dir[PATH_MAX])
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
 	struct xlb_decap *decap = NULL;
@@ -311,16 +311,16 @@ static int map_next(int fd, void **prev, void *key, void *next, size_t key_size,
 static const struct {
 	size_t key, value;
 } walk_size[XLB_WALK_MAX] = {
-	[XLB_WALK_VIPS] = { sizeof(struct xlb_vip_key), sizeof(struct xlb_vip) },
-	[XLB_WALK_MEMBERS] = { sizeof(struct xlb_member_key), sizeof(struct xlb_member) },
-	[XLB_WALK_FLOWS] = { sizeof(struct xlb_flow_key), sizeof(struct xlb_flow) },
-	[XLB_WALK_DECAP_VIPS] = { sizeof(struct xlb_addr_key), 0 },
-	[XLB_WALK_NAT_FWD] = { sizeof(struct xlb_flow_key), sizeof(struct xlb_nat_fwd) },
-	[XLB_WALK_NAT_REV] = { sizeof(struct xlb_nat_rkey), sizeof(struct xlb_nat_rev) },
+	[XLB_WALK_VIPS] = {sizeof(struct xlb_vip_key), sizeof(struct xlb_vip)},
+	[XLB_WALK_MEMBERS] = {sizeof(struct xlb_member_key), sizeof(struct xlb_member)},
+	[XLB_WALK_FLOWS] = {sizeof(struct xlb_flow_key), sizeof(struct xlb_flow)},
+	[XLB_WALK_DECAP_VIPS] = {sizeof(struct xlb_addr_key), 0},
+	[XLB_WALK_NAT_FWD] = {sizeof(struct xlb_flow_key), sizeof(struct xlb_nat_fwd)},
+	[XLB_WALK_NAT_REV] = {sizeof(struct xlb_nat_rkey), sizeof(struct xlb_nat_rev)},
 };
 
-static int walk_call(enum xlb_walk_kind kind, union xlb_walk_cb cb, const void *k,
-		     const void *v, void *arg)
+static int walk_call(enum xlb_walk_kind kind, union xlb_walk_cb cb, const void *k, const void *v,
+		     void *arg)
 {
 	switch (kind) {
 	case XLB_WALK_VIPS:

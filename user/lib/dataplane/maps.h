@@ -21,8 +21,8 @@ struct xlb_lb;
 struct xlb_decap;
 
 struct xlb_maps {
-	struct xlb_lb *skel;	/* opened, never loaded: fds come from pins */
-	int lock_fd;		/* flock on the pin directory, or -1 */
+	struct xlb_lb *skel; /* opened, never loaded: fds come from pins */
+	int lock_fd;	     /* flock on the pin directory, or -1 */
 	char pin_dir[PATH_MAX];
 };
 
@@ -48,8 +48,8 @@ void xlb_decap_maps_close(struct xlb_decap_maps *m);
 /* VIPs. */
 typedef int (*xlb_vip_cb)(const struct xlb_vip_key *k, const struct xlb_vip *v, void *arg);
 int xlb_vip_get(struct xlb_maps *m, const struct xlb_vip_key *k, struct xlb_vip *v);
-int xlb_vip_create(struct xlb_maps *m, const struct xlb_vip_key *k, __u32 flags,
-		   __u32 table_size, struct xlb_vip *out);
+int xlb_vip_create(struct xlb_maps *m, const struct xlb_vip_key *k, __u32 flags, __u32 table_size,
+		   struct xlb_vip *out);
 /*
  * Create n VIPs at once (keys[i], vips[i].flags and .table_size in; .id out):
  * their tables are installed in one batch, one kernel grace period for all.

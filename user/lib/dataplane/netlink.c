@@ -17,10 +17,10 @@
 #include "dataplane/netlink.h"
 
 #ifndef NTF_EXT_MANAGED
-#define NTF_EXT_MANAGED	(1 << 0)
+#define NTF_EXT_MANAGED (1 << 0)
 #endif
 #ifndef NDA_FLAGS_EXT
-#define NDA_FLAGS_EXT	15
+#define NDA_FLAGS_EXT 15
 #endif
 
 struct nl_req {
@@ -79,7 +79,7 @@ static int route_attr(const struct nlattr *a, void *data)
 	size_t alen = ans->family == AF_INET ? 4 : 16;
 
 	if (mnl_attr_type_valid(a, RTA_MAX) < 0)
-		return MNL_CB_OK;	/* newer attribute: not ours */
+		return MNL_CB_OK; /* newer attribute: not ours */
 	switch (mnl_attr_get_type(a)) {
 	case RTA_OIF:
 		if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
@@ -105,8 +105,7 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 	return mnl_attr_parse(nlh, sizeof(*rm), route_attr, data);
 }
 
-int xlb_nl_route_get(const struct xlb_addr_key *dst, struct xlb_addr_key *nexthop,
-		     int *ifindex)
+int xlb_nl_route_get(const struct xlb_addr_key *dst, struct xlb_addr_key *nexthop, int *ifindex)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct route_ans ans = {};
@@ -156,7 +155,7 @@ int xlb_nl_neigh_manage(const struct xlb_addr_key *addr, int ifindex)
 	nd = mnl_nlmsg_put_extra_header(nlh, sizeof(*nd));
 	nd->ndm_family = addr->family == XLB_AF_INET ? AF_INET : AF_INET6;
 	nd->ndm_ifindex = ifindex;
-	nd->ndm_state = NUD_NONE;	/* the kernel resolves it */
+	nd->ndm_state = NUD_NONE; /* the kernel resolves it */
 	mnl_attr_put(nlh, NDA_DST, addr->family == XLB_AF_INET ? 4 : 16, addr->addr);
 	mnl_attr_put_u32(nlh, NDA_FLAGS_EXT, NTF_EXT_MANAGED);
 	err = nl_talk(&r, nlh, NULL, NULL);

@@ -10,8 +10,7 @@
 #include <xlb/abi.h>
 
 /* Next hop (gateway, or dst itself when on-link) and device towards dst. */
-int xlb_nl_route_get(const struct xlb_addr_key *dst, struct xlb_addr_key *nexthop,
-		     int *ifindex);
+int xlb_nl_route_get(const struct xlb_addr_key *dst, struct xlb_addr_key *nexthop, int *ifindex);
 /*
  * Ask the kernel to keep addr on ifindex resolved (NTF_EXT_MANAGED, Linux
  * 5.16+): it probes by itself and refreshes the entry. An existing entry is

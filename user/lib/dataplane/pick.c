@@ -9,8 +9,8 @@
 #include "dataplane/pick.h"
 #include "xlb_lb.skel.h"
 
-int xlb_pick_flow(struct xlb_maps *m, const struct xlb_vip *vip,
-		  const struct xlb_flow_key *key, struct xlb_pick_result *r)
+int xlb_pick_flow(struct xlb_maps *m, const struct xlb_vip *vip, const struct xlb_flow_key *key,
+		  struct xlb_pick_result *r)
 {
 	struct xlb_config cfg;
 	struct xlb_backend b;

@@ -10,20 +10,20 @@
 #include "dataplane/maps.h"
 
 enum xlb_pick_via {
-	XLB_PICK_NONE = 0,	/* no usable backend: the packet is dropped */
-	XLB_PICK_FLOW,		/* the flow table's entry */
-	XLB_PICK_TABLE,		/* the Maglev slot of the flow hash */
-	XLB_PICK_REPROBE,	/* a later slot: the first one was not ACTIVE */
+	XLB_PICK_NONE = 0, /* no usable backend: the packet is dropped */
+	XLB_PICK_FLOW,	   /* the flow table's entry */
+	XLB_PICK_TABLE,	   /* the Maglev slot of the flow hash */
+	XLB_PICK_REPROBE,  /* a later slot: the first one was not ACTIVE */
 };
 
 struct xlb_pick_result {
 	enum xlb_pick_via via;
 	__u32 backend_id;
 	__u32 hash;
-	__u32 slot;		/* table slot used (TABLE, REPROBE) */
+	__u32 slot; /* table slot used (TABLE, REPROBE) */
 };
 
-int xlb_pick_flow(struct xlb_maps *m, const struct xlb_vip *vip,
-		  const struct xlb_flow_key *key, struct xlb_pick_result *r);
+int xlb_pick_flow(struct xlb_maps *m, const struct xlb_vip *vip, const struct xlb_flow_key *key,
+		  struct xlb_pick_result *r);
 
 #endif /* XLB_PICK_H */

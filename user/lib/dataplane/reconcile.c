@@ -33,13 +33,13 @@ static int be_cmp(__u8 fa, const __be32 *aa, __be16 pa, __u8 fb, const __be32 *a
 
 struct ctx {
 	struct xlb_maps *m;
-	struct xlb_backend *all;	/* XLB_MAX_BACKENDS, as in the map */
-	unsigned char *changed;		/* per id: new or state changed */
-	unsigned char *wanted;		/* per id: in the desired state */
-	__u32 *used;			/* ids in use, sorted by identity */
+	struct xlb_backend *all; /* XLB_MAX_BACKENDS, as in the map */
+	unsigned char *changed;	 /* per id: new or state changed */
+	unsigned char *wanted;	 /* per id: in the desired state */
+	__u32 *used;		 /* ids in use, sorted by identity */
 	size_t nused;
 	__u32 next_free;
-	const struct xlb_want_backend **widx;	/* wanted backends, sorted */
+	const struct xlb_want_backend **widx; /* wanted backends, sorted */
 	struct xlb_reconcile_stats st;
 };
 
@@ -122,7 +122,8 @@ static int apply_backends(struct ctx *c, struct xlb_want *w)
 		}
 		c->wanted[wb->id] = 1;
 		/* A state the operator holds (xlb backend set) is not ours to change. */
-		if (found && (c->all[wb->id].state == wb->state || xlb_backend_held(&c->all[wb->id])))
+		if (found &&
+		    (c->all[wb->id].state == wb->state || xlb_backend_held(&c->all[wb->id])))
 			continue;
 		memset(&b, 0, sizeof(b));
 		memcpy(b.addr, wb->addr.addr, sizeof(b.addr));
@@ -262,7 +263,7 @@ static size_t members_from(const struct xlb_member_list *ms, __u32 vip_id)
 /* Weight of (vip_id, be_id) in the current members, or -1. */
 static long cur_weight(const struct xlb_member_list *ms, __u32 vip_id, __u32 be_id)
 {
-	struct xlb_member_key key = { .vip_id = vip_id, .backend_id = be_id };
+	struct xlb_member_key key = {.vip_id = vip_id, .backend_id = be_id};
 	size_t lo = 0, hi = ms->n, mid;
 	int d;
 
@@ -284,7 +285,7 @@ static int apply_vip_members(struct ctx *c, const struct xlb_want *w, const stru
 			     const struct xlb_vip *v, const struct xlb_member_list *ms, int force)
 {
 	struct xlb_maglev_node *nodes;
-	char (*keys)[XLB_VIPSTRLEN];
+	char(*keys)[XLB_VIPSTRLEN];
 	__u32 *ids, id;
 	size_t i, j, n = 0;
 	int err = 0, dirty = force, keep;
@@ -355,8 +356,8 @@ static int collect_vip(const struct xlb_vip_key *k, const struct xlb_vip *v, voi
 {
 	struct vips *vs = arg;
 
-	if (xlb_vec_room((void **)&vs->k, sizeof(*vs->k), (void **)&vs->v, sizeof(*vs->v),
-			 vs->n, &vs->cap, 64))
+	if (xlb_vec_room((void **)&vs->k, sizeof(*vs->k), (void **)&vs->v, sizeof(*vs->v), vs->n,
+			 &vs->cap, 64))
 		return -ENOMEM;
 	vs->k[vs->n] = *k;
 	vs->v[vs->n++] = *v;
@@ -374,7 +375,8 @@ static int find_vip(const struct vips *vs, const struct xlb_vip_key *k)
 }
 
 /* Step 2: VIPs (new ones created together), each with its members and table. */
-static int apply_vips(struct ctx *c, struct xlb_want *w, struct vips *cur, const struct xlb_member_list *ms)
+static int apply_vips(struct ctx *c, struct xlb_want *w, struct vips *cur,
+		      const struct xlb_member_list *ms)
 {
 	struct xlb_vip_key *nkeys;
 	struct xlb_vip *nvips, v;
@@ -474,8 +476,8 @@ static int remove_rest(struct ctx *c, const struct xlb_want *w, const struct vip
 
 int xlb_reconcile(struct xlb_maps *m, struct xlb_want *w, struct xlb_reconcile_stats *st)
 {
-	struct ctx c = { .m = m };
-	struct xlb_member_list ms = { .vip_id = ~0U, .be_id = ~0U };
+	struct ctx c = {.m = m};
+	struct xlb_member_list ms = {.vip_id = ~0U, .be_id = ~0U};
 	struct vips cur = {};
 	int err;
 

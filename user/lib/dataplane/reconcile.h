@@ -18,12 +18,12 @@
 struct xlb_want_member {
 	struct xlb_addr_key addr;
 	__u16 port;
-	__u32 weight;		/* effective: 0 = in no table slot */
+	__u32 weight; /* effective: 0 = in no table slot */
 };
 
 struct xlb_want_vip {
 	struct xlb_vip_key key;
-	__u32 flags;		/* XLB_VIP_F_* */
+	__u32 flags; /* XLB_VIP_F_* */
 	__u32 table_size;
 	size_t nmembers;
 	struct xlb_want_member *members;
@@ -32,14 +32,14 @@ struct xlb_want_vip {
 struct xlb_want_backend {
 	struct xlb_addr_key addr;
 	__u16 port;
-	__u8 state;		/* enum xlb_backend_state */
-	__u32 id;		/* out: the id it has in the maps */
+	__u8 state; /* enum xlb_backend_state */
+	__u32 id;   /* out: the id it has in the maps */
 };
 
 struct xlb_want {
 	size_t nvips;
 	struct xlb_want_vip *vips;
-	size_t nbackends;	/* every backend any member names, once */
+	size_t nbackends; /* every backend any member names, once */
 	struct xlb_want_backend *backends;
 };
 

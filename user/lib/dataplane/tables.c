@@ -312,7 +312,7 @@ int xlb_table_read(struct xlb_maps *m, __u32 vip_id, __u32 *table, __u32 size)
 
 /* FNV-1a 64: byte-wise, defined the same on every host, no seed. */
 #define FNV64_OFFSET 0xcbf29ce484222325ULL
-#define FNV64_PRIME 0x100000001b3ULL
+#define FNV64_PRIME  0x100000001b3ULL
 
 static __u64 fnv64(__u64 h, const void *p, size_t len)
 {

@@ -36,12 +36,12 @@
 #include "base/http.h"
 #include "discovery/httpreg.h"
 
-#define ARG_LEN		XLB_HTTPREG_ARG_LEN
+#define ARG_LEN XLB_HTTPREG_ARG_LEN
 
 struct consul {
 	struct xlb_httpreg p;
-	unsigned long long index;	/* X-Consul-Index of the last answer; 0: none */
-	int catalog;			/* the request in flight asks the catalog */
+	unsigned long long index; /* X-Consul-Index of the last answer; 0: none */
+	int catalog;		  /* the request in flight asks the catalog */
 	struct timespec sent;
 	char dc[ARG_LEN], tag[ARG_LEN];
 };
@@ -51,13 +51,21 @@ struct consul {
 static const char *json_type_name(const json_t *v)
 {
 	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a number";
-	case JSON_TRUE: case JSON_FALSE: return "a boolean";
-	default: return "null";
+	case JSON_OBJECT:
+		return "an object";
+	case JSON_ARRAY:
+		return "an array";
+	case JSON_STRING:
+		return "a string";
+	case JSON_INTEGER:
+		return "an integer";
+	case JSON_REAL:
+		return "a number";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "a boolean";
+	default:
+		return "null";
 	}
 }
 
@@ -78,7 +86,7 @@ int xlb_consul_parse(const char *body, size_t len, __u32 dflt, struct xlb_disc_n
 		snprintf(err, errlen, "health answer is %s, not an array", json_type_name(root));
 		goto out;
 	}
-	json_array_foreach(root, i, e) {
+	json_array_foreach (root, i, e) {
 		svc = json_object_get(e, "Service");
 		node = json_object_get(e, "Node");
 		if (!json_is_object(e) || !json_is_object(svc)) {
@@ -101,8 +109,10 @@ int xlb_consul_parse(const char *body, size_t len, __u32 dflt, struct xlb_disc_n
 		if (!a[0]) {
 			addr = node ? json_object_get(node, "Address") : NULL;
 			if (!json_is_string(addr)) {
-				snprintf(err, errlen, "entry %zu: no Service.Address and no "
-					 "Node.Address", i);
+				snprintf(err, errlen,
+					 "entry %zu: no Service.Address and no "
+					 "Node.Address",
+					 i);
 				goto out;
 			}
 			a = json_string_value(addr);
@@ -119,12 +129,15 @@ int xlb_consul_parse(const char *body, size_t len, __u32 dflt, struct xlb_disc_n
 		if (w) {
 			pass = json_object_get(w, "Passing");
 			if (!json_is_integer(pass) || json_integer_value(pass) < 0) {
-				snprintf(err, errlen, "entry %zu: Service.Weights.Passing is not "
-					 "a weight", i);
+				snprintf(err, errlen,
+					 "entry %zu: Service.Weights.Passing is not "
+					 "a weight",
+					 i);
 				goto out;
 			}
-			nd.weight = json_integer_value(pass) > XLB_WEIGHT_MAX ?
-				XLB_WEIGHT_MAX : (__u32)json_integer_value(pass);
+			nd.weight = json_integer_value(pass) > XLB_WEIGHT_MAX
+					    ? XLB_WEIGHT_MAX
+					    : (__u32)json_integer_value(pass);
 		}
 		if (xlb_disc_nodes_add(out, &nd)) {
 			snprintf(err, errlen, "out of memory");
@@ -137,8 +150,7 @@ out:
 	return ret;
 }
 
-int xlb_consul_parse_catalog(const char *body, size_t len, size_t *count, char *err,
-			     size_t errlen)
+int xlb_consul_parse_catalog(const char *body, size_t len, size_t *count, char *err, size_t errlen)
 {
 	json_t *root = xlb_httpreg_load("catalog answer", body, len, err, errlen);
 
@@ -210,8 +222,9 @@ static void on_done(struct xlb_http_req *r, const struct xlb_http_resp *resp, vo
 	const struct xlb_disc_http_conf *conf = consul_conf(c->p.w);
 	char shown[XLB_URL_LEN];
 	const char *host = xlb_httpreg_name(conf->hosts[c->p.host % conf->nhosts], shown,
-					    sizeof(shown)), *h;
-	struct xlb_disc_nodes ns = { 0 };
+					    sizeof(shown)),
+		   *h;
+	struct xlb_disc_nodes ns = {0};
 	unsigned long long idx = 0, old = c->index;
 	unsigned int skipped;
 	char err[256], *end;
@@ -233,14 +246,16 @@ static void on_done(struct xlb_http_req *r, const struct xlb_http_resp *resp, vo
 	}
 	if (xlb_consul_parse(resp->body, resp->len, conf->weight, &ns, &skipped, err,
 			     sizeof(err))) {
-		xlb_disc_nodes_free(&ns);	/* what was parsed before the problem */
+		xlb_disc_nodes_free(&ns); /* what was parsed before the problem */
 		xlb_httpreg_fail(&c->p, conf->nhosts, "consul %s: %s", host, err);
 		return;
 	}
 	if (skipped && !ns.n) {
 		xlb_disc_nodes_free(&ns);
-		xlb_httpreg_fail(&c->p, conf->nhosts, "consul %s: no instance has an IP address "
-				 "(%u with host names)", host, skipped);
+		xlb_httpreg_fail(&c->p, conf->nhosts,
+				 "consul %s: no instance has an IP address "
+				 "(%u with host names)",
+				 host, skipped);
 		return;
 	}
 	h = xlb_http_header(r, "X-Consul-Index");
@@ -280,10 +295,12 @@ static void consul_fire(struct xlb_httpreg *p)
 	char shown[XLB_URL_LEN];
 	/* service_name: at most 200 characters (consul_check), 3 each escaped */
 	char name[3 * 200 + 1], path[1800], url[2100], q[800], v[3 * ARG_LEN + 1], tok[300];
-	const char *hdrs[2] = { NULL, NULL };
-	struct xlb_http_opts o = { 0 };
+	const char *hdrs[2] = {NULL, NULL};
+	struct xlb_http_opts o = {0};
 	/* Consul reads wait=0s as its default (5 min): ask for 1 s at least. */
-	double wait = conf->timeout.wait <= 0 ? 60 : conf->timeout.wait < 1 ? 1 : conf->timeout.wait;
+	double wait = conf->timeout.wait <= 0  ? 60
+		      : conf->timeout.wait < 1 ? 1
+					       : conf->timeout.wait;
 	double read = conf->timeout.read > 0 ? conf->timeout.read : 5;
 	size_t ql;
 
@@ -303,8 +320,9 @@ static void consul_fire(struct xlb_httpreg *p)
 		snprintf(path, sizeof(path), "/v1/catalog/service/%s?%s", name, q[0] ? q + 1 : "");
 		o.timeout = read;
 	} else if (c->index) {
-		snprintf(path, sizeof(path), "/v1/health/service/%s?passing=1%s&index=%llu&wait=%ds",
-			 name, q, c->index, (int)wait);
+		snprintf(path, sizeof(path),
+			 "/v1/health/service/%s?passing=1%s&index=%llu&wait=%ds", name, q, c->index,
+			 (int)wait);
 		/* Consul adds up to wait/16 of jitter to the wait. */
 		o.timeout = wait + wait / 16 + read;
 	} else {

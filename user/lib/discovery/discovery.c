@@ -18,37 +18,37 @@
 #include "base/log.h"
 #include "base/vec.h"
 
-#define BACKOFF_MIN	1.0	/* seconds */
-#define BACKOFF_MAX	60.0
-#define JITTER		0.25	/* +- of the delay */
+#define BACKOFF_MIN 1.0 /* seconds */
+#define BACKOFF_MAX 60.0
+#define JITTER	    0.25 /* +- of the delay */
 
 static const struct xlb_disc_ops *const registries[] = {
 	&xlb_disc_dns, &xlb_disc_consul, &xlb_disc_eureka, &xlb_disc_nacos, &xlb_disc_kubernetes,
 };
-#define NREG	(sizeof(registries) / sizeof(registries[0]))
+#define NREG (sizeof(registries) / sizeof(registries[0]))
 
 struct xlb_disc {
 	struct event_base *base;
 	struct xlb_discovery_conf conf;
 	struct xlb_http *http;
 	struct xlb_disc_counters cnt[NREG];
-	struct xlb_disc_watch *watches;		/* list, for restarts on new settings */
-	unsigned int rand;			/* jitter state */
+	struct xlb_disc_watch *watches; /* list, for restarts on new settings */
+	unsigned int rand;		/* jitter state */
 };
 
 struct xlb_disc_watch {
 	struct xlb_disc *d;
 	struct xlb_disc_watch *next;
-	unsigned int reg;			/* index in registries[] */
+	unsigned int reg; /* index in registries[] */
 	char *service, *args;
 	xlb_disc_update_fn cb;
 	void *arg;
 	void *priv;
 	int started;
-	struct xlb_node_conf *nodes;		/* the last good set, sorted */
+	struct xlb_node_conf *nodes; /* the last good set, sorted */
 	size_t nnodes;
 	struct xlb_disc_status st;
-	unsigned int fails;			/* errors in a row, for the backoff */
+	unsigned int fails; /* errors in a row, for the backoff */
 };
 
 /* --- node lists ----------------------------------------------------------------- */
@@ -152,11 +152,21 @@ static int reg_index(const char *type)
 static const void *reg_conf(const struct xlb_discovery_conf *c, unsigned int i, size_t *len)
 {
 	switch (i) {
-	case 0: *len = sizeof(c->dns); return &c->dns;
-	case 1: *len = sizeof(c->consul); return &c->consul;
-	case 2: *len = sizeof(c->eureka); return &c->eureka;
-	case 3: *len = sizeof(c->nacos); return &c->nacos;
-	case 4: *len = sizeof(c->kubernetes); return &c->kubernetes;
+	case 0:
+		*len = sizeof(c->dns);
+		return &c->dns;
+	case 1:
+		*len = sizeof(c->consul);
+		return &c->consul;
+	case 2:
+		*len = sizeof(c->eureka);
+		return &c->eureka;
+	case 3:
+		*len = sizeof(c->nacos);
+		return &c->nacos;
+	case 4:
+		*len = sizeof(c->kubernetes);
+		return &c->kubernetes;
 	}
 	*len = 0;
 	return NULL;
@@ -165,8 +175,9 @@ static const void *reg_conf(const struct xlb_discovery_conf *c, unsigned int i, 
 _Static_assert(NREG == 5, "reg_conf() knows every registry");
 /* Every block starts with its "enabled" flag (set when the block is present). */
 _Static_assert(offsetof(struct xlb_disc_dns_conf, enabled) == 0 &&
-	       offsetof(struct xlb_disc_http_conf, enabled) == 0 &&
-	       offsetof(struct xlb_disc_k8s_conf, enabled) == 0, "enabled first");
+		       offsetof(struct xlb_disc_http_conf, enabled) == 0 &&
+		       offsetof(struct xlb_disc_k8s_conf, enabled) == 0,
+	       "enabled first");
 
 /* Whether the discovery: section has a block for registry i. */
 static int reg_enabled(const struct xlb_discovery_conf *c, unsigned int i)
@@ -188,8 +199,10 @@ int xlb_disc_check(const struct xlb_discovery_conf *conf, const char *type,
 	int i = reg_index(type);
 
 	if (i < 0) {
-		snprintf(why, len, "'%s' is not a registry xlb supports (dns, consul, eureka, "
-			 "nacos, kubernetes)", type);
+		snprintf(why, len,
+			 "'%s' is not a registry xlb supports (dns, consul, eureka, "
+			 "nacos, kubernetes)",
+			 type);
 		return -EINVAL;
 	}
 	if (!reg_enabled(conf, i)) {
@@ -465,8 +478,8 @@ void xlb_disc_result(struct xlb_disc_watch *w, const struct xlb_node_conf *nodes
 		free(v);
 		return;
 	}
-	pr_info("discovery: %s '%s': %zu -> %zu node%s%s\n", registries[w->reg]->name,
-		w->service, w->nnodes, n, n == 1 ? "" : "s",
+	pr_info("discovery: %s '%s': %zu -> %zu node%s%s\n", registries[w->reg]->name, w->service,
+		w->nnodes, n, n == 1 ? "" : "s",
 		!n ? " (the registry says the service is gone)" : "");
 	free(w->nodes);
 	w->nodes = v;
@@ -485,6 +498,6 @@ double xlb_disc_backoff(struct xlb_disc_watch *w)
 
 	if (base > BACKOFF_MAX)
 		base = BACKOFF_MAX;
-	r = (double)rand_r(&w->d->rand) / RAND_MAX;	/* [0, 1] */
+	r = (double)rand_r(&w->d->rand) / RAND_MAX; /* [0, 1] */
 	return base * (1.0 - JITTER + 2.0 * JITTER * r);
 }

@@ -52,11 +52,11 @@ int xlb_disc_nodes_add(struct xlb_disc_nodes *ns, const struct xlb_node_conf *nd
 void xlb_disc_nodes_free(struct xlb_disc_nodes *ns);
 
 /* xlb_disc_result() flags */
-#define XLB_DISC_GONE	(1U << 0)	/* the registry says: no such service (now) */
+#define XLB_DISC_GONE (1U << 0) /* the registry says: no such service (now) */
 
 /* A registry's implementation. */
 struct xlb_disc_ops {
-	const char *name;		/* discovery_type */
+	const char *name; /* discovery_type */
 	/*
 	 * Check service_name and discovery_args (JSON text or NULL) without
 	 * side effects: 0, or -EINVAL with a message in why. Used when the
@@ -74,8 +74,8 @@ struct xlb_disc_ops {
 	void (*stop)(struct xlb_disc_watch *w);
 };
 
-extern const struct xlb_disc_ops xlb_disc_dns, xlb_disc_consul, xlb_disc_eureka,
-	xlb_disc_nacos, xlb_disc_kubernetes;
+extern const struct xlb_disc_ops xlb_disc_dns, xlb_disc_consul, xlb_disc_eureka, xlb_disc_nacos,
+	xlb_disc_kubernetes;
 
 /* --- the manager (one per agent) ------------------------------------------- */
 
@@ -121,11 +121,11 @@ void xlb_disc_watch_free(struct xlb_disc_watch *w);
 const struct xlb_node_conf *xlb_disc_watch_nodes(const struct xlb_disc_watch *w, size_t *n);
 
 struct xlb_disc_status {
-	int have_answer;		/* a good answer came since the watch started */
-	double confirmed;		/* wall clock (seconds) of the last good answer; 0: none */
-	double changed;			/* wall clock of the last change of the node set */
+	int have_answer;  /* a good answer came since the watch started */
+	double confirmed; /* wall clock (seconds) of the last good answer; 0: none */
+	double changed;	  /* wall clock of the last change of the node set */
 	unsigned long answers, errors, changes;
-	char error[256];		/* the current error; "" when the last answer was good */
+	char error[256]; /* the current error; "" when the last answer was good */
 };
 void xlb_disc_watch_status(const struct xlb_disc_watch *w, struct xlb_disc_status *st);
 
@@ -133,7 +133,7 @@ void xlb_disc_watch_status(const struct xlb_disc_watch *w, struct xlb_disc_statu
 struct xlb_disc *xlb_disc_watch_disc(const struct xlb_disc_watch *w);
 const char *xlb_disc_watch_type(const struct xlb_disc_watch *w);
 const char *xlb_disc_watch_service(const struct xlb_disc_watch *w);
-const char *xlb_disc_watch_args(const struct xlb_disc_watch *w);	/* JSON text or NULL */
+const char *xlb_disc_watch_args(const struct xlb_disc_watch *w); /* JSON text or NULL */
 void *xlb_disc_watch_priv(const struct xlb_disc_watch *w);
 void xlb_disc_watch_set_priv(struct xlb_disc_watch *w, void *priv);
 
@@ -152,10 +152,10 @@ double xlb_disc_backoff(struct xlb_disc_watch *w);
 /* --- counters for /metrics, per registry type --------------------------------- */
 
 struct xlb_disc_counters {
-	unsigned long requests;		/* requests or queries sent */
-	unsigned long answers;		/* good answers */
-	unsigned long errors;		/* failed requests and bad answers */
-	unsigned long changes;		/* node-set changes applied */
+	unsigned long requests; /* requests or queries sent */
+	unsigned long answers;	/* good answers */
+	unsigned long errors;	/* failed requests and bad answers */
+	unsigned long changes;	/* node-set changes applied */
 };
 /* Registry types in a fixed order for metrics: i = 0.. while non-NULL. */
 const char *xlb_disc_type_at(unsigned int i);

@@ -48,20 +48,20 @@
 #include "base/log.h"
 #include "base/vec.h"
 
-#define CHAIN_MAX	8	/* CNAMEs followed from the name asked */
-#define TRIES		2	/* sends of a query to each server */
-#define DELAY_FLOOR	0.1	/* seconds: no busy loop even with min_ttl 0 */
+#define CHAIN_MAX   8	/* CNAMEs followed from the name asked */
+#define TRIES	    2	/* sends of a query to each server */
+#define DELAY_FLOOR 0.1 /* seconds: no busy loop even with min_ttl 0 */
 
 /* --- the answer parser (pure) ---------------------------------------------------- */
 
 static const char *rcode_name(int rcode)
 {
 	static const char *const names[] = {
-		[ns_r_noerror] = "NOERROR", [ns_r_formerr] = "FORMERR",
+		[ns_r_noerror] = "NOERROR",   [ns_r_formerr] = "FORMERR",
 		[ns_r_servfail] = "SERVFAIL", [ns_r_nxdomain] = "NXDOMAIN",
-		[ns_r_notimpl] = "NOTIMP", [ns_r_refused] = "REFUSED",
+		[ns_r_notimpl] = "NOTIMP",    [ns_r_refused] = "REFUSED",
 		[ns_r_yxdomain] = "YXDOMAIN", [ns_r_yxrrset] = "YXRRSET",
-		[ns_r_nxrrset] = "NXRRSET", [ns_r_notauth] = "NOTAUTH",
+		[ns_r_nxrrset] = "NXRRSET",   [ns_r_notauth] = "NOTAUTH",
 		[ns_r_notzone] = "NOTZONE",
 	};
 
@@ -118,8 +118,7 @@ struct parse {
 	size_t wlen;
 };
 
-static int bad(struct parse *p, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static int bad(struct parse *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int bad(struct parse *p, const char *fmt, ...)
 {
 	va_list ap;
@@ -131,8 +130,7 @@ static int bad(struct parse *p, const char *fmt, ...)
 }
 
 /* A domain name in rdata at off that must end exactly at end (-1: malformed). */
-static int rdata_name(struct parse *p, const ns_rr *rr, size_t off, int must_end,
-		      char *out)
+static int rdata_name(struct parse *p, const ns_rr *rr, size_t off, int must_end, char *out)
 {
 	char buf[NS_MAXDNAME];
 	int n;
@@ -157,8 +155,7 @@ static int add_addr(struct parse *p, const ns_rr *rr, const char *name)
 			   ns_rr_rdlen(*rr));
 	if (a->naddr >= XLB_DNS_ADDR_MAX)
 		return bad(p, "more than %d address records", XLB_DNS_ADDR_MAX);
-	if (xlb_vec_room((void **)&a->addr, sizeof(*a->addr), NULL, 0, a->naddr, &p->addr_cap,
-			 16))
+	if (xlb_vec_room((void **)&a->addr, sizeof(*a->addr), NULL, 0, a->naddr, &p->addr_cap, 16))
 		return -ENOMEM;
 	d = &a->addr[a->naddr];
 	memset(d, 0, sizeof(*d));
@@ -290,7 +287,7 @@ static int parse_records(struct parse *p, const char *qname, int qtype)
 			if (ns_parserr(&p->h, sect, i, &rr))
 				return bad(p, "malformed answer: record %d of section %d", i, sect);
 			if (ns_rr_class(rr) != ns_c_in)
-				continue;	/* EDNS OPT and anything else */
+				continue; /* EDNS OPT and anything else */
 			type = ns_rr_type(rr);
 			if (type == ns_t_srv && qtype == ns_t_srv && sect == ns_s_an &&
 			    in_chain(chain, nchain, rr.name)) {
@@ -319,7 +316,7 @@ static int parse_records(struct parse *p, const char *qname, int qtype)
 int xlb_dns_parse(const unsigned char *msg, size_t len, const char *qname, int qtype,
 		  struct xlb_dns_answer *a, char *why, size_t wlen)
 {
-	struct parse p = { .a = a, .why = why, .wlen = wlen };
+	struct parse p = {.a = a, .why = why, .wlen = wlen};
 	ns_rr rr;
 	int op;
 
@@ -357,9 +354,8 @@ void xlb_dns_answer_free(struct xlb_dns_answer *a)
 
 /* --- answers to nodes (pure) -------------------------------------------------------- */
 
-int xlb_dns_srv_nodes(const struct xlb_dns_srv *srv, size_t nsrv,
-		      const struct xlb_dns_addr *pool, size_t npool, __u16 port,
-		      struct xlb_disc_nodes *out, __u32 *ttl)
+int xlb_dns_srv_nodes(const struct xlb_dns_srv *srv, size_t nsrv, const struct xlb_dns_addr *pool,
+		      size_t npool, __u16 port, struct xlb_disc_nodes *out, __u32 *ttl)
 {
 	struct xlb_node_conf nd;
 	size_t i, j, k;
@@ -391,8 +387,8 @@ int xlb_dns_srv_nodes(const struct xlb_dns_srv *srv, size_t nsrv,
 	return 0;
 }
 
-int xlb_dns_addr_nodes(const struct xlb_dns_addr *pool, size_t npool, const char *name,
-		       __u16 port, __u32 weight, struct xlb_disc_nodes *out, __u32 *ttl)
+int xlb_dns_addr_nodes(const struct xlb_dns_addr *pool, size_t npool, const char *name, __u16 port,
+		       __u32 weight, struct xlb_disc_nodes *out, __u32 *ttl)
 {
 	struct xlb_node_conf nd;
 	size_t j;
@@ -411,8 +407,8 @@ int xlb_dns_addr_nodes(const struct xlb_dns_addr *pool, size_t npool, const char
 	return 0;
 }
 
-int xlb_dns_service_parse(const char *service, char *host, size_t hlen, __u16 *port,
-			  char *why, size_t wlen)
+int xlb_dns_service_parse(const char *service, char *host, size_t hlen, __u16 *port, char *why,
+			  size_t wlen)
 {
 	const char *colon = strchr(service, ':'), *s;
 	size_t n = colon ? (size_t)(colon - service) : strlen(service), label = 0;
@@ -437,7 +433,7 @@ int xlb_dns_service_parse(const char *service, char *host, size_t hlen, __u16 *p
 		*port = (__u16)v;
 	}
 	if (n && service[n - 1] == '.')
-		n--;		/* fully qualified */
+		n--; /* fully qualified */
 	if (!n || n > 253 || n >= hlen) {
 		snprintf(why, wlen, "'%s' is not a DNS name (1..253 characters)", service);
 		return -EINVAL;
@@ -455,8 +451,10 @@ int xlb_dns_service_parse(const char *service, char *host, size_t hlen, __u16 *p
 		}
 	}
 	if (s < service + n || !label || label > 63) {
-		snprintf(why, wlen, "'%s' is not a DNS name (labels of 1..63 letters, digits, "
-			 "'-' or '_', joined by dots)", service);
+		snprintf(why, wlen,
+			 "'%s' is not a DNS name (labels of 1..63 letters, digits, "
+			 "'-' or '_', joined by dots)",
+			 service);
 		return -EINVAL;
 	}
 	memcpy(host, service, n);
@@ -481,9 +479,9 @@ struct dns_sock {
 };
 
 enum dns_role {
-	Q_SRV,		/* SRV of the name */
-	Q_HOST,		/* A/AAAA of the name (no SRV) */
-	Q_TARGET,	/* A/AAAA of an SRV target */
+	Q_SRV,	  /* SRV of the name */
+	Q_HOST,	  /* A/AAAA of the name (no SRV) */
+	Q_TARGET, /* A/AAAA of an SRV target */
 };
 
 struct dns_query {
@@ -497,24 +495,24 @@ struct dns_watch {
 	struct xlb_disc_watch *w;
 	struct event_base *base;
 	ares_channel ch;
-	struct event *ares_timer;	/* c-ares' next timeout */
-	struct event *next_timer;	/* the next round */
+	struct event *ares_timer; /* c-ares' next timeout */
+	struct event *next_timer; /* the next round */
 	struct dns_sock *socks;
 	char host[XLB_DNS_NAME_LEN];
 	__u16 port;
 	double min_ttl, max_ttl;
 	__u32 weight;
-	char who[96];			/* "dns 127.0.0.1:53" for error texts */
+	char who[96]; /* "dns 127.0.0.1:53" for error texts */
 
 	/* the round in flight */
 	int busy;
-	unsigned int pending;		/* queries sent, not answered */
-	char err[200];			/* the round's first error */
-	int srv_mode;			/* the name has SRV records */
-	int nx_srv, nx_a, nx_aaaa;	/* NXDOMAIN answers */
+	unsigned int pending;	   /* queries sent, not answered */
+	char err[200];		   /* the round's first error */
+	int srv_mode;		   /* the name has SRV records */
+	int nx_srv, nx_a, nx_aaaa; /* NXDOMAIN answers */
 	struct xlb_dns_srv *srv;
 	size_t nsrv;
-	struct xlb_dns_addr *pool;	/* addresses learnt this round */
+	struct xlb_dns_addr *pool; /* addresses learnt this round */
 	size_t npool, pool_cap;
 	__u32 ttl;
 };
@@ -536,7 +534,7 @@ static void round_fail(struct dns_watch *dw, const char *fmt, ...)
 	va_list ap;
 
 	if (dw->err[0])
-		return;		/* the first error says what went wrong */
+		return; /* the first error says what went wrong */
 	va_start(ap, fmt);
 	vsnprintf(dw->err, sizeof(dw->err), fmt, ap);
 	va_end(ap);
@@ -649,7 +647,7 @@ static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, 
 	char why[160];
 
 	if (status == ARES_EDESTRUCTION || status == ARES_ECANCELLED) {
-		free(q);	/* the watch is stopping */
+		free(q); /* the watch is stopping */
 		return;
 	}
 	dw->pending--;
@@ -664,7 +662,7 @@ static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, 
 		goto out;
 	}
 	if (dw->err[0])
-		goto out;	/* the round has failed already: send nothing more */
+		goto out; /* the round has failed already: send nothing more */
 	ttl_min(&dw->ttl, a.ttl);
 	switch (q->role) {
 	case Q_SRV:
@@ -714,7 +712,7 @@ static void round_reset(struct dns_watch *dw)
 static void round_finish(struct dns_watch *dw)
 {
 	struct xlb_disc_watch *w = dw->w;
-	struct xlb_disc_nodes nodes = { 0 };
+	struct xlb_disc_nodes nodes = {0};
 	unsigned int flags = 0, i;
 	double delay;
 	int err = 0;
@@ -733,13 +731,15 @@ static void round_finish(struct dns_watch *dw)
 					   dw->host, dw->port ? "" : " with a port");
 				goto fail;
 			}
-			flags = XLB_DISC_GONE;	/* target "." only */
+			flags = XLB_DISC_GONE; /* target "." only */
 		}
 	} else if (dw->nx_srv && dw->nx_a && dw->nx_aaaa) {
 		flags = XLB_DISC_GONE;
 	} else if (!dw->port) {
-		round_fail(dw, "%s: %s has no SRV records, and service_name gives no port for "
-			   "its A/AAAA records", dw->who, dw->host);
+		round_fail(dw,
+			   "%s: %s has no SRV records, and service_name gives no port for "
+			   "its A/AAAA records",
+			   dw->who, dw->host);
 		goto fail;
 	} else {
 		err = xlb_dns_addr_nodes(dw->pool, dw->npool, dw->host, dw->port, dw->weight,
@@ -762,7 +762,7 @@ static void round_finish(struct dns_watch *dw)
 	arm_next(dw, delay);
 	pr_debug("discovery: dns '%s': %zu node%s, next in %.1f s\n", dw->host, nodes.n,
 		 nodes.n == 1 ? "" : "s", delay);
-	xlb_disc_result(w, nodes.v, nodes.n, flags);	/* may free dw */
+	xlb_disc_result(w, nodes.v, nodes.n, flags); /* may free dw */
 	xlb_disc_nodes_free(&nodes);
 	return;
 fail:
@@ -777,7 +777,7 @@ static void after_ares(struct dns_watch *dw)
 {
 	arm_ares_timer(dw);
 	if (dw->busy && !dw->pending)
-		round_finish(dw);	/* last: may free dw */
+		round_finish(dw); /* last: may free dw */
 }
 
 static void on_next(evutil_socket_t fd, short what, void *arg)
@@ -801,7 +801,7 @@ static void on_ares_timer(evutil_socket_t fd, short what, void *arg)
 static void on_sock(evutil_socket_t fd, short what, void *arg)
 {
 	struct dns_sock *s = arg;
-	struct dns_watch *dw = s->dw;	/* s may be freed by ares_process_fd */
+	struct dns_watch *dw = s->dw; /* s may be freed by ares_process_fd */
 
 	ares_process_fd(dw->ch, (what & EV_READ) ? fd : ARES_SOCKET_BAD,
 			(what & EV_WRITE) ? fd : ARES_SOCKET_BAD);
@@ -853,7 +853,7 @@ static void dns_free(struct dns_watch *dw)
 	struct dns_sock *s;
 
 	if (dw->ch)
-		ares_destroy(dw->ch);	/* cancels queries, closes sockets (callbacks) */
+		ares_destroy(dw->ch); /* cancels queries, closes sockets (callbacks) */
 	while ((s = dw->socks)) {
 		dw->socks = s->next;
 		event_free(s->ev);
@@ -894,7 +894,7 @@ static int dns_check(const struct xlb_discovery_conf *conf, const char *service_
 static int dns_start(struct xlb_disc_watch *w)
 {
 	const struct xlb_disc_dns_conf *c = &xlb_disc_conf(xlb_disc_watch_disc(w))->dns;
-	struct ares_options o = { 0 };
+	struct ares_options o = {0};
 	char why[160], csv[XLB_DISC_HOSTS_MAX * 66];
 	struct dns_watch *dw;
 	size_t off = 0;
@@ -913,8 +913,8 @@ static int dns_start(struct xlb_disc_watch *w)
 	}
 	dw->w = w;
 	dw->base = xlb_disc_base(xlb_disc_watch_disc(w));
-	if (xlb_dns_service_parse(xlb_disc_watch_service(w), dw->host, sizeof(dw->host),
-				  &dw->port, why, sizeof(why))) {
+	if (xlb_dns_service_parse(xlb_disc_watch_service(w), dw->host, sizeof(dw->host), &dw->port,
+				  why, sizeof(why))) {
 		err = -EINVAL;
 		goto fail;
 	}
@@ -924,8 +924,7 @@ static int dns_start(struct xlb_disc_watch *w)
 	snprintf(dw->who, sizeof(dw->who), "dns %s%s", c->servers[0],
 		 c->nservers > 1 ? " (and others)" : "");
 	for (i = 0; i < c->nservers; i++)
-		off += snprintf(csv + off, sizeof(csv) - off, "%s%s", i ? "," : "",
-				c->servers[i]);
+		off += snprintf(csv + off, sizeof(csv) - off, "%s%s", i ? "," : "", c->servers[i]);
 	round_reset(dw);
 
 	/*
@@ -945,8 +944,9 @@ static int dns_start(struct xlb_disc_watch *w)
 	o.resolvconf_path = (char *)"/dev/null";
 	err = ares_init_options(&dw->ch, &o,
 				ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
-				ARES_OPT_NDOTS | ARES_OPT_DOMAINS | ARES_OPT_LOOKUPS |
-				ARES_OPT_SOCK_STATE_CB | ARES_OPT_RESOLVCONF | ARES_OPT_NOROTATE);
+					ARES_OPT_NDOTS | ARES_OPT_DOMAINS | ARES_OPT_LOOKUPS |
+					ARES_OPT_SOCK_STATE_CB | ARES_OPT_RESOLVCONF |
+					ARES_OPT_NOROTATE);
 	if (err != ARES_SUCCESS) {
 		dw->ch = NULL;
 		pr_warn("discovery: dns: cannot start a resolver: %s\n", ares_strerror(err));
@@ -967,7 +967,7 @@ static int dns_start(struct xlb_disc_watch *w)
 	}
 	xlb_disc_watch_set_priv(w, dw);
 	/* the first round on the loop, not inside the caller */
-	evtimer_add(dw->next_timer, &(struct timeval){ 0 });
+	evtimer_add(dw->next_timer, &(struct timeval){0});
 	return 0;
 fail:
 	dns_free(dw);

@@ -15,10 +15,10 @@
 #include <linux/types.h>
 #include "discovery/discovery.h"
 
-#define XLB_DNS_NAME_LEN	256	/* a name in text form, without the final dot */
-#define XLB_DNS_SRV_MAX		1024	/* SRV records in one answer */
-#define XLB_DNS_ADDR_MAX	4096	/* A and AAAA records in one answer */
-#define XLB_DNS_TTL_NONE	0xffffffffU
+#define XLB_DNS_NAME_LEN 256  /* a name in text form, without the final dot */
+#define XLB_DNS_SRV_MAX	 1024 /* SRV records in one answer */
+#define XLB_DNS_ADDR_MAX 4096 /* A and AAAA records in one answer */
+#define XLB_DNS_TTL_NONE 0xffffffffU
 
 /* One SRV record (RFC 2782). target "" is the root: "no service here". */
 struct xlb_dns_srv {
@@ -35,7 +35,7 @@ struct xlb_dns_addr {
 };
 
 struct xlb_dns_answer {
-	int rcode;			/* ns_r_noerror or ns_r_nxdomain (others are errors) */
+	int rcode; /* ns_r_noerror or ns_r_nxdomain (others are errors) */
 	/*
 	 * Smallest TTL of the answer-section records that were used (with the
 	 * CNAMEs that led to them); for an answer without them, the negative
@@ -43,7 +43,7 @@ struct xlb_dns_answer {
 	 */
 	__u32 ttl;
 	size_t nsrv, naddr;
-	struct xlb_dns_srv *srv;	/* SRV records of the name asked */
+	struct xlb_dns_srv *srv; /* SRV records of the name asked */
 	/*
 	 * A/AAAA records: those of the name asked (or of the CNAMEs it leads
 	 * to) under that name, and every other one in the answer and
@@ -75,21 +75,20 @@ void xlb_dns_answer_free(struct xlb_dns_answer *a);
  * override are skipped. *ttl is lowered to the smallest TTL of the
  * records used. 0 or -ENOMEM.
  */
-int xlb_dns_srv_nodes(const struct xlb_dns_srv *srv, size_t nsrv,
-		      const struct xlb_dns_addr *pool, size_t npool, __u16 port,
-		      struct xlb_disc_nodes *out, __u32 *ttl);
+int xlb_dns_srv_nodes(const struct xlb_dns_srv *srv, size_t nsrv, const struct xlb_dns_addr *pool,
+		      size_t npool, __u16 port, struct xlb_disc_nodes *out, __u32 *ttl);
 /*
  * Nodes from the addresses of name in pool, each with port and weight,
  * priority 0. *ttl is lowered as above. 0 or -ENOMEM.
  */
-int xlb_dns_addr_nodes(const struct xlb_dns_addr *pool, size_t npool, const char *name,
-		       __u16 port, __u32 weight, struct xlb_disc_nodes *out, __u32 *ttl);
+int xlb_dns_addr_nodes(const struct xlb_dns_addr *pool, size_t npool, const char *name, __u16 port,
+		       __u32 weight, struct xlb_disc_nodes *out, __u32 *ttl);
 
 /*
  * Split service_name "host[:port]" (IPv6 literals are not names: no
  * brackets). host without a final dot. 0 or -EINVAL with the reason.
  */
-int xlb_dns_service_parse(const char *service, char *host, size_t hlen, __u16 *port,
-			  char *why, size_t wlen);
+int xlb_dns_service_parse(const char *service, char *host, size_t hlen, __u16 *port, char *why,
+			  size_t wlen);
 
 #endif /* XLB_DISC_DNS_H */

@@ -73,11 +73,13 @@ static int instance_up(const json_t *inst)
 	const json_t *ov = json_object_get(inst, "overriddenStatus"), *st;
 
 	/* Eureka's own rule: an override other than UNKNOWN wins. */
-	if (json_is_string(ov) && json_string_length(ov) && strcmp(json_string_value(ov), "UNKNOWN"))
+	if (json_is_string(ov) && json_string_length(ov) &&
+	    strcmp(json_string_value(ov), "UNKNOWN"))
 		return !strcmp(json_string_value(ov), "UP");
 	/* Some servers spell it overriddenstatus. */
 	ov = json_object_get(inst, "overriddenstatus");
-	if (json_is_string(ov) && json_string_length(ov) && strcmp(json_string_value(ov), "UNKNOWN"))
+	if (json_is_string(ov) && json_string_length(ov) &&
+	    strcmp(json_string_value(ov), "UNKNOWN"))
 		return !strcmp(json_string_value(ov), "UP");
 	st = json_object_get(inst, "status");
 	return json_is_string(st) && !strcmp(json_string_value(st), "UP");
@@ -125,8 +127,8 @@ static int add_instance(const json_t *inst, size_t i, __u32 dflt, struct xlb_dis
 	}
 	nd.port = (__u16)port;
 	md = json_object_get(inst, "metadata");
-	nd.weight = xlb_httpreg_weight(json_is_object(md) ? json_object_get(md, "weight") : NULL,
-				       1, dflt);
+	nd.weight = xlb_httpreg_weight(json_is_object(md) ? json_object_get(md, "weight") : NULL, 1,
+				       dflt);
 	if (xlb_disc_nodes_add(out, &nd)) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
@@ -152,7 +154,7 @@ int xlb_eureka_parse(const char *body, size_t len, __u32 dflt, struct xlb_disc_n
 	}
 	inst = json_object_get(app, "instance");
 	if (!inst) {
-		ret = 0;	/* an application without instances */
+		ret = 0; /* an application without instances */
 		goto out;
 	}
 	if (json_is_object(inst)) {
@@ -163,7 +165,7 @@ int xlb_eureka_parse(const char *body, size_t len, __u32 dflt, struct xlb_disc_n
 		snprintf(err, errlen, "application.instance is neither an array nor an object");
 		goto out;
 	}
-	json_array_foreach(inst, i, e) {
+	json_array_foreach (inst, i, e) {
 		ret = add_instance(e, i, dflt, out, skipped, err, errlen);
 		if (ret)
 			goto out;
@@ -203,9 +205,9 @@ static void on_done(struct xlb_http_req *r, const struct xlb_http_resp *resp, vo
 	struct eureka *e = arg;
 	const struct xlb_disc_http_conf *conf = eureka_conf(e->p.w);
 	char shown[XLB_URL_LEN];
-	const char *host = xlb_httpreg_name(conf->hosts[e->p.host % conf->nhosts], shown,
-					    sizeof(shown));
-	struct xlb_disc_nodes ns = { 0 };
+	const char *host =
+		xlb_httpreg_name(conf->hosts[e->p.host % conf->nhosts], shown, sizeof(shown));
+	struct xlb_disc_nodes ns = {0};
 	unsigned int skipped;
 	char err[256];
 
@@ -232,8 +234,10 @@ static void on_done(struct xlb_http_req *r, const struct xlb_http_resp *resp, vo
 		return;
 	}
 	if (skipped && !ns.n) {
-		xlb_httpreg_fail(&e->p, conf->nhosts, "eureka %s: no UP instance has an IP "
-				 "address in ipAddr", host);
+		xlb_httpreg_fail(&e->p, conf->nhosts,
+				 "eureka %s: no UP instance has an IP "
+				 "address in ipAddr",
+				 host);
 		return;
 	}
 	xlb_httpreg_ok(&e->p);
@@ -249,9 +253,9 @@ static void eureka_fire(struct xlb_httpreg *p)
 	const struct xlb_disc_http_conf *conf = eureka_conf(p->w);
 	const char *host = conf->hosts[p->host % conf->nhosts];
 	char shown[XLB_URL_LEN];
-	static const char *const hdrs[] = { "Accept: application/json", NULL };
+	static const char *const hdrs[] = {"Accept: application/json", NULL};
 	char name[700], path[1000], url[1400];
-	struct xlb_http_opts o = { 0 };
+	struct xlb_http_opts o = {0};
 
 	xlb_httpreg_escape(name, sizeof(name), xlb_disc_watch_service(p->w));
 	snprintf(path, sizeof(path), "%sapps/%s", conf->prefix[0] ? conf->prefix : "/eureka/",

@@ -44,8 +44,7 @@ double xlb_httpreg_interval(const struct xlb_disc_http_conf *conf)
 	return conf->fetch_interval < 0.1 ? 0.1 : conf->fetch_interval;
 }
 
-json_t *xlb_httpreg_load(const char *what, const char *body, size_t len, char *err,
-			 size_t errlen)
+json_t *xlb_httpreg_load(const char *what, const char *body, size_t len, char *err, size_t errlen)
 {
 	json_error_t je;
 	json_t *j;
@@ -172,8 +171,8 @@ int xlb_httpreg_escape(char *buf, size_t len, const char *s)
 	return 0;
 }
 
-int xlb_httpreg_args2(const char *args, const char *type, const char *k1, char *v1,
-		      const char *k2, char *v2, char *why, size_t len)
+int xlb_httpreg_args2(const char *args, const char *type, const char *k1, char *v1, const char *k2,
+		      char *v2, char *why, size_t len)
 {
 	json_error_t je;
 	const char *k;
@@ -190,7 +189,7 @@ int xlb_httpreg_args2(const char *args, const char *type, const char *k1, char *
 		json_decref(j);
 		return -EINVAL;
 	}
-	json_object_foreach(j, k, v) {
+	json_object_foreach (j, k, v) {
 		dst = !strcmp(k, k1) ? v1 : !strcmp(k, k2) ? v2 : NULL;
 		if (!dst) {
 			snprintf(why, len, "discovery_args: %s takes %s and %s, not '%s'", type, k1,
@@ -200,8 +199,10 @@ int xlb_httpreg_args2(const char *args, const char *type, const char *k1, char *
 		}
 		if (!json_is_string(v) || !json_string_length(v) ||
 		    json_string_length(v) >= XLB_HTTPREG_ARG_LEN) {
-			snprintf(why, len, "discovery_args.%s must be a non-empty string of at "
-				 "most %d bytes", k, XLB_HTTPREG_ARG_LEN - 1);
+			snprintf(why, len,
+				 "discovery_args.%s must be a non-empty string of at "
+				 "most %d bytes",
+				 k, XLB_HTTPREG_ARG_LEN - 1);
 			ret = -EINVAL;
 			break;
 		}

@@ -23,8 +23,7 @@
 int xlb_consul_parse(const char *body, size_t len, __u32 dflt, struct xlb_disc_nodes *out,
 		     unsigned int *skipped, char *err, size_t errlen);
 /* Consul /v1/catalog/service/<name>: how many instances are registered. */
-int xlb_consul_parse_catalog(const char *body, size_t len, size_t *count, char *err,
-			     size_t errlen);
+int xlb_consul_parse_catalog(const char *body, size_t len, size_t *count, char *err, size_t errlen);
 
 /*
  * Eureka apps/<APP> in JSON: {"application": {"instance": [..] or {..}}};
@@ -45,8 +44,8 @@ int xlb_eureka_parse(const char *body, size_t len, __u32 dflt, struct xlb_disc_n
 int xlb_nacos_parse(const char *body, size_t len, __u32 dflt, struct xlb_disc_nodes *out,
 		    size_t *total, unsigned int *skipped, char *err, size_t errlen);
 /* Nacos auth/login: {"accessToken": "...", "tokenTtl": seconds}. */
-int xlb_nacos_parse_login(const char *body, size_t len, char *token, size_t toklen,
-			  double *ttl, char *err, size_t errlen);
+int xlb_nacos_parse_login(const char *body, size_t len, char *token, size_t toklen, double *ttl,
+			  char *err, size_t errlen);
 
 /*
  * Kubernetes EndpointSlices. The watch keeps every slice of the service
@@ -55,13 +54,13 @@ int xlb_nacos_parse_login(const char *body, size_t len, char *token, size_t tokl
  */
 struct xlb_k8s_slice {
 	char *name;
-	struct xlb_disc_nodes nodes;	/* ready addresses with the port */
-	size_t endpoints;		/* endpoints listed, ready or not */
+	struct xlb_disc_nodes nodes; /* ready addresses with the port */
+	size_t endpoints;	     /* endpoints listed, ready or not */
 };
 struct xlb_k8s_slices {
 	size_t n, cap;
 	struct xlb_k8s_slice *v;
-	char rv[128];			/* resourceVersion to resume from */
+	char rv[128]; /* resourceVersion to resume from */
 };
 void xlb_k8s_slices_free(struct xlb_k8s_slices *s);
 /* All nodes of all slices into out (appended). */
@@ -72,10 +71,10 @@ int xlb_k8s_parse_list(const char *body, size_t len, const char *port_name, __u3
 		       struct xlb_k8s_slices *s, char *err, size_t errlen);
 
 enum xlb_k8s_event {
-	XLB_K8S_CHANGED = 0,		/* ADDED, MODIFIED, DELETED applied */
-	XLB_K8S_BOOKMARK,		/* only the resourceVersion moved */
-	XLB_K8S_GONE,			/* ERROR 410: the version is too old, list again */
-	XLB_K8S_ERROR,			/* another ERROR event (err says which) */
+	XLB_K8S_CHANGED = 0, /* ADDED, MODIFIED, DELETED applied */
+	XLB_K8S_BOOKMARK,    /* only the resourceVersion moved */
+	XLB_K8S_GONE,	     /* ERROR 410: the version is too old, list again */
+	XLB_K8S_ERROR,	     /* another ERROR event (err says which) */
 };
 /* One watch event (one JSON line): >= 0 an enum xlb_k8s_event, or -EINVAL. */
 int xlb_k8s_parse_event(const char *line, size_t len, const char *port_name, __u32 weight,
@@ -88,8 +87,7 @@ __u32 xlb_httpreg_weight(const json_t *v, double scale, __u32 dflt);
 /* Seconds between polls: fetch_interval, at least 0.1 s (0 must not spin). */
 double xlb_httpreg_interval(const struct xlb_disc_http_conf *conf);
 /* Parse a JSON document, or say what is wrong with it. */
-json_t *xlb_httpreg_load(const char *what, const char *body, size_t len, char *err,
-			 size_t errlen);
+json_t *xlb_httpreg_load(const char *what, const char *body, size_t len, char *err, size_t errlen);
 /* "http://h:1" + "/v1/x" with no doubled slash; without userinfo when strip_auth. */
 int xlb_httpreg_url(char *buf, size_t len, const char *host, int strip_auth, const char *path);
 /* host as it may be logged: no userinfo (credentials), no trailing slash. */
@@ -99,14 +97,14 @@ int xlb_httpreg_userinfo(const char *host, char *user, size_t ulen, char *pass, 
 /* s percent-encoded for a URL query or path segment into buf. */
 int xlb_httpreg_escape(char *buf, size_t len, const char *s);
 
-#define XLB_HTTPREG_ARG_LEN	128	/* a discovery_args value, NUL included */
+#define XLB_HTTPREG_ARG_LEN 128 /* a discovery_args value, NUL included */
 /*
  * discovery_args (JSON text or NULL) of a registry that takes two optional
  * strings, keys k1 and k2: their values into v1 and v2 (XLB_HTTPREG_ARG_LEN
  * bytes each; "" when absent). 0, or -EINVAL with the reason in why.
  */
-int xlb_httpreg_args2(const char *args, const char *type, const char *k1, char *v1,
-		      const char *k2, char *v2, char *why, size_t len);
+int xlb_httpreg_args2(const char *args, const char *type, const char *k1, char *v1, const char *k2,
+		      char *v2, char *why, size_t len);
 
 /*
  * A poll loop over the servers of one registry: one request at a time, a
@@ -118,9 +116,9 @@ struct xlb_httpreg {
 	struct xlb_disc_watch *w;
 	struct event *timer;
 	struct xlb_http_req *req;
-	unsigned int host;		/* index of the server in use */
-	unsigned int failed;		/* servers that failed in a row */
-	char first[256];		/* the first failure of the round */
+	unsigned int host;   /* index of the server in use */
+	unsigned int failed; /* servers that failed in a row */
+	char first[256];     /* the first failure of the round */
 	void (*fire)(struct xlb_httpreg *p);
 };
 int xlb_httpreg_init(struct xlb_httpreg *p, struct xlb_disc_watch *w,

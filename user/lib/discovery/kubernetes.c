@@ -57,8 +57,8 @@
 #include "base/vec.h"
 #include "base/log.h"
 
-#define LINE_MAX_BYTES	(16U << 20)	/* one watch event at most */
-#define WATCH_TIMEOUT	290		/* timeoutSeconds asked of the server */
+#define LINE_MAX_BYTES (16U << 20) /* one watch event at most */
+#define WATCH_TIMEOUT  290	   /* timeoutSeconds asked of the server */
 
 enum k8s_phase {
 	PH_LIST,
@@ -66,16 +66,16 @@ enum k8s_phase {
 };
 
 struct k8s {
-	struct xlb_httpreg p;		/* one server: nhosts = 1 */
+	struct xlb_httpreg p; /* one server: nhosts = 1 */
 	enum k8s_phase phase;
 	struct xlb_k8s_slices slices;
 	char ns[64], name[256], port[64];
 	char token[4096];
-	char *line;			/* a partial watch line */
+	char *line; /* a partial watch line */
 	size_t llen, lcap;
-	int dirty;			/* slices changed, not reported yet */
-	int relist;			/* the watch said 410 */
-	char stream_err[256];		/* why the watch was aborted */
+	int dirty;	      /* slices changed, not reported yet */
+	int relist;	      /* the watch said 410 */
+	char stream_err[256]; /* why the watch was aborted */
 	struct event *report;
 };
 
@@ -151,7 +151,7 @@ static int parse_slice(const json_t *o, const char *port_name, __u32 weight,
 		snprintf(err, errlen, "slice %s: ports is not an array", json_string_value(name));
 		return -EINVAL;
 	}
-	json_array_foreach(ports, i, p) {
+	json_array_foreach (ports, i, p) {
 		pn = json_object_get(p, "name");
 		pp = json_object_get(p, "port");
 		if (!json_is_object(p) || (pn && !json_is_string(pn)) ||
@@ -171,7 +171,8 @@ static int parse_slice(const json_t *o, const char *port_name, __u32 weight,
 	}
 	eps = json_object_get(o, "endpoints");
 	if (eps && !json_is_null(eps) && !json_is_array(eps)) {
-		snprintf(err, errlen, "slice %s: endpoints is not an array", json_string_value(name));
+		snprintf(err, errlen, "slice %s: endpoints is not an array",
+			 json_string_value(name));
 		return -EINVAL;
 	}
 	sl->name = strdup(json_string_value(name));
@@ -179,7 +180,7 @@ static int parse_slice(const json_t *o, const char *port_name, __u32 weight,
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	json_array_foreach(eps, i, e) {
+	json_array_foreach (eps, i, e) {
 		addrs = json_object_get(e, "addresses");
 		cond = json_object_get(e, "conditions");
 		ready = cond ? json_object_get(cond, "ready") : NULL;
@@ -193,10 +194,12 @@ static int parse_slice(const json_t *o, const char *port_name, __u32 weight,
 		/* Kubernetes: a missing (or null) ready condition means ready. */
 		if (json_is_false(ready) || !port || fqdn)
 			continue;
-		json_array_foreach(addrs, j, a) {
+		json_array_foreach (addrs, j, a) {
 			if (!json_is_string(a)) {
-				snprintf(err, errlen, "slice %s: endpoints[%zu].addresses[%zu] is "
-					 "not a string", sl->name, i, j);
+				snprintf(err, errlen,
+					 "slice %s: endpoints[%zu].addresses[%zu] is "
+					 "not a string",
+					 sl->name, i, j);
 				goto out_free;
 			}
 			memset(&nd, 0, sizeof(nd));
@@ -228,7 +231,7 @@ static const char *rv_of(const json_t *o)
 int xlb_k8s_parse_list(const char *body, size_t len, const char *port_name, __u32 weight,
 		       struct xlb_k8s_slices *s, char *err, size_t errlen)
 {
-	struct xlb_k8s_slices ns = { 0 };
+	struct xlb_k8s_slices ns = {0};
 	json_t *root, *items, *it;
 	const char *rv;
 	int ret = -EINVAL;
@@ -248,7 +251,7 @@ int xlb_k8s_parse_list(const char *body, size_t len, const char *port_name, __u3
 		goto out;
 	}
 	snprintf(ns.rv, sizeof(ns.rv), "%s", rv);
-	json_array_foreach(items, i, it) {
+	json_array_foreach (items, i, it) {
 		if (slices_room(&ns)) {
 			snprintf(err, errlen, "out of memory");
 			goto out;
@@ -357,8 +360,8 @@ static int dns_name(const char *s, size_t n)
 	return 1;
 }
 
-static int split_service(const char *svc, char *ns, size_t nsl, char *name, size_t nl,
-			 char *port, size_t pl)
+static int split_service(const char *svc, char *ns, size_t nsl, char *name, size_t nl, char *port,
+			 size_t pl)
 {
 	const char *slash = strchr(svc, '/'), *colon;
 	size_t a, b;
@@ -384,8 +387,10 @@ static int k8s_check(const struct xlb_discovery_conf *conf, const char *service_
 	char ns[64], name[256], port[64];
 
 	if (split_service(service_name, ns, sizeof(ns), name, sizeof(name), port, sizeof(port))) {
-		snprintf(why, len, "kubernetes service_name '%s' is not <namespace>/<name>:"
-			 "<portName>", service_name);
+		snprintf(why, len,
+			 "kubernetes service_name '%s' is not <namespace>/<name>:"
+			 "<portName>",
+			 service_name);
 		return -EINVAL;
 	}
 	if (args && strcmp(args, "{}") && strcmp(args, "null")) {
@@ -409,7 +414,7 @@ static const struct xlb_disc_k8s_conf *k8s_conf(struct xlb_disc_watch *w)
 static void load_token(struct k8s *k)
 {
 	const struct xlb_disc_k8s_conf *c = k8s_conf(k->p.w);
-	char buf[sizeof(k->token) + 64];	/* room for trailing white space */
+	char buf[sizeof(k->token) + 64]; /* room for trailing white space */
 	ssize_t n;
 	int fd;
 
@@ -442,7 +447,7 @@ static void load_token(struct k8s *k)
 /* Report the node set (outside libcurl). */
 static void report(struct k8s *k)
 {
-	struct xlb_disc_nodes ns = { 0 };
+	struct xlb_disc_nodes ns = {0};
 
 	k->dirty = 0;
 	if (xlb_k8s_slices_nodes(&k->slices, &ns)) {
@@ -597,8 +602,8 @@ static void on_done(struct xlb_http_req *r, const struct xlb_http_resp *resp, vo
 		xlb_httpreg_after(&k->p, 0);
 		return;
 	}
-	if (xlb_k8s_parse_list(resp->body, resp->len, k->port, c->default_weight, &k->slices,
-			       err, sizeof(err))) {
+	if (xlb_k8s_parse_list(resp->body, resp->len, k->port, c->default_weight, &k->slices, err,
+			       sizeof(err))) {
 		fail(k, PH_LIST, "list: %s", err);
 		return;
 	}
@@ -613,22 +618,25 @@ static void k8s_fire(struct xlb_httpreg *p)
 	struct k8s *k = (struct k8s *)p;
 	const struct xlb_disc_k8s_conf *c = k8s_conf(p->w);
 	char url[2048], rv[400], auth[4200], host[300];
-	const char *hdrs[3] = { "Accept: application/json", NULL, NULL };
-	struct xlb_http_opts o = { 0 };
+	const char *hdrs[3] = {"Accept: application/json", NULL, NULL};
+	struct xlb_http_opts o = {0};
 	int n;
 
 	if (strchr(c->host, ':') && c->host[0] != '[')
 		snprintf(host, sizeof(host), "[%s]", c->host);
 	else
 		snprintf(host, sizeof(host), "%s", c->host);
-	n = snprintf(url, sizeof(url), "%s://%s%s%s/apis/discovery.k8s.io/v1/namespaces/%s/"
+	n = snprintf(url, sizeof(url),
+		     "%s://%s%s%s/apis/discovery.k8s.io/v1/namespaces/%s/"
 		     "endpointslices?labelSelector=kubernetes.io%%2Fservice-name%%3D%s",
 		     c->schema[0] ? c->schema : "https", host, c->port[0] ? ":" : "", c->port,
 		     k->ns, k->name);
 	if (k->phase == PH_WATCH) {
 		xlb_httpreg_escape(rv, sizeof(rv), k->slices.rv);
-		n += snprintf(url + n, sizeof(url) - (size_t)n, "&watch=1&resourceVersion=%s"
-			      "&allowWatchBookmarks=true&timeoutSeconds=%d", rv, WATCH_TIMEOUT);
+		n += snprintf(url + n, sizeof(url) - (size_t)n,
+			      "&watch=1&resourceVersion=%s"
+			      "&allowWatchBookmarks=true&timeoutSeconds=%d",
+			      rv, WATCH_TIMEOUT);
 		o.on_data = on_data;
 		/* The server ends the watch after timeoutSeconds; give it slack. */
 		o.timeout = WATCH_TIMEOUT + 30;
@@ -661,8 +669,8 @@ static int k8s_start(struct xlb_disc_watch *w)
 
 	if (!k)
 		return -ENOMEM;
-	if (split_service(xlb_disc_watch_service(w), k->ns, sizeof(k->ns), k->name,
-			  sizeof(k->name), k->port, sizeof(k->port))) {
+	if (split_service(xlb_disc_watch_service(w), k->ns, sizeof(k->ns), k->name, sizeof(k->name),
+			  k->port, sizeof(k->port))) {
 		free(k);
 		return -EINVAL;
 	}

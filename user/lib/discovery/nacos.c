@@ -34,23 +34,23 @@
 #include "discovery/httpreg.h"
 #include "base/log.h"
 
-#define ARG_LEN		XLB_HTTPREG_ARG_LEN
-#define TOKEN_LEN	2048
+#define ARG_LEN	  XLB_HTTPREG_ARG_LEN
+#define TOKEN_LEN 2048
 
 enum nacos_phase {
 	PH_LOGIN,
-	PH_LIST,		/* healthyOnly=true */
-	PH_ALL,			/* healthyOnly=false: is the service gone? */
+	PH_LIST, /* healthyOnly=true */
+	PH_ALL,	 /* healthyOnly=false: is the service gone? */
 };
 
 struct nacos {
 	struct xlb_httpreg p;
 	enum nacos_phase phase;
 	char ns[ARG_LEN], group[ARG_LEN];
-	char token[TOKEN_LEN];		/* "" = none (no credentials or not logged in) */
-	double token_until;		/* monotonic seconds */
-	unsigned int token_host;	/* the server the token is from */
-	int relogged;			/* logged in again after a 401/403 already */
+	char token[TOKEN_LEN];	 /* "" = none (no credentials or not logged in) */
+	double token_until;	 /* monotonic seconds */
+	unsigned int token_host; /* the server the token is from */
+	int relogged;		 /* logged in again after a 401/403 already */
 };
 
 /* --- parsing ------------------------------------------------------------------------- */
@@ -74,7 +74,7 @@ int xlb_nacos_parse(const char *body, size_t len, __u32 dflt, struct xlb_disc_no
 		goto out;
 	}
 	*total = json_array_size(hosts);
-	json_array_foreach(hosts, i, e) {
+	json_array_foreach (hosts, i, e) {
 		if (!json_is_object(e)) {
 			snprintf(err, errlen, "hosts[%zu] is not an object", i);
 			goto out;
@@ -92,7 +92,8 @@ int xlb_nacos_parse(const char *body, size_t len, __u32 dflt, struct xlb_disc_no
 			snprintf(err, errlen, "hosts[%zu].port is not a port number", i);
 			goto out;
 		}
-		if ((healthy && !json_is_boolean(healthy)) || (enabled && !json_is_boolean(enabled))) {
+		if ((healthy && !json_is_boolean(healthy)) ||
+		    (enabled && !json_is_boolean(enabled))) {
 			snprintf(err, errlen, "hosts[%zu]: healthy or enabled is not a boolean", i);
 			goto out;
 		}
@@ -120,8 +121,8 @@ out:
 	return ret;
 }
 
-int xlb_nacos_parse_login(const char *body, size_t len, char *token, size_t toklen,
-			  double *ttl, char *err, size_t errlen)
+int xlb_nacos_parse_login(const char *body, size_t len, char *token, size_t toklen, double *ttl,
+			  char *err, size_t errlen)
 {
 	json_t *root, *t, *l;
 	int ret = -EINVAL;
@@ -156,8 +157,7 @@ static int nacos_check(const struct xlb_discovery_conf *conf, const char *servic
 		snprintf(why, len, "nacos service_name is longer than 200 bytes");
 		return -EINVAL;
 	}
-	return xlb_httpreg_args2(args, "nacos", "namespace_id", ns, "group_name", group, why,
-				 len);
+	return xlb_httpreg_args2(args, "nacos", "namespace_id", ns, "group_name", group, why, len);
 }
 
 /* --- the watch ------------------------------------------------------------------------ */
@@ -189,7 +189,7 @@ static void on_done(struct xlb_http_req *r, const struct xlb_http_resp *resp, vo
 	const struct xlb_disc_http_conf *conf = nacos_conf(n->p.w);
 	unsigned int hi = n->p.host % conf->nhosts, skipped;
 	char host[XLB_URL_LEN], err[256];
-	struct xlb_disc_nodes ns = { 0 };
+	struct xlb_disc_nodes ns = {0};
 	size_t total, have;
 	double ttl;
 
@@ -238,8 +238,10 @@ static void on_done(struct xlb_http_req *r, const struct xlb_http_resp *resp, vo
 	n->relogged = 0;
 	if (skipped && !ns.n) {
 		xlb_disc_nodes_free(&ns);
-		xlb_httpreg_fail(&n->p, conf->nhosts, "nacos %s: no healthy instance has an IP "
-				 "address", host);
+		xlb_httpreg_fail(&n->p, conf->nhosts,
+				 "nacos %s: no healthy instance has an IP "
+				 "address",
+				 host);
 		return;
 	}
 	xlb_httpreg_ok(&n->p);
@@ -284,15 +286,14 @@ static void nacos_fire(struct xlb_httpreg *p)
 	unsigned int hi = p->host % conf->nhosts;
 	const char *host = conf->hosts[hi];
 	const char *prefix = conf->prefix[0] ? conf->prefix : "/nacos/v1/";
-	static const char *const form[] = {
-		"Content-Type: application/x-www-form-urlencoded", NULL
-	};
-	char path[8192], url[8600], q[7800], user[XLB_URL_LEN], pass[XLB_URL_LEN], body[1500], shown[XLB_URL_LEN];
-	struct xlb_http_opts o = { 0 };
+	static const char *const form[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
+	char path[8192], url[8600], q[7800], user[XLB_URL_LEN], pass[XLB_URL_LEN], body[1500],
+		shown[XLB_URL_LEN];
+	struct xlb_http_opts o = {0};
 	int err = 0;
 
 	if (n->phase == PH_LOGIN && !host_has_auth(host))
-		n->phase = PH_LIST;	/* failed over to a server without credentials */
+		n->phase = PH_LIST; /* failed over to a server without credentials */
 	if (host_has_auth(host) && n->phase != PH_LOGIN &&
 	    (!n->token[0] || n->token_host != hi || now_mono() >= n->token_until))
 		n->phase = PH_LOGIN;
@@ -307,7 +308,8 @@ static void nacos_fire(struct xlb_httpreg *p)
 		o.headers = form;
 	} else {
 		err = query_add(q, sizeof(q), "serviceName", xlb_disc_watch_service(p->w)) ||
-		      query_add(q, sizeof(q), "healthyOnly", n->phase == PH_LIST ? "true" : "false");
+		      query_add(q, sizeof(q), "healthyOnly",
+				n->phase == PH_LIST ? "true" : "false");
 		if (!err && n->ns[0])
 			err = query_add(q, sizeof(q), "namespaceId", n->ns);
 		if (!err && n->group[0])
@@ -344,8 +346,8 @@ static int nacos_start(struct xlb_disc_watch *w)
 	n = calloc(1, sizeof(*n));
 	if (!n)
 		return -ENOMEM;
-	if (xlb_httpreg_args2(xlb_disc_watch_args(w), "nacos", "namespace_id", n->ns,
-			      "group_name", n->group, why, sizeof(why))) {
+	if (xlb_httpreg_args2(xlb_disc_watch_args(w), "nacos", "namespace_id", n->ns, "group_name",
+			      n->group, why, sizeof(why))) {
 		free(n);
 		return -EINVAL;
 	}

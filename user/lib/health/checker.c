@@ -62,9 +62,9 @@
 #include "base/curlev.h"
 #include "base/log.h"
 
-#define PROBES_MAX	1024	/* probes in flight at most */
-#define PROBES_MIN	16
-#define TAB_MIN		64	/* initial hash table sizes (powers of 2) */
+#define PROBES_MAX 1024 /* probes in flight at most */
+#define PROBES_MIN 16
+#define TAB_MIN	   64 /* initial hash table sizes (powers of 2) */
 
 /* Thresholds of a target without settings: APISIX's active-check defaults. */
 static const struct xlb_health_thresholds default_thresholds = {
@@ -131,7 +131,7 @@ static void copy_str(char *dst, const char *src, size_t size)
 
 static double canon_double(double x)
 {
-	return x == 0 ? 0.0 : x;	/* -0.0 and 0.0 hash alike */
+	return x == 0 ? 0.0 : x; /* -0.0 and 0.0 hash alike */
 }
 
 static void conf_canon(struct xlb_check_active *d, const struct xlb_check_active *s)
@@ -152,15 +152,16 @@ static void conf_canon(struct xlb_check_active *d, const struct xlb_check_active
 		copy_str(d->req_headers[i], s->req_headers[i], sizeof(d->req_headers[i]));
 	d->healthy.interval = canon_double(s->healthy.interval);
 	d->healthy.successes = s->healthy.successes;
-	d->healthy.nstatus = s->healthy.nstatus < XLB_STATUS_MAX ? s->healthy.nstatus : XLB_STATUS_MAX;
+	d->healthy.nstatus =
+		s->healthy.nstatus < XLB_STATUS_MAX ? s->healthy.nstatus : XLB_STATUS_MAX;
 	for (i = 0; i < d->healthy.nstatus; i++)
 		d->healthy.http_statuses[i] = s->healthy.http_statuses[i];
 	d->unhealthy.interval = canon_double(s->unhealthy.interval);
 	d->unhealthy.http_failures = s->unhealthy.http_failures;
 	d->unhealthy.tcp_failures = s->unhealthy.tcp_failures;
 	d->unhealthy.timeouts = s->unhealthy.timeouts;
-	d->unhealthy.nstatus = s->unhealthy.nstatus < XLB_STATUS_MAX ?
-			       s->unhealthy.nstatus : XLB_STATUS_MAX;
+	d->unhealthy.nstatus =
+		s->unhealthy.nstatus < XLB_STATUS_MAX ? s->unhealthy.nstatus : XLB_STATUS_MAX;
 	for (i = 0; i < d->unhealthy.nstatus; i++)
 		d->unhealthy.http_statuses[i] = s->unhealthy.http_statuses[i];
 }
@@ -364,8 +365,8 @@ static double target_interval(const struct xlb_target *t)
 
 	if (!target_probed(t))
 		return 0;
-	iv = xlb_health_usable(t->state) ? t->conf->a.healthy.interval :
-					   t->conf->a.unhealthy.interval;
+	iv = xlb_health_usable(t->state) ? t->conf->a.healthy.interval
+					 : t->conf->a.unhealthy.interval;
 	return iv > 0 ? iv : 0;
 }
 
@@ -758,8 +759,8 @@ void xlb_checker_put(struct xlb_checker *c, struct xlb_target *t)
  * Uses the target's thresholds (APISIX's active defaults when it has no
  * settings); a state change calls the callback before this returns.
  */
-void xlb_target_report(struct xlb_checker *c, struct xlb_target *t,
-		       enum xlb_health_event ev, const char *detail)
+void xlb_target_report(struct xlb_checker *c, struct xlb_target *t, enum xlb_health_event ev,
+		       const char *detail)
 {
 	if (!c || !t || (unsigned int)ev >= XLB_EV_MAX)
 		return;
@@ -779,9 +780,8 @@ void xlb_target_report(struct xlb_checker *c, struct xlb_target *t,
  * backend), the thresholds those of checks.passive. A state change calls
  * the callback before this returns.
  */
-void xlb_target_report_with(struct xlb_checker *c, struct xlb_target *t,
-			    enum xlb_health_event ev, const char *detail,
-			    const struct xlb_health_thresholds *th)
+void xlb_target_report_with(struct xlb_checker *c, struct xlb_target *t, enum xlb_health_event ev,
+			    const char *detail, const struct xlb_health_thresholds *th)
 {
 	if (!c || !t || (unsigned int)ev >= XLB_EV_MAX)
 		return;

@@ -20,9 +20,8 @@ struct xlb_checker;
 struct xlb_target;
 
 /* A state change of a target: old -> new, and the event that caused it. */
-typedef void (*xlb_health_cb)(struct xlb_target *t, enum xlb_health old,
-			      enum xlb_health new, enum xlb_health_event ev,
-			      const char *detail, void *arg);
+typedef void (*xlb_health_cb)(struct xlb_target *t, enum xlb_health old, enum xlb_health new,
+			      enum xlb_health_event ev, const char *detail, void *arg);
 
 struct xlb_checker *xlb_checker_new(struct event_base *base, xlb_health_cb cb, void *arg);
 void xlb_checker_free(struct xlb_checker *c);
@@ -38,12 +37,11 @@ struct xlb_target *xlb_checker_get(struct xlb_checker *c, const struct xlb_addr_
 void xlb_checker_put(struct xlb_checker *c, struct xlb_target *t);
 
 /* Feed an event from elsewhere (passive checks, netlink). */
-void xlb_target_report(struct xlb_checker *c, struct xlb_target *t,
-		       enum xlb_health_event ev, const char *detail);
+void xlb_target_report(struct xlb_checker *c, struct xlb_target *t, enum xlb_health_event ev,
+		       const char *detail);
 /* The same with thresholds @th (checks.passive); NULL: the target's own. */
-void xlb_target_report_with(struct xlb_checker *c, struct xlb_target *t,
-			    enum xlb_health_event ev, const char *detail,
-			    const struct xlb_health_thresholds *th);
+void xlb_target_report_with(struct xlb_checker *c, struct xlb_target *t, enum xlb_health_event ev,
+			    const char *detail, const struct xlb_health_thresholds *th);
 
 /* Force a state, counters zeroed, no callback (lua's set_target_status). */
 void xlb_target_set_state(struct xlb_target *t, enum xlb_health s);

@@ -14,15 +14,15 @@
 #include <curl/curl.h>
 #include "health/checker.h"
 
-#define TIMEOUT_DEFAULT	1.0	/* seconds, when check->timeout <= 0 */
+#define TIMEOUT_DEFAULT 1.0 /* seconds, when check->timeout <= 0 */
 
 /* Check settings, interned: equal settings share one copy. */
 struct check_conf {
-	struct check_conf *next;	/* hash chain */
+	struct check_conf *next; /* hash chain */
 	unsigned int refs;
 	__u32 hash;
 	struct xlb_health_thresholds th;
-	struct xlb_check_active a;	/* canonical copy: strings bounded, lists clamped */
+	struct xlb_check_active a; /* canonical copy: strings bounded, lists clamped */
 };
 
 struct probe {
@@ -30,31 +30,31 @@ struct probe {
 	struct timespec start;
 	/* TCP */
 	int fd;
-	int sync_err;			/* connect() gave the result at once; -1: no */
-	struct event *ev;		/* writable, or the timeout */
+	int sync_err;	  /* connect() gave the result at once; -1: no */
+	struct event *ev; /* writable, or the timeout */
 	/* HTTP(S) */
 	CURL *easy;
-	struct curl_slist *headers;	/* CURLOPT_HTTPHEADER */
-	struct curl_slist *connect_to;	/* CURLOPT_CONNECT_TO */
+	struct curl_slist *headers;    /* CURLOPT_HTTPHEADER */
+	struct curl_slist *connect_to; /* CURLOPT_CONNECT_TO */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
 struct xlb_target {
-	struct xlb_target *next;	/* hash chain */
+	struct xlb_target *next; /* hash chain */
 	struct xlb_checker *c;
 	unsigned int refs;
 	struct xlb_addr_key addr;
 	__u16 port;
 	__u32 hash;
-	struct check_conf *conf;	/* NULL: never probed, default thresholds */
+	struct check_conf *conf; /* NULL: never probed, default thresholds */
 	enum xlb_health state;
 	struct xlb_health_counters ctr;
 	double latency;
 	unsigned long probes;
 	void *data;
-	struct event *timer;		/* the next probe */
-	struct probe *probe;		/* in flight */
-	int queued;			/* waiting for a free probe slot */
+	struct event *timer; /* the next probe */
+	struct probe *probe; /* in flight */
+	int queued;	     /* waiting for a free probe slot */
 	TAILQ_ENTRY(xlb_target) wait;
 };
 
@@ -62,13 +62,13 @@ struct xlb_checker {
 	struct event_base *base;
 	xlb_health_cb cb;
 	void *arg;
-	struct xlb_target **tab;	/* targets by (addr, port) */
+	struct xlb_target **tab; /* targets by (addr, port) */
 	size_t tab_size, ntargets;
-	struct check_conf **confs;	/* interned settings by content */
+	struct check_conf **confs; /* interned settings by content */
 	size_t conf_size, nconfs;
 	TAILQ_HEAD(, xlb_target) waitq;
 	unsigned int inflight, max_inflight;
-	struct xlb_curlev *cv;		/* HTTP(S) probes */
+	struct xlb_curlev *cv; /* HTTP(S) probes */
 	__u64 rng;
 	int freeing;
 };

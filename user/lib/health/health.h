@@ -14,16 +14,16 @@
 
 enum xlb_health {
 	XLB_H_HEALTHY = 0,
-	XLB_H_MOSTLY_HEALTHY,		/* healthy, failures seen below threshold */
-	XLB_H_MOSTLY_UNHEALTHY,		/* unhealthy, successes seen below threshold */
+	XLB_H_MOSTLY_HEALTHY,	/* healthy, failures seen below threshold */
+	XLB_H_MOSTLY_UNHEALTHY, /* unhealthy, successes seen below threshold */
 	XLB_H_UNHEALTHY,
 	XLB_H_MAX,
 };
 
 enum xlb_health_event {
 	XLB_EV_SUCCESS = 0,
-	XLB_EV_TCP_FAILURE,		/* refused, reset, unreachable */
-	XLB_EV_HTTP_FAILURE,		/* a status in unhealthy.http_statuses */
+	XLB_EV_TCP_FAILURE,  /* refused, reset, unreachable */
+	XLB_EV_HTTP_FAILURE, /* a status in unhealthy.http_statuses */
 	XLB_EV_TIMEOUT,
 	XLB_EV_MAX,
 };

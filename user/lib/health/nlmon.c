@@ -21,7 +21,7 @@
 
 #include "health/nlmon.h"
 
-#define NLMON_RCVBUF	(4 << 20)
+#define NLMON_RCVBUF (4 << 20)
 
 struct xlb_nlmon {
 	struct mnl_socket *nl;
@@ -43,8 +43,7 @@ const char *xlb_nl_kind_name(enum xlb_nl_kind k)
 
 struct xlb_nlmon *xlb_nlmon_new(xlb_nlmon_cb cb, void *arg)
 {
-	unsigned int groups = RTMGRP_NEIGH | RTMGRP_LINK | RTMGRP_IPV4_ROUTE |
-			      RTMGRP_IPV6_ROUTE;
+	unsigned int groups = RTMGRP_NEIGH | RTMGRP_LINK | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE;
 	int one = 1, rcvbuf = NLMON_RCVBUF, err;
 	struct xlb_nlmon *m;
 
@@ -116,7 +115,7 @@ static int attr_cb(const struct nlattr *a, void *data)
 	int type = mnl_attr_get_type(a);
 
 	if (type > at->max)
-		return MNL_CB_OK;	/* newer attribute: not ours */
+		return MNL_CB_OK; /* newer attribute: not ours */
 	at->tb[type] = a;
 	return MNL_CB_OK;
 }
@@ -124,15 +123,15 @@ static int attr_cb(const struct nlattr *a, void *data)
 static int on_neigh(struct xlb_nlmon *m, const struct nlmsghdr *nlh)
 {
 	const struct ndmsg *nd = mnl_nlmsg_get_payload(nlh);
-	struct xlb_nl_signal s = { .kind = XLB_NL_NEIGH_FAILED };
-	struct attrs at = { .max = NDA_MAX };
+	struct xlb_nl_signal s = {.kind = XLB_NL_NEIGH_FAILED};
+	struct attrs at = {.max = NDA_MAX};
 
 	if (nlh->nlmsg_type != RTM_NEWNEIGH || !(nd->ndm_state & NUD_FAILED) ||
 	    (nd->ndm_family != AF_INET && nd->ndm_family != AF_INET6))
 		return MNL_CB_OK;
 	if (mnl_attr_parse(nlh, sizeof(*nd), attr_cb, &at) < 0 || !at.tb[NDA_DST] ||
 	    addr_attr(at.tb[NDA_DST], nd->ndm_family, &s.addr))
-		return MNL_CB_OK;	/* not decodable: not ours to act on */
+		return MNL_CB_OK; /* not decodable: not ours to act on */
 	s.ifindex = nd->ndm_ifindex;
 	m->cb(&s, m->arg);
 	return MNL_CB_OK;
@@ -141,8 +140,8 @@ static int on_neigh(struct xlb_nlmon *m, const struct nlmsghdr *nlh)
 static int on_link(struct xlb_nlmon *m, const struct nlmsghdr *nlh)
 {
 	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
-	struct xlb_nl_signal s = { .kind = XLB_NL_LINK };
-	struct attrs at = { .max = IFLA_MAX };
+	struct xlb_nl_signal s = {.kind = XLB_NL_LINK};
+	struct attrs at = {.max = IFLA_MAX};
 
 	s.ifindex = ifi->ifi_index;
 	s.up = nlh->nlmsg_type == RTM_NEWLINK && (ifi->ifi_flags & IFF_UP) &&
@@ -157,8 +156,8 @@ static int on_link(struct xlb_nlmon *m, const struct nlmsghdr *nlh)
 static int on_route(struct xlb_nlmon *m, const struct nlmsghdr *nlh)
 {
 	const struct rtmsg *rm = mnl_nlmsg_get_payload(nlh);
-	struct xlb_nl_signal s = { .kind = XLB_NL_ROUTE_DEL };
-	struct attrs at = { .max = RTA_MAX };
+	struct xlb_nl_signal s = {.kind = XLB_NL_ROUTE_DEL};
+	struct attrs at = {.max = RTA_MAX};
 
 	if (nlh->nlmsg_type != RTM_DELROUTE ||
 	    (rm->rtm_family != AF_INET && rm->rtm_family != AF_INET6))
@@ -202,7 +201,7 @@ static int msg_cb(const struct nlmsghdr *nlh, void *data)
 int xlb_nlmon_read(struct xlb_nlmon *m)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct xlb_nl_signal s = { .kind = XLB_NL_OVERRUN };
+	struct xlb_nl_signal s = {.kind = XLB_NL_OVERRUN};
 	ssize_t n;
 
 	for (;;) {

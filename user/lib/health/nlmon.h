@@ -13,10 +13,10 @@
 #include <xlb/abi.h>
 
 enum xlb_nl_kind {
-	XLB_NL_NEIGH_FAILED = 0,	/* RTM_NEWNEIGH with NUD_FAILED */
-	XLB_NL_LINK,			/* RTM_NEWLINK / RTM_DELLINK: see .up */
-	XLB_NL_ROUTE_DEL,		/* RTM_DELROUTE of .addr/.plen */
-	XLB_NL_OVERRUN,			/* ENOBUFS: signals were lost, resync */
+	XLB_NL_NEIGH_FAILED = 0, /* RTM_NEWNEIGH with NUD_FAILED */
+	XLB_NL_LINK,		 /* RTM_NEWLINK / RTM_DELLINK: see .up */
+	XLB_NL_ROUTE_DEL,	 /* RTM_DELROUTE of .addr/.plen */
+	XLB_NL_OVERRUN,		 /* ENOBUFS: signals were lost, resync */
 	XLB_NL_KIND_MAX,
 };
 
@@ -26,7 +26,7 @@ struct xlb_nl_signal {
 	unsigned int plen;		/* route prefix length */
 	int ifindex;			/* neighbour's or link's device */
 	int up;				/* XLB_NL_LINK: IFF_UP and IFF_RUNNING */
-	char ifname[16];		/* IFNAMSIZ */	/* XLB_NL_LINK: the name, when given */
+	char ifname[16]; /* IFNAMSIZ */ /* XLB_NL_LINK: the name, when given */
 };
 
 typedef void (*xlb_nlmon_cb)(const struct xlb_nl_signal *s, void *arg);

@@ -14,14 +14,14 @@
 #include "config/config.h"
 
 struct xlb_prio_node {
-	int priority;		/* higher first */
+	int priority; /* higher first */
 	__u32 weight;
-	int usable;		/* healthy or mostly_healthy */
+	int usable; /* healthy or mostly_healthy */
 };
 
 struct xlb_prio_out {
-	__u32 weight;		/* effective: 0 = no new flows */
-	int active;		/* the fast path may send to it */
+	__u32 weight; /* effective: 0 = no new flows */
+	int active;   /* the fast path may send to it */
 };
 
 /* Fill out[0..n-1]; returns 1 when fail_open had to use unusable nodes. */

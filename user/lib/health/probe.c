@@ -47,7 +47,7 @@
 #include "base/curlev.h"
 #include "base/log.h"
 
-#define DETAIL_LEN	160
+#define DETAIL_LEN 160
 
 /* --- releasing -------------------------------------------------------------- */
 
@@ -127,11 +127,11 @@ static int tcp_start(struct xlb_target *t, struct probe *p)
 	} else if (errno != EINPROGRESS) {
 		err = errno;
 		if (err == ENOBUFS || err == EAGAIN || err == EADDRNOTAVAIL || err == ENOMEM)
-			return -err;	/* our side: out of buffers or ports */
+			return -err; /* our side: out of buffers or ports */
 		p->sync_err = err;
 	}
 	if (p->sync_err >= 0)
-		event_active(p->ev, EV_WRITE, 1);	/* delivered by the loop */
+		event_active(p->ev, EV_WRITE, 1); /* delivered by the loop */
 	else if (event_add(p->ev, &tv))
 		return -ENOMEM;
 	return 0;
@@ -176,7 +176,7 @@ static void http_done(struct probe *p, CURLcode res)
 		xlb_checker_probe_done(t, 1, XLB_EV_TIMEOUT, detail);
 		break;
 	case CURLE_WEIRD_SERVER_REPLY:
-	case CURLE_UNSUPPORTED_PROTOCOL:	/* what curl says to an HTTP/0.9 answer */
+	case CURLE_UNSUPPORTED_PROTOCOL: /* what curl says to an HTTP/0.9 answer */
 		snprintf(detail, sizeof(detail), "http: bad status line (%.120s)",
 			 p->errbuf[0] ? p->errbuf : curl_easy_strerror(res));
 		xlb_checker_probe_done(t, 1, XLB_EV_HTTP_FAILURE, detail);
@@ -221,7 +221,7 @@ static size_t curl_discard_header(char *buf, size_t size, size_t n, void *arg)
 
 static size_t curl_stop_at_body(char *buf, size_t size, size_t n, void *arg)
 {
-	return 0;	/* the status is known: end the transfer (CURLE_WRITE_ERROR) */
+	return 0; /* the status is known: end the transfer (CURLE_WRITE_ERROR) */
 }
 
 /* A host name fit for a URL and CURLOPT_CONNECT_TO (no port, no brackets). */
