@@ -44,14 +44,16 @@ FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_REPLAY := $(FUZZ_SRC:fuzz/fuzz_%.c=$(BUILD)/tests/unit/test_fuzz_%)
 
-.PHONY: all help deps lint check unit bpftest e2e bench demo clean install uninstall fuzz vmtest
+.PHONY: all help deps lint format format-check check unit bpftest e2e bench demo clean install uninstall fuzz vmtest
 all: $(BUILD)/xlb $(BUILD)/xlbd $(UNIT_BIN) $(BPFT_BIN) $(BENCH_BIN) $(TEST_BPF_OBJ) $(FUZZ_REPLAY)
 
 help:
 	@echo 'make           build xlb, tests and benchmarks into $(BUILD)/'
 	@echo 'make deps      install missing Debian packages (root)'
 	@echo 'make check     lint, then unit, BPF and end-to-end tests (root)'
-	@echo 'make lint      the folder include graph follows the declared order; README figure tables match bench/results'
+	@echo 'make lint      format-check; the folder include graph follows the declared order;'
+	@echo '               README figure tables match bench/results'
+	@echo 'make format    clang-format (C) and shfmt (shell) over the tree (format-check: list only)'
 	@echo 'make unit      cmocka unit tests only'
 	@echo 'make bpftest   BPF_PROG_TEST_RUN packet tests only (root)'
 	@echo 'make e2e       end-to-end tests in network namespaces (root)'
@@ -117,9 +119,15 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(TLIB_OBJ) $(LIB)
 # --- tests -------------------------------------------------------------------
 # Includes between folders point one way (the order is declared in the script);
 # the README figure tables are what bench/tables.py makes of bench/results/.
-lint:
+lint: format-check
 	@scripts/include-graph.py
 	@bench/tables.py check
+
+format:
+	@scripts/format.sh
+
+format-check:
+	@scripts/format.sh --check
 
 check: deps all lint
 	@tests/run.sh all
