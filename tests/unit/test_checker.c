@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
+ * Over 1,000 lines on purpose: the in-process probe servers and the event
+ * loop driver (about 450 lines) serve every case; parts would each need them.
+ *
  * The active checker (user/lib/health/checker.c, probe.c) with real probes on loopback
  * (127.0.0.1 and ::1 only). The servers live in this process: a thread per
  * listening socket that accepts and closes, answers HTTP with a status set

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
+ * Over 1,000 lines on purpose: one row per validation rule of the whole
+ * configuration, run by one row runner; parts would each repeat the runner.
+ *
  * The configuration parser (user/lib/config/: config.c and the schema engine,
  * tables and link pass it runs).
  *

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
+ * Over 1,000 lines on purpose: the pure mirror cases and the live etcd cases
+ * share one fixture of answers and watch events.
+ *
  * etcd as a configuration source: the pure mirror and base64
  * (user/lib/config/etcd_mirror.c) and the client (user/lib/config/etcd.c).
  *
