@@ -4,7 +4,12 @@
  * that validates like the agent (the whole edited document through the
  * configuration parser and the agent's refusals). The input is one or more
  * requests separated by a line "--": each is "METHOD PATH" on its first
- * line, then the body. Whatever the bytes:
+ * line, then header lines ("Name: value"; a blank line ends them), then the
+ * body. A PATH that starts with '/' is a whole URL path, any other is below
+ * /apisix/admin/. Whatever the bytes:
+ *   - the key check (xlb_admin_authorized) lets a request through off
+ *     loopback only with X-API-KEY equal to the key, always with it, and on
+ *     loopback at least whenever it does off loopback;
  *   - every answer is a JSON object with a status xlb uses (200, 400, 404,
  *     405, 500); an error carries a string "error_msg";
  *   - the running document always validates: a bad body never replaces a
@@ -13,10 +18,13 @@
  *     DELETE answered 200 is not.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <jansson.h>
 
 #include "agent/adminapi.h"
@@ -90,15 +98,71 @@ static void check_answer(int code, json_t *out)
 		abort();
 }
 
-/* One request "METHOD PATH\nBODY" at req (n bytes, no NUL inside). */
+static const char api_key[] = "fuzz-key-0123456789abcdef";
+
+/*
+ * Skip the header lines at *p (up to end), keeping X-API-KEY's value in
+ * key (NULL when absent or too long). A header line is a token of letters,
+ * digits and '-' then ':'; a blank line after them is skipped too.
+ */
+static void headers(const char **p, const char *end, char *key, size_t size, int *has_key)
+{
+	const char *q, *nl, *v;
+	size_t tl;
+
+	*has_key = 0;
+	for (q = *p; q < end; q = nl + 1) {
+		nl = memchr(q, '\n', end - q);
+		if (!nl)
+			break;
+		for (tl = 0; q + tl < nl && (isalnum((unsigned char)q[tl]) || q[tl] == '-'); tl++)
+			;
+		if (!tl || q + tl >= nl || q[tl] != ':')
+			break;
+		if (tl == 9 && !strncasecmp(q, "X-API-KEY", 9)) {
+			for (v = q + tl + 1; v < nl && *v == ' '; v++)
+				;
+			*has_key = (size_t)(nl - v) < size;
+			if (*has_key) {
+				memcpy(key, v, nl - v);
+				key[nl - v] = '\0';
+			}
+		}
+	}
+	if (q < end && *q == '\n' && q != *p)
+		q++;
+	*p = q;
+}
+
+/* The key check's properties for one request. */
+static void check_auth(const char *method, const char *path, const char *key)
+{
+	char full[300];
+	int off, on;
+
+	snprintf(full, sizeof(full), "%s%s", path[0] == '/' ? "" : "/apisix/admin/", path);
+	off = xlb_admin_authorized(0, method, full, key, api_key);
+	on = xlb_admin_authorized(1, method, full, key, api_key);
+	if (off != (key && !strcmp(key, api_key)))
+		abort(); /* off loopback: the key, exactly, and nothing else */
+	if (off && !on)
+		abort();
+	if (on && !off &&
+	    (strcmp(method, "GET") ||
+	     (strcmp(full, "/metrics") && strcmp(full, "/v1/healthcheck"))))
+		abort(); /* without the key: two read endpoints only */
+}
+
+/* One request "METHOD PATH\nHEADERS\n\nBODY" at req (n bytes, no NUL inside). */
 static void one(const struct xlb_admin_store *st, struct store *s, const char *req, size_t n)
 {
 	const char *nl = memchr(req, '\n', n), *sp;
-	char line[256], method[16], path[256], id[256] = "", kind[32] = "";
+	char line[256], method[16], path[256], id[256] = "", kind[32] = "", key[128];
+	const char *body = nl ? nl + 1 : req + n;
 	struct xlb_conf_errors errs;
 	size_t ll = nl ? (size_t)(nl - req) : n;
 	json_t *out = NULL, *got = NULL;
-	int code, code2;
+	int code, code2, has_key;
 
 	if (ll >= sizeof(line))
 		return;
@@ -110,7 +174,11 @@ static void one(const struct xlb_admin_store *st, struct store *s, const char *r
 	memcpy(method, line, sp - line);
 	method[sp - line] = '\0';
 	strcpy(path, sp + 1);
-	code = xlb_admin_api(st, method, path, nl ? nl + 1 : "", nl ? n - ll - 1 : 0, &out);
+	headers(&body, req + n, key, sizeof(key), &has_key);
+	check_auth(method, path, has_key ? key : NULL);
+	if (path[0] == '/')
+		return; /* not an Admin API object path */
+	code = xlb_admin_api(st, method, path, body, req + n - body, &out);
 	check_answer(code, out);
 	json_decref(out);
 	if (doc_valid(s->doc, &errs) == -EINVAL)

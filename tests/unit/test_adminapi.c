@@ -122,10 +122,45 @@ static void test_requests(void **state)
 	check_done();
 }
 
+/* Who needs the key: everyone, but for two reads on a loopback listener. */
+static void test_authorized(void **state)
+{
+	static const char key[] = "0123456789abcdef-key";
+	static const struct {
+		int loopback;
+		const char *method, *path, *given;
+		int want;
+	} rows[] = {
+		{1, "GET", "/metrics", NULL, 1},
+		{1, "GET", "/v1/healthcheck", NULL, 1},
+		{0, "GET", "/metrics", NULL, 0},
+		{0, "GET", "/metrics", key, 1},
+		{1, "PUT", "/metrics", NULL, 0},
+		{1, "GET", "/metrics/", NULL, 0},
+		{1, "GET", "/v1/upstreams/web", NULL, 0},
+		{1, "GET", "/apisix/admin/upstreams", NULL, 0},
+		{1, "GET", "/apisix/admin/upstreams", key, 1},
+		{0, "PUT", "/apisix/admin/upstreams/1", key, 1},
+		{0, "PUT", "/apisix/admin/upstreams/1", "0123456789abcdef-ke", 0},
+		{0, "PUT", "/apisix/admin/upstreams/1", "0123456789abcdef-key2", 0},
+		{0, "PUT", "/apisix/admin/upstreams/1", "", 0},
+		{0, "POST", "/v1/reload", "0123456789ABCDEF-KEY", 0},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		check_int(xlb_admin_authorized(rows[i].loopback, rows[i].method, rows[i].path,
+					       rows[i].given, key),
+			  rows[i].want, "row %zu: %s %s, loopback %d, key %s", i, rows[i].method,
+			  rows[i].path, rows[i].loopback, rows[i].given ? rows[i].given : "(none)");
+	check_done();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_requests),
+		cmocka_unit_test(test_authorized),
 	};
 
 	return check_run_tests("adminapi", tests, NULL, NULL);

@@ -820,13 +820,6 @@ static void on_answered(struct evhttp_request *req, void *arg)
 	conn_arm(c, CONN_IDLE, &c->ad->idle_tmo);
 }
 
-/* Without the key: /metrics and /v1/healthcheck, on a loopback listener only. */
-static int needs_key(const struct xlb_admin *ad, struct evhttp_request *req, const char *path)
-{
-	return !ad->loopback || evhttp_request_get_command(req) != EVHTTP_REQ_GET ||
-	       (strcmp(path, "/metrics") && strcmp(path, "/v1/healthcheck"));
-}
-
 static void on_request(struct evhttp_request *req, void *arg)
 {
 	struct xlb_admin *ad = arg;
@@ -842,7 +835,8 @@ static void on_request(struct evhttp_request *req, void *arg)
 	}
 	if (!path)
 		return reply_error(req, 400, "bad request URI");
-	if (needs_key(ad, req, path) && (!key || !xlb_api_key_equal(key, ad->api_key)))
+	if (!xlb_admin_authorized(ad->loopback, method_name(evhttp_request_get_command(req)), path,
+				  key, ad->api_key))
 		return reply_error(req, 401, "missing or wrong X-API-KEY");
 	if (!strncmp(path, ADMIN_PREFIX, strlen(ADMIN_PREFIX)))
 		return handle_admin(ad, req, path + strlen(ADMIN_PREFIX));

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "agent/adminapi.h"
+#include "base/apikey.h"
 #include "base/log.h"
 
 /*
@@ -292,4 +293,13 @@ int xlb_admin_api(const struct xlb_admin_store *st, const char *method, const ch
 	*out = entry(kind, obj);
 	json_decref(obj);
 	return 200;
+}
+
+int xlb_admin_authorized(int loopback, const char *method, const char *path, const char *key,
+			 const char *api_key)
+{
+	if (loopback && !strcmp(method, "GET") &&
+	    (!strcmp(path, "/metrics") || !strcmp(path, "/v1/healthcheck")))
+		return 1;
+	return key && xlb_api_key_equal(key, api_key);
 }

@@ -40,6 +40,22 @@ struct xlb_admin_store {
 int xlb_admin_api(const struct xlb_admin_store *st, const char *method, const char *path,
 		  const char *body, size_t len, json_t **out);
 
+/**
+ * xlb_admin_authorized() - whether a request may be served
+ * @loopback: the listener is on a loopback address
+ * @method: "GET", "PUT", ...
+ * @path: the whole URL path ("/apisix/admin/upstreams/1", "/metrics")
+ * @key: the request's X-API-KEY header, or NULL
+ * @api_key: the agent's key
+ *
+ * Every request needs the key, compared in constant time, except GET
+ * /metrics and GET /v1/healthcheck on a loopback listener (APISIX keeps
+ * its Prometheus export and control API on loopback without a key).
+ * Return: 1 to serve it, 0 for a 401.
+ */
+int xlb_admin_authorized(int loopback, const char *method, const char *path, const char *key,
+			 const char *api_key);
+
 /* Index of the object with @id in the array @arr (string or integer id), or -1. */
 int xlb_admin_doc_find(json_t *arr, const char *id);
 
