@@ -5,12 +5,12 @@
  * configuration parser and the agent's refusals). The input is one or more
  * requests separated by a line "--": each is "METHOD PATH" on its first
  * line, then the body. Whatever the bytes:
- *   - every answer is a JSON object with a status xlb uses (200, 400, 404,
- *     405, 500); an error carries a string "error_msg";
+ *   - every answer is a JSON object with a status xlb uses (200, 201, 400,
+ *     404, 405, 500); an error carries a string "error_msg";
  *   - the running document always validates: a bad body never replaces a
  *     good one (the store applies only what validated);
- *   - a PUT answered 200 is found by a GET of its id afterwards, and a
- *     DELETE answered 200 is not.
+ *   - a PUT answered 200 or 201 is found by a GET of its id afterwards, and
+ *     a DELETE answered 200 is not.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -84,9 +84,9 @@ static void check_answer(int code, json_t *out)
 {
 	if (!json_is_object(out))
 		abort();
-	if (code != 200 && code != 400 && code != 404 && code != 405 && code != 500)
+	if (code != 200 && code != 201 && code != 400 && code != 404 && code != 405 && code != 500)
 		abort();
-	if (code != 200 && !json_is_string(json_object_get(out, "error_msg")))
+	if (code >= 300 && !json_is_string(json_object_get(out, "error_msg")))
 		abort();
 }
 
@@ -115,7 +115,7 @@ static void one(const struct xlb_admin_store *st, struct store *s, const char *r
 	json_decref(out);
 	if (doc_valid(s->doc, &errs) == -EINVAL)
 		abort(); /* the running document must always validate */
-	if (code != 200 || (strcmp(method, "PUT") && strcmp(method, "DELETE")))
+	if ((code != 200 && code != 201) || (strcmp(method, "PUT") && strcmp(method, "DELETE")))
 		return;
 	sp = strchr(path, '/');
 	if (!sp || (size_t)(sp - path) >= sizeof(kind))

@@ -190,7 +190,7 @@ int xlb_admin_api(const struct xlb_admin_store *st, const char *method, const ch
 	json_t *arr, *obj, *list;
 	json_error_t jerr;
 	size_t n, i;
-	int at, err;
+	int at, err, created;
 
 	slash = strchr(path, '/');
 	n = slash ? (size_t)(slash - path) : strlen(path);
@@ -277,6 +277,8 @@ int xlb_admin_api(const struct xlb_admin_store *st, const char *method, const ch
 		*out = error_json("body must be a JSON object");
 		return 400;
 	}
+	/* APISIX: 201 when the key is new, 200 when it replaces one. */
+	created = !json_is_array(arr) || xlb_admin_doc_find(arr, id) < 0;
 	err = st->put(st->arg, kind, id, obj, &errs);
 	if (err) {
 		json_decref(obj);
@@ -291,5 +293,5 @@ int xlb_admin_api(const struct xlb_admin_store *st, const char *method, const ch
 	json_object_set_new(obj, "id", json_string(id));
 	*out = entry(kind, obj);
 	json_decref(obj);
-	return 200;
+	return created ? 201 : 200;
 }
