@@ -9,8 +9,8 @@
  *     404, 405, 500); an error carries a string "error_msg";
  *   - the running document always validates: a bad body never replaces a
  *     good one (the store applies only what validated);
- *   - a PUT answered 200 or 201 is found by a GET of its id afterwards, and
- *     a DELETE answered 200 is not.
+ *   - a PUT or POST answered 200 or 201 is found by a GET of the key it
+ *     answers afterwards, and a DELETE answered 200 is not.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -94,7 +94,8 @@ static void check_answer(int code, json_t *out)
 static void one(const struct xlb_admin_store *st, struct store *s, const char *req, size_t n)
 {
 	const char *nl = memchr(req, '\n', n), *sp;
-	char line[256], method[16], path[256], id[256] = "", kind[32] = "";
+	char line[256], method[16], path[256];
+	const char *key;
 	struct xlb_conf_errors errs;
 	size_t ll = nl ? (size_t)(nl - req) : n;
 	json_t *out = NULL, *got = NULL;
@@ -112,21 +113,21 @@ static void one(const struct xlb_admin_store *st, struct store *s, const char *r
 	strcpy(path, sp + 1);
 	code = xlb_admin_api(st, method, path, nl ? nl + 1 : "", nl ? n - ll - 1 : 0, &out);
 	check_answer(code, out);
-	json_decref(out);
 	if (doc_valid(s->doc, &errs) == -EINVAL)
 		abort(); /* the running document must always validate */
-	if ((code != 200 && code != 201) || (strcmp(method, "PUT") && strcmp(method, "DELETE")))
+	/* What was written or deleted: the answer's key ("/apisix/KIND/ID"). */
+	key = json_string_value(json_object_get(out, "key"));
+	if ((code != 200 && code != 201) || !key || strncmp(key, "/apisix/", 8) ||
+	    strlen(key + 8) >= sizeof(line) || !strcmp(method, "GET")) {
+		json_decref(out);
 		return;
-	sp = strchr(path, '/');
-	if (!sp || (size_t)(sp - path) >= sizeof(kind))
-		return;
-	memcpy(kind, path, sp - path);
-	strcpy(id, sp + 1);
-	snprintf(line, sizeof(line), "%s/%s", kind, id);
+	}
+	strcpy(line, key + 8);
+	json_decref(out);
 	code2 = xlb_admin_api(st, "GET", line, "", 0, &got);
 	check_answer(code2, got);
 	json_decref(got);
-	if (!strcmp(method, "PUT") ? code2 != 200 : code2 != 404)
+	if (strcmp(method, "DELETE") ? code2 != 200 : code2 != 404)
 		abort();
 }
 
