@@ -56,6 +56,8 @@ static const struct row rows[] = {
 	{"GET", "upstreams/nope", "", 404, "upstreams nope not found"},
 	{"GET", "routes/1", "", 404, "no such resource 'routes'"},
 	{"PATCH", "upstreams/x", "{}", 405, "method not allowed"},
+	{"PATCH", "stream_routes/1", "{}", 405, "not supported `PATCH` method for stream route"},
+	{"PATCH", "stream_routes/1/desc", "\"x\"", 405, "not supported `PATCH` method"},
 	/* Ids (APISIX's admin/resource.lua check_conf). */
 	{"PUT", "upstreams", "{}", 400, "missing upstream id"},
 	{"PUT", "stream_routes", "{}", 400, "missing stream route id"},

@@ -317,6 +317,11 @@ int xlb_admin_api(const struct xlb_admin_store *st, const char *method, const ch
 				  path);
 		return 404;
 	}
+	/* APISIX's stream_routes.lua refuses PATCH, sub-paths included. */
+	if (!strcmp(method, "PATCH") && !strcmp(kind, "stream_routes")) {
+		*out = error_json("not supported `PATCH` method for stream route");
+		return 405;
+	}
 	id = slash ? slash + 1 : "";
 	if (strchr(id, '/')) {
 		*out = error_json("no such resource '%s'", path);
