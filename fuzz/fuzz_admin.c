@@ -10,12 +10,12 @@
  *   - the key check (xlb_admin_authorized) lets a request through off
  *     loopback only with X-API-KEY equal to the key, always with it, and on
  *     loopback at least whenever it does off loopback;
- *   - every answer is a JSON object with a status xlb uses (200, 400, 404,
- *     405, 500); an error carries a string "error_msg";
+ *   - every answer is a JSON object with a status xlb uses (200, 201, 400,
+ *     404, 405, 500); an error carries a string "error_msg";
  *   - the running document always validates: a bad body never replaces a
  *     good one (the store applies only what validated);
- *   - a PUT answered 200 is found by a GET of its id afterwards, and a
- *     DELETE answered 200 is not.
+ *   - a PUT or POST answered 200 or 201 is found by a GET of the key it
+ *     answers afterwards, and a DELETE answered 200 is not.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -92,9 +92,9 @@ static void check_answer(int code, json_t *out)
 {
 	if (!json_is_object(out))
 		abort();
-	if (code != 200 && code != 400 && code != 404 && code != 405 && code != 500)
+	if (code != 200 && code != 201 && code != 400 && code != 404 && code != 405 && code != 500)
 		abort();
-	if (code != 200 && !json_is_string(json_object_get(out, "error_msg")))
+	if (code >= 300 && !json_is_string(json_object_get(out, "error_msg")))
 		abort();
 }
 
@@ -157,8 +157,8 @@ static void check_auth(const char *method, const char *path, const char *key)
 static void one(const struct xlb_admin_store *st, struct store *s, const char *req, size_t n)
 {
 	const char *nl = memchr(req, '\n', n), *sp;
-	char line[256], method[16], path[256], id[256] = "", kind[32] = "", key[128];
-	const char *body = nl ? nl + 1 : req + n;
+	char line[256], method[16], path[256], key[128];
+	const char *body = nl ? nl + 1 : req + n, *akey;
 	struct xlb_conf_errors errs;
 	size_t ll = nl ? (size_t)(nl - req) : n;
 	json_t *out = NULL, *got = NULL;
@@ -180,21 +180,21 @@ static void one(const struct xlb_admin_store *st, struct store *s, const char *r
 		return; /* not an Admin API object path */
 	code = xlb_admin_api(st, method, path, body, req + n - body, &out);
 	check_answer(code, out);
-	json_decref(out);
 	if (doc_valid(s->doc, &errs) == -EINVAL)
 		abort(); /* the running document must always validate */
-	if (code != 200 || (strcmp(method, "PUT") && strcmp(method, "DELETE")))
+	/* What was written or deleted: the answer's key ("/apisix/KIND/ID"). */
+	akey = json_string_value(json_object_get(out, "key"));
+	if ((code != 200 && code != 201) || !akey || strncmp(akey, "/apisix/", 8) ||
+	    strlen(akey + 8) >= sizeof(line) || !strcmp(method, "GET")) {
+		json_decref(out);
 		return;
-	sp = strchr(path, '/');
-	if (!sp || (size_t)(sp - path) >= sizeof(kind))
-		return;
-	memcpy(kind, path, sp - path);
-	strcpy(id, sp + 1);
-	snprintf(line, sizeof(line), "%s/%s", kind, id);
+	}
+	strcpy(line, akey + 8);
+	json_decref(out);
 	code2 = xlb_admin_api(st, "GET", line, "", 0, &got);
 	check_answer(code2, got);
 	json_decref(got);
-	if (!strcmp(method, "PUT") ? code2 != 200 : code2 != 404)
+	if (strcmp(method, "DELETE") ? code2 != 200 : code2 != 404)
 		abort();
 }
 

@@ -221,7 +221,7 @@ xlbt_wait_for 5 no_vip_port 8080 ||
 code=$(xlbt_exec lb curl -s -o "$TMP/admin.out" -w '%{http_code}' -H "X-API-KEY: $KEY" -X PUT \
 	-d '{"server_addr":"'$XLBT_VIP4'","server_port":8080,"upstream_id":"web"}' \
 	"$ADMIN/apisix/admin/stream_routes/4")
-xlbt_expect_eq "admin PUT with etcd" "$code" 200
+xlbt_expect_eq "admin PUT with etcd (a new route: 201)" "$code" 201
 xlbt_exec lb env ETCDCTL_API=3 etcdctl --endpoints="$ETCD" get /apisix/stream_routes/4 |
 	grep -q '"server_port":8080' || xlbt_fail "admin PUT stored in etcd"
 xlbt_wait_for 5 has_member "$BE2" 8080 || xlbt_fail "admin PUT applied through the watch" \

@@ -47,7 +47,7 @@ static int s_put(void *arg, const char *kind, const char *id, json_t *obj,
 struct row {
 	const char *method, *path, *body;
 	int code;
-	const char *want; /* in error_msg, or in the compact answer for a 200 */
+	const char *want; /* in error_msg, or in the compact answer for a 2xx */
 };
 
 static const struct row rows[] = {
@@ -55,12 +55,47 @@ static const struct row rows[] = {
 	{"GET", "upstreams/web", "", 200, "\"key\":\"/apisix/upstreams/web\""},
 	{"GET", "upstreams/nope", "", 404, "upstreams nope not found"},
 	{"GET", "routes/1", "", 404, "no such resource 'routes'"},
-	{"PUT", "upstreams", "{}", 400, "PUT needs an id"},
-	{"POST", "upstreams/x", "{}", 405, "method not allowed"},
+	{"PATCH", "upstreams/x", "{}", 405, "method not allowed"},
+	{"PATCH", "stream_routes/1", "{}", 405, "not supported `PATCH` method for stream route"},
+	{"PATCH", "stream_routes/1/desc", "\"x\"", 405, "not supported `PATCH` method"},
+	/* Ids (APISIX's admin/resource.lua check_conf). */
+	{"PUT", "upstreams", "{}", 400, "missing upstream id"},
+	{"PUT", "stream_routes", "{}", 400, "missing stream route id"},
+	{"DELETE", "upstreams", "", 400, "missing upstream id"},
+	{"DELETE", "stream_routes", "", 400, "missing stream route id"},
+	{"PUT", "upstreams", "{\"id\":\"b1\",\"nodes\":{}}", 201,
+	 "\"key\":\"/apisix/upstreams/b1\""},
+	{"PUT", "upstreams", "{\"id\":7,\"nodes\":{}}", 201, "\"key\":\"/apisix/upstreams/7\""},
+	{"PUT", "upstreams/7", "{\"id\":7,\"nodes\":{}}", 200, "\"id\":\"7\""},
+	{"PUT", "upstreams/7", "{\"id\":\"7\",\"nodes\":{}}", 200, "\"id\":\"7\""},
+	{"PUT", "upstreams/1", "{\"id\":3}", 400, "wrong upstream id"},
+	{"PUT", "stream_routes/1", "{\"id\":\"2\"}", 400, "wrong stream route id"},
+	{"PUT", "upstreams", "{\"id\":-100}", 400, "property \"id\" validation failed"},
+	{"PUT", "upstreams", "{\"id\":0}", 400, "property \"id\" validation failed"},
+	{"PUT", "upstreams", "{\"id\":1.5}", 400, "property \"id\" validation failed"},
+	{"PUT", "upstreams", "{\"id\":\"a$\"}", 400, "id 'a$' has '$' at 2"},
+	{"POST", "upstreams/x", "{}", 400, "wrong upstream id, do not need it"},
+	{"POST", "upstreams", "{\"id\":1}", 400, "wrong upstream id, do not need it"},
+	{"POST", "stream_routes/1", "{}", 400, "wrong stream route id, do not need it"},
+	{"POST", "upstreams", "{\"nodes\":{}}", 201, "\"key\":\"/apisix/upstreams/"},
+	/* create_time and update_time are the store's (APISIX's check_forbidden_properties). */
+	{"PUT", "upstreams/t", "{\"create_time\":1}", 400,
+	 "the property is forbidden: create_time"},
+	{"PUT", "upstreams/t", "{\"update_time\":1}", 400,
+	 "the property is forbidden: update_time"},
+	{"POST", "upstreams", "{\"create_time\":1}", 400, "the property is forbidden: create_time"},
+	{"PUT", "stream_routes/t", "{\"upstream\":{\"update_time\":1}}", 400,
+	 "the property is forbidden: upstream.update_time"},
+	{"PUT", "upstreams/t", "{\"nodes\":{}}", 201, "\"create_time\":"},
+	{"PUT", "upstreams/t", "{\"nodes\":{}}", 200, "\"update_time\":"},
+	{"GET", "upstreams/t", "", 200, "\"create_time\":"},
+	{"DELETE", "upstreams/t", "", 200, "\"deleted\":\"1\""},
 	{"PUT", "upstreams/x", "{", 400, "body is not JSON"},
 	{"PUT", "upstreams/x", "[1]", 400, "body must be a JSON object"},
+	/* 201 for a new object, 200 when it replaces one (APISIX's etcd.lua). */
+	{"PUT", "upstreams/x", "{\"nodes\":{}}", 201, "\"key\":\"/apisix/upstreams/x\""},
 	{"PUT", "upstreams/x", "{\"nodes\":{}}", 200, "\"key\":\"/apisix/upstreams/x\""},
-	{"GET", "upstreams", "", 200, "\"total\":2"},
+	{"GET", "upstreams", "", 200, "\"total\":5"},
 	{"DELETE", "upstreams/x", "", 200, "\"deleted\":\"1\""},
 	{"DELETE", "upstreams/x", "", 404, "upstreams x not found"},
 	/* Ids: APISIX's characters, 64 at most, never cut to fit. */
@@ -69,7 +104,7 @@ static const struct row rows[] = {
 	{"PUT",
 	 "upstreams/"
 	 "0123456789012345678901234567890123456789012345678901234567890123",
-	 "{}", 200, "0123456789012345678901234567890123456789012345678901234567890123"},
+	 "{}", 201, "0123456789012345678901234567890123456789012345678901234567890123"},
 	{"PUT",
 	 "upstreams/"
 	 "01234567890123456789012345678901234567890123456789012345678901234",
@@ -106,7 +141,7 @@ static void test_requests(void **state)
 				  r->path);
 			continue;
 		}
-		if (code != 200) {
+		if (code >= 300) {
 			msg = json_string_value(json_object_get(out, "error_msg"));
 			check_contains(msg ? msg : "(no error_msg)", r->want, "row %zu: %s %s", i,
 				       r->method, r->path);

@@ -900,8 +900,14 @@ struct xlb_admin *xlb_admin_new(struct event_base *base, struct xlb_agent *a,
 	ad->http = evhttp_new(base);
 	if (!ad->http)
 		goto out_free;
-	evhttp_set_allowed_methods(ad->http, EVHTTP_REQ_GET | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-						     EVHTTP_REQ_POST);
+	/*
+	 * Every method reaches on_request, which answers the ones it does not
+	 * serve with a JSON 405 (evhttp's own answer would be an HTML 501).
+	 */
+	evhttp_set_allowed_methods(ad->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+						     EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+						     EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+						     EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
 	/* evhttp's own limits stay as a second line (its answer to a long head is 400). */
 	evhttp_set_max_headers_size(ad->http, s->admin_max_header_size);
 	evhttp_set_max_body_size(ad->http, s->admin_max_body_size);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "agent/adminapi.h"
 #include "base/apikey.h"
@@ -182,16 +183,129 @@ fail:
 	return NULL;
 }
 
+/* APISIX's name of one object of @kind, as its messages say it. */
+static const char *kind_one(const char *kind)
+{
+	return strcmp(kind, "upstreams") ? "stream route" : "upstream";
+}
+
+/*
+ * Whether @id breaks APISIX's id rules (schema_def.lua's id_schema: 1 to 64
+ * letters, digits, '-', '_' and '.'; ids are never cut to fit, a longer one
+ * would name another object): 0, or 1 with the answer in @out.
+ */
+static int id_refused(const char *id, json_t **out)
+{
+	static const char head[] =
+		"invalid configuration: property \"id\" validation failed: object matches "
+		"none of the required";
+	int bad = id_bad_char(id);
+
+	if (strlen(id) >= XLB_ID_LEN) {
+		*out = error_json("%s (id is %zu characters long: at most %d)", head, strlen(id),
+				  XLB_ID_LEN - 1);
+		return 1;
+	}
+	if (bad >= 0) {
+		*out = error_json("%s (id '%s' has '%c' at %d: an id is letters, digits, '-', "
+				  "'_' and '.')",
+				  head, id, id[bad], bad + 1);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * The body's "id" as a string in @buf (XLB_ID_LEN bytes or more): 0 without one, 1 with one, -1 for
+ * one that is neither a string nor an integer of at least 1 (APISIX's
+ * id_schema), with the answer in @out.
+ */
+static int body_id(json_t *obj, char *buf, size_t size, json_t **out)
+{
+	json_t *bid = json_object_get(obj, "id");
+
+	if (!bid)
+		return 0;
+	if (json_is_string(bid)) {
+		if (id_refused(json_string_value(bid), out))
+			return -1;
+		snprintf(buf, size, "%s", json_string_value(bid));
+		return 1;
+	}
+	if (json_is_integer(bid) && json_integer_value(bid) >= 1) {
+		snprintf(buf, size, "%lld", (long long)json_integer_value(bid));
+		return 1;
+	}
+	*out = error_json("invalid configuration: property \"id\" validation failed: object "
+			  "matches none of the required (an id is a string or an integer of at "
+			  "least 1)");
+	return -1;
+}
+
+/*
+ * APISIX's check_forbidden_properties (admin/resource.lua): the store keeps
+ * create_time and update_time, a PUT or POST may not set them, in the
+ * object or in its inline upstream. Returns the first one found, or NULL.
+ */
+static const char *forbidden_time(json_t *obj)
+{
+	static const char *const keys[] = {"create_time", "update_time"};
+	static const char *const up_keys[] = {"upstream.create_time", "upstream.update_time"};
+	json_t *up = json_object_get(obj, "upstream");
+	size_t i;
+
+	for (i = 0; i < 2; i++)
+		if (json_object_get(obj, keys[i]))
+			return keys[i];
+	for (i = 0; json_is_object(up) && i < 2; i++)
+		if (json_object_get(up, keys[i]))
+			return up_keys[i];
+	return NULL;
+}
+
+/*
+ * A new id for POST: 20 digits, as APISIX's (which zero-pads etcd's
+ * revision); here the wall clock in nanoseconds, always above the last one
+ * given, and skipping ids in use.
+ */
+static void post_id(json_t *arr, char *buf, size_t size)
+{
+	static unsigned long long last;
+	struct timespec ts;
+	unsigned long long n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	n = (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+	do {
+		last = n > last ? n : last + 1;
+		snprintf(buf, size, "%020llu", last);
+	} while (json_is_array(arr) && xlb_admin_doc_find(arr, buf) >= 0);
+}
+
+/*
+ * APISIX's inject_timestamp (admin/utils.lua): create_time kept from the
+ * object replaced (now for a new one), update_time now; seconds.
+ */
+static void stamp(json_t *obj, json_t *prev)
+{
+	json_t *ct = json_object_get(prev, "create_time");
+	json_int_t now = (json_int_t)time(NULL);
+
+	json_object_set_new(obj, "create_time",
+			    json_is_integer(ct) ? json_copy(ct) : json_integer(now));
+	json_object_set_new(obj, "update_time", json_integer(now));
+}
+
 int xlb_admin_api(const struct xlb_admin_store *st, const char *method, const char *path,
 		  const char *body, size_t len, json_t **out)
 {
 	struct xlb_conf_errors errs;
-	char path_key[160];
-	const char *slash, *kind, *id;
+	char path_key[160], idbuf[XLB_ID_LEN + 1];
+	const char *slash, *kind, *id, *forbidden;
 	json_t *arr, *obj, *list;
 	json_error_t jerr;
 	size_t n, i;
-	int at, err;
+	int at, err, has;
 
 	slash = strchr(path, '/');
 	n = slash ? (size_t)(slash - path) : strlen(path);
@@ -204,23 +318,18 @@ int xlb_admin_api(const struct xlb_admin_store *st, const char *method, const ch
 				  path);
 		return 404;
 	}
+	/* APISIX's stream_routes.lua refuses PATCH, sub-paths included. */
+	if (!strcmp(method, "PATCH") && !strcmp(kind, "stream_routes")) {
+		*out = error_json("not supported `PATCH` method for stream route");
+		return 405;
+	}
 	id = slash ? slash + 1 : "";
 	if (strchr(id, '/')) {
 		*out = error_json("no such resource '%s'", path);
 		return 404;
 	}
-	/* Ids are never cut to fit: a longer one would name another object. */
-	if (strlen(id) >= XLB_ID_LEN) {
-		*out = error_json("id is %zu characters long: at most %d", strlen(id),
-				  XLB_ID_LEN - 1);
+	if (id_refused(id, out))
 		return 400;
-	}
-	if (id_bad_char(id) >= 0) {
-		*out = error_json(
-			"id '%s' has '%c' at %d: an id is letters, digits, '-', '_' and '.'", id,
-			id[id_bad_char(id)], id_bad_char(id) + 1);
-		return 400;
-	}
 
 	arr = json_object_get(st->doc(st->arg), kind);
 	if (!strcmp(method, "GET")) {
@@ -239,15 +348,15 @@ int xlb_admin_api(const struct xlb_admin_store *st, const char *method, const ch
 		*out = json_pack("{s:i, s:o}", "total", (int)json_array_size(list), "list", list);
 		return 200;
 	}
-	if (strcmp(method, "PUT") && strcmp(method, "DELETE")) {
-		*out = error_json("method not allowed (GET, PUT, DELETE)");
+	if (strcmp(method, "PUT") && strcmp(method, "POST") && strcmp(method, "DELETE")) {
+		*out = error_json("method not allowed (GET, PUT, POST, DELETE)");
 		return 405;
 	}
-	if (!id[0]) {
-		*out = error_json("%s needs an id in the path", method);
-		return 400;
-	}
 	if (!strcmp(method, "DELETE")) {
+		if (!id[0]) {
+			*out = error_json("missing %s id", kind_one(kind));
+			return 400;
+		}
 		err = st->put(st->arg, kind, id, NULL, &errs);
 		if (err == -ENOENT) {
 			*out = error_json("%s %s not found", kind, id);
@@ -278,21 +387,56 @@ int xlb_admin_api(const struct xlb_admin_store *st, const char *method, const ch
 		*out = error_json("body must be a JSON object");
 		return 400;
 	}
-	err = st->put(st->arg, kind, id, obj, &errs);
+	/* APISIX's check_conf (admin/resource.lua): the id first, then the times. */
+	has = body_id(obj, idbuf, sizeof(idbuf), out);
+	if (!strcmp(method, "POST")) {
+		if (id[0] || has) {
+			if (has < 0)
+				json_decref(*out);
+			*out = error_json("wrong %s id, do not need it", kind_one(kind));
+			goto bad;
+		}
+	} else if (!id[0] && !has) {
+		*out = error_json("missing %s id", kind_one(kind));
+		goto bad;
+	} else if (id[0] && has > 0 && strcmp(id, idbuf)) {
+		*out = error_json("wrong %s id", kind_one(kind));
+		goto bad;
+	}
+	forbidden = forbidden_time(obj);
+	if (forbidden) {
+		if (has < 0)
+			json_decref(*out);
+		*out = error_json("the property is forbidden: %s", forbidden);
+		goto bad;
+	}
+	if (has < 0)
+		goto bad;
+	if (!strcmp(method, "POST"))
+		post_id(arr, idbuf, sizeof(idbuf));
+	else if (id[0])
+		snprintf(idbuf, sizeof(idbuf), "%s", id);
+	/* APISIX: 201 when the key is new, 200 when it replaces one. */
+	at = json_is_array(arr) ? xlb_admin_doc_find(arr, idbuf) : -1;
+	stamp(obj, at < 0 ? NULL : json_array_get(arr, at));
+	err = st->put(st->arg, kind, idbuf, obj, &errs);
 	if (err) {
 		json_decref(obj);
 		*out = err == -EINVAL ? conf_errors_json(&errs) : error_json("%s", strerror(-err));
 		return err == -EINVAL ? 400 : 500;
 	}
-	pr_info("admin: put %s %s\n", kind, id);
+	pr_info("admin: %s %s %s\n", method, kind, idbuf);
 	/*
 	 * The object as written (with etcd, the running configuration gets it
 	 * a moment later, through the watch).
 	 */
-	json_object_set_new(obj, "id", json_string(id));
+	json_object_set_new(obj, "id", json_string(idbuf));
 	*out = entry(kind, obj);
 	json_decref(obj);
-	return 200;
+	return at < 0 ? 201 : 200;
+bad:
+	json_decref(obj);
+	return 400;
 }
 
 int xlb_admin_authorized(int loopback, const char *method, const char *path, const char *key,
