@@ -18,6 +18,7 @@ A real DNS server (unbound) serves the tests' good data; this one exists
 for answers no real server gives. Messages are written by hand on purpose:
 they must be able to be wrong.
 """
+import errno
 import os
 import random
 import socket
@@ -127,13 +128,30 @@ def tcp_hangup(sock):
         conn.close()
 
 
+def bind_pair():
+    """A UDP and a TCP socket on the same free loopback port. The UDP port
+    the kernel picks may be taken for TCP (by a connection's local port):
+    then try another."""
+    for _ in range(100):
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.bind(("127.0.0.1", 0))
+        port = udp.getsockname()[1]
+        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            tcp.bind(("127.0.0.1", port))
+        except OSError as e:
+            if e.errno != errno.EADDRINUSE:
+                raise
+            udp.close()
+            tcp.close()
+            continue
+        return udp, tcp, port
+    raise OSError(errno.EADDRINUSE, "no loopback port free for both UDP and TCP")
+
+
 def serve(modefile):
-    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    udp.bind(("127.0.0.1", 0))
-    port = udp.getsockname()[1]
-    tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    tcp.bind(("127.0.0.1", port))
+    udp, tcp, port = bind_pair()
     tcp.listen(16)
     threading.Thread(target=tcp_hangup, args=(tcp,), daemon=True).start()
     print(port, flush=True)
