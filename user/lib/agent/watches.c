@@ -101,12 +101,11 @@ static int fill_nodes(struct xlb_upstream_conf *u, const struct xlb_disc_watch *
 
 	dn = xlb_disc_watch_nodes(w, &n);
 	if (n) {
-		nodes = calloc(n, sizeof(*nodes));
+		nodes = malloc(n * sizeof(*nodes));
 		if (!nodes)
 			return -ENOMEM;
-	}
-	if (n)
 		memcpy(nodes, dn, n * sizeof(*nodes));
+	}
 	free(u->nodes);
 	u->nodes = nodes;
 	u->nnodes = n;
