@@ -63,7 +63,7 @@ static int vip_add(struct xlb_cli *c, int argc, char **argv)
 	const char *hash = NULL, *size_s = NULL, *fwd = NULL, *pos[1];
 	const struct xlb_opt opts[] = {
 		{"hash", &hash}, {"table-size", &size_s}, {"forward", &fwd}, {}};
-	__u32 flags = 0, size = XLB_MAGLEV_DEFAULT;
+	__u32 flags = 0, size;
 	struct xlb_vip_key k;
 	struct xlb_maps m;
 	int npos, ret, err;
@@ -90,6 +90,11 @@ static int vip_add(struct xlb_cli *c, int argc, char **argv)
 		return xlb_cli_err(c, XLB_EXIT_USAGE,
 				   "--table-size '%s' is not a prime between 3 and %u", size_s,
 				   XLB_MAGLEV_MAX);
+	/* Unset: the size follows the member count (xlb_maglev_size_auto()). */
+	if (!size_s) {
+		flags |= XLB_VIP_F_SIZE_AUTO;
+		size = xlb_maglev_size_auto(0);
+	}
 	ret = xlb_cli_open_maps(c, &m, 1);
 	if (ret)
 		return ret;

@@ -215,6 +215,7 @@ static int setup_data_plane(struct xlb_agent *a)
 		.seed = s->hash_seed,
 		.flows = s->flows,
 		.nat_conns = s->nat_connections,
+		.table_slots = s->table_slots,
 	};
 	struct xlb_lb_notes notes;
 	char err_s[512];

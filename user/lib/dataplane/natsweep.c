@@ -230,24 +230,6 @@ out:
 	return err;
 }
 
-/* The kernel's account of a map's memory (fdinfo "memlock:"). */
-static __u64 map_memlock(int fd)
-{
-	char path[64], line[128];
-	unsigned long long v = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "memlock: %llu", &v) == 1)
-			break;
-	fclose(f);
-	return v;
-}
-
 int xlb_nat_memory(struct xlb_maps *m, struct xlb_nat_mem *out)
 {
 	struct bpf_map_info info = {};
@@ -258,7 +240,7 @@ int xlb_nat_memory(struct xlb_maps *m, struct xlb_nat_mem *out)
 	if (bpf_obj_get_info_by_fd(ffd, &info, &len))
 		return -errno;
 	out->capacity = info.max_entries;
-	out->bytes = map_memlock(ffd) + map_memlock(rfd);
+	out->bytes = xlb_map_memlock(ffd) + xlb_map_memlock(rfd);
 	out->entry_bytes = sizeof(struct xlb_flow_key) + sizeof(struct xlb_nat_fwd) +
 			   sizeof(struct xlb_nat_rkey) + sizeof(struct xlb_nat_rev);
 	return 0;
