@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "base/addr.h"
 #include "base/vec.h"
@@ -533,7 +534,7 @@ struct plan {
 	__u32 *new_vips; /* B: records of VIPs to create */
 	struct xlb_vip_key *vk;
 	struct xlb_vip *vv;
-	size_t nvk;
+	size_t nvk, nmade;	   /* nmade: created so far */
 	struct xlb_member_key *mk; /* C: members to write (ids known after B) */
 	struct xlb_member *mv;
 	__u32 *mrec;
@@ -730,6 +731,28 @@ static void prime_neighbours(struct xlb_batch *b, const struct plan *p)
 			 failed > 1 ? ", and the others alike or for another reason" : "");
 }
 
+/*
+ * VIPs created per xlb_vips_create(): each holds two descriptors until its
+ * group's tables are installed, and each group walks every VIP to find
+ * free ids. The open-files limit is raised to its hard limit, and a group
+ * is as large as the descriptors left allow, at most 4096, at least 64.
+ */
+static size_t vip_group(void)
+{
+	struct rlimit r;
+	size_t n;
+
+	if (getrlimit(RLIMIT_NOFILE, &r))
+		return 64;
+	if (r.rlim_cur < r.rlim_max) {
+		r.rlim_cur = r.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &r))
+			getrlimit(RLIMIT_NOFILE, &r);
+	}
+	n = r.rlim_cur == RLIM_INFINITY || r.rlim_cur > 8192 + 256 ? 4096 : (r.rlim_cur - 256) / 2;
+	return n < 64 ? 64 : n;
+}
+
 /* The steps of a commit, in order; undo goes back from the one that failed. */
 enum step {
 	STEP_BACKENDS,
@@ -798,8 +821,8 @@ static int undo(struct xlb_batch *b, struct plan *p, enum step failed)
 		free(back);
 		free(back_v);
 	}
-	if (failed > STEP_VIPS) {
-		for (i = 0; i < p->nvk; i++) {
+	if (failed >= STEP_VIPS) {
+		for (i = 0; i < p->nmade; i++) {
 			e = xlb_vip_delete(b->m, &p->vk[i]);
 			err = err ?: (e == -ENOENT ? 0 : e);
 		}
@@ -816,7 +839,7 @@ static int undo(struct xlb_batch *b, struct plan *p, enum step failed)
 /* One step of the commit; 0 or a negative errno. */
 static int run_step(struct xlb_batch *b, struct plan *p, enum step s)
 {
-	size_t i;
+	size_t i, group;
 	int err = 0;
 
 	switch (s) {
@@ -828,10 +851,20 @@ static int run_step(struct xlb_batch *b, struct plan *p, enum step s)
 			prime_neighbours(b, p);
 		return err;
 	case STEP_VIPS:
-		if (!p->nvk)
-			return 0;
-		err = xlb_vips_create(b->m, p->vk, p->vv, p->nvk);
-		for (i = 0; !err && i < p->nvk; i++)
+		/*
+		 * In groups: creating a VIP holds descriptors of its tables until
+		 * the group's tables are installed, and the open-files limit is
+		 * often 1024.
+		 */
+		group = vip_group();
+		for (i = 0; !err && i < p->nvk; i += group) {
+			size_t n = p->nvk - i < group ? p->nvk - i : group;
+
+			err = xlb_vips_create(b->m, p->vk + i, p->vv + i, n);
+			if (!err)
+				p->nmade = i + n;
+		}
+		for (i = 0; i < p->nmade; i++)
 			b->vips[p->new_vips[i]].cur.id = p->vv[i].id;
 		return err;
 	case STEP_MEMBERS:
