@@ -21,18 +21,14 @@
 
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
-
 . tests/lib/testbed.sh
 . tests/lib/traffic.sh
-
 xlbt_require_exe XLB build/xlb
 xlbt_require_root
-xlbt_require_cmd ip curl python3 timeout realpath
+xlbt_require_cmd ip curl python3 timeout
 
-VIP4=$XLBT_VIP4 # 198.18.100.1
-VIP6=$XLBT_VIP6 # fd00:78:6c62:100::1
-SVC4="$VIP4:80/tcp"
-SVC6="[$VIP6]:80/tcp"
+VIP4=$XLBT_VIP4 VIP6=$XLBT_VIP6 # 198.18.100.1, fd00:78:6c62:100::1
+SVC4="$VIP4:80/tcp" SVC6="[$VIP6]:80/tcp"
 SVCREF="198.18.102.1:80/tcp" # built by single commands: the digest reference
 BACKENDS=(be1 be2)
 EXTRA=58 # VIPs 198.18.101.N:80/tcp with three unreachable backends each
@@ -76,20 +72,23 @@ contains() {
 
 # --- topology, backends' servers and decap -----------------------------------
 
+# serve BE: BE's HTTP server answering, xlb decap on its device for both VIPs.
+serve() {
+	xlbt_bg_start "$1" "$TMP/$1.log" python3 tests/lib/backend_server.py \
+		--name "$1" --http-port 80 --pid-file "$TMP/$1.pid"
+	xlbt_wait_for 10 test -s "$TMP/$1.pid" ||
+		xlbt_fail "$1 server not ready after 10 s" "$(head -c 300 "$TMP/$1.log")"
+	xlb_ok "$1" decap attach "$(xlbt_dev "$1")"
+	xlb_ok "$1" decap vip add "$VIP4"
+	xlb_ok "$1" decap vip add "$VIP6"
+}
+
 TMP=
 xlbt_testbed_up 2
 TMP=$(xlbt_tmp_dir)
 xlbt_log "topology $XLBT_ID up"
 for be in "${BACKENDS[@]}"; do
-	xlbt_bg_start "$be" "$TMP/$be.log" python3 tests/lib/backend_server.py \
-		--name "$be" --http-port 80 --pid-file "$TMP/$be.pid"
-done
-for be in "${BACKENDS[@]}"; do
-	xlbt_wait_for 10 test -s "$TMP/$be.pid" ||
-		xlbt_fail "$be server not ready after 10 s" "$(head -c 300 "$TMP/$be.log")"
-	xlb_ok "$be" decap attach "$(xlbt_dev "$be")"
-	xlb_ok "$be" decap vip add "$VIP4"
-	xlb_ok "$be" decap vip add "$VIP6"
+	serve "$be"
 done
 LBDEV=$(xlbt_dev lb)
 xlb_ok lb attach "$LBDEV" --mode native --forward ipip

@@ -70,6 +70,27 @@ static int read_lines(struct report *r, FILE *f, struct xlb_batch *b, int *comma
 	return ret;
 }
 
+/*
+ * The maps opened under the lock and read into a batch, or NULL with the
+ * error printed and *ret its exit code (the maps then closed).
+ */
+static struct xlb_batch *batch_open(struct xlb_cli *c, struct xlb_maps *m, const char *what,
+				    int *ret)
+{
+	struct xlb_batch *b;
+	char err[512];
+
+	*ret = xlb_cli_open_maps(c, m, 1);
+	if (*ret)
+		return NULL;
+	b = xlb_batch_new(m, err, sizeof(err));
+	if (!b) {
+		*ret = xlb_cli_err(c, XLB_EXIT_FAIL, "%s: %s", what, err);
+		xlb_maps_close(m);
+	}
+	return b;
+}
+
 int xlb_cmd_batch(struct xlb_cli *c, const char *file, int force)
 {
 	struct report r = {.c = c, .file = strcmp(file, "-") ? file : "stdin"};
@@ -84,14 +105,9 @@ int xlb_cmd_batch(struct xlb_cli *c, const char *file, int force)
 	if (!f)
 		return xlb_cli_err(c, XLB_EXIT_USAGE, "cannot open batch file %s: %s", file,
 				   strerror(errno));
-	ret = xlb_cli_open_maps(c, &m, 1);
-	if (ret)
+	b = batch_open(c, &m, r.file, &ret);
+	if (!b)
 		goto out_file;
-	b = xlb_batch_new(&m, err, sizeof(err));
-	if (!b) {
-		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "%s: %s", r.file, err);
-		goto out_maps;
-	}
 	r.errors = json_array();
 	ret = read_lines(&r, f, b, &commands);
 	if (ret) {
@@ -138,7 +154,6 @@ int xlb_cmd_batch(struct xlb_cli *c, const char *file, int force)
 out_batch:
 	json_decref(r.errors);
 	xlb_batch_free(b);
-out_maps:
 	xlb_maps_close(&m);
 out_file:
 	if (f != stdin)
@@ -160,24 +175,20 @@ static void emit_json(const char *line, void *arg)
 
 int xlb_cmd_save(struct xlb_cli *c, int argc, char **argv)
 {
-	char err[512];
+	size_t vips, backends, tables;
 	struct xlb_batch *b;
 	struct xlb_maps m;
 	json_t *lines;
-	size_t vips, backends, tables;
 	int npos, ret;
 
 	ret = xlb_cli_parse(c, argc, argv, NULL, NULL, 0, 0, &npos, "save");
 	if (ret || npos < 0)
 		return ret;
 	/* Under the lock: a batch or command running now is seen whole or not at all. */
-	ret = xlb_cli_open_maps(c, &m, 1);
-	if (ret)
-		return ret;
-	b = xlb_batch_new(&m, err, sizeof(err));
-	xlb_maps_close(&m);
+	b = batch_open(c, &m, "save", &ret);
 	if (!b)
-		return xlb_cli_err(c, XLB_EXIT_FAIL, "save: %s", err);
+		return ret;
+	xlb_maps_close(&m); /* the copy in memory is all save needs */
 	xlb_batch_counts(b, &vips, &backends, &tables);
 	lines = json_array();
 	if (!c->json)

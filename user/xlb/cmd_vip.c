@@ -74,6 +74,17 @@ static int parse_op(struct xlb_cli *c, enum xlb_op_kind kind, int argc, char **a
 	return ret ? -1 : 0;
 }
 
+/* parse_op() of a VIP command, and the VIP's name as xlb prints it. */
+static int parse_vip_op(struct xlb_cli *c, enum xlb_op_kind kind, int argc, char **argv,
+			struct xlb_op *op, char name[XLB_VIPSTRLEN])
+{
+	int ret = parse_op(c, kind, argc, argv, op);
+
+	if (!ret)
+		xlb_vip_str(&op->vip, name, XLB_VIPSTRLEN);
+	return ret;
+}
+
 /* --- vip ---------------------------------------------------------------- */
 
 static int vip_add(struct xlb_cli *c, int argc, char **argv)
@@ -83,13 +94,9 @@ static int vip_add(struct xlb_cli *c, int argc, char **argv)
 	struct xlb_op op;
 	int ret, err;
 
-	ret = parse_op(c, XLB_OP_VIP_ADD, argc, argv, &op);
+	ret = parse_vip_op(c, XLB_OP_VIP_ADD, argc, argv, &op, name) ?: xlb_cli_open_maps(c, &m, 1);
 	if (ret)
 		return ret < 0 ? XLB_EXIT_OK : ret;
-	xlb_vip_str(&op.vip, name, sizeof(name));
-	ret = xlb_cli_open_maps(c, &m, 1);
-	if (ret)
-		return ret;
 	err = xlb_vip_create(&m, &op.vip, op.vip_flags, op.table_size, NULL);
 	xlb_maps_close(&m);
 	if (err == -EEXIST)
@@ -107,13 +114,10 @@ static int vip_del(struct xlb_cli *c, int argc, char **argv)
 	struct xlb_op op;
 	int ret, err;
 
-	ret = parse_op(c, XLB_OP_VIP_DEL, argc, argv, &op);
+	ret = parse_vip_op(c, XLB_OP_VIP_DEL, argc, argv, &op, name)
+		      ?: open_vip(c, 1, name, &m, &op.vip, &v);
 	if (ret)
 		return ret < 0 ? XLB_EXIT_OK : ret;
-	xlb_vip_str(&op.vip, name, sizeof(name));
-	ret = open_vip(c, 1, name, &m, &op.vip, &v);
-	if (ret)
-		return ret;
 	err = xlb_vip_delete(&m, &op.vip);
 	if (err)
 		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "VIP %s: %s", name, xlb_cli_strerror(err));
