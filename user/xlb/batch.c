@@ -698,37 +698,98 @@ static void warn_add(struct xlb_batch *b, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The kernel's neighbour table limit (gc_thresh3) of a family; 1024 if unknown. */
+static size_t neigh_limit(__u8 family)
+{
+	const char *path = family == XLB_AF_INET6 ? "/proc/sys/net/ipv6/neigh/default/gc_thresh3"
+						  : "/proc/sys/net/ipv4/neigh/default/gc_thresh3";
+	unsigned long n = 1024;
+	FILE *f = fopen(path, "r");
+
+	if (f) {
+		if (fscanf(f, "%lu", &n) != 1)
+			n = 1024;
+		fclose(f);
+	}
+	return n;
+}
+
+/* Next hops primed so far (a short list: at most the neighbour table's limit). */
+struct primed {
+	struct xlb_addr_key *nh;
+	int *ifindex;
+	size_t n, cap;
+};
+
+/* Add (nh, ifindex) unless it is there: 1 added, 0 there, -ENOMEM. */
+static int primed_add(struct primed *p, const struct xlb_addr_key *nh, int ifindex)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		if (p->ifindex[i] == ifindex && !memcmp(&p->nh[i], nh, sizeof(*nh)))
+			return 0;
+	if (xlb_vec_room((void **)&p->nh, sizeof(*p->nh), (void **)&p->ifindex, sizeof(*p->ifindex),
+			 p->n, &p->cap, 64))
+		return -ENOMEM;
+	p->nh[p->n] = *nh;
+	p->ifindex[p->n++] = ifindex;
+	return 1;
+}
+
 /*
- * Have the kernel resolve each new backend's next hop before traffic comes
- * (as backend add does); failures are folded into one warning.
+ * Have the kernel resolve the next hops of new backends before traffic
+ * comes (as backend add does): a route lookup per backend address and one
+ * managed neighbour entry per next hop, for as many addresses as the
+ * kernel's neighbour table holds (gc_thresh3): past that, entries would
+ * only push each other out, and the others resolve on their first packets.
+ * Failures and skips are folded into one warning each.
  */
 static void prime_neighbours(struct xlb_batch *b, const struct plan *p)
 {
-	struct xlb_addr_key a = {}, last = {};
+	struct xlb_addr_key a = {}, last = {}, nh;
 	char first[XLB_ADDRSTRLEN] = "";
-	int err, first_err = 0;
-	size_t i, failed = 0;
+	size_t i, tried[2] = {}, limit[2], failed = 0, skipped = 0;
+	struct primed done = {};
+	int err, first_err = 0, ifindex, v6;
 
+	limit[0] = neigh_limit(XLB_AF_INET);
+	limit[1] = neigh_limit(XLB_AF_INET6);
 	for (i = 0; i < p->nnew; i++) {
 		memcpy(a.addr, p->be_vals[i].addr, sizeof(a.addr));
 		a.family = p->be_vals[i].family;
 		if (i && !memcmp(&a, &last, sizeof(a)))
 			continue; /* the same address on another port */
 		last = a;
-		err = xlb_nl_backend_prime(&a);
-		if (!err)
+		v6 = a.family == XLB_AF_INET6;
+		if (tried[v6] >= limit[v6]) {
+			skipped++;
 			continue;
-		if (!failed++) {
+		}
+		tried[v6]++;
+		err = xlb_nl_route_get(&a, &nh, &ifindex);
+		if (!err) {
+			err = primed_add(&done, &nh, ifindex);
+			err = err == 1 ? xlb_nl_neigh_manage(&nh, ifindex) : err;
+		}
+		if (err && !failed++) {
 			first_err = err;
 			xlb_addr_str(a.addr, a.family, first, sizeof(first));
 		}
 	}
+	free(done.nh);
+	free(done.ifindex);
 	if (failed)
 		warn_add(b,
 			 "warning: %zu new backend address%s: cannot prepare the neighbour entry "
 			 "(%s: %s%s)\n",
 			 failed, failed == 1 ? "" : "es", first, xlb_cli_strerror(first_err),
 			 failed > 1 ? ", and the others alike or for another reason" : "");
+	if (skipped)
+		warn_add(b,
+			 "note: %zu new backend addresses not prepared: the kernel keeps %zu "
+			 "neighbour entries (gc_thresh3); they resolve on their first packets\n",
+			 skipped, limit[0]);
 }
 
 /*
