@@ -122,7 +122,6 @@ int xlb_cmd_batch(struct xlb_cli *c, const char *file, int force)
 		applied = 0;
 	} else if (xlb_batch_commit(b, err, sizeof(err))) {
 		snprintf(msg, sizeof(msg), "%s: %s", r.file, err);
-		line_error(&r, 0, XLB_EXIT_FAIL, err);
 		r.code = XLB_EXIT_FAIL;
 		applied = 0;
 	} else if (r.n) {
