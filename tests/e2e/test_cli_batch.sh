@@ -25,7 +25,7 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/traffic.sh
 xlbt_require_exe XLB build/xlb
 xlbt_require_root
-xlbt_require_cmd ip curl python3 timeout
+xlbt_require_cmd ip curl python3 timeout realpath
 
 VIP4=$XLBT_VIP4 VIP6=$XLBT_VIP6 # 198.18.100.1, fd00:78:6c62:100::1
 SVC4="$VIP4:80/tcp" SVC6="[$VIP6]:80/tcp"
@@ -178,6 +178,28 @@ contains "-force: the good lines' backend" "$OUT" "$BE1"
 xlb_ok lb -j backend list "$SVC4"
 grep -q '"weight": *5' <<<"$OUT" || xlbt_fail "-force: backend set --weight 5 applied" "$OUT"
 xlbt_log "bad lines named, nothing applied; -force applied the good ones"
+
+# A write the kernel refuses midway: with 100 descriptors, creating 70 VIPs'
+# tables fails after the new backend was written; that write is undone.
+{
+	for ((i = 1; i <= 70; i++)); do
+		echo "vip add 198.18.104.$i:80/tcp --table-size 251"
+	done
+	echo "backend add 198.18.104.1:80/tcp 198.18.98.1"
+	echo "backend set $SVC4 $BE1 --weight 3"
+} >"$TMP/undo.batch"
+printf '#!/bin/sh\nulimit -n 100 || exit 99\nexec %q "$@"\n' "$(realpath "$XLB")" >"$TMP/xlb100"
+chmod +x "$TMP/xlb100"
+xlb_ok lb save
+SAVED=$OUT
+before=$(counts)
+XLB=$TMP/xlb100 xlb_rc 2 -batch "$TMP/undo.batch"
+contains "a failed write" "$ERR" "create VIPs: Too many open files" \
+	"the earlier writes were undone, nothing changed"
+xlbt_expect_eq "after the undone batch: VIPs, members, backends" "$(counts)" "$before"
+xlb_ok lb save
+xlbt_expect_eq "after the undone batch: the maps" "$OUT" "$SAVED"
+xlbt_log "a write refused midway: undone"
 
 # --- standard input --------------------------------------------------------------
 

@@ -810,7 +810,9 @@ static size_t vip_group(void)
 		if (setrlimit(RLIMIT_NOFILE, &r))
 			getrlimit(RLIMIT_NOFILE, &r);
 	}
-	n = r.rlim_cur == RLIM_INFINITY || r.rlim_cur > 8192 + 256 ? 4096 : (r.rlim_cur - 256) / 2;
+	if (r.rlim_cur == RLIM_INFINITY || r.rlim_cur > 8192 + 256)
+		return 4096;
+	n = r.rlim_cur > 256 ? (r.rlim_cur - 256) / 2 : 0;
 	return n < 64 ? 64 : n;
 }
 
