@@ -227,7 +227,8 @@ xlb_ok lb save
 xlbt_expect_eq "save after restore" "$OUT" "$SAVED"
 xlbt_expect_eq "table digest of $SVC4 after restore" "$(digest "$SVC4")" "$before4"
 xlbt_expect_eq "table digest of $SVC6 after restore" "$(digest "$SVC6")" "$before6"
-xlb_rc 0 -batch - <<<"backend set $SVC4 $BE2 --state active"
+echo "backend set $SVC4 $BE2 --state active" >"$TMP/active.batch"
+xlb_rc 0 -batch "$TMP/active.batch"
 warm_up "$SVC4" 10200 "http://$VIP4/"
 xlbt_log "save -> delete every VIP -> batch of the save: the same maps, traffic again"
 
