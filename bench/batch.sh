@@ -136,7 +136,7 @@ up || {
 batch "$VIPS" "$BACKENDS" "$tmp/big.batch"
 lines=$(wc -l <"$tmp/big.batch")
 big_ms=$(apply "$tmp/big.batch") && held "$VIPS" "$BACKENDS" || exit 1
-warn=$(head -c 200 "$tmp/warn")
+warn=$(tr '\n' ' ' <"$tmp/warn" | head -c 600)
 add_big=$(vip_add) || exit 1
 
 up || exit 1
