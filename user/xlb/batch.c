@@ -7,6 +7,7 @@
  * Maglev table built once. A failed write undoes the earlier ones (see
  * xlb_batch_commit()).
  */
+#define _GNU_SOURCE /* qsort_r() */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -1029,27 +1030,21 @@ void xlb_batch_counts(const struct xlb_batch *b, size_t *vips, size_t *backends,
 
 /* --- save ------------------------------------------------------------------- */
 
-struct save_ctx {
-	struct xlb_batch *b;
-	char (*vip_s)[XLB_VIPSTRLEN];
-};
-
-static struct xlb_batch *sort_b;
-
-static int cmp_vip(const void *x, const void *y)
+/* qsort_r() orders: VIP records by key, member records by backend identity. */
+static int cmp_vip(const void *x, const void *y, void *arg)
 {
-	const struct bvip *a = &sort_b->vips[*(const __u32 *)x],
-			  *c = &sort_b->vips[*(const __u32 *)y];
+	const struct xlb_batch *b = arg;
 
-	return memcmp(&a->key, &c->key, sizeof(a->key));
+	return memcmp(&b->vips[*(const __u32 *)x].key, &b->vips[*(const __u32 *)y].key,
+		      sizeof(struct xlb_vip_key));
 }
 
-static int cmp_mem(const void *x, const void *y)
+static int cmp_mem(const void *x, const void *y, void *arg)
 {
-	const struct xlb_backend *a = &sort_b->be_cur[sort_b->mems[*(const __u32 *)x].be];
-	const struct xlb_backend *c = &sort_b->be_cur[sort_b->mems[*(const __u32 *)y].be];
+	const struct xlb_batch *b = arg;
 
-	return memcmp(a, c, BE_KEY_LEN);
+	return memcmp(&b->be_cur[b->mems[*(const __u32 *)x].be],
+		      &b->be_cur[b->mems[*(const __u32 *)y].be], BE_KEY_LEN);
 }
 
 int xlb_batch_save(struct xlb_batch *b, void (*emit)(const char *line, void *arg), void *arg)
@@ -1069,8 +1064,7 @@ int xlb_batch_save(struct xlb_batch *b, void (*emit)(const char *line, void *arg
 	for (i = 0; i < b->nvips; i++)
 		if (b->vips[i].exists)
 			order[n++] = i;
-	sort_b = b;
-	qsort(order, n, sizeof(*order), cmp_vip);
+	qsort_r(order, n, sizeof(*order), cmp_vip, b);
 	for (i = 0; i < n; i++) {
 		const struct bvip *v = &b->vips[order[i]];
 
@@ -1083,7 +1077,7 @@ int xlb_batch_save(struct xlb_batch *b, void (*emit)(const char *line, void *arg
 		for (j = v->first; j != ~0U; j = b->mems[j].next)
 			if (b->mems[j].present)
 				mo[nm++] = j;
-		qsort(mo, nm, sizeof(*mo), cmp_mem);
+		qsort_r(mo, nm, sizeof(*mo), cmp_mem, b);
 		for (j = 0; j < nm; j++) {
 			const struct bmem *mm = &b->mems[mo[j]];
 			const struct xlb_backend *e = &b->be_cur[mm->be];
