@@ -64,6 +64,7 @@
  * nat_timeout_* settings (seconds); 0 in struct xlb_config means these.
  */
 #define XLB_NAT_MAX_DEFAULT	(1 << 17) /* connections (entries per map) */
+#define XLB_NAT_MAX_OFF		1024	  /* attached without a NAT source: the least */
 #define XLB_NAT_PORT_MIN	1024
 #define XLB_NAT_PORT_MAX	32767
 #define XLB_NAT_PORT_TRIES	8   /* candidate ports per new connection */

@@ -20,6 +20,7 @@ struct xlb_attach_opts {
 	__u32 flow_max;			 /* flow-table size; 0 = default or pinned */
 	__u32 nat_max;			 /* NAT connections; 0 = default or pinned */
 	__u32 table_slots;		 /* Maglev table space; 0 = default or pinned */
+	int nat_off;			 /* no NAT source: NAT maps at their least */
 	const struct xlb_config *config; /* written after attach (LB only) */
 };
 

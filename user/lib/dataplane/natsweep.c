@@ -214,7 +214,8 @@ int xlb_nat_node_read(struct xlb_maps *m, __u32 id, struct xlb_nat_node *out)
 	if (!h)
 		return -ENOMEM;
 	if (bpf_map_lookup_elem(map_fd(m->skel->maps.xlb_nat_health), &id, h)) {
-		err = -errno;
+		/* Attached without NAT, the map has one entry: nothing to read. */
+		err = errno == ENOENT ? 0 : -errno;
 		goto out;
 	}
 	/* Each CPU's EWMA weighted by its samples. */
