@@ -5,7 +5,8 @@
  * one family together), counters and only counters end in _total, one
  * health series per node with the state's number, per-upstream counts and
  * sums that add up, label values escaped, text past the writer's buffer
- * intact, and `promtool check metrics` passing on both modes' text.
+ * intact, and `promtool check metrics` passing on both modes' text; the
+ * setting xlb.metrics.per_node (default true, a bad value named).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 
 #include "agent/agent.h"
 #include "agent/metrics.h"
+#include "config/config.h"
 #include "health/health.h"
 #include "../lib/check.h"
 
@@ -322,12 +324,55 @@ static void test_promtool(void **state)
 	check_done();
 }
 
+static void test_setting(void **state)
+{
+	static const struct {
+		const char *metrics; /* the xlb.metrics line; "" none */
+		int err, per_node;
+		const char *msg;
+	} cases[] = {
+		{"", 0, 1, NULL},
+		{"  metrics: {}\n", 0, 1, NULL},
+		{"  metrics: {per_node: false}\n", 0, 0, NULL},
+		{"  metrics: {per_node: true}\n", 0, 1, NULL},
+		{"  metrics: {per_node: maybe}\n", -EINVAL, 0, "xlb.metrics.per_node"},
+		{"  metrics: {per_nod: false}\n", -EINVAL, 0, "did you mean 'per_node'"},
+		{"  metrics: false\n", -EINVAL, 0, "xlb.metrics"},
+	};
+	struct xlb_conf_errors errs;
+	struct xlb_conf conf;
+	char text[512], line[512];
+	size_t i;
+	int err;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text),
+			 "xlb:\n%s  log_level: info\nupstreams:\n  - id: web\n"
+			 "    nodes: {\"10.0.0.1:80\": 1}\nstream_routes: []\n",
+			 cases[i].metrics);
+		memset(&conf, 0, sizeof(conf));
+		err = xlb_conf_parse(text, &conf, &errs);
+		check_int(err, cases[i].err, "case %zu: xlb_conf_parse", i);
+		if (!err)
+			check_int(conf.xlb.metrics_per_node, cases[i].per_node,
+				  "case %zu: per_node", i);
+		if (cases[i].msg) {
+			line[0] = '\0';
+			if (errs.n)
+				xlb_conf_error_str("f.yaml", &errs.e[0], line, sizeof(line));
+			check_contains(line, cases[i].msg, "case %zu: the problem", i);
+		}
+		xlb_conf_free(&conf);
+	}
+	check_done();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format),	 cmocka_unit_test(test_values),
 		cmocka_unit_test(test_escape),	 cmocka_unit_test(test_large),
-		cmocka_unit_test(test_promtool),
+		cmocka_unit_test(test_promtool), cmocka_unit_test(test_setting),
 	};
 
 	return check_run_tests("metrics", tests, NULL, NULL);

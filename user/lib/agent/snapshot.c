@@ -22,6 +22,9 @@ const char *xlb_agent_health_name(unsigned int i)
 	return i < XLB_H_MAX ? xlb_health_name(i) : NULL;
 }
 
+/* parts: enum xlb_snap_part, plus SNAP_NAT when an upstream forwards by NAT. */
+#define SNAP_NAT (1U << 16)
+
 static void node_view(struct xlb_agent *a, const struct agent_node *n, unsigned int parts,
 		      struct xlb_agent_node_view *v)
 {
@@ -49,7 +52,9 @@ static void node_view(struct xlb_agent *a, const struct agent_node *n, unsigned 
 	}
 	if (!(parts & XLB_SNAP_METRICS) || n->be_id == ~0U)
 		return;
-	if (!xlb_nat_node_read(&a->maps, n->be_id, &nh) && (nh.synacks || nh.node_rsts)) {
+	/* Without NAT there is nothing to read: a map lookup a node saved. */
+	if ((parts & SNAP_NAT) && !xlb_nat_node_read(&a->maps, n->be_id, &nh) &&
+	    (nh.synacks || nh.node_rsts)) {
 		v->nat = 1;
 		v->synack_ewma_s = nh.synack_ewma_s;
 		v->synacks = nh.synacks;
@@ -220,6 +225,11 @@ int xlb_agent_snapshot(struct xlb_agent *a, unsigned int parts, struct xlb_agent
 
 	memset(s, 0, sizeof(*s));
 	s->st = a->st;
+	for (i = 0; (parts & XLB_SNAP_METRICS) && i < a->conf.nupstreams; i++)
+		if (xlb_conf_upstream_nat(&a->conf, &a->conf.upstreams[i])) {
+			parts |= SNAP_NAT;
+			break;
+		}
 	s->nodes = calloc(a->nnodes + 1, sizeof(*s->nodes));
 	s->upstreams = calloc(a->conf.nupstreams + 1, sizeof(*s->upstreams));
 	if (!s->nodes || !s->upstreams)
