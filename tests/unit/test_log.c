@@ -17,11 +17,14 @@
 #include "base/log.h"
 #include "../lib/check.h"
 
-/* stderr into a temporary file between capture_start() and capture_end(). */
+/*
+ * stderr into a temporary file between capture_begin() and capture_end();
+ * capture_start() first sets info lines on and xlb_log_fold(first, window_s).
+ */
 static int saved_fd = -1;
 static FILE *cap;
 
-static void capture_start(void)
+static void capture_begin(void)
 {
 	fflush(stderr);
 	cap = tmpfile();
@@ -30,7 +33,14 @@ static void capture_start(void)
 	expect_int(saved_fd >= 0 && dup2(fileno(cap), STDERR_FILENO) >= 0, 1, "dup2");
 }
 
-/* What was written since capture_start(), NUL-terminated (free it). */
+static void capture_start(unsigned int first, double window_s)
+{
+	xlb_log_setup(XLB_LOG_INFO, 0);
+	xlb_log_fold(first, window_s);
+	capture_begin();
+}
+
+/* What was written since capture_begin(), NUL-terminated (free it). */
 static char *capture_end(void)
 {
 	long n;
@@ -80,20 +90,12 @@ static unsigned long summarised(const char *text, const char *fmt)
 	return n;
 }
 
-static int setup(void **state)
-{
-	xlb_log_setup(XLB_LOG_INFO, 0);
-	xlb_log_fold(XLB_LOG_FOLD_FIRST, 60);
-	return 0;
-}
-
 static void test_burst(void **state)
 {
 	char *text;
 	int i;
 
-	setup(state);
-	capture_start();
+	capture_start(XLB_LOG_FOLD_FIRST, 60);
 	for (i = 0; i < 99000; i++)
 		pr_warn("backend 10.0.%d.%d: no neighbour entry prepared: %s\n", i / 256, i % 256,
 			"Network is unreachable");
@@ -124,10 +126,9 @@ static void test_mix_loses_nothing(void **state)
 	char prefix[32], *text;
 	int i;
 
-	setup(state);
 	for (k = 0; k < NKINDS; k++)
 		snprintf(kinds[k], sizeof(kinds[k]), "kind%02u line %%d\n", k);
-	capture_start();
+	capture_start(XLB_LOG_FOLD_FIRST, 60);
 	for (i = 0; i < 20000; i++) {
 		/* Mostly a few kinds, sometimes any of them. */
 		seed = seed * 1103515245 + 12345;
@@ -151,8 +152,7 @@ static void test_not_folded(void **state)
 	char *text;
 	int i;
 
-	setup(state);
-	capture_start();
+	capture_start(XLB_LOG_FOLD_FIRST, 60);
 	for (i = 0; i < 100; i++)
 		pr_warn("%s\n", "f.yaml:1:2: upstreams[0]: a problem");
 	for (i = 0; i < 100; i++)
@@ -166,8 +166,7 @@ static void test_not_folded(void **state)
 	check_int((long long)lines_with(text, "after 1"), 1, "a kind's first line");
 	free(text);
 	/* Folding off: everything. */
-	xlb_log_fold(0, 60);
-	capture_start();
+	capture_start(0, 60);
 	for (i = 0; i < 100; i++)
 		pr_warn("again %d\n", i);
 	text = capture_end();
@@ -181,9 +180,7 @@ static void test_window(void **state)
 	char *text;
 	int i;
 
-	xlb_log_setup(XLB_LOG_INFO, 0);
-	xlb_log_fold(2, 0.05);
-	capture_start();
+	capture_start(2, 0.05);
 	for (i = 0; i < 5; i++)
 		pr_warn("probe %d failed\n", i);
 	usleep(80000);
@@ -198,7 +195,8 @@ static void test_window(void **state)
 	check_contains(text, "probe 6 failed\n", "the new window's lines");
 	check_int(strstr(text, "probe 7") == NULL, 1, "the third line of the new window");
 	free(text);
-	capture_start();
+	/* The 8th line's window ends at the flush. */
+	capture_begin();
 	xlb_log_flush();
 	text = capture_end();
 	check_contains(text, "... and 1 more like this", "flush");
@@ -213,8 +211,7 @@ static void test_exit(void **state)
 	pid_t pid;
 	int i, st;
 
-	setup(state);
-	capture_start();
+	capture_start(XLB_LOG_FOLD_FIRST, 60);
 	fflush(stdout);
 	pid = fork();
 	expect_int(pid >= 0, 1, "fork");

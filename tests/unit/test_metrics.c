@@ -189,23 +189,33 @@ static double value_of(const char *text, const char *series)
 	return p ? strtod(p + strlen(key), NULL) : -1;
 }
 
+/*
+ * The text of s in a mode, checked by check_format(), with want_n samples
+ * of family want and no series starting with none (free it).
+ */
+static char *render_checked(const struct xlb_agent_snapshot *s, int per_node, const char *want,
+			    size_t want_n, const char *none, size_t *len)
+{
+	const char *mode = per_node ? "per node" : "per upstream";
+	char *text = render(s, per_node, len), bad[64];
+	size_t n;
+
+	check_format(text, mode, want, &n);
+	check_int((long long)n, (long long)want_n, "%s: samples of %s", mode, want);
+	snprintf(bad, sizeof(bad), "\n%s", none);
+	check_int(strstr(text, bad) != NULL, 0, "%s: no series %s...", mode, none);
+	return text;
+}
+
 static void test_format(void **state)
 {
 	struct xlb_agent_snapshot s;
-	size_t len, n;
-	char *text;
+	size_t len;
 
 	snap_make(&s, 100, 10);
-	text = render(&s, 1, &len);
-	check_format(text, "per node", "xlb_node_health", &n);
-	check_int((long long)n, 100, "per node: one xlb_node_health sample a node");
-	check_int(strstr(text, "xlb_upstream_") != NULL, 0, "per node: no upstream series");
-	free(text);
-	text = render(&s, 0, &len);
-	check_format(text, "per upstream", "xlb_upstream_nodes", &n);
-	check_int((long long)n, 10 * XLB_H_MAX, "per upstream: a sample per upstream and state");
-	check_int(strstr(text, "xlb_node_") != NULL, 0, "per upstream: no node series");
-	free(text);
+	/* One health sample a node; one a state per upstream. */
+	free(render_checked(&s, 1, "xlb_node_health", 100, "xlb_upstream_", &len));
+	free(render_checked(&s, 0, "xlb_upstream_nodes", 10 * XLB_H_MAX, "xlb_node_", &len));
 	snap_free(&s);
 	check_done();
 }
@@ -273,13 +283,11 @@ static void test_escape(void **state)
 static void test_large(void **state)
 {
 	struct xlb_agent_snapshot s;
-	size_t len, n;
+	size_t len;
 	char *text;
 
 	snap_make(&s, 50000, 10);
-	text = render(&s, 1, &len);
-	check_format(text, "large", "xlb_node_health", &n);
-	check_int((long long)n, 50000, "large: node health samples");
+	text = render_checked(&s, 1, "xlb_node_health", 50000, "xlb_upstream_", &len);
 	check_dbl(value_of(text, "xlb_node_health{node=\"10.0.195.79:8080\"}"), 3 - 49999 % 4,
 		  "the last node");
 	check_int(len / 50000 <= 150, 1, "large: %zu bytes a node (at most 150)", len / 50000);

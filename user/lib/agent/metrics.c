@@ -310,19 +310,37 @@ static int m_per_upstream(struct mw *w, const struct xlb_agent_snapshot *s)
 	return 0;
 }
 
+/* Families of one sample without labels, from a table. */
+struct scalar {
+	const char *name, *type, *help;
+	unsigned long long v;
+};
+
+static void m_scalars(struct mw *w, const struct scalar *t, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		m_one(w, t[i].name, t[i].type, t[i].help, t[i].v);
+}
+
 static void m_nat(struct mw *w, const struct xlb_agent_snapshot *s)
 {
-	m_one(w, "xlb_nat_connections", GAUGE, "NAT connections at the agent's last sweep.",
-	      s->st.nat_live);
-	m_one(w, "xlb_nat_capacity", GAUGE, "NAT connections the maps can hold.", s->nat_capacity);
-	m_one(w, "xlb_nat_memory_bytes", GAUGE, "Both NAT maps, as the kernel accounts them.",
-	      s->nat_bytes);
-	m_one(w, "xlb_nat_entry_bytes", GAUGE, "Keys and values of one NAT connection.",
-	      s->nat_entry_bytes);
-	m_one(w, "xlb_nat_reclaimed_total", COUNTER, "Dead NAT connections deleted by the sweep.",
-	      s->st.nat_reclaimed);
-	m_one(w, "xlb_nat_syn_timeouts_total", COUNTER,
-	      "Reclaimed NAT connections that never got a SYN-ACK.", s->st.nat_syn_timeouts);
+	const struct scalar t[] = {
+		{"xlb_nat_connections", GAUGE, "NAT connections at the agent's last sweep.",
+		 s->st.nat_live},
+		{"xlb_nat_capacity", GAUGE, "NAT connections the maps can hold.", s->nat_capacity},
+		{"xlb_nat_memory_bytes", GAUGE, "Both NAT maps, as the kernel accounts them.",
+		 s->nat_bytes},
+		{"xlb_nat_entry_bytes", GAUGE, "Keys and values of one NAT connection.",
+		 s->nat_entry_bytes},
+		{"xlb_nat_reclaimed_total", COUNTER, "Dead NAT connections deleted by the sweep.",
+		 s->st.nat_reclaimed},
+		{"xlb_nat_syn_timeouts_total", COUNTER,
+		 "Reclaimed NAT connections that never got a SYN-ACK.", s->st.nat_syn_timeouts},
+	};
+
+	m_scalars(w, t, sizeof(t) / sizeof(t[0]));
 }
 
 /* A family of named counters: NAME{LABEL="name"} n for rows from..to-1. */
@@ -423,6 +441,21 @@ static void m_discovery(struct mw *w, const struct xlb_agent_snapshot *s)
 /* The etcd source, when the configuration comes from etcd. */
 static void m_etcd(struct mw *w, const struct xlb_agent_etcd_view *e)
 {
+	const struct scalar t[] = {
+		{"xlb_etcd_requests_total", COUNTER, "Requests sent to etcd.", e->requests},
+		{"xlb_etcd_updates_total", COUNTER, "Updates from the watch.", e->updates},
+		{"xlb_etcd_errors_total", COUNTER, "Failed requests and bad answers or values.",
+		 e->errors},
+		{"xlb_etcd_resyncs_total", COUNTER, "Full reads of the prefix after a compaction.",
+		 e->resyncs},
+		{"xlb_etcd_reconnects_total", COUNTER, "Watches made again after a failure.",
+		 e->reconnects},
+		{"xlb_etcd_bad_values", GAUGE,
+		 "Keys left out because their value is not an object.", e->bad_values},
+		{"xlb_etcd_rejects_total", COUNTER,
+		 "Objects that did not validate (the running version stayed).", e->rejects},
+	};
+
 	if (!e->on)
 		return;
 	m_one(w, "xlb_etcd_connected", GAUGE, "1 while the watch on etcd is open.", e->connected);
@@ -433,18 +466,7 @@ static void m_etcd(struct mw *w, const struct xlb_agent_etcd_view *e)
 	mw_u64(w, e->revision < 0 ? -(unsigned long long)e->revision
 				  : (unsigned long long)e->revision);
 	mw_mem(w, "\n", 1);
-	m_one(w, "xlb_etcd_requests_total", COUNTER, "Requests sent to etcd.", e->requests);
-	m_one(w, "xlb_etcd_updates_total", COUNTER, "Updates from the watch.", e->updates);
-	m_one(w, "xlb_etcd_errors_total", COUNTER, "Failed requests and bad answers or values.",
-	      e->errors);
-	m_one(w, "xlb_etcd_resyncs_total", COUNTER, "Full reads of the prefix after a compaction.",
-	      e->resyncs);
-	m_one(w, "xlb_etcd_reconnects_total", COUNTER, "Watches made again after a failure.",
-	      e->reconnects);
-	m_one(w, "xlb_etcd_bad_values", GAUGE,
-	      "Keys left out because their value is not an object.", e->bad_values);
-	m_one(w, "xlb_etcd_rejects_total", COUNTER,
-	      "Objects that did not validate (the running version stayed).", e->rejects);
+	m_scalars(w, t, sizeof(t) / sizeof(t[0]));
 }
 
 int xlb_metrics_write(struct evbuffer *out, const struct xlb_agent_snapshot *s, int per_node)
