@@ -116,7 +116,8 @@ awk -v ups="$UPSTREAMS" -v nodes="$NODES" -v dev="$DEV" 'BEGIN {
 }' >"$TMP/xlb.yaml" || fail "configuration"
 
 t0=$(date +%s.%N)
-in_ns timeout -k 5 900 env XLB_PIN_DIR="$RUN/bpf/lb" "$XLBD" -c "$TMP/xlb.yaml" \
+# Not through in_ns: $! must be ip itself, which becomes timeout.
+ip netns exec "$NS" timeout -k 5 900 env XLB_PIN_DIR="$RUN/bpf/lb" "$XLBD" -c "$TMP/xlb.yaml" \
 	>"$TMP/xlbd.log" 2>&1 &
 WRAP_PID=$!
 up=
@@ -130,6 +131,7 @@ nodes=$((UPSTREAMS * NODES))
 echo "xlbd: $UPSTREAMS upstreams x $NODES nodes ($nodes nodes), up in" \
 	"$(awk -v a="$t0" -v b="$up" 'BEGIN { printf "%.1f", b - a }') s;" \
 	"log: $(wc -l <"$TMP/xlbd.log") lines, $(wc -c <"$TMP/xlbd.log") bytes"
+grep -- '\.\.\. and [0-9]* more like this' "$TMP/xlbd.log" | head -5 | sed 's/^/  folded: /'
 
 # measure MODE: SCRAPES scrapes; a row of figures; 1 when a target is missed.
 measure() {

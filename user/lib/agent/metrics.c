@@ -13,9 +13,9 @@
 
 #include "agent/agent.h"
 #include "agent/metrics.h"
-#include "health/health.h"
 
-#define MW_CHUNK (64 * 1024)
+#define MW_CHUNK   (64 * 1024)
+#define HEALTH_MAX 8 /* health states counted (xlb_agent_health_name() has 4) */
 
 static const char COUNTER[] = "counter", GAUGE[] = "gauge";
 
@@ -148,9 +148,21 @@ static void m_one(struct mw *w, const char *name, const char *type, const char *
 	mw_u(w, name, NULL, NULL, NULL, NULL, v);
 }
 
+/* The number of health states: xlb_agent_health_name() names 0..n-1. */
+static unsigned int health_states(void)
+{
+	unsigned int n = 0;
+
+	while (n < HEALTH_MAX && xlb_agent_health_name(n))
+		n++;
+	return n;
+}
+
 unsigned int xlb_metrics_health_value(unsigned int health)
 {
-	return health < XLB_H_MAX ? XLB_H_MAX - 1 - health : 0;
+	unsigned int n = health_states();
+
+	return health < n ? n - 1 - health : 0;
 }
 
 /* The fast path's three traffic counters, by index (the families below). */
@@ -187,18 +199,18 @@ static void m_vips(struct mw *w, const struct xlb_agent_snapshot *s)
 /* Over every node: how many in each health state, probes sent. */
 static void m_nodes_all(struct mw *w, const struct xlb_agent_snapshot *s)
 {
-	unsigned long long by[XLB_H_MAX] = {}, probes = 0;
-	unsigned int h;
+	unsigned long long by[HEALTH_MAX] = {}, probes = 0;
+	unsigned int h, nh = health_states();
 	size_t i;
 
 	for (i = 0; i < s->nnodes; i++) {
-		if (s->nodes[i].health < XLB_H_MAX)
+		if (s->nodes[i].health < nh)
 			by[s->nodes[i].health]++;
 		probes += s->nodes[i].probes;
 	}
 	mw_family(w, "xlb_nodes", GAUGE, "Nodes (distinct address and port) by health state.");
-	for (h = 0; h < XLB_H_MAX; h++)
-		mw_u(w, "xlb_nodes", "state", xlb_health_name(h), NULL, NULL, by[h]);
+	for (h = 0; h < nh; h++)
+		mw_u(w, "xlb_nodes", "state", xlb_agent_health_name(h), NULL, NULL, by[h]);
 	m_one(w, "xlb_probes_total", COUNTER,
 	      "Active health probes sent, all nodes (lower when a node goes away).", probes);
 }
@@ -247,7 +259,7 @@ static void m_per_node(struct mw *w, const struct xlb_agent_snapshot *s)
 
 /* An upstream's sums over its members, for m_per_upstream(). */
 struct up_sum {
-	unsigned long long by[XLB_H_MAX];
+	unsigned long long by[HEALTH_MAX];
 	unsigned long long traffic[3];
 	unsigned long long probes;
 };
@@ -264,7 +276,7 @@ static void up_sum(const struct xlb_agent_snapshot *s, const struct xlb_agent_up
 		if (u->members[j].node < 0 || (size_t)u->members[j].node >= s->nnodes)
 			continue;
 		n = &s->nodes[u->members[j].node];
-		if (n->health < XLB_H_MAX)
+		if (n->health < HEALTH_MAX)
 			sum->by[n->health]++;
 		sum->probes += n->probes;
 		for (k = 0; n->has_traffic && k < 3; k++)
@@ -277,8 +289,8 @@ static int m_per_upstream(struct mw *w, const struct xlb_agent_snapshot *s)
 {
 	struct up_sum *sums = calloc(s->nupstreams + 1, sizeof(*sums));
 	char name[64], help[160];
+	unsigned int h, k, nh = health_states();
 	const char *id;
-	unsigned int h, k;
 	size_t i;
 
 	if (!sums)
@@ -287,9 +299,9 @@ static int m_per_upstream(struct mw *w, const struct xlb_agent_snapshot *s)
 		up_sum(s, &s->upstreams[i], &sums[i]);
 	mw_family(w, "xlb_upstream_nodes", GAUGE, "Nodes of an upstream by health state.");
 	for (i = 0; i < s->nupstreams; i++)
-		for (h = 0; h < XLB_H_MAX; h++)
+		for (h = 0; h < nh; h++)
 			mw_u(w, "xlb_upstream_nodes", "upstream", s->upstreams[i].id, "state",
-			     xlb_health_name(h), sums[i].by[h]);
+			     xlb_agent_health_name(h), sums[i].by[h]);
 	for (k = 0; k < 3; k++) {
 		snprintf(name, sizeof(name), "xlb_upstream_%s_total", traffic[k].what);
 		snprintf(help, sizeof(help),
