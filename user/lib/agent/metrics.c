@@ -170,7 +170,7 @@ static const struct {
 	const char *what; /* the family name's middle part */
 	const char *help;
 } traffic[] = {
-	{"packets", "Packets the fast path forwarded"},
+	{"packets", "Packets the fast path counted"},
 	{"bytes", "Bytes of those packets"},
 	{"new_flows", "Flows given a backend by the Maglev table"},
 };
