@@ -214,7 +214,8 @@ static void handle_metrics(struct xlb_admin *ad, struct evhttp_request *req)
 	struct evbuffer *out;
 	int err;
 
-	err = xlb_agent_snapshot(ad->agent, XLB_SNAP_METRICS, &s);
+	err = xlb_agent_snapshot(ad->agent,
+				 XLB_SNAP_METRICS | (per_node ? XLB_SNAP_NO_UPSTREAMS : 0), &s);
 	out = err ? NULL : evbuffer_new();
 	if (out)
 		err = xlb_metrics_write(out, &s, per_node);
