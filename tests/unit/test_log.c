@@ -5,7 +5,8 @@
  * line is lost (written + summarised = sent) whatever the mix of kinds,
  * more kinds than the sink follows included; lines of no kind ("%s\n")
  * and lines below the level are never folded or counted; a window's end
- * lets the kind through again; the summary comes out at exit.
+ * lets the kind through again; the summary comes out at a tick after the
+ * window, on a flush and at exit.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -195,11 +196,22 @@ static void test_window(void **state)
 	check_contains(text, "probe 6 failed\n", "the new window's lines");
 	check_int(strstr(text, "probe 7") == NULL, 1, "the third line of the new window");
 	free(text);
-	/* The 8th line's window ends at the flush. */
+	/* 7's window: open at a tick, over at the next one after the window. */
 	capture_begin();
+	xlb_log_tick();
+	check_int(ftell(cap), 0, "a tick within the window writes nothing");
+	usleep(80000);
+	xlb_log_tick();
+	text = capture_end();
+	check_contains(text, "... and 1 more like this", "a tick after the window");
+	free(text);
+	capture_begin();
+	pr_warn("probe %d failed\n", 8);
+	pr_warn("probe %d failed\n", 9);
+	pr_warn("probe %d failed\n", 10);
 	xlb_log_flush();
 	text = capture_end();
-	check_contains(text, "... and 1 more like this", "flush");
+	check_contains(text, "probe 9 failed\n... and 1 more like this", "flush");
 	free(text);
 	check_done();
 }

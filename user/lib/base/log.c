@@ -11,7 +11,8 @@
  * written and the rest counted; the count comes out as one line, "... and
  * N more like this in T s: "FORMAT"", when a line of that kind comes after
  * the window, when any line comes after it, when the kind's slot is taken
- * by another kind, on xlb_log_flush() and at exit.
+ * by another kind, on xlb_log_tick() after it, on xlb_log_flush() and at
+ * exit.
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -126,6 +127,11 @@ static void fold_expire(double now)
 	for (i = 0; i < FOLD_KINDS; i++)
 		if (folds[i].fmt && (now < 0 || now - folds[i].start >= fold_window))
 			fold_end(&folds[i]);
+}
+
+void xlb_log_tick(void)
+{
+	fold_expire(mono_s());
 }
 
 void xlb_log_flush(void)

@@ -22,12 +22,18 @@ void xlb_log(enum xlb_log_level level, const char *fmt, ...) __attribute__((form
  * of its own, not "%s\n" alone) within @window_s seconds of the first, the
  * first @first are written, the rest counted and summarised in one line
  * "... and N more like this in T s: "FORMAT"" once the window is over (at
- * the next line of any kind, or at xlb_log_flush(), or at exit). @first 0:
+ * the next line of any kind, xlb_log_tick(), xlb_log_flush() or exit). @first 0:
  * every line is written.
  */
 #define XLB_LOG_FOLD_FIRST    10
 #define XLB_LOG_FOLD_WINDOW_S 5.0
 void xlb_log_fold(unsigned int first, double window_s);
+/*
+ * Write the summaries of the kinds whose window is over: a daemon calls it
+ * every second or so, so that a burst's summary does not wait for the next
+ * line.
+ */
+void xlb_log_tick(void);
 /* Write the summaries of every folded kind now (registered with atexit). */
 void xlb_log_flush(void);
 /* Route libbpf and libxdp output into xlb_log (libbpf's info -> debug). */
