@@ -158,11 +158,15 @@ static unsigned int health_states(void)
 	return n;
 }
 
+/* Health state h of nh states as xlb_node_health's value. */
+static unsigned int health_value(unsigned int h, unsigned int nh)
+{
+	return h < nh ? nh - 1 - h : 0;
+}
+
 unsigned int xlb_metrics_health_value(unsigned int health)
 {
-	unsigned int n = health_states();
-
-	return health < n ? n - 1 - health : 0;
+	return health_value(health, health_states());
 }
 
 /* The fast path's three traffic counters, by index (the families below). */
@@ -226,15 +230,18 @@ static void m_per_node(struct mw *w, const struct xlb_agent_snapshot *s)
 		"NAT: RSTs from the node.",
 	};
 	const struct xlb_agent_node_view *n;
+	unsigned int nh = health_states();
 	size_t i;
 	int k;
 
 	mw_family(w, "xlb_node_health", GAUGE,
 		  "Health state of a node: 3 healthy, 2 mostly_healthy, 1 mostly_unhealthy, "
 		  "0 unhealthy.");
-	for (i = 0; i < s->nnodes; i++)
-		mw_u(w, "xlb_node_health", "node", s->nodes[i].label, NULL, NULL,
-		     xlb_metrics_health_value(s->nodes[i].health));
+	for (i = 0; i < s->nnodes; i++) {
+		n = &s->nodes[i];
+		mw_u(w, "xlb_node_health", "node", n->label, NULL, NULL,
+		     health_value(n->health, nh));
+	}
 	mw_family(w, "xlb_node_new_flows_total", COUNTER,
 		  "Flows given a node by the Maglev tables, all VIPs.");
 	for (i = 0; i < s->nnodes; i++)
