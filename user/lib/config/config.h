@@ -15,7 +15,8 @@
  *   stream_routes[]: id, desc, server_addr, server_port (0 = all ports),
  *     remote_addr (client CIDR), upstream_id or upstream (inline), protocol
  *   xlb: interfaces, mode, forward, encap_src, encap_src6, on_no_healthy,
- *     table_size, hash_seed, flows, admin {listen, api_key, limits}, log_level
+ *     table_size, hash_seed, flows, admin {listen, api_key, limits},
+ *     metrics {per_node}, log_level
  */
 #ifndef XLB_CONFIG_H
 #define XLB_CONFIG_H
@@ -146,6 +147,7 @@ struct xlb_settings {
 	double admin_header_timeout; /* seconds from a request's first byte to its head */
 	double admin_body_timeout;   /* seconds from its head to the end of its body */
 	double admin_idle_timeout;   /* seconds without a request, or without a byte */
+	int metrics_per_node;	     /* /metrics: node series (1) or upstream sums (0) */
 	char log_level[16];	     /* warn | info | debug */
 };
 

@@ -656,6 +656,13 @@ static const struct key admin_keys[] = {
 _Static_assert(ARRAY_SIZE(admin_keys) <= KEYS_MAX, "admin_keys");
 static const struct table admin_table = TABLE(admin_keys, .check = check_admin);
 
+/* What /metrics shows (user/lib/agent/metrics.c). */
+static const struct key metrics_keys[] = {
+	{"per_node", KT_BOOL, F(xlb_settings, metrics_per_node), .def = "true"},
+};
+_Static_assert(ARRAY_SIZE(metrics_keys) <= KEYS_MAX, "metrics_keys");
+static const struct table metrics_table = TABLE(metrics_keys);
+
 static const struct choice mode_choices[] = {{"native", 0}, {"generic", 1}, {0}};
 static const struct choice forward_choices[] = {
 	{"ipip", XLB_FWD_IPIP},
@@ -709,6 +716,7 @@ static const struct key settings_keys[] = {
 	{"flows", KT_UINT, F(xlb_settings, flows), .min = 1024, .max = 1 << 27},
 	{"table_slots", KT_UINT, F(xlb_settings, table_slots), .min = 1 << 16, .max = 1 << 28},
 	{"admin", KT_OBJECT, .sub = &admin_table},
+	{"metrics", KT_OBJECT, .sub = &metrics_table},
 	{"log_level", KT_ENUM, F(xlb_settings, log_level), .flags = K_TEXT,
 	 .choices = level_choices, .def = "info"},
 };
