@@ -33,6 +33,12 @@ struct daemon {
 	const char *conf_file;
 };
 
+/* Once a second: a burst of folded log lines gets its summary in time. */
+static void on_log_tick(evutil_socket_t fd, short what, void *arg)
+{
+	xlb_log_tick();
+}
+
 static void print_errors(const char *file, const struct xlb_conf_errors *errs)
 {
 	char line[512];
@@ -145,7 +151,7 @@ int main(int argc, char **argv)
 					     {}};
 	enum xlb_log_level level = XLB_LOG_INFO;
 	const char *pin_dir = xlb_pin_dir_default(), *level_s = NULL;
-	struct event *ev_hup = NULL, *ev_term = NULL, *ev_int = NULL;
+	struct event *ev_hup = NULL, *ev_term = NULL, *ev_int = NULL, *ev_tick = NULL;
 	struct xlb_conf_errors errs;
 	struct xlb_admin *admin = NULL;
 	struct daemon d = {};
@@ -223,8 +229,10 @@ int main(int argc, char **argv)
 	ev_hup = evsignal_new(d.base, SIGHUP, on_sighup, &d);
 	ev_term = evsignal_new(d.base, SIGTERM, on_stop, &d);
 	ev_int = evsignal_new(d.base, SIGINT, on_stop, &d);
-	if (!ev_hup || !ev_term || !ev_int || evsignal_add(ev_hup, NULL) ||
-	    evsignal_add(ev_term, NULL) || evsignal_add(ev_int, NULL))
+	ev_tick = event_new(d.base, -1, EV_PERSIST, on_log_tick, NULL);
+	if (!ev_hup || !ev_term || !ev_int || !ev_tick || evsignal_add(ev_hup, NULL) ||
+	    evsignal_add(ev_term, NULL) || evsignal_add(ev_int, NULL) ||
+	    event_add(ev_tick, &(struct timeval){.tv_sec = 1}))
 		goto out;
 	pr_info("xlbd running: %s, maps in %s\n", d.conf_file, pin_dir);
 	ret = event_base_dispatch(d.base) < 0 ? EXIT_RUNTIME : 0;
@@ -235,6 +243,8 @@ out:
 		event_free(ev_term);
 	if (ev_int)
 		event_free(ev_int);
+	if (ev_tick)
+		event_free(ev_tick);
 	xlb_admin_free(admin);
 	xlb_agent_free(d.agent);
 	if (d.base)
