@@ -2377,7 +2377,7 @@ static int t_stats(struct env *e, const void *arg)
 	struct xlb_reason_count reasons[XLB_R_MAX];
 	__u64 pk[TEST_IDS] = {}, by[TEST_IDS] = {}, nf[TEST_IDS] = {}, raw[2];
 	__u64 vpk = 0, vby = 0;
-	struct xlb_traffic t;
+	struct xlb_traffic t, *all;
 	struct xlb_vip v;
 	cpu_set_t saved;
 	struct sent r;
@@ -2449,6 +2449,25 @@ static int t_stats(struct env *e, const void *arg)
 		else
 			err = traffic_expect(e, "backend", id, &t, pk[id], by[id], nf[id]);
 	}
+	if (err)
+		goto out;
+	/* The batched read of every backend agrees, and others are zero. */
+	all = calloc(XLB_MAX_BACKENDS, sizeof(*all));
+	if (!all) {
+		err = fail(e, "out of memory");
+		goto out;
+	}
+	err = xlb_stats_backends(&e->m, all);
+	if (err)
+		err = fail(e, "xlb_stats_backends: %s", errname(err));
+	for (id = 0; !err && id < XLB_MAX_BACKENDS; id++) {
+		if (id < TEST_IDS)
+			err = traffic_expect(e, "backend (batched read)", id, &all[id], pk[id],
+					     by[id], nf[id]);
+		else if (all[id].packets || all[id].bytes || all[id].new_flows)
+			err = fail(e, "xlb_stats_backends: id %u has traffic", id);
+	}
+	free(all);
 	if (err)
 		goto out;
 	/* The reasons agree with the raw per-CPU sums. */

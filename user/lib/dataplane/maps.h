@@ -137,6 +137,8 @@ int xlb_config_set(struct xlb_maps *m, const struct xlb_config *c);
 int xlb_stats_reasons(struct xlb_maps *m, struct xlb_reason_count out[XLB_R_MAX]);
 int xlb_stats_vip(struct xlb_maps *m, __u32 id, struct xlb_traffic *out);
 int xlb_stats_backend(struct xlb_maps *m, __u32 id, struct xlb_traffic *out);
+/* Every backend id's traffic (all[XLB_MAX_BACKENDS]), in batched reads. */
+int xlb_stats_backends(struct xlb_maps *m, struct xlb_traffic *all);
 int xlb_decap_stats(struct xlb_decap_maps *m, struct xlb_reason_count out[XLB_D_MAX]);
 
 /* Flow table walk. */
