@@ -83,7 +83,7 @@ static void on_health(struct xlb_target *t, enum xlb_health old, enum xlb_health
 
 int agent_reconcile(struct xlb_agent *a)
 {
-	struct xlb_reconcile_stats rs;
+	struct xlb_reconcile_stats rs = {};
 	struct xlb_want w = {};
 	struct agent_node *n;
 	double t0 = now_us();
@@ -104,30 +104,32 @@ int agent_reconcile(struct xlb_agent *a)
 		err = lock;
 		goto out;
 	}
-	err = xlb_reconcile(&a->maps, &w, &rs);
+	err = xlb_reconcile(&a->maps, a->shadow, &w, &rs);
 	close(lock);
-	for (i = 0; i < w.nbackends; i++) {
+	/* On failure the maps are as they were, and so are the nodes' ids. */
+	for (i = 0; !err && i < w.nbackends; i++) {
 		n = agent_node_find(a->nodes, a->nnodes, &w.backends[i].addr, w.backends[i].port);
 		if (n)
 			n->be_id = w.backends[i].id;
 	}
 	agent_nodes_index(a);
-	if (!err &&
-	    (rs.vips_added || rs.vips_updated || rs.vips_removed || rs.backends_added ||
-	     rs.backends_changed || rs.backends_removed || rs.members_changed || rs.tables_written))
-		pr_info("maps: vips +%u ~%u -%u, backends +%u ~%u -%u, members ~%u, tables %u\n",
-			rs.vips_added, rs.vips_updated, rs.vips_removed, rs.backends_added,
-			rs.backends_changed, rs.backends_removed, rs.members_changed,
-			rs.tables_written);
 out:
 	agent_want_free(&w);
 	a->st.reconciles++;
 	a->st.last_reconcile_ms = (now_us() - t0) / 1e3;
 	if (a->st.last_reconcile_ms > a->st.max_reconcile_ms)
 		a->st.max_reconcile_ms = a->st.last_reconcile_ms;
+	if (!err &&
+	    (rs.vips_added || rs.vips_updated || rs.vips_removed || rs.backends_added ||
+	     rs.backends_changed || rs.backends_removed || rs.members_changed || rs.tables_written))
+		pr_info("maps: vips +%u ~%u -%u, backends +%u ~%u -%u, members ~%u, tables %u "
+			"in %.1f ms\n",
+			rs.vips_added, rs.vips_updated, rs.vips_removed, rs.backends_added,
+			rs.backends_changed, rs.backends_removed, rs.members_changed,
+			rs.tables_written, a->st.last_reconcile_ms);
 	if (err) {
 		a->st.reconcile_errors++;
-		pr_warn("maps: reconcile failed: %s\n", strerror(-err));
+		pr_warn("maps: reconcile failed: %s\n", rs.error[0] ? rs.error : strerror(-err));
 	}
 	return err;
 }
@@ -243,6 +245,9 @@ static int setup_data_plane(struct xlb_agent *a)
 		return err;
 	}
 	a->maps_open = 1;
+	a->shadow = xlb_shadow_new();
+	if (!a->shadow)
+		return -ENOMEM;
 	return agent_apply_settings(a, s);
 }
 
@@ -314,6 +319,7 @@ void xlb_agent_free(struct xlb_agent *a)
 	xlb_checker_free(a->checker);
 	if (a->reconcile_ev)
 		event_free(a->reconcile_ev);
+	xlb_shadow_free(a->shadow);
 	if (a->maps_open)
 		xlb_maps_close(&a->maps);
 	xlb_conf_free(&a->conf);

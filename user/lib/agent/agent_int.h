@@ -82,6 +82,7 @@ struct xlb_agent {
 	struct xlb_conf conf; /* the same, validated */
 	struct xlb_maps maps;
 	int maps_open;
+	struct xlb_shadow *shadow; /* what the maps hold, for reconciles by difference */
 	struct xlb_checker *checker;
 	struct event *reconcile_ev;
 	struct xlb_agent_stats st;

@@ -108,6 +108,9 @@ static int want_build(struct xlb_agent *a, struct want_builder *b)
 	for (i = 0; i < a->nnodes; i++) {
 		b->w->backends[i].addr = a->nodes[i]->addr;
 		b->w->backends[i].port = a->nodes[i]->port;
+		b->w->backends[i].nh_ok = a->nodes[i]->nh_ok;
+		b->w->backends[i].nh_ifindex = a->nodes[i]->nh_ifindex;
+		b->w->backends[i].nh = a->nodes[i]->nh;
 		/*
 		 * Unless a VIP wants it active below: an unusable node by its
 		 * cause; a usable one no VIP uses now (a lower priority group,
