@@ -9,15 +9,16 @@
 # Environment: XLBD (default build/xlbd), VIPS (10000), NODES (10),
 # TABLE_SIZE (Maglev slots per VIP, default 1009: >= 100 per node),
 # NOFILE (xlbd's open-files limit, default 1024, a shell's usual ulimit -n),
-# PERF_OUT (a file: perf record -g of xlbd during the reloads, to see where
-# their time goes).
+# PERF_OUT (a file: perf record of xlbd from start to the last reload, to
+# see where the time goes).
 # Exit: 0 figures printed, 1 failure, 77 skip. Prints figures; asserts no
 # timing.
 #
-# Everything happens in a namespace made here, xlbt-scale-PID: a veth pair
-# (xlbd attaches to one end, the other holds the gateway every node is
-# routed through, so all 100,000 backends share one next hop and one
-# neighbour entry), a bpffs under /run for the pins. Node j of upstream i
+# Everything happens in two namespaces made here: xlbt-scale-PID, where
+# xlbd attaches to one end of a veth pair, and xlbt-scale-PID-gw with the
+# other end, the gateway every node is routed through (so all 100,000
+# backends share one next hop and one neighbour entry); a bpffs under /run
+# for the pins. Node j of upstream i
 # is 10.<i / 250>.<i % 250>.<1 + j> port 8000; VIP i is
 # 198.19.<i / 250>.<1 + i % 250>:80. The namespace, the mount and xlbd
 # are removed on exit.
@@ -65,6 +66,7 @@ XLBD=$(realpath "$XLBD")
 
 ID=$$
 NS=xlbt-scale-$ID
+GW=xlbt-scale-$ID-gw
 DEV=xlbs${ID}a
 PEER=xlbs${ID}b
 RUN=/run/xlbt-scale-$ID
@@ -91,6 +93,7 @@ cleanup() {
 	stop_pid "$XLBD_PID" 20
 	stop_pid "$WRAP_PID" 2
 	ip netns del "$NS" 2>/dev/null
+	ip netns del "$GW" 2>/dev/null
 	if mountpoint -q "$RUN/bpf" 2>/dev/null; then
 		umount "$RUN/bpf" 2>/dev/null || umount -l "$RUN/bpf"
 	fi
@@ -155,12 +158,13 @@ EOF
 
 # --- the namespace ---------------------------------------------------------------
 ip netns add "$NS" || fail "ip netns add $NS"
+ip netns add "$GW" || fail "ip netns add $GW"
 in_ns ip link set lo up || fail "lo up"
-in_ns ip link add "$DEV" type veth peer name "$PEER" || fail "veth pair"
+in_ns ip link add "$DEV" type veth peer name "$PEER" netns "$GW" || fail "veth pair"
 in_ns ip link set "$DEV" up || fail "$DEV up"
-in_ns ip link set "$PEER" up || fail "$PEER up"
+ip -n "$GW" link set "$PEER" up || fail "$PEER up"
 in_ns ip addr add 198.18.200.1/24 dev "$DEV" || fail "address on $DEV"
-in_ns ip addr add 198.18.200.2/24 dev "$PEER" || fail "address on $PEER"
+ip -n "$GW" addr add 198.18.200.2/24 dev "$PEER" || fail "address on $PEER"
 in_ns ip route add 10.0.0.0/8 via 198.18.200.2 dev "$DEV" || fail "route to the nodes"
 mkdir -p "$RUN/bpf" || fail "mkdir $RUN/bpf"
 mount -t bpf xlbt-bpffs "$RUN/bpf" || fail "bpffs at $RUN/bpf"
@@ -182,6 +186,11 @@ for ((i = 0; i < 200; i++)); do
 	[ -n "$XLBD_PID" ] || sleep 0.02
 done
 [ -n "$XLBD_PID" ] || fail "xlbd did not start: $(tail -3 "$TMP/xlbd.log")"
+PERF_PID=
+if [ -n "${PERF_OUT:-}" ]; then
+	perf record -q -p "$XLBD_PID" -o "$PERF_OUT" >/dev/null 2>&1 &
+	PERF_PID=$!
+fi
 t_up=
 for ((i = 0; i < STARTUP_MAX * 50; i++)); do
 	if grep -q "xlbd running" "$TMP/xlbd.log"; then
@@ -213,17 +222,11 @@ reload() { # FILE: copy it in place, SIGHUP, wait for the answer; sets r_ms, r_l
 	done
 	grep "reload: " "$TMP/xlbd.log" | tail -1 | grep -q "reload: done" ||
 		fail "reload: $(grep "reload: " "$TMP/xlbd.log" | tail -1)"
-	r_ms=$(($(ms_of_stamp "$(grep "reload: done" "$TMP/xlbd.log" | tail -1)") -
-		$(ms_of_stamp "$(grep "reload: reading" "$TMP/xlbd.log" | tail -1)")))
+	r_ms=$(($(ms_of_stamp "$(grep "reload: done" "$TMP/xlbd.log" | tail -1)") - \
+	$(ms_of_stamp "$(grep "reload: reading" "$TMP/xlbd.log" | tail -1)")))
 	r_line=$(grep "maps: " "$TMP/xlbd.log" | tail -1 | sed 's/^.*maps: //')
 }
 cp "$TMP/xlb.yaml" "$TMP/xlb.orig.yaml"
-PERF_PID=
-if [ -n "${PERF_OUT:-}" ]; then
-	perf record -q -g -p "$XLBD_PID" -o "$PERF_OUT" >/dev/null 2>&1 &
-	PERF_PID=$!
-	sleep 1
-fi
 reload "$TMP/xlb.changed.yaml"
 reload1_ms=$r_ms
 reload1_maps=$r_line

@@ -88,7 +88,7 @@ int agent_reconcile(struct xlb_agent *a)
 	struct agent_node *n;
 	double t0 = now_us();
 	int err, lock;
-	size_t i;
+	size_t i, j;
 
 	/*
 	 * Until etcd's objects arrive the configuration has none: leave the
@@ -106,10 +106,17 @@ int agent_reconcile(struct xlb_agent *a)
 	}
 	err = xlb_reconcile(&a->maps, a->shadow, &w, &rs);
 	close(lock);
-	/* On failure the maps are as they were, and so are the nodes' ids. */
-	for (i = 0; !err && i < w.nbackends; i++) {
-		n = agent_node_find(a->nodes, a->nnodes, &w.backends[i].addr, w.backends[i].port);
-		if (n)
+	/*
+	 * On failure the maps are as they were, and so are the nodes' ids.
+	 * w.backends are some of the nodes, in the nodes' order: one walk.
+	 */
+	for (i = 0, j = 0; !err && i < w.nbackends; i++) {
+		while (j < a->nnodes && agent_node_cmp(&a->nodes[j]->addr, a->nodes[j]->port,
+						       &w.backends[i].addr, w.backends[i].port) < 0)
+			j++;
+		n = j < a->nnodes ? a->nodes[j] : NULL;
+		if (n &&
+		    !agent_node_cmp(&n->addr, n->port, &w.backends[i].addr, w.backends[i].port))
 			n->be_id = w.backends[i].id;
 	}
 	agent_nodes_index(a);

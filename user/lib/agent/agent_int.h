@@ -42,6 +42,7 @@ struct agent_node {
 	struct xlb_target *t;
 	__u32 be_id;		   /* ~0U: not in the maps yet */
 	char label[XLB_VIPSTRLEN]; /* "198.18.0.12:80" */
+	char *ups;		   /* ids of the upstreams that name it: "u1,u2" */
 	int passive;		   /* an upstream of it has checks.passive */
 	struct xlb_health_thresholds passive_th;
 	struct xlb_addr_key nh; /* next hop (the node itself when on-link) */

@@ -14,25 +14,40 @@
 
 struct want_builder {
 	struct xlb_want *w;
-	unsigned char *used; /* per node: a VIP uses its backend */
+	unsigned char *used;		      /* per node: a VIP uses its backend */
+	const struct xlb_upstream_conf **ups; /* the upstreams sorted by id */
 };
 
-/*
- * The wanted backend of a node: b->w->backends starts as one entry per node,
- * in the nodes' sorted order (so the same binary search finds both);
- * agent_want_build() then keeps only the entries some VIP uses.
- */
-static struct xlb_want_backend *want_backend(struct xlb_agent *a, struct want_builder *b,
-					     const struct xlb_addr_key *addr, __u16 port)
+static int ups_cmp(const void *x, const void *y)
 {
-	long i = agent_node_pos(a->nodes, a->nnodes, addr, port);
-
-	if (i < 0)
-		return NULL;
-	b->used[i] = 1;
-	return &b->w->backends[i];
+	return strcmp((*(const struct xlb_upstream_conf *const *)x)->id,
+		      (*(const struct xlb_upstream_conf *const *)y)->id);
 }
 
+static const struct xlb_upstream_conf *upstream_of(struct xlb_agent *a, struct want_builder *b,
+						   const char *id)
+{
+	size_t lo = 0, hi = a->conf.nupstreams, mid;
+	int d;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		d = strcmp(id, b->ups[mid]->id);
+		if (!d)
+			return b->ups[mid];
+		if (d < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+/*
+ * b->w->backends starts as one entry per node, in the nodes' sorted order
+ * (so one binary search finds both); agent_want_build() then keeps only
+ * the entries some VIP uses.
+ */
 void agent_want_free(struct xlb_want *w)
 {
 	size_t i;
@@ -48,11 +63,11 @@ void agent_want_free(struct xlb_want *w)
 static int want_vip(struct xlb_agent *a, struct want_builder *b, const struct xlb_route_conf *r,
 		    struct xlb_want_vip *wv)
 {
-	const struct xlb_upstream_conf *u = xlb_conf_upstream(&a->conf, r->upstream_id);
+	const struct xlb_upstream_conf *u = upstream_of(a, b, r->upstream_id);
 	struct xlb_want_backend *wb;
 	struct xlb_prio_node *in;
 	struct xlb_prio_out *out;
-	struct agent_node *n;
+	long *pos;
 	size_t i;
 	int err = -ENOMEM;
 
@@ -67,19 +82,21 @@ static int want_vip(struct xlb_agent *a, struct want_builder *b, const struct xl
 	wv->members = calloc(u->nnodes + 1, sizeof(*wv->members));
 	in = calloc(u->nnodes + 1, sizeof(*in));
 	out = calloc(u->nnodes + 1, sizeof(*out));
-	if (!wv->members || !in || !out)
+	pos = calloc(u->nnodes + 1, sizeof(*pos));
+	if (!wv->members || !in || !out || !pos)
 		goto out;
 	for (i = 0; i < u->nnodes; i++) {
-		n = agent_node_find(a->nodes, a->nnodes, &u->nodes[i].addr, u->nodes[i].port);
+		pos[i] = agent_node_pos(a->nodes, a->nnodes, &u->nodes[i].addr, u->nodes[i].port);
+		if (pos[i] < 0)
+			goto out;
 		in[i].priority = u->nodes[i].priority;
 		in[i].weight = u->nodes[i].weight;
-		in[i].usable = n && agent_node_usable(n);
+		in[i].usable = agent_node_usable(a->nodes[pos[i]]);
 	}
 	xlb_priority_pick(in, u->nnodes, a->conf.xlb.on_no_healthy, out);
 	for (i = 0; i < u->nnodes; i++) {
-		wb = want_backend(a, b, &u->nodes[i].addr, u->nodes[i].port);
-		if (!wb)
-			goto out;
+		b->used[pos[i]] = 1;
+		wb = &b->w->backends[pos[i]];
 		/* A backend shared by upstreams is active if any wants it. */
 		if (out[i].active)
 			wb->state = XLB_BE_ACTIVE;
@@ -90,6 +107,7 @@ static int want_vip(struct xlb_agent *a, struct want_builder *b, const struct xl
 	wv->nmembers = u->nnodes;
 	err = 0;
 out:
+	free(pos);
 	free(out);
 	free(in);
 	return err;
@@ -103,8 +121,12 @@ static int want_build(struct xlb_agent *a, struct want_builder *b)
 	b->w->vips = calloc(a->conf.nroutes + 1, sizeof(*b->w->vips));
 	b->w->backends = calloc(a->nnodes + 1, sizeof(*b->w->backends));
 	b->used = calloc(a->nnodes + 1, 1);
-	if (!b->w->vips || !b->w->backends || !b->used)
+	b->ups = calloc(a->conf.nupstreams + 1, sizeof(*b->ups));
+	if (!b->w->vips || !b->w->backends || !b->used || !b->ups)
 		return -ENOMEM;
+	for (i = 0; i < a->conf.nupstreams; i++)
+		b->ups[i] = &a->conf.upstreams[i];
+	qsort(b->ups, a->conf.nupstreams, sizeof(*b->ups), ups_cmp);
 	for (i = 0; i < a->nnodes; i++) {
 		b->w->backends[i].addr = a->nodes[i]->addr;
 		b->w->backends[i].port = a->nodes[i]->port;
@@ -141,6 +163,7 @@ int agent_want_build(struct xlb_agent *a, struct xlb_want *w)
 
 	memset(w, 0, sizeof(*w));
 	err = want_build(a, &b);
+	free(b.ups);
 	free(b.used);
 	return err;
 }

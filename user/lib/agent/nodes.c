@@ -104,24 +104,37 @@ __u8 agent_node_out_state(const struct agent_node *n)
 	return n->unreachable || n->move_flows ? XLB_BE_DOWN : XLB_BE_DRAINING;
 }
 
-/* Upstream ids that use node n, for log lines. */
+/* Upstream ids that use node n, for log lines (kept by agent_nodes_sync()). */
 void agent_node_upstreams(const struct xlb_agent *a, const struct agent_node *n, char *buf,
 			  size_t len)
 {
-	size_t i, j, off = 0;
-	const struct xlb_upstream_conf *u;
+	snprintf(buf, len, "%s", n->ups ? n->ups : "");
+}
 
-	buf[0] = '\0';
-	for (i = 0; i < a->conf.nupstreams; i++) {
-		u = &a->conf.upstreams[i];
-		for (j = 0; j < u->nnodes; j++) {
-			if (agent_node_cmp(&u->nodes[j].addr, u->nodes[j].port, &n->addr, n->port))
-				continue;
-			off += snprintf(buf + off, off < len ? len - off : 0, "%s%s",
-					off ? "," : "", u->id);
-			break;
-		}
+/* Add upstream id to n's list, once. */
+static int node_add_upstream(struct agent_node *n, const char *id)
+{
+	size_t have = n->ups ? strlen(n->ups) : 0, add = strlen(id);
+	const char *p = n->ups;
+	char *ups;
+
+	while (p && (p = strstr(p, id))) {
+		if ((p == n->ups || p[-1] == ',') && (p[add] == ',' || !p[add]))
+			return 0;
+		p += add;
 	}
+	ups = realloc(n->ups, have + add + 2);
+	if (!ups)
+		return -ENOMEM;
+	snprintf(ups + have, add + 2, "%s%s", have ? "," : "", id);
+	n->ups = ups;
+	return 0;
+}
+
+static void node_free(struct agent_node *n)
+{
+	free(n->ups);
+	free(n);
 }
 
 /* checks.passive's thresholds, when the upstream has the block. */
@@ -281,11 +294,17 @@ int agent_nodes_sync(struct xlb_agent *a, const struct xlb_conf *conf)
 			if (!n->passive)
 				node_set_passive(n, &u->passive);
 			n->move_flows |= u->unhealthy_move;
+			if (node_add_upstream(n, u->id))
+				goto out_nomem;
 			continue;
 		}
 		n = calloc(1, sizeof(*n));
 		if (!n)
 			goto out_nomem;
+		if (node_add_upstream(n, u->id)) {
+			node_free(n);
+			goto out_nomem;
+		}
 		n->addr = refs[i].nc->addr;
 		n->port = refs[i].nc->port;
 		old = agent_node_find(a->nodes, a->nnodes, &n->addr, n->port);
@@ -300,7 +319,7 @@ int agent_nodes_sync(struct xlb_agent *a, const struct xlb_conf *conf)
 			 n->addr.family == XLB_AF_INET6 ? "[%s]:%u" : "%s:%u", addr, n->port);
 		n->t = xlb_checker_get(a->checker, &n->addr, n->port, &u->active);
 		if (!n->t) {
-			free(n);
+			node_free(n);
 			goto out_nomem;
 		}
 		if (!old)
@@ -310,7 +329,7 @@ int agent_nodes_sync(struct xlb_agent *a, const struct xlb_conf *conf)
 	free(refs);
 	for (i = 0; i < a->nnodes; i++) {
 		xlb_checker_put(a->checker, a->nodes[i]->t);
-		free(a->nodes[i]);
+		node_free(a->nodes[i]);
 	}
 	free(a->nodes);
 	a->nodes = nodes;
@@ -328,7 +347,7 @@ int agent_nodes_sync(struct xlb_agent *a, const struct xlb_conf *conf)
 out_nomem:
 	for (i = 0; i < cnt; i++) {
 		xlb_checker_put(a->checker, nodes[i]->t);
-		free(nodes[i]);
+		node_free(nodes[i]);
 	}
 	free(fresh);
 	free(nodes);
@@ -342,7 +361,7 @@ void agent_nodes_free(struct xlb_agent *a)
 
 	for (i = 0; i < a->nnodes; i++) {
 		xlb_checker_put(a->checker, a->nodes[i]->t);
-		free(a->nodes[i]);
+		node_free(a->nodes[i]);
 	}
 	free(a->nodes);
 	a->nodes = NULL;

@@ -43,7 +43,7 @@ struct sh_vip {
 
 struct xlb_shadow {
 	int adopted;
-	__u32 gen; /* this reconcile's number: stamps below equal to it are current */
+	__u32 gen;		/* this reconcile's number: stamps below equal to it are current */
 	struct xlb_backend *be; /* XLB_MAX_BACKENDS, as in the map */
 	__u32 *fresh;		/* per id: gen when be[id] was read from or written to the map */
 	__u32 *wanted;		/* per id: gen of the last reconcile that wanted it */
@@ -460,7 +460,8 @@ static int plan_backends(struct run *r)
 				for (more = 0; i < w->nbackends; i++)
 					more += hash_find(s, &w->backends[i].addr,
 							  htons(w->backends[i].port)) == SLOT_EMPTY;
-				why(r, "backend ids: %zu in use and %zu more wanted, the limit is %u",
+				why(r,
+				    "backend ids: %zu in use and %zu more wanted, the limit is %u",
 				    s->nbackends, more, XLB_MAX_BACKENDS);
 				return -ENOSPC;
 			}
@@ -1123,8 +1124,9 @@ int xlb_reconcile(struct xlb_maps *m, struct xlb_shadow *s, struct xlb_want *w,
 	if (err) {
 		uerr = undo(&r);
 		if (uerr) {
-			why_more(&r, "; putting the maps back failed too (%s): they hold part of "
-				     "the change",
+			why_more(&r,
+				 "; putting the maps back failed too (%s): they hold part of "
+				 "the change",
 				 err_str(uerr, ebuf, sizeof(ebuf)));
 			xlb_shadow_reset(s);
 		} else if (r.nbu_written || r.nvp_started || r.st->vips_added) {
