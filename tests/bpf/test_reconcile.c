@@ -355,14 +355,16 @@ static int t_capacity(struct env *e, struct xlb_shadow *s)
 	after = dump_maps(e);
 	free(b);
 	if (err != -ENOSPC || !strstr(st.error, "VIP ids"))
-		err = bpftest_fail(&e->t, "too many VIPs: err %d \"%s\" (expected -ENOSPC, VIP ids)",
-				   err, st.error);
+		err = bpftest_fail(&e->t,
+				   "too many VIPs: err %d \"%s\" (expected -ENOSPC, VIP ids)", err,
+				   st.error);
 	else
 		err = expect_same(e, "after a plan that does not fit", after, before);
 	free(before);
 	free(after);
 	if (!err && (reconcile(e, s, A, NA, &st) || !stats_zero(&st)))
-		err = bpftest_fail(&e->t, "the shadow no longer matches the maps after the failure");
+		err = bpftest_fail(&e->t,
+				   "the shadow no longer matches the maps after the failure");
 	return err;
 }
 
@@ -469,7 +471,8 @@ static int t_nofile(struct env *e, struct xlb_shadow *s)
 		err = reconcile(e, s, b, 20, &st);
 	setrlimit(RLIMIT_NOFILE, &old);
 	if (err || st.vips_added != 20)
-		return bpftest_fail(&e->t, "6 descriptors free: err %d \"%s\", %u VIPs made (expected 20)",
+		return bpftest_fail(&e->t,
+				    "6 descriptors free: err %d \"%s\", %u VIPs made (expected 20)",
 				    err, st.error, st.vips_added);
 	return 0;
 }
