@@ -91,6 +91,12 @@ struct xlb_agent {
 	struct agent_node **nodes; /* sorted by (address, port) */
 	size_t nnodes;
 	struct agent_node **by_id; /* backend id -> node (XLB_MAX_BACKENDS) */
+	/*
+	 * Node j of upstream u of the synced configuration is nodes[node_at[
+	 * ups_first[u] + j]]: a hint for desired.c, checked before use.
+	 */
+	size_t *node_at, *ups_first;
+	size_t nnode_at, nups_first;
 	/* signals.c */
 	struct ring_buffer *rb; /* xlb_events */
 	struct event *rb_ev;

@@ -16,6 +16,7 @@ struct want_builder {
 	struct xlb_want *w;
 	unsigned char *used;		      /* per node: a VIP uses its backend */
 	const struct xlb_upstream_conf **ups; /* the upstreams sorted by id */
+	size_t *newpos;			      /* per node: its place among the used */
 };
 
 static int ups_cmp(const void *x, const void *y)
@@ -59,6 +60,21 @@ void agent_want_free(struct xlb_want *w)
 	memset(w, 0, sizeof(*w));
 }
 
+/* Where node j of upstream u is in a->nodes: the synced hint, else a search. */
+static long node_pos(struct xlb_agent *a, const struct xlb_upstream_conf *u, size_t j)
+{
+	size_t ui = (size_t)(u - a->conf.upstreams), at;
+	const struct xlb_node_conf *nc = &u->nodes[j];
+
+	if (ui < a->nups_first && a->ups_first[ui] + j < a->nnode_at) {
+		at = a->node_at[a->ups_first[ui] + j];
+		if (at < a->nnodes &&
+		    !agent_node_cmp(&a->nodes[at]->addr, a->nodes[at]->port, &nc->addr, nc->port))
+			return (long)at;
+	}
+	return agent_node_pos(a->nodes, a->nnodes, &nc->addr, nc->port);
+}
+
 /* A VIP's members: its upstream's nodes weighted by health and priority. */
 static int want_vip(struct xlb_agent *a, struct want_builder *b, const struct xlb_route_conf *r,
 		    struct xlb_want_vip *wv)
@@ -86,7 +102,7 @@ static int want_vip(struct xlb_agent *a, struct want_builder *b, const struct xl
 	if (!wv->members || !in || !out || !pos)
 		goto out;
 	for (i = 0; i < u->nnodes; i++) {
-		pos[i] = agent_node_pos(a->nodes, a->nnodes, &u->nodes[i].addr, u->nodes[i].port);
+		pos[i] = node_pos(a, u, i);
 		if (pos[i] < 0)
 			goto out;
 		in[i].priority = u->nodes[i].priority;
@@ -103,6 +119,7 @@ static int want_vip(struct xlb_agent *a, struct want_builder *b, const struct xl
 		wv->members[i].addr = u->nodes[i].addr;
 		wv->members[i].port = u->nodes[i].port;
 		wv->members[i].weight = out[i].weight;
+		wv->members[i].backend = pos[i] + 1; /* made an index of w->backends below */
 	}
 	wv->nmembers = u->nnodes;
 	err = 0;
@@ -115,14 +132,15 @@ out:
 
 static int want_build(struct xlb_agent *a, struct want_builder *b)
 {
-	size_t i, n = 0;
+	size_t i, j, n = 0;
 	int err;
 
 	b->w->vips = calloc(a->conf.nroutes + 1, sizeof(*b->w->vips));
 	b->w->backends = calloc(a->nnodes + 1, sizeof(*b->w->backends));
 	b->used = calloc(a->nnodes + 1, 1);
 	b->ups = calloc(a->conf.nupstreams + 1, sizeof(*b->ups));
-	if (!b->w->vips || !b->w->backends || !b->used || !b->ups)
+	b->newpos = calloc(a->nnodes + 1, sizeof(*b->newpos));
+	if (!b->w->vips || !b->w->backends || !b->used || !b->ups || !b->newpos)
 		return -ENOMEM;
 	for (i = 0; i < a->conf.nupstreams; i++)
 		b->ups[i] = &a->conf.upstreams[i];
@@ -133,6 +151,7 @@ static int want_build(struct xlb_agent *a, struct want_builder *b)
 		b->w->backends[i].nh_ok = a->nodes[i]->nh_ok;
 		b->w->backends[i].nh_ifindex = a->nodes[i]->nh_ifindex;
 		b->w->backends[i].nh = a->nodes[i]->nh;
+		b->w->backends[i].hint = a->nodes[i]->be_id + 1; /* ~0U: 0, none */
 		/*
 		 * Unless a VIP wants it active below: an unusable node by its
 		 * cause; a usable one no VIP uses now (a lower priority group,
@@ -148,11 +167,21 @@ static int want_build(struct xlb_agent *a, struct want_builder *b)
 		if (err)
 			return err;
 	}
-	/* Only backends some VIP uses: the others are removed from the maps. */
-	for (i = 0; i < a->nnodes; i++)
-		if (b->used[i])
-			b->w->backends[n++] = b->w->backends[i];
+	/*
+	 * Only backends some VIP uses: the others are removed from the maps.
+	 * used[] becomes each node's new place, for the members' indexes.
+	 */
+	for (i = 0; i < a->nnodes; i++) {
+		if (!b->used[i])
+			continue;
+		b->w->backends[n] = b->w->backends[i];
+		b->newpos[i] = n++;
+	}
 	b->w->nbackends = n;
+	for (i = 0; i < b->w->nvips; i++)
+		for (j = 0; j < b->w->vips[i].nmembers; j++)
+			b->w->vips[i].members[j].backend =
+				b->newpos[b->w->vips[i].members[j].backend - 1] + 1;
 	return 0;
 }
 
@@ -163,6 +192,7 @@ int agent_want_build(struct xlb_agent *a, struct xlb_want *w)
 
 	memset(w, 0, sizeof(*w));
 	err = want_build(a, &b);
+	free(b.newpos);
 	free(b.ups);
 	free(b.used);
 	return err;

@@ -265,6 +265,7 @@ int agent_nodes_sync(struct xlb_agent *a, const struct xlb_conf *conf)
 	struct agent_node **nodes = NULL, **fresh = NULL, *n = NULL, *old;
 	const struct xlb_upstream_conf *u;
 	struct node_ref *refs = NULL;
+	size_t *node_at = NULL, *ups_first = NULL;
 	size_t i, j, cnt = 0, nrefs = 0, nfresh = 0;
 	char addr[XLB_ADDRSTRLEN];
 	int err;
@@ -279,10 +280,13 @@ int agent_nodes_sync(struct xlb_agent *a, const struct xlb_conf *conf)
 	refs = calloc(nrefs + 1, sizeof(*refs));
 	nodes = calloc(nrefs + 1, sizeof(*nodes));
 	fresh = calloc(nrefs + 1, sizeof(*fresh));
-	if (!refs || !nodes || !fresh)
+	node_at = calloc(nrefs + 1, sizeof(*node_at));
+	ups_first = calloc(conf->nupstreams + 1, sizeof(*ups_first));
+	if (!refs || !nodes || !fresh || !node_at || !ups_first)
 		goto out_nomem;
 	for (i = 0, nrefs = 0; i < conf->nupstreams; i++) {
 		u = &conf->upstreams[i];
+		ups_first[i] = nrefs;
 		for (j = 0; j < u->nnodes; j++, nrefs++)
 			refs[nrefs] = (struct node_ref){.u = u, .nc = &u->nodes[j], .order = nrefs};
 	}
@@ -296,6 +300,7 @@ int agent_nodes_sync(struct xlb_agent *a, const struct xlb_conf *conf)
 			n->move_flows |= u->unhealthy_move;
 			if (node_add_upstream(n, u->id))
 				goto out_nomem;
+			node_at[refs[i].order] = cnt - 1;
 			continue;
 		}
 		n = calloc(1, sizeof(*n));
@@ -324,9 +329,16 @@ int agent_nodes_sync(struct xlb_agent *a, const struct xlb_conf *conf)
 		}
 		if (!old)
 			fresh[nfresh++] = n;
+		node_at[refs[i].order] = cnt;
 		nodes[cnt++] = n;
 	}
 	free(refs);
+	free(a->node_at);
+	free(a->ups_first);
+	a->node_at = node_at;
+	a->nnode_at = nrefs;
+	a->ups_first = ups_first;
+	a->nups_first = conf->nupstreams;
 	for (i = 0; i < a->nnodes; i++) {
 		xlb_checker_put(a->checker, a->nodes[i]->t);
 		node_free(a->nodes[i]);
@@ -352,6 +364,8 @@ out_nomem:
 	free(fresh);
 	free(nodes);
 	free(refs);
+	free(node_at);
+	free(ups_first);
 	return -ENOMEM;
 }
 
@@ -368,4 +382,8 @@ void agent_nodes_free(struct xlb_agent *a)
 	a->nnodes = 0;
 	free(a->by_id);
 	a->by_id = NULL;
+	free(a->node_at);
+	free(a->ups_first);
+	a->node_at = a->ups_first = NULL;
+	a->nnode_at = a->nups_first = 0;
 }

@@ -452,8 +452,13 @@ static int plan_backends(struct run *r)
 		return -ENOMEM;
 	for (i = 0; i < w->nbackends; i++) {
 		wb = &w->backends[i];
-		slot = hash_slot(s, wb->addr.family, wb->addr.addr, htons(wb->port));
-		id = s->slots[slot];
+		/* The caller's hint, when right, saves the search. */
+		id = wb->hint - 1;
+		if (!wb->hint || id >= XLB_MAX_BACKENDS || s->be[id].state == XLB_BE_UNUSED ||
+		    !be_is(&s->be[id], wb->addr.family, wb->addr.addr, htons(wb->port))) {
+			slot = hash_slot(s, wb->addr.family, wb->addr.addr, htons(wb->port));
+			id = s->slots[slot];
+		}
 		if (id == SLOT_EMPTY) {
 			id = alloc_id(s, &cursor);
 			if (id == SLOT_EMPTY) {
@@ -502,18 +507,25 @@ static int plan_backends(struct run *r)
 	return 0;
 }
 
-/* A wanted VIP's members as ids and weights, sorted by id, into out. */
+/* A wanted VIP's members as ids and weights, sorted by id, into out: how many, or -errno. */
 static int vip_members(struct run *r, const struct xlb_want_vip *wv, struct sh_member *out)
 {
 	struct xlb_shadow *s = r->s;
+	const struct xlb_want_backend *wb;
 	const struct xlb_want_member *wm;
 	char vb[XLB_VIPSTRLEN], ab[XLB_ADDRSTRLEN];
-	size_t i;
+	size_t i, n, sorted = 1;
 	__u32 id;
 
 	for (i = 0; i < wv->nmembers; i++) {
 		wm = &wv->members[i];
-		id = hash_find(s, &wm->addr, htons(wm->port));
+		wb = wm->backend && wm->backend <= r->w->nbackends
+			     ? &r->w->backends[wm->backend - 1]
+			     : NULL;
+		if (wb && wb->port == wm->port && !memcmp(&wb->addr, &wm->addr, sizeof(wb->addr)))
+			id = wb->id;
+		else
+			id = hash_find(s, &wm->addr, htons(wm->port));
 		if (id == SLOT_EMPTY || s->wanted[id] != s->gen) {
 			why(r, "VIP %s: member %s port %u is not among the wanted backends",
 			    vip_s(&wv->key, vb),
@@ -528,16 +540,18 @@ static int vip_members(struct run *r, const struct xlb_want_vip *wv, struct sh_m
 			return -ERANGE;
 		}
 		out[i] = (struct sh_member){id, wm->weight};
+		sorted &= !i || out[i - 1].id < id;
 	}
-	qsort(out, wv->nmembers, sizeof(*out), member_cmp);
-	for (i = 1; i < wv->nmembers; i++) {
-		if (out[i].id == out[i - 1].id) {
-			why(r, "VIP %s: backend %s is a member twice", vip_s(&wv->key, vb),
-			    be_s(&s->be[out[i].id], ab));
-			return -EINVAL;
-		}
+	if (!sorted)
+		qsort(out, wv->nmembers, sizeof(*out), member_cmp);
+	/* A backend named twice is one member, with the last weight given (as a map write would). */
+	for (i = 0, n = 0; i < wv->nmembers; i++) {
+		if (n && out[n - 1].id == out[i].id)
+			out[n - 1].weight = out[i].weight;
+		else
+			out[n++] = out[i];
 	}
-	return 0;
+	return (int)n;
 }
 
 /* Members of new not in old (both sorted). */
@@ -595,9 +609,9 @@ static int plan_vip(struct run *r, const struct xlb_want_vip *wv)
 		old = &s->vips[at];
 	}
 	err = vip_members(r, wv, r->scratch);
-	if (err)
+	if (err < 0)
 		return err;
-	*p = (struct vip_plan){.wv = wv, .at = at, .is_new = at < 0, .n = wv->nmembers};
+	*p = (struct vip_plan){.wv = wv, .at = at, .is_new = at < 0, .n = (size_t)err};
 	p->v.flags = wv->flags;
 	p->v.table_size = wv->table_size;
 	if (old) {

@@ -24,7 +24,8 @@
 struct xlb_want_member {
 	struct xlb_addr_key addr;
 	__u16 port;
-	__u32 weight; /* effective: 0 = in no table slot */
+	__u32 weight;  /* effective: 0 = in no table slot */
+	__u32 backend; /* in, optional: 1 + its index in w->backends; 0: found by address */
 };
 
 struct xlb_want_vip {
@@ -40,6 +41,7 @@ struct xlb_want_backend {
 	__u16 port;
 	__u8 state; /* enum xlb_backend_state */
 	__u32 id;   /* out: the id it has in the maps */
+	__u32 hint; /* in, optional: 1 + the id it had; 0: found by address */
 	/*
 	 * In, optional: the next hop, when the caller knows it (nh_ok), so a
 	 * new backend's neighbour is prepared once per next hop without a
