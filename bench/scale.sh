@@ -37,32 +37,25 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
-XLBD=${XLBD:-build/xlbd}
-XLB=${XLB:-build/xlb}
 VIPS=${VIPS:-10000}
 NODES=${NODES:-10}
 TABLE_SIZE=${TABLE_SIZE:-1009}
 NOFILE=${NOFILE:-1024}
 STARTUP_MAX=120 # seconds
 
-skip() {
-	echo "SKIP: $*"
-	exit 77
-}
-fail() {
-	echo "FAIL: $*" >&2
+# shellcheck source=tests/lib/testbed.sh
+. tests/lib/testbed.sh # xlbt_fail, xlbt_skip, cleanups and processes stopped at exit
+
+fail() { # WHAT [ACTUAL]: xlbt_fail, keeping xlbd's log
 	[ -s "${TMP:-}/xlbd.log" ] && cp "$TMP/xlbd.log" /tmp/xlbt-scale-failed.log &&
 		echo "xlbd's log: /tmp/xlbt-scale-failed.log" >&2
-	exit 1
+	xlbt_fail "$@"
 }
-[ "$(id -u)" -eq 0 ] || skip "needs root"
-[ -x "$XLBD" ] || skip "$XLBD missing (make)"
-for c in ip python3 bpftool mount umount timeout; do
-	command -v "$c" >/dev/null || skip "$c not installed"
-done
+xlbt_require_root
+xlbt_require_exe XLBD build/xlbd
+xlbt_require_cmd ip python3 bpftool mount umount timeout
 ((VIPS >= 1 && VIPS <= 16000)) || fail "VIPS in 1..16000"
 ((NODES >= 1 && NODES <= 250)) || fail "NODES in 1..250"
-XLBD=$(realpath "$XLBD")
 
 ID=$$
 NS=xlbt-scale-$ID
@@ -72,38 +65,8 @@ PEER=xlbs${ID}b
 RUN=/run/xlbt-scale-$ID
 PIN=$RUN/bpf/lb
 TMP=$(mktemp -d /tmp/xlbt-scale.XXXXXX)
-WRAP_PID=
 XLBD_PID=
-
-stop_pid() { # PID [SECONDS]: TERM, then KILL after SECONDS
-	local pid=$1 i
-	[ -n "$pid" ] || return 0
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for ((i = 0; i < ${2:-5} * 10; i++)); do
-		kill -0 "$pid" 2>/dev/null || return 0
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null
-}
-
-# shellcheck disable=SC2317  # reached through the EXIT trap
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	stop_pid "$XLBD_PID" 20
-	stop_pid "$WRAP_PID" 2
-	ip netns del "$NS" 2>/dev/null
-	ip netns del "$GW" 2>/dev/null
-	if mountpoint -q "$RUN/bpf" 2>/dev/null; then
-		umount "$RUN/bpf" 2>/dev/null || umount -l "$RUN/bpf"
-	fi
-	[ -d "$RUN" ] && rm -rf --one-file-system "$RUN"
-	rm -rf "$TMP"
-	ip netns list | grep -q "^$NS\b" && echo "scale: namespace $NS left" >&2
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+xlbt_cleanup_add rm -rf "$TMP"
 
 in_ns() {
 	ip netns exec "$NS" "$@"
@@ -157,7 +120,9 @@ EOF
 }
 
 # --- the namespace ---------------------------------------------------------------
+xlbt_cleanup_add ip netns del "$NS"
 ip netns add "$NS" || fail "ip netns add $NS"
+xlbt_cleanup_add ip netns del "$GW"
 ip netns add "$GW" || fail "ip netns add $GW"
 in_ns ip link set lo up || fail "lo up"
 in_ns ip link add "$DEV" type veth peer name "$PEER" netns "$GW" || fail "veth pair"
@@ -166,8 +131,10 @@ ip -n "$GW" link set "$PEER" up || fail "$PEER up"
 in_ns ip addr add 198.18.200.1/24 dev "$DEV" || fail "address on $DEV"
 ip -n "$GW" addr add 198.18.200.2/24 dev "$PEER" || fail "address on $PEER"
 in_ns ip route add 10.0.0.0/8 via 198.18.200.2 dev "$DEV" || fail "route to the nodes"
+xlbt_cleanup_add rm -rf --one-file-system "$RUN"
 mkdir -p "$RUN/bpf" || fail "mkdir $RUN/bpf"
 mount -t bpf xlbt-bpffs "$RUN/bpf" || fail "bpffs at $RUN/bpf"
+xlbt_cleanup_add umount -l "$RUN/bpf"
 mkdir "$PIN" || fail "mkdir $PIN"
 
 gen_conf "$TMP/xlb.yaml" || fail "configuration"
@@ -177,30 +144,32 @@ map_ids | sort -n >"$TMP/maps.before" || fail "bpftool map show"
 
 # --- start -> serving ------------------------------------------------------------
 t_start=$(now)
+# shellcheck disable=SC2016 # expanded by the inner shell
 in_ns timeout -k 5 600 bash -c 'ulimit -n "$1" && exec env XLB_PIN_DIR="$2" "$3" -c "$4"' \
 	scale "$NOFILE" "$PIN" "$XLBD" "$TMP/xlb.yaml" >"$TMP/xlbd.log" 2>&1 &
-WRAP_PID=$!
+_XLBT_PIDS+=("$!") # stopped at exit, after xlbd (below)
 for ((i = 0; i < 200; i++)); do
 	[ -n "$XLBD_PID" ] && break
 	XLBD_PID=$(pgrep -f -x "$XLBD -c $TMP/xlb.yaml" | head -1)
 	[ -n "$XLBD_PID" ] || sleep 0.02
 done
 [ -n "$XLBD_PID" ] || fail "xlbd did not start: $(tail -3 "$TMP/xlbd.log")"
+xlbt_cleanup_add xlbt_bg_stop "$XLBD_PID" 20
 PERF_PID=
 if [ -n "${PERF_OUT:-}" ]; then
 	perf record -q -p "$XLBD_PID" -o "$PERF_OUT" >/dev/null 2>&1 &
 	PERF_PID=$!
 fi
-t_up=
-for ((i = 0; i < STARTUP_MAX * 50; i++)); do
-	if grep -q "xlbd running" "$TMP/xlbd.log"; then
-		t_up=$(now)
-		break
-	fi
-	kill -0 "$XLBD_PID" 2>/dev/null || fail "xlbd exited: $(tail -5 "$TMP/xlbd.log")"
-	sleep 0.02
-done
-[ -n "$t_up" ] || fail "xlbd not serving within ${STARTUP_MAX}s: $(tail -3 "$TMP/xlbd.log")"
+# Serving, or gone: either ends the wait.
+# shellcheck disable=SC2317 # called by xlbt_wait_for
+up_or_gone() {
+	grep -q "xlbd running" "$TMP/xlbd.log" || ! kill -0 "$XLBD_PID"
+}
+xlbt_wait_for "$STARTUP_MAX" up_or_gone
+t_up=$(now)
+kill -0 "$XLBD_PID" 2>/dev/null || fail "xlbd exited: $(tail -5 "$TMP/xlbd.log")"
+grep -q "xlbd running" "$TMP/xlbd.log" ||
+	fail "xlbd not serving within ${STARTUP_MAX}s: $(tail -3 "$TMP/xlbd.log")"
 start_s=$(awk -v a="$t_start" -v b="$t_up" 'BEGIN { printf "%.2f", b - a }')
 nofile=$(awk '/^Max open files/ { print $4 }' "/proc/$XLBD_PID/limits")
 fds_up=$(find "/proc/$XLBD_PID/fd" -mindepth 1 2>/dev/null | wc -l)

@@ -121,7 +121,7 @@ int agent_reconcile(struct xlb_agent *a)
 	}
 	agent_nodes_index(a);
 out:
-	agent_want_free(&w);
+	xlb_want_free(&w);
 	a->st.reconciles++;
 	a->st.last_reconcile_ms = (now_us() - t0) / 1e3;
 	if (a->st.last_reconcile_ms > a->st.max_reconcile_ms)

@@ -154,10 +154,9 @@ void agent_nodes_free(struct xlb_agent *a);
 /* desired.c */
 /*
  * What the maps should hold for a's configuration, nodes and health. On
- * error *w may be partly built: agent_want_free() it either way.
+ * error *w may be partly built: xlb_want_free() it either way.
  */
 int agent_want_build(struct xlb_agent *a, struct xlb_want *w);
-void agent_want_free(struct xlb_want *w);
 
 /* sources.c */
 /* Load and validate the file; on success *doc and *conf hold it. */

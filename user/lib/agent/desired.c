@@ -49,17 +49,6 @@ static const struct xlb_upstream_conf *upstream_of(struct xlb_agent *a, struct w
  * (so one binary search finds both); agent_want_build() then keeps only
  * the entries some VIP uses.
  */
-void agent_want_free(struct xlb_want *w)
-{
-	size_t i;
-
-	for (i = 0; i < w->nvips; i++)
-		free(w->vips[i].members);
-	free(w->vips);
-	free(w->backends);
-	memset(w, 0, sizeof(*w));
-}
-
 /* Where node j of upstream u is in a->nodes: the synced hint, else a search. */
 static long node_pos(struct xlb_agent *a, const struct xlb_upstream_conf *u, size_t j)
 {

@@ -113,6 +113,17 @@ static void hash_del(struct xlb_shadow *s, __u32 id)
 	s->slots[i] = SLOT_EMPTY;
 }
 
+void xlb_want_free(struct xlb_want *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->nvips; i++)
+		free(w->vips[i].members);
+	free(w->vips);
+	free(w->backends);
+	memset(w, 0, sizeof(*w));
+}
+
 /* --- the shadow ---------------------------------------------------------------- */
 
 struct xlb_shadow *xlb_shadow_new(void)

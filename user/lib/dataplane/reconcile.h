@@ -59,6 +59,9 @@ struct xlb_want {
 	struct xlb_want_backend *backends;
 };
 
+/* Free what a desired state holds (members, VIPs, backends) and zero it. */
+void xlb_want_free(struct xlb_want *w);
+
 struct xlb_reconcile_stats {
 	unsigned int vips_added, vips_updated, vips_removed;
 	unsigned int backends_added, backends_changed, backends_removed;
