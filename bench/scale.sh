@@ -9,8 +9,8 @@
 # Environment: XLBD (default build/xlbd), VIPS (10000), NODES (10),
 # TABLE_SIZE (Maglev slots per VIP, default 1009: >= 100 per node),
 # NOFILE (xlbd's open-files limit, default 1024, a shell's usual ulimit -n),
-# PERF_OUT (a file: perf record of xlbd from start to the last reload, to
-# see where the time goes).
+# PERF_OUT (a file: perf record of xlbd during the reloads, to see where
+# their time goes).
 # Exit: 0 figures printed, 1 failure, 77 skip. Prints figures; asserts no
 # timing.
 #
@@ -155,11 +155,6 @@ for ((i = 0; i < 200; i++)); do
 done
 [ -n "$XLBD_PID" ] || fail "xlbd did not start: $(tail -3 "$TMP/xlbd.log")"
 xlbt_cleanup_add xlbt_bg_stop "$XLBD_PID" 20
-PERF_PID=
-if [ -n "${PERF_OUT:-}" ]; then
-	perf record -q -p "$XLBD_PID" -o "$PERF_OUT" >/dev/null 2>&1 &
-	PERF_PID=$!
-fi
 # Serving, or gone: either ends the wait.
 # shellcheck disable=SC2317 # called by xlbt_wait_for
 up_or_gone() {
@@ -196,6 +191,12 @@ reload() { # FILE: copy it in place, SIGHUP, wait for the answer; sets r_ms, r_l
 	r_line=$(grep "maps: " "$TMP/xlbd.log" | tail -1 | sed 's/^.*maps: //')
 }
 cp "$TMP/xlb.yaml" "$TMP/xlb.orig.yaml"
+PERF_PID=
+if [ -n "${PERF_OUT:-}" ]; then
+	perf record -q -p "$XLBD_PID" -o "$PERF_OUT" >/dev/null 2>&1 &
+	PERF_PID=$!
+	sleep 0.5
+fi
 reload "$TMP/xlb.changed.yaml"
 reload1_ms=$r_ms
 reload1_maps=$r_line

@@ -15,6 +15,7 @@
 struct want_builder {
 	struct xlb_want *w;
 	unsigned char *used;		      /* per node: a VIP uses its backend */
+	unsigned char *usable;		      /* per node: agent_node_usable(), asked once */
 	const struct xlb_upstream_conf **ups; /* the upstreams sorted by id */
 	size_t *newpos;			      /* per node: its place among the used */
 };
@@ -96,7 +97,7 @@ static int want_vip(struct xlb_agent *a, struct want_builder *b, const struct xl
 			goto out;
 		in[i].priority = u->nodes[i].priority;
 		in[i].weight = u->nodes[i].weight;
-		in[i].usable = agent_node_usable(a->nodes[pos[i]]);
+		in[i].usable = b->usable[pos[i]];
 	}
 	xlb_priority_pick(in, u->nnodes, a->conf.xlb.on_no_healthy, out);
 	for (i = 0; i < u->nnodes; i++) {
@@ -129,7 +130,8 @@ static int want_build(struct xlb_agent *a, struct want_builder *b)
 	b->used = calloc(a->nnodes + 1, 1);
 	b->ups = calloc(a->conf.nupstreams + 1, sizeof(*b->ups));
 	b->newpos = calloc(a->nnodes + 1, sizeof(*b->newpos));
-	if (!b->w->vips || !b->w->backends || !b->used || !b->ups || !b->newpos)
+	b->usable = calloc(a->nnodes + 1, 1);
+	if (!b->w->vips || !b->w->backends || !b->used || !b->ups || !b->newpos || !b->usable)
 		return -ENOMEM;
 	for (i = 0; i < a->conf.nupstreams; i++)
 		b->ups[i] = &a->conf.upstreams[i];
@@ -146,9 +148,9 @@ static int want_build(struct xlb_agent *a, struct want_builder *b)
 		 * cause; a usable one no VIP uses now (a lower priority group,
 		 * weight 0) hands its flows to the nodes that are used.
 		 */
-		b->w->backends[i].state = agent_node_usable(a->nodes[i])
-						  ? XLB_BE_DOWN
-						  : agent_node_out_state(a->nodes[i]);
+		b->usable[i] = agent_node_usable(a->nodes[i]);
+		b->w->backends[i].state =
+			b->usable[i] ? XLB_BE_DOWN : agent_node_out_state(a->nodes[i]);
 	}
 	for (i = 0; i < a->conf.nroutes; i++) {
 		err = want_vip(a, b, &a->conf.routes[i], &b->w->vips[i]);
@@ -181,6 +183,7 @@ int agent_want_build(struct xlb_agent *a, struct xlb_want *w)
 
 	memset(w, 0, sizeof(*w));
 	err = want_build(a, &b);
+	free(b.usable);
 	free(b.newpos);
 	free(b.ups);
 	free(b.used);
