@@ -154,7 +154,10 @@ for ((i = 0; i < 200; i++)); do
 	[ -n "$XLBD_PID" ] || sleep 0.02
 done
 [ -n "$XLBD_PID" ] || fail "xlbd did not start: $(tail -3 "$TMP/xlbd.log")"
-xlbt_cleanup_add xlbt_bg_stop "$XLBD_PID" 20
+stop_xlbd() { # not a child of this shell: xlbt_bg_stop's wait has nothing to say
+	xlbt_bg_stop "$XLBD_PID" 20 || true
+}
+xlbt_cleanup_add stop_xlbd
 # Serving, or gone: either ends the wait.
 # shellcheck disable=SC2317 # called by xlbt_wait_for
 up_or_gone() {
