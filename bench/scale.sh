@@ -154,6 +154,7 @@ for ((i = 0; i < 200; i++)); do
 	[ -n "$XLBD_PID" ] || sleep 0.02
 done
 [ -n "$XLBD_PID" ] || fail "xlbd did not start: $(tail -3 "$TMP/xlbd.log")"
+# shellcheck disable=SC2317 # a cleanup
 stop_xlbd() { # not a child of this shell: xlbt_bg_stop's wait has nothing to say
 	xlbt_bg_stop "$XLBD_PID" 20 || true
 }

@@ -86,9 +86,9 @@ int agent_reconcile(struct xlb_agent *a)
 	struct xlb_reconcile_stats rs = {};
 	struct xlb_want w = {};
 	struct agent_node *n;
-	double t0 = now_us();
+	double t0 = now_us(), t_want = 0;
 	int err, lock;
-	size_t i, j;
+	size_t i;
 
 	/*
 	 * Until etcd's objects arrive the configuration has none: leave the
@@ -97,6 +97,7 @@ int agent_reconcile(struct xlb_agent *a)
 	if (a->etcd && !a->etcd_have)
 		return 0;
 	err = agent_want_build(a, &w);
+	t_want = now_us() - t0;
 	if (err)
 		goto out;
 	lock = xlb_pin_dir_lock(a->pin_dir);
@@ -108,18 +109,20 @@ int agent_reconcile(struct xlb_agent *a)
 	close(lock);
 	/*
 	 * On failure the maps are as they were, and so are the nodes' ids.
-	 * w.backends are some of the nodes, in the nodes' order: one walk.
+	 * Only ids that differ from the hint (the node's id) are news.
 	 */
-	for (i = 0, j = 0; !err && i < w.nbackends; i++) {
-		while (j < a->nnodes && agent_node_cmp(&a->nodes[j]->addr, a->nodes[j]->port,
-						       &w.backends[i].addr, w.backends[i].port) < 0)
-			j++;
-		n = j < a->nnodes ? a->nodes[j] : NULL;
-		if (n &&
-		    !agent_node_cmp(&n->addr, n->port, &w.backends[i].addr, w.backends[i].port))
-			n->be_id = w.backends[i].id;
+	for (i = 0; !err && i < w.nbackends; i++) {
+		if (w.backends[i].hint == w.backends[i].id + 1)
+			continue;
+		n = agent_node_find(a->nodes, a->nnodes, &w.backends[i].addr, w.backends[i].port);
+		if (!n)
+			continue;
+		if (n->be_id < XLB_MAX_BACKENDS && a->by_id && a->by_id[n->be_id] == n)
+			a->by_id[n->be_id] = NULL;
+		n->be_id = w.backends[i].id;
+		if (a->by_id)
+			a->by_id[n->be_id] = n;
 	}
-	agent_nodes_index(a);
 out:
 	xlb_want_free(&w);
 	a->st.reconciles++;
@@ -130,10 +133,10 @@ out:
 	    (rs.vips_added || rs.vips_updated || rs.vips_removed || rs.backends_added ||
 	     rs.backends_changed || rs.backends_removed || rs.members_changed || rs.tables_written))
 		pr_info("maps: vips +%u ~%u -%u, backends +%u ~%u -%u, members ~%u, tables %u "
-			"in %.1f ms\n",
+			"in %.1f ms (desired state %.1f ms)\n",
 			rs.vips_added, rs.vips_updated, rs.vips_removed, rs.backends_added,
 			rs.backends_changed, rs.backends_removed, rs.members_changed,
-			rs.tables_written, a->st.last_reconcile_ms);
+			rs.tables_written, a->st.last_reconcile_ms, t_want / 1e3);
 	if (err) {
 		a->st.reconcile_errors++;
 		pr_warn("maps: reconcile failed: %s\n", rs.error[0] ? rs.error : strerror(-err));
