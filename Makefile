@@ -110,6 +110,10 @@ $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(TLIB_OBJ) $(LIB)
 $(BUILD)/tests/unit/test_cli: $(BUILD)/tests/unit/test_cli.o $(BUILD)/user/xlb/cli.o $(TLIB_OBJ) $(LIB)
 	$(CC) $(CFLAGS) -o $@ $^ -lcmocka $(LIBS)
 
+$(BUILD)/tests/unit/test_batch: $(BUILD)/tests/unit/test_batch.o $(BUILD)/user/xlb/batch_parse.o \
+			      $(BUILD)/user/xlb/cli.o $(TLIB_OBJ) $(LIB)
+	$(CC) $(CFLAGS) -o $@ $^ -lcmocka $(LIBS)
+
 $(BUILD)/tests/bpf/%: $(BUILD)/tests/bpf/%.o $(TLIB_OBJ) $(LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 

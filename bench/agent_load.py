@@ -106,22 +106,20 @@ def serve(sel, end, count):
 
 
 def metrics(a):
-    probes = health = 0
-    unhealthy = 0
+    probes = nodes = unhealthy = 0
     val = {}
     with open(a.file) as f:
         for line in f:
-            if line.startswith("xlb_node_probes_total{"):
-                probes += int(line.split()[-1])
-            elif line.startswith("xlb_node_health{"):
-                health += 1
-                if 'state="healthy"' not in line and line.split()[-1] == "1":
-                    unhealthy += 1
-            else:
-                m = re.match(r'(xlb_[a-z_]+(?:\{stat="[a-z]+"\})?) (\S+)$', line.strip())
-                if m:
-                    val[m.group(1)] = m.group(2)
-    nodes = health // 4
+            m = re.match(r'xlb_nodes\{state="([a-z_]+)"\} (\d+)$', line.strip())
+            if m:
+                nodes += int(m.group(2))
+                if m.group(1) != "healthy":
+                    unhealthy += int(m.group(2))
+                continue
+            m = re.match(r'(xlb_[a-z_]+(?:\{stat="[a-z]+"\})?) (\S+)$', line.strip())
+            if m:
+                val[m.group(1)] = m.group(2)
+    probes = int(val.get("xlb_probes_total", 0))
     print("M_PROBES=%d" % probes)
     print("M_NODES=%d" % nodes)
     print("M_NOT_HEALTHY=%d" % unhealthy)

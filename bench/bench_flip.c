@@ -15,16 +15,14 @@
  *    rebuilt: the fast path's bounded re-probe skips the DOWN node.
  *
  * 2. Maglev rebuild and swap, M = 65537, N = 10, 100, 1000 weighted nodes:
- *    xlb_table_write() (config read, Maglev build, fill of the VIP's idle
- *    table in place through mmap, one xlb_table_gen write that makes it
- *    live) and xlb_maglev_build() alone, timed in the same runs; the
+ *    xlb_table_write() (config read, Maglev build, copy into free slots of
+ *    the table space through mmap, one xlb_vips write that makes it live)
+ *    and xlb_maglev_build() alone, timed in the same runs; the
  *    write-and-swap part is their per-run difference, and also measured
  *    as xlb_table_write() of an empty node set (its Maglev build is a fill
- *    of the table with "no backend"). For comparison, the cost of
- *    installing a new inner map (new map + mmap fill, then one xlb_tables
- *    write, which waits for a kernel RCU grace period): what every swap
- *    cost before tables were double-buffered, and what VIP creation and a
- *    table-size change still cost.
+ *    of the table with "no backend"). The runs cycle through the table
+ *    space, so the kernel grace periods that make freed slots reusable
+ *    are in the figures when they happen.
  *
  * The program is loaded without pins, as bench_xdp does.
  *
@@ -319,53 +317,12 @@ static struct stat3 stat3(double *v, int n)
 	return (struct stat3){.med = v[n / 2], .min = v[0], .max = v[n - 1]};
 }
 
-/*
- * Installing a new inner map, as dataplane/tables.c does at VIP creation and on a table
- * size change: a new mmapable inner array filled through mmap (8-byte
- * element stride), then one write of its fd into xlb_tables. Times in
- * *create and *swap; returns 0 or a negative errno.
- */
-static int table_steps(struct xlb_maps *m, __u32 vip_id, const __u32 *slots, __u32 size,
-		       double *create, double *swap)
-{
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP | BPF_F_MMAPABLE);
-	size_t page = sysconf(_SC_PAGESIZE), len = ((size_t)size * 8 + page - 1) & ~(page - 1);
-	double t0, t1, t2;
-	__u32 *mem, i;
-	int fd, err = 0;
-
-	t0 = now_us();
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_maglev", sizeof(__u32), sizeof(__u32), size,
-			    &opts);
-	if (fd < 0)
-		return -errno;
-	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (mem == MAP_FAILED) {
-		err = -errno;
-		goto out;
-	}
-	for (i = 0; i < size; i++)
-		mem[i * 2] = slots[i];
-	munmap(mem, len);
-	t1 = now_us();
-	if (bpf_map_update_elem(bpf_map__fd(m->skel->maps.xlb_tables), &vip_id, &fd, BPF_ANY))
-		err = -errno;
-	t2 = now_us();
-	*create = t1 - t0;
-	*swap = t2 - t1;
-out:
-	close(fd);
-	return err;
-}
-
-enum { T_BUILD, T_CREATE, T_SWAP, T_WRITE, T_DIFF, T_EMPTY, T_MAX };
+enum { T_BUILD, T_WRITE, T_DIFF, T_EMPTY, T_MAX };
 
 static int maglev_bench(struct xlb_maps *m, struct pool *p, int runs)
 {
 	static const char *const head[T_MAX] = {
 		[T_BUILD] = "xlb_maglev_build",
-		[T_CREATE] = "new map + mmap fill",
-		[T_SWAP] = "inner-map install (creation only)",
 		[T_WRITE] = "xlb_table_write",
 		[T_DIFF] = "xlb_table_write - build",
 		[T_EMPTY] = "xlb_table_write, 0 nodes",
@@ -406,9 +363,6 @@ static int maglev_bench(struct xlb_maps *m, struct pool *p, int runs)
 			if (!err)
 				err = xlb_table_write(m, &p->vip, p->node, 0);
 			t3 = now_us();
-			if (!err)
-				err = table_steps(m, p->vip.id, table, size, &v[T_CREATE][r],
-						  &v[T_SWAP][r]);
 			v[T_BUILD][r] = t1 - t0;
 			v[T_WRITE][r] = t2 - t1;
 			v[T_DIFF][r] = v[T_WRITE][r] - v[T_BUILD][r];

@@ -37,7 +37,6 @@
 
 static struct xlb_lb *skel;
 static int ncpu;
-static __u32 inner_flags; /* a Maglev table's map_flags (from the template) */
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -77,25 +76,12 @@ static int setup(void)
 	struct xlb_nexthop nh = {.ifindex = 1, .mtu = 1600, .updated_ns = 1ULL << 62};
 	struct xlb_config cfg = {.hash_seed = 1};
 	__u32 id = 1, zero = 0, slot;
-	int fd;
 
 	k.family = pkt_addr(VIP4, k.addr);
 	be.family = pkt_addr(BE4, be.addr);
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "bench_tbl", 4, 4, TBL,
-			    &(struct bpf_map_create_opts){.sz = sizeof(struct bpf_map_create_opts),
-							  .map_flags = inner_flags});
-	if (fd < 0)
-		return -errno;
 	for (slot = 0; slot < TBL; slot++)
-		bpf_map_update_elem(fd, &slot, &id, 0);
-	/*
-	 * VIP 1's table: slot 2 where tables come in generation pairs (live
-	 * one at 2 * id), slot 1 where there is one per VIP. Both are written.
-	 */
-	slot = 2;
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.xlb_tables), &slot, &fd, 0) ||
-	    bpf_map_update_elem(bpf_map__fd(skel->maps.xlb_tables), &id, &fd, 0))
-		return -errno;
+		if (bpftest_slots_write(skel, slot, &id, 1))
+			return -errno;
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.xlb_vips), &k, &v, 0) ||
 	    bpf_map_update_elem(bpf_map__fd(skel->maps.xlb_backends), &id, &be, 0) ||
 	    bpf_map_update_elem(bpf_map__fd(skel->maps.xlb_config), &zero, &cfg, 0))
@@ -150,16 +136,9 @@ int main(int argc, char **argv)
 
 	bpftest_libbpf_quiet();
 	ack.tcp_flags = 0x10;
-	skel = xlb_lb__open();
-	if (!skel || bpftest_prepare(skel->obj, &ncpu) ||
-	    bpf_map__set_max_entries(skel->maps.xlb_flows, 1 << 16))
-		return bpftest_cannot_load("xlb_lb", strerror(errno));
-	/* libbpf frees the inner-map template at load. */
-	inner_flags = bpf_map__inner_map(skel->maps.xlb_tables)
-			      ? bpf_map__map_flags(bpf_map__inner_map(skel->maps.xlb_tables))
-			      : BPF_F_INNER_MAP;
-	if (xlb_lb__load(skel))
-		return bpftest_cannot_load("xlb_lb", strerror(errno));
+	err = bpftest_lb_open(&skel, &ncpu, 1 << 16);
+	if (err)
+		return bpftest_cannot_load("xlb_lb", strerror(-err));
 	err = setup();
 	t = calloc(calls, sizeof(*t));
 	l.v = calloc(calls, sizeof(*l.v));

@@ -176,10 +176,9 @@ static int setup_lb(struct xlb_lb *skel, int nat)
 static struct xlb_lb *load_lb(__u32 flows, int nat)
 {
 	struct xlb_lb *lb = NULL;
-	__u32 inner_flags;
 	int ncpu;
 
-	if (bpftest_lb_open(&lb, &ncpu, flows, &inner_flags) || setup_lb(lb, nat)) {
+	if (bpftest_lb_open(&lb, &ncpu, flows) || setup_lb(lb, nat)) {
 		xlb_lb__destroy(lb);
 		return NULL;
 	}

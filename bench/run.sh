@@ -17,7 +17,7 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 BUILD=${BUILD:-build}
 RESULTS=bench/results
-NAMES=(xdp passive maglev flip agent scale wire_rate rps rps_nat scaleout discovery katran)
+NAMES=(xdp passive maglev flip agent scale wire_rate rps rps_nat scaleout discovery katran batch)
 
 # The command that measures NAME; DATA is where a benchmark that writes its
 # own JSON (kept under "data") writes it.
@@ -35,6 +35,7 @@ command_of() {
 	scaleout) echo "bench/scaleout.sh 10" ;;
 	discovery) echo "bench/discovery.sh" ;;
 	katran) echo "bench/katran.sh $(printf %q "${KATRAN_SRC:-KATRAN_SRC}") DATA" ;;
+	batch) echo "bench/batch.sh" ;;
 	*) return 1 ;;
 	esac
 }

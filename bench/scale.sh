@@ -7,7 +7,8 @@
 #
 #   bench/scale.sh
 # Environment: XLBD (default build/xlbd), VIPS (10000), NODES (10),
-# TABLE_SIZE (Maglev slots per VIP, default 1009: >= 100 per node),
+# TABLE_SIZE (Maglev slots per VIP; default unset: xlbd sizes each table
+# from its node count),
 # NOFILE (xlbd's open-files limit, default 1024, a shell's usual ulimit -n),
 # PERF_OUT (a file: perf record of xlbd during the reloads, to see where
 # their time goes).
@@ -39,7 +40,7 @@ cd "$(dirname "$0")/.." || exit 1
 
 VIPS=${VIPS:-10000}
 NODES=${NODES:-10}
-TABLE_SIZE=${TABLE_SIZE:-1009}
+TABLE_SIZE=${TABLE_SIZE:-}
 NOFILE=${NOFILE:-1024}
 STARTUP_MAX=120 # seconds
 
@@ -91,7 +92,7 @@ for m in json.load(sys.stdin): print(m["id"])'
 # gen_conf OUT [CHANGED]: the configuration; CHANGED=1 moves upstream 0's
 # first node to another port (one node of one VIP differs).
 gen_conf() {
-	python3 - "$1" "$DEV" "$VIPS" "$NODES" "$TABLE_SIZE" "${2:-0}" <<'EOF'
+	python3 - "$1" "$DEV" "$VIPS" "$NODES" "${TABLE_SIZE:-0}" "${2:-0}" <<'EOF'
 import sys
 out, dev, vips, nodes, size, changed = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:])
 w = []
@@ -99,7 +100,8 @@ w.append("xlb:")
 w.append("  interfaces: [%s]" % dev)
 w.append("  forward: ipip")
 w.append("  encap_src: 198.18.200.1")
-w.append("  table_size: %d" % size)
+if size:
+    w.append("  table_size: %d" % size)
 w.append("  flows: 65536")
 w.append("  log_level: info")
 w.append("upstreams:")
@@ -256,7 +258,7 @@ xlbd_alive=yes
 kill -0 "$XLBD_PID" 2>/dev/null || xlbd_alive=no
 
 echo "xlbd with $VIPS stream routes x $NODES static nodes ($((VIPS * NODES)) backends)," \
-	"health checks off, forward ipip, Maglev table_size $TABLE_SIZE, open-files limit" \
+	"health checks off, forward ipip, Maglev table_size ${TABLE_SIZE:-from the node count}, open-files limit" \
 	"$nofile; configuration ${conf_kb} KB of YAML. $(nproc) CPUs, $(uname -r)."
 echo
 echo "| figure | value |"

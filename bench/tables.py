@@ -48,6 +48,7 @@ HOLDS = {
     "scaleout": "three nodes: health divergence, held connections",
     "discovery": "registry change -> nodes in the maps (etcd, DNS, Consul)",
     "katran": "xlb and Katran's balancer per packet, one interleaved run (BPF_PROG_TEST_RUN)",
+    "batch": "xlb -batch of 10,000 VIPs x 10 backends; vip add at 100 and 10,000 VIPs",
 }
 
 
@@ -366,6 +367,7 @@ RENDER = {
     "scaleout_run": r_scaleout_run,
     "discovery": r_discovery,
     "katran": r_katran,
+    "batch": whole("batch", 0, title=False),
 }
 
 REGION = re.compile(r"(<!-- bench:(\w+) begin \(bench/tables\.py\) -->\n)(.*?)(<!-- bench:\2 end -->)",

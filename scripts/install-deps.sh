@@ -18,6 +18,8 @@ pkgs=(
 	unbound
 	# scale-out: BGP announcement of the VIPs (scripts/bird, tests/e2e/test_scaleout.sh)
 	bird2
+	# promtool, which checks the agent's /metrics text (tests)
+	prometheus
 	# benchmarks: load generator, the proxy compared against, backends, ping (bench/rps.sh)
 	wrk haproxy nginx-light iputils-ping
 	# the kernel matrix (scripts/vmtest.sh): qemu, an initramfs, modules

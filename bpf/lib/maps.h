@@ -21,40 +21,44 @@ struct {
 } xlb_vips SEC(".maps");
 
 /*
- * Template of a VIP's Maglev table: slot -> backend id. BPF_F_INNER_MAP lets
- * tables of any prime size replace each other; BPF_F_MMAPABLE lets
- * userspace fill a new table with one memcpy before swapping it in.
+ * Every VIP's Maglev table, in one array of slots: a VIP's table is slots
+ * [table_off, table_off + table_size) of it (struct xlb_vip). Userspace
+ * writes a new table into free slots through mmap, then makes it live by
+ * replacing the VIP's xlb_vips entry (offset and size in one value); the
+ * old slots are reused only after a kernel grace period. Sized at attach.
  */
-struct xlb_maglev_table {
+struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
-	__type(value, __u32);
-	__uint(max_entries, XLB_MAGLEV_DEFAULT);
-	__uint(map_flags, BPF_F_INNER_MAP | BPF_F_MMAPABLE);
-};
+	__type(value, struct xlb_slot_pair);
+	__uint(max_entries, XLB_SLOTS_DEFAULT / 2);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_slots SEC(".maps");
 
 /*
- * Two Maglev tables per VIP, at 2 * id and 2 * id + 1; xlb_table_gen says
- * which one is live. Userspace fills the idle one in place (mmap) and flips
- * the generation with one array write: replacing an inner map instead would
- * cost a kernel RCU grace period (~10 ms) per swap.
+ * Userspace's record of xlb_slots, unused per packet: one byte per block of
+ * XLB_SLOT_BLOCK slots (free, used, freed before the last grace period),
+ * eight to a value. Sized with xlb_slots.
  */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__type(key, __u32);
-	__uint(max_entries, 2 * XLB_MAX_VIPS);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-	__array(values, struct xlb_maglev_table);
-} xlb_tables SEC(".maps");
-
-/* VIP id -> generation of its live table (low bit: which of the two). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
-	__type(value, __u32);
-	__uint(max_entries, XLB_MAX_VIPS);
+	__type(value, __u64);
+	__uint(max_entries, XLB_SLOTS_DEFAULT / XLB_SLOT_BLOCK / 8);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} xlb_table_gen SEC(".maps");
+} xlb_slot_blocks SEC(".maps");
+
+/* VIP id -> its key; userspace's record (a VIP found by id), unused per packet. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_vip_key);
+	__uint(max_entries, XLB_MAX_VIPS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_vip_keys SEC(".maps");
 
 /* Backend id -> address, state; one write flips a backend's state. */
 struct {

@@ -47,27 +47,28 @@ static __always_inline int xlb_maglev_pick(const struct xlb_vip *vip, __u32 hash
 					   __u32 *id_out, struct xlb_backend **be_out,
 					   __u32 frame_len)
 {
+	struct xlb_slot_pair *pair;
 	struct xlb_backend *be;
-	__u32 slot, idx, *id, *gen;
-	void *table;
+	__u32 slot, idx, id;
 	int i;
 
-	gen = bpf_map_lookup_elem(&xlb_table_gen, &vip->id);
-	idx = vip->id * 2 + (gen ? *gen & 1 : 0);
-	table = bpf_map_lookup_elem(&xlb_tables, &idx);
-	if (!table || !vip->table_size)
+	if (!vip->table_size)
 		return xlb_count_reason(XLB_R_DROP_NO_TABLE, frame_len, XDP_DROP);
 	slot = hash % vip->table_size;
 
 	for (i = 0; i <= XLB_REPROBE_MAX; i++) {
-		id = bpf_map_lookup_elem(table, &slot);
-		if (!id || *id == XLB_NO_BACKEND)
+		idx = vip->table_off + slot;
+		pair = bpf_map_lookup_elem(&xlb_slots, &(__u32){idx / 2});
+		if (!pair)
+			return xlb_count_reason(XLB_R_DROP_NO_TABLE, frame_len, XDP_DROP);
+		id = pair->slot[idx & 1];
+		if (id == XLB_NO_BACKEND)
 			break; /* empty table: no backend at all */
-		be = xlb_backend_get(*id);
+		be = xlb_backend_get(id);
 		if (be && be->state == XLB_BE_ACTIVE) {
 			if (i)
 				xlb_count_reason(XLB_R_REPROBE, frame_len, 0);
-			*id_out = *id;
+			*id_out = id;
 			*be_out = be;
 			return XLB_CONTINUE;
 		}

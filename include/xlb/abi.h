@@ -24,12 +24,22 @@ _Static_assert(sizeof(struct xlb_vip_key) == 20, "xlb_vip_key size");
 
 /* Value of the VIP map. */
 struct xlb_vip {
-	__u32 id;	  /* index of the Maglev table and VIP counters */
+	__u32 id;	  /* index of the VIP's counters and key record */
 	__u32 flags;	  /* XLB_VIP_F_* */
 	__u32 table_size; /* Maglev table size (prime) */
-	__u32 pad;
+	__u32 table_off;  /* first slot of the table in xlb_slots */
 };
 _Static_assert(sizeof(struct xlb_vip) == 16, "xlb_vip size");
+
+/*
+ * One element of xlb_slots: two consecutive Maglev slots, each a backend
+ * id or XLB_NO_BACKEND. Array values take 8 bytes each however small, so
+ * slots go in pairs: slot i is slot[i & 1] of element i / 2.
+ */
+struct xlb_slot_pair {
+	__u32 slot[2];
+};
+_Static_assert(sizeof(struct xlb_slot_pair) == 8, "xlb_slot_pair size");
 
 /* Backend states as the fast path sees them. */
 enum xlb_backend_state {

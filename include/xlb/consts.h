@@ -10,8 +10,11 @@
 #define XLB_MAX_BACKENDS     131072	   /* backend ids are 0 .. XLB_MAX_BACKENDS - 1 */
 #define XLB_MAX_MEMBERS	     262144	   /* (VIP, backend) pairs */
 #define XLB_FLOW_MAX_DEFAULT (1 << 20)	   /* flow-table entries; set at attach */
-#define XLB_MAGLEV_DEFAULT   65537	   /* default Maglev table size (prime) */
+#define XLB_MAGLEV_DEFAULT   65537	   /* largest table size chosen by itself (prime) */
 #define XLB_MAGLEV_MAX	     1048573	   /* largest accepted table size (prime) */
+#define XLB_MAGLEV_PER_NODE  100	   /* slots per node at least, when the size is chosen */
+#define XLB_SLOTS_DEFAULT    (1U << 24)	   /* slots of all VIPs' tables together; set at attach */
+#define XLB_SLOT_BLOCK	     64		   /* tables start on a block: slots per block */
 #define XLB_NO_BACKEND	     0xffffffffU   /* table slot with no backend */
 #define XLB_REPROBE_MAX	     8		   /* slots tried when the pick is not usable */
 #define XLB_WEIGHT_MAX	     65535	   /* weights are 0 .. XLB_WEIGHT_MAX */
@@ -36,8 +39,9 @@
 #define XLB_AF_INET6 6
 
 /* VIP flags. */
-#define XLB_VIP_F_HASH_SRC (1U << 0) /* hash on the client address only */
-#define XLB_VIP_F_NAT	   (1U << 1) /* forward by NAT (bpf/lib/nat.h) */
+#define XLB_VIP_F_HASH_SRC  (1U << 0) /* hash on the client address only */
+#define XLB_VIP_F_NAT	    (1U << 1) /* forward by NAT (bpf/lib/nat.h) */
+#define XLB_VIP_F_SIZE_AUTO (1U << 2) /* table size follows the member count (userspace) */
 
 /*
  * Node flags (struct xlb_config.flags). Not read by the fast path: shared
@@ -60,6 +64,7 @@
  * nat_timeout_* settings (seconds); 0 in struct xlb_config means these.
  */
 #define XLB_NAT_MAX_DEFAULT	(1 << 17) /* connections (entries per map) */
+#define XLB_NAT_MAX_OFF		1024	  /* attached without a NAT source: the least */
 #define XLB_NAT_PORT_MIN	1024
 #define XLB_NAT_PORT_MAX	32767
 #define XLB_NAT_PORT_TRIES	8   /* candidate ports per new connection */

@@ -69,13 +69,14 @@
 #define SEED	      0x5eed1234U
 #define SEED_OTHER    0x0badcafeU
 #define NH_MTU	      1600
-#define NH_IFINDEX    1	   /* lo, also the ingress device: XDP_TX */
-#define VIPS_MAX      4	   /* xlb_vips, shrunk: 4 VIPs fill it */
-#define MEMBERS_MAX   8	   /* xlb_members, shrunk: 8 members fill it */
-#define FLOWS_PER_CPU 2048 /* xlb_flows: each CPU's LRU list holds a test's flows */
-#define TEST_IDS      32   /* VIP and backend ids a test may use */
-#define PICK_FLOWS    500  /* client flows per phase of a pick test */
-#define NODES_MAX     8	   /* backends of one VIP in these tests */
+#define NH_IFINDEX    1		 /* lo, also the ingress device: XDP_TX */
+#define VIPS_MAX      4		 /* xlb_vips, shrunk: 4 VIPs fill it */
+#define MEMBERS_MAX   8		 /* xlb_members, shrunk: 8 members fill it */
+#define SLOTS_MAX     (1U << 21) /* xlb_slots, shrunk: two tables of the largest size fill it */
+#define FLOWS_PER_CPU 2048	 /* xlb_flows: each CPU's LRU list holds a test's flows */
+#define TEST_IDS      32	 /* VIP and backend ids a test may use */
+#define PICK_FLOWS    500	 /* client flows per phase of a pick test */
+#define NODES_MAX     8		 /* backends of one VIP in these tests */
 
 #define TCP_SYN 0x02
 #define TCP_RST 0x04
@@ -195,44 +196,65 @@ static int hash_count(struct bpf_map *map)
 	return n;
 }
 
-/* Where VIP id's live table is in xlb_tables (two per VIP, a generation). */
-static __u32 live_slot(struct env *e, __u32 id)
+/* VIP id's live value, through its key record; -1 if it has none. */
+static int vip_of_id(struct env *e, __u32 id, struct xlb_vip *v)
 {
-	__u32 gen = 0;
+	struct xlb_vip_key k;
 
-	bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_table_gen), &id, &gen);
-	return id * 2 + (gen & 1);
+	if (bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_vip_keys), &id, &k) || !k.family)
+		return -1;
+	return bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_vips), &k, v) ? -1 : 0;
 }
 
-/* Bit i set: xlb_tables holds a live table for VIP id i (i < TEST_IDS). */
+/* Block b of the table space's record: 0 free, 1 used, 2 freed. */
+static __u8 block_state(struct env *e, __u32 b)
+{
+	__u32 key = b / 8;
+	__u64 word = 0;
+
+	bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_slot_blocks), &key, &word);
+	return ((const __u8 *)&word)[b % 8];
+}
+
+/* Blocks of the table space marked used. */
+static __u32 blocks_used(struct env *e)
+{
+	__u32 b, n = 0;
+
+	for (b = 0; b < SLOTS_MAX / XLB_SLOT_BLOCK; b++)
+		n += block_state(e, b) == 1;
+	return n;
+}
+
+/*
+ * Bit i set: VIP id i (i < TEST_IDS) has a live table, its slots marked
+ * used in the table space's record.
+ */
 static __u32 tables_present(struct env *e)
 {
-	__u32 id, slot, inner, mask = 0;
+	struct xlb_vip v;
+	__u32 id, b, mask = 0;
+	int used;
 
 	for (id = 0; id < TEST_IDS; id++) {
-		slot = live_slot(e, id);
-		if (!bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_tables), &slot, &inner))
+		if (vip_of_id(e, id, &v) || !v.table_size)
+			continue;
+		used = 1;
+		for (b = v.table_off / XLB_SLOT_BLOCK;
+		     b < (v.table_off + v.table_size + XLB_SLOT_BLOCK - 1) / XLB_SLOT_BLOCK; b++)
+			used &= block_state(e, b) == 1;
+		if (used)
 			mask |= 1U << id;
 	}
 	return mask;
 }
 
-/* Slots of VIP id's live table, as the kernel knows it; 0 if none. */
+/* Slots of VIP id's live table; 0 if none. */
 static __u32 table_slots(struct env *e, __u32 id)
 {
-	struct bpf_map_info info = {};
-	__u32 inner, len = sizeof(info), slot = live_slot(e, id);
-	int fd;
+	struct xlb_vip v;
 
-	if (bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_tables), &slot, &inner))
-		return 0;
-	fd = bpf_map_get_fd_by_id(inner);
-	if (fd < 0)
-		return 0;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		info.max_entries = 0;
-	close(fd);
-	return info.max_entries;
+	return vip_of_id(e, id, &v) ? 0 : v.table_size;
 }
 
 static int backend_raw(struct env *e, __u32 id, struct xlb_backend *b)
@@ -260,19 +282,20 @@ static int env_reset(struct env *e)
 	struct xlb_lb *s = e->skel;
 	struct xlb_backend be = {};
 	struct xlb_config cfg;
-	__u32 id, inner, zero = 0;
+	struct xlb_vip_key none = {};
+	__u32 id, zero = 0;
+	__u64 free8 = 0;
 	int err;
 
 	err = hash_clear(s->maps.xlb_vips) ?: hash_clear(s->maps.xlb_members) ?:
 	      hash_clear(s->maps.xlb_flows) ?: hash_clear(s->maps.xlb_nat_fwd) ?:
 	      hash_clear(s->maps.xlb_nat_rev);
+	/* The whole table space free. */
+	for (id = 0; !err && id < SLOTS_MAX / XLB_SLOT_BLOCK / 8; id++)
+		if (bpf_map_update_elem(map_fd(s->maps.xlb_slot_blocks), &id, &free8, BPF_ANY))
+			err = -errno;
 	for (id = 0; !err && id < TEST_IDS; id++) {
-		/* Only slots in use: each delete waits for an RCU grace period. */
-		for (__u32 slot = id * 2; !err && slot < id * 2 + 2; slot++)
-			if (!bpf_map_lookup_elem(map_fd(s->maps.xlb_tables), &slot, &inner) &&
-			    bpf_map_delete_elem(map_fd(s->maps.xlb_tables), &slot))
-				err = -errno;
-		if (!err && bpf_map_update_elem(map_fd(s->maps.xlb_table_gen), &id, &zero, BPF_ANY))
+		if (bpf_map_update_elem(map_fd(s->maps.xlb_vip_keys), &id, &none, BPF_ANY))
 			err = -errno;
 		if (!err && bpf_map_update_elem(map_fd(s->maps.xlb_backends), &id, &be, BPF_ANY))
 			err = -errno;
@@ -678,12 +701,13 @@ static int t_vip_basic(struct env *e, const void *arg)
 
 		if (vip_new(e, d->addr, d->port, d->proto, d->flags, d->size, &out[i]))
 			return -1;
-		if (out[i].flags != d->flags || out[i].table_size != d->size || out[i].pad)
+		if (out[i].flags != d->flags || out[i].table_size != d->size ||
+		    out[i].table_off % XLB_SLOT_BLOCK || out[i].table_off > SLOTS_MAX - d->size)
 			return fail(e,
 				    "VIP %d: created with flags %u size %u, got flags %u "
-				    "size %u pad %u",
+				    "size %u offset %u",
 				    i, d->flags, d->size, out[i].flags, out[i].table_size,
-				    out[i].pad);
+				    out[i].table_off);
 		if (out[i].id >= VIPS_MAX)
 			return fail(e, "VIP %d: id %u, expected below %u (the map's size)", i,
 				    out[i].id, VIPS_MAX);
@@ -817,6 +841,12 @@ static int t_vip_exists(struct env *e, const void *arg)
 	if (err)
 		goto out;
 	vip_key(VIP4, 80, IPPROTO_TCP, &k);
+	/* The rebuild moved the table: the value as it is now. */
+	err = xlb_vip_get(&e->m, &k, &v);
+	if (err) {
+		err = fail(e, "xlb_vip_get: %s", errname(err));
+		goto out;
+	}
 	err = xlb_vip_create(&e->m, &k, XLB_VIP_F_HASH_SRC, 1009, &got);
 	if (err != -EEXIST) {
 		err = fail(e, "xlb_vip_create of an existing VIP: expected -EEXIST, got %s",
@@ -1569,6 +1599,9 @@ static int node_open(struct env *e, struct xlb_lb **skel, struct xlb_maps *m)
 	      bpf_map__set_max_entries((*skel)->maps.xlb_vips, VIPS_MAX) ?:
 	      bpf_map__set_max_entries((*skel)->maps.xlb_members, MEMBERS_MAX) ?:
 	      bpf_map__set_max_entries((*skel)->maps.xlb_flows, FLOWS_PER_CPU * ncpu) ?:
+	      bpf_map__set_max_entries((*skel)->maps.xlb_slots, SLOTS_MAX / 2) ?:
+	      bpf_map__set_max_entries((*skel)->maps.xlb_slot_blocks,
+				       SLOTS_MAX / XLB_SLOT_BLOCK / 8) ?:
 	      xlb_lb__load(*skel);
 	if (err)
 		return fail(e, "second skeleton: load: %s", errname(err));
@@ -1640,7 +1673,7 @@ static int t_digest_nodes(struct env *e, const void *arg)
 	struct xlb_addr_key extra;
 	struct xlb_backend *all;
 	struct xlb_lb *skel = NULL;
-	struct xlb_maps mb;
+	struct xlb_maps mb = {};
 	__u32 ia4[4], ia6[3], ib4[4], ib6[3], id_extra, seed;
 	__u64 da4, da6, db4, db6, d, d2;
 	struct xlb_config cfg;
@@ -1748,8 +1781,105 @@ static int t_digest_nodes(struct env *e, const void *arg)
 		goto out;
 	err = 0;
 out:
-	xlb_lb__destroy(skel);
+	if (mb.skel)
+		xlb_maps_close(&mb); /* the skeleton too */
+	else
+		xlb_lb__destroy(skel);
 	return err;
+}
+
+/* --- tests: the table space --------------------------------------------------- */
+
+#define BIG_TABLE XLB_MAGLEV_MAX /* 16384 blocks: two fill SLOTS_MAX */
+
+/*
+ * A table rebuilt again and again in a space that holds two of it: every
+ * write after the second reuses freed slots (after a grace period); the
+ * live table is always right and holds its blocks alone.
+ */
+static int t_space_reuse(struct env *e, const void *arg)
+{
+	static const struct node_def nd[] = {{BE4_1, 80, 1}, {BE4_2, 80, 2}, {BE4_3, 80, 1}, {}};
+	__u32 ids[3], offs[6], want = (BIG_TABLE + XLB_SLOT_BLOCK - 1) / XLB_SLOT_BLOCK;
+	struct xlb_vip v;
+	int i, j;
+
+	if (vip_new(e, VIP4, 80, IPPROTO_TCP, 0, BIG_TABLE, &v))
+		return -1;
+	for (j = 0; j < 3; j++)
+		if (member_add(e, &v, nd[j].addr, nd[j].port, nd[j].weight, &ids[j]))
+			return -1;
+	for (i = 0; i < 6; i++) {
+		if (rebuild(e, &v) || table_expect(e, &v, nd, ids, 0x7, SEED, "rebuilt table"))
+			return -1;
+		if (vip_of_id(e, v.id, &v))
+			return fail(e, "VIP %u gone after rebuild %d", v.id, i);
+		offs[i] = v.table_off;
+		if (blocks_used(e) != want)
+			return fail(e, "rebuild %d: %u blocks used, expected %u (the live table's)",
+				    i, blocks_used(e), want);
+		if (tables_present(e) != 1U << v.id)
+			return fail(e, "rebuild %d: tables at 0x%x, expected 0x%x", i,
+				    tables_present(e), 1U << v.id);
+	}
+	/* Two tables fit: the offsets alternate between the two halves. */
+	for (i = 2; i < 6; i++)
+		if (offs[i] != offs[i - 2] || offs[i] == offs[i - 1])
+			return fail(e, "offsets %u %u %u: freed slots not reused in turn",
+				    offs[i - 2], offs[i - 1], offs[i]);
+	return 0;
+}
+
+/* A full table space: the next VIP is refused whole; a freed table makes room. */
+static int t_space_full(struct env *e, const void *arg)
+{
+	struct xlb_vip a, b, c;
+	struct xlb_vip_key k;
+	int err;
+
+	if (vip_new(e, VIP4, 80, IPPROTO_TCP, 0, BIG_TABLE, &a) ||
+	    vip_new(e, VIP4, 81, IPPROTO_TCP, 0, BIG_TABLE, &b))
+		return -1;
+	vip_key(VIP4, 82, IPPROTO_TCP, &k);
+	err = xlb_vip_create(&e->m, &k, 0, 251, &c);
+	if (err != -ENOSPC)
+		return fail(e, "a VIP in a full table space: %s, expected ENOSPC", errname(err));
+	if (hash_count(e->skel->maps.xlb_vips) != 2 ||
+	    tables_present(e) != (1U << a.id | 1U << b.id))
+		return fail(e, "after the refusal: %d VIPs, tables 0x%x",
+			    hash_count(e->skel->maps.xlb_vips), tables_present(e));
+	vip_key(VIP4, 81, IPPROTO_TCP, &k);
+	err = xlb_vip_delete(&e->m, &k);
+	if (err)
+		return fail(e, "xlb_vip_delete: %s", errname(err));
+	if (vip_new(e, VIP4, 82, IPPROTO_TCP, 0, 251, &c))
+		return -1;
+	if (tables_present(e) != (1U << a.id | 1U << c.id))
+		return fail(e, "tables at 0x%x, expected 0x%x", tables_present(e),
+			    1U << a.id | 1U << c.id);
+	return 0;
+}
+
+/* A VIP without a set size: its table follows its member count, health aside. */
+static int t_space_auto(struct env *e, const void *arg)
+{
+	static const char *const addr[] = {BE4_1, BE4_2, BE4_3};
+	struct xlb_vip v;
+	__u32 ids[3];
+	int j;
+
+	if (vip_new(e, VIP4, 80, IPPROTO_TCP, XLB_VIP_F_SIZE_AUTO, xlb_maglev_size_auto(0), &v))
+		return -1;
+	for (j = 0; j < 3; j++)
+		if (member_add(e, &v, addr[j], 80, 1, &ids[j]) || rebuild(e, &v))
+			return -1;
+	if (table_slots(e, v.id) != 509)
+		return fail(e, "3 members: %u slots, expected 509", table_slots(e, v.id));
+	if (xlb_backend_set_state(&e->m, ids[0], XLB_BE_DOWN) || rebuild(e, &v))
+		return fail(e, "cannot take a member down");
+	if (table_slots(e, v.id) != 509)
+		return fail(e, "a member down: %u slots, expected 509 still", table_slots(e, v.id));
+	return 0;
 }
 
 /* --- tests: the pick contract --------------------------------------------------- */
@@ -2751,6 +2881,9 @@ static const struct maps_test tests[] = {
 	{"table: DOWN, DRAINING and weight-0 members left out", t_table_states},
 	{"table: no usable member -> every slot empty, pick NONE, drop", t_table_empty},
 	{"table: 251 and 1009 slots drive the fast path", t_table_sizes},
+	{"table space: rebuilds reuse freed slots after a grace period", t_space_reuse},
+	{"table space: full -> ENOSPC, nothing made; a deleted VIP makes room", t_space_full},
+	{"table space: an unset size follows the member count, not health", t_space_auto},
 	{"digest: two map sets from one config, numbered differently -> equal; "
 	 "another member set, weight or state -> different",
 	 t_digest_nodes},
@@ -2787,7 +2920,10 @@ static int env_open(struct env *e)
 	e->flows_max = FLOWS_PER_CPU * e->ncpu;
 	err = bpf_map__set_max_entries(e->skel->maps.xlb_vips, VIPS_MAX) ?:
 	      bpf_map__set_max_entries(e->skel->maps.xlb_members, MEMBERS_MAX) ?:
-	      bpf_map__set_max_entries(e->skel->maps.xlb_flows, e->flows_max);
+	      bpf_map__set_max_entries(e->skel->maps.xlb_flows, e->flows_max) ?:
+	      bpf_map__set_max_entries(e->skel->maps.xlb_slots, SLOTS_MAX / 2) ?:
+	      bpf_map__set_max_entries(e->skel->maps.xlb_slot_blocks,
+				       SLOTS_MAX / XLB_SLOT_BLOCK / 8);
 	if (err)
 		return err;
 	err = xlb_lb__load(e->skel);

@@ -96,7 +96,7 @@ struct vip_def {
 	__u32 id;
 	__u32 flags;   /* XLB_VIP_F_* */
 	__u32 size;    /* Maglev table size */
-	int no_table;  /* leave xlb_tables[id] empty */
+	int no_table;  /* table offset beyond the table space */
 	__u32 fill[4]; /* backend ids over the slots in turn; {} = empty */
 };
 
@@ -363,8 +363,6 @@ struct env {
 	struct xlb_lb *skel;
 	int prog_fd;
 	int ncpu;
-	__u32 inner_flags;    /* map_flags a Maglev table must have */
-	int tables[TEST_IDS]; /* Maglev table fds by VIP id, or -1 */
 	const struct lb_setup *setup;
 	__u32 first_be;	  /* backend the case's first packet got */
 	size_t first_len; /* and that packet's length */
@@ -455,41 +453,36 @@ static int backend_set_state(struct env *e, __u32 id, __u8 state)
 	return 0;
 }
 
+/*
+ * VIP id's table in the table space: odd offsets, so that both halves of a
+ * map value are read; room for a default-size table each, ids below
+ * TEST_TABLE_IDS.
+ */
+#define TEST_TABLE_MAX 65600
+#define TEST_TABLE_IDS 4
+#define TABLE_OFF(id)  ((id)*TEST_TABLE_MAX + 1)
+#define NO_TABLE_OFF   (BPFTEST_SLOTS + 2) /* beyond the table space */
+_Static_assert(TABLE_OFF(TEST_TABLE_IDS) <= BPFTEST_SLOTS, "test tables fit");
+
+/* VIP vip_id's size slots filled with fill[] in turn ({} = empty). */
 static int table_fill(struct env *e, __u32 vip_id, __u32 size, const __u32 *fill)
 {
-	__u32 slot, id, n = 0;
+	static __u32 ids[TEST_TABLE_MAX];
+	__u32 slot, n = 0;
 
+	if (vip_id >= TEST_TABLE_IDS || size > TEST_TABLE_MAX)
+		return -EINVAL;
 	while (n < 4 && fill[n])
 		n++;
-	for (slot = 0; slot < size; slot++) {
-		id = n ? fill[slot % n] : XLB_NO_BACKEND;
-		if (bpf_map_update_elem(e->tables[vip_id], &slot, &id, BPF_ANY))
-			return -errno;
-	}
-	return 0;
+	for (slot = 0; slot < size; slot++)
+		ids[slot] = n ? fill[slot % n] : XLB_NO_BACKEND;
+	return bpftest_slots_write(e->skel, TABLE_OFF(vip_id), ids, size);
 }
 
-static int table_create(struct env *e, const struct vip_def *v)
+/* Every test table's slots empty. */
+static int table_clear(struct env *e)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = e->inner_flags);
-	__u32 slot;
-	int fd, err;
-
-	if (v->id >= TEST_IDS)
-		return -EINVAL;
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_test_tbl", sizeof(__u32), sizeof(__u32),
-			    v->size, &opts);
-	if (fd < 0)
-		return -errno;
-	e->tables[v->id] = fd;
-	err = table_fill(e, v->id, v->size, v->fill);
-	if (err)
-		return err;
-	/* The VIP's live table: slot 2 * id while xlb_table_gen[id] is even. */
-	slot = v->id * 2;
-	if (bpf_map_update_elem(map_fd(e->skel->maps.xlb_tables), &slot, &fd, BPF_ANY))
-		return -errno;
-	return 0;
+	return bpftest_slots_write(e->skel, TABLE_OFF(0), NULL, TEST_TABLE_IDS * TEST_TABLE_MAX);
 }
 
 /* Ids 0 .. TEST_IDS - 1: no backend, no next hop, zero counters. */
@@ -542,20 +535,9 @@ static int env_reset(struct env *e)
 	__u32 id, zero = 0;
 	int err = 0;
 
-	for (id = 0; id < TEST_IDS; id++) {
-		/* Only slots in use: each delete waits for an RCU grace period. */
-		if (e->tables[id] >= 0) {
-			__u32 slot = id * 2;
-
-			bpf_map_delete_elem(map_fd(s->maps.xlb_tables), &slot);
-			close(e->tables[id]);
-		}
-		e->tables[id] = -1;
-		/* Generation 0: the live table of VIP id is at slot 2 * id. */
-		if (bpf_map_update_elem(map_fd(s->maps.xlb_table_gen), &id, &zero, BPF_ANY))
-			err = err ?: -errno;
+	for (id = 0; id < TEST_IDS; id++)
 		err = err ?: reset_id(e, id);
-	}
+	err = err ?: table_clear(e);
 	for (id = 0; id < XLB_R_MAX; id++)
 		err = err
 			      ?: bpftest_percpu_write(s->maps.xlb_reasons, id, e->ncpu, NULL,
@@ -614,14 +596,17 @@ static int setup_apply(struct env *e, const struct lb_setup *su)
 			.port = htons(v->port),
 			.proto = v->proto,
 		};
-		struct xlb_vip val = {.id = v->id, .flags = v->flags, .table_size = v->size};
+		struct xlb_vip val = {.id = v->id,
+				      .flags = v->flags,
+				      .table_size = v->size,
+				      .table_off = v->no_table ? NO_TABLE_OFF : TABLE_OFF(v->id)};
 
 		k.family = pkt_addr(v->addr, k.addr);
 		if (bpf_map_update_elem(map_fd(s->maps.xlb_vips), &k, &val, 0))
 			return fail(e, "setup: VIP %s:%u: %s", v->addr, v->port, strerror(errno));
 		if (v->no_table)
 			continue;
-		err = table_create(e, v);
+		err = table_fill(e, v->id, v->size, v->fill);
 		if (err)
 			return fail(e, "setup: table of VIP %u: %s", v->id, strerror(-err));
 	}
@@ -706,7 +691,7 @@ static int slot_set(struct env *e, const struct pkt_spec *s, __u32 id)
 	if (spec_hash(e, s, &hash, &vip))
 		return -1;
 	slot = hash % vip.table_size;
-	if (bpf_map_update_elem(e->tables[vip.id], &slot, &id, BPF_ANY))
+	if (bpftest_slots_write(e->skel, vip.table_off + slot, &id, 1))
 		return fail(e, "table %u slot %u: %s", vip.id, slot, strerror(errno));
 	return 0;
 }
@@ -3278,11 +3263,9 @@ static int run_case(struct env *e, const struct xlb_case *c)
 
 static int env_open(struct env *e)
 {
-	int i, err;
+	int err;
 
-	for (i = 0; i < TEST_IDS; i++)
-		e->tables[i] = -1;
-	err = bpftest_lb_open(&e->skel, &e->ncpu, FLOWS_MAX, &e->inner_flags);
+	err = bpftest_lb_open(&e->skel, &e->ncpu, FLOWS_MAX);
 	if (err)
 		return err;
 	e->prog_fd = bpf_program__fd(e->skel->progs.xlb_lb);

@@ -116,8 +116,6 @@ static const struct {
 struct env {
 	struct xlb_lb *skel;
 	int prog_fd, ncpu;
-	__u32 inner_flags;
-	int tables[ARRAY_SIZE(vips)];
 	struct xlb_vip_key keys[ARRAY_SIZE(vips)]; /* for the oracle */
 };
 
@@ -135,25 +133,14 @@ static int nexthop_set(struct env *e, __u32 id)
 	return bpftest_percpu_write(e->skel->maps.xlb_nexthops, id, e->ncpu, &nh, sizeof(nh));
 }
 
-static int table_create(struct env *e, size_t i)
+/* VIP i's table: every slot names its one backend. */
+static int table_fill(struct env *e, size_t i)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = e->inner_flags);
-	__u32 slot, id = vips[i].backend;
-	int fd;
+	__u32 ids[TABLE_SIZE], slot;
 
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_test_tbl", sizeof(__u32), sizeof(__u32),
-			    TABLE_SIZE, &opts);
-	if (fd < 0)
-		return -errno;
-	e->tables[i] = fd;
 	for (slot = 0; slot < TABLE_SIZE; slot++)
-		if (bpf_map_update_elem(fd, &slot, &id, BPF_ANY))
-			return -errno;
-	/* The live table of VIP id: slot 2 * id (generation 0). */
-	slot = vips[i].id * 2;
-	return bpf_map_update_elem(bpf_map__fd(e->skel->maps.xlb_tables), &slot, &fd, BPF_ANY)
-		       ? -errno
-		       : 0;
+		ids[slot] = vips[i].backend;
+	return bpftest_slots_write(e->skel, i * TABLE_SIZE, ids, TABLE_SIZE);
 }
 
 static int maps_setup(struct env *e)
@@ -188,14 +175,15 @@ static int maps_setup(struct env *e)
 	}
 	for (i = 0; i < ARRAY_SIZE(vips); i++) {
 		struct xlb_vip_key *k = &e->keys[i];
-		struct xlb_vip val = {.id = vips[i].id, .table_size = TABLE_SIZE};
+		struct xlb_vip val = {
+			.id = vips[i].id, .table_size = TABLE_SIZE, .table_off = i * TABLE_SIZE};
 
 		k->port = htons(vips[i].port);
 		k->proto = vips[i].proto;
 		k->family = pkt_addr(vips[i].addr, k->addr);
 		if (bpf_map_update_elem(bpf_map__fd(e->skel->maps.xlb_vips), k, &val, 0))
 			return -errno;
-		err = table_create(e, i);
+		err = table_fill(e, i);
 		if (err)
 			return err;
 	}
@@ -204,12 +192,9 @@ static int maps_setup(struct env *e)
 
 static int env_open(struct env *e)
 {
-	size_t i;
 	int err;
 
-	for (i = 0; i < ARRAY_SIZE(e->tables); i++)
-		e->tables[i] = -1;
-	err = bpftest_lb_open(&e->skel, &e->ncpu, FLOWS_MAX, &e->inner_flags);
+	err = bpftest_lb_open(&e->skel, &e->ncpu, FLOWS_MAX);
 	if (err)
 		return err;
 	e->prog_fd = bpf_program__fd(e->skel->progs.xlb_lb);
@@ -218,11 +203,6 @@ static int env_open(struct env *e)
 
 static void env_close(struct env *e)
 {
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(e->tables); i++)
-		if (e->tables[i] >= 0)
-			close(e->tables[i]);
 	xlb_lb__destroy(e->skel);
 }
 

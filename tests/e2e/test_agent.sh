@@ -169,12 +169,34 @@ write_conf "$CONF"
 xlbt_agent_cli reload >/dev/null || xlbt_fail "xlb reload of a good file"
 xlbt_log "xlb health / upstream / reload ok"
 
-# Metrics in Prometheus text.
+# Metrics in Prometheus text, as promtool reads them (a dependency: missing
+# fails): one health series per node; per upstream with metrics.per_node false.
+command -v promtool >/dev/null ||
+	xlbt_fail "promtool on PATH (Debian package prometheus: scripts/install-deps.sh)"
 m=$(xlbt_exec lb curl -s "$ADMIN/metrics")
 for name in 'xlb_vip_packets_total{vip="198.18.100.1:80/tcp"}' 'xlb_node_health{node=' \
-	'xlb_reason_packets_total{reason="fwd_encap"}' 'xlb_health_flip_seconds{stat="max"}'; do
+	'xlb_reason_packets_total{reason="fwd_encap"}' 'xlb_health_flip_seconds{stat="max"}' \
+	'# HELP xlb_node_health ' 'xlb_nodes{state="healthy"}'; do
 	grep -qF "$name" <<<"$m" || xlbt_fail "metric $name" "$(head -20 <<<"$m")"
 done
+xlbt_expect_eq "/metrics: xlb_node_health series (one a node)" \
+	"$(grep -c '^xlb_node_health{' <<<"$m")" 3
+out=$(promtool check metrics <<<"$m" 2>&1) || xlbt_fail "promtool check metrics (per node)" "$out"
+sed -i 's/^  log_level: info$/  metrics: {per_node: maybe}\n&/' "$CONF"
+out=$(xlbt_exec lb "$XLBD" --check -c "$CONF" 2>&1) && xlbt_fail "xlbd --check: per_node: maybe"
+grep -q "xlb.yaml:[0-9]*:[0-9]*: .*per_node.*true or false" <<<"$out" ||
+	xlbt_fail "a bad metrics.per_node is named" "$out" "xlb.yaml:L:C: xlb.metrics.per_node: ..."
+sed -i 's/per_node: maybe/per_node: false/' "$CONF"
+xlbt_agent_cli reload >/dev/null || xlbt_fail "xlb reload with metrics.per_node false"
+m=$(xlbt_exec lb curl -s "$ADMIN/metrics")
+n=$(awk '/^xlb_upstream_nodes\{upstream="web",/ { n += $2 } END { print n + 0 }' <<<"$m")
+xlbt_expect_eq "/metrics per upstream: web's nodes over the states" "$n" 3
+grep -q '^xlb_node_' <<<"$m" && xlbt_fail "/metrics per upstream: no node series" \
+	"$(grep '^xlb_node_' <<<"$m" | head -3)"
+out=$(promtool check metrics <<<"$m" 2>&1) || xlbt_fail "promtool check metrics (per upstream)" "$out"
+write_conf "$CONF"
+xlbt_agent_cli reload >/dev/null || xlbt_fail "xlb reload back to metrics per node"
+xlbt_log "/metrics: promtool passes per node and per upstream"
 
 # Restart of the agent: an established connection keeps working throughout.
 xlbt_bg_start client "$TMP/ka.out" python3 "$HELPER" keepalive --addr "$XLBT_VIP4" --port 80 \

@@ -98,6 +98,15 @@ xlb_ok lb attach "$LBDEV" --mode native --forward ipip \
 xdp_on lb || xlbt_fail "XDP program on $LBDEV after attach" "none" "one"
 xlb_ok lb status
 grep -q "$LBDEV" <<<"$OUT" || xlbt_fail "xlb status names $LBDEV" "$OUT" "$LBDEV"
+# No NAT source: the NAT maps take the least room; the table space its default.
+xlb_ok lb -j status
+python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+sys.exit(0 if d["maps"]["nat"]["max"] == 1024 and
+         d["memory"]["table_slots"]["max"] == 1 << 24 and d["memory"]["total_bytes"] > 0 else 1)' "$OUT" ||
+	xlbt_fail "xlb -j status after an attach without NAT" "$OUT" \
+		"maps.nat.max 1024, memory.table_slots.max 16777216"
 
 xlb_ok lb vip add "$SVC4"
 xlb_ok lb vip add "$SVC6"

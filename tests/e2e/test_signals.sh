@@ -266,8 +266,8 @@ out=$(xlb_health) || xlbt_fail "xlb health" "$out"
 for a in "$BE2" "$VIA_BE2" "$LINKED"; do
 	grep -Eq "^ +$a +unhealthy +ok [0-9]+ tcp_fail [1-9]" <<<"$out" ||
 		xlbt_fail "xlb health: $a unhealthy with TCP failures" "$out"
-	v=$(xlbt_metric "xlb_node_health{node=\"$a:80\",state=\"unhealthy\"}")
-	xlbt_expect_eq "/metrics: $a unhealthy" "$v" 1
+	v=$(xlbt_metric "xlb_node_health{node=\"$a:80\"}")
+	xlbt_expect_eq "/metrics: $a unhealthy (xlb_node_health 0)" "$v" 0
 done
 grep -Eq "^ +$BE1 +healthy +ok [0-9]+ tcp_fail 0 " <<<"$out" ||
 	xlbt_fail "xlb health: be1 healthy, no TCP failures" "$out"

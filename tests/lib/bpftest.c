@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <linux/bpf.h>
+#include <xlb/abi.h>
 #include <bpf/bpf.h>
 
 #include "bpftest.h"
@@ -84,9 +86,8 @@ int bpftest_prepare(struct bpf_object *obj, int *ncpu)
 	return 0;
 }
 
-int bpftest_lb_open(struct xlb_lb **skel, int *ncpu, __u32 flows, __u32 *inner_flags)
+int bpftest_lb_open(struct xlb_lb **skel, int *ncpu, __u32 flows)
 {
-	struct bpf_map *inner;
 	int err;
 
 	*skel = xlb_lb__open();
@@ -95,11 +96,31 @@ int bpftest_lb_open(struct xlb_lb **skel, int *ncpu, __u32 flows, __u32 *inner_f
 	err = bpftest_prepare((*skel)->obj, ncpu);
 	if (!err)
 		err = bpf_map__set_max_entries((*skel)->maps.xlb_flows, flows);
+	if (!err)
+		err = bpf_map__set_max_entries((*skel)->maps.xlb_slots, BPFTEST_SLOTS / 2);
+	if (!err)
+		err = bpf_map__set_max_entries((*skel)->maps.xlb_slot_blocks,
+					       BPFTEST_SLOTS / XLB_SLOT_BLOCK / 8);
 	if (err)
 		return err;
-	inner = bpf_map__inner_map((*skel)->maps.xlb_tables);
-	*inner_flags = inner ? bpf_map__map_flags(inner) : BPF_F_INNER_MAP;
 	return xlb_lb__load(*skel);
+}
+
+int bpftest_slots_write(struct xlb_lb *skel, __u32 off, const __u32 *ids, __u32 n)
+{
+	size_t len = (size_t)BPFTEST_SLOTS * sizeof(__u32);
+	__u32 *slots, i;
+
+	if (off > BPFTEST_SLOTS || n > BPFTEST_SLOTS - off)
+		return -ERANGE;
+	slots = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		     bpf_map__fd(skel->maps.xlb_slots), 0);
+	if (slots == MAP_FAILED)
+		return -errno;
+	for (i = 0; i < n; i++)
+		slots[off + i] = ids ? ids[i] : XLB_NO_BACKEND;
+	munmap(slots, len);
+	return 0;
 }
 
 int bpftest_run(int prog_fd, __u32 ifindex, const struct pkt *in, struct pkt *out, __u32 *verdict)

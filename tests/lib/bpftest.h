@@ -69,12 +69,21 @@ struct xlb_lb;
 /**
  * bpftest_lb_open() - open xlb_lb's skeleton into @skel (set as soon as it
  * is open: the caller destroys it, also on failure), prepare it
- * (bpftest_prepare), size its flow table to @flows and load it
- * @inner_flags: the Maglev tables' template flags, which every table made
- *               for it must match (libbpf frees the template at load)
+ * (bpftest_prepare), size its flow table to @flows and its table space to
+ * BPFTEST_SLOTS slots, and load it
  * Return: 0 or a negative errno.
  */
-int bpftest_lb_open(struct xlb_lb **skel, int *ncpu, __u32 flows, __u32 *inner_flags);
+int bpftest_lb_open(struct xlb_lb **skel, int *ncpu, __u32 flows);
+
+#define BPFTEST_SLOTS (1U << 19) /* table space of a test's skeleton */
+
+/**
+ * bpftest_slots_write() - set slots [@off, @off + @n) of the table space
+ * (xlb_slots, written through mmap) to the backend ids in @ids, or to
+ * XLB_NO_BACKEND if @ids is NULL
+ * Return: 0 or a negative errno.
+ */
+int bpftest_slots_write(struct xlb_lb *skel, __u32 off, const __u32 *ids, __u32 n);
 
 /**
  * bpftest_run() - run XDP program @prog_fd once on frame @in, received on

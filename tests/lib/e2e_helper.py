@@ -183,7 +183,7 @@ def cmd_spread(a):
     """Per-backend counts of a batch against the weights; one line per
     backend. Each connection's backend is a fixed hash of a distinct
     5-tuple, i.e. a Bernoulli trial with p = w / sum(w); the Maglev table's
-    own rounding of the weights (65537 slots) is far below 0.01.
+    own rounding of the weights (at least 100 slots per backend) is below 0.01.
 
     --test sigma: the share's standard deviation is sqrt(p(1-p)/n); a bound
     of 4 sigma fails a correct LB with probability 6.3e-5 per backend

@@ -721,7 +721,7 @@ static void test_strerror(void **state)
 	} cases[] = {
 		{-EEXIST, "already exists"},
 		{-ENOENT, "not found"},
-		{-ENOSPC, "map is full"},
+		{-ENOSPC, "no room left: every id or the table space is taken (xlb status)"},
 		{-E2BIG, "map is full"},
 		{-EPERM, "operation not permitted (need root or CAP_BPF/CAP_NET_ADMIN)"},
 	};

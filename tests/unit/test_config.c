@@ -188,7 +188,7 @@ static void test_example(void **state)
 	check_str(c.xlb.encap_src, "", "encap_src");
 	check_str(c.xlb.encap_src6, "", "encap_src6");
 	check_int(c.xlb.on_no_healthy, XLB_NO_HEALTHY_FAIL_OPEN, "on_no_healthy");
-	check_int(c.xlb.table_size, XLB_MAGLEV_DEFAULT, "table_size");
+	check_int(c.xlb.table_size, 0, "table_size");
 	check_int(c.xlb.hash_seed, 0, "hash_seed");
 	check_int(c.xlb.flows, 0, "flows");
 	check_str(c.xlb.admin_listen, "127.0.0.1:9180", "admin_listen");
@@ -331,7 +331,7 @@ static void test_defaults(void **state)
 	check_int(c.xlb.generic_mode, 0, "generic_mode");
 	check_int(c.xlb.forward, XLB_FWD_IPIP, "forward");
 	check_int(c.xlb.on_no_healthy, XLB_NO_HEALTHY_FAIL_OPEN, "on_no_healthy");
-	check_int(c.xlb.table_size, XLB_MAGLEV_DEFAULT, "table_size");
+	check_int(c.xlb.table_size, 0, "table_size");
 	check_str(c.xlb.admin_listen, "127.0.0.1:9180", "admin_listen");
 	check_str(c.xlb.api_key, "", "api_key");
 	check_str(c.xlb.log_level, "info", "log_level");
@@ -351,7 +351,7 @@ static void test_defaults(void **state)
 	/* No routes, written as such: a valid, empty configuration. */
 	parse_good("no routes", "stream_routes: []\n", &c);
 	check_int(c.nupstreams + c.nroutes, 0, "no routes: nothing");
-	check_int(c.xlb.table_size, XLB_MAGLEV_DEFAULT, "no routes: table_size");
+	check_int(c.xlb.table_size, 0, "no routes: table_size");
 	xlb_conf_free(&c);
 	check_done();
 }
@@ -928,7 +928,8 @@ static const struct bad_case bad_cases[] = {
 		"  flows: 1023\n"
 		"stream_routes: []\n",
 		{
-			"2:15: xlb.table_size: must be a prime 3-1048573 (e.g. 65537)",
+			"2:15: xlb.table_size: must be 0 (chosen from the node count) or a prime "
+			"3-1048573 (e.g. 65537)",
 			"3:14: xlb.hash_seed: must be an integer 0-4294967295",
 			"4:10: xlb.flows: must be an integer 1024-134217728",
 		},
@@ -941,7 +942,8 @@ static const struct bad_case bad_cases[] = {
 		"  flows: 134217729\n"
 		"stream_routes: []\n",
 		{
-			"2:15: xlb.table_size: must be a prime 3-1048573 (e.g. 65537)",
+			"2:15: xlb.table_size: must be 0 (chosen from the node count) or a prime "
+			"3-1048573 (e.g. 65537)",
 			"3:14: xlb.hash_seed: must be an integer 0-4294967295",
 			"4:10: xlb.flows: must be an integer 1024-134217728",
 		},
@@ -1923,7 +1925,8 @@ static void test_multiple_errors(void **state)
 			  "name: host names need discovery_type (dns)",
 		FILE_NAME ":7:46: upstreams[0].checks.active.unhealthy.timeouts: must be an "
 			  "integer 0-254",
-		FILE_NAME ":9:15: xlb.table_size: must be a prime 3-1048573 (e.g. 65537)",
+		FILE_NAME ":9:15: xlb.table_size: must be 0 (chosen from the node count) or a "
+			  "prime 3-1048573 (e.g. 65537)",
 	};
 	struct xlb_conf_errors errs;
 	struct xlb_conf c;

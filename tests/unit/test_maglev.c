@@ -180,6 +180,25 @@ static void test_size_valid(void **state)
 			   "xlb_maglev_size_valid(%u)", big[i]);
 }
 
+/* The size chosen for a member count: >= 100 slots each, on the ladder, capped. */
+static void test_size_auto(void **state)
+{
+	static const struct {
+		size_t members;
+		__u32 size;
+	} rows[] = {
+		{0, 251},     {1, 251},	    {2, 251},	  {3, 509},	 {5, 509},
+		{6, 1021},    {10, 1021},   {11, 2039},	  {20, 2039},	 {21, 4093},
+		{40, 4093},   {41, 8191},   {81, 8191},	  {82, 16381},	 {163, 16381},
+		{164, 32749}, {327, 32749}, {328, 65537}, {1000, 65537}, {100000, 65537},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		expect_int(xlb_maglev_size_auto(rows[i].members), rows[i].size,
+			   "xlb_maglev_size_auto(%zu)", rows[i].members);
+}
+
 static void test_invalid_args(void **state)
 {
 	static const __u32 bad_sizes[] = {0, 1, 2, 4, 9, 65535, 65536, 1048583};
@@ -675,19 +694,13 @@ static void test_known_table(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_size_valid),
-		cmocka_unit_test(test_invalid_args),
-		cmocka_unit_test(test_duplicate_keys),
-		cmocka_unit_test(test_empty),
-		cmocka_unit_test(test_single_backend),
-		cmocka_unit_test(test_no_holes),
-		cmocka_unit_test(test_determinism),
-		cmocka_unit_test(test_weights),
-		cmocka_unit_test(test_weights_skewed),
-		cmocka_unit_test(test_weight_scale),
-		cmocka_unit_test(test_balance),
-		cmocka_unit_test(test_disruption),
-		cmocka_unit_test(test_weight_zero_absent),
+		cmocka_unit_test(test_size_valid),   cmocka_unit_test(test_size_auto),
+		cmocka_unit_test(test_invalid_args), cmocka_unit_test(test_duplicate_keys),
+		cmocka_unit_test(test_empty),	     cmocka_unit_test(test_single_backend),
+		cmocka_unit_test(test_no_holes),     cmocka_unit_test(test_determinism),
+		cmocka_unit_test(test_weights),	     cmocka_unit_test(test_weights_skewed),
+		cmocka_unit_test(test_weight_scale), cmocka_unit_test(test_balance),
+		cmocka_unit_test(test_disruption),   cmocka_unit_test(test_weight_zero_absent),
 		cmocka_unit_test(test_known_table),
 	};
 

@@ -51,7 +51,7 @@ const char *xlb_cli_strerror(int err)
 	case -ENOENT:
 		return "not found";
 	case -ENOSPC:
-		return "map is full";
+		return "no room left: every id or the table space is taken (xlb status)";
 	case -E2BIG:
 		return "map is full";
 	case -EPERM:
@@ -132,8 +132,9 @@ int xlb_cli_dispatch(struct xlb_cli *c, const char *what, const struct xlb_cmd *
 	return hit->fn(c, argc - 1, argv + 1);
 }
 
-int xlb_cli_parse(struct xlb_cli *c, int argc, char **argv, const struct xlb_opt *opts,
-		  const char **pos, int npos_min, int npos_max, int *npos, const char *usage)
+int xlb_cli_args(int argc, char **argv, const struct xlb_opt *opts, const char **pos, int npos_min,
+		 int npos_max, int *npos, const char *prog, const char *usage, char *err,
+		 size_t errlen)
 {
 	const struct xlb_opt *o, *hit, *other;
 	int i, n = 0;
@@ -142,15 +143,15 @@ int xlb_cli_parse(struct xlb_cli *c, int argc, char **argv, const struct xlb_opt
 	for (i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h") ||
 		    !strcmp(argv[i], "help")) {
-			printf("Usage: %s %s\n", c->prog, usage);
 			*npos = -1;
 			return 0;
 		}
 		if (strncmp(argv[i], "--", 2)) {
-			if (n == npos_max)
-				return xlb_cli_err(c, XLB_EXIT_USAGE,
-						   "unexpected argument '%s' (usage: %s %s)",
-						   argv[i], c->prog, usage);
+			if (n == npos_max) {
+				snprintf(err, errlen, "unexpected argument '%s' (usage: %s%s%s)",
+					 argv[i], prog, *prog ? " " : "", usage);
+				return -1;
+			}
 			pos[n++] = argv[i];
 			continue;
 		}
@@ -170,26 +171,45 @@ int xlb_cli_parse(struct xlb_cli *c, int argc, char **argv, const struct xlb_opt
 					other = o;
 			}
 		}
-		if (other)
-			return xlb_cli_err(c, XLB_EXIT_USAGE,
-					   "option '%s' is ambiguous: --%s or --%s?", argv[i],
-					   hit->name, other->name);
-		if (!hit)
-			return xlb_cli_err(c, XLB_EXIT_USAGE, "unknown option '%s' (usage: %s %s)",
-					   argv[i], c->prog, usage);
+		if (other) {
+			snprintf(err, errlen, "option '%s' is ambiguous: --%s or --%s?", argv[i],
+				 hit->name, other->name);
+			return -1;
+		}
+		if (!hit) {
+			snprintf(err, errlen, "unknown option '%s' (usage: %s%s%s)", argv[i], prog,
+				 *prog ? " " : "", usage);
+			return -1;
+		}
 		if (hit->flag) {
 			*hit->flag = 1;
 			continue;
 		}
-		if (i + 1 >= argc)
-			return xlb_cli_err(c, XLB_EXIT_USAGE, "option --%s needs a value",
-					   hit->name);
+		if (i + 1 >= argc) {
+			snprintf(err, errlen, "option --%s needs a value", hit->name);
+			return -1;
+		}
 		*hit->val = argv[++i];
 	}
-	if (n < npos_min)
-		return xlb_cli_err(c, XLB_EXIT_USAGE, "missing argument (usage: %s %s)", c->prog,
-				   usage);
+	if (n < npos_min) {
+		snprintf(err, errlen, "missing argument (usage: %s%s%s)", prog, *prog ? " " : "",
+			 usage);
+		return -1;
+	}
 	*npos = n;
+	return 0;
+}
+
+int xlb_cli_parse(struct xlb_cli *c, int argc, char **argv, const struct xlb_opt *opts,
+		  const char **pos, int npos_min, int npos_max, int *npos, const char *usage)
+{
+	char err[512];
+
+	if (xlb_cli_args(argc, argv, opts, pos, npos_min, npos_max, npos, c->prog, usage, err,
+			 sizeof(err)))
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "%s", err);
+	if (*npos < 0)
+		printf("Usage: %s %s\n", c->prog, usage);
 	return 0;
 }
 

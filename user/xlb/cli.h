@@ -7,6 +7,7 @@
 #ifndef XLB_CLI_H
 #define XLB_CLI_H
 
+#include <stddef.h>
 #include <jansson.h>
 
 /* Exit codes. */
@@ -40,6 +41,14 @@ int xlb_cli_err(struct xlb_cli *c, int code, const char *fmt, ...)
 int xlb_cli_dispatch(struct xlb_cli *c, const char *what, const struct xlb_cmd *cmds, int argc,
 		     char **argv);
 /*
+ * The core of xlb_cli_parse(): on a problem, -1 with the reason in err
+ * (naming prog and usage where a usage helps), nothing printed. 0 else;
+ * *npos is -1 for --help / -h / help.
+ */
+int xlb_cli_args(int argc, char **argv, const struct xlb_opt *opts, const char **pos, int npos_min,
+		 int npos_max, int *npos, const char *prog, const char *usage, char *err,
+		 size_t errlen);
+/*
  * Split argv into positional words (pos, at most npos_max) and options.
  * Returns 0, or XLB_EXIT_USAGE after printing the reason. *help is set for
  * --help / -h.
@@ -70,6 +79,9 @@ int xlb_cmd_health(struct xlb_cli *c, int argc, char **argv);
 int xlb_cmd_upstream(struct xlb_cli *c, int argc, char **argv);
 int xlb_cmd_reload(struct xlb_cli *c, int argc, char **argv);
 int xlb_cmd_drain(struct xlb_cli *c, int argc, char **argv);
+int xlb_cmd_save(struct xlb_cli *c, int argc, char **argv);
+/* xlb -batch FILE ("-": standard input) [-force]. */
+int xlb_cmd_batch(struct xlb_cli *c, const char *file, int force);
 
 /* Is xlb_lb attached to any device of this network namespace? */
 int xlb_cli_lb_attached(void);

@@ -56,7 +56,7 @@ static const char *mode_str(enum xdp_attach_mode m)
 int xlb_cmd_attach(struct xlb_cli *c, int argc, char **argv)
 {
 	const char *mode_s = NULL, *fwd = NULL, *seed_s = NULL, *flows_s = NULL, *pos[1];
-	const char *ports_s = NULL, *nat_conns_s = NULL;
+	const char *ports_s = NULL, *nat_conns_s = NULL, *slots_s = NULL;
 	unsigned int lo, hi;
 	char end;
 	struct xlb_lb_setup su = {};
@@ -70,6 +70,7 @@ int xlb_cmd_attach(struct xlb_cli *c, int argc, char **argv)
 				       {"nat-conns", &nat_conns_s},
 				       {"seed", &seed_s},
 				       {"flows", &flows_s},
+				       {"table-slots", &slots_s},
 				       {}};
 	struct xlb_lb_notes notes;
 	char err_s[512];
@@ -79,7 +80,7 @@ int xlb_cmd_attach(struct xlb_cli *c, int argc, char **argv)
 			    "attach DEV [--mode native|generic] [--forward ipip|l2|nat] "
 			    "[--encap-src CIDR] [--encap-src6 CIDR] [--nat-src ADDR] "
 			    "[--nat-src6 ADDR] [--nat-ports MIN-MAX] [--nat-conns N] [--seed N] "
-			    "[--flows N]");
+			    "[--flows N] [--table-slots N]");
 	if (ret || npos < 0)
 		return ret;
 	su.ifname = pos[0];
@@ -115,6 +116,9 @@ int xlb_cmd_attach(struct xlb_cli *c, int argc, char **argv)
 	if (flows_s && xlb_u32_parse(flows_s, 1024, 1U << 27, &su.flows))
 		return xlb_cli_err(c, XLB_EXIT_USAGE, "--flows '%s' is not a number 1024-%u",
 				   flows_s, 1U << 27);
+	if (slots_s && xlb_u32_parse(slots_s, 1U << 16, 1U << 28, &su.table_slots))
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "--table-slots '%s' is not a number %u-%u",
+				   slots_s, 1U << 16, 1U << 28);
 	if (seed_s && xlb_u32_parse(seed_s, 0, 0xffffffffU, &su.seed))
 		return xlb_cli_err(c, XLB_EXIT_USAGE, "--seed '%s' is not a 32-bit number", seed_s);
 	su.seed_set = !!seed_s;
@@ -236,7 +240,7 @@ static int agent_running(void)
 }
 
 struct counts {
-	__u32 vips, backends, members, flows, nat;
+	__u32 vips, backends, members, flows, nat, flow_max;
 };
 
 static int count_vip(const struct xlb_vip_key *k, const struct xlb_vip *v, void *arg)
@@ -263,9 +267,51 @@ static int count_nat(const struct xlb_flow_key *k, const struct xlb_nat_fwd *f, 
 	return 0;
 }
 
+/* Bytes per item: what the maps of one kind take, divided by their capacity. */
+static double per_item(const struct xlb_mem_report *r, enum xlb_mem_item k, __u32 cap)
+{
+	return cap ? (double)r->bytes[k] / cap : 0;
+}
+
+static json_t *memory_json(const struct xlb_mem_report *r, const struct counts *n)
+{
+	json_t *maps = json_object();
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		json_object_set_new(maps, r->maps[i].name,
+				    json_pack("{s:I, s:i}", "bytes", (json_int_t)r->maps[i].bytes,
+					      "max_entries", r->maps[i].max_entries));
+	return json_pack("{s:I, s:o, s:{s:i, s:i, s:I}, s:f, s:f, s:f, s:f, s:f}", "total_bytes",
+			 (json_int_t)r->total, "maps", maps, "table_slots", "used", r->slots_used,
+			 "max", r->slots_max, "bytes", (json_int_t)r->bytes[XLB_MEM_TABLE],
+			 "bytes_per_vip", per_item(r, XLB_MEM_VIP, XLB_MAX_VIPS),
+			 "table_bytes_per_vip", n->vips ? 4.0 * r->slots_used / n->vips : 0.0,
+			 "bytes_per_backend", per_item(r, XLB_MEM_BACKEND, XLB_MAX_BACKENDS),
+			 "bytes_per_member", per_item(r, XLB_MEM_MEMBER, XLB_MAX_MEMBERS),
+			 "bytes_per_flow", per_item(r, XLB_MEM_FLOW, n->flow_max));
+}
+
+static void memory_print(const struct xlb_mem_report *r, const struct counts *n)
+{
+	printf("memory:   %.1f MB in maps: tables %.1f MB (%u of %u slots used), flows %.1f MB, "
+	       "NAT %.1f MB, per backend id %.1f MB, per VIP id %.1f MB\n",
+	       r->total / 1e6, r->bytes[XLB_MEM_TABLE] / 1e6, r->slots_used, r->slots_max,
+	       r->bytes[XLB_MEM_FLOW] / 1e6, r->bytes[XLB_MEM_NAT] / 1e6,
+	       r->bytes[XLB_MEM_BACKEND] / 1e6, r->bytes[XLB_MEM_VIP] / 1e6);
+	printf("per item: VIP %.0f B + its table (%.0f B each now), backend %.0f B, member %.0f B, "
+	       "flow %.0f B\n",
+	       per_item(r, XLB_MEM_VIP, XLB_MAX_VIPS),
+	       n->vips ? 4.0 * r->slots_used / n->vips : 0.0,
+	       per_item(r, XLB_MEM_BACKEND, XLB_MAX_BACKENDS),
+	       per_item(r, XLB_MEM_MEMBER, XLB_MAX_MEMBERS),
+	       per_item(r, XLB_MEM_FLOW, n->flow_max));
+}
+
 int xlb_cmd_status(struct xlb_cli *c, int argc, char **argv)
 {
 	struct xlb_nat_mem nm = {};
+	struct xlb_mem_report mr = {};
 	struct if_nameindex *ifs, *i;
 	struct xlb_attach_info info;
 	struct counts n = {};
@@ -309,8 +355,10 @@ int xlb_cmd_status(struct xlb_cli *c, int argc, char **argv)
 				n.backends += all[id].state != XLB_BE_UNUSED;
 		free(all);
 		flow_max = xlb_flow_capacity(&m);
+		n.flow_max = flow_max;
 		xlb_nat_foreach(&m, count_nat, &n);
 		xlb_nat_memory(&m, &nm);
+		xlb_maps_memory(&m, &mr);
 		if (!xlb_config_get(&m, &cfg))
 			draining = !!(cfg.flags & XLB_CFG_F_DRAIN);
 		json_object_set_new(out, "draining", json_boolean(draining));
@@ -323,6 +371,7 @@ int xlb_cmd_status(struct xlb_cli *c, int argc, char **argv)
 				  "max", XLB_MAX_MEMBERS, "flows", "used", n.flows, "max", flow_max,
 				  "nat", "used", n.nat, "max", nm.capacity, "memory_bytes",
 				  (json_int_t)nm.bytes, "entry_bytes", nm.entry_bytes));
+		json_object_set_new(out, "memory", memory_json(&mr, &n));
 		xlb_maps_close(&m);
 	}
 	if (c->json) {
@@ -350,6 +399,8 @@ int xlb_cmd_status(struct xlb_cli *c, int argc, char **argv)
 		printf("nat:      connections %u/%u, %llu bytes of maps (%u bytes of keys and "
 		       "values per connection)\n",
 		       n.nat, nm.capacity, (unsigned long long)nm.bytes, nm.entry_bytes);
+	if (!err)
+		memory_print(&mr, &n);
 	if (!err)
 		printf("node:     %s\n",
 		       draining ? "draining (xlb drain stop ends it)" : "not draining");

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/addr.h"
+#include "batch_maps.h"
 #include "cli.h"
 #include "dataplane/maps.h"
 #include "dataplane/names.h"
@@ -217,6 +218,72 @@ static void print_snapshot(json_t *now, json_t *prev, double secs)
 	print_nat(json_object_get(now, "nat"), json_object_get(prev, "nat"), secs);
 }
 
+/*
+ * stats --zero [--vip VIP] (ipvsadm -Z): every VIP, backend and reason
+ * counter, or those of one VIP and its backends. A backend shared with
+ * another VIP is zeroed for both: its counters are the backend's.
+ */
+static int stats_zero(struct xlb_cli *c, const char *vip_s)
+{
+	struct xlb_member_key *mk = NULL;
+	struct xlb_member *mv = NULL;
+	struct xlb_vip_key k;
+	struct xlb_vip v;
+	struct xlb_maps m;
+	__u32 *ids, nvips = XLB_MAX_VIPS, nbe = 0, i;
+	char err_s[200];
+	size_t nm = 0;
+	int ret, err;
+
+	if (vip_s && xlb_vip_parse(vip_s, &k, err_s, sizeof(err_s)))
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "%s", err_s);
+	ret = xlb_cli_open_maps(c, &m, 1);
+	if (ret)
+		return ret;
+	ids = calloc(XLB_MAX_BACKENDS, sizeof(*ids));
+	err = ids ? 0 : -ENOMEM;
+	if (!err && vip_s) {
+		err = xlb_vip_get(&m, &k, &v);
+		if (err == -ENOENT) {
+			ret = xlb_cli_err(c, XLB_EXIT_FAIL, "VIP %s does not exist", vip_s);
+			goto out;
+		}
+		if (!err)
+			err = xlb_bm_members_read(&m, &mk, &mv, &nm);
+		for (i = 0; !err && i < nm; i++)
+			if (mk[i].vip_id == v.id)
+				ids[nbe++] = mk[i].backend_id;
+		nvips = 1;
+		if (!err)
+			err = xlb_bm_vips_zero(&m, &v.id, 1);
+	} else if (!err) {
+		for (i = 0; i < XLB_MAX_VIPS; i++)
+			ids[i] = i;
+		err = xlb_bm_vips_zero(&m, ids, XLB_MAX_VIPS);
+		for (nbe = 0; nbe < XLB_MAX_BACKENDS; nbe++)
+			ids[nbe] = nbe;
+		if (!err)
+			err = xlb_bm_reasons_zero(&m);
+	}
+	if (!err)
+		err = xlb_bm_backends_zero(&m, ids, nbe, 0);
+	if (err)
+		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "stats --zero: %s", xlb_cli_strerror(err));
+	else if (c->json)
+		xlb_cli_json(json_pack("{s:{s:s?, s:i, s:i, s:b}}", "zeroed", "vip", vip_s, "vips",
+				       nvips, "backends", nbe, "reasons", !vip_s));
+	else if (vip_s)
+		printf("zeroed the counters of VIP %s and of its %u backends\n", vip_s, nbe);
+	else
+		printf("zeroed every VIP, backend and reason counter\n");
+out:
+	free(mk);
+	free(mv);
+	free(ids);
+	xlb_maps_close(&m);
+	return ret;
+}
+
 static volatile sig_atomic_t stop;
 
 static void on_signal(int sig)
@@ -226,18 +293,29 @@ static void on_signal(int sig)
 
 int xlb_cmd_stats(struct xlb_cli *c, int argc, char **argv)
 {
-	const char *count_s = NULL, *pos[1];
-	int watch = 0, npos, ret, tty = isatty(STDOUT_FILENO);
-	const struct xlb_opt opts[] = {{"watch", NULL, &watch}, {"count", &count_s}, {}};
+	const char *count_s = NULL, *vip_s = NULL, *pos[1];
+	int watch = 0, zero = 0, npos, ret, tty = isatty(STDOUT_FILENO);
+	const struct xlb_opt opts[] = {{"watch", NULL, &watch},
+				       {"count", &count_s},
+				       {"zero", NULL, &zero},
+				       {"vip", &vip_s},
+				       {}};
 	__u32 secs = 1, count = 0, i;
 	struct timespec t0, t1;
 	json_t *prev = NULL, *now;
 	struct xlb_maps m;
 
 	ret = xlb_cli_parse(c, argc, argv, opts, pos, 0, 1, &npos,
-			    "stats [--watch [SECONDS]] [--count N]");
+			    "stats [--watch [SECONDS]] [--count N] | stats --zero [--vip VIP]");
 	if (ret || npos < 0)
 		return ret;
+	if (vip_s && !zero)
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "stats: --vip goes with --zero");
+	if (zero && (watch || count_s || npos))
+		return xlb_cli_err(c, XLB_EXIT_USAGE,
+				   "stats: --zero takes no --watch, --count or interval");
+	if (zero)
+		return stats_zero(c, vip_s);
 	if (npos == 1 && (!watch || xlb_u32_parse(pos[0], 1, 3600, &secs)))
 		return xlb_cli_err(c, XLB_EXIT_USAGE, "stats: '%s' is not a watch interval 1-3600",
 				   pos[0]);

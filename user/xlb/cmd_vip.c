@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/addr.h"
+#include "batch.h"
 #include "cli.h"
 #include "dataplane/maglev.h"
 #include "dataplane/maps.h"
@@ -56,69 +57,70 @@ static int open_vip(struct xlb_cli *c, int write, const char *vip_s, struct xlb_
 	return ret;
 }
 
+/*
+ * Parse a writing command's words (batch_parse.c, shared with xlb -batch):
+ * 0 parsed, 1 --help (usage printed), else the usage error's exit code.
+ */
+static int parse_op(struct xlb_cli *c, enum xlb_op_kind kind, int argc, char **argv,
+		    struct xlb_op *op)
+{
+	char err[512];
+	int ret = xlb_op_parse(kind, argc, argv, op, err, sizeof(err));
+
+	if (ret < 0)
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "%s", err);
+	if (ret == 1)
+		printf("Usage: %s %s\n", c->prog, xlb_op_usage(kind));
+	return ret ? -1 : 0;
+}
+
+/* parse_op() of a VIP command, and the VIP's name as xlb prints it. */
+static int parse_vip_op(struct xlb_cli *c, enum xlb_op_kind kind, int argc, char **argv,
+			struct xlb_op *op, char name[XLB_VIPSTRLEN])
+{
+	int ret = parse_op(c, kind, argc, argv, op);
+
+	if (!ret)
+		xlb_vip_str(&op->vip, name, XLB_VIPSTRLEN);
+	return ret;
+}
+
 /* --- vip ---------------------------------------------------------------- */
 
 static int vip_add(struct xlb_cli *c, int argc, char **argv)
 {
-	const char *hash = NULL, *size_s = NULL, *fwd = NULL, *pos[1];
-	const struct xlb_opt opts[] = {
-		{"hash", &hash}, {"table-size", &size_s}, {"forward", &fwd}, {}};
-	__u32 flags = 0, size = XLB_MAGLEV_DEFAULT;
-	struct xlb_vip_key k;
+	char name[XLB_VIPSTRLEN];
 	struct xlb_maps m;
-	int npos, ret, err;
+	struct xlb_op op;
+	int ret, err;
 
-	ret = xlb_cli_parse(c, argc, argv, opts, pos, 1, 1, &npos,
-			    "vip add ADDR:PORT/PROTO [--hash 5tuple|src] [--table-size M] "
-			    "[--forward dsr|nat]");
-	if (ret || npos < 0)
-		return ret;
-	ret = parse_vip(c, pos[0], &k);
+	ret = parse_vip_op(c, XLB_OP_VIP_ADD, argc, argv, &op, name) ?: xlb_cli_open_maps(c, &m, 1);
 	if (ret)
-		return ret;
-	if (hash && !strcmp(hash, "src"))
-		flags |= XLB_VIP_F_HASH_SRC;
-	else if (hash && strcmp(hash, "5tuple"))
-		return xlb_cli_err(c, XLB_EXIT_USAGE, "--hash '%s' is not 5tuple or src", hash);
-	/* dsr: the data plane's direct-return method (xlb attach --forward). */
-	if (fwd && !strcmp(fwd, "nat"))
-		flags |= XLB_VIP_F_NAT;
-	else if (fwd && strcmp(fwd, "dsr"))
-		return xlb_cli_err(c, XLB_EXIT_USAGE, "--forward '%s' is not dsr or nat", fwd);
-	if (size_s &&
-	    (xlb_u32_parse(size_s, 3, XLB_MAGLEV_MAX, &size) || !xlb_maglev_size_valid(size)))
-		return xlb_cli_err(c, XLB_EXIT_USAGE,
-				   "--table-size '%s' is not a prime between 3 and %u", size_s,
-				   XLB_MAGLEV_MAX);
-	ret = xlb_cli_open_maps(c, &m, 1);
-	if (ret)
-		return ret;
-	err = xlb_vip_create(&m, &k, flags, size, NULL);
+		return ret < 0 ? XLB_EXIT_OK : ret;
+	err = xlb_vip_create(&m, &op.vip, op.vip_flags, op.table_size, NULL);
 	xlb_maps_close(&m);
 	if (err == -EEXIST)
-		return xlb_cli_err(c, XLB_EXIT_FAIL, "VIP %s already exists", pos[0]);
+		return xlb_cli_err(c, XLB_EXIT_FAIL, "VIP %s already exists", name);
 	if (err)
-		return xlb_cli_err(c, XLB_EXIT_FAIL, "VIP %s: %s", pos[0], xlb_cli_strerror(err));
+		return xlb_cli_err(c, XLB_EXIT_FAIL, "VIP %s: %s", name, xlb_cli_strerror(err));
 	return XLB_EXIT_OK;
 }
 
 static int vip_del(struct xlb_cli *c, int argc, char **argv)
 {
-	struct xlb_vip_key k;
-	struct xlb_vip v;
+	char name[XLB_VIPSTRLEN];
 	struct xlb_maps m;
-	const char *pos[1];
-	int npos, ret, err;
+	struct xlb_vip v;
+	struct xlb_op op;
+	int ret, err;
 
-	ret = xlb_cli_parse(c, argc, argv, NULL, pos, 1, 1, &npos, "vip del ADDR:PORT/PROTO");
-	if (ret || npos < 0)
-		return ret;
-	ret = open_vip(c, 1, pos[0], &m, &k, &v);
+	ret = parse_vip_op(c, XLB_OP_VIP_DEL, argc, argv, &op, name)
+		      ?: open_vip(c, 1, name, &m, &op.vip, &v);
 	if (ret)
-		return ret;
-	err = xlb_vip_delete(&m, &k);
+		return ret < 0 ? XLB_EXIT_OK : ret;
+	err = xlb_vip_delete(&m, &op.vip);
 	if (err)
-		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "VIP %s: %s", pos[0], xlb_cli_strerror(err));
+		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "VIP %s: %s", name, xlb_cli_strerror(err));
 	xlb_maps_close(&m);
 	return ret;
 }
@@ -208,90 +210,54 @@ static int vip_list(struct xlb_cli *c, int argc, char **argv)
 
 int xlb_cmd_vip(struct xlb_cli *c, int argc, char **argv)
 {
-	static const struct xlb_cmd verbs[] = {
-		{"add", vip_add, "vip add ADDR:PORT/PROTO [--hash 5tuple|src] [--table-size M]"},
-		{"del", vip_del, "vip del ADDR:PORT/PROTO"},
-		{"list", vip_list, "vip list"},
-		{}};
+	static const struct xlb_cmd verbs[] = {{"add", vip_add,
+						"vip add ADDR:PORT/PROTO [--hash 5tuple|src] "
+						"[--table-size M] [--forward dsr|nat]"},
+					       {"del", vip_del, "vip del ADDR:PORT/PROTO"},
+					       {"list", vip_list, "vip list"},
+					       {}};
 
 	return xlb_cli_dispatch(c, "vip", verbs, argc, argv);
 }
 
 /* --- backend ------------------------------------------------------------ */
 
-static int parse_weight(struct xlb_cli *c, const char *s, __u32 *w)
-{
-	if (xlb_u32_parse(s, 0, XLB_WEIGHT_MAX, w))
-		return xlb_cli_err(c, XLB_EXIT_USAGE, "weight '%s' is not a number 0-%u", s,
-				   XLB_WEIGHT_MAX);
-	return 0;
-}
-
-static int parse_state(struct xlb_cli *c, const char *s, enum xlb_backend_state *st)
-{
-	int i;
-
-	for (i = XLB_BE_ACTIVE; i < XLB_BE_STATE_MAX; i++)
-		if (!strcmp(s, xlb_state_name(i))) {
-			*st = i;
-			return 0;
-		}
-	return xlb_cli_err(c, XLB_EXIT_USAGE, "state '%s' is not active, draining or down", s);
-}
-
 /* What a backend command names: a VIP and one backend of it. */
 struct backend_ref {
-	struct xlb_vip_key k;
+	struct xlb_op op;
 	struct xlb_vip v;
-	struct xlb_addr_key a;
-	__u16 port;
+	char vip_s[XLB_VIPSTRLEN], be_s[XLB_VIPSTRLEN];
 	__u32 id; /* with open_backend(.., member = 1): its backend id */
 };
 
-/* The backend word of a backend command, checked against the VIP's. */
-static int backend_arg(struct xlb_cli *c, struct xlb_maps *m, const char *be_s,
-		       const struct xlb_vip_key *k, const struct xlb_vip *v, struct xlb_addr_key *a,
-		       __u16 *port)
-{
-	struct xlb_config cfg = {};
-	char err[200];
-
-	if (xlb_endpoint_parse(be_s, a, port, err, sizeof(err)))
-		return xlb_cli_err(c, XLB_EXIT_USAGE, "backend: %s", err);
-	if (k->family == XLB_AF_INET6 && a->family == XLB_AF_INET)
-		return xlb_cli_err(c, XLB_EXIT_USAGE, "backend %s: an IPv6 VIP needs IPv6 backends",
-				   be_s);
-	if (!xlb_config_get(m, &cfg) && cfg.forward == XLB_FWD_L2 && a->family != k->family)
-		return xlb_cli_err(c, XLB_EXIT_USAGE,
-				   "backend %s: L2 forwarding needs the VIP's address family",
-				   be_s);
-	if ((v->flags & XLB_VIP_F_NAT || cfg.forward == XLB_FWD_NAT) && a->family != k->family)
-		return xlb_cli_err(c, XLB_EXIT_USAGE,
-				   "backend %s: NAT does not translate between IPv4 and IPv6; "
-				   "the VIP needs backends of its own family",
-				   be_s);
-	return 0;
-}
-
 /*
- * The start of backend add, set and del: open the maps for writing, find
- * the VIP vip_s, parse the backend be_s against it and, when member is
- * set, find its id among the VIP's members. On error the maps are closed.
+ * The start of backend add, set and del, after parse_op(): open the maps
+ * for writing, find the VIP, check the backend's address family against it
+ * and, when member is set, find its id among the VIP's members. On error
+ * the maps are closed.
  */
-static int open_backend(struct xlb_cli *c, const char *vip_s, const char *be_s, int member,
-			struct xlb_maps *m, struct backend_ref *r)
+static int open_backend(struct xlb_cli *c, int member, struct xlb_maps *m, struct backend_ref *r)
 {
+	struct xlb_backend shown = {.port = htons(r->op.be_port), .family = r->op.be.family};
+	struct xlb_config cfg = {};
 	struct xlb_member mem;
+	char err[300];
 	int ret;
 
-	ret = open_vip(c, 1, vip_s, m, &r->k, &r->v);
+	memcpy(shown.addr, r->op.be.addr, sizeof(shown.addr));
+	xlb_backend_label(&shown, r->be_s, sizeof(r->be_s));
+	xlb_vip_str(&r->op.vip, r->vip_s, sizeof(r->vip_s));
+	ret = open_vip(c, 1, r->vip_s, m, &r->op.vip, &r->v);
 	if (ret)
 		return ret;
-	ret = backend_arg(c, m, be_s, &r->k, &r->v, &r->a, &r->port);
+	xlb_config_get(m, &cfg);
+	if (xlb_op_family_check(&cfg, r->v.flags, &r->op, err, sizeof(err)))
+		ret = xlb_cli_err(c, XLB_EXIT_USAGE, "%s", err);
 	if (!ret && member &&
-	    (xlb_backend_find(m, &r->a, r->port, &r->id) ||
+	    (xlb_backend_find(m, &r->op.be, r->op.be_port, &r->id) ||
 	     xlb_member_get(m, r->v.id, r->id, &mem)))
-		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "backend %s is not in VIP %s", be_s, vip_s);
+		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "backend %s is not in VIP %s", r->be_s,
+				  r->vip_s);
 	if (ret)
 		xlb_maps_close(m);
 	return ret;
@@ -299,49 +265,43 @@ static int open_backend(struct xlb_cli *c, const char *vip_s, const char *be_s, 
 
 static int backend_add(struct xlb_cli *c, int argc, char **argv)
 {
-	const char *w_s = NULL, *pos[2];
-	const struct xlb_opt opts[] = {{"weight", &w_s}, {}};
 	struct xlb_member mem;
 	struct backend_ref r;
 	struct xlb_maps m;
-	__u32 w = 1;
-	int npos, ret, err;
+	int ret, err;
 
-	ret = xlb_cli_parse(c, argc, argv, opts, pos, 2, 2, &npos,
-			    "backend add VIP ADDR[:PORT] [--weight W]");
-	if (ret || npos < 0)
-		return ret;
-	if (w_s && (ret = parse_weight(c, w_s, &w)))
-		return ret;
-	ret = open_backend(c, pos[0], pos[1], 0, &m, &r);
+	ret = parse_op(c, XLB_OP_BACKEND_ADD, argc, argv, &r.op);
+	if (ret)
+		return ret < 0 ? XLB_EXIT_OK : ret;
+	ret = open_backend(c, 0, &m, &r);
 	if (ret)
 		return ret;
-	err = xlb_backend_ensure(&m, &r.a, r.port, &r.id);
+	err = xlb_backend_ensure(&m, &r.op.be, r.op.be_port, &r.id);
 	if (err) {
-		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "backend %s: %s", pos[1],
+		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "backend %s: %s", r.be_s,
 				  xlb_cli_strerror(err));
 		goto out;
 	}
 	if (!xlb_member_get(&m, r.v.id, r.id, &mem)) {
-		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "backend %s is already in VIP %s", pos[1],
-				  pos[0]);
+		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "backend %s is already in VIP %s", r.be_s,
+				  r.vip_s);
 		goto out;
 	}
 	/*
 	 * Have the kernel resolve the backend's next hop before traffic
 	 * comes, so the fast path's FIB lookups find a MAC.
 	 */
-	err = xlb_nl_backend_prime(&r.a);
+	err = xlb_nl_backend_prime(&r.op.be);
 	if (err)
-		pr_warn("warning: backend %s: cannot prepare its neighbour entry: %s\n", pos[1],
+		pr_warn("warning: backend %s: cannot prepare its neighbour entry: %s\n", r.be_s,
 			xlb_cli_strerror(err));
-	err = xlb_member_set(&m, r.v.id, r.id, w);
+	err = xlb_member_set(&m, r.v.id, r.id, r.op.weight);
 	if (!err)
 		err = xlb_table_rebuild(&m, &r.v);
 	if (err) {
 		xlb_member_del(&m, r.v.id, r.id);
 		xlb_backend_release(&m, r.id);
-		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "backend %s: %s", pos[1],
+		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "backend %s: %s", r.be_s,
 				  xlb_cli_strerror(err));
 	}
 out:
@@ -351,26 +311,14 @@ out:
 
 static int backend_set(struct xlb_cli *c, int argc, char **argv)
 {
-	const char *w_s = NULL, *st_s = NULL, *pos[2];
-	const struct xlb_opt opts[] = {{"weight", &w_s}, {"state", &st_s}, {}};
-	enum xlb_backend_state st = XLB_BE_ACTIVE;
 	struct backend_ref r;
 	struct xlb_maps m;
-	__u32 w = 0;
-	int npos, ret, err = 0;
+	int ret, err = 0;
 
-	ret = xlb_cli_parse(
-		c, argc, argv, opts, pos, 2, 2, &npos,
-		"backend set VIP ADDR[:PORT] [--weight W] [--state active|draining|down]");
-	if (ret || npos < 0)
-		return ret;
-	if (!w_s && !st_s)
-		return xlb_cli_err(c, XLB_EXIT_USAGE, "backend set: give --weight and/or --state");
-	if (w_s && (ret = parse_weight(c, w_s, &w)))
-		return ret;
-	if (st_s && (ret = parse_state(c, st_s, &st)))
-		return ret;
-	ret = open_backend(c, pos[0], pos[1], 1, &m, &r);
+	ret = parse_op(c, XLB_OP_BACKEND_SET, argc, argv, &r.op);
+	if (ret)
+		return ret < 0 ? XLB_EXIT_OK : ret;
+	ret = open_backend(c, 1, &m, &r);
 	if (ret)
 		return ret;
 	/*
@@ -378,14 +326,15 @@ static int backend_set(struct xlb_cli *c, int argc, char **argv)
 	 * backend from the next packet. Its tables follow. Draining and down
 	 * are held against xlbd's writes; active hands the backend back.
 	 */
-	if (st_s)
-		err = xlb_backend_hold(&m, r.id, st);
-	if (!err && w_s)
-		err = xlb_member_set(&m, r.v.id, r.id, w);
+	if (r.op.has_state)
+		err = xlb_backend_hold(&m, r.id, r.op.state);
+	if (!err && r.op.has_weight)
+		err = xlb_member_set(&m, r.v.id, r.id, r.op.weight);
 	if (!err)
-		err = st_s ? xlb_table_rebuild_backend(&m, r.id) : xlb_table_rebuild(&m, &r.v);
+		err = r.op.has_state ? xlb_table_rebuild_backend(&m, r.id)
+				     : xlb_table_rebuild(&m, &r.v);
 	if (err)
-		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "backend %s: %s", pos[1],
+		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "backend %s: %s", r.be_s,
 				  xlb_cli_strerror(err));
 	xlb_maps_close(&m);
 	return ret;
@@ -395,13 +344,12 @@ static int backend_del(struct xlb_cli *c, int argc, char **argv)
 {
 	struct backend_ref r;
 	struct xlb_maps m;
-	const char *pos[2];
-	int npos, ret, err;
+	int ret, err;
 
-	ret = xlb_cli_parse(c, argc, argv, NULL, pos, 2, 2, &npos, "backend del VIP ADDR[:PORT]");
-	if (ret || npos < 0)
-		return ret;
-	ret = open_backend(c, pos[0], pos[1], 1, &m, &r);
+	ret = parse_op(c, XLB_OP_BACKEND_DEL, argc, argv, &r.op);
+	if (ret)
+		return ret < 0 ? XLB_EXIT_OK : ret;
+	ret = open_backend(c, 1, &m, &r);
 	if (ret)
 		return ret;
 	err = xlb_member_del(&m, r.v.id, r.id);
@@ -410,7 +358,7 @@ static int backend_del(struct xlb_cli *c, int argc, char **argv)
 	if (!err)
 		err = xlb_backend_release(&m, r.id);
 	if (err)
-		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "backend %s: %s", pos[1],
+		ret = xlb_cli_err(c, XLB_EXIT_FAIL, "backend %s: %s", r.be_s,
 				  xlb_cli_strerror(err));
 	xlb_maps_close(&m);
 	return ret;

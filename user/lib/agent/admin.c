@@ -20,6 +20,7 @@
 #include "agent/admin.h"
 #include "agent/adminapi.h"
 #include "agent/agent.h"
+#include "agent/metrics.h"
 #include "base/addr.h"
 #include "base/apikey.h"
 #include "base/log.h"
@@ -206,233 +207,24 @@ static void handle_healthcheck(struct xlb_admin *ad, struct evhttp_request *req)
 
 /* --- /metrics ------------------------------------------------------------------ */
 
-static void m_vips(struct evbuffer *out, const struct xlb_agent_snapshot *s)
-{
-	const struct xlb_agent_vip_view *v;
-	size_t i;
-
-	for (i = 0; i < s->nvips; i++) {
-		v = &s->vips[i];
-		evbuffer_add_printf(out, "xlb_vip_packets_total{vip=\"%s\"} %llu\n", v->name,
-				    (unsigned long long)v->traffic.packets);
-		evbuffer_add_printf(out, "xlb_vip_bytes_total{vip=\"%s\"} %llu\n", v->name,
-				    (unsigned long long)v->traffic.bytes);
-		evbuffer_add_printf(out, "xlb_vip_new_flows_total{vip=\"%s\"} %llu\n", v->name,
-				    (unsigned long long)v->traffic.new_flows);
-	}
-}
-
-static void m_node(struct evbuffer *out, const struct xlb_agent_node_view *n)
-{
-	const char *label = n->label, *state;
-	unsigned int i;
-
-	for (i = 0; (state = xlb_agent_health_name(i)); i++)
-		evbuffer_add_printf(out, "xlb_node_health{node=\"%s\",state=\"%s\"} %d\n", label,
-				    state, n->health == i);
-	if (n->latency_s >= 0)
-		evbuffer_add_printf(out, "xlb_node_probe_latency_seconds{node=\"%s\"} %.6f\n",
-				    label, n->latency_s);
-	evbuffer_add_printf(out, "xlb_node_probes_total{node=\"%s\"} %lu\n", label, n->probes);
-	if (n->nat) {
-		/* NAT: what the node's own answers showed (SYN-ACK time, RSTs). */
-		evbuffer_add_printf(out, "xlb_nat_synack_ewma_seconds{node=\"%s\"} %.9f\n", label,
-				    n->synack_ewma_s);
-		evbuffer_add_printf(out, "xlb_nat_synacks_total{node=\"%s\"} %llu\n", label,
-				    n->synacks);
-		evbuffer_add_printf(out, "xlb_nat_node_rsts_total{node=\"%s\"} %llu\n", label,
-				    n->node_rsts);
-	}
-	if (n->has_traffic) {
-		evbuffer_add_printf(out, "xlb_backend_packets_total{node=\"%s\"} %llu\n", label,
-				    (unsigned long long)n->traffic.packets);
-		evbuffer_add_printf(out, "xlb_backend_bytes_total{node=\"%s\"} %llu\n", label,
-				    (unsigned long long)n->traffic.bytes);
-		evbuffer_add_printf(out, "xlb_backend_new_flows_total{node=\"%s\"} %llu\n", label,
-				    (unsigned long long)n->traffic.new_flows);
-	}
-}
-
-/* Named counters: "NAME{LABEL=\"name\"} n" for rows from..to-1. */
-static void m_counts(struct evbuffer *out, const char *name, const char *label,
-		     const struct xlb_agent_count *c, unsigned int from, unsigned int to)
-{
-	unsigned int i;
-
-	for (i = from; i < to; i++)
-		evbuffer_add_printf(out, "%s{%s=\"%s\"} %llu\n", name, label, c[i].name, c[i].n);
-}
-
-/* Registry requests, answers, errors and node-set changes, per registry. */
-static void m_discovery(struct evbuffer *out, const struct xlb_agent_snapshot *s)
-{
-	static const char *const names[] = {"requests", "answers", "errors", "changes"};
-	static const char *const help[] = {
-		"Requests or queries sent to the registry.",
-		"Good answers from the registry (changed or not).",
-		"Failed requests and bad answers (the last good nodes stay).",
-		"Node-set changes applied from the registry.",
-	};
-	const struct xlb_agent_registry_view *r;
-	unsigned long v[4];
-	unsigned int k;
-	size_t i;
-
-	for (k = 0; k < 4; k++) {
-		evbuffer_add_printf(out,
-				    "# HELP xlb_discovery_%s_total %s\n"
-				    "# TYPE xlb_discovery_%s_total counter\n",
-				    names[k], help[k], names[k]);
-		for (i = 0; i < s->nregistries; i++) {
-			r = &s->registries[i];
-			v[0] = r->requests;
-			v[1] = r->answers;
-			v[2] = r->errors;
-			v[3] = r->changes;
-			evbuffer_add_printf(out, "xlb_discovery_%s_total{registry=\"%s\"} %lu\n",
-					    names[k], r->type, v[k]);
-		}
-	}
-}
-
-/* The etcd source, when the configuration comes from etcd. */
-static void m_etcd(struct evbuffer *out, const struct xlb_agent_etcd_view *e)
-{
-	if (!e->on)
-		return;
-	evbuffer_add_printf(
-		out,
-		"# HELP xlb_etcd_connected 1 while the watch on etcd is open.\n"
-		"# TYPE xlb_etcd_connected gauge\nxlb_etcd_connected %d\n"
-		"# HELP xlb_etcd_revision The etcd revision the configuration reflects.\n"
-		"# TYPE xlb_etcd_revision gauge\nxlb_etcd_revision %lld\n"
-		"# TYPE xlb_etcd_requests_total counter\nxlb_etcd_requests_total %lu\n"
-		"# TYPE xlb_etcd_updates_total counter\nxlb_etcd_updates_total %lu\n"
-		"# HELP xlb_etcd_errors_total Failed requests and bad answers or values.\n"
-		"# TYPE xlb_etcd_errors_total counter\nxlb_etcd_errors_total %lu\n"
-		"# TYPE xlb_etcd_resyncs_total counter\nxlb_etcd_resyncs_total %lu\n"
-		"# TYPE xlb_etcd_reconnects_total counter\nxlb_etcd_reconnects_total %lu\n"
-		"# HELP xlb_etcd_bad_values Keys left out because their value is not an object.\n"
-		"# TYPE xlb_etcd_bad_values gauge\nxlb_etcd_bad_values %u\n"
-		"# HELP xlb_etcd_rejects_total Objects that did not validate (the running "
-		"version stayed).\n# TYPE xlb_etcd_rejects_total counter\n"
-		"xlb_etcd_rejects_total %lu\n",
-		e->connected, e->revision, e->requests, e->updates, e->errors, e->resyncs,
-		e->reconnects, e->bad_values, e->rejects);
-}
-
-static void m_write(struct evbuffer *out, const struct xlb_agent_snapshot *s)
-{
-	const struct xlb_agent_stats *st = &s->st;
-	const struct xlb_agent_latency *l;
-	unsigned int i;
-	size_t j;
-
-	evbuffer_add_printf(
-		out, "# HELP xlb_vip_packets_total Packets for a VIP seen by the fast path.\n"
-		     "# TYPE xlb_vip_packets_total counter\n"
-		     "# TYPE xlb_vip_bytes_total counter\n"
-		     "# TYPE xlb_vip_new_flows_total counter\n");
-	m_vips(out, s);
-	evbuffer_add_printf(
-		out,
-		"# HELP xlb_node_health Health state of a node (1 for its current state).\n"
-		"# TYPE xlb_node_health gauge\n"
-		"# TYPE xlb_node_probe_latency_seconds gauge\n"
-		"# TYPE xlb_node_probes_total counter\n"
-		"# TYPE xlb_backend_packets_total counter\n"
-		"# TYPE xlb_backend_bytes_total counter\n"
-		"# TYPE xlb_backend_new_flows_total counter\n"
-		"# HELP xlb_nat_synack_ewma_seconds NAT: SYN to the node's SYN-ACK, EWMA (1/8).\n"
-		"# TYPE xlb_nat_synack_ewma_seconds gauge\n"
-		"# TYPE xlb_nat_synacks_total counter\n"
-		"# TYPE xlb_nat_node_rsts_total counter\n");
-	for (j = 0; j < s->nnodes; j++)
-		m_node(out, &s->nodes[j]);
-	evbuffer_add_printf(
-		out,
-		"# HELP xlb_nat_connections NAT connections at the agent's last sweep.\n"
-		"# TYPE xlb_nat_connections gauge\nxlb_nat_connections %lu\n"
-		"# TYPE xlb_nat_capacity gauge\nxlb_nat_capacity %u\n"
-		"# HELP xlb_nat_memory_bytes Both NAT maps, as the kernel accounts them.\n"
-		"# TYPE xlb_nat_memory_bytes gauge\nxlb_nat_memory_bytes %llu\n"
-		"# HELP xlb_nat_entry_bytes Keys and values of one NAT connection.\n"
-		"# TYPE xlb_nat_entry_bytes gauge\nxlb_nat_entry_bytes %u\n"
-		"# TYPE xlb_nat_reclaimed_total counter\nxlb_nat_reclaimed_total %lu\n"
-		"# TYPE xlb_nat_syn_timeouts_total counter\nxlb_nat_syn_timeouts_total %lu\n",
-		st->nat_live, s->nat_capacity, (unsigned long long)s->nat_bytes, s->nat_entry_bytes,
-		st->nat_reclaimed, st->nat_syn_timeouts);
-	evbuffer_add_printf(
-		out, "# HELP xlb_reason_packets_total Packets by the fast path's verdict reason.\n"
-		     "# TYPE xlb_reason_packets_total counter\n");
-	if (s->have_reasons)
-		m_counts(out, "xlb_reason_packets_total", "reason", s->reasons, 0, XLB_R_MAX);
-	evbuffer_add_printf(
-		out, "# HELP xlb_passive_events_total Passive-health events from the fast path.\n"
-		     "# TYPE xlb_passive_events_total counter\n");
-	m_counts(out, "xlb_passive_events_total", "kind", s->passive, XLB_EVK_NONE + 1,
-		 XLB_EVK_MAX);
-	evbuffer_add_printf(
-		out,
-		"# HELP xlb_passive_events_ignored_total Events for nodes without checks.passive.\n"
-		"# TYPE xlb_passive_events_ignored_total counter\n"
-		"xlb_passive_events_ignored_total %lu\n"
-		"# HELP xlb_netlink_events_total Kernel signals reported as node failures.\n"
-		"# TYPE xlb_netlink_events_total counter\n",
-		st->passive_ignored);
-	m_counts(out, "xlb_netlink_events_total", "kind", s->netlink, 0,
-		 sizeof(s->netlink) / sizeof(s->netlink[0]));
-	evbuffer_add_printf(out,
-			    "# TYPE xlb_netlink_overruns_total counter\n"
-			    "xlb_netlink_overruns_total %lu\n"
-			    "# HELP xlb_signal_flip_seconds Passive event or kernel signal to "
-			    "fast-path state write.\n# TYPE xlb_signal_flip_seconds gauge\n",
-			    st->netlink_overruns);
-	for (i = 0; i < XLB_AGENT_SRC_MAX; i++) {
-		l = &s->latency[i];
-		if (l->n)
-			evbuffer_add_printf(
-				out,
-				"xlb_signal_flip_seconds{source=\"%s\",stat=\"p50\"} %.9f\n"
-				"xlb_signal_flip_seconds{source=\"%s\",stat=\"p99\"} %.9f\n"
-				"xlb_signal_flip_seconds{source=\"%s\",stat=\"max\"} %.9f\n",
-				l->source, l->p50, l->source, l->p99, l->source, l->max);
-	}
-	evbuffer_add_printf(
-		out,
-		"# HELP xlb_health_flip_seconds Health decision to fast-path state write.\n"
-		"# TYPE xlb_health_flip_seconds gauge\n"
-		"xlb_health_flip_seconds{stat=\"last\"} %.9f\n"
-		"xlb_health_flip_seconds{stat=\"max\"} %.9f\n"
-		"# TYPE xlb_health_flips_total counter\nxlb_health_flips_total %lu\n"
-		"# TYPE xlb_health_changes_total counter\nxlb_health_changes_total %lu\n"
-		"# HELP xlb_map_update_seconds Time to reconcile the maps (tables included).\n"
-		"# TYPE xlb_map_update_seconds gauge\n"
-		"xlb_map_update_seconds{stat=\"last\"} %.6f\n"
-		"xlb_map_update_seconds{stat=\"max\"} %.6f\n"
-		"# TYPE xlb_map_updates_total counter\nxlb_map_updates_total %lu\n"
-		"# TYPE xlb_map_update_errors_total counter\nxlb_map_update_errors_total %lu\n"
-		"# TYPE xlb_config_reloads_total counter\nxlb_config_reloads_total %lu\n"
-		"# TYPE xlb_config_reload_errors_total counter\nxlb_config_reload_errors_total "
-		"%lu\n",
-		st->last_flip_us / 1e6, st->max_flip_us / 1e6, st->flips, st->health_changes,
-		st->last_reconcile_ms / 1e3, st->max_reconcile_ms / 1e3, st->reconciles,
-		st->reconcile_errors, st->reloads, st->reload_errors);
-	m_discovery(out, s);
-	m_etcd(out, &s->etcd);
-}
-
 static void handle_metrics(struct xlb_admin *ad, struct evhttp_request *req)
 {
+	int per_node = xlb_agent_conf(ad->agent)->xlb.metrics_per_node;
 	struct xlb_agent_snapshot s;
 	struct evbuffer *out;
+	int err;
 
-	out = xlb_agent_snapshot(ad->agent, XLB_SNAP_METRICS, &s) ? NULL : evbuffer_new();
+	err = xlb_agent_snapshot(ad->agent,
+				 XLB_SNAP_METRICS | (per_node ? XLB_SNAP_NO_UPSTREAMS : 0), &s);
+	out = err ? NULL : evbuffer_new();
 	if (out)
-		m_write(out, &s);
+		err = xlb_metrics_write(out, &s, per_node);
 	xlb_agent_snapshot_free(&s);
-	if (!out)
+	if (!out || err) {
+		if (out)
+			evbuffer_free(out);
 		return reply_error(req, 500, "out of memory");
+	}
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 			  "text/plain; version=0.0.4");
 	evhttp_send_reply(req, 200, "OK", out);

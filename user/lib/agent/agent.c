@@ -169,6 +169,24 @@ static int nat_settings(const struct xlb_settings *s, struct xlb_config *cfg, ch
 }
 
 /*
+ * NAT configured after the data plane was attached without it: its NAT
+ * maps are as small as they go until xlbd attaches again. Said once.
+ */
+static void nat_capacity_check(struct xlb_agent *a, const struct xlb_settings *s)
+{
+	struct xlb_nat_mem nm;
+	__u32 want = s->nat_connections ?: XLB_NAT_MAX_DEFAULT;
+
+	if ((!s->nat_src[0] && !s->nat_src6[0]) || xlb_nat_memory(&a->maps, &nm) ||
+	    nm.capacity >= want || a->nat_small_said)
+		return;
+	a->nat_small_said = 1;
+	pr_warn("NAT: the NAT table holds %u connections (the data plane was attached without "
+		"nat_src/nat_src6); restart xlbd after 'xlb detach' to size it to %u\n",
+		nm.capacity, want);
+}
+
+/*
  * The xlb settings the fast path reads (forwarding method, hash seed, NAT
  * addresses, ports and timeouts) into the pinned config, at start and on
  * every reload; other fields (the drain flag, encapsulation sources) stay.
@@ -199,6 +217,7 @@ int agent_apply_settings(struct xlb_agent *a, const struct xlb_settings *s)
 	if ((s->nat_src[0] || s->nat_src6[0]) &&
 	    xlb_nat_ports_overlap(cfg.nat_port_min, cfg.nat_port_max, err_s, sizeof(err_s)))
 		pr_warn("%s\n", err_s);
+	nat_capacity_check(a, s);
 	if (!memcmp(&old, &cfg, sizeof(cfg)))
 		return 0;
 	lock = xlb_pin_dir_lock(a->pin_dir);
@@ -226,7 +245,11 @@ static int setup_data_plane(struct xlb_agent *a)
 		.seed_set = !!s->hash_seed,
 		.seed = s->hash_seed,
 		.flows = s->flows,
+		/* Without a NAT source the NAT maps take the least room. */
+		.nat_src = s->nat_src[0] ? s->nat_src : NULL,
+		.nat_src6 = s->nat_src6[0] ? s->nat_src6 : NULL,
 		.nat_conns = s->nat_connections,
+		.table_slots = s->table_slots,
 	};
 	struct xlb_lb_notes notes;
 	char err_s[512];

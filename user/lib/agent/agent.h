@@ -103,7 +103,7 @@ struct xlb_agent_count {
 /* One node (a distinct address and port) as the agent runs it. */
 struct xlb_agent_node_view {
 	char label[XLB_VIPSTRLEN]; /* "198.18.0.12:80", "[2001:db8::2]:80" */
-	char ip[XLB_ADDRSTRLEN];
+	char ip[XLB_ADDRSTRLEN];   /* XLB_SNAP_STATUS */
 	__u16 port;
 	unsigned int health; /* its state: xlb_agent_health_name(health) */
 	/* The health machine's counters. */
@@ -179,8 +179,9 @@ struct xlb_agent_vip_view {
 };
 
 enum xlb_snap_part {
-	XLB_SNAP_STATUS = 1 << 0,  /* nodes' status (the operator's hold) */
-	XLB_SNAP_METRICS = 1 << 1, /* everything /metrics shows */
+	XLB_SNAP_STATUS = 1 << 0,	/* nodes' status (the operator's hold) and ip */
+	XLB_SNAP_METRICS = 1 << 1,	/* everything /metrics shows */
+	XLB_SNAP_NO_UPSTREAMS = 1 << 2, /* upstreams left out (metrics per node) */
 };
 
 struct xlb_agent_snapshot {

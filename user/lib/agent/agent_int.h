@@ -126,6 +126,7 @@ struct xlb_agent {
 	int etcd_have;			/* etcd's objects arrived: maps may follow */
 	char *etcd_problem;		/* the last problem logged, to log each once */
 	unsigned long etcd_rejects;	/* etcd objects left out as invalid */
+	int nat_small_said;		/* nat_capacity_check() warned */
 };
 
 /* agent.c */

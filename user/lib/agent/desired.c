@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "agent/agent_int.h"
+#include "dataplane/maglev.h"
 #include "health/priority.h"
 
 struct want_builder {
@@ -82,6 +83,9 @@ static int want_vip(struct xlb_agent *a, struct want_builder *b, const struct xl
 	wv->table_size = a->conf.xlb.table_size;
 	if (!u)
 		return 0; /* validation forbids it */
+	/* Unset: from the node count (not health), as every LB node computes it. */
+	if (!wv->table_size)
+		wv->table_size = xlb_maglev_size_auto(u->nnodes);
 	wv->flags = u->hash_src ? XLB_VIP_F_HASH_SRC : 0;
 	if (xlb_conf_upstream_nat(&a->conf, u))
 		wv->flags |= XLB_VIP_F_NAT;

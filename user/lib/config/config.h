@@ -15,7 +15,8 @@
  *   stream_routes[]: id, desc, server_addr, server_port (0 = all ports),
  *     remote_addr (client CIDR), upstream_id or upstream (inline), protocol
  *   xlb: interfaces, mode, forward, encap_src, encap_src6, on_no_healthy,
- *     table_size, hash_seed, flows, admin {listen, api_key, limits}, log_level
+ *     table_size, hash_seed, flows, admin {listen, api_key, limits},
+ *     metrics {per_node}, log_level
  */
 #ifndef XLB_CONFIG_H
 #define XLB_CONFIG_H
@@ -134,9 +135,10 @@ struct xlb_settings {
 	__u32 nat_timeout_closing;
 	__u32 nat_timeout_udp;
 	enum xlb_no_healthy on_no_healthy;
-	__u32 table_size;	     /* prime; default XLB_MAGLEV_DEFAULT */
+	__u32 table_size;	     /* prime; 0 (default): from each VIP's node count */
 	__u32 hash_seed;	     /* 0 = keep the data plane's */
 	__u32 flows;		     /* flow-table entries; 0 = default */
+	__u32 table_slots;	     /* Maglev table space (slots); 0 = default */
 	char admin_listen[64];	     /* "127.0.0.1:9180"; "" = no admin API */
 	char api_key[128];	     /* "" = the generated key (xlb_api_key_load) */
 	__u32 admin_max_connections; /* open at once; beyond, no accept */
@@ -145,6 +147,7 @@ struct xlb_settings {
 	double admin_header_timeout; /* seconds from a request's first byte to its head */
 	double admin_body_timeout;   /* seconds from its head to the end of its body */
 	double admin_idle_timeout;   /* seconds without a request, or without a byte */
+	int metrics_per_node;	     /* /metrics: node series (1) or upstream sums (0) */
 	char log_level[16];	     /* warn | info | debug */
 };
 

@@ -62,11 +62,13 @@ static int check_ifname(const char *s, unsigned long long v, char *why, size_t l
 	return -EINVAL;
 }
 
-#define PRIME_EXPECT "must be a prime 3-" STR(XLB_MAGLEV_MAX) " (e.g. " STR(XLB_MAGLEV_DEFAULT) ")"
+#define PRIME_EXPECT                                                                              \
+	"must be 0 (chosen from the node count) or a prime 3-" STR(XLB_MAGLEV_MAX) " (e.g. " STR( \
+		XLB_MAGLEV_DEFAULT) ")"
 
 static int check_prime(const char *s, unsigned long long v, char *why, size_t len)
 {
-	if (v <= UINT32_MAX && xlb_maglev_size_valid((__u32)v))
+	if (!v || (v <= UINT32_MAX && xlb_maglev_size_valid((__u32)v)))
 		return 0;
 	snprintf(why, len, PRIME_EXPECT);
 	return -EINVAL;
@@ -654,6 +656,13 @@ static const struct key admin_keys[] = {
 _Static_assert(ARRAY_SIZE(admin_keys) <= KEYS_MAX, "admin_keys");
 static const struct table admin_table = TABLE(admin_keys, .check = check_admin);
 
+/* What /metrics shows (user/lib/agent/metrics.c). */
+static const struct key metrics_keys[] = {
+	{"per_node", KT_BOOL, F(xlb_settings, metrics_per_node), .def = "true"},
+};
+_Static_assert(ARRAY_SIZE(metrics_keys) <= KEYS_MAX, "metrics_keys");
+static const struct table metrics_table = TABLE(metrics_keys);
+
 static const struct choice mode_choices[] = {{"native", 0}, {"generic", 1}, {0}};
 static const struct choice forward_choices[] = {
 	{"ipip", XLB_FWD_IPIP},
@@ -701,11 +710,13 @@ static const struct key settings_keys[] = {
 	{"on_no_healthy", KT_ENUM, F(xlb_settings, on_no_healthy), .choices = no_healthy_choices,
 	 .def = "fail_open"},
 	{"table_size", KT_UINT, F(xlb_settings, table_size), .max = UINT32_MAX,
-	 .check = check_prime, .expect = PRIME_EXPECT, .def = STR(XLB_MAGLEV_DEFAULT)},
+	 .check = check_prime, .expect = PRIME_EXPECT, .def = "0"},
 	{"hash_seed", KT_UINT, F(xlb_settings, hash_seed), .max = UINT32_MAX},
 	/* Absent: 0, the size chosen at attach (XLB_FLOW_MAX_DEFAULT). */
 	{"flows", KT_UINT, F(xlb_settings, flows), .min = 1024, .max = 1 << 27},
+	{"table_slots", KT_UINT, F(xlb_settings, table_slots), .min = 1 << 16, .max = 1 << 28},
 	{"admin", KT_OBJECT, .sub = &admin_table},
+	{"metrics", KT_OBJECT, .sub = &metrics_table},
 	{"log_level", KT_ENUM, F(xlb_settings, log_level), .flags = K_TEXT,
 	 .choices = level_choices, .def = "info"},
 };

@@ -140,7 +140,7 @@ static int attach_once(enum xlb_prog_kind kind, const char *pin_dir, int ifindex
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
 	struct xlb_decap *decap = NULL;
 	struct xlb_lb *lb = NULL;
-	__u32 zero = 0;
+	__u32 zero = 0, slots;
 	int err;
 
 	if (kind == XLB_PROG_LB) {
@@ -162,6 +162,24 @@ static int attach_once(enum xlb_prog_kind kind, const char *pin_dir, int ifindex
 				lb->maps.xlb_nat_rev,
 				pinned_max_entries(lb->maps.xlb_nat_rev,
 						   o->nat_max ? o->nat_max : XLB_NAT_MAX_DEFAULT));
+		/*
+		 * Per-CPU NAT health, one entry per backend id and CPU: with the
+		 * least NAT table (no NAT source), one entry; lookups of other
+		 * ids find nothing, which the program and the readers allow.
+		 */
+		if (!err && o->nat_off)
+			err = bpf_map__set_max_entries(
+				lb->maps.xlb_nat_health,
+				pinned_max_entries(lb->maps.xlb_nat_health, 1));
+		/* The table space and its block record, sized together. */
+		if (!err) {
+			slots = pinned_max_entries(lb->maps.xlb_slots, 0) * 2
+					?: (o->table_slots ? o->table_slots : XLB_SLOTS_DEFAULT);
+			slots = slots / (XLB_SLOT_BLOCK * 8) * (XLB_SLOT_BLOCK * 8);
+			err = bpf_map__set_max_entries(lb->maps.xlb_slots, slots / 2)
+				      ?: bpf_map__set_max_entries(lb->maps.xlb_slot_blocks,
+								  slots / XLB_SLOT_BLOCK / 8);
+		}
 		if (!err)
 			err = attach_obj(lb->obj, "xdp", ifindex, o->mode, legacy);
 		if (!err && o->config &&
@@ -398,8 +416,16 @@ int xlb_nat_src_parse(const char *s, int family, struct xlb_config *cfg, char *e
 int xlb_lb_attach_dev(const char *pin_dir, const struct xlb_lb_setup *s, struct xlb_lb_notes *notes,
 		      char *err, size_t errlen)
 {
-	struct xlb_attach_opts ao = {
-		.mode = s->mode, .flow_max = s->flows, .nat_max = s->nat_conns};
+	/*
+	 * NAT needs a source address: without one (and no size asked for),
+	 * the NAT maps take the least room instead of 2 x 131,072 entries.
+	 */
+	int nat_off = s->forward != XLB_FWD_NAT && !s->nat_src && !s->nat_src6 && !s->nat_conns;
+	struct xlb_attach_opts ao = {.mode = s->mode,
+				     .flow_max = s->flows,
+				     .nat_max = nat_off ? XLB_NAT_MAX_OFF : s->nat_conns,
+				     .table_slots = s->table_slots,
+				     .nat_off = nat_off};
 	struct xlb_config cfg = {.forward = s->forward, .hash_seed = s->seed};
 	struct xlb_maps m;
 	char drv[32];

@@ -19,6 +19,8 @@ struct xlb_attach_opts {
 	enum xdp_attach_mode mode;	 /* XDP_MODE_NATIVE or XDP_MODE_SKB */
 	__u32 flow_max;			 /* flow-table size; 0 = default or pinned */
 	__u32 nat_max;			 /* NAT connections; 0 = default or pinned */
+	__u32 table_slots;		 /* Maglev table space; 0 = default or pinned */
+	int nat_off;			 /* no NAT source: NAT maps at their least */
 	const struct xlb_config *config; /* written after attach (LB only) */
 };
 
@@ -66,8 +68,9 @@ struct xlb_lb_setup {
 	__u16 nat_port_min, nat_port_max; /* 0: XLB_NAT_PORT_MIN/MAX */
 	int seed_set;			  /* else: the pinned maps' seed, or a random one */
 	__u32 seed;
-	__u32 flows;	 /* 0: default (or the pinned table's size) */
-	__u32 nat_conns; /* NAT table size; 0: default (or pinned) */
+	__u32 flows;	   /* 0: default (or the pinned table's size) */
+	__u32 nat_conns;   /* NAT table size; 0: default (or pinned) */
+	__u32 table_slots; /* slots of all Maglev tables; 0: default (or pinned) */
 };
 
 /* What the setup did that the operator should hear about. */

@@ -136,6 +136,22 @@ int xlb_maglev_size_valid(__u32 n)
 	return 1;
 }
 
+__u32 xlb_maglev_size_auto(size_t members)
+{
+	__u64 want = (__u64)XLB_MAGLEV_PER_NODE * (members ? members : 1);
+	__u32 p;
+	int k;
+
+	/* The largest prime below each power of two, 2^8 to 2^15. */
+	for (k = 8; k < 16; k++) {
+		for (p = (1U << k) - 1; !xlb_maglev_size_valid(p); p -= 2)
+			;
+		if (p >= want)
+			return p;
+	}
+	return XLB_MAGLEV_DEFAULT;
+}
+
 static __u64 maglev_load_le(const unsigned char *p, size_t len)
 {
 	__u64 v = 0;

@@ -30,6 +30,20 @@ struct xlb_maglev_node {
 int xlb_maglev_size_valid(__u32 n);
 
 /**
+ * xlb_maglev_size_auto() - the table size for a VIP whose size is not set
+ * @members: the VIP's members, usable or not
+ *
+ * At least XLB_MAGLEV_PER_NODE slots per member (each member's share is
+ * then within 1% of its weight's), on a ladder of primes (251, 509, 1021,
+ * ..., 32749, then XLB_MAGLEV_DEFAULT): the size, which decides every
+ * flow's slot, changes only when the member count crosses a step. Depends
+ * on the count alone, so that LB nodes given the same configuration agree.
+ *
+ * Return: a prime accepted by xlb_maglev_size_valid().
+ */
+__u32 xlb_maglev_size_auto(size_t members);
+
+/**
  * xlb_maglev_build() - fill a Maglev lookup table
  * @nodes: backends, in any order
  * @n: number of entries in @nodes

@@ -221,6 +221,7 @@ int xlb_maps_open(struct xlb_maps *m, const char *pin_dir, int lock)
 
 void xlb_maps_close(struct xlb_maps *m)
 {
+	xlb_tables_unmap(m);
 	skel_destroy(SKEL_LB, m->skel);
 	m->skel = NULL;
 	unlock(&m->lock_fd);

@@ -24,6 +24,12 @@ struct xlb_maps {
 	struct xlb_lb *skel; /* opened, never loaded: fds come from pins */
 	int lock_fd;	     /* flock on the pin directory, or -1 */
 	char pin_dir[PATH_MAX];
+	/* Table slots and their block record, mapped on first use (tables.c). */
+	__u32 *slots;
+	__u8 *blocks;
+	__u32 nslots, nblocks, cursor;
+	int grace_fd, grace_inner_fd; /* a map-in-map whose update waits a grace period */
+	int grace_made;		      /* the two fds above are open */
 };
 
 struct xlb_decap_maps {
@@ -45,14 +51,44 @@ void xlb_maps_close(struct xlb_maps *m);
 int xlb_decap_maps_open(struct xlb_decap_maps *m, const char *pin_dir, int lock);
 void xlb_decap_maps_close(struct xlb_decap_maps *m);
 
+/* The maps' memory, as the kernel accounts it, by what an entry stands for. */
+enum xlb_mem_item {
+	XLB_MEM_VIP,	 /* one per VIP id: key, value, counters */
+	XLB_MEM_TABLE,	 /* the table space (slots of every VIP's table) */
+	XLB_MEM_BACKEND, /* one per backend id: address, next hop, counters */
+	XLB_MEM_MEMBER,	 /* one per (VIP, backend) */
+	XLB_MEM_FLOW,	 /* the flow table */
+	XLB_MEM_NAT,	 /* NAT connections, both directions */
+	XLB_MEM_OTHER,	 /* settings, reasons, the event ring */
+	XLB_MEM_ITEMS,
+};
+
+#define XLB_MEM_MAPS_MAX 32
+
+struct xlb_map_mem {
+	char name[16];
+	__u64 bytes;
+	__u32 max_entries;
+	enum xlb_mem_item item;
+};
+
+struct xlb_mem_report {
+	struct xlb_map_mem maps[XLB_MEM_MAPS_MAX];
+	size_t n;
+	__u64 bytes[XLB_MEM_ITEMS]; /* summed by item */
+	__u64 total;
+	__u32 slots_used, slots_max; /* of the table space */
+};
+int xlb_maps_memory(struct xlb_maps *m, struct xlb_mem_report *r);
+
 /* VIPs. */
 typedef int (*xlb_vip_cb)(const struct xlb_vip_key *k, const struct xlb_vip *v, void *arg);
 int xlb_vip_get(struct xlb_maps *m, const struct xlb_vip_key *k, struct xlb_vip *v);
 int xlb_vip_create(struct xlb_maps *m, const struct xlb_vip_key *k, __u32 flags, __u32 table_size,
 		   struct xlb_vip *out);
 /*
- * Create n VIPs at once (keys[i], vips[i].flags and .table_size in; .id out):
- * their tables are installed in one batch, one kernel grace period for all.
+ * Create n VIPs at once (keys[i], vips[i].flags and .table_size in; .id
+ * and .table_off out), each with an empty table; all or none.
  */
 int xlb_vips_create(struct xlb_maps *m, const struct xlb_vip_key *keys, struct xlb_vip *vips,
 		    size_t n);
@@ -76,7 +112,7 @@ int xlb_backend_write(struct xlb_maps *m, __u32 id, const struct xlb_backend *b)
 void xlb_backend_key(const struct xlb_backend *b, char *buf, size_t len);
 /* For people: like xlb_backend_key() but the address alone when port is 0. */
 void xlb_backend_label(const struct xlb_backend *b, char *buf, size_t len);
-/* Replace a VIP's value (flags, table size); its id must not change. */
+/* Set a VIP's flags; its table (size, offset) changes with xlb_table_write(). */
 int xlb_vip_update(struct xlb_maps *m, const struct xlb_vip_key *k, const struct xlb_vip *v);
 /*
  * Free the id when no VIP uses it any more, and forget its flows: an id is

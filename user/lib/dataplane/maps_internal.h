@@ -57,6 +57,9 @@ union xlb_walk_cb {
 int xlb_map_walk(const struct bpf_map *map, enum xlb_walk_kind kind, union xlb_walk_cb cb,
 		 void *arg);
 
+/* The kernel's account of a map's memory (fdinfo "memlock:"), 0 if unknown. */
+__u64 xlb_map_memlock(int fd);
+
 /* Sum n __u64 counters of a per-CPU value of size vsz at key. */
 int xlb_percpu_sum(int fd, __u32 key, size_t vsz, __u64 *sum, size_t n);
 /* Zero a per-CPU value on every CPU. */
@@ -77,9 +80,14 @@ void xlb_member_list_free(struct xlb_member_list *c);
 /* The whole backend array, allocated; NULL with errno on failure (maps_vip.c). */
 struct xlb_backend *xlb_backends_read_new(struct xlb_maps *m);
 
-/* A VIP's two table slots (tables.c). */
-int xlb_tables_install(struct xlb_maps *m, const struct xlb_vip *vips, size_t n);
-void xlb_tables_remove(struct xlb_maps *m, __u32 vip_id);
-int xlb_table_gen_set(struct xlb_maps *m, __u32 vip_id, __u32 gen);
+/*
+ * Table space (tables.c). xlb_tables_new() gives each of n new VIPs an
+ * empty table of its size (vips[i].table_off out); xlb_tables_free() hands
+ * a table's slots back once no packet can read them any more.
+ */
+int xlb_tables_new(struct xlb_maps *m, struct xlb_vip *vips, size_t n);
+void xlb_tables_free(struct xlb_maps *m, const struct xlb_vip *vip);
+/* Unmap the table space and close what tables.c opened (xlb_maps_close()). */
+void xlb_tables_unmap(struct xlb_maps *m);
 
 #endif /* XLB_MAPS_INTERNAL_H */

@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Counters, summed over CPUs (the load balancer's reasons and per-VIP and
- * per-backend traffic, the decap program's reasons), and the settings
- * entry of xlb_config.
+ * per-backend traffic, the decap program's reasons), the settings entry of
+ * xlb_config, and the maps' memory as the kernel accounts it.
  */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "dataplane/maps.h"
 #include "dataplane/maps_internal.h"
@@ -61,4 +65,72 @@ int xlb_config_set(struct xlb_maps *m, const struct xlb_config *c)
 	__u32 zero = 0;
 
 	return ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_config), &zero, c, BPF_ANY));
+}
+
+__u64 xlb_map_memlock(int fd)
+{
+	char path[64], line[128];
+	unsigned long long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %llu", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+/* What one entry of a map stands for, by the map's name. */
+static enum xlb_mem_item mem_item(const char *name)
+{
+	static const struct {
+		const char *name;
+		enum xlb_mem_item item;
+	} items[] = {
+		{"xlb_vips", XLB_MEM_VIP},	     {"xlb_vip_keys", XLB_MEM_VIP},
+		{"xlb_vip_stats", XLB_MEM_VIP},	     {"xlb_slots", XLB_MEM_TABLE},
+		{"xlb_slot_blocks", XLB_MEM_TABLE},  {"xlb_backends", XLB_MEM_BACKEND},
+		{"xlb_nexthops", XLB_MEM_BACKEND},   {"xlb_backend_stats", XLB_MEM_BACKEND},
+		{"xlb_event_rate", XLB_MEM_BACKEND}, {"xlb_nat_health", XLB_MEM_BACKEND},
+		{"xlb_members", XLB_MEM_MEMBER},     {"xlb_flows", XLB_MEM_FLOW},
+		{"xlb_nat_fwd", XLB_MEM_NAT},	     {"xlb_nat_rev", XLB_MEM_NAT},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(items) / sizeof(items[0]); i++)
+		if (!strcmp(items[i].name, name))
+			return items[i].item;
+	return XLB_MEM_OTHER;
+}
+
+int xlb_maps_memory(struct xlb_maps *m, struct xlb_mem_report *r)
+{
+	struct bpf_map_info info;
+	struct xlb_map_mem *mm;
+	struct bpf_map *map;
+	__u32 len;
+	int fd;
+
+	memset(r, 0, sizeof(*r));
+	bpf_object__for_each_map (map, m->skel->obj) {
+		fd = bpf_map__fd(map);
+		if (fd < 0 || !bpf_map__pin_path(map) || r->n == XLB_MEM_MAPS_MAX)
+			continue;
+		memset(&info, 0, sizeof(info));
+		len = sizeof(info);
+		if (bpf_obj_get_info_by_fd(fd, &info, &len))
+			return -errno;
+		mm = &r->maps[r->n++];
+		snprintf(mm->name, sizeof(mm->name), "%s", bpf_map__name(map));
+		mm->bytes = xlb_map_memlock(fd);
+		mm->max_entries = info.max_entries;
+		mm->item = mem_item(mm->name);
+		r->bytes[mm->item] += mm->bytes;
+		r->total += mm->bytes;
+	}
+	return xlb_table_space(m, &r->slots_used, &r->slots_max);
 }

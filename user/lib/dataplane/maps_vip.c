@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Typed accessors of the objects a VIP is made of: VIPs (created with
- * their two tables, tables.c), backends with their states and next hops,
+ * an empty table, tables.c), backends with their states and next hops,
  * memberships, the flow table, and the decap program's VIP set. A
  * backend's identity string, the one Maglev orders by, is here too.
  */
@@ -36,26 +36,57 @@ int xlb_vip_foreach(struct xlb_maps *m, xlb_vip_cb cb, void *arg)
 
 int xlb_vip_update(struct xlb_maps *m, const struct xlb_vip_key *k, const struct xlb_vip *v)
 {
-	return ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_vips), k, v, BPF_EXIST));
+	struct xlb_vip cur;
+	int err;
+
+	/* The table (size and offset) changes only with xlb_table_write(). */
+	err = xlb_vip_get(m, k, &cur);
+	if (err)
+		return err;
+	cur.flags = v->flags;
+	return ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_vips), k, &cur, BPF_EXIST));
 }
 
-static int mark_vip_id(const struct xlb_vip_key *k, const struct xlb_vip *v, void *arg)
+/* Free VIP ids, from the key record (one batched read): ids[0..n-1]. */
+static int free_vip_ids(struct xlb_maps *m, __u32 *ids, size_t n)
 {
-	unsigned char *used = arg;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	struct xlb_vip_key *keys;
+	__u32 *idx, count = XLB_MAX_VIPS, out, id;
+	size_t got = 0;
+	int err = 0;
 
-	if (v->id < XLB_MAX_VIPS)
-		used[v->id] = 1;
-	return 0;
+	keys = calloc(XLB_MAX_VIPS, sizeof(*keys));
+	idx = calloc(XLB_MAX_VIPS, sizeof(*idx));
+	if (!keys || !idx) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (bpf_map_lookup_batch(map_fd(m->skel->maps.xlb_vip_keys), NULL, &out, idx, keys, &count,
+				 &opts) &&
+	    errno != ENOENT) {
+		err = -errno;
+		goto out;
+	}
+	for (id = 0; id < count && got < n; id++)
+		if (!keys[id].family)
+			ids[got++] = idx[id];
+	if (got < n)
+		err = -ENOSPC;
+out:
+	free(idx);
+	free(keys);
+	return err;
 }
 
 int xlb_vips_create(struct xlb_maps *m, const struct xlb_vip_key *keys, struct xlb_vip *vips,
 		    size_t n)
 {
-	unsigned char *used;
+	int kfd = map_fd(m->skel->maps.xlb_vip_keys), err;
+	struct xlb_vip_key none = {};
 	struct xlb_vip old;
 	size_t i, made = 0;
-	int err, tables_installed = 0;
-	__u32 id = 0;
+	__u32 *ids;
 
 	for (i = 0; i < n; i++) {
 		if (!xlb_maglev_size_valid(vips[i].table_size))
@@ -63,40 +94,38 @@ int xlb_vips_create(struct xlb_maps *m, const struct xlb_vip_key *keys, struct x
 		if (!xlb_vip_get(m, &keys[i], &old))
 			return -EEXIST;
 	}
-	used = calloc(XLB_MAX_VIPS, 1);
-	if (!used)
+	ids = calloc(n + 1, sizeof(*ids));
+	if (!ids)
 		return -ENOMEM;
-	err = xlb_vip_foreach(m, mark_vip_id, used);
-	for (i = 0; !err && i < n; i++) {
-		while (id < XLB_MAX_VIPS && used[id])
-			id++;
-		if (id == XLB_MAX_VIPS)
-			err = -ENOSPC;
-		else
-			vips[i].id = id++;
-	}
-	if (!err) {
-		err = xlb_tables_install(m, vips, n);
-		tables_installed = 1; /* even partly: remove on failure */
-	}
+	err = free_vip_ids(m, ids, n);
+	for (i = 0; !err && i < n; i++)
+		vips[i].id = ids[i];
+	if (!err)
+		err = xlb_tables_new(m, vips, n);
+	if (err)
+		goto out;
 	for (i = 0; !err && i < n; i++) {
 		xlb_percpu_zero(map_fd(m->skel->maps.xlb_vip_stats), vips[i].id,
 				sizeof(struct xlb_traffic));
-		err = xlb_table_gen_set(m, vips[i].id, 0);
+		err = ret_errno(bpf_map_update_elem(kfd, &vips[i].id, &keys[i], BPF_ANY));
 		if (!err)
 			err = ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_vips),
 							    &keys[i], &vips[i], BPF_NOEXIST));
 		if (!err)
 			made++;
+		else
+			bpf_map_update_elem(kfd, &vips[i].id, &none, BPF_ANY);
 	}
 	/* On failure nothing half-made stays: the VIPs and tables of this call. */
 	for (i = 0; err && i < n; i++) {
-		if (i < made)
+		if (i < made) {
 			bpf_map_delete_elem(map_fd(m->skel->maps.xlb_vips), &keys[i]);
-		if (tables_installed)
-			xlb_tables_remove(m, vips[i].id);
+			bpf_map_update_elem(kfd, &vips[i].id, &none, BPF_ANY);
+		}
+		xlb_tables_free(m, &vips[i]);
 	}
-	free(used);
+out:
+	free(ids);
 	return err;
 }
 
@@ -146,7 +175,9 @@ int xlb_vip_delete(struct xlb_maps *m, const struct xlb_vip_key *k)
 	err = ret_errno(bpf_map_delete_elem(map_fd(m->skel->maps.xlb_vips), k));
 	if (err)
 		return err;
-	xlb_tables_remove(m, v.id);
+	xlb_tables_free(m, &v);
+	bpf_map_update_elem(map_fd(m->skel->maps.xlb_vip_keys), &v.id, &(struct xlb_vip_key){},
+			    BPF_ANY);
 	c.vip_id = v.id;
 	err = xlb_member_foreach(m, xlb_member_list_add, &c);
 	for (i = 0; !err && i < c.n; i++) {

@@ -214,7 +214,8 @@ int xlb_nat_node_read(struct xlb_maps *m, __u32 id, struct xlb_nat_node *out)
 	if (!h)
 		return -ENOMEM;
 	if (bpf_map_lookup_elem(map_fd(m->skel->maps.xlb_nat_health), &id, h)) {
-		err = -errno;
+		/* Attached without NAT, the map has one entry: nothing to read. */
+		err = errno == ENOENT ? 0 : -errno;
 		goto out;
 	}
 	/* Each CPU's EWMA weighted by its samples. */
@@ -230,24 +231,6 @@ out:
 	return err;
 }
 
-/* The kernel's account of a map's memory (fdinfo "memlock:"). */
-static __u64 map_memlock(int fd)
-{
-	char path[64], line[128];
-	unsigned long long v = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "memlock: %llu", &v) == 1)
-			break;
-	fclose(f);
-	return v;
-}
-
 int xlb_nat_memory(struct xlb_maps *m, struct xlb_nat_mem *out)
 {
 	struct bpf_map_info info = {};
@@ -258,7 +241,7 @@ int xlb_nat_memory(struct xlb_maps *m, struct xlb_nat_mem *out)
 	if (bpf_obj_get_info_by_fd(ffd, &info, &len))
 		return -errno;
 	out->capacity = info.max_entries;
-	out->bytes = map_memlock(ffd) + map_memlock(rfd);
+	out->bytes = xlb_map_memlock(ffd) + xlb_map_memlock(rfd);
 	out->entry_bytes = sizeof(struct xlb_flow_key) + sizeof(struct xlb_nat_fwd) +
 			   sizeof(struct xlb_nat_rkey) + sizeof(struct xlb_nat_rev);
 	return 0;

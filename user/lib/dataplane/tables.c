@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Maglev tables in the maps: each VIP's two inner array maps in
- * xlb_tables, written in place through mmap and swapped in with one write
- * of xlb_table_gen; rebuilt from a VIP's members; read back and digested.
- * The table itself is computed by maglev.c.
+ * Maglev tables in the maps: the table space (xlb_slots) shared by every
+ * VIP, its allocation, a VIP's table written into free slots and made
+ * live with one write of its xlb_vips entry; rebuilt from a VIP's members;
+ * read back and digested. The table itself is computed by maglev.c.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -22,155 +22,237 @@
 #include "xlb_lb.skel.h"
 
 /*
- * Array maps store each value in a slot rounded up to 8 bytes, and mmap
- * shows that layout: a table's slot i is the first 32-bit word of 8-byte
- * element i (the other word is padding).
+ * The table space: xlb_slots seen as one array of 32-bit slots (two per
+ * map value, so slot i is word i of the mapping), cut into blocks of
+ * XLB_SLOT_BLOCK slots. xlb_slot_blocks keeps one byte per block. A table
+ * takes a run of free blocks, found next-fit from a cursor, so that many
+ * tables written in a row cost one pass over the record. A table that is
+ * replaced or removed has its blocks marked freed; they become free only
+ * after a kernel grace period, when no packet can still be reading them.
+ * The lock of the pin directory serialises the writers (CLI and agent).
  */
-#define TABLE_STRIDE 8
+enum { BLOCK_FREE = 0, BLOCK_USED = 1, BLOCK_FREED = 2 };
 
-static size_t table_mmap_len(__u32 size)
+static __u32 map_entries(const struct bpf_map *map)
 {
-	size_t page = sysconf(_SC_PAGESIZE);
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
 
-	return ((size_t)size * TABLE_STRIDE + page - 1) & ~(page - 1);
+	if (bpf_obj_get_info_by_fd(map_fd(map), &info, &len))
+		return 0;
+	return info.max_entries;
 }
 
-/* Fill table fd (size slots) in place from slots (NULL: empty). */
-static int table_fill(int fd, __u32 size, const __u32 *slots)
+static int tables_map(struct xlb_maps *m)
 {
-	size_t len = table_mmap_len(size);
-	__u32 *mem, i;
+	__u32 pairs, words;
+	void *p;
 
-	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (mem == MAP_FAILED)
+	if (m->slots)
+		return 0;
+	pairs = map_entries(m->skel->maps.xlb_slots);
+	words = map_entries(m->skel->maps.xlb_slot_blocks);
+	if (!pairs || !words)
+		return -errno ?: -EINVAL;
+	p = mmap(NULL, (size_t)pairs * sizeof(struct xlb_slot_pair), PROT_READ | PROT_WRITE,
+		 MAP_SHARED, map_fd(m->skel->maps.xlb_slots), 0);
+	if (p == MAP_FAILED)
 		return -errno;
-	for (i = 0; i < size; i++)
-		mem[i * TABLE_STRIDE / sizeof(*mem)] = slots ? slots[i] : XLB_NO_BACKEND;
-	munmap(mem, len);
+	m->slots = p;
+	m->nslots = pairs * 2;
+	p = mmap(NULL, (size_t)words * sizeof(__u64), PROT_READ | PROT_WRITE, MAP_SHARED,
+		 map_fd(m->skel->maps.xlb_slot_blocks), 0);
+	if (p == MAP_FAILED) {
+		int err = -errno;
+
+		munmap(m->slots, (size_t)m->nslots * sizeof(__u32));
+		m->slots = NULL;
+		return err;
+	}
+	m->blocks = p;
+	/* Both are sized together at attach; never trust more blocks than slots. */
+	m->nblocks = words * 8;
+	if (m->nblocks > m->nslots / XLB_SLOT_BLOCK)
+		m->nblocks = m->nslots / XLB_SLOT_BLOCK;
+	m->cursor = 0;
 	return 0;
 }
 
-/* A new table of size slots filled from slots (NULL: every slot empty). */
-static int table_create(__u32 size, const __u32 *slots)
+void xlb_tables_unmap(struct xlb_maps *m)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP | BPF_F_MMAPABLE);
-	int fd, err;
-
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_maglev", sizeof(__u32), sizeof(__u32), size,
-			    &opts);
-	if (fd < 0)
-		return -errno;
-	err = table_fill(fd, size, slots);
-	if (err) {
-		close(fd);
-		return err;
+	if (m->slots) {
+		munmap(m->slots, (size_t)m->nslots * sizeof(__u32));
+		munmap(m->blocks, ((size_t)m->nblocks + 7) / 8 * sizeof(__u64));
 	}
-	return fd;
+	m->slots = NULL;
+	m->blocks = NULL;
+	if (m->grace_made) {
+		close(m->grace_fd);
+		close(m->grace_inner_fd);
+	}
+	m->grace_made = 0;
 }
 
 /*
- * Each VIP has two tables, at 2 * id and 2 * id + 1 in xlb_tables, and
- * xlb_table_gen[id] says which is live. A new table is written into the
- * idle one in place and goes live with one array write. Installing an inner
- * map costs an RCU grace period in the kernel (~10 ms), so maps are only
- * installed when a VIP is created or its table size changes, many at once.
+ * Wait until no XDP program that started before now is still running. An
+ * update of a map-in-map returns only after an RCU grace period (the
+ * kernel's contract, so that userspace may reuse the inner map it
+ * replaced), and XDP programs run inside RCU read-side sections.
  */
-static __u32 table_slot(__u32 vip_id, __u32 gen)
+static int grace_wait(struct xlb_maps *m)
 {
-	return vip_id * 2 + (gen & 1);
-}
+	__u32 zero = 0;
 
-static int table_gen(struct xlb_maps *m, __u32 vip_id, __u32 *gen)
-{
-	return ret_errno(bpf_map_lookup_elem(map_fd(m->skel->maps.xlb_table_gen), &vip_id, gen));
-}
+	if (!m->grace_made) {
+		LIBBPF_OPTS(bpf_map_create_opts, opts);
+		int err;
 
-int xlb_table_gen_set(struct xlb_maps *m, __u32 vip_id, __u32 gen)
-{
-	return ret_errno(
-		bpf_map_update_elem(map_fd(m->skel->maps.xlb_table_gen), &vip_id, &gen, BPF_ANY));
-}
-
-/* The inner map at slot, if it has size entries; -ENOENT / -ESTALE else. */
-static int table_open(struct xlb_maps *m, __u32 slot, __u32 size)
-{
-	struct bpf_map_info info = {};
-	__u32 inner_id, len = sizeof(info);
-	int fd, err;
-
-	if (bpf_map_lookup_elem(map_fd(m->skel->maps.xlb_tables), &slot, &inner_id))
-		return -errno;
-	fd = bpf_map_get_fd_by_id(inner_id);
-	if (fd < 0)
-		return -errno;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	if (info.max_entries != size) {
-		close(fd);
-		return -ESTALE;
-	}
-	return fd;
-}
-
-/* Take both tables of a VIP away (array-of-maps has no batched delete). */
-void xlb_tables_remove(struct xlb_maps *m, __u32 vip_id)
-{
-	__u32 slot;
-	int half;
-
-	for (half = 0; half < 2; half++) {
-		slot = table_slot(vip_id, half);
-		bpf_map_delete_elem(map_fd(m->skel->maps.xlb_tables), &slot);
-	}
-}
-
-/*
- * Give both table slots of each VIP an empty table of its size, with one
- * batched update of xlb_tables (one grace period for all of them).
- */
-int xlb_tables_install(struct xlb_maps *m, const struct xlb_vip *vips, size_t n)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	__u32 *keys, count;
-	int *fds, err = 0;
-	size_t i, j = 0;
-
-	keys = calloc(2 * n + 1, sizeof(*keys));
-	fds = calloc(2 * n + 1, sizeof(*fds));
-	if (!keys || !fds) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		for (int half = 0; half < 2; half++) {
-			fds[j] = table_create(vips[i].table_size, NULL);
-			if (fds[j] < 0) {
-				err = fds[j];
-				goto out;
-			}
-			keys[j++] = table_slot(vips[i].id, half);
+		m->grace_inner_fd =
+			bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_grace_in", 4, 4, 1, NULL);
+		if (m->grace_inner_fd < 0)
+			return -errno;
+		opts.inner_map_fd = m->grace_inner_fd;
+		m->grace_fd =
+			bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "xlb_grace", 4, 4, 1, &opts);
+		if (m->grace_fd < 0) {
+			err = -errno;
+			close(m->grace_inner_fd);
+			return err;
 		}
+		m->grace_made = 1;
 	}
-	count = j;
-	if (j && bpf_map_update_batch(map_fd(m->skel->maps.xlb_tables), keys, fds, &count, &opts))
-		err = -errno;
-out:
-	while (j--)
-		close(fds[j]);
-	free(fds);
-	free(keys);
+	return ret_errno(bpf_map_update_elem(m->grace_fd, &zero, &m->grace_inner_fd, BPF_ANY));
+}
+
+static __u32 blocks_of(__u32 size)
+{
+	return (size + XLB_SLOT_BLOCK - 1) / XLB_SLOT_BLOCK;
+}
+
+/* First block of a run of n free blocks in [from, to), or to. */
+static __u32 run_find(const struct xlb_maps *m, __u32 n, __u32 from, __u32 to)
+{
+	__u32 b = from, len = 0;
+
+	while (b < to && len < n) {
+		len = m->blocks[b] == BLOCK_FREE ? len + 1 : 0;
+		b++;
+	}
+	return len == n ? b - n : to;
+}
+
+/* size slots of table space: their first slot in *off, or -ENOSPC. */
+static int space_alloc(struct xlb_maps *m, __u32 size, __u32 *off)
+{
+	__u32 n = blocks_of(size), b, i;
+	int freed = 0, err;
+
+	for (int pass = 0; pass < 2; pass++) {
+		b = run_find(m, n, m->cursor, m->nblocks);
+		if (b == m->nblocks)
+			b = run_find(m, n, 0, m->nblocks);
+		if (b < m->nblocks) {
+			memset(&m->blocks[b], BLOCK_USED, n);
+			m->cursor = b + n;
+			*off = b * XLB_SLOT_BLOCK;
+			return 0;
+		}
+		/* Full: what was freed becomes free after one grace period. */
+		for (i = 0; i < m->nblocks && !freed; i++)
+			freed = m->blocks[i] == BLOCK_FREED;
+		if (!freed)
+			break;
+		err = grace_wait(m);
+		if (err)
+			return err;
+		for (i = 0; i < m->nblocks; i++)
+			if (m->blocks[i] == BLOCK_FREED)
+				m->blocks[i] = BLOCK_FREE;
+	}
+	return -ENOSPC;
+}
+
+/* Give back the slots of a table; now_free: it was never live. */
+static void space_release(struct xlb_maps *m, __u32 off, __u32 size, int now_free)
+{
+	__u32 b = off / XLB_SLOT_BLOCK, n = blocks_of(size);
+
+	if (!size || b >= m->nblocks || n > m->nblocks - b)
+		return;
+	memset(&m->blocks[b], now_free ? BLOCK_FREE : BLOCK_FREED, n);
+}
+
+static void space_fill(struct xlb_maps *m, __u32 off, __u32 size, const __u32 *slots)
+{
+	__u32 i;
+
+	if (slots)
+		memcpy(&m->slots[off], slots, (size_t)size * sizeof(*slots));
+	else
+		for (i = 0; i < size; i++)
+			m->slots[off + i] = XLB_NO_BACKEND;
+}
+
+int xlb_table_space(struct xlb_maps *m, __u32 *used, __u32 *max)
+{
+	__u32 b, n = 0;
+	int err;
+
+	*used = *max = 0;
+	err = tables_map(m);
+	if (err)
+		return err;
+	for (b = 0; b < m->nblocks; b++)
+		n += m->blocks[b] != BLOCK_FREE;
+	*used = n * XLB_SLOT_BLOCK;
+	*max = m->nblocks * XLB_SLOT_BLOCK;
+	return 0;
+}
+
+int xlb_tables_new(struct xlb_maps *m, struct xlb_vip *vips, size_t n)
+{
+	size_t i;
+	int err;
+
+	err = tables_map(m);
+	for (i = 0; !err && i < n; i++) {
+		err = space_alloc(m, vips[i].table_size, &vips[i].table_off);
+		if (err)
+			break;
+		space_fill(m, vips[i].table_off, vips[i].table_size, NULL);
+	}
+	while (err && i--) /* vips[i] failed: the ones before it go back */
+		space_release(m, vips[i].table_off, vips[i].table_size, 1);
+	return err;
+}
+
+void xlb_tables_free(struct xlb_maps *m, const struct xlb_vip *vip)
+{
+	if (!tables_map(m))
+		space_release(m, vip->table_off, vip->table_size, 0);
+}
+
+/* The key and live value of VIP id. */
+static int vip_by_id(struct xlb_maps *m, __u32 id, struct xlb_vip_key *k, struct xlb_vip *v)
+{
+	int err;
+
+	err = ret_errno(bpf_map_lookup_elem(map_fd(m->skel->maps.xlb_vip_keys), &id, k));
+	if (!err && !k->family)
+		err = -ENOENT;
+	if (!err)
+		err = xlb_vip_get(m, k, v);
 	return err;
 }
 
 int xlb_table_write(struct xlb_maps *m, const struct xlb_vip *vip,
 		    const struct xlb_maglev_node *nodes, size_t n)
 {
+	struct xlb_vip_key key;
 	struct xlb_config cfg;
-	__u32 *slots, gen, idle;
-	int err, fd;
+	struct xlb_vip cur, nv;
+	__u32 *slots;
+	int err;
 
 	slots = malloc((size_t)vip->table_size * sizeof(*slots));
 	if (!slots)
@@ -180,36 +262,24 @@ int xlb_table_write(struct xlb_maps *m, const struct xlb_vip *vip,
 	if (!err)
 		err = xlb_maglev_build(nodes, n, vip->table_size, cfg.hash_seed, slots);
 	if (!err)
-		err = table_gen(m, vip->id, &gen);
+		err = tables_map(m);
+	if (!err)
+		err = vip_by_id(m, vip->id, &key, &cur);
+	if (!err)
+		err = space_alloc(m, vip->table_size, &nv.table_off);
 	if (err)
 		goto out;
-	idle = table_slot(vip->id, gen + 1);
-	fd = table_open(m, idle, vip->table_size);
-	if (fd == -ENOENT || fd == -ESTALE) {
-		/* First use, or a new size: a new map (and one grace period). */
-		fd = table_create(vip->table_size, slots);
-		if (fd >= 0 &&
-		    bpf_map_update_elem(map_fd(m->skel->maps.xlb_tables), &idle, &fd, BPF_ANY)) {
-			err = -errno;
-			close(fd);
-			goto out;
-		}
-	} else if (fd >= 0) {
-		/*
-		 * The idle table is not read by new packets; one that looked up
-		 * the VIP before the previous flip may still be reading it for
-		 * a few nanoseconds, and would see slots of either table: every
-		 * one names a valid backend, and the state check applies.
-		 */
-		err = table_fill(fd, vip->table_size, slots);
-	}
-	if (fd < 0) {
-		err = fd;
+	space_fill(m, nv.table_off, vip->table_size, slots);
+	nv.id = cur.id;
+	nv.flags = cur.flags;
+	nv.table_size = vip->table_size;
+	/* Live: one replacement of the VIP's value, offset and size together. */
+	err = ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_vips), &key, &nv, BPF_EXIST));
+	if (err) {
+		space_release(m, nv.table_off, nv.table_size, 1);
 		goto out;
 	}
-	close(fd);
-	if (!err)
-		err = xlb_table_gen_set(m, vip->id, gen + 1); /* live: one write */
+	space_release(m, cur.table_off, cur.table_size, 0);
 out:
 	free(slots);
 	return err;
@@ -218,6 +288,7 @@ out:
 int xlb_table_rebuild(struct xlb_maps *m, const struct xlb_vip *vip)
 {
 	struct xlb_member_list c = {.vip_id = vip->id, .be_id = ~0U};
+	struct xlb_vip sized = *vip;
 	struct xlb_maglev_node *nodes = NULL;
 	char(*keys)[XLB_VIPSTRLEN] = NULL;
 	struct xlb_backend b;
@@ -243,7 +314,10 @@ int xlb_table_rebuild(struct xlb_maps *m, const struct xlb_vip *vip)
 		nodes[n].id = c.keys[i].backend_id;
 		n++;
 	}
-	err = xlb_table_write(m, vip, nodes, n);
+	/* Every member counts, usable or not: health never changes the size. */
+	if (vip->flags & XLB_VIP_F_SIZE_AUTO)
+		sized.table_size = xlb_maglev_size_auto(c.n);
+	err = xlb_table_write(m, &sized, nodes, n);
 out:
 	free(keys);
 	free(nodes);
@@ -251,36 +325,21 @@ out:
 	return err;
 }
 
-struct vip_by_id {
-	__u32 id;
-	struct xlb_vip vip;
-	int found;
-};
-
-static int find_vip_id(const struct xlb_vip_key *k, const struct xlb_vip *v, void *arg)
-{
-	struct vip_by_id *f = arg;
-
-	if (v->id == f->id) {
-		f->vip = *v;
-		f->found = 1;
-	}
-	return 0;
-}
-
 int xlb_table_rebuild_backend(struct xlb_maps *m, __u32 be_id)
 {
 	struct xlb_member_list c = {.vip_id = ~0U, .be_id = be_id};
-	struct vip_by_id f;
+	struct xlb_vip_key k;
+	struct xlb_vip v;
 	size_t i;
 	int err;
 
 	err = xlb_member_foreach(m, xlb_member_list_add, &c);
 	for (i = 0; !err && i < c.n; i++) {
-		f = (struct vip_by_id){.id = c.keys[i].vip_id};
-		err = xlb_vip_foreach(m, find_vip_id, &f);
-		if (!err && f.found)
-			err = xlb_table_rebuild(m, &f.vip);
+		err = vip_by_id(m, c.keys[i].vip_id, &k, &v);
+		if (!err)
+			err = xlb_table_rebuild(m, &v);
+		else if (err == -ENOENT)
+			err = 0; /* a VIP going away */
 	}
 	xlb_member_list_free(&c);
 	return err;
@@ -288,26 +347,19 @@ int xlb_table_rebuild_backend(struct xlb_maps *m, __u32 be_id)
 
 int xlb_table_read(struct xlb_maps *m, __u32 vip_id, __u32 *table, __u32 size)
 {
-	size_t len = table_mmap_len(size);
-	__u32 gen, i, *mem;
-	int fd, err;
+	struct xlb_vip_key k;
+	struct xlb_vip v;
+	int err;
 
-	err = table_gen(m, vip_id, &gen);
+	err = tables_map(m);
+	if (!err)
+		err = vip_by_id(m, vip_id, &k, &v);
 	if (err)
 		return err;
-	fd = table_open(m, table_slot(vip_id, gen), size);
-	if (fd < 0)
-		return fd;
-	mem = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
-	if (mem == MAP_FAILED) {
-		err = -errno;
-	} else {
-		for (i = 0; i < size; i++)
-			table[i] = mem[i * TABLE_STRIDE / sizeof(*mem)];
-		munmap(mem, len);
-	}
-	close(fd);
-	return err;
+	if (v.table_size != size || v.table_off > m->nslots || size > m->nslots - v.table_off)
+		return -ESTALE;
+	memcpy(table, &m->slots[v.table_off], (size_t)size * sizeof(*table));
+	return 0;
 }
 
 /* FNV-1a 64: byte-wise, defined the same on every host, no seed. */

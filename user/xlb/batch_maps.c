@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Batched map access for xlb -batch and xlb stats --zero: whole-map reads
+ * of the VIP and member hashes, and writes, deletes and per-CPU zeroing of
+ * many entries, each through the kernel's batch operations
+ * (BPF_MAP_*_BATCH) in chunks, one entry at a time where a batch call is
+ * refused. Maps are reached through the skeleton, as everywhere.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "batch_maps.h"
+#include "base/vec.h"
+#include "dataplane/maps.h"
+#include "xlb_lb.skel.h"
+
+#define CHUNK 4096 /* entries per batch call */
+#ifndef ENOTSUPP
+#define ENOTSUPP 524 /* the kernel's own: a map type without batch operations */
+#endif
+
+static int max_entries(int fd, __u32 *n)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	*n = 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	*n = info.max_entries;
+	return 0;
+}
+
+/* Every entry of the hash map fd: keys and values allocated, *n of them. */
+static int hash_read(int fd, size_t ksz, size_t vsz, void **keys, void **vals, size_t *n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	char token[64];
+	__u32 cap = 0, count;
+	size_t got = 0;
+	int err, first = 1;
+
+	*keys = *vals = NULL;
+	*n = 0;
+	err = max_entries(fd, &cap);
+	if (err)
+		return err;
+	*keys = calloc(cap + 1, ksz);
+	*vals = calloc(cap + 1, vsz);
+	if (!*keys || !*vals)
+		return -ENOMEM;
+	for (;;) {
+		count = cap + 1 - got;
+		err = bpf_map_lookup_batch(fd, first ? NULL : token, token,
+					   (char *)*keys + got * ksz, (char *)*vals + got * vsz,
+					   &count, &opts);
+		got += count;
+		first = 0;
+		if (err && errno == ENOENT)
+			break; /* the end: count has the last entries */
+		if (err)
+			return -errno;
+		if (got > cap)
+			return -EOVERFLOW;
+	}
+	*n = got;
+	return 0;
+}
+
+int xlb_bm_vips_read(struct xlb_maps *m, struct xlb_vip_key **keys, struct xlb_vip **vals,
+		     size_t *n)
+{
+	return hash_read(bpf_map__fd(m->skel->maps.xlb_vips), sizeof(**keys), sizeof(**vals),
+			 (void **)keys, (void **)vals, n);
+}
+
+int xlb_bm_members_read(struct xlb_maps *m, struct xlb_member_key **keys, struct xlb_member **vals,
+			size_t *n)
+{
+	return hash_read(bpf_map__fd(m->skel->maps.xlb_members), sizeof(**keys), sizeof(**vals),
+			 (void **)keys, (void **)vals, n);
+}
+
+/* n entries written in chunks; one by one where a batch is refused. */
+static int update_n(int fd, const void *keys, size_t ksz, const void *vals, size_t vsz, size_t n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	const char *k = keys, *v = vals;
+	size_t i, j;
+	__u32 count;
+
+	for (i = 0; i < n; i += CHUNK) {
+		count = n - i < CHUNK ? n - i : CHUNK;
+		if (!bpf_map_update_batch(fd, k + i * ksz, v + i * vsz, &count, &opts))
+			continue;
+		if (errno != EINVAL && errno != ENOTSUPP && errno != EOPNOTSUPP)
+			return -errno;
+		for (j = i; j < n && j < i + CHUNK; j++)
+			if (bpf_map_update_elem(fd, k + j * ksz, v + j * vsz, BPF_ANY))
+				return -errno;
+	}
+	return 0;
+}
+
+int xlb_bm_members_write(struct xlb_maps *m, const struct xlb_member_key *keys,
+			 const struct xlb_member *vals, size_t n)
+{
+	return update_n(bpf_map__fd(m->skel->maps.xlb_members), keys, sizeof(*keys), vals,
+			sizeof(*vals), n);
+}
+
+/* Delete n keys; a missing one is no error (a batch stops at it: retry singly). */
+static int delete_n(int fd, const void *keys, size_t ksz, size_t n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	const char *k = keys;
+	size_t i, j;
+	__u32 count;
+
+	for (i = 0; i < n; i += CHUNK) {
+		count = n - i < CHUNK ? n - i : CHUNK;
+		if (!bpf_map_delete_batch(fd, k + i * ksz, &count, &opts))
+			continue;
+		for (j = i + count; j < n && j < i + CHUNK; j++)
+			if (bpf_map_delete_elem(fd, k + j * ksz) && errno != ENOENT)
+				return -errno;
+	}
+	return 0;
+}
+
+int xlb_bm_members_delete(struct xlb_maps *m, const struct xlb_member_key *keys, size_t n)
+{
+	return delete_n(bpf_map__fd(m->skel->maps.xlb_members), keys, sizeof(*keys), n);
+}
+
+int xlb_bm_backends_write(struct xlb_maps *m, const __u32 *ids, const struct xlb_backend *vals,
+			  size_t n)
+{
+	return update_n(bpf_map__fd(m->skel->maps.xlb_backends), ids, sizeof(*ids), vals,
+			sizeof(*vals), n);
+}
+
+/* Zero the per-CPU values (vsz bytes each) of n keys of fd. */
+static int percpu_zero(int fd, const __u32 *ids, size_t n, size_t vsz)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	size_t stride = (vsz + 7) & ~7UL, chunk;
+	void *zero;
+	int err;
+
+	if (ncpu < 0)
+		return ncpu;
+	chunk = n < CHUNK ? n : CHUNK;
+	if (!chunk)
+		return 0;
+	zero = calloc(chunk, ncpu * stride);
+	if (!zero)
+		return -ENOMEM;
+	err = 0;
+	for (size_t i = 0; !err && i < n; i += chunk) {
+		size_t c = n - i < chunk ? n - i : chunk;
+
+		err = update_n(fd, ids + i, sizeof(*ids), zero, ncpu * stride, c);
+	}
+	free(zero);
+	return err;
+}
+
+int xlb_bm_backends_zero(struct xlb_maps *m, const __u32 *ids, size_t n, int nexthops)
+{
+	int err = percpu_zero(bpf_map__fd(m->skel->maps.xlb_backend_stats), ids, n,
+			      sizeof(struct xlb_traffic));
+
+	if (!err && nexthops)
+		err = percpu_zero(bpf_map__fd(m->skel->maps.xlb_nexthops), ids, n,
+				  sizeof(struct xlb_nexthop));
+	return err;
+}
+
+int xlb_bm_vips_zero(struct xlb_maps *m, const __u32 *ids, size_t n)
+{
+	return percpu_zero(bpf_map__fd(m->skel->maps.xlb_vip_stats), ids, n,
+			   sizeof(struct xlb_traffic));
+}
+
+int xlb_bm_reasons_zero(struct xlb_maps *m)
+{
+	__u32 ids[XLB_R_MAX], i;
+
+	for (i = 0; i < XLB_R_MAX; i++)
+		ids[i] = i;
+	return percpu_zero(bpf_map__fd(m->skel->maps.xlb_reasons), ids, XLB_R_MAX,
+			   sizeof(struct xlb_reason_count));
+}
+
+struct purge {
+	const unsigned char *ids;
+	struct xlb_flow_key *keys;
+	size_t n, cap;
+};
+
+static int collect(const struct xlb_flow_key *k, const struct xlb_flow *v, void *arg)
+{
+	struct purge *p = arg;
+
+	if (v->backend_id >= XLB_MAX_BACKENDS || !p->ids[v->backend_id])
+		return 0;
+	if (xlb_vec_room((void **)&p->keys, sizeof(*p->keys), NULL, 0, p->n, &p->cap, 256))
+		return -ENOMEM;
+	p->keys[p->n++] = *k;
+	return 0;
+}
+
+int xlb_bm_flows_purge(struct xlb_maps *m, const unsigned char *ids)
+{
+	struct purge p = {.ids = ids};
+	int err;
+
+	/* Keys first, deletes after: deleting while walking restarts the walk. */
+	err = xlb_flow_foreach(m, collect, &p);
+	if (!err)
+		err = delete_n(bpf_map__fd(m->skel->maps.xlb_flows), p.keys, sizeof(*p.keys), p.n);
+	free(p.keys);
+	return err;
+}
