@@ -17,7 +17,7 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 BUILD=${BUILD:-build}
 RESULTS=bench/results
-NAMES=(xdp passive maglev flip agent wire_rate rps rps_nat scaleout discovery katran batch)
+NAMES=(xdp passive maglev flip agent scale wire_rate rps rps_nat scaleout discovery katran batch)
 
 # The command that measures NAME; DATA is where a benchmark that writes its
 # own JSON (kept under "data") writes it.
@@ -28,6 +28,7 @@ command_of() {
 	maglev) echo "$BUILD/bench/bench_maglev" ;;
 	flip) echo "$BUILD/bench/bench_flip" ;;
 	agent) echo "XLBD=$BUILD/xlbd bench/bench_agent.sh" ;;
+	scale) echo "XLBD=$BUILD/xlbd bench/scale.sh" ;;
 	wire_rate) echo "bench/wire_rate.sh DATA" ;;
 	rps) echo "bench/rps.sh DATA" ;;
 	rps_nat) echo "RPS_CONFIGS='plain xlbnat haproxy' RPS_RUNS=3 bench/rps.sh DATA" ;;

@@ -83,10 +83,10 @@ static void on_health(struct xlb_target *t, enum xlb_health old, enum xlb_health
 
 int agent_reconcile(struct xlb_agent *a)
 {
-	struct xlb_reconcile_stats rs;
+	struct xlb_reconcile_stats rs = {};
 	struct xlb_want w = {};
 	struct agent_node *n;
-	double t0 = now_us();
+	double t0 = now_us(), t_want = 0;
 	int err, lock;
 	size_t i;
 
@@ -97,6 +97,7 @@ int agent_reconcile(struct xlb_agent *a)
 	if (a->etcd && !a->etcd_have)
 		return 0;
 	err = agent_want_build(a, &w);
+	t_want = now_us() - t0;
 	if (err)
 		goto out;
 	lock = xlb_pin_dir_lock(a->pin_dir);
@@ -104,30 +105,41 @@ int agent_reconcile(struct xlb_agent *a)
 		err = lock;
 		goto out;
 	}
-	err = xlb_reconcile(&a->maps, &w, &rs);
+	err = xlb_reconcile(&a->maps, a->shadow, &w, &rs);
 	close(lock);
-	for (i = 0; i < w.nbackends; i++) {
+	/*
+	 * On failure the maps are as they were, and so are the nodes' ids.
+	 * Only ids that differ from the hint (the node's id) are news.
+	 */
+	for (i = 0; !err && i < w.nbackends; i++) {
+		if (w.backends[i].hint == w.backends[i].id + 1)
+			continue;
 		n = agent_node_find(a->nodes, a->nnodes, &w.backends[i].addr, w.backends[i].port);
-		if (n)
-			n->be_id = w.backends[i].id;
+		if (!n)
+			continue;
+		if (n->be_id < XLB_MAX_BACKENDS && a->by_id && a->by_id[n->be_id] == n)
+			a->by_id[n->be_id] = NULL;
+		n->be_id = w.backends[i].id;
+		if (a->by_id)
+			a->by_id[n->be_id] = n;
 	}
-	agent_nodes_index(a);
-	if (!err &&
-	    (rs.vips_added || rs.vips_updated || rs.vips_removed || rs.backends_added ||
-	     rs.backends_changed || rs.backends_removed || rs.members_changed || rs.tables_written))
-		pr_info("maps: vips +%u ~%u -%u, backends +%u ~%u -%u, members ~%u, tables %u\n",
-			rs.vips_added, rs.vips_updated, rs.vips_removed, rs.backends_added,
-			rs.backends_changed, rs.backends_removed, rs.members_changed,
-			rs.tables_written);
 out:
-	agent_want_free(&w);
+	xlb_want_free(&w);
 	a->st.reconciles++;
 	a->st.last_reconcile_ms = (now_us() - t0) / 1e3;
 	if (a->st.last_reconcile_ms > a->st.max_reconcile_ms)
 		a->st.max_reconcile_ms = a->st.last_reconcile_ms;
+	if (!err &&
+	    (rs.vips_added || rs.vips_updated || rs.vips_removed || rs.backends_added ||
+	     rs.backends_changed || rs.backends_removed || rs.members_changed || rs.tables_written))
+		pr_info("maps: vips +%u ~%u -%u, backends +%u ~%u -%u, members ~%u, tables %u "
+			"in %.1f ms (desired state %.1f ms)\n",
+			rs.vips_added, rs.vips_updated, rs.vips_removed, rs.backends_added,
+			rs.backends_changed, rs.backends_removed, rs.members_changed,
+			rs.tables_written, a->st.last_reconcile_ms, t_want / 1e3);
 	if (err) {
 		a->st.reconcile_errors++;
-		pr_warn("maps: reconcile failed: %s\n", strerror(-err));
+		pr_warn("maps: reconcile failed: %s\n", rs.error[0] ? rs.error : strerror(-err));
 	}
 	return err;
 }
@@ -266,6 +278,9 @@ static int setup_data_plane(struct xlb_agent *a)
 		return err;
 	}
 	a->maps_open = 1;
+	a->shadow = xlb_shadow_new();
+	if (!a->shadow)
+		return -ENOMEM;
 	return agent_apply_settings(a, s);
 }
 
@@ -337,6 +352,7 @@ void xlb_agent_free(struct xlb_agent *a)
 	xlb_checker_free(a->checker);
 	if (a->reconcile_ev)
 		event_free(a->reconcile_ev);
+	xlb_shadow_free(a->shadow);
 	if (a->maps_open)
 		xlb_maps_close(&a->maps);
 	xlb_conf_free(&a->conf);

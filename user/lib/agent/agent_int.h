@@ -42,6 +42,7 @@ struct agent_node {
 	struct xlb_target *t;
 	__u32 be_id;		   /* ~0U: not in the maps yet */
 	char label[XLB_VIPSTRLEN]; /* "198.18.0.12:80" */
+	char *ups;		   /* ids of the upstreams that name it: "u1,u2" */
 	int passive;		   /* an upstream of it has checks.passive */
 	struct xlb_health_thresholds passive_th;
 	struct xlb_addr_key nh; /* next hop (the node itself when on-link) */
@@ -82,6 +83,7 @@ struct xlb_agent {
 	struct xlb_conf conf; /* the same, validated */
 	struct xlb_maps maps;
 	int maps_open;
+	struct xlb_shadow *shadow; /* what the maps hold, for reconciles by difference */
 	struct xlb_checker *checker;
 	struct event *reconcile_ev;
 	struct xlb_agent_stats st;
@@ -89,6 +91,12 @@ struct xlb_agent {
 	struct agent_node **nodes; /* sorted by (address, port) */
 	size_t nnodes;
 	struct agent_node **by_id; /* backend id -> node (XLB_MAX_BACKENDS) */
+	/*
+	 * Node j of upstream u of the synced configuration is nodes[node_at[
+	 * ups_first[u] + j]]: a hint for desired.c, checked before use.
+	 */
+	size_t *node_at, *ups_first;
+	size_t nnode_at, nups_first;
 	/* signals.c */
 	struct ring_buffer *rb; /* xlb_events */
 	struct event *rb_ev;
@@ -147,10 +155,9 @@ void agent_nodes_free(struct xlb_agent *a);
 /* desired.c */
 /*
  * What the maps should hold for a's configuration, nodes and health. On
- * error *w may be partly built: agent_want_free() it either way.
+ * error *w may be partly built: xlb_want_free() it either way.
  */
 int agent_want_build(struct xlb_agent *a, struct xlb_want *w);
-void agent_want_free(struct xlb_want *w);
 
 /* sources.c */
 /* Load and validate the file; on success *doc and *conf hold it. */

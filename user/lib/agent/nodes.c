@@ -104,24 +104,37 @@ __u8 agent_node_out_state(const struct agent_node *n)
 	return n->unreachable || n->move_flows ? XLB_BE_DOWN : XLB_BE_DRAINING;
 }
 
-/* Upstream ids that use node n, for log lines. */
+/* Upstream ids that use node n, for log lines (kept by agent_nodes_sync()). */
 void agent_node_upstreams(const struct xlb_agent *a, const struct agent_node *n, char *buf,
 			  size_t len)
 {
-	size_t i, j, off = 0;
-	const struct xlb_upstream_conf *u;
+	snprintf(buf, len, "%s", n->ups ? n->ups : "");
+}
 
-	buf[0] = '\0';
-	for (i = 0; i < a->conf.nupstreams; i++) {
-		u = &a->conf.upstreams[i];
-		for (j = 0; j < u->nnodes; j++) {
-			if (agent_node_cmp(&u->nodes[j].addr, u->nodes[j].port, &n->addr, n->port))
-				continue;
-			off += snprintf(buf + off, off < len ? len - off : 0, "%s%s",
-					off ? "," : "", u->id);
-			break;
-		}
+/* Add upstream id to n's list, once. */
+static int node_add_upstream(struct agent_node *n, const char *id)
+{
+	size_t have = n->ups ? strlen(n->ups) : 0, add = strlen(id);
+	const char *p = n->ups;
+	char *ups;
+
+	while (p && (p = strstr(p, id))) {
+		if ((p == n->ups || p[-1] == ',') && (p[add] == ',' || !p[add]))
+			return 0;
+		p += add;
 	}
+	ups = realloc(n->ups, have + add + 2);
+	if (!ups)
+		return -ENOMEM;
+	snprintf(ups + have, add + 2, "%s%s", have ? "," : "", id);
+	n->ups = ups;
+	return 0;
+}
+
+static void node_free(struct agent_node *n)
+{
+	free(n->ups);
+	free(n);
 }
 
 /* checks.passive's thresholds, when the upstream has the block. */
@@ -252,6 +265,7 @@ int agent_nodes_sync(struct xlb_agent *a, const struct xlb_conf *conf)
 	struct agent_node **nodes = NULL, **fresh = NULL, *n = NULL, *old;
 	const struct xlb_upstream_conf *u;
 	struct node_ref *refs = NULL;
+	size_t *node_at = NULL, *ups_first = NULL;
 	size_t i, j, cnt = 0, nrefs = 0, nfresh = 0;
 	char addr[XLB_ADDRSTRLEN];
 	int err;
@@ -266,10 +280,13 @@ int agent_nodes_sync(struct xlb_agent *a, const struct xlb_conf *conf)
 	refs = calloc(nrefs + 1, sizeof(*refs));
 	nodes = calloc(nrefs + 1, sizeof(*nodes));
 	fresh = calloc(nrefs + 1, sizeof(*fresh));
-	if (!refs || !nodes || !fresh)
+	node_at = calloc(nrefs + 1, sizeof(*node_at));
+	ups_first = calloc(conf->nupstreams + 1, sizeof(*ups_first));
+	if (!refs || !nodes || !fresh || !node_at || !ups_first)
 		goto out_nomem;
 	for (i = 0, nrefs = 0; i < conf->nupstreams; i++) {
 		u = &conf->upstreams[i];
+		ups_first[i] = nrefs;
 		for (j = 0; j < u->nnodes; j++, nrefs++)
 			refs[nrefs] = (struct node_ref){.u = u, .nc = &u->nodes[j], .order = nrefs};
 	}
@@ -281,11 +298,18 @@ int agent_nodes_sync(struct xlb_agent *a, const struct xlb_conf *conf)
 			if (!n->passive)
 				node_set_passive(n, &u->passive);
 			n->move_flows |= u->unhealthy_move;
+			if (node_add_upstream(n, u->id))
+				goto out_nomem;
+			node_at[refs[i].order] = cnt - 1;
 			continue;
 		}
 		n = calloc(1, sizeof(*n));
 		if (!n)
 			goto out_nomem;
+		if (node_add_upstream(n, u->id)) {
+			node_free(n);
+			goto out_nomem;
+		}
 		n->addr = refs[i].nc->addr;
 		n->port = refs[i].nc->port;
 		old = agent_node_find(a->nodes, a->nnodes, &n->addr, n->port);
@@ -300,17 +324,24 @@ int agent_nodes_sync(struct xlb_agent *a, const struct xlb_conf *conf)
 			 n->addr.family == XLB_AF_INET6 ? "[%s]:%u" : "%s:%u", addr, n->port);
 		n->t = xlb_checker_get(a->checker, &n->addr, n->port, &u->active);
 		if (!n->t) {
-			free(n);
+			node_free(n);
 			goto out_nomem;
 		}
 		if (!old)
 			fresh[nfresh++] = n;
+		node_at[refs[i].order] = cnt;
 		nodes[cnt++] = n;
 	}
 	free(refs);
+	free(a->node_at);
+	free(a->ups_first);
+	a->node_at = node_at;
+	a->nnode_at = nrefs;
+	a->ups_first = ups_first;
+	a->nups_first = conf->nupstreams;
 	for (i = 0; i < a->nnodes; i++) {
 		xlb_checker_put(a->checker, a->nodes[i]->t);
-		free(a->nodes[i]);
+		node_free(a->nodes[i]);
 	}
 	free(a->nodes);
 	a->nodes = nodes;
@@ -328,11 +359,13 @@ int agent_nodes_sync(struct xlb_agent *a, const struct xlb_conf *conf)
 out_nomem:
 	for (i = 0; i < cnt; i++) {
 		xlb_checker_put(a->checker, nodes[i]->t);
-		free(nodes[i]);
+		node_free(nodes[i]);
 	}
 	free(fresh);
 	free(nodes);
 	free(refs);
+	free(node_at);
+	free(ups_first);
 	return -ENOMEM;
 }
 
@@ -342,11 +375,15 @@ void agent_nodes_free(struct xlb_agent *a)
 
 	for (i = 0; i < a->nnodes; i++) {
 		xlb_checker_put(a->checker, a->nodes[i]->t);
-		free(a->nodes[i]);
+		node_free(a->nodes[i]);
 	}
 	free(a->nodes);
 	a->nodes = NULL;
 	a->nnodes = 0;
 	free(a->by_id);
 	a->by_id = NULL;
+	free(a->node_at);
+	free(a->ups_first);
+	a->node_at = a->ups_first = NULL;
+	a->nnode_at = a->nups_first = 0;
 }

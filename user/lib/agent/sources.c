@@ -86,10 +86,16 @@ static int doc_parse(json_t *doc, struct xlb_conf *conf, struct xlb_conf_errors 
 	return err;
 }
 
-/* Make conf (validated) the running configuration. */
+/*
+ * Make conf (validated) the running configuration. When its reconcile
+ * fails the maps are as they were (xlb_reconcile()), and so is the running
+ * configuration: conf then holds the rejected one, for the caller to free.
+ */
 static int adopt(struct xlb_agent *a, json_t *doc, struct xlb_conf *conf)
 {
 	struct xlb_conf old = a->conf;
+	json_t *old_doc = a->doc;
+	double old_loaded = a->loaded;
 	int err;
 
 	err = agent_watches_sync(a, conf);
@@ -100,10 +106,23 @@ static int adopt(struct xlb_agent *a, json_t *doc, struct xlb_conf *conf)
 	a->loaded = wall_now();
 	a->conf = *conf;
 	memset(conf, 0, sizeof(*conf));
-	xlb_conf_free(&old);
-	json_decref(a->doc);
 	a->doc = json_incref(doc);
-	return agent_reconcile(a);
+	err = agent_reconcile(a);
+	if (!err) {
+		xlb_conf_free(&old);
+		json_decref(old_doc);
+		return 0;
+	}
+	*conf = a->conf;
+	a->conf = old;
+	json_decref(a->doc);
+	a->doc = old_doc;
+	a->loaded = old_loaded;
+	if (agent_nodes_sync(a, &a->conf))
+		pr_warn("configuration: restoring the previous nodes failed: out of memory\n");
+	if (a->doc && agent_apply_settings(a, &a->conf.xlb))
+		pr_warn("configuration: restoring the previous fast-path settings failed\n");
+	return err;
 }
 
 /*
@@ -383,7 +402,7 @@ int agent_adopt_file(struct xlb_agent *a, json_t *file_doc, struct xlb_conf *con
 		     struct xlb_conf_errors *errs)
 {
 	struct xlb_conf merged = {};
-	json_t *doc = NULL;
+	json_t *doc = NULL, *old_file;
 	int err;
 
 	if (conf->etcd.enabled && a->etcd_have && a->doc) {
@@ -400,7 +419,7 @@ int agent_adopt_file(struct xlb_agent *a, json_t *file_doc, struct xlb_conf *con
 		err = etcd_sync(a, &conf->etcd);
 	if (err)
 		goto out;
-	json_decref(a->file_doc);
+	old_file = a->file_doc;
 	a->file_doc = json_incref(file_doc);
 	if (doc) {
 		err = adopt(a, doc, &merged);
@@ -408,6 +427,12 @@ int agent_adopt_file(struct xlb_agent *a, json_t *file_doc, struct xlb_conf *con
 			etcd_apply(a);
 	} else {
 		err = adopt(a, file_doc, conf);
+	}
+	if (err) {
+		json_decref(a->file_doc);
+		a->file_doc = old_file;
+	} else {
+		json_decref(old_file);
 	}
 out:
 	xlb_conf_free(&merged);

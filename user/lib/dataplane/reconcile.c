@@ -1,14 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Desired state -> maps, by difference. Order matters for the fast path:
- * backends (and their states) first, so a table never names an id that is
- * not set up yet; then VIPs, memberships and tables; removals last.
+ * Desired state -> maps, by difference against a shadow of the maps, in
+ * three stages. Plan (memory only, plus reads): backend ids and states,
+ * each VIP's new member set, capacity; nothing is written when the plan
+ * fails. Write, in the order the fast path needs (new VIPs, backends and
+ * their states, then per VIP its members and table), with an undo journal:
+ * a failed write puts back what this call changed. Removals last, once the
+ * new state serves. The shadow then holds what the maps hold.
  */
-#define _GNU_SOURCE
+#define _GNU_SOURCE /* qsort_r */
 #include <errno.h>
-#include <stdlib.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <arpa/inet.h>
 
 #include "base/addr.h"
@@ -17,261 +23,183 @@
 #include "dataplane/maps_internal.h"
 #include "dataplane/netlink.h"
 #include "dataplane/reconcile.h"
-#include "base/vec.h"
 
-/* Order of backends by identity: family, address, port. */
-static int be_cmp(__u8 fa, const __be32 *aa, __be16 pa, __u8 fb, const __be32 *ab, __be16 pb)
-{
-	int d = memcmp(aa, ab, 16);
+#define SLOT_EMPTY   (~0U)
+#define HASH_SLOTS   (2 * XLB_MAX_BACKENDS) /* a power of two: load <= 1/2 */
+#define CREATE_CHUNK 1024		    /* VIPs per xlb_vips_create() call, at most */
 
-	if (fa != fb)
-		return fa < fb ? -1 : 1;
-	if (d)
-		return d;
-	return pa == pb ? 0 : ntohs(pa) < ntohs(pb) ? -1 : 1;
-}
-
-struct ctx {
-	struct xlb_maps *m;
-	struct xlb_backend *all; /* XLB_MAX_BACKENDS, as in the map */
-	unsigned char *changed;	 /* per id: new or state changed */
-	unsigned char *wanted;	 /* per id: in the desired state */
-	__u32 *used;		 /* ids in use, sorted by identity */
-	size_t nused;
-	__u32 next_free;
-	const struct xlb_want_backend **widx; /* wanted backends, sorted */
-	struct xlb_reconcile_stats st;
+/* One member of a VIP as the maps hold it. */
+struct sh_member {
+	__u32 id;
+	__u32 weight;
 };
 
-static int used_cmp(const void *a, const void *b, void *arg)
+struct sh_vip {
+	struct xlb_vip_key key;
+	struct xlb_vip v;
+	size_t n;
+	struct sh_member *m; /* sorted by id */
+};
+
+struct xlb_shadow {
+	int adopted;
+	__u32 gen;		/* this reconcile's number: stamps below equal to it are current */
+	struct xlb_backend *be; /* XLB_MAX_BACKENDS, as in the map */
+	__u32 *fresh;		/* per id: gen when be[id] was read from or written to the map */
+	__u32 *wanted;		/* per id: gen of the last reconcile that wanted it */
+	__u32 *changed;		/* per id: gen in which it became or stopped being active */
+	__u32 *slots;		/* identity -> id, open addressing, linear probing */
+	size_t nbackends;
+	struct sh_vip *vips; /* sorted by key between reconciles */
+	size_t nvips, cap;
+	size_t nmembers; /* entries of the member map */
+	size_t chunk;	 /* VIPs created per call that last worked */
+};
+
+/* --- the identity hash of backends ------------------------------------------- */
+
+static __u32 be_hash(__u8 family, const __be32 *addr, __be16 port)
 {
-	const struct xlb_backend *all = arg;
-	const struct xlb_backend *x = &all[*(const __u32 *)a];
-	const struct xlb_backend *y = &all[*(const __u32 *)b];
+	__u64 h = 0x9e3779b97f4a7c15ULL ^ family;
+	int i;
 
-	return be_cmp(x->family, x->addr, x->port, y->family, y->addr, y->port);
-}
-
-/* Index of the backends in use, sorted for binary search. */
-static int index_used(struct ctx *c)
-{
-	__u32 id;
-
-	c->used = calloc(XLB_MAX_BACKENDS, sizeof(*c->used));
-	if (!c->used)
-		return -ENOMEM;
-	for (id = 0; id < XLB_MAX_BACKENDS; id++)
-		if (c->all[id].state != XLB_BE_UNUSED)
-			c->used[c->nused++] = id;
-	qsort_r(c->used, c->nused, sizeof(*c->used), used_cmp, c->all);
-	return 0;
-}
-
-static int find_used(const struct ctx *c, const struct xlb_addr_key *a, __be16 port, __u32 *id)
-{
-	size_t lo = 0, hi = c->nused, mid;
-	const struct xlb_backend *b;
-	int d;
-
-	while (lo < hi) {
-		mid = (lo + hi) / 2;
-		b = &c->all[c->used[mid]];
-		d = be_cmp(a->family, a->addr, port, b->family, b->addr, b->port);
-		if (!d) {
-			*id = c->used[mid];
-			return 0;
-		}
-		if (d < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
+	for (i = 0; i < 4; i++) {
+		h = (h ^ addr[i]) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 33;
 	}
-	return -ENOENT;
+	h = (h ^ port) * 0xc4ceb9fe1a85ec53ULL;
+	return (__u32)(h ^ (h >> 33));
 }
 
-static int alloc_id(struct ctx *c, __u32 *id)
+static int be_is(const struct xlb_backend *b, __u8 family, const __be32 *addr, __be16 port)
 {
-	for (; c->next_free < XLB_MAX_BACKENDS; c->next_free++) {
-		if (c->all[c->next_free].state == XLB_BE_UNUSED) {
-			*id = c->next_free++;
-			return 0;
-		}
-	}
-	return -ENOSPC;
+	return b->family == family && b->port == port && !memcmp(b->addr, addr, sizeof(b->addr));
 }
 
-/*
- * Step 1: every wanted backend has an id and its wanted state, except one
- * whose state the operator holds: it keeps it.
- */
-static int apply_backends(struct ctx *c, struct xlb_want *w)
+/* The slot that holds the backend, or the empty slot where it would go. */
+static size_t hash_slot(const struct xlb_shadow *s, __u8 family, const __be32 *addr, __be16 port)
 {
-	struct xlb_want_backend *wb;
-	char abuf[XLB_ADDRSTRLEN];
-	struct xlb_backend b;
-	size_t i;
-	int err, found;
+	size_t i = be_hash(family, addr, port) & (HASH_SLOTS - 1);
 
-	for (i = 0; i < w->nbackends; i++) {
-		wb = &w->backends[i];
-		found = !find_used(c, &wb->addr, htons(wb->port), &wb->id);
-		if (!found) {
-			err = alloc_id(c, &wb->id);
-			if (err)
-				return err;
-		}
-		c->wanted[wb->id] = 1;
-		/* A state the operator holds (xlb backend set) is not ours to change. */
-		if (found &&
-		    (c->all[wb->id].state == wb->state || xlb_backend_held(&c->all[wb->id])))
+	while (s->slots[i] != SLOT_EMPTY && !be_is(&s->be[s->slots[i]], family, addr, port))
+		i = (i + 1) & (HASH_SLOTS - 1);
+	return i;
+}
+
+static __u32 hash_find(const struct xlb_shadow *s, const struct xlb_addr_key *a, __be16 port)
+{
+	return s->slots[hash_slot(s, a->family, a->addr, port)];
+}
+
+/* Take id out (be[id] still names it); backward shift keeps probes unbroken. */
+static void hash_del(struct xlb_shadow *s, __u32 id)
+{
+	const struct xlb_backend *b = &s->be[id];
+	size_t i = hash_slot(s, b->family, b->addr, b->port), j = i, k;
+
+	if (s->slots[i] != id)
+		return;
+	for (;;) {
+		j = (j + 1) & (HASH_SLOTS - 1);
+		if (s->slots[j] == SLOT_EMPTY)
+			break;
+		b = &s->be[s->slots[j]];
+		k = be_hash(b->family, b->addr, b->port) & (HASH_SLOTS - 1);
+		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
 			continue;
-		memset(&b, 0, sizeof(b));
-		memcpy(b.addr, wb->addr.addr, sizeof(b.addr));
-		b.family = wb->addr.family;
-		b.port = htons(wb->port);
-		b.state = wb->state;
-		err = xlb_backend_write(c->m, wb->id, &b);
-		if (err)
-			return err;
-		c->all[wb->id] = b;
-		c->changed[wb->id] = 1;
-		if (found) {
-			c->st.backends_changed++;
-			continue;
-		}
-		c->st.backends_added++;
-		/*
-		 * A new backend: have the kernel resolve its next hop now, so the
-		 * fast path's FIB lookups find a MAC when traffic comes.
-		 */
-		err = xlb_nl_backend_prime(&wb->addr);
-		if (err)
-			pr_warn("backend %s: no neighbour entry prepared: %s\n",
-				xlb_addr_str(wb->addr.addr, wb->addr.family, abuf, sizeof(abuf)),
-				strerror(-err));
+		s->slots[i] = s->slots[j];
+		i = j;
 	}
-	return 0;
+	s->slots[i] = SLOT_EMPTY;
 }
 
-static int want_be_cmp(const void *a, const void *b)
+void xlb_want_free(struct xlb_want *w)
 {
-	const struct xlb_want_backend *x = *(const struct xlb_want_backend *const *)a;
-	const struct xlb_want_backend *y = *(const struct xlb_want_backend *const *)b;
-
-	return be_cmp(x->addr.family, x->addr.addr, x->port, y->addr.family, y->addr.addr, y->port);
-}
-
-/* The wanted backends sorted by identity, for member_id(). */
-static const struct xlb_want_backend **index_wanted(const struct xlb_want *w)
-{
-	const struct xlb_want_backend **idx = calloc(w->nbackends + 1, sizeof(*idx));
 	size_t i;
 
-	if (!idx)
+	for (i = 0; i < w->nvips; i++)
+		free(w->vips[i].members);
+	free(w->vips);
+	free(w->backends);
+	memset(w, 0, sizeof(*w));
+}
+
+/* --- the shadow ---------------------------------------------------------------- */
+
+struct xlb_shadow *xlb_shadow_new(void)
+{
+	struct xlb_shadow *s = calloc(1, sizeof(*s));
+
+	if (!s)
 		return NULL;
-	for (i = 0; i < w->nbackends; i++)
-		idx[i] = &w->backends[i];
-	qsort(idx, w->nbackends, sizeof(*idx), want_be_cmp);
-	return idx;
+	s->be = calloc(XLB_MAX_BACKENDS, sizeof(*s->be));
+	s->fresh = calloc(XLB_MAX_BACKENDS, sizeof(*s->fresh));
+	s->wanted = calloc(XLB_MAX_BACKENDS, sizeof(*s->wanted));
+	s->changed = calloc(XLB_MAX_BACKENDS, sizeof(*s->changed));
+	s->slots = malloc(HASH_SLOTS * sizeof(*s->slots));
+	if (!s->be || !s->fresh || !s->wanted || !s->changed || !s->slots) {
+		xlb_shadow_free(s);
+		errno = ENOMEM;
+		return NULL;
+	}
+	s->chunk = CREATE_CHUNK;
+	return s;
 }
 
-/* Id of a wanted member's backend (apply_backends gave every one an id). */
-static int member_id(const struct xlb_want_backend **idx, size_t n,
-		     const struct xlb_want_member *wm, __u32 *id)
+void xlb_shadow_reset(struct xlb_shadow *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nvips; i++)
+		free(s->vips[i].m);
+	s->nvips = 0;
+	s->nbackends = 0;
+	s->nmembers = 0;
+	s->adopted = 0;
+}
+
+void xlb_shadow_free(struct xlb_shadow *s)
+{
+	if (!s)
+		return;
+	xlb_shadow_reset(s);
+	free(s->vips);
+	free(s->slots);
+	free(s->changed);
+	free(s->wanted);
+	free(s->fresh);
+	free(s->be);
+	free(s);
+}
+
+static int vip_key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct xlb_vip_key));
+}
+
+static int sh_vip_cmp(const void *a, const void *b)
+{
+	return vip_key_cmp(&((const struct sh_vip *)a)->key, &((const struct sh_vip *)b)->key);
+}
+
+static int member_cmp(const void *a, const void *b)
+{
+	__u32 x = ((const struct sh_member *)a)->id, y = ((const struct sh_member *)b)->id;
+
+	return x == y ? 0 : x < y ? -1 : 1;
+}
+
+/* Index of key among the first n (sorted) VIPs, or -1. */
+static long vip_find(const struct xlb_shadow *s, size_t n, const struct xlb_vip_key *key)
 {
 	size_t lo = 0, hi = n, mid;
 	int d;
 
 	while (lo < hi) {
 		mid = (lo + hi) / 2;
-		d = be_cmp(wm->addr.family, wm->addr.addr, wm->port, idx[mid]->addr.family,
-			   idx[mid]->addr.addr, idx[mid]->port);
-		if (!d) {
-			*id = idx[mid]->id;
-			return 0;
-		}
-		if (d < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return -ENOENT;
-}
-
-static int member_key_cmp(const struct xlb_member_key *a, const struct xlb_member_key *b);
-
-static int order_cmp(const void *a, const void *b, void *arg)
-{
-	const struct xlb_member_key *k = arg;
-
-	return member_key_cmp(&k[*(const size_t *)a], &k[*(const size_t *)b]);
-}
-
-static int member_key_cmp(const struct xlb_member_key *a, const struct xlb_member_key *b)
-{
-	if (a->vip_id != b->vip_id)
-		return a->vip_id < b->vip_id ? -1 : 1;
-	return a->backend_id == b->backend_id ? 0 : a->backend_id < b->backend_id ? -1 : 1;
-}
-
-/* Sort the current members by (VIP id, backend id), keys and values together. */
-static int sort_members(struct xlb_member_list *ms)
-{
-	struct xlb_member_key *k;
-	struct xlb_member *v;
-	size_t *order, i;
-
-	order = calloc(ms->n + 1, sizeof(*order));
-	k = calloc(ms->n + 1, sizeof(*k));
-	v = calloc(ms->n + 1, sizeof(*v));
-	if (!order || !k || !v) {
-		free(order);
-		free(k);
-		free(v);
-		return -ENOMEM;
-	}
-	for (i = 0; i < ms->n; i++)
-		order[i] = i;
-	qsort_r(order, ms->n, sizeof(*order), order_cmp, ms->keys);
-	for (i = 0; i < ms->n; i++) {
-		k[i] = ms->keys[order[i]];
-		v[i] = ms->vals[order[i]];
-	}
-	free(order);
-	free(ms->keys);
-	free(ms->vals);
-	ms->keys = k;
-	ms->vals = v;
-	return 0;
-}
-
-/* First index of a member of vip_id (or of a later VIP) in the sorted members. */
-static size_t members_from(const struct xlb_member_list *ms, __u32 vip_id)
-{
-	size_t lo = 0, hi = ms->n, mid;
-
-	while (lo < hi) {
-		mid = (lo + hi) / 2;
-		if (ms->keys[mid].vip_id < vip_id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* Weight of (vip_id, be_id) in the current members, or -1. */
-static long cur_weight(const struct xlb_member_list *ms, __u32 vip_id, __u32 be_id)
-{
-	struct xlb_member_key key = {.vip_id = vip_id, .backend_id = be_id};
-	size_t lo = 0, hi = ms->n, mid;
-	int d;
-
-	while (lo < hi) {
-		mid = (lo + hi) / 2;
-		d = member_key_cmp(&key, &ms->keys[mid]);
+		d = vip_key_cmp(key, &s->vips[mid].key);
 		if (!d)
-			return ms->vals[mid].weight;
+			return (long)mid;
 		if (d < 0)
 			hi = mid;
 		else
@@ -280,243 +208,969 @@ static long cur_weight(const struct xlb_member_list *ms, __u32 vip_id, __u32 be_
 	return -1;
 }
 
-/* Step 2 for one VIP: memberships, then the table if anything it depends on moved. */
-static int apply_vip_members(struct ctx *c, const struct xlb_want *w, const struct xlb_want_vip *wv,
-			     const struct xlb_vip *v, const struct xlb_member_list *ms, int force)
+static int vip_room(struct xlb_shadow *s, size_t more)
 {
-	struct xlb_maglev_node *nodes;
-	char(*keys)[XLB_VIPSTRLEN];
-	__u32 *ids, id;
-	size_t i, j, n = 0;
-	int err = 0, dirty = force, keep;
-	long cw;
+	size_t cap = s->cap ? s->cap : 64;
+	struct sh_vip *p;
 
-	ids = calloc(wv->nmembers + 1, sizeof(*ids));
-	nodes = calloc(wv->nmembers + 1, sizeof(*nodes));
-	keys = calloc(wv->nmembers + 1, sizeof(*keys));
-	if (!ids || !nodes || !keys) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (i = 0; i < wv->nmembers; i++) {
-		err = member_id(c->widx, w->nbackends, &wv->members[i], &ids[i]);
-		if (err)
-			goto out;
-		cw = cur_weight(ms, v->id, ids[i]);
-		if (cw != (long)wv->members[i].weight) {
-			err = xlb_member_set(c->m, v->id, ids[i], wv->members[i].weight);
-			if (err)
-				goto out;
-			c->st.members_changed++;
-			dirty = 1;
-		}
-		dirty |= c->changed[ids[i]];
-	}
-	/* Members that are no longer wanted (sorted: this VIP's are together). */
-	for (j = members_from(ms, v->id); j < ms->n && ms->keys[j].vip_id == v->id; j++) {
-		for (keep = 0, i = 0; i < wv->nmembers && !keep; i++)
-			keep = ids[i] == ms->keys[j].backend_id;
-		if (keep)
-			continue;
-		err = xlb_member_del(c->m, v->id, ms->keys[j].backend_id);
-		if (err && err != -ENOENT)
-			goto out;
-		c->st.members_changed++;
-		dirty = 1;
-	}
-	if (!dirty)
-		goto out;
-	for (i = 0; i < wv->nmembers; i++) {
-		id = ids[i];
-		if (!wv->members[i].weight || c->all[id].state != XLB_BE_ACTIVE)
-			continue;
-		xlb_backend_key(&c->all[id], keys[n], sizeof(keys[n]));
-		nodes[n].key = keys[n];
-		nodes[n].weight = wv->members[i].weight;
-		nodes[n].id = id;
-		n++;
-	}
-	err = xlb_table_write(c->m, v, nodes, n);
-	if (!err)
-		c->st.tables_written++;
-out:
-	free(keys);
-	free(nodes);
-	free(ids);
-	return err;
+	while (cap < s->nvips + more)
+		cap *= 2;
+	if (cap == s->cap)
+		return 0;
+	p = realloc(s->vips, cap * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	s->vips = p;
+	s->cap = cap;
+	return 0;
 }
-
-struct vips {
-	struct xlb_vip_key *k;
-	struct xlb_vip *v;
-	size_t n, cap;
-};
 
 static int collect_vip(const struct xlb_vip_key *k, const struct xlb_vip *v, void *arg)
 {
-	struct vips *vs = arg;
+	struct xlb_shadow *s = arg;
 
-	if (xlb_vec_room((void **)&vs->k, sizeof(*vs->k), (void **)&vs->v, sizeof(*vs->v), vs->n,
-			 &vs->cap, 64))
+	if (vip_room(s, 1))
 		return -ENOMEM;
-	vs->k[vs->n] = *k;
-	vs->v[vs->n++] = *v;
+	s->vips[s->nvips++] = (struct sh_vip){.key = *k, .v = *v};
 	return 0;
 }
 
-static int find_vip(const struct vips *vs, const struct xlb_vip_key *k)
+/* Members into their VIPs (a member of no VIP counts, but belongs nowhere). */
+static int adopt_members(struct xlb_shadow *s, const struct xlb_member_list *ms)
 {
+	long *by_id = malloc(XLB_MAX_VIPS * sizeof(*by_id));
+	struct sh_vip *sv;
 	size_t i;
+	long at;
 
-	for (i = 0; i < vs->n; i++)
-		if (!memcmp(&vs->k[i], k, sizeof(*k)))
-			return (int)i;
-	return -1;
+	if (!by_id)
+		return -ENOMEM;
+	for (i = 0; i < XLB_MAX_VIPS; i++)
+		by_id[i] = -1;
+	for (i = 0; i < s->nvips; i++)
+		if (s->vips[i].v.id < XLB_MAX_VIPS)
+			by_id[s->vips[i].v.id] = (long)i;
+	for (i = 0; i < ms->n; i++) {
+		at = ms->keys[i].vip_id < XLB_MAX_VIPS ? by_id[ms->keys[i].vip_id] : -1;
+		if (at >= 0)
+			s->vips[at].n++;
+	}
+	for (i = 0; i < s->nvips; i++) {
+		s->vips[i].m = calloc(s->vips[i].n + 1, sizeof(*s->vips[i].m));
+		if (!s->vips[i].m) {
+			free(by_id);
+			return -ENOMEM;
+		}
+		s->vips[i].n = 0;
+	}
+	for (i = 0; i < ms->n; i++) {
+		at = ms->keys[i].vip_id < XLB_MAX_VIPS ? by_id[ms->keys[i].vip_id] : -1;
+		if (at < 0)
+			continue;
+		sv = &s->vips[at];
+		sv->m[sv->n++] = (struct sh_member){ms->keys[i].backend_id, ms->vals[i].weight};
+	}
+	for (i = 0; i < s->nvips; i++)
+		qsort(s->vips[i].m, s->vips[i].n, sizeof(*s->vips[i].m), member_cmp);
+	s->nmembers = ms->n;
+	free(by_id);
+	return 0;
 }
 
-/* Step 2: VIPs (new ones created together), each with its members and table. */
-static int apply_vips(struct ctx *c, struct xlb_want *w, struct vips *cur,
-		      const struct xlb_member_list *ms)
+/* Read what the maps hold: the backend array in one batch, VIPs, members. */
+static int adopt(struct xlb_shadow *s, struct xlb_maps *m)
 {
-	struct xlb_vip_key *nkeys;
-	struct xlb_vip *nvips, v;
-	const struct xlb_want_vip *wv;
-	size_t i, nnew = 0, at_new = 0;
-	int err, at, force;
+	struct xlb_member_list ms = {.vip_id = ~0U, .be_id = ~0U};
+	struct xlb_backend *b;
+	size_t slot;
+	__u32 id;
+	int err;
 
-	nkeys = calloc(w->nvips + 1, sizeof(*nkeys));
-	nvips = calloc(w->nvips + 1, sizeof(*nvips));
-	if (!nkeys || !nvips) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (i = 0; i < w->nvips; i++) {
-		if (find_vip(cur, &w->vips[i].key) >= 0)
-			continue;
-		nkeys[nnew] = w->vips[i].key;
-		nvips[nnew].flags = w->vips[i].flags;
-		nvips[nnew].table_size = w->vips[i].table_size;
-		nnew++;
-	}
-	/* One batch: installing tables costs a kernel grace period per call. */
-	err = nnew ? xlb_vips_create(c->m, nkeys, nvips, nnew) : 0;
+	xlb_shadow_reset(s);
+	memset(s->slots, 0xff, HASH_SLOTS * sizeof(*s->slots));
+	err = xlb_backends_read(m, s->be);
 	if (err)
-		goto out;
-	c->st.vips_added += nnew;
-
-	for (i = 0; i < w->nvips; i++) {
-		wv = &w->vips[i];
-		at = find_vip(cur, &wv->key);
-		force = 0;
-		if (at < 0) {
-			v = nvips[at_new++];
-			force = 1;
-		} else {
-			v = cur->v[at];
-			if (v.flags != wv->flags || v.table_size != wv->table_size) {
-				force = v.table_size != wv->table_size;
-				v.flags = wv->flags;
-				v.table_size = wv->table_size;
-				/* A new size: the table first, so slots stay in range. */
-				if (force) {
-					err = apply_vip_members(c, w, wv, &v, ms, 1);
-					if (err)
-						goto out;
-				}
-				err = xlb_vip_update(c->m, &wv->key, &v);
-				if (err)
-					goto out;
-				c->st.vips_updated++;
-				if (force)
-					continue;
-			}
-		}
-		err = apply_vip_members(c, w, wv, &v, ms, force);
-		if (err)
-			goto out;
+		return err;
+	for (id = 0; id < XLB_MAX_BACKENDS; id++) {
+		b = &s->be[id];
+		s->fresh[id] = s->gen;
+		if (b->state == XLB_BE_UNUSED)
+			continue;
+		s->nbackends++;
+		/* Two entries of one identity (only a bug makes them): the first is it. */
+		slot = hash_slot(s, b->family, b->addr, b->port);
+		if (s->slots[slot] == SLOT_EMPTY)
+			s->slots[slot] = id;
 	}
-out:
-	free(nvips);
-	free(nkeys);
+	err = xlb_vip_foreach(m, collect_vip, s);
+	if (!err)
+		err = xlb_member_foreach(m, xlb_member_list_add, &ms);
+	if (!err) {
+		qsort(s->vips, s->nvips, sizeof(*s->vips), sh_vip_cmp);
+		err = adopt_members(s, &ms);
+	}
+	xlb_member_list_free(&ms);
+	if (err)
+		xlb_shadow_reset(s);
+	else
+		s->adopted = 1;
 	return err;
 }
 
-/* Step 3: what is no longer wanted. */
-static int remove_rest(struct ctx *c, const struct xlb_want *w, const struct vips *cur)
-{
-	struct xlb_backend zero = {};
-	size_t i, j;
-	int err, keep;
-	__u32 id;
+/* --- one reconcile --------------------------------------------------------- */
 
-	for (i = 0; i < cur->n; i++) {
-		for (keep = 0, j = 0; j < w->nvips && !keep; j++)
-			keep = !memcmp(&w->vips[j].key, &cur->k[i], sizeof(cur->k[i]));
-		if (keep)
-			continue;
-		err = xlb_vip_delete(c->m, &cur->k[i]);
-		if (err && err != -ENOENT)
-			return err;
-		c->st.vips_removed++;
-	}
-	for (id = 0; id < XLB_MAX_BACKENDS; id++) {
-		if (c->all[id].state == XLB_BE_UNUSED || c->wanted[id])
-			continue;
-		err = xlb_backend_write(c->m, id, &zero);
-		if (!err)
-			err = xlb_flow_purge_backend(c->m, id);
-		if (!err)
-			err = xlb_nat_purge_backend(c->m, id);
-		if (err)
-			return err;
-		c->st.backends_removed++;
+/* A backend entry as it was before this reconcile changed it. */
+struct be_undo {
+	__u32 id;
+	struct xlb_backend old;
+	const struct xlb_want_backend *wb;
+};
+
+/* A VIP to write: its value and member set to be. */
+struct vip_plan {
+	const struct xlb_want_vip *wv;
+	long at;	  /* in the shadow; new VIPs: set when created */
+	int is_new;	  /* created by this reconcile */
+	int table;	  /* its table is to be rebuilt */
+	struct xlb_vip v; /* the value to be (id: the shadow's) */
+	size_t n;
+	struct sh_member *m; /* sorted by id; moves into the shadow on success */
+	size_t added;	     /* members not in the old set */
+};
+
+struct run {
+	struct xlb_maps *m;
+	struct xlb_shadow *s;
+	struct xlb_want *w;
+	struct xlb_reconcile_stats *st;
+	struct be_undo *bu;
+	size_t nbu, nbu_written;
+	struct vip_plan *vp;
+	size_t nvp, nvp_started;
+	size_t old_nvips; /* shadow VIPs before this reconcile (new ones follow) */
+	size_t nnew_vips, nnew_backends;
+	unsigned char *seen; /* per old shadow VIP: wanted */
+	struct sh_member *scratch;
+};
+
+static void why(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Set the error message, unless one is set already (the first cause wins). */
+static void why(struct run *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->st->error[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(r->st->error, sizeof(r->st->error), fmt, ap);
+	va_end(ap);
+}
+
+static void why_more(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void why_more(struct run *r, const char *fmt, ...)
+{
+	size_t len = strlen(r->st->error);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->st->error + len, sizeof(r->st->error) - len, fmt, ap);
+	va_end(ap);
+}
+
+/* An errno as text, naming the limit when it is the open-files one. */
+static const char *err_str(int err, char *buf, size_t len)
+{
+	struct rlimit rl;
+
+	if (err != -EMFILE)
+		return strerror(-err);
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY)
+		snprintf(buf, len, "open files limit (ulimit -n) reached");
+	else
+		snprintf(buf, len, "open files limit (ulimit -n) %llu reached",
+			 (unsigned long long)rl.rlim_cur);
+	return buf;
+}
+
+static const char *vip_s(const struct xlb_vip_key *k, char *buf)
+{
+	return xlb_vip_str(k, buf, XLB_VIPSTRLEN);
+}
+
+static const char *be_s(const struct xlb_backend *b, char *buf)
+{
+	xlb_backend_key(b, buf, XLB_VIPSTRLEN);
+	return buf;
+}
+
+static __u32 alloc_id(struct xlb_shadow *s, __u32 *cursor)
+{
+	for (; *cursor < XLB_MAX_BACKENDS; (*cursor)++)
+		if (s->be[*cursor].state == XLB_BE_UNUSED)
+			return (*cursor)++;
+	return SLOT_EMPTY;
+}
+
+static void mark_changed(struct xlb_shadow *s, __u32 id, __u8 old_state)
+{
+	if ((old_state == XLB_BE_ACTIVE) != (s->be[id].state == XLB_BE_ACTIVE))
+		s->changed[id] = s->gen;
+}
+
+/* Re-read an entry not read or written by this reconcile (another writer's hold). */
+static int refresh(struct run *r, __u32 id)
+{
+	struct xlb_shadow *s = r->s;
+	struct xlb_backend b;
+	__u8 old = s->be[id].state;
+	int err;
+
+	if (s->fresh[id] == s->gen)
+		return 0;
+	err = xlb_backend_get(r->m, id, &b);
+	if (err == -ENOENT)
+		return 0; /* freed by another writer: ours to write again */
+	if (err)
+		return err;
+	if (!be_is(&b, s->be[id].family, s->be[id].addr, s->be[id].port))
+		return 0; /* reused by another writer: ours wins */
+	s->be[id].state = b.state;
+	s->be[id].by = b.by;
+	s->fresh[id] = s->gen;
+	mark_changed(s, id, old);
+	return 0;
+}
+
+/*
+ * Plan 1: every wanted backend gets its id (new ones the lowest free ids)
+ * and its wanted state, in the shadow only; the journal keeps what was.
+ */
+static int plan_backends(struct run *r)
+{
+	struct xlb_shadow *s = r->s;
+	struct xlb_want *w = r->w;
+	struct xlb_want_backend *wb;
+	struct xlb_backend *cur;
+	char buf[XLB_VIPSTRLEN], ebuf[96];
+	__u32 cursor = 0, id;
+	size_t i, slot, more;
+	int err;
+
+	r->bu = calloc(w->nbackends + 1, sizeof(*r->bu));
+	if (!r->bu)
+		return -ENOMEM;
+	for (i = 0; i < w->nbackends; i++) {
+		wb = &w->backends[i];
+		/* The caller's hint, when right, saves the search. */
+		id = wb->hint - 1;
+		if (!wb->hint || id >= XLB_MAX_BACKENDS || s->be[id].state == XLB_BE_UNUSED ||
+		    !be_is(&s->be[id], wb->addr.family, wb->addr.addr, htons(wb->port))) {
+			slot = hash_slot(s, wb->addr.family, wb->addr.addr, htons(wb->port));
+			id = s->slots[slot];
+		}
+		if (id == SLOT_EMPTY) {
+			id = alloc_id(s, &cursor);
+			if (id == SLOT_EMPTY) {
+				for (more = 0; i < w->nbackends; i++)
+					more += hash_find(s, &w->backends[i].addr,
+							  htons(w->backends[i].port)) == SLOT_EMPTY;
+				why(r,
+				    "backend ids: %zu in use and %zu more wanted, the limit is %u",
+				    s->nbackends, more, XLB_MAX_BACKENDS);
+				return -ENOSPC;
+			}
+			r->bu[r->nbu++] = (struct be_undo){.id = id, .old = s->be[id], .wb = wb};
+			cur = &s->be[id];
+			memset(cur, 0, sizeof(*cur));
+			memcpy(cur->addr, wb->addr.addr, sizeof(cur->addr));
+			cur->family = wb->addr.family;
+			cur->port = htons(wb->port);
+			cur->state = wb->state;
+			cur->by = XLB_BY_AGENT;
+			s->slots[slot] = id;
+			s->nbackends++;
+			s->changed[id] = s->gen;
+			r->nnew_backends++;
+		} else {
+			cur = &s->be[id];
+			/* A hold is re-read: the operator may have released it. */
+			if (cur->state != wb->state || xlb_backend_held(cur)) {
+				err = refresh(r, id);
+				if (err) {
+					why(r, "backend %s: reading its state: %s", be_s(cur, buf),
+					    err_str(err, ebuf, sizeof(ebuf)));
+					return err;
+				}
+			}
+			/* A state the operator holds (xlb backend set) is not ours to change. */
+			if (cur->state != wb->state && !xlb_backend_held(cur)) {
+				r->bu[r->nbu++] = (struct be_undo){.id = id, .old = *cur, .wb = wb};
+				cur->state = wb->state;
+				cur->by = XLB_BY_AGENT;
+				mark_changed(s, id, r->bu[r->nbu - 1].old.state);
+			}
+		}
+		wb->id = id;
+		s->wanted[id] = s->gen;
 	}
 	return 0;
 }
 
-int xlb_reconcile(struct xlb_maps *m, struct xlb_want *w, struct xlb_reconcile_stats *st)
+/* A wanted VIP's members as ids and weights, sorted by id, into out: how many, or -errno. */
+static int vip_members(struct run *r, const struct xlb_want_vip *wv, struct sh_member *out)
 {
-	struct ctx c = {.m = m};
-	struct xlb_member_list ms = {.vip_id = ~0U, .be_id = ~0U};
-	struct vips cur = {};
+	struct xlb_shadow *s = r->s;
+	const struct xlb_want_backend *wb;
+	const struct xlb_want_member *wm;
+	char vb[XLB_VIPSTRLEN], ab[XLB_ADDRSTRLEN];
+	size_t i, n, sorted = 1;
+	__u32 id;
+
+	for (i = 0; i < wv->nmembers; i++) {
+		wm = &wv->members[i];
+		wb = wm->backend && wm->backend <= r->w->nbackends
+			     ? &r->w->backends[wm->backend - 1]
+			     : NULL;
+		if (wb && wb->port == wm->port && !memcmp(&wb->addr, &wm->addr, sizeof(wb->addr)))
+			id = wb->id;
+		else
+			id = hash_find(s, &wm->addr, htons(wm->port));
+		if (id == SLOT_EMPTY || s->wanted[id] != s->gen) {
+			why(r, "VIP %s: member %s port %u is not among the wanted backends",
+			    vip_s(&wv->key, vb),
+			    xlb_addr_str(wm->addr.addr, wm->addr.family, ab, sizeof(ab)), wm->port);
+			return -EINVAL;
+		}
+		if (wm->weight > XLB_WEIGHT_MAX) {
+			why(r, "VIP %s: member %s port %u: weight %u is above %u",
+			    vip_s(&wv->key, vb),
+			    xlb_addr_str(wm->addr.addr, wm->addr.family, ab, sizeof(ab)), wm->port,
+			    wm->weight, XLB_WEIGHT_MAX);
+			return -ERANGE;
+		}
+		out[i] = (struct sh_member){id, wm->weight};
+		sorted &= !i || out[i - 1].id < id;
+	}
+	if (!sorted)
+		qsort(out, wv->nmembers, sizeof(*out), member_cmp);
+	/* A backend named twice is one member, with the last weight given (as a map write would). */
+	for (i = 0, n = 0; i < wv->nmembers; i++) {
+		if (n && out[n - 1].id == out[i].id)
+			out[n - 1].weight = out[i].weight;
+		else
+			out[n++] = out[i];
+	}
+	return (int)n;
+}
+
+/* Members of new not in old (both sorted). */
+static size_t members_added(const struct sh_member *old, size_t nold, const struct sh_member *new,
+			    size_t nnew)
+{
+	size_t i = 0, j = 0, added = 0;
+
+	while (j < nnew) {
+		if (i < nold && old[i].id < new[j].id) {
+			i++;
+		} else if (i < nold && old[i].id == new[j].id) {
+			i++;
+			j++;
+		} else {
+			added++;
+			j++;
+		}
+	}
+	return added;
+}
+
+/* Whether a table over these members depends on a backend that changed now. */
+static int members_moved(const struct xlb_shadow *s, const struct sh_member *m, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (m[i].weight && s->changed[m[i].id] == s->gen)
+			return 1;
+	return 0;
+}
+
+static int plan_vip(struct run *r, const struct xlb_want_vip *wv)
+{
+	struct xlb_shadow *s = r->s;
+	struct vip_plan *p = &r->vp[r->nvp];
+	const struct sh_vip *old = NULL;
+	char vb[XLB_VIPSTRLEN];
+	int err, same;
+	long at;
+
+	if (!xlb_maglev_size_valid(wv->table_size)) {
+		why(r, "VIP %s: table size %u is not a prime in 3..%u", vip_s(&wv->key, vb),
+		    wv->table_size, XLB_MAGLEV_MAX);
+		return -EINVAL;
+	}
+	at = vip_find(s, r->old_nvips, &wv->key);
+	if (at >= 0) {
+		if (r->seen[at]) {
+			why(r, "VIP %s is wanted twice", vip_s(&wv->key, vb));
+			return -EINVAL;
+		}
+		r->seen[at] = 1;
+		old = &s->vips[at];
+	}
+	err = vip_members(r, wv, r->scratch);
+	if (err < 0)
+		return err;
+	*p = (struct vip_plan){.wv = wv, .at = at, .is_new = at < 0, .n = (size_t)err};
+	p->v.flags = wv->flags;
+	p->v.table_size = wv->table_size;
+	if (old) {
+		p->v.id = old->v.id;
+		same = old->n == p->n && !memcmp(old->m, r->scratch, p->n * sizeof(*old->m));
+		p->table = !same || old->v.table_size != wv->table_size ||
+			   members_moved(s, r->scratch, p->n);
+		if (!p->table && old->v.flags == wv->flags)
+			return 0; /* nothing to write */
+		p->added = members_added(old->m, old->n, r->scratch, p->n);
+	} else {
+		p->table = 1;
+		p->added = p->n;
+		r->nnew_vips++;
+	}
+	p->m = malloc((p->n + 1) * sizeof(*p->m));
+	if (!p->m)
+		return -ENOMEM;
+	memcpy(p->m, r->scratch, p->n * sizeof(*p->m));
+	r->nvp++;
+	return 0;
+}
+
+/* Plan 2: what each VIP is to hold; the capacity of what is added. */
+static int plan_vips(struct run *r)
+{
+	struct xlb_shadow *s = r->s;
+	struct xlb_want *w = r->w;
+	struct xlb_vip_key *keys;
+	char vb[XLB_VIPSTRLEN];
+	size_t i, most = 0, added = 0, k = 0;
 	int err;
 
-	c.all = calloc(XLB_MAX_BACKENDS, sizeof(*c.all));
-	c.changed = calloc(XLB_MAX_BACKENDS, 1);
-	c.wanted = calloc(XLB_MAX_BACKENDS, 1);
-	if (!c.all || !c.changed || !c.wanted) {
+	for (i = 0; i < w->nvips; i++)
+		if (w->vips[i].nmembers > most)
+			most = w->vips[i].nmembers;
+	r->vp = calloc(w->nvips + 1, sizeof(*r->vp));
+	r->seen = calloc(s->nvips + 1, 1);
+	r->scratch = calloc(most + 1, sizeof(*r->scratch));
+	if (!r->vp || !r->seen || !r->scratch)
+		return -ENOMEM;
+	for (i = 0; i < w->nvips; i++) {
+		err = plan_vip(r, &w->vips[i]);
+		if (err)
+			return err;
+	}
+	/* New VIPs wanted twice: sorted, twins are neighbours. */
+	keys = calloc(r->nnew_vips + 1, sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	for (i = 0; i < r->nvp; i++)
+		if (r->vp[i].is_new)
+			keys[k++] = r->vp[i].wv->key;
+	qsort(keys, k, sizeof(*keys), vip_key_cmp);
+	for (i = 1; i < k; i++) {
+		if (!vip_key_cmp(&keys[i], &keys[i - 1])) {
+			why(r, "VIP %s is wanted twice", vip_s(&keys[i], vb));
+			free(keys);
+			return -EINVAL;
+		}
+	}
+	free(keys);
+	if (s->nvips + r->nnew_vips > XLB_MAX_VIPS) {
+		why(r, "VIP ids: %zu in use and %zu new, the limit is %u", s->nvips, r->nnew_vips,
+		    XLB_MAX_VIPS);
+		return -ENOSPC;
+	}
+	for (i = 0; i < r->nvp; i++)
+		added += r->vp[i].added;
+	if (s->nmembers + added > XLB_MAX_MEMBERS) {
+		why(r, "members (VIP, backend pairs): %zu in the maps and %zu new, the limit is %u",
+		    s->nmembers, added, XLB_MAX_MEMBERS);
+		return -ENOSPC;
+	}
+	/* Room for the new VIPs now: nothing may fail for memory once writing. */
+	return vip_room(s, r->nnew_vips) ? -ENOMEM : 0;
+}
+
+/*
+ * Write 1: new VIPs, empty, in batches (a batch installs its tables in one
+ * kernel grace period). A batch that runs out of descriptors is retried
+ * smaller; every VIP made is in the shadow, so undo() finds it.
+ */
+static int create_vips(struct run *r)
+{
+	struct xlb_shadow *s = r->s;
+	struct xlb_vip_key *keys;
+	struct xlb_vip *vals;
+	struct vip_plan **of;
+	char vb[XLB_VIPSTRLEN], ebuf[96];
+	size_t i, n = 0, done = 0, c, j;
+	int err = 0;
+
+	if (!r->nnew_vips)
+		return 0;
+	keys = calloc(r->nnew_vips, sizeof(*keys));
+	vals = calloc(r->nnew_vips, sizeof(*vals));
+	of = calloc(r->nnew_vips, sizeof(*of));
+	if (!keys || !vals || !of) {
 		err = -ENOMEM;
 		goto out;
 	}
-	err = xlb_backends_read(m, c.all);
-	if (!err)
-		err = index_used(&c);
-	if (!err)
-		err = apply_backends(&c, w);
-	if (!err)
-		err = xlb_vip_foreach(m, collect_vip, &cur);
-	if (!err)
-		err = xlb_member_foreach(m, xlb_member_list_add, &ms);
-	if (!err)
-		err = sort_members(&ms);
-	if (!err) {
-		c.widx = index_wanted(w);
-		err = c.widx ? 0 : -ENOMEM;
+	for (i = 0; i < r->nvp; i++) {
+		if (!r->vp[i].is_new)
+			continue;
+		of[n] = &r->vp[i];
+		keys[n] = r->vp[i].wv->key;
+		vals[n++] = r->vp[i].v;
+	}
+	while (done < n) {
+		c = n - done < s->chunk ? n - done : s->chunk;
+		err = xlb_vips_create(r->m, keys + done, vals + done, c);
+		if (err == -EMFILE && c > 1) {
+			s->chunk = c / 2;
+			continue;
+		}
+		if (err) {
+			why(r, "creating VIP %s (%zu of %zu new VIPs made): %s",
+			    vip_s(&keys[done], vb), done, n, err_str(err, ebuf, sizeof(ebuf)));
+			break;
+		}
+		for (j = done; j < done + c; j++) {
+			of[j]->v.id = vals[j].id;
+			of[j]->at = (long)s->nvips;
+			s->vips[s->nvips++] = (struct sh_vip){.key = keys[j], .v = vals[j]};
+		}
+		done += c;
+		r->st->vips_added += c;
+	}
+out:
+	free(of);
+	free(vals);
+	free(keys);
+	return err;
+}
+
+/* Write 2: backend entries, new ones and changed states. */
+static int write_backends(struct run *r)
+{
+	struct xlb_shadow *s = r->s;
+	char buf[XLB_VIPSTRLEN], ebuf[96];
+	__u32 id;
+	int err;
+
+	for (; r->nbu_written < r->nbu; r->nbu_written++) {
+		id = r->bu[r->nbu_written].id;
+		err = xlb_backend_write(r->m, id, &s->be[id]);
+		if (err) {
+			why(r, "backend %s: writing it: %s", be_s(&s->be[id], buf),
+			    err_str(err, ebuf, sizeof(ebuf)));
+			return err;
+		}
+		s->fresh[id] = s->gen;
+		if (r->bu[r->nbu_written].old.state == XLB_BE_UNUSED)
+			r->st->backends_added++;
+		else
+			r->st->backends_changed++;
+	}
+	return 0;
+}
+
+/*
+ * Bring the members of VIP v from (old, nold) to (new, nnew), both sorted:
+ * weights set where they differ, members no longer there deleted.
+ */
+static int write_members(struct run *r, __u32 vip_id, const struct sh_member *old, size_t nold,
+			 const struct sh_member *new, size_t nnew)
+{
+	size_t i = 0, j = 0;
+	int err = 0;
+
+	while (!err && (i < nold || j < nnew)) {
+		if (j == nnew || (i < nold && old[i].id < new[j].id)) {
+			err = xlb_member_del(r->m, vip_id, old[i++].id);
+			if (err == -ENOENT)
+				err = 0;
+		} else if (i == nold || new[j].id < old[i].id || old[i].weight != new[j].weight) {
+			if (i < nold && old[i].id == new[j].id)
+				i++;
+			err = xlb_member_set(r->m, vip_id, new[j].id, new[j].weight);
+			j++;
+		} else {
+			i++;
+			j++;
+			continue;
+		}
+		if (!err)
+			r->st->members_changed++;
+	}
+	return err;
+}
+
+/* A VIP's table from members with a weight whose backend is active. */
+static int write_table(struct run *r, const struct xlb_vip *v, const struct sh_member *ms, size_t n)
+{
+	struct xlb_shadow *s = r->s;
+	struct xlb_maglev_node *nodes;
+	char(*keys)[XLB_VIPSTRLEN];
+	size_t i, k = 0;
+	int err = 0;
+
+	nodes = calloc(n + 1, sizeof(*nodes));
+	keys = calloc(n + 1, sizeof(*keys));
+	if (!nodes || !keys) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n && !err; i++) {
+		if (!ms[i].weight)
+			continue;
+		err = refresh(r, ms[i].id);
+		if (err || s->be[ms[i].id].state != XLB_BE_ACTIVE)
+			continue;
+		xlb_backend_key(&s->be[ms[i].id], keys[k], sizeof(keys[k]));
+		nodes[k].key = keys[k];
+		nodes[k].weight = ms[i].weight;
+		nodes[k].id = ms[i].id;
+		k++;
 	}
 	if (!err)
-		err = apply_vips(&c, w, &cur, &ms);
+		err = xlb_table_write(r->m, v, nodes, k);
 	if (!err)
-		err = remove_rest(&c, w, &cur);
+		r->st->tables_written++;
 out:
-	if (st)
-		*st = c.st;
-	free(cur.k);
-	free(cur.v);
-	xlb_member_list_free(&ms);
-	free(c.widx);
-	free(c.used);
-	free(c.wanted);
-	free(c.changed);
-	free(c.all);
+	free(keys);
+	free(nodes);
+	return err;
+}
+
+/*
+ * Write 3 for one VIP: members, then its table and its value; a new size
+ * has its table first, so that the size the fast path reads never exceeds
+ * the table it indexes.
+ */
+static int write_vip(struct run *r, const struct vip_plan *p)
+{
+	const struct sh_vip *old = &r->s->vips[p->at];
+	int err, resize = old->v.table_size != p->v.table_size;
+	int revalue = memcmp(&old->v, &p->v, sizeof(p->v));
+
+	err = write_members(r, p->v.id, old->m, old->n, p->m, p->n);
+	if (!err && revalue && !resize && !p->is_new)
+		err = xlb_vip_update(r->m, &p->wv->key, &p->v);
+	if (!err && p->table)
+		err = write_table(r, &p->v, p->m, p->n);
+	if (!err && revalue && resize && !p->is_new)
+		err = xlb_vip_update(r->m, &p->wv->key, &p->v);
+	if (!err && revalue && !p->is_new)
+		r->st->vips_updated++;
+	return err;
+}
+
+static int write_vips(struct run *r)
+{
+	char vb[XLB_VIPSTRLEN], ebuf[96];
+	const struct vip_plan *p;
+	int err;
+
+	for (; r->nvp_started < r->nvp; r->nvp_started++) {
+		p = &r->vp[r->nvp_started];
+		err = write_vip(r, p);
+		if (err) {
+			r->nvp_started++; /* partly written: undo() puts it back too */
+			why(r, "VIP %s: writing its members and table: %s", vip_s(&p->wv->key, vb),
+			    err_str(err, ebuf, sizeof(ebuf)));
+			return err;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Put back what this reconcile wrote, newest first: backend states in the
+ * shadow (so rebuilt tables match them), each VIP started (old members,
+ * table and value), backend entries, VIPs created. Every step is tried;
+ * the first failure is returned.
+ */
+static int undo(struct run *r)
+{
+	struct xlb_shadow *s = r->s;
+	const struct vip_plan *p;
+	const struct sh_vip *old;
+	struct be_undo *u;
+	size_t i;
+	int err, first = 0;
+
+	for (i = r->nbu; i-- > 0;) {
+		u = &r->bu[i];
+		if (u->old.state == XLB_BE_UNUSED) {
+			hash_del(s, u->id);
+			s->nbackends--;
+		}
+		s->be[u->id] = u->old;
+		s->changed[u->id] = s->gen;
+		s->fresh[u->id] = s->gen; /* written back below: tables must not re-read it */
+	}
+	for (i = r->nvp_started; i-- > 0;) {
+		p = &r->vp[i];
+		if (p->at < 0)
+			continue;
+		old = &s->vips[p->at];
+		err = write_members(r, p->v.id, p->m, p->n, old->m, old->n);
+		if (!err && !p->is_new && old->v.table_size != p->v.table_size)
+			err = xlb_vip_update(r->m, &old->key, &old->v);
+		if (!err && !p->is_new && p->table)
+			err = write_table(r, &old->v, old->m, old->n);
+		if (!err && !p->is_new && old->v.flags != p->v.flags)
+			err = xlb_vip_update(r->m, &old->key, &old->v);
+		first = first ? first : err;
+	}
+	for (i = r->nbu_written; i-- > 0;) {
+		u = &r->bu[i];
+		err = xlb_backend_write(r->m, u->id, &u->old);
+		if (!err && u->old.state == XLB_BE_UNUSED)
+			err = xlb_flow_purge_backend(r->m, u->id);
+		first = first ? first : err;
+	}
+	for (i = s->nvips; i-- > r->old_nvips;) {
+		err = xlb_vip_delete(r->m, &s->vips[i].key);
+		first = first ? first : err == -ENOENT ? 0 : err;
+	}
+	s->nvips = r->old_nvips;
+	return first;
+}
+
+/* The shadow takes the new member sets and values. */
+static void commit(struct run *r)
+{
+	struct xlb_shadow *s = r->s;
+	struct vip_plan *p;
+	struct sh_vip *sv;
+	size_t i;
+
+	for (i = 0; i < r->nvp; i++) {
+		p = &r->vp[i];
+		sv = &s->vips[p->at];
+		s->nmembers = s->nmembers + p->n - sv->n;
+		free(sv->m);
+		sv->m = p->m;
+		sv->n = p->n;
+		sv->v = p->v;
+		p->m = NULL;
+	}
+}
+
+/* Removal 1: VIPs no longer wanted; the shadow's VIPs sorted again. */
+static int remove_vips(struct run *r)
+{
+	struct xlb_shadow *s = r->s;
+	char vb[XLB_VIPSTRLEN], ebuf[96];
+	size_t i, k = 0;
+	int err = 0, e;
+
+	for (i = 0; i < s->nvips; i++) {
+		if (i >= r->old_nvips || r->seen[i] || err) {
+			s->vips[k++] = s->vips[i];
+			continue;
+		}
+		e = xlb_vip_delete(r->m, &s->vips[i].key);
+		if (e && e != -ENOENT) {
+			why(r, "removing VIP %s: %s", vip_s(&s->vips[i].key, vb),
+			    err_str(e, ebuf, sizeof(ebuf)));
+			err = e;
+			s->vips[k++] = s->vips[i];
+			continue;
+		}
+		s->nmembers -= s->vips[i].n;
+		free(s->vips[i].m);
+		r->st->vips_removed++;
+	}
+	s->nvips = k;
+	if (r->nnew_vips || r->st->vips_removed)
+		qsort(s->vips, s->nvips, sizeof(*s->vips), sh_vip_cmp);
+	return err;
+}
+
+/* Removal 2: backends no VIP wants; their flows go with them. */
+static int remove_backends(struct run *r)
+{
+	struct xlb_shadow *s = r->s;
+	struct xlb_backend zero = {}, b;
+	char buf[XLB_VIPSTRLEN], ebuf[96];
+	__u32 id;
+	int err;
+
+	for (id = 0; id < XLB_MAX_BACKENDS; id++) {
+		if (s->be[id].state == XLB_BE_UNUSED || s->wanted[id] == s->gen)
+			continue;
+		/* Removing its last VIP may have freed it already. */
+		err = xlb_backend_get(r->m, id, &b);
+		if (!err)
+			err = xlb_backend_write(r->m, id, &zero);
+		if (!err)
+			err = xlb_flow_purge_backend(r->m, id);
+		if (!err)
+			err = xlb_nat_purge_backend(r->m, id);
+		if (err && err != -ENOENT) {
+			why(r, "removing backend %s: %s", be_s(&s->be[id], buf),
+			    err_str(err, ebuf, sizeof(ebuf)));
+			return err;
+		}
+		hash_del(s, id);
+		s->be[id] = zero;
+		s->nbackends--;
+		r->st->backends_removed++;
+	}
+	return 0;
+}
+
+struct hop {
+	struct xlb_addr_key nh;
+	int ifindex;
+};
+
+static int hop_cmp(const void *a, const void *b)
+{
+	const struct hop *x = a, *y = b;
+
+	if (x->ifindex != y->ifindex)
+		return x->ifindex < y->ifindex ? -1 : 1;
+	return memcmp(&x->nh, &y->nh, sizeof(x->nh));
+}
+
+/*
+ * Have the kernel resolve the next hops of new backends now, so the fast
+ * path's FIB lookups find a MAC when traffic comes: once per distinct next
+ * hop when the caller gave them, else one route lookup per backend. One
+ * warning for all that fail.
+ */
+static void prime_neighbours(struct run *r)
+{
+	const struct xlb_want_backend *wb;
+	char ab[XLB_ADDRSTRLEN];
+	struct hop *hops;
+	size_t i, n = 0, failed = 0;
+	int err, first = 0;
+
+	hops = calloc(r->nnew_backends + 1, sizeof(*hops));
+	if (!hops)
+		return;
+	for (i = 0; i < r->nbu; i++) {
+		wb = r->bu[i].wb;
+		if (r->bu[i].old.state != XLB_BE_UNUSED)
+			continue;
+		if (wb->nh_ok) {
+			hops[n++] = (struct hop){wb->nh, wb->nh_ifindex};
+			continue;
+		}
+		err = xlb_nl_backend_prime(&wb->addr);
+		if (err && !failed++) {
+			first = err;
+			xlb_addr_str(wb->addr.addr, wb->addr.family, ab, sizeof(ab));
+		}
+	}
+	qsort(hops, n, sizeof(*hops), hop_cmp);
+	for (i = 0; i < n; i++) {
+		if (i && !hop_cmp(&hops[i], &hops[i - 1]))
+			continue;
+		err = xlb_nl_neigh_manage(&hops[i].nh, hops[i].ifindex);
+		if (err && !failed++) {
+			first = err;
+			xlb_addr_str(hops[i].nh.addr, hops[i].nh.family, ab, sizeof(ab));
+		}
+	}
+	if (failed == 1)
+		pr_warn("backend next hop %s: no neighbour entry prepared: %s\n", ab,
+			strerror(-first));
+	else if (failed)
+		pr_warn("backend next hop %s: no neighbour entry prepared: %s (and %zu more "
+			"like this)\n",
+			ab, strerror(-first), failed - 1);
+	free(hops);
+}
+
+static void run_free(struct run *r)
+{
+	size_t i;
+
+	for (i = 0; r->vp && i < r->nvp; i++)
+		free(r->vp[i].m);
+	free(r->vp);
+	free(r->bu);
+	free(r->seen);
+	free(r->scratch);
+}
+
+int xlb_reconcile(struct xlb_maps *m, struct xlb_shadow *s, struct xlb_want *w,
+		  struct xlb_reconcile_stats *st)
+{
+	struct xlb_reconcile_stats own_st;
+	struct xlb_shadow *own = NULL;
+	struct run r = {.m = m, .w = w, .st = st ? st : &own_st};
+	char ebuf[96];
+	int err, uerr;
+
+	memset(r.st, 0, sizeof(*r.st));
+	if (!s) {
+		own = s = xlb_shadow_new();
+		if (!s)
+			return -ENOMEM;
+	}
+	r.s = s;
+	if (++s->gen == 0)
+		s->gen = 1; /* 0 is "never" in the stamps */
+	if (!s->adopted) {
+		err = adopt(s, m);
+		if (err) {
+			why(&r, "reading the maps: %s", err_str(err, ebuf, sizeof(ebuf)));
+			goto out;
+		}
+	}
+	r.old_nvips = s->nvips;
+	err = plan_backends(&r);
+	if (!err)
+		err = plan_vips(&r);
+	if (err == -ENOMEM)
+		why(&r, "planning the change: out of memory");
+	if (!err)
+		err = create_vips(&r);
+	if (!err)
+		err = write_backends(&r);
+	if (!err)
+		err = write_vips(&r);
+	if (err) {
+		uerr = undo(&r);
+		if (uerr) {
+			why_more(&r,
+				 "; putting the maps back failed too (%s): they hold part of "
+				 "the change",
+				 err_str(uerr, ebuf, sizeof(ebuf)));
+			xlb_shadow_reset(s);
+		} else if (r.nbu_written || r.nvp_started || r.st->vips_added) {
+			why_more(&r, "; the maps are as they were");
+		} else {
+			why_more(&r, "; nothing was written");
+		}
+		memset(r.st, 0, offsetof(struct xlb_reconcile_stats, error));
+		goto out;
+	}
+	commit(&r);
+	prime_neighbours(&r);
+	err = remove_vips(&r);
+	if (!err)
+		err = remove_backends(&r);
+	if (err)
+		why_more(&r, "; the rest of the change is written");
+out:
+	run_free(&r);
+	xlb_shadow_free(own);
 	return err;
 }

@@ -7,6 +7,12 @@
  * The writer owns the maps: VIPs and backends not in the desired state are
  * removed. One exception: a backend state the operator holds (draining or
  * down by xlb backend set, xlb_backend_held()) stays, and tables follow it.
+ *
+ * The cost is that of the change: a struct xlb_shadow keeps what the maps
+ * hold (read from them once, then kept up to date by every write), so a
+ * reconcile compares the desired state with memory and reads the maps only
+ * for what it is about to write. A reconcile either reaches the desired
+ * state or leaves the maps as they were, and says why in the stats' error.
  */
 #ifndef XLB_RECONCILE_H
 #define XLB_RECONCILE_H
@@ -18,7 +24,8 @@
 struct xlb_want_member {
 	struct xlb_addr_key addr;
 	__u16 port;
-	__u32 weight; /* effective: 0 = in no table slot */
+	__u32 weight;  /* effective: 0 = in no table slot */
+	__u32 backend; /* in, optional: 1 + its index in w->backends; 0: found by address */
 };
 
 struct xlb_want_vip {
@@ -34,6 +41,15 @@ struct xlb_want_backend {
 	__u16 port;
 	__u8 state; /* enum xlb_backend_state */
 	__u32 id;   /* out: the id it has in the maps */
+	__u32 hint; /* in, optional: 1 + the id it had; 0: found by address */
+	/*
+	 * In, optional: the next hop, when the caller knows it (nh_ok), so a
+	 * new backend's neighbour is prepared once per next hop without a
+	 * route lookup; else the kernel is asked per new backend.
+	 */
+	int nh_ok;
+	int nh_ifindex;
+	struct xlb_addr_key nh;
 };
 
 struct xlb_want {
@@ -43,21 +59,47 @@ struct xlb_want {
 	struct xlb_want_backend *backends;
 };
 
+/* Free what a desired state holds (members, VIPs, backends) and zero it. */
+void xlb_want_free(struct xlb_want *w);
+
 struct xlb_reconcile_stats {
 	unsigned int vips_added, vips_updated, vips_removed;
 	unsigned int backends_added, backends_changed, backends_removed;
 	unsigned int members_changed, tables_written;
+	char error[256]; /* on failure: what failed, why, and what the maps hold */
 };
+
+/* What the maps hold, as one writer last saw and wrote them. */
+struct xlb_shadow;
+
+struct xlb_shadow *xlb_shadow_new(void);
+void xlb_shadow_free(struct xlb_shadow *s);
+/* Forget what the maps hold: the next reconcile reads them again. */
+void xlb_shadow_reset(struct xlb_shadow *s);
 
 /**
  * xlb_reconcile() - write the difference between the maps and @w
  * @m: maps opened for writing (lock held)
+ * @s: what the maps hold, kept between calls (xlb_shadow_new()); read from
+ *     the maps on first use or after xlb_shadow_reset(). NULL: read now and
+ *     forgotten after the call (a one-off writer pays a full read).
  * @w: the desired state; @w->backends[i].id is filled
- * @st: what was written (may be NULL)
+ * @st: what was written and, on failure, why (may be NULL)
  *
- * Return: 0 or a negative errno; on error the maps hold a consistent mix
- * of old and new (each VIP's table always matches a valid member set).
+ * Everything that can be checked is checked before the first write:
+ * capacity (VIP ids, backend ids, members), table sizes, weights, members
+ * naming wanted backends, memory. Other writers (the CLI) are seen where
+ * they matter: a backend's state is read before it is written or put in a
+ * table, so an operator's hold is kept; VIPs and backends they add stay
+ * until @s is reset.
+ *
+ * Return: 0 or a negative errno. On error the maps are as they were before
+ * the call (@st->error says so), unless undoing failed too (then it says
+ * what failed and @s is reset so the next call reads the maps again);
+ * removals of what is no longer wanted come last, after the new state
+ * serves, and one that fails leaves that item in place.
  */
-int xlb_reconcile(struct xlb_maps *m, struct xlb_want *w, struct xlb_reconcile_stats *st);
+int xlb_reconcile(struct xlb_maps *m, struct xlb_shadow *s, struct xlb_want *w,
+		  struct xlb_reconcile_stats *st);
 
 #endif /* XLB_RECONCILE_H */
