@@ -17,7 +17,7 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 BUILD=${BUILD:-build}
 RESULTS=bench/results
-NAMES=(xdp passive maglev flip agent scale wire_rate rps rps_nat scaleout discovery katran batch)
+NAMES=(xdp passive maglev flip agent scale wire_rate rps rps_nat scaleout discovery katran batch metrics)
 
 # The command that measures NAME; DATA is where a benchmark that writes its
 # own JSON (kept under "data") writes it.
@@ -36,6 +36,7 @@ command_of() {
 	discovery) echo "bench/discovery.sh" ;;
 	katran) echo "bench/katran.sh $(printf %q "${KATRAN_SRC:-KATRAN_SRC}") DATA" ;;
 	batch) echo "bench/batch.sh" ;;
+	metrics) echo "XLBD=$BUILD/xlbd bench/metrics.sh" ;;
 	*) return 1 ;;
 	esac
 }

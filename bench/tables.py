@@ -49,6 +49,7 @@ HOLDS = {
     "discovery": "registry change -> nodes in the maps (etcd, DNS, Consul)",
     "katran": "xlb and Katran's balancer per packet, one interleaved run (BPF_PROG_TEST_RUN)",
     "batch": "xlb -batch of 10,000 VIPs x 10 backends; vip add at 100 and 10,000 VIPs",
+    "metrics": "/metrics of a live xlbd with 100,000 nodes: bytes, series, seconds, promtool",
 }
 
 
@@ -368,6 +369,7 @@ RENDER = {
     "discovery": r_discovery,
     "katran": r_katran,
     "batch": whole("batch", 0, title=False),
+    "metrics": whole("metrics", 0, title=False),
 }
 
 REGION = re.compile(r"(<!-- bench:(\w+) begin \(bench/tables\.py\) -->\n)(.*?)(<!-- bench:\2 end -->)",

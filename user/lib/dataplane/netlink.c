@@ -48,6 +48,32 @@ static int nl_open(struct nl_req *r)
 	return 0;
 }
 
+/*
+ * One socket per thread, opened on first use and kept: xlbd asks a route
+ * per node at start, and 100,000 sockets opened and closed cost seconds.
+ * After any error it is closed, so the next request starts in step.
+ */
+static __thread struct nl_req nl_cached;
+
+static int nl_get(struct nl_req **r)
+{
+	int err = nl_cached.nl ? 0 : nl_open(&nl_cached);
+
+	*r = &nl_cached;
+	if (err)
+		nl_cached.nl = NULL;
+	return err;
+}
+
+static int nl_done(int err)
+{
+	if (err && nl_cached.nl) {
+		mnl_socket_close(nl_cached.nl);
+		nl_cached.nl = NULL;
+	}
+	return err;
+}
+
 /* Send nlh and run cb over the answer until the ack (or error). */
 static int nl_talk(struct nl_req *r, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 {
@@ -110,12 +136,12 @@ int xlb_nl_route_get(const struct xlb_addr_key *dst, struct xlb_addr_key *nextho
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct route_ans ans = {};
 	struct nlmsghdr *nlh;
-	struct nl_req r;
+	struct nl_req *r;
 	struct rtmsg *rm;
 	int err;
 
 	ans.family = dst->family == XLB_AF_INET ? AF_INET : AF_INET6;
-	err = nl_open(&r);
+	err = nl_get(&r);
 	if (err)
 		return err;
 	nlh = mnl_nlmsg_put_header(buf);
@@ -126,8 +152,7 @@ int xlb_nl_route_get(const struct xlb_addr_key *dst, struct xlb_addr_key *nextho
 	rm->rtm_family = ans.family;
 	rm->rtm_dst_len = ans.family == AF_INET ? 32 : 128;
 	mnl_attr_put(nlh, RTA_DST, ans.family == AF_INET ? 4 : 16, dst->addr);
-	err = nl_talk(&r, nlh, route_cb, &ans);
-	mnl_socket_close(r.nl);
+	err = nl_done(nl_talk(r, nlh, route_cb, &ans));
 	if (err)
 		return err;
 	if (!ans.oif)
@@ -143,10 +168,10 @@ int xlb_nl_neigh_manage(const struct xlb_addr_key *addr, int ifindex)
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh;
 	struct ndmsg *nd;
-	struct nl_req r;
+	struct nl_req *r;
 	int err;
 
-	err = nl_open(&r);
+	err = nl_get(&r);
 	if (err)
 		return err;
 	nlh = mnl_nlmsg_put_header(buf);
@@ -158,8 +183,7 @@ int xlb_nl_neigh_manage(const struct xlb_addr_key *addr, int ifindex)
 	nd->ndm_state = NUD_NONE; /* the kernel resolves it */
 	mnl_attr_put(nlh, NDA_DST, addr->family == XLB_AF_INET ? 4 : 16, addr->addr);
 	mnl_attr_put_u32(nlh, NDA_FLAGS_EXT, NTF_EXT_MANAGED);
-	err = nl_talk(&r, nlh, NULL, NULL);
-	mnl_socket_close(r.nl);
+	err = nl_done(nl_talk(r, nlh, NULL, NULL));
 	return err == -EEXIST ? 0 : err;
 }
 
