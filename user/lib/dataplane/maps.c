@@ -342,6 +342,65 @@ static int walk_call(enum xlb_walk_kind kind, union xlb_walk_cb cb, const void *
 	return -EINVAL;
 }
 
+#define KERNEL_ENOTSUPP 524 /* the kernel's errno for a batch operation a map lacks */
+
+/*
+ * The walk by batched reads: up to n entries a call, the callbacks run on
+ * each batch after it is read. 1 when the kernel cannot batch this map
+ * (nothing was called yet), else the walk's result.
+ */
+static int walk_batched(const struct bpf_map *map, enum xlb_walk_kind kind, union xlb_walk_cb cb,
+			void *arg)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	size_t ks = bpf_map__key_size(map), vs = bpf_map__value_size(map);
+	__u32 n = 1024, count, i;
+	__u64 in[8], out[8]; /* the kernel's position: a bucket, or a key */
+	int fd = map_fd(map), ret = 0, done = 0, first = 1;
+	__u8 *keys = NULL, *vals = NULL;
+	void *from = NULL;
+
+	if (ks > sizeof(in))
+		return 1;
+	while (!done && !ret) {
+		if (!keys) {
+			keys = malloc((size_t)n * ks);
+			vals = malloc((size_t)n * vs);
+			if (!keys || !vals) {
+				ret = -ENOMEM;
+				break;
+			}
+		}
+		count = n;
+		if (bpf_map_lookup_batch(fd, from, out, keys, vals, &count, &opts)) {
+			if (errno == ENOSPC && n < (1U << 20)) {
+				/* A bucket holds more than n entries: read it whole. */
+				n *= 2;
+				free(keys);
+				free(vals);
+				keys = vals = NULL;
+				continue;
+			}
+			if (errno != ENOENT) {
+				ret = first && (errno == EINVAL || errno == KERNEL_ENOTSUPP ||
+						errno == EOPNOTSUPP)
+					      ? 1
+					      : -errno;
+				break;
+			}
+			done = 1; /* the last entries come with ENOENT */
+		}
+		first = 0;
+		for (i = 0; i < count && !ret; i++)
+			ret = walk_call(kind, cb, keys + i * ks, vals + i * vs, arg);
+		memcpy(in, out, sizeof(in));
+		from = in;
+	}
+	free(keys);
+	free(vals);
+	return ret;
+}
+
 int xlb_map_walk(const struct bpf_map *map, enum xlb_walk_kind kind, union xlb_walk_cb cb,
 		 void *arg)
 {
@@ -363,8 +422,13 @@ int xlb_map_walk(const struct bpf_map *map, enum xlb_walk_kind kind, union xlb_w
 	void *prev = NULL;
 	int ret;
 
-	if (kind >= XLB_WALK_MAX)
+	if (kind >= XLB_WALK_MAX || bpf_map__key_size(map) != walk_size[kind].key ||
+	    (walk_size[kind].value && bpf_map__value_size(map) != walk_size[kind].value))
 		return -EINVAL;
+	/* Batched where the kernel can: one call per 1024 entries, not two per entry. */
+	ret = walk_batched(map, kind, cb, arg);
+	if (ret != 1)
+		return ret;
 	while ((ret = map_next(fd, &prev, &k, &next, walk_size[kind].key,
 			       walk_size[kind].value ? &v : NULL)) > 0) {
 		ret = walk_call(kind, cb, &k, &v, arg);
