@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Batched map access for xlb -batch and xlb stats --zero: whole-map reads
- * of the VIP and member hashes, and writes, deletes and per-CPU zeroing of
+ * of the VIP and member hashes (the library's batched walks), and writes, deletes and per-CPU zeroing of
  * many entries, each through the kernel's batch operations
  * (BPF_MAP_*_BATCH) in chunks, one entry at a time where a batch call is
  * refused. Maps are reached through the skeleton, as everywhere.
@@ -22,66 +22,54 @@
 #define ENOTSUPP 524 /* the kernel's own: a map type without batch operations */
 #endif
 
-static int max_entries(int fd, __u32 *n)
-{
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
+/* Entries collected by a walk (xlb_vip_foreach(), xlb_member_foreach()). */
+struct collect {
+	void *keys, *vals;
+	size_t ksz, vsz, n, cap;
+};
 
-	*n = 0;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		return -errno;
-	*n = info.max_entries;
+static int collect_one(struct collect *c, const void *k, const void *v)
+{
+	if (xlb_vec_room(&c->keys, c->ksz, &c->vals, c->vsz, c->n, &c->cap, 1024))
+		return -ENOMEM;
+	memcpy((char *)c->keys + c->n * c->ksz, k, c->ksz);
+	memcpy((char *)c->vals + c->n * c->vsz, v, c->vsz);
+	c->n++;
 	return 0;
 }
 
-/* Every entry of the hash map fd: keys and values allocated, *n of them. */
-static int hash_read(int fd, size_t ksz, size_t vsz, void **keys, void **vals, size_t *n)
+static int collect_vip(const struct xlb_vip_key *k, const struct xlb_vip *v, void *arg)
 {
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	char token[64];
-	__u32 cap = 0, count;
-	size_t got = 0;
-	int err, first = 1;
+	return collect_one(arg, k, v);
+}
 
-	*keys = *vals = NULL;
-	*n = 0;
-	err = max_entries(fd, &cap);
-	if (err)
-		return err;
-	*keys = calloc(cap + 1, ksz);
-	*vals = calloc(cap + 1, vsz);
-	if (!*keys || !*vals)
-		return -ENOMEM;
-	for (;;) {
-		count = cap + 1 - got;
-		err = bpf_map_lookup_batch(fd, first ? NULL : token, token,
-					   (char *)*keys + got * ksz, (char *)*vals + got * vsz,
-					   &count, &opts);
-		got += count;
-		first = 0;
-		if (err && errno == ENOENT)
-			break; /* the end: count has the last entries */
-		if (err)
-			return -errno;
-		if (got > cap)
-			return -EOVERFLOW;
-	}
-	*n = got;
-	return 0;
+static int collect_member(const struct xlb_member_key *k, const struct xlb_member *v, void *arg)
+{
+	return collect_one(arg, k, v);
 }
 
 int xlb_bm_vips_read(struct xlb_maps *m, struct xlb_vip_key **keys, struct xlb_vip **vals,
 		     size_t *n)
 {
-	return hash_read(bpf_map__fd(m->skel->maps.xlb_vips), sizeof(**keys), sizeof(**vals),
-			 (void **)keys, (void **)vals, n);
+	struct collect c = {.ksz = sizeof(**keys), .vsz = sizeof(**vals)};
+	int err = xlb_vip_foreach(m, collect_vip, &c);
+
+	*keys = c.keys;
+	*vals = c.vals;
+	*n = c.n;
+	return err;
 }
 
 int xlb_bm_members_read(struct xlb_maps *m, struct xlb_member_key **keys, struct xlb_member **vals,
 			size_t *n)
 {
-	return hash_read(bpf_map__fd(m->skel->maps.xlb_members), sizeof(**keys), sizeof(**vals),
-			 (void **)keys, (void **)vals, n);
+	struct collect c = {.ksz = sizeof(**keys), .vsz = sizeof(**vals)};
+	int err = xlb_member_foreach(m, collect_member, &c);
+
+	*keys = c.keys;
+	*vals = c.vals;
+	*n = c.n;
+	return err;
 }
 
 /* n entries written in chunks; one by one where a batch is refused. */

@@ -344,24 +344,26 @@ static int walk_call(enum xlb_walk_kind kind, union xlb_walk_cb cb, const void *
 
 #define KERNEL_ENOTSUPP 524 /* the kernel's errno for a batch operation a map lacks */
 
-/*
- * The walk by batched reads: up to n entries a call, the callbacks run on
- * each batch after it is read. 1 when the kernel cannot batch this map
- * (nothing was called yet), else the walk's result.
- */
-static int walk_batched(const struct bpf_map *map, enum xlb_walk_kind kind, union xlb_walk_cb cb,
-			void *arg)
+int xlb_map_read_batched(const struct bpf_map *map, xlb_batch_cb cb, void *arg)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	enum bpf_map_type type = bpf_map__type(map);
 	size_t ks = bpf_map__key_size(map), vs = bpf_map__value_size(map);
 	__u32 n = 1024, count, i;
 	__u64 in[8], out[8]; /* the kernel's position: a bucket, or a key */
-	int fd = map_fd(map), ret = 0, done = 0, first = 1;
+	int fd = map_fd(map), ret = 0, done = 0, first = 1, ncpu;
 	__u8 *keys = NULL, *vals = NULL;
 	void *from = NULL;
 
+	if (type == BPF_MAP_TYPE_PERCPU_ARRAY || type == BPF_MAP_TYPE_PERCPU_HASH ||
+	    type == BPF_MAP_TYPE_LRU_PERCPU_HASH) {
+		ncpu = libbpf_num_possible_cpus();
+		if (ncpu <= 0)
+			return ncpu ?: -EINVAL;
+		vs = ((vs + 7) & ~(size_t)7) * ncpu;
+	}
 	if (ks > sizeof(in))
-		return 1;
+		return -EOPNOTSUPP;
 	while (!done && !ret) {
 		if (!keys) {
 			keys = malloc((size_t)n * ks);
@@ -384,7 +386,7 @@ static int walk_batched(const struct bpf_map *map, enum xlb_walk_kind kind, unio
 			if (errno != ENOENT) {
 				ret = first && (errno == EINVAL || errno == KERNEL_ENOTSUPP ||
 						errno == EOPNOTSUPP)
-					      ? 1
+					      ? -EOPNOTSUPP
 					      : -errno;
 				break;
 			}
@@ -392,13 +394,26 @@ static int walk_batched(const struct bpf_map *map, enum xlb_walk_kind kind, unio
 		}
 		first = 0;
 		for (i = 0; i < count && !ret; i++)
-			ret = walk_call(kind, cb, keys + i * ks, vals + i * vs, arg);
+			ret = cb(keys + i * ks, vals + i * vs, arg);
 		memcpy(in, out, sizeof(in));
 		from = in;
 	}
 	free(keys);
 	free(vals);
 	return ret;
+}
+
+struct walk_ctx {
+	enum xlb_walk_kind kind;
+	union xlb_walk_cb cb;
+	void *arg;
+};
+
+static int walk_one(const void *k, const void *v, void *arg)
+{
+	const struct walk_ctx *w = arg;
+
+	return walk_call(w->kind, w->cb, k, v, w->arg);
 }
 
 int xlb_map_walk(const struct bpf_map *map, enum xlb_walk_kind kind, union xlb_walk_cb cb,
@@ -426,8 +441,8 @@ int xlb_map_walk(const struct bpf_map *map, enum xlb_walk_kind kind, union xlb_w
 	    (walk_size[kind].value && bpf_map__value_size(map) != walk_size[kind].value))
 		return -EINVAL;
 	/* Batched where the kernel can: one call per 1024 entries, not two per entry. */
-	ret = walk_batched(map, kind, cb, arg);
-	if (ret != 1)
+	ret = xlb_map_read_batched(map, walk_one, &(struct walk_ctx){kind, cb, arg});
+	if (ret != -EOPNOTSUPP)
 		return ret;
 	while ((ret = map_next(fd, &prev, &k, &next, walk_size[kind].key,
 			       walk_size[kind].value ? &v : NULL)) > 0) {

@@ -57,6 +57,18 @@ union xlb_walk_cb {
 int xlb_map_walk(const struct bpf_map *map, enum xlb_walk_kind kind, union xlb_walk_cb cb,
 		 void *arg);
 
+/* One entry of a batched read: its key and value (per-CPU maps: every CPU's copy). */
+typedef int (*xlb_batch_cb)(const void *key, const void *value, void *arg);
+
+/*
+ * Every entry of map through cb, read 1024 at a time (BPF_MAP_LOOKUP_BATCH).
+ * A per-CPU map's value is each possible CPU's copy in turn, each rounded
+ * up to 8 bytes. Returns cb's first non-zero value, 0 at the end, or a
+ * negative errno; -EOPNOTSUPP (nothing called) where the kernel cannot
+ * read this map in batches.
+ */
+int xlb_map_read_batched(const struct bpf_map *map, xlb_batch_cb cb, void *arg);
+
 /* The kernel's account of a map's memory (fdinfo "memlock:"), 0 if unknown. */
 __u64 xlb_map_memlock(int fd);
 

@@ -51,49 +51,39 @@ int xlb_stats_backend(struct xlb_maps *m, __u32 id, struct xlb_traffic *out)
 			      (__u64 *)out, 3);
 }
 
+struct backends_sum {
+	struct xlb_traffic *all;
+	int ncpu;
+};
+
+/* One backend id's per-CPU counters added up. */
+static int backend_sum(const void *key, const void *value, void *arg)
+{
+	const size_t stride = (sizeof(struct xlb_traffic) + 7) & ~(size_t)7;
+	const struct backends_sum *s = arg;
+	__u32 id = *(const __u32 *)key;
+	const struct xlb_traffic *t;
+	int cpu;
+
+	if (id >= XLB_MAX_BACKENDS)
+		return 0;
+	for (cpu = 0; cpu < s->ncpu; cpu++) {
+		t = (const void *)((const char *)value + cpu * stride);
+		s->all[id].packets += t->packets;
+		s->all[id].bytes += t->bytes;
+		s->all[id].new_flows += t->new_flows;
+	}
+	return 0;
+}
+
 int xlb_stats_backends(struct xlb_maps *m, struct xlb_traffic *all)
 {
-	/* Keys per read: bounds the buffer (CHUNK x CPUs values) on big hosts. */
-	enum { CHUNK = 4096 };
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	int fd = map_fd(m->skel->maps.xlb_backend_stats), ncpu = libbpf_num_possible_cpus();
-	const size_t stride = (sizeof(struct xlb_traffic) + 7) & ~(size_t)7;
-	__u32 keys[CHUNK], count, in, out, i;
-	const struct xlb_traffic *t;
-	void *vals, *from = NULL;
-	int err = 0, cpu, done = 0;
+	struct backends_sum s = {.all = all, .ncpu = libbpf_num_possible_cpus()};
 
-	if (ncpu <= 0)
-		return ncpu ?: -EINVAL;
+	if (s.ncpu <= 0)
+		return s.ncpu ?: -EINVAL;
 	memset(all, 0, XLB_MAX_BACKENDS * sizeof(*all));
-	vals = malloc(CHUNK * stride * ncpu);
-	if (!vals)
-		return -ENOMEM;
-	while (!done) {
-		count = CHUNK;
-		if (bpf_map_lookup_batch(fd, from, &out, keys, vals, &count, &opts)) {
-			if (errno != ENOENT) {
-				err = -errno;
-				break;
-			}
-			done = 1; /* the last keys came with ENOENT */
-		}
-		/* Values are key-major: key i's copy of CPU c at i * ncpu + c. */
-		for (i = 0; i < count; i++) {
-			if (keys[i] >= XLB_MAX_BACKENDS)
-				continue;
-			for (cpu = 0; cpu < ncpu; cpu++) {
-				t = (const void *)((const char *)vals + (i * ncpu + cpu) * stride);
-				all[keys[i]].packets += t->packets;
-				all[keys[i]].bytes += t->bytes;
-				all[keys[i]].new_flows += t->new_flows;
-			}
-		}
-		in = out;
-		from = &in;
-	}
-	free(vals);
-	return err;
+	return xlb_map_read_batched(m->skel->maps.xlb_backend_stats, backend_sum, &s);
 }
 
 /* --- settings ------------------------------------------------------------- */

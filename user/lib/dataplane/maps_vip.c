@@ -47,36 +47,34 @@ int xlb_vip_update(struct xlb_maps *m, const struct xlb_vip_key *k, const struct
 	return ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_vips), k, &cur, BPF_EXIST));
 }
 
-/* Free VIP ids, from the key record (one batched read): ids[0..n-1]. */
+struct free_ids {
+	__u32 *ids;
+	size_t n, got;
+};
+
+/* A VIP id without a key is free; 1 (stop) once n are found. */
+static int free_id(const void *key, const void *value, void *arg)
+{
+	const struct xlb_vip_key *k = value;
+	struct free_ids *f = arg;
+
+	if (!k->family)
+		f->ids[f->got++] = *(const __u32 *)key;
+	return f->got == f->n;
+}
+
+/* Free VIP ids, from the key record (batched reads): ids[0..n-1]. */
 static int free_vip_ids(struct xlb_maps *m, __u32 *ids, size_t n)
 {
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	struct xlb_vip_key *keys;
-	__u32 *idx, count = XLB_MAX_VIPS, out, id;
-	size_t got = 0;
-	int err = 0;
+	struct free_ids f = {.ids = ids, .n = n};
+	int err;
 
-	keys = calloc(XLB_MAX_VIPS, sizeof(*keys));
-	idx = calloc(XLB_MAX_VIPS, sizeof(*idx));
-	if (!keys || !idx) {
-		err = -ENOMEM;
-		goto out;
-	}
-	if (bpf_map_lookup_batch(map_fd(m->skel->maps.xlb_vip_keys), NULL, &out, idx, keys, &count,
-				 &opts) &&
-	    errno != ENOENT) {
-		err = -errno;
-		goto out;
-	}
-	for (id = 0; id < count && got < n; id++)
-		if (!keys[id].family)
-			ids[got++] = idx[id];
-	if (got < n)
-		err = -ENOSPC;
-out:
-	free(idx);
-	free(keys);
-	return err;
+	if (!n)
+		return 0;
+	err = xlb_map_read_batched(m->skel->maps.xlb_vip_keys, free_id, &f);
+	if (err < 0)
+		return err;
+	return f.got < n ? -ENOSPC : 0;
 }
 
 int xlb_vips_create(struct xlb_maps *m, const struct xlb_vip_key *keys, struct xlb_vip *vips,
