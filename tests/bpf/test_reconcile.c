@@ -460,7 +460,7 @@ static int t_nofile(struct env *e, struct xlb_shadow *s)
 	free(after);
 	if (err)
 		return err;
-	/* A few free: made, in batches that fit. */
+	/* A few free: made, all in one call. */
 	xlb_shadow_reset(s);
 	err = reconcile(e, s, A, NA, &st); /* the 20 go */
 	low.rlim_cur = used + 6;

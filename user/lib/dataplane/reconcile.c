@@ -24,9 +24,8 @@
 #include "dataplane/netlink.h"
 #include "dataplane/reconcile.h"
 
-#define SLOT_EMPTY   (~0U)
-#define HASH_SLOTS   (2 * XLB_MAX_BACKENDS) /* a power of two: load <= 1/2 */
-#define CREATE_CHUNK 1024		    /* VIPs per xlb_vips_create() call, at most */
+#define SLOT_EMPTY (~0U)
+#define HASH_SLOTS (2 * XLB_MAX_BACKENDS) /* a power of two: load <= 1/2 */
 
 /* One member of a VIP as the maps hold it. */
 struct sh_member {
@@ -53,7 +52,6 @@ struct xlb_shadow {
 	struct sh_vip *vips; /* sorted by key between reconciles */
 	size_t nvips, cap;
 	size_t nmembers; /* entries of the member map */
-	size_t chunk;	 /* VIPs created per call that last worked */
 };
 
 /* --- the identity hash of backends ------------------------------------------- */
@@ -142,7 +140,6 @@ struct xlb_shadow *xlb_shadow_new(void)
 		errno = ENOMEM;
 		return NULL;
 	}
-	s->chunk = CREATE_CHUNK;
 	return s;
 }
 
@@ -702,9 +699,8 @@ static int plan_vips(struct run *r)
 }
 
 /*
- * Write 1: new VIPs, empty, in batches (a batch installs its tables in one
- * kernel grace period). A batch that runs out of descriptors is retried
- * smaller; every VIP made is in the shadow, so undo() finds it.
+ * Write 1: new VIPs, empty, in one call (all or none: no descriptor is
+ * held per VIP); every VIP made is in the shadow, so undo() finds it.
  */
 static int create_vips(struct run *r)
 {
@@ -713,7 +709,7 @@ static int create_vips(struct run *r)
 	struct xlb_vip *vals;
 	struct vip_plan **of;
 	char vb[XLB_VIPSTRLEN], ebuf[96];
-	size_t i, n = 0, done = 0, c, j;
+	size_t i, n = 0;
 	int err = 0;
 
 	if (!r->nnew_vips)
@@ -732,26 +728,18 @@ static int create_vips(struct run *r)
 		keys[n] = r->vp[i].wv->key;
 		vals[n++] = r->vp[i].v;
 	}
-	while (done < n) {
-		c = n - done < s->chunk ? n - done : s->chunk;
-		err = xlb_vips_create(r->m, keys + done, vals + done, c);
-		if (err == -EMFILE && c > 1) {
-			s->chunk = c / 2;
-			continue;
-		}
-		if (err) {
-			why(r, "creating VIP %s (%zu of %zu new VIPs made): %s",
-			    vip_s(&keys[done], vb), done, n, err_str(err, ebuf, sizeof(ebuf)));
-			break;
-		}
-		for (j = done; j < done + c; j++) {
-			of[j]->v.id = vals[j].id;
-			of[j]->at = (long)s->nvips;
-			s->vips[s->nvips++] = (struct sh_vip){.key = keys[j], .v = vals[j]};
-		}
-		done += c;
-		r->st->vips_added += c;
+	err = xlb_vips_create(r->m, keys, vals, n);
+	if (err) {
+		why(r, "creating %zu new VIPs (the first %s): %s", n, vip_s(&keys[0], vb),
+		    err_str(err, ebuf, sizeof(ebuf)));
+		goto out;
 	}
+	for (i = 0; i < n; i++) {
+		of[i]->v.id = vals[i].id;
+		of[i]->at = (long)s->nvips;
+		s->vips[s->nvips++] = (struct sh_vip){.key = keys[i], .v = vals[i]};
+	}
+	r->st->vips_added += n;
 out:
 	free(of);
 	free(vals);
