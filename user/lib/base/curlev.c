@@ -193,3 +193,12 @@ int xlb_curlev_in_curl(const struct xlb_curlev *cv)
 {
 	return cv->in_curl > 0;
 }
+
+void xlb_curlev_easy_defaults(CURL *easy, void *priv, char *errbuf)
+{
+	curl_easy_setopt(easy, CURLOPT_PRIVATE, (char *)priv);
+	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(easy, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+}

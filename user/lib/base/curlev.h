@@ -31,6 +31,11 @@ void xlb_curlev_free(struct xlb_curlev *cv);
 CURLM *xlb_curlev_multi(const struct xlb_curlev *cv);
 /* Let curl start transfers added since, now rather than on its next timer. */
 void xlb_curlev_kick(struct xlb_curlev *cv);
+/*
+ * What every easy handle of xlb's gets: priv as its CURLOPT_PRIVATE, errors
+ * into errbuf (CURL_ERROR_SIZE), no signals, no proxy, no redirects.
+ */
+void xlb_curlev_easy_defaults(CURL *easy, void *priv, char *errbuf);
 /* Whether a libcurl call is running (its callbacks are on the stack). */
 int xlb_curlev_in_curl(const struct xlb_curlev *cv);
 

@@ -356,11 +356,7 @@ struct xlb_http_req *xlb_http_start(struct xlb_http *h, const struct xlb_http_op
 		errno = EINVAL;
 		return NULL;
 	}
-	curl_easy_setopt(r->easy, CURLOPT_PRIVATE, (char *)r);
-	curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->errbuf);
-	curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(r->easy, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(r->easy, CURLOPT_FOLLOWLOCATION, 0L);
+	xlb_curlev_easy_defaults(r->easy, r, r->errbuf);
 	/*
 	 * Watches and blocking queries sit idle for minutes: TCP keepalive
 	 * finds a peer that vanished without closing (a partition) within

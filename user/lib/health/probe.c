@@ -275,11 +275,7 @@ static int http_start(struct xlb_target *t, struct probe *p)
 	if (!p->easy)
 		return -ENOMEM;
 	curl_easy_setopt(p->easy, CURLOPT_URL, url);
-	curl_easy_setopt(p->easy, CURLOPT_PRIVATE, (char *)p);
-	curl_easy_setopt(p->easy, CURLOPT_ERRORBUFFER, p->errbuf);
-	curl_easy_setopt(p->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(p->easy, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(p->easy, CURLOPT_FOLLOWLOCATION, 0L);
+	xlb_curlev_easy_defaults(p->easy, p, p->errbuf);
 	curl_easy_setopt(p->easy, CURLOPT_FRESH_CONNECT, 1L);
 	curl_easy_setopt(p->easy, CURLOPT_FORBID_REUSE, 1L);
 	curl_easy_setopt(p->easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
