@@ -664,9 +664,7 @@ static int vip_table(struct xlb_batch *b, __u32 v, int orig)
 		len++;
 		members += orig ? b->mems[i].had : b->mems[i].present;
 	}
-	/* Every member counts, usable or not: health never changes the size. */
-	if (vip->flags & XLB_VIP_F_SIZE_AUTO)
-		vip->table_size = xlb_maglev_size_auto(members);
+	vip->table_size = xlb_vip_table_size(vip, members);
 	nodes = calloc(len + 1, sizeof(*nodes));
 	keys = calloc(len + 1, sizeof(*keys));
 	if (!nodes || !keys) {

@@ -285,6 +285,11 @@ out:
 	return err;
 }
 
+__u32 xlb_vip_table_size(const struct xlb_vip *vip, size_t members)
+{
+	return vip->flags & XLB_VIP_F_SIZE_AUTO ? xlb_maglev_size_auto(members) : vip->table_size;
+}
+
 int xlb_table_rebuild(struct xlb_maps *m, const struct xlb_vip *vip)
 {
 	struct xlb_member_list c = {.vip_id = vip->id, .be_id = ~0U};
@@ -314,9 +319,7 @@ int xlb_table_rebuild(struct xlb_maps *m, const struct xlb_vip *vip)
 		nodes[n].id = c.keys[i].backend_id;
 		n++;
 	}
-	/* Every member counts, usable or not: health never changes the size. */
-	if (vip->flags & XLB_VIP_F_SIZE_AUTO)
-		sized.table_size = xlb_maglev_size_auto(c.n);
+	sized.table_size = xlb_vip_table_size(vip, c.n);
 	err = xlb_table_write(m, &sized, nodes, n);
 out:
 	free(keys);

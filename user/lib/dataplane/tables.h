@@ -14,6 +14,12 @@ struct xlb_maps;
 struct xlb_maglev_node;
 
 /*
+ * The size a VIP's next table gets with members members (usable or not,
+ * so that health never changes it): its own, unless XLB_VIP_F_SIZE_AUTO
+ * asks for xlb_maglev_size_auto().
+ */
+__u32 xlb_vip_table_size(const struct xlb_vip *vip, size_t members);
+/*
  * Rebuild a VIP's Maglev table from its members (ACTIVE backends with a
  * weight) and swap it in with one map write.
  */
