@@ -15,6 +15,9 @@
 # state. `xlb save`, every VIP deleted by a batch, then `xlb -batch` of the
 # saved file gives the same save, the same table digests and traffic again.
 # `stats --zero --vip` zeroes one VIP and its backends, `stats --zero` all.
+# `attach --backends 16` sizes every map indexed by backend id to 16 (xlb
+# status), a batch wanting a 17th id applies nothing and names the option,
+# a single `backend add` beyond 16 is refused.
 #
 # Environment: XLB (default build/xlb, relative to the repository root).
 # Exit: 0 pass, 1 fail, 77 skip.
@@ -263,6 +266,35 @@ n += s["reasons"]["fwd_encap"]["packets"]
 sys.exit(0 if n == 0 else "%d packets left" % n)' ||
 	xlbt_fail "stats --zero: every counter" "$(xlbt_xlb lb stats 2>&1 </dev/null | head -20)" 0
 xlbt_log "stats --zero: one VIP, then all"
+
+# --- attach --backends: the maps indexed by backend id, sized ------------------
+
+xlb_rc 1 attach "$LBDEV" --backends 8
+contains "attach --backends 8" "$ERR" "--backends '8' is not a number 16-131072"
+xlb_ok lb detach "$LBDEV"
+xlb_ok lb attach "$LBDEV" --mode native --forward ipip --backends 16
+xlbt_xlb lb -j status </dev/null | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+# The kernel keeps 15 characters of a map name.
+got = [s["maps"]["backends"]["max"]] + [s["memory"]["maps"][m[:15]]["max_entries"] for m in
+      ("xlb_backends", "xlb_nexthops", "xlb_backend_stats", "xlb_event_rate")]
+sys.exit(0 if got == [16] * 5 else "backend capacity, then max_entries: %s" % got)' ||
+	xlbt_fail "attach --backends 16: status" "$(xlbt_xlb lb -j status 2>&1 </dev/null | head -c 600)"
+{
+	echo "vip add $SVC4 --table-size 251"
+	for ((j = 1; j <= 17; j++)); do echo "backend add $SVC4 198.18.99.$j:80"; done
+} >"$TMP/cap.batch"
+xlb_rc 2 -batch "$TMP/cap.batch"
+contains "a batch of 17 backends into 16 ids" "$ERR" "all 16 backend ids are in use" \
+	"xlb attach --backends" "$TMP/cap.batch:18"
+xlbt_expect_eq "after the refused batch: VIPs, members, backends" "$(counts)" "0 0 0"
+head -17 "$TMP/cap.batch" >"$TMP/cap16.batch"
+xlb_rc 0 -batch "$TMP/cap16.batch"
+xlb_rc 2 backend add "$SVC4" 198.18.99.17:80
+contains "backend add beyond 16 ids" "$ERR" "no room left"
+xlbt_expect_eq "16 ids: VIPs, members, backends" "$(counts)" "1 16 16"
+xlbt_log "attach --backends 16: every map indexed by backend id holds 16, the 17th is refused"
 
 xlbt_log "PASS"
 exit 0

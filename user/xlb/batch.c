@@ -403,17 +403,20 @@ static int op_vip_del(struct xlb_batch *b, const struct xlb_op *op, char *err, s
 static long op_backend(struct xlb_batch *b, const struct xlb_op *op, const char *be_s, int add,
 		       char *err, size_t errlen)
 {
+	__u32 cap = xlb_backend_cap(b->m);
 	long id = be_find(b, &op->be, op->be_port);
 	struct xlb_backend *e;
 
 	if (id >= 0 || !add)
 		return id;
-	while (b->be_next < XLB_MAX_BACKENDS && (b->be_orig[b->be_next].state != XLB_BE_UNUSED ||
-						 b->be_cur[b->be_next].state != XLB_BE_UNUSED))
+	while (b->be_next < cap && (b->be_orig[b->be_next].state != XLB_BE_UNUSED ||
+				    b->be_cur[b->be_next].state != XLB_BE_UNUSED))
 		b->be_next++;
-	if (b->be_next == XLB_MAX_BACKENDS) {
-		snprintf(err, errlen, "backend %s: all %u backend ids are in use", be_s,
-			 XLB_MAX_BACKENDS);
+	if (b->be_next >= cap) {
+		snprintf(err, errlen,
+			 "backend %s: all %u backend ids are in use (xlb attach --backends sets "
+			 "how many the maps hold)",
+			 be_s, cap);
 		return -1;
 	}
 	id = b->be_next;

@@ -56,7 +56,7 @@ static const char *mode_str(enum xdp_attach_mode m)
 int xlb_cmd_attach(struct xlb_cli *c, int argc, char **argv)
 {
 	const char *mode_s = NULL, *fwd = NULL, *seed_s = NULL, *flows_s = NULL, *pos[1];
-	const char *ports_s = NULL, *nat_conns_s = NULL, *slots_s = NULL;
+	const char *ports_s = NULL, *nat_conns_s = NULL, *slots_s = NULL, *backends_s = NULL;
 	unsigned int lo, hi;
 	char end;
 	struct xlb_lb_setup su = {};
@@ -71,6 +71,7 @@ int xlb_cmd_attach(struct xlb_cli *c, int argc, char **argv)
 				       {"seed", &seed_s},
 				       {"flows", &flows_s},
 				       {"table-slots", &slots_s},
+				       {"backends", &backends_s},
 				       {}};
 	struct xlb_lb_notes notes;
 	char err_s[512];
@@ -80,7 +81,7 @@ int xlb_cmd_attach(struct xlb_cli *c, int argc, char **argv)
 			    "attach DEV [--mode native|generic] [--forward ipip|l2|nat] "
 			    "[--encap-src CIDR] [--encap-src6 CIDR] [--nat-src ADDR] "
 			    "[--nat-src6 ADDR] [--nat-ports MIN-MAX] [--nat-conns N] [--seed N] "
-			    "[--flows N] [--table-slots N]");
+			    "[--flows N] [--table-slots N] [--backends N]");
 	if (ret || npos < 0)
 		return ret;
 	su.ifname = pos[0];
@@ -119,6 +120,9 @@ int xlb_cmd_attach(struct xlb_cli *c, int argc, char **argv)
 	if (slots_s && xlb_u32_parse(slots_s, 1U << 16, 1U << 28, &su.table_slots))
 		return xlb_cli_err(c, XLB_EXIT_USAGE, "--table-slots '%s' is not a number %u-%u",
 				   slots_s, 1U << 16, 1U << 28);
+	if (backends_s && xlb_u32_parse(backends_s, 16, XLB_MAX_BACKENDS, &su.backends))
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "--backends '%s' is not a number 16-%u",
+				   backends_s, XLB_MAX_BACKENDS);
 	if (seed_s && xlb_u32_parse(seed_s, 0, 0xffffffffU, &su.seed))
 		return xlb_cli_err(c, XLB_EXIT_USAGE, "--seed '%s' is not a 32-bit number", seed_s);
 	su.seed_set = !!seed_s;
@@ -240,7 +244,7 @@ static int agent_running(void)
 }
 
 struct counts {
-	__u32 vips, backends, members, flows, nat, flow_max;
+	__u32 vips, backends, members, flows, nat, flow_max, be_cap;
 };
 
 static int count_vip(const struct xlb_vip_key *k, const struct xlb_vip *v, void *arg)
@@ -287,7 +291,7 @@ static json_t *memory_json(const struct xlb_mem_report *r, const struct counts *
 			 "max", r->slots_max, "bytes", (json_int_t)r->bytes[XLB_MEM_TABLE],
 			 "bytes_per_vip", per_item(r, XLB_MEM_VIP, XLB_MAX_VIPS),
 			 "table_bytes_per_vip", n->vips ? 4.0 * r->slots_used / n->vips : 0.0,
-			 "bytes_per_backend", per_item(r, XLB_MEM_BACKEND, XLB_MAX_BACKENDS),
+			 "bytes_per_backend", per_item(r, XLB_MEM_BACKEND, n->be_cap),
 			 "bytes_per_member", per_item(r, XLB_MEM_MEMBER, XLB_MAX_MEMBERS),
 			 "bytes_per_flow", per_item(r, XLB_MEM_FLOW, n->flow_max));
 }
@@ -303,7 +307,7 @@ static void memory_print(const struct xlb_mem_report *r, const struct counts *n)
 	       "flow %.0f B\n",
 	       per_item(r, XLB_MEM_VIP, XLB_MAX_VIPS),
 	       n->vips ? 4.0 * r->slots_used / n->vips : 0.0,
-	       per_item(r, XLB_MEM_BACKEND, XLB_MAX_BACKENDS),
+	       per_item(r, XLB_MEM_BACKEND, n->be_cap),
 	       per_item(r, XLB_MEM_MEMBER, XLB_MAX_MEMBERS),
 	       per_item(r, XLB_MEM_FLOW, n->flow_max));
 }
@@ -356,6 +360,7 @@ int xlb_cmd_status(struct xlb_cli *c, int argc, char **argv)
 		free(all);
 		flow_max = xlb_flow_capacity(&m);
 		n.flow_max = flow_max;
+		n.be_cap = xlb_backend_cap(&m);
 		xlb_nat_foreach(&m, count_nat, &n);
 		xlb_nat_memory(&m, &nm);
 		xlb_maps_memory(&m, &mr);
@@ -367,9 +372,9 @@ int xlb_cmd_status(struct xlb_cli *c, int argc, char **argv)
 			json_pack("{s:{s:i,s:i}, s:{s:i,s:i}, s:{s:i,s:i}, s:{s:i,s:i}, "
 				  "s:{s:i,s:i,s:I,s:i}}",
 				  "vips", "used", n.vips, "max", XLB_MAX_VIPS, "backends", "used",
-				  n.backends, "max", XLB_MAX_BACKENDS, "members", "used", n.members,
-				  "max", XLB_MAX_MEMBERS, "flows", "used", n.flows, "max", flow_max,
-				  "nat", "used", n.nat, "max", nm.capacity, "memory_bytes",
+				  n.backends, "max", n.be_cap, "members", "used", n.members, "max",
+				  XLB_MAX_MEMBERS, "flows", "used", n.flows, "max", flow_max, "nat",
+				  "used", n.nat, "max", nm.capacity, "memory_bytes",
 				  (json_int_t)nm.bytes, "entry_bytes", nm.entry_bytes));
 		json_object_set_new(out, "memory", memory_json(&mr, &n));
 		xlb_maps_close(&m);
@@ -393,8 +398,8 @@ int xlb_cmd_status(struct xlb_cli *c, int argc, char **argv)
 		printf("attached: nowhere\n");
 	if (!err)
 		printf("maps:     vips %u/%u, backends %u/%u, members %u/%u, flows %u/%u\n", n.vips,
-		       XLB_MAX_VIPS, n.backends, XLB_MAX_BACKENDS, n.members, XLB_MAX_MEMBERS,
-		       n.flows, flow_max);
+		       XLB_MAX_VIPS, n.backends, n.be_cap, n.members, XLB_MAX_MEMBERS, n.flows,
+		       flow_max);
 	if (!err)
 		printf("nat:      connections %u/%u, %llu bytes of maps (%u bytes of keys and "
 		       "values per connection)\n",

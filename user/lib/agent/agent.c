@@ -250,6 +250,7 @@ static int setup_data_plane(struct xlb_agent *a)
 		.nat_src6 = s->nat_src6[0] ? s->nat_src6 : NULL,
 		.nat_conns = s->nat_connections,
 		.table_slots = s->table_slots,
+		.backends = s->backends,
 	};
 	struct xlb_lb_notes notes;
 	char err_s[512];

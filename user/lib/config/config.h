@@ -139,6 +139,7 @@ struct xlb_settings {
 	__u32 hash_seed;	     /* 0 = keep the data plane's */
 	__u32 flows;		     /* flow-table entries; 0 = default */
 	__u32 table_slots;	     /* Maglev table space (slots); 0 = default */
+	__u32 backends;		     /* backend ids the maps hold; 0 = default */
 	char admin_listen[64];	     /* "127.0.0.1:9180"; "" = no admin API */
 	char api_key[128];	     /* "" = the generated key (xlb_api_key_load) */
 	__u32 admin_max_connections; /* open at once; beyond, no accept */

@@ -715,6 +715,8 @@ static const struct key settings_keys[] = {
 	/* Absent: 0, the size chosen at attach (XLB_FLOW_MAX_DEFAULT). */
 	{"flows", KT_UINT, F(xlb_settings, flows), .min = 1024, .max = 1 << 27},
 	{"table_slots", KT_UINT, F(xlb_settings, table_slots), .min = 1 << 16, .max = 1 << 28},
+	/* Absent: 0, XLB_MAX_BACKENDS (or the pinned maps' size). */
+	{"backends", KT_UINT, F(xlb_settings, backends), .min = 16, .max = XLB_MAX_BACKENDS},
 	{"admin", KT_OBJECT, .sub = &admin_table},
 	{"metrics", KT_OBJECT, .sub = &metrics_table},
 	{"log_level", KT_ENUM, F(xlb_settings, log_level), .flags = K_TEXT,

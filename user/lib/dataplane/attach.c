@@ -140,8 +140,10 @@ static int attach_once(enum xlb_prog_kind kind, const char *pin_dir, int ifindex
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
 	struct xlb_decap *decap = NULL;
 	struct xlb_lb *lb = NULL;
-	__u32 zero = 0, slots;
+	struct bpf_map *by_backend[5];
+	__u32 zero = 0, slots, cap;
 	int err;
+	size_t i;
 
 	if (kind == XLB_PROG_LB) {
 		lb = xlb_lb__open_opts(&opts);
@@ -167,6 +169,20 @@ static int attach_once(enum xlb_prog_kind kind, const char *pin_dir, int ifindex
 		 * least NAT table (no NAT source), one entry; lookups of other
 		 * ids find nothing, which the program and the readers allow.
 		 */
+		/*
+		 * Every map indexed by backend id has one entry per id: the
+		 * per-CPU ones cost cap x entry x CPUs, so a host with many
+		 * CPUs and few backends sizes them down with --backends.
+		 */
+		cap = pinned_max_entries(lb->maps.xlb_backends,
+					 o->backends ? o->backends : XLB_MAX_BACKENDS);
+		by_backend[0] = lb->maps.xlb_backends;
+		by_backend[1] = lb->maps.xlb_nexthops;
+		by_backend[2] = lb->maps.xlb_backend_stats;
+		by_backend[3] = lb->maps.xlb_event_rate;
+		by_backend[4] = lb->maps.xlb_nat_health;
+		for (i = 0; !err && i < sizeof(by_backend) / sizeof(by_backend[0]); i++)
+			err = bpf_map__set_max_entries(by_backend[i], cap);
 		if (!err && o->nat_off)
 			err = bpf_map__set_max_entries(
 				lb->maps.xlb_nat_health,
@@ -425,6 +441,7 @@ int xlb_lb_attach_dev(const char *pin_dir, const struct xlb_lb_setup *s, struct 
 				     .flow_max = s->flows,
 				     .nat_max = nat_off ? XLB_NAT_MAX_OFF : s->nat_conns,
 				     .table_slots = s->table_slots,
+				     .backends = s->backends,
 				     .nat_off = nat_off};
 	struct xlb_config cfg = {.forward = s->forward, .hash_seed = s->seed};
 	struct xlb_maps m;

@@ -20,6 +20,7 @@ struct xlb_attach_opts {
 	__u32 flow_max;			 /* flow-table size; 0 = default or pinned */
 	__u32 nat_max;			 /* NAT connections; 0 = default or pinned */
 	__u32 table_slots;		 /* Maglev table space; 0 = default or pinned */
+	__u32 backends;			 /* backend ids; 0 = XLB_MAX_BACKENDS or pinned */
 	int nat_off;			 /* no NAT source: NAT maps at their least */
 	const struct xlb_config *config; /* written after attach (LB only) */
 };
@@ -71,6 +72,7 @@ struct xlb_lb_setup {
 	__u32 flows;	   /* 0: default (or the pinned table's size) */
 	__u32 nat_conns;   /* NAT table size; 0: default (or pinned) */
 	__u32 table_slots; /* slots of all Maglev tables; 0: default (or pinned) */
+	__u32 backends;	   /* backend ids the maps hold; 0: XLB_MAX_BACKENDS (or pinned) */
 };
 
 /* What the setup did that the operator should hear about. */

@@ -104,6 +104,12 @@ int xlb_backend_set_state(struct xlb_maps *m, __u32 id, enum xlb_backend_state s
 /* The operator's write: draining and down are held; active ends the hold. */
 int xlb_backend_hold(struct xlb_maps *m, __u32 id, enum xlb_backend_state state);
 int xlb_backend_held(const struct xlb_backend *b);
+/*
+ * Backend ids the maps hold: xlb_backends' size, chosen at attach
+ * (`--backends`, at most XLB_MAX_BACKENDS). Ids are 0 .. cap - 1; arrays
+ * indexed by id in userspace keep XLB_MAX_BACKENDS entries, the rest UNUSED.
+ */
+__u32 xlb_backend_cap(const struct xlb_maps *m);
 /* All XLB_MAX_BACKENDS entries in one batch read (UNUSED ones zero-state). */
 int xlb_backends_read(struct xlb_maps *m, struct xlb_backend *all);
 /* Write a backend entry whole: one map write. */

@@ -197,6 +197,13 @@ int xlb_backend_get(struct xlb_maps *m, __u32 id, struct xlb_backend *b)
 	return b->state == XLB_BE_UNUSED ? -ENOENT : 0;
 }
 
+__u32 xlb_backend_cap(const struct xlb_maps *m)
+{
+	__u32 cap = bpf_map__max_entries(m->skel->maps.xlb_backends);
+
+	return cap < XLB_MAX_BACKENDS ? cap : XLB_MAX_BACKENDS;
+}
+
 int xlb_backends_read(struct xlb_maps *m, struct xlb_backend *all)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
@@ -216,7 +223,7 @@ int xlb_backends_read(struct xlb_maps *m, struct xlb_backend *all)
 
 int xlb_backend_write(struct xlb_maps *m, __u32 id, const struct xlb_backend *b)
 {
-	if (id >= XLB_MAX_BACKENDS)
+	if (id >= xlb_backend_cap(m))
 		return -EINVAL;
 	return ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_backends), &id, b, BPF_ANY));
 }
@@ -262,13 +269,13 @@ int xlb_backend_find(struct xlb_maps *m, const struct xlb_addr_key *a, __u16 por
 int xlb_backend_ensure(struct xlb_maps *m, const struct xlb_addr_key *a, __u16 port, __u32 *id)
 {
 	struct xlb_backend *all, b = {};
-	__u32 i, free_id = ~0U;
+	__u32 i, free_id = ~0U, cap = xlb_backend_cap(m);
 	int err;
 
 	all = xlb_backends_read_new(m);
 	if (!all)
 		return -ENOMEM;
-	for (i = 0; i < XLB_MAX_BACKENDS; i++) {
+	for (i = 0; i < cap; i++) {
 		if (all[i].state == XLB_BE_UNUSED) {
 			if (free_id == ~0U)
 				free_id = i;

@@ -402,9 +402,10 @@ static const char *be_s(const struct xlb_backend *b, char *buf)
 	return buf;
 }
 
-static __u32 alloc_id(struct xlb_shadow *s, __u32 *cursor)
+/* A free backend id below cap (the maps' size), from *cursor on. */
+static __u32 alloc_id(struct xlb_shadow *s, __u32 *cursor, __u32 cap)
 {
-	for (; *cursor < XLB_MAX_BACKENDS; (*cursor)++)
+	for (; *cursor < cap; (*cursor)++)
 		if (s->be[*cursor].state == XLB_BE_UNUSED)
 			return (*cursor)++;
 	return SLOT_EMPTY;
@@ -451,7 +452,7 @@ static int plan_backends(struct run *r)
 	struct xlb_want_backend *wb;
 	struct xlb_backend *cur;
 	char buf[XLB_VIPSTRLEN], ebuf[96];
-	__u32 cursor = 0, id;
+	__u32 cursor = 0, id, cap = xlb_backend_cap(r->m);
 	size_t i, slot, more;
 	int err;
 
@@ -468,14 +469,15 @@ static int plan_backends(struct run *r)
 			id = s->slots[slot];
 		}
 		if (id == SLOT_EMPTY) {
-			id = alloc_id(s, &cursor);
+			id = alloc_id(s, &cursor, cap);
 			if (id == SLOT_EMPTY) {
 				for (more = 0; i < w->nbackends; i++)
 					more += hash_find(s, &w->backends[i].addr,
 							  htons(w->backends[i].port)) == SLOT_EMPTY;
 				why(r,
-				    "backend ids: %zu in use and %zu more wanted, the limit is %u",
-				    s->nbackends, more, XLB_MAX_BACKENDS);
+				    "backend ids: %zu in use and %zu more wanted, the maps hold %u "
+				    "(xlb attach --backends, the backends setting)",
+				    s->nbackends, more, cap);
 				return -ENOSPC;
 			}
 			r->bu[r->nbu++] = (struct be_undo){.id = id, .old = s->be[id], .wb = wb};
