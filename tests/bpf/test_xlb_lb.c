@@ -433,7 +433,8 @@ static int nexthop_set(struct env *e, __u32 id, __u32 mtu)
 	memcpy(nh.smac, pkt_mac_lb, 6);
 	for (i = 0; i < 6; i++)
 		nh.dmac[i] = nh_dmac(id, i);
-	return bpftest_percpu_write(e->skel->maps.xlb_nexthops, id, e->ncpu, &nh, sizeof(nh));
+	return bpf_map_update_elem(map_fd(e->skel->maps.xlb_nexthops), &id, &nh, BPF_ANY) ? -errno
+											  : 0;
 }
 
 static int backend_get(struct env *e, __u32 id, struct xlb_backend *be)
@@ -491,16 +492,14 @@ static int reset_id(struct env *e, __u32 id)
 	struct xlb_lb *s = e->skel;
 	struct xlb_backend be = {};
 
-	if (bpf_map_update_elem(map_fd(s->maps.xlb_backends), &id, &be, 0))
+	if (bpf_map_update_elem(map_fd(s->maps.xlb_backends), &id, &be, 0) ||
+	    bpf_map_update_elem(map_fd(s->maps.xlb_nexthops), &id, &(struct xlb_nexthop){}, 0) ||
+	    bpf_map_update_elem(map_fd(s->maps.xlb_event_rate), &id, &(struct xlb_event_rate){}, 0))
 		return -errno;
-	return bpftest_percpu_write(s->maps.xlb_nexthops, id, e->ncpu, NULL,
-				    sizeof(struct xlb_nexthop)) ?:
-	       bpftest_percpu_write(s->maps.xlb_vip_stats, id, e->ncpu, NULL,
+	return bpftest_percpu_write(s->maps.xlb_vip_stats, id, e->ncpu, NULL,
 				    sizeof(struct xlb_traffic)) ?:
 	       bpftest_percpu_write(s->maps.xlb_backend_stats, id, e->ncpu, NULL,
 				    sizeof(struct xlb_traffic)) ?:
-	       bpftest_percpu_write(s->maps.xlb_event_rate, id, e->ncpu, NULL,
-				    sizeof(struct xlb_event_rate)) ?:
 	       bpftest_percpu_write(s->maps.xlb_nat_health, id, e->ncpu, NULL,
 				    sizeof(struct xlb_nat_health));
 }
