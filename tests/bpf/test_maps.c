@@ -1337,6 +1337,76 @@ static int t_be_release(struct env *e, const void *arg)
 	return 0;
 }
 
+/* Write nb (its gen ignored) at id through the library; the gen the map then holds, or -1. */
+static int gen_after_write(struct env *e, __u32 id, struct xlb_backend nb)
+{
+	struct xlb_backend b;
+
+	nb.gen = 0x5a5a; /* not the caller's to set */
+	if (xlb_backend_write(&e->m, id, &nb) || backend_raw(e, id, &b))
+		return -1;
+	return b.gen;
+}
+
+/*
+ * A backend id's generation: state changes keep it; another address, port
+ * or family on the id, or a free, take the next one; a free entry keeps
+ * its own; the count wraps.
+ */
+static int t_be_gen(struct env *e, const void *arg)
+{
+	struct xlb_backend b, nb;
+	struct xlb_addr_key a;
+	__u32 id, id2;
+	int g, got;
+
+	addr_key(BE4_1, &a);
+	if (xlb_backend_ensure(&e->m, &a, 80, &id) || backend_raw(e, id, &b))
+		return fail(e, "xlb_backend_ensure(%s port 80) failed", BE4_1);
+	g = b.gen;
+	if (xlb_backend_set_state(&e->m, id, XLB_BE_DOWN) ||
+	    xlb_backend_hold(&e->m, id, XLB_BE_DRAINING) ||
+	    xlb_backend_hold(&e->m, id, XLB_BE_ACTIVE) || backend_raw(e, id, &b))
+		return fail(e, "state changes of backend %u failed", id);
+	if (b.gen != g)
+		return fail(e, "state changes moved the generation from %d to %u", g, b.gen);
+	nb = b;
+	nb.state = XLB_BE_DRAINING;
+	got = gen_after_write(e, id, nb);
+	if (got != g)
+		return fail(e, "a whole write of the same identity: generation %d, expected %d",
+			    got, g);
+	nb.addr[0] ^= htonl(1);
+	got = gen_after_write(e, id, nb);
+	if (got != (__u16)(g + 1))
+		return fail(e, "another address: generation %d, expected %u", got, (__u16)(g + 1));
+	nb.port = htons(81);
+	got = gen_after_write(e, id, nb);
+	if (got != (__u16)(g + 2))
+		return fail(e, "another port: generation %d, expected %u", got, (__u16)(g + 2));
+	got = gen_after_write(e, id, (struct xlb_backend){.state = XLB_BE_UNUSED});
+	if (got != (__u16)(g + 3))
+		return fail(e, "freed: generation %d, expected %u", got, (__u16)(g + 3));
+
+	/* A free entry at the last generation: the next user of the id wraps to 0. */
+	b = (struct xlb_backend){.state = XLB_BE_UNUSED, .gen = 0xffff};
+	if (bpf_map_update_elem(map_fd(e->skel->maps.xlb_backends), &id, &b, BPF_ANY))
+		return fail(e, "backend %u: update failed: %s", id, strerror(errno));
+	addr_key(BE4_2, &a);
+	if (xlb_backend_ensure(&e->m, &a, 80, &id2) || backend_raw(e, id2, &b))
+		return fail(e, "xlb_backend_ensure(%s port 80) failed", BE4_2);
+	if (id2 != id || b.gen != 0)
+		return fail(e,
+			    "the free id %u at generation 65535 taken: id %u generation %u, "
+			    "expected id %u generation 0",
+			    id, id2, b.gen, id);
+	if (xlb_backend_release(&e->m, id) || backend_raw(e, id, &b) || b.gen != 1 ||
+	    b.state != XLB_BE_UNUSED)
+		return fail(e, "released: state %s generation %u, expected UNUSED 1",
+			    state_name(b.state), b.gen);
+	return 0;
+}
+
 static int t_member_full(struct env *e, const void *arg)
 {
 	struct xlb_addr_key a;
@@ -2903,6 +2973,8 @@ static const struct maps_test tests[] = {
 	{"backend: one id per (addr, port); ports and families differ", t_be_ensure},
 	{"backend: set_state flips the state in one write, tables untouched", t_be_state},
 	{"backend: freed only when no VIP uses it; reused id starts empty", t_be_release},
+	{"backend: generation kept by state changes, advanced by a new identity or a free, wraps",
+	 t_be_gen},
 	{"member: a full member map -> error, updates still work", t_member_full},
 	{"table: rebuild equals Maglev of the members and config seed", t_table_weights},
 	{"table: DOWN, DRAINING and weight-0 members left out", t_table_states},
