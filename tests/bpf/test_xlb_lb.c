@@ -171,9 +171,10 @@ static const struct lb_setup s_exact_and_portless = {
 	.bes = {BE(1, BE4_1), BE(2, BE4_2)},
 };
 
+/* Generations other than 0, one at the last before the wrap: flows keep them. */
 static const struct lb_setup s_two4 = {
 	.vips = {VIP(VIP4, 80, IPPROTO_TCP, 1, 13, 1, 2)},
-	.bes = {BE(1, BE4_1), BE(2, BE4_2)},
+	.bes = {BEG(1, BE4_1, XLB_BE_ACTIVE, 0xffff), BEG(2, BE4_2, XLB_BE_ACTIVE, 7)},
 };
 
 static const struct lb_setup s_two6 = {
@@ -2950,7 +2951,7 @@ static const struct xlb_case cases[] = {
 	 .verdict = XDP_DROP,
 	 .check = check_no_flow,
 	 .reason = XLB_R_DROP_NO_BACKEND},
-	{.name = "DRAINING backend keeps its existing flow",
+	{.name = "DRAINING backend keeps its existing flow (its generation kept)",
 	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 10},
 	 .setup = &s_two4,
 	 .first = &flow4,
@@ -3023,16 +3024,6 @@ static const struct xlb_case cases[] = {
 	 .backend = 2,
 	 .check = check_flow_gen_wrapped,
 	 .reason = XLB_R_FLOW_REPICK},
-	{.name = "DRAINING backend at generation 65535 keeps its flow",
-	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 10},
-	 .setup = &s_v4_gen_max,
-	 .first = &flow4,
-	 .after = after_drain_first,
-	 .verdict = XDP_TX,
-	 .out = OUT_ENCAP,
-	 .backend = BE_FIRST,
-	 .check = check_flow,
-	 .reason = XLB_R_FWD_ENCAP},
 	{.name = "tcp rst to VIP -> forwarded, no flow created",
 	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_RST},
 	 .setup = &s_v4,
