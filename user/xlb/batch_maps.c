@@ -135,15 +135,18 @@ int xlb_bm_backends_write(struct xlb_maps *m, const __u32 *ids, const struct xlb
 	nv = malloc((n ? n : 1) * sizeof(*nv));
 	if (!nv)
 		return -ENOMEM;
-	for (i = 0; i < n; i++) {
-		if (ids[i] >= XLB_MAX_BACKENDS || bpf_map_lookup_elem(fd, &ids[i], &old)) {
-			free(nv);
-			return ids[i] >= XLB_MAX_BACKENDS ? -EINVAL : -errno;
+	for (err = 0, i = 0; !err && i < n; i++) {
+		if (ids[i] >= XLB_MAX_BACKENDS) {
+			err = -EINVAL;
+		} else if (bpf_map_lookup_elem(fd, &ids[i], &old)) {
+			err = -errno;
+		} else {
+			nv[i] = vals[i];
+			xlb_backend_gen(&old, &nv[i]);
 		}
-		nv[i] = vals[i];
-		xlb_backend_gen(&old, &nv[i]);
 	}
-	err = update_n(fd, ids, sizeof(*ids), nv, sizeof(*nv), n);
+	if (!err)
+		err = update_n(fd, ids, sizeof(*ids), nv, sizeof(*nv), n);
 	free(nv);
 	return err;
 }
