@@ -98,9 +98,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_config SEC(".maps");
 
-/* Backend id -> cached next hop (FIB result), per CPU. */
+/*
+ * Backend id -> cached next hop (FIB result), one entry shared by the CPUs
+ * (a per-CPU copy would cost XLB_MAX_BACKENDS entries per CPU): written on
+ * a miss or after the TTL, read on every packet. See nexthop.h for what
+ * concurrent refreshes can do.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
 	__type(value, struct xlb_nexthop);
 	__uint(max_entries, XLB_MAX_BACKENDS);
@@ -141,9 +146,12 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_events SEC(".maps");
 
-/* Backend id -> event rate-limit window, per CPU (no atomics). */
+/*
+ * Backend id -> event rate-limit window, shared by the CPUs without
+ * atomics: an approximate limit (passive.h).
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
 	__type(value, struct xlb_event_rate);
 	__uint(max_entries, XLB_MAX_BACKENDS);

@@ -1,10 +1,23 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Next hop of a backend from the kernel's FIB and neighbour table
- * (bpf_fib_lookup), cached per CPU and per backend for XLB_NH_TTL_NS
- * because a lookup costs ~100 ns. Userspace may clear an entry to force a
- * refresh, or stamp one in the future to make it static. Included by
- * xlb_lb.bpf.c.
+ * (bpf_fib_lookup), cached per backend for XLB_NH_TTL_NS because a lookup
+ * costs ~100 ns. Userspace may clear an entry to force a refresh, or stamp
+ * one in the future to make it static. Included by xlb_lb.bpf.c.
+ *
+ * The cache is one entry per backend shared by the CPUs, written in place
+ * without a lock. CPUs that find it stale at the same time each do the FIB
+ * lookup and write the same result: work done twice, once per TTL. A CPU
+ * reading while another writes may see some fields of the old result and
+ * some of the new one; both describe a path to the same backend, and they
+ * differ only when the route or the neighbour changed in that TTL, when
+ * packets in flight already take either path. The refresh writes the
+ * stamp last, so on a strongly ordered CPU (x86) a cleared entry (stamp 0)
+ * is not taken as fresh before its fields are written; a weakly ordered one
+ * may show one packet the stamp first, and that packet goes to a zero
+ * device and is lost, as one lost to a route change. At worst a packet
+ * leaves with a stale MAC or device, as it could with a per-CPU cache one
+ * TTL late.
  */
 #ifndef XLB_BPF_NEXTHOP_H
 #define XLB_BPF_NEXTHOP_H
@@ -61,6 +74,8 @@ static __always_inline int xlb_nexthop_refresh(struct xdp_md *ctx, const struct 
 	nh->mtu = mtu ? mtu : 1500;
 	__builtin_memcpy(nh->smac, fib.smac, ETH_ALEN);
 	__builtin_memcpy(nh->dmac, fib.dmac, ETH_ALEN);
+	/* The stamp last: other CPUs take the entry as fresh from here on. */
+	barrier();
 	nh->updated_ns = now ? now : 1;
 	return XLB_CONTINUE;
 }

@@ -10,10 +10,15 @@
  * lookup, and for an event a ring-buffer reserve and submit). The flow
  * entry is never written: its creation time is all the state needed.
  *
- * Rate limit: per backend and CPU, at most XLB_EVENT_BURST events per
- * XLB_EVENT_WINDOW_NS (so at most ncpu times that per backend); the excess,
- * and records the full ring refuses, count as XLB_R_EVENT_DROPPED. A
- * failing backend needs only a threshold's worth of events to go down.
+ * Rate limit: per backend, about XLB_EVENT_BURST events per
+ * XLB_EVENT_WINDOW_NS; the excess, and records the full ring refuses, count
+ * as XLB_R_EVENT_DROPPED. A failing backend needs only a threshold's worth
+ * of events to go down. The window is one entry shared by the CPUs, read
+ * and written without atomics: CPUs that race may both start a new window
+ * or both take the last event of one, so a few more events than the burst
+ * can pass in a window (at most one per CPU racing). It is a rate limit,
+ * not a count: approximate is enough, and a per-CPU copy would cost
+ * XLB_MAX_BACKENDS entries per CPU.
  * Included by pick.h.
  */
 #ifndef XLB_BPF_PASSIVE_H

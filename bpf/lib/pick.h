@@ -79,8 +79,12 @@ static __always_inline int xlb_maglev_pick(const struct xlb_vip *vip, __u32 hash
 
 /*
  * The backend for this packet: its flow's backend while that one is ACTIVE
- * or DRAINING, else a Maglev pick. New flows are remembered, except for TCP
- * RSTs and ICMP errors; an existing entry is written only when re-picked.
+ * or DRAINING and still the backend the flow was given (the id's generation
+ * is the flow's be_gen: include/xlb/abi.h), else a Maglev pick. A flow whose
+ * backend id was freed, or freed and given to another address, is thus
+ * re-picked like one whose backend went DOWN. New flows are remembered with
+ * their backend's generation, except for TCP RSTs and ICMP errors; an
+ * existing entry is written only when re-picked.
  * A client's SYN retry or bare RST on a usable flow is a passive-health
  * event (passive.h); on a re-picked flow it is not: that backend is
  * already out.
@@ -106,7 +110,7 @@ static __always_inline int xlb_pick(const struct xlb_pkt *p, const struct xlb_vi
 		 * opens a connection, so even on a known 5-tuple (a client's
 		 * retry, a reused port) it is a new flow and goes elsewhere.
 		 */
-		if (be &&
+		if (be && be->gen == flow->be_gen &&
 		    (be->state == XLB_BE_ACTIVE ||
 		     (be->state == XLB_BE_DRAINING &&
 		      (p->key.proto != IPPROTO_TCP ||
@@ -127,6 +131,7 @@ static __always_inline int xlb_pick(const struct xlb_pkt *p, const struct xlb_vi
 		return XLB_CONTINUE;
 
 	nf.backend_id = *id_out;
+	nf.be_gen = (*be_out)->gen;
 	nf.vip_id = vip->id;
 	nf.created_ns = bpf_ktime_get_coarse_ns();
 	bpf_map_update_elem(&xlb_flows, &p->key, &nf, BPF_ANY);

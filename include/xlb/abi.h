@@ -60,14 +60,25 @@ enum xlb_backend_by {
 	XLB_BY_OPERATOR,  /* xlb backend set --state draining|down */
 };
 
-/* Value of the backend array, indexed by backend id. */
+/*
+ * Value of the backend array, indexed by backend id.
+ *
+ * gen is the generation of the id: every write that gives the id another
+ * identity (a new allocation, another address, port or family) or frees
+ * it adds one (wrapping; any value is valid), a free entry keeps it, and
+ * state changes leave it. A flow remembers the generation of its backend
+ * (struct xlb_flow): one of another generation belongs to an earlier user
+ * of the id and is re-picked, so freeing an id never walks the flow table.
+ * Userspace sets it in one place (xlb_backend_gen()).
+ */
 struct xlb_backend {
 	__be32 addr[4];
 	__be16 port; /* service port (0 = any); identity, not rewritten */
 	__u8 family; /* XLB_AF_INET or XLB_AF_INET6 */
 	__u8 state;  /* enum xlb_backend_state */
 	__u8 by;     /* enum xlb_backend_by: who set state */
-	__u8 pad[3]; /* weights are per VIP: see struct xlb_member */
+	__u8 pad;    /* weights are per VIP: see struct xlb_member */
+	__u16 gen;   /* generation of the id (host order) */
 };
 _Static_assert(sizeof(struct xlb_backend) == 24, "xlb_backend size");
 
@@ -100,13 +111,19 @@ struct xlb_flow_key {
 };
 _Static_assert(sizeof(struct xlb_flow_key) == 40, "xlb_flow_key size");
 
-/* Value of the flow table. Written on creation and re-pick only. */
+/*
+ * Value of the flow table. Written on creation and re-pick only. The flow
+ * keeps its backend while the backend's entry has the generation be_gen
+ * (struct xlb_backend) and is ACTIVE or DRAINING; else it is re-picked.
+ */
 struct xlb_flow {
 	__u32 backend_id;
-	__u32 vip_id;
+	__u16 vip_id;	  /* < XLB_MAX_VIPS */
+	__u16 be_gen;	  /* the backend's gen when the flow was given it */
 	__u64 created_ns; /* bpf_ktime_get_coarse_ns() at creation */
 };
 _Static_assert(sizeof(struct xlb_flow) == 16, "xlb_flow size");
+_Static_assert(XLB_MAX_VIPS <= 65536, "VIP ids fit xlb_flow.vip_id");
 
 /* Run-time settings of the fast path (array map, one entry). */
 struct xlb_config {
@@ -129,7 +146,7 @@ struct xlb_config {
 };
 _Static_assert(sizeof(struct xlb_config) == 80, "xlb_config size");
 
-/* Cached next hop of a backend (per-CPU array, indexed by backend id). */
+/* Cached next hop of a backend (array shared by the CPUs, indexed by backend id). */
 struct xlb_nexthop {
 	__u64 updated_ns; /* 0 = empty */
 	__u32 ifindex;	  /* egress device */
@@ -224,8 +241,10 @@ _Static_assert(sizeof(struct xlb_reason_count) == 16, "xlb_reason_count size");
  * A client's SYN retransmitted on a NAT connection still in SYN_SENT is
  * XLB_EVK_SYN_RETRANS, as above (a timeout).
  *
- * Events are rate-limited per backend and CPU (XLB_EVENT_BURST per
- * XLB_EVENT_WINDOW_NS); the excess is counted as XLB_R_EVENT_DROPPED.
+ * Events are rate-limited per backend (XLB_EVENT_BURST per
+ * XLB_EVENT_WINDOW_NS, one window shared by the CPUs without atomics, so
+ * the limit is approximate: see bpf/lib/passive.h); the excess is counted
+ * as XLB_R_EVENT_DROPPED.
  */
 enum xlb_event_kind {
 	XLB_EVK_NONE = 0,
@@ -250,7 +269,7 @@ struct xlb_event {
 };
 _Static_assert(sizeof(struct xlb_event) == 48, "xlb_event size");
 
-/* Per backend and CPU: the rate limit's window and its count. */
+/* Per backend (shared by the CPUs): the rate limit's window and its count. */
 struct xlb_event_rate {
 	__u64 window_ns; /* start of the current window */
 	__u32 count;	 /* events sent in it */

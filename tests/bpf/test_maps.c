@@ -299,9 +299,10 @@ static int env_reset(struct env *e)
 			err = -errno;
 		if (!err && bpf_map_update_elem(map_fd(s->maps.xlb_backends), &id, &be, BPF_ANY))
 			err = -errno;
-		err = err ?: bpftest_percpu_write(s->maps.xlb_nexthops, id, e->ncpu, NULL,
-						  sizeof(struct xlb_nexthop)) ?:
-		      bpftest_percpu_write(s->maps.xlb_vip_stats, id, e->ncpu, NULL,
+		if (!err && bpf_map_update_elem(map_fd(s->maps.xlb_nexthops), &id,
+						&(struct xlb_nexthop){}, BPF_ANY))
+			err = -errno;
+		err = err ?: bpftest_percpu_write(s->maps.xlb_vip_stats, id, e->ncpu, NULL,
 					   sizeof(struct xlb_traffic)) ?:
 		      bpftest_percpu_write(s->maps.xlb_backend_stats, id, e->ncpu, NULL,
 					   sizeof(struct xlb_traffic));
@@ -1017,12 +1018,13 @@ static int t_be_ensure(struct env *e, const void *arg)
 			return fail(e, "xlb_backend_get(%u): %s", ids[i], errname(err));
 		if (memcmp(b.addr, a.addr, 16) || b.family != a.family ||
 		    b.port != htons(bes[i].port) || b.state != XLB_BE_ACTIVE ||
-		    b.by != XLB_BY_AGENT || b.pad[0] || b.pad[1] || b.pad[2])
+		    b.by != XLB_BY_AGENT || b.pad || b.gen != 1)
 			return fail(e,
-				    "backend %u: family %u port %u state %s by %u pad %u or "
-				    "its address differ from %s port %u, ACTIVE",
+				    "backend %u: family %u port %u state %s by %u pad %u gen %u or "
+				    "its address differ from %s port %u, ACTIVE, gen 1 (the first "
+				    "after a free entry's 0)",
 				    ids[i], b.family, ntohs(b.port), state_name(b.state), b.by,
-				    b.pad[0] | b.pad[1] | b.pad[2], bes[i].addr, bes[i].port);
+				    b.pad, b.gen, bes[i].addr, bes[i].port);
 	}
 	addr_key(BE4_3, &a);
 	err = xlb_backend_find(&e->m, &a, 80, &id);
@@ -1182,24 +1184,40 @@ static int spray(struct env *e, struct flow_set *fs, const char *vip, __u16 port
 
 struct flows_of {
 	__u32 id;
-	unsigned int n;
+	__u16 gen;
+	unsigned int n, stale;
 };
 
 static int count_flows_of(const struct xlb_flow_key *k, const struct xlb_flow *v, void *arg)
 {
 	struct flows_of *f = arg;
 
-	f->n += v->backend_id == f->id;
+	f->n += v->backend_id == f->id && v->be_gen == f->gen;
+	f->stale += v->backend_id == f->id && v->be_gen != f->gen;
 	return 0;
 }
 
-/* Flow-table entries that name backend id. */
-static unsigned int flows_of(struct env *e, __u32 id)
+/*
+ * Flow-table entries that the fast path keeps on backend id: those with
+ * the id's generation now; *stale (if given) counts the id's others.
+ */
+static unsigned int flows_of_gen(struct env *e, __u32 id, unsigned int *stale)
 {
 	struct flows_of f = {.id = id};
+	struct xlb_backend b;
 
+	if (backend_raw(e, id, &b))
+		return ~0U;
+	f.gen = b.gen;
 	xlb_flow_foreach(&e->m, count_flows_of, &f);
+	if (stale)
+		*stale = f.stale;
 	return f.n;
+}
+
+static unsigned int flows_of(struct env *e, __u32 id)
+{
+	return flows_of_gen(e, id, NULL);
 }
 
 static int t_be_release(struct env *e, const void *arg)
@@ -1211,10 +1229,12 @@ static int t_be_release(struct env *e, const void *arg)
 	struct xlb_member mb;
 	struct xlb_addr_key a;
 	struct flow_set *fs;
-	struct xlb_nexthop *nh;
+	struct xlb_nexthop nh;
 	__u64 count[TEST_IDS] = {};
 	__u32 s, x, y, id, i;
-	int err, cpu;
+	unsigned int stale;
+	__u16 gen_x;
+	int err;
 
 	/* Shared backend s in both VIPs, x only in v1, y only in v2. */
 	if (vip_new(e, VIP4, 80, IPPROTO_TCP, 0, 251, &v1) ||
@@ -1241,6 +1261,9 @@ static int t_be_release(struct env *e, const void *arg)
 				    (unsigned long long)count[id]);
 	}
 
+	if (backend_raw(e, x, &b))
+		return fail(e, "cannot read backend %u", x);
+	gen_x = b.gen;
 	/* Still a member somewhere: release keeps it. */
 	err = xlb_backend_release(&e->m, s) ?: xlb_backend_release(&e->m, x);
 	if (err)
@@ -1261,12 +1284,18 @@ static int t_be_release(struct env *e, const void *arg)
 	if (err != -ENOENT)
 		return fail(e, "backend %u of the deleted VIP only: %s, expected -ENOENT", x,
 			    errname(err));
-	/* A freed id is reused: its flows must go with it, the others stay. */
-	if (flows_of(e, x) || !flows_of(e, s))
+	/*
+	 * A freed id is reused: its flows must not follow it. They stay in the
+	 * table (no walk) but with an older generation than the id's, so the
+	 * fast path re-picks them; the shared backend's keep theirs.
+	 */
+	if (flows_of_gen(e, x, &stale) || !stale || !flows_of(e, s) || backend_raw(e, x, &b) ||
+	    b.gen != (__u16)(gen_x + 1))
 		return fail(e,
-			    "flows after freeing backend %u: %u left (expected 0); backend "
-			    "%u kept with %u (expected > 0)",
-			    x, flows_of(e, x), s, flows_of(e, s));
+			    "flows after freeing backend %u: %u of its generation left "
+			    "(expected 0), %u of the one before (expected > 0), its gen %u "
+			    "(expected %u); backend %u kept with %u (expected > 0)",
+			    x, flows_of(e, x), stale, b.gen, (__u16)(gen_x + 1), s, flows_of(e, s));
 	if (xlb_member_get(&e->m, v1.id, s, &mb) != -ENOENT || xlb_member_get(&e->m, v2.id, s, &mb))
 		return fail(e,
 			    "members after deleting v1: (v1, %u) should be gone, (v2, %u) "
@@ -1300,15 +1329,81 @@ static int t_be_release(struct env *e, const void *arg)
 			    "zeros",
 			    id, errname(err), (unsigned long long)t.packets,
 			    (unsigned long long)t.bytes, (unsigned long long)t.new_flows);
-	nh = bpftest_percpu_read(e->skel->maps.xlb_nexthops, id, e->ncpu, sizeof(*nh));
-	if (!nh)
+	if (bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_nexthops), &id, &nh))
 		return fail(e, "cannot read next hop %u", id);
-	for (cpu = 0; cpu < e->ncpu; cpu++)
-		if (nh[cpu].updated_ns || nh[cpu].ifindex)
-			break;
-	free(nh);
-	if (cpu < e->ncpu)
-		return fail(e, "reused id %u: CPU %d still has the old next hop", id, cpu);
+	if (nh.updated_ns || nh.ifindex)
+		return fail(e, "reused id %u still has the old next hop (ifindex %u)", id,
+			    nh.ifindex);
+	return 0;
+}
+
+/* Write nb (its gen ignored) at id through the library; the gen the map then holds, or -1. */
+static int gen_after_write(struct env *e, __u32 id, struct xlb_backend nb)
+{
+	struct xlb_backend b;
+
+	nb.gen = 0x5a5a; /* not the caller's to set */
+	if (xlb_backend_write(&e->m, id, &nb) || backend_raw(e, id, &b))
+		return -1;
+	return b.gen;
+}
+
+/*
+ * A backend id's generation: state changes keep it; another address, port
+ * or family on the id, or a free, take the next one; a free entry keeps
+ * its own; the count wraps.
+ */
+static int t_be_gen(struct env *e, const void *arg)
+{
+	struct xlb_backend b, nb;
+	struct xlb_addr_key a;
+	__u32 id, id2;
+	int g, got;
+
+	addr_key(BE4_1, &a);
+	if (xlb_backend_ensure(&e->m, &a, 80, &id) || backend_raw(e, id, &b))
+		return fail(e, "xlb_backend_ensure(%s port 80) failed", BE4_1);
+	g = b.gen;
+	if (xlb_backend_set_state(&e->m, id, XLB_BE_DOWN) ||
+	    xlb_backend_hold(&e->m, id, XLB_BE_DRAINING) ||
+	    xlb_backend_hold(&e->m, id, XLB_BE_ACTIVE) || backend_raw(e, id, &b))
+		return fail(e, "state changes of backend %u failed", id);
+	if (b.gen != g)
+		return fail(e, "state changes moved the generation from %d to %u", g, b.gen);
+	nb = b;
+	nb.state = XLB_BE_DRAINING;
+	got = gen_after_write(e, id, nb);
+	if (got != g)
+		return fail(e, "a whole write of the same identity: generation %d, expected %d",
+			    got, g);
+	nb.addr[0] ^= htonl(1);
+	got = gen_after_write(e, id, nb);
+	if (got != (__u16)(g + 1))
+		return fail(e, "another address: generation %d, expected %u", got, (__u16)(g + 1));
+	nb.port = htons(81);
+	got = gen_after_write(e, id, nb);
+	if (got != (__u16)(g + 2))
+		return fail(e, "another port: generation %d, expected %u", got, (__u16)(g + 2));
+	got = gen_after_write(e, id, (struct xlb_backend){.state = XLB_BE_UNUSED});
+	if (got != (__u16)(g + 3))
+		return fail(e, "freed: generation %d, expected %u", got, (__u16)(g + 3));
+
+	/* A free entry at the last generation: the next user of the id wraps to 0. */
+	b = (struct xlb_backend){.state = XLB_BE_UNUSED, .gen = 0xffff};
+	if (bpf_map_update_elem(map_fd(e->skel->maps.xlb_backends), &id, &b, BPF_ANY))
+		return fail(e, "backend %u: update failed: %s", id, strerror(errno));
+	addr_key(BE4_2, &a);
+	if (xlb_backend_ensure(&e->m, &a, 80, &id2) || backend_raw(e, id2, &b))
+		return fail(e, "xlb_backend_ensure(%s port 80) failed", BE4_2);
+	if (id2 != id || b.gen != 0)
+		return fail(e,
+			    "the free id %u at generation 65535 taken: id %u generation %u, "
+			    "expected id %u generation 0",
+			    id, id2, b.gen, id);
+	if (xlb_backend_release(&e->m, id) || backend_raw(e, id, &b) || b.gen != 1 ||
+	    b.state != XLB_BE_UNUSED)
+		return fail(e, "released: state %s generation %u, expected UNUSED 1",
+			    state_name(b.state), b.gen);
 	return 0;
 }
 
@@ -2553,45 +2648,28 @@ static int t_config(struct env *e, const void *arg)
 
 static int t_nexthop(struct env *e, const void *arg)
 {
-	struct xlb_nexthop nh = nh_static(5), *got, *junk;
+	struct xlb_nexthop nh = nh_static(5), got, junk;
 	const __u32 id = 5;
-	int cpu, round, err;
+	int round;
 
-	/* Different garbage on every CPU first. */
-	junk = calloc(e->ncpu, sizeof(*junk));
-	if (!junk)
-		return fail(e, "out of memory");
-	for (cpu = 0; cpu < e->ncpu; cpu++) {
-		memset(&junk[cpu], 0x11 + cpu, sizeof(junk[cpu]));
-		junk[cpu].updated_ns = 1000 + cpu;
-	}
-	err = bpf_map_update_elem(map_fd(e->skel->maps.xlb_nexthops), &id, junk, BPF_ANY) ? -errno
-											  : 0;
-	free(junk);
-	if (err)
-		return fail(e, "cannot write per-CPU garbage: %s", errname(err));
+	/* One entry shared by the CPUs: garbage in it first. */
+	memset(&junk, 0x11, sizeof(junk));
+	junk.updated_ns = 1000;
+	if (bpf_map_update_elem(map_fd(e->skel->maps.xlb_nexthops), &id, &junk, BPF_ANY))
+		return fail(e, "cannot write garbage: %s", strerror(errno));
 	for (round = 0; round < 2; round++) {
 		if (round)
 			nh.updated_ns = 0; /* clears: a FIB lookup on the next packet */
-		err = xlb_nexthop_set(&e->m, id, &nh);
-		if (err)
-			return fail(e, "xlb_nexthop_set: %s", errname(err));
-		got = bpftest_percpu_read(e->skel->maps.xlb_nexthops, id, e->ncpu, sizeof(*got));
-		if (!got)
+		if (xlb_nexthop_set(&e->m, id, &nh))
+			return fail(e, "xlb_nexthop_set failed");
+		if (bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_nexthops), &id, &got))
 			return fail(e, "cannot read next hop %u", id);
-		for (cpu = 0; cpu < e->ncpu; cpu++)
-			if (memcmp(&got[cpu], &nh, sizeof(nh)))
-				break;
-		if (cpu < e->ncpu)
-			fail(e,
-			     "CPU %d of %d: updated_ns %llu ifindex %u mtu %u, expected "
-			     "%llu %u %u",
-			     cpu, e->ncpu, (unsigned long long)got[cpu].updated_ns,
-			     got[cpu].ifindex, got[cpu].mtu, (unsigned long long)nh.updated_ns,
-			     nh.ifindex, nh.mtu);
-		free(got);
-		if (cpu < e->ncpu)
-			return -1;
+		if (memcmp(&got, &nh, sizeof(nh)))
+			return fail(e,
+				    "round %d: updated_ns %llu ifindex %u mtu %u, expected "
+				    "%llu %u %u",
+				    round, (unsigned long long)got.updated_ns, got.ifindex, got.mtu,
+				    (unsigned long long)nh.updated_ns, nh.ifindex, nh.mtu);
 	}
 	return 0;
 }
@@ -2895,6 +2973,8 @@ static const struct maps_test tests[] = {
 	{"backend: one id per (addr, port); ports and families differ", t_be_ensure},
 	{"backend: set_state flips the state in one write, tables untouched", t_be_state},
 	{"backend: freed only when no VIP uses it; reused id starts empty", t_be_release},
+	{"backend: generation kept by state changes, advanced by a new identity or a free, wraps",
+	 t_be_gen},
 	{"member: a full member map -> error, updates still work", t_member_full},
 	{"table: rebuild equals Maglev of the members and config seed", t_table_weights},
 	{"table: DOWN, DRAINING and weight-0 members left out", t_table_states},
@@ -2916,7 +2996,7 @@ static const struct maps_test tests[] = {
 	{"flows: xlb_flow_foreach sees the SYNs' flows", t_flows},
 	{"stats: VIP and backend counters sum over CPUs", t_stats},
 	{"config: get/set round trip", t_config},
-	{"nexthop: xlb_nexthop_set writes every CPU", t_nexthop},
+	{"nexthop: xlb_nexthop_set writes the entry the CPUs share", t_nexthop},
 	{"nat: foreach sees both directions; sweep deletes the dead, purge a backend's", t_nat},
 	{"nat: the sweep re-reads each victim: one revived or taken over meanwhile is kept",
 	 t_nat_sweep_recheck},

@@ -31,6 +31,7 @@
 
 #include <xlb/abi.h>
 #include <xlb/hash.h>
+#include "dataplane/maps.h"
 #include "dataplane/names.h"
 #include "xlb_lb.skel.h"
 #include "../lib/bpftest.h"
@@ -105,6 +106,7 @@ struct be_def {
 	const char *addr;
 	__u8 state; /* enum xlb_backend_state; 0 here means ACTIVE */
 	__u16 port; /* the node's port; 0 = the VIP's */
+	__u16 gen;  /* the id's generation */
 };
 
 struct lb_setup {
@@ -133,6 +135,10 @@ struct lb_setup {
 #define BES(i, a, s)                           \
 	{                                      \
 		.id = i, .addr = a, .state = s \
+	}
+#define BEG(i, a, s, g)                                  \
+	{                                                \
+		.id = i, .addr = a, .state = s, .gen = g \
 	}
 #define BEP(i, a, p)                          \
 	{                                     \
@@ -165,9 +171,10 @@ static const struct lb_setup s_exact_and_portless = {
 	.bes = {BE(1, BE4_1), BE(2, BE4_2)},
 };
 
+/* Generations other than 0, one at the last before the wrap: flows keep them. */
 static const struct lb_setup s_two4 = {
 	.vips = {VIP(VIP4, 80, IPPROTO_TCP, 1, 13, 1, 2)},
-	.bes = {BE(1, BE4_1), BE(2, BE4_2)},
+	.bes = {BEG(1, BE4_1, XLB_BE_ACTIVE, 0xffff), BEG(2, BE4_2, XLB_BE_ACTIVE, 7)},
 };
 
 static const struct lb_setup s_two6 = {
@@ -192,6 +199,12 @@ static const struct lb_setup s_two6_other = {
 static const struct lb_setup s_slots2 = {
 	.vips = {VIP(VIP4, 80, IPPROTO_TCP, 1, 13, 2)},
 	.bes = {BE(1, BE4_1), BE(2, BE4_2)},
+};
+
+/* s_v4 with backend 1 at the last generation before the wrap. */
+static const struct lb_setup s_v4_gen_max = {
+	.vips = {VIP(VIP4, 80, IPPROTO_TCP, 1, 13, 1)},
+	.bes = {BEG(1, BE4_1, XLB_BE_ACTIVE, 0xffff), BE(2, BE4_2)},
 };
 
 static const struct lb_setup s_slots2_down1 = {
@@ -433,7 +446,8 @@ static int nexthop_set(struct env *e, __u32 id, __u32 mtu)
 	memcpy(nh.smac, pkt_mac_lb, 6);
 	for (i = 0; i < 6; i++)
 		nh.dmac[i] = nh_dmac(id, i);
-	return bpftest_percpu_write(e->skel->maps.xlb_nexthops, id, e->ncpu, &nh, sizeof(nh));
+	return bpf_map_update_elem(map_fd(e->skel->maps.xlb_nexthops), &id, &nh, BPF_ANY) ? -errno
+											  : 0;
 }
 
 static int backend_get(struct env *e, __u32 id, struct xlb_backend *be)
@@ -491,16 +505,14 @@ static int reset_id(struct env *e, __u32 id)
 	struct xlb_lb *s = e->skel;
 	struct xlb_backend be = {};
 
-	if (bpf_map_update_elem(map_fd(s->maps.xlb_backends), &id, &be, 0))
+	if (bpf_map_update_elem(map_fd(s->maps.xlb_backends), &id, &be, 0) ||
+	    bpf_map_update_elem(map_fd(s->maps.xlb_nexthops), &id, &(struct xlb_nexthop){}, 0) ||
+	    bpf_map_update_elem(map_fd(s->maps.xlb_event_rate), &id, &(struct xlb_event_rate){}, 0))
 		return -errno;
-	return bpftest_percpu_write(s->maps.xlb_nexthops, id, e->ncpu, NULL,
-				    sizeof(struct xlb_nexthop)) ?:
-	       bpftest_percpu_write(s->maps.xlb_vip_stats, id, e->ncpu, NULL,
+	return bpftest_percpu_write(s->maps.xlb_vip_stats, id, e->ncpu, NULL,
 				    sizeof(struct xlb_traffic)) ?:
 	       bpftest_percpu_write(s->maps.xlb_backend_stats, id, e->ncpu, NULL,
 				    sizeof(struct xlb_traffic)) ?:
-	       bpftest_percpu_write(s->maps.xlb_event_rate, id, e->ncpu, NULL,
-				    sizeof(struct xlb_event_rate)) ?:
 	       bpftest_percpu_write(s->maps.xlb_nat_health, id, e->ncpu, NULL,
 				    sizeof(struct xlb_nat_health));
 }
@@ -580,8 +592,8 @@ static int setup_apply(struct env *e, const struct lb_setup *su)
 
 	for (i = 0; i < 5 && su->bes[i].id; i++) {
 		const struct be_def *b = &su->bes[i];
-		struct xlb_backend be = {.state = b->state ?: XLB_BE_ACTIVE,
-					 .port = htons(b->port)};
+		struct xlb_backend be = {
+			.state = b->state ?: XLB_BE_ACTIVE, .port = htons(b->port), .gen = b->gen};
 
 		be.family = pkt_addr(b->addr, be.addr);
 		if (bpf_map_update_elem(map_fd(s->maps.xlb_backends), &b->id, &be, 0))
@@ -1095,6 +1107,7 @@ static int flow_get(struct env *e, const struct pkt_spec *s, struct xlb_flow *f)
 static int check_flow(struct env *e, const struct xlb_case *c, const struct pkt *in,
 		      const struct pkt *out)
 {
+	struct xlb_backend be;
 	struct xlb_vip vip;
 	struct xlb_flow f;
 	__u32 hash;
@@ -1106,7 +1119,27 @@ static int check_flow(struct env *e, const struct xlb_case *c, const struct pkt 
 	if (f.backend_id != e->want_be || f.vip_id != vip.id)
 		return fail(e, "flow entry: expected backend %u VIP %u, got backend %u VIP %u",
 			    e->want_be, vip.id, f.backend_id, f.vip_id);
+	if (backend_get(e, f.backend_id, &be))
+		return fail(e, "backend %u: lookup failed", f.backend_id);
+	if (f.be_gen != be.gen)
+		return fail(e, "flow entry: generation %u, its backend %u has %u", f.be_gen,
+			    f.backend_id, be.gen);
 	return 0;
+}
+
+/* check_flow, and the first packet's backend id went round to generation 1. */
+static int check_flow_gen_wrapped(struct env *e, const struct xlb_case *c, const struct pkt *in,
+				  const struct pkt *out)
+{
+	struct xlb_backend be;
+
+	if (backend_get(e, e->first_be, &be))
+		return fail(e, "backend %u: lookup failed", e->first_be);
+	if (be.gen != 1)
+		return fail(e,
+			    "backend %u: generation %u after 65535, a free and a reuse; expected 1",
+			    e->first_be, be.gen);
+	return check_flow(e, c, in, out);
 }
 
 static int check_no_flow(struct env *e, const struct xlb_case *c, const struct pkt *in,
@@ -1261,6 +1294,32 @@ static int after_refill_2(struct env *e, const struct xlb_case *c)
 static int after_down_first_refill_2(struct env *e, const struct xlb_case *c)
 {
 	return backend_set_state(e, e->first_be, XLB_BE_DOWN) ?: after_refill_2(e, c);
+}
+
+/*
+ * The first packet's backend id freed, then given to another address
+ * (BE4_4), each write with the generation userspace gives it
+ * (xlb_backend_gen()); its flow entry is left as it was.
+ */
+static int after_reuse_first(struct env *e, const struct xlb_case *c)
+{
+	struct xlb_backend old, b = {.state = XLB_BE_UNUSED};
+
+	if (backend_get(e, e->first_be, &old))
+		return fail(e, "backend %u: lookup failed", e->first_be);
+	xlb_backend_gen(&old, &b);
+	old = b;
+	b = (struct xlb_backend){.state = XLB_BE_ACTIVE};
+	b.family = pkt_addr(BE4_4, b.addr);
+	xlb_backend_gen(&old, &b);
+	if (bpf_map_update_elem(map_fd(e->skel->maps.xlb_backends), &e->first_be, &b, BPF_ANY))
+		return fail(e, "backend %u: update failed: %s", e->first_be, strerror(errno));
+	return 0;
+}
+
+static int after_reuse_first_refill_2(struct env *e, const struct xlb_case *c)
+{
+	return after_reuse_first(e, c) ?: after_refill_2(e, c);
 }
 
 /* --- mangles: malformed inputs ------------------------------------------- */
@@ -2892,7 +2951,7 @@ static const struct xlb_case cases[] = {
 	 .verdict = XDP_DROP,
 	 .check = check_no_flow,
 	 .reason = XLB_R_DROP_NO_BACKEND},
-	{.name = "DRAINING backend keeps its existing flow",
+	{.name = "DRAINING backend keeps its existing flow (its generation kept)",
 	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 10},
 	 .setup = &s_two4,
 	 .first = &flow4,
@@ -2933,6 +2992,37 @@ static const struct xlb_case cases[] = {
 	 .out = OUT_ENCAP,
 	 .backend = 2,
 	 .check = check_flow,
+	 .reason = XLB_R_FLOW_REPICK},
+	{.name = "flow whose backend id was freed and reused by another address -> re-picked",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 10},
+	 .setup = &s_v4,
+	 .first = &flow4,
+	 .after = after_reuse_first_refill_2,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 2,
+	 .check = check_flow,
+	 .reason = XLB_R_FLOW_REPICK},
+	{.name = "flow of a reused backend id, the table still at the id -> rewritten, new "
+		 "generation",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 10},
+	 .setup = &s_v4,
+	 .first = &flow4,
+	 .after = after_reuse_first,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 1,
+	 .check = check_flow,
+	 .reason = XLB_R_FLOW_REPICK},
+	{.name = "generation wraps: backend at 65535 freed and reused (1) -> flow re-picked",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 10},
+	 .setup = &s_v4_gen_max,
+	 .first = &flow4,
+	 .after = after_reuse_first_refill_2,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 2,
+	 .check = check_flow_gen_wrapped,
 	 .reason = XLB_R_FLOW_REPICK},
 	{.name = "tcp rst to VIP -> forwarded, no flow created",
 	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_RST},

@@ -130,7 +130,9 @@ static int nexthop_set(struct env *e, __u32 id)
 	memcpy(nh.smac, pkt_mac_lb, 6);
 	memcpy(nh.dmac, pkt_mac_client, 6);
 	nh.dmac[5] = (__u8)id;
-	return bpftest_percpu_write(e->skel->maps.xlb_nexthops, id, e->ncpu, &nh, sizeof(nh));
+	return bpf_map_update_elem(bpf_map__fd(e->skel->maps.xlb_nexthops), &id, &nh, BPF_ANY)
+		       ? -errno
+		       : 0;
 }
 
 /* VIP i's table: every slot names its one backend. */

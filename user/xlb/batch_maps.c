@@ -127,15 +127,38 @@ int xlb_bm_members_delete(struct xlb_maps *m, const struct xlb_member_key *keys,
 int xlb_bm_backends_write(struct xlb_maps *m, const __u32 *ids, const struct xlb_backend *vals,
 			  size_t n)
 {
-	return update_n(bpf_map__fd(m->skel->maps.xlb_backends), ids, sizeof(*ids), vals,
-			sizeof(*vals), n);
+	int fd = bpf_map__fd(m->skel->maps.xlb_backends), err;
+	struct xlb_backend *nv, old;
+	size_t i;
+
+	/* Each entry's gen against the entry there now (xlb_backend_gen()). */
+	nv = malloc((n ? n : 1) * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	for (err = 0, i = 0; !err && i < n; i++) {
+		if (ids[i] >= XLB_MAX_BACKENDS) {
+			err = -EINVAL;
+		} else if (bpf_map_lookup_elem(fd, &ids[i], &old)) {
+			err = -errno;
+		} else {
+			nv[i] = vals[i];
+			xlb_backend_gen(&old, &nv[i]);
+		}
+	}
+	if (!err)
+		err = update_n(fd, ids, sizeof(*ids), nv, sizeof(*nv), n);
+	free(nv);
+	return err;
 }
 
-/* Zero the per-CPU values (vsz bytes each) of n keys of fd. */
-static int percpu_zero(int fd, const __u32 *ids, size_t n, size_t vsz)
+/*
+ * Zero the values (vsz bytes each) of n keys of fd, on every CPU when
+ * percpu is set.
+ */
+static int zero_n(int fd, const __u32 *ids, size_t n, size_t vsz, int percpu)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	size_t stride = (vsz + 7) & ~7UL, chunk;
+	int ncpu = percpu ? libbpf_num_possible_cpus() : 1;
+	size_t stride = percpu ? (vsz + 7) & ~7UL : vsz, chunk;
 	void *zero;
 	int err;
 
@@ -157,14 +180,20 @@ static int percpu_zero(int fd, const __u32 *ids, size_t n, size_t vsz)
 	return err;
 }
 
+static int percpu_zero(int fd, const __u32 *ids, size_t n, size_t vsz)
+{
+	return zero_n(fd, ids, n, vsz, 1);
+}
+
 int xlb_bm_backends_zero(struct xlb_maps *m, const __u32 *ids, size_t n, int nexthops)
 {
 	int err = percpu_zero(bpf_map__fd(m->skel->maps.xlb_backend_stats), ids, n,
 			      sizeof(struct xlb_traffic));
 
+	/* One next hop per backend, shared by the CPUs (bpf/lib/nexthop.h). */
 	if (!err && nexthops)
-		err = percpu_zero(bpf_map__fd(m->skel->maps.xlb_nexthops), ids, n,
-				  sizeof(struct xlb_nexthop));
+		err = zero_n(bpf_map__fd(m->skel->maps.xlb_nexthops), ids, n,
+			     sizeof(struct xlb_nexthop), 0);
 	return err;
 }
 

@@ -381,7 +381,9 @@ static int show_flow(const struct xlb_flow_key *k, const struct xlb_flow *v, voi
 {
 	struct flows_ctx *f = arg;
 	char s[XLB_ADDRSTRLEN], d[XLB_ADDRSTRLEN], be[XLB_VIPSTRLEN], src[80], dst[80];
+	struct xlb_backend b;
 	double age;
+	int gone;
 
 	if (f->one && v->vip_id != f->vip_id)
 		return 0;
@@ -394,17 +396,25 @@ static int show_flow(const struct xlb_flow_key *k, const struct xlb_flow *v, voi
 		 ntohs(k->sport));
 	snprintf(dst, sizeof(dst), k->family == XLB_AF_INET6 ? "[%s]:%u" : "%s:%u", d,
 		 ntohs(k->dport));
-	backend_str(f->m, v->backend_id, be, sizeof(be));
+	/*
+	 * A flow of an earlier user of the id (another generation) is not the
+	 * current backend's: the fast path re-picks it on its next packet.
+	 */
+	gone = xlb_backend_get(f->m, v->backend_id, &b) || b.gen != v->be_gen;
+	if (gone)
+		snprintf(be, sizeof(be), "#%u", v->backend_id);
+	else
+		xlb_backend_label(&b, be, sizeof(be));
 	age = f->now > v->created_ns ? (f->now - v->created_ns) / 1e9 : 0;
 	if (f->c->json)
-		json_array_append_new(f->out,
-				      json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:f}", "proto",
-						xlb_proto_str(k->proto), "src", src, "dst", dst,
-						"backend", be, "backend_id", v->backend_id,
-						"vip_id", v->vip_id, "age_s", age));
+		json_array_append_new(
+			f->out, json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:b, s:f}", "proto",
+					  xlb_proto_str(k->proto), "src", src, "dst", dst,
+					  "backend", be, "backend_id", v->backend_id, "vip_id",
+					  v->vip_id, "backend_gone", gone, "age_s", age));
 	else
-		printf("%s %s -> %s => %s  age %.1fs\n", xlb_proto_str(k->proto), src, dst, be,
-		       age);
+		printf("%s %s -> %s => %s%s  age %.1fs\n", xlb_proto_str(k->proto), src, dst, be,
+		       gone ? " (gone: re-picked on its next packet)" : "", age);
 	return 0;
 }
 

@@ -112,8 +112,18 @@ int xlb_backend_held(const struct xlb_backend *b);
 __u32 xlb_backend_cap(const struct xlb_maps *m);
 /* All XLB_MAX_BACKENDS entries in one batch read (UNUSED ones zero-state). */
 int xlb_backends_read(struct xlb_maps *m, struct xlb_backend *all);
-/* Write a backend entry whole: one map write. */
+/*
+ * Write a backend entry whole (its gen aside: xlb_backend_gen() against the
+ * entry there now, read first). Freeing is writing an UNUSED entry.
+ */
 int xlb_backend_write(struct xlb_maps *m, __u32 id, const struct xlb_backend *b);
+/*
+ * The one rule for struct xlb_backend.gen: b, to be written over old, keeps
+ * old's generation when both are in use with one identity (address, port,
+ * family: a state change), else takes the next one (a new allocation,
+ * another identity, a free). Every writer of xlb_backends applies it.
+ */
+void xlb_backend_gen(const struct xlb_backend *old, struct xlb_backend *b);
 /* The frozen identity string Maglev orders by: "addr:port" / "[addr]:port". */
 void xlb_backend_key(const struct xlb_backend *b, char *buf, size_t len);
 /* For people: like xlb_backend_key() but the address alone when port is 0. */
@@ -121,12 +131,11 @@ void xlb_backend_label(const struct xlb_backend *b, char *buf, size_t len);
 /* Set a VIP's flags; its table (size, offset) changes with xlb_table_write(). */
 int xlb_vip_update(struct xlb_maps *m, const struct xlb_vip_key *k, const struct xlb_vip *v);
 /*
- * Free the id when no VIP uses it any more, and forget its flows: an id is
- * reused for the next new backend, which must not inherit old flows.
+ * Free the id when no VIP uses it any more. Its flows are not walked: the
+ * id's next generation makes the fast path re-pick them (abi.h), so a
+ * later user of the id inherits none. Its NAT connections are purged.
  */
 int xlb_backend_release(struct xlb_maps *m, __u32 id);
-/* Delete every flow-table entry that names backend id (one walk). */
-int xlb_flow_purge_backend(struct xlb_maps *m, __u32 id);
 
 /* Membership of backends in VIPs, with weights. */
 typedef int (*xlb_member_cb)(const struct xlb_member_key *k, const struct xlb_member *v, void *arg);
@@ -159,7 +168,7 @@ typedef int (*xlb_addr_cb)(const struct xlb_addr_key *a, void *arg);
 int xlb_decap_vip_foreach(struct xlb_decap_maps *m, xlb_addr_cb cb, void *arg);
 
 /*
- * Set a backend's next hop on every CPU. An entry stamped in the future
+ * Set a backend's next hop (one entry, shared by the CPUs). An entry stamped in the future
  * (updated_ns > now) is static: the fast path never refreshes it from the
  * FIB. updated_ns 0 clears it, forcing a FIB lookup on the next packet.
  */

@@ -221,11 +221,26 @@ int xlb_backends_read(struct xlb_maps *m, struct xlb_backend *all)
 	return err;
 }
 
+void xlb_backend_gen(const struct xlb_backend *old, struct xlb_backend *b)
+{
+	int same = old->state != XLB_BE_UNUSED && b->state != XLB_BE_UNUSED &&
+		   old->family == b->family && old->port == b->port &&
+		   !memcmp(old->addr, b->addr, sizeof(b->addr));
+
+	b->gen = same ? old->gen : (__u16)(old->gen + 1);
+}
+
 int xlb_backend_write(struct xlb_maps *m, __u32 id, const struct xlb_backend *b)
 {
+	int fd = map_fd(m->skel->maps.xlb_backends);
+	struct xlb_backend old, nb = *b;
+
 	if (id >= xlb_backend_cap(m))
 		return -EINVAL;
-	return ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_backends), &id, b, BPF_ANY));
+	if (bpf_map_lookup_elem(fd, &id, &old))
+		return -errno;
+	xlb_backend_gen(&old, &nb);
+	return ret_errno(bpf_map_update_elem(fd, &id, &nb, BPF_ANY));
 }
 
 struct xlb_backend *xlb_backends_read_new(struct xlb_maps *m)
@@ -297,9 +312,9 @@ int xlb_backend_ensure(struct xlb_maps *m, const struct xlb_addr_key *a, __u16 p
 	b.state = XLB_BE_ACTIVE;
 	xlb_percpu_zero(map_fd(m->skel->maps.xlb_backend_stats), free_id,
 			sizeof(struct xlb_traffic));
-	xlb_percpu_zero(map_fd(m->skel->maps.xlb_nexthops), free_id, sizeof(struct xlb_nexthop));
-	err = ret_errno(
-		bpf_map_update_elem(map_fd(m->skel->maps.xlb_backends), &free_id, &b, BPF_ANY));
+	bpf_map_update_elem(map_fd(m->skel->maps.xlb_nexthops), &free_id, &(struct xlb_nexthop){},
+			    BPF_ANY);
+	err = xlb_backend_write(m, free_id, &b);
 	if (!err)
 		*id = free_id;
 	return err;
@@ -324,6 +339,7 @@ static int backend_put_state(struct xlb_maps *m, __u32 id, enum xlb_backend_stat
 		return -EBUSY;
 	b.state = state;
 	b.by = by;
+	/* The entry as read, its state changed: the same gen (xlb_backend_gen()). */
 	return ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_backends), &id, &b, BPF_ANY));
 }
 
@@ -373,70 +389,24 @@ int xlb_backend_held(const struct xlb_backend *b)
 int xlb_backend_release(struct xlb_maps *m, __u32 id)
 {
 	struct xlb_member_list c = {.vip_id = ~0U, .be_id = id};
-	struct xlb_backend b = {};
 	int err;
 
+	if (id >= XLB_MAX_BACKENDS)
+		return -EINVAL;
 	err = xlb_member_foreach(m, xlb_member_list_add, &c);
 	xlb_member_list_free(&c);
 	if (err || c.n)
 		return err;
-	err = ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_backends), &id, &b, BPF_ANY));
-	if (!err)
-		err = xlb_flow_purge_backend(m, id);
+	/* The next generation: the id's flows are re-picked, none is walked. */
+	err = xlb_backend_write(m, id, &(struct xlb_backend){.state = XLB_BE_UNUSED});
 	if (!err)
 		err = xlb_nat_purge_backend(m, id);
 	return err;
 }
 
-struct purge {
-	__u32 id;
-	struct xlb_flow_key *keys;
-	size_t n, cap;
-};
-
-static int collect_flow_of(const struct xlb_flow_key *k, const struct xlb_flow *v, void *arg)
-{
-	struct purge *p = arg;
-
-	if (v->backend_id != p->id)
-		return 0;
-	if (xlb_vec_room((void **)&p->keys, sizeof(*p->keys), NULL, 0, p->n, &p->cap, 256))
-		return -ENOMEM;
-	p->keys[p->n++] = *k;
-	return 0;
-}
-
-int xlb_flow_purge_backend(struct xlb_maps *m, __u32 id)
-{
-	struct purge p = {.id = id};
-	size_t i;
-	int err;
-
-	/* Keys first, deletes after: deleting while walking restarts the walk. */
-	err = xlb_flow_foreach(m, collect_flow_of, &p);
-	for (i = 0; !err && i < p.n; i++)
-		if (bpf_map_delete_elem(map_fd(m->skel->maps.xlb_flows), &p.keys[i]) &&
-		    errno != ENOENT)
-			err = -errno;
-	free(p.keys);
-	return err;
-}
-
 int xlb_nexthop_set(struct xlb_maps *m, __u32 id, const struct xlb_nexthop *nh)
 {
-	int ncpu = libbpf_num_possible_cpus(), cpu, err;
-	struct xlb_nexthop *buf;
-
-	if (ncpu < 0)
-		return ncpu;
-	buf = calloc(ncpu, sizeof(*buf));
-	if (!buf)
-		return -ENOMEM;
-	for (cpu = 0; cpu < ncpu; cpu++)
-		buf[cpu] = *nh;
-	err = ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_nexthops), &id, buf, BPF_ANY));
-	free(buf);
-	return err;
+	return ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_nexthops), &id, nh, BPF_ANY));
 }
 
 /* --- members ------------------------------------------------------------- */

@@ -925,9 +925,8 @@ static int undo(struct run *r)
 	}
 	for (i = r->nbu_written; i-- > 0;) {
 		u = &r->bu[i];
+		/* An id freed again takes its next gen: its new flows are re-picked. */
 		err = xlb_backend_write(r->m, u->id, &u->old);
-		if (!err && u->old.state == XLB_BE_UNUSED)
-			err = xlb_flow_purge_backend(r->m, u->id);
 		first = first ? first : err;
 	}
 	for (i = s->nvips; i-- > r->old_nvips;) {
@@ -1003,10 +1002,9 @@ static int remove_backends(struct run *r)
 			continue;
 		/* Removing its last VIP may have freed it already. */
 		err = xlb_backend_get(r->m, id, &b);
+		/* The id's next gen: its flows are re-picked, none is walked. */
 		if (!err)
 			err = xlb_backend_write(r->m, id, &zero);
-		if (!err)
-			err = xlb_flow_purge_backend(r->m, id);
 		if (!err)
 			err = xlb_nat_purge_backend(r->m, id);
 		if (err && err != -ENOENT) {
