@@ -86,7 +86,7 @@ static int setup(void)
 	    bpf_map_update_elem(bpf_map__fd(skel->maps.xlb_backends), &id, &be, 0) ||
 	    bpf_map_update_elem(bpf_map__fd(skel->maps.xlb_config), &zero, &cfg, 0))
 		return -errno;
-	return bpftest_percpu_write(skel->maps.xlb_nexthops, id, ncpu, &nh, sizeof(nh));
+	return bpf_map_update_elem(bpf_map__fd(skel->maps.xlb_nexthops), &id, &nh, 0) ? -errno : 0;
 }
 
 struct lat {
@@ -129,6 +129,7 @@ int main(int argc, char **argv)
 	struct pkt_spec ack = syn;
 	struct pkt p_syn, p_ack, p_new;
 	struct ring_buffer *rb;
+	const struct xlb_event_rate zero_rate = {};
 	struct lat l = {};
 	__u64 *t;
 	__u32 ns, id = 1;
@@ -159,8 +160,7 @@ int main(int argc, char **argv)
 	report("established ACK (flag test only)", t, calls, 1);
 
 	for (i = 0; i < calls; i++) {
-		bpftest_percpu_write(skel->maps.xlb_event_rate, id, ncpu, NULL,
-				     sizeof(struct xlb_event_rate));
+		bpf_map_update_elem(bpf_map__fd(skel->maps.xlb_event_rate), &id, &zero_rate, 0);
 		if (run(&p_syn, &ns))
 			return 1;
 		t[i] = ns;
@@ -193,8 +193,7 @@ int main(int argc, char **argv)
 	syn.sport = 40000;
 	pkt_build(&p_syn, &syn);
 	for (i = 0; i < calls / 10 && i < 10000; i++) {
-		bpftest_percpu_write(skel->maps.xlb_event_rate, id, ncpu, NULL,
-				     sizeof(struct xlb_event_rate));
+		bpf_map_update_elem(bpf_map__fd(skel->maps.xlb_event_rate), &id, &zero_rate, 0);
 		run(&p_syn, &ns);
 		ring_buffer__poll(rb, 100);
 	}

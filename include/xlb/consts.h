@@ -28,7 +28,7 @@
  */
 #define XLB_EVENTS_RING_SIZE (1 << 18)
 #define XLB_EVENT_WINDOW_NS  100000000ULL   /* rate-limit window: 100 ms */
-#define XLB_EVENT_BURST	     8		    /* events per backend, window and CPU */
+#define XLB_EVENT_BURST	     8		    /* events per backend and window */
 #define XLB_PASSIVE_YOUNG_NS 30000000000ULL /* a flow counts while younger */
 
 #define XLB_IPV4_ENCAP_LEN 20 /* outer IPv4 header */

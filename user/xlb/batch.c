@@ -549,7 +549,6 @@ struct plan {
 	size_t ntables;
 	__u32 *gone; /* F: VIP records to delete */
 	size_t ngone;
-	unsigned char *rel; /* G: backend ids to free */
 	__u32 *rel_ids;
 	size_t nrel;
 };
@@ -568,7 +567,6 @@ static void plan_free(struct plan *p)
 	free(p->dv);
 	free(p->tables);
 	free(p->gone);
-	free(p->rel);
 	free(p->rel_ids);
 }
 
@@ -581,7 +579,6 @@ static int plan_make(struct xlb_batch *b, struct plan *p)
 	memset(p, 0, sizeof(*p));
 	p->be_ids = calloc(XLB_MAX_BACKENDS, sizeof(*p->be_ids));
 	p->be_vals = calloc(XLB_MAX_BACKENDS, sizeof(*p->be_vals));
-	p->rel = calloc(XLB_MAX_BACKENDS, 1);
 	p->rel_ids = calloc(XLB_MAX_BACKENDS, sizeof(*p->rel_ids));
 	p->new_vips = calloc(nv, sizeof(*p->new_vips));
 	p->vk = calloc(nv, sizeof(*p->vk));
@@ -593,8 +590,8 @@ static int plan_make(struct xlb_batch *b, struct plan *p)
 	p->mrec = calloc(nm, sizeof(*p->mrec));
 	p->dk = calloc(nm, sizeof(*p->dk));
 	p->dv = calloc(nm, sizeof(*p->dv));
-	if (!p->dv || !p->be_ids || !p->be_vals || !p->rel || !p->rel_ids || !p->new_vips ||
-	    !p->vk || !p->vv || !p->tables || !p->gone || !p->mk || !p->mv || !p->mrec || !p->dk)
+	if (!p->dv || !p->be_ids || !p->be_vals || !p->rel_ids || !p->new_vips || !p->vk ||
+	    !p->vv || !p->tables || !p->gone || !p->mk || !p->mv || !p->mrec || !p->dk)
 		return -ENOMEM;
 	/* Backends: new ones (zeroed counters) first, then changed states. */
 	for (pass = 0; pass < 2; pass++) {
@@ -611,7 +608,6 @@ static int plan_make(struct xlb_batch *b, struct plan *p)
 	}
 	for (i = 0; i < XLB_MAX_BACKENDS; i++) {
 		if (b->be_touched[i] && !b->be_refs[i] && b->be_orig[i].state != XLB_BE_UNUSED) {
-			p->rel[i] = 1;
 			p->rel_ids[p->nrel++] = i;
 		}
 	}
@@ -935,9 +931,8 @@ static int run_step(struct xlb_batch *b, struct plan *p, enum step s)
 		if (!p->nrel)
 			return 0;
 		memset(p->be_vals, 0, p->nrel * sizeof(*p->be_vals));
+		/* Freed ids take their next gen: their flows are re-picked, none walked. */
 		err = xlb_bm_backends_write(b->m, p->rel_ids, p->be_vals, p->nrel);
-		if (!err)
-			err = xlb_bm_flows_purge(b->m, p->rel);
 		for (i = 0; !err && i < p->nrel; i++)
 			err = xlb_nat_purge_backend(b->m, p->rel_ids[i]);
 		return err;

@@ -212,34 +212,3 @@ int xlb_bm_reasons_zero(struct xlb_maps *m)
 	return percpu_zero(bpf_map__fd(m->skel->maps.xlb_reasons), ids, XLB_R_MAX,
 			   sizeof(struct xlb_reason_count));
 }
-
-struct purge {
-	const unsigned char *ids;
-	struct xlb_flow_key *keys;
-	size_t n, cap;
-};
-
-static int collect(const struct xlb_flow_key *k, const struct xlb_flow *v, void *arg)
-{
-	struct purge *p = arg;
-
-	if (v->backend_id >= XLB_MAX_BACKENDS || !p->ids[v->backend_id])
-		return 0;
-	if (xlb_vec_room((void **)&p->keys, sizeof(*p->keys), NULL, 0, p->n, &p->cap, 256))
-		return -ENOMEM;
-	p->keys[p->n++] = *k;
-	return 0;
-}
-
-int xlb_bm_flows_purge(struct xlb_maps *m, const unsigned char *ids)
-{
-	struct purge p = {.ids = ids};
-	int err;
-
-	/* Keys first, deletes after: deleting while walking restarts the walk. */
-	err = xlb_flow_foreach(m, collect, &p);
-	if (!err)
-		err = delete_n(bpf_map__fd(m->skel->maps.xlb_flows), p.keys, sizeof(*p.keys), p.n);
-	free(p.keys);
-	return err;
-}

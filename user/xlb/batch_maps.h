@@ -23,16 +23,14 @@ int xlb_bm_members_write(struct xlb_maps *m, const struct xlb_member_key *keys,
 			 const struct xlb_member *vals, size_t n);
 /* Delete n members; missing ones are no error. */
 int xlb_bm_members_delete(struct xlb_maps *m, const struct xlb_member_key *keys, size_t n);
-/* Write n backend entries whole. */
+/* Write n backend entries whole, each gen by xlb_backend_gen() from the entry it replaces. */
 int xlb_bm_backends_write(struct xlb_maps *m, const __u32 *ids, const struct xlb_backend *vals,
 			  size_t n);
-/* Zero the traffic counters and next hops of n backend ids, on every CPU. */
+/* Zero the traffic counters (on every CPU) and the next hops of n backend ids. */
 int xlb_bm_backends_zero(struct xlb_maps *m, const __u32 *ids, size_t n, int nexthops);
 /* Zero the traffic counters of n VIP ids, on every CPU. */
 int xlb_bm_vips_zero(struct xlb_maps *m, const __u32 *ids, size_t n);
 /* Zero every reason counter, on every CPU. */
 int xlb_bm_reasons_zero(struct xlb_maps *m);
-/* Delete the flows of every backend id whose byte in ids[] is set (one walk). */
-int xlb_bm_flows_purge(struct xlb_maps *m, const unsigned char *ids);
 
 #endif /* XLB_BATCH_MAPS_H */

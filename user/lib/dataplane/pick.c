@@ -24,7 +24,7 @@ int xlb_pick_flow(struct xlb_maps *m, const struct xlb_vip *vip, const struct xl
 		return err;
 	r->hash = xlb_flow_hash(key, cfg.hash_seed, vip->flags & XLB_VIP_F_HASH_SRC);
 	if (!bpf_map_lookup_elem(bpf_map__fd(m->skel->maps.xlb_flows), key, &f) &&
-	    f.vip_id == vip->id && !xlb_backend_get(m, f.backend_id, &b) &&
+	    f.vip_id == vip->id && !xlb_backend_get(m, f.backend_id, &b) && b.gen == f.be_gen &&
 	    (b.state == XLB_BE_ACTIVE || b.state == XLB_BE_DRAINING)) {
 		r->via = XLB_PICK_FLOW;
 		r->backend_id = f.backend_id;
