@@ -50,6 +50,7 @@ HOLDS = {
     "katran": "xlb and Katran's balancer per packet, one interleaved run (BPF_PROG_TEST_RUN)",
     "batch": "xlb -batch of 10,000 VIPs x 10 backends; vip add at 100 and 10,000 VIPs",
     "metrics": "/metrics of a live xlbd with 100,000 nodes: bytes, series, seconds, promtool",
+    "flows": "the flow table at 10M flows: held, memory per flow; removing a backend",
 }
 
 
@@ -340,6 +341,10 @@ def r_summary(r):
         ["wire rate on veth, one CPU, xlb / MAC-swap floor", "%.2f" % wr, "wire_rate"],
         ["requests/s, keep-alive, xlb / plain routing", 
          "%.3f" % r["rps"]["data"]["results"]["xlb/keepalive"]["vs_plain"], "rps"],
+        ["flow table at 10M flows (--flows 10000000), bytes per flow",
+         cell("flows", 0, "bytes per flow", "value"), "flows"],
+        ["removing one backend, 10M flows in the table, ms (p50)",
+         cell("flows", 1, "10000000", "p50"), "flows"],
         ["LB CPU per request, new connection each: xlb program / HAProxy process",
          "%.4f" % (r["rps"]["data"]["results"]["xlb/close"]["xlb_prog_us_per_req"] /
                    r["rps"]["data"]["results"]["haproxy/close"]["haproxy_proc_us_per_req"]),
@@ -385,6 +390,8 @@ RENDER = {
     "katran": r_katran,
     "batch": whole("batch", 0, title=False),
     "metrics": whole("metrics", 0, title=False),
+    "flows": whole("flows", 0),
+    "flows_remove": whole("flows", 1),
 }
 
 REGION = re.compile(r"(<!-- bench:(\w+) begin \(bench/tables\.py\) -->\n)(.*?)(<!-- bench:\2 end -->)",

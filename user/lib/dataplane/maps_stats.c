@@ -153,7 +153,8 @@ int xlb_maps_memory(struct xlb_maps *m, struct xlb_mem_report *r)
 	memset(r, 0, sizeof(*r));
 	bpf_object__for_each_map (map, m->skel->obj) {
 		fd = bpf_map__fd(map);
-		if (fd < 0 || !bpf_map__pin_path(map) || r->n == XLB_MEM_MAPS_MAX)
+		/* The program's own data sections (.rodata, .bss) are no map of ours. */
+		if (fd < 0 || bpf_map__is_internal(map) || r->n == XLB_MEM_MAPS_MAX)
 			continue;
 		memset(&info, 0, sizeof(info));
 		len = sizeof(info);

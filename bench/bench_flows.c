@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The flow table at scale (figures printed, never asserted; bench/README.md):
+ *
+ * 1. Capacity: a flow table of FLOWS entries, as `xlb attach --flows FLOWS`
+ *    makes it, filled from userspace with FLOWS distinct flows, each CPU
+ *    writing its share while bound to it (the table is a per-CPU LRU: a
+ *    CPU's list holds FLOWS / CPUs entries, as it would with the NIC's
+ *    queues spread over the CPUs). Then the entries counted by a batched
+ *    walk, the map's memory as the kernel accounts it, bytes per flow, and
+ *    the time of the fill.
+ *
+ * 2. Removal: a VIP with NBE backends, FLOWS flow entries spread over them,
+ *    then one backend after the other taken out of the VIP and freed, as
+ *    `xlb backend del` does: xlb_member_del() and xlb_backend_release().
+ *    Only the release is timed; it is what frees the backend id for reuse
+ *    (one write: the id's next generation makes its flows re-pick). The
+ *    process is bound to CPU 0 and the table sized FLOWS times the CPU
+ *    count, so that one CPU's share holds them all.
+ *
+ * The program is loaded without pins, as bench_xdp does.
+ *
+ *   bench_flows [FLOWS [REMOVALS]]     defaults: 1000000 flows, 10 removals
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "base/addr.h"
+#include "dataplane/maglev.h"
+#include "dataplane/maps.h"
+#include "xlb_lb.skel.h"
+
+#define NBE   100
+#define CHUNK 4096
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* xlb_lb loaded without pins, its flow table of size entries. */
+static struct xlb_lb *load_lb(__u32 size)
+{
+	struct xlb_lb *lb = xlb_lb__open();
+	struct bpf_map *map;
+
+	if (!lb)
+		return NULL;
+	bpf_object__for_each_map (map, lb->obj)
+		bpf_map__set_pin_path(map, NULL);
+	if (bpf_map__set_max_entries(lb->maps.xlb_flows, size) || xlb_lb__load(lb)) {
+		xlb_lb__destroy(lb);
+		return NULL;
+	}
+	return lb;
+}
+
+/* The VIP 198.18.100.1:80/tcp and NBE backends 198.18.0.<1 + i>:80. */
+static int setup(struct xlb_maps *m, struct xlb_vip *vip, __u32 *ids)
+{
+	struct xlb_addr_key a;
+	struct xlb_vip_key k;
+	char text[64];
+	__u16 port;
+	__u32 i;
+	int err;
+
+	err = xlb_vip_parse("198.18.100.1:80/tcp", &k, NULL, 0);
+	if (!err)
+		err = xlb_vip_create(m, &k, 0, XLB_MAGLEV_DEFAULT, vip);
+	for (i = 0; !err && i < NBE; i++) {
+		snprintf(text, sizeof(text), "198.18.0.%u", 1 + i);
+		err = xlb_endpoint_parse(text, &a, &port, NULL, 0);
+		if (!err)
+			err = xlb_backend_ensure(m, &a, 80, &ids[i]);
+		if (!err)
+			err = xlb_member_set(m, vip->id, ids[i], 1);
+	}
+	if (!err)
+		err = xlb_table_rebuild(m, vip);
+	return err;
+}
+
+/* Flows first .. first + flows - 1: client 10.<i>:<port> -> the VIP, backend ids[i % NBE]. */
+static int fill(struct xlb_maps *m, const struct xlb_vip *vip, const __u32 *ids, __u32 first,
+		__u32 flows)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	int fd = bpf_map__fd(m->skel->maps.xlb_flows);
+	struct xlb_backend be;
+	__u16 gen[NBE];
+	struct xlb_flow_key *k;
+	struct xlb_flow *v;
+	__u32 i, j, n, count;
+	int err = 0;
+
+	for (i = 0; !err && i < NBE; i++) {
+		err = xlb_backend_get(m, ids[i], &be);
+		gen[i] = be.gen;
+	}
+	if (err)
+		return err;
+	k = calloc(CHUNK, sizeof(*k));
+	v = calloc(CHUNK, sizeof(*v));
+	if (!k || !v) {
+		free(k);
+		free(v);
+		return -ENOMEM;
+	}
+	for (i = first; !err && i < first + flows; i += n) {
+		n = first + flows - i < CHUNK ? first + flows - i : CHUNK;
+		for (j = 0; j < n; j++) {
+			memset(&k[j], 0, sizeof(k[j]));
+			k[j].saddr[0] = htonl(0x0a000000 | (i + j) >> 8);
+			k[j].daddr[0] = htonl(0xc6126401);
+			k[j].sport = htons(1024 + ((i + j) & 0xff));
+			k[j].dport = htons(80);
+			k[j].proto = IPPROTO_TCP;
+			k[j].family = XLB_AF_INET;
+			memset(&v[j], 0, sizeof(v[j]));
+			v[j].backend_id = ids[(i + j) % NBE];
+			v[j].vip_id = vip->id;
+			v[j].created_ns = xlb_now_coarse_ns();
+			/* The entry the fast path writes: the backend's generation too. */
+			v[j].be_gen = gen[(i + j) % NBE];
+		}
+		count = n;
+		if (!err && bpf_map_update_batch(fd, k, v, &count, &opts))
+			err = -errno;
+	}
+	free(k);
+	free(v);
+	return err;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int bind_cpu(int cpu)
+{
+	cpu_set_t cpus;
+
+	CPU_ZERO(&cpus);
+	CPU_SET(cpu, &cpus);
+	if (sched_setaffinity(0, sizeof(cpus), &cpus)) {
+		fprintf(stderr, "bind to CPU %d: %s\n", cpu, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int count_one(const struct xlb_flow_key *k, const struct xlb_flow *v, void *arg)
+{
+	(*(long *)arg)++;
+	return 0;
+}
+
+/* Part 1: a table of flows entries filled by every CPU; what it holds and costs. */
+static int capacity(long flows, int ncpu)
+{
+	struct xlb_mem_report r;
+	struct xlb_lb *lb = load_lb((__u32)flows);
+	struct xlb_maps m;
+	struct xlb_vip vip;
+	__u32 ids[NBE], first = 0, share;
+	double t_fill, t_count;
+	long held = 0;
+	int err, cpu;
+
+	if (!lb) {
+		fprintf(stderr, "load with %ld flows: %s\n", flows, strerror(errno));
+		return 2;
+	}
+	m = (struct xlb_maps){.skel = lb, .lock_fd = -1};
+	err = setup(&m, &vip, ids);
+	t_fill = now_ms();
+	for (cpu = 0; !err && cpu < ncpu; cpu++) {
+		share = (__u32)(flows / ncpu + (cpu < flows % ncpu));
+		err = bind_cpu(cpu);
+		if (!err)
+			err = fill(&m, &vip, ids, first, share);
+		first += share;
+	}
+	t_fill = now_ms() - t_fill;
+	t_count = now_ms();
+	if (!err)
+		err = xlb_flow_foreach(&m, count_one, &held);
+	t_count = now_ms() - t_count;
+	if (!err)
+		err = xlb_maps_memory(&m, &r);
+	xlb_lb__destroy(lb);
+	if (err) {
+		fprintf(stderr, "capacity: %s\n", strerror(-err));
+		return 2;
+	}
+	printf("The flow table at %ld entries (xlb attach --flows %ld), filled from userspace by "
+	       "each of %d CPUs bound in turn\n",
+	       flows, flows, ncpu);
+	printf("| figure | value |\n|---|---|\n");
+	printf("| flows written | %ld |\n| flows held (batched walk) | %ld |\n", flows, held);
+	printf("| flow table memory (kernel's account) | %.1f MB |\n", r.bytes[XLB_MEM_FLOW] / 1e6);
+	printf("| bytes per flow | %.0f |\n", (double)r.bytes[XLB_MEM_FLOW] / flows);
+	printf("| fill, s | %.2f |\n| walk, s | %.2f |\n", t_fill / 1e3, t_count / 1e3);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	long flows = argc > 1 ? atol(argv[1]) : 1000000;
+	int removals = argc > 2 ? atoi(argv[2]) : 10;
+	struct xlb_maps m;
+	struct xlb_vip vip;
+	struct xlb_lb *lb;
+	__u32 ids[NBE];
+	double t[NBE], t0;
+	int ncpu = libbpf_num_possible_cpus(), err, i;
+
+	if (flows < NBE || flows > 16000000 || removals < 1 || removals > NBE) {
+		fprintf(stderr, "usage: bench_flows [FLOWS %d-16000000 [REMOVALS 1-%d]]\n", NBE,
+			NBE);
+		return 1;
+	}
+	if (ncpu < 1) {
+		fprintf(stderr, "CPUs: %s\n", strerror(-ncpu));
+		return 2;
+	}
+	err = capacity(flows, ncpu);
+	if (err)
+		return err;
+	if (bind_cpu(0))
+		return 2;
+	lb = load_lb((__u32)flows * ncpu + CHUNK);
+	if (!lb) {
+		fprintf(stderr, "load: %s\n", strerror(errno));
+		return 2;
+	}
+	m = (struct xlb_maps){.skel = lb, .lock_fd = -1};
+	err = setup(&m, &vip, ids);
+	if (!err)
+		err = fill(&m, &vip, ids, 0, (__u32)flows);
+	if (err) {
+		fprintf(stderr, "setup: %s\n", strerror(-err));
+		xlb_lb__destroy(lb);
+		return 2;
+	}
+	for (i = 0; i < removals; i++) {
+		err = xlb_member_del(&m, vip.id, ids[i]);
+		if (err)
+			break;
+		t0 = now_ms();
+		err = xlb_backend_release(&m, ids[i]);
+		t[i] = now_ms() - t0;
+		if (err)
+			break;
+	}
+	xlb_lb__destroy(lb);
+	if (err) {
+		fprintf(stderr, "removal %d: %s\n", i + 1, strerror(-err));
+		return 2;
+	}
+	qsort(t, removals, sizeof(t[0]), cmp_double);
+	printf("\nRemoving one backend of %d with %ld flows in the table (%ld of them its own): "
+	       "xlb_backend_release(), %d removals (ms)\n",
+	       NBE, flows, flows / NBE, removals);
+	printf("| flows | removals | min | p50 | max |\n|---|---|---|---|---|\n");
+	printf("| %ld | %d | %.3f | %.3f | %.3f |\n", flows, removals, t[0], t[removals / 2],
+	       t[removals - 1]);
+	return 0;
+}
