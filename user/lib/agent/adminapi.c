@@ -6,6 +6,7 @@
  * it would make is a 400 listing every problem, and nothing changes.
  */
 #include <ctype.h>
+#include <regex.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -78,6 +79,14 @@ static json_t *error_json(const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	return json_pack("{s:o}", "error_msg", safe_string(msg));
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)tolower((unsigned char)c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
 /*
@@ -296,122 +305,480 @@ static void stamp(json_t *obj, json_t *prev)
 	json_object_set_new(obj, "update_time", json_integer(now));
 }
 
-int xlb_admin_api(const struct xlb_admin_store *st, const char *method, const char *path,
-		  const char *body, size_t len, json_t **out)
+/* --- createdIndex and modifiedIndex ----------------------------------------- */
+
+void xlb_admin_counter_free(struct xlb_admin_counter *c)
+{
+	json_decref(c->revs);
+	c->revs = NULL;
+}
+
+/* The counter's entry for kind/id: NULL when @st has no counter. */
+static json_t *counter_entry(const struct xlb_admin_store *st, const char *kind, const char *id,
+			     int create)
+{
+	struct xlb_admin_counter *c = st->counter;
+	char key[48 + XLB_ID_LEN];
+	json_t *e;
+
+	if (!c)
+		return NULL;
+	if (!c->revs)
+		c->revs = json_object();
+	snprintf(key, sizeof(key), "%s/%s", kind, id);
+	e = json_object_get(c->revs, key);
+	if (e || !create)
+		return e;
+	c->last++;
+	e = json_pack("[I, I]", (json_int_t)c->last, (json_int_t)c->last);
+	if (e && json_object_set_new(c->revs, key, e))
+		return NULL;
+	return e;
+}
+
+/* A write of kind/id through the API (NULL @obj: its delete). */
+static void counter_write(const struct xlb_admin_store *st, const char *kind, const char *id,
+			  json_t *obj)
+{
+	char key[48 + XLB_ID_LEN];
+	json_t *e;
+
+	if (!st->counter)
+		return;
+	if (!obj) {
+		snprintf(key, sizeof(key), "%s/%s", kind, id);
+		json_object_del(st->counter->revs, key);
+		return;
+	}
+	e = counter_entry(st, kind, id, 0);
+	if (e)
+		json_array_set_new(e, 1, json_integer(++st->counter->last));
+	else
+		counter_entry(st, kind, id, 1);
+}
+
+/* The id of a stored object, as a string in @buf. */
+static const char *obj_id(json_t *obj, char *buf, size_t size)
+{
+	json_t *id = json_object_get(obj, "id");
+
+	if (json_is_integer(id))
+		snprintf(buf, size, "%lld", (long long)json_integer_value(id));
+	else
+		snprintf(buf, size, "%s", json_is_string(id) ? json_string_value(id) : "");
+	return buf;
+}
+
+/*
+ * entry() with createdIndex and modifiedIndex: the store's revisions, else
+ * the counter's; left out when neither has them.
+ */
+static json_t *entry_indexed(const struct xlb_admin_store *st, const char *kind, json_t *obj)
+{
+	json_t *e = entry(kind, obj), *c;
+	long long created, modified;
+	char id[XLB_ID_LEN + 24];
+
+	obj_id(obj, id, sizeof(id));
+	if (!st->revs || st->revs(st->arg, kind, id, &created, &modified)) {
+		c = counter_entry(st, kind, id, 1);
+		if (!c)
+			return e;
+		created = json_integer_value(json_array_get(c, 0));
+		modified = json_integer_value(json_array_get(c, 1));
+	}
+	json_object_set_new(e, "createdIndex", json_integer(created));
+	json_object_set_new(e, "modifiedIndex", json_integer(modified));
+	return e;
+}
+
+/* --- lists: filters and pages (APISIX's v3_adapter.lua) ----------------------- */
+
+/* A query argument's value, %XX and '+' decoded, into @buf; NULL when absent. */
+static const char *query_arg(const char *query, const char *name, char *buf, size_t size)
+{
+	size_t n = strlen(name), o = 0;
+	const char *p = query;
+	int hi, lo;
+
+	while (p && *p) {
+		if (!strncmp(p, name, n) && (p[n] == '=' || p[n] == '&' || !p[n])) {
+			p += n + (p[n] == '=');
+			while (*p && *p != '&' && o + 1 < size) {
+				if (*p == '%' && (hi = hexval(p[1])) >= 0 &&
+				    (lo = hexval(p[2])) >= 0) {
+					buf[o++] = (char)(hi << 4 | lo);
+					p += 3;
+				} else {
+					buf[o++] = *p == '+' ? ' ' : *p;
+					p++;
+				}
+			}
+			buf[o] = '\0';
+			return buf;
+		}
+		p = strchr(p, '&');
+		p = p ? p + 1 : NULL;
+	}
+	return NULL;
+}
+
+/* A value as the filter compares it: strings as they are, integers in decimal. */
+static int value_is(json_t *v, const char *want)
+{
+	char buf[24];
+
+	if (json_is_string(v))
+		return !strcmp(json_string_value(v), want);
+	if (!json_is_integer(v))
+		return 0;
+	snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
+	return !strcmp(buf, want);
+}
+
+/*
+ * The "filter" argument ("upstream_id=1&service_id=2", itself URL-encoded):
+ * every field a stream route may be filtered on must be equal; other
+ * fields are ignored, as APISIX does.
+ */
+static int filter_match(const char *kind, const char *filter, json_t *obj)
+{
+	static const char *const fields[] = {"service_id", "upstream_id"};
+	char val[256];
+	size_t i;
+
+	if (strcmp(kind, "stream_routes"))
+		return 1;
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (query_arg(filter, fields[i], val, sizeof(val)) &&
+		    !value_is(json_object_get(obj, fields[i]), val))
+			return 0;
+	return 1;
+}
+
+struct list_args {
+	const char *name, *label, *filter; /* NULL: not given */
+	regex_t name_re;
+	double page, page_size; /* paging only with both */
+	int paged;
+};
+
+static int list_keep(const char *kind, const struct list_args *la, json_t *obj)
+{
+	json_t *name = json_object_get(obj, "name");
+
+	if (la->name &&
+	    !(json_is_string(name) && !regexec(&la->name_re, json_string_value(name), 0, NULL, 0)))
+		return 0;
+	if (la->label && !json_object_get(json_object_get(obj, "labels"), la->label))
+		return 0;
+	return !la->filter || filter_match(kind, la->filter, obj);
+}
+
+static int by_created(const void *a, const void *b)
+{
+	json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	json_int_t cx = json_integer_value(json_object_get(x, "createdIndex"));
+	json_int_t cy = json_integer_value(json_object_get(y, "createdIndex"));
+
+	return cx < cy ? -1 : cx > cy;
+}
+
+/* A number argument as Lua's tonumber() reads it; 0 when it is none. */
+static int number_arg(const char *s, double *v)
+{
+	char *end;
+
+	if (!s || !*s)
+		return 0;
+	*v = strtod(s, &end);
+	return !*end;
+}
+
+/*
+ * GET of a whole kind: filtered by name (a regular expression), label (a
+ * key of labels) and, for stream routes, filter; total counts what the
+ * filters keep; with page and page_size, sorted by createdIndex and cut.
+ */
+static int list_kind(const struct xlb_admin_store *st, const char *kind, json_t *arr,
+		     const char *query, json_t **out)
+{
+	char name[256], label[256], filter[256], page[32], size[32];
+	struct list_args la = {};
+	json_t **items, *list, *obj;
+	size_t i, n = 0, from, to;
+	int err;
+
+	la.name = query_arg(query, "name", name, sizeof(name));
+	la.label = query_arg(query, "label", label, sizeof(label));
+	la.filter = query_arg(query, "filter", filter, sizeof(filter));
+	la.paged = number_arg(query_arg(query, "page", page, sizeof(page)), &la.page) &&
+		   number_arg(query_arg(query, "page_size", size, sizeof(size)), &la.page_size);
+	if (la.paged && (la.page_size < 10 || la.page_size > 500)) {
+		*out = error_json("page_size must be between 10 and 500");
+		return 400;
+	}
+	if (la.name && (err = regcomp(&la.name_re, la.name, REG_EXTENDED | REG_NOSUB))) {
+		regerror(err, &la.name_re, filter, sizeof(filter));
+		*out = error_json("invalid name filter '%s': %s", la.name, filter);
+		return 400;
+	}
+	items = calloc(json_array_size(arr) + 1, sizeof(*items));
+	if (!items) {
+		if (la.name)
+			regfree(&la.name_re);
+		*out = error_json("out of memory");
+		return 500;
+	}
+	json_array_foreach (arr, i, obj)
+		if (list_keep(kind, &la, obj))
+			items[n++] = entry_indexed(st, kind, obj);
+	if (la.name)
+		regfree(&la.name_re);
+	from = 0;
+	to = n;
+	if (la.paged) {
+		qsort(items, n, sizeof(*items), by_created);
+		if (la.page < 1)
+			la.page = 1;
+		from = la.page * la.page_size - la.page_size < (double)n
+			       ? (size_t)(la.page * la.page_size - la.page_size)
+			       : n;
+		to = from + (size_t)la.page_size < n ? from + (size_t)la.page_size : n;
+	}
+	list = json_array();
+	for (i = 0; i < n; i++) {
+		if (i >= from && i < to)
+			json_array_append(list, items[i]);
+		json_decref(items[i]);
+	}
+	free(items);
+	*out = json_pack("{s:I, s:o}", "total", (json_int_t)n, "list", list);
+	return 200;
+}
+
+/* --- PATCH (APISIX's resource.lua and core/table.lua) ------------------------- */
+
+/* APISIX's merge: objects key by key, anything else replaced, null removes. */
+static void merge(json_t *into, json_t *from)
+{
+	json_t *v, *old;
+	const char *k;
+
+	json_object_foreach (from, k, v) {
+		old = json_object_get(into, k);
+		if (json_is_null(v))
+			json_object_del(into, k);
+		else if (json_is_object(v) && json_is_object(old))
+			merge(old, v);
+		else
+			json_object_set(into, k, v);
+	}
+}
+
+/*
+ * Put @val at @sub ("checks/active/healthy/interval") in @obj, making the
+ * objects missing on the way; an empty last segment replaces the whole
+ * object. The new object, or NULL with the answer in @out.
+ */
+static json_t *patch_at(json_t *obj, const char *sub, json_t *val, json_t **out)
+{
+	json_t *at = obj, *next;
+	const char *seg = sub, *slash;
+	char name[256];
+
+	while ((slash = strchr(seg, '/'))) {
+		snprintf(name, sizeof(name), "%.*s", (int)(slash - seg), seg);
+		next = json_object_get(at, name);
+		if (!next) {
+			next = json_object();
+			json_object_set_new(at, name, next);
+		}
+		if (!json_is_object(next)) {
+			*out = error_json("invalid sub-path: /%.*s", (int)(slash - sub), sub);
+			return NULL;
+		}
+		at = next;
+		seg = slash + 1;
+	}
+	if (!*seg) {
+		json_decref(obj);
+		return json_incref(val);
+	}
+	json_object_set(at, seg, val);
+	return obj;
+}
+
+/* --- the requests ---------------------------------------------------------------- */
+
+/* The body as JSON (any value; NULL for none), or -1 with the answer in @out. */
+static int load_body(const char *body, size_t len, json_t **conf, json_t **out)
+{
+	json_error_t jerr;
+
+	*conf = NULL;
+	if (!body || !len)
+		return 0;
+	*conf = json_loadb(body, len, JSON_DECODE_ANY, &jerr);
+	if (*conf)
+		return 0;
+	*out = error_json("invalid request body: line %d column %d: %s", jerr.line, jerr.column,
+			  jerr.text);
+	return -1;
+}
+
+/* Write @obj (validated whole by the store) and answer @ok with it. */
+static int write_obj(const struct xlb_admin_store *st, const char *method, const char *kind,
+		     const char *id, json_t *obj, int ok, json_t **out)
 {
 	struct xlb_conf_errors errs;
-	char path_key[160], idbuf[XLB_ID_LEN + 1];
-	const char *slash, *kind, *id, *forbidden;
-	json_t *arr, *obj, *list;
-	json_error_t jerr;
-	size_t n, i;
-	int at, err, has;
+	int err;
 
-	slash = strchr(path, '/');
-	n = slash ? (size_t)(slash - path) : strlen(path);
-	if (n == strlen("upstreams") && !strncmp(path, "upstreams", n)) {
-		kind = "upstreams";
-	} else if (n == strlen("stream_routes") && !strncmp(path, "stream_routes", n)) {
-		kind = "stream_routes";
-	} else {
-		*out = error_json("no such resource '%.*s' (upstreams, stream_routes)", (int)n,
-				  path);
-		return 404;
+	err = st->put(st->arg, kind, id, obj, &errs);
+	if (err) {
+		*out = err == -EINVAL ? conf_errors_json(&errs) : error_json("%s", strerror(-err));
+		return err == -EINVAL ? 400 : 500;
 	}
-	/* APISIX's stream_routes.lua refuses PATCH, sub-paths included. */
-	if (!strcmp(method, "PATCH") && !strcmp(kind, "stream_routes")) {
-		*out = error_json("not supported `PATCH` method for stream route");
-		return 405;
-	}
-	id = slash ? slash + 1 : "";
-	if (strchr(id, '/')) {
-		*out = error_json("no such resource '%s'", path);
-		return 404;
-	}
-	if (id_refused(id, out))
+	counter_write(st, kind, id, obj);
+	pr_info("admin: %s %s %s\n", method, kind, id);
+	/*
+	 * The object as written (with etcd, the running configuration gets it
+	 * a moment later, through the watch).
+	 */
+	json_object_set_new(obj, "id", json_string(id));
+	*out = entry(kind, obj);
+	return ok;
+}
+
+static int do_patch(const struct xlb_admin_store *st, const char *kind, const char *id,
+		    const char *sub, json_t *arr, json_t *conf, json_t **out)
+{
+	char idbuf[XLB_ID_LEN + 1];
+	json_t *obj;
+	int at, has, code;
+
+	if (!conf) {
+		*out = error_json("missing new configuration");
 		return 400;
-
-	arr = json_object_get(st->doc(st->arg), kind);
-	if (!strcmp(method, "GET")) {
-		if (id[0]) {
-			at = json_is_array(arr) ? xlb_admin_doc_find(arr, id) : -1;
-			if (at < 0) {
-				*out = error_json("%s %s not found", kind, id);
-				return 404;
-			}
-			*out = entry(kind, json_array_get(arr, at));
-			return 200;
-		}
-		list = json_array();
-		json_array_foreach (arr, i, obj)
-			json_array_append_new(list, entry(kind, obj));
-		*out = json_pack("{s:i, s:o}", "total", (int)json_array_size(list), "list", list);
-		return 200;
 	}
-	if (strcmp(method, "PUT") && strcmp(method, "POST") && strcmp(method, "DELETE")) {
-		*out = error_json("method not allowed (GET, PUT, POST, DELETE)");
-		return 405;
+	if (!*sub && !json_is_object(conf)) {
+		*out = error_json("invalid configuration");
+		return 400;
 	}
-	if (!strcmp(method, "DELETE")) {
-		if (!id[0]) {
-			*out = error_json("missing %s id", kind_one(kind));
-			return 400;
-		}
-		err = st->put(st->arg, kind, id, NULL, &errs);
-		if (err == -ENOENT) {
-			*out = error_json("%s %s not found", kind, id);
-			return 404;
-		}
-		if (err == -EINVAL) {
-			*out = conf_errors_json(&errs);
-			return 400;
-		}
-		if (err) {
-			*out = error_json("%s", strerror(-err));
-			return 500;
-		}
-		pr_info("admin: deleted %s %s\n", kind, id);
-		snprintf(path_key, sizeof(path_key), "/apisix/%s/%s", kind, id);
-		*out = json_pack("{s:s, s:s}", "deleted", "1", "key", path_key);
-		return 200;
+	at = json_is_array(arr) ? xlb_admin_doc_find(arr, id) : -1;
+	if (at < 0) {
+		*out = error_json("%s %s not found", kind, id);
+		return 404;
 	}
-
-	obj = json_loadb(body ? body : "", len, 0, &jerr);
+	obj = json_deep_copy(json_array_get(arr, at));
 	if (!obj) {
-		*out = error_json("body is not JSON: line %d column %d: %s", jerr.line, jerr.column,
-				  jerr.text);
+		*out = error_json("out of memory");
+		return 500;
+	}
+	if (*sub) {
+		obj = patch_at(obj, sub, conf, out);
+		if (!obj)
+			return 400;
+		if (!json_is_object(obj)) {
+			json_decref(obj);
+			*out = error_json("invalid configuration");
+			return 400;
+		}
+	} else {
+		merge(obj, conf);
+	}
+	/* APISIX's inject_timestamp for PATCH: update_time renewed unless the body sets it. */
+	if (!json_object_get(obj, "create_time"))
+		json_object_set_new(obj, "create_time", json_integer((json_int_t)time(NULL)));
+	if (*sub || !json_object_get(conf, "update_time"))
+		json_object_set_new(obj, "update_time", json_integer((json_int_t)time(NULL)));
+	/* check_conf: the merged id must be the path's. */
+	has = body_id(obj, idbuf, sizeof(idbuf), out);
+	if (has > 0 && strcmp(idbuf, id)) {
+		*out = error_json("wrong %s id", kind_one(kind));
+		json_decref(obj);
+		return 400;
+	}
+	if (has < 0) {
+		json_decref(obj);
+		return 400;
+	}
+	code = write_obj(st, "PATCH", kind, id, obj, 200, out);
+	json_decref(obj);
+	return code;
+}
+
+static int do_delete(const struct xlb_admin_store *st, const char *kind, const char *id,
+		     json_t **out)
+{
+	struct xlb_conf_errors errs;
+	char path_key[160];
+	int err;
+
+	if (!id[0]) {
+		*out = error_json("missing %s id", kind_one(kind));
+		return 400;
+	}
+	err = st->put(st->arg, kind, id, NULL, &errs);
+	if (err == -ENOENT) {
+		*out = error_json("%s %s not found", kind, id);
+		return 404;
+	}
+	if (err == -EINVAL) {
+		*out = conf_errors_json(&errs);
+		return 400;
+	}
+	if (err) {
+		*out = error_json("%s", strerror(-err));
+		return 500;
+	}
+	counter_write(st, kind, id, NULL);
+	pr_info("admin: deleted %s %s\n", kind, id);
+	snprintf(path_key, sizeof(path_key), "/apisix/%s/%s", kind, id);
+	*out = json_pack("{s:s, s:s}", "deleted", "1", "key", path_key);
+	return 200;
+}
+
+/* PUT and POST: APISIX's check_conf (admin/resource.lua), the id first, then the times. */
+static int do_put(const struct xlb_admin_store *st, const char *method, const char *kind,
+		  const char *id, json_t *arr, json_t *obj, json_t **out)
+{
+	char idbuf[XLB_ID_LEN + 1];
+	const char *forbidden;
+	int at, has;
+
+	if (!obj) {
+		*out = error_json("missing configurations");
 		return 400;
 	}
 	if (!json_is_object(obj)) {
-		json_decref(obj);
-		*out = error_json("body must be a JSON object");
+		*out = error_json("invalid configuration: the body must be a JSON object");
 		return 400;
 	}
-	/* APISIX's check_conf (admin/resource.lua): the id first, then the times. */
 	has = body_id(obj, idbuf, sizeof(idbuf), out);
 	if (!strcmp(method, "POST")) {
 		if (id[0] || has) {
 			if (has < 0)
 				json_decref(*out);
 			*out = error_json("wrong %s id, do not need it", kind_one(kind));
-			goto bad;
+			return 400;
 		}
 	} else if (!id[0] && !has) {
 		*out = error_json("missing %s id", kind_one(kind));
-		goto bad;
+		return 400;
 	} else if (id[0] && has > 0 && strcmp(id, idbuf)) {
 		*out = error_json("wrong %s id", kind_one(kind));
-		goto bad;
+		return 400;
 	}
 	forbidden = forbidden_time(obj);
 	if (forbidden) {
 		if (has < 0)
 			json_decref(*out);
 		*out = error_json("the property is forbidden: %s", forbidden);
-		goto bad;
+		return 400;
 	}
 	if (has < 0)
-		goto bad;
+		return 400;
 	if (!strcmp(method, "POST"))
 		post_id(arr, idbuf, sizeof(idbuf));
 	else if (id[0])
@@ -419,24 +786,83 @@ int xlb_admin_api(const struct xlb_admin_store *st, const char *method, const ch
 	/* APISIX: 201 when the key is new, 200 when it replaces one. */
 	at = json_is_array(arr) ? xlb_admin_doc_find(arr, idbuf) : -1;
 	stamp(obj, at < 0 ? NULL : json_array_get(arr, at));
-	err = st->put(st->arg, kind, idbuf, obj, &errs);
-	if (err) {
-		json_decref(obj);
-		*out = err == -EINVAL ? conf_errors_json(&errs) : error_json("%s", strerror(-err));
-		return err == -EINVAL ? 400 : 500;
+	return write_obj(st, method, kind, idbuf, obj, at < 0 ? 201 : 200, out);
+}
+
+int xlb_admin_api(const struct xlb_admin_store *st, const char *method, const char *path,
+		  const char *body, size_t len, json_t **out)
+{
+	char target[256], id[XLB_ID_LEN + 1];
+	const char *slash, *kind, *query, *sub;
+	json_t *arr, *conf;
+	size_t n;
+	int at, code;
+
+	query = strchr(path, '?');
+	n = query ? (size_t)(query - path) : strlen(path);
+	query = query ? query + 1 : "";
+	snprintf(target, sizeof(target), "%.*s", (int)n, path);
+	slash = strchr(target, '/');
+	n = slash ? (size_t)(slash - target) : strlen(target);
+	if (n == strlen("upstreams") && !strncmp(target, "upstreams", n)) {
+		kind = "upstreams";
+	} else if (n == strlen("stream_routes") && !strncmp(target, "stream_routes", n)) {
+		kind = "stream_routes";
+	} else {
+		*out = error_json("no such resource '%.*s' (upstreams, stream_routes)", (int)n,
+				  target);
+		return 404;
 	}
-	pr_info("admin: %s %s %s\n", method, kind, idbuf);
-	/*
-	 * The object as written (with etcd, the running configuration gets it
-	 * a moment later, through the watch).
-	 */
-	json_object_set_new(obj, "id", json_string(idbuf));
-	*out = entry(kind, obj);
-	json_decref(obj);
-	return at < 0 ? 201 : 200;
-bad:
-	json_decref(obj);
-	return 400;
+	/* APISIX's stream_routes.lua refuses PATCH, sub-paths included. */
+	if (!strcmp(method, "PATCH") && !strcmp(kind, "stream_routes")) {
+		*out = error_json("not supported `PATCH` method for stream route");
+		return 405;
+	}
+	/* kind/ID/SUB: only PATCH takes a sub-path (into the object). */
+	sub = slash ? strchr(slash + 1, '/') : NULL;
+	if (sub && strcmp(method, "PATCH")) {
+		*out = error_json("no such resource '%s'", target);
+		return 404;
+	}
+	n = slash ? (sub ? (size_t)(sub - slash - 1) : strlen(slash + 1)) : 0;
+	if (n > XLB_ID_LEN) /* too long: id_refused says so */
+		n = XLB_ID_LEN;
+	snprintf(id, sizeof(id), "%.*s", (int)n, slash ? slash + 1 : "");
+	sub = sub ? sub + 1 : "";
+	if (id_refused(id, out))
+		return 400;
+
+	arr = json_object_get(st->doc(st->arg), kind);
+	if (!strcmp(method, "GET")) {
+		if (!id[0])
+			return list_kind(st, kind, arr, query, out);
+		at = json_is_array(arr) ? xlb_admin_doc_find(arr, id) : -1;
+		if (at < 0) {
+			*out = error_json("%s %s not found", kind, id);
+			return 404;
+		}
+		*out = entry_indexed(st, kind, json_array_get(arr, at));
+		return 200;
+	}
+	if (strcmp(method, "PUT") && strcmp(method, "POST") && strcmp(method, "DELETE") &&
+	    strcmp(method, "PATCH")) {
+		*out = error_json("method not allowed (GET, PUT, POST, PATCH, DELETE)");
+		return 405;
+	}
+	if (!strcmp(method, "DELETE"))
+		return do_delete(st, kind, id, out);
+	if (!strcmp(method, "PATCH") && !id[0]) {
+		*out = error_json("missing %s id", kind_one(kind));
+		return 400;
+	}
+	if (load_body(body, len, &conf, out))
+		return 400;
+	if (!strcmp(method, "PATCH"))
+		code = do_patch(st, kind, id, sub, arr, conf, out);
+	else
+		code = do_put(st, method, kind, id, arr, conf, out);
+	json_decref(conf);
+	return code;
 }
 
 int xlb_admin_authorized(int loopback, const char *method, const char *path, const char *key,
