@@ -104,21 +104,6 @@ static int id_bad_char(const char *id)
 	return -1;
 }
 
-static json_t *conf_errors_json(const struct xlb_conf_errors *errs)
-{
-	json_t *list = json_array();
-	char line[512];
-	size_t i;
-
-	for (i = 0; i < errs->n && i < sizeof(errs->e) / sizeof(errs->e[0]); i++) {
-		snprintf(line, sizeof(line), "%s: %s", errs->e[i].path, errs->e[i].msg);
-		json_array_append_new(list, safe_string(line));
-	}
-	return json_pack("{s:s, s:o}", "error_msg",
-			 json_string_value(json_array_get(list, 0)) ?: "invalid configuration",
-			 "errors", list);
-}
-
 /* The "key"/"value" form APISIX answers objects in. */
 static json_t *entry(const char *kind, json_t *obj)
 {
@@ -609,6 +594,273 @@ static json_t *patch_at(json_t *obj, const char *sub, json_t *val, json_t **out)
 	return obj;
 }
 
+/* --- errors in APISIX's words -------------------------------------------------- */
+
+/* JSON Schema's name of @v's type, as APISIX's messages give it. */
+static const char *schema_type(json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return "object";
+	case JSON_ARRAY:
+		return "array";
+	case JSON_STRING:
+		return "string";
+	case JSON_INTEGER:
+	case JSON_REAL:
+		return "number";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "boolean";
+	default:
+		return "null";
+	}
+}
+
+/* Characters (not bytes) of a UTF-8 string, as a length bound counts them. */
+static size_t utf8_len(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+/*
+ * xlb's reason @msg for the value @v the client sent (NULL: none), said as
+ * APISIX's schema checker says it where the two mean the same: types
+ * ("wrong type: expected integer, got string"), bounds ("expected 0 to be
+ * at least 1"), lengths, enums, unknown and missing keys. Other reasons
+ * (xlb's own checks, L4 refusals) stay as they are.
+ */
+static void apisix_reason(const char *msg, json_t *v, char *out, size_t size)
+{
+	long long lo, hi, x;
+	const char *range;
+	char name[128];
+	size_t max;
+
+	if (sscanf(msg, "unknown key '%127[^']'", name) == 1) {
+		snprintf(out, size, "additional properties forbidden, found %s", name);
+		return;
+	}
+	/* APISIX's upstream is oneOf nodes / discovery_type + service_name. */
+	if (!strncmp(msg, "missing key 'nodes'", 19)) {
+		snprintf(out, size, "value should match only one schema, but matches none (%s)",
+			 msg);
+		return;
+	}
+	if (!strncmp(msg, "use either nodes or discovery_type", 34)) {
+		snprintf(out, size, "value should match only one schema, but matches both (%s)",
+			 msg);
+		return;
+	}
+	/* and checks is anyOf: active required, or active and passive. */
+	if (!strncmp(msg, "passive checks need active", 26)) {
+		snprintf(out, size, "object matches none of the required (%s)", msg);
+		return;
+	}
+	if (sscanf(msg, "missing key '%127[^']'", name) == 1) {
+		snprintf(out, size, "property \"%s\" is required (%s)", name, msg);
+		return;
+	}
+	if (strstr(msg, "not supported by xlb") || !v) {
+		snprintf(out, size, "%s", msg);
+		return;
+	}
+	if (strstr(msg, "must be an integer") || strstr(msg, "HTTP status code")) {
+		range = strpbrk(msg, "0123456789");
+		if (!json_is_integer(v)) {
+			snprintf(out, size, "wrong type: expected integer, got %s", schema_type(v));
+			return;
+		}
+		x = json_integer_value(v);
+		if (range && sscanf(range, "%lld-%lld", &lo, &hi) == 2 && (x < lo || x > hi)) {
+			snprintf(out, size, "expected %lld to be at %s %lld", x,
+				 x < lo ? "least" : "most", x < lo ? lo : hi);
+			return;
+		}
+	} else if (!strcmp(msg, "must be true or false") && !json_is_boolean(v)) {
+		snprintf(out, size, "wrong type: expected boolean, got %s", schema_type(v));
+		return;
+	} else if (!strncmp(msg, "duplicate ", 10)) {
+		snprintf(out, size, "expected unique items but items are equal (%s)", msg);
+		return;
+	} else if (!strcmp(msg, "must not be empty") && json_is_string(v)) {
+		snprintf(out, size, "string too short, expected at least 1, got 0");
+		return;
+	} else if (!strcmp(msg, "must not be empty") && json_is_array(v)) {
+		snprintf(out, size, "expect array to have at least 1 items");
+		return;
+	} else if (sscanf(msg, "must be at most %zu characters", &max) == 1 && json_is_string(v)) {
+		snprintf(out, size, "string too long, expected at most %zu, got %zu", max,
+			 utf8_len(json_string_value(v)));
+		return;
+	} else if (json_is_number(v) || json_is_boolean(v)) {
+		/* Every other key xlb checks this way holds a string. */
+		snprintf(out, size, "wrong type: expected string, got %s", schema_type(v));
+		return;
+	} else if (!strncmp(msg, "must be a host name", 19) && json_is_string(v)) {
+		snprintf(out, size, "failed to match pattern (%s) with \"%s\"", msg + 8,
+			 json_string_value(v));
+		return;
+	} else if (strstr(msg, ", not '") && json_is_string(v)) {
+		snprintf(out, size, "matches none of the enum values (%s)", msg);
+		return;
+	}
+	snprintf(out, size, "%s", msg);
+}
+
+/*
+ * One step of an error path: ".name", "[3]" or "[\"host:port\"]". Its
+ * text (the key, or the index) in @name; the rest of the path returned,
+ * NULL at the end.
+ */
+static const char *path_step(const char *p, char *name, size_t size, int *index)
+{
+	const char *end;
+
+	*index = -1;
+	if (*p == '.') {
+		end = p + 1 + strcspn(p + 1, ".[");
+		snprintf(name, size, "%.*s", (int)(end - p - 1), p + 1);
+		return end;
+	}
+	if (p[0] == '[' && p[1] == '"') {
+		end = strstr(p + 2, "\"]");
+		if (!end)
+			return NULL;
+		snprintf(name, size, "%.*s", (int)(end - p - 2), p + 2);
+		return end + 2;
+	}
+	if (*p == '[') {
+		*index = atoi(p + 1);
+		end = strchr(p, ']');
+		return end ? end + 1 : NULL;
+	}
+	return NULL;
+}
+
+/*
+ * @e, a problem at @rest (the path below the object, "" for the object
+ * itself) of the object @obj the client sent, as APISIX says it:
+ * 'property "checks" validation failed: property "active" validation
+ * failed: expected 0 to be at least 1'. Nodes, one of two forms in
+ * APISIX's schema, fail as "object matches none of the required".
+ */
+static void apisix_error(const char *rest, json_t *obj, const char *msg, char *out, size_t size)
+{
+	char name[128], reason[300];
+	const char *p = rest;
+	json_t *v = obj;
+	int index, in_nodes = 0, node_key = 0;
+	size_t o;
+
+	o = snprintf(out, size, "invalid configuration: ");
+	while (p && *p && o < size) {
+		p = path_step(p, name, sizeof(name), &index);
+		if (!p)
+			break;
+		node_key = in_nodes == 1 && index < 0;
+		if (index >= 0) {
+			v = json_array_get(v, index);
+			o += snprintf(out + o, size - o, "failed to validate item %d: ", index + 1);
+		} else if (node_key) {
+			/* a node of the hash form: "HOST:PORT": WEIGHT */
+			v = json_object_get(v, name);
+			if (!strncmp(msg, "port must be", 12) && strrchr(name, ':')) {
+				snprintf(out + o, size - o, "invalid port %s",
+					 strrchr(name, ':') + 1);
+				return;
+			}
+			o += snprintf(out + o, size - o, "[\"%s\"]: ", name);
+		} else {
+			v = json_object_get(v, name);
+			o += snprintf(out + o, size - o,
+				      "property \"%s\" validation failed: ", name);
+		}
+		if (in_nodes)
+			in_nodes++;
+		if (!strcmp(name, "nodes") && index < 0 && !in_nodes) {
+			in_nodes = 1;
+			o += snprintf(out + o, size - o, "object matches none of the required: ");
+		}
+	}
+	if (o >= size)
+		return;
+	/* The hash form names no key: the value is the weight, the key its address. */
+	if (node_key && !strncmp(msg, "weight ", 7))
+		msg += 7;
+	else if (node_key)
+		v = NULL;
+	apisix_reason(msg, v, reason, sizeof(reason));
+	snprintf(out + o, size - o, "%s", reason);
+}
+
+/*
+ * The id of the object at @index of @kind in the document after an edit
+ * of @kind/@id (a delete when @del), found in the document before it.
+ */
+static const char *other_id(json_t *doc, const char *kind, int index, const char *ekind,
+			    const char *id, int del, char *buf, size_t size)
+{
+	json_t *arr = json_object_get(doc, kind);
+	int at = strcmp(kind, ekind) ? -1 : xlb_admin_doc_find(arr, id);
+
+	if (del && at >= 0 && index >= at)
+		index++;
+	if (index >= (int)json_array_size(arr))
+		return id; /* the new object */
+	return obj_id(json_array_get(arr, index), buf, size);
+}
+
+/*
+ * The answer to an edit of @kind/@id with @obj (NULL: a delete) that does
+ * not validate: its problems in the client's terms. A problem in the
+ * object sent names the key in it as APISIX does; one in another object
+ * (a stream route that would lose its upstream) names that object.
+ */
+static json_t *edit_errors_json(json_t *doc, const char *kind, const char *id, json_t *obj,
+				const struct xlb_conf_errors *errs)
+{
+	char line[512], name[40], oid[XLB_ID_LEN + 24], up[XLB_ID_LEN];
+	json_t *list = json_array();
+	const char *rest;
+	size_t i;
+	int index, at;
+
+	at = xlb_admin_doc_find(json_object_get(doc, kind), id);
+	if (at < 0)
+		at = (int)json_array_size(json_object_get(doc, kind));
+	for (i = 0; i < errs->n && i < sizeof(errs->e) / sizeof(errs->e[0]); i++) {
+		const struct xlb_conf_error *e = &errs->e[i];
+
+		if (sscanf(e->path, "%39[a-z_][%d]", name, &index) != 2 ||
+		    !(rest = strchr(e->path, ']'))) {
+			snprintf(line, sizeof(line), "invalid configuration: %s: %s", e->path,
+				 e->msg);
+		} else if (obj && !strcmp(name, kind) && index == at) {
+			if (sscanf(e->msg, "dangling upstream_id '%63[^']'", up) == 1)
+				snprintf(line, sizeof(line),
+					 "failed to fetch upstream info by upstream id [%s], "
+					 "response code: 404",
+					 up);
+			else
+				apisix_error(rest + 1, obj, e->msg, line, sizeof(line));
+		} else {
+			other_id(doc, name, index, kind, id, !obj, oid, sizeof(oid));
+			rest += 1 + (rest[1] == '.');
+			snprintf(line, sizeof(line), "%s %s would be invalid: %s%s%s",
+				 kind_one(name), oid, rest, *rest ? ": " : "", e->msg);
+		}
+		json_array_append_new(list, safe_string(line));
+	}
+	return json_pack("{s:s, s:o}", "error_msg",
+			 json_string_value(json_array_get(list, 0)) ?: "invalid configuration",
+			 "errors", list);
+}
+
 /* --- the requests ---------------------------------------------------------------- */
 
 /* The body as JSON (any value; NULL for none), or -1 with the answer in @out. */
@@ -636,7 +888,8 @@ static int write_obj(const struct xlb_admin_store *st, const char *method, const
 
 	err = st->put(st->arg, kind, id, obj, &errs);
 	if (err) {
-		*out = err == -EINVAL ? conf_errors_json(&errs) : error_json("%s", strerror(-err));
+		*out = err == -EINVAL ? edit_errors_json(st->doc(st->arg), kind, id, obj, &errs)
+				      : error_json("%s", strerror(-err));
 		return err == -EINVAL ? 400 : 500;
 	}
 	counter_write(st, kind, id, obj);
@@ -725,7 +978,7 @@ static int do_delete(const struct xlb_admin_store *st, const char *kind, const c
 		return 404;
 	}
 	if (err == -EINVAL) {
-		*out = conf_errors_json(&errs);
+		*out = edit_errors_json(st->doc(st->arg), kind, id, NULL, &errs);
 		return 400;
 	}
 	if (err) {
@@ -779,6 +1032,12 @@ static int do_put(const struct xlb_admin_store *st, const char *method, const ch
 	}
 	if (has < 0)
 		return 400;
+	if (!strcmp(kind, "stream_routes") && json_object_get(obj, "service_id")) {
+		*out = error_json("invalid configuration: property \"service_id\" is not supported "
+				  "by xlb: it keeps no service objects; give the stream route "
+				  "upstream_id or an inline upstream");
+		return 400;
+	}
 	if (!strcmp(method, "POST"))
 		post_id(arr, idbuf, sizeof(idbuf));
 	else if (id[0])
@@ -809,8 +1068,8 @@ int xlb_admin_api(const struct xlb_admin_store *st, const char *method, const ch
 	} else if (n == strlen("stream_routes") && !strncmp(target, "stream_routes", n)) {
 		kind = "stream_routes";
 	} else {
-		*out = error_json("no such resource '%.*s' (upstreams, stream_routes)", (int)n,
-				  target);
+		*out = error_json("Unsupported resource type: %.*s (upstreams, stream_routes)",
+				  (int)n, target);
 		return 404;
 	}
 	/* APISIX's stream_routes.lua refuses PATCH, sub-paths included. */
