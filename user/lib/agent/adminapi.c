@@ -564,7 +564,7 @@ static void merge(json_t *into, json_t *from)
 /*
  * Put @val at @sub ("checks/active/healthy/interval") in @obj, making the
  * objects missing on the way; an empty last segment replaces the whole
- * object. The new object, or NULL with the answer in @out.
+ * object. The new object, or NULL (@obj freed) with the answer in @out.
  */
 static json_t *patch_at(json_t *obj, const char *sub, json_t *val, json_t **out)
 {
@@ -575,23 +575,25 @@ static json_t *patch_at(json_t *obj, const char *sub, json_t *val, json_t **out)
 	while ((slash = strchr(seg, '/'))) {
 		snprintf(name, sizeof(name), "%.*s", (int)(slash - seg), seg);
 		next = json_object_get(at, name);
-		if (!next) {
-			next = json_object();
-			json_object_set_new(at, name, next);
-		}
-		if (!json_is_object(next)) {
-			*out = error_json("invalid sub-path: /%.*s", (int)(slash - sub), sub);
-			return NULL;
-		}
+		/* A key jansson refuses (not UTF-8) is no key an object can have. */
+		if (!next && json_object_set_new(at, name, json_object()))
+			break;
+		next = json_object_get(at, name);
+		if (!json_is_object(next))
+			break;
 		at = next;
 		seg = slash + 1;
 	}
-	if (!*seg) {
+	if (!slash && !*seg) {
 		json_decref(obj);
 		return json_incref(val);
 	}
-	json_object_set(at, seg, val);
-	return obj;
+	if (!slash && !json_object_set(at, seg, val))
+		return obj;
+	*out = error_json("invalid sub-path: /%.*s", slash ? (int)(slash - sub) : (int)strlen(sub),
+			  sub);
+	json_decref(obj);
+	return NULL;
 }
 
 /* --- errors in APISIX's words -------------------------------------------------- */
@@ -749,53 +751,67 @@ static const char *path_step(const char *p, char *name, size_t size, int *index)
  * failed: expected 0 to be at least 1'. Nodes, one of two forms in
  * APISIX's schema, fail as "object matches none of the required".
  */
+/* snprintf at @o in @out, @o moved on; what does not fit is cut. */
+static void append(char *out, size_t size, size_t *o, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void append(char *out, size_t size, size_t *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*o + 1 >= size)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(out + *o, size - *o, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*o = *o + n < size ? *o + n : size - 1;
+}
+
 static void apisix_error(const char *rest, json_t *obj, const char *msg, char *out, size_t size)
 {
 	char name[128], reason[300];
 	const char *p = rest;
 	json_t *v = obj;
 	int index, in_nodes = 0, node_key = 0;
-	size_t o;
+	size_t o = 0;
 
-	o = snprintf(out, size, "invalid configuration: ");
-	while (p && *p && o < size) {
+	append(out, size, &o, "invalid configuration: ");
+	while (p && *p) {
 		p = path_step(p, name, sizeof(name), &index);
 		if (!p)
 			break;
 		node_key = in_nodes == 1 && index < 0;
 		if (index >= 0) {
 			v = json_array_get(v, index);
-			o += snprintf(out + o, size - o, "failed to validate item %d: ", index + 1);
+			append(out, size, &o, "failed to validate item %d: ", index + 1);
 		} else if (node_key) {
 			/* a node of the hash form: "HOST:PORT": WEIGHT */
 			v = json_object_get(v, name);
 			if (!strncmp(msg, "port must be", 12) && strrchr(name, ':')) {
-				snprintf(out + o, size - o, "invalid port %s",
-					 strrchr(name, ':') + 1);
+				append(out, size, &o, "invalid port %s", strrchr(name, ':') + 1);
 				return;
 			}
-			o += snprintf(out + o, size - o, "[\"%s\"]: ", name);
+			append(out, size, &o, "[\"%s\"]: ", name);
 		} else {
 			v = json_object_get(v, name);
-			o += snprintf(out + o, size - o,
-				      "property \"%s\" validation failed: ", name);
+			append(out, size, &o, "property \"%s\" validation failed: ", name);
 		}
 		if (in_nodes)
 			in_nodes++;
 		if (!strcmp(name, "nodes") && index < 0 && !in_nodes) {
 			in_nodes = 1;
-			o += snprintf(out + o, size - o, "object matches none of the required: ");
+			append(out, size, &o, "object matches none of the required: ");
 		}
 	}
-	if (o >= size)
-		return;
 	/* The hash form names no key: the value is the weight, the key its address. */
 	if (node_key && !strncmp(msg, "weight ", 7))
 		msg += 7;
 	else if (node_key)
 		v = NULL;
 	apisix_reason(msg, v, reason, sizeof(reason));
-	snprintf(out + o, size - o, "%s", reason);
+	append(out, size, &o, "%s", reason);
 }
 
 /*
