@@ -49,24 +49,24 @@ static int feed(struct xlb_etcd_mirror *m, json_t *root, int watch)
 	return err;
 }
 
-/* "created/modified" of kind/id, or the error. */
-static void revs_of(struct xlb_etcd_mirror *m, const char *kind, const char *id, char *buf,
-		    size_t len)
+/* Check the mirror's "created/modified" of kind/id (or "error -N"). */
+static void check_revs(struct xlb_etcd_mirror *m, const char *kind, const char *id,
+		       const char *want, const char *what)
 {
 	long long c = -1, mo = -1;
 	int err = xlb_etcd_mirror_revs(m, kind, id, &c, &mo);
+	char got[64];
 
 	if (err)
-		snprintf(buf, len, "error %d", err);
+		snprintf(got, sizeof(got), "error %d", err);
 	else
-		snprintf(buf, len, "%lld/%lld", c, mo);
+		snprintf(got, sizeof(got), "%lld/%lld", c, mo);
+	check_str(got, want, "%s", what);
 }
 
 static void test_revs(void **state)
 {
 	struct xlb_etcd_mirror *m = xlb_etcd_mirror_new("/apisix");
-	char got[64];
-
 	assert_non_null(m);
 	check_int(feed(m,
 		       json_pack("{s:{s:s}, s:[o, o, o]}", "header", "revision", "20", "kvs",
@@ -75,14 +75,10 @@ static void test_revs(void **state)
 				 kv("/apisix/routes/1", "{}", 8, 8)),
 		       0),
 		  1, "range answer");
-	revs_of(m, "upstreams", "1", got, sizeof(got));
-	check_str(got, "5/9", "upstream 1 after the range read");
-	revs_of(m, "stream_routes", "1", got, sizeof(got));
-	check_str(got, "7/7", "stream route 1");
-	revs_of(m, "routes", "1", got, sizeof(got));
-	check_str(got, "error -2", "a key the mirror does not take");
-	revs_of(m, "upstreams", "2", got, sizeof(got));
-	check_str(got, "error -2", "no such object");
+	check_revs(m, "upstreams", "1", "5/9", "upstream 1 after the range read");
+	check_revs(m, "stream_routes", "1", "7/7", "stream route 1");
+	check_revs(m, "routes", "1", "error -2", "a key the mirror does not take");
+	check_revs(m, "upstreams", "2", "error -2", "no such object");
 
 	/* A put renews mod_revision; a bad value keeps the good one's revisions. */
 	check_int(feed(m,
@@ -92,10 +88,8 @@ static void test_revs(void **state)
 				 kv("/apisix/stream_routes/1", "[1]", 7, 22)),
 		       1),
 		  1, "watch events");
-	revs_of(m, "upstreams", "1", got, sizeof(got));
-	check_str(got, "5/21", "upstream 1 after a put");
-	revs_of(m, "stream_routes", "1", got, sizeof(got));
-	check_str(got, "7/7", "stream route 1 kept with its good value");
+	check_revs(m, "upstreams", "1", "5/21", "upstream 1 after a put");
+	check_revs(m, "stream_routes", "1", "7/7", "stream route 1 kept with its good value");
 
 	/* A range read after a bad value keeps the good one's revisions too. */
 	check_int(feed(m,
@@ -104,8 +98,7 @@ static void test_revs(void **state)
 				 kv("/apisix/stream_routes/1", "[1]", 7, 22)),
 		       0),
 		  0, "range answer again");
-	revs_of(m, "stream_routes", "1", got, sizeof(got));
-	check_str(got, "7/7", "stream route 1 after the range read");
+	check_revs(m, "stream_routes", "1", "7/7", "stream route 1 after the range read");
 
 	/* A delete forgets them. */
 	check_int(feed(m,
@@ -114,8 +107,7 @@ static void test_revs(void **state)
 				 kv("/apisix/upstreams/1", "", 0, 24)),
 		       1),
 		  1, "delete");
-	revs_of(m, "upstreams", "1", got, sizeof(got));
-	check_str(got, "error -2", "upstream 1 deleted");
+	check_revs(m, "upstreams", "1", "error -2", "upstream 1 deleted");
 	xlb_etcd_mirror_free(m);
 	check_done();
 }

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The Admin API's objects: list, get, put and delete upstreams and stream
- * routes, APISIX's way (adminapi.h). Errors are JSON objects with
+ * The Admin API's objects: list (filtered, paged), get, put, post, patch
+ * and delete upstreams and stream routes, APISIX's way (adminapi.h), with
+ * createdIndex and modifiedIndex. Errors are JSON objects with
  * "error_msg"; a body that does not validate with the whole configuration
- * it would make is a 400 listing every problem, and nothing changes.
+ * it would make is a 400 listing every problem, said about the body in
+ * APISIX's words, and nothing changes.
  */
 #include <ctype.h>
 #include <regex.h>
