@@ -307,7 +307,7 @@ static void test_errors(void **state)
 		{"PUT", "upstreams/1", "{\"nodes\":{\"a:1\":-1}}", "upstreams[1].nodes[\"a:1\"]",
 		 "weight must be an integer 0-65535",
 		 "property \"nodes\" validation failed: object matches none of the required: "
-		 "[\"a:1\"]: expected -1 to be at least 0"},
+		 "[\"a:1\"] weight: expected -1 to be at least 0"},
 		{"PUT", "upstreams/1", "{\"nodes\":{\"a:0\":1}}", "upstreams[1].nodes[\"a:0\"]",
 		 "port must be an integer 1-65535", "invalid port 0"},
 		{"PUT", "upstreams/1", "{\"nodes\":[{\"weight\":\"1\"}]}",

@@ -795,7 +795,8 @@ static void apisix_error(const char *rest, json_t *obj, const char *msg, char *o
 				append(out, size, &o, "invalid port %s", strrchr(name, ':') + 1);
 				return;
 			}
-			append(out, size, &o, "[\"%s\"]: ", name);
+			append(out, size, &o, "[\"%s\"]%s: ", name,
+			       !strncmp(msg, "weight ", 7) ? " weight" : "");
 		} else {
 			v = json_object_get(v, name);
 			append(out, size, &o, "property \"%s\" validation failed: ", name);
