@@ -479,7 +479,7 @@ static int number_arg(const char *s, double *v)
 	if (!s || !*s)
 		return 0;
 	*v = strtod(s, &end);
-	return !*end;
+	return !*end && *v == *v; /* NaN is no number */
 }
 
 /*
@@ -501,7 +501,7 @@ static int list_kind(const struct xlb_admin_store *st, const char *kind, json_t 
 	la.filter = query_arg(query, "filter", filter, sizeof(filter));
 	la.paged = number_arg(query_arg(query, "page", page, sizeof(page)), &la.page) &&
 		   number_arg(query_arg(query, "page_size", size, sizeof(size)), &la.page_size);
-	if (la.paged && (la.page_size < 10 || la.page_size > 500)) {
+	if (la.paged && !(la.page_size >= 10 && la.page_size <= 500)) {
 		*out = error_json("page_size must be between 10 and 500");
 		return 400;
 	}
