@@ -462,13 +462,21 @@ static int list_keep(const char *kind, const struct list_args *la, json_t *obj)
 	return !la->filter || filter_match(kind, la->filter, obj);
 }
 
+/* A list item and where the store has it (equal createdIndex keep that order). */
+struct list_item {
+	json_t *entry;
+	size_t pos;
+};
+
 static int by_created(const void *a, const void *b)
 {
-	json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-	json_int_t cx = json_integer_value(json_object_get(x, "createdIndex"));
-	json_int_t cy = json_integer_value(json_object_get(y, "createdIndex"));
+	const struct list_item *x = a, *y = b;
+	json_int_t cx = json_integer_value(json_object_get(x->entry, "createdIndex"));
+	json_int_t cy = json_integer_value(json_object_get(y->entry, "createdIndex"));
 
-	return cx < cy ? -1 : cx > cy;
+	if (cx != cy)
+		return cx < cy ? -1 : 1;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
 }
 
 /* A number argument as Lua's tonumber() reads it; 0 when it is none. */
@@ -490,9 +498,10 @@ static int number_arg(const char *s, double *v)
 static int list_kind(const struct xlb_admin_store *st, const char *kind, json_t *arr,
 		     const char *query, json_t **out)
 {
-	char name[256], label[256], filter[256], page[32], size[32];
+	char name[256], label[256], filter[256], page[32], size[32], why[128];
 	struct list_args la = {};
-	json_t **items, *list, *obj;
+	struct list_item *items;
+	json_t *list, *obj;
 	size_t i, n = 0, from, to;
 	int err;
 
@@ -506,8 +515,8 @@ static int list_kind(const struct xlb_admin_store *st, const char *kind, json_t 
 		return 400;
 	}
 	if (la.name && (err = regcomp(&la.name_re, la.name, REG_EXTENDED | REG_NOSUB))) {
-		regerror(err, &la.name_re, filter, sizeof(filter));
-		*out = error_json("invalid name filter '%s': %s", la.name, filter);
+		regerror(err, &la.name_re, why, sizeof(why));
+		*out = error_json("invalid name filter '%s': %s", la.name, why);
 		return 400;
 	}
 	items = calloc(json_array_size(arr) + 1, sizeof(*items));
@@ -519,7 +528,7 @@ static int list_kind(const struct xlb_admin_store *st, const char *kind, json_t 
 	}
 	json_array_foreach (arr, i, obj)
 		if (list_keep(kind, &la, obj))
-			items[n++] = entry_indexed(st, kind, obj);
+			items[n++] = (struct list_item){entry_indexed(st, kind, obj), i};
 	if (la.name)
 		regfree(&la.name_re);
 	from = 0;
@@ -536,8 +545,8 @@ static int list_kind(const struct xlb_admin_store *st, const char *kind, json_t 
 	list = json_array();
 	for (i = 0; i < n; i++) {
 		if (i >= from && i < to)
-			json_array_append(list, items[i]);
-		json_decref(items[i]);
+			json_array_append(list, items[i].entry);
+		json_decref(items[i].entry);
 	}
 	free(items);
 	*out = json_pack("{s:I, s:o}", "total", (json_int_t)n, "list", list);
