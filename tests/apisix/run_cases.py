@@ -195,6 +195,7 @@ def run_cases(url, key, cases, verbose):
         status, doc, text = request(url, ckey, case["method"],
                                     case["path"].replace("{KEY}", key),
                                     case.get("body"), case.get("raw"))
+        time.sleep(SETTLE["s"])  # the next reset must see what this one wrote
         bad = judge(case, status, doc, text)
         if verbose:
             print("  %s %s %s -> %d %s" % (case["id"], case["method"], case["path"],
