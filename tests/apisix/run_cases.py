@@ -234,6 +234,19 @@ def sh(*cmd, check=True):
                           stderr=subprocess.STDOUT, text=True).stdout
 
 
+def stop(proc, log):
+    """SIGTERM to a process we started (SIGKILL after 5 s), and close its log."""
+    if proc and proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if log:
+        log.close()
+
+
 def run_live(args, cases):
     """Topology up, xlbd in the lb namespace, the cases run inside it."""
     if os.geteuid() != 0:
@@ -320,24 +333,8 @@ def run_live(args, cases):
             inner += ["--settle", "0.3"]
         return subprocess.run(["ip", "netns", "exec", ns] + inner).returncode
     finally:
-        if proc and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        if log:
-            log.close()
-        if etcd:
-            etcd.terminate()
-            try:
-                etcd.wait(5)
-            except subprocess.TimeoutExpired:
-                etcd.kill()
-                etcd.wait()
-        if etcd_log:
-            etcd_log.close()
+        stop(proc, log)
+        stop(etcd, etcd_log)
         subprocess.run(["bash", topo, "down", tid], stdout=subprocess.DEVNULL,
                        stderr=subprocess.STDOUT)
 
