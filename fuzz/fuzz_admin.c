@@ -14,7 +14,7 @@
  *     404, 405, 500); an error carries a string "error_msg";
  *   - the running document always validates: a bad body never replaces a
  *     good one (the store applies only what validated);
- *   - a PUT or POST answered 200 or 201 is found by a GET of the key it
+ *   - a PUT, POST or PATCH answered 200 or 201 is found by a GET of the key it
  *     answers afterwards, and a DELETE answered 200 is not.
  */
 #define _GNU_SOURCE
@@ -201,8 +201,10 @@ static void one(const struct xlb_admin_store *st, struct store *s, const char *r
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int quiet;
+	struct xlb_admin_counter counter = {};
 	struct store s;
-	const struct xlb_admin_store st = {.doc = s_doc, .put = s_put, .arg = &s};
+	const struct xlb_admin_store st = {
+		.doc = s_doc, .put = s_put, .arg = &s, .counter = &counter};
 	const char *p = (const char *)data, *end = p + size, *sep;
 	int k;
 
@@ -221,5 +223,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		p = sep ? sep + 4 : end;
 	}
 	json_decref(s.doc);
+	xlb_admin_counter_free(&counter);
 	return 0;
 }

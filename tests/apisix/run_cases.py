@@ -32,14 +32,22 @@ mismatch and "N cases, M match, K mismatch"; exit 1 on any mismatch.
         start build/xlbd (XLBD) in its lb namespace, run the cases there,
         stop xlbd and tear the topology down. Root; run it under the e2e
         lock: flock /tmp/xlb-e2e.lock python3 tests/apisix/run_cases.py
+    run_cases.py --etcd [--only REGEX] ...
+        the same with the objects in etcd (started in the lb namespace,
+        APISIX's layout under /apisix): createdIndex and modifiedIndex are
+        etcd's revisions, and every write is given 0.3 s to come back
+        through the watch before the next request.
     run_cases.py --url http://127.0.0.1:9180 --key KEY [--cases FILE] ...
         run the cases against an xlbd that is already running.
 """
-import argparse, http.client, json, os, re, signal, subprocess, sys, time
+import argparse, http.client, json, os, re, shutil, signal, subprocess, sys, time
 import urllib.parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KEY = "xlbt-apisix-cases-key"
+ETCD_URL = "http://127.0.0.1:23791"
+# With etcd, how long a write takes to come back through the watch.
+SETTLE = {"s": 0.0}
 # Error text that names xlbd's running configuration instead of the body.
 CONF_PATH = re.compile(r"\b(upstreams|stream_routes)\[\d+\]")
 
@@ -83,6 +91,7 @@ def reset(url, key):
             oid = k.rsplit("/", 1)[-1]
             if oid:
                 request(url, key, "DELETE", "/apisix/admin/%s/%s" % (kind, oid))
+                time.sleep(SETTLE["s"])
 
 
 def lookup(doc, path):
@@ -181,12 +190,12 @@ def run_cases(url, key, cases, verbose):
             st, _, text = request(url, key, s["method"], s["path"], s.get("body"), s.get("raw"))
             if verbose:
                 print("  setup %s %s -> %d %s" % (s["method"], s["path"], st, text[:100]))
-            if s.get("sleep"):
-                time.sleep(s["sleep"])
+            time.sleep(max(s.get("sleep", 0), SETTLE["s"]))
         ckey = case["api_key"] if "api_key" in case else key
         status, doc, text = request(url, ckey, case["method"],
                                     case["path"].replace("{KEY}", key),
                                     case.get("body"), case.get("raw"))
+        time.sleep(SETTLE["s"])  # the next reset must see what this one wrote
         bad = judge(case, status, doc, text)
         if verbose:
             print("  %s %s %s -> %d %s" % (case["id"], case["method"], case["path"],
@@ -225,6 +234,19 @@ def sh(*cmd, check=True):
                           stderr=subprocess.STDOUT, text=True).stdout
 
 
+def stop(proc, log):
+    """SIGTERM to a process we started (SIGKILL after 5 s), and close its log."""
+    if proc and proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if log:
+        log.close()
+
+
 def run_live(args, cases):
     """Topology up, xlbd in the lb namespace, the cases run inside it."""
     if os.geteuid() != 0:
@@ -234,12 +256,15 @@ def run_live(args, cases):
     if not os.access(xlbd, os.X_OK):
         print("# SKIP no %s (make first)" % xlbd)
         return 77
+    if args.etcd and not shutil.which("etcd"):
+        print("# SKIP --etcd: no etcd on PATH")
+        return 77
     topo = os.path.join(ROOT, "scripts", "topology.sh")
     tid = str(os.getpid() % 100000)
     ns, run_dir = "xlbt-%s-lb" % tid, "/run/xlbt-%s" % tid
     pin = "%s/bpf/lb" % run_dir
-    proc = None
-    log = None
+    proc = etcd = None
+    log = etcd_log = None
     try:
         out = subprocess.run(["bash", topo, "up", tid, "1"], stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True)
@@ -250,10 +275,32 @@ def run_live(args, cases):
         dev = sh("bash", "-c", '. "$1"; XLBT_ID=$2; xlbt_dev lb', "_", topo, tid).strip()
         os.makedirs(run_dir + "/tmp", exist_ok=True)
         conf = run_dir + "/tmp/apisix-cases.yaml"
+        objects = "upstreams: []\nstream_routes: []\n"
+        if args.etcd:
+            etcd_log = open(run_dir + "/tmp/etcd.log", "w")
+            etcd = subprocess.Popen(
+                ["ip", "netns", "exec", ns, "etcd", "--name", "xlbt-cases",
+                 "--data-dir", run_dir + "/tmp/etcd", "--listen-client-urls", ETCD_URL,
+                 "--advertise-client-urls", ETCD_URL,
+                 "--listen-peer-urls", "http://127.0.0.1:23891",
+                 "--initial-advertise-peer-urls", "http://127.0.0.1:23891",
+                 "--initial-cluster", "xlbt-cases=http://127.0.0.1:23891"],
+                stdout=etcd_log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            for _ in range(150):
+                r = subprocess.run(["ip", "netns", "exec", ns, "curl", "-sf", "--max-time",
+                                    "1", "-o", "/dev/null", ETCD_URL + "/health"])
+                if r.returncode == 0:
+                    break
+                time.sleep(0.1)
+            else:
+                print("etcd did not come up")
+                return 1
+            objects = ("deployment:\n  role: traditional\n"
+                       "  etcd: {host: [\"%s\"], prefix: /apisix, timeout: 5}\n" % ETCD_URL)
         with open(conf, "w") as f:
             f.write("xlb:\n  interfaces: [%s]\n  encap_src: 198.18.128.0/24\n"
                     "  admin: {listen: \"127.0.0.1:9180\", api_key: %s}\n"
-                    "  log_level: warn\nupstreams: []\nstream_routes: []\n" % (dev, KEY))
+                    "  log_level: warn\n%s" % (dev, KEY, objects))
         log = open(run_dir + "/tmp/xlbd.log", "w")
         env = dict(os.environ, XLB_PIN_DIR=pin)
         proc = subprocess.Popen(["ip", "netns", "exec", ns, xlbd, "-c", conf],
@@ -282,17 +329,12 @@ def run_live(args, cases):
             inner += ["--only", args.only]
         if args.verbose:
             inner.append("-v")
+        if args.etcd:
+            inner += ["--settle", "0.3"]
         return subprocess.run(["ip", "netns", "exec", ns] + inner).returncode
     finally:
-        if proc and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        if log:
-            log.close()
+        stop(proc, log)
+        stop(etcd, etcd_log)
         subprocess.run(["bash", topo, "down", tid], stdout=subprocess.DEVNULL,
                        stderr=subprocess.STDOUT)
 
@@ -304,7 +346,11 @@ def main():
     p.add_argument("--key", default=KEY, help="its X-API-KEY")
     p.add_argument("--only", help="run the cases whose id matches this regex")
     p.add_argument("-v", "--verbose", action="store_true", help="print every answer")
+    p.add_argument("--etcd", action="store_true", help="the objects in etcd (its own one)")
+    p.add_argument("--settle", type=float, default=0.0,
+                   help="seconds after each write (with --url: an xlbd on etcd)")
     args = p.parse_args()
+    SETTLE["s"] = args.settle
     args.cases = os.path.abspath(args.cases)
     cases = load_cases(args.cases, args.only)
     if args.url:

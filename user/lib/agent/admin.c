@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The agent's HTTP interface; see admin.h. */
+#define _GNU_SOURCE /* asprintf */
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <event2/buffer.h>
@@ -20,6 +22,7 @@
 #include "agent/admin.h"
 #include "agent/adminapi.h"
 #include "agent/agent.h"
+#include "agent/agent_int.h"
 #include "agent/metrics.h"
 #include "base/addr.h"
 #include "base/apikey.h"
@@ -65,8 +68,9 @@ struct xlb_admin {
 	struct evconnlistener *lev;
 	struct conn *conns;
 	unsigned int nconns, max_conns;
-	int full;     /* not accepting: max_conns open */
-	int loopback; /* listening on a loopback address */
+	int full;			  /* not accepting: max_conns open */
+	int loopback;			  /* listening on a loopback address */
+	struct xlb_admin_counter counter; /* createdIndex without etcd */
 	size_t max_header;
 	struct timeval header_tmo, body_tmo, idle_tmo;
 	char api_key[XLB_API_KEY_LEN];
@@ -123,6 +127,15 @@ static int store_put(void *arg, const char *kind, const char *id, json_t *obj,
 	return xlb_agent_put(arg, kind, id, obj, errs);
 }
 
+/* With etcd as the store, its create and mod revisions of the key. */
+static int store_revs(void *arg, const char *kind, const char *id, long long *created,
+		      long long *modified)
+{
+	struct xlb_agent *a = arg;
+
+	return a->etcd ? xlb_etcd_revs(a->etcd, kind, id, created, modified) : -ENOENT;
+}
+
 static const char *method_name(enum evhttp_cmd_type cmd)
 {
 	switch (cmd) {
@@ -143,24 +156,46 @@ static const char *method_name(enum evhttp_cmd_type cmd)
 	}
 }
 
-/* /apisix/admin/...: adminapi.c answers, with the agent as the store. */
-static void handle_admin(struct xlb_admin *ad, struct evhttp_request *req, const char *path)
+/*
+ * /apisix/admin/...: adminapi.c answers, with the agent as the store; @path
+ * is below the prefix, @query the URL's query or NULL.
+ */
+static void handle_admin(struct xlb_admin *ad, struct evhttp_request *req, const char *path,
+			 const char *query)
 {
-	const struct xlb_admin_store st = {.doc = store_doc, .put = store_put, .arg = ad->agent};
+	const struct xlb_admin_store st = {.doc = store_doc,
+					   .put = store_put,
+					   .revs = store_revs,
+					   .arg = ad->agent,
+					   .counter = &ad->counter};
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
-	char *body = malloc(len + 1);
+	char *body = malloc(len + 1), *target = NULL;
 	json_t *out = NULL;
 	int code;
 
-	if (!body)
+	if (!body || asprintf(&target, "%s%s%s", path, query ? "?" : "", query ? query : "") < 0) {
+		free(body);
 		return reply_error(req, 500, "out of memory");
+	}
 	evbuffer_remove(in, body, len);
 	body[len] = '\0';
-	code = xlb_admin_api(&st, method_name(evhttp_request_get_command(req)), path, body, len,
+	code = xlb_admin_api(&st, method_name(evhttp_request_get_command(req)), target, body, len,
 			     &out);
+	free(target);
 	free(body);
 	reply_json(req, code, out);
+}
+
+/* The key: the X-API-KEY header, else ?api_key= as APISIX takes it too (NULL: none). */
+static const char *request_key(struct evhttp_request *req, const char *query,
+			       struct evkeyvalq *args)
+{
+	const char *key = evhttp_find_header(evhttp_request_get_input_headers(req), "X-API-KEY");
+
+	if (key || !query || evhttp_parse_query_str(query, args))
+		return key;
+	return evhttp_find_header(args, "api_key");
 }
 
 static json_t *node_json(const struct xlb_agent_node_view *n)
@@ -617,8 +652,10 @@ static void on_request(struct evhttp_request *req, void *arg)
 	struct xlb_admin *ad = arg;
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
-	const char *key = evhttp_find_header(evhttp_request_get_input_headers(req), "X-API-KEY");
+	const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
 	struct conn *c = conn_find(ad, evhttp_request_get_connection(req));
+	struct evkeyvalq args = {};
+	int ok;
 
 	if (c) {
 		evtimer_del(c->timer);
@@ -627,11 +664,14 @@ static void on_request(struct evhttp_request *req, void *arg)
 	}
 	if (!path)
 		return reply_error(req, 400, "bad request URI");
-	if (!xlb_admin_authorized(ad->loopback, method_name(evhttp_request_get_command(req)), path,
-				  key, ad->api_key))
-		return reply_error(req, 401, "missing or wrong X-API-KEY");
+	TAILQ_INIT(&args);
+	ok = xlb_admin_authorized(ad->loopback, method_name(evhttp_request_get_command(req)), path,
+				  request_key(req, query, &args), ad->api_key);
+	evhttp_clear_headers(&args);
+	if (!ok)
+		return reply_error(req, 401, "failed to check token: missing or wrong X-API-KEY");
 	if (!strncmp(path, ADMIN_PREFIX, strlen(ADMIN_PREFIX)))
-		return handle_admin(ad, req, path + strlen(ADMIN_PREFIX));
+		return handle_admin(ad, req, path + strlen(ADMIN_PREFIX), query);
 	if (!strcmp(path, "/v1/reload")) {
 		if (evhttp_request_get_command(req) != EVHTTP_REQ_POST)
 			return reply_error(req, 405, "use POST");
@@ -738,5 +778,6 @@ void xlb_admin_free(struct xlb_admin *ad)
 	ad->lev = NULL;
 	if (ad->http)
 		evhttp_free(ad->http);
+	xlb_admin_counter_free(&ad->counter);
 	free(ad);
 }

@@ -2,14 +2,15 @@
 /*
  * The agent's HTTP interface (libevent's evhttp, on the agent's loop):
  *   /apisix/admin/upstreams[/{id}], /apisix/admin/stream_routes[/{id}]
- *       GET, PUT, DELETE as APISIX's Admin API. A PUT body is validated
- *       with the whole configuration it would produce: a bad one is a 400
- *       with the reasons and changes nothing.
+ *       GET, PUT, POST, PATCH, DELETE as APISIX's Admin API (adminapi.h),
+ *       the query included. A body is validated with the whole
+ *       configuration it would produce: a bad one is a 400 with the
+ *       reasons and changes nothing.
  *   /v1/healthcheck          per node state and counters (APISIX control API)
  *   /v1/upstreams/{id}       the nodes as the agent runs them
  *   POST /v1/reload          re-read the configuration file
  *   /metrics                 Prometheus text format
- * Every request carries the key in X-API-KEY (compared in constant time),
+ * Every request carries the key in X-API-KEY or ?api_key= (compared in constant time),
  * except GET /metrics and /v1/healthcheck on a loopback listener (as APISIX
  * keeps its control API and Prometheus export on loopback without a key).
  * Loopback by default; the listen address comes from xlb.admin.listen.

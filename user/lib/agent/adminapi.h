@@ -14,6 +14,19 @@
 
 #include "config/config.h"
 
+/*
+ * The Admin API's own numbering of objects (createdIndex, modifiedIndex)
+ * for a store that keeps no revisions: one counter, raised by every write
+ * through the API; an object first seen otherwise (the file) gets the next
+ * number when first listed. Zeroed to start; xlb_admin_counter_free().
+ */
+struct xlb_admin_counter {
+	json_t *revs; /* "kind/id" -> [created, modified] */
+	long long last;
+};
+
+void xlb_admin_counter_free(struct xlb_admin_counter *c);
+
 /* Where the objects live and how an edit is validated and applied. */
 struct xlb_admin_store {
 	/* The running document: {"upstreams": [...], "stream_routes": [...]}, borrowed. */
@@ -25,13 +38,22 @@ struct xlb_admin_store {
 	 */
 	int (*put)(void *arg, const char *kind, const char *id, json_t *obj,
 		   struct xlb_conf_errors *errs);
+	/*
+	 * The store's own revisions of kind/id (etcd's create and mod
+	 * revisions of its key): 0, or -ENOENT when it has none (the counter
+	 * numbers the object then). NULL: none ever.
+	 */
+	int (*revs)(void *arg, const char *kind, const char *id, long long *created,
+		    long long *modified);
 	void *arg;
+	struct xlb_admin_counter *counter; /* NULL: no createdIndex/modifiedIndex */
 };
 
 /**
  * xlb_admin_api() - answer one Admin API request
  * @method: "GET", "PUT", "DELETE", ...
- * @path: below /apisix/admin/: "upstreams", "stream_routes/7", ...
+ * @path: below /apisix/admin/: "upstreams", "stream_routes/7",
+ *	"upstreams/1/nodes" (PATCH), with the query if any ("upstreams?page=1")
  * @body: the request body (need not be NUL-terminated), @len bytes
  * @out: the JSON answer (an object; the caller owns it), never NULL on return
  *

@@ -719,6 +719,12 @@ void xlb_etcd_free(struct xlb_etcd *e)
 	free(e);
 }
 
+int xlb_etcd_revs(const struct xlb_etcd *e, const char *kind, const char *id, long long *created,
+		  long long *modified)
+{
+	return xlb_etcd_mirror_revs(e->m, kind, id, created, modified);
+}
+
 void xlb_etcd_status(const struct xlb_etcd *e, struct xlb_etcd_status *st)
 {
 	memset(st, 0, sizeof(*st));

@@ -63,6 +63,13 @@ struct xlb_etcd_status {
 void xlb_etcd_status(const struct xlb_etcd *e, struct xlb_etcd_status *st);
 
 /*
+ * etcd's create and mod revisions of <prefix>/<kind>/<id>, as the mirror
+ * last saw them: 0, or -ENOENT when it holds no such object.
+ */
+int xlb_etcd_revs(const struct xlb_etcd *e, const char *kind, const char *id, long long *created,
+		  long long *modified);
+
+/*
  * Write (obj) or delete (obj NULL) <prefix>/<kind>/<id> (kind "upstreams"
  * or "stream_routes"), asynchronously; obj is stored with "id" set to id.
  * done(err, why, arg) reports the outcome (0, or -errno with the reason in

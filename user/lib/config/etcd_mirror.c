@@ -115,6 +115,7 @@ struct xlb_etcd_mirror {
 	char prefix[XLB_ETCD_PREFIX_LEN]; /* without a trailing '/' */
 	json_t *good;			  /* key -> object with "id" */
 	json_t *bad;			  /* key -> reason */
+	json_t *revs;			  /* key of good -> [create_revision, mod_revision] */
 	long long rev;
 	unsigned long bad_seen; /* bad values met, for the error counter */
 };
@@ -139,7 +140,8 @@ struct xlb_etcd_mirror *xlb_etcd_mirror_new(const char *prefix)
 	memcpy(m->prefix, prefix, n);
 	m->good = json_object();
 	m->bad = json_object();
-	if (!m->good || !m->bad) {
+	m->revs = json_object();
+	if (!m->good || !m->bad || !m->revs) {
 		xlb_etcd_mirror_free(m);
 		errno = ENOMEM;
 		return NULL;
@@ -153,6 +155,7 @@ void xlb_etcd_mirror_free(struct xlb_etcd_mirror *m)
 		return;
 	json_decref(m->good);
 	json_decref(m->bad);
+	json_decref(m->revs);
 	free(m);
 }
 
@@ -290,7 +293,8 @@ struct kv {
 	json_t *obj;   /* the good object, or NULL */
 	char bad[160]; /* why the value is left out, or "" */
 	int del;
-	long long rev;
+	long long rev;	/* mod_revision */
+	long long crev; /* create_revision */
 };
 
 static void kv_clear(struct kv *kv)
@@ -365,6 +369,12 @@ static int kv_decode(const struct xlb_etcd_mirror *m, json_t *j, int del, struct
 		kv_clear(kv);
 		return -EBADMSG;
 	}
+	if (get_int(j, "create_revision", &kv->crev)) {
+		printable(pkey, sizeof(pkey), kv->key, kv->klen);
+		snprintf(why, wlen, "%s: bad create_revision", pkey);
+		kv_clear(kv);
+		return -EBADMSG;
+	}
 	kv->del = del;
 	kv->kind = key_kind(m, kv->key, kv->klen, &id, &idlen);
 	if (kv->kind < 0)
@@ -423,11 +433,21 @@ static void set_bad(json_t *bad, const char *bkey, const char *reason)
 }
 
 /*
- * Apply a decoded kv to (good, bad); prev_good is where a key's earlier
- * good value is looked up when the new one is bad. 1 when good changed.
+ * The mirror's objects: good (key -> object), bad (printed key -> reason)
+ * and revs (key of a good one -> [create_revision, mod_revision]).
  */
-static int kv_apply(json_t *good, json_t *bad, json_t *prev_good, struct kv *kv)
+struct kv_sets {
+	json_t *good, *bad, *revs;
+};
+
+/*
+ * Apply a decoded kv to @to; @prev is where a key's earlier good value
+ * (and its revisions) is looked up when the new one is bad. 1 when good
+ * changed.
+ */
+static int kv_apply(const struct kv_sets *to, const struct kv_sets *prev, struct kv *kv)
 {
+	json_t *good = to->good, *bad = to->bad;
 	json_t *old, *keep;
 	char bkey[512];
 	int changed = 0;
@@ -447,19 +467,26 @@ static int kv_apply(json_t *good, json_t *bad, json_t *prev_good, struct kv *kv)
 	if (kv->del) {
 		changed = old != NULL;
 		json_object_del(good, kv->key);
+		json_object_del(to->revs, kv->key);
 		json_object_del(bad, bkey);
 		return changed;
 	}
 	if (kv->bad[0]) {
 		set_bad(bad, bkey, kv->bad);
-		keep = json_object_get(prev_good, kv->key);
-		if (keep && good != prev_good)
+		keep = json_object_get(prev->good, kv->key);
+		if (keep && good != prev->good) {
 			json_object_set(good, kv->key, keep);
+			keep = json_object_get(prev->revs, kv->key);
+			if (keep)
+				json_object_set(to->revs, kv->key, keep);
+		}
 		return 0;
 	}
 	json_object_del(bad, bkey);
 	changed = !old || !json_equal(old, kv->obj);
 	json_object_set(good, kv->key, kv->obj);
+	json_object_set_new(to->revs, kv->key,
+			    json_pack("[I, I]", (json_int_t)kv->crev, (json_int_t)kv->rev));
 	return changed;
 }
 
@@ -498,7 +525,9 @@ static json_t *answer_load(const char *what, const char *body, size_t len, int *
 int xlb_etcd_mirror_load_range(struct xlb_etcd_mirror *m, const char *body, size_t len, char *why,
 			       size_t wlen)
 {
-	json_t *root, *kvs, *good = NULL, *bad = NULL, *j, *more;
+	json_t *root, *kvs, *j, *more;
+	const struct kv_sets prev = {m->good, m->bad, m->revs};
+	struct kv_sets to = {};
 	unsigned long nbad = 0;
 	struct kv kv;
 	long long rev;
@@ -522,9 +551,10 @@ int xlb_etcd_mirror_load_range(struct xlb_etcd_mirror *m, const char *body, size
 		snprintf(why, wlen, "range answer: \"kvs\" is not an array");
 		goto out;
 	}
-	good = json_object();
-	bad = json_object();
-	if (!good || !bad) {
+	to.good = json_object();
+	to.bad = json_object();
+	to.revs = json_object();
+	if (!to.good || !to.bad || !to.revs) {
 		err = -ENOMEM;
 		snprintf(why, wlen, "out of memory");
 		goto out;
@@ -538,20 +568,23 @@ int xlb_etcd_mirror_load_range(struct xlb_etcd_mirror *m, const char *body, size
 			continue;
 		}
 		nbad += kv.bad[0] != 0;
-		kv_apply(good, bad, m->good, &kv);
+		kv_apply(&to, &prev, &kv);
 		kv_clear(&kv);
 	}
 	m->bad_seen += nbad;
-	err = !json_equal(good, m->good);
+	err = !json_equal(to.good, m->good);
 	json_decref(m->good);
 	json_decref(m->bad);
-	m->good = good;
-	m->bad = bad;
-	good = bad = NULL;
+	json_decref(m->revs);
+	m->good = to.good;
+	m->bad = to.bad;
+	m->revs = to.revs;
+	to.good = to.bad = to.revs = NULL;
 	m->rev = rev;
 out:
-	json_decref(good);
-	json_decref(bad);
+	json_decref(to.good);
+	json_decref(to.bad);
+	json_decref(to.revs);
 	json_decref(root);
 	return err;
 }
@@ -560,6 +593,7 @@ int xlb_etcd_mirror_apply_watch(struct xlb_etcd_mirror *m, const char *msg, size
 				struct xlb_etcd_watch_info *info, char *why, size_t wlen)
 {
 	json_t *root, *res, *evs, *j, *t;
+	const struct kv_sets sets = {m->good, m->bad, m->revs};
 	struct kv *kv = NULL;
 	size_t i, n = 0;
 	long long base;
@@ -633,7 +667,7 @@ int xlb_etcd_mirror_apply_watch(struct xlb_etcd_mirror *m, const char *msg, size
 		if (kv[i].kind >= 0 && !kv_storable(&kv[i]))
 			continue;
 		m->bad_seen += kv[i].bad[0] != 0;
-		changed |= kv_apply(m->good, m->bad, m->good, &kv[i]);
+		changed |= kv_apply(&sets, &sets, &kv[i]);
 		if (kv[i].rev > m->rev)
 			m->rev = kv[i].rev;
 	}
@@ -688,6 +722,21 @@ out_nomem:
 	json_decref(arr[0]);
 	json_decref(arr[1]);
 	return -ENOMEM;
+}
+
+int xlb_etcd_mirror_revs(const struct xlb_etcd_mirror *m, const char *kind, const char *id,
+			 long long *created, long long *modified)
+{
+	char key[XLB_ETCD_PREFIX_LEN + 32 + XLB_ID_LEN];
+	json_t *r;
+
+	snprintf(key, sizeof(key), "%s/%s/%s", m->prefix, kind, id);
+	r = json_object_get(m->revs, key);
+	if (!json_is_array(r))
+		return -ENOENT;
+	*created = json_integer_value(json_array_get(r, 0));
+	*modified = json_integer_value(json_array_get(r, 1));
+	return 0;
 }
 
 unsigned int xlb_etcd_mirror_bad(const struct xlb_etcd_mirror *m, char *buf, size_t len)

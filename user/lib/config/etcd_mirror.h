@@ -57,6 +57,13 @@ int xlb_etcd_mirror_apply_watch(struct xlb_etcd_mirror *m, const char *msg, size
 int xlb_etcd_mirror_arrays(const struct xlb_etcd_mirror *m, json_t **upstreams,
 			   json_t **stream_routes);
 
+/*
+ * etcd's create and mod revisions of the good object kind/id: 0, or
+ * -ENOENT when the mirror has none.
+ */
+int xlb_etcd_mirror_revs(const struct xlb_etcd_mirror *m, const char *kind, const char *id,
+			 long long *created, long long *modified);
+
 /* "key: reason; key: reason..." for the keys left out (count returned). */
 unsigned int xlb_etcd_mirror_bad(const struct xlb_etcd_mirror *m, char *buf, size_t len);
 
