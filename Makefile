@@ -219,9 +219,12 @@ $(BUILD)/fuzz/obj/%.o: %.c | $(SKELS)
 	@mkdir -p $(@D)
 	$(CLANG) $(XCFLAGS) $(FUZZ_CFLAGS) -c $< -o $@
 
+# Its dependency file has a name of its own: the default one (fuzz_NAME.d)
+# is the replay object's, which would lose its headers.
 $(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_LIB_OBJ)
 	@mkdir -p $(@D)
-	$(CLANG) $(XCFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB_OBJ) $(LIBS)
+	$(CLANG) $(XCFLAGS) -MF $@.fuzzer.d -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< \
+		$(FUZZ_LIB_OBJ) $(LIBS)
 
 # The same targets built with gcc and fuzz/replay.c run every kept input
 # (fuzz/corpus/NAME/, fuzz/regressions/NAME/) as unit tests in check.
