@@ -164,11 +164,8 @@ static int step_json(const char *text, size_t *kept)
 enum { S_EVENTS, S_DOCUMENT, S_XLBDOC, S_CONF, S_JSON, S_MAX };
 
 static const char *const step_names[S_MAX] = {
-	"libyaml events (floor)",
-	"libyaml document",
-	"xlb_yaml_doc_load",
-	"xlb_conf_parse",
-	"xlb_yaml_to_json",
+	"libyaml events (floor)", "libyaml document", "xlb_yaml_doc_load",
+	"xlb_conf_parse",	  "xlb_yaml_to_json",
 };
 
 static int run_step(int s, const char *text, size_t *kept)

@@ -154,8 +154,7 @@ static int add_anchor(struct loader *l, int index, yaml_char_t **name)
 
 	if (!*name)
 		return 0;
-	i = xlb_yaml_anchor_find(l->anchors, l->nanchors, sizeof(*l->anchors),
-				 (const char *)*name);
+	i = xlb_yaml_anchor_find(l->anchors, l->nanchors, sizeof(*l->anchors), (const char *)*name);
 	if (i < l->nanchors) {
 		l->yp->error = YAML_COMPOSER_ERROR;
 		l->yp->context = "found duplicate anchor; first occurrence";
@@ -271,10 +270,10 @@ static const struct xlb_yaml_sink loader_sink = {
 };
 
 /* Offsets s.start, s.top into kids become pointers to type. */
-#define SPAN(s, type, kids)                                                                      \
-	do {                                                                                     \
-		(s).start = (type *)((kids) + (uintptr_t)(s).start);                             \
-		(s).top = (s).end = (type *)((kids) + (uintptr_t)(s).top);                       \
+#define SPAN(s, type, kids)                                                \
+	do {                                                               \
+		(s).start = (type *)((kids) + (uintptr_t)(s).start);       \
+		(s).top = (s).end = (type *)((kids) + (uintptr_t)(s).top); \
 	} while (0)
 
 /* Offsets become pointers, now that the arrays stay where they are. */
