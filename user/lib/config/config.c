@@ -36,6 +36,7 @@
 #include <yaml.h>
 
 #include "config/tables.h"
+#include "config/yamldoc.h"
 
 #define FILE_MAX (64 << 20)
 
@@ -45,7 +46,7 @@ int xlb_conf_parse(const char *text, struct xlb_conf *conf, struct xlb_conf_erro
 {
 	struct xlb_conf tmp = {0};
 	struct parser p = {.conf = &tmp, .errs = errs};
-	yaml_document_t doc, more;
+	struct xlb_yaml_doc doc, more;
 	yaml_node_t *root;
 	yaml_parser_t yp;
 	int err;
@@ -57,13 +58,13 @@ int xlb_conf_parse(const char *text, struct xlb_conf *conf, struct xlb_conf_erro
 	if (!yaml_parser_initialize(&yp))
 		return -ENOMEM;
 	yaml_parser_set_input_string(&yp, (const unsigned char *)text, strlen(text));
-	if (!yaml_parser_load(&yp, &doc)) {
+	if (!xlb_yaml_doc_load(&yp, &doc)) {
 		err = xlb_schema_syntax_error(&p, &yp, text);
 		goto out_parser;
 	}
-	p.doc = &doc;
+	p.doc = &doc.doc;
 	xlb_schema_defaults(&xlb_conf_root_table, &tmp);
-	root = yaml_document_get_root_node(&doc);
+	root = yaml_document_get_root_node(&doc.doc);
 	/* Empty, comments only, or "---" alone: a file emptied or not yet written. */
 	if (!root || (root->type == YAML_SCALAR_NODE && xlb_schema_node_kind(root) == SK_NULL))
 		xlb_schema_report_at(&p, 1, 1, "",
@@ -76,16 +77,16 @@ int xlb_conf_parse(const char *text, struct xlb_conf *conf, struct xlb_conf_erro
 	else
 		xlb_schema_parse_object(&p, &xlb_conf_root_table, root, &tmp, "");
 	/* One document: a second one would be silently ignored otherwise. */
-	if (root && !yaml_parser_load(&yp, &more)) {
+	if (root && !xlb_yaml_doc_load(&yp, &more)) {
 		xlb_schema_syntax_error(&p, &yp, text);
 	} else if (root) {
-		if (yaml_document_get_root_node(&more))
-			xlb_schema_report(&p, yaml_document_get_root_node(&more), "",
+		if (yaml_document_get_root_node(&more.doc))
+			xlb_schema_report(&p, yaml_document_get_root_node(&more.doc), "",
 					  "only one YAML document is allowed");
-		yaml_document_delete(&more);
+		xlb_yaml_doc_free(&more);
 	}
 	err = p.err ? p.err : errs->n ? -EINVAL : 0;
-	yaml_document_delete(&doc);
+	xlb_yaml_doc_free(&doc);
 out_parser:
 	yaml_parser_delete(&yp);
 	free(p.ups);
