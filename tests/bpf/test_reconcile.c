@@ -244,8 +244,8 @@ static int reconcile(struct env *e, struct xlb_shadow *s, const struct vspec *vs
  * A partial state: the VIPs of vs, gone the VIP numbers in gone, and
  * backend number down (0: none) draining.
  */
-static int reconcile_partial(struct env *e, struct xlb_shadow *s, const struct vspec *vs,
-			     size_t n, const int *gone, size_t ngone, int down,
+static int reconcile_partial(struct env *e, struct xlb_shadow *s, const struct vspec *vs, size_t n,
+			     const int *gone, size_t ngone, int down,
 			     struct xlb_reconcile_stats *st)
 {
 	struct xlb_addr_key a;
@@ -372,8 +372,7 @@ static int after_failure(struct env *e, struct xlb_shadow *s, int err, char *bef
  * state b (backend number down draining) leaves, read afresh: it writes
  * nothing and the dumps are equal.
  */
-static int same_as_whole(struct env *e, const struct vspec *b, size_t n, int down,
-			 const char *what)
+static int same_as_whole(struct env *e, const struct vspec *b, size_t n, int down, const char *what)
 {
 	struct xlb_reconcile_stats st;
 	char *got = dump_maps(e), *want;
@@ -384,12 +383,13 @@ static int same_as_whole(struct env *e, const struct vspec *b, size_t n, int dow
 	if (err)
 		err = bpftest_fail(&e->t, "%s: the whole reconcile: %s", what, st.error);
 	else if (!stats_zero(&st))
-		err = bpftest_fail(&e->t,
-				   "%s: a whole reconcile of the same state wrote vips +%u ~%u -%u, "
-				   "backends +%u ~%u -%u, members %u, tables %u",
-				   what, st.vips_added, st.vips_updated, st.vips_removed,
-				   st.backends_added, st.backends_changed, st.backends_removed,
-				   st.members_changed, st.tables_written);
+		err = bpftest_fail(
+			&e->t,
+			"%s: a whole reconcile of the same state wrote vips +%u ~%u -%u, "
+			"backends +%u ~%u -%u, members %u, tables %u",
+			what, st.vips_added, st.vips_updated, st.vips_removed, st.backends_added,
+			st.backends_changed, st.backends_removed, st.members_changed,
+			st.tables_written);
 	else
 		err = expect_same(e, what, got, want);
 	free(got);
@@ -435,8 +435,9 @@ static int t_partial_untouched(struct env *e, struct xlb_shadow *s)
 				    st.vips_removed);
 	err = xlb_member_get(&e->m, vip.id, id, &mv);
 	if (err || mv.weight != 9)
-		return bpftest_fail(&e->t, "VIP 1's member: err %d weight %u (expected 9: untouched)",
-				    err, err ? 0 : mv.weight);
+		return bpftest_fail(&e->t,
+				    "VIP 1's member: err %d weight %u (expected 9: untouched)", err,
+				    err ? 0 : mv.weight);
 	return 0;
 }
 

@@ -34,6 +34,7 @@ struct xlb_disc;
 struct xlb_disc_watch;
 struct xlb_nlmon;
 struct xlb_target;
+struct agent_desired;
 
 /* One distinct (address, port) across all upstreams: one target, one id. */
 struct agent_node {
@@ -83,7 +84,8 @@ struct xlb_agent {
 	struct xlb_conf conf; /* the same, validated */
 	struct xlb_maps maps;
 	int maps_open;
-	struct xlb_shadow *shadow; /* what the maps hold, for reconciles by difference */
+	struct xlb_shadow *shadow;     /* what the maps hold, for reconciles by difference */
+	struct agent_desired *desired; /* desired.c: the last desired state handed over */
 	struct xlb_checker *checker;
 	struct event *reconcile_ev;
 	struct xlb_agent_stats st;
@@ -154,10 +156,15 @@ void agent_nodes_free(struct xlb_agent *a);
 
 /* desired.c */
 /*
- * What the maps should hold for a's configuration, nodes and health. On
- * error *w may be partly built: xlb_want_free() it either way.
+ * What the maps should hold for a's configuration, nodes and health: the
+ * whole state the first time and after agent_want_forget(), else what
+ * changed since the last call (a partial struct xlb_want). On error *w
+ * may be partly built: xlb_want_free() it either way; the next call
+ * builds the whole state.
  */
-int agent_want_build(struct xlb_agent *a, struct xlb_want *w);
+int agent_want_update(struct xlb_agent *a, struct xlb_want *w);
+/* The maps may not hold the last update (its reconcile failed): start whole. */
+void agent_want_forget(struct xlb_agent *a);
 
 /* sources.c */
 /* Load and validate the file; on success *doc and *conf hold it. */
