@@ -101,18 +101,20 @@ static void model_apply(struct model *m, const struct xlb_want *w, const char *s
 			v->m[j] = wv->members[j];
 			v->m[j].backend = 0;
 			k = wv->members[j].backend;
-			expect_int(k >= 1 && k <= w->nbackends, 1, "%s: VIP %zu member %zu names a backend",
-				   step, i, j);
+			expect_int(k >= 1 && k <= w->nbackends, 1,
+				   "%s: VIP %zu member %zu names a backend", step, i, j);
 			wb = &w->backends[k - 1];
-			check_int(wb->port == wv->members[j].port &&
-					  !memcmp(&wb->addr, &wv->members[j].addr, sizeof(wb->addr)),
-				  1, "%s: VIP %zu member %zu names its own backend", step, i, j);
+			check_int(
+				wb->port == wv->members[j].port &&
+					!memcmp(&wb->addr, &wv->members[j].addr, sizeof(wb->addr)),
+				1, "%s: VIP %zu member %zu names its own backend", step, i, j);
 		}
 	}
 	for (i = 0; i < w->nbackends; i++) {
 		wb = &w->backends[i];
 		for (k = 0; k < m->nb; k++)
-			if (m->b[k].port == wb->port && !memcmp(&m->b[k].addr, &wb->addr, sizeof(wb->addr)))
+			if (m->b[k].port == wb->port &&
+			    !memcmp(&m->b[k].addr, &wb->addr, sizeof(wb->addr)))
 				break;
 		if (k == m->nb) {
 			expect_int(m->nb < MAXB, 1, "%s: backends fit the model", step);
@@ -140,9 +142,9 @@ static void model_text(const struct model *m, char *buf, size_t len)
 	int k;
 
 	for (i = 0; i < m->nv; i++) {
-		k = snprintf(lines[n], sizeof(lines[n]), "vip %s size %u flags %u:",
-			     xlb_vip_str(&m->v[i].key, vs, sizeof(vs)), m->v[i].table_size,
-			     m->v[i].flags);
+		k = snprintf(lines[n], sizeof(lines[n]),
+			     "vip %s size %u flags %u:", xlb_vip_str(&m->v[i].key, vs, sizeof(vs)),
+			     m->v[i].table_size, m->v[i].flags);
 		for (j = 0; j < m->v[i].n && k > 0 && (size_t)k < sizeof(lines[n]); j++)
 			k += snprintf(lines[n] + k, sizeof(lines[n]) - k, " %s:%u=%u",
 				      xlb_addr_str(m->v[i].m[j].addr.addr, m->v[i].m[j].addr.family,
@@ -209,11 +211,13 @@ static void conf_make(char *buf, size_t len, const char *u1, const char *u2, con
 		 u1, u2, routes);
 }
 
-#define U1	 "\"10.0.0.1:80\": 1, \"10.0.0.2:80\": 1"
-#define U2	 "      - {host: 10.0.0.3, port: 80, weight: 1, priority: 0}\n" \
-		 "      - {host: 10.0.0.4, port: 80, weight: 1, priority: -1}\n"
-#define ROUTE(id, vip, u) \
-	"  - {id: " #id ", server_addr: 198.18.100." #vip ", server_port: 80, upstream_id: " u "}\n"
+#define U1 "\"10.0.0.1:80\": 1, \"10.0.0.2:80\": 1"
+#define U2                                                             \
+	"      - {host: 10.0.0.3, port: 80, weight: 1, priority: 0}\n" \
+	"      - {host: 10.0.0.4, port: 80, weight: 1, priority: -1}\n"
+#define ROUTE(id, vip, u)                                                                          \
+	"  - {id: " #id ", server_addr: 198.18.100." #vip ", server_port: 80, upstream_id: " u "}" \
+											       "\n"
 #define ROUTES ROUTE(1, 1, "u1") ROUTE(2, 2, "u2") ROUTE(3, 3, "u3") ROUTE(4, 4, "u1")
 
 static void adopt_text(struct fix *f, const char *text)
@@ -260,7 +264,8 @@ static void step(struct fix *f, const char *name, int whole, size_t nv, size_t n
 	model_text(&f->cur, got, sizeof(got));
 	model_text(&fresh, want, sizeof(want));
 	if (strcmp(got, want))
-		print_error("%s: the maps after the partial state:\n%sexpected:\n%s", name, got, want);
+		print_error("%s: the maps after the partial state:\n%sexpected:\n%s", name, got,
+			    want);
 	check_int(!strcmp(got, want), 1, "%s: the maps equal the whole state's", name);
 	check_done();
 }

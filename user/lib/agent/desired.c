@@ -53,7 +53,9 @@ struct agent_desired {
 	enum xlb_no_healthy on_no_healthy;
 	__u32 table_size; /* xlb.table_size */
 	struct des_ups *ups;
-	size_t nups; /* sorted by id */
+	size_t nups;   /* in configuration order */
+	size_t *slots; /* id hash -> 1 + index in ups; 0: empty */
+	size_t nslots; /* a power of two, at least twice nups */
 	struct des_route *routes;
 	size_t nroutes; /* in configuration order */
 	struct des_node *nodes;
@@ -64,10 +66,9 @@ struct agent_desired {
 struct upd {
 	struct xlb_agent *a;
 	struct agent_desired *old, *d;
-	int whole;			      /* no previous state: every VIP is listed */
-	const struct xlb_upstream_conf **ups; /* the upstreams sorted by id */
-	unsigned char *node_dirty;	      /* per node: new, or its health changed */
-	size_t *bidx;			      /* per node: 1 + its index in w->backends */
+	int whole;		   /* no previous state: every VIP is listed */
+	unsigned char *node_dirty; /* per node: new, or its health changed */
+	size_t *bidx;		   /* per node: 1 + its index in w->backends */
 };
 
 static void ups_free(struct des_ups *u)
@@ -86,6 +87,7 @@ static void desired_free(struct agent_desired *d)
 	for (i = 0; i < d->nups; i++)
 		ups_free(&d->ups[i]);
 	free(d->ups);
+	free(d->slots);
 	free(d->routes);
 	free(d->nodes);
 	free(d);
@@ -97,41 +99,63 @@ void agent_want_forget(struct xlb_agent *a)
 	a->desired = NULL;
 }
 
-static int ups_cmp(const void *x, const void *y)
+static size_t id_hash(const char *id)
 {
-	return strcmp((*(const struct xlb_upstream_conf *const *)x)->id,
-		      (*(const struct xlb_upstream_conf *const *)y)->id);
+	size_t h = 14695981039346656037ULL;
+
+	while (*id)
+		h = (h ^ (unsigned char)*id++) * 1099511628211ULL;
+	return h;
 }
 
 /* Index of upstream id in d->ups, or SIZE_MAX. */
 static size_t ups_find(const struct agent_desired *d, const char *id)
 {
-	size_t lo = 0, hi = d->nups, mid;
-	int c;
+	size_t i = id_hash(id) & (d->nslots - 1);
 
-	while (lo < hi) {
-		mid = (lo + hi) / 2;
-		c = strcmp(id, d->ups[mid].id);
-		if (!c)
-			return mid;
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
+	for (; d->slots[i]; i = (i + 1) & (d->nslots - 1))
+		if (!strcmp(d->ups[d->slots[i] - 1].id, id))
+			return d->slots[i] - 1;
 	return SIZE_MAX;
 }
 
-/* Where node j of upstream u is in a->nodes: the synced hint, else a search. */
-static long node_pos(struct xlb_agent *a, const struct xlb_upstream_conf *u, size_t j)
+/* d->ups by id (the first of an id: validation forbids twins). */
+static int ups_index(struct agent_desired *d)
 {
-	size_t ui = (size_t)(u - a->conf.upstreams), at;
-	const struct xlb_node_conf *nc = &u->nodes[j];
+	size_t i, k;
+
+	for (d->nslots = 16; d->nslots < 2 * d->nups; d->nslots *= 2)
+		;
+	d->slots = calloc(d->nslots, sizeof(*d->slots));
+	if (!d->slots)
+		return -ENOMEM;
+	for (i = 0; i < d->nups; i++) {
+		if (ups_find(d, d->ups[i].id) != SIZE_MAX)
+			continue;
+		for (k = id_hash(d->ups[i].id) & (d->nslots - 1); d->slots[k];
+		     k = (k + 1) & (d->nslots - 1))
+			;
+		d->slots[k] = i + 1;
+	}
+	return 0;
+}
+
+/*
+ * Where node j of upstream u is in a->nodes: the synced hint (checked
+ * against the update's copy of the nodes, in one array), else a search.
+ */
+static long node_pos(struct upd *u, const struct xlb_upstream_conf *c, size_t j)
+{
+	struct xlb_agent *a = u->a;
+	size_t ui = (size_t)(c - a->conf.upstreams), at;
+	const struct xlb_node_conf *nc = &c->nodes[j];
+	const struct des_node *dn;
 
 	if (ui < a->nups_first && a->ups_first[ui] + j < a->nnode_at) {
 		at = a->node_at[a->ups_first[ui] + j];
-		if (at < a->nnodes &&
-		    !agent_node_cmp(&a->nodes[at]->addr, a->nodes[at]->port, &nc->addr, nc->port))
+		dn = &u->d->nodes[at];
+		if (at < u->d->nnodes && dn->port == nc->port &&
+		    !memcmp(&dn->addr, &nc->addr, sizeof(dn->addr)))
 			return (long)at;
 	}
 	return agent_node_pos(a->nodes, a->nnodes, &nc->addr, nc->port);
@@ -204,7 +228,7 @@ static int ups_compute(struct upd *u, const struct xlb_upstream_conf *c, struct 
 		goto out;
 	memcpy(du->nodes, c->nodes, c->nnodes * sizeof(*du->nodes));
 	for (i = 0; i < c->nnodes; i++) {
-		pos = node_pos(a, c, i);
+		pos = node_pos(u, c, i);
 		if (pos < 0) {
 			err = -ENOENT; /* agent_nodes_sync() made one per node */
 			goto out;
@@ -228,7 +252,7 @@ out:
 }
 
 /*
- * Every upstream of the configuration, sorted by id: the previous one's
+ * Every upstream of the configuration, in its order: the previous one's
  * members when nothing they depend on changed, else computed (dirty).
  */
 static int ups_update(struct upd *u)
@@ -237,37 +261,39 @@ static int ups_update(struct upd *u)
 	struct agent_desired *d = u->d, *old = u->old;
 	const struct xlb_upstream_conf *c;
 	struct des_ups *du, *o;
-	size_t i, j, k = 0, no = old ? old->nups : 0;
-	int cmp = 1, nat, err, ok;
+	size_t i, j, k, no = old ? old->nups : 0;
+	int nat, err, ok;
 	__u32 ts;
 
-	u->ups = calloc(a->conf.nupstreams + 1, sizeof(*u->ups));
 	d->ups = calloc(a->conf.nupstreams + 1, sizeof(*d->ups));
-	if (!u->ups || !d->ups)
+	if (!d->ups)
 		return -ENOMEM;
-	for (i = 0; i < a->conf.nupstreams; i++)
-		u->ups[i] = &a->conf.upstreams[i];
-	qsort(u->ups, a->conf.nupstreams, sizeof(*u->ups), ups_cmp);
 	for (i = 0; i < a->conf.nupstreams; i++) {
-		c = u->ups[i];
+		c = &a->conf.upstreams[i];
 		du = &d->ups[d->nups++];
-		snprintf(du->id, sizeof(du->id), "%s", c->id);
+		memcpy(du->id, c->id, sizeof(du->id));
+		/* The same place as before, else by id. */
+		k = i < no && !strcmp(old->ups[i].id, c->id) ? i
+		    : old				     ? ups_find(old, c->id)
+							     : SIZE_MAX;
+		o = k != SIZE_MAX ? &old->ups[k] : NULL;
 		nat = xlb_conf_upstream_nat(&a->conf, c);
 		/* Unset: from the node count (not health), as every LB node computes it. */
-		ts = a->conf.xlb.table_size ? a->conf.xlb.table_size
-					    : xlb_maglev_size_auto(c->nnodes);
+		if (a->conf.xlb.table_size)
+			ts = a->conf.xlb.table_size;
+		else if (o && !old->table_size && o->nnodes == c->nnodes)
+			ts = o->table_size;
+		else
+			ts = xlb_maglev_size_auto(c->nnodes);
 		du->hash_src = c->hash_src;
 		du->nat = nat;
 		du->table_size = ts;
 		du->nnodes = c->nnodes;
 		du->flags = (c->hash_src ? XLB_VIP_F_HASH_SRC : 0) | (nat ? XLB_VIP_F_NAT : 0);
-		while (k < no && (cmp = strcmp(old->ups[k].id, c->id)) < 0)
-			k++;
-		o = k < no && !cmp ? &old->ups[k] : NULL;
-		ok = o && !u->whole && old->on_no_healthy == a->conf.xlb.on_no_healthy &&
-		     ups_same(o, c, nat, ts);
+		ok = o && o->members && !u->whole &&
+		     old->on_no_healthy == a->conf.xlb.on_no_healthy && ups_same(o, c, nat, ts);
 		for (j = 0; ok && j < c->nnodes; j++) {
-			long pos = node_pos(a, c, j);
+			long pos = node_pos(u, c, j);
 
 			ok = pos >= 0 && !u->node_dirty[pos];
 		}
@@ -288,7 +314,7 @@ static int ups_update(struct upd *u)
 	}
 	d->on_no_healthy = a->conf.xlb.on_no_healthy;
 	d->table_size = a->conf.xlb.table_size;
-	return 0;
+	return ups_index(d);
 }
 
 static int key_cmp(const void *x, const void *y)
@@ -460,7 +486,7 @@ static int vip_emit(struct upd *u, struct xlb_want *w, const struct des_route *r
 	memcpy(wv->members, du->members, du->nnodes * sizeof(*wv->members));
 	wv->nmembers = du->nnodes;
 	for (j = 0; j < du->nnodes; j++) {
-		pos = node_pos(u->a, u->ups[r->ups], j);
+		pos = node_pos(u, &u->a->conf.upstreams[r->ups], j);
 		b = pos < 0 ? -ENOENT : backend_of(u, w, du, j, pos);
 		if (b <= 0)
 			return b ? (int)b : -ENOENT;
@@ -497,7 +523,7 @@ static int want_emit(struct upd *u, const unsigned char *dirty, struct xlb_want 
 	for (i = 0; w->partial && i < u->d->nups; i++) {
 		du = &u->d->ups[i];
 		for (j = 0; du->dirty && j < du->nnodes; j++) {
-			pos = node_pos(u->a, u->ups[i], j);
+			pos = node_pos(u, &u->a->conf.upstreams[i], j);
 			b = pos < 0 ? -ENOENT : backend_of(u, w, du, j, pos);
 			if (b < 0)
 				return (int)b;
@@ -532,6 +558,5 @@ out:
 	free(dirty);
 	free(u.bidx);
 	free(u.node_dirty);
-	free(u.ups);
 	return err;
 }
