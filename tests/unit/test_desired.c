@@ -217,7 +217,7 @@ static void conf_make(char *buf, size_t len, const char *u1, const char *u2, con
 	"      - {host: 10.0.0.4, port: 80, weight: 1, priority: -1}\n"
 #define ROUTE(id, vip, u)                                                                          \
 	"  - {id: " #id ", server_addr: 198.18.100." #vip ", server_port: 80, upstream_id: " u "}" \
-											       "\n"
+	"\n"
 #define ROUTES ROUTE(1, 1, "u1") ROUTE(2, 2, "u2") ROUTE(3, 3, "u3") ROUTE(4, 4, "u1")
 
 static void adopt_text(struct fix *f, const char *text)
@@ -279,6 +279,7 @@ static void set_health(struct fix *f, const char *addr, enum xlb_health h)
 	n = agent_node_find(f->a.nodes, f->a.nnodes, &a, 80);
 	expect_int(!!n, 1, "node %s exists", addr);
 	xlb_target_set_state(n->t, h);
+	agent_node_flipped(&f->a, n); /* as the agent's health callback does */
 }
 
 static __u8 be_state(struct fix *f, const char *addr)

@@ -51,6 +51,7 @@ static void on_health(struct xlb_target *t, enum xlb_health old, enum xlb_health
 		n->unreachable = 0;
 	if (xlb_health_usable(old) == xlb_health_usable(new))
 		return;
+	agent_node_flipped(a, n);
 	/*
 	 * The decision is made: one map write now, so that the next packet
 	 * already avoids (or may use) the node; tables follow in the reconcile.

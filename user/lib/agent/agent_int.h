@@ -99,6 +99,15 @@ struct xlb_agent {
 	 */
 	size_t *node_at, *ups_first;
 	size_t nnode_at, nups_first;
+	unsigned long nodes_gen; /* bumped by every agent_nodes_sync() */
+	/*
+	 * Nodes whose usability flipped since the last desired state (agent.c
+	 * notes them, desired.c takes them); flips_lost: a note failed for
+	 * memory, so the next desired state looks at every node.
+	 */
+	struct agent_node **flipped;
+	size_t nflipped, capflipped;
+	int flips_lost;
 	/* signals.c */
 	struct ring_buffer *rb; /* xlb_events */
 	struct event *rb_ev;
@@ -145,6 +154,8 @@ struct agent_node *agent_node_find(struct agent_node **nodes, size_t n,
 /* backend id -> node, rebuilt whenever ids or nodes change. */
 void agent_nodes_index(struct xlb_agent *a);
 int agent_node_usable(const struct agent_node *n);
+/* n's usability flipped: the next desired state looks at it (a->flipped). */
+void agent_node_flipped(struct xlb_agent *a, struct agent_node *n);
 /* The backend state of a node that is not usable (DRAINING or DOWN). */
 __u8 agent_node_out_state(const struct agent_node *n);
 /* Upstream ids that use node n, for log lines. */

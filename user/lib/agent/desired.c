@@ -13,6 +13,11 @@
  * the routes that are new or use such an upstream, the VIPs gone, and the
  * backends those name. The first update, and the one after
  * agent_want_forget(), builds the whole state.
+ *
+ * A new configuration (or node set: agent_nodes_sync()) is compared with
+ * the kept one object by object. Without one, only health changed: the
+ * nodes whose usability flipped (a->flipped) name the upstreams to
+ * recompute, and nothing else is looked at.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -59,7 +64,8 @@ struct agent_desired {
 	struct des_route *routes;
 	size_t nroutes; /* in configuration order */
 	struct des_node *nodes;
-	size_t nnodes; /* as a->nodes: sorted by address and port */
+	size_t nnodes;		 /* as a->nodes: sorted by address and port */
+	unsigned long nodes_gen; /* a->nodes_gen they were taken at */
 };
 
 /* One update's working data. */
@@ -532,6 +538,85 @@ static int want_emit(struct upd *u, const unsigned char *dirty, struct xlb_want 
 	return 0;
 }
 
+/* Mark the upstreams that name node n (its list of ids, else a search of all). */
+static void ups_mark(struct upd *u, const struct agent_node *n, size_t *marked, size_t *nmarked)
+{
+	struct agent_desired *d = u->d;
+	const char *p = n->ups ? n->ups : "", *e;
+	char id[XLB_ID_LEN];
+	size_t i, len;
+
+	for (; *p; p = *e ? e + 1 : e) {
+		e = strchr(p, ',');
+		if (!e)
+			e = p + strlen(p);
+		len = (size_t)(e - p);
+		i = len < sizeof(id) ? (memcpy(id, p, len), id[len] = 0, ups_find(d, id))
+				     : SIZE_MAX;
+		if (i == SIZE_MAX)
+			break; /* an id with a comma: search */
+		if (!d->ups[i].dirty)
+			marked[(*nmarked)++] = i;
+		d->ups[i].dirty = 1;
+	}
+	for (i = 0; *p && i < d->nups; i++) {
+		if (d->ups[i].dirty || ups_node(&d->ups[i], n) < 0)
+			continue;
+		marked[(*nmarked)++] = i;
+		d->ups[i].dirty = 1;
+	}
+}
+
+/*
+ * The configuration and node set are the kept ones: take them over and
+ * recompute the upstreams of the nodes whose usability flipped.
+ */
+static int health_update(struct upd *u, unsigned char *dirty)
+{
+	struct xlb_agent *a = u->a;
+	struct agent_desired *d = u->d;
+	struct agent_node *n;
+	struct des_node *dn;
+	size_t i, nmarked = 0, *marked;
+	long pos;
+	int err;
+
+	*d = *u->old;
+	memset(u->old, 0, sizeof(*u->old)); /* freed empty */
+	for (i = 0; i < d->nups; i++) {
+		d->ups[i].dirty = 0;
+		d->ups[i].had_routes = d->ups[i].routes;
+	}
+	marked = calloc(d->nups + 1, sizeof(*marked));
+	u->bidx = calloc(a->nnodes + 1, sizeof(*u->bidx));
+	if (!marked || !u->bidx) {
+		free(marked);
+		return -ENOMEM;
+	}
+	for (i = 0; i < a->nflipped; i++) {
+		n = a->flipped[i];
+		pos = agent_node_pos(a->nodes, a->nnodes, &n->addr, n->port);
+		if (pos < 0)
+			continue;
+		dn = &d->nodes[pos];
+		if (dn->usable == !!agent_node_usable(n) &&
+		    dn->out_state == agent_node_out_state(n))
+			continue;
+		dn->usable = !!agent_node_usable(n);
+		dn->out_state = agent_node_out_state(n);
+		ups_mark(u, n, marked, &nmarked);
+	}
+	/* After every node's new health is in: a group may depend on several. */
+	for (i = 0, err = 0; i < nmarked && !err; i++) {
+		ups_free(&d->ups[marked[i]]);
+		err = ups_compute(u, &a->conf.upstreams[marked[i]], &d->ups[marked[i]]);
+	}
+	free(marked);
+	for (i = 0; !err && i < d->nroutes; i++)
+		dirty[i] = d->routes[i].ups != SIZE_MAX && d->ups[d->routes[i].ups].dirty;
+	return err;
+}
+
 int agent_want_update(struct xlb_agent *a, struct xlb_want *w)
 {
 	struct upd u = {.a = a, .old = a->desired, .whole = !a->desired};
@@ -543,14 +628,22 @@ int agent_want_update(struct xlb_agent *a, struct xlb_want *w)
 	dirty = calloc(a->conf.nroutes + 1, 1);
 	if (!u.d || !dirty)
 		goto out;
-	err = nodes_scan(&u);
-	if (!err)
-		err = ups_update(&u);
-	if (!err)
-		err = routes_update(&u, dirty, w);
+	if (u.old && u.old->nodes_gen == a->nodes_gen && !a->flips_lost &&
+	    u.old->nroutes == a->conf.nroutes && u.old->nups == a->conf.nupstreams) {
+		err = health_update(&u, dirty);
+	} else {
+		err = nodes_scan(&u);
+		if (!err)
+			err = ups_update(&u);
+		if (!err)
+			err = routes_update(&u, dirty, w);
+	}
 	if (!err)
 		err = want_emit(&u, dirty, w);
+	u.d->nodes_gen = a->nodes_gen;
 out:
+	a->nflipped = 0;
+	a->flips_lost = 0;
 	desired_free(u.old);
 	a->desired = err ? NULL : u.d;
 	if (err)
