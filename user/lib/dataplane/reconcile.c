@@ -6,7 +6,11 @@
  * fails. Write, in the order the fast path needs (new VIPs, backends and
  * their states, then per VIP its members and table), with an undo journal:
  * a failed write puts back what this call changed. Removals last, once the
- * new state serves. The shadow then holds what the maps hold.
+ * new state serves. The shadow then holds what the maps hold. Backend
+ * entries and a new VIP's members go in batched map updates.
+ *
+ * A partial desired state is planned for what it lists alone; a count per
+ * backend of the VIPs holding it finds the backends it leaves unused.
  */
 #define _GNU_SOURCE /* qsort_r */
 #include <errno.h>
@@ -16,6 +20,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <arpa/inet.h>
+#include <bpf/bpf.h>
 
 #include "base/addr.h"
 #include "base/log.h"
@@ -25,6 +30,7 @@
 #include "dataplane/reconcile.h"
 
 #define SLOT_EMPTY (~0U)
+#define BATCH	   4096			  /* entries a batched map update carries */
 #define HASH_SLOTS (2 * XLB_MAX_BACKENDS) /* a power of two: load <= 1/2 */
 
 /* One member of a VIP as the maps hold it. */
@@ -843,6 +849,69 @@ out:
 	return err;
 }
 
+/*
+ * keys[0..*n) and vals into map fd in batches (BPF_MAP_UPDATE_BATCH), one
+ * system call per BATCH entries rather than one per entry; *n becomes how
+ * many were written. -EINVAL or -EOPNOTSUPP with nothing written: the
+ * kernel or map has no batched update, the caller writes one by one.
+ */
+static int update_batched(int fd, const void *keys, size_t ksz, const void *vals, size_t vsz,
+			  size_t *n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	size_t done = 0;
+	__u32 cnt, want;
+	int err = 0;
+
+	while (!err && done < *n) {
+		want = *n - done < BATCH ? (__u32)(*n - done) : BATCH;
+		cnt = want;
+		err = ret_errno(bpf_map_update_batch(fd, (const char *)keys + done * ksz,
+						     (const char *)vals + done * vsz, &cnt, &opts));
+		/* Refused up front (524: the kernel's ENOTSUPP), the count is not the kernel's. */
+		if (err == -EINVAL || err == -EOPNOTSUPP || err == -524 || cnt > want)
+			cnt = 0;
+		done += cnt;
+	}
+	*n = done;
+	return err;
+}
+
+/*
+ * The backend entries of the journal from nbu_written on, batched; the
+ * entries it could not write stay for the one-by-one loop.
+ */
+static void write_backends_batched(struct run *r)
+{
+	struct xlb_shadow *s = r->s;
+	struct xlb_backend *vals;
+	size_t i, n = r->nbu - r->nbu_written;
+	__u32 *keys, id;
+
+	if (n < 2)
+		return;
+	keys = calloc(n, sizeof(*keys));
+	vals = calloc(n, sizeof(*vals));
+	if (keys && vals) {
+		for (i = 0; i < n; i++) {
+			keys[i] = r->bu[r->nbu_written + i].id;
+			vals[i] = s->be[keys[i]];
+		}
+		update_batched(map_fd(r->m->skel->maps.xlb_backends), keys, sizeof(*keys), vals,
+			       sizeof(*vals), &n);
+		for (i = 0; i < n; i++, r->nbu_written++) {
+			id = r->bu[r->nbu_written].id;
+			s->fresh[id] = s->gen;
+			if (r->bu[r->nbu_written].old.state == XLB_BE_UNUSED)
+				r->st->backends_added++;
+			else
+				r->st->backends_changed++;
+		}
+	}
+	free(vals);
+	free(keys);
+}
+
 /* Write 2: backend entries, new ones and changed states. */
 static int write_backends(struct run *r)
 {
@@ -851,6 +920,7 @@ static int write_backends(struct run *r)
 	__u32 id;
 	int err;
 
+	write_backends_batched(r);
 	for (; r->nbu_written < r->nbu; r->nbu_written++) {
 		id = r->bu[r->nbu_written].id;
 		err = xlb_backend_write(r->m, id, &s->be[id]);
@@ -869,13 +939,45 @@ static int write_backends(struct run *r)
 }
 
 /*
+ * A VIP's first members, batched: how many were written (the rest, if
+ * any, is for the one-by-one loop).
+ */
+static size_t members_batched(struct run *r, __u32 vip_id, const struct sh_member *new, size_t nnew)
+{
+	struct xlb_member_key *keys;
+	struct xlb_member *vals;
+	size_t i, n = nnew;
+
+	if (nnew < 2)
+		return 0;
+	keys = calloc(nnew, sizeof(*keys));
+	vals = calloc(nnew, sizeof(*vals));
+	if (!keys || !vals) {
+		n = 0;
+		goto out;
+	}
+	for (i = 0; i < nnew; i++) {
+		keys[i] = (struct xlb_member_key){.vip_id = vip_id, .backend_id = new[i].id};
+		vals[i].weight = new[i].weight;
+	}
+	update_batched(map_fd(r->m->skel->maps.xlb_members), keys, sizeof(*keys), vals,
+		       sizeof(*vals), &n);
+	r->st->members_changed += n;
+out:
+	free(vals);
+	free(keys);
+	return n;
+}
+
+/*
  * Bring the members of VIP v from (old, nold) to (new, nnew), both sorted:
- * weights set where they differ, members no longer there deleted.
+ * weights set where they differ, members no longer there deleted. A VIP
+ * without members gets its first ones batched.
  */
 static int write_members(struct run *r, __u32 vip_id, const struct sh_member *old, size_t nold,
 			 const struct sh_member *new, size_t nnew)
 {
-	size_t i = 0, j = 0;
+	size_t i = 0, j = nold ? 0 : members_batched(r, vip_id, new, nnew);
 	int err = 0;
 
 	while (!err && (i < nold || j < nnew)) {
