@@ -53,6 +53,7 @@ struct agent_node {
 	int checked;	 /* has checks (active, maybe passive) */
 	int move_flows;	 /* an upstream of it: unhealthy_flows: move */
 	int unreachable; /* kernel evidence since it was last usable */
+	int flipped;	 /* usability flipped, or new, since the last desired state */
 };
 
 /*

@@ -173,6 +173,7 @@ static int nodes_scan(struct upd *u)
 	struct xlb_agent *a = u->a;
 	const struct des_node *o = u->old ? u->old->nodes : NULL;
 	size_t i, k = 0, no = u->old ? u->old->nnodes : 0;
+	struct agent_node *n;
 	struct des_node *dn;
 	int c = 1;
 
@@ -184,14 +185,17 @@ static int nodes_scan(struct upd *u)
 	u->d->nnodes = a->nnodes;
 	for (i = 0; i < a->nnodes; i++) {
 		dn = &u->d->nodes[i];
-		dn->addr = a->nodes[i]->addr;
-		dn->port = a->nodes[i]->port;
-		dn->usable = !!agent_node_usable(a->nodes[i]);
-		dn->out_state = agent_node_out_state(a->nodes[i]);
+		n = a->nodes[i];
+		dn->addr = n->addr;
+		dn->port = n->port;
+		dn->out_state = agent_node_out_state(n);
 		/* Both sorted the same way: one walk pairs them. */
 		while (k < no &&
 		       (c = agent_node_cmp(&o[k].addr, o[k].port, &dn->addr, dn->port)) < 0)
 			k++;
+		/* Usability is read only where it flipped (or the node is new). */
+		dn->usable = k == no || c || n->flipped ? !!agent_node_usable(n) : o[k].usable;
+		n->flipped = 0;
 		u->node_dirty[i] = k == no || c || o[k].usable != dn->usable ||
 				   o[k].out_state != dn->out_state;
 	}
@@ -595,6 +599,7 @@ static int health_update(struct upd *u, unsigned char *dirty)
 	}
 	for (i = 0; i < a->nflipped; i++) {
 		n = a->flipped[i];
+		n->flipped = 0;
 		pos = agent_node_pos(a->nodes, a->nnodes, &n->addr, n->port);
 		if (pos < 0)
 			continue;

@@ -109,6 +109,7 @@ void agent_node_flipped(struct xlb_agent *a, struct agent_node *n)
 	size_t cap = a->capflipped ? 2 * a->capflipped : 64;
 	struct agent_node **p;
 
+	n->flipped = 1;
 	if (a->nflipped == a->capflipped) {
 		p = realloc(a->flipped, cap * sizeof(*p));
 		if (!p) {
@@ -335,6 +336,7 @@ int agent_nodes_sync(struct xlb_agent *a, const struct xlb_conf *conf)
 		n->checked = u->active.enabled;
 		n->move_flows = u->unhealthy_move;
 		n->unreachable = old ? old->unreachable : 0;
+		n->flipped = old ? old->flipped : 1;
 		node_set_nexthop(n, old);
 		xlb_addr_str(n->addr.addr, n->addr.family, addr, sizeof(addr));
 		snprintf(n->label, sizeof(n->label),
