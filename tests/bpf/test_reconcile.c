@@ -283,6 +283,15 @@ static const struct vspec A[] = {
 };
 #define NA (sizeof(A) / sizeof(A[0]))
 
+/* The maps to state A; a failure is the case's. */
+static int reconcile_a(struct env *e, struct xlb_shadow *s)
+{
+	struct xlb_reconcile_stats st;
+	int err = reconcile(e, s, A, NA, &st);
+
+	return err ? bpftest_fail(&e->t, "reconcile A: %s (%s)", strerror(-err), st.error) : 0;
+}
+
 /* --- cases ----------------------------------------------------------------------------- */
 
 /* Nothing changed: nothing is written, and the maps hold the state. */
@@ -311,6 +320,20 @@ static int t_nothing_twice(struct env *e, struct xlb_shadow *s)
 	return 0;
 }
 
+/* What one node of one VIP changed writes: one table, one backend in, one out. */
+static int one_node_written(struct env *e, const struct xlb_reconcile_stats *st)
+{
+	if (st->tables_written != 1 || st->backends_added != 1 || st->backends_removed != 1 ||
+	    st->members_changed != 2 || st->vips_added || st->vips_removed || st->vips_updated)
+		return bpftest_fail(&e->t,
+				    "wrote tables %u, backends +%u -%u, members %u, vips +%u ~%u "
+				    "-%u (expected 1, +1 -1, 2, none)",
+				    st->tables_written, st->backends_added, st->backends_removed,
+				    st->members_changed, st->vips_added, st->vips_updated,
+				    st->vips_removed);
+	return 0;
+}
+
 /* One node of one VIP changed: one table, one backend in, one out. */
 static int t_one_node(struct env *e, struct xlb_shadow *s)
 {
@@ -321,20 +344,13 @@ static int t_one_node(struct env *e, struct xlb_shadow *s)
 
 	memcpy(b, A, sizeof(b));
 	b[2].be[1] = 9; /* VIP 3: node 7 -> node 9 */
-	err = reconcile(e, s, A, NA, &st);
-	if (err)
-		return bpftest_fail(&e->t, "reconcile A: %s (%s)", strerror(-err), st.error);
+	if (reconcile_a(e, s))
+		return -1;
 	err = reconcile(e, s, b, NA, &st);
 	if (err)
 		return bpftest_fail(&e->t, "reconcile B: %s (%s)", strerror(-err), st.error);
-	if (st.tables_written != 1 || st.backends_added != 1 || st.backends_removed != 1 ||
-	    st.members_changed != 2 || st.vips_added || st.vips_removed || st.vips_updated)
-		return bpftest_fail(&e->t,
-				    "wrote tables %u, backends +%u -%u, members %u, vips +%u ~%u "
-				    "-%u (expected 1, +1 -1, 2, none)",
-				    st.tables_written, st.backends_added, st.backends_removed,
-				    st.members_changed, st.vips_added, st.vips_updated,
-				    st.vips_removed);
+	if (one_node_written(e, &st))
+		return -1;
 	/* The same maps as a reconcile that reads them afresh would leave. */
 	got = dump_maps(e);
 	err = reconcile(e, NULL, b, NA, &st);
@@ -425,14 +441,8 @@ static int t_partial_untouched(struct env *e, struct xlb_shadow *s)
 	err = reconcile_partial(e, s, b, 1, NULL, 0, 0, &st);
 	if (err)
 		return bpftest_fail(&e->t, "partial reconcile: %s", st.error);
-	if (st.tables_written != 1 || st.backends_added != 1 || st.backends_removed != 1 ||
-	    st.members_changed != 2 || st.vips_added || st.vips_removed || st.vips_updated)
-		return bpftest_fail(&e->t,
-				    "wrote tables %u, backends +%u -%u, members %u, vips +%u ~%u "
-				    "-%u (expected 1, +1 -1, 2, none)",
-				    st.tables_written, st.backends_added, st.backends_removed,
-				    st.members_changed, st.vips_added, st.vips_updated,
-				    st.vips_removed);
+	if (one_node_written(e, &st))
+		return -1;
 	err = xlb_member_get(&e->m, vip.id, id, &mv);
 	if (err || mv.weight != 9)
 		return bpftest_fail(&e->t,
@@ -499,9 +509,8 @@ static int t_partial_both(struct env *e, struct xlb_shadow *s)
 	char *before, *after;
 	int err;
 
-	err = reconcile(e, s, A, NA, &st);
-	if (err)
-		return bpftest_fail(&e->t, "reconcile A: %s (%s)", strerror(-err), st.error);
+	if (reconcile_a(e, s))
+		return -1;
 	before = dump_maps(e);
 	err = reconcile_partial(e, s, A, NA, gone, 1, 0, &st);
 	after = dump_maps(e);
@@ -522,9 +531,8 @@ static int t_capacity(struct env *e, struct xlb_shadow *s)
 	char *before, *after;
 	int err;
 
-	err = reconcile(e, s, A, NA, &st);
-	if (err)
-		return bpftest_fail(&e->t, "reconcile A: %s (%s)", strerror(-err), st.error);
+	if (reconcile_a(e, s))
+		return -1;
 	b = calloc(n, sizeof(*b));
 	if (!b)
 		return bpftest_fail(&e->t, "out of memory");
@@ -558,9 +566,8 @@ static int t_midway(struct env *e, struct xlb_shadow *s)
 	char *before, *after;
 	int err;
 
-	err = reconcile(e, s, A, NA, &st);
-	if (err)
-		return bpftest_fail(&e->t, "reconcile A: %s (%s)", strerror(-err), st.error);
+	if (reconcile_a(e, s))
+		return -1;
 	/*
 	 * 8 members; in the order written: VIP 2 swaps one (8), VIP 3 loses
 	 * one (7), VIP 4 adds 4 (11), VIP 5 adds 6: the 6th is the 17th of 16.

@@ -215,6 +215,9 @@ static void conf_make(char *buf, size_t len, const char *u1, const char *u2, con
 #define U2                                                             \
 	"      - {host: 10.0.0.3, port: 80, weight: 1, priority: 0}\n" \
 	"      - {host: 10.0.0.4, port: 80, weight: 1, priority: -1}\n"
+/* 10.0.0.1 moved from u1 to u2. */
+#define U1_MOVED "\"10.0.0.2:80\": 1"
+#define U2_MOVED U2 "      - {host: 10.0.0.1, port: 80, weight: 1, priority: 0}\n"
 #define ROUTE(id, vip, u)                                                                          \
 	"  - {id: " #id ", server_addr: 198.18.100." #vip ", server_port: 80, upstream_id: " u "}" \
 	"\n"
@@ -270,6 +273,14 @@ static void step(struct fix *f, const char *name, int whole, size_t nv, size_t n
 	check_done();
 }
 
+/* The configuration of conf_make() into text, adopted. */
+static void reconf(struct fix *f, char *text, size_t len, const char *u1, const char *u2,
+		   const char *routes)
+{
+	conf_make(text, len, u1, u2, routes);
+	adopt_text(f, text);
+}
+
 static void set_health(struct fix *f, const char *addr, enum xlb_health h)
 {
 	struct xlb_addr_key a = {.family = XLB_AF_INET};
@@ -311,44 +322,42 @@ static long member_weight(struct fix *f, int vip, const char *addr)
 	return -1;
 }
 
+/* Configurations one after the other: the VIPs each lists and has gone. */
+static const struct {
+	const char *name, *u1, *u2, *routes;
+	size_t nv, ng;
+} routes_steps[] = {
+	/* u1 changed back too: routes 1 and 4 */
+	{"a route removed", U1, U2, ROUTE(1, 1, "u1") ROUTE(2, 2, "u2") ROUTE(4, 4, "u1"), 2, 1},
+	{"a route added", U1, U2,
+	 ROUTE(1, 1, "u1") ROUTE(2, 2, "u2") ROUTE(4, 4, "u1") ROUTE(5, 5, "u3"), 1, 0},
+	{"a VIP renamed (its address)", U1, U2,
+	 ROUTE(1, 1, "u1") ROUTE(2, 2, "u2") ROUTE(4, 9, "u1") ROUTE(5, 5, "u3"), 1, 1},
+	{"a route onto another upstream", U1, U2,
+	 ROUTE(1, 1, "u1") ROUTE(2, 2, "u2") ROUTE(4, 9, "u3") ROUTE(5, 5, "u3"), 1, 0},
+	{"a node moved from u1 to u2", U1_MOVED, U2_MOVED,
+	 ROUTE(1, 1, "u1") ROUTE(2, 2, "u2") ROUTE(4, 9, "u3") ROUTE(5, 5, "u3"), 2, 0},
+};
+
 static void test_changes(void **state)
 {
 	struct fix *f = *state;
 	char text[4096];
+	size_t i;
 
-	conf_make(text, sizeof(text), U1, U2, ROUTES);
-	adopt_text(f, text);
+	reconf(f, text, sizeof(text), U1, U2, ROUTES);
 	step(f, "first", 1, 4, 0);
 	step(f, "nothing changed", 0, 0, 0);
 	adopt_text(f, text);
 	step(f, "the same file again", 0, 0, 0);
 	/* A weight of u1: both its routes (a shared upstream). */
-	conf_make(text, sizeof(text), "\"10.0.0.1:80\": 5, \"10.0.0.2:80\": 1", U2, ROUTES);
-	adopt_text(f, text);
+	reconf(f, text, sizeof(text), "\"10.0.0.1:80\": 5, \"10.0.0.2:80\": 1", U2, ROUTES);
 	step(f, "a weight of u1", 0, 2, 0);
-	/* A route removed; one added; one renamed (its VIP port changes). */
-	conf_make(text, sizeof(text), U1, U2,
-		  ROUTE(1, 1, "u1") ROUTE(2, 2, "u2") ROUTE(4, 4, "u1"));
-	adopt_text(f, text);
-	step(f, "a route removed", 0, 2, 1); /* u1 changed back: routes 1 and 4 */
-	conf_make(text, sizeof(text), U1, U2,
-		  ROUTE(1, 1, "u1") ROUTE(2, 2, "u2") ROUTE(4, 4, "u1") ROUTE(5, 5, "u3"));
-	adopt_text(f, text);
-	step(f, "a route added", 0, 1, 0);
-	conf_make(text, sizeof(text), U1, U2,
-		  ROUTE(1, 1, "u1") ROUTE(2, 2, "u2") ROUTE(4, 9, "u1") ROUTE(5, 5, "u3"));
-	adopt_text(f, text);
-	step(f, "a VIP renamed", 0, 1, 1);
-	/* A route onto another upstream; a node moving from u1 to u2. */
-	conf_make(text, sizeof(text), U1, U2,
-		  ROUTE(1, 1, "u1") ROUTE(2, 2, "u2") ROUTE(4, 9, "u3") ROUTE(5, 5, "u3"));
-	adopt_text(f, text);
-	step(f, "a route onto another upstream", 0, 1, 0);
-	conf_make(text, sizeof(text), "\"10.0.0.2:80\": 1",
-		  U2 "      - {host: 10.0.0.1, port: 80, weight: 1, priority: 0}\n",
-		  ROUTE(1, 1, "u1") ROUTE(2, 2, "u2") ROUTE(4, 9, "u3") ROUTE(5, 5, "u3"));
-	adopt_text(f, text);
-	step(f, "a node moved from u1 to u2", 0, 2, 0);
+	for (i = 0; i < sizeof(routes_steps) / sizeof(routes_steps[0]); i++) {
+		reconf(f, text, sizeof(text), routes_steps[i].u1, routes_steps[i].u2,
+		       routes_steps[i].routes);
+		step(f, routes_steps[i].name, 0, routes_steps[i].nv, routes_steps[i].ng);
+	}
 	/* Health: u2's primary group goes down, its backup takes over. */
 	set_health(f, "10.0.0.3", XLB_H_UNHEALTHY);
 	set_health(f, "10.0.0.1", XLB_H_UNHEALTHY);
@@ -367,24 +376,17 @@ static void test_changes(void **state)
 	 * only route goes: it drains, and u3's VIPs, not listed, follow.
 	 */
 	check_int(be_state(f, "10.0.0.2"), XLB_BE_ACTIVE, "the shared node, u1's only one");
-	conf_make(text, sizeof(text), "\"10.0.0.2:80\": 1",
-		  U2 "      - {host: 10.0.0.1, port: 80, weight: 1, priority: 0}\n",
-		  ROUTE(2, 2, "u2") ROUTE(4, 9, "u3") ROUTE(5, 5, "u3"));
-	adopt_text(f, text);
+	reconf(f, text, sizeof(text), U1_MOVED, U2_MOVED,
+	       ROUTE(2, 2, "u2") ROUTE(4, 9, "u3") ROUTE(5, 5, "u3"));
 	step(f, "the route of u1 gone", 0, 0, 1);
 	check_int(be_state(f, "10.0.0.2"), XLB_BE_DRAINING, "the shared node drains");
-	conf_make(text, sizeof(text), "\"10.0.0.2:80\": 1",
-		  U2 "      - {host: 10.0.0.1, port: 80, weight: 1, priority: 0}\n",
-		  ROUTE(1, 1, "u1") ROUTE(2, 2, "u2") ROUTE(4, 9, "u3") ROUTE(5, 5, "u3"));
-	adopt_text(f, text);
+	reconf(f, text, sizeof(text), U1_MOVED, U2_MOVED,
+	       ROUTE(1, 1, "u1") ROUTE(2, 2, "u2") ROUTE(4, 9, "u3") ROUTE(5, 5, "u3"));
 	step(f, "the route of u1 back", 0, 1, 0);
 	set_health(f, "10.0.0.2", XLB_H_HEALTHY);
 	step(f, "a shared node back", 0, 3, 0);
 	/* u3's last route goes: its node 10.0.0.5 with it; 10.0.0.2 stays for u1. */
-	conf_make(text, sizeof(text), "\"10.0.0.2:80\": 1",
-		  U2 "      - {host: 10.0.0.1, port: 80, weight: 1, priority: 0}\n",
-		  ROUTE(1, 1, "u1") ROUTE(2, 2, "u2"));
-	adopt_text(f, text);
+	reconf(f, text, sizeof(text), U1_MOVED, U2_MOVED, ROUTE(1, 1, "u1") ROUTE(2, 2, "u2"));
 	step(f, "an upstream's last routes gone", 0, 0, 2);
 	check_int(be_state(f, "10.0.0.5"), XLB_BE_UNUSED, "the node of no route is gone");
 	check_int(be_state(f, "10.0.0.2"), XLB_BE_ACTIVE, "the shared node stays");

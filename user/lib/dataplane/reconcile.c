@@ -638,6 +638,17 @@ static struct vip_plan *plan_next(struct run *r)
 	return &r->vp[r->nvp];
 }
 
+/* Plan p (r->vp[r->nvp]) counts, with its own copy of its p->n members m. */
+static int plan_add(struct run *r, struct vip_plan *p, const struct sh_member *m)
+{
+	p->m = malloc((p->n + 1) * sizeof(*p->m));
+	if (!p->m)
+		return -ENOMEM;
+	memcpy(p->m, m, p->n * sizeof(*p->m));
+	r->nvp++;
+	return 0;
+}
+
 static int plan_vip(struct run *r, const struct xlb_want_vip *wv)
 {
 	struct xlb_shadow *s = r->s;
@@ -684,12 +695,7 @@ static int plan_vip(struct run *r, const struct xlb_want_vip *wv)
 		p->added = p->n;
 		r->nnew_vips++;
 	}
-	p->m = malloc((p->n + 1) * sizeof(*p->m));
-	if (!p->m)
-		return -ENOMEM;
-	memcpy(p->m, r->scratch, p->n * sizeof(*p->m));
-	r->nvp++;
-	return 0;
+	return plan_add(r, p, r->scratch);
 }
 
 /* A partial state's gone VIPs: marked for removal (one not in the maps is gone already). */
@@ -735,11 +741,8 @@ static int plan_unlisted(struct run *r)
 			return -ENOMEM;
 		*p = (struct vip_plan){
 			.key = sv->key, .at = (long)i, .table = 1, .v = sv->v, .n = sv->n};
-		p->m = malloc((sv->n + 1) * sizeof(*p->m));
-		if (!p->m)
+		if (plan_add(r, p, sv->m))
 			return -ENOMEM;
-		memcpy(p->m, sv->m, sv->n * sizeof(*p->m));
-		r->nvp++;
 	}
 	return 0;
 }
