@@ -54,7 +54,21 @@ struct des_node {
 	__u8 out_state;
 };
 
+/*
+ * The large arrays of the last update but one, kept for the next: memory
+ * whose pages are mapped already costs a memset, fresh memory a page
+ * fault per page.
+ */
+enum { SP_NODES, SP_UPS, SP_ROUTES, SP_SLOTS, SP_DIRTY, SP_BIDX, SP_MAX };
+
+struct des_spare {
+	void *p[SP_MAX];
+	size_t bytes[SP_MAX];
+};
+
 struct agent_desired {
+	struct des_spare spare;
+	size_t bytes[SP_MAX]; /* of ups, slots, routes, nodes below */
 	enum xlb_no_healthy on_no_healthy;
 	__u32 table_size; /* xlb.table_size */
 	struct des_ups *ups;
@@ -84,6 +98,49 @@ static void ups_free(struct des_ups *u)
 	free(u->active);
 }
 
+/* bytes of zeroes: the spare array of kind k when large enough, else new. */
+static void *take(struct agent_desired *d, int k, size_t bytes)
+{
+	void *p = d->spare.p[k];
+
+	d->spare.p[k] = NULL;
+	if (p && d->spare.bytes[k] >= bytes) {
+		d->bytes[k] = d->spare.bytes[k];
+		return memset(p, 0, bytes);
+	}
+	free(p);
+	d->bytes[k] = bytes;
+	return calloc(1, bytes);
+}
+
+/* p (bytes long), unless NULL, becomes the spare array of kind k. */
+static void give(struct agent_desired *d, int k, void *p, size_t bytes)
+{
+	if (!p)
+		return;
+	free(d->spare.p[k]);
+	d->spare.p[k] = p;
+	d->spare.bytes[k] = bytes;
+}
+
+/* The arrays of old, emptied, become d's spares. */
+static void recycle(struct agent_desired *d, struct agent_desired *old)
+{
+	size_t i;
+
+	for (i = 0; i < old->nups; i++)
+		ups_free(&old->ups[i]);
+	give(d, SP_UPS, old->ups, old->bytes[SP_UPS]);
+	give(d, SP_SLOTS, old->slots, old->bytes[SP_SLOTS]);
+	give(d, SP_ROUTES, old->routes, old->bytes[SP_ROUTES]);
+	give(d, SP_NODES, old->nodes, old->bytes[SP_NODES]);
+	old->ups = NULL;
+	old->slots = NULL;
+	old->routes = NULL;
+	old->nodes = NULL;
+	old->nups = 0;
+}
+
 static void desired_free(struct agent_desired *d)
 {
 	size_t i;
@@ -96,6 +153,8 @@ static void desired_free(struct agent_desired *d)
 	free(d->slots);
 	free(d->routes);
 	free(d->nodes);
+	for (i = 0; i < SP_MAX; i++)
+		free(d->spare.p[i]);
 	free(d);
 }
 
@@ -132,7 +191,7 @@ static int ups_index(struct agent_desired *d)
 
 	for (d->nslots = 16; d->nslots < 2 * d->nups; d->nslots *= 2)
 		;
-	d->slots = calloc(d->nslots, sizeof(*d->slots));
+	d->slots = take(d, SP_SLOTS, d->nslots * sizeof(*d->slots));
 	if (!d->slots)
 		return -ENOMEM;
 	for (i = 0; i < d->nups; i++) {
@@ -177,15 +236,18 @@ static int nodes_scan(struct upd *u)
 	struct des_node *dn;
 	int c = 1;
 
-	u->d->nodes = calloc(a->nnodes + 1, sizeof(*u->d->nodes));
-	u->node_dirty = calloc(a->nnodes + 1, 1);
-	u->bidx = calloc(a->nnodes + 1, sizeof(*u->bidx));
+	u->d->nodes = take(u->d, SP_NODES, (a->nnodes + 1) * sizeof(*u->d->nodes));
+	u->node_dirty = take(u->d, SP_DIRTY, a->nnodes + 1);
+	u->bidx = take(u->d, SP_BIDX, (a->nnodes + 1) * sizeof(*u->bidx));
 	if (!u->d->nodes || !u->node_dirty || !u->bidx)
 		return -ENOMEM;
 	u->d->nnodes = a->nnodes;
 	for (i = 0; i < a->nnodes; i++) {
 		dn = &u->d->nodes[i];
 		n = a->nodes[i];
+		/* The nodes lie apart in memory: ask for the ones ahead early. */
+		if (i + 16 < a->nnodes)
+			__builtin_prefetch(a->nodes[i + 16]);
 		dn->addr = n->addr;
 		dn->port = n->port;
 		dn->out_state = agent_node_out_state(n);
@@ -275,11 +337,13 @@ static int ups_update(struct upd *u)
 	int nat, err, ok;
 	__u32 ts;
 
-	d->ups = calloc(a->conf.nupstreams + 1, sizeof(*d->ups));
+	d->ups = take(d, SP_UPS, (a->conf.nupstreams + 1) * sizeof(*d->ups));
 	if (!d->ups)
 		return -ENOMEM;
 	for (i = 0; i < a->conf.nupstreams; i++) {
 		c = &a->conf.upstreams[i];
+		if (i + 4 < a->conf.nupstreams)
+			__builtin_prefetch(a->conf.upstreams[i + 4].nodes);
 		du = &d->ups[d->nups++];
 		memcpy(du->id, c->id, sizeof(du->id));
 		/* The same place as before, else by id. */
@@ -366,7 +430,7 @@ static int routes_update(struct upd *u, unsigned char *dirty, struct xlb_want *w
 	size_t i, no = old ? old->nroutes : 0, moved = no != a->conf.nroutes;
 	long at;
 
-	d->routes = calloc(a->conf.nroutes + 1, sizeof(*d->routes));
+	d->routes = take(d, SP_ROUTES, (a->conf.nroutes + 1) * sizeof(*d->routes));
 	if (!d->routes)
 		return -ENOMEM;
 	for (i = 0; i < a->conf.nroutes; i++) {
@@ -579,20 +643,23 @@ static int health_update(struct upd *u, unsigned char *dirty)
 {
 	struct xlb_agent *a = u->a;
 	struct agent_desired *d = u->d;
+	struct des_spare spare;
 	struct agent_node *n;
 	struct des_node *dn;
 	size_t i, nmarked = 0, *marked;
 	long pos;
 	int err;
 
+	spare = d->spare;
 	*d = *u->old;
+	d->spare = spare;
 	memset(u->old, 0, sizeof(*u->old)); /* freed empty */
 	for (i = 0; i < d->nups; i++) {
 		d->ups[i].dirty = 0;
 		d->ups[i].had_routes = d->ups[i].routes;
 	}
 	marked = calloc(d->nups + 1, sizeof(*marked));
-	u->bidx = calloc(a->nnodes + 1, sizeof(*u->bidx));
+	u->bidx = take(d, SP_BIDX, (a->nnodes + 1) * sizeof(*u->bidx));
 	if (!marked || !u->bidx) {
 		free(marked);
 		return -ENOMEM;
@@ -633,6 +700,10 @@ int agent_want_update(struct xlb_agent *a, struct xlb_want *w)
 	dirty = calloc(a->conf.nroutes + 1, 1);
 	if (!u.d || !dirty)
 		goto out;
+	if (u.old) {
+		u.d->spare = u.old->spare;
+		memset(&u.old->spare, 0, sizeof(u.old->spare));
+	}
 	if (u.old && u.old->nodes_gen == a->nodes_gen && !a->flips_lost &&
 	    u.old->nroutes == a->conf.nroutes && u.old->nups == a->conf.nupstreams) {
 		err = health_update(&u, dirty);
@@ -649,12 +720,19 @@ int agent_want_update(struct xlb_agent *a, struct xlb_want *w)
 out:
 	a->nflipped = 0;
 	a->flips_lost = 0;
+	if (u.d) {
+		give(u.d, SP_BIDX, u.bidx, u.d->bytes[SP_BIDX]);
+		give(u.d, SP_DIRTY, u.node_dirty, u.d->bytes[SP_DIRTY]);
+		if (u.old)
+			recycle(u.d, u.old);
+	} else {
+		free(u.bidx);
+		free(u.node_dirty);
+	}
 	desired_free(u.old);
 	a->desired = err ? NULL : u.d;
 	if (err)
 		desired_free(u.d);
 	free(dirty);
-	free(u.bidx);
-	free(u.node_dirty);
 	return err;
 }
