@@ -123,6 +123,24 @@ static void give(struct agent_desired *d, int k, void *p, size_t bytes)
 	d->spare.bytes[k] = bytes;
 }
 
+/*
+ * After a whole state: spares as large as its arrays, their pages mapped
+ * now, so that the first change does not pay the faults (without memory
+ * it pays them).
+ */
+static void spares_make(struct agent_desired *d)
+{
+	static const int kinds[] = {SP_NODES, SP_UPS, SP_ROUTES, SP_SLOTS};
+	size_t i;
+	void *p;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		p = d->spare.p[kinds[i]] ? NULL : malloc(d->bytes[kinds[i]]);
+		if (p)
+			give(d, kinds[i], memset(p, 0, d->bytes[kinds[i]]), d->bytes[kinds[i]]);
+	}
+}
+
 /* The arrays of old, emptied, become d's spares. */
 static void recycle(struct agent_desired *d, struct agent_desired *old)
 {
@@ -729,6 +747,8 @@ out:
 		free(u.bidx);
 		free(u.node_dirty);
 	}
+	if (!err && u.whole)
+		spares_make(u.d);
 	desired_free(u.old);
 	a->desired = err ? NULL : u.d;
 	if (err)
