@@ -6,8 +6,8 @@
  * fails. Write, in the order the fast path needs (new VIPs, backends and
  * their states, then per VIP its members and table), with an undo journal:
  * a failed write puts back what this call changed. Removals last, once the
- * new state serves. The shadow then holds what the maps hold. Backend
- * entries and a new VIP's members go in batched map updates.
+ * new state serves. The shadow then holds what the maps hold. A new
+ * VIP's members go in one batched map update.
  *
  * A partial desired state is planned for what it lists alone; a count per
  * backend of the VIPs holding it finds the backends it leaves unused.
@@ -880,41 +880,6 @@ static int update_batched(int fd, const void *keys, size_t ksz, const void *vals
 	return err;
 }
 
-/*
- * The backend entries of the journal from nbu_written on, batched; the
- * entries it could not write stay for the one-by-one loop.
- */
-static void write_backends_batched(struct run *r)
-{
-	struct xlb_shadow *s = r->s;
-	struct xlb_backend *vals;
-	size_t i, n = r->nbu - r->nbu_written;
-	__u32 *keys, id;
-
-	if (n < 2)
-		return;
-	keys = calloc(n, sizeof(*keys));
-	vals = calloc(n, sizeof(*vals));
-	if (keys && vals) {
-		for (i = 0; i < n; i++) {
-			keys[i] = r->bu[r->nbu_written + i].id;
-			vals[i] = s->be[keys[i]];
-		}
-		update_batched(map_fd(r->m->skel->maps.xlb_backends), keys, sizeof(*keys), vals,
-			       sizeof(*vals), &n);
-		for (i = 0; i < n; i++, r->nbu_written++) {
-			id = r->bu[r->nbu_written].id;
-			s->fresh[id] = s->gen;
-			if (r->bu[r->nbu_written].old.state == XLB_BE_UNUSED)
-				r->st->backends_added++;
-			else
-				r->st->backends_changed++;
-		}
-	}
-	free(vals);
-	free(keys);
-}
-
 /* Write 2: backend entries, new ones and changed states. */
 static int write_backends(struct run *r)
 {
@@ -923,7 +888,6 @@ static int write_backends(struct run *r)
 	__u32 id;
 	int err;
 
-	write_backends_batched(r);
 	for (; r->nbu_written < r->nbu; r->nbu_written++) {
 		id = r->bu[r->nbu_written].id;
 		err = xlb_backend_write(r->m, id, &s->be[id]);
