@@ -240,6 +240,35 @@ static int reconcile(struct env *e, struct xlb_shadow *s, const struct vspec *vs
 	return err;
 }
 
+/*
+ * A partial state: the VIPs of vs, gone the VIP numbers in gone, and
+ * backend number down (0: none) draining.
+ */
+static int reconcile_partial(struct env *e, struct xlb_shadow *s, const struct vspec *vs, size_t n,
+			     const int *gone, size_t ngone, int down,
+			     struct xlb_reconcile_stats *st)
+{
+	struct xlb_addr_key a;
+	struct xlb_want w;
+	size_t i;
+	int err = want_make(&w, vs, n);
+
+	w.partial = 1;
+	w.gone = calloc(ngone + 1, sizeof(*w.gone));
+	if (!w.gone)
+		err = -ENOMEM;
+	for (i = 0; !err && i < ngone; i++)
+		vip_key(gone[i], &w.gone[w.ngone++]);
+	be_addr(down, &a);
+	for (i = 0; !err && down && i < w.nbackends; i++)
+		if (!memcmp(&w.backends[i].addr, &a, sizeof(a)))
+			w.backends[i].state = XLB_BE_DRAINING;
+	if (!err)
+		err = xlb_reconcile(&e->m, s, &w, st);
+	xlb_want_free(&w);
+	return err;
+}
+
 static int stats_zero(const struct xlb_reconcile_stats *st)
 {
 	return !(st->vips_added || st->vips_updated || st->vips_removed || st->backends_added ||
@@ -253,6 +282,15 @@ static const struct vspec A[] = {
 	{3, 2, {6, 7}, {1, 1}},
 };
 #define NA (sizeof(A) / sizeof(A[0]))
+
+/* The maps to state A; a failure is the case's. */
+static int reconcile_a(struct env *e, struct xlb_shadow *s)
+{
+	struct xlb_reconcile_stats st;
+	int err = reconcile(e, s, A, NA, &st);
+
+	return err ? bpftest_fail(&e->t, "reconcile A: %s (%s)", strerror(-err), st.error) : 0;
+}
 
 /* --- cases ----------------------------------------------------------------------------- */
 
@@ -282,6 +320,20 @@ static int t_nothing_twice(struct env *e, struct xlb_shadow *s)
 	return 0;
 }
 
+/* What one node of one VIP changed writes: one table, one backend in, one out. */
+static int one_node_written(struct env *e, const struct xlb_reconcile_stats *st)
+{
+	if (st->tables_written != 1 || st->backends_added != 1 || st->backends_removed != 1 ||
+	    st->members_changed != 2 || st->vips_added || st->vips_removed || st->vips_updated)
+		return bpftest_fail(&e->t,
+				    "wrote tables %u, backends +%u -%u, members %u, vips +%u ~%u "
+				    "-%u (expected 1, +1 -1, 2, none)",
+				    st->tables_written, st->backends_added, st->backends_removed,
+				    st->members_changed, st->vips_added, st->vips_updated,
+				    st->vips_removed);
+	return 0;
+}
+
 /* One node of one VIP changed: one table, one backend in, one out. */
 static int t_one_node(struct env *e, struct xlb_shadow *s)
 {
@@ -292,20 +344,13 @@ static int t_one_node(struct env *e, struct xlb_shadow *s)
 
 	memcpy(b, A, sizeof(b));
 	b[2].be[1] = 9; /* VIP 3: node 7 -> node 9 */
-	err = reconcile(e, s, A, NA, &st);
-	if (err)
-		return bpftest_fail(&e->t, "reconcile A: %s (%s)", strerror(-err), st.error);
+	if (reconcile_a(e, s))
+		return -1;
 	err = reconcile(e, s, b, NA, &st);
 	if (err)
 		return bpftest_fail(&e->t, "reconcile B: %s (%s)", strerror(-err), st.error);
-	if (st.tables_written != 1 || st.backends_added != 1 || st.backends_removed != 1 ||
-	    st.members_changed != 2 || st.vips_added || st.vips_removed || st.vips_updated)
-		return bpftest_fail(&e->t,
-				    "wrote tables %u, backends +%u -%u, members %u, vips +%u ~%u "
-				    "-%u (expected 1, +1 -1, 2, none)",
-				    st.tables_written, st.backends_added, st.backends_removed,
-				    st.members_changed, st.vips_added, st.vips_updated,
-				    st.vips_removed);
+	if (one_node_written(e, &st))
+		return -1;
 	/* The same maps as a reconcile that reads them afresh would leave. */
 	got = dump_maps(e);
 	err = reconcile(e, NULL, b, NA, &st);
@@ -338,6 +383,145 @@ static int after_failure(struct env *e, struct xlb_shadow *s, int err, char *bef
 	return err;
 }
 
+/*
+ * The maps after a partial reconcile are those a whole reconcile of the
+ * state b (backend number down draining) leaves, read afresh: it writes
+ * nothing and the dumps are equal.
+ */
+static int same_as_whole(struct env *e, const struct vspec *b, size_t n, int down, const char *what)
+{
+	struct xlb_reconcile_stats st;
+	char *got = dump_maps(e), *want;
+	int err;
+
+	err = reconcile_partial(e, NULL, b, n, NULL, 0, down, &st);
+	want = dump_maps(e);
+	if (err)
+		err = bpftest_fail(&e->t, "%s: the whole reconcile: %s", what, st.error);
+	else if (!stats_zero(&st))
+		err = bpftest_fail(
+			&e->t,
+			"%s: a whole reconcile of the same state wrote vips +%u ~%u -%u, "
+			"backends +%u ~%u -%u, members %u, tables %u",
+			what, st.vips_added, st.vips_updated, st.vips_removed, st.backends_added,
+			st.backends_changed, st.backends_removed, st.members_changed,
+			st.tables_written);
+	else
+		err = expect_same(e, what, got, want);
+	free(got);
+	free(want);
+	return err;
+}
+
+/* A partial state listing VIP 3 alone: VIPs 1 and 2 are not read, not written. */
+static int t_partial_untouched(struct env *e, struct xlb_shadow *s)
+{
+	struct vspec b[] = {A[2]};
+	struct xlb_reconcile_stats st;
+	struct xlb_addr_key a;
+	struct xlb_member mv;
+	struct xlb_vip vip;
+	struct xlb_vip_key k;
+	__u32 id;
+	int err;
+
+	b[0].be[1] = 9; /* VIP 3: node 7 -> node 9 */
+	err = reconcile(e, s, A, NA, &st);
+	/* Behind the shadow's back: VIP 1's member 1 gets weight 9. */
+	vip_key(1, &k);
+	be_addr(1, &a);
+	if (!err)
+		err = xlb_vip_get(&e->m, &k, &vip);
+	if (!err)
+		err = xlb_backend_find(&e->m, &a, 80, &id);
+	if (!err)
+		err = xlb_member_set(&e->m, vip.id, id, 9);
+	if (err)
+		return bpftest_fail(&e->t, "setting up: %s (%s)", strerror(-err), st.error);
+	err = reconcile_partial(e, s, b, 1, NULL, 0, 0, &st);
+	if (err)
+		return bpftest_fail(&e->t, "partial reconcile: %s", st.error);
+	if (one_node_written(e, &st))
+		return -1;
+	err = xlb_member_get(&e->m, vip.id, id, &mv);
+	if (err || mv.weight != 9)
+		return bpftest_fail(&e->t,
+				    "VIP 1's member: err %d weight %u (expected 9: untouched)", err,
+				    err ? 0 : mv.weight);
+	return 0;
+}
+
+/*
+ * A partial state: VIP 1 gone, VIP 4 new (sharing backend 3 with VIP 2),
+ * VIP 2 with a new weight. The maps equal a whole reconcile's; backends 1
+ * and 2, held by VIP 1 alone, are removed.
+ */
+static int t_partial_gone_new(struct env *e, struct xlb_shadow *s)
+{
+	struct vspec b[] = {A[1], {4, 2, {3, 8}, {1, 1}}}, whole[] = {A[1], A[2], b[1]};
+	static const int gone[] = {1};
+	struct xlb_reconcile_stats st;
+	int err;
+
+	b[0].w[1] = 4;
+	whole[0] = b[0];
+	err = reconcile(e, s, A, NA, &st);
+	if (!err)
+		err = reconcile_partial(e, s, b, 2, gone, 1, 0, &st);
+	if (err)
+		return bpftest_fail(&e->t, "reconcile: %s (%s)", strerror(-err), st.error);
+	if (st.vips_added != 1 || st.vips_removed != 1 || st.backends_added != 1 ||
+	    st.backends_removed != 2 || st.tables_written != 2)
+		return bpftest_fail(&e->t,
+				    "wrote vips +%u -%u, backends +%u -%u, tables %u (expected +1 "
+				    "-1, +1 -2, 2)",
+				    st.vips_added, st.vips_removed, st.backends_added,
+				    st.backends_removed, st.tables_written);
+	return same_as_whole(e, whole, 3, 0, "after VIP 1 gone, VIP 4 new");
+}
+
+/*
+ * A partial state listing VIP 2 with its backend 3 draining: VIP 1, not
+ * listed, holds backend 3 too and gets its table rebuilt without it.
+ */
+static int t_partial_shared(struct env *e, struct xlb_shadow *s)
+{
+	struct xlb_reconcile_stats st;
+	int err;
+
+	err = reconcile(e, s, A, NA, &st);
+	if (!err)
+		err = reconcile_partial(e, s, &A[1], 1, NULL, 0, 3, &st);
+	if (err)
+		return bpftest_fail(&e->t, "reconcile: %s (%s)", strerror(-err), st.error);
+	if (st.backends_changed != 1 || st.tables_written != 2 || st.members_changed)
+		return bpftest_fail(&e->t,
+				    "wrote backends ~%u, tables %u, members %u (expected 1, 2, 0)",
+				    st.backends_changed, st.tables_written, st.members_changed);
+	return same_as_whole(e, A, NA, 3, "after a shared backend drained");
+}
+
+/* A VIP both listed and gone is refused, and nothing is written. */
+static int t_partial_both(struct env *e, struct xlb_shadow *s)
+{
+	static const int gone[] = {2};
+	struct xlb_reconcile_stats st;
+	char *before, *after;
+	int err;
+
+	if (reconcile_a(e, s))
+		return -1;
+	before = dump_maps(e);
+	err = reconcile_partial(e, s, A, NA, gone, 1, 0, &st);
+	after = dump_maps(e);
+	if (err != -EINVAL || !strstr(st.error, "both wanted and gone"))
+		err = bpftest_fail(&e->t, "err %d \"%s\" (expected -EINVAL, both wanted and gone)",
+				   err, st.error);
+	else
+		err = 0;
+	return after_failure(e, s, err, before, after, "after a VIP listed and gone");
+}
+
 /* A plan that does not fit (VIP ids) writes nothing, though backends changed too. */
 static int t_capacity(struct env *e, struct xlb_shadow *s)
 {
@@ -347,9 +531,8 @@ static int t_capacity(struct env *e, struct xlb_shadow *s)
 	char *before, *after;
 	int err;
 
-	err = reconcile(e, s, A, NA, &st);
-	if (err)
-		return bpftest_fail(&e->t, "reconcile A: %s (%s)", strerror(-err), st.error);
+	if (reconcile_a(e, s))
+		return -1;
 	b = calloc(n, sizeof(*b));
 	if (!b)
 		return bpftest_fail(&e->t, "out of memory");
@@ -383,9 +566,8 @@ static int t_midway(struct env *e, struct xlb_shadow *s)
 	char *before, *after;
 	int err;
 
-	err = reconcile(e, s, A, NA, &st);
-	if (err)
-		return bpftest_fail(&e->t, "reconcile A: %s (%s)", strerror(-err), st.error);
+	if (reconcile_a(e, s))
+		return -1;
 	/*
 	 * 8 members; in the order written: VIP 2 swaps one (8), VIP 3 loses
 	 * one (7), VIP 4 adds 4 (11), VIP 5 adds 6: the 6th is the 17th of 16.
@@ -533,6 +715,10 @@ static const struct {
 	{"a write failing midway (member map full) is undone", t_midway},
 	{"open-files limit: no descriptor per VIP; the error names the limit", t_nofile},
 	{"a state the operator holds stays, and tables leave it out", t_held},
+	{"partial: VIPs not listed are not touched", t_partial_untouched},
+	{"partial: a VIP gone, one new, one changed equal a whole reconcile", t_partial_gone_new},
+	{"partial: a shared backend's state rebuilds the unlisted VIP's table", t_partial_shared},
+	{"partial: a VIP both listed and gone is refused", t_partial_both},
 };
 
 /* Empty maps, through a reconcile to nothing. */

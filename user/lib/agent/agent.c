@@ -51,6 +51,7 @@ static void on_health(struct xlb_target *t, enum xlb_health old, enum xlb_health
 		n->unreachable = 0;
 	if (xlb_health_usable(old) == xlb_health_usable(new))
 		return;
+	agent_node_flipped(a, n);
 	/*
 	 * The decision is made: one map write now, so that the next packet
 	 * already avoids (or may use) the node; tables follow in the reconcile.
@@ -96,7 +97,7 @@ int agent_reconcile(struct xlb_agent *a)
 	 */
 	if (a->etcd && !a->etcd_have)
 		return 0;
-	err = agent_want_build(a, &w);
+	err = agent_want_update(a, &w);
 	t_want = now_us() - t0;
 	if (err)
 		goto out;
@@ -124,6 +125,8 @@ int agent_reconcile(struct xlb_agent *a)
 			a->by_id[n->be_id] = n;
 	}
 out:
+	if (err)
+		agent_want_forget(a); /* the maps may not hold it: the next compares all */
 	xlb_want_free(&w);
 	a->st.reconciles++;
 	a->st.last_reconcile_ms = (now_us() - t0) / 1e3;
@@ -354,6 +357,7 @@ void xlb_agent_free(struct xlb_agent *a)
 	if (a->reconcile_ev)
 		event_free(a->reconcile_ev);
 	xlb_shadow_free(a->shadow);
+	agent_want_forget(a);
 	if (a->maps_open)
 		xlb_maps_close(&a->maps);
 	xlb_conf_free(&a->conf);

@@ -34,6 +34,7 @@ struct xlb_disc;
 struct xlb_disc_watch;
 struct xlb_nlmon;
 struct xlb_target;
+struct agent_desired;
 
 /* One distinct (address, port) across all upstreams: one target, one id. */
 struct agent_node {
@@ -52,6 +53,7 @@ struct agent_node {
 	int checked;	 /* has checks (active, maybe passive) */
 	int move_flows;	 /* an upstream of it: unhealthy_flows: move */
 	int unreachable; /* kernel evidence since it was last usable */
+	int flipped;	 /* usability flipped, or new, since the last desired state */
 };
 
 /*
@@ -83,7 +85,8 @@ struct xlb_agent {
 	struct xlb_conf conf; /* the same, validated */
 	struct xlb_maps maps;
 	int maps_open;
-	struct xlb_shadow *shadow; /* what the maps hold, for reconciles by difference */
+	struct xlb_shadow *shadow;     /* what the maps hold, for reconciles by difference */
+	struct agent_desired *desired; /* desired.c: the last desired state handed over */
 	struct xlb_checker *checker;
 	struct event *reconcile_ev;
 	struct xlb_agent_stats st;
@@ -97,6 +100,15 @@ struct xlb_agent {
 	 */
 	size_t *node_at, *ups_first;
 	size_t nnode_at, nups_first;
+	unsigned long nodes_gen; /* bumped by every agent_nodes_sync() */
+	/*
+	 * Nodes whose usability flipped since the last desired state (agent.c
+	 * notes them, desired.c takes them); flips_lost: a note failed for
+	 * memory, so the next desired state looks at every node.
+	 */
+	struct agent_node **flipped;
+	size_t nflipped, capflipped;
+	int flips_lost;
 	/* signals.c */
 	struct ring_buffer *rb; /* xlb_events */
 	struct event *rb_ev;
@@ -143,6 +155,8 @@ struct agent_node *agent_node_find(struct agent_node **nodes, size_t n,
 /* backend id -> node, rebuilt whenever ids or nodes change. */
 void agent_nodes_index(struct xlb_agent *a);
 int agent_node_usable(const struct agent_node *n);
+/* n's usability flipped: the next desired state looks at it (a->flipped). */
+void agent_node_flipped(struct xlb_agent *a, struct agent_node *n);
 /* The backend state of a node that is not usable (DRAINING or DOWN). */
 __u8 agent_node_out_state(const struct agent_node *n);
 /* Upstream ids that use node n, for log lines. */
@@ -154,10 +168,15 @@ void agent_nodes_free(struct xlb_agent *a);
 
 /* desired.c */
 /*
- * What the maps should hold for a's configuration, nodes and health. On
- * error *w may be partly built: xlb_want_free() it either way.
+ * What the maps should hold for a's configuration, nodes and health: the
+ * whole state the first time and after agent_want_forget(), else what
+ * changed since the last call (a partial struct xlb_want). On error *w
+ * may be partly built: xlb_want_free() it either way; the next call
+ * builds the whole state.
  */
-int agent_want_build(struct xlb_agent *a, struct xlb_want *w);
+int agent_want_update(struct xlb_agent *a, struct xlb_want *w);
+/* The maps may not hold the last update (its reconcile failed): start whole. */
+void agent_want_forget(struct xlb_agent *a);
 
 /* sources.c */
 /* Load and validate the file; on success *doc and *conf hold it. */

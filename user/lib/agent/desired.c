@@ -4,8 +4,23 @@
  * by health and priority (health/priority.c) become one struct
  * xlb_want_vip; every node a VIP uses becomes one struct xlb_want_backend
  * with its backend state. dataplane/reconcile.c writes the difference.
+ *
+ * Kept between reconciles (struct agent_desired): each upstream's members
+ * with what they were computed from, each route's VIP and upstream, each
+ * node's health. An update recomputes only the upstreams whose nodes,
+ * settings or nodes' health changed (or that gained their first route or
+ * lost their last) and hands the reconcile a partial state: the VIPs of
+ * the routes that are new or use such an upstream, the VIPs gone, and the
+ * backends those name. The first update, and the one after
+ * agent_want_forget(), builds the whole state.
+ *
+ * A new configuration (or node set: agent_nodes_sync()) is compared with
+ * the kept one object by object. Without one, only health changed: the
+ * nodes whose usability flipped (a->flipped) name the upstreams to
+ * recompute, and nothing else is looked at.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,183 +28,731 @@
 #include "dataplane/maglev.h"
 #include "health/priority.h"
 
-struct want_builder {
-	struct xlb_want *w;
-	unsigned char *used;		      /* per node: a VIP uses its backend */
-	unsigned char *usable;		      /* per node: agent_node_usable(), asked once */
-	const struct xlb_upstream_conf **ups; /* the upstreams sorted by id */
-	size_t *newpos;			      /* per node: its place among the used */
+/* One upstream: its members, and what they were computed from. */
+struct des_ups {
+	char id[XLB_ID_LEN];
+	int hash_src, nat;
+	size_t nnodes;
+	struct xlb_node_conf *nodes;	 /* a copy */
+	struct xlb_want_member *members; /* weights by health and priority */
+	unsigned char *active;		 /* per node: the fast path may send to it */
+	__u32 table_size, flags;
+	size_t routes, had_routes; /* routes using it now, at the last update */
+	int dirty;		   /* recomputed, or its first route came or its last went */
 };
 
-static int ups_cmp(const void *x, const void *y)
+struct des_route {
+	struct xlb_vip_key key;
+	size_t ups; /* in d->ups; SIZE_MAX: none (validation forbids it) */
+};
+
+/* A node's health as the last update saw it. */
+struct des_node {
+	struct xlb_addr_key addr;
+	__u16 port;
+	unsigned char usable;
+	__u8 out_state;
+};
+
+/*
+ * The large arrays of the last update but one, kept for the next: memory
+ * whose pages are mapped already costs a memset, fresh memory a page
+ * fault per page.
+ */
+enum { SP_NODES, SP_UPS, SP_ROUTES, SP_SLOTS, SP_DIRTY, SP_BIDX, SP_MAX };
+
+struct des_spare {
+	void *p[SP_MAX];
+	size_t bytes[SP_MAX];
+};
+
+struct agent_desired {
+	struct des_spare spare;
+	size_t bytes[SP_MAX]; /* of ups, slots, routes, nodes below */
+	enum xlb_no_healthy on_no_healthy;
+	__u32 table_size; /* xlb.table_size */
+	struct des_ups *ups;
+	size_t nups;   /* in configuration order */
+	size_t *slots; /* id hash -> 1 + index in ups; 0: empty */
+	size_t nslots; /* a power of two, at least twice nups */
+	struct des_route *routes;
+	size_t nroutes; /* in configuration order */
+	struct des_node *nodes;
+	size_t nnodes;		 /* as a->nodes: sorted by address and port */
+	unsigned long nodes_gen; /* a->nodes_gen they were taken at */
+};
+
+/* One update's working data. */
+struct upd {
+	struct xlb_agent *a;
+	struct agent_desired *old, *d;
+	int whole;		   /* no previous state: every VIP is listed */
+	unsigned char *node_dirty; /* per node: new, or its health changed */
+	size_t *bidx;		   /* per node: 1 + its index in w->backends */
+};
+
+static void ups_free(struct des_ups *u)
 {
-	return strcmp((*(const struct xlb_upstream_conf *const *)x)->id,
-		      (*(const struct xlb_upstream_conf *const *)y)->id);
+	free(u->nodes);
+	free(u->members);
+	free(u->active);
 }
 
-static const struct xlb_upstream_conf *upstream_of(struct xlb_agent *a, struct want_builder *b,
-						   const char *id)
+/* bytes of zeroes: the spare array of kind k when large enough, else new. */
+static void *take(struct agent_desired *d, int k, size_t bytes)
 {
-	size_t lo = 0, hi = a->conf.nupstreams, mid;
-	int d;
+	void *p = d->spare.p[k];
 
-	while (lo < hi) {
-		mid = (lo + hi) / 2;
-		d = strcmp(id, b->ups[mid]->id);
-		if (!d)
-			return b->ups[mid];
-		if (d < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
+	d->spare.p[k] = NULL;
+	if (p && d->spare.bytes[k] >= bytes) {
+		d->bytes[k] = d->spare.bytes[k];
+		return memset(p, 0, bytes);
 	}
-	return NULL;
+	free(p);
+	d->bytes[k] = bytes;
+	return calloc(1, bytes);
+}
+
+/* p (bytes long), unless NULL, becomes the spare array of kind k. */
+static void give(struct agent_desired *d, int k, void *p, size_t bytes)
+{
+	if (!p)
+		return;
+	free(d->spare.p[k]);
+	d->spare.p[k] = p;
+	d->spare.bytes[k] = bytes;
 }
 
 /*
- * b->w->backends starts as one entry per node, in the nodes' sorted order
- * (so one binary search finds both); agent_want_build() then keeps only
- * the entries some VIP uses.
+ * After a whole state: spares as large as its arrays, their pages mapped
+ * now, so that the first change does not pay the faults (without memory
+ * it pays them).
  */
-/* Where node j of upstream u is in a->nodes: the synced hint, else a search. */
-static long node_pos(struct xlb_agent *a, const struct xlb_upstream_conf *u, size_t j)
+static void spares_make(struct agent_desired *d)
 {
-	size_t ui = (size_t)(u - a->conf.upstreams), at;
-	const struct xlb_node_conf *nc = &u->nodes[j];
+	static const int kinds[] = {SP_NODES, SP_UPS, SP_ROUTES, SP_SLOTS};
+	size_t i;
+	void *p;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		p = d->spare.p[kinds[i]] ? NULL : malloc(d->bytes[kinds[i]]);
+		if (p)
+			give(d, kinds[i], memset(p, 0, d->bytes[kinds[i]]), d->bytes[kinds[i]]);
+	}
+}
+
+/* The arrays of old, emptied, become d's spares. */
+static void recycle(struct agent_desired *d, struct agent_desired *old)
+{
+	size_t i;
+
+	for (i = 0; i < old->nups; i++)
+		ups_free(&old->ups[i]);
+	give(d, SP_UPS, old->ups, old->bytes[SP_UPS]);
+	give(d, SP_SLOTS, old->slots, old->bytes[SP_SLOTS]);
+	give(d, SP_ROUTES, old->routes, old->bytes[SP_ROUTES]);
+	give(d, SP_NODES, old->nodes, old->bytes[SP_NODES]);
+	old->ups = NULL;
+	old->slots = NULL;
+	old->routes = NULL;
+	old->nodes = NULL;
+	old->nups = 0;
+}
+
+static void desired_free(struct agent_desired *d)
+{
+	size_t i;
+
+	if (!d)
+		return;
+	for (i = 0; i < d->nups; i++)
+		ups_free(&d->ups[i]);
+	free(d->ups);
+	free(d->slots);
+	free(d->routes);
+	free(d->nodes);
+	for (i = 0; i < SP_MAX; i++)
+		free(d->spare.p[i]);
+	free(d);
+}
+
+void agent_want_forget(struct xlb_agent *a)
+{
+	desired_free(a->desired);
+	a->desired = NULL;
+}
+
+static size_t id_hash(const char *id)
+{
+	size_t h = 14695981039346656037ULL;
+
+	while (*id)
+		h = (h ^ (unsigned char)*id++) * 1099511628211ULL;
+	return h;
+}
+
+/* Index of upstream id in d->ups, or SIZE_MAX. */
+static size_t ups_find(const struct agent_desired *d, const char *id)
+{
+	size_t i = id_hash(id) & (d->nslots - 1);
+
+	for (; d->slots[i]; i = (i + 1) & (d->nslots - 1))
+		if (!strcmp(d->ups[d->slots[i] - 1].id, id))
+			return d->slots[i] - 1;
+	return SIZE_MAX;
+}
+
+/* d->ups by id (the first of an id: validation forbids twins). */
+static int ups_index(struct agent_desired *d)
+{
+	size_t i, k;
+
+	for (d->nslots = 16; d->nslots < 2 * d->nups; d->nslots *= 2)
+		;
+	d->slots = take(d, SP_SLOTS, d->nslots * sizeof(*d->slots));
+	if (!d->slots)
+		return -ENOMEM;
+	for (i = 0; i < d->nups; i++) {
+		if (ups_find(d, d->ups[i].id) != SIZE_MAX)
+			continue;
+		for (k = id_hash(d->ups[i].id) & (d->nslots - 1); d->slots[k];
+		     k = (k + 1) & (d->nslots - 1))
+			;
+		d->slots[k] = i + 1;
+	}
+	return 0;
+}
+
+/*
+ * Where node j of upstream u is in a->nodes: the synced hint (checked
+ * against the update's copy of the nodes, in one array), else a search.
+ */
+static long node_pos(struct upd *u, const struct xlb_upstream_conf *c, size_t j)
+{
+	struct xlb_agent *a = u->a;
+	size_t ui = (size_t)(c - a->conf.upstreams), at;
+	const struct xlb_node_conf *nc = &c->nodes[j];
+	const struct des_node *dn;
 
 	if (ui < a->nups_first && a->ups_first[ui] + j < a->nnode_at) {
 		at = a->node_at[a->ups_first[ui] + j];
-		if (at < a->nnodes &&
-		    !agent_node_cmp(&a->nodes[at]->addr, a->nodes[at]->port, &nc->addr, nc->port))
+		dn = &u->d->nodes[at];
+		if (at < u->d->nnodes && dn->port == nc->port &&
+		    !memcmp(&dn->addr, &nc->addr, sizeof(dn->addr)))
 			return (long)at;
 	}
 	return agent_node_pos(a->nodes, a->nnodes, &nc->addr, nc->port);
 }
 
-/* A VIP's members: its upstream's nodes weighted by health and priority. */
-static int want_vip(struct xlb_agent *a, struct want_builder *b, const struct xlb_route_conf *r,
-		    struct xlb_want_vip *wv)
+/* Every node's health now; node_dirty marks what differs from the last update. */
+static int nodes_scan(struct upd *u)
 {
-	const struct xlb_upstream_conf *u = upstream_of(a, b, r->upstream_id);
-	struct xlb_want_backend *wb;
+	struct xlb_agent *a = u->a;
+	const struct des_node *o = u->old ? u->old->nodes : NULL;
+	size_t i, k = 0, no = u->old ? u->old->nnodes : 0;
+	struct agent_node *n;
+	struct des_node *dn;
+	int c = 1;
+
+	u->d->nodes = take(u->d, SP_NODES, (a->nnodes + 1) * sizeof(*u->d->nodes));
+	u->node_dirty = take(u->d, SP_DIRTY, a->nnodes + 1);
+	u->bidx = take(u->d, SP_BIDX, (a->nnodes + 1) * sizeof(*u->bidx));
+	if (!u->d->nodes || !u->node_dirty || !u->bidx)
+		return -ENOMEM;
+	u->d->nnodes = a->nnodes;
+	for (i = 0; i < a->nnodes; i++) {
+		dn = &u->d->nodes[i];
+		n = a->nodes[i];
+		/* The nodes lie apart in memory: ask for the ones ahead early. */
+		if (i + 16 < a->nnodes)
+			__builtin_prefetch(a->nodes[i + 16]);
+		dn->addr = n->addr;
+		dn->port = n->port;
+		dn->out_state = agent_node_out_state(n);
+		/* Both sorted the same way: one walk pairs them. */
+		while (k < no &&
+		       (c = agent_node_cmp(&o[k].addr, o[k].port, &dn->addr, dn->port)) < 0)
+			k++;
+		/* Usability is read only where it flipped (or the node is new). */
+		dn->usable = k == no || c || n->flipped ? !!agent_node_usable(n) : o[k].usable;
+		n->flipped = 0;
+		u->node_dirty[i] = k == no || c || o[k].usable != dn->usable ||
+				   o[k].out_state != dn->out_state;
+	}
+	return 0;
+}
+
+static int ups_same(const struct des_ups *o, const struct xlb_upstream_conf *c, int nat,
+		    __u32 table_size)
+{
+	size_t j;
+
+	if (o->hash_src != c->hash_src || o->nat != nat || o->table_size != table_size ||
+	    o->nnodes != c->nnodes)
+		return 0;
+	for (j = 0; j < c->nnodes; j++)
+		if (agent_node_cmp(&o->nodes[j].addr, o->nodes[j].port, &c->nodes[j].addr,
+				   c->nodes[j].port) ||
+		    o->nodes[j].weight != c->nodes[j].weight ||
+		    o->nodes[j].priority != c->nodes[j].priority)
+			return 0;
+	return 1;
+}
+
+/* An upstream's members: its nodes weighted by health and priority. */
+static int ups_compute(struct upd *u, const struct xlb_upstream_conf *c, struct des_ups *du)
+{
+	struct xlb_agent *a = u->a;
 	struct xlb_prio_node *in;
 	struct xlb_prio_out *out;
-	long *pos;
 	size_t i;
+	long pos;
 	int err = -ENOMEM;
 
-	memset(wv, 0, sizeof(*wv));
-	wv->key = r->vip;
-	wv->table_size = a->conf.xlb.table_size;
-	if (!u)
-		return 0; /* validation forbids it */
-	/* Unset: from the node count (not health), as every LB node computes it. */
-	if (!wv->table_size)
-		wv->table_size = xlb_maglev_size_auto(u->nnodes);
-	wv->flags = u->hash_src ? XLB_VIP_F_HASH_SRC : 0;
-	if (xlb_conf_upstream_nat(&a->conf, u))
-		wv->flags |= XLB_VIP_F_NAT;
-	wv->members = calloc(u->nnodes + 1, sizeof(*wv->members));
-	in = calloc(u->nnodes + 1, sizeof(*in));
-	out = calloc(u->nnodes + 1, sizeof(*out));
-	pos = calloc(u->nnodes + 1, sizeof(*pos));
-	if (!wv->members || !in || !out || !pos)
+	du->nodes = malloc((c->nnodes + 1) * sizeof(*du->nodes));
+	du->members = calloc(c->nnodes + 1, sizeof(*du->members));
+	du->active = calloc(c->nnodes + 1, 1);
+	in = calloc(c->nnodes + 1, sizeof(*in));
+	out = calloc(c->nnodes + 1, sizeof(*out));
+	if (!du->nodes || !du->members || !du->active || !in || !out)
 		goto out;
-	for (i = 0; i < u->nnodes; i++) {
-		pos[i] = node_pos(a, u, i);
-		if (pos[i] < 0)
+	memcpy(du->nodes, c->nodes, c->nnodes * sizeof(*du->nodes));
+	for (i = 0; i < c->nnodes; i++) {
+		pos = node_pos(u, c, i);
+		if (pos < 0) {
+			err = -ENOENT; /* agent_nodes_sync() made one per node */
 			goto out;
-		in[i].priority = u->nodes[i].priority;
-		in[i].weight = u->nodes[i].weight;
-		in[i].usable = b->usable[pos[i]];
+		}
+		in[i].priority = c->nodes[i].priority;
+		in[i].weight = c->nodes[i].weight;
+		in[i].usable = u->d->nodes[pos].usable;
 	}
-	xlb_priority_pick(in, u->nnodes, a->conf.xlb.on_no_healthy, out);
-	for (i = 0; i < u->nnodes; i++) {
-		b->used[pos[i]] = 1;
-		wb = &b->w->backends[pos[i]];
-		/* A backend shared by upstreams is active if any wants it. */
-		if (out[i].active)
-			wb->state = XLB_BE_ACTIVE;
-		wv->members[i].addr = u->nodes[i].addr;
-		wv->members[i].port = u->nodes[i].port;
-		wv->members[i].weight = out[i].weight;
-		wv->members[i].backend = pos[i] + 1; /* made an index of w->backends below */
+	xlb_priority_pick(in, c->nnodes, a->conf.xlb.on_no_healthy, out);
+	for (i = 0; i < c->nnodes; i++) {
+		du->members[i].addr = c->nodes[i].addr;
+		du->members[i].port = c->nodes[i].port;
+		du->members[i].weight = out[i].weight;
+		du->active[i] = !!out[i].active;
 	}
-	wv->nmembers = u->nnodes;
 	err = 0;
 out:
-	free(pos);
 	free(out);
 	free(in);
 	return err;
 }
 
-static int want_build(struct xlb_agent *a, struct want_builder *b)
+/*
+ * Every upstream of the configuration, in its order: the previous one's
+ * members when nothing they depend on changed, else computed (dirty).
+ */
+static int ups_update(struct upd *u)
 {
-	size_t i, j, n = 0;
-	int err;
+	struct xlb_agent *a = u->a;
+	struct agent_desired *d = u->d, *old = u->old;
+	const struct xlb_upstream_conf *c;
+	struct des_ups *du, *o;
+	size_t i, j, k, no = old ? old->nups : 0;
+	int nat, err, ok;
+	__u32 ts;
 
-	b->w->vips = calloc(a->conf.nroutes + 1, sizeof(*b->w->vips));
-	b->w->backends = calloc(a->nnodes + 1, sizeof(*b->w->backends));
-	b->used = calloc(a->nnodes + 1, 1);
-	b->ups = calloc(a->conf.nupstreams + 1, sizeof(*b->ups));
-	b->newpos = calloc(a->nnodes + 1, sizeof(*b->newpos));
-	b->usable = calloc(a->nnodes + 1, 1);
-	if (!b->w->vips || !b->w->backends || !b->used || !b->ups || !b->newpos || !b->usable)
+	d->ups = take(d, SP_UPS, (a->conf.nupstreams + 1) * sizeof(*d->ups));
+	if (!d->ups)
 		return -ENOMEM;
-	for (i = 0; i < a->conf.nupstreams; i++)
-		b->ups[i] = &a->conf.upstreams[i];
-	qsort(b->ups, a->conf.nupstreams, sizeof(*b->ups), ups_cmp);
-	for (i = 0; i < a->nnodes; i++) {
-		b->w->backends[i].addr = a->nodes[i]->addr;
-		b->w->backends[i].port = a->nodes[i]->port;
-		b->w->backends[i].nh_ok = a->nodes[i]->nh_ok;
-		b->w->backends[i].nh_ifindex = a->nodes[i]->nh_ifindex;
-		b->w->backends[i].nh = a->nodes[i]->nh;
-		b->w->backends[i].hint = a->nodes[i]->be_id + 1; /* ~0U: 0, none */
-		/*
-		 * Unless a VIP wants it active below: an unusable node by its
-		 * cause; a usable one no VIP uses now (a lower priority group,
-		 * weight 0) hands its flows to the nodes that are used.
-		 */
-		b->usable[i] = agent_node_usable(a->nodes[i]);
-		b->w->backends[i].state =
-			b->usable[i] ? XLB_BE_DOWN : agent_node_out_state(a->nodes[i]);
-	}
-	for (i = 0; i < a->conf.nroutes; i++) {
-		err = want_vip(a, b, &a->conf.routes[i], &b->w->vips[i]);
-		b->w->nvips++;
+	for (i = 0; i < a->conf.nupstreams; i++) {
+		c = &a->conf.upstreams[i];
+		if (i + 4 < a->conf.nupstreams)
+			__builtin_prefetch(a->conf.upstreams[i + 4].nodes);
+		du = &d->ups[d->nups++];
+		memcpy(du->id, c->id, sizeof(du->id));
+		/* The same place as before, else by id. */
+		k = i < no && !strcmp(old->ups[i].id, c->id) ? i
+		    : old				     ? ups_find(old, c->id)
+							     : SIZE_MAX;
+		o = k != SIZE_MAX ? &old->ups[k] : NULL;
+		nat = xlb_conf_upstream_nat(&a->conf, c);
+		/* Unset: from the node count (not health), as every LB node computes it. */
+		if (a->conf.xlb.table_size)
+			ts = a->conf.xlb.table_size;
+		else if (o && !old->table_size && o->nnodes == c->nnodes)
+			ts = o->table_size;
+		else
+			ts = xlb_maglev_size_auto(c->nnodes);
+		du->hash_src = c->hash_src;
+		du->nat = nat;
+		du->table_size = ts;
+		du->nnodes = c->nnodes;
+		du->flags = (c->hash_src ? XLB_VIP_F_HASH_SRC : 0) | (nat ? XLB_VIP_F_NAT : 0);
+		ok = o && o->members && !u->whole &&
+		     old->on_no_healthy == a->conf.xlb.on_no_healthy && ups_same(o, c, nat, ts);
+		for (j = 0; ok && j < c->nnodes; j++) {
+			long pos = node_pos(u, c, j);
+
+			ok = pos >= 0 && !u->node_dirty[pos];
+		}
+		du->had_routes = o ? o->routes : 0;
+		if (ok) {
+			du->nodes = o->nodes;
+			du->members = o->members;
+			du->active = o->active;
+			o->nodes = NULL;
+			o->members = NULL;
+			o->active = NULL;
+			continue;
+		}
+		du->dirty = 1;
+		err = ups_compute(u, c, du);
 		if (err)
 			return err;
 	}
-	/*
-	 * Only backends some VIP uses: the others are removed from the maps.
-	 * used[] becomes each node's new place, for the members' indexes.
-	 */
-	for (i = 0; i < a->nnodes; i++) {
-		if (!b->used[i])
-			continue;
-		b->w->backends[n] = b->w->backends[i];
-		b->newpos[i] = n++;
+	d->on_no_healthy = a->conf.xlb.on_no_healthy;
+	d->table_size = a->conf.xlb.table_size;
+	return ups_index(d);
+}
+
+static int key_cmp(const void *x, const void *y)
+{
+	return memcmp(x, y, sizeof(struct xlb_vip_key));
+}
+
+/* Whether key is among the n sorted keys. */
+static int key_in(const struct xlb_vip_key *keys, size_t n, const struct xlb_vip_key *key)
+{
+	return bsearch(key, keys, n, sizeof(*keys), key_cmp) != NULL;
+}
+
+/* Sorted copy of the routes' keys (NULL: out of memory). */
+static struct xlb_vip_key *keys_sorted(const struct des_route *rs, size_t n)
+{
+	struct xlb_vip_key *keys = calloc(n + 1, sizeof(*keys));
+	size_t i;
+
+	if (!keys)
+		return NULL;
+	for (i = 0; i < n; i++)
+		keys[i] = rs[i].key;
+	qsort(keys, n, sizeof(*keys), key_cmp);
+	return keys;
+}
+
+/*
+ * Every route's VIP and upstream; dirty[i] for the routes whose VIP is
+ * new or whose upstream changed; w->gone for the VIPs no route has now.
+ */
+static int routes_update(struct upd *u, unsigned char *dirty, struct xlb_want *w)
+{
+	struct xlb_agent *a = u->a;
+	struct agent_desired *d = u->d, *old = u->old;
+	struct xlb_vip_key *old_keys = NULL, *new_keys = NULL;
+	const struct des_route *o;
+	struct des_route *r;
+	size_t i, no = old ? old->nroutes : 0, moved = no != a->conf.nroutes;
+	long at;
+
+	d->routes = take(d, SP_ROUTES, (a->conf.nroutes + 1) * sizeof(*d->routes));
+	if (!d->routes)
+		return -ENOMEM;
+	for (i = 0; i < a->conf.nroutes; i++) {
+		r = &d->routes[d->nroutes++];
+		r->key = a->conf.routes[i].vip;
+		r->ups = ups_find(d, a->conf.routes[i].upstream_id);
+		if (r->ups != SIZE_MAX)
+			d->ups[r->ups].routes++;
+		moved |= i >= no || key_cmp(&old->routes[i].key, &r->key);
 	}
-	b->w->nbackends = n;
-	for (i = 0; i < b->w->nvips; i++)
-		for (j = 0; j < b->w->vips[i].nmembers; j++)
-			b->w->vips[i].members[j].backend =
-				b->newpos[b->w->vips[i].members[j].backend - 1] + 1;
+	for (i = 0; i < d->nups; i++)
+		d->ups[i].dirty |= !d->ups[i].routes != !d->ups[i].had_routes;
+	/* Routes in the same order as before: pairs by position, else by key. */
+	if (moved && old) {
+		old_keys = keys_sorted(old->routes, no);
+		new_keys = keys_sorted(d->routes, d->nroutes);
+		if (!old_keys || !new_keys)
+			goto nomem;
+	}
+	for (i = 0; i < d->nroutes; i++) {
+		r = &d->routes[i];
+		o = NULL;
+		if (old && i < no && !key_cmp(&old->routes[i].key, &r->key)) {
+			o = &old->routes[i];
+		} else if (old_keys && key_in(old_keys, no, &r->key)) {
+			for (at = 0; (size_t)at < no; at++) /* rare: a VIP moved in the file */
+				if (!key_cmp(&old->routes[at].key, &r->key))
+					break;
+			o = (size_t)at < no ? &old->routes[at] : NULL;
+		}
+		dirty[i] = u->whole || !o || r->ups == SIZE_MAX || o->ups == SIZE_MAX ||
+			   strcmp(old->ups[o->ups].id, d->ups[r->ups].id) || d->ups[r->ups].dirty;
+	}
+	if (old_keys) {
+		w->gone = calloc(no + 1, sizeof(*w->gone));
+		if (!w->gone)
+			goto nomem;
+		for (i = 0; i < no; i++)
+			if (!key_in(new_keys, d->nroutes, &old_keys[i]))
+				w->gone[w->ngone++] = old_keys[i];
+	}
+	free(old_keys);
+	free(new_keys);
+	return 0;
+nomem:
+	free(old_keys);
+	free(new_keys);
+	return -ENOMEM;
+}
+
+/* Where upstream du names node n, or -1. */
+static long ups_node(const struct des_ups *du, const struct agent_node *n)
+{
+	size_t j;
+
+	for (j = 0; j < du->nnodes; j++)
+		if (!agent_node_cmp(&du->nodes[j].addr, du->nodes[j].port, &n->addr, n->port))
+			return (long)j;
+	return -1;
+}
+
+/*
+ * The backend of a->nodes[pos], node j of upstream du, in w->backends
+ * (once): 1 + its index, 0 when no used upstream names it, -errno.
+ */
+static long backend_of(struct upd *u, struct xlb_want *w, const struct des_ups *du, size_t j,
+		       long pos)
+{
+	const struct agent_node *n = u->a->nodes[pos];
+	const struct des_ups *o;
+	struct xlb_want_backend *wb;
+	int active = du->routes && du->active[j], used = !!du->routes;
+	size_t i;
+	long k;
+
+	if (u->bidx[pos])
+		return (long)u->bidx[pos];
+	/* A node several upstreams name is active if any used one wants it. */
+	for (i = 0; !active && n->ups && strchr(n->ups, ',') && i < u->d->nups; i++) {
+		o = &u->d->ups[i];
+		k = o->routes ? ups_node(o, n) : -1;
+		if (k < 0)
+			continue;
+		used = 1;
+		active = o->active[k];
+	}
+	if (!used)
+		return 0;
+	wb = &w->backends[w->nbackends];
+	wb->addr = n->addr;
+	wb->port = n->port;
+	wb->nh_ok = n->nh_ok;
+	wb->nh_ifindex = n->nh_ifindex;
+	wb->nh = n->nh;
+	wb->hint = n->be_id + 1; /* ~0U: 0, none */
+	/*
+	 * Unless a VIP wants it active: an unusable node by its cause; a
+	 * usable one no VIP uses now (a lower priority group, weight 0) hands
+	 * its flows to the nodes that are used.
+	 */
+	if (active)
+		wb->state = XLB_BE_ACTIVE;
+	else
+		wb->state = u->d->nodes[pos].usable ? XLB_BE_DOWN : u->d->nodes[pos].out_state;
+	u->bidx[pos] = ++w->nbackends;
+	return (long)u->bidx[pos];
+}
+
+/* A route's VIP: its upstream's members, each naming its backend. */
+static int vip_emit(struct upd *u, struct xlb_want *w, const struct des_route *r)
+{
+	struct xlb_want_vip *wv = &w->vips[w->nvips++];
+	const struct des_ups *du;
+	size_t j;
+	long pos, b;
+
+	wv->key = r->key;
+	wv->table_size = u->a->conf.xlb.table_size;
+	if (r->ups == SIZE_MAX)
+		return 0; /* validation forbids it */
+	du = &u->d->ups[r->ups];
+	wv->table_size = du->table_size;
+	wv->flags = du->flags;
+	wv->members = malloc((du->nnodes + 1) * sizeof(*wv->members));
+	if (!wv->members)
+		return -ENOMEM;
+	memcpy(wv->members, du->members, du->nnodes * sizeof(*wv->members));
+	wv->nmembers = du->nnodes;
+	for (j = 0; j < du->nnodes; j++) {
+		pos = node_pos(u, &u->a->conf.upstreams[r->ups], j);
+		b = pos < 0 ? -ENOENT : backend_of(u, w, du, j, pos);
+		if (b <= 0)
+			return b ? (int)b : -ENOENT;
+		wv->members[j].backend = (__u32)b;
+	}
 	return 0;
 }
 
-int agent_want_build(struct xlb_agent *a, struct xlb_want *w)
+/*
+ * The listed VIPs and their backends; for a partial state also the nodes
+ * of changed upstreams, whose state another upstream's VIP may depend on.
+ */
+static int want_emit(struct upd *u, const unsigned char *dirty, struct xlb_want *w)
 {
-	struct want_builder b = {.w = w};
+	const struct des_ups *du;
+	size_t i, j, n = 0;
+	long pos, b;
 	int err;
 
+	for (i = 0; i < u->d->nroutes; i++)
+		n += dirty[i];
+	w->vips = calloc(n + 1, sizeof(*w->vips));
+	w->backends = calloc(u->a->nnodes + 1, sizeof(*w->backends));
+	if (!w->vips || !w->backends)
+		return -ENOMEM;
+	for (i = 0; i < u->d->nroutes; i++) {
+		if (!dirty[i])
+			continue;
+		err = vip_emit(u, w, &u->d->routes[i]);
+		if (err)
+			return err;
+	}
+	w->partial = !u->whole;
+	for (i = 0; w->partial && i < u->d->nups; i++) {
+		du = &u->d->ups[i];
+		for (j = 0; du->dirty && j < du->nnodes; j++) {
+			pos = node_pos(u, &u->a->conf.upstreams[i], j);
+			b = pos < 0 ? -ENOENT : backend_of(u, w, du, j, pos);
+			if (b < 0)
+				return (int)b;
+		}
+	}
+	return 0;
+}
+
+/* Mark the upstreams that name node n (its list of ids, else a search of all). */
+static void ups_mark(struct upd *u, const struct agent_node *n, size_t *marked, size_t *nmarked)
+{
+	struct agent_desired *d = u->d;
+	const char *p = n->ups ? n->ups : "", *e;
+	char id[XLB_ID_LEN];
+	size_t i, len;
+
+	for (; *p; p = *e ? e + 1 : e) {
+		e = strchr(p, ',');
+		if (!e)
+			e = p + strlen(p);
+		len = (size_t)(e - p);
+		i = len < sizeof(id) ? (memcpy(id, p, len), id[len] = 0, ups_find(d, id))
+				     : SIZE_MAX;
+		if (i == SIZE_MAX)
+			break; /* an id with a comma: search */
+		if (!d->ups[i].dirty)
+			marked[(*nmarked)++] = i;
+		d->ups[i].dirty = 1;
+	}
+	for (i = 0; *p && i < d->nups; i++) {
+		if (d->ups[i].dirty || ups_node(&d->ups[i], n) < 0)
+			continue;
+		marked[(*nmarked)++] = i;
+		d->ups[i].dirty = 1;
+	}
+}
+
+/*
+ * The configuration and node set are the kept ones: take them over and
+ * recompute the upstreams of the nodes whose usability flipped.
+ */
+static int health_update(struct upd *u, unsigned char *dirty)
+{
+	struct xlb_agent *a = u->a;
+	struct agent_desired *d = u->d;
+	struct des_spare spare;
+	struct agent_node *n;
+	struct des_node *dn;
+	size_t i, nmarked = 0, *marked;
+	long pos;
+	int err;
+
+	spare = d->spare;
+	*d = *u->old;
+	d->spare = spare;
+	memset(u->old, 0, sizeof(*u->old)); /* freed empty */
+	for (i = 0; i < d->nups; i++) {
+		d->ups[i].dirty = 0;
+		d->ups[i].had_routes = d->ups[i].routes;
+	}
+	marked = calloc(d->nups + 1, sizeof(*marked));
+	u->bidx = take(d, SP_BIDX, (a->nnodes + 1) * sizeof(*u->bidx));
+	if (!marked || !u->bidx) {
+		free(marked);
+		return -ENOMEM;
+	}
+	for (i = 0; i < a->nflipped; i++) {
+		n = a->flipped[i];
+		n->flipped = 0;
+		pos = agent_node_pos(a->nodes, a->nnodes, &n->addr, n->port);
+		if (pos < 0)
+			continue;
+		dn = &d->nodes[pos];
+		if (dn->usable == !!agent_node_usable(n) &&
+		    dn->out_state == agent_node_out_state(n))
+			continue;
+		dn->usable = !!agent_node_usable(n);
+		dn->out_state = agent_node_out_state(n);
+		ups_mark(u, n, marked, &nmarked);
+	}
+	/* After every node's new health is in: a group may depend on several. */
+	for (i = 0, err = 0; i < nmarked && !err; i++) {
+		ups_free(&d->ups[marked[i]]);
+		err = ups_compute(u, &a->conf.upstreams[marked[i]], &d->ups[marked[i]]);
+	}
+	free(marked);
+	for (i = 0; !err && i < d->nroutes; i++)
+		dirty[i] = d->routes[i].ups != SIZE_MAX && d->ups[d->routes[i].ups].dirty;
+	return err;
+}
+
+int agent_want_update(struct xlb_agent *a, struct xlb_want *w)
+{
+	struct upd u = {.a = a, .old = a->desired, .whole = !a->desired};
+	unsigned char *dirty = NULL;
+	int err = -ENOMEM;
+
 	memset(w, 0, sizeof(*w));
-	err = want_build(a, &b);
-	free(b.usable);
-	free(b.newpos);
-	free(b.ups);
-	free(b.used);
+	u.d = calloc(1, sizeof(*u.d));
+	dirty = calloc(a->conf.nroutes + 1, 1);
+	if (!u.d || !dirty)
+		goto out;
+	if (u.old) {
+		u.d->spare = u.old->spare;
+		memset(&u.old->spare, 0, sizeof(u.old->spare));
+	}
+	if (u.old && u.old->nodes_gen == a->nodes_gen && !a->flips_lost &&
+	    u.old->nroutes == a->conf.nroutes && u.old->nups == a->conf.nupstreams) {
+		err = health_update(&u, dirty);
+	} else {
+		err = nodes_scan(&u);
+		if (!err)
+			err = ups_update(&u);
+		if (!err)
+			err = routes_update(&u, dirty, w);
+	}
+	if (!err)
+		err = want_emit(&u, dirty, w);
+	u.d->nodes_gen = a->nodes_gen;
+out:
+	a->nflipped = 0;
+	a->flips_lost = 0;
+	if (u.d) {
+		give(u.d, SP_BIDX, u.bidx, u.d->bytes[SP_BIDX]);
+		give(u.d, SP_DIRTY, u.node_dirty, u.d->bytes[SP_DIRTY]);
+		if (u.old)
+			recycle(u.d, u.old);
+	} else {
+		free(u.bidx);
+		free(u.node_dirty);
+	}
+	if (!err && u.whole)
+		spares_make(u.d);
+	desired_free(u.old);
+	a->desired = err ? NULL : u.d;
+	if (err)
+		desired_free(u.d);
+	free(dirty);
 	return err;
 }

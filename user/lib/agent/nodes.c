@@ -104,6 +104,24 @@ __u8 agent_node_out_state(const struct agent_node *n)
 	return n->unreachable || n->move_flows ? XLB_BE_DOWN : XLB_BE_DRAINING;
 }
 
+void agent_node_flipped(struct xlb_agent *a, struct agent_node *n)
+{
+	size_t cap = a->capflipped ? 2 * a->capflipped : 64;
+	struct agent_node **p;
+
+	n->flipped = 1;
+	if (a->nflipped == a->capflipped) {
+		p = realloc(a->flipped, cap * sizeof(*p));
+		if (!p) {
+			a->flips_lost = 1;
+			return;
+		}
+		a->flipped = p;
+		a->capflipped = cap;
+	}
+	a->flipped[a->nflipped++] = n;
+}
+
 /* Upstream ids that use node n, for log lines (kept by agent_nodes_sync()). */
 void agent_node_upstreams(const struct xlb_agent *a, const struct agent_node *n, char *buf,
 			  size_t len)
@@ -318,6 +336,7 @@ int agent_nodes_sync(struct xlb_agent *a, const struct xlb_conf *conf)
 		n->checked = u->active.enabled;
 		n->move_flows = u->unhealthy_move;
 		n->unreachable = old ? old->unreachable : 0;
+		n->flipped = old ? old->flipped : 1;
 		node_set_nexthop(n, old);
 		xlb_addr_str(n->addr.addr, n->addr.family, addr, sizeof(addr));
 		snprintf(n->label, sizeof(n->label),
@@ -354,6 +373,8 @@ int agent_nodes_sync(struct xlb_agent *a, const struct xlb_conf *conf)
 			strerror(-err));
 	free(fresh);
 	agent_nodes_index(a);
+	a->nodes_gen++;
+	a->nflipped = 0; /* they name nodes freed above; a new node set is compared whole */
 	return 0;
 
 out_nomem:
@@ -380,6 +401,9 @@ void agent_nodes_free(struct xlb_agent *a)
 	free(a->nodes);
 	a->nodes = NULL;
 	a->nnodes = 0;
+	free(a->flipped);
+	a->flipped = NULL;
+	a->nflipped = a->capflipped = 0;
 	free(a->by_id);
 	a->by_id = NULL;
 	free(a->node_at);

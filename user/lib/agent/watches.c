@@ -137,6 +137,8 @@ void agent_on_disc_changed(evutil_socket_t fd, short what, void *arg)
 	if (!err)
 		err = agent_nodes_sync(a, &a->conf);
 	if (err) {
+		/* Some upstreams may hold new nodes: the next desired state compares all. */
+		agent_want_forget(a);
 		pr_warn("discovery: applying node changes: %s\n", strerror(-err));
 		return;
 	}

@@ -6,7 +6,11 @@
  * fails. Write, in the order the fast path needs (new VIPs, backends and
  * their states, then per VIP its members and table), with an undo journal:
  * a failed write puts back what this call changed. Removals last, once the
- * new state serves. The shadow then holds what the maps hold.
+ * new state serves. The shadow then holds what the maps hold. A new
+ * VIP's members go in one batched map update.
+ *
+ * A partial desired state is planned for what it lists alone; a count per
+ * backend of the VIPs holding it finds the backends it leaves unused.
  */
 #define _GNU_SOURCE /* qsort_r */
 #include <errno.h>
@@ -16,6 +20,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <arpa/inet.h>
+#include <bpf/bpf.h>
 
 #include "base/addr.h"
 #include "base/log.h"
@@ -25,6 +30,7 @@
 #include "dataplane/reconcile.h"
 
 #define SLOT_EMPTY (~0U)
+#define BATCH	   4096			  /* entries a batched map update carries */
 #define HASH_SLOTS (2 * XLB_MAX_BACKENDS) /* a power of two: load <= 1/2 */
 
 /* One member of a VIP as the maps hold it. */
@@ -47,6 +53,7 @@ struct xlb_shadow {
 	__u32 *fresh;		/* per id: gen when be[id] was read from or written to the map */
 	__u32 *wanted;		/* per id: gen of the last reconcile that wanted it */
 	__u32 *changed;		/* per id: gen in which it became or stopped being active */
+	__u32 *refs;		/* per id: how many VIPs of the shadow hold it */
 	__u32 *slots;		/* identity -> id, open addressing, linear probing */
 	size_t nbackends;
 	struct sh_vip *vips; /* sorted by key between reconciles */
@@ -119,6 +126,7 @@ void xlb_want_free(struct xlb_want *w)
 		free(w->vips[i].members);
 	free(w->vips);
 	free(w->backends);
+	free(w->gone);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -134,8 +142,9 @@ struct xlb_shadow *xlb_shadow_new(void)
 	s->fresh = calloc(XLB_MAX_BACKENDS, sizeof(*s->fresh));
 	s->wanted = calloc(XLB_MAX_BACKENDS, sizeof(*s->wanted));
 	s->changed = calloc(XLB_MAX_BACKENDS, sizeof(*s->changed));
+	s->refs = calloc(XLB_MAX_BACKENDS, sizeof(*s->refs));
 	s->slots = malloc(HASH_SLOTS * sizeof(*s->slots));
-	if (!s->be || !s->fresh || !s->wanted || !s->changed || !s->slots) {
+	if (!s->be || !s->fresh || !s->wanted || !s->changed || !s->refs || !s->slots) {
 		xlb_shadow_free(s);
 		errno = ENOMEM;
 		return NULL;
@@ -162,6 +171,7 @@ void xlb_shadow_free(struct xlb_shadow *s)
 	xlb_shadow_reset(s);
 	free(s->vips);
 	free(s->slots);
+	free(s->refs);
 	free(s->changed);
 	free(s->wanted);
 	free(s->fresh);
@@ -266,6 +276,8 @@ static int adopt_members(struct xlb_shadow *s, const struct xlb_member_list *ms)
 			continue;
 		sv = &s->vips[at];
 		sv->m[sv->n++] = (struct sh_member){ms->keys[i].backend_id, ms->vals[i].weight};
+		if (ms->keys[i].backend_id < XLB_MAX_BACKENDS)
+			s->refs[ms->keys[i].backend_id]++;
 	}
 	for (i = 0; i < s->nvips; i++)
 		qsort(s->vips[i].m, s->vips[i].n, sizeof(*s->vips[i].m), member_cmp);
@@ -285,6 +297,7 @@ static int adopt(struct xlb_shadow *s, struct xlb_maps *m)
 
 	xlb_shadow_reset(s);
 	memset(s->slots, 0xff, HASH_SLOTS * sizeof(*s->slots));
+	memset(s->refs, 0, XLB_MAX_BACKENDS * sizeof(*s->refs));
 	err = xlb_backends_read(m, s->be);
 	if (err)
 		return err;
@@ -325,7 +338,8 @@ struct be_undo {
 
 /* A VIP to write: its value and member set to be. */
 struct vip_plan {
-	const struct xlb_want_vip *wv;
+	const struct xlb_want_vip *wv; /* NULL: not listed, its table alone is rebuilt */
+	struct xlb_vip_key key;
 	long at;	  /* in the shadow; new VIPs: set when created */
 	int is_new;	  /* created by this reconcile */
 	int table;	  /* its table is to be rebuilt */
@@ -343,11 +357,20 @@ struct run {
 	struct be_undo *bu;
 	size_t nbu, nbu_written;
 	struct vip_plan *vp;
-	size_t nvp, nvp_started;
+	size_t nvp, nvp_started, capvp;
 	size_t old_nvips; /* shadow VIPs before this reconcile (new ones follow) */
 	size_t nnew_vips, nnew_backends;
-	unsigned char *seen; /* per old shadow VIP: wanted */
+	size_t nmoved;	     /* backends that became or stopped being active */
+	unsigned char *seen; /* per old shadow VIP: SEEN_* */
 	struct sh_member *scratch;
+	__u32 *freed; /* ids no VIP of the shadow holds any more (partial) */
+	size_t nfreed, capfreed;
+};
+
+enum {
+	SEEN_NOT = 0, /* not in a partial state: stays; in a whole one: removed */
+	SEEN_WANTED,
+	SEEN_GONE, /* listed in w->gone */
 };
 
 static void why(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -411,10 +434,15 @@ static __u32 alloc_id(struct xlb_shadow *s, __u32 *cursor, __u32 cap)
 	return SLOT_EMPTY;
 }
 
-static void mark_changed(struct xlb_shadow *s, __u32 id, __u8 old_state)
+static void mark_changed(struct run *r, __u32 id, __u8 old_state)
 {
-	if ((old_state == XLB_BE_ACTIVE) != (s->be[id].state == XLB_BE_ACTIVE))
-		s->changed[id] = s->gen;
+	struct xlb_shadow *s = r->s;
+
+	if ((old_state == XLB_BE_ACTIVE) == (s->be[id].state == XLB_BE_ACTIVE) ||
+	    s->changed[id] == s->gen)
+		return;
+	s->changed[id] = s->gen;
+	r->nmoved++;
 }
 
 /* Re-read an entry not read or written by this reconcile (another writer's hold). */
@@ -437,7 +465,7 @@ static int refresh(struct run *r, __u32 id)
 	s->be[id].state = b.state;
 	s->be[id].by = b.by;
 	s->fresh[id] = s->gen;
-	mark_changed(s, id, old);
+	mark_changed(r, id, old);
 	return 0;
 }
 
@@ -491,6 +519,7 @@ static int plan_backends(struct run *r)
 			s->slots[slot] = id;
 			s->nbackends++;
 			s->changed[id] = s->gen;
+			r->nmoved++;
 			r->nnew_backends++;
 		} else {
 			cur = &s->be[id];
@@ -508,7 +537,7 @@ static int plan_backends(struct run *r)
 				r->bu[r->nbu++] = (struct be_undo){.id = id, .old = *cur, .wb = wb};
 				cur->state = wb->state;
 				cur->by = XLB_BY_AGENT;
-				mark_changed(s, id, r->bu[r->nbu - 1].old.state);
+				mark_changed(r, id, r->bu[r->nbu - 1].old.state);
 			}
 		}
 		wb->id = id;
@@ -595,10 +624,37 @@ static int members_moved(const struct xlb_shadow *s, const struct sh_member *m, 
 	return 0;
 }
 
+/* Room for one more plan. */
+static struct vip_plan *plan_next(struct run *r)
+{
+	size_t cap = r->capvp ? 2 * r->capvp : 64;
+	struct vip_plan *p;
+
+	if (r->nvp < r->capvp)
+		return &r->vp[r->nvp];
+	p = realloc(r->vp, cap * sizeof(*p));
+	if (!p)
+		return NULL;
+	r->vp = p;
+	r->capvp = cap;
+	return &r->vp[r->nvp];
+}
+
+/* Plan p (r->vp[r->nvp]) counts, with its own copy of its p->n members m. */
+static int plan_add(struct run *r, struct vip_plan *p, const struct sh_member *m)
+{
+	p->m = malloc((p->n + 1) * sizeof(*p->m));
+	if (!p->m)
+		return -ENOMEM;
+	memcpy(p->m, m, p->n * sizeof(*p->m));
+	r->nvp++;
+	return 0;
+}
+
 static int plan_vip(struct run *r, const struct xlb_want_vip *wv)
 {
 	struct xlb_shadow *s = r->s;
-	struct vip_plan *p = &r->vp[r->nvp];
+	struct vip_plan *p = plan_next(r);
 	const struct sh_vip *old = NULL;
 	char vb[XLB_VIPSTRLEN];
 	int err, same;
@@ -609,19 +665,23 @@ static int plan_vip(struct run *r, const struct xlb_want_vip *wv)
 		    wv->table_size, XLB_MAGLEV_MAX);
 		return -EINVAL;
 	}
+	if (!p)
+		return -ENOMEM;
 	at = vip_find(s, r->old_nvips, &wv->key);
 	if (at >= 0) {
 		if (r->seen[at]) {
-			why(r, "VIP %s is wanted twice", vip_s(&wv->key, vb));
+			why(r, "VIP %s is %s", vip_s(&wv->key, vb),
+			    r->seen[at] == SEEN_GONE ? "both wanted and gone" : "wanted twice");
 			return -EINVAL;
 		}
-		r->seen[at] = 1;
+		r->seen[at] = SEEN_WANTED;
 		old = &s->vips[at];
 	}
 	err = vip_members(r, wv, r->scratch);
 	if (err < 0)
 		return err;
-	*p = (struct vip_plan){.wv = wv, .at = at, .is_new = at < 0, .n = (size_t)err};
+	*p = (struct vip_plan){
+		.wv = wv, .key = wv->key, .at = at, .is_new = at < 0, .n = (size_t)err};
 	p->v.flags = wv->flags;
 	p->v.table_size = wv->table_size;
 	if (old) {
@@ -637,11 +697,55 @@ static int plan_vip(struct run *r, const struct xlb_want_vip *wv)
 		p->added = p->n;
 		r->nnew_vips++;
 	}
-	p->m = malloc((p->n + 1) * sizeof(*p->m));
-	if (!p->m)
-		return -ENOMEM;
-	memcpy(p->m, r->scratch, p->n * sizeof(*p->m));
-	r->nvp++;
+	return plan_add(r, p, r->scratch);
+}
+
+/* A partial state's gone VIPs: marked for removal (one not in the maps is gone already). */
+static int plan_gone(struct run *r)
+{
+	char vb[XLB_VIPSTRLEN];
+	size_t i;
+	long at;
+
+	for (i = 0; i < r->w->ngone; i++) {
+		at = vip_find(r->s, r->old_nvips, &r->w->gone[i]);
+		if (at < 0)
+			continue;
+		if (r->seen[at] == SEEN_WANTED) {
+			why(r, "VIP %s is both wanted and gone", vip_s(&r->w->gone[i], vb));
+			return -EINVAL;
+		}
+		r->seen[at] = SEEN_GONE;
+	}
+	return 0;
+}
+
+/*
+ * A partial state lists no VIP whose only change is a member backend that
+ * became or stopped being active: such a VIP's table is rebuilt from the
+ * members it has, as a whole state would have it.
+ */
+static int plan_unlisted(struct run *r)
+{
+	struct xlb_shadow *s = r->s;
+	const struct sh_vip *sv;
+	struct vip_plan *p;
+	size_t i;
+
+	if (!r->nmoved)
+		return 0;
+	for (i = 0; i < r->old_nvips; i++) {
+		sv = &s->vips[i];
+		if (r->seen[i] || !members_moved(s, sv->m, sv->n))
+			continue;
+		p = plan_next(r);
+		if (!p)
+			return -ENOMEM;
+		*p = (struct vip_plan){
+			.key = sv->key, .at = (long)i, .table = 1, .v = sv->v, .n = sv->n};
+		if (plan_add(r, p, sv->m))
+			return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -658,23 +762,24 @@ static int plan_vips(struct run *r)
 	for (i = 0; i < w->nvips; i++)
 		if (w->vips[i].nmembers > most)
 			most = w->vips[i].nmembers;
-	r->vp = calloc(w->nvips + 1, sizeof(*r->vp));
 	r->seen = calloc(s->nvips + 1, 1);
 	r->scratch = calloc(most + 1, sizeof(*r->scratch));
-	if (!r->vp || !r->seen || !r->scratch)
+	if (!r->seen || !r->scratch)
 		return -ENOMEM;
-	for (i = 0; i < w->nvips; i++) {
+	err = w->partial ? plan_gone(r) : 0;
+	for (i = 0; !err && i < w->nvips; i++)
 		err = plan_vip(r, &w->vips[i]);
-		if (err)
-			return err;
-	}
+	if (!err && w->partial)
+		err = plan_unlisted(r);
+	if (err)
+		return err;
 	/* New VIPs wanted twice: sorted, twins are neighbours. */
 	keys = calloc(r->nnew_vips + 1, sizeof(*keys));
 	if (!keys)
 		return -ENOMEM;
 	for (i = 0; i < r->nvp; i++)
 		if (r->vp[i].is_new)
-			keys[k++] = r->vp[i].wv->key;
+			keys[k++] = r->vp[i].key;
 	qsort(keys, k, sizeof(*keys), vip_key_cmp);
 	for (i = 1; i < k; i++) {
 		if (!vip_key_cmp(&keys[i], &keys[i - 1])) {
@@ -727,7 +832,7 @@ static int create_vips(struct run *r)
 		if (!r->vp[i].is_new)
 			continue;
 		of[n] = &r->vp[i];
-		keys[n] = r->vp[i].wv->key;
+		keys[n] = r->vp[i].key;
 		vals[n++] = r->vp[i].v;
 	}
 	err = xlb_vips_create(r->m, keys, vals, n);
@@ -746,6 +851,34 @@ out:
 	free(of);
 	free(vals);
 	free(keys);
+	return err;
+}
+
+/*
+ * keys[0..*n) and vals into map fd in batches (BPF_MAP_UPDATE_BATCH), one
+ * system call per BATCH entries rather than one per entry; *n becomes how
+ * many were written. -EINVAL or -EOPNOTSUPP with nothing written: the
+ * kernel or map has no batched update, the caller writes one by one.
+ */
+static int update_batched(int fd, const void *keys, size_t ksz, const void *vals, size_t vsz,
+			  size_t *n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	size_t done = 0;
+	__u32 cnt, want;
+	int err = 0;
+
+	while (!err && done < *n) {
+		want = *n - done < BATCH ? (__u32)(*n - done) : BATCH;
+		cnt = want;
+		err = ret_errno(bpf_map_update_batch(fd, (const char *)keys + done * ksz,
+						     (const char *)vals + done * vsz, &cnt, &opts));
+		/* Refused up front (524: the kernel's ENOTSUPP), the count is not the kernel's. */
+		if (err == -EINVAL || err == -EOPNOTSUPP || err == -524 || cnt > want)
+			cnt = 0;
+		done += cnt;
+	}
+	*n = done;
 	return err;
 }
 
@@ -775,13 +908,45 @@ static int write_backends(struct run *r)
 }
 
 /*
+ * A VIP's first members, batched: how many were written (the rest, if
+ * any, is for the one-by-one loop).
+ */
+static size_t members_batched(struct run *r, __u32 vip_id, const struct sh_member *new, size_t nnew)
+{
+	struct xlb_member_key *keys;
+	struct xlb_member *vals;
+	size_t i, n = nnew;
+
+	if (nnew < 2)
+		return 0;
+	keys = calloc(nnew, sizeof(*keys));
+	vals = calloc(nnew, sizeof(*vals));
+	if (!keys || !vals) {
+		n = 0;
+		goto out;
+	}
+	for (i = 0; i < nnew; i++) {
+		keys[i] = (struct xlb_member_key){.vip_id = vip_id, .backend_id = new[i].id};
+		vals[i].weight = new[i].weight;
+	}
+	update_batched(map_fd(r->m->skel->maps.xlb_members), keys, sizeof(*keys), vals,
+		       sizeof(*vals), &n);
+	r->st->members_changed += n;
+out:
+	free(vals);
+	free(keys);
+	return n;
+}
+
+/*
  * Bring the members of VIP v from (old, nold) to (new, nnew), both sorted:
- * weights set where they differ, members no longer there deleted.
+ * weights set where they differ, members no longer there deleted. A VIP
+ * without members gets its first ones batched.
  */
 static int write_members(struct run *r, __u32 vip_id, const struct sh_member *old, size_t nold,
 			 const struct sh_member *new, size_t nnew)
 {
-	size_t i = 0, j = 0;
+	size_t i = 0, j = nold ? 0 : members_batched(r, vip_id, new, nnew);
 	int err = 0;
 
 	while (!err && (i < nold || j < nnew)) {
@@ -855,11 +1020,11 @@ static int write_vip(struct run *r, const struct vip_plan *p)
 
 	err = write_members(r, p->v.id, old->m, old->n, p->m, p->n);
 	if (!err && revalue && !resize && !p->is_new)
-		err = xlb_vip_update(r->m, &p->wv->key, &p->v);
+		err = xlb_vip_update(r->m, &p->key, &p->v);
 	if (!err && p->table)
 		err = write_table(r, &p->v, p->m, p->n);
 	if (!err && revalue && resize && !p->is_new)
-		err = xlb_vip_update(r->m, &p->wv->key, &p->v);
+		err = xlb_vip_update(r->m, &p->key, &p->v);
 	if (!err && revalue && !p->is_new)
 		r->st->vips_updated++;
 	return err;
@@ -876,7 +1041,7 @@ static int write_vips(struct run *r)
 		err = write_vip(r, p);
 		if (err) {
 			r->nvp_started++; /* partly written: undo() puts it back too */
-			why(r, "VIP %s: writing its members and table: %s", vip_s(&p->wv->key, vb),
+			why(r, "VIP %s: writing its members and table: %s", vip_s(&p->key, vb),
 			    err_str(err, ebuf, sizeof(ebuf)));
 			return err;
 		}
@@ -937,6 +1102,36 @@ static int undo(struct run *r)
 	return first;
 }
 
+/*
+ * The VIPs of the shadow hold ms (+1) or no longer do (-1). An id no VIP
+ * holds any more is noted for a partial state's removals; when memory for
+ * the note fails, the next whole reconcile removes the backend.
+ */
+static void refs_add(struct run *r, const struct sh_member *ms, size_t n, int d)
+{
+	struct xlb_shadow *s = r->s;
+	size_t i, cap;
+	__u32 *p, id;
+
+	for (i = 0; i < n; i++) {
+		id = ms[i].id;
+		if (id >= XLB_MAX_BACKENDS)
+			continue;
+		s->refs[id] += d;
+		if (s->refs[id] || d > 0)
+			continue;
+		if (r->nfreed == r->capfreed) {
+			cap = r->capfreed ? 2 * r->capfreed : 64;
+			p = realloc(r->freed, cap * sizeof(*p));
+			if (!p)
+				continue;
+			r->freed = p;
+			r->capfreed = cap;
+		}
+		r->freed[r->nfreed++] = id;
+	}
+}
+
 /* The shadow takes the new member sets and values. */
 static void commit(struct run *r)
 {
@@ -949,6 +1144,8 @@ static void commit(struct run *r)
 		p = &r->vp[i];
 		sv = &s->vips[p->at];
 		s->nmembers = s->nmembers + p->n - sv->n;
+		refs_add(r, p->m, p->n, 1);
+		refs_add(r, sv->m, sv->n, -1);
 		free(sv->m);
 		sv->m = p->m;
 		sv->n = p->n;
@@ -966,7 +1163,8 @@ static int remove_vips(struct run *r)
 	int err = 0, e;
 
 	for (i = 0; i < s->nvips; i++) {
-		if (i >= r->old_nvips || r->seen[i] || err) {
+		if (i >= r->old_nvips || err ||
+		    r->seen[i] != (r->w->partial ? SEEN_GONE : SEEN_NOT)) {
 			s->vips[k++] = s->vips[i];
 			continue;
 		}
@@ -979,6 +1177,7 @@ static int remove_vips(struct run *r)
 			continue;
 		}
 		s->nmembers -= s->vips[i].n;
+		refs_add(r, s->vips[i].m, s->vips[i].n, -1);
 		free(s->vips[i].m);
 		r->st->vips_removed++;
 	}
@@ -988,17 +1187,23 @@ static int remove_vips(struct run *r)
 	return err;
 }
 
-/* Removal 2: backends no VIP wants; their flows go with them. */
+/*
+ * Removal 2: backends no VIP wants (a partial state: those no VIP holds
+ * any more and it does not list); their flows go with them.
+ */
 static int remove_backends(struct run *r)
 {
 	struct xlb_shadow *s = r->s;
 	struct xlb_backend zero = {}, b;
 	char buf[XLB_VIPSTRLEN], ebuf[96];
+	size_t i, n = r->w->partial ? r->nfreed : XLB_MAX_BACKENDS;
 	__u32 id;
 	int err;
 
-	for (id = 0; id < XLB_MAX_BACKENDS; id++) {
-		if (s->be[id].state == XLB_BE_UNUSED || s->wanted[id] == s->gen)
+	for (i = 0; i < n; i++) {
+		id = r->w->partial ? r->freed[i] : (__u32)i;
+		if (s->be[id].state == XLB_BE_UNUSED || s->wanted[id] == s->gen ||
+		    (r->w->partial && s->refs[id]))
 			continue;
 		/* Removing its last VIP may have freed it already. */
 		err = xlb_backend_get(r->m, id, &b);
@@ -1095,6 +1300,7 @@ static void run_free(struct run *r)
 	free(r->bu);
 	free(r->seen);
 	free(r->scratch);
+	free(r->freed);
 }
 
 int xlb_reconcile(struct xlb_maps *m, struct xlb_shadow *s, struct xlb_want *w,

@@ -57,9 +57,21 @@ struct xlb_want {
 	struct xlb_want_vip *vips;
 	size_t nbackends; /* every backend any member names, once */
 	struct xlb_want_backend *backends;
+	/*
+	 * A change rather than the whole state (partial): vips holds only the
+	 * VIPs new or changed since the last reconcile with the same shadow,
+	 * gone those no longer wanted; every other VIP stays as the maps hold
+	 * it, unread. backends holds those the listed VIPs name, with their
+	 * states; the others keep theirs, and one that no VIP holds after the
+	 * change is removed. A VIP not listed whose table depends on a backend
+	 * whose state changed gets its table rebuilt all the same.
+	 */
+	int partial;
+	size_t ngone;
+	struct xlb_vip_key *gone;
 };
 
-/* Free what a desired state holds (members, VIPs, backends) and zero it. */
+/* Free what a desired state holds (members, VIPs, backends, gone) and zero it. */
 void xlb_want_free(struct xlb_want *w);
 
 struct xlb_reconcile_stats {
@@ -92,6 +104,9 @@ void xlb_shadow_reset(struct xlb_shadow *s);
  * they matter: a backend's state is read before it is written or put in a
  * table, so an operator's hold is kept; VIPs and backends they add stay
  * until @s is reset.
+ *
+ * A partial @w (see struct xlb_want) is compared with the shadow only for
+ * what it lists, so the cost is that of the change, not of the maps.
  *
  * Return: 0 or a negative errno. On error the maps are as they were before
  * the call (@st->error says so), unless undoing failed too (then it says
