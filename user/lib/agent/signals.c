@@ -180,7 +180,13 @@ static void nl_report(struct xlb_agent *a, struct agent_node *n, enum xlb_agent_
 	agent_node_upstreams(a, n, ups, sizeof(ups));
 	pr_info("netlink: node=%s upstream=%s kind=%s reason=\"%s\"\n", n->label, ups,
 		nl_names[kind], detail);
-	/* Evidence, not opinion: when this takes the node out, its flows move. */
+	/*
+	 * Evidence, not opinion: when this takes the node out, its flows move.
+	 * A node out already goes from draining to down: its upstreams' wants
+	 * change without a health flip, so the next reconcile must see it.
+	 */
+	if (!n->unreachable)
+		agent_node_flipped(a, n);
 	n->unreachable = 1;
 	node_signal(a, n, XLB_AGENT_SRC_NETLINK, ts, XLB_EV_TCP_FAILURE, detail);
 }
