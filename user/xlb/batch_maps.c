@@ -72,32 +72,11 @@ int xlb_bm_members_read(struct xlb_maps *m, struct xlb_member_key **keys, struct
 	return err;
 }
 
-/* n entries written in chunks; one by one where a batch is refused. */
-static int update_n(int fd, const void *keys, size_t ksz, const void *vals, size_t vsz, size_t n)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	const char *k = keys, *v = vals;
-	size_t i, j;
-	__u32 count;
-
-	for (i = 0; i < n; i += CHUNK) {
-		count = n - i < CHUNK ? n - i : CHUNK;
-		if (!bpf_map_update_batch(fd, k + i * ksz, v + i * vsz, &count, &opts))
-			continue;
-		if (errno != EINVAL && errno != ENOTSUPP && errno != EOPNOTSUPP)
-			return -errno;
-		for (j = i; j < n && j < i + CHUNK; j++)
-			if (bpf_map_update_elem(fd, k + j * ksz, v + j * vsz, BPF_ANY))
-				return -errno;
-	}
-	return 0;
-}
-
 int xlb_bm_members_write(struct xlb_maps *m, const struct xlb_member_key *keys,
 			 const struct xlb_member *vals, size_t n)
 {
-	return update_n(bpf_map__fd(m->skel->maps.xlb_members), keys, sizeof(*keys), vals,
-			sizeof(*vals), n);
+	return xlb_map_update_n(bpf_map__fd(m->skel->maps.xlb_members), keys, sizeof(*keys), vals,
+				sizeof(*vals), n, NULL);
 }
 
 /* Delete n keys; a missing one is no error (a batch stops at it: retry singly). */
@@ -127,28 +106,7 @@ int xlb_bm_members_delete(struct xlb_maps *m, const struct xlb_member_key *keys,
 int xlb_bm_backends_write(struct xlb_maps *m, const __u32 *ids, const struct xlb_backend *vals,
 			  size_t n)
 {
-	int fd = bpf_map__fd(m->skel->maps.xlb_backends), err;
-	struct xlb_backend *nv, old;
-	size_t i;
-
-	/* Each entry's gen against the entry there now (xlb_backend_gen()). */
-	nv = malloc((n ? n : 1) * sizeof(*nv));
-	if (!nv)
-		return -ENOMEM;
-	for (err = 0, i = 0; !err && i < n; i++) {
-		if (ids[i] >= XLB_MAX_BACKENDS) {
-			err = -EINVAL;
-		} else if (bpf_map_lookup_elem(fd, &ids[i], &old)) {
-			err = -errno;
-		} else {
-			nv[i] = vals[i];
-			xlb_backend_gen(&old, &nv[i]);
-		}
-	}
-	if (!err)
-		err = update_n(fd, ids, sizeof(*ids), nv, sizeof(*nv), n);
-	free(nv);
-	return err;
+	return xlb_backends_write_n(m, ids, vals, n, NULL);
 }
 
 /*
@@ -174,7 +132,7 @@ static int zero_n(int fd, const __u32 *ids, size_t n, size_t vsz, int percpu)
 	for (size_t i = 0; !err && i < n; i += chunk) {
 		size_t c = n - i < chunk ? n - i : chunk;
 
-		err = update_n(fd, ids + i, sizeof(*ids), zero, ncpu * stride, c);
+		err = xlb_map_update_n(fd, ids + i, sizeof(*ids), zero, ncpu * stride, c, NULL);
 	}
 	free(zero);
 	return err;

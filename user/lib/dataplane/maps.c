@@ -344,6 +344,48 @@ static int walk_call(enum xlb_walk_kind kind, union xlb_walk_cb cb, const void *
 
 #define KERNEL_ENOTSUPP 524 /* the kernel's errno for a batch operation a map lacks */
 
+/* Entries a batched map update carries. */
+#define UPDATE_CHUNK 4096
+
+int xlb_map_update_n(int fd, const void *keys, size_t ksz, const void *vals, size_t vsz, size_t n,
+		     size_t *done)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	const char *k = keys, *v = vals;
+	size_t i = 0, j;
+	__u32 count, want;
+	int err = 0;
+
+	while (!err && i < n) {
+		want = count = n - i < UPDATE_CHUNK ? (__u32)(n - i) : UPDATE_CHUNK;
+		if (!bpf_map_update_batch(fd, k + i * ksz, v + i * vsz, &count, &opts)) {
+			i += count;
+			continue;
+		}
+		err = -errno;
+		/*
+		 * Refused (524: the kernel's ENOTSUPP), maybe before the count
+		 * was set: the chunk again one by one (rewriting an entry the
+		 * batch wrote writes the same bytes). Any other error: the count
+		 * is what the kernel wrote before it stopped.
+		 */
+		if (err != -EINVAL && err != -EOPNOTSUPP && err != -524) {
+			if (count < want)
+				i += count;
+			break;
+		}
+		err = 0;
+		for (j = i + UPDATE_CHUNK < n ? i + UPDATE_CHUNK : n; i < j; i++) {
+			err = ret_errno(bpf_map_update_elem(fd, k + i * ksz, v + i * vsz, BPF_ANY));
+			if (err)
+				break;
+		}
+	}
+	if (done)
+		*done = i;
+	return err;
+}
+
 int xlb_map_read_batched(const struct bpf_map *map, xlb_batch_cb cb, void *arg)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);

@@ -118,6 +118,21 @@ int xlb_backends_read(struct xlb_maps *m, struct xlb_backend *all);
  */
 int xlb_backend_write(struct xlb_maps *m, __u32 id, const struct xlb_backend *b);
 /*
+ * xlb_backend_write() of n entries (ids distinct) in batched map updates;
+ * the entries there now are read by one batched read of the array when n
+ * is large. *done, when not NULL: how many were written, in order, also on
+ * error.
+ */
+int xlb_backends_write_n(struct xlb_maps *m, const __u32 *ids, const struct xlb_backend *vals,
+			 size_t n, size_t *done);
+/*
+ * keys and vals (ksz, vsz bytes each) of n entries into map fd, in batched
+ * updates (BPF_MAP_UPDATE_BATCH); one by one where the kernel or the map
+ * has no batched update. *done, when not NULL: how many were written.
+ */
+int xlb_map_update_n(int fd, const void *keys, size_t ksz, const void *vals, size_t vsz, size_t n,
+		     size_t *done);
+/*
  * The one rule for struct xlb_backend.gen: b, to be written over old, keeps
  * old's generation when both are in use with one identity (address, port,
  * family: a state change), else takes the next one (a new allocation,

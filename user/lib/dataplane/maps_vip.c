@@ -232,15 +232,48 @@ void xlb_backend_gen(const struct xlb_backend *old, struct xlb_backend *b)
 
 int xlb_backend_write(struct xlb_maps *m, __u32 id, const struct xlb_backend *b)
 {
-	int fd = map_fd(m->skel->maps.xlb_backends);
-	struct xlb_backend old, nb = *b;
+	return xlb_backends_write_n(m, &id, b, 1, NULL);
+}
 
-	if (id >= xlb_backend_cap(m))
-		return -EINVAL;
-	if (bpf_map_lookup_elem(fd, &id, &old))
-		return -errno;
-	xlb_backend_gen(&old, &nb);
-	return ret_errno(bpf_map_update_elem(fd, &id, &nb, BPF_ANY));
+/* From this many entries on, one read of the whole array beats a read per entry. */
+#define BE_READ_ALL 256
+
+int xlb_backends_write_n(struct xlb_maps *m, const __u32 *ids, const struct xlb_backend *vals,
+			 size_t n, size_t *done)
+{
+	int fd = map_fd(m->skel->maps.xlb_backends), err = 0;
+	struct xlb_backend *nv, *all = NULL, old;
+	__u32 cap = xlb_backend_cap(m);
+	size_t i;
+
+	if (done)
+		*done = 0;
+	nv = malloc((n ? n : 1) * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	if (n >= BE_READ_ALL) {
+		all = xlb_backends_read_new(m);
+		if (!all)
+			err = -errno;
+	}
+	/* Each entry's gen against the entry there now. */
+	for (i = 0; !err && i < n; i++) {
+		if (ids[i] >= cap)
+			err = -EINVAL;
+		else if (all)
+			old = all[ids[i]];
+		else if (bpf_map_lookup_elem(fd, &ids[i], &old))
+			err = -errno;
+		if (!err) {
+			nv[i] = vals[i];
+			xlb_backend_gen(&old, &nv[i]);
+		}
+	}
+	if (!err)
+		err = xlb_map_update_n(fd, ids, sizeof(*ids), nv, sizeof(*nv), n, done);
+	free(all);
+	free(nv);
+	return err;
 }
 
 struct xlb_backend *xlb_backends_read_new(struct xlb_maps *m)

@@ -887,24 +887,39 @@ static int write_backends(struct run *r)
 {
 	struct xlb_shadow *s = r->s;
 	char buf[XLB_VIPSTRLEN], ebuf[96];
-	__u32 id;
+	size_t n = r->nbu - r->nbu_written, i, done = 0;
+	struct xlb_backend *vals;
+	__u32 *ids, id;
 	int err;
 
-	for (; r->nbu_written < r->nbu; r->nbu_written++) {
+	if (!n)
+		return 0;
+	ids = calloc(n, sizeof(*ids));
+	vals = calloc(n, sizeof(*vals));
+	err = ids && vals ? 0 : -ENOMEM;
+	for (i = 0; !err && i < n; i++) {
+		ids[i] = r->bu[r->nbu_written + i].id;
+		vals[i] = s->be[ids[i]];
+	}
+	/* Batched: 100,000 new backends are a few calls, not 100,000. */
+	if (!err)
+		err = xlb_backends_write_n(r->m, ids, vals, n, &done);
+	for (i = 0; i < done; i++, r->nbu_written++) {
 		id = r->bu[r->nbu_written].id;
-		err = xlb_backend_write(r->m, id, &s->be[id]);
-		if (err) {
-			why(r, "backend %s: writing it: %s", be_s(&s->be[id], buf),
-			    err_str(err, ebuf, sizeof(ebuf)));
-			return err;
-		}
 		s->fresh[id] = s->gen;
 		if (r->bu[r->nbu_written].old.state == XLB_BE_UNUSED)
 			r->st->backends_added++;
 		else
 			r->st->backends_changed++;
 	}
-	return 0;
+	if (err) {
+		id = r->nbu_written < r->nbu ? r->bu[r->nbu_written].id : 0;
+		why(r, "backend %s: writing it: %s", be_s(&s->be[id], buf),
+		    err_str(err, ebuf, sizeof(ebuf)));
+	}
+	free(vals);
+	free(ids);
+	return err;
 }
 
 /*
