@@ -609,18 +609,15 @@ static unsigned int open_fds(void)
 
 /*
  * The connection cap: xlb.admin.max_connections, lowered so that the
- * agent's own files (probes, registries, etcd, netlink: FD_RESERVE and 2 a
- * node) fit in RLIMIT_NOFILE whatever the admin port receives.
+ * agent's own files (registries, etcd, netlink: FD_RESERVE; the health
+ * probes it may run at once) fit in RLIMIT_NOFILE whatever the admin port
+ * receives.
  */
 static unsigned int conn_cap(struct xlb_admin *ad, unsigned int wanted)
 {
-	const struct xlb_conf *conf = xlb_agent_conf(ad->agent);
-	unsigned long long limit = 1 << 20, used = open_fds(), reserve = FD_RESERVE, cap;
+	unsigned long long limit = 1 << 20, used = open_fds(), cap;
+	unsigned long long reserve = FD_RESERVE + xlb_agent_probe_fds(ad->agent);
 	struct rlimit rl;
-	size_t i;
-
-	for (i = 0; i < conf->nupstreams; i++)
-		reserve += 2 * conf->upstreams[i].nnodes;
 	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur != RLIM_INFINITY)
 		limit = rl.rlim_cur;
 	cap = limit > used + reserve ? limit - used - reserve : 0;

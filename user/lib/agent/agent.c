@@ -396,3 +396,16 @@ const struct xlb_conf *xlb_agent_conf(struct xlb_agent *a)
 {
 	return &a->conf;
 }
+
+unsigned long long xlb_agent_probe_fds(struct xlb_agent *a)
+{
+	unsigned long long checked = 0;
+	size_t i;
+
+	for (i = 0; i < a->conf.nupstreams; i++)
+		if (a->conf.upstreams[i].active.enabled)
+			checked += a->conf.upstreams[i].nnodes;
+	if (checked > xlb_checker_max_inflight())
+		checked = xlb_checker_max_inflight();
+	return 2 * checked;
+}

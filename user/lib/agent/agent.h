@@ -91,6 +91,11 @@ const char *xlb_agent_conf_file(struct xlb_agent *a);
 json_t *xlb_agent_doc(struct xlb_agent *a);
 /* The running configuration (borrowed, read-only). */
 const struct xlb_conf *xlb_agent_conf(struct xlb_agent *a);
+/*
+ * Files the health probes may hold at once: two per node with active
+ * checks, at most two per probe the checker runs at once.
+ */
+unsigned long long xlb_agent_probe_fds(struct xlb_agent *a);
 
 /* --- the read-only view the Admin API serialises (snapshot.c) ------------- */
 

@@ -556,7 +556,7 @@ static void probes_kick(struct xlb_checker *c)
 
 /* --- public API ------------------------------------------------------------ */
 
-static unsigned int max_inflight(void)
+unsigned int xlb_checker_max_inflight(void)
 {
 	struct rlimit rl;
 	rlim_t n;
@@ -593,7 +593,7 @@ struct xlb_checker *xlb_checker_new(struct event_base *base, xlb_health_cb cb, v
 	c->cb = cb;
 	c->arg = arg;
 	TAILQ_INIT(&c->waitq);
-	c->max_inflight = max_inflight();
+	c->max_inflight = xlb_checker_max_inflight();
 	if (getrandom(&c->rng, sizeof(c->rng), GRND_NONBLOCK) != sizeof(c->rng))
 		c->rng = (__u64)time(NULL) ^ ((__u64)getpid() << 32) ^ (uintptr_t)c;
 	c->rng = c->rng ? c->rng : 0x853c49e6748fea9bULL;

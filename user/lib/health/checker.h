@@ -25,6 +25,8 @@ typedef void (*xlb_health_cb)(struct xlb_target *t, enum xlb_health old, enum xl
 
 struct xlb_checker *xlb_checker_new(struct event_base *base, xlb_health_cb cb, void *arg);
 void xlb_checker_free(struct xlb_checker *c);
+/* Probes in flight at most: half the soft RLIMIT_NOFILE, 16-1024 (a socket each). */
+unsigned int xlb_checker_max_inflight(void);
 
 /*
  * The target for (addr, port), created if new, with check settings *check
