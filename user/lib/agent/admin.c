@@ -22,7 +22,6 @@
 #include "agent/admin.h"
 #include "agent/adminapi.h"
 #include "agent/agent.h"
-#include "agent/agent_int.h"
 #include "agent/metrics.h"
 #include "base/addr.h"
 #include "base/apikey.h"
@@ -131,9 +130,7 @@ static int store_put(void *arg, const char *kind, const char *id, json_t *obj,
 static int store_revs(void *arg, const char *kind, const char *id, long long *created,
 		      long long *modified)
 {
-	struct xlb_agent *a = arg;
-
-	return a->etcd ? xlb_etcd_revs(a->etcd, kind, id, created, modified) : -ENOENT;
+	return xlb_agent_revs(arg, kind, id, created, modified);
 }
 
 static const char *method_name(enum evhttp_cmd_type cmd)

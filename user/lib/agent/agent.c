@@ -397,6 +397,12 @@ const struct xlb_conf *xlb_agent_conf(struct xlb_agent *a)
 	return &a->conf;
 }
 
+int xlb_agent_revs(struct xlb_agent *a, const char *kind, const char *id, long long *created,
+		   long long *modified)
+{
+	return a->etcd ? xlb_etcd_revs(a->etcd, kind, id, created, modified) : -ENOENT;
+}
+
 unsigned long long xlb_agent_probe_fds(struct xlb_agent *a)
 {
 	unsigned long long checked = 0;

@@ -92,6 +92,12 @@ json_t *xlb_agent_doc(struct xlb_agent *a);
 /* The running configuration (borrowed, read-only). */
 const struct xlb_conf *xlb_agent_conf(struct xlb_agent *a);
 /*
+ * An object's create and modify revisions in etcd (APISIX's createdIndex
+ * and modifiedIndex); -ENOENT without etcd as the store or without the key.
+ */
+int xlb_agent_revs(struct xlb_agent *a, const char *kind, const char *id, long long *created,
+		   long long *modified);
+/*
  * Files the health probes may hold at once: two per node with active
  * checks, at most two per probe the checker runs at once.
  */
