@@ -18,7 +18,7 @@
  *    process is bound to CPU 0 and the table sized FLOWS times the CPU
  *    count, so that one CPU's share holds them all.
  *
- * The program is loaded without pins, as bench_xdp does.
+ * The program is loaded without pins, as the BPF tests load it.
  *
  *   bench_flows [FLOWS [REMOVALS]]     defaults: 1000000 flows, 10 removals
  */
@@ -34,6 +34,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "../tests/lib/bpftest.h"
 #include "base/addr.h"
 #include "dataplane/maglev.h"
 #include "dataplane/maps.h"
@@ -50,18 +51,15 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-/* xlb_lb loaded without pins, its flow table of size entries. */
+/* xlb_lb loaded without pins (bpftest_lb_open), its flow table of size entries. */
 static struct xlb_lb *load_lb(__u32 size)
 {
-	struct xlb_lb *lb = xlb_lb__open();
-	struct bpf_map *map;
+	struct xlb_lb *lb = NULL;
+	int ncpu, err = bpftest_lb_open(&lb, &ncpu, size);
 
-	if (!lb)
-		return NULL;
-	bpf_object__for_each_map (map, lb->obj)
-		bpf_map__set_pin_path(map, NULL);
-	if (bpf_map__set_max_entries(lb->maps.xlb_flows, size) || xlb_lb__load(lb)) {
+	if (err) {
 		xlb_lb__destroy(lb);
+		errno = -err;
 		return NULL;
 	}
 	return lb;
