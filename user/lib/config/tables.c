@@ -9,8 +9,8 @@
  *
  * Defaults are APISIX's schema (lua-resty-healthcheck's for passive
  * checks). APISIX keys that xlb cannot honour at L4 are errors that say
- * so; pure metadata (desc, labels, create_time, update_time, a node's
- * metadata) is accepted and ignored.
+ * so; metadata (name, desc, labels: checked as APISIX's schema does;
+ * create_time, update_time, a node's metadata) has no effect.
  *
  * Where xlb differs from APISIX, on purpose: server_addr is required (it
  * is the VIP, not a filter) and is one address, not a prefix; intervals
