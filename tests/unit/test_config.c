@@ -465,7 +465,7 @@ static void test_fields(void **state)
 		"        https_verify_certificate: false\n"
 		"        req_headers: [\"User-Agent: xlb\", \"X-Check: 1\"]\n"
 		"        healthy: {interval: 3600, successes: 254, http_statuses: [204]}\n"
-		"        unhealthy: {http_failures: 0, http_statuses: [599, 200]}\n"
+		"        unhealthy: {http_failures: 1, http_statuses: [599, 200]}\n"
 		"      passive:\n"
 		"        type: tcp\n"
 		"        healthy: {successes: 1}\n"
@@ -477,6 +477,12 @@ static void test_fields(void **state)
 		"    discovery_args: {namespace_id: ns, weights: [1, 2.5], tags: null, on: true}\n"
 		"stream_routes:\n"
 		"  - id: a\n"
+		"    name: "
+		"nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
+		"nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
+		"nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
+		"nnnnnnnnnn\n"
+		"    labels: {env: prod, tier: \"1\"}\n"
 		"    server_addr: 198.18.100.2\n"
 		"    upstream_id: db\n"
 		"    remote_addr: 10.1.2.3/8\n"
@@ -529,7 +535,7 @@ static void test_fields(void **state)
 	check_int(u->active.healthy.successes, 254, "healthy.successes");
 	check_statuses(u->active.healthy.http_statuses, u->active.healthy.nstatus, "204",
 		       "healthy");
-	check_int(u->active.unhealthy.http_failures, 0, "http_failures");
+	check_int(u->active.unhealthy.http_failures, 1, "http_failures");
 	check_statuses(u->active.unhealthy.http_statuses, u->active.unhealthy.nstatus, "599 200",
 		       "unhealthy");
 	check_int(u->passive.enabled, 1, "passive.enabled");
@@ -551,6 +557,7 @@ static void test_fields(void **state)
 
 	r = &c.routes[0];
 	check_vip(r, "198.18.100.2:0/udp"); /* the upstream's scheme */
+	check_int(strlen(r->name), 256, "routes[0] name: 256 characters, as APISIX");
 	check_addr(&r->remote, "10.0.0.0", "routes[0] remote (host bits cleared)");
 	check_int(r->remote_plen, 8, "routes[0] remote_plen");
 	r = &c.routes[1];
@@ -1134,8 +1141,9 @@ static const struct bad_case bad_cases[] = {
 		"    nodes: {}\n"
 		"stream_routes: []\n",
 		{
-			"3:11: upstreams[0].type: 'ewma' is not supported by xlb (L4): use chash "
-			"or roundrobin",
+			"3:11: upstreams[0].type: 'ewma' is not supported by xlb (L4): it needs "
+			"each response's latency, which a direct-server-return balancer never "
+			"sees",
 			"6:11: upstreams[1].type: must be chash or roundrobin, not 'roundrobbin' "
 			"(did you mean 'roundrobin'?)",
 			"9:11: upstreams[2].type: 'least_conn' is not supported by xlb (L4): use "
@@ -1533,11 +1541,11 @@ static const struct bad_case bad_cases[] = {
 			"11:21: upstreams[0].checks.active.unhealthy.interval: must be a number of "
 			"seconds >= 0 and <= 3600",
 			"12:26: upstreams[0].checks.active.unhealthy.http_failures: must be an "
-			"integer 0-254",
+			"integer 1-254",
 			"13:25: upstreams[0].checks.active.unhealthy.tcp_failures: must be an "
-			"integer 0-254",
+			"integer 1-254",
 			"14:21: upstreams[0].checks.active.unhealthy.timeouts: must be an integer "
-			"0-254",
+			"1-254",
 			"15:26: upstreams[0].checks.active.unhealthy.http_statuses: must not be "
 			"empty",
 			"16:11: upstreams[0].checks.active.unhealthy: unknown key 'intervall' (did "
@@ -1579,7 +1587,7 @@ static const struct bad_case bad_cases[] = {
 			"8:19: upstreams[0].checks.passive.healthy: unknown key 'interval' (valid "
 			"keys: successes, http_statuses)",
 			"8:43: upstreams[0].checks.passive.healthy.successes: must be an integer "
-			"1-254",
+			"0-254",
 			"9:31: upstreams[0].checks.passive.unhealthy.timeouts: must be an integer "
 			"0-254",
 		},
@@ -1740,6 +1748,46 @@ static const struct bad_case bad_cases[] = {
 		},
 	},
 	{
+		"apisix_meta",
+		"upstreams:\n"
+		"  - id: a\n"
+		"    name: 1\n"
+		"    desc: [x]\n"
+		"    labels: {env: \"pro duction\", build: 16, empty: \"\"}\n"
+		"    nodes: {}\n"
+		"    checks: {}\n"
+		"  - id: b\n"
+		"    name: \"\"\n"
+		"    labels: env\n"
+		"    nodes: {}\n"
+		"    checks: {active: {req_headers: []}}\n"
+		"stream_routes:\n"
+		"  - id: r\n"
+		"    name: "
+		"nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
+		"nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
+		"nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
+		"nnnnnnnnnnn\n"
+		"    desc: 2\n"
+		"    server_addr: 198.18.100.2\n"
+		"    upstream_id: a\n",
+		{
+			"3:11: upstreams[0].name: must be a string",
+			"4:11: upstreams[0].desc: must be a string",
+			"5:19: upstreams[0].labels.env: must not contain white space (APISIX's "
+			"pattern ^\\S+$)",
+			"5:41: upstreams[0].labels.build: must be a string",
+			"5:52: upstreams[0].labels.empty: must not be empty",
+			"7:13: upstreams[0].checks: passive checks need active checks too, and "
+			"this block has neither: give active (and passive) or leave checks out",
+			"9:11: upstreams[1].name: must not be empty",
+			"10:13: upstreams[1].labels: must be a mapping of strings",
+			"12:36: upstreams[1].checks.active.req_headers: must not be empty",
+			"15:11: stream_routes[0].name: must be at most 256 characters",
+			"16:11: stream_routes[0].desc: must be a string",
+		},
+	},
+	{
 		"route_unsupported",
 		"upstreams:\n"
 		"  - {id: u, nodes: {}}\n"
@@ -1758,8 +1806,9 @@ static const struct bad_case bad_cases[] = {
 			"plugins",
 			"9:5: stream_routes[0].service_id: not supported by xlb (L4): use "
 			"upstream_id or an inline upstream",
-			"10:5: stream_routes[0]: unknown key 'server' (valid keys: id, desc, "
-			"labels, create_time, update_time, server_addr, server_port, protocol, "
+			"10:5: stream_routes[0]: unknown key 'server' (valid keys: id, name, "
+			"desc, labels, create_time, update_time, server_addr, server_port, "
+			"protocol, "
 			"remote_addr, upstream_id, upstream)",
 		},
 	},
@@ -1924,7 +1973,7 @@ static void test_multiple_errors(void **state)
 		FILE_NAME ":6:34: upstreams[0].nodes[\"web.local:80\"]: 'web.local' is a host "
 			  "name: host names need discovery_type (dns)",
 		FILE_NAME ":7:46: upstreams[0].checks.active.unhealthy.timeouts: must be an "
-			  "integer 0-254",
+			  "integer 1-254",
 		FILE_NAME ":9:15: xlb.table_size: must be 0 (chosen from the node count) or a "
 			  "prime 3-1048573 (e.g. 65537)",
 	};

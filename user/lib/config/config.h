@@ -24,9 +24,10 @@
 #include <stddef.h>
 #include <xlb/abi.h>
 
-#define XLB_ID_LEN	65 /* ids and names: 64 characters */
-#define XLB_STATUS_MAX	32 /* HTTP status codes per list */
-#define XLB_HEADERS_MAX 16 /* req_headers entries */
+#define XLB_ID_LEN	65  /* ids: 64 characters */
+#define XLB_NAME_LEN	257 /* names (APISIX's): 256 characters */
+#define XLB_STATUS_MAX	32  /* HTTP status codes per list */
+#define XLB_HEADERS_MAX 16  /* req_headers entries */
 #define XLB_IFACES_MAX	16
 
 enum xlb_check_type {
@@ -88,7 +89,7 @@ enum xlb_lb_type {
 
 struct xlb_upstream_conf {
 	char id[XLB_ID_LEN];
-	char name[XLB_ID_LEN];
+	char name[XLB_NAME_LEN];
 	enum xlb_lb_type type;
 	int hash_src; /* key: remote_addr */
 	__u8 proto;   /* scheme: IPPROTO_TCP / IPPROTO_UDP */
@@ -106,6 +107,7 @@ struct xlb_upstream_conf {
 
 struct xlb_route_conf {
 	char id[XLB_ID_LEN];
+	char name[XLB_NAME_LEN];
 	struct xlb_vip_key vip;	    /* server_addr, server_port, protocol */
 	struct xlb_addr_key remote; /* remote_addr; family 0 = any client */
 	unsigned int remote_plen;

@@ -9,8 +9,8 @@
  *
  * Defaults are APISIX's schema (lua-resty-healthcheck's for passive
  * checks). APISIX keys that xlb cannot honour at L4 are errors that say
- * so; pure metadata (desc, labels, create_time, update_time, a node's
- * metadata) is accepted and ignored.
+ * so; metadata (name, desc, labels: checked as APISIX's schema does;
+ * create_time, update_time, a node's metadata) has no effect.
  *
  * Where xlb differs from APISIX, on purpose: server_addr is required (it
  * is the VIP, not a filter) and is one address, not a prefix; intervals
@@ -264,6 +264,64 @@ static void parse_discovery_args(struct parser *p, const struct key *k, yaml_nod
 	json_decref(j);
 }
 
+/* --- APISIX's metadata: name, desc, labels ---------------------------------- */
+
+#define TEXT_MAX 256 /* APISIX's name, desc and label values */
+
+/*
+ * name (1-256 characters) and desc (0-256), stored when the key has a
+ * field. As APISIX: a number is not a string.
+ */
+static void parse_text(struct parser *p, const struct key *k, yaml_node_t *kn, yaml_node_t *vn,
+		       void *obj, const char *path)
+{
+	const char *s = xlb_schema_string(vn);
+
+	if (!s || xlb_schema_node_kind(vn) != SK_STR)
+		xlb_schema_report(p, vn, path, "must be a string");
+	else if (strlen(s) < (size_t)k->min)
+		xlb_schema_report(p, vn, path, "must not be empty");
+	else if (strlen(s) > TEXT_MAX)
+		xlb_schema_report(p, vn, path, "must be at most %d characters", TEXT_MAX);
+	else if (k->size)
+		snprintf((char *)obj + k->off, k->size, "%s", s);
+}
+
+/* labels: a mapping of non-empty strings without white space (APISIX's ^\S+$). */
+static void parse_labels(struct parser *p, const struct key *k, yaml_node_t *kn, yaml_node_t *vn,
+			 void *obj, const char *path)
+{
+	char lpath[PATH_LEN];
+	yaml_node_pair_t *pair;
+	yaml_node_t *ln, *v;
+	const char *name, *s;
+
+	if (vn->type != YAML_MAPPING_NODE) {
+		xlb_schema_report(p, vn, path, "must be a mapping of strings");
+		return;
+	}
+	for (pair = vn->data.mapping.pairs.start; pair < vn->data.mapping.pairs.top; pair++) {
+		ln = node_at(p, pair->key);
+		v = node_at(p, pair->value);
+		name = xlb_schema_string(ln);
+		if (!name) {
+			xlb_schema_report(p, ln, path, "keys must be strings");
+			continue;
+		}
+		xlb_schema_path_key(lpath, path, name);
+		s = xlb_schema_string(v);
+		if (!s || xlb_schema_node_kind(v) != SK_STR)
+			xlb_schema_report(p, v, lpath, "must be a string");
+		else if (!*s)
+			xlb_schema_report(p, v, lpath, "must not be empty");
+		else if (strlen(s) > TEXT_MAX)
+			xlb_schema_report(p, v, lpath, "must be at most %d characters", TEXT_MAX);
+		else if (strpbrk(s, " \t\n\r\v\f"))
+			xlb_schema_report(p, v, lpath,
+					  "must not contain white space (APISIX's pattern ^\\S+$)");
+	}
+}
+
 /* --- stream routes ---------------------------------------------------------- */
 
 static void parse_server_addr(struct parser *p, const struct key *k, yaml_node_t *kn,
@@ -345,9 +403,11 @@ static const struct table active_healthy_table = TABLE(active_healthy_keys);
 static const struct key active_unhealthy_keys[] = {
 	{"interval", KT_SECONDS, F(xlb_check_unhealthy, interval), .dmax = SECONDS_MAX,
 	 .flags = K_ZERO_OK, .def = "1"},
-	{"http_failures", KT_UINT, F(xlb_check_unhealthy, http_failures), .max = 254, .def = "5"},
-	{"tcp_failures", KT_UINT, F(xlb_check_unhealthy, tcp_failures), .max = 254, .def = "2"},
-	{"timeouts", KT_UINT, F(xlb_check_unhealthy, timeouts), .max = 254, .def = "3"},
+	{"http_failures", KT_UINT, F(xlb_check_unhealthy, http_failures), .min = 1, .max = 254,
+	 .def = "5"},
+	{"tcp_failures", KT_UINT, F(xlb_check_unhealthy, tcp_failures), .min = 1, .max = 254,
+	 .def = "2"},
+	{"timeouts", KT_UINT, F(xlb_check_unhealthy, timeouts), .min = 1, .max = 254, .def = "3"},
 	{"http_statuses", KT_STATUSES, F(xlb_check_unhealthy, http_statuses),
 	 .off2 = offsetof(struct xlb_check_unhealthy, nstatus),
 	 .def = "429 404 500 501 502 503 504 505"},
@@ -373,11 +433,25 @@ static const struct key active_keys[] = {
 	{"unhealthy", KT_OBJECT, F(xlb_check_active, unhealthy), .sub = &active_unhealthy_table},
 };
 _Static_assert(ARRAY_SIZE(active_keys) <= KEYS_MAX, "active_keys");
+
+/* As APISIX: req_headers, when given, has at least one item. */
+static void check_active(struct parser *p, yaml_node_t *n, void *obj, const char *path)
+{
+	yaml_node_t *rh = xlb_schema_map_find(p, n, "req_headers", NULL);
+	char kpath[PATH_LEN];
+
+	if (rh && rh->type == YAML_SEQUENCE_NODE &&
+	    rh->data.sequence.items.top == rh->data.sequence.items.start) {
+		xlb_schema_path_key(kpath, path, "req_headers");
+		xlb_schema_report(p, rh, kpath, "must not be empty");
+	}
+}
+
 static const struct table active_table =
-	TABLE(active_keys, .present = PRESENT(xlb_check_active, enabled));
+	TABLE(active_keys, .present = PRESENT(xlb_check_active, enabled), .check = check_active);
 
 static const struct key passive_healthy_keys[] = {
-	{"successes", KT_UINT, F(xlb_check_healthy, successes), .min = 1, .max = 254, .def = "5"},
+	{"successes", KT_UINT, F(xlb_check_healthy, successes), .max = 254, .def = "5"},
 	{"http_statuses", KT_STATUSES, F(xlb_check_healthy, http_statuses),
 	 .off2 = offsetof(struct xlb_check_healthy, nstatus),
 	 .def = "200 201 202 203 204 205 206 207 208 226 "
@@ -415,6 +489,12 @@ static void check_checks(struct parser *p, yaml_node_t *n, void *obj, const char
 		xlb_schema_report(p, kn, path,
 				  "passive checks need active checks too: only probes "
 				  "bring a node back");
+	else if (n->type == YAML_MAPPING_NODE &&
+		 n->data.mapping.pairs.top == n->data.mapping.pairs.start)
+		xlb_schema_report(p, n, path,
+				  "passive checks need active checks too, and this "
+				  "block has neither: give active (and passive) or "
+				  "leave checks out");
 }
 
 static const struct key checks_keys[] = {
@@ -429,7 +509,29 @@ static const struct choice lb_choices[] = {
 	{"roundrobin", XLB_LB_ROUNDROBIN},
 	{0},
 };
-static const char *const lb_unsupported[] = {"ewma", "least_conn", NULL};
+static const char *const lb_unsupported[] = {"least_conn", NULL};
+
+static const struct key lb_type_key = {"type", KT_ENUM, F(xlb_upstream_conf, type),
+				       .choices = lb_choices, .unsupported = lb_unsupported};
+
+/* type: ewma gets its own reason; the rest is an enum (absent: chash, 0). */
+static void parse_lb_type(struct parser *p, const struct key *k, yaml_node_t *kn, yaml_node_t *vn,
+			  void *obj, const char *path)
+{
+	const char *s = xlb_schema_string(vn);
+	char why[WHY_LEN];
+
+	if (s && !strcmp(s, "ewma"))
+		xlb_schema_report(p, vn, path,
+				  "'ewma' is not supported by xlb (L4): it needs each "
+				  "response's latency, which a direct-server-return "
+				  "balancer never sees");
+	else if (vn->type != YAML_SCALAR_NODE)
+		xlb_schema_report(p, vn, path, "must be chash or roundrobin");
+	else if (xlb_schema_convert(&lb_type_key, scalar(vn), xlb_schema_node_kind(vn), obj, why,
+				    sizeof(why)))
+		xlb_schema_report(p, vn, path, "%s", why);
+}
 
 static const struct choice hash_on_choices[] = {{"vars", 0}, {0}};
 static const char *const hash_on_unsupported[] = {
@@ -511,14 +613,13 @@ static void check_upstream(struct parser *p, yaml_node_t *n, void *obj, const ch
 static const struct key upstream_keys[] = {
 	/* Required, but not in an inline upstream: see parse_upstream(). */
 	{"id", KT_STR, F(xlb_upstream_conf, id), .min = 1, .check = check_id},
-	{"name", KT_STR, F(xlb_upstream_conf, name), .min = 1},
-	/* Metadata: accepted, ignored. */
-	{"desc", KT_META},
-	{"labels", KT_META},
+	{"name", KT_FN, F(xlb_upstream_conf, name), .min = 1, .fn = parse_text},
+	/* Metadata: checked as APISIX does, then ignored. */
+	{"desc", KT_FN, .fn = parse_text},
+	{"labels", KT_FN, .fn = parse_labels},
 	{"create_time", KT_META},
 	{"update_time", KT_META},
-	{"type", KT_ENUM, F(xlb_upstream_conf, type), .choices = lb_choices,
-	 .unsupported = lb_unsupported, .def = "chash"},
+	{"type", KT_FN, .fn = parse_lb_type},
 	{"hash_on", KT_ENUM, .choices = hash_on_choices, .unsupported = hash_on_unsupported,
 	 .def = "vars"},
 	{"key", KT_ENUM, F(xlb_upstream_conf, hash_src), .choices = key_choices,
@@ -582,9 +683,10 @@ static void check_route(struct parser *p, yaml_node_t *n, void *obj, const char 
 
 static const struct key route_keys[] = {
 	{"id", KT_STR, F(xlb_route_conf, id), .min = 1, .check = check_id, .flags = K_REQUIRED},
-	/* Metadata: accepted, ignored. */
-	{"desc", KT_META},
-	{"labels", KT_META},
+	{"name", KT_FN, F(xlb_route_conf, name), .min = 1, .fn = parse_text},
+	/* Metadata: checked as APISIX does, then ignored. */
+	{"desc", KT_FN, .fn = parse_text},
+	{"labels", KT_FN, .fn = parse_labels},
 	{"create_time", KT_META},
 	{"update_time", KT_META},
 	{"server_addr", KT_FN, .fn = parse_server_addr, .flags = K_REQUIRED, .note = "the VIP"},
