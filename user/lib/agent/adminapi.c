@@ -710,6 +710,12 @@ static void apisix_reason(const char *msg, json_t *v, char *out, size_t size)
 		snprintf(out, size, "string too long, expected at most %zu, got %zu", max,
 			 utf8_len(json_string_value(v)));
 		return;
+	} else if (!strncmp(msg, "must be a mapping", 17) && !json_is_object(v)) {
+		snprintf(out, size, "wrong type: expected object, got %s", schema_type(v));
+		return;
+	} else if (!strcmp(msg, "must be a string") && !json_is_string(v)) {
+		snprintf(out, size, "wrong type: expected string, got %s", schema_type(v));
+		return;
 	} else if (json_is_number(v) || json_is_boolean(v)) {
 		/* Every other key xlb checks this way holds a string. */
 		snprintf(out, size, "wrong type: expected string, got %s", schema_type(v));
