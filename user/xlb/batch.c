@@ -872,7 +872,7 @@ static int undo(struct xlb_batch *b, struct plan *p, enum step failed)
 	if (failed >= STEP_BACKENDS) {
 		for (i = 0; i < p->nbe; i++)
 			p->be_vals[i] = b->be_orig[p->be_ids[i]];
-		e = xlb_bm_backends_write(b->m, p->be_ids, p->be_vals, p->nbe);
+		e = xlb_backends_write_n(b->m, p->be_ids, p->be_vals, p->nbe, NULL);
 		err = err ?: e;
 	}
 	return err;
@@ -888,7 +888,7 @@ static int run_step(struct xlb_batch *b, struct plan *p, enum step s)
 	case STEP_BACKENDS:
 		err = xlb_bm_backends_zero(b->m, p->be_ids, p->nnew, 1);
 		if (!err)
-			err = xlb_bm_backends_write(b->m, p->be_ids, p->be_vals, p->nbe);
+			err = xlb_backends_write_n(b->m, p->be_ids, p->be_vals, p->nbe, NULL);
 		if (!err)
 			prime_neighbours(b, p);
 		return err;
@@ -932,7 +932,7 @@ static int run_step(struct xlb_batch *b, struct plan *p, enum step s)
 			return 0;
 		memset(p->be_vals, 0, p->nrel * sizeof(*p->be_vals));
 		/* Freed ids take their next gen: their flows are re-picked, none walked. */
-		err = xlb_bm_backends_write(b->m, p->rel_ids, p->be_vals, p->nrel);
+		err = xlb_backends_write_n(b->m, p->rel_ids, p->be_vals, p->nrel, NULL);
 		for (i = 0; !err && i < p->nrel; i++)
 			err = xlb_nat_purge_backend(b->m, p->rel_ids[i]);
 		return err;

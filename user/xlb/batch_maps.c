@@ -103,12 +103,6 @@ int xlb_bm_members_delete(struct xlb_maps *m, const struct xlb_member_key *keys,
 	return delete_n(bpf_map__fd(m->skel->maps.xlb_members), keys, sizeof(*keys), n);
 }
 
-int xlb_bm_backends_write(struct xlb_maps *m, const __u32 *ids, const struct xlb_backend *vals,
-			  size_t n)
-{
-	return xlb_backends_write_n(m, ids, vals, n, NULL);
-}
-
 /*
  * Zero the values (vsz bytes each) of n keys of fd, on every CPU when
  * percpu is set.

@@ -23,9 +23,6 @@ int xlb_bm_members_write(struct xlb_maps *m, const struct xlb_member_key *keys,
 			 const struct xlb_member *vals, size_t n);
 /* Delete n members; missing ones are no error. */
 int xlb_bm_members_delete(struct xlb_maps *m, const struct xlb_member_key *keys, size_t n);
-/* Write n backend entries whole, each gen by xlb_backend_gen() from the entry it replaces. */
-int xlb_bm_backends_write(struct xlb_maps *m, const __u32 *ids, const struct xlb_backend *vals,
-			  size_t n);
 /* Zero the traffic counters (on every CPU) and the next hops of n backend ids. */
 int xlb_bm_backends_zero(struct xlb_maps *m, const __u32 *ids, size_t n, int nexthops);
 /* Zero the traffic counters of n VIP ids, on every CPU. */
