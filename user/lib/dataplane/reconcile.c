@@ -20,7 +20,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <arpa/inet.h>
-#include <bpf/bpf.h>
 
 #include "base/addr.h"
 #include "base/log.h"
@@ -30,7 +29,6 @@
 #include "dataplane/reconcile.h"
 
 #define SLOT_EMPTY (~0U)
-#define BATCH	   4096			  /* entries a batched map update carries */
 #define HASH_SLOTS (2 * XLB_MAX_BACKENDS) /* a power of two: load <= 1/2 */
 
 /* One member of a VIP as the maps hold it. */
@@ -854,34 +852,6 @@ out:
 	return err;
 }
 
-/*
- * keys[0..*n) and vals into map fd in batches (BPF_MAP_UPDATE_BATCH), one
- * system call per BATCH entries rather than one per entry; *n becomes how
- * many were written. -EINVAL or -EOPNOTSUPP with nothing written: the
- * kernel or map has no batched update, the caller writes one by one.
- */
-static int update_batched(int fd, const void *keys, size_t ksz, const void *vals, size_t vsz,
-			  size_t *n)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	size_t done = 0;
-	__u32 cnt, want;
-	int err = 0;
-
-	while (!err && done < *n) {
-		want = *n - done < BATCH ? (__u32)(*n - done) : BATCH;
-		cnt = want;
-		err = ret_errno(bpf_map_update_batch(fd, (const char *)keys + done * ksz,
-						     (const char *)vals + done * vsz, &cnt, &opts));
-		/* Refused up front (524: the kernel's ENOTSUPP), the count is not the kernel's. */
-		if (err == -EINVAL || err == -EOPNOTSUPP || err == -524 || cnt > want)
-			cnt = 0;
-		done += cnt;
-	}
-	*n = done;
-	return err;
-}
-
 /* Write 2: backend entries, new ones and changed states. */
 static int write_backends(struct run *r)
 {
@@ -944,8 +914,9 @@ static size_t members_batched(struct run *r, __u32 vip_id, const struct sh_membe
 		keys[i] = (struct xlb_member_key){.vip_id = vip_id, .backend_id = new[i].id};
 		vals[i].weight = new[i].weight;
 	}
-	update_batched(map_fd(r->m->skel->maps.xlb_members), keys, sizeof(*keys), vals,
-		       sizeof(*vals), &n);
+	/* What a failure leaves is for the one-by-one loop, which reports it. */
+	xlb_map_update_n(map_fd(r->m->skel->maps.xlb_members), keys, sizeof(*keys), vals,
+			 sizeof(*vals), nnew, &n);
 	r->st->members_changed += n;
 out:
 	free(vals);
