@@ -35,6 +35,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "config/patch.h"
 #include "config/tables.h"
 #include "config/yamldoc.h"
 
@@ -42,7 +43,9 @@
 
 /* --- parsing ---------------------------------------------------------------- */
 
-int xlb_conf_parse(const char *text, struct xlb_conf *conf, struct xlb_conf_errors *errs)
+/* xlb_conf_parse(), and with layout the items' places in text (patch.c). */
+static int conf_parse(const char *text, struct xlb_conf *conf, struct xlb_conf_errors *errs,
+		      int layout)
 {
 	struct xlb_conf tmp = {0};
 	struct parser p = {.conf = &tmp, .errs = errs};
@@ -86,6 +89,9 @@ int xlb_conf_parse(const char *text, struct xlb_conf *conf, struct xlb_conf_erro
 		xlb_yaml_doc_free(&more);
 	}
 	err = p.err ? p.err : errs->n ? -EINVAL : 0;
+	/* With anchors an item may depend on text elsewhere: no layout. */
+	if (!err && layout && !doc.anchors)
+		tmp.layout = xlb_conf_layout_make(text, &doc.doc, p.upstreams, p.routes);
 	xlb_yaml_doc_free(&doc);
 out_parser:
 	yaml_parser_delete(&yp);
@@ -97,6 +103,24 @@ out_parser:
 	else
 		*conf = tmp;
 	return err;
+}
+
+int xlb_conf_parse(const char *text, struct xlb_conf *conf, struct xlb_conf_errors *errs)
+{
+	return conf_parse(text, conf, errs, 0);
+}
+
+int xlb_conf_parse_kept(char *text, struct xlb_conf *conf, struct xlb_conf_errors *errs)
+{
+	int err = conf_parse(text, conf, errs, 1);
+
+	if (err)
+		return err;
+	if (conf->layout)
+		xlb_conf_layout_text(conf->layout, text);
+	else
+		free(text);
+	return 0;
 }
 
 /* --- the file loader: the only place configuration files are read ------------ */
@@ -213,6 +237,7 @@ void xlb_conf_free(struct xlb_conf *conf)
 	}
 	free(conf->upstreams);
 	free(conf->routes);
+	xlb_conf_layout_free(conf->layout);
 	memset(conf, 0, sizeof(*conf));
 }
 

@@ -224,6 +224,12 @@ struct xlb_conf {
 	struct xlb_upstream_conf *upstreams; /* owned */
 	size_t nroutes;
 	struct xlb_route_conf *routes; /* owned */
+	/*
+	 * Where each upstream and stream route is in the text it was parsed
+	 * from, and that text (xlb_conf_parse_kept()): what lets a reload
+	 * reparse only the items that changed (patch.c). NULL: none kept.
+	 */
+	struct xlb_conf_layout *layout; /* owned */
 };
 
 /* One problem found in a source, with where it is. */

@@ -25,6 +25,7 @@
 #include <yaml.h>
 
 #include "base/addr.h"
+#include "config/patch.h"
 #include "config/tables.h"
 
 #define UPSTREAMS_MAX	    65536
@@ -211,16 +212,35 @@ static int link_route_nat(struct parser *p, struct xlb_route_conf *r,
 	return 1;
 }
 
-/* The route's upstream exists; its protocol; IPv6 VIPs need IPv6 nodes. */
+/* Forwarding, and IPv6 VIPs need IPv6 nodes: 1 when it reported. */
+static int link_checks(struct parser *p, struct xlb_route_conf *r,
+		       const struct xlb_upstream_conf *u, yaml_node_t *where, const char *path)
+{
+	char vip[XLB_VIPSTRLEN], nd[XLB_VIPSTRLEN];
+	size_t i;
+
+	if (link_route_nat(p, r, u, where, path) || r->vip.family != XLB_AF_INET6)
+		return 0;
+	for (i = 0; i < u->nnodes && u->nodes[i].addr.family != XLB_AF_INET; i++)
+		;
+	if (i == u->nnodes)
+		return 0;
+	xlb_schema_report(p, where, path,
+			  "IPv6 VIP %s needs IPv6 nodes: upstream '%s' (line %u) has %s",
+			  xlb_vip_str(&r->vip, vip, sizeof(vip)), u->id, u->line,
+			  xlb_conf_node_str(&u->nodes[i], nd, sizeof(nd)));
+	return 1;
+}
+
+/* The route's upstream exists; its protocol; link_checks(). */
 static void link_route(struct parser *p, size_t j, const struct ent *ups, size_t nups)
 {
 	struct xlb_route_conf *r = &p->conf->routes[j];
 	struct item *it = &p->rts[j];
 	const struct xlb_upstream_conf *u;
-	char path[PATH_LEN], vip[XLB_VIPSTRLEN], nd[XLB_VIPSTRLEN];
+	char path[PATH_LEN];
 	yaml_node_t *where, *kn = NULL;
 	const struct ent *e;
-	size_t i;
 
 	if (!r->upstream_id[0])
 		return;
@@ -241,17 +261,8 @@ static void link_route(struct parser *p, size_t j, const struct ent *ups, size_t
 		r->vip.proto = u->proto;
 	if (!it->ok || !p->ups[e->i].ok)
 		return;
-	if (link_route_nat(p, r, u, where, path) || r->vip.family != XLB_AF_INET6)
-		return;
-	for (i = 0; i < u->nnodes && u->nodes[i].addr.family != XLB_AF_INET; i++)
-		;
-	if (i == u->nnodes)
-		return;
-	xlb_schema_report(p, where, path,
-			  "IPv6 VIP %s needs IPv6 nodes: upstream '%s' (line %u) has %s",
-			  xlb_vip_str(&r->vip, vip, sizeof(vip)), u->id, u->line,
-			  xlb_conf_node_str(&u->nodes[i], nd, sizeof(nd)));
-	it->ok = 0;
+	if (link_checks(p, r, u, where, path))
+		it->ok = 0;
 }
 
 struct vip_ent {
@@ -388,4 +399,144 @@ void xlb_conf_build(struct parser *p, yaml_node_t *n, void *obj, const char *pat
 		parse_route(p, node_at(p, p->routes->data.sequence.items.start[i]), i);
 	if (!p->err)
 		relate(p, nup);
+}
+
+/* --- a run of items parsed again (patch.c) ----------------------------------- */
+
+/* Nodes of every upstream but [first, first + n). */
+static size_t nodes_besides(const struct xlb_conf *c, size_t first, size_t n)
+{
+	size_t i, total = 0;
+
+	for (i = 0; i < c->nupstreams; i++)
+		if (i < first || i >= first + n)
+			total += c->upstreams[i].nnodes;
+	return total;
+}
+
+static int run_upstreams(struct parser *p, const struct xlb_conf *c, size_t first, yaml_node_t *seq,
+			 struct xlb_upstream_conf *ups)
+{
+	const struct xlb_upstream_conf *o;
+	char path[PATH_LEN];
+	yaml_node_t *n;
+	size_t i, k = seq_len(seq);
+
+	p->nodes = nodes_besides(c, first, k);
+	for (i = 0; i < k && !p->err; i++) {
+		n = node_at(p, seq->data.sequence.items.start[i]);
+		o = &c->upstreams[first + i];
+		xlb_schema_path_fmt(path, "upstreams[%zu]", first + i);
+		ups[i].line = line_of(n);
+		xlb_schema_defaults(&xlb_conf_upstream_table, &ups[i]);
+		xlb_schema_parse_object(p, &xlb_conf_upstream_table, n, &ups[i], path);
+		/* Routes name it by id and take their protocol from it. */
+		if (strcmp(ups[i].id, o->id) || ups[i].proto != o->proto)
+			return -EAGAIN;
+	}
+	return 0;
+}
+
+static int run_routes(struct parser *p, const struct xlb_conf *c, size_t first, yaml_node_t *seq,
+		      struct xlb_route_conf *rts)
+{
+	const struct xlb_route_conf *o;
+	char path[PATH_LEN];
+	yaml_node_t *n;
+	size_t i, k = seq_len(seq);
+
+	for (i = 0; i < k && !p->err; i++) {
+		n = node_at(p, seq->data.sequence.items.start[i]);
+		o = &c->routes[first + i];
+		xlb_schema_path_fmt(path, "stream_routes[%zu]", first + i);
+		rts[i].line = line_of(n);
+		p->inline_up = NULL;
+		xlb_schema_defaults(&xlb_conf_route_table, &rts[i]);
+		xlb_schema_parse_object(p, &xlb_conf_route_table, n, &rts[i], path);
+		/* An inline upstream is an item of the upstreams: a full parse. */
+		if (p->inline_up ||
+		    !strncmp(o->upstream_id, INLINE_PREFIX, strlen(INLINE_PREFIX)) ||
+		    strcmp(rts[i].id, o->id))
+			return -EAGAIN;
+	}
+	return 0;
+}
+
+int xlb_conf_parse_run(const struct xlb_conf *conf, int list, size_t first, yaml_document_t *doc,
+		       yaml_node_t *seq, void **items)
+{
+	struct xlb_conf_errors *errs = calloc(1, sizeof(*errs));
+	struct parser p = {.doc = doc, .errs = errs, .conf = (struct xlb_conf *)conf};
+	size_t i, k = seq_len(seq);
+	struct xlb_upstream_conf *ups = NULL;
+	void *arr;
+	int err;
+
+	arr = list ? calloc(k + 1, sizeof(struct xlb_route_conf))
+		   : calloc(k + 1, sizeof(struct xlb_upstream_conf));
+	if (!errs || !arr) {
+		free(errs);
+		free(arr);
+		return -ENOMEM;
+	}
+	if (list)
+		err = run_routes(&p, conf, first, seq, arr);
+	else
+		err = run_upstreams(&p, conf, first, seq, ups = arr);
+	if (!err)
+		err = p.err ? p.err : errs->n ? -EAGAIN : 0;
+	free(errs);
+	if (!err) {
+		*items = arr;
+		return 0;
+	}
+	for (i = 0; ups && i < k; i++) {
+		free(ups[i].nodes);
+		free(ups[i].discovery_args);
+	}
+	free(arr);
+	return err;
+}
+
+int xlb_conf_relate_run(struct xlb_conf *c, int list, size_t first, size_t n)
+{
+	struct xlb_conf_errors *errs = calloc(1, sizeof(*errs));
+	struct parser p = {.errs = errs, .conf = c};
+	const struct xlb_upstream_conf *u;
+	struct xlb_route_conf *r;
+	char path[PATH_LEN];
+	size_t i, j, k;
+	int err;
+
+	if (!errs)
+		return -ENOMEM;
+	for (j = 0; j < c->nroutes && !errs->n; j++) {
+		r = &c->routes[j];
+		xlb_schema_path_fmt(path, "stream_routes[%zu]", j);
+		if (list == XLB_LIST_UPSTREAMS) {
+			/* Every route of a changed upstream. */
+			for (k = first; k < first + n && strcmp(r->upstream_id, c->upstreams[k].id);
+			     k++)
+				;
+			if (k < first + n)
+				link_checks(&p, r, &c->upstreams[k], NULL, path);
+			continue;
+		}
+		if (j < first || j >= first + n)
+			continue;
+		u = xlb_conf_upstream(c, r->upstream_id);
+		if (!u) {
+			xlb_schema_report(&p, NULL, path, "dangling upstream_id");
+			break;
+		}
+		if (!r->vip.proto)
+			r->vip.proto = u->proto;
+		link_checks(&p, r, u, NULL, path);
+		for (i = 0; i < c->nroutes && !errs->n; i++)
+			if (i != j && !memcmp(&c->routes[i].vip, &r->vip, sizeof(r->vip)))
+				xlb_schema_report(&p, NULL, path, "duplicate VIP");
+	}
+	err = p.err ? p.err : errs->n ? -EAGAIN : 0;
+	free(errs);
+	return err;
 }

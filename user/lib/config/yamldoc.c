@@ -308,8 +308,10 @@ int xlb_yaml_doc_load(yaml_parser_t *yp, struct xlb_yaml_doc *d)
 
 	memset(d, 0, sizeof(*d));
 	ret = xlb_yaml_events(yp, &loader_sink, &l);
-	if (ret > 0)
+	if (ret > 0) {
 		finish(&l, d);
+		d->anchors = l.nanchors;
+	}
 	for (i = 0; i < l.nanchors; i++)
 		free(l.anchors[i].name);
 	free(l.anchors);

@@ -37,8 +37,9 @@ size_t xlb_yaml_anchor_find(const void *anchors, size_t n, size_t elem, const ch
  */
 struct xlb_yaml_doc {
 	yaml_document_t doc;
-	int *kids;  /* every sequence's items and mapping's pairs (key, value) */
-	char *text; /* every scalar, NUL-terminated, one after another */
+	int *kids;	/* every sequence's items and mapping's pairs (key, value) */
+	char *text;	/* every scalar, NUL-terminated, one after another */
+	size_t anchors; /* anchors the document defines (0: no alias can occur) */
 };
 
 /*

@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * A reload that reparses only what changed (user/lib/config/patch.c).
+ *
+ * The rule under test: a patched conf is exactly what the full parser makes
+ * of the new text (every upstream, node and route, line numbers included),
+ * and its document is exactly xlb_yaml_to_json() of it; applying the patch
+ * again gives back the old conf; and every change the patch may not make
+ * (another key, an item added or removed, an id, a problem to report, an
+ * anchor, an inline upstream) is left to the full parser (-EAGAIN) with the
+ * conf untouched. Patches chain: each starts from the text the last left.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "config/config.h"
+#include "config/patch.h"
+#include "config/yamljson.h"
+#include "../lib/check.h"
+
+#define NUPS 60
+
+/* The base document: NUPS upstreams of 3 nodes, one route each, mixed styles. */
+static char *base_text(void)
+{
+	size_t cap = 1 << 16, len = 0, i;
+	char *t = malloc(cap);
+
+	assert_non_null(t);
+	len += snprintf(t + len, cap - len, "xlb:\n  forward: ipip\nupstreams:\n");
+	for (i = 0; i < NUPS; i++) {
+		len += snprintf(t + len, cap - len,
+				"  - id: u%zu\n    type: chash\n    nodes:\n"
+				"      \"10.0.%zu.1:80\": 1\n      \"10.0.%zu.2:80\": 2\n"
+				"      \"10.0.%zu.3:80\": 1\n",
+				i, i, i, i);
+		if (i % 7 == 3)
+			len += snprintf(t + len, cap - len, "  # upstream %zu ends here\n\n", i);
+	}
+	len += snprintf(t + len, cap - len, "stream_routes:\n");
+	for (i = 0; i < NUPS; i++) {
+		if (i % 2)
+			len += snprintf(t + len, cap - len,
+					"  - {id: %zu, server_addr: 198.19.0.%zu, server_port: 80, "
+					"upstream_id: u%zu}\n",
+					i + 1, i + 1, i);
+		else
+			len += snprintf(t + len, cap - len,
+					"  - id: %zu\n    server_addr: 198.19.0.%zu\n"
+					"    server_port: 80\n    upstream_id: u%zu\n",
+					i + 1, i + 1, i);
+	}
+	assert_true(len < cap);
+	return t;
+}
+
+/* text with the first occurrence of from replaced by to (malloc'd). */
+static char *edit(const char *text, const char *from, const char *to)
+{
+	const char *at = strstr(text, from);
+	size_t lt = strlen(text), lf = strlen(from), lto = strlen(to);
+	char *t;
+
+	if (!at)
+		fail_msg("'%s' is not in the text", from);
+	t = malloc(lt - lf + lto + 1);
+	assert_non_null(t);
+	memcpy(t, text, (size_t)(at - text));
+	memcpy(t + (at - text), to, lto);
+	memcpy(t + (at - text) + lto, at + lf, lt - (size_t)(at - text) - lf + 1);
+	return t;
+}
+
+static void same_conf(const struct xlb_conf *a, const struct xlb_conf *b, const char *what)
+{
+	struct xlb_upstream_conf x, y;
+	size_t i;
+
+	check_int(a->nupstreams, b->nupstreams, "%s: upstreams", what);
+	check_int(a->nroutes, b->nroutes, "%s: routes", what);
+	for (i = 0; i < a->nupstreams && i < b->nupstreams; i++) {
+		x = a->upstreams[i];
+		y = b->upstreams[i];
+		check_int(x.nnodes, y.nnodes, "%s: upstream %zu nodes", what, i);
+		if (x.nnodes == y.nnodes)
+			check_int(memcmp(x.nodes, y.nodes, x.nnodes * sizeof(*x.nodes)), 0,
+				  "%s: upstream %zu's nodes equal", what, i);
+		check_int(!x.discovery_args == !y.discovery_args, 1, "%s: args", what);
+		x.nodes = y.nodes = NULL;
+		x.discovery_args = y.discovery_args = NULL;
+		check_int(x.line, y.line, "%s: upstream %zu line", what, i);
+		check_int(memcmp(&x, &y, sizeof(x)), 0, "%s: upstream %zu equal", what, i);
+	}
+	for (i = 0; i < a->nroutes && i < b->nroutes; i++) {
+		check_int(a->routes[i].line, b->routes[i].line, "%s: route %zu line", what, i);
+		check_int(memcmp(&a->routes[i], &b->routes[i], sizeof(a->routes[i])), 0,
+			  "%s: route %zu equal", what, i);
+	}
+}
+
+/* The full parser's conf and document of text. */
+static void full(const char *text, struct xlb_conf *conf, json_t **doc)
+{
+	struct xlb_conf_errors errs;
+	char *copy = strdup(text);
+
+	assert_non_null(copy);
+	check_int(xlb_conf_parse_kept(copy, conf, &errs), 0, "full parse (%zu problems: %s)",
+		  errs.n, errs.n ? errs.e[0].msg : "");
+	if (doc)
+		*doc = xlb_yaml_to_json(text);
+}
+
+/*
+ * Patch cur (conf and doc of text *cur) to next: 0 expected, with the
+ * result compared to the full parser's; or -EAGAIN, with cur untouched.
+ */
+static void patch_to(struct xlb_conf *conf, json_t *doc, char **cur, char *next, int want,
+		     const char *what)
+{
+	struct xlb_conf_patch pt;
+	struct xlb_conf ref, before;
+	json_t *ref_doc, *before_doc = json_deep_copy(doc);
+	int err;
+
+	full(*cur, &before, NULL);
+	err = xlb_conf_patch_make(conf, next, &pt);
+	check_int(err, want, "%s: patch", what);
+	if (err) {
+		same_conf(conf, &before, what);
+		free(next);
+		goto out;
+	}
+	check_int(xlb_conf_patch_doc(&pt, doc), 0, "%s: document patched", what);
+	full(next, &ref, &ref_doc);
+	same_conf(conf, &ref, what);
+	check_int(json_equal(doc, ref_doc), 1, "%s: document as parsed whole", what);
+	/* Applied again: the old conf and document. */
+	xlb_conf_patch_apply(conf, &pt);
+	xlb_conf_patch_doc(&pt, doc);
+	same_conf(conf, &before, what);
+	check_int(json_equal(doc, before_doc), 1, "%s: document undone", what);
+	xlb_conf_patch_apply(conf, &pt);
+	xlb_conf_patch_doc(&pt, doc);
+	same_conf(conf, &ref, what);
+	xlb_conf_patch_free(&pt);
+	xlb_conf_free(&ref);
+	json_decref(ref_doc);
+	free(*cur);
+	*cur = strdup(next); /* conf owns next */
+out:
+	xlb_conf_free(&before);
+	json_decref(before_doc);
+}
+
+static void test_patches(void **state)
+{
+	struct xlb_conf conf;
+	char *cur = base_text(), *t;
+	json_t *doc;
+
+	full(cur, &conf, &doc);
+	/* Changes within items. */
+	patch_to(&conf, doc, &cur, edit(cur, "10.0.3.2:80\": 2", "10.0.3.2:81\": 2"), 0,
+		 "a node's port");
+	patch_to(&conf, doc, &cur, edit(cur, "10.0.5.1:80\": 1\n", "10.0.5.1:80\": 1\n      \"10.0.5.9:80\": 3\n"),
+		 0, "a node added (later lines move)");
+	patch_to(&conf, doc, &cur, edit(cur, "      \"10.0.7.3:80\": 1\n", ""), 0,
+		 "a node removed (later lines move back)");
+	patch_to(&conf, doc, &cur, edit(cur, "# upstream 10 ends", "# upstream ten ends"), 0,
+		 "a comment");
+	t = edit(cur, "10.0.2.1:80", "10.0.2.1:90");
+	patch_to(&conf, doc, &cur, edit(t, "10.0.50.1:80", "10.0.50.1:90"), 0,
+		 "two upstreams far apart");
+	free(t);
+	patch_to(&conf, doc, &cur, edit(cur, "server_addr: 198.19.0.4,", "server_addr: 198.19.1.4,"),
+		 0, "a flow-style route's address");
+	patch_to(&conf, doc, &cur, edit(cur, "server_addr: 198.19.0.3\n", "server_addr: 198.19.0.3\n    protocol: udp\n"),
+		 0, "a block route's protocol");
+	patch_to(&conf, doc, &cur, edit(cur, "    type: chash\n    nodes:\n      \"10.0.59.1",
+					 "    type: roundrobin\n    nodes:\n      \"10.0.59.1"),
+		 0, "the last upstream's type");
+	/* Left to the full parser. */
+	patch_to(&conf, doc, &cur, strdup(cur), -EAGAIN, "the same text");
+	patch_to(&conf, doc, &cur, edit(cur, "forward: ipip", "forward: l2"), -EAGAIN, "a setting");
+	patch_to(&conf, doc, &cur, edit(cur, "  - id: u9\n", "  - id: u9b\n    nodes: {\"10.9.9.9:80\": 1}\n  - id: u9\n"),
+		 -EAGAIN, "an upstream added");
+	patch_to(&conf, doc, &cur, edit(cur, "  - id: u9\n", "  - id: u99\n"), -EAGAIN, "an id");
+	patch_to(&conf, doc, &cur, edit(cur, "10.0.4.1:80", "10.0.4.1:70000"), -EAGAIN,
+		 "a bad port (the full parser says why)");
+	patch_to(&conf, doc, &cur, edit(cur, "upstream_id: u13}", "upstream_id: nope}"), -EAGAIN,
+		 "a dangling upstream_id");
+	patch_to(&conf, doc, &cur, edit(cur, "server_addr: 198.19.0.6,", "server_addr: 198.19.0.8,"),
+		 -EAGAIN, "a duplicate VIP");
+	patch_to(&conf, doc, &cur, edit(cur, "      \"10.0.11.1:80\": 1\n", "      \"10.0.11.1:80\": &w 1\n      \"10.0.11.7:80\": *w\n"),
+		 -EAGAIN, "an anchor");
+	patch_to(&conf, doc, &cur, edit(cur, "    upstream_id: u14\n", "    upstream:\n      nodes: {\"10.1.1.1:80\": 1}\n"),
+		 -EAGAIN, "an inline upstream");
+	patch_to(&conf, doc, &cur, edit(cur, "  - id: u13\n", "foo: 1\n  - id: u13\n"), -EAGAIN,
+		 "a key at the top inside the list");
+	patch_to(&conf, doc, &cur, edit(cur, "server_addr: 198.19.0.3\n", "server_addr: \"2001:db8::3\"\n"),
+		 -EAGAIN, "an IPv6 VIP with IPv4 nodes");
+	/* Still patchable after all that. */
+	patch_to(&conf, doc, &cur, edit(cur, "10.0.20.3:80", "10.0.20.3:8080"), 0,
+		 "a node's port, again");
+	xlb_conf_free(&conf);
+	json_decref(doc);
+	free(cur);
+	check_done();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_patches),
+	};
+
+	return check_run_tests("conf_patch", tests, NULL, NULL);
+}

@@ -1,0 +1,450 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * A reload that reparses only what changed. A configuration of 10,000
+ * stream routes is a few megabytes of YAML; parsing it whole takes most of
+ * a second, while an operator's edit usually touches one upstream. So a
+ * conf parsed with xlb_conf_parse_kept() keeps its text and where each
+ * item of upstreams and stream_routes starts (the layout), and a new text
+ * is compared with the kept one:
+ *
+ *   - the bytes before the first difference and after the last are the
+ *     same, so the change lies in one run of whole items of one list, or
+ *     the text is parsed whole;
+ *   - the run's new text must be items of that list and nothing else: its
+ *     lines are indented at least as the list's '-', those at the '-' are
+ *     items, no tab, no anchor, ASCII (libyaml's marks count characters);
+ *   - it is parsed on its own, with libyaml's line count started where
+ *     the run starts, so that positions are the file's;
+ *   - the items keep their number, ids and protocols, and a stream route
+ *     has no inline upstream, before and after (what links items to each
+ *     other stays put);
+ *   - what relates them to the others (link.c) is checked for them alone.
+ *
+ * Anything else, and any problem at all, is left to the full parser, whose
+ * messages are the ones users see: the patch is a shortcut for the valid
+ * common case, never a second validator with its own answers.
+ *
+ * Applying a patch swaps the run (items, their text, their starts) with the
+ * conf's and shifts what follows, so applying it again restores the conf.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "config/patch.h"
+#include "config/tables.h"
+#include "config/yamldoc.h"
+#include "config/yamljson.h"
+
+/* Where one top-level list's items start, in the kept text. */
+struct list_at {
+	int ok;		     /* a block sequence whose items start their lines */
+	unsigned int indent; /* the column of its '-' */
+	size_t n;
+	size_t *at;   /* n + 1 byte offsets of the items' lines; at[n]: the list's end */
+	size_t *line; /* n + 1 lines (0-based) of the same */
+};
+
+struct xlb_conf_layout {
+	char *text; /* the text parsed (owned) */
+	size_t len;
+	struct list_at l[XLB_LIST_MAX];
+};
+
+static const char *const list_names[XLB_LIST_MAX] = {"upstreams", "stream_routes"};
+
+void xlb_conf_layout_free(struct xlb_conf_layout *lay)
+{
+	int i;
+
+	if (!lay)
+		return;
+	for (i = 0; i < XLB_LIST_MAX; i++) {
+		free(lay->l[i].at);
+		free(lay->l[i].line);
+	}
+	free(lay->text);
+	free(lay);
+}
+
+/*
+ * Where seq's items start in text (base: text's offset in the file), each
+ * on its own line after the list's '-' at *indent (set by the first when
+ * *indent is ~0U): 0, or -1 when an item does not start that way.
+ */
+static int item_starts(const char *text, size_t base, yaml_document_t *doc, yaml_node_t *seq,
+		       unsigned int *indent, size_t *at, size_t *line)
+{
+	yaml_node_item_t *it;
+	yaml_node_t *n;
+	size_t ls, k, i = 0;
+
+	for (it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++, i++) {
+		n = yaml_document_get_node(doc, *it);
+		if (!n || n->start_mark.column > n->start_mark.index)
+			return -1;
+		ls = n->start_mark.index - n->start_mark.column;
+		for (k = ls; k < n->start_mark.index && text[k] == ' '; k++)
+			;
+		if (k >= n->start_mark.index || text[k] != '-' || text[k + 1] != ' ')
+			return -1;
+		if (*indent == ~0U)
+			*indent = (unsigned int)(k - ls);
+		if (k - ls != *indent)
+			return -1;
+		for (k++; k < n->start_mark.index && text[k] == ' '; k++)
+			;
+		if (k != n->start_mark.index)
+			return -1;
+		at[i] = base + ls;
+		line[i] = n->start_mark.line;
+	}
+	return 0;
+}
+
+static void list_make(struct list_at *la, const char *text, size_t len, yaml_document_t *doc,
+		      yaml_node_t *seq)
+{
+	size_t n;
+
+	if (!seq || seq->type != YAML_SEQUENCE_NODE ||
+	    seq->data.sequence.style != YAML_BLOCK_SEQUENCE_STYLE)
+		return;
+	n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+	/* The list ends where a line starts (the next key) or with the text. */
+	if (!n || (seq->end_mark.column && seq->end_mark.index != len))
+		return;
+	la->at = calloc(n + 1, sizeof(*la->at));
+	la->line = calloc(n + 1, sizeof(*la->line));
+	if (!la->at || !la->line)
+		return;
+	la->indent = ~0U;
+	if (item_starts(text, 0, doc, seq, &la->indent, la->at, la->line))
+		return;
+	la->at[n] = seq->end_mark.index;
+	la->line[n] = seq->end_mark.line;
+	la->n = n;
+	la->ok = 1;
+}
+
+static int ascii(const char *s, size_t n)
+{
+	unsigned char acc = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		acc |= (unsigned char)s[i];
+	return !(acc & 0x80);
+}
+
+struct xlb_conf_layout *xlb_conf_layout_make(const char *text, yaml_document_t *doc,
+					     yaml_node_t *ups, yaml_node_t *routes)
+{
+	struct xlb_conf_layout *lay;
+	size_t len = strlen(text);
+
+	if (!ascii(text, len))
+		return NULL;
+	lay = calloc(1, sizeof(*lay));
+	if (!lay)
+		return NULL;
+	lay->len = len;
+	list_make(&lay->l[XLB_LIST_UPSTREAMS], text, len, doc, ups);
+	list_make(&lay->l[XLB_LIST_ROUTES], text, len, doc, routes);
+	return lay;
+}
+
+void xlb_conf_layout_text(struct xlb_conf_layout *lay, char *text)
+{
+	lay->text = text;
+}
+
+/*
+ * The run's new text holds items of a list at indent and nothing else:
+ * every line blank, a comment, or indented at least as far, and those at
+ * the indent items ("- "). 0, or -1.
+ */
+static int run_check(const char *s, size_t n, unsigned int indent)
+{
+	const char *end = s + n, *e;
+	size_t ind;
+
+	if (!ascii(s, n))
+		return -1;
+	for (; s < end; s = e + 1) {
+		e = memchr(s, '\n', (size_t)(end - s));
+		if (!e)
+			e = end;
+		for (ind = 0; s + ind < e && s[ind] == ' '; ind++)
+			;
+		if (s + ind == e || s[ind] == '#')
+			continue;
+		if (s[ind] == '\t' || ind < indent)
+			return -1;
+		if (ind == indent && (s[ind] != '-' || s + ind + 1 == e || s[ind + 1] != ' '))
+			return -1;
+	}
+	return 0;
+}
+
+static size_t count_lines(const char *s, size_t n)
+{
+	const char *end = s + n;
+	size_t c = 0;
+
+	while (s < end && (s = memchr(s, '\n', (size_t)(end - s)))) {
+		c++;
+		s++;
+	}
+	return c;
+}
+
+/* Swap n bytes of a and b. */
+static void swap_bytes(void *a, void *b, size_t n)
+{
+	unsigned char *x = a, *y = b, t;
+
+	while (n--) {
+		t = *x;
+		*x++ = *y;
+		*y++ = t;
+	}
+}
+
+static size_t item_size(int list)
+{
+	return list == XLB_LIST_UPSTREAMS ? sizeof(struct xlb_upstream_conf)
+					  : sizeof(struct xlb_route_conf);
+}
+
+void xlb_conf_patch_apply(struct xlb_conf *conf, struct xlb_conf_patch *pt)
+{
+	struct xlb_conf_layout *lay = conf->layout;
+	struct list_at *la = &lay->l[pt->list];
+	char *base = pt->list == XLB_LIST_UPSTREAMS ? (char *)conf->upstreams
+						    : (char *)conf->routes;
+	size_t i, sz = item_size(pt->list), tlen;
+	char *t;
+	int l;
+
+	swap_bytes(base + pt->first * sz, pt->items, pt->n * sz);
+	t = lay->text;
+	tlen = lay->len;
+	lay->text = pt->text;
+	lay->len = pt->len;
+	pt->text = t;
+	pt->len = tlen;
+	swap_bytes(la->at + pt->first, pt->at, pt->n * sizeof(*pt->at));
+	swap_bytes(la->line + pt->first, pt->line, pt->n * sizeof(*pt->line));
+	/* What follows the run moves by its growth; the run's own starts are new. */
+	for (l = 0; l < XLB_LIST_MAX; l++) {
+		for (i = 0; lay->l[l].ok && i <= lay->l[l].n; i++) {
+			if (lay->l[l].at[i] < pt->end ||
+			    (l == pt->list && i >= pt->first && i < pt->first + pt->n))
+				continue;
+			lay->l[l].at[i] += pt->delta;
+			lay->l[l].line[i] += pt->dlines;
+		}
+	}
+	for (i = 0; i < conf->nupstreams; i++)
+		if ((pt->list != XLB_LIST_UPSTREAMS || i < pt->first || i >= pt->first + pt->n) &&
+		    conf->upstreams[i].line > pt->end_line)
+			conf->upstreams[i].line += pt->dlines;
+	for (i = 0; i < conf->nroutes; i++)
+		if ((pt->list != XLB_LIST_ROUTES || i < pt->first || i >= pt->first + pt->n) &&
+		    conf->routes[i].line > pt->end_line)
+			conf->routes[i].line += pt->dlines;
+	pt->end += pt->delta;
+	pt->end_line += pt->dlines;
+	pt->delta = -pt->delta;
+	pt->dlines = -pt->dlines;
+	pt->applied = !pt->applied;
+}
+
+int xlb_conf_patch_doc(struct xlb_conf_patch *pt, json_t *doc)
+{
+	json_t *list = json_object_get(doc, list_names[pt->list]), *mine, *theirs;
+	size_t i;
+
+	if (!json_is_array(list) || json_array_size(list) < pt->first + pt->n ||
+	    json_array_size(pt->json) != pt->n)
+		return -EINVAL;
+	for (i = 0; i < pt->n; i++) {
+		theirs = json_incref(json_array_get(list, pt->first + i));
+		mine = json_incref(json_array_get(pt->json, i));
+		json_array_set_new(list, pt->first + i, mine);
+		json_array_set_new(pt->json, i, theirs);
+	}
+	pt->doc_applied = !pt->doc_applied;
+	return 0;
+}
+
+static void items_free(int list, void *items, size_t n)
+{
+	struct xlb_upstream_conf *u = items;
+	size_t i;
+
+	for (i = 0; list == XLB_LIST_UPSTREAMS && items && i < n; i++) {
+		free(u[i].nodes);
+		free(u[i].discovery_args);
+	}
+	free(items);
+}
+
+void xlb_conf_patch_free(struct xlb_conf_patch *pt)
+{
+	items_free(pt->list, pt->items, pt->n);
+	json_decref(pt->json);
+	free(pt->text);
+	free(pt->at);
+	free(pt->line);
+	memset(pt, 0, sizeof(*pt));
+}
+
+static size_t common_prefix(const char *a, const char *b, size_t n)
+{
+	size_t i = 0;
+
+	while (i + 8 <= n && !memcmp(a + i, b + i, 8))
+		i += 8;
+	while (i < n && a[i] == b[i])
+		i++;
+	return i;
+}
+
+static size_t common_suffix(const char *a, size_t la, const char *b, size_t lb, size_t max)
+{
+	size_t i = 0;
+
+	while (i + 8 <= max && !memcmp(a + la - i - 8, b + lb - i - 8, 8))
+		i += 8;
+	while (i < max && a[la - i - 1] == b[lb - i - 1])
+		i++;
+	return i;
+}
+
+/* The last i < n with at[i] <= pos (at[0] <= pos). */
+static size_t item_at(const size_t *at, size_t n, size_t pos)
+{
+	size_t lo = 0, hi = n, mid;
+
+	while (hi - lo > 1) {
+		mid = (lo + hi) / 2;
+		if (at[mid] <= pos)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * Parse the run [so, se) of text on its own into pt (items, JSON, starts):
+ * 0, -EAGAIN (not a run of k valid items of that list), -ENOMEM.
+ */
+static int run_parse(struct xlb_conf *conf, const struct list_at *la, const char *text,
+		     size_t so, size_t se, struct xlb_conf_patch *pt)
+{
+	struct xlb_yaml_doc doc;
+	yaml_parser_t yp;
+	yaml_node_t *root;
+	unsigned int indent = la->indent;
+	char *run;
+	int err = -EAGAIN;
+
+	run = strndup(text + so, se - so);
+	if (!run)
+		return -ENOMEM;
+	if (!yaml_parser_initialize(&yp)) {
+		free(run);
+		return -ENOMEM;
+	}
+	yaml_parser_set_input_string(&yp, (const unsigned char *)run, se - so);
+	yp.mark.line = la->line[pt->first]; /* positions are the file's */
+	if (!xlb_yaml_doc_load(&yp, &doc)) {
+		err = yp.error == YAML_MEMORY_ERROR ? -ENOMEM : -EAGAIN;
+		goto out_parser;
+	}
+	root = yaml_document_get_root_node(&doc.doc);
+	if (!root || doc.anchors || root->type != YAML_SEQUENCE_NODE ||
+	    root->data.sequence.style != YAML_BLOCK_SEQUENCE_STYLE ||
+	    (size_t)(root->data.sequence.items.top - root->data.sequence.items.start) != pt->n)
+		goto out_doc;
+	pt->at = calloc(pt->n, sizeof(*pt->at));
+	pt->line = calloc(pt->n, sizeof(*pt->line));
+	if (!pt->at || !pt->line) {
+		err = -ENOMEM;
+		goto out_doc;
+	}
+	if (item_starts(run, so, &doc.doc, root, &indent, pt->at, pt->line))
+		goto out_doc;
+	err = xlb_conf_parse_run(conf, pt->list, pt->first, &doc.doc, root, &pt->items);
+	if (err)
+		goto out_doc;
+	pt->json = xlb_yaml_to_json(run);
+	if (!pt->json)
+		err = errno == ENOMEM ? -ENOMEM : -EAGAIN;
+	else if (json_array_size(pt->json) != pt->n)
+		err = -EAGAIN;
+out_doc:
+	xlb_yaml_doc_free(&doc);
+out_parser:
+	yaml_parser_delete(&yp);
+	free(run);
+	return err;
+}
+
+int xlb_conf_patch_make(struct xlb_conf *conf, char *text, struct xlb_conf_patch *pt)
+{
+	struct xlb_conf_layout *lay = conf->layout;
+	size_t len, pre, suf, oend, so, se, ne, last;
+	const struct list_at *la = NULL;
+	int l, err;
+
+	memset(pt, 0, sizeof(*pt));
+	if (!lay || !lay->text)
+		return -EAGAIN;
+	len = strlen(text);
+	pre = common_prefix(lay->text, text, len < lay->len ? len : lay->len);
+	if (pre == len && len == lay->len)
+		return -EAGAIN; /* the same text: a full reload, as asked */
+	suf = common_suffix(lay->text, lay->len, text, len,
+			    (len < lay->len ? len : lay->len) - pre);
+	oend = lay->len - suf; /* the old text differs in [pre, oend) */
+	for (l = 0; l < XLB_LIST_MAX; l++) {
+		la = &lay->l[l];
+		if (la->ok && la->at[0] <= pre && oend <= la->at[la->n])
+			break;
+	}
+	if (l == XLB_LIST_MAX)
+		return -EAGAIN;
+	/* The whole items the difference touches. */
+	pt->list = l;
+	pt->first = item_at(la->at, la->n, pre);
+	last = oend > pre ? item_at(la->at, la->n, oend - 1) : pt->first;
+	pt->n = last + 1 - pt->first;
+	so = la->at[pt->first];
+	se = la->at[last + 1];
+	ne = se + len - lay->len;
+	if (run_check(text + so, ne - so, la->indent))
+		return -EAGAIN;
+	err = run_parse(conf, la, text, so, ne, pt);
+	if (err)
+		goto out_free;
+	pt->text = text;
+	pt->len = len;
+	pt->end = se;
+	pt->end_line = la->line[last + 1];
+	pt->delta = (long)len - (long)lay->len;
+	pt->dlines = (long)count_lines(text + so, ne - so) - (long)count_lines(lay->text + so, se - so);
+	xlb_conf_patch_apply(conf, pt);
+	err = xlb_conf_relate_run(conf, pt->list, pt->first, pt->n);
+	if (!err)
+		return 0;
+	xlb_conf_patch_apply(conf, pt); /* undone */
+	pt->text = NULL;		/* the caller's again */
+out_free:
+	xlb_conf_patch_free(pt);
+	return err;
+}
