@@ -22,6 +22,7 @@
 #include "agent/agent_int.h"
 #include "base/addr.h"
 #include "health/checker.h"
+#include "config/patch.h"
 #include "../lib/check.h"
 
 #define MAXV 16
@@ -397,10 +398,86 @@ static void test_changes(void **state)
 	check_done();
 }
 
+/* --- reloads that reparse only what changed (config/patch.c) ----------------- */
+
+#define PATCH_BASE                                                                   \
+	"upstreams:\n"                                                               \
+	"  - id: p1\n"                                                               \
+	"    nodes:\n"                                                               \
+	"      \"10.1.0.1:80\": 1\n"                                                 \
+	"      \"10.1.0.2:80\": 1\n"                                                 \
+	"  - id: p2\n"                                                               \
+	"    nodes:\n"                                                               \
+	"      \"10.1.0.3:80\": 1\n"                                                 \
+	"      \"10.1.0.4:80\": 1\n"                                                 \
+	"stream_routes:\n"                                                           \
+	"  - {id: 1, server_addr: 198.18.100.1, server_port: 80, upstream_id: p1}\n" \
+	"  - {id: 2, server_addr: 198.18.100.2, server_port: 80, upstream_id: p2}\n" \
+	"  - {id: 3, server_addr: 198.18.100.3, server_port: 80, upstream_id: p2}\n"
+
+/* text with from replaced by to, patched in as a reload does; alone: without a whole node sync. */
+static char *patch_in(struct fix *f, char *text, const char *from, const char *to, int alone)
+{
+	const char *at = strstr(text, from);
+	unsigned long gen = f->a.nodes_gen;
+	struct xlb_conf_patch pt;
+	size_t n = strlen(text) - strlen(from) + strlen(to);
+	char *next = malloc(n + 1);
+
+	expect_int(at && next, 1, "'%s' is in the text", from);
+	snprintf(next, n + 1, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+	expect_int(xlb_conf_patch_make(&f->a.conf, next, &pt), 0, "'%s' -> '%s' patched", from, to);
+	if (pt.list == XLB_LIST_UPSTREAMS)
+		expect_int(agent_nodes_patch(&f->a, pt.items, pt.first, pt.n), 0, "nodes patched");
+	f->a.edit.list = pt.list;
+	f->a.edit.first = pt.first;
+	f->a.edit.n = pt.n;
+	check_int(f->a.nodes_gen == gen, alone, "'%s' -> '%s': nodes without a whole sync", from,
+		  to);
+	xlb_conf_patch_free(&pt);
+	free(text);
+	return strdup(next); /* the conf keeps next */
+}
+
+static void test_patches(void **state)
+{
+	struct fix *f = *state;
+	struct xlb_conf_errors errs;
+	char *text = strdup(PATCH_BASE);
+
+	expect_int(xlb_conf_parse_kept(text, &f->a.conf, &errs), 0, "the base parses");
+	expect_int(agent_nodes_sync(&f->a, &f->a.conf), 0, "nodes synced");
+	step(f, "first", 1, 3, 0);
+	text = patch_in(f, text, "10.1.0.2:80", "10.1.0.2:81", 1);
+	step(f, "patch: a node of p1 moved to another port", 0, 1, 0);
+	check_int(member_weight(f, 1, "10.1.0.2"), 1, "the moved node has its weight");
+	text = patch_in(f, text, "\"10.1.0.4:80\": 1", "\"10.1.0.4:80\": 7", 1);
+	step(f, "patch: a weight of p2 (both its routes)", 0, 2, 0);
+	text = patch_in(f, text, "198.18.100.3,", "198.18.100.9,", 1);
+	step(f, "patch: a route's address", 0, 1, 1);
+	text = patch_in(f, text, "198.18.100.2, server_port: 80, upstream_id: p2",
+			"198.18.100.2, server_port: 80, upstream_id: p1", 1);
+	step(f, "patch: a route onto another upstream", 0, 1, 0);
+	set_health(f, "10.1.0.1", XLB_H_UNHEALTHY);
+	text = patch_in(f, text, "\"10.1.0.4:80\": 7", "\"10.1.0.4:80\": 2", 1);
+	step(f, "patch and a health flip together", 0, 3, 0);
+	check_int(be_state(f, "10.1.0.1"), XLB_BE_DRAINING, "the node down drains");
+	text = patch_in(f, text, "      \"10.1.0.3:80\": 1\n", "", 1);
+	step(f, "patch: a node of p2 removed", 0, 1, 0);
+	check_int(be_state(f, "10.1.0.3"), XLB_BE_UNUSED, "the removed node's backend goes");
+	/* A node p1 names too: its settings come from the first upstream, a whole sync. */
+	text = patch_in(f, text, "      \"10.1.0.4:80\": 2\n",
+			"      \"10.1.0.4:80\": 2\n      \"10.1.0.1:80\": 1\n", 0);
+	step(f, "patch: a node p1 has too", 0, 1, 0);
+	free(text);
+	check_done();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_changes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_patches, setup, teardown),
 	};
 
 	return check_run_tests("desired", tests, NULL, NULL);

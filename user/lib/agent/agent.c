@@ -303,7 +303,10 @@ struct xlb_agent *xlb_agent_new(struct event_base *base, const char *conf_file, 
 	a->sig_src = -1;
 	snprintf(a->conf_file, sizeof(a->conf_file), "%s", conf_file);
 	snprintf(a->pin_dir, sizeof(a->pin_dir), "%s", pin_dir);
-	err = agent_load_file(conf_file, &doc, &conf, errs);
+	/* Into the buffer every reload reads the file into (sources.c). */
+	err = xlb_conf_read_reuse(conf_file, &a->rbuf, &a->rcap, errs);
+	if (!err)
+		err = agent_load_text(a->rbuf, &doc, &conf, errs);
 	if (err)
 		goto out_free;
 	a->conf = conf; /* settings are needed before the first adopt */
@@ -367,16 +370,10 @@ void xlb_agent_free(struct xlb_agent *a)
 
 int xlb_agent_reload(struct xlb_agent *a, struct xlb_conf_errors *errs)
 {
-	struct xlb_conf conf = {};
-	json_t *doc = NULL;
 	int err;
 
 	a->st.reloads++;
-	err = agent_load_file(a->conf_file, &doc, &conf, errs);
-	if (!err)
-		err = agent_adopt_file(a, doc, &conf, errs);
-	xlb_conf_free(&conf);
-	json_decref(doc);
+	err = agent_reload_file(a, errs);
 	if (err)
 		a->st.reload_errors++;
 	return err;

@@ -23,6 +23,7 @@
 #include "base/addr.h"
 #include "config/config.h"
 #include "config/etcd.h"
+#include "config/patch.h"
 #include "dataplane/maps.h"
 #include "dataplane/reconcile.h"
 #include "health/health.h"
@@ -54,6 +55,9 @@ struct agent_node {
 	int move_flows;	 /* an upstream of it: unhealthy_flows: move */
 	int unreachable; /* kernel evidence since it was last usable */
 	int flipped;	 /* usability flipped, or new, since the last desired state */
+	/* desired.c: the health the last desired state was computed with */
+	unsigned char des_seen, des_usable;
+	__u8 des_out_state;
 };
 
 /*
@@ -128,6 +132,16 @@ struct xlb_agent {
 	/* sources.c */
 	double loaded; /* wall clock of the last configuration change */
 	/*
+	 * The items a reload patched (config/patch.c), for the next desired
+	 * state to recompute alone; n = 0: none.
+	 */
+	struct {
+		int list; /* XLB_LIST_* */
+		size_t first, n;
+	} edit;
+	char *rbuf; /* the buffer reloads read the file into */
+	size_t rcap;
+	/*
 	 * deployment.etcd: the file gives the settings, etcd the upstreams and
 	 * stream routes; doc is file_doc with etcd's objects in it.
 	 */
@@ -164,6 +178,12 @@ void agent_node_upstreams(const struct xlb_agent *a, const struct agent_node *n,
 			  size_t len);
 /* The nodes of conf, each with its target (see nodes.c). */
 int agent_nodes_sync(struct xlb_agent *a, const struct xlb_conf *conf);
+/*
+ * The n upstreams at first in a->conf replaced the n in old: their nodes
+ * follow, the others' stay as they are (else a whole agent_nodes_sync()).
+ */
+int agent_nodes_patch(struct xlb_agent *a, const struct xlb_upstream_conf *old, size_t first,
+		      size_t n);
 void agent_nodes_free(struct xlb_agent *a);
 
 /* desired.c */
@@ -179,9 +199,14 @@ int agent_want_update(struct xlb_agent *a, struct xlb_want *w);
 void agent_want_forget(struct xlb_agent *a);
 
 /* sources.c */
+/* Validate the file's text; on success *doc and *conf hold it. */
+int agent_load_text(const char *text, json_t **doc, struct xlb_conf *conf,
+		    struct xlb_conf_errors *errs);
 /* Load and validate the file; on success *doc and *conf hold it. */
 int agent_load_file(const char *file, json_t **doc, struct xlb_conf *conf,
 		    struct xlb_conf_errors *errs);
+/* Read the file again and make it the running configuration (a reload). */
+int agent_reload_file(struct xlb_agent *a, struct xlb_conf_errors *errs);
 /* Make the file (with etcd's objects, if any) the running configuration. */
 int agent_adopt_file(struct xlb_agent *a, json_t *file_doc, struct xlb_conf *conf,
 		     struct xlb_conf_errors *errs);

@@ -46,20 +46,12 @@ struct des_route {
 	size_t ups; /* in d->ups; SIZE_MAX: none (validation forbids it) */
 };
 
-/* A node's health as the last update saw it. */
-struct des_node {
-	struct xlb_addr_key addr;
-	__u16 port;
-	unsigned char usable;
-	__u8 out_state;
-};
-
 /*
  * The large arrays of the last update but one, kept for the next: memory
  * whose pages are mapped already costs a memset, fresh memory a page
  * fault per page.
  */
-enum { SP_NODES, SP_UPS, SP_ROUTES, SP_SLOTS, SP_DIRTY, SP_BIDX, SP_MAX };
+enum { SP_UPS, SP_ROUTES, SP_SLOTS, SP_DIRTY, SP_BIDX, SP_MAX };
 
 struct des_spare {
 	void *p[SP_MAX];
@@ -68,7 +60,7 @@ struct des_spare {
 
 struct agent_desired {
 	struct des_spare spare;
-	size_t bytes[SP_MAX]; /* of ups, slots, routes, nodes below */
+	size_t bytes[SP_MAX]; /* of ups, slots, routes below */
 	enum xlb_no_healthy on_no_healthy;
 	__u32 table_size; /* xlb.table_size */
 	struct des_ups *ups;
@@ -76,10 +68,8 @@ struct agent_desired {
 	size_t *slots; /* id hash -> 1 + index in ups; 0: empty */
 	size_t nslots; /* a power of two, at least twice nups */
 	struct des_route *routes;
-	size_t nroutes; /* in configuration order */
-	struct des_node *nodes;
-	size_t nnodes;		 /* as a->nodes: sorted by address and port */
-	unsigned long nodes_gen; /* a->nodes_gen they were taken at */
+	size_t nroutes;		 /* in configuration order */
+	unsigned long nodes_gen; /* a->nodes_gen of the update */
 };
 
 /* One update's working data. */
@@ -130,7 +120,7 @@ static void give(struct agent_desired *d, int k, void *p, size_t bytes)
  */
 static void spares_make(struct agent_desired *d)
 {
-	static const int kinds[] = {SP_NODES, SP_UPS, SP_ROUTES, SP_SLOTS};
+	static const int kinds[] = {SP_UPS, SP_ROUTES, SP_SLOTS};
 	size_t i;
 	void *p;
 
@@ -151,11 +141,9 @@ static void recycle(struct agent_desired *d, struct agent_desired *old)
 	give(d, SP_UPS, old->ups, old->bytes[SP_UPS]);
 	give(d, SP_SLOTS, old->slots, old->bytes[SP_SLOTS]);
 	give(d, SP_ROUTES, old->routes, old->bytes[SP_ROUTES]);
-	give(d, SP_NODES, old->nodes, old->bytes[SP_NODES]);
 	old->ups = NULL;
 	old->slots = NULL;
 	old->routes = NULL;
-	old->nodes = NULL;
 	old->nups = 0;
 }
 
@@ -170,7 +158,6 @@ static void desired_free(struct agent_desired *d)
 	free(d->ups);
 	free(d->slots);
 	free(d->routes);
-	free(d->nodes);
 	for (i = 0; i < SP_MAX; i++)
 		free(d->spare.p[i]);
 	free(d);
@@ -223,61 +210,55 @@ static int ups_index(struct agent_desired *d)
 	return 0;
 }
 
-/*
- * Where node j of upstream u is in a->nodes: the synced hint (checked
- * against the update's copy of the nodes, in one array), else a search.
- */
+/* Where node j of upstream u is in a->nodes: the synced hint if it holds, else a search. */
 static long node_pos(struct upd *u, const struct xlb_upstream_conf *c, size_t j)
 {
 	struct xlb_agent *a = u->a;
 	size_t ui = (size_t)(c - a->conf.upstreams), at;
 	const struct xlb_node_conf *nc = &c->nodes[j];
-	const struct des_node *dn;
+	const struct agent_node *n;
 
 	if (ui < a->nups_first && a->ups_first[ui] + j < a->nnode_at) {
 		at = a->node_at[a->ups_first[ui] + j];
-		dn = &u->d->nodes[at];
-		if (at < u->d->nnodes && dn->port == nc->port &&
-		    !memcmp(&dn->addr, &nc->addr, sizeof(dn->addr)))
+		n = at < a->nnodes ? a->nodes[at] : NULL;
+		if (n && n->port == nc->port && !memcmp(&n->addr, &nc->addr, sizeof(n->addr)))
 			return (long)at;
 	}
 	return agent_node_pos(a->nodes, a->nnodes, &nc->addr, nc->port);
+}
+
+/*
+ * Node n's health for this update: what the last one used, unless it
+ * flipped since or is new to the desired state. 1 when it differs.
+ */
+static int node_health(struct agent_node *n)
+{
+	unsigned char usable = n->des_seen && !n->flipped ? n->des_usable : !!agent_node_usable(n);
+	__u8 out = agent_node_out_state(n);
+	int changed = !n->des_seen || usable != n->des_usable || out != n->des_out_state;
+
+	n->des_usable = usable;
+	n->des_out_state = out;
+	n->des_seen = 1;
+	n->flipped = 0;
+	return changed;
 }
 
 /* Every node's health now; node_dirty marks what differs from the last update. */
 static int nodes_scan(struct upd *u)
 {
 	struct xlb_agent *a = u->a;
-	const struct des_node *o = u->old ? u->old->nodes : NULL;
-	size_t i, k = 0, no = u->old ? u->old->nnodes : 0;
-	struct agent_node *n;
-	struct des_node *dn;
-	int c = 1;
+	size_t i;
 
-	u->d->nodes = take(u->d, SP_NODES, (a->nnodes + 1) * sizeof(*u->d->nodes));
 	u->node_dirty = take(u->d, SP_DIRTY, a->nnodes + 1);
 	u->bidx = take(u->d, SP_BIDX, (a->nnodes + 1) * sizeof(*u->bidx));
-	if (!u->d->nodes || !u->node_dirty || !u->bidx)
+	if (!u->node_dirty || !u->bidx)
 		return -ENOMEM;
-	u->d->nnodes = a->nnodes;
 	for (i = 0; i < a->nnodes; i++) {
-		dn = &u->d->nodes[i];
-		n = a->nodes[i];
 		/* The nodes lie apart in memory: ask for the ones ahead early. */
 		if (i + 16 < a->nnodes)
 			__builtin_prefetch(a->nodes[i + 16]);
-		dn->addr = n->addr;
-		dn->port = n->port;
-		dn->out_state = agent_node_out_state(n);
-		/* Both sorted the same way: one walk pairs them. */
-		while (k < no &&
-		       (c = agent_node_cmp(&o[k].addr, o[k].port, &dn->addr, dn->port)) < 0)
-			k++;
-		/* Usability is read only where it flipped (or the node is new). */
-		dn->usable = k == no || c || n->flipped ? !!agent_node_usable(n) : o[k].usable;
-		n->flipped = 0;
-		u->node_dirty[i] = k == no || c || o[k].usable != dn->usable ||
-				   o[k].out_state != dn->out_state;
+		u->node_dirty[i] = node_health(a->nodes[i]);
 	}
 	return 0;
 }
@@ -325,7 +306,9 @@ static int ups_compute(struct upd *u, const struct xlb_upstream_conf *c, struct 
 		}
 		in[i].priority = c->nodes[i].priority;
 		in[i].weight = c->nodes[i].weight;
-		in[i].usable = u->d->nodes[pos].usable;
+		if (!a->nodes[pos]->des_seen)
+			node_health(a->nodes[pos]); /* new to the desired state */
+		in[i].usable = a->nodes[pos]->des_usable;
 	}
 	xlb_priority_pick(in, c->nnodes, a->conf.xlb.on_no_healthy, out);
 	for (i = 0; i < c->nnodes; i++) {
@@ -341,6 +324,27 @@ out:
 	return err;
 }
 
+/* What an upstream's members depend on besides health, from its configuration. */
+static void ups_describe(struct xlb_agent *a, const struct xlb_upstream_conf *c,
+			 const struct des_ups *o, __u32 old_table_size, struct des_ups *du)
+{
+	int nat = xlb_conf_upstream_nat(&a->conf, c);
+	__u32 ts;
+
+	/* Unset: from the node count (not health), as every LB node computes it. */
+	if (a->conf.xlb.table_size)
+		ts = a->conf.xlb.table_size;
+	else if (o && !old_table_size && o->nnodes == c->nnodes)
+		ts = o->table_size;
+	else
+		ts = xlb_maglev_size_auto(c->nnodes);
+	du->hash_src = c->hash_src;
+	du->nat = nat;
+	du->table_size = ts;
+	du->nnodes = c->nnodes;
+	du->flags = (c->hash_src ? XLB_VIP_F_HASH_SRC : 0) | (nat ? XLB_VIP_F_NAT : 0);
+}
+
 /*
  * Every upstream of the configuration, in its order: the previous one's
  * members when nothing they depend on changed, else computed (dirty).
@@ -352,8 +356,7 @@ static int ups_update(struct upd *u)
 	const struct xlb_upstream_conf *c;
 	struct des_ups *du, *o;
 	size_t i, j, k, no = old ? old->nups : 0;
-	int nat, err, ok;
-	__u32 ts;
+	int err, ok;
 
 	d->ups = take(d, SP_UPS, (a->conf.nupstreams + 1) * sizeof(*d->ups));
 	if (!d->ups)
@@ -369,21 +372,10 @@ static int ups_update(struct upd *u)
 		    : old				     ? ups_find(old, c->id)
 							     : SIZE_MAX;
 		o = k != SIZE_MAX ? &old->ups[k] : NULL;
-		nat = xlb_conf_upstream_nat(&a->conf, c);
-		/* Unset: from the node count (not health), as every LB node computes it. */
-		if (a->conf.xlb.table_size)
-			ts = a->conf.xlb.table_size;
-		else if (o && !old->table_size && o->nnodes == c->nnodes)
-			ts = o->table_size;
-		else
-			ts = xlb_maglev_size_auto(c->nnodes);
-		du->hash_src = c->hash_src;
-		du->nat = nat;
-		du->table_size = ts;
-		du->nnodes = c->nnodes;
-		du->flags = (c->hash_src ? XLB_VIP_F_HASH_SRC : 0) | (nat ? XLB_VIP_F_NAT : 0);
+		ups_describe(a, c, o, old ? old->table_size : 0, du);
 		ok = o && o->members && !u->whole &&
-		     old->on_no_healthy == a->conf.xlb.on_no_healthy && ups_same(o, c, nat, ts);
+		     old->on_no_healthy == a->conf.xlb.on_no_healthy &&
+		     ups_same(o, c, du->nat, du->table_size);
 		for (j = 0; ok && j < c->nnodes; j++) {
 			long pos = node_pos(u, c, j);
 
@@ -517,7 +509,7 @@ static long ups_node(const struct des_ups *du, const struct agent_node *n)
 static long backend_of(struct upd *u, struct xlb_want *w, const struct des_ups *du, size_t j,
 		       long pos)
 {
-	const struct agent_node *n = u->a->nodes[pos];
+	struct agent_node *n = u->a->nodes[pos];
 	const struct des_ups *o;
 	struct xlb_want_backend *wb;
 	int active = du->routes && du->active[j], used = !!du->routes;
@@ -526,6 +518,8 @@ static long backend_of(struct upd *u, struct xlb_want *w, const struct des_ups *
 
 	if (u->bidx[pos])
 		return (long)u->bidx[pos];
+	if (!n->des_seen)
+		node_health(n);
 	/* A node several upstreams name is active if any used one wants it. */
 	for (i = 0; !active && n->ups && strchr(n->ups, ',') && i < u->d->nups; i++) {
 		o = &u->d->ups[i];
@@ -552,7 +546,7 @@ static long backend_of(struct upd *u, struct xlb_want *w, const struct des_ups *
 	if (active)
 		wb->state = XLB_BE_ACTIVE;
 	else
-		wb->state = u->d->nodes[pos].usable ? XLB_BE_DOWN : u->d->nodes[pos].out_state;
+		wb->state = n->des_usable ? XLB_BE_DOWN : n->des_out_state;
 	u->bidx[pos] = ++w->nbackends;
 	return (long)u->bidx[pos];
 }
@@ -594,14 +588,22 @@ static int vip_emit(struct upd *u, struct xlb_want *w, const struct des_route *r
 static int want_emit(struct upd *u, const unsigned char *dirty, struct xlb_want *w)
 {
 	const struct des_ups *du;
-	size_t i, j, n = 0;
+	size_t i, j, n = 0, nb = 0;
 	long pos, b;
 	int err;
 
-	for (i = 0; i < u->d->nroutes; i++)
+	/* Room for each backend once: at most the nodes of what is listed. */
+	for (i = 0; i < u->d->nroutes; i++) {
 		n += dirty[i];
+		if (dirty[i] && !u->whole && u->d->routes[i].ups != SIZE_MAX)
+			nb += u->d->ups[u->d->routes[i].ups].nnodes;
+	}
+	for (i = 0; !u->whole && i < u->d->nups; i++)
+		nb += u->d->ups[i].dirty ? u->d->ups[i].nnodes : 0;
+	if (u->whole || nb > u->a->nnodes)
+		nb = u->a->nnodes;
 	w->vips = calloc(n + 1, sizeof(*w->vips));
-	w->backends = calloc(u->a->nnodes + 1, sizeof(*w->backends));
+	w->backends = calloc(nb + 1, sizeof(*w->backends));
 	if (!w->vips || !w->backends)
 		return -ENOMEM;
 	for (i = 0; i < u->d->nroutes; i++) {
@@ -654,19 +656,57 @@ static void ups_mark(struct upd *u, const struct agent_node *n, size_t *marked, 
 }
 
 /*
- * The configuration and node set are the kept ones: take them over and
- * recompute the upstreams of the nodes whose usability flipped.
+ * Patched routes (a->edit): each one's VIP and upstream anew; a VIP no
+ * route has any more is gone, an upstream that gained its first route or
+ * lost its last is dirty.
  */
-static int health_update(struct upd *u, unsigned char *dirty)
+static int routes_edit(struct upd *u, unsigned char *dirty, struct xlb_want *w)
+{
+	struct xlb_agent *a = u->a;
+	struct agent_desired *d = u->d;
+	struct des_route *r;
+	struct xlb_vip_key old;
+	size_t i, k, end = a->edit.first + a->edit.n;
+
+	w->gone = calloc(a->edit.n + 1, sizeof(*w->gone));
+	if (!w->gone)
+		return -ENOMEM;
+	for (i = a->edit.first; i < end && i < d->nroutes; i++) {
+		r = &d->routes[i];
+		old = r->key;
+		if (r->ups != SIZE_MAX)
+			d->ups[r->ups].routes--;
+		r->key = a->conf.routes[i].vip;
+		r->ups = ups_find(d, a->conf.routes[i].upstream_id);
+		if (r->ups != SIZE_MAX)
+			d->ups[r->ups].routes++;
+		dirty[i] = 1;
+		if (!key_cmp(&old, &r->key))
+			continue;
+		for (k = 0; k < d->nroutes && key_cmp(&d->routes[k].key, &old); k++)
+			;
+		if (k == d->nroutes)
+			w->gone[w->ngone++] = old;
+	}
+	for (i = 0; i < d->nups; i++)
+		d->ups[i].dirty |= !d->ups[i].routes != !d->ups[i].had_routes;
+	return 0;
+}
+
+/*
+ * The configuration and node set are the kept ones, but for the items a
+ * patch replaced (a->edit): take them over and recompute the upstreams of
+ * the nodes whose usability flipped, and the patched ones.
+ */
+static int health_update(struct upd *u, unsigned char *dirty, struct xlb_want *w)
 {
 	struct xlb_agent *a = u->a;
 	struct agent_desired *d = u->d;
 	struct des_spare spare;
 	struct agent_node *n;
-	struct des_node *dn;
-	size_t i, nmarked = 0, *marked;
-	long pos;
-	int err;
+	struct des_ups o;
+	size_t i, k, nmarked = 0, *marked;
+	int err = 0;
 
 	spare = d->spare;
 	*d = *u->old;
@@ -684,26 +724,29 @@ static int health_update(struct upd *u, unsigned char *dirty)
 	}
 	for (i = 0; i < a->nflipped; i++) {
 		n = a->flipped[i];
-		n->flipped = 0;
-		pos = agent_node_pos(a->nodes, a->nnodes, &n->addr, n->port);
-		if (pos < 0)
+		if (!n->des_seen || !node_health(n))
 			continue;
-		dn = &d->nodes[pos];
-		if (dn->usable == !!agent_node_usable(n) &&
-		    dn->out_state == agent_node_out_state(n))
-			continue;
-		dn->usable = !!agent_node_usable(n);
-		dn->out_state = agent_node_out_state(n);
 		ups_mark(u, n, marked, &nmarked);
 	}
+	if (a->edit.n && a->edit.list == XLB_LIST_UPSTREAMS) {
+		for (k = a->edit.first; k < a->edit.first + a->edit.n && k < d->nups; k++) {
+			o = d->ups[k];
+			ups_describe(a, &a->conf.upstreams[k], &o, d->table_size, &d->ups[k]);
+			if (!d->ups[k].dirty)
+				marked[nmarked++] = k;
+			d->ups[k].dirty = 1;
+		}
+	}
+	if (a->edit.n && a->edit.list == XLB_LIST_ROUTES)
+		err = routes_edit(u, dirty, w);
 	/* After every node's new health is in: a group may depend on several. */
-	for (i = 0, err = 0; i < nmarked && !err; i++) {
+	for (i = 0; i < nmarked && !err; i++) {
 		ups_free(&d->ups[marked[i]]);
 		err = ups_compute(u, &a->conf.upstreams[marked[i]], &d->ups[marked[i]]);
 	}
 	free(marked);
 	for (i = 0; !err && i < d->nroutes; i++)
-		dirty[i] = d->routes[i].ups != SIZE_MAX && d->ups[d->routes[i].ups].dirty;
+		dirty[i] |= d->routes[i].ups != SIZE_MAX && d->ups[d->routes[i].ups].dirty;
 	return err;
 }
 
@@ -724,7 +767,7 @@ int agent_want_update(struct xlb_agent *a, struct xlb_want *w)
 	}
 	if (u.old && u.old->nodes_gen == a->nodes_gen && !a->flips_lost &&
 	    u.old->nroutes == a->conf.nroutes && u.old->nups == a->conf.nupstreams) {
-		err = health_update(&u, dirty);
+		err = health_update(&u, dirty, w);
 	} else {
 		err = nodes_scan(&u);
 		if (!err)
@@ -738,6 +781,7 @@ int agent_want_update(struct xlb_agent *a, struct xlb_want *w)
 out:
 	a->nflipped = 0;
 	a->flips_lost = 0;
+	a->edit.n = 0;
 	if (u.d) {
 		give(u.d, SP_BIDX, u.bidx, u.d->bytes[SP_BIDX]);
 		give(u.d, SP_DIRTY, u.node_dirty, u.d->bytes[SP_DIRTY]);

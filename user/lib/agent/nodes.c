@@ -182,6 +182,45 @@ static void node_set_nexthop(struct agent_node *n, const struct agent_node *old)
 	n->nh_ok = !xlb_nl_route_get(&n->addr, &n->nh, &n->nh_ifindex);
 }
 
+/*
+ * Node nc of upstream u, the first upstream that names it, with its
+ * target; what the agent knew of it (old) carries over. NULL: no memory.
+ */
+static struct agent_node *node_make(struct xlb_agent *a, const struct xlb_upstream_conf *u,
+				    const struct xlb_node_conf *nc, const struct agent_node *old)
+{
+	char addr[XLB_ADDRSTRLEN];
+	struct agent_node *n = calloc(1, sizeof(*n));
+
+	if (!n || node_add_upstream(n, u->id)) {
+		free(n);
+		return NULL;
+	}
+	n->addr = nc->addr;
+	n->port = nc->port;
+	n->be_id = old ? old->be_id : ~0U;
+	node_set_passive(n, &u->passive);
+	n->checked = u->active.enabled;
+	n->move_flows = u->unhealthy_move;
+	n->unreachable = old ? old->unreachable : 0;
+	n->flipped = old ? old->flipped : 1;
+	if (old) {
+		n->des_seen = old->des_seen;
+		n->des_usable = old->des_usable;
+		n->des_out_state = old->des_out_state;
+	}
+	node_set_nexthop(n, old);
+	xlb_addr_str(n->addr.addr, n->addr.family, addr, sizeof(addr));
+	snprintf(n->label, sizeof(n->label), n->addr.family == XLB_AF_INET6 ? "[%s]:%u" : "%s:%u",
+		 addr, n->port);
+	n->t = xlb_checker_get(a->checker, &n->addr, n->port, &u->active);
+	if (!n->t) {
+		node_free(n);
+		return NULL;
+	}
+	return n;
+}
+
 /* A backend entry's identity as a node's (address, port). */
 static int be_node_cmp(const struct xlb_backend *b, const struct xlb_addr_key *a, __u16 port)
 {
@@ -220,6 +259,25 @@ static __u32 find_backend(const struct xlb_backend *all, const __u32 *used, size
 	return ~0U;
 }
 
+/* Node n starts from its backend b (id) in the maps. */
+static void adopt_one(struct agent_node *n, __u32 id, const struct xlb_backend *b)
+{
+	enum xlb_health s;
+
+	n->be_id = id;
+	/* Without checks (removed meanwhile) nothing could bring it back. */
+	s = n->checked ? xlb_health_adopt(b->state, b->by) : XLB_H_HEALTHY;
+	if (s != xlb_target_state(n->t)) {
+		xlb_target_set_state(n->t, s);
+		pr_info("health: node=%s starts %s: %s in the data plane\n", n->label,
+			xlb_health_name(s), xlb_state_name(b->state));
+	}
+	if (xlb_backend_held(b))
+		pr_info("health: node=%s is %s by the operator (xlb backend set): its state "
+			"stays\n",
+			n->label, xlb_state_name(b->state));
+}
+
 /*
  * Nodes new to the agent whose backend the maps already have (the agent
  * restarted, or etcd's or a registry's nodes came after a restart) start
@@ -229,9 +287,7 @@ static __u32 find_backend(const struct xlb_backend *all, const __u32 *used, size
  */
 static int adopt_health(struct xlb_agent *a, struct agent_node **fresh, size_t nfresh)
 {
-	struct xlb_backend *all, *b;
-	struct agent_node *n;
-	enum xlb_health s;
+	struct xlb_backend *all;
 	size_t i, nused = 0;
 	__u32 *used, id;
 	int err;
@@ -248,23 +304,9 @@ static int adopt_health(struct xlb_agent *a, struct agent_node **fresh, size_t n
 			used[nused++] = id;
 	qsort_r(used, nused, sizeof(*used), be_id_cmp, all);
 	for (i = 0; i < nfresh; i++) {
-		n = fresh[i];
-		id = find_backend(all, used, nused, n);
-		if (id == ~0U)
-			continue;
-		b = &all[id];
-		n->be_id = id;
-		/* Without checks (removed meanwhile) nothing could bring it back. */
-		s = n->checked ? xlb_health_adopt(b->state, b->by) : XLB_H_HEALTHY;
-		if (s != xlb_target_state(n->t)) {
-			xlb_target_set_state(n->t, s);
-			pr_info("health: node=%s starts %s: %s in the data plane\n", n->label,
-				xlb_health_name(s), xlb_state_name(b->state));
-		}
-		if (xlb_backend_held(b))
-			pr_info("health: node=%s is %s by the operator (xlb backend set): its "
-				"state stays\n",
-				n->label, xlb_state_name(b->state));
+		id = find_backend(all, used, nused, fresh[i]);
+		if (id != ~0U)
+			adopt_one(fresh[i], id, &all[id]);
 	}
 out:
 	free(used);
@@ -285,7 +327,6 @@ int agent_nodes_sync(struct xlb_agent *a, const struct xlb_conf *conf)
 	struct node_ref *refs = NULL;
 	size_t *node_at = NULL, *ups_first = NULL;
 	size_t i, j, cnt = 0, nrefs = 0, nfresh = 0;
-	char addr[XLB_ADDRSTRLEN];
 	int err;
 
 	/*
@@ -321,31 +362,10 @@ int agent_nodes_sync(struct xlb_agent *a, const struct xlb_conf *conf)
 			node_at[refs[i].order] = cnt - 1;
 			continue;
 		}
-		n = calloc(1, sizeof(*n));
+		old = agent_node_find(a->nodes, a->nnodes, &refs[i].nc->addr, refs[i].nc->port);
+		n = node_make(a, u, refs[i].nc, old);
 		if (!n)
 			goto out_nomem;
-		if (node_add_upstream(n, u->id)) {
-			node_free(n);
-			goto out_nomem;
-		}
-		n->addr = refs[i].nc->addr;
-		n->port = refs[i].nc->port;
-		old = agent_node_find(a->nodes, a->nnodes, &n->addr, n->port);
-		n->be_id = old ? old->be_id : ~0U;
-		node_set_passive(n, &u->passive);
-		n->checked = u->active.enabled;
-		n->move_flows = u->unhealthy_move;
-		n->unreachable = old ? old->unreachable : 0;
-		n->flipped = old ? old->flipped : 1;
-		node_set_nexthop(n, old);
-		xlb_addr_str(n->addr.addr, n->addr.family, addr, sizeof(addr));
-		snprintf(n->label, sizeof(n->label),
-			 n->addr.family == XLB_AF_INET6 ? "[%s]:%u" : "%s:%u", addr, n->port);
-		n->t = xlb_checker_get(a->checker, &n->addr, n->port, &u->active);
-		if (!n->t) {
-			node_free(n);
-			goto out_nomem;
-		}
 		if (!old)
 			fresh[nfresh++] = n;
 		node_at[refs[i].order] = cnt;
@@ -388,6 +408,192 @@ out_nomem:
 	free(node_at);
 	free(ups_first);
 	return -ENOMEM;
+}
+
+/* Whether upstream u names (addr, port). */
+static int ups_names(const struct xlb_upstream_conf *u, const struct xlb_addr_key *addr, __u16 port)
+{
+	size_t j;
+
+	for (j = 0; j < u->nnodes; j++)
+		if (!agent_node_cmp(&u->nodes[j].addr, u->nodes[j].port, addr, port))
+			return 1;
+	return 0;
+}
+
+/* Where (addr, port) goes in a->nodes to keep it sorted. */
+static size_t node_slot(const struct xlb_agent *a, const struct xlb_addr_key *addr, __u16 port)
+{
+	size_t lo = 0, hi = a->nnodes, mid;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if (agent_node_cmp(&a->nodes[mid]->addr, a->nodes[mid]->port, addr, port) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * A patch may only move nodes that one upstream of the run names, before
+ * and after: a node several upstreams share takes its settings from the
+ * first of them in the whole configuration, which only a whole sync sees.
+ */
+static int patch_alone(struct xlb_agent *a, const struct xlb_upstream_conf *old, size_t first,
+		       size_t n)
+{
+	const struct xlb_upstream_conf *nu = &a->conf.upstreams[first], *u;
+	const struct agent_node *nd;
+	size_t i, j, k, side;
+
+	for (i = 0; i < n; i++) {
+		for (side = 0; side < 2; side++) {
+			u = side ? &nu[i] : &old[i];
+			for (j = 0; j < u->nnodes; j++) {
+				nd = agent_node_find(a->nodes, a->nnodes, &u->nodes[j].addr,
+						     u->nodes[j].port);
+				if (nd && (!nd->ups || strcmp(nd->ups, u->id)))
+					return 0;
+				for (k = 0; k < n; k++)
+					if (k != i && (ups_names(&nu[k], &u->nodes[j].addr,
+								 u->nodes[j].port) ||
+						       ups_names(&old[k], &u->nodes[j].addr,
+								 u->nodes[j].port)))
+						return 0;
+			}
+		}
+	}
+	return 1;
+}
+
+/* Take node nd (at pos) out of the index, the flip list and the checker. */
+static void node_remove(struct xlb_agent *a, size_t pos)
+{
+	struct agent_node *nd = a->nodes[pos];
+	size_t i;
+
+	for (i = 0; i < a->nflipped; i++)
+		if (a->flipped[i] == nd)
+			a->flipped[i--] = a->flipped[--a->nflipped];
+	if (a->by_id && nd->be_id < XLB_MAX_BACKENDS && a->by_id[nd->be_id] == nd)
+		a->by_id[nd->be_id] = NULL;
+	memmove(a->nodes + pos, a->nodes + pos + 1, (a->nnodes - pos - 1) * sizeof(*a->nodes));
+	a->nnodes--;
+	xlb_checker_put(a->checker, nd->t);
+	node_free(nd);
+}
+
+/* A node the upstream still names: its settings from the upstream's new text. */
+static int node_refresh(struct xlb_agent *a, struct agent_node *nd,
+			const struct xlb_upstream_conf *u)
+{
+	struct xlb_target *t = xlb_checker_get(a->checker, &nd->addr, nd->port, &u->active);
+
+	if (!t)
+		return -ENOMEM;
+	xlb_checker_put(a->checker, nd->t);
+	nd->t = t;
+	xlb_target_set_data(t, nd);
+	nd->passive = 0;
+	memset(&nd->passive_th, 0, sizeof(nd->passive_th));
+	node_set_passive(nd, &u->passive);
+	nd->checked = u->active.enabled;
+	nd->move_flows = u->unhealthy_move;
+	return 0;
+}
+
+/* A node new to the agent: in the index, from its backend in the maps if any. */
+static int node_insert(struct xlb_agent *a, const struct xlb_upstream_conf *u,
+		       const struct xlb_node_conf *nc, int *adopt_all)
+{
+	struct agent_node *nd, **nodes;
+	struct xlb_backend b;
+	size_t pos;
+	__u32 id;
+
+	nodes = realloc(a->nodes, (a->nnodes + 1) * sizeof(*nodes));
+	if (!nodes)
+		return -ENOMEM;
+	a->nodes = nodes;
+	nd = node_make(a, u, nc, NULL);
+	if (!nd)
+		return -ENOMEM;
+	xlb_target_set_data(nd->t, nd);
+	pos = node_slot(a, &nd->addr, nd->port);
+	memmove(a->nodes + pos + 1, a->nodes + pos, (a->nnodes - pos) * sizeof(*a->nodes));
+	a->nodes[pos] = nd;
+	a->nnodes++;
+	if (!a->maps_open)
+		return 0;
+	/* The one backend, by the reconcile's index; without one, read them all. */
+	if (xlb_shadow_backend_id(a->shadow, &nd->addr, nd->port, &id)) {
+		*adopt_all = 1;
+		return 0;
+	}
+	if (id == ~0U || xlb_backend_get(&a->maps, id, &b) || be_node_cmp(&b, &nd->addr, nd->port))
+		return 0;
+	adopt_one(nd, id, &b);
+	if (a->by_id)
+		a->by_id[id] = nd;
+	return 0;
+}
+
+int agent_nodes_patch(struct xlb_agent *a, const struct xlb_upstream_conf *old, size_t first,
+		      size_t n)
+{
+	const struct xlb_upstream_conf *nu = &a->conf.upstreams[first];
+	struct agent_node **fresh = NULL;
+	size_t i, j, nfresh = 0, before = a->nnodes;
+	int err = 0, adopt_all = 0;
+	long pos;
+
+	if (!patch_alone(a, old, first, n))
+		return agent_nodes_sync(a, &a->conf);
+	for (i = 0; i < n; i++)
+		for (j = 0; j < old[i].nnodes; j++)
+			if (!ups_names(&nu[i], &old[i].nodes[j].addr, old[i].nodes[j].port) &&
+			    (pos = agent_node_pos(a->nodes, a->nnodes, &old[i].nodes[j].addr,
+						  old[i].nodes[j].port)) >= 0)
+				node_remove(a, (size_t)pos);
+	for (i = 0; i < n && !err; i++) {
+		for (j = 0; j < nu[i].nnodes && !err; j++) {
+			pos = agent_node_pos(a->nodes, a->nnodes, &nu[i].nodes[j].addr,
+					     nu[i].nodes[j].port);
+			if (pos >= 0)
+				err = node_refresh(a, a->nodes[pos], &nu[i]);
+			else
+				err = node_insert(a, &nu[i], &nu[i].nodes[j], &adopt_all);
+		}
+	}
+	if (err)
+		return err;
+	if (adopt_all && a->nnodes > before) {
+		/* The nodes new to the agent are those without a backend id yet. */
+		fresh = calloc(a->nnodes, sizeof(*fresh));
+		if (!fresh)
+			return -ENOMEM;
+		for (i = 0; i < n; i++)
+			for (j = 0; j < nu[i].nnodes; j++) {
+				struct agent_node *nd =
+					agent_node_find(a->nodes, a->nnodes, &nu[i].nodes[j].addr,
+							nu[i].nodes[j].port);
+
+				if (nd && nd->be_id == ~0U)
+					fresh[nfresh++] = nd;
+			}
+		err = adopt_health(a, fresh, nfresh);
+		if (err)
+			pr_warn("health: new nodes start healthy: reading the backends failed: "
+				"%s\n",
+				strerror(-err));
+		for (i = 0; a->by_id && i < nfresh; i++)
+			if (fresh[i]->be_id < XLB_MAX_BACKENDS)
+				a->by_id[fresh[i]->be_id] = fresh[i];
+		free(fresh);
+	}
+	return 0;
 }
 
 void agent_nodes_free(struct xlb_agent *a)

@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE /* open_memstream */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,23 +127,19 @@ static int adopt(struct xlb_agent *a, json_t *doc, struct xlb_conf *conf)
 }
 
 /*
- * Load and validate the file; on success *doc and *conf hold it. The file
+ * Validate the file's text; on success *doc and *conf hold it. The file
  * is read once: the model and the document the Admin API edits come from
  * the same text, even if the file changes meanwhile.
  */
-int agent_load_file(const char *file, json_t **doc, struct xlb_conf *conf,
+int agent_load_text(const char *text, json_t **doc, struct xlb_conf *conf,
 		    struct xlb_conf_errors *errs)
 {
-	char *text;
 	int err;
 
 	memset(conf, 0, sizeof(*conf));
-	err = xlb_conf_read(file, &text, errs);
+	err = xlb_conf_parse_kept(text, conf, errs);
 	if (err)
-		return err; /* errs says why, with the position of a NUL byte */
-	err = xlb_conf_parse(text, conf, errs);
-	if (err)
-		goto out_text; /* errs has line:col for the file itself */
+		return err; /* errs has line:col for the file itself */
 	err = xlb_agent_conf_supported(conf, errs);
 	if (err)
 		goto out_free;
@@ -159,11 +156,23 @@ int agent_load_file(const char *file, json_t **doc, struct xlb_conf *conf,
 		err = errno == ENOMEM ? -ENOMEM : -EINVAL;
 		goto out_free;
 	}
-	free(text);
 	return 0;
 out_free:
 	xlb_conf_free(conf);
-out_text:
+	return err;
+}
+
+int agent_load_file(const char *file, json_t **doc, struct xlb_conf *conf,
+		    struct xlb_conf_errors *errs)
+{
+	char *text;
+	int err;
+
+	memset(conf, 0, sizeof(*conf));
+	err = xlb_conf_read(file, &text, errs);
+	if (err)
+		return err; /* errs says why, with the position of a NUL byte */
+	err = agent_load_text(text, doc, conf, errs);
 	free(text);
 	return err;
 }
@@ -440,6 +449,120 @@ out:
 	return err;
 }
 
+/* A patch the reload cannot keep: the conf and document as they were. */
+static int patch_drop(struct xlb_agent *a, struct xlb_conf_patch *pt)
+{
+	if (pt->doc_applied)
+		xlb_conf_patch_doc(pt, a->doc);
+	xlb_conf_patch_apply(&a->conf, pt);
+	pt->text = NULL; /* the caller's again */
+	xlb_conf_patch_free(pt);
+	return -EAGAIN;
+}
+
+/*
+ * A reload whose text differs from the running one in items of one list
+ * only (config/patch.c): those items alone go through the nodes, the
+ * desired state and the reconcile, so that the cost is the change's, not
+ * the file's. text is a->rbuf, which stays the read buffer: memory the
+ * kernel has copied into before takes the next read without faults (on
+ * this machine a first copy into fresh pages costs more than the rest of
+ * the reload). Returns 0 (the conf holds text),
+ * -EAGAIN (parse text whole: not such a change, a registry's upstream, a
+ * problem to report), or the reconcile's error (the running configuration
+ * stays).
+ */
+static int reload_patch(struct xlb_agent *a, char *text)
+{
+	const struct xlb_upstream_conf *old;
+	struct xlb_conf_errors *errs;
+	struct xlb_conf_patch pt;
+	struct xlb_conf *view;
+	double loaded = a->loaded;
+	size_t i;
+	int err;
+
+	if (a->etcd || a->conf.etcd.enabled || !a->doc || a->doc != a->file_doc)
+		return -EAGAIN;
+	err = xlb_conf_patch_make(&a->conf, text, &pt);
+	if (err)
+		return -EAGAIN;
+	/* A registry's upstream has a watch to follow: the whole way. */
+	old = pt.list == XLB_LIST_UPSTREAMS ? pt.items : NULL;
+	for (i = 0; old && i < pt.n; i++)
+		if (old[i].discovery_type[0] || a->conf.upstreams[pt.first + i].discovery_type[0])
+			return patch_drop(a, &pt);
+	/* What xlbd supports, of the new items alone (the rest passed before). */
+	errs = calloc(1, sizeof(*errs));
+	view = calloc(1, sizeof(*view));
+	if (errs && view) {
+		*view = a->conf;
+		view->upstreams = old ? &a->conf.upstreams[pt.first] : NULL;
+		view->nupstreams = old ? pt.n : 0;
+		view->routes = old ? NULL : &a->conf.routes[pt.first];
+		view->nroutes = old ? 0 : pt.n;
+		err = xlb_agent_conf_supported(view, errs);
+	} else {
+		err = -ENOMEM;
+	}
+	free(view);
+	free(errs);
+	if (err || xlb_conf_patch_doc(&pt, a->doc))
+		return patch_drop(a, &pt);
+	err = old ? agent_nodes_patch(a, old, pt.first, pt.n) : 0;
+	if (!err) {
+		a->loaded = wall_now();
+		a->edit.list = pt.list;
+		a->edit.first = pt.first;
+		a->edit.n = pt.n;
+		err = agent_reconcile(a);
+	}
+	if (!err) {
+		pr_info("reload: %s[%zu] to [%zu] parsed again, the rest kept\n",
+			pt.list == XLB_LIST_UPSTREAMS ? "upstreams" : "stream_routes", pt.first,
+			pt.first + pt.n - 1);
+		/* text stays the read buffer, else the old text becomes it. */
+		if (xlb_conf_patch_settle(&a->conf, &pt)) {
+			a->rbuf = pt.text;
+			a->rcap = malloc_usable_size(pt.text);
+			pt.text = NULL;
+		}
+		xlb_conf_patch_free(&pt);
+		return 0;
+	}
+	a->loaded = loaded;
+	a->edit.n = 0;
+	xlb_conf_patch_doc(&pt, a->doc);
+	xlb_conf_patch_apply(&a->conf, &pt);
+	if (agent_nodes_sync(a, &a->conf))
+		pr_warn("configuration: restoring the previous nodes failed: out of memory\n");
+	pt.text = NULL; /* text, the read buffer still */
+	xlb_conf_patch_free(&pt);
+	return err;
+}
+
+int agent_reload_file(struct xlb_agent *a, struct xlb_conf_errors *errs)
+{
+	struct xlb_conf conf;
+	json_t *doc = NULL;
+	int err;
+
+	/* One buffer for every reload's read (see reload_patch()). */
+	err = xlb_conf_read_reuse(a->conf_file, &a->rbuf, &a->rcap, errs);
+	if (err)
+		return err;
+	err = reload_patch(a, a->rbuf);
+	if (err != -EAGAIN)
+		return err;
+	err = agent_load_text(a->rbuf, &doc, &conf, errs);
+	if (err)
+		return err;
+	err = agent_adopt_file(a, doc, &conf, errs);
+	xlb_conf_free(&conf);
+	json_decref(doc);
+	return err;
+}
+
 /* How an Admin API edit written to etcd went (it comes back through the watch). */
 static void on_etcd_put(int err, const char *why, void *arg)
 {
@@ -483,4 +606,7 @@ void agent_sources_free(struct xlb_agent *a)
 	a->etcd_ups = a->etcd_routes = a->file_doc = NULL;
 	free(a->etcd_problem);
 	a->etcd_problem = NULL;
+	free(a->rbuf);
+	a->rbuf = NULL;
+	a->rcap = 0;
 }

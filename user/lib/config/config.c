@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
 #include "config/patch.h"
@@ -91,7 +92,7 @@ static int conf_parse(const char *text, struct xlb_conf *conf, struct xlb_conf_e
 	err = p.err ? p.err : errs->n ? -EINVAL : 0;
 	/* With anchors an item may depend on text elsewhere: no layout. */
 	if (!err && layout && !doc.anchors)
-		tmp.layout = xlb_conf_layout_make(text, &doc.doc, p.upstreams, p.routes);
+		tmp.layout = xlb_conf_layout_make(text, &doc.doc, p.upstreams, p.routes, p.nodes);
 	xlb_yaml_doc_free(&doc);
 out_parser:
 	yaml_parser_delete(&yp);
@@ -110,34 +111,59 @@ int xlb_conf_parse(const char *text, struct xlb_conf *conf, struct xlb_conf_erro
 	return conf_parse(text, conf, errs, 0);
 }
 
-int xlb_conf_parse_kept(char *text, struct xlb_conf *conf, struct xlb_conf_errors *errs)
+int xlb_conf_parse_kept(const char *text, struct xlb_conf *conf, struct xlb_conf_errors *errs)
 {
+	char *copy;
+	size_t len;
 	int err = conf_parse(text, conf, errs, 1);
 
-	if (err)
+	if (err || !conf->layout)
 		return err;
-	if (conf->layout)
-		xlb_conf_layout_text(conf->layout, text);
-	else
-		free(text);
+	/* With room to grow: this buffer is a reload's read buffer later. */
+	len = strlen(text);
+	copy = malloc(len + len / 64 + 4096 + 1);
+	if (copy) {
+		memcpy(copy, text, len + 1);
+		xlb_conf_layout_text(conf->layout, copy);
+	} else { /* only a shortcut is lost */
+		xlb_conf_layout_free(conf->layout);
+		conf->layout = NULL;
+	}
 	return 0;
 }
 
 /* --- the file loader: the only place configuration files are read ------------ */
 
-/* The whole file, NUL-terminated, in *text (malloc'd), and its length. */
-static int read_text(const char *file, char **text, size_t *size)
+/*
+ * The whole file, NUL-terminated, in *text, and its length: in the buffer
+ * *text of *cap bytes when it fits (memory used before costs no page
+ * faults), else in a larger one (*text and *cap follow).
+ */
+static int read_text(const char *file, char **text, size_t *tcap, size_t *size)
 {
-	size_t len = 0, cap = 0;
-	char *buf = NULL, *bigger;
+	size_t len = 0, cap = *text && *tcap > 1 ? *tcap - 1 : 0;
+	char *buf = *text, *bigger;
+	struct stat st;
 	ssize_t n;
 	int fd, err = 0;
 
 	fd = open(file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	/*
+	 * Room for the size known now and then some (a file edited grows a
+	 * little): a buffer used again stays, its pages mapped.
+	 */
+	if (!fstat(fd, &st) && st.st_size > 0 && (size_t)st.st_size >= cap &&
+	    st.st_size < FILE_MAX) {
+		bigger = realloc(buf, (size_t)st.st_size + st.st_size / 64 + 4096 + 1);
+		if (bigger) {
+			buf = bigger;
+			cap = (size_t)st.st_size + st.st_size / 64 + 4096;
+		}
+	}
 	for (;;) {
-		if (cap - len < 4096) {
+		if (len == cap) {
 			if (cap >= FILE_MAX) {
 				err = -EFBIG;
 				goto out_close;
@@ -164,26 +190,37 @@ static int read_text(const char *file, char **text, size_t *size)
 	buf[len] = '\0';
 out_close:
 	close(fd);
-	if (err) {
-		free(buf);
-	} else {
-		*text = buf;
-		*size = len;
-	}
+	*text = buf;
+	*tcap = buf ? cap + 1 : 0;
+	*size = err ? 0 : len;
 	return err;
 }
 
 int xlb_conf_read(const char *file, char **text, struct xlb_conf_errors *errs)
 {
+	size_t cap = 0;
+	int err;
+
+	*text = NULL;
+	err = xlb_conf_read_reuse(file, text, &cap, errs);
+	if (err) {
+		free(*text);
+		*text = NULL;
+	}
+	return err;
+}
+
+int xlb_conf_read_reuse(const char *file, char **text, size_t *cap, struct xlb_conf_errors *errs)
+{
 	unsigned int line = 1, col = 1;
 	struct xlb_conf_error *e = &errs->e[0];
 	size_t len = 0, i;
-	char *buf = NULL;
+	char *buf;
 	int err;
 
 	memset(errs, 0, sizeof(*errs));
-	*text = NULL;
-	err = read_text(file, &buf, &len);
+	err = read_text(file, text, cap, &len);
+	buf = *text;
 	if (err) {
 		errs->n = 1;
 		snprintf(e->msg, sizeof(e->msg), "cannot read: %s",
@@ -191,17 +228,14 @@ int xlb_conf_read(const char *file, char **text, struct xlb_conf_errors *errs)
 		return err == -EFBIG ? -EINVAL : err;
 	}
 	/* The parser stops at a NUL: what follows it would be silently lost. */
-	if (strlen(buf) == len) {
-		*text = buf;
+	if (!memchr(buf, '\0', len))
 		return 0;
-	}
 	for (i = 0; buf[i]; i++, col++) {
 		if (buf[i] == '\n') {
 			line++;
 			col = 0;
 		}
 	}
-	free(buf);
 	errs->n = 1;
 	e->line = line;
 	e->col = col;

@@ -266,6 +266,12 @@ int xlb_conf_parse(const char *text, struct xlb_conf *conf, struct xlb_conf_erro
  * larger than 64 MiB); -errno when it cannot be read.
  */
 int xlb_conf_read(const char *file, char **text, struct xlb_conf_errors *errs);
+/*
+ * xlb_conf_read() into the buffer *text of *cap bytes, grown as needed
+ * (*text and *cap follow, also on failure): a reader that keeps its
+ * buffer pays no page faults for memory it used before.
+ */
+int xlb_conf_read_reuse(const char *file, char **text, size_t *cap, struct xlb_conf_errors *errs);
 /* xlb_conf_read() and xlb_conf_parse(): the errors of either. */
 int xlb_conf_load(const char *file, struct xlb_conf *conf, struct xlb_conf_errors *errs);
 void xlb_conf_free(struct xlb_conf *conf);

@@ -403,17 +403,6 @@ void xlb_conf_build(struct parser *p, yaml_node_t *n, void *obj, const char *pat
 
 /* --- a run of items parsed again (patch.c) ----------------------------------- */
 
-/* Nodes of every upstream but [first, first + n). */
-static size_t nodes_besides(const struct xlb_conf *c, size_t first, size_t n)
-{
-	size_t i, total = 0;
-
-	for (i = 0; i < c->nupstreams; i++)
-		if (i < first || i >= first + n)
-			total += c->upstreams[i].nnodes;
-	return total;
-}
-
 static int run_upstreams(struct parser *p, const struct xlb_conf *c, size_t first, yaml_node_t *seq,
 			 struct xlb_upstream_conf *ups)
 {
@@ -422,7 +411,6 @@ static int run_upstreams(struct parser *p, const struct xlb_conf *c, size_t firs
 	yaml_node_t *n;
 	size_t i, k = seq_len(seq);
 
-	p->nodes = nodes_besides(c, first, k);
 	for (i = 0; i < k && !p->err; i++) {
 		n = node_at(p, seq->data.sequence.items.start[i]);
 		o = &c->upstreams[first + i];
@@ -463,10 +451,11 @@ static int run_routes(struct parser *p, const struct xlb_conf *c, size_t first, 
 }
 
 int xlb_conf_parse_run(const struct xlb_conf *conf, int list, size_t first, yaml_document_t *doc,
-		       yaml_node_t *seq, void **items)
+		       yaml_node_t *seq, size_t nodes, void **items)
 {
 	struct xlb_conf_errors *errs = calloc(1, sizeof(*errs));
-	struct parser p = {.doc = doc, .errs = errs, .conf = (struct xlb_conf *)conf};
+	struct parser p = {
+		.doc = doc, .errs = errs, .conf = (struct xlb_conf *)conf, .nodes = nodes};
 	size_t i, k = seq_len(seq);
 	struct xlb_upstream_conf *ups = NULL;
 	void *arr;
@@ -512,18 +501,20 @@ int xlb_conf_relate_run(struct xlb_conf *c, int list, size_t first, size_t n)
 		return -ENOMEM;
 	for (j = 0; j < c->nroutes && !errs->n; j++) {
 		r = &c->routes[j];
-		xlb_schema_path_fmt(path, "stream_routes[%zu]", j);
 		if (list == XLB_LIST_UPSTREAMS) {
 			/* Every route of a changed upstream. */
 			for (k = first; k < first + n && strcmp(r->upstream_id, c->upstreams[k].id);
 			     k++)
 				;
-			if (k < first + n)
-				link_checks(&p, r, &c->upstreams[k], NULL, path);
+			if (k == first + n)
+				continue;
+			xlb_schema_path_fmt(path, "stream_routes[%zu]", j);
+			link_checks(&p, r, &c->upstreams[k], NULL, path);
 			continue;
 		}
 		if (j < first || j >= first + n)
 			continue;
+		xlb_schema_path_fmt(path, "stream_routes[%zu]", j);
 		u = xlb_conf_upstream(c, r->upstream_id);
 		if (!u) {
 			xlb_schema_report(&p, NULL, path, "dangling upstream_id");

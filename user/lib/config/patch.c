@@ -28,6 +28,7 @@
  * conf's and shifts what follows, so applying it again restores the conf.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
@@ -49,6 +50,7 @@ struct list_at {
 struct xlb_conf_layout {
 	char *text; /* the text parsed (owned) */
 	size_t len;
+	size_t nodes; /* in all upstreams */
 	struct list_at l[XLB_LIST_MAX];
 };
 
@@ -139,7 +141,7 @@ static int ascii(const char *s, size_t n)
 }
 
 struct xlb_conf_layout *xlb_conf_layout_make(const char *text, yaml_document_t *doc,
-					     yaml_node_t *ups, yaml_node_t *routes)
+					     yaml_node_t *ups, yaml_node_t *routes, size_t nodes)
 {
 	struct xlb_conf_layout *lay;
 	size_t len = strlen(text);
@@ -150,6 +152,7 @@ struct xlb_conf_layout *xlb_conf_layout_make(const char *text, yaml_document_t *
 	if (!lay)
 		return NULL;
 	lay->len = len;
+	lay->nodes = nodes;
 	list_make(&lay->l[XLB_LIST_UPSTREAMS], text, len, doc, ups);
 	list_make(&lay->l[XLB_LIST_ROUTES], text, len, doc, routes);
 	return lay;
@@ -218,12 +221,41 @@ static size_t item_size(int list)
 					  : sizeof(struct xlb_route_conf);
 }
 
+/*
+ * Items of list after the run move by its lines: in the run's own list
+ * those after the run; a list that lies before the run has none, but for
+ * inline upstreams (after the file's upstreams), which go by their line.
+ * A list without a layout is looked at whole.
+ */
+static void lines_shift(struct xlb_conf *conf, const struct xlb_conf_patch *pt, int list)
+{
+	const struct xlb_conf_layout *lay = conf->layout;
+	const struct list_at *la = &lay->l[list];
+	size_t i, lo = 0, n = list == XLB_LIST_UPSTREAMS ? conf->nupstreams : conf->nroutes;
+	size_t start = lay->l[pt->list].at[pt->first];
+	unsigned int *line;
+
+	if (la->ok && list == pt->list)
+		lo = pt->first + pt->n;
+	else if (la->ok && la->at[la->n] <= start)
+		lo = la->n;
+	for (i = lo; i < n; i++) {
+		/* Upstreams lie kilobytes apart: ask for the ones ahead early. */
+		if (list == XLB_LIST_UPSTREAMS && i + 16 < n)
+			__builtin_prefetch(&conf->upstreams[i + 16].line, 1);
+		line = list == XLB_LIST_UPSTREAMS ? &conf->upstreams[i].line
+						  : &conf->routes[i].line;
+		if (*line > pt->end_line)
+			*line += pt->dlines;
+	}
+}
+
 void xlb_conf_patch_apply(struct xlb_conf *conf, struct xlb_conf_patch *pt)
 {
 	struct xlb_conf_layout *lay = conf->layout;
 	struct list_at *la = &lay->l[pt->list];
-	char *base = pt->list == XLB_LIST_UPSTREAMS ? (char *)conf->upstreams
-						    : (char *)conf->routes;
+	char *base =
+		pt->list == XLB_LIST_UPSTREAMS ? (char *)conf->upstreams : (char *)conf->routes;
 	size_t i, sz = item_size(pt->list), tlen;
 	char *t;
 	int l;
@@ -247,14 +279,10 @@ void xlb_conf_patch_apply(struct xlb_conf *conf, struct xlb_conf_patch *pt)
 			lay->l[l].line[i] += pt->dlines;
 		}
 	}
-	for (i = 0; i < conf->nupstreams; i++)
-		if ((pt->list != XLB_LIST_UPSTREAMS || i < pt->first || i >= pt->first + pt->n) &&
-		    conf->upstreams[i].line > pt->end_line)
-			conf->upstreams[i].line += pt->dlines;
-	for (i = 0; i < conf->nroutes; i++)
-		if ((pt->list != XLB_LIST_ROUTES || i < pt->first || i >= pt->first + pt->n) &&
-		    conf->routes[i].line > pt->end_line)
-			conf->routes[i].line += pt->dlines;
+	lines_shift(conf, pt, XLB_LIST_UPSTREAMS);
+	lines_shift(conf, pt, XLB_LIST_ROUTES);
+	lay->nodes += pt->dnodes;
+	pt->dnodes = -pt->dnodes;
 	pt->end += pt->delta;
 	pt->end_line += pt->dlines;
 	pt->delta = -pt->delta;
@@ -277,6 +305,23 @@ int xlb_conf_patch_doc(struct xlb_conf_patch *pt, json_t *doc)
 		json_array_set_new(pt->json, i, theirs);
 	}
 	pt->doc_applied = !pt->doc_applied;
+	return 0;
+}
+
+int xlb_conf_patch_settle(struct xlb_conf *conf, struct xlb_conf_patch *pt)
+{
+	struct xlb_conf_layout *lay = conf->layout;
+	size_t need = lay->len + 1;
+	char *mine = pt->text;
+
+	if (!mine || malloc_usable_size(mine) < need) {
+		mine = realloc(mine, need + need / 64 + 4096);
+		if (!mine)
+			return -ENOMEM;
+	}
+	memcpy(mine, lay->text, need);
+	pt->text = NULL;
+	lay->text = mine;
 	return 0;
 }
 
@@ -343,13 +388,14 @@ static size_t item_at(const size_t *at, size_t n, size_t pos)
  * Parse the run [so, se) of text on its own into pt (items, JSON, starts):
  * 0, -EAGAIN (not a run of k valid items of that list), -ENOMEM.
  */
-static int run_parse(struct xlb_conf *conf, const struct list_at *la, const char *text,
-		     size_t so, size_t se, struct xlb_conf_patch *pt)
+static int run_parse(struct xlb_conf *conf, const struct list_at *la, const char *text, size_t so,
+		     size_t se, struct xlb_conf_patch *pt)
 {
 	struct xlb_yaml_doc doc;
 	yaml_parser_t yp;
 	yaml_node_t *root;
 	unsigned int indent = la->indent;
+	size_t i, old_nodes = 0, new_nodes = 0;
 	char *run;
 	int err = -EAGAIN;
 
@@ -379,9 +425,15 @@ static int run_parse(struct xlb_conf *conf, const struct list_at *la, const char
 	}
 	if (item_starts(run, so, &doc.doc, root, &indent, pt->at, pt->line))
 		goto out_doc;
-	err = xlb_conf_parse_run(conf, pt->list, pt->first, &doc.doc, root, &pt->items);
+	for (i = 0; pt->list == XLB_LIST_UPSTREAMS && i < pt->n; i++)
+		old_nodes += conf->upstreams[pt->first + i].nnodes;
+	err = xlb_conf_parse_run(conf, pt->list, pt->first, &doc.doc, root,
+				 conf->layout->nodes - old_nodes, &pt->items);
 	if (err)
 		goto out_doc;
+	for (i = 0; pt->list == XLB_LIST_UPSTREAMS && i < pt->n; i++)
+		new_nodes += ((const struct xlb_upstream_conf *)pt->items)[i].nnodes;
+	pt->dnodes = (long)new_nodes - (long)old_nodes;
 	pt->json = xlb_yaml_to_json(run);
 	if (!pt->json)
 		err = errno == ENOMEM ? -ENOMEM : -EAGAIN;
@@ -437,7 +489,8 @@ int xlb_conf_patch_make(struct xlb_conf *conf, char *text, struct xlb_conf_patch
 	pt->end = se;
 	pt->end_line = la->line[last + 1];
 	pt->delta = (long)len - (long)lay->len;
-	pt->dlines = (long)count_lines(text + so, ne - so) - (long)count_lines(lay->text + so, se - so);
+	pt->dlines =
+		(long)count_lines(text + so, ne - so) - (long)count_lines(lay->text + so, se - so);
 	xlb_conf_patch_apply(conf, pt);
 	err = xlb_conf_relate_run(conf, pt->list, pt->first, pt->n);
 	if (!err)

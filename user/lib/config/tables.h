@@ -29,19 +29,20 @@ void xlb_conf_build(struct parser *p, yaml_node_t *n, void *obj, const char *pat
 
 /*
  * patch.c's parts in link.c: the items of seq (a document of their own)
- * as items [first, first + n) of list of conf, into a new array *items;
+ * as items [first, first + n) of list of conf, into a new array *items
+ * (nodes: how many the other upstreams have, for the limit);
  * then, once in conf, what relates them to the others. 0, -EAGAIN (a
  * problem, or a change only a full parse may make), -ENOMEM.
  */
 int xlb_conf_parse_run(const struct xlb_conf *conf, int list, size_t first, yaml_document_t *doc,
-		       yaml_node_t *seq, void **items);
+		       yaml_node_t *seq, size_t nodes, void **items);
 int xlb_conf_relate_run(struct xlb_conf *conf, int list, size_t first, size_t n);
 
-/* config.c's parts in patch.c: where the lists' items are in text. */
+/* config.c's parts in patch.c: where the lists' items are in text; nodes in all upstreams. */
 struct xlb_conf_layout *xlb_conf_layout_make(const char *text, yaml_document_t *doc,
-					     yaml_node_t *ups, yaml_node_t *routes);
+					     yaml_node_t *ups, yaml_node_t *routes, size_t nodes);
 void xlb_conf_layout_free(struct xlb_conf_layout *lay);
-/* The layout owns text from now on. */
+/* The layout owns text (malloc'd) from now on. */
 void xlb_conf_layout_text(struct xlb_conf_layout *lay, char *text);
 
 #endif /* XLB_CONFIG_TABLES_H */

@@ -116,6 +116,18 @@ static void hash_del(struct xlb_shadow *s, __u32 id)
 	s->slots[i] = SLOT_EMPTY;
 }
 
+int xlb_shadow_backend_id(const struct xlb_shadow *s, const struct xlb_addr_key *a, __u16 port,
+			  __u32 *id)
+{
+	__u32 k;
+
+	if (!s || !s->adopted)
+		return -ENOENT;
+	k = hash_find(s, a, htons(port));
+	*id = k == SLOT_EMPTY ? ~0U : k;
+	return 0;
+}
+
 void xlb_want_free(struct xlb_want *w)
 {
 	size_t i;

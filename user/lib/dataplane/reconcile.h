@@ -89,6 +89,14 @@ void xlb_shadow_free(struct xlb_shadow *s);
 /* Forget what the maps hold: the next reconcile reads them again. */
 void xlb_shadow_reset(struct xlb_shadow *s);
 
+/*
+ * The id of backend (a, port) as the shadow knows it (~0U: none), for a
+ * writer that must find one backend without reading them all: 0, or
+ * -ENOENT when the shadow has not read the maps yet.
+ */
+int xlb_shadow_backend_id(const struct xlb_shadow *s, const struct xlb_addr_key *a, __u16 port,
+			  __u32 *id);
+
 /**
  * xlb_reconcile() - write the difference between the maps and @w
  * @m: maps opened for writing (lock held)
