@@ -148,6 +148,27 @@ out=$(requests 30 | sort | uniq -c)
 grep -q "failed" <<<"$out" && xlbt_fail "VIP serves after reload" "$out"
 xlbt_log "reload ok"
 
+# reload_wait WHAT: SIGHUP, and the next "reload: done".
+reload_wait() {
+	local n
+	n=$(grep -c "reload: done" "$TMP/xlbd.log.1")
+	kill -HUP "$XLBD_PID"
+	xlbt_wait_for 5 sh -c "[ \$(grep -c 'reload: done' '$TMP/xlbd.log.1') -gt $n ]" ||
+		xlbt_fail "$1" "$(tail -5 "$TMP/xlbd.log.1")"
+}
+# An edit inside one upstream: that item alone is parsed again, and it takes.
+write_conf "$CONF" 0
+reload_wait "reload with be3's weight 0"
+grep -q "reload: upstreams\[0\] to \[0\] parsed again, the rest kept" "$TMP/xlbd.log.1" ||
+	xlbt_fail "the edited upstream alone is parsed again" "$(grep reload: "$TMP/xlbd.log.1" | tail -3)"
+out=$(requests 40 | sort | uniq -c)
+grep -q " be3$\|failed" <<<"$out" && xlbt_fail "weight 0 by a file edit: be3 gets nothing" "$out"
+write_conf "$CONF"
+reload_wait "reload with be3's weight 1"
+out=$(requests 60 | sort | uniq -c)
+grep -q " be3$" <<<"$out" || xlbt_fail "be3 gets traffic again after the edit back" "$out"
+xlbt_log "reload of one edited upstream ok"
+
 out=$(xlbt_agent_cli health) || xlbt_fail "xlb health" "$out"
 for be in be1 be2 be3; do
 	grep -q "$(xlbt_addr4 $be) *healthy" <<<"$out" || xlbt_fail "xlb health lists $be healthy" "$out"
