@@ -28,7 +28,10 @@
 #   start -> serving   exec of xlbd -> "xlbd running" (logged after the
 #                      first full reconcile: every VIP in the maps), then
 #                      the VIP count in the pinned xlb_vips checked
-#   reload             the file with one node of one upstream changed,
+#   reload             the file with one node of the first upstream
+#                      changed, back, one node of the last upstream, and
+#                      one stream route with its upstream added (a change
+#                      of the item count: the whole file is parsed);
 #                      SIGHUP -> "reload: done" (the log's millisecond
 #                      stamps), and the reconcile's own time and what it
 #                      wrote (its "maps:" line)
@@ -90,7 +93,8 @@ for m in json.load(sys.stdin): print(m["id"])'
 }
 
 # gen_conf OUT [CHANGED]: the configuration; CHANGED=1 moves upstream 0's
-# first node to another port (one node of one VIP differs).
+# first node to another port (one node of one VIP differs), 2 the last
+# upstream's, 3 adds one upstream and its stream route.
 gen_conf() {
 	python3 - "$1" "$DEV" "$VIPS" "$NODES" "${TABLE_SIZE:-0}" "${2:-0}" <<'EOF'
 import sys
@@ -105,15 +109,17 @@ if size:
 w.append("  flows: 65536")
 w.append("  log_level: info")
 w.append("upstreams:")
-for i in range(vips):
+total = vips + (changed == 3)
+for i in range(total):
     w.append("  - id: u%d" % i)
     w.append("    type: chash")
     w.append("    nodes:")
     for j in range(nodes):
-        port = 9000 if changed and i == 0 and j == 0 else 8000
+        moved = i == {1: 0, 2: vips - 1}.get(changed, -1) and j == 0
+        port = 9000 if moved else 8000
         w.append("      \"10.%d.%d.%d:%d\": 1" % (i // 250, i % 250, 1 + j, port))
 w.append("stream_routes:")
-for i in range(vips):
+for i in range(total):
     w.append("  - {id: %d, server_addr: 198.19.%d.%d, server_port: 80, upstream_id: u%d}"
              % (i + 1, i // 250, 1 + i % 250, i))
 with open(out, "w") as f:
@@ -141,6 +147,8 @@ mkdir "$PIN" || fail "mkdir $PIN"
 
 gen_conf "$TMP/xlb.yaml" || fail "configuration"
 gen_conf "$TMP/xlb.changed.yaml" 1 || fail "configuration (one node changed)"
+gen_conf "$TMP/xlb.last.yaml" 2 || fail "configuration (a node of the last upstream changed)"
+gen_conf "$TMP/xlb.added.yaml" 3 || fail "configuration (one route added)"
 conf_kb=$(($(stat -c %s "$TMP/xlb.yaml") / 1024))
 map_ids | sort -n >"$TMP/maps.before" || fail "bpftool map show"
 
@@ -181,13 +189,15 @@ print(len(json.load(sys.stdin)))') || fail "reading $PIN/xlb_vips"
 [ "$vips_in" -eq "$VIPS" ] || fail "VIPs in the maps after start-up" "$vips_in"
 
 # --- a reload that changes one node ----------------------------------------------
-reload() { # FILE: copy it in place, SIGHUP, wait for the answer; sets r_ms, r_line
+# FILE: copy it in place, SIGHUP, wait for the answer; sets r_ms, r_line,
+# r_how (what was parsed).
+reload() {
 	local before
-	before=$(grep -c "reload: " "$TMP/xlbd.log")
+	before=$(grep -cE "reload: done|configuration stays" "$TMP/xlbd.log")
 	cp "$1" "$TMP/xlb.yaml" || fail "copy $1"
 	kill -HUP "$XLBD_PID" || fail "SIGHUP"
 	for ((i = 0; i < 12000; i++)); do
-		(($(grep -c "reload: " "$TMP/xlbd.log") >= before + 2)) && break
+		(($(grep -cE "reload: done|configuration stays" "$TMP/xlbd.log") > before)) && break
 		sleep 0.01
 	done
 	grep "reload: " "$TMP/xlbd.log" | tail -1 | grep -q "reload: done" ||
@@ -195,6 +205,10 @@ reload() { # FILE: copy it in place, SIGHUP, wait for the answer; sets r_ms, r_l
 	r_ms=$(($(ms_of_stamp "$(grep "reload: done" "$TMP/xlbd.log" | tail -1)") - \
 	$(ms_of_stamp "$(grep "reload: reading" "$TMP/xlbd.log" | tail -1)")))
 	r_line=$(grep "maps: " "$TMP/xlbd.log" | tail -1 | sed 's/^.*maps: //')
+	r_how="the whole file parsed"
+	grep "reload: " "$TMP/xlbd.log" | tail -2 | head -1 | grep -q "parsed again" &&
+		r_how="$(grep "reload: " "$TMP/xlbd.log" | tail -2 | head -1 |
+			sed 's/^.*reload: \(.*\) parsed again.*$/\1 parsed again/')"
 }
 cp "$TMP/xlb.yaml" "$TMP/xlb.orig.yaml"
 PERF_PID=
@@ -206,9 +220,47 @@ fi
 reload "$TMP/xlb.changed.yaml"
 reload1_ms=$r_ms
 reload1_maps=$r_line
+reload1_how=$r_how
 reload "$TMP/xlb.orig.yaml"
 reload2_ms=$r_ms
 reload2_maps=$r_line
+reload2_how=$r_how
+reload "$TMP/xlb.last.yaml"
+reload3_ms=$r_ms
+reload3_maps=$r_line
+reload3_how=$r_how
+reload "$TMP/xlb.added.yaml"
+reload4_ms=$r_ms
+reload4_maps=$r_line
+reload4_how=$r_how
+# --- the same through the Admin API ---------------------------------------------
+# admin_put ID BODY: PUT one upstream; sets a_ms (curl's time to the answer), a_code.
+KEY_FILE=$(grep -m1 "the key is in" "$TMP/xlbd.log" | sed 's/^.*the key is in \(.*\) (xlb reads it there).*$/\1/')
+admin_put() {
+	local out
+	out=$(in_ns curl -s -o "$TMP/admin.out" -w '%{http_code} %{time_total}' -X PUT \
+		-H "X-API-KEY: $(cat "$KEY_FILE")" -d "$2" "http://127.0.0.1:9180/apisix/admin/upstreams/$1") ||
+		fail "Admin API PUT" "$out"
+	a_code=${out%% *}
+	a_ms=$(awk -v t="${out#* }" 'BEGIN { printf "%.0f", t * 1000 }')
+}
+nodes_json() { # I PORT0: upstream I's nodes, the first on PORT0
+	local i=$1 j sep=
+	printf '{"type":"chash","nodes":{'
+	for ((j = 0; j < NODES; j++)); do
+		printf '%s"10.%d.%d.%d:%d":1' "$sep" $((i / 250)) $((i % 250)) $((1 + j)) \
+			"$([ "$j" = 0 ] && echo "$2" || echo 8000)"
+		sep=,
+	done
+	printf '}}'
+}
+admin_put u1 "$(nodes_json 1 9001)"
+[ "$a_code" = 200 ] || fail "Admin API PUT u1" "$a_code $(cat "$TMP/admin.out")"
+admin1_ms=$a_ms
+admin1_maps=$(grep "maps: " "$TMP/xlbd.log" | tail -1 | sed 's/^.*maps: //')
+admin_put u1 "$(nodes_json 1 8000)"
+[ "$a_code" = 200 ] || fail "Admin API PUT u1 back" "$a_code $(cat "$TMP/admin.out")"
+admin2_ms=$a_ms
 if [ -n "$PERF_PID" ]; then
 	kill -INT "$PERF_PID"
 	wait "$PERF_PID"
@@ -266,10 +318,17 @@ echo "|---|---|"
 echo "| start -> serving (exec -> \"xlbd running\", $vips_in VIPs in the maps) | $start_s s |"
 echo "| first reconcile wrote | $first_maps |"
 echo "| open file descriptors when serving (limit $nofile) | $fds_up |"
-echo "| reload changing one node: SIGHUP -> \"reload: done\" | $reload1_ms ms |"
-echo "| ... its reconcile | $reload1_maps |"
+echo "| reload changing one node of the first upstream: SIGHUP -> \"reload: done\" | $reload1_ms ms |"
+echo "| ... what it parsed; its reconcile | $reload1_how; $reload1_maps |"
 echo "| reload changing it back | $reload2_ms ms |"
-echo "| ... its reconcile | $reload2_maps |"
+echo "| ... what it parsed; its reconcile | $reload2_how; $reload2_maps |"
+echo "| reload changing one node of the last upstream | $reload3_ms ms |"
+echo "| ... what it parsed; its reconcile | $reload3_how; $reload3_maps |"
+echo "| reload adding one stream route and its upstream | $reload4_ms ms |"
+echo "| ... what it parsed; its reconcile | $reload4_how; $reload4_maps |"
+echo "| Admin API PUT of one upstream, one node moved: request -> answer | $admin1_ms ms |"
+echo "| ... its reconcile | $admin1_maps |"
+echo "| ... and back | $admin2_ms ms |"
 echo "| VmRSS when serving / at the end | $((up_kb / 1024)) MB / $((rss_kb / 1024)) MB |"
 echo "| VmHWM | $((hwm_kb / 1024)) MB |"
 echo "| map memory, flow table excluded ($MEM_MAPS maps) | $MEM_TOTAL_MB MB |"

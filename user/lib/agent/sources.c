@@ -449,74 +449,93 @@ out:
 	return err;
 }
 
-/* A patch the reload cannot keep: the conf and document as they were. */
-static int patch_drop(struct xlb_agent *a, struct xlb_conf_patch *pt)
-{
-	if (pt->doc_applied)
-		xlb_conf_patch_doc(pt, a->doc);
-	xlb_conf_patch_apply(&a->conf, pt);
-	pt->text = NULL; /* the caller's again */
-	xlb_conf_patch_free(pt);
-	return -EAGAIN;
-}
-
 /*
- * A reload whose text differs from the running one in items of one list
- * only (config/patch.c): those items alone go through the nodes, the
- * desired state and the reconcile, so that the cost is the change's, not
- * the file's. text is a->rbuf, which stays the read buffer: memory the
- * kernel has copied into before takes the next read without faults (on
- * this machine a first copy into fresh pages costs more than the rest of
- * the reload). Returns 0 (the conf holds text),
- * -EAGAIN (parse text whole: not such a change, a registry's upstream, a
- * problem to report), or the reconcile's error (the running configuration
- * stays).
+ * What the agent adds to a patch applied to a->conf (config/patch.c): the
+ * checks the configuration layer does not make, the document, then the
+ * nodes, the desired state and the reconcile for the patched items alone,
+ * so that the cost is the change's, not the configuration's. doc: the new
+ * document (NULL: the patch's JSON items swap into a->doc). Returns 0, or
+ * with the patch undone -EAGAIN (take the whole way: a registry's
+ * upstream, a problem to report) or the reconcile's error (the running
+ * configuration stays).
  */
-static int reload_patch(struct xlb_agent *a, char *text)
+static int patch_adopt(struct xlb_agent *a, struct xlb_conf_patch *pt, json_t *doc)
 {
-	const struct xlb_upstream_conf *old;
+	const struct xlb_upstream_conf *old = pt->list == XLB_LIST_UPSTREAMS ? pt->items : NULL;
 	struct xlb_conf_errors *errs;
-	struct xlb_conf_patch pt;
 	struct xlb_conf *view;
 	double loaded = a->loaded;
 	size_t i;
-	int err;
+	int err = 0;
 
-	if (a->etcd || a->conf.etcd.enabled || !a->doc || a->doc != a->file_doc)
-		return -EAGAIN;
-	err = xlb_conf_patch_make(&a->conf, text, &pt);
-	if (err)
-		return -EAGAIN;
 	/* A registry's upstream has a watch to follow: the whole way. */
-	old = pt.list == XLB_LIST_UPSTREAMS ? pt.items : NULL;
-	for (i = 0; old && i < pt.n; i++)
-		if (old[i].discovery_type[0] || a->conf.upstreams[pt.first + i].discovery_type[0])
-			return patch_drop(a, &pt);
+	for (i = 0; old && i < pt->n; i++)
+		if (old[i].discovery_type[0] || a->conf.upstreams[pt->first + i].discovery_type[0])
+			err = -EAGAIN;
 	/* What xlbd supports, of the new items alone (the rest passed before). */
 	errs = calloc(1, sizeof(*errs));
 	view = calloc(1, sizeof(*view));
-	if (errs && view) {
+	if (!err && errs && view) {
 		*view = a->conf;
-		view->upstreams = old ? &a->conf.upstreams[pt.first] : NULL;
-		view->nupstreams = old ? pt.n : 0;
-		view->routes = old ? NULL : &a->conf.routes[pt.first];
-		view->nroutes = old ? 0 : pt.n;
-		err = xlb_agent_conf_supported(view, errs);
-	} else {
+		view->upstreams = old ? &a->conf.upstreams[pt->first] : NULL;
+		view->nupstreams = old ? pt->n : 0;
+		view->routes = old ? NULL : &a->conf.routes[pt->first];
+		view->nroutes = old ? 0 : pt->n;
+		err = xlb_agent_conf_supported(view, errs) ? -EAGAIN : 0;
+	} else if (!err) {
 		err = -ENOMEM;
 	}
 	free(view);
 	free(errs);
-	if (err || xlb_conf_patch_doc(&pt, a->doc))
-		return patch_drop(a, &pt);
-	err = old ? agent_nodes_patch(a, old, pt.first, pt.n) : 0;
+	if (!err && !doc && xlb_conf_patch_doc(pt, a->doc))
+		err = -EAGAIN;
+	if (err) {
+		xlb_conf_patch_apply(&a->conf, pt);
+		return -EAGAIN;
+	}
+	err = old ? agent_nodes_patch(a, old, pt->first, pt->n) : 0;
 	if (!err) {
 		a->loaded = wall_now();
-		a->edit.list = pt.list;
-		a->edit.first = pt.first;
-		a->edit.n = pt.n;
+		a->edit.list = pt->list;
+		a->edit.first = pt->first;
+		a->edit.n = pt->n;
 		err = agent_reconcile(a);
 	}
+	if (!err) {
+		if (doc) {
+			json_decref(a->doc);
+			a->doc = json_incref(doc);
+		}
+		return 0;
+	}
+	a->loaded = loaded;
+	a->edit.n = 0;
+	if (!doc)
+		xlb_conf_patch_doc(pt, a->doc);
+	xlb_conf_patch_apply(&a->conf, pt);
+	if (agent_nodes_sync(a, &a->conf))
+		pr_warn("configuration: restoring the previous nodes failed: out of memory\n");
+	return err;
+}
+
+/*
+ * A reload whose text differs from the running one in items of one list
+ * only: those items alone (patch_adopt()). text is a->rbuf, which stays
+ * the read buffer: memory the kernel has copied into before takes the
+ * next read without faults (on this machine a first copy into fresh pages
+ * costs more than the rest of the reload). Returns 0 (the conf holds
+ * text), -EAGAIN (parse text whole), or the reconcile's error.
+ */
+static int reload_patch(struct xlb_agent *a, char *text)
+{
+	struct xlb_conf_patch pt;
+	int err;
+
+	if (a->etcd || a->conf.etcd.enabled || !a->doc || a->doc != a->file_doc)
+		return -EAGAIN;
+	if (xlb_conf_patch_make(&a->conf, text, &pt))
+		return -EAGAIN;
+	err = patch_adopt(a, &pt, NULL);
 	if (!err) {
 		pr_info("reload: %s[%zu] to [%zu] parsed again, the rest kept\n",
 			pt.list == XLB_LIST_UPSTREAMS ? "upstreams" : "stream_routes", pt.first,
@@ -525,18 +544,9 @@ static int reload_patch(struct xlb_agent *a, char *text)
 		if (xlb_conf_patch_settle(&a->conf, &pt)) {
 			a->rbuf = pt.text;
 			a->rcap = malloc_usable_size(pt.text);
-			pt.text = NULL;
 		}
-		xlb_conf_patch_free(&pt);
-		return 0;
 	}
-	a->loaded = loaded;
-	a->edit.n = 0;
-	xlb_conf_patch_doc(&pt, a->doc);
-	xlb_conf_patch_apply(&a->conf, &pt);
-	if (agent_nodes_sync(a, &a->conf))
-		pr_warn("configuration: restoring the previous nodes failed: out of memory\n");
-	pt.text = NULL; /* text, the read buffer still */
+	pt.text = NULL; /* the old text (settled), or text: the read buffer */
 	xlb_conf_patch_free(&pt);
 	return err;
 }
@@ -571,6 +581,52 @@ static void on_etcd_put(int err, const char *why, void *arg)
 			why && *why ? why : strerror(-err));
 }
 
+/*
+ * An Admin API edit that replaces one object (not a new one, not a
+ * delete) without etcd: that object alone (patch_adopt()), into a new
+ * document that shares the others' objects. -EAGAIN: the whole way, which
+ * also says what is wrong.
+ */
+static int put_patch(struct xlb_agent *a, const char *kind, const char *id, json_t *obj)
+{
+	int list = !strcmp(kind, "upstreams")	    ? XLB_LIST_UPSTREAMS
+		   : !strcmp(kind, "stream_routes") ? XLB_LIST_ROUTES
+						    : -1;
+	json_t *arr = json_object_get(a->doc, kind), *o, *doc = NULL, *narr = NULL;
+	struct xlb_conf_patch pt;
+	int at, err;
+
+	at = list < 0 || !json_is_array(arr) ? -1 : xlb_admin_doc_find(arr, id);
+	if (at < 0 ||
+	    strcmp(list == XLB_LIST_UPSTREAMS ? a->conf.upstreams[at].id : a->conf.routes[at].id,
+		   id))
+		return -EAGAIN;
+	o = json_deep_copy(obj);
+	if (!o || json_object_set_new(o, "id", json_string(id))) {
+		json_decref(o);
+		return -ENOMEM;
+	}
+	err = xlb_conf_patch_item(&a->conf, list, (size_t)at, o, &pt);
+	if (!err) {
+		doc = json_copy(a->doc);
+		narr = json_copy(arr);
+		if (!doc || !narr || json_array_set(narr, (size_t)at, o) ||
+		    json_object_set(doc, kind, narr))
+			err = -ENOMEM;
+		if (err)
+			xlb_conf_patch_apply(&a->conf, &pt);
+		else
+			err = patch_adopt(a, &pt, doc);
+		if (!err) /* the file's text no longer describes the configuration */
+			xlb_conf_forget_text(&a->conf);
+		xlb_conf_patch_free(&pt);
+	}
+	json_decref(narr);
+	json_decref(doc);
+	json_decref(o);
+	return err == -ENOMEM ? -EAGAIN : err;
+}
+
 int xlb_agent_put(struct xlb_agent *a, const char *kind, const char *id, json_t *obj,
 		  struct xlb_conf_errors *errs)
 {
@@ -579,6 +635,11 @@ int xlb_agent_put(struct xlb_agent *a, const char *kind, const char *id, json_t 
 	int err;
 
 	memset(errs, 0, sizeof(*errs));
+	if (obj && !a->etcd) {
+		err = put_patch(a, kind, id, obj);
+		if (err != -EAGAIN)
+			return err;
+	}
 	doc = xlb_admin_doc_edit(a->doc, kind, id, obj, &err);
 	if (!doc)
 		return err;

@@ -92,7 +92,8 @@ static int conf_parse(const char *text, struct xlb_conf *conf, struct xlb_conf_e
 	err = p.err ? p.err : errs->n ? -EINVAL : 0;
 	/* With anchors an item may depend on text elsewhere: no layout. */
 	if (!err && layout && !doc.anchors)
-		tmp.layout = xlb_conf_layout_make(text, &doc.doc, p.upstreams, p.routes, p.nodes);
+		tmp.layout = xlb_conf_layout_make(text, &doc.doc, p.upstreams, p.routes);
+	tmp.nodes_total = p.nodes;
 	xlb_yaml_doc_free(&doc);
 out_parser:
 	yaml_parser_delete(&yp);

@@ -224,6 +224,7 @@ struct xlb_conf {
 	struct xlb_upstream_conf *upstreams; /* owned */
 	size_t nroutes;
 	struct xlb_route_conf *routes; /* owned */
+	size_t nodes_total;	       /* nodes in all upstreams */
 	/*
 	 * Where each upstream and stream route is in the text it was parsed
 	 * from, and that text (xlb_conf_parse_kept()): what lets a reload

@@ -50,7 +50,6 @@ struct list_at {
 struct xlb_conf_layout {
 	char *text; /* the text parsed (owned) */
 	size_t len;
-	size_t nodes; /* in all upstreams */
 	struct list_at l[XLB_LIST_MAX];
 };
 
@@ -141,7 +140,7 @@ static int ascii(const char *s, size_t n)
 }
 
 struct xlb_conf_layout *xlb_conf_layout_make(const char *text, yaml_document_t *doc,
-					     yaml_node_t *ups, yaml_node_t *routes, size_t nodes)
+					     yaml_node_t *ups, yaml_node_t *routes)
 {
 	struct xlb_conf_layout *lay;
 	size_t len = strlen(text);
@@ -152,7 +151,6 @@ struct xlb_conf_layout *xlb_conf_layout_make(const char *text, yaml_document_t *
 	if (!lay)
 		return NULL;
 	lay->len = len;
-	lay->nodes = nodes;
 	list_make(&lay->l[XLB_LIST_UPSTREAMS], text, len, doc, ups);
 	list_make(&lay->l[XLB_LIST_ROUTES], text, len, doc, routes);
 	return lay;
@@ -253,7 +251,7 @@ static void lines_shift(struct xlb_conf *conf, const struct xlb_conf_patch *pt, 
 void xlb_conf_patch_apply(struct xlb_conf *conf, struct xlb_conf_patch *pt)
 {
 	struct xlb_conf_layout *lay = conf->layout;
-	struct list_at *la = &lay->l[pt->list];
+	struct list_at *la;
 	char *base =
 		pt->list == XLB_LIST_UPSTREAMS ? (char *)conf->upstreams : (char *)conf->routes;
 	size_t i, sz = item_size(pt->list), tlen;
@@ -261,6 +259,12 @@ void xlb_conf_patch_apply(struct xlb_conf *conf, struct xlb_conf_patch *pt)
 	int l;
 
 	swap_bytes(base + pt->first * sz, pt->items, pt->n * sz);
+	conf->nodes_total += pt->dnodes;
+	pt->dnodes = -pt->dnodes;
+	pt->applied = !pt->applied;
+	if (!pt->at)
+		return; /* an item without text (xlb_conf_patch_item()) */
+	la = &lay->l[pt->list];
 	t = lay->text;
 	tlen = lay->len;
 	lay->text = pt->text;
@@ -281,13 +285,10 @@ void xlb_conf_patch_apply(struct xlb_conf *conf, struct xlb_conf_patch *pt)
 	}
 	lines_shift(conf, pt, XLB_LIST_UPSTREAMS);
 	lines_shift(conf, pt, XLB_LIST_ROUTES);
-	lay->nodes += pt->dnodes;
-	pt->dnodes = -pt->dnodes;
 	pt->end += pt->delta;
 	pt->end_line += pt->dlines;
 	pt->delta = -pt->delta;
 	pt->dlines = -pt->dlines;
-	pt->applied = !pt->applied;
 }
 
 int xlb_conf_patch_doc(struct xlb_conf_patch *pt, json_t *doc)
@@ -323,6 +324,12 @@ int xlb_conf_patch_settle(struct xlb_conf *conf, struct xlb_conf_patch *pt)
 	pt->text = NULL;
 	lay->text = mine;
 	return 0;
+}
+
+void xlb_conf_forget_text(struct xlb_conf *conf)
+{
+	xlb_conf_layout_free(conf->layout);
+	conf->layout = NULL;
 }
 
 static void items_free(int list, void *items, size_t n)
@@ -428,7 +435,7 @@ static int run_parse(struct xlb_conf *conf, const struct list_at *la, const char
 	for (i = 0; pt->list == XLB_LIST_UPSTREAMS && i < pt->n; i++)
 		old_nodes += conf->upstreams[pt->first + i].nnodes;
 	err = xlb_conf_parse_run(conf, pt->list, pt->first, &doc.doc, root,
-				 conf->layout->nodes - old_nodes, &pt->items);
+				 conf->nodes_total - old_nodes, &pt->items);
 	if (err)
 		goto out_doc;
 	for (i = 0; pt->list == XLB_LIST_UPSTREAMS && i < pt->n; i++)
@@ -497,6 +504,64 @@ int xlb_conf_patch_make(struct xlb_conf *conf, char *text, struct xlb_conf_patch
 		return 0;
 	xlb_conf_patch_apply(conf, pt); /* undone */
 	pt->text = NULL;		/* the caller's again */
+out_free:
+	xlb_conf_patch_free(pt);
+	return err;
+}
+
+int xlb_conf_patch_item(struct xlb_conf *conf, int list, size_t index, json_t *obj,
+			struct xlb_conf_patch *pt)
+{
+	const struct xlb_upstream_conf *u;
+	struct xlb_yaml_doc doc;
+	yaml_parser_t yp;
+	yaml_node_t *root;
+	size_t i, old_nodes = 0;
+	char *text = NULL;
+	int err = -EAGAIN;
+
+	memset(pt, 0, sizeof(*pt));
+	if (index >= (list == XLB_LIST_UPSTREAMS ? conf->nupstreams : conf->nroutes))
+		return -EAGAIN;
+	pt->list = list;
+	pt->first = index;
+	pt->n = 1;
+	pt->json = json_array();
+	if (!pt->json || json_array_append(pt->json, obj))
+		goto out_nomem;
+	text = json_dumps(pt->json, JSON_COMPACT);
+	if (!text || !yaml_parser_initialize(&yp))
+		goto out_nomem;
+	yaml_parser_set_input_string(&yp, (const unsigned char *)text, strlen(text));
+	if (xlb_yaml_doc_load(&yp, &doc)) {
+		root = yaml_document_get_root_node(&doc.doc);
+		if (root && root->type == YAML_SEQUENCE_NODE)
+			err = 0;
+		if (list == XLB_LIST_UPSTREAMS)
+			old_nodes = conf->upstreams[index].nnodes;
+		if (!err)
+			err = xlb_conf_parse_run(conf, list, index, &doc.doc, root,
+						 conf->nodes_total - old_nodes, &pt->items);
+		xlb_yaml_doc_free(&doc);
+	} else if (yp.error == YAML_MEMORY_ERROR) {
+		err = -ENOMEM;
+	}
+	yaml_parser_delete(&yp);
+	free(text);
+	if (err)
+		goto out_free;
+	u = pt->items;
+	for (i = 0; list == XLB_LIST_UPSTREAMS && i < pt->n; i++)
+		pt->dnodes += (long)u[i].nnodes - (long)conf->upstreams[index + i].nnodes;
+	xlb_conf_patch_apply(conf, pt);
+	err = xlb_conf_relate_run(conf, list, index, 1);
+	if (!err)
+		return 0;
+	xlb_conf_patch_apply(conf, pt);
+	goto out_free;
+out_nomem:
+	free(text);
+	err = -ENOMEM;
 out_free:
 	xlb_conf_patch_free(pt);
 	return err;

@@ -53,6 +53,13 @@ int xlb_conf_parse_kept(const char *text, struct xlb_conf *conf, struct xlb_conf
  * Return: 0, -EAGAIN (parse whole; @conf unchanged), -ENOMEM.
  */
 int xlb_conf_patch_make(struct xlb_conf *conf, char *text, struct xlb_conf_patch *pt);
+/*
+ * The same for one item given as a JSON object (an Admin API edit): item
+ * @index of @list becomes @obj, and @pt->json holds it. There is no text:
+ * @conf's layout no longer describes it (drop it once the patch stays).
+ */
+int xlb_conf_patch_item(struct xlb_conf *conf, int list, size_t index, json_t *obj,
+			struct xlb_conf_patch *pt);
 /* Swap the patch's items and text with @conf's: applying twice undoes it. */
 void xlb_conf_patch_apply(struct xlb_conf *conf, struct xlb_conf_patch *pt);
 /* Swap the patch's JSON items with @doc's list: twice undoes it. 0, or -EINVAL. */
@@ -65,5 +72,7 @@ int xlb_conf_patch_doc(struct xlb_conf_patch *pt, json_t *doc);
  */
 int xlb_conf_patch_settle(struct xlb_conf *conf, struct xlb_conf_patch *pt);
 void xlb_conf_patch_free(struct xlb_conf_patch *pt);
+/* conf's text and layout no longer describe it (an edit from elsewhere). */
+void xlb_conf_forget_text(struct xlb_conf *conf);
 
 #endif /* XLB_CONFIG_PATCH_H */

@@ -38,9 +38,9 @@ int xlb_conf_parse_run(const struct xlb_conf *conf, int list, size_t first, yaml
 		       yaml_node_t *seq, size_t nodes, void **items);
 int xlb_conf_relate_run(struct xlb_conf *conf, int list, size_t first, size_t n);
 
-/* config.c's parts in patch.c: where the lists' items are in text; nodes in all upstreams. */
+/* config.c's parts in patch.c: where the lists' items are in text. */
 struct xlb_conf_layout *xlb_conf_layout_make(const char *text, yaml_document_t *doc,
-					     yaml_node_t *ups, yaml_node_t *routes, size_t nodes);
+					     yaml_node_t *ups, yaml_node_t *routes);
 void xlb_conf_layout_free(struct xlb_conf_layout *lay);
 /* The layout owns text (malloc'd) from now on. */
 void xlb_conf_layout_text(struct xlb_conf_layout *lay, char *text);
