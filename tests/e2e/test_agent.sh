@@ -159,7 +159,7 @@ reload_wait() {
 # An edit inside one upstream: that item alone is parsed again, and it takes.
 write_conf "$CONF" 0
 reload_wait "reload with be3's weight 0"
-grep -q "reload: upstreams\[0\] to \[0\] parsed again, the rest kept" "$TMP/xlbd.log.1" ||
+grep -q "reload: 1 of upstreams at \[0\] parsed again (were 1), the rest kept" "$TMP/xlbd.log.1" ||
 	xlbt_fail "the edited upstream alone is parsed again" "$(grep reload: "$TMP/xlbd.log.1" | tail -3)"
 out=$(requests 40 | sort | uniq -c)
 grep -q " be3$\|failed" <<<"$out" && xlbt_fail "weight 0 by a file edit: be3 gets nothing" "$out"

@@ -130,12 +130,12 @@ static void full(const char *text, struct xlb_conf *conf, json_t **doc)
  * Patch cur (conf and doc of text *cur) to next: 0 expected, with the
  * result compared to the full parser's; or -EAGAIN, with cur untouched.
  */
-static void patch_to(struct xlb_conf *conf, json_t *doc, char **cur, char *next, int want,
+static void patch_to(struct xlb_conf *conf, json_t **doc, char **cur, char *next, int want,
 		     const char *what)
 {
 	struct xlb_conf_patch pt;
 	struct xlb_conf ref, before;
-	json_t *ref_doc, *before_doc = json_deep_copy(doc);
+	json_t *ref_doc, *new_doc;
 	int err;
 
 	full(*cur, &before, NULL);
@@ -146,26 +146,25 @@ static void patch_to(struct xlb_conf *conf, json_t *doc, char **cur, char *next,
 		free(next);
 		goto out;
 	}
-	check_int(xlb_conf_patch_doc(&pt, doc), 0, "%s: document patched", what);
+	new_doc = xlb_conf_patch_doc(&pt, *doc);
+	check_int(!!new_doc, 1, "%s: document patched", what);
 	full(next, &ref, &ref_doc);
 	same_conf(conf, &ref, what);
-	check_int(json_equal(doc, ref_doc), 1, "%s: document as parsed whole", what);
-	/* Applied again: the old conf and document. */
+	check_int(json_equal(new_doc, ref_doc), 1, "%s: document as parsed whole", what);
+	/* Applied again: the old conf; and once more the new. */
 	xlb_conf_patch_apply(conf, &pt);
-	xlb_conf_patch_doc(&pt, doc);
 	same_conf(conf, &before, what);
-	check_int(json_equal(doc, before_doc), 1, "%s: document undone", what);
 	xlb_conf_patch_apply(conf, &pt);
-	xlb_conf_patch_doc(&pt, doc);
 	same_conf(conf, &ref, what);
 	xlb_conf_patch_free(&pt);
 	xlb_conf_free(&ref);
 	json_decref(ref_doc);
+	json_decref(*doc);
+	*doc = new_doc;
 	free(*cur);
 	*cur = strdup(next); /* conf owns next */
 out:
 	xlb_conf_free(&before);
-	json_decref(before_doc);
 }
 
 static void test_patches(void **state)
@@ -176,60 +175,89 @@ static void test_patches(void **state)
 
 	full(cur, &conf, &doc);
 	/* Changes within items. */
-	patch_to(&conf, doc, &cur, edit(cur, "10.0.3.2:80\": 2", "10.0.3.2:81\": 2"), 0,
+	patch_to(&conf, &doc, &cur, edit(cur, "10.0.3.2:80\": 2", "10.0.3.2:81\": 2"), 0,
 		 "a node's port");
-	patch_to(&conf, doc, &cur,
+	patch_to(&conf, &doc, &cur,
 		 edit(cur, "10.0.5.1:80\": 1\n", "10.0.5.1:80\": 1\n      \"10.0.5.9:80\": 3\n"), 0,
 		 "a node added (later lines move)");
-	patch_to(&conf, doc, &cur, edit(cur, "      \"10.0.7.3:80\": 1\n", ""), 0,
+	patch_to(&conf, &doc, &cur, edit(cur, "      \"10.0.7.3:80\": 1\n", ""), 0,
 		 "a node removed (later lines move back)");
-	patch_to(&conf, doc, &cur, edit(cur, "# upstream 10 ends", "# upstream ten ends"), 0,
+	patch_to(&conf, &doc, &cur, edit(cur, "# upstream 10 ends", "# upstream ten ends"), 0,
 		 "a comment");
 	t = edit(cur, "10.0.2.1:80", "10.0.2.1:90");
-	patch_to(&conf, doc, &cur, edit(t, "10.0.50.1:80", "10.0.50.1:90"), 0,
+	patch_to(&conf, &doc, &cur, edit(t, "10.0.50.1:80", "10.0.50.1:90"), 0,
 		 "two upstreams far apart");
 	free(t);
-	patch_to(&conf, doc, &cur,
+	patch_to(&conf, &doc, &cur,
 		 edit(cur, "server_addr: 198.19.0.4,", "server_addr: 198.19.1.4,"), 0,
 		 "a flow-style route's address");
-	patch_to(&conf, doc, &cur,
+	patch_to(&conf, &doc, &cur,
 		 edit(cur, "server_addr: 198.19.0.3\n",
 		      "server_addr: 198.19.0.3\n    protocol: udp\n"),
 		 0, "a block route's protocol");
-	patch_to(&conf, doc, &cur,
+	patch_to(&conf, &doc, &cur,
 		 edit(cur, "    type: chash\n    nodes:\n      \"10.0.59.1",
 		      "    type: roundrobin\n    nodes:\n      \"10.0.59.1"),
 		 0, "the last upstream's type");
 	/* Left to the full parser. */
-	patch_to(&conf, doc, &cur, strdup(cur), -EAGAIN, "the same text");
-	patch_to(&conf, doc, &cur, edit(cur, "forward: ipip", "forward: l2"), -EAGAIN, "a setting");
-	patch_to(&conf, doc, &cur,
-		 edit(cur, "  - id: u9\n",
-		      "  - id: u9b\n    nodes: {\"10.9.9.9:80\": 1}\n  - id: u9\n"),
-		 -EAGAIN, "an upstream added");
-	patch_to(&conf, doc, &cur, edit(cur, "  - id: u9\n", "  - id: u99\n"), -EAGAIN, "an id");
-	patch_to(&conf, doc, &cur, edit(cur, "10.0.4.1:80", "10.0.4.1:70000"), -EAGAIN,
+	patch_to(&conf, &doc, &cur, strdup(cur), -EAGAIN, "the same text");
+	patch_to(&conf, &doc, &cur, edit(cur, "forward: ipip", "forward: l2"), -EAGAIN,
+		 "a setting");
+	patch_to(&conf, &doc, &cur, edit(cur, "  - id: u9\n", "  - id: u99\n"), -EAGAIN,
+		 "an id a route names");
+	patch_to(&conf, &doc, &cur, edit(cur, "10.0.4.1:80", "10.0.4.1:70000"), -EAGAIN,
 		 "a bad port (the full parser says why)");
-	patch_to(&conf, doc, &cur, edit(cur, "upstream_id: u13}", "upstream_id: nope}"), -EAGAIN,
+	patch_to(&conf, &doc, &cur, edit(cur, "upstream_id: u13}", "upstream_id: nope}"), -EAGAIN,
 		 "a dangling upstream_id");
-	patch_to(&conf, doc, &cur,
+	patch_to(&conf, &doc, &cur,
 		 edit(cur, "server_addr: 198.19.0.6,", "server_addr: 198.19.0.8,"), -EAGAIN,
 		 "a duplicate VIP");
-	patch_to(&conf, doc, &cur,
+	patch_to(&conf, &doc, &cur,
 		 edit(cur, "      \"10.0.11.1:80\": 1\n",
 		      "      \"10.0.11.1:80\": &w 1\n      \"10.0.11.7:80\": *w\n"),
 		 -EAGAIN, "an anchor");
-	patch_to(&conf, doc, &cur,
+	patch_to(&conf, &doc, &cur,
 		 edit(cur, "    upstream_id: u14\n",
 		      "    upstream:\n      nodes: {\"10.1.1.1:80\": 1}\n"),
 		 -EAGAIN, "an inline upstream");
-	patch_to(&conf, doc, &cur, edit(cur, "  - id: u13\n", "foo: 1\n  - id: u13\n"), -EAGAIN,
+	patch_to(&conf, &doc, &cur, edit(cur, "  - id: u13\n", "foo: 1\n  - id: u13\n"), -EAGAIN,
 		 "a key at the top inside the list");
-	patch_to(&conf, doc, &cur,
+	patch_to(&conf, &doc, &cur,
 		 edit(cur, "server_addr: 198.19.0.3\n", "server_addr: \"2001:db8::3\"\n"), -EAGAIN,
 		 "an IPv6 VIP with IPv4 nodes");
+	/* Items come and go. */
+	patch_to(&conf, &doc, &cur,
+		 edit(cur, "  - id: u9\n",
+		      "  - id: u9b\n    nodes: {\"10.9.9.9:80\": 1}\n  - id: u9\n"),
+		 0, "an upstream added");
+	patch_to(&conf, &doc, &cur,
+		 edit(cur, "  - id: u9\n",
+		      "  - id: u9b\n    nodes: {\"10.9.9.8:80\": 1}\n  - id: u9\n"),
+		 -EAGAIN, "an upstream id twice");
+	patch_to(&conf, &doc, &cur, edit(cur, "  - id: u9b\n", "  - id: u9c\n"), 0,
+		 "an upstream no route names renamed");
+	patch_to(&conf, &doc, &cur, edit(cur, "  - id: u9c\n    nodes: {\"10.9.9.9:80\": 1}\n", ""),
+		 0, "an upstream no route names removed");
+	patch_to(&conf, &doc, &cur, edit(cur, "  - id: u10\n", "  - id: u10x\n"), -EAGAIN,
+		 "an upstream a route names renamed");
+	patch_to(&conf, &doc, &cur,
+		 edit(cur, "  - {id: 2,",
+		      "  - {id: 200, server_addr: 198.19.9.9, upstream_id: u3}\n  - {id: 2,"),
+		 0, "a route added");
+	patch_to(&conf, &doc, &cur,
+		 edit(cur, "  - {id: 200, server_addr: 198.19.9.9, upstream_id: u3}\n", ""), 0,
+		 "a route removed");
+	t = edit(cur, "  - {id: 2,",
+		 "  - {id: 201, server_addr: 198.19.9.9, upstream_id: u3}\n  - {id: 2,");
+	patch_to(&conf, &doc, &cur,
+		 edit(t, "stream_routes:\n",
+		      "stream_routes:\n  - {id: 202, server_addr: 198.19.9.10, upstream_id: u4}\n"),
+		 0, "two routes added apart");
+	free(t);
+	patch_to(&conf, &doc, &cur, edit(cur, "  - {id: 201,", "  - {id: 1,"), -EAGAIN,
+		 "a route's id twice");
 	/* Still patchable after all that. */
-	patch_to(&conf, doc, &cur, edit(cur, "10.0.20.3:80", "10.0.20.3:8080"), 0,
+	patch_to(&conf, &doc, &cur, edit(cur, "10.0.20.3:80", "10.0.20.3:8080"), 0,
 		 "a node's port, again");
 	xlb_conf_free(&conf);
 	json_decref(doc);
@@ -242,25 +270,29 @@ static void test_patches(void **state)
  * (an Admin API edit): want 0, with the conf as the full parser makes of
  * the edited document; or -EAGAIN, with the conf untouched.
  */
-static void item_to(struct xlb_conf *conf, json_t *doc, const char *kind, size_t at,
+static void item_to(struct xlb_conf *conf, json_t *doc, const char *kind, size_t at, size_t nconf,
 		    const char *obj_text, int want, const char *what)
 {
 	struct xlb_conf_patch pt;
 	struct xlb_conf ref, before;
-	json_t *obj = json_loads(obj_text, 0, NULL), *edited;
+	json_t *obj = obj_text ? json_loads(obj_text, 0, NULL) : NULL, *edited, *arr;
 	char *text;
 	int err;
 
-	expect_int(!!obj, 1, "%s: JSON", what);
+	expect_int(!obj_text || obj, 1, "%s: JSON", what);
 	edited = json_deep_copy(doc);
-	json_array_set(json_object_get(edited, kind), at, obj);
+	arr = json_object_get(edited, kind);
+	if (nconf)
+		json_array_remove(arr, at);
+	if (obj)
+		json_array_insert(arr, at, obj);
 	text = json_dumps(doc, JSON_COMPACT);
 	full(text, &before, NULL);
 	free(text);
 	with_lines = 0;
 	err = xlb_conf_patch_item(conf,
 				  strcmp(kind, "upstreams") ? XLB_LIST_ROUTES : XLB_LIST_UPSTREAMS,
-				  at, obj, &pt);
+				  at, nconf, obj, &pt);
 	check_int(err, want, "%s: patch", what);
 	if (!err) {
 		text = json_dumps(edited, JSON_COMPACT);
@@ -272,7 +304,7 @@ static void item_to(struct xlb_conf *conf, json_t *doc, const char *kind, size_t
 		xlb_conf_patch_apply(conf, &pt);
 		xlb_conf_patch_free(&pt);
 		xlb_conf_free(&ref);
-		json_array_set(json_object_get(doc, kind), at, obj);
+		json_object_set(doc, kind, arr);
 	} else {
 		same_conf(conf, &before, what);
 	}
@@ -290,21 +322,31 @@ static void test_items(void **state)
 
 	full(cur, &conf, &doc);
 	xlb_conf_forget_text(&conf);
-	item_to(&conf, doc, "upstreams", 5,
+	item_to(&conf, doc, "upstreams", 5, 1,
 		"{\"id\": \"u5\", \"type\": \"roundrobin\", \"nodes\": {\"10.7.7.7:80\": 3}}", 0,
 		"an upstream replaced");
-	item_to(&conf, doc, "stream_routes", 4,
+	item_to(&conf, doc, "stream_routes", 4, 1,
 		"{\"id\": \"5\", \"server_addr\": \"198.19.3.5\", \"server_port\": 81, "
 		"\"upstream_id\": \"u7\"}",
 		0, "a route replaced");
-	item_to(&conf, doc, "upstreams", 6, "{\"id\": \"u6\", \"nodes\": {\"10.7.7.7:70000\": 1}}",
-		-EAGAIN, "a bad port");
-	item_to(&conf, doc, "upstreams", 6, "{\"id\": \"u66\", \"nodes\": {\"10.7.7.7:80\": 1}}",
+	item_to(&conf, doc, "upstreams", 6, 1,
+		"{\"id\": \"u6\", \"nodes\": {\"10.7.7.7:70000\": 1}}", -EAGAIN, "a bad port");
+	item_to(&conf, doc, "upstreams", 6, 1, "{\"id\": \"u66\", \"nodes\": {\"10.7.7.7:80\": 1}}",
 		-EAGAIN, "another id");
-	item_to(&conf, doc, "stream_routes", 8,
+	item_to(&conf, doc, "stream_routes", 8, 1,
 		"{\"id\": \"9\", \"server_addr\": \"198.19.0.2\", \"server_port\": 80, "
 		"\"upstream_id\": \"u8\"}",
 		-EAGAIN, "a duplicate VIP");
+	item_to(&conf, doc, "upstreams", NUPS, 0,
+		"{\"id\": \"new\", \"nodes\": {\"10.8.8.8:80\": 1}}", 0, "an upstream added");
+	item_to(&conf, doc, "stream_routes", NUPS, 0,
+		"{\"id\": \"900\", \"server_addr\": \"198.19.8.8\", \"server_port\": 80, "
+		"\"upstream_id\": \"new\"}",
+		0, "a route added");
+	item_to(&conf, doc, "upstreams", NUPS, 1, NULL, -EAGAIN,
+		"an upstream a route names deleted");
+	item_to(&conf, doc, "stream_routes", 3, 1, NULL, 0, "a route deleted");
+	item_to(&conf, doc, "upstreams", 3, 1, NULL, 0, "the upstream of no route deleted");
 	xlb_conf_free(&conf);
 	json_decref(doc);
 	free(cur);

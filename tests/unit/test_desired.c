@@ -428,10 +428,12 @@ static char *patch_in(struct fix *f, char *text, const char *from, const char *t
 	snprintf(next, n + 1, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
 	expect_int(xlb_conf_patch_make(&f->a.conf, next, &pt), 0, "'%s' -> '%s' patched", from, to);
 	if (pt.list == XLB_LIST_UPSTREAMS)
-		expect_int(agent_nodes_patch(&f->a, pt.items, pt.first, pt.n), 0, "nodes patched");
+		expect_int(agent_nodes_patch(&f->a, pt.items, pt.n, pt.first, pt.nconf), 0,
+			   "nodes patched");
 	f->a.edit.list = pt.list;
 	f->a.edit.first = pt.first;
-	f->a.edit.n = pt.n;
+	f->a.edit.n = pt.nconf;
+	f->a.edit.whole = pt.n != pt.nconf; /* the ids stay in these steps */
 	check_int(f->a.nodes_gen == gen, alone, "'%s' -> '%s': nodes without a whole sync", from,
 		  to);
 	xlb_conf_patch_free(&pt);
@@ -469,6 +471,28 @@ static void test_patches(void **state)
 	text = patch_in(f, text, "      \"10.1.0.4:80\": 2\n",
 			"      \"10.1.0.4:80\": 2\n      \"10.1.0.1:80\": 1\n", 0);
 	step(f, "patch: a node p1 has too", 0, 1, 0);
+	/*
+	 * Items come and go: compared whole, listed as changes all the same.
+	 * The run takes in p2 (the text before stream_routes is its), which
+	 * shares a node with p1 now: a whole node sync.
+	 */
+	text = patch_in(f, text, "stream_routes:\n",
+			"  - id: p3\n    nodes:\n      \"10.1.0.7:80\": 1\nstream_routes:\n", 0);
+	step(f, "patch: an upstream added (no route yet)", 0, 0, 0);
+	text = patch_in(f, text, "  - {id: 1,",
+			"  - {id: 7, server_addr: 198.18.100.7, server_port: 80, upstream_id: p3}\n"
+			"  - {id: 1,",
+			1);
+	step(f, "patch: a route added onto it", 0, 1, 0);
+	check_int(be_state(f, "10.1.0.7"), XLB_BE_ACTIVE, "the new upstream's node serves");
+	text = patch_in(
+		f, text,
+		"  - {id: 7, server_addr: 198.18.100.7, server_port: 80, upstream_id: p3}\n", "",
+		1);
+	step(f, "patch: that route removed", 0, 0, 1);
+	text = patch_in(f, text, "  - id: p3\n    nodes:\n      \"10.1.0.7:80\": 1\n", "", 1);
+	step(f, "patch: that upstream removed", 0, 0, 0);
+	check_int(be_state(f, "10.1.0.7"), XLB_BE_UNUSED, "its node is gone");
 	free(text);
 	check_done();
 }

@@ -138,6 +138,7 @@ struct xlb_agent {
 	struct {
 		int list; /* XLB_LIST_* */
 		size_t first, n;
+		int whole; /* items came or went, or changed ids: compare everything */
 	} edit;
 	char *rbuf; /* the buffer reloads read the file into */
 	size_t rcap;
@@ -179,11 +180,12 @@ void agent_node_upstreams(const struct xlb_agent *a, const struct agent_node *n,
 /* The nodes of conf, each with its target (see nodes.c). */
 int agent_nodes_sync(struct xlb_agent *a, const struct xlb_conf *conf);
 /*
- * The n upstreams at first in a->conf replaced the n in old: their nodes
- * follow, the others' stay as they are (else a whole agent_nodes_sync()).
+ * The n upstreams at first in a->conf replaced the nold in old: their
+ * nodes follow, the others' stay as they are (else a whole
+ * agent_nodes_sync()).
  */
-int agent_nodes_patch(struct xlb_agent *a, const struct xlb_upstream_conf *old, size_t first,
-		      size_t n);
+int agent_nodes_patch(struct xlb_agent *a, const struct xlb_upstream_conf *old, size_t nold,
+		      size_t first, size_t n);
 void agent_nodes_free(struct xlb_agent *a);
 
 /* desired.c */

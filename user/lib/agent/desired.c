@@ -765,7 +765,7 @@ int agent_want_update(struct xlb_agent *a, struct xlb_want *w)
 		u.d->spare = u.old->spare;
 		memset(&u.old->spare, 0, sizeof(u.old->spare));
 	}
-	if (u.old && u.old->nodes_gen == a->nodes_gen && !a->flips_lost &&
+	if (u.old && u.old->nodes_gen == a->nodes_gen && !a->flips_lost && !a->edit.whole &&
 	    u.old->nroutes == a->conf.nroutes && u.old->nups == a->conf.nupstreams) {
 		err = health_update(&u, dirty, w);
 	} else {
@@ -782,6 +782,7 @@ out:
 	a->nflipped = 0;
 	a->flips_lost = 0;
 	a->edit.n = 0;
+	a->edit.whole = 0;
 	if (u.d) {
 		give(u.d, SP_BIDX, u.bidx, u.d->bytes[SP_BIDX]);
 		give(u.d, SP_DIRTY, u.node_dirty, u.d->bytes[SP_DIRTY]);

@@ -436,32 +436,44 @@ static size_t node_slot(const struct xlb_agent *a, const struct xlb_addr_key *ad
 	return lo;
 }
 
-/*
- * A patch may only move nodes that one upstream of the run names, before
- * and after: a node several upstreams share takes its settings from the
- * first of them in the whole configuration, which only a whole sync sees.
- */
-static int patch_alone(struct xlb_agent *a, const struct xlb_upstream_conf *old, size_t first,
-		       size_t n)
+/* Whether one of the n upstreams in ups other than id names (addr, port). */
+static int other_names(const struct xlb_upstream_conf *ups, size_t n, const char *id,
+		       const struct xlb_addr_key *addr, __u16 port)
 {
-	const struct xlb_upstream_conf *nu = &a->conf.upstreams[first], *u;
-	const struct agent_node *nd;
-	size_t i, j, k, side;
+	size_t k;
 
-	for (i = 0; i < n; i++) {
-		for (side = 0; side < 2; side++) {
+	for (k = 0; k < n; k++)
+		if (strcmp(ups[k].id, id) && ups_names(&ups[k], addr, port))
+			return 1;
+	return 0;
+}
+
+/*
+ * A patch may only move nodes that one upstream of the run names, by one
+ * id before and after: a node several upstreams share takes its settings
+ * from the first of them in the whole configuration, which only a whole
+ * sync sees.
+ */
+static int patch_alone(struct xlb_agent *a, const struct xlb_upstream_conf *old, size_t nold,
+		       const struct xlb_upstream_conf *nu, size_t n)
+{
+	const struct xlb_upstream_conf *u;
+	const struct xlb_addr_key *addr;
+	const struct agent_node *nd;
+	size_t i, j, side;
+	__u16 port;
+
+	for (side = 0; side < 2; side++) {
+		for (i = 0; i < (side ? n : nold); i++) {
 			u = side ? &nu[i] : &old[i];
 			for (j = 0; j < u->nnodes; j++) {
-				nd = agent_node_find(a->nodes, a->nnodes, &u->nodes[j].addr,
-						     u->nodes[j].port);
-				if (nd && (!nd->ups || strcmp(nd->ups, u->id)))
+				addr = &u->nodes[j].addr;
+				port = u->nodes[j].port;
+				nd = agent_node_find(a->nodes, a->nnodes, addr, port);
+				if ((nd && (!nd->ups || strcmp(nd->ups, u->id))) ||
+				    other_names(old, nold, u->id, addr, port) ||
+				    other_names(nu, n, u->id, addr, port))
 					return 0;
-				for (k = 0; k < n; k++)
-					if (k != i && (ups_names(&nu[k], &u->nodes[j].addr,
-								 u->nodes[j].port) ||
-						       ups_names(&old[k], &u->nodes[j].addr,
-								 u->nodes[j].port)))
-						return 0;
 			}
 		}
 	}
@@ -540,20 +552,32 @@ static int node_insert(struct xlb_agent *a, const struct xlb_upstream_conf *u,
 	return 0;
 }
 
-int agent_nodes_patch(struct xlb_agent *a, const struct xlb_upstream_conf *old, size_t first,
-		      size_t n)
+/* Whether one of the n upstreams in ups names (addr, port). */
+static int any_names(const struct xlb_upstream_conf *ups, size_t n, const struct xlb_addr_key *addr,
+		     __u16 port)
+{
+	size_t k;
+
+	for (k = 0; k < n; k++)
+		if (ups_names(&ups[k], addr, port))
+			return 1;
+	return 0;
+}
+
+int agent_nodes_patch(struct xlb_agent *a, const struct xlb_upstream_conf *old, size_t nold,
+		      size_t first, size_t n)
 {
 	const struct xlb_upstream_conf *nu = &a->conf.upstreams[first];
-	struct agent_node **fresh = NULL;
+	struct agent_node **fresh = NULL, *nd;
 	size_t i, j, nfresh = 0, before = a->nnodes;
 	int err = 0, adopt_all = 0;
 	long pos;
 
-	if (!patch_alone(a, old, first, n))
+	if (!patch_alone(a, old, nold, nu, n))
 		return agent_nodes_sync(a, &a->conf);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < nold; i++)
 		for (j = 0; j < old[i].nnodes; j++)
-			if (!ups_names(&nu[i], &old[i].nodes[j].addr, old[i].nodes[j].port) &&
+			if (!any_names(nu, n, &old[i].nodes[j].addr, old[i].nodes[j].port) &&
 			    (pos = agent_node_pos(a->nodes, a->nnodes, &old[i].nodes[j].addr,
 						  old[i].nodes[j].port)) >= 0)
 				node_remove(a, (size_t)pos);
@@ -574,15 +598,14 @@ int agent_nodes_patch(struct xlb_agent *a, const struct xlb_upstream_conf *old, 
 		fresh = calloc(a->nnodes, sizeof(*fresh));
 		if (!fresh)
 			return -ENOMEM;
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
 			for (j = 0; j < nu[i].nnodes; j++) {
-				struct agent_node *nd =
-					agent_node_find(a->nodes, a->nnodes, &nu[i].nodes[j].addr,
-							nu[i].nodes[j].port);
-
+				nd = agent_node_find(a->nodes, a->nnodes, &nu[i].nodes[j].addr,
+						     nu[i].nodes[j].port);
 				if (nd && nd->be_id == ~0U)
 					fresh[nfresh++] = nd;
 			}
+		}
 		err = adopt_health(a, fresh, nfresh);
 		if (err)
 			pr_warn("health: new nodes start healthy: reading the backends failed: "

@@ -449,69 +449,93 @@ out:
 	return err;
 }
 
+/* Whether the patch (applied) changed the count of its list's items or an id there. */
+static int patch_reshapes(const struct xlb_agent *a, const struct xlb_conf_patch *pt)
+{
+	const struct xlb_upstream_conf *ou = pt->items;
+	const struct xlb_route_conf *orr = pt->items;
+	size_t i;
+
+	if (pt->n != pt->nconf)
+		return 1;
+	for (i = 0; i < pt->n; i++)
+		if (pt->list == XLB_LIST_UPSTREAMS
+			    ? strcmp(ou[i].id, a->conf.upstreams[pt->first + i].id)
+			    : strcmp(orr[i].id, a->conf.routes[pt->first + i].id))
+			return 1;
+	return 0;
+}
+
 /*
  * What the agent adds to a patch applied to a->conf (config/patch.c): the
  * checks the configuration layer does not make, the document, then the
  * nodes, the desired state and the reconcile for the patched items alone,
- * so that the cost is the change's, not the configuration's. doc: the new
- * document (NULL: the patch's JSON items swap into a->doc). Returns 0, or
- * with the patch undone -EAGAIN (take the whole way: a registry's
- * upstream, a problem to report) or the reconcile's error (the running
- * configuration stays).
+ * so that the cost is the change's, not the configuration's. The new
+ * document shares the other objects with a->doc; file: it is the file's
+ * too. Returns 0, or with the patch undone -EAGAIN (take the whole way: a
+ * registry's upstream, a problem to report) or the reconcile's error (the
+ * running configuration stays).
  */
-static int patch_adopt(struct xlb_agent *a, struct xlb_conf_patch *pt, json_t *doc)
+static int patch_adopt(struct xlb_agent *a, struct xlb_conf_patch *pt, int file)
 {
 	const struct xlb_upstream_conf *old = pt->list == XLB_LIST_UPSTREAMS ? pt->items : NULL;
 	struct xlb_conf_errors *errs;
 	struct xlb_conf *view;
 	double loaded = a->loaded;
+	json_t *doc = NULL;
 	size_t i;
 	int err = 0;
 
 	/* A registry's upstream has a watch to follow: the whole way. */
 	for (i = 0; old && i < pt->n; i++)
-		if (old[i].discovery_type[0] || a->conf.upstreams[pt->first + i].discovery_type[0])
-			err = -EAGAIN;
+		err |= !!old[i].discovery_type[0];
+	for (i = 0; old && i < pt->nconf; i++)
+		err |= !!a->conf.upstreams[pt->first + i].discovery_type[0];
+	err = err ? -EAGAIN : 0;
 	/* What xlbd supports, of the new items alone (the rest passed before). */
 	errs = calloc(1, sizeof(*errs));
 	view = calloc(1, sizeof(*view));
 	if (!err && errs && view) {
 		*view = a->conf;
 		view->upstreams = old ? &a->conf.upstreams[pt->first] : NULL;
-		view->nupstreams = old ? pt->n : 0;
+		view->nupstreams = old ? pt->nconf : 0;
 		view->routes = old ? NULL : &a->conf.routes[pt->first];
-		view->nroutes = old ? 0 : pt->n;
+		view->nroutes = old ? 0 : pt->nconf;
 		err = xlb_agent_conf_supported(view, errs) ? -EAGAIN : 0;
 	} else if (!err) {
 		err = -ENOMEM;
 	}
 	free(view);
 	free(errs);
-	if (!err && !doc && xlb_conf_patch_doc(pt, a->doc))
-		err = -EAGAIN;
+	if (!err) {
+		doc = xlb_conf_patch_doc(pt, a->doc);
+		err = doc ? 0 : -EAGAIN;
+	}
 	if (err) {
 		xlb_conf_patch_apply(&a->conf, pt);
 		return -EAGAIN;
 	}
-	err = old ? agent_nodes_patch(a, old, pt->first, pt->n) : 0;
+	err = old ? agent_nodes_patch(a, old, pt->n, pt->first, pt->nconf) : 0;
 	if (!err) {
 		a->loaded = wall_now();
 		a->edit.list = pt->list;
 		a->edit.first = pt->first;
-		a->edit.n = pt->n;
+		a->edit.n = pt->nconf;
+		a->edit.whole = patch_reshapes(a, pt);
 		err = agent_reconcile(a);
 	}
 	if (!err) {
-		if (doc) {
-			json_decref(a->doc);
-			a->doc = json_incref(doc);
+		json_decref(a->doc);
+		a->doc = doc;
+		if (file) {
+			json_decref(a->file_doc);
+			a->file_doc = json_incref(doc);
 		}
 		return 0;
 	}
+	json_decref(doc);
 	a->loaded = loaded;
 	a->edit.n = 0;
-	if (!doc)
-		xlb_conf_patch_doc(pt, a->doc);
 	xlb_conf_patch_apply(&a->conf, pt);
 	if (agent_nodes_sync(a, &a->conf))
 		pr_warn("configuration: restoring the previous nodes failed: out of memory\n");
@@ -535,11 +559,11 @@ static int reload_patch(struct xlb_agent *a, char *text)
 		return -EAGAIN;
 	if (xlb_conf_patch_make(&a->conf, text, &pt))
 		return -EAGAIN;
-	err = patch_adopt(a, &pt, NULL);
+	err = patch_adopt(a, &pt, 1);
 	if (!err) {
-		pr_info("reload: %s[%zu] to [%zu] parsed again, the rest kept\n",
-			pt.list == XLB_LIST_UPSTREAMS ? "upstreams" : "stream_routes", pt.first,
-			pt.first + pt.n - 1);
+		pr_info("reload: %zu of %s at [%zu] parsed again (were %zu), the rest kept\n",
+			pt.nconf, pt.list == XLB_LIST_UPSTREAMS ? "upstreams" : "stream_routes",
+			pt.first, pt.n);
 		/* text stays the read buffer, else the old text becomes it. */
 		if (xlb_conf_patch_settle(&a->conf, &pt)) {
 			a->rbuf = pt.text;
@@ -582,49 +606,47 @@ static void on_etcd_put(int err, const char *why, void *arg)
 }
 
 /*
- * An Admin API edit that replaces one object (not a new one, not a
- * delete) without etcd: that object alone (patch_adopt()), into a new
- * document that shares the others' objects. -EAGAIN: the whole way, which
- * also says what is wrong.
+ * An Admin API edit of one object (new, replaced or deleted) without etcd:
+ * that object alone (patch_adopt()). -EAGAIN: the whole way, which also
+ * says what is wrong.
  */
 static int put_patch(struct xlb_agent *a, const char *kind, const char *id, json_t *obj)
 {
 	int list = !strcmp(kind, "upstreams")	    ? XLB_LIST_UPSTREAMS
 		   : !strcmp(kind, "stream_routes") ? XLB_LIST_ROUTES
 						    : -1;
-	json_t *arr = json_object_get(a->doc, kind), *o, *doc = NULL, *narr = NULL;
+	json_t *arr = json_object_get(a->doc, kind), *o = NULL;
 	struct xlb_conf_patch pt;
-	int at, err;
+	size_t at, nconf = 1;
+	int found, err;
 
-	at = list < 0 || !json_is_array(arr) ? -1 : xlb_admin_doc_find(arr, id);
-	if (at < 0 ||
+	if (list < 0 || !json_is_array(arr))
+		return -EAGAIN;
+	found = xlb_admin_doc_find(arr, id);
+	if (found < 0 && !obj)
+		return -EAGAIN; /* nothing to delete: the whole way says so */
+	at = found < 0 ? json_array_size(arr) : (size_t)found;
+	nconf = found < 0 ? 0 : 1;
+	if (nconf &&
 	    strcmp(list == XLB_LIST_UPSTREAMS ? a->conf.upstreams[at].id : a->conf.routes[at].id,
 		   id))
 		return -EAGAIN;
-	o = json_deep_copy(obj);
-	if (!o || json_object_set_new(o, "id", json_string(id))) {
-		json_decref(o);
-		return -ENOMEM;
+	if (obj) {
+		o = json_deep_copy(obj);
+		if (!o || json_object_set_new(o, "id", json_string(id))) {
+			json_decref(o);
+			return -EAGAIN;
+		}
 	}
-	err = xlb_conf_patch_item(&a->conf, list, (size_t)at, o, &pt);
-	if (!err) {
-		doc = json_copy(a->doc);
-		narr = json_copy(arr);
-		if (!doc || !narr || json_array_set(narr, (size_t)at, o) ||
-		    json_object_set(doc, kind, narr))
-			err = -ENOMEM;
-		if (err)
-			xlb_conf_patch_apply(&a->conf, &pt);
-		else
-			err = patch_adopt(a, &pt, doc);
-		if (!err) /* the file's text no longer describes the configuration */
-			xlb_conf_forget_text(&a->conf);
-		xlb_conf_patch_free(&pt);
-	}
-	json_decref(narr);
-	json_decref(doc);
+	err = xlb_conf_patch_item(&a->conf, list, at, nconf, o, &pt);
 	json_decref(o);
-	return err == -ENOMEM ? -EAGAIN : err;
+	if (err)
+		return -EAGAIN;
+	err = patch_adopt(a, &pt, 0);
+	if (!err) /* the file's text no longer describes the configuration */
+		xlb_conf_forget_text(&a->conf);
+	xlb_conf_patch_free(&pt);
+	return err;
 }
 
 int xlb_agent_put(struct xlb_agent *a, const char *kind, const char *id, json_t *obj,
@@ -635,7 +657,7 @@ int xlb_agent_put(struct xlb_agent *a, const char *kind, const char *id, json_t 
 	int err;
 
 	memset(errs, 0, sizeof(*errs));
-	if (obj && !a->etcd) {
+	if (!a->etcd) {
 		err = put_patch(a, kind, id, obj);
 		if (err != -EAGAIN)
 			return err;

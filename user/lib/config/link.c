@@ -403,75 +403,68 @@ void xlb_conf_build(struct parser *p, yaml_node_t *n, void *obj, const char *pat
 
 /* --- a run of items parsed again (patch.c) ----------------------------------- */
 
-static int run_upstreams(struct parser *p, const struct xlb_conf *c, size_t first, yaml_node_t *seq,
-			 struct xlb_upstream_conf *ups)
+static void run_upstreams(struct parser *p, size_t first, yaml_node_t *seq,
+			  struct xlb_upstream_conf *ups)
 {
-	const struct xlb_upstream_conf *o;
 	char path[PATH_LEN];
 	yaml_node_t *n;
-	size_t i, k = seq_len(seq);
+	size_t i, k = seq ? seq_len(seq) : 0;
 
 	for (i = 0; i < k && !p->err; i++) {
 		n = node_at(p, seq->data.sequence.items.start[i]);
-		o = &c->upstreams[first + i];
 		xlb_schema_path_fmt(path, "upstreams[%zu]", first + i);
 		ups[i].line = line_of(n);
 		xlb_schema_defaults(&xlb_conf_upstream_table, &ups[i]);
 		xlb_schema_parse_object(p, &xlb_conf_upstream_table, n, &ups[i], path);
-		/* Routes name it by id and take their protocol from it. */
-		if (strcmp(ups[i].id, o->id) || ups[i].proto != o->proto)
-			return -EAGAIN;
+		if (n->type == YAML_MAPPING_NODE && !xlb_schema_map_find(p, n, "id", NULL))
+			xlb_schema_report(p, n, path, "missing key 'id'");
 	}
-	return 0;
 }
 
-static int run_routes(struct parser *p, const struct xlb_conf *c, size_t first, yaml_node_t *seq,
-		      struct xlb_route_conf *rts)
+/* 0, or -EAGAIN for an inline upstream: it is an item of the upstreams, a full parse. */
+static int run_routes(struct parser *p, size_t first, yaml_node_t *seq, struct xlb_route_conf *rts)
 {
-	const struct xlb_route_conf *o;
 	char path[PATH_LEN];
 	yaml_node_t *n;
-	size_t i, k = seq_len(seq);
+	size_t i, k = seq ? seq_len(seq) : 0;
 
 	for (i = 0; i < k && !p->err; i++) {
 		n = node_at(p, seq->data.sequence.items.start[i]);
-		o = &c->routes[first + i];
 		xlb_schema_path_fmt(path, "stream_routes[%zu]", first + i);
 		rts[i].line = line_of(n);
 		p->inline_up = NULL;
 		xlb_schema_defaults(&xlb_conf_route_table, &rts[i]);
 		xlb_schema_parse_object(p, &xlb_conf_route_table, n, &rts[i], path);
-		/* An inline upstream is an item of the upstreams: a full parse. */
-		if (p->inline_up ||
-		    !strncmp(o->upstream_id, INLINE_PREFIX, strlen(INLINE_PREFIX)) ||
-		    strcmp(rts[i].id, o->id))
+		if (p->inline_up)
 			return -EAGAIN;
 	}
 	return 0;
 }
 
 int xlb_conf_parse_run(const struct xlb_conf *conf, int list, size_t first, yaml_document_t *doc,
-		       yaml_node_t *seq, size_t nodes, void **items)
+		       yaml_node_t *seq, size_t nodes, size_t room, void **items)
 {
 	struct xlb_conf_errors *errs = calloc(1, sizeof(*errs));
 	struct parser p = {
 		.doc = doc, .errs = errs, .conf = (struct xlb_conf *)conf, .nodes = nodes};
-	size_t i, k = seq_len(seq);
+	size_t i, k = seq ? seq_len(seq) : 0;
 	struct xlb_upstream_conf *ups = NULL;
 	void *arr;
-	int err;
+	int err = 0;
 
-	arr = list ? calloc(k + 1, sizeof(struct xlb_route_conf))
-		   : calloc(k + 1, sizeof(struct xlb_upstream_conf));
+	if (room < k)
+		room = k;
+	arr = list ? calloc(room + 1, sizeof(struct xlb_route_conf))
+		   : calloc(room + 1, sizeof(struct xlb_upstream_conf));
 	if (!errs || !arr) {
 		free(errs);
 		free(arr);
 		return -ENOMEM;
 	}
 	if (list)
-		err = run_routes(&p, conf, first, seq, arr);
+		err = run_routes(&p, first, seq, arr);
 	else
-		err = run_upstreams(&p, conf, first, seq, ups = arr);
+		run_upstreams(&p, first, seq, ups = arr);
 	if (!err)
 		err = p.err ? p.err : errs->n ? -EAGAIN : 0;
 	free(errs);
@@ -487,46 +480,92 @@ int xlb_conf_parse_run(const struct xlb_conf *conf, int list, size_t first, yaml
 	return err;
 }
 
-int xlb_conf_relate_run(struct xlb_conf *c, int list, size_t first, size_t n)
+/* Index of the upstream id among the n in ups, or n. */
+static size_t ups_index(const struct xlb_upstream_conf *ups, size_t n, const char *id)
 {
-	struct xlb_conf_errors *errs = calloc(1, sizeof(*errs));
-	struct parser p = {.errs = errs, .conf = c};
+	size_t i;
+
+	for (i = 0; i < n && strcmp(ups[i].id, id); i++)
+		;
+	return i;
+}
+
+/*
+ * Upstreams [first, first + n) new, the nold in old gone: ids unique; an
+ * id gone is no route's; an id kept keeps its protocol (the routes took
+ * theirs from it); the routes of the new ones, link_checks().
+ */
+static void relate_upstreams(struct parser *p, struct xlb_conf *c, size_t first, size_t n,
+			     const struct xlb_upstream_conf *old, size_t nold)
+{
+	const struct xlb_upstream_conf *u;
+	char path[PATH_LEN];
+	size_t i, j, k;
+
+	for (k = first; k < first + n && !p->errs->n; k++) {
+		u = &c->upstreams[k];
+		for (i = 0; i < c->nupstreams; i++)
+			if (i != k && !strcmp(c->upstreams[i].id, u->id))
+				xlb_schema_report(p, NULL, "upstreams", "duplicate id");
+		i = ups_index(old, nold, u->id);
+		if (i < nold && old[i].proto != u->proto)
+			p->err = -EAGAIN;
+	}
+	for (i = 0; i < nold && !p->errs->n; i++) {
+		if (ups_index(&c->upstreams[first], n, old[i].id) < n)
+			continue;
+		for (j = 0; j < c->nroutes; j++)
+			if (!strcmp(c->routes[j].upstream_id, old[i].id))
+				xlb_schema_report(p, NULL, "stream_routes", "dangling upstream_id");
+	}
+	for (j = 0; j < c->nroutes && !p->errs->n; j++) {
+		k = ups_index(&c->upstreams[first], n, c->routes[j].upstream_id);
+		if (k == n)
+			continue;
+		xlb_schema_path_fmt(path, "stream_routes[%zu]", j);
+		link_checks(p, &c->routes[j], &c->upstreams[first + k], NULL, path);
+	}
+}
+
+/* Routes [first, first + n) new: ids and VIPs unique, upstreams that exist, link_checks(). */
+static void relate_routes(struct parser *p, struct xlb_conf *c, size_t first, size_t n)
+{
 	const struct xlb_upstream_conf *u;
 	struct xlb_route_conf *r;
 	char path[PATH_LEN];
-	size_t i, j, k;
-	int err;
+	size_t i, j;
 
-	if (!errs)
-		return -ENOMEM;
-	for (j = 0; j < c->nroutes && !errs->n; j++) {
+	for (j = first; j < first + n && !p->errs->n; j++) {
 		r = &c->routes[j];
-		if (list == XLB_LIST_UPSTREAMS) {
-			/* Every route of a changed upstream. */
-			for (k = first; k < first + n && strcmp(r->upstream_id, c->upstreams[k].id);
-			     k++)
-				;
-			if (k == first + n)
-				continue;
-			xlb_schema_path_fmt(path, "stream_routes[%zu]", j);
-			link_checks(&p, r, &c->upstreams[k], NULL, path);
-			continue;
-		}
-		if (j < first || j >= first + n)
-			continue;
 		xlb_schema_path_fmt(path, "stream_routes[%zu]", j);
-		u = xlb_conf_upstream(c, r->upstream_id);
+		u = r->upstream_id[0] ? xlb_conf_upstream(c, r->upstream_id) : NULL;
 		if (!u) {
-			xlb_schema_report(&p, NULL, path, "dangling upstream_id");
+			xlb_schema_report(p, NULL, path, "dangling upstream_id");
 			break;
 		}
 		if (!r->vip.proto)
 			r->vip.proto = u->proto;
-		link_checks(&p, r, u, NULL, path);
-		for (i = 0; i < c->nroutes && !errs->n; i++)
-			if (i != j && !memcmp(&c->routes[i].vip, &r->vip, sizeof(r->vip)))
-				xlb_schema_report(&p, NULL, path, "duplicate VIP");
+		link_checks(p, r, u, NULL, path);
+		for (i = 0; i < c->nroutes && !p->errs->n; i++)
+			if (i != j && (!memcmp(&c->routes[i].vip, &r->vip, sizeof(r->vip)) ||
+				       (r->id[0] && !strcmp(c->routes[i].id, r->id))))
+				xlb_schema_report(p, NULL, path, "duplicate VIP or id");
 	}
+}
+
+int xlb_conf_relate_run(struct xlb_conf *c, int list, size_t first, size_t n, const void *old,
+			size_t nold)
+{
+	struct xlb_conf_errors *errs = calloc(1, sizeof(*errs));
+	struct parser p = {.errs = errs, .conf = c};
+	int err;
+
+	if (!errs)
+		return -ENOMEM;
+	if (list == XLB_LIST_UPSTREAMS)
+		relate_upstreams(&p, c, first, n, old, nold);
+	else
+		relate_routes(&p, c, first, n);
 	err = p.err ? p.err : errs->n ? -EAGAIN : 0;
 	free(errs);
 	return err;

@@ -220,26 +220,46 @@ static size_t item_size(int list)
 }
 
 /*
- * Items of list after the run move by its lines: in the run's own list
- * those after the run; a list that lies before the run has none, but for
- * inline upstreams (after the file's upstreams), which go by their line.
- * A list without a layout is looked at whole.
+ * The run [first, first + nconf) of arr (*count elements of sz bytes, room
+ * for the run to become n long) and the n elements held trade places: held
+ * then holds the run's nconf (it has room for both counts).
  */
-static void lines_shift(struct xlb_conf *conf, const struct xlb_conf_patch *pt, int list)
+static void splice(void *arr, size_t *count, size_t sz, size_t first, size_t nconf, void *held,
+		   size_t n)
 {
-	const struct xlb_conf_layout *lay = conf->layout;
-	const struct list_at *la = &lay->l[list];
-	size_t i, lo = 0, n = list == XLB_LIST_UPSTREAMS ? conf->nupstreams : conf->nroutes;
-	size_t start = lay->l[pt->list].at[pt->first];
+	char *a = arr, *h = held;
+	size_t tail = *count - first - nconf;
+
+	swap_bytes(a + first * sz, h, (n < nconf ? n : nconf) * sz);
+	if (n > nconf) { /* the run grows: what follows moves on */
+		memmove(a + (first + n) * sz, a + (first + nconf) * sz, tail * sz);
+		memcpy(a + (first + nconf) * sz, h + nconf * sz, (n - nconf) * sz);
+	} else if (n < nconf) { /* it shrinks: the rest of the run is held */
+		memcpy(h + n * sz, a + (first + n) * sz, (nconf - n) * sz);
+		memmove(a + (first + n) * sz, a + (first + nconf) * sz, tail * sz);
+	}
+	*count = *count - nconf + n;
+}
+
+/*
+ * Items of list after the run move by its lines: in the run's own list
+ * those after the run (n items now); a list that lies before the run has
+ * none, but for inline upstreams (after the file's upstreams), which go by
+ * their line. A list without a layout is looked at whole.
+ */
+static void lines_shift(struct xlb_conf *conf, const struct xlb_conf_patch *pt, int list, size_t n)
+{
+	const struct list_at *la = &conf->layout->l[list];
+	size_t i, lo = 0, cnt = list == XLB_LIST_UPSTREAMS ? conf->nupstreams : conf->nroutes;
 	unsigned int *line;
 
 	if (la->ok && list == pt->list)
-		lo = pt->first + pt->n;
-	else if (la->ok && la->at[la->n] <= start)
+		lo = pt->first + n;
+	else if (la->ok && la->at[la->n] <= pt->start)
 		lo = la->n;
-	for (i = lo; i < n; i++) {
+	for (i = lo; i < cnt; i++) {
 		/* Upstreams lie kilobytes apart: ask for the ones ahead early. */
-		if (list == XLB_LIST_UPSTREAMS && i + 16 < n)
+		if (list == XLB_LIST_UPSTREAMS && i + 16 < cnt)
 			__builtin_prefetch(&conf->upstreams[i + 16].line, 1);
 		line = list == XLB_LIST_UPSTREAMS ? &conf->upstreams[i].line
 						  : &conf->routes[i].line;
@@ -251,16 +271,21 @@ static void lines_shift(struct xlb_conf *conf, const struct xlb_conf_patch *pt, 
 void xlb_conf_patch_apply(struct xlb_conf *conf, struct xlb_conf_patch *pt)
 {
 	struct xlb_conf_layout *lay = conf->layout;
+	size_t i, n = pt->n, nconf = pt->nconf, cnt, tlen;
 	struct list_at *la;
-	char *base =
-		pt->list == XLB_LIST_UPSTREAMS ? (char *)conf->upstreams : (char *)conf->routes;
-	size_t i, sz = item_size(pt->list), tlen;
 	char *t;
 	int l;
 
-	swap_bytes(base + pt->first * sz, pt->items, pt->n * sz);
+	if (pt->list == XLB_LIST_UPSTREAMS)
+		splice(conf->upstreams, &conf->nupstreams, sizeof(*conf->upstreams), pt->first,
+		       nconf, pt->items, n);
+	else
+		splice(conf->routes, &conf->nroutes, sizeof(*conf->routes), pt->first, nconf,
+		       pt->items, n);
 	conf->nodes_total += pt->dnodes;
 	pt->dnodes = -pt->dnodes;
+	pt->n = nconf;
+	pt->nconf = n;
 	pt->applied = !pt->applied;
 	if (!pt->at)
 		return; /* an item without text (xlb_conf_patch_item()) */
@@ -271,42 +296,55 @@ void xlb_conf_patch_apply(struct xlb_conf *conf, struct xlb_conf_patch *pt)
 	lay->len = pt->len;
 	pt->text = t;
 	pt->len = tlen;
-	swap_bytes(la->at + pt->first, pt->at, pt->n * sizeof(*pt->at));
-	swap_bytes(la->line + pt->first, pt->line, pt->n * sizeof(*pt->line));
+	cnt = la->n + 1;
+	splice(la->at, &cnt, sizeof(*la->at), pt->first, nconf, pt->at, n);
+	cnt = la->n + 1;
+	splice(la->line, &cnt, sizeof(*la->line), pt->first, nconf, pt->line, n);
+	la->n = cnt - 1;
 	/* What follows the run moves by its growth; the run's own starts are new. */
 	for (l = 0; l < XLB_LIST_MAX; l++) {
 		for (i = 0; lay->l[l].ok && i <= lay->l[l].n; i++) {
 			if (lay->l[l].at[i] < pt->end ||
-			    (l == pt->list && i >= pt->first && i < pt->first + pt->n))
+			    (l == pt->list && i >= pt->first && i < pt->first + n))
 				continue;
 			lay->l[l].at[i] += pt->delta;
 			lay->l[l].line[i] += pt->dlines;
 		}
 	}
-	lines_shift(conf, pt, XLB_LIST_UPSTREAMS);
-	lines_shift(conf, pt, XLB_LIST_ROUTES);
+	lines_shift(conf, pt, XLB_LIST_UPSTREAMS, pt->list == XLB_LIST_UPSTREAMS ? n : 0);
+	lines_shift(conf, pt, XLB_LIST_ROUTES, pt->list == XLB_LIST_ROUTES ? n : 0);
 	pt->end += pt->delta;
 	pt->end_line += pt->dlines;
 	pt->delta = -pt->delta;
 	pt->dlines = -pt->dlines;
 }
 
-int xlb_conf_patch_doc(struct xlb_conf_patch *pt, json_t *doc)
+json_t *xlb_conf_patch_doc(const struct xlb_conf_patch *pt, json_t *doc)
 {
-	json_t *list = json_object_get(doc, list_names[pt->list]), *mine, *theirs;
-	size_t i;
+	json_t *list = json_object_get(doc, list_names[pt->list]), *copy = NULL, *arr;
+	size_t i, have = json_array_size(list);
 
-	if (!json_is_array(list) || json_array_size(list) < pt->first + pt->n ||
-	    json_array_size(pt->json) != pt->n)
-		return -EINVAL;
-	for (i = 0; i < pt->n; i++) {
-		theirs = json_incref(json_array_get(list, pt->first + i));
-		mine = json_incref(json_array_get(pt->json, i));
-		json_array_set_new(list, pt->first + i, mine);
-		json_array_set_new(pt->json, i, theirs);
-	}
-	pt->doc_applied = !pt->doc_applied;
-	return 0;
+	if (!json_is_array(list) || have < pt->first + pt->json_old)
+		return NULL;
+	arr = json_array();
+	for (i = 0; arr && i < pt->first; i++)
+		if (json_array_append(arr, json_array_get(list, i)))
+			goto fail;
+	for (i = 0; arr && i < json_array_size(pt->json); i++)
+		if (json_array_append(arr, json_array_get(pt->json, i)))
+			goto fail;
+	for (i = pt->first + pt->json_old; arr && i < have; i++)
+		if (json_array_append(arr, json_array_get(list, i)))
+			goto fail;
+	copy = arr ? json_copy(doc) : NULL;
+	if (!copy || json_object_set(copy, list_names[pt->list], arr))
+		goto fail;
+	json_decref(arr);
+	return copy;
+fail:
+	json_decref(copy);
+	json_decref(arr);
+	return NULL;
 }
 
 int xlb_conf_patch_settle(struct xlb_conf *conf, struct xlb_conf_patch *pt)
@@ -392,8 +430,9 @@ static size_t item_at(const size_t *at, size_t n, size_t pos)
 }
 
 /*
- * Parse the run [so, se) of text on its own into pt (items, JSON, starts):
- * 0, -EAGAIN (not a run of k valid items of that list), -ENOMEM.
+ * Parse the run [so, se) of text on its own into pt (its items, their
+ * starts, their JSON): 0, -EAGAIN (not a run of valid items of that list),
+ * -ENOMEM. pt->nconf is the count of the run it replaces.
  */
 static int run_parse(struct xlb_conf *conf, const struct list_at *la, const char *text, size_t so,
 		     size_t se, struct xlb_conf_patch *pt)
@@ -402,7 +441,7 @@ static int run_parse(struct xlb_conf *conf, const struct list_at *la, const char
 	yaml_parser_t yp;
 	yaml_node_t *root;
 	unsigned int indent = la->indent;
-	size_t i, old_nodes = 0, new_nodes = 0;
+	size_t i, room, old_nodes = 0, new_nodes = 0;
 	char *run;
 	int err = -EAGAIN;
 
@@ -419,38 +458,99 @@ static int run_parse(struct xlb_conf *conf, const struct list_at *la, const char
 		err = yp.error == YAML_MEMORY_ERROR ? -ENOMEM : -EAGAIN;
 		goto out_parser;
 	}
+	/* Items removed leave nothing, or blank lines and comments: no root. */
 	root = yaml_document_get_root_node(&doc.doc);
-	if (!root || doc.anchors || root->type != YAML_SEQUENCE_NODE ||
-	    root->data.sequence.style != YAML_BLOCK_SEQUENCE_STYLE ||
-	    (size_t)(root->data.sequence.items.top - root->data.sequence.items.start) != pt->n)
+	if (doc.anchors || (root && (root->type != YAML_SEQUENCE_NODE ||
+				     root->data.sequence.style != YAML_BLOCK_SEQUENCE_STYLE)))
 		goto out_doc;
-	pt->at = calloc(pt->n, sizeof(*pt->at));
-	pt->line = calloc(pt->n, sizeof(*pt->line));
+	pt->n = root ? (size_t)(root->data.sequence.items.top - root->data.sequence.items.start)
+		     : 0;
+	room = (pt->n > pt->nconf ? pt->n : pt->nconf) + 1;
+	pt->at = calloc(room, sizeof(*pt->at));
+	pt->line = calloc(room, sizeof(*pt->line));
 	if (!pt->at || !pt->line) {
 		err = -ENOMEM;
 		goto out_doc;
 	}
-	if (item_starts(run, so, &doc.doc, root, &indent, pt->at, pt->line))
+	if (root && item_starts(run, so, &doc.doc, root, &indent, pt->at, pt->line))
 		goto out_doc;
-	for (i = 0; pt->list == XLB_LIST_UPSTREAMS && i < pt->n; i++)
+	for (i = 0; pt->list == XLB_LIST_UPSTREAMS && i < pt->nconf; i++)
 		old_nodes += conf->upstreams[pt->first + i].nnodes;
 	err = xlb_conf_parse_run(conf, pt->list, pt->first, &doc.doc, root,
-				 conf->nodes_total - old_nodes, &pt->items);
+				 conf->nodes_total - old_nodes, room, &pt->items);
 	if (err)
 		goto out_doc;
 	for (i = 0; pt->list == XLB_LIST_UPSTREAMS && i < pt->n; i++)
 		new_nodes += ((const struct xlb_upstream_conf *)pt->items)[i].nnodes;
 	pt->dnodes = (long)new_nodes - (long)old_nodes;
-	pt->json = xlb_yaml_to_json(run);
+	pt->json = root ? xlb_yaml_to_json(run) : json_array();
 	if (!pt->json)
 		err = errno == ENOMEM ? -ENOMEM : -EAGAIN;
 	else if (json_array_size(pt->json) != pt->n)
 		err = -EAGAIN;
+	pt->json_old = pt->nconf;
 out_doc:
 	xlb_yaml_doc_free(&doc);
 out_parser:
 	yaml_parser_delete(&yp);
 	free(run);
+	return err;
+}
+
+/*
+ * Room in conf's list, and in its layout, for the run to grow from nconf
+ * items to n: 0, or -ENOMEM (what is there stays as it was).
+ */
+static int room_make(struct xlb_conf *conf, const struct xlb_conf_patch *pt)
+{
+	struct list_at *la = conf->layout ? &conf->layout->l[pt->list] : NULL;
+	size_t more = pt->n - pt->nconf, cnt;
+	void *p;
+
+	if (pt->n <= pt->nconf)
+		return 0;
+	cnt = pt->list == XLB_LIST_UPSTREAMS ? conf->nupstreams : conf->nroutes;
+	p = realloc(pt->list == XLB_LIST_UPSTREAMS ? (void *)conf->upstreams : (void *)conf->routes,
+		    (cnt + more + 1) * item_size(pt->list));
+	if (!p)
+		return -ENOMEM;
+	if (pt->list == XLB_LIST_UPSTREAMS)
+		conf->upstreams = p;
+	else
+		conf->routes = p;
+	if (!la || !la->ok || !pt->at)
+		return 0;
+	p = realloc(la->at, (la->n + 1 + more) * sizeof(*la->at));
+	if (!p)
+		return -ENOMEM;
+	la->at = p;
+	p = realloc(la->line, (la->n + 1 + more) * sizeof(*la->line));
+	if (!p)
+		return -ENOMEM;
+	la->line = p;
+	return 0;
+}
+
+/* A stream route with an inline upstream among the conf's run: 1. */
+static int run_has_inline(const struct xlb_conf *conf, const struct xlb_conf_patch *pt)
+{
+	size_t i;
+
+	for (i = 0; pt->list == XLB_LIST_ROUTES && i < pt->nconf; i++)
+		if (!strncmp(conf->routes[pt->first + i].upstream_id, "route:", 6))
+			return 1;
+	return 0;
+}
+
+/* Apply pt, then check what relates it to the rest; undone on a problem. */
+static int apply_related(struct xlb_conf *conf, struct xlb_conf_patch *pt)
+{
+	int err;
+
+	xlb_conf_patch_apply(conf, pt);
+	err = xlb_conf_relate_run(conf, pt->list, pt->first, pt->nconf, pt->items, pt->n);
+	if (err)
+		xlb_conf_patch_apply(conf, pt);
 	return err;
 }
 
@@ -482,52 +582,61 @@ int xlb_conf_patch_make(struct xlb_conf *conf, char *text, struct xlb_conf_patch
 	pt->list = l;
 	pt->first = item_at(la->at, la->n, pre);
 	last = oend > pre ? item_at(la->at, la->n, oend - 1) : pt->first;
-	pt->n = last + 1 - pt->first;
+	pt->nconf = last + 1 - pt->first;
 	so = la->at[pt->first];
 	se = la->at[last + 1];
 	ne = se + len - lay->len;
-	if (run_check(text + so, ne - so, la->indent))
+	if (run_check(text + so, ne - so, la->indent) || run_has_inline(conf, pt))
 		return -EAGAIN;
 	err = run_parse(conf, la, text, so, ne, pt);
+	/* A list emptied is the full parser's to judge. */
+	if (!err && la->n - pt->nconf + pt->n == 0)
+		err = -EAGAIN;
+	if (!err)
+		err = room_make(conf, pt);
 	if (err)
 		goto out_free;
 	pt->text = text;
 	pt->len = len;
+	pt->start = so;
 	pt->end = se;
 	pt->end_line = la->line[last + 1];
 	pt->delta = (long)len - (long)lay->len;
 	pt->dlines =
 		(long)count_lines(text + so, ne - so) - (long)count_lines(lay->text + so, se - so);
-	xlb_conf_patch_apply(conf, pt);
-	err = xlb_conf_relate_run(conf, pt->list, pt->first, pt->n);
+	err = apply_related(conf, pt);
 	if (!err)
 		return 0;
-	xlb_conf_patch_apply(conf, pt); /* undone */
-	pt->text = NULL;		/* the caller's again */
+	pt->text = NULL; /* the caller's again */
 out_free:
 	xlb_conf_patch_free(pt);
 	return err;
 }
 
-int xlb_conf_patch_item(struct xlb_conf *conf, int list, size_t index, json_t *obj,
+int xlb_conf_patch_item(struct xlb_conf *conf, int list, size_t index, size_t nconf, json_t *obj,
 			struct xlb_conf_patch *pt)
 {
 	const struct xlb_upstream_conf *u;
 	struct xlb_yaml_doc doc;
 	yaml_parser_t yp;
 	yaml_node_t *root;
-	size_t i, old_nodes = 0;
+	size_t i, room = 2, old_nodes = 0, new_nodes = 0;
 	char *text = NULL;
 	int err = -EAGAIN;
 
 	memset(pt, 0, sizeof(*pt));
-	if (index >= (list == XLB_LIST_UPSTREAMS ? conf->nupstreams : conf->nroutes))
+	if (nconf > 1 ||
+	    index + nconf > (list == XLB_LIST_UPSTREAMS ? conf->nupstreams : conf->nroutes))
 		return -EAGAIN;
 	pt->list = list;
 	pt->first = index;
-	pt->n = 1;
+	pt->nconf = nconf;
+	pt->n = obj ? 1 : 0;
+	pt->json_old = nconf;
+	if (run_has_inline(conf, pt))
+		return -EAGAIN;
 	pt->json = json_array();
-	if (!pt->json || json_array_append(pt->json, obj))
+	if (!pt->json || (obj && json_array_append(pt->json, obj)))
 		goto out_nomem;
 	text = json_dumps(pt->json, JSON_COMPACT);
 	if (!text || !yaml_parser_initialize(&yp))
@@ -535,29 +644,28 @@ int xlb_conf_patch_item(struct xlb_conf *conf, int list, size_t index, json_t *o
 	yaml_parser_set_input_string(&yp, (const unsigned char *)text, strlen(text));
 	if (xlb_yaml_doc_load(&yp, &doc)) {
 		root = yaml_document_get_root_node(&doc.doc);
+		for (i = 0; list == XLB_LIST_UPSTREAMS && i < nconf; i++)
+			old_nodes += conf->upstreams[index + i].nnodes;
 		if (root && root->type == YAML_SEQUENCE_NODE)
-			err = 0;
-		if (list == XLB_LIST_UPSTREAMS)
-			old_nodes = conf->upstreams[index].nnodes;
-		if (!err)
 			err = xlb_conf_parse_run(conf, list, index, &doc.doc, root,
-						 conf->nodes_total - old_nodes, &pt->items);
+						 conf->nodes_total - old_nodes, room, &pt->items);
 		xlb_yaml_doc_free(&doc);
 	} else if (yp.error == YAML_MEMORY_ERROR) {
 		err = -ENOMEM;
 	}
 	yaml_parser_delete(&yp);
 	free(text);
-	if (err)
-		goto out_free;
+	text = NULL;
 	u = pt->items;
-	for (i = 0; list == XLB_LIST_UPSTREAMS && i < pt->n; i++)
-		pt->dnodes += (long)u[i].nnodes - (long)conf->upstreams[index + i].nnodes;
-	xlb_conf_patch_apply(conf, pt);
-	err = xlb_conf_relate_run(conf, list, index, 1);
+	for (i = 0; !err && list == XLB_LIST_UPSTREAMS && i < pt->n; i++)
+		new_nodes += u[i].nnodes;
+	pt->dnodes = (long)new_nodes - (long)old_nodes;
+	if (!err)
+		err = room_make(conf, pt);
+	if (!err)
+		err = apply_related(conf, pt);
 	if (!err)
 		return 0;
-	xlb_conf_patch_apply(conf, pt);
 	goto out_free;
 out_nomem:
 	free(text);

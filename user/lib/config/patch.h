@@ -10,26 +10,30 @@
 enum { XLB_LIST_UPSTREAMS, XLB_LIST_ROUTES, XLB_LIST_MAX };
 
 /*
- * A run of items of one top-level list, reparsed from a new text: applied
- * to a conf (xlb_conf_patch_apply()), it swaps the run and the text with
- * the conf's, so that applying it again undoes it.
+ * A run of items of one top-level list, parsed anew: applied to a conf
+ * (xlb_conf_patch_apply()), its items take the place of the run's, which
+ * it then holds, so that applying it again undoes it. The counts may
+ * differ (items added or removed).
  */
 struct xlb_conf_patch {
 	int list;	 /* XLB_LIST_* */
-	size_t first, n; /* items [first, first + n) of the list */
-	void *items;	 /* n struct xlb_upstream_conf or xlb_route_conf */
-	json_t *json;	 /* the same items as a JSON array */
+	size_t first;	 /* where the run starts in the list */
+	size_t n;	 /* items the patch holds (items, at, line) ... */
+	size_t nconf;	 /* ... for the conf's nconf items at first */
+	void *items;	 /* struct xlb_upstream_conf or xlb_route_conf, room for both counts */
+	json_t *json;	 /* the new items as JSON (xlb_conf_patch_doc()) */
+	size_t json_old; /* how many items of the document's list they replace */
 	char *text;	 /* the other whole text (owned) */
 	size_t len;	 /* its length */
-	size_t *at;	 /* n starts of the items' lines (bytes) ... */
+	size_t *at;	 /* starts of the held items' lines (bytes) ... */
 	size_t *line;	 /* ... and their lines (0-based) */
-	size_t end;	 /* where the run ends in the conf's text (bytes) ... */
+	size_t start;	 /* where the run starts in the text (bytes) */
+	size_t end;	 /* where it ends in the conf's text (bytes) ... */
 	size_t end_line; /* ... and its line (0-based) */
 	long delta;	 /* bytes the run grows by when applied */
 	long dlines;	 /* lines it grows by */
 	long dnodes;	 /* nodes it adds */
 	int applied;	 /* the conf holds the new items */
-	int doc_applied; /* the document does */
 };
 
 /*
@@ -46,24 +50,29 @@ int xlb_conf_parse_kept(const char *text, struct xlb_conf *conf, struct xlb_conf
  *        the old text), else it stays the caller's
  * @pt: the patch, applied to @conf on success
  *
- * Only a change confined to items of one list, that keeps their number,
- * ids, protocols, and is valid, is patched; everything else (another key,
- * an item added or removed, an inline upstream, a problem to report) is
- * the full parser's: the caller parses @text whole.
+ * Only a change confined to items of one list, valid, whose removed
+ * upstreams no route names, whose kept upstream ids keep their protocol,
+ * without inline upstreams, is patched; everything else (another key, a
+ * problem to report) is the full parser's: the caller parses @text whole.
  * Return: 0, -EAGAIN (parse whole; @conf unchanged), -ENOMEM.
  */
 int xlb_conf_patch_make(struct xlb_conf *conf, char *text, struct xlb_conf_patch *pt);
 /*
- * The same for one item given as a JSON object (an Admin API edit): item
- * @index of @list becomes @obj, and @pt->json holds it. There is no text:
- * @conf's layout no longer describes it (drop it once the patch stays).
+ * The same for one item given as a JSON object (an Admin API edit): the
+ * @nconf (0 or 1) items at @index of @list become @obj (NULL: none, a
+ * delete). There is no text: @conf's layout no longer describes it (drop
+ * it once the patch stays: xlb_conf_forget_text()).
  */
-int xlb_conf_patch_item(struct xlb_conf *conf, int list, size_t index, json_t *obj,
+int xlb_conf_patch_item(struct xlb_conf *conf, int list, size_t index, size_t nconf, json_t *obj,
 			struct xlb_conf_patch *pt);
-/* Swap the patch's items and text with @conf's: applying twice undoes it. */
+/* Trade the patch's items and text with @conf's: applying twice undoes it. */
 void xlb_conf_patch_apply(struct xlb_conf *conf, struct xlb_conf_patch *pt);
-/* Swap the patch's JSON items with @doc's list: twice undoes it. 0, or -EINVAL. */
-int xlb_conf_patch_doc(struct xlb_conf_patch *pt, json_t *doc);
+/*
+ * A new document: @doc with the run replaced by the patch's new items; it
+ * shares every other object with @doc. NULL: no memory, or @doc has not
+ * the run.
+ */
+json_t *xlb_conf_patch_doc(const struct xlb_conf_patch *pt, json_t *doc);
 /*
  * A patch that stays: @conf copies its new text into the buffer of the old
  * one, so that the buffer given to xlb_conf_patch_make() is the caller's

@@ -28,15 +28,17 @@ char *xlb_conf_node_str(const struct xlb_node_conf *nd, char *buf, size_t len);
 void xlb_conf_build(struct parser *p, yaml_node_t *n, void *obj, const char *path);
 
 /*
- * patch.c's parts in link.c: the items of seq (a document of their own)
- * as items [first, first + n) of list of conf, into a new array *items
- * (nodes: how many the other upstreams have, for the limit);
- * then, once in conf, what relates them to the others. 0, -EAGAIN (a
- * problem, or a change only a full parse may make), -ENOMEM.
+ * patch.c's parts in link.c: the items of seq (a document of their own;
+ * NULL: none) as a run at first of list of conf, into a new array *items
+ * with room for room of them (nodes: how many the other upstreams have,
+ * for the limit); then, once in conf, what relates the n new items to the
+ * others, the nold old ones being gone. 0, -EAGAIN (a problem, or a change
+ * only a full parse may make), -ENOMEM.
  */
 int xlb_conf_parse_run(const struct xlb_conf *conf, int list, size_t first, yaml_document_t *doc,
-		       yaml_node_t *seq, size_t nodes, void **items);
-int xlb_conf_relate_run(struct xlb_conf *conf, int list, size_t first, size_t n);
+		       yaml_node_t *seq, size_t nodes, size_t room, void **items);
+int xlb_conf_relate_run(struct xlb_conf *conf, int list, size_t first, size_t n, const void *old,
+			size_t nold);
 
 /* config.c's parts in patch.c: where the lists' items are in text. */
 struct xlb_conf_layout *xlb_conf_layout_make(const char *text, yaml_document_t *doc,
