@@ -236,11 +236,15 @@ reload4_how=$r_how
 # --- the same through the Admin API ---------------------------------------------
 # admin_put ID BODY: PUT one upstream; sets a_ms (curl's time to the answer), a_code.
 KEY_FILE=$(grep -m1 "the key is in" "$TMP/xlbd.log" | sed 's/^.*the key is in \(.*\) (xlb reads it there).*$/\1/')
+# admin_call METHOD KIND/ID [BODY]: the same for any call.
 admin_put() {
+	admin_call PUT "upstreams/$1" "$2"
+}
+admin_call() {
 	local out
-	out=$(in_ns curl -s -o "$TMP/admin.out" -w '%{http_code} %{time_total}' -X PUT \
-		-H "X-API-KEY: $(cat "$KEY_FILE")" -d "$2" "http://127.0.0.1:9180/apisix/admin/upstreams/$1") ||
-		fail "Admin API PUT" "$out"
+	out=$(in_ns curl -s -o "$TMP/admin.out" -w '%{http_code} %{time_total}' -X "$1" \
+		-H "X-API-KEY: $(cat "$KEY_FILE")" ${3:+-d "$3"} "http://127.0.0.1:9180/apisix/admin/$2") ||
+		fail "Admin API $1 $2" "$out"
 	a_code=${out%% *}
 	a_ms=$(awk -v t="${out#* }" 'BEGIN { printf "%.0f", t * 1000 }')
 }
@@ -261,6 +265,20 @@ admin1_maps=$(grep "maps: " "$TMP/xlbd.log" | tail -1 | sed 's/^.*maps: //')
 admin_put u1 "$(nodes_json 1 8000)"
 [ "$a_code" = 200 ] || fail "Admin API PUT u1 back" "$a_code $(cat "$TMP/admin.out")"
 admin2_ms=$a_ms
+# A VIP added (its upstream, then its stream route) and removed.
+admin_call PUT upstreams/extra "$(nodes_json $((VIPS + 1)) 8000)"
+[ "$a_code" = 201 ] || fail "Admin API PUT a new upstream" "$a_code $(cat "$TMP/admin.out")"
+admin3_ms=$a_ms
+admin_call PUT stream_routes/extra '{"server_addr": "198.19.250.1", "server_port": 80, "upstream_id": "extra"}'
+[ "$a_code" = 201 ] || fail "Admin API PUT a new stream route" "$a_code $(cat "$TMP/admin.out")"
+admin4_ms=$a_ms
+admin4_maps=$(grep "maps: " "$TMP/xlbd.log" | tail -1 | sed 's/^.*maps: //')
+admin_call DELETE stream_routes/extra
+[ "$a_code" = 200 ] || fail "Admin API DELETE the stream route" "$a_code $(cat "$TMP/admin.out")"
+admin5_ms=$a_ms
+admin_call DELETE upstreams/extra
+[ "$a_code" = 200 ] || fail "Admin API DELETE the upstream" "$a_code $(cat "$TMP/admin.out")"
+admin6_ms=$a_ms
 if [ -n "$PERF_PID" ]; then
 	kill -INT "$PERF_PID"
 	wait "$PERF_PID"
@@ -329,6 +347,9 @@ echo "| ... what it parsed; its reconcile | $reload4_how; $reload4_maps |"
 echo "| Admin API PUT of one upstream, one node moved: request -> answer | $admin1_ms ms |"
 echo "| ... its reconcile | $admin1_maps |"
 echo "| ... and back | $admin2_ms ms |"
+echo "| Admin API: a new upstream / its new stream route | $admin3_ms ms / $admin4_ms ms |"
+echo "| ... the route's reconcile | $admin4_maps |"
+echo "| Admin API: DELETE that route / that upstream | $admin5_ms ms / $admin6_ms ms |"
 echo "| VmRSS when serving / at the end | $((up_kb / 1024)) MB / $((rss_kb / 1024)) MB |"
 echo "| VmHWM | $((hwm_kb / 1024)) MB |"
 echo "| map memory, flow table excluded ($MEM_MAPS maps) | $MEM_TOTAL_MB MB |"

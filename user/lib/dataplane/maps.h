@@ -93,6 +93,13 @@ int xlb_vip_create(struct xlb_maps *m, const struct xlb_vip_key *k, __u32 flags,
 int xlb_vips_create(struct xlb_maps *m, const struct xlb_vip_key *keys, struct xlb_vip *vips,
 		    size_t n);
 int xlb_vip_delete(struct xlb_maps *m, const struct xlb_vip_key *k);
+/*
+ * xlb_vip_delete() for a writer that knows the VIP's members (the n
+ * backend ids): their entries go by key, no walk of the member map; the
+ * backends stay, for the caller to free those no VIP holds any more.
+ */
+int xlb_vip_delete_known(struct xlb_maps *m, const struct xlb_vip_key *k, const __u32 *be_ids,
+			 size_t n);
 int xlb_vip_foreach(struct xlb_maps *m, xlb_vip_cb cb, void *arg);
 
 /* Backends: one id per (address, port), shared by every VIP using it. */

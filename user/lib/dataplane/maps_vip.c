@@ -159,6 +159,39 @@ void xlb_member_list_free(struct xlb_member_list *c)
 	free(c->vals);
 }
 
+/* The VIP out of the fast path (*v: what it was): its key, then its tables and id. */
+static int vip_unlink(struct xlb_maps *m, const struct xlb_vip_key *k, struct xlb_vip *v)
+{
+	int err;
+
+	err = xlb_vip_get(m, k, v);
+	if (err)
+		return err;
+	/* Stop matching first, then take the rest away. */
+	err = ret_errno(bpf_map_delete_elem(map_fd(m->skel->maps.xlb_vips), k));
+	if (err)
+		return err;
+	xlb_tables_free(m, v);
+	bpf_map_update_elem(map_fd(m->skel->maps.xlb_vip_keys), &v->id, &(struct xlb_vip_key){},
+			    BPF_ANY);
+	return 0;
+}
+
+int xlb_vip_delete_known(struct xlb_maps *m, const struct xlb_vip_key *k, const __u32 *be_ids,
+			 size_t n)
+{
+	struct xlb_vip v;
+	size_t i;
+	int err;
+
+	err = vip_unlink(m, k, &v);
+	for (i = 0; !err && i < n; i++) {
+		err = xlb_member_del(m, v.id, be_ids[i]);
+		err = err == -ENOENT ? 0 : err;
+	}
+	return err;
+}
+
 int xlb_vip_delete(struct xlb_maps *m, const struct xlb_vip_key *k)
 {
 	struct xlb_member_list c = {.be_id = ~0U};
@@ -166,16 +199,9 @@ int xlb_vip_delete(struct xlb_maps *m, const struct xlb_vip_key *k)
 	size_t i;
 	int err;
 
-	err = xlb_vip_get(m, k, &v);
+	err = vip_unlink(m, k, &v);
 	if (err)
 		return err;
-	/* Stop matching first, then take the rest away. */
-	err = ret_errno(bpf_map_delete_elem(map_fd(m->skel->maps.xlb_vips), k));
-	if (err)
-		return err;
-	xlb_tables_free(m, &v);
-	bpf_map_update_elem(map_fd(m->skel->maps.xlb_vip_keys), &v.id, &(struct xlb_vip_key){},
-			    BPF_ANY);
 	c.vip_id = v.id;
 	err = xlb_member_foreach(m, xlb_member_list_add, &c);
 	for (i = 0; !err && i < c.n; i++) {

@@ -1153,6 +1153,26 @@ static void commit(struct run *r)
 }
 
 /* Removal 1: VIPs no longer wanted; the shadow's VIPs sorted again. */
+/*
+ * A VIP of the shadow out of the maps: its members by key (the shadow
+ * knows them; members another writer added to it are left); its backends
+ * are remove_backends()' to free.
+ */
+static int vip_delete(struct run *r, const struct sh_vip *sv)
+{
+	__u32 *ids = calloc(sv->n + 1, sizeof(*ids));
+	size_t j;
+	int err;
+
+	if (!ids)
+		return -ENOMEM;
+	for (j = 0; j < sv->n; j++)
+		ids[j] = sv->m[j].id;
+	err = xlb_vip_delete_known(r->m, &sv->key, ids, sv->n);
+	free(ids);
+	return err;
+}
+
 static int remove_vips(struct run *r)
 {
 	struct xlb_shadow *s = r->s;
@@ -1166,7 +1186,7 @@ static int remove_vips(struct run *r)
 			s->vips[k++] = s->vips[i];
 			continue;
 		}
-		e = xlb_vip_delete(r->m, &s->vips[i].key);
+		e = vip_delete(r, &s->vips[i]);
 		if (e && e != -ENOENT) {
 			why(r, "removing VIP %s: %s", vip_s(&s->vips[i].key, vb),
 			    err_str(e, ebuf, sizeof(ebuf)));
