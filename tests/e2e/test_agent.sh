@@ -168,6 +168,23 @@ reload_wait "reload with be3's weight 1"
 out=$(requests 60 | sort | uniq -c)
 grep -q " be3$" <<<"$out" || xlbt_fail "be3 gets traffic again after the edit back" "$out"
 xlbt_log "reload of one edited upstream ok"
+# An upstream with its stream route in one edit: two steps, one list each.
+web2="  - {id: web2, type: chash, nodes: [{host: $(xlbt_addr4 be1), port: 80, weight: 1}]}"
+sed -i "s/^stream_routes:\$/$web2\nstream_routes:/" "$CONF"
+echo "  - {id: 2, server_addr: $XLBT_VIP4, server_port: 81, upstream_id: web2}" >>"$CONF"
+reload_wait "reload adding an upstream and its stream route"
+grep -q "reload: [0-9]* of upstreams at \[[0-9]*\] and [0-9]* of stream_routes at \[[0-9]*\] parsed again" \
+	"$TMP/xlbd.log.1" || xlbt_fail "both lists parsed again, in two steps" \
+	"$(grep reload: "$TMP/xlbd.log.1" | tail -3)"
+xlbt_xlb lb vip list | grep -q "^$XLBT_VIP4:81/tcp " ||
+	xlbt_fail "the new stream route's VIP" "$(xlbt_xlb lb vip list)"
+write_conf "$CONF"
+reload_wait "reload removing them"
+xlbt_xlb lb vip list | grep -q "^$XLBT_VIP4:81/tcp " &&
+	xlbt_fail "the removed stream route's VIP is gone" "$(xlbt_xlb lb vip list)"
+out=$(requests 30 | sort | uniq -c)
+grep -q "failed" <<<"$out" && xlbt_fail "the VIP serves after both reloads" "$out"
+xlbt_log "reload of an upstream with its route, added and removed, ok"
 
 out=$(xlbt_agent_cli health) || xlbt_fail "xlb health" "$out"
 for be in be1 be2 be3; do

@@ -167,6 +167,33 @@ out:
 	xlb_conf_free(&before);
 }
 
+/*
+ * Both lists changed: the two steps xlb_conf_patch_split() gives, in the
+ * order that is valid (first), each compared with the full parser's.
+ */
+static void split_to(struct xlb_conf *conf, json_t **doc, char **cur, char *next, int first,
+		     const char *what)
+{
+	char *mid[2], *final = strdup(next), *step;
+	struct xlb_conf_patch pt;
+	int err;
+
+	expect_int(xlb_conf_patch_split(conf, next, &mid[0], &mid[1]), 0, "%s: split", what);
+	/* The other order is refused, and changes nothing. */
+	err = xlb_conf_patch_make(conf, mid[!first], &pt);
+	if (!err) {
+		check_int(err, -EAGAIN, "%s: the other order first", what);
+		xlb_conf_patch_apply(conf, &pt);
+		pt.text = NULL;
+		xlb_conf_patch_free(&pt);
+	}
+	free(mid[!first]);
+	step = mid[first];
+	patch_to(conf, doc, cur, step, 0, what);
+	patch_to(conf, doc, cur, final, 0, what);
+	free(next);
+}
+
 static void test_patches(void **state)
 {
 	struct xlb_conf conf;
@@ -256,6 +283,19 @@ static void test_patches(void **state)
 	free(t);
 	patch_to(&conf, &doc, &cur, edit(cur, "  - {id: 201,", "  - {id: 1,"), -EAGAIN,
 		 "a route's id twice");
+	/* Both lists: an upstream with its route, then both gone. */
+	t = edit(cur, "stream_routes:\n",
+		 "  - id: both\n    nodes: {\"10.5.5.5:80\": 1}\nstream_routes:\n");
+	split_to(&conf, &doc, &cur,
+		 edit(t, "  - {id: 2,",
+		      "  - {id: 300, server_addr: 198.19.7.7, upstream_id: both}\n  - {id: 2,"),
+		 0, "an upstream and its route added");
+	free(t);
+	t = edit(cur, "  - id: both\n    nodes: {\"10.5.5.5:80\": 1}\n", "");
+	split_to(&conf, &doc, &cur,
+		 edit(t, "  - {id: 300, server_addr: 198.19.7.7, upstream_id: both}\n", ""), 1,
+		 "an upstream and its route removed");
+	free(t);
 	/* Still patchable after all that. */
 	patch_to(&conf, &doc, &cur, edit(cur, "10.0.20.3:80", "10.0.20.3:8080"), 0,
 		 "a node's port, again");

@@ -472,11 +472,12 @@ static int patch_reshapes(const struct xlb_agent *a, const struct xlb_conf_patch
  * nodes, the desired state and the reconcile for the patched items alone,
  * so that the cost is the change's, not the configuration's. The new
  * document shares the other objects with a->doc; file: it is the file's
- * too. Returns 0, or with the patch undone -EAGAIN (take the whole way: a
+ * too. Returns 0 (*prev, if asked, holds the document before, for
+ * patch_undo()), or with the patch undone -EAGAIN (take the whole way: a
  * registry's upstream, a problem to report) or the reconcile's error (the
  * running configuration stays).
  */
-static int patch_adopt(struct xlb_agent *a, struct xlb_conf_patch *pt, int file)
+static int patch_adopt(struct xlb_agent *a, struct xlb_conf_patch *pt, int file, json_t **prev)
 {
 	const struct xlb_upstream_conf *old = pt->list == XLB_LIST_UPSTREAMS ? pt->items : NULL;
 	struct xlb_conf_errors *errs;
@@ -525,7 +526,10 @@ static int patch_adopt(struct xlb_agent *a, struct xlb_conf_patch *pt, int file)
 		err = agent_reconcile(a);
 	}
 	if (!err) {
-		json_decref(a->doc);
+		if (prev)
+			*prev = a->doc;
+		else
+			json_decref(a->doc);
 		a->doc = doc;
 		if (file) {
 			json_decref(a->file_doc);
@@ -559,7 +563,7 @@ static int reload_patch(struct xlb_agent *a, char *text)
 		return -EAGAIN;
 	if (xlb_conf_patch_make(&a->conf, text, &pt))
 		return -EAGAIN;
-	err = patch_adopt(a, &pt, 1);
+	err = patch_adopt(a, &pt, 1, NULL);
 	if (!err) {
 		pr_info("reload: %zu of %s at [%zu] parsed again (were %zu), the rest kept\n",
 			pt.nconf, pt.list == XLB_LIST_UPSTREAMS ? "upstreams" : "stream_routes",
@@ -575,6 +579,92 @@ static int reload_patch(struct xlb_agent *a, char *text)
 	return err;
 }
 
+/*
+ * A file patch that stayed (patch_adopt() with prev), taken back: the
+ * configuration, the document, the nodes, and the maps (a reconcile that
+ * compares everything).
+ */
+static void patch_undo(struct xlb_agent *a, struct xlb_conf_patch *pt, json_t *prev)
+{
+	xlb_conf_patch_apply(&a->conf, pt);
+	json_decref(a->doc);
+	json_decref(a->file_doc);
+	a->doc = prev;
+	a->file_doc = json_incref(prev);
+	if (agent_nodes_sync(a, &a->conf))
+		pr_warn("configuration: restoring the previous nodes failed: out of memory\n");
+	a->edit.whole = 1;
+	if (agent_reconcile(a))
+		pr_warn("configuration: the maps may hold a part of a reload that failed\n");
+}
+
+/*
+ * text reached in two patches, through mid (xlb_conf_patch_split()):
+ * 0 (the conf holds text; mid is freed), -EAGAIN (nothing changed; mid
+ * stays the caller's), or a reconcile's error (nothing changed).
+ */
+static int reload_two(struct xlb_agent *a, char *mid, char *text)
+{
+	struct xlb_conf_patch p1, p2;
+	json_t *prev = NULL;
+	int err;
+
+	if (xlb_conf_patch_make(&a->conf, mid, &p1))
+		return -EAGAIN;
+	err = patch_adopt(a, &p1, 1, &prev);
+	if (err) {
+		p1.text = NULL; /* mid, the caller's */
+		xlb_conf_patch_free(&p1);
+		return err;
+	}
+	err = xlb_conf_patch_make(&a->conf, text, &p2) ? -EAGAIN : 0;
+	if (!err) {
+		err = patch_adopt(a, &p2, 1, NULL);
+		if (err) {
+			p2.text = NULL; /* text, the read buffer */
+			xlb_conf_patch_free(&p2);
+		}
+	}
+	if (err) {
+		patch_undo(a, &p1, prev);
+		p1.text = NULL;
+		xlb_conf_patch_free(&p1);
+		return err;
+	}
+	pr_info("reload: %zu of %s at [%zu] and %zu of %s at [%zu] parsed again, the rest kept\n",
+		p1.nconf, p1.list == XLB_LIST_UPSTREAMS ? "upstreams" : "stream_routes", p1.first,
+		p2.nconf, p2.list == XLB_LIST_UPSTREAMS ? "upstreams" : "stream_routes", p2.first);
+	json_decref(prev);
+	/* The conf keeps text in mid's buffer (p2's old text); text stays the read buffer. */
+	if (xlb_conf_patch_settle(&a->conf, &p2)) {
+		a->rbuf = p2.text;
+		a->rcap = malloc_usable_size(p2.text);
+	}
+	p2.text = NULL;
+	xlb_conf_patch_free(&p2);
+	xlb_conf_patch_free(&p1); /* and the old text */
+	return 0;
+}
+
+/* A reload that changes items of both lists: one list, then the other, either way round. */
+static int reload_split(struct xlb_agent *a, char *text)
+{
+	char *mid[2];
+	int err = -EAGAIN, k;
+
+	if (a->etcd || a->conf.etcd.enabled || !a->doc || a->doc != a->file_doc ||
+	    xlb_conf_patch_split(&a->conf, text, &mid[0], &mid[1]))
+		return -EAGAIN;
+	for (k = 0; k < 2 && err == -EAGAIN; k++) {
+		err = reload_two(a, mid[k], text);
+		if (!err)
+			mid[k] = NULL;
+	}
+	free(mid[0]);
+	free(mid[1]);
+	return err;
+}
+
 int agent_reload_file(struct xlb_agent *a, struct xlb_conf_errors *errs)
 {
 	struct xlb_conf conf;
@@ -586,6 +676,8 @@ int agent_reload_file(struct xlb_agent *a, struct xlb_conf_errors *errs)
 	if (err)
 		return err;
 	err = reload_patch(a, a->rbuf);
+	if (err == -EAGAIN)
+		err = reload_split(a, a->rbuf);
 	if (err != -EAGAIN)
 		return err;
 	err = agent_load_text(a->rbuf, &doc, &conf, errs);
@@ -642,7 +734,7 @@ static int put_patch(struct xlb_agent *a, const char *kind, const char *id, json
 	json_decref(o);
 	if (err)
 		return -EAGAIN;
-	err = patch_adopt(a, &pt, 0);
+	err = patch_adopt(a, &pt, 0, NULL);
 	if (!err) /* the file's text no longer describes the configuration */
 		xlb_conf_forget_text(&a->conf);
 	xlb_conf_patch_free(&pt);

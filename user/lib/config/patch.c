@@ -674,3 +674,63 @@ out_free:
 	xlb_conf_patch_free(pt);
 	return err;
 }
+
+int xlb_conf_patch_split(const struct xlb_conf *conf, const char *text, char **t1, char **t2)
+{
+	const struct xlb_conf_layout *lay = conf->layout;
+	const struct list_at *la, *lb;
+	size_t len, pre, suf, oend, a1, b0, glen, x, nb0, ind;
+	const char *e;
+
+	*t1 = *t2 = NULL;
+	if (!lay || !lay->text || !lay->l[0].ok || !lay->l[1].ok)
+		return -EAGAIN;
+	la = &lay->l[lay->l[0].at[0] < lay->l[1].at[0] ? 0 : 1]; /* the earlier list */
+	lb = &lay->l[la == &lay->l[0] ? 1 : 0];
+	a1 = la->at[la->n];
+	b0 = lb->at[0];
+	if (a1 > b0)
+		return -EAGAIN;
+	len = strlen(text);
+	pre = common_prefix(lay->text, text, len < lay->len ? len : lay->len);
+	suf = common_suffix(lay->text, lay->len, text, len,
+			    (len < lay->len ? len : lay->len) - pre);
+	oend = lay->len - suf;
+	/* From inside the earlier list to inside the later one. */
+	if (pre < la->at[0] || pre > a1 || oend <= b0 || oend > lb->at[lb->n])
+		return -EAGAIN;
+	/* Where the earlier list ends in text: the first line from pre's on not of it. */
+	for (x = pre; x > 0 && text[x - 1] != '\n'; x--)
+		;
+	for (; x < len; x = (size_t)(e - text) + 1) {
+		e = memchr(text + x, '\n', len - x);
+		if (!e)
+			e = text + len;
+		for (ind = 0; text + x + ind < e && text[x + ind] == ' '; ind++)
+			;
+		if (text + x + ind == e || text[x + ind] == '#')
+			continue;
+		if (ind < la->indent ||
+		    (ind == la->indent &&
+		     (text[x + ind] != '-' || text + x + ind + 1 == e || text[x + ind + 1] != ' ')))
+			break;
+	}
+	/* The text between the lists is the same, and so the later list starts after it. */
+	glen = b0 - a1;
+	if (x >= len || len - x < glen || memcmp(text + x, lay->text + a1, glen))
+		return -EAGAIN;
+	nb0 = x + glen;
+	*t1 = malloc(x + lay->len - a1 + 1);
+	*t2 = malloc(b0 + len - nb0 + 1);
+	if (!*t1 || !*t2) {
+		free(*t1);
+		free(*t2);
+		*t1 = *t2 = NULL;
+		return -ENOMEM;
+	}
+	memcpy(*t1, text, x);
+	memcpy(*t1 + x, lay->text + a1, lay->len - a1 + 1);
+	memcpy(*t2, lay->text, b0);
+	memcpy(*t2 + b0, text + nb0, len - nb0 + 1);
+	return 0;
+}

@@ -65,6 +65,15 @@ int xlb_conf_patch_make(struct xlb_conf *conf, char *text, struct xlb_conf_patch
  */
 int xlb_conf_patch_item(struct xlb_conf *conf, int list, size_t index, size_t nconf, json_t *obj,
 			struct xlb_conf_patch *pt);
+/*
+ * A new text that changes items of both lists (an upstream and the route
+ * that uses it), in two steps: *t1 is the kept text with the earlier
+ * list's items as in text, *t2 with the later list's (malloc'd). Patching
+ * to either, then to text, gives text; which order is valid depends on
+ * the change (add the upstream first, remove the route first). 0,
+ * -EAGAIN (not such a change), -ENOMEM.
+ */
+int xlb_conf_patch_split(const struct xlb_conf *conf, const char *text, char **t1, char **t2);
 /* Trade the patch's items and text with @conf's: applying twice undoes it. */
 void xlb_conf_patch_apply(struct xlb_conf *conf, struct xlb_conf_patch *pt);
 /*
