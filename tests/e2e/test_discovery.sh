@@ -217,6 +217,21 @@ ectl del /apisix/stream_routes/2
 xlbt_wait_for 5 no_vip_port 8080 ||
 	xlbt_fail "route 2 deleted from etcd" "$(xlbt_xlb lb vip list)"
 
+# A static upstream and its stream route through etcd: each applied alone,
+# without parsing the whole configuration again; then both deleted.
+ectl put /apisix/upstreams/static '{"id":"static","type":"chash","nodes":[{"host":"'$BE1'","port":8080,"weight":1}]}'
+ectl put /apisix/stream_routes/3 '{"id":"3","server_addr":"'$XLBT_VIP4'","server_port":8080,"upstream_id":"static"}'
+xlbt_wait_for 5 has_member "$BE1" 8080 || xlbt_fail "route 3 from etcd" "$(xlbt_xlb lb vip list)"
+grep -q "etcd: [0-9]* objects applied one by one" "$LOG" ||
+	xlbt_fail "etcd's objects applied one by one" "$(grep etcd: "$LOG" | tail -5)"
+out=$(requests 5 8080 | sort | uniq -c)
+grep -q " 5 be1$" <<<"$out" || xlbt_fail "route 3 serves from be1" "$out"
+ectl del /apisix/stream_routes/3
+ectl del /apisix/upstreams/static
+xlbt_wait_for 5 no_vip_port 8080 ||
+	xlbt_fail "route 3 deleted from etcd" "$(xlbt_xlb lb vip list)"
+xlbt_log "etcd: an upstream and its route added and deleted, one by one"
+
 # An Admin API edit goes to etcd (and so persists), then comes back by the watch.
 code=$(xlbt_exec lb curl -s -o "$TMP/admin.out" -w '%{http_code}' -H "X-API-KEY: $KEY" -X PUT \
 	-d '{"server_addr":"'$XLBT_VIP4'","server_port":8080,"upstream_id":"web"}' \

@@ -360,6 +360,97 @@ static int etcd_apply(struct xlb_agent *a)
 	return err;
 }
 
+enum obj_mode {
+	OBJ_ADMIN, /* an Admin API edit: adopted; obj's id set */
+	OBJ_CHECK, /* an Admin API edit for etcd: checked only */
+	OBJ_ETCD,  /* etcd's object: adopted as it is */
+};
+
+static int obj_patch(struct xlb_agent *a, const char *kind, const char *id, json_t *obj,
+		     enum obj_mode mode);
+
+/* One change etcd brought: an object of a kind, new or changed (obj), or gone. */
+struct etcd_change {
+	int kind;
+	char id[XLB_ID_LEN];
+	json_t *obj;
+};
+
+#define ETCD_PATCH_MAX 16 /* changes in one update taken one by one; more: the whole way */
+
+/* The changes from a->doc's objects to etcd's: their count, or -1 when too many. */
+static int etcd_changes(struct xlb_agent *a, struct etcd_change *ch)
+{
+	static const char *const kinds[2] = {"upstreams", "stream_routes"};
+	json_t *etcd_objs[2] = {a->etcd_ups, a->etcd_routes}, *cur, *o, *c;
+	char ib[32], cb[32];
+	const char *id;
+	size_t i;
+	int k, n = 0;
+
+	for (k = 0; k < 2; k++) {
+		cur = json_object_get(a->doc, kinds[k]);
+		/* New or changed: the same place first, else by id. */
+		json_array_foreach (etcd_objs[k], i, o) {
+			id = obj_id(o, ib, sizeof(ib));
+			c = json_array_get(cur, i);
+			if (!c || strcmp(obj_id(c, cb, sizeof(cb)), id))
+				c = json_array_get(cur, (size_t)xlb_admin_doc_find(cur, id));
+			if (c && json_equal(c, o))
+				continue;
+			if (n == ETCD_PATCH_MAX || strlen(id) >= XLB_ID_LEN)
+				return -1;
+			ch[n].kind = k;
+			snprintf(ch[n].id, sizeof(ch[n].id), "%s", id);
+			ch[n++].obj = o;
+		}
+		/* Gone. */
+		json_array_foreach (cur, i, c) {
+			id = obj_id(c, cb, sizeof(cb));
+			o = json_array_get(etcd_objs[k], i);
+			if ((o && !strcmp(obj_id(o, ib, sizeof(ib)), id)) ||
+			    xlb_admin_doc_find(etcd_objs[k], id) >= 0)
+				continue;
+			if (n == ETCD_PATCH_MAX || strlen(id) >= XLB_ID_LEN)
+				return -1;
+			ch[n].kind = k;
+			snprintf(ch[n].id, sizeof(ch[n].id), "%s", id);
+			ch[n++].obj = NULL;
+		}
+	}
+	return n;
+}
+
+/*
+ * An update of a few of etcd's objects, each as a patch (obj_patch()), in
+ * an order that keeps references valid: upstreams new or changed, routes
+ * gone, routes new or changed, upstreams gone. 0, or -EAGAIN: the whole
+ * way (which takes the rest from where these stopped).
+ */
+static int etcd_patch(struct xlb_agent *a)
+{
+	static const char *const kinds[2] = {"upstreams", "stream_routes"};
+	static const struct {
+		int kind, gone;
+	} order[] = {{0, 0}, {1, 1}, {1, 0}, {0, 1}};
+	struct etcd_change ch[ETCD_PATCH_MAX];
+	int n, i, p, err = 0;
+
+	if (!a->doc || a->etcd_problem)
+		return -EAGAIN;
+	n = etcd_changes(a, ch);
+	if (n < 0)
+		return -EAGAIN;
+	for (p = 0; p < 4 && !err; p++)
+		for (i = 0; i < n && !err; i++)
+			if (ch[i].kind == order[p].kind && (!ch[i].obj) == order[p].gone)
+				err = obj_patch(a, kinds[ch[i].kind], ch[i].id, ch[i].obj,
+						OBJ_ETCD);
+	if (!err && n)
+		pr_info("etcd: %d objects applied one by one, the rest kept\n", n);
+	return err ? -EAGAIN : 0;
+}
+
 static void on_etcd_update(json_t *ups, json_t *routes, long long rev, void *arg)
 {
 	struct xlb_agent *a = arg;
@@ -371,7 +462,8 @@ static void on_etcd_update(json_t *ups, json_t *routes, long long rev, void *arg
 	a->etcd_have = 1;
 	pr_info("etcd: revision %lld: %zu upstreams, %zu stream routes\n", rev,
 		json_array_size(ups), json_array_size(routes));
-	etcd_apply(a);
+	if (etcd_patch(a))
+		etcd_apply(a);
 }
 
 /* Start, restart or stop the etcd source for the settings in conf. */
@@ -477,37 +569,50 @@ static int patch_reshapes(const struct xlb_agent *a, const struct xlb_conf_patch
  * registry's upstream, a problem to report) or the reconcile's error (the
  * running configuration stays).
  */
-static int patch_adopt(struct xlb_agent *a, struct xlb_conf_patch *pt, int file, json_t **prev)
+/*
+ * What the configuration layer does not check of a patch applied: a
+ * registry's upstream (its watch is the whole way's to follow), what xlbd
+ * supports of the new items (the rest passed before). 0, or -EAGAIN.
+ */
+static int patch_checks(struct xlb_agent *a, const struct xlb_conf_patch *pt)
 {
 	const struct xlb_upstream_conf *old = pt->list == XLB_LIST_UPSTREAMS ? pt->items : NULL;
 	struct xlb_conf_errors *errs;
 	struct xlb_conf *view;
-	double loaded = a->loaded;
-	json_t *doc = NULL;
 	size_t i;
 	int err = 0;
 
-	/* A registry's upstream has a watch to follow: the whole way. */
 	for (i = 0; old && i < pt->n; i++)
 		err |= !!old[i].discovery_type[0];
 	for (i = 0; old && i < pt->nconf; i++)
 		err |= !!a->conf.upstreams[pt->first + i].discovery_type[0];
-	err = err ? -EAGAIN : 0;
-	/* What xlbd supports, of the new items alone (the rest passed before). */
+	if (err)
+		return -EAGAIN;
 	errs = calloc(1, sizeof(*errs));
 	view = calloc(1, sizeof(*view));
-	if (!err && errs && view) {
+	if (errs && view) {
 		*view = a->conf;
 		view->upstreams = old ? &a->conf.upstreams[pt->first] : NULL;
 		view->nupstreams = old ? pt->nconf : 0;
 		view->routes = old ? NULL : &a->conf.routes[pt->first];
 		view->nroutes = old ? 0 : pt->nconf;
 		err = xlb_agent_conf_supported(view, errs) ? -EAGAIN : 0;
-	} else if (!err) {
-		err = -ENOMEM;
+	} else {
+		err = -EAGAIN;
 	}
 	free(view);
 	free(errs);
+	return err;
+}
+
+static int patch_adopt(struct xlb_agent *a, struct xlb_conf_patch *pt, int file, json_t **prev)
+{
+	const struct xlb_upstream_conf *old = pt->list == XLB_LIST_UPSTREAMS ? pt->items : NULL;
+	double loaded = a->loaded;
+	json_t *doc = NULL;
+	int err;
+
+	err = patch_checks(a, pt);
 	if (!err) {
 		doc = xlb_conf_patch_doc(pt, a->doc);
 		err = doc ? 0 : -EAGAIN;
@@ -698,18 +803,19 @@ static void on_etcd_put(int err, const char *why, void *arg)
 }
 
 /*
- * An Admin API edit of one object (new, replaced or deleted) without etcd:
- * that object alone (patch_adopt()). -EAGAIN: the whole way, which also
- * says what is wrong.
+ * One object of kind (new, replaced, or deleted: obj NULL) as a patch of
+ * a->conf (patch_adopt()), or only checked that way. 0, or -EAGAIN: the
+ * whole way, which also says what is wrong; or a reconcile's error.
  */
-static int put_patch(struct xlb_agent *a, const char *kind, const char *id, json_t *obj)
+static int obj_patch(struct xlb_agent *a, const char *kind, const char *id, json_t *obj,
+		     enum obj_mode mode)
 {
 	int list = !strcmp(kind, "upstreams")	    ? XLB_LIST_UPSTREAMS
 		   : !strcmp(kind, "stream_routes") ? XLB_LIST_ROUTES
 						    : -1;
 	json_t *arr = json_object_get(a->doc, kind), *o = NULL;
 	struct xlb_conf_patch pt;
-	size_t at, nconf = 1;
+	size_t at, nconf;
 	int found, err;
 
 	if (list < 0 || !json_is_array(arr))
@@ -725,7 +831,7 @@ static int put_patch(struct xlb_agent *a, const char *kind, const char *id, json
 		return -EAGAIN;
 	if (obj) {
 		o = json_deep_copy(obj);
-		if (!o || json_object_set_new(o, "id", json_string(id))) {
+		if (!o || (mode != OBJ_ETCD && json_object_set_new(o, "id", json_string(id)))) {
 			json_decref(o);
 			return -EAGAIN;
 		}
@@ -734,8 +840,13 @@ static int put_patch(struct xlb_agent *a, const char *kind, const char *id, json
 	json_decref(o);
 	if (err)
 		return -EAGAIN;
-	err = patch_adopt(a, &pt, 0, NULL);
-	if (!err) /* the file's text no longer describes the configuration */
+	if (mode == OBJ_CHECK) {
+		err = patch_checks(a, &pt);
+		xlb_conf_patch_apply(&a->conf, &pt);
+	} else {
+		err = patch_adopt(a, &pt, 0, NULL);
+	}
+	if (!err && mode != OBJ_CHECK) /* the file's text no longer describes it */
 		xlb_conf_forget_text(&a->conf);
 	xlb_conf_patch_free(&pt);
 	return err;
@@ -749,11 +860,16 @@ int xlb_agent_put(struct xlb_agent *a, const char *kind, const char *id, json_t 
 	int err;
 
 	memset(errs, 0, sizeof(*errs));
-	if (!a->etcd) {
-		err = put_patch(a, kind, id, obj);
-		if (err != -EAGAIN)
-			return err;
-	}
+	/*
+	 * One object alone: adopted; with etcd checked, then written there
+	 * (it comes back through the watch, and is applied like any other
+	 * etcd change).
+	 */
+	err = obj_patch(a, kind, id, obj, a->etcd ? OBJ_CHECK : OBJ_ADMIN);
+	if (!err && a->etcd)
+		return xlb_etcd_put(a->etcd, kind, id, obj, on_etcd_put, a);
+	if (err != -EAGAIN)
+		return err;
 	doc = xlb_admin_doc_edit(a->doc, kind, id, obj, &err);
 	if (!doc)
 		return err;
