@@ -78,6 +78,7 @@ struct agent_watch {
 	char id[XLB_ID_LEN];
 	char *ident; /* "type\nservice\nargs" */
 	struct xlb_disc_watch *w;
+	int changed; /* its node set changed since agent_on_disc_changed() */
 };
 
 struct xlb_agent {

@@ -115,34 +115,60 @@ static int fill_nodes(struct xlb_upstream_conf *u, const struct xlb_disc_watch *
 static void on_disc_update(struct xlb_disc_watch *w, void *arg)
 {
 	struct xlb_agent *a = arg;
+	size_t i;
 
+	for (i = 0; i < a->nwatches; i++)
+		if (a->watches[i].w == w)
+			a->watches[i].changed = 1;
 	event_active(a->disc_ev, 0, 0); /* coalesce the updates of one loop turn */
 }
 
-/* Node sets changed: refill the upstreams, then nodes, probes and maps follow. */
+/*
+ * Node sets changed: each upstream whose watch answered gets its nodes,
+ * then its nodes, probes and VIPs follow alone (agent_nodes_patch(), the
+ * desired state's edit), so that a registry's answer costs what it
+ * changes, not what the configuration holds.
+ */
 void agent_on_disc_changed(evutil_socket_t fd, short what, void *arg)
 {
 	struct xlb_agent *a = arg;
-	struct xlb_upstream_conf *u;
+	struct xlb_upstream_conf *u, old;
 	struct agent_watch *aw;
-	size_t i;
+	size_t i, k;
 	int err = 0;
 
-	for (i = 0; i < a->conf.nupstreams && !err; i++) {
-		u = &a->conf.upstreams[i];
-		aw = u->discovery_type[0] ? agent_watch_find(a->watches, a->nwatches, u->id) : NULL;
-		if (aw)
-			err = fill_nodes(u, aw->w);
+	for (i = 0; i < a->nwatches && !err; i++) {
+		aw = &a->watches[i];
+		if (!aw->changed)
+			continue;
+		aw->changed = 0;
+		for (k = 0; k < a->conf.nupstreams && strcmp(a->conf.upstreams[k].id, aw->id); k++)
+			;
+		if (k == a->conf.nupstreams)
+			continue;
+		u = &a->conf.upstreams[k];
+		old = *u;
+		u->nodes = NULL;
+		err = fill_nodes(u, aw->w);
+		if (err) {
+			u->nodes = old.nodes;
+			break;
+		}
+		err = agent_nodes_patch(a, &old, 1, k, 1);
+		free(old.nodes);
+		if (err)
+			break;
+		a->edit.list = XLB_LIST_UPSTREAMS;
+		a->edit.first = k;
+		a->edit.n = 1;
+		a->edit.whole = 0;
+		agent_reconcile(a);
 	}
-	if (!err)
-		err = agent_nodes_sync(a, &a->conf);
 	if (err) {
 		/* Some upstreams may hold new nodes: the next desired state compares all. */
 		agent_want_forget(a);
 		pr_warn("discovery: applying node changes: %s\n", strerror(-err));
-		return;
 	}
-	agent_reconcile(a);
 }
 
 /*
