@@ -407,6 +407,7 @@ static void test_changes(void **state)
 	"      \"10.1.0.1:80\": 1\n"                                                 \
 	"      \"10.1.0.2:80\": 1\n"                                                 \
 	"  - id: p2\n"                                                               \
+	"    unhealthy_flows: move\n"                                                \
 	"    nodes:\n"                                                               \
 	"      \"10.1.0.3:80\": 1\n"                                                 \
 	"      \"10.1.0.4:80\": 1\n"                                                 \
@@ -414,6 +415,42 @@ static void test_changes(void **state)
 	"  - {id: 1, server_addr: 198.18.100.1, server_port: 80, upstream_id: p1}\n" \
 	"  - {id: 2, server_addr: 198.18.100.2, server_port: 80, upstream_id: p2}\n" \
 	"  - {id: 3, server_addr: 198.18.100.3, server_port: 80, upstream_id: p2}\n"
+
+/*
+ * The nodes a patch left are the ones a whole sync makes of the same
+ * configuration: the same set, each with the same upstreams (in order),
+ * passive thresholds, checks and flow policy.
+ */
+static void nodes_as_synced(struct fix *f, const char *what)
+{
+	struct xlb_agent *b = calloc(1, sizeof(*b));
+	struct agent_node *n, *m;
+	size_t i;
+
+	expect_int(!!b, 1, "memory");
+	b->checker = f->a.checker; /* targets are shared by address: got and put back */
+	expect_int(agent_nodes_sync(b, &f->a.conf), 0, "%s: whole sync", what);
+	check_int(f->a.nnodes, b->nnodes, "%s: nodes", what);
+	for (i = 0; i < b->nnodes && i < f->a.nnodes; i++) {
+		n = f->a.nodes[i];
+		m = b->nodes[i];
+		check_int(agent_node_cmp(&n->addr, n->port, &m->addr, m->port), 0, "%s: node %zu",
+			  what, i);
+		if (strcmp(n->ups ? n->ups : "", m->ups ? m->ups : ""))
+			print_error("%s: %s's upstreams '%s', synced '%s'\n", what, n->label,
+				    n->ups, m->ups);
+		check_int(!strcmp(n->ups ? n->ups : "", m->ups ? m->ups : ""), 1,
+			  "%s: upstreams of %s", what, n->label);
+		check_int(n->passive, m->passive, "%s: passive of %s", what, n->label);
+		check_int(!memcmp(&n->passive_th, &m->passive_th, sizeof(n->passive_th)), 1,
+			  "%s: passive thresholds of %s", what, n->label);
+		check_int(n->checked, m->checked, "%s: checks of %s", what, n->label);
+		check_int(n->move_flows, m->move_flows, "%s: flow policy of %s", what, n->label);
+		check_int(n->t == m->t, 1, "%s: target of %s", what, n->label);
+	}
+	agent_nodes_free(b);
+	free(b);
+}
 
 /* text with from replaced by to, patched in as a reload does; alone: without a whole node sync. */
 static char *patch_in(struct fix *f, char *text, const char *from, const char *to, int alone)
@@ -436,6 +473,7 @@ static char *patch_in(struct fix *f, char *text, const char *from, const char *t
 	f->a.edit.whole = pt.n != pt.nconf; /* the ids stay in these steps */
 	check_int(f->a.nodes_gen == gen, alone, "'%s' -> '%s': nodes without a whole sync", from,
 		  to);
+	nodes_as_synced(f, to);
 	xlb_conf_patch_free(&pt);
 	free(text);
 	return strdup(next); /* the conf keeps next */
@@ -467,17 +505,18 @@ static void test_patches(void **state)
 	text = patch_in(f, text, "      \"10.1.0.3:80\": 1\n", "", 1);
 	step(f, "patch: a node of p2 removed", 0, 1, 0);
 	check_int(be_state(f, "10.1.0.3"), XLB_BE_UNUSED, "the removed node's backend goes");
-	/* A node p1 names too: its settings come from the first upstream, a whole sync. */
+	/* A node p1 names too: its settings come from the first upstream that names it. */
 	text = patch_in(f, text, "      \"10.1.0.4:80\": 2\n",
-			"      \"10.1.0.4:80\": 2\n      \"10.1.0.1:80\": 1\n", 0);
-	step(f, "patch: a node p1 has too", 0, 1, 0);
+			"      \"10.1.0.4:80\": 2\n      \"10.1.0.1:80\": 1\n", 1);
+	/* p2 moves flows of nodes down: the shared node's state, and so p1's VIPs too. */
+	step(f, "patch: a node p1 has too", 0, 3, 0);
 	/*
 	 * Items come and go: compared whole, listed as changes all the same.
 	 * The run takes in p2 (the text before stream_routes is its), which
-	 * shares a node with p1 now: a whole node sync.
+	 * shares a node with p1 now.
 	 */
 	text = patch_in(f, text, "stream_routes:\n",
-			"  - id: p3\n    nodes:\n      \"10.1.0.7:80\": 1\nstream_routes:\n", 0);
+			"  - id: p3\n    nodes:\n      \"10.1.0.7:80\": 1\nstream_routes:\n", 1);
 	step(f, "patch: an upstream added (no route yet)", 0, 0, 0);
 	text = patch_in(f, text, "  - {id: 1,",
 			"  - {id: 7, server_addr: 198.18.100.7, server_port: 80, upstream_id: p3}\n"

@@ -436,50 +436,6 @@ static size_t node_slot(const struct xlb_agent *a, const struct xlb_addr_key *ad
 	return lo;
 }
 
-/* Whether one of the n upstreams in ups other than id names (addr, port). */
-static int other_names(const struct xlb_upstream_conf *ups, size_t n, const char *id,
-		       const struct xlb_addr_key *addr, __u16 port)
-{
-	size_t k;
-
-	for (k = 0; k < n; k++)
-		if (strcmp(ups[k].id, id) && ups_names(&ups[k], addr, port))
-			return 1;
-	return 0;
-}
-
-/*
- * A patch may only move nodes that one upstream of the run names, by one
- * id before and after: a node several upstreams share takes its settings
- * from the first of them in the whole configuration, which only a whole
- * sync sees.
- */
-static int patch_alone(struct xlb_agent *a, const struct xlb_upstream_conf *old, size_t nold,
-		       const struct xlb_upstream_conf *nu, size_t n)
-{
-	const struct xlb_upstream_conf *u;
-	const struct xlb_addr_key *addr;
-	const struct agent_node *nd;
-	size_t i, j, side;
-	__u16 port;
-
-	for (side = 0; side < 2; side++) {
-		for (i = 0; i < (side ? n : nold); i++) {
-			u = side ? &nu[i] : &old[i];
-			for (j = 0; j < u->nnodes; j++) {
-				addr = &u->nodes[j].addr;
-				port = u->nodes[j].port;
-				nd = agent_node_find(a->nodes, a->nnodes, addr, port);
-				if ((nd && (!nd->ups || strcmp(nd->ups, u->id))) ||
-				    other_names(old, nold, u->id, addr, port) ||
-				    other_names(nu, n, u->id, addr, port))
-					return 0;
-			}
-		}
-	}
-	return 1;
-}
-
 /* Take node nd (at pos) out of the index, the flip list and the checker. */
 static void node_remove(struct xlb_agent *a, size_t pos)
 {
@@ -552,45 +508,182 @@ static int node_insert(struct xlb_agent *a, const struct xlb_upstream_conf *u,
 	return 0;
 }
 
-/* Whether one of the n upstreams in ups names (addr, port). */
-static int any_names(const struct xlb_upstream_conf *ups, size_t n, const struct xlb_addr_key *addr,
-		     __u16 port)
-{
-	size_t k;
+#define NAMERS_MAX    256  /* upstreams naming one node, for a patch to follow it alone */
+#define RUN_NODES_MAX 4096 /* nodes of a run, for a patch to follow them one by one */
 
-	for (k = 0; k < n; k++)
-		if (ups_names(&ups[k], addr, port))
+/* Whether one of the n upstreams in ups has id. */
+static int ids_have(const struct xlb_upstream_conf *ups, size_t n, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(ups[i].id, id))
 			return 1;
 	return 0;
+}
+
+static void namer_add(const struct xlb_upstream_conf **ups, size_t *n,
+		      const struct xlb_upstream_conf *u)
+{
+	size_t i, k;
+
+	for (i = 0; i < *n && ups[i] < u; i++)
+		;
+	if (i < *n && ups[i] == u)
+		return;
+	for (k = *n; k > i; k--)
+		ups[k] = ups[k - 1];
+	ups[i] = u;
+	(*n)++;
+}
+
+/*
+ * The upstreams that name node (addr, port) once the run changed, in
+ * configuration order: those it had outside the run (nd->ups), and the
+ * run's new items that name it. 0, or -E2BIG (more than NAMERS_MAX).
+ */
+static int node_namers(struct xlb_agent *a, const struct agent_node *nd,
+		       const struct xlb_upstream_conf *old, size_t nold,
+		       const struct xlb_upstream_conf *nu, size_t n,
+		       const struct xlb_addr_key *addr, __u16 port,
+		       const struct xlb_upstream_conf **ups, size_t *nups)
+{
+	const struct xlb_upstream_conf *u;
+	const char *p = nd && nd->ups ? nd->ups : "", *e;
+	char id[XLB_ID_LEN];
+	size_t i, len;
+
+	*nups = 0;
+	for (; *p; p = *e ? e + 1 : e) {
+		e = strchr(p, ',');
+		if (!e)
+			e = p + strlen(p);
+		len = (size_t)(e - p);
+		if (len >= sizeof(id))
+			continue;
+		memcpy(id, p, len);
+		id[len] = '\0';
+		/* A run item: its new version says. */
+		u = ids_have(old, nold, id) ? NULL : xlb_conf_upstream(&a->conf, id);
+		if (!u)
+			continue;
+		if (*nups == NAMERS_MAX)
+			return -E2BIG;
+		namer_add(ups, nups, u);
+	}
+	for (i = 0; i < n; i++) {
+		if (!ups_names(&nu[i], addr, port))
+			continue;
+		if (*nups == NAMERS_MAX)
+			return -E2BIG;
+		namer_add(ups, nups, &nu[i]);
+	}
+	return 0;
+}
+
+/*
+ * Node (addr, port), at pos (-1: none yet), named by ups from now (n, in
+ * configuration order): gone, new, or its settings from the first of them,
+ * as agent_nodes_sync() makes a node.
+ */
+static int node_follow(struct xlb_agent *a, long pos, const struct xlb_node_conf *nc,
+		       const struct xlb_upstream_conf **ups, size_t n, int *adopt_all)
+{
+	struct agent_node *nd;
+	int err, usable = 0;
+	__u8 out = 0;
+	size_t i;
+
+	if (!n) {
+		if (pos >= 0)
+			node_remove(a, (size_t)pos);
+		return 0;
+	}
+	if (pos >= 0) {
+		out = agent_node_out_state(a->nodes[pos]);
+		usable = agent_node_usable(a->nodes[pos]);
+	}
+	if (pos < 0) {
+		err = node_insert(a, ups[0], nc, adopt_all);
+		pos = agent_node_pos(a->nodes, a->nnodes, &nc->addr, nc->port);
+		if (err || pos < 0)
+			return err ? err : -ENOENT;
+	} else {
+		err = node_refresh(a, a->nodes[pos], ups[0]);
+		if (err)
+			return err;
+	}
+	nd = a->nodes[pos];
+	free(nd->ups);
+	nd->ups = NULL;
+	for (i = 0; i < n; i++) {
+		if (node_add_upstream(nd, ups[i]->id))
+			return -ENOMEM;
+		if (!i)
+			continue;
+		if (!nd->passive)
+			node_set_passive(nd, &ups[i]->passive);
+		nd->move_flows |= ups[i]->unhealthy_move;
+	}
+	/* What makes its backend state may have changed: the next desired state looks. */
+	if (agent_node_out_state(nd) != out || agent_node_usable(nd) != usable)
+		agent_node_flipped(a, nd);
+	return 0;
+}
+
+static int node_conf_cmp(const void *x, const void *y)
+{
+	const struct xlb_node_conf *a = *(const struct xlb_node_conf *const *)x;
+	const struct xlb_node_conf *b = *(const struct xlb_node_conf *const *)y;
+
+	return agent_node_cmp(&a->addr, a->port, &b->addr, b->port);
 }
 
 int agent_nodes_patch(struct xlb_agent *a, const struct xlb_upstream_conf *old, size_t nold,
 		      size_t first, size_t n)
 {
-	const struct xlb_upstream_conf *nu = &a->conf.upstreams[first];
+	const struct xlb_upstream_conf *nu = &a->conf.upstreams[first], **namers;
+	const struct xlb_node_conf **keys, *nc;
 	struct agent_node **fresh = NULL, *nd;
-	size_t i, j, nfresh = 0, before = a->nnodes;
+	size_t i, j, k, nkeys = 0, nnamers, nfresh = 0, before = a->nnodes;
 	int err = 0, adopt_all = 0;
 	long pos;
 
-	if (!patch_alone(a, old, nold, nu, n))
-		return agent_nodes_sync(a, &a->conf);
 	for (i = 0; i < nold; i++)
-		for (j = 0; j < old[i].nnodes; j++)
-			if (!any_names(nu, n, &old[i].nodes[j].addr, old[i].nodes[j].port) &&
-			    (pos = agent_node_pos(a->nodes, a->nnodes, &old[i].nodes[j].addr,
-						  old[i].nodes[j].port)) >= 0)
-				node_remove(a, (size_t)pos);
-	for (i = 0; i < n && !err; i++) {
-		for (j = 0; j < nu[i].nnodes && !err; j++) {
-			pos = agent_node_pos(a->nodes, a->nnodes, &nu[i].nodes[j].addr,
-					     nu[i].nodes[j].port);
-			if (pos >= 0)
-				err = node_refresh(a, a->nodes[pos], &nu[i]);
-			else
-				err = node_insert(a, &nu[i], &nu[i].nodes[j], &adopt_all);
-		}
+		nkeys += old[i].nnodes;
+	for (i = 0; i < n; i++)
+		nkeys += nu[i].nnodes;
+	if (nkeys > RUN_NODES_MAX)
+		return agent_nodes_sync(a, &a->conf);
+	/* Each node the run names, before or after, once. */
+	keys = calloc(nkeys + 1, sizeof(*keys));
+	namers = calloc(NAMERS_MAX + 1, sizeof(*namers));
+	if (!keys || !namers) {
+		free(keys);
+		free(namers);
+		return -ENOMEM;
 	}
+	for (i = 0, k = 0; i < nold; i++)
+		for (j = 0; j < old[i].nnodes; j++)
+			keys[k++] = &old[i].nodes[j];
+	for (i = 0; i < n; i++)
+		for (j = 0; j < nu[i].nnodes; j++)
+			keys[k++] = &nu[i].nodes[j];
+	qsort(keys, nkeys, sizeof(*keys), node_conf_cmp);
+	for (k = 0; k < nkeys && !err; k++) {
+		nc = keys[k];
+		if (k && !node_conf_cmp(&keys[k - 1], &keys[k]))
+			continue;
+		pos = agent_node_pos(a->nodes, a->nnodes, &nc->addr, nc->port);
+		nd = pos >= 0 ? a->nodes[pos] : NULL;
+		err = node_namers(a, nd, old, nold, nu, n, &nc->addr, nc->port, namers, &nnamers);
+		if (!err)
+			err = node_follow(a, pos, nc, namers, nnamers, &adopt_all);
+	}
+	free(keys);
+	free(namers);
+	if (err == -E2BIG)
+		return agent_nodes_sync(a, &a->conf);
 	if (err)
 		return err;
 	if (adopt_all && a->nnodes > before) {
