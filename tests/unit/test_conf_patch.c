@@ -83,36 +83,7 @@ static int with_lines = 1;
 
 static void same_conf(const struct xlb_conf *a, const struct xlb_conf *b, const char *what)
 {
-	struct xlb_upstream_conf x, y;
-	struct xlb_route_conf r, q;
-	size_t i;
-
-	check_int(a->nupstreams, b->nupstreams, "%s: upstreams", what);
-	check_int(a->nroutes, b->nroutes, "%s: routes", what);
-	for (i = 0; i < a->nupstreams && i < b->nupstreams; i++) {
-		x = a->upstreams[i];
-		y = b->upstreams[i];
-		check_int(x.nnodes, y.nnodes, "%s: upstream %zu nodes", what, i);
-		if (x.nnodes == y.nnodes)
-			check_int(memcmp(x.nodes, y.nodes, x.nnodes * sizeof(*x.nodes)), 0,
-				  "%s: upstream %zu's nodes equal", what, i);
-		check_int(!x.discovery_args == !y.discovery_args, 1, "%s: args", what);
-		x.nodes = y.nodes = NULL;
-		x.discovery_args = y.discovery_args = NULL;
-		if (!with_lines)
-			x.line = y.line = 0;
-		check_int(x.line, y.line, "%s: upstream %zu line", what, i);
-		check_int(memcmp(&x, &y, sizeof(x)), 0, "%s: upstream %zu equal", what, i);
-	}
-	for (i = 0; i < a->nroutes && i < b->nroutes; i++) {
-		r = a->routes[i];
-		q = b->routes[i];
-		if (!with_lines)
-			r.line = q.line = 0;
-		check_int(r.line, q.line, "%s: route %zu line", what, i);
-		check_int(memcmp(&r, &q, sizeof(r)), 0, "%s: route %zu equal", what, i);
-	}
-	check_int(a->nodes_total, b->nodes_total, "%s: nodes in all", what);
+	check_int(xlb_conf_equal(a, b, with_lines), 1, "%s: the same configuration", what);
 }
 
 /* The full parser's conf and document of text. */

@@ -286,6 +286,48 @@ void xlb_conf_error_str(const char *file, const struct xlb_conf_error *e, char *
 		 e->path[0] ? ": " : "", e->msg);
 }
 
+/* Two upstreams alike, but for the places of what they own (and line, unless lines). */
+static int upstream_equal(const struct xlb_upstream_conf *a, const struct xlb_upstream_conf *b,
+			  int lines)
+{
+	struct xlb_upstream_conf x = *a, y = *b;
+
+	if (a->nnodes != b->nnodes ||
+	    (a->nnodes && memcmp(a->nodes, b->nodes, a->nnodes * sizeof(*a->nodes))) ||
+	    !a->discovery_args != !b->discovery_args ||
+	    (a->discovery_args && strcmp(a->discovery_args, b->discovery_args)))
+		return 0;
+	x.nodes = y.nodes = NULL;
+	x.discovery_args = y.discovery_args = NULL;
+	if (!lines)
+		x.line = y.line = 0;
+	return !memcmp(&x, &y, sizeof(x));
+}
+
+int xlb_conf_equal(const struct xlb_conf *a, const struct xlb_conf *b, int lines)
+{
+	struct xlb_route_conf r, q;
+	size_t i;
+
+	if (a->nupstreams != b->nupstreams || a->nroutes != b->nroutes ||
+	    a->nodes_total != b->nodes_total || memcmp(&a->xlb, &b->xlb, sizeof(a->xlb)) ||
+	    memcmp(&a->discovery, &b->discovery, sizeof(a->discovery)) ||
+	    memcmp(&a->etcd, &b->etcd, sizeof(a->etcd)))
+		return 0;
+	for (i = 0; i < a->nupstreams; i++)
+		if (!upstream_equal(&a->upstreams[i], &b->upstreams[i], lines))
+			return 0;
+	for (i = 0; i < a->nroutes; i++) {
+		r = a->routes[i];
+		q = b->routes[i];
+		if (!lines)
+			r.line = q.line = 0;
+		if (memcmp(&r, &q, sizeof(r)))
+			return 0;
+	}
+	return 1;
+}
+
 /* Linear: for lookups now and then, not per packet. */
 const struct xlb_upstream_conf *xlb_conf_upstream(const struct xlb_conf *conf, const char *id)
 {

@@ -280,6 +280,11 @@ void xlb_conf_free(struct xlb_conf *conf);
 void xlb_conf_error_str(const char *file, const struct xlb_conf_error *e, char *buf, size_t len);
 
 /* Lookups in a validated conf. */
+/*
+ * Whether a and b are the same configuration (what they own compared by
+ * value; line numbers too, unless !lines). 1 or 0.
+ */
+int xlb_conf_equal(const struct xlb_conf *a, const struct xlb_conf *b, int lines);
 const struct xlb_upstream_conf *xlb_conf_upstream(const struct xlb_conf *conf, const char *id);
 /* Whether upstream u forwards by NAT (its own forward, else xlb.forward). */
 int xlb_conf_upstream_nat(const struct xlb_conf *conf, const struct xlb_upstream_conf *u);
