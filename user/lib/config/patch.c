@@ -12,7 +12,8 @@
  *     the text is parsed whole;
  *   - the run's new text must be items of that list and nothing else: its
  *     lines are indented at least as the list's '-', those at the '-' are
- *     items, no tab, no anchor, ASCII (libyaml's marks count characters);
+ *     items, no tab, no anchor, ASCII with LF line breaks (libyaml counts
+ *     characters, and breaks lines at CR too);
  *   - it is parsed on its own, with libyaml's line count started where
  *     the run starts, so that positions are the file's;
  *   - the items keep their number, ids and protocols, and a stream route
@@ -129,14 +130,18 @@ static void list_make(struct list_at *la, const char *text, size_t len, yaml_doc
 	la->ok = 1;
 }
 
-static int ascii(const char *s, size_t n)
+/*
+ * Text the layout can follow: ASCII (libyaml's marks count characters, not
+ * bytes) with lines broken by LF alone (YAML breaks lines at CR too). 1 or 0.
+ */
+static int plain(const char *s, size_t n)
 {
 	unsigned char acc = 0;
 	size_t i;
 
 	for (i = 0; i < n; i++)
 		acc |= (unsigned char)s[i];
-	return !(acc & 0x80);
+	return !(acc & 0x80) && !memchr(s, '\r', n);
 }
 
 struct xlb_conf_layout *xlb_conf_layout_make(const char *text, yaml_document_t *doc,
@@ -145,7 +150,7 @@ struct xlb_conf_layout *xlb_conf_layout_make(const char *text, yaml_document_t *
 	struct xlb_conf_layout *lay;
 	size_t len = strlen(text);
 
-	if (!ascii(text, len))
+	if (!plain(text, len))
 		return NULL;
 	lay = calloc(1, sizeof(*lay));
 	if (!lay)
@@ -171,7 +176,7 @@ static int run_check(const char *s, size_t n, unsigned int indent)
 	const char *end = s + n, *e;
 	size_t ind;
 
-	if (!ascii(s, n))
+	if (!plain(s, n))
 		return -1;
 	for (; s < end; s = e + 1) {
 		e = memchr(s, '\n', (size_t)(end - s));
@@ -586,7 +591,13 @@ int xlb_conf_patch_make(struct xlb_conf *conf, char *text, struct xlb_conf_patch
 	so = la->at[pt->first];
 	se = la->at[last + 1];
 	ne = se + len - lay->len;
-	if (run_check(text + so, ne - so, la->indent) || run_has_inline(conf, pt))
+	/*
+	 * The run must end where a line starts in the new text too: the same
+	 * bytes follow, but a line cut (a comment that took in the next
+	 * item's start) would read otherwise.
+	 */
+	if ((ne > so && text[ne - 1] != '\n') || run_check(text + so, ne - so, la->indent) ||
+	    run_has_inline(conf, pt))
 		return -EAGAIN;
 	err = run_parse(conf, la, text, so, ne, pt);
 	/* A list emptied is the full parser's to judge. */
