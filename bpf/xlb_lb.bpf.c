@@ -70,13 +70,20 @@ int xlb_lb(struct xdp_md *ctx)
 	struct xlb_backend *be;
 	struct xlb_vip *vip;
 	__u32 id, hash, zero = 0;
-	int ret;
+	int ret, clients = 0;
 
 	ret = xlb_parse(ctx, &p);
 	if (ret >= 0)
 		return ret;
-	vip = xlb_vip_match(&p);
+	vip = xlb_vip_match(&p, &clients);
 	if (!vip) {
+		/*
+		 * A client outside every filter of the address is not the
+		 * balancer's: like a packet for no VIP, it goes to the host
+		 * untouched, where a local service or the firewall decides.
+		 */
+		if (clients)
+			return xlb_count_reason(XLB_R_PASS_CLIENT, p.frame_len, XDP_PASS);
 		/* A node's reply to a NAT connection is for no VIP. */
 		ret = xlb_nat_reply(ctx, &p);
 		if (ret >= 0)

@@ -21,6 +21,19 @@ struct {
 } xlb_vips SEC(".maps");
 
 /*
+ * (address's VIP key, client prefix) -> key of the VIP for those clients.
+ * Read only for an entry of xlb_vips flagged XLB_VIP_F_CLIENTS.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct xlb_client_key);
+	__type(value, struct xlb_vip_key);
+	__uint(max_entries, XLB_MAX_VIPS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_vip_clients SEC(".maps");
+
+/*
  * Every VIP's Maglev table, in one array of slots: a VIP's table is slots
  * [table_off, table_off + table_size) of it (struct xlb_vip). Userspace
  * writes a new table into free slots through mmap, then makes it live by
