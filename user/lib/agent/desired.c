@@ -434,6 +434,17 @@ static struct xlb_vip_key *keys_sorted(const struct des_route *rs, size_t n)
 	return keys;
 }
 
+/* A route's VIP key: its client filter (remote_addr) is part of it. */
+static void route_key(const struct xlb_route_conf *rc, struct xlb_vip_key *k)
+{
+	*k = rc->vip;
+	if (!rc->remote.family)
+		return;
+	k->client_family = rc->remote.family;
+	memcpy(k->client, rc->remote.addr, sizeof(k->client));
+	k->client_plen = (__u8)rc->remote_plen;
+}
+
 /*
  * Every route's VIP and upstream; dirty[i] for the routes whose VIP is
  * new or whose upstream changed; w->gone for the VIPs no route has now.
@@ -453,7 +464,7 @@ static int routes_update(struct upd *u, unsigned char *dirty, struct xlb_want *w
 		return -ENOMEM;
 	for (i = 0; i < a->conf.nroutes; i++) {
 		r = &d->routes[d->nroutes++];
-		r->key = a->conf.routes[i].vip;
+		route_key(&a->conf.routes[i], &r->key);
 		r->ups = ups_find(d, a->conf.routes[i].upstream_id);
 		if (r->ups != SIZE_MAX)
 			d->ups[r->ups].routes++;

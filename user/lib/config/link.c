@@ -254,15 +254,35 @@ static void link_route(struct parser *p, size_t j, const struct ent *ups, size_t
 	it->ok = 0;
 }
 
+/*
+ * A route's VIP: its address, port and protocol, and its client filter
+ * (remote_addr): routes on one address for different clients are distinct
+ * VIPs, as APISIX's stream routes that differ only by remote_addr.
+ */
 struct vip_ent {
-	const struct xlb_vip_key *vip;
+	const struct xlb_route_conf *r;
 	size_t i;
 };
+
+static int vip_ent_key(const struct vip_ent *x, const struct vip_ent *y)
+{
+	int d = memcmp(&x->r->vip, &y->r->vip, sizeof(x->r->vip));
+
+	if (!d)
+		d = (x->r->remote.family > y->r->remote.family) -
+		    (x->r->remote.family < y->r->remote.family);
+	if (!d && x->r->remote.family)
+		d = memcmp(x->r->remote.addr, y->r->remote.addr, sizeof(x->r->remote.addr));
+	if (!d && x->r->remote.family)
+		d = (x->r->remote_plen > y->r->remote_plen) -
+		    (x->r->remote_plen < y->r->remote_plen);
+	return d;
+}
 
 static int cmp_vip_ent(const void *a, const void *b)
 {
 	const struct vip_ent *x = a, *y = b;
-	int d = memcmp(x->vip, y->vip, sizeof(*x->vip));
+	int d = vip_ent_key(x, y);
 
 	return d ? d : (x->i > y->i) - (x->i < y->i);
 }
@@ -270,20 +290,26 @@ static int cmp_vip_ent(const void *a, const void *b)
 static void dup_vips(struct parser *p, struct vip_ent *v, size_t n)
 {
 	const struct xlb_route_conf *r = p->conf->routes;
-	char path[PATH_LEN], buf[XLB_VIPSTRLEN];
+	char path[PATH_LEN], buf[XLB_VIPSTRLEN], cl[XLB_ADDRSTRLEN + 32], a[XLB_ADDRSTRLEN];
 	size_t i, first = 0;
 
 	qsort(v, n, sizeof(*v), cmp_vip_ent);
 	for (i = 1; i < n; i++) {
-		if (memcmp(v[i].vip, v[first].vip, sizeof(*v[i].vip))) {
+		if (vip_ent_key(&v[i], &v[first])) {
 			first = i;
 			continue;
 		}
+		cl[0] = 0;
+		if (v[i].r->remote.family)
+			snprintf(cl, sizeof(cl), " for clients %s/%u",
+				 xlb_addr_str(v[i].r->remote.addr, v[i].r->remote.family, a,
+					      sizeof(a)),
+				 v[i].r->remote_plen);
 		xlb_schema_path_fmt(path, "stream_routes[%zu].server_addr", v[i].i);
 		xlb_schema_report(
 			p, xlb_schema_map_find(p, p->rts[v[i].i].node, "server_addr", NULL), path,
-			"duplicate VIP %s: stream routes '%s' (line %u) and '%s' (line %u)",
-			xlb_vip_str(v[i].vip, buf, sizeof(buf)), r[v[first].i].id,
+			"duplicate VIP %s%s: stream routes '%s' (line %u) and '%s' (line %u)",
+			xlb_vip_str(&v[i].r->vip, buf, sizeof(buf)), cl, r[v[first].i].id,
 			r[v[first].i].line, r[v[i].i].id, r[v[i].i].line);
 	}
 }
@@ -322,7 +348,7 @@ static void relate(struct parser *p, size_t ntop)
 
 	for (i = 0, m = 0; i < c->nroutes; i++)
 		if (p->rts[i].ok)
-			v[m++] = (struct vip_ent){&c->routes[i].vip, i};
+			v[m++] = (struct vip_ent){&c->routes[i], i};
 	dup_vips(p, v, m);
 out_free:
 	free(v);
