@@ -2284,6 +2284,17 @@ out:
 
 /* --- tests: VIPs for some clients only ----------------------------------------------- */
 
+/* The key of addr:port/tcp for the clients of prefix/plen (NULL: every client). */
+static void client_key(const char *addr, __u16 port, const char *prefix, __u8 plen,
+		       struct xlb_vip_key *k)
+{
+	vip_key(addr, port, IPPROTO_TCP, k);
+	if (prefix) {
+		k->client_family = pkt_addr(prefix, k->client);
+		k->client_plen = plen;
+	}
+}
+
 /* A VIP of addr:port/tcp for the clients of prefix/plen, with one backend. */
 static int client_vip(struct env *e, const char *addr, __u16 port, const char *prefix, __u8 plen,
 		      const char *be_addr, struct xlb_vip *vip, __u32 *be)
@@ -2291,11 +2302,7 @@ static int client_vip(struct env *e, const char *addr, __u16 port, const char *p
 	struct xlb_vip_key k;
 	int err;
 
-	vip_key(addr, port, IPPROTO_TCP, &k);
-	if (prefix) {
-		k.client_family = pkt_addr(prefix, k.client);
-		k.client_plen = plen;
-	}
+	client_key(addr, port, prefix, plen, &k);
 	err = xlb_vip_create(&e->m, &k, 0, 251, vip);
 	if (err)
 		return fail(e, "xlb_vip_create(%s port %u, clients %s/%u): %s", addr, port,
@@ -2309,11 +2316,7 @@ static int client_vip_del(struct env *e, const char *addr, __u16 port, const cha
 	struct xlb_vip_key k;
 	int err;
 
-	vip_key(addr, port, IPPROTO_TCP, &k);
-	if (prefix) {
-		k.client_family = pkt_addr(prefix, k.client);
-		k.client_plen = plen;
-	}
+	client_key(addr, port, prefix, plen, &k);
 	err = xlb_vip_delete(&e->m, &k);
 	if (err)
 		return fail(e, "xlb_vip_delete(%s port %u, clients %s/%u): %s", addr, port,
@@ -2417,14 +2420,11 @@ static int t_clients(struct env *e, const void *arg)
 		return err;
 
 	/* Keys the fast path could not match: refused before any write. */
-	vip_key(VIP4, 81, IPPROTO_TCP, &k);
-	k.client_family = pkt_addr("198.18.1.1", k.client);
-	k.client_plen = 24;
+	client_key(VIP4, 81, "198.18.1.1", 24, &k);
 	err = xlb_vip_create(&e->m, &k, 0, 251, &seen);
 	if (err != -EINVAL)
 		return fail(e, "client prefix with host bits: %s, expected -EINVAL", errname(err));
-	k.client_family = pkt_addr("fd00:78:6c62:1::", k.client);
-	k.client_plen = 64;
+	client_key(VIP4, 81, "fd00:78:6c62:1::", 64, &k);
 	err = xlb_vip_create(&e->m, &k, 0, 251, &seen);
 	if (err != -EINVAL)
 		return fail(e, "IPv6 clients of an IPv4 VIP: %s, expected -EINVAL", errname(err));

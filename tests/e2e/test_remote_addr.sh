@@ -16,11 +16,10 @@ set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 
 . tests/lib/testbed.sh
+xlbt_require_root
+xlbt_require_cmd ip curl python3 timeout awk
 xlbt_require_exe XLB build/xlb
 xlbt_require_exe XLBD build/xlbd
-
-xlbt_require_root
-xlbt_require_cmd ip curl python3 timeout
 
 xlbt_testbed_up 3
 TMP=$(xlbt_tmp_dir)
