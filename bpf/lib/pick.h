@@ -20,7 +20,7 @@
  * the entry itself when it is a VIP of its own (a table), else NULL.
  */
 static __always_inline struct xlb_vip *
-xlb_vip_client(const struct xlb_pkt *p, const struct xlb_vip_key *vk, struct xlb_vip *vip)
+xlb_vip_client(const struct xlb_pkt *p, const struct xlb_vip_addr *vk, struct xlb_vip *vip)
 {
 	struct xlb_client_key ck = {
 		.prefixlen = XLB_CLIENT_KEY_BITS,
@@ -34,7 +34,7 @@ xlb_vip_client(const struct xlb_pkt *p, const struct xlb_vip_key *vk, struct xlb
 	__builtin_memcpy(ck.client, p->key.saddr, sizeof(ck.client));
 	rk = bpf_map_lookup_elem(&xlb_vip_clients, &ck);
 	if (rk)
-		return bpf_map_lookup_elem(&xlb_vips, rk);
+		return bpf_map_lookup_elem(&xlb_filtered_vips, rk);
 	return vip->id == XLB_VIP_NO_ID ? NULL : vip;
 }
 
@@ -46,7 +46,7 @@ xlb_vip_client(const struct xlb_pkt *p, const struct xlb_vip_key *vk, struct xlb
  */
 static __always_inline struct xlb_vip *xlb_vip_match(const struct xlb_pkt *p, int *clients)
 {
-	struct xlb_vip_key vk = {
+	struct xlb_vip_addr vk = {
 		.port = p->key.dport,
 		.proto = p->key.proto,
 		.family = p->key.family,

@@ -288,6 +288,7 @@ static int env_reset(struct env *e)
 	int err;
 
 	err = hash_clear(s->maps.xlb_vips) ?: hash_clear(s->maps.xlb_vip_clients) ?:
+	      hash_clear(s->maps.xlb_filtered_vips) ?:
 	      hash_clear(s->maps.xlb_members) ?:
 	      hash_clear(s->maps.xlb_flows) ?: hash_clear(s->maps.xlb_nat_fwd) ?:
 	      hash_clear(s->maps.xlb_nat_rev);
@@ -2386,9 +2387,15 @@ static int t_clients(struct env *e, const void *arg)
 	if (err != -ENOENT)
 		return fail(e, "xlb_vip_get(%s:80, every client): %s, expected -ENOENT", VIP4,
 			    errname(err));
-	if (hash_count(e->skel->maps.xlb_vip_clients) != 2)
-		return fail(e, "xlb_vip_clients holds %d entries, expected 2",
-			    hash_count(e->skel->maps.xlb_vip_clients));
+	if (hash_count(e->skel->maps.xlb_vip_clients) != 2 ||
+	    hash_count(e->skel->maps.xlb_filtered_vips) != 2 ||
+	    hash_count(e->skel->maps.xlb_vips) != 1)
+		return fail(e,
+			    "xlb_vip_clients holds %d entries, xlb_filtered_vips %d, xlb_vips %d, "
+			    "expected 2, 2 and the address's own",
+			    hash_count(e->skel->maps.xlb_vip_clients),
+			    hash_count(e->skel->maps.xlb_filtered_vips),
+			    hash_count(e->skel->maps.xlb_vips));
 
 	/* A VIP for every client takes the rest; the longest prefix wins. */
 	err = client_vip(e, VIP4, 80, NULL, 0, BE4_3, &any, &bany) ?:
@@ -2403,10 +2410,14 @@ static int t_clients(struct env *e, const void *arg)
 	      client_expect(e, "198.18.2.8", VIP4, XDP_PASS, 0, XLB_R_PASS_NOT_VIP);
 	if (err)
 		return err;
-	if (hash_count(e->skel->maps.xlb_vips) || hash_count(e->skel->maps.xlb_vip_clients))
-		return fail(e, "all deleted: xlb_vips holds %d, xlb_vip_clients %d, expected 0",
+	if (hash_count(e->skel->maps.xlb_vips) || hash_count(e->skel->maps.xlb_vip_clients) ||
+	    hash_count(e->skel->maps.xlb_filtered_vips))
+		return fail(e,
+			    "all deleted: xlb_vips holds %d, xlb_vip_clients %d, "
+			    "xlb_filtered_vips %d, expected 0",
 			    hash_count(e->skel->maps.xlb_vips),
-			    hash_count(e->skel->maps.xlb_vip_clients));
+			    hash_count(e->skel->maps.xlb_vip_clients),
+			    hash_count(e->skel->maps.xlb_filtered_vips));
 
 	/* IPv6, and a filter added to an address already balanced for all. */
 	err = client_vip(e, VIP6, 80, NULL, 0, BE6_2, &any, &bany) ?:

@@ -665,11 +665,13 @@ static int t_clients(struct env *e, struct xlb_shadow *s)
 	if (err)
 		return bpftest_fail(&e->t, "reconcile: %s (%s)", strerror(-err), st.error);
 	if (st.vips_added != 3 || map_count(e->skel->maps.xlb_vip_clients) != 2 ||
-	    map_count(e->skel->maps.xlb_vips) != 3)
+	    map_count(e->skel->maps.xlb_filtered_vips) != 2 ||
+	    map_count(e->skel->maps.xlb_vips) != 1)
 		return bpftest_fail(&e->t,
-				    "3 VIPs on one address: %u added, %d LPM entries, %d VIP "
-				    "entries (expected 3, 2, 3)",
+				    "3 VIPs on one address: %u added, %d LPM entries, %d filtered "
+				    "VIPs, %d address entries (expected 3, 2, 2, 1)",
 				    st.vips_added, map_count(e->skel->maps.xlb_vip_clients),
+				    map_count(e->skel->maps.xlb_filtered_vips),
 				    map_count(e->skel->maps.xlb_vips));
 	err = reconcile(e, s, c, 3, &st);
 	if (err || !stats_zero(&st))
@@ -697,20 +699,25 @@ static int t_clients(struct env *e, struct xlb_shadow *s)
 	/* The VIP for every client and one prefix go: the address's entry stays bare. */
 	err = reconcile(e, s, c, 1, &st);
 	if (err || st.vips_removed != 2 || map_count(e->skel->maps.xlb_vip_clients) != 1 ||
-	    map_count(e->skel->maps.xlb_vips) != 2)
+	    map_count(e->skel->maps.xlb_filtered_vips) != 1 ||
+	    map_count(e->skel->maps.xlb_vips) != 1)
 		return bpftest_fail(&e->t,
 				    "down to one prefix: err %d (%s), %u removed, %d LPM entries, "
-				    "%d VIP entries (expected 2, 1, 2)",
+				    "%d filtered VIPs, %d address entries (expected 2, 1, 1, 1)",
 				    err, st.error, st.vips_removed,
 				    map_count(e->skel->maps.xlb_vip_clients),
+				    map_count(e->skel->maps.xlb_filtered_vips),
 				    map_count(e->skel->maps.xlb_vips));
 	err = reconcile(e, s, c, 0, &st);
-	if (err || map_count(e->skel->maps.xlb_vip_clients) || map_count(e->skel->maps.xlb_vips))
-		return bpftest_fail(&e->t,
-				    "nothing wanted: err %d (%s), %d LPM entries, %d VIP entries "
-				    "(expected none)",
-				    err, st.error, map_count(e->skel->maps.xlb_vip_clients),
-				    map_count(e->skel->maps.xlb_vips));
+	if (err || map_count(e->skel->maps.xlb_vip_clients) ||
+	    map_count(e->skel->maps.xlb_filtered_vips) || map_count(e->skel->maps.xlb_vips))
+		return bpftest_fail(
+			&e->t,
+			"nothing wanted: err %d (%s), %d LPM entries, %d filtered VIPs, "
+			"%d address entries (expected none)",
+			err, st.error, map_count(e->skel->maps.xlb_vip_clients),
+			map_count(e->skel->maps.xlb_filtered_vips),
+			map_count(e->skel->maps.xlb_vips));
 	return 0;
 }
 

@@ -605,6 +605,7 @@ static int env_reset(struct env *e)
 		err = -errno;
 	err = err ?: hash_clear(s->maps.xlb_vips, sizeof(struct xlb_vip_key));
 	err = err ?: hash_clear(s->maps.xlb_vip_clients, sizeof(struct xlb_client_key));
+	err = err ?: hash_clear(s->maps.xlb_filtered_vips, sizeof(struct xlb_vip_key));
 	err = err ?: hash_clear(s->maps.xlb_flows, sizeof(struct xlb_flow_key));
 	err = err ?: hash_clear(s->maps.xlb_nat_fwd, sizeof(struct xlb_flow_key));
 	err = err ?: hash_clear(s->maps.xlb_nat_rev, sizeof(struct xlb_nat_rkey));
@@ -615,7 +616,7 @@ static int env_reset(struct env *e)
 /*
  * A VIP for v's clients: k (the address's key) gets its client part; the
  * address's entry is flagged (made bare when absent) and the prefix's LPM
- * entry names k.
+ * entry names k, the key of the VIP in xlb_filtered_vips.
  */
 static int client_entries(struct env *e, struct xlb_vip_key *k, const struct vip_def *v)
 {
@@ -693,7 +694,9 @@ static int setup_apply(struct env *e, const struct lb_setup *su)
 		if (err)
 			return fail(e, "setup: clients %s/%u of VIP %s:%u: %s", v->client, v->plen,
 				    v->addr, v->port, strerror(-err));
-		if (bpf_map_update_elem(map_fd(s->maps.xlb_vips), &k, &val, 0))
+		if (bpf_map_update_elem(
+			    map_fd(v->client ? s->maps.xlb_filtered_vips : s->maps.xlb_vips), &k,
+			    &val, 0))
 			return fail(e, "setup: VIP %s:%u: %s", v->addr, v->port, strerror(errno));
 		if (v->no_table)
 			continue;

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * VIPs for some clients only (struct xlb_vip_key with client_family set):
- * the address's entry flagged XLB_VIP_F_CLIENTS that sends the fast path
- * to xlb_vip_clients, the LPM entries there, and the bare entry an address
- * gets when no VIP of its own holds it. Called by the VIP accessors
+ * VIPs for some clients only (struct xlb_vip_key with client_family set,
+ * in xlb_filtered_vips): the address's entry in xlb_vips flagged
+ * XLB_VIP_F_CLIENTS that sends the fast path to xlb_vip_clients, the LPM
+ * entries there, and the bare entry an address gets when no VIP of its own
+ * holds it. Called by the VIP accessors
  * (maps_vip.c) around their writes; nobody else sees the flag or the
  * bare entries.
  */
@@ -39,6 +40,11 @@ int xlb_vip_key_check(const struct xlb_vip_key *k)
 			return -EINVAL;
 	}
 	return 0;
+}
+
+int xlb_vip_map_fd(struct xlb_maps *m, const struct xlb_vip_key *k)
+{
+	return map_fd(k->client_family ? m->skel->maps.xlb_filtered_vips : m->skel->maps.xlb_vips);
 }
 
 int xlb_vip_is_bare(const struct xlb_vip *v)
@@ -158,6 +164,7 @@ int xlb_vip_put(struct xlb_maps *m, const struct xlb_vip_key *k, const struct xl
 
 	nv.flags &= ~XLB_VIP_F_CLIENTS;
 	if (k->client_family) {
+		fd = xlb_vip_map_fd(m, k);
 		err = ret_errno(bpf_map_update_elem(fd, k, &nv, BPF_NOEXIST));
 		if (!err) {
 			err = xlb_clients_attach(m, k);
@@ -182,7 +189,7 @@ int xlb_vip_unput(struct xlb_maps *m, const struct xlb_vip_key *k)
 	if (k->client_family) {
 		/* Stop matching first: the LPM entry, then the VIP. */
 		err = xlb_clients_detach(m, k);
-		return err ?: ret_errno(bpf_map_delete_elem(fd, k));
+		return err ?: ret_errno(bpf_map_delete_elem(xlb_vip_map_fd(m, k), k));
 	}
 	if (bpf_map_lookup_elem(fd, k, &cur))
 		return -errno;

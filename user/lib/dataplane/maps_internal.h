@@ -31,7 +31,8 @@ typedef int (*xlb_nat_rev_cb)(const struct xlb_nat_rkey *k, const struct xlb_nat
 
 /* Which map a walk goes through, and so which callback it calls. */
 enum xlb_walk_kind {
-	XLB_WALK_VIPS,	     /* xlb_vips */
+	XLB_WALK_VIPS,	     /* xlb_vips: keys struct xlb_vip_addr, given as whole keys */
+	XLB_WALK_FILTERED,   /* xlb_filtered_vips */
 	XLB_WALK_MEMBERS,    /* xlb_members */
 	XLB_WALK_FLOWS,	     /* xlb_flows */
 	XLB_WALK_DECAP_VIPS, /* xlb_decap_vips: keys only */
@@ -87,6 +88,8 @@ int xlb_percpu_zero(int fd, __u32 key, size_t vsz);
  * table) is no VIP: the accessors hide it.
  */
 int xlb_vip_key_check(const struct xlb_vip_key *k);
+/* The map that holds the VIP of k: xlb_filtered_vips or xlb_vips. */
+int xlb_vip_map_fd(struct xlb_maps *m, const struct xlb_vip_key *k);
 int xlb_vip_is_bare(const struct xlb_vip *v);
 int xlb_vip_put(struct xlb_maps *m, const struct xlb_vip_key *k, const struct xlb_vip *v);
 int xlb_vip_unput(struct xlb_maps *m, const struct xlb_vip_key *k);

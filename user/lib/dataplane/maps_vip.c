@@ -25,7 +25,7 @@
 
 int xlb_vip_get(struct xlb_maps *m, const struct xlb_vip_key *k, struct xlb_vip *v)
 {
-	int err = ret_errno(bpf_map_lookup_elem(map_fd(m->skel->maps.xlb_vips), k, v));
+	int err = ret_errno(bpf_map_lookup_elem(xlb_vip_map_fd(m, k), k, v));
 
 	return !err && xlb_vip_is_bare(v) ? -ENOENT : err;
 }
@@ -50,9 +50,14 @@ static int vip_visible(const struct xlb_vip_key *k, const struct xlb_vip *v, voi
 int xlb_vip_foreach(struct xlb_maps *m, xlb_vip_cb cb, void *arg)
 {
 	struct vip_walk w = {cb, arg};
+	int ret;
 
-	return xlb_map_walk(m->skel->maps.xlb_vips, XLB_WALK_VIPS,
-			    (union xlb_walk_cb){.vip = vip_visible}, &w);
+	ret = xlb_map_walk(m->skel->maps.xlb_vips, XLB_WALK_VIPS,
+			   (union xlb_walk_cb){.vip = vip_visible}, &w);
+	if (ret)
+		return ret;
+	return xlb_map_walk(m->skel->maps.xlb_filtered_vips, XLB_WALK_FILTERED,
+			    (union xlb_walk_cb){.vip = cb}, arg);
 }
 
 int xlb_vip_update(struct xlb_maps *m, const struct xlb_vip_key *k, const struct xlb_vip *v)
@@ -65,7 +70,7 @@ int xlb_vip_update(struct xlb_maps *m, const struct xlb_vip_key *k, const struct
 	if (err)
 		return err;
 	cur.flags = (v->flags & ~XLB_VIP_F_CLIENTS) | (cur.flags & XLB_VIP_F_CLIENTS);
-	return ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_vips), k, &cur, BPF_EXIST));
+	return ret_errno(bpf_map_update_elem(xlb_vip_map_fd(m, k), k, &cur, BPF_EXIST));
 }
 
 struct free_ids {
