@@ -68,7 +68,7 @@ int xlb_lb(struct xdp_md *ctx)
 	struct xlb_pkt p = {};
 	struct xlb_config *cfg;
 	struct xlb_backend *be;
-	struct xlb_vip *vip;
+	struct xlb_vip *vip, v;
 	__u32 id, hash, zero = 0;
 	int ret, clients = 0;
 
@@ -90,6 +90,14 @@ int xlb_lb(struct xdp_md *ctx)
 			return ret;
 		return xlb_count_reason(XLB_R_PASS_NOT_VIP, p.frame_len, XDP_PASS);
 	}
+	/*
+	 * The rest reads a copy: the VIP comes from xlb_vips or from
+	 * xlb_filtered_vips, and pointers into two maps would have the
+	 * verifier walk everything below twice (states of different maps
+	 * never match). One value is 16 bytes, read at once as before.
+	 */
+	__builtin_memcpy(&v, vip, sizeof(v));
+	vip = &v;
 	xlb_count_traffic(&xlb_vip_stats, vip->id, p.frame_len);
 	cfg = bpf_map_lookup_elem(&xlb_config, &zero);
 	if (!cfg)
