@@ -107,7 +107,7 @@ static int base_unflag(struct xlb_maps *m, const struct xlb_vip_key *b)
 	return ret_errno(bpf_map_update_elem(fd, b, &v, BPF_EXIST));
 }
 
-int xlb_clients_attach(struct xlb_maps *m, const struct xlb_vip_key *k)
+static int xlb_clients_attach(struct xlb_maps *m, const struct xlb_vip_key *k)
 {
 	int fd = map_fd(m->skel->maps.xlb_vips), err;
 	struct xlb_client_key ck;
@@ -140,7 +140,7 @@ int xlb_clients_attach(struct xlb_maps *m, const struct xlb_vip_key *k)
 	return err;
 }
 
-int xlb_clients_detach(struct xlb_maps *m, const struct xlb_vip_key *k)
+static int xlb_clients_detach(struct xlb_maps *m, const struct xlb_vip_key *k)
 {
 	struct xlb_client_key ck;
 	struct xlb_vip_key b;
