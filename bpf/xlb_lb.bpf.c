@@ -68,21 +68,36 @@ int xlb_lb(struct xdp_md *ctx)
 	struct xlb_pkt p = {};
 	struct xlb_config *cfg;
 	struct xlb_backend *be;
-	struct xlb_vip *vip;
+	struct xlb_vip *vip, v;
 	__u32 id, hash, zero = 0;
-	int ret;
+	int ret, clients = 0;
 
 	ret = xlb_parse(ctx, &p);
 	if (ret >= 0)
 		return ret;
-	vip = xlb_vip_match(&p);
+	vip = xlb_vip_match(&p, &clients);
 	if (!vip) {
+		/*
+		 * A client outside every filter of the address is not the
+		 * balancer's: like a packet for no VIP, it goes to the host
+		 * untouched, where a local service or the firewall decides.
+		 */
+		if (clients)
+			return xlb_count_reason(XLB_R_PASS_CLIENT, p.frame_len, XDP_PASS);
 		/* A node's reply to a NAT connection is for no VIP. */
 		ret = xlb_nat_reply(ctx, &p);
 		if (ret >= 0)
 			return ret;
 		return xlb_count_reason(XLB_R_PASS_NOT_VIP, p.frame_len, XDP_PASS);
 	}
+	/*
+	 * The rest reads a copy: the VIP comes from xlb_vips or from
+	 * xlb_filtered_vips, and pointers into two maps would have the
+	 * verifier walk everything below twice (states of different maps
+	 * never match). One value is 16 bytes, read at once as before.
+	 */
+	__builtin_memcpy(&v, vip, sizeof(v));
+	vip = &v;
 	xlb_count_traffic(&xlb_vip_stats, vip->id, p.frame_len);
 	cfg = bpf_map_lookup_elem(&xlb_config, &zero);
 	if (!cfg)

@@ -13,12 +13,36 @@
 /* (VIP address, port, proto) -> VIP id, flags, table size. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__type(key, struct xlb_vip_key);
+	__type(key, struct xlb_vip_addr);
 	__type(value, struct xlb_vip);
 	__uint(max_entries, XLB_MAX_VIPS);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_vips SEC(".maps");
+
+/*
+ * (VIP address, client prefix) -> key of the VIP for those clients in
+ * xlb_filtered_vips. Read only for an entry of xlb_vips flagged
+ * XLB_VIP_F_CLIENTS.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct xlb_client_key);
+	__type(value, struct xlb_vip_key);
+	__uint(max_entries, XLB_MAX_VIPS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_vip_clients SEC(".maps");
+
+/* VIPs for some clients only: whole key -> VIP id, flags, table size. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct xlb_vip_key);
+	__type(value, struct xlb_vip);
+	__uint(max_entries, XLB_MAX_VIPS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_filtered_vips SEC(".maps");
 
 /*
  * Every VIP's Maglev table, in one array of slots: a VIP's table is slots

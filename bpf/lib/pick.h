@@ -14,10 +14,39 @@
 #include "passive.h"
 #include "stats.h"
 
-/* VIP for (daddr, dport, proto), else the port-less VIP (port 0). */
-static __always_inline struct xlb_vip *xlb_vip_match(const struct xlb_pkt *p)
+/*
+ * The VIP of an address shared by VIPs for some clients (XLB_VIP_F_CLIENTS
+ * on the entry vk found): the one of the client's longest prefix, else
+ * the entry itself when it is a VIP of its own (a table), else NULL.
+ */
+static __always_inline struct xlb_vip *
+xlb_vip_client(const struct xlb_pkt *p, const struct xlb_vip_addr *vk, struct xlb_vip *vip)
 {
-	struct xlb_vip_key vk = {
+	struct xlb_client_key ck = {
+		.prefixlen = XLB_CLIENT_KEY_BITS,
+		.port = vk->port,
+		.proto = vk->proto,
+		.family = vk->family,
+	};
+	struct xlb_vip_key *rk;
+
+	__builtin_memcpy(ck.addr, vk->addr, sizeof(ck.addr));
+	__builtin_memcpy(ck.client, p->key.saddr, sizeof(ck.client));
+	rk = bpf_map_lookup_elem(&xlb_vip_clients, &ck);
+	if (rk)
+		return bpf_map_lookup_elem(&xlb_filtered_vips, rk);
+	return vip->id == XLB_VIP_NO_ID ? NULL : vip;
+}
+
+/*
+ * VIP for (daddr, dport, proto), else the port-less VIP (port 0). An
+ * address whose VIPs are for some clients only costs one lookup more,
+ * and only then (*clients set: a NULL is then the client's, not the
+ * address's).
+ */
+static __always_inline struct xlb_vip *xlb_vip_match(const struct xlb_pkt *p, int *clients)
+{
+	struct xlb_vip_addr vk = {
 		.port = p->key.dport,
 		.proto = p->key.proto,
 		.family = p->key.family,
@@ -26,10 +55,16 @@ static __always_inline struct xlb_vip *xlb_vip_match(const struct xlb_pkt *p)
 
 	__builtin_memcpy(vk.addr, p->key.daddr, sizeof(vk.addr));
 	vip = bpf_map_lookup_elem(&xlb_vips, &vk);
-	if (vip)
+	if (!vip) {
+		vk.port = 0;
+		vip = bpf_map_lookup_elem(&xlb_vips, &vk);
+		if (!vip)
+			return NULL;
+	}
+	if (!(vip->flags & XLB_VIP_F_CLIENTS))
 		return vip;
-	vk.port = 0;
-	return bpf_map_lookup_elem(&xlb_vips, &vk);
+	*clients = 1;
+	return xlb_vip_client(p, &vk, vip);
 }
 
 static __always_inline struct xlb_backend *xlb_backend_get(__u32 id)

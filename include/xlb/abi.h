@@ -13,14 +13,43 @@
 #include <linux/types.h>
 #include "consts.h"
 
-/* Key of the VIP map: (address, port, protocol). port 0 = every port. */
-struct xlb_vip_key {
+/*
+ * Key of the VIP map (xlb_vips): (address, port, protocol). port 0 = every
+ * port. The leading part of struct xlb_vip_key, field for field.
+ */
+struct xlb_vip_addr {
 	__be32 addr[4];
 	__be16 port;
 	__u8 proto;  /* IPPROTO_TCP or IPPROTO_UDP */
 	__u8 family; /* XLB_AF_INET or XLB_AF_INET6 */
 };
-_Static_assert(sizeof(struct xlb_vip_key) == 20, "xlb_vip_key size");
+_Static_assert(sizeof(struct xlb_vip_addr) == 20, "xlb_vip_addr size");
+
+/*
+ * A VIP's whole identity: its address (struct xlb_vip_addr) and, for a VIP
+ * for some clients only (a stream route's remote_addr), the client prefix
+ * (client_family set, host bits of client zero). Several VIPs can thus
+ * share one address, port and protocol and differ by their clients. A VIP
+ * for every client (client_family 0) is in xlb_vips under its first 20
+ * bytes; one for some clients is in xlb_filtered_vips under the whole key,
+ * and the fast path reaches it from the address's entry in xlb_vips,
+ * flagged XLB_VIP_F_CLIENTS, through the client's longest prefix in
+ * xlb_vip_clients. VIPs without the flag thus cost no lookup more, and
+ * their key is hashed as before.
+ */
+struct xlb_vip_key {
+	__be32 addr[4];
+	__be16 port;
+	__u8 proto;
+	__u8 family;
+	__be32 client[4];   /* client prefix, when client_family is set */
+	__u8 client_plen;   /* its length: 0 .. 32 (IPv4), 0 .. 128 (IPv6) */
+	__u8 client_family; /* 0: every client; else family (the VIP's) */
+	__u8 pad[2];
+};
+_Static_assert(sizeof(struct xlb_vip_key) == 40, "xlb_vip_key size");
+_Static_assert(__builtin_offsetof(struct xlb_vip_key, client) == sizeof(struct xlb_vip_addr),
+	       "xlb_vip_key begins with an xlb_vip_addr");
 
 /* Value of the VIP map. */
 struct xlb_vip {
@@ -30,6 +59,38 @@ struct xlb_vip {
 	__u32 table_off;  /* first slot of the table in xlb_slots */
 };
 _Static_assert(sizeof(struct xlb_vip) == 16, "xlb_vip size");
+
+/*
+ * Set on the entry of an address (client_family 0) that VIPs for some
+ * clients share: the fast path looks the client up in xlb_vip_clients.
+ * A client no prefix covers is balanced by the entry itself when it is a
+ * VIP of its own (a route without a client filter), else passed to the
+ * host untouched (XLB_R_PASS_CLIENT): an entry made only for the filtered
+ * VIPs has id XLB_VIP_NO_ID and no table. Written by userspace's VIP
+ * accessors alone (user/lib/dataplane/maps_vip.c), which hide it.
+ */
+#define XLB_VIP_F_CLIENTS (1U << 3)
+#define XLB_VIP_NO_ID	  0xffffffffU
+
+/*
+ * Key of xlb_vip_clients (LPM trie): the address (struct xlb_vip_addr),
+ * then the client prefix. prefixlen counts the 160 bits of
+ * the VIP part plus the client prefix length; a packet is looked up with
+ * XLB_CLIENT_KEY_BITS and its source address. The value is the key
+ * (struct xlb_vip_key) of the VIP for those clients.
+ */
+struct xlb_client_key {
+	__u32 prefixlen;
+	__be32 addr[4]; /* the VIP part: as struct xlb_vip_addr */
+	__be16 port;
+	__u8 proto;
+	__u8 family;
+	__be32 client[4];
+};
+_Static_assert(sizeof(struct xlb_client_key) == 40, "xlb_client_key size");
+
+#define XLB_CLIENT_KEY_VIP_BITS 160
+#define XLB_CLIENT_KEY_BITS	(XLB_CLIENT_KEY_VIP_BITS + 128)
 
 /*
  * One element of xlb_slots: two consecutive Maglev slots, each a backend
@@ -193,6 +254,7 @@ enum xlb_reason {
 	XLB_R_DROP_NAT_PORTS,	   /* no free source port towards the node */
 	XLB_R_DROP_NAT_SRC,	   /* NAT VIP, no NAT source address of the node's family */
 	XLB_R_NAT_RST_UNCONFIRMED, /* node RST on a NAT entry not opened by a SYN: no failure */
+	XLB_R_PASS_CLIENT,	   /* VIP for some clients only, and not this one's */
 	XLB_R_MAX,
 };
 

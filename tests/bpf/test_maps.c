@@ -287,7 +287,9 @@ static int env_reset(struct env *e)
 	__u64 free8 = 0;
 	int err;
 
-	err = hash_clear(s->maps.xlb_vips) ?: hash_clear(s->maps.xlb_members) ?:
+	err = hash_clear(s->maps.xlb_vips) ?: hash_clear(s->maps.xlb_vip_clients) ?:
+	      hash_clear(s->maps.xlb_filtered_vips) ?:
+	      hash_clear(s->maps.xlb_members) ?:
 	      hash_clear(s->maps.xlb_flows) ?: hash_clear(s->maps.xlb_nat_fwd) ?:
 	      hash_clear(s->maps.xlb_nat_rev);
 	/* The whole table space free. */
@@ -2281,6 +2283,165 @@ out:
 	return err;
 }
 
+/* --- tests: VIPs for some clients only ----------------------------------------------- */
+
+/* The key of addr:port/tcp for the clients of prefix/plen (NULL: every client). */
+static void client_key(const char *addr, __u16 port, const char *prefix, __u8 plen,
+		       struct xlb_vip_key *k)
+{
+	vip_key(addr, port, IPPROTO_TCP, k);
+	if (prefix) {
+		k->client_family = pkt_addr(prefix, k->client);
+		k->client_plen = plen;
+	}
+}
+
+/* A VIP of addr:port/tcp for the clients of prefix/plen, with one backend. */
+static int client_vip(struct env *e, const char *addr, __u16 port, const char *prefix, __u8 plen,
+		      const char *be_addr, struct xlb_vip *vip, __u32 *be)
+{
+	struct xlb_vip_key k;
+	int err;
+
+	client_key(addr, port, prefix, plen, &k);
+	err = xlb_vip_create(&e->m, &k, 0, 251, vip);
+	if (err)
+		return fail(e, "xlb_vip_create(%s port %u, clients %s/%u): %s", addr, port,
+			    prefix ? prefix : "any", plen, errname(err));
+	return member_add(e, vip, be_addr, 0, 1, be) ?: rebuild(e, vip);
+}
+
+static int client_vip_del(struct env *e, const char *addr, __u16 port, const char *prefix,
+			  __u8 plen)
+{
+	struct xlb_vip_key k;
+	int err;
+
+	client_key(addr, port, prefix, plen, &k);
+	err = xlb_vip_delete(&e->m, &k);
+	if (err)
+		return fail(e, "xlb_vip_delete(%s port %u, clients %s/%u): %s", addr, port,
+			    prefix ? prefix : "any", plen, errname(err));
+	return 0;
+}
+
+/*
+ * A SYN from client to dst:80 gets verdict, sent to backend be when
+ * XDP_TX; an XDP_PASS is counted under reason.
+ */
+static int client_expect(struct env *e, const char *client, const char *dst, __u32 verdict,
+			 __u32 be, enum xlb_reason reason)
+{
+	struct pkt_spec s = {.src = client,
+			     .dst = dst,
+			     .proto = IPPROTO_TCP,
+			     .sport = 40000 + (e->sport_seq++ % 20000),
+			     .dport = 80,
+			     .tcp_flags = TCP_SYN};
+	__u64 r0 = reason_packets(e, reason);
+	char got[64];
+	struct sent r;
+
+	if (send_pkt(e, &s, &r))
+		return -1;
+	if (r.verdict != verdict || (verdict == XDP_TX && r.be_id != be))
+		return fail(e, "client %s -> %s:80: %s, expected %s%s%u", client, dst,
+			    sent_str(&r, got, sizeof(got)), bpftest_verdict_name(verdict),
+			    verdict == XDP_TX ? " to backend " : ", reason ",
+			    verdict == XDP_TX ? be : (__u32)reason);
+	if (verdict == XDP_PASS && reason_packets(e, reason) - r0 != 1)
+		return fail(e, "client %s -> %s:80 passed, but not counted under reason %u", client,
+			    dst, reason);
+	return 0;
+}
+
+static int count_vip(const struct xlb_vip_key *k, const struct xlb_vip *v, void *arg)
+{
+	(*(int *)arg)++;
+	return v->flags & XLB_VIP_F_CLIENTS ? -EBADMSG : 0;
+}
+
+static int t_clients(struct env *e, const void *arg)
+{
+	struct xlb_vip a, b, any, v6, seen;
+	struct xlb_vip_key k;
+	__u32 ba, bb, bany, b6;
+	int n = 0, err;
+
+	/* Two VIPs on one address, port and protocol, for two client prefixes. */
+	err = client_vip(e, VIP4, 80, "198.18.1.0", 24, BE4_1, &a, &ba) ?:
+	      client_vip(e, VIP4, 80, "198.18.2.0", 24, BE4_2, &b, &bb) ?:
+	      client_expect(e, "198.18.1.5", VIP4, XDP_TX, ba, 0) ?:
+	      client_expect(e, "198.18.2.7", VIP4, XDP_TX, bb, 0) ?:
+	      client_expect(e, "198.18.3.1", VIP4, XDP_PASS, 0, XLB_R_PASS_CLIENT) ?:
+	      client_expect(e, "198.18.1.5", VIP4_OTHER, XDP_PASS, 0, XLB_R_PASS_NOT_VIP);
+	if (err)
+		return err;
+	/* The accessors show the two VIPs, not the address's own entry. */
+	err = xlb_vip_foreach(&e->m, count_vip, &n);
+	if (err || n != 2)
+		return fail(e, "xlb_vip_foreach: %s, %d VIPs, expected 2 without the flag",
+			    errname(err), n);
+	vip_key(VIP4, 80, IPPROTO_TCP, &k);
+	err = xlb_vip_get(&e->m, &k, &seen);
+	if (err != -ENOENT)
+		return fail(e, "xlb_vip_get(%s:80, every client): %s, expected -ENOENT", VIP4,
+			    errname(err));
+	if (hash_count(e->skel->maps.xlb_vip_clients) != 2 ||
+	    hash_count(e->skel->maps.xlb_filtered_vips) != 2 ||
+	    hash_count(e->skel->maps.xlb_vips) != 1)
+		return fail(e,
+			    "xlb_vip_clients holds %d entries, xlb_filtered_vips %d, xlb_vips %d, "
+			    "expected 2, 2 and the address's own",
+			    hash_count(e->skel->maps.xlb_vip_clients),
+			    hash_count(e->skel->maps.xlb_filtered_vips),
+			    hash_count(e->skel->maps.xlb_vips));
+
+	/* A VIP for every client takes the rest; the longest prefix wins. */
+	err = client_vip(e, VIP4, 80, NULL, 0, BE4_3, &any, &bany) ?:
+	      client_expect(e, "198.18.3.1", VIP4, XDP_TX, bany, 0) ?:
+	      client_expect(e, "198.18.1.5", VIP4, XDP_TX, ba, 0) ?:
+	      client_vip_del(e, VIP4, 80, "198.18.1.0", 24) ?:
+	      client_expect(e, "198.18.1.6", VIP4, XDP_TX, bany, 0) ?:
+	      client_vip_del(e, VIP4, 80, NULL, 0) ?:
+	      client_expect(e, "198.18.1.6", VIP4, XDP_PASS, 0, XLB_R_PASS_CLIENT) ?:
+	      client_expect(e, "198.18.2.8", VIP4, XDP_TX, bb, 0) ?:
+	      client_vip_del(e, VIP4, 80, "198.18.2.0", 24) ?:
+	      client_expect(e, "198.18.2.8", VIP4, XDP_PASS, 0, XLB_R_PASS_NOT_VIP);
+	if (err)
+		return err;
+	if (hash_count(e->skel->maps.xlb_vips) || hash_count(e->skel->maps.xlb_vip_clients) ||
+	    hash_count(e->skel->maps.xlb_filtered_vips))
+		return fail(e,
+			    "all deleted: xlb_vips holds %d, xlb_vip_clients %d, "
+			    "xlb_filtered_vips %d, expected 0",
+			    hash_count(e->skel->maps.xlb_vips),
+			    hash_count(e->skel->maps.xlb_vip_clients),
+			    hash_count(e->skel->maps.xlb_filtered_vips));
+
+	/* IPv6, and a filter added to an address already balanced for all. */
+	err = client_vip(e, VIP6, 80, NULL, 0, BE6_2, &any, &bany) ?:
+	      client_vip(e, VIP6, 80, "fd00:78:6c62:1::", 64, BE6_1, &v6, &b6) ?:
+	      client_expect(e, "fd00:78:6c62:1::5", VIP6, XDP_TX, b6, 0) ?:
+	      client_expect(e, "fd00:78:6c62:2::5", VIP6, XDP_TX, bany, 0) ?:
+	      client_vip_del(e, VIP6, 80, NULL, 0) ?:
+	      client_expect(e, "fd00:78:6c62:2::5", VIP6, XDP_PASS, 0, XLB_R_PASS_CLIENT) ?:
+	      client_expect(e, "fd00:78:6c62:1::6", VIP6, XDP_TX, b6, 0);
+	if (err)
+		return err;
+
+	/* Keys the fast path could not match: refused before any write. */
+	client_key(VIP4, 81, "198.18.1.1", 24, &k);
+	err = xlb_vip_create(&e->m, &k, 0, 251, &seen);
+	if (err != -EINVAL)
+		return fail(e, "client prefix with host bits: %s, expected -EINVAL", errname(err));
+	client_key(VIP4, 81, "fd00:78:6c62:1::", 64, &k);
+	err = xlb_vip_create(&e->m, &k, 0, 251, &seen);
+	if (err != -EINVAL)
+		return fail(e, "IPv6 clients of an IPv4 VIP: %s, expected -EINVAL", errname(err));
+	return 0;
+}
+
 /* --- tests: flows and counters ---------------------------------------------------- */
 
 struct flow_seen {
@@ -2993,6 +3154,9 @@ static const struct maps_test tests[] = {
 	{"pick == fast path: ipv4 tcp port 0, a 4in6 backend, 1009 slots", t_pick, &pick_v4_port0},
 	{"pick == fast path: ipv6 udp port 0, 251 slots", t_pick, &pick_v6_port0},
 	{"pick == fast path: a flow made through another VIP is re-picked", t_pick_other_vip},
+	{"clients: VIPs for client prefixes on one address; inside -> their backend, outside -> "
+	 "XDP_PASS (pass_client); a VIP for all takes the rest; IPv4 and IPv6",
+	 t_clients},
 	{"flows: xlb_flow_foreach sees the SYNs' flows", t_flows},
 	{"stats: VIP and backend counters sum over CPUs", t_stats},
 	{"config: get/set round trip", t_config},

@@ -26,6 +26,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include <xlb/abi.h>
@@ -51,6 +52,7 @@ struct vspec {
 	int n;
 	int be[NODES_MAX];
 	__u32 w[NODES_MAX];
+	int client; /* 0: every client; c: 198.18.(10 + c).0/24 only */
 };
 
 static void vip_key(int j, struct xlb_vip_key *k)
@@ -85,6 +87,11 @@ static int want_make(struct xlb_want *w, const struct vspec *vs, size_t n)
 		struct xlb_want_vip *wv = &w->vips[w->nvips++];
 
 		vip_key(vs[i].vip, &wv->key);
+		if (vs[i].client) {
+			wv->key.client_family = XLB_AF_INET;
+			wv->key.client[0] = htonl(0xc6120000 + ((10 + vs[i].client) << 8));
+			wv->key.client_plen = 24;
+		}
 		wv->table_size = TABLE;
 		wv->nmembers = vs[i].n;
 		wv->members = calloc(vs[i].n + 1, sizeof(*wv->members));
@@ -123,9 +130,9 @@ static int dump_vip(const struct xlb_vip_key *k, const struct xlb_vip *v, void *
 	err = xlb_table_digest(&d->e->m, v, NULL, &digest);
 	if (err)
 		d->err = err;
-	fprintf(d->f, "vip %s id %u flags %u size %u table %016llx\n",
-		xlb_vip_str(k, buf, sizeof(buf)), v->id, v->flags, v->table_size,
-		(unsigned long long)digest);
+	fprintf(d->f, "vip %s clients %08x/%u id %u flags %u size %u table %016llx\n",
+		xlb_vip_str(k, buf, sizeof(buf)), ntohl(k->client[0]), k->client_plen, v->id,
+		v->flags, v->table_size, (unsigned long long)digest);
 	return 0;
 }
 
@@ -172,6 +179,48 @@ out:
 	free(out);
 }
 
+/* The entries of xlb_vip_clients and the address entries they need, raw. */
+static void dump_clients(struct env *e, FILE *f)
+{
+	int fd = bpf_map__fd(e->skel->maps.xlb_vip_clients);
+	struct xlb_client_key k, next;
+	struct xlb_vip_key rk, base;
+	struct xlb_vip v;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, &rk))
+			continue;
+		memset(&base, 0, sizeof(base));
+		memcpy(base.addr, k.addr, sizeof(base.addr));
+		base.port = k.port;
+		base.proto = k.proto;
+		base.family = k.family;
+		if (bpf_map_lookup_elem(bpf_map__fd(e->skel->maps.xlb_vips), &base, &v))
+			v = (struct xlb_vip){.flags = ~0U};
+		fprintf(f, "client %08x/%u -> %08x/%u, address flags %x\n", ntohl(k.client[0]),
+			k.prefixlen - XLB_CLIENT_KEY_VIP_BITS, ntohl(rk.client[0]), rk.client_plen,
+			v.flags);
+	}
+}
+
+/* Entries of a map (LPM trie or hash). */
+static int map_count(struct bpf_map *map)
+{
+	__u8 key[64], next[64];
+	void *prev = NULL;
+	int n = 0;
+
+	while (!bpf_map_get_next_key(bpf_map__fd(map), prev, next)) {
+		memcpy(key, next, sizeof(key));
+		prev = key;
+		n++;
+	}
+	return n;
+}
+
 /* Everything a reconcile writes, as sorted text (free it). */
 static char *dump_maps(struct env *e)
 {
@@ -198,6 +247,7 @@ static char *dump_maps(struct env *e)
 		fprintf(d.f, "backend %u %s state %u by %u\n", id, buf, all[id].state, all[id].by);
 	}
 	free(all);
+	dump_clients(e, d.f);
 	if (xlb_vip_foreach(&e->m, dump_vip, &d) || xlb_member_foreach(&e->m, dump_member, &d))
 		d.err = -EIO;
 	fclose(d.f);
@@ -590,6 +640,87 @@ static int t_midway(struct env *e, struct xlb_shadow *s)
 	return after_failure(e, s, err, before, after, "after a failed write");
 }
 
+/*
+ * VIPs on one address for two client prefixes and for every other client:
+ * created, left alone when unchanged, undone on a failed write, and taken
+ * away with their LPM entries and the address's entry.
+ */
+static int t_clients(struct env *e, struct xlb_shadow *s)
+{
+	static const struct vspec c[] = {
+		{1, 1, {1}, {1}, 1},
+		{1, 1, {2}, {1}, 2},
+		{1, 1, {3}, {1}, 0},
+	};
+	static const struct vspec more[] = {
+		{1, 8, {11, 12, 13, 14, 15, 16, 17, 18}, {1, 1, 1, 1, 1, 1, 1, 1}, 3},
+		{1, 8, {21, 22, 23, 24, 25, 26, 27, 28}, {1, 1, 1, 1, 1, 1, 1, 1}, 4},
+	};
+	struct vspec b[5];
+	struct xlb_reconcile_stats st;
+	char *before, *after;
+	int err;
+
+	err = reconcile(e, s, c, 3, &st);
+	if (err)
+		return bpftest_fail(&e->t, "reconcile: %s (%s)", strerror(-err), st.error);
+	if (st.vips_added != 3 || map_count(e->skel->maps.xlb_vip_clients) != 2 ||
+	    map_count(e->skel->maps.xlb_filtered_vips) != 2 ||
+	    map_count(e->skel->maps.xlb_vips) != 1)
+		return bpftest_fail(&e->t,
+				    "3 VIPs on one address: %u added, %d LPM entries, %d filtered "
+				    "VIPs, %d address entries (expected 3, 2, 2, 1)",
+				    st.vips_added, map_count(e->skel->maps.xlb_vip_clients),
+				    map_count(e->skel->maps.xlb_filtered_vips),
+				    map_count(e->skel->maps.xlb_vips));
+	err = reconcile(e, s, c, 3, &st);
+	if (err || !stats_zero(&st))
+		return bpftest_fail(&e->t, "the same state again: err %d, vips +%u ~%u -%u", err,
+				    st.vips_added, st.vips_updated, st.vips_removed);
+
+	/* Two more prefixes whose members overflow the member map: undone. */
+	memcpy(b, c, sizeof(c));
+	memcpy(b + 3, more, sizeof(more));
+	before = dump_maps(e);
+	err = reconcile(e, s, b, 5, &st);
+	after = dump_maps(e);
+	if (!err)
+		err = bpftest_fail(&e->t, "a full member map: the reconcile succeeded");
+	else
+		err = expect_same(e, "after a failed write", after, before);
+	free(before);
+	free(after);
+	if (err)
+		return err;
+	if (map_count(e->skel->maps.xlb_vip_clients) != 2)
+		return bpftest_fail(&e->t, "after the undo: %d LPM entries (expected 2)",
+				    map_count(e->skel->maps.xlb_vip_clients));
+
+	/* The VIP for every client and one prefix go: the address's entry stays bare. */
+	err = reconcile(e, s, c, 1, &st);
+	if (err || st.vips_removed != 2 || map_count(e->skel->maps.xlb_vip_clients) != 1 ||
+	    map_count(e->skel->maps.xlb_filtered_vips) != 1 ||
+	    map_count(e->skel->maps.xlb_vips) != 1)
+		return bpftest_fail(&e->t,
+				    "down to one prefix: err %d (%s), %u removed, %d LPM entries, "
+				    "%d filtered VIPs, %d address entries (expected 2, 1, 1, 1)",
+				    err, st.error, st.vips_removed,
+				    map_count(e->skel->maps.xlb_vip_clients),
+				    map_count(e->skel->maps.xlb_filtered_vips),
+				    map_count(e->skel->maps.xlb_vips));
+	err = reconcile(e, s, c, 0, &st);
+	if (err || map_count(e->skel->maps.xlb_vip_clients) ||
+	    map_count(e->skel->maps.xlb_filtered_vips) || map_count(e->skel->maps.xlb_vips))
+		return bpftest_fail(
+			&e->t,
+			"nothing wanted: err %d (%s), %d LPM entries, %d filtered VIPs, "
+			"%d address entries (expected none)",
+			err, st.error, map_count(e->skel->maps.xlb_vip_clients),
+			map_count(e->skel->maps.xlb_filtered_vips),
+			map_count(e->skel->maps.xlb_vips));
+	return 0;
+}
+
 static int open_fds(void)
 {
 	DIR *d = opendir("/proc/self/fd");
@@ -719,6 +850,7 @@ static const struct {
 	{"partial: a VIP gone, one new, one changed equal a whole reconcile", t_partial_gone_new},
 	{"partial: a shared backend's state rebuilds the unlisted VIP's table", t_partial_shared},
 	{"partial: a VIP both listed and gone is refused", t_partial_both},
+	{"VIPs for client prefixes on one address: made, kept, undone, removed", t_clients},
 };
 
 /* Empty maps, through a reconcile to nothing. */

@@ -99,6 +99,14 @@ struct vip_def {
 	__u32 size;    /* Maglev table size */
 	int no_table;  /* table offset beyond the table space */
 	__u32 fill[4]; /* backend ids over the slots in turn; {} = empty */
+	/*
+	 * For these clients only (remote_addr): prefix and length. The
+	 * address's entry gets XLB_VIP_F_CLIENTS (bare unless a VIP for every
+	 * client of the address comes earlier in the list) and the prefix its
+	 * xlb_vip_clients entry, as user/lib/dataplane/maps_clients.c writes.
+	 */
+	const char *client;
+	__u8 plen;
 };
 
 struct be_def {
@@ -127,6 +135,11 @@ struct lb_setup {
 		.addr = a, .port = p, .proto = pr, .id = i, .flags = fl, .size = sz, .fill = { \
 			__VA_ARGS__                                                            \
 		}                                                                              \
+	}
+#define VIPC(a, p, pr, i, cl, pl, be)                                                 \
+	{                                                                             \
+		.addr = a, .port = p, .proto = pr, .id = i, .size = 13, .fill = {be}, \
+		.client = cl, .plen = pl                                              \
 	}
 #define BE(i, a)                   \
 	{                          \
@@ -313,6 +326,40 @@ static const struct lb_setup s_nat_no_src = {
 
 static const struct lb_setup s_nat_v4_be6 = {
 	.vips = {VIPF(VIP4, 80, IPPROTO_TCP, 1, XLB_VIP_F_NAT, 13, 5)},
+	.bes = {BE(5, BE6_1)},
+};
+
+/* Two client prefixes on one address and port, each its own VIP (remote_addr). */
+#define NEAR4 "198.18.5.9"	   /* in 198.18.5.0/24 */
+#define FAR4  "198.18.9.9"	   /* in neither prefix */
+#define FAR6  "fd00:78:6c62:1::10" /* outside fd00:78:6c62::/64 */
+#define P_SYN4_FROM(c, port)                                                        \
+	.src = c, .dst = VIP4, .proto = IPPROTO_TCP, .dport = port, .sport = 40000, \
+	.tcp_flags = TCP_SYN
+#define P_SYN6_FROM(c)                                                            \
+	.src = c, .dst = VIP6, .proto = IPPROTO_TCP, .dport = 80, .sport = 40000, \
+	.tcp_flags = TCP_SYN
+static const struct lb_setup s_clients4 = {
+	.vips = {VIPC(VIP4, 80, IPPROTO_TCP, 1, "198.18.0.0", 24, 1),
+		 VIPC(VIP4, 80, IPPROTO_TCP, 2, "198.18.5.0", 24, 2)},
+	.bes = {BE(1, BE4_1), BE(2, BE4_2), BE(3, BE4_3)},
+};
+
+/* A VIP for every client first, then one for a prefix on the same address. */
+static const struct lb_setup s_clients4_rest = {
+	.vips = {VIP(VIP4, 80, IPPROTO_TCP, 3, 13, 3),
+		 VIPC(VIP4, 80, IPPROTO_TCP, 1, "198.18.0.0", 24, 1)},
+	.bes = {BE(1, BE4_1), BE(3, BE4_3)},
+};
+
+/* Every port of the address, for a prefix: the LPM key carries port 0. */
+static const struct lb_setup s_clients4_portless = {
+	.vips = {VIPC(VIP4, 0, IPPROTO_TCP, 1, "198.18.0.0", 24, 1)},
+	.bes = {BE(1, BE4_1)},
+};
+
+static const struct lb_setup s_clients6 = {
+	.vips = {VIPC(VIP6, 80, IPPROTO_TCP, 1, "fd00:78:6c62::", 64, 5)},
 	.bes = {BE(5, BE6_1)},
 };
 
@@ -557,11 +604,40 @@ static int env_reset(struct env *e)
 	if (!err && bpf_map_update_elem(map_fd(s->maps.xlb_config), &zero, &cfg, 0))
 		err = -errno;
 	err = err ?: hash_clear(s->maps.xlb_vips, sizeof(struct xlb_vip_key));
+	err = err ?: hash_clear(s->maps.xlb_vip_clients, sizeof(struct xlb_client_key));
+	err = err ?: hash_clear(s->maps.xlb_filtered_vips, sizeof(struct xlb_vip_key));
 	err = err ?: hash_clear(s->maps.xlb_flows, sizeof(struct xlb_flow_key));
 	err = err ?: hash_clear(s->maps.xlb_nat_fwd, sizeof(struct xlb_flow_key));
 	err = err ?: hash_clear(s->maps.xlb_nat_rev, sizeof(struct xlb_nat_rkey));
 	err = err ?: events_read(e); /* no event left from the case before */
 	return err;
+}
+
+/*
+ * A VIP for v's clients: k (the address's key) gets its client part; the
+ * address's entry is flagged (made bare when absent) and the prefix's LPM
+ * entry names k, the key of the VIP in xlb_filtered_vips.
+ */
+static int client_entries(struct env *e, struct xlb_vip_key *k, const struct vip_def *v)
+{
+	struct xlb_vip base = {.id = XLB_VIP_NO_ID};
+	struct xlb_client_key ck = {.prefixlen = XLB_CLIENT_KEY_VIP_BITS + v->plen};
+	int fd = map_fd(e->skel->maps.xlb_vips);
+
+	bpf_map_lookup_elem(fd, k, &base);
+	base.flags |= XLB_VIP_F_CLIENTS;
+	if (bpf_map_update_elem(fd, k, &base, 0))
+		return -errno;
+	memcpy(ck.addr, k->addr, sizeof(ck.addr));
+	ck.port = k->port;
+	ck.proto = k->proto;
+	ck.family = k->family;
+	k->client_family = pkt_addr(v->client, k->client);
+	k->client_plen = v->plen;
+	memcpy(ck.client, k->client, sizeof(ck.client));
+	if (bpf_map_update_elem(map_fd(e->skel->maps.xlb_vip_clients), &ck, k, 0))
+		return -errno;
+	return 0;
 }
 
 static int setup_apply(struct env *e, const struct lb_setup *su)
@@ -614,7 +690,13 @@ static int setup_apply(struct env *e, const struct lb_setup *su)
 				      .table_off = v->no_table ? NO_TABLE_OFF : TABLE_OFF(v->id)};
 
 		k.family = pkt_addr(v->addr, k.addr);
-		if (bpf_map_update_elem(map_fd(s->maps.xlb_vips), &k, &val, 0))
+		err = v->client ? client_entries(e, &k, v) : 0;
+		if (err)
+			return fail(e, "setup: clients %s/%u of VIP %s:%u: %s", v->client, v->plen,
+				    v->addr, v->port, strerror(-err));
+		if (bpf_map_update_elem(
+			    map_fd(v->client ? s->maps.xlb_filtered_vips : s->maps.xlb_vips), &k,
+			    &val, 0))
 			return fail(e, "setup: VIP %s:%u: %s", v->addr, v->port, strerror(errno));
 		if (v->no_table)
 			continue;
@@ -2442,6 +2524,60 @@ static const struct xlb_case cases[] = {
 	 .out = OUT_ENCAP,
 	 .backend = 1,
 	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "client filter: a client in the first VIP's prefix -> its backend",
+	 .pkt = {P_SYN4_FROM(CLIENT4, 80)},
+	 .setup = &s_clients4,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 1,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "client filter: a client in the second VIP's prefix, same address -> its backend",
+	 .pkt = {P_SYN4_FROM(NEAR4, 80)},
+	 .setup = &s_clients4,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 2,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "client filter: a client in no prefix -> pass untouched (pass_client)",
+	 .pkt = {P_SYN4_FROM(FAR4, 80)},
+	 .setup = &s_clients4,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_R_PASS_CLIENT},
+	{.name = "client filter: a VIP for every client takes a client in no prefix",
+	 .pkt = {P_SYN4_FROM(FAR4, 80)},
+	 .setup = &s_clients4_rest,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 3,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "client filter: the prefix wins over the VIP for every client",
+	 .pkt = {P_SYN4_FROM(CLIENT4, 80)},
+	 .setup = &s_clients4_rest,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 1,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "client filter on a port-less VIP: any port from the prefix -> its backend",
+	 .pkt = {P_SYN4_FROM(CLIENT4, 8080)},
+	 .setup = &s_clients4_portless,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 1,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "client filter, ipv6: a client in the prefix -> its backend",
+	 .pkt = {P_SYN6_FROM(CLIENT6)},
+	 .setup = &s_clients6,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 5,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "client filter, ipv6: a client outside the prefix -> pass untouched (pass_client)",
+	 .pkt = {P_SYN6_FROM(FAR6)},
+	 .setup = &s_clients6,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_R_PASS_CLIENT},
 	{.name = "port-less VIP matches any port",
 	 .pkt = {.src = CLIENT4,
 		 .dst = VIP4,

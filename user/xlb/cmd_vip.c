@@ -148,11 +148,15 @@ static int list_vip(const struct xlb_vip_key *k, const struct xlb_vip *v, void *
 {
 	struct vip_list *l = arg;
 	struct member_count mc = {.vip_id = v->id};
-	char s[XLB_VIPSTRLEN], d[24];
+	char s[XLB_VIPSTRLEN], d[24], a[XLB_ADDRSTRLEN], cl[XLB_ADDRSTRLEN + 8] = "";
 	__u64 digest = 0;
 	int err;
 
 	xlb_vip_str(k, s, sizeof(s));
+	/* A VIP for some clients only (a stream route's remote_addr). */
+	if (k->client_family)
+		snprintf(cl, sizeof(cl), "%s/%u",
+			 xlb_addr_str(k->client, k->client_family, a, sizeof(a)), k->client_plen);
 	err = xlb_member_foreach(l->m, count_members, &mc);
 	if (err)
 		return err;
@@ -167,14 +171,16 @@ static int list_vip(const struct xlb_vip_key *k, const struct xlb_vip *v, void *
 	if (l->c->json)
 		json_array_append_new(
 			l->out,
-			json_pack("{s:s, s:i, s:s, s:i, s:i, s:s, s:s}", "vip", s, "id", v->id,
-				  "hash", v->flags & XLB_VIP_F_HASH_SRC ? "src" : "5tuple",
+			json_pack("{s:s, s:i, s:s, s:i, s:i, s:s, s:s, s:s?}", "vip", s, "id",
+				  v->id, "hash", v->flags & XLB_VIP_F_HASH_SRC ? "src" : "5tuple",
 				  "table_size", v->table_size, "backends", mc.n, "table_digest", d,
-				  "forward", v->flags & XLB_VIP_F_NAT ? "nat" : "dsr"));
+				  "forward", v->flags & XLB_VIP_F_NAT ? "nat" : "dsr", "clients",
+				  cl[0] ? cl : NULL));
 	else
-		printf("%-32s id %-5u hash %-6s table %-7u backends %-4u digest %s%s\n", s, v->id,
-		       v->flags & XLB_VIP_F_HASH_SRC ? "src" : "5tuple", v->table_size, mc.n, d,
-		       v->flags & XLB_VIP_F_NAT ? " forward nat" : "");
+		printf("%-32s id %-5u hash %-6s table %-7u backends %-4u digest %s%s%s%s\n", s,
+		       v->id, v->flags & XLB_VIP_F_HASH_SRC ? "src" : "5tuple", v->table_size, mc.n,
+		       d, v->flags & XLB_VIP_F_NAT ? " forward nat" : "", cl[0] ? " clients " : "",
+		       cl);
 	return 0;
 }
 

@@ -198,6 +198,8 @@ void agent_nodes_free(struct xlb_agent *a);
  * builds the whole state.
  */
 int agent_want_update(struct xlb_agent *a, struct xlb_want *w);
+/* A route's VIP key: its client filter (remote_addr) is part of it. */
+void agent_route_key(const struct xlb_route_conf *rc, struct xlb_vip_key *k);
 /* The maps may not hold the last update (its reconcile failed): start whole. */
 void agent_want_forget(struct xlb_agent *a);
 

@@ -426,6 +426,16 @@ static struct xlb_vip_key *keys_sorted(const struct des_route *rs, size_t n)
 	return keys;
 }
 
+void agent_route_key(const struct xlb_route_conf *rc, struct xlb_vip_key *k)
+{
+	*k = rc->vip;
+	if (!rc->remote.family)
+		return;
+	k->client_family = rc->remote.family;
+	memcpy(k->client, rc->remote.addr, sizeof(k->client));
+	k->client_plen = (__u8)rc->remote_plen;
+}
+
 /*
  * Every route's VIP and upstream; dirty[i] for the routes whose VIP is
  * new or whose upstream changed; w->gone for the VIPs no route has now.
@@ -445,7 +455,7 @@ static int routes_update(struct upd *u, unsigned char *dirty, struct xlb_want *w
 		return -ENOMEM;
 	for (i = 0; i < a->conf.nroutes; i++) {
 		r = &d->routes[d->nroutes++];
-		r->key = a->conf.routes[i].vip;
+		agent_route_key(&a->conf.routes[i], &r->key);
 		r->ups = ups_find(d, a->conf.routes[i].upstream_id);
 		if (r->ups != SIZE_MAX)
 			d->ups[r->ups].routes++;
@@ -676,7 +686,7 @@ static int routes_edit(struct upd *u, unsigned char *dirty, struct xlb_want *w)
 		old = r->key;
 		if (r->ups != SIZE_MAX)
 			d->ups[r->ups].routes--;
-		r->key = a->conf.routes[i].vip;
+		agent_route_key(&a->conf.routes[i], &r->key);
 		r->ups = ups_find(d, a->conf.routes[i].upstream_id);
 		if (r->ups != SIZE_MAX)
 			d->ups[r->ups].routes++;

@@ -49,14 +49,6 @@ int xlb_agent_conf_supported(const struct xlb_conf *conf, struct xlb_conf_errors
 	char path[64], why[256];
 	size_t i;
 
-	for (i = 0; i < conf->nroutes; i++) {
-		if (!conf->routes[i].remote.family)
-			continue;
-		snprintf(path, sizeof(path), "stream_routes[%zu].remote_addr", i);
-		add_err(errs, conf->routes[i].line, path, "%s",
-			"client filters are not enforced by the fast path yet; "
-			"remove the key rather than run without the filter");
-	}
 	for (i = 0; i < conf->nupstreams; i++) {
 		u = &conf->upstreams[i];
 		if (!u->discovery_type[0] ||

@@ -67,14 +67,17 @@ static void seed_from_maps(struct xlb_agent *a, const struct xlb_conf *conf,
 			   const struct xlb_upstream_conf *u, struct xlb_disc_nodes *out)
 {
 	struct seed_ctx sc = {.a = a, .out = out};
+	struct xlb_vip_key key;
 	struct xlb_vip vip;
 	size_t i;
 
 	if (!a->maps_open)
 		return;
 	for (i = 0; i < conf->nroutes; i++) {
-		if (strcmp(conf->routes[i].upstream_id, u->id) ||
-		    xlb_vip_get(&a->maps, &conf->routes[i].vip, &vip))
+		if (strcmp(conf->routes[i].upstream_id, u->id))
+			continue;
+		agent_route_key(&conf->routes[i], &key);
+		if (xlb_vip_get(&a->maps, &key, &vip))
 			continue;
 		sc.vip_id = vip.id;
 		xlb_member_foreach(&a->maps, seed_member, &sc);

@@ -188,8 +188,17 @@ char *xlb_vip_str(const struct xlb_vip_key *k, char *buf, size_t len)
 {
 	char a[XLB_ADDRSTRLEN];
 
+	char c[XLB_ADDRSTRLEN];
+	int n;
+
 	xlb_addr_str(k->addr, k->family, a, sizeof(a));
-	snprintf(buf, len, k->family == XLB_AF_INET6 ? "[%s]:%u/%s" : "%s:%u/%s", a, ntohs(k->port),
-		 xlb_proto_str(k->proto));
+	n = snprintf(buf, len, k->family == XLB_AF_INET6 ? "[%s]:%u/%s" : "%s:%u/%s", a,
+		     ntohs(k->port), xlb_proto_str(k->proto));
+	/* A VIP for some clients (a stream route's remote_addr) says which. */
+	if ((k->client_family == XLB_AF_INET || k->client_family == XLB_AF_INET6) && n >= 0 &&
+	    (size_t)n < len) {
+		xlb_addr_str(k->client, k->client_family, c, sizeof(c));
+		snprintf(buf + n, len - (size_t)n, " clients %s/%u", c, k->client_plen);
+	}
 	return buf;
 }

@@ -265,15 +265,39 @@ static void link_route(struct parser *p, size_t j, const struct ent *ups, size_t
 		it->ok = 0;
 }
 
+/*
+ * A route's VIP: its address, port and protocol, and its client filter
+ * (remote_addr): routes on one address for different clients are distinct
+ * VIPs, as APISIX's stream routes that differ only by remote_addr.
+ */
 struct vip_ent {
-	const struct xlb_vip_key *vip;
+	const struct xlb_route_conf *r;
 	size_t i;
 };
+
+/* Routes' VIPs in order: address, port, protocol, then client filter. */
+static int route_vip_cmp(const struct xlb_route_conf *x, const struct xlb_route_conf *y)
+{
+	int d = memcmp(&x->vip, &y->vip, sizeof(x->vip));
+
+	if (!d)
+		d = (x->remote.family > y->remote.family) - (x->remote.family < y->remote.family);
+	if (!d && x->remote.family)
+		d = memcmp(x->remote.addr, y->remote.addr, sizeof(x->remote.addr));
+	if (!d && x->remote.family)
+		d = (x->remote_plen > y->remote_plen) - (x->remote_plen < y->remote_plen);
+	return d;
+}
+
+static int vip_ent_key(const struct vip_ent *x, const struct vip_ent *y)
+{
+	return route_vip_cmp(x->r, y->r);
+}
 
 static int cmp_vip_ent(const void *a, const void *b)
 {
 	const struct vip_ent *x = a, *y = b;
-	int d = memcmp(x->vip, y->vip, sizeof(*x->vip));
+	int d = vip_ent_key(x, y);
 
 	return d ? d : (x->i > y->i) - (x->i < y->i);
 }
@@ -281,20 +305,26 @@ static int cmp_vip_ent(const void *a, const void *b)
 static void dup_vips(struct parser *p, struct vip_ent *v, size_t n)
 {
 	const struct xlb_route_conf *r = p->conf->routes;
-	char path[PATH_LEN], buf[XLB_VIPSTRLEN];
+	char path[PATH_LEN], buf[XLB_VIPSTRLEN], cl[XLB_ADDRSTRLEN + 32], a[XLB_ADDRSTRLEN];
 	size_t i, first = 0;
 
 	qsort(v, n, sizeof(*v), cmp_vip_ent);
 	for (i = 1; i < n; i++) {
-		if (memcmp(v[i].vip, v[first].vip, sizeof(*v[i].vip))) {
+		if (vip_ent_key(&v[i], &v[first])) {
 			first = i;
 			continue;
 		}
+		cl[0] = 0;
+		if (v[i].r->remote.family)
+			snprintf(cl, sizeof(cl), " for clients %s/%u",
+				 xlb_addr_str(v[i].r->remote.addr, v[i].r->remote.family, a,
+					      sizeof(a)),
+				 v[i].r->remote_plen);
 		xlb_schema_path_fmt(path, "stream_routes[%zu].server_addr", v[i].i);
 		xlb_schema_report(
 			p, xlb_schema_map_find(p, p->rts[v[i].i].node, "server_addr", NULL), path,
-			"duplicate VIP %s: stream routes '%s' (line %u) and '%s' (line %u)",
-			xlb_vip_str(v[i].vip, buf, sizeof(buf)), r[v[first].i].id,
+			"duplicate VIP %s%s: stream routes '%s' (line %u) and '%s' (line %u)",
+			xlb_vip_str(&v[i].r->vip, buf, sizeof(buf)), cl, r[v[first].i].id,
 			r[v[first].i].line, r[v[i].i].id, r[v[i].i].line);
 	}
 }
@@ -333,7 +363,7 @@ static void relate(struct parser *p, size_t ntop)
 
 	for (i = 0, m = 0; i < c->nroutes; i++)
 		if (p->rts[i].ok)
-			v[m++] = (struct vip_ent){&c->routes[i].vip, i};
+			v[m++] = (struct vip_ent){&c->routes[i], i};
 	dup_vips(p, v, m);
 out_free:
 	free(v);
@@ -547,7 +577,7 @@ static void relate_routes(struct parser *p, struct xlb_conf *c, size_t first, si
 			r->vip.proto = u->proto;
 		link_checks(p, r, u, NULL, path);
 		for (i = 0; i < c->nroutes && !p->errs->n; i++)
-			if (i != j && (!memcmp(&c->routes[i].vip, &r->vip, sizeof(r->vip)) ||
+			if (i != j && (!route_vip_cmp(&c->routes[i], r) ||
 				       (r->id[0] && !strcmp(c->routes[i].id, r->id))))
 				xlb_schema_report(p, NULL, path, "duplicate VIP or id");
 	}

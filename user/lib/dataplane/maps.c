@@ -312,7 +312,8 @@ static int map_next(int fd, void **prev, void *key, void *next, size_t key_size,
 static const struct {
 	size_t key, value;
 } walk_size[XLB_WALK_MAX] = {
-	[XLB_WALK_VIPS] = {sizeof(struct xlb_vip_key), sizeof(struct xlb_vip)},
+	[XLB_WALK_VIPS] = {sizeof(struct xlb_vip_addr), sizeof(struct xlb_vip)},
+	[XLB_WALK_FILTERED] = {sizeof(struct xlb_vip_key), sizeof(struct xlb_vip)},
 	[XLB_WALK_MEMBERS] = {sizeof(struct xlb_member_key), sizeof(struct xlb_member)},
 	[XLB_WALK_FLOWS] = {sizeof(struct xlb_flow_key), sizeof(struct xlb_flow)},
 	[XLB_WALK_DECAP_VIPS] = {sizeof(struct xlb_addr_key), 0},
@@ -323,8 +324,14 @@ static const struct {
 static int walk_call(enum xlb_walk_kind kind, union xlb_walk_cb cb, const void *k, const void *v,
 		     void *arg)
 {
+	struct xlb_vip_key whole = {};
+
 	switch (kind) {
 	case XLB_WALK_VIPS:
+		/* The address alone is the key: a whole key with no client part. */
+		memcpy(&whole, k, sizeof(struct xlb_vip_addr));
+		return cb.vip(&whole, v, arg);
+	case XLB_WALK_FILTERED:
 		return cb.vip(k, v, arg);
 	case XLB_WALK_MEMBERS:
 		return cb.member(k, v, arg);

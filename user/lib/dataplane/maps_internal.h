@@ -31,7 +31,8 @@ typedef int (*xlb_nat_rev_cb)(const struct xlb_nat_rkey *k, const struct xlb_nat
 
 /* Which map a walk goes through, and so which callback it calls. */
 enum xlb_walk_kind {
-	XLB_WALK_VIPS,	     /* xlb_vips */
+	XLB_WALK_VIPS,	     /* xlb_vips: keys struct xlb_vip_addr, given as whole keys */
+	XLB_WALK_FILTERED,   /* xlb_filtered_vips */
 	XLB_WALK_MEMBERS,    /* xlb_members */
 	XLB_WALK_FLOWS,	     /* xlb_flows */
 	XLB_WALK_DECAP_VIPS, /* xlb_decap_vips: keys only */
@@ -76,6 +77,22 @@ __u64 xlb_map_memlock(int fd);
 int xlb_percpu_sum(int fd, __u32 key, size_t vsz, __u64 *sum, size_t n);
 /* Zero a per-CPU value on every CPU. */
 int xlb_percpu_zero(int fd, __u32 key, size_t vsz);
+
+/*
+ * VIPs for some clients only (maps_clients.c). xlb_vip_key_check(): 0 when
+ * the key's client part is well-formed (none, or a prefix of the VIP's
+ * family with its host bits zero), else -EINVAL. xlb_vip_put() writes a
+ * new VIP's entry (and, for a filtered one, its address's flag and its
+ * LPM entry); xlb_vip_unput() takes it away again, leaving the address's
+ * entry bare while filtered VIPs still share it. A bare entry (no id, no
+ * table) is no VIP: the accessors hide it.
+ */
+int xlb_vip_key_check(const struct xlb_vip_key *k);
+/* The map that holds the VIP of k: xlb_filtered_vips or xlb_vips. */
+int xlb_vip_map_fd(struct xlb_maps *m, const struct xlb_vip_key *k);
+int xlb_vip_is_bare(const struct xlb_vip *v);
+int xlb_vip_put(struct xlb_maps *m, const struct xlb_vip_key *k, const struct xlb_vip *v);
+int xlb_vip_unput(struct xlb_maps *m, const struct xlb_vip_key *k);
 
 /* Members of one VIP, or of one backend, collected (maps_vip.c). */
 struct xlb_member_list {

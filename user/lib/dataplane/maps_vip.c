@@ -25,13 +25,39 @@
 
 int xlb_vip_get(struct xlb_maps *m, const struct xlb_vip_key *k, struct xlb_vip *v)
 {
-	return ret_errno(bpf_map_lookup_elem(map_fd(m->skel->maps.xlb_vips), k, v));
+	int err = ret_errno(bpf_map_lookup_elem(xlb_vip_map_fd(m, k), k, v));
+
+	return !err && xlb_vip_is_bare(v) ? -ENOENT : err;
+}
+
+struct vip_walk {
+	xlb_vip_cb cb;
+	void *arg;
+};
+
+/* VIPs as their writers made them: no bare entry, no XLB_VIP_F_CLIENTS. */
+static int vip_visible(const struct xlb_vip_key *k, const struct xlb_vip *v, void *arg)
+{
+	struct vip_walk *w = arg;
+	struct xlb_vip shown = *v;
+
+	if (xlb_vip_is_bare(v))
+		return 0;
+	shown.flags &= ~XLB_VIP_F_CLIENTS;
+	return w->cb(k, &shown, w->arg);
 }
 
 int xlb_vip_foreach(struct xlb_maps *m, xlb_vip_cb cb, void *arg)
 {
-	return xlb_map_walk(m->skel->maps.xlb_vips, XLB_WALK_VIPS, (union xlb_walk_cb){.vip = cb},
-			    arg);
+	struct vip_walk w = {cb, arg};
+	int ret;
+
+	ret = xlb_map_walk(m->skel->maps.xlb_vips, XLB_WALK_VIPS,
+			   (union xlb_walk_cb){.vip = vip_visible}, &w);
+	if (ret)
+		return ret;
+	return xlb_map_walk(m->skel->maps.xlb_filtered_vips, XLB_WALK_FILTERED,
+			    (union xlb_walk_cb){.vip = cb}, arg);
 }
 
 int xlb_vip_update(struct xlb_maps *m, const struct xlb_vip_key *k, const struct xlb_vip *v)
@@ -43,8 +69,8 @@ int xlb_vip_update(struct xlb_maps *m, const struct xlb_vip_key *k, const struct
 	err = xlb_vip_get(m, k, &cur);
 	if (err)
 		return err;
-	cur.flags = v->flags;
-	return ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_vips), k, &cur, BPF_EXIST));
+	cur.flags = (v->flags & ~XLB_VIP_F_CLIENTS) | (cur.flags & XLB_VIP_F_CLIENTS);
+	return ret_errno(bpf_map_update_elem(xlb_vip_map_fd(m, k), k, &cur, BPF_EXIST));
 }
 
 struct free_ids {
@@ -87,7 +113,7 @@ int xlb_vips_create(struct xlb_maps *m, const struct xlb_vip_key *keys, struct x
 	__u32 *ids;
 
 	for (i = 0; i < n; i++) {
-		if (!xlb_maglev_size_valid(vips[i].table_size))
+		if (!xlb_maglev_size_valid(vips[i].table_size) || xlb_vip_key_check(&keys[i]))
 			return -EINVAL;
 		if (!xlb_vip_get(m, &keys[i], &old))
 			return -EEXIST;
@@ -107,8 +133,7 @@ int xlb_vips_create(struct xlb_maps *m, const struct xlb_vip_key *keys, struct x
 				sizeof(struct xlb_traffic));
 		err = ret_errno(bpf_map_update_elem(kfd, &vips[i].id, &keys[i], BPF_ANY));
 		if (!err)
-			err = ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_vips),
-							    &keys[i], &vips[i], BPF_NOEXIST));
+			err = xlb_vip_put(m, &keys[i], &vips[i]);
 		if (!err)
 			made++;
 		else
@@ -117,7 +142,7 @@ int xlb_vips_create(struct xlb_maps *m, const struct xlb_vip_key *keys, struct x
 	/* On failure nothing half-made stays: the VIPs and tables of this call. */
 	for (i = 0; err && i < n; i++) {
 		if (i < made) {
-			bpf_map_delete_elem(map_fd(m->skel->maps.xlb_vips), &keys[i]);
+			xlb_vip_unput(m, &keys[i]);
 			bpf_map_update_elem(kfd, &vips[i].id, &none, BPF_ANY);
 		}
 		xlb_tables_free(m, &vips[i]);
@@ -168,7 +193,7 @@ static int vip_unlink(struct xlb_maps *m, const struct xlb_vip_key *k, struct xl
 	if (err)
 		return err;
 	/* Stop matching first, then take the rest away. */
-	err = ret_errno(bpf_map_delete_elem(map_fd(m->skel->maps.xlb_vips), k));
+	err = xlb_vip_unput(m, k);
 	if (err)
 		return err;
 	xlb_tables_free(m, v);

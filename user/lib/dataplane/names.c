@@ -29,8 +29,9 @@ static const char *const reason_names[XLB_R_MAX] = {
 	[XLB_R_DROP_NAT_PORTS] = "drop_nat_ports",
 	[XLB_R_DROP_NAT_SRC] = "drop_nat_src",
 	[XLB_R_NAT_RST_UNCONFIRMED] = "nat_rst_unconfirmed",
+	[XLB_R_PASS_CLIENT] = "pass_client",
 };
-_Static_assert(XLB_R_NAT_RST_UNCONFIRMED + 1 == XLB_R_MAX, "name every enum xlb_reason value");
+_Static_assert(XLB_R_PASS_CLIENT + 1 == XLB_R_MAX, "name every enum xlb_reason value");
 
 static const char *const decap_names[XLB_D_MAX] = {
 	[XLB_D_DECAP] = "decap",

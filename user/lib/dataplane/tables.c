@@ -274,7 +274,7 @@ int xlb_table_write(struct xlb_maps *m, const struct xlb_vip *vip,
 	nv.flags = cur.flags;
 	nv.table_size = vip->table_size;
 	/* Live: one replacement of the VIP's value, offset and size together. */
-	err = ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_vips), &key, &nv, BPF_EXIST));
+	err = ret_errno(bpf_map_update_elem(xlb_vip_map_fd(m, &key), &key, &nv, BPF_EXIST));
 	if (err) {
 		space_release(m, nv.table_off, nv.table_size, 1);
 		goto out;
