@@ -9,6 +9,7 @@
 #define _GNU_SOURCE /* open_memstream */
 #include <errno.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,35 +124,60 @@ static int adopt(struct xlb_agent *a, json_t *doc, struct xlb_conf *conf)
  * is read once: the model and the document the Admin API edits come from
  * the same text, even if the file changes meanwhile.
  */
+/* The document the Admin API edits, made beside the parse (agent_load_text()). */
+struct doc_job {
+	const char *text;
+	json_t *doc;
+	int err; /* errno when doc is NULL */
+};
+
+static void *doc_make(void *arg)
+{
+	struct doc_job *j = arg;
+
+	j->doc = xlb_yaml_to_json(j->text);
+	j->err = j->doc ? 0 : errno;
+	return NULL;
+}
+
 int agent_load_text(const char *text, json_t **doc, struct xlb_conf *conf,
 		    struct xlb_conf_errors *errs)
 {
-	int err;
+	struct doc_job job = {.text = text};
+	pthread_t th;
+	int err, threaded;
 
+	/*
+	 * The model and the document come from the same text by two parses
+	 * that share nothing: on a host with more than one CPU the document's
+	 * is made on a thread of its own meanwhile (a start at 10,000 routes
+	 * waits for the longer one only). Without a thread, one after the other.
+	 */
+	threaded = !pthread_create(&th, NULL, doc_make, &job);
 	memset(conf, 0, sizeof(*conf));
 	err = xlb_conf_parse_kept(text, conf, errs);
-	if (err)
-		return err; /* errs has line:col for the file itself */
-	err = xlb_agent_conf_supported(conf, errs);
-	if (err)
-		goto out_free;
-	if (conf->etcd.enabled && (conf->nupstreams || conf->nroutes)) {
+	if (!err)
+		err = xlb_agent_conf_supported(conf, errs);
+	if (!err && conf->etcd.enabled && (conf->nupstreams || conf->nroutes)) {
 		add_err(errs, conf->nupstreams ? conf->upstreams[0].line : conf->routes[0].line,
 			conf->nupstreams ? "upstreams" : "stream_routes", "%s",
 			"with deployment.etcd, upstreams and stream_routes come from etcd: "
 			"remove them from the file (or put them in etcd)");
 		err = -EINVAL;
-		goto out_free;
 	}
-	*doc = xlb_yaml_to_json(text);
-	if (!*doc) {
-		err = errno == ENOMEM ? -ENOMEM : -EINVAL;
-		goto out_free;
+	if (threaded)
+		pthread_join(th, NULL);
+	else if (!err)
+		doc_make(&job);
+	if (!err && !job.doc)
+		err = job.err == ENOMEM ? -ENOMEM : -EINVAL;
+	if (err) {
+		json_decref(job.doc);
+		xlb_conf_free(conf);
+		return err; /* errs has line:col for the file itself */
 	}
+	*doc = job.doc;
 	return 0;
-out_free:
-	xlb_conf_free(conf);
-	return err;
 }
 
 int agent_load_file(const char *file, json_t **doc, struct xlb_conf *conf,
