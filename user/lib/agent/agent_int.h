@@ -175,6 +175,11 @@ int agent_node_usable(const struct agent_node *n);
 void agent_node_flipped(struct xlb_agent *a, struct agent_node *n);
 /* The backend state of a node that is not usable (DRAINING or DOWN). */
 __u8 agent_node_out_state(const struct agent_node *n);
+/*
+ * The next id of a node's upstream list (n->ups: "u1,u2") from *p into
+ * id: 1, 0 at the end, -1 for one too long for id (passed over).
+ */
+int agent_node_next_ups(const char **p, char id[XLB_ID_LEN]);
 /* Upstream ids that use node n, for log lines. */
 void agent_node_upstreams(const struct xlb_agent *a, const struct agent_node *n, char *buf,
 			  size_t len);

@@ -640,24 +640,22 @@ static int want_emit(struct upd *u, const unsigned char *dirty, struct xlb_want 
 static void ups_mark(struct upd *u, const struct agent_node *n, size_t *marked, size_t *nmarked)
 {
 	struct agent_desired *d = u->d;
-	const char *p = n->ups ? n->ups : "", *e;
+	const char *p = n->ups ? n->ups : "";
 	char id[XLB_ID_LEN];
-	size_t i, len;
+	int r, search = 0;
+	size_t i;
 
-	for (; *p; p = *e ? e + 1 : e) {
-		e = strchr(p, ',');
-		if (!e)
-			e = p + strlen(p);
-		len = (size_t)(e - p);
-		i = len < sizeof(id) ? (memcpy(id, p, len), id[len] = 0, ups_find(d, id))
-				     : SIZE_MAX;
-		if (i == SIZE_MAX)
-			break; /* an id with a comma: search */
+	while ((r = agent_node_next_ups(&p, id))) {
+		i = r > 0 ? ups_find(d, id) : SIZE_MAX;
+		if (i == SIZE_MAX) {
+			search = 1; /* an id with a comma: search */
+			break;
+		}
 		if (!d->ups[i].dirty)
 			marked[(*nmarked)++] = i;
 		d->ups[i].dirty = 1;
 	}
-	for (i = 0; *p && i < d->nups; i++) {
+	for (i = 0; search && i < d->nups; i++) {
 		if (d->ups[i].dirty || ups_node(&d->ups[i], n) < 0)
 			continue;
 		marked[(*nmarked)++] = i;

@@ -122,6 +122,25 @@ void agent_node_flipped(struct xlb_agent *a, struct agent_node *n)
 	a->flipped[a->nflipped++] = n;
 }
 
+int agent_node_next_ups(const char **p, char id[XLB_ID_LEN])
+{
+	const char *s = *p, *e;
+	size_t len;
+
+	if (!*s)
+		return 0;
+	e = strchr(s, ',');
+	if (!e)
+		e = s + strlen(s);
+	len = (size_t)(e - s);
+	*p = *e ? e + 1 : e;
+	if (len >= XLB_ID_LEN)
+		return -1;
+	memcpy(id, s, len);
+	id[len] = '\0';
+	return 1;
+}
+
 /* Upstream ids that use node n, for log lines (kept by agent_nodes_sync()). */
 void agent_node_upstreams(const struct xlb_agent *a, const struct agent_node *n, char *buf,
 			  size_t len)
@@ -549,20 +568,15 @@ static int node_namers(struct xlb_agent *a, const struct agent_node *nd,
 		       const struct xlb_upstream_conf **ups, size_t *nups)
 {
 	const struct xlb_upstream_conf *u;
-	const char *p = nd && nd->ups ? nd->ups : "", *e;
+	const char *p = nd && nd->ups ? nd->ups : "";
 	char id[XLB_ID_LEN];
-	size_t i, len;
+	size_t i;
+	int r;
 
 	*nups = 0;
-	for (; *p; p = *e ? e + 1 : e) {
-		e = strchr(p, ',');
-		if (!e)
-			e = p + strlen(p);
-		len = (size_t)(e - p);
-		if (len >= sizeof(id))
+	while ((r = agent_node_next_ups(&p, id))) {
+		if (r < 0)
 			continue;
-		memcpy(id, p, len);
-		id[len] = '\0';
 		/* A run item: its new version says. */
 		u = ids_have(old, nold, id) ? NULL : xlb_conf_upstream(&a->conf, id);
 		if (!u)
