@@ -82,7 +82,7 @@ static __always_inline int xlb_maglev_pick(const struct xlb_vip *vip, __u32 hash
 					   __u32 *id_out, struct xlb_backend **be_out,
 					   __u32 frame_len)
 {
-	struct xlb_slot_pair *pair;
+	struct xlb_slot *sl;
 	struct xlb_backend *be;
 	__u32 slot, idx, id;
 	int i;
@@ -93,11 +93,11 @@ static __always_inline int xlb_maglev_pick(const struct xlb_vip *vip, __u32 hash
 
 	for (i = 0; i <= XLB_REPROBE_MAX; i++) {
 		idx = vip->table_off + slot;
-		pair = bpf_map_lookup_elem(&xlb_slots, &(__u32){idx / 2});
-		if (!pair)
+		sl = bpf_map_lookup_elem(&xlb_chains, &idx);
+		if (!sl)
 			return xlb_count_reason(XLB_R_DROP_NO_TABLE, frame_len, XDP_DROP);
-		id = pair->slot[idx & 1];
-		if (id == XLB_NO_BACKEND)
+		id = xlb_slot_id(sl->chain, 0);
+		if (id == XLB_SLOT_NONE)
 			break; /* empty table: no backend at all */
 		be = xlb_backend_get(id);
 		if (be && be->state == XLB_BE_ACTIVE) {

@@ -56,7 +56,7 @@ struct xlb_vip {
 	__u32 id;	  /* index of the VIP's counters and key record */
 	__u32 flags;	  /* XLB_VIP_F_* */
 	__u32 table_size; /* Maglev table size (prime) */
-	__u32 table_off;  /* first slot of the table in xlb_slots */
+	__u32 table_off;  /* first slot of the table in xlb_chains */
 };
 _Static_assert(sizeof(struct xlb_vip) == 16, "xlb_vip size");
 
@@ -93,14 +93,34 @@ _Static_assert(sizeof(struct xlb_client_key) == 40, "xlb_client_key size");
 #define XLB_CLIENT_KEY_BITS	(XLB_CLIENT_KEY_VIP_BITS + 128)
 
 /*
- * One element of xlb_slots: two consecutive Maglev slots, each a backend
- * id or XLB_NO_BACKEND. Array values take 8 bytes each however small, so
- * slots go in pairs: slot i is slot[i & 1] of element i / 2.
+ * One slot of a VIP's table, an element of xlb_chains: the chain of
+ * backends that own the slot, three backend ids of XLB_SLOT_ID_BITS bits
+ * each, the primary in the low bits, then the first and second secondary
+ * (the owners before the slot's last changes: docs/SECOND_CHANCE.md). A
+ * field of XLB_SLOT_NONE names no backend; bit 63 is reserved (0).
  */
-struct xlb_slot_pair {
-	__u32 slot[2];
+struct xlb_slot {
+	__u64 chain;
 };
-_Static_assert(sizeof(struct xlb_slot_pair) == 8, "xlb_slot_pair size");
+_Static_assert(sizeof(struct xlb_slot) == 8, "xlb_slot size");
+
+#define XLB_SLOT_ID_BITS 21
+#define XLB_SLOT_NONE	 0x1fffffU
+#define XLB_SLOT_IDS	 3 /* primary and two secondaries */
+_Static_assert(XLB_MAX_BACKENDS <= XLB_SLOT_NONE, "backend ids fit a slot field");
+
+/* Field i of a chain (0: the primary): a backend id, or XLB_SLOT_NONE. */
+static inline __u32 xlb_slot_id(__u64 chain, unsigned int i)
+{
+	return (chain >> (i * XLB_SLOT_ID_BITS)) & XLB_SLOT_NONE;
+}
+
+/* The chain of primary p and secondaries s1, s2 (each an id or XLB_SLOT_NONE). */
+static inline __u64 xlb_slot_pack(__u32 p, __u32 s1, __u32 s2)
+{
+	return (__u64)(p & XLB_SLOT_NONE) | (__u64)(s1 & XLB_SLOT_NONE) << XLB_SLOT_ID_BITS |
+	       (__u64)(s2 & XLB_SLOT_NONE) << (2 * XLB_SLOT_ID_BITS);
+}
 
 /* Backend states as the fast path sees them. */
 enum xlb_backend_state {

@@ -13,9 +13,9 @@
 #define XLB_MAGLEV_DEFAULT   65537	   /* largest table size chosen by itself (prime) */
 #define XLB_MAGLEV_MAX	     1048573	   /* largest accepted table size (prime) */
 #define XLB_MAGLEV_PER_NODE  100	   /* slots per node at least, when the size is chosen */
-#define XLB_SLOTS_DEFAULT    (1U << 24)	   /* slots of all VIPs' tables together; set at attach */
+#define XLB_SLOTS_DEFAULT    (12U << 20)   /* slots of all VIPs' tables together; set at attach */
 #define XLB_SLOT_BLOCK	     64		   /* tables start on a block: slots per block */
-#define XLB_NO_BACKEND	     0xffffffffU   /* table slot with no backend */
+#define XLB_NO_BACKEND	     0xffffffffU   /* no backend: a slot as maglev.c computes it */
 #define XLB_REPROBE_MAX	     8		   /* slots tried when the pick is not usable */
 #define XLB_WEIGHT_MAX	     65535	   /* weights are 0 .. XLB_WEIGHT_MAX */
 #define XLB_IPV6_EXT_MAX     4		   /* IPv6 extension headers skipped at most */

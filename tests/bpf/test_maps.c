@@ -11,7 +11,8 @@
  * and the contract that xlb_pick_flow() names the backend the fast path
  * really sends a packet to (checked with BPF_PROG_TEST_RUN).
  *
- * Maps are never pinned, so the tests leave /sys/fs/bpf alone. xlb_vips and
+ * Maps are pinned only in a bpffs the test mounts on a directory of its
+ * own (the table space's upgrade), so the tests leave /sys/fs/bpf alone. xlb_vips and
  * xlb_members are shrunk (VIPS_MAX, MEMBERS_MAX) so that a full map is
  * cheap to reach; xlb_backends keeps its size, because the library scans
  * XLB_MAX_BACKENDS entries of it. Every test starts from empty maps, reset
@@ -36,6 +37,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <linux/bpf.h>
@@ -44,6 +47,7 @@
 
 #include <xlb/abi.h>
 #include <xlb/hash.h>
+#include "dataplane/attach.h"
 #include "dataplane/maglev.h"
 #include "dataplane/maps.h"
 #include "dataplane/pick.h"
@@ -72,7 +76,7 @@
 #define NH_IFINDEX    1		 /* lo, also the ingress device: XDP_TX */
 #define VIPS_MAX      4		 /* xlb_vips, shrunk: 4 VIPs fill it */
 #define MEMBERS_MAX   8		 /* xlb_members, shrunk: 8 members fill it */
-#define SLOTS_MAX     (1U << 21) /* xlb_slots, shrunk: two tables of the largest size fill it */
+#define SLOTS_MAX     (1U << 21) /* xlb_chains, shrunk: two tables of the largest size fill it */
 #define FLOWS_PER_CPU 2048	 /* xlb_flows: each CPU's LRU list holds a test's flows */
 #define TEST_IDS      32	 /* VIP and backend ids a test may use */
 #define PICK_FLOWS    500	 /* client flows per phase of a pick test */
@@ -1696,7 +1700,7 @@ static int node_open(struct env *e, struct xlb_lb **skel, struct xlb_maps *m)
 	      bpf_map__set_max_entries((*skel)->maps.xlb_vips, VIPS_MAX) ?:
 	      bpf_map__set_max_entries((*skel)->maps.xlb_members, MEMBERS_MAX) ?:
 	      bpf_map__set_max_entries((*skel)->maps.xlb_flows, FLOWS_PER_CPU * ncpu) ?:
-	      bpf_map__set_max_entries((*skel)->maps.xlb_slots, SLOTS_MAX / 2) ?:
+	      bpf_map__set_max_entries((*skel)->maps.xlb_chains, SLOTS_MAX) ?:
 	      bpf_map__set_max_entries((*skel)->maps.xlb_slot_blocks,
 				       SLOTS_MAX / XLB_SLOT_BLOCK / 8) ?:
 	      xlb_lb__load(*skel);
@@ -1955,6 +1959,112 @@ static int t_space_full(struct env *e, const void *arg)
 		return fail(e, "tables at 0x%x, expected 0x%x", tables_present(e),
 			    1U << a.id | 1U << c.id);
 	return 0;
+}
+
+/*
+ * Pins of a build whose table space was xlb_slots (two 32-bit slots per
+ * value) become xlb_chains, slot for slot, in a bpffs of the test's own.
+ */
+#define OLD_SLOTS 1024
+
+static int upgrade_check(struct env *e, const char *dir)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_MMAPABLE);
+	char old[256], path[256];
+	__u32 *w = MAP_FAILED, i, want;
+	__u64 *c = MAP_FAILED, v;
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int fd, nfd = -1, err, ret = -1;
+
+	snprintf(old, sizeof(old), "%s/xlb_slots", dir);
+	snprintf(path, sizeof(path), "%s/xlb_chains", dir);
+	err = xlb_chains_from_slots(path);
+	if (err)
+		return fail(e, "nothing to convert: %s, expected 0", errname(err));
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_slots", 4, 8, OLD_SLOTS / 2, &opts);
+	if (fd < 0)
+		return fail(e, "old table space: %s", errname(-errno));
+	w = mmap(NULL, OLD_SLOTS * 4, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (w == MAP_FAILED || bpf_obj_pin(fd, old)) {
+		fail(e, "old table space: %s", errname(-errno));
+		goto out;
+	}
+	for (i = 0; i < OLD_SLOTS; i++)
+		w[i] = i % 7 ? i * 97 % XLB_MAX_BACKENDS : XLB_NO_BACKEND;
+	err = xlb_chains_from_slots(path);
+	if (err) {
+		fail(e, "xlb_chains_from_slots: %s", errname(err));
+		goto out;
+	}
+	if (!access(old, F_OK)) {
+		fail(e, "%s still pinned after the conversion", old);
+		goto out;
+	}
+	nfd = bpf_obj_get(path);
+	if (nfd < 0 || bpf_obj_get_info_by_fd(nfd, &info, &len)) {
+		fail(e, "%s: %s", path, errname(-errno));
+		goto out;
+	}
+	if (info.max_entries != OLD_SLOTS || info.value_size != 8 ||
+	    !(info.map_flags & BPF_F_MMAPABLE)) {
+		fail(e,
+		     "xlb_chains: %u entries of %u bytes, flags 0x%x; expected %u of 8, mmapable",
+		     info.max_entries, info.value_size, info.map_flags, OLD_SLOTS);
+		goto out;
+	}
+	c = mmap(NULL, OLD_SLOTS * 8, PROT_READ, MAP_SHARED, nfd, 0);
+	if (c == MAP_FAILED) {
+		fail(e, "mmap xlb_chains: %s", errname(-errno));
+		goto out;
+	}
+	for (i = 0; i < OLD_SLOTS; i++) {
+		v = c[i];
+		want = w[i] == XLB_NO_BACKEND ? XLB_SLOT_NONE : w[i];
+		if (xlb_slot_id(v, 0) != want || xlb_slot_id(v, 1) != XLB_SLOT_NONE ||
+		    xlb_slot_id(v, 2) != XLB_SLOT_NONE || v >> 63) {
+			fail(e, "slot %u: chain 0x%llx, expected primary %u, no secondaries", i,
+			     (unsigned long long)v, want);
+			goto out;
+		}
+	}
+	/* Interrupted after the new pin: the old one goes, the new one stays. */
+	if (bpf_obj_pin(fd, old) || (err = xlb_chains_from_slots(path)) || !access(old, F_OK) ||
+	    access(path, F_OK)) {
+		fail(e, "conversion done before: %s, old pin %s, new pin %s", errname(err),
+		     access(old, F_OK) ? "gone" : "left", access(path, F_OK) ? "gone" : "kept");
+		goto out;
+	}
+	ret = 0;
+out:
+	if (c != MAP_FAILED)
+		munmap(c, OLD_SLOTS * 8);
+	if (w != MAP_FAILED)
+		munmap(w, OLD_SLOTS * 4);
+	if (nfd >= 0)
+		close(nfd);
+	close(fd);
+	unlink(old);
+	unlink(path);
+	return ret;
+}
+
+static int t_space_upgrade(struct env *e, const void *arg)
+{
+	char dir[] = "/tmp/xlb-test-bpffs.XXXXXX";
+	int ret;
+
+	if (!mkdtemp(dir))
+		return fail(e, "mkdtemp: %s", errname(-errno));
+	if (mount("bpf", dir, "bpf", 0, NULL)) {
+		ret = fail(e, "mount bpffs on %s: %s", dir, errname(-errno));
+		rmdir(dir);
+		return ret;
+	}
+	ret = upgrade_check(e, dir);
+	umount(dir);
+	rmdir(dir);
+	return ret;
 }
 
 /* A VIP without a set size: its table follows its member count, health aside. */
@@ -3144,6 +3254,8 @@ static const struct maps_test tests[] = {
 	{"table space: rebuilds reuse freed slots after a grace period", t_space_reuse},
 	{"table space: full -> ENOSPC, nothing made; a deleted VIP makes room", t_space_full},
 	{"table space: an unset size follows the member count, not health", t_space_auto},
+	{"table space: pinned xlb_slots of an older build become xlb_chains, slot for slot",
+	 t_space_upgrade},
 	{"digest: two map sets from one config, numbered differently -> equal; "
 	 "another member set, weight or state -> different",
 	 t_digest_nodes},
@@ -3184,7 +3296,7 @@ static int env_open(struct env *e)
 	err = bpf_map__set_max_entries(e->skel->maps.xlb_vips, VIPS_MAX) ?:
 	      bpf_map__set_max_entries(e->skel->maps.xlb_members, MEMBERS_MAX) ?:
 	      bpf_map__set_max_entries(e->skel->maps.xlb_flows, e->flows_max) ?:
-	      bpf_map__set_max_entries(e->skel->maps.xlb_slots, SLOTS_MAX / 2) ?:
+	      bpf_map__set_max_entries(e->skel->maps.xlb_chains, SLOTS_MAX) ?:
 	      bpf_map__set_max_entries(e->skel->maps.xlb_slot_blocks,
 				       SLOTS_MAX / XLB_SLOT_BLOCK / 8);
 	if (err)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Maglev tables in the maps: the table space (xlb_slots) shared by every
+ * Maglev tables in the maps: the table space (xlb_chains) shared by every
  * VIP, its allocation, a VIP's table written into free slots and made
  * live with one write of its xlb_vips entry; rebuilt from a VIP's members;
  * read back and digested. The table itself is computed by maglev.c.
@@ -22,8 +22,9 @@
 #include "xlb_lb.skel.h"
 
 /*
- * The table space: xlb_slots seen as one array of 32-bit slots (two per
- * map value, so slot i is word i of the mapping), cut into blocks of
+ * The table space: xlb_chains seen as one array of 64-bit slots (slot i is
+ * word i of the mapping, a chain as struct xlb_slot packs it; tables
+ * written here have no secondaries yet), cut into blocks of
  * XLB_SLOT_BLOCK slots. xlb_slot_blocks keeps one byte per block. A table
  * takes a run of free blocks, found next-fit from a cursor, so that many
  * tables written in a row cost one pass over the record. A table that is
@@ -45,28 +46,28 @@ static __u32 map_entries(const struct bpf_map *map)
 
 static int tables_map(struct xlb_maps *m)
 {
-	__u32 pairs, words;
+	__u32 slots, words;
 	void *p;
 
-	if (m->slots)
+	if (m->chains)
 		return 0;
-	pairs = map_entries(m->skel->maps.xlb_slots);
+	slots = map_entries(m->skel->maps.xlb_chains);
 	words = map_entries(m->skel->maps.xlb_slot_blocks);
-	if (!pairs || !words)
+	if (!slots || !words)
 		return -errno ?: -EINVAL;
-	p = mmap(NULL, (size_t)pairs * sizeof(struct xlb_slot_pair), PROT_READ | PROT_WRITE,
-		 MAP_SHARED, map_fd(m->skel->maps.xlb_slots), 0);
+	p = mmap(NULL, (size_t)slots * sizeof(struct xlb_slot), PROT_READ | PROT_WRITE, MAP_SHARED,
+		 map_fd(m->skel->maps.xlb_chains), 0);
 	if (p == MAP_FAILED)
 		return -errno;
-	m->slots = p;
-	m->nslots = pairs * 2;
+	m->chains = p;
+	m->nslots = slots;
 	p = mmap(NULL, (size_t)words * sizeof(__u64), PROT_READ | PROT_WRITE, MAP_SHARED,
 		 map_fd(m->skel->maps.xlb_slot_blocks), 0);
 	if (p == MAP_FAILED) {
 		int err = -errno;
 
-		munmap(m->slots, (size_t)m->nslots * sizeof(__u32));
-		m->slots = NULL;
+		munmap(m->chains, (size_t)m->nslots * sizeof(*m->chains));
+		m->chains = NULL;
 		return err;
 	}
 	m->blocks = p;
@@ -80,11 +81,11 @@ static int tables_map(struct xlb_maps *m)
 
 void xlb_tables_unmap(struct xlb_maps *m)
 {
-	if (m->slots) {
-		munmap(m->slots, (size_t)m->nslots * sizeof(__u32));
+	if (m->chains) {
+		munmap(m->chains, (size_t)m->nslots * sizeof(*m->chains));
 		munmap(m->blocks, ((size_t)m->nblocks + 7) / 8 * sizeof(__u64));
 	}
-	m->slots = NULL;
+	m->chains = NULL;
 	m->blocks = NULL;
 	if (m->grace_made) {
 		close(m->grace_fd);
@@ -182,15 +183,15 @@ static void space_release(struct xlb_maps *m, __u32 off, __u32 size, int now_fre
 	memset(&m->blocks[b], now_free ? BLOCK_FREE : BLOCK_FREED, n);
 }
 
+/* Slots [off, off + size) get primaries slots (NULL: none), no secondaries. */
 static void space_fill(struct xlb_maps *m, __u32 off, __u32 size, const __u32 *slots)
 {
+	__u64 *c = &m->chains[off];
 	__u32 i;
 
-	if (slots)
-		memcpy(&m->slots[off], slots, (size_t)size * sizeof(*slots));
-	else
-		for (i = 0; i < size; i++)
-			m->slots[off + i] = XLB_NO_BACKEND;
+	for (i = 0; i < size; i++)
+		c[i] = xlb_slot_pack(slots ? slots[i] : XLB_SLOT_NONE, XLB_SLOT_NONE,
+				     XLB_SLOT_NONE);
 }
 
 int xlb_table_space(struct xlb_maps *m, __u32 *used, __u32 *max)
@@ -352,6 +353,7 @@ int xlb_table_read(struct xlb_maps *m, __u32 vip_id, __u32 *table, __u32 size)
 {
 	struct xlb_vip_key k;
 	struct xlb_vip v;
+	__u32 i;
 	int err;
 
 	err = tables_map(m);
@@ -361,7 +363,11 @@ int xlb_table_read(struct xlb_maps *m, __u32 vip_id, __u32 *table, __u32 size)
 		return err;
 	if (v.table_size != size || v.table_off > m->nslots || size > m->nslots - v.table_off)
 		return -ESTALE;
-	memcpy(table, &m->slots[v.table_off], (size_t)size * sizeof(*table));
+	for (i = 0; i < size; i++) {
+		table[i] = xlb_slot_id(m->chains[v.table_off + i], 0);
+		if (table[i] == XLB_SLOT_NONE)
+			table[i] = XLB_NO_BACKEND;
+	}
 	return 0;
 }
 

@@ -34,7 +34,7 @@ int xlb_table_write(struct xlb_maps *m, const struct xlb_vip *vip,
 		    const struct xlb_maglev_node *nodes, size_t n);
 /* Slots of the table space in use (by live tables or freed ones), and in all. */
 int xlb_table_space(struct xlb_maps *m, __u32 *used, __u32 *max);
-/* Copy a VIP's current table out (size slots). */
+/* Copy a VIP's current table's primaries out (size slots; XLB_NO_BACKEND for none). */
 int xlb_table_read(struct xlb_maps *m, __u32 vip_id, __u32 *table, __u32 size);
 
 /**
