@@ -42,6 +42,7 @@
 #define XLB_VIP_F_HASH_SRC  (1U << 0) /* hash on the client address only */
 #define XLB_VIP_F_NAT	    (1U << 1) /* forward by NAT (bpf/lib/nat.h) */
 #define XLB_VIP_F_SIZE_AUTO (1U << 2) /* table size follows the member count (userspace) */
+#define XLB_VIP_F_CHAINS    (1U << 4) /* table slots keep earlier owners (userspace) */
 
 /*
  * Node flags (struct xlb_config.flags). Not read by the fast path: shared

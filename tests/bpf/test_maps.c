@@ -2067,6 +2067,88 @@ static int t_space_upgrade(struct env *e, const void *arg)
 	return ret;
 }
 
+/*
+ * A VIP with XLB_VIP_F_CHAINS keeps each slot's earlier owners while they
+ * are members (user/lib/dataplane/chains.c); DOWN and drained members
+ * stay in chains, removed ones leave; a size change starts over; a VIP
+ * without the flag has no secondaries; and the fast path still sends each
+ * flow to the slot's primary.
+ */
+static int chains_read(struct env *e, const struct xlb_vip *v, __u32 size, __u64 *c)
+{
+	int err = xlb_table_read_chains(&e->m, v->id, c, size);
+
+	if (err)
+		return fail(e, "xlb_table_read_chains(VIP %u): %s", v->id, errname(err));
+	return 0;
+}
+
+static int t_table_chains(struct env *e, const void *arg)
+{
+	static const char *const addr[] = {BE4_1, BE4_2, BE4_3, BE4_4, BE4_5};
+	static __u64 before[251], after[251], plain[251], big[509];
+	struct xlb_vip v, w;
+	__u32 ids[5], idw[5], i, p0, moved = 0;
+	int j;
+
+	if (vip_new(e, VIP4, 80, IPPROTO_TCP, XLB_VIP_F_CHAINS, 251, &v) ||
+	    vip_new(e, VIP4, 81, IPPROTO_TCP, 0, 251, &w))
+		return -1;
+	for (j = 0; j < 3; j++)
+		if (member_add(e, &v, addr[j], 80, 1, &ids[j]) ||
+		    member_add(e, &w, addr[j], 80, 1, &idw[j]))
+			return -1;
+	if (rebuild(e, &v) || rebuild(e, &w) || chains_read(e, &v, 251, before))
+		return -1;
+	for (i = 0; i < 251; i++)
+		if (xlb_slot_id(before[i], 1) != XLB_SLOT_NONE)
+			return fail(e, "first table, slot %u: chain 0x%llx has a secondary", i,
+				    (unsigned long long)before[i]);
+	if (member_add(e, &v, addr[3], 80, 1, &ids[3]) ||
+	    member_add(e, &w, addr[3], 80, 1, &idw[3]) || rebuild(e, &v) || rebuild(e, &w) ||
+	    chains_read(e, &v, 251, after) || chains_read(e, &w, 251, plain))
+		return -1;
+	for (i = 0; i < 251; i++) {
+		p0 = xlb_slot_id(before[i], 0);
+		if (xlb_slot_id(after[i], 0) == p0 ? after[i] != before[i]
+						   : xlb_slot_id(after[i], 1) != p0)
+			return fail(e, "slot %u: 0x%llx after 0x%llx, expected the old owner kept",
+				    i, (unsigned long long)after[i], (unsigned long long)before[i]);
+		moved += xlb_slot_id(after[i], 0) != p0;
+		if (xlb_slot_id(plain[i], 1) != XLB_SLOT_NONE)
+			return fail(e, "VIP without chains, slot %u: chain 0x%llx", i,
+				    (unsigned long long)plain[i]);
+	}
+	if (!moved)
+		return fail(e, "adding a fourth member moved no slot");
+	/* DOWN and drained (weight 0) members stay in chains; a removed one leaves. */
+	if (set_state(e, ids[0], XLB_BE_DOWN) || member_add(e, &v, addr[1], 80, 0, &ids[1]) ||
+	    rebuild(e, &v) || chains_read(e, &v, 251, before))
+		return -1;
+	for (i = 0; i < 251; i++)
+		if (xlb_slot_id(after[i], 0) != xlb_slot_id(before[i], 0) &&
+		    xlb_slot_id(before[i], 1) != xlb_slot_id(after[i], 0))
+			return fail(e, "slot %u after DOWN/drain: 0x%llx, expected owner %u kept",
+				    i, (unsigned long long)before[i], xlb_slot_id(after[i], 0));
+	if (xlb_member_del(&e->m, v.id, ids[0]) || rebuild(e, &v) || chains_read(e, &v, 251, after))
+		return fail(e, "member delete and rebuild failed");
+	for (i = 0; i < 251; i++)
+		for (j = 0; j < XLB_SLOT_IDS; j++)
+			if (xlb_slot_id(after[i], j) == ids[0])
+				return fail(e, "slot %u: removed backend %u still in 0x%llx", i,
+					    ids[0], (unsigned long long)after[i]);
+	/* Another size: no history to keep. */
+	v.table_size = 509;
+	if (rebuild(e, &v) || chains_read(e, &v, 509, big))
+		return -1;
+	for (i = 0; i < 509; i++)
+		if (xlb_slot_id(big[i], 1) != XLB_SLOT_NONE)
+			return fail(e, "resized table, slot %u: chain 0x%llx has a secondary", i,
+				    (unsigned long long)big[i]);
+	note(e, "%u of 251 slots moved to the fourth member", moved);
+	return 0;
+}
+
 /* A VIP without a set size: its table follows its member count, health aside. */
 static int t_space_auto(struct env *e, const void *arg)
 {
@@ -3254,6 +3336,9 @@ static const struct maps_test tests[] = {
 	{"table space: rebuilds reuse freed slots after a grace period", t_space_reuse},
 	{"table space: full -> ENOSPC, nothing made; a deleted VIP makes room", t_space_full},
 	{"table space: an unset size follows the member count, not health", t_space_auto},
+	{"table chains: earlier owners kept while members, dropped when removed; none without "
+	 "the flag",
+	 t_table_chains},
 	{"table space: pinned xlb_slots of an older build become xlb_chains, slot for slot",
 	 t_space_upgrade},
 	{"digest: two map sets from one config, numbered differently -> equal; "

@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 
 #include "base/addr.h"
+#include "dataplane/chains.h"
 #include "dataplane/maglev.h"
 #include "dataplane/maps.h"
 #include "dataplane/maps_internal.h"
@@ -246,8 +247,23 @@ static int vip_by_id(struct xlb_maps *m, __u32 id, struct xlb_vip_key *k, struct
 	return err;
 }
 
+/*
+ * The live chains of cur that a new table of vip's may continue: same size
+ * and hash mode, and the VIP keeps chains; else NULL (no history).
+ */
+static const __u64 *history_of(const struct xlb_maps *m, const struct xlb_vip *cur,
+			       const struct xlb_vip *vip)
+{
+	if (!(cur->flags & XLB_VIP_F_CHAINS) || cur->table_size != vip->table_size ||
+	    (cur->flags ^ vip->flags) & XLB_VIP_F_HASH_SRC || cur->table_off > m->nslots ||
+	    cur->table_size > m->nslots - cur->table_off)
+		return NULL;
+	return &m->chains[cur->table_off];
+}
+
 int xlb_table_write(struct xlb_maps *m, const struct xlb_vip *vip,
-		    const struct xlb_maglev_node *nodes, size_t n)
+		    const struct xlb_maglev_node *nodes, size_t n,
+		    const struct xlb_chain_member *keep, size_t nkeep)
 {
 	struct xlb_vip_key key;
 	struct xlb_config cfg;
@@ -270,12 +286,15 @@ int xlb_table_write(struct xlb_maps *m, const struct xlb_vip *vip,
 		err = space_alloc(m, vip->table_size, &nv.table_off);
 	if (err)
 		goto out;
-	space_fill(m, nv.table_off, vip->table_size, slots);
 	nv.id = cur.id;
 	nv.flags = cur.flags;
 	nv.table_size = vip->table_size;
+	/* The new run is not live, the old one is: they never overlap. */
+	err = xlb_chains_next(slots, history_of(m, &cur, &nv), nv.table_size, keep, nkeep,
+			      &m->chains[nv.table_off]);
 	/* Live: one replacement of the VIP's value, offset and size together. */
-	err = ret_errno(bpf_map_update_elem(xlb_vip_map_fd(m, &key), &key, &nv, BPF_EXIST));
+	if (!err)
+		err = ret_errno(bpf_map_update_elem(xlb_vip_map_fd(m, &key), &key, &nv, BPF_EXIST));
 	if (err) {
 		space_release(m, nv.table_off, nv.table_size, 1);
 		goto out;
@@ -296,9 +315,10 @@ int xlb_table_rebuild(struct xlb_maps *m, const struct xlb_vip *vip)
 	struct xlb_member_list c = {.vip_id = vip->id, .be_id = ~0U};
 	struct xlb_vip sized = *vip;
 	struct xlb_maglev_node *nodes = NULL;
+	struct xlb_chain_member *keep = NULL;
 	char(*keys)[XLB_VIPSTRLEN] = NULL;
 	struct xlb_backend b;
-	size_t i, n = 0;
+	size_t i, n = 0, nkeep = 0;
 	int err;
 
 	err = xlb_member_foreach(m, xlb_member_list_add, &c);
@@ -306,13 +326,17 @@ int xlb_table_rebuild(struct xlb_maps *m, const struct xlb_vip *vip)
 		goto out;
 	nodes = calloc(c.n + 1, sizeof(*nodes));
 	keys = calloc(c.n + 1, sizeof(*keys));
-	if (!nodes || !keys) {
+	keep = calloc(c.n + 1, sizeof(*keep));
+	if (!nodes || !keys || !keep) {
 		err = -ENOMEM;
 		goto out;
 	}
 	for (i = 0; i < c.n; i++) {
-		if (xlb_backend_get(m, c.keys[i].backend_id, &b) || b.state != XLB_BE_ACTIVE ||
-		    !c.vals[i].weight)
+		if (xlb_backend_get(m, c.keys[i].backend_id, &b) || b.state == XLB_BE_UNUSED)
+			continue;
+		keep[nkeep].id = c.keys[i].backend_id;
+		keep[nkeep++].family = b.family;
+		if (b.state != XLB_BE_ACTIVE || !c.vals[i].weight)
 			continue;
 		xlb_backend_key(&b, keys[n], sizeof(keys[n]));
 		nodes[n].key = keys[n];
@@ -321,8 +345,9 @@ int xlb_table_rebuild(struct xlb_maps *m, const struct xlb_vip *vip)
 		n++;
 	}
 	sized.table_size = xlb_vip_table_size(vip, c.n);
-	err = xlb_table_write(m, &sized, nodes, n);
+	err = xlb_table_write(m, &sized, nodes, n, keep, nkeep);
 out:
+	free(keep);
 	free(keys);
 	free(nodes);
 	xlb_member_list_free(&c);
@@ -349,11 +374,11 @@ int xlb_table_rebuild_backend(struct xlb_maps *m, __u32 be_id)
 	return err;
 }
 
-int xlb_table_read(struct xlb_maps *m, __u32 vip_id, __u32 *table, __u32 size)
+/* The first slot of VIP vip_id's live table of size slots, or -ESTALE for another size. */
+static int table_run(struct xlb_maps *m, __u32 vip_id, __u32 size, __u32 *off)
 {
 	struct xlb_vip_key k;
 	struct xlb_vip v;
-	__u32 i;
 	int err;
 
 	err = tables_map(m);
@@ -363,12 +388,33 @@ int xlb_table_read(struct xlb_maps *m, __u32 vip_id, __u32 *table, __u32 size)
 		return err;
 	if (v.table_size != size || v.table_off > m->nslots || size > m->nslots - v.table_off)
 		return -ESTALE;
-	for (i = 0; i < size; i++) {
-		table[i] = xlb_slot_id(m->chains[v.table_off + i], 0);
+	*off = v.table_off;
+	return 0;
+}
+
+int xlb_table_read(struct xlb_maps *m, __u32 vip_id, __u32 *table, __u32 size)
+{
+	__u32 i, off;
+	int err;
+
+	err = table_run(m, vip_id, size, &off);
+	for (i = 0; !err && i < size; i++) {
+		table[i] = xlb_slot_id(m->chains[off + i], 0);
 		if (table[i] == XLB_SLOT_NONE)
 			table[i] = XLB_NO_BACKEND;
 	}
-	return 0;
+	return err;
+}
+
+int xlb_table_read_chains(struct xlb_maps *m, __u32 vip_id, __u64 *chains, __u32 size)
+{
+	__u32 off;
+	int err;
+
+	err = table_run(m, vip_id, size, &off);
+	if (!err)
+		memcpy(chains, &m->chains[off], (size_t)size * sizeof(*chains));
+	return err;
 }
 
 /* FNV-1a 64: byte-wise, defined the same on every host, no seed. */

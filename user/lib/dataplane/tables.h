@@ -12,6 +12,7 @@
 
 struct xlb_maps;
 struct xlb_maglev_node;
+struct xlb_chain_member;
 
 /*
  * The size a VIP's next table gets with members members (usable or not,
@@ -28,14 +29,21 @@ int xlb_table_rebuild(struct xlb_maps *m, const struct xlb_vip *vip);
 int xlb_table_rebuild_backend(struct xlb_maps *m, __u32 be_id);
 /*
  * Build a VIP's table from nodes (Maglev, the config map's hash seed) and
- * swap it in. Node keys are backend identities (xlb_backend_key()).
+ * swap it in. Node keys are backend identities (xlb_backend_key()). keep
+ * names every member of the VIP (nodes are those of them that get slots):
+ * a VIP with XLB_VIP_F_CHAINS keeps the earlier owners of each slot that
+ * are still members as the slot's secondaries (dataplane/chains.h), when
+ * its size and hash mode stay; other VIPs' chains are their primaries.
  */
 int xlb_table_write(struct xlb_maps *m, const struct xlb_vip *vip,
-		    const struct xlb_maglev_node *nodes, size_t n);
+		    const struct xlb_maglev_node *nodes, size_t n,
+		    const struct xlb_chain_member *keep, size_t nkeep);
 /* Slots of the table space in use (by live tables or freed ones), and in all. */
 int xlb_table_space(struct xlb_maps *m, __u32 *used, __u32 *max);
 /* Copy a VIP's current table's primaries out (size slots; XLB_NO_BACKEND for none). */
 int xlb_table_read(struct xlb_maps *m, __u32 vip_id, __u32 *table, __u32 size);
+/* Copy a VIP's current table's chains out (size slots, struct xlb_slot's packing). */
+int xlb_table_read_chains(struct xlb_maps *m, __u32 vip_id, __u64 *chains, __u32 size);
 
 /**
  * xlb_table_digest() - a VIP's live table as one number, comparable across nodes
