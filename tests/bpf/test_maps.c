@@ -1740,7 +1740,7 @@ static int node_members(struct env *e, struct xlb_maps *m, const struct xlb_vip 
 static int digest_of(struct env *e, struct xlb_maps *m, const struct xlb_vip *vip, __u64 *d,
 		     const char *what)
 {
-	int err = xlb_table_digest(m, vip, NULL, d);
+	int err = xlb_table_digest(m, vip, NULL, d, NULL);
 
 	if (err)
 		return fail(e, "xlb_table_digest(%s): %s", what, errname(err));
@@ -1824,7 +1824,7 @@ static int t_digest_nodes(struct env *e, const void *arg)
 		err = fail(e, "out of memory");
 		goto out;
 	}
-	err = xlb_backends_read(&mb, all) ?: xlb_table_digest(&mb, &b4, all, &d);
+	err = xlb_backends_read(&mb, all) ?: xlb_table_digest(&mb, &b4, all, &d, NULL);
 	free(all);
 	if (err) {
 		err = fail(e, "digest with a backend array: %s", errname(err));
@@ -2146,6 +2146,64 @@ static int t_table_chains(struct env *e, const void *arg)
 			return fail(e, "resized table, slot %u: chain 0x%llx has a secondary", i,
 				    (unsigned long long)big[i]);
 	note(e, "%u of 251 slots moved to the fourth member", moved);
+	return 0;
+}
+
+/*
+ * Divergent histories show: VIPs that reached the same members by
+ * different steps have one table_digest and different chain_digests; the
+ * same steps give the same chain_digest.
+ */
+static int digests(struct env *e, struct xlb_vip *v, __u64 *d, __u64 *c)
+{
+	int i, err;
+
+	for (i = 0; i < 2; i++) {
+		err = xlb_table_digest(&e->m, &v[i], NULL, &d[i], &c[i]);
+		if (err)
+			return fail(e, "xlb_table_digest(VIP %u): %s", v[i].id, errname(err));
+	}
+	return 0;
+}
+
+static int t_chain_digest(struct env *e, const void *arg)
+{
+	static const char *const addr[] = {BE4_1, BE4_2, BE4_3, BE4_4};
+	struct xlb_vip v[2];
+	__u64 d[2], c[2];
+	__u32 id;
+	int i, j;
+
+	for (i = 0; i < 2; i++) {
+		if (vip_new(e, VIP4, 80 + i, IPPROTO_TCP, XLB_VIP_F_CHAINS, 251, &v[i]))
+			return -1;
+		for (j = 0; j < 2; j++)
+			if (member_add(e, &v[i], addr[j], 80, 1, &id))
+				return -1;
+		if (rebuild(e, &v[i]))
+			return -1;
+	}
+	if (digests(e, v, d, c))
+		return -1;
+	if (d[0] != d[1] || c[0] != c[1])
+		return fail(e, "same steps: digests %016llx/%016llx, chains %016llx/%016llx",
+			    (unsigned long long)d[0], (unsigned long long)d[1],
+			    (unsigned long long)c[0], (unsigned long long)c[1]);
+	/* v[0]: a third member, then a fourth; v[1]: both at once. */
+	if (member_add(e, &v[0], addr[2], 80, 1, &id) || rebuild(e, &v[0]))
+		return -1;
+	for (i = 0; i < 2; i++)
+		if (member_add(e, &v[i], addr[2], 80, 1, &id) ||
+		    member_add(e, &v[i], addr[3], 80, 1, &id) || rebuild(e, &v[i]))
+			return -1;
+	if (digests(e, v, d, c))
+		return -1;
+	if (d[0] != d[1] || c[0] == c[1])
+		return fail(e,
+			    "A-B-C against A-C: table digests %016llx %016llx (expected equal), "
+			    "chain digests %016llx %016llx (expected different)",
+			    (unsigned long long)d[0], (unsigned long long)d[1],
+			    (unsigned long long)c[0], (unsigned long long)c[1]);
 	return 0;
 }
 
@@ -3339,6 +3397,8 @@ static const struct maps_test tests[] = {
 	{"table chains: earlier owners kept while members, dropped when removed; none without "
 	 "the flag",
 	 t_table_chains},
+	{"table chains: same members by other steps -> one table_digest, two chain_digests",
+	 t_chain_digest},
 	{"table space: pinned xlb_slots of an older build become xlb_chains, slot for slot",
 	 t_space_upgrade},
 	{"digest: two map sets from one config, numbered differently -> equal; "

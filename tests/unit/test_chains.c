@@ -22,8 +22,8 @@
 #include "dataplane/maglev.h"
 #include "../lib/check.h"
 
-#define N XLB_SLOT_NONE
-#define X XLB_NO_BACKEND
+#define N  XLB_SLOT_NONE
+#define X  XLB_NO_BACKEND
 #define V4 XLB_AF_INET
 #define V6 XLB_AF_INET6
 
@@ -159,12 +159,14 @@ static void test_history(void **state)
 			continue;
 		}
 		moved++;
-		check_int(xlb_slot_id(t1[i], 1), p0, "slot %u: old owner is the first secondary", i);
+		check_int(xlb_slot_id(t1[i], 1), p0, "slot %u: old owner is the first secondary",
+			  i);
 		p2 = xlb_slot_id(before[i], 1);
 		if (p2 != XLB_SLOT_NONE && p2 != p1) {
 			twice++;
 			check_int(xlb_slot_id(t1[i], 2), p2,
-				  "slot %u: changed twice, the first owner is the second secondary", i);
+				  "slot %u: changed twice, the first owner is the second secondary",
+				  i);
 		}
 	}
 	print_message("# A -> B -> C: %u of %u slots moved at the second step, %u of them twice\n",

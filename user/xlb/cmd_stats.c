@@ -568,10 +568,11 @@ int xlb_cmd_pick(struct xlb_cli *c, int argc, char **argv)
 	struct xlb_vip_key k;
 	struct xlb_vip v;
 	struct xlb_maps m;
-	char err_s[200], be[XLB_VIPSTRLEN];
-	__u32 dport = 0;
+	char err_s[200], be[XLB_VIPSTRLEN], sec[2][XLB_VIPSTRLEN], chain[2 * XLB_VIPSTRLEN + 32];
+	json_t *js = NULL;
+	__u32 dport = 0, id;
 	__u16 port;
-	int npos, ret, err;
+	int npos, ret, err, i, nsec = 0;
 
 	ret = xlb_cli_parse(
 		c, argc, argv, opts, pos, 2, 2, &npos,
@@ -606,6 +607,12 @@ int xlb_cmd_pick(struct xlb_cli *c, int argc, char **argv)
 	err = xlb_pick_flow(&m, &v, &fk, &r);
 	if (!err && r.via != XLB_PICK_NONE)
 		backend_str(&m, r.backend_id, be, sizeof(be));
+	/* The slot's earlier owners (a VIP with chains): where its older connections live. */
+	for (i = 1; !err && r.via != XLB_PICK_FLOW && i < XLB_SLOT_IDS; i++) {
+		id = xlb_slot_id(r.chain, i);
+		if (id != XLB_SLOT_NONE)
+			backend_str(&m, id, sec[nsec++], sizeof(sec[0]));
+	}
 	xlb_maps_close(&m);
 	if (err)
 		return xlb_cli_err(c, XLB_EXIT_FAIL, "pick: %s", xlb_cli_strerror(err));
@@ -613,11 +620,19 @@ int xlb_cmd_pick(struct xlb_cli *c, int argc, char **argv)
 		return xlb_cli_err(c, XLB_EXIT_FAIL,
 				   "VIP %s has no usable backend: the packet would be dropped",
 				   pos[0]);
-	if (c->json)
-		xlb_cli_json(json_pack("{s:s, s:i, s:s, s:i, s:i}", "backend", be, "backend_id",
-				       r.backend_id, "via", via[r.via], "hash", r.hash, "slot",
-				       r.slot));
-	else
-		printf("%s (via %s, hash %08x, slot %u)\n", be, via[r.via], r.hash, r.slot);
+	if (c->json) {
+		js = json_array();
+		for (i = 0; i < nsec; i++)
+			json_array_append_new(js, json_string(sec[i]));
+		xlb_cli_json(json_pack("{s:s, s:i, s:s, s:i, s:i, s:o}", "backend", be,
+				       "backend_id", r.backend_id, "via", via[r.via], "hash",
+				       r.hash, "slot", r.slot, "secondaries", js));
+		return XLB_EXIT_OK;
+	}
+	chain[0] = '\0';
+	if (nsec)
+		snprintf(chain, sizeof(chain), ", earlier owners %s%s%s", sec[0],
+			 nsec > 1 ? ", " : "", nsec > 1 ? sec[1] : "");
+	printf("%s (via %s, hash %08x, slot %u%s)\n", be, via[r.via], r.hash, r.slot, chain);
 	return XLB_EXIT_OK;
 }

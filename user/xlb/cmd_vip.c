@@ -148,8 +148,8 @@ static int list_vip(const struct xlb_vip_key *k, const struct xlb_vip *v, void *
 {
 	struct vip_list *l = arg;
 	struct member_count mc = {.vip_id = v->id};
-	char s[XLB_VIPSTRLEN], d[24], a[XLB_ADDRSTRLEN], cl[XLB_ADDRSTRLEN + 8] = "";
-	__u64 digest = 0;
+	char s[XLB_VIPSTRLEN], d[24], dc[24], a[XLB_ADDRSTRLEN], cl[XLB_ADDRSTRLEN + 8] = "";
+	__u64 digest = 0, chain_digest = 0;
 	int err;
 
 	xlb_vip_str(k, s, sizeof(s));
@@ -161,25 +161,32 @@ static int list_vip(const struct xlb_vip_key *k, const struct xlb_vip *v, void *
 	if (err)
 		return err;
 	/* A VIP made a moment ago may have no table yet: "-", not an error. */
-	err = xlb_table_digest(l->m, v, l->all, &digest);
-	if (err == -ENOENT || err == -ESTALE)
+	err = xlb_table_digest(l->m, v, l->all, &digest, &chain_digest);
+	if (err == -ENOENT || err == -ESTALE) {
 		snprintf(d, sizeof(d), "-");
-	else if (err)
+		snprintf(dc, sizeof(dc), "-");
+	} else if (err) {
 		return err;
-	else
+	} else {
 		snprintf(d, sizeof(d), "%016llx", (unsigned long long)digest);
+		snprintf(dc, sizeof(dc), "%016llx", (unsigned long long)chain_digest);
+	}
 	if (l->c->json)
 		json_array_append_new(
 			l->out,
-			json_pack("{s:s, s:i, s:s, s:i, s:i, s:s, s:s, s:s?}", "vip", s, "id",
-				  v->id, "hash", v->flags & XLB_VIP_F_HASH_SRC ? "src" : "5tuple",
-				  "table_size", v->table_size, "backends", mc.n, "table_digest", d,
+			json_pack("{s:s, s:i, s:s, s:i, s:i, s:s, s:s, s:b, s:s, s:s?}", "vip", s,
+				  "id", v->id, "hash",
+				  v->flags & XLB_VIP_F_HASH_SRC ? "src" : "5tuple", "table_size",
+				  v->table_size, "backends", mc.n, "table_digest", d,
+				  "chain_digest", dc, "chains", !!(v->flags & XLB_VIP_F_CHAINS),
 				  "forward", v->flags & XLB_VIP_F_NAT ? "nat" : "dsr", "clients",
 				  cl[0] ? cl : NULL));
 	else
-		printf("%-32s id %-5u hash %-6s table %-7u backends %-4u digest %s%s%s%s\n", s,
+		printf("%-32s id %-5u hash %-6s table %-7u backends %-4u digest %s%s%s%s%s%s\n", s,
 		       v->id, v->flags & XLB_VIP_F_HASH_SRC ? "src" : "5tuple", v->table_size, mc.n,
-		       d, v->flags & XLB_VIP_F_NAT ? " forward nat" : "", cl[0] ? " clients " : "",
+		       d, v->flags & XLB_VIP_F_CHAINS ? " chains " : "",
+		       v->flags & XLB_VIP_F_CHAINS ? dc : "",
+		       v->flags & XLB_VIP_F_NAT ? " forward nat" : "", cl[0] ? " clients " : "",
 		       cl);
 	return 0;
 }

@@ -15,7 +15,8 @@ int xlb_pick_flow(struct xlb_maps *m, const struct xlb_vip *vip, const struct xl
 	struct xlb_config cfg;
 	struct xlb_backend b;
 	struct xlb_flow f;
-	__u32 *table, slot;
+	__u32 slot, id;
+	__u64 *table;
 	int err, i;
 
 	memset(r, 0, sizeof(*r));
@@ -33,16 +34,18 @@ int xlb_pick_flow(struct xlb_maps *m, const struct xlb_vip *vip, const struct xl
 	table = malloc((size_t)vip->table_size * sizeof(*table));
 	if (!table)
 		return -ENOMEM;
-	err = xlb_table_read(m, vip->id, table, vip->table_size);
+	err = xlb_table_read_chains(m, vip->id, table, vip->table_size);
 	if (err)
 		goto out;
 	slot = r->hash % vip->table_size;
+	r->chain = table[slot];
 	for (i = 0; i <= XLB_REPROBE_MAX; i++) {
-		if (table[slot] == XLB_NO_BACKEND)
+		id = xlb_slot_id(table[slot], 0);
+		if (id == XLB_SLOT_NONE)
 			break;
-		if (!xlb_backend_get(m, table[slot], &b) && b.state == XLB_BE_ACTIVE) {
+		if (!xlb_backend_get(m, id, &b) && b.state == XLB_BE_ACTIVE) {
 			r->via = i ? XLB_PICK_REPROBE : XLB_PICK_TABLE;
-			r->backend_id = table[slot];
+			r->backend_id = id;
 			r->slot = slot;
 			break;
 		}

@@ -20,7 +20,8 @@ struct xlb_pick_result {
 	enum xlb_pick_via via;
 	__u32 backend_id;
 	__u32 hash;
-	__u32 slot; /* table slot used (TABLE, REPROBE) */
+	__u32 slot;  /* table slot used (TABLE, REPROBE) */
+	__u64 chain; /* chain of the flow hash's own slot (TABLE, REPROBE; struct xlb_slot) */
 };
 
 int xlb_pick_flow(struct xlb_maps *m, const struct xlb_vip *vip, const struct xlb_flow_key *key,

@@ -444,14 +444,29 @@ struct digest_slot {
 };
 _Static_assert(sizeof(struct digest_slot) == 20, "digest_slot size");
 
+/* Slot field id as digested. */
+static void digest_slot_of(struct digest_slot *ds, const struct xlb_backend *all, __u32 id)
+{
+	memset(ds, 0, sizeof(*ds));
+	if (id == XLB_SLOT_NONE) {
+		ds->family = 0;
+	} else if (id >= XLB_MAX_BACKENDS || all[id].state == XLB_BE_UNUSED) {
+		ds->family = 0xff;
+	} else {
+		ds->family = all[id].family;
+		ds->port = all[id].port;
+		memcpy(ds->addr, all[id].addr, sizeof(ds->addr));
+	}
+}
+
 int xlb_table_digest(struct xlb_maps *m, const struct xlb_vip *vip, const struct xlb_backend *all,
-		     __u64 *digest)
+		     __u64 *digest, __u64 *chain_digest)
 {
 	struct xlb_backend *own = NULL;
 	struct digest_slot ds;
 	struct xlb_config cfg;
-	__u32 *t, i, hdr[4];
-	__u64 h = FNV64_OFFSET;
+	__u32 i, j, hdr[4];
+	__u64 *t, h = FNV64_OFFSET, hc = FNV64_OFFSET;
 	int err;
 
 	err = xlb_config_get(m, &cfg);
@@ -468,33 +483,33 @@ int xlb_table_digest(struct xlb_maps *m, const struct xlb_vip *vip, const struct
 		}
 		all = own;
 	}
-	err = xlb_table_read(m, vip->id, t, vip->table_size);
+	err = xlb_table_read_chains(m, vip->id, t, vip->table_size);
 	if (err)
 		goto out;
 	/*
 	 * What a flow's slot depends on besides the slots: size, hash mode
 	 * and the hash seed (equal tables under different seeds send a flow
-	 * to different slots).
+	 * to different slots). Format 2 (the seed added) digests primaries;
+	 * format 3 every field of every chain.
 	 */
-	hdr[0] = htonl(2); /* digest format: 2 added the seed */
+	hdr[0] = htonl(2);
 	hdr[1] = htonl(vip->table_size);
 	hdr[2] = htonl(vip->flags & XLB_VIP_F_HASH_SRC);
 	hdr[3] = htonl(cfg.hash_seed);
 	h = fnv64(h, hdr, sizeof(hdr));
+	hdr[0] = htonl(3);
+	hc = fnv64(hc, hdr, sizeof(hdr));
 	for (i = 0; i < vip->table_size; i++) {
-		memset(&ds, 0, sizeof(ds));
-		if (t[i] == XLB_NO_BACKEND) {
-			ds.family = 0;
-		} else if (t[i] >= XLB_MAX_BACKENDS || all[t[i]].state == XLB_BE_UNUSED) {
-			ds.family = 0xff;
-		} else {
-			ds.family = all[t[i]].family;
-			ds.port = all[t[i]].port;
-			memcpy(ds.addr, all[t[i]].addr, sizeof(ds.addr));
+		for (j = 0; j < XLB_SLOT_IDS; j++) {
+			digest_slot_of(&ds, all, xlb_slot_id(t[i], j));
+			if (!j)
+				h = fnv64(h, &ds, sizeof(ds));
+			hc = fnv64(hc, &ds, sizeof(ds));
 		}
-		h = fnv64(h, &ds, sizeof(ds));
 	}
 	*digest = h;
+	if (chain_digest)
+		*chain_digest = hc;
 out:
 	free(own);
 	free(t);

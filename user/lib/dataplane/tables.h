@@ -52,7 +52,9 @@ int xlb_table_read_chains(struct xlb_maps *m, __u32 vip_id, __u64 *chains, __u32
  * @all: every backend as xlb_backends_read() gives them, or NULL to read them
  * @digest: out: FNV-1a 64 over the table size, the hash mode, the node's
  *          hash seed and, slot by slot, the (family, address, port) of the
- *          backend in it
+ *          backend in it (the slot's primary)
+ * @chain_digest: out, or NULL: the same over every field of each slot's
+ *          chain (primary and secondaries), in another format number
  *
  * Read back from the live table, so it shows what the fast path uses. Ids
  * do not enter it: nodes that number backends differently but built the
@@ -61,6 +63,6 @@ int xlb_table_read_chains(struct xlb_maps *m, __u32 vip_id, __u64 *chains, __u32
  * Return: 0 or a negative errno.
  */
 int xlb_table_digest(struct xlb_maps *m, const struct xlb_vip *vip, const struct xlb_backend *all,
-		     __u64 *digest);
+		     __u64 *digest, __u64 *chain_digest);
 
 #endif /* XLB_TABLES_H */
