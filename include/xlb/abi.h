@@ -224,8 +224,10 @@ struct xlb_config {
 	__u32 nat_tmo_established;
 	__u32 nat_tmo_closing;
 	__u32 nat_tmo_udp;
+	__be16 gue_port; /* GUE's UDP destination port; 0 = XLB_GUE_PORT_DEFAULT */
+	__u16 pad;
 };
-_Static_assert(sizeof(struct xlb_config) == 80, "xlb_config size");
+_Static_assert(sizeof(struct xlb_config) == 84, "xlb_config size");
 
 /* Cached next hop of a backend (array shared by the CPUs, indexed by backend id). */
 struct xlb_nexthop {
@@ -275,6 +277,9 @@ enum xlb_reason {
 	XLB_R_DROP_NAT_SRC,	   /* NAT VIP, no NAT source address of the node's family */
 	XLB_R_NAT_RST_UNCONFIRMED, /* node RST on a NAT entry not opened by a SYN: no failure */
 	XLB_R_PASS_CLIENT,	   /* VIP for some clients only, and not this one's */
+	XLB_R_FWD_GUE,		   /* forwarded in GUE */
+	XLB_R_GUE_HOPS,		   /* GUE packet carried at least one hop */
+	XLB_R_HOP_DOWN,		   /* a slot's earlier owner left out of the hops: DOWN */
 	XLB_R_MAX,
 };
 
@@ -442,12 +447,30 @@ struct xlb_addr_key {
 _Static_assert(sizeof(struct xlb_addr_key) == 20, "xlb_addr_key size");
 
 /* Why the decap program gave its verdict (per-CPU array). */
+/*
+ * The GUE header (version 0, data message) with xlb's private word, after
+ * the outer UDP header. hlen counts the 32-bit words after the first: the
+ * private word and XLB_GUE_HOPS hops. The private word names the hops:
+ * next is the index of the hop a hand-off goes to (0 from the LB), count
+ * how many of the hop addresses that follow are meaningful.
+ */
+struct xlb_gue {
+	__u8 hlen;    /* version (2 bits) 0, C 0, hlen (5 bits) */
+	__u8 proto;   /* IPPROTO_IPIP or IPPROTO_IPV6: the inner packet */
+	__be16 flags; /* 0 */
+	__be16 priv;  /* XLB_GUE_PRIV_TYPE */
+	__u8 next;    /* hop index */
+	__u8 count;   /* hops that follow, 0 .. XLB_GUE_HOPS */
+};
+_Static_assert(sizeof(struct xlb_gue) == 8, "xlb_gue size");
+
 enum xlb_decap_reason {
 	XLB_D_DECAP = 0,       /* tunnel stripped, inner packet passed */
 	XLB_D_PASS_NOT_TUNNEL, /* not IPIP / IP6IP6 / 4in6 */
 	XLB_D_PASS_NOT_VIP,    /* inner destination not a local VIP */
 	XLB_D_PASS_MALFORMED,  /* truncated headers */
 	XLB_D_DROP_HEADROOM,   /* adjust_head failed */
+	XLB_D_GUE,	       /* GUE stripped, inner packet passed */
 	XLB_D_MAX,
 };
 

@@ -34,6 +34,20 @@
 #define XLB_IPV4_ENCAP_LEN 20 /* outer IPv4 header */
 #define XLB_IPV6_ENCAP_LEN 40 /* outer IPv6 header */
 
+/*
+ * GUE (struct xlb_gue): outer IP, UDP, the GUE header with xlb's private
+ * word, then room for XLB_GUE_HOPS hop addresses of the outer family, of
+ * which the private word's count are meaningful. The size does not depend
+ * on the count: a packet of a connection keeps its size when its slot's
+ * chain grows, and the fast path has one header shape per family.
+ */
+#define XLB_GUE_PORT_DEFAULT 6080   /* UDP destination port, LB nodes and backends alike */
+#define XLB_GUE_HOPS	     2	    /* hop addresses carried at most */
+#define XLB_GUE_PRIV_TYPE    0x584c /* "XL": the private word is xlb's */
+#define XLB_GUE_SPORT_BASE   0xc000 /* UDP source port: base | (flow hash & 0x3fff) */
+#define XLB_GUE4_ENCAP_LEN   44	    /* IPv4 20 + UDP 8 + GUE 4 + private 4 + hops 2 x 4 */
+#define XLB_GUE6_ENCAP_LEN   88	    /* IPv6 40 + UDP 8 + GUE 4 + private 4 + hops 2 x 16 */
+
 /* Address families as stored in the ABI (not the host's AF_* values). */
 #define XLB_AF_INET  4
 #define XLB_AF_INET6 6
@@ -43,6 +57,7 @@
 #define XLB_VIP_F_NAT	    (1U << 1) /* forward by NAT (bpf/lib/nat.h) */
 #define XLB_VIP_F_SIZE_AUTO (1U << 2) /* table size follows the member count (userspace) */
 #define XLB_VIP_F_CHAINS    (1U << 4) /* table slots keep earlier owners (userspace) */
+#define XLB_VIP_F_GUE	    (1U << 5) /* direct return in GUE, with the slot's hops */
 
 /*
  * Node flags (struct xlb_config.flags). Not read by the fast path: shared
@@ -54,6 +69,7 @@
 #define XLB_FWD_IPIP 0 /* IPIP / IP6IP6 / 4in6 encapsulation */
 #define XLB_FWD_L2   1 /* rewrite MACs only (direct return) */
 #define XLB_FWD_NAT  2 /* every VIP by NAT, as XLB_VIP_F_NAT */
+#define XLB_FWD_GUE  3 /* direct return in GUE: new VIPs get XLB_VIP_F_GUE (userspace) */
 
 /*
  * NAT (bpf/lib/nat.h). One entry per direction per connection, in two
