@@ -113,6 +113,22 @@ static __always_inline int xlb_maglev_pick(const struct xlb_vip *vip, __u32 hash
 }
 
 /*
+ * The chain of the flow's own slot (hash's, before any re-probe): the
+ * backends its connection may live on (docs/SECOND_CHANCE.md); 0 if none.
+ */
+static __always_inline __u64 xlb_slot_chain(const struct xlb_vip *vip, __u32 hash)
+{
+	struct xlb_slot *sl;
+	__u32 idx;
+
+	if (!vip->table_size)
+		return 0;
+	idx = vip->table_off + hash % vip->table_size;
+	sl = bpf_map_lookup_elem(&xlb_chains, &idx);
+	return sl ? sl->chain : 0;
+}
+
+/*
  * The backend for this packet: its flow's backend while that one is ACTIVE
  * or DRAINING and still the backend the flow was given (the id's generation
  * is the flow's be_gen: include/xlb/abi.h), else a Maglev pick. A flow whose

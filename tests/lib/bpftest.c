@@ -106,6 +106,22 @@ int bpftest_lb_open(struct xlb_lb **skel, int *ncpu, __u32 flows)
 	return xlb_lb__load(*skel);
 }
 
+int bpftest_chains_write(struct xlb_lb *skel, __u32 off, const __u64 *chains, __u32 n)
+{
+	size_t len = (size_t)BPFTEST_SLOTS * sizeof(__u64);
+	__u64 *c;
+
+	if (off > BPFTEST_SLOTS || n > BPFTEST_SLOTS - off)
+		return -ERANGE;
+	c = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(skel->maps.xlb_chains),
+		 0);
+	if (c == MAP_FAILED)
+		return -errno;
+	memcpy(c + off, chains, (size_t)n * sizeof(*chains));
+	munmap(c, len);
+	return 0;
+}
+
 int bpftest_slots_write(struct xlb_lb *skel, __u32 off, const __u32 *ids, __u32 n)
 {
 	size_t len = (size_t)BPFTEST_SLOTS * sizeof(__u64);
