@@ -365,7 +365,7 @@ static int op_vip_add(struct xlb_batch *b, const struct xlb_op *op, char *err, s
 		snprintf(err, errlen, "VIP %s: %s", s, xlb_cli_strerror(v));
 		return -1;
 	}
-	b->vips[v].cur.flags = op->vip_flags;
+	b->vips[v].cur.flags = xlb_op_vip_flags(&b->cfg, op);
 	b->vips[v].cur.table_size = op->table_size;
 	b->vips[v].exists = b->vips[v].dirty = 1;
 	b->vips_live++;
@@ -1050,7 +1050,9 @@ int xlb_batch_save(struct xlb_batch *b, void (*emit)(const char *line, void *arg
 			snprintf(size, sizeof(size), " --table-size %u", v->cur.table_size);
 		snprintf(line, sizeof(line), "vip add %s%s%s%s", vs, size,
 			 v->cur.flags & XLB_VIP_F_HASH_SRC ? " --hash src" : "",
-			 v->cur.flags & XLB_VIP_F_NAT ? " --forward nat" : "");
+			 v->cur.flags & XLB_VIP_F_NAT	? " --forward nat"
+			 : v->cur.flags & XLB_VIP_F_GUE ? " --forward gue"
+							: "");
 		emit(line, arg);
 		nm = 0;
 		for (j = v->first; j != ~0U; j = b->mems[j].next)

@@ -532,6 +532,7 @@ int xlb_lb_attach_dev(const char *pin_dir, const struct xlb_lb_setup *s, struct 
 		return -EINVAL;
 	cfg.nat_port_min = s->nat_port_min;
 	cfg.nat_port_max = s->nat_port_max;
+	cfg.gue_port = htons(s->gue_port ?: XLB_GUE_PORT_DEFAULT);
 
 	/* A kernel without what the program needs is named before any change. */
 	ret = xlb_kernel_check(XLB_PROG_LB, err, errlen);
@@ -558,6 +559,8 @@ int xlb_lb_attach_dev(const char *pin_dir, const struct xlb_lb_setup *s, struct 
 			/* What this attach does not say stays as the data plane has it. */
 			if (!s->forward_set)
 				cfg.forward = old.forward;
+			if (!s->gue_port && old.gue_port)
+				cfg.gue_port = old.gue_port;
 			if (!s->nat_src)
 				cfg.nat_src4 = old.nat_src4;
 			if (!s->nat_src6)

@@ -82,6 +82,7 @@ struct xlb_lb_setup {
 	__u32 nat_conns;   /* NAT table size; 0: default (or pinned) */
 	__u32 table_slots; /* slots of all Maglev tables; 0: default (or pinned) */
 	__u32 backends;	   /* backend ids the maps hold; 0: XLB_MAX_BACKENDS (or pinned) */
+	__u16 gue_port;	   /* GUE's UDP port; 0: the pinned maps' (XLB_GUE_PORT_DEFAULT) */
 };
 
 /* What the setup did that the operator should hear about. */
