@@ -114,6 +114,20 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_flows SEC(".maps");
 
+/*
+ * Recent SYNs of stateless VIPs (5-tuple -> backend, VIP, time of the first
+ * SYN), which keep no flow entry: what passive health needs to tell a
+ * client's SYN retry or bare RST on a young connection. Sized at attach.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct xlb_flow_key);
+	__type(value, struct xlb_flow);
+	__uint(max_entries, XLB_SYN_MAX_DEFAULT);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_syns SEC(".maps");
+
 /* Run-time settings: forwarding method, hash seed, outer source. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -10,6 +10,7 @@
 #define XLB_MAX_BACKENDS     131072	   /* backend ids are 0 .. XLB_MAX_BACKENDS - 1 */
 #define XLB_MAX_MEMBERS	     262144	   /* (VIP, backend) pairs */
 #define XLB_FLOW_MAX_DEFAULT (1 << 20)	   /* flow-table entries; set at attach */
+#define XLB_SYN_MAX_DEFAULT  (1 << 16)	   /* recent SYNs of stateless VIPs; set at attach */
 #define XLB_MAGLEV_DEFAULT   65537	   /* largest table size chosen by itself (prime) */
 #define XLB_MAGLEV_MAX	     1048573	   /* largest accepted table size (prime) */
 #define XLB_MAGLEV_PER_NODE  100	   /* slots per node at least, when the size is chosen */
@@ -58,6 +59,7 @@
 #define XLB_VIP_F_SIZE_AUTO (1U << 2) /* table size follows the member count (userspace) */
 #define XLB_VIP_F_CHAINS    (1U << 4) /* table slots keep earlier owners (userspace) */
 #define XLB_VIP_F_GUE	    (1U << 5) /* direct return in GUE, with the slot's hops */
+#define XLB_VIP_F_STATELESS (1U << 6) /* no flow entries: the table (and GUE hops) alone */
 
 /*
  * Node flags (struct xlb_config.flags). Not read by the fast path: shared

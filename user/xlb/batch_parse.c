@@ -20,7 +20,7 @@ static const struct {
 } ops[XLB_OP_MAX] = {
 	[XLB_OP_VIP_ADD] = {"vip", "add",
 			    "vip add ADDR:PORT/PROTO [--hash 5tuple|src] [--table-size M] "
-			    "[--forward dsr|nat|gue]"},
+			    "[--forward dsr|nat|gue] [--flow-state table|stateless]"},
 	[XLB_OP_VIP_DEL] = {"vip", "del", "vip del ADDR:PORT/PROTO"},
 	[XLB_OP_BACKEND_ADD] = {"backend", "add", "backend add VIP ADDR[:PORT] [--weight W]"},
 	[XLB_OP_BACKEND_SET] = {"backend", "set",
@@ -97,6 +97,28 @@ static int vip_options(struct xlb_op *op, const char *hash, const char *size_s, 
 	return 0;
 }
 
+/*
+ * --flow-state: table (default) or stateless, which needs GUE (given, or
+ * the node's method when --forward is not: xlb_op_vip_flags() checks).
+ */
+static int flow_state_option(struct xlb_op *op, const char *fs, char *err, size_t errlen)
+{
+	if (!fs || !strcmp(fs, "table"))
+		return 0;
+	if (strcmp(fs, "stateless")) {
+		snprintf(err, errlen, "--flow-state '%s' is not table or stateless", fs);
+		return -1;
+	}
+	if (op->fwd_set && !(op->vip_flags & XLB_VIP_F_GUE)) {
+		snprintf(err, errlen,
+			 "--flow-state stateless needs --forward gue: without flow entries, "
+			 "connections follow a table change only through GUE's hops");
+		return -1;
+	}
+	op->vip_flags |= XLB_VIP_F_STATELESS;
+	return 0;
+}
+
 /* A backend command's VIP, backend, --weight and --state into op. */
 static int backend_words(struct xlb_op *op, const char *vip_s, const char *be_s, const char *w_s,
 			 const char *st_s, char *err, size_t errlen)
@@ -135,8 +157,12 @@ int xlb_op_parse(enum xlb_op_kind kind, int argc, char **argv, struct xlb_op *op
 		 size_t errlen)
 {
 	const char *hash = NULL, *size_s = NULL, *fwd = NULL, *w_s = NULL, *st_s = NULL;
-	const struct xlb_opt vip_opts[] = {
-		{"hash", &hash}, {"table-size", &size_s}, {"forward", &fwd}, {}};
+	const char *fs = NULL;
+	const struct xlb_opt vip_opts[] = {{"hash", &hash},
+					   {"table-size", &size_s},
+					   {"forward", &fwd},
+					   {"flow-state", &fs},
+					   {}};
 	const struct xlb_opt add_opts[] = {{"weight", &w_s}, {}};
 	const struct xlb_opt set_opts[] = {{"weight", &w_s}, {"state", &st_s}, {}};
 	const struct xlb_opt *opts = NULL;
@@ -176,7 +202,8 @@ int xlb_op_parse(enum xlb_op_kind kind, int argc, char **argv, struct xlb_op *op
 		return 1;
 	switch (kind) {
 	case XLB_OP_VIP_ADD:
-		if (vip_options(op, hash, size_s, fwd, err, errlen))
+		if (vip_options(op, hash, size_s, fwd, err, errlen) ||
+		    flow_state_option(op, fs, err, errlen))
 			return -1;
 		/* fall through */
 	case XLB_OP_VIP_DEL:
@@ -197,11 +224,19 @@ int xlb_op_parse(enum xlb_op_kind kind, int argc, char **argv, struct xlb_op *op
 	}
 }
 
-__u32 xlb_op_vip_flags(const struct xlb_config *cfg, const struct xlb_op *op)
+int xlb_op_vip_flags(const struct xlb_config *cfg, const struct xlb_op *op, __u32 *flags, char *err,
+		     size_t errlen)
 {
+	*flags = op->vip_flags;
 	if (!op->fwd_set && cfg->forward == XLB_FWD_GUE)
-		return op->vip_flags | XLB_VIP_F_GUE | XLB_VIP_F_CHAINS;
-	return op->vip_flags;
+		*flags |= XLB_VIP_F_GUE | XLB_VIP_F_CHAINS;
+	if (*flags & XLB_VIP_F_STATELESS && !(*flags & XLB_VIP_F_GUE)) {
+		snprintf(err, errlen,
+			 "--flow-state stateless needs GUE (--forward gue, or a node attached "
+			 "with --forward gue)");
+		return -1;
+	}
+	return 0;
 }
 
 int xlb_op_family_check(const struct xlb_config *cfg, __u32 vip_flags, const struct xlb_op *op,

@@ -569,6 +569,13 @@ static const struct choice up_forward_choices[] = {
 	{0},
 };
 
+/* Stored as 1 (table) or 2 (stateless): 0 is "absent", xlb.flow_state. */
+static const struct choice up_flow_state_choices[] = {
+	{"table", 1},
+	{"stateless", 2},
+	{0},
+};
+
 static const struct choice unhealthy_flows_choices[] = {
 	{"keep", 0},
 	{"move", 1},
@@ -635,6 +642,11 @@ static const struct key upstream_keys[] = {
 	{"discovery_args", KT_FN, .fn = parse_discovery_args},
 	/* Not APISIX's: how packets reach the nodes (default: xlb.forward). */
 	{"forward", KT_ENUM, F(xlb_upstream_conf, forward), .choices = up_forward_choices},
+	/*
+	 * Not APISIX's: whether the LB keeps a flow entry per connection, or
+	 * none (GUE's hops carry connections across table changes).
+	 */
+	{"flow_state", KT_ENUM, F(xlb_upstream_conf, flow_state), .choices = up_flow_state_choices},
 	/*
 	 * Not APISIX's: what happens to a node's established flows when checks
 	 * (active or passive) take it out: they stay (a check may be wrong), or
@@ -770,6 +782,7 @@ static const struct choice mode_choices[] = {{"native", 0}, {"generic", 1}, {0}}
 static const struct choice forward_choices[] = {
 	{"ipip", XLB_FWD_IPIP}, {"l2", XLB_FWD_L2}, {"nat", XLB_FWD_NAT}, {"gue", XLB_FWD_GUE}, {0},
 };
+static const struct choice flow_state_choices[] = {{"table", 0}, {"stateless", 1}, {0}};
 static const struct choice no_healthy_choices[] = {
 	{"fail_open", XLB_NO_HEALTHY_FAIL_OPEN},
 	{"fail_closed", XLB_NO_HEALTHY_FAIL_CLOSED},
@@ -790,6 +803,10 @@ static const struct key settings_keys[] = {
 	{"forward", KT_ENUM, F(xlb_settings, forward), .choices = forward_choices, .def = "ipip"},
 	{"gue_port", KT_UINT, F(xlb_settings, gue_port), .min = 1, .max = 65535,
 	 .def = STR(XLB_GUE_PORT_DEFAULT)},
+	{"flow_state", KT_ENUM, F(xlb_settings, stateless), .choices = flow_state_choices,
+	 .def = "table"},
+	/* Absent: 0, the size chosen at attach (XLB_SYN_MAX_DEFAULT). */
+	{"syn_table", KT_UINT, F(xlb_settings, syn_table), .min = 1024, .max = 1 << 24},
 	{"encap_src", KT_STR, F(xlb_settings, encap_src), .check = check_cidr4},
 	{"encap_src6", KT_STR, F(xlb_settings, encap_src6), .check = check_cidr6},
 	/* NAT (bpf/lib/nat.h): the address nodes reply to, ports, idle timeouts. */

@@ -217,6 +217,11 @@ static int attach_once(enum xlb_prog_kind kind, const char *pin_dir, int ifindex
 			lb->maps.xlb_flows,
 			pinned_max_entries(lb->maps.xlb_flows,
 					   o->flow_max ? o->flow_max : XLB_FLOW_MAX_DEFAULT));
+		if (!err)
+			err = bpf_map__set_max_entries(
+				lb->maps.xlb_syns,
+				pinned_max_entries(lb->maps.xlb_syns,
+						   o->syn_max ? o->syn_max : XLB_SYN_MAX_DEFAULT));
 		/* Both NAT maps hold one entry per connection. */
 		if (!err)
 			err = bpf_map__set_max_entries(
@@ -505,6 +510,7 @@ int xlb_lb_attach_dev(const char *pin_dir, const struct xlb_lb_setup *s, struct 
 	int nat_off = s->forward != XLB_FWD_NAT && !s->nat_src && !s->nat_src6 && !s->nat_conns;
 	struct xlb_attach_opts ao = {.mode = s->mode,
 				     .flow_max = s->flows,
+				     .syn_max = s->syns,
 				     .nat_max = nat_off ? XLB_NAT_MAX_OFF : s->nat_conns,
 				     .table_slots = s->table_slots,
 				     .backends = s->backends,
