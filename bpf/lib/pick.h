@@ -145,27 +145,43 @@ static __always_inline int xlb_pick_stateless(const struct xlb_pkt *p, const str
 					      const struct xlb_config *cfg, __u32 hash,
 					      __u32 *id_out, struct xlb_backend **be_out)
 {
-	struct xlb_flow *syn, ns = {};
 	__u8 f = p->tcp_flags & (XLB_TCP_SYN | XLB_TCP_RST | XLB_TCP_ACK);
+	struct xlb_syn *syn;
+	__u32 h5, slot, tag;
+	__u64 now;
 	int ret;
 
 	ret = xlb_maglev_pick(vip, hash, cfg->hash_seed, id_out, be_out, p->frame_len, 1);
 	if (ret >= 0 || p->key.proto != IPPROTO_TCP || p->icmp_err ||
 	    (f != XLB_TCP_SYN && f != XLB_TCP_RST))
 		return ret;
-	syn = bpf_map_lookup_elem(&xlb_syns, &p->key);
-	if (syn && syn->backend_id == *id_out && syn->vip_id == vip->id &&
-	    bpf_ktime_get_coarse_ns() - syn->created_ns < XLB_PASSIVE_YOUNG_NS) {
-		xlb_passive_check(p, syn);
+	if (!cfg->syn_bits)
+		goto counted;
+	/* The 5-tuple's own hash (a VIP may hash on the client alone). */
+	h5 = vip->flags & XLB_VIP_F_HASH_SRC ? xlb_flow_hash(&p->key, cfg->hash_seed, 0) : hash;
+	slot = h5 & ((1U << (cfg->syn_bits & 31)) - 1);
+	tag = xlb_jhash_3words(h5, (__u32)p->key.sport << 16 | p->key.dport, vip->id,
+			       cfg->hash_seed) |
+	      1;
+	syn = bpf_map_lookup_elem(&xlb_syns, &slot);
+	if (!syn)
+		goto counted;
+	now = bpf_ktime_get_coarse_ns();
+	if (syn->tag == tag && syn->f.backend_id == *id_out && syn->f.vip_id == vip->id &&
+	    now - syn->f.created_ns < XLB_PASSIVE_YOUNG_NS) {
+		xlb_passive_check(p, &syn->f);
 		return XLB_CONTINUE;
 	}
 	if (f != XLB_TCP_SYN)
 		return XLB_CONTINUE;
-	ns.backend_id = *id_out;
-	ns.be_gen = (*be_out)->gen;
-	ns.vip_id = vip->id;
-	ns.created_ns = bpf_ktime_get_coarse_ns();
-	bpf_map_update_elem(&xlb_syns, &p->key, &ns, BPF_ANY);
+	syn->tag = tag;
+	syn->f.backend_id = *id_out;
+	syn->f.be_gen = (*be_out)->gen;
+	syn->f.vip_id = vip->id;
+	syn->f.created_ns = now;
+counted:
+	if (f != XLB_TCP_SYN)
+		return XLB_CONTINUE;
 	xlb_count_new_flow(&xlb_backend_stats, *id_out);
 	xlb_count_new_flow(&xlb_vip_stats, vip->id);
 	return XLB_CONTINUE;

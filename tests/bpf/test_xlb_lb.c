@@ -661,6 +661,19 @@ static int events_read(struct env *e)
 	return n < 0 ? n : 0;
 }
 
+/* Every slot of the SYN table empty. */
+static int syns_clear(struct env *e)
+{
+	static struct xlb_syn zero[1U << BPFTEST_SYN_BITS];
+	static __u32 keys[1U << BPFTEST_SYN_BITS];
+	__u32 i, n = 1U << BPFTEST_SYN_BITS;
+
+	for (i = 0; i < n; i++)
+		keys[i] = i;
+	return bpf_map_update_batch(map_fd(e->skel->maps.xlb_syns), keys, zero, &n, NULL) ? -errno
+											  : 0;
+}
+
 /* Back to empty maps and zero counters: every case starts alike. */
 static int env_reset(struct env *e)
 {
@@ -682,7 +695,7 @@ static int env_reset(struct env *e)
 	err = err ?: hash_clear(s->maps.xlb_vip_clients, sizeof(struct xlb_client_key));
 	err = err ?: hash_clear(s->maps.xlb_filtered_vips, sizeof(struct xlb_vip_key));
 	err = err ?: hash_clear(s->maps.xlb_flows, sizeof(struct xlb_flow_key));
-	err = err ?: hash_clear(s->maps.xlb_syns, sizeof(struct xlb_flow_key));
+	err = err ?: syns_clear(e);
 	err = err ?: hash_clear(s->maps.xlb_nat_fwd, sizeof(struct xlb_flow_key));
 	err = err ?: hash_clear(s->maps.xlb_nat_rev, sizeof(struct xlb_nat_rkey));
 	err = err ?: events_read(e); /* no event left from the case before */
@@ -722,6 +735,7 @@ static int setup_apply(struct env *e, const struct lb_setup *su)
 	struct xlb_config cfg = {
 		.forward = su->forward,
 		.hash_seed = SEED,
+		.syn_bits = BPFTEST_SYN_BITS,
 		.encap_src4_mask = htonl(ENC_MASK4),
 		.encap_src6_mask = htonl(ENC_MASK6),
 	};
@@ -1422,22 +1436,31 @@ static int check_stateless(struct env *e, const struct xlb_case *c, const struct
 			   const struct pkt *out)
 {
 	struct xlb_flow_key k;
-	struct xlb_flow f;
+	struct xlb_vip vip;
+	struct xlb_syn sy;
+	__u32 h5, slot;
 	int found;
 
-	if (check_no_flow(e, c, in, out))
+	if (check_no_flow(e, c, in, out) || spec_hash(e, &c->pkt, &h5, &vip))
 		return -1;
+	/* The slot and tag, from include/xlb/hash.h as bpf/lib/pick.h says. */
 	flow_key(&c->pkt, &k);
-	found = !bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_syns), &k, &f);
+	h5 = xlb_flow_hash(&k, SEED, 0);
+	slot = h5 & ((1U << BPFTEST_SYN_BITS) - 1);
+	if (bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_syns), &slot, &sy))
+		return fail(e, "xlb_syns slot %u: lookup failed", slot);
+	found = sy.tag == (xlb_jhash_3words(h5, (__u32)k.sport << 16 | k.dport, vip.id, SEED) | 1);
 	if ((c->pkt.tcp_flags & (TCP_SYN | TCP_ACK)) != TCP_SYN)
 		return found && !c->first ? fail(e, "xlb_syns has an entry for a packet that is "
 						    "no SYN")
 					  : 0;
 	if (!found)
 		return fail(e, "xlb_syns has no entry for the SYN");
-	if (f.backend_id != e->want_be || !f.created_ns)
-		return fail(e, "xlb_syns: backend %u created %llu, expected backend %u",
-			    f.backend_id, (unsigned long long)f.created_ns, e->want_be);
+	if (sy.f.backend_id != e->want_be || !sy.f.created_ns || sy.f.vip_id != vip.id)
+		return fail(e,
+			    "xlb_syns: backend %u VIP %u created %llu, expected backend %u VIP %u",
+			    sy.f.backend_id, sy.f.vip_id, (unsigned long long)sy.f.created_ns,
+			    e->want_be, vip.id);
 	return 0;
 }
 

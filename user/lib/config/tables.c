@@ -74,6 +74,16 @@ static int check_prime(const char *s, unsigned long long v, char *why, size_t le
 	return -EINVAL;
 }
 
+#define POW2_EXPECT "must be 0 or a power of two 1024-16777216"
+
+static int check_pow2(const char *s, unsigned long long v, char *why, size_t len)
+{
+	if (!v || (v >= 1024 && !(v & (v - 1))))
+		return 0;
+	snprintf(why, len, POW2_EXPECT);
+	return -EINVAL;
+}
+
 static int check_cidr(const char *s, __u8 family, char *why, size_t len)
 {
 	struct xlb_addr_key a;
@@ -805,8 +815,9 @@ static const struct key settings_keys[] = {
 	 .def = STR(XLB_GUE_PORT_DEFAULT)},
 	{"flow_state", KT_ENUM, F(xlb_settings, stateless), .choices = flow_state_choices,
 	 .def = "table"},
-	/* Absent: 0, the size chosen at attach (XLB_SYN_MAX_DEFAULT). */
-	{"syn_table", KT_UINT, F(xlb_settings, syn_table), .min = 1024, .max = 1 << 24},
+	/* Slots of the SYN table of stateless VIPs; 0: none (no passive health for them). */
+	{"syn_table", KT_UINT, F(xlb_settings, syn_table), .max = 1 << 24, .check = check_pow2,
+	 .expect = POW2_EXPECT, .def = STR(XLB_SYN_SLOTS_DEFAULT)},
 	{"encap_src", KT_STR, F(xlb_settings, encap_src), .check = check_cidr4},
 	{"encap_src6", KT_STR, F(xlb_settings, encap_src6), .check = check_cidr6},
 	/* NAT (bpf/lib/nat.h): the address nodes reply to, ports, idle timeouts. */

@@ -205,7 +205,9 @@ static int attach_once(enum xlb_prog_kind kind, const char *pin_dir, int ifindex
 	struct xlb_decap *decap = NULL;
 	struct xlb_lb *lb = NULL;
 	struct bpf_map *by_backend[5];
-	__u32 zero = 0, slots, cap;
+	__u32 zero = 0, slots, cap, syns;
+	struct xlb_config cfg = {};
+	__u8 bits;
 	int err;
 	size_t i;
 
@@ -217,11 +219,13 @@ static int attach_once(enum xlb_prog_kind kind, const char *pin_dir, int ifindex
 			lb->maps.xlb_flows,
 			pinned_max_entries(lb->maps.xlb_flows,
 					   o->flow_max ? o->flow_max : XLB_FLOW_MAX_DEFAULT));
+		/* The SYN table: a power of two of slots; one slot is none (syn_bits 0). */
+		syns = pinned_max_entries(lb->maps.xlb_syns,
+					  o->syn_max ? o->syn_max : 1U << XLB_SYN_BITS_DEFAULT);
 		if (!err)
-			err = bpf_map__set_max_entries(
-				lb->maps.xlb_syns,
-				pinned_max_entries(lb->maps.xlb_syns,
-						   o->syn_max ? o->syn_max : XLB_SYN_MAX_DEFAULT));
+			err = bpf_map__set_max_entries(lb->maps.xlb_syns, syns);
+		for (cfg.syn_bits = 0; syns > 1U << cfg.syn_bits; cfg.syn_bits++)
+			;
 		/* Both NAT maps hold one entry per connection. */
 		if (!err)
 			err = bpf_map__set_max_entries(
@@ -269,10 +273,14 @@ static int attach_once(enum xlb_prog_kind kind, const char *pin_dir, int ifindex
 		}
 		if (!err)
 			err = attach_obj(lb->obj, "xdp", ifindex, o->mode, legacy);
-		if (!err && o->config &&
-		    bpf_map_update_elem(bpf_map__fd(lb->maps.xlb_config), &zero, o->config,
-					BPF_ANY))
-			err = -errno;
+		if (!err && o->config) {
+			bits = cfg.syn_bits;
+			cfg = *o->config;
+			cfg.syn_bits = bits;
+			if (bpf_map_update_elem(bpf_map__fd(lb->maps.xlb_config), &zero, &cfg,
+						BPF_ANY))
+				err = -errno;
+		}
 		xlb_lb__destroy(lb);
 		return err;
 	}

@@ -16,13 +16,13 @@ enum xlb_prog_kind {
 };
 
 struct xlb_attach_opts {
-	enum xdp_attach_mode mode;	 /* XDP_MODE_NATIVE or XDP_MODE_SKB */
-	__u32 flow_max;			 /* flow-table size; 0 = default or pinned */
-	__u32 syn_max;			 /* SYN table of stateless VIPs; 0 = default or pinned */
-	__u32 nat_max;			 /* NAT connections; 0 = default or pinned */
-	__u32 table_slots;		 /* Maglev table space; 0 = default or pinned */
-	__u32 backends;			 /* backend ids; 0 = XLB_MAX_BACKENDS or pinned */
-	int nat_off;			 /* no NAT source: NAT maps at their least */
+	enum xdp_attach_mode mode; /* XDP_MODE_NATIVE or XDP_MODE_SKB */
+	__u32 flow_max;		   /* flow-table size; 0 = default or pinned */
+	__u32 syn_max;	   /* SYN-table slots (power of two, 1 = none); 0 = default or pinned */
+	__u32 nat_max;	   /* NAT connections; 0 = default or pinned */
+	__u32 table_slots; /* Maglev table space; 0 = default or pinned */
+	__u32 backends;	   /* backend ids; 0 = XLB_MAX_BACKENDS or pinned */
+	int nat_off;	   /* no NAT source: NAT maps at their least */
 	const struct xlb_config *config; /* written after attach (LB only) */
 };
 
@@ -84,7 +84,7 @@ struct xlb_lb_setup {
 	__u32 table_slots; /* slots of all Maglev tables; 0: default (or pinned) */
 	__u32 backends;	   /* backend ids the maps hold; 0: XLB_MAX_BACKENDS (or pinned) */
 	__u16 gue_port;	   /* GUE's UDP port; 0: the pinned maps' (XLB_GUE_PORT_DEFAULT) */
-	__u32 syns;	   /* SYN table of stateless VIPs; 0: default (or pinned) */
+	__u32 syns;	   /* SYN-table slots (power of two; 1: none); 0: default (or pinned) */
 };
 
 /* What the setup did that the operator should hear about. */
