@@ -197,6 +197,14 @@ out:
 	return err;
 }
 
+/* xlb_decap_gue_port holds the port in host order, 0 for the default. */
+static int gue_port_write(int fd, __u16 port)
+{
+	__u32 zero = 0, v = port;
+
+	return bpf_map_update_elem(fd, &zero, &v, BPF_ANY) ? -errno : 0;
+}
+
 /* One try: open kind's skeleton afresh (a failed load cannot be retried), size, attach. */
 static int attach_once(enum xlb_prog_kind kind, const char *pin_dir, int ifindex,
 		       const struct xlb_attach_opts *o, int *legacy)
@@ -288,6 +296,8 @@ static int attach_once(enum xlb_prog_kind kind, const char *pin_dir, int ifindex
 	if (!decap)
 		return -errno;
 	err = attach_obj(decap->obj, "xdp", ifindex, o->mode, legacy);
+	if (!err && o->gue_port)
+		err = gue_port_write(bpf_map__fd(decap->maps.xlb_decap_gue_port), o->gue_port);
 	xlb_decap__destroy(decap);
 	return err;
 }
@@ -372,6 +382,35 @@ int xlb_prog_unpin(enum xlb_prog_kind kind, const char *pin_dir)
 	}
 	xlb_lb__destroy(lb);
 	xlb_decap__destroy(decap);
+	return err;
+}
+
+int xlb_decap_gue_port_get(const char *pin_dir, __u16 *port)
+{
+	struct xlb_decap_maps m;
+	__u32 zero = 0, v = 0;
+	int err;
+
+	err = xlb_decap_maps_open(&m, pin_dir, 0);
+	if (err)
+		return err;
+	if (bpf_map_lookup_elem(bpf_map__fd(m.skel->maps.xlb_decap_gue_port), &zero, &v))
+		err = -errno;
+	xlb_decap_maps_close(&m);
+	*port = v ? v : XLB_GUE_PORT_DEFAULT;
+	return err;
+}
+
+int xlb_decap_gue_port_set(const char *pin_dir, __u16 port)
+{
+	struct xlb_decap_maps m;
+	int err;
+
+	err = xlb_decap_maps_open(&m, pin_dir, 1);
+	if (err)
+		return err;
+	err = gue_port_write(bpf_map__fd(m.skel->maps.xlb_decap_gue_port), port);
+	xlb_decap_maps_close(&m);
 	return err;
 }
 

@@ -24,6 +24,7 @@ struct xlb_attach_opts {
 	__u32 backends;	   /* backend ids; 0 = XLB_MAX_BACKENDS or pinned */
 	int nat_off;	   /* no NAT source: NAT maps at their least */
 	const struct xlb_config *config; /* written after attach (LB only) */
+	__u16 gue_port;			 /* decap: GUE port written after attach; 0 = as pinned */
 };
 
 struct xlb_attach_info {
@@ -65,6 +66,14 @@ int xlb_prog_unpin(enum xlb_prog_kind kind, const char *pin_dir);
  */
 int xlb_chains_from_slots(const char *path);
 const char *xlb_prog_name(enum xlb_prog_kind kind);
+
+/*
+ * xlb_decap's GUE port, in its map pinned in pin_dir (xlb_decap_gue_port):
+ * every device's xlb_decap reads it for each UDP packet, so a change holds
+ * at once. get reports XLB_GUE_PORT_DEFAULT while none is set.
+ */
+int xlb_decap_gue_port_get(const char *pin_dir, __u16 *port);
+int xlb_decap_gue_port_set(const char *pin_dir, __u16 port);
 
 /* Everything `xlb attach` and the agent set up on a load-balancer device. */
 struct xlb_lb_setup {
