@@ -7,7 +7,10 @@
  * reports for repeat=1 BPF_PROG_TEST_RUN calls minus an empty program's,
  * measured in chunks that alternate empty program, xlb and Katran, so that
  * drift in the machine's speed reaches all three alike; the median over
- * rounds is printed with the ratio xlb / Katran and written as JSON.
+ * rounds is printed with the ratio xlb / Katran and written as JSON. Two
+ * more rows give the IPv4 established and new-flow packets to a second
+ * xlb_lb whose VIPs are stateless in GUE (no flow entries), beside Katran
+ * with its flow table as always: what each design costs per packet.
  *
  * Katran is configured as its library does for a running balancer
  * (katran/lib/KatranLb.cpp; addresses and MAC from katran/lib/testing):
@@ -65,17 +68,32 @@ static const __u8 katran_mac[6] = {0x00, 0x00, 0xDE, 0xAD, 0xBE, 0xAF};
 enum prog_id { P_EMPTY, P_XLB, P_KATRAN, P_MAX };
 
 /* C_WARM: the non-VIP frame, left untouched, so valid with repeat=CHUNK. */
-enum case_id { C_EST4, C_EST6, C_SYN4, C_SYN6, C_NONVIP, C_WARM, C_MAX };
+/*
+ * C_SL_*: the same packets, xlb's VIPs stateless in GUE (no flow entries:
+ * docs/SECOND_CHANCE.md), Katran as always.
+ */
+enum case_id { C_EST4, C_EST6, C_SYN4, C_SYN6, C_NONVIP, C_WARM, C_SL_EST4, C_SL_SYN4, C_MAX };
 
 static const char *const case_names[C_MAX] = {
-	[C_EST4] = "IPv4 TCP established flow",	     [C_EST6] = "IPv6 TCP established flow",
-	[C_SYN4] = "IPv4 TCP SYN, new 5-tuple each", [C_SYN6] = "IPv6 TCP SYN, new 5-tuple each",
-	[C_NONVIP] = "IPv4 TCP not for a VIP",	     [C_WARM] = "same, repeat=1000 (warm)",
+	[C_EST4] = "IPv4 TCP established flow",
+	[C_EST6] = "IPv6 TCP established flow",
+	[C_SYN4] = "IPv4 TCP SYN, new 5-tuple each",
+	[C_SYN6] = "IPv6 TCP SYN, new 5-tuple each",
+	[C_NONVIP] = "IPv4 TCP not for a VIP",
+	[C_WARM] = "same, repeat=1000 (warm)",
+	[C_SL_EST4] = "IPv4 established, xlb stateless",
+	[C_SL_SYN4] = "IPv4 SYN new tuple, xlb stateless",
 };
 
 static const char *const case_keys[C_MAX] = {
-	[C_EST4] = "est4", [C_EST6] = "est6",	  [C_SYN4] = "syn4",
-	[C_SYN6] = "syn6", [C_NONVIP] = "nonvip", [C_WARM] = "nonvip_warm",
+	[C_EST4] = "est4",
+	[C_EST6] = "est6",
+	[C_SYN4] = "syn4",
+	[C_SYN6] = "syn6",
+	[C_NONVIP] = "nonvip",
+	[C_WARM] = "nonvip_warm",
+	[C_SL_EST4] = "stateless_est4",
+	[C_SL_SYN4] = "stateless_syn4",
 };
 
 struct katran {
@@ -234,21 +252,21 @@ struct peer_run {
  * One round of every case: chunks of CHUNK runs, the programs in turn; a
  * chunk is CHUNK repeat=1 calls, or for C_WARM one call of repeat=CHUNK.
  */
-static void peer_round(struct peer_run *run, int r, const int *fds, struct pkt pkts[C_MAX][P_MAX],
-		       struct katran *kt, __u32 seq[C_MAX][P_MAX])
+static void peer_round(struct peer_run *run, int r, const int fds[C_MAX][P_MAX],
+		       struct pkt pkts[C_MAX][P_MAX], struct katran *kt, __u32 seq[C_MAX][P_MAX])
 {
 	struct bench_cost cost[P_MAX];
 	int c, p, fresh, warm;
 	long done;
 
 	for (c = 0; c < C_MAX; c++) {
-		fresh = c == C_SYN4 || c == C_SYN6;
+		fresh = c == C_SYN4 || c == C_SYN6 || c == C_SL_SYN4;
 		warm = c == C_WARM;
 		memset(cost, 0, sizeof(cost));
 		for (done = 0; done < run->calls; done += CHUNK) {
 			katran_rate_reset(kt);
 			for (p = 0; p < P_MAX; p++)
-				run->verdict[c][p] = bench_run(fds[p], &pkts[c][p],
+				run->verdict[c][p] = bench_run(fds[c][p], &pkts[c][p],
 							       warm ? 1 : CHUNK, warm ? CHUNK : 1,
 							       fresh ? &seq[c][p] : NULL, &cost[p]);
 		}
@@ -354,9 +372,9 @@ int main(int argc, char **argv)
 	__u32 seq[C_MAX][P_MAX] = {0};
 	struct katran kt = {0};
 	struct xdp_floor *floor;
-	struct xlb_lb *lb;
+	struct xlb_lb *lb, *lb_sl;
 	struct pkt s;
-	int fds[P_MAX], c, p, r, opt, err;
+	int fds[C_MAX][P_MAX], c, p, r, opt, err;
 
 	while ((opt = getopt(argc, argv, "k:c:j:n:r:")) != -1) {
 		if (opt == 'k')
@@ -385,17 +403,21 @@ int main(int argc, char **argv)
 	syn6 = ack6;
 	syn6.tcp_flags = 0x02;
 
-	lb = load_lb(XLB_FLOW_MAX_DEFAULT, 0);
+	lb = load_lb(XLB_FLOW_MAX_DEFAULT, BENCH_IPIP);
+	lb_sl = load_lb(XLB_FLOW_MAX_DEFAULT, BENCH_GUE_STATELESS);
 	floor = xdp_floor__open_and_load();
 	err = katran_load(&kt, kobj, XLB_FLOW_MAX_DEFAULT);
-	if (!lb || !floor || err) {
+	if (!lb || !lb_sl || !floor || err) {
 		fprintf(stderr, "load/setup failed: xlb %s, Katran %s\n",
-			lb && floor ? "ok" : "failed", strerror(err ? -err : 0));
+			lb && lb_sl && floor ? "ok" : "failed", strerror(err ? -err : 0));
 		return 2;
 	}
-	fds[P_EMPTY] = bpf_program__fd(floor->progs.xdp_empty);
-	fds[P_XLB] = bpf_program__fd(lb->progs.xlb_lb);
-	fds[P_KATRAN] = kt.prog_fd;
+	for (c = 0; c < C_MAX; c++) {
+		fds[c][P_EMPTY] = bpf_program__fd(floor->progs.xdp_empty);
+		fds[c][P_XLB] =
+			bpf_program__fd(c >= C_SL_EST4 ? lb_sl->progs.xlb_lb : lb->progs.xlb_lb);
+		fds[c][P_KATRAN] = kt.prog_fd;
+	}
 	for (p = 0; p < P_MAX; p++) {
 		pkt_build(&pkts[C_EST4][p], &ack4);
 		pkt_build(&pkts[C_EST6][p], &ack6);
@@ -403,16 +425,19 @@ int main(int argc, char **argv)
 		pkt_build(&pkts[C_SYN6][p], &syn6);
 		pkt_build(&pkts[C_NONVIP][p], &nonvip);
 		pkt_build(&pkts[C_WARM][p], &nonvip);
+		pkt_build(&pkts[C_SL_EST4][p], &ack4);
+		pkt_build(&pkts[C_SL_SYN4][p], &syn4);
 		/* Each program's new flows from its own range of tuples. */
 		seq[C_SYN4][p] = seq[C_SYN6][p] = p * 64000 * 256;
+		seq[C_SL_SYN4][p] = p * 64000 * 256 + 64000 * 128;
 		/* The established flows: opened once with their SYNs. */
 		if (p != P_EMPTY) {
 			struct bench_cost unused = {0};
 
 			pkt_build(&s, &syn4);
-			bench_run(fds[p], &s, 1, 1, NULL, &unused);
+			bench_run(fds[C_EST4][p], &s, 1, 1, NULL, &unused);
 			pkt_build(&s, &syn6);
-			bench_run(fds[p], &s, 1, 1, NULL, &unused);
+			bench_run(fds[C_EST6][p], &s, 1, 1, NULL, &unused);
 		}
 	}
 	for (r = 0; r < run.rounds; r++)
@@ -442,6 +467,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	xlb_lb__destroy(lb);
+	xlb_lb__destroy(lb_sl);
 	xdp_floor__destroy(floor);
 	bpf_object__close(kt.obj);
 	return 0;
