@@ -80,7 +80,7 @@ xlb:
     max_body_size: 65536
 upstreams:
   - id: web
-    type: chash
+    type: roundrobin
     scheme: tcp
     nodes:
       - {host: $(xlbt_addr4 be1), port: 80, weight: 1}

@@ -41,7 +41,7 @@ xlb:
   admin: {listen: "127.0.0.1:9180", api_key: $KEY}
 upstreams:
   - id: web
-    type: chash
+    type: roundrobin
     unhealthy_flows: ${2:-keep}
     nodes:
       - {host: $(xlbt_addr4 be1), port: 80, weight: 1}

@@ -53,14 +53,14 @@ cat >"$CONF" <<EOF
 $(xlbt_agent_conf_head)
 upstreams:
   - id: web
-    type: chash
+    type: roundrobin
     scheme: tcp
     nodes:
       - {host: $BE1, port: 80, weight: 1}
       - {host: $BE2, port: 80, weight: 1}
     checks: $CHECKS
   - id: routed
-    type: chash
+    type: roundrobin
     scheme: tcp
     nodes:
       - {host: $ROUTED, port: 80, weight: 1}

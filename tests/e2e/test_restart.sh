@@ -43,7 +43,7 @@ cat >"$CONF" <<EOF
 $(xlbt_agent_conf_head)
 upstreams:
   - id: web
-    type: chash
+    type: roundrobin
     scheme: tcp
     nodes:
       - {host: $(xlbt_addr4 be1), port: 80, weight: 1}

@@ -109,20 +109,20 @@ cat >"$CONF" <<EOF
 $(xlbt_agent_conf_head "$LBDEV")
 upstreams:
   - id: web
-    type: chash
+    type: roundrobin
     scheme: tcp
     nodes:
       - {host: $BE1, port: 80, weight: 1}
       - {host: $BE2, port: 80, weight: 1}
     checks: $CHECKS
   - id: via_be2
-    type: chash
+    type: roundrobin
     scheme: tcp
     nodes:
       - {host: $VIA_BE2, port: 80, weight: 1}
     checks: $CHECKS
   - id: linked
-    type: chash
+    type: roundrobin
     scheme: tcp
     nodes:
       - {host: $LINKED, port: 80, weight: 1}

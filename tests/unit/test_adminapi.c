@@ -99,6 +99,16 @@ static const struct row rows[] = {
 	{"GET", "upstreams", "", 200, "\"total\":5"},
 	{"DELETE", "upstreams/x", "", 200, "\"deleted\":\"1\""},
 	{"DELETE", "upstreams/x", "", 404, "upstreams x not found"},
+	/* APISIX's check_schema: a bare IPv6 host in the array form, the Admin API only. */
+	{"PUT", "upstreams/v6", "{\"nodes\":[{\"host\":\"::1\",\"port\":80,\"weight\":1}]}", 400,
+	 "invalid configuration: IPv6 address must be enclosed with '[' and ']' (node 1"},
+	{"PUT", "stream_routes/v6",
+	 "{\"upstream\":{\"nodes\":[{\"host\":\"198.18.0.1\",\"port\":80,\"weight\":1},"
+	 "{\"host\":\"fd00::1\",\"port\":80,\"weight\":1}]}}",
+	 400, "IPv6 address must be enclosed with '[' and ']' (node 2: \"[fd00::1]\")"},
+	{"PUT", "upstreams/v6", "{\"nodes\":[{\"host\":\"[::1]\",\"port\":80,\"weight\":1}]}", 201,
+	 "\"host\":\"[::1]\""},
+	{"DELETE", "upstreams/v6", "", 200, "\"deleted\":\"1\""},
 	/* Ids: APISIX's characters, 64 at most, never cut to fit. */
 	{"PUT", "upstreams/a:b", "{}", 400, "id 'a:b' has ':' at 2"},
 	{"PUT", "upstreams/a b", "{}", 400, "has ' ' at 2"},

@@ -133,7 +133,9 @@ static void check_active_defaults(const struct xlb_check_active *c, const char *
 	check_dbl(c->timeout, 1, "%s active.timeout", what);
 	check_int(c->concurrency, 10, "%s active.concurrency", what);
 	check_int(c->port, 0, "%s active.port", what);
+	check_str(c->http_method, "GET", "%s active.http_method", what);
 	check_str(c->http_path, "/", "%s active.http_path", what);
+	check_str(c->http_req_body, "", "%s active.http_req_body", what);
 	check_str(c->host, "", "%s active.host", what);
 	check_int(c->https_verify_certificate, 1, "%s active.https_verify_certificate", what);
 	check_int(c->nheaders, 0, "%s active.nheaders", what);
@@ -209,7 +211,7 @@ static void test_example(void **state)
 	assert_non_null(inl);
 	check_int(web == &c.upstreams[0], 1, "web is upstreams[0]");
 	check_str(web->name, "web servers", "web name");
-	check_int(web->type, XLB_LB_CHASH, "web type");
+	check_int(web->type, XLB_LB_ROUNDROBIN, "web type");
 	check_int(web->hash_src, 0, "web hash_src");
 	check_int(web->proto, IPPROTO_TCP, "web proto");
 	check_int(web->line, 38, "web line");
@@ -242,7 +244,7 @@ static void test_example(void **state)
 	check_int(web->passive.enabled, 0, "web passive.enabled");
 	check_passive_defaults(&web->passive, "web");
 
-	check_int(inl->type, XLB_LB_CHASH, "route:2 type");
+	check_int(inl->type, XLB_LB_ROUNDROBIN, "route:2 type");
 	check_int(inl->proto, IPPROTO_TCP, "route:2 proto");
 	check_int(inl->line, 79, "route:2 line");
 	check_int(inl->nnodes, 3, "route:2 nnodes");
@@ -301,7 +303,7 @@ static void test_defaults(void **state)
 	check_int(c.nupstreams, 3, "nupstreams");
 
 	u = &c.upstreams[0];
-	check_int(u->type, XLB_LB_CHASH, "type");
+	check_int(u->type, XLB_LB_ROUNDROBIN, "type: roundrobin, as APISIX");
 	check_int(u->hash_src, 0, "hash_src");
 	check_int(u->unhealthy_move, 0, "unhealthy_flows: keep");
 	check_int(u->proto, IPPROTO_TCP, "proto");
@@ -462,6 +464,8 @@ static void test_fields(void **state)
 		"        host: db.example\n"
 		"        port: 8443\n"
 		"        http_path: /ping?x=1\n"
+		"        http_method: OPTIONS\n"
+		"        http_req_body: \"{\\\"ping\\\": 1}\"\n"
 		"        https_verify_certificate: false\n"
 		"        req_headers: [\"User-Agent: xlb\", \"X-Check: 1\"]\n"
 		"        healthy: {interval: 3600, successes: 254, http_statuses: [204]}\n"
@@ -471,6 +475,7 @@ static void test_fields(void **state)
 		"        healthy: {successes: 1}\n"
 		"        unhealthy: {tcp_failures: 254, timeouts: 0}\n"
 		"  - id: 7\n"
+		"    type: chash\n"
 		"    key: remote_addr\n"
 		"    discovery_type: consul\n"
 		"    service_name: web.service\n"
@@ -527,6 +532,8 @@ static void test_fields(void **state)
 	check_str(u->active.host, "db.example", "host");
 	check_int(u->active.port, 8443, "port");
 	check_str(u->active.http_path, "/ping?x=1", "http_path");
+	check_str(u->active.http_method, "OPTIONS", "http_method");
+	check_str(u->active.http_req_body, "{\"ping\": 1}", "http_req_body");
 	check_int(u->active.https_verify_certificate, 0, "verify");
 	check_int(u->active.nheaders, 2, "nheaders");
 	check_str(u->active.req_headers[0], "User-Agent: xlb", "req_headers[0]");
@@ -547,6 +554,7 @@ static void test_fields(void **state)
 
 	u = &c.upstreams[1];
 	check_str(u->id, "7", "integer id");
+	check_int(u->type, XLB_LB_CHASH, "type chash");
 	check_int(u->hash_src, 1, "hash_src");
 	check_str(u->discovery_type, "consul", "discovery_type");
 	check_str(u->service_name, "web.service", "service_name");
@@ -1151,6 +1159,22 @@ static const struct bad_case bad_cases[] = {
 		},
 	},
 	{
+		/* As APISIX's check_upstream_conf: chash hashes key, so it needs one. */
+		"up_chash_no_key",
+		"upstreams:\n"
+		"  - id: a\n"
+		"    type: chash\n"
+		"    nodes: {}\n"
+		"  - {id: b, type: chash, hash_on: consumer, nodes: {}}\n"
+		"stream_routes: []\n",
+		{
+			"2:5: upstreams[0]: missing key 'key' (type chash hashes it: "
+			"remote_addr; type roundrobin hashes the 5-tuple)",
+			"5:35: upstreams[1].hash_on: 'consumer' is not supported by xlb (L4): use "
+			"vars",
+		},
+	},
+	{
 		"up_hash",
 		"upstreams:\n"
 		"  - id: a\n"
@@ -1368,6 +1392,20 @@ static const struct bad_case bad_cases[] = {
 		},
 	},
 	{
+		/* APISIX's schema: a node's metadata is an object. */
+		"nodes_array_metadata",
+		"upstreams:\n"
+		"  - id: a\n"
+		"    nodes:\n"
+		"      - {host: 198.18.0.1, port: 80, weight: 1, metadata: a}\n"
+		"      - {host: 198.18.0.2, port: 80, weight: 1, metadata: [a]}\n"
+		"stream_routes: []\n",
+		{
+			"4:59: upstreams[0].nodes[0].metadata: must be a mapping",
+			"5:59: upstreams[0].nodes[1].metadata: must be a mapping",
+		},
+	},
+	{
 		"nodes_array_dup",
 		"upstreams:\n"
 		"  - id: a\n"
@@ -1481,6 +1519,25 @@ static const struct bad_case bad_cases[] = {
 			"or false",
 			"13:9: upstreams[0].checks.active: unknown key 'timout' (did you mean "
 			"'timeout'?)",
+		},
+	},
+	{
+		"checks_active_http",
+		"upstreams:\n"
+		"  - id: a\n"
+		"    nodes: {}\n"
+		"    checks:\n"
+		"      active: {http_method: FOO, http_req_body: [ping]}\n"
+		"  - id: b\n"
+		"    nodes: {}\n"
+		"    checks: {active: {http_method: get}}\n"
+		"stream_routes: []\n",
+		{
+			"5:29: upstreams[0].checks.active.http_method: must be GET, POST, PUT, "
+			"DELETE, PATCH, HEAD, OPTIONS, CONNECT, TRACE or PURGE, not 'FOO'",
+			"5:49: upstreams[0].checks.active.http_req_body: must be a string",
+			"8:36: upstreams[1].checks.active.http_method: must be GET, POST, PUT, "
+			"DELETE, PATCH, HEAD, OPTIONS, CONNECT, TRACE or PURGE, not 'get'",
 		},
 	},
 	{

@@ -7,8 +7,8 @@
  * the caller owns and passes explicitly; nothing here is global.
  *
  * Field names, defaults and meanings follow APISIX where they apply:
- *   upstreams[]: id, name, desc, type (chash | roundrobin), hash_on,
- *     key (remote_addr: client-address affinity; absent: 5-tuple),
+ *   upstreams[]: id, name, desc, type (roundrobin: the 5-tuple | chash:
+ *     key), hash_on, key (remote_addr: client-address affinity),
  *     scheme (tcp | udp), nodes ({"host:port": weight} or
  *     [{host, port, weight, priority}]), checks {active, passive},
  *     discovery_type, service_name, discovery_args
@@ -58,9 +58,11 @@ struct xlb_check_active {
 	enum xlb_check_type type;
 	double timeout; /* seconds */
 	unsigned int concurrency;
-	unsigned int port; /* 0 = the node's port */
+	unsigned int port;   /* 0 = the node's port */
+	char http_method[8]; /* GET (default), POST, HEAD, ... */
 	char http_path[256];
-	char host[256]; /* Host header; "" = the node's address */
+	char http_req_body[256]; /* sent with the request; "" = none */
+	char host[256];		 /* Host header; "" = the node's address */
 	int https_verify_certificate;
 	unsigned int nheaders;
 	char req_headers[XLB_HEADERS_MAX][256];
@@ -82,9 +84,10 @@ struct xlb_node_conf {
 	int priority; /* higher first; default 0 */
 };
 
+/* Both fill a weighted Maglev table: chash hashes key, roundrobin the 5-tuple. */
 enum xlb_lb_type {
-	XLB_LB_CHASH = 0,  /* Maglev (default for L4) */
-	XLB_LB_ROUNDROBIN, /* weighted, per new flow */
+	XLB_LB_ROUNDROBIN = 0, /* APISIX's default */
+	XLB_LB_CHASH,	       /* needs key (remote_addr) */
 };
 
 struct xlb_upstream_conf {

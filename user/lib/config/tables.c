@@ -415,6 +415,12 @@ static const struct key active_unhealthy_keys[] = {
 _Static_assert(ARRAY_SIZE(active_unhealthy_keys) <= KEYS_MAX, "active_unhealthy_keys");
 static const struct table active_unhealthy_table = TABLE(active_unhealthy_keys);
 
+/* APISIX's method_schema: the methods a probe may send. */
+static const struct choice http_method_choices[] = {
+	{"GET", 0},	{"POST", 0},	{"PUT", 0},   {"DELETE", 0}, {"PATCH", 0}, {"HEAD", 0},
+	{"OPTIONS", 0}, {"CONNECT", 0}, {"TRACE", 0}, {"PURGE", 0},  {0},
+};
+
 static const struct key active_keys[] = {
 	{"type", KT_ENUM, F(xlb_check_active, type), .choices = check_type_choices, .def = "http"},
 	{"timeout", KT_SECONDS, F(xlb_check_active, timeout), .dmax = SECONDS_MAX, .def = "1"},
@@ -422,8 +428,11 @@ static const struct key active_keys[] = {
 	 .def = "10"},
 	{"host", KT_STR, F(xlb_check_active, host), .min = 1, .check = check_host},
 	{"port", KT_UINT, F(xlb_check_active, port), .min = 1, .max = 65535},
+	{"http_method", KT_ENUM, F(xlb_check_active, http_method), .flags = K_TEXT,
+	 .choices = http_method_choices, .def = "GET"},
 	{"http_path", KT_STR, F(xlb_check_active, http_path), .min = 1, .check = check_http_path,
 	 .def = "/"},
+	{"http_req_body", KT_STR, F(xlb_check_active, http_req_body)},
 	{"https_verify_certificate", KT_BOOL, F(xlb_check_active, https_verify_certificate),
 	 .def = "true"},
 	{"req_headers", KT_STRLIST, F(xlb_check_active, req_headers),
@@ -514,7 +523,7 @@ static const char *const lb_unsupported[] = {"least_conn", NULL};
 static const struct key lb_type_key = {"type", KT_ENUM, F(xlb_upstream_conf, type),
 				       .choices = lb_choices, .unsupported = lb_unsupported};
 
-/* type: ewma gets its own reason; the rest is an enum (absent: chash, 0). */
+/* type: ewma gets its own reason; the rest is an enum (absent: roundrobin, 0). */
 static void parse_lb_type(struct parser *p, const struct key *k, yaml_node_t *kn, yaml_node_t *vn,
 			  void *obj, const char *path)
 {
@@ -577,7 +586,8 @@ static const struct choice unhealthy_flows_choices[] = {
 static void check_upstream(struct parser *p, yaml_node_t *n, void *obj, const char *path)
 {
 	const struct xlb_upstream_conf *u = obj;
-	yaml_node_t *nodes, *dt, *sn, *da, *key, *kn = NULL;
+	yaml_node_t *nodes, *dt, *sn, *da, *key, *ho, *kn = NULL;
+	const char *hs;
 	char kpath[PATH_LEN];
 
 	nodes = xlb_schema_map_find(p, n, "nodes", NULL);
@@ -608,6 +618,13 @@ static void check_upstream(struct parser *p, yaml_node_t *n, void *obj, const ch
 		xlb_schema_report(p, key, kpath,
 				  "applies to type chash only (roundrobin does not hash)");
 	}
+	/* As APISIX's check_upstream_conf: chash hashes key (hash_on consumer: none). */
+	ho = xlb_schema_map_find(p, n, "hash_on", NULL);
+	hs = ho ? xlb_schema_string(ho) : NULL;
+	if (!key && u->type == XLB_LB_CHASH && !(hs && !strcmp(hs, "consumer")))
+		xlb_schema_report(p, n, path,
+				  "missing key 'key' (type chash hashes it: remote_addr; "
+				  "type roundrobin hashes the 5-tuple)");
 }
 
 static const struct key upstream_keys[] = {
