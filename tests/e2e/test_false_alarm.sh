@@ -53,8 +53,8 @@ upstreams:
         port: 8081
         http_path: /
         timeout: 0.5
-        healthy: {interval: 0.2, successes: 2}
-        unhealthy: {interval: 0.2, http_failures: 2, tcp_failures: 2, timeouts: 2}
+        healthy: {interval_ms: 200, successes: 2}
+        unhealthy: {interval_ms: 200, http_failures: 2, tcp_failures: 2, timeouts: 2}
 stream_routes:
   - {id: 1, server_addr: $XLBT_VIP4, server_port: 80, upstream_id: web}
 EOF

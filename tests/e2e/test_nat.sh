@@ -89,9 +89,9 @@ upstreams:
     nodes:
       - {host: $(xlbt_addr4 be1), port: 8080, weight: 1}
       - {host: $(xlbt_addr4 be2), port: 8080, weight: 1}
-    # Passive only (probe intervals 0): what NAT sees of the nodes decides.
+    # Passive only (probe interval_ms 0): what NAT sees of the nodes decides.
     checks:
-      active: {type: tcp, healthy: {interval: 0}, unhealthy: {interval: 0}}
+      active: {type: tcp, healthy: {interval_ms: 0}, unhealthy: {interval_ms: 0}}
       passive: {type: tcp, healthy: {successes: 3}, unhealthy: {tcp_failures: 3, timeouts: 3}}
   - id: web6
     forward: nat

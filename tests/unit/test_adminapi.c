@@ -303,6 +303,15 @@ static void test_errors(void **state)
 		 "invalid configuration: property \"checks\" validation failed: property "
 		 "\"active\" validation failed: property \"healthy\" validation failed: property "
 		 "\"successes\" validation failed: expected 0 to be at least 1"},
+		{"PUT", "upstreams/1", "{\"checks\":{\"active\":{\"healthy\":{\"interval\":0.5}}}}",
+		 "upstreams[1].checks.active.healthy.interval",
+		 "must be an integer 1-3600 (seconds)",
+		 "property \"healthy\" validation failed: property \"interval\" validation failed: "
+		 "wrong type: expected integer, got number"},
+		{"PUT", "upstreams/1", "{\"checks\":{\"active\":{\"healthy\":{\"interval\":0}}}}",
+		 "upstreams[1].checks.active.healthy.interval",
+		 "must be an integer 1-3600 (seconds)",
+		 "property \"interval\" validation failed: expected 0 to be at least 1"},
 		{"PUT", "upstreams/1", "{\"port\":\"80\"}", "upstreams[1].port",
 		 "must be an integer 1-65535, not a string",
 		 "property \"port\" validation failed: wrong type: expected integer, got string"},

@@ -342,7 +342,7 @@ static void test_defaults(void **state)
 	/* Anchors and aliases: one checks block shared by two upstreams. */
 	parse_good("anchors",
 		   "upstreams:\n"
-		   "  - {id: a, nodes: {}, checks: &c {active: {healthy: {interval: 0.5}}}}\n"
+		   "  - {id: a, nodes: {}, checks: &c {active: {healthy: {interval_ms: 500}}}}\n"
 		   "  - {id: b, nodes: {}, checks: *c}\n"
 		   "stream_routes: []\n",
 		   &c);
@@ -469,7 +469,7 @@ static void test_fields(void **state)
 		"        https_verify_certificate: false\n"
 		"        req_headers: [\"User-Agent: xlb\", \"X-Check: 1\"]\n"
 		"        healthy: {interval: 3600, successes: 254, http_statuses: [204]}\n"
-		"        unhealthy: {http_failures: 1, http_statuses: [599, 200]}\n"
+		"        unhealthy: {interval_ms: 0, http_failures: 1, http_statuses: [599, 200]}\n"
 		"      passive:\n"
 		"        type: tcp\n"
 		"        healthy: {successes: 1}\n"
@@ -542,6 +542,7 @@ static void test_fields(void **state)
 	check_int(u->active.healthy.successes, 254, "healthy.successes");
 	check_statuses(u->active.healthy.http_statuses, u->active.healthy.nstatus, "204",
 		       "healthy");
+	check_dbl(u->active.unhealthy.interval, 0, "unhealthy.interval_ms 0: no probes");
 	check_int(u->active.unhealthy.http_failures, 1, "http_failures");
 	check_statuses(u->active.unhealthy.http_statuses, u->active.unhealthy.nstatus, "599 200",
 		       "unhealthy");
@@ -586,20 +587,21 @@ static void test_json(void **state)
 	const struct xlb_upstream_conf *u;
 	struct xlb_conf c;
 
-	parse_good("json",
-		   "{\n"
-		   "\t\"xlb\": {\"interfaces\": [\"eth0\"], \"admin\": {\"listen\": \"\"}},\n"
-		   "\t\"upstreams\": [\n"
-		   "\t\t{\"id\":1,\"nodes\":{\"198.18.0.1:80\":1,\"[fd00::1]:80\":2},\n"
-		   "\t\t \"checks\": {\"active\": {\"type\": \"tcp\", \"healthy\": {\"interval\": "
-		   "0.5}}}}\n"
-		   "\t],\n"
-		   "\t\"stream_routes\": [\n"
-		   "\t\t{\"id\": \"r\", \"server_addr\": \"198.18.100.1\", \"server_port\": 80,\n"
-		   "\t\t \"upstream_id\": 1, \"labels\": {\"env\": \"prod\"}}\n"
-		   "\t]\n"
-		   "}\n",
-		   &c);
+	parse_good(
+		"json",
+		"{\n"
+		"\t\"xlb\": {\"interfaces\": [\"eth0\"], \"admin\": {\"listen\": \"\"}},\n"
+		"\t\"upstreams\": [\n"
+		"\t\t{\"id\":1,\"nodes\":{\"198.18.0.1:80\":1,\"[fd00::1]:80\":2},\n"
+		"\t\t \"checks\": {\"active\": {\"type\": \"tcp\", \"healthy\": {\"interval_ms\": "
+		"500}}}}\n"
+		"\t],\n"
+		"\t\"stream_routes\": [\n"
+		"\t\t{\"id\": \"r\", \"server_addr\": \"198.18.100.1\", \"server_port\": 80,\n"
+		"\t\t \"upstream_id\": 1, \"labels\": {\"env\": \"prod\"}}\n"
+		"\t]\n"
+		"}\n",
+		&c);
 	check_str(c.xlb.interfaces[0], "eth0", "interfaces[0]");
 	check_str(c.xlb.admin_listen, "", "admin off");
 	u = xlb_conf_upstream(&c, "1");
@@ -1585,8 +1587,8 @@ static const struct bad_case bad_cases[] = {
 		"          intervall: 1\n"
 		"stream_routes: []\n",
 		{
-			"7:21: upstreams[0].checks.active.healthy.interval: must be a number of "
-			"seconds >= 0 and <= 3600",
+			"7:21: upstreams[0].checks.active.healthy.interval: must be an integer "
+			"1-3600 (seconds)",
 			"8:22: upstreams[0].checks.active.healthy.successes: must be an integer "
 			"1-254",
 			"9:32: upstreams[0].checks.active.healthy.http_statuses[1]: duplicate "
@@ -1595,8 +1597,8 @@ static const struct bad_case bad_cases[] = {
 			"HTTP status code 200-599",
 			"9:42: upstreams[0].checks.active.healthy.http_statuses[3]: must be an "
 			"HTTP status code 200-599",
-			"11:21: upstreams[0].checks.active.unhealthy.interval: must be a number of "
-			"seconds >= 0 and <= 3600",
+			"11:21: upstreams[0].checks.active.unhealthy.interval: must be an integer "
+			"1-3600 (seconds)",
 			"12:26: upstreams[0].checks.active.unhealthy.http_failures: must be an "
 			"integer 1-254",
 			"13:25: upstreams[0].checks.active.unhealthy.tcp_failures: must be an "
@@ -1607,6 +1609,36 @@ static const struct bad_case bad_cases[] = {
 			"empty",
 			"16:11: upstreams[0].checks.active.unhealthy: unknown key 'intervall' (did "
 			"you mean 'interval'?)",
+		},
+	},
+	{
+		/* APISIX's interval: whole seconds from 1; xlb's interval_ms from 0. */
+		"checks_interval",
+		"upstreams:\n"
+		"  - id: a\n"
+		"    nodes: {}\n"
+		"    checks:\n"
+		"      active:\n"
+		"        healthy: {interval: 0, successes: 1}\n"
+		"        unhealthy: {interval: 0.5}\n"
+		"  - id: b\n"
+		"    nodes: {}\n"
+		"    checks:\n"
+		"      active:\n"
+		"        healthy: {interval_ms: 0.5}\n"
+		"        unhealthy: {interval: 1, interval_ms: 3600001}\n"
+		"stream_routes: []\n",
+		{
+			"6:29: upstreams[0].checks.active.healthy.interval: must be an integer "
+			"1-3600 (seconds)",
+			"7:31: upstreams[0].checks.active.unhealthy.interval: must be an integer "
+			"1-3600 (seconds)",
+			"12:32: upstreams[1].checks.active.healthy.interval_ms: must be an integer "
+			"0-3600000 (milliseconds)",
+			"13:34: upstreams[1].checks.active.unhealthy: give interval (seconds) or "
+			"interval_ms, not both",
+			"13:47: upstreams[1].checks.active.unhealthy.interval_ms: must be an "
+			"integer 0-3600000 (milliseconds)",
 		},
 	},
 	{

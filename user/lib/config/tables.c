@@ -13,9 +13,11 @@
  * create_time, update_time, a node's metadata) has no effect.
  *
  * Where xlb differs from APISIX, on purpose: server_addr is required (it
- * is the VIP, not a filter) and is one address, not a prefix; intervals
- * take fractions of a second, and 0 (as in APISIX) means no active probe
- * in that state; remote_addr's host bits are cleared. As APISIX: passive
+ * is the VIP, not a filter) and is one address, not a prefix; besides
+ * APISIX's interval (whole seconds from 1) a health check's state takes
+ * interval_ms, from 0 (no active probe in that state: lua-resty-
+ * healthcheck's 0, which APISIX's schema does not let through);
+ * remote_addr's host bits are cleared. As APISIX: passive
  * checks only together with active ones. discovery_args may be any
  * mapping, kept as JSON text: at most 4096 values 16 levels deep.
  */
@@ -389,20 +391,38 @@ static const struct choice check_type_choices[] = {
 	{0},
 };
 
+/*
+ * interval: APISIX's, whole seconds from 1; interval_ms, xlb's, the same
+ * in milliseconds from 0 (0: no probes in that state). One or the other.
+ */
+static void check_interval(struct parser *p, yaml_node_t *n, void *obj, const char *path)
+{
+	yaml_node_t *kn = NULL;
+
+	if (xlb_schema_map_find(p, n, "interval", NULL) &&
+	    xlb_schema_map_find(p, n, "interval_ms", &kn))
+		xlb_schema_report(p, kn, path, "give interval (seconds) or interval_ms, not both");
+}
+
 /* Defaults: APISIX's schema (lua-resty-healthcheck's for passive). */
 static const struct key active_healthy_keys[] = {
-	{"interval", KT_SECONDS, F(xlb_check_healthy, interval), .dmax = SECONDS_MAX,
-	 .flags = K_ZERO_OK, .def = "1"},
+	{"interval", KT_SECONDS, F(xlb_check_healthy, interval), .min = 1, .dmax = SECONDS_MAX,
+	 .flags = K_INTEGER, .def = "1"},
+	{"interval_ms", KT_SECONDS, F(xlb_check_healthy, interval), .dmax = SECONDS_MAX * 1000,
+	 .flags = K_INTEGER | K_MS},
 	{"successes", KT_UINT, F(xlb_check_healthy, successes), .min = 1, .max = 254, .def = "2"},
 	{"http_statuses", KT_STATUSES, F(xlb_check_healthy, http_statuses),
 	 .off2 = offsetof(struct xlb_check_healthy, nstatus), .def = "200 302"},
 };
 _Static_assert(ARRAY_SIZE(active_healthy_keys) <= KEYS_MAX, "active_healthy_keys");
-static const struct table active_healthy_table = TABLE(active_healthy_keys);
+static const struct table active_healthy_table =
+	TABLE(active_healthy_keys, .check = check_interval);
 
 static const struct key active_unhealthy_keys[] = {
-	{"interval", KT_SECONDS, F(xlb_check_unhealthy, interval), .dmax = SECONDS_MAX,
-	 .flags = K_ZERO_OK, .def = "1"},
+	{"interval", KT_SECONDS, F(xlb_check_unhealthy, interval), .min = 1, .dmax = SECONDS_MAX,
+	 .flags = K_INTEGER, .def = "1"},
+	{"interval_ms", KT_SECONDS, F(xlb_check_unhealthy, interval), .dmax = SECONDS_MAX * 1000,
+	 .flags = K_INTEGER | K_MS},
 	{"http_failures", KT_UINT, F(xlb_check_unhealthy, http_failures), .min = 1, .max = 254,
 	 .def = "5"},
 	{"tcp_failures", KT_UINT, F(xlb_check_unhealthy, tcp_failures), .min = 1, .max = 254,
@@ -413,7 +433,8 @@ static const struct key active_unhealthy_keys[] = {
 	 .def = "429 404 500 501 502 503 504 505"},
 };
 _Static_assert(ARRAY_SIZE(active_unhealthy_keys) <= KEYS_MAX, "active_unhealthy_keys");
-static const struct table active_unhealthy_table = TABLE(active_unhealthy_keys);
+static const struct table active_unhealthy_table =
+	TABLE(active_unhealthy_keys, .check = check_interval);
 
 /* APISIX's method_schema: the methods a probe may send. */
 static const struct choice http_method_choices[] = {
