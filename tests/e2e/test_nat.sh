@@ -107,7 +107,7 @@ upstreams:
 stream_routes:
   - {id: 1, server_addr: $VIP4, server_port: 80, upstream_id: web}
   - {id: 2, server_addr: "$VIP6", server_port: 80, upstream_id: web6}
-  - {id: 3, server_addr: $VIP4, server_port: 53, protocol: udp, upstream_id: dns}
+  - {id: 3, server_addr: $VIP4, server_port: 53, scheme: udp, upstream_id: dns}
 EOF
 xlbt_exec lb "$XLBD" --check -c "$CONF" >/dev/null 2>&1 ||
 	xlbt_fail "xlbd --check" "$(xlbt_exec lb "$XLBD" --check -c "$CONF" 2>&1)"

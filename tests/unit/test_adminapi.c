@@ -312,6 +312,10 @@ static void test_errors(void **state)
 		 "upstreams[1].checks.active.healthy.interval",
 		 "must be an integer 1-3600 (seconds)",
 		 "property \"interval\" validation failed: expected 0 to be at least 1"},
+		{"PUT", "stream_routes/1", "{\"protocol\":\"udp\"}", "stream_routes[1].protocol",
+		 "must be a mapping (xRPC; the L4 protocol is scheme)",
+		 "property \"protocol\" validation failed: wrong type: expected object, got string "
+		 "(xRPC; the L4 protocol is scheme)"},
 		{"PUT", "upstreams/1", "{\"port\":\"80\"}", "upstreams[1].port",
 		 "must be an integer 1-65535, not a string",
 		 "property \"port\" validation failed: wrong type: expected integer, got string"},

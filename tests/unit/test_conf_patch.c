@@ -191,8 +191,8 @@ static void test_patches(void **state)
 		 "a flow-style route's address");
 	patch_to(&conf, &doc, &cur,
 		 edit(cur, "server_addr: 198.19.0.3\n",
-		      "server_addr: 198.19.0.3\n    protocol: udp\n"),
-		 0, "a block route's protocol");
+		      "server_addr: 198.19.0.3\n    scheme: udp\n"),
+		 0, "a block route's scheme");
 	patch_to(&conf, &doc, &cur,
 		 edit(cur, "    type: roundrobin\n    nodes:\n      \"10.0.59.1",
 		      "    type: chash\n    key: remote_addr\n    nodes:\n      \"10.0.59.1"),

@@ -494,8 +494,7 @@ static void test_fields(void **state)
 		"  - id: b\n"
 		"    desc: all ports, UDP over a TCP upstream\n"
 		"    server_addr: \"[fd00::100]\"\n"
-		"    server_port: 0\n"
-		"    protocol: udp\n"
+		"    scheme: udp\n"
 		"    upstream_id: 7\n"
 		"    remote_addr: \"fd00:1:2:3::1/33\"\n"
 		"  - id: c\n"
@@ -570,7 +569,7 @@ static void test_fields(void **state)
 	check_addr(&r->remote, "10.0.0.0", "routes[0] remote (host bits cleared)");
 	check_int(r->remote_plen, 8, "routes[0] remote_plen");
 	r = &c.routes[1];
-	check_vip(r, "[fd00::100]:0/udp"); /* protocol wins */
+	check_vip(r, "[fd00::100]:0/udp"); /* the route's scheme wins */
 	check_addr(&r->remote, "fd00:1::", "routes[1] remote (host bits cleared)");
 	check_int(r->remote_plen, 33, "routes[1] remote_plen");
 	r = &c.routes[2];
@@ -1723,15 +1722,25 @@ static const struct bad_case bad_cases[] = {
 		"stream_routes:\n"
 		"  - {id: 1, server_addr: 1.1.1.1, server_port: 65536, upstream_id: u}\n"
 		"  - {id: 2, server_addr: 1.1.1.2, server_port: \"80\", upstream_id: u}\n"
-		"  - {id: 3, server_addr: 1.1.1.3, protocol: sctp, upstream_id: u}\n"
-		"  - {id: 4, server_addr: 1.1.1.4, protocol: {name: redis}, upstream_id: u}\n",
+		"  - {id: 3, server_addr: 1.1.1.3, scheme: sctp, upstream_id: u}\n"
+		"  - {id: 4, server_addr: 1.1.1.4, protocol: {name: redis}, upstream_id: u}\n"
+		"  - {id: 5, server_addr: 1.1.1.5, protocol: udp, upstream_id: u}\n"
+		"  - {id: 6, server_addr: 1.1.1.6, server_port: 0, scheme: http, upstream_id: u}\n",
 		{
-			"4:48: stream_routes[0].server_port: must be an integer 0-65535",
-			"5:48: stream_routes[1].server_port: must be an integer 0-65535, not a "
+			"4:48: stream_routes[0].server_port: must be an integer 1-65535",
+			"5:48: stream_routes[1].server_port: must be an integer 1-65535, not a "
 			"string",
-			"6:45: stream_routes[2].protocol: must be tcp or udp, not 'sctp' (did you "
+			"6:43: stream_routes[2].scheme: must be tcp or udp, not 'sctp' (did you "
 			"mean 'tcp'?)",
-			"7:45: stream_routes[3].protocol: must be tcp or udp",
+			"7:35: stream_routes[3].protocol: not supported by xlb (L4): xRPC "
+			"protocols are parsed by a proxy; xlb forwards packets and reads no "
+			"application protocol (the L4 protocol is the key scheme: tcp or udp)",
+			"8:45: stream_routes[4].protocol: must be a mapping (APISIX's xRPC "
+			"protocol object, which xlb does not read; the L4 protocol is the key "
+			"scheme: tcp or udp)",
+			"9:48: stream_routes[5].server_port: must be an integer 1-65535",
+			"9:59: stream_routes[5].scheme: 'http' is not supported by xlb (L4): use "
+			"tcp or udp",
 		},
 	},
 	{
@@ -1788,10 +1797,10 @@ static const struct bad_case bad_cases[] = {
 		"stream_routes:\n"
 		"  - {id: a, server_addr: 1.1.1.1, server_port: 80, upstream_id: u}\n"
 		"  - {id: b, server_addr: 1.1.1.1, server_port: 80, upstream_id: v}\n"
-		"  - {id: c, server_addr: 1.1.1.1, server_port: 80, upstream_id: v, protocol: "
+		"  - {id: c, server_addr: 1.1.1.1, server_port: 80, upstream_id: v, scheme: "
 		"tcp}\n"
 		"  - {id: d, server_addr: \"fd00::1\", upstream_id: u}\n"
-		"  - {id: e, server_addr: \"fd00:0::1\", server_port: 0, upstream: {nodes: {}}}\n",
+		"  - {id: e, server_addr: \"fd00:0::1\", upstream: {nodes: {}}}\n",
 		{
 			"7:26: stream_routes[2].server_addr: duplicate VIP 1.1.1.1:80/tcp: stream "
 			"routes 'a' (line 5) and 'c' (line 7)",
@@ -1897,8 +1906,7 @@ static const struct bad_case bad_cases[] = {
 			"upstream_id or an inline upstream",
 			"10:5: stream_routes[0]: unknown key 'server' (valid keys: id, name, "
 			"desc, labels, create_time, update_time, server_addr, server_port, "
-			"protocol, "
-			"remote_addr, upstream_id, upstream)",
+			"scheme, protocol, remote_addr, upstream_id, upstream)",
 		},
 	},
 	{
@@ -2056,7 +2064,7 @@ static void test_multiple_errors(void **state)
 	static const char *const want[] = {
 		FILE_NAME ":2:48: stream_routes[0].upstream_id: dangling upstream_id 'wbe': "
 			  "no upstream has this id",
-		FILE_NAME ":3:26: stream_routes[1].server_port: must be an integer 0-65535",
+		FILE_NAME ":3:26: stream_routes[1].server_port: must be an integer 1-65535",
 		FILE_NAME ":5:21: upstreams[0].type: must be chash or roundrobin, not 'chsh' "
 			  "(did you mean 'chash'?)",
 		FILE_NAME ":6:34: upstreams[0].nodes[\"web.local:80\"]: 'web.local' is a host "

@@ -712,7 +712,9 @@ static void apisix_reason(const char *msg, json_t *v, char *out, size_t size)
 			 utf8_len(json_string_value(v)));
 		return;
 	} else if (!strncmp(msg, "must be a mapping", 17) && !json_is_object(v)) {
-		snprintf(out, size, "wrong type: expected object, got %s", schema_type(v));
+		/* with xlb's note, if it has one: "must be a mapping (...)" */
+		snprintf(out, size, "wrong type: expected object, got %s%s", schema_type(v),
+			 !strncmp(msg + 17, " (", 2) ? msg + 17 : "");
 		return;
 	} else if (!strcmp(msg, "must be a string") && !json_is_string(v)) {
 		snprintf(out, size, "wrong type: expected string, got %s", schema_type(v));

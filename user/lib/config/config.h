@@ -12,8 +12,9 @@
  *     scheme (tcp | udp), nodes ({"host:port": weight} or
  *     [{host, port, weight, priority}]), checks {active, passive},
  *     discovery_type, service_name, discovery_args
- *   stream_routes[]: id, desc, server_addr, server_port (0 = all ports),
- *     remote_addr (client CIDR), upstream_id or upstream (inline), protocol
+ *   stream_routes[]: id, desc, server_addr, server_port (absent: all
+ *     ports), remote_addr (client CIDR), upstream_id or upstream (inline),
+ *     scheme (xlb's: tcp | udp; absent: the upstream's)
  *   xlb: interfaces, mode, forward, encap_src, encap_src6, on_no_healthy,
  *     table_size, hash_seed, flows, admin {listen, api_key, limits},
  *     metrics {per_node}, log_level
@@ -111,7 +112,7 @@ struct xlb_upstream_conf {
 struct xlb_route_conf {
 	char id[XLB_ID_LEN];
 	char name[XLB_NAME_LEN];
-	struct xlb_vip_key vip;	    /* server_addr, server_port, protocol */
+	struct xlb_vip_key vip;	    /* server_addr, server_port, scheme */
 	struct xlb_addr_key remote; /* remote_addr; family 0 = any client */
 	unsigned int remote_plen;
 	char upstream_id[XLB_ID_LEN]; /* an inline upstream gets the id "route:<id>" */

@@ -373,6 +373,24 @@ static void parse_remote_addr(struct parser *p, const struct key *k, yaml_node_t
 	r->remote_plen = plen;
 }
 
+/*
+ * APISIX's protocol is an xRPC object ({name, conf}): an application
+ * protocol a proxy parses. xlb's L4 protocol is the route's scheme.
+ */
+static void parse_protocol(struct parser *p, const struct key *k, yaml_node_t *kn, yaml_node_t *vn,
+			   void *obj, const char *path)
+{
+	if (vn->type == YAML_MAPPING_NODE)
+		xlb_schema_report(p, kn, path,
+				  "not supported by xlb (L4): xRPC protocols are parsed by a "
+				  "proxy; xlb forwards packets and reads no application "
+				  "protocol (the L4 protocol is the key scheme: tcp or udp)");
+	else
+		xlb_schema_report(p, vn, path,
+				  "must be a mapping (APISIX's xRPC protocol object, which xlb "
+				  "does not read; the L4 protocol is the key scheme: tcp or udp)");
+}
+
 static void parse_inline(struct parser *p, const struct key *k, yaml_node_t *kn, yaml_node_t *vn,
 			 void *obj, const char *path)
 {
@@ -691,12 +709,6 @@ static const struct key upstream_keys[] = {
 _Static_assert(ARRAY_SIZE(upstream_keys) <= KEYS_MAX, "upstream_keys");
 const struct table xlb_conf_upstream_table = TABLE(upstream_keys, .check = check_upstream);
 
-static const struct choice proto_choices[] = {
-	{"tcp", IPPROTO_TCP},
-	{"udp", IPPROTO_UDP},
-	{0},
-};
-
 static void check_route(struct parser *p, yaml_node_t *n, void *obj, const char *path)
 {
 	const struct xlb_route_conf *r = obj;
@@ -728,9 +740,13 @@ static const struct key route_keys[] = {
 	{"create_time", KT_META},
 	{"update_time", KT_META},
 	{"server_addr", KT_FN, .fn = parse_server_addr, .flags = K_REQUIRED, .note = "the VIP"},
-	{"server_port", KT_UINT, F(xlb_route_conf, vip.port), .max = 65535, .flags = K_BE16},
-	/* Absent: the upstream's scheme. (APISIX's xRPC protocol objects: no.) */
-	{"protocol", KT_ENUM, F(xlb_route_conf, vip.proto), .choices = proto_choices},
+	/* Absent: every port (APISIX: no port to match). */
+	{"server_port", KT_UINT, F(xlb_route_conf, vip.port), .min = 1, .max = 65535,
+	 .flags = K_BE16},
+	/* Not APISIX's: the VIP's L4 protocol; absent: the upstream's scheme. */
+	{"scheme", KT_ENUM, F(xlb_route_conf, vip.proto), .choices = scheme_choices,
+	 .unsupported = scheme_unsupported},
+	{"protocol", KT_FN, .fn = parse_protocol},
 	{"remote_addr", KT_FN, .fn = parse_remote_addr},
 	{"upstream_id", KT_STR, F(xlb_route_conf, upstream_id), .min = 1, .check = check_id},
 	{"upstream", KT_FN, .fn = parse_inline},
