@@ -354,7 +354,7 @@ static void test_errors(void **state)
 		/* Another object's problem names it, by kind and id. */
 		{"DELETE", "upstreams/web", "", "stream_routes[0].upstream_id",
 		 "dangling upstream_id 'web': no upstream has this id",
-		 "stream route r1 would be invalid: upstream_id: dangling upstream_id 'web'"},
+		 "can not delete this upstream, stream_route [r1] is still using it now"},
 		{"PUT", "upstreams/web", "{}", "stream_routes[0]", "bad",
 		 "stream route r1 would be invalid: bad"},
 	};

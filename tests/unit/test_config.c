@@ -1167,12 +1167,20 @@ static const struct bad_case bad_cases[] = {
 		"    type: chash\n"
 		"    nodes: {}\n"
 		"  - {id: b, type: chash, hash_on: consumer, nodes: {}}\n"
+		"  - {id: c, type: chash, key: arg_device_id, nodes: {}}\n"
+		"  - {id: d, type: chash, key: 1, nodes: {}}\n"
+		"  - {id: e, type: chash, key: remote_port, nodes: {}}\n"
 		"stream_routes: []\n",
 		{
 			"2:5: upstreams[0]: missing key 'key' (type chash hashes it: "
 			"remote_addr; type roundrobin hashes the 5-tuple)",
 			"5:35: upstreams[1].hash_on: 'consumer' is not supported by xlb (L4): use "
 			"vars",
+			"6:31: upstreams[2].key: 'arg_device_id' is not supported by xlb (L4): xlb "
+			"does not see HTTP requests; use remote_addr",
+			"7:31: upstreams[3].key: must be a string",
+			"8:31: upstreams[4].key: 'remote_port' is not supported by xlb (L4): a "
+			"client's port changes with each connection; use remote_addr",
 		},
 	},
 	{
@@ -1193,9 +1201,13 @@ static const struct bad_case bad_cases[] = {
 		{
 			"3:14: upstreams[0].hash_on: 'header' is not supported by xlb (L4): use "
 			"vars",
-			"4:10: upstreams[0].key: 'uri' is not supported by xlb (L4): use "
-			"remote_addr",
-			"7:10: upstreams[1].key: must be remote_addr, not 'client'",
+			"4:10: upstreams[0].key: 'uri' is not supported by xlb (L4): xlb does not "
+			"see HTTP requests; use remote_addr",
+			"7:10: upstreams[1].key: failed to match pattern \"^((uri|server_name|"
+			"server_addr|request_uri|remote_port|remote_addr|query_string|host|"
+			"hostname|"
+			"mqtt_client_id)|arg_[0-9a-zA-z_-]+)$\" with \"client\" (xlb hashes "
+			"remote_addr)",
 			"11:10: upstreams[2].key: applies to type chash only (roundrobin does not "
 			"hash)",
 		},
@@ -1461,12 +1473,18 @@ static const struct bad_case bad_cases[] = {
 		"    discovery_type: dns\n"
 		"    service_name: x\n"
 		"    discovery_args: {a: 1, a: 2}\n"
+		"  - id: c\n"
+		"    discovery_type: nacos\n"
+		"    service_name: x\n"
+		"    discovery_args: {namespace_id: 1, group_name: [g]}\n"
 		"stream_routes: []\n",
 		{
 			/* An alias cycle: stopped, not followed forever. */
 			"5:28: upstreams[0].discovery_args: is too large (at most 4096 values, 16 "
 			"levels deep)",
 			"9:28: upstreams[1].discovery_args: duplicate key 'a'",
+			"13:36: upstreams[2].discovery_args.namespace_id: must be a string",
+			"13:51: upstreams[2].discovery_args.group_name: must be a string",
 		},
 	},
 	{
@@ -1772,7 +1790,7 @@ static const struct bad_case bad_cases[] = {
 		{
 			"4:5: stream_routes[0]: missing key 'upstream_id' (or an inline upstream)",
 			"5:51: stream_routes[1]: use either upstream_id or an inline upstream, not "
-			"both",
+			"both (one would be ignored)",
 			"6:48: stream_routes[2].upstream_id: dangling upstream_id 'nope': no "
 			"upstream has this id",
 			"7:45: stream_routes[3].upstream: must be a mapping",

@@ -888,8 +888,16 @@ static json_t *edit_errors_json(json_t *doc, const char *kind, const char *id, j
 		} else {
 			other_id(doc, name, index, kind, id, !obj, oid, sizeof(oid));
 			rest += 1 + (rest[1] == '.');
-			snprintf(line, sizeof(line), "%s %s would be invalid: %s%s%s",
-				 kind_one(name), oid, rest, *rest ? ": " : "", e->msg);
+			/* APISIX's delete_checker words for routes, said of a stream route. */
+			if (!obj && !strcmp(kind, "upstreams") && !strcmp(name, "stream_routes") &&
+			    !strncmp(e->msg, "dangling upstream_id", 20))
+				snprintf(line, sizeof(line),
+					 "can not delete this upstream, stream_route [%s] is "
+					 "still using it now",
+					 oid);
+			else
+				snprintf(line, sizeof(line), "%s %s would be invalid: %s%s%s",
+					 kind_one(name), oid, rest, *rest ? ": " : "", e->msg);
 		}
 		json_array_append_new(list, safe_string(line));
 	}

@@ -246,14 +246,30 @@ out_fail:
 static void parse_discovery_args(struct parser *p, const struct key *k, yaml_node_t *kn,
 				 yaml_node_t *vn, void *obj, const char *path)
 {
+	static const char *const typed[] = {"namespace_id", "group_name"};
 	struct xlb_upstream_conf *u = obj;
 	struct json_ctx c = {0};
+	char tpath[PATH_LEN];
+	yaml_node_t *tn;
+	size_t i;
+	int bad = 0;
 	json_t *j;
 
 	if (vn->type != YAML_MAPPING_NODE) {
 		xlb_schema_report(p, vn, path, "must be a mapping");
 		return;
 	}
+	/* The keys APISIX's schema types (nacos's); the rest is free. */
+	for (i = 0; i < ARRAY_SIZE(typed); i++) {
+		tn = xlb_schema_map_find(p, vn, typed[i], NULL);
+		if (!tn || (tn->type == YAML_SCALAR_NODE && xlb_schema_node_kind(tn) == SK_STR))
+			continue;
+		xlb_schema_path_key(tpath, path, typed[i]);
+		xlb_schema_report(p, tn, tpath, "must be a string");
+		bad = 1;
+	}
+	if (bad)
+		return;
 	j = to_json(p, vn, 0, &c);
 	if (!j && c.where) {
 		xlb_schema_report(p, c.where, path, "%s", c.why);
@@ -586,12 +602,71 @@ static const char *const hash_on_unsupported[] = {
 	"header", "cookie", "consumer", "vars_combinations", NULL,
 };
 
-/* key: remote_addr only; absent = the 5-tuple. */
-static const struct choice key_choices[] = {{"remote_addr", 1}, {0}};
-static const char *const key_unsupported[] = {
-	"uri",		"server_name", "server_addr", "request_uri", "remote_port",
-	"query_string", "host",	       "hostname",    NULL,
+/*
+ * key, with hash_on vars: one of APISIX's variables (its
+ * upstream_hash_vars_schema), of which xlb hashes remote_addr; the others
+ * are refused with the reason.
+ */
+#define KEY_VARS_PATTERN                                                                  \
+	"^((uri|server_name|server_addr|request_uri|remote_port|remote_addr|query_string" \
+	"|host|hostname|mqtt_client_id)|arg_[0-9a-zA-z_-]+)$"
+#define NO_HTTP "xlb does not see HTTP requests"
+
+static const struct {
+	const char *name, *why;
+} key_vars[] = {
+	{"uri", NO_HTTP},
+	{"request_uri", NO_HTTP},
+	{"query_string", NO_HTTP},
+	{"host", NO_HTTP},
+	{"hostname", "xlb does not see HTTP requests or TLS handshakes"},
+	{"server_name", "xlb does not see HTTP requests or TLS handshakes"},
+	{"server_addr", "a VIP's flows all have the same server address"},
+	{"remote_port", "a client's port changes with each connection"},
+	{"mqtt_client_id", "xlb does not read MQTT"},
 };
+
+/* APISIX's arg_[0-9a-zA-z_-]+ (sic: A-z also takes [ \\ ] ^ and `). */
+static int is_arg_var(const char *s)
+{
+	if (strncmp(s, "arg_", 4) || !s[4])
+		return 0;
+	for (s += 4; *s; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') ||
+		      (*s >= 'A' && *s <= 'z') || *s == '_' || *s == '-'))
+			return 0;
+	return 1;
+}
+
+static void parse_key(struct parser *p, const struct key *k, yaml_node_t *kn, yaml_node_t *vn,
+		      void *obj, const char *path)
+{
+	struct xlb_upstream_conf *u = obj;
+	const char *s = xlb_schema_string(vn), *why = NULL;
+	size_t i;
+
+	if (!s || xlb_schema_node_kind(vn) != SK_STR) {
+		xlb_schema_report(p, vn, path, "must be a string");
+		return;
+	}
+	if (!strcmp(s, "remote_addr")) {
+		u->hash_src = 1;
+		return;
+	}
+	for (i = 0; i < ARRAY_SIZE(key_vars) && !why; i++)
+		if (!strcmp(s, key_vars[i].name))
+			why = key_vars[i].why;
+	if (!why && is_arg_var(s))
+		why = NO_HTTP;
+	if (why)
+		xlb_schema_report(p, vn, path,
+				  "'%s' is not supported by xlb (L4): %s; use remote_addr", s, why);
+	else
+		xlb_schema_report(p, vn, path,
+				  "failed to match pattern \"" KEY_VARS_PATTERN "\" with \"%s\" "
+				  "(xlb hashes remote_addr)",
+				  s);
+}
 
 static const struct choice scheme_choices[] = {
 	{"tcp", IPPROTO_TCP},
@@ -678,8 +753,7 @@ static const struct key upstream_keys[] = {
 	{"type", KT_FN, .fn = parse_lb_type},
 	{"hash_on", KT_ENUM, .choices = hash_on_choices, .unsupported = hash_on_unsupported,
 	 .def = "vars"},
-	{"key", KT_ENUM, F(xlb_upstream_conf, hash_src), .choices = key_choices,
-	 .unsupported = key_unsupported},
+	{"key", KT_FN, .fn = parse_key},
 	{"scheme", KT_ENUM, F(xlb_upstream_conf, proto), .choices = scheme_choices,
 	 .unsupported = scheme_unsupported, .def = "tcp"},
 	{"nodes", KT_FN, .fn = xlb_conf_parse_nodes},
@@ -719,7 +793,8 @@ static void check_route(struct parser *p, yaml_node_t *n, void *obj, const char 
 	up = xlb_schema_map_find(p, n, "upstream", &kn);
 	if (uid && up)
 		xlb_schema_report(p, kn, path,
-				  "use either upstream_id or an inline upstream, not both");
+				  "use either upstream_id or an inline upstream, not both (one "
+				  "would be ignored)");
 	else if (!uid && !up)
 		xlb_schema_report(p, n, path, "missing key 'upstream_id' (or an inline upstream)");
 	ra = xlb_schema_map_find(p, n, "remote_addr", NULL);
