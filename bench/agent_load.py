@@ -49,7 +49,7 @@ def conf(a):
     w("upstreams:")
     for i in range(a.upstreams):
         w("  - id: u%d" % i)
-        w("    type: chash")
+        w("    type: roundrobin")
         w("    scheme: tcp")
         w("    nodes:")
         for j in range(a.nodes):

@@ -50,7 +50,7 @@ static char *bench_gen(unsigned int vips, unsigned int nodes)
 	OUT("xlb:\n  interfaces: [xlbs0a]\n  forward: ipip\n  encap_src: 198.18.200.1\n"
 	    "  flows: 65536\n  log_level: info\nupstreams:\n");
 	for (i = 0; i < vips; i++) {
-		OUT("  - id: u%u\n    type: chash\n    nodes:\n", i);
+		OUT("  - id: u%u\n    type: roundrobin\n    nodes:\n", i);
 		for (j = 0; j < nodes; j++)
 			OUT("      \"10.%u.%u.%u:8000\": 1\n", i / 250, i % 250, 1 + j);
 	}

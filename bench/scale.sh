@@ -112,7 +112,7 @@ w.append("upstreams:")
 total = vips + (changed == 3)
 for i in range(total):
     w.append("  - id: u%d" % i)
-    w.append("    type: chash")
+    w.append("    type: roundrobin")
     w.append("    nodes:")
     for j in range(nodes):
         moved = i == {1: 0, 2: vips - 1}.get(changed, -1) and j == 0
@@ -250,7 +250,7 @@ admin_call() {
 }
 nodes_json() { # I PORT0: upstream I's nodes, the first on PORT0
 	local i=$1 j sep=
-	printf '{"type":"chash","nodes":{'
+	printf '{"type":"roundrobin","nodes":{'
 	for ((j = 0; j < NODES; j++)); do
 		printf '%s"10.%d.%d.%d:%d":1' "$sep" $((i / 250)) $((i % 250)) $((1 + j)) \
 			"$([ "$j" = 0 ] && echo "$2" || echo 8000)"

@@ -30,7 +30,7 @@ CLIENT="python3 $PWD/tests/lib/admin_client.py"
 
 NOFILE=256
 HOLD=400
-INTERVAL=0.5
+INTERVAL_MS=500
 ADMIN=$XLBT_ADMIN
 
 xlbt_testbed_up 3
@@ -80,7 +80,7 @@ xlb:
     max_body_size: 65536
 upstreams:
   - id: web
-    type: chash
+    type: roundrobin
     scheme: tcp
     nodes:
       - {host: $(xlbt_addr4 be1), port: 80, weight: 1}
@@ -91,8 +91,8 @@ upstreams:
         type: http
         http_path: /health
         timeout: 1
-        healthy: {interval: $INTERVAL, successes: 1}
-        unhealthy: {interval: $INTERVAL, http_failures: 1, tcp_failures: 1, timeouts: 1}
+        healthy: {interval_ms: $INTERVAL_MS, successes: 1}
+        unhealthy: {interval_ms: $INTERVAL_MS, http_failures: 1, tcp_failures: 1, timeouts: 1}
 stream_routes:
   - {id: 1, server_addr: $XLBT_VIP4, server_port: 80, upstream_id: web}
 EOF2
@@ -163,7 +163,7 @@ for ((i = 0; i < 16; i++)); do
 			xlbt_xlb lb backend list
 			grep health: "$LOG" | tail -5
 		)"
-	sleep "$INTERVAL"
+	sleep "$(printf %d.%03d $((INTERVAL_MS / 1000)) $((INTERVAL_MS % 1000)))"
 done
 # Established: those xlbd accepted and those the kernel holds in the backlog.
 est=$(xlbt_exec lb ss -Htn state established '( sport = :9180 )' | wc -l)

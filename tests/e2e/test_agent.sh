@@ -36,7 +36,7 @@ write_conf() {
 $(xlbt_agent_conf_head)
 upstreams:
   - id: web
-    type: chash
+    type: roundrobin
     scheme: tcp
     nodes:
       - {host: $(xlbt_addr4 be1), port: 80, weight: 1}
@@ -46,8 +46,8 @@ upstreams:
       active:
         type: http
         http_path: /health
-        healthy: {interval: 0.2, successes: 2}
-        unhealthy: {interval: 0.2, http_failures: 2, tcp_failures: 2, timeouts: 2}
+        healthy: {interval_ms: 200, successes: 2}
+        unhealthy: {interval_ms: 200, http_failures: 2, tcp_failures: 2, timeouts: 2}
 stream_routes:
   - {id: 1, server_addr: $XLBT_VIP4, server_port: 80, upstream_id: web}
 EOF
@@ -122,7 +122,7 @@ code=$(admin -X PUT -d '{"nodes": {"198.18.0.12:80": "heavy"}}' "$ADMIN/apisix/a
 xlbt_expect_eq "PUT a bad upstream" "$code" 400
 grep -q "weight" "$TMP/admin.out" || xlbt_fail "400 names the problem" "$(cat "$TMP/admin.out")"
 xlbt_expect_eq "a bad PUT changes nothing" "$(xlbt_xlb lb -j backend list)" "$before"
-body=$(printf '{"type":"chash","nodes":[{"host":"%s","port":80,"weight":1},{"host":"%s","port":80,"weight":1},{"host":"%s","port":80,"weight":0}],"checks":{"active":{"type":"http","http_path":"/health","healthy":{"interval":0.2,"successes":2},"unhealthy":{"interval":0.2,"http_failures":2,"tcp_failures":2,"timeouts":2}}}}' \
+body=$(printf '{"type":"roundrobin","nodes":[{"host":"%s","port":80,"weight":1},{"host":"%s","port":80,"weight":1},{"host":"%s","port":80,"weight":0}],"checks":{"active":{"type":"http","http_path":"/health","healthy":{"interval_ms":200,"successes":2},"unhealthy":{"interval_ms":200,"http_failures":2,"tcp_failures":2,"timeouts":2}}}}' \
 	"$(xlbt_addr4 be1)" "$(xlbt_addr4 be2)" "$(xlbt_addr4 be3)")
 code=$(admin -X PUT -d "$body" "$ADMIN/apisix/admin/upstreams/web")
 xlbt_expect_eq "PUT upstream web (be3 weight 0)" "$code" 200
@@ -169,7 +169,7 @@ out=$(requests 60 | sort | uniq -c)
 grep -q " be3$" <<<"$out" || xlbt_fail "be3 gets traffic again after the edit back" "$out"
 xlbt_log "reload of one edited upstream ok"
 # An upstream with its stream route in one edit: two steps, one list each.
-web2="  - {id: web2, type: chash, nodes: [{host: $(xlbt_addr4 be1), port: 80, weight: 1}]}"
+web2="  - {id: web2, type: roundrobin, nodes: [{host: $(xlbt_addr4 be1), port: 80, weight: 1}]}"
 sed -i "s/^stream_routes:\$/$web2\nstream_routes:/" "$CONF"
 echo "  - {id: 2, server_addr: $XLBT_VIP4, server_port: 81, upstream_id: web2}" >>"$CONF"
 reload_wait "reload adding an upstream and its stream route"

@@ -123,7 +123,7 @@ consul_fail() {
 		xlbt_fail "scripting the registry server"
 }
 
-UPSTREAM='{"type":"chash","discovery_type":"dns","service_name":"_web._tcp.'$ZONE'"}'
+UPSTREAM='{"type":"roundrobin","discovery_type":"dns","service_name":"_web._tcp.'$ZONE'"}'
 ectl put /apisix/upstreams/web "$UPSTREAM"
 ectl put /apisix/stream_routes/1 '{"server_addr":"'$XLBT_VIP4'","server_port":80,"upstream_id":"web"}'
 
@@ -219,7 +219,7 @@ xlbt_wait_for 5 no_vip_port 8080 ||
 
 # A static upstream and its stream route through etcd: each applied alone,
 # without parsing the whole configuration again; then both deleted.
-ectl put /apisix/upstreams/static '{"id":"static","type":"chash","nodes":[{"host":"'$BE1'","port":8080,"weight":1}]}'
+ectl put /apisix/upstreams/static '{"id":"static","type":"roundrobin","nodes":[{"host":"'$BE1'","port":8080,"weight":1}]}'
 ectl put /apisix/stream_routes/3 '{"id":"3","server_addr":"'$XLBT_VIP4'","server_port":8080,"upstream_id":"static"}'
 xlbt_wait_for 5 has_member "$BE1" 8080 || xlbt_fail "route 3 from etcd" "$(xlbt_xlb lb vip list)"
 grep -q "etcd: [0-9]* objects applied one by one" "$LOG" ||
@@ -248,7 +248,7 @@ xlbt_wait_for 5 no_vip_port 8080 || xlbt_fail "admin DELETE applied through etcd
 xlbt_log "admin API edits persist in etcd"
 
 # Garbage over the upstream: the running version stays, the problem is said.
-ectl put /apisix/upstreams/web '{"type":"chash","nodes":{"not-an-address:80":"heavy"}}'
+ectl put /apisix/upstreams/web '{"type":"roundrobin","nodes":{"not-an-address:80":"heavy"}}'
 xlbt_wait_for 5 grep -q "etcd: /apisix/upstreams/web: .*the running version stays" "$LOG" ||
 	xlbt_fail "an invalid upstream in etcd is refused" "$(tail -5 "$LOG")"
 ectl put /apisix/upstreams/web 'not json {'
@@ -296,7 +296,7 @@ xlbt_log "etcd restart: watch resumed ($(metric xlb_etcd_reconnects_total) recon
 
 # Consul: an upstream from blocking queries; a change follows; HTTP 500 keeps the nodes.
 consul_set 7 "$BE1" "$BE3"
-ectl put /apisix/upstreams/api '{"type":"chash","discovery_type":"consul","service_name":"api"}'
+ectl put /apisix/upstreams/api '{"type":"roundrobin","discovery_type":"consul","service_name":"api"}'
 ectl put /apisix/stream_routes/5 '{"server_addr":"'$XLBT_VIP4'","server_port":9090,"upstream_id":"api"}'
 xlbt_wait_for 10 has_member "$BE3" 9090 || xlbt_fail "consul upstream -> VIP 9090" \
 	"$(members 9090)" "$(grep -i consul "$LOG" | tail -5)"

@@ -41,7 +41,7 @@ xlb:
   admin: {listen: "127.0.0.1:9180", api_key: $KEY}
 upstreams:
   - id: web
-    type: chash
+    type: roundrobin
     unhealthy_flows: ${2:-keep}
     nodes:
       - {host: $(xlbt_addr4 be1), port: 80, weight: 1}
@@ -53,8 +53,8 @@ upstreams:
         port: 8081
         http_path: /
         timeout: 0.5
-        healthy: {interval: 0.2, successes: 2}
-        unhealthy: {interval: 0.2, http_failures: 2, tcp_failures: 2, timeouts: 2}
+        healthy: {interval_ms: 200, successes: 2}
+        unhealthy: {interval_ms: 200, http_failures: 2, tcp_failures: 2, timeouts: 2}
 stream_routes:
   - {id: 1, server_addr: $XLBT_VIP4, server_port: 80, upstream_id: web}
 EOF

@@ -89,9 +89,9 @@ upstreams:
     nodes:
       - {host: $(xlbt_addr4 be1), port: 8080, weight: 1}
       - {host: $(xlbt_addr4 be2), port: 8080, weight: 1}
-    # Passive only (probe intervals 0): what NAT sees of the nodes decides.
+    # Passive only (probe interval_ms 0): what NAT sees of the nodes decides.
     checks:
-      active: {type: tcp, healthy: {interval: 0}, unhealthy: {interval: 0}}
+      active: {type: tcp, healthy: {interval_ms: 0}, unhealthy: {interval_ms: 0}}
       passive: {type: tcp, healthy: {successes: 3}, unhealthy: {tcp_failures: 3, timeouts: 3}}
   - id: web6
     forward: nat
@@ -107,7 +107,7 @@ upstreams:
 stream_routes:
   - {id: 1, server_addr: $VIP4, server_port: 80, upstream_id: web}
   - {id: 2, server_addr: "$VIP6", server_port: 80, upstream_id: web6}
-  - {id: 3, server_addr: $VIP4, server_port: 53, protocol: udp, upstream_id: dns}
+  - {id: 3, server_addr: $VIP4, server_port: 53, scheme: udp, upstream_id: dns}
 EOF
 xlbt_exec lb "$XLBD" --check -c "$CONF" >/dev/null 2>&1 ||
 	xlbt_fail "xlbd --check" "$(xlbt_exec lb "$XLBD" --check -c "$CONF" 2>&1)"

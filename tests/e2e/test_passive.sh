@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # End-to-end test of passive health and kernel signals (xlbd), with active
-# probes off (intervals 0) so that nothing else can take a node out:
+# probes off (interval_ms 0) so that nothing else can take a node out:
 #  1. be2's server stops answering SYNs (nftables drop in its namespace);
 #     clients retry, the fast path sees their SYN retransmissions on flows
 #     it sent to be2 and the agent marks be2 unhealthy (passive checks).
@@ -45,22 +45,22 @@ done
 xlbt_exec be1 ip addr add "$ROUTED/32" dev lo || xlbt_fail "extra address on be1"
 xlbt_exec lb ip route add "$ROUTED/32" via "$BE1" || xlbt_fail "route to $ROUTED on the LB"
 
-# Passive checks only: probe intervals 0 (the configuration wants an active block).
-CHECKS='{active: {type: tcp, healthy: {interval: 0}, unhealthy: {interval: 0}},
+# Passive checks only: probe interval_ms 0 (the configuration wants an active block).
+CHECKS='{active: {type: tcp, healthy: {interval_ms: 0}, unhealthy: {interval_ms: 0}},
       passive: {type: tcp, unhealthy: {timeouts: 3, tcp_failures: 1}}}'
 CONF=$TMP/xlb.yaml
 cat >"$CONF" <<EOF
 $(xlbt_agent_conf_head)
 upstreams:
   - id: web
-    type: chash
+    type: roundrobin
     scheme: tcp
     nodes:
       - {host: $BE1, port: 80, weight: 1}
       - {host: $BE2, port: 80, weight: 1}
     checks: $CHECKS
   - id: routed
-    type: chash
+    type: roundrobin
     scheme: tcp
     nodes:
       - {host: $ROUTED, port: 80, weight: 1}

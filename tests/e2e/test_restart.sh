@@ -43,7 +43,7 @@ cat >"$CONF" <<EOF
 $(xlbt_agent_conf_head)
 upstreams:
   - id: web
-    type: chash
+    type: roundrobin
     scheme: tcp
     nodes:
       - {host: $(xlbt_addr4 be1), port: 80, weight: 1}
@@ -54,7 +54,7 @@ upstreams:
         type: http
         http_path: /health
         healthy: {interval: 2, successes: 2}
-        unhealthy: {interval: 0.5, http_failures: 2, tcp_failures: 2, timeouts: 2}
+        unhealthy: {interval_ms: 500, http_failures: 2, tcp_failures: 2, timeouts: 2}
 stream_routes:
   - {id: 1, server_addr: $XLBT_VIP4, server_port: 80, upstream_id: web}
 EOF

@@ -147,7 +147,7 @@ ectl() {
 	xlbt_exec $RTR env ETCDCTL_API=3 timeout 10 etcdctl \
 		--endpoints="http://127.0.0.1:$ETCD_PORT" "$@" >/dev/null || xlbt_fail "etcdctl $*"
 }
-ectl put /apisix/upstreams/web "$(printf '{"type":"chash","scheme":"tcp","nodes":[{"host":"%s","port":80,"weight":1},{"host":"%s","port":80,"weight":1},{"host":"%s","port":80,"weight":1}],"checks":{"active":{"type":"http","http_path":"/health","timeout":1,"healthy":{"interval":0.5,"successes":2},"unhealthy":{"interval":0.5,"http_failures":2,"tcp_failures":2,"timeouts":2}}}}' \
+ectl put /apisix/upstreams/web "$(printf '{"type":"roundrobin","scheme":"tcp","nodes":[{"host":"%s","port":80,"weight":1},{"host":"%s","port":80,"weight":1},{"host":"%s","port":80,"weight":1}],"checks":{"active":{"type":"http","http_path":"/health","timeout":1,"healthy":{"interval_ms":500,"successes":2},"unhealthy":{"interval_ms":500,"http_failures":2,"tcp_failures":2,"timeouts":2}}}}' \
 	"$(xlbt_addr4 be1)" "$(xlbt_addr4 be2)" "$(xlbt_addr4 be3)")"
 ectl put /apisix/stream_routes/1 "{\"server_addr\":\"$XLBT_VIP4\",\"server_port\":80,\"upstream_id\":\"web\"}"
 

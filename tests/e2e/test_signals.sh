@@ -15,7 +15,7 @@
 # The time from the event to the node being seen unhealthy is printed, not
 # asserted.
 #
-# Active probes are off for every node (intervals 0) so that nothing but the
+# Active probes are off for every node (interval_ms 0) so that nothing but the
 # signal under test can move a node, and checks.passive has
 # unhealthy.tcp_failures: 1 because the agent counts each kernel signal as
 # one TCP failure judged by those thresholds: one signal is enough.
@@ -100,29 +100,29 @@ xlbt_exec lb sysctl -q -w "net.ipv4.neigh.$LBDEV.base_reachable_time_ms=500" \
 	"net.ipv4.neigh.$LBDEV.retrans_time_ms=200" \
 	"net.ipv4.neigh.$LBDEV.ucast_solicit=3" || xlbt_fail "neighbour timers on $LBDEV"
 
-# Signals only: probe intervals 0 (the configuration wants an active block), and one
+# Signals only: probe interval_ms 0 (the configuration wants an active block), and one
 # TCP failure (= one kernel signal) takes a node down.
-CHECKS='{active: {type: tcp, healthy: {interval: 0}, unhealthy: {interval: 0}},
+CHECKS='{active: {type: tcp, healthy: {interval_ms: 0}, unhealthy: {interval_ms: 0}},
       passive: {type: tcp, unhealthy: {tcp_failures: 1}}}'
 CONF=$TMP/xlb.yaml
 cat >"$CONF" <<EOF
 $(xlbt_agent_conf_head "$LBDEV")
 upstreams:
   - id: web
-    type: chash
+    type: roundrobin
     scheme: tcp
     nodes:
       - {host: $BE1, port: 80, weight: 1}
       - {host: $BE2, port: 80, weight: 1}
     checks: $CHECKS
   - id: via_be2
-    type: chash
+    type: roundrobin
     scheme: tcp
     nodes:
       - {host: $VIA_BE2, port: 80, weight: 1}
     checks: $CHECKS
   - id: linked
-    type: chash
+    type: roundrobin
     scheme: tcp
     nodes:
       - {host: $LINKED, port: 80, weight: 1}

@@ -99,6 +99,16 @@ static const struct row rows[] = {
 	{"GET", "upstreams", "", 200, "\"total\":5"},
 	{"DELETE", "upstreams/x", "", 200, "\"deleted\":\"1\""},
 	{"DELETE", "upstreams/x", "", 404, "upstreams x not found"},
+	/* APISIX's check_schema: a bare IPv6 host in the array form, the Admin API only. */
+	{"PUT", "upstreams/v6", "{\"nodes\":[{\"host\":\"::1\",\"port\":80,\"weight\":1}]}", 400,
+	 "invalid configuration: IPv6 address must be enclosed with '[' and ']' (node 1"},
+	{"PUT", "stream_routes/v6",
+	 "{\"upstream\":{\"nodes\":[{\"host\":\"198.18.0.1\",\"port\":80,\"weight\":1},"
+	 "{\"host\":\"fd00::1\",\"port\":80,\"weight\":1}]}}",
+	 400, "IPv6 address must be enclosed with '[' and ']' (node 2: \"[fd00::1]\")"},
+	{"PUT", "upstreams/v6", "{\"nodes\":[{\"host\":\"[::1]\",\"port\":80,\"weight\":1}]}", 201,
+	 "\"host\":\"[::1]\""},
+	{"DELETE", "upstreams/v6", "", 200, "\"deleted\":\"1\""},
 	/* Ids: APISIX's characters, 64 at most, never cut to fit. */
 	{"PUT", "upstreams/a:b", "{}", 400, "id 'a:b' has ':' at 2"},
 	{"PUT", "upstreams/a b", "{}", 400, "has ' ' at 2"},
@@ -293,6 +303,19 @@ static void test_errors(void **state)
 		 "invalid configuration: property \"checks\" validation failed: property "
 		 "\"active\" validation failed: property \"healthy\" validation failed: property "
 		 "\"successes\" validation failed: expected 0 to be at least 1"},
+		{"PUT", "upstreams/1", "{\"checks\":{\"active\":{\"healthy\":{\"interval\":0.5}}}}",
+		 "upstreams[1].checks.active.healthy.interval",
+		 "must be an integer 1-3600 (seconds)",
+		 "property \"healthy\" validation failed: property \"interval\" validation failed: "
+		 "wrong type: expected integer, got number"},
+		{"PUT", "upstreams/1", "{\"checks\":{\"active\":{\"healthy\":{\"interval\":0}}}}",
+		 "upstreams[1].checks.active.healthy.interval",
+		 "must be an integer 1-3600 (seconds)",
+		 "property \"interval\" validation failed: expected 0 to be at least 1"},
+		{"PUT", "stream_routes/1", "{\"protocol\":\"udp\"}", "stream_routes[1].protocol",
+		 "must be a mapping (xRPC; the L4 protocol is scheme)",
+		 "property \"protocol\" validation failed: wrong type: expected object, got string "
+		 "(xRPC; the L4 protocol is scheme)"},
 		{"PUT", "upstreams/1", "{\"port\":\"80\"}", "upstreams[1].port",
 		 "must be an integer 1-65535, not a string",
 		 "property \"port\" validation failed: wrong type: expected integer, got string"},
@@ -331,7 +354,7 @@ static void test_errors(void **state)
 		/* Another object's problem names it, by kind and id. */
 		{"DELETE", "upstreams/web", "", "stream_routes[0].upstream_id",
 		 "dangling upstream_id 'web': no upstream has this id",
-		 "stream route r1 would be invalid: upstream_id: dangling upstream_id 'web'"},
+		 "can not delete this upstream, stream_route [r1] is still using it now"},
 		{"PUT", "upstreams/web", "{}", "stream_routes[0]", "bad",
 		 "stream route r1 would be invalid: bad"},
 	};

@@ -152,7 +152,20 @@ struct srv {
 	int held[MAX_HELD], nheld; /* the thread's own */
 };
 
-/* Read until the end of the request head (or EOF, or 500 ms). */
+/* Whether buf holds a whole request: its head and the body Content-Length announces. */
+static int request_whole(const char *buf, size_t n)
+{
+	const char *end = strstr(buf, "\r\n\r\n"), *cl;
+
+	if (!end)
+		return 0;
+	cl = strstr(buf, "\r\nContent-Length:");
+	if (!cl || cl > end)
+		return 1;
+	return n >= (size_t)(end + 4 - buf) + strtoul(cl + 17, NULL, 10);
+}
+
+/* Read until the end of the request (or EOF, or 500 ms). */
 static int read_request(int fd, char *buf, size_t len)
 {
 	struct pollfd p = {.fd = fd, .events = POLLIN};
@@ -167,7 +180,7 @@ static int read_request(int fd, char *buf, size_t len)
 			break;
 		n += r;
 		buf[n] = '\0';
-		if (strstr(buf, "\r\n\r\n"))
+		if (request_whole(buf, n))
 			break;
 	}
 	buf[n] = '\0';
@@ -962,6 +975,63 @@ static void test_http_ipv6(void **state)
 }
 
 /*
+ * checks.active.http_method and http_req_body: the request line has the
+ * method, the body follows the head; HEAD waits for no body (the server
+ * announces two bytes, which a HEAD answer never has).
+ */
+static void test_http_method(void **state)
+{
+	struct ctx *x = *state;
+	struct xlb_check_active a = http_check(0.02, 1.0);
+	struct xlb_addr_key k = loopback(AF_INET);
+	const struct want w[] = {
+		{XLB_H_HEALTHY, XLB_H_UNHEALTHY, XLB_EV_HTTP_FAILURE, "http 503"},
+	};
+	struct xlb_target *t;
+	char req[2048];
+	struct srv *s;
+
+	s = srv_start(AF_INET, SRV_HTTP, 503);
+	snprintf(a.http_method, sizeof(a.http_method), "POST");
+	snprintf(a.http_path, sizeof(a.http_path), "/rpc");
+	snprintf(a.http_req_body, sizeof(a.http_req_body), "{\"ping\":1}");
+	a.unhealthy.http_failures = 1;
+	a.healthy.successes = 1;
+	t = xlb_checker_get(x->c, &k, s->port, &a);
+	assert_non_null(t);
+	run_until_state(x, t, XLB_H_UNHEALTHY, 1.0, "POST 503");
+	expect_recs(x, t, 0, w, ARRAY_SIZE(w), "POST 503");
+	srv_last_request(s, req, sizeof(req));
+	if (strncmp(req, "POST /rpc HTTP/1.1\r\n", 20) ||
+	    !strstr(req, "\r\nContent-Length: 10\r\n") || !strstr(req, "\r\n\r\n{\"ping\":1}"))
+		fail_msg("unexpected POST request:\n%s", req);
+	xlb_checker_put(x->c, t);
+
+	/* A body with GET keeps the method; then HEAD: healthy at 200, no timeout. */
+	snprintf(a.http_method, sizeof(a.http_method), "GET");
+	t = xlb_checker_get(x->c, &k, s->port, &a);
+	assert_non_null(t);
+	run_until_state(x, t, XLB_H_UNHEALTHY, 1.0, "GET 503");
+	srv_last_request(s, req, sizeof(req));
+	if (strncmp(req, "GET /rpc HTTP/1.1\r\n", 19) || !strstr(req, "\r\n\r\n{\"ping\":1}"))
+		fail_msg("unexpected GET request with a body:\n%s", req);
+
+	/* The same target, new settings: it stays unhealthy until HEAD gets 200. */
+	snprintf(a.http_method, sizeof(a.http_method), "HEAD");
+	a.http_req_body[0] = '\0';
+	a.timeout = 0.5;
+	atomic_store(&s->status, 200);
+	assert_ptr_equal(xlb_checker_get(x->c, &k, s->port, &a), t);
+	xlb_checker_put(x->c, t);
+	run_until_state(x, t, XLB_H_HEALTHY, 1.0, "HEAD 200");
+	srv_last_request(s, req, sizeof(req));
+	if (strncmp(req, "HEAD /rpc HTTP/1.1\r\n", 20))
+		fail_msg("unexpected HEAD request:\n%s", req);
+	xlb_checker_put(x->c, t);
+	srv_stop(s);
+}
+
+/*
  * What each way of failing counts as, all on one loop at once: refused
  * (HTTP), no answer, closed without an answer, not HTTP, TLS to a server
  * that does not speak it.
@@ -1536,6 +1606,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tcp_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_status_mapping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_ipv6, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_http_method, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_https, setup, teardown_tls),
 		cmocka_unit_test_setup_teardown(test_shared_target, setup, teardown),

@@ -37,7 +37,7 @@ static char *base_text(void)
 	len += snprintf(t + len, cap - len, "xlb:\n  forward: ipip\nupstreams:\n");
 	for (i = 0; i < NUPS; i++) {
 		len += snprintf(t + len, cap - len,
-				"  - id: u%zu\n    type: chash\n    nodes:\n"
+				"  - id: u%zu\n    type: roundrobin\n    nodes:\n"
 				"      \"10.0.%zu.1:80\": 1\n      \"10.0.%zu.2:80\": 2\n"
 				"      \"10.0.%zu.3:80\": 1\n",
 				i, i, i, i);
@@ -191,11 +191,11 @@ static void test_patches(void **state)
 		 "a flow-style route's address");
 	patch_to(&conf, &doc, &cur,
 		 edit(cur, "server_addr: 198.19.0.3\n",
-		      "server_addr: 198.19.0.3\n    protocol: udp\n"),
-		 0, "a block route's protocol");
+		      "server_addr: 198.19.0.3\n    scheme: udp\n"),
+		 0, "a block route's scheme");
 	patch_to(&conf, &doc, &cur,
-		 edit(cur, "    type: chash\n    nodes:\n      \"10.0.59.1",
-		      "    type: roundrobin\n    nodes:\n      \"10.0.59.1"),
+		 edit(cur, "    type: roundrobin\n    nodes:\n      \"10.0.59.1",
+		      "    type: chash\n    key: remote_addr\n    nodes:\n      \"10.0.59.1"),
 		 0, "the last upstream's type");
 	/* Left to the full parser. */
 	patch_to(&conf, &doc, &cur, strdup(cur), -EAGAIN, "the same text");

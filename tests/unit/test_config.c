@@ -133,7 +133,9 @@ static void check_active_defaults(const struct xlb_check_active *c, const char *
 	check_dbl(c->timeout, 1, "%s active.timeout", what);
 	check_int(c->concurrency, 10, "%s active.concurrency", what);
 	check_int(c->port, 0, "%s active.port", what);
+	check_str(c->http_method, "GET", "%s active.http_method", what);
 	check_str(c->http_path, "/", "%s active.http_path", what);
+	check_str(c->http_req_body, "", "%s active.http_req_body", what);
 	check_str(c->host, "", "%s active.host", what);
 	check_int(c->https_verify_certificate, 1, "%s active.https_verify_certificate", what);
 	check_int(c->nheaders, 0, "%s active.nheaders", what);
@@ -209,7 +211,7 @@ static void test_example(void **state)
 	assert_non_null(inl);
 	check_int(web == &c.upstreams[0], 1, "web is upstreams[0]");
 	check_str(web->name, "web servers", "web name");
-	check_int(web->type, XLB_LB_CHASH, "web type");
+	check_int(web->type, XLB_LB_ROUNDROBIN, "web type");
 	check_int(web->hash_src, 0, "web hash_src");
 	check_int(web->proto, IPPROTO_TCP, "web proto");
 	check_int(web->line, 38, "web line");
@@ -242,7 +244,7 @@ static void test_example(void **state)
 	check_int(web->passive.enabled, 0, "web passive.enabled");
 	check_passive_defaults(&web->passive, "web");
 
-	check_int(inl->type, XLB_LB_CHASH, "route:2 type");
+	check_int(inl->type, XLB_LB_ROUNDROBIN, "route:2 type");
 	check_int(inl->proto, IPPROTO_TCP, "route:2 proto");
 	check_int(inl->line, 79, "route:2 line");
 	check_int(inl->nnodes, 3, "route:2 nnodes");
@@ -301,7 +303,7 @@ static void test_defaults(void **state)
 	check_int(c.nupstreams, 3, "nupstreams");
 
 	u = &c.upstreams[0];
-	check_int(u->type, XLB_LB_CHASH, "type");
+	check_int(u->type, XLB_LB_ROUNDROBIN, "type: roundrobin, as APISIX");
 	check_int(u->hash_src, 0, "hash_src");
 	check_int(u->unhealthy_move, 0, "unhealthy_flows: keep");
 	check_int(u->proto, IPPROTO_TCP, "proto");
@@ -340,7 +342,7 @@ static void test_defaults(void **state)
 	/* Anchors and aliases: one checks block shared by two upstreams. */
 	parse_good("anchors",
 		   "upstreams:\n"
-		   "  - {id: a, nodes: {}, checks: &c {active: {healthy: {interval: 0.5}}}}\n"
+		   "  - {id: a, nodes: {}, checks: &c {active: {healthy: {interval_ms: 500}}}}\n"
 		   "  - {id: b, nodes: {}, checks: *c}\n"
 		   "stream_routes: []\n",
 		   &c);
@@ -462,15 +464,18 @@ static void test_fields(void **state)
 		"        host: db.example\n"
 		"        port: 8443\n"
 		"        http_path: /ping?x=1\n"
+		"        http_method: OPTIONS\n"
+		"        http_req_body: \"{\\\"ping\\\": 1}\"\n"
 		"        https_verify_certificate: false\n"
 		"        req_headers: [\"User-Agent: xlb\", \"X-Check: 1\"]\n"
 		"        healthy: {interval: 3600, successes: 254, http_statuses: [204]}\n"
-		"        unhealthy: {http_failures: 1, http_statuses: [599, 200]}\n"
+		"        unhealthy: {interval_ms: 0, http_failures: 1, http_statuses: [599, 200]}\n"
 		"      passive:\n"
 		"        type: tcp\n"
 		"        healthy: {successes: 1}\n"
 		"        unhealthy: {tcp_failures: 254, timeouts: 0}\n"
 		"  - id: 7\n"
+		"    type: chash\n"
 		"    key: remote_addr\n"
 		"    discovery_type: consul\n"
 		"    service_name: web.service\n"
@@ -489,8 +494,7 @@ static void test_fields(void **state)
 		"  - id: b\n"
 		"    desc: all ports, UDP over a TCP upstream\n"
 		"    server_addr: \"[fd00::100]\"\n"
-		"    server_port: 0\n"
-		"    protocol: udp\n"
+		"    scheme: udp\n"
 		"    upstream_id: 7\n"
 		"    remote_addr: \"fd00:1:2:3::1/33\"\n"
 		"  - id: c\n"
@@ -527,6 +531,8 @@ static void test_fields(void **state)
 	check_str(u->active.host, "db.example", "host");
 	check_int(u->active.port, 8443, "port");
 	check_str(u->active.http_path, "/ping?x=1", "http_path");
+	check_str(u->active.http_method, "OPTIONS", "http_method");
+	check_str(u->active.http_req_body, "{\"ping\": 1}", "http_req_body");
 	check_int(u->active.https_verify_certificate, 0, "verify");
 	check_int(u->active.nheaders, 2, "nheaders");
 	check_str(u->active.req_headers[0], "User-Agent: xlb", "req_headers[0]");
@@ -535,6 +541,7 @@ static void test_fields(void **state)
 	check_int(u->active.healthy.successes, 254, "healthy.successes");
 	check_statuses(u->active.healthy.http_statuses, u->active.healthy.nstatus, "204",
 		       "healthy");
+	check_dbl(u->active.unhealthy.interval, 0, "unhealthy.interval_ms 0: no probes");
 	check_int(u->active.unhealthy.http_failures, 1, "http_failures");
 	check_statuses(u->active.unhealthy.http_statuses, u->active.unhealthy.nstatus, "599 200",
 		       "unhealthy");
@@ -547,6 +554,7 @@ static void test_fields(void **state)
 
 	u = &c.upstreams[1];
 	check_str(u->id, "7", "integer id");
+	check_int(u->type, XLB_LB_CHASH, "type chash");
 	check_int(u->hash_src, 1, "hash_src");
 	check_str(u->discovery_type, "consul", "discovery_type");
 	check_str(u->service_name, "web.service", "service_name");
@@ -561,7 +569,7 @@ static void test_fields(void **state)
 	check_addr(&r->remote, "10.0.0.0", "routes[0] remote (host bits cleared)");
 	check_int(r->remote_plen, 8, "routes[0] remote_plen");
 	r = &c.routes[1];
-	check_vip(r, "[fd00::100]:0/udp"); /* protocol wins */
+	check_vip(r, "[fd00::100]:0/udp"); /* the route's scheme wins */
 	check_addr(&r->remote, "fd00:1::", "routes[1] remote (host bits cleared)");
 	check_int(r->remote_plen, 33, "routes[1] remote_plen");
 	r = &c.routes[2];
@@ -578,20 +586,21 @@ static void test_json(void **state)
 	const struct xlb_upstream_conf *u;
 	struct xlb_conf c;
 
-	parse_good("json",
-		   "{\n"
-		   "\t\"xlb\": {\"interfaces\": [\"eth0\"], \"admin\": {\"listen\": \"\"}},\n"
-		   "\t\"upstreams\": [\n"
-		   "\t\t{\"id\":1,\"nodes\":{\"198.18.0.1:80\":1,\"[fd00::1]:80\":2},\n"
-		   "\t\t \"checks\": {\"active\": {\"type\": \"tcp\", \"healthy\": {\"interval\": "
-		   "0.5}}}}\n"
-		   "\t],\n"
-		   "\t\"stream_routes\": [\n"
-		   "\t\t{\"id\": \"r\", \"server_addr\": \"198.18.100.1\", \"server_port\": 80,\n"
-		   "\t\t \"upstream_id\": 1, \"labels\": {\"env\": \"prod\"}}\n"
-		   "\t]\n"
-		   "}\n",
-		   &c);
+	parse_good(
+		"json",
+		"{\n"
+		"\t\"xlb\": {\"interfaces\": [\"eth0\"], \"admin\": {\"listen\": \"\"}},\n"
+		"\t\"upstreams\": [\n"
+		"\t\t{\"id\":1,\"nodes\":{\"198.18.0.1:80\":1,\"[fd00::1]:80\":2},\n"
+		"\t\t \"checks\": {\"active\": {\"type\": \"tcp\", \"healthy\": {\"interval_ms\": "
+		"500}}}}\n"
+		"\t],\n"
+		"\t\"stream_routes\": [\n"
+		"\t\t{\"id\": \"r\", \"server_addr\": \"198.18.100.1\", \"server_port\": 80,\n"
+		"\t\t \"upstream_id\": 1, \"labels\": {\"env\": \"prod\"}}\n"
+		"\t]\n"
+		"}\n",
+		&c);
 	check_str(c.xlb.interfaces[0], "eth0", "interfaces[0]");
 	check_str(c.xlb.admin_listen, "", "admin off");
 	u = xlb_conf_upstream(&c, "1");
@@ -1151,6 +1160,30 @@ static const struct bad_case bad_cases[] = {
 		},
 	},
 	{
+		/* As APISIX's check_upstream_conf: chash hashes key, so it needs one. */
+		"up_chash_no_key",
+		"upstreams:\n"
+		"  - id: a\n"
+		"    type: chash\n"
+		"    nodes: {}\n"
+		"  - {id: b, type: chash, hash_on: consumer, nodes: {}}\n"
+		"  - {id: c, type: chash, key: arg_device_id, nodes: {}}\n"
+		"  - {id: d, type: chash, key: 1, nodes: {}}\n"
+		"  - {id: e, type: chash, key: remote_port, nodes: {}}\n"
+		"stream_routes: []\n",
+		{
+			"2:5: upstreams[0]: missing key 'key' (type chash hashes it: "
+			"remote_addr; type roundrobin hashes the 5-tuple)",
+			"5:35: upstreams[1].hash_on: 'consumer' is not supported by xlb (L4): use "
+			"vars",
+			"6:31: upstreams[2].key: 'arg_device_id' is not supported by xlb (L4): xlb "
+			"does not see HTTP requests; use remote_addr",
+			"7:31: upstreams[3].key: must be a string",
+			"8:31: upstreams[4].key: 'remote_port' is not supported by xlb (L4): a "
+			"client's port changes with each connection; use remote_addr",
+		},
+	},
+	{
 		"up_hash",
 		"upstreams:\n"
 		"  - id: a\n"
@@ -1168,9 +1201,13 @@ static const struct bad_case bad_cases[] = {
 		{
 			"3:14: upstreams[0].hash_on: 'header' is not supported by xlb (L4): use "
 			"vars",
-			"4:10: upstreams[0].key: 'uri' is not supported by xlb (L4): use "
-			"remote_addr",
-			"7:10: upstreams[1].key: must be remote_addr, not 'client'",
+			"4:10: upstreams[0].key: 'uri' is not supported by xlb (L4): xlb does not "
+			"see HTTP requests; use remote_addr",
+			"7:10: upstreams[1].key: failed to match pattern \"^((uri|server_name|"
+			"server_addr|request_uri|remote_port|remote_addr|query_string|host|"
+			"hostname|"
+			"mqtt_client_id)|arg_[0-9a-zA-z_-]+)$\" with \"client\" (xlb hashes "
+			"remote_addr)",
 			"11:10: upstreams[2].key: applies to type chash only (roundrobin does not "
 			"hash)",
 		},
@@ -1369,6 +1406,20 @@ static const struct bad_case bad_cases[] = {
 		},
 	},
 	{
+		/* APISIX's schema: a node's metadata is an object. */
+		"nodes_array_metadata",
+		"upstreams:\n"
+		"  - id: a\n"
+		"    nodes:\n"
+		"      - {host: 198.18.0.1, port: 80, weight: 1, metadata: a}\n"
+		"      - {host: 198.18.0.2, port: 80, weight: 1, metadata: [a]}\n"
+		"stream_routes: []\n",
+		{
+			"4:59: upstreams[0].nodes[0].metadata: must be a mapping",
+			"5:59: upstreams[0].nodes[1].metadata: must be a mapping",
+		},
+	},
+	{
 		"nodes_array_dup",
 		"upstreams:\n"
 		"  - id: a\n"
@@ -1423,12 +1474,18 @@ static const struct bad_case bad_cases[] = {
 		"    discovery_type: dns\n"
 		"    service_name: x\n"
 		"    discovery_args: {a: 1, a: 2}\n"
+		"  - id: c\n"
+		"    discovery_type: nacos\n"
+		"    service_name: x\n"
+		"    discovery_args: {namespace_id: 1, group_name: [g]}\n"
 		"stream_routes: []\n",
 		{
 			/* An alias cycle: stopped, not followed forever. */
 			"5:28: upstreams[0].discovery_args: is too large (at most 4096 values, 16 "
 			"levels deep)",
 			"9:28: upstreams[1].discovery_args: duplicate key 'a'",
+			"13:36: upstreams[2].discovery_args.namespace_id: must be a string",
+			"13:51: upstreams[2].discovery_args.group_name: must be a string",
 		},
 	},
 	{
@@ -1485,6 +1542,25 @@ static const struct bad_case bad_cases[] = {
 		},
 	},
 	{
+		"checks_active_http",
+		"upstreams:\n"
+		"  - id: a\n"
+		"    nodes: {}\n"
+		"    checks:\n"
+		"      active: {http_method: FOO, http_req_body: [ping]}\n"
+		"  - id: b\n"
+		"    nodes: {}\n"
+		"    checks: {active: {http_method: get}}\n"
+		"stream_routes: []\n",
+		{
+			"5:29: upstreams[0].checks.active.http_method: must be GET, POST, PUT, "
+			"DELETE, PATCH, HEAD, OPTIONS, CONNECT, TRACE or PURGE, not 'FOO'",
+			"5:49: upstreams[0].checks.active.http_req_body: must be a string",
+			"8:36: upstreams[1].checks.active.http_method: must be GET, POST, PUT, "
+			"DELETE, PATCH, HEAD, OPTIONS, CONNECT, TRACE or PURGE, not 'get'",
+		},
+	},
+	{
 		"checks_active2",
 		"upstreams:\n"
 		"  - id: a\n"
@@ -1529,8 +1605,8 @@ static const struct bad_case bad_cases[] = {
 		"          intervall: 1\n"
 		"stream_routes: []\n",
 		{
-			"7:21: upstreams[0].checks.active.healthy.interval: must be a number of "
-			"seconds >= 0 and <= 3600",
+			"7:21: upstreams[0].checks.active.healthy.interval: must be an integer "
+			"1-3600 (seconds)",
 			"8:22: upstreams[0].checks.active.healthy.successes: must be an integer "
 			"1-254",
 			"9:32: upstreams[0].checks.active.healthy.http_statuses[1]: duplicate "
@@ -1539,8 +1615,8 @@ static const struct bad_case bad_cases[] = {
 			"HTTP status code 200-599",
 			"9:42: upstreams[0].checks.active.healthy.http_statuses[3]: must be an "
 			"HTTP status code 200-599",
-			"11:21: upstreams[0].checks.active.unhealthy.interval: must be a number of "
-			"seconds >= 0 and <= 3600",
+			"11:21: upstreams[0].checks.active.unhealthy.interval: must be an integer "
+			"1-3600 (seconds)",
 			"12:26: upstreams[0].checks.active.unhealthy.http_failures: must be an "
 			"integer 1-254",
 			"13:25: upstreams[0].checks.active.unhealthy.tcp_failures: must be an "
@@ -1551,6 +1627,36 @@ static const struct bad_case bad_cases[] = {
 			"empty",
 			"16:11: upstreams[0].checks.active.unhealthy: unknown key 'intervall' (did "
 			"you mean 'interval'?)",
+		},
+	},
+	{
+		/* APISIX's interval: whole seconds from 1; xlb's interval_ms from 0. */
+		"checks_interval",
+		"upstreams:\n"
+		"  - id: a\n"
+		"    nodes: {}\n"
+		"    checks:\n"
+		"      active:\n"
+		"        healthy: {interval: 0, successes: 1}\n"
+		"        unhealthy: {interval: 0.5}\n"
+		"  - id: b\n"
+		"    nodes: {}\n"
+		"    checks:\n"
+		"      active:\n"
+		"        healthy: {interval_ms: 0.5}\n"
+		"        unhealthy: {interval: 1, interval_ms: 3600001}\n"
+		"stream_routes: []\n",
+		{
+			"6:29: upstreams[0].checks.active.healthy.interval: must be an integer "
+			"1-3600 (seconds)",
+			"7:31: upstreams[0].checks.active.unhealthy.interval: must be an integer "
+			"1-3600 (seconds)",
+			"12:32: upstreams[1].checks.active.healthy.interval_ms: must be an integer "
+			"0-3600000 (milliseconds)",
+			"13:34: upstreams[1].checks.active.unhealthy: give interval (seconds) or "
+			"interval_ms, not both",
+			"13:47: upstreams[1].checks.active.unhealthy.interval_ms: must be an "
+			"integer 0-3600000 (milliseconds)",
 		},
 	},
 	{
@@ -1635,15 +1741,25 @@ static const struct bad_case bad_cases[] = {
 		"stream_routes:\n"
 		"  - {id: 1, server_addr: 1.1.1.1, server_port: 65536, upstream_id: u}\n"
 		"  - {id: 2, server_addr: 1.1.1.2, server_port: \"80\", upstream_id: u}\n"
-		"  - {id: 3, server_addr: 1.1.1.3, protocol: sctp, upstream_id: u}\n"
-		"  - {id: 4, server_addr: 1.1.1.4, protocol: {name: redis}, upstream_id: u}\n",
+		"  - {id: 3, server_addr: 1.1.1.3, scheme: sctp, upstream_id: u}\n"
+		"  - {id: 4, server_addr: 1.1.1.4, protocol: {name: redis}, upstream_id: u}\n"
+		"  - {id: 5, server_addr: 1.1.1.5, protocol: udp, upstream_id: u}\n"
+		"  - {id: 6, server_addr: 1.1.1.6, server_port: 0, scheme: http, upstream_id: u}\n",
 		{
-			"4:48: stream_routes[0].server_port: must be an integer 0-65535",
-			"5:48: stream_routes[1].server_port: must be an integer 0-65535, not a "
+			"4:48: stream_routes[0].server_port: must be an integer 1-65535",
+			"5:48: stream_routes[1].server_port: must be an integer 1-65535, not a "
 			"string",
-			"6:45: stream_routes[2].protocol: must be tcp or udp, not 'sctp' (did you "
+			"6:43: stream_routes[2].scheme: must be tcp or udp, not 'sctp' (did you "
 			"mean 'tcp'?)",
-			"7:45: stream_routes[3].protocol: must be tcp or udp",
+			"7:35: stream_routes[3].protocol: not supported by xlb (L4): xRPC "
+			"protocols are parsed by a proxy; xlb forwards packets and reads no "
+			"application protocol (the L4 protocol is the key scheme: tcp or udp)",
+			"8:45: stream_routes[4].protocol: must be a mapping (APISIX's xRPC "
+			"protocol object, which xlb does not read; the L4 protocol is the key "
+			"scheme: tcp or udp)",
+			"9:48: stream_routes[5].server_port: must be an integer 1-65535",
+			"9:59: stream_routes[5].scheme: 'http' is not supported by xlb (L4): use "
+			"tcp or udp",
 		},
 	},
 	{
@@ -1675,7 +1791,7 @@ static const struct bad_case bad_cases[] = {
 		{
 			"4:5: stream_routes[0]: missing key 'upstream_id' (or an inline upstream)",
 			"5:51: stream_routes[1]: use either upstream_id or an inline upstream, not "
-			"both",
+			"both (one would be ignored)",
 			"6:48: stream_routes[2].upstream_id: dangling upstream_id 'nope': no "
 			"upstream has this id",
 			"7:45: stream_routes[3].upstream: must be a mapping",
@@ -1700,10 +1816,10 @@ static const struct bad_case bad_cases[] = {
 		"stream_routes:\n"
 		"  - {id: a, server_addr: 1.1.1.1, server_port: 80, upstream_id: u}\n"
 		"  - {id: b, server_addr: 1.1.1.1, server_port: 80, upstream_id: v}\n"
-		"  - {id: c, server_addr: 1.1.1.1, server_port: 80, upstream_id: v, protocol: "
+		"  - {id: c, server_addr: 1.1.1.1, server_port: 80, upstream_id: v, scheme: "
 		"tcp}\n"
 		"  - {id: d, server_addr: \"fd00::1\", upstream_id: u}\n"
-		"  - {id: e, server_addr: \"fd00:0::1\", server_port: 0, upstream: {nodes: {}}}\n",
+		"  - {id: e, server_addr: \"fd00:0::1\", upstream: {nodes: {}}}\n",
 		{
 			"7:26: stream_routes[2].server_addr: duplicate VIP 1.1.1.1:80/tcp: stream "
 			"routes 'a' (line 5) and 'c' (line 7)",
@@ -1809,8 +1925,7 @@ static const struct bad_case bad_cases[] = {
 			"upstream_id or an inline upstream",
 			"10:5: stream_routes[0]: unknown key 'server' (valid keys: id, name, "
 			"desc, labels, create_time, update_time, server_addr, server_port, "
-			"protocol, "
-			"remote_addr, upstream_id, upstream)",
+			"scheme, protocol, remote_addr, upstream_id, upstream)",
 		},
 	},
 	{
@@ -2032,7 +2147,7 @@ static void test_multiple_errors(void **state)
 	static const char *const want[] = {
 		FILE_NAME ":2:48: stream_routes[0].upstream_id: dangling upstream_id 'wbe': "
 			  "no upstream has this id",
-		FILE_NAME ":3:26: stream_routes[1].server_port: must be an integer 0-65535",
+		FILE_NAME ":3:26: stream_routes[1].server_port: must be an integer 1-65535",
 		FILE_NAME ":5:21: upstreams[0].type: must be chash or roundrobin, not 'chsh' "
 			  "(did you mean 'chash'?)",
 		FILE_NAME ":6:34: upstreams[0].nodes[\"web.local:80\"]: 'web.local' is a host "

@@ -7,6 +7,7 @@
  * it would make is a 400 listing every problem, said about the body in
  * APISIX's words, and nothing changes.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <regex.h>
 #include <errno.h>
@@ -711,7 +712,9 @@ static void apisix_reason(const char *msg, json_t *v, char *out, size_t size)
 			 utf8_len(json_string_value(v)));
 		return;
 	} else if (!strncmp(msg, "must be a mapping", 17) && !json_is_object(v)) {
-		snprintf(out, size, "wrong type: expected object, got %s", schema_type(v));
+		/* with xlb's note, if it has one: "must be a mapping (...)" */
+		snprintf(out, size, "wrong type: expected object, got %s%s", schema_type(v),
+			 !strncmp(msg + 17, " (", 2) ? msg + 17 : "");
 		return;
 	} else if (!strcmp(msg, "must be a string") && !json_is_string(v)) {
 		snprintf(out, size, "wrong type: expected string, got %s", schema_type(v));
@@ -885,8 +888,16 @@ static json_t *edit_errors_json(json_t *doc, const char *kind, const char *id, j
 		} else {
 			other_id(doc, name, index, kind, id, !obj, oid, sizeof(oid));
 			rest += 1 + (rest[1] == '.');
-			snprintf(line, sizeof(line), "%s %s would be invalid: %s%s%s",
-				 kind_one(name), oid, rest, *rest ? ": " : "", e->msg);
+			/* APISIX's delete_checker words for routes, said of a stream route. */
+			if (!obj && !strcmp(kind, "upstreams") && !strcmp(name, "stream_routes") &&
+			    !strncmp(e->msg, "dangling upstream_id", 20))
+				snprintf(line, sizeof(line),
+					 "can not delete this upstream, stream_route [%s] is "
+					 "still using it now",
+					 oid);
+			else
+				snprintf(line, sizeof(line), "%s %s would be invalid: %s%s%s",
+					 kind_one(name), oid, rest, *rest ? ": " : "", e->msg);
 		}
 		json_array_append_new(list, safe_string(line));
 	}
@@ -913,6 +924,32 @@ static int load_body(const char *body, size_t len, json_t **conf, json_t **out)
 	return -1;
 }
 
+/*
+ * APISIX's check_schema (apisix/upstream.lua), before the schema: a node
+ * of the array form whose host is a bare IPv6 address is refused by the
+ * Admin API (its data plane, like xlb's file and etcd, takes it as is).
+ * The upstream's, or a stream route's inline one's. 1 with the answer.
+ */
+static int bare_ipv6_node(const char *kind, json_t *obj, json_t **out)
+{
+	json_t *up = strcmp(kind, "upstreams") ? json_object_get(obj, "upstream") : obj;
+	json_t *nodes = json_object_get(up, "nodes"), *nd;
+	struct in6_addr a6;
+	const char *host;
+	size_t i;
+
+	json_array_foreach (nodes, i, nd) {
+		host = json_string_value(json_object_get(nd, "host"));
+		if (host && inet_pton(AF_INET6, host, &a6) == 1) {
+			*out = error_json("invalid configuration: IPv6 address must be enclosed "
+					  "with '[' and ']' (node %zu: \"[%s]\")",
+					  i + 1, host);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* Write @obj (validated whole by the store) and answer @ok with it. */
 static int write_obj(const struct xlb_admin_store *st, const char *method, const char *kind,
 		     const char *id, json_t *obj, int ok, json_t **out)
@@ -920,6 +957,8 @@ static int write_obj(const struct xlb_admin_store *st, const char *method, const
 	struct xlb_conf_errors errs;
 	int err;
 
+	if (bare_ipv6_node(kind, obj, out))
+		return 400;
 	err = st->put(st->arg, kind, id, obj, &errs);
 	if (err) {
 		*out = err == -EINVAL ? edit_errors_json(st->doc(st->arg), kind, id, obj, &errs)

@@ -7,13 +7,14 @@
  * the caller owns and passes explicitly; nothing here is global.
  *
  * Field names, defaults and meanings follow APISIX where they apply:
- *   upstreams[]: id, name, desc, type (chash | roundrobin), hash_on,
- *     key (remote_addr: client-address affinity; absent: 5-tuple),
+ *   upstreams[]: id, name, desc, type (roundrobin: the 5-tuple | chash:
+ *     key), hash_on, key (remote_addr: client-address affinity),
  *     scheme (tcp | udp), nodes ({"host:port": weight} or
  *     [{host, port, weight, priority}]), checks {active, passive},
  *     discovery_type, service_name, discovery_args
- *   stream_routes[]: id, desc, server_addr, server_port (0 = all ports),
- *     remote_addr (client CIDR), upstream_id or upstream (inline), protocol
+ *   stream_routes[]: id, desc, server_addr, server_port (absent: all
+ *     ports), remote_addr (client CIDR), upstream_id or upstream (inline),
+ *     scheme (xlb's: tcp | udp; absent: the upstream's)
  *   xlb: interfaces, mode, forward, encap_src, encap_src6, on_no_healthy,
  *     table_size, hash_seed, flows, admin {listen, api_key, limits},
  *     metrics {per_node}, log_level
@@ -58,9 +59,11 @@ struct xlb_check_active {
 	enum xlb_check_type type;
 	double timeout; /* seconds */
 	unsigned int concurrency;
-	unsigned int port; /* 0 = the node's port */
+	unsigned int port;   /* 0 = the node's port */
+	char http_method[8]; /* GET (default), POST, HEAD, ... */
 	char http_path[256];
-	char host[256]; /* Host header; "" = the node's address */
+	char http_req_body[256]; /* sent with the request; "" = none */
+	char host[256];		 /* Host header; "" = the node's address */
 	int https_verify_certificate;
 	unsigned int nheaders;
 	char req_headers[XLB_HEADERS_MAX][256];
@@ -82,9 +85,10 @@ struct xlb_node_conf {
 	int priority; /* higher first; default 0 */
 };
 
+/* Both fill a weighted Maglev table: chash hashes key, roundrobin the 5-tuple. */
 enum xlb_lb_type {
-	XLB_LB_CHASH = 0,  /* Maglev (default for L4) */
-	XLB_LB_ROUNDROBIN, /* weighted, per new flow */
+	XLB_LB_ROUNDROBIN = 0, /* APISIX's default */
+	XLB_LB_CHASH,	       /* needs key (remote_addr) */
 };
 
 struct xlb_upstream_conf {
@@ -109,7 +113,7 @@ struct xlb_upstream_conf {
 struct xlb_route_conf {
 	char id[XLB_ID_LEN];
 	char name[XLB_NAME_LEN];
-	struct xlb_vip_key vip;	    /* server_addr, server_port, protocol */
+	struct xlb_vip_key vip;	    /* server_addr, server_port, scheme */
 	struct xlb_addr_key remote; /* remote_addr; family 0 = any client */
 	unsigned int remote_plen;
 	char upstream_id[XLB_ID_LEN]; /* an inline upstream gets the id "route:<id>" */

@@ -113,6 +113,14 @@ static void parse_host(struct parser *p, const struct key *k, yaml_node_t *kn, y
 		xlb_schema_report(p, vn, path, "%s", why);
 }
 
+/* A node's metadata (discovery's annotations): any mapping, as APISIX's schema says; unused. */
+static void parse_metadata(struct parser *p, const struct key *k, yaml_node_t *kn, yaml_node_t *vn,
+			   void *obj, const char *path)
+{
+	if (vn->type != YAML_MAPPING_NODE)
+		xlb_schema_report(p, vn, path, "must be a mapping");
+}
+
 static const struct key node_keys[] = {
 	{"host", KT_FN, .fn = parse_host, .flags = K_REQUIRED},
 	{"port", KT_UINT, F(xlb_node_conf, port), .min = 1, .max = 65535, .flags = K_REQUIRED,
@@ -121,7 +129,7 @@ static const struct key node_keys[] = {
 	 .flags = K_REQUIRED},
 	{"priority", KT_INT, F(xlb_node_conf, priority), .min = INT_MIN, .max = INT_MAX,
 	 .def = "0"},
-	{"metadata", KT_META}, /* discovery's annotations */
+	{"metadata", KT_FN, .fn = parse_metadata},
 };
 _Static_assert(ARRAY_SIZE(node_keys) <= KEYS_MAX, "node_keys");
 static const struct table node_table = TABLE(node_keys);

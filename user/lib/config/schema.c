@@ -303,9 +303,12 @@ void xlb_schema_expect(const struct key *k, char *why, size_t len)
 				 k->max);
 		break;
 	case KT_SECONDS:
-		snprintf(why, len, "must be a number of %s %s and <= %g",
-			 k->flags & K_MS ? "milliseconds" : "seconds",
-			 k->flags & K_ZERO_OK ? ">= 0" : "> 0", k->dmax);
+		if (k->flags & K_INTEGER)
+			snprintf(why, len, "must be an integer %lld-%.0f (%s)", k->min, k->dmax,
+				 k->flags & K_MS ? "milliseconds" : "seconds");
+		else
+			snprintf(why, len, "must be a number of %s > 0 and <= %g",
+				 k->flags & K_MS ? "milliseconds" : "seconds", k->dmax);
 		break;
 	case KT_BOOL:
 		snprintf(why, len, "must be true or false");
@@ -444,10 +447,10 @@ int xlb_schema_convert(const struct key *k, const char *s, enum kind kind, void 
 			store_uint(field, k->size, u);
 		return 0;
 	case KT_SECONDS:
-		if (kind != SK_INT && kind != SK_FLOAT)
+		if (kind != SK_INT && (kind != SK_FLOAT || k->flags & K_INTEGER))
 			return wrong_kind(k, kind, s, why, len);
 		d = strtod(s, &end);
-		if (!((d > 0 || (d == 0 && k->flags & K_ZERO_OK)) && d <= k->dmax))
+		if (!(k->flags & K_INTEGER ? d >= (double)k->min : d > 0) || d > k->dmax)
 			return wrong_kind(k, kind, s, why, len);
 		*(double *)field = k->flags & K_MS ? d / 1000 : d;
 		return 0;

@@ -36,7 +36,7 @@ enum ktype {
 	KT_STR,		/* char[size]; min = shortest length */
 	KT_UINT,	/* unsigned, [min, max], stored in size bytes */
 	KT_INT,		/* signed, [min, max], int */
-	KT_SECONDS,	/* double, > 0 and <= dmax; fractions allowed */
+	KT_SECONDS,	/* double, > 0 and <= dmax; fractions allowed (but K_INTEGER) */
 	KT_BOOL,	/* int 0/1 */
 	KT_ENUM,	/* one of choices: its value, or its name if K_TEXT */
 	KT_STATUSES,	/* HTTP status codes: count at off2, array at off */
@@ -50,7 +50,7 @@ enum ktype {
 #define K_REQUIRED (1U << 0)
 #define K_TEXT	   (1U << 1) /* KT_ENUM: store the name, not the value */
 #define K_BE16	   (1U << 2) /* KT_UINT: store in network byte order */
-#define K_ZERO_OK  (1U << 3) /* KT_SECONDS: 0 allowed (interval 0 = no probes) */
+#define K_INTEGER  (1U << 3) /* KT_SECONDS: a whole number, min to dmax */
 #define K_MS	   (1U << 4) /* KT_SECONDS: written in milliseconds */
 
 struct choice {

@@ -13,9 +13,11 @@
  * create_time, update_time, a node's metadata) has no effect.
  *
  * Where xlb differs from APISIX, on purpose: server_addr is required (it
- * is the VIP, not a filter) and is one address, not a prefix; intervals
- * take fractions of a second, and 0 (as in APISIX) means no active probe
- * in that state; remote_addr's host bits are cleared. As APISIX: passive
+ * is the VIP, not a filter) and is one address, not a prefix; besides
+ * APISIX's interval (whole seconds from 1) a health check's state takes
+ * interval_ms, from 0 (no active probe in that state: lua-resty-
+ * healthcheck's 0, which APISIX's schema does not let through);
+ * remote_addr's host bits are cleared. As APISIX: passive
  * checks only together with active ones. discovery_args may be any
  * mapping, kept as JSON text: at most 4096 values 16 levels deep.
  */
@@ -254,14 +256,30 @@ out_fail:
 static void parse_discovery_args(struct parser *p, const struct key *k, yaml_node_t *kn,
 				 yaml_node_t *vn, void *obj, const char *path)
 {
+	static const char *const typed[] = {"namespace_id", "group_name"};
 	struct xlb_upstream_conf *u = obj;
 	struct json_ctx c = {0};
+	char tpath[PATH_LEN];
+	yaml_node_t *tn;
+	size_t i;
+	int bad = 0;
 	json_t *j;
 
 	if (vn->type != YAML_MAPPING_NODE) {
 		xlb_schema_report(p, vn, path, "must be a mapping");
 		return;
 	}
+	/* The keys APISIX's schema types (nacos's); the rest is free. */
+	for (i = 0; i < ARRAY_SIZE(typed); i++) {
+		tn = xlb_schema_map_find(p, vn, typed[i], NULL);
+		if (!tn || (tn->type == YAML_SCALAR_NODE && xlb_schema_node_kind(tn) == SK_STR))
+			continue;
+		xlb_schema_path_key(tpath, path, typed[i]);
+		xlb_schema_report(p, tn, tpath, "must be a string");
+		bad = 1;
+	}
+	if (bad)
+		return;
 	j = to_json(p, vn, 0, &c);
 	if (!j && c.where) {
 		xlb_schema_report(p, c.where, path, "%s", c.why);
@@ -381,6 +399,24 @@ static void parse_remote_addr(struct parser *p, const struct key *k, yaml_node_t
 	r->remote_plen = plen;
 }
 
+/*
+ * APISIX's protocol is an xRPC object ({name, conf}): an application
+ * protocol a proxy parses. xlb's L4 protocol is the route's scheme.
+ */
+static void parse_protocol(struct parser *p, const struct key *k, yaml_node_t *kn, yaml_node_t *vn,
+			   void *obj, const char *path)
+{
+	if (vn->type == YAML_MAPPING_NODE)
+		xlb_schema_report(p, kn, path,
+				  "not supported by xlb (L4): xRPC protocols are parsed by a "
+				  "proxy; xlb forwards packets and reads no application "
+				  "protocol (the L4 protocol is the key scheme: tcp or udp)");
+	else
+		xlb_schema_report(p, vn, path,
+				  "must be a mapping (APISIX's xRPC protocol object, which xlb "
+				  "does not read; the L4 protocol is the key scheme: tcp or udp)");
+}
+
 static void parse_inline(struct parser *p, const struct key *k, yaml_node_t *kn, yaml_node_t *vn,
 			 void *obj, const char *path)
 {
@@ -399,20 +435,38 @@ static const struct choice check_type_choices[] = {
 	{0},
 };
 
+/*
+ * interval: APISIX's, whole seconds from 1; interval_ms, xlb's, the same
+ * in milliseconds from 0 (0: no probes in that state). One or the other.
+ */
+static void check_interval(struct parser *p, yaml_node_t *n, void *obj, const char *path)
+{
+	yaml_node_t *kn = NULL;
+
+	if (xlb_schema_map_find(p, n, "interval", NULL) &&
+	    xlb_schema_map_find(p, n, "interval_ms", &kn))
+		xlb_schema_report(p, kn, path, "give interval (seconds) or interval_ms, not both");
+}
+
 /* Defaults: APISIX's schema (lua-resty-healthcheck's for passive). */
 static const struct key active_healthy_keys[] = {
-	{"interval", KT_SECONDS, F(xlb_check_healthy, interval), .dmax = SECONDS_MAX,
-	 .flags = K_ZERO_OK, .def = "1"},
+	{"interval", KT_SECONDS, F(xlb_check_healthy, interval), .min = 1, .dmax = SECONDS_MAX,
+	 .flags = K_INTEGER, .def = "1"},
+	{"interval_ms", KT_SECONDS, F(xlb_check_healthy, interval), .dmax = SECONDS_MAX * 1000,
+	 .flags = K_INTEGER | K_MS},
 	{"successes", KT_UINT, F(xlb_check_healthy, successes), .min = 1, .max = 254, .def = "2"},
 	{"http_statuses", KT_STATUSES, F(xlb_check_healthy, http_statuses),
 	 .off2 = offsetof(struct xlb_check_healthy, nstatus), .def = "200 302"},
 };
 _Static_assert(ARRAY_SIZE(active_healthy_keys) <= KEYS_MAX, "active_healthy_keys");
-static const struct table active_healthy_table = TABLE(active_healthy_keys);
+static const struct table active_healthy_table =
+	TABLE(active_healthy_keys, .check = check_interval);
 
 static const struct key active_unhealthy_keys[] = {
-	{"interval", KT_SECONDS, F(xlb_check_unhealthy, interval), .dmax = SECONDS_MAX,
-	 .flags = K_ZERO_OK, .def = "1"},
+	{"interval", KT_SECONDS, F(xlb_check_unhealthy, interval), .min = 1, .dmax = SECONDS_MAX,
+	 .flags = K_INTEGER, .def = "1"},
+	{"interval_ms", KT_SECONDS, F(xlb_check_unhealthy, interval), .dmax = SECONDS_MAX * 1000,
+	 .flags = K_INTEGER | K_MS},
 	{"http_failures", KT_UINT, F(xlb_check_unhealthy, http_failures), .min = 1, .max = 254,
 	 .def = "5"},
 	{"tcp_failures", KT_UINT, F(xlb_check_unhealthy, tcp_failures), .min = 1, .max = 254,
@@ -423,7 +477,14 @@ static const struct key active_unhealthy_keys[] = {
 	 .def = "429 404 500 501 502 503 504 505"},
 };
 _Static_assert(ARRAY_SIZE(active_unhealthy_keys) <= KEYS_MAX, "active_unhealthy_keys");
-static const struct table active_unhealthy_table = TABLE(active_unhealthy_keys);
+static const struct table active_unhealthy_table =
+	TABLE(active_unhealthy_keys, .check = check_interval);
+
+/* APISIX's method_schema: the methods a probe may send. */
+static const struct choice http_method_choices[] = {
+	{"GET", 0},	{"POST", 0},	{"PUT", 0},   {"DELETE", 0}, {"PATCH", 0}, {"HEAD", 0},
+	{"OPTIONS", 0}, {"CONNECT", 0}, {"TRACE", 0}, {"PURGE", 0},  {0},
+};
 
 static const struct key active_keys[] = {
 	{"type", KT_ENUM, F(xlb_check_active, type), .choices = check_type_choices, .def = "http"},
@@ -432,8 +493,11 @@ static const struct key active_keys[] = {
 	 .def = "10"},
 	{"host", KT_STR, F(xlb_check_active, host), .min = 1, .check = check_host},
 	{"port", KT_UINT, F(xlb_check_active, port), .min = 1, .max = 65535},
+	{"http_method", KT_ENUM, F(xlb_check_active, http_method), .flags = K_TEXT,
+	 .choices = http_method_choices, .def = "GET"},
 	{"http_path", KT_STR, F(xlb_check_active, http_path), .min = 1, .check = check_http_path,
 	 .def = "/"},
+	{"http_req_body", KT_STR, F(xlb_check_active, http_req_body)},
 	{"https_verify_certificate", KT_BOOL, F(xlb_check_active, https_verify_certificate),
 	 .def = "true"},
 	{"req_headers", KT_STRLIST, F(xlb_check_active, req_headers),
@@ -524,7 +588,7 @@ static const char *const lb_unsupported[] = {"least_conn", NULL};
 static const struct key lb_type_key = {"type", KT_ENUM, F(xlb_upstream_conf, type),
 				       .choices = lb_choices, .unsupported = lb_unsupported};
 
-/* type: ewma gets its own reason; the rest is an enum (absent: chash, 0). */
+/* type: ewma gets its own reason; the rest is an enum (absent: roundrobin, 0). */
 static void parse_lb_type(struct parser *p, const struct key *k, yaml_node_t *kn, yaml_node_t *vn,
 			  void *obj, const char *path)
 {
@@ -548,12 +612,71 @@ static const char *const hash_on_unsupported[] = {
 	"header", "cookie", "consumer", "vars_combinations", NULL,
 };
 
-/* key: remote_addr only; absent = the 5-tuple. */
-static const struct choice key_choices[] = {{"remote_addr", 1}, {0}};
-static const char *const key_unsupported[] = {
-	"uri",		"server_name", "server_addr", "request_uri", "remote_port",
-	"query_string", "host",	       "hostname",    NULL,
+/*
+ * key, with hash_on vars: one of APISIX's variables (its
+ * upstream_hash_vars_schema), of which xlb hashes remote_addr; the others
+ * are refused with the reason.
+ */
+#define KEY_VARS_PATTERN                                                                  \
+	"^((uri|server_name|server_addr|request_uri|remote_port|remote_addr|query_string" \
+	"|host|hostname|mqtt_client_id)|arg_[0-9a-zA-z_-]+)$"
+#define NO_HTTP "xlb does not see HTTP requests"
+
+static const struct {
+	const char *name, *why;
+} key_vars[] = {
+	{"uri", NO_HTTP},
+	{"request_uri", NO_HTTP},
+	{"query_string", NO_HTTP},
+	{"host", NO_HTTP},
+	{"hostname", "xlb does not see HTTP requests or TLS handshakes"},
+	{"server_name", "xlb does not see HTTP requests or TLS handshakes"},
+	{"server_addr", "a VIP's flows all have the same server address"},
+	{"remote_port", "a client's port changes with each connection"},
+	{"mqtt_client_id", "xlb does not read MQTT"},
 };
+
+/* APISIX's arg_[0-9a-zA-z_-]+ (sic: A-z also takes [ \\ ] ^ and `). */
+static int is_arg_var(const char *s)
+{
+	if (strncmp(s, "arg_", 4) || !s[4])
+		return 0;
+	for (s += 4; *s; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') ||
+		      (*s >= 'A' && *s <= 'z') || *s == '_' || *s == '-'))
+			return 0;
+	return 1;
+}
+
+static void parse_key(struct parser *p, const struct key *k, yaml_node_t *kn, yaml_node_t *vn,
+		      void *obj, const char *path)
+{
+	struct xlb_upstream_conf *u = obj;
+	const char *s = xlb_schema_string(vn), *why = NULL;
+	size_t i;
+
+	if (!s || xlb_schema_node_kind(vn) != SK_STR) {
+		xlb_schema_report(p, vn, path, "must be a string");
+		return;
+	}
+	if (!strcmp(s, "remote_addr")) {
+		u->hash_src = 1;
+		return;
+	}
+	for (i = 0; i < ARRAY_SIZE(key_vars) && !why; i++)
+		if (!strcmp(s, key_vars[i].name))
+			why = key_vars[i].why;
+	if (!why && is_arg_var(s))
+		why = NO_HTTP;
+	if (why)
+		xlb_schema_report(p, vn, path,
+				  "'%s' is not supported by xlb (L4): %s; use remote_addr", s, why);
+	else
+		xlb_schema_report(p, vn, path,
+				  "failed to match pattern \"" KEY_VARS_PATTERN "\" with \"%s\" "
+				  "(xlb hashes remote_addr)",
+				  s);
+}
 
 static const struct choice scheme_choices[] = {
 	{"tcp", IPPROTO_TCP},
@@ -595,7 +718,8 @@ static const struct choice unhealthy_flows_choices[] = {
 static void check_upstream(struct parser *p, yaml_node_t *n, void *obj, const char *path)
 {
 	const struct xlb_upstream_conf *u = obj;
-	yaml_node_t *nodes, *dt, *sn, *da, *key, *kn = NULL;
+	yaml_node_t *nodes, *dt, *sn, *da, *key, *ho, *kn = NULL;
+	const char *hs;
 	char kpath[PATH_LEN];
 
 	nodes = xlb_schema_map_find(p, n, "nodes", NULL);
@@ -626,6 +750,13 @@ static void check_upstream(struct parser *p, yaml_node_t *n, void *obj, const ch
 		xlb_schema_report(p, key, kpath,
 				  "applies to type chash only (roundrobin does not hash)");
 	}
+	/* As APISIX's check_upstream_conf: chash hashes key (hash_on consumer: none). */
+	ho = xlb_schema_map_find(p, n, "hash_on", NULL);
+	hs = ho ? xlb_schema_string(ho) : NULL;
+	if (!key && u->type == XLB_LB_CHASH && !(hs && !strcmp(hs, "consumer")))
+		xlb_schema_report(p, n, path,
+				  "missing key 'key' (type chash hashes it: remote_addr; "
+				  "type roundrobin hashes the 5-tuple)");
 }
 
 static const struct key upstream_keys[] = {
@@ -640,8 +771,7 @@ static const struct key upstream_keys[] = {
 	{"type", KT_FN, .fn = parse_lb_type},
 	{"hash_on", KT_ENUM, .choices = hash_on_choices, .unsupported = hash_on_unsupported,
 	 .def = "vars"},
-	{"key", KT_ENUM, F(xlb_upstream_conf, hash_src), .choices = key_choices,
-	 .unsupported = key_unsupported},
+	{"key", KT_FN, .fn = parse_key},
 	{"scheme", KT_ENUM, F(xlb_upstream_conf, proto), .choices = scheme_choices,
 	 .unsupported = scheme_unsupported, .def = "tcp"},
 	{"nodes", KT_FN, .fn = xlb_conf_parse_nodes},
@@ -676,12 +806,6 @@ static const struct key upstream_keys[] = {
 _Static_assert(ARRAY_SIZE(upstream_keys) <= KEYS_MAX, "upstream_keys");
 const struct table xlb_conf_upstream_table = TABLE(upstream_keys, .check = check_upstream);
 
-static const struct choice proto_choices[] = {
-	{"tcp", IPPROTO_TCP},
-	{"udp", IPPROTO_UDP},
-	{0},
-};
-
 static void check_route(struct parser *p, yaml_node_t *n, void *obj, const char *path)
 {
 	const struct xlb_route_conf *r = obj;
@@ -692,7 +816,8 @@ static void check_route(struct parser *p, yaml_node_t *n, void *obj, const char 
 	up = xlb_schema_map_find(p, n, "upstream", &kn);
 	if (uid && up)
 		xlb_schema_report(p, kn, path,
-				  "use either upstream_id or an inline upstream, not both");
+				  "use either upstream_id or an inline upstream, not both (one "
+				  "would be ignored)");
 	else if (!uid && !up)
 		xlb_schema_report(p, n, path, "missing key 'upstream_id' (or an inline upstream)");
 	ra = xlb_schema_map_find(p, n, "remote_addr", NULL);
@@ -713,9 +838,13 @@ static const struct key route_keys[] = {
 	{"create_time", KT_META},
 	{"update_time", KT_META},
 	{"server_addr", KT_FN, .fn = parse_server_addr, .flags = K_REQUIRED, .note = "the VIP"},
-	{"server_port", KT_UINT, F(xlb_route_conf, vip.port), .max = 65535, .flags = K_BE16},
-	/* Absent: the upstream's scheme. (APISIX's xRPC protocol objects: no.) */
-	{"protocol", KT_ENUM, F(xlb_route_conf, vip.proto), .choices = proto_choices},
+	/* Absent: every port (APISIX: no port to match). */
+	{"server_port", KT_UINT, F(xlb_route_conf, vip.port), .min = 1, .max = 65535,
+	 .flags = K_BE16},
+	/* Not APISIX's: the VIP's L4 protocol; absent: the upstream's scheme. */
+	{"scheme", KT_ENUM, F(xlb_route_conf, vip.proto), .choices = scheme_choices,
+	 .unsupported = scheme_unsupported},
+	{"protocol", KT_FN, .fn = parse_protocol},
 	{"remote_addr", KT_FN, .fn = parse_remote_addr},
 	{"upstream_id", KT_STR, F(xlb_route_conf, upstream_id), .min = 1, .check = check_id},
 	{"upstream", KT_FN, .fn = parse_inline},

@@ -144,7 +144,9 @@ static void conf_canon(struct xlb_check_active *d, const struct xlb_check_active
 	d->timeout = canon_double(s->timeout);
 	d->concurrency = s->concurrency;
 	d->port = s->port;
+	copy_str(d->http_method, s->http_method, sizeof(d->http_method));
 	copy_str(d->http_path, s->http_path, sizeof(d->http_path));
+	copy_str(d->http_req_body, s->http_req_body, sizeof(d->http_req_body));
 	copy_str(d->host, s->host, sizeof(d->host));
 	d->https_verify_certificate = !!s->https_verify_certificate;
 	d->nheaders = s->nheaders < XLB_HEADERS_MAX ? s->nheaders : XLB_HEADERS_MAX;
@@ -174,7 +176,8 @@ static int conf_equal(const struct xlb_check_active *a, const struct xlb_check_a
 	if (a->enabled != b->enabled || a->type != b->type || a->timeout != b->timeout ||
 	    a->concurrency != b->concurrency || a->port != b->port ||
 	    a->https_verify_certificate != b->https_verify_certificate ||
-	    a->nheaders != b->nheaders || strcmp(a->http_path, b->http_path) ||
+	    a->nheaders != b->nheaders || strcmp(a->http_method, b->http_method) ||
+	    strcmp(a->http_path, b->http_path) || strcmp(a->http_req_body, b->http_req_body) ||
 	    strcmp(a->host, b->host))
 		return 0;
 	for (i = 0; i < a->nheaders; i++)
@@ -205,7 +208,9 @@ static __u32 conf_hash(const struct xlb_check_active *a)
 	h = hash_bytes(h, &a->timeout, sizeof(a->timeout));
 	h = hash_bytes(h, &a->concurrency, sizeof(a->concurrency));
 	h = hash_bytes(h, &a->port, sizeof(a->port));
+	h = hash_bytes(h, a->http_method, strlen(a->http_method) + 1);
 	h = hash_bytes(h, a->http_path, strlen(a->http_path) + 1);
+	h = hash_bytes(h, a->http_req_body, strlen(a->http_req_body) + 1);
 	h = hash_bytes(h, a->host, strlen(a->host) + 1);
 	h = hash_bytes(h, &a->https_verify_certificate, sizeof(a->https_verify_certificate));
 	for (i = 0; i < a->nheaders; i++)

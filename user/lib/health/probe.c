@@ -13,7 +13,8 @@
  *
  * HTTP(S) probes: libcurl's multi interface on the same loop (curlev.c,
  * shared with the registry client), which hands us finished transfers
- * outside libcurl. The GET goes
+ * outside libcurl. The request (check->http_method, GET by default, with
+ * check->http_req_body when it is not empty) goes
  * to the address literal ([v6] in brackets) with Host from check->host,
  * no proxy, no redirects, a fresh connection each time, HTTP/1.1, and is
  * cut off at the first body byte: like lua-resty-healthcheck we only need
@@ -240,6 +241,25 @@ static struct curl_slist *slist_add(struct curl_slist *l, const char *line, int 
 	return n ? n : l;
 }
 
+/*
+ * The method and body: GET without one is curl's default; HEAD asks for no
+ * body (curl would wait for the one Content-Length announces); a body is
+ * copied (the settings may go before the transfer) and sent with any method.
+ */
+static void http_method(CURL *easy, const struct xlb_check_active *a)
+{
+	const char *m = a->http_method[0] ? a->http_method : "GET";
+
+	if (a->http_req_body[0]) {
+		curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, (long)strlen(a->http_req_body));
+		curl_easy_setopt(easy, CURLOPT_COPYPOSTFIELDS, a->http_req_body);
+	}
+	if (!strcmp(m, "HEAD"))
+		curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+	else if (strcmp(m, "GET") || a->http_req_body[0])
+		curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, m);
+}
+
 static int http_start(struct xlb_target *t, struct probe *p)
 {
 	const struct xlb_check_active *a = &t->conf->a;
@@ -288,6 +308,7 @@ static int http_start(struct xlb_target *t, struct probe *p)
 		curl_easy_setopt(p->easy, CURLOPT_CONNECT_TO, p->connect_to);
 	if (p->headers)
 		curl_easy_setopt(p->easy, CURLOPT_HTTPHEADER, p->headers);
+	http_method(p->easy, a);
 	if (curl_multi_add_handle(xlb_curlev_multi(t->c->cv), p->easy) != CURLM_OK)
 		return -ENOMEM;
 	return 0;
