@@ -248,7 +248,7 @@ static int upstream_list(struct xlb_cli *c, int argc, char **argv)
 	json_array_foreach (json_object_get(ans, "list"), i, e) {
 		v = json_object_get(e, "value");
 		printf("%-32s type %-10s nodes %zu\n", json_string_value(json_object_get(e, "key")),
-		       json_string_value(json_object_get(v, "type")) ?: "chash",
+		       json_string_value(json_object_get(v, "type")) ?: "roundrobin",
 		       json_is_array(json_object_get(v, "nodes"))
 			       ? json_array_size(json_object_get(v, "nodes"))
 			       : json_object_size(json_object_get(v, "nodes")));
@@ -324,7 +324,7 @@ static int upstream_show(struct xlb_cli *c, int argc, char **argv)
 		return XLB_EXIT_OK;
 	}
 	printf("upstream %s: type %s, key %s\n", pos[0],
-	       json_string_value(json_object_get(v, "type")) ?: "chash",
+	       json_string_value(json_object_get(v, "type")) ?: "roundrobin",
 	       json_string_value(json_object_get(v, "key")) ?: "5-tuple");
 	disc = json_object_get(view, "discovery");
 	if (json_is_object(disc)) {
