@@ -102,6 +102,194 @@ static __always_inline __u32 xlb_gue_parse(struct udphdr *udp, void *data_end, _
 }
 
 /*
+ * Second chance (docs/SECOND_CHANCE.md, section 4): a GUE packet from
+ * xlb_lb names, after this host, the backends that owned the flow's table
+ * slot before (hops). A SYN, or a packet of a connection a socket of this
+ * host holds, stays here; anything else is handed to the next hop, whose
+ * kernel may hold the connection. Hops only go forward (next grows, count
+ * is at most XLB_GUE_HOPS), so a packet is handed on twice at most.
+ */
+
+/* Whether the inner TCP segment at in (family per proto) is this host's. */
+static __always_inline int xlb_sc_local(struct xdp_md *ctx, void *in, void *data_end, __u8 proto,
+					__u32 *reason)
+{
+	struct bpf_sock_tuple t = {};
+	struct ipv6hdr *ip6 = in;
+	struct iphdr *iph = in;
+	struct bpf_sock *sk;
+	struct tcphdr *th;
+	__u32 tlen;
+
+	if (proto == IPPROTO_IPIP) {
+		/* Other protocols, and IPv4 options, get no second chance. */
+		if ((void *)(iph + 1) > data_end || iph->protocol != IPPROTO_TCP || iph->ihl != 5)
+			return 1;
+		th = (void *)(iph + 1);
+		if ((void *)(th + 1) > data_end)
+			return 1;
+		t.ipv4.saddr = iph->saddr;
+		t.ipv4.daddr = iph->daddr;
+		t.ipv4.sport = th->source;
+		t.ipv4.dport = th->dest;
+		tlen = sizeof(t.ipv4);
+	} else {
+		if ((void *)(ip6 + 1) > data_end || ip6->nexthdr != IPPROTO_TCP)
+			return 1;
+		th = (void *)(ip6 + 1);
+		if ((void *)(th + 1) > data_end)
+			return 1;
+		__builtin_memcpy(t.ipv6.saddr, &ip6->saddr, 16);
+		__builtin_memcpy(t.ipv6.daddr, &ip6->daddr, 16);
+		t.ipv6.sport = th->source;
+		t.ipv6.dport = th->dest;
+		tlen = sizeof(t.ipv6);
+	}
+	if (th->syn && !th->ack) {
+		*reason = XLB_D_SC_SYN;
+		return 1;
+	}
+	/*
+	 * Established, a request socket (the handshake's last ACK) or
+	 * time-wait: skc_lookup finds all three; a listener alone is no
+	 * connection.
+	 */
+	sk = bpf_skc_lookup_tcp(ctx, &t, tlen, BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return 0;
+	if (sk->state != BPF_TCP_LISTEN) {
+		bpf_sk_release(sk);
+		*reason = XLB_D_SC_KNOWN;
+		return 1;
+	}
+	bpf_sk_release(sk);
+	return 0;
+}
+
+/* Outer IPv4: to hop from this host, TTL - 1, header checksum anew. */
+static __always_inline int xlb_sc_rewrite4(struct iphdr *iph, __be32 hop)
+{
+	const __u16 *w = (const __u16 *)iph;
+	__u32 sum = 0;
+	int i;
+
+	if (iph->ttl <= 1)
+		return -1;
+	iph->saddr = iph->daddr;
+	iph->daddr = hop;
+	iph->ttl--;
+	iph->check = 0;
+#pragma unroll
+	for (i = 0; i < (int)(sizeof(*iph) / 2); i++)
+		sum += w[i];
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	iph->check = ~sum;
+	return 0;
+}
+
+/* One's-complement sum of 16 bytes. */
+static __always_inline __u64 xlb_sum16(const __u32 *a)
+{
+	return (__u64)a[0] + a[1] + a[2] + a[3];
+}
+
+static __always_inline __u16 xlb_fold(__u64 sum)
+{
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return sum;
+}
+
+/*
+ * Outer IPv6: to hop from this host, hop limit - 1. The UDP checksum
+ * follows incrementally (RFC 1624): the pseudo-header's source becomes
+ * hop's address, and the private word's next grows by one.
+ */
+static __always_inline int xlb_sc_rewrite6(struct ipv6hdr *ip6, struct udphdr *udp,
+					   struct xlb_gue *g, const __u32 *hop)
+{
+	__u32 *s = (__u32 *)&ip6->saddr, *d = (__u32 *)&ip6->daddr;
+	__u16 old_w = *(__u16 *)&g->next, new_w;
+	__u64 sum;
+
+	if (ip6->hop_limit <= 1)
+		return -1;
+	/* ~HC + ~m + m': the old source out, the hop in (the old destination stays, as source). */
+	sum = (__u16)~udp->check;
+	sum += (__u64)(__u32)~s[0] + (__u32)~s[1] + (__u32)~s[2] + (__u32)~s[3];
+	sum += xlb_sum16(hop);
+	__builtin_memcpy(s, d, 16);
+	__builtin_memcpy(d, hop, 16);
+	ip6->hop_limit--;
+	g->next++;
+	new_w = *(__u16 *)&g->next;
+	sum += (__u16)~old_w + new_w;
+	if (udp->check)
+		udp->check = ~xlb_fold(sum) ?: 0xffff;
+	return 0;
+}
+
+/*
+ * Hand the packet (outer headers at l3, GUE at g) to hop next: rewrite,
+ * find the next hop's MACs, send. A verdict.
+ */
+static __always_inline int xlb_sc_handoff(struct xdp_md *ctx, void *l3, struct xlb_gue *g, int v6,
+					  __u32 bytes)
+{
+	struct bpf_fib_lookup fib = {};
+	void *data_end = (void *)(long)ctx->data_end;
+	void *data = (void *)(long)ctx->data;
+	struct ethhdr *eth = data;
+	struct ipv6hdr *ip6 = l3;
+	struct iphdr *iph = l3;
+	__u8 next = g->next;
+	__u32 *hop;
+	int rc;
+
+	if ((void *)(eth + 1) > data_end)
+		return xlb_decap_count(XLB_D_PASS_MALFORMED, bytes, XDP_PASS);
+	fib.ifindex = ctx->ingress_ifindex;
+	if (!v6) {
+		hop = (void *)(g + 1) + (next & 1) * 4;
+		if ((void *)(hop + 1) > data_end || (void *)(iph + 1) > data_end)
+			return xlb_decap_count(XLB_D_PASS_MALFORMED, bytes, XDP_PASS);
+		if (xlb_sc_rewrite4(iph, *hop))
+			return xlb_decap_count(XLB_D_SC_TTL, bytes, XDP_DROP);
+		g->next++;
+		fib.family = AF_INET;
+		fib.tos = iph->tos;
+		fib.l4_protocol = IPPROTO_UDP;
+		fib.tot_len = bpf_ntohs(iph->tot_len);
+		fib.ipv4_src = iph->saddr;
+		fib.ipv4_dst = iph->daddr;
+	} else {
+		hop = (void *)(g + 1) + (next & 1) * 16;
+		if ((void *)(hop + 4) > data_end || (void *)(ip6 + 1) > data_end ||
+		    (void *)(ip6 + 1) + sizeof(struct udphdr) > data_end)
+			return xlb_decap_count(XLB_D_PASS_MALFORMED, bytes, XDP_PASS);
+		if (xlb_sc_rewrite6(ip6, (void *)(ip6 + 1), g, hop))
+			return xlb_decap_count(XLB_D_SC_TTL, bytes, XDP_DROP);
+		fib.family = AF_INET6;
+		fib.l4_protocol = IPPROTO_UDP;
+		fib.tot_len = bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
+		__builtin_memcpy(fib.ipv6_src, &ip6->saddr, 16);
+		__builtin_memcpy(fib.ipv6_dst, &ip6->daddr, 16);
+	}
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+		return xlb_decap_count(XLB_D_SC_NO_ROUTE, bytes, XDP_DROP);
+	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
+	xlb_decap_count(XLB_D_SC_HANDOFF, bytes, 0);
+	if (fib.ifindex == ctx->ingress_ifindex)
+		return XDP_TX;
+	return bpf_redirect(fib.ifindex, 0);
+}
+
+/*
  * Remove outer_len bytes after the L2 header: move the L2 header forward,
  * set the inner ethertype, then adjust_head(+outer_len).
  */
@@ -137,7 +325,9 @@ int xlb_decap(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	__u32 bytes = data_end - data, l2_len = sizeof(struct ethhdr), outer_len, gue_len;
 	__u32 done = XLB_D_DECAP;
+	struct xlb_gue *sc_g = NULL;
 	struct ethhdr *eth = data;
+	int l4_v6 = 0;
 	struct xlb_vlan_hdr *vh;
 	struct ipv6hdr *ip6;
 	struct iphdr *iph;
@@ -174,6 +364,7 @@ int xlb_decap(struct xdp_md *ctx)
 		if (l4 != IPPROTO_IPIP && l4 != IPPROTO_IPV6 && l4 != IPPROTO_UDP)
 			return xlb_decap_count(XLB_D_PASS_NOT_TUNNEL, bytes, XDP_PASS);
 		outer_len = sizeof(*ip6);
+		l4_v6 = 1;
 	} else {
 		return xlb_decap_count(XLB_D_PASS_NOT_TUNNEL, bytes, XDP_PASS);
 	}
@@ -183,7 +374,7 @@ int xlb_decap(struct xdp_md *ctx)
 		done = xlb_gue_parse(data + l2_len + outer_len, data_end, &inner, &gue_len);
 		if (done != XLB_D_GUE)
 			return xlb_decap_count(done, bytes, XDP_PASS);
-		/* Hops are not acted on: the packet is delivered here. */
+		sc_g = data + l2_len + outer_len + sizeof(struct udphdr);
 		outer_len += gue_len;
 	}
 
@@ -192,6 +383,18 @@ int xlb_decap(struct xdp_md *ctx)
 		return xlb_decap_count(XLB_D_PASS_MALFORMED, bytes, XDP_PASS);
 	if (!ret)
 		return xlb_decap_count(XLB_D_PASS_NOT_VIP, bytes, XDP_PASS);
+	/*
+	 * xlb's private word with a hop left: this host keeps the packet only
+	 * if it is a SYN or one of its sockets holds the connection.
+	 */
+	if (sc_g && (void *)(sc_g + 1) <= data_end && sc_g->priv == bpf_htons(XLB_GUE_PRIV_TYPE) &&
+	    sc_g->count <= XLB_GUE_HOPS && sc_g->next < sc_g->count &&
+	    (sc_g->hlen & 0x1f) >= 1 + XLB_GUE_HOPS * (l4_v6 ? 4 : 1)) {
+		if (!xlb_sc_local(ctx, data + l2_len + outer_len, data_end, inner, &done))
+			return xlb_sc_handoff(ctx, data + l2_len, sc_g, l4_v6, bytes);
+		data = (void *)(long)ctx->data;
+		data_end = (void *)(long)ctx->data_end;
+	}
 	if (xlb_strip(ctx, l2_len, outer_len,
 		      inner == IPPROTO_IPIP ? bpf_htons(ETH_P_IP) : bpf_htons(ETH_P_IPV6)))
 		return xlb_decap_count(XLB_D_DROP_HEADROOM, bytes, XDP_DROP);

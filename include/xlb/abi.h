@@ -483,6 +483,11 @@ enum xlb_decap_reason {
 	XLB_D_PASS_MALFORMED,  /* truncated headers */
 	XLB_D_DROP_HEADROOM,   /* adjust_head failed */
 	XLB_D_GUE,	       /* GUE stripped, inner packet passed */
+	XLB_D_SC_SYN,	       /* hops left, a SYN: a new connection is the primary's */
+	XLB_D_SC_KNOWN,	       /* hops left, a socket of this host holds the connection */
+	XLB_D_SC_HANDOFF,      /* handed to the next hop (second chance) */
+	XLB_D_SC_NO_ROUTE,     /* hand-off impossible (no route or neighbour): dropped */
+	XLB_D_SC_TTL,	       /* hand-off with the outer TTL spent: dropped */
 	XLB_D_MAX,
 };
 

@@ -428,6 +428,41 @@ int xlb_cmd_status(struct xlb_cli *c, int argc, char **argv)
 
 #define DECAP_ATTACH_USAGE "decap attach DEV [--mode native|generic] [--gue-port P]"
 
+/* The first character of a sysctl file, or '?' if it cannot be read. */
+static char sysctl_char(const char *fmt, const char *dev)
+{
+	char path[128], v = '?';
+	FILE *f;
+
+	snprintf(path, sizeof(path), fmt, dev);
+	f = fopen(path, "re");
+	if (f) {
+		v = (char)fgetc(f);
+		fclose(f);
+	}
+	return v;
+}
+
+/*
+ * Second chance hands packets on with a FIB lookup, which answers only
+ * where the receiving device forwards (IPv6: forwarding on all devices).
+ * Turning that on changes the host (IPv6 then ignores router
+ * advertisements), so it is the operator's to do; say what is missing.
+ */
+static void forwarding_note(const char *dev)
+{
+	int v4 = sysctl_char("/proc/sys/net/ipv4/conf/%s/forwarding", dev) == '1';
+	int v6 = sysctl_char("/proc/sys/net/ipv6/conf/all/forwarding", dev) == '1';
+
+	if (v4 && v6)
+		return;
+	pr_warn("note: packets of connections this host does not hold are handed to the next "
+		"GUE hop (second chance) only with forwarding on, now off: %s%s%s%s; until "
+		"then they are dropped (xlb decap stats: sc_no_route)\n",
+		v4 ? "" : "net.ipv4.conf.", v4 ? "" : dev, v4 ? "" : ".forwarding",
+		v6 ? "" : (v4 ? "net.ipv6.conf.all.forwarding" : ", net.ipv6.conf.all.forwarding"));
+}
+
 static int decap_attach(struct xlb_cli *c, int argc, char **argv)
 {
 	const char *mode_s = NULL, *port_s = NULL, *pos[1];
@@ -480,6 +515,7 @@ static int decap_attach(struct xlb_cli *c, int argc, char **argv)
 		pr_warn("note: libxdp's multi-program dispatcher is unavailable on this kernel; "
 			"xlb_decap is attached alone (plain attach)\n");
 	}
+	forwarding_note(pos[0]);
 	if (c->json) {
 		if (xlb_decap_gue_port_get(c->pin_dir, &now))
 			now = 0;

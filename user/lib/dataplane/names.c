@@ -43,8 +43,13 @@ static const char *const decap_names[XLB_D_MAX] = {
 	[XLB_D_PASS_MALFORMED] = "pass_malformed",
 	[XLB_D_DROP_HEADROOM] = "drop_headroom",
 	[XLB_D_GUE] = "gue",
+	[XLB_D_SC_SYN] = "sc_syn",
+	[XLB_D_SC_KNOWN] = "sc_known",
+	[XLB_D_SC_HANDOFF] = "sc_handoff",
+	[XLB_D_SC_NO_ROUTE] = "sc_no_route",
+	[XLB_D_SC_TTL] = "sc_ttl",
 };
-_Static_assert(XLB_D_GUE + 1 == XLB_D_MAX, "name every enum xlb_decap_reason value");
+_Static_assert(XLB_D_SC_TTL + 1 == XLB_D_MAX, "name every enum xlb_decap_reason value");
 
 static const char *const state_names[XLB_BE_STATE_MAX] = {
 	[XLB_BE_UNUSED] = "unused",
