@@ -173,7 +173,8 @@ struct xlb_flow_key {
 _Static_assert(sizeof(struct xlb_flow_key) == 40, "xlb_flow_key size");
 
 /*
- * Value of the flow table. Written on creation and re-pick only. The flow
+ * Value of the flow table. Written on creation and re-pick only, but for
+ * the two least_conn fields of a counted flow (bpf/lib/lconn.h). The flow
  * keeps its backend while the backend's entry has the generation be_gen
  * (struct xlb_backend) and is ACTIVE or DRAINING; else it is re-picked.
  */
@@ -182,8 +183,33 @@ struct xlb_flow {
 	__u16 vip_id;	  /* < XLB_MAX_VIPS */
 	__u16 be_gen;	  /* the backend's gen when the flow was given it */
 	__u64 created_ns; /* bpf_ktime_get_coarse_ns() at creation */
+	__u32 seen_s;	  /* counted flows: coarse clock in seconds, last packet */
+	__u8 flags;	  /* XLB_FLOW_F_* */
+	__u8 pad[3];
 };
-_Static_assert(sizeof(struct xlb_flow) == 16, "xlb_flow size");
+_Static_assert(sizeof(struct xlb_flow) == 24, "xlb_flow size");
+
+/*
+ * The flow is one of its backend's active flows (struct xlb_backend_conns):
+ * set when a least_conn VIP's flow is created, cleared, with one
+ * decrement, by the flow's first FIN or RST, its re-pick, or the sweep.
+ */
+#define XLB_FLOW_F_COUNTED (1U << 0)
+
+/*
+ * Active flows of least_conn VIPs per backend id (array shared by the
+ * CPUs, mmapable: the fast path adds with atomic adds, xlbd's sweep
+ * corrects through the mapping). active is the number of flow entries
+ * flagged XLB_FLOW_F_COUNTED for the id, but for flows the LRU evicted
+ * or the sweep deleted since its last correction; readers take a value
+ * below 0 (two CPUs ending one flow at once) as 0. opened only grows:
+ * the sweep tells by it how many flows came during its walk.
+ */
+struct xlb_backend_conns {
+	__s64 active;
+	__u64 opened;
+};
+_Static_assert(sizeof(struct xlb_backend_conns) == 16, "xlb_backend_conns size");
 _Static_assert(XLB_MAX_VIPS <= 65536, "VIP ids fit xlb_flow.vip_id");
 
 /* Run-time settings of the fast path (array map, one entry). */
