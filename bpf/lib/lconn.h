@@ -14,21 +14,23 @@
  *   the CPUs and changed by atomic adds (no per-CPU copies: the choice
  *   reads the total). A flow entry created for such a VIP is flagged
  *   XLB_FLOW_F_COUNTED and adds one; its first FIN or RST from the client
- *   takes the one back and clears the flag, so later packets of the
- *   closing connection take nothing more. A SYN on an entry no longer
- *   counted (a new connection on the 5-tuple of a closed one) counts it
- *   again. A re-pick takes the one back from the old backend.
+ *   takes the one back and clears the flag (a compare and swap: once,
+ *   whichever CPUs see it), so later packets of the closing connection
+ *   take nothing more. A SYN on an entry no longer counted (a new
+ *   connection on the 5-tuple of a closed one) counts it again. A re-pick
+ *   takes the one back from the old backend. Atomics on map values need
+ *   Linux 5.12, as NAT's port allocator does.
  * - Idle flows and evictions: the LRU evicts silently, and UDP has no
  *   FIN. A counted flow's last-seen second (seen_s) is written at most
- *   once a second; xlbd's sweep (user/lib/dataplane/lcsweep.c) deletes
+ *   once a second; xlbd's sweep (user/lib/dataplane/conns.c) deletes
  *   counted flows idle past XLB_LC_IDLE_*_S and corrects the counts from
  *   what it finds in the table.
  *
  * Order matters for the sweep: an entry is flagged before its add and
  * unflagged after its subtraction, so a count the sweep reads is never
- * below the flagged entries it saw (see lcsweep.c). Two CPUs ending one
- * flow at once (its packets on two receive queues) could both subtract:
- * readers take a count below 0 as 0, and the sweep repairs it.
+ * below the flagged entries it saw (see conns.c). Two CPUs ending one
+ * flow at once (its packets on two receive queues) may both subtract for
+ * a moment: readers take a count below 0 as 0.
  * Included by pick.h.
  */
 #ifndef XLB_BPF_LCONN_H
@@ -41,16 +43,64 @@
 /* Active flows above this compare as this: products stay in 64 bits. */
 #define XLB_LC_ACTIVE_CAP 0xffffffffULL
 
-static __always_inline void xlb_lc_add(__u32 id, __s64 n)
+static __always_inline void xlb_lc_active_add(__u32 id, __s64 n)
+{
+	struct xlb_backend_conns *c = bpf_map_lookup_elem(&xlb_backend_conns, &id);
+
+	/* Result unused: a plain atomic add (BPF_XADD). */
+	if (c)
+		__sync_fetch_and_add(&c->active, n);
+}
+
+/*
+ * One more active flow on id, its entry flagged already. opened first:
+ * the sweep counts on that order (user/lib/dataplane/conns.c).
+ */
+static __always_inline void xlb_lc_open(__u32 id)
 {
 	struct xlb_backend_conns *c = bpf_map_lookup_elem(&xlb_backend_conns, &id);
 
 	if (!c)
 		return; /* id beyond the array: not a backend */
-	/* Result unused: a plain BPF_XADD, which every kernel and -mcpu take. */
-	__sync_fetch_and_add(&c->active, n);
-	if (n > 0)
-		__sync_fetch_and_add(&c->opened, n);
+	__sync_fetch_and_add(&c->opened, 1);
+	__sync_fetch_and_add(&c->active, 1);
+}
+
+/* Swap a flow's least_conn word from o to n: whether this CPU did it. */
+static __always_inline int xlb_lc_swap(struct xlb_flow *flow, union xlb_flow_lc o,
+				       union xlb_flow_lc n)
+{
+	return __sync_val_compare_and_swap(&flow->lc.word, o.word, n.word) == o.word;
+}
+
+/*
+ * A counted flow ends (FIN, RST) or leaves its backend (re-pick): one
+ * subtraction, then the flag cleared by compare and swap. A swap lost to
+ * another CPU's last-seen write is tried again (those come once a second:
+ * XLB_LC_SWAPS tries are plenty); one lost to another CPU that cleared
+ * the flag first (both ended the flow at once), or out of tries, adds the
+ * one back, so the count is taken once; it may dip meanwhile, never stay.
+ * Subtracting before unflagging keeps the sweep's reading safe.
+ */
+#define XLB_LC_SWAPS 3
+static __always_inline void xlb_lc_release(struct xlb_flow *flow)
+{
+	union xlb_flow_lc o, n;
+	int i;
+
+	if (!(flow->lc.flags & XLB_FLOW_F_COUNTED))
+		return;
+	xlb_lc_active_add(flow->backend_id, -1);
+	for (i = 0; i < XLB_LC_SWAPS; i++) {
+		o.word = flow->lc.word;
+		if (!(o.flags & XLB_FLOW_F_COUNTED))
+			break;
+		n = o;
+		n.flags &= ~XLB_FLOW_F_COUNTED;
+		if (xlb_lc_swap(flow, o, n))
+			return;
+	}
+	xlb_lc_active_add(flow->backend_id, 1);
 }
 
 static __always_inline __u64 xlb_lc_active(__u32 id)
@@ -129,31 +179,33 @@ static __always_inline int xlb_lc_ends(const struct xlb_pkt *p)
  * A packet of an existing flow that keeps its backend: a counted flow's
  * FIN or RST takes its count back (once: the flag goes with it), any
  * other packet marks it seen; a client's SYN on an uncounted flow of a
- * least_conn VIP opens a new connection there and counts it.
+ * least_conn VIP opens a new connection there and counts it (the swap
+ * again: one CPU counts it).
  */
 static __always_inline void xlb_lc_seen(const struct xlb_pkt *p, const struct xlb_vip *vip,
 					struct xlb_flow *flow)
 {
-	__u32 now_s;
+	union xlb_flow_lc o = {.word = flow->lc.word}, n = o;
 
-	if (!(flow->flags & XLB_FLOW_F_COUNTED)) {
-		if (!(vip->flags & XLB_VIP_F_LEAST_CONN) || p->key.proto != IPPROTO_TCP ||
-		    (p->tcp_flags & (XLB_TCP_SYN | XLB_TCP_ACK | XLB_TCP_RST | XLB_TCP_FIN)) !=
-			    XLB_TCP_SYN)
+	if (o.flags & XLB_FLOW_F_COUNTED) {
+		if (xlb_lc_ends(p)) {
+			xlb_lc_release(flow);
 			return;
-		flow->seen_s = bpf_ktime_get_coarse_ns() / 1000000000ULL;
-		flow->flags |= XLB_FLOW_F_COUNTED;
-		xlb_lc_add(flow->backend_id, 1);
+		}
+		n.seen_s = bpf_ktime_get_coarse_ns() / 1000000000ULL;
+		/* Once a second at most: the line stays shared. A lost swap is no loss. */
+		if (n.seen_s != o.seen_s)
+			xlb_lc_swap(flow, o, n);
 		return;
 	}
-	if (xlb_lc_ends(p)) {
-		xlb_lc_add(flow->backend_id, -1);
-		flow->flags &= ~XLB_FLOW_F_COUNTED;
+	/* Flows of other VIPs stop here, without reading the clock. */
+	if (!(vip->flags & XLB_VIP_F_LEAST_CONN) || p->key.proto != IPPROTO_TCP ||
+	    (p->tcp_flags & (XLB_TCP_SYN | XLB_TCP_ACK | XLB_TCP_RST | XLB_TCP_FIN)) != XLB_TCP_SYN)
 		return;
-	}
-	now_s = bpf_ktime_get_coarse_ns() / 1000000000ULL;
-	if (flow->seen_s != now_s)
-		flow->seen_s = now_s; /* once a second at most: the line stays shared */
+	n.seen_s = bpf_ktime_get_coarse_ns() / 1000000000ULL;
+	n.flags |= XLB_FLOW_F_COUNTED;
+	if (xlb_lc_swap(flow, o, n))
+		xlb_lc_open(flow->backend_id);
 }
 
 #endif /* XLB_BPF_LCONN_H */

@@ -175,14 +175,14 @@ static __always_inline int xlb_pick(const struct xlb_pkt *p, const struct xlb_vi
 	nf.vip_id = vip->id;
 	nf.created_ns = bpf_ktime_get_coarse_ns();
 	/* A re-picked flow's old backend loses it before the entry changes. */
-	if (flow && flow->flags & XLB_FLOW_F_COUNTED)
-		xlb_lc_add(flow->backend_id, -1);
+	if (flow)
+		xlb_lc_release(flow);
 	if (vip->flags & XLB_VIP_F_LEAST_CONN) {
-		nf.seen_s = nf.created_ns / 1000000000ULL;
-		nf.flags = XLB_FLOW_F_COUNTED;
+		nf.lc.seen_s = nf.created_ns / 1000000000ULL;
+		nf.lc.flags = XLB_FLOW_F_COUNTED;
 	}
-	if (!bpf_map_update_elem(&xlb_flows, &p->key, &nf, BPF_ANY) && nf.flags)
-		xlb_lc_add(*id_out, 1); /* after the entry: see lconn.h */
+	if (!bpf_map_update_elem(&xlb_flows, &p->key, &nf, BPF_ANY) && nf.lc.flags)
+		xlb_lc_open(*id_out); /* after the entry: see lconn.h */
 	xlb_count_new_flow(&xlb_backend_stats, *id_out);
 	xlb_count_new_flow(&xlb_vip_stats, vip->id);
 	return XLB_CONTINUE;

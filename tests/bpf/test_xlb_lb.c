@@ -1425,10 +1425,10 @@ static int flow_counted(struct env *e, const struct pkt_spec *s, int counted)
 
 	if (flow_get(e, s, &f))
 		return fail(e, "xlb_flows has no entry for the packet's 5-tuple");
-	if (!!(f.flags & XLB_FLOW_F_COUNTED) != counted)
+	if (!!(f.lc.flags & XLB_FLOW_F_COUNTED) != counted)
 		return fail(e, "flow entry: counted %d, expected %d",
-			    !!(f.flags & XLB_FLOW_F_COUNTED), counted);
-	if (counted && !f.seen_s)
+			    !!(f.lc.flags & XLB_FLOW_F_COUNTED), counted);
+	if (counted && !f.lc.seen_s)
 		return fail(e, "counted flow entry without its last-seen second");
 	return 0;
 }

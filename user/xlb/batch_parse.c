@@ -20,7 +20,7 @@ static const struct {
 } ops[XLB_OP_MAX] = {
 	[XLB_OP_VIP_ADD] = {"vip", "add",
 			    "vip add ADDR:PORT/PROTO [--hash 5tuple|src] [--table-size M] "
-			    "[--forward dsr|nat]"},
+			    "[--forward dsr|nat] [--lb chash|least_conn]"},
 	[XLB_OP_VIP_DEL] = {"vip", "del", "vip del ADDR:PORT/PROTO"},
 	[XLB_OP_BACKEND_ADD] = {"backend", "add", "backend add VIP ADDR[:PORT] [--weight W]"},
 	[XLB_OP_BACKEND_SET] = {"backend", "set",
@@ -60,9 +60,36 @@ static int parse_state(const char *s, enum xlb_backend_state *st)
 	return -1;
 }
 
+/*
+ * --lb: chash (Maglev, the default) or least_conn (bpf/lib/lconn.h), which
+ * hashes nothing of its own (no --hash src) and is no NAT VIP's (bpf/lib/nat.h
+ * picks by the table alone).
+ */
+static int vip_lb(struct xlb_op *op, const char *lb, char *err, size_t errlen)
+{
+	if (!lb || !strcmp(lb, "chash"))
+		return 0;
+	if (strcmp(lb, "least_conn")) {
+		snprintf(err, errlen, "--lb '%s' is not chash or least_conn", lb);
+		return -1;
+	}
+	if (op->vip_flags & XLB_VIP_F_HASH_SRC) {
+		snprintf(err, errlen, "--hash src applies to --lb chash only");
+		return -1;
+	}
+	if (op->vip_flags & XLB_VIP_F_NAT) {
+		snprintf(err, errlen,
+			 "--lb least_conn needs --forward dsr (NAT VIPs pick by the "
+			 "table)");
+		return -1;
+	}
+	op->vip_flags |= XLB_VIP_F_LEAST_CONN;
+	return 0;
+}
+
 /* vip add's options into op; -1 with err on a bad one. */
 static int vip_options(struct xlb_op *op, const char *hash, const char *size_s, const char *fwd,
-		       char *err, size_t errlen)
+		       const char *lb, char *err, size_t errlen)
 {
 	/* Unset: the size follows the member count (xlb_maglev_size_auto()). */
 	op->table_size = xlb_maglev_size_auto(0);
@@ -81,6 +108,8 @@ static int vip_options(struct xlb_op *op, const char *hash, const char *size_s, 
 		snprintf(err, errlen, "--forward '%s' is not dsr or nat", fwd);
 		return -1;
 	}
+	if (vip_lb(op, lb, err, errlen))
+		return -1;
 	if (size_s && (xlb_u32_parse(size_s, 3, XLB_MAGLEV_MAX, &op->table_size) ||
 		       !xlb_maglev_size_valid(op->table_size))) {
 		snprintf(err, errlen, "--table-size '%s' is not a prime between 3 and %u", size_s,
@@ -127,9 +156,9 @@ static int backend_words(struct xlb_op *op, const char *vip_s, const char *be_s,
 int xlb_op_parse(enum xlb_op_kind kind, int argc, char **argv, struct xlb_op *op, char *err,
 		 size_t errlen)
 {
-	const char *hash = NULL, *size_s = NULL, *fwd = NULL, *w_s = NULL, *st_s = NULL;
+	const char *hash = NULL, *size_s = NULL, *fwd = NULL, *lb = NULL, *w_s = NULL, *st_s = NULL;
 	const struct xlb_opt vip_opts[] = {
-		{"hash", &hash}, {"table-size", &size_s}, {"forward", &fwd}, {}};
+		{"hash", &hash}, {"table-size", &size_s}, {"forward", &fwd}, {"lb", &lb}, {}};
 	const struct xlb_opt add_opts[] = {{"weight", &w_s}, {}};
 	const struct xlb_opt set_opts[] = {{"weight", &w_s}, {"state", &st_s}, {}};
 	const struct xlb_opt *opts = NULL;
@@ -169,7 +198,7 @@ int xlb_op_parse(enum xlb_op_kind kind, int argc, char **argv, struct xlb_op *op
 		return 1;
 	switch (kind) {
 	case XLB_OP_VIP_ADD:
-		if (vip_options(op, hash, size_s, fwd, err, errlen))
+		if (vip_options(op, hash, size_s, fwd, lb, err, errlen))
 			return -1;
 		/* fall through */
 	case XLB_OP_VIP_DEL:

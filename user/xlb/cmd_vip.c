@@ -171,16 +171,17 @@ static int list_vip(const struct xlb_vip_key *k, const struct xlb_vip *v, void *
 	if (l->c->json)
 		json_array_append_new(
 			l->out,
-			json_pack("{s:s, s:i, s:s, s:i, s:i, s:s, s:s, s:s?}", "vip", s, "id",
+			json_pack("{s:s, s:i, s:s, s:i, s:i, s:s, s:s, s:s?, s:s}", "vip", s, "id",
 				  v->id, "hash", v->flags & XLB_VIP_F_HASH_SRC ? "src" : "5tuple",
 				  "table_size", v->table_size, "backends", mc.n, "table_digest", d,
 				  "forward", v->flags & XLB_VIP_F_NAT ? "nat" : "dsr", "clients",
-				  cl[0] ? cl : NULL));
+				  cl[0] ? cl : NULL, "lb",
+				  v->flags & XLB_VIP_F_LEAST_CONN ? "least_conn" : "chash"));
 	else
-		printf("%-32s id %-5u hash %-6s table %-7u backends %-4u digest %s%s%s%s\n", s,
+		printf("%-32s id %-5u hash %-6s table %-7u backends %-4u digest %s%s%s%s%s\n", s,
 		       v->id, v->flags & XLB_VIP_F_HASH_SRC ? "src" : "5tuple", v->table_size, mc.n,
 		       d, v->flags & XLB_VIP_F_NAT ? " forward nat" : "", cl[0] ? " clients " : "",
-		       cl);
+		       cl, v->flags & XLB_VIP_F_LEAST_CONN ? " lb least_conn" : "");
 	return 0;
 }
 
@@ -218,7 +219,8 @@ int xlb_cmd_vip(struct xlb_cli *c, int argc, char **argv)
 {
 	static const struct xlb_cmd verbs[] = {{"add", vip_add,
 						"vip add ADDR:PORT/PROTO [--hash 5tuple|src] "
-						"[--table-size M] [--forward dsr|nat]"},
+						"[--table-size M] [--forward dsr|nat] "
+						"[--lb chash|least_conn]"},
 					       {"del", vip_del, "vip del ADDR:PORT/PROTO"},
 					       {"list", vip_list, "vip list"},
 					       {}};

@@ -7,7 +7,7 @@
  * the caller owns and passes explicitly; nothing here is global.
  *
  * Field names, defaults and meanings follow APISIX where they apply:
- *   upstreams[]: id, name, desc, type (chash | roundrobin), hash_on,
+ *   upstreams[]: id, name, desc, type (chash | roundrobin | least_conn), hash_on,
  *     key (remote_addr: client-address affinity; absent: 5-tuple),
  *     scheme (tcp | udp), nodes ({"host:port": weight} or
  *     [{host, port, weight, priority}]), checks {active, passive},
@@ -85,6 +85,7 @@ struct xlb_node_conf {
 enum xlb_lb_type {
 	XLB_LB_CHASH = 0,  /* Maglev (default for L4) */
 	XLB_LB_ROUNDROBIN, /* weighted, per new flow */
+	XLB_LB_LEAST_CONN, /* weighted least connections (XLB_VIP_F_LEAST_CONN) */
 };
 
 struct xlb_upstream_conf {
