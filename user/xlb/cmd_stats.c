@@ -552,6 +552,48 @@ int xlb_cmd_flows(struct xlb_cli *c, int argc, char **argv)
 
 /* --- pick --------------------------------------------------------------- */
 
+/* The least_conn candidates' names ("-" for a missing second). */
+static void pick_lc_strs(struct xlb_maps *m, const struct xlb_pick_lc *lc,
+			 char (*cand)[XLB_VIPSTRLEN], size_t len)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (lc->id[i] == XLB_NO_BACKEND)
+			snprintf(cand[i], len, "-");
+		else
+			backend_str(m, lc->id[i], cand[i], len);
+	}
+}
+
+static json_t *pick_lc_json(const struct xlb_pick_lc *lc, char (*cand)[XLB_VIPSTRLEN])
+{
+	json_t *a = json_array();
+	int i;
+
+	for (i = 0; i < 2 && lc->id[i] != XLB_NO_BACKEND; i++)
+		json_array_append_new(a, json_pack("{s:s, s:i, s:I, s:i}", "backend", cand[i],
+						   "backend_id", lc->id[i], "active_flows",
+						   (json_int_t)lc->active[i], "weight",
+						   lc->weight[i]));
+	return json_pack("{s:o}", "candidates", a);
+}
+
+/* Why a least_conn VIP's new flow goes where it goes. */
+static void pick_lc_print(const struct xlb_pick_lc *lc, char (*cand)[XLB_VIPSTRLEN], int second)
+{
+	if (lc->id[1] == XLB_NO_BACKEND) {
+		printf("least_conn: %s alone (no other ACTIVE backend in %u probe slots)\n",
+		       cand[0], XLB_LC_PROBES);
+		return;
+	}
+	printf("least_conn: %s %llu active flows / weight %u against %s %llu / %u "
+	       "(slot %u): %s\n",
+	       cand[0], (unsigned long long)lc->active[0], lc->weight[0], cand[1],
+	       (unsigned long long)lc->active[1], lc->weight[1], lc->slot2,
+	       second ? "the second, fewer per weight" : "the first (fewer per weight, or a tie)");
+}
+
 int xlb_cmd_pick(struct xlb_cli *c, int argc, char **argv)
 {
 	static const char *const via[] = {
@@ -559,16 +601,18 @@ int xlb_cmd_pick(struct xlb_cli *c, int argc, char **argv)
 		[XLB_PICK_FLOW] = "flow",
 		[XLB_PICK_TABLE] = "table",
 		[XLB_PICK_REPROBE] = "reprobe",
+		[XLB_PICK_LEAST_CONN] = "least_conn",
 	};
 	const char *dport_s = NULL, *pos[2];
 	const struct xlb_opt opts[] = {{"dport", &dport_s}, {}};
 	struct xlb_pick_result r;
 	struct xlb_flow_key fk = {};
+	json_t *out;
 	struct xlb_addr_key a;
 	struct xlb_vip_key k;
 	struct xlb_vip v;
 	struct xlb_maps m;
-	char err_s[200], be[XLB_VIPSTRLEN];
+	char err_s[200], be[XLB_VIPSTRLEN], cand[2][XLB_VIPSTRLEN];
 	__u32 dport = 0;
 	__u16 port;
 	int npos, ret, err;
@@ -606,6 +650,8 @@ int xlb_cmd_pick(struct xlb_cli *c, int argc, char **argv)
 	err = xlb_pick_flow(&m, &v, &fk, &r);
 	if (!err && r.via != XLB_PICK_NONE)
 		backend_str(&m, r.backend_id, be, sizeof(be));
+	if (!err && r.least_conn)
+		pick_lc_strs(&m, &r.lc, cand, sizeof(cand[0]));
 	xlb_maps_close(&m);
 	if (err)
 		return xlb_cli_err(c, XLB_EXIT_FAIL, "pick: %s", xlb_cli_strerror(err));
@@ -613,11 +659,16 @@ int xlb_cmd_pick(struct xlb_cli *c, int argc, char **argv)
 		return xlb_cli_err(c, XLB_EXIT_FAIL,
 				   "VIP %s has no usable backend: the packet would be dropped",
 				   pos[0]);
-	if (c->json)
-		xlb_cli_json(json_pack("{s:s, s:i, s:s, s:i, s:i}", "backend", be, "backend_id",
-				       r.backend_id, "via", via[r.via], "hash", r.hash, "slot",
-				       r.slot));
-	else
-		printf("%s (via %s, hash %08x, slot %u)\n", be, via[r.via], r.hash, r.slot);
+	if (c->json) {
+		out = json_pack("{s:s, s:i, s:s, s:i, s:i}", "backend", be, "backend_id",
+				r.backend_id, "via", via[r.via], "hash", r.hash, "slot", r.slot);
+		if (r.least_conn)
+			json_object_set_new(out, "least_conn", pick_lc_json(&r.lc, cand));
+		xlb_cli_json(out);
+		return XLB_EXIT_OK;
+	}
+	printf("%s (via %s, hash %08x, slot %u)\n", be, via[r.via], r.hash, r.slot);
+	if (r.least_conn)
+		pick_lc_print(&r.lc, cand, r.via == XLB_PICK_LEAST_CONN);
 	return XLB_EXIT_OK;
 }
