@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "dataplane/maps.h"
 #include "dataplane/names.h"
+#include "dataplane/conns.h"
 #include "dataplane/pick.h"
 
 static void backend_str(struct xlb_maps *m, __u32 id, char *buf, size_t len)
@@ -57,13 +58,18 @@ static int snap_member(const struct xlb_member_key *k, const struct xlb_member *
 	struct snap_ctx *s = arg;
 	struct xlb_traffic t = {};
 	char name[XLB_VIPSTRLEN];
-	json_t *backends = json_object_get(s->vips, "\x01");
+	json_t *backends = json_object_get(s->vips, "\x01"), *o;
+	__u64 active;
 
 	backend_str(s->m, k->backend_id, name, sizeof(name));
 	if (json_object_get(backends, name))
 		return 0;
 	xlb_stats_backend(s->m, k->backend_id, &t);
-	json_object_set_new(backends, name, traffic_json(&t));
+	o = traffic_json(&t);
+	/* least_conn's count of the backend's open flows (bpf/lib/lconn.h). */
+	if (!xlb_conns_get(s->m, k->backend_id, &active))
+		json_object_set_new(o, "active_flows", json_integer((json_int_t)active));
+	json_object_set_new(backends, name, o);
 	return 0;
 }
 
@@ -158,17 +164,23 @@ static void print_group(const char *title, json_t *now, json_t *prev, double sec
 		double p = counter(now, name, "packets"), b = counter(now, name, "bytes");
 
 		if (prev)
-			printf("  %-*s %12.0f pkt/s %14.0f bit/s %10.0f flows/s\n", names_w, name,
+			printf("  %-*s %12.0f pkt/s %14.0f bit/s %10.0f flows/s", names_w, name,
 			       (p - counter(prev, name, "packets")) / secs,
 			       (b - counter(prev, name, "bytes")) * 8 / secs,
 			       (counter(now, name, "new_flows") -
 				counter(prev, name, "new_flows")) /
 				       secs);
 		else if (json_object_get(v, "new_flows"))
-			printf("  %-*s %12.0f pkts %14.0f bytes %10.0f flows\n", names_w, name, p,
-			       b, counter(now, name, "new_flows"));
+			printf("  %-*s %12.0f pkts %14.0f bytes %10.0f flows", names_w, name, p, b,
+			       counter(now, name, "new_flows"));
 		else if (p)
-			printf("  %-*s %12.0f pkts %14.0f bytes\n", names_w, name, p, b);
+			printf("  %-*s %12.0f pkts %14.0f bytes", names_w, name, p, b);
+		else
+			continue;
+		/* Backends of least_conn VIPs: their open flows now. */
+		if (counter(now, name, "active_flows"))
+			printf(" %8.0f active", counter(now, name, "active_flows"));
+		printf("\n");
 	}
 }
 
