@@ -115,8 +115,10 @@ static inline double bench_median(double *v, int n)
 	return v[n / 2];
 }
 
-static int setup_lb(struct xlb_lb *skel, int nat)
+/* vip_flags: XLB_VIP_F_NAT or XLB_VIP_F_LEAST_CONN on both VIPs, or 0. */
+static int setup_lb(struct xlb_lb *skel, __u32 vip_flags)
 {
+	int nat = !!(vip_flags & XLB_VIP_F_NAT);
 	struct xlb_maps m = {.skel = skel, .lock_fd = -1};
 	static const char *const be4[] = {"198.18.0.11", "198.18.0.12", "198.18.0.13"};
 	static const char *const be6[] = {"fd00:78:6c62::11", "fd00:78:6c62::12",
@@ -154,8 +156,7 @@ static int setup_lb(struct xlb_lb *skel, int nat)
 	for (fam = 0; !err && fam < 2; fam++) {
 		err = xlb_vip_parse(fam ? "[" VIP6 "]:80/tcp" : VIP4 ":80/tcp", &k, NULL, 0);
 		if (!err)
-			err = xlb_vip_create(&m, &k, nat ? XLB_VIP_F_NAT : 0, XLB_MAGLEV_DEFAULT,
-					     &v);
+			err = xlb_vip_create(&m, &k, vip_flags, XLB_MAGLEV_DEFAULT, &v);
 		bes = fam ? be6 : be4;
 		for (i = 0; !err && i < 3; i++) {
 			err = xlb_endpoint_parse(bes[i], &a, &port, NULL, 0);
@@ -173,12 +174,12 @@ static int setup_lb(struct xlb_lb *skel, int nat)
 }
 
 /* A load balancer with a flow table of flows entries, set up for the bench. */
-static struct xlb_lb *load_lb(__u32 flows, int nat)
+static struct xlb_lb *load_lb(__u32 flows, __u32 vip_flags)
 {
 	struct xlb_lb *lb = NULL;
 	int ncpu;
 
-	if (bpftest_lb_open(&lb, &ncpu, flows) || setup_lb(lb, nat)) {
+	if (bpftest_lb_open(&lb, &ncpu, flows) || setup_lb(lb, vip_flags)) {
 		xlb_lb__destroy(lb);
 		return NULL;
 	}
