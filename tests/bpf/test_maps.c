@@ -3131,8 +3131,11 @@ static int t_nat_sweep_recheck(struct env *e, const void *arg)
 
 /* --- least connections (conns.c, pick.c) --------------------------------- */
 
-/* A flow entry's least_conn last-seen second moved sec seconds back. */
-static int flow_idle_for(struct env *e, const struct pkt_spec *s, __u32 sec)
+/*
+ * A flow entry's least_conn last-seen second moved sec seconds back, and
+ * with stale, its backend generation changed (a flow of the id's earlier user).
+ */
+static int flow_idle_for(struct env *e, const struct pkt_spec *s, __u32 sec, int stale)
 {
 	struct xlb_flow_key k;
 	struct xlb_flow f;
@@ -3144,6 +3147,7 @@ static int flow_idle_for(struct env *e, const struct pkt_spec *s, __u32 sec)
 	if (!(f.lc.flags & XLB_FLOW_F_COUNTED))
 		return fail(e, "%s: flow entry not counted", flow_str(s, b, sizeof(b)));
 	f.lc.seen_s -= sec;
+	f.be_gen ^= stale ? 1 : 0;
 	if (bpf_map_update_elem(map_fd(e->skel->maps.xlb_flows), &k, &f, BPF_EXIST))
 		return fail(e, "%s: cannot age the flow: %s", flow_str(s, b, sizeof(b)),
 			    strerror(errno));
@@ -3189,9 +3193,9 @@ static int sweep_check(struct env *e, __u64 flows, __u64 counted, __u64 idle, __
 /*
  * A least_conn VIP: xlb_pick_flow() names the fast path's backend for
  * every new flow, some via the second candidate; the counts follow the
- * flows and the weights; the sweep deletes idle counted flows and takes
- * them, and flows deleted behind its back (an eviction), off the counts,
- * once.
+ * flows and the weights; the sweep deletes idle counted flows and those of
+ * another generation of their backend id, and takes them, and flows
+ * deleted behind its back (an eviction), off the counts, once.
  */
 static int t_least_conn(struct env *e, const void *arg)
 {
@@ -3238,10 +3242,13 @@ static int t_least_conn(struct env *e, const void *arg)
 				   ids[k], nd[k].weight, want[ids[k]], per_w * nd[k].weight);
 			goto out;
 		}
-	/* Every 4th flow idle past the timeout, every 4th + 1 gone unseen. */
+	/*
+	 * Every 4th flow idle past the timeout, every 4th + 1 gone unseen,
+	 * every 4th + 2 of another generation of its backend id.
+	 */
 	for (i = 0; i < fs->n; i++) {
-		if (i % 4 == 0) {
-			err = flow_idle_for(e, &fs->s[i], XLB_LC_IDLE_TCP_S + 2);
+		if (i % 4 == 0 || i % 4 == 2) {
+			err = flow_idle_for(e, &fs->s[i], i % 4 ? 0 : XLB_LC_IDLE_TCP_S + 2, i % 4);
 			aged++;
 		} else if (i % 4 == 1) {
 			flow_key_of(&fs->s[i], &fk);
@@ -3310,7 +3317,8 @@ static const struct maps_test tests[] = {
 	{"config: get/set round trip", t_config},
 	{"nexthop: xlb_nexthop_set writes the entry the CPUs share", t_nexthop},
 	{"least_conn: pick == fast path with the counts; counts follow flows and weights; the "
-	 "sweep deletes idle flows and takes them and evicted ones off the counts, once",
+	 "sweep deletes idle and stale flows and takes them and evicted ones off the counts, "
+	 "once",
 	 t_least_conn},
 	{"nat: foreach sees both directions; sweep deletes the dead, purge a backend's", t_nat},
 	{"nat: the sweep re-reads each victim: one revived or taken over meanwhile is kept",

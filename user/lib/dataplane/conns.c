@@ -79,19 +79,27 @@ int xlb_conns_all(struct xlb_maps *m, __u64 *all)
 
 struct lc_walk {
 	__u64 now_s;
-	__u32 n;     /* entries of the count array */
-	__u32 *live; /* per backend id: flagged entries seen, not idle */
-	struct xlb_flow_key *idle;
-	size_t nidle, cap;
+	const struct xlb_backend *be; /* every backend id's entry, read before the walk */
+	__u32 n;		      /* entries of the count array */
+	__u32 *live;		      /* per backend id: flagged entries seen, not gone */
+	struct xlb_flow_key *gone;    /* counted flows to delete */
+	size_t ngone, cap;
 	struct xlb_lc_sweep *out;
 };
 
-static int lc_idle(const struct xlb_flow_key *k, const struct xlb_flow *f, __u64 now_s)
+/*
+ * Whether a counted flow is done with: idle past its timeout, or of an
+ * earlier user of its backend id (another generation: the fast path
+ * re-picks it on its next packet, and until then its count would weigh on
+ * the id's new backend).
+ */
+static int lc_gone(const struct lc_walk *w, const struct xlb_flow_key *k, const struct xlb_flow *f)
 {
 	__u64 tmo = k->proto == IPPROTO_TCP ? XLB_LC_IDLE_TCP_S : XLB_LC_IDLE_UDP_S;
 
-	return (f->lc.flags & XLB_FLOW_F_COUNTED) && now_s > f->lc.seen_s &&
-	       now_s - f->lc.seen_s > tmo;
+	if (f->backend_id < XLB_MAX_BACKENDS && w->be[f->backend_id].gen != f->be_gen)
+		return 1;
+	return w->now_s > f->lc.seen_s && w->now_s - f->lc.seen_s > tmo;
 }
 
 static int lc_walk_one(const struct xlb_flow_key *k, const struct xlb_flow *f, void *arg)
@@ -101,40 +109,40 @@ static int lc_walk_one(const struct xlb_flow_key *k, const struct xlb_flow *f, v
 	w->out->flows++;
 	if (!(f->lc.flags & XLB_FLOW_F_COUNTED) || f->backend_id >= w->n)
 		return 0;
-	if (!lc_idle(k, f, w->now_s)) {
+	if (!lc_gone(w, k, f)) {
 		w->live[f->backend_id]++;
 		w->out->counted++;
 		return 0;
 	}
-	if (xlb_vec_room((void **)&w->idle, sizeof(*w->idle), NULL, 0, w->nidle, &w->cap, 256))
+	if (xlb_vec_room((void **)&w->gone, sizeof(*w->gone), NULL, 0, w->ngone, &w->cap, 256))
 		return -ENOMEM;
-	w->idle[w->nidle++] = *k;
+	w->gone[w->ngone++] = *k;
 	return 0;
 }
 
 /*
- * Delete the idle flows, each read again first: a packet may have come
- * since the walk. One that did and is still counted is live after all
+ * Delete the idle and stale flows, each read again first: a packet may
+ * have come since the walk. One that did and is still counted is live after all
  * (else its count would be taken off); one whose FIN came has given its
  * count back itself. The kernel has no conditional delete: what is left
  * is the moment between the read and the delete, after which such a flow
  * is picked anew and counted again.
  */
-static int lc_idle_delete(struct xlb_maps *m, struct lc_walk *w)
+static int lc_gone_delete(struct xlb_maps *m, struct lc_walk *w)
 {
 	int fd = map_fd(m->skel->maps.xlb_flows);
 	struct xlb_flow f;
 	size_t i;
 
-	for (i = 0; i < w->nidle; i++) {
-		if (bpf_map_lookup_elem(fd, &w->idle[i], &f) ||
+	for (i = 0; i < w->ngone; i++) {
+		if (bpf_map_lookup_elem(fd, &w->gone[i], &f) ||
 		    !(f.lc.flags & XLB_FLOW_F_COUNTED) || f.backend_id >= w->n)
 			continue;
-		if (!lc_idle(&w->idle[i], &f, w->now_s)) {
+		if (!lc_gone(w, &w->gone[i], &f)) {
 			w->live[f.backend_id]++;
 			continue;
 		}
-		if (bpf_map_delete_elem(fd, &w->idle[i])) {
+		if (bpf_map_delete_elem(fd, &w->gone[i])) {
 			if (errno == ENOENT)
 				continue;
 			return -errno;
@@ -179,7 +187,8 @@ int xlb_lc_sweep(struct xlb_maps *m, __u64 now_ns, struct xlb_lc_sweep *out)
 		return -errno;
 	opened0 = malloc((size_t)w.n * sizeof(*opened0));
 	w.live = calloc(w.n, sizeof(*w.live));
-	if (!opened0 || !w.live) {
+	w.be = xlb_backends_read_new(m);
+	if (!opened0 || !w.live || !w.be) {
 		err = -ENOMEM;
 		goto out_free;
 	}
@@ -188,11 +197,12 @@ int xlb_lc_sweep(struct xlb_maps *m, __u64 now_ns, struct xlb_lc_sweep *out)
 		opened0[i] = __atomic_load_n(&c[i].opened, __ATOMIC_SEQ_CST);
 	err = xlb_flow_foreach(m, lc_walk_one, &w);
 	if (!err)
-		err = lc_idle_delete(m, &w);
+		err = lc_gone_delete(m, &w);
 	if (!err)
 		lc_correct(c, opened0, &w);
 out_free:
-	free(w.idle);
+	free((void *)w.be);
+	free(w.gone);
 	free(w.live);
 	free(opened0);
 	munmap(c, len);

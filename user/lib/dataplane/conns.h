@@ -21,14 +21,15 @@ int xlb_conns_all(struct xlb_maps *m, __u64 *all);
 struct xlb_lc_sweep {
 	__u64 flows;	/* flow entries walked */
 	__u64 counted;	/* counted flows kept */
-	__u64 idle;	/* counted flows deleted: idle past XLB_LC_IDLE_*_S */
+	__u64 idle;	/* counted flows deleted: idle past XLB_LC_IDLE_*_S, or stale */
 	__u64 released; /* taken off the counts: the idle ones, evicted ones */
 };
 
 /*
  * One sweep at now_ns (CLOCK_MONOTONIC_COARSE, the fast path's clock):
- * walk the flow table, delete counted flows idle too long, then lower
- * each backend's count by what the walk proves is no flow any more.
+ * walk the flow table, delete counted flows idle too long or left by an
+ * earlier user of their backend id (another generation), then lower each
+ * backend's count by what the walk proves is no flow any more.
  * Cost: one batched read of the flow table (1M flows: 1,000 reads of
  * 1,024 entries, 64 MB copied) and one pass over the counts.
  */
