@@ -350,7 +350,7 @@ static int maglev_bench(struct xlb_maps *m, struct pool *p, int runs)
 		__u32 n = maglev_ns[c];
 
 		/* One of each first: page faults and map caches warm up. */
-		err = xlb_table_write(m, &p->vip, p->node, n);
+		err = xlb_table_write(m, &p->vip, p->node, n, NULL, 0);
 		if (!err)
 			err = xlb_maglev_build(p->node, n, size, SEED, table);
 		for (r = 0; !err && r < runs; r++) {
@@ -358,10 +358,10 @@ static int maglev_bench(struct xlb_maps *m, struct pool *p, int runs)
 			err = xlb_maglev_build(p->node, n, size, SEED, table);
 			t1 = now_us();
 			if (!err)
-				err = xlb_table_write(m, &p->vip, p->node, n);
+				err = xlb_table_write(m, &p->vip, p->node, n, NULL, 0);
 			t2 = now_us();
 			if (!err)
-				err = xlb_table_write(m, &p->vip, p->node, 0);
+				err = xlb_table_write(m, &p->vip, p->node, 0, NULL, 0);
 			t3 = now_us();
 			v[T_BUILD][r] = t1 - t0;
 			v[T_WRITE][r] = t2 - t1;

@@ -2,7 +2,7 @@
 /*
  * xlb_lb: the XDP load balancer. Entry and dispatch only; each step lives in
  * bpf/lib/: parse.h (headers), pick.h (VIP, flow table, Maglev), nexthop.h
- * (FIB cache), encap.h (IPIP / IP6IP6 / 4in6 / L2), icmp.h (too big),
+ * (FIB cache), encap.h (IPIP / IP6IP6 / 4in6 / GUE / L2), icmp.h (too big),
  * passive.h (passive-health events), nat.h (NAT, both directions),
  * stats.h (counters), maps.h (every map).
  *
@@ -20,18 +20,25 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* IPv6 VIPs need IPv6 backends; L2 mode cannot change the family at all. */
+/*
+ * IPv6 VIPs need IPv6 backends; L2 mode cannot change the family at all
+ * (a GUE VIP is encapsulated whatever the node's method).
+ */
 static __always_inline int xlb_family_ok(const struct xlb_pkt *p, const struct xlb_backend *be,
-					 const struct xlb_config *cfg)
+					 const struct xlb_config *cfg, int gue)
 {
 	if (be->family == p->key.family)
 		return 1;
-	return cfg->forward == XLB_FWD_IPIP && p->key.family == XLB_AF_INET;
+	return (cfg->forward != XLB_FWD_L2 || gue) && p->key.family == XLB_AF_INET;
 }
 
+/*
+ * gue: send in GUE, with the earlier owners in chain (the flow's own slot)
+ * as hops; else IPIP or L2 as the node forwards.
+ */
 static __always_inline int xlb_send(struct xdp_md *ctx, struct xlb_pkt *p, __u32 id,
 				    struct xlb_backend *be, const struct xlb_config *cfg,
-				    __u32 hash)
+				    __u32 hash, int gue, __u64 chain)
 {
 	struct xlb_nexthop *nh;
 	__u32 encap_len;
@@ -41,19 +48,25 @@ static __always_inline int xlb_send(struct xdp_md *ctx, struct xlb_pkt *p, __u32
 	if (ret >= 0)
 		return ret;
 
-	if (cfg->forward == XLB_FWD_L2) {
+	if (cfg->forward == XLB_FWD_L2 && !gue) {
 		ret = xlb_l2_rewrite(ctx, p, nh);
 		if (ret >= 0)
 			return ret;
 		xlb_count_reason(XLB_R_FWD_L2, p->frame_len, 0);
 	} else {
-		encap_len = be->family == XLB_AF_INET ? XLB_IPV4_ENCAP_LEN : XLB_IPV6_ENCAP_LEN;
+		if (be->family == XLB_AF_INET)
+			encap_len = gue ? XLB_GUE4_ENCAP_LEN : XLB_IPV4_ENCAP_LEN;
+		else
+			encap_len = gue ? XLB_GUE6_ENCAP_LEN : XLB_IPV6_ENCAP_LEN;
 		if (p->ip_len + encap_len > nh->mtu)
 			return xlb_too_big(ctx, p, nh->mtu, encap_len);
-		ret = xlb_encap(ctx, p, be, nh, cfg, hash);
+		ret = xlb_encap(ctx, p, be, nh, cfg, hash, gue, chain);
 		if (ret >= 0)
 			return ret;
-		xlb_count_reason(p->icmp_err ? XLB_R_FWD_ICMP : XLB_R_FWD_ENCAP, p->frame_len, 0);
+		xlb_count_reason(p->icmp_err ? XLB_R_FWD_ICMP
+				 : gue	     ? XLB_R_FWD_GUE
+					     : XLB_R_FWD_ENCAP,
+				 p->frame_len, 0);
 	}
 	xlb_count_traffic(&xlb_backend_stats, id, p->frame_len);
 	if (nh->ifindex == ctx->ingress_ifindex)
@@ -71,6 +84,7 @@ int xlb_lb(struct xdp_md *ctx)
 	struct xlb_vip *vip, v;
 	__u32 id, hash, zero = 0;
 	int ret, clients = 0;
+	__u64 chain = 0;
 
 	ret = xlb_parse(ctx, &p);
 	if (ret >= 0)
@@ -108,7 +122,9 @@ int xlb_lb(struct xdp_md *ctx)
 	ret = xlb_pick(&p, vip, cfg, &id, &be, &hash);
 	if (ret >= 0)
 		return ret;
-	if (!xlb_family_ok(&p, be, cfg))
+	if (!xlb_family_ok(&p, be, cfg, vip->flags & XLB_VIP_F_GUE))
 		return xlb_count_reason(XLB_R_DROP_FAMILY, p.frame_len, XDP_DROP);
-	return xlb_send(ctx, &p, id, be, cfg, hash);
+	if (vip->flags & XLB_VIP_F_GUE)
+		chain = xlb_slot_chain(vip, hash);
+	return xlb_send(ctx, &p, id, be, cfg, hash, vip->flags & XLB_VIP_F_GUE, chain);
 }

@@ -129,17 +129,17 @@ static __always_inline __u64 xlb_lc_weight(__u32 vip_id, __u32 id)
 static __always_inline __u32 xlb_lc_second(const struct xlb_vip *vip, __u32 hash, __u32 seed,
 					   __u32 first, struct xlb_backend **be)
 {
-	struct xlb_slot_pair *pair;
+	struct xlb_slot *sl;
 	__u32 i, idx, id;
 
 	for (i = 0; i < XLB_LC_PROBES; i++) {
-		/* As xlb_maglev_pick() reads a slot: pairs of slots per value. */
+		/* As xlb_maglev_pick() reads a slot: its chain's primary. */
 		idx = vip->table_off + xlb_lc_slot(hash, i, seed, vip->table_size);
-		pair = bpf_map_lookup_elem(&xlb_slots, &(__u32){idx / 2});
-		if (!pair)
+		sl = bpf_map_lookup_elem(&xlb_chains, &idx);
+		if (!sl)
 			return XLB_NO_BACKEND;
-		id = pair->slot[idx & 1];
-		if (id == first || id == XLB_NO_BACKEND)
+		id = xlb_slot_id(sl->chain, 0);
+		if (id == first || id == XLB_SLOT_NONE)
 			continue;
 		*be = bpf_map_lookup_elem(&xlb_backends, &id);
 		if (*be && (*be)->state == XLB_BE_ACTIVE)

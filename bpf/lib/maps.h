@@ -46,24 +46,25 @@ struct {
 
 /*
  * Every VIP's Maglev table, in one array of slots: a VIP's table is slots
- * [table_off, table_off + table_size) of it (struct xlb_vip). Userspace
- * writes a new table into free slots through mmap, then makes it live by
- * replacing the VIP's xlb_vips entry (offset and size in one value); the
- * old slots are reused only after a kernel grace period. Sized at attach.
+ * [table_off, table_off + table_size) of it (struct xlb_vip), each slot a
+ * chain of backends (struct xlb_slot). Userspace writes a new table into
+ * free slots through mmap, then makes it live by replacing the VIP's
+ * xlb_vips entry (offset and size in one value); the old slots are reused
+ * only after a kernel grace period. Sized at attach.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
-	__type(value, struct xlb_slot_pair);
-	__uint(max_entries, XLB_SLOTS_DEFAULT / 2);
+	__type(value, struct xlb_slot);
+	__uint(max_entries, XLB_SLOTS_DEFAULT);
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} xlb_slots SEC(".maps");
+} xlb_chains SEC(".maps");
 
 /*
- * Userspace's record of xlb_slots, unused per packet: one byte per block of
+ * Userspace's record of xlb_chains, unused per packet: one byte per block of
  * XLB_SLOT_BLOCK slots (free, used, freed before the last grace period),
- * eight to a value. Sized with xlb_slots.
+ * eight to a value. Sized with xlb_chains.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -84,7 +84,7 @@ static __always_inline int xlb_maglev_pick(const struct xlb_vip *vip, __u32 hash
 					   __u32 *id_out, struct xlb_backend **be_out,
 					   __u32 frame_len)
 {
-	struct xlb_slot_pair *pair;
+	struct xlb_slot *sl;
 	struct xlb_backend *be;
 	__u32 slot, idx, id;
 	int i;
@@ -95,11 +95,11 @@ static __always_inline int xlb_maglev_pick(const struct xlb_vip *vip, __u32 hash
 
 	for (i = 0; i <= XLB_REPROBE_MAX; i++) {
 		idx = vip->table_off + slot;
-		pair = bpf_map_lookup_elem(&xlb_slots, &(__u32){idx / 2});
-		if (!pair)
+		sl = bpf_map_lookup_elem(&xlb_chains, &idx);
+		if (!sl)
 			return xlb_count_reason(XLB_R_DROP_NO_TABLE, frame_len, XDP_DROP);
-		id = pair->slot[idx & 1];
-		if (id == XLB_NO_BACKEND)
+		id = xlb_slot_id(sl->chain, 0);
+		if (id == XLB_SLOT_NONE)
 			break; /* empty table: no backend at all */
 		be = xlb_backend_get(id);
 		if (be && be->state == XLB_BE_ACTIVE) {
@@ -112,6 +112,22 @@ static __always_inline int xlb_maglev_pick(const struct xlb_vip *vip, __u32 hash
 		slot = xlb_reprobe_slot(hash, i + 1, seed, vip->table_size);
 	}
 	return xlb_count_reason(XLB_R_DROP_NO_BACKEND, frame_len, XDP_DROP);
+}
+
+/*
+ * The chain of the flow's own slot (hash's, before any re-probe): the
+ * backends its connection may live on (docs/SECOND_CHANCE.md); 0 if none.
+ */
+static __always_inline __u64 xlb_slot_chain(const struct xlb_vip *vip, __u32 hash)
+{
+	struct xlb_slot *sl;
+	__u32 idx;
+
+	if (!vip->table_size)
+		return 0;
+	idx = vip->table_off + hash % vip->table_size;
+	sl = bpf_map_lookup_elem(&xlb_chains, &idx);
+	return sl ? sl->chain : 0;
 }
 
 /*

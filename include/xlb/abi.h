@@ -56,7 +56,7 @@ struct xlb_vip {
 	__u32 id;	  /* index of the VIP's counters and key record */
 	__u32 flags;	  /* XLB_VIP_F_* */
 	__u32 table_size; /* Maglev table size (prime) */
-	__u32 table_off;  /* first slot of the table in xlb_slots */
+	__u32 table_off;  /* first slot of the table in xlb_chains */
 };
 _Static_assert(sizeof(struct xlb_vip) == 16, "xlb_vip size");
 
@@ -93,14 +93,34 @@ _Static_assert(sizeof(struct xlb_client_key) == 40, "xlb_client_key size");
 #define XLB_CLIENT_KEY_BITS	(XLB_CLIENT_KEY_VIP_BITS + 128)
 
 /*
- * One element of xlb_slots: two consecutive Maglev slots, each a backend
- * id or XLB_NO_BACKEND. Array values take 8 bytes each however small, so
- * slots go in pairs: slot i is slot[i & 1] of element i / 2.
+ * One slot of a VIP's table, an element of xlb_chains: the chain of
+ * backends that own the slot, three backend ids of XLB_SLOT_ID_BITS bits
+ * each, the primary in the low bits, then the first and second secondary
+ * (the owners before the slot's last changes: docs/SECOND_CHANCE.md). A
+ * field of XLB_SLOT_NONE names no backend; bit 63 is reserved (0).
  */
-struct xlb_slot_pair {
-	__u32 slot[2];
+struct xlb_slot {
+	__u64 chain;
 };
-_Static_assert(sizeof(struct xlb_slot_pair) == 8, "xlb_slot_pair size");
+_Static_assert(sizeof(struct xlb_slot) == 8, "xlb_slot size");
+
+#define XLB_SLOT_ID_BITS 21
+#define XLB_SLOT_NONE	 0x1fffffU
+#define XLB_SLOT_IDS	 3 /* primary and two secondaries */
+_Static_assert(XLB_MAX_BACKENDS <= XLB_SLOT_NONE, "backend ids fit a slot field");
+
+/* Field i of a chain (0: the primary): a backend id, or XLB_SLOT_NONE. */
+static inline __u32 xlb_slot_id(__u64 chain, unsigned int i)
+{
+	return (chain >> (i * XLB_SLOT_ID_BITS)) & XLB_SLOT_NONE;
+}
+
+/* The chain of primary p and secondaries s1, s2 (each an id or XLB_SLOT_NONE). */
+static inline __u64 xlb_slot_pack(__u32 p, __u32 s1, __u32 s2)
+{
+	return (__u64)(p & XLB_SLOT_NONE) | (__u64)(s1 & XLB_SLOT_NONE) << XLB_SLOT_ID_BITS |
+	       (__u64)(s2 & XLB_SLOT_NONE) << (2 * XLB_SLOT_ID_BITS);
+}
 
 /* Backend states as the fast path sees them. */
 enum xlb_backend_state {
@@ -243,8 +263,10 @@ struct xlb_config {
 	__u32 nat_tmo_established;
 	__u32 nat_tmo_closing;
 	__u32 nat_tmo_udp;
+	__be16 gue_port; /* GUE's UDP destination port; 0 = XLB_GUE_PORT_DEFAULT */
+	__u16 pad;
 };
-_Static_assert(sizeof(struct xlb_config) == 80, "xlb_config size");
+_Static_assert(sizeof(struct xlb_config) == 84, "xlb_config size");
 
 /* Cached next hop of a backend (array shared by the CPUs, indexed by backend id). */
 struct xlb_nexthop {
@@ -294,6 +316,9 @@ enum xlb_reason {
 	XLB_R_DROP_NAT_SRC,	   /* NAT VIP, no NAT source address of the node's family */
 	XLB_R_NAT_RST_UNCONFIRMED, /* node RST on a NAT entry not opened by a SYN: no failure */
 	XLB_R_PASS_CLIENT,	   /* VIP for some clients only, and not this one's */
+	XLB_R_FWD_GUE,		   /* forwarded in GUE */
+	XLB_R_GUE_HOPS,		   /* GUE packet carried at least one hop */
+	XLB_R_HOP_DOWN,		   /* a slot's earlier owner left out of the hops: DOWN */
 	XLB_R_MAX,
 };
 
@@ -461,12 +486,30 @@ struct xlb_addr_key {
 _Static_assert(sizeof(struct xlb_addr_key) == 20, "xlb_addr_key size");
 
 /* Why the decap program gave its verdict (per-CPU array). */
+/*
+ * The GUE header (version 0, data message) with xlb's private word, after
+ * the outer UDP header. hlen counts the 32-bit words after the first: the
+ * private word and XLB_GUE_HOPS hops. The private word names the hops:
+ * next is the index of the hop a hand-off goes to (0 from the LB), count
+ * how many of the hop addresses that follow are meaningful.
+ */
+struct xlb_gue {
+	__u8 hlen;    /* version (2 bits) 0, C 0, hlen (5 bits) */
+	__u8 proto;   /* IPPROTO_IPIP or IPPROTO_IPV6: the inner packet */
+	__be16 flags; /* 0 */
+	__be16 priv;  /* XLB_GUE_PRIV_TYPE */
+	__u8 next;    /* hop index */
+	__u8 count;   /* hops that follow, 0 .. XLB_GUE_HOPS */
+};
+_Static_assert(sizeof(struct xlb_gue) == 8, "xlb_gue size");
+
 enum xlb_decap_reason {
 	XLB_D_DECAP = 0,       /* tunnel stripped, inner packet passed */
 	XLB_D_PASS_NOT_TUNNEL, /* not IPIP / IP6IP6 / 4in6 */
 	XLB_D_PASS_NOT_VIP,    /* inner destination not a local VIP */
 	XLB_D_PASS_MALFORMED,  /* truncated headers */
 	XLB_D_DROP_HEADROOM,   /* adjust_head failed */
+	XLB_D_GUE,	       /* GUE stripped, inner packet passed */
 	XLB_D_MAX,
 };
 

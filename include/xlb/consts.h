@@ -13,9 +13,9 @@
 #define XLB_MAGLEV_DEFAULT   65537	   /* largest table size chosen by itself (prime) */
 #define XLB_MAGLEV_MAX	     1048573	   /* largest accepted table size (prime) */
 #define XLB_MAGLEV_PER_NODE  100	   /* slots per node at least, when the size is chosen */
-#define XLB_SLOTS_DEFAULT    (1U << 24)	   /* slots of all VIPs' tables together; set at attach */
+#define XLB_SLOTS_DEFAULT    (12U << 20)   /* slots of all VIPs' tables together; set at attach */
 #define XLB_SLOT_BLOCK	     64		   /* tables start on a block: slots per block */
-#define XLB_NO_BACKEND	     0xffffffffU   /* table slot with no backend */
+#define XLB_NO_BACKEND	     0xffffffffU   /* no backend: a slot as maglev.c computes it */
 #define XLB_REPROBE_MAX	     8		   /* slots tried when the pick is not usable */
 #define XLB_WEIGHT_MAX	     65535	   /* weights are 0 .. XLB_WEIGHT_MAX */
 #define XLB_IPV6_EXT_MAX     4		   /* IPv6 extension headers skipped at most */
@@ -34,6 +34,20 @@
 #define XLB_IPV4_ENCAP_LEN 20 /* outer IPv4 header */
 #define XLB_IPV6_ENCAP_LEN 40 /* outer IPv6 header */
 
+/*
+ * GUE (struct xlb_gue): outer IP, UDP, the GUE header with xlb's private
+ * word, then room for XLB_GUE_HOPS hop addresses of the outer family, of
+ * which the private word's count are meaningful. The size does not depend
+ * on the count: a packet of a connection keeps its size when its slot's
+ * chain grows, and the fast path has one header shape per family.
+ */
+#define XLB_GUE_PORT_DEFAULT 6080   /* UDP destination port, LB nodes and backends alike */
+#define XLB_GUE_HOPS	     2	    /* hop addresses carried at most */
+#define XLB_GUE_PRIV_TYPE    0x584c /* "XL": the private word is xlb's */
+#define XLB_GUE_SPORT_BASE   0xc000 /* UDP source port: base | (flow hash & 0x3fff) */
+#define XLB_GUE4_ENCAP_LEN   44	    /* IPv4 20 + UDP 8 + GUE 4 + private 4 + hops 2 x 4 */
+#define XLB_GUE6_ENCAP_LEN   88	    /* IPv6 40 + UDP 8 + GUE 4 + private 4 + hops 2 x 16 */
+
 /* Address families as stored in the ABI (not the host's AF_* values). */
 #define XLB_AF_INET  4
 #define XLB_AF_INET6 6
@@ -43,7 +57,9 @@
 #define XLB_VIP_F_NAT	     (1U << 1) /* forward by NAT (bpf/lib/nat.h) */
 #define XLB_VIP_F_SIZE_AUTO  (1U << 2) /* table size follows the member count (userspace) */
 /* (1U << 3) is XLB_VIP_F_CLIENTS, in abi.h. */
-#define XLB_VIP_F_LEAST_CONN (1U << 4) /* new flows: weighted least connections (bpf/lib/lconn.h) */
+#define XLB_VIP_F_CHAINS     (1U << 4) /* table slots keep earlier owners (userspace) */
+#define XLB_VIP_F_GUE	     (1U << 5) /* direct return in GUE, with the slot's hops */
+#define XLB_VIP_F_LEAST_CONN (1U << 6) /* new flows: weighted least connections (bpf/lib/lconn.h) */
 
 /*
  * Weighted least connections (bpf/lib/lconn.h). A new flow's second
@@ -68,6 +84,7 @@
 #define XLB_FWD_IPIP 0 /* IPIP / IP6IP6 / 4in6 encapsulation */
 #define XLB_FWD_L2   1 /* rewrite MACs only (direct return) */
 #define XLB_FWD_NAT  2 /* every VIP by NAT, as XLB_VIP_F_NAT */
+#define XLB_FWD_GUE  3 /* direct return in GUE: new VIPs get XLB_VIP_F_GUE (userspace) */
 
 /*
  * NAT (bpf/lib/nat.h). One entry per direction per connection, in two

@@ -11,7 +11,8 @@
  * and the contract that xlb_pick_flow() names the backend the fast path
  * really sends a packet to (checked with BPF_PROG_TEST_RUN).
  *
- * Maps are never pinned, so the tests leave /sys/fs/bpf alone. xlb_vips and
+ * Maps are pinned only in a bpffs the test mounts on a directory of its
+ * own (the table space's upgrade), so the tests leave /sys/fs/bpf alone. xlb_vips and
  * xlb_members are shrunk (VIPS_MAX, MEMBERS_MAX) so that a full map is
  * cheap to reach; xlb_backends keeps its size, because the library scans
  * XLB_MAX_BACKENDS entries of it. Every test starts from empty maps, reset
@@ -36,6 +37,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <linux/bpf.h>
@@ -44,6 +47,7 @@
 
 #include <xlb/abi.h>
 #include <xlb/hash.h>
+#include "dataplane/attach.h"
 #include "dataplane/conns.h"
 #include "dataplane/maglev.h"
 #include "dataplane/maps.h"
@@ -73,7 +77,7 @@
 #define NH_IFINDEX    1		 /* lo, also the ingress device: XDP_TX */
 #define VIPS_MAX      4		 /* xlb_vips, shrunk: 4 VIPs fill it */
 #define MEMBERS_MAX   8		 /* xlb_members, shrunk: 8 members fill it */
-#define SLOTS_MAX     (1U << 21) /* xlb_slots, shrunk: two tables of the largest size fill it */
+#define SLOTS_MAX     (1U << 21) /* xlb_chains, shrunk: two tables of the largest size fill it */
 #define FLOWS_PER_CPU 2048	 /* xlb_flows: each CPU's LRU list holds a test's flows */
 #define TEST_IDS      32	 /* VIP and backend ids a test may use */
 #define PICK_FLOWS    500	 /* client flows per phase of a pick test */
@@ -1701,7 +1705,7 @@ static int node_open(struct env *e, struct xlb_lb **skel, struct xlb_maps *m)
 	      bpf_map__set_max_entries((*skel)->maps.xlb_vips, VIPS_MAX) ?:
 	      bpf_map__set_max_entries((*skel)->maps.xlb_members, MEMBERS_MAX) ?:
 	      bpf_map__set_max_entries((*skel)->maps.xlb_flows, FLOWS_PER_CPU * ncpu) ?:
-	      bpf_map__set_max_entries((*skel)->maps.xlb_slots, SLOTS_MAX / 2) ?:
+	      bpf_map__set_max_entries((*skel)->maps.xlb_chains, SLOTS_MAX) ?:
 	      bpf_map__set_max_entries((*skel)->maps.xlb_slot_blocks,
 				       SLOTS_MAX / XLB_SLOT_BLOCK / 8) ?:
 	      xlb_lb__load(*skel);
@@ -1741,7 +1745,7 @@ static int node_members(struct env *e, struct xlb_maps *m, const struct xlb_vip 
 static int digest_of(struct env *e, struct xlb_maps *m, const struct xlb_vip *vip, __u64 *d,
 		     const char *what)
 {
-	int err = xlb_table_digest(m, vip, NULL, d);
+	int err = xlb_table_digest(m, vip, NULL, d, NULL);
 
 	if (err)
 		return fail(e, "xlb_table_digest(%s): %s", what, errname(err));
@@ -1825,7 +1829,7 @@ static int t_digest_nodes(struct env *e, const void *arg)
 		err = fail(e, "out of memory");
 		goto out;
 	}
-	err = xlb_backends_read(&mb, all) ?: xlb_table_digest(&mb, &b4, all, &d);
+	err = xlb_backends_read(&mb, all) ?: xlb_table_digest(&mb, &b4, all, &d, NULL);
 	free(all);
 	if (err) {
 		err = fail(e, "digest with a backend array: %s", errname(err));
@@ -1959,6 +1963,252 @@ static int t_space_full(struct env *e, const void *arg)
 	if (tables_present(e) != (1U << a.id | 1U << c.id))
 		return fail(e, "tables at 0x%x, expected 0x%x", tables_present(e),
 			    1U << a.id | 1U << c.id);
+	return 0;
+}
+
+/*
+ * Pins of a build whose table space was xlb_slots (two 32-bit slots per
+ * value) become xlb_chains, slot for slot, in a bpffs of the test's own.
+ */
+#define OLD_SLOTS 1024
+
+static int upgrade_check(struct env *e, const char *dir)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_MMAPABLE);
+	char old[256], path[256];
+	__u32 *w = MAP_FAILED, i, want;
+	__u64 *c = MAP_FAILED, v;
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int fd, nfd = -1, err, ret = -1;
+
+	snprintf(old, sizeof(old), "%s/xlb_slots", dir);
+	snprintf(path, sizeof(path), "%s/xlb_chains", dir);
+	err = xlb_chains_from_slots(path);
+	if (err)
+		return fail(e, "nothing to convert: %s, expected 0", errname(err));
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_slots", 4, 8, OLD_SLOTS / 2, &opts);
+	if (fd < 0)
+		return fail(e, "old table space: %s", errname(-errno));
+	w = mmap(NULL, OLD_SLOTS * 4, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (w == MAP_FAILED || bpf_obj_pin(fd, old)) {
+		fail(e, "old table space: %s", errname(-errno));
+		goto out;
+	}
+	for (i = 0; i < OLD_SLOTS; i++)
+		w[i] = i % 7 ? i * 97 % XLB_MAX_BACKENDS : XLB_NO_BACKEND;
+	err = xlb_chains_from_slots(path);
+	if (err) {
+		fail(e, "xlb_chains_from_slots: %s", errname(err));
+		goto out;
+	}
+	if (!access(old, F_OK)) {
+		fail(e, "%s still pinned after the conversion", old);
+		goto out;
+	}
+	nfd = bpf_obj_get(path);
+	if (nfd < 0 || bpf_obj_get_info_by_fd(nfd, &info, &len)) {
+		fail(e, "%s: %s", path, errname(-errno));
+		goto out;
+	}
+	if (info.max_entries != OLD_SLOTS || info.value_size != 8 ||
+	    !(info.map_flags & BPF_F_MMAPABLE)) {
+		fail(e,
+		     "xlb_chains: %u entries of %u bytes, flags 0x%x; expected %u of 8, mmapable",
+		     info.max_entries, info.value_size, info.map_flags, OLD_SLOTS);
+		goto out;
+	}
+	c = mmap(NULL, OLD_SLOTS * 8, PROT_READ, MAP_SHARED, nfd, 0);
+	if (c == MAP_FAILED) {
+		fail(e, "mmap xlb_chains: %s", errname(-errno));
+		goto out;
+	}
+	for (i = 0; i < OLD_SLOTS; i++) {
+		v = c[i];
+		want = w[i] == XLB_NO_BACKEND ? XLB_SLOT_NONE : w[i];
+		if (xlb_slot_id(v, 0) != want || xlb_slot_id(v, 1) != XLB_SLOT_NONE ||
+		    xlb_slot_id(v, 2) != XLB_SLOT_NONE || v >> 63) {
+			fail(e, "slot %u: chain 0x%llx, expected primary %u, no secondaries", i,
+			     (unsigned long long)v, want);
+			goto out;
+		}
+	}
+	/* Interrupted after the new pin: the old one goes, the new one stays. */
+	if (bpf_obj_pin(fd, old) || (err = xlb_chains_from_slots(path)) || !access(old, F_OK) ||
+	    access(path, F_OK)) {
+		fail(e, "conversion done before: %s, old pin %s, new pin %s", errname(err),
+		     access(old, F_OK) ? "gone" : "left", access(path, F_OK) ? "gone" : "kept");
+		goto out;
+	}
+	ret = 0;
+out:
+	if (c != MAP_FAILED)
+		munmap(c, OLD_SLOTS * 8);
+	if (w != MAP_FAILED)
+		munmap(w, OLD_SLOTS * 4);
+	if (nfd >= 0)
+		close(nfd);
+	close(fd);
+	unlink(old);
+	unlink(path);
+	return ret;
+}
+
+static int t_space_upgrade(struct env *e, const void *arg)
+{
+	char dir[] = "/tmp/xlb-test-bpffs.XXXXXX";
+	int ret;
+
+	if (!mkdtemp(dir))
+		return fail(e, "mkdtemp: %s", errname(-errno));
+	if (mount("bpf", dir, "bpf", 0, NULL)) {
+		ret = fail(e, "mount bpffs on %s: %s", dir, errname(-errno));
+		rmdir(dir);
+		return ret;
+	}
+	ret = upgrade_check(e, dir);
+	umount(dir);
+	rmdir(dir);
+	return ret;
+}
+
+/*
+ * A VIP with XLB_VIP_F_CHAINS keeps each slot's earlier owners while they
+ * are members (user/lib/dataplane/chains.c); DOWN and drained members
+ * stay in chains, removed ones leave; a size change starts over; a VIP
+ * without the flag has no secondaries; and the fast path still sends each
+ * flow to the slot's primary.
+ */
+static int chains_read(struct env *e, const struct xlb_vip *v, __u32 size, __u64 *c)
+{
+	int err = xlb_table_read_chains(&e->m, v->id, c, size);
+
+	if (err)
+		return fail(e, "xlb_table_read_chains(VIP %u): %s", v->id, errname(err));
+	return 0;
+}
+
+static int t_table_chains(struct env *e, const void *arg)
+{
+	static const char *const addr[] = {BE4_1, BE4_2, BE4_3, BE4_4, BE4_5};
+	static __u64 before[251], after[251], plain[251], big[509];
+	struct xlb_vip v, w;
+	__u32 ids[5], idw[5], i, p0, moved = 0;
+	int j;
+
+	if (vip_new(e, VIP4, 80, IPPROTO_TCP, XLB_VIP_F_CHAINS, 251, &v) ||
+	    vip_new(e, VIP4, 81, IPPROTO_TCP, 0, 251, &w))
+		return -1;
+	for (j = 0; j < 3; j++)
+		if (member_add(e, &v, addr[j], 80, 1, &ids[j]) ||
+		    member_add(e, &w, addr[j], 80, 1, &idw[j]))
+			return -1;
+	if (rebuild(e, &v) || rebuild(e, &w) || chains_read(e, &v, 251, before))
+		return -1;
+	for (i = 0; i < 251; i++)
+		if (xlb_slot_id(before[i], 1) != XLB_SLOT_NONE)
+			return fail(e, "first table, slot %u: chain 0x%llx has a secondary", i,
+				    (unsigned long long)before[i]);
+	if (member_add(e, &v, addr[3], 80, 1, &ids[3]) ||
+	    member_add(e, &w, addr[3], 80, 1, &idw[3]) || rebuild(e, &v) || rebuild(e, &w) ||
+	    chains_read(e, &v, 251, after) || chains_read(e, &w, 251, plain))
+		return -1;
+	for (i = 0; i < 251; i++) {
+		p0 = xlb_slot_id(before[i], 0);
+		if (xlb_slot_id(after[i], 0) == p0 ? after[i] != before[i]
+						   : xlb_slot_id(after[i], 1) != p0)
+			return fail(e, "slot %u: 0x%llx after 0x%llx, expected the old owner kept",
+				    i, (unsigned long long)after[i], (unsigned long long)before[i]);
+		moved += xlb_slot_id(after[i], 0) != p0;
+		if (xlb_slot_id(plain[i], 1) != XLB_SLOT_NONE)
+			return fail(e, "VIP without chains, slot %u: chain 0x%llx", i,
+				    (unsigned long long)plain[i]);
+	}
+	if (!moved)
+		return fail(e, "adding a fourth member moved no slot");
+	/* DOWN and drained (weight 0) members stay in chains; a removed one leaves. */
+	if (set_state(e, ids[0], XLB_BE_DOWN) || member_add(e, &v, addr[1], 80, 0, &ids[1]) ||
+	    rebuild(e, &v) || chains_read(e, &v, 251, before))
+		return -1;
+	for (i = 0; i < 251; i++)
+		if (xlb_slot_id(after[i], 0) != xlb_slot_id(before[i], 0) &&
+		    xlb_slot_id(before[i], 1) != xlb_slot_id(after[i], 0))
+			return fail(e, "slot %u after DOWN/drain: 0x%llx, expected owner %u kept",
+				    i, (unsigned long long)before[i], xlb_slot_id(after[i], 0));
+	if (xlb_member_del(&e->m, v.id, ids[0]) || rebuild(e, &v) || chains_read(e, &v, 251, after))
+		return fail(e, "member delete and rebuild failed");
+	for (i = 0; i < 251; i++)
+		for (j = 0; j < XLB_SLOT_IDS; j++)
+			if (xlb_slot_id(after[i], j) == ids[0])
+				return fail(e, "slot %u: removed backend %u still in 0x%llx", i,
+					    ids[0], (unsigned long long)after[i]);
+	/* Another size: no history to keep. */
+	v.table_size = 509;
+	if (rebuild(e, &v) || chains_read(e, &v, 509, big))
+		return -1;
+	for (i = 0; i < 509; i++)
+		if (xlb_slot_id(big[i], 1) != XLB_SLOT_NONE)
+			return fail(e, "resized table, slot %u: chain 0x%llx has a secondary", i,
+				    (unsigned long long)big[i]);
+	note(e, "%u of 251 slots moved to the fourth member", moved);
+	return 0;
+}
+
+/*
+ * Divergent histories show: VIPs that reached the same members by
+ * different steps have one table_digest and different chain_digests; the
+ * same steps give the same chain_digest.
+ */
+static int digests(struct env *e, struct xlb_vip *v, __u64 *d, __u64 *c)
+{
+	int i, err;
+
+	for (i = 0; i < 2; i++) {
+		err = xlb_table_digest(&e->m, &v[i], NULL, &d[i], &c[i]);
+		if (err)
+			return fail(e, "xlb_table_digest(VIP %u): %s", v[i].id, errname(err));
+	}
+	return 0;
+}
+
+static int t_chain_digest(struct env *e, const void *arg)
+{
+	static const char *const addr[] = {BE4_1, BE4_2, BE4_3, BE4_4};
+	struct xlb_vip v[2];
+	__u64 d[2], c[2];
+	__u32 id;
+	int i, j;
+
+	for (i = 0; i < 2; i++) {
+		if (vip_new(e, VIP4, 80 + i, IPPROTO_TCP, XLB_VIP_F_CHAINS, 251, &v[i]))
+			return -1;
+		for (j = 0; j < 2; j++)
+			if (member_add(e, &v[i], addr[j], 80, 1, &id))
+				return -1;
+		if (rebuild(e, &v[i]))
+			return -1;
+	}
+	if (digests(e, v, d, c))
+		return -1;
+	if (d[0] != d[1] || c[0] != c[1])
+		return fail(e, "same steps: digests %016llx/%016llx, chains %016llx/%016llx",
+			    (unsigned long long)d[0], (unsigned long long)d[1],
+			    (unsigned long long)c[0], (unsigned long long)c[1]);
+	/* v[0]: a third member, then a fourth; v[1]: both at once. */
+	if (member_add(e, &v[0], addr[2], 80, 1, &id) || rebuild(e, &v[0]))
+		return -1;
+	for (i = 0; i < 2; i++)
+		if (member_add(e, &v[i], addr[2], 80, 1, &id) ||
+		    member_add(e, &v[i], addr[3], 80, 1, &id) || rebuild(e, &v[i]))
+			return -1;
+	if (digests(e, v, d, c))
+		return -1;
+	if (d[0] != d[1] || c[0] == c[1])
+		return fail(e,
+			    "A-B-C against A-C: table digests %016llx %016llx (expected equal), "
+			    "chain digests %016llx %016llx (expected different)",
+			    (unsigned long long)d[0], (unsigned long long)d[1],
+			    (unsigned long long)c[0], (unsigned long long)c[1]);
 	return 0;
 }
 
@@ -3299,6 +3549,13 @@ static const struct maps_test tests[] = {
 	{"table space: rebuilds reuse freed slots after a grace period", t_space_reuse},
 	{"table space: full -> ENOSPC, nothing made; a deleted VIP makes room", t_space_full},
 	{"table space: an unset size follows the member count, not health", t_space_auto},
+	{"table chains: earlier owners kept while members, dropped when removed; none without "
+	 "the flag",
+	 t_table_chains},
+	{"table chains: same members by other steps -> one table_digest, two chain_digests",
+	 t_chain_digest},
+	{"table space: pinned xlb_slots of an older build become xlb_chains, slot for slot",
+	 t_space_upgrade},
 	{"digest: two map sets from one config, numbered differently -> equal; "
 	 "another member set, weight or state -> different",
 	 t_digest_nodes},
@@ -3343,7 +3600,7 @@ static int env_open(struct env *e)
 	err = bpf_map__set_max_entries(e->skel->maps.xlb_vips, VIPS_MAX) ?:
 	      bpf_map__set_max_entries(e->skel->maps.xlb_members, MEMBERS_MAX) ?:
 	      bpf_map__set_max_entries(e->skel->maps.xlb_flows, e->flows_max) ?:
-	      bpf_map__set_max_entries(e->skel->maps.xlb_slots, SLOTS_MAX / 2) ?:
+	      bpf_map__set_max_entries(e->skel->maps.xlb_chains, SLOTS_MAX) ?:
 	      bpf_map__set_max_entries(e->skel->maps.xlb_slot_blocks,
 				       SLOTS_MAX / XLB_SLOT_BLOCK / 8);
 	if (err)

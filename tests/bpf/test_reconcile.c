@@ -127,7 +127,7 @@ static int dump_vip(const struct xlb_vip_key *k, const struct xlb_vip *v, void *
 	__u64 digest = 0;
 	int err;
 
-	err = xlb_table_digest(&d->e->m, v, NULL, &digest);
+	err = xlb_table_digest(&d->e->m, v, NULL, &digest, NULL);
 	if (err)
 		d->err = err;
 	fprintf(d->f, "vip %s clients %08x/%u id %u flags %u size %u table %016llx\n",

@@ -95,10 +95,11 @@ struct vip_def {
 	__u16 port;	  /* 0 = every port */
 	__u8 proto;
 	__u32 id;
-	__u32 flags;   /* XLB_VIP_F_* */
-	__u32 size;    /* Maglev table size */
-	int no_table;  /* table offset beyond the table space */
-	__u32 fill[4]; /* backend ids over the slots in turn; {} = empty */
+	__u32 flags;	 /* XLB_VIP_F_* */
+	__u32 size;	 /* Maglev table size */
+	int no_table;	 /* table offset beyond the table space */
+	__u32 fill[4];	 /* backend ids over the slots in turn; {} = empty */
+	__u32 second[2]; /* every slot's secondaries (earlier owners); 0 = none */
 	/*
 	 * For these clients only (remote_addr): prefix and length. The
 	 * address's entry gets XLB_VIP_F_CLIENTS (bare unless a VIP for every
@@ -136,6 +137,14 @@ struct lb_setup {
 			__VA_ARGS__                                                            \
 		}                                                                              \
 	}
+/* A GUE VIP whose slots all name secondaries s1, s2 (0: none). */
+#define VIPG(a, p, pr, i, s1, s2, ...)                                                          \
+	{                                                                                       \
+		.addr = a, .port = p, .proto = pr, .id = i, .flags = XLB_VIP_F_GUE, .size = 13, \
+		.second = {s1, s2}, .fill = {                                                   \
+			__VA_ARGS__                                                             \
+		}                                                                               \
+	}
 #define VIPC(a, p, pr, i, cl, pl, be)                                                 \
 	{                                                                             \
 		.addr = a, .port = p, .proto = pr, .id = i, .size = 13, .fill = {be}, \
@@ -172,6 +181,40 @@ static const struct lb_setup s_v6 = {
 static const struct lb_setup s_4in6 = {
 	.vips = {VIP(VIP4, 80, IPPROTO_TCP, 1, 13, 5), VIP(VIP4, 53, IPPROTO_UDP, 2, 13, 5)},
 	.bes = {BE(5, BE6_1)},
+};
+
+/* GUE VIPs: every slot's primary 1 (5), earlier owners 2 and 3 (6). */
+static const struct lb_setup s_gue4 = {
+	.vips = {VIPG(VIP4, 80, IPPROTO_TCP, 1, 2, 3, 1), VIPG(VIP4, 53, IPPROTO_UDP, 2, 0, 0, 1)},
+	.bes = {BE(1, BE4_1), BE(2, BE4_2), BE(3, BE4_3)},
+};
+
+static const struct lb_setup s_gue4_down = {
+	.vips = {VIPG(VIP4, 80, IPPROTO_TCP, 1, 2, 3, 1)},
+	.bes = {BE(1, BE4_1), BES(2, BE4_2, XLB_BE_DOWN), BE(3, BE4_3)},
+};
+
+static const struct lb_setup s_gue4_l2 = {
+	.vips = {VIPG(VIP4, 80, IPPROTO_TCP, 1, 2, 3, 1)},
+	.bes = {BE(1, BE4_1), BE(2, BE4_2), BE(3, BE4_3)},
+	.forward = XLB_FWD_L2,
+};
+
+/* Room for IPIP (20) but not for GUE (44) at 1480 bytes of IP. */
+static const struct lb_setup s_gue4_mtu = {
+	.vips = {VIPG(VIP4, 80, IPPROTO_TCP, 1, 2, 0, 1)},
+	.bes = {BE(1, BE4_1), BE(2, BE4_2)},
+	.mtu = 1500,
+};
+
+static const struct lb_setup s_gue6 = {
+	.vips = {VIPG(VIP6, 80, IPPROTO_TCP, 1, 6, 0, 5), VIPG(VIP6, 53, IPPROTO_UDP, 2, 6, 0, 5)},
+	.bes = {BE(5, BE6_1), BE(6, BE6_2)},
+};
+
+static const struct lb_setup s_gue4in6 = {
+	.vips = {VIPG(VIP4, 80, IPPROTO_TCP, 1, 6, 0, 5), VIPG(VIP4, 53, IPPROTO_UDP, 2, 6, 0, 5)},
+	.bes = {BE(5, BE6_1), BE(6, BE6_2)},
 };
 
 static const struct lb_setup s_portless = {
@@ -531,19 +574,25 @@ static int backend_set_state(struct env *e, __u32 id, __u8 state)
 #define NO_TABLE_OFF   (BPFTEST_SLOTS + 2) /* beyond the table space */
 _Static_assert(TABLE_OFF(TEST_TABLE_IDS) <= BPFTEST_SLOTS, "test tables fit");
 
-/* VIP vip_id's size slots filled with fill[] in turn ({} = empty). */
-static int table_fill(struct env *e, __u32 vip_id, __u32 size, const __u32 *fill)
+/*
+ * VIP v's size slots: primaries fill[] in turn ({} = empty), each with the
+ * secondaries second[].
+ */
+static int table_fill(struct env *e, const struct vip_def *v)
 {
-	static __u32 ids[TEST_TABLE_MAX];
-	__u32 slot, n = 0;
+	static __u64 chains[TEST_TABLE_MAX];
+	__u32 slot, n = 0, s1, s2;
 
-	if (vip_id >= TEST_TABLE_IDS || size > TEST_TABLE_MAX)
+	if (v->id >= TEST_TABLE_IDS || v->size > TEST_TABLE_MAX)
 		return -EINVAL;
-	while (n < 4 && fill[n])
+	while (n < 4 && v->fill[n])
 		n++;
-	for (slot = 0; slot < size; slot++)
-		ids[slot] = n ? fill[slot % n] : XLB_NO_BACKEND;
-	return bpftest_slots_write(e->skel, TABLE_OFF(vip_id), ids, size);
+	s1 = v->second[0] ?: XLB_SLOT_NONE;
+	s2 = v->second[1] ?: XLB_SLOT_NONE;
+	for (slot = 0; slot < v->size; slot++)
+		chains[slot] = n ? xlb_slot_pack(v->fill[slot % n], s1, s2)
+				 : xlb_slot_pack(XLB_SLOT_NONE, XLB_SLOT_NONE, XLB_SLOT_NONE);
+	return bpftest_chains_write(e->skel, TABLE_OFF(v->id), chains, v->size);
 }
 
 /* Every test table's slots empty. */
@@ -709,7 +758,7 @@ static int setup_apply(struct env *e, const struct lb_setup *su)
 			return fail(e, "setup: VIP %s:%u: %s", v->addr, v->port, strerror(errno));
 		if (v->no_table)
 			continue;
-		err = table_fill(e, v->id, v->size, v->fill);
+		err = table_fill(e, v);
 		if (err)
 			return fail(e, "setup: table of VIP %u: %s", v->id, strerror(-err));
 	}
@@ -841,6 +890,7 @@ enum out_kind {
 	OUT_NONE,      /* the verdict says it all (XDP_DROP) */
 	OUT_SAME,      /* byte for byte the input */
 	OUT_ENCAP,     /* next-hop MACs, outer header, the input's L3 packet */
+	OUT_GUE,       /* next-hop MACs, outer header, UDP, GUE with hops, the input's L3 */
 	OUT_L2,	       /* the input with the next hop's MACs */
 	OUT_TOO_BIG,   /* ICMP frag-needed / packet-too-big back to the client */
 	OUT_NAT,       /* translated to node:port from the NAT address and port */
@@ -940,6 +990,103 @@ static int expect_encap(struct env *e, const struct xlb_case *c, const struct pk
 	return 0;
 }
 
+/* An IPv4 UDP datagram sent without a checksum (IPv6 ones must have one). */
+static void udp_no_csum(struct pkt *p)
+{
+	if (p->data[p->l3_off] >> 4 == 4)
+		pkt_put_be16(p->data + p->l4_off + 6, 0);
+}
+
+/*
+ * The GUE frame (docs/SECOND_CHANCE.md, "Wire format"): outer IP, UDP from
+ * 0xc000 | (hash & 0x3fff) to the GUE port, GUE with xlb's private word,
+ * the slot's secondaries that are not DOWN as hops (room for two, zero
+ * beyond count), the input's L3 packet. The IPv6 UDP checksum is computed
+ * here over every byte of the expected datagram; over IPv4 it is zero.
+ */
+static int expect_gue(struct env *e, const struct xlb_case *c, const struct pkt *in,
+		      struct pkt_expect *x)
+{
+	const __u8 *l3 = in->data + in->l3_off;
+	int inner4 = l3[0] >> 4 == 4, i, nhops = 0;
+	size_t l3_len = inner4 ? (size_t)(l3[2] << 8 | l3[3]) : (size_t)(40 + (l3[4] << 8 | l3[5]));
+	__u8 tos = inner4 ? l3[1] : (l3[0] << 4 | l3[1] >> 4);
+	size_t hop_len, udp_off, udp_len;
+	const struct vip_def *v;
+	struct xlb_backend be, sb;
+	struct xlb_vip vip;
+	__u8 hops[2][16] = {}, *u;
+	__be32 src[4];
+	__u32 hash, sum;
+
+	if (spec_hash(e, &c->pkt, &hash, &vip))
+		return -1;
+	if (backend_get(e, e->want_be, &be))
+		return fail(e, "backend %u: lookup failed", e->want_be);
+	v = vip_def(e, vip.id);
+	hop_len = be.family == XLB_AF_INET ? 4 : 16;
+	for (i = 0; v && i < 2; i++) {
+		if (!v->second[i] || backend_get(e, v->second[i], &sb) || sb.state == XLB_BE_DOWN ||
+		    sb.state == XLB_BE_UNUSED)
+			continue;
+		memcpy(hops[nhops++], sb.addr, hop_len);
+	}
+	udp_len = 8 + 8 + 2 * hop_len + l3_len;
+	memset(x, 0, sizeof(*x));
+	if (be.family == XLB_AF_INET) {
+		expect_l2(x, in, e->want_be, 0x0800);
+		*pkt_expect_put(x, "outer version/ihl", NULL, 1) = 0x45;
+		*pkt_expect_put(x, "outer tos", NULL, 1) = tos;
+		pkt_put_be16(pkt_expect_put(x, "outer tot_len", NULL, 2), 20 + udp_len);
+		pkt_expect_put(x, "outer id", NULL, 2);
+		pkt_put_be16(pkt_expect_put(x, "outer frag_off (DF)", NULL, 2),
+			     inner4 && (l3[6] & 0x40) ? 0x4000 : 0);
+		*pkt_expect_put(x, "outer ttl", NULL, 1) = 64;
+		*pkt_expect_put(x, "outer protocol (udp)", NULL, 1) = IPPROTO_UDP;
+		pkt_expect_put(x, "outer check", NULL, 2);
+		pkt_addr(ENC_SRC4, src);
+		src[0] = (src[0] & ~htonl(ENC_MASK4)) | htonl(hash & ENC_MASK4);
+		pkt_expect_put(x, "outer saddr", src, 4);
+		pkt_expect_put(x, "outer daddr", be.addr, 4);
+		u = x->data + x->len - 20;
+		pkt_put_be16(u + 10, pkt_csum_fold(pkt_csum_add(0, u, 20)));
+	} else {
+		expect_l2(x, in, e->want_be, 0x86dd);
+		pkt_put_be32(pkt_expect_put(x, "outer version/class/flow label", NULL, 4),
+			     6U << 28 | (__u32)tos << 20 | (hash & 0xfffff));
+		pkt_put_be16(pkt_expect_put(x, "outer payload_len", NULL, 2), udp_len);
+		*pkt_expect_put(x, "outer nexthdr (udp)", NULL, 1) = IPPROTO_UDP;
+		*pkt_expect_put(x, "outer hop_limit", NULL, 1) = 64;
+		pkt_addr(ENC_SRC6, src);
+		src[3] = (src[3] & ~htonl(ENC_MASK6)) | htonl(hash & ENC_MASK6);
+		pkt_expect_put(x, "outer saddr", src, 16);
+		pkt_expect_put(x, "outer daddr", be.addr, 16);
+	}
+	udp_off = x->len;
+	pkt_put_be16(pkt_expect_put(x, "udp sport", NULL, 2), 0xc000 | (hash & 0x3fff));
+	pkt_put_be16(pkt_expect_put(x, "udp dport (gue port)", NULL, 2), XLB_GUE_PORT_DEFAULT);
+	pkt_put_be16(pkt_expect_put(x, "udp length", NULL, 2), udp_len);
+	pkt_expect_put(x, "udp check", NULL, 2);
+	*pkt_expect_put(x, "gue version/C/hlen", NULL, 1) = (__u8)(1 + 2 * hop_len / 4);
+	*pkt_expect_put(x, "gue proto", NULL, 1) = inner4 ? IPPROTO_IPIP : IPPROTO_IPV6;
+	pkt_expect_put(x, "gue flags", NULL, 2);
+	pkt_put_be16(pkt_expect_put(x, "gue private type", NULL, 2), XLB_GUE_PRIV_TYPE);
+	*pkt_expect_put(x, "gue next hop", NULL, 1) = 0;
+	*pkt_expect_put(x, "gue hop count", NULL, 1) = nhops;
+	pkt_expect_put(x, "hop 1", hops[0], hop_len);
+	pkt_expect_put(x, "hop 2", hops[1], hop_len);
+	pkt_expect_put(x, "inner packet (the input's L3)", l3, l3_len);
+	if (be.family == XLB_AF_INET6 && !(c->mangle == udp_no_csum)) {
+		u = x->data + udp_off;
+		sum = pkt_pseudo_sum(6, u - 32, u - 16, IPPROTO_UDP, udp_len);
+		pkt_put_be16(u + 6, pkt_csum_fold(pkt_csum_add(sum, u, udp_len)) ?: 0xffff);
+	}
+	if (in->len > in->l3_off + l3_len)
+		pkt_expect_put(x, "ethernet padding (kept)", l3 + l3_len,
+			       in->len - in->l3_off - l3_len);
+	return 0;
+}
+
 static int expect_l2_mode(struct env *e, const struct pkt *in, struct pkt_expect *x)
 {
 	memset(x, 0, sizeof(*x));
@@ -959,7 +1106,10 @@ static int expect_too_big(struct env *e, const struct pkt *in, struct pkt_expect
 
 	if (backend_get(e, e->want_be, &be))
 		return fail(e, "backend %u: lookup failed", e->want_be);
-	mtu = (e->setup->mtu ?: NH_MTU) - (be.family == XLB_AF_INET ? 20 : 40);
+	if (e->setup->vips[0].flags & XLB_VIP_F_GUE)
+		mtu = (e->setup->mtu ?: NH_MTU) - (be.family == XLB_AF_INET ? 44 : 88);
+	else
+		mtu = (e->setup->mtu ?: NH_MTU) - (be.family == XLB_AF_INET ? 20 : 40);
 	memset(x, 0, sizeof(*x));
 	pkt_expect_put(x, "eth dest (client)", in->data + 6, 6);
 	pkt_expect_put(x, "eth source (LB)", in->data, 6);
@@ -1164,6 +1314,9 @@ static int check_output(struct env *e, const struct xlb_case *c, const struct pk
 		break;
 	case OUT_ENCAP:
 		err = check_csums(e, in, out) ?: expect_encap(e, c, in, &x);
+		break;
+	case OUT_GUE:
+		err = check_csums(e, in, out) ?: expect_gue(e, c, in, &x);
 		break;
 	case OUT_L2:
 		err = expect_l2_mode(e, in, &x);
@@ -1585,9 +1738,10 @@ static int after_drain_first(struct env *e, const struct xlb_case *c)
 
 static int after_refill_2(struct env *e, const struct xlb_case *c)
 {
-	static const __u32 two[4] = {2};
+	struct vip_def v = *vip_def(e, 1);
 
-	if (table_fill(e, 1, vip_def(e, 1)->size, two))
+	memcpy(v.fill, (__u32[4]){2}, sizeof(v.fill));
+	if (table_fill(e, &v))
 		return fail(e, "refill table: %s", strerror(errno));
 	return 0;
 }
@@ -2292,12 +2446,6 @@ static int after_nat_second_client(struct env *e, const struct xlb_case *c)
 	return run_to_backend(e, &nflow4_b, &id, NULL);
 }
 
-static void udp_no_csum(struct pkt *p)
-{
-	if (p->data[p->l3_off] >> 4 == 4)
-		pkt_put_be16(p->data + p->l4_off + 6, 0);
-}
-
 #define P_NREPLY4 .src = BE4_1, .dst = NAT4, .proto = IPPROTO_TCP, .sport = 8080
 #define P_NREPLY6 .src = BE6_1, .dst = NAT6, .proto = IPPROTO_TCP, .sport = 8080
 
@@ -2755,6 +2903,119 @@ static const struct xlb_case cases[] = {
 	 .out = OUT_ENCAP,
 	 .backend = 1,
 	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "gue: ipv4 tcp syn -> GUE, the slot's two earlier owners as hops, flow created",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN},
+	 .setup = &s_gue4,
+	 .verdict = XDP_TX,
+	 .out = OUT_GUE,
+	 .backend = 1,
+	 .check = check_flow,
+	 .reason = XLB_R_FWD_GUE},
+	{.name = "gue: ipv4 tcp data -> GUE with hops counted",
+	 .pkt = {P_TCP4, .sport = 40001, .tcp_flags = TCP_ACK | TCP_PSH, .payload_len = 1000},
+	 .setup = &s_gue4,
+	 .verdict = XDP_TX,
+	 .out = OUT_GUE,
+	 .backend = 1,
+	 .reason = XLB_R_GUE_HOPS},
+	{.name = "gue: a DOWN earlier owner is left out of the hops",
+	 .pkt = {P_TCP4, .sport = 40002, .tcp_flags = TCP_ACK, .payload_len = 10},
+	 .setup = &s_gue4_down,
+	 .verdict = XDP_TX,
+	 .out = OUT_GUE,
+	 .backend = 1,
+	 .reason = XLB_R_HOP_DOWN},
+	{.name = "gue: ipv4 udp, no earlier owner -> GUE, hop count 0",
+	 .pkt = {P_UDP4, .sport = 5353, .payload_len = 300},
+	 .setup = &s_gue4,
+	 .verdict = XDP_TX,
+	 .out = OUT_GUE,
+	 .backend = 1,
+	 .reason = XLB_R_FWD_GUE},
+	{.name = "gue: on a node forwarding by L2, a GUE VIP still goes in GUE",
+	 .pkt = {P_TCP4, .sport = 40003, .tcp_flags = TCP_SYN},
+	 .setup = &s_gue4_l2,
+	 .verdict = XDP_TX,
+	 .out = OUT_GUE,
+	 .backend = 1,
+	 .reason = XLB_R_FWD_GUE},
+	{.name = "gue: too big for the GUE header (fits IPIP) -> frag needed, mtu - 44",
+	 .pkt = {P_TCP4, .sport = 40004, .tcp_flags = TCP_ACK, .payload_len = 1440},
+	 .setup = &s_gue4_mtu,
+	 .verdict = XDP_TX,
+	 .out = OUT_TOO_BIG,
+	 .backend = 1,
+	 .reason = XLB_R_TX_TOO_BIG},
+	{.name = "gue: ipv6 tcp syn -> GUE over IPv6, UDP checksum from the headers",
+	 .pkt = {P_TCP6, .sport = 40000, .tcp_flags = TCP_SYN},
+	 .setup = &s_gue6,
+	 .verdict = XDP_TX,
+	 .out = OUT_GUE,
+	 .backend = 5,
+	 .reason = XLB_R_FWD_GUE},
+	{.name = "gue: ipv6 tcp data, traffic class and payload -> checksum right",
+	 .pkt = {P_TCP6, .sport = 40001, .tcp_flags = TCP_ACK, .tos = 0x28, .payload_len = 777},
+	 .setup = &s_gue6,
+	 .verdict = XDP_TX,
+	 .out = OUT_GUE,
+	 .backend = 5,
+	 .reason = XLB_R_GUE_HOPS},
+	{.name = "gue: ipv6 udp -> GUE over IPv6, checksum right",
+	 .pkt = {P_UDP6, .sport = 5353, .payload_len = 501},
+	 .setup = &s_gue6,
+	 .verdict = XDP_TX,
+	 .out = OUT_GUE,
+	 .backend = 5,
+	 .reason = XLB_R_FWD_GUE},
+	{.name = "gue: ipv4 tcp, ipv6 backend -> GUE 4in6, checksum right",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK, .payload_len = 699, .ip_opts = 8},
+	 .setup = &s_gue4in6,
+	 .verdict = XDP_TX,
+	 .out = OUT_GUE,
+	 .backend = 5,
+	 .reason = XLB_R_FWD_GUE},
+	{.name = "gue: ipv4 udp, ipv6 backend -> GUE 4in6, checksum right",
+	 .pkt = {P_UDP4, .sport = 5353, .payload_len = 41},
+	 .setup = &s_gue4in6,
+	 .verdict = XDP_TX,
+	 .out = OUT_GUE,
+	 .backend = 5,
+	 .reason = XLB_R_FWD_GUE},
+	{.name = "gue: ipv4 udp without a checksum, ipv6 backend -> outer checksum 0",
+	 .pkt = {P_UDP4, .sport = 5354, .payload_len = 40},
+	 .mangle = udp_no_csum,
+	 .setup = &s_gue4in6,
+	 .verdict = XDP_TX,
+	 .out = OUT_GUE,
+	 .backend = 5,
+	 .reason = XLB_R_FWD_GUE},
+	{.name = "gue: icmpv6 packet-too-big about a flow -> GUE, ICMPv6 checksum shortcut right",
+	 .pkt = {.src = ROUTER6,
+		 .dst = VIP6,
+		 .proto = IPPROTO_ICMPV6,
+		 .icmp_type = ICMP6_PKT_TOO_BIG,
+		 .icmp_info = 1280,
+		 .quote = &reply6},
+	 .setup = &s_gue6,
+	 .first = &flow6,
+	 .verdict = XDP_TX,
+	 .out = OUT_GUE,
+	 .backend = BE_FIRST,
+	 .reason = XLB_R_FWD_ICMP},
+	{.name = "gue: icmp frag-needed about a flow, ipv6 backend -> GUE 4in6, checksum right",
+	 .pkt = {.src = ROUTER4,
+		 .dst = VIP4,
+		 .proto = IPPROTO_ICMP,
+		 .icmp_type = ICMP_UNREACH,
+		 .icmp_code = ICMP_FRAG_NEEDED,
+		 .icmp_info = 1400,
+		 .quote = &reply4},
+	 .setup = &s_gue4in6,
+	 .first = &flow4,
+	 .verdict = XDP_TX,
+	 .out = OUT_GUE,
+	 .backend = BE_FIRST,
+	 .reason = XLB_R_FWD_ICMP},
 	{.name = "client filter: a client in the first VIP's prefix -> its backend",
 	 .pkt = {P_SYN4_FROM(CLIENT4, 80)},
 	 .setup = &s_clients4,

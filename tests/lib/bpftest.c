@@ -97,7 +97,7 @@ int bpftest_lb_open(struct xlb_lb **skel, int *ncpu, __u32 flows)
 	if (!err)
 		err = bpf_map__set_max_entries((*skel)->maps.xlb_flows, flows);
 	if (!err)
-		err = bpf_map__set_max_entries((*skel)->maps.xlb_slots, BPFTEST_SLOTS / 2);
+		err = bpf_map__set_max_entries((*skel)->maps.xlb_chains, BPFTEST_SLOTS);
 	if (!err)
 		err = bpf_map__set_max_entries((*skel)->maps.xlb_slot_blocks,
 					       BPFTEST_SLOTS / XLB_SLOT_BLOCK / 8);
@@ -106,20 +106,38 @@ int bpftest_lb_open(struct xlb_lb **skel, int *ncpu, __u32 flows)
 	return xlb_lb__load(*skel);
 }
 
-int bpftest_slots_write(struct xlb_lb *skel, __u32 off, const __u32 *ids, __u32 n)
+int bpftest_chains_write(struct xlb_lb *skel, __u32 off, const __u64 *chains, __u32 n)
 {
-	size_t len = (size_t)BPFTEST_SLOTS * sizeof(__u32);
-	__u32 *slots, i;
+	size_t len = (size_t)BPFTEST_SLOTS * sizeof(__u64);
+	__u64 *c;
 
 	if (off > BPFTEST_SLOTS || n > BPFTEST_SLOTS - off)
 		return -ERANGE;
-	slots = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
-		     bpf_map__fd(skel->maps.xlb_slots), 0);
-	if (slots == MAP_FAILED)
+	c = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(skel->maps.xlb_chains),
+		 0);
+	if (c == MAP_FAILED)
+		return -errno;
+	memcpy(c + off, chains, (size_t)n * sizeof(*chains));
+	munmap(c, len);
+	return 0;
+}
+
+int bpftest_slots_write(struct xlb_lb *skel, __u32 off, const __u32 *ids, __u32 n)
+{
+	size_t len = (size_t)BPFTEST_SLOTS * sizeof(__u64);
+	__u64 *chains;
+	__u32 i;
+
+	if (off > BPFTEST_SLOTS || n > BPFTEST_SLOTS - off)
+		return -ERANGE;
+	chains = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      bpf_map__fd(skel->maps.xlb_chains), 0);
+	if (chains == MAP_FAILED)
 		return -errno;
 	for (i = 0; i < n; i++)
-		slots[off + i] = ids ? ids[i] : XLB_NO_BACKEND;
-	munmap(slots, len);
+		chains[off + i] =
+			xlb_slot_pack(ids ? ids[i] : XLB_SLOT_NONE, XLB_SLOT_NONE, XLB_SLOT_NONE);
+	munmap(chains, len);
 	return 0;
 }
 

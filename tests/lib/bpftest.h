@@ -79,11 +79,13 @@ int bpftest_lb_open(struct xlb_lb **skel, int *ncpu, __u32 flows);
 
 /**
  * bpftest_slots_write() - set slots [@off, @off + @n) of the table space
- * (xlb_slots, written through mmap) to the backend ids in @ids, or to
- * XLB_NO_BACKEND if @ids is NULL
+ * (xlb_chains, written through mmap) to chains whose primaries are the
+ * backend ids in @ids (none if @ids is NULL), without secondaries
  * Return: 0 or a negative errno.
  */
 int bpftest_slots_write(struct xlb_lb *skel, __u32 off, const __u32 *ids, __u32 n);
+/* bpftest_chains_write() - set slots [@off, @off + @n) to @chains (struct xlb_slot packing). */
+int bpftest_chains_write(struct xlb_lb *skel, __u32 off, const __u64 *chains, __u32 n);
 
 /**
  * bpftest_run() - run XDP program @prog_fd once on frame @in, received on

@@ -172,6 +172,8 @@ static void test_parse(void **state)
 		{"vip add [fd00::1]:53/udp --hash src --table-size 1009 --forward nat",
 		 XLB_OP_VIP_ADD, XLB_VIP_F_HASH_SRC | XLB_VIP_F_NAT, 1009},
 		{"v a 198.18.0.1:80/tcp --ha 5tuple --t 251 --f dsr", XLB_OP_VIP_ADD, 0, 251},
+		{"vip add 198.18.0.1:80/tcp --table-size 251 --forward gue", XLB_OP_VIP_ADD,
+		 XLB_VIP_F_GUE | XLB_VIP_F_CHAINS, 251},
 		{"vip del 198.18.0.1:80/tcp", XLB_OP_VIP_DEL},
 		{"backend add 198.18.0.1:80/tcp 10.0.0.1", XLB_OP_BACKEND_ADD, 0, 0, 1, 0},
 		{"backend add 198.18.0.1:80/tcp 10.0.0.1:8080 --weight 0", XLB_OP_BACKEND_ADD, 0, 0,
@@ -246,7 +248,8 @@ static void test_parse_errors(void **state)
 		{"vip add 198.18.0.1:80/tcp --table-size", {"option --table-size needs a value"}},
 		{"vip add 198.18.0.1:80/tcp --table-size 4", {"--table-size '4'", "prime"}},
 		{"vip add 198.18.0.1:80/tcp --hash md5", {"--hash 'md5' is not 5tuple or src"}},
-		{"vip add 198.18.0.1:80/tcp --forward gre", {"--forward 'gre' is not dsr or nat"}},
+		{"vip add 198.18.0.1:80/tcp --forward gre",
+		 {"--forward 'gre' is not dsr, nat or gue"}},
 		{"vip add 198.18.0.1:80/sctp", {"vip add:", "sctp"}},
 		{"vip del 300.1.1.1:80/tcp", {"vip del:", "300.1.1.1"}},
 		{"backend add 198.18.0.1:80/tcp", {"backend add: missing argument"}},
@@ -311,6 +314,7 @@ static void test_family(void **state)
 		{XLB_FWD_IPIP, XLB_VIP_F_NAT, "backend add 198.18.0.1:80/tcp [fd00::2]:80",
 		 "NAT does not translate"},
 		{XLB_FWD_NAT, 0, "backend add [fd00::1]:80/tcp fd00::2", NULL},
+		{XLB_FWD_L2, XLB_VIP_F_GUE, "backend add 198.18.0.1:80/tcp fd00::2", NULL},
 	};
 	struct xlb_config cfg = {};
 	char line[128], err[300];
@@ -333,13 +337,46 @@ static void test_family(void **state)
 	check_done();
 }
 
+/* A VIP without --forward takes the node's GUE; --forward says otherwise. */
+static void test_vip_flags_node(void **state)
+{
+	static const struct {
+		__u32 forward;
+		const char *line;
+		__u32 want;
+	} cases[] = {
+		{XLB_FWD_GUE, "vip add 198.18.0.1:80/tcp --table-size 251",
+		 XLB_VIP_F_GUE | XLB_VIP_F_CHAINS},
+		{XLB_FWD_GUE, "vip add 198.18.0.1:80/tcp --table-size 251 --forward dsr", 0},
+		{XLB_FWD_GUE, "vip add 198.18.0.1:80/tcp --table-size 251 --forward nat",
+		 XLB_VIP_F_NAT},
+		{XLB_FWD_IPIP, "vip add 198.18.0.1:80/tcp --table-size 251", 0},
+		{XLB_FWD_L2, "vip add 198.18.0.1:80/tcp --table-size 251 --forward gue",
+		 XLB_VIP_F_GUE | XLB_VIP_F_CHAINS},
+	};
+	struct xlb_config cfg = {};
+	char line[128], err[300];
+	struct xlb_op op;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		snprintf(line, sizeof(line), "%s", cases[i].line);
+		expect_int(xlb_batch_parse_line(line, &op, err, sizeof(err)), 1, "parse(%s): %s",
+			   cases[i].line, err);
+		cfg.forward = cases[i].forward;
+		check_int(xlb_op_vip_flags(&cfg, &op), cases[i].want, "flags(%s, forward %u)",
+			  cases[i].line, cases[i].forward);
+	}
+	check_done();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_split),	       cmocka_unit_test(test_split_errors),
 		cmocka_unit_test(test_split_property), cmocka_unit_test(test_parse),
-		cmocka_unit_test(test_parse_errors),   cmocka_unit_test(test_parse_nothing),
-		cmocka_unit_test(test_family),
+		cmocka_unit_test(test_vip_flags_node), cmocka_unit_test(test_parse_errors),
+		cmocka_unit_test(test_parse_nothing),  cmocka_unit_test(test_family),
 	};
 
 	return check_run_tests("batch", tests, NULL, NULL);

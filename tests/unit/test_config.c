@@ -900,7 +900,7 @@ static const struct bad_case bad_cases[] = {
 		{
 			"2:9: xlb.mode: must be native or generic, not 'generc' (did you mean "
 			"'generic'?)",
-			"3:12: xlb.forward: must be ipip, l2 or nat, not 'dsr'",
+			"3:12: xlb.forward: must be ipip, l2, nat or gue, not 'dsr'",
 			"4:18: xlb.on_no_healthy: must be fail_open or fail_closed, not 'fail'",
 			"5:14: xlb.log_level: must be warn, info or debug, not '3'",
 		},
@@ -1880,7 +1880,9 @@ static const struct bad_case bad_cases[] = {
 			"5:17: xlb.nat_port_min: 40000 is above nat_port_max 2000: no port to hand "
 			"out",
 			"7:20: xlb.nat_timeout_syn: must be an integer 1-86400",
-			"10:22: upstreams[1].forward: must be ipip, l2 or nat, not 'gre'",
+			"10:22: upstreams[1].forward: must be ipip, l2, nat or gue, not 'gre' (did "
+			"you "
+			"mean 'gue'?)",
 			"12:53: stream_routes[0].upstream_id: upstream 'u' (line 9) has forward "
 			"ipip but xlb.forward is l2: direct return is one method for all; set "
 			"forward: nat on the upstreams to translate and xlb.forward to ipip or l2",
@@ -1947,6 +1949,41 @@ static void test_least_conn(void **state)
 	check_int(xlb_conf_upstream(&c, "l")->type, XLB_LB_LEAST_CONN, "upstream l type");
 	check_int(xlb_conf_upstream(&c, "m")->type, XLB_LB_LEAST_CONN, "upstream m type");
 	check_int(xlb_conf_upstream(&c, "l")->hash_src, 0, "upstream l hashes no source");
+	xlb_conf_free(&c);
+	check_done();
+}
+
+/* GUE: per upstream on any node, or global; its port. */
+static void test_gue(void **state)
+{
+	struct xlb_conf c;
+
+	parse_good("gue",
+		   "xlb: {forward: l2}\n"
+		   "upstreams:\n"
+		   "  - {id: g, forward: gue, nodes: {\"[fd00:78:6c62::11]:80\": 1}}\n"
+		   "  - {id: d, nodes: {\"198.18.0.12:80\": 1}}\n"
+		   "stream_routes:\n"
+		   "  - {id: 1, server_addr: 198.18.100.1, server_port: 80, upstream_id: g}\n"
+		   "  - {id: 2, server_addr: 198.18.100.2, server_port: 80, upstream_id: d}\n",
+		   &c);
+	check_int(c.xlb.gue_port, XLB_GUE_PORT_DEFAULT, "gue_port default");
+	check_int(xlb_conf_upstream_gue(&c, xlb_conf_upstream(&c, "g")), 1, "upstream g in GUE");
+	check_int(xlb_conf_upstream_gue(&c, xlb_conf_upstream(&c, "d")), 0, "upstream d by L2");
+	xlb_conf_free(&c);
+
+	parse_good("gue global",
+		   "xlb: {forward: gue, gue_port: 7000}\n"
+		   "upstreams:\n"
+		   "  - {id: g, nodes: {\"198.18.0.11:80\": 1}}\n"
+		   "  - {id: n, forward: nat, nodes: {\"198.18.0.12:80\": 1}}\n"
+		   "stream_routes:\n"
+		   "  - {id: 1, server_addr: 198.18.100.1, upstream_id: g}\n",
+		   &c);
+	check_int(c.xlb.forward, XLB_FWD_GUE, "xlb.forward");
+	check_int(c.xlb.gue_port, 7000, "gue_port");
+	check_int(xlb_conf_upstream_gue(&c, xlb_conf_upstream(&c, "g")), 1, "upstream g in GUE");
+	check_int(xlb_conf_upstream_gue(&c, xlb_conf_upstream(&c, "n")), 0, "upstream n by NAT");
 	xlb_conf_free(&c);
 	check_done();
 }
@@ -2201,6 +2238,7 @@ int main(void)
 		cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_nat),
+		cmocka_unit_test(test_gue),
 		cmocka_unit_test(test_least_conn),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_multiple_errors),

@@ -20,6 +20,7 @@
 #include "batch.h"
 #include "batch_maps.h"
 #include "cli.h"
+#include "dataplane/chains.h"
 #include "dataplane/maglev.h"
 #include "dataplane/maps.h"
 #include "dataplane/names.h"
@@ -364,7 +365,7 @@ static int op_vip_add(struct xlb_batch *b, const struct xlb_op *op, char *err, s
 		snprintf(err, errlen, "VIP %s: %s", s, xlb_cli_strerror(v));
 		return -1;
 	}
-	b->vips[v].cur.flags = op->vip_flags;
+	b->vips[v].cur.flags = xlb_op_vip_flags(&b->cfg, op);
 	b->vips[v].cur.table_size = op->table_size;
 	b->vips[v].exists = b->vips[v].dirty = 1;
 	b->vips_live++;
@@ -653,8 +654,9 @@ static int vip_table(struct xlb_batch *b, __u32 v, int orig)
 	const struct xlb_backend *be = orig ? b->be_orig : b->be_cur;
 	struct xlb_vip *vip = orig ? &b->vips[v].orig : &b->vips[v].cur;
 	struct xlb_maglev_node *nodes;
+	struct xlb_chain_member *keep;
 	char(*keys)[XLB_VIPSTRLEN];
-	size_t n = 0, len = 0, members = 0;
+	size_t n = 0, len = 0, members = 0, nkeep = 0;
 	struct bmem *mm;
 	__u32 i;
 	int err;
@@ -666,14 +668,18 @@ static int vip_table(struct xlb_batch *b, __u32 v, int orig)
 	vip->table_size = xlb_vip_table_size(vip, members);
 	nodes = calloc(len + 1, sizeof(*nodes));
 	keys = calloc(len + 1, sizeof(*keys));
-	if (!nodes || !keys) {
+	keep = calloc(len + 1, sizeof(*keep));
+	if (!nodes || !keys || !keep) {
 		err = -ENOMEM;
 		goto out;
 	}
 	for (i = b->vips[v].first; i != ~0U; i = mm->next) {
 		mm = &b->mems[i];
-		if (!(orig ? mm->had : mm->present) || !(orig ? mm->orig_w : mm->cur_w) ||
-		    be[mm->be].state != XLB_BE_ACTIVE)
+		if (!(orig ? mm->had : mm->present))
+			continue;
+		keep[nkeep].id = mm->be;
+		keep[nkeep++].family = be[mm->be].family;
+		if (!(orig ? mm->orig_w : mm->cur_w) || be[mm->be].state != XLB_BE_ACTIVE)
 			continue;
 		xlb_backend_key(&be[mm->be], keys[n], sizeof(keys[n]));
 		nodes[n].key = keys[n];
@@ -681,8 +687,9 @@ static int vip_table(struct xlb_batch *b, __u32 v, int orig)
 		nodes[n].id = mm->be;
 		n++;
 	}
-	err = xlb_table_write(b->m, vip, nodes, n);
+	err = xlb_table_write(b->m, vip, nodes, n, keep, nkeep);
 out:
+	free(keep);
 	free(nodes);
 	free(keys);
 	return err;
@@ -1043,7 +1050,9 @@ int xlb_batch_save(struct xlb_batch *b, void (*emit)(const char *line, void *arg
 			snprintf(size, sizeof(size), " --table-size %u", v->cur.table_size);
 		snprintf(line, sizeof(line), "vip add %s%s%s%s%s", vs, size,
 			 v->cur.flags & XLB_VIP_F_HASH_SRC ? " --hash src" : "",
-			 v->cur.flags & XLB_VIP_F_NAT ? " --forward nat" : "",
+			 v->cur.flags & XLB_VIP_F_NAT	? " --forward nat"
+			 : v->cur.flags & XLB_VIP_F_GUE ? " --forward gue"
+							: "",
 			 v->cur.flags & XLB_VIP_F_LEAST_CONN ? " --lb least_conn" : "");
 		emit(line, arg);
 		nm = 0;

@@ -33,6 +33,7 @@ struct xlb_op {
 	enum xlb_op_kind kind;
 	struct xlb_vip_key vip;
 	__u32 vip_flags;	/* vip add: XLB_VIP_F_* */
+	int fwd_set;		/* vip add: --forward given (else the node's method) */
 	__u32 table_size;	/* vip add */
 	struct xlb_addr_key be; /* backend commands */
 	__u16 be_port;		/* host order; 0: any */
@@ -45,6 +46,12 @@ struct xlb_op {
 const char *xlb_op_name(enum xlb_op_kind kind);
 /* The synopsis of a kind, without the leading "xlb ". */
 const char *xlb_op_usage(enum xlb_op_kind kind);
+
+/*
+ * A new VIP's flags on a node whose method is cfg->forward: a VIP without
+ * --forward on a node forwarding in GUE is a GUE VIP.
+ */
+__u32 xlb_op_vip_flags(const struct xlb_config *cfg, const struct xlb_op *op);
 
 /*
  * Parse the words of a command of kind (after its OBJECT VERB words).

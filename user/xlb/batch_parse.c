@@ -20,7 +20,7 @@ static const struct {
 } ops[XLB_OP_MAX] = {
 	[XLB_OP_VIP_ADD] = {"vip", "add",
 			    "vip add ADDR:PORT/PROTO [--hash 5tuple|src] [--table-size M] "
-			    "[--forward dsr|nat] [--lb chash|least_conn]"},
+			    "[--forward dsr|nat|gue] [--lb chash|least_conn]"},
 	[XLB_OP_VIP_DEL] = {"vip", "del", "vip del ADDR:PORT/PROTO"},
 	[XLB_OP_BACKEND_ADD] = {"backend", "add", "backend add VIP ADDR[:PORT] [--weight W]"},
 	[XLB_OP_BACKEND_SET] = {"backend", "set",
@@ -101,11 +101,18 @@ static int vip_options(struct xlb_op *op, const char *hash, const char *size_s, 
 		snprintf(err, errlen, "--hash '%s' is not 5tuple or src", hash);
 		return -1;
 	}
-	/* dsr: the data plane's direct-return method (xlb attach --forward). */
+	/*
+	 * dsr: the data plane's direct-return method (xlb attach --forward);
+	 * gue: direct return in GUE, whose tables keep each slot's earlier
+	 * owners (docs/SECOND_CHANCE.md).
+	 */
+	op->fwd_set = !!fwd;
 	if (fwd && !strcmp(fwd, "nat")) {
 		op->vip_flags |= XLB_VIP_F_NAT;
+	} else if (fwd && !strcmp(fwd, "gue")) {
+		op->vip_flags |= XLB_VIP_F_GUE | XLB_VIP_F_CHAINS;
 	} else if (fwd && strcmp(fwd, "dsr")) {
-		snprintf(err, errlen, "--forward '%s' is not dsr or nat", fwd);
+		snprintf(err, errlen, "--forward '%s' is not dsr, nat or gue", fwd);
 		return -1;
 	}
 	if (vip_lb(op, lb, err, errlen))
@@ -219,6 +226,13 @@ int xlb_op_parse(enum xlb_op_kind kind, int argc, char **argv, struct xlb_op *op
 	}
 }
 
+__u32 xlb_op_vip_flags(const struct xlb_config *cfg, const struct xlb_op *op)
+{
+	if (!op->fwd_set && cfg->forward == XLB_FWD_GUE)
+		return op->vip_flags | XLB_VIP_F_GUE | XLB_VIP_F_CHAINS;
+	return op->vip_flags;
+}
+
 int xlb_op_family_check(const struct xlb_config *cfg, __u32 vip_flags, const struct xlb_op *op,
 			char *err, size_t errlen)
 {
@@ -229,7 +243,7 @@ int xlb_op_family_check(const struct xlb_config *cfg, __u32 vip_flags, const str
 		return 0;
 	memcpy(shown.addr, op->be.addr, sizeof(shown.addr));
 	xlb_backend_label(&shown, be_s, sizeof(be_s));
-	if (cfg->forward == XLB_FWD_L2) {
+	if (cfg->forward == XLB_FWD_L2 && !(vip_flags & XLB_VIP_F_GUE)) {
 		snprintf(err, errlen, "backend %s: L2 forwarding needs the VIP's address family",
 			 be_s);
 		return -1;

@@ -57,7 +57,9 @@ int xlb_cmd_attach(struct xlb_cli *c, int argc, char **argv)
 {
 	const char *mode_s = NULL, *fwd = NULL, *seed_s = NULL, *flows_s = NULL, *pos[1];
 	const char *ports_s = NULL, *nat_conns_s = NULL, *slots_s = NULL, *backends_s = NULL;
+	const char *gue_port_s = NULL;
 	unsigned int lo, hi;
+	__u32 gue_port = 0;
 	char end;
 	struct xlb_lb_setup su = {};
 	const struct xlb_opt opts[] = {{"mode", &mode_s},
@@ -72,16 +74,17 @@ int xlb_cmd_attach(struct xlb_cli *c, int argc, char **argv)
 				       {"flows", &flows_s},
 				       {"table-slots", &slots_s},
 				       {"backends", &backends_s},
+				       {"gue-port", &gue_port_s},
 				       {}};
 	struct xlb_lb_notes notes;
 	char err_s[512];
 	int npos, ret, err;
 
 	ret = xlb_cli_parse(c, argc, argv, opts, pos, 1, 1, &npos,
-			    "attach DEV [--mode native|generic] [--forward ipip|l2|nat] "
+			    "attach DEV [--mode native|generic] [--forward ipip|l2|nat|gue] "
 			    "[--encap-src CIDR] [--encap-src6 CIDR] [--nat-src ADDR] "
 			    "[--nat-src6 ADDR] [--nat-ports MIN-MAX] [--nat-conns N] [--seed N] "
-			    "[--flows N] [--table-slots N] [--backends N]");
+			    "[--flows N] [--table-slots N] [--backends N] [--gue-port P]");
 	if (ret || npos < 0)
 		return ret;
 	su.ifname = pos[0];
@@ -95,9 +98,15 @@ int xlb_cmd_attach(struct xlb_cli *c, int argc, char **argv)
 		su.forward = XLB_FWD_L2;
 	else if (!strcmp(fwd, "nat"))
 		su.forward = XLB_FWD_NAT;
+	else if (!strcmp(fwd, "gue"))
+		su.forward = XLB_FWD_GUE;
 	else
-		return xlb_cli_err(c, XLB_EXIT_USAGE, "forward method '%s' is not ipip, l2 or nat",
-				   fwd);
+		return xlb_cli_err(c, XLB_EXIT_USAGE,
+				   "forward method '%s' is not ipip, l2, nat or gue", fwd);
+	if (gue_port_s && xlb_u32_parse(gue_port_s, 1, 65535, &gue_port))
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "--gue-port '%s' is not a port 1-65535",
+				   gue_port_s);
+	su.gue_port = gue_port;
 	if (su.forward == XLB_FWD_NAT && !su.nat_src && !su.nat_src6)
 		return xlb_cli_err(c, XLB_EXIT_USAGE,
 				   "--forward nat needs --nat-src ADDR and/or "
@@ -148,6 +157,7 @@ int xlb_cmd_attach(struct xlb_cli *c, int argc, char **argv)
 				       mode_str(su.mode), "forward",
 				       su.forward == XLB_FWD_L2	   ? "l2"
 				       : su.forward == XLB_FWD_NAT ? "nat"
+				       : su.forward == XLB_FWD_GUE ? "gue"
 								   : "ipip",
 				       "dispatcher", !notes.legacy));
 	return XLB_EXIT_OK;

@@ -624,10 +624,12 @@ int xlb_cmd_pick(struct xlb_cli *c, int argc, char **argv)
 	struct xlb_vip_key k;
 	struct xlb_vip v;
 	struct xlb_maps m;
-	char err_s[200], be[XLB_VIPSTRLEN], cand[2][XLB_VIPSTRLEN];
-	__u32 dport = 0;
+	char err_s[200], be[XLB_VIPSTRLEN], sec[2][XLB_VIPSTRLEN], chain[2 * XLB_VIPSTRLEN + 32];
+	char cand[2][XLB_VIPSTRLEN];
+	json_t *js = NULL;
+	__u32 dport = 0, id;
 	__u16 port;
-	int npos, ret, err;
+	int npos, ret, err, i, nsec = 0;
 
 	ret = xlb_cli_parse(
 		c, argc, argv, opts, pos, 2, 2, &npos,
@@ -662,6 +664,12 @@ int xlb_cmd_pick(struct xlb_cli *c, int argc, char **argv)
 	err = xlb_pick_flow(&m, &v, &fk, &r);
 	if (!err && r.via != XLB_PICK_NONE)
 		backend_str(&m, r.backend_id, be, sizeof(be));
+	/* The slot's earlier owners (a VIP with chains): where its older connections live. */
+	for (i = 1; !err && r.via != XLB_PICK_FLOW && i < XLB_SLOT_IDS; i++) {
+		id = xlb_slot_id(r.chain, i);
+		if (id != XLB_SLOT_NONE)
+			backend_str(&m, id, sec[nsec++], sizeof(sec[0]));
+	}
 	if (!err && r.least_conn)
 		pick_lc_strs(&m, &r.lc, cand, sizeof(cand[0]));
 	xlb_maps_close(&m);
@@ -672,14 +680,22 @@ int xlb_cmd_pick(struct xlb_cli *c, int argc, char **argv)
 				   "VIP %s has no usable backend: the packet would be dropped",
 				   pos[0]);
 	if (c->json) {
-		out = json_pack("{s:s, s:i, s:s, s:i, s:i}", "backend", be, "backend_id",
-				r.backend_id, "via", via[r.via], "hash", r.hash, "slot", r.slot);
+		js = json_array();
+		for (i = 0; i < nsec; i++)
+			json_array_append_new(js, json_string(sec[i]));
+		out = json_pack("{s:s, s:i, s:s, s:i, s:i, s:o}", "backend", be, "backend_id",
+				r.backend_id, "via", via[r.via], "hash", r.hash, "slot", r.slot,
+				"secondaries", js);
 		if (r.least_conn)
 			json_object_set_new(out, "least_conn", pick_lc_json(&r.lc, cand));
 		xlb_cli_json(out);
 		return XLB_EXIT_OK;
 	}
-	printf("%s (via %s, hash %08x, slot %u)\n", be, via[r.via], r.hash, r.slot);
+	chain[0] = '\0';
+	if (nsec)
+		snprintf(chain, sizeof(chain), ", earlier owners %s%s%s", sec[0],
+			 nsec > 1 ? ", " : "", nsec > 1 ? sec[1] : "");
+	printf("%s (via %s, hash %08x, slot %u%s)\n", be, via[r.via], r.hash, r.slot, chain);
 	if (r.least_conn)
 		pick_lc_print(&r.lc, cand, r.via == XLB_PICK_LEAST_CONN);
 	return XLB_EXIT_OK;

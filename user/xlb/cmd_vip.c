@@ -90,6 +90,7 @@ static int parse_vip_op(struct xlb_cli *c, enum xlb_op_kind kind, int argc, char
 static int vip_add(struct xlb_cli *c, int argc, char **argv)
 {
 	char name[XLB_VIPSTRLEN];
+	struct xlb_config cfg;
 	struct xlb_maps m;
 	struct xlb_op op;
 	int ret, err;
@@ -97,7 +98,9 @@ static int vip_add(struct xlb_cli *c, int argc, char **argv)
 	ret = parse_vip_op(c, XLB_OP_VIP_ADD, argc, argv, &op, name) ?: xlb_cli_open_maps(c, &m, 1);
 	if (ret)
 		return ret < 0 ? XLB_EXIT_OK : ret;
-	err = xlb_vip_create(&m, &op.vip, op.vip_flags, op.table_size, NULL);
+	err = xlb_config_get(&m, &cfg);
+	if (!err)
+		err = xlb_vip_create(&m, &op.vip, xlb_op_vip_flags(&cfg, &op), op.table_size, NULL);
 	xlb_maps_close(&m);
 	if (err == -EEXIST)
 		return xlb_cli_err(c, XLB_EXIT_FAIL, "VIP %s already exists", name);
@@ -148,8 +151,8 @@ static int list_vip(const struct xlb_vip_key *k, const struct xlb_vip *v, void *
 {
 	struct vip_list *l = arg;
 	struct member_count mc = {.vip_id = v->id};
-	char s[XLB_VIPSTRLEN], d[24], a[XLB_ADDRSTRLEN], cl[XLB_ADDRSTRLEN + 8] = "";
-	__u64 digest = 0;
+	char s[XLB_VIPSTRLEN], d[24], dc[24], a[XLB_ADDRSTRLEN], cl[XLB_ADDRSTRLEN + 8] = "";
+	__u64 digest = 0, chain_digest = 0;
 	int err;
 
 	xlb_vip_str(k, s, sizeof(s));
@@ -161,27 +164,40 @@ static int list_vip(const struct xlb_vip_key *k, const struct xlb_vip *v, void *
 	if (err)
 		return err;
 	/* A VIP made a moment ago may have no table yet: "-", not an error. */
-	err = xlb_table_digest(l->m, v, l->all, &digest);
-	if (err == -ENOENT || err == -ESTALE)
+	err = xlb_table_digest(l->m, v, l->all, &digest, &chain_digest);
+	if (err == -ENOENT || err == -ESTALE) {
 		snprintf(d, sizeof(d), "-");
-	else if (err)
+		snprintf(dc, sizeof(dc), "-");
+	} else if (err) {
 		return err;
-	else
+	} else {
 		snprintf(d, sizeof(d), "%016llx", (unsigned long long)digest);
+		snprintf(dc, sizeof(dc), "%016llx", (unsigned long long)chain_digest);
+	}
 	if (l->c->json)
 		json_array_append_new(
 			l->out,
-			json_pack("{s:s, s:i, s:s, s:i, s:i, s:s, s:s, s:s?, s:s}", "vip", s, "id",
-				  v->id, "hash", v->flags & XLB_VIP_F_HASH_SRC ? "src" : "5tuple",
-				  "table_size", v->table_size, "backends", mc.n, "table_digest", d,
-				  "forward", v->flags & XLB_VIP_F_NAT ? "nat" : "dsr", "clients",
-				  cl[0] ? cl : NULL, "lb",
+			json_pack("{s:s, s:i, s:s, s:i, s:i, s:s, s:s, s:b, s:s, s:s?, s:s}", "vip",
+				  s, "id", v->id, "hash",
+				  v->flags & XLB_VIP_F_HASH_SRC ? "src" : "5tuple", "table_size",
+				  v->table_size, "backends", mc.n, "table_digest", d,
+				  "chain_digest", dc, "chains", !!(v->flags & XLB_VIP_F_CHAINS),
+				  "forward",
+				  v->flags & XLB_VIP_F_NAT   ? "nat"
+				  : v->flags & XLB_VIP_F_GUE ? "gue"
+							     : "dsr",
+				  "clients", cl[0] ? cl : NULL, "lb",
 				  v->flags & XLB_VIP_F_LEAST_CONN ? "least_conn" : "chash"));
 	else
-		printf("%-32s id %-5u hash %-6s table %-7u backends %-4u digest %s%s%s%s%s\n", s,
-		       v->id, v->flags & XLB_VIP_F_HASH_SRC ? "src" : "5tuple", v->table_size, mc.n,
-		       d, v->flags & XLB_VIP_F_NAT ? " forward nat" : "", cl[0] ? " clients " : "",
-		       cl, v->flags & XLB_VIP_F_LEAST_CONN ? " lb least_conn" : "");
+		printf("%-32s id %-5u hash %-6s table %-7u backends %-4u digest %s%s%s%s%s%s%s\n",
+		       s, v->id, v->flags & XLB_VIP_F_HASH_SRC ? "src" : "5tuple", v->table_size,
+		       mc.n, d, v->flags & XLB_VIP_F_CHAINS ? " chains " : "",
+		       v->flags & XLB_VIP_F_CHAINS ? dc : "",
+		       v->flags & XLB_VIP_F_NAT	  ? " forward nat"
+		       : v->flags & XLB_VIP_F_GUE ? " forward gue"
+						  : "",
+		       cl[0] ? " clients " : "", cl,
+		       v->flags & XLB_VIP_F_LEAST_CONN ? " lb least_conn" : "");
 	return 0;
 }
 
@@ -219,7 +235,7 @@ int xlb_cmd_vip(struct xlb_cli *c, int argc, char **argv)
 {
 	static const struct xlb_cmd verbs[] = {{"add", vip_add,
 						"vip add ADDR:PORT/PROTO [--hash 5tuple|src] "
-						"[--table-size M] [--forward dsr|nat] "
+						"[--table-size M] [--forward dsr|nat|gue] "
 						"[--lb chash|least_conn]"},
 					       {"del", vip_del, "vip del ADDR:PORT/PROTO"},
 					       {"list", vip_list, "vip list"},

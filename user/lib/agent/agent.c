@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <event2/event.h>
 
 #include "agent/agent_int.h"
@@ -210,6 +211,7 @@ int agent_apply_settings(struct xlb_agent *a, const struct xlb_settings *s)
 		pr_warn("hash seed changes from %u to %u: new flows will hash differently\n",
 			cfg.hash_seed, s->hash_seed);
 	cfg.forward = s->forward;
+	cfg.gue_port = htons(s->gue_port);
 	if (s->hash_seed)
 		cfg.hash_seed = s->hash_seed;
 	err = nat_settings(s, &cfg, err_s, sizeof(err_s));
@@ -232,7 +234,7 @@ int agent_apply_settings(struct xlb_agent *a, const struct xlb_settings *s)
 	err = xlb_config_set(&a->maps, &cfg);
 	close(lock);
 	if (!err)
-		pr_info("fast-path settings written (forward, hash seed, NAT)\n");
+		pr_info("fast-path settings written (forward, GUE port, hash seed, NAT)\n");
 	return err;
 }
 
@@ -254,6 +256,7 @@ static int setup_data_plane(struct xlb_agent *a)
 		.nat_conns = s->nat_connections,
 		.table_slots = s->table_slots,
 		.backends = s->backends,
+		.gue_port = s->gue_port,
 	};
 	struct xlb_lb_notes notes;
 	char err_s[512];

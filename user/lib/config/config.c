@@ -344,3 +344,8 @@ int xlb_conf_upstream_nat(const struct xlb_conf *conf, const struct xlb_upstream
 {
 	return u->forward ? u->forward == XLB_FWD_NAT + 1 : conf->xlb.forward == XLB_FWD_NAT;
 }
+
+int xlb_conf_upstream_gue(const struct xlb_conf *conf, const struct xlb_upstream_conf *u)
+{
+	return u->forward ? u->forward == XLB_FWD_GUE + 1 : conf->xlb.forward == XLB_FWD_GUE;
+}

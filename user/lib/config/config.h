@@ -125,7 +125,8 @@ struct xlb_settings {
 	unsigned int nifaces;
 	char interfaces[XLB_IFACES_MAX][16];
 	int generic_mode;   /* mode: native (0) | generic (1) */
-	__u32 forward;	    /* XLB_FWD_IPIP | XLB_FWD_L2 | XLB_FWD_NAT */
+	__u32 forward;	    /* XLB_FWD_IPIP | XLB_FWD_L2 | XLB_FWD_NAT | XLB_FWD_GUE */
+	__u32 gue_port;	    /* GUE's UDP destination port */
 	char encap_src[64]; /* CIDR text; "" = device address */
 	char encap_src6[64];
 	char nat_src[64];      /* NAT: the LB's IPv4 address towards nodes */
@@ -289,5 +290,7 @@ int xlb_conf_equal(const struct xlb_conf *a, const struct xlb_conf *b, int lines
 const struct xlb_upstream_conf *xlb_conf_upstream(const struct xlb_conf *conf, const char *id);
 /* Whether upstream u forwards by NAT (its own forward, else xlb.forward). */
 int xlb_conf_upstream_nat(const struct xlb_conf *conf, const struct xlb_upstream_conf *u);
+/* Whether upstream u forwards in GUE (its own forward, else xlb.forward). */
+int xlb_conf_upstream_gue(const struct xlb_conf *conf, const struct xlb_upstream_conf *u);
 
 #endif /* XLB_CONFIG_H */

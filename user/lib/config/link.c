@@ -147,7 +147,10 @@ static void dup_ids(struct parser *p, struct ent *e, size_t n, const struct item
 
 static const char *fwd_name(__u32 f)
 {
-	return f == XLB_FWD_NAT ? "nat" : f == XLB_FWD_L2 ? "l2" : "ipip";
+	return f == XLB_FWD_NAT	  ? "nat"
+	       : f == XLB_FWD_L2  ? "l2"
+	       : f == XLB_FWD_GUE ? "gue"
+				  : "ipip";
 }
 
 /*
@@ -179,7 +182,9 @@ static int link_route_nat(struct parser *p, struct xlb_route_conf *r,
 			nat, r->vip.family == XLB_AF_INET ? "nat_src" : "nat_src6");
 		return 1;
 	}
-	if (u->forward && u->forward != XLB_FWD_NAT + 1 && s->forward != u->forward - 1) {
+	/* NAT and GUE are per VIP; IPIP and L2 the node's. */
+	if (u->forward && u->forward != XLB_FWD_NAT + 1 && u->forward != XLB_FWD_GUE + 1 &&
+	    s->forward != u->forward - 1) {
 		xlb_schema_report(
 			p, where, path,
 			"upstream '%s' (line %u) has forward %s but xlb.forward is "

@@ -565,6 +565,7 @@ static const struct choice up_forward_choices[] = {
 	{"ipip", XLB_FWD_IPIP + 1},
 	{"l2", XLB_FWD_L2 + 1},
 	{"nat", XLB_FWD_NAT + 1},
+	{"gue", XLB_FWD_GUE + 1},
 	{0},
 };
 
@@ -767,10 +768,7 @@ static const struct table metrics_table = TABLE(metrics_keys);
 
 static const struct choice mode_choices[] = {{"native", 0}, {"generic", 1}, {0}};
 static const struct choice forward_choices[] = {
-	{"ipip", XLB_FWD_IPIP},
-	{"l2", XLB_FWD_L2},
-	{"nat", XLB_FWD_NAT},
-	{0},
+	{"ipip", XLB_FWD_IPIP}, {"l2", XLB_FWD_L2}, {"nat", XLB_FWD_NAT}, {"gue", XLB_FWD_GUE}, {0},
 };
 static const struct choice no_healthy_choices[] = {
 	{"fail_open", XLB_NO_HEALTHY_FAIL_OPEN},
@@ -790,6 +788,8 @@ static const struct key settings_keys[] = {
 	 .check = check_ifname},
 	{"mode", KT_ENUM, F(xlb_settings, generic_mode), .choices = mode_choices, .def = "native"},
 	{"forward", KT_ENUM, F(xlb_settings, forward), .choices = forward_choices, .def = "ipip"},
+	{"gue_port", KT_UINT, F(xlb_settings, gue_port), .min = 1, .max = 65535,
+	 .def = STR(XLB_GUE_PORT_DEFAULT)},
 	{"encap_src", KT_STR, F(xlb_settings, encap_src), .check = check_cidr4},
 	{"encap_src6", KT_STR, F(xlb_settings, encap_src6), .check = check_cidr6},
 	/* NAT (bpf/lib/nat.h): the address nodes reply to, ports, idle timeouts. */

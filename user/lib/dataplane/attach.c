@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include <linux/sockios.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/statfs.h>
@@ -133,6 +135,68 @@ static int attach_obj(struct bpf_object *obj, const char *sec, int ifindex,
 	return err;
 }
 
+/*
+ * Done before the program is loaded, while none runs on this device; the
+ * old map is unpinned last, so an interrupted conversion is done again.
+ */
+int xlb_chains_from_slots(const char *path)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_MMAPABLE);
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), n, i;
+	char old[PATH_MAX];
+	__u64 *to = MAP_FAILED;
+	__u32 *from = MAP_FAILED;
+	int ofd, nfd = -1, err;
+	const char *slash;
+
+	slash = path ? strrchr(path, '/') : NULL;
+	if (!slash)
+		return 0;
+	snprintf(old, sizeof(old), "%.*s/xlb_slots", (int)(slash - path), path);
+	ofd = bpf_obj_get(old);
+	if (ofd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	err = bpf_obj_get_info_by_fd(ofd, &info, &len) ? -errno : 0;
+	if (!err && !access(path, F_OK))
+		goto unpin; /* converted before, not yet unpinned */
+	n = info.max_entries * 2;
+	if (!err && (info.value_size != 8 || !(info.map_flags & BPF_F_MMAPABLE) || !n))
+		err = -EINVAL;
+	if (err)
+		goto out;
+	from = mmap(NULL, (size_t)n * 4, PROT_READ, MAP_SHARED, ofd, 0);
+	nfd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_chains", 4, 8, n, &opts);
+	if (from == MAP_FAILED || nfd < 0) {
+		err = -errno;
+		goto out;
+	}
+	to = mmap(NULL, (size_t)n * 8, PROT_READ | PROT_WRITE, MAP_SHARED, nfd, 0);
+	if (to == MAP_FAILED) {
+		err = -errno;
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		to[i] = xlb_slot_pack(from[i], XLB_SLOT_NONE, XLB_SLOT_NONE);
+	if (bpf_obj_pin(nfd, path)) {
+		err = -errno;
+		goto out;
+	}
+	pr_info("table space: %u slots of %s converted to %s\n", n, old, path);
+unpin:
+	if (unlink(old))
+		err = -errno;
+out:
+	if (to != MAP_FAILED)
+		munmap(to, (size_t)n * 8);
+	if (from != MAP_FAILED)
+		munmap(from, (size_t)n * 4);
+	if (nfd >= 0)
+		close(nfd);
+	close(ofd);
+	return err;
+}
+
 /* One try: open kind's skeleton afresh (a failed load cannot be retried), size, attach. */
 static int attach_once(enum xlb_prog_kind kind, const char *pin_dir, int ifindex,
 		       const struct xlb_attach_opts *o, int *legacy)
@@ -189,11 +253,13 @@ static int attach_once(enum xlb_prog_kind kind, const char *pin_dir, int ifindex
 				lb->maps.xlb_nat_health,
 				pinned_max_entries(lb->maps.xlb_nat_health, 1));
 		/* The table space and its block record, sized together. */
+		if (!err)
+			err = xlb_chains_from_slots(bpf_map__pin_path(lb->maps.xlb_chains));
 		if (!err) {
-			slots = pinned_max_entries(lb->maps.xlb_slots, 0) * 2
+			slots = pinned_max_entries(lb->maps.xlb_chains, 0)
 					?: (o->table_slots ? o->table_slots : XLB_SLOTS_DEFAULT);
 			slots = slots / (XLB_SLOT_BLOCK * 8) * (XLB_SLOT_BLOCK * 8);
-			err = bpf_map__set_max_entries(lb->maps.xlb_slots, slots / 2)
+			err = bpf_map__set_max_entries(lb->maps.xlb_chains, slots)
 				      ?: bpf_map__set_max_entries(lb->maps.xlb_slot_blocks,
 								  slots / XLB_SLOT_BLOCK / 8);
 		}
@@ -467,6 +533,7 @@ int xlb_lb_attach_dev(const char *pin_dir, const struct xlb_lb_setup *s, struct 
 		return -EINVAL;
 	cfg.nat_port_min = s->nat_port_min;
 	cfg.nat_port_max = s->nat_port_max;
+	cfg.gue_port = htons(s->gue_port ?: XLB_GUE_PORT_DEFAULT);
 
 	/* A kernel without what the program needs is named before any change. */
 	ret = xlb_kernel_check(XLB_PROG_LB, err, errlen);
@@ -493,6 +560,8 @@ int xlb_lb_attach_dev(const char *pin_dir, const struct xlb_lb_setup *s, struct 
 			/* What this attach does not say stays as the data plane has it. */
 			if (!s->forward_set)
 				cfg.forward = old.forward;
+			if (!s->gue_port && old.gue_port)
+				cfg.gue_port = old.gue_port;
 			if (!s->nat_src)
 				cfg.nat_src4 = old.nat_src4;
 			if (!s->nat_src6)

@@ -54,6 +54,15 @@ int xlb_prog_detach(enum xlb_prog_kind kind, int ifindex);
 int xlb_prog_query(enum xlb_prog_kind kind, int ifindex, struct xlb_attach_info *info);
 /* Remove kind's pinned maps from pin_dir (after the last detach). */
 int xlb_prog_unpin(enum xlb_prog_kind kind, const char *pin_dir);
+/*
+ * Pins of a build whose table space was xlb_slots (32-bit slots, two to a
+ * value) become xlb_chains, pinned at path (xlb_slots is its neighbour in
+ * the pin directory): the same slots at the same offsets, each id now the
+ * primary of a chain without secondaries, so the VIP entries and the block
+ * record stay valid as they are. Attach calls it first. 0 also when there
+ * is nothing to convert.
+ */
+int xlb_chains_from_slots(const char *path);
 const char *xlb_prog_name(enum xlb_prog_kind kind);
 
 /* Everything `xlb attach` and the agent set up on a load-balancer device. */
@@ -73,6 +82,7 @@ struct xlb_lb_setup {
 	__u32 nat_conns;   /* NAT table size; 0: default (or pinned) */
 	__u32 table_slots; /* slots of all Maglev tables; 0: default (or pinned) */
 	__u32 backends;	   /* backend ids the maps hold; 0: XLB_MAX_BACKENDS (or pinned) */
+	__u16 gue_port;	   /* GUE's UDP port; 0: the pinned maps' (XLB_GUE_PORT_DEFAULT) */
 };
 
 /* What the setup did that the operator should hear about. */

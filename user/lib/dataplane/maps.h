@@ -24,8 +24,8 @@ struct xlb_maps {
 	struct xlb_lb *skel; /* opened, never loaded: fds come from pins */
 	int lock_fd;	     /* flock on the pin directory, or -1 */
 	char pin_dir[PATH_MAX];
-	/* Table slots and their block record, mapped on first use (tables.c). */
-	__u32 *slots;
+	/* Table slots (chains) and their block record, mapped on first use (tables.c). */
+	__u64 *chains;
 	__u8 *blocks;
 	__u32 nslots, nblocks, cursor;
 	int grace_fd, grace_inner_fd; /* a map-in-map whose update waits a grace period */

@@ -128,7 +128,7 @@ static enum xlb_mem_item mem_item(const char *name)
 	} items[] = {
 		{"xlb_vips", XLB_MEM_VIP},	     {"xlb_vip_keys", XLB_MEM_VIP},
 		{"xlb_vip_stats", XLB_MEM_VIP},	     {"xlb_vip_clients", XLB_MEM_VIP},
-		{"xlb_filtered_vips", XLB_MEM_VIP},  {"xlb_slots", XLB_MEM_TABLE},
+		{"xlb_filtered_vips", XLB_MEM_VIP},  {"xlb_chains", XLB_MEM_TABLE},
 		{"xlb_slot_blocks", XLB_MEM_TABLE},  {"xlb_backends", XLB_MEM_BACKEND},
 		{"xlb_nexthops", XLB_MEM_BACKEND},   {"xlb_backend_stats", XLB_MEM_BACKEND},
 		{"xlb_event_rate", XLB_MEM_BACKEND}, {"xlb_nat_health", XLB_MEM_BACKEND},

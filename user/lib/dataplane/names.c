@@ -30,8 +30,11 @@ static const char *const reason_names[XLB_R_MAX] = {
 	[XLB_R_DROP_NAT_SRC] = "drop_nat_src",
 	[XLB_R_NAT_RST_UNCONFIRMED] = "nat_rst_unconfirmed",
 	[XLB_R_PASS_CLIENT] = "pass_client",
+	[XLB_R_FWD_GUE] = "fwd_gue",
+	[XLB_R_GUE_HOPS] = "gue_hops",
+	[XLB_R_HOP_DOWN] = "hop_down",
 };
-_Static_assert(XLB_R_PASS_CLIENT + 1 == XLB_R_MAX, "name every enum xlb_reason value");
+_Static_assert(XLB_R_HOP_DOWN + 1 == XLB_R_MAX, "name every enum xlb_reason value");
 
 static const char *const decap_names[XLB_D_MAX] = {
 	[XLB_D_DECAP] = "decap",
@@ -39,8 +42,9 @@ static const char *const decap_names[XLB_D_MAX] = {
 	[XLB_D_PASS_NOT_VIP] = "pass_not_vip",
 	[XLB_D_PASS_MALFORMED] = "pass_malformed",
 	[XLB_D_DROP_HEADROOM] = "drop_headroom",
+	[XLB_D_GUE] = "gue",
 };
-_Static_assert(XLB_D_DROP_HEADROOM + 1 == XLB_D_MAX, "name every enum xlb_decap_reason value");
+_Static_assert(XLB_D_GUE + 1 == XLB_D_MAX, "name every enum xlb_decap_reason value");
 
 static const char *const state_names[XLB_BE_STATE_MAX] = {
 	[XLB_BE_UNUSED] = "unused",

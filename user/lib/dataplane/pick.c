@@ -27,7 +27,7 @@ static void lc_load(struct xlb_maps *m, __u32 vip_id, struct xlb_pick_lc *lc, in
  * ACTIVE backend), and the less loaded per weight of the two; ties to
  * the table's pick.
  */
-static void lc_choose(struct xlb_maps *m, const struct xlb_vip *vip, const __u32 *table, __u32 seed,
+static void lc_choose(struct xlb_maps *m, const struct xlb_vip *vip, const __u64 *table, __u32 seed,
 		      struct xlb_pick_result *r)
 {
 	struct xlb_pick_lc *lc = &r->lc;
@@ -40,8 +40,8 @@ static void lc_choose(struct xlb_maps *m, const struct xlb_vip *vip, const __u32
 	lc_load(m, vip->id, lc, 0);
 	for (i = 0; i < XLB_LC_PROBES; i++) {
 		slot = xlb_lc_slot(r->hash, i, seed, vip->table_size);
-		id = table[slot];
-		if (id == lc->id[0] || id == XLB_NO_BACKEND)
+		id = xlb_slot_id(table[slot], 0);
+		if (id == lc->id[0] || id == XLB_SLOT_NONE)
 			continue;
 		if (!xlb_backend_get(m, id, &b) && b.state == XLB_BE_ACTIVE) {
 			lc->id[1] = id;
@@ -65,7 +65,8 @@ int xlb_pick_flow(struct xlb_maps *m, const struct xlb_vip *vip, const struct xl
 	struct xlb_config cfg;
 	struct xlb_backend b;
 	struct xlb_flow f;
-	__u32 *table, slot;
+	__u32 slot, id;
+	__u64 *table;
 	int err, i;
 
 	memset(r, 0, sizeof(*r));
@@ -83,16 +84,18 @@ int xlb_pick_flow(struct xlb_maps *m, const struct xlb_vip *vip, const struct xl
 	table = malloc((size_t)vip->table_size * sizeof(*table));
 	if (!table)
 		return -ENOMEM;
-	err = xlb_table_read(m, vip->id, table, vip->table_size);
+	err = xlb_table_read_chains(m, vip->id, table, vip->table_size);
 	if (err)
 		goto out;
 	slot = r->hash % vip->table_size;
+	r->chain = table[slot];
 	for (i = 0; i <= XLB_REPROBE_MAX; i++) {
-		if (table[slot] == XLB_NO_BACKEND)
+		id = xlb_slot_id(table[slot], 0);
+		if (id == XLB_SLOT_NONE)
 			break;
-		if (!xlb_backend_get(m, table[slot], &b) && b.state == XLB_BE_ACTIVE) {
+		if (!xlb_backend_get(m, id, &b) && b.state == XLB_BE_ACTIVE) {
 			r->via = i ? XLB_PICK_REPROBE : XLB_PICK_TABLE;
-			r->backend_id = table[slot];
+			r->backend_id = id;
 			r->slot = slot;
 			break;
 		}

@@ -34,8 +34,9 @@ struct xlb_pick_result {
 	enum xlb_pick_via via;
 	__u32 backend_id;
 	__u32 hash;
-	__u32 slot;	       /* table slot used (TABLE, REPROBE, LEAST_CONN) */
-	int least_conn;	       /* the VIP is least_conn: lc is filled (not via FLOW) */
+	__u32 slot;	/* table slot used (TABLE, REPROBE, LEAST_CONN) */
+	__u64 chain;	/* chain of the flow hash's own slot (TABLE, REPROBE; struct xlb_slot) */
+	int least_conn; /* the VIP is least_conn: lc is filled (not via FLOW) */
 	struct xlb_pick_lc lc; /* the two candidates */
 };
 

@@ -23,6 +23,7 @@
 
 #include "base/addr.h"
 #include "base/log.h"
+#include "dataplane/chains.h"
 #include "dataplane/maglev.h"
 #include "dataplane/maps_internal.h"
 #include "dataplane/netlink.h"
@@ -968,26 +969,33 @@ static int write_members(struct run *r, __u32 vip_id, const struct sh_member *ol
 	return err;
 }
 
-/* A VIP's table from members with a weight whose backend is active. */
+/*
+ * A VIP's table from members with a weight whose backend is active; every
+ * member may stay in a slot's chain.
+ */
 static int write_table(struct run *r, const struct xlb_vip *v, const struct sh_member *ms, size_t n)
 {
 	struct xlb_shadow *s = r->s;
 	struct xlb_maglev_node *nodes;
+	struct xlb_chain_member *keep;
 	char(*keys)[XLB_VIPSTRLEN];
-	size_t i, k = 0;
+	size_t i, k = 0, nkeep = 0;
 	int err = 0;
 
 	nodes = calloc(n + 1, sizeof(*nodes));
 	keys = calloc(n + 1, sizeof(*keys));
-	if (!nodes || !keys) {
+	keep = calloc(n + 1, sizeof(*keep));
+	if (!nodes || !keys || !keep) {
 		err = -ENOMEM;
 		goto out;
 	}
 	for (i = 0; i < n && !err; i++) {
-		if (!ms[i].weight)
-			continue;
 		err = refresh(r, ms[i].id);
-		if (err || s->be[ms[i].id].state != XLB_BE_ACTIVE)
+		if (err)
+			continue;
+		keep[nkeep].id = ms[i].id;
+		keep[nkeep++].family = s->be[ms[i].id].family;
+		if (!ms[i].weight || s->be[ms[i].id].state != XLB_BE_ACTIVE)
 			continue;
 		xlb_backend_key(&s->be[ms[i].id], keys[k], sizeof(keys[k]));
 		nodes[k].key = keys[k];
@@ -996,10 +1004,11 @@ static int write_table(struct run *r, const struct xlb_vip *v, const struct sh_m
 		k++;
 	}
 	if (!err)
-		err = xlb_table_write(r->m, v, nodes, k);
+		err = xlb_table_write(r->m, v, nodes, k, keep, nkeep);
 	if (!err)
 		r->st->tables_written++;
 out:
+	free(keep);
 	free(keys);
 	free(nodes);
 	return err;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Maglev tables in the maps: the table space (xlb_slots) shared by every
+ * Maglev tables in the maps: the table space (xlb_chains) shared by every
  * VIP, its allocation, a VIP's table written into free slots and made
  * live with one write of its xlb_vips entry; rebuilt from a VIP's members;
  * read back and digested. The table itself is computed by maglev.c.
@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 
 #include "base/addr.h"
+#include "dataplane/chains.h"
 #include "dataplane/maglev.h"
 #include "dataplane/maps.h"
 #include "dataplane/maps_internal.h"
@@ -22,8 +23,9 @@
 #include "xlb_lb.skel.h"
 
 /*
- * The table space: xlb_slots seen as one array of 32-bit slots (two per
- * map value, so slot i is word i of the mapping), cut into blocks of
+ * The table space: xlb_chains seen as one array of 64-bit slots (slot i is
+ * word i of the mapping, a chain as struct xlb_slot packs it; tables
+ * written here have no secondaries yet), cut into blocks of
  * XLB_SLOT_BLOCK slots. xlb_slot_blocks keeps one byte per block. A table
  * takes a run of free blocks, found next-fit from a cursor, so that many
  * tables written in a row cost one pass over the record. A table that is
@@ -45,28 +47,28 @@ static __u32 map_entries(const struct bpf_map *map)
 
 static int tables_map(struct xlb_maps *m)
 {
-	__u32 pairs, words;
+	__u32 slots, words;
 	void *p;
 
-	if (m->slots)
+	if (m->chains)
 		return 0;
-	pairs = map_entries(m->skel->maps.xlb_slots);
+	slots = map_entries(m->skel->maps.xlb_chains);
 	words = map_entries(m->skel->maps.xlb_slot_blocks);
-	if (!pairs || !words)
+	if (!slots || !words)
 		return -errno ?: -EINVAL;
-	p = mmap(NULL, (size_t)pairs * sizeof(struct xlb_slot_pair), PROT_READ | PROT_WRITE,
-		 MAP_SHARED, map_fd(m->skel->maps.xlb_slots), 0);
+	p = mmap(NULL, (size_t)slots * sizeof(struct xlb_slot), PROT_READ | PROT_WRITE, MAP_SHARED,
+		 map_fd(m->skel->maps.xlb_chains), 0);
 	if (p == MAP_FAILED)
 		return -errno;
-	m->slots = p;
-	m->nslots = pairs * 2;
+	m->chains = p;
+	m->nslots = slots;
 	p = mmap(NULL, (size_t)words * sizeof(__u64), PROT_READ | PROT_WRITE, MAP_SHARED,
 		 map_fd(m->skel->maps.xlb_slot_blocks), 0);
 	if (p == MAP_FAILED) {
 		int err = -errno;
 
-		munmap(m->slots, (size_t)m->nslots * sizeof(__u32));
-		m->slots = NULL;
+		munmap(m->chains, (size_t)m->nslots * sizeof(*m->chains));
+		m->chains = NULL;
 		return err;
 	}
 	m->blocks = p;
@@ -80,11 +82,11 @@ static int tables_map(struct xlb_maps *m)
 
 void xlb_tables_unmap(struct xlb_maps *m)
 {
-	if (m->slots) {
-		munmap(m->slots, (size_t)m->nslots * sizeof(__u32));
+	if (m->chains) {
+		munmap(m->chains, (size_t)m->nslots * sizeof(*m->chains));
 		munmap(m->blocks, ((size_t)m->nblocks + 7) / 8 * sizeof(__u64));
 	}
-	m->slots = NULL;
+	m->chains = NULL;
 	m->blocks = NULL;
 	if (m->grace_made) {
 		close(m->grace_fd);
@@ -182,15 +184,15 @@ static void space_release(struct xlb_maps *m, __u32 off, __u32 size, int now_fre
 	memset(&m->blocks[b], now_free ? BLOCK_FREE : BLOCK_FREED, n);
 }
 
+/* Slots [off, off + size) get primaries slots (NULL: none), no secondaries. */
 static void space_fill(struct xlb_maps *m, __u32 off, __u32 size, const __u32 *slots)
 {
+	__u64 *c = &m->chains[off];
 	__u32 i;
 
-	if (slots)
-		memcpy(&m->slots[off], slots, (size_t)size * sizeof(*slots));
-	else
-		for (i = 0; i < size; i++)
-			m->slots[off + i] = XLB_NO_BACKEND;
+	for (i = 0; i < size; i++)
+		c[i] = xlb_slot_pack(slots ? slots[i] : XLB_SLOT_NONE, XLB_SLOT_NONE,
+				     XLB_SLOT_NONE);
 }
 
 int xlb_table_space(struct xlb_maps *m, __u32 *used, __u32 *max)
@@ -245,8 +247,23 @@ static int vip_by_id(struct xlb_maps *m, __u32 id, struct xlb_vip_key *k, struct
 	return err;
 }
 
+/*
+ * The live chains of cur that a new table of vip's may continue: same size
+ * and hash mode, and the VIP keeps chains; else NULL (no history).
+ */
+static const __u64 *history_of(const struct xlb_maps *m, const struct xlb_vip *cur,
+			       const struct xlb_vip *vip)
+{
+	if (!(cur->flags & XLB_VIP_F_CHAINS) || cur->table_size != vip->table_size ||
+	    (cur->flags ^ vip->flags) & XLB_VIP_F_HASH_SRC || cur->table_off > m->nslots ||
+	    cur->table_size > m->nslots - cur->table_off)
+		return NULL;
+	return &m->chains[cur->table_off];
+}
+
 int xlb_table_write(struct xlb_maps *m, const struct xlb_vip *vip,
-		    const struct xlb_maglev_node *nodes, size_t n)
+		    const struct xlb_maglev_node *nodes, size_t n,
+		    const struct xlb_chain_member *keep, size_t nkeep)
 {
 	struct xlb_vip_key key;
 	struct xlb_config cfg;
@@ -269,12 +286,15 @@ int xlb_table_write(struct xlb_maps *m, const struct xlb_vip *vip,
 		err = space_alloc(m, vip->table_size, &nv.table_off);
 	if (err)
 		goto out;
-	space_fill(m, nv.table_off, vip->table_size, slots);
 	nv.id = cur.id;
 	nv.flags = cur.flags;
 	nv.table_size = vip->table_size;
+	/* The new run is not live, the old one is: they never overlap. */
+	err = xlb_chains_next(slots, history_of(m, &cur, &nv), nv.table_size, keep, nkeep,
+			      &m->chains[nv.table_off]);
 	/* Live: one replacement of the VIP's value, offset and size together. */
-	err = ret_errno(bpf_map_update_elem(xlb_vip_map_fd(m, &key), &key, &nv, BPF_EXIST));
+	if (!err)
+		err = ret_errno(bpf_map_update_elem(xlb_vip_map_fd(m, &key), &key, &nv, BPF_EXIST));
 	if (err) {
 		space_release(m, nv.table_off, nv.table_size, 1);
 		goto out;
@@ -295,9 +315,10 @@ int xlb_table_rebuild(struct xlb_maps *m, const struct xlb_vip *vip)
 	struct xlb_member_list c = {.vip_id = vip->id, .be_id = ~0U};
 	struct xlb_vip sized = *vip;
 	struct xlb_maglev_node *nodes = NULL;
+	struct xlb_chain_member *keep = NULL;
 	char(*keys)[XLB_VIPSTRLEN] = NULL;
 	struct xlb_backend b;
-	size_t i, n = 0;
+	size_t i, n = 0, nkeep = 0;
 	int err;
 
 	err = xlb_member_foreach(m, xlb_member_list_add, &c);
@@ -305,13 +326,17 @@ int xlb_table_rebuild(struct xlb_maps *m, const struct xlb_vip *vip)
 		goto out;
 	nodes = calloc(c.n + 1, sizeof(*nodes));
 	keys = calloc(c.n + 1, sizeof(*keys));
-	if (!nodes || !keys) {
+	keep = calloc(c.n + 1, sizeof(*keep));
+	if (!nodes || !keys || !keep) {
 		err = -ENOMEM;
 		goto out;
 	}
 	for (i = 0; i < c.n; i++) {
-		if (xlb_backend_get(m, c.keys[i].backend_id, &b) || b.state != XLB_BE_ACTIVE ||
-		    !c.vals[i].weight)
+		if (xlb_backend_get(m, c.keys[i].backend_id, &b) || b.state == XLB_BE_UNUSED)
+			continue;
+		keep[nkeep].id = c.keys[i].backend_id;
+		keep[nkeep++].family = b.family;
+		if (b.state != XLB_BE_ACTIVE || !c.vals[i].weight)
 			continue;
 		xlb_backend_key(&b, keys[n], sizeof(keys[n]));
 		nodes[n].key = keys[n];
@@ -320,8 +345,9 @@ int xlb_table_rebuild(struct xlb_maps *m, const struct xlb_vip *vip)
 		n++;
 	}
 	sized.table_size = xlb_vip_table_size(vip, c.n);
-	err = xlb_table_write(m, &sized, nodes, n);
+	err = xlb_table_write(m, &sized, nodes, n, keep, nkeep);
 out:
+	free(keep);
 	free(keys);
 	free(nodes);
 	xlb_member_list_free(&c);
@@ -348,7 +374,8 @@ int xlb_table_rebuild_backend(struct xlb_maps *m, __u32 be_id)
 	return err;
 }
 
-int xlb_table_read(struct xlb_maps *m, __u32 vip_id, __u32 *table, __u32 size)
+/* The first slot of VIP vip_id's live table of size slots, or -ESTALE for another size. */
+static int table_run(struct xlb_maps *m, __u32 vip_id, __u32 size, __u32 *off)
 {
 	struct xlb_vip_key k;
 	struct xlb_vip v;
@@ -361,8 +388,33 @@ int xlb_table_read(struct xlb_maps *m, __u32 vip_id, __u32 *table, __u32 size)
 		return err;
 	if (v.table_size != size || v.table_off > m->nslots || size > m->nslots - v.table_off)
 		return -ESTALE;
-	memcpy(table, &m->slots[v.table_off], (size_t)size * sizeof(*table));
+	*off = v.table_off;
 	return 0;
+}
+
+int xlb_table_read(struct xlb_maps *m, __u32 vip_id, __u32 *table, __u32 size)
+{
+	__u32 i, off;
+	int err;
+
+	err = table_run(m, vip_id, size, &off);
+	for (i = 0; !err && i < size; i++) {
+		table[i] = xlb_slot_id(m->chains[off + i], 0);
+		if (table[i] == XLB_SLOT_NONE)
+			table[i] = XLB_NO_BACKEND;
+	}
+	return err;
+}
+
+int xlb_table_read_chains(struct xlb_maps *m, __u32 vip_id, __u64 *chains, __u32 size)
+{
+	__u32 off;
+	int err;
+
+	err = table_run(m, vip_id, size, &off);
+	if (!err)
+		memcpy(chains, &m->chains[off], (size_t)size * sizeof(*chains));
+	return err;
 }
 
 /* FNV-1a 64: byte-wise, defined the same on every host, no seed. */
@@ -392,14 +444,29 @@ struct digest_slot {
 };
 _Static_assert(sizeof(struct digest_slot) == 20, "digest_slot size");
 
+/* Slot field id as digested. */
+static void digest_slot_of(struct digest_slot *ds, const struct xlb_backend *all, __u32 id)
+{
+	memset(ds, 0, sizeof(*ds));
+	if (id == XLB_SLOT_NONE) {
+		ds->family = 0;
+	} else if (id >= XLB_MAX_BACKENDS || all[id].state == XLB_BE_UNUSED) {
+		ds->family = 0xff;
+	} else {
+		ds->family = all[id].family;
+		ds->port = all[id].port;
+		memcpy(ds->addr, all[id].addr, sizeof(ds->addr));
+	}
+}
+
 int xlb_table_digest(struct xlb_maps *m, const struct xlb_vip *vip, const struct xlb_backend *all,
-		     __u64 *digest)
+		     __u64 *digest, __u64 *chain_digest)
 {
 	struct xlb_backend *own = NULL;
 	struct digest_slot ds;
 	struct xlb_config cfg;
-	__u32 *t, i, hdr[4];
-	__u64 h = FNV64_OFFSET;
+	__u32 i, j, hdr[4];
+	__u64 *t, h = FNV64_OFFSET, hc = FNV64_OFFSET;
 	int err;
 
 	err = xlb_config_get(m, &cfg);
@@ -416,33 +483,33 @@ int xlb_table_digest(struct xlb_maps *m, const struct xlb_vip *vip, const struct
 		}
 		all = own;
 	}
-	err = xlb_table_read(m, vip->id, t, vip->table_size);
+	err = xlb_table_read_chains(m, vip->id, t, vip->table_size);
 	if (err)
 		goto out;
 	/*
 	 * What a flow's slot depends on besides the slots: size, hash mode
 	 * and the hash seed (equal tables under different seeds send a flow
-	 * to different slots).
+	 * to different slots). Format 2 (the seed added) digests primaries;
+	 * format 3 every field of every chain.
 	 */
-	hdr[0] = htonl(2); /* digest format: 2 added the seed */
+	hdr[0] = htonl(2);
 	hdr[1] = htonl(vip->table_size);
 	hdr[2] = htonl(vip->flags & XLB_VIP_F_HASH_SRC);
 	hdr[3] = htonl(cfg.hash_seed);
 	h = fnv64(h, hdr, sizeof(hdr));
+	hdr[0] = htonl(3);
+	hc = fnv64(hc, hdr, sizeof(hdr));
 	for (i = 0; i < vip->table_size; i++) {
-		memset(&ds, 0, sizeof(ds));
-		if (t[i] == XLB_NO_BACKEND) {
-			ds.family = 0;
-		} else if (t[i] >= XLB_MAX_BACKENDS || all[t[i]].state == XLB_BE_UNUSED) {
-			ds.family = 0xff;
-		} else {
-			ds.family = all[t[i]].family;
-			ds.port = all[t[i]].port;
-			memcpy(ds.addr, all[t[i]].addr, sizeof(ds.addr));
+		for (j = 0; j < XLB_SLOT_IDS; j++) {
+			digest_slot_of(&ds, all, xlb_slot_id(t[i], j));
+			if (!j)
+				h = fnv64(h, &ds, sizeof(ds));
+			hc = fnv64(hc, &ds, sizeof(ds));
 		}
-		h = fnv64(h, &ds, sizeof(ds));
 	}
 	*digest = h;
+	if (chain_digest)
+		*chain_digest = hc;
 out:
 	free(own);
 	free(t);

@@ -12,6 +12,7 @@
 
 struct xlb_maps;
 struct xlb_maglev_node;
+struct xlb_chain_member;
 
 /*
  * The size a VIP's next table gets with members members (usable or not,
@@ -28,14 +29,21 @@ int xlb_table_rebuild(struct xlb_maps *m, const struct xlb_vip *vip);
 int xlb_table_rebuild_backend(struct xlb_maps *m, __u32 be_id);
 /*
  * Build a VIP's table from nodes (Maglev, the config map's hash seed) and
- * swap it in. Node keys are backend identities (xlb_backend_key()).
+ * swap it in. Node keys are backend identities (xlb_backend_key()). keep
+ * names every member of the VIP (nodes are those of them that get slots):
+ * a VIP with XLB_VIP_F_CHAINS keeps the earlier owners of each slot that
+ * are still members as the slot's secondaries (dataplane/chains.h), when
+ * its size and hash mode stay; other VIPs' chains are their primaries.
  */
 int xlb_table_write(struct xlb_maps *m, const struct xlb_vip *vip,
-		    const struct xlb_maglev_node *nodes, size_t n);
+		    const struct xlb_maglev_node *nodes, size_t n,
+		    const struct xlb_chain_member *keep, size_t nkeep);
 /* Slots of the table space in use (by live tables or freed ones), and in all. */
 int xlb_table_space(struct xlb_maps *m, __u32 *used, __u32 *max);
-/* Copy a VIP's current table out (size slots). */
+/* Copy a VIP's current table's primaries out (size slots; XLB_NO_BACKEND for none). */
 int xlb_table_read(struct xlb_maps *m, __u32 vip_id, __u32 *table, __u32 size);
+/* Copy a VIP's current table's chains out (size slots, struct xlb_slot's packing). */
+int xlb_table_read_chains(struct xlb_maps *m, __u32 vip_id, __u64 *chains, __u32 size);
 
 /**
  * xlb_table_digest() - a VIP's live table as one number, comparable across nodes
@@ -44,7 +52,9 @@ int xlb_table_read(struct xlb_maps *m, __u32 vip_id, __u32 *table, __u32 size);
  * @all: every backend as xlb_backends_read() gives them, or NULL to read them
  * @digest: out: FNV-1a 64 over the table size, the hash mode, the node's
  *          hash seed and, slot by slot, the (family, address, port) of the
- *          backend in it
+ *          backend in it (the slot's primary)
+ * @chain_digest: out, or NULL: the same over every field of each slot's
+ *          chain (primary and secondaries), in another format number
  *
  * Read back from the live table, so it shows what the fast path uses. Ids
  * do not enter it: nodes that number backends differently but built the
@@ -53,6 +63,6 @@ int xlb_table_read(struct xlb_maps *m, __u32 vip_id, __u32 *table, __u32 size);
  * Return: 0 or a negative errno.
  */
 int xlb_table_digest(struct xlb_maps *m, const struct xlb_vip *vip, const struct xlb_backend *all,
-		     __u64 *digest);
+		     __u64 *digest, __u64 *chain_digest);
 
 #endif /* XLB_TABLES_H */
