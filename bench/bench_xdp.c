@@ -12,9 +12,13 @@
  * program as the floor. 69-byte IPv4 TCP frames, one VIP, three backends.
  * NAT (a third load balancer whose VIPs are NAT VIPs): client -> node of an
  * established connection, node -> client (the reply), a new connection
- * (port allocation: two inserts), and the IPv6 client -> node. least_conn
- * (a fourth, its VIPs XLB_VIP_F_LEAST_CONN): a new flow (two candidates,
- * their counts and weights, the count's atomic adds).
+ * (port allocation: two inserts), and the IPv6 client -> node. GUE (VIPs
+ * that carry a slot's earlier owner as a hop): established flow and SYN
+ * with the flow table, then the same without flow entries (stateless),
+ * where a SYN costs what an established packet does but for one insert
+ * into the small SYN table. least_conn (VIPs with XLB_VIP_F_LEAST_CONN): a
+ * new flow (two candidates, their counts and weights, the count's atomic
+ * adds).
  *
  *   bench_xdp [CALLS [REPS]]      defaults: 1000000 calls, 5 repetitions
  */
@@ -35,6 +39,11 @@ enum case_id {
 	C_NAT_SYN4,
 	C_NAT_FWD6,
 	C_NAT_REPLY6,
+	C_GUE_EST4,
+	C_GUE_SYN4,
+	C_SL_EST4,
+	C_SL_SYN4,
+	C_SL_EST6,
 	C_MAX
 };
 
@@ -52,6 +61,11 @@ static const char *const case_names[C_MAX] = {
 	[C_NAT_SYN4] = "NAT IPv4 SYN, new connection",
 	[C_NAT_FWD6] = "NAT IPv6 client -> node",
 	[C_NAT_REPLY6] = "NAT IPv6 node -> client",
+	[C_GUE_EST4] = "GUE IPv4 established flow",
+	[C_GUE_SYN4] = "GUE IPv4 SYN, 1M-flow table",
+	[C_SL_EST4] = "GUE stateless IPv4 established",
+	[C_SL_SYN4] = "GUE stateless IPv4 SYN",
+	[C_SL_EST6] = "GUE stateless IPv6 established",
 };
 
 /* Run prog calls times, untimed (setup); returns the last verdict. */
@@ -150,9 +164,9 @@ int main(int argc, char **argv)
 	static struct pkt pkts[C_MAX];
 	double kern[C_MAX][16], wall[C_MAX][16], ekern[C_MAX][16], ewall[C_MAX][16];
 	int fds[C_MAX], verdict[C_MAX], c, r;
-	struct xlb_lb *lb, *lb_full, *lb_nat, *lb_lc;
+	struct xlb_lb *lb, *lb_full, *lb_nat, *lb_gue, *lb_sl, *lb_lc;
 	struct xdp_floor *floor;
-	__u32 seq = 0, seq_full = 0, seq_nat = 0, seq_lc = 0;
+	__u32 seq = 0, seq_full = 0, seq_nat = 0, seq_gue = 0, seq_sl = 0, seq_lc = 0;
 	struct xlb_reason_count rs[XLB_R_MAX];
 
 	calls -= calls % CHUNK;
@@ -175,12 +189,14 @@ int main(int argc, char **argv)
 	 * the per-CPU LRU lists is used), one with a small table that stays in
 	 * cache and where every new flow evicts an old one.
 	 */
-	lb = load_lb(XLB_FLOW_MAX_DEFAULT, 0);
-	lb_full = load_lb(16384, 0);
-	lb_nat = load_lb(XLB_FLOW_MAX_DEFAULT, XLB_VIP_F_NAT);
-	lb_lc = load_lb(XLB_FLOW_MAX_DEFAULT, XLB_VIP_F_LEAST_CONN);
+	lb = load_lb(XLB_FLOW_MAX_DEFAULT, BENCH_IPIP);
+	lb_full = load_lb(16384, BENCH_IPIP);
+	lb_nat = load_lb(XLB_FLOW_MAX_DEFAULT, BENCH_NAT);
+	lb_gue = load_lb(XLB_FLOW_MAX_DEFAULT, BENCH_GUE);
+	lb_sl = load_lb(XLB_FLOW_MAX_DEFAULT, BENCH_GUE_STATELESS);
+	lb_lc = load_lb(XLB_FLOW_MAX_DEFAULT, BENCH_LEAST_CONN);
 	floor = xdp_floor__open_and_load();
-	if (!lb || !lb_full || !lb_nat || !lb_lc || !floor) {
+	if (!lb || !lb_full || !lb_nat || !lb_gue || !lb_sl || !lb_lc || !floor) {
 		fprintf(stderr, "load/setup failed: %s\n", strerror(errno));
 		return 2;
 	}
@@ -192,6 +208,13 @@ int main(int argc, char **argv)
 	fds[C_LC_SYN4] = bpf_program__fd(lb_lc->progs.xlb_lb);
 	for (c = C_NAT_FWD4; c <= C_NAT_REPLY6; c++)
 		fds[c] = bpf_program__fd(lb_nat->progs.xlb_lb);
+	fds[C_GUE_EST4] = fds[C_GUE_SYN4] = bpf_program__fd(lb_gue->progs.xlb_lb);
+	fds[C_SL_EST4] = fds[C_SL_SYN4] = fds[C_SL_EST6] = bpf_program__fd(lb_sl->progs.xlb_lb);
+	pkt_build(&pkts[C_GUE_EST4], &ack4);
+	pkt_build(&pkts[C_GUE_SYN4], &syn4);
+	pkt_build(&pkts[C_SL_EST4], &ack4);
+	pkt_build(&pkts[C_SL_SYN4], &syn4);
+	pkt_build(&pkts[C_SL_EST6], &ack6);
 	pkt_build(&pkts[C_EMPTY], &ack4);
 	pkt_build(&pkts[C_FLOOR], &ack4);
 	pkt_build(&pkts[C_EST4], &ack4);
@@ -211,6 +234,7 @@ int main(int argc, char **argv)
 		pkt_build(&s6, &syn6);
 		run(fds[C_EST4], &s4, 1, NULL);
 		run(fds[C_EST6], &s6, 1, NULL);
+		run(fds[C_GUE_EST4], &s4, 1, NULL);
 		/* NAT: SYN, then the node's SYN-ACK makes it established. */
 		if (nat_connect(lb_nat, fds[C_NAT_FWD4], &syn4, &pkts[C_NAT_REPLY4]) ||
 		    nat_connect(lb_nat, fds[C_NAT_FWD6], &syn6, &pkts[C_NAT_REPLY6])) {
@@ -228,6 +252,8 @@ int main(int argc, char **argv)
 					     : c == C_SYN4_FULL ? &seq_full
 					     : c == C_LC_SYN4	? &seq_lc
 					     : c == C_NAT_SYN4	? &seq_nat
+					     : c == C_GUE_SYN4	? &seq_gue
+					     : c == C_SL_SYN4	? &seq_sl
 								: NULL,
 					     &kern[c][r], &wall[c][r], &ekern[c][r], &ewall[c][r]);
 	printf("xlb fast path, ns per packet: %ld repeat=1 calls x %d runs, minus an empty "
@@ -254,6 +280,8 @@ int main(int argc, char **argv)
 	xlb_lb__destroy(lb);
 	xlb_lb__destroy(lb_full);
 	xlb_lb__destroy(lb_nat);
+	xlb_lb__destroy(lb_gue);
+	xlb_lb__destroy(lb_sl);
 	xlb_lb__destroy(lb_lc);
 	xdp_floor__destroy(floor);
 	return 0;

@@ -115,14 +115,34 @@ static inline double bench_median(double *v, int n)
 	return v[n / 2];
 }
 
-/* vip_flags: XLB_VIP_F_NAT or XLB_VIP_F_LEAST_CONN on both VIPs, or 0. */
-static int setup_lb(struct xlb_lb *skel, __u32 vip_flags)
+/* How a bench load balancer's VIPs forward. */
+enum bench_mode {
+	BENCH_IPIP = 0,
+	BENCH_NAT = 1,
+	BENCH_GUE = 2,		 /* GUE, flow table */
+	BENCH_GUE_STATELESS = 3, /* GUE, no flow entries */
+	BENCH_LEAST_CONN = 4,	 /* IPIP, least_conn VIPs */
+};
+
+/*
+ * Three backends per VIP (IPv4 and IPv6); a GUE VIP's table is then built
+ * again with a fourth, so that the slots it took carry their earlier owner
+ * as a hop, as after a scale-out.
+ */
+static int setup_lb(struct xlb_lb *skel, enum bench_mode mode)
 {
-	int nat = !!(vip_flags & XLB_VIP_F_NAT);
+	int nat = mode == BENCH_NAT, gue = mode == BENCH_GUE || mode == BENCH_GUE_STATELESS;
+	__u32 flags = nat ? XLB_VIP_F_NAT
+		      : mode == BENCH_GUE_STATELESS
+			      ? XLB_VIP_F_GUE | XLB_VIP_F_CHAINS | XLB_VIP_F_STATELESS
+		      : gue			 ? XLB_VIP_F_GUE | XLB_VIP_F_CHAINS
+		      : mode == BENCH_LEAST_CONN ? XLB_VIP_F_LEAST_CONN
+						 : 0;
 	struct xlb_maps m = {.skel = skel, .lock_fd = -1};
-	static const char *const be4[] = {"198.18.0.11", "198.18.0.12", "198.18.0.13"};
+	static const char *const be4[] = {"198.18.0.11", "198.18.0.12", "198.18.0.13",
+					  "198.18.0.14"};
 	static const char *const be6[] = {"fd00:78:6c62::11", "fd00:78:6c62::12",
-					  "fd00:78:6c62::13"};
+					  "fd00:78:6c62::13", "fd00:78:6c62::14"};
 	struct xlb_config cfg = {.forward = XLB_FWD_IPIP, .hash_seed = 42};
 	struct xlb_nexthop nh = {.ifindex = 1,
 				 .mtu = 1600,
@@ -156,9 +176,11 @@ static int setup_lb(struct xlb_lb *skel, __u32 vip_flags)
 	for (fam = 0; !err && fam < 2; fam++) {
 		err = xlb_vip_parse(fam ? "[" VIP6 "]:80/tcp" : VIP4 ":80/tcp", &k, NULL, 0);
 		if (!err)
-			err = xlb_vip_create(&m, &k, vip_flags, XLB_MAGLEV_DEFAULT, &v);
+			err = xlb_vip_create(&m, &k, flags, XLB_MAGLEV_DEFAULT, &v);
 		bes = fam ? be6 : be4;
-		for (i = 0; !err && i < 3; i++) {
+		for (i = 0; !err && i < 3 + gue; i++) {
+			if (i == 3)
+				err = xlb_table_rebuild(&m, &v);
 			err = xlb_endpoint_parse(bes[i], &a, &port, NULL, 0);
 			if (!err)
 				err = xlb_backend_ensure(&m, &a, nat ? 8080 : 0, &id);
@@ -174,12 +196,12 @@ static int setup_lb(struct xlb_lb *skel, __u32 vip_flags)
 }
 
 /* A load balancer with a flow table of flows entries, set up for the bench. */
-static struct xlb_lb *load_lb(__u32 flows, __u32 vip_flags)
+static struct xlb_lb *load_lb(__u32 flows, enum bench_mode mode)
 {
 	struct xlb_lb *lb = NULL;
 	int ncpu;
 
-	if (bpftest_lb_open(&lb, &ncpu, flows) || setup_lb(lb, vip_flags)) {
+	if (bpftest_lb_open(&lb, &ncpu, flows) || setup_lb(lb, mode)) {
 		xlb_lb__destroy(lb);
 		return NULL;
 	}

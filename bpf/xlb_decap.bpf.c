@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * xlb_decap: the backend-side XDP program. It strips the outer header that
- * xlb_lb pushed (IPIP, IP6IP6, IPv4-in-IPv6) when the inner destination is
- * one of this host's VIPs, and hands the inner packet to the kernel, so
- * backends need no tunnel device. Everything else passes untouched.
+ * xlb_lb pushed (IPIP, IP6IP6, IPv4-in-IPv6, or GUE: outer IPv4/IPv6, UDP
+ * to the GUE port, GUE header) when the inner destination is one of this
+ * host's VIPs, and hands the inner packet to the kernel, so backends need
+ * no tunnel device. Everything else passes untouched.
  */
 #include "lib/common.h"
 
@@ -27,6 +28,15 @@ struct {
 	__uint(max_entries, XLB_D_MAX);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_decap_stats SEC(".maps");
+
+/* GUE's UDP destination port on this host, host order; 0 = XLB_GUE_PORT_DEFAULT. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 1);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_decap_gue_port SEC(".maps");
 
 static __always_inline int xlb_decap_count(__u32 r, __u32 bytes, int verdict)
 {
@@ -61,6 +71,37 @@ static __always_inline int xlb_inner_is_vip(void *inner, void *data_end, __u8 pr
 }
 
 /*
+ * The UDP datagram at udp, if it is a GUE data message (version 0, C clear)
+ * carrying IPv4 or IPv6: *inner := IPPROTO_IPIP or IPPROTO_IPV6, *len :=
+ * the bytes from udp to the inner packet, 8 + 4 + hlen x 4. Whatever hlen
+ * covers is skipped unread: xlb's private word and hops, or another
+ * sender's optional fields (flags) and private data. Returns XLB_D_GUE, or
+ * the reason to pass the packet untouched.
+ */
+static __always_inline __u32 xlb_gue_parse(struct udphdr *udp, void *data_end, __u8 *inner,
+					   __u32 *len)
+{
+	struct xlb_gue *g = (void *)(udp + 1);
+	__u32 zero = 0, *port;
+
+	if ((void *)(udp + 1) > data_end)
+		return XLB_D_PASS_MALFORMED;
+	port = bpf_map_lookup_elem(&xlb_decap_gue_port, &zero);
+	if (udp->dest != bpf_htons(port && *port ? (__u16)*port : XLB_GUE_PORT_DEFAULT))
+		return XLB_D_PASS_NOT_TUNNEL;
+	/* The first word: version (2 bits), C (1), hlen (5); proto; flags. */
+	if ((void *)g + 4 > data_end)
+		return XLB_D_PASS_MALFORMED;
+	if (g->hlen & 0xe0) /* version 1 or more, or a control message */
+		return XLB_D_PASS_NOT_TUNNEL;
+	if (g->proto != IPPROTO_IPIP && g->proto != IPPROTO_IPV6)
+		return XLB_D_PASS_NOT_TUNNEL;
+	*inner = g->proto;
+	*len = sizeof(*udp) + 4 + (g->hlen & 0x1f) * 4;
+	return XLB_D_GUE;
+}
+
+/*
  * Remove outer_len bytes after the L2 header: move the L2 header forward,
  * set the inner ethertype, then adjust_head(+outer_len).
  */
@@ -71,7 +112,11 @@ static __always_inline int xlb_strip(struct xdp_md *ctx, __u32 l2_len, __u32 out
 	void *data_end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth;
 
-	if (data + outer_len + 18 > data_end)
+	/*
+	 * outer_len may vary (GUE's hlen): then the verifier learns nothing of
+	 * data itself from the second test, hence the first.
+	 */
+	if (data + 18 > data_end || data + outer_len + 18 > data_end)
 		return -1;
 	/* Constant sizes: the verifier wants fixed-length copies. */
 	if (l2_len == sizeof(struct ethhdr)) {
@@ -90,13 +135,14 @@ int xlb_decap(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	__u32 bytes = data_end - data, l2_len = sizeof(struct ethhdr), outer_len;
+	__u32 bytes = data_end - data, l2_len = sizeof(struct ethhdr), outer_len, gue_len;
+	__u32 done = XLB_D_DECAP;
 	struct ethhdr *eth = data;
 	struct xlb_vlan_hdr *vh;
 	struct ipv6hdr *ip6;
 	struct iphdr *iph;
 	__be16 proto;
-	__u8 inner;
+	__u8 inner, l4;
 	int ret;
 
 	if ((void *)(eth + 1) > data_end)
@@ -115,21 +161,30 @@ int xlb_decap(struct xdp_md *ctx)
 		if ((void *)(iph + 1) > data_end)
 			return xlb_decap_count(XLB_D_PASS_MALFORMED, bytes, XDP_PASS);
 		/* xlb_lb writes 20-byte, unfragmented outer headers only. */
-		if (iph->protocol != IPPROTO_IPIP || iph->ihl != 5 ||
+		l4 = iph->protocol;
+		if ((l4 != IPPROTO_IPIP && l4 != IPPROTO_UDP) || iph->ihl != 5 ||
 		    (iph->frag_off & bpf_htons(IP_MF | IP_OFFSET)))
 			return xlb_decap_count(XLB_D_PASS_NOT_TUNNEL, bytes, XDP_PASS);
-		inner = IPPROTO_IPIP;
 		outer_len = sizeof(*iph);
 	} else if (proto == bpf_htons(ETH_P_IPV6)) {
 		ip6 = data + l2_len;
 		if ((void *)(ip6 + 1) > data_end)
 			return xlb_decap_count(XLB_D_PASS_MALFORMED, bytes, XDP_PASS);
-		if (ip6->nexthdr != IPPROTO_IPIP && ip6->nexthdr != IPPROTO_IPV6)
+		l4 = ip6->nexthdr;
+		if (l4 != IPPROTO_IPIP && l4 != IPPROTO_IPV6 && l4 != IPPROTO_UDP)
 			return xlb_decap_count(XLB_D_PASS_NOT_TUNNEL, bytes, XDP_PASS);
-		inner = ip6->nexthdr;
 		outer_len = sizeof(*ip6);
 	} else {
 		return xlb_decap_count(XLB_D_PASS_NOT_TUNNEL, bytes, XDP_PASS);
+	}
+
+	inner = l4;
+	if (l4 == IPPROTO_UDP) {
+		done = xlb_gue_parse(data + l2_len + outer_len, data_end, &inner, &gue_len);
+		if (done != XLB_D_GUE)
+			return xlb_decap_count(done, bytes, XDP_PASS);
+		/* Hops are not acted on: the packet is delivered here. */
+		outer_len += gue_len;
 	}
 
 	ret = xlb_inner_is_vip(data + l2_len + outer_len, data_end, inner);
@@ -140,5 +195,5 @@ int xlb_decap(struct xdp_md *ctx)
 	if (xlb_strip(ctx, l2_len, outer_len,
 		      inner == IPPROTO_IPIP ? bpf_htons(ETH_P_IP) : bpf_htons(ETH_P_IPV6)))
 		return xlb_decap_count(XLB_D_DROP_HEADROOM, bytes, XDP_DROP);
-	return xlb_decap_count(XLB_D_DECAP, bytes, XDP_PASS);
+	return xlb_decap_count(done, bytes, XDP_PASS);
 }

@@ -130,6 +130,22 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_backend_conns SEC(".maps");
 
+/*
+ * Recent SYNs of stateless VIPs, which keep no flow entry: what passive
+ * health needs to tell a client's SYN retry or bare RST on a young
+ * connection. A direct-mapped cache, 2^xlb_config.syn_bits slots indexed by
+ * the 5-tuple's hash: an insert is one array write, where a hash map's
+ * would cost what the flow table's does; a SYN that lands on a busy slot
+ * takes it (passive health is best effort). Sized at attach.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_syn);
+	__uint(max_entries, 1U << XLB_SYN_BITS_DEFAULT);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_syns SEC(".maps");
+
 /* Run-time settings: forwarding method, hash seed, outer source. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -291,7 +291,7 @@ static __always_inline int xlb_nat_forward(struct xdp_md *ctx, const struct xlb_
 		if (p->key.proto == IPPROTO_TCP && p->tcp_flags & XLB_TCP_RST)
 			return xlb_count_reason(XLB_R_PASS_NAT_NO_ENTRY, p->frame_len, XDP_PASS);
 		hash = xlb_flow_hash(&p->key, cfg->hash_seed, vip->flags & XLB_VIP_F_HASH_SRC);
-		ret = xlb_maglev_pick(vip, hash, cfg->hash_seed, &id, &be, p->frame_len);
+		ret = xlb_maglev_pick(vip, hash, cfg->hash_seed, &id, &be, p->frame_len, 0);
 		if (ret >= 0)
 			return ret;
 		if (be->family != p->key.family)

@@ -77,12 +77,13 @@ static __always_inline struct xlb_backend *xlb_backend_get(__u32 id)
 /*
  * Maglev pick for a flow without a usable entry: the slot of the flow hash,
  * then up to XLB_REPROBE_MAX further slots, each from its own hash, while the
- * backend found is not ACTIVE. Marking a backend DOWN is thus one map write,
- * and the next packet already avoids it; the rebuilt table follows.
+ * backend found is not ACTIVE (nor DRAINING, with draining_ok). Marking a
+ * backend DOWN is thus one map write, and the next packet already avoids
+ * it; the rebuilt table follows.
  */
 static __always_inline int xlb_maglev_pick(const struct xlb_vip *vip, __u32 hash, __u32 seed,
 					   __u32 *id_out, struct xlb_backend **be_out,
-					   __u32 frame_len)
+					   __u32 frame_len, int draining_ok)
 {
 	struct xlb_slot *sl;
 	struct xlb_backend *be;
@@ -102,7 +103,8 @@ static __always_inline int xlb_maglev_pick(const struct xlb_vip *vip, __u32 hash
 		if (id == XLB_SLOT_NONE)
 			break; /* empty table: no backend at all */
 		be = xlb_backend_get(id);
-		if (be && be->state == XLB_BE_ACTIVE) {
+		if (be &&
+		    (be->state == XLB_BE_ACTIVE || (draining_ok && be->state == XLB_BE_DRAINING))) {
 			if (i)
 				xlb_count_reason(XLB_R_REPROBE, frame_len, 0);
 			*id_out = id;
@@ -131,6 +133,63 @@ static __always_inline __u64 xlb_slot_chain(const struct xlb_vip *vip, __u32 has
 }
 
 /*
+ * A VIP without flow entries (docs/SECOND_CHANCE.md, "Stateless mode"):
+ * every packet is picked from the table, and a connection whose slot
+ * changed owner lives on one of the hops GUE carries, not in a flow entry,
+ * so SYNs and established packets cost alike and LB nodes share nothing
+ * per flow. A DRAINING primary still takes its slot's packets, SYNs
+ * included (the moment between a drain's state write and the table
+ * rebuild, after which it is the slot's first earlier owner). Only a TCP
+ * SYN or bare RST touches xlb_syns: a young entry of the same backend makes
+ * a retry or a RST a passive-health event, as a flow entry does.
+ */
+static __always_inline int xlb_pick_stateless(const struct xlb_pkt *p, const struct xlb_vip *vip,
+					      const struct xlb_config *cfg, __u32 hash,
+					      __u32 *id_out, struct xlb_backend **be_out)
+{
+	__u8 f = p->tcp_flags & (XLB_TCP_SYN | XLB_TCP_RST | XLB_TCP_ACK);
+	struct xlb_syn *syn;
+	__u32 h5, slot, tag;
+	__u64 now;
+	int ret;
+
+	ret = xlb_maglev_pick(vip, hash, cfg->hash_seed, id_out, be_out, p->frame_len, 1);
+	if (ret >= 0 || p->key.proto != IPPROTO_TCP || p->icmp_err ||
+	    (f != XLB_TCP_SYN && f != XLB_TCP_RST))
+		return ret;
+	if (!cfg->syn_bits)
+		goto counted;
+	/* The 5-tuple's own hash (a VIP may hash on the client alone). */
+	h5 = vip->flags & XLB_VIP_F_HASH_SRC ? xlb_flow_hash(&p->key, cfg->hash_seed, 0) : hash;
+	slot = h5 & ((1U << (cfg->syn_bits & 31)) - 1);
+	tag = xlb_jhash_3words(h5, (__u32)p->key.sport << 16 | p->key.dport, vip->id,
+			       cfg->hash_seed) |
+	      1;
+	syn = bpf_map_lookup_elem(&xlb_syns, &slot);
+	if (!syn)
+		goto counted;
+	now = bpf_ktime_get_coarse_ns();
+	if (syn->tag == tag && syn->f.backend_id == *id_out && syn->f.vip_id == vip->id &&
+	    now - syn->f.created_ns < XLB_PASSIVE_YOUNG_NS) {
+		xlb_passive_check(p, &syn->f);
+		return XLB_CONTINUE;
+	}
+	if (f != XLB_TCP_SYN)
+		return XLB_CONTINUE;
+	syn->tag = tag;
+	syn->f.backend_id = *id_out;
+	syn->f.be_gen = (*be_out)->gen;
+	syn->f.vip_id = vip->id;
+	syn->f.created_ns = now;
+counted:
+	if (f != XLB_TCP_SYN)
+		return XLB_CONTINUE;
+	xlb_count_new_flow(&xlb_backend_stats, *id_out);
+	xlb_count_new_flow(&xlb_vip_stats, vip->id);
+	return XLB_CONTINUE;
+}
+
+/*
  * The backend for this packet: its flow's backend while that one is ACTIVE
  * or DRAINING and still the backend the flow was given (the id's generation
  * is the flow's be_gen: include/xlb/abi.h), else a Maglev pick. A flow whose
@@ -154,6 +213,8 @@ static __always_inline int xlb_pick(const struct xlb_pkt *p, const struct xlb_vi
 
 	hash = xlb_flow_hash(&p->key, cfg->hash_seed, vip->flags & XLB_VIP_F_HASH_SRC);
 	*hash_out = hash;
+	if (vip->flags & XLB_VIP_F_STATELESS)
+		return xlb_pick_stateless(p, vip, cfg, hash, id_out, be_out);
 
 	flow = bpf_map_lookup_elem(&xlb_flows, &p->key);
 	if (flow) {
@@ -178,7 +239,7 @@ static __always_inline int xlb_pick(const struct xlb_pkt *p, const struct xlb_vi
 		xlb_count_reason(XLB_R_FLOW_REPICK, p->frame_len, 0);
 	}
 
-	ret = xlb_maglev_pick(vip, hash, cfg->hash_seed, id_out, be_out, p->frame_len);
+	ret = xlb_maglev_pick(vip, hash, cfg->hash_seed, id_out, be_out, p->frame_len, 0);
 	if (ret >= 0)
 		return ret;
 	if (vip->flags & XLB_VIP_F_LEAST_CONN)

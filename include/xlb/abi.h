@@ -245,6 +245,17 @@ struct xlb_backend_conns {
 _Static_assert(sizeof(struct xlb_backend_conns) == 16, "xlb_backend_conns size");
 _Static_assert(XLB_MAX_VIPS <= 65536, "VIP ids fit xlb_flow.vip_id");
 
+/*
+ * A slot of xlb_syns: a recent SYN of a stateless VIP, in the slot of its
+ * 5-tuple's hash, told from others there by tag (another hash of it).
+ */
+struct xlb_syn {
+	struct xlb_flow f; /* backend, VIP and time of the first SYN */
+	__u32 tag;
+	__u32 pad;
+};
+_Static_assert(sizeof(struct xlb_syn) == sizeof(struct xlb_flow) + 8, "xlb_syn size");
+
 /* Run-time settings of the fast path (array map, one entry). */
 struct xlb_config {
 	__u32 forward;		/* XLB_FWD_* */
@@ -264,7 +275,8 @@ struct xlb_config {
 	__u32 nat_tmo_closing;
 	__u32 nat_tmo_udp;
 	__be16 gue_port; /* GUE's UDP destination port; 0 = XLB_GUE_PORT_DEFAULT */
-	__u16 pad;
+	__u8 syn_bits;	 /* xlb_syns has 2^syn_bits slots; 0 = no SYN table */
+	__u8 pad;
 };
 _Static_assert(sizeof(struct xlb_config) == 84, "xlb_config size");
 

@@ -6,20 +6,22 @@
 #ifndef XLB_CONSTS_H
 #define XLB_CONSTS_H
 
-#define XLB_MAX_VIPS	     16384	   /* VIP ids are 0 .. XLB_MAX_VIPS - 1 */
-#define XLB_MAX_BACKENDS     131072	   /* backend ids are 0 .. XLB_MAX_BACKENDS - 1 */
-#define XLB_MAX_MEMBERS	     262144	   /* (VIP, backend) pairs */
-#define XLB_FLOW_MAX_DEFAULT (1 << 20)	   /* flow-table entries; set at attach */
-#define XLB_MAGLEV_DEFAULT   65537	   /* largest table size chosen by itself (prime) */
-#define XLB_MAGLEV_MAX	     1048573	   /* largest accepted table size (prime) */
-#define XLB_MAGLEV_PER_NODE  100	   /* slots per node at least, when the size is chosen */
-#define XLB_SLOTS_DEFAULT    (12U << 20)   /* slots of all VIPs' tables together; set at attach */
-#define XLB_SLOT_BLOCK	     64		   /* tables start on a block: slots per block */
-#define XLB_NO_BACKEND	     0xffffffffU   /* no backend: a slot as maglev.c computes it */
-#define XLB_REPROBE_MAX	     8		   /* slots tried when the pick is not usable */
-#define XLB_WEIGHT_MAX	     65535	   /* weights are 0 .. XLB_WEIGHT_MAX */
-#define XLB_IPV6_EXT_MAX     4		   /* IPv6 extension headers skipped at most */
-#define XLB_NH_TTL_NS	     1000000000ULL /* next-hop cache lifetime */
+#define XLB_MAX_VIPS	      16384	/* VIP ids are 0 .. XLB_MAX_VIPS - 1 */
+#define XLB_MAX_BACKENDS      131072	/* backend ids are 0 .. XLB_MAX_BACKENDS - 1 */
+#define XLB_MAX_MEMBERS	      262144	/* (VIP, backend) pairs */
+#define XLB_FLOW_MAX_DEFAULT  (1 << 20) /* flow-table entries; set at attach */
+#define XLB_SYN_BITS_DEFAULT  18	/* SYN-table slots of stateless VIPs: 2^18; set at attach */
+#define XLB_SYN_SLOTS_DEFAULT 262144
+#define XLB_MAGLEV_DEFAULT    65537	    /* largest table size chosen by itself (prime) */
+#define XLB_MAGLEV_MAX	      1048573	    /* largest accepted table size (prime) */
+#define XLB_MAGLEV_PER_NODE   100	    /* slots per node at least, when the size is chosen */
+#define XLB_SLOTS_DEFAULT     (12U << 20)   /* slots of all VIPs' tables together; set at attach */
+#define XLB_SLOT_BLOCK	      64	    /* tables start on a block: slots per block */
+#define XLB_NO_BACKEND	      0xffffffffU   /* no backend: a slot as maglev.c computes it */
+#define XLB_REPROBE_MAX	      8		    /* slots tried when the pick is not usable */
+#define XLB_WEIGHT_MAX	      65535	    /* weights are 0 .. XLB_WEIGHT_MAX */
+#define XLB_IPV6_EXT_MAX      4		    /* IPv6 extension headers skipped at most */
+#define XLB_NH_TTL_NS	      1000000000ULL /* next-hop cache lifetime */
 
 /*
  * Passive health (bpf/lib/passive.h). The event ring is a power of two of
@@ -59,7 +61,8 @@
 /* (1U << 3) is XLB_VIP_F_CLIENTS, in abi.h. */
 #define XLB_VIP_F_CHAINS     (1U << 4) /* table slots keep earlier owners (userspace) */
 #define XLB_VIP_F_GUE	     (1U << 5) /* direct return in GUE, with the slot's hops */
-#define XLB_VIP_F_LEAST_CONN (1U << 6) /* new flows: weighted least connections (bpf/lib/lconn.h) */
+#define XLB_VIP_F_STATELESS  (1U << 6) /* no flow entries: the table (and GUE hops) alone */
+#define XLB_VIP_F_LEAST_CONN (1U << 7) /* new flows: weighted least connections (bpf/lib/lconn.h) */
 
 /*
  * Weighted least connections (bpf/lib/lconn.h). A new flow's second

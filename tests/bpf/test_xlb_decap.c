@@ -8,6 +8,10 @@
  * the original Ethernet header (VLAN tag included) with the inner family's
  * ethertype, then the inner IP packet byte for byte. Maps are never pinned.
  *
+ * GUE frames are built here from the wire format as documented (outer IP,
+ * UDP, GUE header with xlb's private word and room for XLB_GUE_HOPS hops,
+ * inner packet), not by any code of the load balancer.
+ *
  * Output: "ok N - name" or "not ok N - name: what differed", then
  * "P passed, F failed"; the exit status is 1 if a case failed.
  */
@@ -30,11 +34,15 @@
 #define BE4	   "198.18.0.11"
 #define VIP4	   "198.18.100.1"
 #define VIP4_OTHER "198.18.100.2"
+#define BE4_2	   "198.18.0.12"
+#define BE4_3	   "198.18.0.13"
 #define CLIENT6	   "fd00:78:6c62::10"
 #define LB6	   "fd00:78:6c62:200::7"
 #define BE6	   "fd00:78:6c62::11"
 #define VIP6	   "fd00:78:6c62:100::1"
 #define VIP6_OTHER "fd00:78:6c62:100::2"
+#define BE6_2	   "fd00:78:6c62::12"
+#define BE6_3	   "fd00:78:6c62::13"
 
 /* The local VIPs every case runs against. */
 static const char *const local_vips[] = {VIP4, VIP6};
@@ -48,6 +56,20 @@ static const char *const local_vips[] = {VIP4, VIP6};
 #define P_UDP6 .src = CLIENT6, .dst = VIP6, .proto = IPPROTO_UDP, .sport = 5353, .dport = 53
 #define IPIP   .tun_src = LB4, .tun_dst = BE4
 #define IN6    .tun_src = LB6, .tun_dst = BE6
+#define GUE4   .gue = {.src = LB4, .dst = BE4}
+#define GUE6   .gue = {.src = LB6, .dst = BE6}
+
+#define GUE_PORT_SET 7000 /* a port other than the default, set in the map */
+
+/* A GUE encapsulation around a case's packet (which has no tun_src). */
+struct gue_spec {
+	const char *src, *dst;		/* outer addresses; NULL: no GUE */
+	__u16 port;			/* UDP destination port; 0 = XLB_GUE_PORT_DEFAULT */
+	int foreign;			/* another sender's header: no private word, no hops */
+	__u8 hlen;			/* foreign: words of its own data after the GUE header */
+	__u8 next, count;		/* xlb's private word */
+	const char *hops[XLB_GUE_HOPS]; /* the first count are written, the rest stay 0 */
+};
 
 enum out_kind {
 	OUT_SAME,  /* byte for byte the input */
@@ -57,7 +79,9 @@ enum out_kind {
 struct decap_case {
 	const char *name;
 	struct pkt_spec pkt;	       /* the input packet */
-	void (*mangle)(struct pkt *p); /* break it once built */
+	struct gue_spec gue;	       /* wrapped in GUE once built */
+	__u16 port;		       /* GUE port set in xlb_decap_gue_port; 0 = none */
+	void (*mangle)(struct pkt *p); /* break it once built (after GUE) */
 	__u32 verdict;		       /* XDP_PASS / XDP_DROP */
 	enum out_kind out;
 	int reason; /* enum xlb_decap_reason counted once */
@@ -73,6 +97,88 @@ struct env {
 
 /* The case failed: keep the first reason; -1. */
 #define fail(e, ...) bpftest_fail(&(e)->t, __VA_ARGS__)
+
+/* --- GUE frames ---------------------------------------------------------- */
+
+/*
+ * Put the GUE encapsulation g around the IP packet of p: outer IPv4 (20
+ * bytes, DF) or IPv6 (40, no extension header) of g's family, UDP from a
+ * source port of the dynamic range to g->port (checksum 0 over IPv4,
+ * computed over IPv6), the GUE header (version 0, C 0, hlen, proto of the
+ * inner family, flags 0), then either xlb's private word (type, next,
+ * count) and XLB_GUE_HOPS hop addresses of the outer family, or a foreign
+ * sender's g->hlen words. xlb's header must come to XLB_GUE4_ENCAP_LEN /
+ * XLB_GUE6_ENCAP_LEN bytes. Returns 0 or -EINVAL.
+ */
+static int gue_wrap(struct pkt *p, const struct gue_spec *g)
+{
+	__be32 src[4], dst[4], hop[4];
+	int fam = pkt_addr(g->dst, dst), i;
+	size_t ip = fam == 4 ? 20 : 40, alen = fam == 4 ? 4 : 16;
+	size_t gue = g->foreign ? 4 + g->hlen * 4U : 8 + XLB_GUE_HOPS * alen;
+	size_t encap = ip + 8 + gue, inner = p->len - p->l3_off, udp_len = 8 + gue + inner;
+	__u8 *o = p->data + p->l3_off, *u = o + ip, *h = u + 8;
+
+	if (fam < 0 || pkt_addr(g->src, src) != fam || p->len + encap > PKT_MAX ||
+	    g->count > XLB_GUE_HOPS || g->hlen > 31)
+		return -EINVAL;
+	if (!g->foreign && encap != (fam == 4 ? XLB_GUE4_ENCAP_LEN : XLB_GUE6_ENCAP_LEN))
+		return -EINVAL;
+	memmove(o + encap, o, inner);
+	memset(o, 0, encap);
+	pkt_put_be16(o - 2, fam == 4 ? 0x0800 : 0x86dd);
+	if (fam == 4) {
+		o[0] = 0x45;
+		pkt_put_be16(o + 2, encap + inner);
+		pkt_put_be16(o + 6, 0x4000);
+		o[8] = 64;
+		o[9] = IPPROTO_UDP;
+		memcpy(o + 12, src, 4);
+		memcpy(o + 16, dst, 4);
+		pkt_put_be16(o + 10, pkt_csum_fold(pkt_csum_add(0, o, 20)));
+	} else {
+		o[0] = 0x60;
+		pkt_put_be16(o + 4, udp_len);
+		o[6] = IPPROTO_UDP;
+		o[7] = 64;
+		memcpy(o + 8, src, 16);
+		memcpy(o + 24, dst, 16);
+	}
+	pkt_put_be16(u, XLB_GUE_SPORT_BASE | 0x1234);
+	pkt_put_be16(u + 2, g->port ? g->port : XLB_GUE_PORT_DEFAULT);
+	pkt_put_be16(u + 4, udp_len);
+	h[0] = (gue - 4) / 4;
+	h[1] = (o[encap] >> 4) == 4 ? IPPROTO_IPIP : IPPROTO_IPV6;
+	if (g->foreign) {
+		memset(h + 4, 0xa5, gue - 4);
+	} else {
+		pkt_put_be16(h + 4, XLB_GUE_PRIV_TYPE);
+		h[6] = g->next;
+		h[7] = g->count;
+		for (i = 0; i < g->count; i++) {
+			if (pkt_addr(g->hops[i], hop) != fam)
+				return -EINVAL;
+			memcpy(h + 8 + i * alen, hop, alen);
+		}
+	}
+	if (fam == 6)
+		pkt_put_be16(u + 6,
+			     pkt_csum_fold(pkt_csum_add(
+				     pkt_pseudo_sum(6, src, dst, IPPROTO_UDP, udp_len), u, udp_len))
+				     ?: 0xffff);
+	p->ip_off += encap;
+	p->l4_off += encap;
+	p->len += encap;
+	return 0;
+}
+
+/* The outer UDP header of a GUE frame. */
+static __u8 *gue_udp(struct pkt *p)
+{
+	__u8 *o = p->data + p->l3_off;
+
+	return o + ((o[0] >> 4) == 4 ? 20 : 40);
+}
 
 /* --- mangles ------------------------------------------------------------- */
 
@@ -120,6 +226,45 @@ static void inner_version_4(struct pkt *p)
 static void cut_vlan_tag(struct pkt *p)
 {
 	p->len = 16;
+}
+
+static void gue_version_1(struct pkt *p)
+{
+	gue_udp(p)[8] |= 0x40;
+}
+
+static void gue_c_bit(struct pkt *p)
+{
+	gue_udp(p)[8] |= 0x20;
+}
+
+static void gue_proto_udp(struct pkt *p)
+{
+	gue_udp(p)[9] = IPPROTO_UDP;
+}
+
+static void gue_proto_ipv6(struct pkt *p)
+{
+	gue_udp(p)[9] = IPPROTO_IPV6;
+}
+
+/* hlen 31 (124 bytes): more than the frame holds after the GUE header. */
+static void gue_hlen_31(struct pkt *p)
+{
+	__u8 *h = gue_udp(p) + 8;
+
+	h[0] = (h[0] & 0xe0) | 31;
+}
+
+/* UDP header complete, GUE header cut after 2 bytes. */
+static void cut_gue_hdr(struct pkt *p)
+{
+	p->len = gue_udp(p) - p->data + 8 + 2;
+}
+
+static void cut_udp_hdr(struct pkt *p)
+{
+	p->len = gue_udp(p) - p->data + 6;
 }
 
 /* --- the cases ----------------------------------------------------------- */
@@ -171,6 +316,223 @@ static const struct decap_case cases[] = {
 	 .verdict = XDP_PASS,
 	 .out = OUT_INNER,
 	 .reason = XLB_D_DECAP},
+
+	/* GUE to a local VIP: stripped, whatever the hops say. */
+	{.name = "gue ipv4 in ipv4, no hop -> stripped",
+	 .pkt = {P_TCP4, .tcp_flags = TCP_SYN},
+	 GUE4,
+	 .verdict = XDP_PASS,
+	 .out = OUT_INNER,
+	 .reason = XLB_D_GUE},
+	{.name = "gue ipv4 in ipv4, one hop -> stripped",
+	 .pkt = {P_TCP4, .tcp_flags = TCP_ACK, .payload_len = 100},
+	 .gue = {.src = LB4, .dst = BE4, .count = 1, .hops = {BE4_2}},
+	 .verdict = XDP_PASS,
+	 .out = OUT_INNER,
+	 .reason = XLB_D_GUE},
+	{.name = "gue ipv4 in ipv4, two hops -> stripped",
+	 .pkt = {P_TCP4, .tcp_flags = TCP_ACK, .payload_len = 1200},
+	 .gue = {.src = LB4, .dst = BE4, .count = 2, .hops = {BE4_2, BE4_3}},
+	 .verdict = XDP_PASS,
+	 .out = OUT_INNER,
+	 .reason = XLB_D_GUE},
+	{.name = "gue ipv6 in ipv6, no hop -> stripped",
+	 .pkt = {P_TCP6, .tcp_flags = TCP_SYN},
+	 GUE6,
+	 .verdict = XDP_PASS,
+	 .out = OUT_INNER,
+	 .reason = XLB_D_GUE},
+	{.name = "gue ipv6 in ipv6, one hop -> stripped",
+	 .pkt = {P_TCP6, .tcp_flags = TCP_ACK, .payload_len = 100},
+	 .gue = {.src = LB6, .dst = BE6, .count = 1, .hops = {BE6_2}},
+	 .verdict = XDP_PASS,
+	 .out = OUT_INNER,
+	 .reason = XLB_D_GUE},
+	{.name = "gue ipv6 in ipv6, two hops, inner extension headers -> stripped",
+	 .pkt = {P_UDP6, .payload_len = 300, .ext = {PKT_EXT_HOPOPTS, PKT_EXT_DSTOPTS}},
+	 .gue = {.src = LB6, .dst = BE6, .count = 2, .hops = {BE6_2, BE6_3}},
+	 .verdict = XDP_PASS,
+	 .out = OUT_INNER,
+	 .reason = XLB_D_GUE},
+	{.name = "gue ipv4 in ipv6, no hop -> stripped, ethertype ipv4",
+	 .pkt = {P_UDP4, .payload_len = 50},
+	 GUE6,
+	 .verdict = XDP_PASS,
+	 .out = OUT_INNER,
+	 .reason = XLB_D_GUE},
+	{.name = "gue ipv4 in ipv6, one hop -> stripped, ethertype ipv4",
+	 .pkt = {P_TCP4, .tcp_flags = TCP_ACK, .ip_opts = 8},
+	 .gue = {.src = LB6, .dst = BE6, .count = 1, .hops = {BE6_2}},
+	 .verdict = XDP_PASS,
+	 .out = OUT_INNER,
+	 .reason = XLB_D_GUE},
+	{.name = "gue ipv4 in ipv6, two hops -> stripped, ethertype ipv4",
+	 .pkt = {P_TCP4, .tcp_flags = TCP_ACK, .payload_len = 700},
+	 .gue = {.src = LB6, .dst = BE6, .count = 2, .hops = {BE6_2, BE6_3}},
+	 .verdict = XDP_PASS,
+	 .out = OUT_INNER,
+	 .reason = XLB_D_GUE},
+	{.name = "gue, hops all used (next = count = 2) -> stripped",
+	 .pkt = {P_TCP4, .tcp_flags = TCP_ACK},
+	 .gue = {.src = LB4, .dst = BE4, .next = 2, .count = 2, .hops = {BE4_2, BE4_3}},
+	 .verdict = XDP_PASS,
+	 .out = OUT_INNER,
+	 .reason = XLB_D_GUE},
+	{.name = "gue ipv6 in ipv4 -> stripped, ethertype ipv6",
+	 .pkt = {P_TCP6, .tcp_flags = TCP_SYN},
+	 GUE4,
+	 .verdict = XDP_PASS,
+	 .out = OUT_INNER,
+	 .reason = XLB_D_GUE},
+	{.name = "foreign gue, hlen 0 (no private word) -> stripped",
+	 .pkt = {P_TCP4, .tcp_flags = TCP_SYN},
+	 .gue = {.src = LB4, .dst = BE4, .foreign = 1},
+	 .verdict = XDP_PASS,
+	 .out = OUT_INNER,
+	 .reason = XLB_D_GUE},
+	{.name = "foreign gue over ipv6, hlen 0 -> stripped",
+	 .pkt = {P_UDP6, .payload_len = 20},
+	 .gue = {.src = LB6, .dst = BE6, .foreign = 1},
+	 .verdict = XDP_PASS,
+	 .out = OUT_INNER,
+	 .reason = XLB_D_GUE},
+	{.name = "foreign gue, hlen 31 (the largest) -> stripped",
+	 .pkt = {P_TCP6, .tcp_flags = TCP_ACK, .payload_len = 40},
+	 .gue = {.src = LB6, .dst = BE6, .foreign = 1, .hlen = 31},
+	 .verdict = XDP_PASS,
+	 .out = OUT_INNER,
+	 .reason = XLB_D_GUE},
+	{.name = "vlan gue ipv4 in ipv4 -> stripped, tag kept",
+	 .pkt = {P_TCP4, .tcp_flags = TCP_SYN, .vlan = 100},
+	 .gue = {.src = LB4, .dst = BE4, .count = 1, .hops = {BE4_2}},
+	 .verdict = XDP_PASS,
+	 .out = OUT_INNER,
+	 .reason = XLB_D_GUE},
+	{.name = "vlan gue ipv4 in ipv6 -> stripped, ethertype in the tag becomes ipv4",
+	 .pkt = {P_UDP4, .payload_len = 10, .vlan = 7},
+	 .gue = {.src = LB6, .dst = BE6, .count = 2, .hops = {BE6_2, BE6_3}},
+	 .verdict = XDP_PASS,
+	 .out = OUT_INNER,
+	 .reason = XLB_D_GUE},
+	{.name = "gue to the port set in the map -> stripped",
+	 .pkt = {P_TCP4, .tcp_flags = TCP_SYN},
+	 .gue = {.src = LB4, .dst = BE4, .port = GUE_PORT_SET},
+	 .port = GUE_PORT_SET,
+	 .verdict = XDP_PASS,
+	 .out = OUT_INNER,
+	 .reason = XLB_D_GUE},
+	{.name = "ipip with a gue port set -> stripped as before",
+	 .pkt = {P_TCP4, IPIP, .tcp_flags = TCP_SYN},
+	 .port = GUE_PORT_SET,
+	 .verdict = XDP_PASS,
+	 .out = OUT_INNER,
+	 .reason = XLB_D_DECAP},
+
+	/* GUE not for us, or not GUE: untouched. */
+	{.name = "gue, inner destination not a VIP -> pass untouched",
+	 .pkt = {.src = CLIENT4, .dst = VIP4_OTHER, .proto = IPPROTO_TCP, .sport = 1, .dport = 80},
+	 GUE4,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_D_PASS_NOT_VIP},
+	{.name = "gue ipv6 in ipv6, inner destination not a VIP -> pass untouched",
+	 .pkt = {.src = CLIENT6, .dst = VIP6_OTHER, .proto = IPPROTO_UDP, .sport = 1, .dport = 53},
+	 .gue = {.src = LB6, .dst = BE6, .count = 2, .hops = {BE6_2, BE6_3}},
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_D_PASS_NOT_VIP},
+	{.name = "gue to another udp port -> pass untouched",
+	 .pkt = {P_TCP4, .tcp_flags = TCP_SYN},
+	 .gue = {.src = LB4, .dst = BE4, .port = XLB_GUE_PORT_DEFAULT + 1},
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_D_PASS_NOT_TUNNEL},
+	{.name = "gue to the default port while another is set -> pass untouched",
+	 .pkt = {P_TCP6, .tcp_flags = TCP_SYN},
+	 GUE6,
+	 .port = GUE_PORT_SET,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_D_PASS_NOT_TUNNEL},
+	{.name = "gue version 1 -> pass untouched",
+	 .pkt = {P_TCP4, .tcp_flags = TCP_SYN},
+	 GUE4,
+	 .mangle = gue_version_1,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_D_PASS_NOT_TUNNEL},
+	{.name = "gue control message (C set) -> pass untouched",
+	 .pkt = {P_TCP6, .tcp_flags = TCP_SYN},
+	 GUE6,
+	 .mangle = gue_c_bit,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_D_PASS_NOT_TUNNEL},
+	{.name = "gue carrying proto 17 -> pass untouched",
+	 .pkt = {P_TCP4, .tcp_flags = TCP_SYN},
+	 GUE4,
+	 .mangle = gue_proto_udp,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_D_PASS_NOT_TUNNEL},
+	{.name = "udp to the gue port, payload no gue data message (C set) -> pass untouched",
+	 .pkt = {.src = CLIENT4,
+		 .dst = BE4,
+		 .proto = IPPROTO_UDP,
+		 .sport = 5000,
+		 .dport = XLB_GUE_PORT_DEFAULT,
+		 .payload_len = 64},
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_D_PASS_NOT_TUNNEL},
+	{.name = "udp to the gue port behind an ipv6 extension header -> pass untouched",
+	 .pkt = {.src = CLIENT6,
+		 .dst = BE6,
+		 .proto = IPPROTO_UDP,
+		 .sport = 5000,
+		 .dport = XLB_GUE_PORT_DEFAULT,
+		 .payload_len = 64,
+		 .ext = {PKT_EXT_DSTOPTS}},
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_D_PASS_NOT_TUNNEL},
+
+	/* Malformed GUE: untouched, counted. */
+	{.name = "gue truncated in the udp header -> pass untouched",
+	 .pkt = {P_TCP4, .tcp_flags = TCP_SYN},
+	 GUE4,
+	 .mangle = cut_udp_hdr,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_D_PASS_MALFORMED},
+	{.name = "gue header truncated -> pass untouched",
+	 .pkt = {P_TCP6, .tcp_flags = TCP_SYN},
+	 GUE6,
+	 .mangle = cut_gue_hdr,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_D_PASS_MALFORMED},
+	{.name = "gue, hops cut short -> pass untouched",
+	 .pkt = {P_TCP4, .tcp_flags = TCP_SYN},
+	 GUE4,
+	 .mangle = cut_inner_hdr,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_D_PASS_MALFORMED},
+	{.name = "gue, hlen longer than the packet -> pass untouched",
+	 .pkt = {P_TCP4, .tcp_flags = TCP_SYN},
+	 GUE4,
+	 .mangle = gue_hlen_31,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_D_PASS_MALFORMED},
+	{.name = "gue proto 41 whose inner header says version 4 -> pass untouched",
+	 .pkt = {P_TCP4, .tcp_flags = TCP_SYN},
+	 GUE6,
+	 .mangle = gue_proto_ipv6,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_D_PASS_MALFORMED},
 
 	/* Not for us: untouched. */
 	{.name = "ipip, inner destination not a VIP -> pass untouched",
@@ -289,10 +651,10 @@ static int run_case(struct env *e, const struct decap_case *c)
 	struct pkt_expect x;
 	struct pkt in, out;
 	char buf[256];
-	__u32 verdict = 0;
+	__u32 verdict = 0, zero = 0, port = c->port;
 	int err;
 
-	if (pkt_build(&in, &c->pkt))
+	if (pkt_build(&in, &c->pkt) || (c->gue.dst && gue_wrap(&in, &c->gue)))
 		return fail(e, "cannot build the input packet");
 	if (c->mangle)
 		c->mangle(&in);
@@ -305,6 +667,9 @@ static int run_case(struct env *e, const struct decap_case *c)
 	} else {
 		pkt_expect_frame(&x, &in);
 	}
+	if (bpf_map_update_elem(bpf_map__fd(e->skel->maps.xlb_decap_gue_port), &zero, &port,
+				BPF_ANY))
+		return fail(e, "set the GUE port: %s", strerror(errno));
 	if (bpftest_reasons_snap(&e->t, &e->reasons))
 		return -1;
 

@@ -145,6 +145,15 @@ struct lb_setup {
 			__VA_ARGS__                                                             \
 		}                                                                               \
 	}
+/* A stateless GUE VIP (no flow entries), secondaries s1, s2 in every slot. */
+#define VIPS(a, p, pr, i, s1, s2, ...)                                                        \
+	{                                                                                     \
+		.addr = a, .port = p, .proto = pr, .id = i,                                   \
+		.flags = XLB_VIP_F_GUE | XLB_VIP_F_STATELESS, .size = 13, .second = {s1, s2}, \
+		.fill = {                                                                     \
+			__VA_ARGS__                                                           \
+		}                                                                             \
+	}
 #define VIPC(a, p, pr, i, cl, pl, be)                                                 \
 	{                                                                             \
 		.addr = a, .port = p, .proto = pr, .id = i, .size = 13, .fill = {be}, \
@@ -205,6 +214,23 @@ static const struct lb_setup s_gue4_mtu = {
 	.vips = {VIPG(VIP4, 80, IPPROTO_TCP, 1, 2, 0, 1)},
 	.bes = {BE(1, BE4_1), BE(2, BE4_2)},
 	.mtu = 1500,
+};
+
+/* Stateless: every slot's primary 1, earlier owner 3; a second VIP over 1 and 2. */
+static const struct lb_setup s_sl4 = {
+	.vips = {VIPS(VIP4, 80, IPPROTO_TCP, 1, 3, 0, 1),
+		 VIPS(VIP4, 81, IPPROTO_TCP, 2, 3, 0, 1, 2)},
+	.bes = {BE(1, BE4_1), BE(2, BE4_2), BE(3, BE4_3)},
+};
+
+static const struct lb_setup s_sl4_draining = {
+	.vips = {VIPS(VIP4, 80, IPPROTO_TCP, 1, 3, 0, 1)},
+	.bes = {BES(1, BE4_1, XLB_BE_DRAINING), BE(3, BE4_3)},
+};
+
+static const struct lb_setup s_sl4_down = {
+	.vips = {VIPS(VIP4, 80, IPPROTO_TCP, 1, 3, 0, 1, 2)},
+	.bes = {BES(1, BE4_1, XLB_BE_DOWN), BE(2, BE4_2), BE(3, BE4_3)},
 };
 
 static const struct lb_setup s_gue6 = {
@@ -643,6 +669,19 @@ static int events_read(struct env *e)
 	return n < 0 ? n : 0;
 }
 
+/* Every slot of the SYN table empty. */
+static int syns_clear(struct env *e)
+{
+	static struct xlb_syn zero[1U << BPFTEST_SYN_BITS];
+	static __u32 keys[1U << BPFTEST_SYN_BITS];
+	__u32 i, n = 1U << BPFTEST_SYN_BITS;
+
+	for (i = 0; i < n; i++)
+		keys[i] = i;
+	return bpf_map_update_batch(map_fd(e->skel->maps.xlb_syns), keys, zero, &n, NULL) ? -errno
+											  : 0;
+}
+
 /* Back to empty maps and zero counters: every case starts alike. */
 static int env_reset(struct env *e)
 {
@@ -665,6 +704,7 @@ static int env_reset(struct env *e)
 	err = err ?: hash_clear(s->maps.xlb_filtered_vips, sizeof(struct xlb_vip_key));
 	err = err ?: hash_clear(s->maps.xlb_flows, sizeof(struct xlb_flow_key));
 	err = err ?: hash_clear(s->maps.xlb_members, sizeof(struct xlb_member_key));
+	err = err ?: syns_clear(e);
 	err = err ?: hash_clear(s->maps.xlb_nat_fwd, sizeof(struct xlb_flow_key));
 	err = err ?: hash_clear(s->maps.xlb_nat_rev, sizeof(struct xlb_nat_rkey));
 	err = err ?: events_read(e); /* no event left from the case before */
@@ -704,6 +744,7 @@ static int setup_apply(struct env *e, const struct lb_setup *su)
 	struct xlb_config cfg = {
 		.forward = su->forward,
 		.hash_seed = SEED,
+		.syn_bits = BPFTEST_SYN_BITS,
 		.encap_src4_mask = htonl(ENC_MASK4),
 		.encap_src6_mask = htonl(ENC_MASK6),
 	};
@@ -1397,6 +1438,42 @@ static int check_no_flow(struct env *e, const struct xlb_case *c, const struct p
 	return 0;
 }
 
+/*
+ * A stateless VIP's packet: no flow entry; a SYN is remembered in
+ * xlb_syns, another packet is not (unless the case's first packet was).
+ */
+static int check_stateless(struct env *e, const struct xlb_case *c, const struct pkt *in,
+			   const struct pkt *out)
+{
+	struct xlb_flow_key k;
+	struct xlb_vip vip;
+	struct xlb_syn sy;
+	__u32 h5, slot;
+	int found;
+
+	if (check_no_flow(e, c, in, out) || spec_hash(e, &c->pkt, &h5, &vip))
+		return -1;
+	/* The slot and tag, from include/xlb/hash.h as bpf/lib/pick.h says. */
+	flow_key(&c->pkt, &k);
+	h5 = xlb_flow_hash(&k, SEED, 0);
+	slot = h5 & ((1U << BPFTEST_SYN_BITS) - 1);
+	if (bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_syns), &slot, &sy))
+		return fail(e, "xlb_syns slot %u: lookup failed", slot);
+	found = sy.tag == (xlb_jhash_3words(h5, (__u32)k.sport << 16 | k.dport, vip.id, SEED) | 1);
+	if ((c->pkt.tcp_flags & (TCP_SYN | TCP_ACK)) != TCP_SYN)
+		return found && !c->first ? fail(e, "xlb_syns has an entry for a packet that is "
+						    "no SYN")
+					  : 0;
+	if (!found)
+		return fail(e, "xlb_syns has no entry for the SYN");
+	if (sy.f.backend_id != e->want_be || !sy.f.created_ns || sy.f.vip_id != vip.id)
+		return fail(e,
+			    "xlb_syns: backend %u VIP %u created %llu, expected backend %u VIP %u",
+			    sy.f.backend_id, sy.f.vip_id, (unsigned long long)sy.f.created_ns,
+			    e->want_be, vip.id);
+	return 0;
+}
+
 static int check_traffic(struct env *e, struct bpf_map *map, const char *what, __u32 id,
 			 __u64 packets, __u64 bytes, __u64 new_flows)
 {
@@ -1734,6 +1811,17 @@ static int prep_slots_to_1(struct env *e, const struct xlb_case *c)
 static int after_drain_first(struct env *e, const struct xlb_case *c)
 {
 	return backend_set_state(e, e->first_be, XLB_BE_DRAINING);
+}
+
+/* VIP 2's every slot now names backend 3 (a table change under a connection). */
+static int after_refill_vip2_3(struct env *e, const struct xlb_case *c)
+{
+	struct vip_def v = *vip_def(e, 2);
+
+	memcpy(v.fill, (__u32[4]){3}, sizeof(v.fill));
+	if (table_fill(e, &v))
+		return fail(e, "refill table: %s", strerror(errno));
+	return 0;
 }
 
 static int after_refill_2(struct env *e, const struct xlb_case *c)
@@ -2946,6 +3034,79 @@ static const struct xlb_case cases[] = {
 	 .out = OUT_TOO_BIG,
 	 .backend = 1,
 	 .reason = XLB_R_TX_TOO_BIG},
+	{.name = "stateless: SYN -> GUE to the slot's primary with its hops, no flow entry, "
+		 "the SYN remembered",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN},
+	 .setup = &s_sl4,
+	 .verdict = XDP_TX,
+	 .out = OUT_GUE,
+	 .backend = 1,
+	 .check = check_stateless,
+	 .reason = XLB_R_FWD_GUE},
+	{.name = "stateless: established packet -> the slot's primary, nothing remembered",
+	 .pkt = {P_TCP4, .sport = 40001, .tcp_flags = TCP_ACK, .payload_len = 100},
+	 .setup = &s_sl4,
+	 .verdict = XDP_TX,
+	 .out = OUT_GUE,
+	 .backend = 1,
+	 .check = check_stateless,
+	 .reason = XLB_R_GUE_HOPS},
+	{.name = "stateless: established packet follows the table, not its first backend",
+	 .pkt = {.src = CLIENT4,
+		 .dst = VIP4,
+		 .proto = IPPROTO_TCP,
+		 .dport = 81,
+		 .sport = 40002,
+		 .tcp_flags = TCP_ACK},
+	 .setup = &s_sl4,
+	 .first = &(const struct pkt_spec){.src = CLIENT4,
+					   .dst = VIP4,
+					   .proto = IPPROTO_TCP,
+					   .dport = 81,
+					   .sport = 40002,
+					   .tcp_flags = TCP_SYN},
+	 .after = after_refill_vip2_3,
+	 .verdict = XDP_TX,
+	 .out = OUT_GUE,
+	 .backend = 3,
+	 .check = check_stateless,
+	 .reason = XLB_R_FWD_GUE},
+	{.name = "stateless: SYN retried on a young SYN -> one passive event",
+	 .pkt = {P_TCP4, .sport = 40003, .tcp_flags = TCP_SYN},
+	 .setup = &s_sl4,
+	 .first = &(const struct pkt_spec){P_TCP4, .sport = 40003, .tcp_flags = TCP_SYN},
+	 .after = after_no_event,
+	 .verdict = XDP_TX,
+	 .out = OUT_GUE,
+	 .backend = BE_FIRST,
+	 .check = check_event_syn,
+	 .reason = XLB_R_EVENT},
+	{.name = "stateless: bare RST after a young SYN -> one passive event",
+	 .pkt = {P_TCP4, .sport = 40004, .tcp_flags = TCP_RST},
+	 .setup = &s_sl4,
+	 .first = &(const struct pkt_spec){P_TCP4, .sport = 40004, .tcp_flags = TCP_SYN},
+	 .after = after_no_event,
+	 .verdict = XDP_TX,
+	 .out = OUT_GUE,
+	 .backend = BE_FIRST,
+	 .check = check_event_rst,
+	 .reason = XLB_R_EVENT},
+	{.name = "stateless: a DRAINING primary still takes its slot's SYNs",
+	 .pkt = {P_TCP4, .sport = 40005, .tcp_flags = TCP_SYN},
+	 .setup = &s_sl4_draining,
+	 .verdict = XDP_TX,
+	 .out = OUT_GUE,
+	 .backend = 1,
+	 .check = check_stateless,
+	 .reason = XLB_R_FWD_GUE},
+	{.name = "stateless: a DOWN primary -> re-probed to an ACTIVE one, no flow entry",
+	 .pkt = {P_TCP4, .sport = 40006, .tcp_flags = TCP_ACK},
+	 .setup = &s_sl4_down,
+	 .verdict = XDP_TX,
+	 .out = OUT_GUE,
+	 .backend = 2,
+	 .check = check_stateless,
+	 .reason = XLB_R_FWD_GUE},
 	{.name = "gue: ipv6 tcp syn -> GUE over IPv6, UDP checksum from the headers",
 	 .pkt = {P_TCP6, .sport = 40000, .tcp_flags = TCP_SYN},
 	 .setup = &s_gue6,

@@ -99,6 +99,8 @@ int bpftest_lb_open(struct xlb_lb **skel, int *ncpu, __u32 flows)
 	if (!err)
 		err = bpf_map__set_max_entries((*skel)->maps.xlb_chains, BPFTEST_SLOTS);
 	if (!err)
+		err = bpf_map__set_max_entries((*skel)->maps.xlb_syns, 1U << BPFTEST_SYN_BITS);
+	if (!err)
 		err = bpf_map__set_max_entries((*skel)->maps.xlb_slot_blocks,
 					       BPFTEST_SLOTS / XLB_SLOT_BLOCK / 8);
 	if (err)

@@ -75,7 +75,8 @@ struct xlb_lb;
  */
 int bpftest_lb_open(struct xlb_lb **skel, int *ncpu, __u32 flows);
 
-#define BPFTEST_SLOTS (1U << 19) /* table space of a test's skeleton */
+#define BPFTEST_SLOTS	 (1U << 19) /* table space of a test's skeleton */
+#define BPFTEST_SYN_BITS 10	    /* its SYN table: 2^10 slots */
 
 /**
  * bpftest_slots_write() - set slots [@off, @off + @n) of the table space

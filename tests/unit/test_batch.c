@@ -171,9 +171,11 @@ static void test_parse(void **state)
 		{"vip add 198.18.0.1:80/tcp", XLB_OP_VIP_ADD, XLB_VIP_F_SIZE_AUTO, 251},
 		{"vip add [fd00::1]:53/udp --hash src --table-size 1009 --forward nat",
 		 XLB_OP_VIP_ADD, XLB_VIP_F_HASH_SRC | XLB_VIP_F_NAT, 1009},
-		{"v a 198.18.0.1:80/tcp --ha 5tuple --t 251 --f dsr", XLB_OP_VIP_ADD, 0, 251},
+		{"v a 198.18.0.1:80/tcp --ha 5tuple --t 251 --fo dsr", XLB_OP_VIP_ADD, 0, 251},
 		{"vip add 198.18.0.1:80/tcp --table-size 251 --forward gue", XLB_OP_VIP_ADD,
 		 XLB_VIP_F_GUE | XLB_VIP_F_CHAINS, 251},
+		{"vip add 198.18.0.1:80/tcp --table-size 251 --forward gue --flow-state stateless",
+		 XLB_OP_VIP_ADD, XLB_VIP_F_GUE | XLB_VIP_F_CHAINS | XLB_VIP_F_STATELESS, 251},
 		{"vip del 198.18.0.1:80/tcp", XLB_OP_VIP_DEL},
 		{"backend add 198.18.0.1:80/tcp 10.0.0.1", XLB_OP_BACKEND_ADD, 0, 0, 1, 0},
 		{"backend add 198.18.0.1:80/tcp 10.0.0.1:8080 --weight 0", XLB_OP_BACKEND_ADD, 0, 0,
@@ -353,19 +355,30 @@ static void test_vip_flags_node(void **state)
 		{XLB_FWD_IPIP, "vip add 198.18.0.1:80/tcp --table-size 251", 0},
 		{XLB_FWD_L2, "vip add 198.18.0.1:80/tcp --table-size 251 --forward gue",
 		 XLB_VIP_F_GUE | XLB_VIP_F_CHAINS},
+		{XLB_FWD_GUE, "vip add 198.18.0.1:80/tcp --table-size 251 --flow-state stateless",
+		 XLB_VIP_F_GUE | XLB_VIP_F_CHAINS | XLB_VIP_F_STATELESS},
+		{XLB_FWD_IPIP, "vip add 198.18.0.1:80/tcp --table-size 251 --flow-state stateless",
+		 ~0U},
 	};
 	struct xlb_config cfg = {};
 	char line[128], err[300];
 	struct xlb_op op;
+	__u32 flags;
 	size_t i;
+	int ret;
 
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		snprintf(line, sizeof(line), "%s", cases[i].line);
 		expect_int(xlb_batch_parse_line(line, &op, err, sizeof(err)), 1, "parse(%s): %s",
 			   cases[i].line, err);
 		cfg.forward = cases[i].forward;
-		check_int(xlb_op_vip_flags(&cfg, &op), cases[i].want, "flags(%s, forward %u)",
-			  cases[i].line, cases[i].forward);
+		err[0] = '\0';
+		ret = xlb_op_vip_flags(&cfg, &op, &flags, err, sizeof(err));
+		check_int(ret, cases[i].want == ~0U ? -1 : 0, "flags(%s, forward %u): %s",
+			  cases[i].line, cases[i].forward, err);
+		if (!ret)
+			check_int(flags, cases[i].want, "flags(%s, forward %u)", cases[i].line,
+				  cases[i].forward);
 	}
 	check_done();
 }

@@ -1249,7 +1249,8 @@ static const struct bad_case bad_cases[] = {
 			"4:5: upstreams[0]: unknown key 'nod' (did you mean 'nodes'?)",
 			"5:5: upstreams[0]: unknown key 'foo' (valid keys: id, name, desc, labels, "
 			"create_time, update_time, type, hash_on, key, scheme, nodes, checks, "
-			"discovery_type, service_name, discovery_args, forward, unhealthy_flows)",
+			"discovery_type, service_name, discovery_args, forward, flow_state, "
+			"unhealthy_flows)",
 		},
 	},
 	{
@@ -1888,6 +1889,19 @@ static const struct bad_case bad_cases[] = {
 			"forward: nat on the upstreams to translate and xlb.forward to ipip or l2",
 		},
 	},
+	{
+		"stateless_not_gue",
+		"upstreams:\n"
+		"  - {id: u, flow_state: stateless, nodes: {}}\n"
+		"stream_routes:\n"
+		"  - {id: 1, server_addr: 198.18.100.1, upstream_id: u}\n",
+		{
+			"4:53: stream_routes[0].upstream_id: upstream 'u' (line 2) has flow_state "
+			"stateless but forwards by ipip: without flow entries, connections follow "
+			"a table change only through GUE's hops; set forward: gue (IPIP has no "
+			"room for hops, NAT and L2 keep flow entries)",
+		},
+	},
 };
 
 /* NAT: per upstream or global, settings with their defaults. */
@@ -1984,6 +1998,20 @@ static void test_gue(void **state)
 	check_int(c.xlb.gue_port, 7000, "gue_port");
 	check_int(xlb_conf_upstream_gue(&c, xlb_conf_upstream(&c, "g")), 1, "upstream g in GUE");
 	check_int(xlb_conf_upstream_gue(&c, xlb_conf_upstream(&c, "n")), 0, "upstream n by NAT");
+	xlb_conf_free(&c);
+
+	parse_good("stateless",
+		   "xlb: {flow_state: stateless, syn_table: 4096}\n"
+		   "upstreams:\n"
+		   "  - {id: g, forward: gue, nodes: {\"198.18.0.11:80\": 1}}\n"
+		   "  - {id: t, forward: gue, flow_state: table, nodes: {\"198.18.0.12:80\": 1}}\n"
+		   "stream_routes:\n"
+		   "  - {id: 1, server_addr: 198.18.100.1, upstream_id: g}\n"
+		   "  - {id: 2, server_addr: 198.18.100.2, upstream_id: t}\n",
+		   &c);
+	check_int(c.xlb.syn_table, 4096, "syn_table");
+	check_int(xlb_conf_upstream_stateless(&c, xlb_conf_upstream(&c, "g")), 1, "g stateless");
+	check_int(xlb_conf_upstream_stateless(&c, xlb_conf_upstream(&c, "t")), 0, "t table");
 	xlb_conf_free(&c);
 	check_done();
 }

@@ -348,6 +348,7 @@ static int op_vip_add(struct xlb_batch *b, const struct xlb_op *op, char *err, s
 {
 	long v = idx_find(b, &b->vip_idx, &op->vip);
 	char s[XLB_VIPSTRLEN];
+	__u32 flags;
 
 	xlb_vip_str(&op->vip, s, sizeof(s));
 	if (v >= 0 && b->vips[v].exists) {
@@ -365,7 +366,9 @@ static int op_vip_add(struct xlb_batch *b, const struct xlb_op *op, char *err, s
 		snprintf(err, errlen, "VIP %s: %s", s, xlb_cli_strerror(v));
 		return -1;
 	}
-	b->vips[v].cur.flags = xlb_op_vip_flags(&b->cfg, op);
+	if (xlb_op_vip_flags(&b->cfg, op, &flags, err, errlen))
+		return -1;
+	b->vips[v].cur.flags = flags;
 	b->vips[v].cur.table_size = op->table_size;
 	b->vips[v].exists = b->vips[v].dirty = 1;
 	b->vips_live++;
@@ -1048,11 +1051,12 @@ int xlb_batch_save(struct xlb_batch *b, void (*emit)(const char *line, void *arg
 			size[0] = '\0';
 		else
 			snprintf(size, sizeof(size), " --table-size %u", v->cur.table_size);
-		snprintf(line, sizeof(line), "vip add %s%s%s%s%s", vs, size,
+		snprintf(line, sizeof(line), "vip add %s%s%s%s%s%s", vs, size,
 			 v->cur.flags & XLB_VIP_F_HASH_SRC ? " --hash src" : "",
 			 v->cur.flags & XLB_VIP_F_NAT	? " --forward nat"
 			 : v->cur.flags & XLB_VIP_F_GUE ? " --forward gue"
 							: "",
+			 v->cur.flags & XLB_VIP_F_STATELESS ? " --flow-state stateless" : "",
 			 v->cur.flags & XLB_VIP_F_LEAST_CONN ? " --lb least_conn" : "");
 		emit(line, arg);
 		nm = 0;

@@ -49,9 +49,11 @@ const char *xlb_op_usage(enum xlb_op_kind kind);
 
 /*
  * A new VIP's flags on a node whose method is cfg->forward: a VIP without
- * --forward on a node forwarding in GUE is a GUE VIP.
+ * --forward on a node forwarding in GUE is a GUE VIP. -1 with the reason
+ * in err for a stateless VIP that is not GUE.
  */
-__u32 xlb_op_vip_flags(const struct xlb_config *cfg, const struct xlb_op *op);
+int xlb_op_vip_flags(const struct xlb_config *cfg, const struct xlb_op *op, __u32 *flags, char *err,
+		     size_t errlen);
 
 /*
  * Parse the words of a command of kind (after its OBJECT VERB words).

@@ -20,7 +20,8 @@ static const struct {
 } ops[XLB_OP_MAX] = {
 	[XLB_OP_VIP_ADD] = {"vip", "add",
 			    "vip add ADDR:PORT/PROTO [--hash 5tuple|src] [--table-size M] "
-			    "[--forward dsr|nat|gue] [--lb chash|least_conn]"},
+			    "[--forward dsr|nat|gue] [--flow-state table|stateless] "
+			    "[--lb chash|least_conn]"},
 	[XLB_OP_VIP_DEL] = {"vip", "del", "vip del ADDR:PORT/PROTO"},
 	[XLB_OP_BACKEND_ADD] = {"backend", "add", "backend add VIP ADDR[:PORT] [--weight W]"},
 	[XLB_OP_BACKEND_SET] = {"backend", "set",
@@ -62,8 +63,8 @@ static int parse_state(const char *s, enum xlb_backend_state *st)
 
 /*
  * --lb: chash (Maglev, the default) or least_conn (bpf/lib/lconn.h), which
- * hashes nothing of its own (no --hash src) and is no NAT VIP's (bpf/lib/nat.h
- * picks by the table alone).
+ * hashes nothing of its own (no --hash src), is no NAT VIP's (bpf/lib/nat.h
+ * picks by the table alone) and needs flow entries (no stateless VIP).
  */
 static int vip_lb(struct xlb_op *op, const char *lb, char *err, size_t errlen)
 {
@@ -83,13 +84,18 @@ static int vip_lb(struct xlb_op *op, const char *lb, char *err, size_t errlen)
 			 "table)");
 		return -1;
 	}
+	if (op->vip_flags & XLB_VIP_F_STATELESS) {
+		snprintf(err, errlen,
+			 "--lb least_conn needs --flow-state table (it counts flow entries)");
+		return -1;
+	}
 	op->vip_flags |= XLB_VIP_F_LEAST_CONN;
 	return 0;
 }
 
 /* vip add's options into op; -1 with err on a bad one. */
 static int vip_options(struct xlb_op *op, const char *hash, const char *size_s, const char *fwd,
-		       const char *lb, char *err, size_t errlen)
+		       char *err, size_t errlen)
 {
 	/* Unset: the size follows the member count (xlb_maglev_size_auto()). */
 	op->table_size = xlb_maglev_size_auto(0);
@@ -115,14 +121,34 @@ static int vip_options(struct xlb_op *op, const char *hash, const char *size_s, 
 		snprintf(err, errlen, "--forward '%s' is not dsr, nat or gue", fwd);
 		return -1;
 	}
-	if (vip_lb(op, lb, err, errlen))
-		return -1;
 	if (size_s && (xlb_u32_parse(size_s, 3, XLB_MAGLEV_MAX, &op->table_size) ||
 		       !xlb_maglev_size_valid(op->table_size))) {
 		snprintf(err, errlen, "--table-size '%s' is not a prime between 3 and %u", size_s,
 			 XLB_MAGLEV_MAX);
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * --flow-state: table (default) or stateless, which needs GUE (given, or
+ * the node's method when --forward is not: xlb_op_vip_flags() checks).
+ */
+static int flow_state_option(struct xlb_op *op, const char *fs, char *err, size_t errlen)
+{
+	if (!fs || !strcmp(fs, "table"))
+		return 0;
+	if (strcmp(fs, "stateless")) {
+		snprintf(err, errlen, "--flow-state '%s' is not table or stateless", fs);
+		return -1;
+	}
+	if (op->fwd_set && !(op->vip_flags & XLB_VIP_F_GUE)) {
+		snprintf(err, errlen,
+			 "--flow-state stateless needs --forward gue: without flow entries, "
+			 "connections follow a table change only through GUE's hops");
+		return -1;
+	}
+	op->vip_flags |= XLB_VIP_F_STATELESS;
 	return 0;
 }
 
@@ -163,9 +189,11 @@ static int backend_words(struct xlb_op *op, const char *vip_s, const char *be_s,
 int xlb_op_parse(enum xlb_op_kind kind, int argc, char **argv, struct xlb_op *op, char *err,
 		 size_t errlen)
 {
-	const char *hash = NULL, *size_s = NULL, *fwd = NULL, *lb = NULL, *w_s = NULL, *st_s = NULL;
-	const struct xlb_opt vip_opts[] = {
-		{"hash", &hash}, {"table-size", &size_s}, {"forward", &fwd}, {"lb", &lb}, {}};
+	const char *hash = NULL, *size_s = NULL, *fwd = NULL, *w_s = NULL, *st_s = NULL;
+	const char *fs = NULL, *lb = NULL;
+	const struct xlb_opt vip_opts[] = {{"hash", &hash},   {"table-size", &size_s},
+					   {"forward", &fwd}, {"flow-state", &fs},
+					   {"lb", &lb},	      {}};
 	const struct xlb_opt add_opts[] = {{"weight", &w_s}, {}};
 	const struct xlb_opt set_opts[] = {{"weight", &w_s}, {"state", &st_s}, {}};
 	const struct xlb_opt *opts = NULL;
@@ -205,7 +233,8 @@ int xlb_op_parse(enum xlb_op_kind kind, int argc, char **argv, struct xlb_op *op
 		return 1;
 	switch (kind) {
 	case XLB_OP_VIP_ADD:
-		if (vip_options(op, hash, size_s, fwd, lb, err, errlen))
+		if (vip_options(op, hash, size_s, fwd, err, errlen) ||
+		    flow_state_option(op, fs, err, errlen) || vip_lb(op, lb, err, errlen))
 			return -1;
 		/* fall through */
 	case XLB_OP_VIP_DEL:
@@ -226,11 +255,19 @@ int xlb_op_parse(enum xlb_op_kind kind, int argc, char **argv, struct xlb_op *op
 	}
 }
 
-__u32 xlb_op_vip_flags(const struct xlb_config *cfg, const struct xlb_op *op)
+int xlb_op_vip_flags(const struct xlb_config *cfg, const struct xlb_op *op, __u32 *flags, char *err,
+		     size_t errlen)
 {
+	*flags = op->vip_flags;
 	if (!op->fwd_set && cfg->forward == XLB_FWD_GUE)
-		return op->vip_flags | XLB_VIP_F_GUE | XLB_VIP_F_CHAINS;
-	return op->vip_flags;
+		*flags |= XLB_VIP_F_GUE | XLB_VIP_F_CHAINS;
+	if (*flags & XLB_VIP_F_STATELESS && !(*flags & XLB_VIP_F_GUE)) {
+		snprintf(err, errlen,
+			 "--flow-state stateless needs GUE (--forward gue, or a node attached "
+			 "with --forward gue)");
+		return -1;
+	}
+	return 0;
 }
 
 int xlb_op_family_check(const struct xlb_config *cfg, __u32 vip_flags, const struct xlb_op *op,

@@ -426,18 +426,25 @@ int xlb_cmd_status(struct xlb_cli *c, int argc, char **argv)
 
 /* --- decap ------------------------------------------------------------------ */
 
+#define DECAP_ATTACH_USAGE "decap attach DEV [--mode native|generic] [--gue-port P]"
+
 static int decap_attach(struct xlb_cli *c, int argc, char **argv)
 {
-	const char *mode_s = NULL, *pos[1];
-	const struct xlb_opt opts[] = {{"mode", &mode_s}, {}};
+	const char *mode_s = NULL, *port_s = NULL, *pos[1];
+	const struct xlb_opt opts[] = {{"mode", &mode_s}, {"gue-port", &port_s}, {}};
 	struct xlb_attach_opts ao = {};
 	char why[512];
 	int ifindex, npos, ret, err, legacy, lock;
+	__u32 port = 0;
+	__u16 now;
 
-	ret = xlb_cli_parse(c, argc, argv, opts, pos, 1, 1, &npos,
-			    "decap attach DEV [--mode native|generic]");
+	ret = xlb_cli_parse(c, argc, argv, opts, pos, 1, 1, &npos, DECAP_ATTACH_USAGE);
 	if (ret || npos < 0)
 		return ret;
+	if (port_s && xlb_u32_parse(port_s, 1, 65535, &port))
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "--gue-port '%s' is not a port 1-65535",
+				   port_s);
+	ao.gue_port = port;
 	ret = parse_mode(c, mode_s, &ao.mode);
 	if (!ret)
 		ret = dev_index(c, pos[0], &ifindex);
@@ -453,18 +460,32 @@ static int decap_attach(struct xlb_cli *c, int argc, char **argv)
 	err = xlb_prog_attach(XLB_PROG_DECAP, c->pin_dir, ifindex, &ao, &legacy);
 	if (lock >= 0)
 		close(lock);
-	if (err == -EEXIST)
+	/* Attached already: a new GUE port is all there is to do. */
+	if (err == -EEXIST && port) {
+		err = xlb_decap_gue_port_set(c->pin_dir, port);
+		if (err)
+			return xlb_cli_err(c, XLB_EXIT_FAIL, "GUE port of xlb_decap in %s: %s",
+					   c->pin_dir, xlb_cli_strerror(err));
+		if (!c->json)
+			printf("xlb_decap was attached to %s already; GUE port now %u\n", pos[0],
+			       port);
+	} else if (err == -EEXIST) {
 		return xlb_cli_err(c, XLB_EXIT_FAIL, "xlb_decap is already attached to %s", pos[0]);
-	if (err && xlb_kernel_explain(XLB_PROG_DECAP, err, why, sizeof(why)))
+	} else if (err && xlb_kernel_explain(XLB_PROG_DECAP, err, why, sizeof(why))) {
 		return xlb_cli_err(c, XLB_EXIT_FAIL, "%s", why);
-	if (err)
+	} else if (err) {
 		return xlb_cli_err(c, XLB_EXIT_FAIL, "decap attach to %s failed: %s", pos[0],
 				   xlb_cli_strerror(err));
-	if (legacy)
+	} else if (legacy) {
 		pr_warn("note: libxdp's multi-program dispatcher is unavailable on this kernel; "
 			"xlb_decap is attached alone (plain attach)\n");
-	if (c->json)
-		xlb_cli_json(json_pack("{s:s, s:s}", "device", pos[0], "mode", mode_str(ao.mode)));
+	}
+	if (c->json) {
+		if (xlb_decap_gue_port_get(c->pin_dir, &now))
+			now = 0;
+		xlb_cli_json(json_pack("{s:s, s:s, s:i}", "device", pos[0], "mode",
+				       mode_str(ao.mode), "gue_port", now));
+	}
 	return XLB_EXIT_OK;
 }
 
@@ -540,6 +561,7 @@ static int decap_stats(struct xlb_cli *c, int argc, char **argv)
 	struct xlb_decap_maps m;
 	json_t *out;
 	int npos, ret, err, i;
+	__u16 port;
 
 	ret = xlb_cli_parse(c, argc, argv, NULL, NULL, 0, 0, &npos, "decap stats");
 	if (ret || npos < 0)
@@ -563,17 +585,24 @@ static int decap_stats(struct xlb_cli *c, int argc, char **argv)
 			printf("%-18s %12llu pkts %14llu bytes\n", xlb_decap_reason_name(i),
 			       (unsigned long long)r[i].packets, (unsigned long long)r[i].bytes);
 	}
-	if (c->json)
+	if (xlb_decap_gue_port_get(c->pin_dir, &port))
+		port = 0; /* maps pinned by a build without the setting */
+	if (c->json) {
+		if (port)
+			json_object_set_new(out, "gue_port", json_integer(port));
 		xlb_cli_json(out);
-	else
+	} else {
+		if (port)
+			printf("%-18s %12u\n", "gue_port", port);
 		json_decref(out);
+	}
 	return XLB_EXIT_OK;
 }
 
 int xlb_cmd_decap(struct xlb_cli *c, int argc, char **argv)
 {
 	static const struct xlb_cmd verbs[] = {
-		{"attach", decap_attach, "decap attach DEV [--mode native|generic]"},
+		{"attach", decap_attach, DECAP_ATTACH_USAGE},
 		{"detach", decap_detach, "decap detach DEV [--keep-maps]"},
 		{"vip", decap_vip, "decap vip {add ADDR | del ADDR | list}"},
 		{"stats", decap_stats, "decap stats"},

@@ -89,8 +89,9 @@ static int parse_vip_op(struct xlb_cli *c, enum xlb_op_kind kind, int argc, char
 
 static int vip_add(struct xlb_cli *c, int argc, char **argv)
 {
-	char name[XLB_VIPSTRLEN];
+	char name[XLB_VIPSTRLEN], err_s[200];
 	struct xlb_config cfg;
+	__u32 flags = 0;
 	struct xlb_maps m;
 	struct xlb_op op;
 	int ret, err;
@@ -99,8 +100,12 @@ static int vip_add(struct xlb_cli *c, int argc, char **argv)
 	if (ret)
 		return ret < 0 ? XLB_EXIT_OK : ret;
 	err = xlb_config_get(&m, &cfg);
+	if (!err && xlb_op_vip_flags(&cfg, &op, &flags, err_s, sizeof(err_s))) {
+		xlb_maps_close(&m);
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "%s", err_s);
+	}
 	if (!err)
-		err = xlb_vip_create(&m, &op.vip, xlb_op_vip_flags(&cfg, &op), op.table_size, NULL);
+		err = xlb_vip_create(&m, &op.vip, flags, op.table_size, NULL);
 	xlb_maps_close(&m);
 	if (err == -EEXIST)
 		return xlb_cli_err(c, XLB_EXIT_FAIL, "VIP %s already exists", name);
@@ -177,27 +182,27 @@ static int list_vip(const struct xlb_vip_key *k, const struct xlb_vip *v, void *
 	if (l->c->json)
 		json_array_append_new(
 			l->out,
-			json_pack("{s:s, s:i, s:s, s:i, s:i, s:s, s:s, s:b, s:s, s:s?, s:s}", "vip",
-				  s, "id", v->id, "hash",
+			json_pack("{s:s, s:i, s:s, s:i, s:i, s:s, s:s, s:b, s:b, s:s, s:s?, s:s}",
+				  "vip", s, "id", v->id, "hash",
 				  v->flags & XLB_VIP_F_HASH_SRC ? "src" : "5tuple", "table_size",
 				  v->table_size, "backends", mc.n, "table_digest", d,
 				  "chain_digest", dc, "chains", !!(v->flags & XLB_VIP_F_CHAINS),
-				  "forward",
+				  "stateless", !!(v->flags & XLB_VIP_F_STATELESS), "forward",
 				  v->flags & XLB_VIP_F_NAT   ? "nat"
 				  : v->flags & XLB_VIP_F_GUE ? "gue"
 							     : "dsr",
 				  "clients", cl[0] ? cl : NULL, "lb",
 				  v->flags & XLB_VIP_F_LEAST_CONN ? "least_conn" : "chash"));
 	else
-		printf("%-32s id %-5u hash %-6s table %-7u backends %-4u digest %s%s%s%s%s%s%s\n",
+		printf("%-32s id %-5u hash %-6s table %-7u backends %-4u digest %s%s%s%s%s%s%s%s\n",
 		       s, v->id, v->flags & XLB_VIP_F_HASH_SRC ? "src" : "5tuple", v->table_size,
 		       mc.n, d, v->flags & XLB_VIP_F_CHAINS ? " chains " : "",
 		       v->flags & XLB_VIP_F_CHAINS ? dc : "",
 		       v->flags & XLB_VIP_F_NAT	  ? " forward nat"
 		       : v->flags & XLB_VIP_F_GUE ? " forward gue"
 						  : "",
-		       cl[0] ? " clients " : "", cl,
-		       v->flags & XLB_VIP_F_LEAST_CONN ? " lb least_conn" : "");
+		       v->flags & XLB_VIP_F_STATELESS ? " stateless" : "", cl[0] ? " clients " : "",
+		       cl, v->flags & XLB_VIP_F_LEAST_CONN ? " lb least_conn" : "");
 	return 0;
 }
 
@@ -233,13 +238,14 @@ static int vip_list(struct xlb_cli *c, int argc, char **argv)
 
 int xlb_cmd_vip(struct xlb_cli *c, int argc, char **argv)
 {
-	static const struct xlb_cmd verbs[] = {{"add", vip_add,
-						"vip add ADDR:PORT/PROTO [--hash 5tuple|src] "
-						"[--table-size M] [--forward dsr|nat|gue] "
-						"[--lb chash|least_conn]"},
-					       {"del", vip_del, "vip del ADDR:PORT/PROTO"},
-					       {"list", vip_list, "vip list"},
-					       {}};
+	static const struct xlb_cmd verbs[] = {
+		{"add", vip_add,
+		 "vip add ADDR:PORT/PROTO [--hash 5tuple|src] "
+		 "[--table-size M] [--forward dsr|nat|gue] "
+		 "[--flow-state table|stateless] [--lb chash|least_conn]"},
+		{"del", vip_del, "vip del ADDR:PORT/PROTO"},
+		{"list", vip_list, "vip list"},
+		{}};
 
 	return xlb_cli_dispatch(c, "vip", verbs, argc, argv);
 }

@@ -15,9 +15,10 @@
 
 static const struct xlb_cmd objects[] = {
 	{"attach", xlb_cmd_attach,
-	 "attach DEV [--mode native|generic] [--forward ipip|l2|nat] [--encap-src CIDR] "
+	 "attach DEV [--mode native|generic] [--forward ipip|l2|nat|gue] [--encap-src CIDR] "
 	 "[--encap-src6 CIDR] [--nat-src ADDR] [--nat-src6 ADDR] [--nat-ports MIN-MAX] "
-	 "[--nat-conns N] [--seed N] [--flows N] [--table-slots N] [--backends N]"},
+	 "[--nat-conns N] [--seed N] [--flows N] [--table-slots N] [--backends N] "
+	 "[--gue-port P]"},
 	{"detach", xlb_cmd_detach, "detach DEV [--keep-maps]"},
 	{"status", xlb_cmd_status, "status"},
 	{"check", xlb_cmd_check, "check [--load xlb_lb|xlb_decap]       (can this kernel run xlb)"},

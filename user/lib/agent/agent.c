@@ -250,6 +250,7 @@ static int setup_data_plane(struct xlb_agent *a)
 		.seed_set = !!s->hash_seed,
 		.seed = s->hash_seed,
 		.flows = s->flows,
+		.syns = s->syn_table ? s->syn_table : 1, /* one slot: no SYN table */
 		/* Without a NAT source the NAT maps take the least room. */
 		.nat_src = s->nat_src[0] ? s->nat_src : NULL,
 		.nat_src6 = s->nat_src6[0] ? s->nat_src6 : NULL,

@@ -329,6 +329,7 @@ static void ups_describe(struct xlb_agent *a, const struct xlb_upstream_conf *c,
 			 const struct des_ups *o, __u32 old_table_size, struct des_ups *du)
 {
 	int nat = xlb_conf_upstream_nat(&a->conf, c), gue = xlb_conf_upstream_gue(&a->conf, c);
+	int stateless = xlb_conf_upstream_stateless(&a->conf, c);
 	__u32 ts;
 
 	/* Unset: from the node count (not health), as every LB node computes it. */
@@ -346,11 +347,13 @@ static void ups_describe(struct xlb_agent *a, const struct xlb_upstream_conf *c,
 	/*
 	 * GUE carries a slot's earlier owners: its tables keep them.
 	 * least_conn: the fast path's choice among two slots of the table
-	 * (bpf/lib/lconn.h); NAT VIPs keep the Maglev pick (bpf/lib/nat.h).
+	 * (bpf/lib/lconn.h); NAT VIPs keep the Maglev pick (bpf/lib/nat.h),
+	 * stateless ones too (least_conn counts flow entries).
 	 */
 	du->flags = (c->hash_src ? XLB_VIP_F_HASH_SRC : 0) | (nat ? XLB_VIP_F_NAT : 0) |
 		    (gue ? XLB_VIP_F_GUE | XLB_VIP_F_CHAINS : 0) |
-		    (du->least_conn ? XLB_VIP_F_LEAST_CONN : 0);
+		    (stateless ? XLB_VIP_F_STATELESS : 0) |
+		    (du->least_conn && !stateless ? XLB_VIP_F_LEAST_CONN : 0);
 }
 
 /*

@@ -349,3 +349,8 @@ int xlb_conf_upstream_gue(const struct xlb_conf *conf, const struct xlb_upstream
 {
 	return u->forward ? u->forward == XLB_FWD_GUE + 1 : conf->xlb.forward == XLB_FWD_GUE;
 }
+
+int xlb_conf_upstream_stateless(const struct xlb_conf *conf, const struct xlb_upstream_conf *u)
+{
+	return u->flow_state ? u->flow_state == 2 : conf->xlb.stateless;
+}

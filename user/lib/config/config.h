@@ -102,6 +102,7 @@ struct xlb_upstream_conf {
 	char service_name[256];
 	char *discovery_args; /* JSON text, owned; NULL = none */
 	__u32 forward;	      /* 0 = xlb.forward; else XLB_FWD_* + 1 */
+	int flow_state;	      /* 0 = xlb.flow_state; 1 table; 2 stateless */
 	int unhealthy_move;   /* unhealthy_flows: keep (0) | move (1) */
 	unsigned int line;    /* where it was defined (messages) */
 };
@@ -142,6 +143,8 @@ struct xlb_settings {
 	__u32 table_size;	     /* prime; 0 (default): from each VIP's node count */
 	__u32 hash_seed;	     /* 0 = keep the data plane's */
 	__u32 flows;		     /* flow-table entries; 0 = default */
+	__u32 syn_table;	     /* recent SYNs of stateless VIPs; 0 = default */
+	int stateless;		     /* flow_state: table (0) | stateless (1), upstreams' default */
 	__u32 table_slots;	     /* Maglev table space (slots); 0 = default */
 	__u32 backends;		     /* backend ids the maps hold; 0 = default */
 	char admin_listen[64];	     /* "127.0.0.1:9180"; "" = no admin API */
@@ -292,5 +295,7 @@ const struct xlb_upstream_conf *xlb_conf_upstream(const struct xlb_conf *conf, c
 int xlb_conf_upstream_nat(const struct xlb_conf *conf, const struct xlb_upstream_conf *u);
 /* Whether upstream u forwards in GUE (its own forward, else xlb.forward). */
 int xlb_conf_upstream_gue(const struct xlb_conf *conf, const struct xlb_upstream_conf *u);
+/* Whether upstream u keeps no flow state (its own flow_state, else xlb.flow_state). */
+int xlb_conf_upstream_stateless(const struct xlb_conf *conf, const struct xlb_upstream_conf *u);
 
 #endif /* XLB_CONFIG_H */

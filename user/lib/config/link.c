@@ -193,6 +193,16 @@ static int link_route_nat(struct parser *p, struct xlb_route_conf *r,
 			u->id, u->line, fwd_name(u->forward - 1), fwd_name(s->forward));
 		return 1;
 	}
+	if (xlb_conf_upstream_stateless(p->conf, u) && !xlb_conf_upstream_gue(p->conf, u)) {
+		xlb_schema_report(
+			p, where, path,
+			"upstream '%s' (line %u) has flow_state stateless but forwards by %s: "
+			"without flow entries, connections follow a table change only through "
+			"GUE's hops; set forward: gue (IPIP has no room for hops, NAT and L2 "
+			"keep flow entries)",
+			u->id, u->line, fwd_name(u->forward ? u->forward - 1 : s->forward));
+		return 1;
+	}
 	if (!xlb_conf_upstream_nat(p->conf, u))
 		return 0;
 	if (!(r->vip.family == XLB_AF_INET ? s->nat_src : s->nat_src6)[0]) {

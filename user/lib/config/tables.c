@@ -74,6 +74,16 @@ static int check_prime(const char *s, unsigned long long v, char *why, size_t le
 	return -EINVAL;
 }
 
+#define POW2_EXPECT "must be 0 or a power of two 1024-16777216"
+
+static int check_pow2(const char *s, unsigned long long v, char *why, size_t len)
+{
+	if (!v || (v >= 1024 && !(v & (v - 1))))
+		return 0;
+	snprintf(why, len, POW2_EXPECT);
+	return -EINVAL;
+}
+
 static int check_cidr(const char *s, __u8 family, char *why, size_t len)
 {
 	struct xlb_addr_key a;
@@ -569,6 +579,13 @@ static const struct choice up_forward_choices[] = {
 	{0},
 };
 
+/* Stored as 1 (table) or 2 (stateless): 0 is "absent", xlb.flow_state. */
+static const struct choice up_flow_state_choices[] = {
+	{"table", 1},
+	{"stateless", 2},
+	{0},
+};
+
 static const struct choice unhealthy_flows_choices[] = {
 	{"keep", 0},
 	{"move", 1},
@@ -635,6 +652,11 @@ static const struct key upstream_keys[] = {
 	{"discovery_args", KT_FN, .fn = parse_discovery_args},
 	/* Not APISIX's: how packets reach the nodes (default: xlb.forward). */
 	{"forward", KT_ENUM, F(xlb_upstream_conf, forward), .choices = up_forward_choices},
+	/*
+	 * Not APISIX's: whether the LB keeps a flow entry per connection, or
+	 * none (GUE's hops carry connections across table changes).
+	 */
+	{"flow_state", KT_ENUM, F(xlb_upstream_conf, flow_state), .choices = up_flow_state_choices},
 	/*
 	 * Not APISIX's: what happens to a node's established flows when checks
 	 * (active or passive) take it out: they stay (a check may be wrong), or
@@ -770,6 +792,7 @@ static const struct choice mode_choices[] = {{"native", 0}, {"generic", 1}, {0}}
 static const struct choice forward_choices[] = {
 	{"ipip", XLB_FWD_IPIP}, {"l2", XLB_FWD_L2}, {"nat", XLB_FWD_NAT}, {"gue", XLB_FWD_GUE}, {0},
 };
+static const struct choice flow_state_choices[] = {{"table", 0}, {"stateless", 1}, {0}};
 static const struct choice no_healthy_choices[] = {
 	{"fail_open", XLB_NO_HEALTHY_FAIL_OPEN},
 	{"fail_closed", XLB_NO_HEALTHY_FAIL_CLOSED},
@@ -790,6 +813,11 @@ static const struct key settings_keys[] = {
 	{"forward", KT_ENUM, F(xlb_settings, forward), .choices = forward_choices, .def = "ipip"},
 	{"gue_port", KT_UINT, F(xlb_settings, gue_port), .min = 1, .max = 65535,
 	 .def = STR(XLB_GUE_PORT_DEFAULT)},
+	{"flow_state", KT_ENUM, F(xlb_settings, stateless), .choices = flow_state_choices,
+	 .def = "table"},
+	/* Slots of the SYN table of stateless VIPs; 0: none (no passive health for them). */
+	{"syn_table", KT_UINT, F(xlb_settings, syn_table), .max = 1 << 24, .check = check_pow2,
+	 .expect = POW2_EXPECT, .def = STR(XLB_SYN_SLOTS_DEFAULT)},
 	{"encap_src", KT_STR, F(xlb_settings, encap_src), .check = check_cidr4},
 	{"encap_src6", KT_STR, F(xlb_settings, encap_src6), .check = check_cidr6},
 	/* NAT (bpf/lib/nat.h): the address nodes reply to, ports, idle timeouts. */

@@ -197,6 +197,14 @@ out:
 	return err;
 }
 
+/* xlb_decap_gue_port holds the port in host order, 0 for the default. */
+static int gue_port_write(int fd, __u16 port)
+{
+	__u32 zero = 0, v = port;
+
+	return bpf_map_update_elem(fd, &zero, &v, BPF_ANY) ? -errno : 0;
+}
+
 /* One try: open kind's skeleton afresh (a failed load cannot be retried), size, attach. */
 static int attach_once(enum xlb_prog_kind kind, const char *pin_dir, int ifindex,
 		       const struct xlb_attach_opts *o, int *legacy)
@@ -205,7 +213,9 @@ static int attach_once(enum xlb_prog_kind kind, const char *pin_dir, int ifindex
 	struct xlb_decap *decap = NULL;
 	struct xlb_lb *lb = NULL;
 	struct bpf_map *by_backend[6];
-	__u32 zero = 0, slots, cap;
+	__u32 zero = 0, slots, cap, syns;
+	struct xlb_config cfg = {};
+	__u8 bits;
 	int err;
 	size_t i;
 
@@ -217,6 +227,13 @@ static int attach_once(enum xlb_prog_kind kind, const char *pin_dir, int ifindex
 			lb->maps.xlb_flows,
 			pinned_max_entries(lb->maps.xlb_flows,
 					   o->flow_max ? o->flow_max : XLB_FLOW_MAX_DEFAULT));
+		/* The SYN table: a power of two of slots; one slot is none (syn_bits 0). */
+		syns = pinned_max_entries(lb->maps.xlb_syns,
+					  o->syn_max ? o->syn_max : 1U << XLB_SYN_BITS_DEFAULT);
+		if (!err)
+			err = bpf_map__set_max_entries(lb->maps.xlb_syns, syns);
+		for (cfg.syn_bits = 0; syns > 1U << cfg.syn_bits; cfg.syn_bits++)
+			;
 		/* Both NAT maps hold one entry per connection. */
 		if (!err)
 			err = bpf_map__set_max_entries(
@@ -265,10 +282,14 @@ static int attach_once(enum xlb_prog_kind kind, const char *pin_dir, int ifindex
 		}
 		if (!err)
 			err = attach_obj(lb->obj, "xdp", ifindex, o->mode, legacy);
-		if (!err && o->config &&
-		    bpf_map_update_elem(bpf_map__fd(lb->maps.xlb_config), &zero, o->config,
-					BPF_ANY))
-			err = -errno;
+		if (!err && o->config) {
+			bits = cfg.syn_bits;
+			cfg = *o->config;
+			cfg.syn_bits = bits;
+			if (bpf_map_update_elem(bpf_map__fd(lb->maps.xlb_config), &zero, &cfg,
+						BPF_ANY))
+				err = -errno;
+		}
 		xlb_lb__destroy(lb);
 		return err;
 	}
@@ -276,6 +297,8 @@ static int attach_once(enum xlb_prog_kind kind, const char *pin_dir, int ifindex
 	if (!decap)
 		return -errno;
 	err = attach_obj(decap->obj, "xdp", ifindex, o->mode, legacy);
+	if (!err && o->gue_port)
+		err = gue_port_write(bpf_map__fd(decap->maps.xlb_decap_gue_port), o->gue_port);
 	xlb_decap__destroy(decap);
 	return err;
 }
@@ -360,6 +383,35 @@ int xlb_prog_unpin(enum xlb_prog_kind kind, const char *pin_dir)
 	}
 	xlb_lb__destroy(lb);
 	xlb_decap__destroy(decap);
+	return err;
+}
+
+int xlb_decap_gue_port_get(const char *pin_dir, __u16 *port)
+{
+	struct xlb_decap_maps m;
+	__u32 zero = 0, v = 0;
+	int err;
+
+	err = xlb_decap_maps_open(&m, pin_dir, 0);
+	if (err)
+		return err;
+	if (bpf_map_lookup_elem(bpf_map__fd(m.skel->maps.xlb_decap_gue_port), &zero, &v))
+		err = -errno;
+	xlb_decap_maps_close(&m);
+	*port = v ? v : XLB_GUE_PORT_DEFAULT;
+	return err;
+}
+
+int xlb_decap_gue_port_set(const char *pin_dir, __u16 port)
+{
+	struct xlb_decap_maps m;
+	int err;
+
+	err = xlb_decap_maps_open(&m, pin_dir, 1);
+	if (err)
+		return err;
+	err = gue_port_write(bpf_map__fd(m.skel->maps.xlb_decap_gue_port), port);
+	xlb_decap_maps_close(&m);
 	return err;
 }
 
@@ -506,6 +558,7 @@ int xlb_lb_attach_dev(const char *pin_dir, const struct xlb_lb_setup *s, struct 
 	int nat_off = s->forward != XLB_FWD_NAT && !s->nat_src && !s->nat_src6 && !s->nat_conns;
 	struct xlb_attach_opts ao = {.mode = s->mode,
 				     .flow_max = s->flows,
+				     .syn_max = s->syns,
 				     .nat_max = nat_off ? XLB_NAT_MAX_OFF : s->nat_conns,
 				     .table_slots = s->table_slots,
 				     .backends = s->backends,

@@ -16,13 +16,15 @@ enum xlb_prog_kind {
 };
 
 struct xlb_attach_opts {
-	enum xdp_attach_mode mode;	 /* XDP_MODE_NATIVE or XDP_MODE_SKB */
-	__u32 flow_max;			 /* flow-table size; 0 = default or pinned */
-	__u32 nat_max;			 /* NAT connections; 0 = default or pinned */
-	__u32 table_slots;		 /* Maglev table space; 0 = default or pinned */
-	__u32 backends;			 /* backend ids; 0 = XLB_MAX_BACKENDS or pinned */
-	int nat_off;			 /* no NAT source: NAT maps at their least */
+	enum xdp_attach_mode mode; /* XDP_MODE_NATIVE or XDP_MODE_SKB */
+	__u32 flow_max;		   /* flow-table size; 0 = default or pinned */
+	__u32 syn_max;	   /* SYN-table slots (power of two, 1 = none); 0 = default or pinned */
+	__u32 nat_max;	   /* NAT connections; 0 = default or pinned */
+	__u32 table_slots; /* Maglev table space; 0 = default or pinned */
+	__u32 backends;	   /* backend ids; 0 = XLB_MAX_BACKENDS or pinned */
+	int nat_off;	   /* no NAT source: NAT maps at their least */
 	const struct xlb_config *config; /* written after attach (LB only) */
+	__u16 gue_port;			 /* decap: GUE port written after attach; 0 = as pinned */
 };
 
 struct xlb_attach_info {
@@ -65,6 +67,14 @@ int xlb_prog_unpin(enum xlb_prog_kind kind, const char *pin_dir);
 int xlb_chains_from_slots(const char *path);
 const char *xlb_prog_name(enum xlb_prog_kind kind);
 
+/*
+ * xlb_decap's GUE port, in its map pinned in pin_dir (xlb_decap_gue_port):
+ * every device's xlb_decap reads it for each UDP packet, so a change holds
+ * at once. get reports XLB_GUE_PORT_DEFAULT while none is set.
+ */
+int xlb_decap_gue_port_get(const char *pin_dir, __u16 *port);
+int xlb_decap_gue_port_set(const char *pin_dir, __u16 port);
+
 /* Everything `xlb attach` and the agent set up on a load-balancer device. */
 struct xlb_lb_setup {
 	const char *ifname;
@@ -83,6 +93,7 @@ struct xlb_lb_setup {
 	__u32 table_slots; /* slots of all Maglev tables; 0: default (or pinned) */
 	__u32 backends;	   /* backend ids the maps hold; 0: XLB_MAX_BACKENDS (or pinned) */
 	__u16 gue_port;	   /* GUE's UDP port; 0: the pinned maps' (XLB_GUE_PORT_DEFAULT) */
+	__u32 syns;	   /* SYN-table slots (power of two; 1: none); 0: default (or pinned) */
 };
 
 /* What the setup did that the operator should hear about. */

@@ -67,14 +67,16 @@ int xlb_pick_flow(struct xlb_maps *m, const struct xlb_vip *vip, const struct xl
 	struct xlb_flow f;
 	__u32 slot, id;
 	__u64 *table;
-	int err, i;
+	int err, i, stateless;
 
 	memset(r, 0, sizeof(*r));
 	err = xlb_config_get(m, &cfg);
 	if (err)
 		return err;
 	r->hash = xlb_flow_hash(key, cfg.hash_seed, vip->flags & XLB_VIP_F_HASH_SRC);
-	if (!bpf_map_lookup_elem(bpf_map__fd(m->skel->maps.xlb_flows), key, &f) &&
+	/* A stateless VIP keeps no flow entries: the table alone, DRAINING included. */
+	stateless = !!(vip->flags & XLB_VIP_F_STATELESS);
+	if (!stateless && !bpf_map_lookup_elem(bpf_map__fd(m->skel->maps.xlb_flows), key, &f) &&
 	    f.vip_id == vip->id && !xlb_backend_get(m, f.backend_id, &b) && b.gen == f.be_gen &&
 	    (b.state == XLB_BE_ACTIVE || b.state == XLB_BE_DRAINING)) {
 		r->via = XLB_PICK_FLOW;
@@ -93,7 +95,8 @@ int xlb_pick_flow(struct xlb_maps *m, const struct xlb_vip *vip, const struct xl
 		id = xlb_slot_id(table[slot], 0);
 		if (id == XLB_SLOT_NONE)
 			break;
-		if (!xlb_backend_get(m, id, &b) && b.state == XLB_BE_ACTIVE) {
+		if (!xlb_backend_get(m, id, &b) &&
+		    (b.state == XLB_BE_ACTIVE || (stateless && b.state == XLB_BE_DRAINING))) {
 			r->via = i ? XLB_PICK_REPROBE : XLB_PICK_TABLE;
 			r->backend_id = id;
 			r->slot = slot;
