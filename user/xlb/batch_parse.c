@@ -62,18 +62,31 @@ static int parse_state(const char *s, enum xlb_backend_state *st)
 }
 
 /*
+ * An option of two words, --opt s: 0 for dflt (or none given), 1 for alt,
+ * else -1 with err.
+ */
+static int opt_word(const char *opt, const char *s, const char *dflt, const char *alt, char *err,
+		    size_t errlen)
+{
+	if (!s || !strcmp(s, dflt))
+		return 0;
+	if (!strcmp(s, alt))
+		return 1;
+	snprintf(err, errlen, "--%s '%s' is not %s or %s", opt, s, dflt, alt);
+	return -1;
+}
+
+/*
  * --lb: chash (Maglev, the default) or least_conn (bpf/lib/lconn.h), which
  * hashes nothing of its own (no --hash src), is no NAT VIP's (bpf/lib/nat.h
  * picks by the table alone) and needs flow entries (no stateless VIP).
  */
 static int vip_lb(struct xlb_op *op, const char *lb, char *err, size_t errlen)
 {
-	if (!lb || !strcmp(lb, "chash"))
-		return 0;
-	if (strcmp(lb, "least_conn")) {
-		snprintf(err, errlen, "--lb '%s' is not chash or least_conn", lb);
-		return -1;
-	}
+	int r = opt_word("lb", lb, "chash", "least_conn", err, errlen);
+
+	if (r <= 0)
+		return r;
 	if (op->vip_flags & XLB_VIP_F_HASH_SRC) {
 		snprintf(err, errlen, "--hash src applies to --lb chash only");
 		return -1;
@@ -136,12 +149,10 @@ static int vip_options(struct xlb_op *op, const char *hash, const char *size_s, 
  */
 static int flow_state_option(struct xlb_op *op, const char *fs, char *err, size_t errlen)
 {
-	if (!fs || !strcmp(fs, "table"))
-		return 0;
-	if (strcmp(fs, "stateless")) {
-		snprintf(err, errlen, "--flow-state '%s' is not table or stateless", fs);
-		return -1;
-	}
+	int r = opt_word("flow-state", fs, "table", "stateless", err, errlen);
+
+	if (r <= 0)
+		return r;
 	if (op->fwd_set && !(op->vip_flags & XLB_VIP_F_GUE)) {
 		snprintf(err, errlen,
 			 "--flow-state stateless needs --forward gue: without flow entries, "
