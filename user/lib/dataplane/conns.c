@@ -79,10 +79,11 @@ int xlb_conns_all(struct xlb_maps *m, __u64 *all)
 
 struct lc_walk {
 	__u64 now_s;
-	const struct xlb_backend *be; /* every backend id's entry, read before the walk */
-	__u32 n;		      /* entries of the count array */
-	__u32 *live;		      /* per backend id: flagged entries seen, not gone */
-	struct xlb_flow_key *gone;    /* counted flows to delete */
+	struct xlb_maps *m;
+	__u32 *gen;  /* per backend id: its generation + 1, read when first met; 0: not yet */
+	__u32 n;     /* entries of the count array */
+	__u32 *live; /* per backend id: flagged entries seen, not gone */
+	struct xlb_flow_key *gone; /* counted flows to delete */
 	size_t ngone, cap;
 	struct xlb_lc_sweep *out;
 };
@@ -93,11 +94,16 @@ struct lc_walk {
  * re-picks it on its next packet, and until then its count would weigh on
  * the id's new backend).
  */
-static int lc_gone(const struct lc_walk *w, const struct xlb_flow_key *k, const struct xlb_flow *f)
+static int lc_gone(struct lc_walk *w, const struct xlb_flow_key *k, const struct xlb_flow *f)
 {
 	__u64 tmo = k->proto == IPPROTO_TCP ? XLB_LC_IDLE_TCP_S : XLB_LC_IDLE_UDP_S;
+	struct xlb_backend b;
+	__u32 id = f->backend_id;
 
-	if (f->backend_id < XLB_MAX_BACKENDS && w->be[f->backend_id].gen != f->be_gen)
+	/* One lookup per backend id in use, not per flow (ids < w->n: the caller). */
+	if (!w->gen[id])
+		w->gen[id] = xlb_backend_get(w->m, id, &b) ? 1 : (__u32)b.gen + 1;
+	if (w->gen[id] - 1 != f->be_gen)
 		return 1;
 	return w->now_s > f->lc.seen_s && w->now_s - f->lc.seen_s > tmo;
 }
@@ -174,7 +180,7 @@ static void lc_correct(struct xlb_backend_conns *c, const __u64 *opened0, const 
 
 int xlb_lc_sweep(struct xlb_maps *m, __u64 now_ns, struct xlb_lc_sweep *out)
 {
-	struct lc_walk w = {.now_s = now_ns / 1000000000ULL, .out = out};
+	struct lc_walk w = {.now_s = now_ns / 1000000000ULL, .m = m, .out = out};
 	struct xlb_backend_conns *c;
 	__u64 *opened0 = NULL;
 	size_t len;
@@ -187,8 +193,8 @@ int xlb_lc_sweep(struct xlb_maps *m, __u64 now_ns, struct xlb_lc_sweep *out)
 		return -errno;
 	opened0 = malloc((size_t)w.n * sizeof(*opened0));
 	w.live = calloc(w.n, sizeof(*w.live));
-	w.be = xlb_backends_read_new(m);
-	if (!opened0 || !w.live || !w.be) {
+	w.gen = calloc(w.n, sizeof(*w.gen));
+	if (!opened0 || !w.live || !w.gen) {
 		err = -ENOMEM;
 		goto out_free;
 	}
@@ -201,7 +207,7 @@ int xlb_lc_sweep(struct xlb_maps *m, __u64 now_ns, struct xlb_lc_sweep *out)
 	if (!err)
 		lc_correct(c, opened0, &w);
 out_free:
-	free((void *)w.be);
+	free(w.gen);
 	free(w.gone);
 	free(w.live);
 	free(opened0);
