@@ -3382,10 +3382,18 @@ static int t_nat_sweep_recheck(struct env *e, const void *arg)
 /* --- least connections (conns.c, pick.c) --------------------------------- */
 
 /*
- * A flow entry's least_conn last-seen second moved sec seconds back, and
+ * The sweeps below run at a clock LC_LATER seconds ahead: a flow left as
+ * it is has been idle that long, one seen then is fresh. (Moving a flow's
+ * last-seen second back instead would go below 0 on a host up for less
+ * than the timeout, as a test VM is.)
+ */
+#define LC_LATER (XLB_LC_IDLE_TCP_S + 100)
+
+/*
+ * A flow entry's least_conn last-seen second moved sec seconds on, and
  * with stale, its backend generation changed (a flow of the id's earlier user).
  */
-static int flow_idle_for(struct env *e, const struct pkt_spec *s, __u32 sec, int stale)
+static int flow_seen_later(struct env *e, const struct pkt_spec *s, __u32 sec, int stale)
 {
 	struct xlb_flow_key k;
 	struct xlb_flow f;
@@ -3396,7 +3404,7 @@ static int flow_idle_for(struct env *e, const struct pkt_spec *s, __u32 sec, int
 		return fail(e, "%s: no flow entry", flow_str(s, b, sizeof(b)));
 	if (!(f.lc.flags & XLB_FLOW_F_COUNTED))
 		return fail(e, "%s: flow entry not counted", flow_str(s, b, sizeof(b)));
-	f.lc.seen_s -= sec;
+	f.lc.seen_s += sec;
 	f.be_gen ^= stale ? 1 : 0;
 	if (bpf_map_update_elem(map_fd(e->skel->maps.xlb_flows), &k, &f, BPF_EXIST))
 		return fail(e, "%s: cannot age the flow: %s", flow_str(s, b, sizeof(b)),
@@ -3424,7 +3432,7 @@ static int conns_check(struct env *e, const __u32 *ids, int n, const int *want, 
 static int sweep_check(struct env *e, __u64 flows, __u64 counted, __u64 idle, __u64 released)
 {
 	struct xlb_lc_sweep sw;
-	int err = xlb_lc_sweep(&e->m, xlb_now_coarse_ns(), &sw);
+	int err = xlb_lc_sweep(&e->m, xlb_now_coarse_ns() + LC_LATER * 1000000000ULL, &sw);
 
 	if (err)
 		return fail(e, "xlb_lc_sweep: %s", errname(err));
@@ -3493,20 +3501,25 @@ static int t_least_conn(struct env *e, const void *arg)
 			goto out;
 		}
 	/*
-	 * Every 4th flow idle past the timeout, every 4th + 1 gone unseen,
-	 * every 4th + 2 of another generation of its backend id.
+	 * Every 4th flow idle past the timeout (left as it is), every 4th + 1
+	 * gone unseen, every 4th + 2 of another generation of its backend id
+	 * (and seen), every 4th + 3 seen: fresh.
 	 */
 	for (i = 0; i < fs->n; i++) {
+		if (i % 4 == 3) {
+			err = flow_seen_later(e, &fs->s[i], LC_LATER, 0);
+			if (err)
+				goto out;
+			continue;
+		}
 		if (i % 4 == 0 || i % 4 == 2) {
-			err = flow_idle_for(e, &fs->s[i], i % 4 ? 0 : XLB_LC_IDLE_TCP_S + 2, i % 4);
+			err = i % 4 ? flow_seen_later(e, &fs->s[i], LC_LATER, 1) : 0;
 			aged++;
-		} else if (i % 4 == 1) {
+		} else {
 			flow_key_of(&fs->s[i], &fk);
 			if (bpf_map_delete_elem(map_fd(e->skel->maps.xlb_flows), &fk))
 				err = fail(e, "cannot delete a flow: %s", strerror(errno));
 			evicted++;
-		} else {
-			continue;
 		}
 		if (err)
 			goto out;
