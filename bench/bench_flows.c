@@ -7,8 +7,10 @@
  *    writing its share while bound to it (the table is a per-CPU LRU: a
  *    CPU's list holds FLOWS / CPUs entries, as it would with the NIC's
  *    queues spread over the CPUs). Then the entries counted by a batched
- *    walk, the map's memory as the kernel accounts it, bytes per flow, and
- *    the time of the fill.
+ *    walk, the map's memory as the kernel accounts it, bytes per flow, the
+ *    time of the fill, and of one least_conn sweep over the table (every
+ *    flow written as a counted one, none idle: xlb_lc_sweep() walks them
+ *    all and corrects the counts).
  *
  * 2. Removal: a VIP with NBE backends, FLOWS flow entries spread over them,
  *    then one backend after the other taken out of the VIP and freed, as
@@ -36,6 +38,7 @@
 
 #include "../tests/lib/bpftest.h"
 #include "base/addr.h"
+#include "dataplane/conns.h"
 #include "dataplane/maglev.h"
 #include "dataplane/maps.h"
 #include "xlb_lb.skel.h"
@@ -133,6 +136,9 @@ static int fill(struct xlb_maps *m, const struct xlb_vip *vip, const __u32 *ids,
 			v[j].created_ns = xlb_now_coarse_ns();
 			/* The entry the fast path writes: the backend's generation too. */
 			v[j].be_gen = gen[(i + j) % NBE];
+			/* As a least_conn VIP's flow: counted, seen now. */
+			v[j].lc.seen_s = v[j].created_ns / 1000000000ULL;
+			v[j].lc.flags = XLB_FLOW_F_COUNTED;
 		}
 		count = n;
 		if (!err && bpf_map_update_batch(fd, k, v, &count, &opts))
@@ -174,10 +180,11 @@ static int capacity(long flows, int ncpu)
 {
 	struct xlb_mem_report r;
 	struct xlb_lb *lb = load_lb((__u32)flows);
+	struct xlb_lc_sweep sw = {};
 	struct xlb_maps m;
 	struct xlb_vip vip;
 	__u32 ids[NBE], first = 0, share;
-	double t_fill, t_count;
+	double t_fill, t_count, t_sweep;
 	long held = 0;
 	int err, cpu;
 
@@ -200,6 +207,10 @@ static int capacity(long flows, int ncpu)
 	if (!err)
 		err = xlb_flow_foreach(&m, count_one, &held);
 	t_count = now_ms() - t_count;
+	t_sweep = now_ms();
+	if (!err)
+		err = xlb_lc_sweep(&m, xlb_now_coarse_ns(), &sw);
+	t_sweep = now_ms() - t_sweep;
 	if (!err)
 		err = xlb_maps_memory(&m, &r);
 	xlb_lb__destroy(lb);
@@ -215,6 +226,8 @@ static int capacity(long flows, int ncpu)
 	printf("| flow table memory (kernel's account) | %.1f MB |\n", r.bytes[XLB_MEM_FLOW] / 1e6);
 	printf("| bytes per flow | %.0f |\n", (double)r.bytes[XLB_MEM_FLOW] / flows);
 	printf("| fill, s | %.2f |\n| walk, s | %.2f |\n", t_fill / 1e3, t_count / 1e3);
+	printf("| least_conn sweep (%llu counted flows), s | %.2f |\n",
+	       (unsigned long long)sw.counted, t_sweep / 1e3);
 	return 0;
 }
 

@@ -16,7 +16,9 @@
  * that carry a slot's earlier owner as a hop): established flow and SYN
  * with the flow table, then the same without flow entries (stateless),
  * where a SYN costs what an established packet does but for one insert
- * into the small SYN table.
+ * into the small SYN table. least_conn (VIPs with XLB_VIP_F_LEAST_CONN): a
+ * new flow (two candidates, their counts and weights, the count's atomic
+ * adds).
  *
  *   bench_xdp [CALLS [REPS]]      defaults: 1000000 calls, 5 repetitions
  */
@@ -29,6 +31,7 @@ enum case_id {
 	C_EST4,
 	C_SYN4,
 	C_SYN4_FULL,
+	C_LC_SYN4,
 	C_NONVIP,
 	C_EST6,
 	C_NAT_FWD4,
@@ -50,6 +53,7 @@ static const char *const case_names[C_MAX] = {
 	[C_EST4] = "IPv4 TCP established flow",
 	[C_SYN4] = "IPv4 TCP SYN, 1M-flow table",
 	[C_SYN4_FULL] = "IPv4 TCP SYN, 16K-flow table",
+	[C_LC_SYN4] = "IPv4 TCP SYN, least_conn, 1M",
 	[C_NONVIP] = "non-VIP packet (XDP_PASS)",
 	[C_EST6] = "IPv6 TCP established flow",
 	[C_NAT_FWD4] = "NAT IPv4 client -> node",
@@ -160,9 +164,9 @@ int main(int argc, char **argv)
 	static struct pkt pkts[C_MAX];
 	double kern[C_MAX][16], wall[C_MAX][16], ekern[C_MAX][16], ewall[C_MAX][16];
 	int fds[C_MAX], verdict[C_MAX], c, r;
-	struct xlb_lb *lb, *lb_full, *lb_nat, *lb_gue, *lb_sl;
+	struct xlb_lb *lb, *lb_full, *lb_nat, *lb_gue, *lb_sl, *lb_lc;
 	struct xdp_floor *floor;
-	__u32 seq = 0, seq_full = 0, seq_nat = 0, seq_gue = 0, seq_sl = 0;
+	__u32 seq = 0, seq_full = 0, seq_nat = 0, seq_gue = 0, seq_sl = 0, seq_lc = 0;
 	struct xlb_reason_count rs[XLB_R_MAX];
 
 	calls -= calls % CHUNK;
@@ -190,8 +194,9 @@ int main(int argc, char **argv)
 	lb_nat = load_lb(XLB_FLOW_MAX_DEFAULT, BENCH_NAT);
 	lb_gue = load_lb(XLB_FLOW_MAX_DEFAULT, BENCH_GUE);
 	lb_sl = load_lb(XLB_FLOW_MAX_DEFAULT, BENCH_GUE_STATELESS);
+	lb_lc = load_lb(XLB_FLOW_MAX_DEFAULT, BENCH_LEAST_CONN);
 	floor = xdp_floor__open_and_load();
-	if (!lb || !lb_full || !lb_nat || !lb_gue || !lb_sl || !floor) {
+	if (!lb || !lb_full || !lb_nat || !lb_gue || !lb_sl || !lb_lc || !floor) {
 		fprintf(stderr, "load/setup failed: %s\n", strerror(errno));
 		return 2;
 	}
@@ -200,6 +205,7 @@ int main(int argc, char **argv)
 	for (c = C_EST4; c < C_MAX; c++)
 		fds[c] = bpf_program__fd(lb->progs.xlb_lb);
 	fds[C_SYN4_FULL] = bpf_program__fd(lb_full->progs.xlb_lb);
+	fds[C_LC_SYN4] = bpf_program__fd(lb_lc->progs.xlb_lb);
 	for (c = C_NAT_FWD4; c <= C_NAT_REPLY6; c++)
 		fds[c] = bpf_program__fd(lb_nat->progs.xlb_lb);
 	fds[C_GUE_EST4] = fds[C_GUE_SYN4] = bpf_program__fd(lb_gue->progs.xlb_lb);
@@ -214,6 +220,7 @@ int main(int argc, char **argv)
 	pkt_build(&pkts[C_EST4], &ack4);
 	pkt_build(&pkts[C_SYN4], &syn4);
 	pkt_build(&pkts[C_SYN4_FULL], &syn4);
+	pkt_build(&pkts[C_LC_SYN4], &syn4);
 	/* Fill the small table first: from then on every SYN evicts. */
 	run(fds[C_SYN4_FULL], &pkts[C_SYN4_FULL], 65536, &seq_full);
 	pkt_build(&pkts[C_NONVIP], &nonvip);
@@ -243,6 +250,7 @@ int main(int argc, char **argv)
 			verdict[c] = measure(fds, pkts, c, calls,
 					     c == C_SYN4	? &seq
 					     : c == C_SYN4_FULL ? &seq_full
+					     : c == C_LC_SYN4	? &seq_lc
 					     : c == C_NAT_SYN4	? &seq_nat
 					     : c == C_GUE_SYN4	? &seq_gue
 					     : c == C_SL_SYN4	? &seq_sl
@@ -274,6 +282,7 @@ int main(int argc, char **argv)
 	xlb_lb__destroy(lb_nat);
 	xlb_lb__destroy(lb_gue);
 	xlb_lb__destroy(lb_sl);
+	xlb_lb__destroy(lb_lc);
 	xdp_floor__destroy(floor);
 	return 0;
 }

@@ -121,6 +121,7 @@ enum bench_mode {
 	BENCH_NAT = 1,
 	BENCH_GUE = 2,		 /* GUE, flow table */
 	BENCH_GUE_STATELESS = 3, /* GUE, no flow entries */
+	BENCH_LEAST_CONN = 4,	 /* IPIP, least_conn VIPs */
 };
 
 /*
@@ -130,12 +131,13 @@ enum bench_mode {
  */
 static int setup_lb(struct xlb_lb *skel, enum bench_mode mode)
 {
-	int nat = mode == BENCH_NAT, gue = mode >= BENCH_GUE;
+	int nat = mode == BENCH_NAT, gue = mode == BENCH_GUE || mode == BENCH_GUE_STATELESS;
 	__u32 flags = nat ? XLB_VIP_F_NAT
 		      : mode == BENCH_GUE_STATELESS
 			      ? XLB_VIP_F_GUE | XLB_VIP_F_CHAINS | XLB_VIP_F_STATELESS
-		      : gue ? XLB_VIP_F_GUE | XLB_VIP_F_CHAINS
-			    : 0;
+		      : gue			 ? XLB_VIP_F_GUE | XLB_VIP_F_CHAINS
+		      : mode == BENCH_LEAST_CONN ? XLB_VIP_F_LEAST_CONN
+						 : 0;
 	struct xlb_maps m = {.skel = skel, .lock_fd = -1};
 	static const char *const be4[] = {"198.18.0.11", "198.18.0.12", "198.18.0.13",
 					  "198.18.0.14"};

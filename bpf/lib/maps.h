@@ -94,7 +94,10 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_backends SEC(".maps");
 
-/* (VIP id, backend id) -> weight; userspace's record, unused per packet. */
+/*
+ * (VIP id, backend id) -> weight; userspace's record, read per packet only
+ * for a least_conn VIP's new flow (two lookups).
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, struct xlb_member_key);
@@ -113,6 +116,19 @@ struct {
 	__uint(map_flags, BPF_F_NO_COMMON_LRU); /* per-CPU LRU lists */
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_flows SEC(".maps");
+
+/*
+ * Backend id -> active flows of least_conn VIPs, shared by the CPUs
+ * (atomic adds; bpf/lib/lconn.h). Mmapable: xlbd's sweep corrects it.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_backend_conns);
+	__uint(max_entries, XLB_MAX_BACKENDS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_backend_conns SEC(".maps");
 
 /*
  * Recent SYNs of stateless VIPs, which keep no flow entry: what passive

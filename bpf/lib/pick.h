@@ -2,13 +2,15 @@
 /*
  * Choosing a backend: VIP match, flow-table reuse, Maglev pick and the
  * bounded re-probe that steps over DOWN and DRAINING backends. Every LB node
- * given the same tables and seed makes the same choice (include/xlb/hash.h).
- * Included by xlb_lb.bpf.c.
+ * given the same tables and seed makes the same choice (include/xlb/hash.h),
+ * but for least_conn VIPs, whose choice follows this node's counts
+ * (lconn.h). Included by xlb_lb.bpf.c.
  */
 #ifndef XLB_BPF_PICK_H
 #define XLB_BPF_PICK_H
 
 #include <xlb/hash.h>
+#include "lconn.h"
 #include "maps.h"
 #include "parse.h"
 #include "passive.h"
@@ -229,6 +231,7 @@ static __always_inline int xlb_pick(const struct xlb_pkt *p, const struct xlb_vi
 		       (p->tcp_flags & (XLB_TCP_SYN | XLB_TCP_ACK)) != XLB_TCP_SYN))) &&
 		    flow->vip_id == vip->id) {
 			xlb_passive_check(p, flow);
+			xlb_lc_seen(p, vip, flow);
 			*id_out = flow->backend_id;
 			*be_out = be;
 			return XLB_CONTINUE;
@@ -239,6 +242,8 @@ static __always_inline int xlb_pick(const struct xlb_pkt *p, const struct xlb_vi
 	ret = xlb_maglev_pick(vip, hash, cfg->hash_seed, id_out, be_out, p->frame_len, 0);
 	if (ret >= 0)
 		return ret;
+	if (vip->flags & XLB_VIP_F_LEAST_CONN)
+		xlb_lc_choose(vip, hash, cfg->hash_seed, id_out, be_out);
 	if (p->icmp_err || (p->tcp_flags & XLB_TCP_RST && p->key.proto == IPPROTO_TCP))
 		return XLB_CONTINUE;
 
@@ -246,7 +251,15 @@ static __always_inline int xlb_pick(const struct xlb_pkt *p, const struct xlb_vi
 	nf.be_gen = (*be_out)->gen;
 	nf.vip_id = vip->id;
 	nf.created_ns = bpf_ktime_get_coarse_ns();
-	bpf_map_update_elem(&xlb_flows, &p->key, &nf, BPF_ANY);
+	/* A re-picked flow's old backend loses it before the entry changes. */
+	if (flow)
+		xlb_lc_release(flow);
+	if (vip->flags & XLB_VIP_F_LEAST_CONN) {
+		nf.lc.seen_s = nf.created_ns / 1000000000ULL;
+		nf.lc.flags = XLB_FLOW_F_COUNTED;
+	}
+	if (!bpf_map_update_elem(&xlb_flows, &p->key, &nf, BPF_ANY) && nf.lc.flags)
+		xlb_lc_open(*id_out); /* after the entry: see lconn.h */
 	xlb_count_new_flow(&xlb_backend_stats, *id_out);
 	xlb_count_new_flow(&xlb_vip_stats, vip->id);
 	return XLB_CONTINUE;

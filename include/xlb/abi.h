@@ -193,17 +193,56 @@ struct xlb_flow_key {
 _Static_assert(sizeof(struct xlb_flow_key) == 40, "xlb_flow_key size");
 
 /*
- * Value of the flow table. Written on creation and re-pick only. The flow
- * keeps its backend while the backend's entry has the generation be_gen
- * (struct xlb_backend) and is ACTIVE or DRAINING; else it is re-picked.
+ * The least_conn word of a flow entry (bpf/lib/lconn.h): its last-seen
+ * second and its flags, changed together by one 64-bit compare and swap
+ * (the fast path's atomics on map values are 64-bit).
+ */
+union xlb_flow_lc {
+	struct {
+		__u32 seen_s; /* counted flows: coarse clock in seconds, last packet */
+		__u32 flags;  /* XLB_FLOW_F_* */
+	};
+	__u64 word;
+};
+
+/*
+ * Value of the flow table. Written on creation and re-pick only, but for
+ * the least_conn word of a counted flow. The flow keeps its backend while
+ * the backend's entry has the generation be_gen (struct xlb_backend) and
+ * is ACTIVE or DRAINING; else it is re-picked.
  */
 struct xlb_flow {
 	__u32 backend_id;
 	__u16 vip_id;	  /* < XLB_MAX_VIPS */
 	__u16 be_gen;	  /* the backend's gen when the flow was given it */
 	__u64 created_ns; /* bpf_ktime_get_coarse_ns() at creation */
+	union xlb_flow_lc lc;
 };
-_Static_assert(sizeof(struct xlb_flow) == 16, "xlb_flow size");
+_Static_assert(sizeof(struct xlb_flow) == 24, "xlb_flow size");
+
+/*
+ * The flow is one of its backend's active flows (struct xlb_backend_conns):
+ * set when a least_conn VIP's flow is created, cleared, with one
+ * decrement, by the flow's first FIN or RST or its re-pick (a compare and
+ * swap decides which CPU's), or deleted with it by the sweep.
+ */
+#define XLB_FLOW_F_COUNTED (1U << 0)
+
+/*
+ * Active flows of least_conn VIPs per backend id (array shared by the
+ * CPUs, mmapable: the fast path adds with atomic adds, xlbd's sweep
+ * corrects through the mapping). active is the number of flow entries
+ * flagged XLB_FLOW_F_COUNTED for the id, but for flows the LRU evicted
+ * or the sweep deleted since its last correction. Two CPUs ending one
+ * flow at once may take it below 0 for a moment (bpf/lib/lconn.h):
+ * readers take such a value as 0. opened only grows: the sweep tells by
+ * it how many flows came during its walk.
+ */
+struct xlb_backend_conns {
+	__s64 active;
+	__u64 opened;
+};
+_Static_assert(sizeof(struct xlb_backend_conns) == 16, "xlb_backend_conns size");
 _Static_assert(XLB_MAX_VIPS <= 65536, "VIP ids fit xlb_flow.vip_id");
 
 /*
@@ -215,7 +254,7 @@ struct xlb_syn {
 	__u32 tag;
 	__u32 pad;
 };
-_Static_assert(sizeof(struct xlb_syn) == 24, "xlb_syn size");
+_Static_assert(sizeof(struct xlb_syn) == sizeof(struct xlb_flow) + 8, "xlb_syn size");
 
 /* Run-time settings of the fast path (array map, one entry). */
 struct xlb_config {

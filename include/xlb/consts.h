@@ -55,12 +55,27 @@
 #define XLB_AF_INET6 6
 
 /* VIP flags. */
-#define XLB_VIP_F_HASH_SRC  (1U << 0) /* hash on the client address only */
-#define XLB_VIP_F_NAT	    (1U << 1) /* forward by NAT (bpf/lib/nat.h) */
-#define XLB_VIP_F_SIZE_AUTO (1U << 2) /* table size follows the member count (userspace) */
-#define XLB_VIP_F_CHAINS    (1U << 4) /* table slots keep earlier owners (userspace) */
-#define XLB_VIP_F_GUE	    (1U << 5) /* direct return in GUE, with the slot's hops */
-#define XLB_VIP_F_STATELESS (1U << 6) /* no flow entries: the table (and GUE hops) alone */
+#define XLB_VIP_F_HASH_SRC   (1U << 0) /* hash on the client address only */
+#define XLB_VIP_F_NAT	     (1U << 1) /* forward by NAT (bpf/lib/nat.h) */
+#define XLB_VIP_F_SIZE_AUTO  (1U << 2) /* table size follows the member count (userspace) */
+/* (1U << 3) is XLB_VIP_F_CLIENTS, in abi.h. */
+#define XLB_VIP_F_CHAINS     (1U << 4) /* table slots keep earlier owners (userspace) */
+#define XLB_VIP_F_GUE	     (1U << 5) /* direct return in GUE, with the slot's hops */
+#define XLB_VIP_F_STATELESS  (1U << 6) /* no flow entries: the table (and GUE hops) alone */
+#define XLB_VIP_F_LEAST_CONN (1U << 7) /* new flows: weighted least connections (bpf/lib/lconn.h) */
+
+/*
+ * Weighted least connections (bpf/lib/lconn.h). A new flow's second
+ * candidate is the first of XLB_LC_PROBES slots, each from its own hash,
+ * whose backend differs from the Maglev pick and is ACTIVE. A counted
+ * flow's last-seen second is written at most once a second; xlbd forgets
+ * counted flows idle longer than the timeouts below (IPVS's TCP
+ * established and UDP timeouts) every XLB_LC_SWEEP_S.
+ */
+#define XLB_LC_PROBES	  4
+#define XLB_LC_IDLE_TCP_S 900
+#define XLB_LC_IDLE_UDP_S 300
+#define XLB_LC_SWEEP_S	  60
 
 /*
  * Node flags (struct xlb_config.flags). Not read by the fast path: shared

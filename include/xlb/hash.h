@@ -71,4 +71,13 @@ static inline __u32 xlb_reprobe_slot(__u32 hash, __u32 i, __u32 seed, __u32 tabl
 	return xlb_jhash_3words(hash, i, 0x72657072, seed) % table_size;
 }
 
+/*
+ * Slot of least_conn's second candidate, probe i (i >= 0): hashes of their
+ * own, apart from the re-probes' (bpf/lib/lconn.h).
+ */
+static inline __u32 xlb_lc_slot(__u32 hash, __u32 i, __u32 seed, __u32 table_size)
+{
+	return xlb_jhash_3words(hash, i, 0x6c636f6e, seed) % table_size;
+}
+
 #endif /* XLB_HASH_H */

@@ -48,6 +48,7 @@
 #include <xlb/abi.h>
 #include <xlb/hash.h>
 #include "dataplane/attach.h"
+#include "dataplane/conns.h"
 #include "dataplane/maglev.h"
 #include "dataplane/maps.h"
 #include "dataplane/pick.h"
@@ -137,6 +138,7 @@ static const char *const via_name[] = {
 	[XLB_PICK_FLOW] = "FLOW",
 	[XLB_PICK_TABLE] = "TABLE",
 	[XLB_PICK_REPROBE] = "REPROBE",
+	[XLB_PICK_LEAST_CONN] = "LEAST_CONN",
 };
 
 static const char *state_name(__u8 s)
@@ -307,6 +309,9 @@ static int env_reset(struct env *e)
 			err = -errno;
 		if (!err && bpf_map_update_elem(map_fd(s->maps.xlb_nexthops), &id,
 						&(struct xlb_nexthop){}, BPF_ANY))
+			err = -errno;
+		if (!err && bpf_map_update_elem(map_fd(s->maps.xlb_backend_conns), &id,
+						&(struct xlb_backend_conns){}, BPF_ANY))
 			err = -errno;
 		err = err ?: bpftest_percpu_write(s->maps.xlb_vip_stats, id, e->ncpu, NULL,
 					   sizeof(struct xlb_traffic)) ?:
@@ -2243,7 +2248,7 @@ struct pick_case {
 };
 
 struct pick_tally {
-	int via[4];
+	int via[XLB_PICK_LEAST_CONN + 1];
 };
 
 /*
@@ -3374,6 +3379,169 @@ static int t_nat_sweep_recheck(struct env *e, const void *arg)
 	return 0;
 }
 
+/* --- least connections (conns.c, pick.c) --------------------------------- */
+
+/*
+ * The sweeps below run at a clock LC_LATER seconds ahead: a flow left as
+ * it is has been idle that long, one seen then is fresh. (Moving a flow's
+ * last-seen second back instead would go below 0 on a host up for less
+ * than the timeout, as a test VM is.)
+ */
+#define LC_LATER (XLB_LC_IDLE_TCP_S + 100)
+
+/*
+ * A flow entry's least_conn last-seen second moved sec seconds on, and
+ * with stale, its backend generation changed (a flow of the id's earlier user).
+ */
+static int flow_seen_later(struct env *e, const struct pkt_spec *s, __u32 sec, int stale)
+{
+	struct xlb_flow_key k;
+	struct xlb_flow f;
+	char b[128];
+
+	flow_key_of(s, &k);
+	if (bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_flows), &k, &f))
+		return fail(e, "%s: no flow entry", flow_str(s, b, sizeof(b)));
+	if (!(f.lc.flags & XLB_FLOW_F_COUNTED))
+		return fail(e, "%s: flow entry not counted", flow_str(s, b, sizeof(b)));
+	f.lc.seen_s += sec;
+	f.be_gen ^= stale ? 1 : 0;
+	if (bpf_map_update_elem(map_fd(e->skel->maps.xlb_flows), &k, &f, BPF_EXIST))
+		return fail(e, "%s: cannot age the flow: %s", flow_str(s, b, sizeof(b)),
+			    strerror(errno));
+	return 0;
+}
+
+/* Every member's count of active flows is want[id]. */
+static int conns_check(struct env *e, const __u32 *ids, int n, const int *want, const char *when)
+{
+	__u64 a;
+	int k, err;
+
+	for (k = 0; k < n; k++) {
+		err = xlb_conns_get(&e->m, ids[k], &a);
+		if (err)
+			return fail(e, "%s: xlb_conns_get(%u): %s", when, ids[k], errname(err));
+		if (a != (__u64)want[ids[k]])
+			return fail(e, "%s: backend %u has %llu active flows, expected %d", when,
+				    ids[k], (unsigned long long)a, want[ids[k]]);
+	}
+	return 0;
+}
+
+static int sweep_check(struct env *e, __u64 flows, __u64 counted, __u64 idle, __u64 released)
+{
+	struct xlb_lc_sweep sw;
+	int err = xlb_lc_sweep(&e->m, xlb_now_coarse_ns() + LC_LATER * 1000000000ULL, &sw);
+
+	if (err)
+		return fail(e, "xlb_lc_sweep: %s", errname(err));
+	if (sw.flows != flows || sw.counted != counted || sw.idle != idle ||
+	    sw.released != released)
+		return fail(e,
+			    "sweep: %llu flows, %llu counted, %llu idle, %llu released; expected "
+			    "%llu, %llu, %llu, %llu",
+			    (unsigned long long)sw.flows, (unsigned long long)sw.counted,
+			    (unsigned long long)sw.idle, (unsigned long long)sw.released,
+			    (unsigned long long)flows, (unsigned long long)counted,
+			    (unsigned long long)idle, (unsigned long long)released);
+	return 0;
+}
+
+/*
+ * A least_conn VIP: xlb_pick_flow() names the fast path's backend for
+ * every new flow, some via the second candidate; the counts follow the
+ * flows and the weights; the sweep deletes idle counted flows and those of
+ * another generation of their backend id, and takes them, and flows
+ * deleted behind its back (an eviction), off the counts, once.
+ */
+static int t_least_conn(struct env *e, const void *arg)
+{
+	static const struct node_def nd[] = {
+		{BE4_1, 80, 1}, {BE4_2, 80, 1}, {BE4_3, 80, 2}, {BE4_4, 80, 4}, {}};
+	struct flow_set *fs = malloc(sizeof(*fs));
+	struct pick_tally t = {};
+	struct xlb_pick_result pr;
+	struct xlb_flow_key fk;
+	struct xlb_vip v;
+	int want[TEST_IDS] = {0}, i, k, err = 0, aged = 0, evicted = 0;
+	double per_w;
+	__u32 ids[4];
+
+	if (!fs)
+		return fail(e, "out of memory");
+	err = vip_new(e, VIP4, 80, IPPROTO_TCP, XLB_VIP_F_LEAST_CONN, 251, &v);
+	for (k = 0; !err && k < 4; k++)
+		err = member_add(e, &v, nd[k].addr, nd[k].port, nd[k].weight, &ids[k]);
+	err = err ?: rebuild(e, &v);
+	if (err)
+		goto out;
+	flows_make(e, fs, PICK_FLOWS, VIP4, 80, IPPROTO_TCP, 0);
+	for (i = 0; i < fs->n; i++) {
+		err = pick_one(e, &v, &fs->s[i], &t, &pr, &fs->be[i]);
+		if (err)
+			goto out;
+		want[fs->be[i]]++;
+	}
+	if (!t.via[XLB_PICK_LEAST_CONN] || !pr.least_conn) {
+		err = fail(e, "no new flow went to its second candidate (TABLE %d): vacuous",
+			   t.via[XLB_PICK_TABLE]);
+		goto out;
+	}
+	err = conns_check(e, ids, 4, want, "after the SYNs");
+	if (err)
+		goto out;
+	/* Open flows per weight: each backend within 25% of the mean. */
+	per_w = PICK_FLOWS / 8.0;
+	for (k = 0; k < 4; k++)
+		if (want[ids[k]] < 0.75 * per_w * nd[k].weight ||
+		    want[ids[k]] > 1.25 * per_w * nd[k].weight) {
+			err = fail(e, "backend %u (weight %u) has %d flows, expected %.0f +-25%%",
+				   ids[k], nd[k].weight, want[ids[k]], per_w * nd[k].weight);
+			goto out;
+		}
+	/*
+	 * Every 4th flow idle past the timeout (left as it is), every 4th + 1
+	 * gone unseen, every 4th + 2 of another generation of its backend id
+	 * (and seen), every 4th + 3 seen: fresh.
+	 */
+	for (i = 0; i < fs->n; i++) {
+		if (i % 4 == 3) {
+			err = flow_seen_later(e, &fs->s[i], LC_LATER, 0);
+			if (err)
+				goto out;
+			continue;
+		}
+		if (i % 4 == 0 || i % 4 == 2) {
+			err = i % 4 ? flow_seen_later(e, &fs->s[i], LC_LATER, 1) : 0;
+			aged++;
+		} else {
+			flow_key_of(&fs->s[i], &fk);
+			if (bpf_map_delete_elem(map_fd(e->skel->maps.xlb_flows), &fk))
+				err = fail(e, "cannot delete a flow: %s", strerror(errno));
+			evicted++;
+		}
+		if (err)
+			goto out;
+		want[fs->be[i]]--;
+	}
+	err = sweep_check(e, fs->n - evicted, fs->n - evicted - aged, aged, aged + evicted)
+		      ?: conns_check(e, ids, 4, want, "after the sweep");
+	if (err)
+		goto out;
+	if (hash_count(e->skel->maps.xlb_flows) != fs->n - evicted - aged) {
+		err = fail(e, "after the sweep: %d flow entries, expected %d",
+			   hash_count(e->skel->maps.xlb_flows), fs->n - evicted - aged);
+		goto out;
+	}
+	/* Nothing more to take: a second sweep changes nothing. */
+	err = sweep_check(e, fs->n - evicted - aged, fs->n - evicted - aged, 0, 0)
+		      ?: conns_check(e, ids, 4, want, "after a second sweep");
+out:
+	free(fs);
+	return err;
+}
+
 static const struct maps_test tests[] = {
 	{"vip: create, get, list, delete", t_vip_basic},
 	{"vip: a deleted VIP's id is reused, counters from zero", t_vip_reuse},
@@ -3418,6 +3586,10 @@ static const struct maps_test tests[] = {
 	{"stats: VIP and backend counters sum over CPUs", t_stats},
 	{"config: get/set round trip", t_config},
 	{"nexthop: xlb_nexthop_set writes the entry the CPUs share", t_nexthop},
+	{"least_conn: pick == fast path with the counts; counts follow flows and weights; the "
+	 "sweep deletes idle and stale flows and takes them and evicted ones off the counts, "
+	 "once",
+	 t_least_conn},
 	{"nat: foreach sees both directions; sweep deletes the dead, purge a backend's", t_nat},
 	{"nat: the sweep re-reads each victim: one revived or taken over meanwhile is kept",
 	 t_nat_sweep_recheck},

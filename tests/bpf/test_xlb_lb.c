@@ -329,6 +329,12 @@ static const struct lb_setup s_hash_src = {
 	.bes = {BE(1, BE4_1), BE(2, BE4_2), BE(3, BE4_3), BE(4, BE4_4)},
 };
 
+/* Least connections over slots alternating 1, 2; counts and weights set per case. */
+static const struct lb_setup s_lc = {
+	.vips = {VIPF(VIP4, 80, IPPROTO_TCP, 1, XLB_VIP_F_LEAST_CONN, 13, 1, 2)},
+	.bes = {BE(1, BE4_1), BE(2, BE4_2)},
+};
+
 static const struct lb_setup s_default_size = {
 	.vips = {VIP(VIP4, 80, IPPROTO_TCP, 1, XLB_MAGLEV_DEFAULT, 1, 2, 3)},
 	.bes = {BE(1, BE4_1), BE(2, BE4_2), BE(3, BE4_3)},
@@ -629,6 +635,8 @@ static int reset_id(struct env *e, __u32 id)
 
 	if (bpf_map_update_elem(map_fd(s->maps.xlb_backends), &id, &be, 0) ||
 	    bpf_map_update_elem(map_fd(s->maps.xlb_nexthops), &id, &(struct xlb_nexthop){}, 0) ||
+	    bpf_map_update_elem(map_fd(s->maps.xlb_backend_conns), &id,
+				&(struct xlb_backend_conns){}, 0) ||
 	    bpf_map_update_elem(map_fd(s->maps.xlb_event_rate), &id, &(struct xlb_event_rate){}, 0))
 		return -errno;
 	return bpftest_percpu_write(s->maps.xlb_vip_stats, id, e->ncpu, NULL,
@@ -695,6 +703,7 @@ static int env_reset(struct env *e)
 	err = err ?: hash_clear(s->maps.xlb_vip_clients, sizeof(struct xlb_client_key));
 	err = err ?: hash_clear(s->maps.xlb_filtered_vips, sizeof(struct xlb_vip_key));
 	err = err ?: hash_clear(s->maps.xlb_flows, sizeof(struct xlb_flow_key));
+	err = err ?: hash_clear(s->maps.xlb_members, sizeof(struct xlb_member_key));
 	err = err ?: syns_clear(e);
 	err = err ?: hash_clear(s->maps.xlb_nat_fwd, sizeof(struct xlb_flow_key));
 	err = err ?: hash_clear(s->maps.xlb_nat_rev, sizeof(struct xlb_nat_rkey));
@@ -929,8 +938,9 @@ enum out_kind {
 	OUT_NAT_REPLY, /* a node's reply translated back to VIP -> client */
 };
 
-#define BE_TABLE 0x10000 /* backend in the table slot of the flow hash */
-#define BE_FIRST 0x10001 /* backend the case's first packet went to */
+#define BE_TABLE  0x10000 /* backend in the table slot of the flow hash */
+#define BE_FIRST  0x10001 /* backend the case's first packet went to */
+#define BE_SECOND 0x10002 /* least_conn: the packet's second candidate */
 
 struct xlb_case {
 	const char *name;
@@ -1579,6 +1589,215 @@ static int check_hash_src(struct env *e, const struct xlb_case *c, const struct 
 	if (!spread)
 		return fail(e, "vacuous: the full 5-tuple hash would also pick one backend");
 	return 0;
+}
+
+/* --- least connections (bpf/lib/lconn.h) --------------------------------- */
+
+/* The packet's second candidate, rebuilt from hash.h and the setup's fill. */
+static int lc_second(struct env *e, const struct pkt_spec *s, __u32 *id)
+{
+	const struct vip_def *v;
+	struct xlb_backend be;
+	struct xlb_vip vip;
+	__u32 hash, first, n = 0, i, b;
+
+	if (spec_hash(e, s, &hash, &vip) || table_backend(e, s, &first))
+		return -1;
+	v = vip_def(e, vip.id);
+	while (v && n < 4 && v->fill[n])
+		n++;
+	for (i = 0; n && i < XLB_LC_PROBES; i++) {
+		b = v->fill[xlb_lc_slot(hash, i, SEED, vip.table_size) % n];
+		if (b != first && !backend_get(e, b, &be) && be.state == XLB_BE_ACTIVE) {
+			*id = b;
+			return 0;
+		}
+	}
+	return fail(e, "vacuous: the packet has no second candidate (take another port)");
+}
+
+static int conns_set(struct env *e, __u32 id, __s64 active)
+{
+	struct xlb_backend_conns c = {.active = active};
+
+	if (bpf_map_update_elem(map_fd(e->skel->maps.xlb_backend_conns), &id, &c, 0))
+		return fail(e, "backend %u: count update failed: %s", id, strerror(errno));
+	return 0;
+}
+
+static int conns_expect(struct env *e, __u32 id, __s64 active, __u64 opened)
+{
+	struct xlb_backend_conns c;
+
+	if (bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_backend_conns), &id, &c))
+		return fail(e, "backend %u: count lookup failed", id);
+	if (c.active != active || c.opened != opened)
+		return fail(e, "backend %u: expected %lld active flows %llu opened, got %lld %llu",
+			    id, (long long)active, (unsigned long long)opened, (long long)c.active,
+			    (unsigned long long)c.opened);
+	return 0;
+}
+
+static int member_set(struct env *e, __u32 id, __u32 weight)
+{
+	struct xlb_member_key k = {.vip_id = 1, .backend_id = id};
+	struct xlb_member m = {.weight = weight};
+
+	if (bpf_map_update_elem(map_fd(e->skel->maps.xlb_members), &k, &m, 0))
+		return fail(e, "member %u: update failed: %s", id, strerror(errno));
+	return 0;
+}
+
+/* The packet's flow entry: counted (flagged) or not, as expected. */
+static int flow_counted(struct env *e, const struct pkt_spec *s, int counted)
+{
+	struct xlb_flow f;
+
+	if (flow_get(e, s, &f))
+		return fail(e, "xlb_flows has no entry for the packet's 5-tuple");
+	if (!!(f.lc.flags & XLB_FLOW_F_COUNTED) != counted)
+		return fail(e, "flow entry: counted %d, expected %d",
+			    !!(f.lc.flags & XLB_FLOW_F_COUNTED), counted);
+	if (counted && !f.lc.seen_s)
+		return fail(e, "counted flow entry without its last-seen second");
+	return 0;
+}
+
+/* The candidates' counts: first (table) a_first, second a_second. */
+static int lc_counts(struct env *e, const struct xlb_case *c, __s64 a_first, __s64 a_second)
+{
+	__u32 first, second;
+
+	if (table_backend(e, &c->pkt, &first) || lc_second(e, &c->pkt, &second))
+		return -1;
+	return conns_set(e, first, a_first) ?: conns_set(e, second, a_second);
+}
+
+/* The candidates' weights in VIP 1: first w_first, second w_second. */
+static int lc_weights(struct env *e, const struct xlb_case *c, __u32 w_first, __u32 w_second)
+{
+	__u32 first, second;
+
+	if (table_backend(e, &c->pkt, &first) || lc_second(e, &c->pkt, &second))
+		return -1;
+	return member_set(e, first, w_first) ?: member_set(e, second, w_second);
+}
+
+static int prep_lc_first_loaded(struct env *e, const struct xlb_case *c)
+{
+	return lc_counts(e, c, 5, 0);
+}
+
+static int prep_lc_tie(struct env *e, const struct xlb_case *c)
+{
+	return lc_counts(e, c, 3, 3);
+}
+
+/* 3 / 4 against 1 / 1: the first, though it has more flows. */
+static int prep_lc_weight_keeps(struct env *e, const struct xlb_case *c)
+{
+	return lc_weights(e, c, 4, 1) ?: lc_counts(e, c, 3, 1);
+}
+
+/* 2 / 1 against 5 / 4: the second, though it has more flows. */
+static int prep_lc_weight_moves(struct env *e, const struct xlb_case *c)
+{
+	return lc_weights(e, c, 1, 4) ?: lc_counts(e, c, 2, 5);
+}
+
+/* A count below 0 (two CPUs ended one flow) compares as 0, not as fewest. */
+static int prep_lc_negative(struct env *e, const struct xlb_case *c)
+{
+	return lc_counts(e, c, 0, -3);
+}
+
+static int after_lc_load_first(struct env *e, const struct xlb_case *c)
+{
+	return conns_set(e, e->first_be, 100);
+}
+
+static int after_lc_fin(struct env *e, const struct xlb_case *c)
+{
+	struct pkt_spec fin = *c->first;
+	__u32 id;
+
+	fin.tcp_flags = TCP_FIN | TCP_ACK;
+	return run_to_backend(e, &fin, &id, NULL);
+}
+
+static int after_lc_down_first(struct env *e, const struct xlb_case *c)
+{
+	return backend_set_state(e, e->first_be, XLB_BE_DOWN);
+}
+
+/* A new flow: one active flow on its backend, none elsewhere, entry flagged. */
+static int check_lc_counted(struct env *e, const struct xlb_case *c, const struct pkt *in,
+			    const struct pkt *out)
+{
+	__u32 other = e->want_be == 1 ? 2 : 1;
+
+	return conns_expect(e, e->want_be, 1, 1) ?: conns_expect(e, other, 0, 0)
+		?: flow_counted(e, &c->pkt, 1) ?: check_flow(e, c, in, out);
+}
+
+/* Preset counts: the chosen backend has one more, and one opened. */
+static int check_lc_chosen(struct env *e, const struct xlb_case *c, const struct pkt *in,
+			   const struct pkt *out)
+{
+	struct xlb_backend_conns k;
+	__u32 id = e->want_be;
+
+	if (bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_backend_conns), &id, &k))
+		return fail(e, "backend %u: count lookup failed", id);
+	if (k.opened != 1)
+		return fail(e, "backend %u: %llu flows opened, expected 1", id,
+			    (unsigned long long)k.opened);
+	return flow_counted(e, &c->pkt, 1);
+}
+
+/* An established flow kept its loaded backend; its count did not move. */
+static int check_lc_kept(struct env *e, const struct xlb_case *c, const struct pkt *in,
+			 const struct pkt *out)
+{
+	/* 100 as set (opened 0: set with it), nothing added by the packet. */
+	return conns_expect(e, e->first_be, 100, 0) ?: flow_counted(e, &c->pkt, 1);
+}
+
+/* FIN or RST: the count back to 0, the flag gone; a second one takes nothing. */
+static int check_lc_ended(struct env *e, const struct xlb_case *c, const struct pkt *in,
+			  const struct pkt *out)
+{
+	__u32 id;
+
+	if (conns_expect(e, e->first_be, 0, 1) || flow_counted(e, &c->pkt, 0))
+		return -1;
+	if (run_to_backend(e, &c->pkt, &id, NULL))
+		return -1;
+	return conns_expect(e, e->first_be, 0, 1);
+}
+
+/* A SYN on a closed flow's 5-tuple: counted again, on the same backend. */
+static int check_lc_recounted(struct env *e, const struct xlb_case *c, const struct pkt *in,
+			      const struct pkt *out)
+{
+	return conns_expect(e, e->first_be, 1, 2) ?: flow_counted(e, &c->pkt, 1);
+}
+
+/* Re-picked off a DOWN backend: the count went with the flow. */
+static int check_lc_moved(struct env *e, const struct xlb_case *c, const struct pkt *in,
+			  const struct pkt *out)
+{
+	if (e->want_be == e->first_be)
+		return fail(e, "re-picked onto the DOWN backend %u", e->first_be);
+	return conns_expect(e, e->first_be, 0, 1) ?: conns_expect(e, e->want_be, 1, 1)
+		?: flow_counted(e, &c->pkt, 1);
+}
+
+/* A VIP without the flag counts nothing. */
+static int check_lc_not_counted(struct env *e, const struct xlb_case *c, const struct pkt *in,
+				const struct pkt *out)
+{
+	return conns_expect(e, e->want_be, 0, 0) ?: flow_counted(e, &c->pkt, 0);
 }
 
 /* --- prep and after hooks ------------------------------------------------ */
@@ -2317,6 +2536,18 @@ static int after_nat_second_client(struct env *e, const struct xlb_case *c)
 
 #define P_NREPLY4 .src = BE4_1, .dst = NAT4, .proto = IPPROTO_TCP, .sport = 8080
 #define P_NREPLY6 .src = BE6_1, .dst = NAT6, .proto = IPPROTO_TCP, .sport = 8080
+
+/*
+ * A least_conn case: a packet of flow4's 5-tuple with flags fl on setup su
+ * (s_lc, or s_v4 for a VIP without the flag), encapsulated to backend be;
+ * fst (flow4 or NULL) runs first.
+ */
+#define LC_CASE(nm, su, fl, pre, fst, aft, be, chk)                                           \
+	{                                                                                     \
+		.name = nm, .pkt = {P_TCP4, .sport = 40000, .tcp_flags = fl}, .setup = su,    \
+		.prep = pre, .first = fst, .after = aft, .verdict = XDP_TX, .out = OUT_ENCAP, \
+		.backend = be, .check = chk, .reason = XLB_R_FWD_ENCAP                        \
+	}
 
 static const struct xlb_case cases[] = {
 	/* NAT: client -> node. */
@@ -3615,6 +3846,31 @@ static const struct xlb_case cases[] = {
 	 .backend = BE_TABLE,
 	 .check = check_hash_src,
 	 .reason = XLB_R_FWD_ENCAP},
+	/* Least connections (bpf/lib/lconn.h). */
+	LC_CASE("least_conn: new flow, no counts -> first candidate, counted, entry flagged", &s_lc,
+		TCP_SYN, NULL, NULL, NULL, BE_TABLE, check_lc_counted),
+	LC_CASE("least_conn: first candidate busier -> the second", &s_lc, TCP_SYN,
+		prep_lc_first_loaded, NULL, NULL, BE_SECOND, check_lc_chosen),
+	LC_CASE("least_conn: equal counts -> the first candidate", &s_lc, TCP_SYN, prep_lc_tie,
+		NULL, NULL, BE_TABLE, check_lc_chosen),
+	LC_CASE("least_conn: 3 flows at weight 4 against 1 at weight 1 -> the first", &s_lc,
+		TCP_SYN, prep_lc_weight_keeps, NULL, NULL, BE_TABLE, check_lc_chosen),
+	LC_CASE("least_conn: 2 flows at weight 1 against 5 at weight 4 -> the second", &s_lc,
+		TCP_SYN, prep_lc_weight_moves, NULL, NULL, BE_SECOND, check_lc_chosen),
+	LC_CASE("least_conn: a count below 0 compares as 0 -> tie, the first candidate", &s_lc,
+		TCP_SYN, prep_lc_negative, NULL, NULL, BE_TABLE, check_lc_chosen),
+	LC_CASE("least_conn: established flow stays on its backend, however loaded", &s_lc, TCP_ACK,
+		NULL, &flow4, after_lc_load_first, BE_FIRST, check_lc_kept),
+	LC_CASE("least_conn: client FIN -> count back to 0, once", &s_lc, TCP_FIN | TCP_ACK, NULL,
+		&flow4, NULL, BE_FIRST, check_lc_ended),
+	LC_CASE("least_conn: client RST -> count back to 0, once", &s_lc, TCP_RST | TCP_ACK, NULL,
+		&flow4, NULL, BE_FIRST, check_lc_ended),
+	LC_CASE("least_conn: SYN on a closed flow's 5-tuple -> counted again", &s_lc, TCP_SYN, NULL,
+		&flow4, after_lc_fin, BE_FIRST, check_lc_recounted),
+	LC_CASE("least_conn: flow re-picked off a DOWN backend -> its count moves", &s_lc, TCP_ACK,
+		NULL, &flow4, after_lc_down_first, BE_SECOND, check_lc_moved),
+	LC_CASE("chash VIP: new flow -> nothing counted, entry not flagged", &s_v4, TCP_SYN, NULL,
+		NULL, NULL, BE_TABLE, check_lc_not_counted),
 	{.name = "VIP without a table -> drop",
 	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN},
 	 .setup = &s_no_table,
@@ -3819,6 +4075,8 @@ static int resolve_backend(struct env *e, const struct xlb_case *c)
 {
 	if (c->backend == BE_FIRST)
 		e->want_be = e->first_be;
+	else if (c->backend == BE_SECOND)
+		return lc_second(e, &c->pkt, &e->want_be);
 	else if (c->backend == BE_TABLE)
 		return table_backend(e, &c->pkt, &e->want_be);
 	else

@@ -1153,10 +1153,8 @@ static const struct bad_case bad_cases[] = {
 			"3:11: upstreams[0].type: 'ewma' is not supported by xlb (L4): it needs "
 			"each response's latency, which a direct-server-return balancer never "
 			"sees",
-			"6:11: upstreams[1].type: must be chash or roundrobin, not 'roundrobbin' "
-			"(did you mean 'roundrobin'?)",
-			"9:11: upstreams[2].type: 'least_conn' is not supported by xlb (L4): use "
-			"chash or roundrobin",
+			"6:11: upstreams[1].type: must be chash, roundrobin or least_conn, not "
+			"'roundrobbin' (did you mean 'roundrobin'?)",
 		},
 	},
 	{
@@ -1197,6 +1195,10 @@ static const struct bad_case bad_cases[] = {
 		"    type: roundrobin\n"
 		"    key: remote_addr\n"
 		"    nodes: {}\n"
+		"  - id: d\n"
+		"    type: least_conn\n"
+		"    key: remote_addr\n"
+		"    nodes: {}\n"
 		"stream_routes: []\n",
 		{
 			"3:14: upstreams[0].hash_on: 'header' is not supported by xlb (L4): use "
@@ -1209,6 +1211,8 @@ static const struct bad_case bad_cases[] = {
 			"mqtt_client_id)|arg_[0-9a-zA-z_-]+)$\" with \"client\" (xlb hashes "
 			"remote_addr)",
 			"11:10: upstreams[2].key: applies to type chash only (roundrobin does not "
+			"hash)",
+			"15:10: upstreams[3].key: applies to type chash only (least_conn does not "
 			"hash)",
 		},
 	},
@@ -2056,6 +2060,28 @@ static void test_nat(void **state)
 	check_done();
 }
 
+/* type: least_conn, as APISIX writes it (nodes as a list or a map). */
+static void test_least_conn(void **state)
+{
+	struct xlb_conf c;
+
+	parse_good(
+		"least_conn",
+		"upstreams:\n"
+		"  - {id: l, type: least_conn, nodes: [{host: 198.18.0.12, port: 80, weight: 2,\n"
+		"     priority: 1}, {host: 198.18.0.13, port: 80, weight: 1}]}\n"
+		"  - {id: m, type: least_conn, nodes: {\"198.18.0.12:80\": 2}}\n"
+		"stream_routes:\n"
+		"  - {id: 1, server_addr: 198.18.100.1, server_port: 80, upstream_id: l}\n"
+		"  - {id: 2, server_addr: 198.18.100.2, server_port: 80, upstream_id: m}\n",
+		&c);
+	check_int(xlb_conf_upstream(&c, "l")->type, XLB_LB_LEAST_CONN, "upstream l type");
+	check_int(xlb_conf_upstream(&c, "m")->type, XLB_LB_LEAST_CONN, "upstream m type");
+	check_int(xlb_conf_upstream(&c, "l")->hash_src, 0, "upstream l hashes no source");
+	xlb_conf_free(&c);
+	check_done();
+}
+
 /* GUE: per upstream on any node, or global; its port. */
 static void test_gue(void **state)
 {
@@ -2148,8 +2174,8 @@ static void test_multiple_errors(void **state)
 		FILE_NAME ":2:48: stream_routes[0].upstream_id: dangling upstream_id 'wbe': "
 			  "no upstream has this id",
 		FILE_NAME ":3:26: stream_routes[1].server_port: must be an integer 1-65535",
-		FILE_NAME ":5:21: upstreams[0].type: must be chash or roundrobin, not 'chsh' "
-			  "(did you mean 'chash'?)",
+		FILE_NAME ":5:21: upstreams[0].type: must be chash, roundrobin or least_conn, "
+			  "not 'chsh' (did you mean 'chash'?)",
 		FILE_NAME ":6:34: upstreams[0].nodes[\"web.local:80\"]: 'web.local' is a host "
 			  "name: host names need discovery_type (dns)",
 		FILE_NAME ":7:46: upstreams[0].checks.active.unhealthy.timeouts: must be an "
@@ -2356,6 +2382,7 @@ int main(void)
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_nat),
 		cmocka_unit_test(test_gue),
+		cmocka_unit_test(test_least_conn),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_multiple_errors),
 		cmocka_unit_test(test_many_errors),

@@ -1051,12 +1051,13 @@ int xlb_batch_save(struct xlb_batch *b, void (*emit)(const char *line, void *arg
 			size[0] = '\0';
 		else
 			snprintf(size, sizeof(size), " --table-size %u", v->cur.table_size);
-		snprintf(line, sizeof(line), "vip add %s%s%s%s%s", vs, size,
+		snprintf(line, sizeof(line), "vip add %s%s%s%s%s%s", vs, size,
 			 v->cur.flags & XLB_VIP_F_HASH_SRC ? " --hash src" : "",
 			 v->cur.flags & XLB_VIP_F_NAT	? " --forward nat"
 			 : v->cur.flags & XLB_VIP_F_GUE ? " --forward gue"
 							: "",
-			 v->cur.flags & XLB_VIP_F_STATELESS ? " --flow-state stateless" : "");
+			 v->cur.flags & XLB_VIP_F_STATELESS ? " --flow-state stateless" : "",
+			 v->cur.flags & XLB_VIP_F_LEAST_CONN ? " --lb least_conn" : "");
 		emit(line, arg);
 		nm = 0;
 		for (j = v->first; j != ~0U; j = b->mems[j].next)

@@ -20,7 +20,8 @@ static const struct {
 } ops[XLB_OP_MAX] = {
 	[XLB_OP_VIP_ADD] = {"vip", "add",
 			    "vip add ADDR:PORT/PROTO [--hash 5tuple|src] [--table-size M] "
-			    "[--forward dsr|nat|gue] [--flow-state table|stateless]"},
+			    "[--forward dsr|nat|gue] [--flow-state table|stateless] "
+			    "[--lb chash|least_conn]"},
 	[XLB_OP_VIP_DEL] = {"vip", "del", "vip del ADDR:PORT/PROTO"},
 	[XLB_OP_BACKEND_ADD] = {"backend", "add", "backend add VIP ADDR[:PORT] [--weight W]"},
 	[XLB_OP_BACKEND_SET] = {"backend", "set",
@@ -58,6 +59,51 @@ static int parse_state(const char *s, enum xlb_backend_state *st)
 			return 0;
 		}
 	return -1;
+}
+
+/*
+ * An option of two words, --opt s: 0 for dflt (or none given), 1 for alt,
+ * else -1 with err.
+ */
+static int opt_word(const char *opt, const char *s, const char *dflt, const char *alt, char *err,
+		    size_t errlen)
+{
+	if (!s || !strcmp(s, dflt))
+		return 0;
+	if (!strcmp(s, alt))
+		return 1;
+	snprintf(err, errlen, "--%s '%s' is not %s or %s", opt, s, dflt, alt);
+	return -1;
+}
+
+/*
+ * --lb: chash (Maglev, the default) or least_conn (bpf/lib/lconn.h), which
+ * hashes nothing of its own (no --hash src), is no NAT VIP's (bpf/lib/nat.h
+ * picks by the table alone) and needs flow entries (no stateless VIP).
+ */
+static int vip_lb(struct xlb_op *op, const char *lb, char *err, size_t errlen)
+{
+	int r = opt_word("lb", lb, "chash", "least_conn", err, errlen);
+
+	if (r <= 0)
+		return r;
+	if (op->vip_flags & XLB_VIP_F_HASH_SRC) {
+		snprintf(err, errlen, "--hash src applies to --lb chash only");
+		return -1;
+	}
+	if (op->vip_flags & XLB_VIP_F_NAT) {
+		snprintf(err, errlen,
+			 "--lb least_conn needs --forward dsr (NAT VIPs pick by the "
+			 "table)");
+		return -1;
+	}
+	if (op->vip_flags & XLB_VIP_F_STATELESS) {
+		snprintf(err, errlen,
+			 "--lb least_conn needs --flow-state table (it counts flow entries)");
+		return -1;
+	}
+	op->vip_flags |= XLB_VIP_F_LEAST_CONN;
+	return 0;
 }
 
 /* vip add's options into op; -1 with err on a bad one. */
@@ -103,12 +149,10 @@ static int vip_options(struct xlb_op *op, const char *hash, const char *size_s, 
  */
 static int flow_state_option(struct xlb_op *op, const char *fs, char *err, size_t errlen)
 {
-	if (!fs || !strcmp(fs, "table"))
-		return 0;
-	if (strcmp(fs, "stateless")) {
-		snprintf(err, errlen, "--flow-state '%s' is not table or stateless", fs);
-		return -1;
-	}
+	int r = opt_word("flow-state", fs, "table", "stateless", err, errlen);
+
+	if (r <= 0)
+		return r;
 	if (op->fwd_set && !(op->vip_flags & XLB_VIP_F_GUE)) {
 		snprintf(err, errlen,
 			 "--flow-state stateless needs --forward gue: without flow entries, "
@@ -157,12 +201,10 @@ int xlb_op_parse(enum xlb_op_kind kind, int argc, char **argv, struct xlb_op *op
 		 size_t errlen)
 {
 	const char *hash = NULL, *size_s = NULL, *fwd = NULL, *w_s = NULL, *st_s = NULL;
-	const char *fs = NULL;
-	const struct xlb_opt vip_opts[] = {{"hash", &hash},
-					   {"table-size", &size_s},
-					   {"forward", &fwd},
-					   {"flow-state", &fs},
-					   {}};
+	const char *fs = NULL, *lb = NULL;
+	const struct xlb_opt vip_opts[] = {{"hash", &hash},   {"table-size", &size_s},
+					   {"forward", &fwd}, {"flow-state", &fs},
+					   {"lb", &lb},	      {}};
 	const struct xlb_opt add_opts[] = {{"weight", &w_s}, {}};
 	const struct xlb_opt set_opts[] = {{"weight", &w_s}, {"state", &st_s}, {}};
 	const struct xlb_opt *opts = NULL;
@@ -203,7 +245,7 @@ int xlb_op_parse(enum xlb_op_kind kind, int argc, char **argv, struct xlb_op *op
 	switch (kind) {
 	case XLB_OP_VIP_ADD:
 		if (vip_options(op, hash, size_s, fwd, err, errlen) ||
-		    flow_state_option(op, fs, err, errlen))
+		    flow_state_option(op, fs, err, errlen) || vip_lb(op, lb, err, errlen))
 			return -1;
 		/* fall through */
 	case XLB_OP_VIP_DEL:

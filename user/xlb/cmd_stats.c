@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "dataplane/maps.h"
 #include "dataplane/names.h"
+#include "dataplane/conns.h"
 #include "dataplane/pick.h"
 
 static void backend_str(struct xlb_maps *m, __u32 id, char *buf, size_t len)
@@ -57,13 +58,18 @@ static int snap_member(const struct xlb_member_key *k, const struct xlb_member *
 	struct snap_ctx *s = arg;
 	struct xlb_traffic t = {};
 	char name[XLB_VIPSTRLEN];
-	json_t *backends = json_object_get(s->vips, "\x01");
+	json_t *backends = json_object_get(s->vips, "\x01"), *o;
+	__u64 active;
 
 	backend_str(s->m, k->backend_id, name, sizeof(name));
 	if (json_object_get(backends, name))
 		return 0;
 	xlb_stats_backend(s->m, k->backend_id, &t);
-	json_object_set_new(backends, name, traffic_json(&t));
+	o = traffic_json(&t);
+	/* least_conn's count of the backend's open flows (bpf/lib/lconn.h). */
+	if (!xlb_conns_get(s->m, k->backend_id, &active))
+		json_object_set_new(o, "active_flows", json_integer((json_int_t)active));
+	json_object_set_new(backends, name, o);
 	return 0;
 }
 
@@ -158,17 +164,23 @@ static void print_group(const char *title, json_t *now, json_t *prev, double sec
 		double p = counter(now, name, "packets"), b = counter(now, name, "bytes");
 
 		if (prev)
-			printf("  %-*s %12.0f pkt/s %14.0f bit/s %10.0f flows/s\n", names_w, name,
+			printf("  %-*s %12.0f pkt/s %14.0f bit/s %10.0f flows/s", names_w, name,
 			       (p - counter(prev, name, "packets")) / secs,
 			       (b - counter(prev, name, "bytes")) * 8 / secs,
 			       (counter(now, name, "new_flows") -
 				counter(prev, name, "new_flows")) /
 				       secs);
 		else if (json_object_get(v, "new_flows"))
-			printf("  %-*s %12.0f pkts %14.0f bytes %10.0f flows\n", names_w, name, p,
-			       b, counter(now, name, "new_flows"));
+			printf("  %-*s %12.0f pkts %14.0f bytes %10.0f flows", names_w, name, p, b,
+			       counter(now, name, "new_flows"));
 		else if (p)
-			printf("  %-*s %12.0f pkts %14.0f bytes\n", names_w, name, p, b);
+			printf("  %-*s %12.0f pkts %14.0f bytes", names_w, name, p, b);
+		else
+			continue;
+		/* Backends of least_conn VIPs: their open flows now. */
+		if (counter(now, name, "active_flows"))
+			printf(" %8.0f active", counter(now, name, "active_flows"));
+		printf("\n");
 	}
 }
 
@@ -552,6 +564,48 @@ int xlb_cmd_flows(struct xlb_cli *c, int argc, char **argv)
 
 /* --- pick --------------------------------------------------------------- */
 
+/* The least_conn candidates' names ("-" for a missing second). */
+static void pick_lc_strs(struct xlb_maps *m, const struct xlb_pick_lc *lc,
+			 char (*cand)[XLB_VIPSTRLEN], size_t len)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (lc->id[i] == XLB_NO_BACKEND)
+			snprintf(cand[i], len, "-");
+		else
+			backend_str(m, lc->id[i], cand[i], len);
+	}
+}
+
+static json_t *pick_lc_json(const struct xlb_pick_lc *lc, char (*cand)[XLB_VIPSTRLEN])
+{
+	json_t *a = json_array();
+	int i;
+
+	for (i = 0; i < 2 && lc->id[i] != XLB_NO_BACKEND; i++)
+		json_array_append_new(a, json_pack("{s:s, s:i, s:I, s:i}", "backend", cand[i],
+						   "backend_id", lc->id[i], "active_flows",
+						   (json_int_t)lc->active[i], "weight",
+						   lc->weight[i]));
+	return json_pack("{s:o}", "candidates", a);
+}
+
+/* Why a least_conn VIP's new flow goes where it goes. */
+static void pick_lc_print(const struct xlb_pick_lc *lc, char (*cand)[XLB_VIPSTRLEN], int second)
+{
+	if (lc->id[1] == XLB_NO_BACKEND) {
+		printf("least_conn: %s alone (no other ACTIVE backend in %u probe slots)\n",
+		       cand[0], XLB_LC_PROBES);
+		return;
+	}
+	printf("least_conn: %s %llu active flows / weight %u against %s %llu / %u "
+	       "(slot %u): %s\n",
+	       cand[0], (unsigned long long)lc->active[0], lc->weight[0], cand[1],
+	       (unsigned long long)lc->active[1], lc->weight[1], lc->slot2,
+	       second ? "the second, fewer per weight" : "the first (fewer per weight, or a tie)");
+}
+
 int xlb_cmd_pick(struct xlb_cli *c, int argc, char **argv)
 {
 	static const char *const via[] = {
@@ -559,16 +613,19 @@ int xlb_cmd_pick(struct xlb_cli *c, int argc, char **argv)
 		[XLB_PICK_FLOW] = "flow",
 		[XLB_PICK_TABLE] = "table",
 		[XLB_PICK_REPROBE] = "reprobe",
+		[XLB_PICK_LEAST_CONN] = "least_conn",
 	};
 	const char *dport_s = NULL, *pos[2];
 	const struct xlb_opt opts[] = {{"dport", &dport_s}, {}};
 	struct xlb_pick_result r;
 	struct xlb_flow_key fk = {};
+	json_t *out;
 	struct xlb_addr_key a;
 	struct xlb_vip_key k;
 	struct xlb_vip v;
 	struct xlb_maps m;
 	char err_s[200], be[XLB_VIPSTRLEN], sec[2][XLB_VIPSTRLEN], chain[2 * XLB_VIPSTRLEN + 32];
+	char cand[2][XLB_VIPSTRLEN];
 	json_t *js = NULL;
 	__u32 dport = 0, id;
 	__u16 port;
@@ -613,6 +670,8 @@ int xlb_cmd_pick(struct xlb_cli *c, int argc, char **argv)
 		if (id != XLB_SLOT_NONE)
 			backend_str(&m, id, sec[nsec++], sizeof(sec[0]));
 	}
+	if (!err && r.least_conn)
+		pick_lc_strs(&m, &r.lc, cand, sizeof(cand[0]));
 	xlb_maps_close(&m);
 	if (err)
 		return xlb_cli_err(c, XLB_EXIT_FAIL, "pick: %s", xlb_cli_strerror(err));
@@ -624,9 +683,12 @@ int xlb_cmd_pick(struct xlb_cli *c, int argc, char **argv)
 		js = json_array();
 		for (i = 0; i < nsec; i++)
 			json_array_append_new(js, json_string(sec[i]));
-		xlb_cli_json(json_pack("{s:s, s:i, s:s, s:i, s:i, s:o}", "backend", be,
-				       "backend_id", r.backend_id, "via", via[r.via], "hash",
-				       r.hash, "slot", r.slot, "secondaries", js));
+		out = json_pack("{s:s, s:i, s:s, s:i, s:i, s:o}", "backend", be, "backend_id",
+				r.backend_id, "via", via[r.via], "hash", r.hash, "slot", r.slot,
+				"secondaries", js);
+		if (r.least_conn)
+			json_object_set_new(out, "least_conn", pick_lc_json(&r.lc, cand));
+		xlb_cli_json(out);
 		return XLB_EXIT_OK;
 	}
 	chain[0] = '\0';
@@ -634,5 +696,7 @@ int xlb_cmd_pick(struct xlb_cli *c, int argc, char **argv)
 		snprintf(chain, sizeof(chain), ", earlier owners %s%s%s", sec[0],
 			 nsec > 1 ? ", " : "", nsec > 1 ? sec[1] : "");
 	printf("%s (via %s, hash %08x, slot %u%s)\n", be, via[r.via], r.hash, r.slot, chain);
+	if (r.least_conn)
+		pick_lc_print(&r.lc, cand, r.via == XLB_PICK_LEAST_CONN);
 	return XLB_EXIT_OK;
 }

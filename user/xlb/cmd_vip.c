@@ -182,8 +182,8 @@ static int list_vip(const struct xlb_vip_key *k, const struct xlb_vip *v, void *
 	if (l->c->json)
 		json_array_append_new(
 			l->out,
-			json_pack("{s:s, s:i, s:s, s:i, s:i, s:s, s:s, s:b, s:b, s:s, s:s?}", "vip",
-				  s, "id", v->id, "hash",
+			json_pack("{s:s, s:i, s:s, s:i, s:i, s:s, s:s, s:b, s:b, s:s, s:s?, s:s}",
+				  "vip", s, "id", v->id, "hash",
 				  v->flags & XLB_VIP_F_HASH_SRC ? "src" : "5tuple", "table_size",
 				  v->table_size, "backends", mc.n, "table_digest", d,
 				  "chain_digest", dc, "chains", !!(v->flags & XLB_VIP_F_CHAINS),
@@ -191,9 +191,10 @@ static int list_vip(const struct xlb_vip_key *k, const struct xlb_vip *v, void *
 				  v->flags & XLB_VIP_F_NAT   ? "nat"
 				  : v->flags & XLB_VIP_F_GUE ? "gue"
 							     : "dsr",
-				  "clients", cl[0] ? cl : NULL));
+				  "clients", cl[0] ? cl : NULL, "lb",
+				  v->flags & XLB_VIP_F_LEAST_CONN ? "least_conn" : "chash"));
 	else
-		printf("%-32s id %-5u hash %-6s table %-7u backends %-4u digest %s%s%s%s%s%s%s\n",
+		printf("%-32s id %-5u hash %-6s table %-7u backends %-4u digest %s%s%s%s%s%s%s%s\n",
 		       s, v->id, v->flags & XLB_VIP_F_HASH_SRC ? "src" : "5tuple", v->table_size,
 		       mc.n, d, v->flags & XLB_VIP_F_CHAINS ? " chains " : "",
 		       v->flags & XLB_VIP_F_CHAINS ? dc : "",
@@ -201,7 +202,7 @@ static int list_vip(const struct xlb_vip_key *k, const struct xlb_vip *v, void *
 		       : v->flags & XLB_VIP_F_GUE ? " forward gue"
 						  : "",
 		       v->flags & XLB_VIP_F_STATELESS ? " stateless" : "", cl[0] ? " clients " : "",
-		       cl);
+		       cl, v->flags & XLB_VIP_F_LEAST_CONN ? " lb least_conn" : "");
 	return 0;
 }
 
@@ -237,13 +238,14 @@ static int vip_list(struct xlb_cli *c, int argc, char **argv)
 
 int xlb_cmd_vip(struct xlb_cli *c, int argc, char **argv)
 {
-	static const struct xlb_cmd verbs[] = {{"add", vip_add,
-						"vip add ADDR:PORT/PROTO [--hash 5tuple|src] "
-						"[--table-size M] [--forward dsr|nat|gue] "
-						"[--flow-state table|stateless]"},
-					       {"del", vip_del, "vip del ADDR:PORT/PROTO"},
-					       {"list", vip_list, "vip list"},
-					       {}};
+	static const struct xlb_cmd verbs[] = {
+		{"add", vip_add,
+		 "vip add ADDR:PORT/PROTO [--hash 5tuple|src] "
+		 "[--table-size M] [--forward dsr|nat|gue] "
+		 "[--flow-state table|stateless] [--lb chash|least_conn]"},
+		{"del", vip_del, "vip del ADDR:PORT/PROTO"},
+		{"list", vip_list, "vip list"},
+		{}};
 
 	return xlb_cli_dispatch(c, "vip", verbs, argc, argv);
 }

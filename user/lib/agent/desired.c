@@ -31,7 +31,7 @@
 /* One upstream: its members, and what they were computed from. */
 struct des_ups {
 	char id[XLB_ID_LEN];
-	int hash_src, nat;
+	int hash_src, nat, least_conn;
 	size_t nnodes;
 	struct xlb_node_conf *nodes;	 /* a copy */
 	struct xlb_want_member *members; /* weights by health and priority */
@@ -269,7 +269,7 @@ static int ups_same(const struct des_ups *o, const struct xlb_upstream_conf *c, 
 	size_t j;
 
 	if (o->hash_src != c->hash_src || o->nat != nat || o->table_size != table_size ||
-	    o->nnodes != c->nnodes)
+	    o->least_conn != (c->type == XLB_LB_LEAST_CONN) || o->nnodes != c->nnodes)
 		return 0;
 	for (j = 0; j < c->nnodes; j++)
 		if (agent_node_cmp(&o->nodes[j].addr, o->nodes[j].port, &c->nodes[j].addr,
@@ -341,12 +341,19 @@ static void ups_describe(struct xlb_agent *a, const struct xlb_upstream_conf *c,
 		ts = xlb_maglev_size_auto(c->nnodes);
 	du->hash_src = c->hash_src;
 	du->nat = nat;
+	du->least_conn = c->type == XLB_LB_LEAST_CONN;
 	du->table_size = ts;
 	du->nnodes = c->nnodes;
-	/* GUE carries a slot's earlier owners: its tables keep them. */
+	/*
+	 * GUE carries a slot's earlier owners: its tables keep them.
+	 * least_conn: the fast path's choice among two slots of the table
+	 * (bpf/lib/lconn.h); NAT VIPs keep the Maglev pick (bpf/lib/nat.h),
+	 * stateless ones too (least_conn counts flow entries).
+	 */
 	du->flags = (c->hash_src ? XLB_VIP_F_HASH_SRC : 0) | (nat ? XLB_VIP_F_NAT : 0) |
 		    (gue ? XLB_VIP_F_GUE | XLB_VIP_F_CHAINS : 0) |
-		    (stateless ? XLB_VIP_F_STATELESS : 0);
+		    (stateless ? XLB_VIP_F_STATELESS : 0) |
+		    (du->least_conn && !stateless ? XLB_VIP_F_LEAST_CONN : 0);
 }
 
 /*

@@ -8,7 +8,8 @@
  *
  * Field names, defaults and meanings follow APISIX where they apply:
  *   upstreams[]: id, name, desc, type (roundrobin: the 5-tuple | chash:
- *     key), hash_on, key (remote_addr: client-address affinity),
+ *     key | least_conn: the less loaded of two), hash_on, key (remote_addr:
+ *     client-address affinity),
  *     scheme (tcp | udp), nodes ({"host:port": weight} or
  *     [{host, port, weight, priority}]), checks {active, passive},
  *     discovery_type, service_name, discovery_args
@@ -89,6 +90,7 @@ struct xlb_node_conf {
 enum xlb_lb_type {
 	XLB_LB_ROUNDROBIN = 0, /* APISIX's default */
 	XLB_LB_CHASH,	       /* needs key (remote_addr) */
+	XLB_LB_LEAST_CONN,     /* weighted least connections (XLB_VIP_F_LEAST_CONN) */
 };
 
 struct xlb_upstream_conf {

@@ -581,12 +581,12 @@ static const struct table checks_table = TABLE(checks_keys, .check = check_check
 static const struct choice lb_choices[] = {
 	{"chash", XLB_LB_CHASH},
 	{"roundrobin", XLB_LB_ROUNDROBIN},
+	{"least_conn", XLB_LB_LEAST_CONN},
 	{0},
 };
-static const char *const lb_unsupported[] = {"least_conn", NULL};
 
 static const struct key lb_type_key = {"type", KT_ENUM, F(xlb_upstream_conf, type),
-				       .choices = lb_choices, .unsupported = lb_unsupported};
+				       .choices = lb_choices};
 
 /* type: ewma gets its own reason; the rest is an enum (absent: roundrobin, 0). */
 static void parse_lb_type(struct parser *p, const struct key *k, yaml_node_t *kn, yaml_node_t *vn,
@@ -601,7 +601,7 @@ static void parse_lb_type(struct parser *p, const struct key *k, yaml_node_t *kn
 				  "response's latency, which a direct-server-return "
 				  "balancer never sees");
 	else if (vn->type != YAML_SCALAR_NODE)
-		xlb_schema_report(p, vn, path, "must be chash or roundrobin");
+		xlb_schema_report(p, vn, path, "must be chash, roundrobin or least_conn");
 	else if (xlb_schema_convert(&lb_type_key, scalar(vn), xlb_schema_node_kind(vn), obj, why,
 				    sizeof(why)))
 		xlb_schema_report(p, vn, path, "%s", why);
@@ -745,10 +745,10 @@ static void check_upstream(struct parser *p, yaml_node_t *n, void *obj, const ch
 		xlb_schema_report(p, da, kpath, "needs discovery_type");
 	}
 	key = xlb_schema_map_find(p, n, "key", NULL);
-	if (key && u->hash_src && u->type == XLB_LB_ROUNDROBIN) {
+	if (key && u->hash_src && u->type != XLB_LB_CHASH) {
 		xlb_schema_path_key(kpath, path, "key");
-		xlb_schema_report(p, key, kpath,
-				  "applies to type chash only (roundrobin does not hash)");
+		xlb_schema_report(p, key, kpath, "applies to type chash only (%s does not hash)",
+				  u->type == XLB_LB_ROUNDROBIN ? "roundrobin" : "least_conn");
 	}
 	/* As APISIX's check_upstream_conf: chash hashes key (hash_on consumer: none). */
 	ho = xlb_schema_map_find(p, n, "hash_on", NULL);

@@ -212,7 +212,7 @@ static int attach_once(enum xlb_prog_kind kind, const char *pin_dir, int ifindex
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
 	struct xlb_decap *decap = NULL;
 	struct xlb_lb *lb = NULL;
-	struct bpf_map *by_backend[5];
+	struct bpf_map *by_backend[6];
 	__u32 zero = 0, slots, cap, syns;
 	struct xlb_config cfg = {};
 	__u8 bits;
@@ -262,6 +262,7 @@ static int attach_once(enum xlb_prog_kind kind, const char *pin_dir, int ifindex
 		by_backend[2] = lb->maps.xlb_backend_stats;
 		by_backend[3] = lb->maps.xlb_event_rate;
 		by_backend[4] = lb->maps.xlb_nat_health;
+		by_backend[5] = lb->maps.xlb_backend_conns;
 		for (i = 0; !err && i < sizeof(by_backend) / sizeof(by_backend[0]); i++)
 			err = bpf_map__set_max_entries(by_backend[i], cap);
 		if (!err && o->nat_off)

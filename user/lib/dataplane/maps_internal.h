@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * What the files of the typed map layer (maps.c, maps_vip.c, maps_stats.c,
- * tables.c, natsweep.c) share among themselves and nobody else: raw map
+ * tables.c, natsweep.c, conns.c) share among themselves and nobody else: raw map
  * calls, the one hash-map walk, per-CPU sums, and the few steps of one
  * file that another needs. Included only by those files.
  */

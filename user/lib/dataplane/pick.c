@@ -6,8 +6,58 @@
 #include <bpf/bpf.h>
 
 #include <xlb/hash.h>
+#include "dataplane/conns.h"
 #include "dataplane/pick.h"
 #include "xlb_lb.skel.h"
+
+/* A candidate's count and weight, as bpf/lib/lconn.h reads them. */
+static void lc_load(struct xlb_maps *m, __u32 vip_id, struct xlb_pick_lc *lc, int i)
+{
+	struct xlb_member mb;
+
+	if (xlb_conns_get(m, lc->id[i], &lc->active[i]))
+		lc->active[i] = 0;
+	if (lc->active[i] > 0xffffffffULL)
+		lc->active[i] = 0xffffffffULL;
+	lc->weight[i] = !xlb_member_get(m, vip_id, lc->id[i], &mb) && mb.weight ? mb.weight : 1;
+}
+
+/*
+ * least_conn: the second candidate (first probe slot holding another
+ * ACTIVE backend), and the less loaded per weight of the two; ties to
+ * the table's pick.
+ */
+static void lc_choose(struct xlb_maps *m, const struct xlb_vip *vip, const __u64 *table, __u32 seed,
+		      struct xlb_pick_result *r)
+{
+	struct xlb_pick_lc *lc = &r->lc;
+	struct xlb_backend b;
+	__u32 i, slot, id;
+
+	r->least_conn = 1;
+	lc->id[0] = r->backend_id;
+	lc->id[1] = XLB_NO_BACKEND;
+	lc_load(m, vip->id, lc, 0);
+	for (i = 0; i < XLB_LC_PROBES; i++) {
+		slot = xlb_lc_slot(r->hash, i, seed, vip->table_size);
+		id = xlb_slot_id(table[slot], 0);
+		if (id == lc->id[0] || id == XLB_SLOT_NONE)
+			continue;
+		if (!xlb_backend_get(m, id, &b) && b.state == XLB_BE_ACTIVE) {
+			lc->id[1] = id;
+			lc->slot2 = slot;
+			break;
+		}
+	}
+	if (lc->id[1] == XLB_NO_BACKEND)
+		return;
+	lc_load(m, vip->id, lc, 1);
+	if (lc->active[0] * lc->weight[1] > lc->active[1] * lc->weight[0]) {
+		r->via = XLB_PICK_LEAST_CONN;
+		r->backend_id = lc->id[1];
+		r->slot = lc->slot2;
+	}
+}
 
 int xlb_pick_flow(struct xlb_maps *m, const struct xlb_vip *vip, const struct xlb_flow_key *key,
 		  struct xlb_pick_result *r)
@@ -54,6 +104,8 @@ int xlb_pick_flow(struct xlb_maps *m, const struct xlb_vip *vip, const struct xl
 		}
 		slot = xlb_reprobe_slot(r->hash, i + 1, cfg.hash_seed, vip->table_size);
 	}
+	if (r->via != XLB_PICK_NONE && vip->flags & XLB_VIP_F_LEAST_CONN)
+		lc_choose(m, vip, table, cfg.hash_seed, r);
 out:
 	free(table);
 	return err;
