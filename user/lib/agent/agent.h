@@ -39,6 +39,10 @@ struct xlb_agent_stats {
 	unsigned long nat_reclaimed;	/* dead connections deleted */
 	unsigned long nat_syn_timeouts; /* of them: no SYN-ACK ever came */
 	unsigned long nat_live;		/* connections at the last sweep */
+	/* least_conn: the sweep of counted flows (xlb_lc_sweep). */
+	unsigned long lc_sweeps;
+	unsigned long lc_idle;	   /* idle counted flows deleted */
+	unsigned long lc_released; /* active flows taken off the counts: idle, evicted */
 };
 
 /* Kernel signals the agent acts on (index of netlink_failures). */
@@ -130,6 +134,7 @@ struct xlb_agent_node_view {
 	/* XLB_SNAP_METRICS: the fast path's counters, when in the maps. */
 	int has_traffic;
 	struct xlb_traffic traffic;
+	unsigned long long active_flows; /* least_conn's count (with has_traffic) */
 };
 
 /* A node of an upstream, in configuration order. */

@@ -120,6 +120,7 @@ struct xlb_agent {
 	struct xlb_nlmon *nlmon;
 	struct event *nl_ev;
 	struct event *nat_ev; /* the NAT sweep, every XLB_AGENT_NAT_SWEEP_S */
+	struct event *lc_ev;  /* the least_conn sweep, every XLB_LC_SWEEP_S */
 	/* The signal being handled, for the flip's latency sample. */
 	int sig_src;  /* enum xlb_agent_src, -1: none */
 	__u64 sig_ns; /* CLOCK_MONOTONIC when it happened */

@@ -248,6 +248,14 @@ static void m_per_node(struct mw *w, const struct xlb_agent_snapshot *s)
 		if (s->nodes[i].has_traffic)
 			mw_u(w, "xlb_node_new_flows_total", "node", s->nodes[i].label, NULL, NULL,
 			     s->nodes[i].traffic.new_flows);
+	/* Only nodes with open least_conn flows: the others would add bytes to every scrape. */
+	mw_family(w, "xlb_node_active_flows", GAUGE,
+		  "Open flows of least_conn VIPs on a node, as this LB node counts them "
+		  "(absent: none).");
+	for (i = 0; i < s->nnodes; i++)
+		if (s->nodes[i].has_traffic && s->nodes[i].active_flows)
+			mw_u(w, "xlb_node_active_flows", "node", s->nodes[i].label, NULL, NULL,
+			     s->nodes[i].active_flows);
 	/* NAT: what a node's own answers showed (SYN-ACK time, RSTs). */
 	for (k = 0; k < 3; k++) {
 		mw_family(w, nat[k], k ? COUNTER : GAUGE, nat_help[k]);
@@ -341,6 +349,22 @@ static void m_scalars(struct mw *w, const struct scalar *t, size_t n)
 
 	for (i = 0; i < n; i++)
 		m_one(w, t[i].name, t[i].type, t[i].help, t[i].v);
+}
+
+/* least_conn: the sweep of counted flows (user/lib/dataplane/conns.c). */
+static void m_least_conn(struct mw *w, const struct xlb_agent_snapshot *s)
+{
+	const struct scalar t[] = {
+		{"xlb_least_conn_sweeps_total", COUNTER, "least_conn sweeps of the flow table.",
+		 s->st.lc_sweeps},
+		{"xlb_least_conn_idle_total", COUNTER,
+		 "Idle least_conn flows deleted by the sweep.", s->st.lc_idle},
+		{"xlb_least_conn_released_total", COUNTER,
+		 "Active flows the sweep took off the counts (idle or evicted flows).",
+		 s->st.lc_released},
+	};
+
+	m_scalars(w, t, sizeof(t) / sizeof(t[0]));
 }
 
 static void m_nat(struct mw *w, const struct xlb_agent_snapshot *s)
@@ -505,6 +529,7 @@ int xlb_metrics_write(struct evbuffer *out, const struct xlb_agent_snapshot *s, 
 	else
 		err = m_per_upstream(w, s);
 	m_nat(w, s);
+	m_least_conn(w, s);
 	m_signals(w, s);
 	m_agent(w, &s->st);
 	m_discovery(w, s);

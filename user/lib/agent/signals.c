@@ -22,7 +22,9 @@
  * kernel signal alone only when its tcp_failures threshold is 1.
  *
  * The NAT sweep reclaims dead connections every XLB_AGENT_NAT_SWEEP_S and
- * reports those that never saw a SYN-ACK as timeouts of their node.
+ * reports those that never saw a SYN-ACK as timeouts of their node. The
+ * least_conn sweep, every XLB_LC_SWEEP_S, forgets idle counted flows and
+ * takes evicted ones off the counts (user/lib/dataplane/conns.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -33,6 +35,7 @@
 #include <bpf/libbpf.h>
 #include <event2/event.h>
 
+#include "dataplane/conns.h"
 #include "xlb_lb.skel.h"
 
 #include "agent/agent_int.h"
@@ -161,12 +164,36 @@ static void on_nat_sweep(evutil_socket_t fd, short what, void *arg)
 			 (unsigned long long)sw.live);
 }
 
+static void on_lc_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct xlb_agent *a = arg;
+	struct xlb_lc_sweep sw;
+	int err;
+
+	err = xlb_lc_sweep(&a->maps, xlb_now_coarse_ns(), &sw);
+	if (err) {
+		pr_warn("least_conn: sweep: %s\n", strerror(-err));
+		return;
+	}
+	a->st.lc_sweeps++;
+	a->st.lc_idle += sw.idle;
+	a->st.lc_released += sw.released;
+	if (sw.released)
+		pr_debug("least_conn: swept %llu idle flows, %llu taken off the counts, %llu "
+			 "counted\n",
+			 (unsigned long long)sw.idle, (unsigned long long)sw.released,
+			 (unsigned long long)sw.counted);
+}
+
 int agent_nat_sweep_start(struct xlb_agent *a)
 {
-	struct timeval tv = {.tv_sec = XLB_AGENT_NAT_SWEEP_S};
+	struct timeval tv = {.tv_sec = XLB_AGENT_NAT_SWEEP_S}, lc = {.tv_sec = XLB_LC_SWEEP_S};
 
 	a->nat_ev = event_new(a->base, -1, EV_PERSIST, on_nat_sweep, a);
 	if (!a->nat_ev || event_add(a->nat_ev, &tv))
+		return -ENOMEM;
+	a->lc_ev = event_new(a->base, -1, EV_PERSIST, on_lc_sweep, a);
+	if (!a->lc_ev || event_add(a->lc_ev, &lc))
 		return -ENOMEM;
 	return 0;
 }
@@ -339,13 +366,15 @@ void agent_signals_free(struct xlb_agent *a)
 {
 	if (a->nat_ev)
 		event_free(a->nat_ev);
+	if (a->lc_ev)
+		event_free(a->lc_ev);
 	if (a->nl_ev)
 		event_free(a->nl_ev);
 	xlb_nlmon_free(a->nlmon);
 	if (a->rb_ev)
 		event_free(a->rb_ev);
 	ring_buffer__free(a->rb);
-	a->nat_ev = a->nl_ev = a->rb_ev = NULL;
+	a->nat_ev = a->lc_ev = a->nl_ev = a->rb_ev = NULL;
 	a->nlmon = NULL;
 	a->rb = NULL;
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dataplane/conns.h"
 #include "agent/agent_int.h"
 #include "base/vec.h"
 #include "dataplane/names.h"
@@ -27,7 +28,7 @@ const char *xlb_agent_health_name(unsigned int i)
 
 /* bt: every backend's traffic, read in one pass (NULL: none read). */
 static void node_view(struct xlb_agent *a, const struct agent_node *n, unsigned int parts,
-		      const struct xlb_traffic *bt, struct xlb_agent_node_view *v)
+		      const struct xlb_traffic *bt, const __u64 *ac, struct xlb_agent_node_view *v)
 {
 	const struct xlb_health_counters *c = xlb_target_counters(n->t);
 	struct xlb_nat_node nh;
@@ -65,6 +66,7 @@ static void node_view(struct xlb_agent *a, const struct agent_node *n, unsigned 
 	if (bt && n->be_id < XLB_MAX_BACKENDS) {
 		v->traffic = bt[n->be_id];
 		v->has_traffic = 1;
+		v->active_flows = ac ? ac[n->be_id] : 0;
 	}
 }
 
@@ -226,6 +228,7 @@ static int metrics_view(struct xlb_agent *a, struct xlb_agent_snapshot *s)
 int xlb_agent_snapshot(struct xlb_agent *a, unsigned int parts, struct xlb_agent_snapshot *s)
 {
 	struct xlb_traffic *bt = NULL;
+	__u64 *ac = NULL;
 	size_t i;
 	int err;
 
@@ -247,9 +250,16 @@ int xlb_agent_snapshot(struct xlb_agent *a, unsigned int parts, struct xlb_agent
 			free(bt);
 			bt = NULL;
 		}
+		/* least_conn's counts: one pass over the mapped array. */
+		ac = calloc(XLB_MAX_BACKENDS, sizeof(*ac));
+		if (ac && xlb_conns_all(&a->maps, ac)) {
+			free(ac);
+			ac = NULL;
+		}
 	}
 	for (i = 0; i < a->nnodes; i++)
-		node_view(a, a->nodes[i], parts, bt, &s->nodes[s->nnodes++]);
+		node_view(a, a->nodes[i], parts, bt, ac, &s->nodes[s->nnodes++]);
+	free(ac);
 	free(bt);
 	/* At 100,000 nodes the upstreams' members cost a tenth of a scrape. */
 	for (i = 0; !(parts & XLB_SNAP_NO_UPSTREAMS) && i < a->conf.nupstreams; i++) {
