@@ -7,6 +7,7 @@
  * no tunnel device. Everything else passes untouched.
  */
 #include "lib/common.h"
+#include "lib/csum.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -169,66 +170,42 @@ static __always_inline int xlb_sc_local(struct xdp_md *ctx, void *in, void *data
 /* Outer IPv4: to hop from this host, TTL - 1, header checksum anew. */
 static __always_inline int xlb_sc_rewrite4(struct iphdr *iph, __be32 hop)
 {
-	const __u16 *w = (const __u16 *)iph;
-	__u32 sum = 0;
-	int i;
-
 	if (iph->ttl <= 1)
 		return -1;
 	iph->saddr = iph->daddr;
 	iph->daddr = hop;
 	iph->ttl--;
 	iph->check = 0;
-#pragma unroll
-	for (i = 0; i < (int)(sizeof(*iph) / 2); i++)
-		sum += w[i];
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	iph->check = ~sum;
+	iph->check = xlb_ipv4_csum(iph);
 	return 0;
-}
-
-/* One's-complement sum of 16 bytes. */
-static __always_inline __u64 xlb_sum16(const __u32 *a)
-{
-	return (__u64)a[0] + a[1] + a[2] + a[3];
-}
-
-static __always_inline __u16 xlb_fold(__u64 sum)
-{
-	sum = (sum & 0xffffffff) + (sum >> 32);
-	sum = (sum & 0xffffffff) + (sum >> 32);
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return sum;
 }
 
 /*
  * Outer IPv6: to hop from this host, hop limit - 1. The UDP checksum
  * follows incrementally (RFC 1624): the pseudo-header's source becomes
- * hop's address, and the private word's next grows by one.
+ * hop's address (the old destination stays in it, as the source), and the
+ * private word's next grows by one.
  */
 static __always_inline int xlb_sc_rewrite6(struct ipv6hdr *ip6, struct udphdr *udp,
 					   struct xlb_gue *g, const __u32 *hop)
 {
 	__u32 *s = (__u32 *)&ip6->saddr, *d = (__u32 *)&ip6->daddr;
-	__u16 old_w = *(__u16 *)&g->next, new_w;
-	__u64 sum;
+	__u16 old_w = *(__u16 *)&g->next;
+	__u64 diff = 0;
+	int i;
 
 	if (ip6->hop_limit <= 1)
 		return -1;
-	/* ~HC + ~m + m': the old source out, the hop in (the old destination stays, as source). */
-	sum = (__u16)~udp->check;
-	sum += (__u64)(__u32)~s[0] + (__u32)~s[1] + (__u32)~s[2] + (__u32)~s[3];
-	sum += xlb_sum16(hop);
+#pragma unroll
+	for (i = 0; i < 4; i++)
+		diff += xlb_csum_diff32(s[i], hop[i]);
 	__builtin_memcpy(s, d, 16);
 	__builtin_memcpy(d, hop, 16);
 	ip6->hop_limit--;
 	g->next++;
-	new_w = *(__u16 *)&g->next;
-	sum += (__u16)~old_w + new_w;
+	diff += xlb_csum_diff16(old_w, *(__u16 *)&g->next);
 	if (udp->check)
-		udp->check = ~xlb_fold(sum) ?: 0xffff;
+		udp->check = xlb_csum_apply(udp->check, diff) ?: 0xffff;
 	return 0;
 }
 

@@ -2,8 +2,8 @@
 /*
  * Internet checksums computed in the program: the outer IPv4 header,
  * ICMP/ICMPv6 messages the program builds, and incremental updates of the
- * headers NAT rewrites (RFC 1624). Included by xlb_lb.bpf.c, through
- * encap.h, icmp.h and nat.h.
+ * headers NAT and second chance rewrite (RFC 1624). Included by
+ * xlb_lb.bpf.c, through encap.h, icmp.h and nat.h, and by xlb_decap.bpf.c.
  */
 #ifndef XLB_BPF_CSUM_H
 #define XLB_BPF_CSUM_H

@@ -1813,25 +1813,26 @@ static int after_drain_first(struct env *e, const struct xlb_case *c)
 	return backend_set_state(e, e->first_be, XLB_BE_DRAINING);
 }
 
-/* VIP 2's every slot now names backend 3 (a table change under a connection). */
-static int after_refill_vip2_3(struct env *e, const struct xlb_case *c)
+/* VIP vip_id's every slot now names backend id (a table change under a flow). */
+static int refill(struct env *e, __u32 vip_id, __u32 id)
 {
-	struct vip_def v = *vip_def(e, 2);
+	struct vip_def v = *vip_def(e, vip_id);
 
-	memcpy(v.fill, (__u32[4]){3}, sizeof(v.fill));
+	memset(v.fill, 0, sizeof(v.fill));
+	v.fill[0] = id;
 	if (table_fill(e, &v))
 		return fail(e, "refill table: %s", strerror(errno));
 	return 0;
 }
 
+static int after_refill_vip2_3(struct env *e, const struct xlb_case *c)
+{
+	return refill(e, 2, 3);
+}
+
 static int after_refill_2(struct env *e, const struct xlb_case *c)
 {
-	struct vip_def v = *vip_def(e, 1);
-
-	memcpy(v.fill, (__u32[4]){2}, sizeof(v.fill));
-	if (table_fill(e, &v))
-		return fail(e, "refill table: %s", strerror(errno));
-	return 0;
+	return refill(e, 1, 2);
 }
 
 static int after_down_first_refill_2(struct env *e, const struct xlb_case *c)
