@@ -281,6 +281,58 @@ ectl del /apisix/stream_routes/8
 xlbt_wait_for 5 no_vip_port 8088 || xlbt_fail "routes 7, 8 deleted" "$(xlbt_xlb lb vip list)"
 xlbt_log "etcd: a bad key costs that key only; a refused deletion blocks nothing"
 
+# An APISIX deployment's etcd: HTTP routes, services, consumers, SSL objects,
+# plugins... beside the stream routes, in APISIX's value shape, and upstreams
+# only HTTP routes use, with keys only an HTTP proxy has. xlb serves what it
+# serves, counts the rest by kind, logs none of it per key, and keeps taking
+# changes.
+T='"create_time":1733600000,"update_time":1733600001'
+HTTP_UP='"type":"roundrobin","nodes":{"'$BE1':80":1},"scheme":"http","pass_host":"rewrite","upstream_host":"www.example.com","retries":2,"retry_timeout":5,"timeout":{"connect":6,"send":6,"read":6},"keepalive_pool":{"size":320,"idle_timeout":60,"requests":1000}'
+ectl put /apisix/upstreams/http1 '{"id":"http1",'"$HTTP_UP,$T"'}'
+ectl put /apisix/upstreams/http2 '{"id":"http2","type":"chash","hash_on":"header","key":"X-User",'"${HTTP_UP#*,},$T"'}'
+ectl put /apisix/routes/1 '{"id":"1","uri":"/hello","methods":["GET"],"upstream_id":"http1","plugins":{"limit-count":{"count":2,"time_window":60}},'"$T"'}'
+ectl put /apisix/routes/2 '{"id":"2","uri":"/api/*","host":"api.example.com","service_id":"1",'"$T"'}'
+ectl put /apisix/services/1 '{"id":"1","upstream_id":"http2","plugins":{"proxy-rewrite":{"uri":"/"}},'"$T"'}'
+ectl put /apisix/consumers/jack '{"username":"jack","plugins":{"key-auth":{"key":"auth-one"}},'"$T"'}'
+ectl put /apisix/ssls/1 '{"id":"1","snis":["www.example.com"],"cert":"-----BEGIN CERTIFICATE-----","key":"-----BEGIN PRIVATE KEY-----",'"$T"'}'
+ectl put /apisix/global_rules/1 '{"id":"1","plugins":{"prometheus":{}},'"$T"'}'
+ectl put /apisix/plugin_configs/1 '{"id":"1","plugins":{"cors":{}},'"$T"'}'
+ectl put /apisix/plugin_metadata/http-logger '{"id":"http-logger","log_format":{"host":"$host"}}'
+ectl put /apisix/plugins '[{"name":"limit-count"},{"name":"key-auth"},{"name":"prometheus"}]'
+ectl put /apisix/protos/1 '{"id":"1","content":"syntax = \"proto3\";",'"$T"'}'
+ectl put /apisix/stream_routes/9 '{"id":"9","server_addr":"'$XLBT_VIP4'","server_port":8089,"upstream_id":"web",'"$T"'}'
+xlbt_wait_for 5 has_member "$BE2" 8089 || xlbt_fail "a stream route beside an APISIX deployment's objects" \
+	"$(xlbt_xlb lb vip list)" "$(grep etcd: "$LOG" | tail -4)"
+for kv in upstreams=2 routes=2 services=1 consumers=1 ssls=1 global_rules=1 plugin_configs=1 \
+	plugin_metadata=1 plugins=1 protos=1 other=0; do
+	xlbt_wait_for 5 metric_is "xlb_etcd_ignored_keys{kind=\"${kv%=*}\"}" "${kv#*=}" ||
+		xlbt_fail "ignored keys of kind ${kv%=*} counted (${kv#*=})" \
+			"$(xlbt_exec lb curl -s "$ADMIN/metrics" | grep "^xlb_etcd_ignored")"
+done
+grep -q "etcd: /apisix/\(upstreams/http\|routes\|services\|consumers\|ssls\|global_rules\|plugin\|protos\)" "$LOG" &&
+	xlbt_fail "objects xlb does not serve are not logged per key" "$(grep etcd: "$LOG" | tail -6)"
+grep -q "etcd: 2 upstreams that no stream route uses are not served" "$LOG" ||
+	xlbt_fail "the unused upstreams are said once, as a count" "$(grep etcd: "$LOG" | tail -6)"
+out=$(requests 20 | sort | uniq -c)
+grep -q "failed" <<<"$out" && xlbt_fail "VIP serves beside an APISIX deployment's objects" "$out"
+# A stream route that uses such an upstream makes it served: its problem is
+# then said, and the route is left out; without the route it is quiet again.
+ectl put /apisix/stream_routes/10 '{"server_addr":"'$XLBT_VIP4'","server_port":8090,"upstream_id":"http1"}'
+xlbt_wait_for 5 grep -q "etcd: /apisix/upstreams/http1: .*left out" "$LOG" ||
+	xlbt_fail "a used upstream with HTTP keys is refused, named" "$(grep etcd: "$LOG" | tail -4)"
+no_vip_port 8090 || xlbt_fail "the route on it is left out" "$(xlbt_xlb lb vip list)"
+ectl del /apisix/stream_routes/10
+for k in upstreams/http1 upstreams/http2 routes/1 routes/2 services/1 consumers/jack ssls/1 \
+	global_rules/1 plugin_configs/1 plugin_metadata/http-logger plugins protos/1; do
+	ectl del "/apisix/$k"
+done
+xlbt_wait_for 5 metric_is 'xlb_etcd_ignored_keys{kind="routes"}' 0 ||
+	xlbt_fail "deleted keys no longer counted" "$(xlbt_exec lb curl -s "$ADMIN/metrics" | grep "^xlb_etcd_ignored")"
+metric_is 'xlb_etcd_ignored_keys{kind="upstreams"}' 0 || xlbt_fail "unused upstreams gone"
+ectl del /apisix/stream_routes/9
+xlbt_wait_for 5 no_vip_port 8089 || xlbt_fail "route 9 deleted" "$(xlbt_xlb lb vip list)"
+xlbt_log "etcd: an APISIX deployment's other objects counted by kind, never logged, never in the way"
+
 # etcd dies: forwarding goes on; it comes back: the watch resumes.
 xlbt_bg_stop "$ETCD_PID"
 xlbt_wait_for 10 metric_is xlb_etcd_connected 0 ||

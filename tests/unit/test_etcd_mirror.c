@@ -273,6 +273,80 @@ static void test_mirror_keys(void **state)
 	check_done();
 }
 
+/* "routes:1,ssls:2" for the nonzero counts of the keys not mirrored. */
+static void others_str(const struct xlb_etcd_mirror *m, char *buf, size_t len)
+{
+	unsigned int c[XLB_ETCD_OTHER_KINDS], i;
+	size_t o = 0;
+
+	xlb_etcd_mirror_others(m, c);
+	buf[0] = 0;
+	for (i = 0; i < XLB_ETCD_OTHER_KINDS && o < len; i++)
+		if (c[i])
+			o += snprintf(buf + o, len - o, "%s%s:%u", o ? "," : "",
+				      xlb_etcd_other_kind_name(i), c[i]);
+}
+
+/*
+ * An APISIX deployment's keys beside ours: counted by kind, values never
+ * looked at (not JSON is fine), never in the objects; deletes and a new
+ * range read keep the counts true.
+ */
+static void test_mirror_others(void **state)
+{
+	struct xlb_etcd_mirror *m = xlb_etcd_mirror_new("/apisix");
+	struct xlb_etcd_watch_info wi;
+	char why[256], ids[256], cnt[256], *msg;
+	int err;
+
+	assert_non_null(m);
+	check_str(xlb_etcd_other_kind_name(0), "routes", "first kind");
+	check_str(xlb_etcd_other_kind_name(XLB_ETCD_OTHER_KINDS - 1), "other", "last kind");
+	check_int(xlb_etcd_other_kind_name(XLB_ETCD_OTHER_KINDS) == NULL, 1, "past the last");
+	msg = range_answer(
+		20, json_pack("[o,o,o,o,o,o,o,o,o,o]",
+			      kv_json("/apisix/routes/1", "{\"uri\":\"/\"}", 3),
+			      kv_json("/apisix/routes/2", "not json at all", 4),
+			      kv_json("/apisix/services/1", "{}", 5),
+			      kv_json("/apisix/plugins", "[{\"name\":\"limit-count\"}]", 6),
+			      kv_json("/apisix/consumers/jack", "{}", 7),
+			      kv_json("/apisix/consumers/jack/credentials/c1", "{}", 8),
+			      kv_json("/apisix/stream_routes", "\"init_dir\"", 9),
+			      kv_json("/apisix/data_plane/server_info/x", "{}", 10),
+			      kv_json("/apisix/upstreams/u1", "{\"nodes\":[]}", 11),
+			      kv_json("/apisix/stream_routes/s1", "{\"upstream_id\":\"u1\"}", 12)));
+	err = xlb_etcd_mirror_load_range(m, msg, strlen(msg), why, sizeof(why));
+	free(msg);
+	check_int(err, 1, "range with other kinds: changed");
+	mirror_ids(m, ids, sizeof(ids));
+	check_str(ids, "u1|s1", "only upstreams and stream routes mirrored");
+	check_int(xlb_etcd_mirror_bad(m, NULL, 0), 0, "other kinds' values are not bad values");
+	others_str(m, cnt, sizeof(cnt));
+	check_str(cnt, "routes:2,services:1,consumers:2,plugins:1,other:1", "counts by kind");
+
+	msg = watch_msg(23, json_pack("[o,o,o]", ev_del("/apisix/routes/2", 21),
+				      ev_put("/apisix/ssls/1", "{}", 22),
+				      ev_put("/apisix/routes/1", "{\"uri\":\"/a\"}", 23)));
+	err = xlb_etcd_mirror_apply_watch(m, msg, strlen(msg), &wi, why, sizeof(why));
+	free(msg);
+	check_int(err, 0, "other kinds' events change no object");
+	check_int(xlb_etcd_mirror_rev(m), 23, "but move the revision");
+	others_str(m, cnt, sizeof(cnt));
+	check_str(cnt, "routes:1,services:1,consumers:2,ssls:1,plugins:1,other:1",
+		  "a delete, a new kind, a changed key");
+
+	msg = range_answer(
+		30, json_pack("[o,o]", kv_json("/apisix/upstreams/u1", "{\"nodes\":[]}", 11),
+			      kv_json("/apisix/stream_routes/s1", "{\"upstream_id\":\"u1\"}", 12)));
+	err = xlb_etcd_mirror_load_range(m, msg, strlen(msg), why, sizeof(why));
+	free(msg);
+	check_int(err, 0, "a new range read: objects unchanged");
+	others_str(m, cnt, sizeof(cnt));
+	check_str(cnt, "", "a new range read recounts");
+	xlb_etcd_mirror_free(m);
+	check_done();
+}
+
 static void test_mirror_watch(void **state)
 {
 	struct xlb_etcd_mirror *m = xlb_etcd_mirror_new("/p");
@@ -403,9 +477,8 @@ static void test_mirror_watch(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_b64),
-		cmocka_unit_test(test_mirror_range),
-		cmocka_unit_test(test_mirror_watch),
+		cmocka_unit_test(test_b64),	     cmocka_unit_test(test_mirror_range),
+		cmocka_unit_test(test_mirror_watch), cmocka_unit_test(test_mirror_others),
 		cmocka_unit_test(test_mirror_keys),
 	};
 

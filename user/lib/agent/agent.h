@@ -17,6 +17,7 @@
 #include <xlb/abi.h>
 #include "base/addr.h"
 #include "config/config.h"
+#include "config/etcd_mirror.h"
 
 struct event_base;
 struct xlb_agent;
@@ -187,6 +188,8 @@ struct xlb_agent_etcd_view {
 	unsigned long requests, updates, errors, resyncs, reconnects;
 	unsigned int bad_values;
 	unsigned long rejects; /* objects left out as invalid */
+	/* keys not served, by xlb_etcd_other_kind_name(); unused invalid upstreams */
+	unsigned int ignored[XLB_ETCD_OTHER_KINDS], ignored_upstreams;
 };
 
 struct xlb_agent_vip_view {

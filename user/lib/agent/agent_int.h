@@ -151,11 +151,15 @@ struct xlb_agent {
 	json_t *file_doc;
 	struct xlb_etcd *etcd;
 	struct xlb_etcd_conf etcd_conf; /* the settings etcd runs with */
-	json_t *etcd_ups, *etcd_routes; /* etcd's latest objects */
-	int etcd_have;			/* etcd's objects arrived: maps may follow */
-	char *etcd_problem;		/* the last problem logged, to log each once */
-	unsigned long etcd_rejects;	/* etcd objects left out as invalid */
-	int nat_small_said;		/* nat_capacity_check() warned */
+	json_t *etcd_ups, *etcd_routes; /* etcd's latest objects (the upstreams served) */
+	json_t *etcd_all_ups;		/* etcd's upstreams, all of them */
+	/* Upstreams no stream route uses: id -> [object, valid], for file. */
+	json_t *etcd_verdicts, *etcd_verdict_file;
+	unsigned int etcd_ignored_ups; /* of them, those not served (invalid) */
+	int etcd_have;		       /* etcd's objects arrived: maps may follow */
+	char *etcd_problem;	       /* the last problem logged, to log each once */
+	unsigned long etcd_rejects;    /* etcd objects left out as invalid */
+	int nat_small_said;	       /* nat_capacity_check() warned */
 };
 
 /* agent.c */

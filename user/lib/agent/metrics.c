@@ -13,6 +13,7 @@
 
 #include "agent/agent.h"
 #include "agent/metrics.h"
+#include "config/etcd_mirror.h"
 
 #define MW_CHUNK   (64 * 1024)
 #define HEALTH_MAX 8 /* health states counted (xlb_agent_health_name() has 4) */
@@ -484,6 +485,7 @@ static void m_discovery(struct mw *w, const struct xlb_agent_snapshot *s)
 /* The etcd source, when the configuration comes from etcd. */
 static void m_etcd(struct mw *w, const struct xlb_agent_etcd_view *e)
 {
+	unsigned int i;
 	const struct scalar t[] = {
 		{"xlb_etcd_requests_total", COUNTER, "Requests sent to etcd.", e->requests},
 		{"xlb_etcd_updates_total", COUNTER, "Updates from the watch.", e->updates},
@@ -510,6 +512,13 @@ static void m_etcd(struct mw *w, const struct xlb_agent_etcd_view *e)
 				  : (unsigned long long)e->revision);
 	mw_mem(w, "\n", 1);
 	m_scalars(w, t, sizeof(t) / sizeof(t[0]));
+	mw_family(w, "xlb_etcd_ignored_keys", GAUGE,
+		  "Keys under the prefix that are not served, by kind: other kinds, and "
+		  "upstreams no stream route uses that do not validate for L4.");
+	mw_u(w, "xlb_etcd_ignored_keys", "kind", "upstreams", NULL, NULL, e->ignored_upstreams);
+	for (i = 0; i < XLB_ETCD_OTHER_KINDS; i++)
+		mw_u(w, "xlb_etcd_ignored_keys", "kind", xlb_etcd_other_kind_name(i), NULL, NULL,
+		     e->ignored[i]);
 }
 
 int xlb_metrics_write(struct evbuffer *out, const struct xlb_agent_snapshot *s, int per_node)

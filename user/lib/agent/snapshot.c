@@ -186,7 +186,9 @@ static void etcd_view(struct xlb_agent *a, struct xlb_agent_etcd_view *v)
 		.reconnects = st.reconnects,
 		.bad_values = st.bad_values,
 		.rejects = a->etcd_rejects,
+		.ignored_upstreams = a->etcd_ignored_ups,
 	};
+	memcpy(v->ignored, st.ignored, sizeof(v->ignored));
 }
 
 /* What /metrics shows besides nodes: VIPs, NAT, reasons, signals, sources. */

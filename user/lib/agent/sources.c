@@ -469,19 +469,133 @@ static int etcd_patch(struct xlb_agent *a)
 	return err ? -EAGAIN : 0;
 }
 
+/* 1 when upstream o validates alone with the file's settings, 0 if not. */
+static int upstream_alone_valid(struct xlb_agent *a, json_t *o)
+{
+	struct xlb_conf conf = {};
+	struct xlb_conf_errors errs;
+	json_t *ups = json_pack("[O]", o), *doc;
+	int err;
+
+	doc = ups ? merge_doc(a->file_doc, ups, NULL) : NULL;
+	json_decref(ups);
+	if (!doc)
+		return -ENOMEM;
+	err = doc_parse(doc, &conf, &errs);
+	xlb_conf_free(&conf);
+	json_decref(doc);
+	return err == -ENOMEM ? err : !err;
+}
+
+/*
+ * The upstreams of etcd that xlb serves (a->etcd_ups, from etcd_all_ups).
+ * An APISIX deployment's etcd holds the upstreams of its HTTP routes beside
+ * those of its stream routes, often with keys only an HTTP proxy has
+ * (pass_host, retries, timeout, ...). An upstream that a stream route uses
+ * is served and validated with the rest (etcd_apply(): its problems are
+ * logged). One that no stream route uses is served if it validates alone
+ * (the Admin API shows what was written), else left out quietly: counted
+ * (xlb_etcd_ignored_keys{kind="upstreams"}), never logged per key, and it
+ * costs nothing else. Verdicts are kept while the object and the file stay
+ * the same. 0 or -ENOMEM (then every upstream is served, as before).
+ */
+static int etcd_filter(struct xlb_agent *a)
+{
+	json_t *used = json_object(), *served = json_array(), *verdicts = json_object();
+	json_t *o, *v, *uid;
+	char idb[32];
+	const char *id;
+	unsigned int n = 0;
+	size_t i;
+	int ok, err = -ENOMEM;
+
+	if (!used || !served || !verdicts)
+		goto out;
+	json_array_foreach (a->etcd_routes, i, o) {
+		uid = json_object_get(o, "upstream_id");
+		if (json_is_integer(uid))
+			snprintf(idb, sizeof(idb), "%lld", (long long)json_integer_value(uid));
+		id = json_is_string(uid)    ? json_string_value(uid)
+		     : json_is_integer(uid) ? idb
+					    : NULL;
+		if (id && json_object_set(used, id, json_true()))
+			goto out;
+	}
+	json_array_foreach (a->etcd_all_ups, i, o) {
+		id = obj_id(o, idb, sizeof(idb));
+		ok = 1;
+		if (!json_object_get(used, id) && a->file_doc) {
+			v = a->etcd_verdict_file == a->file_doc
+				    ? json_object_get(a->etcd_verdicts, id)
+				    : NULL;
+			if (v && json_equal(json_array_get(v, 0), o))
+				ok = json_is_true(json_array_get(v, 1));
+			else
+				ok = upstream_alone_valid(a, o);
+			if (ok < 0 || json_object_set_new(verdicts, id, json_pack("[O,b]", o, ok)))
+				goto out;
+		}
+		if (!ok)
+			n++;
+		else if (json_array_append(served, o))
+			goto out;
+	}
+	if (n != a->etcd_ignored_ups)
+		pr_info("etcd: %u upstreams that no stream route uses are not served: "
+			"they do not validate for L4 (xlb_etcd_ignored_keys{kind=\"upstreams\"})\n",
+			n);
+	a->etcd_ignored_ups = n;
+	json_decref(a->etcd_ups);
+	a->etcd_ups = served;
+	served = NULL;
+	json_decref(a->etcd_verdicts);
+	a->etcd_verdicts = verdicts;
+	verdicts = NULL;
+	if (a->etcd_verdict_file != a->file_doc) {
+		json_decref(a->etcd_verdict_file);
+		a->etcd_verdict_file = json_incref(a->file_doc);
+	}
+	err = 0;
+out:
+	if (err) {
+		json_decref(a->etcd_ups);
+		a->etcd_ups = json_incref(a->etcd_all_ups);
+	}
+	json_decref(used);
+	json_decref(served);
+	json_decref(verdicts);
+	return err;
+}
+
 static void on_etcd_update(json_t *ups, json_t *routes, long long rev, void *arg)
 {
 	struct xlb_agent *a = arg;
 
-	json_decref(a->etcd_ups);
+	json_decref(a->etcd_all_ups);
 	json_decref(a->etcd_routes);
-	a->etcd_ups = json_incref(ups);
+	a->etcd_all_ups = json_incref(ups);
 	a->etcd_routes = json_incref(routes);
 	a->etcd_have = 1;
-	pr_info("etcd: revision %lld: %zu upstreams, %zu stream routes\n", rev,
-		json_array_size(ups), json_array_size(routes));
+	if (etcd_filter(a))
+		pr_warn("etcd: out of memory sorting out the upstreams: all are tried\n");
+	pr_info("etcd: revision %lld: %zu upstreams (%u not served), %zu stream routes\n", rev,
+		json_array_size(ups), a->etcd_ignored_ups, json_array_size(routes));
 	if (etcd_patch(a))
 		etcd_apply(a);
+}
+
+/* Forget etcd's objects (the file is the source again, or the agent ends). */
+static void etcd_forget(struct xlb_agent *a)
+{
+	json_decref(a->etcd_ups);
+	json_decref(a->etcd_all_ups);
+	json_decref(a->etcd_routes);
+	json_decref(a->etcd_verdicts);
+	json_decref(a->etcd_verdict_file);
+	a->etcd_ups = a->etcd_all_ups = a->etcd_routes = NULL;
+	a->etcd_verdicts = a->etcd_verdict_file = NULL;
+	a->etcd_ignored_ups = 0;
+	a->etcd_have = 0;
 }
 
 /* Start, restart or stop the etcd source for the settings in conf. */
@@ -497,10 +611,7 @@ static int etcd_sync(struct xlb_agent *a, const struct xlb_etcd_conf *c)
 	a->etcd_conf = *c;
 	if (!c->enabled) {
 		/* The file is the source again: etcd's objects are forgotten. */
-		json_decref(a->etcd_ups);
-		json_decref(a->etcd_routes);
-		a->etcd_ups = a->etcd_routes = NULL;
-		a->etcd_have = 0;
+		etcd_forget(a);
 		return 0;
 	}
 	a->etcd = xlb_etcd_new(a->base, c, on_etcd_update, a);
@@ -542,8 +653,10 @@ int agent_adopt_file(struct xlb_agent *a, json_t *file_doc, struct xlb_conf *con
 	a->file_doc = json_incref(file_doc);
 	if (doc) {
 		err = adopt(a, doc, &merged);
-		if (!err)
+		if (!err) {
+			etcd_filter(a); /* on failure, all are tried */
 			etcd_apply(a);
+		}
 	} else {
 		err = adopt(a, file_doc, conf);
 	}
@@ -909,10 +1022,9 @@ void agent_sources_free(struct xlb_agent *a)
 {
 	xlb_etcd_free(a->etcd);
 	a->etcd = NULL;
-	json_decref(a->etcd_ups);
-	json_decref(a->etcd_routes);
+	etcd_forget(a);
 	json_decref(a->file_doc);
-	a->etcd_ups = a->etcd_routes = a->file_doc = NULL;
+	a->file_doc = NULL;
 	free(a->etcd_problem);
 	a->etcd_problem = NULL;
 	free(a->rbuf);

@@ -11,9 +11,11 @@
  *  1. With a user: /v3/auth/authenticate {name, password} -> token, sent as
  *     "Authorization: <token>" from then on; an answer saying the token is
  *     no longer valid clears it and authenticates again.
- *  2. /v3/kv/range over [<prefix>/stream_routes/, <prefix>/upstreams0): one
- *     read with one revision covers both kinds (the few other kinds that
- *     sort between them are ignored), header.revision is the mirror's.
+ *  2. /v3/kv/range over the whole prefix, [<prefix>/, <prefix>0): one read
+ *     with one revision; header.revision is the mirror's. Only upstreams
+ *     and stream routes are mirrored; the keys of every other kind are
+ *     counted (an APISIX deployment's etcd holds routes, services, SSL
+ *     objects... beside them), so the range and the watch cover it all.
  *  3. /v3/watch {create_request: {key, range_end, start_revision: rev+1}}:
  *     a stream of JSON objects, one per line: first {"created": true}, then
  *     events. A response with compact_revision (etcd already dropped the
@@ -466,15 +468,15 @@ static void watch_done(struct xlb_http_req *r, const struct xlb_http_resp *resp,
 	etcd_fail(e, "watch", "closed by etcd");
 }
 
-/* The [from, to) range of the two kinds, base64. */
+/* The [from, to) range of the whole prefix, base64. */
 static int range_keys(const struct xlb_etcd *e, char **from, char **to)
 {
 	const char *prefix = xlb_etcd_mirror_prefix(e->m);
 	char k[XLB_ETCD_PREFIX_LEN + 32];
 
-	snprintf(k, sizeof(k), "%s/stream_routes/", prefix);
+	snprintf(k, sizeof(k), "%s/", prefix);
 	*from = xlb_etcd_b64_encode(k, strlen(k));
-	snprintf(k, sizeof(k), "%s/upstreams0", prefix); /* '0' follows '/' */
+	snprintf(k, sizeof(k), "%s0", prefix); /* '0' follows '/' */
 	*to = xlb_etcd_b64_encode(k, strlen(k));
 	if (*from && *to)
 		return 0;
@@ -737,6 +739,7 @@ void xlb_etcd_status(const struct xlb_etcd *e, struct xlb_etcd_status *st)
 	st->resyncs = e->resyncs;
 	st->reconnects = e->reconnects;
 	st->bad_values = xlb_etcd_mirror_bad(e->m, NULL, 0);
+	xlb_etcd_mirror_others(e->m, st->ignored);
 	current_error(e, st->error, sizeof(st->error));
 	snprintf(st->host, sizeof(st->host), "%s", cur_host(e));
 }

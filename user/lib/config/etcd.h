@@ -57,8 +57,10 @@ struct xlb_etcd_status {
 	unsigned long resyncs;	  /* range reads after a compaction */
 	unsigned long reconnects; /* watches re-created after a failure */
 	unsigned int bad_values;  /* keys left out now */
-	char error[256];	  /* current error, "" when none */
-	char host[XLB_URL_LEN];	  /* the host in use */
+	/* keys of other kinds under the prefix, by xlb_etcd_other_kind_name() */
+	unsigned int ignored[XLB_ETCD_OTHER_KINDS];
+	char error[256];	/* current error, "" when none */
+	char host[XLB_URL_LEN]; /* the host in use */
 };
 void xlb_etcd_status(const struct xlb_etcd *e, struct xlb_etcd_status *st);
 

@@ -7,7 +7,10 @@
  * fuzz target call it directly.
  *
  * Keys. <prefix>/upstreams/<id> and <prefix>/stream_routes/<id> are
- * mirrored; other keys under the prefix are ignored.
+ * mirrored. Every other key under the prefix (an APISIX deployment's
+ * routes, services, plugins, SSL objects, consumers...) is ignored: its
+ * value is not even decoded, only the key is kept, so that the ignored
+ * keys can be counted by kind (xlb_etcd_mirror_others()).
  *
  * Bad values. A value that is not a JSON object, or a key whose id is not
  * a valid id, is left out and named in the error text; a key that had a
@@ -25,6 +28,18 @@
 #define ID_MAX (XLB_ID_LEN - 1)
 
 static const char *const kinds[] = {"upstreams", "stream_routes"};
+
+/* APISIX's other kinds, as counted; the last one takes any other key. */
+static const char *const other_kinds[XLB_ETCD_OTHER_KINDS] = {
+	"routes",  "services",	   "consumers",	     "consumer_groups",
+	"ssls",	   "global_rules", "plugin_configs", "plugin_metadata",
+	"plugins", "protos",	   "secrets",	     "other",
+};
+
+const char *xlb_etcd_other_kind_name(unsigned int i)
+{
+	return i < XLB_ETCD_OTHER_KINDS ? other_kinds[i] : NULL;
+}
 
 void xlb_etcd_cut(char *buf, size_t len, const char *fmt, ...)
 {
@@ -116,6 +131,7 @@ struct xlb_etcd_mirror {
 	json_t *good;			  /* key -> object with "id" */
 	json_t *bad;			  /* key -> reason */
 	json_t *revs;			  /* key of good -> [create_revision, mod_revision] */
+	json_t *others;			  /* printed key not mirrored -> index in other_kinds */
 	long long rev;
 	unsigned long bad_seen; /* bad values met, for the error counter */
 };
@@ -141,7 +157,8 @@ struct xlb_etcd_mirror *xlb_etcd_mirror_new(const char *prefix)
 	m->good = json_object();
 	m->bad = json_object();
 	m->revs = json_object();
-	if (!m->good || !m->bad || !m->revs) {
+	m->others = json_object();
+	if (!m->good || !m->bad || !m->revs || !m->others) {
 		xlb_etcd_mirror_free(m);
 		errno = ENOMEM;
 		return NULL;
@@ -156,6 +173,7 @@ void xlb_etcd_mirror_free(struct xlb_etcd_mirror *m)
 	json_decref(m->good);
 	json_decref(m->bad);
 	json_decref(m->revs);
+	json_decref(m->others);
 	free(m);
 }
 
@@ -269,6 +287,31 @@ static int key_kind(const struct xlb_etcd_mirror *m, const char *key, size_t len
 	return -1;
 }
 
+/*
+ * The index in other_kinds of a key key_kind() does not take, or -1 for
+ * keys not counted: outside the prefix, or a mirrored kind's own directory
+ * key (APISIX 2's "init_dir" values).
+ */
+static int other_kind(const struct xlb_etcd_mirror *m, const char *key, size_t len)
+{
+	size_t plen = strlen(m->prefix), seg;
+	const char *rest, *slash;
+	unsigned int k;
+
+	if (len <= plen + 1 || memcmp(key, m->prefix, plen) || key[plen] != '/')
+		return -1;
+	rest = key + plen + 1;
+	slash = memchr(rest, '/', key + len - rest);
+	seg = slash ? (size_t)(slash - rest) : (size_t)(key + len - rest);
+	for (k = 0; k < 2 && !slash; k++)
+		if (seg == strlen(kinds[k]) && !memcmp(rest, kinds[k], seg))
+			return -1;
+	for (k = 0; k < XLB_ETCD_OTHER_KINDS - 1; k++)
+		if (seg == strlen(other_kinds[k]) && !memcmp(rest, other_kinds[k], seg))
+			return (int)k;
+	return XLB_ETCD_OTHER_KINDS - 1;
+}
+
 static int id_valid(const char *id, size_t len)
 {
 	size_t i;
@@ -290,6 +333,7 @@ struct kv {
 	char *key; /* NUL-terminated, printable-checked below */
 	size_t klen;
 	int kind;      /* -1: not ours */
+	int other;     /* kind -1: index in other_kinds, or -1: not counted */
 	json_t *obj;   /* the good object, or NULL */
 	char bad[160]; /* why the value is left out, or "" */
 	int del;
@@ -377,8 +421,10 @@ static int kv_decode(const struct xlb_etcd_mirror *m, json_t *j, int del, struct
 	}
 	kv->del = del;
 	kv->kind = key_kind(m, kv->key, kv->klen, &id, &idlen);
-	if (kv->kind < 0)
+	if (kv->kind < 0) {
+		kv->other = other_kind(m, kv->key, kv->klen);
 		return 0;
+	}
 	/* A key with a NUL inside cannot be a jansson key; it is no id either. */
 	if (!id_valid(id, idlen)) {
 		printable(pid, sizeof(pid), id, idlen);
@@ -437,7 +483,7 @@ static void set_bad(json_t *bad, const char *bkey, const char *reason)
  * and revs (key of a good one -> [create_revision, mod_revision]).
  */
 struct kv_sets {
-	json_t *good, *bad, *revs;
+	json_t *good, *bad, *revs, *others;
 };
 
 /*
@@ -452,10 +498,15 @@ static int kv_apply(const struct kv_sets *to, const struct kv_sets *prev, struct
 	char bkey[512];
 	int changed = 0;
 
-	if (kv->kind == -1)
-		return 0;
-	/* Bad keys may hold any bytes: they are stored as printed. */
+	/* Bad keys and others may hold any bytes: they are stored as printed. */
 	printable(bkey, sizeof(bkey), kv->key, kv->klen);
+	if (kv->kind == -1) {
+		if (kv->del)
+			json_object_del(to->others, bkey);
+		else if (kv->other >= 0)
+			json_object_set_new(to->others, bkey, json_integer(kv->other));
+		return 0;
+	}
 	if (kv->kind < 0) {
 		if (kv->del)
 			json_object_del(bad, bkey);
@@ -526,7 +577,7 @@ int xlb_etcd_mirror_load_range(struct xlb_etcd_mirror *m, const char *body, size
 			       size_t wlen)
 {
 	json_t *root, *kvs, *j, *more;
-	const struct kv_sets prev = {m->good, m->bad, m->revs};
+	const struct kv_sets prev = {m->good, m->bad, m->revs, m->others};
 	struct kv_sets to = {};
 	unsigned long nbad = 0;
 	struct kv kv;
@@ -554,7 +605,8 @@ int xlb_etcd_mirror_load_range(struct xlb_etcd_mirror *m, const char *body, size
 	to.good = json_object();
 	to.bad = json_object();
 	to.revs = json_object();
-	if (!to.good || !to.bad || !to.revs) {
+	to.others = json_object();
+	if (!to.good || !to.bad || !to.revs || !to.others) {
 		err = -ENOMEM;
 		snprintf(why, wlen, "out of memory");
 		goto out;
@@ -576,15 +628,18 @@ int xlb_etcd_mirror_load_range(struct xlb_etcd_mirror *m, const char *body, size
 	json_decref(m->good);
 	json_decref(m->bad);
 	json_decref(m->revs);
+	json_decref(m->others);
 	m->good = to.good;
 	m->bad = to.bad;
 	m->revs = to.revs;
-	to.good = to.bad = to.revs = NULL;
+	m->others = to.others;
+	to.good = to.bad = to.revs = to.others = NULL;
 	m->rev = rev;
 out:
 	json_decref(to.good);
 	json_decref(to.bad);
 	json_decref(to.revs);
+	json_decref(to.others);
 	json_decref(root);
 	return err;
 }
@@ -593,7 +648,7 @@ int xlb_etcd_mirror_apply_watch(struct xlb_etcd_mirror *m, const char *msg, size
 				struct xlb_etcd_watch_info *info, char *why, size_t wlen)
 {
 	json_t *root, *res, *evs, *j, *t;
-	const struct kv_sets sets = {m->good, m->bad, m->revs};
+	const struct kv_sets sets = {m->good, m->bad, m->revs, m->others};
 	struct kv *kv = NULL;
 	size_t i, n = 0;
 	long long base;
@@ -768,6 +823,21 @@ unsigned int xlb_etcd_mirror_bad(const struct xlb_etcd_mirror *m, char *buf, siz
 const char *xlb_etcd_mirror_prefix(const struct xlb_etcd_mirror *m)
 {
 	return m->prefix;
+}
+
+void xlb_etcd_mirror_others(const struct xlb_etcd_mirror *m,
+			    unsigned int counts[XLB_ETCD_OTHER_KINDS])
+{
+	const char *key;
+	json_int_t k;
+	json_t *v;
+
+	memset(counts, 0, XLB_ETCD_OTHER_KINDS * sizeof(counts[0]));
+	json_object_foreach (m->others, key, v) {
+		k = json_integer_value(v);
+		if (k >= 0 && k < XLB_ETCD_OTHER_KINDS)
+			counts[k]++;
+	}
 }
 
 unsigned long xlb_etcd_mirror_bad_seen(const struct xlb_etcd_mirror *m)

@@ -64,6 +64,16 @@ int xlb_etcd_mirror_arrays(const struct xlb_etcd_mirror *m, json_t **upstreams,
 int xlb_etcd_mirror_revs(const struct xlb_etcd_mirror *m, const char *kind, const char *id,
 			 long long *created, long long *modified);
 
+/*
+ * The keys under the prefix that are not mirrored, counted by APISIX's kind
+ * (the first path element after the prefix: "routes", "services", ...;
+ * xlb_etcd_other_kind_name(i) names counts[i], the last, "other", takes
+ * the rest). A mirrored kind's own directory key is not counted.
+ */
+#define XLB_ETCD_OTHER_KINDS 12
+void xlb_etcd_mirror_others(const struct xlb_etcd_mirror *m,
+			    unsigned int counts[XLB_ETCD_OTHER_KINDS]);
+const char *xlb_etcd_other_kind_name(unsigned int i);
 /* "key: reason; key: reason..." for the keys left out (count returned). */
 unsigned int xlb_etcd_mirror_bad(const struct xlb_etcd_mirror *m, char *buf, size_t len);
 
