@@ -196,7 +196,7 @@ static int setup_lb(struct xlb_lb *skel, enum bench_mode mode)
 }
 
 /* A load balancer with a flow table of flows entries, set up for the bench. */
-static struct xlb_lb *load_lb(__u32 flows, enum bench_mode mode)
+static inline struct xlb_lb *load_lb(__u32 flows, enum bench_mode mode)
 {
 	struct xlb_lb *lb = NULL;
 	int ncpu;

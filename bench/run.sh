@@ -17,7 +17,7 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 BUILD=${BUILD:-build}
 RESULTS=bench/results
-NAMES=(xdp passive maglev flip agent scale wire_rate rps rps_nat scaleout discovery katran batch metrics flows)
+NAMES=(xdp passive maglev flip agent scale wire_rate rps rps_nat scaleout discovery katran batch metrics flows modes)
 
 # The command that measures NAME; DATA is where a benchmark that writes its
 # own JSON (kept under "data") writes it.
@@ -38,6 +38,7 @@ command_of() {
 	batch) echo "bench/batch.sh" ;;
 	metrics) echo "XLBD=$BUILD/xlbd bench/metrics.sh" ;;
 	flows) echo "$BUILD/bench/bench_flows 10000000 10" ;;
+	modes) echo "$BUILD/bench/bench_modes 1000000 1000000 3" ;;
 	*) return 1 ;;
 	esac
 }

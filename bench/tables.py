@@ -51,6 +51,7 @@ HOLDS = {
     "batch": "xlb -batch of 10,000 VIPs x 10 backends; vip add at 100 and 10,000 VIPs",
     "metrics": "/metrics of a live xlbd with 100,000 nodes: bytes, series, seconds, promtool",
     "flows": "the flow table at 10M flows: held, memory per flow; removing a backend",
+    "modes": "GUE VIP with a flow table against stateless at 1M connections: SYN, established, memory",
 }
 
 
@@ -392,6 +393,9 @@ RENDER = {
     "metrics": whole("metrics", 0, title=False),
     "flows": whole("flows", 0),
     "flows_remove": whole("flows", 1),
+    "modes": whole("modes", 0),
+    "modes_open": whole("modes", 1),
+    "modes_memory": whole("modes", 2),
 }
 
 REGION = re.compile(r"(<!-- bench:(\w+) begin \(bench/tables\.py\) -->\n)(.*?)(<!-- bench:\2 end -->)",

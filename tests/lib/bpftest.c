@@ -88,6 +88,11 @@ int bpftest_prepare(struct bpf_object *obj, int *ncpu)
 
 int bpftest_lb_open(struct xlb_lb **skel, int *ncpu, __u32 flows)
 {
+	return bpftest_lb_open_syns(skel, ncpu, flows, BPFTEST_SYN_BITS);
+}
+
+int bpftest_lb_open_syns(struct xlb_lb **skel, int *ncpu, __u32 flows, unsigned int syn_bits)
+{
 	int err;
 
 	*skel = xlb_lb__open();
@@ -99,7 +104,7 @@ int bpftest_lb_open(struct xlb_lb **skel, int *ncpu, __u32 flows)
 	if (!err)
 		err = bpf_map__set_max_entries((*skel)->maps.xlb_chains, BPFTEST_SLOTS);
 	if (!err)
-		err = bpf_map__set_max_entries((*skel)->maps.xlb_syns, 1U << BPFTEST_SYN_BITS);
+		err = bpf_map__set_max_entries((*skel)->maps.xlb_syns, 1U << syn_bits);
 	if (!err)
 		err = bpf_map__set_max_entries((*skel)->maps.xlb_slot_blocks,
 					       BPFTEST_SLOTS / XLB_SLOT_BLOCK / 8);

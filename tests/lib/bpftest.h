@@ -74,6 +74,8 @@ struct xlb_lb;
  * Return: 0 or a negative errno.
  */
 int bpftest_lb_open(struct xlb_lb **skel, int *ncpu, __u32 flows);
+/* bpftest_lb_open() with a SYN table of 2^@syn_bits slots (the map only). */
+int bpftest_lb_open_syns(struct xlb_lb **skel, int *ncpu, __u32 flows, unsigned int syn_bits);
 
 #define BPFTEST_SLOTS	 (1U << 19) /* table space of a test's skeleton */
 #define BPFTEST_SYN_BITS 10	    /* its SYN table: 2^10 slots */

@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The two ways a GUE VIP keeps its connections (docs/SECOND_CHANCE.md): a
+ * flow table (one LRU entry per connection on every LB node) or stateless
+ * (no entry; the backends' second chance keeps connections across table
+ * changes), at a load of FLOWS live connections: what a SYN and an
+ * established packet cost in each, and the LB's memory per connection.
+ *
+ * Each mode gets its own xlb_lb: a flow table of FLOWS entries and the SYN
+ * table xlbd sets up by default (XLB_SYN_SLOTS_DEFAULT slots). FLOWS
+ * connections are opened first by their SYNs, spread over the CPUs (the
+ * flow table's LRU lists are per CPU: one CPU alone fills only its share).
+ * Then RUNS rounds, each mode in turn, of CALLS calls of:
+ *  - established: an ACK of a different live connection each call, so the
+ *    flow entries are cold in the CPU caches, as with many clients (all
+ *    established rounds come first: the SYN rounds evict connections);
+ *  - SYN: a connection never seen each call; with the table full, each
+ *    insert evicts one.
+ * Costs are kernel-reported ns per call minus an empty XDP program's, the
+ * two alternating in chunks as in bench_xdp. Memory is the kernel's own
+ * account of each map (xlb_maps_memory()).
+ *
+ * usage: bench_modes [FLOWS [CALLS [RUNS]]]   (1000000 1000000 3)
+ */
+#define _GNU_SOURCE /* sched_setaffinity */
+#include <sched.h>
+#include <unistd.h>
+
+#include "bench_xdp.h"
+#include "xdp_floor.skel.h"
+
+#define CHUNK 1000
+#define RUNS_MAX 16
+
+enum mode { M_TABLE, M_STATELESS, M_MAX };
+enum kase { K_EST, K_SYN, K_MAX };
+
+static const char *const mode_names[M_MAX] = {"flow table", "stateless"};
+static const char *const case_names[K_MAX] = {"established, another live connection each",
+					       "SYN, a new connection each"};
+
+static int pin_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
+}
+
+/* The kernel's memory account of lb's map name, in bytes, or 0. */
+static unsigned long long map_bytes(struct xlb_lb *lb, const char *name)
+{
+	struct xlb_maps m = {.skel = lb, .lock_fd = -1};
+	struct xlb_mem_report r;
+	size_t i;
+
+	if (xlb_maps_memory(&m, &r))
+		return 0;
+	for (i = 0; i < r.n; i++)
+		if (!strcmp(r.maps[i].name, name))
+			return r.maps[i].bytes;
+	return 0;
+}
+
+/* Entries in the flow table (a walk of its keys). */
+static unsigned long flow_entries(struct xlb_lb *lb)
+{
+	struct xlb_flow_key k, next;
+	int fd = bpf_map__fd(lb->maps.xlb_flows);
+	unsigned long n = 0;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		n++;
+	}
+	return n;
+}
+
+/* An xlb_lb for mode with a flow table of flows entries and xlbd's SYN table. */
+static struct xlb_lb *load_mode(enum mode mode, __u32 flows)
+{
+	struct xlb_lb *lb = NULL;
+	struct xlb_maps m;
+	struct xlb_config cfg;
+	int ncpu;
+
+	if (bpftest_lb_open_syns(&lb, &ncpu, flows, XLB_SYN_BITS_DEFAULT) ||
+	    setup_lb(lb, mode == M_TABLE ? BENCH_GUE : BENCH_GUE_STATELESS))
+		goto fail;
+	m = (struct xlb_maps){.skel = lb, .lock_fd = -1};
+	if (xlb_config_get(&m, &cfg))
+		goto fail;
+	cfg.syn_bits = XLB_SYN_BITS_DEFAULT;
+	if (xlb_config_set(&m, &cfg))
+		goto fail;
+	return lb;
+fail:
+	xlb_lb__destroy(lb);
+	return NULL;
+}
+
+/*
+ * calls calls of p on prog_fd, alternating in chunks with the empty
+ * program; ns per call minus the empty program's, kernel-reported, into
+ * *kern. Returns the last verdict.
+ */
+static int measure(int prog_fd, int empty_fd, struct pkt *p, struct pkt *ep, long calls,
+		   __u32 *seq, double *kern)
+{
+	struct bench_cost e = {0}, x = {0};
+	long done;
+	int v = 0;
+
+	for (done = 0; done < calls; done += CHUNK) {
+		bench_run(empty_fd, ep, CHUNK, 1, NULL, &e);
+		v = bench_run(prog_fd, p, CHUNK, 1, seq, &x);
+	}
+	*kern = (x.kern_ns - e.kern_ns) / x.runs;
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	long flows = argc > 1 ? atol(argv[1]) : 1000000;
+	long calls = argc > 2 ? atol(argv[2]) : 1000000;
+	int runs = argc > 3 ? atoi(argv[3]) : 3;
+	struct pkt_spec syn = {.src = "198.18.0.10",
+			       .dst = VIP4,
+			       .proto = IPPROTO_TCP,
+			       .sport = 40000,
+			       .dport = 80,
+			       .tcp_flags = 0x02,
+			       .payload_len = 15};
+	struct pkt_spec ack = syn;
+	static struct pkt pkts[K_MAX], empty;
+	double ns[M_MAX][K_MAX][RUNS_MAX], fill_ns[M_MAX];
+	int verdict[M_MAX][K_MAX], ncpu, cpu, md, k, r;
+	__u32 seq_est[M_MAX] = {0}, seq_syn[M_MAX];
+	struct xlb_lb *lb[M_MAX];
+	struct xdp_floor *floor;
+	unsigned long live[M_MAX];
+
+	calls -= calls % CHUNK;
+	if (flows < CHUNK || flows > 100000000 || calls < CHUNK || calls > flows || runs < 1 ||
+	    runs > RUNS_MAX) {
+		fprintf(stderr, "usage: bench_modes [FLOWS 1000-100000000 [CALLS 1000-FLOWS "
+				"[RUNS 1-16]]]\n");
+		return 1;
+	}
+	ack.tcp_flags = 0x10;
+	pkt_build(&pkts[K_SYN], &syn);
+	pkt_build(&pkts[K_EST], &ack);
+	pkt_build(&empty, &ack);
+	ncpu = libbpf_num_possible_cpus();
+	floor = xdp_floor__open_and_load();
+	lb[M_TABLE] = load_mode(M_TABLE, flows);
+	lb[M_STATELESS] = load_mode(M_STATELESS, flows);
+	if (!floor || !lb[M_TABLE] || !lb[M_STATELESS] || ncpu < 1) {
+		fprintf(stderr, "load/setup failed: %s\n", strerror(errno));
+		return 2;
+	}
+
+	/* Open FLOWS connections, each CPU its share of them. */
+	for (md = 0; md < M_MAX; md++) {
+		struct bench_cost c = {0};
+		struct pkt s = pkts[K_SYN];
+		__u32 seq = 0;
+
+		for (cpu = 0; cpu < ncpu; cpu++) {
+			long n = flows / ncpu + (cpu < flows % ncpu);
+
+			if (pin_cpu(cpu)) {
+				fprintf(stderr, "cannot run on CPU %d: %s\n", cpu, strerror(errno));
+				return 2;
+			}
+			bench_run(bpf_program__fd(lb[md]->progs.xlb_lb), &s, n, 1, &seq, &c);
+		}
+		fill_ns[md] = c.kern_ns / c.runs;
+		seq_syn[md] = seq;
+		live[md] = flow_entries(lb[md]);
+	}
+	pin_cpu(0);
+
+	for (k = 0; k < K_MAX; k++)
+		for (r = 0; r < runs; r++)
+			for (md = 0; md < M_MAX; md++) {
+				__u32 *seq = k == K_SYN ? &seq_syn[md] : &seq_est[md];
+
+				if (k == K_EST && *seq + calls > flows)
+					*seq = 0; /* only connections the fill opened */
+				verdict[md][k] = measure(bpf_program__fd(lb[md]->progs.xlb_lb),
+							 bpf_program__fd(floor->progs.xdp_empty),
+							 &pkts[k], &empty, calls, seq, &ns[md][k][r]);
+			}
+
+	printf("GUE VIP, flow table against stateless, %ld live connections: ns per packet "
+	       "(kernel-reported, minus an empty program's), %ld calls x %d runs each\n",
+	       flows, calls, runs);
+	printf("| %-10s | %-42s | verdict | median | min | max |\n|---|---|---|---|---|---|\n",
+	       "mode", "packet");
+	for (md = 0; md < M_MAX; md++)
+		for (k = 0; k < K_MAX; k++) {
+			double *v = ns[md][k];
+
+			bench_median(v, runs);
+			printf("| %-10s | %-42s | %-7s | %6.1f | %5.1f | %5.1f |\n", mode_names[md],
+			       case_names[k], bench_verdict(verdict[md][k]), v[runs / 2], v[0],
+			       v[runs - 1]);
+		}
+	printf("\nOpening the %ld connections (one SYN each, 0 to %ld live), ns per SYN "
+	       "(the empty program's cost not subtracted):\n",
+	       flows, flows);
+	printf("| mode | ns per SYN | flow entries after |\n|---|---|---|\n");
+	for (md = 0; md < M_MAX; md++)
+		printf("| %s | %.1f | %lu |\n", mode_names[md], fill_ns[md], live[md]);
+
+	{
+		unsigned long long ft = map_bytes(lb[M_TABLE], "xlb_flows");
+		unsigned long long syns = map_bytes(lb[M_STATELESS], "xlb_syns");
+
+		printf("\nLB memory (the kernel's account of each map):\n");
+		printf("| mode | per connection | fixed |\n|---|---|---|\n");
+		printf("| flow table | %.1f bytes (xlb_flows: %.1f MiB for %ld entries) | - |\n",
+		       (double)ft / flows, ft / 1048576.0, flows);
+		printf("| stateless | 0 bytes (no entry; %lu in the flow table) | SYN table "
+		       "%.1f MiB (%u slots), whatever the number of connections |\n",
+		       live[M_STATELESS], syns / 1048576.0, XLB_SYN_SLOTS_DEFAULT);
+	}
+	xlb_lb__destroy(lb[M_TABLE]);
+	xlb_lb__destroy(lb[M_STATELESS]);
+	xdp_floor__destroy(floor);
+	return 0;
+}
