@@ -29,7 +29,7 @@
 #include "bench_xdp.h"
 #include "xdp_floor.skel.h"
 
-#define CHUNK 1000
+#define CHUNK	 1000
 #define RUNS_MAX 16
 
 enum mode { M_TABLE, M_STATELESS, M_MAX };
@@ -37,7 +37,7 @@ enum kase { K_EST, K_SYN, K_MAX };
 
 static const char *const mode_names[M_MAX] = {"flow table", "stateless"};
 static const char *const case_names[K_MAX] = {"established, another live connection each",
-					       "SYN, a new connection each"};
+					      "SYN, a new connection each"};
 
 static int pin_cpu(int cpu)
 {
@@ -107,8 +107,8 @@ fail:
  * program; ns per call minus the empty program's, kernel-reported, into
  * *kern. Returns the last verdict.
  */
-static int measure(int prog_fd, int empty_fd, struct pkt *p, struct pkt *ep, long calls,
-		   __u32 *seq, double *kern)
+static int measure(int prog_fd, int empty_fd, struct pkt *p, struct pkt *ep, long calls, __u32 *seq,
+		   double *kern)
 {
 	struct bench_cost e = {0}, x = {0};
 	long done;
@@ -191,9 +191,10 @@ int main(int argc, char **argv)
 
 				if (k == K_EST && *seq + calls > flows)
 					*seq = 0; /* only connections the fill opened */
-				verdict[md][k] = measure(bpf_program__fd(lb[md]->progs.xlb_lb),
-							 bpf_program__fd(floor->progs.xdp_empty),
-							 &pkts[k], &empty, calls, seq, &ns[md][k][r]);
+				verdict[md][k] =
+					measure(bpf_program__fd(lb[md]->progs.xlb_lb),
+						bpf_program__fd(floor->progs.xdp_empty), &pkts[k],
+						&empty, calls, seq, &ns[md][k][r]);
 			}
 
 	printf("GUE VIP, flow table against stateless, %ld live connections: ns per packet "

@@ -524,6 +524,9 @@ struct sent {
 	__u32 verdict;
 	__u32 be_id; /* named by the output's dmac; XLB_NO_BACKEND if not sent */
 	size_t len;  /* the input frame's length */
+	int gue;     /* sent in GUE: hops below */
+	__u32 nhops; /* the GUE header's count */
+	__u8 hops[XLB_GUE_HOPS][16];
 };
 
 static const char *flow_str(const struct pkt_spec *s, char *buf, size_t len)
@@ -575,6 +578,20 @@ static int send_pkt(struct env *e, const struct pkt_spec *s, struct sent *r)
 	if (memcmp(out.data + off, be.addr, alen))
 		return fail(e, "%s: dmac names backend %u, the outer destination is another",
 			    flow_str(s, f, sizeof(f)), r->be_id);
+	/* GUE: outer IP, UDP, struct xlb_gue, then room for the hops. */
+	off = 14 + (alen == 4 ? 20 : 40);
+	r->gue = out.data[alen == 4 ? 14 + 9 : 14 + 6] == IPPROTO_UDP;
+	if (r->gue) {
+		const struct xlb_gue *g = (const void *)(out.data + off + 8);
+
+		if (out.len < off + 8 + sizeof(*g) + XLB_GUE_HOPS * alen || g->count > XLB_GUE_HOPS)
+			return fail(e, "%s: a GUE frame of %zu bytes, count %u",
+				    flow_str(s, f, sizeof(f)), out.len,
+				    out.len >= off + 16 ? g->count : 0);
+		r->nhops = g->count;
+		for (size_t i = 0; i < XLB_GUE_HOPS; i++)
+			memcpy(r->hops[i], out.data + off + 8 + sizeof(*g) + i * alen, alen);
+	}
 	return 0;
 }
 
@@ -2245,10 +2262,12 @@ struct pick_case {
 	struct node_def nd[NODES_MAX];
 	int down, drain; /* backends marked DOWN / DRAINING, not rebuilt; -1: none */
 	int pool;	 /* clients drawn from this many addresses; 0: all new */
+	int grow;	 /* built once before the last node joins: chains hold earlier owners */
 };
 
 struct pick_tally {
 	int via[XLB_PICK_LEAST_CONN + 1];
+	int hops; /* GUE packets that carried hops */
 };
 
 /*
@@ -2290,6 +2309,22 @@ static int pick_one(struct env *e, const struct xlb_vip *vip, const struct pkt_s
 		return fail(e, "%s: xlb_pick_flow: backend %u via %s (slot %u); fast path: %s",
 			    flow_str(s, f, sizeof(f)), pr->backend_id, via_name[pr->via], pr->slot,
 			    sent_str(&r, o, sizeof(o)));
+	/* A GUE VIP: the hops the packet carries are those xlb pick and xlb flows name. */
+	if (vip->flags & XLB_VIP_F_GUE) {
+		__u32 ids[XLB_GUE_HOPS], n = xlb_pick_hops(&e->m, pr->chain, ids), i;
+		struct xlb_backend hb;
+
+		if (!r.gue || r.nhops != n)
+			return fail(e, "%s: %s with %u hops; xlb_pick_hops: %u (chain %016llx)",
+				    flow_str(s, f, sizeof(f)), r.gue ? "GUE" : "not GUE", r.nhops,
+				    n, (unsigned long long)pr->chain);
+		for (i = 0; i < n; i++)
+			if (backend_raw(e, ids[i], &hb) ||
+			    memcmp(r.hops[i], hb.addr, hb.family == XLB_AF_INET ? 4 : 16))
+				return fail(e, "%s: hop %u is not backend %u's address",
+					    flow_str(s, f, sizeof(f)), i, ids[i]);
+		t->hops += n > 0;
+	}
 	err = xlb_pick_flow(&e->m, vip, &k, &after);
 	if (err || after.via != XLB_PICK_FLOW || after.backend_id != r.be_id)
 		return fail(e,
@@ -2320,8 +2355,13 @@ static int t_pick(struct env *e, const void *arg)
 		goto out;
 	}
 	err = vip_new(e, pc->vip, pc->port, pc->proto, pc->flags, pc->size, &v);
-	for (k = 0; !err && k < n; k++)
-		err = member_add(e, &v, pc->nd[k].addr, pc->nd[k].port, pc->nd[k].weight, &ids[k]);
+	for (k = 0; !err && k < n; k++) {
+		if (pc->grow && k == n - 1)
+			err = rebuild(e, &v);
+		if (!err)
+			err = member_add(e, &v, pc->nd[k].addr, pc->nd[k].port, pc->nd[k].weight,
+					 &ids[k]);
+	}
 	err = err ?: rebuild(e, &v);
 	if (err)
 		goto out;
@@ -2408,11 +2448,16 @@ static int t_pick(struct env *e, const void *arg)
 			   downs);
 		goto out;
 	}
+	if (pc->flags & XLB_VIP_F_GUE && !(t1.hops && t3.hops)) {
+		err = fail(e, "GUE packets with hops: %d new, %d existing: the case tests nothing",
+			   t1.hops, t3.hops);
+		goto out;
+	}
 	note(e,
 	     "new: TABLE %d; after DOWN/DRAINING: TABLE %d REPROBE %d NONE %d; "
-	     "existing: FLOW %d, re-picked %d",
+	     "existing: FLOW %d, re-picked %d; GUE with hops %d",
 	     t1.via[XLB_PICK_TABLE], t2.via[XLB_PICK_TABLE], t2.via[XLB_PICK_REPROBE],
-	     t2.via[XLB_PICK_NONE], t3.via[XLB_PICK_FLOW], downs);
+	     t2.via[XLB_PICK_NONE], t3.via[XLB_PICK_FLOW], downs, t1.hops + t2.hops + t3.hops);
 out:
 	free(fs2);
 	free(fs);
@@ -2461,6 +2506,19 @@ static const struct pick_case pick_v6_src = {
 	.down = 0,
 	.drain = 2,
 	.pool = 60,
+};
+
+/* A GUE VIP whose table changed once: packets carry the slots' earlier owners. */
+static const struct pick_case pick_v4_gue = {
+	.vip = VIP4,
+	.port = 80,
+	.proto = IPPROTO_TCP,
+	.flags = XLB_VIP_F_GUE | XLB_VIP_F_CHAINS,
+	.size = 1009,
+	.nd = {{BE4_1, 80, 1}, {BE4_2, 80, 1}, {BE4_3, 80, 1}, {BE4_4, 80, 1}},
+	.down = 1,
+	.drain = -1,
+	.grow = 1,
 };
 
 static const struct pick_case pick_v4_port0 = {
@@ -3576,6 +3634,8 @@ static const struct maps_test tests[] = {
 	{"pick == fast path: ipv6 tcp:443, 1009 slots", t_pick, &pick_v6},
 	{"pick == fast path: ipv4 tcp:80 hash src, 65537 slots", t_pick, &pick_v4_src},
 	{"pick == fast path: ipv6 udp:53 hash src, 251 slots", t_pick, &pick_v6_src},
+	{"pick == fast path: ipv4 tcp:80 GUE, hops after a change, 1009 slots", t_pick,
+	 &pick_v4_gue},
 	{"pick == fast path: ipv4 tcp port 0, a 4in6 backend, 1009 slots", t_pick, &pick_v4_port0},
 	{"pick == fast path: ipv6 udp port 0, 251 slots", t_pick, &pick_v6_port0},
 	{"pick == fast path: a flow made through another VIP is re-picked", t_pick_other_vip},

@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <xlb/hash.h>
+
 #include "base/addr.h"
 #include "batch_maps.h"
 #include "cli.h"
@@ -387,13 +389,54 @@ struct flows_ctx {
 	__u64 now, now_fine;
 	struct xlb_config cfg;
 	json_t *out;
+	struct xlb_vip *gue; /* by VIP id: the GUE VIPs (others zeroed) */
 };
+
+static int note_gue_vip(const struct xlb_vip_key *k, const struct xlb_vip *v, void *arg)
+{
+	struct xlb_vip *gue = arg;
+
+	if (v->flags & XLB_VIP_F_GUE && v->id < XLB_MAX_VIPS)
+		gue[v->id] = *v;
+	return 0;
+}
+
+/*
+ * " then A, B" for a flow of a GUE VIP: the hops its packets carry, where
+ * a backend that does not hold the connection hands it (second chance);
+ * into @hops as JSON too. "" for other VIPs.
+ */
+static void flow_hops(struct flows_ctx *f, const struct xlb_flow_key *k, __u32 vip_id, char *buf,
+		      size_t len, json_t *hops)
+{
+	const struct xlb_vip *vip = f->gue ? &f->gue[vip_id] : NULL;
+	char name[XLB_VIPSTRLEN];
+	__u32 ids[XLB_GUE_HOPS];
+	unsigned int n, i;
+	size_t o = 0;
+
+	buf[0] = 0;
+	if (!vip || !(vip->flags & XLB_VIP_F_GUE))
+		return;
+	n = xlb_pick_hops(f->m,
+			  xlb_pick_slot_chain(f->m, vip,
+					      xlb_flow_hash(k, f->cfg.hash_seed,
+							    vip->flags & XLB_VIP_F_HASH_SRC)),
+			  ids);
+	for (i = 0; i < n && o < len; i++) {
+		backend_str(f->m, ids[i], name, sizeof(name));
+		o += snprintf(buf + o, len - o, "%s%s", i ? ", " : " then ", name);
+		json_array_append_new(hops, json_string(name));
+	}
+}
 
 static int show_flow(const struct xlb_flow_key *k, const struct xlb_flow *v, void *arg)
 {
 	struct flows_ctx *f = arg;
 	char s[XLB_ADDRSTRLEN], d[XLB_ADDRSTRLEN], be[XLB_VIPSTRLEN], src[80], dst[80];
+	char then[2 * XLB_VIPSTRLEN + 16];
 	struct xlb_backend b;
+	json_t *hops;
 	double age;
 	int gone;
 
@@ -418,15 +461,20 @@ static int show_flow(const struct xlb_flow_key *k, const struct xlb_flow *v, voi
 	else
 		xlb_backend_label(&b, be, sizeof(be));
 	age = f->now > v->created_ns ? (f->now - v->created_ns) / 1e9 : 0;
+	hops = json_array();
+	flow_hops(f, k, v->vip_id, then, sizeof(then), hops);
 	if (f->c->json)
-		json_array_append_new(
-			f->out, json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:b, s:f}", "proto",
-					  xlb_proto_str(k->proto), "src", src, "dst", dst,
-					  "backend", be, "backend_id", v->backend_id, "vip_id",
-					  v->vip_id, "backend_gone", gone, "age_s", age));
+		json_array_append_new(f->out,
+				      json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:b, s:f, s:o}",
+						"proto", xlb_proto_str(k->proto), "src", src, "dst",
+						dst, "backend", be, "backend_id", v->backend_id,
+						"vip_id", v->vip_id, "backend_gone", gone, "age_s",
+						age, "hops", hops));
 	else
-		printf("%s %s -> %s => %s%s  age %.1fs\n", xlb_proto_str(k->proto), src, dst, be,
-		       gone ? " (gone: re-picked on its next packet)" : "", age);
+		printf("%s %s -> %s => %s%s%s  age %.1fs\n", xlb_proto_str(k->proto), src, dst, be,
+		       then, gone ? " (gone: re-picked on its next packet)" : "", age);
+	if (!f->c->json)
+		json_decref(hops);
 	return 0;
 }
 
@@ -547,10 +595,14 @@ int xlb_cmd_flows(struct xlb_cli *c, int argc, char **argv)
 	f.now_fine = xlb_now_ns();
 	f.out = json_array();
 	xlb_config_get(&m, &f.cfg);
-	err = xlb_flow_foreach(&m, show_flow, &f);
+	f.gue = calloc(XLB_MAX_VIPS, sizeof(*f.gue));
+	err = f.gue ? xlb_vip_foreach(&m, note_gue_vip, f.gue) : -ENOMEM;
+	if (err >= 0)
+		err = xlb_flow_foreach(&m, show_flow, &f);
 	if (err >= 0)
 		err = xlb_nat_foreach(&m, show_nat, &f);
 	xlb_maps_close(&m);
+	free(f.gue);
 	if (err < 0) {
 		json_decref(f.out);
 		return xlb_cli_err(c, XLB_EXIT_FAIL, "flows: %s", xlb_cli_strerror(err));
@@ -624,12 +676,12 @@ int xlb_cmd_pick(struct xlb_cli *c, int argc, char **argv)
 	struct xlb_vip_key k;
 	struct xlb_vip v;
 	struct xlb_maps m;
-	char err_s[200], be[XLB_VIPSTRLEN], sec[2][XLB_VIPSTRLEN], chain[2 * XLB_VIPSTRLEN + 32];
-	char cand[2][XLB_VIPSTRLEN];
-	json_t *js = NULL;
-	__u32 dport = 0, id;
+	char err_s[200], be[XLB_VIPSTRLEN], sec[2][XLB_VIPSTRLEN], chain[4 * XLB_VIPSTRLEN + 64];
+	char cand[2][XLB_VIPSTRLEN], hop[XLB_GUE_HOPS][XLB_VIPSTRLEN];
+	json_t *js = NULL, *jh;
+	__u32 dport = 0, id, hops[XLB_GUE_HOPS];
 	__u16 port;
-	int npos, ret, err, i, nsec = 0;
+	int npos, ret, err, i, nsec = 0, nhops = 0;
 
 	ret = xlb_cli_parse(
 		c, argc, argv, opts, pos, 2, 2, &npos,
@@ -670,6 +722,11 @@ int xlb_cmd_pick(struct xlb_cli *c, int argc, char **argv)
 		if (id != XLB_SLOT_NONE)
 			backend_str(&m, id, sec[nsec++], sizeof(sec[0]));
 	}
+	/* A GUE VIP's packets carry the hops second chance hands them to. */
+	if (!err && r.via != XLB_PICK_NONE && v.flags & XLB_VIP_F_GUE)
+		nhops = (int)xlb_pick_hops(&m, r.chain, hops);
+	for (i = 0; i < nhops; i++)
+		backend_str(&m, hops[i], hop[i], sizeof(hop[0]));
 	if (!err && r.least_conn)
 		pick_lc_strs(&m, &r.lc, cand, sizeof(cand[0]));
 	xlb_maps_close(&m);
@@ -683,9 +740,12 @@ int xlb_cmd_pick(struct xlb_cli *c, int argc, char **argv)
 		js = json_array();
 		for (i = 0; i < nsec; i++)
 			json_array_append_new(js, json_string(sec[i]));
-		out = json_pack("{s:s, s:i, s:s, s:i, s:i, s:o}", "backend", be, "backend_id",
+		jh = json_array();
+		for (i = 0; i < nhops; i++)
+			json_array_append_new(jh, json_string(hop[i]));
+		out = json_pack("{s:s, s:i, s:s, s:i, s:i, s:o, s:o}", "backend", be, "backend_id",
 				r.backend_id, "via", via[r.via], "hash", r.hash, "slot", r.slot,
-				"secondaries", js);
+				"secondaries", js, "hops", jh);
 		if (r.least_conn)
 			json_object_set_new(out, "least_conn", pick_lc_json(&r.lc, cand));
 		xlb_cli_json(out);
@@ -695,6 +755,9 @@ int xlb_cmd_pick(struct xlb_cli *c, int argc, char **argv)
 	if (nsec)
 		snprintf(chain, sizeof(chain), ", earlier owners %s%s%s", sec[0],
 			 nsec > 1 ? ", " : "", nsec > 1 ? sec[1] : "");
+	if (v.flags & XLB_VIP_F_GUE)
+		snprintf(chain + strlen(chain), sizeof(chain) - strlen(chain), ", GUE hops %s%s%s",
+			 nhops ? hop[0] : "none", nhops > 1 ? ", " : "", nhops > 1 ? hop[1] : "");
 	printf("%s (via %s, hash %08x, slot %u%s)\n", be, via[r.via], r.hash, r.slot, chain);
 	if (r.least_conn)
 		pick_lc_print(&r.lc, cand, r.via == XLB_PICK_LEAST_CONN);

@@ -8,6 +8,7 @@
 #include <xlb/hash.h>
 #include "dataplane/conns.h"
 #include "dataplane/pick.h"
+#include "dataplane/tables.h"
 #include "xlb_lb.skel.h"
 
 /* A candidate's count and weight, as bpf/lib/lconn.h reads them. */
@@ -59,6 +60,35 @@ static void lc_choose(struct xlb_maps *m, const struct xlb_vip *vip, const __u64
 	}
 }
 
+__u64 xlb_pick_slot_chain(struct xlb_maps *m, const struct xlb_vip *vip, __u32 hash)
+{
+	__u64 chain;
+
+	if (!vip->table_size ||
+	    xlb_table_read_slot(m, vip->id, vip->table_size, hash % vip->table_size, &chain))
+		return 0;
+	return chain;
+}
+
+unsigned int xlb_pick_hops(struct xlb_maps *m, __u64 chain, __u32 ids[XLB_GUE_HOPS])
+{
+	struct xlb_backend b;
+	unsigned int n = 0;
+	__u32 id;
+	int i;
+
+	for (i = 1; i < XLB_SLOT_IDS && n < XLB_GUE_HOPS; i++) {
+		id = xlb_slot_id(chain, i);
+		if (id == XLB_SLOT_NONE)
+			break;
+		if (xlb_backend_get(m, id, &b) || b.state == XLB_BE_UNUSED ||
+		    b.state == XLB_BE_DOWN)
+			continue;
+		ids[n++] = id;
+	}
+	return n;
+}
+
 int xlb_pick_flow(struct xlb_maps *m, const struct xlb_vip *vip, const struct xlb_flow_key *key,
 		  struct xlb_pick_result *r)
 {
@@ -81,6 +111,7 @@ int xlb_pick_flow(struct xlb_maps *m, const struct xlb_vip *vip, const struct xl
 	    (b.state == XLB_BE_ACTIVE || b.state == XLB_BE_DRAINING)) {
 		r->via = XLB_PICK_FLOW;
 		r->backend_id = f.backend_id;
+		r->chain = xlb_pick_slot_chain(m, vip, r->hash);
 		return 0;
 	}
 	table = malloc((size_t)vip->table_size * sizeof(*table));

@@ -34,13 +34,27 @@ struct xlb_pick_result {
 	enum xlb_pick_via via;
 	__u32 backend_id;
 	__u32 hash;
-	__u32 slot;	/* table slot used (TABLE, REPROBE, LEAST_CONN) */
-	__u64 chain;	/* chain of the flow hash's own slot (TABLE, REPROBE; struct xlb_slot) */
-	int least_conn; /* the VIP is least_conn: lc is filled (not via FLOW) */
+	__u32 slot;	       /* table slot used (TABLE, REPROBE, LEAST_CONN) */
+	__u64 chain;	       /* chain of the flow hash's own slot (struct xlb_slot) */
+	int least_conn;	       /* the VIP is least_conn: lc is filled (not via FLOW) */
 	struct xlb_pick_lc lc; /* the two candidates */
 };
 
 int xlb_pick_flow(struct xlb_maps *m, const struct xlb_vip *vip, const struct xlb_flow_key *key,
 		  struct xlb_pick_result *r);
+
+/*
+ * The chain of the slot @hash names in the current table of @vip's id,
+ * before any re-probe: what the fast path reads for a GUE packet's hops
+ * (bpf/lib/pick.h xlb_slot_chain); 0 when the VIP has no table.
+ */
+__u64 xlb_pick_slot_chain(struct xlb_maps *m, const struct xlb_vip *vip, __u32 hash);
+
+/*
+ * The hops a GUE packet with @chain carries (bpf/lib/encap.h xlb_gue_hops):
+ * the chain's earlier owners that are in use and not DOWN, in order, into
+ * @ids. Returns how many (at most XLB_GUE_HOPS).
+ */
+unsigned int xlb_pick_hops(struct xlb_maps *m, __u64 chain, __u32 ids[XLB_GUE_HOPS]);
 
 #endif /* XLB_PICK_H */

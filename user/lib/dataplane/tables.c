@@ -417,6 +417,17 @@ int xlb_table_read_chains(struct xlb_maps *m, __u32 vip_id, __u64 *chains, __u32
 	return err;
 }
 
+int xlb_table_read_slot(struct xlb_maps *m, __u32 vip_id, __u32 size, __u32 slot, __u64 *chain)
+{
+	__u32 off;
+	int err;
+
+	err = slot < size ? table_run(m, vip_id, size, &off) : -ERANGE;
+	if (!err)
+		*chain = m->chains[off + slot];
+	return err;
+}
+
 /* FNV-1a 64: byte-wise, defined the same on every host, no seed. */
 #define FNV64_OFFSET 0xcbf29ce484222325ULL
 #define FNV64_PRIME  0x100000001b3ULL

@@ -44,6 +44,8 @@ int xlb_table_space(struct xlb_maps *m, __u32 *used, __u32 *max);
 int xlb_table_read(struct xlb_maps *m, __u32 vip_id, __u32 *table, __u32 size);
 /* Copy a VIP's current table's chains out (size slots, struct xlb_slot's packing). */
 int xlb_table_read_chains(struct xlb_maps *m, __u32 vip_id, __u64 *chains, __u32 size);
+/* One slot's chain of a VIP's current table (of size slots). */
+int xlb_table_read_slot(struct xlb_maps *m, __u32 vip_id, __u32 size, __u32 slot, __u64 *chain);
 
 /**
  * xlb_table_digest() - a VIP's live table as one number, comparable across nodes
