@@ -153,6 +153,71 @@ print(json.load(sys.stdin)["sc_handoff"]["packets"])') || n=error
 	echo "$sum$out"
 }
 
+# peers_check: with the traffic stopped, each backend's hand-offs per peer
+# (`xlb -j decap stats`: peers) add up to its sc_handoff, and every peer is
+# another backend. Logs "be4 -> be1 N, ..." for each backend that handed on.
+peers_check() {
+	local be all out
+	all=$(for be in "${BACKENDS[@]}"; do xlbt_addr4 "$be"; done | paste -sd,)
+	for be in "${BACKENDS[@]}"; do
+		xlb_ok "$be" -j decap stats
+		out=$(python3 -c '
+import json, sys
+d, me, names = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3].split(",")
+h, peers = d["sc_handoff"], d["peers"]
+bad = [p["peer"] for p in peers if p["peer"] not in names or p["peer"] == me]
+if bad or sum(p["packets"] for p in peers) != h["packets"] or \
+        sum(p["bytes"] for p in peers) != h["bytes"]:
+    print("peers %s (not other backends: %s) against sc_handoff %s" % (peers, bad, h))
+    sys.exit(1)
+print(", ".join("be%d %d" % (names.index(p["peer"]) + 1, p["packets"]) for p in peers))' \
+			"$OUT" "$(xlbt_addr4 "$be")" "$all") ||
+			xlbt_fail "$be: hand-offs per peer add up to sc_handoff, peers are backends" "$out"
+		[ -z "$out" ] || xlbt_log "$be handed on to: $out"
+	done
+}
+
+# metrics_check: xlbd's /metrics on a host where xlb_decap's maps are in its
+# pin dir exports the hand-offs per peer. The backend that handed on most
+# runs xlbd here (xlb_lb on its lo, generic mode, no routes: it forwards
+# nothing); each peer's two series equal `xlb decap stats`.
+metrics_check() {
+	local be best=0 n conf out
+	for be in "${BACKENDS[@]}"; do
+		n=$(sed -n "s/.* $be=\([0-9]*\).*/\1/p" <<<" ${H#* } ")
+		((n > best)) && best=$n BE_M=$be
+	done
+	be=$BE_M
+	conf=$(xlbt_tmp_dir)/xlb.$be.yaml
+	printf 'xlb:\n  interfaces: [lo]\n  mode: generic\n  admin: {listen: "127.0.0.1:9180"}\nstream_routes: []\n' >"$conf"
+	xlbt_cleanup_add rm -f "$(xlbt_api_key_file "$be")"
+	xlbt_bg_start "$be" "$(xlbt_tmp_dir)/xlbd.$be.log" env XLB_PIN_DIR="$(xlbt_pin_dir "$be")" \
+		"$XLBD" -c "$conf"
+	M_PID=$XLBT_BG_PID
+	xlbt_wait_for 10 xlbt_exec "$be" curl -sf --max-time 1 "$ADMIN/metrics" ||
+		xlbt_fail "xlbd on $be" "$(tail -3 "$(xlbt_tmp_dir)/xlbd.$be.log")"
+	xlb_ok "$be" -j decap stats
+	out=$(xlbt_exec "$be" curl -s --max-time 2 "$ADMIN/metrics" | python3 -c '
+import json, re, sys
+d = json.loads(sys.argv[1])
+want = {}
+for p in d["peers"]:
+    want["xlb_decap_handoffs_total", p["peer"]] = p["packets"]
+    want["xlb_decap_handoff_bytes_total", p["peer"]] = p["bytes"]
+got = {}
+for l in sys.stdin:
+    m = re.match(r"(xlb_decap_handoff\w*)\{peer=\x22([^\x22]+)\x22\} (\d+)$", l.strip())
+    if m:
+        got[m.group(1), m.group(2)] = int(m.group(3))
+if not want or got != want:
+    print("metrics %s, decap stats %s" % (sorted(got.items()), sorted(want.items())))
+    sys.exit(1)
+print(len(want) // 2)' "$OUT") ||
+		xlbt_fail "$be: /metrics xlb_decap_handoffs_total per peer = xlb decap stats" "$out"
+	xlbt_bg_stop "$M_PID" 5
+	xlbt_log "$be: /metrics exports the hand-offs to its $out peers as xlb decap stats counts them"
+}
+
 # step WHAT ROUNDS: after a step, every connection exercised ROUNDS more
 # times; the broken count so far, logged.
 step() {
@@ -227,6 +292,8 @@ echo "$HOLD_BROKEN ${H%% *}" >"${XLBT_SC_RESULT:-/dev/null}"
 if [ "$MODE" = stateless ]; then
 	xlbt_expect_eq "connections broken, stateless with second chance" "$HOLD_BROKEN" 0
 	xlbt_expect_ge "packets handed on (sc_handoff, all backends)" "${H%% *}" 1
+	peers_check
+	metrics_check
 else
 	echo "flow-table mode: $HOLD_BROKEN of $CONNS connections broke (expected > 0)"
 fi

@@ -170,6 +170,7 @@ lb_admin() {
 agent_start() {
 	local tmp
 	tmp=$(xlbt_tmp_dir)
+	xlbt_cleanup_add rm -f "$(xlbt_api_key_file "lb$1")"
 	xlbt_bg_start "lb$1" "$tmp/xlbd.lb$1.log" env XLB_PIN_DIR="$(xlbt_pin_dir "lb$1")" \
 		"$XLBD" -c "$tmp/xlb.lb$1.yaml"
 	# shellcheck disable=SC2034 # the tests stop it
