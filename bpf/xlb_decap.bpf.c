@@ -39,6 +39,19 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_decap_gue_port SEC(".maps");
 
+/*
+ * Hand-offs per peer (the next hop's address): packets and bytes sent to
+ * it. An LRU keeps the most recent peers; a backend has a few dozen.
+ */
+#define XLB_DECAP_PEERS 1024
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__type(key, struct xlb_addr_key);
+	__type(value, struct xlb_reason_count);
+	__uint(max_entries, XLB_DECAP_PEERS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_decap_peers SEC(".maps");
+
 static __always_inline int xlb_decap_count(__u32 r, __u32 bytes, int verdict)
 {
 	struct xlb_reason_count *c = bpf_map_lookup_elem(&xlb_decap_stats, &r);
@@ -209,6 +222,24 @@ static __always_inline int xlb_sc_rewrite6(struct ipv6hdr *ip6, struct udphdr *u
 	return 0;
 }
 
+/* One more packet of bytes handed to peer. */
+static __always_inline void xlb_sc_peer_count(const struct xlb_addr_key *peer, __u32 bytes)
+{
+	struct xlb_reason_count *c, one = {.packets = 1, .bytes = bytes};
+
+	c = bpf_map_lookup_elem(&xlb_decap_peers, peer);
+	if (!c) {
+		/* Another CPU's insert of the same peer may win: then count in it. */
+		if (!bpf_map_update_elem(&xlb_decap_peers, peer, &one, BPF_NOEXIST))
+			return;
+		c = bpf_map_lookup_elem(&xlb_decap_peers, peer);
+		if (!c)
+			return;
+	}
+	c->packets++;
+	c->bytes += bytes;
+}
+
 /*
  * Hand the packet (outer headers at l3, GUE at g) to hop next: rewrite,
  * find the next hop's MACs, send. A verdict.
@@ -217,6 +248,7 @@ static __always_inline int xlb_sc_handoff(struct xdp_md *ctx, void *l3, struct x
 					  __u32 bytes)
 {
 	struct bpf_fib_lookup fib = {};
+	struct xlb_addr_key peer = {};
 	void *data_end = (void *)(long)ctx->data_end;
 	void *data = (void *)(long)ctx->data;
 	struct ethhdr *eth = data;
@@ -233,6 +265,8 @@ static __always_inline int xlb_sc_handoff(struct xdp_md *ctx, void *l3, struct x
 		hop = (void *)(g + 1) + (next & 1) * 4;
 		if ((void *)(hop + 1) > data_end || (void *)(iph + 1) > data_end)
 			return xlb_decap_count(XLB_D_PASS_MALFORMED, bytes, XDP_PASS);
+		peer.addr[0] = *hop;
+		peer.family = XLB_AF_INET;
 		if (xlb_sc_rewrite4(iph, *hop))
 			return xlb_decap_count(XLB_D_SC_TTL, bytes, XDP_DROP);
 		g->next++;
@@ -247,6 +281,8 @@ static __always_inline int xlb_sc_handoff(struct xdp_md *ctx, void *l3, struct x
 		if ((void *)(hop + 4) > data_end || (void *)(ip6 + 1) > data_end ||
 		    (void *)(ip6 + 1) + sizeof(struct udphdr) > data_end)
 			return xlb_decap_count(XLB_D_PASS_MALFORMED, bytes, XDP_PASS);
+		__builtin_memcpy(peer.addr, hop, 16);
+		peer.family = XLB_AF_INET6;
 		if (xlb_sc_rewrite6(ip6, (void *)(ip6 + 1), g, hop))
 			return xlb_decap_count(XLB_D_SC_TTL, bytes, XDP_DROP);
 		fib.family = AF_INET6;
@@ -261,6 +297,7 @@ static __always_inline int xlb_sc_handoff(struct xdp_md *ctx, void *l3, struct x
 	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
 	xlb_decap_count(XLB_D_SC_HANDOFF, bytes, 0);
+	xlb_sc_peer_count(&peer, bytes);
 	if (fib.ifindex == ctx->ingress_ifindex)
 		return XDP_TX;
 	return bpf_redirect(fib.ifindex, 0);

@@ -16,7 +16,9 @@
  * namespace of its own, where the VIPs are on lo with a listener on port 80
  * and one established connection each (client port P_HELD), and the hops
  * are neighbours (static entries) on a veth, so a hand-off's FIB lookup
- * succeeds and its frame can be compared byte for byte.
+ * succeeds and its frame can be compared byte for byte. Every case also
+ * checks the hand-offs per peer (xlb_decap_peers): one packet and its bytes
+ * to the hop a handed-on packet went to, nothing for any other case.
  *
  * Output: "ok N - name" or "not ok N - name: what differed", then
  * "P passed, F failed"; the exit status is 1 if a case failed.
@@ -873,10 +875,96 @@ static int expect_handoff(struct env *e, const struct decap_case *c, const struc
 	return 0;
 }
 
+/* --- hand-offs per peer ------------------------------------------------- */
+
+/*
+ * Packets and bytes xlb_decap_peers holds for peer hop (NULL: every peer),
+ * summed over CPUs, in c.
+ */
+static int peer_count(struct env *e, const char *hop, struct xlb_reason_count *c)
+{
+	int fd = bpf_map__fd(e->skel->maps.xlb_decap_peers), cpu;
+	struct xlb_addr_key k, next, want = {}, *prev = NULL;
+	struct xlb_reason_count v[e->ncpu];
+
+	memset(c, 0, sizeof(*c));
+	if (hop)
+		want.family = pkt_addr(hop, want.addr);
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (hop && memcmp(&k, &want, sizeof(k)))
+			continue;
+		if (bpf_map_lookup_elem(fd, &k, v))
+			return fail(e, "read xlb_decap_peers: %s", strerror(errno));
+		for (cpu = 0; cpu < e->ncpu; cpu++) {
+			c->packets += v[cpu].packets;
+			c->bytes += v[cpu].bytes;
+		}
+	}
+	return 0;
+}
+
+/*
+ * A case's effect on the peer counters: one packet of len bytes to the hop
+ * it was handed to, nothing anywhere else.
+ */
+static int expect_peers(struct env *e, const struct decap_case *c, size_t len,
+			const struct xlb_reason_count *all0, const struct xlb_reason_count *hop0)
+{
+	const char *hop = c->out == OUT_HANDOFF ? c->gue.hops[c->gue.next] : NULL;
+	struct xlb_reason_count all, one;
+	__u64 n = hop ? 1 : 0;
+
+	if (peer_count(e, NULL, &all) || (hop && peer_count(e, hop, &one)))
+		return -1;
+	if (all.packets - all0->packets != n || all.bytes - all0->bytes != n * len)
+		return fail(
+			e,
+			"hand-offs per peer: +%llu pkts +%llu bytes in all, expected +%llu, +%llu",
+			(unsigned long long)(all.packets - all0->packets),
+			(unsigned long long)(all.bytes - all0->bytes), (unsigned long long)n,
+			(unsigned long long)(n * len));
+	if (hop && (one.packets - hop0->packets != 1 || one.bytes - hop0->bytes != len))
+		return fail(e, "hand-offs to %s: +%llu pkts +%llu bytes, expected +1, +%zu", hop,
+			    (unsigned long long)(one.packets - hop0->packets),
+			    (unsigned long long)(one.bytes - hop0->bytes), len);
+	return 0;
+}
+
+/* After every case: the peers' counts add up to sc_handoff, and the map is bounded. */
+static int peers_total(struct env *e)
+{
+	const struct bpf_map *peers = e->skel->maps.xlb_decap_peers;
+	int cpu, fd = bpf_map__fd(e->skel->maps.xlb_decap_stats);
+	struct xlb_reason_count all, h = {}, v[e->ncpu];
+	__u32 key = XLB_D_SC_HANDOFF, max = bpf_map__max_entries(peers);
+
+	if (bpf_map__type(peers) != BPF_MAP_TYPE_LRU_PERCPU_HASH || max < 64 || max > 65536)
+		return fail(e,
+			    "xlb_decap_peers: type %d, %u entries; expected an LRU per-CPU hash, "
+			    "64-65536",
+			    bpf_map__type(peers), max);
+	if (peer_count(e, NULL, &all))
+		return -1;
+	if (bpf_map_lookup_elem(fd, &key, v))
+		return fail(e, "read sc_handoff: %s", strerror(errno));
+	for (cpu = 0; cpu < e->ncpu; cpu++) {
+		h.packets += v[cpu].packets;
+		h.bytes += v[cpu].bytes;
+	}
+	if (!all.packets || all.packets != h.packets || all.bytes != h.bytes)
+		return fail(e, "peers %llu pkts %llu bytes, sc_handoff %llu pkts %llu bytes",
+			    (unsigned long long)all.packets, (unsigned long long)all.bytes,
+			    (unsigned long long)h.packets, (unsigned long long)h.bytes);
+	return 0;
+}
+
 /* --- the runner ---------------------------------------------------------- */
 
 static int run_case(struct env *e, const struct decap_case *c)
 {
+	struct xlb_reason_count all0, hop0 = {};
 	struct pkt_spec inner;
 	struct pkt_expect x;
 	struct pkt in, out;
@@ -904,7 +992,8 @@ static int run_case(struct env *e, const struct decap_case *c)
 	if (bpf_map_update_elem(bpf_map__fd(e->skel->maps.xlb_decap_gue_port), &zero, &port,
 				BPF_ANY))
 		return fail(e, "set the GUE port: %s", strerror(errno));
-	if (bpftest_reasons_snap(&e->t, &e->reasons))
+	if (bpftest_reasons_snap(&e->t, &e->reasons) || peer_count(e, NULL, &all0) ||
+	    (c->out == OUT_HANDOFF && peer_count(e, c->gue.hops[c->gue.next], &hop0)))
 		return -1;
 
 	err = bpftest_run(e->prog_fd, 1, &in, &out, &verdict);
@@ -914,6 +1003,8 @@ static int run_case(struct env *e, const struct decap_case *c)
 		return -1;
 	if (c->out != OUT_NONE && pkt_expect_cmp(&x, out.data, out.len, buf, sizeof(buf)))
 		return fail(e, "output %s", buf);
+	if (expect_peers(e, c, in.len, &all0, &hop0))
+		return -1;
 	return bpftest_expect_reason(&e->t, &e->reasons, c->reason, in.len);
 }
 
@@ -968,6 +1059,8 @@ int main(void)
 	}
 	for (i = 0; i < n; i++)
 		bpftest_result(&e.t, i + 1, cases[i].name, run_case(&e, &cases[i]));
+	bpftest_result(&e.t, n + 1, "hand-offs per peer add up to sc_handoff; the map is bounded",
+		       peers_total(&e));
 	xlb_decap__destroy(e.skel);
 	return bpftest_summary(&e.t);
 }

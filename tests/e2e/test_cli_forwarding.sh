@@ -67,14 +67,9 @@ HELPER=$PWD/tests/lib/e2e_helper.py
 xlbt_topo_add_vip "$XLBT_ID" "$VIPPL" || xlbt_fail "add $VIPPL on backends' lo"
 xlbt_log "topology $XLBT_ID up"
 
+xlbt_http_servers "${BACKENDS[@]}" -- --http-port 8080 --udp-port 53 \
+	--udp-bind "$VIP4" --udp-bind "$VIP6"
 for be in "${BACKENDS[@]}"; do
-	xlbt_bg_start "$be" "$TMP/$be.log" python3 tests/lib/backend_server.py \
-		--name "$be" --http-port 80 --http-port 8080 --udp-port 53 \
-		--udp-bind "$VIP4" --udp-bind "$VIP6" --pid-file "$TMP/$be.pid"
-done
-for be in "${BACKENDS[@]}"; do
-	xlbt_wait_for 10 test -s "$TMP/$be.pid" ||
-		xlbt_fail "$be server not ready after 10 s" "$(head -c 300 "$TMP/$be.log")"
 	# Plain connectivity, no LB: the client reaches the backend's own address.
 	body=$(xlbt_exec client curl -sS --max-time 3 "http://$(xlbt_addr4 "$be")/" 2>&1)
 	xlbt_expect_eq "client -> $be real address" "$body" "$be"

@@ -67,26 +67,9 @@ xlbt_testbed_up 3
 TMP=$(xlbt_tmp_dir)
 xlbt_log "topology $XLBT_ID up"
 
+xlbt_http_servers "${BACKENDS[@]}"
 for be in "${BACKENDS[@]}"; do
-	xlbt_bg_start "$be" "$TMP/$be.log" python3 tests/lib/backend_server.py \
-		--name "$be" --http-port 80 --pid-file "$TMP/$be.pid"
-done
-for be in "${BACKENDS[@]}"; do
-	xlbt_wait_for 10 test -s "$TMP/$be.pid" ||
-		xlbt_fail "$be server not ready after 10 s" "$(head -c 300 "$TMP/$be.log")"
-	# Hand-offs need forwarding (bpf_fib_lookup) and the peers' neighbours,
-	# and a frame sent back out of a veth with XDP_TX reaches the bridge only
-	# if the peer runs an XDP program (docs/testing.md), as the LB's does.
-	xlbt_exec "$be" sysctl -qw "net.ipv4.conf.$(xlbt_dev "$be").forwarding=1" \
-		net.ipv6.conf.all.forwarding=1 || xlbt_fail "$be: forwarding on"
-	ip -n "$(xlbt_ns net)" link set dev "$(xlbt_peer "$be")" xdpdrv obj "$XLBT_XDP_PASS_OBJ" \
-		sec xdp || xlbt_fail "$be: XDP_PASS program on its bridge-side peer"
-	for peer in "${BACKENDS[@]}"; do
-		[ "$peer" = "$be" ] ||
-			xlbt_exec "$be" ping -c 1 -W 2 "$(xlbt_addr4 "$peer")" >/dev/null ||
-			xlbt_fail "$be: ping $peer"
-	done
-	xlb_ok "$be" decap attach "$(xlbt_dev "$be")" --gue-port "$GUE_PORT"
+	xlbt_decap_gue "$be" "$GUE_PORT" "${BACKENDS[@]}"
 	xlb_ok "$be" decap vip add "$VIP4"
 	xlb_ok "$be" decap vip add "$VIP6"
 done
@@ -124,19 +107,7 @@ xlbt_log "GUE delivered: 200 stateless IPv4 and 100 IPv6 connections, no statele
 
 # --- a backend added: chains keep the earlier owners ------------------------
 
-rounds() { cut -d' ' -f1 "$TMP/hold.progress" 2>/dev/null || echo 0; }
-rounds_ge() { (($(rounds) >= $1)); }
-wait_rounds() {
-	local want=$(($(rounds) + $1))
-	xlbt_wait_for 60 rounds_ge "$want" ||
-		xlbt_fail "held connections exercised $1 more rounds" "$(rounds)" ">= $want"
-}
-xlbt_bg_start client "$TMP/hold.log" python3 tests/lib/e2e_helper.py hold --addr "$VIP4" \
-	--port 80 --conns "$HELD" --ready "$TMP/hold.ready" --progress "$TMP/hold.progress" \
-	--out "$TMP/hold.json" --max-seconds 300
-HOLD=$XLBT_BG_PID
-xlbt_wait_for 60 test -s "$TMP/hold.ready" ||
-	xlbt_fail "$HELD connections held to $SVC4" "$(tail -3 "$TMP/hold.log")"
+hold_start "$VIP4" "$HELD" 300
 wait_rounds 3
 xlbt_log "$HELD connections held on be1 and be2, no flow entry on the LB"
 
@@ -175,11 +146,8 @@ xlbt_expect_eq "$SVC4: flow entries (stateless)" "$(flows_of "$SVC4")" 0
 # Second chance: the held connections whose slot moved to be3 reach it,
 # which hands them to their backend.
 wait_rounds 5
-xlbt_bg_stop "$HOLD" 5
-[ -s "$TMP/hold.json" ] || xlbt_fail "hold summary" "$(tail -3 "$TMP/hold.log")"
-summary=$(cat "$TMP/hold.json")
-broken=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["broken"])' \
-	"$TMP/hold.json")
+hold_stop
+summary=$HOLD_SUMMARY broken=$HOLD_BROKEN
 xlb_ok be3 -j decap stats
 handoffs=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["sc_handoff"]["packets"])' \
 	"$OUT")

@@ -63,13 +63,8 @@ xlbt_testbed_up 3
 TMP=$(xlbt_tmp_dir)
 xlbt_log "topology $XLBT_ID up"
 
+xlbt_http_servers "${BACKENDS[@]}"
 for be in "${BACKENDS[@]}"; do
-	xlbt_bg_start "$be" "$TMP/$be.log" python3 tests/lib/backend_server.py \
-		--name "$be" --http-port 80 --pid-file "$TMP/$be.pid"
-done
-for be in "${BACKENDS[@]}"; do
-	xlbt_wait_for 10 test -s "$TMP/$be.pid" ||
-		xlbt_fail "$be server not ready after 10 s" "$(head -c 300 "$TMP/$be.log")"
 	body=$(xlbt_exec client curl -sS --max-time 3 "http://$(xlbt_addr4 "$be")/" 2>&1)
 	xlbt_expect_eq "client -> $be real address" "$body" "$be"
 	# L2 direct return needs the VIP on lo, nothing else: no xlb program.

@@ -48,8 +48,6 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 
-HELPER=$PWD/tests/lib/e2e_helper.py
-
 . tests/lib/testbed.sh
 xlbt_require_exe XLB build/xlb
 xlbt_require_exe XLBD build/xlbd
@@ -60,181 +58,39 @@ xlbt_require_cmd ip curl python3 timeout ethtool etcd etcdctl
 CONNS=${XLBT_SCALE_CONNS:-120}
 TRIALS=${XLBT_SCALE_TRIALS:-1}
 NLB=3
-SEED=1592848954      # xlb.hash_seed: the same on every node
-RTR=lb               # the reference topology's LB namespace routes here
-UP=xlbt${XLBT_ID}u   # each LB's uplink: one name in every LB namespace
-DOWN=xlbt${XLBT_ID}d # each LB's device on the backends' bridge
-ADMIN=$XLBT_ADMIN
-SVC="$XLBT_VIP4:80/tcp"
 
 xlbt_testbed_up 3
 TMP=$(xlbt_tmp_dir)
-
-lb_up4() { echo "198.18.$((10 + $1)).2"; }  # lbN's uplink address
-rtr_up4() { echo "198.18.$((10 + $1)).1"; } # the router's end of it
-lb_down4() { echo "198.18.0.$((2 + $1))"; } # lbN on the bridge
-rtr_dev() { echo "xlbt${XLBT_ID}r$1"; }     # the router's end, in its namespace
-lb_peer() { echo "xlbt${XLBT_ID}d${1}p"; }  # lbN's bridge port, in net
-
-lb_cleanup() {
-	local n
-	for ((n = 1; n <= NLB; n++)); do
-		ip netns pids "$(xlbt_ns "lb$n")" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
-		ip netns del "$(xlbt_ns "lb$n")" 2>/dev/null
-	done
-	return 0
-}
-xlbt_cleanup_add lb_cleanup
-
-# uplink_up N: lbN's link to the router (also when it comes back).
-uplink_up() {
-	local n=$1 ns
-	ns=$(xlbt_ns "lb$n")
-	ip -n "$(xlbt_ns $RTR)" link add name "$(rtr_dev "$n")" type veth peer name "$UP" \
-		netns "$ns" || return 1
-	ip -n "$(xlbt_ns $RTR)" addr add "$(rtr_up4 "$n")/24" dev "$(rtr_dev "$n")" &&
-		ip -n "$ns" addr add "$(lb_up4 "$n")/24" dev "$UP" &&
-		ip -n "$(xlbt_ns $RTR)" link set dev "$(rtr_dev "$n")" up &&
-		ip -n "$ns" link set dev "$UP" up
-}
-
-# lb_make N: namespace lbN with its uplink and its device on the bridge.
-lb_make() {
-	local n=$1 ns netns
-	ns=$(xlbt_ns "lb$n")
-	netns=$(xlbt_ns net)
-	ip netns add "$ns" || return 1
-	ip -n "$ns" link set dev lo up || return 1
-	# bpf_fib_lookup() needs forwarding; the VIPs are the fast path's only:
-	# a packet passed up (next hop unresolved) is dropped, not routed back.
-	ip netns exec "$ns" sysctl -q -w net.ipv4.ip_forward=1 || return 1
-	ip -n "$ns" route add blackhole "$XLBT_VIP4_NET" 2>/dev/null
-	mkdir -p "$(xlbt_pin_dir "lb$n")" || return 1
-	ip -n "$netns" link add name "$(lb_peer "$n")" mtu "$XLBT_MTU_PATH" type veth \
-		peer name "$DOWN" mtu "$XLBT_MTU_PATH" netns "$ns" || return 1
-	ip -n "$netns" link set dev "$(lb_peer "$n")" master "$(xlbt_bridge)" up || return 1
-	# XDP_REDIRECT into a veth needs an XDP program on its peer.
-	ip -n "$netns" link set dev "$(lb_peer "$n")" xdpdrv obj "$XLBT_XDP_PASS_OBJ" sec xdp ||
-		return 1
-	ip -n "$ns" addr add "$(lb_down4 "$n")/24" dev "$DOWN" || return 1
-	ip -n "$ns" link set dev "$DOWN" up || return 1
-	uplink_up "$n"
-}
-
-ip netns exec "$(xlbt_ns $RTR)" sysctl -q -w net.ipv4.ip_forward=1 \
-	net.ipv4.fib_multipath_hash_policy=1 || xlbt_fail "router sysctls"
-for ((n = 1; n <= NLB; n++)); do
-	lb_make "$n" || xlbt_fail "LB namespace lb$n"
-done
+. tests/lib/scaleout.sh
+. tests/lib/traffic.sh
+scaleout_nodes_up
 
 # Backends: decapsulation and a server each.
 xlbt_backends_serve
 
 # The configuration every LB node reads: upstreams and stream routes in one
-# etcd on the router (each node reaches it over its uplink, so a node whose
-# link is gone cannot, as in a real partition); each node's file has only
-# its own settings and the etcd address it reaches.
-ETCD_PORT=23790
-xlbt_bg_start $RTR "$TMP/etcd.log" etcd --name xlbt --data-dir "$TMP/etcd" \
-	--listen-client-urls "http://0.0.0.0:$ETCD_PORT" \
-	--advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
-	--listen-peer-urls http://127.0.0.1:23800 \
-	--initial-advertise-peer-urls http://127.0.0.1:23800 \
-	--initial-cluster xlbt=http://127.0.0.1:23800
-xlbt_wait_for 15 xlbt_exec $RTR curl -sf --max-time 1 "http://127.0.0.1:$ETCD_PORT/health" ||
-	xlbt_fail "etcd did not start" "$(tail -5 "$TMP/etcd.log")"
-ectl() {
-	xlbt_exec $RTR env ETCDCTL_API=3 timeout 10 etcdctl \
-		--endpoints="http://127.0.0.1:$ETCD_PORT" "$@" >/dev/null || xlbt_fail "etcdctl $*"
-}
-ectl put /apisix/upstreams/web "$(printf '{"type":"roundrobin","scheme":"tcp","nodes":[{"host":"%s","port":80,"weight":1},{"host":"%s","port":80,"weight":1},{"host":"%s","port":80,"weight":1}],"checks":{"active":{"type":"http","http_path":"/health","timeout":1,"healthy":{"interval_ms":500,"successes":2},"unhealthy":{"interval_ms":500,"http_failures":2,"tcp_failures":2,"timeouts":2}}}}' \
-	"$(xlbt_addr4 be1)" "$(xlbt_addr4 be2)" "$(xlbt_addr4 be3)")"
-ectl put /apisix/stream_routes/1 "{\"server_addr\":\"$XLBT_VIP4\",\"server_port\":80,\"upstream_id\":\"web\"}"
-
-# write_conf N: lbN's file: the settings every node shares and the etcd
-# address lbN reaches.
-write_conf() {
-	cat >"$TMP/xlb.lb$1.yaml" <<EOF
-xlb:
-  interfaces: [$UP]
-  hash_seed: $SEED
-  on_no_healthy: fail_open
-  admin: {listen: "127.0.0.1:9180"}
-  log_level: info
-deployment:
-  etcd: {host: ["http://$(rtr_up4 "$1"):$ETCD_PORT"], prefix: /apisix, timeout: 2}
-EOF
-}
+# etcd on the router; each node's file has only its own settings and the
+# etcd address it reaches.
+scaleout_etcd_start
+ectl put /apisix/upstreams/web "$(printf '{"type":"roundrobin","scheme":"tcp","nodes":%s,"checks":{"active":{"type":"http","http_path":"/health","timeout":1,"healthy":{"interval_ms":500,"successes":2},"unhealthy":{"interval_ms":500,"http_failures":2,"tcp_failures":2,"timeouts":2}}}}' \
+	"$(nodes_json be1 be2 be3)")"
+route_put
 for ((n = 1; n <= NLB; n++)); do
 	write_conf "$n"
 done
-
-declare -A AGENT=()
-lb_admin() {
-	xlbt_exec "lb$1" curl -s --max-time 2 "$ADMIN$2"
-}
 for ((n = 1; n <= NLB; n++)); do
-	xlbt_bg_start "lb$n" "$TMP/xlbd.lb$n.log" env XLB_PIN_DIR="$(xlbt_pin_dir "lb$n")" \
-		"$XLBD" -c "$TMP/xlb.lb$n.yaml"
-	AGENT[$n]=$XLBT_BG_PID
+	agent_start "$n"
 done
-for ((n = 1; n <= NLB; n++)); do
-	xlbt_wait_for 10 lb_admin "$n" /metrics ||
-		xlbt_fail "xlbd on lb$n did not come up" "$(tail -5 "$TMP/xlbd.lb$n.log")"
-done
-
-# node_state N ADDR: lbN's health state of ADDR:80.
-node_state() {
-	lb_admin "$1" /v1/healthcheck | python3 -c '
-import json, sys
-for u in json.load(sys.stdin):
-    for n in u["nodes"]:
-        if n["ip"] == sys.argv[1] and n["port"] == 80:
-            print(n["status"])' "$2"
-}
-all_nodes_are() {
-	local n be
-	for ((n = 1; n <= NLB; n++)); do
-		for be in "${@:2}"; do
-			[ "$(node_state "$n" "$(xlbt_addr4 "$be")")" = "$1" ] || return 1
-		done
-	done
-}
 xlbt_wait_for 15 all_nodes_are healthy be1 be2 be3 ||
 	xlbt_fail "every node sees every backend healthy" "$(lb_admin 1 /v1/healthcheck)"
 
-# digests: "D1 D2 D3", lbN's table_digest of the VIP.
-digests() {
-	local n out=()
-	for ((n = 1; n <= NLB; n++)); do
-		out+=("$(xlbt_xlb "lb$n" -j vip list | python3 -c '
-import json, sys
-for v in json.load(sys.stdin):
-    if v["vip"] == sys.argv[1]:
-        print(v["table_digest"])' "$SVC")")
-	done
-	echo "${out[*]}"
-}
-digests_agree() {
-	local d
-	read -ra d <<<"$(digests)"
-	[ ${#d[@]} -eq $NLB ] && [[ ${d[0]} =~ ^[0-9a-f]{16}$ ]] &&
-		[ "${d[0]}" = "${d[1]}" ] && [ "${d[1]}" = "${d[2]}" ]
-}
 xlbt_wait_for 5 digests_agree || xlbt_fail "one table digest on every node" "$(digests)"
 DIGEST_ALL=$(digests | cut -d' ' -f1)
 xlbt_log "three nodes, one table: digest $DIGEST_ALL"
 
 # One change in etcd reaches every node: be3's weight 2 gives all three one
 # new table; back to 1, the first table again.
-digest_moved() {
-	digests_agree && [ "$(digests | cut -d' ' -f1)" != "$1" ]
-}
-digest_is() {
-	digests_agree && [ "$(digests | cut -d' ' -f1)" = "$1" ]
-}
-UP_WEB=$(xlbt_exec $RTR env ETCDCTL_API=3 etcdctl --endpoints="http://127.0.0.1:$ETCD_PORT" \
-	get --print-value-only /apisix/upstreams/web)
+UP_WEB=$(etcd_get /apisix/upstreams/web)
 t0=${EPOCHREALTIME/[.,]/}
 ectl put /apisix/upstreams/web "$(sed 's/\("port":80,"weight":\)1}\]/\12}]/' <<<"$UP_WEB")"
 xlbt_wait_for 10 digest_moved "$DIGEST_ALL" || xlbt_fail "an etcd change reaches every node" \
@@ -318,41 +174,6 @@ bird_start() {
 		-P "$TMP/bird.$host.pid"
 }
 
-# static_route: a nexthop group over the LBs whose links exist. Unlike a
-# plain multipath route (which the kernel deletes whole when one of its
-# devices goes), a group loses only the nexthop of a deleted device.
-static_route() {
-	local r n ids=()
-	r=$(xlbt_ns $RTR)
-	for ((n = 1; n <= NLB; n++)); do
-		ip -n "$r" link show dev "$(rtr_dev "$n")" >/dev/null 2>&1 || continue
-		ip -n "$r" nexthop replace id "$n" via "$(lb_up4 "$n")" dev "$(rtr_dev "$n")" ||
-			return 1
-		ids+=("$n")
-	done
-	ip -n "$r" nexthop replace id 100 group "$(
-		IFS=/
-		echo "${ids[*]}"
-	)" &&
-		ip -n "$r" route replace "$XLBT_VIP4/32" nhid 100
-}
-
-# route_paths: how many LBs the router's route to the VIP uses now.
-route_paths() {
-	local r
-	r=$(xlbt_ns $RTR)
-	if [ "$ROUTING" = static ]; then
-		ip -n "$r" nexthop show id 100 2>/dev/null | grep -o 'group [0-9/]*' |
-			tr '/' '\n' | grep -c '[0-9]'
-	else
-		ip -n "$r" route show "$XLBT_VIP4/32" 2>/dev/null | grep -c 'nexthop via\|^[0-9.]* via'
-	fi
-}
-
-paths_are() {
-	[ "$(route_paths)" = "$1" ]
-}
-
 if [ "$ROUTING" = static ]; then
 	static_route || xlbt_fail "static nexthop group on the router" \
 		"$(ip -n "$(xlbt_ns $RTR)" nexthop show 2>&1)"
@@ -375,50 +196,13 @@ xlbt_wait_for 30 paths_are 3 || xlbt_fail "router: 3 paths to the VIP" \
 xlbt_log "router: multipath route to $XLBT_VIP4 over $(route_paths) LBs ($ROUTING)"
 
 # Every LB resolves the backends before the test connections start.
-for ((n = 1; n <= NLB; n++)); do
-	for be in $(xlbt_backends); do
-		xlbt_exec "lb$n" ping -c1 -W1 "$(xlbt_addr4 "$be")" >/dev/null 2>&1
-	done
-done
+nodes_resolve
 xlbt_wait_for 10 xlbt_exec client curl -sf --max-time 1 "http://$XLBT_VIP4/" ||
 	xlbt_fail "the VIP answers through the router"
 
 # --- flows across a node going away and coming back ---------------------------
 
-vip_packets() {
-	xlbt_xlb "lb$1" -j stats >"$TMP/stats.json" 2>/dev/null &&
-		python3 "$HELPER" vip-packets "$TMP/stats.json" "$SVC"
-}
-flows() {
-	xlbt_xlb "lb$1" -j flows >"$TMP/flows.json" 2>/dev/null &&
-		python3 "$HELPER" flows-count "$TMP/flows.json"
-}
-counts() {
-	local n out=""
-	for ((n = 1; n <= NLB; n++)); do
-		out+="lb$n $(flows "$n") flows/$(vip_packets "$n") pkts  "
-	done
-	echo "$out"
-}
-rounds() {
-	cut -d' ' -f1 "$TMP/hold.progress" 2>/dev/null || echo 0
-}
-rounds_ge() {
-	(($(rounds) >= $1))
-}
-# wait_rounds N: the held connections were all exercised N more times.
-wait_rounds() {
-	local want=$(($(rounds) + $1))
-	xlbt_wait_for 60 rounds_ge "$want" ||
-		xlbt_fail "held connections exercised $1 more rounds" "$(rounds)" ">= $want"
-}
-
-xlbt_bg_start client "$TMP/hold.log" python3 "$HELPER" hold --addr "$XLBT_VIP4" --port 80 \
-	--conns "$CONNS" --ready "$TMP/hold.ready" --progress "$TMP/hold.progress" \
-	--out "$TMP/hold.json" --max-seconds 400
-HOLD=$XLBT_BG_PID
-xlbt_wait_for 60 test -s "$TMP/hold.ready" ||
-	xlbt_fail "$CONNS connections through the router" "$(tail -3 "$TMP/hold.log")"
+hold_start "$XLBT_VIP4" "$CONNS" 400
 wait_rounds 5
 C0=$(counts)
 xlbt_log "$CONNS connections held; $C0"
@@ -441,8 +225,7 @@ F13b=$(($(flows 1) + $(flows 3)))
 xlbt_log "lb2 gone; $C1"
 xlbt_expect_ge "flow entries on lb1+lb3 after lb2 went (every held connection)" \
 	"$F13b" "$CONNS"
-read -r _ nb <"$TMP/hold.progress"
-xlbt_expect_eq "connections broken after lb2 went" "$nb" 0
+xlbt_expect_eq "connections broken after lb2 went" "$(hold_broken)" 0
 
 # lb2 comes back: a new link, xlb attached to it again (the pinned maps and
 # the running xlbd are adopted), its route back on the router.
@@ -526,10 +309,7 @@ print("%d VIP packets forwarded while draining, the last %.2f s into it" %
 	xlbt_wait_for 10 paths_are 2 || xlbt_fail "router: lb3's route withdrawn without its xlbd"
 	t1=${EPOCHREALTIME/[.,]/}
 	mv "$TMP/xlbd.lb3.log" "$TMP/xlbd.lb3.log.1"
-	xlbt_bg_start lb3 "$TMP/xlbd.lb3.log" env XLB_PIN_DIR="$(xlbt_pin_dir lb3)" "$XLBD" -c "$TMP/xlb.lb3.yaml"
-	AGENT[3]=$XLBT_BG_PID
-	xlbt_wait_for 10 lb_admin 3 /metrics || xlbt_fail "xlbd on lb3 restarted" \
-		"$(tail -5 "$TMP/xlbd.lb3.log")"
+	agent_start 3
 	xlbt_wait_for 10 paths_are 3 || xlbt_fail "router: lb3 announced again with its xlbd back"
 	DRAIN+="; lb3 without xlbd: withdrawn in $(((t1 - t0) / 1000)) ms"
 	xlbt_log "lb3 withdrawn $(((t1 - t0) / 1000)) ms after its xlbd stopped, back once restarted"
@@ -537,14 +317,11 @@ print("%d VIP packets forwarded while draining, the last %.2f s into it" %
 	xlbt_wait_for 5 digests_agree || xlbt_fail "one digest after lb3's agent restart" "$(digests)"
 fi
 
-xlbt_bg_stop "$HOLD" 5
-[ -s "$TMP/hold.json" ] || xlbt_fail "hold summary" "$(tail -3 "$TMP/hold.log")"
+hold_stop
 read -r HC HB HR HQ HS < <(python3 -c '
 import json, sys
-d = json.load(open(sys.argv[1]))
-print(d["conns"], d["broken"], d["rounds"], d["requests"], d["slowest_s"])
-for w in d["why"]:
-    print(w, file=sys.stderr)' "$TMP/hold.json")
+d = json.loads(sys.argv[1])
+print(d["conns"], d["broken"], d["rounds"], d["requests"], d["slowest_s"])' "$HOLD_SUMMARY")
 echo "scale-out ($ROUTING): $HC connections, $HR rounds, $HQ requests, broken $HB" \
 	"(lb2 removed: flows on lb2 before $F2, on lb1+lb3 $F13 -> $F13b; lb2 back:" \
 	"$((P2b - P2)) VIP packets on lb2 since${DRAIN:+; $DRAIN}), slowest request ${HS} s"

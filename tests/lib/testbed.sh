@@ -229,6 +229,50 @@ xlbt_http_server() {
 		xlbt_fail "server on $1 did not start"
 }
 
+# xlbt_http_servers BE... [-- ARG...]: tests/lib/backend_server.py on each
+# BE (--http-port 80 and ARGs), all started at once; returns when each has
+# written its PID file (10 s at most each), PIDs in XLBT_SRV[BE].
+xlbt_http_servers() {
+	local bes=() be tmp
+	tmp=$(xlbt_tmp_dir)
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		bes+=("$1")
+		shift
+	done
+	[ $# -eq 0 ] || shift
+	for be in "${bes[@]}"; do
+		rm -f "$tmp/$be.pid"
+		xlbt_bg_start "$be" "$tmp/$be.log" python3 "$XLBT_ROOT/tests/lib/backend_server.py" \
+			--name "$be" --http-port 80 "$@" --pid-file "$tmp/$be.pid"
+		XLBT_SRV[$be]=$XLBT_BG_PID
+	done
+	for be in "${bes[@]}"; do
+		xlbt_wait_for 10 test -s "$tmp/$be.pid" ||
+			xlbt_fail "$be server not ready after 10 s" "$(head -c 300 "$tmp/$be.log")"
+	done
+}
+
+# xlbt_decap_gue BE PORT PEER...: BE decapsulates GUE on PORT with second
+# chance (xlb decap attach --gue-port). Hand-offs need forwarding
+# (bpf_fib_lookup) and the peers' neighbours (BE pings each PEER), and a
+# frame sent back out of a veth with XDP_TX reaches the bridge only if the
+# peer runs an XDP program (docs/testing.md), as the LB's does.
+xlbt_decap_gue() {
+	local be=$1 port=$2 peer
+	shift 2
+	xlbt_exec "$be" sysctl -qw "net.ipv4.conf.$(xlbt_dev "$be").forwarding=1" \
+		net.ipv6.conf.all.forwarding=1 || xlbt_fail "$be: forwarding on"
+	ip -n "$(xlbt_ns net)" link set dev "$(xlbt_peer "$be")" xdpdrv obj "$XLBT_XDP_PASS_OBJ" \
+		sec xdp || xlbt_fail "$be: XDP_PASS program on its bridge-side peer"
+	for peer; do
+		[ "$peer" = "$be" ] ||
+			xlbt_exec "$be" ping -c 1 -W 2 "$(xlbt_addr4 "$peer")" >/dev/null ||
+			xlbt_fail "$be: ping $peer"
+	done
+	xlbt_xlb "$be" decap attach "$(xlbt_dev "$be")" --gue-port "$port" >/dev/null ||
+		xlbt_fail "$be: xlb decap attach --gue-port $port"
+}
+
 # xlbt_backends_serve [ARG...]: every backend decapsulates (xlb_decap, the
 # IPv4 VIP) and runs xlbt_http_server with ARGs.
 xlbt_backends_serve() {

@@ -94,3 +94,58 @@ warm_up() {
 		"$(seen "$out"); LB verdicts: $(xlbt_xlb lb stats 2>&1 </dev/null |
 			sed -n '/^Reasons/,$p' | tr -s ' \n' ' ')" "$all"
 }
+
+# --- long-lived connections ---------------------------------------------------
+
+# hold_start ADDR CONNS MAX_SECONDS: CONNS connections from the client to
+# ADDR:80 held open and exercised in rounds (e2e_helper.py hold: one GET on
+# each per round, a connection broken when it fails or another backend
+# answers); returns once all are open, the helper's PID in HOLD.
+# Files: hold.progress ('ROUND BROKEN'), hold.json (summary, at the end).
+hold_start() {
+	local tmp
+	tmp=$(xlbt_tmp_dir)
+	xlbt_bg_start client "$tmp/hold.log" python3 "$XLBT_ROOT/tests/lib/e2e_helper.py" hold \
+		--addr "$1" --port 80 --conns "$2" --ready "$tmp/hold.ready" \
+		--progress "$tmp/hold.progress" --out "$tmp/hold.json" --max-seconds "$3"
+	HOLD=$XLBT_BG_PID
+	xlbt_wait_for 60 test -s "$tmp/hold.ready" ||
+		xlbt_fail "$2 connections held to $1" "$(tail -3 "$tmp/hold.log")"
+}
+
+# rounds: rounds the held connections went through so far.
+rounds() {
+	cut -d' ' -f1 "$(xlbt_tmp_dir)/hold.progress" 2>/dev/null || echo 0
+}
+
+# hold_broken: held connections broken so far.
+hold_broken() {
+	cut -d' ' -f2 "$(xlbt_tmp_dir)/hold.progress" 2>/dev/null || echo 0
+}
+
+rounds_ge() {
+	(($(rounds) >= $1))
+}
+
+# wait_rounds N: the held connections were all exercised N more times.
+wait_rounds() {
+	local want=$(($(rounds) + $1))
+	xlbt_wait_for 60 rounds_ge "$want" ||
+		xlbt_fail "held connections exercised $1 more rounds" "$(rounds)" ">= $want"
+}
+
+# hold_stop: stop the helper; its summary (JSON) in HOLD_SUMMARY and the
+# broken count in HOLD_BROKEN (the first reasons go to stderr).
+hold_stop() {
+	local tmp
+	tmp=$(xlbt_tmp_dir)
+	xlbt_bg_stop "$HOLD" 5
+	[ -s "$tmp/hold.json" ] || xlbt_fail "hold summary" "$(tail -3 "$tmp/hold.log")"
+	HOLD_SUMMARY=$(cat "$tmp/hold.json")
+	HOLD_BROKEN=$(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+print(d["broken"])
+for w in d["why"]:
+    print("  broken:", w, file=sys.stderr)' "$tmp/hold.json")
+}

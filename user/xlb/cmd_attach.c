@@ -591,10 +591,36 @@ static int decap_vip(struct xlb_cli *c, int argc, char **argv)
 	return XLB_EXIT_OK;
 }
 
+/* Hand-offs per peer: "peers" in JSON, one line each in text. */
+static void decap_stats_peers(struct xlb_cli *c, json_t *out, const struct xlb_decap_peer *p,
+			      size_t n)
+{
+	json_t *list = json_array();
+	char a[XLB_ADDRSTRLEN];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		xlb_addr_str(p[i].addr.addr, p[i].addr.family, a, sizeof(a));
+		if (c->json)
+			json_array_append_new(list, json_pack("{s:s, s:I, s:I}", "peer", a,
+							      "packets", (json_int_t)p[i].packets,
+							      "bytes", (json_int_t)p[i].bytes));
+		else
+			printf("%-18s %12llu pkts %14llu bytes  to %s\n", "handoff",
+			       (unsigned long long)p[i].packets, (unsigned long long)p[i].bytes, a);
+	}
+	if (c->json)
+		json_object_set_new(out, "peers", list);
+	else
+		json_decref(list);
+}
+
 static int decap_stats(struct xlb_cli *c, int argc, char **argv)
 {
 	struct xlb_reason_count r[XLB_D_MAX];
+	struct xlb_decap_peer *peers = NULL;
 	struct xlb_decap_maps m;
+	size_t npeers = 0;
 	json_t *out;
 	int npos, ret, err, i;
 	__u16 port;
@@ -605,6 +631,8 @@ static int decap_stats(struct xlb_cli *c, int argc, char **argv)
 	err = xlb_decap_maps_open(&m, c->pin_dir, 0);
 	if (!err) {
 		err = xlb_decap_stats(&m, r);
+		if (!err)
+			err = xlb_decap_peers(&m, &peers, &npeers);
 		xlb_decap_maps_close(&m);
 	}
 	if (err)
@@ -621,6 +649,8 @@ static int decap_stats(struct xlb_cli *c, int argc, char **argv)
 			printf("%-18s %12llu pkts %14llu bytes\n", xlb_decap_reason_name(i),
 			       (unsigned long long)r[i].packets, (unsigned long long)r[i].bytes);
 	}
+	decap_stats_peers(c, out, peers, npeers);
+	free(peers);
 	if (xlb_decap_gue_port_get(c->pin_dir, &port))
 		port = 0; /* maps pinned by a build without the setting */
 	if (c->json) {

@@ -203,6 +203,8 @@ enum xlb_snap_part {
 	XLB_SNAP_NO_UPSTREAMS = 1 << 2, /* upstreams left out (metrics per node) */
 };
 
+struct xlb_decap_peer;
+
 struct xlb_agent_snapshot {
 	struct xlb_agent_stats st;
 	struct xlb_agent_node_view *nodes; /* sorted by address and port */
@@ -222,6 +224,10 @@ struct xlb_agent_snapshot {
 	struct xlb_agent_registry_view *registries; /* every registry type */
 	size_t nregistries;
 	struct xlb_agent_etcd_view etcd;
+	/* xlb_decap's hand-offs per peer, when its maps are pinned in the pin dir */
+	int have_decap;
+	struct xlb_decap_peer *decap_peers; /* by address (dataplane/maps.h) */
+	size_t ndecap_peers;
 };
 
 /**

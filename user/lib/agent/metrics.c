@@ -14,6 +14,7 @@
 #include "agent/agent.h"
 #include "agent/metrics.h"
 #include "config/etcd_mirror.h"
+#include "dataplane/maps.h"
 
 #define MW_CHUNK   (64 * 1024)
 #define HEALTH_MAX 8 /* health states counted (xlb_agent_health_name() has 4) */
@@ -521,6 +522,32 @@ static void m_etcd(struct mw *w, const struct xlb_agent_etcd_view *e)
 		     e->ignored[i]);
 }
 
+/* xlb_decap's second-chance hand-offs per peer (the next hop they went to). */
+static void m_decap(struct mw *w, const struct xlb_agent_snapshot *s)
+{
+	static const struct {
+		const char *name, *help;
+	} fam[2] = {
+		{"xlb_decap_handoffs_total",
+		 "Packets xlb_decap handed to the next hop (second chance), per peer."},
+		{"xlb_decap_handoff_bytes_total",
+		 "Bytes xlb_decap handed to the next hop (second chance), per peer."},
+	};
+	const struct xlb_decap_peer *p;
+	char a[XLB_ADDRSTRLEN];
+	size_t f, i;
+
+	for (f = 0; s->have_decap && f < 2; f++) {
+		mw_family(w, fam[f].name, COUNTER, fam[f].help);
+		for (i = 0; i < s->ndecap_peers; i++) {
+			p = &s->decap_peers[i];
+			mw_u(w, fam[f].name, "peer",
+			     xlb_addr_str(p->addr.addr, p->addr.family, a, sizeof(a)), NULL, NULL,
+			     f ? p->bytes : p->packets);
+		}
+	}
+}
+
 int xlb_metrics_write(struct evbuffer *out, const struct xlb_agent_snapshot *s, int per_node)
 {
 	struct mw *w = malloc(sizeof(*w));
@@ -543,6 +570,7 @@ int xlb_metrics_write(struct evbuffer *out, const struct xlb_agent_snapshot *s, 
 	m_agent(w, &s->st);
 	m_discovery(w, s);
 	m_etcd(w, &s->etcd);
+	m_decap(w, s);
 	mw_flush(w);
 	if (!err)
 		err = w->err;

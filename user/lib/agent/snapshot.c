@@ -6,9 +6,11 @@
  * plain structs (agent.h). admin.c only serialises them.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "dataplane/conns.h"
 #include "agent/agent_int.h"
@@ -191,6 +193,24 @@ static void etcd_view(struct xlb_agent *a, struct xlb_agent_etcd_view *v)
 	memcpy(v->ignored, st.ignored, sizeof(v->ignored));
 }
 
+/*
+ * xlb_decap's hand-offs per peer, when this host also runs it with its maps
+ * in the agent's pin dir (its counter map pinned there): the skeleton is
+ * opened for the scrape only then.
+ */
+static void decap_view(struct xlb_agent *a, struct xlb_agent_snapshot *s)
+{
+	struct xlb_decap_maps dm;
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (snprintf(path, sizeof(path), "%s/xlb_decap_peers", a->pin_dir) >= (int)sizeof(path) ||
+	    stat(path, &st) || xlb_decap_maps_open(&dm, a->pin_dir, 0))
+		return;
+	s->have_decap = !xlb_decap_peers(&dm, &s->decap_peers, &s->ndecap_peers);
+	xlb_decap_maps_close(&dm);
+}
+
 /* What /metrics shows besides nodes: VIPs, NAT, reasons, signals, sources. */
 static int metrics_view(struct xlb_agent *a, struct xlb_agent_snapshot *s)
 {
@@ -224,6 +244,7 @@ static int metrics_view(struct xlb_agent *a, struct xlb_agent_snapshot *s)
 		agent_signal_latency(a, i, &l->n, &l->p50, &l->p99, &l->max);
 	}
 	etcd_view(a, &s->etcd);
+	decap_view(a, s);
 	return registries_view(a, s);
 }
 
@@ -282,5 +303,6 @@ void xlb_agent_snapshot_free(struct xlb_agent_snapshot *s)
 	free(s->nodes);
 	free(s->vips);
 	free(s->registries);
+	free(s->decap_peers);
 	memset(s, 0, sizeof(*s));
 }

@@ -177,6 +177,16 @@ int xlb_stats_backend(struct xlb_maps *m, __u32 id, struct xlb_traffic *out);
 /* Every backend id's traffic (all[XLB_MAX_BACKENDS]), in batched reads. */
 int xlb_stats_backends(struct xlb_maps *m, struct xlb_traffic *all);
 int xlb_decap_stats(struct xlb_decap_maps *m, struct xlb_reason_count out[XLB_D_MAX]);
+/* Second-chance hand-offs xlb_decap sent to one peer (next hop), summed over CPUs. */
+struct xlb_decap_peer {
+	struct xlb_addr_key addr;
+	__u64 packets, bytes;
+};
+/*
+ * Every peer of xlb_decap_peers (an LRU: the most recent ones), sorted by
+ * family then address, in *out (malloc'd; free() it) and *n.
+ */
+int xlb_decap_peers(struct xlb_decap_maps *m, struct xlb_decap_peer **out, size_t *n);
 
 /* Flow table walk. */
 typedef int (*xlb_flow_cb)(const struct xlb_flow_key *k, const struct xlb_flow *v, void *arg);

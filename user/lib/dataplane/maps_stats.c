@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Counters, summed over CPUs (the load balancer's reasons and per-VIP and
- * per-backend traffic, the decap program's reasons), the settings entry of
- * xlb_config, and the maps' memory as the kernel accounts it.
+ * per-backend traffic, the decap program's reasons and hand-offs per peer),
+ * the settings entry of xlb_config, and the maps' memory as the kernel
+ * accounts it.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -37,6 +39,64 @@ int xlb_stats_reasons(struct xlb_maps *m, struct xlb_reason_count out[XLB_R_MAX]
 int xlb_decap_stats(struct xlb_decap_maps *m, struct xlb_reason_count out[XLB_D_MAX])
 {
 	return reasons_sum(map_fd(m->skel->maps.xlb_decap_stats), XLB_D_MAX, out);
+}
+
+static int peer_cmp(const void *a, const void *b)
+{
+	const struct xlb_decap_peer *x = a, *y = b;
+
+	if (x->addr.family != y->addr.family)
+		return x->addr.family < y->addr.family ? -1 : 1;
+	return memcmp(x->addr.addr, y->addr.addr, sizeof(x->addr.addr));
+}
+
+int xlb_decap_peers(struct xlb_decap_maps *m, struct xlb_decap_peer **out, size_t *n)
+{
+	const size_t stride = (sizeof(struct xlb_reason_count) + 7) & ~(size_t)7;
+	int fd = map_fd(m->skel->maps.xlb_decap_peers), ncpu = libbpf_num_possible_cpus(), cpu;
+	struct xlb_addr_key key, next, *prev = NULL;
+	size_t cap = bpf_map__max_entries(m->skel->maps.xlb_decap_peers);
+	const struct xlb_reason_count *c;
+	struct xlb_decap_peer *all, *p;
+	unsigned char *vals;
+	int err = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (ncpu <= 0)
+		return ncpu ?: -EINVAL;
+	all = calloc(cap ?: 1, sizeof(*all));
+	vals = calloc(ncpu, stride);
+	if (!all || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/* Key by key: the map is small, and the LRU may drop an entry meanwhile. */
+	while (*n < cap && !bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, vals))
+			continue;
+		p = &all[(*n)++];
+		p->addr = key;
+		for (cpu = 0; cpu < ncpu; cpu++) {
+			c = (const void *)(vals + cpu * stride);
+			p->packets += c->packets;
+			p->bytes += c->bytes;
+		}
+	}
+	if (*n < cap && errno != ENOENT)
+		err = -errno;
+out:
+	free(vals);
+	if (err) {
+		free(all);
+		*n = 0;
+		return err;
+	}
+	qsort(all, *n, sizeof(*all), peer_cmp);
+	*out = all;
+	return 0;
 }
 
 int xlb_stats_vip(struct xlb_maps *m, __u32 id, struct xlb_traffic *out)
