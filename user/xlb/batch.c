@@ -656,45 +656,25 @@ static int vip_table(struct xlb_batch *b, __u32 v, int orig)
 {
 	const struct xlb_backend *be = orig ? b->be_orig : b->be_cur;
 	struct xlb_vip *vip = orig ? &b->vips[v].orig : &b->vips[v].cur;
-	struct xlb_maglev_node *nodes;
-	struct xlb_chain_member *keep;
-	char(*keys)[XLB_VIPSTRLEN];
-	size_t n = 0, len = 0, members = 0, nkeep = 0;
+	struct xlb_table_input in;
+	size_t members = 0;
 	struct bmem *mm;
 	__u32 i;
 	int err;
 
-	for (i = b->vips[v].first; i != ~0U; i = b->mems[i].next) {
-		len++;
+	for (i = b->vips[v].first; i != ~0U; i = b->mems[i].next)
 		members += orig ? b->mems[i].had : b->mems[i].present;
-	}
 	vip->table_size = xlb_vip_table_size(vip, members);
-	nodes = calloc(len + 1, sizeof(*nodes));
-	keys = calloc(len + 1, sizeof(*keys));
-	keep = calloc(len + 1, sizeof(*keep));
-	if (!nodes || !keys || !keep) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (i = b->vips[v].first; i != ~0U; i = mm->next) {
+	err = xlb_table_input_init(&in, members);
+	for (i = b->vips[v].first; !err && i != ~0U; i = mm->next) {
 		mm = &b->mems[i];
-		if (!(orig ? mm->had : mm->present))
-			continue;
-		keep[nkeep].id = mm->be;
-		keep[nkeep++].family = be[mm->be].family;
-		if (!(orig ? mm->orig_w : mm->cur_w) || be[mm->be].state != XLB_BE_ACTIVE)
-			continue;
-		xlb_backend_key(&be[mm->be], keys[n], sizeof(keys[n]));
-		nodes[n].key = keys[n];
-		nodes[n].weight = orig ? mm->orig_w : mm->cur_w;
-		nodes[n].id = mm->be;
-		n++;
+		if (orig ? mm->had : mm->present)
+			xlb_table_input_add(&in, mm->be, &be[mm->be],
+					    orig ? mm->orig_w : mm->cur_w);
 	}
-	err = xlb_table_write(b->m, vip, nodes, n, keep, nkeep);
-out:
-	free(keep);
-	free(nodes);
-	free(keys);
+	if (!err)
+		err = xlb_table_input_write(b->m, vip, &in);
+	xlb_table_input_free(&in);
 	return err;
 }
 

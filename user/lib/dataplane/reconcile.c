@@ -975,42 +975,21 @@ static int write_members(struct run *r, __u32 vip_id, const struct sh_member *ol
  */
 static int write_table(struct run *r, const struct xlb_vip *v, const struct sh_member *ms, size_t n)
 {
-	struct xlb_shadow *s = r->s;
-	struct xlb_maglev_node *nodes;
-	struct xlb_chain_member *keep;
-	char(*keys)[XLB_VIPSTRLEN];
-	size_t i, k = 0, nkeep = 0;
-	int err = 0;
+	struct xlb_table_input in;
+	size_t i;
+	int err;
 
-	nodes = calloc(n + 1, sizeof(*nodes));
-	keys = calloc(n + 1, sizeof(*keys));
-	keep = calloc(n + 1, sizeof(*keep));
-	if (!nodes || !keys || !keep) {
-		err = -ENOMEM;
-		goto out;
-	}
+	err = xlb_table_input_init(&in, n);
 	for (i = 0; i < n && !err; i++) {
 		err = refresh(r, ms[i].id);
-		if (err)
-			continue;
-		keep[nkeep].id = ms[i].id;
-		keep[nkeep++].family = s->be[ms[i].id].family;
-		if (!ms[i].weight || s->be[ms[i].id].state != XLB_BE_ACTIVE)
-			continue;
-		xlb_backend_key(&s->be[ms[i].id], keys[k], sizeof(keys[k]));
-		nodes[k].key = keys[k];
-		nodes[k].weight = ms[i].weight;
-		nodes[k].id = ms[i].id;
-		k++;
+		if (!err)
+			xlb_table_input_add(&in, ms[i].id, &r->s->be[ms[i].id], ms[i].weight);
 	}
 	if (!err)
-		err = xlb_table_write(r->m, v, nodes, k, keep, nkeep);
+		err = xlb_table_input_write(r->m, v, &in);
 	if (!err)
 		r->st->tables_written++;
-out:
-	free(keep);
-	free(keys);
-	free(nodes);
+	xlb_table_input_free(&in);
 	return err;
 }
 

@@ -310,46 +310,64 @@ __u32 xlb_vip_table_size(const struct xlb_vip *vip, size_t members)
 	return vip->flags & XLB_VIP_F_SIZE_AUTO ? xlb_maglev_size_auto(members) : vip->table_size;
 }
 
+int xlb_table_input_init(struct xlb_table_input *in, size_t members)
+{
+	memset(in, 0, sizeof(*in));
+	in->nodes = calloc(members + 1, sizeof(*in->nodes));
+	in->keys = calloc(members + 1, sizeof(*in->keys));
+	in->keep = calloc(members + 1, sizeof(*in->keep));
+	in->cap = members;
+	return in->nodes && in->keys && in->keep ? 0 : -ENOMEM;
+}
+
+void xlb_table_input_add(struct xlb_table_input *in, __u32 id, const struct xlb_backend *b,
+			 __u32 weight)
+{
+	if (in->nkeep == in->cap)
+		return;
+	in->keep[in->nkeep].id = id;
+	in->keep[in->nkeep++].family = b->family;
+	if (!weight || b->state != XLB_BE_ACTIVE)
+		return;
+	xlb_backend_key(b, in->keys[in->n], sizeof(in->keys[in->n]));
+	in->nodes[in->n].key = in->keys[in->n];
+	in->nodes[in->n].weight = weight;
+	in->nodes[in->n++].id = id;
+}
+
+int xlb_table_input_write(struct xlb_maps *m, const struct xlb_vip *vip,
+			  const struct xlb_table_input *in)
+{
+	return xlb_table_write(m, vip, in->nodes, in->n, in->keep, in->nkeep);
+}
+
+void xlb_table_input_free(struct xlb_table_input *in)
+{
+	free(in->nodes);
+	free(in->keys);
+	free(in->keep);
+	memset(in, 0, sizeof(*in));
+}
+
 int xlb_table_rebuild(struct xlb_maps *m, const struct xlb_vip *vip)
 {
 	struct xlb_member_list c = {.vip_id = vip->id, .be_id = ~0U};
+	struct xlb_table_input in = {};
 	struct xlb_vip sized = *vip;
-	struct xlb_maglev_node *nodes = NULL;
-	struct xlb_chain_member *keep = NULL;
-	char(*keys)[XLB_VIPSTRLEN] = NULL;
 	struct xlb_backend b;
-	size_t i, n = 0, nkeep = 0;
+	size_t i;
 	int err;
 
 	err = xlb_member_foreach(m, xlb_member_list_add, &c);
-	if (err)
-		goto out;
-	nodes = calloc(c.n + 1, sizeof(*nodes));
-	keys = calloc(c.n + 1, sizeof(*keys));
-	keep = calloc(c.n + 1, sizeof(*keep));
-	if (!nodes || !keys || !keep) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (i = 0; i < c.n; i++) {
-		if (xlb_backend_get(m, c.keys[i].backend_id, &b) || b.state == XLB_BE_UNUSED)
-			continue;
-		keep[nkeep].id = c.keys[i].backend_id;
-		keep[nkeep++].family = b.family;
-		if (b.state != XLB_BE_ACTIVE || !c.vals[i].weight)
-			continue;
-		xlb_backend_key(&b, keys[n], sizeof(keys[n]));
-		nodes[n].key = keys[n];
-		nodes[n].weight = c.vals[i].weight;
-		nodes[n].id = c.keys[i].backend_id;
-		n++;
-	}
+	if (!err)
+		err = xlb_table_input_init(&in, c.n);
+	for (i = 0; !err && i < c.n; i++)
+		if (!xlb_backend_get(m, c.keys[i].backend_id, &b) && b.state != XLB_BE_UNUSED)
+			xlb_table_input_add(&in, c.keys[i].backend_id, &b, c.vals[i].weight);
 	sized.table_size = xlb_vip_table_size(vip, c.n);
-	err = xlb_table_write(m, &sized, nodes, n, keep, nkeep);
-out:
-	free(keep);
-	free(keys);
-	free(nodes);
+	if (!err)
+		err = xlb_table_input_write(m, &sized, &in);
+	xlb_table_input_free(&in);
 	xlb_member_list_free(&c);
 	return err;
 }

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <xlb/abi.h>
+#include "base/addr.h"
 
 struct xlb_maps;
 struct xlb_maglev_node;
@@ -38,6 +39,28 @@ int xlb_table_rebuild_backend(struct xlb_maps *m, __u32 be_id);
 int xlb_table_write(struct xlb_maps *m, const struct xlb_vip *vip,
 		    const struct xlb_maglev_node *nodes, size_t n,
 		    const struct xlb_chain_member *keep, size_t nkeep);
+/*
+ * What xlb_table_write() takes, gathered one member at a time by each
+ * writer of tables (rebuild, reconcile, the CLI's batch) in one way.
+ */
+struct xlb_table_input {
+	struct xlb_maglev_node *nodes; /* members that get slots */
+	char (*keys)[XLB_VIPSTRLEN];   /* their identities */
+	struct xlb_chain_member *keep; /* every member */
+	size_t n, nkeep, cap;
+};
+/* Room for @members members: 0 or -ENOMEM (xlb_table_input_free() either way). */
+int xlb_table_input_init(struct xlb_table_input *in, size_t members);
+/*
+ * Member @id with backend @b: it may stay in a slot's chain; it gets slots
+ * when @weight is not 0 and @b is ACTIVE. At most init's @members calls.
+ */
+void xlb_table_input_add(struct xlb_table_input *in, __u32 id, const struct xlb_backend *b,
+			 __u32 weight);
+/* xlb_table_write() of what was added. */
+int xlb_table_input_write(struct xlb_maps *m, const struct xlb_vip *vip,
+			  const struct xlb_table_input *in);
+void xlb_table_input_free(struct xlb_table_input *in);
 /* Slots of the table space in use (by live tables or freed ones), and in all. */
 int xlb_table_space(struct xlb_maps *m, __u32 *used, __u32 *max);
 /* Copy a VIP's current table's primaries out (size slots; XLB_NO_BACKEND for none). */
