@@ -18,6 +18,7 @@ cd "$(dirname "$0")/../.." || exit 1
 HELPER=$PWD/tests/lib/e2e_helper.py
 
 . tests/lib/testbed.sh
+. tests/lib/traffic.sh
 xlbt_require_root
 xlbt_require_cmd ip python3 timeout curl
 xlbt_require_exe XLB build/xlb
@@ -75,12 +76,7 @@ grep -q "^$XLBT_VIP4:80/tcp .* lb least_conn" <<<"$out" ||
 	xlbt_fail "xlb vip list: the route's VIP is least_conn" "$out"
 
 # N connections held open on be1, the only node.
-xlbt_bg_start client "$TMP/hold.log" python3 "$HELPER" hold --addr "$XLBT_VIP4" --port 80 \
-	--conns "$HELD" --period 0.5 --ready "$TMP/hold.ready" --progress "$TMP/hold.progress" \
-	--out "$TMP/hold.json" --max-seconds 120
-HOLD=$XLBT_BG_PID
-xlbt_wait_for 15 test -s "$TMP/hold.ready" || xlbt_fail "$HELD held connections" \
-	"$(cat "$TMP/hold.log")"
+hold_start "$XLBT_VIP4" "$HELD" 120
 active_is be1 "$HELD" "$HELD connections held"
 xlbt_log "$HELD connections held on be1: its active flows $HELD"
 
@@ -107,14 +103,13 @@ active_is be2 0 "the short connections closed (FIN)"
 active_is be1 "$HELD" "the held connections still open"
 
 # The held connections end: be1's count goes back to 0.
-xlbt_bg_stop "$HOLD"
-xlbt_wait_for 10 test -s "$TMP/hold.json" || xlbt_fail "hold summary" "$(cat "$TMP/hold.log")"
+hold_stop
 python3 -c '
 import json, sys
-d = json.load(open(sys.argv[1]))
+d = json.loads(sys.argv[1])
 sys.exit(0 if d["broken"] == 0 and d["backends"] == {"be1": int(sys.argv[2])} else 1)' \
-	"$TMP/hold.json" "$HELD" || xlbt_fail "held connections stayed on be1, unbroken" \
-	"$(cat "$TMP/hold.json")"
+	"$HOLD_SUMMARY" "$HELD" || xlbt_fail "held connections stayed on be1, unbroken" \
+	"$HOLD_SUMMARY"
 active_is be1 0 "the held connections closed"
 xlbt_log "held connections stayed on be1; closed, its count is 0"
 echo PASS

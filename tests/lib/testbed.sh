@@ -231,7 +231,8 @@ xlbt_http_server() {
 
 # xlbt_http_servers BE... [-- ARG...]: tests/lib/backend_server.py on each
 # BE (--http-port 80 and ARGs), all started at once; returns when each has
-# written its PID file (10 s at most each), PIDs in XLBT_SRV[BE].
+# written its PID file (30 s at most: a VM without KVM starts Python
+# slowly), PIDs in XLBT_SRV[BE].
 xlbt_http_servers() {
 	local bes=() be tmp
 	tmp=$(xlbt_tmp_dir)
@@ -247,8 +248,8 @@ xlbt_http_servers() {
 		XLBT_SRV[$be]=$XLBT_BG_PID
 	done
 	for be in "${bes[@]}"; do
-		xlbt_wait_for 10 test -s "$tmp/$be.pid" ||
-			xlbt_fail "$be server not ready after 10 s" "$(head -c 300 "$tmp/$be.log")"
+		xlbt_wait_for 30 test -s "$tmp/$be.pid" ||
+			xlbt_fail "$be server not ready after 30 s" "$(head -c 300 "$tmp/$be.log")"
 	done
 }
 
