@@ -1974,15 +1974,15 @@ static int check_nh_tick(struct env *e, const struct xlb_case *c, const struct p
 			 const struct pkt *out)
 {
 	struct xlb_nexthop nh;
-	__u32 id = e->want_be;
 
-	if (bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_nexthops), &id, &nh))
-		return fail(e, "next hop %u: lookup failed", id);
+	if (bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_nexthops), &e->want_be, &nh))
+		return fail(e, "next hop %u: lookup failed", e->want_be);
 	/* jiffies whose low 32 bits are 0 would read as unmarked: 1 tick in 2^32. */
 	if (!nh.tick)
-		return fail(e, "next hop %u: tick not marked after a forwarded packet", id);
-	if (nh.updated_ns < (1ULL << 62) || nh.ifindex != NH_IFINDEX || nh.dmac[5] != (__u8)id)
-		return fail(e, "next hop %u changed: stamp %llu ifindex %u", id,
+		return fail(e, "next hop %u: tick not marked after a forwarded packet", e->want_be);
+	if (nh.updated_ns < (1ULL << 62) || nh.ifindex != NH_IFINDEX ||
+	    nh.dmac[5] != (__u8)e->want_be)
+		return fail(e, "next hop %u changed: stamp %llu ifindex %u", e->want_be,
 			    (unsigned long long)nh.updated_ns, nh.ifindex);
 	return 0;
 }
