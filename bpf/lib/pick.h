@@ -211,12 +211,19 @@ static __always_inline int xlb_pick(const struct xlb_pkt *p, const struct xlb_vi
 	__u32 hash;
 	int ret;
 
+	if (vip->flags & XLB_VIP_F_STATELESS) {
+		hash = xlb_flow_hash(&p->key, cfg->hash_seed, vip->flags & XLB_VIP_F_HASH_SRC);
+		*hash_out = hash;
+		return xlb_pick_stateless(p, vip, cfg, hash, id_out, be_out);
+	}
+	/*
+	 * The lookup first, the hash after: its misses then overlap the
+	 * hash's arithmetic (an established packet needs the hash only for
+	 * the outer header).
+	 */
+	flow = bpf_map_lookup_elem(&xlb_flows, &p->key);
 	hash = xlb_flow_hash(&p->key, cfg->hash_seed, vip->flags & XLB_VIP_F_HASH_SRC);
 	*hash_out = hash;
-	if (vip->flags & XLB_VIP_F_STATELESS)
-		return xlb_pick_stateless(p, vip, cfg, hash, id_out, be_out);
-
-	flow = bpf_map_lookup_elem(&xlb_flows, &p->key);
 	if (flow) {
 		be = xlb_backend_get(flow->backend_id);
 		/*

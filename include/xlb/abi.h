@@ -287,7 +287,7 @@ struct xlb_nexthop {
 	__u32 mtu;	  /* egress MTU */
 	__u8 smac[6];
 	__u8 dmac[6];
-	__u8 pad[4];
+	__u32 tick; /* the fast path's: jiffies (low bits) when last found fresh */
 };
 _Static_assert(sizeof(struct xlb_nexthop) == 32, "xlb_nexthop size");
 

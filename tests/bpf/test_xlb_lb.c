@@ -1965,6 +1965,28 @@ static int check_no_event(struct env *e, const struct xlb_case *c, const struct 
 	return 0;
 }
 
+/*
+ * The backend's next hop after a forwarded packet: marked fresh for the
+ * tick (the fast path's tick field set; 0 in what nexthop_set wrote), the
+ * rest as written: the stamp is not the fast path's to move.
+ */
+static int check_nh_tick(struct env *e, const struct xlb_case *c, const struct pkt *in,
+			 const struct pkt *out)
+{
+	struct xlb_nexthop nh;
+
+	if (bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_nexthops), &e->want_be, &nh))
+		return fail(e, "next hop %u: lookup failed", e->want_be);
+	/* jiffies whose low 32 bits are 0 would read as unmarked: 1 tick in 2^32. */
+	if (!nh.tick)
+		return fail(e, "next hop %u: tick not marked after a forwarded packet", e->want_be);
+	if (nh.updated_ns < (1ULL << 62) || nh.ifindex != NH_IFINDEX ||
+	    nh.dmac[5] != (__u8)e->want_be)
+		return fail(e, "next hop %u changed: stamp %llu ifindex %u", e->want_be,
+			    (unsigned long long)nh.updated_ns, nh.ifindex);
+	return 0;
+}
+
 /* Exactly one event of kind, for the backend of the first packet's flow. */
 static int check_one_event(struct env *e, const struct xlb_case *c, __u8 kind)
 {
@@ -4007,6 +4029,15 @@ static const struct xlb_case cases[] = {
 	 .out = OUT_ENCAP,
 	 .backend = BE_FIRST,
 	 .check = check_no_event,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "next hop: a forwarded packet marks the entry fresh for the tick, stamp kept",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_ACK},
+	 .setup = &s_two4,
+	 .first = &flow4,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = BE_FIRST,
+	 .check = check_nh_tick,
 	 .reason = XLB_R_FWD_ENCAP},
 	{.name = "passive: bare RST on a young flow -> client_rst event",
 	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_RST},
