@@ -102,26 +102,6 @@ fail:
 	return NULL;
 }
 
-/*
- * calls calls of p on prog_fd, alternating in chunks with the empty
- * program; ns per call minus the empty program's, kernel-reported, into
- * *kern. Returns the last verdict.
- */
-static int measure(int prog_fd, int empty_fd, struct pkt *p, struct pkt *ep, long calls, __u32 *seq,
-		   double *kern)
-{
-	struct bench_cost e = {0}, x = {0};
-	long done;
-	int v = 0;
-
-	for (done = 0; done < calls; done += CHUNK) {
-		bench_run(empty_fd, ep, CHUNK, 1, NULL, &e);
-		v = bench_run(prog_fd, p, CHUNK, 1, seq, &x);
-	}
-	*kern = (x.kern_ns - e.kern_ns) / x.runs;
-	return v;
-}
-
 int main(int argc, char **argv)
 {
 	long flows = argc > 1 ? atol(argv[1]) : 1000000;
@@ -191,10 +171,10 @@ int main(int argc, char **argv)
 
 				if (k == K_EST && *seq + calls > flows)
 					*seq = 0; /* only connections the fill opened */
-				verdict[md][k] =
-					measure(bpf_program__fd(lb[md]->progs.xlb_lb),
-						bpf_program__fd(floor->progs.xdp_empty), &pkts[k],
-						&empty, calls, seq, &ns[md][k][r]);
+				verdict[md][k] = bench_measure(
+					bpf_program__fd(lb[md]->progs.xlb_lb), &pkts[k],
+					bpf_program__fd(floor->progs.xdp_empty), &empty, calls, seq,
+					&ns[md][k][r], NULL, NULL, NULL);
 			}
 
 	printf("GUE VIP, flow table against stateless, %ld live connections: ns per packet "

@@ -112,31 +112,14 @@ static int nat_connect(struct xlb_lb *lb, int fd, const struct pkt_spec *syn, st
 	return pkt_build(reply, &r);
 }
 
-#define CHUNK 1000
+#define CHUNK BENCH_CHUNK
 
-/*
- * One figure of case c: calls calls in chunks of CHUNK that alternate with
- * as many calls of the empty program, so that both see the machine alike.
- * Stores ns per call minus the empty program's, kernel-reported in *kern and
- * by the wall clock in *wall, and the empty program's own costs in
- * *empty_kern and *empty_wall. Returns the last verdict.
- */
+/* One figure of case c (bench_measure(), beside the empty program). */
 static int measure(const int *fds, struct pkt *pkts, int c, long calls, __u32 *seq, double *kern,
 		   double *wall, double *empty_kern, double *empty_wall)
 {
-	struct bench_cost e = {0}, x = {0};
-	long done;
-	int v = 0;
-
-	for (done = 0; done < calls; done += CHUNK) {
-		bench_run(fds[C_EMPTY], &pkts[C_EMPTY], CHUNK, 1, NULL, &e);
-		v = bench_run(fds[c], &pkts[c], CHUNK, 1, seq, &x);
-	}
-	*kern = (x.kern_ns - e.kern_ns) / x.runs;
-	*wall = (x.wall_ns - e.wall_ns) / x.runs;
-	*empty_kern = e.kern_ns / e.runs;
-	*empty_wall = e.wall_ns / e.runs;
-	return v;
+	return bench_measure(fds[c], &pkts[c], fds[C_EMPTY], &pkts[C_EMPTY], calls, seq, kern, wall,
+			     empty_kern, empty_wall);
 }
 
 /* The median (which 0), minimum (-1) or maximum (1) of n values. */

@@ -92,6 +92,39 @@ static int bench_run(int prog_fd, struct pkt *p, long calls, __u32 repeat, __u32
 	return o.retval;
 }
 
+#define BENCH_CHUNK 1000
+
+/*
+ * calls calls of p on prog_fd in chunks of BENCH_CHUNK that alternate with
+ * as many calls of the empty program (empty_fd, frame ep), so that both see
+ * the machine alike. Stores ns per call minus the empty program's,
+ * kernel-reported in *kern and by the wall clock in *wall, and the empty
+ * program's own costs in *empty_kern and *empty_wall (each may be NULL).
+ * Returns the last verdict.
+ */
+static inline int bench_measure(int prog_fd, struct pkt *p, int empty_fd, struct pkt *ep,
+				long calls, __u32 *seq, double *kern, double *wall,
+				double *empty_kern, double *empty_wall)
+{
+	struct bench_cost e = {0}, x = {0};
+	long done;
+	int v = 0;
+
+	for (done = 0; done < calls; done += BENCH_CHUNK) {
+		bench_run(empty_fd, ep, BENCH_CHUNK, 1, NULL, &e);
+		v = bench_run(prog_fd, p, BENCH_CHUNK, 1, seq, &x);
+	}
+	if (kern)
+		*kern = (x.kern_ns - e.kern_ns) / x.runs;
+	if (wall)
+		*wall = (x.wall_ns - e.wall_ns) / x.runs;
+	if (empty_kern)
+		*empty_kern = e.kern_ns / e.runs;
+	if (empty_wall)
+		*empty_wall = e.wall_ns / e.runs;
+	return v;
+}
+
 static inline const char *bench_verdict(int v)
 {
 	return v == XDP_TX	   ? "TX"
