@@ -107,14 +107,7 @@ int main(int argc, char **argv)
 	long flows = argc > 1 ? atol(argv[1]) : 1000000;
 	long calls = argc > 2 ? atol(argv[2]) : 1000000;
 	int runs = argc > 3 ? atoi(argv[3]) : 3;
-	struct pkt_spec syn = {.src = "198.18.0.10",
-			       .dst = VIP4,
-			       .proto = IPPROTO_TCP,
-			       .sport = 40000,
-			       .dport = 80,
-			       .tcp_flags = 0x02,
-			       .payload_len = 15};
-	struct pkt_spec ack = syn;
+	struct pkt_spec syn = BENCH_TCP4(0x02), ack = BENCH_TCP4(0x10);
 	static struct pkt pkts[K_MAX], empty;
 	double ns[M_MAX][K_MAX][RUNS_MAX], fill_ns[M_MAX];
 	int verdict[M_MAX][K_MAX], ncpu, cpu, md, k, r;
@@ -130,7 +123,6 @@ int main(int argc, char **argv)
 				"[RUNS 1-16]]]\n");
 		return 1;
 	}
-	ack.tcp_flags = 0x10;
 	pkt_build(&pkts[K_SYN], &syn);
 	pkt_build(&pkts[K_EST], &ack);
 	pkt_build(&empty, &ack);

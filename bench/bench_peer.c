@@ -359,13 +359,7 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	const char *kobj = NULL, *commit = "unknown", *json = NULL;
-	struct pkt_spec ack4 = {.src = "198.18.0.10",
-				.dst = VIP4,
-				.proto = IPPROTO_TCP,
-				.sport = 40000,
-				.dport = 80,
-				.tcp_flags = 0x10,
-				.payload_len = 15};
+	struct pkt_spec ack4 = BENCH_TCP4(0x10);
 	struct pkt_spec syn4, ack6, syn6, nonvip;
 	static struct pkt pkts[C_MAX][P_MAX];
 	static struct peer_run run = {.calls = 1000000, .rounds = 3};

@@ -136,13 +136,7 @@ int main(int argc, char **argv)
 {
 	long calls = argc > 1 ? atol(argv[1]) : 1000000;
 	int reps = argc > 2 ? atoi(argv[2]) : 5;
-	struct pkt_spec syn4 = {.src = "198.18.0.10",
-				.dst = VIP4,
-				.proto = IPPROTO_TCP,
-				.sport = 40000,
-				.dport = 80,
-				.tcp_flags = 0x02,
-				.payload_len = 15};
+	struct pkt_spec syn4 = BENCH_TCP4(0x02);
 	struct pkt_spec ack4 = syn4, ack6 = syn4, nonvip = syn4, syn6;
 	static struct pkt pkts[C_MAX];
 	double kern[C_MAX][16], wall[C_MAX][16], ekern[C_MAX][16], ewall[C_MAX][16];

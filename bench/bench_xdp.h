@@ -94,6 +94,13 @@ static int bench_run(int prog_fd, struct pkt *p, long calls, __u32 repeat, __u32
 
 #define BENCH_CHUNK 1000
 
+/* The benchmarks' IPv4 TCP packet to VIP4:80 with flags, 15 bytes of payload. */
+#define BENCH_TCP4(flags)                                                                \
+	{                                                                                \
+		.src = "198.18.0.10", .dst = VIP4, .proto = IPPROTO_TCP, .sport = 40000, \
+		.dport = 80, .tcp_flags = (flags), .payload_len = 15                     \
+	}
+
 /*
  * calls calls of p on prog_fd in chunks of BENCH_CHUNK that alternate with
  * as many calls of the empty program (empty_fd, frame ep), so that both see
