@@ -218,13 +218,11 @@ xlbt_bg_wait() {
 
 # xlbt_http_server BE [ARG...]: tests/lib/backend_server.py (it answers with
 # BE's name) on BE's port 80, and whatever ARGs add (e.g. --http-port 8081),
-# in the background, its PID in XLBT_SRV[BE]; returns once the client
-# reaches port 80.
+# in the background (xlbt_http_servers), its PID in XLBT_SRV[BE]; returns
+# once the client reaches port 80.
 declare -gA XLBT_SRV=()
 xlbt_http_server() {
-	xlbt_bg_start "$1" "$(xlbt_tmp_dir)/$1.log" python3 tests/lib/backend_server.py \
-		--name "$1" --http-port 80 "${@:2}"
-	XLBT_SRV[$1]=$XLBT_BG_PID
+	xlbt_http_servers "$1" -- "${@:2}"
 	xlbt_wait_for 5 xlbt_exec client curl -sf --max-time 1 "http://$(xlbt_addr4 "$1")/" ||
 		xlbt_fail "server on $1 did not start"
 }

@@ -249,6 +249,11 @@ void xlb_decap_maps_close(struct xlb_decap_maps *m)
 
 int xlb_percpu_sum(int fd, __u32 key, size_t vsz, __u64 *sum, size_t n)
 {
+	return xlb_percpu_sum_at(fd, &key, vsz, sum, n);
+}
+
+int xlb_percpu_sum_at(int fd, const void *key, size_t vsz, __u64 *sum, size_t n)
+{
 	int ncpu = libbpf_num_possible_cpus();
 	size_t stride = (vsz + 7) & ~7UL;
 	__u64 *buf;
@@ -260,7 +265,7 @@ int xlb_percpu_sum(int fd, __u32 key, size_t vsz, __u64 *sum, size_t n)
 	buf = calloc(ncpu, stride);
 	if (!buf)
 		return -ENOMEM;
-	if (bpf_map_lookup_elem(fd, &key, buf)) {
+	if (bpf_map_lookup_elem(fd, key, buf)) {
 		err = -errno;
 		goto out;
 	}

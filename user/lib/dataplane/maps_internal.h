@@ -75,6 +75,8 @@ __u64 xlb_map_memlock(int fd);
 
 /* Sum n __u64 counters of a per-CPU value of size vsz at key. */
 int xlb_percpu_sum(int fd, __u32 key, size_t vsz, __u64 *sum, size_t n);
+/* The same for a map with any key (a hash): key points at it. */
+int xlb_percpu_sum_at(int fd, const void *key, size_t vsz, __u64 *sum, size_t n);
 /* Zero a per-CPU value on every CPU. */
 int xlb_percpu_zero(int fd, __u32 key, size_t vsz);
 

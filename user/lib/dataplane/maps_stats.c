@@ -52,43 +52,35 @@ static int peer_cmp(const void *a, const void *b)
 
 int xlb_decap_peers(struct xlb_decap_maps *m, struct xlb_decap_peer **out, size_t *n)
 {
-	const size_t stride = (sizeof(struct xlb_reason_count) + 7) & ~(size_t)7;
-	int fd = map_fd(m->skel->maps.xlb_decap_peers), ncpu = libbpf_num_possible_cpus(), cpu;
+	int fd = map_fd(m->skel->maps.xlb_decap_peers);
 	struct xlb_addr_key key, next, *prev = NULL;
 	size_t cap = bpf_map__max_entries(m->skel->maps.xlb_decap_peers);
-	const struct xlb_reason_count *c;
-	struct xlb_decap_peer *all, *p;
-	unsigned char *vals;
+	struct xlb_reason_count c;
+	struct xlb_decap_peer *all;
 	int err = 0;
 
 	*out = NULL;
 	*n = 0;
-	if (ncpu <= 0)
-		return ncpu ?: -EINVAL;
 	all = calloc(cap ?: 1, sizeof(*all));
-	vals = calloc(ncpu, stride);
-	if (!all || !vals) {
-		err = -ENOMEM;
-		goto out;
-	}
+	if (!all)
+		return -ENOMEM;
 	/* Key by key: the map is small, and the LRU may drop an entry meanwhile. */
 	while (*n < cap && !bpf_map_get_next_key(fd, prev, &next)) {
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, vals))
+		err = xlb_percpu_sum_at(fd, &key, sizeof(c), (__u64 *)&c, 2);
+		if (err == -ENOENT) {
+			err = 0;
 			continue;
-		p = &all[(*n)++];
-		p->addr = key;
-		for (cpu = 0; cpu < ncpu; cpu++) {
-			c = (const void *)(vals + cpu * stride);
-			p->packets += c->packets;
-			p->bytes += c->bytes;
 		}
+		if (err)
+			break;
+		all[*n].addr = key;
+		all[*n].packets = c.packets;
+		all[(*n)++].bytes = c.bytes;
 	}
-	if (*n < cap && errno != ENOENT)
+	if (!err && *n < cap && errno != ENOENT)
 		err = -errno;
-out:
-	free(vals);
 	if (err) {
 		free(all);
 		*n = 0;
