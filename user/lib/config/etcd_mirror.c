@@ -260,6 +260,16 @@ static int header_rev(json_t *root, long long *rev, int required, char *why, siz
 	return -EBADMSG;
 }
 
+/* What follows "<prefix>/" in key, or NULL when key is not under the prefix. */
+static const char *key_rest(const struct xlb_etcd_mirror *m, const char *key, size_t len)
+{
+	size_t plen = strlen(m->prefix);
+
+	if (len <= plen + 1 || memcmp(key, m->prefix, plen) || key[plen] != '/')
+		return NULL;
+	return key + plen + 1;
+}
+
 /*
  * The kind (0 upstreams, 1 stream_routes) of key, with the id; -1 for keys
  * we do not mirror (other kinds, the kind's own directory key, deeper
@@ -268,14 +278,11 @@ static int header_rev(json_t *root, long long *rev, int required, char *why, siz
 static int key_kind(const struct xlb_etcd_mirror *m, const char *key, size_t len, const char **id,
 		    size_t *idlen)
 {
-	size_t plen = strlen(m->prefix), klen;
-	const char *rest;
+	const char *rest = key_rest(m, key, len);
 	unsigned int k;
+	size_t klen;
 
-	if (len <= plen + 1 || memcmp(key, m->prefix, plen) || key[plen] != '/')
-		return -1;
-	rest = key + plen + 1;
-	for (k = 0; k < 2; k++) {
+	for (k = 0; rest && k < 2; k++) {
 		klen = strlen(kinds[k]);
 		if ((size_t)(key + len - rest) > klen + 1 && !memcmp(rest, kinds[k], klen) &&
 		    rest[klen] == '/') {
@@ -294,13 +301,12 @@ static int key_kind(const struct xlb_etcd_mirror *m, const char *key, size_t len
  */
 static int other_kind(const struct xlb_etcd_mirror *m, const char *key, size_t len)
 {
-	size_t plen = strlen(m->prefix), seg;
-	const char *rest, *slash;
+	const char *rest = key_rest(m, key, len), *slash;
 	unsigned int k;
+	size_t seg;
 
-	if (len <= plen + 1 || memcmp(key, m->prefix, plen) || key[plen] != '/')
+	if (!rest)
 		return -1;
-	rest = key + plen + 1;
 	slash = memchr(rest, '/', key + len - rest);
 	seg = slash ? (size_t)(slash - rest) : (size_t)(key + len - rest);
 	for (k = 0; k < 2 && !slash; k++)
