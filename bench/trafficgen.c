@@ -2,7 +2,11 @@
 /*
  * Wire rate on veth (target in bench/README.md): frames per second that a program
  * attached natively to a veth forwards back out of it with XDP_TX, for
- * xlb_lb (one VIP, three backends, IPIP) and for the MAC-swap floor.
+ * xlb_lb (one VIP, three backends, IPIP) and for two floors
+ * (bench/xdp_floor.bpf.c): a MAC swap, and a minimal IPIP encapsulation
+ * (adjust_head, outer header and checksum, no lookups), which returns the
+ * same 80-byte frame as xlb and so separates the cost of encapsulating on
+ * veth from xlb's own.
  *
  *   generator namespace                      DUT namespace
  *   lo: xdp_gen (generic, idle)
@@ -13,8 +17,19 @@
  * VIP from one of a few source ports (flows created by SYNs first), leaves
  * GENDEV with XDP_TX and arrives on DUTDEV; what the program under test
  * sends back is counted per CPU and dropped by xdp_count on GENDEV. The
- * figure is frames received back per second. Both programs are measured in
- * alternation, RUNS times each, SECONDS per run after a short warm-up.
+ * figure is frames received back per second. The programs (-P, default
+ * all) are measured in alternation, RUNS times each, SECONDS per run after
+ * a short warm-up.
+ *
+ * With -S, a last pass of STATS_SECONDS per program runs with the kernel's
+ * BPF run-time statistics on (bpf_enable_stats) and reports what each
+ * program costs per frame in the real receive path: the DUT's program,
+ * the generator's xdp_gen and the counter's xdp_count (run_time_ns /
+ * run_cnt). The statistics cost a clock read or two per program run,
+ * which is why the rates come from passes without them. With -1 (the
+ * whole pipeline runs on one CPU) the rest of a frame's time, the
+ * kernel's (veth transmit and receive, XDP_TX, the generator's loop,
+ * frame recycling), is 1 / rate minus the three programs.
  *
  * Run it in the generator's namespace (ip netns exec); DUTNS is a name in
  * /run/netns. The DUT namespace must route the backends 198.18.0.11-13 out
@@ -22,7 +37,9 @@
  * sets that up): xlb resolves next hops through the FIB as in production.
  *
  *   trafficgen -g GENDEV -n DUTNS -d DUTDEV [-s SECONDS] [-r RUNS]
- *              [-p PORTS] [-R REPEAT] [-B BATCH] [-c CPU] [-o JSON]
+ *              [-p PORTS] [-R REPEAT] [-B BATCH] [-c CPU] [-P PROGS]
+ *              [-S STATS_SECONDS] [-1] [-o JSON]
+ * PROGS: a comma-separated subset of floor, encap, xlb.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -58,10 +75,11 @@
 #define SPORT_BASE 40000
 #define MAX_RUNS   32
 
-enum { P_FLOOR, P_XLB, P_MAX };
+enum { P_FLOOR, P_ENCAP, P_XLB, P_MAX };
 static const char *const prog_names[P_MAX] = {"MAC-swap XDP_TX floor",
+					      "minimal IPIP-encap XDP_TX floor",
 					      "xlb_lb (IPIP, 1 VIP, 3 backends)"};
-static const char *const prog_keys[P_MAX] = {"floor", "xlb"};
+static const char *const prog_keys[P_MAX] = {"floor", "encap", "xlb"};
 
 static volatile sig_atomic_t stop;
 
@@ -249,6 +267,80 @@ static double gen_for(struct gen *g, double secs, __u64 *sent)
 	return t - t0;
 }
 
+/* Whose run time the statistics pass reads. */
+enum { S_DUT, S_GEN, S_COUNT, S_MAX };
+static const char *const stat_keys[S_MAX] = {"dut_prog_ns", "gen_ns", "count_ns"};
+
+/* A program's cumulative run time and runs (while statistics are on). */
+static int prog_stats(int fd, __u64 *ns, __u64 *cnt)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		fprintf(stderr, "trafficgen: program info: %s\n", strerror(errno));
+		return -1;
+	}
+	*ns = info.run_time_ns;
+	*cnt = info.run_cnt;
+	return 0;
+}
+
+/* The same of each program in S_* order. */
+static int stats_read(const int fds[S_MAX], __u64 ns[S_MAX], __u64 cnt[S_MAX])
+{
+	int i;
+
+	for (i = 0; i < S_MAX; i++)
+		if (prog_stats(fds[i], &ns[i], &cnt[i]))
+			return -1;
+	return 0;
+}
+
+struct bench {
+	struct gen g;
+	int rx_fd;	 /* gen_rx: what came back */
+	int dut_ifindex; /* in the DUT's namespace */
+	int prog_fd[P_MAX];
+	int gen_fd, count_fd;
+	int empty_fd; /* xdp_empty: what the statistics cost per run */
+	double warm;  /* seconds sent before each measurement */
+};
+
+/* One measurement: rates in Mpps; ns per run of each program (stats only). */
+struct sample {
+	double back, offered, ipip_share;
+	double ns[S_MAX];
+};
+
+/*
+ * Attach program p on the DUT, warm up, send for secs; with_stats, also
+ * what each program cost per run meanwhile (statistics must be on).
+ */
+static int measure(struct bench *b, int p, double secs, int with_stats, struct sample *s)
+{
+	const int fds[S_MAX] = {b->prog_fd[p], b->gen_fd, b->count_fd};
+	__u64 ns0[S_MAX], cnt0[S_MAX], ns1[S_MAX], cnt1[S_MAX], sent;
+	struct rx a, r;
+	double dt;
+	int i;
+
+	if (dut_attach(b->dut_ifindex, b->prog_fd[p]) || gen_for(&b->g, b->warm, &sent) < 0 ||
+	    rx_read(b->rx_fd, &a) || (with_stats && stats_read(fds, ns0, cnt0)))
+		return -1;
+	dt = gen_for(&b->g, secs, &sent);
+	if (dt < 0 || rx_read(b->rx_fd, &r) || (with_stats && stats_read(fds, ns1, cnt1)))
+		return -1;
+	s->back = (r.frames - a.frames) / dt / 1e6;
+	s->offered = sent / dt / 1e6;
+	s->ipip_share = r.frames > a.frames ? (double)(r.ipip - a.ipip) / (r.frames - a.frames) : 0;
+	for (i = 0; i < S_MAX; i++)
+		s->ns[i] = with_stats && cnt1[i] > cnt0[i]
+				   ? (double)(ns1[i] - ns0[i]) / (cnt1[i] - cnt0[i])
+				   : 0;
+	return 0;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -269,22 +361,328 @@ static struct stat3 stat3(const double *v, int n)
 	return (struct stat3){n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2, s[0], s[n - 1]};
 }
 
+/* What was measured, per program, and how. */
+struct results {
+	int sel[P_MAX];	 /* measured */
+	int runs, ports; /* runs per program, flows */
+	double secs, stats_secs;
+	int one_cpu; /* the whole pipeline on the generator's CPU */
+	double mpps[P_MAX][MAX_RUNS], offered[P_MAX][MAX_RUNS];
+	struct stat3 rate[P_MAX], off[P_MAX];
+	struct sample stats[P_MAX]; /* the statistics pass, if stats_secs */
+	double clock_ns;	    /* in each ns figure of it: xdp_empty's */
+};
+
+/* a's rate over b's (medians), or 0 when either was not measured. */
+static double ratio(const struct results *res, int a, int b)
+{
+	if (!res->sel[a] || !res->sel[b] || res->rate[b].med <= 0)
+		return 0;
+	return res->rate[a].med / res->rate[b].med;
+}
+
+/* Program k's own ns per run in s, without the statistics' clock reads. */
+static double net_ns(const struct results *res, const struct sample *s, int k)
+{
+	return s->ns[k] - res->clock_ns;
+}
+
+/*
+ * ns per frame on one CPU (rate passes) not spent in any of the three
+ * programs (statistics pass, net).
+ */
+static double rest_ns(const struct results *res, int p)
+{
+	const struct sample *s = &res->stats[p];
+	double frame = res->rate[p].med > 0 ? 1e3 / res->rate[p].med : 0;
+	int k;
+
+	for (k = 0; k < S_MAX; k++)
+		frame -= net_ns(res, s, k);
+	return frame;
+}
+
+/*
+ * What the statistics add to a program's run_time_ns per run: the run time
+ * of xdp_empty, run by BPF_PROG_TEST_RUN with them on.
+ */
+static int clock_cost(int empty_fd, const struct pkt *frame, double *ns)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame->data, .data_size_in = frame->len,
+		    .repeat = 1 << 20);
+	__u64 ns0, cnt0, ns1, cnt1;
+
+	if (prog_stats(empty_fd, &ns0, &cnt0))
+		return -1;
+	if (bpf_prog_test_run_opts(empty_fd, &o)) {
+		fprintf(stderr, "trafficgen: test run of xdp_empty: %s\n", strerror(errno));
+		return -1;
+	}
+	if (prog_stats(empty_fd, &ns1, &cnt1))
+		return -1;
+	if (cnt1 <= cnt0) {
+		fprintf(stderr, "trafficgen: xdp_empty's runs were not counted\n");
+		return -1;
+	}
+	*ns = (double)(ns1 - ns0) / (cnt1 - cnt0);
+	return 0;
+}
+
+static const struct {
+	int a, b;
+	const char *label, *key, *note;
+} ratios[] = {
+	{P_XLB, P_FLOOR, "xlb / MAC-swap floor", "ratio_xlb_floor", "target >= 0.9"},
+	{P_XLB, P_ENCAP, "xlb / encap floor", "ratio_xlb_encap", "xlb's own logic"},
+	{P_ENCAP, P_FLOOR, "encap floor / MAC-swap floor", "ratio_encap_floor",
+	 "encapsulating on veth"},
+};
+
+static void print_rates(const struct results *res, size_t frame_len)
+{
+	size_t i;
+	int p;
+
+	printf("Wire rate on veth: %zu-byte IPv4 TCP frames (ACKs of %d established flows) "
+	       "from a live-frames generator, forwarded back with XDP_TX; Mpps received "
+	       "back, %d runs x %.1f s\n",
+	       frame_len, res->ports, res->runs, res->secs);
+	printf("| program on the DUT veth | median | min | max | offered (median) |\n"
+	       "|---|---|---|---|---|\n");
+	for (p = 0; p < P_MAX; p++)
+		if (res->sel[p])
+			printf("| %s | %.3f | %.3f | %.3f | %.3f |\n", prog_names[p],
+			       res->rate[p].med, res->rate[p].min, res->rate[p].max,
+			       res->off[p].med);
+	for (i = 0; i < sizeof(ratios) / sizeof(ratios[0]); i++)
+		if (ratio(res, ratios[i].a, ratios[i].b) > 0)
+			printf("| **%s** | **%.3f** | | | %s |\n", ratios[i].label,
+			       ratio(res, ratios[i].a, ratios[i].b), ratios[i].note);
+}
+
+/* Each program's cost per frame, and (one CPU) xlb's extra cost by part. */
+static void print_stats(const struct results *res)
+{
+	const struct sample *s, *x = &res->stats[P_XLB];
+	double frame[P_MAX];
+	int p;
+
+	printf("\nEach program's ns per frame: a %.1f s pass per program with BPF run-time "
+	       "statistics on (run_time_ns / run_cnt, less %.1f ns, an empty program's under "
+	       "them)%s\n",
+	       res->stats_secs, res->clock_ns,
+	       res->one_cpu ? "; rest: 1 / median rate of the rate runs less the three, the "
+			      "kernel's part (veth, XDP_TX, the generator's loop, frame recycling)"
+			    : "");
+	printf("| program on the DUT veth | Mpps in this pass | DUT program | generator xdp_gen "
+	       "| counter xdp_count |%s\n|---|---|---|---|---|%s\n",
+	       res->one_cpu ? " rest |" : "", res->one_cpu ? "---|" : "");
+	for (p = 0; p < P_MAX; p++) {
+		if (!res->sel[p])
+			continue;
+		s = &res->stats[p];
+		printf("| %s | %.3f | %.1f | %.1f | %.1f |", prog_names[p], s->back,
+		       net_ns(res, s, S_DUT), net_ns(res, s, S_GEN), net_ns(res, s, S_COUNT));
+		if (res->one_cpu)
+			printf(" %.1f |", rest_ns(res, p));
+		printf("\n");
+	}
+	if (!res->one_cpu || !res->sel[P_XLB])
+		return;
+	/*
+	 * The gap per frame from the rate passes (no statistics), split by
+	 * the statistics pass: the programs' differences, and the rest.
+	 */
+	printf("\nxlb's extra time per frame on one CPU: 1 / median rate against each floor "
+	       "(rate passes), split by the statistics pass; ns\n");
+	printf("| xlb against | per frame | DUT program | generator xdp_gen | counter xdp_count "
+	       "| rest |\n|---|---|---|---|---|---|\n");
+	for (p = 0; p < P_MAX; p++)
+		frame[p] = res->sel[p] && res->rate[p].med > 0 ? 1e3 / res->rate[p].med : 0;
+	for (p = 0; p < P_XLB; p++) {
+		double d[S_MAX], dframe = frame[P_XLB] - frame[p];
+		int i;
+
+		if (!res->sel[p])
+			continue;
+		s = &res->stats[p];
+		for (i = 0; i < S_MAX; i++)
+			d[i] = x->ns[i] - s->ns[i];
+		printf("| %s | %+.1f | %+.1f | %+.1f | %+.1f | %+.1f |\n", prog_names[p], dframe,
+		       d[S_DUT], d[S_GEN], d[S_COUNT], dframe - d[S_DUT] - d[S_GEN] - d[S_COUNT]);
+	}
+}
+
+static int write_json(const char *path, const struct results *res, const struct gen *g, int cpu)
+{
+	const struct sample *s;
+	FILE *f = fopen(path, "w");
+	size_t i;
+	int p, r, k;
+
+	if (!f) {
+		fprintf(stderr, "trafficgen: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	fprintf(f,
+		"{\n  \"bench\": \"wire_rate_veth\",\n  \"frame_bytes\": %zu,\n"
+		"  \"flows\": %d,\n  \"runs\": %d,\n  \"seconds_per_run\": %.2f,\n"
+		"  \"repeat\": %u,\n  \"batch\": %u,\n  \"gen_cpu\": %d,\n  \"one_cpu\": %s,\n"
+		"  \"stats_seconds\": %.2f,\n  \"stats_clock_ns\": %.2f,\n",
+		g->frame.len, res->ports, res->runs, res->secs, g->repeat, g->batch, cpu,
+		res->one_cpu ? "true" : "false", res->stats_secs, res->clock_ns);
+	for (p = 0; p < P_MAX; p++) {
+		if (!res->sel[p])
+			continue;
+		fprintf(f,
+			"  \"%s\": {\"mpps_median\": %.4f, \"mpps_min\": %.4f, \"mpps_max\": %.4f, "
+			"\"offered_mpps_median\": %.4f, \"ns_per_frame\": %.2f, \"mpps\": [",
+			prog_keys[p], res->rate[p].med, res->rate[p].min, res->rate[p].max,
+			res->off[p].med, res->rate[p].med > 0 ? 1e3 / res->rate[p].med : 0);
+		for (r = 0; r < res->runs; r++)
+			fprintf(f, "%s%.4f", r ? ", " : "", res->mpps[p][r]);
+		fprintf(f, "]");
+		if (res->stats_secs > 0) {
+			s = &res->stats[p];
+			fprintf(f, ", \"stats\": {\"mpps\": %.4f", s->back);
+			for (k = 0; k < S_MAX; k++)
+				fprintf(f, ", \"%s\": %.2f", stat_keys[k], net_ns(res, s, k));
+			if (res->one_cpu)
+				fprintf(f, ", \"rest_ns\": %.2f", rest_ns(res, p));
+			fprintf(f, "}");
+		}
+		fprintf(f, "},\n");
+	}
+	for (i = 0; i < sizeof(ratios) / sizeof(ratios[0]); i++)
+		if (ratio(res, ratios[i].a, ratios[i].b) > 0)
+			fprintf(f, "  \"%s\": %.4f,\n", ratios[i].key,
+				ratio(res, ratios[i].a, ratios[i].b));
+	fprintf(f, "  \"target_ratio\": 0.9\n}\n");
+	if (fclose(f)) {
+		fprintf(stderr, "trafficgen: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* -P: a comma-separated subset of prog_keys. */
+static int parse_progs(const char *arg, int sel[P_MAX])
+{
+	char buf[64], *tok, *save;
+	int p;
+
+	if (snprintf(buf, sizeof(buf), "%s", arg) >= (int)sizeof(buf))
+		return -1;
+	memset(sel, 0, P_MAX * sizeof(sel[0]));
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		for (p = 0; p < P_MAX && strcmp(tok, prog_keys[p]); p++)
+			;
+		if (p == P_MAX) {
+			fprintf(stderr, "trafficgen: -P: no program '%s' (floor, encap, xlb)\n",
+				tok);
+			return -1;
+		}
+		sel[p] = 1;
+	}
+	for (p = 0; p < P_MAX && !sel[p]; p++)
+		;
+	return p == P_MAX ? -1 : 0;
+}
+
+/* RUNS rounds over the selected programs, then the statistics pass. */
+static int measure_all(struct bench *b, struct results *res)
+{
+	struct sample s;
+	int r, p, sfd;
+
+	for (r = 0; r < res->runs && !stop; r++) {
+		for (p = 0; p < P_MAX && !stop; p++) {
+			if (!res->sel[p])
+				continue;
+			if (measure(b, p, res->secs, 0, &s))
+				return -1;
+			res->mpps[p][r] = s.back;
+			res->offered[p][r] = s.offered;
+			fprintf(stderr,
+				"trafficgen: run %d %-5s offered %.3f Mpps, back %.3f Mpps "
+				"(%.0f%% IPIP)\n",
+				r + 1, prog_keys[p], s.offered, s.back, s.ipip_share * 100);
+		}
+	}
+	for (p = 0; p < P_MAX; p++) {
+		if (!res->sel[p])
+			continue;
+		res->rate[p] = stat3(res->mpps[p], res->runs);
+		res->off[p] = stat3(res->offered[p], res->runs);
+	}
+	if (res->stats_secs <= 0 || stop)
+		return 0;
+	/* On while the descriptor is open (kernel.bpf_stats_enabled counts it). */
+	sfd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (sfd < 0) {
+		fprintf(stderr, "trafficgen: cannot turn on BPF run-time statistics: %s\n",
+			strerror(errno));
+		return -1;
+	}
+	if (clock_cost(b->empty_fd, &b->g.frame, &res->clock_ns)) {
+		close(sfd);
+		return -1;
+	}
+	fprintf(stderr, "trafficgen: stats: %.1f ns per run are the statistics' own (xdp_empty)\n",
+		res->clock_ns);
+	for (p = 0; p < P_MAX && !stop; p++) {
+		if (!res->sel[p])
+			continue;
+		if (measure(b, p, res->stats_secs, 1, &res->stats[p])) {
+			close(sfd);
+			return -1;
+		}
+		s = res->stats[p];
+		fprintf(stderr,
+			"trafficgen: stats %-5s back %.3f Mpps; ns per run: DUT program %.1f, "
+			"xdp_gen %.1f, xdp_count %.1f\n",
+			prog_keys[p], s.back, s.ns[S_DUT], s.ns[S_GEN], s.ns[S_COUNT]);
+	}
+	close(sfd);
+	return 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
 		"usage: trafficgen -g GENDEV -n DUTNS -d DUTDEV [-s SECONDS] [-r RUNS 1-%d]\n"
-		"                  [-p PORTS] [-R REPEAT] [-B BATCH<=256] [-c CPU] [-o JSON]\n",
+		"                  [-p PORTS] [-R REPEAT] [-B BATCH<=256] [-c CPU]\n"
+		"                  [-P floor,encap,xlb] [-S STATS_SECONDS] [-1] [-o JSON]\n",
 		MAX_RUNS);
 	exit(1);
+}
+
+/* The frame xdp_gen sends: spec, from GENDEV's MAC to DUTDEV's. */
+static int set_frame(struct bench *b, struct xdp_gen *gs, const struct pkt_spec *spec,
+		     const __u8 gen_mac[6], const __u8 dut_mac[6])
+{
+	if (pkt_build(&b->g.frame, spec)) {
+		fprintf(stderr, "trafficgen: pkt_build failed\n");
+		return -1;
+	}
+	memcpy(b->g.frame.data, dut_mac, 6);
+	memcpy(b->g.frame.data + 6, gen_mac, 6);
+	if (b->g.frame.len != sizeof(gs->bss->gen_frame)) {
+		fprintf(stderr, "trafficgen: frame of %zu bytes, xdp_gen sends %zu\n",
+			b->g.frame.len, sizeof(gs->bss->gen_frame));
+		return -1;
+	}
+	memcpy(gs->bss->gen_frame, b->g.frame.data, b->g.frame.len);
+	b->g.ctx.data_end = b->g.frame.len;
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	const char *gen_dev = NULL, *dut_ns = NULL, *dut_dev = NULL, *json = NULL;
-	double secs = 5, warm = 0.5, mpps[P_MAX][MAX_RUNS], offered[P_MAX][MAX_RUNS];
-	double ipip_share[P_MAX][MAX_RUNS];
-	int runs = 5, ports = 16, cpu = -1, opt, r, p, rc = 2, dut_ifindex = 0, gen_ifindex, lo;
-	struct gen g = {.repeat = 1 << 18, .batch = 64};
+	static struct results res = {.sel = {1, 1, 1}, .runs = 5, .ports = 16, .secs = 5};
+	struct bench b = {.g = {.repeat = 1 << 18, .batch = 64}, .warm = 0.5};
+	int cpu = -1, opt, rc = 2, gen_ifindex, lo;
 	struct pkt_spec syn = {.src = SRC4,
 			       .dst = DST4,
 			       .proto = IPPROTO_TCP,
@@ -296,15 +694,11 @@ int main(int argc, char **argv)
 	struct xdp_gen *gs = NULL;
 	struct xdp_floor *fl = NULL;
 	struct xlb_lb *lb = NULL;
-	int prog_fd[P_MAX];
 	__u8 gen_mac[6], dut_mac[6];
 	char path[256];
-	struct rx a, b;
-	__u64 sent;
-	double dt;
-	FILE *f;
+	struct rx a, r;
 
-	while ((opt = getopt(argc, argv, "g:n:d:s:r:p:R:B:c:o:h")) != -1) {
+	while ((opt = getopt(argc, argv, "g:n:d:s:r:p:R:B:c:P:S:1o:h")) != -1) {
 		switch (opt) {
 		case 'g':
 			gen_dev = optarg;
@@ -316,22 +710,32 @@ int main(int argc, char **argv)
 			dut_dev = optarg;
 			break;
 		case 's':
-			secs = atof(optarg);
+			res.secs = atof(optarg);
 			break;
 		case 'r':
-			runs = atoi(optarg);
+			res.runs = atoi(optarg);
 			break;
 		case 'p':
-			ports = atoi(optarg);
+			res.ports = atoi(optarg);
 			break;
 		case 'R':
-			g.repeat = strtoul(optarg, NULL, 0);
+			b.g.repeat = strtoul(optarg, NULL, 0);
 			break;
 		case 'B':
-			g.batch = strtoul(optarg, NULL, 0);
+			b.g.batch = strtoul(optarg, NULL, 0);
 			break;
 		case 'c':
 			cpu = atoi(optarg);
+			break;
+		case 'P':
+			if (parse_progs(optarg, res.sel))
+				usage();
+			break;
+		case 'S':
+			res.stats_secs = atof(optarg);
+			break;
+		case '1':
+			res.one_cpu = 1;
 			break;
 		case 'o':
 			json = optarg;
@@ -340,8 +744,9 @@ int main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (!gen_dev || !dut_ns || !dut_dev || secs <= 0 || secs > 60 || runs < 1 ||
-	    runs > MAX_RUNS || ports < 1 || ports > 1000 || !g.repeat || g.batch > 256)
+	if (!gen_dev || !dut_ns || !dut_dev || res.secs <= 0 || res.secs > 60 || res.runs < 1 ||
+	    res.runs > MAX_RUNS || res.ports < 1 || res.ports > 1000 || !b.g.repeat ||
+	    b.g.batch > 256 || res.stats_secs < 0 || res.stats_secs > 60)
 		usage();
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -371,8 +776,8 @@ int main(int argc, char **argv)
 	}
 	if (enter(ns_dut))
 		return 2;
-	dut_ifindex = if_nametoindex(dut_dev);
-	if (!dut_ifindex || mac_of(dut_dev, dut_mac)) {
+	b.dut_ifindex = if_nametoindex(dut_dev);
+	if (!b.dut_ifindex || mac_of(dut_dev, dut_mac)) {
 		fprintf(stderr, "trafficgen: no device %s in %s\n", dut_dev, dut_ns);
 		return 2;
 	}
@@ -385,7 +790,7 @@ int main(int argc, char **argv)
 		goto out;
 	gs->rodata->gen_ifindex = gen_ifindex;
 	gs->rodata->sport_base = SPORT_BASE;
-	gs->rodata->sport_count = ports;
+	gs->rodata->sport_count = res.ports;
 	if (xdp_gen__load(gs)) {
 		fprintf(stderr, "trafficgen: load xdp_gen: %s\n", strerror(errno));
 		goto out;
@@ -396,134 +801,58 @@ int main(int argc, char **argv)
 		fprintf(stderr, "trafficgen: load floor/xlb failed\n");
 		goto out;
 	}
-	prog_fd[P_FLOOR] = bpf_program__fd(fl->progs.xdp_macswap);
-	prog_fd[P_XLB] = bpf_program__fd(lb->progs.xlb_lb);
-	g.prog_fd = bpf_program__fd(gs->progs.xdp_gen);
-	if (bpf_xdp_attach(gen_ifindex, bpf_program__fd(gs->progs.xdp_count), XDP_FLAGS_DRV_MODE,
-			   NULL) ||
-	    bpf_xdp_attach(lo, g.prog_fd, XDP_FLAGS_SKB_MODE, NULL)) {
+	b.prog_fd[P_FLOOR] = bpf_program__fd(fl->progs.xdp_macswap);
+	b.prog_fd[P_ENCAP] = bpf_program__fd(fl->progs.xdp_encap);
+	b.prog_fd[P_XLB] = bpf_program__fd(lb->progs.xlb_lb);
+	b.g.prog_fd = b.gen_fd = bpf_program__fd(gs->progs.xdp_gen);
+	b.count_fd = bpf_program__fd(gs->progs.xdp_count);
+	b.empty_fd = bpf_program__fd(fl->progs.xdp_empty);
+	b.rx_fd = bpf_map__fd(gs->maps.gen_rx);
+	if (bpf_xdp_attach(gen_ifindex, b.count_fd, XDP_FLAGS_DRV_MODE, NULL) ||
+	    bpf_xdp_attach(lo, b.gen_fd, XDP_FLAGS_SKB_MODE, NULL)) {
 		fprintf(stderr, "trafficgen: attach xdp_count on %s / xdp_gen on lo failed\n",
 			gen_dev);
 		goto out;
 	}
 
-	/* Frames: GENDEV -> DUTDEV. */
-	ack.tcp_flags = 0x10;
-	g.ctx.data_end = 0;
-	g.ctx.ingress_ifindex = gen_ifindex;
-	if (pkt_build(&g.frame, &syn)) {
-		fprintf(stderr, "trafficgen: pkt_build failed\n");
-		goto out;
-	}
-	memcpy(g.frame.data, dut_mac, 6);
-	memcpy(g.frame.data + 6, gen_mac, 6);
-	if (g.frame.len != sizeof(gs->bss->gen_frame)) {
-		fprintf(stderr, "trafficgen: frame of %zu bytes, xdp_gen sends %zu\n", g.frame.len,
-			sizeof(gs->bss->gen_frame));
-		goto out;
-	}
-	memcpy(gs->bss->gen_frame, g.frame.data, g.frame.len);
-	g.ctx.data_end = g.frame.len;
-
-	/* The flows: a few SYNs per source port through xlb. */
-	if (dut_attach(dut_ifindex, prog_fd[P_XLB]) || rx_read(bpf_map__fd(gs->maps.gen_rx), &a) ||
-	    gen_call(&g, ports * 8))
+	/* Frames: GENDEV -> DUTDEV. The flows: a few SYNs per source port through xlb. */
+	b.g.ctx.ingress_ifindex = gen_ifindex;
+	if (set_frame(&b, gs, &syn, gen_mac, dut_mac) ||
+	    dut_attach(b.dut_ifindex, b.prog_fd[P_XLB]) || rx_read(b.rx_fd, &a) ||
+	    gen_call(&b.g, res.ports * 8))
 		goto out;
 	usleep(200000);
-	if (rx_read(bpf_map__fd(gs->maps.gen_rx), &b))
+	if (rx_read(b.rx_fd, &r))
 		goto out;
-	if (b.ipip == a.ipip) {
-		fprintf(stderr, "trafficgen: xlb forwarded none of %d SYNs\n", ports * 8);
+	if (r.ipip == a.ipip) {
+		fprintf(stderr, "trafficgen: xlb forwarded none of %d SYNs\n", res.ports * 8);
 		print_reasons(lb);
 		goto out;
 	}
-	pkt_build(&g.frame, &ack);
-	memcpy(g.frame.data, dut_mac, 6);
-	memcpy(g.frame.data + 6, gen_mac, 6);
-	memcpy(gs->bss->gen_frame, g.frame.data, g.frame.len);
+	ack.tcp_flags = 0x10;
+	if (set_frame(&b, gs, &ack, gen_mac, dut_mac))
+		goto out;
 
 	fprintf(stderr,
 		"trafficgen: %zu-byte frames, %d flows, %d x %.1f s per program, "
 		"repeat %u, batch %u\n",
-		g.frame.len, ports, runs, secs, g.repeat, g.batch);
-	for (r = 0; r < runs && !stop; r++) {
-		for (p = 0; p < P_MAX && !stop; p++) {
-			if (dut_attach(dut_ifindex, prog_fd[p]))
-				goto out;
-			if (gen_for(&g, warm, &sent) < 0 ||
-			    rx_read(bpf_map__fd(gs->maps.gen_rx), &a))
-				goto out;
-			dt = gen_for(&g, secs, &sent);
-			if (dt < 0 || rx_read(bpf_map__fd(gs->maps.gen_rx), &b))
-				goto out;
-			mpps[p][r] = (b.frames - a.frames) / dt / 1e6;
-			offered[p][r] = sent / dt / 1e6;
-			ipip_share[p][r] = b.frames > a.frames ? (double)(b.ipip - a.ipip) /
-									 (b.frames - a.frames)
-							       : 0;
-			fprintf(stderr,
-				"trafficgen: run %d %-5s offered %.3f Mpps, back %.3f Mpps "
-				"(%.0f%% IPIP)\n",
-				r + 1, prog_keys[p], offered[p][r], mpps[p][r],
-				ipip_share[p][r] * 100);
-		}
-	}
+		b.g.frame.len, res.ports, res.runs, res.secs, b.g.repeat, b.g.batch);
+	if (measure_all(&b, &res))
+		goto out;
 	print_reasons(lb);
 	if (stop) {
 		fprintf(stderr, "trafficgen: interrupted\n");
 		goto out;
 	}
-
-	{
-		struct stat3 s[P_MAX], o[P_MAX];
-		double ratio;
-
-		for (p = 0; p < P_MAX; p++) {
-			s[p] = stat3(mpps[p], runs);
-			o[p] = stat3(offered[p], runs);
-		}
-		ratio = s[P_FLOOR].med > 0 ? s[P_XLB].med / s[P_FLOOR].med : 0;
-		printf("Wire rate on veth: %zu-byte IPv4 TCP frames (ACKs of %d established flows) "
-		       "from a live-frames generator, forwarded back with XDP_TX; Mpps received "
-		       "back, %d runs x %.1f s\n",
-		       g.frame.len, ports, runs, secs);
-		printf("| program on the DUT veth | median | min | max | offered (median) |\n"
-		       "|---|---|---|---|---|\n");
-		for (p = 0; p < P_MAX; p++)
-			printf("| %s | %.3f | %.3f | %.3f | %.3f |\n", prog_names[p], s[p].med,
-			       s[p].min, s[p].max, o[p].med);
-		printf("| **xlb / floor** | **%.3f** | | | target >= 0.9 |\n", ratio);
-
-		if (json) {
-			f = fopen(json, "w");
-			if (!f) {
-				fprintf(stderr, "trafficgen: %s: %s\n", json, strerror(errno));
-				goto out;
-			}
-			fprintf(f,
-				"{\n  \"bench\": \"wire_rate_veth\",\n  \"frame_bytes\": %zu,\n"
-				"  \"flows\": %d,\n  \"runs\": %d,\n  \"seconds_per_run\": %.2f,\n"
-				"  \"repeat\": %u,\n  \"batch\": %u,\n  \"gen_cpu\": %d,\n",
-				g.frame.len, ports, runs, secs, g.repeat, g.batch, cpu);
-			for (p = 0; p < P_MAX; p++) {
-				fprintf(f,
-					"  \"%s\": {\"mpps_median\": %.4f, \"mpps_min\": %.4f, "
-					"\"mpps_max\": %.4f, \"offered_mpps_median\": %.4f, "
-					"\"mpps\": [",
-					prog_keys[p], s[p].med, s[p].min, s[p].max, o[p].med);
-				for (r = 0; r < runs; r++)
-					fprintf(f, "%s%.4f", r ? ", " : "", mpps[p][r]);
-				fprintf(f, "]},\n");
-			}
-			fprintf(f, "  \"ratio_xlb_floor\": %.4f,\n  \"target_ratio\": 0.9\n}\n",
-				ratio);
-			fclose(f);
-		}
-	}
+	print_rates(&res, b.g.frame.len);
+	if (res.stats_secs > 0)
+		print_stats(&res);
+	if (json && write_json(json, &res, &b.g, cpu))
+		goto out;
 	rc = 0;
 out:
-	if (dut_ifindex)
-		dut_detach(dut_ifindex);
+	if (b.dut_ifindex)
+		dut_detach(b.dut_ifindex);
 	bpf_xdp_detach(gen_ifindex, XDP_FLAGS_DRV_MODE, NULL);
 	bpf_xdp_detach(lo, XDP_FLAGS_SKB_MODE, NULL);
 	xlb_lb__destroy(lb);

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 # Wire rate on veth (target: >= 0.9 x a MAC-swap XDP_TX program's
-# pps). Two namespaces joined by one veth pair:
+# pps; also against a minimal IPIP-encapsulating XDP_TX program, which
+# returns the same frame as xlb). Two namespaces joined by one veth pair:
 #
 #   xlbt-wID-gen  GEN 198.18.0.10  <== veth ==>  DUT 198.18.0.2  xlbt-wID-dut
-#   live-frames generator + counter              xlb_lb or MAC-swap, native
+#   live-frames generator + counter     xlb_lb, MAC-swap or encap floor, native
 #
 # build/bench/trafficgen (bench/trafficgen.c) loads, attaches and measures;
 # this script builds the namespaces and removes them on exit. The DUT
@@ -20,11 +21,16 @@
 #   split  the generator on CPU 0; the DUT device's NAPI as a kernel thread
 #          pinned to CPU 1, where the counter's NAPI also runs (softirq
 #          raised by the DUT's XDP_TX). Frames cross CPUs, as from a NIC.
+# After the rate runs, a pass of WIRE_STATS_SECONDS per program with BPF
+# run-time statistics on gives each program's own ns per frame (the DUT's,
+# the generator's, the counter's); on one CPU ("same") the rest of 1 / rate
+# is the kernel's.
 #
 #   bench/wire_rate.sh [JSON]     default JSON: bench/results/wire_rate.json
 # Environment: WIRE_SECONDS (5), WIRE_RUNS (5), WIRE_FLOWS (16),
-# WIRE_MODES ("same split"), WIRE_GEN_ARGS (extra trafficgen options, e.g.
-# "-B 256" for the live-frames batch size).
+# WIRE_MODES ("same split"), WIRE_STATS_SECONDS (3; 0: no statistics pass),
+# WIRE_GEN_ARGS (extra trafficgen options, e.g. "-B 256" for the
+# live-frames batch size, "-P floor,xlb" for fewer programs).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 BUILD=${BUILD:-build}
@@ -35,6 +41,7 @@ SECS=${WIRE_SECONDS:-5}
 RUNS=${WIRE_RUNS:-5}
 FLOWS=${WIRE_FLOWS:-16}
 MODES=${WIRE_MODES:-same split}
+STATS_SECS=${WIRE_STATS_SECONDS:-3}
 
 [ "$(id -u)" -eq 0 ] || {
 	echo "SKIP: wire_rate needs root"
@@ -126,17 +133,23 @@ napi_thread() {
 
 # measure MODE OUT: one trafficgen run on fresh namespaces, table on stdout.
 measure() {
-	local mode=$1 out=$2 limit rc
+	local mode=$1 out=$2 limit rc one=
 	setup
-	[ "$mode" = split ] && napi_thread "$NS_DUT" "$DUT" 1
+	if [ "$mode" = split ]; then
+		napi_thread "$NS_DUT" "$DUT" 1
+	else
+		one=-1
+	fi
 	echo "## placement: $mode ($([ "$mode" = split ] &&
 		echo "generator on CPU 0, DUT NAPI thread on CPU 1 with the counter" ||
 		echo "generator, DUT and counter all on CPU 0"))"
-	# Bounded: each run is a warm-up and SECS per program, plus setup.
-	limit=$((RUNS * 2 * (${SECS%.*} + 2) + 30))
+	# Bounded: each run is a warm-up and SECS per program (three), the
+	# statistics pass likewise, plus setup.
+	limit=$(((RUNS * (${SECS%.*} + 2) + ${STATS_SECS%.*} + 2) * 3 + 30))
 	# shellcheck disable=SC2086
 	ip netns exec "$NS_GEN" timeout -k 5 "$limit" "$GEN_BIN" -g "$GEN" -n "$NS_DUT" \
-		-d "$DUT" -s "$SECS" -r "$RUNS" -p "$FLOWS" -c 0 ${WIRE_GEN_ARGS:-} -o "$out" &
+		-d "$DUT" -s "$SECS" -r "$RUNS" -p "$FLOWS" -c 0 -S "$STATS_SECS" $one \
+		${WIRE_GEN_ARGS:-} -o "$out" &
 	GEN_PID=$!
 	wait "$GEN_PID"
 	rc=$?

@@ -1,12 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Reference programs for the benchmarks: an empty program (the cost of a
- * BPF_PROG_TEST_RUN call itself, subtracted from every figure) and a
- * MAC-swap XDP_TX program (the floor any forwarding program pays).
+ * BPF_PROG_TEST_RUN call itself, subtracted from every figure), a MAC-swap
+ * XDP_TX program (the floor any forwarding program pays) and a minimal
+ * IPIP-encapsulating XDP_TX program (the floor any encapsulating one pays:
+ * bpf_xdp_adjust_head, an outer IPv4 header with its checksum, a frame 20
+ * bytes longer), with no lookup of any kind.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -29,5 +35,62 @@ int xdp_macswap(struct xdp_md *ctx)
 	__builtin_memcpy(tmp, eth->h_dest, ETH_ALEN);
 	__builtin_memcpy(eth->h_dest, eth->h_source, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, tmp, ETH_ALEN);
+	return XDP_TX;
+}
+
+/*
+ * An IPv4 frame back to its sender in IPIP: 20 bytes of headroom taken, the
+ * Ethernet header written in front with the MACs swapped, an outer header
+ * from the inner one's destination to its source, checksummed. Anything
+ * but IPv4 is dropped.
+ */
+SEC("xdp")
+int xdp_encap(struct xdp_md *ctx)
+{
+	const int grow = sizeof(struct iphdr);
+	struct ethhdr *eth, *old;
+	struct iphdr *o, *in;
+	void *data, *data_end;
+	const __u16 *w;
+	__u32 sum = 0;
+	int i;
+
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	old = data;
+	in = (void *)(old + 1);
+	if ((void *)(in + 1) > data_end || old->h_proto != bpf_htons(ETH_P_IP))
+		return XDP_DROP;
+	if (bpf_xdp_adjust_head(ctx, -grow))
+		return XDP_DROP;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	eth = data;
+	old = data + grow;
+	o = (void *)(eth + 1);
+	in = (void *)(o + 1);
+	if ((void *)(in + 1) > data_end)
+		return XDP_DROP;
+	__builtin_memcpy(eth->h_dest, old->h_source, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, old->h_dest, ETH_ALEN);
+	eth->h_proto = bpf_htons(ETH_P_IP);
+	o->version = 4;
+	o->ihl = 5;
+	o->tos = in->tos;
+	o->tot_len = bpf_htons(bpf_ntohs(in->tot_len) + grow);
+	o->id = 0;
+	o->frag_off = 0;
+	o->ttl = 64;
+	o->protocol = IPPROTO_IPIP;
+	o->check = 0;
+	o->saddr = in->daddr;
+	o->daddr = in->saddr;
+	w = (const __u16 *)o;
+#pragma unroll
+	for (i = 0; i < (int)(sizeof(*o) / 2); i++)
+		sum += w[i];
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	o->check = ~sum;
 	return XDP_TX;
 }
