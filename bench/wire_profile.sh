@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Where a frame's time goes in the one-CPU wire-rate placement: for each
+# program on the DUT veth (MAC-swap floor, encap floor, xlb_lb), one
+# bench/wire_rate.sh run of that program alone ("same": generator, DUT and
+# counter on CPU 0) with CPU 0 sampled by perf (cpu-clock, call graphs)
+# once the frames flow. Prints the rate and, per symbol, its share of the
+# samples and ns per frame (share x 1 / rate); "inclusive" adds what a BPF
+# program spends in the kernel functions it calls (map lookups, helpers).
+# Not a recorded benchmark: no JSON, the figures are for reading.
+#
+#   flock /tmp/xlb-e2e.lock bench/wire_profile.sh [SECONDS] [PROGS]
+# SECONDS sampled per program (4); PROGS a comma-separated subset of
+# floor, encap, xlb (all). Root; perf on PATH.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+SECS=${1:-4}
+PROGS=${2:-floor,encap,xlb}
+TOP=${WIRE_PROFILE_TOP:-14}
+
+fail() {
+	echo "wire_profile: $*" >&2
+	exit 1
+}
+[ "$(id -u)" -eq 0 ] || {
+	echo "SKIP: wire_profile needs root"
+	exit 77
+}
+command -v perf >/dev/null || fail "perf not found"
+[[ $SECS =~ ^[1-9][0-9]?$ ]] || fail "SECONDS must be 1-99, not '$SECS'"
+[[ $PROGS =~ ^(floor|encap|xlb)(,(floor|encap|xlb))*$ ]] ||
+	fail "PROGS must be a comma-separated subset of floor,encap,xlb, not '$PROGS'"
+
+TMP=$(mktemp -d /tmp/xlbt-wprof.XXXXXX) || exit 1
+RUN_PID=
+cleanup() {
+	local rc=$?
+	trap - EXIT
+	if [ -n "$RUN_PID" ] && kill -0 "$RUN_PID" 2>/dev/null; then
+		kill -TERM "$RUN_PID" 2>/dev/null
+		wait "$RUN_PID"
+	fi
+	rm -rf "$TMP"
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# profile PROG: one run of PROG alone, sampled once it is sending.
+profile() {
+	local p=$1 i mpps ns
+	# The run outlasts the sampling: set-up, a warm-up, then SECS + 4 s.
+	WIRE_MODES=same WIRE_RUNS=1 WIRE_SECONDS=$((SECS + 4)) WIRE_STATS_SECONDS=0 \
+		WIRE_GEN_ARGS="-P $p" bench/wire_rate.sh "$TMP/$p.json" >"$TMP/$p.out" 2>&1 &
+	RUN_PID=$!
+	for ((i = 0; i < 600; i++)); do
+		grep -q '^trafficgen: .*-byte frames' "$TMP/$p.out" && break
+		kill -0 "$RUN_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	grep -q '^trafficgen: .*-byte frames' "$TMP/$p.out" || {
+		cat "$TMP/$p.out" >&2
+		fail "$p: the generator did not start"
+	}
+	sleep 1.5 # past the warm-up
+	perf record -q -e cpu-clock -C 0 -g -o "$TMP/$p.data" -- sleep "$SECS" \
+		>"$TMP/$p.perf" 2>&1 || {
+		cat "$TMP/$p.perf" >&2
+		fail "$p: perf record failed"
+	}
+	wait "$RUN_PID" || {
+		RUN_PID=
+		cat "$TMP/$p.out" >&2
+		fail "$p: wire_rate.sh failed"
+	}
+	RUN_PID=
+	mpps=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["same"][sys.argv[2]]["mpps_median"])' \
+		"$TMP/$p.json" "$p") || fail "$p: no rate in $TMP/$p.json"
+	ns=$(awk -v m="$mpps" 'BEGIN { printf "%.1f", 1000 / m }')
+	echo "## $p: $mpps Mpps, $ns ns per frame (perf: $SECS s of CPU 0)"
+	echo "| symbol | self % | self ns/frame | inclusive % | inclusive ns/frame |"
+	echo "|---|---|---|---|---|"
+	perf report -i "$TMP/$p.data" --children --sort sym -g none --stdio 2>/dev/null |
+		awk -v ns="$ns" -v top="$TOP" '
+			/^#/ || NF < 4 { next }
+			{
+				ch = $1; se = $2; sub("%", "", ch); sub("%", "", se)
+				sym = $4
+				# Every frame runs inside the generator syscall: show the
+				# BPF programs inclusively, the rest by its own samples.
+				if (sym ~ /^bpf_prog_/ && sym !~ /bpf_prog_test_run/)
+					prog[++nprog] = sprintf("| %s | %.1f | %.1f | %.1f | %.1f |", sym,
+						se, se * ns / 100, ch, ch * ns / 100)
+				else if (se + 0 > 0)
+					self[sym] = se + 0
+			}
+			END {
+				for (i = 1; i <= nprog; i++)
+					print prog[i]
+				n = 0
+				while (n < top) {
+					best = ""
+					for (s in self)
+						if (best == "" || self[s] > self[best])
+							best = s
+					if (best == "")
+						break
+					printf "| %s | %.1f | %.1f | | |\n", best, self[best], self[best] * ns / 100
+					delete self[best]
+					n++
+				}
+			}'
+	echo
+}
+
+echo "# wire-rate profile, one CPU: $(uname -r), $(grep -m1 'model name' /proc/cpuinfo |
+	cut -d: -f2 | sed 's/^ //')"
+echo
+for p in ${PROGS//,/ }; do
+	profile "$p"
+done
