@@ -202,22 +202,36 @@ def whole(name, i, title=True):
 def r_wire_rate(r):
     d = r["wire_rate"]["data"]
     rows = []
+    span = lambda v: "%.2f (%.2f-%.2f)" % (v["mpps_median"], v["mpps_min"], v["mpps_max"])
     for placement, label in (("same", "everything on one CPU"),
                              ("split", "DUT receive on the other CPU")):
         p = d.get(placement)
         if not p:
             continue
-        f, x = p["floor"], p["xlb"]
-        rows.append([label, "%.2f (%.2f-%.2f)" % (f["mpps_median"], f["mpps_min"], f["mpps_max"]),
-                     "%.2f (%.2f-%.2f)" % (x["mpps_median"], x["mpps_min"], x["mpps_max"]),
-                     "**%.2f**" % p["ratio_xlb_floor"]])
+        e = p.get("encap")
+        rows.append([label, span(p["floor"]), span(e) if e else "-", span(p["xlb"]),
+                     "**%.2f**" % p["ratio_xlb_floor"],
+                     "%.2f" % p["ratio_xlb_encap"] if "ratio_xlb_encap" in p else "-"])
     out = [source(r, "wire_rate"), ""]
     out += md(["placement", "MAC-swap floor Mpps (median, min-max)",
-               "xlb Mpps (median, min-max)", "xlb / floor"], rows)
-    if d.get("same"):
-        f, x = (1000.0 / d["same"][k]["mpps_median"] for k in ("floor", "xlb"))
+               "IPIP-encap floor Mpps", "xlb Mpps (median, min-max)", "xlb / MAC-swap floor",
+               "xlb / encap floor"], rows)
+    same = d.get("same")
+    if same:
+        f, x = (1000.0 / same[k]["mpps_median"] for k in ("floor", "xlb"))
         out += ["", "On one CPU a frame costs %.0f ns with the MAC swap and %.0f ns with xlb "
                 "(1 / median rate)." % (f, x)]
+        parts = [(k, name) for k, name in (("floor", "MAC swap"), ("encap", "IPIP-encap floor"),
+                                           ("xlb", "xlb")) if same.get(k, {}).get("stats")]
+        if parts:
+            out += ["", "Per frame on one CPU, from the kernel's BPF run-time statistics "
+                    "(a %.0f s pass; each program's figure less the %.1f ns the statistics "
+                    "add): " % (same["stats_seconds"], same["stats_clock_ns"]) +
+                    "; ".join("%s: program %.1f ns, generator %.1f, counter %.1f, the rest "
+                              "(veth, XDP_TX, kernel) %.1f" %
+                              (name, same[k]["stats"]["dut_prog_ns"], same[k]["stats"]["gen_ns"],
+                               same[k]["stats"]["count_ns"], same[k]["stats"]["rest_ns"])
+                              for k, name in parts) + "."]
     return out
 
 
