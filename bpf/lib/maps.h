@@ -10,6 +10,18 @@
 
 #include "common.h"
 
+/*
+ * One bit per address of a VIP or a NAT source (struct xlb_addrs): most
+ * packets for none of them leave after this one lookup.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_addrs);
+	__uint(max_entries, 1);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_addrs SEC(".maps");
+
 /* (VIP address, port, proto) -> VIP id, flags, table size. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

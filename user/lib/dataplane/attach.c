@@ -286,10 +286,20 @@ static int attach_once(enum xlb_prog_kind kind, const char *pin_dir, int ifindex
 			bits = cfg.syn_bits;
 			cfg = *o->config;
 			cfg.syn_bits = bits;
-			if (bpf_map_update_elem(bpf_map__fd(lb->maps.xlb_config), &zero, &cfg,
-						BPF_ANY))
-				err = -errno;
+		} else if (!err &&
+			   bpf_map_lookup_elem(bpf_map__fd(lb->maps.xlb_config), &zero, &cfg)) {
+			err = -errno;
 		}
+		/*
+		 * The address filter holds the VIPs already pinned and the NAT
+		 * sources before the settings that name them are written.
+		 */
+		if (!err)
+			err = xlb_addrs_fill(bpf_map__fd(lb->maps.xlb_vips),
+					     bpf_map__fd(lb->maps.xlb_addrs), &cfg);
+		if (!err && o->config &&
+		    bpf_map_update_elem(bpf_map__fd(lb->maps.xlb_config), &zero, &cfg, BPF_ANY))
+			err = -errno;
 		xlb_lb__destroy(lb);
 		return err;
 	}

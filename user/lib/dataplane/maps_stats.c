@@ -150,8 +150,11 @@ int xlb_config_get(struct xlb_maps *m, struct xlb_config *c)
 int xlb_config_set(struct xlb_maps *m, const struct xlb_config *c)
 {
 	__u32 zero = 0;
+	int err = xlb_addrs_add_nat(m, c); /* before the fast path meets them */
 
-	return ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_config), &zero, c, BPF_ANY));
+	return err
+		       ?: ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_config), &zero, c,
+							BPF_ANY));
 }
 
 __u64 xlb_map_memlock(int fd)
@@ -186,7 +189,7 @@ static enum xlb_mem_item mem_item(const char *name)
 		{"xlb_event_rate", XLB_MEM_BACKEND}, {"xlb_nat_health", XLB_MEM_BACKEND},
 		{"xlb_members", XLB_MEM_MEMBER},     {"xlb_flows", XLB_MEM_FLOW},
 		{"xlb_nat_fwd", XLB_MEM_NAT},	     {"xlb_nat_rev", XLB_MEM_NAT},
-		{"xlb_syns", XLB_MEM_OTHER},
+		{"xlb_syns", XLB_MEM_OTHER},	     {"xlb_addrs", XLB_MEM_VIP},
 	};
 	size_t i;
 
