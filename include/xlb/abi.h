@@ -350,6 +350,7 @@ enum xlb_reason {
 	XLB_R_HOP_DOWN,		   /* a slot's earlier owner left out of the hops: DOWN */
 	XLB_R_MAX,
 };
+_Static_assert(XLB_R_MAX <= XLB_R_SLOTS, "a CPU's block of xlb_reasons holds every reason");
 
 struct xlb_reason_count {
 	__u64 packets;

@@ -173,7 +173,7 @@ static __u64 reason_packets(struct env *e, enum xlb_reason r)
 {
 	__u64 v[2] = {};
 
-	bpftest_percpu_sum(e->skel->maps.xlb_reasons, r, e->ncpu, v, 2);
+	bpftest_blocks_sum(e->skel->maps.xlb_reasons, r, e->ncpu, XLB_R_SLOTS, v, 2);
 	return v[0];
 }
 
@@ -319,7 +319,7 @@ static int env_reset(struct env *e)
 					   sizeof(struct xlb_traffic));
 	}
 	for (id = 0; !err && id < XLB_R_MAX; id++)
-		err = bpftest_percpu_write(s->maps.xlb_reasons, id, e->ncpu, NULL,
+		err = bpftest_blocks_write(s->maps.xlb_reasons, id, e->ncpu, XLB_R_SLOTS, NULL,
 					   sizeof(struct xlb_reason_count));
 	config_default(&cfg);
 	if (!err && bpf_map_update_elem(map_fd(s->maps.xlb_config), &zero, &cfg, BPF_ANY))
@@ -3039,14 +3039,14 @@ static int t_stats(struct env *e, const void *arg)
 	free(all);
 	if (err)
 		goto out;
-	/* The reasons agree with the raw per-CPU sums. */
+	/* The reasons agree with the raw sums of the CPUs' blocks. */
 	err = xlb_stats_reasons(&e->m, reasons);
 	if (err) {
 		err = fail(e, "xlb_stats_reasons: %s", errname(err));
 		goto out;
 	}
 	for (k = 0; k < XLB_R_MAX; k++) {
-		bpftest_percpu_sum(e->skel->maps.xlb_reasons, k, e->ncpu, raw, 2);
+		bpftest_blocks_sum(e->skel->maps.xlb_reasons, k, e->ncpu, XLB_R_SLOTS, raw, 2);
 		if (reasons[k].packets != raw[0] || reasons[k].bytes != raw[1]) {
 			err = fail(e,
 				   "xlb_stats_reasons[%d]: %llu packets %llu bytes, the map "

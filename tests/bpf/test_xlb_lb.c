@@ -695,8 +695,8 @@ static int env_reset(struct env *e)
 	err = err ?: table_clear(e);
 	for (id = 0; id < XLB_R_MAX; id++)
 		err = err
-			      ?: bpftest_percpu_write(s->maps.xlb_reasons, id, e->ncpu, NULL,
-						      sizeof(struct xlb_reason_count));
+			      ?: bpftest_blocks_write(s->maps.xlb_reasons, id, e->ncpu, XLB_R_SLOTS,
+						      NULL, sizeof(struct xlb_reason_count));
 	if (!err && bpf_map_update_elem(map_fd(s->maps.xlb_config), &zero, &cfg, 0))
 		err = -errno;
 	err = err ?: hash_clear(s->maps.xlb_vips, sizeof(struct xlb_vip_key));
@@ -4267,6 +4267,7 @@ static int env_open(struct env *e)
 	e->reasons = (struct bpftest_reasons){
 		.map = e->skel->maps.xlb_reasons,
 		.ncpu = e->ncpu,
+		.cpu_stride = XLB_R_SLOTS,
 		.n = XLB_R_MAX,
 		.name = xlb_reason_name,
 	};

@@ -186,6 +186,8 @@ int xlb_addrs_test(struct xlb_maps *m, const __be32 addr[4], int *on);
 
 /* Counters, summed over CPUs. */
 int xlb_stats_reasons(struct xlb_maps *m, struct xlb_reason_count out[XLB_R_MAX]);
+/* CPUs with reason counters: the possible ones, at most XLB_CPUS_MAX; or -errno. */
+int xlb_reason_cpus(void);
 int xlb_stats_vip(struct xlb_maps *m, __u32 id, struct xlb_traffic *out);
 int xlb_stats_backend(struct xlb_maps *m, __u32 id, struct xlb_traffic *out);
 /* Every backend id's traffic (all[XLB_MAX_BACKENDS]), in batched reads. */

@@ -33,7 +33,31 @@ static int reasons_sum(int fd, __u32 n, struct xlb_reason_count *out)
 
 int xlb_stats_reasons(struct xlb_maps *m, struct xlb_reason_count out[XLB_R_MAX])
 {
-	return reasons_sum(map_fd(m->skel->maps.xlb_reasons), XLB_R_MAX, out);
+	int ncpu = xlb_reason_cpus(), fd = map_fd(m->skel->maps.xlb_reasons);
+	struct xlb_reason_count c;
+	__u32 cpu, r, k;
+
+	if (ncpu < 0)
+		return ncpu;
+	memset(out, 0, XLB_R_MAX * sizeof(*out));
+	/* xlb_reasons: a block of XLB_R_SLOTS counters per CPU (bpf/lib/maps.h). */
+	for (cpu = 0; cpu < (__u32)ncpu; cpu++) {
+		for (r = 0; r < XLB_R_MAX; r++) {
+			k = cpu * XLB_R_SLOTS + r;
+			if (bpf_map_lookup_elem(fd, &k, &c))
+				return -errno;
+			out[r].packets += c.packets;
+			out[r].bytes += c.bytes;
+		}
+	}
+	return 0;
+}
+
+int xlb_reason_cpus(void)
+{
+	int n = libbpf_num_possible_cpus();
+
+	return n > XLB_CPUS_MAX ? XLB_CPUS_MAX : n;
 }
 
 int xlb_decap_stats(struct xlb_decap_maps *m, struct xlb_reason_count out[XLB_D_MAX])
