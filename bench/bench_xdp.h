@@ -212,7 +212,10 @@ static int setup_lb(struct xlb_lb *skel, enum bench_mode mode)
 	cfg.encap_src6_mask = htonl(0xff);
 	/* Stamped ~146 years ahead: a static next hop, no FIB lookup. */
 	nh.updated_ns = xlb_now_coarse_ns() + (1ULL << 62);
-	err = xlb_config_set(&m, &cfg);
+	/* The address filter on, as attach leaves it; VIPs set their bits. */
+	err = xlb_addrs_fill(bpf_map__fd(skel->maps.xlb_vips), bpf_map__fd(skel->maps.xlb_addrs),
+			     &cfg)
+		      ?: xlb_config_set(&m, &cfg);
 	for (fam = 0; !err && fam < 2; fam++) {
 		err = xlb_vip_parse(fam ? "[" VIP6 "]:80/tcp" : VIP4 ":80/tcp", &k, NULL, 0);
 		if (!err)

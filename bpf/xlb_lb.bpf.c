@@ -114,6 +114,8 @@ int xlb_lb(struct xdp_md *ctx)
 	ret = xlb_parse(ctx, &p);
 	if (ret >= 0)
 		return ret;
+	if (!xlb_addr_maybe(&p))
+		return xlb_count_reason(XLB_R_PASS_NOT_VIP, p.frame_len, XDP_PASS);
 	vip = xlb_vip_match(&p, &clients);
 	if (!vip) {
 		/*

@@ -17,6 +17,22 @@
 #include "stats.h"
 
 /*
+ * Whether the packet's destination may be a VIP's or a NAT source's
+ * address: 0 only when its bit in xlb_addrs is clear and the filter is on.
+ */
+static __always_inline int xlb_addr_maybe(const struct xlb_pkt *p)
+{
+	struct xlb_addrs *a;
+	__u32 zero = 0, bit;
+
+	a = bpf_map_lookup_elem(&xlb_addrs, &zero);
+	if (!a || !a->on)
+		return 1;
+	bit = xlb_addr_bit(p->key.daddr);
+	return (a->bits[(bit / 64) & (XLB_ADDR_BITS_N / 64 - 1)] >> (bit % 64)) & 1;
+}
+
+/*
  * The VIP of an address shared by VIPs for some clients (XLB_VIP_F_CLIENTS
  * on the entry vk found): the one of the client's longest prefix, else
  * the entry itself when it is a VIP of its own (a table), else NULL.

@@ -1,17 +1,23 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Per-CPU counters: per reason, per VIP, per backend. No atomics: each CPU
- * writes its own slot and userspace sums them. Included by xlb_lb.bpf.c.
+ * Per-CPU counters: per reason (a block per CPU in one array), per VIP,
+ * per backend (per-CPU arrays). No atomics: each CPU writes its own slot
+ * and userspace sums them. Included by xlb_lb.bpf.c.
  */
 #ifndef XLB_BPF_STATS_H
 #define XLB_BPF_STATS_H
 
 #include "maps.h"
 
-/* Count a packet under reason r and hand back the verdict unchanged. */
+/*
+ * Count a packet under reason r and hand back the verdict unchanged. A CPU
+ * numbered XLB_CPUS_MAX or above finds no block and counts nothing (attach
+ * warns of such a host).
+ */
 static __always_inline int xlb_count_reason(__u32 r, __u32 bytes, int verdict)
 {
-	struct xlb_reason_count *c = bpf_map_lookup_elem(&xlb_reasons, &r);
+	__u32 k = bpf_get_smp_processor_id() * XLB_R_SLOTS + r;
+	struct xlb_reason_count *c = bpf_map_lookup_elem(&xlb_reasons, &k);
 
 	if (c) {
 		c->packets++;

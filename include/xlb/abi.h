@@ -280,6 +280,23 @@ struct xlb_config {
 };
 _Static_assert(sizeof(struct xlb_config) == 84, "xlb_config size");
 
+/*
+ * The addresses the fast path answers for, VIP addresses and NAT sources,
+ * one bit each at xlb_addr_bit() (include/xlb/hash.h): a packet whose
+ * destination's bit is clear is for no VIP and no NAT connection, and
+ * leaves without the VIP lookups. A set bit only says "look": addresses
+ * share bits, and the bit of a removed address stays set (it costs its
+ * packets the lookups, nothing else). on 0, as in a map just created,
+ * turns the test off; userspace sets it once the bits of every address
+ * already in the maps are in (user/lib/dataplane/addrs.c). Array map, one
+ * entry.
+ */
+struct xlb_addrs {
+	__u64 on;
+	__u64 bits[XLB_ADDR_BITS_N / 64];
+};
+_Static_assert(sizeof(struct xlb_addrs) == 8 + XLB_ADDR_BITS_N / 8, "xlb_addrs size");
+
 /* Cached next hop of a backend (array shared by the CPUs, indexed by backend id). */
 struct xlb_nexthop {
 	__u64 updated_ns; /* 0 = empty */
@@ -333,6 +350,7 @@ enum xlb_reason {
 	XLB_R_HOP_DOWN,		   /* a slot's earlier owner left out of the hops: DOWN */
 	XLB_R_MAX,
 };
+_Static_assert(XLB_R_MAX <= XLB_R_SLOTS, "a CPU's block of xlb_reasons holds every reason");
 
 struct xlb_reason_count {
 	__u64 packets;

@@ -46,6 +46,16 @@ static inline __u32 xlb_addr_fold(const __be32 a[4])
 }
 
 /*
+ * The bit of an address in struct xlb_addrs: the folded address times the
+ * golden ratio, its top XLB_ADDR_BITS bits (Fibonacci hashing: addresses
+ * that differ in a few low bits, as VIPs of one subnet do, spread out).
+ */
+static inline __u32 xlb_addr_bit(const __be32 a[4])
+{
+	return (xlb_addr_fold(a) * 0x9e3779b1U) >> (32 - XLB_ADDR_BITS);
+}
+
+/*
  * Hash of a flow for the Maglev lookup. With src_only (a VIP with
  * XLB_VIP_F_HASH_SRC) only the client address counts, so every connection
  * of a client lands on the same backend.

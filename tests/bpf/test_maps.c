@@ -173,7 +173,7 @@ static __u64 reason_packets(struct env *e, enum xlb_reason r)
 {
 	__u64 v[2] = {};
 
-	bpftest_percpu_sum(e->skel->maps.xlb_reasons, r, e->ncpu, v, 2);
+	bpftest_blocks_sum(e->skel->maps.xlb_reasons, r, e->ncpu, XLB_R_SLOTS, v, 2);
 	return v[0];
 }
 
@@ -319,7 +319,7 @@ static int env_reset(struct env *e)
 					   sizeof(struct xlb_traffic));
 	}
 	for (id = 0; !err && id < XLB_R_MAX; id++)
-		err = bpftest_percpu_write(s->maps.xlb_reasons, id, e->ncpu, NULL,
+		err = bpftest_blocks_write(s->maps.xlb_reasons, id, e->ncpu, XLB_R_SLOTS, NULL,
 					   sizeof(struct xlb_reason_count));
 	config_default(&cfg);
 	if (!err && bpf_map_update_elem(map_fd(s->maps.xlb_config), &zero, &cfg, BPF_ANY))
@@ -3039,14 +3039,14 @@ static int t_stats(struct env *e, const void *arg)
 	free(all);
 	if (err)
 		goto out;
-	/* The reasons agree with the raw per-CPU sums. */
+	/* The reasons agree with the raw sums of the CPUs' blocks. */
 	err = xlb_stats_reasons(&e->m, reasons);
 	if (err) {
 		err = fail(e, "xlb_stats_reasons: %s", errname(err));
 		goto out;
 	}
 	for (k = 0; k < XLB_R_MAX; k++) {
-		bpftest_percpu_sum(e->skel->maps.xlb_reasons, k, e->ncpu, raw, 2);
+		bpftest_blocks_sum(e->skel->maps.xlb_reasons, k, e->ncpu, XLB_R_SLOTS, raw, 2);
 		if (reasons[k].packets != raw[0] || reasons[k].bytes != raw[1]) {
 			err = fail(e,
 				   "xlb_stats_reasons[%d]: %llu packets %llu bytes, the map "
@@ -3600,8 +3600,82 @@ out:
 	return err;
 }
 
+/* Whether addr would be looked up by the fast path (xlb_addrs_test), or -1. */
+static int addr_looked(struct env *e, const char *addr, int want_on)
+{
+	__be32 a[4] = {0};
+	int on, ret;
+
+	inet_pton(strchr(addr, ':') ? AF_INET6 : AF_INET, addr, a);
+	ret = xlb_addrs_test(&e->m, a, &on);
+	if (ret < 0)
+		return fail(e, "xlb_addrs_test(%s): %s", addr, errname(ret));
+	if (on != want_on)
+		return fail(e, "address filter %s, expected %s", on ? "on" : "off",
+			    want_on ? "on" : "off");
+	return ret;
+}
+
+/*
+ * The address filter: left alone while off, filled and turned on with the
+ * VIPs and NAT sources already there; later VIPs and NAT sources set their
+ * bits; a removed VIP's bit stays; an address never put stays clear.
+ */
+static int t_addrs(struct env *e, const void *arg)
+{
+	static const struct xlb_addrs off = {0};
+	struct xlb_config cfg = {0};
+	struct xlb_vip_key k;
+	struct xlb_vip v;
+	char other[32];
+	__u32 zero = 0;
+	int i, err;
+
+	(void)arg;
+	if (bpf_map_update_elem(map_fd(e->skel->maps.xlb_addrs), &zero, &off, 0))
+		return fail(e, "clear the filter: %s", strerror(errno));
+	if (vip_new(e, "198.18.90.1", 80, IPPROTO_TCP, 0, 251, &v))
+		return -1;
+	if (addr_looked(e, "198.18.90.1", 0) != 1 || addr_looked(e, "198.18.90.2", 0) != 1)
+		return fail(e, "a filter that is off must let every address be looked up");
+	inet_pton(AF_INET, "198.18.90.250", &cfg.nat_src4);
+	err = xlb_addrs_fill(map_fd(e->skel->maps.xlb_vips), map_fd(e->skel->maps.xlb_addrs), &cfg);
+	if (err)
+		return fail(e, "xlb_addrs_fill: %s", errname(err));
+	if (addr_looked(e, "198.18.90.1", 1) != 1 || addr_looked(e, "198.18.90.250", 1) != 1)
+		return fail(e, "fill left the bit of a VIP or of the NAT source clear");
+	if (vip_new(e, "fd00:90::1", 443, IPPROTO_TCP, 0, 251, &v))
+		return -1;
+	if (addr_looked(e, "fd00:90::1", 1) != 1)
+		return fail(e, "a VIP created with the filter on has no bit");
+	inet_pton(AF_INET6, "fd00:90::250", cfg.nat_src6);
+	err = xlb_config_set(&e->m, &cfg);
+	if (err)
+		return fail(e, "xlb_config_set: %s", errname(err));
+	if (addr_looked(e, "fd00:90::250", 1) != 1)
+		return fail(e, "a NAT source set with the filter on has no bit");
+	vip_key("198.18.90.1", 80, IPPROTO_TCP, &k);
+	err = xlb_vip_delete(&e->m, &k);
+	if (err)
+		return fail(e, "xlb_vip_delete: %s", errname(err));
+	if (addr_looked(e, "198.18.90.1", 1) != 1)
+		return fail(e, "a deleted VIP's bit was cleared (bits only grow)");
+	/* Some address of the same /24 has a clear bit: the filter filters. */
+	for (i = 2; i < 250; i++) {
+		snprintf(other, sizeof(other), "198.18.90.%d", i);
+		err = addr_looked(e, other, 1);
+		if (err < 0)
+			return -1;
+		if (!err)
+			return 0;
+	}
+	return fail(e, "every address of 198.18.90.0/24 has its bit set");
+}
+
 static const struct maps_test tests[] = {
 	{"vip: create, get, list, delete", t_vip_basic},
+	{"address filter: off until filled; VIPs and NAT sources set bits first; bits stay",
+	 t_addrs},
 	{"vip: a deleted VIP's id is reused, counters from zero", t_vip_reuse},
 	{"vip: creating an existing VIP -> -EEXIST, the existing one unchanged", t_vip_exists},
 	{"vip: invalid table sizes -> -EINVAL, nothing created; 3 and max accepted",

@@ -695,8 +695,8 @@ static int env_reset(struct env *e)
 	err = err ?: table_clear(e);
 	for (id = 0; id < XLB_R_MAX; id++)
 		err = err
-			      ?: bpftest_percpu_write(s->maps.xlb_reasons, id, e->ncpu, NULL,
-						      sizeof(struct xlb_reason_count));
+			      ?: bpftest_blocks_write(s->maps.xlb_reasons, id, e->ncpu, XLB_R_SLOTS,
+						      NULL, sizeof(struct xlb_reason_count));
 	if (!err && bpf_map_update_elem(map_fd(s->maps.xlb_config), &zero, &cfg, 0))
 		err = -errno;
 	err = err ?: hash_clear(s->maps.xlb_vips, sizeof(struct xlb_vip_key));
@@ -803,6 +803,10 @@ static int setup_apply(struct env *e, const struct lb_setup *su)
 		if (err)
 			return fail(e, "setup: table of VIP %u: %s", v->id, strerror(-err));
 	}
+	/* The address filter on, as attach leaves it, with these VIPs in. */
+	err = xlb_addrs_fill(map_fd(s->maps.xlb_vips), map_fd(s->maps.xlb_addrs), &cfg);
+	if (err)
+		return fail(e, "setup: address filter: %s", strerror(-err));
 	e->setup = su;
 	return 0;
 }
@@ -1681,6 +1685,31 @@ static int lc_weights(struct env *e, const struct xlb_case *c, __u32 w_first, __
 	if (table_backend(e, &c->pkt, &first) || lc_second(e, &c->pkt, &second))
 		return -1;
 	return member_set(e, first, w_first) ?: member_set(e, second, w_second);
+}
+
+/* Every bit of the address filter clear, the filter on or off. */
+static int addrs_clear(struct env *e, int on)
+{
+	struct xlb_addrs a = {.on = on};
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(map_fd(e->skel->maps.xlb_addrs), &zero, &a, 0))
+		return fail(e, "prep: address filter: %s", strerror(errno));
+	return 0;
+}
+
+/* On, the VIPs still in xlb_vips: the filter's word alone must decide. */
+static int prep_addrs_clear(struct env *e, const struct xlb_case *c)
+{
+	(void)c;
+	return addrs_clear(e, 1);
+}
+
+/* Off: every packet is looked up, whatever the bits. */
+static int prep_addrs_off(struct env *e, const struct xlb_case *c)
+{
+	(void)c;
+	return addrs_clear(e, 0);
 }
 
 static int prep_lc_first_loaded(struct env *e, const struct xlb_case *c)
@@ -2929,6 +2958,31 @@ static const struct xlb_case cases[] = {
 	 .verdict = XDP_PASS,
 	 .out = OUT_SAME,
 	 .reason = XLB_R_PASS_NOT_VIP},
+
+	/* The address filter (struct xlb_addrs). */
+	{.name = "VIP address whose filter bit is clear -> pass untouched, not looked up",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN},
+	 .setup = &s_v4,
+	 .prep = prep_addrs_clear,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_R_PASS_NOT_VIP},
+	{.name = "nat reply whose filter bit is clear -> pass untouched, not looked up",
+	 .pkt = {P_NREPLY4, .dport = 2000, .tcp_flags = TCP_SYN | TCP_ACK},
+	 .setup = &s_nat4,
+	 .prep = prep_addrs_clear,
+	 .verdict = XDP_PASS,
+	 .out = OUT_SAME,
+	 .reason = XLB_R_PASS_NOT_VIP},
+	{.name = "address filter off, bits clear -> VIP looked up and served",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN},
+	 .setup = &s_v4,
+	 .prep = prep_addrs_off,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 1,
+	 .check = check_flow,
+	 .reason = XLB_R_FWD_ENCAP},
 
 	/* Forwarding: IPIP, IP6IP6, 4in6. */
 	{.name = "ipv4 tcp syn to VIP -> ipip, flow created",
@@ -4213,6 +4267,7 @@ static int env_open(struct env *e)
 	e->reasons = (struct bpftest_reasons){
 		.map = e->skel->maps.xlb_reasons,
 		.ncpu = e->ncpu,
+		.cpu_stride = XLB_R_SLOTS,
 		.n = XLB_R_MAX,
 		.name = xlb_reason_name,
 	};

@@ -230,10 +230,53 @@ int bpftest_percpu_sum(struct bpf_map *map, __u32 key, int ncpu, __u64 *sum, siz
 	return 0;
 }
 
+int bpftest_blocks_write(struct bpf_map *map, __u32 key, int ncpu, __u32 stride, const void *val,
+			 size_t size)
+{
+	__u8 *buf = calloc(1, size);
+	__u32 k;
+	int cpu, err = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	if (val)
+		memcpy(buf, val, size);
+	for (cpu = 0; !err && cpu < ncpu; cpu++) {
+		k = cpu * stride + key;
+		if (bpf_map_update_elem(bpf_map__fd(map), &k, buf, BPF_ANY))
+			err = -errno;
+	}
+	free(buf);
+	return err;
+}
+
+int bpftest_blocks_sum(struct bpf_map *map, __u32 key, int ncpu, __u32 stride, __u64 *sum, size_t n)
+{
+	__u64 *v = calloc(n, sizeof(*v));
+	__u32 k;
+	size_t i;
+	int cpu, err = 0;
+
+	if (!v)
+		return -ENOMEM;
+	memset(sum, 0, n * sizeof(*sum));
+	for (cpu = 0; !err && cpu < ncpu; cpu++) {
+		k = cpu * stride + key;
+		if (bpf_map_lookup_elem(bpf_map__fd(map), &k, v))
+			err = -errno;
+		for (i = 0; !err && i < n; i++)
+			sum[i] += v[i];
+	}
+	free(v);
+	return err;
+}
+
 /* --- reason counters ------------------------------------------------------- */
 
 static int reason_sum(const struct bpftest_reasons *r, __u32 reason, __u64 now[2])
 {
+	if (r->cpu_stride)
+		return bpftest_blocks_sum(r->map, reason, r->ncpu, r->cpu_stride, now, 2);
 	return bpftest_percpu_sum(r->map, reason, r->ncpu, now, 2);
 }
 

@@ -121,10 +121,31 @@ int bpftest_percpu_write(struct bpf_map *map, __u32 key, int ncpu, const void *v
  */
 int bpftest_percpu_sum(struct bpf_map *map, __u32 key, int ncpu, __u64 *sum, size_t n);
 
-/* A program's per-CPU reason counters ({packets, bytes} per reason). */
+/**
+ * bpftest_blocks_write() - write @val (NULL: zeros) of @size bytes at @key
+ * of every CPU's block of a plain array laid out as a block of @stride
+ * entries per CPU (CPU c's entry for key k is c * @stride + k)
+ * Return: 0 or a negative errno.
+ */
+int bpftest_blocks_write(struct bpf_map *map, __u32 key, int ncpu, __u32 stride, const void *val,
+			 size_t size);
+
+/**
+ * bpftest_blocks_sum() - sum a value made of @n __u64 fields at @key over
+ * every CPU's block (as bpftest_blocks_write()) into @sum (zeroed first)
+ * Return: 0 or a negative errno.
+ */
+int bpftest_blocks_sum(struct bpf_map *map, __u32 key, int ncpu, __u32 stride, __u64 *sum,
+		       size_t n);
+
+/*
+ * A program's per-CPU reason counters ({packets, bytes} per reason): a
+ * per-CPU array (cpu_stride 0) or a plain one of per-CPU blocks.
+ */
 struct bpftest_reasons {
 	struct bpf_map *map;
 	int ncpu;
+	__u32 cpu_stride;		      /* entries per CPU's block; 0: a per-CPU array */
 	__u32 n;			      /* reasons: XLB_R_MAX, XLB_D_MAX */
 	const char *(*name)(unsigned int r);  /* xlb_reason_name ... */
 	__u64 before[BPFTEST_REASONS_MAX][2]; /* at bpftest_reasons_snap() */

@@ -157,10 +157,20 @@ int xlb_bm_vips_zero(struct xlb_maps *m, const __u32 *ids, size_t n)
 
 int xlb_bm_reasons_zero(struct xlb_maps *m)
 {
-	__u32 ids[XLB_R_MAX], i;
+	int ncpu = xlb_reason_cpus(), err;
+	__u32 *ids, cpu, r, n = 0;
 
-	for (i = 0; i < XLB_R_MAX; i++)
-		ids[i] = i;
-	return percpu_zero(bpf_map__fd(m->skel->maps.xlb_reasons), ids, XLB_R_MAX,
-			   sizeof(struct xlb_reason_count));
+	if (ncpu < 0)
+		return ncpu;
+	ids = calloc((size_t)ncpu * XLB_R_MAX, sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	/* Every CPU's block of xlb_reasons (bpf/lib/maps.h). */
+	for (cpu = 0; cpu < (__u32)ncpu; cpu++)
+		for (r = 0; r < XLB_R_MAX; r++)
+			ids[n++] = cpu * XLB_R_SLOTS + r;
+	err = zero_n(bpf_map__fd(m->skel->maps.xlb_reasons), ids, n,
+		     sizeof(struct xlb_reason_count), 0);
+	free(ids);
+	return err;
 }

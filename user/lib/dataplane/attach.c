@@ -109,6 +109,47 @@ static __u32 pinned_max_entries(const struct bpf_map *map, __u32 dflt)
 	return dflt;
 }
 
+/*
+ * A map pinned by an xlb whose maps differ (type, sizes, flags) cannot be
+ * reused, and the load would fail with a bare EINVAL: name the map and
+ * what to do instead (-EEXIST). Called with obj's sizes set.
+ */
+static int pins_check(struct bpf_object *obj)
+{
+	struct bpf_map_info info;
+	struct bpf_map *map;
+	const char *path;
+	__u32 len;
+	int fd, bad;
+
+	bpf_object__for_each_map (map, obj) {
+		path = bpf_map__pin_path(map);
+		fd = path ? bpf_obj_get(path) : -1;
+		if (fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		len = sizeof(info);
+		bad = bpf_obj_get_info_by_fd(fd, &info, &len) ||
+		      info.type != (__u32)bpf_map__type(map) ||
+		      info.key_size != bpf_map__key_size(map) ||
+		      info.value_size != bpf_map__value_size(map) ||
+		      info.max_entries != bpf_map__max_entries(map) ||
+		      info.map_flags != bpf_map__map_flags(map);
+		close(fd);
+		if (bad) {
+			pr_warn("error: the pinned map %s was made by another version of xlb "
+				"(type %u, key %u, value %u bytes, %u entries; this one needs "
+				"%u, %u, %u, %u): detach from every device without --keep-maps "
+				"(that removes the pins), then attach again\n",
+				path, info.type, info.key_size, info.value_size, info.max_entries,
+				bpf_map__type(map), bpf_map__key_size(map),
+				bpf_map__value_size(map), bpf_map__max_entries(map));
+			return -EEXIST; /* not EINVAL: that one tries another attach */
+		}
+	}
+	return 0;
+}
+
 static int attach_obj(struct bpf_object *obj, const char *sec, int ifindex,
 		      enum xdp_attach_mode mode, int *legacy)
 {
@@ -220,6 +261,10 @@ static int attach_once(enum xlb_prog_kind kind, const char *pin_dir, int ifindex
 	size_t i;
 
 	if (kind == XLB_PROG_LB) {
+		if (libbpf_num_possible_cpus() > XLB_CPUS_MAX)
+			pr_warn("warning: %d possible CPUs; CPUs %d and above count no reasons "
+				"(xlb stats)\n",
+				libbpf_num_possible_cpus(), XLB_CPUS_MAX);
 		lb = xlb_lb__open_opts(&opts);
 		if (!lb)
 			return -errno;
@@ -281,22 +326,34 @@ static int attach_once(enum xlb_prog_kind kind, const char *pin_dir, int ifindex
 								  slots / XLB_SLOT_BLOCK / 8);
 		}
 		if (!err)
+			err = pins_check(lb->obj);
+		if (!err)
 			err = attach_obj(lb->obj, "xdp", ifindex, o->mode, legacy);
 		if (!err && o->config) {
 			bits = cfg.syn_bits;
 			cfg = *o->config;
 			cfg.syn_bits = bits;
-			if (bpf_map_update_elem(bpf_map__fd(lb->maps.xlb_config), &zero, &cfg,
-						BPF_ANY))
-				err = -errno;
+		} else if (!err &&
+			   bpf_map_lookup_elem(bpf_map__fd(lb->maps.xlb_config), &zero, &cfg)) {
+			err = -errno;
 		}
+		/*
+		 * The address filter holds the VIPs already pinned and the NAT
+		 * sources before the settings that name them are written.
+		 */
+		if (!err)
+			err = xlb_addrs_fill(bpf_map__fd(lb->maps.xlb_vips),
+					     bpf_map__fd(lb->maps.xlb_addrs), &cfg);
+		if (!err && o->config &&
+		    bpf_map_update_elem(bpf_map__fd(lb->maps.xlb_config), &zero, &cfg, BPF_ANY))
+			err = -errno;
 		xlb_lb__destroy(lb);
 		return err;
 	}
 	decap = xlb_decap__open_opts(&opts);
 	if (!decap)
 		return -errno;
-	err = attach_obj(decap->obj, "xdp", ifindex, o->mode, legacy);
+	err = pins_check(decap->obj) ?: attach_obj(decap->obj, "xdp", ifindex, o->mode, legacy);
 	if (!err && o->gue_port)
 		err = gue_port_write(bpf_map__fd(decap->maps.xlb_decap_gue_port), o->gue_port);
 	xlb_decap__destroy(decap);

@@ -170,8 +170,24 @@ int xlb_member_foreach(struct xlb_maps *m, xlb_member_cb cb, void *arg);
 int xlb_config_get(struct xlb_maps *m, struct xlb_config *c);
 int xlb_config_set(struct xlb_maps *m, const struct xlb_config *c);
 
+/*
+ * The fast path's address filter (addrs.c): fill sets the bits of every
+ * address in xlb_vips (vips_fd) and of cfg's NAT sources (cfg may be NULL)
+ * in the map addrs_fd and turns it on; add sets addr's bit, add_nat those
+ * of cfg's NAT sources, before the address is written anywhere the fast
+ * path looks (a filter still off is left alone). test returns 1 when the
+ * fast path would look addr up (its bit set, or the filter off: *on 0),
+ * 0 when not, or a negative errno.
+ */
+int xlb_addrs_fill(int vips_fd, int addrs_fd, const struct xlb_config *cfg);
+int xlb_addrs_add(struct xlb_maps *m, const __be32 addr[4]);
+int xlb_addrs_add_nat(struct xlb_maps *m, const struct xlb_config *cfg);
+int xlb_addrs_test(struct xlb_maps *m, const __be32 addr[4], int *on);
+
 /* Counters, summed over CPUs. */
 int xlb_stats_reasons(struct xlb_maps *m, struct xlb_reason_count out[XLB_R_MAX]);
+/* CPUs with reason counters: the possible ones, at most XLB_CPUS_MAX; or -errno. */
+int xlb_reason_cpus(void);
 int xlb_stats_vip(struct xlb_maps *m, __u32 id, struct xlb_traffic *out);
 int xlb_stats_backend(struct xlb_maps *m, __u32 id, struct xlb_traffic *out);
 /* Every backend id's traffic (all[XLB_MAX_BACKENDS]), in batched reads. */

@@ -162,6 +162,10 @@ int xlb_vip_put(struct xlb_maps *m, const struct xlb_vip_key *k, const struct xl
 	int fd = map_fd(m->skel->maps.xlb_vips), err;
 	struct xlb_vip cur, nv = *v;
 
+	/* The filter first: no packet of the VIP may find its bit clear. */
+	err = xlb_addrs_add(m, k->addr);
+	if (err)
+		return err;
 	nv.flags &= ~XLB_VIP_F_CLIENTS;
 	if (k->client_family) {
 		fd = xlb_vip_map_fd(m, k);

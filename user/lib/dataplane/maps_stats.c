@@ -33,7 +33,31 @@ static int reasons_sum(int fd, __u32 n, struct xlb_reason_count *out)
 
 int xlb_stats_reasons(struct xlb_maps *m, struct xlb_reason_count out[XLB_R_MAX])
 {
-	return reasons_sum(map_fd(m->skel->maps.xlb_reasons), XLB_R_MAX, out);
+	int ncpu = xlb_reason_cpus(), fd = map_fd(m->skel->maps.xlb_reasons);
+	struct xlb_reason_count c;
+	__u32 cpu, r, k;
+
+	if (ncpu < 0)
+		return ncpu;
+	memset(out, 0, XLB_R_MAX * sizeof(*out));
+	/* xlb_reasons: a block of XLB_R_SLOTS counters per CPU (bpf/lib/maps.h). */
+	for (cpu = 0; cpu < (__u32)ncpu; cpu++) {
+		for (r = 0; r < XLB_R_MAX; r++) {
+			k = cpu * XLB_R_SLOTS + r;
+			if (bpf_map_lookup_elem(fd, &k, &c))
+				return -errno;
+			out[r].packets += c.packets;
+			out[r].bytes += c.bytes;
+		}
+	}
+	return 0;
+}
+
+int xlb_reason_cpus(void)
+{
+	int n = libbpf_num_possible_cpus();
+
+	return n > XLB_CPUS_MAX ? XLB_CPUS_MAX : n;
 }
 
 int xlb_decap_stats(struct xlb_decap_maps *m, struct xlb_reason_count out[XLB_D_MAX])
@@ -150,8 +174,11 @@ int xlb_config_get(struct xlb_maps *m, struct xlb_config *c)
 int xlb_config_set(struct xlb_maps *m, const struct xlb_config *c)
 {
 	__u32 zero = 0;
+	int err = xlb_addrs_add_nat(m, c); /* before the fast path meets them */
 
-	return ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_config), &zero, c, BPF_ANY));
+	return err
+		       ?: ret_errno(bpf_map_update_elem(map_fd(m->skel->maps.xlb_config), &zero, c,
+							BPF_ANY));
 }
 
 __u64 xlb_map_memlock(int fd)
@@ -186,7 +213,7 @@ static enum xlb_mem_item mem_item(const char *name)
 		{"xlb_event_rate", XLB_MEM_BACKEND}, {"xlb_nat_health", XLB_MEM_BACKEND},
 		{"xlb_members", XLB_MEM_MEMBER},     {"xlb_flows", XLB_MEM_FLOW},
 		{"xlb_nat_fwd", XLB_MEM_NAT},	     {"xlb_nat_rev", XLB_MEM_NAT},
-		{"xlb_syns", XLB_MEM_OTHER},
+		{"xlb_syns", XLB_MEM_OTHER},	     {"xlb_addrs", XLB_MEM_VIP},
 	};
 	size_t i;
 
