@@ -21,12 +21,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_decap_vips SEC(".maps");
 
-/* enum xlb_decap_reason -> packets, bytes. */
+/*
+ * (CPU, enum xlb_decap_reason) -> packets, bytes: a block of XLB_R_SLOTS
+ * counters per CPU, as xlb_lb's xlb_reasons (bpf/lib/maps.h says why).
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
 	__type(value, struct xlb_reason_count);
-	__uint(max_entries, XLB_D_MAX);
+	__uint(max_entries, XLB_CPUS_MAX *XLB_R_SLOTS);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_decap_stats SEC(".maps");
 
@@ -54,7 +57,8 @@ struct {
 
 static __always_inline int xlb_decap_count(__u32 r, __u32 bytes, int verdict)
 {
-	struct xlb_reason_count *c = bpf_map_lookup_elem(&xlb_decap_stats, &r);
+	__u32 k = bpf_get_smp_processor_id() * XLB_R_SLOTS + r;
+	struct xlb_reason_count *c = bpf_map_lookup_elem(&xlb_decap_stats, &k);
 
 	if (c) {
 		c->packets++;

@@ -547,5 +547,6 @@ enum xlb_decap_reason {
 	XLB_D_SC_TTL,	       /* hand-off with the outer TTL spent: dropped */
 	XLB_D_MAX,
 };
+_Static_assert(XLB_D_MAX <= XLB_R_SLOTS, "a CPU's block of xlb_decap_stats holds every reason");
 
 #endif /* XLB_ABI_H */

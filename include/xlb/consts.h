@@ -11,8 +11,8 @@
 #define XLB_MAX_MEMBERS	      262144 /* (VIP, backend) pairs */
 #define XLB_ADDR_BITS	      15     /* the address filter has 2^15 bits (struct xlb_addrs) */
 #define XLB_ADDR_BITS_N	      (1U << XLB_ADDR_BITS)
-#define XLB_CPUS_MAX	      1024	/* CPUs 0 .. XLB_CPUS_MAX - 1 have reason counters */
-#define XLB_R_SLOTS	      64	/* reason counters per CPU in xlb_reasons */
+#define XLB_CPUS_MAX	      1024 /* CPUs 0 .. XLB_CPUS_MAX - 1 have reason counters */
+#define XLB_R_SLOTS	      64   /* reason counters per CPU in xlb_reasons, xlb_decap_stats */
 #define XLB_FLOW_MAX_DEFAULT  (1 << 20) /* flow-table entries; set at attach */
 #define XLB_SYN_BITS_DEFAULT  18	/* SYN-table slots of stateless VIPs: 2^18; set at attach */
 #define XLB_SYN_SLOTS_DEFAULT 262144

@@ -936,9 +936,9 @@ static int expect_peers(struct env *e, const struct decap_case *c, size_t len,
 static int peers_total(struct env *e)
 {
 	const struct bpf_map *peers = e->skel->maps.xlb_decap_peers;
-	int cpu, fd = bpf_map__fd(e->skel->maps.xlb_decap_stats);
-	struct xlb_reason_count all, h = {}, v[e->ncpu];
-	__u32 key = XLB_D_SC_HANDOFF, max = bpf_map__max_entries(peers);
+	struct xlb_reason_count all;
+	__u32 max = bpf_map__max_entries(peers);
+	__u64 h[2];
 
 	if (bpf_map__type(peers) != BPF_MAP_TYPE_LRU_PERCPU_HASH || max < 64 || max > 65536)
 		return fail(e,
@@ -947,16 +947,13 @@ static int peers_total(struct env *e)
 			    bpf_map__type(peers), max);
 	if (peer_count(e, NULL, &all))
 		return -1;
-	if (bpf_map_lookup_elem(fd, &key, v))
+	if (bpftest_blocks_sum(e->skel->maps.xlb_decap_stats, XLB_D_SC_HANDOFF, e->ncpu,
+			       XLB_R_SLOTS, h, 2))
 		return fail(e, "read sc_handoff: %s", strerror(errno));
-	for (cpu = 0; cpu < e->ncpu; cpu++) {
-		h.packets += v[cpu].packets;
-		h.bytes += v[cpu].bytes;
-	}
-	if (!all.packets || all.packets != h.packets || all.bytes != h.bytes)
+	if (!all.packets || all.packets != h[0] || all.bytes != h[1])
 		return fail(e, "peers %llu pkts %llu bytes, sc_handoff %llu pkts %llu bytes",
 			    (unsigned long long)all.packets, (unsigned long long)all.bytes,
-			    (unsigned long long)h.packets, (unsigned long long)h.bytes);
+			    (unsigned long long)h[0], (unsigned long long)h[1]);
 	return 0;
 }
 

@@ -4267,7 +4267,6 @@ static int env_open(struct env *e)
 	e->reasons = (struct bpftest_reasons){
 		.map = e->skel->maps.xlb_reasons,
 		.ncpu = e->ncpu,
-		.cpu_stride = XLB_R_SLOTS,
 		.n = XLB_R_MAX,
 		.name = xlb_reason_name,
 	};

@@ -275,9 +275,7 @@ int bpftest_blocks_sum(struct bpf_map *map, __u32 key, int ncpu, __u32 stride, _
 
 static int reason_sum(const struct bpftest_reasons *r, __u32 reason, __u64 now[2])
 {
-	if (r->cpu_stride)
-		return bpftest_blocks_sum(r->map, reason, r->ncpu, r->cpu_stride, now, 2);
-	return bpftest_percpu_sum(r->map, reason, r->ncpu, now, 2);
+	return bpftest_blocks_sum(r->map, reason, r->ncpu, XLB_R_SLOTS, now, 2);
 }
 
 int bpftest_reasons_snap(struct bpftest *t, struct bpftest_reasons *r)

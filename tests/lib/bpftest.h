@@ -139,13 +139,12 @@ int bpftest_blocks_sum(struct bpf_map *map, __u32 key, int ncpu, __u32 stride, _
 		       size_t n);
 
 /*
- * A program's per-CPU reason counters ({packets, bytes} per reason): a
- * per-CPU array (cpu_stride 0) or a plain one of per-CPU blocks.
+ * A program's reason counters ({packets, bytes} per reason), a block of
+ * XLB_R_SLOTS per CPU (xlb_reasons, xlb_decap_stats).
  */
 struct bpftest_reasons {
 	struct bpf_map *map;
 	int ncpu;
-	__u32 cpu_stride;		      /* entries per CPU's block; 0: a per-CPU array */
 	__u32 n;			      /* reasons: XLB_R_MAX, XLB_D_MAX */
 	const char *(*name)(unsigned int r);  /* xlb_reason_name ... */
 	__u64 before[BPFTEST_REASONS_MAX][2]; /* at bpftest_reasons_snap() */

@@ -17,32 +17,21 @@
 #include "xlb_decap.skel.h"
 #include "xlb_lb.skel.h"
 
-/* The n reason counters of a per-CPU array, summed. */
+/*
+ * The n reason counters of a program (xlb_reasons, xlb_decap_stats: a block
+ * of XLB_R_SLOTS per CPU, CPU c's reason r at c * XLB_R_SLOTS + r), summed.
+ */
 static int reasons_sum(int fd, __u32 n, struct xlb_reason_count *out)
 {
-	__u32 r;
-	int err;
-
-	for (r = 0; r < n; r++) {
-		err = xlb_percpu_sum(fd, r, sizeof(out[r]), (__u64 *)&out[r], 2);
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-int xlb_stats_reasons(struct xlb_maps *m, struct xlb_reason_count out[XLB_R_MAX])
-{
-	int ncpu = xlb_reason_cpus(), fd = map_fd(m->skel->maps.xlb_reasons);
+	int ncpu = xlb_reason_cpus();
 	struct xlb_reason_count c;
 	__u32 cpu, r, k;
 
 	if (ncpu < 0)
 		return ncpu;
-	memset(out, 0, XLB_R_MAX * sizeof(*out));
-	/* xlb_reasons: a block of XLB_R_SLOTS counters per CPU (bpf/lib/maps.h). */
+	memset(out, 0, n * sizeof(*out));
 	for (cpu = 0; cpu < (__u32)ncpu; cpu++) {
-		for (r = 0; r < XLB_R_MAX; r++) {
+		for (r = 0; r < n; r++) {
 			k = cpu * XLB_R_SLOTS + r;
 			if (bpf_map_lookup_elem(fd, &k, &c))
 				return -errno;
@@ -51,6 +40,11 @@ int xlb_stats_reasons(struct xlb_maps *m, struct xlb_reason_count out[XLB_R_MAX]
 		}
 	}
 	return 0;
+}
+
+int xlb_stats_reasons(struct xlb_maps *m, struct xlb_reason_count out[XLB_R_MAX])
+{
+	return reasons_sum(map_fd(m->skel->maps.xlb_reasons), XLB_R_MAX, out);
 }
 
 int xlb_reason_cpus(void)
