@@ -41,7 +41,7 @@ static void addrs_set_nat(struct xlb_addrs *a, const struct xlb_config *cfg)
 
 int xlb_addrs_fill(int vips_fd, int addrs_fd, const struct xlb_config *cfg)
 {
-	static struct xlb_addrs a;
+	struct xlb_addrs a;
 	struct xlb_vip_addr cur, next;
 	void *prev = NULL;
 	__u32 zero = 0;
@@ -65,7 +65,7 @@ int xlb_addrs_fill(int vips_fd, int addrs_fd, const struct xlb_config *cfg)
 static int addrs_add(struct xlb_maps *m, const __be32 *addr, const struct xlb_config *cfg)
 {
 	int fd = map_fd(m->skel->maps.xlb_addrs);
-	static struct xlb_addrs a;
+	struct xlb_addrs a;
 	__u32 zero = 0;
 
 	if (bpf_map_lookup_elem(fd, &zero, &a))
@@ -91,7 +91,7 @@ int xlb_addrs_add_nat(struct xlb_maps *m, const struct xlb_config *cfg)
 
 int xlb_addrs_test(struct xlb_maps *m, const __be32 addr[4], int *on)
 {
-	static struct xlb_addrs a;
+	struct xlb_addrs a;
 	__u32 zero = 0, bit = xlb_addr_bit(addr);
 
 	if (bpf_map_lookup_elem(map_fd(m->skel->maps.xlb_addrs), &zero, &a))
