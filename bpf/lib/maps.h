@@ -211,7 +211,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
 	__type(value, struct xlb_reason_count);
-	__uint(max_entries, XLB_CPUS_MAX *XLB_R_SLOTS);
+	__uint(max_entries, XLB_R_ENTRIES);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_reasons SEC(".maps");
 

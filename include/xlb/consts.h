@@ -13,8 +13,9 @@
 #define XLB_ADDR_BITS_N	      (1U << XLB_ADDR_BITS)
 #define XLB_CPUS_MAX	      1024 /* CPUs 0 .. XLB_CPUS_MAX - 1 have reason counters */
 #define XLB_R_SLOTS	      64   /* reason counters per CPU in xlb_reasons, xlb_decap_stats */
-#define XLB_FLOW_MAX_DEFAULT  (1 << 20) /* flow-table entries; set at attach */
-#define XLB_SYN_BITS_DEFAULT  18	/* SYN-table slots of stateless VIPs: 2^18; set at attach */
+#define XLB_R_ENTRIES	      (XLB_CPUS_MAX * XLB_R_SLOTS) /* xlb_reasons, xlb_decap_stats: 1 MiB */
+#define XLB_FLOW_MAX_DEFAULT  (1 << 20)			   /* flow-table entries; set at attach */
+#define XLB_SYN_BITS_DEFAULT  18 /* SYN-table slots of stateless VIPs: 2^18; set at attach */
 #define XLB_SYN_SLOTS_DEFAULT 262144
 #define XLB_MAGLEV_DEFAULT    65537	    /* largest table size chosen by itself (prime) */
 #define XLB_MAGLEV_MAX	      1048573	    /* largest accepted table size (prime) */
