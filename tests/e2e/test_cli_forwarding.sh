@@ -123,6 +123,17 @@ for be in "${BACKENDS[@]}"; do
 	grep -qwF "$(xlbt_addr4 "$be")" <<<"$OUT" ||
 		xlbt_fail "xlb backend list $SVC4 shows $be" "$OUT" "$(xlbt_addr4 "$be")"
 done
+# The address filter: on since the attach, one bit per VIP address (three).
+xlb_ok lb -j status
+python3 -c '
+import json, sys
+f = json.loads(sys.argv[1]).get("address_filter", {})
+sys.exit(0 if f.get("on") is True and f.get("bits_set") == 3 and f.get("bits") == 32768 else 1)' \
+	"$OUT" || xlbt_fail "xlb -j status: address filter after 4 VIPs on 3 addresses" "$OUT" \
+	"address_filter: on, bits_set 3, bits 32768"
+xlb_ok lb status
+grep -q "^filter: *on, 3 of 32768" <<<"$OUT" ||
+	xlbt_fail "xlb status: the address filter line" "$OUT" "filter: on, 3 of 32768 ..."
 xlbt_log "LB attached, 4 VIPs configured"
 
 warm_up "$SVC4" "$P_WARM4" "http://$VIP4/"

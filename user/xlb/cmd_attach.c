@@ -334,7 +334,8 @@ int xlb_cmd_status(struct xlb_cli *c, int argc, char **argv)
 	__u32 flow_max = 0;
 	json_t *devs, *out;
 	struct xlb_maps m;
-	int npos, ret, err, kind, draining = 0;
+	int npos, ret, err, kind, draining = 0, filter_on = 0;
+	unsigned int filter_set = 0;
 	__u32 id;
 
 	ret = xlb_cli_parse(c, argc, argv, NULL, NULL, 0, 0, &npos, "status");
@@ -377,6 +378,11 @@ int xlb_cmd_status(struct xlb_cli *c, int argc, char **argv)
 		if (!xlb_config_get(&m, &cfg))
 			draining = !!(cfg.flags & XLB_CFG_F_DRAIN);
 		json_object_set_new(out, "draining", json_boolean(draining));
+		if (!xlb_addrs_count(&m, &filter_on, &filter_set))
+			json_object_set_new(out, "address_filter",
+					    json_pack("{s:b, s:i, s:i}", "on", filter_on,
+						      "bits_set", filter_set, "bits",
+						      XLB_ADDR_BITS_N));
 		json_object_set_new(
 			out, "maps",
 			json_pack("{s:{s:i,s:i}, s:{s:i,s:i}, s:{s:i,s:i}, s:{s:i,s:i}, "
@@ -416,6 +422,11 @@ int xlb_cmd_status(struct xlb_cli *c, int argc, char **argv)
 		       n.nat, nm.capacity, (unsigned long long)nm.bytes, nm.entry_bytes);
 	if (!err)
 		memory_print(&mr, &n);
+	if (!err && json_object_get(out, "address_filter"))
+		printf("filter:   %s, %u of %u address bits set (VIP addresses and NAT "
+		       "sources)\n",
+		       filter_on ? "on" : "off (every packet is looked up)", filter_set,
+		       XLB_ADDR_BITS_N);
 	if (!err)
 		printf("node:     %s\n",
 		       draining ? "draining (xlb drain stop ends it)" : "not draining");

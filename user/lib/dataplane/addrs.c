@@ -89,6 +89,20 @@ int xlb_addrs_add_nat(struct xlb_maps *m, const struct xlb_config *cfg)
 	return addrs_add(m, NULL, cfg);
 }
 
+int xlb_addrs_count(struct xlb_maps *m, int *on, unsigned int *set)
+{
+	struct xlb_addrs a;
+	__u32 zero = 0, i;
+
+	if (bpf_map_lookup_elem(map_fd(m->skel->maps.xlb_addrs), &zero, &a))
+		return -errno;
+	*on = !!a.on;
+	*set = 0;
+	for (i = 0; i < XLB_ADDR_BITS_N / 64; i++)
+		*set += __builtin_popcountll(a.bits[i]);
+	return 0;
+}
+
 int xlb_addrs_test(struct xlb_maps *m, const __be32 addr[4], int *on)
 {
 	struct xlb_addrs a;

@@ -177,12 +177,14 @@ int xlb_config_set(struct xlb_maps *m, const struct xlb_config *c);
  * of cfg's NAT sources, before the address is written anywhere the fast
  * path looks (a filter still off is left alone). test returns 1 when the
  * fast path would look addr up (its bit set, or the filter off: *on 0),
- * 0 when not, or a negative errno.
+ * 0 when not, or a negative errno. count says whether it is on and how
+ * many bits are set (for xlb status).
  */
 int xlb_addrs_fill(int vips_fd, int addrs_fd, const struct xlb_config *cfg);
 int xlb_addrs_add(struct xlb_maps *m, const __be32 addr[4]);
 int xlb_addrs_add_nat(struct xlb_maps *m, const struct xlb_config *cfg);
 int xlb_addrs_test(struct xlb_maps *m, const __be32 addr[4], int *on);
+int xlb_addrs_count(struct xlb_maps *m, int *on, unsigned int *set);
 
 /* Counters, summed over CPUs. */
 int xlb_stats_reasons(struct xlb_maps *m, struct xlb_reason_count out[XLB_R_MAX]);
