@@ -348,6 +348,11 @@ main() {
 	[ ${#kernels[@]} -gt 0 ] || kernels=(bookworm trixie bullseye host)
 	mkdir -p "$VMDIR" "$RESULTS"
 	trap 'host_down; [ -n "${QPID:-}" ] && kill "$QPID" 2>/dev/null' EXIT
+	# A signal ends the run through the EXIT trap, which stops the guest
+	# (timeout, in a process group of its own, hands it on to qemu) and
+	# removes the namespaces; without these, bash would die without it.
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
 	for k in "${kernels[@]}"; do
 		if [ "$k" = host ]; then
 			OUT=$VMDIR/out/host
