@@ -213,8 +213,7 @@ static int setup_lb(struct xlb_lb *skel, enum bench_mode mode)
 	/* Stamped ~146 years ahead: a static next hop, no FIB lookup. */
 	nh.updated_ns = xlb_now_coarse_ns() + (1ULL << 62);
 	/* The address filter on, as attach leaves it; VIPs set their bits. */
-	err = xlb_addrs_fill(bpf_map__fd(skel->maps.xlb_vips), bpf_map__fd(skel->maps.xlb_addrs),
-			     &cfg)
+	err = xlb_addrs_fill(skel->maps.xlb_vips, skel->maps.xlb_addrs, &cfg)
 		      ?: xlb_config_set(&m, &cfg);
 	for (fam = 0; !err && fam < 2; fam++) {
 		err = xlb_vip_parse(fam ? "[" VIP6 "]:80/tcp" : VIP4 ":80/tcp", &k, NULL, 0);

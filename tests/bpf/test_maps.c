@@ -3639,7 +3639,7 @@ static int t_addrs(struct env *e, const void *arg)
 	if (addr_looked(e, "198.18.90.1", 0) != 1 || addr_looked(e, "198.18.90.2", 0) != 1)
 		return fail(e, "a filter that is off must let every address be looked up");
 	inet_pton(AF_INET, "198.18.90.250", &cfg.nat_src4);
-	err = xlb_addrs_fill(map_fd(e->skel->maps.xlb_vips), map_fd(e->skel->maps.xlb_addrs), &cfg);
+	err = xlb_addrs_fill(e->skel->maps.xlb_vips, e->skel->maps.xlb_addrs, &cfg);
 	if (err)
 		return fail(e, "xlb_addrs_fill: %s", errname(err));
 	if (addr_looked(e, "198.18.90.1", 1) != 1 || addr_looked(e, "198.18.90.250", 1) != 1)

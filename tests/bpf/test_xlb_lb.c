@@ -804,7 +804,7 @@ static int setup_apply(struct env *e, const struct lb_setup *su)
 			return fail(e, "setup: table of VIP %u: %s", v->id, strerror(-err));
 	}
 	/* The address filter on, as attach leaves it, with these VIPs in. */
-	err = xlb_addrs_fill(map_fd(s->maps.xlb_vips), map_fd(s->maps.xlb_addrs), &cfg);
+	err = xlb_addrs_fill(s->maps.xlb_vips, s->maps.xlb_addrs, &cfg);
 	if (err)
 		return fail(e, "setup: address filter: %s", strerror(-err));
 	e->setup = su;

@@ -39,44 +39,57 @@ static void addrs_set_nat(struct xlb_addrs *a, const struct xlb_config *cfg)
 		addrs_set(a, cfg->nat_src6);
 }
 
-int xlb_addrs_fill(int vips_fd, int addrs_fd, const struct xlb_config *cfg)
+/* The filter's one value. */
+static int addrs_read(const struct bpf_map *map, struct xlb_addrs *a)
 {
-	struct xlb_addrs a;
-	struct xlb_vip_addr cur, next;
-	void *prev = NULL;
 	__u32 zero = 0;
 
-	if (bpf_map_lookup_elem(addrs_fd, &zero, &a))
-		return -errno;
-	while (!bpf_map_get_next_key(vips_fd, prev, &next)) {
-		addrs_set(&a, next.addr);
-		cur = next;
-		prev = &cur;
-	}
-	if (errno != ENOENT)
-		return -errno;
+	return ret_errno(bpf_map_lookup_elem(map_fd(map), &zero, a));
+}
+
+static int addrs_write(const struct bpf_map *map, const struct xlb_addrs *a)
+{
+	__u32 zero = 0;
+
+	return ret_errno(bpf_map_update_elem(map_fd(map), &zero, a, BPF_ANY));
+}
+
+static int fill_vip(const struct xlb_vip_key *k, const struct xlb_vip *v, void *a)
+{
+	(void)v;
+	addrs_set(a, k->addr);
+	return 0;
+}
+
+int xlb_addrs_fill(const struct bpf_map *vips, const struct bpf_map *addrs,
+		   const struct xlb_config *cfg)
+{
+	struct xlb_addrs a;
+	int err = addrs_read(addrs, &a);
+
+	if (!err)
+		err = xlb_map_walk(vips, XLB_WALK_VIPS, (union xlb_walk_cb){.vip = fill_vip}, &a);
+	if (err)
+		return err;
 	if (cfg)
 		addrs_set_nat(&a, cfg);
 	a.on = 1;
-	return ret_errno(bpf_map_update_elem(addrs_fd, &zero, &a, BPF_ANY));
+	return addrs_write(addrs, &a);
 }
 
 /* Set the bits of addr and of cfg's NAT sources (either may be NULL). */
 static int addrs_add(struct xlb_maps *m, const __be32 *addr, const struct xlb_config *cfg)
 {
-	int fd = map_fd(m->skel->maps.xlb_addrs);
 	struct xlb_addrs a;
-	__u32 zero = 0;
+	int err = addrs_read(m->skel->maps.xlb_addrs, &a);
 
-	if (bpf_map_lookup_elem(fd, &zero, &a))
-		return -errno;
-	if (!a.on)
-		return 0; /* off: attach fills every address before turning it on */
+	if (err || !a.on)
+		return err; /* off: attach fills every address before turning it on */
 	if (addr)
 		addrs_set(&a, addr);
 	if (cfg)
 		addrs_set_nat(&a, cfg);
-	return ret_errno(bpf_map_update_elem(fd, &zero, &a, BPF_ANY));
+	return addrs_write(m->skel->maps.xlb_addrs, &a);
 }
 
 int xlb_addrs_add(struct xlb_maps *m, const __be32 addr[4])
@@ -92,10 +105,11 @@ int xlb_addrs_add_nat(struct xlb_maps *m, const struct xlb_config *cfg)
 int xlb_addrs_count(struct xlb_maps *m, int *on, unsigned int *set)
 {
 	struct xlb_addrs a;
-	__u32 zero = 0, i;
+	int err = addrs_read(m->skel->maps.xlb_addrs, &a);
+	__u32 i;
 
-	if (bpf_map_lookup_elem(map_fd(m->skel->maps.xlb_addrs), &zero, &a))
-		return -errno;
+	if (err)
+		return err;
 	*on = !!a.on;
 	*set = 0;
 	for (i = 0; i < XLB_ADDR_BITS_N / 64; i++)
@@ -106,10 +120,11 @@ int xlb_addrs_count(struct xlb_maps *m, int *on, unsigned int *set)
 int xlb_addrs_test(struct xlb_maps *m, const __be32 addr[4], int *on)
 {
 	struct xlb_addrs a;
-	__u32 zero = 0, bit = xlb_addr_bit(addr);
+	__u32 bit = xlb_addr_bit(addr);
+	int err = addrs_read(m->skel->maps.xlb_addrs, &a);
 
-	if (bpf_map_lookup_elem(map_fd(m->skel->maps.xlb_addrs), &zero, &a))
-		return -errno;
+	if (err)
+		return err;
 	*on = !!a.on;
 	return !a.on || (a.bits[bit / 64] >> (bit % 64) & 1);
 }

@@ -342,8 +342,7 @@ static int attach_once(enum xlb_prog_kind kind, const char *pin_dir, int ifindex
 		 * sources before the settings that name them are written.
 		 */
 		if (!err)
-			err = xlb_addrs_fill(bpf_map__fd(lb->maps.xlb_vips),
-					     bpf_map__fd(lb->maps.xlb_addrs), &cfg);
+			err = xlb_addrs_fill(lb->maps.xlb_vips, lb->maps.xlb_addrs, &cfg);
 		if (!err && o->config &&
 		    bpf_map_update_elem(bpf_map__fd(lb->maps.xlb_config), &zero, &cfg, BPF_ANY))
 			err = -errno;

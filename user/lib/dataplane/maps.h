@@ -19,6 +19,7 @@
 
 struct xlb_lb;
 struct xlb_decap;
+struct bpf_map;
 
 struct xlb_maps {
 	struct xlb_lb *skel; /* opened, never loaded: fds come from pins */
@@ -172,15 +173,16 @@ int xlb_config_set(struct xlb_maps *m, const struct xlb_config *c);
 
 /*
  * The fast path's address filter (addrs.c): fill sets the bits of every
- * address in xlb_vips (vips_fd) and of cfg's NAT sources (cfg may be NULL)
- * in the map addrs_fd and turns it on; add sets addr's bit, add_nat those
+ * address in the map vips (xlb_vips) and of cfg's NAT sources (cfg may be
+ * NULL) in the map addrs (xlb_addrs) and turns it on; add sets addr's bit, add_nat those
  * of cfg's NAT sources, before the address is written anywhere the fast
  * path looks (a filter still off is left alone). test returns 1 when the
  * fast path would look addr up (its bit set, or the filter off: *on 0),
  * 0 when not, or a negative errno. count says whether it is on and how
  * many bits are set (for xlb status).
  */
-int xlb_addrs_fill(int vips_fd, int addrs_fd, const struct xlb_config *cfg);
+int xlb_addrs_fill(const struct bpf_map *vips, const struct bpf_map *addrs,
+		   const struct xlb_config *cfg);
 int xlb_addrs_add(struct xlb_maps *m, const __be32 addr[4]);
 int xlb_addrs_add_nat(struct xlb_maps *m, const struct xlb_config *cfg);
 int xlb_addrs_test(struct xlb_maps *m, const __be32 addr[4], int *on);
