@@ -16,7 +16,7 @@
  */
 static __always_inline int xlb_count_reason(__u32 r, __u32 bytes, int verdict)
 {
-	__u32 k = bpf_get_smp_processor_id() * XLB_R_SLOTS + r;
+	__u32 k = XLB_R_KEY(bpf_get_smp_processor_id(), r);
 	struct xlb_reason_count *c = bpf_map_lookup_elem(&xlb_reasons, &k);
 
 	if (c) {

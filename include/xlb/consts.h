@@ -14,6 +14,7 @@
 #define XLB_CPUS_MAX	      1024 /* CPUs 0 .. XLB_CPUS_MAX - 1 have reason counters */
 #define XLB_R_SLOTS	      64   /* reason counters per CPU in xlb_reasons, xlb_decap_stats */
 #define XLB_R_ENTRIES	      (XLB_CPUS_MAX * XLB_R_SLOTS) /* xlb_reasons, xlb_decap_stats: 1 MiB */
+#define XLB_R_KEY(cpu, r)     ((cpu)*XLB_R_SLOTS + (r))	   /* CPU cpu's counter of reason r */
 #define XLB_FLOW_MAX_DEFAULT  (1 << 20)			   /* flow-table entries; set at attach */
 #define XLB_SYN_BITS_DEFAULT  18 /* SYN-table slots of stateless VIPs: 2^18; set at attach */
 #define XLB_SYN_SLOTS_DEFAULT 262144

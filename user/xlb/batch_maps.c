@@ -168,7 +168,7 @@ int xlb_bm_reasons_zero(struct xlb_maps *m)
 	/* Every CPU's block of xlb_reasons (bpf/lib/maps.h). */
 	for (cpu = 0; cpu < (__u32)ncpu; cpu++)
 		for (r = 0; r < XLB_R_MAX; r++)
-			ids[n++] = cpu * XLB_R_SLOTS + r;
+			ids[n++] = XLB_R_KEY(cpu, r);
 	err = zero_n(bpf_map__fd(m->skel->maps.xlb_reasons), ids, n,
 		     sizeof(struct xlb_reason_count), 0);
 	free(ids);

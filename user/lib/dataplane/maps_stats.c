@@ -19,7 +19,7 @@
 
 /*
  * The n reason counters of a program (xlb_reasons, xlb_decap_stats: a block
- * of XLB_R_SLOTS per CPU, CPU c's reason r at c * XLB_R_SLOTS + r), summed.
+ * of XLB_R_SLOTS per CPU, CPU c's reason r at XLB_R_KEY(c, r)), summed.
  */
 static int reasons_sum(int fd, __u32 n, struct xlb_reason_count *out)
 {
@@ -32,7 +32,7 @@ static int reasons_sum(int fd, __u32 n, struct xlb_reason_count *out)
 	memset(out, 0, n * sizeof(*out));
 	for (cpu = 0; cpu < (__u32)ncpu; cpu++) {
 		for (r = 0; r < n; r++) {
-			k = cpu * XLB_R_SLOTS + r;
+			k = XLB_R_KEY(cpu, r);
 			if (bpf_map_lookup_elem(fd, &k, &c))
 				return -errno;
 			out[r].packets += c.packets;
