@@ -20,7 +20,10 @@
  * per CPU (what KatranLb::initLrus builds for the forwarding cores), their
  * sizes adding up to xlb's default flow table.
  *
- *   bench_peer -k KATRAN_OBJ [-c COMMIT] [-j JSON] [-n CALLS] [-r ROUNDS]
+ * -C times only the cases named (their keys, comma-separated: est4,syn4),
+ * for A/B runs of one path that need not wait for the others.
+ *
+ *   bench_peer -k KATRAN_OBJ [-c COMMIT] [-C CASES] [-j JSON] [-n CALLS] [-r ROUNDS]
  */
 #include <getopt.h>
 #include <unistd.h>
@@ -241,6 +244,7 @@ static struct katran_lb_stats katran_counter(struct katran *kt, __u32 idx)
 struct peer_run {
 	long calls;
 	int rounds;
+	unsigned int cases; /* bit c: case c is timed */
 	double kern[C_MAX][P_MAX][16];
 	double wall[C_MAX][P_MAX][16];
 	int verdict[C_MAX][P_MAX];
@@ -260,6 +264,8 @@ static void peer_round(struct peer_run *run, int r, const int fds[C_MAX][P_MAX],
 	long done;
 
 	for (c = 0; c < C_MAX; c++) {
+		if (!(run->cases & 1U << c))
+			continue;
 		fresh = c == C_SYN4 || c == C_SYN6 || c == C_SL_SYN4;
 		warm = c == C_WARM;
 		memset(cost, 0, sizeof(cost));
@@ -323,6 +329,8 @@ static int write_json(const char *path, const struct peer_run *run, const char *
 		double x = med(run->kern[c][P_XLB], run->rounds);
 		double k = med(run->kern[c][P_KATRAN], run->rounds);
 
+		if (!(run->cases & 1U << c))
+			continue;
 		json_array_append_new(
 			cases, json_pack("{s:s, s:s, s:f, s:f, s:f, s:s, s:s, s:f, s:f}", "case",
 					 case_keys[c], "name", case_names[c], "xlb_ns", x,
@@ -350,10 +358,39 @@ static int write_json(const char *path, const struct peer_run *run, const char *
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: bench_peer -k KATRAN_OBJ [-c COMMIT] [-j JSON] [-n CALLS>=%d] "
-		"[-r ROUNDS 1-16]\n",
+		"usage: bench_peer -k KATRAN_OBJ [-c COMMIT] [-C CASES] [-j JSON] "
+		"[-n CALLS>=%d] [-r ROUNDS 1-16]\n",
 		CHUNK);
 	exit(1);
+}
+
+/* The cases named in list (comma-separated keys) as a mask; 0 if one is unknown. */
+static unsigned int parse_cases(const char *list)
+{
+	unsigned int mask = 0;
+	size_t len;
+	int c;
+
+	while (*list) {
+		len = strcspn(list, ",");
+		for (c = 0; c < C_MAX; c++)
+			if (strlen(case_keys[c]) == len && !strncmp(list, case_keys[c], len))
+				break;
+		if (c == C_MAX) {
+			fprintf(stderr, "bench_peer: unknown case '%.*s' in -C; cases:", (int)len,
+				list);
+			for (c = 0; c < C_MAX; c++)
+				fprintf(stderr, " %s", case_keys[c]);
+			fprintf(stderr, "\n");
+			return 0;
+		}
+		mask |= 1U << c;
+		list += len;
+		list += *list == ',';
+	}
+	if (!mask)
+		fprintf(stderr, "bench_peer: -C names no case\n");
+	return mask;
 }
 
 int main(int argc, char **argv)
@@ -362,7 +399,7 @@ int main(int argc, char **argv)
 	struct pkt_spec ack4 = BENCH_TCP4(0x10);
 	struct pkt_spec syn4, ack6, syn6, nonvip;
 	static struct pkt pkts[C_MAX][P_MAX];
-	static struct peer_run run = {.calls = 1000000, .rounds = 3};
+	static struct peer_run run = {.calls = 1000000, .rounds = 3, .cases = (1U << C_MAX) - 1};
 	__u32 seq[C_MAX][P_MAX] = {0};
 	struct katran kt = {0};
 	struct xdp_floor *floor;
@@ -370,11 +407,13 @@ int main(int argc, char **argv)
 	struct pkt s;
 	int fds[C_MAX][P_MAX], c, p, r, opt, err;
 
-	while ((opt = getopt(argc, argv, "k:c:j:n:r:")) != -1) {
+	while ((opt = getopt(argc, argv, "k:c:C:j:n:r:")) != -1) {
 		if (opt == 'k')
 			kobj = optarg;
 		else if (opt == 'c')
 			commit = optarg;
+		else if (opt == 'C')
+			run.cases = parse_cases(optarg);
 		else if (opt == 'j')
 			json = optarg;
 		else if (opt == 'n')
@@ -384,7 +423,7 @@ int main(int argc, char **argv)
 		else
 			usage();
 	}
-	if (!kobj || run.calls < CHUNK || run.rounds < 1 || run.rounds > 16)
+	if (!kobj || !run.cases || run.calls < CHUNK || run.rounds < 1 || run.rounds > 16)
 		usage();
 	run.calls -= run.calls % CHUNK;
 	syn4 = ack4;
@@ -439,13 +478,16 @@ int main(int argc, char **argv)
 
 	printf("xlb and Katran (%s), ns per packet: kernel-reported duration of %ld repeat=1 "
 	       "calls x %d interleaved rounds, minus an empty program's (%.1f ns per call)\n",
-	       commit, run.calls, run.rounds, med(run.kern[C_EST4][P_EMPTY], run.rounds));
+	       commit, run.calls, run.rounds,
+	       med(run.kern[__builtin_ctz(run.cases)][P_EMPTY], run.rounds));
 	printf("| %-31s | xlb ns | Katran ns | ratio | verdicts |\n|---|---|---|---|---|\n",
 	       "case");
 	for (c = 0; c < C_MAX; c++) {
 		double x = med(run.kern[c][P_XLB], run.rounds);
 		double k = med(run.kern[c][P_KATRAN], run.rounds);
 
+		if (!(run.cases & 1U << c))
+			continue;
 		printf("| %-31s | %6.1f | %9.1f | %5.2f | %s / %s |\n", case_names[c], x, k, x / k,
 		       bench_verdict(run.verdict[c][P_XLB]),
 		       bench_verdict(run.verdict[c][P_KATRAN]));
