@@ -21,9 +21,14 @@
  * sizes adding up to xlb's default flow table.
  *
  * -C times only the cases named (their keys, comma-separated: est4,syn4),
- * for A/B runs of one path that need not wait for the others.
+ * for A/B runs of one path that need not wait for the others. -x times a
+ * second build of xlb_lb (its object file, e.g. a change's) as a fourth
+ * program in the same chunks, set up alike: the column "-x ns" and its
+ * difference from this build's, which the machine's drift between two
+ * runs would otherwise swamp.
  *
  *   bench_peer -k KATRAN_OBJ [-c COMMIT] [-C CASES] [-j JSON] [-n CALLS] [-r ROUNDS]
+ *              [-x XLB_OBJ]
  */
 #include <getopt.h>
 #include <unistd.h>
@@ -68,7 +73,7 @@ struct katran_lb_stats {
 /* The default MAC of Katran's tests (katran/lib/testing, kDefaultMac). */
 static const __u8 katran_mac[6] = {0x00, 0x00, 0xDE, 0xAD, 0xBE, 0xAF};
 
-enum prog_id { P_EMPTY, P_XLB, P_KATRAN, P_MAX };
+enum prog_id { P_EMPTY, P_XLB, P_KATRAN, P_ALT, P_MAX }; /* P_ALT: -x, if given */
 
 /* C_WARM: the non-VIP frame, left untouched, so valid with repeat=CHUNK. */
 /*
@@ -245,6 +250,7 @@ struct peer_run {
 	long calls;
 	int rounds;
 	unsigned int cases; /* bit c: case c is timed */
+	int progs;	    /* P_ALT with -x, else P_MAX - 1 */
 	double kern[C_MAX][P_MAX][16];
 	double wall[C_MAX][P_MAX][16];
 	int verdict[C_MAX][P_MAX];
@@ -271,12 +277,12 @@ static void peer_round(struct peer_run *run, int r, const int fds[C_MAX][P_MAX],
 		memset(cost, 0, sizeof(cost));
 		for (done = 0; done < run->calls; done += CHUNK) {
 			katran_rate_reset(kt);
-			for (p = 0; p < P_MAX; p++)
+			for (p = 0; p < run->progs; p++)
 				run->verdict[c][p] = bench_run(fds[c][p], &pkts[c][p],
 							       warm ? 1 : CHUNK, warm ? CHUNK : 1,
 							       fresh ? &seq[c][p] : NULL, &cost[p]);
 		}
-		for (p = 0; p < P_MAX; p++) {
+		for (p = 0; p < run->progs; p++) {
 			run->kern[c][p][r] =
 				(cost[p].kern_ns - cost[P_EMPTY].kern_ns) / cost[p].runs;
 			run->wall[c][p][r] =
@@ -294,6 +300,17 @@ static double med(const double *v, int n)
 
 	memcpy(s, v, sizeof(double) * n);
 	return bench_median(s, n);
+}
+
+/* -x: the median over rounds of the -x build's ns minus this build's, for case c. */
+static double alt_delta(const struct peer_run *run, int c)
+{
+	double d[16];
+	int r;
+
+	for (r = 0; r < run->rounds; r++)
+		d[r] = run->kern[c][P_ALT][r] - run->kern[c][P_XLB][r];
+	return med(d, run->rounds);
 }
 
 static char *cpu_model(char *buf, size_t size)
@@ -320,7 +337,7 @@ static int write_json(const char *path, const struct peer_run *run, const char *
 	char cpu[128], date[32];
 	struct utsname u;
 	time_t now = time(NULL);
-	json_t *doc, *cases = json_array();
+	json_t *doc, *o, *cases = json_array();
 	int c, err;
 
 	uname(&u);
@@ -331,14 +348,20 @@ static int write_json(const char *path, const struct peer_run *run, const char *
 
 		if (!(run->cases & 1U << c))
 			continue;
-		json_array_append_new(
-			cases, json_pack("{s:s, s:s, s:f, s:f, s:f, s:s, s:s, s:f, s:f}", "case",
-					 case_keys[c], "name", case_names[c], "xlb_ns", x,
-					 "katran_ns", k, "ratio", x / k, "xlb_verdict",
-					 bench_verdict(run->verdict[c][P_XLB]), "katran_verdict",
-					 bench_verdict(run->verdict[c][P_KATRAN]), "xlb_wall_ns",
-					 med(run->wall[c][P_XLB], run->rounds), "katran_wall_ns",
-					 med(run->wall[c][P_KATRAN], run->rounds)));
+		o = json_pack("{s:s, s:s, s:f, s:f, s:f, s:s, s:s, s:f, s:f}", "case", case_keys[c],
+			      "name", case_names[c], "xlb_ns", x, "katran_ns", k, "ratio", x / k,
+			      "xlb_verdict", bench_verdict(run->verdict[c][P_XLB]),
+			      "katran_verdict", bench_verdict(run->verdict[c][P_KATRAN]),
+			      "xlb_wall_ns", med(run->wall[c][P_XLB], run->rounds),
+			      "katran_wall_ns", med(run->wall[c][P_KATRAN], run->rounds));
+		if (o && run->progs == P_MAX) {
+			json_object_set_new(o, "x_ns",
+					    json_real(med(run->kern[c][P_ALT], run->rounds)));
+			json_object_set_new(o, "x_minus_xlb_ns", json_real(alt_delta(run, c)));
+			json_object_set_new(o, "x_verdict",
+					    json_string(bench_verdict(run->verdict[c][P_ALT])));
+		}
+		json_array_append_new(cases, o);
 	}
 	doc = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:i, s:s, s:o}", "date", date,
 			"katran_commit", commit, "kernel", u.release, "cpu",
@@ -359,7 +382,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: bench_peer -k KATRAN_OBJ [-c COMMIT] [-C CASES] [-j JSON] "
-		"[-n CALLS>=%d] [-r ROUNDS 1-16]\n",
+		"[-n CALLS>=%d] [-r ROUNDS 1-16] [-x XLB_OBJ]\n",
 		CHUNK);
 	exit(1);
 }
@@ -395,19 +418,20 @@ static unsigned int parse_cases(const char *list)
 
 int main(int argc, char **argv)
 {
-	const char *kobj = NULL, *commit = "unknown", *json = NULL;
+	const char *kobj = NULL, *commit = "unknown", *json = NULL, *xobj = NULL;
 	struct pkt_spec ack4 = BENCH_TCP4(0x10);
 	struct pkt_spec syn4, ack6, syn6, nonvip;
 	static struct pkt pkts[C_MAX][P_MAX];
-	static struct peer_run run = {.calls = 1000000, .rounds = 3, .cases = (1U << C_MAX) - 1};
+	static struct peer_run run = {
+		.calls = 1000000, .rounds = 3, .cases = (1U << C_MAX) - 1, .progs = P_MAX - 1};
 	__u32 seq[C_MAX][P_MAX] = {0};
 	struct katran kt = {0};
 	struct xdp_floor *floor;
-	struct xlb_lb *lb, *lb_sl;
+	struct xlb_lb *lb, *lb_sl, *lb_x = NULL, *lb_x_sl = NULL;
 	struct pkt s;
 	int fds[C_MAX][P_MAX], c, p, r, opt, err;
 
-	while ((opt = getopt(argc, argv, "k:c:C:j:n:r:")) != -1) {
+	while ((opt = getopt(argc, argv, "k:c:C:j:n:r:x:")) != -1) {
 		if (opt == 'k')
 			kobj = optarg;
 		else if (opt == 'c')
@@ -420,6 +444,8 @@ int main(int argc, char **argv)
 			run.calls = atol(optarg);
 		else if (opt == 'r')
 			run.rounds = atoi(optarg);
+		else if (opt == 'x')
+			xobj = optarg;
 		else
 			usage();
 	}
@@ -440,6 +466,14 @@ int main(int argc, char **argv)
 	lb_sl = load_lb(XLB_FLOW_MAX_DEFAULT, BENCH_GUE_STATELESS);
 	floor = xdp_floor__open_and_load();
 	err = katran_load(&kt, kobj, XLB_FLOW_MAX_DEFAULT);
+	if (xobj) {
+		lb_x = load_lb_file(xobj, XLB_FLOW_MAX_DEFAULT, BENCH_IPIP);
+		lb_x_sl =
+			lb_x ? load_lb_file(xobj, XLB_FLOW_MAX_DEFAULT, BENCH_GUE_STATELESS) : NULL;
+		if (!lb_x || !lb_x_sl)
+			return 2;
+		run.progs = P_MAX;
+	}
 	if (!lb || !lb_sl || !floor || err) {
 		fprintf(stderr, "load/setup failed: xlb %s, Katran %s\n",
 			lb && lb_sl && floor ? "ok" : "failed", strerror(err ? -err : 0));
@@ -450,6 +484,9 @@ int main(int argc, char **argv)
 		fds[c][P_XLB] =
 			bpf_program__fd(c >= C_SL_EST4 ? lb_sl->progs.xlb_lb : lb->progs.xlb_lb);
 		fds[c][P_KATRAN] = kt.prog_fd;
+		if (xobj)
+			fds[c][P_ALT] = bpf_program__fd(c >= C_SL_EST4 ? lb_x_sl->progs.xlb_lb
+								       : lb_x->progs.xlb_lb);
 	}
 	for (p = 0; p < P_MAX; p++) {
 		pkt_build(&pkts[C_EST4][p], &ack4);
@@ -464,7 +501,7 @@ int main(int argc, char **argv)
 		seq[C_SYN4][p] = seq[C_SYN6][p] = p * 64000 * 256;
 		seq[C_SL_SYN4][p] = p * 64000 * 256 + 64000 * 128;
 		/* The established flows: opened once with their SYNs. */
-		if (p != P_EMPTY) {
+		if (p != P_EMPTY && p < run.progs) {
 			struct bench_cost unused = {0};
 
 			pkt_build(&s, &syn4);
@@ -492,6 +529,18 @@ int main(int argc, char **argv)
 		       bench_verdict(run.verdict[c][P_XLB]),
 		       bench_verdict(run.verdict[c][P_KATRAN]));
 	}
+	for (c = 0; xobj && c < C_MAX; c++) {
+		if (!(run.cases & 1U << c))
+			continue;
+		if (c == __builtin_ctz(run.cases))
+			printf("-x %s beside this build (delta: median over rounds of the "
+			       "difference)\n| %-31s | xlb ns | -x ns | delta | verdict |\n"
+			       "|---|---|---|---|---|\n",
+			       xobj, "case");
+		printf("| %-31s | %6.1f | %5.1f | %+5.1f | %s |\n", case_names[c],
+		       med(run.kern[c][P_XLB], run.rounds), med(run.kern[c][P_ALT], run.rounds),
+		       alt_delta(&run, c), bench_verdict(run.verdict[c][P_ALT]));
+	}
 	/* Established flows must have hit Katran's per-CPU LRUs, not missed. */
 	printf("Katran: %llu non-SYN TCP packets missed its LRU, %llu SYNs did; %llu used the "
 	       "fallback LRU\n",
@@ -504,6 +553,8 @@ int main(int argc, char **argv)
 	}
 	xlb_lb__destroy(lb);
 	xlb_lb__destroy(lb_sl);
+	xlb_lb__destroy(lb_x);
+	xlb_lb__destroy(lb_x_sl);
 	xdp_floor__destroy(floor);
 	bpf_object__close(kt.obj);
 	return 0;
