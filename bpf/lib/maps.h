@@ -130,29 +130,6 @@ struct {
 } xlb_flows SEC(".maps");
 
 /*
- * The IPv4 flows' table: the 5-tuple in 16 bytes where xlb_flows's key
- * takes 40, so that an IPv4 packet's lookup hashes and compares less.
- * Same values as xlb_flows; IPv6 flows stay there.
- */
-struct xlb_flow4_key {
-	__be32 saddr;
-	__be32 daddr;
-	__be16 sport;
-	__be16 dport;
-	__u8 proto;
-	__u8 pad[3];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__type(key, struct xlb_flow4_key);
-	__type(value, struct xlb_flow);
-	__uint(max_entries, XLB_FLOW_MAX_DEFAULT);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU); /* per-CPU LRU lists */
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} xlb_flows4 SEC(".maps");
-
-/*
  * Backend id -> active flows of least_conn VIPs, shared by the CPUs
  * (atomic adds; bpf/lib/lconn.h). Mmapable: xlbd's sweep corrects it.
  */

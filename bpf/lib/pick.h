@@ -205,17 +205,6 @@ counted:
 	return XLB_CONTINUE;
 }
 
-/* The packet's key in xlb_flows4 (IPv4 flows). */
-static __always_inline void xlb_flow4_key(const struct xlb_pkt *p, struct xlb_flow4_key *k)
-{
-	k->saddr = p->key.saddr[0];
-	k->daddr = p->key.daddr[0];
-	k->sport = p->key.sport;
-	k->dport = p->key.dport;
-	k->proto = p->key.proto;
-	k->pad[0] = k->pad[1] = k->pad[2] = 0;
-}
-
 /*
  * The backend for this packet: its flow's backend while that one is ACTIVE
  * or DRAINING and still the backend the flow was given (the id's generation
@@ -234,10 +223,9 @@ static __always_inline int xlb_pick(const struct xlb_pkt *p, const struct xlb_vi
 {
 	struct xlb_flow *flow;
 	struct xlb_flow nf = {};
-	struct xlb_flow4_key k4;
 	struct xlb_backend *be;
 	__u32 hash;
-	int ret, v4 = p->key.family == XLB_AF_INET;
+	int ret;
 
 	if (vip->flags & XLB_VIP_F_STATELESS) {
 		hash = xlb_flow_hash(&p->key, cfg->hash_seed, vip->flags & XLB_VIP_F_HASH_SRC);
@@ -249,12 +237,7 @@ static __always_inline int xlb_pick(const struct xlb_pkt *p, const struct xlb_vi
 	 * hash's arithmetic (an established packet needs the hash only for
 	 * the outer header).
 	 */
-	if (v4) {
-		xlb_flow4_key(p, &k4);
-		flow = bpf_map_lookup_elem(&xlb_flows4, &k4);
-	} else {
-		flow = bpf_map_lookup_elem(&xlb_flows, &p->key);
-	}
+	flow = bpf_map_lookup_elem(&xlb_flows, &p->key);
 	hash = xlb_flow_hash(&p->key, cfg->hash_seed, vip->flags & XLB_VIP_F_HASH_SRC);
 	*hash_out = hash;
 	if (flow) {
@@ -298,11 +281,7 @@ static __always_inline int xlb_pick(const struct xlb_pkt *p, const struct xlb_vi
 		nf.lc.seen_s = nf.created_ns / 1000000000ULL;
 		nf.lc.flags = XLB_FLOW_F_COUNTED;
 	}
-	if (v4)
-		ret = bpf_map_update_elem(&xlb_flows4, &k4, &nf, BPF_ANY);
-	else
-		ret = bpf_map_update_elem(&xlb_flows, &p->key, &nf, BPF_ANY);
-	if (!ret && nf.lc.flags)
+	if (!bpf_map_update_elem(&xlb_flows, &p->key, &nf, BPF_ANY) && nf.lc.flags)
 		xlb_lc_open(*id_out); /* after the entry: see lconn.h */
 	xlb_count_new_flow(&xlb_backend_stats, *id_out);
 	xlb_count_new_flow(&xlb_vip_stats, vip->id);
