@@ -368,8 +368,9 @@ static int write_json(const char *path, const struct peer_run *run, const char *
 			cpu_model(cpu, sizeof(cpu)), "cpus", libbpf_num_possible_cpus(), "calls",
 			(json_int_t)run->calls, "rounds", run->rounds, "method",
 			"kernel-reported duration of repeat=1 BPF_PROG_TEST_RUN calls minus an "
-			"empty program's, chunks of 1000 calls alternating empty/xlb/Katran, "
-			"median of rounds; *_wall_ns: the same calls timed by the wall clock",
+			"empty program's, chunks of 1000 calls alternating empty/xlb/Katran "
+			"(then the -x build, x_*), median of rounds; *_wall_ns: the same calls "
+			"timed by the wall clock",
 			"cases", cases);
 	if (!doc)
 		return -ENOMEM;
