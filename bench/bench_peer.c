@@ -20,7 +20,15 @@
  * per CPU (what KatranLb::initLrus builds for the forwarding cores), their
  * sizes adding up to xlb's default flow table.
  *
- *   bench_peer -k KATRAN_OBJ [-c COMMIT] [-j JSON] [-n CALLS] [-r ROUNDS]
+ * -C times only the cases named (their keys, comma-separated: est4,syn4),
+ * for A/B runs of one path that need not wait for the others. -x times a
+ * second build of xlb_lb (its object file, e.g. a change's) as a fourth
+ * program in the same chunks, set up alike: the column "-x ns" and its
+ * difference from this build's, which the machine's drift between two
+ * runs would otherwise swamp.
+ *
+ *   bench_peer -k KATRAN_OBJ [-c COMMIT] [-C CASES] [-j JSON] [-n CALLS] [-r ROUNDS]
+ *              [-x XLB_OBJ]
  */
 #include <getopt.h>
 #include <unistd.h>
@@ -65,7 +73,7 @@ struct katran_lb_stats {
 /* The default MAC of Katran's tests (katran/lib/testing, kDefaultMac). */
 static const __u8 katran_mac[6] = {0x00, 0x00, 0xDE, 0xAD, 0xBE, 0xAF};
 
-enum prog_id { P_EMPTY, P_XLB, P_KATRAN, P_MAX };
+enum prog_id { P_EMPTY, P_XLB, P_KATRAN, P_ALT, P_MAX }; /* P_ALT: -x, if given */
 
 /* C_WARM: the non-VIP frame, left untouched, so valid with repeat=CHUNK. */
 /*
@@ -241,6 +249,8 @@ static struct katran_lb_stats katran_counter(struct katran *kt, __u32 idx)
 struct peer_run {
 	long calls;
 	int rounds;
+	unsigned int cases; /* bit c: case c is timed */
+	int progs;	    /* P_ALT with -x, else P_MAX - 1 */
 	double kern[C_MAX][P_MAX][16];
 	double wall[C_MAX][P_MAX][16];
 	int verdict[C_MAX][P_MAX];
@@ -260,17 +270,19 @@ static void peer_round(struct peer_run *run, int r, const int fds[C_MAX][P_MAX],
 	long done;
 
 	for (c = 0; c < C_MAX; c++) {
+		if (!(run->cases & 1U << c))
+			continue;
 		fresh = c == C_SYN4 || c == C_SYN6 || c == C_SL_SYN4;
 		warm = c == C_WARM;
 		memset(cost, 0, sizeof(cost));
 		for (done = 0; done < run->calls; done += CHUNK) {
 			katran_rate_reset(kt);
-			for (p = 0; p < P_MAX; p++)
+			for (p = 0; p < run->progs; p++)
 				run->verdict[c][p] = bench_run(fds[c][p], &pkts[c][p],
 							       warm ? 1 : CHUNK, warm ? CHUNK : 1,
 							       fresh ? &seq[c][p] : NULL, &cost[p]);
 		}
-		for (p = 0; p < P_MAX; p++) {
+		for (p = 0; p < run->progs; p++) {
 			run->kern[c][p][r] =
 				(cost[p].kern_ns - cost[P_EMPTY].kern_ns) / cost[p].runs;
 			run->wall[c][p][r] =
@@ -288,6 +300,17 @@ static double med(const double *v, int n)
 
 	memcpy(s, v, sizeof(double) * n);
 	return bench_median(s, n);
+}
+
+/* -x: the median over rounds of the -x build's ns minus this build's, for case c. */
+static double alt_delta(const struct peer_run *run, int c)
+{
+	double d[16];
+	int r;
+
+	for (r = 0; r < run->rounds; r++)
+		d[r] = run->kern[c][P_ALT][r] - run->kern[c][P_XLB][r];
+	return med(d, run->rounds);
 }
 
 static char *cpu_model(char *buf, size_t size)
@@ -314,7 +337,7 @@ static int write_json(const char *path, const struct peer_run *run, const char *
 	char cpu[128], date[32];
 	struct utsname u;
 	time_t now = time(NULL);
-	json_t *doc, *cases = json_array();
+	json_t *doc, *o, *cases = json_array();
 	int c, err;
 
 	uname(&u);
@@ -323,22 +346,31 @@ static int write_json(const char *path, const struct peer_run *run, const char *
 		double x = med(run->kern[c][P_XLB], run->rounds);
 		double k = med(run->kern[c][P_KATRAN], run->rounds);
 
-		json_array_append_new(
-			cases, json_pack("{s:s, s:s, s:f, s:f, s:f, s:s, s:s, s:f, s:f}", "case",
-					 case_keys[c], "name", case_names[c], "xlb_ns", x,
-					 "katran_ns", k, "ratio", x / k, "xlb_verdict",
-					 bench_verdict(run->verdict[c][P_XLB]), "katran_verdict",
-					 bench_verdict(run->verdict[c][P_KATRAN]), "xlb_wall_ns",
-					 med(run->wall[c][P_XLB], run->rounds), "katran_wall_ns",
-					 med(run->wall[c][P_KATRAN], run->rounds)));
+		if (!(run->cases & 1U << c))
+			continue;
+		o = json_pack("{s:s, s:s, s:f, s:f, s:f, s:s, s:s, s:f, s:f}", "case", case_keys[c],
+			      "name", case_names[c], "xlb_ns", x, "katran_ns", k, "ratio", x / k,
+			      "xlb_verdict", bench_verdict(run->verdict[c][P_XLB]),
+			      "katran_verdict", bench_verdict(run->verdict[c][P_KATRAN]),
+			      "xlb_wall_ns", med(run->wall[c][P_XLB], run->rounds),
+			      "katran_wall_ns", med(run->wall[c][P_KATRAN], run->rounds));
+		if (o && run->progs == P_MAX) {
+			json_object_set_new(o, "x_ns",
+					    json_real(med(run->kern[c][P_ALT], run->rounds)));
+			json_object_set_new(o, "x_minus_xlb_ns", json_real(alt_delta(run, c)));
+			json_object_set_new(o, "x_verdict",
+					    json_string(bench_verdict(run->verdict[c][P_ALT])));
+		}
+		json_array_append_new(cases, o);
 	}
 	doc = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:i, s:s, s:o}", "date", date,
 			"katran_commit", commit, "kernel", u.release, "cpu",
 			cpu_model(cpu, sizeof(cpu)), "cpus", libbpf_num_possible_cpus(), "calls",
 			(json_int_t)run->calls, "rounds", run->rounds, "method",
 			"kernel-reported duration of repeat=1 BPF_PROG_TEST_RUN calls minus an "
-			"empty program's, chunks of 1000 calls alternating empty/xlb/Katran, "
-			"median of rounds; *_wall_ns: the same calls timed by the wall clock",
+			"empty program's, chunks of 1000 calls alternating empty/xlb/Katran "
+			"(then the -x build, x_*), median of rounds; *_wall_ns: the same calls "
+			"timed by the wall clock",
 			"cases", cases);
 	if (!doc)
 		return -ENOMEM;
@@ -350,41 +382,75 @@ static int write_json(const char *path, const struct peer_run *run, const char *
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: bench_peer -k KATRAN_OBJ [-c COMMIT] [-j JSON] [-n CALLS>=%d] "
-		"[-r ROUNDS 1-16]\n",
+		"usage: bench_peer -k KATRAN_OBJ [-c COMMIT] [-C CASES] [-j JSON] "
+		"[-n CALLS>=%d] [-r ROUNDS 1-16] [-x XLB_OBJ]\n",
 		CHUNK);
 	exit(1);
 }
 
+/* The cases named in list (comma-separated keys) as a mask; 0 if one is unknown. */
+static unsigned int parse_cases(const char *list)
+{
+	unsigned int mask = 0;
+	size_t len;
+	int c;
+
+	while (*list) {
+		len = strcspn(list, ",");
+		for (c = 0; c < C_MAX; c++)
+			if (strlen(case_keys[c]) == len && !strncmp(list, case_keys[c], len))
+				break;
+		if (c == C_MAX) {
+			fprintf(stderr, "bench_peer: unknown case '%.*s' in -C; cases:", (int)len,
+				list);
+			for (c = 0; c < C_MAX; c++)
+				fprintf(stderr, " %s", case_keys[c]);
+			fprintf(stderr, "\n");
+			return 0;
+		}
+		mask |= 1U << c;
+		list += len;
+		list += *list == ',';
+	}
+	if (!mask)
+		fprintf(stderr, "bench_peer: -C names no case\n");
+	return mask;
+}
+
 int main(int argc, char **argv)
 {
-	const char *kobj = NULL, *commit = "unknown", *json = NULL;
+	const char *kobj = NULL, *commit = "unknown", *json = NULL, *xobj = NULL;
 	struct pkt_spec ack4 = BENCH_TCP4(0x10);
 	struct pkt_spec syn4, ack6, syn6, nonvip;
 	static struct pkt pkts[C_MAX][P_MAX];
-	static struct peer_run run = {.calls = 1000000, .rounds = 3};
+	static struct peer_run run = {
+		.calls = 1000000, .rounds = 3, .cases = (1U << C_MAX) - 1, .progs = P_MAX - 1};
 	__u32 seq[C_MAX][P_MAX] = {0};
 	struct katran kt = {0};
 	struct xdp_floor *floor;
-	struct xlb_lb *lb, *lb_sl;
+	struct xlb_lb *lb, *lb_sl, *lb_x = NULL, *lb_x_sl = NULL;
 	struct pkt s;
 	int fds[C_MAX][P_MAX], c, p, r, opt, err;
 
-	while ((opt = getopt(argc, argv, "k:c:j:n:r:")) != -1) {
+	while ((opt = getopt(argc, argv, "k:c:C:j:n:r:x:")) != -1) {
 		if (opt == 'k')
 			kobj = optarg;
 		else if (opt == 'c')
 			commit = optarg;
+		else if (opt == 'C')
+			run.cases = parse_cases(optarg);
 		else if (opt == 'j')
 			json = optarg;
 		else if (opt == 'n')
 			run.calls = atol(optarg);
 		else if (opt == 'r')
 			run.rounds = atoi(optarg);
+		else if (opt == 'x')
+			xobj = optarg;
 		else
 			usage();
 	}
-	if (!kobj || run.calls < CHUNK || run.rounds < 1 || run.rounds > 16)
+	if (!kobj || !run.cases || run.calls < CHUNK || run.rounds < 1 || run.rounds > 16)
 		usage();
 	run.calls -= run.calls % CHUNK;
 	syn4 = ack4;
@@ -401,6 +467,14 @@ int main(int argc, char **argv)
 	lb_sl = load_lb(XLB_FLOW_MAX_DEFAULT, BENCH_GUE_STATELESS);
 	floor = xdp_floor__open_and_load();
 	err = katran_load(&kt, kobj, XLB_FLOW_MAX_DEFAULT);
+	if (xobj) {
+		lb_x = load_lb_file(xobj, XLB_FLOW_MAX_DEFAULT, BENCH_IPIP);
+		lb_x_sl =
+			lb_x ? load_lb_file(xobj, XLB_FLOW_MAX_DEFAULT, BENCH_GUE_STATELESS) : NULL;
+		if (!lb_x || !lb_x_sl)
+			return 2;
+		run.progs = P_MAX;
+	}
 	if (!lb || !lb_sl || !floor || err) {
 		fprintf(stderr, "load/setup failed: xlb %s, Katran %s\n",
 			lb && lb_sl && floor ? "ok" : "failed", strerror(err ? -err : 0));
@@ -411,6 +485,9 @@ int main(int argc, char **argv)
 		fds[c][P_XLB] =
 			bpf_program__fd(c >= C_SL_EST4 ? lb_sl->progs.xlb_lb : lb->progs.xlb_lb);
 		fds[c][P_KATRAN] = kt.prog_fd;
+		if (xobj)
+			fds[c][P_ALT] = bpf_program__fd(c >= C_SL_EST4 ? lb_x_sl->progs.xlb_lb
+								       : lb_x->progs.xlb_lb);
 	}
 	for (p = 0; p < P_MAX; p++) {
 		pkt_build(&pkts[C_EST4][p], &ack4);
@@ -425,7 +502,7 @@ int main(int argc, char **argv)
 		seq[C_SYN4][p] = seq[C_SYN6][p] = p * 64000 * 256;
 		seq[C_SL_SYN4][p] = p * 64000 * 256 + 64000 * 128;
 		/* The established flows: opened once with their SYNs. */
-		if (p != P_EMPTY) {
+		if (p != P_EMPTY && p < run.progs) {
 			struct bench_cost unused = {0};
 
 			pkt_build(&s, &syn4);
@@ -439,16 +516,31 @@ int main(int argc, char **argv)
 
 	printf("xlb and Katran (%s), ns per packet: kernel-reported duration of %ld repeat=1 "
 	       "calls x %d interleaved rounds, minus an empty program's (%.1f ns per call)\n",
-	       commit, run.calls, run.rounds, med(run.kern[C_EST4][P_EMPTY], run.rounds));
+	       commit, run.calls, run.rounds,
+	       med(run.kern[__builtin_ctz(run.cases)][P_EMPTY], run.rounds));
 	printf("| %-31s | xlb ns | Katran ns | ratio | verdicts |\n|---|---|---|---|---|\n",
 	       "case");
 	for (c = 0; c < C_MAX; c++) {
 		double x = med(run.kern[c][P_XLB], run.rounds);
 		double k = med(run.kern[c][P_KATRAN], run.rounds);
 
+		if (!(run.cases & 1U << c))
+			continue;
 		printf("| %-31s | %6.1f | %9.1f | %5.2f | %s / %s |\n", case_names[c], x, k, x / k,
 		       bench_verdict(run.verdict[c][P_XLB]),
 		       bench_verdict(run.verdict[c][P_KATRAN]));
+	}
+	for (c = 0; xobj && c < C_MAX; c++) {
+		if (!(run.cases & 1U << c))
+			continue;
+		if (c == __builtin_ctz(run.cases))
+			printf("-x %s beside this build (delta: median over rounds of the "
+			       "difference)\n| %-31s | xlb ns | -x ns | delta | verdict |\n"
+			       "|---|---|---|---|---|\n",
+			       xobj, "case");
+		printf("| %-31s | %6.1f | %5.1f | %+5.1f | %s |\n", case_names[c],
+		       med(run.kern[c][P_XLB], run.rounds), med(run.kern[c][P_ALT], run.rounds),
+		       alt_delta(&run, c), bench_verdict(run.verdict[c][P_ALT]));
 	}
 	/* Established flows must have hit Katran's per-CPU LRUs, not missed. */
 	printf("Katran: %llu non-SYN TCP packets missed its LRU, %llu SYNs did; %llu used the "
@@ -462,6 +554,8 @@ int main(int argc, char **argv)
 	}
 	xlb_lb__destroy(lb);
 	xlb_lb__destroy(lb_sl);
+	xlb_lb__destroy(lb_x);
+	xlb_lb__destroy(lb_x_sl);
 	xdp_floor__destroy(floor);
 	bpf_object__close(kt.obj);
 	return 0;
