@@ -334,7 +334,7 @@ int xlb_cmd_status(struct xlb_cli *c, int argc, char **argv)
 	__u32 flow_max = 0;
 	json_t *devs, *out;
 	struct xlb_maps m;
-	int npos, ret, err, kind, draining = 0, filter_on = 0;
+	int npos, ret, err, kind, draining = 0, filter_on = 0, filter_err = 0;
 	unsigned int filter_set = 0;
 	__u32 id;
 
@@ -378,11 +378,12 @@ int xlb_cmd_status(struct xlb_cli *c, int argc, char **argv)
 		if (!xlb_config_get(&m, &cfg))
 			draining = !!(cfg.flags & XLB_CFG_F_DRAIN);
 		json_object_set_new(out, "draining", json_boolean(draining));
-		if (!xlb_addrs_count(&m, &filter_on, &filter_set))
-			json_object_set_new(out, "address_filter",
-					    json_pack("{s:b, s:i, s:i}", "on", filter_on,
-						      "bits_set", filter_set, "bits",
-						      XLB_ADDR_BITS_N));
+		filter_err = xlb_addrs_count(&m, &filter_on, &filter_set);
+		json_object_set_new(
+			out, "address_filter",
+			filter_err ? json_pack("{s:s}", "error", xlb_cli_strerror(filter_err))
+				   : json_pack("{s:b, s:i, s:i}", "on", filter_on, "bits_set",
+					       filter_set, "bits", XLB_ADDR_BITS_N));
 		json_object_set_new(
 			out, "maps",
 			json_pack("{s:{s:i,s:i}, s:{s:i,s:i}, s:{s:i,s:i}, s:{s:i,s:i}, "
@@ -422,7 +423,10 @@ int xlb_cmd_status(struct xlb_cli *c, int argc, char **argv)
 		       n.nat, nm.capacity, (unsigned long long)nm.bytes, nm.entry_bytes);
 	if (!err)
 		memory_print(&mr, &n);
-	if (!err && json_object_get(out, "address_filter"))
+	if (!err && filter_err)
+		printf("filter:   cannot read the address filter: %s\n",
+		       xlb_cli_strerror(filter_err));
+	else if (!err)
 		printf("filter:   %s, %u of %u address bits set (VIP addresses and NAT "
 		       "sources)\n",
 		       filter_on ? "on" : "off (every packet is looked up)", filter_set,
