@@ -8,7 +8,8 @@
  * the wall-clock time of the same calls, which adds the noise of the
  * syscall around it, is printed beside it. bench_peer.c times Katran's
  * balancer the same way. Figures: established flow,
- * new flow (SYN), non-VIP, IPv6 established flow, and a MAC-swap XDP_TX
+ * new flow (SYN) into flow tables of 1M, 16K and 10M entries, non-VIP,
+ * IPv6 established flow, and a MAC-swap XDP_TX
  * program as the floor. 69-byte IPv4 TCP frames, one VIP, three backends.
  * NAT (a third load balancer whose VIPs are NAT VIPs): client -> node of an
  * established connection, node -> client (the reply), a new connection
@@ -25,12 +26,16 @@
 #include "bench_xdp.h"
 #include "xdp_floor.skel.h"
 
+/* The large flow table's size: filled before it is timed. */
+#define FLOWS_10M 10000000
+
 enum case_id {
 	C_EMPTY,
 	C_FLOOR,
 	C_EST4,
 	C_SYN4,
 	C_SYN4_FULL,
+	C_SYN4_10M,
 	C_LC_SYN4,
 	C_NONVIP,
 	C_EST6,
@@ -53,6 +58,7 @@ static const char *const case_names[C_MAX] = {
 	[C_EST4] = "IPv4 TCP established flow",
 	[C_SYN4] = "IPv4 TCP SYN, 1M-flow table",
 	[C_SYN4_FULL] = "IPv4 TCP SYN, 16K-flow table",
+	[C_SYN4_10M] = "IPv4 TCP SYN, 10M-flow table",
 	[C_LC_SYN4] = "IPv4 TCP SYN, least_conn, 1M",
 	[C_NONVIP] = "non-VIP packet (XDP_PASS)",
 	[C_EST6] = "IPv6 TCP established flow",
@@ -141,9 +147,9 @@ int main(int argc, char **argv)
 	static struct pkt pkts[C_MAX];
 	double kern[C_MAX][16], wall[C_MAX][16], ekern[C_MAX][16], ewall[C_MAX][16];
 	int fds[C_MAX], verdict[C_MAX], c, r;
-	struct xlb_lb *lb, *lb_full, *lb_nat, *lb_gue, *lb_sl, *lb_lc;
+	struct xlb_lb *lb, *lb_full, *lb_10m, *lb_nat, *lb_gue, *lb_sl, *lb_lc;
 	struct xdp_floor *floor;
-	__u32 seq = 0, seq_full = 0, seq_nat = 0, seq_gue = 0, seq_sl = 0, seq_lc = 0;
+	__u32 seq = 0, seq_full = 0, seq_10m = 0, seq_nat = 0, seq_gue = 0, seq_sl = 0, seq_lc = 0;
 	struct xlb_reason_count rs[XLB_R_MAX];
 
 	calls -= calls % CHUNK;
@@ -161,19 +167,21 @@ int main(int argc, char **argv)
 	syn6.tcp_flags = 0x02;
 
 	/*
-	 * Two load balancers: one with the default flow table (1M entries,
+	 * Three load balancers: one with the default flow table (1M entries,
 	 * mostly cold in the CPU caches; inserts evict once a CPU's share of
 	 * the per-CPU LRU lists is used), one with a small table that stays in
-	 * cache and where every new flow evicts an old one.
+	 * cache and where every new flow evicts an old one, and one of 10M
+	 * entries (about 1.3 GB), full before it is timed.
 	 */
 	lb = load_lb(XLB_FLOW_MAX_DEFAULT, BENCH_IPIP);
 	lb_full = load_lb(16384, BENCH_IPIP);
+	lb_10m = load_lb(FLOWS_10M, BENCH_IPIP);
 	lb_nat = load_lb(XLB_FLOW_MAX_DEFAULT, BENCH_NAT);
 	lb_gue = load_lb(XLB_FLOW_MAX_DEFAULT, BENCH_GUE);
 	lb_sl = load_lb(XLB_FLOW_MAX_DEFAULT, BENCH_GUE_STATELESS);
 	lb_lc = load_lb(XLB_FLOW_MAX_DEFAULT, BENCH_LEAST_CONN);
 	floor = xdp_floor__open_and_load();
-	if (!lb || !lb_full || !lb_nat || !lb_gue || !lb_sl || !lb_lc || !floor) {
+	if (!lb || !lb_full || !lb_10m || !lb_nat || !lb_gue || !lb_sl || !lb_lc || !floor) {
 		fprintf(stderr, "load/setup failed: %s\n", strerror(errno));
 		return 2;
 	}
@@ -182,6 +190,7 @@ int main(int argc, char **argv)
 	for (c = C_EST4; c < C_MAX; c++)
 		fds[c] = bpf_program__fd(lb->progs.xlb_lb);
 	fds[C_SYN4_FULL] = bpf_program__fd(lb_full->progs.xlb_lb);
+	fds[C_SYN4_10M] = bpf_program__fd(lb_10m->progs.xlb_lb);
 	fds[C_LC_SYN4] = bpf_program__fd(lb_lc->progs.xlb_lb);
 	for (c = C_NAT_FWD4; c <= C_NAT_REPLY6; c++)
 		fds[c] = bpf_program__fd(lb_nat->progs.xlb_lb);
@@ -197,9 +206,14 @@ int main(int argc, char **argv)
 	pkt_build(&pkts[C_EST4], &ack4);
 	pkt_build(&pkts[C_SYN4], &syn4);
 	pkt_build(&pkts[C_SYN4_FULL], &syn4);
+	pkt_build(&pkts[C_SYN4_10M], &syn4);
 	pkt_build(&pkts[C_LC_SYN4], &syn4);
-	/* Fill the small table first: from then on every SYN evicts. */
+	/*
+	 * Fill the small table and the 10M one first: from then on every SYN
+	 * evicts (the 1M table fills during the first run).
+	 */
 	run(fds[C_SYN4_FULL], &pkts[C_SYN4_FULL], 65536, &seq_full);
+	run(fds[C_SYN4_10M], &pkts[C_SYN4_10M], FLOWS_10M, &seq_10m);
 	pkt_build(&pkts[C_NONVIP], &nonvip);
 	pkt_build(&pkts[C_EST6], &ack6);
 
@@ -227,6 +241,7 @@ int main(int argc, char **argv)
 			verdict[c] = measure(fds, pkts, c, calls,
 					     c == C_SYN4	? &seq
 					     : c == C_SYN4_FULL ? &seq_full
+					     : c == C_SYN4_10M	? &seq_10m
 					     : c == C_LC_SYN4	? &seq_lc
 					     : c == C_NAT_SYN4	? &seq_nat
 					     : c == C_GUE_SYN4	? &seq_gue
@@ -256,6 +271,7 @@ int main(int argc, char **argv)
 	}
 	xlb_lb__destroy(lb);
 	xlb_lb__destroy(lb_full);
+	xlb_lb__destroy(lb_10m);
 	xlb_lb__destroy(lb_nat);
 	xlb_lb__destroy(lb_gue);
 	xlb_lb__destroy(lb_sl);
