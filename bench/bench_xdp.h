@@ -277,13 +277,9 @@ static inline struct xlb_lb *load_lb_file(const char *path, __u32 flows, enum be
 		goto fail;
 	lb->skeleton->data = elf;
 	lb->skeleton->data_sz = len;
-	err = bpf_object__open_skeleton(lb->skeleton, NULL) ?: bpftest_prepare(lb->obj, &ncpu) ?:
-	      bpf_map__set_max_entries(lb->maps.xlb_flows, flows) ?:
-	      bpf_map__set_max_entries(lb->maps.xlb_chains, BPFTEST_SLOTS) ?:
-	      bpf_map__set_max_entries(lb->maps.xlb_syns, 1U << BPFTEST_SYN_BITS) ?:
-	      bpf_map__set_max_entries(lb->maps.xlb_slot_blocks,
-				       BPFTEST_SLOTS / XLB_SLOT_BLOCK / 8) ?:
-	      xlb_lb__load(lb) ?: setup_lb(lb, mode);
+	err = bpf_object__open_skeleton(lb->skeleton, NULL) ?:
+	      bpftest_lb_size(lb, &ncpu, flows, BPFTEST_SYN_BITS) ?: xlb_lb__load(lb) ?:
+	      setup_lb(lb, mode);
 	if (!err)
 		return lb;
 	fprintf(stderr, "%s: load or setup failed: %s\n", path, strerror(err < 0 ? -err : err));

@@ -201,11 +201,12 @@ struct {
 
 /*
  * (CPU, enum xlb_reason) -> packets, bytes: CPU c's counter of reason r is
- * entry XLB_R_KEY(c, r) = c * XLB_R_SLOTS + r. A plain array of per-CPU blocks rather than a
- * per-CPU array: reaching a counter is then one load from the map's base,
- * where a per-CPU array's is two (its table of pointers, then the CPU's
- * copy), which cost a packet for no VIP about a third of its time. A CPU
- * writes only its own block (1 KiB), so CPUs share no cache line.
+ * entry XLB_R_KEY(c, r) = c * XLB_R_SLOTS + r. A plain array of per-CPU
+ * blocks rather than a per-CPU array: reaching a counter is then one load
+ * from the map's base, where a per-CPU array's is two (its table of
+ * pointers, then the CPU's copy), which cost a packet for no VIP about a
+ * third of its time. A CPU writes only its own block (1 KiB), so CPUs
+ * share no cache line.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

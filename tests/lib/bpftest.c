@@ -91,26 +91,22 @@ int bpftest_lb_open(struct xlb_lb **skel, int *ncpu, __u32 flows)
 	return bpftest_lb_open_syns(skel, ncpu, flows, BPFTEST_SYN_BITS);
 }
 
+int bpftest_lb_size(struct xlb_lb *skel, int *ncpu, __u32 flows, unsigned int syn_bits)
+{
+	return bpftest_prepare(skel->obj, ncpu)
+		       ?: bpf_map__set_max_entries(skel->maps.xlb_flows, flows)
+		       ?: bpf_map__set_max_entries(skel->maps.xlb_chains, BPFTEST_SLOTS)
+		       ?: bpf_map__set_max_entries(skel->maps.xlb_syns, 1U << syn_bits)
+		       ?: bpf_map__set_max_entries(skel->maps.xlb_slot_blocks,
+						   BPFTEST_SLOTS / XLB_SLOT_BLOCK / 8);
+}
+
 int bpftest_lb_open_syns(struct xlb_lb **skel, int *ncpu, __u32 flows, unsigned int syn_bits)
 {
-	int err;
-
 	*skel = xlb_lb__open();
 	if (!*skel)
 		return -errno;
-	err = bpftest_prepare((*skel)->obj, ncpu);
-	if (!err)
-		err = bpf_map__set_max_entries((*skel)->maps.xlb_flows, flows);
-	if (!err)
-		err = bpf_map__set_max_entries((*skel)->maps.xlb_chains, BPFTEST_SLOTS);
-	if (!err)
-		err = bpf_map__set_max_entries((*skel)->maps.xlb_syns, 1U << syn_bits);
-	if (!err)
-		err = bpf_map__set_max_entries((*skel)->maps.xlb_slot_blocks,
-					       BPFTEST_SLOTS / XLB_SLOT_BLOCK / 8);
-	if (err)
-		return err;
-	return xlb_lb__load(*skel);
+	return bpftest_lb_size(*skel, ncpu, flows, syn_bits) ?: xlb_lb__load(*skel);
 }
 
 int bpftest_chains_write(struct xlb_lb *skel, __u32 off, const __u64 *chains, __u32 n)

@@ -76,6 +76,11 @@ struct xlb_lb;
 int bpftest_lb_open(struct xlb_lb **skel, int *ncpu, __u32 flows);
 /* bpftest_lb_open() with a SYN table of 2^@syn_bits slots (the map only). */
 int bpftest_lb_open_syns(struct xlb_lb **skel, int *ncpu, __u32 flows, unsigned int syn_bits);
+/*
+ * What bpftest_lb_open_syns() does between open and load, for a skeleton
+ * opened otherwise (another build's object file: bench/bench_xdp.h).
+ */
+int bpftest_lb_size(struct xlb_lb *skel, int *ncpu, __u32 flows, unsigned int syn_bits);
 
 #define BPFTEST_SLOTS	 (1U << 19) /* table space of a test's skeleton */
 #define BPFTEST_SYN_BITS 10	    /* its SYN table: 2^10 slots */
