@@ -119,12 +119,48 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_members SEC(".maps");
 
-/* 5-tuple -> backend: keeps established flows on their backend. */
+/*
+ * The flow cache: 5-tuple -> backend of every stateful VIP's flows but
+ * least_conn ones, which keep their entries in xlb_flows. Per CPU blocks
+ * of sets (include/xlb/flowcache.h), 2^xlb_fc4_bits / 2^xlb_fc6_bits sets
+ * a CPU, set at load. A set is cache-line aligned (the values of an
+ * mmapable array start on a page), so a lookup and an insert read and
+ * write the one set: a new flow costs what an established one does, and
+ * the table's size does not change it. Mmapable: userspace reads it
+ * whole without a call per set.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_fc_set4);
+	__uint(max_entries, XLB_CPUS_MAX);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_fc4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xlb_fc_set6);
+	__uint(max_entries, XLB_CPUS_MAX);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_fc6 SEC(".maps");
+
+/* log2 of the flow cache's sets per CPU, set at load with the maps' sizes. */
+const volatile __u32 xlb_fc4_bits = 0;
+const volatile __u32 xlb_fc6_bits = 0;
+
+/*
+ * 5-tuple -> backend of least_conn VIPs' flows, whose entries carry the
+ * count word (union xlb_flow_lc) the fast path changes by compare and
+ * swap and xlbd's sweep reads.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__type(key, struct xlb_flow_key);
 	__type(value, struct xlb_flow);
-	__uint(max_entries, XLB_FLOW_MAX_DEFAULT);
+	__uint(max_entries, XLB_LC_FLOW_MAX_DEFAULT);
 	__uint(map_flags, BPF_F_NO_COMMON_LRU); /* per-CPU LRU lists */
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_flows SEC(".maps");

@@ -10,6 +10,7 @@
 #define XLB_BPF_PICK_H
 
 #include <xlb/hash.h>
+#include "flowcache.h"
 #include "lconn.h"
 #include "maps.h"
 #include "parse.h"
@@ -206,52 +207,145 @@ counted:
 }
 
 /*
- * The backend for this packet: its flow's backend while that one is ACTIVE
- * or DRAINING and still the backend the flow was given (the id's generation
- * is the flow's be_gen: include/xlb/abi.h), else a Maglev pick. A flow whose
- * backend id was freed, or freed and given to another address, is thus
- * re-picked like one whose backend went DOWN. New flows are remembered with
- * their backend's generation, except for TCP RSTs and ICMP errors; an
- * existing entry is written only when re-picked.
- * A client's SYN retry or bare RST on a usable flow is a passive-health
- * event (passive.h); on a re-picked flow it is not: that backend is
- * already out.
+ * Whether a flow's backend be, still the one the flow was given, keeps
+ * this packet: while ACTIVE, or DRAINING for all but a TCP SYN (no ACK),
+ * which opens a connection, so even on a known 5-tuple (a client's retry,
+ * a reused port) it is a new flow and goes elsewhere.
  */
-static __always_inline int xlb_pick(const struct xlb_pkt *p, const struct xlb_vip *vip,
-				    const struct xlb_config *cfg, __u32 *id_out,
-				    struct xlb_backend **be_out, __u32 *hash_out)
+static __always_inline int xlb_flow_keeps(const struct xlb_pkt *p, const struct xlb_backend *be)
+{
+	return be->state == XLB_BE_ACTIVE ||
+	       (be->state == XLB_BE_DRAINING &&
+		(p->key.proto != IPPROTO_TCP ||
+		 (p->tcp_flags & (XLB_TCP_SYN | XLB_TCP_ACK)) != XLB_TCP_SYN));
+}
+
+/* Forward, and remember the flow (xlb_pick_new). */
+#define XLB_PICK_STORE (-2)
+
+/*
+ * A new or re-picked flow's backend, from the table (and least_conn's
+ * counts): a verdict, XLB_CONTINUE to forward without remembering the
+ * flow (a TCP RST, an ICMP error), or XLB_PICK_STORE.
+ */
+static __always_inline int xlb_pick_new(const struct xlb_pkt *p, const struct xlb_vip *vip,
+					const struct xlb_config *cfg, __u32 hash, __u32 *id_out,
+					struct xlb_backend **be_out)
+{
+	int ret;
+
+	ret = xlb_maglev_pick(vip, hash, cfg->hash_seed, id_out, be_out, p->frame_len, 0);
+	if (ret >= 0)
+		return ret;
+	if (vip->flags & XLB_VIP_F_LEAST_CONN)
+		xlb_lc_choose(vip, hash, cfg->hash_seed, id_out, be_out);
+	if (p->icmp_err || (p->tcp_flags & XLB_TCP_RST && p->key.proto == IPPROTO_TCP))
+		return XLB_CONTINUE;
+	xlb_count_new_flow(&xlb_backend_stats, *id_out);
+	xlb_count_new_flow(&xlb_vip_stats, vip->id);
+	return XLB_PICK_STORE;
+}
+
+/*
+ * A flow cache hit (way ref, meta): XLB_CONTINUE with its backend if that
+ * keeps the packet, else 0 (re-pick). A SYN retry or bare RST of a young
+ * flow is a passive-health event (passive.h), which needs the flow whole.
+ */
+static __always_inline int xlb_fc_use(const struct xlb_pkt *p, const struct xlb_vip *vip,
+				      __u32 ref, __u32 meta, __u32 *id_out,
+				      struct xlb_backend **be_out)
+{
+	struct xlb_flow f = {};
+	struct xlb_backend *be;
+	__u64 now;
+
+	be = xlb_backend_get(xlb_fc_ref_id(ref));
+	if (!be || xlb_fc_gen(be->gen) != xlb_fc_ref_gen(ref) || !xlb_flow_keeps(p, be) ||
+	    xlb_fc_meta_vip(meta) != vip->id) {
+		xlb_count_reason(XLB_R_FLOW_REPICK, p->frame_len, 0);
+		return 0;
+	}
+	if (p->tcp_flags & (XLB_TCP_SYN | XLB_TCP_RST)) {
+		now = bpf_ktime_get_coarse_ns();
+		f.backend_id = xlb_fc_ref_id(ref);
+		f.vip_id = vip->id;
+		f.created_ns = now - xlb_fc_age_ns(meta, now);
+		xlb_passive_check(p, &f);
+	}
+	*id_out = xlb_fc_ref_id(ref);
+	*be_out = be;
+	return XLB_CONTINUE;
+}
+
+/*
+ * The backend of a stateful VIP's packet but a least_conn one's, through
+ * the flow cache (flowcache.h): the flow's backend while that one keeps
+ * it (xlb_flow_keeps) and is still the backend the flow was given (the
+ * id's generation is the way's: include/xlb/abi.h), else a Maglev pick,
+ * remembered in the flow's way or the way the set gives up. A flow whose
+ * backend id was freed, or freed and given to another address, is thus
+ * re-picked like one whose backend went DOWN. Each family in a branch of
+ * its own: the verifier keeps a set's pointer with its map's size.
+ */
+static __always_inline int xlb_pick_cached(const struct xlb_pkt *p, const struct xlb_vip *vip,
+					   const struct xlb_config *cfg, __u32 hash, __u32 h5,
+					   __u32 *id_out, struct xlb_backend **be_out)
+{
+	struct xlb_fc_set4 *s4;
+	struct xlb_fc_set6 *s6;
+	int ret, i;
+
+	if (p->key.family == XLB_AF_INET) {
+		s4 = xlb_fc4_set(h5);
+		if (!s4) {
+			ret = xlb_pick_new(p, vip, cfg, hash, id_out, be_out);
+			return ret == XLB_PICK_STORE ? XLB_CONTINUE : ret;
+		}
+		i = xlb_fc4_find(s4, &p->key);
+		if (i >= 0 && xlb_fc_use(p, vip, s4->w[i & 3].ref, s4->w[i & 3].meta, id_out,
+					 be_out))
+			return XLB_CONTINUE;
+		ret = xlb_pick_new(p, vip, cfg, hash, id_out, be_out);
+		if (ret == XLB_PICK_STORE)
+			xlb_fc4_store(s4, i, &p->key, xlb_fc_ref(*id_out, xlb_fc_gen((*be_out)->gen)),
+				      xlb_fc_meta(vip->id, bpf_ktime_get_coarse_ns()));
+		return ret == XLB_PICK_STORE ? XLB_CONTINUE : ret;
+	}
+	s6 = xlb_fc6_set(h5);
+	if (!s6) {
+		ret = xlb_pick_new(p, vip, cfg, hash, id_out, be_out);
+		return ret == XLB_PICK_STORE ? XLB_CONTINUE : ret;
+	}
+	i = xlb_fc6_find(s6, &p->key);
+	if (i >= 0 &&
+	    xlb_fc_use(p, vip, s6->w[i & 3].ref, s6->w[i & 3].meta, id_out, be_out))
+		return XLB_CONTINUE;
+	ret = xlb_pick_new(p, vip, cfg, hash, id_out, be_out);
+	if (ret == XLB_PICK_STORE)
+		xlb_fc6_store(s6, i, &p->key, xlb_fc_ref(*id_out, xlb_fc_gen((*be_out)->gen)),
+			      xlb_fc_meta(vip->id, bpf_ktime_get_coarse_ns()));
+	return ret == XLB_PICK_STORE ? XLB_CONTINUE : ret;
+}
+
+/*
+ * The backend of a least_conn VIP's packet: as xlb_pick_cached, through
+ * xlb_flows, whose entries carry the flow's count word (lconn.h). New
+ * flows are remembered with their backend's generation, except for TCP
+ * RSTs and ICMP errors; an existing entry is written only when re-picked.
+ */
+static __always_inline int xlb_pick_counted(const struct xlb_pkt *p, const struct xlb_vip *vip,
+					    const struct xlb_config *cfg, __u32 hash,
+					    __u32 *id_out, struct xlb_backend **be_out)
 {
 	struct xlb_flow *flow;
 	struct xlb_flow nf = {};
 	struct xlb_backend *be;
-	__u32 hash;
 	int ret;
 
-	if (vip->flags & XLB_VIP_F_STATELESS) {
-		hash = xlb_flow_hash(&p->key, cfg->hash_seed, vip->flags & XLB_VIP_F_HASH_SRC);
-		*hash_out = hash;
-		return xlb_pick_stateless(p, vip, cfg, hash, id_out, be_out);
-	}
-	/*
-	 * The lookup first, the hash after: its misses then overlap the
-	 * hash's arithmetic (an established packet needs the hash only for
-	 * the outer header).
-	 */
 	flow = bpf_map_lookup_elem(&xlb_flows, &p->key);
-	hash = xlb_flow_hash(&p->key, cfg->hash_seed, vip->flags & XLB_VIP_F_HASH_SRC);
-	*hash_out = hash;
 	if (flow) {
 		be = xlb_backend_get(flow->backend_id);
-		/*
-		 * A DRAINING backend keeps its established flows; a SYN (no ACK)
-		 * opens a connection, so even on a known 5-tuple (a client's
-		 * retry, a reused port) it is a new flow and goes elsewhere.
-		 */
-		if (be && be->gen == flow->be_gen &&
-		    (be->state == XLB_BE_ACTIVE ||
-		     (be->state == XLB_BE_DRAINING &&
-		      (p->key.proto != IPPROTO_TCP ||
-		       (p->tcp_flags & (XLB_TCP_SYN | XLB_TCP_ACK)) != XLB_TCP_SYN))) &&
+		if (be && be->gen == flow->be_gen && xlb_flow_keeps(p, be) &&
 		    flow->vip_id == vip->id) {
 			xlb_passive_check(p, flow);
 			xlb_lc_seen(p, vip, flow);
@@ -261,15 +355,9 @@ static __always_inline int xlb_pick(const struct xlb_pkt *p, const struct xlb_vi
 		}
 		xlb_count_reason(XLB_R_FLOW_REPICK, p->frame_len, 0);
 	}
-
-	ret = xlb_maglev_pick(vip, hash, cfg->hash_seed, id_out, be_out, p->frame_len, 0);
-	if (ret >= 0)
+	ret = xlb_pick_new(p, vip, cfg, hash, id_out, be_out);
+	if (ret != XLB_PICK_STORE)
 		return ret;
-	if (vip->flags & XLB_VIP_F_LEAST_CONN)
-		xlb_lc_choose(vip, hash, cfg->hash_seed, id_out, be_out);
-	if (p->icmp_err || (p->tcp_flags & XLB_TCP_RST && p->key.proto == IPPROTO_TCP))
-		return XLB_CONTINUE;
-
 	nf.backend_id = *id_out;
 	nf.be_gen = (*be_out)->gen;
 	nf.vip_id = vip->id;
@@ -277,15 +365,37 @@ static __always_inline int xlb_pick(const struct xlb_pkt *p, const struct xlb_vi
 	/* A re-picked flow's old backend loses it before the entry changes. */
 	if (flow)
 		xlb_lc_release(flow);
-	if (vip->flags & XLB_VIP_F_LEAST_CONN) {
-		nf.lc.seen_s = nf.created_ns / 1000000000ULL;
-		nf.lc.flags = XLB_FLOW_F_COUNTED;
-	}
-	if (!bpf_map_update_elem(&xlb_flows, &p->key, &nf, BPF_ANY) && nf.lc.flags)
+	nf.lc.seen_s = nf.created_ns / 1000000000ULL;
+	nf.lc.flags = XLB_FLOW_F_COUNTED;
+	if (!bpf_map_update_elem(&xlb_flows, &p->key, &nf, BPF_ANY))
 		xlb_lc_open(*id_out); /* after the entry: see lconn.h */
-	xlb_count_new_flow(&xlb_backend_stats, *id_out);
-	xlb_count_new_flow(&xlb_vip_stats, vip->id);
 	return XLB_CONTINUE;
+}
+
+/*
+ * The backend for this packet: by the table alone for a stateless VIP,
+ * through the flow cache or, for least_conn, the flow table otherwise. A
+ * client's SYN retry or bare RST on a usable flow is a passive-health
+ * event (passive.h); on a re-picked flow it is not: that backend is
+ * already out.
+ */
+static __always_inline int xlb_pick(const struct xlb_pkt *p, const struct xlb_vip *vip,
+				    const struct xlb_config *cfg, __u32 *id_out,
+				    struct xlb_backend **be_out, __u32 *hash_out)
+{
+	__u32 hash;
+
+	hash = xlb_flow_hash(&p->key, cfg->hash_seed, vip->flags & XLB_VIP_F_HASH_SRC);
+	*hash_out = hash;
+	if (vip->flags & XLB_VIP_F_STATELESS)
+		return xlb_pick_stateless(p, vip, cfg, hash, id_out, be_out);
+	if (vip->flags & XLB_VIP_F_LEAST_CONN)
+		return xlb_pick_counted(p, vip, cfg, hash, id_out, be_out);
+	/* The set is the whole 5-tuple's: a VIP may hash on the client alone. */
+	return xlb_pick_cached(p, vip, cfg, hash,
+			       vip->flags & XLB_VIP_F_HASH_SRC ? xlb_flow_hash(&p->key, cfg->hash_seed, 0)
+							      : hash,
+			       id_out, be_out);
 }
 
 #endif /* XLB_BPF_PICK_H */

@@ -221,6 +221,64 @@ struct xlb_flow {
 _Static_assert(sizeof(struct xlb_flow) == 24, "xlb_flow size");
 
 /*
+ * The flow cache (xlb_fc4, xlb_fc6; include/xlb/flowcache.h): where the
+ * flows of every stateful VIP but least_conn ones live, one block of sets
+ * per CPU, a set one cache line of IPv4 flows or three of IPv6 ones. A
+ * flow's way holds its exact 5-tuple (a hash tag could send a connection
+ * to another's backend) and a struct xlb_flow packed in two words: ref is
+ * the backend id and the low bits of its generation, meta the VIP id and
+ * the creation time in ticks of 2^XLB_FC_TICK_SHIFT ns, which wrap after
+ * 2^(XLB_FC_TICK_SHIFT + XLB_FC_TICK_BITS) ns (73 minutes): enough to tell
+ * a flow younger than XLB_PASSIVE_YOUNG_NS, the one use of the time.
+ */
+#define XLB_FC_ID_BITS	   17 /* XLB_MAX_BACKENDS */
+#define XLB_FC_GEN_BITS	   15
+#define XLB_FC_VIP_BITS	   14 /* XLB_MAX_VIPS */
+#define XLB_FC_TICK_BITS   18
+#define XLB_FC_TICK_SHIFT  24
+#define XLB_FC4_WAYS	   3
+#define XLB_FC6_WAYS	   4
+_Static_assert(XLB_MAX_BACKENDS <= 1U << XLB_FC_ID_BITS, "backend ids fit a flow cache way");
+_Static_assert(XLB_MAX_VIPS <= 1U << XLB_FC_VIP_BITS, "VIP ids fit a flow cache way");
+
+struct xlb_fc_way4 {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u32 ref;  /* backend id | generation << XLB_FC_ID_BITS */
+	__u32 meta; /* VIP id | creation tick << XLB_FC_VIP_BITS */
+};
+_Static_assert(sizeof(struct xlb_fc_way4) == 20, "xlb_fc_way4 size");
+
+/* A set of IPv4 flows: one cache line. */
+struct xlb_fc_set4 {
+	struct xlb_fc_way4 w[XLB_FC4_WAYS];
+	__u8 proto[XLB_FC4_WAYS]; /* the way's protocol; 0: the way is free */
+	__u8 used;		  /* bit i: way i was hit since the bits were cleared */
+};
+_Static_assert(sizeof(struct xlb_fc_set4) == 64, "xlb_fc_set4 size");
+
+struct xlb_fc_way6 {
+	__be32 saddr[4];
+	__be32 daddr[4];
+	__be16 sport;
+	__be16 dport;
+	__u32 ref;
+	__u32 meta;
+};
+_Static_assert(sizeof(struct xlb_fc_way6) == 44, "xlb_fc_way6 size");
+
+/* A set of IPv6 flows: three cache lines. */
+struct xlb_fc_set6 {
+	struct xlb_fc_way6 w[XLB_FC6_WAYS];
+	__u8 proto[XLB_FC6_WAYS];
+	__u8 used;
+	__u8 pad[11];
+};
+_Static_assert(sizeof(struct xlb_fc_set6) == 192, "xlb_fc_set6 size");
+
+/*
  * The flow is one of its backend's active flows (struct xlb_backend_conns):
  * set when a least_conn VIP's flow is created, cleared, with one
  * decrement, by the flow's first FIN or RST or its re-pick (a compare and

@@ -16,6 +16,7 @@
 #define XLB_R_ENTRIES	      (XLB_CPUS_MAX * XLB_R_SLOTS) /* xlb_reasons, xlb_decap_stats: 1 MiB */
 #define XLB_R_KEY(cpu, r)     ((cpu)*XLB_R_SLOTS + (r))	   /* CPU cpu's counter of reason r */
 #define XLB_FLOW_MAX_DEFAULT  (1 << 20)			   /* flow-table entries; set at attach */
+#define XLB_LC_FLOW_MAX_DEFAULT (1 << 18) /* least_conn flows (xlb_flows); set at attach */
 #define XLB_SYN_BITS_DEFAULT  18 /* SYN-table slots of stateless VIPs: 2^18; set at attach */
 #define XLB_SYN_SLOTS_DEFAULT 262144
 #define XLB_MAGLEV_DEFAULT    65537	    /* largest table size chosen by itself (prime) */

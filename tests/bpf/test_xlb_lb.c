@@ -703,6 +703,7 @@ static int env_reset(struct env *e)
 	err = err ?: hash_clear(s->maps.xlb_vip_clients, sizeof(struct xlb_client_key));
 	err = err ?: hash_clear(s->maps.xlb_filtered_vips, sizeof(struct xlb_vip_key));
 	err = err ?: hash_clear(s->maps.xlb_flows, sizeof(struct xlb_flow_key));
+	err = err ?: bpftest_fc_clear(s);
 	err = err ?: hash_clear(s->maps.xlb_members, sizeof(struct xlb_member_key));
 	err = err ?: syns_clear(e);
 	err = err ?: hash_clear(s->maps.xlb_nat_fwd, sizeof(struct xlb_flow_key));

@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 
 #include "bpftest.h"
+#include "dataplane/maps.h"
 #include "xlb_lb.skel.h"
 
 /* --- the report ---------------------------------------------------------- */
@@ -95,6 +96,7 @@ int bpftest_lb_size(struct xlb_lb *skel, int *ncpu, __u32 flows, unsigned int sy
 {
 	return bpftest_prepare(skel->obj, ncpu)
 		       ?: bpf_map__set_max_entries(skel->maps.xlb_flows, flows)
+		       ?: xlb_flow_cache_size(skel, flows, *ncpu)
 		       ?: bpf_map__set_max_entries(skel->maps.xlb_chains, BPFTEST_SLOTS)
 		       ?: bpf_map__set_max_entries(skel->maps.xlb_syns, 1U << syn_bits)
 		       ?: bpf_map__set_max_entries(skel->maps.xlb_slot_blocks,
@@ -334,4 +336,22 @@ int bpftest_expect_reason(struct bpftest *t, const struct bpftest_reasons *r, __
 			    r->name(reason), len,
 			    (unsigned long long)(now[0] - r->before[reason][0]),
 			    (unsigned long long)(now[1] - r->before[reason][1]), counted);
+}
+
+/* Zero one mmapable array map whole. */
+static int array_zero(struct bpf_map *map)
+{
+	size_t len = (size_t)bpf_map__max_entries(map) * bpf_map__value_size(map);
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(map), 0);
+
+	if (p == MAP_FAILED)
+		return -errno;
+	memset(p, 0, len);
+	munmap(p, len);
+	return 0;
+}
+
+int bpftest_fc_clear(struct xlb_lb *skel)
+{
+	return array_zero(skel->maps.xlb_fc4) ?: array_zero(skel->maps.xlb_fc6);
 }

@@ -81,6 +81,8 @@ int bpftest_lb_open_syns(struct xlb_lb **skel, int *ncpu, __u32 flows, unsigned 
  * opened otherwise (another build's object file: bench/bench_xdp.h).
  */
 int bpftest_lb_size(struct xlb_lb *skel, int *ncpu, __u32 flows, unsigned int syn_bits);
+/* Empty the flow cache (xlb_fc4, xlb_fc6) of every CPU. */
+int bpftest_fc_clear(struct xlb_lb *skel);
 
 #define BPFTEST_SLOTS	 (1U << 19) /* table space of a test's skeleton */
 #define BPFTEST_SYN_BITS 10	    /* its SYN table: 2^10 slots */

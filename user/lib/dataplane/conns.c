@@ -201,7 +201,9 @@ int xlb_lc_sweep(struct xlb_maps *m, __u64 now_ns, struct xlb_lc_sweep *out)
 	/* Before the walk, with the ordering the argument above needs. */
 	for (i = 0; i < w.n; i++)
 		opened0[i] = __atomic_load_n(&c[i].opened, __ATOMIC_SEQ_CST);
-	err = xlb_flow_foreach(m, lc_walk_one, &w);
+	/* Counted flows are least_conn ones, all in xlb_flows (not the cache). */
+	err = xlb_map_walk(m->skel->maps.xlb_flows, XLB_WALK_FLOWS,
+			   (union xlb_walk_cb){.flow = lc_walk_one}, &w);
 	if (!err)
 		err = lc_gone_delete(m, &w);
 	if (!err)

@@ -208,10 +208,31 @@ struct xlb_decap_peer {
  */
 int xlb_decap_peers(struct xlb_decap_maps *m, struct xlb_decap_peer **out, size_t *n);
 
-/* Flow table walk. */
+/*
+ * Flows (flows.c): the flow cache's (xlb_fc4, xlb_fc6; include/xlb/
+ * flowcache.h) and least_conn VIPs' flow table's (xlb_flows), seen as
+ * one. A cache way reads as a struct xlb_flow: lc zero, be_gen the bits
+ * the way keeps, created_ns to a tick (2^XLB_FC_TICK_SHIFT ns).
+ */
 typedef int (*xlb_flow_cb)(const struct xlb_flow_key *k, const struct xlb_flow *v, void *arg);
+/* Every flow until cb returns non-zero (that value is returned). */
 int xlb_flow_foreach(struct xlb_maps *m, xlb_flow_cb cb, void *arg);
+/* The flow of k: the table's, else the youngest cache way of any CPU; -ENOENT if none. */
+int xlb_flow_lookup(struct xlb_maps *m, const struct xlb_flow_key *k, struct xlb_flow *f);
+/*
+ * Rewrite k's existing flow (every CPU's way of it): backend_id, be_gen,
+ * vip_id and created_ns, and lc in the table; -ENOENT if none.
+ */
+int xlb_flow_update(struct xlb_maps *m, const struct xlb_flow_key *k, const struct xlb_flow *f);
+/* Flows of one family the cache holds at most (ways of every CPU); 0 on error. */
 __u32 xlb_flow_capacity(struct xlb_maps *m);
+/*
+ * Size the flow cache of an opened, not loaded xlb_lb for flows flows of
+ * each family on ncpu CPUs (rounded up to a power of two of sets per CPU);
+ * a map already pinned keeps its size.
+ */
+struct xlb_lb;
+int xlb_flow_cache_size(struct xlb_lb *lb, __u64 flows, int ncpu);
 
 /* Decap VIP set. */
 int xlb_decap_vip_add(struct xlb_decap_maps *m, const struct xlb_addr_key *a);

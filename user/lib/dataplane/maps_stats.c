@@ -206,6 +206,7 @@ static enum xlb_mem_item mem_item(const char *name)
 		{"xlb_nexthops", XLB_MEM_BACKEND},   {"xlb_backend_stats", XLB_MEM_BACKEND},
 		{"xlb_event_rate", XLB_MEM_BACKEND}, {"xlb_nat_health", XLB_MEM_BACKEND},
 		{"xlb_members", XLB_MEM_MEMBER},     {"xlb_flows", XLB_MEM_FLOW},
+		{"xlb_fc4", XLB_MEM_FLOW},	     {"xlb_fc6", XLB_MEM_FLOW},
 		{"xlb_nat_fwd", XLB_MEM_NAT},	     {"xlb_nat_rev", XLB_MEM_NAT},
 		{"xlb_syns", XLB_MEM_OTHER},	     {"xlb_addrs", XLB_MEM_VIP},
 	};

@@ -541,24 +541,6 @@ void xlb_backend_label(const struct xlb_backend *b, char *buf, size_t len)
 		xlb_addr_str(b->addr, b->family, buf, len);
 }
 
-/* --- flows --------------------------------------------------------------- */
-
-int xlb_flow_foreach(struct xlb_maps *m, xlb_flow_cb cb, void *arg)
-{
-	return xlb_map_walk(m->skel->maps.xlb_flows, XLB_WALK_FLOWS,
-			    (union xlb_walk_cb){.flow = cb}, arg);
-}
-
-__u32 xlb_flow_capacity(struct xlb_maps *m)
-{
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-
-	if (bpf_obj_get_info_by_fd(map_fd(m->skel->maps.xlb_flows), &info, &len))
-		return 0;
-	return info.max_entries;
-}
-
 /* --- decap VIPs ---------------------------------------------------------- */
 
 int xlb_decap_vip_add(struct xlb_decap_maps *m, const struct xlb_addr_key *a)

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The flow cache's ways (xlb_fc4, xlb_fc6 in maps.h): finding a flow in
+ * its set on this CPU, and choosing the way a new flow takes. Each CPU has
+ * its own block of sets, so no two programs write one set at once (as
+ * Katran's per-CPU flow tables): a flow whose packets move to another CPU
+ * (RSS changed) is picked there anew, which the Maglev table makes the
+ * same backend unless the backends changed meanwhile.
+ *
+ * A new flow takes, in this order, a free way, the oldest way not hit
+ * since the set's used bits were last cleared, or, when every way was
+ * hit, the oldest way, clearing the bits (not-recently-used with the age
+ * as the tie-break). A hit sets its way's bit, a store only when the bit
+ * was clear, so an established flow's packet writes the line once a round.
+ */
+#ifndef XLB_BPF_FLOWCACHE_H
+#define XLB_BPF_FLOWCACHE_H
+
+#include <xlb/flowcache.h>
+#include "maps.h"
+#include "parse.h"
+
+/* Ports as one word, in the key's (and the way's) order: sport, dport. */
+static __always_inline __u32 xlb_fc_ports(const __be16 *sport)
+{
+	__u32 v;
+
+	__builtin_memcpy(&v, sport, sizeof(v));
+	return v;
+}
+
+/* This CPU's IPv4 set for the 5-tuple hash h5; NULL if the map is short. */
+static __always_inline struct xlb_fc_set4 *xlb_fc4_set(__u32 h5)
+{
+	__u32 i = xlb_fc_index(bpf_get_smp_processor_id(), xlb_fc4_bits, h5);
+
+	return bpf_map_lookup_elem(&xlb_fc4, &i);
+}
+
+static __always_inline struct xlb_fc_set6 *xlb_fc6_set(__u32 h5)
+{
+	__u32 i = xlb_fc_index(bpf_get_smp_processor_id(), xlb_fc6_bits, h5);
+
+	return bpf_map_lookup_elem(&xlb_fc6, &i);
+}
+
+/* The way of k in s, its used bit set; -1 if none. */
+static __always_inline int xlb_fc4_find(struct xlb_fc_set4 *s, const struct xlb_flow_key *k)
+{
+	__u32 ports = xlb_fc_ports(&k->sport);
+	int i;
+
+#pragma unroll
+	for (i = 0; i < XLB_FC4_WAYS; i++) {
+		if (s->proto[i] != k->proto || s->w[i].saddr != k->saddr[0] ||
+		    s->w[i].daddr != k->daddr[0] || xlb_fc_ports(&s->w[i].sport) != ports)
+			continue;
+		if (!(s->used & (1U << i)))
+			s->used |= 1U << i;
+		return i;
+	}
+	return -1;
+}
+
+static __always_inline int xlb_fc6_find(struct xlb_fc_set6 *s, const struct xlb_flow_key *k)
+{
+	__u32 ports = xlb_fc_ports(&k->sport);
+	int i;
+
+#pragma unroll
+	for (i = 0; i < XLB_FC6_WAYS; i++) {
+		if (s->proto[i] != k->proto || xlb_fc_ports(&s->w[i].sport) != ports ||
+		    s->w[i].saddr[0] != k->saddr[0] || s->w[i].saddr[1] != k->saddr[1] ||
+		    s->w[i].saddr[2] != k->saddr[2] || s->w[i].saddr[3] != k->saddr[3] ||
+		    s->w[i].daddr[0] != k->daddr[0] || s->w[i].daddr[1] != k->daddr[1] ||
+		    s->w[i].daddr[2] != k->daddr[2] || s->w[i].daddr[3] != k->daddr[3])
+			continue;
+		if (!(s->used & (1U << i)))
+			s->used |= 1U << i;
+		return i;
+	}
+	return -1;
+}
+
+/*
+ * The way a new flow takes among n (see the top): score is the age in
+ * ticks, with a bit above it for a way not hit; a free way wins at once.
+ * When every way was hit, *used is cleared for the new round.
+ */
+static __always_inline int xlb_fc_victim(const __u8 *proto, const __u32 *meta,
+					 unsigned int stride, unsigned int n, __u8 *used,
+					 __u32 now_tick)
+{
+	__u32 score, best = 0, all = (1U << n) - 1;
+	int i, v = 0;
+
+#pragma unroll
+	for (i = 0; i < n; i++) {
+		if (!proto[i])
+			return i;
+		score = ((now_tick - (meta[i * stride] >> XLB_FC_VIP_BITS)) & XLB_FC_TICK_MASK) |
+			(!(*used & (1U << i))) << XLB_FC_TICK_BITS;
+		if (score > best) {
+			best = score;
+			v = i;
+		}
+	}
+	if ((*used & all) == all)
+		*used = 0;
+	return v;
+}
+
+/* Store k's flow (ref, meta) in its set: in way i if i >= 0, else a chosen way. */
+static __always_inline void xlb_fc4_store(struct xlb_fc_set4 *s, int i,
+					  const struct xlb_flow_key *k, __u32 ref, __u32 meta)
+{
+	__u8 used = s->used;
+
+	if (i < 0)
+		i = xlb_fc_victim(s->proto, &s->w[0].meta, sizeof(s->w[0]) / 4, XLB_FC4_WAYS,
+				  &used, meta >> XLB_FC_VIP_BITS);
+	i &= 3;
+	if (i >= XLB_FC4_WAYS)
+		return;
+	s->w[i].saddr = k->saddr[0];
+	s->w[i].daddr = k->daddr[0];
+	s->w[i].sport = k->sport;
+	s->w[i].dport = k->dport;
+	s->w[i].ref = ref;
+	s->w[i].meta = meta;
+	s->proto[i] = k->proto;
+	s->used = used | 1U << i;
+}
+
+static __always_inline void xlb_fc6_store(struct xlb_fc_set6 *s, int i,
+					  const struct xlb_flow_key *k, __u32 ref, __u32 meta)
+{
+	__u8 used = s->used;
+
+	if (i < 0)
+		i = xlb_fc_victim(s->proto, &s->w[0].meta, sizeof(s->w[0]) / 4, XLB_FC6_WAYS,
+				  &used, meta >> XLB_FC_VIP_BITS);
+	i &= 3;
+	__builtin_memcpy(s->w[i].saddr, k->saddr, sizeof(k->saddr));
+	__builtin_memcpy(s->w[i].daddr, k->daddr, sizeof(k->daddr));
+	s->w[i].sport = k->sport;
+	s->w[i].dport = k->dport;
+	s->w[i].ref = ref;
+	s->w[i].meta = meta;
+	s->proto[i] = k->proto;
+	s->used = used | 1U << i;
+}
+
+#endif /* XLB_BPF_FLOWCACHE_H */
