@@ -2,15 +2,17 @@
 /*
  * The flow table at scale (figures printed, never asserted; bench/README.md):
  *
- * 1. Capacity: a flow table of FLOWS entries, as `xlb attach --flows FLOWS`
- *    makes it, filled from userspace with FLOWS distinct flows, each CPU
- *    writing its share while bound to it (the table is a per-CPU LRU: a
- *    CPU's list holds FLOWS / CPUs entries, as it would with the NIC's
- *    queues spread over the CPUs). Then the entries counted by a batched
- *    walk, the map's memory as the kernel accounts it, bytes per flow, the
- *    time of the fill, and of one least_conn sweep over the table (every
- *    flow written as a counted one, none idle: xlb_lc_sweep() walks them
- *    all and corrects the counts).
+ * 1. Capacity: the flow cache of `xlb attach --flows FLOWS` (FLOWS flows
+ *    of each family), filled by the program itself: FLOWS SYNs of distinct
+ *    5-tuples through BPF_PROG_TEST_RUN, each CPU sending its share while
+ *    bound to it (each CPU has its own block of sets, as it would with the
+ *    NIC's queues spread over the CPUs). The flows held are counted after
+ *    half the SYNs and after all: a flow not held lost its way early, to
+ *    a newer flow of a full set. Then the cache's memory as the kernel
+ *    accounts it, bytes per flow, the fill's time per SYN, the walk's; and
+ *    one least_conn sweep over the table such VIPs use (xlb_flows at the
+ *    size attach gives it, every flow counted, none idle: xlb_lc_sweep()
+ *    walks them all and corrects the counts).
  *
  * 2. Removal: a VIP with NBE backends, FLOWS flow entries spread over them,
  *    then one backend after the other taken out of the VIP and freed, as
@@ -37,6 +39,7 @@
 #include <bpf/libbpf.h>
 
 #include "../tests/lib/bpftest.h"
+#include "bench_xdp.h"
 #include "base/addr.h"
 #include "dataplane/conns.h"
 #include "dataplane/maglev.h"
@@ -55,7 +58,7 @@ static double now_ms(void)
 }
 
 /* xlb_lb loaded without pins (bpftest_lb_open), its flow table of size entries. */
-static struct xlb_lb *load_lb(__u32 size)
+static struct xlb_lb *load_plain(__u32 size)
 {
 	struct xlb_lb *lb = NULL;
 	int ncpu, err = bpftest_lb_open(&lb, &ncpu, size);
@@ -149,13 +152,6 @@ static int fill(struct xlb_maps *m, const struct xlb_vip *vip, const __u32 *ids,
 	return err;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 static int bind_cpu(int cpu)
 {
 	cpu_set_t cpus;
@@ -175,57 +171,101 @@ static int count_one(const struct xlb_flow_key *k, const struct xlb_flow *v, voi
 	return 0;
 }
 
-/* Part 1: a table of flows entries filled by every CPU; what it holds and costs. */
+/* SYNs of fresh 5-tuples from every CPU, bound to it: its share of half (0) or rest (1). */
+static void send_syns(int prog_fd, struct pkt *p, long flows, int ncpu, int half, __u32 *seq,
+		      struct bench_cost *cost)
+{
+	long share;
+	int cpu;
+
+	for (cpu = 0; cpu < ncpu; cpu++) {
+		share = flows / ncpu + (cpu < flows % ncpu);
+		if (bind_cpu(cpu))
+			exit(2);
+		bench_run(prog_fd, p, half ? share - share / 2 : share / 2, 1, seq, cost);
+	}
+}
+
+/* Part 1: the flow cache of flows flows filled by every CPU; what it holds and costs. */
 static int capacity(long flows, int ncpu)
 {
+	struct bench_cost cost = {0};
 	struct xlb_mem_report r;
-	struct xlb_lb *lb = load_lb((__u32)flows);
+	struct pkt_spec syn = BENCH_TCP4(0x02);
+	struct xlb_lb *lb = load_lb((__u32)flows, BENCH_IPIP), *lc;
 	struct xlb_lc_sweep sw = {};
 	struct xlb_maps m;
 	struct xlb_vip vip;
-	__u32 ids[NBE], first = 0, share;
-	double t_fill, t_count, t_sweep;
-	long held = 0;
-	int err, cpu;
+	struct pkt p;
+	__u32 ids[NBE], seq = 0;
+	unsigned long long b4, b6;
+	double t_count, t_sweep;
+	long held[2] = {0, 0};
+	int err = 0, i;
 
 	if (!lb) {
 		fprintf(stderr, "load with %ld flows: %s\n", flows, strerror(errno));
 		return 2;
 	}
 	m = (struct xlb_maps){.skel = lb, .lock_fd = -1};
-	err = setup(&m, &vip, ids);
-	t_fill = now_ms();
-	for (cpu = 0; !err && cpu < ncpu; cpu++) {
-		share = (__u32)(flows / ncpu + (cpu < flows % ncpu));
-		err = bind_cpu(cpu);
-		if (!err)
-			err = fill(&m, &vip, ids, first, share);
-		first += share;
+	pkt_build(&p, &syn);
+	for (i = 0; !err && i < 2; i++) {
+		send_syns(bpf_program__fd(lb->progs.xlb_lb), &p, flows, ncpu, i, &seq, &cost);
+		t_count = now_ms();
+		err = xlb_flow_foreach(&m, count_one, &held[i]);
+		t_count = now_ms() - t_count;
 	}
-	t_fill = now_ms() - t_fill;
-	t_count = now_ms();
-	if (!err)
-		err = xlb_flow_foreach(&m, count_one, &held);
-	t_count = now_ms() - t_count;
-	t_sweep = now_ms();
-	if (!err)
-		err = xlb_lc_sweep(&m, xlb_now_coarse_ns(), &sw);
-	t_sweep = now_ms() - t_sweep;
 	if (!err)
 		err = xlb_maps_memory(&m, &r);
+	for (i = 0, b4 = b6 = 0; !err && i < (int)r.n; i++) {
+		if (!strcmp(r.maps[i].name, "xlb_fc4"))
+			b4 = r.maps[i].bytes;
+		if (!strcmp(r.maps[i].name, "xlb_fc6"))
+			b6 = r.maps[i].bytes;
+	}
 	xlb_lb__destroy(lb);
 	if (err) {
 		fprintf(stderr, "capacity: %s\n", strerror(-err));
 		return 2;
 	}
-	printf("The flow table at %ld entries (xlb attach --flows %ld), filled from userspace by "
-	       "each of %d CPUs bound in turn\n",
+	/* least_conn's table as attach sizes it, every entry counted. */
+	lc = load_plain(XLB_LC_FLOW_MAX_DEFAULT);
+	if (!lc) {
+		fprintf(stderr, "load: %s\n", strerror(errno));
+		return 2;
+	}
+	m = (struct xlb_maps){.skel = lc, .lock_fd = -1};
+	err = setup(&m, &vip, ids);
+	/* Each CPU's share while bound to it: the table's LRU lists are per CPU. */
+	for (i = 0; !err && i < ncpu; i++)
+		err = bind_cpu(i)
+			      ?: fill(&m, &vip, ids, XLB_LC_FLOW_MAX_DEFAULT / ncpu * i,
+				      XLB_LC_FLOW_MAX_DEFAULT / ncpu);
+	t_sweep = now_ms();
+	if (!err)
+		err = xlb_lc_sweep(&m, xlb_now_coarse_ns(), &sw);
+	t_sweep = now_ms() - t_sweep;
+	xlb_lb__destroy(lc);
+	if (err) {
+		fprintf(stderr, "least_conn sweep: %s\n", strerror(-err));
+		return 2;
+	}
+	printf("The flow cache at %ld flows a family (xlb attach --flows %ld), filled by the "
+	       "program with SYNs of fresh 5-tuples, each of %d CPUs sending its share bound to "
+	       "it\n",
 	       flows, flows, ncpu);
 	printf("| figure | value |\n|---|---|\n");
-	printf("| flows written | %ld |\n| flows held (batched walk) | %ld |\n", flows, held);
-	printf("| flow table memory (kernel's account) | %.1f MB |\n", r.bytes[XLB_MEM_FLOW] / 1e6);
-	printf("| bytes per flow | %.0f |\n", (double)r.bytes[XLB_MEM_FLOW] / flows);
-	printf("| fill, s | %.2f |\n| walk, s | %.2f |\n", t_fill / 1e3, t_count / 1e3);
+	printf("| flows written | %ld |\n", flows);
+	printf("| held after half, %% | %.2f |\n", 100.0 * held[0] / (flows / 2));
+	printf("| held after all, %% | %.2f |\n", 100.0 * held[1] / flows);
+	printf("| IPv4 cache memory (kernel's account) | %.1f MB |\n", b4 / 1e6);
+	printf("| IPv6 cache memory (kernel's account) | %.1f MB |\n", b6 / 1e6);
+	printf("| bytes per flow (both caches) | %.0f |\n", (double)(b4 + b6) / flows);
+	printf("| bytes per IPv4 flow | %.0f |\n| bytes per IPv6 flow | %.0f |\n",
+	       (double)b4 / flows, (double)b6 / flows);
+	printf("| fill, ns per SYN (wall clock, with the call) | %.0f |\n",
+	       cost.wall_ns / (double)flows);
+	printf("| walk, s | %.2f |\n", t_count / 1e3);
 	printf("| least_conn sweep (%llu counted flows), s | %.2f |\n",
 	       (unsigned long long)sw.counted, t_sweep / 1e3);
 	return 0;
@@ -256,7 +296,7 @@ int main(int argc, char **argv)
 		return err;
 	if (bind_cpu(0))
 		return 2;
-	lb = load_lb((__u32)flows * ncpu + CHUNK);
+	lb = load_plain((__u32)flows * ncpu + CHUNK);
 	if (!lb) {
 		fprintf(stderr, "load: %s\n", strerror(errno));
 		return 2;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The two ways a GUE VIP keeps its connections (docs/SECOND_CHANCE.md): a
- * flow table (one LRU entry per connection on every LB node) or stateless
+ * flow table (one flow cache way per connection on every LB node) or stateless
  * (no entry; the backends' second chance keeps connections across table
  * changes), at a load of FLOWS live connections: what a SYN and an
  * established packet cost in each, and the LB's memory per connection.
@@ -9,7 +9,7 @@
  * Each mode gets its own xlb_lb: a flow table of FLOWS entries and the SYN
  * table xlbd sets up by default (XLB_SYN_SLOTS_DEFAULT slots). FLOWS
  * connections are opened first by their SYNs, spread over the CPUs (the
- * flow table's LRU lists are per CPU: one CPU alone fills only its share).
+ * flow cache's sets are per CPU: one CPU alone fills only its share).
  * Then RUNS rounds, each mode in turn, of CALLS calls of:
  *  - established: an ACK of a different live connection each call, so the
  *    flow entries are cold in the CPU caches, as with many clients (all
@@ -63,20 +63,19 @@ static unsigned long long map_bytes(struct xlb_lb *lb, const char *name)
 	return 0;
 }
 
-/* Entries in the flow table (a walk of its keys). */
+static int count_flow(const struct xlb_flow_key *k, const struct xlb_flow *v, void *arg)
+{
+	(*(unsigned long *)arg)++;
+	return 0;
+}
+
+/* Flows held, the flow cache's and the table's (xlb_flow_foreach). */
 static unsigned long flow_entries(struct xlb_lb *lb)
 {
-	struct xlb_flow_key k, next;
-	int fd = bpf_map__fd(lb->maps.xlb_flows);
+	struct xlb_maps m = {.skel = lb, .lock_fd = -1};
 	unsigned long n = 0;
-	void *prev = NULL;
 
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		k = next;
-		prev = &k;
-		n++;
-	}
-	return n;
+	return xlb_flow_foreach(&m, count_flow, &n) ? 0 : n;
 }
 
 /* An xlb_lb for mode with a flow table of flows entries and xlbd's SYN table. */
@@ -191,12 +190,13 @@ int main(int argc, char **argv)
 		printf("| %s | %.1f | %lu |\n", mode_names[md], fill_ns[md], live[md]);
 
 	{
-		unsigned long long ft = map_bytes(lb[M_TABLE], "xlb_flows");
+		/* An IPv4 VIP: the IPv4 flow cache holds its connections. */
+		unsigned long long ft = map_bytes(lb[M_TABLE], "xlb_fc4");
 		unsigned long long syns = map_bytes(lb[M_STATELESS], "xlb_syns");
 
 		printf("\nLB memory (the kernel's account of each map):\n");
 		printf("| mode | per connection | fixed |\n|---|---|---|\n");
-		printf("| flow table | %.1f bytes (xlb_flows: %.1f MiB for %ld entries) | - |\n",
+		printf("| flow table | %.1f bytes (xlb_fc4: %.1f MiB for %ld flows) | - |\n",
 		       (double)ft / flows, ft / 1048576.0, flows);
 		printf("| stateless | 0 bytes (no entry; %lu in the flow table) | SYN table "
 		       "%.1f MiB (%u slots), whatever the number of connections |\n",

@@ -167,11 +167,11 @@ int main(int argc, char **argv)
 	syn6.tcp_flags = 0x02;
 
 	/*
-	 * Three load balancers: one with the default flow table (1M entries,
-	 * mostly cold in the CPU caches; inserts evict once a CPU's share of
-	 * the per-CPU LRU lists is used), one with a small table that stays in
-	 * cache and where every new flow evicts an old one, and one of 10M
-	 * entries (about 1.3 GB), full before it is timed.
+	 * Three load balancers: one with the default flow cache (1M flows a
+	 * family, mostly cold in the CPU caches; once a set is full, each new
+	 * flow there takes an old one's way), one with a small cache that
+	 * stays in the CPU caches and where every new flow takes an old one's
+	 * way, and one of 10M flows, full before it is timed.
 	 */
 	lb = load_lb(XLB_FLOW_MAX_DEFAULT, BENCH_IPIP);
 	lb_full = load_lb(16384, BENCH_IPIP);

@@ -87,9 +87,8 @@ static __always_inline int xlb_fc6_find(struct xlb_fc_set6 *s, const struct xlb_
  * ticks, with a bit above it for a way not hit; a free way wins at once.
  * When every way was hit, *used is cleared for the new round.
  */
-static __always_inline int xlb_fc_victim(const __u8 *proto, const __u32 *meta,
-					 unsigned int stride, unsigned int n, __u8 *used,
-					 __u32 now_tick)
+static __always_inline int xlb_fc_victim(const __u8 *proto, const __u32 *meta, unsigned int stride,
+					 unsigned int n, __u8 *used, __u32 now_tick)
 {
 	__u32 score, best = 0, all = (1U << n) - 1;
 	int i, v = 0;
@@ -117,8 +116,8 @@ static __always_inline void xlb_fc4_store(struct xlb_fc_set4 *s, int i,
 	__u8 used = s->used;
 
 	if (i < 0)
-		i = xlb_fc_victim(s->proto, &s->w[0].meta, sizeof(s->w[0]) / 4, XLB_FC4_WAYS,
-				  &used, meta >> XLB_FC_VIP_BITS);
+		i = xlb_fc_victim(s->proto, &s->w[0].meta, sizeof(s->w[0]) / 4, XLB_FC4_WAYS, &used,
+				  meta >> XLB_FC_VIP_BITS);
 	i &= 3;
 	if (i >= XLB_FC4_WAYS)
 		return;
@@ -138,8 +137,8 @@ static __always_inline void xlb_fc6_store(struct xlb_fc_set6 *s, int i,
 	__u8 used = s->used;
 
 	if (i < 0)
-		i = xlb_fc_victim(s->proto, &s->w[0].meta, sizeof(s->w[0]) / 4, XLB_FC6_WAYS,
-				  &used, meta >> XLB_FC_VIP_BITS);
+		i = xlb_fc_victim(s->proto, &s->w[0].meta, sizeof(s->w[0]) / 4, XLB_FC6_WAYS, &used,
+				  meta >> XLB_FC_VIP_BITS);
 	i &= 3;
 	__builtin_memcpy(s->w[i].saddr, k->saddr, sizeof(k->saddr));
 	__builtin_memcpy(s->w[i].daddr, k->daddr, sizeof(k->daddr));

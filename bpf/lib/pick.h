@@ -251,9 +251,8 @@ static __always_inline int xlb_pick_new(const struct xlb_pkt *p, const struct xl
  * keeps the packet, else 0 (re-pick). A SYN retry or bare RST of a young
  * flow is a passive-health event (passive.h), which needs the flow whole.
  */
-static __always_inline int xlb_fc_use(const struct xlb_pkt *p, const struct xlb_vip *vip,
-				      __u32 ref, __u32 meta, __u32 *id_out,
-				      struct xlb_backend **be_out)
+static __always_inline int xlb_fc_use(const struct xlb_pkt *p, const struct xlb_vip *vip, __u32 ref,
+				      __u32 meta, __u32 *id_out, struct xlb_backend **be_out)
 {
 	struct xlb_flow f = {};
 	struct xlb_backend *be;
@@ -302,12 +301,13 @@ static __always_inline int xlb_pick_cached(const struct xlb_pkt *p, const struct
 			return ret == XLB_PICK_STORE ? XLB_CONTINUE : ret;
 		}
 		i = xlb_fc4_find(s4, &p->key);
-		if (i >= 0 && xlb_fc_use(p, vip, s4->w[i & 3].ref, s4->w[i & 3].meta, id_out,
-					 be_out))
+		if (i >= 0 &&
+		    xlb_fc_use(p, vip, s4->w[i & 3].ref, s4->w[i & 3].meta, id_out, be_out))
 			return XLB_CONTINUE;
 		ret = xlb_pick_new(p, vip, cfg, hash, id_out, be_out);
 		if (ret == XLB_PICK_STORE)
-			xlb_fc4_store(s4, i, &p->key, xlb_fc_ref(*id_out, xlb_fc_gen((*be_out)->gen)),
+			xlb_fc4_store(s4, i, &p->key,
+				      xlb_fc_ref(*id_out, xlb_fc_gen((*be_out)->gen)),
 				      xlb_fc_meta(vip->id, bpf_ktime_get_coarse_ns()));
 		return ret == XLB_PICK_STORE ? XLB_CONTINUE : ret;
 	}
@@ -317,8 +317,7 @@ static __always_inline int xlb_pick_cached(const struct xlb_pkt *p, const struct
 		return ret == XLB_PICK_STORE ? XLB_CONTINUE : ret;
 	}
 	i = xlb_fc6_find(s6, &p->key);
-	if (i >= 0 &&
-	    xlb_fc_use(p, vip, s6->w[i & 3].ref, s6->w[i & 3].meta, id_out, be_out))
+	if (i >= 0 && xlb_fc_use(p, vip, s6->w[i & 3].ref, s6->w[i & 3].meta, id_out, be_out))
 		return XLB_CONTINUE;
 	ret = xlb_pick_new(p, vip, cfg, hash, id_out, be_out);
 	if (ret == XLB_PICK_STORE)
@@ -334,8 +333,8 @@ static __always_inline int xlb_pick_cached(const struct xlb_pkt *p, const struct
  * RSTs and ICMP errors; an existing entry is written only when re-picked.
  */
 static __always_inline int xlb_pick_counted(const struct xlb_pkt *p, const struct xlb_vip *vip,
-					    const struct xlb_config *cfg, __u32 hash,
-					    __u32 *id_out, struct xlb_backend **be_out)
+					    const struct xlb_config *cfg, __u32 hash, __u32 *id_out,
+					    struct xlb_backend **be_out)
 {
 	struct xlb_flow *flow;
 	struct xlb_flow nf = {};
@@ -392,10 +391,10 @@ static __always_inline int xlb_pick(const struct xlb_pkt *p, const struct xlb_vi
 	if (vip->flags & XLB_VIP_F_LEAST_CONN)
 		return xlb_pick_counted(p, vip, cfg, hash, id_out, be_out);
 	/* The set is the whole 5-tuple's: a VIP may hash on the client alone. */
-	return xlb_pick_cached(p, vip, cfg, hash,
-			       vip->flags & XLB_VIP_F_HASH_SRC ? xlb_flow_hash(&p->key, cfg->hash_seed, 0)
-							      : hash,
-			       id_out, be_out);
+	return xlb_pick_cached(
+		p, vip, cfg, hash,
+		vip->flags & XLB_VIP_F_HASH_SRC ? xlb_flow_hash(&p->key, cfg->hash_seed, 0) : hash,
+		id_out, be_out);
 }
 
 #endif /* XLB_BPF_PICK_H */

@@ -231,13 +231,13 @@ _Static_assert(sizeof(struct xlb_flow) == 24, "xlb_flow size");
  * 2^(XLB_FC_TICK_SHIFT + XLB_FC_TICK_BITS) ns (73 minutes): enough to tell
  * a flow younger than XLB_PASSIVE_YOUNG_NS, the one use of the time.
  */
-#define XLB_FC_ID_BITS	   17 /* XLB_MAX_BACKENDS */
-#define XLB_FC_GEN_BITS	   15
-#define XLB_FC_VIP_BITS	   14 /* XLB_MAX_VIPS */
-#define XLB_FC_TICK_BITS   18
-#define XLB_FC_TICK_SHIFT  24
-#define XLB_FC4_WAYS	   3
-#define XLB_FC6_WAYS	   4
+#define XLB_FC_ID_BITS	  17 /* XLB_MAX_BACKENDS */
+#define XLB_FC_GEN_BITS	  15
+#define XLB_FC_VIP_BITS	  14 /* XLB_MAX_VIPS */
+#define XLB_FC_TICK_BITS  18
+#define XLB_FC_TICK_SHIFT 24
+#define XLB_FC4_WAYS	  3
+#define XLB_FC6_WAYS	  4
 _Static_assert(XLB_MAX_BACKENDS <= 1U << XLB_FC_ID_BITS, "backend ids fit a flow cache way");
 _Static_assert(XLB_MAX_VIPS <= 1U << XLB_FC_VIP_BITS, "VIP ids fit a flow cache way");
 

@@ -31,12 +31,12 @@ static int fc_get(struct xlb_maps *m, int family, struct fc *c)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
-	const struct bpf_map *map = family == XLB_AF_INET ? m->skel->maps.xlb_fc4
-							  : m->skel->maps.xlb_fc6;
+	const struct bpf_map *map =
+		family == XLB_AF_INET ? m->skel->maps.xlb_fc4 : m->skel->maps.xlb_fc6;
 
 	c->fd = map_fd(map);
-	c->set_size = family == XLB_AF_INET ? sizeof(struct xlb_fc_set4)
-					    : sizeof(struct xlb_fc_set6);
+	c->set_size =
+		family == XLB_AF_INET ? sizeof(struct xlb_fc_set4) : sizeof(struct xlb_fc_set6);
 	c->ways = family == XLB_AF_INET ? XLB_FC4_WAYS : XLB_FC6_WAYS;
 	c->ncpu = libbpf_num_possible_cpus();
 	if (c->ncpu <= 0)
