@@ -229,7 +229,7 @@ static int capacity(long flows, int ncpu)
 		return 2;
 	}
 	/* least_conn's table as attach sizes it, every entry counted. */
-	lc = load_plain(XLB_LC_FLOW_MAX_DEFAULT);
+	lc = load_plain(XLB_LC_FLOWS_DEFAULT);
 	if (!lc) {
 		fprintf(stderr, "load: %s\n", strerror(errno));
 		return 2;
@@ -239,8 +239,8 @@ static int capacity(long flows, int ncpu)
 	/* Each CPU's share while bound to it: the table's LRU lists are per CPU. */
 	for (i = 0; !err && i < ncpu; i++)
 		err = bind_cpu(i)
-			      ?: fill(&m, &vip, ids, XLB_LC_FLOW_MAX_DEFAULT / ncpu * i,
-				      XLB_LC_FLOW_MAX_DEFAULT / ncpu);
+			      ?: fill(&m, &vip, ids, XLB_LC_FLOWS_DEFAULT / ncpu * i,
+				      XLB_LC_FLOWS_DEFAULT / ncpu);
 	t_sweep = now_ms();
 	if (!err)
 		err = xlb_lc_sweep(&m, xlb_now_coarse_ns(), &sw);

@@ -160,7 +160,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__type(key, struct xlb_flow_key);
 	__type(value, struct xlb_flow);
-	__uint(max_entries, XLB_LC_FLOW_MAX_DEFAULT);
+	__uint(max_entries, XLB_LC_FLOWS_DEFAULT);
 	__uint(map_flags, BPF_F_NO_COMMON_LRU); /* per-CPU LRU lists */
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_flows SEC(".maps");

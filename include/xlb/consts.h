@@ -6,29 +6,29 @@
 #ifndef XLB_CONSTS_H
 #define XLB_CONSTS_H
 
-#define XLB_MAX_VIPS		16384  /* VIP ids are 0 .. XLB_MAX_VIPS - 1 */
-#define XLB_MAX_BACKENDS	131072 /* backend ids are 0 .. XLB_MAX_BACKENDS - 1 */
-#define XLB_MAX_MEMBERS		262144 /* (VIP, backend) pairs */
-#define XLB_ADDR_BITS		15     /* the address filter has 2^15 bits (struct xlb_addrs) */
-#define XLB_ADDR_BITS_N		(1U << XLB_ADDR_BITS)
-#define XLB_CPUS_MAX		1024 /* CPUs 0 .. XLB_CPUS_MAX - 1 have reason counters */
-#define XLB_R_SLOTS		64   /* reason counters per CPU in xlb_reasons, xlb_decap_stats */
-#define XLB_R_ENTRIES		(XLB_CPUS_MAX * XLB_R_SLOTS) /* xlb_reasons, xlb_decap_stats: 1 MiB */
-#define XLB_R_KEY(cpu, r)	((cpu)*XLB_R_SLOTS + (r))    /* CPU cpu's counter of reason r */
-#define XLB_FLOW_MAX_DEFAULT	(1 << 20)		     /* flow-table entries; set at attach */
-#define XLB_LC_FLOW_MAX_DEFAULT (1 << 18) /* least_conn flows (xlb_flows); set at attach */
-#define XLB_SYN_BITS_DEFAULT	18 /* SYN-table slots of stateless VIPs: 2^18; set at attach */
-#define XLB_SYN_SLOTS_DEFAULT	262144
-#define XLB_MAGLEV_DEFAULT	65537	    /* largest table size chosen by itself (prime) */
-#define XLB_MAGLEV_MAX		1048573	    /* largest accepted table size (prime) */
-#define XLB_MAGLEV_PER_NODE	100	    /* slots per node at least, when the size is chosen */
-#define XLB_SLOTS_DEFAULT	(12U << 20) /* slots of all VIPs' tables together; set at attach */
-#define XLB_SLOT_BLOCK		64	    /* tables start on a block: slots per block */
-#define XLB_NO_BACKEND		0xffffffffU /* no backend: a slot as maglev.c computes it */
-#define XLB_REPROBE_MAX		8	    /* slots tried when the pick is not usable */
-#define XLB_WEIGHT_MAX		65535	    /* weights are 0 .. XLB_WEIGHT_MAX */
-#define XLB_IPV6_EXT_MAX	4	    /* IPv6 extension headers skipped at most */
-#define XLB_NH_TTL_NS		1000000000ULL /* next-hop cache lifetime */
+#define XLB_MAX_VIPS	      16384  /* VIP ids are 0 .. XLB_MAX_VIPS - 1 */
+#define XLB_MAX_BACKENDS      131072 /* backend ids are 0 .. XLB_MAX_BACKENDS - 1 */
+#define XLB_MAX_MEMBERS	      262144 /* (VIP, backend) pairs */
+#define XLB_ADDR_BITS	      15     /* the address filter has 2^15 bits (struct xlb_addrs) */
+#define XLB_ADDR_BITS_N	      (1U << XLB_ADDR_BITS)
+#define XLB_CPUS_MAX	      1024 /* CPUs 0 .. XLB_CPUS_MAX - 1 have reason counters */
+#define XLB_R_SLOTS	      64   /* reason counters per CPU in xlb_reasons, xlb_decap_stats */
+#define XLB_R_ENTRIES	      (XLB_CPUS_MAX * XLB_R_SLOTS) /* xlb_reasons, xlb_decap_stats: 1 MiB */
+#define XLB_R_KEY(cpu, r)     ((cpu)*XLB_R_SLOTS + (r))	   /* CPU cpu's counter of reason r */
+#define XLB_FLOW_MAX_DEFAULT  (1 << 20) /* flow-cache flows a family; set at attach */
+#define XLB_LC_FLOWS_DEFAULT  (1 << 18) /* least_conn flows (xlb_flows); set at attach */
+#define XLB_SYN_BITS_DEFAULT  18	/* SYN-table slots of stateless VIPs: 2^18; set at attach */
+#define XLB_SYN_SLOTS_DEFAULT 262144
+#define XLB_MAGLEV_DEFAULT    65537	    /* largest table size chosen by itself (prime) */
+#define XLB_MAGLEV_MAX	      1048573	    /* largest accepted table size (prime) */
+#define XLB_MAGLEV_PER_NODE   100	    /* slots per node at least, when the size is chosen */
+#define XLB_SLOTS_DEFAULT     (12U << 20)   /* slots of all VIPs' tables together; set at attach */
+#define XLB_SLOT_BLOCK	      64	    /* tables start on a block: slots per block */
+#define XLB_NO_BACKEND	      0xffffffffU   /* no backend: a slot as maglev.c computes it */
+#define XLB_REPROBE_MAX	      8		    /* slots tried when the pick is not usable */
+#define XLB_WEIGHT_MAX	      65535	    /* weights are 0 .. XLB_WEIGHT_MAX */
+#define XLB_IPV6_EXT_MAX      4		    /* IPv6 extension headers skipped at most */
+#define XLB_NH_TTL_NS	      1000000000ULL /* next-hop cache lifetime */
 
 /*
  * Passive health (bpf/lib/passive.h). The event ring is a power of two of

@@ -270,14 +270,13 @@ static int attach_once(enum xlb_prog_kind kind, const char *pin_dir, int ifindex
 			return -errno;
 		/*
 		 * The flow cache holds flow_max flows of each family; least_conn
-		 * VIPs' flows, in xlb_flows, are XLB_LC_FLOW_MAX_DEFAULT at most.
+		 * VIPs' flows, in xlb_flows, are XLB_LC_FLOWS_DEFAULT at most.
 		 */
 		err = xlb_flow_cache_size(lb, o->flow_max ? o->flow_max : XLB_FLOW_MAX_DEFAULT,
 					  libbpf_num_possible_cpus())
-			      ?: bpf_map__set_max_entries(
-					 lb->maps.xlb_flows,
-					 pinned_max_entries(lb->maps.xlb_flows,
-							    XLB_LC_FLOW_MAX_DEFAULT));
+			      ?: bpf_map__set_max_entries(lb->maps.xlb_flows,
+							  pinned_max_entries(lb->maps.xlb_flows,
+									     XLB_LC_FLOWS_DEFAULT));
 		/* The SYN table: a power of two of slots; one slot is none (syn_bits 0). */
 		syns = pinned_max_entries(lb->maps.xlb_syns,
 					  o->syn_max ? o->syn_max : 1U << XLB_SYN_BITS_DEFAULT);
