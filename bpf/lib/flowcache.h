@@ -44,8 +44,9 @@ static __always_inline struct xlb_fc_set6 *xlb_fc6_set(__u32 h5)
 	return bpf_map_lookup_elem(&xlb_fc6, &i);
 }
 
-/* The way of k in s, its used bit set; -1 if none. */
-static __always_inline int xlb_fc4_find(struct xlb_fc_set4 *s, const struct xlb_flow_key *k)
+/* The way of k in s, -1 if none; with mark, its used bit set (this CPU's set only). */
+static __always_inline int xlb_fc4_find(struct xlb_fc_set4 *s, const struct xlb_flow_key *k,
+					int mark)
 {
 	__u32 ports = xlb_fc_ports(&k->sport);
 	int i;
@@ -55,14 +56,15 @@ static __always_inline int xlb_fc4_find(struct xlb_fc_set4 *s, const struct xlb_
 		if (s->proto[i] != k->proto || s->w[i].saddr != k->saddr[0] ||
 		    s->w[i].daddr != k->daddr[0] || xlb_fc_ports(&s->w[i].sport) != ports)
 			continue;
-		if (!(s->used & (1U << i)))
+		if (mark && !(s->used & (1U << i)))
 			s->used |= 1U << i;
 		return i;
 	}
 	return -1;
 }
 
-static __always_inline int xlb_fc6_find(struct xlb_fc_set6 *s, const struct xlb_flow_key *k)
+static __always_inline int xlb_fc6_find(struct xlb_fc_set6 *s, const struct xlb_flow_key *k,
+					int mark)
 {
 	__u32 ports = xlb_fc_ports(&k->sport);
 	int i;
@@ -75,7 +77,7 @@ static __always_inline int xlb_fc6_find(struct xlb_fc_set6 *s, const struct xlb_
 		    s->w[i].daddr[0] != k->daddr[0] || s->w[i].daddr[1] != k->daddr[1] ||
 		    s->w[i].daddr[2] != k->daddr[2] || s->w[i].daddr[3] != k->daddr[3])
 			continue;
-		if (!(s->used & (1U << i)))
+		if (mark && !(s->used & (1U << i)))
 			s->used |= 1U << i;
 		return i;
 	}
@@ -109,9 +111,12 @@ static __always_inline int xlb_fc_victim(const __u8 *proto, const __u32 *meta, u
 	return v;
 }
 
-/* Store k's flow (ref, meta) in its set: in way i if i >= 0, else a chosen way. */
-static __always_inline void xlb_fc4_store(struct xlb_fc_set4 *s, int i,
-					  const struct xlb_flow_key *k, __u32 ref, __u32 meta)
+/*
+ * Store k's flow (ref, meta) in its set: in way i if i >= 0, else a chosen
+ * way; returns the way.
+ */
+static __always_inline int xlb_fc4_store(struct xlb_fc_set4 *s, int i, const struct xlb_flow_key *k,
+					 __u32 ref, __u32 meta)
 {
 	__u8 used = s->used;
 
@@ -120,7 +125,7 @@ static __always_inline void xlb_fc4_store(struct xlb_fc_set4 *s, int i,
 				  meta >> XLB_FC_VIP_BITS);
 	i &= 3;
 	if (i >= XLB_FC4_WAYS)
-		return;
+		return 0;
 	s->w[i].saddr = k->saddr[0];
 	s->w[i].daddr = k->daddr[0];
 	s->w[i].sport = k->sport;
@@ -129,10 +134,11 @@ static __always_inline void xlb_fc4_store(struct xlb_fc_set4 *s, int i,
 	s->w[i].meta = meta;
 	s->proto[i] = k->proto;
 	s->used = used | 1U << i;
+	return i;
 }
 
-static __always_inline void xlb_fc6_store(struct xlb_fc_set6 *s, int i,
-					  const struct xlb_flow_key *k, __u32 ref, __u32 meta)
+static __always_inline int xlb_fc6_store(struct xlb_fc_set6 *s, int i, const struct xlb_flow_key *k,
+					 __u32 ref, __u32 meta)
 {
 	__u8 used = s->used;
 
@@ -148,6 +154,90 @@ static __always_inline void xlb_fc6_store(struct xlb_fc_set6 *s, int i,
 	s->w[i].meta = meta;
 	s->proto[i] = k->proto;
 	s->used = used | 1U << i;
+	return i;
+}
+
+/*
+ * Another CPU's way of a TCP flow whose packet missed here: its packets
+ * moved to this CPU (RSS changed; on veth, the sender's CPU runs the
+ * program). Without it the flow would be picked anew from the table,
+ * another backend if the table changed since the flow began. Only a TCP
+ * packet other than a SYN looks: a SYN opens a connection, and a UDP
+ * flow's first packet would pay the look on every new flow. The look
+ * reads the same set number in the blocks of at most XLB_FC_PROBE_CPUS
+ * other CPUs, the ones after this one, through bpf_loop (verified once,
+ * whatever the CPU count), and writes nothing there.
+ */
+#define XLB_FC_PROBE_CPUS 16
+
+struct xlb_fc_probe {
+	struct xlb_flow_key key;
+	__u32 h5;
+	__u32 self;
+	__u32 ref;
+	__u32 meta;
+	__u32 found;
+};
+
+static long xlb_fc4_probe_one(__u32 j, void *arg)
+{
+	struct xlb_fc_probe *pr = arg;
+	struct xlb_fc_set4 *s;
+	__u32 i = xlb_fc_index((pr->self + 1 + j) % xlb_fc_ncpu, xlb_fc4_bits, pr->h5);
+	int w;
+
+	s = bpf_map_lookup_elem(&xlb_fc4, &i);
+	if (!s)
+		return 1;
+	w = xlb_fc4_find(s, &pr->key, 0);
+	if (w < 0)
+		return 0;
+	pr->ref = s->w[w & 3].ref;
+	pr->meta = s->w[w & 3].meta;
+	pr->found = 1;
+	return 1;
+}
+
+static long xlb_fc6_probe_one(__u32 j, void *arg)
+{
+	struct xlb_fc_probe *pr = arg;
+	struct xlb_fc_set6 *s;
+	__u32 i = xlb_fc_index((pr->self + 1 + j) % xlb_fc_ncpu, xlb_fc6_bits, pr->h5);
+	int w;
+
+	s = bpf_map_lookup_elem(&xlb_fc6, &i);
+	if (!s)
+		return 1;
+	w = xlb_fc6_find(s, &pr->key, 0);
+	if (w < 0)
+		return 0;
+	pr->ref = s->w[w & 3].ref;
+	pr->meta = s->w[w & 3].meta;
+	pr->found = 1;
+	return 1;
+}
+
+/* Whether a packet that missed this CPU's set looks in other CPUs' (above). */
+static __always_inline int xlb_fc_probes(const struct xlb_pkt *p)
+{
+	return xlb_fc_ncpu > 1 && p->key.proto == IPPROTO_TCP && !(p->tcp_flags & XLB_TCP_SYN);
+}
+
+/* Another CPU's way of p's flow into *ref, *meta, by one_cpu (above); 0 if none. */
+static __always_inline int xlb_fc_probe(const struct xlb_pkt *p, __u32 h5,
+					long (*one_cpu)(__u32 j, void *arg), __u32 *ref,
+					__u32 *meta)
+{
+	struct xlb_fc_probe pr = {.key = p->key, .h5 = h5};
+	__u32 n = xlb_fc_ncpu - 1;
+
+	pr.self = bpf_get_smp_processor_id();
+	if (n > XLB_FC_PROBE_CPUS)
+		n = XLB_FC_PROBE_CPUS;
+	bpf_loop(n, one_cpu, &pr, 0);
+	*ref = pr.ref;
+	*meta = pr.meta;
+	return pr.found;
 }
 
 #endif /* XLB_BPF_FLOWCACHE_H */

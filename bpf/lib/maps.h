@@ -147,9 +147,13 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_fc6 SEC(".maps");
 
-/* log2 of the flow cache's sets per CPU, set at load with the maps' sizes. */
+/*
+ * log2 of the flow cache's sets per CPU, and the CPUs that have a block
+ * (the possible ones), set at load with the maps' sizes.
+ */
 const volatile __u32 xlb_fc4_bits = 0;
 const volatile __u32 xlb_fc6_bits = 0;
+const volatile __u32 xlb_fc_ncpu = 1;
 
 /*
  * 5-tuple -> backend of least_conn VIPs' flows, whose entries carry the

@@ -281,7 +281,9 @@ static __always_inline int xlb_fc_use(const struct xlb_pkt *p, const struct xlb_
  * the flow cache (flowcache.h): the flow's backend while that one keeps
  * it (xlb_flow_keeps) and is still the backend the flow was given (the
  * id's generation is the way's: include/xlb/abi.h), else a Maglev pick,
- * remembered in the flow's way or the way the set gives up. A flow whose
+ * remembered in the flow's way or the way the set gives up; a TCP flow
+ * that missed here may be another CPU's (xlb_fc_probe), whose way this
+ * CPU's set then takes before the same checks. A flow whose
  * backend id was freed, or freed and given to another address, is thus
  * re-picked like one whose backend went DOWN. Each family in a branch of
  * its own: the verifier keeps a set's pointer with its map's size.
@@ -292,6 +294,7 @@ static __always_inline int xlb_pick_cached(const struct xlb_pkt *p, const struct
 {
 	struct xlb_fc_set4 *s4;
 	struct xlb_fc_set6 *s6;
+	__u32 ref, meta;
 	int ret, i;
 
 	if (p->key.family == XLB_AF_INET) {
@@ -300,7 +303,10 @@ static __always_inline int xlb_pick_cached(const struct xlb_pkt *p, const struct
 			ret = xlb_pick_new(p, vip, cfg, hash, id_out, be_out);
 			return ret == XLB_PICK_STORE ? XLB_CONTINUE : ret;
 		}
-		i = xlb_fc4_find(s4, &p->key);
+		i = xlb_fc4_find(s4, &p->key, 1);
+		if (i < 0 && xlb_fc_probes(p) &&
+		    xlb_fc_probe(p, h5, xlb_fc4_probe_one, &ref, &meta))
+			i = xlb_fc4_store(s4, -1, &p->key, ref, meta);
 		if (i >= 0 &&
 		    xlb_fc_use(p, vip, s4->w[i & 3].ref, s4->w[i & 3].meta, id_out, be_out))
 			return XLB_CONTINUE;
@@ -316,7 +322,9 @@ static __always_inline int xlb_pick_cached(const struct xlb_pkt *p, const struct
 		ret = xlb_pick_new(p, vip, cfg, hash, id_out, be_out);
 		return ret == XLB_PICK_STORE ? XLB_CONTINUE : ret;
 	}
-	i = xlb_fc6_find(s6, &p->key);
+	i = xlb_fc6_find(s6, &p->key, 1);
+	if (i < 0 && xlb_fc_probes(p) && xlb_fc_probe(p, h5, xlb_fc6_probe_one, &ref, &meta))
+		i = xlb_fc6_store(s6, -1, &p->key, ref, meta);
 	if (i >= 0 && xlb_fc_use(p, vip, s6->w[i & 3].ref, s6->w[i & 3].meta, id_out, be_out))
 		return XLB_CONTINUE;
 	ret = xlb_pick_new(p, vip, cfg, hash, id_out, be_out);

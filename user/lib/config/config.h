@@ -147,7 +147,7 @@ struct xlb_settings {
 	enum xlb_no_healthy on_no_healthy;
 	__u32 table_size;	     /* prime; 0 (default): from each VIP's node count */
 	__u32 hash_seed;	     /* 0 = keep the data plane's */
-	__u32 flows;		     /* flow-table entries; 0 = default */
+	__u32 flows;		     /* flow-cache flows a family; 0 = default */
 	__u32 syn_table;	     /* recent SYNs of stateless VIPs; 0 = default */
 	int stateless;		     /* flow_state: table (0) | stateless (1), upstreams' default */
 	__u32 table_slots;	     /* Maglev table space (slots); 0 = default */

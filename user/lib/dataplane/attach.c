@@ -90,7 +90,7 @@ int xlb_prog_query(enum xlb_prog_kind kind, int ifindex, struct xlb_attach_info 
 	return 0;
 }
 
-/* The flow table's size: the pinned one's if it exists, so it is reused. */
+/* A map's size: the pinned one's if it exists, so it is reused. */
 static __u32 pinned_max_entries(const struct bpf_map *map, __u32 dflt)
 {
 	struct bpf_map_info info = {};

@@ -17,7 +17,7 @@ enum xlb_prog_kind {
 
 struct xlb_attach_opts {
 	enum xdp_attach_mode mode; /* XDP_MODE_NATIVE or XDP_MODE_SKB */
-	__u32 flow_max;		   /* flow-table size; 0 = default or pinned */
+	__u32 flow_max;		   /* flow-cache flows a family; 0 = default or pinned */
 	__u32 syn_max;	   /* SYN-table slots (power of two, 1 = none); 0 = default or pinned */
 	__u32 nat_max;	   /* NAT connections; 0 = default or pinned */
 	__u32 table_slots; /* Maglev table space; 0 = default or pinned */

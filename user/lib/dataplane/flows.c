@@ -7,6 +7,7 @@
  * which it takes as it reads it (`xlb flows` is a snapshot).
  */
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -238,9 +239,16 @@ int xlb_flow_update(struct xlb_maps *m, const struct xlb_flow_key *k, const stru
 
 __u32 xlb_flow_capacity(struct xlb_maps *m)
 {
-	struct fc c;
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	__u64 n;
+	struct fc c4, c6;
 
-	return fc_get(m, XLB_AF_INET, &c) ? 0 : c.entries * c.ways;
+	if (fc_get(m, XLB_AF_INET, &c4) || fc_get(m, XLB_AF_INET6, &c6) ||
+	    bpf_obj_get_info_by_fd(map_fd(m->skel->maps.xlb_flows), &info, &len))
+		return 0;
+	n = (__u64)c4.entries * c4.ways + (__u64)c6.entries * c6.ways + info.max_entries;
+	return n > UINT32_MAX ? UINT32_MAX : (__u32)n;
 }
 
 /* Entries of map: its pin's if it is pinned, else dflt. */
@@ -281,5 +289,6 @@ int xlb_flow_cache_size(struct xlb_lb *lb, __u64 flows, int ncpu)
 		else
 			lb->rodata->xlb_fc6_bits = bits;
 	}
+	lb->rodata->xlb_fc_ncpu = ncpu;
 	return 0;
 }

@@ -58,7 +58,7 @@ enum xlb_mem_item {
 	XLB_MEM_TABLE,	 /* the table space (slots of every VIP's table) */
 	XLB_MEM_BACKEND, /* one per backend id: address, next hop, counters */
 	XLB_MEM_MEMBER,	 /* one per (VIP, backend) */
-	XLB_MEM_FLOW,	 /* the flow table */
+	XLB_MEM_FLOW,	 /* the flow cache and least_conn's flow table */
 	XLB_MEM_NAT,	 /* NAT connections, both directions */
 	XLB_MEM_OTHER,	 /* settings, reasons, the event ring */
 	XLB_MEM_ITEMS,
@@ -224,7 +224,7 @@ int xlb_flow_lookup(struct xlb_maps *m, const struct xlb_flow_key *k, struct xlb
  * vip_id and created_ns, and lc in the table; -ENOENT if none.
  */
 int xlb_flow_update(struct xlb_maps *m, const struct xlb_flow_key *k, const struct xlb_flow *f);
-/* Flows of one family the cache holds at most (ways of every CPU); 0 on error. */
+/* Flows held at most: the cache's ways of every CPU, both families, and the table's; 0 on error. */
 __u32 xlb_flow_capacity(struct xlb_maps *m);
 /*
  * Size the flow cache of an opened, not loaded xlb_lb for flows flows of

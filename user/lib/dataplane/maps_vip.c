@@ -2,7 +2,7 @@
 /*
  * Typed accessors of the objects a VIP is made of: VIPs (created with
  * an empty table, tables.c), backends with their states and next hops,
- * memberships, the flow table, and the decap program's VIP set. A
+ * memberships, and the decap program's VIP set (flows: flows.c). A
  * backend's identity string, the one Maglev orders by, is here too.
  */
 #include <errno.h>

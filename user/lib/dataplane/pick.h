@@ -12,7 +12,7 @@
 
 enum xlb_pick_via {
 	XLB_PICK_NONE = 0,   /* no usable backend: the packet is dropped */
-	XLB_PICK_FLOW,	     /* the flow table's entry */
+	XLB_PICK_FLOW,	     /* the flow's entry (flow cache or table) */
 	XLB_PICK_TABLE,	     /* the Maglev slot of the flow hash */
 	XLB_PICK_REPROBE,    /* a later slot: the first one was not ACTIVE */
 	XLB_PICK_LEAST_CONN, /* least_conn: the second candidate, less loaded */
