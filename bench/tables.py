@@ -50,7 +50,7 @@ HOLDS = {
     "katran": "xlb and Katran's balancer per packet, one interleaved run (BPF_PROG_TEST_RUN)",
     "batch": "xlb -batch of 10,000 VIPs x 10 backends; vip add at 100 and 10,000 VIPs",
     "metrics": "/metrics of a live xlbd with 100,000 nodes: bytes, series, seconds, promtool",
-    "flows": "the flow table at 10M flows: held, memory per flow; removing a backend",
+    "flows": "the flow cache at 10M flows: held, memory per flow; removing a backend",
     "modes": "GUE VIP with a flow table against stateless at 1M connections: SYN, established, memory",
 }
 
@@ -356,7 +356,7 @@ def r_summary(r):
         ["wire rate on veth, one CPU, xlb / MAC-swap floor", "%.2f" % wr, "wire_rate"],
         ["requests/s, keep-alive, xlb / plain routing", 
          "%.3f" % r["rps"]["data"]["results"]["xlb/keepalive"]["vs_plain"], "rps"],
-        ["flow table at 10M flows (--flows 10000000), bytes per flow",
+        ["flow cache at 10M flows a family (--flows 10000000), bytes per flow, both families",
          cell("flows", 0, "bytes per flow", "value"), "flows"],
         ["removing one backend, 10M flows in the table, ms (p50)",
          cell("flows", 1, "10000000", "p50"), "flows"],
