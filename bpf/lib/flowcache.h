@@ -112,20 +112,21 @@ static __always_inline int xlb_fc_victim(const __u8 *proto, const __u32 *meta, u
 }
 
 /*
- * Store k's flow (ref, meta) in its set: in way i if i >= 0, else a chosen
- * way; returns the way.
+ * Store k's flow (ref, meta) in its set at coarse time now: in way i if
+ * i >= 0, else a chosen way; returns the way (-1 only where the verifier
+ * needs a bound).
  */
 static __always_inline int xlb_fc4_store(struct xlb_fc_set4 *s, int i, const struct xlb_flow_key *k,
-					 __u32 ref, __u32 meta)
+					 __u32 ref, __u32 meta, __u64 now)
 {
 	__u8 used = s->used;
 
 	if (i < 0)
 		i = xlb_fc_victim(s->proto, &s->w[0].meta, sizeof(s->w[0]) / 4, XLB_FC4_WAYS, &used,
-				  meta >> XLB_FC_VIP_BITS);
+				  xlb_fc_tick(now));
 	i &= 3;
 	if (i >= XLB_FC4_WAYS)
-		return 0;
+		return -1;
 	s->w[i].saddr = k->saddr[0];
 	s->w[i].daddr = k->daddr[0];
 	s->w[i].sport = k->sport;
@@ -138,13 +139,13 @@ static __always_inline int xlb_fc4_store(struct xlb_fc_set4 *s, int i, const str
 }
 
 static __always_inline int xlb_fc6_store(struct xlb_fc_set6 *s, int i, const struct xlb_flow_key *k,
-					 __u32 ref, __u32 meta)
+					 __u32 ref, __u32 meta, __u64 now)
 {
 	__u8 used = s->used;
 
 	if (i < 0)
 		i = xlb_fc_victim(s->proto, &s->w[0].meta, sizeof(s->w[0]) / 4, XLB_FC6_WAYS, &used,
-				  meta >> XLB_FC_VIP_BITS);
+				  xlb_fc_tick(now));
 	i &= 3;
 	__builtin_memcpy(s->w[i].saddr, k->saddr, sizeof(k->saddr));
 	__builtin_memcpy(s->w[i].daddr, k->daddr, sizeof(k->daddr));

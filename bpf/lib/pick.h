@@ -295,6 +295,7 @@ static __always_inline int xlb_pick_cached(const struct xlb_pkt *p, const struct
 	struct xlb_fc_set4 *s4;
 	struct xlb_fc_set6 *s6;
 	__u32 ref, meta;
+	__u64 now;
 	int ret, i;
 
 	if (p->key.family == XLB_AF_INET) {
@@ -306,16 +307,17 @@ static __always_inline int xlb_pick_cached(const struct xlb_pkt *p, const struct
 		i = xlb_fc4_find(s4, &p->key, 1);
 		if (i < 0 && xlb_fc_probes(p) &&
 		    xlb_fc_probe(p, h5, xlb_fc4_probe_one, &ref, &meta))
-			i = xlb_fc4_store(s4, -1, &p->key, ref, meta);
+			i = xlb_fc4_store(s4, -1, &p->key, ref, meta, bpf_ktime_get_coarse_ns());
 		if (i >= 0 &&
 		    xlb_fc_use(p, vip, s4->w[i & 3].ref, s4->w[i & 3].meta, id_out, be_out))
 			return XLB_CONTINUE;
 		ret = xlb_pick_new(p, vip, cfg, hash, id_out, be_out);
-		if (ret == XLB_PICK_STORE)
-			xlb_fc4_store(s4, i, &p->key,
-				      xlb_fc_ref(*id_out, xlb_fc_gen((*be_out)->gen)),
-				      xlb_fc_meta(vip->id, bpf_ktime_get_coarse_ns()));
-		return ret == XLB_PICK_STORE ? XLB_CONTINUE : ret;
+		if (ret != XLB_PICK_STORE)
+			return ret;
+		now = bpf_ktime_get_coarse_ns();
+		xlb_fc4_store(s4, i, &p->key, xlb_fc_ref(*id_out, xlb_fc_gen((*be_out)->gen)),
+			      xlb_fc_meta(vip->id, now), now);
+		return XLB_CONTINUE;
 	}
 	s6 = xlb_fc6_set(h5);
 	if (!s6) {
@@ -324,14 +326,16 @@ static __always_inline int xlb_pick_cached(const struct xlb_pkt *p, const struct
 	}
 	i = xlb_fc6_find(s6, &p->key, 1);
 	if (i < 0 && xlb_fc_probes(p) && xlb_fc_probe(p, h5, xlb_fc6_probe_one, &ref, &meta))
-		i = xlb_fc6_store(s6, -1, &p->key, ref, meta);
+		i = xlb_fc6_store(s6, -1, &p->key, ref, meta, bpf_ktime_get_coarse_ns());
 	if (i >= 0 && xlb_fc_use(p, vip, s6->w[i & 3].ref, s6->w[i & 3].meta, id_out, be_out))
 		return XLB_CONTINUE;
 	ret = xlb_pick_new(p, vip, cfg, hash, id_out, be_out);
-	if (ret == XLB_PICK_STORE)
-		xlb_fc6_store(s6, i, &p->key, xlb_fc_ref(*id_out, xlb_fc_gen((*be_out)->gen)),
-			      xlb_fc_meta(vip->id, bpf_ktime_get_coarse_ns()));
-	return ret == XLB_PICK_STORE ? XLB_CONTINUE : ret;
+	if (ret != XLB_PICK_STORE)
+		return ret;
+	now = bpf_ktime_get_coarse_ns();
+	xlb_fc6_store(s6, i, &p->key, xlb_fc_ref(*id_out, xlb_fc_gen((*be_out)->gen)),
+		      xlb_fc_meta(vip->id, now), now);
+	return XLB_CONTINUE;
 }
 
 /*
