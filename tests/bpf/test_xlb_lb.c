@@ -30,6 +30,7 @@
 #include <bpf/libbpf.h>
 
 #include <xlb/abi.h>
+#include <xlb/flowcache.h>
 #include <xlb/hash.h>
 #include "dataplane/maps.h"
 #include "dataplane/names.h"
@@ -496,8 +497,10 @@ static const struct pkt_spec reply4_other = {
 
 struct env {
 	struct xlb_lb *skel;
+	struct xlb_maps m; /* the skeleton's maps for user/lib/dataplane/flows.c */
 	int prog_fd;
 	int ncpu;
+	int cpu; /* the one CPU every run is on (main) */
 	const struct lb_setup *setup;
 	__u32 first_be;	  /* backend the case's first packet got */
 	size_t first_len; /* and that packet's length */
@@ -1386,15 +1389,112 @@ static int check_output(struct env *e, const struct xlb_case *c, const struct pk
 
 /* --- checks beyond the output -------------------------------------------- */
 
+/* The packet's flow, from the flow cache (any CPU's way) or xlb_flows. */
 static int flow_get(struct env *e, const struct pkt_spec *s, struct xlb_flow *f)
 {
 	struct xlb_flow_key k;
 
 	flow_key(s, &k);
-	return bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_flows), &k, f) ? -errno : 0;
+	return xlb_flow_lookup(&e->m, &k, f);
 }
 
-/* The packet's flow is remembered, on the backend it went to. */
+static int count_one(const struct xlb_flow_key *k, const struct xlb_flow *f, void *arg)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* Flows of every kind: the cache's ways of every CPU and xlb_flows' entries. */
+static int flows_count(struct env *e)
+{
+	int n = 0, err = xlb_flow_foreach(&e->m, count_one, &n);
+
+	return err ? err : n;
+}
+
+/*
+ * The way of key k in this CPU's set for it (include/xlb/flowcache.h: the
+ * set at the 5-tuple's hash, with the seed the setup writes), or -1; the
+ * set read into *set4 or *set6 by its family.
+ */
+static int fc_way(struct env *e, const struct xlb_flow_key *k, struct xlb_fc_set4 *set4,
+		  struct xlb_fc_set6 *set6)
+{
+	__u32 h5 = xlb_flow_hash(k, SEED, 0), idx, i;
+
+	if (k->family == XLB_AF_INET) {
+		idx = xlb_fc_index(e->cpu, e->skel->rodata->xlb_fc4_bits, h5);
+		if (bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_fc4), &idx, set4)) {
+			fail(e, "xlb_fc4 set %u: lookup failed", idx);
+			return -2;
+		}
+		for (i = 0; i < XLB_FC4_WAYS; i++)
+			if (set4->proto[i] == k->proto && set4->w[i].saddr == k->saddr[0] &&
+			    set4->w[i].daddr == k->daddr[0] && set4->w[i].sport == k->sport &&
+			    set4->w[i].dport == k->dport)
+				return i;
+		return -1;
+	}
+	idx = xlb_fc_index(e->cpu, e->skel->rodata->xlb_fc6_bits, h5);
+	if (bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_fc6), &idx, set6)) {
+		fail(e, "xlb_fc6 set %u: lookup failed", idx);
+		return -2;
+	}
+	for (i = 0; i < XLB_FC6_WAYS; i++)
+		if (set6->proto[i] == k->proto && set6->w[i].sport == k->sport &&
+		    set6->w[i].dport == k->dport &&
+		    !memcmp(set6->w[i].saddr, k->saddr, sizeof(k->saddr)) &&
+		    !memcmp(set6->w[i].daddr, k->daddr, sizeof(k->daddr)))
+			return i;
+	return -1;
+}
+
+/*
+ * The packet's flow is where its VIP keeps flows: a least_conn VIP's in
+ * xlb_flows and in no cache way, any other's in a way of its set on this
+ * CPU (ref and meta as flowcache.h packs them) and not in xlb_flows.
+ */
+static int check_flow_place(struct env *e, const struct pkt_spec *s, const struct xlb_vip *vip,
+			    const struct xlb_flow *f)
+{
+	struct xlb_fc_set4 set4;
+	struct xlb_fc_set6 set6;
+	struct xlb_flow_key k;
+	struct xlb_flow lf;
+	__u32 ref, meta;
+	int way, in_table;
+
+	flow_key(s, &k);
+	in_table = !bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_flows), &k, &lf);
+	way = fc_way(e, &k, &set4, &set6);
+	if (way < -1)
+		return -1;
+	if (vip->flags & XLB_VIP_F_LEAST_CONN) {
+		if (!in_table)
+			return fail(e, "least_conn flow: no entry in xlb_flows");
+		if (way >= 0)
+			return fail(e, "least_conn flow: also in the flow cache (way %d)", way);
+		return 0;
+	}
+	if (in_table)
+		return fail(e, "flow of a VIP without least_conn: in xlb_flows (backend %u)",
+			    lf.backend_id);
+	if (way < 0)
+		return fail(e, "flow cache: no way of the packet's set on CPU %d holds it", e->cpu);
+	ref = k.family == XLB_AF_INET ? set4.w[way].ref : set6.w[way].ref;
+	meta = k.family == XLB_AF_INET ? set4.w[way].meta : set6.w[way].meta;
+	if (ref != xlb_fc_ref(f->backend_id, xlb_fc_gen(f->be_gen)) ||
+	    xlb_fc_meta_vip(meta) != vip->id)
+		return fail(e,
+			    "flow cache way %d: ref %#x VIP %u, expected backend %u gen %u VIP %u",
+			    way, ref, xlb_fc_meta_vip(meta), f->backend_id, f->be_gen, vip->id);
+	return 0;
+}
+
+/*
+ * The packet's flow is remembered, on the backend it went to, with its
+ * generation: whole in xlb_flows, its low bits in a cache way.
+ */
 static int check_flow(struct env *e, const struct xlb_case *c, const struct pkt *in,
 		      const struct pkt *out)
 {
@@ -1402,9 +1502,10 @@ static int check_flow(struct env *e, const struct xlb_case *c, const struct pkt 
 	struct xlb_vip vip;
 	struct xlb_flow f;
 	__u32 hash;
+	__u16 gen;
 
 	if (flow_get(e, &c->pkt, &f))
-		return fail(e, "xlb_flows has no entry for the packet's 5-tuple");
+		return fail(e, "no flow (cache or xlb_flows) for the packet's 5-tuple");
 	if (spec_hash(e, &c->pkt, &hash, &vip))
 		return -1;
 	if (f.backend_id != e->want_be || f.vip_id != vip.id)
@@ -1412,10 +1513,11 @@ static int check_flow(struct env *e, const struct xlb_case *c, const struct pkt 
 			    e->want_be, vip.id, f.backend_id, f.vip_id);
 	if (backend_get(e, f.backend_id, &be))
 		return fail(e, "backend %u: lookup failed", f.backend_id);
-	if (f.be_gen != be.gen)
-		return fail(e, "flow entry: generation %u, its backend %u has %u", f.be_gen,
-			    f.backend_id, be.gen);
-	return 0;
+	gen = vip.flags & XLB_VIP_F_LEAST_CONN ? be.gen : xlb_fc_gen(be.gen);
+	if (f.be_gen != gen)
+		return fail(e, "flow entry: generation %u, its backend %u has %u (kept: %u)",
+			    f.be_gen, f.backend_id, be.gen, gen);
+	return check_flow_place(e, &c->pkt, &vip, &f);
 }
 
 /* check_flow, and the first packet's backend id went round to generation 1. */
@@ -1439,7 +1541,8 @@ static int check_no_flow(struct env *e, const struct xlb_case *c, const struct p
 	struct xlb_flow f;
 
 	if (!flow_get(e, &c->pkt, &f))
-		return fail(e, "xlb_flows has an entry (backend %u), expected none", f.backend_id);
+		return fail(e, "a flow (backend %u) for the packet's 5-tuple, expected none",
+			    f.backend_id);
 	return 0;
 }
 
@@ -1512,11 +1615,10 @@ static int check_stats_2nd(struct env *e, const struct xlb_case *c, const struct
 static int check_icmp(struct env *e, const struct xlb_case *c, const struct pkt *in,
 		      const struct pkt *out)
 {
-	int n = hash_count(e->skel->maps.xlb_flows);
+	int n = flows_count(e);
 
 	if (n != 1)
-		return fail(e, "xlb_flows: expected only the first packet's flow, got %d entries",
-			    n);
+		return fail(e, "flows: expected only the first packet's, got %d", n);
 	return check_traffic(e, e->skel->maps.xlb_backend_stats, "backend", e->want_be, 2,
 			     e->first_len + in->len, 1);
 }
@@ -1524,10 +1626,10 @@ static int check_icmp(struct env *e, const struct xlb_case *c, const struct pkt 
 static int check_icmp_no_flow(struct env *e, const struct xlb_case *c, const struct pkt *in,
 			      const struct pkt *out)
 {
-	int n = hash_count(e->skel->maps.xlb_flows);
+	int n = flows_count(e);
 
 	if (n)
-		return fail(e, "xlb_flows: expected no entry, got %d", n);
+		return fail(e, "flows: expected none, got %d", n);
 	return check_traffic(e, e->skel->maps.xlb_vip_stats, "VIP", 1, 1, in->len, 0);
 }
 
@@ -1535,11 +1637,10 @@ static int check_icmp_no_flow(struct env *e, const struct xlb_case *c, const str
 static int check_icmp_passed(struct env *e, const struct xlb_case *c, const struct pkt *in,
 			     const struct pkt *out)
 {
-	int n = hash_count(e->skel->maps.xlb_flows);
+	int n = flows_count(e);
 
 	if (n != 1)
-		return fail(e, "xlb_flows: expected only the first packet's flow, got %d entries",
-			    n);
+		return fail(e, "flows: expected only the first packet's, got %d", n);
 	return check_traffic(e, e->skel->maps.xlb_vip_stats, "VIP", 1, 1, e->first_len, 1) ?:
 	       check_traffic(e, e->skel->maps.xlb_vip_stats, "VIP", 2, 0, 0, 0) ?:
 	       check_traffic(e, e->skel->maps.xlb_backend_stats, "backend",
@@ -1659,7 +1760,7 @@ static int flow_counted(struct env *e, const struct pkt_spec *s, int counted)
 	struct xlb_flow f;
 
 	if (flow_get(e, s, &f))
-		return fail(e, "xlb_flows has no entry for the packet's 5-tuple");
+		return fail(e, "no flow for the packet's 5-tuple");
 	if (!!(f.lc.flags & XLB_FLOW_F_COUNTED) != counted)
 		return fail(e, "flow entry: counted %d, expected %d",
 			    !!(f.lc.flags & XLB_FLOW_F_COUNTED), counted);
@@ -2090,15 +2191,18 @@ static int after_age_flow(struct env *e, const struct xlb_case *c)
 {
 	struct xlb_flow_key k;
 	struct xlb_flow f;
+	int err;
 
 	if (after_no_event(e, c))
 		return -1;
 	flow_key(&c->pkt, &k);
-	if (bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_flows), &k, &f))
+	if (xlb_flow_lookup(&e->m, &k, &f))
 		return fail(e, "no flow after the first SYN");
+	/* A cache way keeps the time to a tick (include/xlb/flowcache.h). */
 	f.created_ns -= XLB_PASSIVE_YOUNG_NS + 1000000000ULL;
-	if (bpf_map_update_elem(map_fd(e->skel->maps.xlb_flows), &k, &f, BPF_EXIST))
-		return fail(e, "cannot age the flow: %s", strerror(errno));
+	err = xlb_flow_update(&e->m, &k, &f);
+	if (err)
+		return fail(e, "cannot age the flow: %s", strerror(-err));
 	return 0;
 }
 
@@ -4262,6 +4366,7 @@ static int env_open(struct env *e)
 	if (err)
 		return err;
 	e->prog_fd = bpf_program__fd(e->skel->progs.xlb_lb);
+	e->m = (struct xlb_maps){.skel = e->skel, .lock_fd = -1};
 	e->rb = ring_buffer__new(bpf_map__fd(e->skel->maps.xlb_events), event_keep, e, NULL);
 	if (!e->rb)
 		return -errno;
@@ -4296,6 +4401,7 @@ int main(void)
 	CPU_ZERO(&cpus);
 	CPU_SET(i, &cpus);
 	sched_setaffinity(0, sizeof(cpus), &cpus);
+	e.cpu = i;
 	err = env_open(&e);
 	if (err) {
 		xlb_lb__destroy(e.skel);
