@@ -3667,6 +3667,12 @@ static int t_least_conn(struct env *e, const void *arg)
 	err = conns_check(e, ids, 4, want, "after the SYNs");
 	if (err)
 		goto out;
+	/* least_conn flows live in xlb_flows (their count word), none in the flow cache. */
+	if (hash_count(e->skel->maps.xlb_flows) != fs->n || flows_count(e) != fs->n) {
+		err = fail(e, "after the SYNs: %d xlb_flows entries, %d flows in all; expected %d",
+			   hash_count(e->skel->maps.xlb_flows), flows_count(e), fs->n);
+		goto out;
+	}
 	/* Open flows per weight: each backend within 25% of the mean. */
 	per_w = PICK_FLOWS / 8.0;
 	for (k = 0; k < 4; k++)
