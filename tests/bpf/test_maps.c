@@ -46,6 +46,7 @@
 #include <bpf/libbpf.h>
 
 #include <xlb/abi.h>
+#include <xlb/flowcache.h>
 #include <xlb/hash.h>
 #include "dataplane/attach.h"
 #include "dataplane/conns.h"
@@ -71,17 +72,24 @@
 #define VIP6	   "fd00:78:6c62:100::1"
 #define ENC_SRC6   "fd00:78:6c62:200::"
 
-#define SEED	      0x5eed1234U
-#define SEED_OTHER    0x0badcafeU
-#define NH_MTU	      1600
-#define NH_IFINDEX    1		 /* lo, also the ingress device: XDP_TX */
-#define VIPS_MAX      4		 /* xlb_vips, shrunk: 4 VIPs fill it */
-#define MEMBERS_MAX   8		 /* xlb_members, shrunk: 8 members fill it */
-#define SLOTS_MAX     (1U << 21) /* xlb_chains, shrunk: two tables of the largest size fill it */
-#define FLOWS_PER_CPU 2048	 /* xlb_flows: each CPU's LRU list holds a test's flows */
-#define TEST_IDS      32	 /* VIP and backend ids a test may use */
-#define PICK_FLOWS    500	 /* client flows per phase of a pick test */
-#define NODES_MAX     8		 /* backends of one VIP in these tests */
+#define SEED		 0x5eed1234U
+#define SEED_OTHER	 0x0badcafeU
+#define NH_MTU		 1600
+#define NH_IFINDEX	 1	    /* lo, also the ingress device: XDP_TX */
+#define VIPS_MAX	 4	    /* xlb_vips, shrunk: 4 VIPs fill it */
+#define MEMBERS_MAX	 8	    /* xlb_members, shrunk: 8 members fill it */
+#define SLOTS_MAX	 (1U << 21) /* xlb_chains, shrunk: two tables of the largest size fill it */
+#define FLOWS_PER_CPU	 2048	    /* xlb_flows: each CPU's LRU list holds a test's flows */
+/*
+ * The flow cache's flows per CPU: sets enough that a test's flows (a pick
+ * test's 2 * PICK_FLOWS) seldom fill one (more than 3 or 4 in a set
+ * evict: bpf/lib/flowcache.h).
+ */
+#define FC_FLOWS_PER_CPU (FLOWS_PER_CPU * 8)
+#define FC_TICK_NS	 (1ULL << XLB_FC_TICK_SHIFT) /* a cache way's clock */
+#define TEST_IDS	 32			     /* VIP and backend ids a test may use */
+#define PICK_FLOWS	 500			     /* client flows per phase of a pick test */
+#define NODES_MAX	 8			     /* backends of one VIP in these tests */
 
 #define TCP_SYN 0x02
 #define TCP_RST 0x04
@@ -202,6 +210,20 @@ static int hash_count(struct bpf_map *map)
 	return n;
 }
 
+static int count_one(const struct xlb_flow_key *k, const struct xlb_flow *f, void *arg)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* Flows of every kind (cache ways of every CPU, xlb_flows entries); -errno. */
+static int flows_count(struct env *e)
+{
+	int n = 0, err = xlb_flow_foreach(&e->m, count_one, &n);
+
+	return err ? err : n;
+}
+
 /* VIP id's live value, through its key record; -1 if it has none. */
 static int vip_of_id(struct env *e, __u32 id, struct xlb_vip *v)
 {
@@ -296,8 +318,8 @@ static int env_reset(struct env *e)
 	err = hash_clear(s->maps.xlb_vips) ?: hash_clear(s->maps.xlb_vip_clients) ?:
 	      hash_clear(s->maps.xlb_filtered_vips) ?:
 	      hash_clear(s->maps.xlb_members) ?:
-	      hash_clear(s->maps.xlb_flows) ?: hash_clear(s->maps.xlb_nat_fwd) ?:
-	      hash_clear(s->maps.xlb_nat_rev);
+	      hash_clear(s->maps.xlb_flows) ?: bpftest_fc_clear(s) ?:
+	      hash_clear(s->maps.xlb_nat_fwd) ?: hash_clear(s->maps.xlb_nat_rev);
 	/* The whole table space free. */
 	for (id = 0; !err && id < SLOTS_MAX / XLB_SLOT_BLOCK / 8; id++)
 		if (bpf_map_update_elem(map_fd(s->maps.xlb_slot_blocks), &id, &free8, BPF_ANY))
@@ -1640,8 +1662,8 @@ static int t_table_empty(struct env *e, const void *arg)
 	if (r.verdict != XDP_DROP)
 		return fail(e, "SYN to a VIP with an empty table: %s, expected XDP_DROP",
 			    bpftest_verdict_name(r.verdict));
-	if (hash_count(e->skel->maps.xlb_flows))
-		return fail(e, "a dropped SYN made a flow");
+	if (flows_count(e))
+		return fail(e, "a dropped SYN made a flow (or the flows cannot be walked)");
 	return 0;
 }
 
@@ -1722,6 +1744,7 @@ static int node_open(struct env *e, struct xlb_lb **skel, struct xlb_maps *m)
 	      bpf_map__set_max_entries((*skel)->maps.xlb_vips, VIPS_MAX) ?:
 	      bpf_map__set_max_entries((*skel)->maps.xlb_members, MEMBERS_MAX) ?:
 	      bpf_map__set_max_entries((*skel)->maps.xlb_flows, FLOWS_PER_CPU * ncpu) ?:
+	      xlb_flow_cache_size(*skel, FC_FLOWS_PER_CPU * ncpu, ncpu) ?:
 	      bpf_map__set_max_entries((*skel)->maps.xlb_chains, SLOTS_MAX) ?:
 	      bpf_map__set_max_entries((*skel)->maps.xlb_slot_blocks,
 				       SLOTS_MAX / XLB_SLOT_BLOCK / 8) ?:
@@ -2335,6 +2358,50 @@ static int pick_one(struct env *e, const struct xlb_vip *vip, const struct pkt_s
 	return 0;
 }
 
+/*
+ * Whether the flow of s left the flow cache, and rightly: 0 if a way of
+ * any CPU holds it (or xlb_flows does); 1 if none does and its set on CPU
+ * cpu (the one the test runs on) is full of other flows, which a new flow
+ * of the set evicts (bpf/lib/flowcache.h); -1, failed, if a way was free.
+ */
+static int flow_evicted(struct env *e, const struct pkt_spec *s, int cpu)
+{
+	struct xlb_flow_key k;
+	struct xlb_fc_set4 s4;
+	struct xlb_fc_set6 s6;
+	struct xlb_flow f;
+	__u32 idx, h5, i, ways;
+	const __u8 *proto;
+	char b[128];
+	int err, fd;
+
+	flow_key_of(s, &k);
+	err = xlb_flow_lookup(&e->m, &k, &f);
+	if (!err)
+		return 0;
+	if (err != -ENOENT)
+		return fail(e, "%s: xlb_flow_lookup: %s", flow_str(s, b, sizeof(b)), errname(err));
+	h5 = xlb_flow_hash(&k, SEED, 0);
+	if (k.family == XLB_AF_INET) {
+		idx = xlb_fc_index(cpu, e->skel->rodata->xlb_fc4_bits, h5);
+		fd = map_fd(e->skel->maps.xlb_fc4);
+		proto = s4.proto;
+		ways = XLB_FC4_WAYS;
+	} else {
+		idx = xlb_fc_index(cpu, e->skel->rodata->xlb_fc6_bits, h5);
+		fd = map_fd(e->skel->maps.xlb_fc6);
+		proto = s6.proto;
+		ways = XLB_FC6_WAYS;
+	}
+	if (bpf_map_lookup_elem(fd, &idx, k.family == XLB_AF_INET ? (void *)&s4 : (void *)&s6))
+		return fail(e, "flow cache set %u: lookup failed: %s", idx, strerror(errno));
+	for (i = 0; i < ways; i++)
+		if (!proto[i])
+			return fail(e, "%s: gone from the flow cache, its set has a free way %u",
+				    flow_str(s, b, sizeof(b)), i);
+	return 1;
+}
+
 static int t_pick(struct env *e, const void *arg)
 {
 	const struct pick_case *pc = arg;
@@ -2346,10 +2413,31 @@ static int t_pick(struct env *e, const void *arg)
 	struct xlb_vip v;
 	__u64 reprobe0, repick0;
 	__u32 ids[NODES_MAX], be;
+	cpu_set_t saved, one;
 	char f[128];
-	int i, j, err = 0, downs = 0;
+	int i, j, err = 0, downs = 0, evicted = 0, cpu = -1, gone;
 	size_t k;
 
+	/*
+	 * Every packet on one CPU: the flow cache is per CPU, and a flow whose
+	 * packets moved to another CPU would be picked there anew, while
+	 * xlb_pick_flow finds it in its first CPU's way.
+	 */
+	if (sched_getaffinity(0, sizeof(saved), &saved)) {
+		err = fail(e, "sched_getaffinity: %s", strerror(errno));
+		free(fs2);
+		free(fs);
+		return err;
+	}
+	for (i = 0; i < CPU_SETSIZE && cpu < 0; i++)
+		if (CPU_ISSET(i, &saved))
+			cpu = i;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	if (cpu < 0 || sched_setaffinity(0, sizeof(one), &one)) {
+		err = fail(e, "cannot pin the test to CPU %d", cpu);
+		goto out;
+	}
 	if (!fs || !fs2) {
 		err = fail(e, "out of memory");
 		goto out;
@@ -2423,15 +2511,32 @@ static int t_pick(struct env *e, const void *arg)
 		goto out;
 	}
 
-	/* 3. The first flows again: DOWN ones re-picked, DRAINING ones kept. */
+	/*
+	 * 3. The first flows again: DOWN ones re-picked, DRAINING ones kept;
+	 * those the second flows evicted from a full set are new flows again.
+	 */
 	repick0 = reason_packets(e, XLB_R_FLOW_REPICK);
 	for (i = 0; i < fs->n; i++) {
 		int down = pc->down >= 0 && fs->be[i] == ids[pc->down];
 
 		fs->s[i].tcp_flags = TCP_ACK;
+		gone = flow_evicted(e, &fs->s[i], cpu);
+		if (gone < 0) {
+			err = -1;
+			goto out;
+		}
 		err = pick_one(e, &v, &fs->s[i], &t3, &pr, &be);
 		if (err)
 			goto out;
+		if (gone) {
+			evicted++;
+			if (pr.via == XLB_PICK_FLOW) {
+				err = fail(e, "flow %s evicted from the cache: via FLOW",
+					   flow_str(&fs->s[i], f, sizeof(f)));
+				goto out;
+			}
+			continue;
+		}
 		downs += down;
 		if (down ? pr.via == XLB_PICK_FLOW || be == fs->be[i]
 			 : pr.via != XLB_PICK_FLOW || be != fs->be[i]) {
@@ -2441,6 +2546,11 @@ static int t_pick(struct env *e, const void *arg)
 				   down ? "a re-pick" : "its flow");
 			goto out;
 		}
+	}
+	/* A set of 2 * PICK_FLOWS flows overflows at times; more is no chance. */
+	if (evicted > fs->n / 50) {
+		err = fail(e, "%d of %d flows evicted from the cache", evicted, fs->n);
+		goto out;
 	}
 	if (reason_packets(e, XLB_R_FLOW_REPICK) - repick0 != (__u64)downs) {
 		err = fail(e, "fast path re-picked %llu flows, %d were on the DOWN backend",
@@ -2455,10 +2565,12 @@ static int t_pick(struct env *e, const void *arg)
 	}
 	note(e,
 	     "new: TABLE %d; after DOWN/DRAINING: TABLE %d REPROBE %d NONE %d; "
-	     "existing: FLOW %d, re-picked %d; GUE with hops %d",
+	     "existing: FLOW %d, re-picked %d, evicted %d; GUE with hops %d",
 	     t1.via[XLB_PICK_TABLE], t2.via[XLB_PICK_TABLE], t2.via[XLB_PICK_REPROBE],
-	     t2.via[XLB_PICK_NONE], t3.via[XLB_PICK_FLOW], downs, t1.hops + t2.hops + t3.hops);
+	     t2.via[XLB_PICK_NONE], t3.via[XLB_PICK_FLOW], downs, evicted,
+	     t1.hops + t2.hops + t3.hops);
 out:
+	sched_setaffinity(0, sizeof(saved), &saved);
 	free(fs2);
 	free(fs);
 	return err;
@@ -2779,12 +2891,15 @@ static int flow_check(const struct xlb_flow_key *k, const struct xlb_flow *v, vo
 			if (memcmp(&want, k, sizeof(want)))
 				continue;
 			fsn->hits[s][i]++;
+			/* A cache way keeps the creation time to a tick, read back within one. */
 			if (!fsn->why[0] &&
 			    (v->backend_id != fsn->fs[s]->be[i] || v->vip_id != fsn->vip[s]->id ||
-			     v->created_ns < fsn->t0 || v->created_ns > fsn->t1))
+			     v->created_ns + FC_TICK_NS < fsn->t0 ||
+			     v->created_ns > fsn->t1 + FC_TICK_NS))
 				snprintf(fsn->why, sizeof(fsn->why),
 					 "flow %d of VIP %u: backend %u vip %u created %llu; "
-					 "expected backend %u vip %u created in [%llu, %llu]",
+					 "expected backend %u vip %u created in [%llu, %llu] "
+					 "within a tick",
 					 i, fsn->vip[s]->id, v->backend_id, v->vip_id,
 					 (unsigned long long)v->created_ns, fsn->fs[s]->be[i],
 					 fsn->vip[s]->id, (unsigned long long)fsn->t0,
@@ -2810,7 +2925,7 @@ static int t_flows(struct env *e, const void *arg)
 	struct flow_set *fs[2] = {malloc(sizeof(*fs[0])), malloc(sizeof(*fs[1]))};
 	struct pkt_spec rst, other;
 	struct xlb_vip v[2];
-	__u32 id;
+	__u32 id, cap, want;
 	struct sent r;
 	int s, i, calls = 0, err = 0;
 
@@ -2818,9 +2933,12 @@ static int t_flows(struct env *e, const void *arg)
 		err = fail(e, "out of memory");
 		goto out;
 	}
-	if (xlb_flow_capacity(&e->m) != e->flows_max) {
-		err = fail(e, "xlb_flow_capacity: %u, expected %u", xlb_flow_capacity(&e->m),
-			   e->flows_max);
+	/* The IPv4 cache's ways: 2^bits sets of XLB_FC4_WAYS per CPU, room for the flows asked. */
+	want = FC_FLOWS_PER_CPU * e->ncpu;
+	cap = ((__u32)e->ncpu << xlb_fc_bits(want, e->ncpu, XLB_FC4_WAYS)) * XLB_FC4_WAYS;
+	if (xlb_flow_capacity(&e->m) != cap || cap < want) {
+		err = fail(e, "xlb_flow_capacity: %u, expected %u (room for %u flows)",
+			   xlb_flow_capacity(&e->m), cap, want);
 		goto out;
 	}
 	err = vip_new(e, VIP4, 80, IPPROTO_TCP, 0, 251, &v[0]) ?:
@@ -3549,6 +3667,12 @@ static int t_least_conn(struct env *e, const void *arg)
 	err = conns_check(e, ids, 4, want, "after the SYNs");
 	if (err)
 		goto out;
+	/* least_conn flows live in xlb_flows (their count word), none in the flow cache. */
+	if (hash_count(e->skel->maps.xlb_flows) != fs->n || flows_count(e) != fs->n) {
+		err = fail(e, "after the SYNs: %d xlb_flows entries, %d flows in all; expected %d",
+			   hash_count(e->skel->maps.xlb_flows), flows_count(e), fs->n);
+		goto out;
+	}
 	/* Open flows per weight: each backend within 25% of the mean. */
 	per_w = PICK_FLOWS / 8.0;
 	for (k = 0; k < 4; k++)
@@ -3747,6 +3871,7 @@ static int env_open(struct env *e)
 	err = bpf_map__set_max_entries(e->skel->maps.xlb_vips, VIPS_MAX) ?:
 	      bpf_map__set_max_entries(e->skel->maps.xlb_members, MEMBERS_MAX) ?:
 	      bpf_map__set_max_entries(e->skel->maps.xlb_flows, e->flows_max) ?:
+	      xlb_flow_cache_size(e->skel, FC_FLOWS_PER_CPU * e->ncpu, e->ncpu) ?:
 	      bpf_map__set_max_entries(e->skel->maps.xlb_chains, SLOTS_MAX) ?:
 	      bpf_map__set_max_entries(e->skel->maps.xlb_slot_blocks,
 				       SLOTS_MAX / XLB_SLOT_BLOCK / 8);

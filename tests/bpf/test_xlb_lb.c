@@ -30,6 +30,7 @@
 #include <bpf/libbpf.h>
 
 #include <xlb/abi.h>
+#include <xlb/flowcache.h>
 #include <xlb/hash.h>
 #include "dataplane/maps.h"
 #include "dataplane/names.h"
@@ -329,6 +330,17 @@ static const struct lb_setup s_hash_src = {
 	.bes = {BE(1, BE4_1), BE(2, BE4_2), BE(3, BE4_3), BE(4, BE4_4)},
 };
 
+/* Every slot backend 1 (5); a flow cache case moves them to 2 (6) at its end. */
+static const struct lb_setup s_fc4 = {
+	.vips = {VIP(VIP4, 80, IPPROTO_TCP, 1, 13, 1)},
+	.bes = {BE(1, BE4_1), BE(2, BE4_2)},
+};
+
+static const struct lb_setup s_fc6 = {
+	.vips = {VIP(VIP6, 80, IPPROTO_TCP, 1, 13, 5)},
+	.bes = {BE(5, BE6_1), BE(6, BE6_2)},
+};
+
 /* Least connections over slots alternating 1, 2; counts and weights set per case. */
 static const struct lb_setup s_lc = {
 	.vips = {VIPF(VIP4, 80, IPPROTO_TCP, 1, XLB_VIP_F_LEAST_CONN, 13, 1, 2)},
@@ -496,8 +508,10 @@ static const struct pkt_spec reply4_other = {
 
 struct env {
 	struct xlb_lb *skel;
+	struct xlb_maps m; /* the skeleton's maps for user/lib/dataplane/flows.c */
 	int prog_fd;
 	int ncpu;
+	int cpu; /* the one CPU every run is on (main) */
 	const struct lb_setup *setup;
 	__u32 first_be;	  /* backend the case's first packet got */
 	size_t first_len; /* and that packet's length */
@@ -962,7 +976,8 @@ struct xlb_case {
 	__u32 backend; /* id, BE_TABLE or BE_FIRST */
 	int (*check)(struct env *e, const struct xlb_case *c, const struct pkt *in,
 		     const struct pkt *out);
-	int reason; /* enum xlb_reason counted once */
+	int reason;	    /* enum xlb_reason counted once */
+	const char *script; /* flow cache steps after the packet (check_fc_script) */
 };
 
 /* Ethernet header towards the backend, any VLAN tag of the input kept. */
@@ -1386,15 +1401,112 @@ static int check_output(struct env *e, const struct xlb_case *c, const struct pk
 
 /* --- checks beyond the output -------------------------------------------- */
 
+/* The packet's flow, from the flow cache (any CPU's way) or xlb_flows. */
 static int flow_get(struct env *e, const struct pkt_spec *s, struct xlb_flow *f)
 {
 	struct xlb_flow_key k;
 
 	flow_key(s, &k);
-	return bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_flows), &k, f) ? -errno : 0;
+	return xlb_flow_lookup(&e->m, &k, f);
 }
 
-/* The packet's flow is remembered, on the backend it went to. */
+static int count_one(const struct xlb_flow_key *k, const struct xlb_flow *f, void *arg)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* Flows of every kind: the cache's ways of every CPU and xlb_flows' entries. */
+static int flows_count(struct env *e)
+{
+	int n = 0, err = xlb_flow_foreach(&e->m, count_one, &n);
+
+	return err ? err : n;
+}
+
+/*
+ * The way of key k in this CPU's set for it (include/xlb/flowcache.h: the
+ * set at the 5-tuple's hash, with the seed the setup writes), or -1; the
+ * set read into *set4 or *set6 by its family.
+ */
+static int fc_way(struct env *e, const struct xlb_flow_key *k, struct xlb_fc_set4 *set4,
+		  struct xlb_fc_set6 *set6)
+{
+	__u32 h5 = xlb_flow_hash(k, SEED, 0), idx, i;
+
+	if (k->family == XLB_AF_INET) {
+		idx = xlb_fc_index(e->cpu, e->skel->rodata->xlb_fc4_bits, h5);
+		if (bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_fc4), &idx, set4)) {
+			fail(e, "xlb_fc4 set %u: lookup failed", idx);
+			return -2;
+		}
+		for (i = 0; i < XLB_FC4_WAYS; i++)
+			if (set4->proto[i] == k->proto && set4->w[i].saddr == k->saddr[0] &&
+			    set4->w[i].daddr == k->daddr[0] && set4->w[i].sport == k->sport &&
+			    set4->w[i].dport == k->dport)
+				return i;
+		return -1;
+	}
+	idx = xlb_fc_index(e->cpu, e->skel->rodata->xlb_fc6_bits, h5);
+	if (bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_fc6), &idx, set6)) {
+		fail(e, "xlb_fc6 set %u: lookup failed", idx);
+		return -2;
+	}
+	for (i = 0; i < XLB_FC6_WAYS; i++)
+		if (set6->proto[i] == k->proto && set6->w[i].sport == k->sport &&
+		    set6->w[i].dport == k->dport &&
+		    !memcmp(set6->w[i].saddr, k->saddr, sizeof(k->saddr)) &&
+		    !memcmp(set6->w[i].daddr, k->daddr, sizeof(k->daddr)))
+			return i;
+	return -1;
+}
+
+/*
+ * The packet's flow is where its VIP keeps flows: a least_conn VIP's in
+ * xlb_flows and in no cache way, any other's in a way of its set on this
+ * CPU (ref and meta as flowcache.h packs them) and not in xlb_flows.
+ */
+static int check_flow_place(struct env *e, const struct pkt_spec *s, const struct xlb_vip *vip,
+			    const struct xlb_flow *f)
+{
+	struct xlb_fc_set4 set4;
+	struct xlb_fc_set6 set6;
+	struct xlb_flow_key k;
+	struct xlb_flow lf;
+	__u32 ref, meta;
+	int way, in_table;
+
+	flow_key(s, &k);
+	in_table = !bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_flows), &k, &lf);
+	way = fc_way(e, &k, &set4, &set6);
+	if (way < -1)
+		return -1;
+	if (vip->flags & XLB_VIP_F_LEAST_CONN) {
+		if (!in_table)
+			return fail(e, "least_conn flow: no entry in xlb_flows");
+		if (way >= 0)
+			return fail(e, "least_conn flow: also in the flow cache (way %d)", way);
+		return 0;
+	}
+	if (in_table)
+		return fail(e, "flow of a VIP without least_conn: in xlb_flows (backend %u)",
+			    lf.backend_id);
+	if (way < 0)
+		return fail(e, "flow cache: no way of the packet's set on CPU %d holds it", e->cpu);
+	ref = k.family == XLB_AF_INET ? set4.w[way].ref : set6.w[way].ref;
+	meta = k.family == XLB_AF_INET ? set4.w[way].meta : set6.w[way].meta;
+	if (ref != xlb_fc_ref(f->backend_id, xlb_fc_gen(f->be_gen)) ||
+	    xlb_fc_meta_vip(meta) != vip->id)
+		return fail(e,
+			    "flow cache way %d: ref %#x VIP %u, expected backend %u gen %u VIP %u",
+			    way, ref, xlb_fc_meta_vip(meta), f->backend_id, f->be_gen, vip->id);
+	return 0;
+}
+
+/*
+ * The packet's flow is remembered, on the backend it went to, with its
+ * generation: whole in xlb_flows, its low bits in a cache way.
+ */
 static int check_flow(struct env *e, const struct xlb_case *c, const struct pkt *in,
 		      const struct pkt *out)
 {
@@ -1402,9 +1514,10 @@ static int check_flow(struct env *e, const struct xlb_case *c, const struct pkt 
 	struct xlb_vip vip;
 	struct xlb_flow f;
 	__u32 hash;
+	__u16 gen;
 
 	if (flow_get(e, &c->pkt, &f))
-		return fail(e, "xlb_flows has no entry for the packet's 5-tuple");
+		return fail(e, "no flow (cache or xlb_flows) for the packet's 5-tuple");
 	if (spec_hash(e, &c->pkt, &hash, &vip))
 		return -1;
 	if (f.backend_id != e->want_be || f.vip_id != vip.id)
@@ -1412,10 +1525,223 @@ static int check_flow(struct env *e, const struct xlb_case *c, const struct pkt 
 			    e->want_be, vip.id, f.backend_id, f.vip_id);
 	if (backend_get(e, f.backend_id, &be))
 		return fail(e, "backend %u: lookup failed", f.backend_id);
-	if (f.be_gen != be.gen)
-		return fail(e, "flow entry: generation %u, its backend %u has %u", f.be_gen,
-			    f.backend_id, be.gen);
+	gen = vip.flags & XLB_VIP_F_LEAST_CONN ? be.gen : xlb_fc_gen(be.gen);
+	if (f.be_gen != gen)
+		return fail(e, "flow entry: generation %u, its backend %u has %u (kept: %u)",
+			    f.be_gen, f.backend_id, be.gen, gen);
+	return check_flow_place(e, &c->pkt, &vip, &f);
+}
+
+/* --- the flow cache (bpf/lib/flowcache.h) --------------------------------- */
+
+#define FC_FLOWS 6 /* flows of one set a script names: 0 (the case's packet) .. 5 */
+
+/* This CPU's set of the 5-tuple of s (include/xlb/flowcache.h). */
+static __u32 fc_set_of(struct env *e, const struct pkt_spec *s)
+{
+	struct xlb_flow_key k;
+	__u32 bits;
+
+	flow_key(s, &k);
+	bits = k.family == XLB_AF_INET ? e->skel->rodata->xlb_fc4_bits
+				       : e->skel->rodata->xlb_fc6_bits;
+	return xlb_fc_index(e->cpu, bits, xlb_flow_hash(&k, SEED, 0));
+}
+
+/* f[1] .. f[n - 1]: f[0] with other source ports, each 5-tuple in f[0]'s set. */
+static int fc_same_set(struct env *e, struct pkt_spec *f, int n)
+{
+	__u32 set = fc_set_of(e, &f[0]);
+	int i = 1, port;
+
+	for (port = 1024; port < 65536 && i < n; port++) {
+		if (port == f[0].sport)
+			continue;
+		f[i] = f[0];
+		f[i].sport = port;
+		if (fc_set_of(e, &f[i]) == set)
+			i++;
+	}
+	if (i < n)
+		return fail(e, "only %d flows of the case's set found", i);
 	return 0;
+}
+
+/* Non-free ways of the flow cache, every set of every CPU. */
+static int fc_ways_count(struct env *e)
+{
+	struct xlb_fc_set4 s4;
+	struct xlb_fc_set6 s6;
+	__u32 i, w, n4 = bpf_map__max_entries(e->skel->maps.xlb_fc4),
+		    n6 = bpf_map__max_entries(e->skel->maps.xlb_fc6);
+	int n = 0;
+
+	for (i = 0; i < n4; i++) {
+		if (bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_fc4), &i, &s4))
+			return -errno;
+		for (w = 0; w < XLB_FC4_WAYS; w++)
+			n += !!s4.proto[w];
+	}
+	for (i = 0; i < n6; i++) {
+		if (bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_fc6), &i, &s6))
+			return -errno;
+		for (w = 0; w < XLB_FC6_WAYS; w++)
+			n += !!s6.proto[w];
+	}
+	return n;
+}
+
+/*
+ * Run the case's script over flows of the packet's set, the packet being
+ * flow 0 (on backend want_be): "nK" a new flow K (a SYN, to want_be), "hK"
+ * a packet of flow K (an ACK: a hit, to its backend), "pK" flow K is in
+ * its set (and found on its backend), "xK" no CPU holds it. Then the
+ * slots of the flows it checked go to the other backend: a flow still
+ * cached keeps its own, one evicted goes there.
+ */
+static int check_fc_script(struct env *e, const struct xlb_case *c, const struct pkt *in,
+			   const struct pkt *out)
+{
+	struct pkt_spec f[FC_FLOWS];
+	__u32 be[FC_FLOWS] = {e->want_be}, other, id;
+	int state[FC_FLOWS] = {0}; /* 1 present, -1 absent, as last asserted */
+	struct xlb_fc_set4 s4;
+	struct xlb_fc_set6 s6;
+	struct xlb_flow_key k;
+	struct xlb_flow fl;
+	const char *p;
+	int i, err, pass;
+
+	f[0] = c->pkt;
+	if (fc_same_set(e, f, FC_FLOWS))
+		return -1;
+	other = e->want_be == 1 ? 2 : 6;
+	for (p = c->script; p[0] && p[1]; p += p[2] ? 3 : 2) {
+		i = p[1] - '0';
+		if (i < 0 || i >= FC_FLOWS)
+			return fail(e, "script: no flow %c", p[1]);
+		switch (p[0]) {
+		case 'n':
+		case 'h':
+			f[i].tcp_flags = p[0] == 'n' ? TCP_SYN : TCP_ACK;
+			if (run_to_backend(e, &f[i], &id, NULL))
+				return -1;
+			if (id != (p[0] == 'n' ? e->want_be : be[i]))
+				return fail(e,
+					    "step %.2s: flow %d (port %u) went to backend %u, "
+					    "expected %u",
+					    p, i, f[i].sport, id, p[0] == 'n' ? e->want_be : be[i]);
+			be[i] = id;
+			break;
+		case 'p':
+			flow_key(&f[i], &k);
+			err = fc_way(e, &k, &s4, &s6);
+			if (err < -1)
+				return -1;
+			if (err < 0)
+				return fail(e, "step %.2s: flow %d (port %u) not in its set", p, i,
+					    f[i].sport);
+			if (xlb_flow_lookup(&e->m, &k, &fl) || fl.backend_id != be[i] ||
+			    fl.vip_id != 1)
+				return fail(e, "step %.2s: flow %d: no flow on backend %u VIP 1", p,
+					    i, be[i]);
+			state[i] = 1;
+			break;
+		case 'x':
+			flow_key(&f[i], &k);
+			err = xlb_flow_lookup(&e->m, &k, &fl);
+			if (err != -ENOENT)
+				return fail(e, "step %.2s: flow %d (port %u): %s, expected evicted",
+					    p, i, f[i].sport, err ? strerror(-err) : "still there");
+			state[i] = -1;
+			break;
+		default:
+			return fail(e, "script: no step %c", p[0]);
+		}
+	}
+	for (i = 0; i < FC_FLOWS; i++)
+		if (state[i] && slot_set(e, &f[i], other))
+			return -1;
+	/* Cached flows first: a miss makes a flow, which may evict another. */
+	for (pass = 1; pass >= -1; pass -= 2)
+		for (i = 0; i < FC_FLOWS; i++) {
+			if (state[i] != pass)
+				continue;
+			f[i].tcp_flags = TCP_ACK;
+			if (run_to_backend(e, &f[i], &id, NULL))
+				return -1;
+			if (id != (pass > 0 ? be[i] : other))
+				return fail(e, "table moved to %u: flow %d (%s) went to %u", other,
+					    i, pass > 0 ? "cached" : "evicted", id);
+		}
+	return 0;
+}
+
+/*
+ * A VIP hashing on the client alone: two connections of the client, its
+ * slot moved between them, each keep their own backend, each in the set
+ * of its whole 5-tuple (not one set of the client's hash).
+ */
+static int check_fc_hash_src(struct env *e, const struct xlb_case *c, const struct pkt *in,
+			     const struct pkt *out)
+{
+	struct pkt_spec f[2] = {c->pkt, c->pkt};
+	__u32 other = e->want_be % 4 + 1, id, bits = e->skel->rodata->xlb_fc4_bits, src_set;
+	struct xlb_fc_set4 s4;
+	struct xlb_fc_set6 s6;
+	struct xlb_flow_key k;
+	struct xlb_flow fl;
+	int i;
+
+	f[1].sport = c->pkt.sport + 1;
+	flow_key(&c->pkt, &k);
+	src_set = xlb_fc_index(e->cpu, bits, xlb_flow_hash(&k, SEED, 1));
+	for (; fc_set_of(e, &f[1]) == fc_set_of(e, &f[0]) || fc_set_of(e, &f[1]) == src_set;
+	     f[1].sport++)
+		;
+	if (fc_set_of(e, &f[0]) == src_set)
+		return fail(e, "vacuous: the packet's set is its client's hash's too");
+	if (slot_set(e, &c->pkt, other) || run_to_backend(e, &f[1], &id, NULL))
+		return -1;
+	if (id != other)
+		return fail(e, "second connection (port %u): backend %u, expected %u", f[1].sport,
+			    id, other);
+	f[0].tcp_flags = TCP_ACK;
+	if (run_to_backend(e, &f[0], &id, NULL))
+		return -1;
+	if (id != e->want_be)
+		return fail(e, "first connection, its slot moved: backend %u, expected its %u", id,
+			    e->want_be);
+	for (i = 0; i < 2; i++) {
+		flow_key(&f[i], &k);
+		if (fc_way(e, &k, &s4, &s6) < 0)
+			return fail(e, "connection %d (port %u) not in its 5-tuple's set", i,
+				    f[i].sport);
+		if (xlb_flow_lookup(&e->m, &k, &fl) || fl.backend_id != (i ? other : e->want_be))
+			return fail(e, "connection %d: no flow on backend %u", i,
+				    i ? other : e->want_be);
+	}
+	i = fc_ways_count(e);
+	return i == 2 ? 0 : fail(e, "%d cache ways, expected 2", i);
+}
+
+/*
+ * The one flow is in the table its VIP keeps: a least_conn VIP's in
+ * xlb_flows and no cache way anywhere, any other's in one cache way and
+ * not in xlb_flows (check_flow: the way is its set's, the entry right).
+ */
+static int check_fc_table(struct env *e, const struct xlb_case *c, const struct pkt *in,
+			  const struct pkt *out)
+{
+	int lc = !!(e->setup->vips[0].flags & XLB_VIP_F_LEAST_CONN);
+	int ways = fc_ways_count(e), entries = hash_count(e->skel->maps.xlb_flows);
+
+	if (ways < 0)
+		return fail(e, "cannot read the flow cache: %s", strerror(-ways));
+	if (ways != !lc || entries != lc)
+		return fail(e, "%d cache ways and %d xlb_flows entries, expected %d and %d", ways,
+			    entries, !lc, lc);
+	return check_flow(e, c, in, out);
 }
 
 /* check_flow, and the first packet's backend id went round to generation 1. */
@@ -1439,7 +1765,8 @@ static int check_no_flow(struct env *e, const struct xlb_case *c, const struct p
 	struct xlb_flow f;
 
 	if (!flow_get(e, &c->pkt, &f))
-		return fail(e, "xlb_flows has an entry (backend %u), expected none", f.backend_id);
+		return fail(e, "a flow (backend %u) for the packet's 5-tuple, expected none",
+			    f.backend_id);
 	return 0;
 }
 
@@ -1512,11 +1839,10 @@ static int check_stats_2nd(struct env *e, const struct xlb_case *c, const struct
 static int check_icmp(struct env *e, const struct xlb_case *c, const struct pkt *in,
 		      const struct pkt *out)
 {
-	int n = hash_count(e->skel->maps.xlb_flows);
+	int n = flows_count(e);
 
 	if (n != 1)
-		return fail(e, "xlb_flows: expected only the first packet's flow, got %d entries",
-			    n);
+		return fail(e, "flows: expected only the first packet's, got %d", n);
 	return check_traffic(e, e->skel->maps.xlb_backend_stats, "backend", e->want_be, 2,
 			     e->first_len + in->len, 1);
 }
@@ -1524,10 +1850,10 @@ static int check_icmp(struct env *e, const struct xlb_case *c, const struct pkt 
 static int check_icmp_no_flow(struct env *e, const struct xlb_case *c, const struct pkt *in,
 			      const struct pkt *out)
 {
-	int n = hash_count(e->skel->maps.xlb_flows);
+	int n = flows_count(e);
 
 	if (n)
-		return fail(e, "xlb_flows: expected no entry, got %d", n);
+		return fail(e, "flows: expected none, got %d", n);
 	return check_traffic(e, e->skel->maps.xlb_vip_stats, "VIP", 1, 1, in->len, 0);
 }
 
@@ -1535,11 +1861,10 @@ static int check_icmp_no_flow(struct env *e, const struct xlb_case *c, const str
 static int check_icmp_passed(struct env *e, const struct xlb_case *c, const struct pkt *in,
 			     const struct pkt *out)
 {
-	int n = hash_count(e->skel->maps.xlb_flows);
+	int n = flows_count(e);
 
 	if (n != 1)
-		return fail(e, "xlb_flows: expected only the first packet's flow, got %d entries",
-			    n);
+		return fail(e, "flows: expected only the first packet's, got %d", n);
 	return check_traffic(e, e->skel->maps.xlb_vip_stats, "VIP", 1, 1, e->first_len, 1) ?:
 	       check_traffic(e, e->skel->maps.xlb_vip_stats, "VIP", 2, 0, 0, 0) ?:
 	       check_traffic(e, e->skel->maps.xlb_backend_stats, "backend",
@@ -1659,7 +1984,7 @@ static int flow_counted(struct env *e, const struct pkt_spec *s, int counted)
 	struct xlb_flow f;
 
 	if (flow_get(e, s, &f))
-		return fail(e, "xlb_flows has no entry for the packet's 5-tuple");
+		return fail(e, "no flow for the packet's 5-tuple");
 	if (!!(f.lc.flags & XLB_FLOW_F_COUNTED) != counted)
 		return fail(e, "flow entry: counted %d, expected %d",
 			    !!(f.lc.flags & XLB_FLOW_F_COUNTED), counted);
@@ -2090,15 +2415,18 @@ static int after_age_flow(struct env *e, const struct xlb_case *c)
 {
 	struct xlb_flow_key k;
 	struct xlb_flow f;
+	int err;
 
 	if (after_no_event(e, c))
 		return -1;
 	flow_key(&c->pkt, &k);
-	if (bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_flows), &k, &f))
+	if (xlb_flow_lookup(&e->m, &k, &f))
 		return fail(e, "no flow after the first SYN");
+	/* A cache way keeps the time to a tick (include/xlb/flowcache.h). */
 	f.created_ns -= XLB_PASSIVE_YOUNG_NS + 1000000000ULL;
-	if (bpf_map_update_elem(map_fd(e->skel->maps.xlb_flows), &k, &f, BPF_EXIST))
-		return fail(e, "cannot age the flow: %s", strerror(errno));
+	err = xlb_flow_update(&e->m, &k, &f);
+	if (err)
+		return fail(e, "cannot age the flow: %s", strerror(-err));
 	return 0;
 }
 
@@ -2600,6 +2928,14 @@ static int after_nat_second_client(struct env *e, const struct xlb_case *c)
 		.name = nm, .pkt = {P_TCP4, .sport = 40000, .tcp_flags = fl}, .setup = su,    \
 		.prep = pre, .first = fst, .after = aft, .verdict = XDP_TX, .out = OUT_ENCAP, \
 		.backend = be, .check = chk, .reason = XLB_R_FWD_ENCAP                        \
+	}
+
+/* A flow cache case: a SYN of port 40000 to the table's backend, then script. */
+#define FC_CASE(n, p, st, sc)                                                             \
+	{                                                                                 \
+		.name = n, .pkt = {p, .sport = 40000, .tcp_flags = TCP_SYN}, .setup = st, \
+		.verdict = XDP_TX, .out = OUT_ENCAP, .backend = BE_TABLE,                 \
+		.check = check_fc_script, .reason = XLB_R_FWD_ENCAP, .script = sc         \
 	}
 
 static const struct xlb_case cases[] = {
@@ -4154,6 +4490,56 @@ static const struct xlb_case cases[] = {
 	 .backend = 2,
 	 .check = check_no_event,
 	 .reason = XLB_R_FLOW_REPICK},
+
+	/*
+	 * The flow cache: flows of one set (the packet's, flow 0), a new one in
+	 * a full set taking the oldest way not hit since the set's bits were
+	 * cleared, else the oldest (check_fc_script).
+	 */
+	FC_CASE("flow cache v4: 4th flow of a 3-way set, every way hit since -> the oldest evicted",
+		P_TCP4, &s_fc4, "p0 n1 n2 p0 p1 p2 n3 x0 p1 p2 p3"),
+	FC_CASE("flow cache v4: next new flow -> the oldest way not hit since evicted", P_TCP4,
+		&s_fc4, "n1 n2 n3 x0 n4 x1 p2 p3 p4"),
+	FC_CASE("flow cache v4: a flow hit after insert outlives an older unhit one", P_TCP4,
+		&s_fc4, "n1 n2 n3 x0 h1 n4 x2 p1 p3 p4"),
+	FC_CASE("flow cache v6: 5th flow of a 4-way set, every way hit since -> the oldest evicted",
+		P_TCP6, &s_fc6, "n1 n2 n3 p0 p1 p2 p3 n4 x0 p1 p2 p3 p4"),
+	FC_CASE("flow cache v6: next new flow -> the oldest way not hit since evicted", P_TCP6,
+		&s_fc6, "n1 n2 n3 n4 x0 n5 x1 p2 p3 p4 p5"),
+	FC_CASE("flow cache v6: a flow hit after insert outlives an older unhit one", P_TCP6,
+		&s_fc6, "n1 n2 n3 n4 x0 h1 n5 x2 p1 p3 p4 p5"),
+	{.name = "flow cache: hash-src VIP keeps two connections of a client apart",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN},
+	 .setup = &s_hash_src,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = BE_TABLE,
+	 .check = check_fc_hash_src,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "flow cache: least_conn VIP's flow in xlb_flows, not in the cache",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN},
+	 .setup = &s_lc,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = BE_TABLE,
+	 .check = check_fc_table,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "flow cache: ipv4 VIP's flow in the cache, not in xlb_flows",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN},
+	 .setup = &s_v4,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 1,
+	 .check = check_fc_table,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "flow cache: ipv6 VIP's flow in the cache, not in xlb_flows",
+	 .pkt = {P_TCP6, .sport = 40000, .tcp_flags = TCP_SYN},
+	 .setup = &s_v6,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 5,
+	 .check = check_fc_table,
+	 .reason = XLB_R_FWD_ENCAP},
 };
 
 /* --- the runner ---------------------------------------------------------- */
@@ -4262,6 +4648,7 @@ static int env_open(struct env *e)
 	if (err)
 		return err;
 	e->prog_fd = bpf_program__fd(e->skel->progs.xlb_lb);
+	e->m = (struct xlb_maps){.skel = e->skel, .lock_fd = -1};
 	e->rb = ring_buffer__new(bpf_map__fd(e->skel->maps.xlb_events), event_keep, e, NULL);
 	if (!e->rb)
 		return -errno;
@@ -4296,6 +4683,7 @@ int main(void)
 	CPU_ZERO(&cpus);
 	CPU_SET(i, &cpus);
 	sched_setaffinity(0, sizeof(cpus), &cpus);
+	e.cpu = i;
 	err = env_open(&e);
 	if (err) {
 		xlb_lb__destroy(e.skel);
