@@ -118,6 +118,28 @@ static void way_write(void *set, int family, __u32 i, const struct xlb_flow *f)
 	}
 }
 
+/*
+ * Whether the flow k of entry e is in the same set of a CPU before e's:
+ * a flow whose packets moved CPUs has a way in both (bpf/lib/flowcache.h),
+ * and a walk lists it once.
+ */
+static int seen_before(const char *base, const struct fc *c, size_t e, int family,
+		       const struct xlb_flow_key *k)
+{
+	size_t set = e & ((1UL << c->bits) - 1), cpu = e >> c->bits, c2;
+	struct xlb_flow_key k2;
+	struct xlb_flow f2;
+	__u32 i;
+
+	for (c2 = 0; c2 < cpu; c2++)
+		for (i = 0; i < c->ways; i++)
+			if (way_read(base + ((c2 << c->bits) | set) * c->set_size, family, i, 0,
+				     &k2, &f2) &&
+			    !memcmp(&k2, k, sizeof(k2)))
+				return 1;
+	return 0;
+}
+
 static int fc_walk(struct xlb_maps *m, int family, xlb_flow_cb cb, void *arg)
 {
 	struct xlb_flow_key k;
@@ -138,7 +160,8 @@ static int fc_walk(struct xlb_maps *m, int family, xlb_flow_cb cb, void *arg)
 		return -errno;
 	for (e = 0, err = 0; !err && e < c.entries; e++)
 		for (i = 0; !err && i < c.ways; i++)
-			if (way_read(base + e * c.set_size, family, i, now, &k, &f))
+			if (way_read(base + e * c.set_size, family, i, now, &k, &f) &&
+			    !seen_before(base, &c, e, family, &k))
 				err = cb(&k, &f, arg);
 	munmap(base, len);
 	return err;

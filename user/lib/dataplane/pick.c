@@ -107,9 +107,14 @@ int xlb_pick_flow(struct xlb_maps *m, const struct xlb_vip *vip, const struct xl
 	r->hash = xlb_flow_hash(key, cfg.hash_seed, vip->flags & XLB_VIP_F_HASH_SRC);
 	/* A stateless VIP keeps no flow entries: the table alone, DRAINING included. */
 	stateless = !!(vip->flags & XLB_VIP_F_STATELESS);
-	/* A cache way keeps the generation's low bits only (xlb_fc_gen). */
+	/*
+	 * A cache way keeps the generation's low bits only (xlb_fc_gen);
+	 * least_conn's table the whole of it, as the fast path compares.
+	 */
 	if (!stateless && !xlb_flow_lookup(m, key, &f) && f.vip_id == vip->id &&
-	    !xlb_backend_get(m, f.backend_id, &b) && xlb_fc_gen(b.gen) == xlb_fc_gen(f.be_gen) &&
+	    !xlb_backend_get(m, f.backend_id, &b) &&
+	    (vip->flags & XLB_VIP_F_LEAST_CONN ? b.gen == f.be_gen
+					       : xlb_fc_gen(b.gen) == xlb_fc_gen(f.be_gen)) &&
 	    (b.state == XLB_BE_ACTIVE || b.state == XLB_BE_DRAINING)) {
 		r->via = XLB_PICK_FLOW;
 		r->backend_id = f.backend_id;
