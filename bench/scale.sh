@@ -298,7 +298,7 @@ before = set(int(x) for x in open(sys.argv[1]).read().split())
 maps = [m for m in json.load(open(sys.argv[2])) if m["id"] not in before]
 vips, backends = int(sys.argv[3]), int(sys.argv[4])
 def group(name):
-    if "flow" in name:
+    if "flow" in name or name.startswith("xlb_fc"):
         return "flows"
     if "nat" in name:
         return "nat"
@@ -352,11 +352,11 @@ echo "| ... the route's reconcile | $admin4_maps |"
 echo "| Admin API: DELETE that route / that upstream | $admin5_ms ms / $admin6_ms ms |"
 echo "| VmRSS when serving / at the end | $((up_kb / 1024)) MB / $((rss_kb / 1024)) MB |"
 echo "| VmHWM | $((hwm_kb / 1024)) MB |"
-echo "| map memory, flow table excluded ($MEM_MAPS maps) | $MEM_TOTAL_MB MB |"
+echo "| map memory, flow maps excluded ($MEM_MAPS maps) | $MEM_TOTAL_MB MB |"
 echo "| ... per VIP: $MEM_VIP_N maps, $MEM_VIP_MB MB | $MEM_PER_VIP bytes per VIP |"
 echo "| ... per backend: $MEM_BACKEND_N maps, $MEM_BACKEND_MB MB | $MEM_PER_BACKEND bytes per backend |"
 echo "| ... NAT ($MEM_NAT_N maps) / other ($MEM_OTHER_N maps) | $MEM_NAT_MB MB / $MEM_OTHER_MB MB |"
-echo "| flow table ($MEM_FLOWS_N maps, 65536 flows) | $MEM_FLOWS_MB MB |"
+echo "| flow cache and least_conn table ($MEM_FLOWS_N maps, --flows 65536) | $MEM_FLOWS_MB MB |"
 echo "| xlbd still running at the end | $xlbd_alive |"
 # xlb -batch: the same VIPs and backends through the CLI go here.
 [ "$xlbd_alive" = yes ] || exit 1
