@@ -166,11 +166,9 @@ static __always_inline int xlb_fc6_store(struct xlb_fc_set6 *s, int i, const str
  * packet other than a SYN looks: a SYN opens a connection, and a UDP
  * flow's first packet would pay the look on every new flow. The look
  * reads the same set number in the blocks of at most XLB_FC_PROBE_CPUS
- * other CPUs, the ones after this one, through bpf_loop (verified once,
+ * (include/xlb/abi.h) other CPUs, the ones after this one, through bpf_loop (verified once,
  * whatever the CPU count), and writes nothing there.
  */
-#define XLB_FC_PROBE_CPUS 16
-
 struct xlb_fc_probe {
 	struct xlb_flow_key key;
 	__u32 h5;

@@ -394,7 +394,7 @@ static __always_inline int xlb_pick(const struct xlb_pkt *p, const struct xlb_vi
 				    const struct xlb_config *cfg, __u32 *id_out,
 				    struct xlb_backend **be_out, __u32 *hash_out)
 {
-	__u32 hash;
+	__u32 hash, seed;
 
 	hash = xlb_flow_hash(&p->key, cfg->hash_seed, vip->flags & XLB_VIP_F_HASH_SRC);
 	*hash_out = hash;
@@ -402,11 +402,17 @@ static __always_inline int xlb_pick(const struct xlb_pkt *p, const struct xlb_vi
 		return xlb_pick_stateless(p, vip, cfg, hash, id_out, be_out);
 	if (vip->flags & XLB_VIP_F_LEAST_CONN)
 		return xlb_pick_counted(p, vip, cfg, hash, id_out, be_out);
-	/* The set is the whole 5-tuple's: a VIP may hash on the client alone. */
-	return xlb_pick_cached(
-		p, vip, cfg, hash,
-		vip->flags & XLB_VIP_F_HASH_SRC ? xlb_flow_hash(&p->key, cfg->hash_seed, 0) : hash,
-		id_out, be_out);
+	/*
+	 * The set is the whole 5-tuple's, by the cache's own seed: a VIP may
+	 * hash on the client alone, and the hash seed may have changed since
+	 * the cache was made (xlb_fc_seed). Else the flow hash serves.
+	 */
+	seed = xlb_fc_seed(cfg);
+	return xlb_pick_cached(p, vip, cfg, hash,
+			       vip->flags & XLB_VIP_F_HASH_SRC || seed != cfg->hash_seed
+				       ? xlb_flow_hash(&p->key, seed, 0)
+				       : hash,
+			       id_out, be_out);
 }
 
 #endif /* XLB_BPF_PICK_H */

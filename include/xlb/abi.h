@@ -227,15 +227,16 @@ _Static_assert(sizeof(struct xlb_flow) == 24, "xlb_flow size");
  * flow's way holds its exact 5-tuple (a hash tag could send a connection
  * to another's backend) and a struct xlb_flow packed in two words: ref is
  * the backend id and the low bits of its generation, meta the VIP id and
- * the creation time in ticks of 2^XLB_FC_TICK_SHIFT ns, which wrap after
- * 2^(XLB_FC_TICK_SHIFT + XLB_FC_TICK_BITS) ns (73 minutes): enough to tell
+ * the creation time in ticks of 2^XLB_FC_TICK_SHIFT ns (1.07 s), which wrap
+ * after 2^(XLB_FC_TICK_SHIFT + XLB_FC_TICK_BITS) ns (78 hours): enough to tell
  * a flow younger than XLB_PASSIVE_YOUNG_NS, the one use of the time.
  */
 #define XLB_FC_ID_BITS	  17 /* XLB_MAX_BACKENDS */
 #define XLB_FC_GEN_BITS	  15
 #define XLB_FC_VIP_BITS	  14 /* XLB_MAX_VIPS */
 #define XLB_FC_TICK_BITS  18
-#define XLB_FC_TICK_SHIFT 24
+#define XLB_FC_TICK_SHIFT 30
+#define XLB_FC_PROBE_CPUS 16 /* other CPUs' sets a missed TCP packet looks in */
 #define XLB_FC4_WAYS	  3
 #define XLB_FC6_WAYS	  4
 _Static_assert(XLB_MAX_BACKENDS <= 1U << XLB_FC_ID_BITS, "backend ids fit a flow cache way");
@@ -285,6 +286,12 @@ _Static_assert(sizeof(struct xlb_fc_set6) == 192, "xlb_fc_set6 size");
  * swap decides which CPU's), or deleted with it by the sweep.
  */
 #define XLB_FLOW_F_COUNTED (1U << 0)
+/*
+ * Never in a map: userspace's readers (user/lib/dataplane/flows.c) mark
+ * a flow read from the flow cache so, whose be_gen has the low
+ * XLB_FC_GEN_BITS bits only.
+ */
+#define XLB_FLOW_F_CACHED  (1U << 1)
 
 /*
  * Active flows of least_conn VIPs per backend id (array shared by the
@@ -335,8 +342,9 @@ struct xlb_config {
 	__be16 gue_port; /* GUE's UDP destination port; 0 = XLB_GUE_PORT_DEFAULT */
 	__u8 syn_bits;	 /* xlb_syns has 2^syn_bits slots; 0 = no SYN table */
 	__u8 pad;
+	__u32 fc_seed; /* with XLB_CFG_F_FC_SEED: the flow cache's set hash seed */
 };
-_Static_assert(sizeof(struct xlb_config) == 84, "xlb_config size");
+_Static_assert(sizeof(struct xlb_config) == 88, "xlb_config size");
 
 /*
  * The addresses the fast path answers for, VIP addresses and NAT sources,

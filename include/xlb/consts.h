@@ -88,7 +88,8 @@
  * Node flags (struct xlb_config.flags). Not read by the fast path: shared
  * state of the CLI, the agent and the route announcer.
  */
-#define XLB_CFG_F_DRAIN (1U << 0) /* withdraw the VIPs; keep forwarding */
+#define XLB_CFG_F_DRAIN	  (1U << 0) /* withdraw the VIPs; keep forwarding */
+#define XLB_CFG_F_FC_SEED (1U << 1) /* the flow cache's sets hash with fc_seed */
 
 /* Forwarding methods (struct xlb_config.forward). */
 #define XLB_FWD_IPIP 0 /* IPIP / IP6IP6 / 4in6 encapsulation */

@@ -66,12 +66,34 @@ static inline __u32 xlb_fc_index(__u32 cpu, __u32 bits, __u32 hash)
 /* Sets per CPU for at least flows flows in ways-way sets on ncpu CPUs, as 2^bits. */
 static inline __u32 xlb_fc_bits(__u64 flows, __u32 ncpu, __u32 ways)
 {
-	__u64 sets = (flows + (__u64)ncpu * ways - 1) / ((__u64)ncpu * ways);
+	__u64 per = (__u64)ncpu * ways;
+	__u64 sets = flows / per + (flows % per != 0);
 	__u32 bits = 0;
 
 	while (bits < 31 && (1ULL << bits) < sets)
 		bits++;
 	return bits;
+}
+
+/*
+ * The seed of the flow cache's set hash: the hash seed the cache was made
+ * with. A flow's set must not move when the hash seed changes (the flows
+ * it holds would all be lost), so the first change keeps the old seed for
+ * the sets (xlb_config_reseed); until then the flow hash serves both.
+ */
+static inline __u32 xlb_fc_seed(const struct xlb_config *c)
+{
+	return c->flags & XLB_CFG_F_FC_SEED ? c->fc_seed : c->hash_seed;
+}
+
+/* Change c's hash seed to seed, the flow cache's sets keeping theirs. */
+static inline void xlb_config_reseed(struct xlb_config *c, __u32 seed)
+{
+	if (seed != c->hash_seed && !(c->flags & XLB_CFG_F_FC_SEED)) {
+		c->fc_seed = c->hash_seed;
+		c->flags |= XLB_CFG_F_FC_SEED;
+	}
+	c->hash_seed = seed;
 }
 
 #endif /* XLB_FLOWCACHE_H */

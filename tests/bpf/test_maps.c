@@ -2925,7 +2925,7 @@ static int t_flows(struct env *e, const void *arg)
 	struct flow_set *fs[2] = {malloc(sizeof(*fs[0])), malloc(sizeof(*fs[1]))};
 	struct pkt_spec rst, other;
 	struct xlb_vip v[2];
-	__u32 id, cap, want;
+	__u32 id, cap, cap4, cap6, want;
 	struct sent r;
 	int s, i, calls = 0, err = 0;
 
@@ -2933,10 +2933,15 @@ static int t_flows(struct env *e, const void *arg)
 		err = fail(e, "out of memory");
 		goto out;
 	}
-	/* The IPv4 cache's ways: 2^bits sets of XLB_FC4_WAYS per CPU, room for the flows asked. */
+	/*
+	 * Every way of both caches (2^bits sets of XLB_FC4_WAYS, XLB_FC6_WAYS
+	 * per CPU, each room for the flows asked) and least_conn's table.
+	 */
 	want = FC_FLOWS_PER_CPU * e->ncpu;
-	cap = ((__u32)e->ncpu << xlb_fc_bits(want, e->ncpu, XLB_FC4_WAYS)) * XLB_FC4_WAYS;
-	if (xlb_flow_capacity(&e->m) != cap || cap < want) {
+	cap4 = ((__u32)e->ncpu << xlb_fc_bits(want, e->ncpu, XLB_FC4_WAYS)) * XLB_FC4_WAYS;
+	cap6 = ((__u32)e->ncpu << xlb_fc_bits(want, e->ncpu, XLB_FC6_WAYS)) * XLB_FC6_WAYS;
+	cap = cap4 + cap6 + bpf_map__max_entries(e->skel->maps.xlb_flows);
+	if (xlb_flow_capacity(&e->m) != cap || cap4 < want || cap6 < want) {
 		err = fail(e, "xlb_flow_capacity: %u, expected %u (room for %u flows)",
 			   xlb_flow_capacity(&e->m), cap, want);
 		goto out;

@@ -1751,6 +1751,64 @@ static int check_fc_moved(struct env *e, const struct xlb_case *c, const struct 
 }
 
 /*
+ * The hash seed changed under a cached connection (an agent reload with
+ * another hash_seed): its ACK keeps its backend, found in the set of the
+ * seed the cache was made with (xlb_fc_seed), where a new connection's
+ * flow goes too; a second change keeps that seed.
+ */
+static int check_fc_reseed(struct env *e, const struct xlb_case *c, const struct pkt *in,
+			   const struct pkt *out)
+{
+	struct pkt_spec f[2] = {c->pkt, c->pkt};
+	__u32 other = e->want_be == 1 ? 2 : 6, id, s, hash, slots[16];
+	struct xlb_config cfg;
+	struct xlb_vip vip;
+	struct xlb_fc_set4 s4;
+	struct xlb_fc_set6 s6;
+	struct xlb_flow_key k;
+	int i;
+
+	/* Every slot to the other backend: only the flow keeps the first. */
+	if (spec_hash(e, &f[0], &hash, &vip))
+		return -1;
+	if (vip.table_size > 16)
+		return fail(e, "table of %u slots, the check writes 16 at most", vip.table_size);
+	for (s = 0; s < vip.table_size; s++)
+		slots[s] = other;
+	if (bpftest_slots_write(e->skel, vip.table_off, slots, vip.table_size))
+		return fail(e, "cannot write the table: %s", strerror(errno));
+	for (s = 1; s <= 2; s++) {
+		if (xlb_config_get(&e->m, &cfg))
+			return fail(e, "cannot read xlb_config");
+		xlb_config_reseed(&cfg, SEED ^ (0x5a5a0000 + s));
+		if (xlb_config_set(&e->m, &cfg))
+			return fail(e, "cannot write xlb_config");
+		if (xlb_fc_seed(&cfg) != SEED || !(cfg.flags & XLB_CFG_F_FC_SEED))
+			return fail(e, "change %u: the cache's seed is %u, expected %u", s,
+				    xlb_fc_seed(&cfg), SEED);
+		f[0].tcp_flags = TCP_ACK;
+		if (run_to_backend(e, &f[0], &id, NULL))
+			return -1;
+		if (id != e->want_be)
+			return fail(e,
+				    "seed change %u: the connection's ACK went to %u, expected %u",
+				    s, id, e->want_be);
+	}
+	f[1].sport = c->pkt.sport + 1;
+	if (run_to_backend(e, &f[1], &id, NULL))
+		return -1;
+	if (id != other)
+		return fail(e, "a new connection after the change: backend %u, expected %u", id,
+			    other);
+	for (i = 0; i < 2; i++) {
+		flow_key(&f[i], &k);
+		if (fc_way(e, &k, &s4, &s6) < 0)
+			return fail(e, "connection %d not in its set by the cache's seed", i);
+	}
+	return 0;
+}
+
+/*
  * A VIP hashing on the client alone: two connections of the client, its
  * slot moved between them, each keep their own backend, each in the set
  * of its whole 5-tuple (not one set of the client's hash).
@@ -4596,6 +4654,22 @@ static const struct xlb_case cases[] = {
 	 .out = OUT_ENCAP,
 	 .backend = 5,
 	 .check = check_fc_moved,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "flow cache v4: the hash seed changes under a connection -> it keeps its backend",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN},
+	 .setup = &s_fc4,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 1,
+	 .check = check_fc_reseed,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "flow cache v6: the hash seed changes under a connection -> it keeps its backend",
+	 .pkt = {P_TCP6, .sport = 40000, .tcp_flags = TCP_SYN},
+	 .setup = &s_fc6,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 5,
+	 .check = check_fc_reseed,
 	 .reason = XLB_R_FWD_ENCAP},
 	{.name = "flow cache: hash-src VIP keeps two connections of a client apart",
 	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN},

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <xlb/flowcache.h>
 #include <xlb/hash.h>
 
 #include "base/addr.h"
@@ -455,7 +456,9 @@ static int show_flow(const struct xlb_flow_key *k, const struct xlb_flow *v, voi
 	 * A flow of an earlier user of the id (another generation) is not the
 	 * current backend's: the fast path re-picks it on its next packet.
 	 */
-	gone = xlb_backend_get(f->m, v->backend_id, &b) || b.gen != v->be_gen;
+	gone = xlb_backend_get(f->m, v->backend_id, &b) ||
+	       (v->lc.flags & XLB_FLOW_F_CACHED ? xlb_fc_gen(b.gen) != v->be_gen
+						: b.gen != v->be_gen);
 	if (gone)
 		snprintf(be, sizeof(be), "#%u", v->backend_id);
 	else

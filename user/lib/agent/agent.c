@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <event2/event.h>
+#include <xlb/flowcache.h>
 
 #include "agent/agent_int.h"
 #include "base/log.h"
@@ -208,12 +209,13 @@ int agent_apply_settings(struct xlb_agent *a, const struct xlb_settings *s)
 		return err;
 	old = cfg;
 	if (s->hash_seed && cfg.hash_seed != s->hash_seed)
-		pr_warn("hash seed changes from %u to %u: new flows will hash differently\n",
+		pr_warn("hash seed changes from %u to %u: new flows will hash differently "
+			"(the flows this node holds keep their backends)\n",
 			cfg.hash_seed, s->hash_seed);
 	cfg.forward = s->forward;
 	cfg.gue_port = htons(s->gue_port);
 	if (s->hash_seed)
-		cfg.hash_seed = s->hash_seed;
+		xlb_config_reseed(&cfg, s->hash_seed);
 	err = nat_settings(s, &cfg, err_s, sizeof(err_s));
 	if (err) {
 		pr_warn("%s\n", err_s);

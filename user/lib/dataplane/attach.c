@@ -25,6 +25,7 @@
 #include <sys/statfs.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <xlb/flowcache.h>
 
 #include "base/addr.h"
 #include "dataplane/attach.h"
@@ -668,9 +669,12 @@ int xlb_lb_attach_dev(const char *pin_dir, const struct xlb_lb_setup *s, struct 
 		struct xlb_config old;
 
 		if (!xlb_config_get(&m, &old)) {
-			if (!s->seed_set)
-				cfg.hash_seed = old.hash_seed;
+			/* A new seed: the flow cache's sets keep theirs (xlb_fc_seed). */
+			cfg.hash_seed = old.hash_seed;
+			cfg.fc_seed = old.fc_seed;
 			cfg.flags = old.flags; /* a draining node stays draining */
+			if (s->seed_set)
+				xlb_config_reseed(&cfg, s->seed);
 			/* What this attach does not say stays as the data plane has it. */
 			if (!s->forward_set)
 				cfg.forward = old.forward;

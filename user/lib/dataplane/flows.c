@@ -100,6 +100,7 @@ static int way_read(const void *set, int family, __u32 i, __u64 now, struct xlb_
 	f->be_gen = xlb_fc_ref_gen(ref);
 	f->vip_id = xlb_fc_meta_vip(meta);
 	f->created_ns = now - xlb_fc_age_ns(meta, now);
+	f->lc.flags = XLB_FLOW_F_CACHED;
 	return 1;
 }
 
@@ -131,7 +132,13 @@ static int seen_before(const char *base, const struct fc *c, size_t e, int famil
 	struct xlb_flow f2;
 	__u32 i;
 
-	for (c2 = 0; c2 < cpu; c2++)
+	/*
+	 * Only the XLB_FC_PROBE_CPUS before: a way is copied from at most that
+	 * far (the look goes to the CPUs after the one that missed). A flow
+	 * copied around the end of the CPU list may be listed twice; the walk
+	 * stays linear in the CPUs.
+	 */
+	for (c2 = cpu > XLB_FC_PROBE_CPUS ? cpu - XLB_FC_PROBE_CPUS : 0; c2 < cpu; c2++)
 		for (i = 0; i < c->ways; i++)
 			if (way_read(base + ((c2 << c->bits) | set) * c->set_size, family, i, 0,
 				     &k2, &f2) &&
@@ -193,7 +200,7 @@ static int fc_each_way(struct xlb_maps *m, const struct xlb_flow_key *k,
 	err = xlb_config_get(m, &cfg) ?: fc_get(m, k->family, &c);
 	if (err)
 		return err;
-	h5 = xlb_flow_hash(k, cfg.hash_seed, 0);
+	h5 = xlb_flow_hash(k, xlb_fc_seed(&cfg), 0);
 	for (cpu = 0; cpu < c.ncpu; cpu++) {
 		idx = xlb_fc_index(cpu, c.bits, h5);
 		if (bpf_map_lookup_elem(c.fd, &idx, &set))

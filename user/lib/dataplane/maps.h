@@ -211,8 +211,9 @@ int xlb_decap_peers(struct xlb_decap_maps *m, struct xlb_decap_peer **out, size_
 /*
  * Flows (flows.c): the flow cache's (xlb_fc4, xlb_fc6; include/xlb/
  * flowcache.h) and least_conn VIPs' flow table's (xlb_flows), seen as
- * one. A cache way reads as a struct xlb_flow: lc zero, be_gen the bits
- * the way keeps, created_ns to a tick (2^XLB_FC_TICK_SHIFT ns).
+ * one. A cache way reads as a struct xlb_flow: lc.flags XLB_FLOW_F_CACHED,
+ * be_gen the bits the way keeps, created_ns to a tick (2^XLB_FC_TICK_SHIFT
+ * ns).
  */
 typedef int (*xlb_flow_cb)(const struct xlb_flow_key *k, const struct xlb_flow *v, void *arg);
 /* Every flow until cb returns non-zero (that value is returned). */

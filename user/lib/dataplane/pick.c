@@ -113,8 +113,7 @@ int xlb_pick_flow(struct xlb_maps *m, const struct xlb_vip *vip, const struct xl
 	 */
 	if (!stateless && !xlb_flow_lookup(m, key, &f) && f.vip_id == vip->id &&
 	    !xlb_backend_get(m, f.backend_id, &b) &&
-	    (vip->flags & XLB_VIP_F_LEAST_CONN ? b.gen == f.be_gen
-					       : xlb_fc_gen(b.gen) == xlb_fc_gen(f.be_gen)) &&
+	    (f.lc.flags & XLB_FLOW_F_CACHED ? xlb_fc_gen(b.gen) == f.be_gen : b.gen == f.be_gen) &&
 	    (b.state == XLB_BE_ACTIVE || b.state == XLB_BE_DRAINING)) {
 		r->via = XLB_PICK_FLOW;
 		r->backend_id = f.backend_id;
