@@ -19,11 +19,11 @@
 #include <xlb/flowcache.h>
 #include "../lib/check.h"
 
-#define TICK_NS	  (1ULL << XLB_FC_TICK_SHIFT)			 /* one tick: 16.8 ms */
-#define PERIOD_NS (1ULL << (XLB_FC_TICK_SHIFT + XLB_FC_TICK_BITS)) /* the wrap: 73 min */
-#define MAX_ID	  (XLB_MAX_BACKENDS - 1)				 /* 131071 */
-#define MAX_GEN	  ((1U << XLB_FC_GEN_BITS) - 1)			 /* 32767 */
-#define MAX_VIP	  (XLB_MAX_VIPS - 1)				 /* 16383 */
+#define TICK_NS	  (1ULL << XLB_FC_TICK_SHIFT)			   /* one tick: 1.07 s */
+#define PERIOD_NS (1ULL << (XLB_FC_TICK_SHIFT + XLB_FC_TICK_BITS)) /* the wrap: 78 h */
+#define MAX_ID	  (XLB_MAX_BACKENDS - 1)			   /* 131071 */
+#define MAX_GEN	  ((1U << XLB_FC_GEN_BITS) - 1)			   /* 32767 */
+#define MAX_VIP	  (XLB_MAX_VIPS - 1)				   /* 16383 */
 
 static void test_ref_round_trip(void **state)
 {
@@ -31,9 +31,16 @@ static void test_ref_round_trip(void **state)
 		__u32 id;
 		__u16 gen;
 	} cases[] = {
-		{0, 0},		     {1, 1},	       {MAX_ID, MAX_GEN}, {MAX_ID, 0},
-		{0, MAX_GEN},	     {65536, 0x4000},  {12345, 0xffff},	  {MAX_ID, 0x8000},
-		{0x15555, 0x2aaa}, {0x0aaaa, 0x5555},
+		{0, 0},
+		{1, 1},
+		{MAX_ID, MAX_GEN},
+		{MAX_ID, 0},
+		{0, MAX_GEN},
+		{65536, 0x4000},
+		{12345, 0xffff},
+		{MAX_ID, 0x8000},
+		{0x15555, 0x2aaa},
+		{0x0aaaa, 0x5555},
 	};
 	__u32 ref;
 	size_t i;
@@ -64,7 +71,7 @@ static void test_gen_truncation(void **state)
 	static const struct {
 		__u16 gen, want;
 	} cases[] = {
-		{0, 0},	     {1, 1},	     {0x7fff, 0x7fff}, {0x8000, 0},
+		{0, 0},	     {1, 1},	       {0x7fff, 0x7fff}, {0x8000, 0},
 		{0x8001, 1}, {0xffff, 0x7fff}, {0x4321, 0x4321}, {0xc321, 0x4321},
 	};
 	size_t i;
@@ -81,7 +88,8 @@ static void test_meta_round_trip(void **state)
 {
 	static const __u32 vips[] = {0, 1, 0x2aaa, 0x1555, MAX_VIP};
 	static const __u64 times[] = {
-		0, TICK_NS - 1, TICK_NS, 123456789012ULL, PERIOD_NS - 1, PERIOD_NS, 5 * PERIOD_NS + 77,
+		0,	   TICK_NS - 1,	       TICK_NS, 123456789012ULL, PERIOD_NS - 1,
+		PERIOD_NS, 5 * PERIOD_NS + 77,
 	};
 	size_t v, t;
 	__u32 meta;
@@ -240,28 +248,27 @@ static void test_bits(void **state)
 }
 
 /*
- * KNOWN BUG (include/xlb/flowcache.h, xlb_fc_bits): the round-up
- * flows + ncpu * ways - 1 wraps for flows within ncpu * ways of 2^64, so
- * the largest counts size the cache to one set a CPU instead of the 31-bit
- * cap. Callers pass a __u32 today (--flows), so the fast path is not
- * affected; the expectation below is the correct one and fails until the
- * header is fixed.
+ * The round-up must not wrap for counts near 2^64 (it once computed
+ * flows + ncpu * ways - 1, which sized such a cache to one set a CPU).
  */
 static void test_bits_u64_wrap(void **state)
 {
-	check_int(xlb_fc_bits(UINT64_MAX, 1, 3), 31, "KNOWN BUG: bits(2^64 - 1 flows, 1 cpu, 3 ways)");
-	check_int(xlb_fc_bits(UINT64_MAX - 5, 2, 4), 31,
-		  "KNOWN BUG: bits(2^64 - 6 flows, 2 cpus, 4 ways)");
+	check_int(xlb_fc_bits(UINT64_MAX, 1, 3), 31, "bits(2^64 - 1 flows, 1 cpu, 3 ways)");
+	check_int(xlb_fc_bits(UINT64_MAX - 5, 2, 4), 31, "bits(2^64 - 6 flows, 2 cpus, 4 ways)");
 	check_done();
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ref_round_trip), cmocka_unit_test(test_gen_truncation),
-		cmocka_unit_test(test_meta_round_trip), cmocka_unit_test(test_tick),
-		cmocka_unit_test(test_age),		cmocka_unit_test(test_index),
-		cmocka_unit_test(test_bits),		cmocka_unit_test(test_bits_u64_wrap),
+		cmocka_unit_test(test_ref_round_trip),
+		cmocka_unit_test(test_gen_truncation),
+		cmocka_unit_test(test_meta_round_trip),
+		cmocka_unit_test(test_tick),
+		cmocka_unit_test(test_age),
+		cmocka_unit_test(test_index),
+		cmocka_unit_test(test_bits),
+		cmocka_unit_test(test_bits_u64_wrap),
 	};
 
 	return check_run_tests("flowcache", tests, NULL, NULL);
