@@ -239,4 +239,51 @@ static __always_inline int xlb_fc_probe(const struct xlb_pkt *p, __u32 h5,
 	return pr.found;
 }
 
+/*
+ * p's flow in this CPU's set or (a TCP packet but a SYN) another CPU's,
+ * into *ref, *meta, writing nothing; 0 if none. For a least_conn VIP's
+ * packet: its VIP was of another kind when the flow began.
+ */
+static __always_inline int xlb_fc_read(const struct xlb_pkt *p, __u32 h5, __u32 *ref, __u32 *meta)
+{
+	struct xlb_fc_set4 *s4;
+	struct xlb_fc_set6 *s6;
+	int i;
+
+	if (p->key.family == XLB_AF_INET) {
+		s4 = xlb_fc4_set(h5);
+		i = s4 ? xlb_fc4_find(s4, &p->key, 0) : -1;
+		if (s4 && i >= 0) {
+			*ref = s4->w[i & 3].ref;
+			*meta = s4->w[i & 3].meta;
+			return 1;
+		}
+		return xlb_fc_probes(p) && xlb_fc_probe(p, h5, xlb_fc4_probe_one, ref, meta);
+	}
+	s6 = xlb_fc6_set(h5);
+	i = s6 ? xlb_fc6_find(s6, &p->key, 0) : -1;
+	if (s6 && i >= 0) {
+		*ref = s6->w[i & 3].ref;
+		*meta = s6->w[i & 3].meta;
+		return 1;
+	}
+	return xlb_fc_probes(p) && xlb_fc_probe(p, h5, xlb_fc6_probe_one, ref, meta);
+}
+
+/*
+ * p's flow in least_conn's table (xlb_flows) as a way's ref and meta; 0
+ * if none. For a TCP packet but a SYN that the cache missed: its VIP was
+ * a least_conn one when the flow began.
+ */
+static __always_inline int xlb_fc_from_table(const struct xlb_pkt *p, __u32 *ref, __u32 *meta)
+{
+	struct xlb_flow *f = bpf_map_lookup_elem(&xlb_flows, &p->key);
+
+	if (!f)
+		return 0;
+	*ref = xlb_fc_ref(f->backend_id, xlb_fc_gen(f->be_gen));
+	*meta = xlb_fc_meta(f->vip_id, f->created_ns);
+	return 1;
+}
+
 #endif /* XLB_BPF_FLOWCACHE_H */

@@ -247,6 +247,22 @@ static __always_inline int xlb_pick_new(const struct xlb_pkt *p, const struct xl
 }
 
 /*
+ * The hash of p's set in the flow cache: the whole 5-tuple's, by the
+ * cache's own seed, as a VIP may hash on the client alone and the hash
+ * seed may have changed since the cache was made (xlb_fc_seed); else the
+ * flow hash, hash, serves.
+ */
+static __always_inline __u32 xlb_fc_hash(const struct xlb_pkt *p, const struct xlb_vip *vip,
+					 const struct xlb_config *cfg, __u32 hash)
+{
+	__u32 seed = xlb_fc_seed(cfg);
+
+	if (vip->flags & XLB_VIP_F_HASH_SRC || seed != cfg->hash_seed)
+		return xlb_flow_hash(&p->key, seed, 0);
+	return hash;
+}
+
+/*
  * A flow cache hit (way ref, meta): XLB_CONTINUE with its backend if that
  * keeps the packet, else 0 (re-pick). A SYN retry or bare RST of a young
  * flow is a passive-health event (passive.h), which needs the flow whole.
@@ -282,8 +298,9 @@ static __always_inline int xlb_fc_use(const struct xlb_pkt *p, const struct xlb_
  * it (xlb_flow_keeps) and is still the backend the flow was given (the
  * id's generation is the way's: include/xlb/abi.h), else a Maglev pick,
  * remembered in the flow's way or the way the set gives up; a TCP flow
- * that missed here may be another CPU's (xlb_fc_probe), whose way this
- * CPU's set then takes before the same checks. A flow whose
+ * that missed here may be another CPU's (xlb_fc_probe) or, begun while
+ * its VIP was a least_conn one, least_conn's table's: this CPU's set
+ * then takes its way before the same checks. A flow whose
  * backend id was freed, or freed and given to another address, is thus
  * re-picked like one whose backend went DOWN. Each family in a branch of
  * its own: the verifier keeps a set's pointer with its map's size.
@@ -306,7 +323,8 @@ static __always_inline int xlb_pick_cached(const struct xlb_pkt *p, const struct
 		}
 		i = xlb_fc4_find(s4, &p->key, 1);
 		if (i < 0 && xlb_fc_probes(p) &&
-		    xlb_fc_probe(p, h5, xlb_fc4_probe_one, &ref, &meta))
+		    (xlb_fc_probe(p, h5, xlb_fc4_probe_one, &ref, &meta) ||
+		     xlb_fc_from_table(p, &ref, &meta)))
 			i = xlb_fc4_store(s4, -1, &p->key, ref, meta, bpf_ktime_get_coarse_ns());
 		if (i >= 0 &&
 		    xlb_fc_use(p, vip, s4->w[i & 3].ref, s4->w[i & 3].meta, id_out, be_out))
@@ -325,7 +343,9 @@ static __always_inline int xlb_pick_cached(const struct xlb_pkt *p, const struct
 		return ret == XLB_PICK_STORE ? XLB_CONTINUE : ret;
 	}
 	i = xlb_fc6_find(s6, &p->key, 1);
-	if (i < 0 && xlb_fc_probes(p) && xlb_fc_probe(p, h5, xlb_fc6_probe_one, &ref, &meta))
+	if (i < 0 && xlb_fc_probes(p) &&
+	    (xlb_fc_probe(p, h5, xlb_fc6_probe_one, &ref, &meta) ||
+	     xlb_fc_from_table(p, &ref, &meta)))
 		i = xlb_fc6_store(s6, -1, &p->key, ref, meta, bpf_ktime_get_coarse_ns());
 	if (i >= 0 && xlb_fc_use(p, vip, s6->w[i & 3].ref, s6->w[i & 3].meta, id_out, be_out))
 		return XLB_CONTINUE;
@@ -343,6 +363,8 @@ static __always_inline int xlb_pick_cached(const struct xlb_pkt *p, const struct
  * xlb_flows, whose entries carry the flow's count word (lconn.h). New
  * flows are remembered with their backend's generation, except for TCP
  * RSTs and ICMP errors; an existing entry is written only when re-picked.
+ * A TCP flow the table misses may be in the flow cache, begun while the
+ * VIP was of another kind (xlb_fc_read).
  */
 static __always_inline int xlb_pick_counted(const struct xlb_pkt *p, const struct xlb_vip *vip,
 					    const struct xlb_config *cfg, __u32 hash, __u32 *id_out,
@@ -351,9 +373,31 @@ static __always_inline int xlb_pick_counted(const struct xlb_pkt *p, const struc
 	struct xlb_flow *flow;
 	struct xlb_flow nf = {};
 	struct xlb_backend *be;
+	__u32 ref, meta;
+	__u64 now;
 	int ret;
 
 	flow = bpf_map_lookup_elem(&xlb_flows, &p->key);
+	if (!flow && xlb_fc_probes(p) &&
+	    xlb_fc_read(p, xlb_fc_hash(p, vip, cfg, hash), &ref, &meta)) {
+		/*
+		 * Begun while the VIP was of another kind: the flow keeps its
+		 * backend on the same terms, uncounted, as it was then.
+		 */
+		be = xlb_backend_get(xlb_fc_ref_id(ref));
+		if (be && xlb_fc_gen(be->gen) == xlb_fc_ref_gen(ref) && xlb_flow_keeps(p, be) &&
+		    xlb_fc_meta_vip(meta) == vip->id) {
+			now = bpf_ktime_get_coarse_ns();
+			nf.backend_id = xlb_fc_ref_id(ref);
+			nf.be_gen = be->gen;
+			nf.vip_id = vip->id;
+			nf.created_ns = now - xlb_fc_age_ns(meta, now);
+			bpf_map_update_elem(&xlb_flows, &p->key, &nf, BPF_NOEXIST);
+			*id_out = nf.backend_id;
+			*be_out = be;
+			return XLB_CONTINUE;
+		}
+	}
 	if (flow) {
 		be = xlb_backend_get(flow->backend_id);
 		if (be && be->gen == flow->be_gen && xlb_flow_keeps(p, be) &&
@@ -394,7 +438,7 @@ static __always_inline int xlb_pick(const struct xlb_pkt *p, const struct xlb_vi
 				    const struct xlb_config *cfg, __u32 *id_out,
 				    struct xlb_backend **be_out, __u32 *hash_out)
 {
-	__u32 hash, seed;
+	__u32 hash;
 
 	hash = xlb_flow_hash(&p->key, cfg->hash_seed, vip->flags & XLB_VIP_F_HASH_SRC);
 	*hash_out = hash;
@@ -402,17 +446,7 @@ static __always_inline int xlb_pick(const struct xlb_pkt *p, const struct xlb_vi
 		return xlb_pick_stateless(p, vip, cfg, hash, id_out, be_out);
 	if (vip->flags & XLB_VIP_F_LEAST_CONN)
 		return xlb_pick_counted(p, vip, cfg, hash, id_out, be_out);
-	/*
-	 * The set is the whole 5-tuple's, by the cache's own seed: a VIP may
-	 * hash on the client alone, and the hash seed may have changed since
-	 * the cache was made (xlb_fc_seed). Else the flow hash serves.
-	 */
-	seed = xlb_fc_seed(cfg);
-	return xlb_pick_cached(p, vip, cfg, hash,
-			       vip->flags & XLB_VIP_F_HASH_SRC || seed != cfg->hash_seed
-				       ? xlb_flow_hash(&p->key, seed, 0)
-				       : hash,
-			       id_out, be_out);
+	return xlb_pick_cached(p, vip, cfg, hash, xlb_fc_hash(p, vip, cfg, hash), id_out, be_out);
 }
 
 #endif /* XLB_BPF_PICK_H */

@@ -1808,6 +1808,89 @@ static int check_fc_reseed(struct env *e, const struct xlb_case *c, const struct
 	return 0;
 }
 
+/* Every slot of s's VIP to backend id. */
+static int slots_all(struct env *e, const struct pkt_spec *s, __u32 id)
+{
+	struct xlb_vip vip;
+	__u32 hash, slots[16], i;
+
+	if (spec_hash(e, s, &hash, &vip))
+		return -1;
+	if (vip.table_size > 16)
+		return fail(e, "table of %u slots, 16 at most here", vip.table_size);
+	for (i = 0; i < vip.table_size; i++)
+		slots[i] = id;
+	if (bpftest_slots_write(e->skel, vip.table_off, slots, vip.table_size))
+		return fail(e, "cannot write the table: %s", strerror(errno));
+	return 0;
+}
+
+/* Turn least_conn on or off for s's VIP, as a change of its upstream's type does. */
+static int vip_least_conn(struct env *e, const struct pkt_spec *s, int on)
+{
+	struct xlb_vip_key k = {0};
+	struct xlb_flow_key fk;
+	struct xlb_vip vip;
+
+	flow_key(s, &fk);
+	if (vip_find(e, &fk, &vip))
+		return fail(e, "no VIP for the packet");
+	memcpy(k.addr, fk.daddr, sizeof(k.addr));
+	k.port = fk.dport;
+	k.proto = fk.proto;
+	k.family = fk.family;
+	vip.flags = on ? vip.flags | XLB_VIP_F_LEAST_CONN : vip.flags & ~XLB_VIP_F_LEAST_CONN;
+	if (bpf_map_update_elem(map_fd(e->skel->maps.xlb_vips), &k, &vip, BPF_EXIST))
+		return fail(e, "cannot rewrite the VIP: %s", strerror(errno));
+	return 0;
+}
+
+/*
+ * A VIP whose kind changes under its connections (an upstream's type to
+ * or from least_conn): a connection begun in the flow cache keeps its
+ * backend once least_conn, through an uncounted entry of xlb_flows; one
+ * begun in xlb_flows keeps its own once not least_conn, through a way.
+ */
+static int check_fc_kind(struct env *e, const struct xlb_case *c, const struct pkt *in,
+			 const struct pkt *out)
+{
+	struct pkt_spec f[2] = {c->pkt, c->pkt};
+	__u32 other = e->want_be == 1 ? 2 : 6, id, first;
+	struct xlb_fc_set4 s4;
+	struct xlb_fc_set6 s6;
+	struct xlb_flow_key k;
+	struct xlb_flow fl;
+
+	/* The case's packet opened f[0] in the cache on want_be. */
+	f[0].tcp_flags = TCP_ACK;
+	if (vip_least_conn(e, &f[0], 1) || slots_all(e, &f[0], other) ||
+	    run_to_backend(e, &f[0], &id, NULL))
+		return -1;
+	if (id != e->want_be)
+		return fail(e, "now least_conn: the cache's connection went to %u, expected %u", id,
+			    e->want_be);
+	flow_key(&f[0], &k);
+	if (bpf_map_lookup_elem(map_fd(e->skel->maps.xlb_flows), &k, &fl) ||
+	    fl.backend_id != e->want_be || fl.lc.flags)
+		return fail(e, "no uncounted xlb_flows entry on backend %u for it", e->want_be);
+	/* A connection begun while least_conn, then the VIP is not any more. */
+	f[1].sport = c->pkt.sport + 1;
+	if (run_to_backend(e, &f[1], &first, NULL))
+		return -1;
+	f[1].tcp_flags = TCP_ACK;
+	if (vip_least_conn(e, &f[1], 0) ||
+	    slots_all(e, &f[1], first == e->want_be ? other : e->want_be) ||
+	    run_to_backend(e, &f[1], &id, NULL))
+		return -1;
+	if (id != first)
+		return fail(e, "least_conn no more: its connection went to %u, expected %u", id,
+			    first);
+	flow_key(&f[1], &k);
+	return fc_way(e, &k, &s4, &s6) >= 0
+		       ? 0
+		       : fail(e, "the least_conn connection has no way in the cache after its ACK");
+}
+
 /*
  * A VIP hashing on the client alone: two connections of the client, its
  * slot moved between them, each keep their own backend, each in the set
@@ -4670,6 +4753,24 @@ static const struct xlb_case cases[] = {
 	 .out = OUT_ENCAP,
 	 .backend = 5,
 	 .check = check_fc_reseed,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "flow cache v4: a VIP turns least_conn and back -> connections keep their "
+		 "backends",
+	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN},
+	 .setup = &s_fc4,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 1,
+	 .check = check_fc_kind,
+	 .reason = XLB_R_FWD_ENCAP},
+	{.name = "flow cache v6: a VIP turns least_conn and back -> connections keep their "
+		 "backends",
+	 .pkt = {P_TCP6, .sport = 40000, .tcp_flags = TCP_SYN},
+	 .setup = &s_fc6,
+	 .verdict = XDP_TX,
+	 .out = OUT_ENCAP,
+	 .backend = 5,
+	 .check = check_fc_kind,
 	 .reason = XLB_R_FWD_ENCAP},
 	{.name = "flow cache: hash-src VIP keeps two connections of a client apart",
 	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN},
