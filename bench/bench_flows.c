@@ -165,12 +165,6 @@ static int bind_cpu(int cpu)
 	return 0;
 }
 
-static int count_one(const struct xlb_flow_key *k, const struct xlb_flow *v, void *arg)
-{
-	(*(long *)arg)++;
-	return 0;
-}
-
 /* SYNs of fresh 5-tuples from every CPU, bound to it: its share of half (0) or rest (1). */
 static void send_syns(int prog_fd, struct pkt *p, long flows, int ncpu, int half, __u32 *seq,
 		      struct bench_cost *cost)
@@ -212,7 +206,8 @@ static int capacity(long flows, int ncpu)
 	for (i = 0; !err && i < 2; i++) {
 		send_syns(bpf_program__fd(lb->progs.xlb_lb), &p, flows, ncpu, i, &seq, &cost);
 		t_count = now_ms();
-		err = xlb_flow_foreach(&m, count_one, &held[i]);
+		held[i] = bpftest_flows_count(&m);
+		err = held[i] < 0 ? (int)held[i] : 0;
 		t_count = now_ms() - t_count;
 	}
 	if (!err)

@@ -63,19 +63,13 @@ static unsigned long long map_bytes(struct xlb_lb *lb, const char *name)
 	return 0;
 }
 
-static int count_flow(const struct xlb_flow_key *k, const struct xlb_flow *v, void *arg)
-{
-	(*(unsigned long *)arg)++;
-	return 0;
-}
-
-/* Flows held, the flow cache's and the table's (xlb_flow_foreach). */
+/* Flows held, the flow cache's and the table's (bpftest_flows_count). */
 static unsigned long flow_entries(struct xlb_lb *lb)
 {
 	struct xlb_maps m = {.skel = lb, .lock_fd = -1};
-	unsigned long n = 0;
+	long n = bpftest_flows_count(&m);
 
-	return xlb_flow_foreach(&m, count_flow, &n) ? 0 : n;
+	return n < 0 ? 0 : n;
 }
 
 /* An xlb_lb for mode with a flow table of flows entries and xlbd's SYN table. */

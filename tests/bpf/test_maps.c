@@ -210,18 +210,10 @@ static int hash_count(struct bpf_map *map)
 	return n;
 }
 
-static int count_one(const struct xlb_flow_key *k, const struct xlb_flow *f, void *arg)
-{
-	(*(int *)arg)++;
-	return 0;
-}
-
-/* Flows of every kind (cache ways of every CPU, xlb_flows entries); -errno. */
+/* Flows of every kind (bpftest_flows_count); -errno. */
 static int flows_count(struct env *e)
 {
-	int n = 0, err = xlb_flow_foreach(&e->m, count_one, &n);
-
-	return err ? err : n;
+	return (int)bpftest_flows_count(&e->m);
 }
 
 /* VIP id's live value, through its key record; -1 if it has none. */

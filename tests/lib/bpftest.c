@@ -355,3 +355,17 @@ int bpftest_fc_clear(struct xlb_lb *skel)
 {
 	return array_zero(skel->maps.xlb_fc4) ?: array_zero(skel->maps.xlb_fc6);
 }
+
+static int flow_count_one(const struct xlb_flow_key *k, const struct xlb_flow *f, void *arg)
+{
+	(*(long *)arg)++;
+	return 0;
+}
+
+long bpftest_flows_count(struct xlb_maps *m)
+{
+	long n = 0;
+	int err = xlb_flow_foreach(m, flow_count_one, &n);
+
+	return err ? err : n;
+}

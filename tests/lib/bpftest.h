@@ -83,6 +83,9 @@ int bpftest_lb_open_syns(struct xlb_lb **skel, int *ncpu, __u32 flows, unsigned 
 int bpftest_lb_size(struct xlb_lb *skel, int *ncpu, __u32 flows, unsigned int syn_bits);
 /* Empty the flow cache (xlb_fc4, xlb_fc6) of every CPU. */
 int bpftest_fc_clear(struct xlb_lb *skel);
+/* Flows of every kind (the cache's ways of every CPU, xlb_flows' entries); -errno. */
+struct xlb_maps;
+long bpftest_flows_count(struct xlb_maps *m);
 
 #define BPFTEST_SLOTS	 (1U << 19) /* table space of a test's skeleton */
 #define BPFTEST_SYN_BITS 10	    /* its SYN table: 2^10 slots */
