@@ -393,7 +393,7 @@ static struct xlb_lb *load_lb(void)
 	bpf_object__for_each_map (map, lb->obj)
 		bpf_map__set_pin_path(map, NULL);
 	if (bpf_map__set_max_entries(lb->maps.xlb_flows, FLOWS) ||
-	    xlb_flow_cache_size(lb, FLOWS, libbpf_num_possible_cpus()) || xlb_lb__load(lb)) {
+	    xlb_flow_cache_size(lb, FLOWS, FLOWS, libbpf_num_possible_cpus()) || xlb_lb__load(lb)) {
 		xlb_lb__destroy(lb);
 		return NULL;
 	}

@@ -1736,7 +1736,7 @@ static int node_open(struct env *e, struct xlb_lb **skel, struct xlb_maps *m)
 	      bpf_map__set_max_entries((*skel)->maps.xlb_vips, VIPS_MAX) ?:
 	      bpf_map__set_max_entries((*skel)->maps.xlb_members, MEMBERS_MAX) ?:
 	      bpf_map__set_max_entries((*skel)->maps.xlb_flows, FLOWS_PER_CPU * ncpu) ?:
-	      xlb_flow_cache_size(*skel, FC_FLOWS_PER_CPU * ncpu, ncpu) ?:
+	      xlb_flow_cache_size(*skel, FC_FLOWS_PER_CPU * ncpu, FC_FLOWS_PER_CPU * ncpu, ncpu) ?:
 	      bpf_map__set_max_entries((*skel)->maps.xlb_chains, SLOTS_MAX) ?:
 	      bpf_map__set_max_entries((*skel)->maps.xlb_slot_blocks,
 				       SLOTS_MAX / XLB_SLOT_BLOCK / 8) ?:
@@ -3868,7 +3868,8 @@ static int env_open(struct env *e)
 	err = bpf_map__set_max_entries(e->skel->maps.xlb_vips, VIPS_MAX) ?:
 	      bpf_map__set_max_entries(e->skel->maps.xlb_members, MEMBERS_MAX) ?:
 	      bpf_map__set_max_entries(e->skel->maps.xlb_flows, e->flows_max) ?:
-	      xlb_flow_cache_size(e->skel, FC_FLOWS_PER_CPU * e->ncpu, e->ncpu) ?:
+	      xlb_flow_cache_size(e->skel, FC_FLOWS_PER_CPU * e->ncpu, FC_FLOWS_PER_CPU * e->ncpu,
+				  e->ncpu) ?:
 	      bpf_map__set_max_entries(e->skel->maps.xlb_chains, SLOTS_MAX) ?:
 	      bpf_map__set_max_entries(e->skel->maps.xlb_slot_blocks,
 				       SLOTS_MAX / XLB_SLOT_BLOCK / 8);

@@ -875,7 +875,7 @@ static int env_open(struct env *e)
 	if (!err)
 		err = bpf_map__set_max_entries(e->skel->maps.xlb_flows, 1024 * ncpu);
 	if (!err)
-		err = xlb_flow_cache_size(e->skel, 1024 * ncpu, ncpu);
+		err = xlb_flow_cache_size(e->skel, 1024 * ncpu, 1024 * ncpu, ncpu);
 	if (!err)
 		err = xlb_lb__load(e->skel);
 	e->m = (struct xlb_maps){.skel = e->skel, .lock_fd = -1};

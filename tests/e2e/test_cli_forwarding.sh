@@ -89,19 +89,33 @@ xlbt_log "backends serving, decap attached"
 
 LBDEV=$(xlbt_dev lb)
 xlb_ok lb attach "$LBDEV" --mode native --forward ipip \
-	--encap-src "$ENCAP4" --encap-src6 "$ENCAP6"
+	--encap-src "$ENCAP4" --encap-src6 "$ENCAP6" --flows 65536 --flows6 2048
 xdp_on lb || xlbt_fail "XDP program on $LBDEV after attach" "none" "one"
 xlb_ok lb status
 grep -q "$LBDEV" <<<"$OUT" || xlbt_fail "xlb status names $LBDEV" "$OUT" "$LBDEV"
 # No NAT source: the NAT maps take the least room; the table space its default.
+# The flow cache: 65536 IPv4 flows in sets of 3 ways, 2048 IPv6 ones in
+# sets of 4, per possible CPU a power of two of sets.
 xlb_ok lb -j status
 python3 -c '
 import json, sys
 d = json.loads(sys.argv[1])
+ncpu = 0
+for part in open("/sys/devices/system/cpu/possible").read().strip().split(","):
+    lo, _, hi = part.partition("-")
+    ncpu += int(hi or lo) - int(lo) + 1
+def entries(flows, ways):
+    sets, bits = -(-flows // (ncpu * ways)), 0
+    while (1 << bits) < sets:
+        bits += 1
+    return ncpu << bits
+m = d["memory"]["maps"]
 sys.exit(0 if d["maps"]["nat"]["max"] == 1024 and
-         d["memory"]["table_slots"]["max"] == 12 << 20 and d["memory"]["total_bytes"] > 0 else 1)' "$OUT" ||
-	xlbt_fail "xlb -j status after an attach without NAT" "$OUT" \
-		"maps.nat.max 1024, memory.table_slots.max 12582912"
+         d["memory"]["table_slots"]["max"] == 12 << 20 and d["memory"]["total_bytes"] > 0 and
+         m["xlb_fc4"]["max_entries"] == entries(65536, 3) and
+         m["xlb_fc6"]["max_entries"] == entries(2048, 4) else 1)' "$OUT" ||
+	xlbt_fail "xlb -j status after an attach without NAT, --flows 65536 --flows6 2048" "$OUT" \
+		"maps.nat.max 1024, memory.table_slots.max 12582912, xlb_fc4/xlb_fc6 sized for 65536/2048 flows"
 
 xlb_ok lb vip add "$SVC4"
 xlb_ok lb vip add "$SVC6"

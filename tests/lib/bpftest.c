@@ -96,7 +96,7 @@ int bpftest_lb_size(struct xlb_lb *skel, int *ncpu, __u32 flows, unsigned int sy
 {
 	return bpftest_prepare(skel->obj, ncpu)
 		       ?: bpf_map__set_max_entries(skel->maps.xlb_flows, flows)
-		       ?: xlb_flow_cache_size(skel, flows, *ncpu)
+		       ?: xlb_flow_cache_size(skel, flows, flows, *ncpu)
 		       ?: bpf_map__set_max_entries(skel->maps.xlb_chains, BPFTEST_SLOTS)
 		       ?: bpf_map__set_max_entries(skel->maps.xlb_syns, 1U << syn_bits)
 		       ?: bpf_map__set_max_entries(skel->maps.xlb_slot_blocks,

@@ -193,6 +193,7 @@ static void test_example(void **state)
 	check_int(c.xlb.table_size, 0, "table_size");
 	check_int(c.xlb.hash_seed, 0, "hash_seed");
 	check_int(c.xlb.flows, 0, "flows");
+	check_int(c.xlb.flows6, 0, "flows6 (as flows)");
 	check_str(c.xlb.admin_listen, "127.0.0.1:9180", "admin_listen");
 	check_str(c.xlb.api_key, "", "api_key (none: the generated one)");
 	check_int(c.xlb.admin_max_connections, 64, "admin max_connections");
@@ -441,6 +442,7 @@ static void test_fields(void **state)
 		"  table_size: 131071\n"
 		"  hash_seed: 4294967295\n"
 		"  flows: 134217728\n"
+		"  flows6: 1024\n"
 		"  admin: {listen: \"[::1]:9180\"}\n"
 		"  log_level: debug\n"
 		"upstreams:\n"
@@ -513,6 +515,7 @@ static void test_fields(void **state)
 	check_int(c.xlb.table_size, 131071, "table_size");
 	check_int(c.xlb.hash_seed, 4294967295U, "hash_seed");
 	check_int(c.xlb.flows, 1 << 27, "flows");
+	check_int(c.xlb.flows6, 1024, "flows6");
 	check_str(c.xlb.admin_listen, "[::1]:9180", "listen (loopback: no key needed)");
 	check_str(c.xlb.log_level, "debug", "log_level");
 
@@ -942,12 +945,14 @@ static const struct bad_case bad_cases[] = {
 		"  table_size: 65536\n"
 		"  hash_seed: -1\n"
 		"  flows: 1023\n"
+		"  flows6: 0\n"
 		"stream_routes: []\n",
 		{
 			"2:15: xlb.table_size: must be 0 (chosen from the node count) or a prime "
 			"3-1048573 (e.g. 65537)",
 			"3:14: xlb.hash_seed: must be an integer 0-4294967295",
 			"4:10: xlb.flows: must be an integer 1024-134217728",
+			"5:11: xlb.flows6: must be an integer 1024-134217728",
 		},
 	},
 	{
@@ -956,12 +961,14 @@ static const struct bad_case bad_cases[] = {
 		"  table_size: big\n"
 		"  hash_seed: 4294967296\n"
 		"  flows: 134217729\n"
+		"  flows6: 134217729\n"
 		"stream_routes: []\n",
 		{
 			"2:15: xlb.table_size: must be 0 (chosen from the node count) or a prime "
 			"3-1048573 (e.g. 65537)",
 			"3:14: xlb.hash_seed: must be an integer 0-4294967295",
 			"4:10: xlb.flows: must be an integer 1024-134217728",
+			"5:11: xlb.flows6: must be an integer 1024-134217728",
 		},
 	},
 	{

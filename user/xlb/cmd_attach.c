@@ -55,7 +55,8 @@ static const char *mode_str(enum xdp_attach_mode m)
 
 int xlb_cmd_attach(struct xlb_cli *c, int argc, char **argv)
 {
-	const char *mode_s = NULL, *fwd = NULL, *seed_s = NULL, *flows_s = NULL, *pos[1];
+	const char *mode_s = NULL, *fwd = NULL, *seed_s = NULL, *flows_s = NULL, *flows6_s = NULL,
+		   *pos[1];
 	const char *ports_s = NULL, *nat_conns_s = NULL, *slots_s = NULL, *backends_s = NULL;
 	const char *gue_port_s = NULL;
 	unsigned int lo, hi;
@@ -72,6 +73,7 @@ int xlb_cmd_attach(struct xlb_cli *c, int argc, char **argv)
 				       {"nat-conns", &nat_conns_s},
 				       {"seed", &seed_s},
 				       {"flows", &flows_s},
+				       {"flows6", &flows6_s},
 				       {"table-slots", &slots_s},
 				       {"backends", &backends_s},
 				       {"gue-port", &gue_port_s},
@@ -84,7 +86,8 @@ int xlb_cmd_attach(struct xlb_cli *c, int argc, char **argv)
 			    "attach DEV [--mode native|generic] [--forward ipip|l2|nat|gue] "
 			    "[--encap-src CIDR] [--encap-src6 CIDR] [--nat-src ADDR] "
 			    "[--nat-src6 ADDR] [--nat-ports MIN-MAX] [--nat-conns N] [--seed N] "
-			    "[--flows N] [--table-slots N] [--backends N] [--gue-port P]");
+			    "[--flows N] [--flows6 N] [--table-slots N] [--backends N] "
+			    "[--gue-port P]");
 	if (ret || npos < 0)
 		return ret;
 	su.ifname = pos[0];
@@ -126,6 +129,9 @@ int xlb_cmd_attach(struct xlb_cli *c, int argc, char **argv)
 	if (flows_s && xlb_u32_parse(flows_s, 1024, 1U << 27, &su.flows))
 		return xlb_cli_err(c, XLB_EXIT_USAGE, "--flows '%s' is not a number 1024-%u",
 				   flows_s, 1U << 27);
+	if (flows6_s && xlb_u32_parse(flows6_s, 1024, 1U << 27, &su.flows6))
+		return xlb_cli_err(c, XLB_EXIT_USAGE, "--flows6 '%s' is not a number 1024-%u",
+				   flows6_s, 1U << 27);
 	if (slots_s && xlb_u32_parse(slots_s, 1U << 16, 1U << 28, &su.table_slots))
 		return xlb_cli_err(c, XLB_EXIT_USAGE, "--table-slots '%s' is not a number %u-%u",
 				   slots_s, 1U << 16, 1U << 28);

@@ -17,7 +17,7 @@ static const struct xlb_cmd objects[] = {
 	{"attach", xlb_cmd_attach,
 	 "attach DEV [--mode native|generic] [--forward ipip|l2|nat|gue] [--encap-src CIDR] "
 	 "[--encap-src6 CIDR] [--nat-src ADDR] [--nat-src6 ADDR] [--nat-ports MIN-MAX] "
-	 "[--nat-conns N] [--seed N] [--flows N] [--table-slots N] [--backends N] "
+	 "[--nat-conns N] [--seed N] [--flows N] [--flows6 N] [--table-slots N] [--backends N] "
 	 "[--gue-port P]"},
 	{"detach", xlb_cmd_detach, "detach DEV [--keep-maps]"},
 	{"status", xlb_cmd_status, "status"},

@@ -252,6 +252,7 @@ static int setup_data_plane(struct xlb_agent *a)
 		.seed_set = !!s->hash_seed,
 		.seed = s->hash_seed,
 		.flows = s->flows,
+		.flows6 = s->flows6,
 		.syns = s->syn_table ? s->syn_table : 1, /* one slot: no SYN table */
 		/* Without a NAT source the NAT maps take the least room. */
 		.nat_src = s->nat_src[0] ? s->nat_src : NULL,

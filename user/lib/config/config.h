@@ -17,7 +17,7 @@
  *     ports), remote_addr (client CIDR), upstream_id or upstream (inline),
  *     scheme (xlb's: tcp | udp; absent: the upstream's)
  *   xlb: interfaces, mode, forward, encap_src, encap_src6, on_no_healthy,
- *     table_size, hash_seed, flows, admin {listen, api_key, limits},
+ *     table_size, hash_seed, flows, flows6, admin {listen, api_key, limits},
  *     metrics {per_node}, log_level
  */
 #ifndef XLB_CONFIG_H
@@ -148,6 +148,7 @@ struct xlb_settings {
 	__u32 table_size;	     /* prime; 0 (default): from each VIP's node count */
 	__u32 hash_seed;	     /* 0 = keep the data plane's */
 	__u32 flows;		     /* flow-cache flows a family; 0 = default */
+	__u32 flows6;		     /* IPv6 flow-cache flows; 0 = as flows */
 	__u32 syn_table;	     /* recent SYNs of stateless VIPs; 0 = default */
 	int stateless;		     /* flow_state: table (0) | stateless (1), upstreams' default */
 	__u32 table_slots;	     /* Maglev table space (slots); 0 = default */

@@ -973,6 +973,8 @@ static const struct key settings_keys[] = {
 	{"hash_seed", KT_UINT, F(xlb_settings, hash_seed), .max = UINT32_MAX},
 	/* Absent: 0, the size chosen at attach (XLB_FLOW_MAX_DEFAULT). */
 	{"flows", KT_UINT, F(xlb_settings, flows), .min = 1024, .max = 1 << 27},
+	/* Absent: 0, as flows (an IPv4-only node sets it low). */
+	{"flows6", KT_UINT, F(xlb_settings, flows6), .min = 1024, .max = 1 << 27},
 	{"table_slots", KT_UINT, F(xlb_settings, table_slots), .min = 1 << 16, .max = 1 << 28},
 	/* Absent: 0, XLB_MAX_BACKENDS (or the pinned maps' size). */
 	{"backends", KT_UINT, F(xlb_settings, backends), .min = 16, .max = XLB_MAX_BACKENDS},

@@ -255,7 +255,7 @@ static int attach_once(enum xlb_prog_kind kind, const char *pin_dir, int ifindex
 	struct xlb_decap *decap = NULL;
 	struct xlb_lb *lb = NULL;
 	struct bpf_map *by_backend[6];
-	__u32 zero = 0, slots, cap, syns;
+	__u32 zero = 0, slots, cap, syns, flows;
 	struct xlb_config cfg = {};
 	__u8 bits;
 	int err;
@@ -270,10 +270,11 @@ static int attach_once(enum xlb_prog_kind kind, const char *pin_dir, int ifindex
 		if (!lb)
 			return -errno;
 		/*
-		 * The flow cache holds flow_max flows of each family; least_conn
+		 * The flow cache holds flow_max flows (flow6_max IPv6 ones); least_conn
 		 * VIPs' flows, in xlb_flows, are XLB_LC_FLOWS_DEFAULT at most.
 		 */
-		err = xlb_flow_cache_size(lb, o->flow_max ? o->flow_max : XLB_FLOW_MAX_DEFAULT,
+		flows = o->flow_max ? o->flow_max : XLB_FLOW_MAX_DEFAULT;
+		err = xlb_flow_cache_size(lb, flows, o->flow6_max ? o->flow6_max : flows,
 					  libbpf_num_possible_cpus())
 			      ?: bpf_map__set_max_entries(lb->maps.xlb_flows,
 							  pinned_max_entries(lb->maps.xlb_flows,
@@ -620,6 +621,7 @@ int xlb_lb_attach_dev(const char *pin_dir, const struct xlb_lb_setup *s, struct 
 	int nat_off = s->forward != XLB_FWD_NAT && !s->nat_src && !s->nat_src6 && !s->nat_conns;
 	struct xlb_attach_opts ao = {.mode = s->mode,
 				     .flow_max = s->flows,
+				     .flow6_max = s->flows6,
 				     .syn_max = s->syns,
 				     .nat_max = nat_off ? XLB_NAT_MAX_OFF : s->nat_conns,
 				     .table_slots = s->table_slots,

@@ -18,6 +18,7 @@ enum xlb_prog_kind {
 struct xlb_attach_opts {
 	enum xdp_attach_mode mode; /* XDP_MODE_NATIVE or XDP_MODE_SKB */
 	__u32 flow_max;		   /* flow-cache flows a family; 0 = default or pinned */
+	__u32 flow6_max;	   /* IPv6 flow-cache flows; 0 = flow_max */
 	__u32 syn_max;	   /* SYN-table slots (power of two, 1 = none); 0 = default or pinned */
 	__u32 nat_max;	   /* NAT connections; 0 = default or pinned */
 	__u32 table_slots; /* Maglev table space; 0 = default or pinned */
@@ -89,6 +90,7 @@ struct xlb_lb_setup {
 	int seed_set;			  /* else: the pinned maps' seed, or a random one */
 	__u32 seed;
 	__u32 flows;	   /* 0: default (or the pinned table's size) */
+	__u32 flows6;	   /* IPv6 flows; 0: as flows */
 	__u32 nat_conns;   /* NAT table size; 0: default (or pinned) */
 	__u32 table_slots; /* slots of all Maglev tables; 0: default (or pinned) */
 	__u32 backends;	   /* backend ids the maps hold; 0: XLB_MAX_BACKENDS (or pinned) */

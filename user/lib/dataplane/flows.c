@@ -297,7 +297,7 @@ static __u32 pinned_entries(const struct bpf_map *map, __u32 dflt)
 	return dflt;
 }
 
-int xlb_flow_cache_size(struct xlb_lb *lb, __u64 flows, int ncpu)
+int xlb_flow_cache_size(struct xlb_lb *lb, __u64 flows, __u64 flows6, int ncpu)
 {
 	struct bpf_map *map[2] = {lb->maps.xlb_fc4, lb->maps.xlb_fc6};
 	__u32 ways[2] = {XLB_FC4_WAYS, XLB_FC6_WAYS};
@@ -307,7 +307,7 @@ int xlb_flow_cache_size(struct xlb_lb *lb, __u64 flows, int ncpu)
 	if (ncpu <= 0)
 		return -EINVAL;
 	for (f = 0; f < 2; f++) {
-		bits = xlb_fc_bits(flows, ncpu, ways[f]);
+		bits = xlb_fc_bits(f ? flows6 : flows, ncpu, ways[f]);
 		entries = pinned_entries(map[f], (__u32)ncpu << bits);
 		for (bits = 0; bits < 31 && ((__u64)ncpu << (bits + 1)) <= entries; bits++)
 			;

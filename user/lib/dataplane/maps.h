@@ -228,12 +228,12 @@ int xlb_flow_update(struct xlb_maps *m, const struct xlb_flow_key *k, const stru
 /* Flows held at most: the cache's ways of every CPU, both families, and the table's; 0 on error. */
 __u32 xlb_flow_capacity(struct xlb_maps *m);
 /*
- * Size the flow cache of an opened, not loaded xlb_lb for flows flows of
- * each family on ncpu CPUs (rounded up to a power of two of sets per CPU);
- * a map already pinned keeps its size.
+ * Size the flow cache of an opened, not loaded xlb_lb for flows IPv4 and
+ * flows6 IPv6 flows on ncpu CPUs (rounded up to a power of two of sets per
+ * CPU); a map already pinned keeps its size.
  */
 struct xlb_lb;
-int xlb_flow_cache_size(struct xlb_lb *lb, __u64 flows, int ncpu);
+int xlb_flow_cache_size(struct xlb_lb *lb, __u64 flows, __u64 flows6, int ncpu);
 
 /* Decap VIP set. */
 int xlb_decap_vip_add(struct xlb_decap_maps *m, const struct xlb_addr_key *a);
