@@ -77,6 +77,25 @@ static int probe_ringbuf(void)
 		libbpf_probe_bpf_helper(BPF_PROG_TYPE_XDP, BPF_FUNC_ringbuf_reserve, NULL));
 }
 
+/* The flow cache's maps: arrays userspace maps (flows.c reads them so). */
+static int probe_mmapable_array(void)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_MMAPABLE);
+	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_probe", 4, 64, 1, &opts);
+
+	if (fd >= 0) {
+		close(fd);
+		return 1;
+	}
+	return errno == EINVAL ? 0 : -errno;
+}
+
+/* The flow cache's look into other CPUs' sets. */
+static int probe_loop(void)
+{
+	return probe_ret(libbpf_probe_bpf_helper(BPF_PROG_TYPE_XDP, BPF_FUNC_loop, NULL));
+}
+
 static int probe_coarse_clock(void)
 {
 	return probe_ret(
@@ -126,9 +145,11 @@ const struct xlb_kfeature xlb_kfeatures[] = {
 	{"array-of-maps maps", "4.12", LB, probe_array_of_maps},
 	{"bpf_fib_lookup() in XDP", "4.18", LB, probe_fib_lookup},
 	{"bpf_xdp_adjust_tail() in XDP", "4.18", LB, probe_adjust_tail},
+	{"mmapable BPF arrays", "5.5", LB, probe_mmapable_array},
 	{"BPF ring buffer", "5.8", LB, probe_ringbuf},
 	{"bpf_ktime_get_coarse_ns()", "5.11", LB, probe_coarse_clock},
 	{"BPF atomic compare-and-exchange", "5.12", LB, probe_cmpxchg},
+	{"bpf_loop()", "5.17", LB, probe_loop},
 };
 const size_t xlb_kfeatures_n = sizeof(xlb_kfeatures) / sizeof(xlb_kfeatures[0]);
 
