@@ -216,14 +216,10 @@ static long xlb_fc6_probe_one(__u32 j, void *arg)
 	return 1;
 }
 
-/*
- * Whether a packet that missed this CPU's set looks further: in other
- * CPUs' (above; none on a one-CPU host, where bpf_loop runs 0 times) and
- * in the other store (a VIP that changed kind: pick.h).
- */
+/* Whether a packet that missed this CPU's set looks in other CPUs' (above). */
 static __always_inline int xlb_fc_probes(const struct xlb_pkt *p)
 {
-	return p->key.proto == IPPROTO_TCP && !(p->tcp_flags & XLB_TCP_SYN);
+	return xlb_fc_ncpu > 1 && p->key.proto == IPPROTO_TCP && !(p->tcp_flags & XLB_TCP_SYN);
 }
 
 /* Another CPU's way of p's flow into *ref, *meta, by one_cpu (above); 0 if none. */
