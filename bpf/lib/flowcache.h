@@ -3,9 +3,8 @@
  * The flow cache's ways (xlb_fc4, xlb_fc6 in maps.h): finding a flow in
  * its set on this CPU, and choosing the way a new flow takes. Each CPU has
  * its own block of sets, so no two programs write one set at once (as
- * Katran's per-CPU flow tables): a flow whose packets move to another CPU
- * (RSS changed) is picked there anew, which the Maglev table makes the
- * same backend unless the backends changed meanwhile.
+ * Katran's per-CPU flow tables); a TCP flow whose packets move to another
+ * CPU is found in its old CPU's set (xlb_fc_probe, below).
  *
  * A new flow takes, in this order, a free way, the oldest way not hit
  * since the set's used bits were last cleared, or, when every way was
@@ -166,8 +165,9 @@ static __always_inline int xlb_fc6_store(struct xlb_fc_set6 *s, int i, const str
  * packet other than a SYN looks: a SYN opens a connection, and a UDP
  * flow's first packet would pay the look on every new flow. The look
  * reads the same set number in the blocks of at most XLB_FC_PROBE_CPUS
- * (include/xlb/abi.h) other CPUs, the ones after this one, through bpf_loop (verified once,
- * whatever the CPU count), and writes nothing there.
+ * (include/xlb/abi.h) other CPUs, the ones after this one, through
+ * bpf_loop (verified once, whatever the CPU count), and writes nothing
+ * there.
  */
 struct xlb_fc_probe {
 	struct xlb_flow_key key;

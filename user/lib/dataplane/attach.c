@@ -32,6 +32,7 @@
 #include "dataplane/kernel.h"
 #include "base/log.h"
 #include "dataplane/maps.h"
+#include "dataplane/maps_internal.h"
 #include "xlb_decap.skel.h"
 #include "xlb_lb.skel.h"
 
@@ -89,25 +90,6 @@ int xlb_prog_query(enum xlb_prog_kind kind, int ifindex, struct xlb_attach_info 
 	}
 	xdp_multiprog__close(mp);
 	return 0;
-}
-
-/* A map's size: the pinned one's if it exists, so it is reused. */
-static __u32 pinned_max_entries(const struct bpf_map *map, __u32 dflt)
-{
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-	const char *path = bpf_map__pin_path(map);
-	int fd;
-
-	if (!path)
-		return dflt;
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return dflt;
-	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
-		dflt = info.max_entries;
-	close(fd);
-	return dflt;
 }
 
 /*
@@ -276,12 +258,13 @@ static int attach_once(enum xlb_prog_kind kind, const char *pin_dir, int ifindex
 		flows = o->flow_max ? o->flow_max : XLB_FLOW_MAX_DEFAULT;
 		err = xlb_flow_cache_size(lb, flows, o->flow6_max ? o->flow6_max : flows,
 					  libbpf_num_possible_cpus())
-			      ?: bpf_map__set_max_entries(lb->maps.xlb_flows,
-							  pinned_max_entries(lb->maps.xlb_flows,
-									     XLB_LC_FLOWS_DEFAULT));
+			      ?: bpf_map__set_max_entries(
+					 lb->maps.xlb_flows,
+					 xlb_pinned_max_entries(lb->maps.xlb_flows,
+								XLB_LC_FLOWS_DEFAULT));
 		/* The SYN table: a power of two of slots; one slot is none (syn_bits 0). */
-		syns = pinned_max_entries(lb->maps.xlb_syns,
-					  o->syn_max ? o->syn_max : 1U << XLB_SYN_BITS_DEFAULT);
+		syns = xlb_pinned_max_entries(lb->maps.xlb_syns,
+					      o->syn_max ? o->syn_max : 1U << XLB_SYN_BITS_DEFAULT);
 		if (!err)
 			err = bpf_map__set_max_entries(lb->maps.xlb_syns, syns);
 		for (cfg.syn_bits = 0; syns > 1U << cfg.syn_bits; cfg.syn_bits++)
@@ -290,13 +273,15 @@ static int attach_once(enum xlb_prog_kind kind, const char *pin_dir, int ifindex
 		if (!err)
 			err = bpf_map__set_max_entries(
 				lb->maps.xlb_nat_fwd,
-				pinned_max_entries(lb->maps.xlb_nat_fwd,
-						   o->nat_max ? o->nat_max : XLB_NAT_MAX_DEFAULT));
+				xlb_pinned_max_entries(lb->maps.xlb_nat_fwd,
+						       o->nat_max ? o->nat_max
+								  : XLB_NAT_MAX_DEFAULT));
 		if (!err)
 			err = bpf_map__set_max_entries(
 				lb->maps.xlb_nat_rev,
-				pinned_max_entries(lb->maps.xlb_nat_rev,
-						   o->nat_max ? o->nat_max : XLB_NAT_MAX_DEFAULT));
+				xlb_pinned_max_entries(lb->maps.xlb_nat_rev,
+						       o->nat_max ? o->nat_max
+								  : XLB_NAT_MAX_DEFAULT));
 		/*
 		 * Per-CPU NAT health, one entry per backend id and CPU: with the
 		 * least NAT table (no NAT source), one entry; lookups of other
@@ -307,8 +292,8 @@ static int attach_once(enum xlb_prog_kind kind, const char *pin_dir, int ifindex
 		 * per-CPU ones cost cap x entry x CPUs, so a host with many
 		 * CPUs and few backends sizes them down with --backends.
 		 */
-		cap = pinned_max_entries(lb->maps.xlb_backends,
-					 o->backends ? o->backends : XLB_MAX_BACKENDS);
+		cap = xlb_pinned_max_entries(lb->maps.xlb_backends,
+					     o->backends ? o->backends : XLB_MAX_BACKENDS);
 		by_backend[0] = lb->maps.xlb_backends;
 		by_backend[1] = lb->maps.xlb_nexthops;
 		by_backend[2] = lb->maps.xlb_backend_stats;
@@ -320,12 +305,12 @@ static int attach_once(enum xlb_prog_kind kind, const char *pin_dir, int ifindex
 		if (!err && o->nat_off)
 			err = bpf_map__set_max_entries(
 				lb->maps.xlb_nat_health,
-				pinned_max_entries(lb->maps.xlb_nat_health, 1));
+				xlb_pinned_max_entries(lb->maps.xlb_nat_health, 1));
 		/* The table space and its block record, sized together. */
 		if (!err)
 			err = xlb_chains_from_slots(bpf_map__pin_path(lb->maps.xlb_chains));
 		if (!err) {
-			slots = pinned_max_entries(lb->maps.xlb_chains, 0)
+			slots = xlb_pinned_max_entries(lb->maps.xlb_chains, 0)
 					?: (o->table_slots ? o->table_slots : XLB_SLOTS_DEFAULT);
 			slots = slots / (XLB_SLOT_BLOCK * 8) * (XLB_SLOT_BLOCK * 8);
 			err = bpf_map__set_max_entries(lb->maps.xlb_chains, slots)

@@ -10,7 +10,6 @@
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 #include <sys/mman.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -27,6 +26,16 @@ struct fc {
 	__u32 entries, bits;
 	int ncpu;
 };
+
+/* log2 of the sets per CPU of a cache of entries sets on ncpu CPUs. */
+static __u32 bits_of(__u32 entries, int ncpu)
+{
+	__u32 bits = 0;
+
+	while (bits < 31 && ((__u64)ncpu << (bits + 1)) <= entries)
+		bits++;
+	return bits;
+}
 
 static int fc_get(struct xlb_maps *m, int family, struct fc *c)
 {
@@ -47,9 +56,7 @@ static int fc_get(struct xlb_maps *m, int family, struct fc *c)
 	if (info.value_size != c->set_size)
 		return -EINVAL;
 	c->entries = info.max_entries;
-	for (c->bits = 0; (c->bits < 31) && ((__u64)c->ncpu << (c->bits + 1)) <= c->entries;
-	     c->bits++)
-		;
+	c->bits = bits_of(c->entries, c->ncpu);
 	return 0;
 }
 
@@ -183,11 +190,14 @@ int xlb_flow_foreach(struct xlb_maps *m, xlb_flow_cb cb, void *arg)
 }
 
 /*
- * Visit every CPU's way of k: fn(set, way, arg) for each; the number of
- * ways met, or -errno. A set fn changed (fn returns 1) is written back.
+ * Visit every CPU's way of k: fn(set, way, its flow, arg) for each; the
+ * number of ways met, or -errno. A set fn changed (fn returns 1) is
+ * written back.
  */
 static int fc_each_way(struct xlb_maps *m, const struct xlb_flow_key *k,
-		       int (*fn)(void *set, int family, __u32 way, void *arg), void *arg)
+		       int (*fn)(void *set, int family, __u32 way, const struct xlb_flow *f,
+				 void *arg),
+		       void *arg)
 {
 	struct xlb_flow_key wk;
 	struct xlb_config cfg;
@@ -195,22 +205,24 @@ static int fc_each_way(struct xlb_maps *m, const struct xlb_flow_key *k,
 	struct xlb_fc_set6 set; /* the larger of the two */
 	__u32 h5, idx, i;
 	int err, cpu, n = 0;
+	__u64 now;
 	struct fc c;
 
 	err = xlb_config_get(m, &cfg) ?: fc_get(m, k->family, &c);
 	if (err)
 		return err;
 	h5 = xlb_flow_hash(k, xlb_fc_seed(&cfg), 0);
+	now = coarse_now();
 	for (cpu = 0; cpu < c.ncpu; cpu++) {
 		idx = xlb_fc_index(cpu, c.bits, h5);
 		if (bpf_map_lookup_elem(c.fd, &idx, &set))
 			return -errno;
 		for (i = 0; i < c.ways; i++) {
-			if (!way_read(&set, k->family, i, coarse_now(), &wk, &wf) ||
+			if (!way_read(&set, k->family, i, now, &wk, &wf) ||
 			    memcmp(&wk, k, sizeof(wk)))
 				continue;
 			n++;
-			if (fn(&set, k->family, i, arg) &&
+			if (fn(&set, k->family, i, &wf, arg) &&
 			    bpf_map_update_elem(c.fd, &idx, &set, BPF_ANY))
 				return -errno;
 		}
@@ -223,15 +235,12 @@ struct youngest {
 	int found;
 };
 
-static int way_youngest(void *set, int family, __u32 way, void *arg)
+static int way_youngest(void *set, int family, __u32 way, const struct xlb_flow *f, void *arg)
 {
 	struct youngest *y = arg;
-	struct xlb_flow_key k;
-	struct xlb_flow f;
 
-	way_read(set, family, way, coarse_now(), &k, &f);
-	if (!y->found || f.created_ns > y->f->created_ns)
-		*y->f = f;
+	if (!y->found || f->created_ns > y->f->created_ns)
+		*y->f = *f;
 	y->found = 1;
 	return 0;
 }
@@ -249,7 +258,7 @@ int xlb_flow_lookup(struct xlb_maps *m, const struct xlb_flow_key *k, struct xlb
 	return n < 0 ? n : n ? 0 : -ENOENT;
 }
 
-static int way_rewrite(void *set, int family, __u32 way, void *arg)
+static int way_rewrite(void *set, int family, __u32 way, const struct xlb_flow *f, void *arg)
 {
 	way_write(set, family, way, arg);
 	return 1;
@@ -281,22 +290,6 @@ __u32 xlb_flow_capacity(struct xlb_maps *m)
 	return n > UINT32_MAX ? UINT32_MAX : (__u32)n;
 }
 
-/* Entries of map: its pin's if it is pinned, else dflt. */
-static __u32 pinned_entries(const struct bpf_map *map, __u32 dflt)
-{
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-	const char *path = bpf_map__pin_path(map);
-	int fd;
-
-	if (!path || (fd = bpf_obj_get(path)) < 0)
-		return dflt;
-	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
-		dflt = info.max_entries;
-	close(fd);
-	return dflt;
-}
-
 int xlb_flow_cache_size(struct xlb_lb *lb, __u64 flows, __u64 flows6, int ncpu)
 {
 	struct bpf_map *map[2] = {lb->maps.xlb_fc4, lb->maps.xlb_fc6};
@@ -308,9 +301,8 @@ int xlb_flow_cache_size(struct xlb_lb *lb, __u64 flows, __u64 flows6, int ncpu)
 		return -EINVAL;
 	for (f = 0; f < 2; f++) {
 		bits = xlb_fc_bits(f ? flows6 : flows, ncpu, ways[f]);
-		entries = pinned_entries(map[f], (__u32)ncpu << bits);
-		for (bits = 0; bits < 31 && ((__u64)ncpu << (bits + 1)) <= entries; bits++)
-			;
+		entries = xlb_pinned_max_entries(map[f], (__u32)ncpu << bits);
+		bits = bits_of(entries, ncpu);
 		err = bpf_map__set_max_entries(map[f], entries);
 		if (err)
 			return err;

@@ -127,6 +127,24 @@ int xlb_pin_dir_lock(const char *dir)
 	return fd;
 }
 
+__u32 xlb_pinned_max_entries(const struct bpf_map *map, __u32 dflt)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	const char *path = bpf_map__pin_path(map);
+	int fd;
+
+	if (!path)
+		return dflt;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return dflt;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+		dflt = info.max_entries;
+	close(fd);
+	return dflt;
+}
+
 /* Give every pinned map of obj the fd of its pin; -ENOENT if one is missing. */
 static int adopt_pins(struct bpf_object *obj)
 {

@@ -70,6 +70,9 @@ typedef int (*xlb_batch_cb)(const void *key, const void *value, void *arg);
  */
 int xlb_map_read_batched(const struct bpf_map *map, xlb_batch_cb cb, void *arg);
 
+/* A map's size: its pin's if it is pinned (the pin is reused), else dflt. */
+__u32 xlb_pinned_max_entries(const struct bpf_map *map, __u32 dflt);
+
 /* The kernel's account of a map's memory (fdinfo "memlock:"), 0 if unknown. */
 __u64 xlb_map_memlock(int fd);
 
