@@ -216,10 +216,14 @@ static long xlb_fc6_probe_one(__u32 j, void *arg)
 	return 1;
 }
 
-/* Whether a packet that missed this CPU's set looks in other CPUs' (above). */
-static __always_inline int xlb_fc_probes(const struct xlb_pkt *p)
+/*
+ * Whether a packet its store missed looks further, in other CPUs' sets
+ * (above) and in the other store (a VIP that changed kind: pick.h): a
+ * TCP packet but a SYN, which belongs to a connection under way.
+ */
+static __always_inline int xlb_fc_handover(const struct xlb_pkt *p)
 {
-	return xlb_fc_ncpu > 1 && p->key.proto == IPPROTO_TCP && !(p->tcp_flags & XLB_TCP_SYN);
+	return p->key.proto == IPPROTO_TCP && !(p->tcp_flags & XLB_TCP_SYN);
 }
 
 /* Another CPU's way of p's flow into *ref, *meta, by one_cpu (above); 0 if none. */
@@ -230,6 +234,14 @@ static __always_inline int xlb_fc_probe(const struct xlb_pkt *p, __u32 h5,
 	struct xlb_fc_probe pr = {.key = p->key, .h5 = h5};
 	__u32 n = xlb_fc_ncpu - 1;
 
+	/*
+	 * One CPU: no other set. The test must leave bpf_loop() dead code
+	 * (xlb_fc_ncpu is read-only, so the verifier drops it): a call the
+	 * verifier sees run 0 times leaves its callback unchecked, and the
+	 * JIT of 6.12 and later then fails ("No program to jit").
+	 */
+	if (xlb_fc_ncpu < 2)
+		return 0;
 	pr.self = bpf_get_smp_processor_id();
 	if (n > XLB_FC_PROBE_CPUS)
 		n = XLB_FC_PROBE_CPUS;
@@ -258,7 +270,7 @@ static __always_inline int xlb_fc_read(const struct xlb_pkt *p, __u32 h5, __u32 
 			*meta = s4->w[i & 3].meta;
 			return 1;
 		}
-		return xlb_fc_probes(p) && xlb_fc_probe(p, h5, xlb_fc4_probe_one, ref, meta);
+		return xlb_fc_handover(p) && xlb_fc_probe(p, h5, xlb_fc4_probe_one, ref, meta);
 	}
 	s6 = xlb_fc6_set(h5);
 	i = s6 ? xlb_fc6_find(s6, &p->key, 0) : -1;
@@ -267,7 +279,7 @@ static __always_inline int xlb_fc_read(const struct xlb_pkt *p, __u32 h5, __u32 
 		*meta = s6->w[i & 3].meta;
 		return 1;
 	}
-	return xlb_fc_probes(p) && xlb_fc_probe(p, h5, xlb_fc6_probe_one, ref, meta);
+	return xlb_fc_handover(p) && xlb_fc_probe(p, h5, xlb_fc6_probe_one, ref, meta);
 }
 
 /*

@@ -322,7 +322,7 @@ static __always_inline int xlb_pick_cached(const struct xlb_pkt *p, const struct
 			return ret == XLB_PICK_STORE ? XLB_CONTINUE : ret;
 		}
 		i = xlb_fc4_find(s4, &p->key, 1);
-		if (i < 0 && xlb_fc_probes(p) &&
+		if (i < 0 && xlb_fc_handover(p) &&
 		    (xlb_fc_probe(p, h5, xlb_fc4_probe_one, &ref, &meta) ||
 		     xlb_fc_from_table(p, &ref, &meta)))
 			i = xlb_fc4_store(s4, -1, &p->key, ref, meta, bpf_ktime_get_coarse_ns());
@@ -343,7 +343,7 @@ static __always_inline int xlb_pick_cached(const struct xlb_pkt *p, const struct
 		return ret == XLB_PICK_STORE ? XLB_CONTINUE : ret;
 	}
 	i = xlb_fc6_find(s6, &p->key, 1);
-	if (i < 0 && xlb_fc_probes(p) &&
+	if (i < 0 && xlb_fc_handover(p) &&
 	    (xlb_fc_probe(p, h5, xlb_fc6_probe_one, &ref, &meta) ||
 	     xlb_fc_from_table(p, &ref, &meta)))
 		i = xlb_fc6_store(s6, -1, &p->key, ref, meta, bpf_ktime_get_coarse_ns());
@@ -378,7 +378,7 @@ static __always_inline int xlb_pick_counted(const struct xlb_pkt *p, const struc
 	int ret;
 
 	flow = bpf_map_lookup_elem(&xlb_flows, &p->key);
-	if (!flow && xlb_fc_probes(p) &&
+	if (!flow && xlb_fc_handover(p) &&
 	    xlb_fc_read(p, xlb_fc_hash(p, vip, cfg, hash), &ref, &meta)) {
 		/*
 		 * Begun while the VIP was of another kind: the flow keeps its
