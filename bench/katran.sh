@@ -14,8 +14,11 @@
 # KATRAN_SRC is the root of a checkout of facebookincubator/katran (the
 # directory holding katran/lib/bpf/balancer.bpf.c). Its commit is taken from
 # git when KATRAN_SRC is a work tree, else from $KATRAN_COMMIT.
-# Environment: PEER_CALLS (1000000 calls per case, program and round),
-# PEER_ROUNDS (3), BUILD (build).
+# Environment: PEER_LOADS (3: every program loaded afresh 3 times, as the
+# same object costs differently from one load to the next), PEER_CALLS
+# (600000 calls per case, program and round), PEER_ROUNDS (2 a load: with
+# 1.2M new flows a load, both flow tables are full and evicting for most
+# of the SYN cases, as on a busy node), BUILD (build).
 #
 # Katran's BPF build (build_bpf_modules_opensource.sh with
 # katran/lib/Makefile-bpf, no -d DEFINES by default) is reproduced here:
@@ -49,4 +52,4 @@ mkdir -p "$BUILD/katran"
 
 make -s "$BUILD/bench/bench_peer"
 "$BUILD/bench/bench_peer" -k "$OBJ" -c "$COMMIT" ${JSON:+-j "$JSON"} \
-	-n "${PEER_CALLS:-1000000}" -r "${PEER_ROUNDS:-3}"
+	-l "${PEER_LOADS:-3}" -n "${PEER_CALLS:-600000}" -r "${PEER_ROUNDS:-2}"

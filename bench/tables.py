@@ -324,18 +324,23 @@ def katran_ratio(r, cases):
 
 def r_katran(r):
     d = r["katran"]["data"]
+    loads = d.get("loads", 1) > 1
     rows = [[c["name"], "%.1f" % c["xlb_ns"], "%.1f" % c["katran_ns"], "%.2f" % c["ratio"],
-             "%s / %s" % (c["xlb_verdict"], c["katran_verdict"]),
-             "%.1f" % c["xlb_wall_ns"], "%.1f" % c["katran_wall_ns"]] for c in d["cases"]]
+             "%s / %s" % (c["xlb_verdict"], c["katran_verdict"])]
+            + (["%.1f - %.1f" % (c["xlb_load_min_ns"], c["xlb_load_max_ns"]),
+                "%.1f - %.1f" % (c["katran_load_min_ns"], c["katran_load_max_ns"])]
+               if loads else [])
+            + ["%.1f" % c["xlb_wall_ns"], "%.1f" % c["katran_wall_ns"]] for c in d["cases"]]
     out = [source(r, "katran"), r.table("katran", 0)["title"], ""]
-    out += md(["case", "xlb ns", "Katran ns", "xlb / Katran", "verdicts",
-               "xlb wall-clock ns", "Katran wall-clock ns"], rows)
+    out += md(["case", "xlb ns", "Katran ns", "xlb / Katran", "verdicts"]
+              + (["xlb, loads' medians", "Katran, loads' medians"] if loads else [])
+              + ["xlb wall-clock ns", "Katran wall-clock ns"], rows)
     by = {c["case"]: c["ratio"] for c in d["cases"]}
     targets = ["%s %s (target <= %s: %s)"
                % (what, katran_ratio(r, cases), limit,
                   "met" if max(by[c] for c in cases) <= limit else "**missed**")
                for what, cases, limit in KATRAN_TARGETS]
-    out += ["", r.line("katran", "Katran:"), "",
+    out += ["", r.line("katran", "Katran"), "",
             "xlb / Katran, Katran %s: %s." % (d["katran_commit"][:8], "; ".join(targets))]
     return out
 
