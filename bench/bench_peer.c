@@ -37,7 +37,9 @@
  *   bench_peer -k KATRAN_OBJ [-c COMMIT] [-C CASES] [-j JSON] [-l LOADS] [-n CALLS]
  *              [-r ROUNDS] [-x XLB_OBJ]
  */
+#define _GNU_SOURCE /* sched_setaffinity */
 #include <getopt.h>
+#include <sched.h>
 #include <unistd.h>
 #include <sys/utsname.h>
 #include <jansson.h>
@@ -537,6 +539,7 @@ int main(int argc, char **argv)
 	struct progs pg = {0};
 	struct pkt s;
 	int fds[C_MAX][P_MAX], c, p, r, l, opt;
+	cpu_set_t cpus;
 	double lo, hi;
 
 	while ((opt = getopt(argc, argv, "k:c:C:j:l:n:r:x:")) != -1) {
@@ -587,6 +590,14 @@ int main(int argc, char **argv)
 		seq[C_SYN4][p] = seq[C_SYN6][p] = p * 64000 * 256;
 		seq[C_SL_SYN4][p] = p * 64000 * 256 + 64000 * 128;
 	}
+	/*
+	 * Every call on one CPU: both balancers keep flows per CPU, and a
+	 * flow opened on one CPU and timed on another would miss there.
+	 */
+	CPU_ZERO(&cpus);
+	CPU_SET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &cpus);
+	if (sched_setaffinity(0, sizeof(cpus), &cpus))
+		fprintf(stderr, "bench_peer: cannot stay on one CPU: %s\n", strerror(errno));
 	for (l = 0; l < run.loads; l++) {
 		if (progs_load(&pg, kobj, xobj, fds))
 			return 2;
