@@ -5,9 +5,11 @@
  * up with one VIP per family on port 80 and three backends, get the same
  * frames in one interleaved run. Each figure is the duration the kernel
  * reports for repeat=1 BPF_PROG_TEST_RUN calls minus an empty program's,
- * measured in chunks that alternate empty program, xlb and Katran, so that
- * drift in the machine's speed reaches all three alike; the median over
- * rounds is printed with the ratio xlb / Katran and written as JSON. Two
+ * every call on one CPU, measured in chunks that alternate empty program,
+ * xlb and Katran, each chunk from a program one further, so that drift in
+ * the machine's speed and the caches a program finds reach all three
+ * alike; the median over rounds is printed with the ratio xlb / Katran and
+ * written as JSON. Two
  * more rows give the IPv4 established and new-flow packets to a second
  * xlb_lb whose VIPs are stateless in GUE (no flow entries), beside Katran
  * with its flow table as always: what each design costs per packet.
@@ -420,8 +422,9 @@ static int write_json(const char *path, const struct peer_run *run, const char *
 			(json_int_t)run->calls, "rounds", run->rounds, "loads", run->loads,
 			"method",
 			"kernel-reported duration of repeat=1 BPF_PROG_TEST_RUN calls minus an "
-			"empty program's, chunks of 1000 calls alternating empty/xlb/Katran "
-			"(then the -x build, x_*), each program loaded afresh for every load; "
+			"empty program's, on one CPU, chunks of 1000 calls alternating "
+			"empty/xlb/Katran (then the -x build, x_*), each chunk from the next "
+			"program, each program loaded afresh for every load; "
 			"median of every load's rounds; *_load_min_ns, *_load_max_ns: the "
 			"lowest and highest of the loads' own medians; *_wall_ns: the same calls "
 			"timed by the wall clock",
@@ -503,8 +506,10 @@ static int progs_load(struct progs *pg, const char *kobj, const char *xobj, int 
 		pg->lb_x_sl =
 			pg->lb_x ? load_lb_file(xobj, XLB_FLOW_MAX_DEFAULT, BENCH_GUE_STATELESS)
 				 : NULL;
-		if (!pg->lb_x || !pg->lb_x_sl)
+		if (!pg->lb_x || !pg->lb_x_sl) {
+			fprintf(stderr, "load/setup failed: -x %s\n", xobj);
 			return -1;
+		}
 	}
 	if (!pg->lb || !pg->lb_sl || !pg->floor || err) {
 		fprintf(stderr, "load/setup failed: xlb %s, Katran %s\n",
@@ -538,7 +543,8 @@ int main(int argc, char **argv)
 	__u32 seq[C_MAX][P_MAX] = {0};
 	struct progs pg = {0};
 	struct pkt s;
-	int fds[C_MAX][P_MAX], c, p, r, l, opt;
+	int fds[C_MAX][P_MAX], c, p, r, l, opt, cpu;
+	struct katran_lb_stats miss = {0}, fallback = {0};
 	cpu_set_t cpus;
 	double lo, hi;
 
@@ -563,7 +569,7 @@ int main(int argc, char **argv)
 			usage();
 	}
 	if (!kobj || !run.cases || run.calls < CHUNK || run.rounds < 1 || run.loads < 1 ||
-	    run.rounds * run.loads > SAMPLES_MAX)
+	    run.rounds > SAMPLES_MAX || run.loads > SAMPLES_MAX / run.rounds)
 		usage();
 	run.calls -= run.calls % CHUNK;
 	if (xobj)
@@ -594,8 +600,9 @@ int main(int argc, char **argv)
 	 * Every call on one CPU: both balancers keep flows per CPU, and a
 	 * flow opened on one CPU and timed on another would miss there.
 	 */
+	cpu = sched_getcpu();
 	CPU_ZERO(&cpus);
-	CPU_SET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &cpus);
+	CPU_SET(cpu < 0 ? 0 : cpu, &cpus);
 	if (sched_setaffinity(0, sizeof(cpus), &cpus))
 		fprintf(stderr, "bench_peer: cannot stay on one CPU: %s\n", strerror(errno));
 	for (l = 0; l < run.loads; l++) {
@@ -612,6 +619,9 @@ int main(int argc, char **argv)
 		}
 		for (r = 0; r < run.rounds; r++)
 			peer_round(&run, run.samples++, fds, pkts, &pg.kt, seq);
+		miss.v1 += katran_counter(&pg.kt, KATRAN_LRU_MISS).v1;
+		miss.v2 += katran_counter(&pg.kt, KATRAN_LRU_MISS).v2;
+		fallback.v1 += katran_counter(&pg.kt, KATRAN_FALLBACK_LRU).v1;
 		if (l < run.loads - 1) {
 			progs_free(&pg);
 			sleep(1); /* the kernel frees the maps' memory after the last close */
@@ -660,11 +670,10 @@ int main(int argc, char **argv)
 		       alt_delta(&run, c), bench_verdict(run.verdict[c][P_ALT]));
 	}
 	/* Established flows must have hit Katran's per-CPU LRUs, not missed. */
-	printf("Katran (the last load): %llu non-SYN TCP packets missed its LRU, %llu SYNs did; "
+	printf("Katran (every load): %llu non-SYN TCP packets missed its LRU, %llu SYNs did; "
 	       "%llu used the fallback LRU\n",
-	       (unsigned long long)katran_counter(&pg.kt, KATRAN_LRU_MISS).v2,
-	       (unsigned long long)katran_counter(&pg.kt, KATRAN_LRU_MISS).v1,
-	       (unsigned long long)katran_counter(&pg.kt, KATRAN_FALLBACK_LRU).v1);
+	       (unsigned long long)miss.v2, (unsigned long long)miss.v1,
+	       (unsigned long long)fallback.v1);
 	if (json && write_json(json, &run, commit)) {
 		fprintf(stderr, "cannot write %s\n", json);
 		return 2;

@@ -166,7 +166,8 @@ static __always_inline int xlb_fc6_store(struct xlb_fc_set6 *s, int i, const str
  * flow's first packet would pay the look on every new flow. The look
  * reads the same set number in the blocks of at most XLB_FC_PROBE_CPUS
  * (include/xlb/abi.h) other CPUs, the ones after this one, through
- * bpf_loop (verified once, whatever the CPU count), and writes nothing
+ * bpf_loop (verified once, whatever the count of other CPUs; not at all
+ * on a one-CPU load, where the call is dead code), and writes nothing
  * there.
  */
 struct xlb_fc_probe {
@@ -235,7 +236,7 @@ static __always_inline int xlb_fc_probe(const struct xlb_pkt *p, __u32 h5,
 	__u32 n = xlb_fc_ncpu - 1;
 
 	/*
-	 * One CPU: no other set. The test must leave bpf_loop() dead code
+	 * One CPU: no other set. This test must leave bpf_loop() dead code
 	 * (xlb_fc_ncpu is read-only, so the verifier drops it): a call the
 	 * verifier sees run 0 times leaves its callback unchecked, and the
 	 * JIT of 6.12 and later then fails ("No program to jit").

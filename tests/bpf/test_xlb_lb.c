@@ -978,6 +978,7 @@ struct xlb_case {
 		     const struct pkt *out);
 	int reason;	    /* enum xlb_reason counted once */
 	const char *script; /* flow cache steps after the packet (check_fc_script) */
+	int other_cpu;	    /* needs a CPU besides the one it runs on */
 };
 
 /* Ethernet header towards the backend, any VLAN tag of the input kept. */
@@ -4715,6 +4716,7 @@ static const struct xlb_case cases[] = {
 	FC_CASE("flow cache v6: a flow hit after insert outlives an older unhit one", P_TCP6,
 		&s_fc6, "n1 n2 n3 n4 x0 h1 n5 x2 p1 p3 p4 p5"),
 	{.name = "flow cache v4: ACK of a connection opened on another CPU keeps its backend",
+	 .other_cpu = 1,
 	 .pkt = {P_TCP4, .sport = 40000, .tcp_flags = TCP_SYN},
 	 .setup = &s_fc4,
 	 .verdict = XDP_TX,
@@ -4723,6 +4725,7 @@ static const struct xlb_case cases[] = {
 	 .check = check_fc_moved,
 	 .reason = XLB_R_FWD_ENCAP},
 	{.name = "flow cache v6: ACK of a connection opened on another CPU keeps its backend",
+	 .other_cpu = 1,
 	 .pkt = {P_TCP6, .sport = 40000, .tcp_flags = TCP_SYN},
 	 .setup = &s_fc6,
 	 .verdict = XDP_TX,
@@ -4938,34 +4941,40 @@ static void env_close(struct env *e)
 
 /*
  * The flow cache's cases again on the program as a one-CPU host loads it,
- * run on CPU 0 (the only CPU whose sets that load has), but those that
- * need a second CPU. Numbered after the n cases; 0, or the exit status
- * when the program does not load so.
+ * run on CPU 0 (the only CPU whose sets that load has; on CPU 0 a reason
+ * counter's block starts at entry 0 whatever its size, which main() avoids
+ * for the first pass), but those that need another CPU. Numbered after
+ * the n cases. A program that does not load so fails a case of its own;
+ * without CPU 0, every case of the pass is skipped.
  */
-static int one_cpu_pass(struct env *e, const struct xlb_case *all, int n)
+static void one_cpu_pass(struct env *e, const struct xlb_case *all, int n)
 {
 	char name[256];
 	cpu_set_t cpus;
-	int i, k = n, err;
+	int i, k = n, err, pinned;
 
 	CPU_ZERO(&cpus);
 	CPU_SET(0, &cpus);
-	if (sched_setaffinity(0, sizeof(cpus), &cpus))
-		return bpftest_cannot_load("xlb_lb on CPU 0", strerror(errno));
+	pinned = !sched_setaffinity(0, sizeof(cpus), &cpus);
 	e->cpu = 0;
-	err = env_open(e, 1);
+	err = pinned ? env_open(e, 1) : 0;
 	if (err) {
+		bpftest_fail(&e->t, "the program as a one-CPU host loads it: %s", strerror(-err));
+		bpftest_result(&e->t, ++k, "one-CPU load: xlb_lb loads", -1);
 		xlb_lb__destroy(e->skel);
-		return bpftest_cannot_load("xlb_lb for one CPU", strerror(-err));
+		e->skel = NULL;
+		return;
 	}
 	for (i = 0; i < n; i++) {
-		if (strncmp(all[i].name, "flow cache", 10) || strstr(all[i].name, "another CPU"))
+		if (strncmp(all[i].name, "flow cache", 10) || all[i].other_cpu)
 			continue;
 		snprintf(name, sizeof(name), "one-CPU load: %s", all[i].name);
-		bpftest_result(&e->t, ++k, name, run_case(e, &all[i]));
+		if (!pinned)
+			bpftest_fail(&e->t, "CPU 0 is not among this process's CPUs");
+		bpftest_result(&e->t, ++k, name, pinned ? run_case(e, &all[i]) : 1);
 	}
-	env_close(e);
-	return 0;
+	if (pinned)
+		env_close(e);
 }
 
 int main(void)
@@ -4999,5 +5008,6 @@ int main(void)
 	for (i = 0; i < n; i++)
 		bpftest_result(&e.t, i + 1, cases[i].name, run_case(&e, &cases[i]));
 	env_close(&e);
-	return one_cpu_pass(&e, cases, n) ?: bpftest_summary(&e.t);
+	one_cpu_pass(&e, cases, n);
+	return bpftest_summary(&e.t);
 }
