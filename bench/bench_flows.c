@@ -154,15 +154,11 @@ static int fill(struct xlb_maps *m, const struct xlb_vip *vip, const __u32 *ids,
 
 static int bind_cpu(int cpu)
 {
-	cpu_set_t cpus;
+	int err = bench_pin_cpu(cpu);
 
-	CPU_ZERO(&cpus);
-	CPU_SET(cpu, &cpus);
-	if (sched_setaffinity(0, sizeof(cpus), &cpus)) {
-		fprintf(stderr, "bind to CPU %d: %s\n", cpu, strerror(errno));
-		return -errno;
-	}
-	return 0;
+	if (err)
+		fprintf(stderr, "bind to CPU %d: %s\n", cpu, strerror(-err));
+	return err;
 }
 
 /* SYNs of fresh 5-tuples from every CPU, bound to it: its share of half (0) or rest (1). */

@@ -39,15 +39,6 @@ static const char *const mode_names[M_MAX] = {"flow table", "stateless"};
 static const char *const case_names[K_MAX] = {"established, another live connection each",
 					      "SYN, a new connection each"};
 
-static int pin_cpu(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
-}
-
 /* The kernel's memory account of lb's map name, in bytes, or 0. */
 static unsigned long long map_bytes(struct xlb_lb *lb, const char *name)
 {
@@ -137,7 +128,7 @@ int main(int argc, char **argv)
 		for (cpu = 0; cpu < ncpu; cpu++) {
 			long n = flows / ncpu + (cpu < flows % ncpu);
 
-			if (pin_cpu(cpu)) {
+			if (bench_pin_cpu(cpu)) {
 				fprintf(stderr, "cannot run on CPU %d: %s\n", cpu, strerror(errno));
 				return 2;
 			}
@@ -147,7 +138,7 @@ int main(int argc, char **argv)
 		seq_syn[md] = seq;
 		live[md] = flow_entries(lb[md]);
 	}
-	pin_cpu(0);
+	bench_pin_cpu(0);
 
 	for (k = 0; k < K_MAX; k++)
 		for (r = 0; r < runs; r++)

@@ -544,8 +544,7 @@ int main(int argc, char **argv)
 	struct progs pg = {0};
 	struct pkt s;
 	int fds[C_MAX][P_MAX], c, p, r, l, opt, cpu;
-	struct katran_lb_stats miss = {0}, fallback = {0};
-	cpu_set_t cpus;
+	struct katran_lb_stats miss = {0}, fallback = {0}, ks;
 	double lo, hi;
 
 	while ((opt = getopt(argc, argv, "k:c:C:j:l:n:r:x:")) != -1) {
@@ -601,9 +600,7 @@ int main(int argc, char **argv)
 	 * flow opened on one CPU and timed on another would miss there.
 	 */
 	cpu = sched_getcpu();
-	CPU_ZERO(&cpus);
-	CPU_SET(cpu < 0 ? 0 : cpu, &cpus);
-	if (sched_setaffinity(0, sizeof(cpus), &cpus))
+	if (bench_pin_cpu(cpu < 0 ? 0 : cpu))
 		fprintf(stderr, "bench_peer: cannot stay on one CPU: %s\n", strerror(errno));
 	for (l = 0; l < run.loads; l++) {
 		if (progs_load(&pg, kobj, xobj, fds))
@@ -619,8 +616,9 @@ int main(int argc, char **argv)
 		}
 		for (r = 0; r < run.rounds; r++)
 			peer_round(&run, run.samples++, fds, pkts, &pg.kt, seq);
-		miss.v1 += katran_counter(&pg.kt, KATRAN_LRU_MISS).v1;
-		miss.v2 += katran_counter(&pg.kt, KATRAN_LRU_MISS).v2;
+		ks = katran_counter(&pg.kt, KATRAN_LRU_MISS);
+		miss.v1 += ks.v1;
+		miss.v2 += ks.v2;
 		fallback.v1 += katran_counter(&pg.kt, KATRAN_FALLBACK_LRU).v1;
 		if (l < run.loads - 1) {
 			progs_free(&pg);

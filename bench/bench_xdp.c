@@ -23,6 +23,7 @@
  *
  *   bench_xdp [CALLS [REPS]]      defaults: 1000000 calls, 5 repetitions
  */
+#define _GNU_SOURCE /* sched_setaffinity, in bench_xdp.h */
 #include "bench_xdp.h"
 #include "xdp_floor.skel.h"
 

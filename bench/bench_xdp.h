@@ -15,6 +15,7 @@
 #define XLB_BENCH_XDP_H
 
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,16 @@ struct bench_cost {
 	double wall_ns; /* wall-clock time of the calls */
 	long runs;	/* program runs: calls x repeat */
 };
+
+/* Run the calling thread on CPU cpu only: 0, or -errno (errno kept). Needs _GNU_SOURCE. */
+static inline int bench_pin_cpu(int cpu)
+{
+	cpu_set_t cpus;
+
+	CPU_ZERO(&cpus);
+	CPU_SET(cpu, &cpus);
+	return sched_setaffinity(0, sizeof(cpus), &cpus) ? -errno : 0;
+}
 
 static inline double bench_now_ns(void)
 {
