@@ -14,13 +14,8 @@
  * xlb_lb whose VIPs are stateless in GUE (no flow entries), beside Katran
  * with its flow table as always: what each design costs per packet.
  *
- * Katran is configured as its library does for a running balancer
- * (katran/lib/KatranLb.cpp; addresses and MAC from katran/lib/testing):
- * vip_map holds the VIPs (vip_num 0 and 1, no flags), reals the backends
- * (F_IPV6 on IPv6 ones), ch_rings each VIP's ring of 65537 positions,
- * ctl_array position 0 the default next-hop MAC, and lru_mapping one LRU
- * per CPU (what KatranLb::initLrus builds for the forwarding cores), their
- * sizes adding up to xlb's default flow table.
+ * Katran is set up as bench/katran.h says, its per-CPU LRUs adding up to
+ * xlb's default flow table.
  *
  * The figures also depend on where each program and its maps land: the
  * same object loaded twice can differ by 30 ns an established packet
@@ -47,42 +42,8 @@
 #include <jansson.h>
 
 #include "bench_xdp.h"
+#include "katran.h"
 #include "xdp_floor.skel.h"
-
-/* Katran's map values (katran/lib/bpf/balancer_structs.h, _consts.h). */
-struct katran_vip_definition {
-	__be32 addr[4];
-	__u16 port;
-	__u8 proto;
-	__u8 pad;
-};
-
-struct katran_vip_meta {
-	__u32 flags;
-	__u32 vip_num;
-};
-
-struct katran_real_definition {
-	__be32 addr[4];
-	__u8 flags;
-	__u8 pad[3];
-};
-
-struct katran_lb_stats {
-	__u64 v1;
-	__u64 v2;
-};
-
-#define KATRAN_RING_SIZE     65537
-#define KATRAN_MAX_VIPS	     512
-#define KATRAN_LRU_MISS	     1 /* LRU_MISS_CNTR: v1 SYNs, v2 other TCP */
-#define KATRAN_NEW_CONN_RATE 2
-#define KATRAN_FALLBACK_LRU \
-	3 /* FALLBACK_LRU_CNTR: no LRU for the CPU */ /* NEW_CONN_RATE_CNTR: stats[MAX_VIPS + 2] */
-#define KATRAN_F_IPV6 1
-
-/* The default MAC of Katran's tests (katran/lib/testing, kDefaultMac). */
-static const __u8 katran_mac[6] = {0x00, 0x00, 0xDE, 0xAD, 0xBE, 0xAF};
 
 enum prog_id { P_EMPTY, P_XLB, P_KATRAN, P_ALT, P_MAX }; /* P_ALT: -x, if given */
 
@@ -114,147 +75,6 @@ static const char *const case_keys[C_MAX] = {
 	[C_SL_EST4] = "stateless_est4",
 	[C_SL_SYN4] = "stateless_syn4",
 };
-
-struct katran {
-	struct bpf_object *obj;
-	int prog_fd;
-	int stats_fd;
-	int ncpus;
-	__u32 lru_key_size; /* of the per-CPU LRUs, from lru_mapping's inner map */
-	__u32 lru_value_size;
-};
-
-static int katran_map_fd(struct bpf_object *obj, const char *name)
-{
-	struct bpf_map *m = bpf_object__find_map_by_name(obj, name);
-
-	return m ? bpf_map__fd(m) : -ENOENT;
-}
-
-/* A VIP: its vip_map entry and a ring spreading it over reals first..+2. */
-static int katran_vip(struct bpf_object *obj, const char *addr, __u32 vip_num, __u32 first)
-{
-	struct katran_vip_definition k = {.port = htons(80), .proto = IPPROTO_TCP};
-	struct katran_vip_meta meta = {.vip_num = vip_num};
-	int vip_fd = katran_map_fd(obj, "vip_map"), ring_fd = katran_map_fd(obj, "ch_rings");
-	__u32 i, key, real;
-
-	if (vip_fd < 0 || ring_fd < 0)
-		return -ENOENT;
-	pkt_addr(addr, k.addr);
-	if (bpf_map_update_elem(vip_fd, &k, &meta, BPF_ANY))
-		return -errno;
-	for (i = 0; i < KATRAN_RING_SIZE; i++) {
-		key = vip_num * KATRAN_RING_SIZE + i;
-		real = first + i % 3;
-		if (bpf_map_update_elem(ring_fd, &key, &real, BPF_ANY))
-			return -errno;
-	}
-	return 0;
-}
-
-static int katran_setup(struct katran *kt, __u32 flows)
-{
-	static const char *const reals[] = {"198.18.0.11",	"198.18.0.12",
-					    "198.18.0.13",	"fd00:78:6c62::11",
-					    "fd00:78:6c62::12", "fd00:78:6c62::13"};
-	struct bpf_map *lru = bpf_object__find_map_by_name(kt->obj, "lru_mapping");
-	int reals_fd = katran_map_fd(kt->obj, "reals"),
-	    ctl_fd = katran_map_fd(kt->obj, "ctl_array");
-	__u64 ctl = 0;
-	__u32 i, key = 0;
-	int fd, err;
-
-	if (!lru || reals_fd < 0 || ctl_fd < 0 || kt->stats_fd < 0)
-		return -ENOENT;
-	memcpy(&ctl, katran_mac, sizeof(katran_mac));
-	if (bpf_map_update_elem(ctl_fd, &key, &ctl, BPF_ANY))
-		return -errno;
-	/* Real numbers 1-3 are the IPv4 backends, 4-6 the IPv6 ones. */
-	for (i = 0; i < 6; i++) {
-		struct katran_real_definition r = {.flags = i >= 3 ? KATRAN_F_IPV6 : 0};
-
-		key = i + 1;
-		pkt_addr(reals[i], r.addr);
-		if (bpf_map_update_elem(reals_fd, &key, &r, BPF_ANY))
-			return -errno;
-	}
-	err = katran_vip(kt->obj, VIP4, 0, 1);
-	if (!err)
-		err = katran_vip(kt->obj, VIP6, 1, 4);
-	if (err)
-		return err;
-	/* One LRU per CPU, as KatranLb::initLrus makes for forwarding cores. */
-	for (i = 0; i < (__u32)kt->ncpus; i++) {
-		fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "katran_lru", kt->lru_key_size,
-				    kt->lru_value_size, flows / kt->ncpus, NULL);
-		if (fd < 0)
-			return fd;
-		err = bpf_map_update_elem(bpf_map__fd(lru), &i, &fd, BPF_ANY);
-		close(fd);
-		if (err)
-			return -errno;
-	}
-	return 0;
-}
-
-static int katran_load(struct katran *kt, const char *path, __u32 flows)
-{
-	struct bpf_map *lru, *inner;
-	struct bpf_program *prog;
-	int err;
-
-	kt->ncpus = libbpf_num_possible_cpus();
-	kt->obj = bpf_object__open_file(path, NULL);
-	if (!kt->obj)
-		return -errno;
-	prog = bpf_object__find_program_by_name(kt->obj, "balancer_ingress");
-	lru = bpf_object__find_map_by_name(kt->obj, "lru_mapping");
-	inner = lru ? bpf_map__inner_map(lru) : NULL;
-	if (!prog || !inner)
-		return -ENOENT;
-	/* libbpf frees the inner map's description once the outer map exists. */
-	kt->lru_key_size = bpf_map__key_size(inner);
-	kt->lru_value_size = bpf_map__value_size(inner);
-	err = bpf_object__load(kt->obj);
-	if (err)
-		return err;
-	kt->prog_fd = bpf_program__fd(prog);
-	kt->stats_fd = katran_map_fd(kt->obj, "stats");
-	return katran_setup(kt, flows);
-}
-
-/*
- * Clear Katran's new-connection rate counter. Beyond MAX_CONN_RATE (125,000)
- * new flows per second and CPU, Katran considers itself flooded and stops
- * recording new flows in its LRU; this harness sends millions per second,
- * so the counter is cleared between chunks (outside the timed runs) to
- * time the path every new flow takes below that rate.
- */
-static void katran_rate_reset(struct katran *kt)
-{
-	struct katran_lb_stats zero[kt->ncpus];
-	__u32 key = KATRAN_MAX_VIPS + KATRAN_NEW_CONN_RATE;
-
-	memset(zero, 0, sizeof(zero));
-	bpf_map_update_elem(kt->stats_fd, &key, zero, BPF_ANY);
-}
-
-/* Katran's counter stats[MAX_VIPS + idx], summed over the CPUs. */
-static struct katran_lb_stats katran_counter(struct katran *kt, __u32 idx)
-{
-	struct katran_lb_stats v[kt->ncpus], sum = {0};
-	__u32 key = KATRAN_MAX_VIPS + idx;
-	int i;
-
-	if (bpf_map_lookup_elem(kt->stats_fd, &key, v))
-		return sum;
-	for (i = 0; i < kt->ncpus; i++) {
-		sum.v1 += v[i].v1;
-		sum.v2 += v[i].v2;
-	}
-	return sum;
-}
 
 #define SAMPLES_MAX 64 /* loads x rounds */
 
@@ -500,7 +320,7 @@ static int progs_load(struct progs *pg, const char *kobj, const char *xobj, int 
 	pg->lb = load_lb(XLB_FLOW_MAX_DEFAULT, BENCH_IPIP);
 	pg->lb_sl = load_lb(XLB_FLOW_MAX_DEFAULT, BENCH_GUE_STATELESS);
 	pg->floor = xdp_floor__open_and_load();
-	err = katran_load(&pg->kt, kobj, XLB_FLOW_MAX_DEFAULT);
+	err = katran_load(&pg->kt, kobj, XLB_FLOW_MAX_DEFAULT, VIP4, VIP6);
 	if (xobj) {
 		pg->lb_x = load_lb_file(xobj, XLB_FLOW_MAX_DEFAULT, BENCH_IPIP);
 		pg->lb_x_sl =

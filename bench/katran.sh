@@ -7,6 +7,10 @@
 # three backends. Prints the table and, given JSON, writes the figures there.
 #
 #   bench/katran.sh KATRAN_SRC [JSON]
+#   bench/katran.sh --build KATRAN_SRC   only build; print Katran's commit
+#
+# bench/wire_rate.sh builds Katran the second way, when KATRAN_SRC is set,
+# to put it on the same wire as xlb.
 #
 # bench/run.sh katran (with KATRAN_SRC set) runs it and records the output
 # and this JSON in bench/results/katran.json, whence bench/README.md's table.
@@ -28,7 +32,12 @@
 set -eu
 cd "$(dirname "$0")/.." || exit 1
 BUILD=${BUILD:-build}
-SRC=${1:?usage: bench/katran.sh KATRAN_SRC [JSON]}
+BUILD_ONLY=
+if [ "${1:-}" = --build ]; then
+	BUILD_ONLY=1
+	shift
+fi
+SRC=${1:?usage: bench/katran.sh [--build] KATRAN_SRC [JSON]}
 JSON=${2:-}
 CLANG=${CLANG:-clang}
 LLC=${LLC:-llc}
@@ -49,6 +58,10 @@ mkdir -p "$BUILD/katran"
 	-Wno-compare-distinct-pointer-types \
 	-O2 -emit-llvm -c -g katran/lib/bpf/balancer.bpf.c -o -) |
 	"$LLC" -march=bpf -filetype=obj -o "$OBJ"
+if [ -n "$BUILD_ONLY" ]; then
+	echo "$COMMIT"
+	exit 0
+fi
 
 make -s "$BUILD/bench/bench_peer"
 "$BUILD/bench/bench_peer" -k "$OBJ" -c "$COMMIT" ${JSON:+-j "$JSON"} \

@@ -12,7 +12,8 @@
 #   bench/run.sh --list                                  names and commands
 # katran (xlb beside Katran's balancer, bench/katran.sh) needs a Katran
 # source tree: KATRAN_SRC=DIR (and KATRAN_COMMIT=SHA when DIR is not a git
-# work tree); without KATRAN_SRC it is skipped and katran.json kept.
+# work tree); without KATRAN_SRC it is skipped and katran.json kept. With
+# KATRAN_SRC, wire_rate measures Katran's balancer on the same wire too.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 BUILD=${BUILD:-build}
@@ -29,7 +30,7 @@ command_of() {
 	flip) echo "$BUILD/bench/bench_flip" ;;
 	agent) echo "XLBD=$BUILD/xlbd bench/bench_agent.sh" ;;
 	scale) echo "XLBD=$BUILD/xlbd bench/scale.sh" ;;
-	wire_rate) echo "bench/wire_rate.sh DATA" ;;
+	wire_rate) echo "${KATRAN_SRC:+KATRAN_SRC=$(printf %q "$KATRAN_SRC") }bench/wire_rate.sh DATA" ;;
 	rps) echo "bench/rps.sh DATA" ;;
 	rps_nat) echo "RPS_CONFIGS='plain xlbnat haproxy' RPS_RUNS=3 bench/rps.sh DATA" ;;
 	scaleout) echo "bench/scaleout.sh 10" ;;

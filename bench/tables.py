@@ -208,21 +208,26 @@ def r_wire_rate(r):
         p = d.get(placement)
         if not p:
             continue
-        e = p.get("encap")
+        e, k = p.get("encap"), p.get("katran")
         rows.append([label, span(p["floor"]), span(e) if e else "-", span(p["xlb"]),
                      "**%.2f**" % p["ratio_xlb_floor"],
-                     "%.2f" % p["ratio_xlb_encap"] if "ratio_xlb_encap" in p else "-"])
+                     "%.2f" % p["ratio_xlb_encap"] if "ratio_xlb_encap" in p else "-",
+                     span(k) if k else "-",
+                     "%.2f" % p["ratio_xlb_katran"] if "ratio_xlb_katran" in p else "-"])
     out = [source(r, "wire_rate"), ""]
     out += md(["placement", "MAC-swap floor Mpps (median, min-max)",
                "IPIP-encap floor Mpps", "xlb Mpps (median, min-max)", "xlb / MAC-swap floor",
-               "xlb / encap floor"], rows)
+               "xlb / encap floor", "Katran Mpps", "xlb / Katran (rate)"], rows)
     same = d.get("same")
     if same:
         f, x = (1000.0 / same[k]["mpps_median"] for k in ("floor", "xlb"))
         out += ["", "On one CPU a frame costs %.0f ns with the MAC swap and %.0f ns with xlb "
-                "(1 / median rate)." % (f, x)]
+                "(1 / median rate)%s." % (f, x, ", %.0f ns with Katran (%s)" % (
+                    1000.0 / same["katran"]["mpps_median"], same["katran_commit"][:8])
+                    if "katran" in same else "")]
         parts = [(k, name) for k, name in (("floor", "MAC swap"), ("encap", "IPIP-encap floor"),
-                                           ("xlb", "xlb")) if same.get(k, {}).get("stats")]
+                                           ("xlb", "xlb"), ("katran", "Katran"))
+                 if same.get(k, {}).get("stats")]
         if parts:
             out += ["", "Per frame on one CPU, from the kernel's BPF run-time statistics "
                     "(a %.0f s pass; each program's figure less the %.1f ns the statistics "

@@ -6,7 +6,10 @@
  * (bench/xdp_floor.bpf.c): a MAC swap, and a minimal IPIP encapsulation
  * (adjust_head, outer header and checksum, no lookups), which returns the
  * same 80-byte frame as xlb and so separates the cost of encapsulating on
- * veth from xlb's own.
+ * veth from xlb's own. With -k, Katran's balancer (its object, built by
+ * bench/katran.sh; set up by bench/katran.h with the same VIP and
+ * backends) is measured alike, in the same alternation: the peer on the
+ * same wire.
  *
  *   generator namespace                      DUT namespace
  *   lo: xdp_gen (generic, idle)
@@ -38,8 +41,8 @@
  *
  *   trafficgen -g GENDEV -n DUTNS -d DUTDEV [-s SECONDS] [-r RUNS]
  *              [-p PORTS] [-R REPEAT] [-B BATCH] [-c CPU] [-P PROGS]
- *              [-S STATS_SECONDS] [-1] [-o JSON]
- * PROGS: a comma-separated subset of floor, encap, xlb.
+ *              [-S STATS_SECONDS] [-1] [-k KATRAN_OBJ [-K KATRAN_COMMIT]] [-o JSON]
+ * PROGS: a comma-separated subset of floor, encap, xlb, katran (with -k).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -65,6 +68,7 @@
 #include "base/addr.h"
 #include "dataplane/maps.h"
 #include "dataplane/names.h"
+#include "katran.h"
 #include "xdp_floor.skel.h"
 #include "xdp_gen.skel.h"
 #include "xlb_lb.skel.h"
@@ -72,14 +76,15 @@
 #define VIP4	   "198.18.100.1:80/tcp"
 #define SRC4	   "198.18.0.10"
 #define DST4	   "198.18.100.1"
+#define DST6	   "fd00:78:6c62:100::1" /* Katran's second VIP, not sent to */
 #define SPORT_BASE 40000
 #define MAX_RUNS   32
 
-enum { P_FLOOR, P_ENCAP, P_XLB, P_MAX };
-static const char *const prog_names[P_MAX] = {"MAC-swap XDP_TX floor",
-					      "minimal IPIP-encap XDP_TX floor",
-					      "xlb_lb (IPIP, 1 VIP, 3 backends)"};
-static const char *const prog_keys[P_MAX] = {"floor", "encap", "xlb"};
+enum { P_FLOOR, P_ENCAP, P_XLB, P_KATRAN, P_MAX };
+static const char *const prog_names[P_MAX] = {
+	"MAC-swap XDP_TX floor", "minimal IPIP-encap XDP_TX floor",
+	"xlb_lb (IPIP, 1 VIP, 3 backends)", "Katran balancer (IPIP, 1 VIP, 3 backends)"};
+static const char *const prog_keys[P_MAX] = {"floor", "encap", "xlb", "katran"};
 
 static volatile sig_atomic_t stop;
 
@@ -436,6 +441,9 @@ static const struct {
 	{P_XLB, P_ENCAP, "xlb / encap floor", "ratio_xlb_encap", "xlb's own logic"},
 	{P_ENCAP, P_FLOOR, "encap floor / MAC-swap floor", "ratio_encap_floor",
 	 "encapsulating on veth"},
+	{P_KATRAN, P_FLOOR, "Katran / MAC-swap floor", "ratio_katran_floor",
+	 "the peer, same harness"},
+	{P_XLB, P_KATRAN, "xlb / Katran", "ratio_xlb_katran", "above 1: xlb forwards more"},
 };
 
 static void print_rates(const struct results *res, size_t frame_len)
@@ -513,7 +521,8 @@ static void print_stats(const struct results *res)
 	}
 }
 
-static int write_json(const char *path, const struct results *res, const struct gen *g, int cpu)
+static int write_json(const char *path, const struct results *res, const struct gen *g, int cpu,
+		      const char *katran_commit)
 {
 	const struct sample *s;
 	FILE *f = fopen(path, "w");
@@ -531,6 +540,8 @@ static int write_json(const char *path, const struct results *res, const struct 
 		"  \"stats_seconds\": %.2f,\n  \"stats_clock_ns\": %.2f,\n",
 		g->frame.len, res->ports, res->runs, res->secs, g->repeat, g->batch, cpu,
 		res->one_cpu ? "true" : "false", res->stats_secs, res->clock_ns);
+	if (res->sel[P_KATRAN])
+		fprintf(f, "  \"katran_commit\": \"%s\",\n", katran_commit);
 	for (p = 0; p < P_MAX; p++) {
 		if (!res->sel[p])
 			continue;
@@ -578,7 +589,8 @@ static int parse_progs(const char *arg, int sel[P_MAX])
 		for (p = 0; p < P_MAX && strcmp(tok, prog_keys[p]); p++)
 			;
 		if (p == P_MAX) {
-			fprintf(stderr, "trafficgen: -P: no program '%s' (floor, encap, xlb)\n",
+			fprintf(stderr,
+				"trafficgen: -P: no program '%s' (floor, encap, xlb, katran)\n",
 				tok);
 			return -1;
 		}
@@ -652,9 +664,32 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: trafficgen -g GENDEV -n DUTNS -d DUTDEV [-s SECONDS] [-r RUNS 1-%d]\n"
 		"                  [-p PORTS] [-R REPEAT] [-B BATCH<=256] [-c CPU]\n"
-		"                  [-P floor,encap,xlb] [-S STATS_SECONDS] [-1] [-o JSON]\n",
+		"                  [-P floor,encap,xlb,katran] [-S STATS_SECONDS] [-1]\n"
+		"                  [-k KATRAN_OBJ [-K KATRAN_COMMIT]] [-o JSON]\n",
 		MAX_RUNS);
 	exit(1);
+}
+
+/*
+ * The flows through balancer p: a few SYNs per source port (the frame
+ * xdp_gen holds), of which some must come back encapsulated.
+ */
+static int open_flows(struct bench *b, int p, int ports)
+{
+	struct rx a, r;
+
+	if (dut_attach(b->dut_ifindex, b->prog_fd[p]) || rx_read(b->rx_fd, &a) ||
+	    gen_call(&b->g, ports * 8))
+		return -1;
+	usleep(200000);
+	if (rx_read(b->rx_fd, &r))
+		return -1;
+	if (r.ipip == a.ipip) {
+		fprintf(stderr, "trafficgen: %s forwarded none of %d SYNs\n", prog_keys[p],
+			ports * 8);
+		return -1;
+	}
+	return 0;
 }
 
 /* The frame xdp_gen sends: spec, from GENDEV's MAC to DUTDEV's. */
@@ -680,7 +715,10 @@ static int set_frame(struct bench *b, struct xdp_gen *gs, const struct pkt_spec 
 int main(int argc, char **argv)
 {
 	const char *gen_dev = NULL, *dut_ns = NULL, *dut_dev = NULL, *json = NULL;
+	const char *kobj = NULL, *kcommit = "unknown";
 	static struct results res = {.sel = {1, 1, 1}, .runs = 5, .ports = 16, .secs = 5};
+	struct katran kt = {0};
+	int progs_given = 0, err;
 	struct bench b = {.g = {.repeat = 1 << 18, .batch = 64}, .warm = 0.5};
 	int cpu = -1, opt, rc = 2, gen_ifindex, lo;
 	struct pkt_spec syn = {.src = SRC4,
@@ -696,9 +734,8 @@ int main(int argc, char **argv)
 	struct xlb_lb *lb = NULL;
 	__u8 gen_mac[6], dut_mac[6];
 	char path[256];
-	struct rx a, r;
 
-	while ((opt = getopt(argc, argv, "g:n:d:s:r:p:R:B:c:P:S:1o:h")) != -1) {
+	while ((opt = getopt(argc, argv, "g:n:d:s:r:p:R:B:c:P:S:1k:K:o:h")) != -1) {
 		switch (opt) {
 		case 'g':
 			gen_dev = optarg;
@@ -730,12 +767,19 @@ int main(int argc, char **argv)
 		case 'P':
 			if (parse_progs(optarg, res.sel))
 				usage();
+			progs_given = 1;
 			break;
 		case 'S':
 			res.stats_secs = atof(optarg);
 			break;
 		case '1':
 			res.one_cpu = 1;
+			break;
+		case 'k':
+			kobj = optarg;
+			break;
+		case 'K':
+			kcommit = optarg;
 			break;
 		case 'o':
 			json = optarg;
@@ -748,6 +792,12 @@ int main(int argc, char **argv)
 	    res.runs > MAX_RUNS || res.ports < 1 || res.ports > 1000 || !b.g.repeat ||
 	    b.g.batch > 256 || res.stats_secs < 0 || res.stats_secs > 60)
 		usage();
+	if (kobj && !progs_given)
+		res.sel[P_KATRAN] = 1;
+	if (res.sel[P_KATRAN] && !kobj) {
+		fprintf(stderr, "trafficgen: -P katran needs -k KATRAN_OBJ\n");
+		usage();
+	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	if (cpu >= 0) {
@@ -807,6 +857,16 @@ int main(int argc, char **argv)
 	b.g.prog_fd = b.gen_fd = bpf_program__fd(gs->progs.xdp_gen);
 	b.count_fd = bpf_program__fd(gs->progs.xdp_count);
 	b.empty_fd = bpf_program__fd(fl->progs.xdp_empty);
+	if (res.sel[P_KATRAN]) {
+		/* Its LRUs as large as xlb's default flow table, as in bench_peer. */
+		err = katran_load(&kt, kobj, XLB_FLOW_MAX_DEFAULT, DST4, DST6);
+		if (err) {
+			fprintf(stderr, "trafficgen: load or set up Katran (%s): %s\n", kobj,
+				strerror(err < 0 ? -err : err));
+			goto out;
+		}
+		b.prog_fd[P_KATRAN] = kt.prog_fd;
+	}
 	b.rx_fd = bpf_map__fd(gs->maps.gen_rx);
 	if (bpf_xdp_attach(gen_ifindex, b.count_fd, XDP_FLAGS_DRV_MODE, NULL) ||
 	    bpf_xdp_attach(lo, b.gen_fd, XDP_FLAGS_SKB_MODE, NULL)) {
@@ -815,20 +875,16 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	/* Frames: GENDEV -> DUTDEV. The flows: a few SYNs per source port through xlb. */
+	/* Frames: GENDEV -> DUTDEV. The flows: SYNs through each balancer. */
 	b.g.ctx.ingress_ifindex = gen_ifindex;
-	if (set_frame(&b, gs, &syn, gen_mac, dut_mac) ||
-	    dut_attach(b.dut_ifindex, b.prog_fd[P_XLB]) || rx_read(b.rx_fd, &a) ||
-	    gen_call(&b.g, res.ports * 8))
+	if (set_frame(&b, gs, &syn, gen_mac, dut_mac))
 		goto out;
-	usleep(200000);
-	if (rx_read(b.rx_fd, &r))
-		goto out;
-	if (r.ipip == a.ipip) {
-		fprintf(stderr, "trafficgen: xlb forwarded none of %d SYNs\n", res.ports * 8);
+	if (open_flows(&b, P_XLB, res.ports)) {
 		print_reasons(lb);
 		goto out;
 	}
+	if (res.sel[P_KATRAN] && open_flows(&b, P_KATRAN, res.ports))
+		goto out;
 	ack.tcp_flags = 0x10;
 	if (set_frame(&b, gs, &ack, gen_mac, dut_mac))
 		goto out;
@@ -847,7 +903,7 @@ int main(int argc, char **argv)
 	print_rates(&res, b.g.frame.len);
 	if (res.stats_secs > 0)
 		print_stats(&res);
-	if (json && write_json(json, &res, &b.g, cpu))
+	if (json && write_json(json, &res, &b.g, cpu, kcommit))
 		goto out;
 	rc = 0;
 out:
@@ -856,6 +912,7 @@ out:
 	bpf_xdp_detach(gen_ifindex, XDP_FLAGS_DRV_MODE, NULL);
 	bpf_xdp_detach(lo, XDP_FLAGS_SKB_MODE, NULL);
 	xlb_lb__destroy(lb);
+	bpf_object__close(kt.obj);
 	xdp_floor__destroy(fl);
 	xdp_gen__destroy(gs);
 	return rc;

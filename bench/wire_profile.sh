@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 # Where a frame's time goes in the one-CPU wire-rate placement: for each
-# program on the DUT veth (MAC-swap floor, encap floor, xlb_lb), one
+# program on the DUT veth (MAC-swap floor, encap floor, xlb_lb, Katran), one
 # bench/wire_rate.sh run of that program alone ("same": generator, DUT and
 # counter on CPU 0) with CPU 0 sampled by perf (cpu-clock, call graphs)
 # once the frames flow. Prints the rate and, per symbol, its share of the
@@ -11,7 +11,8 @@
 #
 #   flock /tmp/xlb-e2e.lock bench/wire_profile.sh [SECONDS] [PROGS]
 # SECONDS sampled per program (4); PROGS a comma-separated subset of
-# floor, encap, xlb (all). Root; perf on PATH.
+# floor, encap, xlb (all) and katran (with KATRAN_SRC set, as for
+# bench/wire_rate.sh). Root; perf on PATH.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 SECS=${1:-4}
@@ -28,8 +29,10 @@ fail() {
 }
 command -v perf >/dev/null || fail "perf not found"
 [[ $SECS =~ ^[1-9][0-9]?$ ]] || fail "SECONDS must be 1-99, not '$SECS'"
-[[ $PROGS =~ ^(floor|encap|xlb)(,(floor|encap|xlb))*$ ]] ||
-	fail "PROGS must be a comma-separated subset of floor,encap,xlb, not '$PROGS'"
+[[ $PROGS =~ ^(floor|encap|xlb|katran)(,(floor|encap|xlb|katran))*$ ]] ||
+	fail "PROGS must be a comma-separated subset of floor,encap,xlb,katran, not '$PROGS'"
+[[ ,$PROGS, != *,katran,* ]] || [ -n "${KATRAN_SRC:-}" ] ||
+	fail "PROGS katran needs KATRAN_SRC (a Katran source tree)"
 
 TMP=$(mktemp -d /tmp/xlbt-wprof.XXXXXX) || exit 1
 RUN_PID=

@@ -27,6 +27,9 @@
 # is the kernel's.
 #
 #   bench/wire_rate.sh [JSON]     default JSON: bench/results/wire_rate.json
+# With KATRAN_SRC set (a Katran source tree, as for bench/katran.sh),
+# Katran's balancer is built from it and measured on the same wire, in the
+# same alternation: the peer's rate beside xlb's.
 # Environment: WIRE_SECONDS (5), WIRE_RUNS (5), WIRE_FLOWS (16),
 # WIRE_MODES ("same split"), WIRE_STATS_SECONDS (3; 0: no statistics pass),
 # WIRE_GEN_ARGS (extra trafficgen options, e.g. "-B 256" for the
@@ -55,6 +58,14 @@ STATS_SECS=${WIRE_STATS_SECONDS:-3}
 	echo "wire_rate: $PASS_OBJ missing: run make" >&2
 	exit 1
 }
+KATRAN=()
+if [ -n "${KATRAN_SRC:-}" ]; then
+	commit=$(bench/katran.sh --build "$KATRAN_SRC") || {
+		echo "wire_rate: cannot build Katran from $KATRAN_SRC" >&2
+		exit 1
+	}
+	KATRAN=(-k "$PWD/$BUILD/katran/balancer.bpf.o" -K "$commit")
+fi
 
 ID=$(($$ % 100000))
 NS_GEN=xlbt-w$ID-gen
@@ -143,13 +154,14 @@ measure() {
 	echo "## placement: $mode ($([ "$mode" = split ] &&
 		echo "generator on CPU 0, DUT NAPI thread on CPU 1 with the counter" ||
 		echo "generator, DUT and counter all on CPU 0"))"
-	# Bounded: each run is a warm-up and SECS per program (three), the
-	# statistics pass likewise, plus setup.
-	limit=$(((RUNS * (${SECS%.*} + 2) + ${STATS_SECS%.*} + 2) * 3 + 30))
+	# Bounded: each run is a warm-up and SECS per program (three, or four
+	# with Katran), the statistics pass likewise, plus setup.
+	progs=$((${#KATRAN[@]} ? 4 : 3))
+	limit=$(((RUNS * (${SECS%.*} + 2) + ${STATS_SECS%.*} + 2) * progs + 30))
 	# shellcheck disable=SC2086
 	ip netns exec "$NS_GEN" timeout -k 5 "$limit" "$GEN_BIN" -g "$GEN" -n "$NS_DUT" \
 		-d "$DUT" -s "$SECS" -r "$RUNS" -p "$FLOWS" -c 0 -S "$STATS_SECS" $one \
-		${WIRE_GEN_ARGS:-} -o "$out" &
+		"${KATRAN[@]}" ${WIRE_GEN_ARGS:-} -o "$out" &
 	GEN_PID=$!
 	wait "$GEN_PID"
 	rc=$?
