@@ -93,8 +93,7 @@ static inline int katran_vip(struct bpf_object *obj, const char *addr, __u32 vip
 	return 0;
 }
 
-static inline int katran_setup(struct katran *kt, __u32 flows, const char *vip4,
-				const char *vip6)
+static inline int katran_setup(struct katran *kt, __u32 flows, const char *vip4, const char *vip6)
 {
 	/* The default MAC of Katran's tests (katran/lib/testing, kDefaultMac). */
 	static const __u8 katran_mac[6] = {0x00, 0x00, 0xDE, 0xAD, 0xBE, 0xAF};

@@ -9,7 +9,9 @@
  * veth from xlb's own. With -k, Katran's balancer (its object, built by
  * bench/katran.sh; set up by bench/katran.h with the same VIP and
  * backends) is measured alike, in the same alternation: the peer on the
- * same wire.
+ * same wire. With -x, another build of xlb_lb (its object file, e.g. a
+ * change's) is a program of its own, set up alike: an A/B of two builds
+ * in one run, which the machine's drift between two runs would swamp.
  *
  *   generator namespace                      DUT namespace
  *   lo: xdp_gen (generic, idle)
@@ -41,13 +43,16 @@
  *
  *   trafficgen -g GENDEV -n DUTNS -d DUTDEV [-s SECONDS] [-r RUNS]
  *              [-p PORTS] [-R REPEAT] [-B BATCH] [-c CPU] [-P PROGS]
- *              [-S STATS_SECONDS] [-1] [-k KATRAN_OBJ [-K KATRAN_COMMIT]] [-o JSON]
- * PROGS: a comma-separated subset of floor, encap, xlb, katran (with -k).
+ *              [-S STATS_SECONDS] [-1] [-k KATRAN_OBJ [-K KATRAN_COMMIT]] [-x XLB_OBJ]
+ *              [-o JSON]
+ * PROGS: a comma-separated subset of floor, encap, xlb, katran (with -k),
+ * xlb_x (with -x).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -80,11 +85,12 @@
 #define SPORT_BASE 40000
 #define MAX_RUNS   32
 
-enum { P_FLOOR, P_ENCAP, P_XLB, P_KATRAN, P_MAX };
+enum { P_FLOOR, P_ENCAP, P_XLB, P_KATRAN, P_XLB_X, P_MAX };
 static const char *const prog_names[P_MAX] = {
 	"MAC-swap XDP_TX floor", "minimal IPIP-encap XDP_TX floor",
-	"xlb_lb (IPIP, 1 VIP, 3 backends)", "Katran balancer (IPIP, 1 VIP, 3 backends)"};
-static const char *const prog_keys[P_MAX] = {"floor", "encap", "xlb", "katran"};
+	"xlb_lb (IPIP, 1 VIP, 3 backends)", "Katran balancer (IPIP, 1 VIP, 3 backends)",
+	"xlb_lb of -x, set up alike"};
+static const char *const prog_keys[P_MAX] = {"floor", "encap", "xlb", "katran", "xlb_x"};
 
 static volatile sig_atomic_t stop;
 
@@ -151,12 +157,48 @@ static void dut_detach(int ifindex)
 	enter(ns_self);
 }
 
-/* xlb: one VIP, three backends resolved by the FIB (no static next hops). */
-static struct xlb_lb *load_xlb(void)
+/*
+ * The skeleton of another build of xlb_lb, from its object file: the
+ * skeleton's maps and programs, with the ELF bytes of path (kept for the
+ * skeleton's life). NULL on failure, said on stderr.
+ */
+static struct xlb_lb *open_xlb_file(const char *path)
+{
+	struct xlb_lb *skel = calloc(1, sizeof(*skel));
+	FILE *f = fopen(path, "rb");
+	void *elf = NULL;
+	long len = -1;
+
+	if (f && !fseek(f, 0, SEEK_END) && (len = ftell(f)) > 0 && !fseek(f, 0, SEEK_SET) &&
+	    (elf = malloc(len)) && fread(elf, 1, len, f) != (size_t)len)
+		len = -1;
+	if (f)
+		fclose(f);
+	if (!skel || !f || len <= 0 || xlb_lb__create_skeleton(skel)) {
+		fprintf(stderr, "trafficgen: cannot read %s\n", path);
+		free(elf);
+		free(skel);
+		return NULL;
+	}
+	skel->skeleton->data = elf;
+	skel->skeleton->data_sz = len;
+	if (bpf_object__open_skeleton(skel->skeleton, NULL)) {
+		fprintf(stderr, "trafficgen: cannot open %s\n", path);
+		xlb_lb__destroy(skel);
+		return NULL;
+	}
+	return skel;
+}
+
+/*
+ * xlb (this build's, or path's): one VIP (its id in *vip_id), three
+ * backends resolved by the FIB (no static next hops).
+ */
+static struct xlb_lb *load_xlb(const char *path, __u32 *vip_id)
 {
 	static const char *const be4[] = {"198.18.0.11", "198.18.0.12", "198.18.0.13"};
 	struct xlb_config cfg = {.forward = XLB_FWD_IPIP, .hash_seed = 42};
-	struct xlb_lb *skel = xlb_lb__open();
+	struct xlb_lb *skel = path ? open_xlb_file(path) : xlb_lb__open();
 	struct xlb_maps m = {.lock_fd = -1};
 	struct bpf_map *map;
 	struct xlb_vip_key k;
@@ -170,7 +212,10 @@ static struct xlb_lb *load_xlb(void)
 		return NULL;
 	bpf_object__for_each_map (map, skel->obj)
 		bpf_map__set_pin_path(map, NULL);
-	err = xlb_lb__load(skel);
+	/* The flow cache as attach sizes it by default, on every CPU. */
+	err = xlb_flow_cache_size(skel, XLB_FLOW_MAX_DEFAULT, XLB_FLOW_MAX_DEFAULT,
+				  libbpf_num_possible_cpus())
+		      ?: xlb_lb__load(skel);
 	m.skel = skel;
 	/* Outer source varies per flow within 198.18.128.0/24, as in the demo. */
 	inet_pton(AF_INET, "198.18.128.0", &cfg.encap_src4);
@@ -195,7 +240,42 @@ static struct xlb_lb *load_xlb(void)
 		xlb_lb__destroy(skel);
 		return NULL;
 	}
+	*vip_id = v.id;
 	return skel;
+}
+
+/* New flows xlb counted for its VIP (ULLONG_MAX if unreadable). */
+static unsigned long long new_flows(struct xlb_lb *lb, __u32 vip_id)
+{
+	struct xlb_maps m = {.skel = lb, .lock_fd = -1};
+	struct xlb_traffic t;
+
+	return xlb_stats_vip(&m, vip_id, &t) ? ULLONG_MAX : t.new_flows;
+}
+
+/*
+ * The ACKs must take xlb's established path: a flow cache that misses
+ * them (too small, or lost) would make every frame a new flow's, and the
+ * figure another path's.
+ */
+static int check_established(struct xlb_lb *lb, __u32 vip_id, unsigned long long before,
+			     const char *name)
+{
+	unsigned long long after = new_flows(lb, vip_id);
+
+	if (after == ULLONG_MAX || before == ULLONG_MAX) {
+		fprintf(stderr, "trafficgen: %s: cannot read its VIP's counters\n", name);
+		return -1;
+	}
+	if (after != before) {
+		fprintf(stderr,
+			"trafficgen: %s counted %llu new flows while the ACKs ran: its flow "
+			"cache missed established flows, the figures are not its established "
+			"path's\n",
+			name, after - before);
+		return -1;
+	}
+	return 0;
 }
 
 /* xlb's verdict counters, on stderr: what the frames under test became. */
@@ -444,6 +524,7 @@ static const struct {
 	{P_KATRAN, P_FLOOR, "Katran / MAC-swap floor", "ratio_katran_floor",
 	 "the peer, same harness"},
 	{P_XLB, P_KATRAN, "xlb / Katran", "ratio_xlb_katran", "above 1: xlb forwards more"},
+	{P_XLB_X, P_XLB, "-x / xlb", "ratio_x_xlb", "above 1: the -x build forwards more"},
 };
 
 static void print_rates(const struct results *res, size_t frame_len)
@@ -590,7 +671,8 @@ static int parse_progs(const char *arg, int sel[P_MAX])
 			;
 		if (p == P_MAX) {
 			fprintf(stderr,
-				"trafficgen: -P: no program '%s' (floor, encap, xlb, katran)\n",
+				"trafficgen: -P: no program '%s' (floor, encap, xlb, katran, "
+				"xlb_x)\n",
 				tok);
 			return -1;
 		}
@@ -665,7 +747,7 @@ static void usage(void)
 		"usage: trafficgen -g GENDEV -n DUTNS -d DUTDEV [-s SECONDS] [-r RUNS 1-%d]\n"
 		"                  [-p PORTS] [-R REPEAT] [-B BATCH<=256] [-c CPU]\n"
 		"                  [-P floor,encap,xlb,katran] [-S STATS_SECONDS] [-1]\n"
-		"                  [-k KATRAN_OBJ [-K KATRAN_COMMIT]] [-o JSON]\n",
+		"                  [-k KATRAN_OBJ [-K KATRAN_COMMIT]] [-x XLB_OBJ] [-o JSON]\n",
 		MAX_RUNS);
 	exit(1);
 }
@@ -715,7 +797,7 @@ static int set_frame(struct bench *b, struct xdp_gen *gs, const struct pkt_spec 
 int main(int argc, char **argv)
 {
 	const char *gen_dev = NULL, *dut_ns = NULL, *dut_dev = NULL, *json = NULL;
-	const char *kobj = NULL, *kcommit = "unknown";
+	const char *kobj = NULL, *kcommit = "unknown", *xobj = NULL;
 	static struct results res = {.sel = {1, 1, 1}, .runs = 5, .ports = 16, .secs = 5};
 	struct katran kt = {0};
 	int progs_given = 0, err;
@@ -731,11 +813,13 @@ int main(int argc, char **argv)
 	struct pkt_spec ack = syn;
 	struct xdp_gen *gs = NULL;
 	struct xdp_floor *fl = NULL;
-	struct xlb_lb *lb = NULL;
+	struct xlb_lb *lb = NULL, *lb_x = NULL;
+	unsigned long long nf = 0, nf_x = 0;
+	__u32 vip_id = 0, vip_id_x = 0;
 	__u8 gen_mac[6], dut_mac[6];
 	char path[256];
 
-	while ((opt = getopt(argc, argv, "g:n:d:s:r:p:R:B:c:P:S:1k:K:o:h")) != -1) {
+	while ((opt = getopt(argc, argv, "g:n:d:s:r:p:R:B:c:P:S:1k:K:x:o:h")) != -1) {
 		switch (opt) {
 		case 'g':
 			gen_dev = optarg;
@@ -781,6 +865,9 @@ int main(int argc, char **argv)
 		case 'K':
 			kcommit = optarg;
 			break;
+		case 'x':
+			xobj = optarg;
+			break;
 		case 'o':
 			json = optarg;
 			break;
@@ -794,8 +881,10 @@ int main(int argc, char **argv)
 		usage();
 	if (kobj && !progs_given)
 		res.sel[P_KATRAN] = 1;
-	if (res.sel[P_KATRAN] && !kobj) {
-		fprintf(stderr, "trafficgen: -P katran needs -k KATRAN_OBJ\n");
+	if (xobj && !progs_given)
+		res.sel[P_XLB_X] = 1;
+	if ((res.sel[P_KATRAN] && !kobj) || (res.sel[P_XLB_X] && !xobj)) {
+		fprintf(stderr, "trafficgen: -P katran needs -k KATRAN_OBJ, xlb_x -x XLB_OBJ\n");
 		usage();
 	}
 	signal(SIGINT, on_signal);
@@ -846,7 +935,13 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	fl = xdp_floor__open_and_load();
-	lb = load_xlb();
+	lb = load_xlb(NULL, &vip_id);
+	if (res.sel[P_XLB_X]) {
+		lb_x = load_xlb(xobj, &vip_id_x);
+		if (!lb_x)
+			goto out;
+		b.prog_fd[P_XLB_X] = bpf_program__fd(lb_x->progs.xlb_lb);
+	}
 	if (!fl || !lb) {
 		fprintf(stderr, "trafficgen: load floor/xlb failed\n");
 		goto out;
@@ -883,11 +978,15 @@ int main(int argc, char **argv)
 		print_reasons(lb);
 		goto out;
 	}
-	if (res.sel[P_KATRAN] && open_flows(&b, P_KATRAN, res.ports))
+	if ((res.sel[P_KATRAN] && open_flows(&b, P_KATRAN, res.ports)) ||
+	    (res.sel[P_XLB_X] && open_flows(&b, P_XLB_X, res.ports)))
 		goto out;
 	ack.tcp_flags = 0x10;
 	if (set_frame(&b, gs, &ack, gen_mac, dut_mac))
 		goto out;
+	nf = new_flows(lb, vip_id);
+	if (lb_x)
+		nf_x = new_flows(lb_x, vip_id_x);
 
 	fprintf(stderr,
 		"trafficgen: %zu-byte frames, %d flows, %d x %.1f s per program, "
@@ -896,6 +995,9 @@ int main(int argc, char **argv)
 	if (measure_all(&b, &res))
 		goto out;
 	print_reasons(lb);
+	if (!stop && ((res.sel[P_XLB] && check_established(lb, vip_id, nf, "xlb")) ||
+		      (lb_x && check_established(lb_x, vip_id_x, nf_x, "the -x build"))))
+		goto out;
 	if (stop) {
 		fprintf(stderr, "trafficgen: interrupted\n");
 		goto out;
@@ -912,6 +1014,7 @@ out:
 	bpf_xdp_detach(gen_ifindex, XDP_FLAGS_DRV_MODE, NULL);
 	bpf_xdp_detach(lo, XDP_FLAGS_SKB_MODE, NULL);
 	xlb_lb__destroy(lb);
+	xlb_lb__destroy(lb_x);
 	bpf_object__close(kt.obj);
 	xdp_floor__destroy(fl);
 	xdp_gen__destroy(gs);

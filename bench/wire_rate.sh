@@ -32,7 +32,8 @@
 # same alternation: the peer's rate beside xlb's.
 # Environment: WIRE_SECONDS (5), WIRE_RUNS (5), WIRE_FLOWS (16),
 # WIRE_MODES ("same split"), WIRE_STATS_SECONDS (3; 0: no statistics pass),
-# WIRE_GEN_ARGS (extra trafficgen options, e.g. "-B 256" for the
+# WIRE_GEN_ARGS (extra trafficgen options, e.g. "-x OBJ" for another
+# build of xlb_lb beside this one (program xlb_x), "-B 256" for the
 # live-frames batch size, "-P floor,xlb" for fewer programs).
 set -u
 cd "$(dirname "$0")/.." || exit 1
