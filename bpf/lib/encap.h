@@ -43,25 +43,34 @@ static __always_inline int xlb_l2_push(void *data, void *data_end, __u32 grow, _
 	return 0;
 }
 
-/* Outer IPv4 header of len bytes in all, carrying proto. */
+/*
+ * Outer IPv4 header of len bytes in all, carrying proto. Its words are made
+ * in registers and summed there: reading the header back from the packet
+ * for the checksum cost ~5 ns a packet (the loads wait on the stores just
+ * made, of other widths). The sum of the 32-bit words folds to that of the
+ * 16-bit ones in either byte order.
+ */
 static __always_inline void xlb_outer_ipv4(struct iphdr *o, const struct xlb_pkt *p,
 					   const struct xlb_backend *be,
 					   const struct xlb_config *cfg, __u32 hash, __u32 len,
 					   __u8 proto)
 {
-	o->version = 4;
-	o->ihl = 5;
-	o->tos = p->tos;
-	o->tot_len = bpf_htons(len);
-	o->id = 0;
-	o->frag_off = p->df ? bpf_htons(IP_DF) : 0;
-	o->ttl = 64;
-	o->protocol = proto;
-	o->saddr = (cfg->encap_src4 & ~cfg->encap_src4_mask) |
-		   (bpf_htonl(hash) & cfg->encap_src4_mask);
-	o->daddr = be->addr[0];
-	o->check = 0;
-	o->check = xlb_ipv4_csum(o);
+	__be32 *w = (__be32 *)o;
+	/* version 4, 5 words of header, the inner TOS, the total length */
+	__be32 w0 = bpf_htonl(0x45000000U | ((__u32)p->tos << 16) | (len & 0xffff));
+	/* id 0; DF as the inner packet has it */
+	__be32 w1 = p->df ? bpf_htonl(IP_DF) : 0;
+	__be16 ttl_proto = bpf_htons((64U << 8) | proto);
+	__be32 saddr = (cfg->encap_src4 & ~cfg->encap_src4_mask) |
+		       (bpf_htonl(hash) & cfg->encap_src4_mask);
+	__be32 daddr = be->addr[0];
+
+	w[0] = w0;
+	w[1] = w1;
+	*(__be16 *)&o->ttl = ttl_proto;
+	o->check = xlb_csum_fold((__u64)w0 + w1 + ttl_proto + saddr + daddr);
+	w[3] = saddr;
+	w[4] = daddr;
 }
 
 /* Outer IPv6 header before payload_len bytes of proto. */
