@@ -7,6 +7,9 @@
 # once the frames flow. Prints the rate and, per symbol, its share of the
 # samples and ns per frame (share x 1 / rate); "inclusive" adds what a BPF
 # program spends in the kernel functions it calls (map lookups, helpers).
+# Then the program's own samples by source line (its JIT line table, from
+# build/bench/bpf_lines): where in the C its time goes, to a few
+# instructions (a sample may land on the line after a slow one).
 # Not a recorded benchmark: no JSON, the figures are for reading.
 #
 #   flock /tmp/xlb-e2e.lock bench/wire_profile.sh [SECONDS] [PROGS]
@@ -18,6 +21,8 @@ cd "$(dirname "$0")/.." || exit 1
 SECS=${1:-4}
 PROGS=${2:-floor,encap,xlb}
 TOP=${WIRE_PROFILE_TOP:-14}
+LINES_TOP=${WIRE_PROFILE_LINES:-20}
+BPF_LINES=$PWD/${BUILD:-build}/bench/bpf_lines
 
 fail() {
 	echo "wire_profile: $*" >&2
@@ -28,6 +33,7 @@ fail() {
 	exit 77
 }
 command -v perf >/dev/null || fail "perf not found"
+[ -x "$BPF_LINES" ] || fail "$BPF_LINES missing: run make"
 [[ $SECS =~ ^[1-9][0-9]?$ ]] || fail "SECONDS must be 1-99, not '$SECS'"
 [[ $PROGS =~ ^(floor|encap|xlb|katran)(,(floor|encap|xlb|katran))*$ ]] ||
 	fail "PROGS must be a comma-separated subset of floor,encap,xlb,katran, not '$PROGS'"
@@ -50,9 +56,46 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# The DUT's program of each PROG, by name.
+declare -A PROG_NAME=([floor]=xdp_macswap [encap]=xdp_encap [xlb]=xlb_lb
+	[katran]=balancer_ingress)
+
+# by_line NAME NS: the samples of program NAME in $TMP/samples by source
+# line ($TMP/lines from bpf_lines), as a table; NS: ns per frame.
+by_line() {
+	python3 - "$TMP/lines" "$TMP/samples" "$1" "$2" "$LINES_TOP" <<'PY'
+import bisect, collections, sys
+lines, samples, name, ns, top = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), int(sys.argv[5])
+addr, what = [], []
+for l in open(lines):
+    a, _, rest = l.rstrip("\n").partition(" ")
+    addr.append(int(a, 16))
+    what.append(rest)
+count, total, mine = collections.Counter(), 0, 0
+for l in open(samples):
+    f = l.split()
+    if len(f) < 2:
+        continue
+    total += 1
+    if not f[1].startswith("bpf_prog_") or not f[1].endswith("_" + name):
+        continue
+    i = bisect.bisect_right(addr, int(f[0], 16)) - 1
+    mine += 1
+    count[what[i] if i >= 0 else "?"] += 1
+if not mine:
+    sys.exit("no samples of " + name)
+print("| source line of %s | share of its samples | ns/frame |" % name)
+print("|---|---|---|")
+for w, c in count.most_common(top):
+    loc, _, src = w.partition(" ")
+    src = " ".join(src.split()).replace("|", "\\|")
+    print("| %s `%s` | %.1f%% | %.1f |" % (loc, src[:70], 100.0 * c / mine, ns * c / total))
+PY
+}
+
 # profile PROG: one run of PROG alone, sampled once it is sending.
 profile() {
-	local p=$1 i mpps ns
+	local p=$1 i mpps ns id
 	# The run outlasts the sampling: set-up, a warm-up, then SECS + 4 s.
 	WIRE_MODES=same WIRE_RUNS=1 WIRE_SECONDS=$((SECS + 4)) WIRE_STATS_SECONDS=0 \
 		WIRE_GEN_ARGS="-P $p" bench/wire_rate.sh "$TMP/$p.json" >"$TMP/$p.out" 2>&1 &
@@ -67,6 +110,10 @@ profile() {
 		fail "$p: the generator did not start"
 	}
 	sleep 1.5 # past the warm-up
+	id=$(bpftool prog show name "${PROG_NAME[$p]}" 2>/dev/null | sed -n 's/^\([0-9]*\): .*/\1/p' |
+		sort -n | tail -1)
+	[ -n "$id" ] && "$BPF_LINES" "$id" >"$TMP/lines" ||
+		fail "$p: no line table of ${PROG_NAME[$p]}"
 	perf record -q -e cpu-clock -C 0 -g -o "$TMP/$p.data" -- sleep "$SECS" \
 		>"$TMP/$p.perf" 2>&1 || {
 		cat "$TMP/$p.perf" >&2
@@ -114,6 +161,10 @@ profile() {
 					n++
 				}
 			}'
+	echo
+	perf script -i "$TMP/$p.data" -F ip,sym --hide-call-graph >"$TMP/samples" 2>/dev/null ||
+		fail "$p: perf script failed"
+	by_line "${PROG_NAME[$p]}" "$ns" || fail "$p: no samples of its program"
 	echo
 }
 
