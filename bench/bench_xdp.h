@@ -29,6 +29,7 @@
 #include "../tests/lib/pkt.h"
 #include "base/addr.h"
 #include "dataplane/maps.h"
+#include "lb_file.h"
 #include "xlb_lb.skel.h"
 
 #define VIP4 "198.18.100.1"
@@ -262,44 +263,23 @@ static inline struct xlb_lb *load_lb(__u32 flows, enum bench_mode mode)
 }
 
 /*
- * The same from the object file path, another build of xlb_lb (its maps
- * and programs those of this build's skeleton, others may be added), in
- * place of the object built in: two builds timed in one process. The ELF
- * bytes stay allocated for the skeleton's life.
+ * The same from the object file path, another build of xlb_lb
+ * (lb_file.h), in place of the object built in: two builds timed in one
+ * process.
  */
 static inline struct xlb_lb *load_lb_file(const char *path, __u32 flows, enum bench_mode mode)
 {
-	struct xlb_lb *lb = calloc(1, sizeof(*lb));
-	FILE *f = fopen(path, "rb");
-	void *elf = NULL;
-	long len = -1;
-	int ncpu, err = -ENOMEM;
+	struct xlb_lb *lb = xlb_lb_open_file(path);
+	int ncpu, err;
 
-	if (f && !fseek(f, 0, SEEK_END) && (len = ftell(f)) > 0 && !fseek(f, 0, SEEK_SET) &&
-	    (elf = malloc(len)) && fread(elf, 1, len, f) != (size_t)len)
-		len = -1;
-	if (f)
-		fclose(f);
-	if (!f || len <= 0) {
-		fprintf(stderr, "cannot read %s: %s\n", path, f ? "short read" : strerror(errno));
-		goto fail;
-	}
-	if (!lb || xlb_lb__create_skeleton(lb))
-		goto fail;
-	lb->skeleton->data = elf;
-	lb->skeleton->data_sz = len;
-	err = bpf_object__open_skeleton(lb->skeleton, NULL) ?:
-	      bpftest_lb_size(lb, &ncpu, flows, BPFTEST_SYN_BITS) ?: xlb_lb__load(lb) ?:
+	if (!lb)
+		return NULL;
+	err = bpftest_lb_size(lb, &ncpu, flows, BPFTEST_SYN_BITS) ?: xlb_lb__load(lb) ?:
 	      setup_lb(lb, mode);
 	if (!err)
 		return lb;
 	fprintf(stderr, "%s: load or setup failed: %s\n", path, strerror(err < 0 ? -err : err));
-fail:
-	if (lb && lb->skeleton)
-		xlb_lb__destroy(lb);
-	else
-		free(lb);
-	free(elf);
+	xlb_lb__destroy(lb);
 	return NULL;
 }
 

@@ -83,8 +83,10 @@ int main(int argc, char **argv)
 		src = btf__name_by_offset(btf, li[i].line_off);
 		base = file ? strrchr(file, '/') : NULL;
 		printf("%llx %s:%u %s\n", (unsigned long long)jl[i],
-		       base ? base + 1 : file ? file : "?", BPF_LINE_INFO_LINE_NUM(li[i].line_col),
-		       src ? src : "");
+		       base   ? base + 1
+		       : file ? file
+			      : "?",
+		       BPF_LINE_INFO_LINE_NUM(li[i].line_col), src ? src : "");
 	}
 	btf__free(btf);
 	free(li);

@@ -74,6 +74,7 @@
 #include "dataplane/maps.h"
 #include "dataplane/names.h"
 #include "katran.h"
+#include "lb_file.h"
 #include "xdp_floor.skel.h"
 #include "xdp_gen.skel.h"
 #include "xlb_lb.skel.h"
@@ -158,39 +159,6 @@ static void dut_detach(int ifindex)
 }
 
 /*
- * The skeleton of another build of xlb_lb, from its object file: the
- * skeleton's maps and programs, with the ELF bytes of path (kept for the
- * skeleton's life). NULL on failure, said on stderr.
- */
-static struct xlb_lb *open_xlb_file(const char *path)
-{
-	struct xlb_lb *skel = calloc(1, sizeof(*skel));
-	FILE *f = fopen(path, "rb");
-	void *elf = NULL;
-	long len = -1;
-
-	if (f && !fseek(f, 0, SEEK_END) && (len = ftell(f)) > 0 && !fseek(f, 0, SEEK_SET) &&
-	    (elf = malloc(len)) && fread(elf, 1, len, f) != (size_t)len)
-		len = -1;
-	if (f)
-		fclose(f);
-	if (!skel || !f || len <= 0 || xlb_lb__create_skeleton(skel)) {
-		fprintf(stderr, "trafficgen: cannot read %s\n", path);
-		free(elf);
-		free(skel);
-		return NULL;
-	}
-	skel->skeleton->data = elf;
-	skel->skeleton->data_sz = len;
-	if (bpf_object__open_skeleton(skel->skeleton, NULL)) {
-		fprintf(stderr, "trafficgen: cannot open %s\n", path);
-		xlb_lb__destroy(skel);
-		return NULL;
-	}
-	return skel;
-}
-
-/*
  * xlb (this build's, or path's): one VIP (its id in *vip_id), three
  * backends resolved by the FIB (no static next hops).
  */
@@ -198,7 +166,7 @@ static struct xlb_lb *load_xlb(const char *path, __u32 *vip_id)
 {
 	static const char *const be4[] = {"198.18.0.11", "198.18.0.12", "198.18.0.13"};
 	struct xlb_config cfg = {.forward = XLB_FWD_IPIP, .hash_seed = 42};
-	struct xlb_lb *skel = path ? open_xlb_file(path) : xlb_lb__open();
+	struct xlb_lb *skel = path ? xlb_lb_open_file(path) : xlb_lb__open();
 	struct xlb_maps m = {.lock_fd = -1};
 	struct bpf_map *map;
 	struct xlb_vip_key k;
@@ -746,7 +714,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: trafficgen -g GENDEV -n DUTNS -d DUTDEV [-s SECONDS] [-r RUNS 1-%d]\n"
 		"                  [-p PORTS] [-R REPEAT] [-B BATCH<=256] [-c CPU]\n"
-		"                  [-P floor,encap,xlb,katran] [-S STATS_SECONDS] [-1]\n"
+		"                  [-P floor,encap,xlb,katran,xlb_x] [-S STATS_SECONDS] [-1]\n"
 		"                  [-k KATRAN_OBJ [-K KATRAN_COMMIT]] [-x XLB_OBJ] [-o JSON]\n",
 		MAX_RUNS);
 	exit(1);
