@@ -43,6 +43,9 @@ static int line_tables(int fd, struct bpf_line_info **li, __u64 **jl, __u32 *n, 
 	len = sizeof(info);
 	if (bpf_obj_get_info_by_fd(fd, &info, &len))
 		return -errno;
+	/* Addresses withheld (kernel.kptr_restrict): all zero. */
+	if (!info.jited_line_info || !(*jl)[0])
+		return -EPERM;
 	*n = nl;
 	return 0;
 }

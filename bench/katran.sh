@@ -29,7 +29,7 @@
 # the tree root and katran/lib/linux_includes on the include path, -DDEBUG
 # -D__KERNEL__, clang -O2 -emit-llvm piped into llc -march=bpf. The object
 # loads unchanged on Linux 6.18 with libbpf 1.1 (no source fix is applied).
-set -eu
+set -eu -o pipefail
 cd "$(dirname "$0")/.." || exit 1
 BUILD=${BUILD:-build}
 BUILD_ONLY=

@@ -3,8 +3,9 @@
  * Another build of xlb_lb beside this one, for the benchmarks' -x
  * (bench_peer.c, trafficgen.c): this build's skeleton (its maps and
  * programs; the other build may have more) opened on the ELF bytes of an
- * object file, which stay allocated for the skeleton's life. The caller
- * sizes, loads and sets it up as the built-in one.
+ * object file, which stay allocated for the skeleton's life (destroying
+ * the skeleton leaves them: a benchmark opens a few). The caller sizes,
+ * loads and sets it up as the built-in one.
  */
 #ifndef XLB_BENCH_LB_FILE_H
 #define XLB_BENCH_LB_FILE_H
@@ -30,7 +31,7 @@ static inline struct xlb_lb *xlb_lb_open_file(const char *path)
 		len = -1;
 	if (f)
 		fclose(f);
-	if (!f || len <= 0) {
+	if (!f || len <= 0 || !elf) {
 		fprintf(stderr, "cannot read %s: %s\n", path, f ? "short read" : strerror(errno));
 		goto fail;
 	}
@@ -39,9 +40,18 @@ static inline struct xlb_lb *xlb_lb_open_file(const char *path)
 		goto fail;
 	lb->skeleton->data = elf;
 	lb->skeleton->data_sz = len;
-	if (!bpf_object__open_skeleton(lb->skeleton, NULL))
+	if (bpf_object__open_skeleton(lb->skeleton, NULL)) {
+		fprintf(stderr, "%s: cannot open as xlb_lb: %s\n", path, strerror(errno));
+		goto fail;
+	}
+	/*
+	 * The caller sets read-only globals through this build's struct: a
+	 * build whose .rodata differs in size has them elsewhere.
+	 */
+	if (bpf_map__value_size(lb->maps.rodata) == sizeof(*lb->rodata))
 		return lb;
-	fprintf(stderr, "%s: cannot open as xlb_lb: %s\n", path, strerror(errno));
+	fprintf(stderr, "%s: its read-only globals are not this build's (%u bytes, not %zu)\n",
+		path, bpf_map__value_size(lb->maps.rodata), sizeof(*lb->rodata));
 fail:
 	if (lb && lb->skeleton)
 		xlb_lb__destroy(lb);

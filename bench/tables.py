@@ -217,7 +217,7 @@ def r_wire_rate(r):
     out = [source(r, "wire_rate"), ""]
     out += md(["placement", "MAC-swap floor Mpps (median, min-max)",
                "IPIP-encap floor Mpps", "xlb Mpps (median, min-max)", "xlb / MAC-swap floor",
-               "xlb / encap floor", "Katran Mpps", "xlb / Katran (rate)"], rows)
+               "xlb / encap floor", "Katran Mpps (median, min-max)", "xlb / Katran (rate)"], rows)
     same = d.get("same")
     if same:
         f, x = (1000.0 / same[k]["mpps_median"] for k in ("floor", "xlb"))

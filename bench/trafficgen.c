@@ -15,16 +15,16 @@
  *
  *   generator namespace                      DUT namespace
  *   lo: xdp_gen (generic, idle)
- *   GENDEV: xdp_count (native) <== veth ==>  DUTDEV: xlb_lb or xdp_macswap
+ *   GENDEV: xdp_count (native) <== veth ==>  DUTDEV: the program under test
  *
  * The generator is BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES on
  * xdp_gen (bench/xdp_gen.bpf.c): each frame, a 60-byte IPv4 TCP ACK to the
  * VIP from one of a few source ports (flows created by SYNs first), leaves
  * GENDEV with XDP_TX and arrives on DUTDEV; what the program under test
  * sends back is counted per CPU and dropped by xdp_count on GENDEV. The
- * figure is frames received back per second. The programs (-P, default
- * all) are measured in alternation, RUNS times each, SECONDS per run after
- * a short warm-up.
+ * figure is frames received back per second. The programs (-P; default
+ * the floors and xlb, with katran and xlb_x given -k and -x) are measured
+ * in alternation, RUNS times each, SECONDS per run after a short warm-up.
  *
  * With -S, a last pass of STATS_SECONDS per program runs with the kernel's
  * BPF run-time statistics on (bpf_enable_stats) and reports what each
@@ -244,6 +244,15 @@ static int check_established(struct xlb_lb *lb, __u32 vip_id, unsigned long long
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Katran likewise: its ACKs must find their flows in its per-CPU LRU, not
+ * miss it (LRU_MISS_CNTR's non-SYN count) or find no LRU for the CPU.
+ */
+static unsigned long long katran_misses(struct katran *kt)
+{
+	return katran_counter(kt, KATRAN_LRU_MISS).v2 + katran_counter(kt, KATRAN_FALLBACK_LRU).v1;
 }
 
 /* xlb's verdict counters, on stderr: what the frames under test became. */
@@ -782,7 +791,7 @@ int main(int argc, char **argv)
 	struct xdp_gen *gs = NULL;
 	struct xdp_floor *fl = NULL;
 	struct xlb_lb *lb = NULL, *lb_x = NULL;
-	unsigned long long nf = 0, nf_x = 0;
+	unsigned long long nf = 0, nf_x = 0, km = 0;
 	__u32 vip_id = 0, vip_id_x = 0;
 	__u8 gen_mac[6], dut_mac[6];
 	char path[256];
@@ -955,6 +964,8 @@ int main(int argc, char **argv)
 	nf = new_flows(lb, vip_id);
 	if (lb_x)
 		nf_x = new_flows(lb_x, vip_id_x);
+	if (res.sel[P_KATRAN])
+		km = katran_misses(&kt);
 
 	fprintf(stderr,
 		"trafficgen: %zu-byte frames, %d flows, %d x %.1f s per program, "
@@ -966,6 +977,13 @@ int main(int argc, char **argv)
 	if (!stop && ((res.sel[P_XLB] && check_established(lb, vip_id, nf, "xlb")) ||
 		      (lb_x && check_established(lb_x, vip_id_x, nf_x, "the -x build"))))
 		goto out;
+	if (!stop && res.sel[P_KATRAN] && katran_misses(&kt) != km) {
+		fprintf(stderr,
+			"trafficgen: Katran missed its LRU on %llu ACKs: the figures are not "
+			"its established path's\n",
+			katran_misses(&kt) - km);
+		goto out;
+	}
 	if (stop) {
 		fprintf(stderr, "trafficgen: interrupted\n");
 		goto out;

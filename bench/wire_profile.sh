@@ -66,11 +66,11 @@ by_line() {
 	python3 - "$TMP/lines" "$TMP/samples" "$1" "$2" "$LINES_TOP" <<'PY'
 import bisect, collections, sys
 lines, samples, name, ns, top = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), int(sys.argv[5])
-addr, what = [], []
-for l in open(lines):
-    a, _, rest = l.rstrip("\n").partition(" ")
-    addr.append(int(a, 16))
-    what.append(rest)
+# Records come in instruction order; subprograms' images may lie below.
+table = sorted((int(a, 16), rest) for a, _, rest in
+               (l.rstrip("\n").partition(" ") for l in open(lines)))
+addr = [a for a, _ in table]
+what = [w for _, w in table]
 count, total, mine = collections.Counter(), 0, 0
 for l in open(samples):
     f = l.split()
@@ -97,8 +97,10 @@ PY
 profile() {
 	local p=$1 i mpps ns id
 	# The run outlasts the sampling: set-up, a warm-up, then SECS + 4 s.
+	# Katran is built only when it is the program profiled.
+	KATRAN_SRC=$([ "$p" = katran ] && echo "${KATRAN_SRC:-}") \
 	WIRE_MODES=same WIRE_RUNS=1 WIRE_SECONDS=$((SECS + 4)) WIRE_STATS_SECONDS=0 \
-		WIRE_GEN_ARGS="-P $p" bench/wire_rate.sh "$TMP/$p.json" >"$TMP/$p.out" 2>&1 &
+	WIRE_GEN_ARGS="-P $p" bench/wire_rate.sh "$TMP/$p.json" >"$TMP/$p.out" 2>&1 &
 	RUN_PID=$!
 	for ((i = 0; i < 600; i++)); do
 		grep -q '^trafficgen: .*-byte frames' "$TMP/$p.out" && break
@@ -110,8 +112,9 @@ profile() {
 		fail "$p: the generator did not start"
 	}
 	sleep 1.5 # past the warm-up
-	id=$(bpftool prog show name "${PROG_NAME[$p]}" 2>/dev/null | sed -n 's/^\([0-9]*\): .*/\1/p' |
-		sort -n | tail -1)
+	# The newest program of that name (bpftool shows 15 characters of it).
+	id=$(bpftool prog show 2>/dev/null | awk -v n="${PROG_NAME[$p]:0:15}" \
+		'$3 == "name" && $4 == n { sub(":", "", $1); id = $1 } END { print id }')
 	[ -n "$id" ] && "$BPF_LINES" "$id" >"$TMP/lines" ||
 		fail "$p: no line table of ${PROG_NAME[$p]}"
 	perf record -q -e cpu-clock -C 0 -g -o "$TMP/$p.data" -- sleep "$SECS" \

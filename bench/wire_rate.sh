@@ -155,14 +155,16 @@ measure() {
 	echo "## placement: $mode ($([ "$mode" = split ] &&
 		echo "generator on CPU 0, DUT NAPI thread on CPU 1 with the counter" ||
 		echo "generator, DUT and counter all on CPU 0"))"
-	# Bounded: each run is a warm-up and SECS per program (three, or four
-	# with Katran), the statistics pass likewise, plus setup.
+	# Bounded: each run is a warm-up and SECS per program (three, one more
+	# with Katran, one more with -x), the statistics pass likewise, plus
+	# setup.
 	progs=$((${#KATRAN[@]} ? 4 : 3))
+	[[ " ${WIRE_GEN_ARGS:-} " != *" -x "* ]] || progs=$((progs + 1))
 	limit=$(((RUNS * (${SECS%.*} + 2) + ${STATS_SECS%.*} + 2) * progs + 30))
 	# shellcheck disable=SC2086
 	ip netns exec "$NS_GEN" timeout -k 5 "$limit" "$GEN_BIN" -g "$GEN" -n "$NS_DUT" \
 		-d "$DUT" -s "$SECS" -r "$RUNS" -p "$FLOWS" -c 0 -S "$STATS_SECS" $one \
-		"${KATRAN[@]}" ${WIRE_GEN_ARGS:-} -o "$out" &
+		${KATRAN[@]+"${KATRAN[@]}"} ${WIRE_GEN_ARGS:-} -o "$out" &
 	GEN_PID=$!
 	wait "$GEN_PID"
 	rc=$?
