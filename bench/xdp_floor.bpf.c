@@ -41,8 +41,9 @@ int xdp_macswap(struct xdp_md *ctx)
 /*
  * An IPv4 frame back to its sender in IPIP: 20 bytes of headroom taken, the
  * Ethernet header written in front with the MACs swapped, an outer header
- * from the inner one's destination to its source, checksummed. Anything
- * but IPv4 is dropped.
+ * from the inner one's destination to its source, checksummed. As in xlb
+ * (bpf/lib/encap.h), the header's words are summed in registers, not read
+ * back from the packet. Anything but IPv4 is dropped.
  */
 SEC("xdp")
 int xdp_encap(struct xdp_md *ctx)
@@ -51,9 +52,9 @@ int xdp_encap(struct xdp_md *ctx)
 	struct ethhdr *eth, *old;
 	struct iphdr *o, *in;
 	void *data, *data_end;
-	const __u16 *w;
-	__u32 sum = 0;
-	int i;
+	__be32 w0, saddr, daddr, *w;
+	__be16 ttl_proto;
+	__u64 sum;
 
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
@@ -74,23 +75,22 @@ int xdp_encap(struct xdp_md *ctx)
 	__builtin_memcpy(eth->h_dest, old->h_source, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, old->h_dest, ETH_ALEN);
 	eth->h_proto = bpf_htons(ETH_P_IP);
-	o->version = 4;
-	o->ihl = 5;
-	o->tos = in->tos;
-	o->tot_len = bpf_htons(bpf_ntohs(in->tot_len) + grow);
-	o->id = 0;
-	o->frag_off = 0;
-	o->ttl = 64;
-	o->protocol = IPPROTO_IPIP;
-	o->check = 0;
-	o->saddr = in->daddr;
-	o->daddr = in->saddr;
-	w = (const __u16 *)o;
-#pragma unroll
-	for (i = 0; i < (int)(sizeof(*o) / 2); i++)
-		sum += w[i];
+	/* version 4, 5 words, the inner TOS, the total length; id 0, no flags */
+	w0 = bpf_htonl(0x45000000U | ((__u32)in->tos << 16) |
+		       ((bpf_ntohs(in->tot_len) + grow) & 0xffff));
+	ttl_proto = bpf_htons((64U << 8) | IPPROTO_IPIP);
+	saddr = in->daddr;
+	daddr = in->saddr;
+	sum = (__u64)w0 + ttl_proto + saddr + daddr;
+	sum = (sum & 0xffffffff) + (sum >> 32);
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);
+	w = (__be32 *)o;
+	w[0] = w0;
+	w[1] = 0;
+	*(__be16 *)&o->ttl = ttl_proto;
 	o->check = ~sum;
+	w[3] = saddr;
+	w[4] = daddr;
 	return XDP_TX;
 }
