@@ -791,7 +791,7 @@ int main(int argc, char **argv)
 	struct xdp_gen *gs = NULL;
 	struct xdp_floor *fl = NULL;
 	struct xlb_lb *lb = NULL, *lb_x = NULL;
-	unsigned long long nf = 0, nf_x = 0, km = 0;
+	unsigned long long nf = 0, nf_x = 0, km = 0, km_new;
 	__u32 vip_id = 0, vip_id_x = 0;
 	__u8 gen_mac[6], dut_mac[6];
 	char path[256];
@@ -977,11 +977,11 @@ int main(int argc, char **argv)
 	if (!stop && ((res.sel[P_XLB] && check_established(lb, vip_id, nf, "xlb")) ||
 		      (lb_x && check_established(lb_x, vip_id_x, nf_x, "the -x build"))))
 		goto out;
-	if (!stop && res.sel[P_KATRAN] && katran_misses(&kt) != km) {
+	if (!stop && res.sel[P_KATRAN] && (km_new = katran_misses(&kt) - km)) {
 		fprintf(stderr,
 			"trafficgen: Katran missed its LRU on %llu ACKs: the figures are not "
 			"its established path's\n",
-			katran_misses(&kt) - km);
+			km_new);
 		goto out;
 	}
 	if (stop) {
